@@ -1,0 +1,84 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+
+export interface LeadSummary {
+  /** `l_…` for an identified lead (stable per email), `v_<visitor id>` for an anonymous visitor. */
+  id: string;
+  kind: 'lead' | 'visitor';
+  email: string | null;
+  visitorIds: string[];
+  events: number;
+  pageviews: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface LeadQuery {
+  site: string;
+  limit: number;
+  visitor?: string | undefined;
+}
+
+// A visitor who ever gave an email belongs to that lead, with all their events, including the anonymous ones
+// before the form; several visitors (devices) with the same email are one lead.
+const LEADS_SQL = `
+SELECT
+    person AS id,
+    any(email) AS email,
+    groupUniqArray(visitor_id) AS visitor_ids,
+    count() AS events,
+    countIf(type = 'pageview') AS pageviews,
+    min(ts) AS first_seen,
+    max(ts) AS last_seen
+FROM
+(
+    SELECT
+        e.visitor_id AS visitor_id,
+        e.type AS type,
+        e.ts AS ts,
+        i.latest_email AS email,
+        if(i.latest_email = '', concat('v_', e.visitor_id), concat('l_', substring(lower(hex(SHA256(i.latest_email))), 1, 20))) AS person
+    FROM events AS e FINAL
+    LEFT JOIN
+    (
+        SELECT visitor_id, argMax(email, ts) AS latest_email
+        FROM events FINAL
+        WHERE site_id = {site:String} AND email != ''
+        GROUP BY visitor_id
+    ) AS i ON i.visitor_id = e.visitor_id
+    WHERE e.site_id = {site:String}
+)
+GROUP BY person
+HAVING {visitor:String} = '' OR has(visitor_ids, {visitor:String})
+ORDER BY last_seen DESC, id
+LIMIT {limit:UInt32}`;
+
+interface LeadRow {
+  id: string;
+  email: string;
+  visitor_ids: string[];
+  events: string | number;
+  pageviews: string | number;
+  first_seen: string;
+  last_seen: string;
+}
+
+const isoTime = (clickHouseTime: string) => clickHouseTime.replace(' ', 'T') + 'Z';
+
+/** The visitors and identified leads of a site, most recently seen first. */
+export async function listLeads(client: ClickHouseClient, query: LeadQuery): Promise<LeadSummary[]> {
+  const result = await client.query({
+    query: LEADS_SQL,
+    query_params: { site: query.site, limit: query.limit, visitor: query.visitor ?? '' },
+    format: 'JSONEachRow',
+  });
+  return (await result.json<LeadRow>()).map((row) => ({
+    id: row.id,
+    kind: row.email ? 'lead' : 'visitor',
+    email: row.email || null,
+    visitorIds: row.visitor_ids.sort(),
+    events: Number(row.events),
+    pageviews: Number(row.pageviews),
+    firstSeen: isoTime(row.first_seen),
+    lastSeen: isoTime(row.last_seen),
+  }));
+}

@@ -1,0 +1,60 @@
+import cors, { type FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
+import type { ClickHouseClient } from '@clickhouse/client';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { apiRoutes } from './api/api.routes.ts';
+import type { HearthConfig } from './config/schema.ts';
+import { collectRoutes } from './ingest/collect.route.ts';
+import { originMatcher } from './ingest/origins.ts';
+import type { EventSink } from './ingest/sink.ts';
+import { demoSiteRoutes } from './routes/demo.route.ts';
+import { healthRoutes } from './routes/health.route.ts';
+import { snippetRoute } from './routes/snippet.route.ts';
+
+export interface AppOptions {
+  config: HearthConfig;
+  client: ClickHouseClient;
+  sink: EventSink;
+  adminToken: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The collector, API and demo site as one Fastify app. Nothing here listens; see server.ts. */
+export async function buildApp({ config, client, sink, adminToken, logger = false }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger,
+    // One log line per request would drown the errors at beacon rates.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
+  });
+
+  // Every error is a JSON body that says what went wrong; a 5xx never reveals internals.
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(status).send({ error: 'internal error', code: 'internal' });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: 'the body is larger than 64 KB', code: 'body_too_large' });
+    return reply.code(status).send({ error: error.message, code: error.code ?? 'bad_request' });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}`, code: 'not_found' }));
+
+  // CORS is granted only to /collect, and only for origins some site is configured with.
+  const anySiteOrigin = originMatcher(config.sites.flatMap((site) => site.origins));
+  const corsFor: FastifyCorsOptionsDelegateCallback = (request, callback) => {
+    const origin = request.headers.origin;
+    const allowed = request.url.split('?')[0] === '/collect' && typeof origin === 'string' && anySiteOrigin(origin);
+    callback(null, { origin: allowed, methods: ['POST'], maxAge: 86400 });
+  };
+  await app.register(cors, () => corsFor);
+
+  await app.register(healthRoutes, { client });
+  await app.register(snippetRoute);
+  await app.register(collectRoutes, { config, sink });
+  await app.register(apiRoutes, { config, client, adminToken });
+  if (config.serveDemoSite) {
+    await app.register(demoSiteRoutes);
+    app.get('/', async (_request, reply) => reply.redirect('/demo/'));
+  }
+  return app;
+}

@@ -1,0 +1,26 @@
+import type { z } from 'zod';
+
+export interface Problem {
+  /** Where the bad value is, e.g. `sites[0].origins[1]` or `e[3].u`. */
+  path: string;
+  message: string;
+}
+
+/** Renders a zod path the way people write it in JSON: `sites[0].origins[1]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out ? `.${String(key)}` : String(key);
+  return out || '(root)';
+}
+
+/** zod's issues as a flat list of path + message, the shape of every 400 body and config error.
+ * Parse with `{ reportInput: true }` and a short bad value is quoted in the message. */
+export function toProblems(error: z.ZodError): Problem[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message + quoteInput(issue.input) }));
+}
+
+function quoteInput(input: unknown): string {
+  if (typeof input === 'string') return ` (got ${JSON.stringify(input.length > 60 ? input.slice(0, 57) + '...' : input)})`;
+  if (typeof input === 'number' || typeof input === 'boolean') return ` (got ${input})`;
+  return '';
+}

@@ -1,0 +1,56 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+
+/** Where Hearth's data goes: the embedded engine (chDB) by default, a ClickHouse server when `url` is set. */
+export interface StoreOptions {
+  /** Local data folder (HEARTH_DATA_DIR, default `.hearth/`); the embedded engine keeps its tables under `clickhouse/`. */
+  dataDir: string;
+  /** CLICKHOUSE_URL, e.g. `https://ch.example.com:8443`. */
+  url?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+  database?: string | undefined;
+}
+
+export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): StoreOptions {
+  return {
+    dataDir: resolve(env.HEARTH_DATA_DIR || '.hearth'),
+    url: env.CLICKHOUSE_URL || undefined,
+    username: env.CLICKHOUSE_USER || undefined,
+    password: env.CLICKHOUSE_PASSWORD || undefined,
+    database: env.CLICKHOUSE_DATABASE || undefined,
+  };
+}
+
+/** A human description of where the data lives, for start-up logs. */
+export function describeStore(options: StoreOptions): string {
+  if (options.url) return `ClickHouse at ${new URL(options.url).origin}, database ${options.database ?? 'default'}`;
+  return `embedded ClickHouse (chDB) in ${join(options.dataDir, 'clickhouse')}`;
+}
+
+/** The one ClickHouse client of the process; the same queries run over both transports. */
+export function createStoreClient(options: StoreOptions): ClickHouseClient {
+  const settings = {
+    // Parameterised DateTime64 values and inserted timestamps are UTC strings.
+    date_time_input_format: 'best_effort',
+  } as const;
+  if (options.url) {
+    return createClient({
+      url: options.url,
+      username: options.username ?? 'default',
+      password: options.password ?? '',
+      database: options.database ?? 'default',
+      compression: { request: true, response: true },
+      keep_alive: { enabled: true },
+      clickhouse_settings: settings,
+    });
+  }
+  const path = join(options.dataDir, 'clickhouse');
+  mkdirSync(path, { recursive: true });
+  // chdb types its connection against @clickhouse/client-common, which the client now bundles as its own copy:
+  // the shapes match, the declarations are twins.
+  const connection = createChdbConnection({ path }) as unknown as ClickHouseClientConfigOptions['connection'];
+  return createClient({ connection, clickhouse_settings: settings });
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { migrationsDir } from '../paths.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+  checksum: string;
+}
+
+/** Reads `NNN_name.sql` files in version order; each file may hold several statements, each ending with `;` at a line end. */
+export function readMigrations(dir: string = migrationsDir): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d+_[\w-]+\.sql$/.test(file))
+    .map((file) => {
+      const sql = readFileSync(join(dir, file), 'utf8');
+      return {
+        version: Number.parseInt(file, 10),
+        name: file.replace(/\.sql$/, ''),
+        statements: splitStatements(sql),
+        checksum: createHash('sha256').update(sql).digest('hex'),
+      };
+    })
+    .sort((a, b) => a.version - b.version);
+}
+
+export function splitStatements(sql: string): string[] {
+  const body = sql
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('--'))
+    .join('\n');
+  return body
+    .split(/;\s*(?:\n|$)/)
+    .map((statement) => statement.trim())
+    .filter(Boolean);
+}
+
+const LEDGER = `CREATE TABLE IF NOT EXISTS hearth_migrations
+(
+    version    UInt32,
+    name       String,
+    checksum   String,
+    applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = MergeTree
+ORDER BY version`;
+
+/** Applies every migration not yet recorded in `hearth_migrations`, in order; returns the names applied. */
+export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations()): Promise<string[]> {
+  await client.command({ query: LEDGER });
+  const rows = await client.query({ query: 'SELECT version, name, checksum FROM hearth_migrations', format: 'JSONEachRow' });
+  const applied = new Map((await rows.json<{ version: number; name: string; checksum: string }>()).map((r) => [Number(r.version), r]));
+  const done: string[] = [];
+  for (const migration of migrations) {
+    const previous = applied.get(migration.version);
+    if (previous) {
+      if (previous.checksum !== migration.checksum) {
+        throw new Error(`migration ${migration.name} was changed after it was applied; add a new migration instead`);
+      }
+      continue;
+    }
+    for (const statement of migration.statements) await client.command({ query: statement });
+    await client.insert({
+      table: 'hearth_migrations',
+      values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
+      format: 'JSONEachRow',
+    });
+    done.push(migration.name);
+  }
+  return done;
+}

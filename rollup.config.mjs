@@ -1,0 +1,12 @@
+// Builds the browser snippet: sdk/src/index.ts → dist/hearth.js, one minified IIFE with no dependencies.
+import terser from '@rollup/plugin-terser';
+import esbuild from 'rollup-plugin-esbuild';
+
+export default {
+  input: 'sdk/src/index.ts',
+  output: { file: 'dist/hearth.js', format: 'iife', strict: false },
+  plugins: [
+    esbuild({ target: 'es2017' }),
+    terser({ ecma: 2017, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } }),
+  ],
+};

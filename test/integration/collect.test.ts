@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../collector/server.ts';
+import { newVisitor, postBatch, SITE_ORIGIN, startTestServer, storedEvents, wireEvent } from '../support/server.ts';
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+describe('POST /collect', () => {
+  it('stores a text/plain beacon as rows, answering 202', async () => {
+    const visitor = newVisitor();
+    const view = wireEvent({ u: `${SITE_ORIGIN}/pricing?plan=pro#faq`, r: 'https://www.google.com/', ti: 'Pricing' });
+    const track = wireEvent({ n: 'track', k: 'pricing-toggle', p: { plan: 'annual', seats: 25, trial: true } });
+    const response = await postBatch(server, { s: 'acme', v: visitor, sid: 'session-0001', e: [view, track] });
+    expect(response.status).toBe(202);
+    expect(response.body).toEqual({ accepted: 2 });
+
+    const rows = await storedEvents(server, visitor);
+    expect(rows.map((r) => r.type).sort()).toEqual(['pageview', 'track']);
+    const pageview = rows.find((r) => r.type === 'pageview')!;
+    expect(pageview).toMatchObject({
+      event_id: view.i,
+      url: `${SITE_ORIGIN}/pricing?plan=pro`,
+      path: '/pricing',
+      referrer: 'https://www.google.com/',
+      title: 'Pricing',
+    });
+    expect(rows.find((r) => r.type === 'track')).toMatchObject({ name: 'pricing-toggle', props: { plan: 'annual', seats: '25', trial: 'true' } });
+  });
+
+  it('accepts application/json from a subdomain matched by a wildcard origin', async () => {
+    const visitor = newVisitor();
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] }, { contentType: 'application/json', origin: 'https://blog.acme.test' });
+    expect(response.status).toBe(202);
+    expect(await storedEvents(server, visitor)).toHaveLength(1);
+  });
+
+  it('accepts server-side senders that send no Origin header', async () => {
+    const visitor = newVisitor();
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] }, { origin: undefined })).status).toBe(202);
+    expect(await storedEvents(server, visitor)).toHaveLength(1);
+  });
+
+  it('never counts a retried batch twice', async () => {
+    const visitor = newVisitor();
+    const events = [wireEvent(), wireEvent({ u: `${SITE_ORIGIN}/product` }), wireEvent({ n: 'identify', em: 'ada@acme.test' })];
+    const batch = { s: 'acme', v: visitor, e: events };
+    for (let attempt = 0; attempt < 3; attempt++) expect((await postBatch(server, batch)).status).toBe(202);
+    // A retry that regrouped the same events with a new one.
+    const extra = wireEvent({ u: `${SITE_ORIGIN}/pricing` });
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [events[1], extra] })).status).toBe(202);
+
+    const rows = await storedEvents(server, visitor);
+    expect(rows.map((r) => r.event_id).sort()).toEqual([...events, extra].map((e) => e.i).sort());
+    const leads = await fetch(`${server.url}/api/leads?site=acme&visitor=${visitor}`, { headers: { authorization: 'Bearer test-admin-token' } });
+    const [lead] = ((await leads.json()) as any).leads;
+    expect(lead).toMatchObject({ events: 4, pageviews: 3, email: 'ada@acme.test' });
+  });
+
+  it('answers 400 with the path of each bad value and stores nothing of the batch', async () => {
+    const visitor = newVisitor();
+    const response = await postBatch(server, {
+      s: 'acme',
+      v: visitor,
+      e: [wireEvent(), wireEvent({ i: 'not-a-uuid', u: 'javascript:alert(1)' }), wireEvent({ n: 'track' })],
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('invalid_batch');
+    expect(response.body.problems).toEqual([
+      { path: 'e[1].i', message: 'expected the event id as a UUID (got "not-a-uuid")' },
+      { path: 'e[1].u', message: 'expected an http(s) page URL (got "javascript:alert(1)")' },
+      { path: 'e[2].k', message: 'a track event needs a name' },
+    ]);
+    expect(await storedEvents(server, visitor)).toHaveLength(0);
+  });
+
+  it.each([
+    ['a body that is not JSON', '{"s": "acme", "v": ', 'invalid_json'],
+    ['an empty batch', { s: 'acme', v: 'visitor-0001', e: [] }, 'invalid_batch'],
+    ['more than 100 events', { s: 'acme', v: 'visitor-0001', e: Array.from({ length: 101 }, () => wireEvent()) }, 'invalid_batch'],
+    ['a JSON array', [1, 2, 3], 'invalid_batch'],
+  ])('answers 400 to %s', async (_name, body, code) => {
+    const response = await postBatch(server, body);
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe(code);
+    expect(typeof response.body.error).toBe('string');
+  });
+
+  it('answers 403 to an unknown site or a foreign origin, storing nothing', async () => {
+    const visitor = newVisitor();
+    const unknown = await postBatch(server, { s: 'initech', v: visitor, e: [wireEvent()] });
+    expect(unknown.status).toBe(403);
+    expect(unknown.body).toEqual({ error: 'unknown site "initech"', code: 'unknown_site' });
+    const foreign = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] }, { origin: 'https://globex.test' });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.code).toBe('origin_not_allowed');
+    expect(await storedEvents(server, visitor)).toHaveLength(0);
+  });
+
+  it('answers 413 with a JSON body to a body over 64 KB', async () => {
+    const visitor = newVisitor();
+    const body = JSON.stringify({ s: 'acme', v: visitor, e: [wireEvent({ ti: 'x'.repeat(65 * 1024) })] });
+    const response = await postBatch(server, body);
+    expect(response.status).toBe(413);
+    expect(response.body).toEqual({ error: 'the body is larger than 64 KB', code: 'body_too_large' });
+    expect(await storedEvents(server, visitor)).toHaveLength(0);
+  });
+
+  it('replaces a client time that is far off with the arrival time', async () => {
+    const visitor = newVisitor();
+    const before = Date.now();
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ t: Date.UTC(2001, 0, 1) })] });
+    const [row] = await storedEvents(server, visitor);
+    expect(Date.parse(row!.ts.replace(' ', 'T') + 'Z')).toBeGreaterThanOrEqual(before - 1);
+    expect(row!.ts).toBe(row!.received_at);
+  });
+
+  it('grants CORS to configured origins only, and only on /collect', async () => {
+    const preflight = (origin: string, path = '/collect') =>
+      fetch(`${server.url}${path}`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+    const allowed = await preflight(SITE_ORIGIN);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(SITE_ORIGIN);
+    expect((await preflight('https://evil.test')).headers.get('access-control-allow-origin')).toBeNull();
+    expect((await preflight(SITE_ORIGIN, '/api/leads')).headers.get('access-control-allow-origin')).toBeNull();
+    const post = await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent()] });
+    expect(post.headers.get('access-control-allow-origin')).toBe(SITE_ORIGIN);
+  });
+
+  it('stores SQL-looking text literally', async () => {
+    const visitor = newVisitor();
+    const title = "x'); DROP TABLE events; --";
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ ti: title, i: randomUUID() })] })).status).toBe(202);
+    expect((await storedEvents(server, visitor))[0]!.title).toBe(title);
+  });
+});

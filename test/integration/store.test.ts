@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchToRows } from '../../collector/ingest/rows.ts';
+import { clickHouseSink } from '../../collector/ingest/sink.ts';
+import { createStoreClient } from '../../collector/store/client.ts';
+import { migrate, readMigrations } from '../../collector/store/migrate.ts';
+import { processDataDir } from '../support/data-dir.ts';
+import { newVisitor, wireEvent } from '../support/server.ts';
+
+let client: ClickHouseClient;
+beforeAll(() => {
+  client = createStoreClient({ dataDir: processDataDir() });
+});
+afterAll(() => client.close());
+
+const count = async (query: string, params: Record<string, unknown> = {}) => {
+  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return Number((await result.json<{ n: string }>())[0]!.n);
+};
+
+describe('store', () => {
+  it('applies each migration once and records it', async () => {
+    expect(await migrate(client)).toEqual(readMigrations().map((m) => m.name));
+    expect(await migrate(client)).toEqual([]);
+    expect(await count('SELECT count() AS n FROM hearth_migrations')).toBe(readMigrations().length);
+  });
+
+  it('refuses a migration that was edited after it was applied', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-migrations-'));
+    writeFileSync(join(dir, '900_probe.sql'), 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = MergeTree ORDER BY x;\n');
+    expect(await migrate(client, readMigrations(dir))).toEqual(['900_probe']);
+    writeFileSync(join(dir, '900_probe.sql'), 'CREATE TABLE IF NOT EXISTS probe (x UInt16) ENGINE = MergeTree ORDER BY x;\n');
+    await expect(migrate(client, readMigrations(dir))).rejects.toThrow('migration 900_probe was changed after it was applied');
+  });
+
+  it('collapses a batch written twice (a retry) to one copy of each event', async () => {
+    await migrate(client);
+    // Keep both copies on disk so the test shows readers ignore the duplicate, not that a merge removed it.
+    await client.command({ query: 'SYSTEM STOP MERGES events' });
+    const visitor = newVisitor();
+    const rows = batchToRows({ s: 'acme', v: visitor, e: [wireEvent(), wireEvent(), wireEvent()] as any }, Date.now());
+    const sink = clickHouseSink(client);
+    await sink.write(rows);
+    await sink.write(rows);
+    const params = { visitor };
+    expect(await count('SELECT count() AS n FROM events WHERE visitor_id = {visitor:String}', params)).toBe(6);
+    expect(await count('SELECT count() AS n FROM events FINAL WHERE visitor_id = {visitor:String}', params)).toBe(3);
+    await client.command({ query: 'SYSTEM START MERGES events' });
+    await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
+    expect(await count('SELECT count() AS n FROM events WHERE visitor_id = {visitor:String}', params)).toBe(3);
+  });
+});

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { parseConfig } from '../../collector/config/load.ts';
+import { startServer, type RunningServer } from '../../collector/server.ts';
+import { processDataDir } from './data-dir.ts';
+
+export const TEST_TOKEN = 'test-admin-token';
+export const SITE_ORIGIN = 'https://www.acme.test';
+
+/** A real Hearth listening on 127.0.0.1 with an embedded store in this process's data directory. */
+export async function startTestServer(): Promise<RunningServer> {
+  const config = parseConfig(
+    {
+      server: { host: '127.0.0.1', port: 0 },
+      sites: [
+        { id: 'acme', origins: [SITE_ORIGIN, 'https://*.acme.test'] },
+        { id: 'globex', origins: ['https://globex.test'] },
+      ],
+    },
+    'test config',
+  );
+  return startServer({ config, store: { dataDir: processDataDir() }, adminToken: TEST_TOKEN });
+}
+
+/** A valid wire event; override any field. */
+export function wireEvent(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return { i: randomUUID(), n: 'pageview', t: Date.now(), u: `${SITE_ORIGIN}/`, ...fields };
+}
+
+/** A visitor id no other test uses. */
+export const newVisitor = () => `v${randomUUID().replaceAll('-', '')}`.slice(0, 24);
+
+export async function postBatch(
+  server: RunningServer,
+  body: unknown,
+  { contentType = 'text/plain', origin = SITE_ORIGIN as string | undefined } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (origin) headers.origin = origin;
+  const response = await fetch(`${server.url}/collect`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+}
+
+export async function getJson(server: RunningServer, path: string, token: string | undefined = TEST_TOKEN) {
+  const response = await fetch(`${server.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: response.status, body: (await response.json()) as any, headers: response.headers };
+}
+
+/** Rows of the events table as a reader sees them (FINAL: retried copies collapsed). */
+export async function storedEvents(server: RunningServer, visitorId: string) {
+  const result = await server.client.query({
+    query: `SELECT event_id, type, name, url, path, referrer, title, email, props, ts, received_at
+            FROM events FINAL WHERE visitor_id = {visitor:String} ORDER BY ts, event_id`,
+    query_params: { visitor: visitorId },
+    format: 'JSONEachRow',
+  });
+  return result.json<Record<string, any>>();
+}
