@@ -3,7 +3,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
-    globalSetup: ['./test/support/browser-banner.ts'],
     // chDB binds one data directory per process: each test file runs in its own child process.
     pool: 'forks',
     isolate: true,

@@ -47,7 +47,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number): EventRow[] {
       path: url.pathname,
       referrer: event.r ?? '',
       title: event.ti ?? '',
-      email: event.em?.trim().toLowerCase() ?? '',
+      email: event.em ?? '',
       props: Object.fromEntries(Object.entries(event.p ?? {}).map(([key, value]) => [key, String(value)])),
     };
   });

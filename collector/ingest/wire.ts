@@ -28,7 +28,8 @@ export const wireEventSchema = z
     r: shortText(MAX_URL).optional(),
     ti: shortText(512).optional(),
     k: shortText(200).optional(),
-    em: z.email({ message: 'expected an email address' }).max(254).optional(),
+    // People type emails with stray spaces and capitals; one lead per mailbox needs the normalised form.
+    em: z.string().trim().toLowerCase().pipe(z.email({ message: 'expected an email address' }).max(254)).optional(),
     p: props.optional(),
   })
   .superRefine((event, ctx) => {

@@ -45,7 +45,8 @@ export async function postBatch(
   return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
 }
 
-export async function getJson(server: RunningServer, path: string, token: string | undefined = TEST_TOKEN) {
+/** GETs a JSON endpoint with the admin token, or with no Authorization header when token is null. */
+export async function getJson(server: RunningServer, path: string, token: string | null = TEST_TOKEN) {
   const response = await fetch(`${server.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: response.status, body: (await response.json()) as any, headers: response.headers };
 }

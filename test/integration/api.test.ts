@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../collector/server.ts';
+import { getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
+
+describe('GET /api/leads', () => {
+  it('refuses a missing or wrong token with 401', async () => {
+    for (const token of [null, 'wrong-token']) {
+      const response = await getJson(server, '/api/leads?site=acme', token);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="hearth"');
+      expect(response.body.code).toBe('unauthorized');
+    }
+  });
+
+  it('lists an anonymous visitor with its event count and last-seen time', async () => {
+    const visitor = newVisitor();
+    await postBatch(server, {
+      s: 'acme',
+      v: visitor,
+      e: [wireEvent({ t: minutesAgo(3) }), wireEvent({ t: minutesAgo(2), u: `${SITE_ORIGIN}/pricing` }), wireEvent({ n: 'track', k: 'chat-open', t: minutesAgo(1) })],
+    });
+    const { status, body } = await getJson(server, `/api/leads?site=acme&visitor=${visitor}`);
+    expect(status).toBe(200);
+    expect(body.site).toBe('acme');
+    expect(body.leads).toEqual([
+      {
+        id: `v_${visitor}`,
+        kind: 'visitor',
+        email: null,
+        visitorIds: [visitor],
+        events: 3,
+        pageviews: 2,
+        firstSeen: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        lastSeen: expect.any(String),
+      },
+    ]);
+    expect(Date.parse(body.leads[0].lastSeen) - Date.parse(body.leads[0].firstSeen)).toBeGreaterThan(100_000);
+  });
+
+  it('makes an identified visitor a lead, counting the anonymous history before the email and every device', async () => {
+    const laptop = newVisitor();
+    const phone = newVisitor();
+    const batches = [
+      { s: 'acme', v: laptop, e: [wireEvent({ t: minutesAgo(30) }), wireEvent({ t: minutesAgo(29) })] },
+      { s: 'acme', v: laptop, e: [wireEvent({ n: 'identify', em: ' Grace@Globex.TEST ', t: minutesAgo(28) })] },
+      { s: 'acme', v: phone, e: [wireEvent({ t: minutesAgo(5) }), wireEvent({ n: 'identify', em: 'grace@globex.test', t: minutesAgo(4) })] },
+    ];
+    for (const batch of batches) expect((await postBatch(server, batch)).status).toBe(202);
+
+    const byLaptop = await getJson(server, `/api/leads?site=acme&visitor=${laptop}`);
+    const byPhone = await getJson(server, `/api/leads?site=acme&visitor=${phone}`);
+    expect(byLaptop.body.leads).toHaveLength(1);
+    expect(byPhone.body.leads).toEqual(byLaptop.body.leads);
+    expect(byLaptop.body.leads[0]).toMatchObject({
+      id: expect.stringMatching(/^l_[0-9a-f]{20}$/),
+      kind: 'lead',
+      email: 'grace@globex.test',
+      visitorIds: [laptop, phone].sort(),
+      events: 5,
+      pageviews: 3,
+    });
+  });
+
+  it('keeps sites apart', async () => {
+    const visitor = newVisitor();
+    await postBatch(server, { s: 'globex', v: visitor, e: [wireEvent({ u: 'https://globex.test/' })] }, { origin: 'https://globex.test' });
+    expect((await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads).toEqual([]);
+    expect((await getJson(server, `/api/leads?site=globex&visitor=${visitor}`)).body.leads).toHaveLength(1);
+  });
+
+  it('lists the most recently seen first and honours limit', async () => {
+    const older = newVisitor();
+    const newer = newVisitor();
+    await postBatch(server, { s: 'globex', v: older, e: [wireEvent({ u: 'https://globex.test/', t: minutesAgo(10) })] }, { origin: 'https://globex.test' });
+    await postBatch(server, { s: 'globex', v: newer, e: [wireEvent({ u: 'https://globex.test/', t: minutesAgo(0) })] }, { origin: 'https://globex.test' });
+    const visitorsOf = (body: { leads: { visitorIds: string[] }[] }) => body.leads.map((lead) => lead.visitorIds[0]);
+    const all = visitorsOf((await getJson(server, '/api/leads?site=globex')).body);
+    expect(all.indexOf(newer)).toBeLessThan(all.indexOf(older));
+    expect(visitorsOf((await getJson(server, '/api/leads?site=globex&limit=1')).body)).toEqual([newer]);
+  });
+
+  it('answers 400 naming the bad parameter', async () => {
+    const unknownSite = await getJson(server, '/api/leads?site=initech');
+    expect(unknownSite.status).toBe(400);
+    expect(unknownSite.body.problems).toEqual([{ path: 'site', message: 'unknown site; configured sites: acme, globex (got "initech")' }]);
+    const noSite = await getJson(server, '/api/leads');
+    expect(noSite.body.problems[0]).toEqual({ path: 'site', message: 'choose a site: acme, globex' });
+    const badLimit = await getJson(server, '/api/leads?site=acme&limit=0');
+    expect(badLimit.status).toBe(400);
+    expect(badLimit.body.problems[0].path).toBe('limit');
+  });
+});
+
+describe('health and the snippet', () => {
+  it('reports live and ready', async () => {
+    expect(await getJson(server, '/healthz', null)).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await getJson(server, '/readyz', null)).toMatchObject({ status: 200, body: { status: 'ready' } });
+  });
+
+  it('serves hearth.js compressed, cacheable, and revalidated by ETag', async () => {
+    const first = await fetch(`${server.url}/hearth.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(first.headers.get('content-encoding')).toBe('gzip');
+    expect(first.headers.get('cache-control')).toContain('max-age=');
+    const source = await first.text();
+    expect(source).toContain('sendBeacon');
+    const etag = first.headers.get('etag')!;
+    const again = await fetch(`${server.url}/hearth.js`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const response = await getJson(server, '/nope', null);
+    expect(response).toMatchObject({ status: 404, body: { code: 'not_found' } });
+  });
+});

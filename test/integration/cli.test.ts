@@ -1,0 +1,74 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freshDataDir } from '../support/data-dir.ts';
+import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
+
+const configDir = mkdtempSync(join(tmpdir(), 'hearth-config-'));
+function configFile(name: string, content: unknown): string {
+  const file = join(configDir, name);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return file;
+}
+
+describe('hearth CLI', () => {
+  it('names the file and the path of each bad config value, and exits 2', async () => {
+    const file = configFile('bad.json', {
+      sites: [
+        { id: 'acme', origins: ['https://www.acme.com/pricing'] },
+        { id: 'Acme Corp', origins: [] },
+      ],
+      server: { port: 'eighty' },
+    });
+    const { code, stderr } = await runHearth(['start', '--config', file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${file}: sites[0].origins[0]: expected an origin such as "https://www.example.com" or "http://localhost:*" (scheme and host, no path) (got "https://www.acme.com/pricing")`);
+    expect(stderr).toContain(`${file}: sites[1].id: a site id is 1–64 lowercase letters`);
+    expect(stderr).toContain(`${file}: sites[1].origins: list at least one origin the site is served from`);
+    expect(stderr).toContain(`${file}: server.port: `);
+  });
+
+  it('says when the config file is not JSON or does not exist', async () => {
+    const notJson = configFile('broken.json', '{ "sites": [ ');
+    const broken = await runHearth(['start', '--config', notJson]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain(`config file ${notJson} is not valid JSON`);
+    const missing = await runHearth(['start', '--config', join(configDir, 'nope.json')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`cannot read config file ${join(configDir, 'nope.json')}: ENOENT`);
+  });
+
+  it('rejects unknown commands and bad flags with the usage', async () => {
+    const unknown = await runHearth(['serve']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "serve"');
+    expect(unknown.stderr).toContain('Usage: hearth <command>');
+    const badPort = await runHearth(['start', '--port', 'abc']);
+    expect(badPort.stderr).toContain('--port expects a port number from 0 to 65535, got "abc"');
+  });
+
+  it('prints a JSON Schema of the config for editors', async () => {
+    const { code, stdout } = await runHearth(['schema']);
+    expect(code).toBe(0);
+    const schema = JSON.parse(stdout);
+    expect(schema.properties.sites.items.required).toEqual(['id', 'origins']);
+  });
+
+  it('migrates an empty data directory, then finds it up to date', async () => {
+    const env = { HEARTH_DATA_DIR: freshDataDir() };
+    const first = await runHearth(['migrate'], env);
+    expect(first.stdout).toMatch(/applied 001_events to embedded ClickHouse \(chDB\)/);
+    const second = await runHearth(['migrate'], env);
+    expect(second.stdout).toContain('is up to date');
+  });
+
+  it('starts, prints where to find everything, and stops cleanly on SIGTERM', async () => {
+    const hearth = await startHearthProcess(['--config', configFile('ok.json', { sites: [{ id: 'acme', origins: ['https://acme.test'] }] })]);
+    expect(hearth.output()).toContain(`<script async src="${hearth.url}/hearth.js" data-site="acme"></script>`);
+    expect(hearth.output()).toContain(`Authorization: Bearer ${hearth.token}`);
+    expect(hearth.output()).toContain(`embedded ClickHouse (chDB) in ${hearth.dataDir}/clickhouse`);
+    expect((await fetch(`${hearth.url}/readyz`)).status).toBe(200);
+    expect(await hearth.stop()).toBe(0);
+  });
+});

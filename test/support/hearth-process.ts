@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freshDataDir } from './data-dir.ts';
+
+export const HEARTH_BIN = fileURLToPath(new URL('../../bin/hearth.js', import.meta.url));
+
+export interface HearthProcess {
+  url: string;
+  token: string;
+  dataDir: string;
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Runs `hearth start` as a user would (the built CLI, a config file) on a free port; resolves once it prints its URL. */
+export async function startHearthProcess(args: string[], env: Record<string, string> = {}): Promise<HearthProcess> {
+  const dataDir = env.HEARTH_DATA_DIR ?? freshDataDir();
+  const token = env.HEARTH_ADMIN_TOKEN ?? 'e2e-admin-token';
+  const child: ChildProcess = spawn(process.execPath, [HEARTH_BIN, 'start', '--port', '0', ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, HEARTH_DATA_DIR: dataDir, HEARTH_ADMIN_TOKEN: token },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hearth did not start within 30 s:\n${output}`)), 30_000);
+    const check = () => {
+      const match = /Hearth is running at (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`hearth exited with ${code} before starting:\n${output}`));
+    });
+  });
+  return {
+    url,
+    token,
+    dataDir,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export function runHearth(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [HEARTH_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
