@@ -30,6 +30,8 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   // Every error is a JSON body that says what went wrong; a 5xx never reveals internals.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
+    // A 503 is deliberate (the write-ahead log is full, or shutting down): say why, and when to come back.
+    if (status === 503) return reply.code(503).header('retry-after', '5').send({ error: error.message, code: error.code ?? 'unavailable' });
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
       return reply.code(status).send({ error: 'internal error', code: 'internal' });
@@ -48,7 +50,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   };
   await app.register(cors, () => corsFor);
 
-  await app.register(healthRoutes, { client });
+  await app.register(healthRoutes, { client, ingestStatus: () => sink.status() });
   await app.register(snippetRoute);
   await app.register(collectRoutes, { config, sink });
   await app.register(apiRoutes, { config, client, adminToken });

@@ -23,6 +23,7 @@ Environment:
   HEARTH_ADMIN_TOKEN    the API's bearer token (default: a new random token each start, printed)
   CLICKHOUSE_URL        use a ClickHouse server instead of the embedded engine
   CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE
+  HEARTH_WAL_MAX_MB     undelivered events kept on disk while ClickHouse is down, before 503 (default: 1024)
   LOG_LEVEL             fatal, error, warn, info (default), debug`;
 
 class UsageError extends Error {}

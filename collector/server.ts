@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { ConfigError } from './config/load.ts';
 import type { HearthConfig } from './config/schema.ts';
-import { clickHouseSink } from './ingest/sink.ts';
+import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createStoreClient, type StoreOptions } from './store/client.ts';
 import { migrate } from './store/migrate.ts';
 
@@ -18,29 +20,56 @@ export interface ServerOptions {
 export interface RunningServer {
   app: FastifyInstance;
   client: ClickHouseClient;
+  /** The write-ahead log between /collect and ClickHouse. */
+  sink: WalSink;
   url: string;
   adminToken: string;
   adminTokenGenerated: boolean;
   close(): Promise<void>;
 }
 
-/** Migrates the store, builds the app and listens on the configured host and port. */
+/** HEARTH_WAL_MAX_MB: how much accepted data may wait on disk for ClickHouse before /collect answers 503. */
+function walMaxBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.HEARTH_WAL_MAX_MB || '1024';
+  const megabytes = Number(text);
+  if (!(Number.isFinite(megabytes) && megabytes > 0)) throw new ConfigError(`HEARTH_WAL_MAX_MB expects a size in megabytes, got "${text}"`);
+  return megabytes * 1024 * 1024;
+}
+
+/** Migrates the store, opens the write-ahead log, builds the app and listens on the configured host and port. */
 export async function startServer({ config, store, adminToken, logger = false }: ServerOptions): Promise<RunningServer> {
   const client = createStoreClient(store);
   await migrate(client);
-  const sink = clickHouseSink(client);
+  // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists.
+  let appLog: WalLogger | undefined;
+  const sink = await createWalSink({
+    dir: join(store.dataDir, 'wal'),
+    client,
+    maxBytes: walMaxBytesFromEnv(),
+    log: {
+      info: (details, message) => appLog?.info(details, message),
+      warn: (details, message) => appLog?.warn(details, message),
+      error: (details, message) => appLog?.error(details, message),
+    },
+  });
   const token = adminToken || randomBytes(18).toString('base64url');
   const app = await buildApp({ config, client, sink, adminToken: token, logger });
+  appLog = app.log;
+  const { recovered } = sink.status();
+  if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
+  if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   let closing: Promise<void> | undefined;
   return {
     app,
     client,
+    sink,
     url: address.replace('[::1]', 'localhost'),
     adminToken: token,
     adminTokenGenerated: !adminToken,
     close() {
       closing ??= (async () => {
+        // Stop taking requests first, then drain what they wrote (bounded), then let go of ClickHouse.
         await app.close();
         await sink.close();
         await client.close();

@@ -5,14 +5,33 @@ import type { EventRow } from './rows.ts';
 export interface EventSink {
   write(rows: EventRow[]): Promise<void>;
   close(): Promise<void>;
+  status(): SinkStatus;
+}
+
+/** What /readyz reports about ingest. */
+export interface SinkStatus {
+  /** Accepted rows (and their bytes on disk) not yet stored in ClickHouse. */
+  pendingRows: number;
+  pendingBytes: number;
+  /** The last insert into ClickHouse succeeded (true until one is tried). */
+  clickHouseReachable: boolean;
+  lastError: string | null;
+  /** Inserts are failing: events are accepted but wait on disk. */
+  degraded: boolean;
+  /** Events are refused until ClickHouse catches up. */
+  full: boolean;
+}
+
+/** The one way rows reach the events table. */
+export async function insertEvents(client: Pick<ClickHouseClient, 'insert'>, rows: EventRow[]): Promise<void> {
+  await client.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
 }
 
 /** Inserts each accepted batch straight into ClickHouse, so a 202 means the rows are stored. */
 export function clickHouseSink(client: ClickHouseClient): EventSink {
   return {
-    async write(rows) {
-      await client.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
-    },
+    write: (rows) => insertEvents(client, rows),
     async close() {},
+    status: () => ({ pendingRows: 0, pendingBytes: 0, clickHouseReachable: true, lastError: null, degraded: false, full: false }),
   };
 }

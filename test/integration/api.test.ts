@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
-import { getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -25,8 +25,9 @@ describe('GET /api/leads', () => {
     await postBatch(server, {
       s: 'acme',
       v: visitor,
-      e: [wireEvent({ t: minutesAgo(3) }), wireEvent({ t: minutesAgo(2), u: `${SITE_ORIGIN}/pricing` }), wireEvent({ n: 'track', k: 'chat-open', t: minutesAgo(1) })],
+      e: [wireEvent({ t: minutesAgo(3) }), wireEvent({ t: minutesAgo(2), u: `${SITE_ORIGIN}/pricing` }), wireEvent({ n: 't', k: 'chat-open', t: minutesAgo(1) })],
     });
+    await drained(server);
     const { status, body } = await getJson(server, `/api/leads?site=acme&visitor=${visitor}`);
     expect(status).toBe(200);
     expect(body.site).toBe('acme');
@@ -50,10 +51,11 @@ describe('GET /api/leads', () => {
     const phone = newVisitor();
     const batches = [
       { s: 'acme', v: laptop, e: [wireEvent({ t: minutesAgo(30) }), wireEvent({ t: minutesAgo(29) })] },
-      { s: 'acme', v: laptop, e: [wireEvent({ n: 'identify', em: ' Grace@Globex.TEST ', t: minutesAgo(28) })] },
-      { s: 'acme', v: phone, e: [wireEvent({ t: minutesAgo(5) }), wireEvent({ n: 'identify', em: 'grace@globex.test', t: minutesAgo(4) })] },
+      { s: 'acme', v: laptop, e: [wireEvent({ n: 'i', em: ' Grace@Globex.TEST ', t: minutesAgo(28) })] },
+      { s: 'acme', v: phone, e: [wireEvent({ t: minutesAgo(5) }), wireEvent({ n: 'i', em: 'grace@globex.test', t: minutesAgo(4) })] },
     ];
     for (const batch of batches) expect((await postBatch(server, batch)).status).toBe(202);
+    await drained(server);
 
     const byLaptop = await getJson(server, `/api/leads?site=acme&visitor=${laptop}`);
     const byPhone = await getJson(server, `/api/leads?site=acme&visitor=${phone}`);
@@ -72,6 +74,7 @@ describe('GET /api/leads', () => {
   it('keeps sites apart', async () => {
     const visitor = newVisitor();
     await postBatch(server, { s: 'globex', v: visitor, e: [wireEvent({ u: 'https://globex.test/' })] }, { origin: 'https://globex.test' });
+    await drained(server);
     expect((await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads).toEqual([]);
     expect((await getJson(server, `/api/leads?site=globex&visitor=${visitor}`)).body.leads).toHaveLength(1);
   });
@@ -81,6 +84,7 @@ describe('GET /api/leads', () => {
     const newer = newVisitor();
     await postBatch(server, { s: 'globex', v: older, e: [wireEvent({ u: 'https://globex.test/', t: minutesAgo(10) })] }, { origin: 'https://globex.test' });
     await postBatch(server, { s: 'globex', v: newer, e: [wireEvent({ u: 'https://globex.test/', t: minutesAgo(0) })] }, { origin: 'https://globex.test' });
+    await drained(server);
     const visitorsOf = (body: { leads: { visitorIds: string[] }[] }) => body.leads.map((lead) => lead.visitorIds[0]);
     const all = visitorsOf((await getJson(server, '/api/leads?site=globex')).body);
     expect(all.indexOf(newer)).toBeLessThan(all.indexOf(older));

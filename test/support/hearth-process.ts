@@ -10,6 +10,8 @@ export interface HearthProcess {
   dataDir: string;
   output(): string;
   stop(): Promise<number | null>;
+  /** SIGKILL: the process gets no chance to flush or close anything, as in a power cut or the OOM killer. */
+  crash(): Promise<void>;
 }
 
 /** Runs `hearth start` as a user would (the built CLI, a config file) on a free port; resolves once it prints its URL. */
@@ -47,6 +49,10 @@ export async function startHearthProcess(args: string[], env: Record<string, str
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
+    },
+    async crash() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { parseConfig } from '../../collector/config/load.ts';
 import { startServer, type RunningServer } from '../../collector/server.ts';
-import { processDataDir } from './data-dir.ts';
+import { spawnClickHouseHttp } from './clickhouse-http-process.ts';
+import { freshDataDir, processDataDir } from './data-dir.ts';
 
 export const TEST_TOKEN = 'test-admin-token';
 export const SITE_ORIGIN = 'https://www.acme.test';
 
-/** A real Hearth listening on 127.0.0.1 with an embedded store in this process's data directory. */
+/**
+ * A real Hearth listening on 127.0.0.1 with an embedded store in this process's data directory; with
+ * HEARTH_TEST_CLICKHOUSE=http (`npm run test:http`), its store speaks HTTP to ClickHouse's HTTP interface served by
+ * a child process (test/support/clickhouse-http.ts), as it does with CLICKHOUSE_URL.
+ */
 export async function startTestServer(): Promise<RunningServer> {
   const config = parseConfig(
     {
@@ -18,12 +23,28 @@ export async function startTestServer(): Promise<RunningServer> {
     },
     'test config',
   );
-  return startServer({ config, store: { dataDir: processDataDir() }, adminToken: TEST_TOKEN });
+  const transport = process.env.HEARTH_TEST_CLICKHOUSE || 'embedded';
+  if (transport === 'embedded') return startServer({ config, store: { dataDir: processDataDir() }, adminToken: TEST_TOKEN });
+  if (transport !== 'http') throw new Error(`HEARTH_TEST_CLICKHOUSE must be "embedded" or "http" (got ${JSON.stringify(transport)})`);
+  const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
+  try {
+    const server = await startServer({ config, store: { dataDir: processDataDir(), url: clickhouse.url }, adminToken: TEST_TOKEN });
+    return {
+      ...server,
+      async close() {
+        await server.close();
+        await clickhouse.stop();
+      },
+    };
+  } catch (error) {
+    await clickhouse.stop();
+    throw error;
+  }
 }
 
 /** A valid wire event; override any field. */
 export function wireEvent(fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return { i: randomUUID(), n: 'pageview', t: Date.now(), u: `${SITE_ORIGIN}/`, ...fields };
+  return { i: randomUUID(), n: 'v', t: Date.now(), u: `${SITE_ORIGIN}/`, ...fields };
 }
 
 /** A visitor id no other test uses. */
@@ -51,11 +72,14 @@ export async function getJson(server: RunningServer, path: string, token: string
   return { status: response.status, body: (await response.json()) as any, headers: response.headers };
 }
 
-/** Rows of the events table as a reader sees them (FINAL: retried copies collapsed). */
+/** Waits until every event acknowledged so far has left the write-ahead log for ClickHouse. */
+export const drained = (server: RunningServer) => server.sink.drained();
+
+/** Rows of the events table as a reader sees them (FINAL: retried copies collapsed), once the log has drained. */
 export async function storedEvents(server: RunningServer, visitorId: string) {
+  await drained(server);
   const result = await server.client.query({
-    query: `SELECT event_id, type, name, url, path, referrer, title, email, props, ts, received_at
-            FROM events FINAL WHERE visitor_id = {visitor:String} ORDER BY ts, event_id`,
+    query: `SELECT * FROM events FINAL WHERE visitor_id = {visitor:String} ORDER BY ts, event_id`,
     query_params: { visitor: visitorId },
     format: 'JSONEachRow',
   });

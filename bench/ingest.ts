@@ -1,0 +1,303 @@
+// The ingest benchmark (`npm run bench:ingest`): the real `hearth start` and a bare Fastify route, each in its
+// own process, loaded by autocannon from a third process with beacons of 1 and 10 events over 50 connections;
+// then the events Hearth acknowledged are looked up in its ClickHouse data. It reports and never gates: the exit
+// code is 0 whether targets are met or missed, and 1 only when the benchmark itself could not run.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createStoreClient } from '../collector/store/client.ts';
+import { BENCH_ORIGIN, BENCH_SITE, eventId, newRunTag } from './beacons.ts';
+import { killChildren, runForMessage, startServerProcess } from './children.ts';
+import type { LoadPhase, LoadReport } from './load.ts';
+import { sampleRss } from './rss.ts';
+
+// This file runs bundled as dist/bench/ingest.js, next to the bundled load.js and bare-server.js.
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REPORT_FILE = join(ROOT, 'dist/bench/ingest.json');
+
+const TARGETS = { ratioToBare: 0.6, p99Ms: 25, errors: 0, rssMB: 300 };
+// A draining write-ahead log may take a while after SIGTERM; past this the server is killed and that is reported.
+const STOP_GRACE_MS = 60_000;
+
+const USAGE = `Usage: npm run bench:ingest -- [--duration S] [--warmup S] [--connections N]
+
+  --duration S      measured seconds per run (default 10; four runs)
+  --warmup S        unmeasured seconds before each run (default 2)
+  --connections N   concurrent connections (default 50)`;
+
+type Target = 'bare' | 'hearth';
+
+interface Run {
+  name: string;
+  target: Target;
+  eventsPerBeacon: number;
+  tag: string;
+  load: LoadReport;
+  rss: { peakMB: number; hwmMB: number };
+  exitedDuringRun: boolean;
+  stop: { code: number | null; signal: string | null; ms: number; killed: boolean };
+  /** Hearth only: acknowledged events (warmup and run) and how many of them ClickHouse holds. */
+  integrity?: { acknowledgedEvents: number; foundEvents: number; storedEvents: number };
+  serverOutput?: string;
+}
+
+function readOptions() {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '50' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const number = (name: string, text: string, min: number, max: number) => {
+    const value = Number(text);
+    if (!(Number.isFinite(value) && value >= min && value <= max)) throw new Error(`--${name} expects a number from ${min} to ${max}, got "${text}"\n\n${USAGE}`);
+    return value;
+  };
+  return {
+    duration: number('duration', values.duration, 1, 60),
+    warmup: number('warmup', values.warmup, 0, 10),
+    connections: Math.round(number('connections', values.connections, 1, 1000)),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  const work = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
+  process.once('exit', () => rmSync(work, { recursive: true, force: true }));
+  const dataDir = join(work, 'data');
+  const configFile = join(work, 'hearth.config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: BENCH_SITE, name: 'Benchmark site', origins: [BENCH_ORIGIN] }] }),
+  );
+  // The embedded engine only: the stored count is read from this data directory afterwards.
+  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLICKHOUSE_')));
+  const hearthEnv = { ...baseEnv, HEARTH_DATA_DIR: dataDir, HEARTH_ADMIN_TOKEN: randomBytes(18).toString('base64url') };
+
+  async function measure(target: Target, events: number): Promise<Run> {
+    const name = `${target === 'bare' ? 'bare Fastify' : 'Hearth'}, ${events} event${events === 1 ? '' : 's'}`;
+    process.stderr.write(`${name}: ${options.warmup} s warmup + ${options.duration} s …\n`);
+    const server =
+      target === 'bare'
+        ? await startServerProcess([join(HERE, 'bare-server.js')], baseEnv, /bare Fastify is running at (http:\/\/\S+)/)
+        : await startServerProcess(
+            [join(ROOT, 'bin/hearth.js'), 'start', '--config', configFile, '--port', '0', '--host', '127.0.0.1'],
+            hearthEnv,
+            /Hearth is running at (http:\/\/\S+)/,
+          );
+    const rss = sampleRss(server.pid);
+    const tag = newRunTag();
+    const load = await runForMessage<LoadReport>(
+      [
+        join(HERE, 'load.js'),
+        ...['--url', server.url, '--tag', tag, '--events', String(events), '--connections', String(options.connections)],
+        ...['--duration', String(options.duration), '--warmup', String(options.warmup)],
+      ],
+      (options.warmup + options.duration + 30) * 1000,
+    );
+    const memory = rss.stop();
+    const exitedDuringRun = server.exit() !== undefined;
+    const stop = await server.stop(STOP_GRACE_MS);
+    const troubled = exitedDuringRun || stop.killed || stop.code !== 0 || load.run.non2xx + load.run.socketErrors > 0;
+    return {
+      name,
+      target,
+      eventsPerBeacon: events,
+      tag,
+      load,
+      rss: memory,
+      exitedDuringRun,
+      stop,
+      ...(troubled ? { serverOutput: server.output() } : {}),
+    };
+  }
+
+  const runs: Run[] = [];
+  for (const events of [1, 10]) {
+    runs.push(await measure('bare', events));
+    runs.push(await measure('hearth', events));
+  }
+
+  // Only now that every Hearth run has stopped: chDB binds a data directory to one process at a time.
+  const stored = await storedEventIds(dataDir);
+  const storedByTag = new Map<string, number>();
+  for (const id of stored) storedByTag.set(id.slice(0, 8), (storedByTag.get(id.slice(0, 8)) ?? 0) + 1);
+  for (const run of runs.filter((run) => run.target === 'hearth')) {
+    const unacknowledged = new Set(run.load.unacknowledged);
+    let found = 0;
+    for (let seq = 0; seq < run.load.issued; seq++) {
+      if (unacknowledged.has(seq)) continue;
+      for (let index = 0; index < run.eventsPerBeacon; index++) if (stored.has(eventId(run.tag, seq, index))) found++;
+    }
+    run.integrity = {
+      acknowledgedEvents: run.load.acknowledged * run.eventsPerBeacon,
+      foundEvents: found,
+      storedEvents: storedByTag.get(run.tag) ?? 0,
+    };
+  }
+
+  const report = buildReport(runs, options);
+  process.stdout.write(render(report, options));
+  mkdirSync(join(ROOT, 'dist/bench'), { recursive: true });
+  writeFileSync(REPORT_FILE, JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(`\nresults written to ${REPORT_FILE}\n`);
+}
+
+async function storedEventIds(dataDir: string): Promise<Set<string>> {
+  const client = createStoreClient({ dataDir });
+  try {
+    // FINAL collapses retried copies, as every reader of the table does.
+    const result = await client.query({ query: 'SELECT toString(event_id) FROM events FINAL', format: 'TabSeparated' });
+    return new Set((await result.text()).split('\n').filter(Boolean));
+  } finally {
+    await client.close();
+  }
+}
+
+interface Check {
+  run: string;
+  target: string;
+  measured: string;
+  pass: boolean;
+}
+
+function errorsOf(phase: LoadPhase | undefined): number {
+  return phase ? phase.non2xx + phase.socketErrors : 0;
+}
+
+function buildReport(runs: Run[], options: ReturnType<typeof readOptions>) {
+  const checks: Check[] = [];
+  const rows = runs.map((run) => {
+    const bare = runs.find((other) => other.target === 'bare' && other.eventsPerBeacon === run.eventsPerBeacon)!;
+    const phase = run.load.run;
+    const ratio = run.target === 'hearth' ? phase.requestsPerSecond / bare.load.run.requestsPerSecond : undefined;
+    if (run.target === 'hearth') {
+      const errors = errorsOf(phase) + errorsOf(run.load.warmup);
+      const integrity = run.integrity!;
+      checks.push(
+        { run: run.name, target: `req/s ≥ ${TARGETS.ratioToBare}× bare Fastify`, measured: `${ratio!.toFixed(2)}×`, pass: ratio! >= TARGETS.ratioToBare },
+        { run: run.name, target: `p99 ≤ ${TARGETS.p99Ms} ms`, measured: `${phase.latencyMs.p99} ms`, pass: phase.latencyMs.p99 <= TARGETS.p99Ms },
+        { run: run.name, target: 'errors = 0 (warmup included)', measured: String(errors), pass: errors === TARGETS.errors },
+        { run: run.name, target: `peak RSS ≤ ${TARGETS.rssMB} MB`, measured: `${run.rss.hwmMB.toFixed(0)} MB`, pass: run.rss.hwmMB <= TARGETS.rssMB },
+        {
+          run: run.name,
+          target: 'acknowledged = stored',
+          measured: `${int(integrity.acknowledgedEvents)} acknowledged, ${int(integrity.foundEvents)} of them in ClickHouse (${int(integrity.storedEvents)} rows stored)`,
+          pass: integrity.foundEvents === integrity.acknowledgedEvents,
+        },
+        {
+          run: run.name,
+          target: 'stops cleanly on SIGTERM',
+          measured: run.exitedDuringRun
+            ? `exited during the run (${run.stop.signal ?? run.stop.code})`
+            : run.stop.killed
+              ? `still running ${STOP_GRACE_MS / 1000} s after SIGTERM, killed`
+              : `${run.stop.signal ? `died of ${run.stop.signal}` : `exit ${run.stop.code}`} ${(run.stop.ms / 1000).toFixed(1)} s after SIGTERM`,
+          pass: !run.exitedDuringRun && !run.stop.killed && run.stop.code === 0,
+        },
+      );
+    }
+    return {
+      run: run.name,
+      target: run.target,
+      eventsPerBeacon: run.eventsPerBeacon,
+      requestsPerSecond: phase.requestsPerSecond,
+      // Scaled from autocannon's req/s (a per-second average) so that the two columns agree.
+      eventsPerSecond: phase.completed ? (phase.requestsPerSecond * run.eventsPerBeacon * phase.ok) / phase.completed : 0,
+      latencyMs: phase.latencyMs,
+      errors: errorsOf(phase),
+      peakRssMB: run.rss.hwmMB,
+      ratioToBare: ratio,
+      details: { ...run, load: { ...run.load, unacknowledged: run.load.unacknowledged.length } },
+    };
+  });
+  return {
+    benchmark: 'ingest',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: availableParallelism(),
+    connections: options.connections,
+    durationSeconds: options.duration,
+    warmupSeconds: options.warmup,
+    targets: TARGETS,
+    rows,
+    checks,
+    missed: checks.filter((check) => !check.pass).length,
+  };
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => `${Number.isInteger(n) ? n : n.toFixed(1)} ms`;
+
+function table(header: string[], body: string[][], rightAligned: (column: number) => boolean): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...body.map((row) => row[column]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (rightAligned(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((width) => '─'.repeat(width))), ...body.map(line)].join('\n') + '\n';
+}
+
+function render(report: ReturnType<typeof buildReport>, options: ReturnType<typeof readOptions>): string {
+  let out = `\nHearth ingest: ${options.connections} connections, ${options.duration} s per run after ${options.warmup} s warmup, Node ${report.node}, ${report.cpus} CPUs\n\n`;
+  out += table(
+    ['run', 'req/s', 'events/s', 'p50', 'p99', 'errors', 'peak RSS', 'vs bare'],
+    report.rows.map((row) => [
+      row.run,
+      int(row.requestsPerSecond),
+      int(row.eventsPerSecond),
+      ms(row.latencyMs.p50),
+      ms(row.latencyMs.p99),
+      int(row.errors),
+      `${row.peakRssMB.toFixed(0)} MB`,
+      row.ratioToBare === undefined ? '' : `${row.ratioToBare.toFixed(2)}×`,
+    ]),
+    (column) => column > 0,
+  );
+  for (const row of report.rows) {
+    const codes = row.details.load.run.statusCodes;
+    const odd = Object.keys(codes).filter((code) => !code.startsWith('2'));
+    if (odd.length || row.details.load.run.socketErrors) {
+      out += `  ${row.run}: status ${Object.entries(codes).map(([code, count]) => `${code}×${count}`).join(', ')}; `;
+      out += `${row.details.load.run.socketErrors} socket errors of which ${row.details.load.run.timeouts} timeouts\n`;
+    }
+  }
+  out += '\n';
+  out += table(
+    ['Hearth run', 'target', 'measured', ''],
+    report.checks.map((check) => [check.run, check.target, check.measured, check.pass ? 'PASS' : 'MISSED']),
+    () => false,
+  );
+  out += report.missed ? `\nMISSED ${report.missed} of ${report.checks.length} targets\n` : `\nall ${report.checks.length} targets met\n`;
+  for (const row of report.rows) {
+    if (row.details.serverOutput) out += `\n${row.run}: the server's last output:\n${row.details.serverOutput.trimEnd()}\n`;
+  }
+  return out;
+}
+
+process.once('exit', killChildren);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping the servers and the load generator\n`);
+    process.exit(130);
+  });
+}
+try {
+  await main();
+  process.exit(0);
+} catch (err) {
+  process.stderr.write(`bench:ingest: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,221 @@
+import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseRecords, type IntactRecord } from './wal-records.ts';
+
+/** A place in the log: everything before it (earlier segments, earlier bytes of this one) comes first. */
+export interface LogPosition {
+  segment: number;
+  offset: number;
+}
+
+export const comparePositions = (a: LogPosition, b: LogPosition) => a.segment - b.segment || a.offset - b.offset;
+
+interface Segment {
+  seq: number;
+  path: string;
+  /** Bytes of intact, fsync'd records; nothing beyond is ever read. */
+  end: number;
+  /** No record will be appended any more: a reader at `end` moves on to the next segment. */
+  sealed: boolean;
+}
+
+export interface RecoveredBacklog {
+  /** Rows and bytes left by earlier runs after the checkpoint: they will be replayed. */
+  rows: number;
+  bytes: number;
+  /** Bytes of half-written records found at segment tails, ignored. */
+  tornBytes: number;
+}
+
+export interface RecordBatch {
+  records: IntactRecord[];
+  bytes: number;
+  /** Where the next read starts, and the checkpoint once these records are stored. */
+  end: LogPosition;
+  /** The byte budget was reached with more records waiting. */
+  capped: boolean;
+}
+
+const CHECKPOINT_FILE = 'checkpoint.json';
+const segmentName = (seq: number) => `segment-${String(seq).padStart(12, '0')}.wal`;
+const segmentSeq = (file: string) => {
+  const match = /^segment-(\d{12})\.wal$/.exec(file);
+  return match ? Number(match[1]) : null;
+};
+
+/**
+ * The write-ahead log on disk: append-only segment files plus a checkpoint file saying how far ClickHouse has
+ * stored them. Each run appends to a segment of its own, so a torn tail from a crash is never written after.
+ */
+export class SegmentLog {
+  /** fdatasync calls that committed a group of records; a measure of group commit. */
+  fsyncs = 0;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly segmentBytes: number,
+    private readonly segments: Segment[],
+    private active: { segment: Segment; handle: FileHandle },
+    public checkpointed: LogPosition,
+  ) {}
+
+  static async open(dir: string, segmentBytes: number): Promise<{ log: SegmentLog; backlog: RecoveredBacklog }> {
+    await mkdir(dir, { recursive: true });
+    const saved = await readCheckpoint(dir);
+    const seqs = (await readdir(dir))
+      .map(segmentSeq)
+      .filter((seq) => seq !== null)
+      .sort((a, b) => a - b);
+    const segments: Segment[] = [];
+    const backlog: RecoveredBacklog = { rows: 0, bytes: 0, tornBytes: 0 };
+    let firstPending: LogPosition | undefined;
+    for (const seq of seqs) {
+      const path = join(dir, segmentName(seq));
+      // Drained before the last run stopped, but not yet deleted.
+      if (seq < saved.segment) {
+        await unlink(path);
+        continue;
+      }
+      const bytes = await readFile(path);
+      const from = seq === saved.segment ? Math.min(saved.offset, bytes.length) : 0;
+      const parsed = parseRecords(bytes.subarray(from));
+      backlog.tornBytes += bytes.length - from - parsed.intactBytes;
+      backlog.bytes += parsed.intactBytes;
+      for (const record of parsed.records) backlog.rows += record.rows;
+      if (parsed.intactBytes > 0) firstPending ??= { segment: seq, offset: from };
+      segments.push({ seq, path, end: from + parsed.intactBytes, sealed: true });
+    }
+    const activeSeq = Math.max((seqs.at(-1) ?? 0) + 1, saved.segment, 1);
+    const activeSegment: Segment = { seq: activeSeq, path: join(dir, segmentName(activeSeq)), end: 0, sealed: false };
+    const handle = await open(activeSegment.path, 'w');
+    await syncDir(dir);
+    segments.push(activeSegment);
+    const log = new SegmentLog(dir, segmentBytes, segments, { segment: activeSegment, handle }, saved);
+    // Skips segments holding nothing to replay, so they are deleted now rather than after the next insert.
+    const start = firstPending ?? { segment: activeSeq, offset: 0 };
+    if (comparePositions(start, saved) !== 0) await log.checkpoint(start);
+    return { log, backlog };
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** The end of the last committed record. */
+  get committedEnd(): LogPosition {
+    return { segment: this.active.segment.seq, offset: this.active.segment.end };
+  }
+
+  /** Appends records with one write and one fdatasync; resolves once they are durable. */
+  async append(group: Buffer): Promise<void> {
+    if (this.active.segment.end > 0 && this.active.segment.end + group.length > this.segmentBytes) await this.rotate();
+    const { segment, handle } = this.active;
+    try {
+      const { bytesWritten } = await handle.write(group, 0, group.length, segment.end);
+      if (bytesWritten !== group.length) throw new Error(`short write to ${segment.path}: ${bytesWritten} of ${group.length} bytes`);
+      await handle.datasync();
+    } catch (err) {
+      // None of this group was acknowledged: cut off whatever reached the file so the next group follows the last committed record.
+      await handle.truncate(segment.end).catch(() => {});
+      throw err;
+    }
+    this.fsyncs++;
+    segment.end += group.length;
+  }
+
+  /** Committed records from `from` on, about `maxBytes` of them (at least one record when there is one). */
+  async read(from: LogPosition, maxBytes: number): Promise<RecordBatch> {
+    const records: IntactRecord[] = [];
+    let bytes = 0;
+    let position = from;
+    while (bytes < maxBytes) {
+      const index = this.segments.findIndex((segment) => segment.seq >= position.segment);
+      const segment = this.segments[index];
+      if (!segment) break;
+      if (segment.seq > position.segment) position = { segment: segment.seq, offset: 0 };
+      if (position.offset >= segment.end) {
+        const next = this.segments[index + 1];
+        if (!segment.sealed || !next) break;
+        position = { segment: next.seq, offset: 0 };
+        continue;
+      }
+      let region = await readRegion(segment.path, position.offset, Math.min(segment.end - position.offset, maxBytes - bytes));
+      let parsed = parseRecords(region);
+      if (parsed.records.length === 0 && parsed.cutRecordBytes !== null && position.offset + parsed.cutRecordBytes <= segment.end) {
+        if (records.length > 0) return { records, bytes, end: position, capped: true };
+        region = await readRegion(segment.path, position.offset, parsed.cutRecordBytes);
+        parsed = parseRecords(region);
+      }
+      if (parsed.records.length === 0) {
+        throw new Error(`write-ahead log ${segment.path} is corrupt at byte ${position.offset}, inside records that were committed`);
+      }
+      records.push(...parsed.records);
+      bytes += parsed.intactBytes;
+      position = { segment: segment.seq, offset: position.offset + parsed.intactBytes };
+    }
+    return { records, bytes, end: position, capped: bytes >= maxBytes };
+  }
+
+  /** Records that everything before `position` is stored, then deletes the segments wholly before it. */
+  async checkpoint(position: LogPosition): Promise<void> {
+    const file = join(this.dir, CHECKPOINT_FILE);
+    const handle = await open(`${file}.tmp`, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(position));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(`${file}.tmp`, file);
+    await syncDir(this.dir);
+    this.checkpointed = position;
+    while (this.segments[0] && this.segments[0].seq < position.segment) await unlink(this.segments.shift()!.path);
+  }
+
+  async close(): Promise<void> {
+    this.active.segment.sealed = true;
+    await this.active.handle.close();
+  }
+
+  private async rotate(): Promise<void> {
+    const previous = this.active;
+    const segment: Segment = { seq: previous.segment.seq + 1, path: join(this.dir, segmentName(previous.segment.seq + 1)), end: 0, sealed: false };
+    const handle = await open(segment.path, 'w');
+    // The new file's name must survive a crash as surely as the records written into it.
+    await syncDir(this.dir);
+    this.segments.push(segment);
+    this.active = { segment, handle };
+    previous.segment.sealed = true;
+    await previous.handle.close();
+  }
+}
+
+async function readCheckpoint(dir: string): Promise<LogPosition> {
+  try {
+    const { segment, offset } = JSON.parse(await readFile(join(dir, CHECKPOINT_FILE), 'utf8')) as LogPosition;
+    return { segment, offset };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { segment: 0, offset: 0 };
+    throw err;
+  }
+}
+
+async function readRegion(path: string, offset: number, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,277 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { EventRow } from './rows.ts';
+import { insertEvents, type EventSink, type SinkStatus } from './sink.ts';
+import { decodeRows, encodeRecord } from './wal-records.ts';
+import { comparePositions, SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
+
+export interface WalLogger {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export interface WalSinkOptions {
+  /** `${HEARTH_DATA_DIR}/wal`. */
+  dir: string;
+  client: Pick<ClickHouseClient, 'insert'>;
+  /** Accepted bytes not yet in ClickHouse above which writes are refused (503 log_full). */
+  maxBytes: number;
+  /** Insert as soon as this many rows wait… */
+  flushRows?: number;
+  /** …or once the oldest waiting row is this old. */
+  flushMs?: number;
+  log: WalLogger;
+  segmentBytes?: number;
+  /** Longest pause between retries of a failing insert. */
+  retryCapMs?: number;
+  /** How long close() keeps draining before it leaves the rest on disk for the next start. */
+  closeTimeoutMs?: number;
+}
+
+export interface WalStatus extends SinkStatus {
+  maxBytes: number;
+  segments: number;
+  /** Group commits so far: one fdatasync each, however many writes they carried. */
+  fsyncs: number;
+  /** What this start found on disk from earlier runs. */
+  recovered: RecoveredBacklog;
+}
+
+export interface WalSink extends EventSink {
+  status(): WalStatus;
+  /** Resolves once every write acknowledged so far is stored in ClickHouse. */
+  drained(): Promise<void>;
+}
+
+// One insert carries at most this much of the log, so catching up after an outage uses large but bounded inserts.
+const MAX_INSERT_BYTES = 8 * 1024 * 1024;
+const RETRY_BASE_MS = 100;
+
+const unavailable = (message: string, code: string) => Object.assign(new Error(message), { statusCode: 503, code });
+
+interface QueuedWrite {
+  record: Buffer;
+  rows: number;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * An EventSink that makes a 202 survive a crash and a ClickHouse outage: each batch is appended to a log on disk
+ * (writes arriving together share one fsync), and a drainer moves the log into ClickHouse in large inserts.
+ * Replays after a crash may insert a batch twice; the events table collapses such copies (ReplacingMergeTree, FINAL).
+ */
+export async function createWalSink({
+  dir,
+  client,
+  maxBytes,
+  flushRows = 1000,
+  flushMs = 1000,
+  log,
+  segmentBytes = 16 * 1024 * 1024,
+  retryCapMs = 5000,
+  closeTimeoutMs = 10_000,
+}: WalSinkOptions): Promise<WalSink> {
+  const { log: segments, backlog } = await SegmentLog.open(dir, segmentBytes);
+
+  let pendingRows = backlog.rows;
+  let pendingBytes = backlog.bytes;
+  // Rows committed but not yet read by the drainer, and since when some have waited.
+  let unreadRows = backlog.rows;
+  let unreadSince = 0;
+  let readFrom: LogPosition = segments.checkpointed;
+
+  let queue: QueuedWrite[] = [];
+  let queuedBytes = 0;
+  let committing: Promise<void> | undefined;
+  let refusedBytes = 0;
+  let closing = false;
+
+  let clickHouseReachable = true;
+  let lastError: string | null = null;
+  let failingInserts = 0;
+
+  let stopping = false;
+  let signalStop = () => {};
+  const stopped = new Promise<void>((resolve) => (signalStop = resolve));
+  let wakeDrainer = () => {};
+  const drainWaiters: { target: LogPosition; resolve(): void; reject(err: unknown): void }[] = [];
+
+  function write(rows: EventRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    if (closing) return Promise.reject(unavailable('the collector is shutting down; retry shortly', 'shutting_down'));
+    const record = encodeRecord(rows);
+    if (pendingBytes + queuedBytes + record.length > maxBytes) {
+      refusedBytes = record.length;
+      return Promise.reject(unavailable('the write-ahead log is full (HEARTH_WAL_MAX_MB) while ClickHouse catches up; retry later', 'log_full'));
+    }
+    refusedBytes = 0;
+    queuedBytes += record.length;
+    const written = new Promise<void>((resolve, reject) => queue.push({ record, rows: rows.length, resolve, reject }));
+    committing ??= commitQueued();
+    return written;
+  }
+
+  // Group commit: while one fsync runs, later writes queue up and go together in the next one.
+  async function commitQueued(): Promise<void> {
+    // Lets writes that arrive in the same turn of the event loop join the first group.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (queue.length > 0) {
+      const group = queue;
+      queue = [];
+      const bytes = group.reduce((sum, write) => sum + write.record.length, 0);
+      try {
+        await segments.append(Buffer.concat(group.map((write) => write.record), bytes));
+        const rows = group.reduce((sum, write) => sum + write.rows, 0);
+        pendingRows += rows;
+        pendingBytes += bytes;
+        if (unreadRows === 0) unreadSince = Date.now();
+        unreadRows += rows;
+        for (const write of group) write.resolve();
+        wakeDrainer();
+      } catch (err) {
+        log.error({ err }, 'cannot append to the write-ahead log');
+        for (const write of group) write.reject(err);
+      } finally {
+        queuedBytes -= bytes;
+      }
+    }
+    committing = undefined;
+  }
+
+  function drainDue(): boolean {
+    if (unreadRows === 0) return false;
+    return unreadRows >= flushRows || drainWaiters.length > 0 || closing || Date.now() - unreadSince >= flushMs;
+  }
+
+  /** Sleeps until woken (new rows, a drain request, close) or `ms` passes. */
+  function pause(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(resolve, Math.max(0, ms));
+      wakeDrainer = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async function untilStoppedOr(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+
+  async function insertUntilStored(rows: EventRow[]): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await insertEvents(client, rows);
+        if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');
+        failingInserts = 0;
+        clickHouseReachable = true;
+        return true;
+      } catch (err) {
+        failingInserts++;
+        clickHouseReachable = false;
+        lastError = (err as Error).message;
+        log.warn({ err, pendingRows, pendingBytes }, 'insert into ClickHouse failed; events stay in the write-ahead log and the insert is retried');
+        // Full jitter keeps several collectors from retrying in step against a recovering server. New writes
+        // do not cut the wait short; only close() does.
+        await untilStoppedOr(Math.random() * Math.min(retryCapMs, RETRY_BASE_MS * 2 ** attempt));
+        if (stopping) return false;
+      }
+    }
+  }
+
+  function settleDrainWaiters(): void {
+    for (let i = drainWaiters.length - 1; i >= 0; i--) {
+      const waiter = drainWaiters[i]!;
+      if (comparePositions(segments.checkpointed, waiter.target) >= 0) {
+        drainWaiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  async function drainLoop(): Promise<void> {
+    while (!stopping) {
+      if (!drainDue()) {
+        await pause(unreadRows > 0 ? flushMs - (Date.now() - unreadSince) : undefined);
+        continue;
+      }
+      try {
+        const readStartedAt = Date.now();
+        const batch = await segments.read(readFrom, MAX_INSERT_BYTES);
+        const rows = batch.records.flatMap((record) => decodeRows(record.payload));
+        readFrom = batch.end;
+        unreadRows -= rows.length;
+        unreadSince = batch.capped ? 0 : readStartedAt;
+        if (rows.length > 0 && !(await insertUntilStored(rows))) return;
+        await segments.checkpoint(batch.end);
+        pendingRows -= rows.length;
+        pendingBytes -= batch.bytes;
+        settleDrainWaiters();
+      } catch (err) {
+        lastError = (err as Error).message;
+        log.error({ err }, 'cannot drain the write-ahead log');
+        readFrom = segments.checkpointed;
+        unreadRows = pendingRows;
+        await untilStoppedOr(retryCapMs);
+      }
+    }
+  }
+
+  const draining = drainLoop();
+
+  return {
+    write,
+
+    drained() {
+      const target = segments.committedEnd;
+      if (comparePositions(segments.checkpointed, target) >= 0) return Promise.resolve();
+      if (stopping) return Promise.reject(new Error('the write-ahead log is closed'));
+      return new Promise((resolve, reject) => {
+        drainWaiters.push({ target, resolve, reject });
+        wakeDrainer();
+      });
+    },
+
+    status() {
+      const full = refusedBytes > 0 && pendingBytes + queuedBytes + refusedBytes > maxBytes;
+      return {
+        pendingRows,
+        pendingBytes,
+        clickHouseReachable,
+        lastError,
+        degraded: failingInserts > 0,
+        full,
+        maxBytes,
+        segments: segments.segmentCount,
+        fsyncs: segments.fsyncs,
+        recovered: backlog,
+      };
+    },
+
+    async close() {
+      if (closing) return;
+      closing = true;
+      await committing;
+      wakeDrainer();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, closeTimeoutMs)));
+      const everythingStored = new Promise<void>((resolve, reject) => {
+        drainWaiters.push({ target: segments.committedEnd, resolve, reject });
+        settleDrainWaiters();
+      });
+      await Promise.race([everythingStored.catch(() => {}), deadline]);
+      stopping = true;
+      signalStop();
+      wakeDrainer();
+      // An insert still in flight is not waited for past the deadline; its rows stay in the log for the next start.
+      await Promise.race([draining, deadline]);
+      clearTimeout(timer);
+      for (const waiter of drainWaiters.splice(0)) waiter.reject(new Error('the write-ahead log closed before these events reached ClickHouse'));
+      if (pendingRows > 0) log.warn({ pendingRows, pendingBytes }, 'events left in the write-ahead log at shutdown; they are replayed on the next start');
+      await segments.close();
+    },
+  };
+}

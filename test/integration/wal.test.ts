@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listLeads } from '../../collector/api/leads.ts';
+import { buildApp } from '../../collector/app.ts';
+import { parseConfig } from '../../collector/config/load.ts';
+import { batchToRows, type EventRow } from '../../collector/ingest/rows.ts';
+import { createWalSink, type WalSinkOptions } from '../../collector/ingest/wal.ts';
+import { encodeRecord } from '../../collector/ingest/wal-records.ts';
+import { createStoreClient } from '../../collector/store/client.ts';
+import { migrate } from '../../collector/store/migrate.ts';
+import { processDataDir } from '../support/data-dir.ts';
+import { newVisitor, SITE_ORIGIN, wireEvent } from '../support/server.ts';
+
+let client: ClickHouseClient;
+beforeAll(async () => {
+  client = createStoreClient({ dataDir: processDataDir() });
+  await migrate(client);
+});
+afterAll(() => client.close());
+
+const quiet = { info() {}, warn() {}, error() {} };
+const newWalDir = () => {
+  const dir = join(processDataDir(), 'wal-tests', randomUUID());
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+const segmentFiles = (dir: string) => readdirSync(dir).filter((file) => file.endsWith('.wal')).sort();
+
+/** A ClickHouse client whose inserts can be made to fail, and that remembers the size of each insert that landed. */
+function flakyClient() {
+  const state = { failing: false, insertedBatchSizes: [] as number[] };
+  const insert = (async (params) => {
+    if (state.failing) throw new Error('connect ECONNREFUSED 127.0.0.1:8123');
+    const result = await client.insert(params);
+    state.insertedBatchSizes.push((params.values as unknown[]).length);
+    return result;
+  }) as ClickHouseClient['insert'];
+  return Object.assign(state, { client: { insert } });
+}
+
+const openWal = (options: Partial<WalSinkOptions> & Pick<WalSinkOptions, 'dir'>) =>
+  createWalSink({ client, maxBytes: 64 * 1024 * 1024, log: quiet, retryCapMs: 100, closeTimeoutMs: 500, ...options });
+
+const rowsOf = (visitor: string, events = 3): EventRow[] =>
+  batchToRows({ s: 'acme', v: visitor, e: Array.from({ length: events }, () => wireEvent()) as any }, Date.now());
+
+async function storedIdCounts(visitor: string, { final = true } = {}): Promise<Record<string, number>> {
+  const result = await client.query({
+    query: `SELECT event_id, count() AS copies FROM events ${final ? 'FINAL' : ''} WHERE visitor_id = {visitor:String} GROUP BY event_id`,
+    query_params: { visitor },
+    format: 'JSONEachRow',
+  });
+  return Object.fromEntries((await result.json<{ event_id: string; copies: string }>()).map((row) => [row.event_id, Number(row.copies)]));
+}
+const onceEach = (rows: EventRow[]) => Object.fromEntries(rows.map((row) => [row.event_id, 1]));
+
+describe('write-ahead log sink', () => {
+  it('stores every acknowledged write in ClickHouse exactly once, in large inserts', async () => {
+    const clickHouse = flakyClient();
+    const wal = await openWal({ dir: newWalDir(), client: clickHouse.client });
+    const visitor = newVisitor();
+    const batches = Array.from({ length: 100 }, () => rowsOf(visitor, 50));
+    await Promise.all(batches.map((rows) => wal.write(rows)));
+    await wal.drained();
+    expect(await storedIdCounts(visitor, { final: false })).toEqual(onceEach(batches.flat()));
+    expect(clickHouse.insertedBatchSizes.reduce((sum, size) => sum + size, 0)).toBe(5000);
+    expect(Math.max(...clickHouse.insertedBatchSizes)).toBeGreaterThanOrEqual(1000);
+    expect(wal.status()).toMatchObject({ pendingRows: 0, pendingBytes: 0, degraded: false, full: false });
+    await wal.close();
+  });
+
+  it('commits writes that arrive together with one fsync', async () => {
+    const wal = await openWal({ dir: newWalDir() });
+    const visitor = newVisitor();
+    const before = wal.status().fsyncs;
+    const batches = Array.from({ length: 200 }, () => rowsOf(visitor, 1));
+    await Promise.all(batches.map((rows) => wal.write(rows)));
+    const fsyncs = wal.status().fsyncs - before;
+    expect(fsyncs).toBeGreaterThanOrEqual(1);
+    expect(fsyncs).toBeLessThanOrEqual(10);
+    await wal.drained();
+    expect(await storedIdCounts(visitor)).toEqual(onceEach(batches.flat()));
+    await wal.close();
+  });
+
+  it('inserts a lone event within flushMs, unasked', async () => {
+    const wal = await openWal({ dir: newWalDir(), flushMs: 200 });
+    const visitor = newVisitor();
+    const rows = rowsOf(visitor, 1);
+    await wal.write(rows);
+    await expect.poll(() => storedIdCounts(visitor), { timeout: 5000, interval: 50 }).toEqual(onceEach(rows));
+    await wal.close();
+  });
+
+  it.each([
+    ['cut short', (record: Buffer) => record.subarray(0, record.length - 7)],
+    ['with a bad checksum', (record: Buffer) => Buffer.concat([record.subarray(0, 20), Buffer.alloc(record.length - 20)])],
+  ])('ignores a record %s at the tail after a crash, and replays everything before it', async (_name, tear) => {
+    const dir = newWalDir();
+    const down = flakyClient();
+    down.failing = true;
+    const first = await openWal({ dir, client: down.client, closeTimeoutMs: 50 });
+    const visitor = newVisitor();
+    const acknowledged = [rowsOf(visitor), rowsOf(visitor)];
+    for (const rows of acknowledged) await first.write(rows);
+    await first.close();
+    const lastSegment = join(dir, segmentFiles(dir).at(-1)!);
+    const neverAcknowledged = rowsOf(visitor);
+    appendFileSync(lastSegment, tear(encodeRecord(neverAcknowledged)));
+
+    const second = await openWal({ dir });
+    expect(second.status().recovered).toMatchObject({ rows: 6, tornBytes: expect.any(Number) });
+    expect(second.status().recovered.tornBytes).toBeGreaterThan(0);
+    await second.drained();
+    expect(await storedIdCounts(visitor)).toEqual(onceEach(acknowledged.flat()));
+    const later = rowsOf(visitor);
+    await second.write(later);
+    await second.drained();
+    expect(await storedIdCounts(visitor)).toEqual(onceEach([...acknowledged, later].flat()));
+    await second.close();
+  });
+
+  it('keeps acknowledging while ClickHouse fails, reports degraded, then stores everything exactly once', async () => {
+    const clickHouse = flakyClient();
+    clickHouse.failing = true;
+    const wal = await openWal({ dir: newWalDir(), client: clickHouse.client, flushMs: 20, segmentBytes: 4096 });
+    const visitor = newVisitor();
+    const batches = Array.from({ length: 30 }, () => rowsOf(visitor));
+    for (const rows of batches) await wal.write(rows);
+    await expect.poll(() => wal.status().degraded).toBe(true);
+    expect(wal.status()).toMatchObject({ pendingRows: 90, clickHouseReachable: false, lastError: 'connect ECONNREFUSED 127.0.0.1:8123', full: false });
+    expect(wal.status().segments).toBeGreaterThan(3);
+
+    clickHouse.failing = false;
+    await wal.drained();
+    expect(wal.status()).toMatchObject({ pendingRows: 0, degraded: false, clickHouseReachable: true, segments: 1 });
+    expect(await storedIdCounts(visitor, { final: false })).toEqual(onceEach(batches.flat()));
+    await wal.close();
+  });
+
+  it('refuses writes with 503 log_full at the quota, and accepts again once ClickHouse drains the log', async () => {
+    const clickHouse = flakyClient();
+    clickHouse.failing = true;
+    const wal = await openWal({ dir: newWalDir(), client: clickHouse.client, maxBytes: 16 * 1024, flushMs: 20 });
+    const visitor = newVisitor();
+    const acknowledged: EventRow[][] = [];
+    let refusal: unknown;
+    while (!refusal) {
+      const rows = rowsOf(visitor);
+      await wal.write(rows).then(() => acknowledged.push(rows), (err) => (refusal = err));
+    }
+    expect(refusal).toMatchObject({ statusCode: 503, code: 'log_full', message: expect.stringContaining('write-ahead log is full') });
+    expect(wal.status().full).toBe(true);
+    expect(wal.status().pendingBytes).toBeLessThanOrEqual(16 * 1024);
+
+    clickHouse.failing = false;
+    await wal.drained();
+    expect(wal.status().full).toBe(false);
+    const afterRecovery = rowsOf(visitor);
+    await wal.write(afterRecovery);
+    await wal.drained();
+    expect(await storedIdCounts(visitor)).toEqual(onceEach([...acknowledged, afterRecovery].flat()));
+    await wal.close();
+  });
+
+  it('counts a batch inserted twice (stored, then a crash before the checkpoint) once', async () => {
+    // Keep both copies on disk so the test shows readers ignore the duplicate, not that a merge removed it.
+    await client.command({ query: 'SYSTEM STOP MERGES events' });
+    try {
+      let crashes = 1;
+      const insertThenLoseTheAnswer = (async (params) => {
+        const result = await client.insert(params);
+        if (crashes-- > 0) throw new Error('socket hang up');
+        return result;
+      }) as ClickHouseClient['insert'];
+      const wal = await openWal({ dir: newWalDir(), client: { insert: insertThenLoseTheAnswer } });
+      const visitor = newVisitor();
+      const rows = rowsOf(visitor, 4);
+      await wal.write(rows);
+      await wal.drained();
+      await wal.close();
+      expect(await storedIdCounts(visitor, { final: false })).toEqual(Object.fromEntries(rows.map((row) => [row.event_id, 2])));
+      expect(await storedIdCounts(visitor)).toEqual(onceEach(rows));
+      const [lead] = await listLeads(client, { site: 'acme', limit: 10, visitor });
+      expect(lead).toMatchObject({ events: 4 });
+    } finally {
+      await client.command({ query: 'SYSTEM START MERGES events' });
+    }
+  });
+
+  it('drains on close, and what it could not drain is replayed on the next start', async () => {
+    const visitor = newVisitor();
+    const lazy = await openWal({ dir: newWalDir(), flushMs: 60_000 });
+    const drainedOnClose = rowsOf(visitor);
+    await lazy.write(drainedOnClose);
+    await lazy.close();
+    expect(await storedIdCounts(visitor)).toEqual(onceEach(drainedOnClose));
+
+    const dir = newWalDir();
+    const down = flakyClient();
+    down.failing = true;
+    const stuck = await openWal({ dir, client: down.client, closeTimeoutMs: 200 });
+    const leftOnDisk = rowsOf(visitor);
+    await stuck.write(leftOnDisk);
+    const closeStarted = Date.now();
+    await stuck.close();
+    expect(Date.now() - closeStarted).toBeLessThan(2000);
+    await expect(stuck.write(rowsOf(visitor))).rejects.toMatchObject({ statusCode: 503, code: 'shutting_down' });
+
+    const next = await openWal({ dir });
+    expect(next.status().recovered).toMatchObject({ rows: 3, tornBytes: 0 });
+    await next.drained();
+    expect(await storedIdCounts(visitor)).toEqual(onceEach([...drainedOnClose, ...leftOnDisk]));
+    await next.close();
+  });
+});
+
+describe('/collect and /readyz over the write-ahead log', () => {
+  it('answer 202 and degraded while ClickHouse fails, 503 log_full once the log is full, and recover', async () => {
+    const clickHouse = flakyClient();
+    const wal = await openWal({ dir: newWalDir(), client: clickHouse.client, maxBytes: 16 * 1024, flushMs: 20 });
+    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
+    const app = await buildApp({ config, client, sink: wal, adminToken: 'test-admin-token' });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const visitor = newVisitor();
+    const post = async () => {
+      const response = await fetch(`${url}/collect`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: SITE_ORIGIN },
+        body: JSON.stringify({ s: 'acme', v: visitor, e: [wireEvent(), wireEvent()] }),
+      });
+      return { status: response.status, body: (await response.json()) as any, retryAfter: response.headers.get('retry-after') };
+    };
+    const readiness = async () => {
+      const response = await fetch(`${url}/readyz`);
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    try {
+      expect(await readiness()).toEqual({ status: 200, body: { status: 'ready' } });
+      clickHouse.failing = true;
+      expect((await post()).status).toBe(202);
+      await expect.poll(async () => (await readiness()).body.status).toBe('degraded');
+      expect(await readiness()).toMatchObject({
+        status: 200,
+        body: { error: expect.stringContaining('connect ECONNREFUSED'), pendingRows: expect.any(Number) },
+      });
+
+      let refused: Awaited<ReturnType<typeof post>> | undefined;
+      for (let attempt = 0; attempt < 200 && !refused; attempt++) {
+        const response = await post();
+        if (response.status !== 202) refused = response;
+      }
+      expect(refused).toMatchObject({ status: 503, retryAfter: '5', body: { code: 'log_full', error: expect.stringContaining('write-ahead log is full') } });
+      expect(await readiness()).toMatchObject({ status: 503, body: { status: 'unavailable', error: expect.stringContaining('write-ahead log is full') } });
+
+      clickHouse.failing = false;
+      await wal.drained();
+      expect(await readiness()).toEqual({ status: 200, body: { status: 'ready' } });
+      expect((await post()).status).toBe(202);
+    } finally {
+      await app.close();
+      await wal.close();
+    }
+  });
+});
