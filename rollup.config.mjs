@@ -6,7 +6,7 @@ export default {
   input: 'sdk/src/index.ts',
   output: { file: 'dist/hearth.js', format: 'iife', strict: false },
   plugins: [
-    esbuild({ target: 'es2017' }),
-    terser({ ecma: 2017, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } }),
+    esbuild({ target: 'es2020' }),
+    terser({ ecma: 2020, module: false, toplevel: true, compress: { passes: 3, unsafe: true, unsafe_arrows: true, pure_getters: true }, format: { comments: false } }),
   ],
 };

@@ -1,6 +1,8 @@
-import type { WireBatch } from './wire.ts';
+import { z } from 'zod';
+import { declarativeKey } from './form-fields.ts';
+import { EVENT_TYPES, type WireBatch, type WireEvent } from './wire.ts';
 
-/** One row of the `events` table (collector/store/migrations/001_events.sql). */
+/** One row of the `events` table (collector/store/migrations/). */
 export interface EventRow {
   site_id: string;
   visitor_id: string;
@@ -16,16 +18,55 @@ export interface EventRow {
   title: string;
   email: string;
   props: Record<string, string>;
+  engaged_ms: number;
+  scroll_depth: number;
+  link_url: string;
+  link_text: string;
+  session_start: number;
+  is_bot: number;
+  referrer_host: string;
+  utm_source: string;
+  utm_medium: string;
+  utm_campaign: string;
+  utm_term: string;
+  utm_content: string;
+  click_id: string;
 }
 
 // Client clocks drift; a time further off than this is replaced by the arrival time. The past bound covers
 // the snippet's retry queue (24 h), so a retried event keeps its original, deterministic timestamp.
 const MAX_PAST_MS = 25 * 3600_000;
 const MAX_FUTURE_MS = 5 * 60_000;
+/** Ad-platform click ids that mark paid traffic even without utm tags. */
+const CLICK_IDS = ['gclid', 'msclkid', 'fbclid', 'li_fat_id', 'ttclid', 'twclid'];
+const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
 
 /** ClickHouse DateTime64(3, 'UTC') text. */
 export function toClickHouseTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function hostOf(url: string | null | undefined): string {
+  try {
+    return url ? new URL(url).hostname : '';
+  } catch {
+    return '';
+  }
+}
+
+/** A form's fields under their declarative keys; the email goes to its own column. Unknown descriptors are dropped. */
+function formFields(event: WireEvent): { props: Record<string, string>; email: string } {
+  const props: Record<string, string> = {};
+  let address = '';
+  for (const [sentKey, value] of Object.entries(event.p ?? {})) {
+    const key = declarativeKey(sentKey);
+    if (!key || props[key] !== undefined) continue;
+    if (key === 'email') {
+      const parsed = email.safeParse(String(value));
+      if (parsed.success && !address) address = parsed.data;
+    } else props[key] = String(value);
+  }
+  return { props, email: address };
 }
 
 export function batchToRows(batch: WireBatch, receivedAt: number): EventRow[] {
@@ -34,6 +75,12 @@ export function batchToRows(batch: WireBatch, receivedAt: number): EventRow[] {
     const trustedTime = event.t >= receivedAt - MAX_PAST_MS && event.t <= receivedAt + MAX_FUTURE_MS;
     const url = new URL(event.u);
     url.hash = '';
+    const type = EVENT_TYPES[event.n];
+    const form = type === 'form' ? formFields(event) : undefined;
+    const query = url.searchParams;
+    const isView = type === 'pageview';
+    const referrerHost = isView ? hostOf(event.r) : '';
+    const clickId = isView ? CLICK_IDS.find((name) => query.get(name)) : undefined;
     return {
       site_id: batch.s,
       visitor_id: batch.v,
@@ -41,14 +88,28 @@ export function batchToRows(batch: WireBatch, receivedAt: number): EventRow[] {
       event_id: event.i.toLowerCase(),
       ts: trustedTime ? toClickHouseTime(event.t) : received,
       received_at: received,
-      type: event.n,
+      type,
       name: event.k ?? '',
       url: url.href,
       path: url.pathname,
       referrer: event.r ?? '',
       title: event.ti ?? '',
-      email: event.em ?? '',
-      props: Object.fromEntries(Object.entries(event.p ?? {}).map(([key, value]) => [key, String(value)])),
+      email: form ? form.email : (event.em ?? ''),
+      props: form ? form.props : Object.fromEntries(Object.entries(event.p ?? {}).map(([key, value]) => [key, String(value)])),
+      engaged_ms: event.ms ?? 0,
+      scroll_depth: event.sd ?? 0,
+      link_url: event.h ?? '',
+      link_text: event.x ?? '',
+      session_start: event.ss ? 1 : 0,
+      is_bot: batch.b ? 1 : 0,
+      // Same-site referrers are navigation, not a source.
+      referrer_host: referrerHost === url.hostname ? '' : referrerHost,
+      utm_source: (isView && query.get('utm_source')) || '',
+      utm_medium: (isView && query.get('utm_medium')) || '',
+      utm_campaign: (isView && query.get('utm_campaign')) || '',
+      utm_term: (isView && query.get('utm_term')) || '',
+      utm_content: (isView && query.get('utm_content')) || '',
+      click_id: clickId ? `${clickId}:${query.get(clickId)}` : '',
     };
   });
 }

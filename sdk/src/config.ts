@@ -1,14 +1,29 @@
-/** What the embedding page told the snippet, read once from its own script tag. */
-export interface SnippetConfig {
-  site: string;
-  /** Where batches are posted: `data-api`, else the origin the script was loaded from. */
-  endpoint: string;
-}
+// What the embedding page told the snippet, read once from its own script tag. Module-level bindings rather than
+// an object: bundled into one scope, they minify to single letters (the snippet has a size budget).
 
-export function readConfig(doc: Document): SnippetConfig | undefined {
-  const script = (doc.currentScript || doc.querySelector('script[data-site]')) as HTMLScriptElement | null;
-  const site = script && script.getAttribute('data-site');
-  if (!script || !site) return;
-  const api = script.getAttribute('data-api') || new URL(script.src, location.href).origin;
-  return { site, endpoint: api.replace(/\/$/, '') + '/collect' };
+/** `data-site`: the site id from the collector's config. */
+export let site: string | null = null;
+/** Where batches are posted: `/collect` on the origin of `data-api`, else of the script's own URL. */
+export let endpoint = '';
+/** `data-hash`: the app routes by `#/path`, so the hash is part of the page. */
+export let hashRouting = false;
+/** `data-consent="required"`: send nothing (and store nothing) until `hearth('consent', 'granted')`. */
+export let consentRequired = false;
+/** Global Privacy Control and Do-Not-Track are honoured unless `data-respect-dnt="false"`. */
+export let respectDnt = true;
+/** `data-cookie-domain`: share the visitor id across subdomains, e.g. ".acme.com". */
+export let cookieDomain: string | null = null;
+
+/** Reads the snippet's script tag; false when there is none with a `data-site`. */
+export function readConfig(): boolean {
+  const script = (document.currentScript || document.querySelector('script[data-site]')) as HTMLScriptElement | null;
+  const attr = (name: string) => script && script.getAttribute('data-' + name);
+  site = attr('site');
+  if (!site) return false;
+  endpoint = new URL('/collect', attr('api') || script!.src).href;
+  hashRouting = attr('hash') != null;
+  consentRequired = attr('consent') == 'required';
+  respectDnt = attr('respect-dnt') != 'false';
+  cookieDomain = attr('cookie-domain');
+  return true;
 }

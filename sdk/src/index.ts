@@ -1,33 +1,35 @@
-import { readConfig } from './config.ts';
-import { sessionId, visitorId } from './identity.ts';
+import { consentRequired, readConfig } from './config.ts';
+import { DENIED, GRANTED, optedOut, UNDECIDED } from './consent.ts';
+import { trackDownloads } from './downloads.ts';
+import { trackDwell } from './dwell.ts';
+import { trackForms } from './forms.ts';
+import { readIdentity } from './identity.ts';
 import { trackPageviews } from './pageviews.ts';
-import { createTransport, type Transport } from './transport.ts';
+import { push, setConsent, startTransport } from './transport.ts';
 
 type Command = [name: string, ...args: unknown[]];
 type Hearth = ((...command: Command) => void) & { q?: Command[] };
 
-/** Runs one `hearth(...)` call; a bad call is ignored rather than thrown into the page. */
-function run(transport: Transport, [name, a, b]: Command) {
-  if (name == 'track' && typeof a == 'string') transport.push('track', { k: a, p: b as Record<string, unknown> });
-  if (name == 'identify' && typeof a == 'string') transport.push('identify', { em: a, p: b as Record<string, unknown> });
+/** One `hearth(...)` call; a bad one is ignored rather than thrown into the page. */
+function run(name: string, a: unknown, b?: unknown) {
+  try {
+    if (name == 'consent') setConsent(a == 'granted' ? GRANTED : DENIED);
+    else if ((name == 'track' || name == 'identify') && typeof a == 'string') push(name[0]!, { [name == 'track' ? 'k' : 'em']: a, p: b as Record<string, unknown> });
+  } catch {}
 }
 
 try {
-  const config = readConfig(document);
-  if (config) {
-    let storage: Storage | undefined;
-    try {
-      storage = localStorage;
-    } catch {}
-    const transport = createTransport(config.endpoint, config.site, visitorId(storage), () => sessionId(storage, Date.now()));
-    const queued = ((window as unknown as { hearth?: Hearth }).hearth || {}).q || [];
-    const hearth: Hearth = (...command) => {
-      try {
-        run(transport, command);
-      } catch {}
-    };
-    (window as unknown as { hearth: Hearth }).hearth = hearth;
-    trackPageviews(transport);
-    queued.forEach((command) => hearth(...command));
+  // An opted-out browser (hearth_ignore, Global Privacy Control, Do-Not-Track) runs nothing at all.
+  if (readConfig() && !optedOut()) {
+    const w = window as unknown as { hearth?: Hearth };
+    const queued = (w.hearth || {}).q || [];
+    w.hearth = run as Hearth;
+    readIdentity();
+    // With data-consent="required" the site's consent manager calls hearth('consent', …) on every page.
+    startTransport(consentRequired ? UNDECIDED : GRANTED);
+    trackPageviews(trackDwell());
+    trackDownloads();
+    trackForms();
+    queued.forEach((command) => run(...(command as Parameters<typeof run>)));
   }
 } catch {}

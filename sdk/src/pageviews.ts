@@ -1,15 +1,23 @@
-import type { Transport } from './transport.ts';
+import { hashRouting } from './config.ts';
+import { push } from './transport.ts';
 
-/** Counts a page view on load and on each SPA navigation that changes the path (never twice for one path in a row). */
-export function trackPageviews(transport: Transport): void {
-  let lastPath: string | undefined;
+/**
+ * Counts a page view on load and on each SPA navigation that changes the page: pushState, replaceState
+ * (only when the path changes), back/forward, and hash changes too with `data-hash`. A page restored from the
+ * back/forward cache counts again; a prerendered page counts only once the visitor actually sees it.
+ * `onPage` runs before each view is recorded, while the previous page is still current for dwell.
+ */
+export function trackPageviews(onPage: (url: string) => void): void {
+  let lastPage: string | undefined;
   let lastUrl = document.referrer;
 
-  function view() {
-    const path = location.pathname;
-    if (path == lastPath) return;
-    lastPath = path;
-    transport.push('pageview', { r: lastUrl, ti: document.title });
+  function view(force?: unknown) {
+    const page = location.pathname + (hashRouting ? location.hash : '');
+    if (page == lastPage && !force) return;
+    lastPage = page;
+    onPage(location.href);
+    // No page title: an SPA sets it after the navigation, so at this point it would still be the previous page's.
+    push('v', { r: lastUrl });
     lastUrl = location.href;
   }
 
@@ -20,6 +28,10 @@ export function trackPageviews(transport: Transport): void {
       view();
     };
   }
-  addEventListener('popstate', view);
-  view();
+  // Back/forward and, with data-hash, hash changes: a fragment navigation fires popstate too.
+  addEventListener('popstate', () => view());
+  addEventListener('pageshow', (event) => event.persisted && view(1));
+  const doc = document as Document & { prerendering?: boolean };
+  if (doc.prerendering) doc.addEventListener('prerenderingchange', () => view(), { once: true });
+  else view();
 }

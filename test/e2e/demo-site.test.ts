@@ -1,40 +1,21 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.ts';
+import { describe, expect, it } from 'vitest';
 import { browserTestsEnabled } from '../support/chromium.ts';
-import { startHearthProcess, type HearthProcess } from '../support/hearth-process.ts';
+import { leadOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
 
 describe.runIf(browserTestsEnabled())('demo site in Chromium', () => {
-  let hearth: HearthProcess;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    // Exactly what `npm start` runs, on a free port and a fresh data directory.
-    [hearth, browser] = await Promise.all([startHearthProcess(['--config', 'test/fixtures/hearth.demo.json']), launchChromium()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await hearth?.stop();
-  });
-
-  async function leadOf(visitor: string) {
-    const response = await fetch(`${hearth.url}/api/leads?site=demo&visitor=${visitor}`, { headers: { authorization: `Bearer ${hearth.token}` } });
-    return ((await response.json()) as { leads: { pageviews: number; events: number; visitorIds: string[] }[] }).leads[0];
-  }
+  // Exactly what `npm start` runs, on a free port and a fresh data directory.
+  const world = useHearthAndChromium();
 
   it('records home → product → pricing (an SPA navigation) and shows the page views in /api/leads', async () => {
-    const page = await browser.newPage();
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
     page.on('pageerror', (error) => problems.push(error.message));
-    const sentPaths: string[] = [];
-    page.on('request', (request) => {
-      if (!request.url().endsWith('/collect')) return;
-      for (const event of JSON.parse(request.postData() ?? '{}').e ?? []) if (event.n === 'pageview') sentPaths.push(new URL(event.u).pathname);
-    });
 
     const beaconSent = () => page.waitForRequest((request) => request.url().endsWith('/collect'));
-    for (const path of ['/demo/', '/demo/product/']) await Promise.all([beaconSent(), page.goto(`${hearth.url}${path}`)]);
+    for (const path of ['/demo/', '/demo/product/']) await Promise.all([beaconSent(), page.goto(`${world.hearth.url}${path}`)]);
     const documentRequests: string[] = [];
     page.on('request', (request) => request.resourceType() === 'document' && documentRequests.push(request.url()));
     await Promise.all([beaconSent(), page.getByRole('link', { name: /see pricing/i }).first().click()]);
@@ -42,24 +23,53 @@ describe.runIf(browserTestsEnabled())('demo site in Chromium', () => {
     await expect.poll(() => page.title()).toMatch(/^Pricing/);
     expect(documentRequests).toEqual([]); // the pricing page came through pushState, not a page load
 
-    const visitor = await page.evaluate(() => localStorage.getItem('hearth_vid'));
+    const visitor = await visitorOf(page);
     expect(visitor).toMatch(/^[0-9a-f-]{36}$/);
-    await expect.poll(() => leadOf(visitor!).then((lead) => lead?.pageviews), { timeout: 10_000 }).toBe(3);
-    expect(sentPaths).toEqual(['/demo/', '/demo/product/', '/demo/pricing/']);
-    expect(await leadOf(visitor!)).toMatchObject({ visitorIds: [visitor], events: 3 });
+    await expect.poll(() => leadOf(world.hearth, visitor!).then((lead) => lead?.pageviews), { timeout: 10_000 }).toBe(3);
+    expect(sent.events('v').map((event) => new URL(event.u).pathname)).toEqual(['/demo/', '/demo/product/', '/demo/pricing/']);
+    expect(await leadOf(world.hearth, visitor!)).toMatchObject({ visitorIds: [visitor] });
     expect(problems).toEqual([]);
-    await page.close();
+    await context.close();
   });
 
   it('counts the back button as a page view and keeps the visitor across pages', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${hearth.url}/demo/`);
+    const context = await world.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${world.hearth.url}/demo/`);
     await page.getByRole('navigation').getByRole('link', { name: 'Product' }).click();
     await page.waitForURL('**/demo/product/');
     await page.goBack();
     await page.waitForURL(/\/demo\/$/);
-    const visitor = await page.evaluate(() => localStorage.getItem('hearth_vid'));
-    await expect.poll(() => leadOf(visitor!).then((lead) => lead?.pageviews), { timeout: 10_000 }).toBe(3);
-    await page.close();
+    const visitor = await visitorOf(page);
+    await expect.poll(() => leadOf(world.hearth, visitor!).then((lead) => lead?.pageviews), { timeout: 10_000 }).toBe(3);
+    await context.close();
+  });
+
+  it('turns a visitor into a lead with the demo-request form, keeping the anonymous page views, and never sends the message or hidden fields', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    await page.goto(`${world.hearth.url}/demo/pricing/`);
+    await page.goto(`${world.hearth.url}/demo/contact/?topic=quote`);
+    await page.getByLabel(/work email/i).fill('ada@lovelace-logistics.test');
+    await page.getByLabel(/first name/i).fill('Ada');
+    await page.getByLabel(/last name/i).fill('Lovelace');
+    await page.getByLabel(/job title/i).fill('CEO');
+    await page.getByLabel(/^company$/i).fill('Lovelace Logistics');
+    await page.getByLabel(/company size/i).selectOption('251-1000');
+    await page.getByLabel(/industry/i).selectOption('Logistics');
+    await page.getByLabel(/country/i).selectOption('FR');
+    await page.getByLabel(/what would you like/i).fill('Our budget is 40k, confidential');
+    await page.getByRole('checkbox').check();
+    // The submit navigates to the thank-you page: the form event must survive it.
+    await Promise.all([page.waitForURL('**/demo/thanks/'), page.getByRole('button', { name: /book|request|send|submit/i }).click()]);
+
+    const visitor = await visitorOf(page);
+    await expect.poll(() => leadOf(world.hearth, visitor!), { timeout: 10_000 }).toMatchObject({ kind: 'lead', email: 'ada@lovelace-logistics.test', pageviews: 3 });
+    const form = sent.events('f')[0]!;
+    expect(form.k).toBe('demo-request');
+    const body = sent.bodies.join('\n');
+    for (const secret of ['confidential', 'site-contact', 'utm_campaign_internal']) expect(body).not.toContain(secret);
+    await context.close();
   });
 });

@@ -58,7 +58,7 @@ describe('hearth CLI', () => {
   it('migrates an empty data directory, then finds it up to date', async () => {
     const env = { HEARTH_DATA_DIR: freshDataDir() };
     const first = await runHearth(['migrate'], env);
-    expect(first.stdout).toMatch(/applied 001_events to embedded ClickHouse \(chDB\)/);
+    expect(first.stdout).toMatch(/applied 001_events, 002_engagement_and_source to embedded ClickHouse \(chDB\)/);
     const second = await runHearth(['migrate'], env);
     expect(second.stdout).toContain('is up to date');
   });

@@ -13,7 +13,7 @@ describe('POST /collect', () => {
   it('stores a text/plain beacon as rows, answering 202', async () => {
     const visitor = newVisitor();
     const view = wireEvent({ u: `${SITE_ORIGIN}/pricing?plan=pro#faq`, r: 'https://www.google.com/', ti: 'Pricing' });
-    const track = wireEvent({ n: 'track', k: 'pricing-toggle', p: { plan: 'annual', seats: 25, trial: true } });
+    const track = wireEvent({ n: 't', k: 'pricing-toggle', p: { plan: 'annual', seats: 25, trial: true } });
     const response = await postBatch(server, { s: 'acme', v: visitor, sid: 'session-0001', e: [view, track] });
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ accepted: 2 });
@@ -46,7 +46,7 @@ describe('POST /collect', () => {
 
   it('never counts a retried batch twice', async () => {
     const visitor = newVisitor();
-    const events = [wireEvent(), wireEvent({ u: `${SITE_ORIGIN}/product` }), wireEvent({ n: 'identify', em: 'ada@acme.test' })];
+    const events = [wireEvent(), wireEvent({ u: `${SITE_ORIGIN}/product` }), wireEvent({ n: 'i', em: 'ada@acme.test' })];
     const batch = { s: 'acme', v: visitor, e: events };
     for (let attempt = 0; attempt < 3; attempt++) expect((await postBatch(server, batch)).status).toBe(202);
     // A retry that regrouped the same events with a new one.
@@ -65,13 +65,13 @@ describe('POST /collect', () => {
     const response = await postBatch(server, {
       s: 'acme',
       v: visitor,
-      e: [wireEvent(), wireEvent({ i: 'not-a-uuid', u: 'javascript:alert(1)' }), wireEvent({ n: 'track' })],
+      e: [wireEvent(), wireEvent({ i: 'not-a-uuid', u: 'javascript:alert(1)' }), wireEvent({ n: 't' })],
     });
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('invalid_batch');
     expect(response.body.problems).toEqual([
       { path: 'e[1].i', message: 'expected the event id as a UUID (got "not-a-uuid")' },
-      { path: 'e[1].u', message: 'expected an http(s) page URL (got "javascript:alert(1)")' },
+      { path: 'e[1].u', message: 'expected an http(s) URL (got "javascript:alert(1)")' },
       { path: 'e[2].k', message: 'a track event needs a name' },
     ]);
     expect(await storedEvents(server, visitor)).toHaveLength(0);

@@ -1,27 +1,28 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { readConfig } from '../../../sdk/src/config.ts';
-
-function embed(attributes: Record<string, string>) {
-  const script = document.createElement('script');
-  for (const [name, value] of Object.entries(attributes)) script.setAttribute(name, value);
-  document.head.append(script);
-}
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { closePage, openPage } from './harness.ts';
 
 describe('config from the script tag', () => {
-  afterEach(() => document.head.replaceChildren());
+  afterEach(closePage);
 
-  it('posts to the origin the script was loaded from', () => {
-    embed({ src: 'https://hearth.acme.com/hearth.js', 'data-site': 'acme' });
-    expect(readConfig(document)).toEqual({ site: 'acme', endpoint: 'https://hearth.acme.com/collect' });
+  it('posts to /collect on the origin the script was loaded from', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
+    vi.advanceTimersByTime(300);
+    expect(page.requests[0]).toMatchObject({ url: 'https://hearth.example/collect', batch: { s: 'acme' } });
   });
 
-  it('posts to data-api when it is set', () => {
-    embed({ src: 'https://cdn.acme.com/hearth.js', 'data-site': 'acme', 'data-api': 'https://t.acme.com/' });
-    expect(readConfig(document)).toEqual({ site: 'acme', endpoint: 'https://t.acme.com/collect' });
+  it('posts to data-api when it is set', async () => {
+    vi.useFakeTimers();
+    const page = await openPage({ attributes: { api: 'https://t.acme.test/' } });
+    vi.advanceTimersByTime(300);
+    expect(page.requests[0]!.url).toBe('https://t.acme.test/collect');
   });
 
-  it('does nothing without data-site', () => {
-    embed({ src: 'https://hearth.acme.com/hearth.js' });
-    expect(readConfig(document)).toBeUndefined();
+  it('does nothing, and defines no global, without data-site', async () => {
+    vi.useFakeTimers();
+    const page = await openPage({ before: () => document.querySelector('script')!.removeAttribute('data-site') });
+    vi.advanceTimersByTime(300);
+    expect(page.requests).toEqual([]);
+    expect((window as { hearth?: unknown }).hearth).toBeUndefined();
   });
 });

@@ -1,31 +1,114 @@
-import { describe, expect, it } from 'vitest';
-import { sessionId, uuid, visitorId } from '../../../sdk/src/identity.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { closePage, openPage } from './harness.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const START = 1_700_000_000_000;
+
+/** A later page load in the same browser, `at` ms after START: the page closes (storage and cookies stay), a new one opens. */
+async function nextPage(at = START) {
+  const saved = { ...localStorage };
+  const cookies = document.cookie;
+  closePage();
+  Object.assign(localStorage, saved);
+  for (const cookie of cookies.split('; ')) if (cookie) document.cookie = cookie + '; path=/';
+  vi.useFakeTimers({ now: at });
+  return openPage();
+}
 
 describe('identity', () => {
-  it('makes RFC 4122 v4 UUIDs', () => {
-    const ids = Array.from({ length: 200 }, uuid);
-    expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).toBe(true);
-    expect(new Set(ids).size).toBe(200);
+  afterEach(closePage);
+
+  it('gives each event a UUID, and the visitor an id kept in localStorage and a first-party cookie', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
+    vi.advanceTimersByTime(300);
+    const [batch] = page.requests.map((r) => r.batch);
+    expect(batch!.v).toMatch(UUID);
+    expect(batch!.e[0]!.i).toMatch(UUID);
+    expect(localStorage.getItem('hearth_vid')!.split('.')[0]).toBe(batch!.v);
+    expect(document.cookie).toContain(`hearth_vid=${batch!.v}`);
   });
 
-  it('keeps one visitor id across page loads', () => {
+  it('keeps the visitor across page loads, and picks it up from the cookie alone (another subdomain)', async () => {
+    vi.useFakeTimers();
+    const first = await openPage();
+    vi.advanceTimersByTime(300);
+    const visitor = first.requests[0]!.batch.v;
+    const second = await nextPage();
+    vi.advanceTimersByTime(300);
+    expect(second.requests[0]!.batch.v).toBe(visitor);
+
     localStorage.clear();
-    const first = visitorId(localStorage);
-    expect(visitorId(localStorage)).toBe(first);
-    expect(localStorage.getItem('hearth_vid')).toBe(first);
+    const third = await nextPage();
+    vi.advanceTimersByTime(300);
+    expect(third.requests[0]!.batch.v).toBe(visitor);
   });
 
-  it('still gives an id when storage is blocked', () => {
-    const blocked = { getItem() { throw new DOMException('denied', 'SecurityError'); } } as unknown as Storage;
-    expect(visitorId(blocked)).toMatch(/^[0-9a-f-]{36}$/);
+  it('writes the cookie for data-cookie-domain', async () => {
+    const written: string[] = [];
+    Object.defineProperty(document, 'cookie', { configurable: true, get: () => '', set: (value: string) => written.push(value) });
+    try {
+      await openPage({ attributes: { 'cookie-domain': '.acme.test' } });
+    } finally {
+      delete (document as any).cookie;
+    }
+    expect(written).toEqual([expect.stringMatching(/^hearth_vid=[0-9a-f-]{36};path=\/;max-age=31536000;samesite=lax;domain=\.acme\.test$/)]);
   });
 
-  it('keeps the session within 30 minutes of activity and starts a new one after', () => {
-    localStorage.clear();
-    const t0 = 1_700_000_000_000;
-    const s1 = sessionId(localStorage, t0);
-    expect(sessionId(localStorage, t0 + 29 * 60_000)).toBe(s1);
-    expect(sessionId(localStorage, t0 + 58 * 60_000)).toBe(s1);
-    expect(sessionId(localStorage, t0 + 89 * 60_000)).not.toBe(s1);
+  it('keeps the session within 30 minutes and marks the first event of each session', async () => {
+    vi.useFakeTimers({ now: START });
+    const first = await openPage();
+    vi.advanceTimersByTime(300);
+    const session = first.requests[0]!.batch.sid;
+    expect(first.events('v')[0]!.ss).toBe(1);
+
+    const soon = await nextPage(START + 29 * 60_000);
+    vi.advanceTimersByTime(300);
+    expect(soon.requests[0]!.batch.sid).toBe(session);
+    expect(soon.events('v')[0]!.ss).toBeUndefined();
+
+    const later = await nextPage(START + 61 * 60_000);
+    vi.advanceTimersByTime(300);
+    expect(later.requests[0]!.batch.sid).not.toBe(session);
+    expect(later.events('v')[0]!.ss).toBe(1);
+  });
+
+  it('sends the landing URL with its utm tags and the external referrer with the session\'s first page view', async () => {
+    vi.useFakeTimers();
+    history.replaceState(null, '', '/pricing?utm_source=linkedin&utm_campaign=q3&gclid=abc');
+    Object.defineProperty(document, 'referrer', { configurable: true, value: 'https://www.linkedin.com/' });
+    const page = await openPage();
+    delete (document as any).referrer;
+    vi.advanceTimersByTime(300);
+    expect(page.events('v')[0]).toMatchObject({ u: 'http://localhost:3000/pricing?utm_source=linkedin&utm_campaign=q3&gclid=abc', r: 'https://www.linkedin.com/', ss: 1 });
+  });
+
+  it('identifies and tracks through hearth(), including calls queued before the snippet loaded', async () => {
+    vi.useFakeTimers();
+    const page = await openPage({
+      before: () => {
+        const w = window as unknown as { hearth: ((...args: unknown[]) => void) & { q?: unknown[][] } };
+        w.hearth = (...args) => (w.hearth.q = w.hearth.q || []).push(args);
+        w.hearth('track', 'pricing-toggle', { plan: 'annual' });
+        w.hearth('identify', 'ada@acme.test', { company: 'Acme' });
+        w.hearth('no-such-command');
+        w.hearth('track', 42);
+      },
+    });
+    (window as unknown as { hearth: (...args: unknown[]) => void }).hearth('track', 'chat-open');
+    vi.advanceTimersByTime(300);
+    expect(page.events().map((e) => [e.n, e.k ?? e.em ?? null, e.p ?? null])).toEqual([
+      ['v', null, null],
+      ['t', 'pricing-toggle', { plan: 'annual' }],
+      ['i', 'ada@acme.test', { company: 'Acme' }],
+      ['t', 'chat-open', null],
+    ]);
+  });
+
+  it('flags an automated browser, and still sends its events', async () => {
+    vi.useFakeTimers();
+    const page = await openPage({ webdriver: true });
+    vi.advanceTimersByTime(300);
+    expect(page.requests[0]!.batch.b).toBe(true);
   });
 });

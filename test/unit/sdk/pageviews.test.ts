@@ -1,60 +1,80 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { trackPageviews } from '../../../sdk/src/pageviews.ts';
-import { createTransport } from '../../../sdk/src/transport.ts';
-import { isolateWindowListeners, recordBeacons } from './beacons.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { closePage, openPage } from './harness.ts';
 
-const { pushState, replaceState } = history;
+const paths = (events: { u: string }[]) => events.map((e) => new URL(e.u).pathname + new URL(e.u).hash);
 
 describe('page views', () => {
-  let sent: ReturnType<typeof recordBeacons>;
-  let removeListeners: () => void;
-  const views = () => sent.flatMap(({ batch }) => batch.e).filter((e) => e.n === 'pageview');
+  afterEach(closePage);
 
-  beforeEach(() => {
+  it('counts the page on load, with the referrer', async () => {
     vi.useFakeTimers();
-    removeListeners = isolateWindowListeners();
-    sent = recordBeacons();
-    replaceState.call(history, null, '', '/');
-    document.title = 'Home';
-    trackPageviews(createTransport('/collect', 'acme', 'visitor-123456', () => 'session-abcdef'));
-  });
-  afterEach(() => {
-    removeListeners();
-    history.pushState = pushState;
-    history.replaceState = replaceState;
-    vi.useRealTimers();
-    vi.unstubAllGlobals();
-  });
-
-  it('counts the page view on load, with the page title', () => {
+    const page = await openPage();
     vi.advanceTimersByTime(300);
-    expect(views()).toHaveLength(1);
-    expect(views()[0]).toMatchObject({ u: 'http://localhost:3000/', ti: 'Home' });
+    expect(page.events('v')).toHaveLength(1);
+    expect(page.events('v')[0]).toMatchObject({ u: 'http://localhost:3000/', r: '' });
   });
 
-  it('counts an SPA navigation by pushState, with the previous page as referrer', () => {
-    document.title = 'Pricing';
+  it('counts an SPA navigation by pushState, with the previous page as referrer', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
     history.pushState({}, '', '/pricing');
     vi.advanceTimersByTime(300);
-    expect(views().map((v) => [v.u, v.r, v.ti])).toEqual([
-      ['http://localhost:3000/', '', 'Home'],
-      ['http://localhost:3000/pricing', 'http://localhost:3000/', 'Pricing'],
+    expect(page.events('v').map((v) => [new URL(v.u).pathname, v.r])).toEqual([
+      ['/', ''],
+      ['/pricing', 'http://localhost:3000/'],
     ]);
   });
 
-  it('counts replaceState only when the path changes', () => {
+  it('counts replaceState only when the path changes, never a query or hash change', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
     history.replaceState({}, '', '/?tab=2');
     history.replaceState({}, '', '/#section');
+    history.pushState({}, '', '/?utm_source=x');
     history.replaceState({}, '', '/product');
     vi.advanceTimersByTime(300);
-    expect(views().map((v) => new URL(v.u).pathname)).toEqual(['/', '/product']);
+    expect(paths(page.events('v'))).toEqual(['/', '/product']);
   });
 
-  it('counts back and forward navigation (popstate)', () => {
+  it('counts back and forward navigation', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
     history.pushState({}, '', '/product');
-    replaceState.call(history, null, '', '/');
+    history.replaceState.call(history, null, '', '/');
     dispatchEvent(new PopStateEvent('popstate'));
     vi.advanceTimersByTime(300);
-    expect(views().map((v) => new URL(v.u).pathname)).toEqual(['/', '/product', '/']);
+    // replaceState to "/" already counted "/" again; the popstate finds the same path and adds nothing.
+    expect(paths(page.events('v'))).toEqual(['/', '/product', '/']);
+  });
+
+  it('with data-hash, counts hash routes as pages', async () => {
+    vi.useFakeTimers();
+    const page = await openPage({ attributes: { hash: '' } });
+    history.pushState({}, '', '/#/pricing');
+    location.hash = '#/contact';
+    dispatchEvent(new PopStateEvent('popstate'));
+    vi.advanceTimersByTime(300);
+    expect(paths(page.events('v'))).toEqual(['/', '/#/pricing', '/#/contact']);
+  });
+
+  it('counts a page restored from the back/forward cache', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
+    dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    dispatchEvent(Object.assign(new Event('pageshow'), { persisted: false }));
+    vi.advanceTimersByTime(300);
+    expect(paths(page.events('v'))).toEqual(['/', '/']);
+  });
+
+  it('counts a prerendered page only once it is shown', async () => {
+    vi.useFakeTimers();
+    const page = await openPage({ before: () => Object.defineProperty(document, 'prerendering', { configurable: true, value: true }) });
+    vi.advanceTimersByTime(300);
+    expect(page.events('v')).toHaveLength(0);
+    Object.defineProperty(document, 'prerendering', { configurable: true, value: false });
+    document.dispatchEvent(new Event('prerenderingchange'));
+    document.dispatchEvent(new Event('prerenderingchange'));
+    vi.advanceTimersByTime(300);
+    expect(page.events('v')).toHaveLength(1);
   });
 });

@@ -1,0 +1,25 @@
+import { push } from './transport.ts';
+
+/** Documents, archives, media and installers: a click on a link to one of these is a download. */
+const FILE = /\.(pdf|docx?|xlsx?|pptx?|od[tsp]|rtf|txt|csv|zip|rar|7z|t?gz|tar|bz2|xz|dmg|pkg|exe|msi|deb|rpm|apk|iso|epub|mp[34]|wav|mov|avi|mkv|webm)$/i;
+
+/**
+ * Downloads (a file extension in the link's path, a `download` attribute, or `data-hearth-asset="NAME"` for
+ * gated assets) and outbound links. Left, middle and modified clicks and Enter on a focused link all count.
+ * The event goes out at once: the click may be about to unload the page.
+ */
+export function trackDownloads(): void {
+  function onClick(event: MouseEvent) {
+    // Left click (also Enter on a link, and ctrl/cmd/shift clicks) or middle click; never the right button.
+    if (event.button > 1) return;
+    const link = (event.target as Element).closest?.('a[href]');
+    if (!link) return;
+    const url = new URL((link as HTMLAnchorElement).href, location.href);
+    const asset = link.getAttribute('data-hearth-asset');
+    const text = link.textContent!.trim().slice(0, 200);
+    const type = asset != null || link.hasAttribute('download') || FILE.test(url.pathname) ? 'd' : url.host != location.host && /^http/.test(url.protocol) && 'o';
+    if (type) push(type, { h: url.href, x: text, k: asset }, true);
+  }
+  document.addEventListener('click', onClick, true);
+  document.addEventListener('auxclick', onClick, true);
+}

@@ -1,0 +1,60 @@
+import { push } from './transport.ts';
+
+/**
+ * Matches the name, id or autocomplete of a declarative field: email, name, company size, job title, company,
+ * industry, country, phone, in English and French. Deliberately loose, to stay small: the collector maps each
+ * field to its key with precise patterns (collector/ingest/form-fields.ts) and drops what maps to none.
+ */
+export const DECLARATIVE =
+  /mail|name|given|family|nom\b|size|employ|effectif|job|title|position|role|fonction|poste|compan|organi|soci[eé]t|entreprise|industr|sect|countr|pays|phone|tel|mobile/;
+/** Never read, even when DECLARATIVE matches ("cardholder_name", "passport_country", "company_iban"). */
+const SECRET = /pass|card|cc-|iban/;
+/** 13 to 19 digits once spaces and dashes are gone: a payment card number, never read. */
+const CARD_NUMBER = /^\d{13,19}$/;
+
+/**
+ * The declarative fields of a form, keyed by `data-hearth-field` or by "name id autocomplete". Never read:
+ * passwords, hidden and file inputs, unchecked boxes, `data-hearth-ignore`, anything card- or secret-like.
+ * (Buttons need no rule: their names are not declarative.)
+ */
+export function readForm(form: HTMLFormElement): Record<string, string> | undefined {
+  if (form.hasAttribute('data-hearth-ignore')) return;
+  const fields: Record<string, string> = {};
+  for (const field of form.elements as unknown as Iterable<HTMLInputElement>) {
+    // A fieldset in form.elements has no value.
+    const value = field.value?.trim();
+    const explicit = field.getAttribute('data-hearth-field');
+    const key = (explicit || field.name + ' ' + field.id + ' ' + field.autocomplete).toLowerCase().slice(0, 64);
+    if (
+      value &&
+      (explicit || DECLARATIVE.test(key)) &&
+      !SECRET.test(key) &&
+      !/password|hidden|file/.test(field.type) &&
+      !(/check|radio/.test(field.type) && !field.checked) &&
+      !field.hasAttribute('data-hearth-ignore') &&
+      !CARD_NUMBER.test(value.replace(/[\s-]/g, ''))
+    )
+      fields[key] = value.slice(0, 500);
+  }
+  return fields;
+}
+
+/**
+ * Form submits, in the capture phase (before the page's own handlers can stop them), plus `form.submit()`,
+ * which fires no submit event (`requestSubmit()` does). Sent at once: the submit may navigate away.
+ * The form is named by `data-hearth-form`, else its id or name.
+ */
+export function trackForms(): void {
+  const record = (form: HTMLFormElement) => {
+    const fields = readForm(form);
+    if (fields) push('f', { k: form.getAttribute('data-hearth-form') || form.getAttribute('id') || form.getAttribute('name'), p: fields }, true);
+  };
+  document.addEventListener('submit', (event) => record(event.target as HTMLFormElement), true);
+  const submit = HTMLFormElement.prototype.submit;
+  HTMLFormElement.prototype.submit = function (this: HTMLFormElement) {
+    try {
+      record(this);
+    } catch {}
+    submit.call(this);
+  };
+}

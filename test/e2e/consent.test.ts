@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserTestsEnabled } from '../support/chromium.ts';
+import { leadOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
+import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
+
+describe.runIf(browserTestsEnabled())('consent and opt-outs in Chromium', () => {
+  const world = useHearthAndChromium();
+  let site: FixtureSite;
+  beforeAll(async () => {
+    site = await startFixtureSite({
+      '/required': `<!doctype html><title>Consent</title>${embed(world.hearth.url, { consent: 'required' })}<p>Hello</p>`,
+      '/plain': `<!doctype html><title>Plain</title>${embed(world.hearth.url)}<p>Hello</p>`,
+      '/dnt-ignored': `<!doctype html><title>DNT ignored</title>${embed(world.hearth.url, { 'respect-dnt': 'false' })}<p>Hello</p>`,
+    });
+  });
+  afterAll(() => site?.close());
+
+  it('sends and stores nothing before consent, then everything it kept once granted', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    await page.goto(`${site.url}/required`);
+    await page.evaluate(() => (window as any).hearth('track', 'video-play'));
+    await page.waitForTimeout(1500);
+    expect(sent.bodies).toEqual([]);
+    expect(await page.evaluate(() => [localStorage.length, document.cookie])).toEqual([0, '']);
+
+    await page.evaluate(() => (window as any).hearth('consent', 'granted'));
+    await expect.poll(() => sent.events().map((e) => e.n)).toEqual(['v', 't']);
+    const visitor = await visitorOf(page);
+    await expect.poll(() => leadOf(world.hearth, visitor!).then((lead) => lead?.events), { timeout: 10_000 }).toBe(2);
+    await context.close();
+  });
+
+  it('drops everything when consent is denied', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    await page.goto(`${site.url}/required`);
+    await page.evaluate(() => (window as any).hearth('consent', 'denied'));
+    await page.evaluate(() => (window as any).hearth('track', 'after-denial'));
+    await page.goto(`${site.url}/plain`.replace('/plain', '/required'));
+    await page.waitForTimeout(1000);
+    await page.close({ runBeforeUnload: true });
+    expect(sent.bodies).toEqual([]);
+    await context.close();
+  });
+
+  it('honours Global Privacy Control and Do-Not-Track, unless data-respect-dnt="false"', async () => {
+    const context = await world.browser.newContext({ extraHTTPHeaders: { DNT: '1', 'Sec-GPC': '1' } });
+    await context.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });
+      Object.defineProperty(Navigator.prototype, 'doNotTrack', { get: () => '1' });
+    });
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    await page.goto(`${site.url}/plain`);
+    await page.waitForTimeout(1000);
+    expect(sent.bodies).toEqual([]);
+    await page.goto(`${site.url}/dnt-ignored`);
+    await expect.poll(() => sent.events('v').length).toBe(1);
+    await context.close();
+  });
+
+  it('sends nothing from a browser opted out with localStorage.hearth_ignore', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    await page.goto(`${site.url}/plain`);
+    await page.evaluate(() => localStorage.setItem('hearth_ignore', '1'));
+    const before = sent.bodies.length;
+    await page.reload();
+    await page.waitForTimeout(1000);
+    await page.close({ runBeforeUnload: true });
+    expect(sent.bodies.length).toBe(before);
+    await context.close();
+  });
+});

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserTestsEnabled } from '../support/chromium.ts';
+import { recordBatches, useHearthAndChromium } from '../support/e2e.ts';
+import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
+
+describe.runIf(browserTestsEnabled())('file downloads and outbound links in Chromium', () => {
+  const world = useHearthAndChromium();
+  let site: FixtureSite;
+  beforeAll(async () => {
+    site = await startFixtureSite({
+      '/resources': `<!doctype html><title>Resources</title>${embed(world.hearth.url)}
+        <a id="pdf" href="/files/Whitepaper-2026.PDF?utm=x#page=2">White paper</a>
+        <a id="docx" href="/files/brief.docx">Brief</a>
+        <a id="zip" href="/files/kit.zip">Kit</a>
+        <a id="csv" href="/files/prices.csv">Prices</a>
+        <a id="attr" href="/export" download>Export</a>
+        <a id="gated" href="/files/ebook" data-hearth-asset="state-of-b2b-2026">E-book</a>
+        <a id="out" href="https://partner.example/">Partner</a>
+        <a id="internal" href="/resources">Resources</a>`,
+    });
+  });
+  afterAll(() => site?.close());
+
+  it('records every kind of download click, and outbound clicks, with the URL and link text', async () => {
+    const context = await world.browser.newContext({ acceptDownloads: true });
+    // The partner site is not on this machine: answer for it.
+    await context.route('https://partner.example/**', (route) => route.fulfill({ body: '<title>Partner</title>', contentType: 'text/html' }));
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    const open = () => page.goto(`${site.url}/resources`);
+    await open();
+    await page.click('#pdf'); // left click
+    await page.click('#docx', { modifiers: ['Control'] }); // ctrl-click: a new tab
+    await page.click('#zip', { button: 'middle' }); // middle click: a new tab
+    await page.focus('#csv');
+    await page.keyboard.press('Enter'); // keyboard
+    await page.click('#attr');
+    await page.click('#gated');
+    await page.click('#internal');
+    await page.click('#out'); // leaves the page: the event must still arrive
+    await page.waitForURL('https://partner.example/');
+
+    await expect.poll(() => sent.events('d').length).toBe(6);
+    expect(sent.events('d').map((e) => [new URL(e.h!).pathname, e.x, e.k ?? null])).toEqual([
+      ['/files/Whitepaper-2026.PDF', 'White paper', null],
+      ['/files/brief.docx', 'Brief', null],
+      ['/files/kit.zip', 'Kit', null],
+      ['/files/prices.csv', 'Prices', null],
+      ['/export', 'Export', null],
+      ['/files/ebook', 'E-book', 'state-of-b2b-2026'],
+    ]);
+    expect(sent.events('o').map((e) => [e.h, e.x])).toEqual([['https://partner.example/', 'Partner']]);
+    await context.close();
+  });
+});

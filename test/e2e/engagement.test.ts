@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStoreClient } from '../../collector/store/client.ts';
+import { browserTestsEnabled } from '../support/chromium.ts';
+import { leadOf, recordBatches, useHearthAndChromium } from '../support/e2e.ts';
+import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
+
+describe.runIf(browserTestsEnabled())('engaged dwell in Chromium', () => {
+  const world = useHearthAndChromium();
+  let site: FixtureSite;
+  beforeAll(async () => {
+    const page = `<!doctype html><title>Pricing</title>${embed(world.hearth.url)}<main style="height:3000px">Plans</main>`;
+    site = await startFixtureSite({ '/pricing': page });
+  });
+  afterAll(() => site?.close());
+
+  it('measures engaged time within 1 s of a scripted visit with visible, hidden, blurred and idle phases', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    await page.clock.install();
+    await page.goto(`${site.url}/pricing`);
+    await page.waitForFunction(() => typeof (window as { hearth?: unknown }).hearth === 'function' && !('q' in (window as any).hearth));
+    const seconds = (s: number) => page.clock.runFor(s * 1000);
+    const activeFor = async (s: number) => {
+      for (let t = 0; t < s; t += 5) {
+        await page.mouse.move(100 + t, 100 + t);
+        await seconds(5);
+      }
+    };
+    const setHidden = (hidden: boolean) =>
+      page.evaluate((hidden) => {
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    const setFocused = (focused: boolean) =>
+      page.evaluate((focused) => {
+        document.hasFocus = () => focused;
+        dispatchEvent(new Event(focused ? 'focus' : 'blur'));
+      }, focused);
+
+    await activeFor(10); // 10 s engaged
+    await setHidden(true);
+    await seconds(10); // hidden: 0
+    await setHidden(false);
+    await activeFor(5); // 5 s
+    await setFocused(false);
+    await seconds(10); // another window has the focus: 0
+    await setFocused(true);
+    await activeFor(5); // 5 s, the last activity at its start
+    await seconds(60); // idle: counts until 30 s after the last activity, 25 s more
+    await setHidden(true);
+
+    await expect.poll(() => sent.events('e').length).toBeGreaterThan(0);
+    const engaged = sent.events('e').reduce((sum, event) => sum + event.ms!, 0);
+    expect(Math.abs(engaged - 45_000)).toBeLessThanOrEqual(1000);
+    expect(sent.events('e').every((event) => new URL(event.u).pathname === '/pricing')).toBe(true);
+    await context.close();
+  });
+
+  it('loses no engagement event over 100 page closes and navigations (counted in ClickHouse)', async () => {
+    const context = await world.browser.newContext();
+    let visitor: string | null = null;
+    let page = await context.newPage();
+    const started = Date.now();
+    for (let visit = 0; visit < 100; visit++) {
+      await page.goto(`${site.url}/pricing?visit=${visit}`);
+      await page.mouse.move(50, 50 + visit);
+      await page.waitForTimeout(20);
+      await page.mouse.move(60, 60 + visit);
+      visitor ??= await page.evaluate(() => localStorage.getItem('hearth_vid')!.split('.')[0]!);
+      // Half the visits navigate away to a page without the snippet, half close the tab.
+      if (visit % 2) await page.goto(`${site.url}/blank`);
+      else {
+        await page.close({ runBeforeUnload: true });
+        page = await context.newPage();
+      }
+    }
+    console.log(`100 visits in ${Date.now() - started} ms`);
+    await expect.poll(() => leadOf(world.hearth, visitor!).then((lead) => lead?.pageviews), { timeout: 20_000 }).toBe(100);
+    await context.close();
+
+    // Stop Hearth (it drains on SIGTERM) and read its ClickHouse directly: every visit left its engagement.
+    await world.hearth.stop();
+    const client = createStoreClient({ dataDir: world.hearth.dataDir });
+    const result = await client.query({
+      query: `SELECT count() AS pieces, uniqExact(url) AS visits FROM events FINAL
+              WHERE site_id = 'demo' AND visitor_id = {visitor:String} AND type = 'engagement'`,
+      query_params: { visitor },
+      format: 'JSONEachRow',
+    });
+    const [counts] = await result.json<{ pieces: string; visits: string }>();
+    await client.close();
+    expect(Number(counts!.visits)).toBe(100);
+    expect(Number(counts!.pieces)).toBeGreaterThanOrEqual(100);
+  }, 180_000);
+});

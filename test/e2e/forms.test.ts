@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserTestsEnabled } from '../support/chromium.ts';
+import { recordBatches, useHearthAndChromium } from '../support/e2e.ts';
+import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
+
+const CHECKOUT = `
+  <form id="checkout" method="post" action="/blank">
+    <label>Email <input name="email" type="email" value="ada@acme.test"></label>
+    <label>Company <input name="company" value="Acme"></label>
+    <label>Password <input name="password" type="password" value="hunter2-secret"></label>
+    <label>Name on card <input name="card_name" value="ADA CARDHOLDER"></label>
+    <label>Card <input name="cc-number" autocomplete="cc-number" value="4111 1111 1111 1111"></label>
+    <label>Phone <input name="phone" value="4012-8888-8888-1881"></label>
+    <label>Notes <input name="job_notes" data-hearth-ignore value="ignored-value"></label>
+    <input type="hidden" name="company_ref" value="hidden-value">
+    <button>Pay</button>
+  </form>
+  <form id="scripted" data-hearth-form="newsletter" action="/blank"><input name="work_email" value="grace@acme.test"></form>
+  <form id="requested" action="/blank"><input name="email" value="linus@acme.test"></form>`;
+
+describe.runIf(browserTestsEnabled())('form capture in Chromium', () => {
+  const world = useHearthAndChromium();
+  let site: FixtureSite;
+  beforeAll(async () => {
+    site = await startFixtureSite({ '/checkout': `<!doctype html><title>Checkout</title>${embed(world.hearth.url)}${CHECKOUT}` });
+  });
+  afterAll(() => site?.close());
+
+  it('sends the declarative fields and never a password, card, hidden or ignored value, even as the page navigates away', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    await page.goto(`${site.url}/checkout`);
+    await Promise.all([page.waitForURL(/\/blank/), page.click('#checkout button')]);
+    await expect.poll(() => sent.events('f').length).toBe(1);
+    const values = Object.values(sent.events('f')[0]!.p!);
+    expect(values.sort()).toEqual(['Acme', 'ada@acme.test']);
+    const body = sent.bodies.join('\n');
+    for (const secret of ['hunter2', 'CARDHOLDER', '4111', '4012', 'ignored-value', 'hidden-value']) expect(body).not.toContain(secret);
+    await context.close();
+  });
+
+  it('captures form.submit() and requestSubmit()', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    await page.goto(`${site.url}/checkout`);
+    await Promise.all([page.waitForURL(/\/blank/), page.evaluate(() => (document.getElementById('scripted') as HTMLFormElement).submit())]);
+    await page.goto(`${site.url}/checkout`);
+    await Promise.all([page.waitForURL(/\/blank/), page.evaluate(() => (document.getElementById('requested') as HTMLFormElement).requestSubmit())]);
+    await expect.poll(() => sent.events('f').map((e) => [e.k, Object.values(e.p!)[0]])).toEqual([
+      ['newsletter', 'grace@acme.test'],
+      ['requested', 'linus@acme.test'],
+    ]);
+    await context.close();
+  });
+});

@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { closePage, openPage } from './harness.ts';
+
+function link(href: string, attributes: Record<string, string> = {}, text = 'Get it') {
+  const a = document.createElement('a');
+  a.href = href;
+  a.textContent = ` ${text} `;
+  for (const [name, value] of Object.entries(attributes)) a.setAttribute(name, value);
+  document.body.append(a);
+  // Keep happy-dom from navigating; the snippet listens in the capture phase, before this.
+  a.addEventListener('click', (event) => event.preventDefault());
+  a.addEventListener('auxclick', (event) => event.preventDefault());
+  return a;
+}
+const click = (a: Element, init: MouseEventInit = {}, type = 'click') => a.dispatchEvent(new MouseEvent(type, { bubbles: true, cancelable: true, ...init }));
+
+describe('downloads and outbound links', () => {
+  afterEach(closePage);
+
+  it('records a document download at once, with its URL and link text', async () => {
+    const page = await openPage();
+    click(link('/files/Pricing-Grid.PDF?v=3#page=2', {}, 'Pricing grid'));
+    expect(page.events('d')).toEqual([expect.objectContaining({ h: 'http://localhost:3000/files/Pricing-Grid.PDF?v=3#page=2', x: 'Pricing grid' })]);
+  });
+
+  it.each(['report.docx', 'sheet.xlsx', 'deck.pptx', 'data.csv', 'bundle.zip', 'setup.exe', 'app.dmg', 'talk.mp4', 'guide.epub', 'notes.txt'])(
+    'counts %s as a download',
+    async (file) => {
+      const page = await openPage();
+      click(link(`https://cdn.acme.test/${file}`));
+      expect(page.events('d')).toHaveLength(1);
+    },
+  );
+
+  it('counts a link with the download attribute, and a gated asset by its name', async () => {
+    const page = await openPage();
+    click(link('/export', { download: '' }));
+    click(link('/resources/ebook', { 'data-hearth-asset': 'state-of-b2b-2026' }, 'Read the e-book'));
+    expect(page.events('d').map((e) => [new URL(e.h!).pathname, e.k])).toEqual([
+      ['/export', null],
+      ['/resources/ebook', 'state-of-b2b-2026'],
+    ]);
+  });
+
+  it('counts middle clicks and modified clicks, never the right button', async () => {
+    const page = await openPage();
+    const a = link('/brochure.pdf');
+    click(a, { button: 1 }, 'auxclick');
+    click(a, { ctrlKey: true });
+    click(a, { metaKey: true });
+    click(a, { button: 2 }, 'auxclick');
+    expect(page.events('d')).toHaveLength(3);
+  });
+
+  it('counts a keyboard activation (Enter fires a click)', async () => {
+    const page = await openPage();
+    const a = link('/brochure.pdf');
+    a.click();
+    expect(page.events('d')).toHaveLength(1);
+  });
+
+  it('records outbound links but not internal pages, mailto or tel links', async () => {
+    const page = await openPage();
+    click(link('https://www.linkedin.com/company/acme', {}, 'LinkedIn'));
+    click(link('/pricing'));
+    click(link('mailto:sales@acme.test'));
+    click(link('tel:+33100000000'));
+    expect(page.events('o')).toEqual([expect.objectContaining({ h: 'https://www.linkedin.com/company/acme', x: 'LinkedIn' })]);
+    expect(page.events('d')).toEqual([]);
+  });
+
+  it('records a click on an element inside the link', async () => {
+    const page = await openPage();
+    const a = link('/whitepaper.pdf');
+    const icon = document.createElement('span');
+    a.append(icon);
+    click(icon);
+    expect(page.events('d')).toHaveLength(1);
+  });
+});

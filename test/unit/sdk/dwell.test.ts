@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { closePage, openPage, setFocused, setHidden } from './harness.ts';
+
+const seconds = (s: number) => vi.advanceTimersByTime(s * 1000);
+/** The visitor moves the mouse every 5 s for `s` seconds. */
+function activeFor(s: number) {
+  for (let t = 0; t < s; t += 5) {
+    dispatchEvent(new Event('pointermove'));
+    seconds(Math.min(5, s - t));
+  }
+}
+
+describe('engaged dwell', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_700_000_000_000 }));
+  afterEach(closePage);
+
+  const engagement = (page: Awaited<ReturnType<typeof openPage>>) => page.events('e');
+  const total = (page: Awaited<ReturnType<typeof openPage>>) => engagement(page).reduce((sum, e) => sum + e.ms!, 0);
+
+  it('counts visible, focused, active time and sends it when the page is hidden', async () => {
+    const page = await openPage();
+    activeFor(10);
+    setHidden(true);
+    expect(engagement(page)).toEqual([expect.objectContaining({ u: 'http://localhost:3000/', ms: 10_000 })]);
+    expect(page.requests.at(-1)!.via).toBe('beacon');
+  });
+
+  it('stops counting 30 s after the last activity', async () => {
+    const page = await openPage();
+    dispatchEvent(new Event('keydown'));
+    seconds(90);
+    setHidden(true);
+    expect(total(page)).toBe(30_000);
+  });
+
+  it('does not count hidden or unfocused time', async () => {
+    const page = await openPage();
+    activeFor(5);
+    setHidden(true);
+    seconds(20);
+    setHidden(false);
+    activeFor(5);
+    setFocused(false);
+    seconds(20);
+    setFocused(true);
+    activeFor(5);
+    dispatchEvent(new Event('pagehide'));
+    expect(total(page)).toBe(15_000);
+    // Hiding and blurring each sent a piece.
+    expect(engagement(page).map((e) => e.ms)).toEqual([5_000, 5_000, 5_000]);
+  });
+
+  it('sends a checkpoint every 15 s of engagement, so a crash loses at most that', async () => {
+    const page = await openPage();
+    activeFor(40);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(engagement(page).map((e) => e.ms)).toEqual([15_000, 15_000]);
+    setHidden(true);
+    // The 300 ms that let the checkpoints go out were engaged too: the last activity was under 30 s before.
+    expect(total(page)).toBe(40_300);
+  });
+
+  it('sends the piece of the page being left before an SPA navigation, with its URL', async () => {
+    const page = await openPage();
+    history.pushState({}, '', '/pricing');
+    activeFor(12);
+    history.pushState({}, '', '/contact');
+    activeFor(3);
+    setHidden(true);
+    expect(engagement(page).map((e) => [new URL(e.u).pathname, e.ms])).toEqual([
+      ['/pricing', 12_000],
+      ['/contact', 3_000],
+    ]);
+    const order = page.events().map((e) => `${e.n} ${new URL(e.u).pathname}`);
+    expect(order.indexOf('e /pricing')).toBeLessThan(order.indexOf('v /contact'));
+  });
+
+  it('reports the deepest scroll reached', async () => {
+    Object.defineProperty(document.documentElement, 'scrollHeight', { configurable: true, value: 4000 });
+    vi.stubGlobal('innerHeight', 1000);
+    vi.stubGlobal('scrollY', 0);
+    const page = await openPage();
+    vi.stubGlobal('scrollY', 2000);
+    dispatchEvent(new Event('scroll'));
+    vi.stubGlobal('scrollY', 500);
+    dispatchEvent(new Event('scroll'));
+    seconds(2);
+    setHidden(true);
+    delete (document.documentElement as any).scrollHeight;
+    expect(engagement(page)[0]!.sd).toBe(75);
+  });
+});

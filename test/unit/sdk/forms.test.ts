@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { declarativeKey } from '../../../collector/ingest/form-fields.ts';
+import { DECLARATIVE } from '../../../sdk/src/forms.ts';
+import { closePage, openPage } from './harness.ts';
+
+function form(html: string, attributes: Record<string, string> = {}) {
+  const element = document.createElement('form');
+  element.innerHTML = html;
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  element.addEventListener('submit', (event) => event.preventDefault());
+  document.body.append(element);
+  return element;
+}
+const submit = (element: HTMLFormElement) => element.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+
+const DEMO_REQUEST = `
+  <input name="email" type="email" autocomplete="email" value="Ada@Acme.test">
+  <input name="first_name" autocomplete="given-name" value="Ada">
+  <input name="last_name" autocomplete="family-name" value="Lovelace">
+  <input name="job_title" autocomplete="organization-title" value="CEO">
+  <input name="company" autocomplete="organization" value="Acme">
+  <select name="company_size"><option>11-50</option><option selected>251-1000</option></select>
+  <select name="industry"><option selected>Logistics</option></select>
+  <select name="country" autocomplete="country"><option selected value="FR">France</option></select>
+  <input name="phone" type="tel" autocomplete="tel" value="+33 1 23 45 67 89">
+  <textarea name="message">We need this by Q3, budget is 40k</textarea>
+  <input type="hidden" name="company_id" value="internal-42">
+  <input type="password" name="password" value="hunter2">
+  <input name="card_name" value="ADA LOVELACE">
+  <input name="cc-number" autocomplete="cc-number" value="4111 1111 1111 1111">
+  <input name="phone_alt" value="4111-1111-1111-1111">
+  <input name="job_secret" data-hearth-ignore value="do not read">
+  <input type="checkbox" name="newsletter_title" value="yes">
+  <input name="budget" data-hearth-field="budget" value="40k">
+  <button type="submit" name="submit">Book a demo</button>`;
+
+describe('form capture', () => {
+  afterEach(closePage);
+
+  it('sends the declarative fields of a submitted form at once, and nothing sensitive', async () => {
+    const page = await openPage();
+    submit(form(DEMO_REQUEST, { 'data-hearth-form': 'demo-request' }));
+    expect(page.requests).toHaveLength(1);
+    const [event] = page.events('f');
+    expect(event!.k).toBe('demo-request');
+    // As the collector files them (the wire keys are the fields' "name id autocomplete").
+    const stored = Object.fromEntries(Object.entries(event!.p!).map(([key, value]) => [declarativeKey(key), value]));
+    expect(stored).toEqual({
+      email: 'Ada@Acme.test',
+      first_name: 'Ada',
+      last_name: 'Lovelace',
+      job_title: 'CEO',
+      company: 'Acme',
+      company_size: '251-1000',
+      industry: 'Logistics',
+      country: 'FR',
+      phone: '+33 1 23 45 67 89',
+      budget: '40k',
+    });
+    const body = page.requests[0]!.body;
+    for (const secret of ['hunter2', 'internal-42', '4111', 'ADA LOVELACE', 'do not read', 'budget is 40k']) expect(body).not.toContain(secret);
+  });
+
+  it('maps every field it sends to a declarative key on the collector', async () => {
+    const page = await openPage();
+    submit(form(DEMO_REQUEST));
+    const keys = Object.keys(page.events('f')[0]!.p!).map(declarativeKey);
+    expect(keys).toEqual(['email', 'first_name', 'last_name', 'job_title', 'company', 'company_size', 'industry', 'country', 'phone', 'budget']);
+  });
+
+  it.each([
+    ['prenom', 'first_name'],
+    ['nom', 'last_name'],
+    ['societe', 'company'],
+    ['entreprise', 'company'],
+    ['fonction', 'job_title'],
+    ['poste', 'job_title'],
+    ['effectif', 'company_size'],
+    ['secteur', 'industry'],
+    ['pays', 'country'],
+    ['work_email', 'email'],
+    ['employees', 'company_size'],
+    ['name', 'full_name'],
+  ])('reads a field named "%s" (French and English forms) as %s', async (name, key) => {
+    const page = await openPage();
+    submit(form(`<input name="${name}" value="x">`));
+    const sent = Object.keys(page.events('f')[0]!.p!);
+    expect(sent.map(declarativeKey)).toEqual([key]);
+  });
+
+  it.each(['message', 'comments', 'utm_campaign_internal', 'consent', 'search', 'password_hint'])('does not read a field named "%s"', async (name) => {
+    const page = await openPage();
+    submit(form(`<input name="${name}" value="free text">`));
+    expect(page.events('f')[0]!.p).toEqual({});
+  });
+
+  it('names the form by data-hearth-form, else its id, else its name', async () => {
+    const page = await openPage();
+    submit(form('<input name="email" value="a@b.test">', { id: 'contact', name: 'contact-form' }));
+    submit(form('<input name="email" value="a@b.test">', { name: 'newsletter' }));
+    expect(page.events('f').map((e) => e.k)).toEqual(['contact', 'newsletter']);
+  });
+
+  it('skips a form marked data-hearth-ignore', async () => {
+    const page = await openPage();
+    submit(form('<input name="email" value="a@b.test">', { 'data-hearth-ignore': '' }));
+    expect(page.events('f')).toEqual([]);
+  });
+
+  it('captures form.submit(), which fires no submit event, and requestSubmit()', async () => {
+    const page = await openPage();
+    const element = form('<input name="email" value="a@b.test">', { id: 'signup' });
+    element.action = 'javascript:void 0';
+    element.submit();
+    element.requestSubmit();
+    expect(page.events('f').map((e) => e.k)).toEqual(['signup', 'signup']);
+  });
+
+  it('keeps the snippet filter and the collector mapping in step: what the snippet reads, the collector maps', () => {
+    const descriptors = ['email email email', 'fname  ', 'lname  ', 'surname  ', 'position  ', 'role  ', 'organisation  ', 'sector  ', 'mobile  ', 'telephone  '];
+    for (const descriptor of descriptors) {
+      expect(DECLARATIVE.test(descriptor), descriptor).toBe(true);
+      expect(declarativeKey(descriptor), descriptor).toBeDefined();
+    }
+  });
+});
