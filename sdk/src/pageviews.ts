@@ -32,6 +32,7 @@ export function trackPageviews(onPage: (url: string) => void): void {
   addEventListener('popstate', () => view());
   addEventListener('pageshow', (event) => event.persisted && view(1));
   const doc = document as Document & { prerendering?: boolean };
-  if (doc.prerendering) doc.addEventListener('prerenderingchange', () => view(), { once: true });
+  // prerenderingchange fires once, when the prerendered page is activated.
+  if (doc.prerendering) doc.addEventListener('prerenderingchange', () => view());
   else view();
 }

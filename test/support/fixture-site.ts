@@ -16,23 +16,31 @@ export function embed(hearthUrl: string, attributes: Record<string, string> = {}
 <script async src="${hearthUrl}/hearth.js" data-site="demo"${extra}></script>`;
 }
 
+/** A page's HTML, or its HTML with response headers (a Content-Security-Policy, say). */
+export type FixturePage = string | { html: string; headers: Record<string, string> };
+
 /**
- * A customer's site on 127.0.0.1 (a secure context, like https): `pages` maps a path to its HTML;
+ * A customer's site on 127.0.0.1 (a secure context, like https): `pages` maps a path to its page;
  * `/files/*` answers any document, `/blank` an empty page without the snippet.
  */
-export async function startFixtureSite(pages: Record<string, string>): Promise<FixtureSite> {
+export async function startFixtureSite(pages: Record<string, FixturePage>): Promise<FixtureSite> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0]!;
+    if (path === '/favicon.ico') {
+      response.writeHead(204);
+      return response.end();
+    }
     if (path.startsWith('/files/')) {
       response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment' });
       return response.end('file');
     }
-    const html = path === '/blank' ? '<!doctype html><title>Blank</title>' : pages[path];
-    if (html === undefined) {
+    const page = path === '/blank' ? '<!doctype html><title>Blank</title>' : pages[path];
+    if (page === undefined) {
       response.writeHead(404);
       return response.end();
     }
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    const { html, headers } = typeof page === 'string' ? { html: page, headers: {} } : page;
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...headers });
     response.end(html);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
