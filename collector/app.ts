@@ -6,8 +6,10 @@ import type { HearthConfig } from './config/schema.ts';
 import { collectRoutes } from './ingest/collect.route.ts';
 import { originMatcher } from './ingest/origins.ts';
 import type { EventSink } from './ingest/sink.ts';
+import { createMetrics, type HearthMetrics } from './metrics.ts';
 import { demoSiteRoutes } from './routes/demo.route.ts';
 import { healthRoutes } from './routes/health.route.ts';
+import { metricsRoute } from './routes/metrics.route.ts';
 import { snippetRoute } from './routes/snippet.route.ts';
 
 export interface AppOptions {
@@ -16,12 +18,15 @@ export interface AppOptions {
   sink: EventSink;
   adminToken: string;
   logger?: FastifyServerOptions['logger'];
+  /** Shared with the write-ahead log's hooks when the server makes both; a fresh set otherwise. */
+  metrics?: HearthMetrics;
 }
 
 /** The collector, API and demo site as one Fastify app. Nothing here listens; see server.ts. */
-export async function buildApp({ config, client, sink, adminToken, logger = false }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics() }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
+    trustProxy: config.server.trustProxy,
     // One log line per request would drown the errors at beacon rates.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
@@ -37,6 +42,9 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
       return reply.code(status).send({ error: 'internal error', code: 'internal' });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: 'the body is larger than 64 KB', code: 'body_too_large' });
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ error: 'send JSON as text/plain or application/json', code: 'unsupported_media_type' });
+    }
     return reply.code(status).send({ error: error.message, code: error.code ?? 'bad_request' });
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}`, code: 'not_found' }));
@@ -52,8 +60,10 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
 
   await app.register(healthRoutes, { client, ingestStatus: () => sink.status() });
   await app.register(snippetRoute);
-  await app.register(collectRoutes, { config, sink });
-  await app.register(apiRoutes, { config, client, adminToken });
+  await app.register(collectRoutes, { config, sink, metrics });
+  metrics.watchBacklog(() => sink.status());
+  await app.register(metricsRoute, { config, metrics, adminToken });
+  await app.register(apiRoutes, { config, client, adminToken, drained: () => sink.drained() });
   if (config.serveDemoSite) {
     await app.register(demoSiteRoutes);
     app.get('/', async (_request, reply) => reply.redirect('/demo/'));

@@ -1,28 +1,37 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { configSchema, type HearthConfig } from './config/schema.ts';
 import { startServer } from './server.ts';
 import { createStoreClient, describeStore, storeOptionsFromEnv } from './store/client.ts';
-import { migrate } from './store/migrate.ts';
+import { prepareStore, withStorageConfig } from './store/prepare.ts';
+import { generateHistory } from './demo/history.ts';
+import { scoreSite } from './api/scores.ts';
+import { insertEvents } from './ingest/sink.ts';
 
 const USAGE = `Usage: hearth <command> [options]
 
 Commands:
   start     run the collector, the API and the demo site (if configured) in one process
   migrate   apply pending ClickHouse migrations and exit
+  score     print the leads of a site with their score, temperature, stage and top reasons (--json for all)
   schema    print the JSON Schema of hearth.config.json (for editors)
+  demo      write a realistic synthetic history of the demo site into the store (hearth must not be running
+            on the same HEARTH_DATA_DIR: the embedded engine allows one process per data directory)
 
 Options:
   --config FILE   the config file (default: hearth.config.json)
   --port N        listen on port N (default: the config's server.port, else 8787; 0 picks a free port)
   --host HOST     listen on HOST (default: the config's server.host, else 127.0.0.1)
+  demo: --visitors N (default 2000), --days N (default 90), --seed N (default 1), --site ID (default: the first)
 
 Environment:
   HEARTH_DATA_DIR       where embedded data lives (default: .hearth)
   HEARTH_ADMIN_TOKEN    the API's bearer token (default: a new random token each start, printed)
   CLICKHOUSE_URL        use a ClickHouse server instead of the embedded engine
   CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE
+  CLICKHOUSE_CLUSTER    run migrations as ON CLUSTER DDL for this cluster (overrides storage.cluster)
   HEARTH_WAL_MAX_MB     undelivered events kept on disk while ClickHouse is down, before 503 (default: 1024)
   LOG_LEVEL             fatal, error, warn, info (default), debug`;
 
@@ -31,14 +40,39 @@ class UsageError extends Error {}
 function readOptions(args: string[]) {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      visitors: { type: 'string' },
+      days: { type: 'string' },
+      seed: { type: 'string' },
+      site: { type: 'string' },
+      json: { type: 'boolean' },
+      limit: { type: 'string' },
+    },
     strict: true,
   });
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    throw new UsageError(`--port expects a port number from 0 to 65535, got "${values.port}"`);
-  }
-  return { configFile: values.config ?? 'hearth.config.json', port, host: values.host, help: values.help };
+  const integer = (flag: string, text: string | undefined, min: number, max: number) => {
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!(Number.isInteger(value) && value >= min && value <= max)) throw new UsageError(`--${flag} expects a whole number from ${min} to ${max}, got "${text}"`);
+    return value;
+  };
+  return {
+    configFile: values.config ?? 'hearth.config.json',
+    configGiven: values.config !== undefined,
+    port: integer('port', values.port, 0, 65535),
+    host: values.host,
+    help: values.help,
+    visitors: integer('visitors', values.visitors, 1, 10_000_000),
+    days: integer('days', values.days, 1, 3650),
+    seed: integer('seed', values.seed, 0, 2 ** 31),
+    site: values.site,
+    json: values.json ?? false,
+    limit: integer('limit', values.limit, 1, 1_000_000),
+  };
 }
 
 async function start(args: string[]): Promise<void> {
@@ -46,7 +80,7 @@ async function start(args: string[]): Promise<void> {
   const config: HearthConfig = loadConfig(options.configFile);
   if (options.port !== undefined) config.server.port = options.port;
   if (options.host !== undefined) config.server.host = options.host;
-  const store = storeOptionsFromEnv();
+  const store = withStorageConfig(storeOptionsFromEnv(), config.storage);
   const server = await startServer({
     config,
     store,
@@ -77,12 +111,68 @@ async function start(args: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-async function runMigrations(): Promise<void> {
-  const store = storeOptionsFromEnv();
+async function writeDemoHistory(args: string[]): Promise<void> {
+  const options = readOptions(args);
+  const config = loadConfig(options.configFile);
+  const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
+  if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
+  const store = withStorageConfig(storeOptionsFromEnv(), config.storage);
   const client = createStoreClient(store);
   try {
-    const applied = await migrate(client);
+    await prepareStore(client, store, config.storage?.retentionDays);
+    const started = Date.now();
+    const visitors = options.visitors ?? 2000;
+    const rows = generateHistory({
+      site: site.id,
+      origin: `http://${config.server.host}:${config.server.port}`,
+      visitors,
+      days: options.days ?? 90,
+      seed: options.seed ?? 1,
+      now: Date.now(),
+    });
+    // Large inserts: the store writes one part per insert.
+    for (let start = 0; start < rows.length; start += 100_000) await insertEvents(client, rows.slice(start, start + 100_000));
+    const leads = new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(`wrote ${rows.length} events of ${visitors} visitors (${leads} leads) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
+  } finally {
+    await client.close();
+  }
+}
+
+/** `hearth migrate` reads the config's `storage` section when a config file is given or present, and runs without one. */
+async function printScores(args: string[]): Promise<void> {
+  const options = readOptions(args);
+  const config = loadConfig(options.configFile);
+  const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
+  if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
+  const store = withStorageConfig(storeOptionsFromEnv(), config.storage);
+  const client = createStoreClient(store);
+  try {
+    const scores = (await scoreSite(client, site)).slice(0, options.limit ?? (options.json ? Infinity : 50));
+    if (options.json) return console.log(JSON.stringify(scores, null, 2));
+    const rows = scores.map((lead) => [
+      String(lead.score).padStart(5),
+      lead.temperature.padEnd(4),
+      (lead.stage || '-').padEnd(4),
+      (lead.email || lead.lead_id).slice(0, 40).padEnd(40),
+      lead.reasons.slice(0, 3).map((reason) => `${reason.rule} ${reason.points > 0 ? '+' : ''}${Math.round(reason.points)}`).join(', '),
+    ]);
+    console.log(['score', 'temp', 'stage', 'lead'.padEnd(40), 'top reasons'].join('  '));
+    for (const row of rows) console.log(row.join('  '));
+  } finally {
+    await client.close();
+  }
+}
+
+async function runMigrations(configFile: string, configGiven: boolean): Promise<void> {
+  const config = configGiven || existsSync(configFile) ? loadConfig(configFile) : undefined;
+  const store = withStorageConfig(storeOptionsFromEnv(), config?.storage);
+  const client = createStoreClient(store);
+  try {
+    const { applied, retention } = await prepareStore(client, store, config?.storage?.retentionDays);
     console.log(applied.length ? `applied ${applied.join(', ')} to ${describeStore(store)}` : `${describeStore(store)} is up to date`);
+    for (const statement of retention) console.log(`retention: ${statement}`);
   } finally {
     await client.close();
   }
@@ -95,9 +185,16 @@ export async function main(argv: string[]): Promise<number> {
       case 'start':
         await start(rest);
         return 0;
-      case 'migrate':
-        readOptions(rest);
-        await runMigrations();
+      case 'migrate': {
+        const options = readOptions(rest);
+        await runMigrations(options.configFile, options.configGiven);
+        return 0;
+      }
+      case 'score':
+        await printScores(rest);
+        return 0;
+      case 'demo':
+        await writeDemoHistory(rest);
         return 0;
       case 'schema':
         console.log(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input' }), null, 2));

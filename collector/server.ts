@@ -6,8 +6,9 @@ import { buildApp } from './app.ts';
 import { ConfigError } from './config/load.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
+import { createMetrics } from './metrics.ts';
 import { createStoreClient, type StoreOptions } from './store/client.ts';
-import { migrate } from './store/migrate.ts';
+import { prepareStore, withStorageConfig } from './store/prepare.ts';
 
 export interface ServerOptions {
   config: HearthConfig;
@@ -36,12 +37,14 @@ function walMaxBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return megabytes * 1024 * 1024;
 }
 
-/** Migrates the store, opens the write-ahead log, builds the app and listens on the configured host and port. */
-export async function startServer({ config, store, adminToken, logger = false }: ServerOptions): Promise<RunningServer> {
+/** Migrates the store, sets its retention, opens the write-ahead log, builds the app and listens on the configured host and port. */
+export async function startServer({ config, store: storeOptions, adminToken, logger = false }: ServerOptions): Promise<RunningServer> {
+  const store = withStorageConfig(storeOptions, config.storage);
   const client = createStoreClient(store);
-  await migrate(client);
+  const { retention } = await prepareStore(client, store, config.storage?.retentionDays);
   // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists.
   let appLog: WalLogger | undefined;
+  const metrics = createMetrics();
   const sink = await createWalSink({
     dir: join(store.dataDir, 'wal'),
     client,
@@ -51,10 +54,13 @@ export async function startServer({ config, store, adminToken, logger = false }:
       warn: (details, message) => appLog?.warn(details, message),
       error: (details, message) => appLog?.error(details, message),
     },
+    onFlush: metrics.flushed,
+    onInsertError: metrics.clickHouseFailed,
   });
   const token = adminToken || randomBytes(18).toString('base64url');
-  const app = await buildApp({ config, client, sink, adminToken: token, logger });
+  const app = await buildApp({ config, client, sink, adminToken: token, logger, metrics });
   appLog = app.log;
+  if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events table keeps events (storage.retentionDays)');
   const { recovered } = sink.status();
   if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
   if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');

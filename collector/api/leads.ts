@@ -16,6 +16,8 @@ export interface LeadQuery {
   site: string;
   limit: number;
   visitor?: string | undefined;
+  /** Only these lead ids (`l_…`, `v_…`). */
+  ids?: string[] | undefined;
 }
 
 // A visitor who ever gave an email belongs to that lead, with all their events, including the anonymous ones
@@ -48,7 +50,7 @@ FROM
     WHERE e.site_id = {site:String}
 )
 GROUP BY person
-HAVING {visitor:String} = '' OR has(visitor_ids, {visitor:String})
+HAVING ({visitor:String} = '' OR has(visitor_ids, {visitor:String})) AND (empty({ids:Array(String)}) OR has({ids:Array(String)}, id))
 ORDER BY last_seen DESC, id
 LIMIT {limit:UInt32}`;
 
@@ -68,7 +70,7 @@ const isoTime = (clickHouseTime: string) => clickHouseTime.replace(' ', 'T') + '
 export async function listLeads(client: ClickHouseClient, query: LeadQuery): Promise<LeadSummary[]> {
   const result = await client.query({
     query: LEADS_SQL,
-    query_params: { site: query.site, limit: query.limit, visitor: query.visitor ?? '' },
+    query_params: { site: query.site, limit: query.limit, visitor: query.visitor ?? '', ids: query.ids ?? [] },
     format: 'JSONEachRow',
   });
   return (await result.json<LeadRow>()).map((row) => ({

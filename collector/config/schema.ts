@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { qualificationPolicySchema } from '../../scoring/qualification.ts';
+import { rulesSchema } from '../../scoring/rules.ts';
 
 /** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. */
 const originSchema = z
@@ -20,6 +22,10 @@ export const siteSchema = z
     pageGroups: z
       .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'a page group name is lowercase, e.g. "pricing"' }), z.array(pathPatternSchema))
       .default({}),
+    /** How sales qualify leads into prospects here: BANT (all four boxes) unless said otherwise. */
+    qualification: qualificationPolicySchema.optional(),
+    /** The scoring rules; the article's grid (scoring/rules.ts defaultRules) with this site's page groups when absent. */
+    rules: rulesSchema.optional(),
   })
   .strict();
 
@@ -27,6 +33,38 @@ export const serverSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8787),
+    /** Behind a reverse proxy, the client's address comes from X-Forwarded-For: `true` trusts every hop (the proxy
+     * must overwrite the header), a list trusts those proxy addresses or CIDR ranges. Off, the socket's address counts. */
+    trustProxy: z.union([z.boolean(), z.array(z.string().min(1)).min(1)]).default(false),
+  })
+  .strict();
+
+/** Requests /collect takes per minute before answering 429; clients behind one NAT share the per-address limit. */
+export const limitsSchema = z
+  .object({
+    requestsPerMinutePerIp: z.number().int().min(1).default(600),
+    requestsPerMinutePerSite: z.number().int().min(1).default(30_000),
+  })
+  .strict();
+
+export const metricsSchema = z
+  .object({
+    /** Serve /metrics without the API token, for a scraper on a private network. */
+    public: z.boolean().default(false),
+  })
+  .strict();
+
+/** Where events live beyond one ClickHouse server, and for how long. */
+export const storageSchema = z
+  .object({
+    /** Run migrations as ON CLUSTER DDL for this cluster: replicated `*_local` tables behind Distributed ones.
+     * Needs CLICKHOUSE_URL; CLICKHOUSE_CLUSTER overrides it. */
+    cluster: z
+      .string()
+      .regex(/^[\w.-]{1,128}$/, { message: 'a cluster name as in the servers\' remote_servers: letters, digits, "_", "-" or "."' })
+      .optional(),
+    /** Delete events older than this many days (a TTL on the events table); leave out to keep them forever. */
+    retentionDays: z.number().int().min(1, { message: 'keep events for at least 1 day, or leave retentionDays out to keep them forever' }).max(36_500).optional(),
   })
   .strict();
 
@@ -43,7 +81,10 @@ export const configSchema = z
           seen.add(site.id);
         });
       }),
-    server: serverSchema.default({ host: '127.0.0.1', port: 8787 }),
+    server: serverSchema.prefault({}),
+    limits: limitsSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
+    storage: storageSchema.optional(),
     /** Serve the bundled demo site at /demo/ (the `npm start` config turns this on). */
     serveDemoSite: z.boolean().default(false),
   })

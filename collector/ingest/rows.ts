@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { declarativeKey } from './form-fields.ts';
+import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
 import { EVENT_TYPES, type WireBatch, type WireEvent } from './wire.ts';
 
 /** One row of the `events` table (collector/store/migrations/). */
@@ -31,6 +32,14 @@ export interface EventRow {
   utm_term: string;
   utm_content: string;
   click_id: string;
+  browser: string;
+  os: string;
+  device: string;
+}
+
+/** What the request, rather than the snippet, says about the sender: the same for every event of a batch. */
+export interface RequestContext {
+  userAgent: UserAgentFacts;
 }
 
 // Client clocks drift; a time further off than this is replaced by the arrival time. The past bound covers
@@ -69,7 +78,7 @@ function formFields(event: WireEvent): { props: Record<string, string>; email: s
   return { props, email: address };
 }
 
-export function batchToRows(batch: WireBatch, receivedAt: number): EventRow[] {
+export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
   const received = toClickHouseTime(receivedAt);
   return batch.e.map((event) => {
     const trustedTime = event.t >= receivedAt - MAX_PAST_MS && event.t <= receivedAt + MAX_FUTURE_MS;
@@ -101,7 +110,8 @@ export function batchToRows(batch: WireBatch, receivedAt: number): EventRow[] {
       link_url: event.h ?? '',
       link_text: event.x ?? '',
       session_start: event.ss ? 1 : 0,
-      is_bot: batch.b ? 1 : 0,
+      // Either side may know: the snippet sees automation (webdriver, headless), the User-Agent names crawlers.
+      is_bot: batch.b || userAgent.bot ? 1 : 0,
       // Same-site referrers are navigation, not a source.
       referrer_host: referrerHost === url.hostname ? '' : referrerHost,
       utm_source: (isView && query.get('utm_source')) || '',
@@ -110,6 +120,9 @@ export function batchToRows(batch: WireBatch, receivedAt: number): EventRow[] {
       utm_term: (isView && query.get('utm_term')) || '',
       utm_content: (isView && query.get('utm_content')) || '',
       click_id: clickId ? `${clickId}:${query.get(clickId)}` : '',
+      browser: userAgent.browser,
+      os: userAgent.os,
+      device: userAgent.device,
     };
   });
 }

@@ -5,6 +5,8 @@ import type { EventRow } from './rows.ts';
 export interface EventSink {
   write(rows: EventRow[]): Promise<void>;
   close(): Promise<void>;
+  /** Resolves once every write acknowledged so far is stored in ClickHouse. */
+  drained(): Promise<void>;
   status(): SinkStatus;
 }
 
@@ -32,6 +34,7 @@ export function clickHouseSink(client: ClickHouseClient): EventSink {
   return {
     write: (rows) => insertEvents(client, rows),
     async close() {},
+    async drained() {},
     status: () => ({ pendingRows: 0, pendingBytes: 0, clickHouseReachable: true, lastError: null, degraded: false, full: false }),
   };
 }

@@ -26,6 +26,10 @@ export interface WalSinkOptions {
   retryCapMs?: number;
   /** How long close() keeps draining before it leaves the rest on disk for the next start. */
   closeTimeoutMs?: number;
+  /** Told of each insert into ClickHouse that stored rows (for /metrics)… */
+  onFlush?(durationMs: number, rows: number): void;
+  /** …and of each one that failed and will be retried. */
+  onInsertError?(err: unknown): void;
 }
 
 export interface WalStatus extends SinkStatus {
@@ -71,6 +75,8 @@ export async function createWalSink({
   segmentBytes = 16 * 1024 * 1024,
   retryCapMs = 5000,
   closeTimeoutMs = 10_000,
+  onFlush = () => {},
+  onInsertError = () => {},
 }: WalSinkOptions): Promise<WalSink> {
   const { log: segments, backlog } = await SegmentLog.open(dir, segmentBytes);
 
@@ -164,7 +170,9 @@ export async function createWalSink({
   async function insertUntilStored(rows: EventRow[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
+        const startedAt = performance.now();
         await insertEvents(client, rows);
+        onFlush(performance.now() - startedAt, rows.length);
         if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');
         failingInserts = 0;
         clickHouseReachable = true;
@@ -172,6 +180,7 @@ export async function createWalSink({
       } catch (err) {
         failingInserts++;
         clickHouseReachable = false;
+        onInsertError(err);
         lastError = (err as Error).message;
         log.warn({ err, pendingRows, pendingBytes }, 'insert into ClickHouse failed; events stay in the write-ahead log and the insert is retried');
         // Full jitter keeps several collectors from retrying in step against a recovering server. New writes

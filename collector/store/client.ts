@@ -12,6 +12,8 @@ export interface StoreOptions {
   username?: string | undefined;
   password?: string | undefined;
   database?: string | undefined;
+  /** CLICKHOUSE_CLUSTER, which overrides the config's `storage.cluster`. */
+  cluster?: string | undefined;
 }
 
 export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): StoreOptions {
@@ -21,12 +23,13 @@ export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Store
     username: env.CLICKHOUSE_USER || undefined,
     password: env.CLICKHOUSE_PASSWORD || undefined,
     database: env.CLICKHOUSE_DATABASE || undefined,
+    cluster: env.CLICKHOUSE_CLUSTER || undefined,
   };
 }
 
 /** A human description of where the data lives, for start-up logs. */
 export function describeStore(options: StoreOptions): string {
-  if (options.url) return `ClickHouse at ${new URL(options.url).origin}, database ${options.database ?? 'default'}`;
+  if (options.url) return `ClickHouse at ${new URL(options.url).origin}, database ${options.database ?? 'default'}${options.cluster ? `, cluster ${options.cluster}` : ''}`;
   return `embedded ClickHouse (chDB) in ${join(options.dataDir, 'clickhouse')}`;
 }
 
@@ -44,7 +47,9 @@ export function createStoreClient(options: StoreOptions): ClickHouseClient {
       database: options.database ?? 'default',
       compression: { request: true, response: true },
       keep_alive: { enabled: true },
-      clickhouse_settings: settings,
+      // On a cluster, an insert into a Distributed table answers once every shard stored its rows, not once they
+      // are queued on the node the collector talks to: only then may the write-ahead log let go of them.
+      clickhouse_settings: options.cluster ? { ...settings, insert_distributed_sync: 1 } : settings,
     });
   }
   const path = join(options.dataDir, 'clickhouse');

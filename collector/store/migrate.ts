@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { migrationsDir } from '../paths.ts';
+import { clusterStatements, type ClusterTarget } from './cluster-ddl.ts';
 
 export interface Migration {
   version: number;
@@ -48,9 +49,21 @@ const LEDGER = `CREATE TABLE IF NOT EXISTS hearth_migrations
 ENGINE = MergeTree
 ORDER BY version`;
 
-/** Applies every migration not yet recorded in `hearth_migrations`, in order; returns the names applied. */
-export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations()): Promise<string[]> {
-  await client.command({ query: LEDGER });
+/**
+ * Applies every migration not yet recorded in `hearth_migrations`, in order; returns the names applied. With a
+ * cluster, the same files run as cluster DDL (cluster-ddl.ts) and the ledger is replicated to every node, so a
+ * migration one collector applied counts for all.
+ */
+export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget): Promise<string[]> {
+  // Every file is transformed before anything runs, so one that cannot be leaves the database untouched.
+  const ledger = cluster ? clusterStatements(LEDGER, cluster, { source: 'the hearth_migrations ledger', shard: false }) : [LEDGER];
+  const statementsOf = new Map(
+    migrations.map((migration) => [
+      migration,
+      cluster ? migration.statements.flatMap((statement) => clusterStatements(statement, cluster, { source: `${migration.name}.sql` })) : migration.statements,
+    ]),
+  );
+  for (const statement of ledger) await client.command({ query: statement });
   const rows = await client.query({ query: 'SELECT version, name, checksum FROM hearth_migrations', format: 'JSONEachRow' });
   const applied = new Map((await rows.json<{ version: number; name: string; checksum: string }>()).map((r) => [Number(r.version), r]));
   const done: string[] = [];
@@ -62,7 +75,7 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
       }
       continue;
     }
-    for (const statement of migration.statements) await client.command({ query: statement });
+    for (const statement of statementsOf.get(migration)!) await client.command({ query: statement });
     await client.insert({
       table: 'hearth_migrations',
       values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],

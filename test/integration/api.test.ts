@@ -31,7 +31,7 @@ describe('GET /api/leads', () => {
     const { status, body } = await getJson(server, `/api/leads?site=acme&visitor=${visitor}`);
     expect(status).toBe(200);
     expect(body.site).toBe('acme');
-    expect(body.leads).toEqual([
+    expect(body.leads).toMatchObject([
       {
         id: `v_${visitor}`,
         kind: 'visitor',
@@ -44,6 +44,8 @@ describe('GET /api/leads', () => {
       },
     ]);
     expect(Date.parse(body.leads[0].lastSeen) - Date.parse(body.leads[0].firstSeen)).toBeGreaterThan(100_000);
+    // Scored like everyone: a pricing page view is worth 20 points in the article's grid.
+    expect(body.leads[0]).toMatchObject({ score: expect.any(Number), temperature: expect.stringMatching(/^(cold|warm|hot)$/), reasons: expect.any(Array) });
   });
 
   it('makes an identified visitor a lead, counting the anonymous history before the email and every device', async () => {
@@ -86,9 +88,9 @@ describe('GET /api/leads', () => {
     await postBatch(server, { s: 'globex', v: newer, e: [wireEvent({ u: 'https://globex.test/', t: minutesAgo(0) })] }, { origin: 'https://globex.test' });
     await drained(server);
     const visitorsOf = (body: { leads: { visitorIds: string[] }[] }) => body.leads.map((lead) => lead.visitorIds[0]);
-    const all = visitorsOf((await getJson(server, '/api/leads?site=globex')).body);
+    const all = visitorsOf((await getJson(server, '/api/leads?site=globex&sort=recent')).body);
     expect(all.indexOf(newer)).toBeLessThan(all.indexOf(older));
-    expect(visitorsOf((await getJson(server, '/api/leads?site=globex&limit=1')).body)).toEqual([newer]);
+    expect(visitorsOf((await getJson(server, '/api/leads?site=globex&sort=recent&limit=1')).body)).toEqual([newer]);
   });
 
   it('answers 400 naming the bad parameter', async () => {

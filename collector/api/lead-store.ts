@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { toClickHouseTime } from '../ingest/rows.ts';
+import type { QualificationState } from '../../scoring/qualification.ts';
+
+/** A lead's id: `l_` and the start of the SHA-256 of its email, stable, and not the email itself. */
+export function leadIdOf(email: string): string {
+  return 'l_' + createHash('sha256').update(email).digest('hex').slice(0, 20);
+}
+
+export interface LeadIdentity {
+  id: string;
+  email: string;
+  /** Every browser (visitor id) that ever gave this email. */
+  visitorIds: string[];
+}
+
+async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>): Promise<T[]> {
+  const result = await client.query({ query, query_params, format: 'JSONEachRow' });
+  return result.json<T>();
+}
+
+/** Finds an identified lead of a site by id; undefined when no email of the site hashes to it. */
+export async function findLead(client: ClickHouseClient, site: string, id: string): Promise<LeadIdentity | undefined> {
+  if (!/^l_[0-9a-f]{20}$/.test(id)) return undefined;
+  const found = await rows<{ email: string; visitor_ids: string[] }>(
+    client,
+    `SELECT email, groupUniqArray(visitor_id) AS visitor_ids
+     FROM events
+     WHERE site_id = {site:String} AND email != '' AND substring(lower(hex(SHA256(email))), 1, 20) = {hash:String}
+     GROUP BY email`,
+    { site, hash: id.slice(2) },
+  );
+  const lead = found[0];
+  return lead && { id, email: lead.email, visitorIds: lead.visitor_ids.sort() };
+}
+
+/** The latest non-empty value of each declarative field, across the lead's forms and identify traits. */
+export async function leadProfile(client: ClickHouseClient, site: string, lead: LeadIdentity): Promise<Record<string, string>> {
+  const fields = await rows<{ key: string; latest: string }>(
+    client,
+    `SELECT key, argMax(value, ts) AS latest
+     FROM events FINAL
+     ARRAY JOIN mapKeys(props) AS key, mapValues(props) AS value
+     WHERE site_id = {site:String} AND has({visitors:Array(String)}, visitor_id) AND type IN ('form', 'identify') AND value != ''
+     GROUP BY key ORDER BY key`,
+    { site, visitors: lead.visitorIds },
+  );
+  return Object.fromEntries(fields.map((field) => [field.key, field.latest]));
+}
+
+/** The lead's events, newest first. */
+export async function leadEvents(client: ClickHouseClient, site: string, lead: LeadIdentity, limit: number) {
+  return rows<Record<string, unknown>>(
+    client,
+    `SELECT * EXCEPT (site_id) FROM events FINAL
+     WHERE site_id = {site:String} AND has({visitors:Array(String)}, visitor_id)
+     ORDER BY ts DESC, event_id LIMIT {limit:UInt32}`,
+    { site, visitors: lead.visitorIds, limit },
+  );
+}
+
+interface QualificationRow {
+  framework: string;
+  boxes: Record<string, number>;
+  notes: Record<string, string>;
+  owner: string;
+  disqualified: number;
+  reason: string;
+  changed_by: string;
+  changed_at: string;
+}
+
+export interface QualificationRecord extends QualificationState {
+  changedBy: string;
+  changedAt: string;
+}
+
+const toRecord = (row: QualificationRow): QualificationRecord => ({
+  framework: row.framework as QualificationState['framework'],
+  boxes: Object.fromEntries(Object.entries(row.boxes).map(([box, ticked]) => [box, Number(ticked) === 1])),
+  notes: row.notes,
+  owner: row.owner,
+  disqualified: Number(row.disqualified) === 1,
+  reason: row.reason,
+  changedBy: row.changed_by,
+  changedAt: row.changed_at.replace(' ', 'T') + 'Z',
+});
+
+/** Every qualification change of a lead, oldest first; the last is the current state. */
+export async function qualificationHistory(client: ClickHouseClient, site: string, leadId: string): Promise<QualificationRecord[]> {
+  const history = await rows<QualificationRow>(
+    client,
+    `SELECT framework, boxes, notes, owner, disqualified, reason, changed_by, changed_at
+     FROM lead_qualifications WHERE site_id = {site:String} AND lead_id = {lead:String} ORDER BY changed_at`,
+    { site, lead: leadId },
+  );
+  return history.map(toRecord);
+}
+
+export async function appendQualification(client: ClickHouseClient, site: string, leadId: string, state: QualificationState, changedBy: string, at: number): Promise<void> {
+  await client.insert({
+    table: 'lead_qualifications',
+    format: 'JSONEachRow',
+    values: [
+      {
+        site_id: site,
+        lead_id: leadId,
+        framework: state.framework,
+        boxes: Object.fromEntries(Object.entries(state.boxes).map(([box, ticked]) => [box, ticked ? 1 : 0])),
+        notes: state.notes,
+        owner: state.owner,
+        disqualified: state.disqualified ? 1 : 0,
+        reason: state.reason,
+        changed_by: changedBy,
+        changed_at: toClickHouseTime(at),
+      },
+    ],
+  });
+}
+
+/**
+ * Erases a person: every event of every browser that gave the email (their anonymous history too), every event
+ * carrying the email, and the qualification history. Synchronous mutations: when this resolves, the rows are gone.
+ */
+export async function eraseLead(client: ClickHouseClient, site: string, lead: LeadIdentity): Promise<void> {
+  const settings = { mutations_sync: '2' } as const;
+  await client.command({
+    query: `ALTER TABLE events DELETE WHERE site_id = {site:String} AND (email = {email:String} OR has({visitors:Array(String)}, visitor_id))`,
+    query_params: { site, email: lead.email, visitors: lead.visitorIds },
+    clickhouse_settings: settings,
+  });
+  await client.command({
+    query: `ALTER TABLE lead_qualifications DELETE WHERE site_id = {site:String} AND lead_id = {lead:String}`,
+    query_params: { site, lead: lead.id },
+    clickhouse_settings: settings,
+  });
+}

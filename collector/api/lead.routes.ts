@@ -1,0 +1,109 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import {
+  applyQualificationChange,
+  emptyQualification,
+  judgeQualification,
+  QualificationError,
+  qualificationChangeSchema,
+  qualificationPolicySchema,
+} from '../../scoring/qualification.ts';
+import type { HearthConfig } from '../config/schema.ts';
+import { toProblems } from '../config/issues.ts';
+import { appendQualification, eraseLead, findLead, leadEvents, leadProfile, qualificationHistory, type LeadIdentity } from './lead-store.ts';
+import { presentScore, scoreSite } from './scores.ts';
+import { siteParam } from './site-query.ts';
+
+export interface LeadRouteOptions {
+  config: HearthConfig;
+  client: ClickHouseClient;
+  /** Resolves once every accepted event is in ClickHouse: an erasure must not be undone by the log draining later. */
+  drained: () => Promise<void>;
+}
+
+/** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
+export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained }) => {
+  const query = z.object({ site: siteParam(config) });
+  const policies = new Map(config.sites.map((site) => [site.id, qualificationPolicySchema.parse(site.qualification ?? {})]));
+
+  /** Parses `?site=` and finds the lead, or answers 400/404 and returns undefined. */
+  async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply): Promise<{ site: string; lead: LeadIdentity } | undefined> {
+    const parsed = query.safeParse(request.query, { reportInput: true });
+    if (!parsed.success) {
+      reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
+      return;
+    }
+    const { id } = request.params as { id: string };
+    const lead = await findLead(client, parsed.data.site, id);
+    if (!lead) {
+      reply.code(404).send({ error: `no identified lead "${id}" on site "${parsed.data.site}"`, code: 'lead_not_found' });
+      return;
+    }
+    return { site: parsed.data.site, lead };
+  }
+
+  async function currentQualification(site: string, leadId: string) {
+    const policy = policies.get(site)!;
+    const history = await qualificationHistory(client, site, leadId);
+    return { policy, history, verdict: judgeQualification(history.at(-1) ?? emptyQualification(policy), policy) };
+  }
+
+  app.get('/api/leads/:id', async (request, reply) => {
+    const found = await resolve(request, reply);
+    if (!found) return;
+    const { site, lead } = found;
+    const siteConfig = config.sites.find((candidate) => candidate.id === site)!;
+    const [profile, events, qualification, scores] = await Promise.all([
+      leadProfile(client, site, lead),
+      leadEvents(client, site, lead, 100),
+      currentQualification(site, lead.id),
+      scoreSite(client, siteConfig, lead.visitorIds),
+    ]);
+    const score = scores.find((candidate) => candidate.lead_id === lead.id);
+    // A lead seen only through an automated browser has no score unless the rules count bots.
+    return { ...lead, profile, ...(score ? presentScore(score) : { score: null }), qualification: qualification.verdict, recentEvents: events };
+  });
+
+  app.get('/api/leads/:id/qualification', async (request, reply) => {
+    const found = await resolve(request, reply);
+    if (!found) return;
+    const { verdict, history } = await currentQualification(found.site, found.lead.id);
+    return { ...verdict, history };
+  });
+
+  app.post('/api/leads/:id/qualification', async (request, reply) => {
+    const found = await resolve(request, reply);
+    if (!found) return;
+    const change = qualificationChangeSchema.safeParse(request.body ?? {}, { reportInput: true });
+    if (!change.success) return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: toProblems(change.error) });
+    const { policy, history } = await currentQualification(found.site, found.lead.id);
+    try {
+      const next = applyQualificationChange(history.at(-1) ?? emptyQualification(policy), change.data);
+      await appendQualification(client, found.site, found.lead.id, next, 'admin', Date.now());
+      return judgeQualification(next, policy);
+    } catch (err) {
+      if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification' });
+      throw err;
+    }
+  });
+
+  app.get('/api/leads/:id/export', async (request, reply) => {
+    const found = await resolve(request, reply);
+    if (!found) return;
+    const { site, lead } = found;
+    await drained();
+    const [profile, events, qualification] = await Promise.all([leadProfile(client, site, lead), leadEvents(client, site, lead, 1_000_000), qualificationHistory(client, site, lead.id)]);
+    reply.header('content-disposition', `attachment; filename="hearth-${lead.id}.json"`);
+    return { exportedAt: new Date().toISOString(), site, ...lead, profile, events, qualificationHistory: qualification };
+  });
+
+  app.delete('/api/leads/:id', async (request, reply) => {
+    const found = await resolve(request, reply);
+    if (!found) return;
+    // Events still in the write-ahead log would come back after the erasure: let them land first.
+    await drained();
+    await eraseLead(client, found.site, found.lead);
+    return reply.code(200).send({ erased: found.lead.id, visitorIds: found.lead.visitorIds });
+  });
+};

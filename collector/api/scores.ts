@@ -1,0 +1,35 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { defaultRules, scoreLeads, type LeadScore, type Rules } from '../../scoring/index.ts';
+import type { SiteConfig } from '../config/schema.ts';
+
+/** The rules a site scores with: its own, else the article's grid over its page groups. */
+export function rulesOf(site: SiteConfig): Rules {
+  return site.rules ?? defaultRules(site.pageGroups);
+}
+
+export interface ScoreOptions {
+  /** Count automated browsers' events even when the rules do not. */
+  countBots?: boolean;
+  now?: Date;
+}
+
+/** Scores a site's leads from raw events, or only the leads of `visitors`. */
+export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?: string[], options: ScoreOptions = {}): Promise<LeadScore[]> {
+  const rules = rulesOf(site);
+  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now });
+}
+
+/** A score as the API shows it. */
+export function presentScore(score: LeadScore) {
+  return {
+    score: score.score,
+    fit: score.fit,
+    engagement: score.engagement,
+    source: score.source,
+    negative: score.negative,
+    temperature: score.temperature,
+    stage: score.stage || null,
+    reasons: score.reasons,
+    firstTouch: score.first_touch,
+  };
+}

@@ -1,0 +1,243 @@
+import type { EventRow } from '../ingest/rows.ts';
+import { batchToRows } from '../ingest/rows.ts';
+import type { WireBatch, WireEvent } from '../ingest/wire.ts';
+
+/**
+ * A realistic synthetic history of the demo site (test/fixtures/demo): personas who browse, read, download,
+ * sign up for webinars and ask for demos, arriving from sources of different quality, on weekdays more than
+ * weekends and in office hours. Deterministic for a seed and a day: event ids and times derive from them, so
+ * running the same seed twice on a day stores nothing twice.
+ */
+export interface HistoryOptions {
+  site: string;
+  /** The site's origin, e.g. http://127.0.0.1:8787 (pages are under /demo/). */
+  origin: string;
+  visitors: number;
+  days: number;
+  seed: number;
+  now: number;
+}
+
+interface Persona {
+  name: string;
+  share: number;
+  /** Chance a visitor of this persona fills a form (and becomes a lead). */
+  formRate: number;
+  sessions: [min: number, max: number];
+  /** Pages per session and what they lean towards. */
+  pages: [min: number, max: number];
+  interests: Partial<Record<PageKey, number>>;
+  traits: () => Record<string, string>;
+  emailDomain: () => string;
+}
+
+type PageKey = keyof typeof PAGES;
+const PAGES = {
+  home: '/demo/',
+  product: '/demo/product/',
+  pricing: '/demo/pricing/',
+  resources: '/demo/resources/',
+  webinar: '/demo/webinar/',
+  customers: '/demo/customers/',
+  docs: '/demo/docs/',
+  contact: '/demo/contact/',
+  careers: '/demo/careers/',
+} as const;
+
+const DOWNLOADS: Partial<Record<PageKey, string>> = {
+  resources: '/demo/assets/whitepaper-lead-scoring-2026.pdf',
+  pricing: '/demo/assets/pricing-grid.pdf',
+  docs: '/demo/assets/api-reference.pdf',
+  customers: '/demo/assets/case-study-globex.pdf',
+};
+
+/** Traffic sources with their share of visits; LinkedIn brings fewer but better visitors than Display. */
+const SOURCES: { share: number; query: string; referrer: string; quality: number }[] = [
+  { share: 0.3, query: '', referrer: 'https://www.google.com/', quality: 1 },
+  { share: 0.15, query: '?utm_source=google&utm_medium=cpc&utm_campaign=lead-scoring&gclid=demo', referrer: 'https://www.google.com/', quality: 1.1 },
+  { share: 0.12, query: '?utm_source=linkedin&utm_medium=paid-social&utm_campaign=ceo-series', referrer: 'https://www.linkedin.com/', quality: 1.8 },
+  { share: 0.13, query: '?utm_source=display&utm_medium=banner&utm_campaign=retargeting', referrer: 'https://ads.example-network.com/', quality: 0.4 },
+  { share: 0.1, query: '?utm_source=newsletter&utm_medium=email&utm_campaign=monthly', referrer: '', quality: 1.3 },
+  { share: 0.15, query: '', referrer: '', quality: 1 },
+  { share: 0.05, query: '', referrer: 'https://partner.example.org/blog/freight-analytics', quality: 1.5 },
+];
+
+const FIRST_NAMES = ['Ada', 'Grace', 'Alan', 'Linus', 'Margaret', 'Claude', 'Hedy', 'Louis', 'Camille', 'Chloé', 'Hugo', 'Léa', 'Jules', 'Inès', 'Sofia', 'Noah'];
+const LAST_NAMES = ['Martin', 'Bernard', 'Dubois', 'Smith', 'Johnson', 'Lovelace', 'Hopper', 'Turing', 'Moreau', 'Laurent', 'Garcia', 'Müller', 'Rossi', 'Jansen'];
+const COMPANIES = ['Globex', 'Initech', 'Umbrella Freight', 'Stark Logistics', 'Wayne Shipping', 'Acme Transport', 'Soylent Cargo', 'Tyrell Supply', 'Hooli', 'Vandelay Imports'];
+const TARGET_INDUSTRIES = ['Logistics', 'Manufacturing', 'Retail'];
+const OTHER_INDUSTRIES = ['Software', 'Finance', 'Healthcare', 'Education'];
+const COUNTRIES = ['FR', 'FR', 'FR', 'DE', 'BE', 'CH', 'ES', 'IT', 'GB', 'US', 'JP'];
+
+/** mulberry32: a small, fast, seedable PRNG, so a seed always gives the same history. */
+function prng(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
+    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
+    chance: (p: number) => next() < p,
+    weighted: <T extends { share: number }>(items: readonly T[]): T => {
+      let r = next() * items.reduce((sum, item) => sum + item.share, 0);
+      for (const item of items) if ((r -= item.share) <= 0) return item;
+      return items[items.length - 1]!;
+    },
+    /** A v4-shaped UUID from the generator, so ids are reproducible. */
+    uuid: () => {
+      const hex = Array.from({ length: 32 }, () => Math.floor(next() * 16).toString(16)).join('');
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${'89ab'[Math.floor(next() * 4)]}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    },
+  };
+}
+type Random = ReturnType<typeof prng>;
+
+function personas(random: Random): Persona[] {
+  const company = () => random.pick(COMPANIES);
+  const companyDomain = () => company().toLowerCase().replace(/[^a-z]/g, '') + '.example';
+  return [
+    {
+      name: 'decision-maker',
+      share: 0.08,
+      formRate: 0.6,
+      sessions: [2, 6],
+      pages: [3, 8],
+      interests: { product: 3, pricing: 4, customers: 2, contact: 2, webinar: 1 },
+      traits: () => ({ job_title: random.pick(['CEO', 'PDG', 'Founder', 'Directeur général', 'COO']), company_size: random.pick(['251-1000', '1000+']), industry: random.pick(TARGET_INDUSTRIES), country: random.pick(COUNTRIES) }),
+      emailDomain: companyDomain,
+    },
+    {
+      name: 'manager',
+      share: 0.15,
+      formRate: 0.45,
+      sessions: [1, 5],
+      pages: [2, 7],
+      interests: { product: 3, resources: 2, webinar: 2, pricing: 2, docs: 1 },
+      traits: () => ({ job_title: random.pick(['Head of Operations', 'Logistics Manager', 'Directeur logistique', 'Responsable supply chain', 'VP Sales']), company_size: random.pick(['51-250', '251-1000', '11-50']), industry: random.pick([...TARGET_INDUSTRIES, ...OTHER_INDUSTRIES]), country: random.pick(COUNTRIES) }),
+      emailDomain: companyDomain,
+    },
+    {
+      name: 'practitioner',
+      share: 0.2,
+      formRate: 0.25,
+      sessions: [1, 4],
+      pages: [2, 6],
+      interests: { docs: 3, product: 2, resources: 2 },
+      traits: () => ({ job_title: random.pick(['Data Analyst', 'Software Engineer', 'Chargé de planification', 'Dispatcher']), company_size: random.pick(['11-50', '51-250', '251-1000']), industry: random.pick([...TARGET_INDUSTRIES, ...OTHER_INDUSTRIES]), country: random.pick(COUNTRIES) }),
+      emailDomain: companyDomain,
+    },
+    {
+      name: 'student',
+      share: 0.12,
+      formRate: 0.3,
+      sessions: [1, 2],
+      pages: [1, 4],
+      interests: { resources: 4, home: 1, careers: 2 },
+      traits: () => ({ job_title: random.pick(['Étudiant', 'Student', 'Stagiaire', 'Intern']), company_size: '1-10', industry: 'Education', country: random.pick(COUNTRIES) }),
+      emailDomain: () => random.pick(['gmail.com', 'univ-paris.example', 'yahoo.fr']),
+    },
+    {
+      name: 'content-collector',
+      share: 0.05,
+      formRate: 0.9,
+      sessions: [3, 8],
+      pages: [2, 5],
+      interests: { resources: 5, webinar: 3, customers: 2, docs: 2 },
+      traits: () => ({ job_title: random.pick(['Marketing Assistant', 'Consultant']), company_size: '1-10', industry: random.pick(OTHER_INDUSTRIES), country: random.pick(COUNTRIES) }),
+      emailDomain: () => random.pick(['gmail.com', 'outlook.com', 'consulting.example']),
+    },
+    {
+      name: 'job-seeker',
+      share: 0.1,
+      formRate: 0,
+      sessions: [1, 2],
+      pages: [1, 3],
+      interests: { careers: 5, home: 1 },
+      traits: () => ({}),
+      emailDomain: () => 'gmail.com',
+    },
+    {
+      name: 'browser',
+      share: 0.3,
+      formRate: 0,
+      sessions: [1, 2],
+      pages: [1, 3],
+      interests: { home: 3, product: 2, pricing: 1, resources: 1 },
+      traits: () => ({}),
+      emailDomain: () => 'gmail.com',
+    },
+  ];
+}
+
+/** An office-hours time on a day of the window, weekdays five times as likely as weekend days. */
+function visitTime(random: Random, options: HistoryOptions): number {
+  const dayMs = 86_400_000;
+  for (;;) {
+    // Later days are a little busier: the site grows.
+    const day = Math.floor(Math.sqrt(random.next()) * options.days);
+    const start = options.now - (options.days - day) * dayMs;
+    const weekday = new Date(start).getUTCDay();
+    if ((weekday === 0 || weekday === 6) && !random.chance(0.2)) continue;
+    const hour = random.chance(0.85) ? random.int(8, 18) : random.int(0, 23);
+    const time = start - (start % dayMs) + hour * 3_600_000 + random.int(0, 3_599_999);
+    if (time < options.now - 60_000) return time;
+  }
+}
+
+/** The whole history, as rows for the events table, in session order. */
+export function generateHistory(options: HistoryOptions): EventRow[] {
+  const random = prng(options.seed);
+  const cast = personas(random);
+  const rows: EventRow[] = [];
+  const url = (path: string, query = '') => `${options.origin}${path}${query}`;
+
+  for (let n = 0; n < options.visitors; n++) {
+    const persona = random.weighted(cast);
+    const source = random.weighted(SOURCES);
+    const devices = random.chance(0.1) ? [random.uuid(), random.uuid()] : [random.uuid()];
+    const engaged = Math.min(0.95, persona.formRate * source.quality);
+    const first = random.pick(FIRST_NAMES);
+    const last = random.pick(LAST_NAMES);
+    const email = `${first}.${last}.${n}@${persona.emailDomain()}`.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+    const traits = persona.traits();
+    const formSession = random.chance(engaged) ? random.int(0, persona.sessions[1] - 1) : -1;
+    const sessions = random.int(...persona.sessions);
+    const interests = Object.entries(persona.interests).map(([page, share]) => ({ page: page as PageKey, share }));
+
+    for (let s = 0; s < sessions; s++) {
+      const visitor = random.pick(devices);
+      let t = visitTime(random, options);
+      const events: WireEvent[] = [];
+      const add = (event: Omit<WireEvent, 'i' | 't'>) => events.push({ i: random.uuid(), t: (t += random.int(5_000, 90_000)), ...event } as WireEvent);
+      let previous = source.referrer;
+      const pages = random.int(...persona.pages);
+      for (let p = 0; p < pages; p++) {
+        const page = p === 0 && random.chance(0.5) ? 'home' : random.weighted(interests).page;
+        const here = url(PAGES[page], p === 0 ? source.query : '');
+        add({ n: 'v', u: here, r: previous, ss: p === 0 ? 1 : undefined });
+        const dwell = page === 'pricing' ? random.int(10_000, 240_000) : random.int(2_000, 90_000);
+        add({ n: 'e', u: here, ms: dwell, sd: random.int(20, 100) });
+        t += dwell;
+        const file = DOWNLOADS[page];
+        if (file && random.chance(persona.name === 'content-collector' ? 0.9 : 0.25)) add({ n: 'd', u: here, h: url(file), x: 'Download' });
+        previous = here;
+      }
+      if (s === formSession) {
+        const form = persona.interests.webinar && random.chance(0.4) ? 'webinar-signup' : persona.interests.contact || random.chance(0.3) ? 'demo-request' : 'webinar-signup';
+        const page = form === 'demo-request' ? PAGES.contact : PAGES.webinar;
+        add({ n: 'v', u: url(page), r: previous });
+        const fields = { 'email  email': email, 'first_name  given-name': first, 'last_name  family-name': last, ...Object.fromEntries(Object.entries(traits).map(([key, value]) => [`${key}  `, value])) };
+        add({ n: 'f', u: url(page), k: form, p: fields });
+      }
+      const batch: WireBatch = { s: options.site, v: visitor, sid: random.uuid(), e: events };
+      rows.push(...batchToRows(batch, t));
+    }
+  }
+  return rows;
+}

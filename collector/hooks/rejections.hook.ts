@@ -1,0 +1,25 @@
+import type { onSendAsyncHookHandler } from 'fastify';
+import type { HearthMetrics } from '../metrics.ts';
+
+/**
+ * Counts each refused request by the `code` of its JSON error body. Refusals come from the route, the body parser,
+ * the rate limits and the write-ahead log (through the error handler); reading the body that went out counts them
+ * all in one place, under the code the client saw.
+ */
+export function countRejections(metrics: HearthMetrics): onSendAsyncHookHandler {
+  return async (_request, reply, payload) => {
+    if (reply.statusCode < 400) return payload;
+    metrics.rejected(errorCodeOf(payload));
+    return payload;
+  };
+}
+
+function errorCodeOf(payload: unknown): string {
+  if (typeof payload !== 'string') return 'other';
+  try {
+    const { code } = JSON.parse(payload) as { code?: unknown };
+    return typeof code === 'string' ? code : 'other';
+  } catch {
+    return 'other';
+  }
+}

@@ -1,0 +1,103 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SinkStatus } from './ingest/sink.ts';
+
+/** Why /collect refused a request: the `code` of its error body. Anything else is counted as `other`. */
+export const REJECTION_REASONS = [
+  'invalid_json',
+  'invalid_batch',
+  'unknown_site',
+  'origin_not_allowed',
+  'body_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'log_full',
+  'shutting_down',
+  'other',
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+export interface HearthMetrics {
+  /** Prometheus text for GET /metrics. */
+  registry: Registry;
+  accepted(events: number): void;
+  rejected(code: string): void;
+  /** For the write-ahead log's hooks: one insert into ClickHouse stored `rows` in `durationMs`… */
+  flushed(durationMs: number, rows: number): void;
+  /** …or failed (it is retried; the rows wait in the log). */
+  clickHouseFailed(): void;
+  /** Reads the backlog gauges from the sink at each scrape. */
+  watchBacklog(status: () => SinkStatus): void;
+}
+
+/** One registry per app, so that several apps in one process (tests) keep their own counts. */
+export function createMetrics(): HearthMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const batches = new Counter({ name: 'hearth_collect_batches_accepted_total', help: 'Batches /collect accepted (202).', registers: [registry] });
+  const events = new Counter({ name: 'hearth_collect_events_accepted_total', help: 'Events in the batches /collect accepted.', registers: [registry] });
+  const rejections = new Counter({
+    name: 'hearth_collect_rejected_total',
+    help: 'Requests /collect refused, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Every reason shows from the first scrape, so a rate() over it never starts from a missing series.
+  for (const reason of REJECTION_REASONS) rejections.inc({ reason }, 0);
+
+  const insertSeconds = new Histogram({
+    name: 'hearth_clickhouse_insert_duration_seconds',
+    help: 'Time of each successful insert (flush) from the write-ahead log into ClickHouse.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const insertRows = new Histogram({
+    name: 'hearth_clickhouse_insert_rows',
+    help: 'Rows per insert (flush) into ClickHouse.',
+    buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10_000, 50_000],
+    registers: [registry],
+  });
+  const clickHouseErrors = new Counter({
+    name: 'hearth_clickhouse_insert_errors_total',
+    help: 'Inserts into ClickHouse that failed (each is retried; the events wait in the write-ahead log).',
+    registers: [registry],
+  });
+
+  let backlog: (() => SinkStatus) | undefined;
+  new Gauge({
+    name: 'hearth_wal_pending_bytes',
+    help: 'Bytes of accepted events in the write-ahead log not yet stored in ClickHouse.',
+    registers: [registry],
+    collect() {
+      if (backlog) this.set(backlog().pendingBytes);
+    },
+  });
+  new Gauge({
+    name: 'hearth_wal_pending_rows',
+    help: 'Accepted events in the write-ahead log not yet stored in ClickHouse.',
+    registers: [registry],
+    collect() {
+      if (backlog) this.set(backlog().pendingRows);
+    },
+  });
+
+  return {
+    registry,
+    accepted(count) {
+      batches.inc();
+      events.inc(count);
+    },
+    rejected(code) {
+      const reason = (REJECTION_REASONS as readonly string[]).includes(code) ? code : 'other';
+      rejections.inc({ reason });
+    },
+    flushed(durationMs, rows) {
+      insertSeconds.observe(durationMs / 1000);
+      insertRows.observe(rows);
+    },
+    clickHouseFailed: () => clickHouseErrors.inc(),
+    watchBacklog(status) {
+      backlog = status;
+    },
+  };
+}

@@ -1,0 +1,250 @@
+import { createRequire } from 'node:module';
+import countries, { type LocaleData } from 'i18n-iso-countries/index.js';
+import type { SqlParams } from './sql.ts';
+
+// require() rather than a JSON import: the bundled server keeps packages external, and Node 20 wants an import
+// attribute on JSON modules that the bundler does not keep for this target.
+const require = createRequire(import.meta.url);
+const english = require('i18n-iso-countries/langs/en.json') as LocaleData;
+const french = require('i18n-iso-countries/langs/fr.json') as LocaleData;
+
+/**
+ * What people type in forms (job titles, company sizes, countries; French and English) → comparable values.
+ * Each normaliser exists twice, in TypeScript (rule validation, tests, the API) and as a ClickHouse
+ * expression (scoring reads raw form answers from events), both built from the tables below. The patterns
+ * stay in the syntax JavaScript and RE2 (ClickHouse's regex engine) read alike: no lookaround, no \b, and
+ * text is folded first (lowercase ASCII, no accents) so that classes such as [a-z] mean the same to both.
+ */
+
+/** Characters folded to one ASCII character each; ClickHouse's translateUTF8 needs equal-length tables. */
+const FOLDS: ReadonlyArray<readonly [from: string, to: string]> = [
+  ['àáâãäåā', 'a'],
+  ['çćč', 'c'],
+  ['èéêëēėę', 'e'],
+  ['ìíîïī', 'i'],
+  ['ñń', 'n'],
+  ['òóôõöøō', 'o'],
+  ['ùúûüū', 'u'],
+  ['ýÿ', 'y'],
+  ['šś', 's'],
+  ['žź', 'z'],
+  ['ß', 's'],
+  // Spaces, dashes and apostrophes that keyboards and word processors substitute for the plain ones.
+  ['\u00a0\u2007\u2009\u202f', ' '],
+  ['\u2010\u2011\u2012\u2013\u2014\u2212', '-'],
+  ['\u2018\u2019\u02bc\u00b4', "'"],
+];
+const FOLD_FROM = FOLDS.map(([from]) => from).join('');
+const FOLD_TO = FOLDS.map(([from, to]) => to.repeat([...from].length)).join('');
+const FOLD_MAP = new Map([...FOLD_FROM].map((char, i) => [char, FOLD_TO[i]!]));
+const LIGATURES: ReadonlyArray<readonly [string, string]> = [
+  ['œ', 'oe'],
+  ['æ', 'ae'],
+];
+/** Anything but a letter or digit separates words. */
+const NON_WORD = '[^a-z0-9]+';
+
+/** Lowercase, accents and typographic punctuation folded to ASCII. */
+export function fold(text: string): string {
+  let folded = [...text.toLowerCase()].map((char) => FOLD_MAP.get(char) ?? char).join('');
+  for (const [from, to] of LIGATURES) folded = folded.replaceAll(from, to);
+  return folded;
+}
+
+/** Folded words separated by single spaces: "Directeur Général (DG)" → "directeur general dg". */
+export function words(text: string): string {
+  return fold(text).replace(new RegExp(NON_WORD, 'g'), ' ').trim();
+}
+
+function foldSql(expr: string, p: SqlParams): string {
+  let sql = `translateUTF8(lowerUTF8(${expr}), ${p.bind('fold_from', FOLD_FROM)}, ${p.bind('fold_to', FOLD_TO)})`;
+  LIGATURES.forEach(([from, to], i) => (sql = `replaceAll(${sql}, ${p.bind(`fold_lig${i}_from`, from)}, ${p.bind(`fold_lig${i}_to`, to)})`));
+  return sql;
+}
+
+export function wordsSql(expr: string, p: SqlParams): string {
+  return `trimBoth(replaceRegexpAll(${foldSql(expr, p)}, ${p.bind('non_word', NON_WORD)}, ' '))`;
+}
+
+// ---- Seniority -------------------------------------------------------------------------------------------------
+
+export const SENIORITY_LEVELS = ['c_level', 'vp_director', 'manager', 'individual', 'student'] as const;
+export type Seniority = (typeof SENIORITY_LEVELS)[number];
+
+/** Whole words or phrases of a job title, as `words()` renders them. */
+const anyOf = (...phrases: string[]) => ` (?:${phrases.join('|')}) `;
+
+/**
+ * Tried in order on " <words of the title> "; the first that matches wins, and a title that matches none is an
+ * individual contributor. Order carries meaning: an intern or an assistant to the CEO is not a CEO, a
+ * vice-president is not a president, a "chef d'entreprise" owns the company while a "chef de projet" manages.
+ */
+const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
+  ['student', anyOf('stagiaire', 'stage', 'etudiant', 'etudiante', 'intern', 'internship', 'student', 'alternant', 'alternante', 'alternance', 'apprenti', 'apprentie', 'apprentice', 'trainee', 'doctorant', 'doctorante', 'phd candidate')],
+  ['individual', anyOf('assistant', 'assistante', 'secretaire', 'secretary', 'office manager', 'product owner', 'process owner')],
+  ['vp_director', anyOf('vp', 'svp', 'evp', 'avp', 'vice president', 'vice presidente', 'vice chairman')],
+  [
+    'c_level',
+    anyOf(
+      'ceo', 'pdg', 'dg', 'dga', 'cto', 'cfo', 'coo', 'cmo', 'cio', 'ciso', 'cpo', 'cro', 'cdo', 'chro', 'cso', 'cco',
+      'chief [a-z ]*officer', 'chief executive', 'president', 'presidente', 'chairman', 'chairwoman',
+      'founder', 'cofounder', 'co founder', 'fondateur', 'fondatrice', 'cofondateur', 'cofondatrice', 'co fondateur', 'co fondatrice',
+      'owner', 'co owner', 'proprietaire', 'gerant', 'gerante', 'dirigeant', 'dirigeante', 'chef d entreprise',
+      'managing director', 'general manager', 'managing partner', 'directeur general', 'directrice generale', 'directeur generale',
+      'administrateur delegue', 'administratrice deleguee',
+    ),
+  ],
+  [
+    'vp_director',
+    anyOf('director', 'directeur', 'directrice', 'direction', 'head', 'responsable', 'dsi', 'daf', 'drh', 'dircom'),
+  ],
+  ['manager', anyOf('manager', 'chef', 'cheffe', 'team lead', 'tech lead', 'project lead', 'leader', 'supervisor', 'superviseur', 'superviseuse', 'coordinator', 'coordinateur', 'coordinatrice', 'encadrant', 'encadrante')],
+];
+
+/** The seniority a job title says, or null for an empty title. */
+export function seniorityOf(jobTitle: string): Seniority | null {
+  const padded = ` ${words(jobTitle)} `;
+  if (padded.trim() === '') return null;
+  return SENIORITY_PATTERNS.find(([, pattern]) => new RegExp(pattern).test(padded))?.[0] ?? 'individual';
+}
+
+/** The same, in SQL, over an expression of the title; '' for an empty title. */
+export function senioritySql(expr: string, p: SqlParams): string {
+  // Repeated rather than aliased: ClickHouse computes an identical subexpression once, and aliases are query-wide.
+  const padded = `concat(' ', ${wordsSql(expr, p)}, ' ')`;
+  const branches = SENIORITY_PATTERNS.map(([level, pattern], i) => `match(${padded}, ${p.bind(`seniority_${i}`, pattern)}), '${level}'`);
+  return `multiIf(${padded} = '  ', '', ${branches.join(', ')}, 'individual')`;
+}
+
+// ---- Company size ----------------------------------------------------------------------------------------------
+
+export interface SizeRange {
+  min: number;
+  /** null when open-ended ("1000+", "plus de 250"). */
+  max: number | null;
+}
+
+/** Applied to folded text, in order: digit-group separators go ("1 000", "1,000", "1.000"), twice for millions, then "10k" → 10000. */
+const SIZE_REWRITES: ReadonlyArray<{ pattern: string; js: string; sql: string }> = [
+  { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' },
+  { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' },
+  // JavaScript reads "$1000" as group 1 then "000" because there is no group 10.
+  { pattern: '(\\d+) ?k([^a-z]|$)', js: '$1000$2', sql: '\\1000\\2' },
+];
+
+const SIZE = {
+  /** "less than 10", "moins de 10", "< 10": up to N - 1. */
+  below: '(?:less than|fewer than|under|below|moins de|inferieur a|<) ?(\\d+)',
+  /** "up to 10", "jusqu'à 10": up to N. */
+  up_to: "(?:up to|jusqu.a|max|maximum) ?(\\d+)",
+  /** "more than 250", "plus de 250", "> 250": from N + 1. */
+  above: '(?:more than|over|above|plus de|au.dela de|superieur a|>) ?(\\d+)',
+  /** "1000+", "500 or more", "500 et plus", "at least 500": from N, open-ended. */
+  at_least: '(\\d+) ?(?:\\+|or more|and more|and above|ou plus|et plus)|(?:at least|au moins|minimum) ?(\\d+)',
+  /** "251-500", "11 to 50", "11 à 50": from N to M. */
+  between: '(\\d+) ?(?:-|to|a|/|et) ?(\\d+)',
+  first: '(\\d+)',
+} as const;
+
+function rewriteSize(text: string): string {
+  return SIZE_REWRITES.reduce((s, { pattern, js }) => s.replace(new RegExp(pattern, 'g'), js), fold(text));
+}
+
+/** A company size as typed in a form → the range of employees it states, or null when it states none. */
+export function companySizeOf(text: string): SizeRange | null {
+  const s = rewriteSize(text);
+  const numbers = (pattern: string) => s.match(new RegExp(pattern))?.slice(1).filter((group) => group !== undefined).map(Number);
+  let n: number[] | undefined;
+  if ((n = numbers(SIZE.below))) return { min: Math.min(1, n[0]!), max: Math.max(n[0]! - 1, 0) };
+  if ((n = numbers(SIZE.up_to))) return { min: Math.min(1, n[0]!), max: n[0]! };
+  if ((n = numbers(SIZE.above))) return { min: n[0]! + 1, max: null };
+  if ((n = numbers(SIZE.at_least))) return { min: n[0]!, max: null };
+  if ((n = numbers(SIZE.between))) return { min: n[0]!, max: n[1]! };
+  if ((n = numbers(SIZE.first))) return { min: n[0]!, max: n[0]! };
+  return null;
+}
+
+/** The number a value states, for range rules: a size's lower bound, the same as companySizeOf(...).min. */
+export function numberOf(text: string): number | null {
+  return companySizeOf(text)?.min ?? null;
+}
+
+/** numberOf in SQL: Nullable(Float64). The at-least and between cases start at the first number, so they need no branch. */
+export function numberSql(expr: string, p: SqlParams): string {
+  const rewritten = SIZE_REWRITES.reduce(
+    (sql, { pattern, sql: replacement }, i) => `replaceRegexpAll(${sql}, ${p.bind(`size_rewrite${i}`, pattern)}, ${p.bind(`size_rewrite${i}_by`, replacement)})`,
+    foldSql(expr, p),
+  );
+  const number = (name: keyof typeof SIZE) => `toFloat64OrNull(extract(${rewritten}, ${p.bind(`size_${name}`, SIZE[name])}))`;
+  const matches = (name: keyof typeof SIZE) => `match(${rewritten}, ${p.bind(`size_${name}`, SIZE[name])})`;
+  return (
+    `multiIf(${matches('below')} OR ${matches('up_to')}, least(toNullable(1.), coalesce(${number('below')}, ${number('up_to')})), ` +
+    `${matches('above')}, ${number('above')} + 1, ${number('first')})`
+  );
+}
+
+// ---- Country ---------------------------------------------------------------------------------------------------
+
+countries.registerLocale(english);
+countries.registerLocale(french);
+
+/** Names people use that the ISO lists (i18n-iso-countries, English and French) spell otherwise. */
+const COUNTRY_ALIASES: Record<string, string> = {
+  'etats unis': 'US',
+  'etats unis d amerique': 'US',
+  'u s a': 'US',
+  america: 'US',
+  amerique: 'US',
+  uk: 'GB',
+  'u k': 'GB',
+  'grande bretagne': 'GB',
+  england: 'GB',
+  angleterre: 'GB',
+  scotland: 'GB',
+  ecosse: 'GB',
+  wales: 'GB',
+  'pays de galles': 'GB',
+  'northern ireland': 'GB',
+  'irlande du nord': 'GB',
+  holland: 'NL',
+  hollande: 'NL',
+  'pays bas': 'NL',
+  'coree du sud': 'KR',
+  korea: 'KR',
+  russie: 'RU',
+  tchequie: 'CZ',
+  'republique tcheque': 'CZ',
+  suisse: 'CH',
+  schweiz: 'CH',
+  deutschland: 'DE',
+  espana: 'ES',
+  italia: 'IT',
+};
+
+/** words(name) → ISO 3166-1 alpha-2, from both alpha codes and every English and French name. */
+const COUNTRY_KEYS: ReadonlyMap<string, string> = (() => {
+  const keys = new Map<string, string>();
+  const add = (name: string, code: string) => {
+    const key = words(name);
+    if (key && !keys.has(key)) keys.set(key, code);
+  };
+  for (const [alpha2, alpha3] of Object.entries(countries.getAlpha2Codes()).map(([a2]) => [a2, countries.alpha2ToAlpha3(a2)] as const)) {
+    add(alpha2, alpha2);
+    if (alpha3) add(alpha3, alpha2);
+  }
+  for (const [alias, code] of Object.entries(COUNTRY_ALIASES)) add(alias, code);
+  for (const lang of ['en', 'fr']) {
+    for (const [code, names] of Object.entries(countries.getNames(lang, { select: 'all' }))) for (const name of names) add(name, code);
+  }
+  return keys;
+})();
+
+/** A country as typed or picked ("France", "Allemagne", "États-Unis", "UK", "de", "FRA") → ISO alpha-2, or null. */
+export function countryCodeOf(text: string): string | null {
+  return COUNTRY_KEYS.get(words(text)) ?? null;
+}
+
+/** The same in SQL; '' when unknown. */
+export function countryCodeSql(expr: string, p: SqlParams): string {
+  return `transform(${wordsSql(expr, p)}, ${p.bind('country_keys', [...COUNTRY_KEYS.keys()], 'Array(String)')}, ${p.bind('country_codes', [...COUNTRY_KEYS.values()], 'Array(String)')}, '')`;
+}

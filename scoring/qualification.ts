@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * Sales qualification: the checklists that turn a lead into a prospect. Sales tick the boxes of the framework
+ * the company uses; a lead is a prospect once the boxes the company requires are ticked and an owner is assigned.
+ */
+export const FRAMEWORKS = {
+  /** Budget, Authority, Need, Timing. */
+  bant: ['budget', 'authority', 'need', 'timing'],
+  /** Challenges, Authority, Money, Prioritization. */
+  champ: ['challenges', 'authority', 'money', 'prioritization'],
+  /** Metrics, Economic buyer, Decision criteria, Decision process, Identify pain, Champion, Competition. */
+  meddicc: ['metrics', 'economic_buyer', 'decision_criteria', 'decision_process', 'identify_pain', 'champion', 'competition'],
+} as const;
+
+export type Framework = keyof typeof FRAMEWORKS;
+const frameworkNames = Object.keys(FRAMEWORKS) as [Framework, ...Framework[]];
+
+/** The config's `qualification` section of a site: which framework, and which of its boxes make a prospect. */
+export const qualificationPolicySchema = z
+  .object({
+    framework: z.enum(frameworkNames, { message: `expected one of ${frameworkNames.join(', ')}` }).default('bant'),
+    /** The boxes that must be ticked; all of the framework's by default. */
+    required: z.array(z.string()).optional(),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    const boxes: readonly string[] = FRAMEWORKS[policy.framework];
+    policy.required?.forEach((box, i) => {
+      if (!boxes.includes(box)) ctx.addIssue({ code: 'custom', path: ['required', i], message: `"${box}" is not a ${policy.framework.toUpperCase()} box; its boxes are ${boxes.join(', ')}` });
+    });
+  });
+
+export type QualificationPolicy = z.infer<typeof qualificationPolicySchema>;
+
+/** What sales send to change a lead's qualification; every field is optional and merges onto the current state. */
+export const qualificationChangeSchema = z
+  .object({
+    framework: z.enum(frameworkNames, { message: `expected one of ${frameworkNames.join(', ')}` }).optional(),
+    /** Ticked (true) or unticked (false) boxes, by name. */
+    boxes: z.record(z.string(), z.boolean()).optional(),
+    /** A note per box: what sales learned ("budget approved for Q3"). */
+    notes: z.record(z.string(), z.string().max(2000, { message: 'at most 2,000 characters' })).optional(),
+    /** The salesperson who owns the lead; an empty string unassigns it. */
+    owner: z.string().max(200).optional(),
+    /** A lead may fall back: no budget, wrong fit. */
+    disqualified: z.boolean().optional(),
+    /** Why it was disqualified. */
+    reason: z.string().max(2000).optional(),
+  })
+  .strict()
+  .superRefine((change, ctx) => {
+    if (!change.boxes || !change.framework) return;
+    const boxes: readonly string[] = FRAMEWORKS[change.framework];
+    for (const box of Object.keys(change.boxes)) {
+      if (!boxes.includes(box)) ctx.addIssue({ code: 'custom', path: ['boxes', box], message: `not a ${change.framework.toUpperCase()} box; its boxes are ${boxes.join(', ')}` });
+    }
+  });
+
+export type QualificationChange = z.infer<typeof qualificationChangeSchema>;
+
+export interface QualificationState {
+  framework: Framework;
+  boxes: Record<string, boolean>;
+  notes: Record<string, string>;
+  owner: string;
+  disqualified: boolean;
+  reason: string;
+}
+
+export interface QualificationVerdict extends QualificationState {
+  /** Required boxes not ticked yet. */
+  missing: string[];
+  /** Required boxes ticked and an owner assigned, and not disqualified. */
+  prospect: boolean;
+}
+
+export function emptyQualification(policy: QualificationPolicy): QualificationState {
+  return { framework: policy.framework, boxes: {}, notes: {}, owner: '', disqualified: false, reason: '' };
+}
+
+/** Applies a change to the current state. Boxes of another framework are checked here, against the state's framework. */
+export function applyQualificationChange(current: QualificationState, change: QualificationChange): QualificationState {
+  const framework = change.framework ?? current.framework;
+  const known: readonly string[] = FRAMEWORKS[framework];
+  const unknown = Object.keys(change.boxes ?? {}).filter((box) => !known.includes(box));
+  if (unknown.length) throw new QualificationError(`not ${framework.toUpperCase()} boxes: ${unknown.join(', ')}; its boxes are ${known.join(', ')}`);
+  // Switching frameworks keeps only the boxes the two share (authority is in BANT and CHAMP).
+  const keep = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box)));
+  return {
+    framework,
+    boxes: { ...keep(current.boxes), ...change.boxes } as Record<string, boolean>,
+    notes: { ...keep(current.notes), ...change.notes } as Record<string, string>,
+    owner: change.owner ?? current.owner,
+    disqualified: change.disqualified ?? current.disqualified,
+    reason: change.disqualified === false ? '' : (change.reason ?? current.reason),
+  };
+}
+
+export function judgeQualification(state: QualificationState, policy: QualificationPolicy): QualificationVerdict {
+  const required = state.framework === policy.framework && policy.required ? policy.required : FRAMEWORKS[state.framework];
+  const missing = required.filter((box) => !state.boxes[box]);
+  return { ...state, missing, prospect: missing.length === 0 && state.owner !== '' && !state.disqualified };
+}
+
+export class QualificationError extends Error {
+  override name = 'QualificationError';
+}

@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import { countryCodeOf, SENIORITY_LEVELS } from './normalize.ts';
+
+/**
+ * The scoring section of the config: which declarative answers (fit) and behaviours (engagement) give points,
+ * which take them away, how fast interest fades, and where the temperatures start. Every rule has an id, so a
+ * score explains itself as the list of rules that gave it points.
+ */
+
+const ruleId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'a rule id is 1–64 lowercase letters, digits, "-" or "_", e.g. "pricing-page"' });
+
+/** A glob: `*` matches any run of characters, everything else itself, case-insensitively. */
+const glob = z.string().min(1, { message: 'expected a pattern such as "/pricing*" or "*white-paper*"' });
+const globs = z.array(glob).min(1, { message: 'list at least one pattern' });
+
+const regexSource = z.string().superRefine((source, ctx) => {
+  try {
+    new RegExp(source);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a regular expression, e.g. "^(saas|software)$"' });
+  }
+});
+
+export const STAGES = ['TOFU', 'MOFU', 'BOFU'] as const;
+export type Stage = (typeof STAGES)[number];
+const stage = z.enum(STAGES, { message: 'expected TOFU, MOFU or BOFU' });
+
+export const EVENT_RULE_TYPES = ['pageview', 'download', 'form', 'outbound', 'track', 'identify'] as const;
+
+/**
+ * Fields a rule can test: any declarative key the forms and identify traits carry (job_title, company_size,
+ * industry, country, or a site's own such as "budget"), and three derived ones: `seniority` (from the job
+ * title), `email_domain`, `email`. `country` compares ISO codes and `company_size` the range's lower bound.
+ */
+const fieldName = z.string().regex(/^[a-z0-9_-]{1,64}$/, { message: 'expected a field name such as "job_title", "seniority" or "company_size"' });
+
+const numberRange = z
+  .object({ min: z.number().optional(), max: z.number().optional() })
+  .strict()
+  .refine((r) => r.min !== undefined || r.max !== undefined, { message: 'give min, max or both' })
+  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: 'min is above max' });
+
+const fieldMatch = {
+  field: fieldName,
+  /** Any of these values; compared without case, accents or punctuation ("Île-de-France" = "ile de france"). */
+  values: z.array(z.string().min(1)).min(1, { message: 'list at least one value' }).optional(),
+  /** A regular expression tested without case against the value as typed. */
+  pattern: regexSource.optional(),
+  /** Inclusive bounds on the value's number (for a range such as "251-500", its lower bound). */
+  range: numberRange.optional(),
+};
+
+const eventMatch = {
+  event: z.enum(EVENT_RULE_TYPES, { message: `expected one of ${EVENT_RULE_TYPES.join(', ')}` }),
+  /** A page group of the site (sites[].pageGroups) the event's page is in. */
+  pageGroup: z.string().min(1).optional(),
+  /** Patterns the event's URL path matches (any of them). */
+  paths: globs.optional(),
+  /** Patterns a download's asset name or link URL matches. */
+  assets: globs.optional(),
+  /** Patterns a form's name matches. */
+  forms: globs.optional(),
+  /** Patterns a custom (track) event's name matches. */
+  names: globs.optional(),
+  /** Count a page view only when the visitor was engaged this long on that page in that session. */
+  minEngagedSeconds: z.number().positive().optional(),
+};
+
+const eventTally = {
+  /** At most this many occurrences count (the most recent ones): a content collector is not a buyer. */
+  cap: z.number().int().positive().optional(),
+  /** This rule's own half-life, when its signal fades faster or slower than the default. */
+  halfLifeDays: z.number().positive().optional(),
+  /** The funnel stage an occurrence shows the lead reached. */
+  stage: stage.optional(),
+};
+
+function checkFieldMatch(rule: { field?: string | undefined; values?: string[] | undefined; pattern?: string | undefined; range?: unknown }, ctx: z.RefinementCtx) {
+  const given = (['values', 'pattern', 'range'] as const).filter((key) => rule[key] !== undefined);
+  if (given.length !== 1) ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of values, pattern or range' });
+  if (rule.field === 'seniority' && rule.values) {
+    rule.values.forEach((value, i) => {
+      if (!(SENIORITY_LEVELS as readonly string[]).includes(value)) {
+        ctx.addIssue({ code: 'custom', path: ['values', i], message: `expected a seniority level: ${SENIORITY_LEVELS.join(', ')}`, input: value });
+      }
+    });
+  }
+  if (rule.field === 'country' && rule.values) {
+    rule.values.forEach((value, i) => {
+      if (!countryCodeOf(value)) ctx.addIssue({ code: 'custom', path: ['values', i], message: 'expected a country name or ISO code, e.g. "France" or "FR"', input: value });
+    });
+  }
+}
+
+function checkEventMatch(rule: { event?: string | undefined; minEngagedSeconds?: number | undefined }, ctx: z.RefinementCtx) {
+  if (rule.minEngagedSeconds !== undefined && rule.event !== 'pageview') {
+    ctx.addIssue({ code: 'custom', path: ['minEngagedSeconds'], message: 'only a pageview rule can ask for engaged time' });
+  }
+}
+
+export const fitRuleSchema = z
+  .object({ id: ruleId, ...fieldMatch, points: z.number().positive({ message: 'fit points are positive; use a negative rule to take points away' }) })
+  .strict()
+  .superRefine(checkFieldMatch);
+
+export const engagementRuleSchema = z
+  .object({ id: ruleId, ...eventMatch, ...eventTally, points: z.number().positive({ message: 'engagement points are positive; use a negative rule to take points away' }) })
+  .strict()
+  .superRefine(checkEventMatch);
+
+/** Either a field test (a free-mail or student email domain, a competitor) or an event test (careers pages, unsubscribes). */
+export const negativeRuleSchema = z
+  .object({
+    id: ruleId,
+    field: fieldMatch.field.optional(),
+    values: fieldMatch.values,
+    pattern: fieldMatch.pattern,
+    range: fieldMatch.range,
+    ...eventMatch,
+    event: eventMatch.event.optional(),
+    ...eventTally,
+    points: z.number().negative({ message: 'a negative rule takes points away: expected a negative number' }),
+  })
+  .strict()
+  .superRefine((rule, ctx) => {
+    if ((rule.field === undefined) === (rule.event === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'a negative rule tests either a field or an event: give exactly one of field, event' });
+      return;
+    }
+    if (rule.field !== undefined) {
+      checkFieldMatch(rule, ctx);
+      for (const key of ['pageGroup', 'paths', 'assets', 'forms', 'names', 'minEngagedSeconds', 'cap', 'halfLifeDays', 'stage'] as const) {
+        if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to an event rule, not a field rule` });
+      }
+    } else {
+      checkEventMatch(rule, ctx);
+      for (const key of ['values', 'pattern', 'range'] as const) {
+        if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to a field rule, not an event rule` });
+      }
+    }
+  });
+
+/** Points for the channel of the lead's first touch (the earliest session that came from somewhere); any list may match. */
+export const sourceRuleSchema = z
+  .object({
+    id: ruleId,
+    utmSources: z.array(z.string().min(1)).min(1).optional(),
+    utmMediums: z.array(z.string().min(1)).min(1).optional(),
+    /** Hosts, matching their subdomains too: "linkedin.com" matches "www.linkedin.com". */
+    referrerHosts: z.array(z.string().min(1)).min(1).optional(),
+    points: z.number().refine((n) => n !== 0, { message: 'a source rule gives or takes points: expected a non-zero number' }),
+  })
+  .strict()
+  .refine((r) => r.utmSources || r.utmMediums || r.referrerHosts, { message: 'give utmSources, utmMediums or referrerHosts' });
+
+const DEFAULT_THRESHOLDS = { warm: 30, hot: 60 };
+
+export const rulesSchema = z
+  .object({
+    fit: z.array(fitRuleSchema).default([]),
+    engagement: z.array(engagementRuleSchema).default([]),
+    negative: z.array(negativeRuleSchema).default([]),
+    source: z.array(sourceRuleSchema).default([]),
+    /** Points × 0.5^(age / half-life): last quarter's pricing visit is worth less than this morning's. */
+    decay: z.object({ halfLifeDays: z.number().positive().default(30) }).strict().default({ halfLifeDays: 30 }),
+    /** Behaviour older than this gives no points; declarative answers and identity never expire. */
+    windowDays: z.number().int().positive().max(3650).default(90),
+    /** Below `warm` a lead is cold (nurture), above `hot` it is hot (to sales), warm in between. */
+    thresholds: z
+      .object({ warm: z.number().default(DEFAULT_THRESHOLDS.warm), hot: z.number().default(DEFAULT_THRESHOLDS.hot) })
+      .strict()
+      .refine((t) => t.warm <= t.hot, { message: 'warm must not be above hot' })
+      .default(DEFAULT_THRESHOLDS),
+    /** The funnel stage of each page group's content; a lead's stage is the deepest it engaged with. */
+    funnel: z.record(z.string().min(1), stage).default({}),
+    /** Count events of browsers flagged as automated (the snippet marks headless browsers and webdriver). */
+    countBots: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((rules, ctx) => {
+    const seen = new Set<string>();
+    for (const kind of ['fit', 'engagement', 'negative', 'source'] as const) {
+      rules[kind].forEach((rule, i) => {
+        if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: [kind, i, 'id'], message: `rule id "${rule.id}" is used twice` });
+        seen.add(rule.id);
+      });
+    }
+  });
+
+export type Rules = z.infer<typeof rulesSchema>;
+export type RulesInput = z.input<typeof rulesSchema>;
+export type FitRule = z.infer<typeof fitRuleSchema>;
+export type EngagementRule = z.infer<typeof engagementRuleSchema>;
+export type NegativeRule = z.infer<typeof negativeRuleSchema>;
+export type SourceRule = z.infer<typeof sourceRuleSchema>;
+export type PageGroups = Record<string, string[]>;
+
+/** Page-group names sites commonly use, and the funnel stage of their content. */
+const USUAL_STAGES: Record<string, Stage> = {
+  blog: 'TOFU',
+  resources: 'TOFU',
+  guides: 'TOFU',
+  product: 'MOFU',
+  features: 'MOFU',
+  webinar: 'MOFU',
+  docs: 'MOFU',
+  customers: 'BOFU',
+  pricing: 'BOFU',
+  demo: 'BOFU',
+  contact: 'BOFU',
+};
+
+/** Free-mail providers: a personal address says nothing about a company. */
+const FREE_MAIL_DOMAINS = [
+  'gmail.com', 'googlemail.com', 'yahoo.com', 'yahoo.fr', 'hotmail.com', 'hotmail.fr', 'outlook.com', 'outlook.fr', 'live.com',
+  'live.fr', 'msn.com', 'aol.com', 'icloud.com', 'me.com', 'gmx.com', 'gmx.fr', 'gmx.de', 'web.de', 'proton.me', 'protonmail.com',
+  'orange.fr', 'wanadoo.fr', 'free.fr', 'sfr.fr', 'laposte.net', 'bbox.fr', 'neuf.fr', 'yandex.com', 'mail.com',
+];
+
+/**
+ * The article's scoring grid for a site with these page groups: fit (CEO/PDG/founder 30, manager/director/head
+ * 20, company above 250 employees 25, target industry 20, covered country 15) and engagement (product page
+ * view 5, white-paper download 10, webinar sign-up 15, pricing page view 20). Pages are found by the site's
+ * page groups when it names them ("product", "pricing", "careers"), else by common English and French paths.
+ * Target industries and covered countries are examples (software; France and its French-speaking neighbours):
+ * every site sets its own.
+ */
+export function defaultRules(pageGroups: PageGroups = {}): Rules {
+  const pages = (group: string, paths: string[]) => (pageGroups[group] ? { pageGroup: group } : { paths });
+  return rulesSchema.parse({
+    fit: [
+      { id: 'c-level', field: 'seniority', values: ['c_level'], points: 30 },
+      { id: 'manager-director', field: 'seniority', values: ['vp_director', 'manager'], points: 20 },
+      { id: 'company-over-250', field: 'company_size', range: { min: 251 }, points: 25 },
+      {
+        id: 'target-industry',
+        field: 'industry',
+        values: ['software', 'saas', 'it', 'information technology', 'technology', 'logiciel', 'logiciels', 'edition de logiciels', 'informatique'],
+        points: 20,
+      },
+      { id: 'covered-country', field: 'country', values: ['FR', 'BE', 'CH', 'LU'], points: 15 },
+    ],
+    engagement: [
+      { id: 'product-page', event: 'pageview', ...pages('product', ['/product*', '/produit*', '*/product/*', '*/produit/*']), points: 5, cap: 4, stage: 'MOFU' },
+      { id: 'white-paper', event: 'download', assets: ['*white*paper*', '*livre*blanc*'], points: 10, cap: 2, stage: 'TOFU' },
+      { id: 'webinar-signup', event: 'form', forms: ['*webinar*', '*webinaire*'], points: 15, cap: 2, stage: 'MOFU' },
+      { id: 'pricing-page', event: 'pageview', ...pages('pricing', ['/pricing*', '/tarif*', '*/pricing*', '*/tarif*']), points: 20, cap: 2, stage: 'BOFU' },
+    ],
+    negative: [
+      { id: 'careers-page', event: 'pageview', ...pages('careers', ['*/careers*', '*/jobs*', '*/carrieres*', '*/recrutement*', '*/emploi*']), points: -15, cap: 1 },
+      { id: 'free-mail', field: 'email_domain', values: FREE_MAIL_DOMAINS, points: -10 },
+      { id: 'student', field: 'seniority', values: ['student'], points: -15 },
+      { id: 'unsubscribed', event: 'track', names: ['unsubscribe*', 'desabonnement*', 'désabonnement*', 'desinscription*', 'désinscription*'], points: -20, cap: 1 },
+    ],
+    funnel: Object.fromEntries(Object.keys(pageGroups).flatMap((group) => (USUAL_STAGES[group] ? [[group, USUAL_STAGES[group]]] : []))),
+  });
+}

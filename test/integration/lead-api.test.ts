@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../collector/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, storedEvents, TEST_TOKEN, wireEvent } from '../support/server.ts';
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer({
+    sites: [
+      { id: 'acme', origins: [SITE_ORIGIN] },
+      { id: 'globex', origins: ['https://globex.test'], qualification: { framework: 'champ', required: ['challenges', 'money'] } },
+    ],
+  });
+});
+afterAll(() => server.close());
+
+const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
+
+async function send(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as any, headers: response.headers };
+}
+
+/** A visitor who browses anonymously on two devices, then fills the demo form and later updates a field. */
+async function makeLead(site = 'acme', origin = SITE_ORIGIN, email = `ada.${newVisitor()}@lovelace.test`) {
+  const laptop = newVisitor();
+  const phone = newVisitor();
+  const post = (v: string, events: unknown[]) => postBatch(server, { s: site, v, e: events }, { origin });
+  await post(laptop, [wireEvent({ u: `${origin}/pricing`, t: minutesAgo(50) }), wireEvent({ u: `${origin}/product`, t: minutesAgo(49) })]);
+  await post(laptop, [wireEvent({ n: 'f', u: `${origin}/contact`, k: 'demo-request', t: minutesAgo(40), p: { 'email  email': email, 'job_title  ': 'Head of Ops', 'company  ': 'Lovelace' } })]);
+  await post(phone, [wireEvent({ n: 'i', u: `${origin}/`, em: email, t: minutesAgo(10), p: { job_title: 'COO', country: 'FR' } })]);
+  await drained(server);
+  const { body } = await getJson(server, `/api/leads?site=${site}&visitor=${laptop}`);
+  return { id: body.leads[0].id as string, email, laptop, phone };
+}
+
+describe('one lead through the API', () => {
+  it('shows the profile merged from forms and identify calls, every device, and recent events', async () => {
+    const lead = await makeLead();
+    const { status, body } = await getJson(server, `/api/leads/${lead.id}?site=acme`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ id: lead.id, email: lead.email, visitorIds: [lead.laptop, lead.phone].sort() });
+    expect(body.profile).toEqual({ job_title: 'COO', company: 'Lovelace', country: 'FR' });
+    expect(body.recentEvents.map((e: { type: string }) => e.type)).toEqual(['identify', 'form', 'pageview', 'pageview']);
+    expect(body.qualification).toMatchObject({ framework: 'bant', prospect: false, missing: ['budget', 'authority', 'need', 'timing'] });
+  });
+
+  it('answers 404 for an unknown lead or an anonymous visitor', async () => {
+    expect((await getJson(server, '/api/leads/l_00000000000000000000?site=acme')).status).toBe(404);
+    const visitor = newVisitor();
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] });
+    await drained(server);
+    const response = await getJson(server, `/api/leads/v_${visitor}?site=acme`);
+    expect(response.status).toBe(404);
+    expect(response.body.code).toBe('lead_not_found');
+  });
+
+  it('qualifies a lead into a prospect with BANT once every box is ticked and an owner assigned, keeping the history', async () => {
+    const { id } = await makeLead();
+    const first = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true, need: true }, notes: { budget: '40k approved for Q3' } });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ prospect: false, missing: ['authority', 'timing'] });
+    await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { authority: true, timing: true } });
+    const owned = await send('POST', `/api/leads/${id}/qualification?site=acme`, { owner: 'sam@vendor.test' });
+    expect(owned.body).toMatchObject({ prospect: true, missing: [], owner: 'sam@vendor.test', notes: { budget: '40k approved for Q3' } });
+
+    const fallBack = await send('POST', `/api/leads/${id}/qualification?site=acme`, { disqualified: true, reason: 'budget frozen' });
+    expect(fallBack.body).toMatchObject({ prospect: false, disqualified: true, reason: 'budget frozen' });
+
+    const { body } = await getJson(server, `/api/leads/${id}/qualification?site=acme`);
+    expect(body.history).toHaveLength(4);
+    expect(body.history.map((h: { boxes: Record<string, boolean> }) => Object.keys(h.boxes).filter((box) => h.boxes[box]).length)).toEqual([2, 4, 4, 4]);
+  });
+
+  it('follows the site\'s framework and required boxes (CHAMP: challenges and money here)', async () => {
+    const { id } = await makeLead('globex', 'https://globex.test');
+    const response = await send('POST', `/api/leads/${id}/qualification?site=globex`, { boxes: { challenges: true, money: true }, owner: 'kim' });
+    expect(response.body).toMatchObject({ framework: 'champ', prospect: true, missing: [] });
+  });
+
+  it('switches framework on request, and names boxes that do not belong to it', async () => {
+    const { id } = await makeLead();
+    const wrong = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { champion: true } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toBe('not BANT boxes: champion; its boxes are budget, authority, need, timing');
+    const meddicc = await send('POST', `/api/leads/${id}/qualification?site=acme`, { framework: 'meddicc', boxes: { champion: true, metrics: true } });
+    expect(meddicc.status).toBe(200);
+    expect(meddicc.body).toMatchObject({ framework: 'meddicc', missing: ['economic_buyer', 'decision_criteria', 'decision_process', 'identify_pain', 'competition'] });
+    const bad = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: 'yes' }, owner: 42 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems.map((p: { path: string }) => p.path)).toEqual(['boxes.budget', 'owner']);
+  });
+
+  it('exports everything about a person, then erases it all, anonymous history included', async () => {
+    const lead = await makeLead();
+    await send('POST', `/api/leads/${lead.id}/qualification?site=acme`, { boxes: { budget: true } });
+
+    const exported = await getJson(server, `/api/leads/${lead.id}/export?site=acme`);
+    expect(exported.headers.get('content-disposition')).toContain(`hearth-${lead.id}.json`);
+    expect(exported.body).toMatchObject({ email: lead.email, profile: { job_title: 'COO' } });
+    expect(exported.body.events).toHaveLength(4);
+    expect(exported.body.qualificationHistory).toHaveLength(1);
+
+    const erased = await send('DELETE', `/api/leads/${lead.id}?site=acme`);
+    expect(erased).toMatchObject({ status: 200, body: { erased: lead.id } });
+    expect(await storedEvents(server, lead.laptop)).toEqual([]);
+    expect(await storedEvents(server, lead.phone)).toEqual([]);
+    expect((await getJson(server, `/api/leads/${lead.id}?site=acme`)).status).toBe(404);
+    expect((await getJson(server, `/api/leads?site=acme&visitor=${lead.laptop}`)).body.leads).toEqual([]);
+  });
+});
+
+describe('scores through the API', () => {
+  it('scores the article\'s hot lead: a CEO of a 500-person software company in France who viewed pricing', async () => {
+    const visitor = newVisitor();
+    const email = `ceo.${visitor}@initech.test`;
+    await postBatch(server, {
+      s: 'acme',
+      v: visitor,
+      e: [
+        wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(30) }),
+        wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(20), p: { 'email  email': email, 'fonction  ': 'PDG', 'effectif  ': '500', 'secteur  ': 'Software', 'pays  ': 'France' } }),
+      ],
+    });
+    await drained(server);
+    const list = await getJson(server, `/api/leads?site=acme&temperature=hot&visitor=${visitor}`);
+    expect(list.body.leads).toHaveLength(1);
+    const [lead] = list.body.leads;
+    expect(lead).toMatchObject({ email, temperature: 'hot', stage: 'BOFU' });
+    expect(lead.score).toBe(30 + 25 + 20 + 15 + 20);
+    expect(lead.reasons.map((reason: { rule: string }) => reason.rule).sort()).toEqual(['c-level', 'company-over-250', 'covered-country', 'pricing-page', 'target-industry']);
+
+    const detail = await getJson(server, `/api/leads/${lead.id}?site=acme`);
+    expect(detail.body).toMatchObject({ score: lead.score, temperature: 'hot', fit: 90 });
+    // The pricing view is half an hour old: decay (half-life 30 days) has taken a hair off its 20 points.
+    expect(detail.body.engagement).toBeCloseTo(20, 1);
+    expect(detail.body.engagement).toBeLessThan(20);
+    expect((await getJson(server, `/api/leads?site=acme&temperature=cold&visitor=${visitor}`)).body.leads).toEqual([]);
+  });
+});

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../collector/app.ts';
+import { parseConfig } from '../../collector/config/load.ts';
+import { createWalSink } from '../../collector/ingest/wal.ts';
+import { createMetrics } from '../../collector/metrics.ts';
+import type { RunningServer } from '../../collector/server.ts';
+import { processDataDir } from '../support/data-dir.ts';
+import { drained, newVisitor, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer({
+    server: { host: '127.0.0.1', port: 0, trustProxy: true },
+    limits: { requestsPerMinutePerIp: 2, requestsPerMinutePerSite: 1000 },
+  });
+});
+afterAll(() => server.close());
+
+let address = 0;
+/** Each post comes from an address of its own unless `from` says otherwise, so the per-address limit stays out of the way. */
+async function post(url: string, body: string | object, { from = `203.0.113.${++address}`, origin = SITE_ORIGIN, contentType = 'text/plain' } = {}) {
+  const response = await fetch(`${url}/collect`, {
+    method: 'POST',
+    headers: { 'content-type': contentType, origin, 'x-forwarded-for': from },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+async function scrape(url: string, token: string | null = TEST_TOKEN) {
+  const response = await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: response.status, contentType: response.headers.get('content-type'), text: await response.text() };
+}
+
+/** The value of one sample in Prometheus text, e.g. `sample(text, 'hearth_collect_rejected_total{reason="invalid_json"}')`. */
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  if (!line) throw new Error(`no sample ${series} in:\n${text}`);
+  return Number(line.slice(series.length + 1));
+}
+
+const batch = (events = 1) => ({ s: 'acme', v: newVisitor(), e: Array.from({ length: events }, () => wireEvent()) });
+
+describe('GET /metrics', () => {
+  it('needs the API token, and answers Prometheus text with the process metrics', async () => {
+    expect((await scrape(server.url, null)).status).toBe(401);
+    expect((await scrape(server.url, 'wrong-token')).status).toBe(401);
+    const { status, contentType, text } = await scrape(server.url);
+    expect(status).toBe(200);
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(text).toContain('# TYPE hearth_collect_rejected_total counter');
+    expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(sample(text, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+  });
+
+  it('counts accepted events and batches, and refused requests by reason', async () => {
+    const before = (await scrape(server.url)).text;
+    const delta = async (series: string) => sample((await scrape(server.url)).text, series) - sample(before, series);
+
+    expect(await post(server.url, batch(3))).toBe(202);
+    expect(await post(server.url, batch(2))).toBe(202);
+    expect(await post(server.url, '{"s": "acme", "v":')).toBe(400);
+    expect(await post(server.url, { s: 'acme', v: 'visitor-0001', e: [] })).toBe(400);
+    expect(await post(server.url, { ...batch(), s: 'initech' })).toBe(403);
+    expect(await post(server.url, batch(), { origin: 'https://evil.test' })).toBe(403);
+    expect(await post(server.url, { ...batch(), e: [wireEvent({ ti: 'x'.repeat(65 * 1024) })] })).toBe(413);
+    expect(await post(server.url, 's=acme', { contentType: 'application/x-www-form-urlencoded' })).toBe(415);
+    for (let i = 0; i < 3; i++) await post(server.url, batch(), { from: '198.51.100.9' });
+
+    expect(await delta('hearth_collect_batches_accepted_total')).toBe(4);
+    expect(await delta('hearth_collect_events_accepted_total')).toBe(7);
+    const rejected = (reason: string) => delta(`hearth_collect_rejected_total{reason="${reason}"}`);
+    expect(await rejected('invalid_json')).toBe(1);
+    expect(await rejected('invalid_batch')).toBe(1);
+    expect(await rejected('unknown_site')).toBe(1);
+    expect(await rejected('origin_not_allowed')).toBe(1);
+    expect(await rejected('body_too_large')).toBe(1);
+    expect(await rejected('unsupported_media_type')).toBe(1);
+    expect(await rejected('rate_limited')).toBe(1);
+    expect(await rejected('other')).toBe(0);
+  });
+
+  it('times each insert into ClickHouse and counts its rows', async () => {
+    await drained(server);
+    const before = (await scrape(server.url)).text;
+    expect(await post(server.url, batch(10))).toBe(202);
+    await drained(server);
+    const after = (await scrape(server.url)).text;
+    const delta = (series: string) => sample(after, series) - sample(before, series);
+    expect(delta('hearth_clickhouse_insert_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(delta('hearth_clickhouse_insert_duration_seconds_sum')).toBeGreaterThan(0);
+    expect(delta('hearth_clickhouse_insert_rows_sum')).toBe(10);
+    expect(sample(after, 'hearth_wal_pending_rows')).toBe(0);
+    expect(sample(after, 'hearth_clickhouse_insert_errors_total')).toBe(0);
+  });
+});
+
+describe('GET /metrics while ClickHouse fails', () => {
+  it('shows the backlog in the write-ahead log, insert errors and log_full refusals; with metrics.public, without a token', async () => {
+    let failing = true;
+    const flaky = {
+      insert: (async (params) => {
+        if (failing) throw new Error('connect ECONNREFUSED 127.0.0.1:8123');
+        return server.client.insert(params);
+      }) as ClickHouseClient['insert'],
+    };
+    const dir = join(processDataDir(), 'metrics-wal', randomUUID());
+    mkdirSync(dir, { recursive: true });
+    const metrics = createMetrics();
+    const wal = await createWalSink({
+      dir,
+      client: flaky,
+      maxBytes: 4096,
+      flushMs: 10,
+      retryCapMs: 50,
+      log: { info() {}, warn() {}, error() {} },
+      onFlush: metrics.flushed,
+      onInsertError: metrics.clickHouseFailed,
+    });
+    const config = parseConfig({ sites: [{ id: 'acme', origins: [SITE_ORIGIN] }], metrics: { public: true } }, 'test config');
+    const app = await buildApp({ config, client: server.client, sink: wal, adminToken: TEST_TOKEN, metrics });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      expect(await post(url, batch(2))).toBe(202);
+      await expect.poll(async () => sample((await scrape(url, null)).text, 'hearth_clickhouse_insert_errors_total')).toBeGreaterThanOrEqual(1);
+      const during = await scrape(url, null);
+      expect(during.status).toBe(200);
+      expect(sample(during.text, 'hearth_wal_pending_rows')).toBe(2);
+      expect(sample(during.text, 'hearth_wal_pending_bytes')).toBeGreaterThan(0);
+
+      let status = 202;
+      for (let attempt = 0; attempt < 50 && status === 202; attempt++) status = await post(url, batch(5));
+      expect(status).toBe(503);
+      expect(sample((await scrape(url, null)).text, 'hearth_collect_rejected_total{reason="log_full"}')).toBe(1);
+
+      failing = false;
+      await wal.drained();
+      const after = (await scrape(url, null)).text;
+      expect(sample(after, 'hearth_wal_pending_rows')).toBe(0);
+      expect(sample(after, 'hearth_wal_pending_bytes')).toBe(0);
+      expect(sample(after, 'hearth_clickhouse_insert_rows_sum')).toBe(sample(after, 'hearth_collect_events_accepted_total'));
+    } finally {
+      await app.close();
+      await wal.close();
+    }
+  });
+});

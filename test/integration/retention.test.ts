@@ -1,0 +1,55 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../collector/config/load.ts';
+import { startServer, type RunningServer } from '../../collector/server.ts';
+import { applyRetention } from '../../collector/store/retention.ts';
+import { processDataDir } from '../support/data-dir.ts';
+import { newVisitor } from '../support/server.ts';
+
+// A collector started with 30 days of retention; the tests read and write its store through its client.
+let server: RunningServer;
+let client: ClickHouseClient;
+beforeAll(async () => {
+  const config = parseConfig({ sites: [{ id: 'acme', origins: ['https://acme.test'] }], server: { port: 0 }, storage: { retentionDays: 30 } }, 'test config');
+  server = await startServer({ config, store: { dataDir: processDataDir() } });
+  client = server.client;
+});
+afterAll(() => server?.close());
+
+/** Stores `count` events for a new visitor, `daysAgo` days old; returns the visitor. */
+async function eventsFrom(daysAgo: number, count = 5): Promise<string> {
+  const visitor = newVisitor();
+  await client.command({
+    query: `INSERT INTO events (site_id, visitor_id, event_id, ts, received_at, type)
+            SELECT 'acme', {visitor:String}, generateUUIDv4(), now64(3, 'UTC') - INTERVAL {days:UInt32} DAY, now64(3, 'UTC'), 'pageview' FROM numbers({count:UInt32})`,
+    query_params: { visitor, days: daysAgo, count },
+  });
+  return visitor;
+}
+const stored = async (visitor: string) => {
+  const result = await client.query({ query: 'SELECT count() AS n FROM events FINAL WHERE visitor_id = {visitor:String}', query_params: { visitor }, format: 'JSONEachRow' });
+  return Number((await result.json<{ n: string }>())[0]!.n);
+};
+
+describe('storage.retentionDays', () => {
+  it('sets the TTL when the collector starts', async () => {
+    const result = await client.query({ query: "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'events'", format: 'JSONEachRow' });
+    expect((await result.json<{ engine_full: string }>())[0]!.engine_full).toContain('TTL toDateTime(ts) + toIntervalDay(30)');
+  });
+
+  it('deletes events older than the retention once ClickHouse merges, and keeps the rest', async () => {
+    const old = await eventsFrom(40);
+    const recent = await eventsFrom(29);
+    await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
+    expect({ old: await stored(old), recent: await stored(recent) }).toEqual({ old: 0, recent: 5 });
+  });
+
+  it('changes nothing when the TTL already matches, and removes it when the option is dropped', async () => {
+    expect(await applyRetention(client, 30)).toEqual([]);
+    expect(await applyRetention(client, undefined)).toEqual(['ALTER TABLE events REMOVE TTL']);
+    expect(await applyRetention(client, undefined)).toEqual([]);
+    const old = await eventsFrom(400);
+    await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
+    expect(await stored(old)).toBe(5);
+  });
+});

@@ -1,0 +1,339 @@
+import { randomUUID } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toClickHouseTime } from '../../collector/ingest/rows.ts';
+import { createStoreClient } from '../../collector/store/client.ts';
+import { migrate } from '../../collector/store/migrate.ts';
+import { compileScoring, type LeadScore } from '../../scoring/compile.ts';
+import { companySizeOf, countryCodeOf, countryCodeSql, numberSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
+import { defaultRules, rulesSchema, type RulesInput } from '../../scoring/rules.ts';
+import { SqlParams } from '../../scoring/sql.ts';
+import { scoreLeads } from '../../scoring/store.ts';
+import { processDataDir } from '../support/data-dir.ts';
+
+const NOW = new Date('2026-03-02T12:00:00.000Z');
+const DAY = 86_400_000;
+const PAGE_GROUPS = {
+  product: ['/product*'],
+  pricing: ['/pricing*'],
+  resources: ['/resources*'],
+  webinar: ['/webinar*'],
+  careers: ['/careers*'],
+};
+const RULES = defaultRules(PAGE_GROUPS);
+
+let client: ClickHouseClient;
+beforeAll(async () => {
+  client = createStoreClient({ dataDir: processDataDir() });
+  await migrate(client);
+});
+afterAll(() => client.close());
+
+let siteCounter = 0;
+/** Each test writes to a site of its own, so histories never mix. */
+const newSite = () => `scoring-${process.pid}-${++siteCounter}`;
+
+type Ago = { days?: number; minutes?: number };
+const at = ({ days = 0, minutes = 0 }: Ago) => toClickHouseTime(NOW.getTime() - days * DAY - minutes * 60_000);
+
+/** The columns of an `events` row that scoring reads; the table's defaults fill the others. */
+interface EventRow {
+  site_id: string;
+  visitor_id: string;
+  session_id: string;
+  event_id: string;
+  ts: string;
+  received_at: string;
+  type: string;
+  name: string;
+  url: string;
+  path: string;
+  email: string;
+  props: Record<string, string>;
+  engaged_ms: number;
+  link_url: string;
+  session_start: number;
+  is_bot: number;
+  referrer_host: string;
+  utm_source: string;
+  utm_medium: string;
+}
+
+function event(site: string, visitor: string, type: string, when: Ago, fields: Partial<EventRow> = {}): EventRow {
+  const path = fields.path ?? '/';
+  return {
+    site_id: site,
+    visitor_id: visitor,
+    session_id: `${visitor}-s`,
+    event_id: randomUUID(),
+    ts: at(when),
+    received_at: at(when),
+    type,
+    name: '',
+    url: `https://www.acme.test${path}`,
+    path,
+    email: '',
+    props: {},
+    engaged_ms: 0,
+    link_url: '',
+    session_start: 0,
+    is_bot: 0,
+    referrer_host: '',
+    utm_source: '',
+    utm_medium: '',
+    ...fields,
+  };
+}
+
+const view = (site: string, visitor: string, path: string, when: Ago = { minutes: 5 }, fields: Partial<EventRow> = {}) =>
+  event(site, visitor, 'pageview', when, { path, ...fields });
+const form = (site: string, visitor: string, name: string, email: string, props: Record<string, string>, when: Ago = { minutes: 4 }) =>
+  event(site, visitor, 'form', when, { name, email, props, path: '/contact/' });
+const download = (site: string, visitor: string, url: string, when: Ago = { minutes: 3 }) =>
+  event(site, visitor, 'download', when, { link_url: url, path: '/resources/' });
+
+async function insert(rows: EventRow[]) {
+  await client.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+}
+
+async function score(site: string, rules = RULES, visitors?: string[]): Promise<LeadScore[]> {
+  return scoreLeads(client, rules, { site, visitors, pageGroups: PAGE_GROUPS, now: NOW });
+}
+
+const byEmail = (leads: LeadScore[], email: string) => {
+  const lead = leads.find((l) => l.email === email);
+  if (!lead) throw new Error(`no lead for ${email} in ${JSON.stringify(leads.map((l) => l.lead_id))}`);
+  return lead;
+};
+const reason = (lead: LeadScore, rule: string) => lead.reasons.find((r) => r.rule === rule);
+
+describe('the article’s golden cases with the default grid', () => {
+  it('a student who downloads a white paper is cold', async () => {
+    const site = newSite();
+    await insert([
+      view(site, 'student-1', '/resources/'),
+      download(site, 'student-1', 'https://www.acme.test/assets/whitepaper-lead-scoring-2026.pdf'),
+      form(site, 'student-1', 'whitepaper', 'lea@etu.univ-lyon.fr', { job_title: 'Étudiante en master marketing', company: 'Université Lyon 2' }),
+    ]);
+    const lead = byEmail(await score(site), 'lea@etu.univ-lyon.fr');
+    expect(lead).toMatchObject({ kind: 'lead', seniority: 'student', temperature: 'cold', stage: 'TOFU', score: -5, fit: 0, engagement: 10, negative: -15 });
+    expect(lead.reasons.map((r) => r.rule)).toEqual(['white-paper', 'student']);
+  });
+
+  it('a manager who joins a webinar and reads product pages is warm', async () => {
+    const site = newSite();
+    await insert([
+      view(site, 'manager-1', '/product/', { minutes: 30 }),
+      view(site, 'manager-1', '/product/integrations', { minutes: 20 }),
+      view(site, 'manager-1', '/webinar/'),
+      form(site, 'manager-1', 'webinar-signup', 'marc@retail.example', { job_title: 'Marketing Manager', company_size: '51-250', industry: 'Retail', country: 'Germany' }),
+    ]);
+    const lead = byEmail(await score(site), 'marc@retail.example');
+    expect(lead).toMatchObject({ seniority: 'manager', country: 'DE', company_size_min: 51, temperature: 'warm', stage: 'MOFU', score: 45, fit: 20, engagement: 25 });
+    expect(reason(lead, 'product-page')).toEqual({ rule: 'product-page', kind: 'engagement', count: 2, points: 10, capped: false });
+  });
+
+  it('the CEO of a 500-person software company who viewed pricing is hot', async () => {
+    const site = newSite();
+    await insert([
+      view(site, 'ceo-1', '/pricing/'),
+      form(site, 'ceo-1', 'demo-request', 'ada@globex.example', { job_title: 'CEO', company_size: '500', industry: 'Software', country: 'United States' }),
+    ]);
+    const lead = byEmail(await score(site), 'ada@globex.example');
+    expect(lead).toMatchObject({ seniority: 'c_level', company_size_min: 500, country: 'US', temperature: 'hot', stage: 'BOFU', score: 95, fit: 75, engagement: 20 });
+    expect(lead.reasons.map((r) => [r.rule, r.points])).toEqual([
+      ['c-level', 30],
+      ['company-over-250', 25],
+      ['pricing-page', 20],
+      ['target-industry', 20],
+    ]);
+  });
+
+  it('reads French and English answers alike', async () => {
+    const site = newSite();
+    await insert([
+      form(site, 'fr-1', 'contact', 'claire@logiciel.example', { job_title: 'Directrice Générale', company_size: 'Plus de 1 000 salariés', industry: 'Édition de logiciels', country: 'France' }),
+      form(site, 'en-1', 'contact', 'john@software.example', { job_title: 'Chief Executive Officer', company_size: '1,000+', industry: 'software', country: 'FR' }),
+      form(site, 'fr-2', 'contact', 'paul@conseil.example', { job_title: 'Responsable marketing', company_size: '250 salariés', industry: 'Conseil', country: 'Belgique' }),
+    ]);
+    const leads = await score(site);
+    for (const email of ['claire@logiciel.example', 'john@software.example']) {
+      expect(byEmail(leads, email)).toMatchObject({ seniority: 'c_level', country: 'FR', fit: 90, score: 90, temperature: 'hot' });
+    }
+    // 250 employees is not more than 250.
+    expect(byEmail(leads, 'paul@conseil.example')).toMatchObject({ seniority: 'vp_director', company_size_min: 250, country: 'BE', fit: 35, temperature: 'warm' });
+  });
+});
+
+describe('recency, caps and negatives', () => {
+  it('halves engagement points every half-life and forgets what is older than the window', async () => {
+    const site = newSite();
+    await insert([
+      form(site, 'decay-1', 'contact', 'fresh@acme.example', {}),
+      view(site, 'decay-1', '/pricing/', { minutes: 1 }),
+      form(site, 'decay-2', 'contact', 'month@acme.example', {}),
+      view(site, 'decay-2', '/pricing/', { days: 30 }),
+      form(site, 'decay-3', 'contact', 'two-months@acme.example', {}),
+      view(site, 'decay-3', '/pricing/', { days: 60 }),
+      form(site, 'decay-4', 'contact', 'old@acme.example', {}),
+      view(site, 'decay-4', '/pricing/', { days: 91 }),
+    ]);
+    const leads = await score(site);
+    expect(byEmail(leads, 'fresh@acme.example').engagement).toBe(20);
+    expect(byEmail(leads, 'month@acme.example').engagement).toBe(10);
+    expect(byEmail(leads, 'two-months@acme.example').engagement).toBe(5);
+    expect(byEmail(leads, 'old@acme.example')).toMatchObject({ engagement: 0, reasons: [], stage: '' });
+
+    const fastFading = rulesSchema.parse({ engagement: [{ id: 'pricing', event: 'pageview', pageGroup: 'pricing', points: 20, halfLifeDays: 15 }] });
+    expect(byEmail(await score(site, fastFading), 'month@acme.example').engagement).toBe(5);
+  });
+
+  it('counts at most the cap, the most recent occurrences first, and says the cap was hit', async () => {
+    const site = newSite();
+    await insert([
+      form(site, 'collector-1', 'contact', 'collector@acme.example', {}),
+      ...[0, 1, 2, 3, 4, 5, 6].map((days) => view(site, 'collector-1', `/product/page-${days}`, { days, minutes: 1 })),
+    ]);
+    const lead = byEmail(await score(site), 'collector@acme.example');
+    const expected = [0, 1, 2, 3].reduce((sum, days) => sum + 5 * 0.5 ** ((days * DAY + 60_000) / DAY / 30), 0);
+    expect(reason(lead, 'product-page')).toEqual({ rule: 'product-page', kind: 'engagement', count: 7, points: Math.round(expected * 100) / 100, capped: true });
+  });
+
+  it('takes points away for a free-mail address, careers pages and an unsubscribe', async () => {
+    const site = newSite();
+    await insert([
+      view(site, 'job-1', '/careers/'),
+      view(site, 'job-1', '/careers/sales-rep'),
+      view(site, 'job-1', '/pricing/'),
+      form(site, 'job-1', 'contact', 'someone@gmail.com', { job_title: 'Sales Director' }),
+      event(site, 'job-1', 'track', { minutes: 1 }, { name: 'unsubscribe' }),
+    ]);
+    const lead = byEmail(await score(site), 'someone@gmail.com');
+    expect(lead).toMatchObject({ fit: 20, engagement: 20, negative: -45, score: -5, temperature: 'cold' });
+    expect(reason(lead, 'careers-page')).toMatchObject({ count: 2, points: -15, capped: true });
+    expect(reason(lead, 'free-mail')).toMatchObject({ kind: 'negative', count: 1, points: -10 });
+    expect(reason(lead, 'unsubscribed')).toMatchObject({ points: -20 });
+  });
+
+  it('gives a first-touch source its points, and counts a dwell rule only for engaged visits', async () => {
+    const site = newSite();
+    const rules = rulesSchema.parse({
+      engagement: [{ id: 'pricing-dwell', event: 'pageview', pageGroup: 'pricing', minEngagedSeconds: 60, points: 15 }],
+      source: [
+        { id: 'linkedin', utmSources: ['LinkedIn'], referrerHosts: ['linkedin.com'], points: 10 },
+        { id: 'display', utmMediums: ['display'], points: -5 },
+      ],
+    });
+    await insert([
+      view(site, 'src-1', '/', { days: 3 }, { session_id: 'a', session_start: 1, referrer_host: 'www.linkedin.com' }),
+      view(site, 'src-1', '/pricing/', { days: 1 }, { session_id: 'b', session_start: 1, utm_source: 'newsletter', utm_medium: 'display' }),
+      event(site, 'src-1', 'engagement', { days: 1 }, { session_id: 'b', path: '/pricing/', engaged_ms: 40_000 }),
+      event(site, 'src-1', 'engagement', { days: 1 }, { session_id: 'b', path: '/pricing/', engaged_ms: 30_000 }),
+      view(site, 'src-1', '/pricing/', { minutes: 10 }, { session_id: 'c', session_start: 1 }),
+      event(site, 'src-1', 'engagement', { minutes: 9 }, { session_id: 'c', path: '/pricing/', engaged_ms: 5_000 }),
+    ]);
+    const [lead] = await score(site, rules);
+    expect(lead).toMatchObject({ lead_id: 'v_src-1', kind: 'visitor', source: 10, first_touch: { utm_source: '', utm_medium: '', referrer_host: 'www.linkedin.com' } });
+    expect(reason(lead!, 'pricing-dwell')).toMatchObject({ count: 1, capped: false });
+    expect(reason(lead!, 'pricing-dwell')!.points).toBeCloseTo(15 * 0.5 ** (1 / 30), 2);
+  });
+});
+
+describe('identity stitching', () => {
+  it('scores one lead from every device that gave its email, anonymous history included', async () => {
+    const site = newSite();
+    await insert([
+      view(site, 'laptop-1', '/pricing/', { days: 2 }),
+      view(site, 'laptop-1', '/product/', { days: 2 }),
+      form(site, 'laptop-1', 'contact', 'Ana@Acme.example ', { job_title: 'Manager', company: 'Acme' }, { days: 1 }),
+      view(site, 'phone-1', '/product/mobile', { minutes: 30 }),
+      event(site, 'phone-1', 'identify', { minutes: 20 }, { email: 'ana@acme.example', props: { job_title: 'CEO', company: '' } }),
+      view(site, 'stranger-1', '/pricing/'),
+    ]);
+    const leads = await score(site);
+    const lead = byEmail(leads, 'ana@acme.example');
+    expect(lead.visitor_ids).toEqual(['laptop-1', 'phone-1']);
+    expect(lead.profile).toEqual({ job_title: 'CEO', company: 'Acme' });
+    expect(lead).toMatchObject({ seniority: 'c_level', fit: 30 });
+    expect(reason(lead, 'product-page')).toMatchObject({ count: 2 });
+    expect(reason(lead, 'pricing-page')).toMatchObject({ count: 1 });
+    expect(leads.find((l) => l.lead_id === 'v_stranger-1')).toMatchObject({ kind: 'visitor', email: '', engagement: 20, temperature: 'cold' });
+    expect(leads).toHaveLength(2);
+  });
+
+  it('leaves out automated browsers unless the rules count them', async () => {
+    const site = newSite();
+    await insert([view(site, 'bot-1', '/pricing/', { minutes: 5 }, { is_bot: 1 })]);
+    expect(await score(site)).toEqual([]);
+    expect(await score(site, { ...RULES, countBots: true })).toHaveLength(1);
+  });
+});
+
+describe('incremental scoring', () => {
+  it('gives the leads of a set of visitors the same rows as scoring the whole site (random histories)', async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const random = mulberry32(seed);
+      const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+      const site = newSite();
+      const visitors = Array.from({ length: 14 }, (_, i) => `v${seed}-${i}`);
+      const emails = ['a@acme.example', 'b@gmail.com', 'c@globex.example', 'd@etu.univ.fr'];
+      const titles = ['CEO', 'PDG', 'Directeur commercial', 'Head of Sales', 'Chef de projet', 'Stagiaire', 'Développeur', ''];
+      const rows: EventRow[] = [];
+      for (const visitor of visitors) {
+        for (let n = Math.floor(random() * 12); n > 0; n--) {
+          const when = { days: Math.floor(random() * 120), minutes: Math.floor(random() * 1440) };
+          const kind = random();
+          if (kind < 0.5) rows.push(view(site, visitor, pick(['/', '/pricing/', '/product/a', '/careers/', '/webinar/', '/resources/']), when));
+          else if (kind < 0.65) rows.push(event(site, visitor, 'download', when, { link_url: pick(['https://x.test/whitepaper.pdf', 'https://x.test/livre-blanc.pdf', 'https://x.test/deck.pdf']) }));
+          else if (kind < 0.8) {
+            const props = { job_title: pick(titles), company_size: pick(['11-50', '500', 'plus de 250', '']), country: pick(['France', 'Germany', 'UK', '']) };
+            rows.push(form(site, visitor, pick(['webinar-signup', 'contact', 'whitepaper']), random() < 0.7 ? pick(emails) : '', props, when));
+          } else if (kind < 0.9) rows.push(event(site, visitor, 'identify', when, { email: pick(emails), props: { industry: pick(['Software', 'Retail']) } }));
+          else rows.push(event(site, visitor, 'track', when, { name: pick(['unsubscribe', 'pricing-toggle']) }));
+        }
+      }
+      await insert(rows);
+      const full = await score(site);
+      for (let trial = 0; trial < 4; trial++) {
+        const subset = visitors.filter(() => random() < 0.3);
+        const incremental = await score(site, RULES, subset);
+        const expected = full.filter((lead) => lead.visitor_ids.some((v) => subset.includes(v)));
+        expect(incremental, `seed ${seed}, visitors ${subset.join(',')}`).toEqual(expected);
+      }
+    }
+  });
+});
+
+describe('normalisation in SQL', () => {
+  it('agrees with the TypeScript normalisers on every case', async () => {
+    const inputs = [
+      'CEO', 'PDG', 'Directrice Générale', 'Vice-Président', 'Head of Sales', 'Chef de projet', 'Stagiaire', 'Assistant to the CEO', 'Product Owner',
+      'Développeur', '', '500', '251-500', '1 000+', '1\u202f000\u00a0+', '11–50', 'plus de 250', '250 salariés', 'moins de 10', "jusqu'à 10", '10k+',
+      '1,000-5,000', 'France', 'Allemagne', 'États-Unis', 'UK', 'fr', 'DEU', 'Côte d’Ivoire', 'Narnia',
+    ];
+    const p = new SqlParams();
+    const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberSql('x', p)} AS size_min, ${countryCodeSql('x', p)} AS country
+      FROM (SELECT arrayJoin(${p.bind('inputs', inputs, 'Array(String)')}) AS x)`;
+    const result = await client.query({ query, query_params: p.values, format: 'JSONEachRow' });
+    const rows = await result.json<{ x: string; seniority: string; size_min: number | null; country: string }>();
+    expect(rows).toEqual(inputs.map((x) => ({ x, seniority: seniorityOf(x) ?? '', size_min: companySizeOf(x)?.min ?? null, country: countryCodeOf(x) ?? '' })));
+  });
+});
+
+describe('rules that name what the site lacks', () => {
+  it('are refused with the path of the rule', () => {
+    const rules: RulesInput = { engagement: [{ id: 'demo', event: 'pageview', pageGroup: 'demo', points: 5 }] };
+    expect(() => compileScoring(rulesSchema.parse(rules), { site: 'x', pageGroups: PAGE_GROUPS })).toThrow('engagement[0].pageGroup: the site has no page group "demo"');
+  });
+});
+
+/** A small seeded PRNG, so a failing random history can be replayed. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,105 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { compileScoring, globsToRegex } from '../../../scoring/compile.ts';
+import { defaultRules, rulesSchema } from '../../../scoring/rules.ts';
+
+const PAGE_GROUPS = { pricing: ['/pricing*'], careers: ['/careers/*'], resources: ['/resources/*'] };
+const NOW = new Date('2026-03-02T12:00:00.000Z');
+const placeholders = (query: string) => [...query.matchAll(/\{([^{}:]+):([^{}]+)\}/g)].map((m) => ({ name: m[1]!, type: m[2]! }));
+
+/** Text a user controls, each piece distinctive enough to spot if it leaked into the SQL. */
+const hostile = rulesSchema.parse({
+  fit: [
+    { id: 'leak-id-fit', field: 'leak_field', values: ["Leak Value'); DROP TABLE events; --"], points: 5 },
+    { id: 'leak-pattern', field: 'industry', pattern: "^leak-regex'$", points: 5 },
+    { id: 'leak-range', field: 'leak_budget', range: { min: 12345.5 }, points: 5 },
+  ],
+  engagement: [{ id: 'leak-id-event', event: 'download', paths: ['/leak-path*'], assets: ['*leak-asset*'], points: 5, cap: 3, halfLifeDays: 7 }],
+  negative: [{ id: 'leak-domain', field: 'email_domain', values: ['leak-domain.example'], points: -5 }],
+  source: [{ id: 'leak-source', utmSources: ['leak-utm'], referrerHosts: ['leak-host.example'], points: 5 }],
+  funnel: { pricing: 'BOFU' },
+});
+
+describe('compileScoring', () => {
+  it('binds every value as a {name:Type} parameter and inlines none of the rules’ or site’s text', () => {
+    const { query, query_params } = compileScoring(hostile, { site: "leak-site'--", pageGroups: PAGE_GROUPS, visitors: ['leak-visitor'], now: NOW });
+    for (const text of ['leak', 'DROP TABLE', '12345', '/pricing', '/careers']) expect(query).not.toContain(text);
+    const used = placeholders(query);
+    expect(new Set(used.map((p) => p.name))).toEqual(new Set(Object.keys(query_params)));
+    const params = JSON.stringify(query_params);
+    for (const text of ['leak-site', 'leak value drop table events', 'leak-regex', 'leak-path', 'leak-asset', 'leak-domain.example', 'leak-utm', 'leak-host.example', 'leak-visitor', 'leak-id-fit']) {
+      expect(params).toContain(text);
+    }
+  });
+
+  it('gives every parameter one type wherever it is used', () => {
+    const { query } = compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW });
+    const types = new Map<string, Set<string>>();
+    for (const { name, type } of placeholders(query)) types.set(name, (types.get(name) ?? new Set()).add(type));
+    expect([...types].filter(([, set]) => set.size > 1)).toEqual([]);
+  });
+
+  it('lists rules in order fit, engagement, negative, source, with caps, half-lives and stages by index', () => {
+    const { query_params } = compileScoring(hostile, { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW });
+    expect(query_params.rule_ids).toEqual(['leak-id-fit', 'leak-pattern', 'leak-range', 'leak-id-event', 'leak-domain', 'leak-source']);
+    expect(query_params.rule_kinds).toEqual(['fit', 'fit', 'fit', 'engagement', 'negative', 'source']);
+    expect(query_params.rule_points).toEqual([5, 5, 5, 5, -5, 5]);
+    expect((query_params.rule_caps as number[])[3]).toBe(3);
+    expect(query_params.rule_half_lives).toEqual([30, 30, 30, 7, 30, 30]);
+  });
+
+  it('compares answers the way the normalisers write them', () => {
+    const rules = rulesSchema.parse({
+      fit: [
+        { id: 'countries', field: 'country', values: ['Allemagne', 'United States', 'fr'], points: 5 },
+        { id: 'industry', field: 'industry', values: ['Édition de logiciels'], points: 5 },
+      ],
+    });
+    const { query_params } = compileScoring(rules, { site: 'acme', now: NOW });
+    expect(query_params.r1_values).toEqual(['DE', 'US', 'FR']);
+    expect(query_params.r2_values).toEqual(['edition de logiciels']);
+  });
+
+  it('scores as of `now`, over the window before it', () => {
+    const { query_params } = compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW });
+    expect(query_params.now).toBe('2026-03-02 12:00:00.000');
+    expect(query_params.window_start).toBe('2025-12-02 12:00:00.000');
+  });
+
+  it('scopes to the leads of the given visitors only when asked', () => {
+    const all = compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW });
+    expect(all.query_params).not.toHaveProperty('visitors');
+    expect(all.query).not.toContain('scope_visitors');
+    const some = compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, visitors: ['v1', 'v2'], now: NOW });
+    expect(some.query_params.visitors).toEqual(['v1', 'v2']);
+    expect(some.query).toContain('scope_visitors');
+  });
+
+  it('is deterministic', () => {
+    const options = { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW };
+    expect(compileScoring(defaultRules(PAGE_GROUPS), options)).toEqual(compileScoring(defaultRules(PAGE_GROUPS), options));
+  });
+
+  it('compiles rules that have no rules of some kind', () => {
+    const { query } = compileScoring(rulesSchema.parse({}), { site: 'acme', now: NOW });
+    expect(query).toContain('arrayFilter(x -> x > 0, [0])');
+  });
+
+  it('refuses a funnel stage for a page group the site does not have', () => {
+    const rules = rulesSchema.parse({ funnel: { demo: 'BOFU' } });
+    expect(() => compileScoring(rules, { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW })).toThrow('funnel.demo: the site has no page group "demo"');
+  });
+});
+
+describe('globsToRegex', () => {
+  it.each([
+    [['/pricing*'], '/pricing/enterprise', true],
+    [['/pricing*'], '/en/pricing', false],
+    [['*white*paper*'], 'https://x.test/assets/WhitePaper-2026.pdf', true],
+    [['/a.b'], '/axb', false],
+    [['/x', '/y*'], '/y/z', true],
+  ])('%j matches %j: %s', (globs, text, expected) => {
+    // RE2's (?i) prefix is JavaScript's i flag.
+    expect(new RegExp(globsToRegex(globs).replace('(?i)', ''), 'i').test(text)).toBe(expected);
+  });
+});

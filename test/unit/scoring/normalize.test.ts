@@ -1,0 +1,173 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { companySizeOf, countryCodeOf, fold, numberOf, seniorityOf, words } from '../../../scoring/normalize.ts';
+
+describe('text folding', () => {
+  it.each([
+    ['Président-Directeur Général', 'president-directeur general'],
+    ['ŒUVRE Ça Ñandú', 'oeuvre ca nandu'],
+    ['1\u202f000\u00a0salariés', '1 000 salaries'],
+    ['11–50', '11-50'],
+    ['Chef d’équipe', "chef d'equipe"],
+  ])('folds %j to %j', (input, expected) => expect(fold(input)).toBe(expected));
+
+  it('reduces punctuation to single spaces between words', () => {
+    expect(words('  Directeur Général (DG) / Co-Founder ')).toBe('directeur general dg co founder');
+  });
+});
+
+describe('job title → seniority', () => {
+  it.each([
+    // C-level, French and English
+    ['CEO', 'c_level'],
+    ['PDG', 'c_level'],
+    ['Président-directeur général', 'c_level'],
+    ['DG', 'c_level'],
+    ['Directeur Général Adjoint', 'c_level'],
+    ['Directrice générale', 'c_level'],
+    ['Founder', 'c_level'],
+    ['Co-founder & CTO', 'c_level'],
+    ['Cofondatrice', 'c_level'],
+    ['Fondateur', 'c_level'],
+    ['Président', 'c_level'],
+    ['Chief Revenue Officer', 'c_level'],
+    ['Chief Executive', 'c_level'],
+    ['CFO', 'c_level'],
+    ['Gérant', 'c_level'],
+    ['Chef d’entreprise', 'c_level'],
+    ['Managing Director', 'c_level'],
+    ['Owner', 'c_level'],
+    // VP and directors
+    ['VP Sales', 'vp_director'],
+    ['Vice-Président Commercial', 'vp_director'],
+    ['SVP Engineering', 'vp_director'],
+    ['Directeur marketing', 'vp_director'],
+    ['Marketing Director', 'vp_director'],
+    ['Head of Growth', 'vp_director'],
+    ['Responsable marketing digital', 'vp_director'],
+    ['DSI', 'vp_director'],
+    ['DAF', 'vp_director'],
+    // Managers
+    ['Marketing Manager', 'manager'],
+    ['Chef de projet', 'manager'],
+    ['Cheffe de produit', 'manager'],
+    ["Chef d'équipe", 'manager'],
+    ['Team Lead', 'manager'],
+    ['Superviseur logistique', 'manager'],
+    ['Coordinatrice RH', 'manager'],
+    // Individual contributors, including titles that mention a boss
+    ['Développeur', 'individual'],
+    ['Chargée de communication', 'individual'],
+    ['Software Engineer', 'individual'],
+    ['Assistant to the CEO', 'individual'],
+    ['Assistante de direction', 'individual'],
+    ['Product Owner', 'individual'],
+    ['Office Manager', 'individual'],
+    ['Consultant', 'individual'],
+    // Students
+    ['Stagiaire marketing', 'student'],
+    ['Étudiant', 'student'],
+    ['Étudiante en master', 'student'],
+    ['Marketing Intern', 'student'],
+    ['Alternant commercial', 'student'],
+    ['Apprentie', 'student'],
+    ['Working student', 'student'],
+    ['Stagiaire auprès du PDG', 'student'],
+  ])('%j is %s', (title, level) => expect(seniorityOf(title)).toBe(level));
+
+  it('says nothing about an empty title', () => {
+    expect(seniorityOf('')).toBeNull();
+    expect(seniorityOf('  - ')).toBeNull();
+  });
+
+  it('does not read a word inside another ("international" is no intern, "founders" no founder)', () => {
+    expect(seniorityOf('International Sales Rep')).toBe('individual');
+    expect(seniorityOf('Headhunter')).toBe('individual');
+  });
+});
+
+describe('company size → employee range', () => {
+  it.each([
+    ['500', { min: 500, max: 500 }],
+    ['251-500', { min: 251, max: 500 }],
+    ['11–50', { min: 11, max: 50 }],
+    ['11 to 50', { min: 11, max: 50 }],
+    ['11 à 50 salariés', { min: 11, max: 50 }],
+    ['entre 50 et 250', { min: 50, max: 250 }],
+    ['1 000+', { min: 1000, max: null }],
+    ['1000+', { min: 1000, max: null }],
+    ['1,000-5,000', { min: 1000, max: 5000 }],
+    ['10 000 - 50 000', { min: 10000, max: 50000 }],
+    ['1 000 000+', { min: 1000000, max: null }],
+    ['10k+', { min: 10000, max: null }],
+    ['plus de 250', { min: 251, max: null }],
+    ['Plus de 1 000 salariés', { min: 1001, max: null }],
+    ['more than 250 employees', { min: 251, max: null }],
+    ['> 250', { min: 251, max: null }],
+    ['500 or more', { min: 500, max: null }],
+    ['500 et plus', { min: 500, max: null }],
+    ['at least 50', { min: 50, max: null }],
+    ['au moins 50', { min: 50, max: null }],
+    ['250 salariés', { min: 250, max: 250 }],
+    ['250 employees', { min: 250, max: 250 }],
+    ['moins de 10', { min: 1, max: 9 }],
+    ['less than 10', { min: 1, max: 9 }],
+    ['< 50', { min: 1, max: 49 }],
+    ["jusqu'à 10", { min: 1, max: 10 }],
+    ['up to 10', { min: 1, max: 10 }],
+  ])('%j is %j', (text, range) => expect(companySizeOf(text)).toEqual(range));
+
+  it.each(['', 'self-employed', 'grande entreprise', 'N/A'])('%j states no size', (text) => expect(companySizeOf(text)).toBeNull());
+
+  it('gives range rules the lower bound', () => {
+    expect(numberOf('251-500')).toBe(251);
+    expect(numberOf('plus de 250')).toBe(251);
+    expect(numberOf('n/a')).toBeNull();
+  });
+});
+
+describe('country → ISO 3166-1 alpha-2', () => {
+  it.each([
+    ['France', 'FR'],
+    ['france', 'FR'],
+    ['FR', 'FR'],
+    ['fr', 'FR'],
+    ['FRA', 'FR'],
+    ['Allemagne', 'DE'],
+    ['Germany', 'DE'],
+    ['Deutschland', 'DE'],
+    ['United States', 'US'],
+    ['United States of America', 'US'],
+    ['USA', 'US'],
+    ['U.S.A.', 'US'],
+    ['États-Unis', 'US'],
+    ["États-Unis d'Amérique", 'US'],
+    ['UK', 'GB'],
+    ['United Kingdom', 'GB'],
+    ['Royaume-Uni', 'GB'],
+    ['Angleterre', 'GB'],
+    ['Great Britain', 'GB'],
+    ['Belgique', 'BE'],
+    ['Belgium', 'BE'],
+    ['Suisse', 'CH'],
+    ['Switzerland', 'CH'],
+    ['Espagne', 'ES'],
+    ['Pays-Bas', 'NL'],
+    ['Netherlands', 'NL'],
+    ['Côte d’Ivoire', 'CI'],
+    ["Côte d'Ivoire", 'CI'],
+    ['Ivory Coast', 'CI'],
+    ['Corée du Sud', 'KR'],
+    ['South Korea', 'KR'],
+    ['Japon', 'JP'],
+    ['Japan', 'JP'],
+    ['Canada', 'CA'],
+    ['Luxembourg', 'LU'],
+    ['Maroc', 'MA'],
+    ['Morocco', 'MA'],
+    ['Russie', 'RU'],
+    ['Russia', 'RU'],
+  ])('%j is %s', (name, code) => expect(countryCodeOf(name)).toBe(code));
+
+  it.each(['', 'Europe', 'Narnia', 'Île-de-France'])('%j is no country', (name) => expect(countryCodeOf(name)).toBeNull());
+});

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../../collector/config/load.ts';
+import { clusterStatements, type ClusterTarget } from '../../../collector/store/cluster-ddl.ts';
+import { readMigrations } from '../../../collector/store/migrate.ts';
+import { withStorageConfig } from '../../../collector/store/prepare.ts';
+import { retentionStatements, ttlOf } from '../../../collector/store/retention.ts';
+
+const target: ClusterTarget = { cluster: 'hearth', database: 'analytics' };
+const transform = (statement: string, shard = true) => clusterStatements(statement, target, { source: '009_test.sql', shard });
+
+describe('cluster DDL from the single-server migration files', () => {
+  it('turns the events table into a replicated events_local behind a Distributed events sharded by visitor', () => {
+    const [create] = readMigrations()[0]!.statements;
+    const [local, distributed, ...more] = transform(create!);
+    expect(more).toEqual([]);
+    expect(local).toMatch(/^CREATE TABLE IF NOT EXISTS events_local ON CLUSTER hearth\n\(\n {4}site_id {5}LowCardinality\(String\),/);
+    expect(local).toContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/events', '{replica}')\nPARTITION BY toYYYYMM(ts)\nORDER BY (site_id, visitor_id, ts, event_id)");
+    expect(distributed).toBe(
+      "CREATE TABLE IF NOT EXISTS events ON CLUSTER hearth AS events_local\nENGINE = Distributed('hearth', 'analytics', 'events_local', cityHash64(site_id, visitor_id))",
+    );
+  });
+
+  it('alters the local table first, then the Distributed one', () => {
+    expect(transform("ALTER TABLE events ADD COLUMN IF NOT EXISTS utm_source LowCardinality(String) DEFAULT ''")).toEqual([
+      "ALTER TABLE events_local ON CLUSTER hearth ADD COLUMN IF NOT EXISTS utm_source LowCardinality(String) DEFAULT ''",
+      "ALTER TABLE events ON CLUSTER hearth ADD COLUMN IF NOT EXISTS utm_source LowCardinality(String) DEFAULT ''",
+    ]);
+  });
+
+  it('transforms every statement of every migration file, each ON CLUSTER, never touching a table directly', () => {
+    for (const migration of readMigrations()) {
+      for (const statement of migration.statements) {
+        const statements = clusterStatements(statement, target, { source: `${migration.name}.sql` });
+        expect(statements.length, `${migration.name}: ${statement}`).toBeGreaterThan(0);
+        for (const out of statements) expect(out).toMatch(/^(CREATE|ALTER|DROP) TABLE (IF (NOT )?EXISTS )?\w+ ON CLUSTER hearth\b/);
+        // Whatever a file creates or alters, the replicated local table changes before the Distributed one.
+        if (statements.length === 2) expect(statements[0]).toMatch(/^\w+ TABLE (IF (NOT )?EXISTS )?\w+_local /);
+      }
+    }
+  });
+
+  it('keeps engine arguments, quotes and comments as written, and shards by the order key before its first time column', () => {
+    const [local, distributed] = transform(
+      "CREATE TABLE daily_pages (site_id String, day Date, `page path` String, views UInt64, ver UInt32 COMMENT 'a, b (c)')\n" +
+        "ENGINE = ReplacingMergeTree(ver) PARTITION BY toYYYYMM(day) ORDER BY (site_id, day, `page path`) SETTINGS index_granularity = 4096",
+    );
+    expect(local).toBe(
+      "CREATE TABLE daily_pages_local ON CLUSTER hearth\n(site_id String, day Date, `page path` String, views UInt64, ver UInt32 COMMENT 'a, b (c)')\n" +
+        "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/daily_pages', '{replica}', ver)\nPARTITION BY toYYYYMM(day) ORDER BY (site_id, day, `page path`) SETTINGS index_granularity = 4096",
+    );
+    expect(distributed).toContain("Distributed('hearth', 'analytics', 'daily_pages_local', cityHash64(site_id))");
+    expect(transform('CREATE TABLE q (site_id String, lead_id String, changed_at DateTime64(3)) ENGINE = MergeTree ORDER BY (site_id, lead_id, changed_at)')[1]).toContain(
+      'cityHash64(site_id, lead_id)',
+    );
+    expect(transform('CREATE TABLE h (hour DateTime, site_id String) ENGINE = SummingMergeTree ORDER BY (toStartOfDay(hour), site_id)')[1]).toContain(
+      'cityHash64(toStartOfDay(hour), site_id)',
+    );
+  });
+
+  it('sends only column changes to the Distributed table, which has no TTL, indexes or data of its own', () => {
+    expect(transform('ALTER TABLE events ADD COLUMN country String, ADD INDEX email_idx email TYPE bloom_filter GRANULARITY 4, MODIFY TTL toDateTime(ts) + INTERVAL 1 YEAR')).toEqual([
+      'ALTER TABLE events_local ON CLUSTER hearth ADD COLUMN country String, ADD INDEX email_idx email TYPE bloom_filter GRANULARITY 4, MODIFY TTL toDateTime(ts) + INTERVAL 1 YEAR',
+      'ALTER TABLE events ON CLUSTER hearth ADD COLUMN country String',
+    ]);
+    expect(transform("ALTER TABLE events DELETE WHERE email = 'a@b.c'")).toEqual(["ALTER TABLE events_local ON CLUSTER hearth DELETE WHERE email = 'a@b.c'"]);
+  });
+
+  it('drops the Distributed table before the local one', () => {
+    expect(transform('DROP TABLE IF EXISTS old_rollup')).toEqual([
+      'DROP TABLE IF EXISTS old_rollup ON CLUSTER hearth SYNC',
+      'DROP TABLE IF EXISTS old_rollup_local ON CLUSTER hearth SYNC',
+    ]);
+  });
+
+  it('replicates an unsharded table (the migrations ledger) to every node under one path, with no Distributed table', () => {
+    expect(transform('CREATE TABLE IF NOT EXISTS hearth_migrations (version UInt32) ENGINE = MergeTree ORDER BY version', false)).toEqual([
+      "CREATE TABLE IF NOT EXISTS hearth_migrations ON CLUSTER hearth\n(version UInt32)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/hearth_migrations', '{replica}')\nORDER BY version",
+    ]);
+  });
+
+  it('quotes a cluster name that is not a plain identifier', () => {
+    const [local, distributed] = clusterStatements('CREATE TABLE t (a UInt8) ENGINE = MergeTree ORDER BY a', { cluster: 'prod-eu.1', database: 'db' }, { source: 'x.sql' });
+    expect(local).toMatch(/^CREATE TABLE t_local ON CLUSTER `prod-eu.1`\n/);
+    expect(distributed).toContain("Distributed('prod-eu.1', 'db', 't_local', cityHash64(a))");
+  });
+
+  it.each([
+    ['CREATE MATERIALIZED VIEW mv TO pages AS SELECT site_id FROM events', 'only CREATE TABLE, ALTER TABLE and DROP TABLE'],
+    ['INSERT INTO events (site_id) VALUES (1)', 'only CREATE TABLE, ALTER TABLE and DROP TABLE'],
+    ['CREATE TABLE t (a UInt8) ENGINE = Memory', 'engine Memory has no replicated form'],
+    ["CREATE TABLE t (a UInt8) ENGINE = ReplicatedMergeTree('/p', '{replica}') ORDER BY a", 'engine ReplicatedMergeTree is already replicated'],
+    ['CREATE TABLE t (a UInt8) ENGINE = MergeTree ORDER BY tuple()', 'empty ORDER BY'],
+    ['CREATE TABLE t (a UInt8) ENGINE = MergeTree PRIMARY KEY a', 'without ORDER BY'],
+    ['CREATE TABLE t AS events ENGINE = MergeTree ORDER BY a', 'expected the column list'],
+    ['CREATE TABLE other.t (a UInt8) ENGINE = MergeTree ORDER BY a', 'qualified with a database'],
+    ['ALTER TABLE events ON CLUSTER c ADD COLUMN a UInt8', 'already says ON CLUSTER'],
+    ['CREATE TABLE t (a UInt8 ENGINE = MergeTree ORDER BY a', 'unbalanced parentheses'],
+  ])('refuses, naming the file, what it cannot transform: %s', (statement, reason) => {
+    expect(() => transform(statement)).toThrow(/^009_test\.sql: cannot turn this statement into cluster DDL: /);
+    expect(() => transform(statement)).toThrow(reason);
+  });
+});
+
+describe('retention TTL', () => {
+  const cluster = target;
+  it('sets, changes and removes the TTL only when it differs from storage.retentionDays', () => {
+    expect(retentionStatements(null, 30)).toEqual(['ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL 30 DAY']);
+    expect(retentionStatements('toDateTime(ts) + toIntervalDay(30)', 30)).toEqual([]);
+    expect(retentionStatements('toDateTime(ts) + toIntervalDay(30)', 90)).toEqual(['ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL 90 DAY']);
+    expect(retentionStatements('toDateTime(ts) + toIntervalDay(30)', undefined)).toEqual(['ALTER TABLE events REMOVE TTL']);
+    expect(retentionStatements(null, undefined)).toEqual([]);
+  });
+
+  it('puts the TTL on the replicated local tables of a cluster', () => {
+    expect(retentionStatements(null, 7, cluster)).toEqual(['ALTER TABLE events_local ON CLUSTER hearth MODIFY TTL toDateTime(ts) + INTERVAL 7 DAY']);
+    expect(retentionStatements('toDateTime(ts) + toIntervalDay(7)', undefined, cluster)).toEqual(['ALTER TABLE events_local ON CLUSTER hearth REMOVE TTL']);
+  });
+
+  it('reads the TTL back from the engine description ClickHouse prints', () => {
+    expect(ttlOf('ReplacingMergeTree PARTITION BY toYYYYMM(ts) ORDER BY a TTL toDateTime(ts) + toIntervalDay(30) SETTINGS index_granularity = 8192')).toBe('toDateTime(ts) + toIntervalDay(30)');
+    expect(ttlOf('ReplacingMergeTree PARTITION BY toYYYYMM(ts) ORDER BY a SETTINGS index_granularity = 8192')).toBeNull();
+  });
+});
+
+describe('the storage section of the config', () => {
+  const sites = [{ id: 'acme', origins: ['https://acme.test'] }];
+  const server = { dataDir: '/tmp/unused', url: 'http://clickhouse:8123' };
+
+  it('names the path of a bad value', () => {
+    expect(() => parseConfig({ sites, storage: { retentionDays: 0 } }, 'h.json')).toThrow(/h\.json: storage\.retentionDays: keep events for at least 1 day/);
+    expect(() => parseConfig({ sites, storage: { cluster: 'a b' } }, 'h.json')).toThrow(/h\.json: storage\.cluster: a cluster name/);
+    expect(() => parseConfig({ sites, storage: { retention: 30 } }, 'h.json')).toThrow(/h\.json: storage: Unrecognized key: "retention"/);
+  });
+
+  it('lets CLICKHOUSE_CLUSTER override storage.cluster, and needs a ClickHouse server for a cluster', () => {
+    expect(withStorageConfig(server, { cluster: 'from-config' }).cluster).toBe('from-config');
+    expect(withStorageConfig({ ...server, cluster: 'from-env' }, { cluster: 'from-config' }).cluster).toBe('from-env');
+    expect(() => withStorageConfig({ ...server, cluster: 'bad name' }, undefined)).toThrow(/CLICKHOUSE_CLUSTER expects a cluster name/);
+    expect(() => withStorageConfig({ dataDir: '/tmp/unused' }, { cluster: 'c' })).toThrow(ConfigError);
+    expect(() => withStorageConfig({ dataDir: '/tmp/unused' }, { cluster: 'c' })).toThrow(/storage\.cluster \("c"\) needs CLICKHOUSE_URL/);
+  });
+});
