@@ -6,7 +6,9 @@ import { toProblems } from '../config/issues.ts';
 import { requireBearerToken } from '../hooks/auth.hook.ts';
 import { leadRoutes } from './lead.routes.ts';
 import { listLeads } from './leads.ts';
-import { presentScore, scoreSite } from './scores.ts';
+import { judgeQualification, qualificationPolicySchema } from '../../scoring/qualification.ts';
+import { currentQualifications } from './lead-store.ts';
+import { lifecycleOf, presentScore, scoreSite } from './scores.ts';
 import { siteParam } from './site-query.ts';
 
 export interface ApiOptions {
@@ -27,6 +29,8 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     temperature: z.enum(['cold', 'warm', 'hot']).optional(),
     stage: z.enum(['TOFU', 'MOFU', 'BOFU']).optional(),
     kind: z.enum(['lead', 'visitor']).optional(),
+    lifecycle: z.enum(['visitor', 'lead', 'mql', 'prospect', 'disqualified']).optional(),
+    owner: z.string().max(200).optional(),
     sort: z.enum(['score', 'recent']).default('score'),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     offset: z.coerce.number().int().min(0).default(0),
@@ -41,11 +45,22 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const query = parsed.data;
     const site = config.sites.find((candidate) => candidate.id === query.site)!;
-    const scores = (await scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' })).filter(
+    const policy = qualificationPolicySchema.parse(site.qualification ?? {});
+    const [allScores, qualifications] = await Promise.all([
+      scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' }),
+      currentQualifications(client, site.id),
+    ]);
+    const verdictOf = (leadId: string) => {
+      const state = qualifications.get(leadId);
+      return state && judgeQualification(state, policy);
+    };
+    const scores = allScores.filter(
       (score) =>
         (!query.temperature || score.temperature === query.temperature) &&
         (!query.stage || score.stage === query.stage) &&
         (!query.kind || score.kind === query.kind) &&
+        (!query.lifecycle || lifecycleOf(score, verdictOf(score.lead_id)) === query.lifecycle) &&
+        (query.owner === undefined || (verdictOf(score.lead_id)?.owner ?? '') === query.owner) &&
         (!query.visitor || score.visitor_ids.includes(query.visitor)),
     );
     if (query.sort === 'recent') scores.sort((a, b) => b.last_seen.localeCompare(a.last_seen) || a.lead_id.localeCompare(b.lead_id));
@@ -53,7 +68,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const activity = new Map((await listLeads(client, { site: site.id, limit: page.length || 1, ids: page.map((score) => score.lead_id) })).map((lead) => [lead.id, lead]));
     const leads = page.flatMap((score) => {
       const lead = activity.get(score.lead_id);
-      return lead ? [{ ...lead, ...presentScore(score) }] : [];
+      return lead ? [{ ...lead, ...presentScore(score, verdictOf(score.lead_id)) }] : [];
     });
     return { site: site.id, total: scores.length, leads };
   });

@@ -136,3 +136,15 @@ export async function eraseLead(client: ClickHouseClient, site: string, lead: Le
     clickhouse_settings: settings,
   });
 }
+
+/** The current qualification of every qualified lead of a site: the latest row per lead. */
+export async function currentQualifications(client: ClickHouseClient, site: string): Promise<Map<string, QualificationRecord>> {
+  const latest = await rows<QualificationRow & { lead_id: string }>(
+    client,
+    `SELECT lead_id, framework, boxes, notes, owner, disqualified, reason, changed_by, changed_at
+     FROM lead_qualifications WHERE site_id = {site:String}
+     ORDER BY lead_id, changed_at DESC LIMIT 1 BY lead_id`,
+    { site },
+  );
+  return new Map(latest.map((row) => [row.lead_id, toRecord(row)]));
+}

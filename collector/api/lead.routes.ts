@@ -62,7 +62,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     ]);
     const score = scores.find((candidate) => candidate.lead_id === lead.id);
     // A lead seen only through an automated browser has no score unless the rules count bots.
-    return { ...lead, profile, ...(score ? presentScore(score) : { score: null }), qualification: qualification.verdict, recentEvents: events };
+    return { ...lead, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: qualification.verdict, recentEvents: events };
   });
 
   app.get('/api/leads/:id/qualification', async (request, reply) => {

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { defaultRules, scoreLeads, type LeadScore, type Rules } from '../../scoring/index.ts';
+import type { QualificationVerdict } from '../../scoring/qualification.ts';
 import type { SiteConfig } from '../config/schema.ts';
 
 /** The rules a site scores with: its own, else the article's grid over its page groups. */
@@ -19,9 +20,21 @@ export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?:
   return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now });
 }
 
+/** Where a lead stands: visitor → lead → MQL (hot) → prospect (qualified by sales), or disqualified. */
+export type Lifecycle = 'visitor' | 'lead' | 'mql' | 'prospect' | 'disqualified';
+
+export function lifecycleOf(score: LeadScore, qualification: QualificationVerdict | undefined): Lifecycle {
+  if (qualification?.disqualified) return 'disqualified';
+  if (qualification?.prospect) return 'prospect';
+  if (score.kind === 'visitor') return 'visitor';
+  return score.temperature === 'hot' ? 'mql' : 'lead';
+}
+
 /** A score as the API shows it. */
-export function presentScore(score: LeadScore) {
+export function presentScore(score: LeadScore, qualification?: QualificationVerdict) {
   return {
+    lifecycle: lifecycleOf(score, qualification),
+    owner: qualification?.owner || null,
     score: score.score,
     fit: score.fit,
     engagement: score.engagement,

@@ -141,3 +141,19 @@ describe('scores through the API', () => {
     expect((await getJson(server, `/api/leads?site=acme&temperature=cold&visitor=${visitor}`)).body.leads).toEqual([]);
   });
 });
+
+describe('lifecycle in the leads list', () => {
+  it('moves an MQL to prospect once qualified and owned, and to disqualified when it falls back', async () => {
+    const { id, laptop } = await makeLead();
+    const lifecycleOf = async () => (await getJson(server, `/api/leads?site=acme&visitor=${laptop}`)).body.leads[0].lifecycle;
+    // A COO in France who viewed pricing and product: 30 + 15 + 20 + 5 = 70, hot, so marketing-qualified.
+    expect(await lifecycleOf()).toBe('mql');
+    await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true, authority: true, need: true, timing: true }, owner: 'sam' });
+    expect(await lifecycleOf()).toBe('prospect');
+    const owned = await getJson(server, `/api/leads?site=acme&lifecycle=prospect&owner=sam`);
+    expect(owned.body.leads.map((lead: { id: string }) => lead.id)).toContain(id);
+    expect(owned.body.leads.every((lead: { owner: string }) => lead.owner === 'sam')).toBe(true);
+    await send('POST', `/api/leads/${id}/qualification?site=acme`, { disqualified: true, reason: 'no budget this year' });
+    expect(await lifecycleOf()).toBe('disqualified');
+  });
+});

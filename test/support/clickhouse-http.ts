@@ -247,7 +247,8 @@ export async function startClickHouseHttp({ dataDir, port = 0, username = 'defau
     }
   }
 
-  const server = createServer((req, res) => {
+  // Query parameters travel in the URL; ClickHouse accepts URIs up to 1 MiB (http_max_uri_size), Node only 16 KB.
+  const server = createServer({ maxHeaderSize: 1 << 20 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/__faults') return void controlFaults(req, res, faults);
     const { mode, delayMs } = faults.current;
