@@ -79,7 +79,12 @@ async function main(): Promise<void> {
   const configFile = join(work, 'hearth.config.json');
   writeFileSync(
     configFile,
-    JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: BENCH_SITE, name: 'Benchmark site', origins: [BENCH_ORIGIN] }] }),
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0 },
+      // One load generator, one address: the rate limits would measure themselves.
+      limits: { requestsPerMinutePerIp: 1_000_000_000, requestsPerMinutePerSite: 1_000_000_000 },
+      sites: [{ id: BENCH_SITE, name: 'Benchmark site', origins: [BENCH_ORIGIN] }],
+    }),
   );
   // The embedded engine only: the stored count is read from this data directory afterwards.
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLICKHOUSE_')));

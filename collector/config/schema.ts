@@ -43,7 +43,8 @@ export const serverSchema = z
 export const limitsSchema = z
   .object({
     requestsPerMinutePerIp: z.number().int().min(1).default(600),
-    requestsPerMinutePerSite: z.number().int().min(1).default(30_000),
+    // High enough for a busy site's peaks (10,000 beacons a second): it stops abuse, not traffic.
+    requestsPerMinutePerSite: z.number().int().min(1).default(600_000),
   })
   .strict();
 
