@@ -1,3 +1,5 @@
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
 import { insertEvents, type EventSink, type SinkStatus } from './sink.ts';
@@ -39,6 +41,8 @@ export interface WalStatus extends SinkStatus {
   fsyncs: number;
   /** What this start found on disk from earlier runs. */
   recovered: RecoveredBacklog;
+  /** Events ClickHouse refused since start, set aside in `rejected.ndjson`. */
+  rejectedRows: number;
 }
 
 export interface WalSink extends EventSink {
@@ -46,6 +50,13 @@ export interface WalSink extends EventSink {
   /** Resolves once every write acknowledged so far is stored in ClickHouse. */
   drained(): Promise<void>;
 }
+
+/** Where events ClickHouse refused are kept, one JSON line each, for a person to look at. */
+export const REJECTED_FILE = 'rejected.ndjson';
+
+/** ClickHouse's errors about the data sent, as opposed to being down, slow or overloaded. */
+const DATA_ERROR = /^(CANNOT_PARSE|CANNOT_CONVERT|CANNOT_READ|INCORRECT_DATA|TYPE_MISMATCH|TOO_LARGE_STRING_SIZE|CANNOT_INSERT_NULL|ILLEGAL_TYPE|VALUE_IS_OUT_OF_RANGE|ARGUMENT_OUT_OF_BOUND)/;
+const refusesRows = (err: unknown) => DATA_ERROR.test(String((err as { type?: unknown }).type ?? ''));
 
 // One insert carries at most this much of the log, so catching up after an outage uses large but bounded inserts.
 const MAX_INSERT_BYTES = 8 * 1024 * 1024;
@@ -96,6 +107,7 @@ export async function createWalSink({
   let clickHouseReachable = true;
   let lastError: string | null = null;
   let failingInserts = 0;
+  let rejectedRows = 0;
 
   let stopping = false;
   let signalStop = () => {};
@@ -167,6 +179,22 @@ export async function createWalSink({
     clearTimeout(timer);
   }
 
+  /**
+   * ClickHouse refused the rows themselves: retrying them can never succeed, and would hold back everything
+   * behind them until the log fills. Halve the insert until the refused row is alone, and set it aside in
+   * `rejected.ndjson` (with ClickHouse's reason) so the rest is stored.
+   */
+  async function setAside(rows: EventRow[], err: Error): Promise<boolean> {
+    if (rows.length > 1) {
+      const half = Math.ceil(rows.length / 2);
+      return (await insertUntilStored(rows.slice(0, half))) && (await insertUntilStored(rows.slice(half)));
+    }
+    await appendFile(join(dir, REJECTED_FILE), JSON.stringify({ at: new Date().toISOString(), error: err.message, row: rows[0] }) + '\n');
+    rejectedRows++;
+    log.error({ err, eventId: rows[0]?.event_id, file: join(dir, REJECTED_FILE) }, 'ClickHouse refused an event; it is set aside, the rest goes on');
+    return true;
+  }
+
   async function insertUntilStored(rows: EventRow[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -178,6 +206,7 @@ export async function createWalSink({
         clickHouseReachable = true;
         return true;
       } catch (err) {
+        if (refusesRows(err)) return setAside(rows, err as Error);
         failingInserts++;
         clickHouseReachable = false;
         onInsertError(err);
@@ -257,6 +286,7 @@ export async function createWalSink({
         segments: segments.segmentCount,
         fsyncs: segments.fsyncs,
         recovered: backlog,
+        rejectedRows,
       };
     },
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { listLeads } from '../../collector/api/leads.ts';
 import { buildApp } from '../../collector/app.ts';
 import { parseConfig } from '../../collector/config/load.ts';
 import { batchToRows, type EventRow } from '../../collector/ingest/rows.ts';
-import { createWalSink, type WalSinkOptions } from '../../collector/ingest/wal.ts';
+import { createWalSink, REJECTED_FILE, type WalSinkOptions } from '../../collector/ingest/wal.ts';
 import { encodeRecord } from '../../collector/ingest/wal-records.ts';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
@@ -264,5 +264,27 @@ describe('/collect and /readyz over the write-ahead log', () => {
       await app.close();
       await wal.close();
     }
+  });
+});
+
+describe('an event ClickHouse refuses', () => {
+  it('is set aside in rejected.ndjson with the reason, and everything around it is stored', async () => {
+    const dir = newWalDir();
+    const wal = await openWal({ dir });
+    const visitor = newVisitor();
+    const good = rowsOf(visitor, 9);
+    // Half an emoji (a lone surrogate) is JSON that ClickHouse cannot parse: a real refusal, not an outage.
+    const poison = { ...rowsOf(visitor, 1)[0]!, title: 'Pricing \ud83d' };
+    await wal.write(good.slice(0, 4));
+    await wal.write([poison]);
+    await wal.write(good.slice(4));
+    await wal.drained();
+    expect(await storedIdCounts(visitor)).toEqual(onceEach(good));
+    const rejected = readFileSync(join(dir, REJECTED_FILE), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0].row.event_id).toBe(poison.event_id);
+    expect(rejected[0].error).toMatch(/surrogate/);
+    expect(wal.status()).toMatchObject({ rejectedRows: 1, degraded: false, pendingRows: 0 });
+    await wal.close();
   });
 });
