@@ -1,0 +1,75 @@
+// The scoring benchmark (`npm run bench:score`): a `hearth demo` history in a fresh embedded ClickHouse, then
+// full rescoring against a bare `GROUP BY visitor` scan of the same table in the same run, incremental rescoring of
+// 1,000 leads' visitors, and one lead's explanation. It reports and never gates (exit 0 when targets are missed).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateHistory } from '../collector/demo/history.ts';
+import { insertEvents } from '../collector/ingest/sink.ts';
+import { createStoreClient } from '../collector/store/client.ts';
+import { migrate } from '../collector/store/migrate.ts';
+import { defaultRules, scoreLeads } from '../scoring/index.ts';
+
+const TARGETS = { fullToScan: 3, incrementalMs: 200, explainMs: 50 };
+const PAGE_GROUPS = {
+  product: ['/demo/product/*'],
+  pricing: ['/demo/pricing/*'],
+  resources: ['/demo/resources/*'],
+  webinar: ['/demo/webinar/*'],
+  customers: ['/demo/customers/*'],
+  careers: ['/demo/careers/*'],
+};
+
+const { values } = parseArgs({ options: { visitors: { type: 'string', default: '53000' }, repeat: { type: 'string', default: '5' } } });
+const visitors = Number(values.visitors);
+const repeat = Number(values.repeat);
+
+/** Median wall time of `repeat` runs of `run`, in ms. */
+async function median(run: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'hearth-bench-score-'));
+const client = createStoreClient({ dataDir });
+try {
+  await migrate(client);
+  const generatedAt = performance.now();
+  // Generated and inserted in slices so a large history never sits whole in memory.
+  let events = 0;
+  for (let done = 0, seed = 1; done < visitors; done += 10_000, seed++) {
+    const rows = generateHistory({ site: 'demo', origin: 'http://127.0.0.1:8787', visitors: Math.min(10_000, visitors - done), days: 90, seed, now: Date.now() });
+    for (let start = 0; start < rows.length; start += 200_000) await insertEvents(client, rows.slice(start, start + 200_000));
+    events += rows.length;
+  }
+  await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
+  console.log(`history: ${events} events of ${visitors} visitors, generated and stored in ${((performance.now() - generatedAt) / 1000).toFixed(1)} s`);
+
+  const rules = defaultRules(PAGE_GROUPS);
+  const options = { site: 'demo', pageGroups: PAGE_GROUPS };
+  // The scan aggregates per visitor like scoring does, without shipping the rows back.
+  const scan = await median(() => client.query({ query: 'SELECT count() FROM (SELECT visitor_id, count() FROM events GROUP BY visitor_id)' }).then((result) => result.text()));
+  let leads = await scoreLeads(client, rules, options);
+  const full = await median(() => scoreLeads(client, rules, options).then((scored) => (leads = scored)));
+  const identified = leads.filter((lead) => lead.kind === 'lead');
+  const touched = identified.slice(0, 1000).flatMap((lead) => lead.visitor_ids);
+  const incremental = await median(() => scoreLeads(client, rules, { ...options, visitors: touched }));
+  const one = identified[Math.floor(identified.length / 2)]!;
+  const explain = await median(() => scoreLeads(client, rules, { ...options, visitors: one.visitor_ids }));
+
+  const verdict = (ok: boolean) => (ok ? 'OK' : 'MISSED');
+  console.log(`bare scan (GROUP BY visitor_id):     ${scan.toFixed(0)} ms`);
+  console.log(`full rescoring (${leads.length} leads):   ${full.toFixed(0)} ms  = ${(full / scan).toFixed(1)}× the scan (target ≤ ${TARGETS.fullToScan}×) ${verdict(full / scan <= TARGETS.fullToScan)}`);
+  console.log(`incremental, ${Math.min(1000, identified.length)} leads (${touched.length} visitors): ${incremental.toFixed(0)} ms (target ≤ ${TARGETS.incrementalMs} ms) ${verdict(incremental <= TARGETS.incrementalMs)}`);
+  console.log(`one lead's explanation:              ${explain.toFixed(0)} ms (target ≤ ${TARGETS.explainMs} ms) ${verdict(explain <= TARGETS.explainMs)}`);
+  console.log(`(medians of ${repeat} runs; chDB embedded, ${events} events)`);
+} finally {
+  await client.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
