@@ -30,11 +30,12 @@ export interface RunningServer {
 }
 
 /** HEARTH_WAL_MAX_MB: how much accepted data may wait on disk for ClickHouse before /collect answers 503. */
-function walMaxBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.HEARTH_WAL_MAX_MB || '1024';
-  const megabytes = Number(text);
-  if (!(Number.isFinite(megabytes) && megabytes > 0)) throw new ConfigError(`HEARTH_WAL_MAX_MB expects a size in megabytes, got "${text}"`);
-  return megabytes * 1024 * 1024;
+function positiveNumberFromEnv(name: string, fallback: number, unit: string, env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[name];
+  if (!text) return fallback;
+  const value = Number(text);
+  if (!(Number.isFinite(value) && value > 0)) throw new ConfigError(`${name} expects ${unit}, got "${text}"`);
+  return value;
 }
 
 /** Migrates the store, sets its retention, opens the write-ahead log, builds the app and listens on the configured host and port. */
@@ -48,7 +49,10 @@ export async function startServer({ config, store: storeOptions, adminToken, log
   const sink = await createWalSink({
     dir: join(store.dataDir, 'wal'),
     client,
-    maxBytes: walMaxBytesFromEnv(),
+    maxBytes: positiveNumberFromEnv('HEARTH_WAL_MAX_MB', 1024, 'a size in megabytes') * 1024 * 1024,
+    // When the log is moved into ClickHouse: at this many rows, or after this long. Larger means fewer, bigger inserts.
+    flushRows: positiveNumberFromEnv('HEARTH_WAL_FLUSH_ROWS', 1000, 'a number of rows'),
+    flushMs: positiveNumberFromEnv('HEARTH_WAL_FLUSH_MS', 1000, 'milliseconds'),
     log: {
       info: (details, message) => appLog?.info(details, message),
       warn: (details, message) => appLog?.warn(details, message),

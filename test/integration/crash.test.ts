@@ -48,7 +48,8 @@ describe('a collector killed with SIGKILL under load', () => {
   it('keeps every event it acknowledged, exactly once, after a restart', async () => {
     const dataDir = freshDataDir();
     const env = { HEARTH_DATA_DIR: dataDir };
-    const first = await startHearthProcess(['--config', configFile], env);
+    // The first collector moves nothing into ClickHouse before the kill, so the restart must replay every event.
+    const first = await startHearthProcess(['--config', configFile], { ...env, HEARTH_WAL_FLUSH_ROWS: '100000000', HEARTH_WAL_FLUSH_MS: '600000' });
     const killed = new Promise((resolve) => setTimeout(resolve, 1500)).then(() => first.crash());
     const [acknowledgedByVisitor] = await Promise.all([fireBatches(first.url, new Promise((resolve) => setTimeout(resolve, 2000))), killed]);
     const acknowledged = [...acknowledgedByVisitor.values()].flat();
