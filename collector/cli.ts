@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { configSchema, type HearthConfig } from './config/schema.ts';
 import { startServer } from './server.ts';
-import { createStoreClient, describeStore, storeOptionsFromEnv } from './store/client.ts';
+import { createStoreClient, describeStore, storeOptionsFromEnv, type StoreOptions } from './store/client.ts';
 import { prepareStore, withStorageConfig } from './store/prepare.ts';
 import { generateHistory } from './demo/history.ts';
 import { scoreSite } from './api/scores.ts';
@@ -113,7 +114,16 @@ async function start(args: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-async function writeDemoHistory(args: string[]): Promise<void> {
+type SiteCommand = (context: {
+  options: ReturnType<typeof readOptions>;
+  config: HearthConfig;
+  site: HearthConfig['sites'][number];
+  store: StoreOptions;
+  client: ClickHouseClient;
+}) => Promise<void>;
+
+/** Runs a command on one site (`--site`, else the config's first) with the store open, closing it after. */
+async function withSite(args: string[], command: SiteCommand): Promise<void> {
   const options = readOptions(args);
   const config = loadConfig(options.configFile);
   const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
@@ -121,52 +131,46 @@ async function writeDemoHistory(args: string[]): Promise<void> {
   const store = withStorageConfig(storeOptionsFromEnv(), config.storage);
   const client = createStoreClient(store);
   try {
-    await prepareStore(client, store, config.storage?.retentionDays);
-    const started = Date.now();
-    const visitors = options.visitors ?? 2000;
-    const rows = generateHistory({
-      site: site.id,
-      origin: `http://${config.server.host}:${config.server.port}`,
-      visitors,
-      days: options.days ?? 90,
-      seed: options.seed ?? 1,
-      now: Date.now(),
-    });
-    // Large inserts: the store writes one part per insert.
-    for (let start = 0; start < rows.length; start += 100_000) await insertEvents(client, rows.slice(start, start + 100_000));
-    const leads = new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    console.log(`wrote ${rows.length} events of ${visitors} visitors (${leads} leads) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
+    await command({ options, config, site, store, client });
   } finally {
     await client.close();
   }
 }
+
+const writeDemoHistory: SiteCommand = async ({ options, config, site, store, client }) => {
+  await prepareStore(client, store, config.storage?.retentionDays);
+  const started = Date.now();
+  const visitors = options.visitors ?? 2000;
+  const rows = generateHistory({
+    site: site.id,
+    origin: `http://${config.server.host}:${config.server.port}`,
+    visitors,
+    days: options.days ?? 90,
+    seed: options.seed ?? 1,
+    now: Date.now(),
+  });
+  // Large inserts: the store writes one part per insert.
+  for (let start = 0; start < rows.length; start += 100_000) await insertEvents(client, rows.slice(start, start + 100_000));
+  const leads = new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`wrote ${rows.length} events of ${visitors} visitors (${leads} leads) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
+};
+
+const printScores: SiteCommand = async ({ options, site, client }) => {
+  const scores = (await scoreSite(client, site)).slice(0, options.limit ?? (options.json ? Infinity : 50));
+  if (options.json) return console.log(JSON.stringify(scores, null, 2));
+  const rows = scores.map((lead) => [
+    String(lead.score).padStart(5),
+    lead.temperature.padEnd(4),
+    (lead.stage || '-').padEnd(4),
+    (lead.email || lead.lead_id).slice(0, 40).padEnd(40),
+    lead.reasons.slice(0, 3).map((reason) => `${reason.rule} ${reason.points > 0 ? '+' : ''}${Math.round(reason.points)}`).join(', '),
+  ]);
+  console.log(['score', 'temp', 'stage', 'lead'.padEnd(40), 'top reasons'].join('  '));
+  for (const row of rows) console.log(row.join('  '));
+};
 
 /** `hearth migrate` reads the config's `storage` section when a config file is given or present, and runs without one. */
-async function printScores(args: string[]): Promise<void> {
-  const options = readOptions(args);
-  const config = loadConfig(options.configFile);
-  const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
-  if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
-  const store = withStorageConfig(storeOptionsFromEnv(), config.storage);
-  const client = createStoreClient(store);
-  try {
-    const scores = (await scoreSite(client, site)).slice(0, options.limit ?? (options.json ? Infinity : 50));
-    if (options.json) return console.log(JSON.stringify(scores, null, 2));
-    const rows = scores.map((lead) => [
-      String(lead.score).padStart(5),
-      lead.temperature.padEnd(4),
-      (lead.stage || '-').padEnd(4),
-      (lead.email || lead.lead_id).slice(0, 40).padEnd(40),
-      lead.reasons.slice(0, 3).map((reason) => `${reason.rule} ${reason.points > 0 ? '+' : ''}${Math.round(reason.points)}`).join(', '),
-    ]);
-    console.log(['score', 'temp', 'stage', 'lead'.padEnd(40), 'top reasons'].join('  '));
-    for (const row of rows) console.log(row.join('  '));
-  } finally {
-    await client.close();
-  }
-}
-
 async function runMigrations(configFile: string, configGiven: boolean): Promise<void> {
   const config = configGiven || existsSync(configFile) ? loadConfig(configFile) : undefined;
   const store = withStorageConfig(storeOptionsFromEnv(), config?.storage);
@@ -193,10 +197,10 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'score':
-        await printScores(rest);
+        await withSite(rest, printScores);
         return 0;
       case 'demo':
-        await writeDemoHistory(rest);
+        await withSite(rest, writeDemoHistory);
         return 0;
       case 'schema':
         console.log(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input' }), null, 2));
