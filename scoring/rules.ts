@@ -211,7 +211,7 @@ const USUAL_STAGES: Record<string, Stage> = {
 };
 
 /** Free-mail providers: a personal address says nothing about a company. */
-const FREE_MAIL_DOMAINS = [
+export const FREE_MAIL_DOMAINS = [
   'gmail.com', 'googlemail.com', 'yahoo.com', 'yahoo.fr', 'hotmail.com', 'hotmail.fr', 'outlook.com', 'outlook.fr', 'live.com',
   'live.fr', 'msn.com', 'aol.com', 'icloud.com', 'me.com', 'gmx.com', 'gmx.fr', 'gmx.de', 'web.de', 'proton.me', 'protonmail.com',
   'orange.fr', 'wanadoo.fr', 'free.fr', 'sfr.fr', 'laposte.net', 'bbox.fr', 'neuf.fr', 'yandex.com', 'mail.com',

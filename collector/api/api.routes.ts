@@ -8,7 +8,8 @@ import { leadRoutes } from './lead.routes.ts';
 import { listLeads } from './leads.ts';
 import { judgeQualification, qualificationPolicySchema } from '../../scoring/qualification.ts';
 import { currentQualifications } from './lead-store.ts';
-import { lifecycleOf, presentScore, scoreSite } from './scores.ts';
+import { scoreAccounts } from '../../scoring/accounts.ts';
+import { lifecycleOf, presentScore, rulesOf, scoreSite } from './scores.ts';
 import { siteParam } from './site-query.ts';
 
 export interface ApiOptions {
@@ -37,6 +38,22 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     visitor: z.string().max(64).optional(),
     /** Automated browsers are left out of scores and lists unless asked for (`bots=include`) or the rules count them. */
     bots: z.enum(['exclude', 'include']).default('exclude'),
+  });
+
+  const accountsQuery = z.object({
+    site: siteParam(config),
+    temperature: z.enum(['cold', 'warm', 'hot']).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  });
+
+  app.get('/api/accounts', async (request, reply) => {
+    const parsed = accountsQuery.safeParse(request.query, { reportInput: true });
+    if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
+    const site = config.sites.find((candidate) => candidate.id === parsed.data.site)!;
+    const accounts = scoreAccounts(await scoreSite(client, site), rulesOf(site).thresholds).filter(
+      (account) => !parsed.data.temperature || account.temperature === parsed.data.temperature,
+    );
+    return { site: site.id, total: accounts.length, accounts: accounts.slice(0, parsed.data.limit) };
   });
 
   // Scores come from raw events and the site's rules at every call, so a rule change rescores history.

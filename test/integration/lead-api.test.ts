@@ -157,3 +157,42 @@ describe('lifecycle in the leads list', () => {
     expect(await lifecycleOf()).toBe('disqualified');
   });
 });
+
+describe('accounts', () => {
+  /** One person of a company fills the demo form after viewing pricing. */
+  async function person(email: string, title: string, company = '', pricing = true) {
+    const visitor = newVisitor();
+    const events = [
+      ...(pricing ? [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(30) })] : []),
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(20), p: { 'email  email': email, 'job_title  ': title, 'company  ': company, 'company_size  ': '500' } }),
+    ];
+    expect((await postBatch(server, { s: 'globex', v: visitor, e: events }, { origin: 'https://globex.test' })).status).toBe(202);
+  }
+  const accounts = async () => {
+    await drained(server);
+    return (await getJson(server, '/api/accounts?site=globex')).body.accounts as { id: string; name: string; score: number; temperature: string; leads: number; personas: string[] }[];
+  };
+
+  it('groups leads by work email domain, or by declared company on free mail, and needs more than one keen person to be hot', async () => {
+    await person('intern@initech-acc.test', 'Stagiaire marketing');
+    await person('ceo@hooli-acc.test', 'CEO');
+    await person('ops@hooli-acc.test', 'Head of Operations');
+    await person('jane.doe@gmail.com', 'CTO', 'Vandelay Accounts');
+    await person('john.roe@gmail.com', 'Developer', 'Vandelay Accounts', false);
+    const byId = new Map((await accounts()).map((account) => [account.id, account]));
+
+    const hooli = byId.get('hooli-acc.test')!;
+    expect(hooli).toMatchObject({ leads: 2, temperature: 'hot', personas: ['c_level', 'vp_director'] });
+    const intern = byId.get('initech-acc.test')!;
+    expect(intern).toMatchObject({ leads: 1, temperature: 'cold' });
+    expect(byId.get('company:vandelay accounts')).toMatchObject({ name: 'Vandelay Accounts', leads: 2 });
+    expect(byId.has('gmail.com')).toBe(false);
+  });
+
+  it('keeps a single lead, however keen, from making its account hot', async () => {
+    await person('solo-ceo@solo-acc.test', 'PDG');
+    const solo = (await accounts()).find((account) => account.id === 'solo-acc.test')!;
+    expect(solo.leads).toBe(1);
+    expect(solo.temperature).not.toBe('hot');
+  });
+});

@@ -1,0 +1,56 @@
+import type { LeadScore, Temperature } from './compile.ts';
+import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
+
+/**
+ * Accounts: the companies behind the leads. A lead belongs to the company of its work email's domain; with a
+ * free-mail address, to the company it declared; else to none.
+ *
+ * An account's score weighs its best leads and the breadth of who is looking: 50 % of the best lead, 30 % of the
+ * second, 20 % of the third, plus 10 points for each further kind of role (seniority) among its leads. One lead
+ * alone can bring at most half its score, so one enthusiastic intern cannot make an account hot; a CEO and a
+ * manager of the same company reading the pricing page can.
+ */
+export interface AccountScore {
+  /** The email domain, or `company:<declared name>` for leads on free mail. */
+  id: string;
+  name: string;
+  score: number;
+  temperature: Temperature;
+  leads: number;
+  /** The kinds of role among the leads (c_level, vp_director, manager, individual, student). */
+  personas: string[];
+  topLeads: { id: string; email: string; score: number; temperature: Temperature }[];
+}
+
+const WEIGHTS = [0.5, 0.3, 0.2];
+const PER_EXTRA_PERSONA = 10;
+const freeMail = new Set(FREE_MAIL_DOMAINS);
+
+function accountOf(lead: LeadScore): { id: string; name: string } | undefined {
+  const domain = lead.email.split('@')[1]?.toLowerCase();
+  const company = lead.profile.company?.trim();
+  if (domain && !freeMail.has(domain)) return { id: domain, name: company || domain };
+  if (company) return { id: `company:${company.toLowerCase().replace(/\s+/g, ' ')}`, name: company };
+}
+
+export function scoreAccounts(leads: LeadScore[], thresholds: Rules['thresholds']): AccountScore[] {
+  const groups = new Map<string, { name: string; leads: LeadScore[] }>();
+  for (const lead of leads) {
+    const account = lead.kind === 'lead' ? accountOf(lead) : undefined;
+    if (!account) continue;
+    const group = groups.get(account.id) ?? { name: account.name, leads: [] };
+    group.leads.push(lead);
+    groups.set(account.id, group);
+  }
+  return [...groups]
+    .map(([id, { name, leads: members }]) => {
+      const ranked = [...members].sort((a, b) => b.score - a.score);
+      const personas = [...new Set(ranked.map((lead) => lead.seniority).filter(Boolean))].sort();
+      const weighted = ranked.slice(0, WEIGHTS.length).reduce((sum, lead, i) => sum + Math.max(0, lead.score) * WEIGHTS[i]!, 0);
+      const score = Math.round(weighted + PER_EXTRA_PERSONA * Math.max(0, personas.length - 1));
+      const temperature: Temperature = score > thresholds.hot ? 'hot' : score >= thresholds.warm ? 'warm' : 'cold';
+      const topLeads = ranked.slice(0, 3).map((lead) => ({ id: lead.lead_id, email: lead.email, score: lead.score, temperature: lead.temperature }));
+      return { id, name, score, temperature, leads: members.length, personas, topLeads };
+    })
+    .sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+}
