@@ -3,12 +3,17 @@ import type { Rules } from './rules.ts';
 
 /** What scoring needs from a store: @clickhouse/client's `query`, which the collector's client satisfies as it is. */
 export interface ScoringStore {
-  query(params: { query: string; query_params: Record<string, unknown>; format: 'JSONEachRow' }): Promise<{ json<T>(): Promise<T[]> }>;
+  query(params: {
+    query: string;
+    query_params: Record<string, unknown>;
+    clickhouse_settings: Record<string, number>;
+    format: 'JSONEachRow';
+  }): Promise<{ json<T>(): Promise<T[]> }>;
 }
 
 /** Scores a site's leads (or those of `options.visitors`) from raw events, highest score first. */
 export async function scoreLeads(store: ScoringStore, rules: Rules, options: ScoringOptions): Promise<LeadScore[]> {
-  const { query, query_params } = compileScoring(rules, options);
-  const result = await store.query({ query, query_params, format: 'JSONEachRow' });
+  const { query, query_params, clickhouse_settings } = compileScoring(rules, options);
+  const result = await store.query({ query, query_params, clickhouse_settings, format: 'JSONEachRow' });
   return result.json<LeadScore>();
 }
