@@ -6,7 +6,7 @@ import { toProblems } from '../config/issues.ts';
 import { requireBearerToken } from '../hooks/auth.hook.ts';
 import { leadRoutes } from './lead.routes.ts';
 import { listLeads } from './leads.ts';
-import { judgeQualification, qualificationPolicySchema } from '../../scoring/qualification.ts';
+import { judgeQualification } from '../../scoring/qualification.ts';
 import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
 import { lifecycleOf, presentScore, rulesOf, scoreSite } from './scores.ts';
@@ -62,15 +62,12 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const query = parsed.data;
     const site = config.sites.find((candidate) => candidate.id === query.site)!;
-    const policy = qualificationPolicySchema.parse(site.qualification ?? {});
     const [allScores, qualifications] = await Promise.all([
       scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' }),
       currentQualifications(client, site.id),
     ]);
-    const verdictOf = (leadId: string) => {
-      const state = qualifications.get(leadId);
-      return state && judgeQualification(state, policy);
-    };
+    const verdicts = new Map([...qualifications].map(([leadId, state]) => [leadId, judgeQualification(state, site.qualification)]));
+    const verdictOf = (leadId: string) => verdicts.get(leadId);
     const scores = allScores.filter(
       (score) =>
         (!query.temperature || score.temperature === query.temperature) &&

@@ -7,7 +7,6 @@ import {
   judgeQualification,
   QualificationError,
   qualificationChangeSchema,
-  qualificationPolicySchema,
 } from '../../scoring/qualification.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
@@ -25,7 +24,7 @@ export interface LeadRouteOptions {
 /** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
 export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained }) => {
   const query = z.object({ site: siteParam(config) });
-  const policies = new Map(config.sites.map((site) => [site.id, qualificationPolicySchema.parse(site.qualification ?? {})]));
+  const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
 
   /** Parses `?site=` and finds the lead, or answers 400/404 and returns undefined. */
   async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply): Promise<{ site: string; lead: LeadIdentity } | undefined> {

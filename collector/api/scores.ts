@@ -3,9 +3,14 @@ import { defaultRules, scoreLeads, type LeadScore, type Rules } from '../../scor
 import type { QualificationVerdict } from '../../scoring/qualification.ts';
 import type { SiteConfig } from '../config/schema.ts';
 
-/** The rules a site scores with: its own, else the article's grid over its page groups. */
+const defaultRulesOf = new WeakMap<SiteConfig, Rules>();
+
+/** The rules a site scores with: its own, else the article's grid over its page groups (built once per site). */
 export function rulesOf(site: SiteConfig): Rules {
-  return site.rules ?? defaultRules(site.pageGroups);
+  if (site.rules) return site.rules;
+  let rules = defaultRulesOf.get(site);
+  if (!rules) defaultRulesOf.set(site, (rules = defaultRules(site.pageGroups)));
+  return rules;
 }
 
 export interface ScoreOptions {

@@ -23,7 +23,7 @@ export const siteSchema = z
       .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'a page group name is lowercase, e.g. "pricing"' }), z.array(pathPatternSchema))
       .default({}),
     /** How sales qualify leads into prospects here: BANT (all four boxes) unless said otherwise. */
-    qualification: qualificationPolicySchema.optional(),
+    qualification: qualificationPolicySchema.prefault({}),
     /** The scoring rules; the article's grid (scoring/rules.ts defaultRules) with this site's page groups when absent. */
     rules: rulesSchema.optional(),
   })

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toClickHouseTime } from '../../collector/ingest/rows.ts';
+import { toClickHouseTime, type EventRow as StoredRow } from '../../collector/ingest/rows.ts';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
 import { compileScoring, type LeadScore } from '../../scoring/compile.ts';
@@ -37,27 +37,11 @@ type Ago = { days?: number; minutes?: number };
 const at = ({ days = 0, minutes = 0 }: Ago) => toClickHouseTime(NOW.getTime() - days * DAY - minutes * 60_000);
 
 /** The columns of an `events` row that scoring reads; the table's defaults fill the others. */
-interface EventRow {
-  site_id: string;
-  visitor_id: string;
-  session_id: string;
-  event_id: string;
-  ts: string;
-  received_at: string;
-  type: string;
-  name: string;
-  url: string;
-  path: string;
-  email: string;
-  props: Record<string, string>;
-  engaged_ms: number;
-  link_url: string;
-  session_start: number;
-  is_bot: number;
-  referrer_host: string;
-  utm_source: string;
-  utm_medium: string;
-}
+type EventRow = Pick<
+  StoredRow,
+  | 'site_id' | 'visitor_id' | 'session_id' | 'event_id' | 'ts' | 'received_at' | 'type' | 'name' | 'url' | 'path' | 'email'
+  | 'props' | 'engaged_ms' | 'link_url' | 'session_start' | 'is_bot' | 'referrer_host' | 'utm_source' | 'utm_medium'
+>;
 
 function event(site: string, visitor: string, type: string, when: Ago, fields: Partial<EventRow> = {}): EventRow {
   const path = fields.path ?? '/';

@@ -8,6 +8,7 @@ import { migrate, readMigrations } from '../../collector/store/migrate.ts';
 import { spawnClickHouseHttp, type ClickHouseHttpProcess } from '../support/clickhouse-http-process.ts';
 import { freshDataDir } from '../support/data-dir.ts';
 import { newVisitor, wireEvent } from '../support/server.ts';
+import { expectRetriedBatchCollapses } from '../support/store-checks.ts';
 
 // The store over HTTP, against chDB behind ClickHouse's HTTP interface in a child process (this process opens no
 // chDB), with the client configured as with CLICKHOUSE_URL: credentials, gzip both ways, keep-alive.
@@ -50,18 +51,7 @@ describe('store over ClickHouse HTTP', () => {
   });
 
   it('collapses a batch written twice (a retry) to one copy of each event', async () => {
-    await client.command({ query: 'SYSTEM STOP MERGES events' });
-    const visitor = newVisitor();
-    const rows = batch(visitor);
-    const sink = clickHouseSink(client);
-    await sink.write(rows);
-    await sink.write(rows);
-    const params = { visitor };
-    expect(await count('SELECT count() AS n FROM events WHERE visitor_id = {visitor:String}', params)).toBe(6);
-    expect(await count('SELECT count() AS n FROM events FINAL WHERE visitor_id = {visitor:String}', params)).toBe(3);
-    await client.command({ query: 'SYSTEM START MERGES events' });
-    await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
-    expect(await count('SELECT count() AS n FROM events WHERE visitor_id = {visitor:String}', params)).toBe(3);
+    await expectRetriedBatchCollapses(client);
   });
 
   it('binds parameters literally: quotes, backslashes, tabs, newlines, unicode, SQL', async () => {

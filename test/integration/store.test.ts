@@ -3,12 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchToRows } from '../../collector/ingest/rows.ts';
-import { clickHouseSink } from '../../collector/ingest/sink.ts';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate, readMigrations } from '../../collector/store/migrate.ts';
 import { processDataDir } from '../support/data-dir.ts';
-import { newVisitor, wireEvent } from '../support/server.ts';
+import { expectRetriedBatchCollapses } from '../support/store-checks.ts';
 
 let client: ClickHouseClient;
 beforeAll(() => {
@@ -38,18 +36,6 @@ describe('store', () => {
 
   it('collapses a batch written twice (a retry) to one copy of each event', async () => {
     await migrate(client);
-    // Keep both copies on disk so the test shows readers ignore the duplicate, not that a merge removed it.
-    await client.command({ query: 'SYSTEM STOP MERGES events' });
-    const visitor = newVisitor();
-    const rows = batchToRows({ s: 'acme', v: visitor, e: [wireEvent(), wireEvent(), wireEvent()] as any }, Date.now());
-    const sink = clickHouseSink(client);
-    await sink.write(rows);
-    await sink.write(rows);
-    const params = { visitor };
-    expect(await count('SELECT count() AS n FROM events WHERE visitor_id = {visitor:String}', params)).toBe(6);
-    expect(await count('SELECT count() AS n FROM events FINAL WHERE visitor_id = {visitor:String}', params)).toBe(3);
-    await client.command({ query: 'SYSTEM START MERGES events' });
-    await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
-    expect(await count('SELECT count() AS n FROM events WHERE visitor_id = {visitor:String}', params)).toBe(3);
+    await expectRetriedBatchCollapses(client);
   });
 });
