@@ -26,7 +26,8 @@ const WEIGHTS = [0.5, 0.3, 0.2];
 const PER_EXTRA_PERSONA = 10;
 const freeMail = new Set(FREE_MAIL_DOMAINS);
 
-function accountOf(lead: LeadScore): { id: string; name: string } | undefined {
+/** The account a lead belongs to, if any: its work email's domain, else the company it declared. */
+export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: string; name: string } | undefined {
   const domain = lead.email.split('@')[1]?.toLowerCase();
   const company = lead.profile.company?.trim();
   if (domain && !freeMail.has(domain)) return { id: domain, name: company || domain };
@@ -36,7 +37,7 @@ function accountOf(lead: LeadScore): { id: string; name: string } | undefined {
 export function scoreAccounts(leads: LeadScore[], thresholds: Rules['thresholds']): AccountScore[] {
   const groups = new Map<string, { name: string; leads: LeadScore[] }>();
   for (const lead of leads) {
-    const account = lead.kind === 'lead' ? accountOf(lead) : undefined;
+    const account = lead.kind === 'lead' ? accountKeyOf(lead) : undefined;
     if (!account) continue;
     const group = groups.get(account.id) ?? { name: account.name, leads: [] };
     group.leads.push(lead);

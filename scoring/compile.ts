@@ -1,6 +1,8 @@
 import { countryCodeOf, countryCodeSql, numberSql, senioritySql, words, wordsSql, type Seniority } from './normalize.ts';
 import { STAGES, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { SqlParams } from './sql.ts';
+import type { Signal } from './alerts/alert.ts';
+import type { SignalRules } from './rules.ts';
 
 export interface ScoringOptions {
   site: string;
@@ -57,6 +59,15 @@ export interface LeadScore {
   first_touch: { utm_source: string; utm_medium: string; referrer_host: string };
   first_seen: string;
   last_seen: string;
+  /** The buying signals the lead showed within the window, each with the last time it happened. */
+  signals: ActiveSignal[];
+}
+
+/** A buying signal a lead shows: which, when it last happened (ClickHouse time, UTC), and what it was. */
+export interface ActiveSignal {
+  signal: Exclude<Signal, 'hot'>;
+  at: string;
+  detail: string;
 }
 
 /** Where a rule looks: the lead's merged answers, one event or page visit, or the first-touch source. */
@@ -185,6 +196,70 @@ function pageStageSql(rules: Rules, pageGroups: PageGroups, p: SqlParams): strin
 }
 
 /**
+ * Buying signals per lead, from its visits (one session of one browser) in the window: a request form (demo, quote,
+ * pricing grid), long engaged time on pricing in one visit, repeated visits to pricing, a technical document
+ * downloaded, and weak signals piling up (many visits, or one deep visit). Each comes with the last time it
+ * happened, so a new occurrence is told from an old one.
+ */
+function signalsSql(signals: SignalRules, pageGroups: PageGroups, p: SqlParams, nowParam: string, windowStart: string): string {
+  const pricing = p.bind('sig_pricing', globsToRegex(pageGroups[signals.pricingPageGroup] ?? signals.pricingPaths));
+  const requestForms = p.bind('sig_request_forms', globsToRegex(signals.requestForms));
+  const docs = p.bind('sig_docs', globsToRegex(signals.docAssets));
+  const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;
+  const dwellMs = p.bind('sig_dwell_ms', Math.round(signals.pricingDwellSeconds * 1000), 'UInt64');
+  const returns = p.bind('sig_returns', signals.pricingReturns, 'UInt32');
+  const weakVisits = p.bind('sig_weak_visits', signals.weakVisits, 'UInt32');
+  const weakPages = p.bind('sig_weak_pages', signals.weakPagesPerSession, 'UInt32');
+  const returnsDays = p.bind('sig_returns_days', String(signals.pricingReturnsDays));
+  const weakDays = p.bind('sig_weak_days', String(signals.weakDays));
+  const isRequest = `(type = 'form' AND match(name, ${requestForms}))`;
+  const isDocs = `(type = 'download' AND (match(name, ${docs}) OR match(link_url, ${docs})))`;
+  const signal = (name: string, at: string, detail: string) => `CAST(('${name}', ${at}, ${detail}), 'Tuple(signal String, at DateTime64(3, \\'UTC\\'), detail String)')`;
+  const never = `toDateTime64(0, 3, 'UTC')`;
+  // Each pattern is matched once per event (in the inner query), not once per aggregate that needs it.
+  return `visits AS
+(
+    SELECT
+        lead_id, min(ts) AS started, max(ts) AS ended,
+        countIf(type = 'pageview') AS pages,
+        sumIf(engaged_ms, on_pricing AND type IN ('pageview', 'engagement')) AS pricing_ms,
+        maxIf(ts, on_pricing AND type = 'pageview') AS pricing_at,
+        maxIf(ts, is_request) AS request_at,
+        argMaxIf(name, ts, is_request) AS request_form,
+        maxIf(ts, is_docs) AS docs_at,
+        argMaxIf(if(name != '', name, link_url), ts, is_docs) AS docs_asset
+    FROM
+    (
+        SELECT lead_id, visitor_id, session_id, ts, type, name, link_url, engaged_ms,
+            match(path, ${pricing}) AS on_pricing, ${isRequest} AS is_request, ${isDocs} AS is_docs
+        FROM lead_events
+        WHERE ts >= ${windowStart}
+    )
+    GROUP BY lead_id, visitor_id, session_id
+),
+signals AS
+(
+    SELECT lead_id, arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
+        ${signal('demo_request', 'max(request_at)', `concat('form ', argMax(request_form, request_at))`)},
+        ${signal('pricing_dwell', `maxIf(pricing_at, pricing_ms >= ${dwellMs})`, `concat(toString(intDiv(max(pricing_ms), 1000)), ' s engaged on pricing in one visit')`)},
+        ${signal(
+          'pricing_returns',
+          `if(countIf(pricing_at > ${never} AND started >= ${daysAgo('sig_returns_ms', signals.pricingReturnsDays)}) >= ${returns}, max(pricing_at), ${never})`,
+          `concat(toString(countIf(pricing_at > ${never} AND started >= ${daysAgo('sig_returns_ms', signals.pricingReturnsDays)})), ' visits to pricing in ', ${returnsDays}, ' days')`,
+        )},
+        ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(docs_asset, docs_at))`)},
+        ${signal(
+          'weak_accumulation',
+          `if(countIf(started >= ${daysAgo('sig_weak_ms', signals.weakDays)}) >= ${weakVisits} OR maxIf(pages, started >= ${daysAgo('sig_weak_ms', signals.weakDays)}) >= ${weakPages}, maxIf(ended, started >= ${daysAgo('sig_weak_ms', signals.weakDays)}), ${never})`,
+          `concat(toString(countIf(started >= ${daysAgo('sig_weak_ms', signals.weakDays)})), ' visits in ', ${weakDays}, ' days, up to ', toString(maxIf(pages, started >= ${daysAgo('sig_weak_ms', signals.weakDays)})), ' pages in one')`,
+        )}
+    ]) AS active
+    FROM visits
+    GROUP BY lead_id
+)`;
+}
+
+/**
  * Rules → one parameterised ClickHouse query that scores, from raw events, every lead of a site (or the leads a
  * set of visitors belong to) as of `now`. Pure: the same rules and options give the same SQL and parameters.
  *
@@ -225,9 +300,9 @@ scope_visitors AS
 WITH
 identified AS MATERIALIZED
 (
-    SELECT visitor_id, argMax(lower(trimBoth(email)), (ts, event_id)) AS lead_email
-    FROM events FINAL
-    WHERE site_id = ${site} AND email != '' AND ts <= ${nowParam}${notBot('is_bot')}
+    SELECT visitor_id, argMax(email, (ts, event_id)) AS lead_email
+    FROM identities
+    WHERE site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}
     GROUP BY visitor_id
 ),${scope}
 lead_events AS MATERIALIZED
@@ -341,7 +416,8 @@ page_stages AS
     SELECT lead_id, max(${pageStageSql(rules, pageGroups, p)}) AS page_stage
     FROM units
     GROUP BY lead_id
-)
+),
+${signalsSql(rules.signals, pageGroups, p, nowParam, windowStart)}
 SELECT
     attributes.lead_id AS lead_id,
     if(attributes.email = '', 'visitor', 'lead') AS kind,
@@ -361,11 +437,13 @@ SELECT
     attributes.company_size_min AS company_size_min,
     CAST((first_touch.utm_source, first_touch.utm_medium, first_touch.referrer_host), 'Tuple(utm_source String, utm_medium String, referrer_host String)') AS first_touch,
     attributes.first_seen AS first_seen,
-    attributes.last_seen AS last_seen
+    attributes.last_seen AS last_seen,
+    ifNull(signals.active, []) AS signals
 FROM attributes
 LEFT JOIN scored ON scored.lead_id = attributes.lead_id
 LEFT JOIN page_stages ON page_stages.lead_id = attributes.lead_id
 LEFT JOIN first_touch ON first_touch.lead_id = attributes.lead_id
+LEFT JOIN signals ON signals.lead_id = attributes.lead_id
 ORDER BY score DESC, lead_id`;
   // The lead's events feed five steps; computed once instead of once per step, scoring is ~2.5× faster.
   return { query, query_params: p.values, clickhouse_settings: { enable_materialized_cte: 1 } };

@@ -153,6 +153,38 @@ export const sourceRuleSchema = z
   .strict()
   .refine((r) => r.utmSources || r.utmMediums || r.referrerHosts, { message: 'give utmSources, utmMediums or referrerHosts' });
 
+/**
+ * Buying signals (the article's "signaux d'achat forts", and an accumulation of weak ones): behaviour that says a
+ * lead is ready for sales now, whatever its score. Each is computed per lead with the time it last happened, and
+ * alerts sales when it happens anew. Pages are found by page group when the site has one, else by path.
+ */
+export const signalsSchema = z
+  .object({
+    /** Forms that ask to talk to sales: a demo, a quote, the pricing grid. */
+    requestForms: globs.default(['*demo*', '*quote*', '*devis*', '*pricing*', '*tarif*', '*contact-sales*']),
+    /** Where the pricing pages are: a page group of the site, else these paths. */
+    pricingPageGroup: z.string().min(1).default('pricing'),
+    pricingPaths: globs.default(['/pricing*', '/tarif*', '*/pricing*', '*/tarif*']),
+    /** Engaged time on pricing pages within one visit (session) that counts as a strong signal. */
+    pricingDwellSeconds: z.number().positive().default(120),
+    /** Returns to pricing: this many distinct visits with a pricing page… */
+    pricingReturns: z.number().int().min(2).default(3),
+    /** …within this many days. */
+    pricingReturnsDays: z.number().positive().default(7),
+    /** Technical documentation asked for: downloads whose asset or link matches these patterns. */
+    docAssets: globs.default(['*spec*', '*technical*', '*technique*', '*api*', '*architecture*', '*security*', '*securite*', '*sécurité*', '*datasheet*', '*/docs/*']),
+    /** Weak signals piling up: this many visits within `weakDays`… */
+    weakVisits: z.number().int().min(2).default(5),
+    weakDays: z.number().positive().default(30),
+    /** …or one visit this deep (page views in one session). */
+    weakPagesPerSession: z.number().int().min(2).default(8),
+    /** Hysteresis of "became hot": after alerting, the score must fall below this before it can alert again. */
+    hotRearmBelow: z.number().default(50),
+  })
+  .strict();
+
+export type SignalRules = z.infer<typeof signalsSchema>;
+
 const DEFAULT_THRESHOLDS = { warm: 30, hot: 60 };
 
 export const rulesSchema = z
@@ -173,11 +205,15 @@ export const rulesSchema = z
       .default(DEFAULT_THRESHOLDS),
     /** The funnel stage of each page group's content; a lead's stage is the deepest it engaged with. */
     funnel: z.record(z.string().min(1), stage).default({}),
+    signals: signalsSchema.prefault({}),
     /** Count events of browsers flagged as automated (the snippet marks headless browsers and webdriver). */
     countBots: z.boolean().default(false),
   })
   .strict()
   .superRefine((rules, ctx) => {
+    if (rules.signals.hotRearmBelow > rules.thresholds.hot) {
+      ctx.addIssue({ code: 'custom', path: ['signals', 'hotRearmBelow'], message: `the re-arm mark must not be above the hot threshold (${rules.thresholds.hot})` });
+    }
     const seen = new Set<string>();
     for (const kind of ['fit', 'engagement', 'negative', 'source'] as const) {
       rules[kind].forEach((rule, i) => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { toClickHouseTime } from '../ingest/rows.ts';
+import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
 import type { QualificationState } from '../../scoring/qualification.ts';
 
 /** A lead's id: `l_` and the start of the SHA-256 of its email, stable, and not the email itself. */
@@ -20,14 +21,14 @@ async function rows<T>(client: ClickHouseClient, query: string, query_params: Re
   return result.json<T>();
 }
 
-/** Finds an identified lead of a site by id; undefined when no email of the site hashes to it. */
+/** Finds an identified lead of a site by id; undefined when no email of the site hashes to it. Reads the identity map. */
 export async function findLead(client: ClickHouseClient, site: string, id: string): Promise<LeadIdentity | undefined> {
   if (!/^l_[0-9a-f]{20}$/.test(id)) return undefined;
   const found = await rows<{ email: string; visitor_ids: string[] }>(
     client,
     `SELECT email, groupUniqArray(visitor_id) AS visitor_ids
-     FROM events
-     WHERE site_id = {site:String} AND email != '' AND substring(lower(hex(SHA256(email))), 1, 20) = {hash:String}
+     FROM identities
+     WHERE site_id = {site:String} AND substring(lower(hex(SHA256(email))), 1, 20) = {hash:String}
      GROUP BY email`,
     { site, hash: id.slice(2) },
   );
@@ -119,22 +120,30 @@ export async function appendQualification(client: ClickHouseClient, site: string
   });
 }
 
+/** Where a mutation runs: the table itself, or on a cluster each node's replicated `_local` table, ON CLUSTER. */
+export function mutationTarget(table: string, cluster: ClusterTarget | undefined): string {
+  return cluster ? `${quoteName(localTable(table))} ON CLUSTER ${quoteName(cluster.cluster)}` : table;
+}
+
 /**
  * Erases a person: every event of every browser that gave the email (their anonymous history too), every event
- * carrying the email, and the qualification history. Synchronous mutations: when this resolves, the rows are gone.
+ * carrying the email, their identities, their stored scores (and those of the anonymous visitors they were), the
+ * qualification history and the alerts about them. Synchronous mutations (on every replica of a cluster): when this resolves, the rows are gone.
  */
-export async function eraseLead(client: ClickHouseClient, site: string, lead: LeadIdentity): Promise<void> {
+export async function eraseLead(client: Pick<ClickHouseClient, 'command'>, site: string, lead: LeadIdentity, cluster?: ClusterTarget): Promise<void> {
   const settings = { mutations_sync: '2' } as const;
-  await client.command({
-    query: `ALTER TABLE events DELETE WHERE site_id = {site:String} AND (email = {email:String} OR has({visitors:Array(String)}, visitor_id))`,
-    query_params: { site, email: lead.email, visitors: lead.visitorIds },
-    clickhouse_settings: settings,
-  });
-  await client.command({
-    query: `ALTER TABLE lead_qualifications DELETE WHERE site_id = {site:String} AND lead_id = {lead:String}`,
-    query_params: { site, lead: lead.id },
-    clickhouse_settings: settings,
-  });
+  const query_params = { site, email: lead.email, visitors: lead.visitorIds, lead: lead.id };
+  const deletions: [string, string][] = [
+    ['events', 'email = {email:String} OR has({visitors:Array(String)}, visitor_id)'],
+    ['identities', 'email = {email:String} OR has({visitors:Array(String)}, visitor_id)'],
+    ['lead_scores', 'lead_id = {lead:String} OR email = {email:String} OR hasAny(visitor_ids, {visitors:Array(String)})'],
+    ['lead_qualifications', 'lead_id = {lead:String}'],
+    // Alerts carry the person's name, email and company.
+    ['alert_outbox', 'lead_id = {lead:String}'],
+  ];
+  for (const [table, condition] of deletions) {
+    await client.command({ query: `ALTER TABLE ${mutationTarget(table, cluster)} DELETE WHERE site_id = {site:String} AND (${condition})`, query_params, clickhouse_settings: settings });
+  }
 }
 
 /** The current qualification of every qualified lead of a site: the latest row per lead. */

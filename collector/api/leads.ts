@@ -84,3 +84,28 @@ export async function listLeads(client: ClickHouseClient, query: LeadQuery): Pro
     lastSeen: isoTime(row.last_seen),
   }));
 }
+
+/**
+ * The activity of the given leads (from their stored scores' visitor ids): events and page views, summed over their
+ * browsers. Reads only those visitors' rows, which the events table's order key keeps together.
+ */
+export async function leadActivity(client: ClickHouseClient, site: string, leads: { id: string; visitorIds: string[] }[]): Promise<Map<string, { events: number; pageviews: number }>> {
+  const visitors = leads.flatMap((lead) => lead.visitorIds);
+  const activity = new Map(leads.map((lead) => [lead.id, { events: 0, pageviews: 0 }]));
+  if (visitors.length === 0) return activity;
+  const result = await client.query({
+    query: `SELECT visitor_id, count() AS events, countIf(type = 'pageview') AS pageviews
+      FROM events FINAL WHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)} GROUP BY visitor_id`,
+    query_params: { site, visitors },
+    format: 'JSONEachRow',
+  });
+  const byVisitor = new Map((await result.json<{ visitor_id: string; events: string; pageviews: string }>()).map((row) => [row.visitor_id, row]));
+  for (const lead of leads) {
+    const sum = activity.get(lead.id)!;
+    for (const visitor of lead.visitorIds) {
+      sum.events += Number(byVisitor.get(visitor)?.events ?? 0);
+      sum.pageviews += Number(byVisitor.get(visitor)?.pageviews ?? 0);
+    }
+  }
+  return activity;
+}

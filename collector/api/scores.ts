@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { defaultRules, scoreLeads, type LeadScore, type Rules } from '../../scoring/index.ts';
 import type { QualificationVerdict } from '../../scoring/qualification.ts';
 import type { SiteConfig } from '../config/schema.ts';
+import { reasonsOf, signalsOf, type StoredScore } from '../../scoring/snapshots.ts';
 
 const defaultRulesOf = new WeakMap<SiteConfig, Rules>();
 
@@ -48,6 +49,33 @@ export function presentScore(score: LeadScore, qualification?: QualificationVerd
     temperature: score.temperature,
     stage: score.stage || null,
     reasons: score.reasons,
+    signals: score.signals.map((signal) => ({ ...signal, at: signal.at.replace(' ', 'T') + 'Z' })),
     firstTouch: score.first_touch,
+  };
+}
+
+/** A stored score (lead_scores) in the shape of a freshly computed one, so both present alike. */
+export function scoreOfSnapshot(row: StoredScore): LeadScore {
+  return {
+    lead_id: row.lead_id,
+    kind: row.kind === 'lead' ? 'lead' : 'visitor',
+    email: row.email,
+    visitor_ids: row.visitor_ids,
+    score: row.score,
+    fit: row.fit,
+    engagement: row.engagement,
+    source: row.source,
+    negative: row.negative,
+    temperature: row.temperature,
+    stage: row.stage,
+    reasons: reasonsOf(row),
+    profile: row.profile,
+    seniority: row.seniority as LeadScore['seniority'],
+    country: row.country,
+    company_size_min: null,
+    first_touch: { utm_source: row.utm_source, utm_medium: row.utm_medium, referrer_host: row.referrer_host },
+    first_seen: row.first_seen,
+    last_seen: row.last_seen,
+    signals: signalsOf(row),
   };
 }

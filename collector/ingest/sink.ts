@@ -24,9 +24,21 @@ export interface SinkStatus {
   full: boolean;
 }
 
-/** The one way rows reach the events table. */
+/** The rows of the identity map a batch adds: one per event that carried an email (normalised as scoring compares it). */
+export function identityRows(rows: EventRow[]) {
+  return rows
+    .filter((row) => row.email !== '')
+    .map((row) => ({ site_id: row.site_id, visitor_id: row.visitor_id, email: row.email.trim().toLowerCase(), ts: row.ts, event_id: row.event_id, is_bot: row.is_bot }));
+}
+
+/**
+ * The one way rows reach the events table, and the identity map with them. Events go first: a crash between the
+ * two inserts replays both from the write-ahead log, and both tables collapse the copies.
+ */
 export async function insertEvents(client: Pick<ClickHouseClient, 'insert'>, rows: EventRow[]): Promise<void> {
   await client.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+  const identities = identityRows(rows);
+  if (identities.length > 0) await client.insert({ table: 'identities', values: identities, format: 'JSONEachRow' });
 }
 
 /** Inserts each accepted batch straight into ClickHouse, so a 202 means the rows are stored. */

@@ -32,6 +32,8 @@ export interface WalSinkOptions {
   onFlush?(durationMs: number, rows: number): void;
   /** …and of each one that failed and will be retried. */
   onInsertError?(err: unknown): void;
+  /** Given the rows of each insert that stored them (the scorer rescores their leads). */
+  onStored?(rows: EventRow[]): void;
 }
 
 export interface WalStatus extends SinkStatus {
@@ -88,6 +90,7 @@ export async function createWalSink({
   closeTimeoutMs = 10_000,
   onFlush = () => {},
   onInsertError = () => {},
+  onStored = () => {},
 }: WalSinkOptions): Promise<WalSink> {
   const { log: segments, backlog } = await SegmentLog.open(dir, segmentBytes);
 
@@ -201,6 +204,7 @@ export async function createWalSink({
         const startedAt = performance.now();
         await insertEvents(client, rows);
         onFlush(performance.now() - startedAt, rows.length);
+        onStored(rows);
         if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');
         failingInserts = 0;
         clickHouseReachable = true;

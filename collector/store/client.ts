@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import type * as ChdbConnection from 'chdb/connection';
+
+/**
+ * The embedded engine is loaded on first use only: its native library adds ~155 MB of resident memory, which a
+ * collector talking HTTP to a ClickHouse server (CLICKHOUSE_URL) has no use for. chdb/connection is CommonJS, so
+ * it loads synchronously.
+ */
+let chdb: typeof ChdbConnection | undefined;
+const loadChdb = () => (chdb ??= createRequire(import.meta.url)('chdb/connection') as typeof ChdbConnection);
 
 /** Where Hearth's data goes: the embedded engine (chDB) by default, a ClickHouse server when `url` is set. */
 export interface StoreOptions {
@@ -56,6 +65,6 @@ export function createStoreClient(options: StoreOptions): ClickHouseClient {
   mkdirSync(path, { recursive: true });
   // chdb types its connection against @clickhouse/client-common, which the client now bundles as its own copy:
   // the shapes match, the declarations are twins.
-  const connection = createChdbConnection({ path }) as unknown as ClickHouseClientConfigOptions['connection'];
+  const connection = loadChdb().createChdbConnection({ path }) as unknown as ClickHouseClientConfigOptions['connection'];
   return createClient({ connection, clickhouse_settings: settings });
 }

@@ -27,6 +27,12 @@ export function clusterTarget(store: StoreOptions): ClusterTarget | undefined {
 export async function prepareStore(client: ClickHouseClient, store: StoreOptions, retentionDays: number | undefined): Promise<{ applied: string[]; retention: string[] }> {
   const cluster = clusterTarget(store);
   const applied = await migrate(client, undefined, cluster);
+  // The identity map is filled as batches are stored; events stored before it existed are mapped once, here.
+  if (applied.includes('005_identities_and_scores')) {
+    await client.command({
+      query: `INSERT INTO identities SELECT site_id, visitor_id, lower(trimBoth(email)), ts, event_id, is_bot FROM events FINAL WHERE email != ''`,
+    });
+  }
   const retention = await applyRetention(client, retentionDays, cluster);
   return { applied, retention };
 }

@@ -1,0 +1,207 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { accountKeyOf, scoreAccounts } from '../scoring/accounts.ts';
+import type { Alert } from '../scoring/alerts/alert.ts';
+import { leadPageUrl } from '../scoring/alerts/config.ts';
+import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
+import type { LeadScore } from '../scoring/compile.ts';
+import { currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
+import { currentQualifications } from './api/lead-store.ts';
+import { rulesOf, scoreSite } from './api/scores.ts';
+import type { HearthConfig, SiteConfig } from './config/schema.ts';
+import { toClickHouseTime, type EventRow } from './ingest/rows.ts';
+
+export interface ScorerOptions {
+  config: HearthConfig;
+  client: ClickHouseClient;
+  log: { warn(details: object, message: string): void };
+  /** Resolves once every accepted event is stored in ClickHouse (the write-ahead log's drained()). */
+  drained: () => Promise<void>;
+  /** Receives the buying-signal alerts of each rescoring; resolves once they are safely recorded (the outbox). */
+  onAlerts?: (alerts: Alert[]) => Promise<void>;
+  /** Where people open a lead: `${dashboardUrl}/dashboard/leads/<id>`. */
+  dashboardUrl: () => string;
+  /** Every lead of every site is rescored this often, so scores decay without new events. Default: hourly. */
+  fullEveryMs?: number;
+  now?: () => number;
+}
+
+export interface Scorer {
+  /** Told of every batch stored in ClickHouse: its visitors' leads are rescored soon after. */
+  noteStored(rows: EventRow[]): void;
+  /** Resolves once every event accepted so far is stored and every lead it touched rescored. */
+  settled(): Promise<void>;
+  /** Rescores every lead of a site (all sites when absent) now. */
+  rescoreAll(siteId?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Visitors per scoring query: enough to amortise a query, few enough to keep its IN list small. */
+const CHUNK = 2000;
+const RETRY_MS = 2000;
+
+/**
+ * Keeps the stored scores (lead_scores) current: after each batch reaches ClickHouse, the leads of the visitors it
+ * touched are rescored from raw events, a snapshot is written for each lead whose score visibly changed, and the
+ * buying signals that are news become alerts (recorded before the snapshot, so a crash in between re-evaluates the
+ * same trigger and the outbox drops the copy). Every lead is rescored at start and hourly, so that rule changes
+ * apply and scores decay without new events.
+ */
+export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, now = Date.now }: ScorerOptions): Scorer {
+  const pending = new Map<string, Set<string>>();
+  const fullPending = new Set<string>();
+  let running: Promise<void> | undefined;
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const idleWaiters: (() => void)[] = [];
+  const sites = new Map(config.sites.map((site) => [site.id, site]));
+
+  function kick(): void {
+    if (running || closed) return;
+    running = work().finally(() => {
+      running = undefined;
+      if (pending.size === 0 && fullPending.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+      else if (!retryTimer) kick();
+    });
+  }
+
+  async function work(): Promise<void> {
+    while (!closed && (pending.size > 0 || fullPending.size > 0)) {
+      const full = [...fullPending];
+      fullPending.clear();
+      const touched = [...pending];
+      pending.clear();
+      try {
+        for (const siteId of full) await rescore(sites.get(siteId)!);
+        for (const [siteId, visitors] of touched) {
+          if (full.includes(siteId)) continue;
+          const list = [...visitors];
+          for (let start = 0; start < list.length; start += CHUNK) await rescore(sites.get(siteId)!, list.slice(start, start + CHUNK));
+        }
+      } catch (err) {
+        // ClickHouse is down or slow: keep the work and try again; the events themselves are safe.
+        log.warn({ err }, 'rescoring failed; it will be retried');
+        for (const siteId of full) fullPending.add(siteId);
+        for (const [siteId, visitors] of touched) for (const visitor of visitors) addVisitor(siteId, visitor);
+        await new Promise<void>((resolve) => (retryTimer = setTimeout(resolve, RETRY_MS)));
+        retryTimer = undefined;
+      }
+    }
+  }
+
+  function addVisitor(siteId: string, visitor: string): void {
+    let visitors = pending.get(siteId);
+    if (!visitors) pending.set(siteId, (visitors = new Set()));
+    visitors.add(visitor);
+  }
+
+  async function rescore(site: SiteConfig, visitors?: string[]): Promise<void> {
+    const rules = rulesOf(site);
+    const hash = rulesHash(rules, site.pageGroups);
+    const at = now();
+    const scores = await scoreSite(client, site, visitors, { now: new Date(at) });
+    const previous = await currentSnapshots(client, site.id, visitors ? { leadIds: scores.map((score) => score.lead_id), visitors } : undefined);
+    const previousOf = new Map(previous.map((row) => [row.lead_id, row]));
+    const scoredAt = toClickHouseTime(at);
+    const rows: StoredScore[] = [];
+    const news: { score: LeadScore; signal: SignalEvent }[] = [];
+    for (const score of scores) {
+      const before = previousOf.get(score.lead_id);
+      const { hotArmed, signals } = evaluateSignals(site.id, rules, before?.kind === 'gone' ? undefined : before, score, at);
+      for (const signal of signals) news.push({ score, signal });
+      const row = toSnapshot(site.id, score, scoredAt, hotArmed, hash);
+      if (snapshotChanged(before, row)) rows.push(row);
+    }
+    // Leads that no longer exist: an anonymous visitor now part of an identified lead, or a person erased.
+    const current = new Set(scores.map((score) => score.lead_id));
+    for (const row of previous) if (row.kind !== 'gone' && !current.has(row.lead_id)) rows.push(goneSnapshot(row, scoredAt));
+    if (news.length > 0 && onAlerts) await onAlerts(await toAlerts(site, news, at));
+    await writeSnapshots(client, rows);
+  }
+
+  async function toAlerts(site: SiteConfig, news: { score: LeadScore; signal: SignalEvent }[], at: number): Promise<Alert[]> {
+    const qualifications = await currentQualifications(client, site.id);
+    const thresholds = rulesOf(site).thresholds;
+    const alerts: Alert[] = [];
+    for (const { score, signal } of news) {
+      const account = await accountOf(site, score, thresholds);
+      alerts.push({
+        id: signal.id,
+        site: site.id,
+        signal: signal.signal,
+        summary: signal.summary,
+        triggeredAt: signal.triggeredAt,
+        createdAt: new Date(at).toISOString(),
+        lead: {
+          id: score.lead_id,
+          email: score.email,
+          name: [score.profile.first_name, score.profile.last_name].filter(Boolean).join(' ') || score.profile.name || score.email,
+          company: score.profile.company ?? '',
+          jobTitle: score.profile.job_title ?? '',
+          country: score.country,
+          owner: qualifications.get(score.lead_id)?.owner ?? '',
+          score: score.score,
+          temperature: score.temperature,
+          topReasons: score.reasons.filter((reason) => reason.points > 0).slice(0, 3),
+          url: leadPageUrl(dashboardUrl(), site.id, score.lead_id),
+        },
+        account,
+      });
+    }
+    return alerts;
+  }
+
+  /** The lead's account scored from the stored scores of its colleagues (same work domain or declared company). */
+  async function accountOf(site: SiteConfig, lead: LeadScore, thresholds: { warm: number; hot: number }): Promise<Alert['account']> {
+    const domain = lead.email.split('@')[1] ?? '';
+    const company = (lead.profile.company ?? '').trim().toLowerCase();
+    const result = await client.query({
+      query: `SELECT lead_id, email, score, temperature, company, seniority FROM
+        (SELECT * FROM lead_scores WHERE site_id = {site:String} ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id)
+        WHERE kind = 'lead' AND lead_id != {lead:String} AND (endsWith(email, {at:String}) OR (company != '' AND lower(company) = {company:String}))`,
+      query_params: { site: site.id, lead: lead.lead_id, at: `@${domain}`, company },
+      format: 'JSONEachRow',
+    });
+    const colleagues = (await result.json<Pick<StoredScore, 'lead_id' | 'email' | 'score' | 'temperature' | 'company' | 'seniority'>>()).map(
+      (row) => ({ ...row, kind: 'lead', profile: { company: row.company } }) as unknown as LeadScore,
+    );
+    const key = accountKeyOf(lead)?.id;
+    const mine = scoreAccounts([lead, ...colleagues], thresholds).find((account) => account.id === key);
+    return mine ? { id: mine.id, name: mine.name, score: mine.score, temperature: mine.temperature } : null;
+  }
+
+  const fullTimer = setInterval(() => {
+    for (const site of config.sites) fullPending.add(site.id);
+    kick();
+  }, fullEveryMs);
+  fullTimer.unref();
+  // Every start rescores everything: a rules change, a crash between storing a batch and rescoring it, and the
+  // decay since the last run are all caught up, and re-evaluated signals keep their alert ids.
+  for (const site of config.sites) fullPending.add(site.id);
+  kick();
+
+  return {
+    noteStored(rows) {
+      for (const row of rows) if (sites.has(row.site_id)) addVisitor(row.site_id, row.visitor_id);
+      kick();
+    },
+    async settled() {
+      await drained();
+      if (!running && pending.size === 0 && fullPending.size === 0) return;
+      await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+    async rescoreAll(siteId) {
+      for (const site of config.sites) if (!siteId || site.id === siteId) fullPending.add(site.id);
+      kick();
+      await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+    async close() {
+      // What the last batches touched is rescored if it can be in a few seconds; the next start rescores all anyway.
+      await Promise.race([this.settled(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      closed = true;
+      clearInterval(fullTimer);
+      clearTimeout(retryTimer);
+      await running;
+      for (const resolve of idleWaiters.splice(0)) resolve();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import type { ActiveSignal, LeadScore } from '../compile.ts';
+import type { Rules } from '../rules.ts';
+import type { StoredScore } from '../snapshots.ts';
+import { signalsOf } from '../snapshots.ts';
+import type { Signal } from './alert.ts';
+
+/** A signal worth telling sales about, before the lead's details (owner, account, link) are added. */
+export interface SignalEvent {
+  id: string;
+  signal: Signal;
+  summary: string;
+  triggeredAt: string;
+}
+
+export interface Evaluation {
+  /** The hysteresis state to store with the new snapshot. */
+  hotArmed: boolean;
+  signals: SignalEvent[];
+}
+
+/** Behaviour older than this does not alert: a rules change or a replayed history is not news for sales. */
+export const ALERT_MAX_AGE_MS = 24 * 3_600_000;
+
+const SUMMARIES: Record<ActiveSignal['signal'], string> = {
+  demo_request: 'Asked to talk to sales',
+  pricing_dwell: 'Spent a long time on pricing',
+  pricing_returns: 'Keeps coming back to pricing',
+  docs_download: 'Downloaded technical documentation',
+  weak_accumulation: 'Visits often and reads a lot',
+};
+
+/** ClickHouse's `2026-11-26 10:00:00.000` (UTC) or ISO → epoch ms. */
+export const timeOf = (text: string) => Date.parse(text.includes('T') ? text : text.replace(' ', 'T') + 'Z');
+const isoOf = (text: string) => new Date(timeOf(text)).toISOString();
+
+/** The idempotency key of an alert: the same trigger always gives the same id, however often it is evaluated. */
+export const alertId = (site: string, leadId: string, signal: Signal, trigger: string) =>
+  'al_' + createHash('sha256').update(`${site}\u0000${leadId}\u0000${signal}\u0000${trigger}`).digest('hex').slice(0, 24);
+
+/**
+ * Compares a lead's new score with its last snapshot and says which buying signals are news:
+ * - "became hot" when the score is above the hot threshold and the lead was armed (it never alerted, or fell below
+ *   `signals.hotRearmBelow` since), with activity in the last day; any hot score disarms, a score below the mark re-arms;
+ * - a behavioural signal when it happened again (a later time than the snapshot knew) in the last day.
+ * Pure: the trigger, not the moment of evaluation, names the alert, so evaluating twice never makes two alerts.
+ */
+export function evaluateSignals(site: string, rules: Rules, previous: StoredScore | undefined, next: LeadScore, now: number): Evaluation {
+  const events: SignalEvent[] = [];
+  const recent = (at: string) => now - timeOf(at) <= ALERT_MAX_AGE_MS;
+  const wasArmed = previous ? previous.hot_armed === 1 : true;
+  const hot = next.temperature === 'hot';
+  if (hot && wasArmed && next.kind === 'lead' && recent(next.last_seen)) {
+    events.push({
+      // The snapshot this one follows names the crossing: a restart re-evaluating it finds the same one.
+      id: alertId(site, next.lead_id, 'hot', previous?.scored_at ?? 'first'),
+      signal: 'hot',
+      summary: `Became hot: score ${next.score} (above ${rules.thresholds.hot})`,
+      triggeredAt: isoOf(next.last_seen),
+    });
+  }
+  const hotArmed = next.score < rules.signals.hotRearmBelow ? true : hot ? false : wasArmed;
+
+  const known = new Map((previous ? signalsOf(previous) : []).map((signal) => [signal.signal, signal.at]));
+  for (const signal of next.signals) {
+    if (next.kind !== 'lead' || !recent(signal.at)) continue;
+    const before = known.get(signal.signal);
+    if (before !== undefined && timeOf(before) >= timeOf(signal.at)) continue;
+    events.push({
+      id: alertId(site, next.lead_id, signal.signal, signal.at),
+      signal: signal.signal,
+      summary: `${SUMMARIES[signal.signal]}: ${signal.detail}`,
+      triggeredAt: isoOf(signal.at),
+    });
+  }
+  return { hotArmed, signals: events };
+}

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { ActiveSignal, LeadScore, ScoreReason, Temperature } from './compile.ts';
+import type { Rules, Stage } from './rules.ts';
+
+/**
+ * Score snapshots (table `lead_scores`): a row each time a lead's score, temperature, stage, signals, identity or
+ * activity change. The latest row of a lead is its current score, which lists and dashboards read instead of
+ * rescoring a site at every request; the earlier rows are its trend. A lead that stops existing (an anonymous
+ * visitor who gave an email and joined a lead, an erased person) gets a last row of kind `gone`.
+ */
+export interface StoredScore {
+  site_id: string;
+  lead_id: string;
+  scored_at: string;
+  kind: 'lead' | 'visitor' | 'gone';
+  email: string;
+  visitor_ids: string[];
+  score: number;
+  fit: number;
+  engagement: number;
+  source: number;
+  negative: number;
+  temperature: Temperature;
+  stage: Stage | '';
+  /** JSON of ScoreReason[]. */
+  reasons: string;
+  /** JSON of ActiveSignal[]. */
+  signals: string;
+  profile: Record<string, string>;
+  company: string;
+  seniority: string;
+  country: string;
+  utm_source: string;
+  utm_medium: string;
+  referrer_host: string;
+  first_seen: string;
+  last_seen: string;
+  /** 1 while "became hot" may alert; 0 after it did, until the score falls below the re-arm mark. */
+  hot_armed: number;
+  rules_hash: string;
+}
+
+export type SnapshotStore = Pick<ClickHouseClient, 'query' | 'insert'>;
+
+/** A stable digest of the rules (and page groups) a score was computed with: when it changes, every lead is rescored. */
+export function rulesHash(rules: Rules, pageGroups: Record<string, string[]> = {}): string {
+  return createHash('sha256').update(JSON.stringify({ rules, pageGroups })).digest('hex').slice(0, 16);
+}
+
+export function toSnapshot(site: string, score: LeadScore, scoredAt: string, hotArmed: boolean, hash: string): StoredScore {
+  return {
+    site_id: site,
+    lead_id: score.lead_id,
+    scored_at: scoredAt,
+    kind: score.kind,
+    email: score.email,
+    visitor_ids: score.visitor_ids,
+    score: score.score,
+    fit: score.fit,
+    engagement: score.engagement,
+    source: score.source,
+    negative: score.negative,
+    temperature: score.temperature,
+    stage: score.stage,
+    reasons: JSON.stringify(score.reasons),
+    signals: JSON.stringify(score.signals),
+    profile: score.profile ?? {},
+    company: score.profile?.company?.trim() ?? '',
+    seniority: score.seniority,
+    country: score.country,
+    utm_source: score.first_touch?.utm_source ?? '',
+    utm_medium: score.first_touch?.utm_medium ?? '',
+    referrer_host: score.first_touch?.referrer_host ?? '',
+    first_seen: score.first_seen,
+    last_seen: score.last_seen,
+    hot_armed: hotArmed ? 1 : 0,
+    rules_hash: hash,
+  };
+}
+
+/** The last row of a lead that no longer exists: lists leave it out, its history stays readable until erased. */
+export function goneSnapshot(previous: StoredScore, scoredAt: string): StoredScore {
+  return { ...previous, scored_at: scoredAt, kind: 'gone', score: 0, fit: 0, engagement: 0, source: 0, negative: 0, temperature: 'cold', signals: '[]', hot_armed: 1 };
+}
+
+/** What a snapshot says that a reader would notice: a new row is written only when one of these changes. */
+function visible(row: StoredScore): string {
+  return JSON.stringify([
+    row.kind, row.email, row.visitor_ids, row.score, Math.round(row.fit), Math.round(row.engagement), row.temperature, row.stage,
+    row.signals, row.profile, row.last_seen, row.hot_armed, row.rules_hash,
+  ]);
+}
+
+export const snapshotChanged = (previous: StoredScore | undefined, next: StoredScore) => !previous || visible(previous) !== visible(next);
+
+/** Reasons and signals of a stored score, parsed. */
+export const reasonsOf = (row: Pick<StoredScore, 'reasons'>): ScoreReason[] => JSON.parse(row.reasons || '[]');
+export const signalsOf = (row: Pick<StoredScore, 'signals'>): ActiveSignal[] => JSON.parse(row.signals || '[]');
+
+const SNAPSHOT_COLUMNS = `site_id, lead_id, scored_at, kind, email, visitor_ids, score, fit, engagement, source, negative, temperature, stage,
+  reasons, signals, profile, company, seniority, country, utm_source, utm_medium, referrer_host, first_seen, last_seen, hot_armed, rules_hash`;
+
+/**
+ * The current snapshot of a site's leads: all of them, or those with these ids or with any of these visitors
+ * (which finds the anonymous `v_…` lead a visitor leaves behind when it joins an identified one). Gone leads included.
+ */
+export async function currentSnapshots(store: SnapshotStore, site: string, only?: { leadIds: string[]; visitors: string[] }): Promise<StoredScore[]> {
+  // The leads are picked before the latest row of each is (the order key makes that a few granules), then the
+  // visitor test is applied again to the latest rows, since an older row may list a visitor the lead has since lost.
+  const candidates = `AND (lead_id IN {ids:Array(String)} OR lead_id IN
+    (SELECT lead_id FROM lead_scores WHERE site_id = {site:String} AND hasAny(visitor_ids, {visitors:Array(String)})))`;
+  const latest = 'AND (lead_id IN {ids:Array(String)} OR hasAny(visitor_ids, {visitors:Array(String)}))';
+  const result = await store.query({
+    query: `SELECT ${SNAPSHOT_COLUMNS} FROM
+      (SELECT * FROM lead_scores WHERE site_id = {site:String} ${only ? candidates : ''} ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id)
+      WHERE 1 ${only ? latest : ''}`,
+    query_params: { site, ...(only ? { ids: only.leadIds, visitors: only.visitors } : {}) },
+    format: 'JSONEachRow',
+  });
+  return result.json<StoredScore>();
+}
+
+export async function writeSnapshots(store: SnapshotStore, rows: StoredScore[]): Promise<void> {
+  if (rows.length > 0) await store.insert({ table: 'lead_scores', values: rows, format: 'JSONEachRow' });
+}
+
+/** A lead's snapshots, oldest first: its score over time. */
+export async function scoreHistory(store: SnapshotStore, site: string, leadId: string, limit = 500): Promise<Pick<StoredScore, 'scored_at' | 'score' | 'temperature' | 'stage'>[]> {
+  const result = await store.query({
+    query: `SELECT scored_at, score, temperature, stage FROM lead_scores
+      WHERE site_id = {site:String} AND lead_id = {lead:String} AND kind != 'gone'
+      ORDER BY scored_at DESC LIMIT {limit:UInt32}`,
+    query_params: { site, lead: leadId, limit },
+    format: 'JSONEachRow',
+  });
+  return (await result.json<Pick<StoredScore, 'scored_at' | 'score' | 'temperature' | 'stage'>>()).reverse();
+}

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../collector/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer({ sites: [{ id: 'acme', origins: [SITE_ORIGIN], pageGroups: { pricing: ['/pricing*'], product: ['/product*'] } }] });
+});
+afterAll(() => server.close());
+
+const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
+const post = (visitor: string, events: unknown[]) => postBatch(server, { s: 'acme', v: visitor, e: events });
+const listed = async (query = '') => (await getJson(server, `/api/leads?site=acme&limit=1000${query}`)).body.leads as any[];
+
+async function storedRows(query: string, params: Record<string, unknown>) {
+  const result = await server.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return result.json<Record<string, unknown>>();
+}
+
+describe('stored scores', () => {
+  it('lists a visitor as soon as its batch is stored, and the lead it becomes once it gives an email, with its anonymous history', async () => {
+    const visitor = newVisitor();
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(30) })]);
+    await drained(server);
+    expect((await listed()).find((lead) => lead.id === `v_${visitor}`)).toMatchObject({ kind: 'visitor', score: 20, temperature: 'cold', stage: 'BOFU' });
+
+    const email = `grace.${visitor}@hopper.test`;
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(5), p: { 'email  email': email, 'job_title  ': 'CEO' } })]);
+    await drained(server);
+    const leads = await listed();
+    expect(leads.find((lead) => lead.id === `v_${visitor}`)).toBeUndefined();
+    const lead = leads.find((candidate) => candidate.email === email);
+    expect(lead).toMatchObject({ kind: 'lead', score: 50, temperature: 'warm', lifecycle: 'lead', events: 2, pageviews: 1, visitorIds: [visitor] });
+    expect(lead.reasons.map((reason: { rule: string }) => reason.rule)).toEqual(['c-level', 'pricing-page']);
+    expect(lead.signals).toEqual([{ signal: 'demo_request', at: expect.any(String), detail: 'form demo-request' }]);
+
+    // The anonymous visitor's stored score ends with a "gone" row; the lead's page shows its score over time.
+    const visitorRows = await storedRows(`SELECT kind FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: `v_${visitor}` });
+    expect(visitorRows.map((row) => row.kind)).toEqual(['visitor', 'gone']);
+    const { body } = await getJson(server, `/api/leads/${lead.id}?site=acme`);
+    expect(body.scoreHistory.map((point: { score: number }) => point.score)).toEqual([50]);
+    expect(body.signals[0]).toMatchObject({ signal: 'demo_request' });
+  });
+
+  it('writes a snapshot only when something visible changed, so the history is the score over time', async () => {
+    const visitor = newVisitor();
+    const email = `alan.${visitor}@turing.test`;
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(60), p: { 'email  email': email } })]);
+    await drained(server);
+    const id = (await listed()).find((lead) => lead.email === email).id;
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/product/a`, t: minutesAgo(50) })]);
+    await drained(server);
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(40) })]);
+    await drained(server);
+    const history = (await getJson(server, `/api/leads/${id}?site=acme`)).body.scoreHistory;
+    expect(history.map((point: { score: number }) => point.score)).toEqual([0, 5, 25]);
+    // Rescoring everything again (as each start and the hourly pass do) adds nothing when nothing changed.
+    await server.scorer.rescoreAll('acme');
+    expect((await getJson(server, `/api/leads/${id}?site=acme`)).body.scoreHistory).toHaveLength(3);
+  });
+
+  it('filters and sorts the stored list like the live one', async () => {
+    const hot = newVisitor();
+    const email = `hedy.${hot}@lamarr.test`;
+    await post(hot, [
+      wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(20) }),
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo', t: minutesAgo(19), p: { 'email  email': email, 'job_title  ': 'PDG', 'company_size  ': '500', 'country  ': 'France' } }),
+    ]);
+    await drained(server);
+    const hotLeads = await listed('&temperature=hot');
+    expect(hotLeads.map((lead) => lead.email)).toContain(email);
+    expect(hotLeads.every((lead) => lead.temperature === 'hot')).toBe(true);
+    const mqls = await listed('&lifecycle=mql');
+    expect(mqls.map((lead) => lead.email)).toContain(email);
+    const all = await listed();
+    expect(all.map((lead) => lead.score)).toEqual([...all.map((lead) => lead.score)].sort((a, b) => b - a));
+  });
+
+  it('erases a person’s stored scores and identities with their events', async () => {
+    const visitor = newVisitor();
+    const email = `erase.${visitor}@example.test`;
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(9) })]);
+    await drained(server);
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo', t: minutesAgo(8), p: { 'email  email': email } })]);
+    await drained(server);
+    const id = (await listed()).find((lead) => lead.email === email).id;
+    const response = await fetch(`${server.url}/api/leads/${id}?site=acme`, { method: 'DELETE', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(response.status).toBe(200);
+    await drained(server);
+    const left = await storedRows(
+      `SELECT 'lead_scores' AS t, count() AS n FROM lead_scores WHERE lead_id IN ({id:String}, {anonymous:String}) OR email = {email:String}
+       UNION ALL SELECT 'identities', count() FROM identities WHERE email = {email:String} OR visitor_id = {visitor:String}`,
+      { id, anonymous: `v_${visitor}`, email, visitor },
+    );
+    expect(left.map((row) => Number(row.n))).toEqual([0, 0]);
+    expect((await listed()).find((lead) => lead.id === id || lead.id === `v_${visitor}`)).toBeUndefined();
+  });
+});

@@ -1,0 +1,74 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { ALERT_MAX_AGE_MS, evaluateSignals } from '../../../scoring/alerts/evaluate.ts';
+import type { ActiveSignal, LeadScore } from '../../../scoring/compile.ts';
+import { defaultRules } from '../../../scoring/rules.ts';
+import { toSnapshot, type StoredScore } from '../../../scoring/snapshots.ts';
+import { leadScore } from '../../support/lead-score.ts';
+
+const NOW = Date.parse('2026-11-26T12:00:00Z');
+const rules = defaultRules();
+const clickHouseTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+const lead = (score: number, fields: Partial<LeadScore> = {}) =>
+  leadScore('ada', score, { lead_id: 'l_0123456789abcdef0123', stage: 'BOFU', first_seen: clickHouseTime(NOW - 3_600_000), last_seen: clickHouseTime(NOW - 60_000), ...fields });
+
+/** Runs a lead through a sequence of scores the way the scorer does: each evaluation against the last snapshot. */
+function replay(steps: { score: number; signals?: ActiveSignal[]; at?: number }[]) {
+  let previous: StoredScore | undefined;
+  return steps.map((step, i) => {
+    const at = step.at ?? NOW + i * 60_000;
+    const next = lead(step.score, { signals: step.signals ?? [], last_seen: clickHouseTime(at - 1000) });
+    const evaluation = evaluateSignals('acme', rules, previous, next, at);
+    previous = toSnapshot('acme', next, clickHouseTime(at), evaluation.hotArmed, 'h');
+    return evaluation;
+  });
+}
+
+describe('"became hot" with hysteresis', () => {
+  it('alerts when a lead crosses the hot threshold, once, however long it stays hot', () => {
+    const steps = replay([{ score: 40 }, { score: 65 }, { score: 70 }, { score: 62 }, { score: 55 }, { score: 66 }]);
+    expect(steps.map((step) => step.signals.map((signal) => signal.signal))).toEqual([[], ['hot'], [], [], [], []]);
+  });
+
+  it('alerts again only after the score fell below the re-arm mark (50)', () => {
+    const steps = replay([{ score: 65 }, { score: 45 }, { score: 61 }]);
+    expect(steps.map((step) => step.signals.length)).toEqual([1, 0, 1]);
+    expect(steps[0]!.signals[0]!.id).not.toBe(steps[2]!.signals[0]!.id);
+    expect(steps[0]!.signals[0]!.summary).toBe('Became hot: score 65 (above 60)');
+  });
+
+  it('gives the same alert id when the same change is evaluated twice (a restart before the snapshot was written)', () => {
+    const previous = toSnapshot('acme', lead(40), clickHouseTime(NOW - 60_000), true, 'h');
+    const first = evaluateSignals('acme', rules, previous, lead(70), NOW);
+    const again = evaluateSignals('acme', rules, previous, lead(71), NOW + 5000);
+    expect(first.signals[0]!.id).toBe(again.signals[0]!.id);
+  });
+
+  it('does not alert for a lead that is hot without recent activity (rules changed), nor for an anonymous visitor', () => {
+    const stale = lead(80, { last_seen: clickHouseTime(NOW - ALERT_MAX_AGE_MS - 60_000) });
+    expect(evaluateSignals('acme', rules, undefined, stale, NOW)).toEqual({ hotArmed: false, signals: [] });
+    expect(evaluateSignals('acme', rules, undefined, lead(80, { kind: 'visitor', email: '' }), NOW).signals).toEqual([]);
+  });
+});
+
+describe('behavioural signals', () => {
+  const demo = (ms: number): ActiveSignal => ({ signal: 'demo_request', at: clickHouseTime(ms), detail: 'form demo-request' });
+
+  it('alerts for a signal the snapshot did not know, and not again for the same occurrence', () => {
+    const steps = replay([{ score: 20 }, { score: 40, signals: [demo(NOW + 50_000)] }, { score: 40, signals: [demo(NOW + 50_000)] }]);
+    expect(steps.map((step) => step.signals.map((signal) => signal.signal))).toEqual([[], ['demo_request'], []]);
+    expect(steps[1]!.signals[0]).toMatchObject({ summary: 'Asked to talk to sales: form demo-request', triggeredAt: new Date(NOW + 50_000).toISOString() });
+  });
+
+  it('alerts for a new occurrence of a known signal, under a new id', () => {
+    const steps = replay([{ score: 40, signals: [demo(NOW - 10_000)] }, { score: 40, signals: [demo(NOW + 30_000)] }]);
+    expect(steps.map((step) => step.signals.length)).toEqual([1, 1]);
+    expect(steps[0]!.signals[0]!.id).not.toBe(steps[1]!.signals[0]!.id);
+  });
+
+  it('stays quiet about behaviour older than a day: a replayed history is not news', () => {
+    const old = evaluateSignals('acme', rules, undefined, lead(40, { signals: [demo(NOW - ALERT_MAX_AGE_MS - 1000)] }), NOW);
+    expect(old.signals).toEqual([]);
+  });
+});
