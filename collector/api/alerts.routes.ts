@@ -1,0 +1,76 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { alertDeliveries, alertStatus, DELIVERY_STATES, listAlerts, reviveDeadDeliveries, type Delivery, type DeliveryState } from '../../scoring/alerts/outbox.ts';
+import { RETRY_FOR_MS } from '../../scoring/alerts/dispatcher.ts';
+import { requireRole } from '../auth/roles.ts';
+import type { HearthConfig } from '../config/schema.ts';
+import { toProblems } from '../config/issues.ts';
+import { siteParam } from './site-query.ts';
+
+export interface AlertRouteOptions {
+  config: HearthConfig;
+  client: ClickHouseClient;
+  /** The process's alert dispatcher, told to look at the outbox at once after a retry; it polls anyway. */
+  alerts?: { wake(): void } | undefined;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** An alert as the API shows it: the alert itself, its overall status, and where each destination stands. */
+function present(status: DeliveryState, deliveries: Delivery[]) {
+  const whole = deliveries.find((delivery) => delivery.destinationId === '');
+  return {
+    ...deliveries[0]!.alert,
+    status,
+    // An alert suppressed as a whole (cooldown, disabled signal, no route) says why here.
+    ...(whole ? { reason: whole.lastError } : {}),
+    deliveries: deliveries
+      .filter((delivery) => delivery.destinationId !== '')
+      .map((delivery) => ({
+        destination: delivery.destinationId,
+        type: delivery.destinationType,
+        state: delivery.state,
+        attempts: delivery.attempts,
+        lastError: delivery.lastError || null,
+        nextAttemptAt: delivery.state === 'pending' ? iso(delivery.nextAttemptAt) : null,
+        deliveredAt: iso(delivery.deliveredAt),
+        updatedAt: iso(delivery.updatedAt),
+      })),
+  };
+}
+
+/** Buying-signal alerts and their delivery: the recent ones, the dead letters, and a retry for a dead letter. */
+export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { config, client, alerts }) => {
+  const listQuery = z.object({
+    site: siteParam(config),
+    lead: z.string().max(64).optional(),
+    status: z.enum(DELIVERY_STATES, { message: `expected one of ${DELIVERY_STATES.join(', ')}` }).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  });
+  const siteQuery = z.object({ site: siteParam(config) });
+  const seeAlerts = { preHandler: requireRole('admin', 'sales') };
+
+  app.get('/api/alerts', seeAlerts, async (request, reply) => {
+    const parsed = listQuery.safeParse(request.query, { reportInput: true });
+    if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
+    const found = await listAlerts(client, parsed.data);
+    return { site: parsed.data.site, alerts: found.map(({ status, deliveries }) => present(status, deliveries)) };
+  });
+
+  app.post('/api/alerts/:id/retry', seeAlerts, async (request, reply) => {
+    const parsed = siteQuery.safeParse(request.query, { reportInput: true });
+    if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
+    const { site } = parsed.data;
+    const { id } = request.params as { id: string };
+    const deliveries = await alertDeliveries(client, site, id);
+    if (deliveries.length === 0) return reply.code(404).send({ error: `no alert "${id}" on site "${site}"`, code: 'alert_not_found' });
+    if (!deliveries.some((delivery) => delivery.state === 'dead')) {
+      const status = alertStatus(deliveries);
+      return reply.code(409).send({ error: `alert "${id}" is ${status}, not a dead letter: only dead deliveries are retried`, code: 'not_dead', status });
+    }
+    const after = await reviveDeadDeliveries(client, deliveries, Date.now(), RETRY_FOR_MS);
+    alerts?.wake();
+    return present(alertStatus(after), after);
+  });
+};

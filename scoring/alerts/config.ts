@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { countryCodeOf } from '../normalize.ts';
+import { SIGNALS } from './alert.ts';
+import { webhookKey } from './signing.ts';
+
+/**
+ * A site's alert settings (`sites[].alerts`) and the SMTP server email alerts go through (top-level `smtp`).
+ * Secrets may be written as "env:NAME" and are read from the environment when the config is loaded, so a missing
+ * variable is a config error that names the path, not a failed delivery a day later.
+ */
+
+const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/** A string, or "env:NAME" for the value of that environment variable. */
+const secretString = (what: string) =>
+  z.string().min(1).transform((value, ctx) => {
+    const name = ENV_REFERENCE.exec(value)?.[1];
+    if (name === undefined) return value;
+    const fromEnv = process.env[name];
+    if (fromEnv) return fromEnv;
+    ctx.addIssue({ code: 'custom', message: `${what} refers to the environment variable ${name}, which is not set` });
+    return z.NEVER;
+  });
+
+const destinationId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
+  message: 'a destination id is 1–64 lowercase letters, digits, "-" or "_", e.g. "crm-webhook"',
+});
+
+const signalSchema = z.enum(SIGNALS, { message: `expected a signal: ${SIGNALS.join(', ')}` });
+
+const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
+
+export const webhookDestinationSchema = z
+  .object({
+    type: z.literal('webhook'),
+    id: destinationId,
+    url: httpUrl,
+    /** The signing key: `whsec_<base64>` as Standard Webhooks libraries take it, or any string of 24+ bytes. */
+    secret: secretString('the webhook secret').superRefine((secret, ctx) => {
+      const problem = webhookKey(secret).problem;
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  })
+  .strict();
+
+export const slackDestinationSchema = z
+  .object({
+    type: z.literal('slack'),
+    id: destinationId,
+    /** A Slack incoming-webhook URL; it is a secret, so "env:NAME" works here too. */
+    url: secretString('the Slack webhook URL').pipe(httpUrl),
+  })
+  .strict();
+
+const emailAddress = z.email({ message: 'expected an email address, or "owner" for the lead\'s owner' });
+
+export const emailDestinationSchema = z
+  .object({
+    type: z.literal('email'),
+    id: destinationId,
+    /** Addresses, and/or "owner": the lead's owner when it has one (an email address), else the addresses listed. */
+    to: z.array(z.union([z.literal('owner'), emailAddress])).min(1, { message: 'list at least one address, or "owner"' }),
+  })
+  .strict();
+
+export const destinationSchema = z.discriminatedUnion('type', [webhookDestinationSchema, slackDestinationSchema, emailDestinationSchema], {
+  message: 'a destination\'s type is "webhook", "slack" or "email"',
+});
+
+/** A country as ISO 3166-1 alpha-2 ("FR"), alpha-3 or an English or French name, stored as alpha-2. */
+const countrySchema = z.string().transform((text, ctx) => {
+  const code = countryCodeOf(text);
+  if (code) return code;
+  ctx.addIssue({ code: 'custom', message: 'unknown country; use an ISO code such as "FR" or a name such as "France"' });
+  return z.NEVER;
+});
+
+export const routeSchema = z
+  .object({
+    /** Who gets the alerts this route matches. */
+    destinations: z.array(destinationId).min(1, { message: 'a route sends to at least one destination' }),
+    /** Only these signals; any signal when absent. */
+    signals: z.array(signalSchema).min(1).optional(),
+    /** Only leads owned by one of these owners (as set through qualification, compared without case). */
+    owners: z.array(z.string().min(1)).min(1).optional(),
+    /** Only leads from this territory: a list of countries. */
+    countries: z.array(countrySchema).min(1).optional(),
+    /** Applies only when no other route matched: the catch-all for leads outside every territory or owner. */
+    fallback: z.boolean().default(false),
+  })
+  .strict();
+
+export const alertsSchema = z
+  .object({
+    destinations: z.array(destinationSchema).min(1, { message: 'list at least one destination (webhook, slack or email)' }),
+    /** Which destinations get which alerts; every destination gets every alert when there are none. */
+    routes: z.array(routeSchema).default([]),
+    /** After an alert for a lead and signal, the same lead and signal stay quiet this long (recorded as suppressed). */
+    cooldownHours: z.number().min(0).max(8760).default(24),
+    /** The signals that alert here; every one by default. */
+    signals: z.array(signalSchema).default([...SIGNALS]),
+  })
+  .strict()
+  .superRefine((alerts, ctx) => {
+    const ids = new Set<string>();
+    alerts.destinations.forEach((destination, i) => {
+      if (ids.has(destination.id)) ctx.addIssue({ code: 'custom', path: ['destinations', i, 'id'], message: `destination id "${destination.id}" is used twice` });
+      ids.add(destination.id);
+    });
+    const routed = new Set<string>();
+    alerts.routes.forEach((route, i) =>
+      route.destinations.forEach((id, j) => {
+        routed.add(id);
+        if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'destinations', j], message: `no destination has the id "${id}"; destinations: ${[...ids].join(', ')}` });
+      }),
+    );
+    // With routes, a destination no route names would never get anything: almost surely a mistake.
+    if (alerts.routes.length > 0) {
+      alerts.destinations.forEach((destination, i) => {
+        if (!routed.has(destination.id)) {
+          ctx.addIssue({ code: 'custom', path: ['destinations', i], message: `no route sends to "${destination.id}"; add it to a route (a route without conditions sends everything)` });
+        }
+      });
+    }
+  });
+
+export const smtpSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(587),
+    /** TLS from the start (port 465); otherwise STARTTLS is used when the server offers it. Default: port is 465. */
+    secure: z.boolean().optional(),
+    user: z.string().min(1).optional(),
+    password: secretString('the SMTP password').optional(),
+    /** The sender, e.g. "Hearth <alerts@acme.com>". */
+    from: z.string().regex(/^[^\r\n]*[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/, { message: 'expected a sender such as "alerts@acme.com" or "Hearth <alerts@acme.com>"' }),
+  })
+  .strict()
+  .superRefine((smtp, ctx) => {
+    if (smtp.user && !smtp.password) ctx.addIssue({ code: 'custom', path: ['password'], message: 'an SMTP user needs a password (e.g. "env:HEARTH_SMTP_PASSWORD")' });
+  });
+
+export type AlertsConfig = z.infer<typeof alertsSchema>;
+export type AlertRoute = z.infer<typeof routeSchema>;
+export type Destination = z.infer<typeof destinationSchema>;
+export type WebhookDestination = z.infer<typeof webhookDestinationSchema>;
+export type SlackDestination = z.infer<typeof slackDestinationSchema>;
+export type EmailDestination = z.infer<typeof emailDestinationSchema>;
+export type SmtpConfig = z.infer<typeof smtpSchema>;
+export type DestinationType = Destination['type'];
+
+/** What alert delivery reads from the whole config; hearth.config.json's parsed form satisfies it as it is. */
+export interface AlertsSetup {
+  sites: ReadonlyArray<{ id: string; name?: string | undefined; alerts?: AlertsConfig | undefined }>;
+  smtp?: SmtpConfig | undefined;
+}
+
+/** For the top-level config: an email destination needs the `smtp` section. */
+export function checkSmtpForEmail(config: AlertsSetup, ctx: z.RefinementCtx): void {
+  if (config.smtp) return;
+  config.sites.forEach((site, i) =>
+    site.alerts?.destinations.forEach((destination, j) => {
+      if (destination.type === 'email') {
+        ctx.addIssue({ code: 'custom', path: ['sites', i, 'alerts', 'destinations', j], message: 'an email destination needs the top-level "smtp" settings (host, port, from, …)' });
+      }
+    }),
+  );
+}
+
+/** The lead's page in the dashboard, which alerts link to. */
+export function leadPageUrl(baseUrl: string, site: string, leadId: string): string {
+  return new URL(`dashboard/leads/${encodeURIComponent(leadId)}?site=${encodeURIComponent(site)}`, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).toString();
+}

@@ -1,0 +1,348 @@
+import { createTransport } from 'nodemailer';
+import type { Alert } from './alert.ts';
+import type { AlertsConfig, AlertsSetup, Destination, SmtpConfig } from './config.ts';
+import { cooldownKey, knownAlertIds, lastAlerted, pendingDeliveries, writeDeliveries, type Delivery, type OutboxClient } from './outbox.ts';
+import { emailRecipients, routeAlert } from './routing.ts';
+import { sendEmail, sendSlack, sendWebhook, type MailTransport, type Outcome } from './senders.ts';
+
+/**
+ * Alert delivery: `enqueue` records each alert in the outbox (one row per destination) before it resolves; a loop
+ * sends what is due, a few at a time, and records every outcome as a new row. Failures are retried with
+ * exponential backoff and full jitter for 24 hours, then the delivery is a dead letter. The outbox is the only
+ * state: a new dispatcher over the same store (after a restart) carries on where the last one stopped. A send in
+ * flight when the process dies is repeated (at-least-once); receivers dedupe by the alert id (webhook-id).
+ */
+
+export interface AlertLogger {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export interface BackoffPolicy {
+  /** The first retry waits up to this long; each further one up to twice as long as the last, ... */
+  baseMs: number;
+  /** ... but never more than this. */
+  capMs: number;
+  /** [0, 1): the jitter. */
+  random: () => number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 2_000, capMs: 30 * 60_000, random: Math.random };
+/** How long a delivery is retried before it becomes a dead letter. */
+export const RETRY_FOR_MS = 24 * 3_600_000;
+const HOUR_MS = 3_600_000;
+
+export interface AlertDispatcherOptions {
+  /** The collector's ClickHouse client. */
+  client: OutboxClient;
+  /** Sites with their `alerts` settings, and `smtp` (the parsed hearth.config.json fits). */
+  config: AlertsSetup;
+  log: AlertLogger;
+  now?: () => number;
+  fetch?: typeof globalThis.fetch;
+  /** The mail transport for the config's SMTP settings; nodemailer's SMTP transport by default. */
+  transportFor?: (smtp: SmtpConfig) => MailTransport;
+  /** Sends at the same time, across every destination. Default 4. */
+  concurrency?: number;
+  /** Each HTTP request or SMTP conversation step gives up after this long. Default 10 s. */
+  requestTimeoutMs?: number;
+  backoff?: Partial<BackoffPolicy>;
+  /** Default 24 hours. */
+  retryForMs?: number;
+  /** The outbox is read at least this often, for rows another process wrote (a retry through another collector). Default 5 s. */
+  pollMs?: number;
+}
+
+export interface EnqueueResult {
+  /** Alerts recorded with at least one delivery to make. */
+  queued: number;
+  /** Alerts recorded as suppressed (cooldown, disabled signal, no route, no destination). */
+  suppressed: number;
+  /** Alerts the outbox already had (the same trigger evaluated again): ignored. */
+  duplicates: number;
+}
+
+export interface AlertDispatcher {
+  /** Records the alerts in the outbox (idempotent by alert id, cooldown applied); resolves once they are stored. */
+  enqueue(alerts: Alert[]): Promise<EnqueueResult>;
+  /** Starts sending what is due, now and as it becomes due. */
+  start(): void;
+  /** Looks at the outbox now (after a retry was requested, say) instead of at the next poll. */
+  wake(): void;
+  /** Stops starting sends and waits for those in flight to finish and be recorded. */
+  close(): Promise<void>;
+}
+
+/** Full jitter: a random wait between 0 and min(cap, base × 2^(attempts − 1)). */
+export function retryDelay(attempts: number, policy: BackoffPolicy): number {
+  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.floor(policy.random() * ceiling);
+}
+
+/** The delivery after one attempt with this outcome: delivered, due again later, or dead. */
+export function afterAttempt(delivery: Delivery, outcome: Outcome, now: number, policy: BackoffPolicy): Delivery {
+  const attempts = delivery.attempts + 1;
+  const next = { ...delivery, attempts, updatedAt: now, version: delivery.version + 1 };
+  if (outcome.kind === 'delivered') return { ...next, state: 'delivered', deliveredAt: now };
+  if (outcome.kind === 'dead') return { ...next, state: 'dead', lastError: outcome.error };
+  const wait = Math.min(policy.capMs, Math.max(retryDelay(attempts, policy), outcome.retryAfterMs ?? 0));
+  if (now + wait > delivery.giveUpAt) {
+    return { ...next, state: 'dead', lastError: `gave up after ${attempts} attempts (the retry window ended ${new Date(delivery.giveUpAt).toISOString()}): ${outcome.error}` };
+  }
+  return { ...next, state: 'pending', nextAttemptAt: now + wait, lastError: outcome.error };
+}
+
+const keyOf = (delivery: Pick<Delivery, 'site' | 'alertId' | 'destinationId'>) => `${delivery.site}\u0000${delivery.alertId}\u0000${delivery.destinationId}`;
+
+export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDispatcher {
+  const { client, config, log } = options;
+  const now = options.now ?? Date.now;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const concurrency = options.concurrency ?? 4;
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const policy: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const retryForMs = options.retryForMs ?? RETRY_FOR_MS;
+  const pollMs = options.pollMs ?? 5_000;
+  const sites = new Map(config.sites.map((site) => [site.id, site]));
+  const transportFor =
+    options.transportFor ??
+    ((smtp: SmtpConfig) =>
+      createTransport({
+        host: smtp.host,
+        port: smtp.port,
+        secure: smtp.secure ?? smtp.port === 465,
+        ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
+        connectionTimeout: timeoutMs,
+        greetingTimeout: timeoutMs,
+        socketTimeout: timeoutMs,
+      }));
+  let transport: MailTransport | undefined;
+
+  /** Sends running now, by delivery key: the outbox still says pending for them, so the next scan must skip them. */
+  const inFlight = new Map<string, Promise<void>>();
+  /**
+   * The version each finished send wrote, by key: a scan whose query started before that write may still return the
+   * older pending row, which must not be sent again. Forgotten after a while, when no scan can be that stale.
+   */
+  const recorded = new Map<string, { version: number; at: number }>();
+  const RECORDED_FOR_MS = 10 * 60_000;
+  let started = false;
+  let closing = false;
+  let scanning: Promise<void> | undefined;
+  let scanAgain = false;
+  let timer: NodeJS.Timeout | undefined;
+  let enqueueChain: Promise<unknown> = Promise.resolve();
+  let stopWaiting: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (stopWaiting = resolve));
+
+  // ---- enqueue ---------------------------------------------------------------------------------------------
+
+  /** The alert's createdAt, which the cooldown counts from; the moment it reached the outbox if unreadable. */
+  function createdAtOf(alert: Alert, at: number): number {
+    const created = Date.parse(alert.createdAt);
+    return Number.isNaN(created) ? at : created;
+  }
+
+  /** A delivery row for an alert, pending now unless a reason to suppress it is given. */
+  function deliveryOf(alert: Alert, destination: Destination | undefined, at: number, suppressedBecause?: string): Delivery {
+    return {
+      site: alert.site,
+      alertId: alert.id,
+      destinationId: destination?.id ?? '',
+      destinationType: destination?.type ?? '',
+      leadId: alert.lead.id,
+      signal: alert.signal,
+      state: suppressedBecause === undefined ? 'pending' : 'suppressed',
+      attempts: 0,
+      nextAttemptAt: at,
+      giveUpAt: at + retryForMs,
+      lastError: suppressedBecause ?? '',
+      deliveredAt: null,
+      createdAt: createdAtOf(alert, at),
+      updatedAt: at,
+      alert,
+      version: 1,
+    };
+  }
+
+  /** Why the alert as a whole goes nowhere, if it does. */
+  function suppression(alert: Alert, alerts: AlertsConfig | undefined, lastSent: Map<string, number>, createdAt: number): string | undefined {
+    if (!alerts) return `site "${alert.site}" has no alert destinations (sites[].alerts)`;
+    if (!alerts.signals.includes(alert.signal)) return `the signal "${alert.signal}" is not enabled for this site (alerts.signals)`;
+    const last = lastSent.get(cooldownKey(alert.lead.id, alert.signal));
+    if (last !== undefined && createdAt - last < alerts.cooldownHours * HOUR_MS) {
+      return `cooldown: this lead had a "${alert.signal}" alert at ${new Date(last).toISOString()}, less than ${alerts.cooldownHours} h before`;
+    }
+    return undefined;
+  }
+
+  async function persist(alerts: Alert[]): Promise<EnqueueResult> {
+    const result: EnqueueResult = { queued: 0, suppressed: 0, duplicates: 0 };
+    const bySite = new Map<string, Map<string, Alert>>();
+    for (const alert of alerts) {
+      let ofSite = bySite.get(alert.site);
+      if (!ofSite) bySite.set(alert.site, (ofSite = new Map()));
+      if (ofSite.has(alert.id)) result.duplicates++;
+      else ofSite.set(alert.id, alert);
+    }
+    for (const [siteId, ofSite] of bySite) {
+      const known = await knownAlertIds(client, siteId, [...ofSite.keys()]);
+      result.duplicates += known.size;
+      const fresh = [...ofSite.values()].filter((alert) => !known.has(alert.id));
+      if (fresh.length === 0) continue;
+      const at = now();
+      const createdAt = (alert: Alert) => createdAtOf(alert, at);
+      // Oldest first, so that within one batch the first alert of a lead and signal is the one sent.
+      fresh.sort((a, b) => createdAt(a) - createdAt(b) || a.id.localeCompare(b.id));
+      const alertsConfig = sites.get(siteId)?.alerts;
+      const cooldownMs = (alertsConfig?.cooldownHours ?? 0) * HOUR_MS;
+      const lastSent =
+        cooldownMs > 0
+          ? await lastAlerted(client, siteId, [...new Set(fresh.map((alert) => alert.lead.id))], createdAt(fresh[0]!) - cooldownMs)
+          : new Map<string, number>();
+      const rows: Delivery[] = [];
+      for (const alert of fresh) {
+        const because = suppression(alert, alertsConfig, lastSent, createdAt(alert));
+        const destinations = because || !alertsConfig ? [] : routeAlert(alert, alertsConfig);
+        if (because || destinations.length === 0) {
+          rows.push(deliveryOf(alert, undefined, at, because ?? `no route matches (signal ${alert.signal}, owner "${alert.lead.owner}", country "${alert.lead.country}")`));
+          result.suppressed++;
+          continue;
+        }
+        let sending = false;
+        for (const destination of destinations) {
+          const noRecipient = destination.type === 'email' && emailRecipients(destination, alert).length === 0;
+          rows.push(deliveryOf(alert, destination, at, noRecipient ? 'no recipient: the lead has no owner with an email address and the destination lists no address' : undefined));
+          sending ||= !noRecipient;
+        }
+        if (sending) {
+          lastSent.set(cooldownKey(alert.lead.id, alert.signal), createdAt(alert));
+          result.queued++;
+        } else result.suppressed++;
+      }
+      await writeDeliveries(client, rows);
+    }
+    return result;
+  }
+
+  // ---- sending ---------------------------------------------------------------------------------------------
+
+  /** One attempt; never throws. A delivery whose site or destination left the config is dead, saying so. */
+  async function attempt(delivery: Delivery): Promise<Outcome> {
+    const destination = sites.get(delivery.site)?.alerts?.destinations.find((candidate) => candidate.id === delivery.destinationId);
+    if (!destination) return { kind: 'dead', error: `destination "${delivery.destinationId}" of site "${delivery.site}" is no longer configured` };
+    const http = { fetch: fetchImpl, timeoutMs, now };
+    try {
+      if (destination.type === 'webhook') return await sendWebhook(destination, delivery.alert, http);
+      if (destination.type === 'slack') return await sendSlack(destination, delivery.alert, http);
+      if (!config.smtp) return { kind: 'dead', error: 'email needs the top-level "smtp" settings' };
+      transport ??= transportFor(config.smtp);
+      return await sendEmail(destination, delivery.alert, config.smtp, transport, destination.id);
+    } catch (err) {
+      return { kind: 'retry', error: (err as Error).message ?? String(err) };
+    }
+  }
+
+  /** Waits `ms`, or less if the dispatcher closes meanwhile. */
+  const pause = (ms: number) => Promise.race([new Promise<void>((resolve) => setTimeout(resolve, ms).unref()), stopped]);
+
+  /** Writes the outcome; while ClickHouse refuses, keeps trying (the delivery stays blocked, so it is not re-sent). */
+  async function record(delivery: Delivery): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      try {
+        await writeDeliveries(client, [delivery]);
+        return;
+      } catch (err) {
+        if (closing && failures > 0) {
+          log.error({ err, alert: delivery.alertId, destination: delivery.destinationId, state: delivery.state }, 'could not record a delivery outcome; the outbox still says pending, so it is sent again after a restart');
+          return;
+        }
+        log.warn({ err, alert: delivery.alertId }, 'could not record a delivery outcome; retrying');
+        await pause(Math.min(30_000, 500 * 2 ** failures));
+      }
+    }
+  }
+
+  async function send(delivery: Delivery): Promise<void> {
+    const outcome = await attempt(delivery);
+    const next = afterAttempt(delivery, outcome, now(), policy);
+    await record(next);
+    const details = { alert: delivery.alertId, site: delivery.site, destination: delivery.destinationId, attempts: next.attempts };
+    if (next.state === 'delivered') log.info(details, 'alert delivered');
+    else if (next.state === 'dead') log.warn({ ...details, error: next.lastError }, 'alert delivery failed for good: a dead letter (GET /api/alerts?status=dead)');
+    else log.info({ ...details, error: next.lastError, retryAt: new Date(next.nextAttemptAt).toISOString() }, 'alert delivery failed; will retry');
+  }
+
+  /** Reads the soonest pending deliveries, starts those due (up to the concurrency), and sets the timer for the next. */
+  async function scan(): Promise<void> {
+    clearTimeout(timer);
+    let wakeIn = pollMs;
+    try {
+      const free = concurrency - inFlight.size;
+      if (free > 0) {
+        for (const [key, { at }] of recorded) if (at < Date.now() - RECORDED_FOR_MS) recorded.delete(key);
+        const fresh = (delivery: Delivery) => delivery.version >= (recorded.get(keyOf(delivery))?.version ?? 0);
+        const candidates = (await pendingDeliveries(client, concurrency + inFlight.size)).filter((delivery) => !inFlight.has(keyOf(delivery)) && fresh(delivery));
+        const at = now();
+        for (const delivery of candidates.filter((candidate) => candidate.nextAttemptAt <= at).slice(0, free)) {
+          if (closing) break;
+          const key = keyOf(delivery);
+          const running = send(delivery).finally(() => {
+            recorded.set(key, { version: delivery.version + 1, at: Date.now() });
+            inFlight.delete(key);
+            requestScan();
+          });
+          inFlight.set(key, running);
+        }
+        const later = candidates.find((candidate) => candidate.nextAttemptAt > at);
+        if (later) wakeIn = Math.min(pollMs, later.nextAttemptAt - at);
+      }
+    } catch (err) {
+      log.warn({ err }, 'cannot read the alert outbox; trying again shortly');
+    }
+    if (!closing) timer = setTimeout(requestScan, Math.max(0, wakeIn));
+  }
+
+  /** One scan at a time; a request during a scan runs another right after it. */
+  function requestScan(): void {
+    if (!started || closing) return;
+    if (scanning) {
+      scanAgain = true;
+      return;
+    }
+    scanning = scan().finally(() => {
+      scanning = undefined;
+      if (scanAgain) {
+        scanAgain = false;
+        requestScan();
+      }
+    });
+  }
+
+  return {
+    async enqueue(alerts) {
+      // One enqueue at a time: the duplicate and cooldown checks see what the previous one wrote.
+      const run = enqueueChain.then(() => persist(alerts));
+      enqueueChain = run.catch(() => {});
+      const result = await run;
+      requestScan();
+      return result;
+    },
+    start() {
+      if (started || closing) return;
+      started = true;
+      requestScan();
+    },
+    wake: requestScan,
+    async close() {
+      closing = true;
+      stopWaiting();
+      clearTimeout(timer);
+      await scanning;
+      await Promise.all(inFlight.values());
+      await enqueueChain;
+      transport?.close?.();
+    },
+  };
+}

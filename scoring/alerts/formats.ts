@@ -1,0 +1,124 @@
+import type { ScoreReason } from '../compile.ts';
+import type { Alert, Signal } from './alert.ts';
+
+/** What each destination receives for one alert: a signed JSON body, a Slack Block Kit message, an email. */
+
+export const SIGNAL_LABELS: Record<Signal, string> = {
+  hot: 'Became hot',
+  demo_request: 'Demo request',
+  pricing_dwell: 'Long pricing visit',
+  pricing_returns: 'Back on pricing',
+  docs_download: 'Technical docs download',
+  weak_accumulation: 'Many weak signals',
+};
+
+/** The webhook's event type; the body is `{ type, timestamp, data }`, the Standard Webhooks payload shape. */
+export const WEBHOOK_EVENT_TYPE = 'lead.signal';
+
+export function webhookBody(alert: Alert): string {
+  return JSON.stringify({ type: WEBHOOK_EVENT_TYPE, timestamp: alert.triggeredAt, data: alert });
+}
+
+/** "Ada Lovelace (Lovelace Ltd)", or whatever part of it is known. */
+export function leadTitle(alert: Alert): string {
+  const { name, email, company } = alert.lead;
+  const who = name || email || alert.lead.id;
+  return company && company !== who ? `${who} (${company})` : who;
+}
+
+/** "pricing-page +40 (2×, capped)". */
+export function describeReason(reason: ScoreReason): string {
+  const points = `${reason.points >= 0 ? '+' : ''}${Math.round(reason.points * 10) / 10}`;
+  const details = [`${reason.count}×`, ...(reason.capped ? ['capped'] : [])].join(', ');
+  return `${reason.rule} ${points} (${details})`;
+}
+
+/** One line for people: "Demo request: Ada Lovelace (Lovelace Ltd), score 72 (hot)". */
+export function alertHeadline(alert: Alert): string {
+  return `${SIGNAL_LABELS[alert.signal]}: ${leadTitle(alert)}, score ${alert.lead.score} (${alert.lead.temperature})`;
+}
+
+/** The facts every format shows, as label/value pairs; empty values left out. */
+function facts(alert: Alert): [string, string][] {
+  const { lead, account } = alert;
+  const pairs: [string, string][] = [
+    ['Score', `${lead.score} (${lead.temperature})`],
+    ['Owner', lead.owner || 'nobody yet'],
+    ['Country', lead.country],
+    ['Job title', lead.jobTitle],
+    ['Email', lead.email],
+    ['Account', account ? `${account.name}, score ${account.score} (${account.temperature})` : ''],
+  ];
+  return pairs.filter(([, value]) => value !== '');
+}
+
+/** Slack's mrkdwn treats &, < and > as markup; everything else a lead typed is shown as typed. */
+const slackEscape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+const clip = (text: string, max: number) => (text.length > max ? text.slice(0, max - 1) + '…' : text);
+/** Links are the dashboard's, from the config; anything but http(s) is left out rather than made clickable. */
+const linkOf = (alert: Alert) => (/^https?:\/\//i.test(alert.lead.url) ? alert.lead.url : '');
+
+/** A Block Kit message: a header naming the lead and the signal, the facts, the top reasons, a button to the lead. */
+export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } {
+  const reasons = alert.lead.topReasons.slice(0, 3).map((reason) => `• ${slackEscape(describeReason(reason))}`);
+  return {
+    // Shown in notifications and by clients that cannot render blocks.
+    text: clip(`${alertHeadline(alert)}. ${alert.summary}. ${alert.lead.url}`, 3000),
+    blocks: [
+      // Header text is plain text, at most 150 characters.
+      { type: 'header', text: { type: 'plain_text', text: clip(`${SIGNAL_LABELS[alert.signal]}: ${leadTitle(alert)}`, 150), emoji: true } },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: clip(slackEscape(alert.summary), 3000) },
+        fields: facts(alert).map(([label, value]) => ({ type: 'mrkdwn', text: clip(`*${label}*\n${slackEscape(value)}`, 2000) })),
+      },
+      ...(reasons.length > 0 ? [{ type: 'section', text: { type: 'mrkdwn', text: clip(`*Why this score*\n${reasons.join('\n')}`, 3000) } }] : []),
+      ...(linkOf(alert)
+        ? [{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open the lead' }, url: linkOf(alert), style: 'primary', action_id: 'open_lead' }] }]
+        : []),
+      { type: 'context', elements: [{ type: 'mrkdwn', text: slackEscape(`Hearth · ${alert.site} · ${alert.triggeredAt}`) }] },
+    ],
+  };
+}
+
+const htmlEscape = (text: string) =>
+  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
+/** Headers are one line: a lead's name must not add one. */
+const oneLine = (text: string) => text.replace(/[\r\n]+/g, ' ');
+
+export interface AlertEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** The email: a subject that says it all, and the same facts, reasons and link as plain text and as HTML. */
+export function alertEmail(alert: Alert): AlertEmail {
+  const reasons = alert.lead.topReasons.slice(0, 3).map(describeReason);
+  const text = [
+    alertHeadline(alert),
+    '',
+    alert.summary,
+    '',
+    ...facts(alert).map(([label, value]) => `${label}: ${value}`),
+    ...(reasons.length > 0 ? ['', 'Why this score:', ...reasons.map((reason) => `- ${reason}`)] : []),
+    '',
+    `Open the lead: ${alert.lead.url}`,
+    '',
+    `-- Hearth, site ${alert.site}, ${alert.triggeredAt}`,
+  ].join('\n');
+  const rows = facts(alert)
+    .map(([label, value]) => `<tr><th align="left" style="padding:2px 12px 2px 0">${htmlEscape(label)}</th><td>${htmlEscape(value)}</td></tr>`)
+    .join('');
+  const html = [
+    '<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#1f2328">',
+    `<h2 style="margin:0 0 8px">${htmlEscape(SIGNAL_LABELS[alert.signal])}: ${htmlEscape(leadTitle(alert))}</h2>`,
+    `<p>${htmlEscape(alert.summary)}</p>`,
+    `<table>${rows}</table>`,
+    reasons.length > 0 ? `<p><strong>Why this score</strong></p><ul>${reasons.map((reason) => `<li>${htmlEscape(reason)}</li>`).join('')}</ul>` : '',
+    linkOf(alert) ? `<p><a href="${htmlEscape(linkOf(alert))}">Open the lead</a></p>` : '',
+    `<p style="color:#656d76;font-size:12px">Hearth · ${htmlEscape(alert.site)} · ${htmlEscape(alert.triggeredAt)}</p>`,
+    '</body></html>',
+  ].join('');
+  return { subject: oneLine(`[Hearth] ${alertHeadline(alert)}`), text, html };
+}

@@ -1,0 +1,209 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Alert, Signal } from './alert.ts';
+import type { DestinationType } from './config.ts';
+
+/**
+ * The alert outbox in ClickHouse (migration 006_alert_outbox.sql): one row per (alert, destination), a new row per
+ * state change, read with FINAL. Only this file writes SQL for it; every query is parameterised.
+ */
+
+export const DELIVERY_STATES = ['pending', 'delivered', 'dead', 'suppressed'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/** What the outbox needs from a store: @clickhouse/client's query and insert (the collector's client as it is). */
+export type OutboxClient = Pick<ClickHouseClient, 'query' | 'insert'>;
+
+/** One (alert, destination) and where its delivery stands. Times are epoch milliseconds. */
+export interface Delivery {
+  site: string;
+  alertId: string;
+  /** '' for the one row of an alert that goes nowhere (suppressed as a whole). */
+  destinationId: string;
+  destinationType: DestinationType | '';
+  leadId: string;
+  signal: Signal;
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptAt: number;
+  giveUpAt: number;
+  /** Why the last attempt failed, or why the delivery was suppressed. */
+  lastError: string;
+  deliveredAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  alert: Alert;
+  version: number;
+}
+
+interface OutboxRow {
+  site_id: string;
+  alert_id: string;
+  destination_id: string;
+  destination_type: string;
+  lead_id: string;
+  signal: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: string;
+  give_up_at: string;
+  last_error: string;
+  delivered_at: string | null;
+  created_at: string;
+  updated_at: string;
+  alert: string;
+  version: number;
+}
+
+const toClickHouseTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+const fromClickHouseTime = (text: string) => Date.parse(text.replace(' ', 'T') + 'Z');
+
+const toRow = (delivery: Delivery): OutboxRow => ({
+  site_id: delivery.site,
+  alert_id: delivery.alertId,
+  destination_id: delivery.destinationId,
+  destination_type: delivery.destinationType,
+  lead_id: delivery.leadId,
+  signal: delivery.signal,
+  state: delivery.state,
+  attempts: delivery.attempts,
+  next_attempt_at: toClickHouseTime(delivery.nextAttemptAt),
+  give_up_at: toClickHouseTime(delivery.giveUpAt),
+  last_error: delivery.lastError,
+  delivered_at: delivery.deliveredAt === null ? null : toClickHouseTime(delivery.deliveredAt),
+  created_at: toClickHouseTime(delivery.createdAt),
+  updated_at: toClickHouseTime(delivery.updatedAt),
+  alert: JSON.stringify(delivery.alert),
+  version: delivery.version,
+});
+
+const fromRow = (row: OutboxRow): Delivery => ({
+  site: row.site_id,
+  alertId: row.alert_id,
+  destinationId: row.destination_id,
+  destinationType: row.destination_type as Delivery['destinationType'],
+  leadId: row.lead_id,
+  signal: row.signal as Signal,
+  state: row.state as DeliveryState,
+  attempts: Number(row.attempts),
+  nextAttemptAt: fromClickHouseTime(row.next_attempt_at),
+  giveUpAt: fromClickHouseTime(row.give_up_at),
+  lastError: row.last_error,
+  deliveredAt: row.delivered_at === null ? null : fromClickHouseTime(row.delivered_at),
+  createdAt: fromClickHouseTime(row.created_at),
+  updatedAt: fromClickHouseTime(row.updated_at),
+  alert: JSON.parse(row.alert) as Alert,
+  version: Number(row.version),
+});
+
+async function rows<T>(client: OutboxClient, query: string, query_params: Record<string, unknown>): Promise<T[]> {
+  const result = await client.query({ query, query_params, format: 'JSONEachRow' });
+  return result.json<T>();
+}
+
+const COLUMNS = `site_id, alert_id, destination_id, destination_type, lead_id, signal, state, attempts, next_attempt_at, give_up_at,
+  last_error, delivered_at, created_at, updated_at, alert, version`;
+
+export async function writeDeliveries(client: OutboxClient, deliveries: Delivery[]): Promise<void> {
+  if (deliveries.length === 0) return;
+  await client.insert({ table: 'alert_outbox', values: deliveries.map(toRow), format: 'JSONEachRow' });
+}
+
+/** The ids among `ids` the outbox already holds for the site, whatever their state. */
+export async function knownAlertIds(client: OutboxClient, site: string, ids: string[]): Promise<Set<string>> {
+  const found = await rows<{ alert_id: string }>(
+    client,
+    `SELECT DISTINCT alert_id FROM alert_outbox WHERE site_id = {site:String} AND has({ids:Array(String)}, alert_id)`,
+    { site, ids },
+  );
+  return new Set(found.map((row) => row.alert_id));
+}
+
+export const cooldownKey = (leadId: string, signal: string) => `${leadId}\u0000${signal}`;
+
+/** For the cooldown: when each (lead, signal) of these leads last had an alert that was not suppressed, since `since`. */
+export async function lastAlerted(client: OutboxClient, site: string, leadIds: string[], since: number): Promise<Map<string, number>> {
+  const found = await rows<{ lead_id: string; signal: string; last: string }>(
+    client,
+    `SELECT lead_id, signal, max(created_at) AS last FROM alert_outbox FINAL
+     WHERE site_id = {site:String} AND has({leads:Array(String)}, lead_id) AND state != 'suppressed' AND created_at > {since:DateTime64(3, 'UTC')}
+     GROUP BY lead_id, signal`,
+    { site, leads: leadIds, since: toClickHouseTime(since) },
+  );
+  return new Map(found.map((row) => [cooldownKey(row.lead_id, row.signal), fromClickHouseTime(row.last)]));
+}
+
+/** The pending deliveries of every site, soonest first. */
+export async function pendingDeliveries(client: OutboxClient, limit: number): Promise<Delivery[]> {
+  const found = await rows<OutboxRow>(
+    client,
+    `SELECT ${COLUMNS} FROM alert_outbox FINAL WHERE state = 'pending' ORDER BY next_attempt_at, alert_id, destination_id LIMIT {limit:UInt32}`,
+    { limit },
+  );
+  return found.map(fromRow);
+}
+
+/** Every delivery of one alert. */
+export async function alertDeliveries(client: OutboxClient, site: string, alertId: string): Promise<Delivery[]> {
+  const found = await rows<OutboxRow>(
+    client,
+    `SELECT ${COLUMNS} FROM alert_outbox FINAL WHERE site_id = {site:String} AND alert_id = {id:String} ORDER BY destination_id`,
+    { site, id: alertId },
+  );
+  return found.map(fromRow);
+}
+
+/**
+ * An alert's status from its deliveries: dead if any destination gave up (a dead letter to look at), else pending
+ * while any is still trying, else delivered if any received it, else suppressed.
+ */
+export function alertStatus(deliveries: Pick<Delivery, 'state'>[]): DeliveryState {
+  const states = new Set(deliveries.map((delivery) => delivery.state));
+  return states.has('dead') ? 'dead' : states.has('pending') ? 'pending' : states.has('delivered') ? 'delivered' : 'suppressed';
+}
+
+export interface AlertQuery {
+  site: string;
+  lead?: string | undefined;
+  status?: DeliveryState | undefined;
+  limit: number;
+}
+
+/** The alerts of a site, newest first, each with its deliveries; `status` as alertStatus() says. */
+export async function listAlerts(client: OutboxClient, query: AlertQuery): Promise<{ status: DeliveryState; deliveries: Delivery[] }[]> {
+  const page = await rows<{ alert_id: string }>(
+    client,
+    `SELECT alert_id,
+       multiIf(countIf(state = 'dead') > 0, 'dead', countIf(state = 'pending') > 0, 'pending', countIf(state = 'delivered') > 0, 'delivered', 'suppressed') AS status,
+       max(created_at) AS created
+     FROM alert_outbox FINAL
+     WHERE site_id = {site:String} AND ({lead:String} = '' OR lead_id = {lead:String})
+     GROUP BY alert_id
+     HAVING {status:String} = '' OR status = {status:String}
+     ORDER BY created DESC, alert_id
+     LIMIT {limit:UInt32}`,
+    { site: query.site, lead: query.lead ?? '', status: query.status ?? '', limit: query.limit },
+  );
+  if (page.length === 0) return [];
+  const found = await rows<OutboxRow>(
+    client,
+    `SELECT ${COLUMNS} FROM alert_outbox FINAL WHERE site_id = {site:String} AND has({ids:Array(String)}, alert_id) ORDER BY destination_id`,
+    { site: query.site, ids: page.map((row) => row.alert_id) },
+  );
+  const byAlert = new Map<string, Delivery[]>(page.map((row) => [row.alert_id, []]));
+  for (const row of found) byAlert.get(row.alert_id)?.push(fromRow(row));
+  return [...byAlert.values()].filter((deliveries) => deliveries.length > 0).map((deliveries) => ({ status: alertStatus(deliveries), deliveries }));
+}
+
+/**
+ * An alert's dead letters back to pending, due now, with a fresh retry window: what `POST /api/alerts/:id/retry`
+ * does. Takes the alert's deliveries and returns them as they are afterwards.
+ */
+export async function reviveDeadDeliveries(client: OutboxClient, deliveries: Delivery[], now: number, retryForMs: number): Promise<Delivery[]> {
+  const revive = (delivery: Delivery): Delivery =>
+    delivery.state !== 'dead'
+      ? delivery
+      : { ...delivery, state: 'pending', attempts: 0, nextAttemptAt: now, giveUpAt: now + retryForMs, updatedAt: now, version: delivery.version + 1 };
+  const after = deliveries.map(revive);
+  await writeDeliveries(client, after.filter((delivery, i) => delivery !== deliveries[i]));
+  return after;
+}

@@ -1,0 +1,32 @@
+import type { Alert } from './alert.ts';
+import type { AlertRoute, AlertsConfig, Destination, EmailDestination } from './config.ts';
+
+/**
+ * Which destinations of a site get an alert. No routes: every destination. Otherwise every route whose conditions
+ * all hold (signal, owner, country) adds its destinations; fallback routes count only when no other route matched.
+ */
+export function routeAlert(alert: Alert, alerts: AlertsConfig): Destination[] {
+  if (alerts.routes.length === 0) return alerts.destinations;
+  const matching = alerts.routes.filter((route) => !route.fallback && routeMatches(route, alert));
+  const chosen = matching.length > 0 ? matching : alerts.routes.filter((route) => route.fallback && routeMatches(route, alert));
+  const ids = new Set(chosen.flatMap((route) => route.destinations));
+  return alerts.destinations.filter((destination) => ids.has(destination.id));
+}
+
+function routeMatches(route: AlertRoute, alert: Alert): boolean {
+  const owner = alert.lead.owner.trim().toLowerCase();
+  return (
+    (!route.signals || route.signals.includes(alert.signal)) &&
+    (!route.owners || (owner !== '' && route.owners.some((candidate) => candidate.trim().toLowerCase() === owner))) &&
+    (!route.countries || route.countries.includes(alert.lead.country.toUpperCase()))
+  );
+}
+
+const EMAIL = /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/;
+
+/** An email destination's recipients: the lead's owner when "owner" is listed and the owner is an address, else the listed addresses. */
+export function emailRecipients(destination: EmailDestination, alert: Alert): string[] {
+  const owner = alert.lead.owner.trim();
+  if (destination.to.includes('owner') && EMAIL.test(owner)) return [owner];
+  return destination.to.filter((to) => to !== 'owner');
+}

@@ -1,0 +1,121 @@
+import type { SendMailOptions } from 'nodemailer';
+import type { Alert } from './alert.ts';
+import type { EmailDestination, SlackDestination, SmtpConfig, WebhookDestination } from './config.ts';
+import { alertEmail, slackMessage, webhookBody } from './formats.ts';
+import { emailRecipients } from './routing.ts';
+import { webhookHeaders } from './signing.ts';
+
+/**
+ * One attempt to hand an alert to one destination, and what it means: delivered, try again later, or give up now
+ * (a receiver that says the request itself is wrong will say so again on every retry).
+ */
+export type Outcome =
+  | { kind: 'delivered' }
+  | { kind: 'retry'; error: string; /** The receiver's Retry-After, when it gave one. */ retryAfterMs?: number }
+  | { kind: 'dead'; error: string };
+
+export interface HttpOptions {
+  fetch: typeof globalThis.fetch;
+  timeoutMs: number;
+  now: () => number;
+}
+
+/** What email delivery needs from a nodemailer transport (a Transporter satisfies it). */
+export interface MailTransport {
+  sendMail(message: SendMailOptions): Promise<unknown>;
+  close?(): void;
+}
+
+const USER_AGENT = 'Hearth-Alerts/1.0';
+const ERROR_BODY_CHARS = 300;
+
+export async function sendWebhook(destination: WebhookDestination, alert: Alert, options: HttpOptions): Promise<Outcome> {
+  const body = webhookBody(alert);
+  // The alert id is the webhook-id, the same on every retry: receivers drop a message they already processed.
+  const headers = { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...webhookHeaders(destination.secret, alert.id, body, options.now()) };
+  return post(destination.url, body, headers, `the webhook at ${hostOf(destination.url)}`, options);
+}
+
+/** Slack incoming webhooks have no idempotency key: a repeated send (after a crash mid-send) posts twice. */
+export async function sendSlack(destination: SlackDestination, alert: Alert, options: HttpOptions): Promise<Outcome> {
+  return post(destination.url, JSON.stringify(slackMessage(alert)), { 'content-type': 'application/json', 'user-agent': USER_AGENT }, 'Slack', options);
+}
+
+export async function sendEmail(destination: EmailDestination, alert: Alert, smtp: SmtpConfig, transport: MailTransport, destinationId: string): Promise<Outcome> {
+  const to = emailRecipients(destination, alert);
+  if (to.length === 0) return { kind: 'dead', error: 'no recipient: the lead has no owner with an email address and the destination lists no address' };
+  const { subject, text, html } = alertEmail(alert);
+  try {
+    await transport.sendMail({
+      from: smtp.from,
+      to,
+      subject,
+      text,
+      html,
+      // Derived from the alert id, the same on every retry, so mail systems and people can tell a repeat.
+      messageId: messageIdOf(alert.id, destinationId, smtp.from),
+      headers: { 'X-Hearth-Alert-Id': alert.id },
+    });
+    return { kind: 'delivered' };
+  } catch (err) {
+    const { responseCode, code, message } = err as { responseCode?: number; code?: string; message?: string };
+    const error = `SMTP ${smtp.host}:${smtp.port}: ${message ?? String(err)}`;
+    // 5xx replies are permanent (unknown mailbox, refused sender, bad credentials); 4xx and network trouble pass.
+    if (responseCode !== undefined && responseCode >= 500) return { kind: 'dead', error };
+    if (responseCode === undefined && (code === 'EENVELOPE' || code === 'EMESSAGE')) return { kind: 'dead', error };
+    return { kind: 'retry', error };
+  }
+}
+
+/** `<alert-id.destination@sender-domain>`: a Message-ID unique per alert and destination, stable across retries. */
+export function messageIdOf(alertId: string, destinationId: string, from: string): string {
+  const domain = /@([^\s@<>]+)>?\s*$/.exec(from)?.[1] ?? 'hearth.invalid';
+  const local = `${alertId}.${destinationId}`.replace(/[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]/g, '-');
+  return `<${local}@${domain}>`;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'an invalid URL';
+  }
+}
+
+async function post(url: string, body: string, headers: Record<string, string>, target: string, options: HttpOptions): Promise<Outcome> {
+  let response: Response;
+  try {
+    // Redirects are not followed: a signed alert goes to the configured URL or nowhere.
+    response = await options.fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
+  } catch (err) {
+    return { kind: 'retry', error: `${target}: ${networkError(err, options.timeoutMs)}` };
+  }
+  const detail = await response.text().then(
+    (text) => (text.trim() ? `: ${text.trim().slice(0, ERROR_BODY_CHARS)}` : ''),
+    () => '',
+  );
+  const status = response.status;
+  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  if (status === 408 || status === 429 || status >= 500) {
+    const retryAfterMs = retryAfterOf(response.headers.get('retry-after'), options.now());
+    return { kind: 'retry', error: `${target} answered ${status}${detail}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  }
+  if (status >= 300 && status < 400) {
+    return { kind: 'dead', error: `${target} answered ${status} (a redirect to ${response.headers.get('location') ?? 'nowhere'}); configure the final URL, redirects are not followed` };
+  }
+  return { kind: 'dead', error: `${target} answered ${status}${detail} (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)` };
+}
+
+function networkError(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err as Error).message ?? String(err);
+}
+
+/** Retry-After in seconds or as an HTTP date. */
+function retryAfterOf(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

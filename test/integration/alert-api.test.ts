@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newApiToken } from '../../collector/auth/tokens.ts';
+import { parseConfig } from '../../collector/config/load.ts';
+import type { RunningServer } from '../../collector/server.ts';
+import { createAlertDispatcher, type AlertDispatcher } from '../../scoring/alerts/dispatcher.ts';
+import { sampleAlert, startHttpReceiver, waitFor, type HttpReceiver } from '../support/alerts.ts';
+import { getJson, SITE_ORIGIN, startTestServer, TEST_TOKEN } from '../support/server.ts';
+
+// GET /api/alerts and POST /api/alerts/:id/retry on a real server, with a dispatcher over the server's store
+// delivering to a real HTTP receiver that first refuses the alerts for good (404). The server itself is configured
+// without alert destinations, so that it runs no dispatcher of its own: this test's is the only one sending.
+const SECRET = 'whsec_' + randomBytes(32).toString('base64');
+let hooks: HttpReceiver;
+let server: RunningServer;
+let alerts: AlertDispatcher;
+let accepting = false;
+const marketingToken = newApiToken();
+const salesToken = newApiToken();
+
+beforeAll(async () => {
+  hooks = await startHttpReceiver();
+  hooks.respond = () => (accepting ? { status: 204 } : { status: 404, body: 'unknown hook' });
+  const sites = [
+    {
+      id: 'acme',
+      origins: [SITE_ORIGIN],
+      alerts: {
+        destinations: [
+          { type: 'webhook', id: 'crm', url: `${hooks.url}/crm`, secret: SECRET },
+          { type: 'webhook', id: 'fr-team', url: `${hooks.url}/fr`, secret: SECRET },
+        ],
+        routes: [{ destinations: ['crm'] }, { destinations: ['fr-team'], countries: ['FR'] }],
+      },
+    },
+    { id: 'globex', origins: ['https://globex.test'] },
+  ];
+  server = await startTestServer({
+    sites: sites.map(({ alerts: _alerts, ...site }) => site),
+    tokens: [
+      { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
+      { name: 'crm-sync', role: 'sales', tokenHash: salesToken.tokenHash },
+    ],
+  });
+  alerts = createAlertDispatcher({ client: server.client, config: parseConfig({ sites }, 'test config'), log: { info() {}, warn() {}, error() {} }, pollMs: 100 });
+  alerts.start();
+});
+afterAll(async () => {
+  await alerts?.close();
+  await server?.close();
+  await hooks?.close();
+});
+
+const post = (path: string, token = TEST_TOKEN) => fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).then(async (response) => ({ status: response.status, body: (await response.json()) as any }));
+
+describe('alerts through the API', () => {
+  const french = sampleAlert({ lead: { id: 'l_0000000000000000fr01', country: 'FR' } });
+  const cooled = sampleAlert({ lead: { id: 'l_0000000000000000fr01', country: 'FR' }, createdAt: new Date(Date.now() + 60_000).toISOString() });
+  const american = sampleAlert({ signal: 'hot', lead: { id: 'l_0000000000000000us01', country: 'US' } });
+
+  it('lists dead letters with each destination\'s state, attempts and the reason it failed', async () => {
+    await alerts.enqueue([french, cooled, american]);
+    const dead = await waitFor(async () => {
+      const { body } = await getJson(server, '/api/alerts?site=acme&status=dead');
+      return body.alerts.length === 2 ? body : undefined;
+    });
+    expect(dead.alerts.map((alert: { id: string }) => alert.id).sort()).toEqual([french.id, american.id].sort());
+    const frenchView = dead.alerts.find((alert: { id: string }) => alert.id === french.id);
+    expect(frenchView).toMatchObject({ id: french.id, status: 'dead', signal: 'demo_request', lead: { id: french.lead.id, url: french.lead.url }, summary: french.summary });
+    expect(frenchView.deliveries).toEqual([
+      expect.objectContaining({ destination: 'crm', type: 'webhook', state: 'dead', attempts: 1, nextAttemptAt: null, deliveredAt: null }),
+      expect.objectContaining({ destination: 'fr-team', type: 'webhook', state: 'dead', attempts: 1 }),
+    ]);
+    expect(frenchView.deliveries[0].lastError).toMatch(/^the webhook at 127\.0\.0\.1:\d+ answered 404: unknown hook \(a 4xx other than 408 and 429 is not retried/);
+  });
+
+  it('filters by lead and by status, and shows a suppressed alert with its reason', async () => {
+    const { status, body } = await getJson(server, `/api/alerts?site=acme&lead=${french.lead.id}`);
+    expect(status).toBe(200);
+    expect(body.alerts.map((alert: { id: string; status: string }) => [alert.id, alert.status])).toEqual([
+      [cooled.id, 'suppressed'],
+      [french.id, 'dead'],
+    ]);
+    expect(body.alerts[0]).toMatchObject({ reason: expect.stringMatching(/^cooldown: this lead had a "demo_request" alert at /), deliveries: [] });
+    const suppressed = await getJson(server, '/api/alerts?status=suppressed&site=acme');
+    expect(suppressed.body.alerts.map((alert: { id: string }) => alert.id)).toEqual([cooled.id]);
+    expect((await getJson(server, '/api/alerts?site=globex')).body).toEqual({ site: 'globex', alerts: [] });
+  });
+
+  it('retries a dead letter: pending again, then delivered once the receiver is fixed', async () => {
+    accepting = true;
+    const retried = await post(`/api/alerts/${american.id}/retry?site=acme`);
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ id: american.id, status: 'pending', deliveries: [{ destination: 'crm', state: 'pending', attempts: 0 }] });
+    const delivered = await waitFor(async () => {
+      const { body } = await getJson(server, `/api/alerts?site=acme&lead=${american.lead.id}&status=delivered`);
+      return body.alerts[0];
+    });
+    expect(delivered.deliveries).toEqual([expect.objectContaining({ destination: 'crm', state: 'delivered', attempts: 1, deliveredAt: expect.any(String) })]);
+    expect(hooks.requests.filter((request) => request.headers['webhook-id'] === american.id).map((request) => request.path)).toEqual(['/crm', '/crm']);
+  });
+
+  it('answers 409 for an alert that is not a dead letter, 404 for an unknown one, 400 for a bad query, 401 without a token', async () => {
+    const notDead = await post(`/api/alerts/${american.id}/retry?site=acme`);
+    expect(notDead).toEqual({ status: 409, body: { error: `alert "${american.id}" is delivered, not a dead letter: only dead deliveries are retried`, code: 'not_dead', status: 'delivered' } });
+    const unknown = await post('/api/alerts/al_nothing/retry?site=acme');
+    expect(unknown).toEqual({ status: 404, body: { error: 'no alert "al_nothing" on site "acme"', code: 'alert_not_found' } });
+    const bad = await getJson(server, '/api/alerts?site=acme&status=lost&limit=0');
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems).toEqual([
+      { path: 'status', message: 'expected one of pending, delivered, dead, suppressed (got "lost")' },
+      { path: 'limit', message: expect.stringContaining('(got 0)') },
+    ]);
+    expect((await getJson(server, '/api/alerts?site=nowhere')).body.problems).toEqual([{ path: 'site', message: 'unknown site; configured sites: acme, globex (got "nowhere")' }]);
+    expect((await getJson(server, '/api/alerts?site=acme', null)).status).toBe(401);
+  });
+
+  it('lets sales and admin see and retry alerts, not marketing (403 naming the roles)', async () => {
+    expect((await getJson(server, '/api/alerts?site=acme', salesToken.token)).status).toBe(200);
+    const denied = await getJson(server, '/api/alerts?site=acme', marketingToken.token);
+    expect(denied.status).toBe(403);
+    expect(denied.body).toMatchObject({ code: 'forbidden', error: 'this needs one of the roles admin, sales; marketing-bi is marketing' });
+    expect((await post(`/api/alerts/${french.id}/retry?site=acme`, marketingToken.token)).status).toBe(403);
+  });
+});

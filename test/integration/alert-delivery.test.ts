@@ -1,0 +1,366 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../collector/config/load.ts';
+import type { Alert } from '../../scoring/alerts/alert.ts';
+import { createAlertDispatcher, type AlertDispatcher, type AlertDispatcherOptions } from '../../scoring/alerts/dispatcher.ts';
+import { alertDeliveries, type Delivery } from '../../scoring/alerts/outbox.ts';
+import { openTestStore, parseMail, sampleAlert, startHttpReceiver, startSmtpReceiver, verifyStandardWebhook, waitFor, type HttpReceiver } from '../support/alerts.ts';
+
+// Alert delivery against real receivers on 127.0.0.1 (an HTTP server that checks signatures, an in-process SMTP
+// server) and the real outbox in ClickHouse. Each test has its own site, receivers and dispatchers; backoff is
+// shortened to milliseconds (the real one is 2 s to 30 min, see test/unit/alerts/retries.test.ts).
+const SECRET = 'whsec_' + randomBytes(32).toString('base64');
+const HOUR = 3_600_000;
+const FAST = { backoff: { baseMs: 20, capMs: 80 }, pollMs: 200 } satisfies Partial<AlertDispatcherOptions>;
+
+let store: Awaited<ReturnType<typeof openTestStore>>;
+beforeAll(async () => {
+  store = await openTestStore();
+});
+afterAll(() => store?.close());
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const logLines: { level: string; message: string; details: object }[] = [];
+const log = {
+  info: (details: object, message: string) => logLines.push({ level: 'info', message, details }),
+  warn: (details: object, message: string) => logLines.push({ level: 'warn', message, details }),
+  error: (details: object, message: string) => logLines.push({ level: 'error', message, details }),
+};
+
+let siteCount = 0;
+/** A new site id, so each test reads only its own alerts. */
+const newSite = () => `alerts-${process.pid}-${++siteCount}`;
+
+async function receiver(): Promise<HttpReceiver> {
+  const started = await startHttpReceiver();
+  cleanups.push(() => started.close());
+  return started;
+}
+
+/** A started dispatcher over the test store for one site with these alert settings. */
+function dispatcher(site: string, alerts: unknown, options: Partial<AlertDispatcherOptions> & { smtp?: unknown } = {}): AlertDispatcher {
+  const { smtp, ...rest } = options;
+  const config = parseConfig({ sites: [{ id: site, origins: ['https://www.acme.test'], alerts }], ...(smtp ? { smtp } : {}) }, 'test config');
+  const created = createAlertDispatcher({ client: store.client, config, log, ...FAST, ...rest });
+  created.start();
+  cleanups.push(() => created.close());
+  return created;
+}
+
+const webhook = (url: string, id = 'crm') => ({ type: 'webhook', id, url, secret: SECRET });
+const deliveries = (site: string, alertId: string) => alertDeliveries(store.client, site, alertId);
+/** Waits until the alert's delivery to `destination` is in `state`, and returns it. */
+const settledAs = (site: string, alertId: string, state: Delivery['state'], destination = 'crm') =>
+  waitFor(async () => (await deliveries(site, alertId)).find((delivery) => delivery.destinationId === destination && delivery.state === state), 10_000, `${alertId} → ${destination} ${state}`);
+
+describe('webhook delivery', () => {
+  it('posts the alert signed the Standard Webhooks way, which a receiver verifies, and a tampered or replayed copy fails', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    hooks.respond = (request) => (verifyStandardWebhook(SECRET, request.headers, request.body) === null ? { status: 204 } : { status: 401, body: 'bad signature' });
+    const alert = sampleAlert({ site });
+    await dispatcher(site, { destinations: [webhook(`${hooks.url}/hooks/hearth`)] }).enqueue([alert]);
+
+    const delivered = await settledAs(site, alert.id, 'delivered');
+    expect(delivered).toMatchObject({ attempts: 1, destinationType: 'webhook', lastError: '' });
+    expect(hooks.requests).toHaveLength(1);
+    const [request] = hooks.requests;
+    expect(request).toMatchObject({ method: 'POST', path: '/hooks/hearth' });
+    expect(request!.headers['content-type']).toBe('application/json');
+    expect(request!.headers['webhook-id']).toBe(alert.id);
+    expect(JSON.parse(request!.body)).toEqual({ type: 'lead.signal', timestamp: alert.triggeredAt, data: alert });
+
+    // The same receiver refuses a forged body and a replay an hour later.
+    const forged = await fetch(`${hooks.url}/hooks/hearth`, { method: 'POST', headers: request!.headers as Record<string, string>, body: request!.body.replace('"score":72', '"score":99') });
+    expect(forged.status).toBe(401);
+    expect(verifyStandardWebhook(SECRET, request!.headers, request!.body, Math.floor(Date.now() / 1000) + 3600)).toBe('timestamp outside the tolerance');
+  });
+
+  it('retries a receiver that fails three times, and it gets the alert exactly once, on the fourth attempt', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    hooks.respond = (_request, index) => (index < 3 ? { status: [500, 503, 429][index]!, body: 'try later' } : { status: 200 });
+    const alert = sampleAlert({ site });
+    await dispatcher(site, { destinations: [webhook(hooks.url)] }).enqueue([alert]);
+
+    const delivered = await settledAs(site, alert.id, 'delivered');
+    expect(delivered.attempts).toBe(4);
+    expect(delivered.lastError).toBe('the webhook at ' + new URL(hooks.url).host + ' answered 429: try later');
+    // Give a stray fifth send the chance to happen before counting.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooks.requests.map((request) => request.headers['webhook-id'])).toEqual([alert.id, alert.id, alert.id, alert.id]);
+    // Each attempt is signed afresh and verifies.
+    for (const request of hooks.requests) expect(verifyStandardWebhook(SECRET, request.headers, request.body)).toBeNull();
+  });
+
+  it('makes a permanent 4xx a dead letter at once, saying why, and retries 408 and 429', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    hooks.respond = (request) => (request.path === '/gone' ? { status: 404, body: 'no such hook' } : request.path === '/slow-down' && hooks.requests.length < 3 ? { status: 408 } : { status: 202 });
+    const dead = sampleAlert({ site, signal: 'hot' });
+    const later = sampleAlert({ site, signal: 'demo_request' });
+    await dispatcher(site, {
+      destinations: [webhook(`${hooks.url}/gone`, 'gone'), webhook(`${hooks.url}/slow-down`, 'busy')],
+      routes: [
+        { destinations: ['gone'], signals: ['hot'] },
+        { destinations: ['busy'], signals: ['demo_request'] },
+      ],
+    }).enqueue([dead, later]);
+
+    const letter = await settledAs(site, dead.id, 'dead', 'gone');
+    expect(letter.attempts).toBe(1);
+    expect(letter.lastError).toBe(
+      `the webhook at ${new URL(hooks.url).host} answered 404: no such hook (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)`,
+    );
+    expect((await settledAs(site, later.id, 'delivered', 'busy')).attempts).toBeGreaterThan(1);
+    expect(hooks.requests.filter((request) => request.path === '/gone')).toHaveLength(1);
+  });
+
+  it('gives up after 24 hours of failures and says so', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    hooks.respond = () => ({ status: 503 });
+    let offset = 0;
+    const alert = sampleAlert({ site });
+    await dispatcher(site, { destinations: [webhook(hooks.url)] }, { now: () => Date.now() + offset }).enqueue([alert]);
+    await waitFor(() => hooks.requests.length >= 2);
+    offset = 25 * HOUR;
+    const letter = await settledAs(site, alert.id, 'dead');
+    expect(letter.lastError).toMatch(/^gave up after \d+ attempts \(the retry window ended .+\): the webhook at .+ answered 503$/);
+    expect(letter.giveUpAt - letter.createdAt).toBeLessThanOrEqual(24 * HOUR + 60_000);
+  });
+
+  it('times out a receiver that does not answer, and retries it', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    hooks.respond = (_request, index) => (index === 0 ? new Promise((resolve) => setTimeout(() => resolve({ status: 200 }), 1500)) : { status: 200 });
+    const alert = sampleAlert({ site });
+    await dispatcher(site, { destinations: [webhook(hooks.url)] }, { requestTimeoutMs: 250 }).enqueue([alert]);
+    const delivered = await settledAs(site, alert.id, 'delivered');
+    expect(delivered.attempts).toBe(2);
+    expect(delivered.lastError).toBe(`the webhook at ${new URL(hooks.url).host}: no answer within 0.25 s`);
+  });
+});
+
+describe('the outbox across restarts and repeats', () => {
+  it('a restart in the middle of retries neither loses nor duplicates the alert', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    let restarted = false;
+    hooks.respond = () => (restarted ? { status: 204 } : { status: 503, body: 'down for maintenance' });
+    const alert = sampleAlert({ site });
+    const first = dispatcher(site, { destinations: [webhook(hooks.url)] });
+    await first.enqueue([alert]);
+    await waitFor(() => hooks.requests.length >= 2);
+    await first.close();
+
+    const meanwhile = (await deliveries(site, alert.id))[0]!;
+    expect(meanwhile.state).toBe('pending');
+    expect(meanwhile.attempts).toBe(hooks.requests.length);
+    restarted = true;
+
+    // A new process: a new dispatcher over the same store. The evaluator may well produce the same alert again.
+    const second = dispatcher(site, { destinations: [webhook(hooks.url)] });
+    expect(await second.enqueue([alert])).toEqual({ queued: 0, suppressed: 0, duplicates: 1 });
+    const delivered = await settledAs(site, alert.id, 'delivered');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(delivered.attempts).toBe(meanwhile.attempts + 1);
+    expect(hooks.requests).toHaveLength(meanwhile.attempts + 1);
+    expect(hooks.requests.filter((request) => request.headers['webhook-id'] === alert.id)).toHaveLength(hooks.requests.length);
+  });
+
+  it('close() waits for a send in flight and records it, so the next dispatcher does not send it again', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    hooks.respond = () => new Promise((resolve) => setTimeout(() => resolve({ status: 200 }), 400));
+    const alert = sampleAlert({ site });
+    const first = dispatcher(site, { destinations: [webhook(hooks.url)] });
+    await first.enqueue([alert]);
+    await waitFor(() => hooks.requests.length === 1);
+    await first.close();
+    expect((await deliveries(site, alert.id))[0]).toMatchObject({ state: 'delivered', attempts: 1 });
+
+    dispatcher(site, { destinations: [webhook(hooks.url)] });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(hooks.requests).toHaveLength(1);
+  });
+
+  it('stores and delivers an alert enqueued twice only once', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const alert = sampleAlert({ site });
+    const alerts = dispatcher(site, { destinations: [webhook(hooks.url)] });
+    const results = await Promise.all([alerts.enqueue([alert, alert]), alerts.enqueue([alert])]);
+    expect(results).toEqual([
+      { queued: 1, suppressed: 0, duplicates: 1 },
+      { queued: 0, suppressed: 0, duplicates: 1 },
+    ]);
+    await settledAs(site, alert.id, 'delivered');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooks.requests).toHaveLength(1);
+    expect(await deliveries(site, alert.id)).toHaveLength(1);
+  });
+});
+
+describe('cooldown', () => {
+  it('suppresses a second alert for the same lead and signal within 24 hours, but not another signal, nor the same one a day later', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const alerts = dispatcher(site, { destinations: [webhook(hooks.url)] });
+    const lead = { id: 'l_00000000000000cool01' };
+    const at = (hours: number) => new Date(Date.now() + hours * HOUR).toISOString();
+    const first = sampleAlert({ site, lead, signal: 'demo_request', createdAt: at(0) });
+    const again = sampleAlert({ site, lead, signal: 'demo_request', createdAt: at(3) });
+    const other = sampleAlert({ site, lead, signal: 'pricing_dwell', createdAt: at(3) });
+    const nextDay = sampleAlert({ site, lead, signal: 'demo_request', createdAt: at(25) });
+
+    expect(await alerts.enqueue([first])).toEqual({ queued: 1, suppressed: 0, duplicates: 0 });
+    expect(await alerts.enqueue([again, other])).toEqual({ queued: 1, suppressed: 1, duplicates: 0 });
+    expect(await alerts.enqueue([nextDay])).toEqual({ queued: 1, suppressed: 0, duplicates: 0 });
+
+    for (const sent of [first, other, nextDay]) await settledAs(site, sent.id, 'delivered');
+    const [suppressed] = await deliveries(site, again.id);
+    expect(suppressed).toMatchObject({ state: 'suppressed', destinationId: '', attempts: 0 });
+    expect(suppressed!.lastError).toBe(`cooldown: this lead had a "demo_request" alert at ${first.createdAt}, less than 24 h before`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooks.requests.map((request) => request.headers['webhook-id']).sort()).toEqual([first.id, other.id, nextDay.id].sort());
+  });
+
+  it('applies within one batch too, and follows the site\'s cooldownHours', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const alerts = dispatcher(site, { destinations: [webhook(hooks.url)], cooldownHours: 1 });
+    const lead = { id: 'l_00000000000000cool02' };
+    const at = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+    const batch = [sampleAlert({ site, lead, createdAt: at(30) }), sampleAlert({ site, lead, createdAt: at(0) }), sampleAlert({ site, lead, createdAt: at(61) })];
+    expect(await alerts.enqueue(batch)).toEqual({ queued: 2, suppressed: 1, duplicates: 0 });
+    expect((await deliveries(site, batch[0]!.id))[0]!.state).toBe('suppressed');
+  });
+});
+
+describe('routing', () => {
+  it('sends by territory (country) and by owner to several destinations, with a fallback for everyone else', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const alerts = dispatcher(site, {
+      destinations: [webhook(`${hooks.url}/fr`, 'sales-fr'), webhook(`${hooks.url}/dach`, 'sales-dach'), webhook(`${hooks.url}/sam`, 'sam'), webhook(`${hooks.url}/world`, 'world')],
+      routes: [
+        { destinations: ['sales-fr'], countries: ['FR', 'Belgique', 'LU'] },
+        { destinations: ['sales-dach'], countries: ['DE', 'AT', 'CH'] },
+        { destinations: ['sam'], owners: ['sam@vendor.test'] },
+        { destinations: ['world'], fallback: true },
+      ],
+    });
+    const french = sampleAlert({ site, lead: { country: 'BE', owner: '' } });
+    const swissOwnedBySam = sampleAlert({ site, lead: { country: 'CH', owner: 'sam@vendor.test' } });
+    const american = sampleAlert({ site, lead: { country: 'US', owner: 'kim@vendor.test' } });
+    await alerts.enqueue([french, swissOwnedBySam, american]);
+    await settledAs(site, french.id, 'delivered', 'sales-fr');
+    await settledAs(site, swissOwnedBySam.id, 'delivered', 'sam');
+    await settledAs(site, swissOwnedBySam.id, 'delivered', 'sales-dach');
+    await settledAs(site, american.id, 'delivered', 'world');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const received = (path: string) => hooks.requests.filter((request) => request.path === path).map((request) => request.headers['webhook-id']);
+    expect(received('/fr')).toEqual([french.id]);
+    expect(received('/dach')).toEqual([swissOwnedBySam.id]);
+    expect(received('/sam')).toEqual([swissOwnedBySam.id]);
+    expect(received('/world')).toEqual([american.id]);
+  });
+
+  it('records an alert no route matches, or a disabled signal, as suppressed and sends nothing', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const alerts = dispatcher(site, { destinations: [webhook(hooks.url)], routes: [{ destinations: ['crm'], countries: ['FR'] }], signals: ['demo_request', 'hot'] });
+    const elsewhere = sampleAlert({ site, lead: { country: 'JP' } });
+    const disabled = sampleAlert({ site, signal: 'weak_accumulation' });
+    expect(await alerts.enqueue([elsewhere, disabled])).toEqual({ queued: 0, suppressed: 2, duplicates: 0 });
+    expect((await deliveries(site, elsewhere.id))[0]).toMatchObject({ state: 'suppressed', lastError: 'no route matches (signal demo_request, owner "", country "JP")' });
+    expect((await deliveries(site, disabled.id))[0]).toMatchObject({ state: 'suppressed', lastError: 'the signal "weak_accumulation" is not enabled for this site (alerts.signals)' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooks.requests).toHaveLength(0);
+  });
+});
+
+describe('Slack', () => {
+  it('posts a Block Kit message with a text fallback to the incoming webhook', async () => {
+    const site = newSite();
+    const slack = await receiver();
+    slack.respond = () => ({ status: 200, body: 'ok' });
+    const alert = sampleAlert({ site, lead: { owner: 'sam@vendor.test' } });
+    await dispatcher(site, { destinations: [{ type: 'slack', id: 'team', url: `${slack.url}/services/T000/B000/XXXX` }] }).enqueue([alert]);
+    await settledAs(site, alert.id, 'delivered', 'team');
+    const message = JSON.parse(slack.requests[0]!.body) as { text: string; blocks: { type: string; text?: { text: string }; elements?: { url?: string }[] }[] };
+    expect(message.text).toBe(`Demo request: Ada Lovelace (Lovelace Ltd), score 72 (hot). Asked to talk to sales (form demo-request). ${alert.lead.url}`);
+    expect(message.blocks.map((block) => block.type)).toEqual(['header', 'section', 'section', 'actions', 'context']);
+    expect(message.blocks[0]!.text!.text).toBe('Demo request: Ada Lovelace (Lovelace Ltd)');
+    expect(message.blocks[3]!.elements![0]!.url).toBe(alert.lead.url);
+  });
+
+  it('makes Slack\'s "no_service" (404) a dead letter with Slack\'s reason', async () => {
+    const site = newSite();
+    const slack = await receiver();
+    slack.respond = () => ({ status: 404, body: 'no_service' });
+    const alert = sampleAlert({ site });
+    await dispatcher(site, { destinations: [{ type: 'slack', id: 'team', url: slack.url }] }).enqueue([alert]);
+    const letter = await settledAs(site, alert.id, 'dead', 'team');
+    expect(letter.lastError).toMatch(/^Slack answered 404: no_service \(a 4xx other than 408 and 429 is not retried/);
+  });
+});
+
+describe('email', () => {
+  it('mails the lead\'s owner, or the sales list, through SMTP with a subject, a plain text part and an HTML part', async () => {
+    const site = newSite();
+    const smtp = await startSmtpReceiver({ credentials: { user: 'hearth', password: 'smtp secret' } });
+    cleanups.push(() => smtp.close());
+    process.env.TEST_ALERTS_SMTP_PASSWORD = 'smtp secret';
+    const alerts = dispatcher(
+      site,
+      { destinations: [{ type: 'email', id: 'sales', to: ['owner', 'sales@acme.test', 'ops@acme.test'] }] },
+      { smtp: { host: '127.0.0.1', port: smtp.port, user: 'hearth', password: 'env:TEST_ALERTS_SMTP_PASSWORD', from: 'Hearth <alerts@acme.test>' } },
+    );
+    const owned = sampleAlert({ site, lead: { owner: 'sam@vendor.test', name: 'Zoë <b>Ndiaye</b>', company: 'Ndiaye & Fils' } });
+    const unowned = sampleAlert({ site, signal: 'hot', lead: { owner: '' } });
+    await alerts.enqueue([owned, unowned]);
+    await settledAs(site, owned.id, 'delivered', 'sales');
+    await settledAs(site, unowned.id, 'delivered', 'sales');
+
+    const toOwner = smtp.mails.find((mail) => mail.raw.includes(owned.id))!;
+    expect(toOwner.from).toBe('alerts@acme.test');
+    expect(toOwner.to).toEqual(['sam@vendor.test']);
+    const mail = parseMail(toOwner.raw);
+    expect(mail.headers.get('subject')).toBe('[Hearth] Demo request: Zoë <b>Ndiaye</b> (Ndiaye & Fils), score 72 (hot)');
+    expect(mail.headers.get('to')).toBe('sam@vendor.test');
+    expect(mail.headers.get('message-id')).toBe(`<${owned.id}.sales@acme.test>`);
+    expect(mail.text).toContain('Asked to talk to sales (form demo-request)');
+    expect(mail.text).toContain('- pricing-page +40 (3×, capped)');
+    expect(mail.text).toContain(`Open the lead: ${owned.lead.url}`);
+    expect(mail.html).toContain('<h2 style="margin:0 0 8px">Demo request: Zoë &lt;b&gt;Ndiaye&lt;/b&gt; (Ndiaye &amp; Fils)</h2>');
+    expect(mail.html).toContain(`<a href="${owned.lead.url}">Open the lead</a>`);
+
+    const toList = smtp.mails.find((mail) => mail.raw.includes(unowned.id))!;
+    expect(toList.to).toEqual(['sales@acme.test', 'ops@acme.test']);
+    expect(parseMail(toList.raw).headers.get('subject')).toBe('[Hearth] Became hot: Ada Lovelace (Lovelace Ltd), score 72 (hot)');
+    expect(smtp.mails).toHaveLength(2);
+  });
+
+  it('retries while the SMTP server is unreachable and delivers once it is back', async () => {
+    const site = newSite();
+    const smtp = await startSmtpReceiver();
+    const port = smtp.port;
+    await smtp.close();
+    const alerts = dispatcher(site, { destinations: [{ type: 'email', id: 'sales', to: ['sales@acme.test'] }] }, { smtp: { host: '127.0.0.1', port, from: 'alerts@acme.test' } });
+    const alert: Alert = sampleAlert({ site });
+    await alerts.enqueue([alert]);
+    const failing = await waitFor(async () => (await deliveries(site, alert.id)).find((delivery) => delivery.attempts >= 1));
+    expect(failing.state).toBe('pending');
+    expect(failing.lastError).toMatch(new RegExp(`^SMTP 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    const back = await startSmtpReceiver({ port });
+    cleanups.push(() => back.close());
+    await settledAs(site, alert.id, 'delivered', 'sales');
+    expect(back.mails.map((mail) => mail.to)).toEqual([['sales@acme.test']]);
+  });
+});

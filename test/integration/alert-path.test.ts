@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../collector/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+import { startHttpReceiver, verifyStandardWebhook, waitFor, type HttpReceiver } from '../support/alerts.ts';
+
+const SECRET = 'whsec_' + Buffer.from('a-test-signing-key-of-32-bytes!!').toString('base64');
+let server: RunningServer;
+let receiver: HttpReceiver;
+
+beforeAll(async () => {
+  receiver = await startHttpReceiver();
+  server = await startTestServer({
+    sites: [
+      {
+        id: 'acme',
+        origins: [SITE_ORIGIN],
+        pageGroups: { pricing: ['/pricing*'], product: ['/product*'] },
+        alerts: { destinations: [{ type: 'webhook', id: 'crm', url: `${receiver.url}/hooks/hearth`, secret: SECRET }] },
+      },
+    ],
+  });
+});
+afterAll(async () => {
+  await server?.close();
+  await receiver?.close();
+});
+
+const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
+const post = (visitor: string, events: unknown[]) => postBatch(server, { s: 'acme', v: visitor, e: events });
+const alertsFor = (email: string) =>
+  receiver.requests.map((request) => JSON.parse(request.body)).filter((body) => body.data.lead.email === email);
+
+describe('from a visit to an alert', () => {
+  it('sends one signed webhook when a lead asks for a demo, then one when it becomes hot, and never the same alert twice', async () => {
+    const visitor = newVisitor();
+    const email = `ceo.${visitor}@globex.example`;
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(3) })]);
+    await post(visitor, [
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(2), p: { 'email  email': email, 'job_title  ': 'Head of Sales', 'company  ': 'Globex' } }),
+    ]);
+    await drained(server);
+    const [demo] = await waitFor(() => alertsFor(email).length >= 1 && alertsFor(email), 10_000, 'the demo-request alert');
+    expect(demo).toMatchObject({
+      type: 'lead.signal',
+      data: {
+        site: 'acme',
+        signal: 'demo_request',
+        summary: 'Asked to talk to sales: form demo-request',
+        lead: { email, company: 'Globex', jobTitle: 'Head of Sales', score: 40, temperature: 'warm', url: expect.stringMatching(/\/dashboard\/leads\/l_[0-9a-f]{20}\?site=acme$/) },
+        account: { id: 'globex.example', name: 'Globex' },
+      },
+    });
+    expect(demo.data.lead.topReasons.map((reason: { rule: string }) => reason.rule)).toEqual(['manager-director', 'pricing-page']);
+    const request = receiver.requests.find((candidate) => JSON.parse(candidate.body).data.lead.email === email)!;
+    expect(verifyStandardWebhook(SECRET, request.headers, request.body)).toBeNull();
+    expect(request.headers['webhook-id']).toBe(demo.data.id);
+
+    // Declaring a bigger company makes the lead hot: a second, different alert.
+    await post(visitor, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: email, t: minutesAgo(1), p: { company_size: '1000', industry: 'Software' } })]);
+    await drained(server);
+    await waitFor(() => alertsFor(email).length >= 2, 10_000, 'the hot alert');
+    expect(alertsFor(email).map((alert) => alert.data.signal)).toEqual(['demo_request', 'hot']);
+    expect(alertsFor(email)[1].data.lead).toMatchObject({ score: 85, temperature: 'hot' });
+
+    // Rescoring everything again (a restart does) re-evaluates the same triggers: nothing new is sent.
+    await server.scorer.rescoreAll('acme');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(alertsFor(email)).toHaveLength(2);
+    const listed = await getJson(server, `/api/alerts?site=acme&lead=${demo.data.lead.id}`);
+    expect(listed.status).toBe(200);
+  });
+
+  it('does not alert about an anonymous visitor, however keen', async () => {
+    const visitor = newVisitor();
+    const before = receiver.requests.length;
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(1), p: { 'company  ': 'Nobody' } })]);
+    await drained(server);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(receiver.requests.length).toBe(before);
+  });
+});

@@ -1,0 +1,137 @@
+// @vitest-environment node
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../../collector/config/load.ts';
+import { SIGNALS } from '../../../scoring/alerts/alert.ts';
+import { alertsSchema } from '../../../scoring/alerts/config.ts';
+import { emailRecipients, routeAlert } from '../../../scoring/alerts/routing.ts';
+import { sampleAlert } from '../../support/alerts.ts';
+
+const SECRET = 'whsec_' + Buffer.alloc(32, 1).toString('base64');
+const site = (alerts: unknown) => ({ id: 'acme', origins: ['https://www.acme.test'], alerts });
+const problemsOf = (raw: unknown) => {
+  try {
+    parseConfig(raw, 'hearth.config.json');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  return 'no problem';
+};
+
+afterEach(() => {
+  delete process.env.TEST_HOOK_SECRET;
+  delete process.env.TEST_SMTP_PASSWORD;
+});
+
+describe('alert settings in hearth.config.json', () => {
+  it('defaults to every signal, a 24 h cooldown and every destination getting every alert', () => {
+    const config = parseConfig({ sites: [site({ destinations: [{ type: 'webhook', id: 'crm', url: 'https://crm.acme.test/hooks/hearth', secret: SECRET }] })] }, 'test');
+    expect(config.sites[0]!.alerts).toEqual({
+      destinations: [{ type: 'webhook', id: 'crm', url: 'https://crm.acme.test/hooks/hearth', secret: SECRET }],
+      routes: [],
+      cooldownHours: 24,
+      signals: [...SIGNALS],
+    });
+  });
+
+  it('reads "env:NAME" secrets from the environment, and says which path refers to a variable that is not set', () => {
+    process.env.TEST_HOOK_SECRET = SECRET;
+    process.env.TEST_SMTP_PASSWORD = 'hunter2';
+    const config = parseConfig(
+      {
+        sites: [site({ destinations: [{ type: 'webhook', id: 'crm', url: 'https://crm.acme.test/', secret: 'env:TEST_HOOK_SECRET' }, { type: 'email', id: 'sales', to: ['owner', 'sales@acme.test'] }] })],
+        smtp: { host: 'smtp.acme.test', user: 'hearth', password: 'env:TEST_SMTP_PASSWORD', from: 'Hearth <alerts@acme.test>' },
+      },
+      'test',
+    );
+    expect(config.sites[0]!.alerts!.destinations[0]).toMatchObject({ secret: SECRET });
+    expect(config.smtp).toEqual({ host: 'smtp.acme.test', port: 587, user: 'hearth', password: 'hunter2', from: 'Hearth <alerts@acme.test>' });
+    expect(problemsOf({ sites: [site({ destinations: [{ type: 'slack', id: 'team', url: 'env:TEST_UNSET_SLACK_URL' }] })] })).toContain(
+      'hearth.config.json: sites[0].alerts.destinations[0].url: the Slack webhook URL refers to the environment variable TEST_UNSET_SLACK_URL, which is not set',
+    );
+  });
+
+  it('names the path of every bad value', () => {
+    const message = problemsOf({
+      sites: [
+        site({
+          destinations: [
+            { type: 'webhook', id: 'crm', url: 'ftp://crm.acme.test/', secret: 'too short' },
+            { type: 'email', id: 'crm', to: ['not an address'] },
+            { type: 'pager', id: 'oncall' },
+          ],
+          routes: [{ destinations: ['nowhere'], countries: ['Atlantis'] }],
+          signals: ['became_hot'],
+        }),
+      ],
+    });
+    expect(message).toContain('sites[0].alerts.destinations[0].url: expected an http(s) URL');
+    expect(message).toContain('sites[0].alerts.destinations[0].secret: the secret is 9 bytes long; use at least 24');
+    expect(message).toContain('sites[0].alerts.destinations[1].to[0]: expected an email address, or "owner" for the lead\'s owner (got "not an address")');
+    expect(message).toContain('sites[0].alerts.destinations[2].type: a destination\'s type is "webhook", "slack" or "email"');
+    expect(message).toContain('sites[0].alerts.routes[0].countries[0]: unknown country; use an ISO code such as "FR" or a name such as "France" (got "Atlantis")');
+    expect(message).toContain('sites[0].alerts.signals[0]: expected a signal: hot, demo_request, pricing_dwell, pricing_returns, docs_download, weak_accumulation (got "became_hot")');
+  });
+
+  it('checks that routes name known destinations, that every destination is routed, that ids are unique, and that email has SMTP', () => {
+    const hook = { type: 'webhook', url: 'https://crm.acme.test/', secret: SECRET };
+    const message = problemsOf({
+      sites: [
+        site({
+          destinations: [{ ...hook, id: 'crm' }, { ...hook, id: 'crm' }, { type: 'email', id: 'sales', to: ['sales@acme.test'] }, { type: 'slack', id: 'team', url: 'https://hooks.slack.test/x' }],
+          routes: [{ destinations: ['crm', 'sales', 'nowhere'] }],
+        }),
+      ],
+    });
+    expect(message).toContain('sites[0].alerts.destinations[1].id: destination id "crm" is used twice');
+    expect(message).toContain('sites[0].alerts.routes[0].destinations[2]: no destination has the id "nowhere"; destinations: crm, sales, team');
+    expect(message).toContain('sites[0].alerts.destinations[3]: no route sends to "team"');
+    const noSmtp = problemsOf({ sites: [site({ destinations: [{ type: 'email', id: 'sales', to: ['sales@acme.test'] }] })] });
+    expect(noSmtp).toContain('sites[0].alerts.destinations[0]: an email destination needs the top-level "smtp" settings');
+    expect(problemsOf({ sites: [site(undefined)], smtp: { host: 'smtp.acme.test', user: 'hearth', from: 'alerts@acme.test' } })).toContain('smtp.password: an SMTP user needs a password');
+  });
+});
+
+describe('routing an alert to destinations', () => {
+  const alerts = alertsSchema.parse({
+    destinations: [
+      { type: 'slack', id: 'sales-fr', url: 'https://hooks.slack.test/fr' },
+      { type: 'slack', id: 'sales-de', url: 'https://hooks.slack.test/de' },
+      { type: 'slack', id: 'sales-world', url: 'https://hooks.slack.test/world' },
+      { type: 'email', id: 'sam', to: ['sam@vendor.test'] },
+      { type: 'webhook', id: 'crm', url: 'https://crm.acme.test/', secret: SECRET },
+    ],
+    routes: [
+      { destinations: ['sales-fr'], countries: ['France', 'BE', 'che'] },
+      { destinations: ['sales-de'], countries: ['DE', 'AT'] },
+      { destinations: ['sam'], owners: ['Sam@Vendor.test'] },
+      { destinations: ['crm'], signals: ['demo_request', 'hot'] },
+      { destinations: ['sales-world'], fallback: true },
+    ],
+  });
+  const ids = (overrides: Parameters<typeof sampleAlert>[0]) => routeAlert(sampleAlert(overrides), alerts).map((destination) => destination.id);
+
+  it('sends by territory, by owner and by signal, to every matching route', () => {
+    expect(ids({ signal: 'demo_request', lead: { country: 'BE' } })).toEqual(['sales-fr', 'crm']);
+    expect(ids({ signal: 'pricing_dwell', lead: { country: 'CH', owner: 'sam@vendor.test' } })).toEqual(['sales-fr', 'sam']);
+    expect(ids({ signal: 'pricing_dwell', lead: { country: 'AT' } })).toEqual(['sales-de']);
+  });
+
+  it('uses the fallback route only when no other route matched', () => {
+    expect(ids({ signal: 'docs_download', lead: { country: 'US' } })).toEqual(['sales-world']);
+    expect(ids({ signal: 'docs_download', lead: { country: '' } })).toEqual(['sales-world']);
+  });
+
+  it('sends everything everywhere without routes', () => {
+    const open = alertsSchema.parse({ destinations: alerts.destinations });
+    expect(routeAlert(sampleAlert({ lead: { country: 'JP' } }), open).map((destination) => destination.id)).toEqual(['sales-fr', 'sales-de', 'sales-world', 'sam', 'crm']);
+  });
+
+  it('mails the lead\'s owner when "owner" is listed and the owner is an address, the listed addresses otherwise', () => {
+    const destination = { type: 'email' as const, id: 'sales', to: ['owner' as const, 'sales@acme.test'] };
+    expect(emailRecipients(destination, sampleAlert({ lead: { owner: 'kim@acme.test' } }))).toEqual(['kim@acme.test']);
+    expect(emailRecipients(destination, sampleAlert({ lead: { owner: '' } }))).toEqual(['sales@acme.test']);
+    expect(emailRecipients(destination, sampleAlert({ lead: { owner: 'kim' } }))).toEqual(['sales@acme.test']);
+    expect(emailRecipients({ ...destination, to: ['owner'] }, sampleAlert({ lead: { owner: '' } }))).toEqual([]);
+  });
+});

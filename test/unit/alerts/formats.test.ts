@@ -1,0 +1,77 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { alertEmail, slackMessage, webhookBody } from '../../../scoring/alerts/formats.ts';
+import { messageIdOf } from '../../../scoring/alerts/senders.ts';
+import { sampleAlert } from '../../support/alerts.ts';
+
+const alert = sampleAlert({ id: 'al_0123456789abcdef01234567', lead: { id: 'l_00000000000000000001', owner: 'sam@vendor.test', url: 'https://hearth.acme.test/dashboard/leads/l_00000000000000000001?site=acme' } });
+
+describe('the webhook body', () => {
+  it('is the Standard Webhooks payload shape with the whole alert as data', () => {
+    const body = JSON.parse(webhookBody(alert));
+    expect(body).toEqual({ type: 'lead.signal', timestamp: alert.triggeredAt, data: alert });
+  });
+});
+
+describe('the Slack message', () => {
+  const message = slackMessage(alert) as { text: string; blocks: any[] };
+
+  it('has a header naming the lead, the company and the signal, and the facts sales need', () => {
+    expect(message.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Demo request: Ada Lovelace (Lovelace Ltd)', emoji: true } });
+    const facts = message.blocks[1].fields.map((field: { text: string }) => field.text);
+    expect(facts).toEqual([
+      '*Score*\n72 (hot)',
+      '*Owner*\nsam@vendor.test',
+      '*Country*\nFR',
+      '*Job title*\nHead of Operations',
+      '*Email*\nada@lovelace.test',
+      '*Account*\nLovelace Ltd, score 80 (hot)',
+    ]);
+    expect(message.blocks[1].text.text).toBe('Asked to talk to sales (form demo-request)');
+  });
+
+  it('lists the top three reasons and links to the lead, with a text fallback for notifications', () => {
+    expect(message.blocks[2].text.text).toBe('*Why this score*\n• pricing-page +40 (3×, capped)\n• manager-director +20 (1×)\n• covered-country +15 (1×)');
+    expect(message.blocks[3]).toMatchObject({ type: 'actions', elements: [{ type: 'button', url: alert.lead.url }] });
+    expect(message.text).toBe(`Demo request: Ada Lovelace (Lovelace Ltd), score 72 (hot). Asked to talk to sales (form demo-request). ${alert.lead.url}`);
+  });
+
+  it('escapes what a lead typed so it cannot mention @channel or make links', () => {
+    const typed = slackMessage(sampleAlert({ summary: 'Asked <!channel> & <https://evil.test|click>', lead: { company: 'A&B <Corp>' } })) as { blocks: any[] };
+    expect(typed.blocks[1].text.text).toBe('Asked &lt;!channel&gt; &amp; &lt;https://evil.test|click&gt;');
+    // Header text is plain text: Slack shows it as typed.
+    expect(typed.blocks[0].text.text).toBe('Demo request: Ada Lovelace (A&B <Corp>)');
+  });
+
+  it('has no button when the lead link is not http(s), and says "nobody yet" for an unowned lead', () => {
+    const odd = slackMessage(sampleAlert({ lead: { url: 'javascript:alert(1)' } })) as { blocks: any[] };
+    expect(odd.blocks.some((block) => block.type === 'actions')).toBe(false);
+    expect(odd.blocks[1].fields[1].text).toBe('*Owner*\nnobody yet');
+  });
+});
+
+describe('the email', () => {
+  it('has a subject that says it all, and the facts, reasons and link in plain text', () => {
+    const email = alertEmail(alert);
+    expect(email.subject).toBe('[Hearth] Demo request: Ada Lovelace (Lovelace Ltd), score 72 (hot)');
+    expect(email.text).toContain('Asked to talk to sales (form demo-request)');
+    expect(email.text).toContain('Owner: sam@vendor.test\nCountry: FR');
+    expect(email.text).toContain('Why this score:\n- pricing-page +40 (3×, capped)\n- manager-director +20 (1×)\n- covered-country +15 (1×)');
+    expect(email.text).toContain(`Open the lead: ${alert.lead.url}`);
+  });
+
+  it('escapes everything in the HTML part and keeps the subject on one line', () => {
+    const hostile = alertEmail(sampleAlert({ summary: '<script>alert(1)</script>', lead: { name: 'Eve "<img src=x onerror=alert(1)>"', company: "O'Brien & Co\r\nBcc: all@acme.test" } }));
+    expect(hostile.html).not.toContain('<script>');
+    expect(hostile.html).not.toContain('<img');
+    expect(hostile.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(hostile.html).toContain('Eve &quot;&lt;img src=x onerror=alert(1)&gt;&quot; (O&#39;Brien &amp; Co');
+    expect(hostile.subject).not.toMatch(/[\r\n]/);
+    expect(hostile.html).toMatch(/<a href="https:\/\/hearth\.acme\.test\/dashboard\/leads\/l_[0-9a-f]{20}\?site=acme">Open the lead<\/a>/);
+  });
+
+  it('has a Message-ID derived from the alert id and destination, at the sender\'s domain', () => {
+    expect(messageIdOf('al_0123', 'sales-list', 'Hearth <alerts@acme.test>')).toBe('<al_0123.sales-list@acme.test>');
+    expect(messageIdOf('al_0123', 'owners', 'alerts@acme.test')).toBe('<al_0123.owners@acme.test>');
+  });
+});
