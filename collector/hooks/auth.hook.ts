@@ -1,17 +1,79 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { onRequestAsyncHookHandler } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { Access } from '../auth/access.ts';
+import { requirePageLogin } from '../auth/page-login.ts';
+import type { Session } from '../auth/sessions.ts';
+import type { HearthUser } from '../auth/users.ts';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Who is asking, from a Bearer token or the `hearth_session` cookie; null when neither is valid. Never null in a
+     * route under /api or /dashboard: those requests are refused (or sent to /login) before they get there.
+     */
+    user: HearthUser | null;
+  }
+}
 
-/** Requires `Authorization: Bearer <token>`; compares in constant time. */
-export function requireBearerToken(token: string): onRequestAsyncHookHandler {
-  const expected = digest(token);
+export const SESSION_COOKIE = 'hearth_session';
+const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const sessions = new WeakMap<FastifyRequest, Session>();
+
+/** The session a request's cookie names, when that is how it authenticated. */
+export const sessionOf = (request: FastifyRequest): Session | undefined => sessions.get(request);
+
+/** The raw `hearth_session` cookie value, if the request sent one. */
+export function sessionCookie(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie;
+  // Most requests (every /collect) carry no session: skip parsing their cookies.
+  if (!header?.includes(`${SESSION_COOKIE}=`)) return undefined;
+  return request.server.parseCookie(header)[SESSION_COOKIE] || undefined;
+}
+
+/**
+ * Who is asking, for every request: an `Authorization: Bearer` token (the admin token or a configured one), else
+ * the session cookie. Then every route under /api needs a user (and the CSRF token for a change made with a
+ * cookie), and every page under /dashboard a login. Deciding by the route's declared path, not the raw URL, covers
+ * routes any plugin adds there later, and an encoded path (`/%61pi/leads`) cannot slip past.
+ */
+export function identifyUser(access: Access): onRequestAsyncHookHandler {
   return async (request, reply) => {
-    const [scheme, given] = (request.headers.authorization ?? '').split(' ');
-    if (scheme?.toLowerCase() === 'bearer' && given && timingSafeEqual(digest(given), expected)) return;
+    const authorization = request.headers.authorization;
+    if (authorization !== undefined) {
+      // A request that shows a token stands or falls by it: a bad token is not rescued by a cookie.
+      const [scheme, token] = authorization.split(' ');
+      request.user = (scheme?.toLowerCase() === 'bearer' && token && access.byToken(token)) || null;
+    } else {
+      const id = sessionCookie(request);
+      const found = id ? access.bySession(id) : undefined;
+      request.user = found?.user ?? null;
+      if (found) sessions.set(request, found.session);
+    }
+    const route = request.routeOptions.url ?? '';
+    if (route.startsWith('/api/')) return requireUser(request, reply);
+    if (route === '/dashboard' || route.startsWith('/dashboard/')) return requirePageLogin(request, reply);
+  };
+}
+
+/** 401 without a valid token or session; 403 for a change made with a session cookie but without its CSRF token. */
+export async function requireUser(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (!request.user) {
     return reply
       .code(401)
       .header('www-authenticate', 'Bearer realm="hearth"')
-      .send({ error: 'a valid API token is required (Authorization: Bearer <token>)', code: 'unauthorized' });
-  };
+      .send({ error: 'log in at /login, or send an API token (Authorization: Bearer <token>)', code: 'unauthorized' });
+  }
+  const session = sessionOf(request);
+  // A cross-site page can make the browser send the cookie (SameSite is the first wall) but cannot read the token.
+  if (session && CHANGES.has(request.method) && !sameSecret(request.headers['x-csrf-token'], session.csrfToken)) {
+    return reply.code(403).send({ error: 'a change made with a session needs the x-csrf-token header that GET /api/session returns', code: 'csrf' });
+  }
+  return undefined;
+}
+
+export function sameSecret(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,21 +1,20 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { HearthConfig } from '../config/schema.ts';
-import { requireBearerToken } from '../hooks/auth.hook.ts';
+import { requireUser } from '../hooks/auth.hook.ts';
 import type { HearthMetrics } from '../metrics.ts';
 
 export interface MetricsOptions {
   config: HearthConfig;
   metrics: HearthMetrics;
-  adminToken: string;
 }
 
 /**
- * `GET /metrics` in Prometheus text format. It needs the API token unless `metrics.public` is set: counts of leads'
- * traffic and the process's internals are not for the open internet, and the bind address alone does not tell
- * (behind a proxy, 127.0.0.1 is everyone).
+ * `GET /metrics` in Prometheus text format. It needs an API token (or a login) unless `metrics.public` is set:
+ * counts of leads' traffic and the process's internals are not for the open internet, and the bind address alone
+ * does not tell (behind a proxy, 127.0.0.1 is everyone).
  */
-export const metricsRoute: FastifyPluginAsync<MetricsOptions> = async (app, { config, metrics, adminToken }) => {
-  if (!config.metrics.public) app.addHook('onRequest', requireBearerToken(adminToken));
+export const metricsRoute: FastifyPluginAsync<MetricsOptions> = async (app, { config, metrics }) => {
+  if (!config.metrics.public) app.addHook('onRequest', requireUser);
   app.get('/metrics', async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);

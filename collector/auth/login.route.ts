@@ -1,0 +1,149 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { HearthConfig } from '../config/schema.ts';
+import { toProblems } from '../config/issues.ts';
+import { sameSecret, SESSION_COOKIE, sessionCookie, sessionOf } from '../hooks/auth.hook.ts';
+import type { Access } from './access.ts';
+import { LOGIN_PAGE_CSP, renderLoginPage } from './login-page.ts';
+import { SESSION_MAX_MS } from './sessions.ts';
+
+export interface LoginRouteOptions {
+  config: HearthConfig;
+  access: Access;
+}
+
+const LOGIN_WINDOW_MS = 15 * 60_000;
+const DEFAULT_NEXT = '/dashboard';
+
+const loginSchema = z.object({
+  name: z.string().min(1, { message: 'enter your name' }).max(100),
+  password: z.string().min(1, { message: 'enter your password' }).max(1024),
+  next: z.string().max(2000).optional(),
+});
+
+/** `next` as a path on this server, or undefined: a login must never send anyone to another site. */
+function localPath(next: unknown): string | undefined {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next)) return undefined;
+  const base = 'http://hearth.invalid';
+  const url = new URL(next, base);
+  return url.origin === base ? url.pathname + url.search + url.hash : undefined;
+}
+
+/** Browsers send Origin with every POST: one from another site is a forged login or logout. Clients without a
+ * browser (curl, scripts) send none. */
+function fromThisSite(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === request.host;
+  } catch {
+    return false;
+  }
+}
+
+const isFormPost = (request: FastifyRequest) => (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+
+/** `GET /login` (the page), `POST /login`, `POST /logout` and `GET /api/session`. */
+export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { config, access }) => {
+  // The page's form posts form-encoded.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  // Every attempt counts, checked before the password is: counting only failures would let a burst of parallel
+  // guesses through before the first failure is recorded.
+  await app.register(rateLimit, { global: false });
+  const attemptsFromAddress = app.createRateLimit({ max: config.limits.loginAttemptsPerIp, timeWindow: LOGIN_WINDOW_MS });
+  const attemptsForName = app.createRateLimit({
+    max: config.limits.loginAttemptsPerUser,
+    timeWindow: LOGIN_WINDOW_MS,
+    keyGenerator: (request) => String((request.body as { name?: unknown }).name).toLowerCase(),
+  });
+
+  const page = (reply: FastifyReply, status: number, state: Parameters<typeof renderLoginPage>[0]) =>
+    reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', LOGIN_PAGE_CSP)
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'same-origin')
+      .send(renderLoginPage(state));
+
+  app.get('/login', async (request, reply) => {
+    const next = localPath((request.query as { next?: unknown }).next);
+    if (request.user?.via === 'session') return reply.redirect(next ?? DEFAULT_NEXT, 303);
+    return page(reply, 200, { next });
+  });
+
+  app.post('/login', async (request, reply) => {
+    const form = isFormPost(request);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const next = localPath(body.next);
+    const refuse = (status: number, code: string, error: string, extra: object = {}) =>
+      form
+        ? page(reply, status, { next, name: typeof body.name === 'string' ? body.name : '', error })
+        : reply.code(status).send({ error, code, ...extra });
+
+    if (!fromThisSite(request)) return refuse(403, 'csrf', 'a login form on another site cannot log in here');
+    const parsed = loginSchema.safeParse(body, { reportInput: true });
+    if (!parsed.success) {
+      const problems = toProblems(parsed.error);
+      return refuse(400, 'invalid_login', form ? problems.map((problem) => problem.message).join('; ') : 'the login needs a name and a password', { problems });
+    }
+
+    for (const [counter, limit, whose] of [
+      [attemptsFromAddress, 'per_ip', 'from this address'],
+      [attemptsForName, 'per_user', `for "${parsed.data.name}"`],
+    ] as const) {
+      const count = await counter(request);
+      if (!count.isAllowed && count.isExceeded) {
+        reply.header('retry-after', String(count.ttlInSeconds));
+        return refuse(429, 'rate_limited', `too many login attempts ${whose}; try again in ${Math.ceil(count.ttlInSeconds / 60)} min`, { limit });
+      }
+    }
+
+    const user = await access.checkPassword(parsed.data.name, parsed.data.password);
+    if (!user) return refuse(401, 'invalid_credentials', 'wrong name or password');
+
+    // A new id at each login: a session id planted before it (session fixation) is worth nothing after.
+    const previous = sessionCookie(request);
+    if (previous) await access.endSession(previous);
+    const { id, session } = await access.startSession(user);
+    reply.setCookie(SESSION_COOKIE, id, {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/',
+      secure: request.protocol === 'https',
+      maxAge: SESSION_MAX_MS / 1000,
+    });
+    reply.header('cache-control', 'no-store');
+    if (form) return reply.redirect(next ?? DEFAULT_NEXT, 303);
+    return { user: { name: user.name, role: user.role }, csrfToken: session.csrfToken };
+  });
+
+  app.post('/logout', async (request, reply) => {
+    const form = isFormPost(request);
+    const id = sessionCookie(request);
+    const session = sessionOf(request);
+    if (session) {
+      // Logging someone out is a change too: it needs the token (header, or a form field).
+      const given = request.headers['x-csrf-token'] ?? (request.body as { csrfToken?: unknown } | undefined)?.csrfToken;
+      if (!fromThisSite(request) || !sameSecret(given, session.csrfToken)) {
+        return reply.code(403).send({ error: 'logging out with a session needs the x-csrf-token header (or a csrfToken field) from GET /api/session', code: 'csrf' });
+      }
+    }
+    if (id) await access.endSession(id);
+    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
+    if (form) return reply.redirect('/login', 303);
+    return { loggedOut: true };
+  });
+
+  // Under /api, so the authentication hook has already refused a request without a user.
+  app.get('/api/session', async (request, reply) => {
+    const user = request.user!;
+    reply.header('cache-control', 'no-store');
+    return { user: { name: user.name, role: user.role }, csrfToken: sessionOf(request)?.csrfToken ?? null };
+  });
+};

@@ -1,0 +1,70 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../collector/auth/passwords.ts';
+import { launchChromium } from '../support/browser.ts';
+import { browserTestsEnabled } from '../support/chromium.ts';
+import { startHearthProcess, type HearthProcess } from '../support/hearth-process.ts';
+
+const PASSWORD = 'ada-types-her-password';
+
+describe.runIf(browserTestsEnabled())('the login page in Chromium', () => {
+  let hearth: HearthProcess;
+  let browser: Browser;
+  beforeAll(async () => {
+    // The user comes from HEARTH_USERS, as a deployment's secrets would provide it.
+    const users = [{ name: 'ada', role: 'marketing', passwordHash: await hashPassword(PASSWORD) }];
+    [hearth, browser] = await Promise.all([
+      startHearthProcess(['--config', 'test/fixtures/hearth.demo.json'], { HEARTH_USERS: JSON.stringify(users) }),
+      launchChromium(),
+    ]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await hearth?.stop();
+  });
+
+  /** Collects console errors (CSP violations included) and page errors. */
+  function watch(page: Page): string[] {
+    const problems: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    page.on('pageerror', (error) => problems.push(error.message));
+    return problems;
+  }
+
+  it('logs in with the keyboard alone and lands on the next page, without a console error', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watch(page);
+    await page.goto(`${hearth.url}/login?next=${encodeURIComponent('/demo/pricing/?plan=team')}`);
+    expect(await page.title()).toBe('Log in · Hearth');
+    // The name field has the focus on arrival; Tab goes to the password, Enter submits.
+    await page.keyboard.type('ada');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await Promise.all([page.waitForURL(`${hearth.url}/demo/pricing/?plan=team`), page.keyboard.press('Enter')]);
+    // The browser is now signed in as ada: the API answers it through the cookie.
+    const session = await page.request.get(`${hearth.url}/api/session`);
+    expect(await session.json()).toMatchObject({ user: { name: 'ada', role: 'marketing' }, csrfToken: expect.any(String) });
+    const [cookie] = await context.cookies(hearth.url);
+    expect(cookie).toMatchObject({ name: 'hearth_session', httpOnly: true, sameSite: 'Strict', path: '/' });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('says what went wrong, keeps the name and puts the focus back on the password', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watch(page);
+    await page.goto(`${hearth.url}/login`);
+    await page.getByLabel('Name').fill('ada');
+    await page.getByLabel('Password').fill('not-her-password');
+    await page.getByRole('button', { name: 'Log in' }).press('Enter');
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('wrong name or password');
+    expect(await page.getByLabel('Name').inputValue()).toBe('ada');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+    expect(await page.title()).toBe('Error: Log in · Hearth');
+    // A wrong password is a 401 response, which Chromium reports on the console; nothing else may appear.
+    expect(problems.filter((problem) => !problem.includes('401'))).toEqual([]);
+    await context.close();
+  });
+});

@@ -1,0 +1,97 @@
+import { readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../collector/auth/passwords.ts';
+import { hashToken } from '../../collector/auth/tokens.ts';
+import { freshDataDir } from '../support/data-dir.ts';
+import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
+
+const configDir = mkdtempSync(join(tmpdir(), 'hearth-access-'));
+function configFile(name: string, content: unknown): string {
+  const file = join(configDir, name);
+  writeFileSync(file, JSON.stringify(content, null, 2));
+  return file;
+}
+const site = { id: 'acme', origins: ['https://acme.test'] };
+
+async function logIn(url: string, name: string, password: string) {
+  const response = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+describe('hearth start with no user configured', () => {
+  it('prints a generated admin password on the first start only; it keeps working after a restart', async () => {
+    const dataDir = freshDataDir();
+    const first = await startHearthProcess(['--config', configFile('first.json', { sites: [site] })], { HEARTH_DATA_DIR: dataDir });
+    const printed = /log in +\S+\/login +as "admin", password: (\S+)/.exec(first.output());
+    expect(printed, first.output()).not.toBeNull();
+    const password = printed![1]!;
+    expect(password).toMatch(/^[\w-]{24}$/);
+    expect(first.output()).toContain(`its hash is kept, in ${join(dataDir, 'admin-user.json')}`);
+    expect((await logIn(first.url, 'admin', password)).status).toBe(200);
+    expect(await first.stop()).toBe(0);
+
+    // Only the hash is on disk, readable by its owner alone.
+    const file = join(dataDir, 'admin-user.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const stored = JSON.parse(readFileSync(file, 'utf8'));
+    expect(readFileSync(file, 'utf8')).not.toContain(password);
+    expect(await verifyPassword(password, stored.passwordHash)).toBe(true);
+
+    const second = await startHearthProcess(['--config', configFile('first.json', { sites: [site] })], { HEARTH_DATA_DIR: dataDir });
+    expect(second.output()).not.toContain(password);
+    expect(second.output()).not.toContain('password:');
+    expect(second.output()).toContain('(as "admin", with the password printed by the first start)');
+    const login = await logIn(second.url, 'admin', password);
+    expect(login).toMatchObject({ status: 200, body: { user: { name: 'admin', role: 'admin' } } });
+    expect(await second.stop()).toBe(0);
+  });
+});
+
+describe('hearth hash-password and new-token', () => {
+  it('hashes a password read from stdin, and refuses a short one', async () => {
+    const { code, stdout, stderr } = await runHearth(['hash-password'], {}, 'a long enough passphrase\n');
+    expect(code).toBe(0);
+    const hash = stdout.trim();
+    expect(hash).toMatch(/^scrypt\$32768\$8\$3\$/);
+    expect(await verifyPassword('a long enough passphrase', hash)).toBe(true);
+    expect(stderr).toContain('"passwordHash": "' + hash + '"');
+    const short = await runHearth(['hash-password'], {}, 'hunter2');
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('a password needs at least 12 characters (got 7)');
+    expect(short.stdout).toBe('');
+  });
+
+  it('makes a token that works once its hash is configured, and stops working once it is removed', async () => {
+    const made = await runHearth(['new-token', '--name', 'crm-sync', '--role', 'sales']);
+    expect(made.code).toBe(0);
+    const token = /^token +(\S+)$/m.exec(made.stdout)![1]!;
+    const tokenHash = /^tokenHash +(\S+)$/m.exec(made.stdout)![1]!;
+    expect(tokenHash).toBe(hashToken(token));
+    expect(made.stderr).toContain(`{ "name": "crm-sync", "role": "sales", "tokenHash": "${tokenHash}" }`);
+    expect((await runHearth(['new-token', '--role', 'owner'])).stderr).toContain('--role: expected one of admin, marketing, sales');
+
+    const dataDir = freshDataDir();
+    const session = (url: string) => fetch(`${url}/api/session`, { headers: { authorization: `Bearer ${token}` } });
+    const withToken = await startHearthProcess(['--config', configFile('token.json', { sites: [site], tokens: [{ name: 'crm-sync', role: 'sales', tokenHash }] })], { HEARTH_DATA_DIR: dataDir });
+    const response = await session(withToken.url);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ user: { name: 'crm-sync', role: 'sales' }, csrfToken: null });
+    await withToken.stop();
+
+    const revoked = await startHearthProcess(['--config', configFile('revoked.json', { sites: [site] })], { HEARTH_DATA_DIR: dataDir });
+    expect((await session(revoked.url)).status).toBe(401);
+    await revoked.stop();
+  });
+
+  it('refuses a bad HEARTH_USERS before starting, naming the bad value', async () => {
+    const { code, stderr } = await runHearth(['start', '--config', configFile('env.json', { sites: [site] })], {
+      HEARTH_DATA_DIR: freshDataDir(),
+      HEARTH_USERS: JSON.stringify([{ name: 'ada', role: 'boss', passwordHash: 'x' }]),
+    });
+    expect(code).toBe(2);
+    expect(stderr).toContain('HEARTH_USERS[0].role: expected one of admin, marketing, sales (got "boss")');
+    expect(stderr).toContain('HEARTH_USERS[0].passwordHash: expected a hash printed by `hearth hash-password`');
+  });
+});

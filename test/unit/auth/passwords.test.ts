@@ -1,0 +1,104 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { mergeUsers, usersFromEnvironment } from '../../../collector/auth/accounts.ts';
+import { hashPassword, verifyPassword } from '../../../collector/auth/passwords.ts';
+import { hashToken, newApiToken, tokenMatcher } from '../../../collector/auth/tokens.ts';
+import { parseConfig } from '../../../collector/config/load.ts';
+
+const cheap = { N: 2 ** 10, r: 8, p: 1 };
+
+describe('password hashes', () => {
+  it('are salted scrypt in a self-describing string that verifies the right password only', async () => {
+    const hash = await hashPassword('correct horse battery staple');
+    expect(hash).toMatch(/^scrypt\$32768\$8\$3\$[\w-]{22}\$[\w-]{43}$/);
+    expect(await hashPassword('correct horse battery staple')).not.toBe(hash);
+    expect(await verifyPassword('correct horse battery staple', hash)).toBe(true);
+    expect(await verifyPassword('correct horse battery stapler', hash)).toBe(false);
+    expect(await verifyPassword('', hash)).toBe(false);
+  });
+
+  it('verify with the cost written in the hash', async () => {
+    const hash = await hashPassword('a cheaper hash for tests', cheap);
+    expect(hash.startsWith('scrypt$1024$8$1$')).toBe(true);
+    expect(await verifyPassword('a cheaper hash for tests', hash)).toBe(true);
+  });
+
+  it('treat the same password in composed and decomposed Unicode as one', async () => {
+    const hash = await hashPassword('caf\u00e9-au-lait-2026', cheap);
+    expect(await verifyPassword('cafe\u0301-au-lait-2026', hash)).toBe(true);
+  });
+
+  it('match nothing when malformed', async () => {
+    expect(await verifyPassword('anything', 'plain-text-password')).toBe(false);
+    expect(await verifyPassword('anything', 'scrypt$3$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toBe(false);
+  });
+});
+
+describe('API tokens', () => {
+  it('are found by their hash, and an unknown or truncated token finds nothing', () => {
+    const crm = newApiToken();
+    const ci = newApiToken();
+    expect(crm.token).toMatch(/^hth_[\w-]{43}$/);
+    expect(crm.tokenHash).toBe(hashToken(crm.token));
+    const match = tokenMatcher([
+      { hash: crm.tokenHash, value: 'crm' },
+      { hash: ci.tokenHash, value: 'ci' },
+    ]);
+    expect(match(crm.token)).toBe('crm');
+    expect(match(ci.token)).toBe('ci');
+    expect(match(crm.token.slice(0, -1))).toBeUndefined();
+    expect(match(crm.tokenHash)).toBeUndefined();
+  });
+});
+
+describe('users and tokens in the config', () => {
+  const site = { id: 'acme', origins: ['https://acme.test'] };
+
+  it('refuses a bad role, a plain password, a foreign hash and a duplicate name, naming the path', async () => {
+    const hash = await hashPassword('a-perfectly-good-password', cheap);
+    const config = {
+      sites: [site],
+      users: [
+        { name: 'ada', role: 'owner', passwordHash: hash },
+        { name: 'sam', role: 'sales', password: 'hunter2' },
+        { name: 'kim', role: 'sales', passwordHash: '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW' },
+      ],
+      tokens: [{ name: 'crm', role: 'sales', tokenHash: 'not-a-hash' }],
+    };
+    expect(() => parseConfig(config, 'hearth.config.json')).toThrowError(
+      new RegExp(
+        [
+          'users\\[0\\]\\.role: expected one of admin, marketing, sales',
+          'users\\[1\\]: Unrecognized key: "password"',
+          'users\\[2\\]\\.passwordHash: expected a hash printed by `hearth hash-password` \\("scrypt\\$N\\$r\\$p\\$salt\\$hash"\\) \\(got "\\$2b',
+          'tokens\\[0\\]\\.tokenHash: expected a hash printed by `hearth new-token`',
+        ].join('[^]*'),
+      ),
+    );
+    const duplicate = { sites: [site], users: [{ name: 'ada', role: 'admin', passwordHash: hash }, { name: 'ada', role: 'sales', passwordHash: hash }] };
+    expect(() => parseConfig(duplicate, 'hearth.config.json')).toThrowError('hearth.config.json: users[1].name: user "ada" is listed twice');
+  });
+
+  it('refuses a scrypt cost that would let one login take gigabytes', () => {
+    const greedy = 'scrypt$1048576$32$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    expect(() => parseConfig({ sites: [site], users: [{ name: 'ada', role: 'admin', passwordHash: greedy }] }, 'c.json')).toThrowError(
+      'c.json: users[0].passwordHash: scrypt with N=1048576 and r=32 needs 4096 MiB a login; at most 256 MiB',
+    );
+  });
+
+  it('takes HEARTH_USERS as a JSON array that replaces same-named users and adds the others', async () => {
+    const hash = await hashPassword('a-perfectly-good-password', cheap);
+    const fromConfig = [
+      { name: 'ada', role: 'marketing' as const, passwordHash: hash },
+      { name: 'sam', role: 'sales' as const, passwordHash: hash },
+    ];
+    const fromEnv = usersFromEnvironment({ HEARTH_USERS: JSON.stringify([{ name: 'ada', role: 'admin', passwordHash: hash }, { name: 'kim', role: 'sales', passwordHash: hash }]) });
+    expect(mergeUsers(fromConfig, fromEnv).map((user) => `${user.name}:${user.role}`)).toEqual(['sam:sales', 'ada:admin', 'kim:sales']);
+    expect(usersFromEnvironment({})).toEqual([]);
+    expect(() => usersFromEnvironment({ HEARTH_USERS: '[{"name": "ada", "role": "boss"' })).toThrowError(/^HEARTH_USERS is not valid JSON/);
+    expect(() => usersFromEnvironment({ HEARTH_USERS: '{"name": "ada"}' })).toThrowError('HEARTH_USERS: Invalid input: expected array, received object');
+    expect(() => usersFromEnvironment({ HEARTH_USERS: JSON.stringify([{ name: 'ada', role: 'boss', passwordHash: hash }]) })).toThrowError(
+      'HEARTH_USERS[0].role: expected one of admin, marketing, sales (got "boss")',
+    );
+  });
+});
