@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { backtest, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction } from '../scoring/backtest.ts';
+import { compileScoring } from '../scoring/compile.ts';
+import { judgeQualification } from '../scoring/qualification.ts';
+import { rulesSchema, type Rules } from '../scoring/rules.ts';
+import { scoreLeads } from '../scoring/store.ts';
+import { currentQualifications } from './api/lead-store.ts';
+import { rulesOf } from './api/scores.ts';
+import { toProblems } from './config/issues.ts';
+import { ConfigError } from './config/load.ts';
+import type { SiteConfig } from './config/schema.ts';
+
+/**
+ * `hearth backtest`: a rules file (the shape of a site's `rules` in the config) scored over the site's history
+ * next to the site's current rules. The comparison itself is scoring/backtest.ts; this reads the file, runs both
+ * scorings and sales' verdicts from the store, and prints the report.
+ */
+
+/** Reads and validates a rules file; a bad value is reported with the file and its path (`candidate.json: engagement[2].points: …`). */
+export function loadRulesFile(file: string, site: SiteConfig): Rules {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read rules file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`rules file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = rulesSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) {
+    const lines = toProblems(parsed.error).map((p) => `  ${path}: ${p.path}: ${p.message}`);
+    throw new ConfigError(`invalid rules in ${path}:\n${lines.join('\n')}`);
+  }
+  // Page groups belong to the site, not the file: a rule naming one the site lacks is caught here, before any query.
+  try {
+    compileScoring(parsed.data, { site: site.id, pageGroups: site.pageGroups });
+  } catch (err) {
+    throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n  ${path}: ${(err as Error).message}`);
+  }
+  return parsed.data;
+}
+
+export interface BacktestRun {
+  site: string;
+  rulesFile: string;
+  since: string | null;
+  now: string;
+  /** Each rule set's temperature thresholds, which the report's "hot" means. */
+  thresholds: { current: Rules['thresholds']; candidate: Rules['thresholds'] };
+  report: BacktestReport;
+}
+
+export interface BacktestOptions {
+  rulesFile: string;
+  since?: Date | undefined;
+  now?: Date | undefined;
+  top?: number | undefined;
+}
+
+/** Scores the site's history with its current rules and with the candidate, as of one moment, and compares them. */
+export async function backtestSite(client: ClickHouseClient, site: SiteConfig, candidateRules: Rules, options: BacktestOptions): Promise<BacktestRun> {
+  const now = options.now ?? new Date();
+  const currentRules = rulesOf(site);
+  // scoring has no lower time bound of its own: the window, narrowed to start at --since, is one.
+  const windowed = (rules: Rules) => (options.since ? rulesSince(rules, options.since, now) : rules);
+  const scoring = { site: site.id, pageGroups: site.pageGroups, now };
+  const current = await scoreLeads(client, windowed(currentRules), scoring);
+  const candidate = await scoreLeads(client, windowed(candidateRules), scoring);
+  const outcomes = new Map<string, Outcome>();
+  for (const [leadId, state] of await currentQualifications(client, site.id)) {
+    const verdict = judgeQualification(state, site.qualification);
+    if (verdict.prospect) outcomes.set(leadId, 'prospect');
+    else if (verdict.disqualified) outcomes.set(leadId, 'disqualified');
+  }
+  return {
+    site: site.id,
+    rulesFile: resolve(options.rulesFile),
+    since: options.since?.toISOString() ?? null,
+    now: now.toISOString(),
+    thresholds: { current: currentRules.thresholds, candidate: candidateRules.thresholds },
+    report: backtest({ current, candidate, outcomes, since: options.since, top: options.top }),
+  };
+}
+
+const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const percent = (part: number, whole: number, ratio: number | null) => (ratio === null ? '—' : `${Math.round(ratio * 100)}% (${part}/${whole})`);
+
+/** The report as a person reads it in a terminal. */
+export function formatBacktest(run: BacktestRun): string {
+  const { report, thresholds } = run;
+  const out: string[] = [];
+  // Labels (the first `left` columns) align left, figures right.
+  const table = (rows: string[][], widths: number[], left = 1) => {
+    for (const row of rows) out.push('  ' + row.map((cell, i) => (i < left ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+  };
+
+  out.push(`Backtest of ${run.rulesFile} against the current rules of site "${run.site}"`);
+  out.push(`${plural(report.leads, 'identified lead')}${run.since ? ` seen since ${run.since}` : ''}, scored as of ${run.now}`);
+  if (report.onlyCurrent || report.onlyCandidate) {
+    out.push(`(${report.onlyCurrent} scored by the current rules only, ${report.onlyCandidate} by the candidate only: countBots differs)`);
+  }
+  const hot = (t: Rules['thresholds']) => `warm from ${t.warm}, hot above ${t.hot}`;
+  const same = thresholds.current.warm === thresholds.candidate.warm && thresholds.current.hot === thresholds.candidate.hot;
+  out.push(same ? `Temperatures: ${hot(thresholds.current)}` : `Temperatures: current ${hot(thresholds.current)}; candidate ${hot(thresholds.candidate)}`);
+
+  out.push('', 'Leads per temperature');
+  table(
+    [
+      ['', 'current', 'candidate', 'change'],
+      ...TEMPERATURES.map((t) => [t, String(report.temperatures[t].current), String(report.temperatures[t].candidate), signed(report.temperatures[t].candidate - report.temperatures[t].current)]),
+    ],
+    [12, 8, 9, 6],
+  );
+
+  out.push('', `Movements (rows: current, columns: candidate): ${report.moved} of ${report.leads} change temperature, ${report.rescored} change score`);
+  table([['', ...TEMPERATURES], ...TEMPERATURES.map((from) => [from, ...TEMPERATURES.map((to) => String(report.movements[from][to]))])], [12, 5, 5, 5]);
+
+  out.push('', 'MQL (hot) volume');
+  out.push(`  ${report.mql.current} → ${report.mql.candidate} (${signed(report.mql.candidate - report.mql.current)}): ${report.mql.entering} newly hot, ${report.mql.leaving} no longer hot`);
+
+  out.push('', 'Leads whose score changes most');
+  if (!report.topMovers.length) out.push('  none: every lead keeps its score');
+  else {
+    table(
+      [
+        ['lead', 'id', 'current', 'candidate', 'change'],
+        ...report.topMovers.map((m) => [m.email.slice(0, 40), m.leadId, `${m.current.score} ${m.current.temperature}`, `${m.candidate.score} ${m.candidate.temperature}`, signed(m.change)]),
+      ],
+      [Math.min(40, Math.max(4, ...report.topMovers.map((m) => m.email.length))), 22, 9, 9, 6],
+      2,
+    );
+  }
+
+  const { prospects, disqualified } = report.outcomes;
+  out.push('', `Known outcomes: ${plural(prospects, 'prospect')}, ${disqualified} disqualified (sales' verdicts)`);
+  if (!prospects && !disqualified) out.push('  none yet: qualify leads (POST /api/leads/:id/qualification) to measure precision and recall');
+  else {
+    const cells = (p: Prediction) => [percent(p.truePositives, p.selected, p.precision), percent(p.truePositives, prospects, p.recall)];
+    table(
+      [
+        ['picks', 'current precision', 'recall', 'candidate precision', 'recall'],
+        ...report.precisionRecall.map((row) => [row.threshold === 'hot' ? 'hot (MQL)' : `score ≥ ${row.threshold}`, ...cells(row.current), ...cells(row.candidate)]),
+      ],
+      [12, 17, 12, 19, 12],
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,167 @@
+import type { LeadScore, Temperature } from './compile.ts';
+import type { Rules } from './rules.ts';
+
+/**
+ * Backtesting: the same history scored with the current rules and with candidate rules, compared. Which leads
+ * change temperature, how many would reach sales (hot, the MQLs), and, where sales already judged a lead
+ * (prospect or disqualified), how well "score ≥ threshold" picks the prospects under each rule set.
+ */
+
+export const TEMPERATURES = ['cold', 'warm', 'hot'] as const satisfies readonly Temperature[];
+export const DEFAULT_THRESHOLDS = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+const DAY_MS = 86_400_000;
+
+/** Sales' verdict on a lead: a prospect is what a good score predicts, a disqualified lead what it should not pick. */
+export type Outcome = 'prospect' | 'disqualified';
+
+export interface BacktestInput {
+  current: LeadScore[];
+  candidate: LeadScore[];
+  /** By lead id; leads without a verdict (never qualified, or still in progress) are left out of precision and recall. */
+  outcomes: ReadonlyMap<string, Outcome>;
+  /** Only leads seen at or after this moment count. */
+  since?: Date | undefined;
+  /** How many of the leads whose score changes most to list (default 10). */
+  top?: number | undefined;
+  thresholds?: number[] | undefined;
+}
+
+export interface ScoreSide {
+  score: number;
+  temperature: Temperature;
+}
+
+export interface Mover {
+  leadId: string;
+  email: string;
+  current: ScoreSide;
+  candidate: ScoreSide;
+  /** Candidate score minus current score. */
+  change: number;
+}
+
+/** "Score ≥ threshold" (or "hot") as a predictor of prospect, over the leads with a verdict. */
+export interface Prediction {
+  /** Leads with a verdict that the predictor picks. */
+  selected: number;
+  /** Of those, the prospects. */
+  truePositives: number;
+  /** truePositives / selected; null when it picks none. */
+  precision: number | null;
+  /** truePositives / prospects; null when there are no prospects. */
+  recall: number | null;
+}
+
+export interface ThresholdRow {
+  /** A score threshold, or "hot": each rule set's own hot temperature (score above its `thresholds.hot`). */
+  threshold: number | 'hot';
+  current: Prediction;
+  candidate: Prediction;
+}
+
+export interface BacktestReport {
+  /** Identified leads scored by both rule sets. */
+  leads: number;
+  /** Leads only one rule set scores (when one counts automated browsers and the other does not). */
+  onlyCurrent: number;
+  onlyCandidate: number;
+  temperatures: Record<Temperature, { current: number; candidate: number }>;
+  /** movements[from][to]: leads that are `from` under the current rules and `to` under the candidate. */
+  movements: Record<Temperature, Record<Temperature, number>>;
+  /** Leads whose temperature changes. */
+  moved: number;
+  /** Leads whose score changes. */
+  rescored: number;
+  topMovers: Mover[];
+  /** Hot leads, the ones handed to sales: how many under each rule set, how many newly hot, how many no longer. */
+  mql: { current: number; candidate: number; entering: number; leaving: number };
+  outcomes: { prospects: number; disqualified: number };
+  precisionRecall: ThresholdRow[];
+}
+
+const byTemperature = <T>(make: () => T) => Object.fromEntries(TEMPERATURES.map((t) => [t, make()])) as Record<Temperature, T>;
+const timeOf = (clickHouseTime: string) => Date.parse(clickHouseTime.replace(' ', 'T') + 'Z');
+
+/**
+ * The rules with their window narrowed to start at `since`: behaviour before it gives no points, while, as with
+ * the window itself, declarative answers and identity still count whenever they were given. A fractional window
+ * is fine for scoring (it only computes the window's start); it is never written back to a config.
+ */
+export function rulesSince(rules: Rules, since: Date, now: Date): Rules {
+  const days = (now.getTime() - since.getTime()) / DAY_MS;
+  if (!(days > 0)) throw new RangeError(`the start of the backtest (${since.toISOString()}) must be before its end (${now.toISOString()})`);
+  return { ...rules, windowDays: Math.min(rules.windowDays, days) };
+}
+
+function predict(scores: Map<string, LeadScore>, outcomes: Map<string, Outcome>, picks: (score: LeadScore) => boolean, prospects: number): Prediction {
+  let selected = 0;
+  let truePositives = 0;
+  for (const [leadId, outcome] of outcomes) {
+    const score = scores.get(leadId);
+    // A lead this rule set does not score is not picked.
+    if (!score || !picks(score)) continue;
+    selected++;
+    if (outcome === 'prospect') truePositives++;
+  }
+  return {
+    selected,
+    truePositives,
+    precision: selected ? truePositives / selected : null,
+    recall: prospects ? truePositives / prospects : null,
+  };
+}
+
+export function backtest(input: BacktestInput): BacktestReport {
+  const since = input.since?.getTime();
+  // Anonymous visitors are not leads yet: MQL volume and sales outcomes are about people who gave an email.
+  const keep = (scores: LeadScore[]) =>
+    new Map(scores.filter((s) => s.kind === 'lead' && (since === undefined || timeOf(s.last_seen) >= since)).map((s) => [s.lead_id, s]));
+  const current = keep(input.current);
+  const candidate = keep(input.candidate);
+
+  const temperatures = byTemperature(() => ({ current: 0, candidate: 0 }));
+  for (const score of current.values()) temperatures[score.temperature].current++;
+  for (const score of candidate.values()) temperatures[score.temperature].candidate++;
+
+  const movements = byTemperature(() => byTemperature(() => 0));
+  const movers: Mover[] = [];
+  let leads = 0;
+  let moved = 0;
+  const mql = { current: temperatures.hot.current, candidate: temperatures.hot.candidate, entering: 0, leaving: 0 };
+  for (const [leadId, before] of current) {
+    const after = candidate.get(leadId);
+    if (!after) continue;
+    leads++;
+    movements[before.temperature][after.temperature]++;
+    if (before.temperature !== after.temperature) moved++;
+    if (before.temperature !== 'hot' && after.temperature === 'hot') mql.entering++;
+    if (before.temperature === 'hot' && after.temperature !== 'hot') mql.leaving++;
+    const change = after.score - before.score;
+    if (change !== 0) {
+      const side = (s: LeadScore): ScoreSide => ({ score: s.score, temperature: s.temperature });
+      movers.push({ leadId, email: before.email, current: side(before), candidate: side(after), change });
+    }
+  }
+  movers.sort((a, b) => Math.abs(b.change) - Math.abs(a.change) || a.leadId.localeCompare(b.leadId));
+
+  const outcomes = new Map([...input.outcomes].filter(([leadId]) => current.has(leadId) || candidate.has(leadId)));
+  const prospects = [...outcomes.values()].filter((outcome) => outcome === 'prospect').length;
+  const row = (threshold: number | 'hot'): ThresholdRow => {
+    const picks = threshold === 'hot' ? (s: LeadScore) => s.temperature === 'hot' : (s: LeadScore) => s.score >= threshold;
+    return { threshold, current: predict(current, outcomes, picks, prospects), candidate: predict(candidate, outcomes, picks, prospects) };
+  };
+
+  return {
+    leads,
+    onlyCurrent: current.size - leads,
+    onlyCandidate: candidate.size - leads,
+    temperatures,
+    movements,
+    moved,
+    rescored: movers.length,
+    topMovers: movers.slice(0, input.top ?? 10),
+    mql,
+    outcomes: { prospects, disqualified: outcomes.size - prospects },
+    precisionRecall: [...(input.thresholds ?? DEFAULT_THRESHOLDS).map(row), row('hot')],
+  };
+}

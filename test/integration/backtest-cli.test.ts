@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { leadIdOf } from '../../collector/api/lead-store.ts';
+import { defaultRules } from '../../scoring/rules.ts';
+import type { BacktestRun } from '../../collector/backtest.ts';
+import { freshDataDir } from '../support/data-dir.ts';
+import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
+import { BROWSER_USER_AGENT } from '../support/server.ts';
+
+const ORIGIN = 'https://www.acme.test';
+const PAGE_GROUPS = { product: ['/product*'], pricing: ['/pricing*'] };
+const MINUTE = 60_000;
+
+const dir = mkdtempSync(join(tmpdir(), 'hearth-backtest-'));
+function file(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(content, null, 2));
+  return path;
+}
+
+// The site scores with the article's grid (no rules in its config); the candidate doubles the pricing page's points.
+const CONFIG = file('hearth.config.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS }] });
+const rules = defaultRules(PAGE_GROUPS);
+const CANDIDATE = file('candidate.json', {
+  ...rules,
+  engagement: rules.engagement.map((rule) => (rule.id === 'pricing-page' ? { ...rule, points: 40 } : rule)),
+});
+
+const dataDir = freshDataDir();
+const started = Date.now();
+/** An hour before the recent visits, eleven hours after the old one. */
+const SINCE = new Date(started - 60 * MINUTE).toISOString();
+
+interface Visit {
+  email: string;
+  minutesAgo: number;
+  pages: string[];
+  form: { name: string; jobTitle: string };
+}
+
+// Fit and engagement per the default grid; points decay by minutes only, so each score is its rounded sum.
+const VISITS: Visit[] = [
+  // Head of Sales 20 + pricing 20 + product 5 = 45 warm; with pricing at 40: 65 hot. Sales made her a prospect.
+  { email: 'ada@lovelace.test', minutesAgo: 30, pages: ['/product/', '/pricing/'], form: { name: 'demo-request', jobTitle: 'Head of Sales' } },
+  // CEO 30 + pricing 2 × 20 = 70 hot; 110 hot. Disqualified: no budget.
+  { email: 'bob@builder.test', minutesAgo: 30, pages: ['/pricing/', '/pricing/'], form: { name: 'demo-request', jobTitle: 'CEO' } },
+  // Engineer 0 + pricing 20 = 20 cold; 40 warm. No verdict.
+  { email: 'cy@cyber.test', minutesAgo: 30, pages: ['/pricing/'], form: { name: 'contact', jobTitle: 'Engineer' } },
+  // Marketing Manager 20 + webinar 15 = 35 warm, pricing-free: unchanged. A prospect.
+  { email: 'dee@delta.test', minutesAgo: 30, pages: ['/webinar/'], form: { name: 'webinar-signup', jobTitle: 'Marketing Manager' } },
+  // Twelve hours ago, before --since: CTO 30 + pricing 20 = 50 warm; 70 hot.
+  { email: 'eve@eden.test', minutesAgo: 12 * 60, pages: ['/pricing/'], form: { name: 'demo-request', jobTitle: 'CTO' } },
+];
+
+async function api(url: string, token: string, path: string, body?: unknown) {
+  const response = await fetch(`${url}${path}`, {
+    method: body ? 'POST' : 'GET',
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+/** Replays the visits through /collect as browsers would, and records sales' verdicts through the API. */
+async function seedHistory() {
+  const hearth = await startHearthProcess(['--config', CONFIG], { HEARTH_DATA_DIR: dataDir });
+  try {
+    for (const [n, visit] of VISITS.entries()) {
+      const at = started - visit.minutesAgo * MINUTE;
+      const events = [
+        ...visit.pages.map((path, i) => ({ i: randomUUID(), n: 'v', t: at + i * 1000, u: `${ORIGIN}${path}` })),
+        { i: randomUUID(), n: 'f', t: at + 10_000, u: `${ORIGIN}/contact/`, k: visit.form.name, p: { email: visit.email, job_title: visit.form.jobTitle } },
+      ];
+      const response = await fetch(`${hearth.url}/collect`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: ORIGIN, 'user-agent': BROWSER_USER_AGENT },
+        body: JSON.stringify({ s: 'acme', v: `visitor-${n}-${randomUUID().slice(0, 8)}`, sid: `session-${n}-0001`, e: events }),
+      });
+      expect(response.status).toBe(202);
+    }
+    // Accepted means in the write-ahead log; qualifying a lead needs its events in ClickHouse.
+    await vi.waitFor(async () => expect((await api(hearth.url, hearth.token, '/api/leads?site=acme&kind=lead')).body.total).toBe(VISITS.length), { timeout: 15_000, interval: 200 });
+    const bant = { budget: true, authority: true, need: true, timing: true };
+    for (const [email, change] of [
+      ['ada@lovelace.test', { boxes: bant, owner: 'sam' }],
+      ['dee@delta.test', { boxes: bant, owner: 'kim' }],
+      ['bob@builder.test', { disqualified: true, reason: 'no budget for two years' }],
+    ] as const) {
+      expect((await api(hearth.url, hearth.token, `/api/leads/${leadIdOf(email)}/qualification?site=acme`, change)).status).toBe(200);
+    }
+  } finally {
+    expect(await hearth.stop()).toBe(0);
+  }
+}
+
+/** The output's lines with runs of spaces collapsed, so a test reads a table row as words. */
+const lines = (text: string) => text.split('\n').map((line) => line.trim().replace(/ {2,}/g, ' '));
+
+describe('hearth backtest', () => {
+  beforeAll(seedHistory, 60_000);
+
+  it('compares the candidate with the current rules over the leads seen since --since: temperatures, movements, MQL, movers, precision and recall', async () => {
+    const { code, stdout, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', CANDIDATE, '--since', SINCE], { HEARTH_DATA_DIR: dataDir });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const out = lines(stdout);
+    expect(out[0]).toBe(`Backtest of ${CANDIDATE} against the current rules of site "acme"`);
+    expect(out[1]).toMatch(new RegExp(`^4 identified leads seen since ${SINCE.replace(/[.]/g, '\\.')}, scored as of `));
+    expect(out).toContain('Temperatures: warm from 30, hot above 60');
+
+    const after = (heading: string, count: number) => out.slice(out.findIndex((line) => line.startsWith(heading)) + 1).slice(0, count);
+    expect(after('Leads per temperature', 4)).toEqual(['current candidate change', 'cold 1 0 -1', 'warm 2 2 0', 'hot 1 2 +1']);
+    expect(after('Movements', 4)).toEqual(['cold warm hot', 'cold 0 1 0', 'warm 0 1 1', 'hot 0 0 1']);
+    expect(out).toContain('Movements (rows: current, columns: candidate): 2 of 4 change temperature, 3 change score');
+    expect(after('MQL (hot) volume', 1)).toEqual(['1 → 2 (+1): 1 newly hot, 0 no longer hot']);
+
+    // Ada and Cy both gain 20: the tie is broken by lead id.
+    const tied = [
+      `ada@lovelace.test ${leadIdOf('ada@lovelace.test')} 45 warm 65 hot +20`,
+      `cy@cyber.test ${leadIdOf('cy@cyber.test')} 20 cold 40 warm +20`,
+    ].sort((a, b) => a.split(' ')[1]!.localeCompare(b.split(' ')[1]!));
+    expect(after('Leads whose score changes most', 4)).toEqual([
+      'lead id current candidate change',
+      `bob@builder.test ${leadIdOf('bob@builder.test')} 70 hot 110 hot +40`,
+      ...tied,
+    ]);
+
+    expect(out).toContain("Known outcomes: 2 prospects, 1 disqualified (sales' verdicts)");
+    // Prospects Ada (45 → 65) and Dee (35 → 35); Bob (70 → 110) disqualified.
+    expect(after('Known outcomes', 12)).toEqual([
+      'picks current precision recall candidate precision recall',
+      'score ≥ 10 67% (2/3) 100% (2/2) 67% (2/3) 100% (2/2)',
+      'score ≥ 20 67% (2/3) 100% (2/2) 67% (2/3) 100% (2/2)',
+      'score ≥ 30 67% (2/3) 100% (2/2) 67% (2/3) 100% (2/2)',
+      'score ≥ 40 50% (1/2) 50% (1/2) 50% (1/2) 50% (1/2)',
+      'score ≥ 50 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)',
+      'score ≥ 60 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)',
+      'score ≥ 70 0% (0/1) 0% (0/2) 0% (0/1) 0% (0/2)',
+      'score ≥ 80 — 0% (0/2) 0% (0/1) 0% (0/2)',
+      'score ≥ 90 — 0% (0/2) 0% (0/1) 0% (0/2)',
+      'score ≥ 100 — 0% (0/2) 0% (0/1) 0% (0/2)',
+      'hot (MQL) 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)',
+    ]);
+  });
+
+  it('prints the whole report as JSON, over all history without --since', async () => {
+    const { code, stdout } = await runHearth(['backtest', '--config', CONFIG, '--rules', CANDIDATE, '--json'], { HEARTH_DATA_DIR: dataDir });
+    expect(code).toBe(0);
+    const run = JSON.parse(stdout) as BacktestRun;
+    expect(run).toMatchObject({ site: 'acme', rulesFile: CANDIDATE, since: null, thresholds: { current: { warm: 30, hot: 60 }, candidate: { warm: 30, hot: 60 } } });
+    // Eve, from twelve hours ago, now counts: 50 warm → 70 hot.
+    expect(run.report).toMatchObject({
+      leads: 5,
+      temperatures: { cold: { current: 1, candidate: 0 }, warm: { current: 3, candidate: 2 }, hot: { current: 1, candidate: 3 } },
+      mql: { current: 1, candidate: 3, entering: 2, leaving: 0 },
+      outcomes: { prospects: 2, disqualified: 1 },
+    });
+    expect(run.report.topMovers.find((mover) => mover.email === 'eve@eden.test')).toMatchObject({ current: { score: 50, temperature: 'warm' }, candidate: { score: 70, temperature: 'hot' } });
+  });
+
+  it('names the rules file and the path of each bad value, and exits 2', async () => {
+    const bad = file('bad-rules.json', {
+      ...rules,
+      engagement: rules.engagement.map((rule, i) => (i === 2 ? { ...rule, points: -15 } : rule)),
+      thresholds: { warm: 70, hot: 60 },
+    });
+    const { code, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', bad], { HEARTH_DATA_DIR: dataDir });
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${bad}: engagement[2].points: engagement points are positive; use a negative rule to take points away (got -15)`);
+    expect(stderr).toContain(`${bad}: thresholds: warm must not be above hot`);
+
+    const unknownGroup = file('unknown-group.json', { engagement: [{ id: 'blog', event: 'pageview', pageGroup: 'blog', points: 5 }] });
+    const group = await runHearth(['backtest', '--config', CONFIG, '--rules', unknownGroup], { HEARTH_DATA_DIR: dataDir });
+    expect(group.code).toBe(2);
+    expect(group.stderr).toContain(`${unknownGroup}: engagement[0].pageGroup: the site has no page group "blog" (it has: product, pricing)`);
+  });
+
+  it('asks for --rules and a date it can read', async () => {
+    const missing = await runHearth(['backtest', '--config', CONFIG], { HEARTH_DATA_DIR: dataDir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('backtest needs --rules FILE');
+    const badDate = await runHearth(['backtest', '--config', CONFIG, '--rules', CANDIDATE, '--since', 'last week'], { HEARTH_DATA_DIR: dataDir });
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toContain('--since expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "last week"');
+  });
+});

@@ -1,0 +1,121 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { backtest, rulesSince, type Outcome } from '../../../scoring/backtest.ts';
+import { defaultRules } from '../../../scoring/rules.ts';
+import { leadScore } from '../../support/lead-score.ts';
+
+/** A scored lead as the scoring query returns it; only what backtesting reads matters. */
+const lead = leadScore;
+
+const none = new Map<string, Outcome>();
+
+describe('backtest', () => {
+  it('counts temperatures under both rule sets, the movements between them and the MQL volume', () => {
+    const current = [lead('ada', 70), lead('bob', 45), lead('cy', 20), lead('dee', 10), lead('eve', 65)];
+    const candidate = [lead('ada', 90), lead('bob', 65), lead('cy', 35), lead('dee', 10), lead('eve', 55)];
+    const report = backtest({ current, candidate, outcomes: none });
+    expect(report.leads).toBe(5);
+    expect(report.temperatures).toEqual({ cold: { current: 2, candidate: 1 }, warm: { current: 1, candidate: 2 }, hot: { current: 2, candidate: 2 } });
+    expect(report.movements).toEqual({
+      cold: { cold: 1, warm: 1, hot: 0 },
+      warm: { cold: 0, warm: 0, hot: 1 },
+      hot: { cold: 0, warm: 1, hot: 1 },
+    });
+    expect(report.moved).toBe(3);
+    expect(report.rescored).toBe(4);
+    expect(report.mql).toEqual({ current: 2, candidate: 2, entering: 1, leaving: 1 });
+  });
+
+  it('lists the leads whose score changes most first, up or down, and only those that change', () => {
+    const current = [lead('ada', 70), lead('bob', 45), lead('cy', 20), lead('dee', 10)];
+    const candidate = [lead('ada', 75), lead('bob', 15), lead('cy', 40), lead('dee', 10)];
+    const report = backtest({ current, candidate, outcomes: none, top: 2 });
+    expect(report.topMovers).toEqual([
+      { leadId: 'l_bob', email: 'bob@acme.test', current: { score: 45, temperature: 'warm' }, candidate: { score: 15, temperature: 'cold' }, change: -30 },
+      { leadId: 'l_cy', email: 'cy@acme.test', current: { score: 20, temperature: 'cold' }, candidate: { score: 40, temperature: 'warm' }, change: 20 },
+    ]);
+    expect(report.rescored).toBe(3);
+  });
+
+  it('measures precision and recall of each threshold against sales’ verdicts, for both rule sets', () => {
+    // Two prospects (ada, bob), two disqualified (cy, dee), one lead without a verdict (eve).
+    const current = [lead('ada', 70), lead('bob', 25), lead('cy', 50), lead('dee', 15), lead('eve', 90)];
+    const candidate = [lead('ada', 80), lead('bob', 65), lead('cy', 45), lead('dee', 15), lead('eve', 95)];
+    const outcomes = new Map<string, Outcome>([
+      ['l_ada', 'prospect'],
+      ['l_bob', 'prospect'],
+      ['l_cy', 'disqualified'],
+      ['l_dee', 'disqualified'],
+    ]);
+    const report = backtest({ current, candidate, outcomes, thresholds: [10, 30, 60] });
+    expect(report.outcomes).toEqual({ prospects: 2, disqualified: 2 });
+    const rows = Object.fromEntries(report.precisionRecall.map((row) => [row.threshold, [row.current, row.candidate]]));
+    expect(rows[10]).toEqual([
+      { selected: 4, truePositives: 2, precision: 0.5, recall: 1 },
+      { selected: 4, truePositives: 2, precision: 0.5, recall: 1 },
+    ]);
+    expect(rows[30]).toEqual([
+      { selected: 2, truePositives: 1, precision: 0.5, recall: 0.5 },
+      { selected: 3, truePositives: 2, precision: 2 / 3, recall: 1 },
+    ]);
+    expect(rows[60]).toEqual([
+      { selected: 1, truePositives: 1, precision: 1, recall: 0.5 },
+      { selected: 2, truePositives: 2, precision: 1, recall: 1 },
+    ]);
+    // "hot" is each rule set's own temperature: above 60 here.
+    expect(rows.hot).toEqual(rows[60]);
+    expect(report.precisionRecall.map((row) => row.threshold)).toEqual([10, 30, 60, 'hot']);
+  });
+
+  it('has no precision when a threshold picks nobody, and no recall without prospects', () => {
+    const outcomes = new Map<string, Outcome>([['l_cy', 'disqualified']]);
+    const report = backtest({ current: [lead('cy', 40)], candidate: [lead('cy', 40)], outcomes, thresholds: [30, 50] });
+    expect(report.precisionRecall[0]!.current).toEqual({ selected: 1, truePositives: 0, precision: 0, recall: null });
+    expect(report.precisionRecall[1]!.current).toEqual({ selected: 0, truePositives: 0, precision: null, recall: null });
+  });
+
+  it('uses thresholds 10 to 100 by ten, then hot, by default', () => {
+    const report = backtest({ current: [], candidate: [], outcomes: none });
+    expect(report.precisionRecall.map((row) => row.threshold)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 'hot']);
+  });
+
+  it('leaves out anonymous visitors, leads last seen before --since, and verdicts on leads it does not compare', () => {
+    const current = [lead('ada', 70), lead('old', 80, { last_seen: '2026-02-01 10:00:00.000' }), lead('anon', 60, { kind: 'visitor', email: '' })];
+    const outcomes = new Map<string, Outcome>([
+      ['l_ada', 'prospect'],
+      ['l_old', 'disqualified'],
+    ]);
+    const report = backtest({ current, candidate: current, outcomes, since: new Date('2026-03-01T00:00:00Z') });
+    expect(report.leads).toBe(1);
+    expect(report.temperatures.hot).toEqual({ current: 1, candidate: 1 });
+    expect(report.outcomes).toEqual({ prospects: 1, disqualified: 0 });
+  });
+
+  it('says how many leads only one rule set scores, and counts a prospect it does not score as missed', () => {
+    // The candidate counts automated browsers: a lead seen only through one appears.
+    const current = [lead('ada', 70)];
+    const candidate = [lead('ada', 70), lead('bot', 90)];
+    const outcomes = new Map<string, Outcome>([['l_bot', 'prospect']]);
+    const report = backtest({ current, candidate, outcomes, thresholds: [50] });
+    expect([report.leads, report.onlyCurrent, report.onlyCandidate]).toEqual([1, 0, 1]);
+    expect(report.temperatures.hot).toEqual({ current: 1, candidate: 2 });
+    expect(report.precisionRecall[0]!.current).toMatchObject({ selected: 0, recall: 0 });
+    expect(report.precisionRecall[0]!.candidate).toMatchObject({ selected: 1, recall: 1 });
+  });
+});
+
+describe('rulesSince', () => {
+  const rules = defaultRules({});
+  const now = new Date('2026-03-11T12:00:00Z');
+
+  it('narrows the behaviour window to start exactly at --since', () => {
+    const narrowed = rulesSince(rules, new Date('2026-03-01T00:00:00Z'), now);
+    expect(now.getTime() - narrowed.windowDays * 86_400_000).toBe(Date.parse('2026-03-01T00:00:00Z'));
+    expect(narrowed.fit).toBe(rules.fit);
+  });
+
+  it('keeps a window that is already shorter, and refuses a start after the end', () => {
+    expect(rulesSince(rules, new Date('2025-01-01T00:00:00Z'), now).windowDays).toBe(90);
+    expect(() => rulesSince(rules, new Date('2026-03-12T00:00:00Z'), now)).toThrow(RangeError);
+  });
+});
