@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createStoreClient } from '../collector/store/client.ts';
+import { spawnClickHouseHttp } from '../test/support/clickhouse-http-process.ts';
 import { BENCH_ORIGIN, BENCH_SITE, eventId, newRunTag } from './beacons.ts';
 import { killChildren, runForMessage, startServerProcess } from './children.ts';
 import type { LoadPhase, LoadReport } from './load.ts';
@@ -23,11 +24,13 @@ const TARGETS = { ratioToBare: 0.6, p99Ms: 25, errors: 0, rssMB: 300 };
 // A draining write-ahead log may take a while after SIGTERM; past this the server is killed and that is reported.
 const STOP_GRACE_MS = 60_000;
 
-const USAGE = `Usage: npm run bench:ingest -- [--duration S] [--warmup S] [--connections N]
+const USAGE = `Usage: npm run bench:ingest -- [--duration S] [--warmup S] [--connections N] [--store embedded|http]
 
   --duration S      measured seconds per run (default 10; four runs)
   --warmup S        unmeasured seconds before each run (default 2)
-  --connections N   concurrent connections (default 50)`;
+  --connections N   concurrent connections (default 50)
+  --store http      Hearth talks HTTP (CLICKHOUSE_URL) to a ClickHouse HTTP server in another process (the
+                    test server over chDB), so Hearth's RSS is the collector's own; default: embedded chDB`;
 
 type Target = 'bare' | 'hearth';
 
@@ -45,12 +48,17 @@ interface Run {
   serverOutput?: string;
 }
 
+function fail(message: string): never {
+  throw new Error(message);
+}
+
 function readOptions() {
   const { values } = parseArgs({
     options: {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
+      store: { type: 'string', default: 'embedded' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -68,6 +76,7 @@ function readOptions() {
     duration: number('duration', values.duration, 1, 60),
     warmup: number('warmup', values.warmup, 0, 10),
     connections: Math.round(number('connections', values.connections, 1, 1000)),
+    store: values.store === 'http' || values.store === 'embedded' ? values.store : fail(`--store expects embedded or http, got "${values.store}"\n\n${USAGE}`),
   };
 }
 
@@ -86,9 +95,17 @@ async function main(): Promise<void> {
       sites: [{ id: BENCH_SITE, name: 'Benchmark site', origins: [BENCH_ORIGIN] }],
     }),
   );
-  // The embedded engine only: the stored count is read from this data directory afterwards.
+  // The stored count is read from the engine's data directory afterwards: Hearth's own (embedded), or the
+  // ClickHouse HTTP server's (--store http; its engine in the same layout), once it has stopped.
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CLICKHOUSE_')));
-  const hearthEnv = { ...baseEnv, HEARTH_DATA_DIR: dataDir, HEARTH_ADMIN_TOKEN: randomBytes(18).toString('base64url') };
+  const clickhouseDir = join(work, 'clickhouse-server');
+  const clickhouse = options.store === 'http' ? await spawnClickHouseHttp({ dataDir: join(clickhouseDir, 'clickhouse'), entry: join(HERE, 'clickhouse-http-main.js') }) : undefined;
+  const hearthEnv = {
+    ...baseEnv,
+    HEARTH_DATA_DIR: dataDir,
+    HEARTH_ADMIN_TOKEN: randomBytes(18).toString('base64url'),
+    ...(clickhouse ? { CLICKHOUSE_URL: clickhouse.url } : {}),
+  };
 
   async function measure(target: Target, events: number): Promise<Run> {
     const name = `${target === 'bare' ? 'bare Fastify' : 'Hearth'}, ${events} event${events === 1 ? '' : 's'}`;
@@ -135,7 +152,8 @@ async function main(): Promise<void> {
   }
 
   // Only now that every Hearth run has stopped: chDB binds a data directory to one process at a time.
-  const stored = await storedEventIds(dataDir);
+  await clickhouse?.stop();
+  const stored = await storedEventIds(clickhouse ? clickhouseDir : dataDir);
   const storedByTag = new Map<string, number>();
   for (const id of stored) storedByTag.set(id.slice(0, 8), (storedByTag.get(id.slice(0, 8)) ?? 0) + 1);
   for (const run of runs.filter((run) => run.target === 'hearth')) {
@@ -256,7 +274,7 @@ function table(header: string[], body: string[][], rightAligned: (column: number
 }
 
 function render(report: ReturnType<typeof buildReport>, options: ReturnType<typeof readOptions>): string {
-  let out = `\nHearth ingest: ${options.connections} connections, ${options.duration} s per run after ${options.warmup} s warmup, Node ${report.node}, ${report.cpus} CPUs\n\n`;
+  let out = `\nHearth ingest (${options.store === 'http' ? 'ClickHouse over HTTP in another process' : 'embedded chDB'}): ${options.connections} connections, ${options.duration} s per run after ${options.warmup} s warmup, Node ${report.node}, ${report.cpus} CPUs\n\n`;
   out += table(
     ['run', 'req/s', 'events/s', 'p50', 'p99', 'errors', 'peak RSS', 'vs bare'],
     report.rows.map((row) => [

@@ -46,11 +46,13 @@ export interface SpawnOptions {
   port?: number | undefined;
   username?: string | undefined;
   password?: string | undefined;
+  /** An already bundled server to run (the benchmarks ship one in dist/bench); bundled from source when absent. */
+  entry?: string | undefined;
 }
 
 /** Runs the ClickHouse HTTP server in a child process; resolves once it listens. */
-export async function spawnClickHouseHttp({ dataDir, port = 0, username = 'default', password = '' }: SpawnOptions): Promise<ClickHouseHttpProcess> {
-  const entry = await bundledEntry();
+export async function spawnClickHouseHttp({ dataDir, port = 0, username = 'default', password = '', entry: given }: SpawnOptions): Promise<ClickHouseHttpProcess> {
+  const entry = given ?? (await bundledEntry());
   const child = spawn(process.execPath, [entry, '--data-dir', dataDir, '--port', String(port), '--user', username, '--password', password], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
