@@ -22,6 +22,8 @@ export interface ScorerOptions {
   dashboardUrl: () => string;
   /** Every lead of every site is rescored this often, so scores decay without new events. Default: hourly. */
   fullEveryMs?: number;
+  /** The shortest time between the starts of two rescoring rounds. Default 1 s. */
+  roundGapMs?: number;
   now?: () => number;
 }
 
@@ -46,7 +48,8 @@ const RETRY_MS = 2000;
  * same trigger and the outbox drops the copy). Every lead is rescored at start and hourly, so that rule changes
  * apply and scores decay without new events.
  */
-export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, now = Date.now }: ScorerOptions): Scorer {
+export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, now = Date.now }: ScorerOptions): Scorer {
+  let lastRoundAt = 0;
   const pending = new Map<string, Set<string>>();
   const fullPending = new Set<string>();
   let running: Promise<void> | undefined;
@@ -66,6 +69,11 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   async function work(): Promise<void> {
     while (!closed && (pending.size > 0 || fullPending.size > 0)) {
+      // Under a steady stream of batches, rounds start at most every `roundGapMs`: each round then takes in more
+      // visitors (one query per 2,000), and rescoring leaves most of the machine to ingest.
+      const wait = lastRoundAt + roundGapMs - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      lastRoundAt = Date.now();
       const full = [...fullPending];
       fullPending.clear();
       const touched = [...pending];
