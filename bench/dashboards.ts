@@ -1,0 +1,122 @@
+// The dashboards benchmark (`npm run bench:dashboards`): a `hearth demo` history (about a million events at the
+// default 53,000 visitors) in a temporary data directory, the real server on it, then the p50 and p95 of each API
+// call the dashboards make (target ≤ 300 ms) and the first load of the marketing page in Chromium, logged in,
+// until every panel shows its figures (target ≤ 1.5 s). It reports and never gates (exit 0 when targets are missed).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hashPassword } from '../collector/auth/passwords.ts';
+import { parseConfig } from '../collector/config/load.ts';
+import { demoConfigPath, packageRoot } from '../collector/paths.ts';
+import { startServer } from '../collector/server.ts';
+import { CHROMIUM_ARGS, chromiumPath } from '../test/support/chromium.ts';
+
+const TARGETS = { apiP95Ms: 300, firstLoadMs: 1500 };
+const { values } = parseArgs({
+  options: { visitors: { type: 'string', default: '53000' }, repeat: { type: 'string', default: '30' }, loads: { type: 'string', default: '5' } },
+});
+const visitors = Number(values.visitors);
+const repeat = Number(values.repeat);
+const loads = Number(values.loads);
+const TOKEN = 'bench-dashboards-token';
+const USER = { name: 'bench', password: 'bench-dashboards-password' };
+
+const dataDir = mkdtempSync(join(tmpdir(), 'hearth-bench-dashboards-'));
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const verdict = (ok: boolean) => (ok ? 'OK' : 'MISSED');
+
+try {
+  // The history, written by the CLI exactly as a user would (`hearth demo` also stores every lead's score).
+  const demoStarted = performance.now();
+  const demo = spawnSync(process.execPath, [join(packageRoot, 'bin', 'hearth.js'), 'demo', '--visitors', String(visitors), '--config', demoConfigPath], {
+    env: { ...process.env, HEARTH_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  });
+  if (demo.status !== 0) throw new Error(`hearth demo failed:\n${demo.stdout}${demo.stderr}`);
+  console.log(`${demo.stdout.trim()} (with scores: ${((performance.now() - demoStarted) / 1000).toFixed(1)} s)`);
+
+  const demoConfig = JSON.parse(readFileSync(demoConfigPath, 'utf8'));
+  delete demoConfig.$schema;
+  const config = parseConfig(
+    { ...demoConfig, server: { host: '127.0.0.1', port: 0 }, users: [{ name: USER.name, role: 'admin', passwordHash: await hashPassword(USER.password) }] },
+    'bench config',
+  );
+  const server = await startServer({ config, store: { dataDir }, adminToken: TOKEN });
+  try {
+    // The start rescores every lead; measure the dashboards once that is done, as they are used all day.
+    await server.scorer.settled();
+    const get = async (path: string) => {
+      const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const body = await response.text();
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${body.slice(0, 300)}`);
+      return body;
+    };
+    const hot = JSON.parse(await get('/api/dashboard/leads?site=demo&temperature=hot&limit=1')).leads[0].id as string;
+    const calls: [string, string][] = [
+      ['marketing: summary (KPIs)', '/api/dashboard/summary?site=demo'],
+      ['marketing: timeseries', '/api/dashboard/timeseries?site=demo'],
+      ['marketing: funnel', '/api/dashboard/funnel?site=demo'],
+      ['marketing: sources', '/api/dashboard/sources?site=demo'],
+      ['marketing: content', '/api/dashboard/content?site=demo'],
+      ['marketing: pricing', '/api/dashboard/pricing?site=demo'],
+      ['marketing: score distribution', '/api/dashboard/score-distribution?site=demo'],
+      ['marketing: 90-day summary', `/api/dashboard/summary?site=demo&from=${new Date(Date.now() - 89 * 86_400_000).toISOString().slice(0, 10)}`],
+      ['sales: hot-leads inbox', '/api/dashboard/leads?site=demo&temperature=hot&limit=50'],
+      ['sales: drill-down (source, 30 days)', `/api/dashboard/leads?site=demo&temperature=warm,hot&source=linkedin&from=${new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10)}`],
+      ['sales: lead page', `/api/leads/${hot}?site=demo`],
+      ['sales: lead alerts', `/api/alerts?site=demo&lead=${hot}`],
+      ['sales: accounts', '/api/dashboard/accounts?site=demo'],
+      ['shell: sites and session', '/api/dashboard/sites'],
+    ];
+    console.log(`\nAPI calls, ${repeat} times each after one warm-up (target p95 ≤ ${TARGETS.apiP95Ms} ms):`);
+    for (const [name, path] of calls) {
+      await get(path);
+      const times: number[] = [];
+      for (let i = 0; i < repeat; i++) {
+        const started = performance.now();
+        await get(path);
+        times.push(performance.now() - started);
+      }
+      times.sort((a, b) => a - b);
+      const p95 = percentile(times, 95);
+      console.log(`  ${name.padEnd(38)} p50 ${percentile(times, 50).toFixed(0).padStart(5)} ms   p95 ${p95.toFixed(0).padStart(5)} ms   ${verdict(p95 <= TARGETS.apiP95Ms)}`);
+    }
+    const exportStarted = performance.now();
+    const csv = await get('/api/leads.csv?site=demo');
+    console.log(`  (export, not a page call) CSV of every lead: ${csv.split('\r\n').length - 2} rows in ${(performance.now() - exportStarted).toFixed(0)} ms`);
+
+    if (!existsSync(chromiumPath)) {
+      console.log(`\nfirst load of /dashboard: skipped (no Chromium at ${chromiumPath}; set HEARTH_CHROMIUM)`);
+    } else {
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, headless: true });
+      try {
+        const times: number[] = [];
+        for (let i = 0; i < loads; i++) {
+          // A fresh context each time: empty cache, logged in through /login as a person would be.
+          const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+          const login = await context.request.post(`${server.url}/login`, { data: USER, headers: { origin: server.url } });
+          if (!login.ok()) throw new Error(`logging in failed: ${login.status()} ${await login.text()}`);
+          const page = await context.newPage();
+          const started = performance.now();
+          await page.goto(`${server.url}/dashboard?site=demo`);
+          // Loaded: every panel has its figures (no "Loading…" left) and the charts are drawn.
+          await page.waitForFunction(() => document.querySelectorAll('.panel').length >= 6 && !document.querySelector('.loading') && document.querySelectorAll('.uplot').length >= 4);
+          times.push(performance.now() - started);
+          await context.close();
+        }
+        times.sort((a, b) => a - b);
+        const worst = times.at(-1)!;
+        console.log(`\nfirst load of /dashboard in Chromium (${loads} cold loads, every panel filled): p50 ${percentile(times, 50).toFixed(0)} ms, worst ${worst.toFixed(0)} ms (target ≤ ${TARGETS.firstLoadMs} ms) ${verdict(worst <= TARGETS.firstLoadMs)}`);
+      } finally {
+        await browser.close();
+      }
+    }
+  } finally {
+    await server.close();
+  }
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}

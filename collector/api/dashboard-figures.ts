@@ -1,0 +1,115 @@
+import type { FunnelResponse, FunnelStep, Lifecycle, SourceRow, Stage, SummaryResponse, Temperature } from './dashboard-types.ts';
+
+/**
+ * The marketing panels' arithmetic over the identified leads seen in a period: pure functions of one list (read
+ * once per period by dashboard-queries.ts) and sales' verdicts, so four panels cost one query and no SQL.
+ */
+
+/** An identified lead seen in the period or the one before, with its current score. */
+export interface ActiveLead {
+  id: string;
+  temperature: Temperature;
+  stage: Stage | '';
+  score: number;
+  /** Its first touch: utm_source, else the referring host, else "(direct)". */
+  source: string;
+  inCurrent: boolean;
+  inPrevious: boolean;
+}
+
+/** Sales' decisions on leads (lead_qualifications judged against the site's policy). */
+export interface Verdicts {
+  prospects: Set<string>;
+  disqualified: Set<string>;
+  owners: Map<string, string>;
+}
+
+export const FUNNEL_STEPS = ['TOFU', 'MOFU', 'BOFU', 'MQL', 'prospect'] as const satisfies readonly FunnelStep[];
+
+/** Where an identified lead stands: sales' decisions first, then the score (hot is an MQL). */
+export function lifecycleOf(lead: Pick<ActiveLead, 'id' | 'temperature'>, verdicts: Verdicts): Lifecycle {
+  if (verdicts.disqualified.has(lead.id)) return 'disqualified';
+  if (verdicts.prospects.has(lead.id)) return 'prospect';
+  return lead.temperature === 'hot' ? 'mql' : 'lead';
+}
+
+type LeadKpis = Pick<SummaryResponse['kpis'], 'identifiedLeads' | 'warm' | 'hot' | 'mqls' | 'prospects'>;
+
+export function leadKpis(leads: ActiveLead[], verdicts: Verdicts): LeadKpis {
+  const kpis: LeadKpis = {
+    identifiedLeads: { current: 0, previous: 0 },
+    warm: { current: 0, previous: 0 },
+    hot: { current: 0, previous: 0 },
+    mqls: { current: 0, previous: 0 },
+    prospects: { current: 0, previous: 0 },
+  };
+  for (const lead of leads) {
+    const lifecycle = lifecycleOf(lead, verdicts);
+    for (const [when, seen] of [['current', lead.inCurrent], ['previous', lead.inPrevious]] as const) {
+      if (!seen) continue;
+      kpis.identifiedLeads[when]++;
+      if (lead.temperature === 'warm') kpis.warm[when]++;
+      if (lead.temperature === 'hot') kpis.hot[when]++;
+      if (lifecycle === 'mql') kpis.mqls[when]++;
+      if (lifecycle === 'prospect') kpis.prospects[when]++;
+    }
+  }
+  return kpis;
+}
+
+/** 1 TOFU … 3 BOFU, 4 MQL, 5 prospect: the furthest step a lead reached; 0 before any funnel content. */
+export function funnelRank(lead: Pick<ActiveLead, 'stage'>, lifecycle: Lifecycle): number {
+  if (lifecycle === 'prospect') return 5;
+  if (lifecycle === 'mql') return 4;
+  return lead.stage ? FUNNEL_STEPS.indexOf(lead.stage) + 1 : 0;
+}
+
+/** Each lead sits at its furthest step; a step counts the leads at it or beyond, and converts from the one before. */
+export function funnelOf(leads: ActiveLead[], verdicts: Verdicts): Pick<FunnelResponse, 'leads' | 'steps'> {
+  const reached = FUNNEL_STEPS.map(() => 0);
+  for (const lead of leads) {
+    const rank = funnelRank(lead, lifecycleOf(lead, verdicts));
+    for (let step = 0; step < rank; step++) reached[step]!++;
+  }
+  return {
+    leads: leads.length,
+    steps: FUNNEL_STEPS.map((step, i) => ({
+      step,
+      leads: reached[i]!,
+      conversion: i === 0 ? null : reached[i - 1]! > 0 ? reached[i]! / reached[i - 1]! : 0,
+    })),
+  };
+}
+
+/** Leads, average score and hot leads per first-touch source (visitors are counted from events elsewhere). */
+export function sourceQuality(leads: ActiveLead[]): Map<string, Omit<SourceRow, 'source' | 'visitors'>> {
+  const bySource = new Map<string, { leads: number; scores: number; hotLeads: number }>();
+  for (const lead of leads) {
+    const entry = bySource.get(lead.source) ?? { leads: 0, scores: 0, hotLeads: 0 };
+    entry.leads++;
+    entry.scores += lead.score;
+    if (lead.temperature === 'hot') entry.hotLeads++;
+    bySource.set(lead.source, entry);
+  }
+  return new Map(
+    [...bySource].map(([source, { leads: count, scores, hotLeads }]) => [
+      source,
+      { leads: count, averageScore: Math.round((scores / count) * 10) / 10, hotLeads, hotShare: hotLeads / count },
+    ]),
+  );
+}
+
+/** Leads per score bucket of `size` points (a bucket starts at a multiple of it), empty buckets included. */
+export function scoreBuckets(leads: ActiveLead[], size: number): { from: number; leads: number }[] {
+  if (leads.length === 0) return [];
+  const counts = new Map<number, number>();
+  for (const lead of leads) {
+    const from = Math.floor(lead.score / size) * size;
+    counts.set(from, (counts.get(from) ?? 0) + 1);
+  }
+  const lowest = Math.min(...counts.keys());
+  const highest = Math.max(...counts.keys());
+  const buckets: { from: number; leads: number }[] = [];
+  for (let from = lowest; from <= highest; from += size) buckets.push({ from, leads: counts.get(from) ?? 0 });
+  return buckets;
+}

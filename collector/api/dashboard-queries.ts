@@ -1,0 +1,561 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
+import { globsToRegex, type LeadScore } from '../../scoring/compile.ts';
+import { judgeQualification } from '../../scoring/qualification.ts';
+import type { ScoreReason } from '../../scoring/compile.ts';
+import type { SiteConfig } from '../config/schema.ts';
+import { toClickHouseTime } from '../ingest/rows.ts';
+import { FUNNEL_STEPS, funnelOf, leadKpis, scoreBuckets, sourceQuality, type ActiveLead, type Verdicts } from './dashboard-figures.ts';
+import type {
+  Compared,
+  ContentResponse,
+  ContentRow,
+  FunnelResponse,
+  FunnelStep,
+  LeadListItem,
+  Lifecycle,
+  PeriodInfo,
+  PricingResponse,
+  ScoreDistributionResponse,
+  SourceRow,
+  Stage,
+  SummaryResponse,
+  Temperature,
+  TimeseriesResponse,
+} from './dashboard-types.ts';
+import { currentQualifications } from './lead-store.ts';
+import { rulesOf } from './scores.ts';
+
+/**
+ * The dashboards' queries. Lead figures read the stored scores (`lead_scores`, the latest row per lead); event
+ * figures aggregate one site's events over a time range, which reads a `site_id` prefix of the order key and the
+ * months of the range, with no FINAL where a retried copy cannot change the answer (distinct visitors). At a
+ * million events each call takes 35–270 ms (`npm run bench:dashboards`), so there is no rollup table to keep in
+ * step with the events (and to erase people from).
+ */
+
+const DAY_MS = 86_400_000;
+
+/** A view's time range: [start, end), and the previous period of the same length, [previousStart, start). */
+export interface Period {
+  start: number;
+  end: number;
+  previousStart: number;
+}
+
+export function periodOf(from: string, to: string): Period {
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const end = Date.parse(`${to}T00:00:00Z`) + DAY_MS;
+  return { start, end, previousStart: start - (end - start) };
+}
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export function periodInfo(period: Period): PeriodInfo {
+  return { from: day(period.start), to: day(period.end - DAY_MS), previousFrom: day(period.previousStart), previousTo: day(period.start - DAY_MS) };
+}
+
+/** The UTC days of the period, in order. */
+function daysOf(period: Period): string[] {
+  const days: string[] = [];
+  for (let at = period.start; at < period.end; at += DAY_MS) days.push(day(at));
+  return days;
+}
+
+const periodParams = (site: string, period: Period) => ({
+  site,
+  start: toClickHouseTime(period.start),
+  end: toClickHouseTime(period.end),
+  previous_start: toClickHouseTime(period.previousStart),
+});
+
+const isoTime = (clickHouseTime: string) => clickHouseTime.replace(' ', 'T') + 'Z';
+
+async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>): Promise<T[]> {
+  const result = await client.query({ query, query_params, format: 'JSONEachRow' });
+  return result.json<T>();
+}
+
+// ---- SQL building blocks (no user input is ever spliced in: values travel as query parameters) ----------------
+
+const START = `{start:DateTime64(3, 'UTC')}`;
+const END = `{end:DateTime64(3, 'UTC')}`;
+const PREVIOUS_START = `{previous_start:DateTime64(3, 'UTC')}`;
+
+/**
+ * The identified leads of the site as they stand now: each lead's latest snapshot, leads that are gone (merged or
+ * erased) left out. `l_` ids are a range of the table's order key (site_id, lead_id, scored_at), so the anonymous
+ * visitors' rows (`v_…`) are skipped unread.
+ */
+function currentLeads(columns: string[]): string {
+  return `
+    SELECT ${['lead_id', ...columns].join(', ')} FROM
+    (
+        SELECT lead_id, kind, ${columns.join(', ')}
+        FROM lead_scores
+        WHERE site_id = {site:String} AND startsWith(lead_id, 'l_')
+        ORDER BY lead_id, scored_at DESC
+        LIMIT 1 BY lead_id
+    )
+    WHERE kind = 'lead'`;
+}
+
+/** Where a lead or a session came from: its utm_source, else the referring host without "www.", else "(direct)". */
+const SOURCE = `multiIf(utm_source != '', lower(utm_source), referrer_host != '', replaceRegexpOne(lower(referrer_host), '^www\\\\.', ''), '(direct)')`;
+
+/** The visitors (bots left out) with an event in [from, to). */
+const visitorsBetween = (from: string, to: string, condition = '') => `
+    SELECT DISTINCT visitor_id FROM events
+    WHERE site_id = {site:String} AND ts >= ${from} AND ts < ${to} AND is_bot = 0${condition ? ` AND ${condition}` : ''}`;
+
+/** A lead's lifecycle, from the qualification verdicts passed as parameters (lists filter on it in SQL; the panels use
+ * lifecycleOf in dashboard-figures.ts, which says the same). */
+const LIFECYCLE = `multiIf(has({disqualified:Array(String)}, lead_id), 'disqualified', has({prospects:Array(String)}, lead_id), 'prospect', temperature = 'hot', 'mql', 'lead')`;
+
+/** 1 TOFU … 3 BOFU, 4 MQL, 5 prospect: the furthest funnel step a lead reached (funnelRank in dashboard-figures.ts). */
+const FUNNEL_RANK = `multiIf(lifecycle = 'prospect', 5, lifecycle = 'mql', 4, stage = 'BOFU', 3, stage = 'MOFU', 2, stage = 'TOFU', 1, 0)`;
+
+/** The content a panel lists, by kind: a page view's path, a download's asset, a webinar form's name. */
+const WEBINAR_FORMS = '(?i)webina(r|ire)';
+const CONTENT_KIND = `multiIf(type = 'pageview', 'page', type = 'download', 'download', 'webinar')`;
+const CONTENT_ITEM = `multiIf(type = 'pageview', path, type = 'download', if(name != '', name, path(link_url)), name)`;
+const CONTENT_EVENTS = `(type IN ('pageview', 'download') OR (type = 'form' AND match(name, {webinar_forms:String})))`;
+
+// ---- Reads several panels share: concurrent requests for the same figures (the marketing page asks for its
+// panels at once) wait for one query instead of running it again. Nothing is kept once it has answered. ------------
+
+const inFlight = new WeakMap<ClickHouseClient, Map<string, Promise<unknown>>>();
+
+function shared<T>(client: ClickHouseClient, key: string, read: () => Promise<T>): Promise<T> {
+  let pending = inFlight.get(client);
+  if (!pending) inFlight.set(client, (pending = new Map()));
+  const running = pending.get(key);
+  if (running) return running as Promise<T>;
+  const started = read().finally(() => pending.delete(key));
+  pending.set(key, started);
+  return started;
+}
+
+/** Sales' verdicts: the latest qualification of each lead, judged against the site's policy. */
+export function verdictsOf(client: ClickHouseClient, site: SiteConfig): Promise<Verdicts> {
+  return shared(client, `verdicts/${site.id}`, async () => {
+    const verdicts: Verdicts = { prospects: new Set(), disqualified: new Set(), owners: new Map() };
+    for (const [leadId, state] of await currentQualifications(client, site.id)) {
+      const verdict = judgeQualification(state, site.qualification);
+      if (verdict.disqualified) verdicts.disqualified.add(leadId);
+      else if (verdict.prospect) verdicts.prospects.add(leadId);
+      if (verdict.owner) verdicts.owners.set(leadId, verdict.owner);
+    }
+    return verdicts;
+  });
+}
+
+const periodKey = (site: SiteConfig, period: Period) => `${site.id}/${period.previousStart}/${period.start}/${period.end}`;
+
+/** The identified leads seen in the period or the one before (an event from any of their browsers, bots left out). */
+export function activeLeads(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<ActiveLead[]> {
+  return shared(client, `active/${periodKey(site, period)}`, async () => {
+    const found = await rows<{ lead_id: string; temperature: Temperature; stage: Stage | ''; score: number; source: string; in_current: number; in_previous: number }>(
+      client,
+      `
+SELECT lead_id, temperature, stage, score, ${SOURCE} AS source,
+    arrayExists(visitor -> visitor IN (${visitorsBetween(START, END)}), visitor_ids) AS in_current,
+    arrayExists(visitor -> visitor IN (${visitorsBetween(PREVIOUS_START, START)}), visitor_ids) AS in_previous
+FROM (${currentLeads(['temperature', 'stage', 'score', 'utm_source', 'referrer_host', 'visitor_ids'])})
+WHERE in_current OR in_previous`,
+      periodParams(site.id, period),
+    );
+    return found.map((row) => ({
+      id: row.lead_id,
+      temperature: row.temperature,
+      stage: row.stage,
+      score: Number(row.score),
+      source: row.source,
+      inCurrent: Number(row.in_current) === 1,
+      inPrevious: Number(row.in_previous) === 1,
+    }));
+  });
+}
+
+/**
+ * Distinct browsers (bots left out) in the period and the one before. ClickHouse's `uniq` keeps every value's hash up
+ * to 65,536 of them and samples beyond, so a count is off by a fraction of a percent at most, for half the time of
+ * `uniqExact` at a million events.
+ */
+function visitorCounts(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<Compared> {
+  return shared(client, `visitors/${periodKey(site, period)}`, async () => {
+    const [row] = await rows<{ current: string; previous: string }>(
+      client,
+      `
+SELECT uniqIf(visitor_id, ts >= ${START}) AS current, uniqIf(visitor_id, ts < ${START}) AS previous
+FROM events
+WHERE site_id = {site:String} AND ts >= ${PREVIOUS_START} AND ts < ${END} AND is_bot = 0`,
+      periodParams(site.id, period),
+    );
+    return { current: Number(row?.current ?? 0), previous: Number(row?.previous ?? 0) };
+  });
+}
+
+const inCurrent = (leads: ActiveLead[]) => leads.filter((lead) => lead.inCurrent);
+
+// ---- Panels --------------------------------------------------------------------------------------------------
+
+export async function summary(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<SummaryResponse> {
+  const [leads, verdicts, visitors] = await Promise.all([activeLeads(client, site, period), verdictsOf(client, site), visitorCounts(client, site, period)]);
+  // A lead is new in the period it first gave an email.
+  const [identified] = await rows<{ current: string; previous: string }>(
+    client,
+    `
+SELECT countIf(identified_at >= ${START} AND identified_at < ${END}) AS current, countIf(identified_at >= ${PREVIOUS_START} AND identified_at < ${START}) AS previous
+FROM (SELECT min(ts) AS identified_at FROM identities WHERE site_id = {site:String} AND is_bot = 0 GROUP BY email)`,
+    periodParams(site.id, period),
+  );
+  return {
+    site: site.id,
+    period: periodInfo(period),
+    kpis: {
+      visitors,
+      newLeads: { current: Number(identified?.current ?? 0), previous: Number(identified?.previous ?? 0) },
+      ...leadKpis(leads, verdicts),
+    },
+  };
+}
+
+export async function timeseries(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<TimeseriesResponse> {
+  const found = await rows<{ day: string; visitors: string; cold: string; warm: string; hot: string }>(
+    client,
+    `
+WITH lead_of_visitor AS
+(
+    SELECT visitor_id, lead_id, temperature FROM (${currentLeads(['temperature', 'visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id
+)
+SELECT
+    toString(day) AS day, count() AS visitors,
+    uniqExactIf(lead_id, temperature = 'cold') AS cold, uniqExactIf(lead_id, temperature = 'warm') AS warm, uniqExactIf(lead_id, temperature = 'hot') AS hot
+FROM
+(
+    SELECT DISTINCT toDate(ts) AS day, visitor_id FROM events
+    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END} AND is_bot = 0
+) AS daily
+LEFT JOIN lead_of_visitor USING visitor_id
+GROUP BY day ORDER BY day`,
+    periodParams(site.id, period),
+  );
+  const byDay = new Map(found.map((row) => [row.day, row]));
+  const days = daysOf(period);
+  const series = (pick: (row: (typeof found)[number]) => string) => days.map((d) => Number(byDay.has(d) ? pick(byDay.get(d)!) : 0));
+  return {
+    site: site.id,
+    period: periodInfo(period),
+    days,
+    visitors: series((row) => row.visitors),
+    leads: { cold: series((row) => row.cold), warm: series((row) => row.warm), hot: series((row) => row.hot) },
+  };
+}
+
+export async function funnel(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<FunnelResponse> {
+  const [leads, verdicts] = await Promise.all([activeLeads(client, site, period), verdictsOf(client, site)]);
+  return { site: site.id, period: periodInfo(period), ...funnelOf(inCurrent(leads), verdicts) };
+}
+
+export async function sources(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<SourceRow[]> {
+  const [leads, sessions] = await Promise.all([
+    activeLeads(client, site, period),
+    rows<{ source: string; visitors: string }>(
+      client,
+      `
+SELECT ${SOURCE} AS source, uniqExact(visitor_id) AS visitors
+FROM events
+WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END} AND is_bot = 0 AND type = 'pageview' AND session_start = 1
+GROUP BY source`,
+      periodParams(site.id, period),
+    ),
+  ]);
+  const quality = sourceQuality(inCurrent(leads));
+  const visitors = new Map(sessions.map((row) => [row.source, Number(row.visitors)]));
+  return [...new Set([...visitors.keys(), ...quality.keys()])]
+    .map((source) => ({ source, visitors: visitors.get(source) ?? 0, ...(quality.get(source) ?? { leads: 0, averageScore: 0, hotLeads: 0, hotShare: 0 }) }))
+    .sort((a, b) => b.leads - a.leads || b.visitors - a.visitors || a.source.localeCompare(b.source));
+}
+
+export async function content(client: ClickHouseClient, site: SiteConfig, period: Period, limit: number): Promise<Omit<ContentResponse, 'site' | 'period'>> {
+  const found = await rows<{ kind: 'page' | 'download' | 'webinar'; item: string; visitors: string; leads: string; hot_leads: string }>(
+    client,
+    `
+WITH lead_of_visitor AS
+(
+    SELECT visitor_id, lead_id, temperature FROM (${currentLeads(['temperature', 'visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id
+)
+SELECT kind, item, uniqExact(visitor_id) AS visitors, uniqExactIf(lead_id, lead_id != '') AS leads, uniqExactIf(lead_id, temperature = 'hot') AS hot_leads
+FROM
+(
+    SELECT ${CONTENT_KIND} AS kind, ${CONTENT_ITEM} AS item, visitor_id
+    FROM events
+    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END} AND is_bot = 0 AND ${CONTENT_EVENTS}
+) AS engaged
+LEFT JOIN lead_of_visitor USING visitor_id
+WHERE item != ''
+GROUP BY kind, item
+ORDER BY leads DESC, visitors DESC, item
+LIMIT {limit:UInt32} BY kind`,
+    { ...periodParams(site.id, period), webinar_forms: WEBINAR_FORMS, limit },
+  );
+  const of = (kind: string): ContentRow[] =>
+    found.filter((row) => row.kind === kind).map((row) => ({ item: row.item, visitors: Number(row.visitors), leads: Number(row.leads), hotLeads: Number(row.hot_leads) }));
+  return { pages: of('page'), downloads: of('download'), webinars: of('webinar') };
+}
+
+/** The pricing pages as scoring sees them: the rule on the `pricing` page group or the `pricing-page` rule's paths. */
+export function pricingPatterns(site: SiteConfig): string[] {
+  const rule = rulesOf(site).engagement.find((candidate) => candidate.pageGroup === 'pricing' || candidate.id === 'pricing-page');
+  if (rule?.pageGroup && site.pageGroups[rule.pageGroup]) return site.pageGroups[rule.pageGroup]!;
+  if (rule?.paths) return rule.paths;
+  return site.pageGroups.pricing ?? ['/pricing*', '*/pricing*'];
+}
+
+export async function pricing(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<Omit<PricingResponse, 'site' | 'period'>> {
+  const patterns = pricingPatterns(site);
+  const params = { ...periodParams(site.id, period), pricing: globsToRegex(patterns) };
+  // Views and engaged time are summed, so a retried event must count once: one row per event id among the pricing
+  // pages' rows, which costs far less than FINAL, which merges every row of the range before filtering.
+  const pricingEvents = (from: string) => `
+    SELECT event_id, any(e.visitor_id) AS visitor_id, any(e.type) AS type, any(e.engaged_ms) AS engaged_ms, any(e.ts) AS ts FROM events AS e
+    WHERE e.site_id = {site:String} AND e.ts >= ${from} AND e.ts < ${END} AND e.is_bot = 0
+      AND e.type IN ('pageview', 'engagement') AND match(e.path, {pricing:String})
+    GROUP BY event_id`;
+  const byDayQuery = client.query({
+    // Per day, and WITH TOTALS for the distinct visitors of each period, which days cannot add up to.
+    query: `
+SELECT
+    toString(toDate(ts)) AS day,
+    countIf(type = 'pageview' AND ts >= ${START}) AS views_current, countIf(type = 'pageview' AND ts < ${START}) AS views_previous,
+    sumIf(engaged_ms, type = 'engagement' AND ts >= ${START}) AS engaged_current, sumIf(engaged_ms, type = 'engagement' AND ts < ${START}) AS engaged_previous,
+    uniqIf(visitor_id, type = 'pageview' AND ts >= ${START}) AS visitors_current, uniqIf(visitor_id, type = 'pageview' AND ts < ${START}) AS visitors_previous
+FROM (${pricingEvents(PREVIOUS_START)})
+GROUP BY day WITH TOTALS`,
+    query_params: params,
+    format: 'JSON',
+  });
+  const pricingViewers = (from: string, to: string) => `
+    SELECT visitor_id FROM events
+    WHERE site_id = {site:String} AND ts >= ${from} AND ts < ${to} AND is_bot = 0 AND type = 'pageview' AND match(path, {pricing:String})`;
+  const [all, byDay, leads, top] = await Promise.all([
+    visitorCounts(client, site, period),
+    byDayQuery.then((result) => result.json<Record<string, string>>()),
+    rows<{ current: string; previous: string }>(
+      client,
+      `
+SELECT
+    countIf(arrayExists(visitor -> visitor IN (${pricingViewers(START, END)}), visitor_ids)) AS current,
+    countIf(arrayExists(visitor -> visitor IN (${pricingViewers(PREVIOUS_START, START)}), visitor_ids)) AS previous
+FROM (${currentLeads(['visitor_ids'])})`,
+      params,
+    ),
+    // The ten leads who spent longest on pricing, named once they are picked: carrying profiles through the join
+    // would cost more than the join.
+    rows<{ lead_id: string; email: string; profile: Record<string, string>; company: string; score: number; temperature: Temperature; views: string; engaged_ms: string }>(
+      client,
+      `
+SELECT lead_id, email, profile, company, score, temperature, views, engaged_ms
+FROM
+(
+    SELECT lead_id, countIf(type = 'pageview') AS views, sumIf(engaged_ms, type = 'engagement') AS engaged_ms
+    FROM (${pricingEvents(START)}) AS pricing
+    INNER JOIN (SELECT visitor_id, lead_id FROM (${currentLeads(['visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id) AS lead_of_visitor USING visitor_id
+    GROUP BY lead_id
+    ORDER BY engaged_ms DESC, views DESC, lead_id
+    LIMIT 10
+) AS top
+INNER JOIN (${currentLeads(['email', 'profile', 'company', 'score', 'temperature'])}) AS details USING lead_id
+ORDER BY engaged_ms DESC, views DESC, lead_id`,
+      params,
+    ),
+  ]);
+  const totals = (byDay.totals ?? {}) as Record<string, string>;
+  const number = (name: string) => Number(totals[name] ?? 0);
+  const compared = (name: string) => ({ current: number(`${name}_current`), previous: number(`${name}_previous`) });
+  const perView = (when: 'current' | 'previous') => (number(`views_${when}`) > 0 ? Math.round(number(`engaged_${when}`) / number(`views_${when}`) / 100) / 10 : 0);
+  const share = (when: 'current' | 'previous') => (all[when] > 0 ? number(`visitors_${when}`) / all[when] : 0);
+  const viewsByDay = new Map(byDay.data.map((found) => [found.day, Number(found.views_current)]));
+  const days = daysOf(period);
+  return {
+    patterns,
+    views: compared('views'),
+    visitors: compared('visitors'),
+    leads: { current: Number(leads[0]?.current ?? 0), previous: Number(leads[0]?.previous ?? 0) },
+    averageEngagedSeconds: { current: perView('current'), previous: perView('previous') },
+    visitorShare: { current: share('current'), previous: share('previous') },
+    days,
+    dailyViews: days.map((d) => viewsByDay.get(d) ?? 0),
+    topLeads: top.map((lead) => ({
+      id: lead.lead_id,
+      email: lead.email,
+      name: nameOf(lead.profile),
+      company: lead.company,
+      views: Number(lead.views),
+      engagedSeconds: Math.round(Number(lead.engaged_ms) / 1000),
+      score: Number(lead.score),
+      temperature: lead.temperature,
+    })),
+  };
+}
+
+export async function scoreDistribution(client: ClickHouseClient, site: SiteConfig, period: Period, bucketSize: number): Promise<Omit<ScoreDistributionResponse, 'site' | 'period'>> {
+  const leads = inCurrent(await activeLeads(client, site, period));
+  return { thresholds: rulesOf(site).thresholds, bucketSize, buckets: scoreBuckets(leads, bucketSize) };
+}
+
+// ---- Lead lists (the inbox, every panel's drill-down, and their CSV export) ---------------------------------------
+
+export interface LeadFilters {
+  /** Only leads seen in [start, end). */
+  period?: Period | undefined;
+  temperatures?: Temperature[] | undefined;
+  lifecycle?: Lifecycle | undefined;
+  stage?: Stage | undefined;
+  /** At this funnel step or beyond (as the funnel panel counts). */
+  funnel?: FunnelStep | undefined;
+  source?: string | undefined;
+  /** `page:/pricing`, `download:whitepaper.pdf`, `webinar:webinar-signup`: leads who engaged with it in the period. */
+  content?: { kind: 'page' | 'download' | 'webinar'; item: string } | undefined;
+  /** An owner's name; '' for the unassigned. */
+  owner?: string | undefined;
+  minScore?: number | undefined;
+  maxScore?: number | undefined;
+  /** Part of the email, name or company. */
+  search?: string | undefined;
+  sort: 'score' | 'recent';
+  limit: number;
+  offset: number;
+}
+
+/** First and last name from a profile, else its `name`. */
+function nameOf(profile: Record<string, string>): string {
+  return [profile.first_name, profile.last_name].filter(Boolean).join(' ') || profile.name || '';
+}
+
+interface LeadListRow {
+  lead_id: string;
+  email: string;
+  score: number;
+  fit: number;
+  engagement: number;
+  temperature: Temperature;
+  stage: Stage | '';
+  reasons: string;
+  profile: Record<string, string>;
+  company: string;
+  country: string;
+  source: string;
+  lifecycle: Lifecycle;
+  first_seen: string;
+  last_seen: string;
+  total: string;
+}
+
+export async function leadList(client: ClickHouseClient, site: SiteConfig, filters: LeadFilters): Promise<{ total: number; leads: LeadListItem[] }> {
+  const verdicts = await verdictsOf(client, site);
+  const params: Record<string, unknown> = { site: site.id, prospects: [...verdicts.prospects], disqualified: [...verdicts.disqualified], limit: filters.limit, offset: filters.offset };
+  const where: string[] = [];
+  if (filters.period) {
+    Object.assign(params, periodParams(site.id, filters.period));
+    let condition = '';
+    if (filters.content) {
+      params.webinar_forms = WEBINAR_FORMS;
+      params.content_kind = filters.content.kind;
+      params.content_item = filters.content.item;
+      condition = `${CONTENT_EVENTS} AND ${CONTENT_KIND} = {content_kind:String} AND ${CONTENT_ITEM} = {content_item:String}`;
+    }
+    where.push(`arrayExists(visitor -> visitor IN (${visitorsBetween(START, END, condition)}), visitor_ids)`);
+  }
+  if (filters.temperatures?.length) {
+    params.temperatures = filters.temperatures;
+    where.push('temperature IN {temperatures:Array(String)}');
+  }
+  if (filters.lifecycle) {
+    params.lifecycle = filters.lifecycle;
+    where.push('lifecycle = {lifecycle:String}');
+  }
+  if (filters.stage) {
+    params.stage = filters.stage;
+    where.push('stage = {stage:String}');
+  }
+  if (filters.funnel) {
+    params.funnel_rank = FUNNEL_STEPS.indexOf(filters.funnel) + 1;
+    where.push(`${FUNNEL_RANK} >= {funnel_rank:UInt8}`);
+  }
+  if (filters.source !== undefined) {
+    params.source = filters.source;
+    where.push('source = {source:String}');
+  }
+  if (filters.owner !== undefined) {
+    params.owned = [...verdicts.owners].filter(([, owner]) => filters.owner === '' || owner === filters.owner).map(([leadId]) => leadId);
+    where.push(filters.owner === '' ? 'NOT has({owned:Array(String)}, lead_id)' : 'has({owned:Array(String)}, lead_id)');
+  }
+  if (filters.minScore !== undefined) {
+    params.min_score = filters.minScore;
+    where.push('score >= {min_score:Int32}');
+  }
+  if (filters.maxScore !== undefined) {
+    params.max_score = filters.maxScore;
+    where.push('score <= {max_score:Int32}');
+  }
+  if (filters.search) {
+    params.search = filters.search;
+    where.push(`(positionCaseInsensitiveUTF8(email, {search:String}) > 0 OR positionCaseInsensitiveUTF8(company, {search:String}) > 0
+      OR positionCaseInsensitiveUTF8(concat(profile['first_name'], ' ', profile['last_name']), {search:String}) > 0)`);
+  }
+  const order = filters.sort === 'recent' ? 'last_seen DESC, score DESC, lead_id' : 'score DESC, last_seen DESC, lead_id';
+  const query = `
+SELECT lead_id, email, score, fit, engagement, temperature, stage, reasons, profile, company, country, source, lifecycle, first_seen, last_seen,
+    count() OVER () AS total
+FROM
+(
+    SELECT *, ${SOURCE} AS source, ${LIFECYCLE} AS lifecycle
+    FROM (${currentLeads(['email', 'score', 'fit', 'engagement', 'temperature', 'stage', 'reasons', 'profile', 'company', 'country', 'utm_source', 'referrer_host', 'first_seen', 'last_seen', 'visitor_ids'])})
+)
+${where.length ? `WHERE ${where.join('\n  AND ')}` : ''}
+ORDER BY ${order}
+LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
+  const found = await rows<LeadListRow>(client, query, params);
+  // The total rides on each row; a page past the end has none, so ask for the first row's.
+  const total = found[0]?.total ?? (filters.offset > 0 ? (await rows<LeadListRow>(client, query, { ...params, limit: 1, offset: 0 }))[0]?.total : undefined);
+  return {
+    total: Number(total ?? 0),
+    leads: found.map((row) => ({
+      id: row.lead_id,
+      email: row.email,
+      name: nameOf(row.profile),
+      company: row.company,
+      jobTitle: row.profile.job_title ?? '',
+      country: row.country,
+      score: Number(row.score),
+      fit: Number(row.fit),
+      engagement: Number(row.engagement),
+      temperature: row.temperature,
+      stage: row.stage || null,
+      lifecycle: row.lifecycle,
+      owner: verdicts.owners.get(row.lead_id) ?? null,
+      source: row.source,
+      topReasons: (JSON.parse(row.reasons || '[]') as ScoreReason[])
+        .filter((reason) => reason.points > 0)
+        .slice(0, 3)
+        .map((reason) => ({ rule: reason.rule, points: Math.round(reason.points) })),
+      firstSeen: isoTime(row.first_seen),
+      lastSeen: isoTime(row.last_seen),
+    })),
+  };
+}
+
+// ---- Accounts ---------------------------------------------------------------------------------------------------
+
+/** The companies behind the identified leads (scoring/accounts.ts), from the few columns of their stored scores it needs. */
+export async function accounts(client: ClickHouseClient, site: SiteConfig): Promise<AccountScore[]> {
+  const found = await rows<{ lead_id: string; email: string; score: number; temperature: Temperature; company: string; seniority: string }>(
+    client,
+    `SELECT lead_id, email, score, temperature, company, seniority FROM (${currentLeads(['email', 'score', 'temperature', 'company', 'seniority'])})`,
+    { site: site.id },
+  );
+  const leads = found.map((row) => ({ ...row, score: Number(row.score), kind: 'lead', profile: { company: row.company } }) as unknown as LeadScore);
+  return scoreAccounts(leads, rulesOf(site).thresholds);
+}

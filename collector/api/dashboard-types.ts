@@ -1,0 +1,180 @@
+/**
+ * The shapes the dashboard API answers with (collector/api/dashboard.routes.ts), shared with the pages in
+ * dashboards/, which import them as types only. Times are ISO 8601 UTC; days are `YYYY-MM-DD` (UTC).
+ */
+
+export type Temperature = 'cold' | 'warm' | 'hot';
+export type Lifecycle = 'lead' | 'mql' | 'prospect' | 'disqualified';
+export type Stage = 'TOFU' | 'MOFU' | 'BOFU';
+export type FunnelStep = Stage | 'MQL' | 'prospect';
+
+/** The days a view covers (both included) and the period of the same length just before, to compare with. */
+export interface PeriodInfo {
+  from: string;
+  to: string;
+  previousFrom: string;
+  previousTo: string;
+}
+
+/** A figure for the period and the previous one. */
+export interface Compared {
+  current: number;
+  previous: number;
+}
+
+export interface SiteInfo {
+  id: string;
+  name: string;
+  qualification: { framework: string; required: string[] };
+  thresholds: { warm: number; hot: number };
+}
+
+export interface SitesResponse {
+  sites: SiteInfo[];
+  /** Each framework's boxes, in order. */
+  frameworks: Record<string, readonly string[]>;
+  user: { name: string; role: 'admin' | 'marketing' | 'sales'; via: 'session' | 'token' } | null;
+}
+
+/**
+ * Visitors: distinct browsers (bots left out) with an event in the period. Leads figures count the identified leads
+ * seen in the period (an event from any of their browsers) as they stand now; new leads gave their first email in it.
+ */
+export interface SummaryResponse {
+  site: string;
+  period: PeriodInfo;
+  kpis: {
+    visitors: Compared;
+    identifiedLeads: Compared;
+    newLeads: Compared;
+    warm: Compared;
+    hot: Compared;
+    mqls: Compared;
+    prospects: Compared;
+  };
+}
+
+export interface TimeseriesResponse {
+  site: string;
+  period: PeriodInfo;
+  days: string[];
+  visitors: number[];
+  /** Identified leads seen each day, by their current temperature. */
+  leads: Record<Temperature, number[]>;
+}
+
+export interface FunnelResponse {
+  site: string;
+  period: PeriodInfo;
+  /** Identified leads seen in the period; those with no funnel content yet are not in a step. */
+  leads: number;
+  /** Each lead sits at its furthest step; a step counts the leads at it or beyond. */
+  steps: { step: FunnelStep; leads: number; conversion: number | null }[];
+}
+
+export interface SourceRow {
+  /** utm_source, else the referring host (without www.), else "(direct)". */
+  source: string;
+  /** Browsers whose sessions in the period started from this source. */
+  visitors: number;
+  /** Identified leads seen in the period whose first touch was this source. */
+  leads: number;
+  averageScore: number;
+  hotLeads: number;
+  /** hotLeads / leads, 0 to 1. */
+  hotShare: number;
+}
+
+export interface SourcesResponse {
+  site: string;
+  period: PeriodInfo;
+  sources: SourceRow[];
+}
+
+export interface ContentRow {
+  /** A page path, a downloaded asset (its name or path), or a webinar form's name. */
+  item: string;
+  visitors: number;
+  /** Identified leads who engaged with it in the period (their anonymous visits count). */
+  leads: number;
+  hotLeads: number;
+}
+
+export interface ContentResponse {
+  site: string;
+  period: PeriodInfo;
+  pages: ContentRow[];
+  downloads: ContentRow[];
+  webinars: ContentRow[];
+}
+
+export interface PricingResponse {
+  site: string;
+  period: PeriodInfo;
+  /** The URL patterns counted as pricing pages. */
+  patterns: string[];
+  views: Compared;
+  visitors: Compared;
+  /** Identified leads who viewed pricing. */
+  leads: Compared;
+  /** Engaged seconds per pricing page view. */
+  averageEngagedSeconds: Compared;
+  /** Share of the period's visitors who viewed pricing, 0 to 1. */
+  visitorShare: Compared;
+  days: string[];
+  dailyViews: number[];
+  topLeads: { id: string; email: string; name: string; company: string; views: number; engagedSeconds: number; score: number; temperature: Temperature }[];
+}
+
+export interface ScoreDistributionResponse {
+  site: string;
+  period: PeriodInfo;
+  thresholds: { warm: number; hot: number };
+  bucketSize: number;
+  /** Buckets of `bucketSize` points from the lowest to the highest score, empty ones included. */
+  buckets: { from: number; leads: number }[];
+}
+
+export interface LeadListItem {
+  id: string;
+  email: string;
+  name: string;
+  company: string;
+  jobTitle: string;
+  country: string;
+  score: number;
+  fit: number;
+  engagement: number;
+  temperature: Temperature;
+  stage: Stage | null;
+  lifecycle: Lifecycle;
+  owner: string | null;
+  source: string;
+  /** The rules that gave the most points. */
+  topReasons: { rule: string; points: number }[];
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface LeadListResponse {
+  site: string;
+  total: number;
+  leads: LeadListItem[];
+}
+
+export interface AccountsResponse {
+  site: string;
+  total: number;
+  /** Highest score first (scoring/accounts.ts). */
+  accounts: {
+    /** The work email's domain, or `company:<name>` for leads on free mail who declared a company. */
+    id: string;
+    name: string;
+    score: number;
+    temperature: Temperature;
+    leads: number;
+    /** Kinds of role among its leads: c_level, vp_director, manager, individual, student. */
+    personas: string[];
+    topLeads: { id: string; email: string; score: number; temperature: Temperature }[];
+  }[];
+}

@@ -1,0 +1,232 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { FRAMEWORKS } from '../../scoring/qualification.ts';
+import type { HearthConfig, SiteConfig } from '../config/schema.ts';
+import { toProblems } from '../config/issues.ts';
+import { toCsv } from './csv.ts';
+import { FUNNEL_STEPS } from './dashboard-figures.ts';
+import * as queries from './dashboard-queries.ts';
+import type { SitesResponse } from './dashboard-types.ts';
+import { rulesOf } from './scores.ts';
+import { siteParam } from './site-query.ts';
+
+export interface DashboardApiOptions {
+  config: HearthConfig;
+  client: ClickHouseClient;
+}
+
+/** The longest period one view covers: a daily series of a year stays a few hundred points. */
+const MAX_DAYS = 366;
+const DAY_MS = 86_400_000;
+const today = () => new Date().toISOString().slice(0, 10);
+
+function isCalendarDay(text: string): boolean {
+  const time = Date.parse(`${text}T00:00:00Z`);
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(time) && new Date(time).toISOString().startsWith(text);
+}
+
+const isoDate = z.string().superRefine((text, ctx) => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) ctx.addIssue({ code: 'custom', message: 'expected a day as YYYY-MM-DD', input: text });
+  else if (!isCalendarDay(text)) ctx.addIssue({ code: 'custom', message: 'not a calendar day', input: text });
+});
+
+/** `?from=&to=`: UTC days, both included; the last 30 days up to today by default. */
+const periodFields = { from: isoDate.optional(), to: isoDate.optional() };
+
+type Days = { from?: string | undefined; to?: string | undefined };
+
+/** The days asked for, the missing ones filled in: up to today, 30 days long. */
+function daysOf(query: Days): { from: string; to: string } {
+  const to = query.to ?? today();
+  return { from: query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS).toISOString().slice(0, 10), to };
+}
+
+function checkPeriod(query: Days, ctx: z.RefinementCtx) {
+  // A bad day has its own issue already.
+  if ((query.from !== undefined && !isCalendarDay(query.from)) || (query.to !== undefined && !isCalendarDay(query.to))) return;
+  const { from, to } = daysOf(query);
+  if (from > to) ctx.addIssue({ code: 'custom', path: ['from'], message: `the period starts after it ends (to is ${to})`, input: query.from });
+  else if ((Date.parse(to) - Date.parse(from)) / DAY_MS + 1 > MAX_DAYS) ctx.addIssue({ code: 'custom', path: ['from'], message: `a view covers at most ${MAX_DAYS} days`, input: query.from });
+}
+
+const resolvePeriod = (query: Days) => {
+  const { from, to } = daysOf(query);
+  return queries.periodOf(from, to);
+};
+
+const temperatures = z
+  .string()
+  .transform((text) => text.split(',').filter(Boolean))
+  .pipe(z.array(z.enum(['cold', 'warm', 'hot'], { message: 'expected cold, warm or hot (several separated by commas)' })));
+
+const contentRef = z
+  .string()
+  .max(2100)
+  .regex(/^(page|download|webinar):.+$/, { message: 'expected page:PATH, download:ASSET or webinar:FORM' })
+  .transform((text) => {
+    const colon = text.indexOf(':');
+    return { kind: text.slice(0, colon) as 'page' | 'download' | 'webinar', item: text.slice(colon + 1) };
+  });
+
+/**
+ * The marketing and sales dashboards' data: KPIs, series and panels for a site over a period (`?site=&from=&to=`), and
+ * lead lists with the filters every panel drills down with, as JSON or CSV. Authentication applies as for all of /api.
+ */
+export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async (app, { config, client }) => {
+  const sitesById = new Map(config.sites.map((site) => [site.id, site]));
+  const periodQuery = z.object({ site: siteParam(config), ...periodFields }).strict().superRefine(checkPeriod);
+
+  /** Parses the query with `schema`, or answers 400 naming each bad parameter and returns undefined. */
+  function parse<T extends z.ZodType<{ site: string }>>(schema: T, query: unknown, reply: FastifyReply): (z.infer<T> & { siteConfig: SiteConfig }) | undefined {
+    const parsed = schema.safeParse(query, { reportInput: true });
+    if (!parsed.success) {
+      reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
+      return undefined;
+    }
+    return { ...parsed.data, siteConfig: sitesById.get(parsed.data.site)! };
+  }
+
+  app.get('/api/dashboard/sites', async (request): Promise<SitesResponse> => ({
+    sites: config.sites.map((site) => ({
+      id: site.id,
+      name: site.name ?? site.id,
+      qualification: { framework: site.qualification.framework, required: site.qualification.required ?? [...FRAMEWORKS[site.qualification.framework]] },
+      thresholds: rulesOf(site).thresholds,
+    })),
+    frameworks: FRAMEWORKS,
+    user: request.user,
+  }));
+
+  app.get('/api/dashboard/summary', async (request, reply) => {
+    const query = parse(periodQuery, request.query, reply);
+    if (query) return queries.summary(client, query.siteConfig, resolvePeriod(query));
+  });
+
+  app.get('/api/dashboard/timeseries', async (request, reply) => {
+    const query = parse(periodQuery, request.query, reply);
+    if (query) return queries.timeseries(client, query.siteConfig, resolvePeriod(query));
+  });
+
+  app.get('/api/dashboard/funnel', async (request, reply) => {
+    const query = parse(periodQuery, request.query, reply);
+    if (query) return queries.funnel(client, query.siteConfig, resolvePeriod(query));
+  });
+
+  app.get('/api/dashboard/sources', async (request, reply) => {
+    const query = parse(periodQuery, request.query, reply);
+    if (!query) return;
+    const period = resolvePeriod(query);
+    return { site: query.site, period: queries.periodInfo(period), sources: await queries.sources(client, query.siteConfig, period) };
+  });
+
+  const contentQuery = z
+    .object({ site: siteParam(config), ...periodFields, limit: z.coerce.number().int().min(1).max(100).default(10) })
+    .strict()
+    .superRefine(checkPeriod);
+  app.get('/api/dashboard/content', async (request, reply) => {
+    const query = parse(contentQuery, request.query, reply);
+    if (!query) return;
+    const period = resolvePeriod(query);
+    return { site: query.site, period: queries.periodInfo(period), ...(await queries.content(client, query.siteConfig, period, query.limit)) };
+  });
+
+  app.get('/api/dashboard/pricing', async (request, reply) => {
+    const query = parse(periodQuery, request.query, reply);
+    if (!query) return;
+    const period = resolvePeriod(query);
+    return { site: query.site, period: queries.periodInfo(period), ...(await queries.pricing(client, query.siteConfig, period)) };
+  });
+
+  const distributionQuery = z
+    .object({ site: siteParam(config), ...periodFields, bucket: z.coerce.number().int().min(1).max(100).default(10) })
+    .strict()
+    .superRefine(checkPeriod);
+  app.get('/api/dashboard/score-distribution', async (request, reply) => {
+    const query = parse(distributionQuery, request.query, reply);
+    if (!query) return;
+    const period = resolvePeriod(query);
+    return { site: query.site, period: queries.periodInfo(period), ...(await queries.scoreDistribution(client, query.siteConfig, period, query.bucket)) };
+  });
+
+  // Like GET /api/accounts, from only the identified leads' few columns scoring accounts needs: fast at any size.
+  const accountsQuery = z
+    .object({ site: siteParam(config), temperature: z.enum(['cold', 'warm', 'hot']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
+    .strict();
+  app.get('/api/dashboard/accounts', async (request, reply) => {
+    const query = parse(accountsQuery, request.query, reply);
+    if (!query) return;
+    const all = (await queries.accounts(client, query.siteConfig)).filter((account) => !query.temperature || account.temperature === query.temperature);
+    return { site: query.site, total: all.length, accounts: all.slice(0, query.limit) };
+  });
+
+  // One set of filters for the inbox, every panel's drill-down and the CSV export, so an export is exactly the list.
+  const listFields = {
+    site: siteParam(config),
+    from: isoDate.optional(),
+    to: isoDate.optional(),
+    temperature: temperatures.optional(),
+    lifecycle: z.enum(['lead', 'mql', 'prospect', 'disqualified']).optional(),
+    stage: z.enum(['TOFU', 'MOFU', 'BOFU']).optional(),
+    funnel: z.enum(FUNNEL_STEPS).optional(),
+    source: z.string().min(1).max(200).optional(),
+    content: contentRef.optional(),
+    owner: z.string().max(200).optional(),
+    minScore: z.coerce.number().int().optional(),
+    maxScore: z.coerce.number().int().optional(),
+    q: z.string().min(1).max(200).optional(),
+    sort: z.enum(['score', 'recent']).default('score'),
+  };
+  const checkList = (query: Days & { content?: unknown }, ctx: z.RefinementCtx) => {
+    if (query.from !== undefined || query.to !== undefined) checkPeriod(query, ctx);
+    else if (query.content !== undefined) ctx.addIssue({ code: 'custom', path: ['content'], message: 'content needs a period: give from and to' });
+  };
+  const listQuery = z
+    .object({ ...listFields, limit: z.coerce.number().int().min(1).max(1000).default(50), offset: z.coerce.number().int().min(0).default(0) })
+    .strict()
+    .superRefine(checkList);
+  const csvQuery = z
+    .object({ ...listFields, limit: z.coerce.number().int().min(1).max(100_000).default(100_000) })
+    .strict()
+    .superRefine(checkList);
+
+  const filtersOf = (query: z.infer<typeof csvQuery> & { offset?: number }): queries.LeadFilters => ({
+    period: query.from !== undefined || query.to !== undefined ? resolvePeriod(query) : undefined,
+    temperatures: query.temperature,
+    lifecycle: query.lifecycle,
+    stage: query.stage,
+    funnel: query.funnel,
+    source: query.source,
+    content: query.content,
+    owner: query.owner,
+    minScore: query.minScore,
+    maxScore: query.maxScore,
+    search: query.q,
+    sort: query.sort,
+    limit: query.limit,
+    offset: query.offset ?? 0,
+  });
+
+  app.get('/api/dashboard/leads', async (request, reply) => {
+    const query = parse(listQuery, request.query, reply);
+    if (!query) return;
+    return { site: query.site, ...(await queries.leadList(client, query.siteConfig, filtersOf(query))) };
+  });
+
+  // Every role may export (README, "Access"): whoever may read a list may take it to a spreadsheet.
+  app.get('/api/leads.csv', async (request, reply) => {
+    const query = parse(csvQuery, request.query, reply);
+    if (!query) return;
+    const { leads } = await queries.leadList(client, query.siteConfig, filtersOf(query));
+    const header = ['id', 'email', 'name', 'company', 'job_title', 'country', 'score', 'fit', 'engagement', 'temperature', 'stage', 'lifecycle', 'owner', 'source', 'top_reasons', 'first_seen', 'last_seen'];
+    const records = leads.map((lead) => [
+      lead.id, lead.email, lead.name, lead.company, lead.jobTitle, lead.country, lead.score, lead.fit, lead.engagement, lead.temperature, lead.stage,
+      lead.lifecycle, lead.owner, lead.source, lead.topReasons.map((reason) => `${reason.rule} +${reason.points}`).join('; '), lead.firstSeen, lead.lastSeen,
+    ]);
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="hearth-leads-${query.site}-${today()}.csv"`)
+      .header('cache-control', 'no-store')
+      .send(toCsv(header, records));
+  });
+};

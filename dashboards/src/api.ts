@@ -1,0 +1,70 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/** What the API said went wrong: its message, machine-readable code and, for a 400, the bad parameters. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken: string | null = null;
+
+/** Changes made with the session cookie must echo the session's CSRF token (GET /api/session gives it). */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+/** Where to send a browser whose session ended; it comes back to this page after logging in. */
+export const loginUrl = () => `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+
+export async function request<T>(path: string, { method = 'GET', body }: { method?: string; body?: unknown } = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  if (response.status === 401) {
+    location.assign(loginUrl());
+    throw new ApiError(401, 'Your session has ended: sign in again.', 'unauthorized');
+  }
+  const data = (await response.json().catch(() => null)) as { error?: string; code?: string } | null;
+  if (!response.ok) throw new ApiError(response.status, data?.error ?? `${response.status} ${response.statusText}`, data?.code);
+  return data as T;
+}
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ApiError | undefined;
+  loading: boolean;
+  reload(): void;
+}
+
+/** GETs `path` (nothing when null) and again whenever it changes; the previous answer stays shown meanwhile. */
+export function useApi<T>(path: string | null): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: path !== null });
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    if (path === null) return;
+    let current = true;
+    setState((previous) => ({ data: previous.data, loading: true }));
+    request<T>(path).then(
+      (data) => current && setState({ data, loading: false }),
+      (error: unknown) => current && setState({ error: error instanceof ApiError ? error : new ApiError(0, String(error)), loading: false }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [path, attempt]);
+  return { ...state, data: state.data, error: state.error, reload: () => setAttempt((n) => n + 1) };
+}
+
+/** A query string from the values that are set, in a stable order. */
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}

@@ -1,0 +1,133 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { SitesResponse } from '../../collector/api/dashboard-types.ts';
+import { ApiError, request, setCsrfToken } from './api.ts';
+import { ErrorMessage, Loading } from './components/ui.tsx';
+import { AccountsPage } from './pages/accounts.tsx';
+import { LeadPage } from './pages/lead.tsx';
+import { LeadsPage } from './pages/leads.tsx';
+import { MarketingPage } from './pages/marketing.tsx';
+import { hrefWith, interceptLinks, navigate, useLocation, type Location } from './router.ts';
+import type { PageProps, Session } from './session.ts';
+
+const PAGES = [
+  { path: '/dashboard', label: 'Marketing' },
+  { path: '/dashboard/leads', label: 'Leads' },
+  { path: '/dashboard/accounts', label: 'Accounts' },
+];
+
+function route(location: Location, props: PageProps) {
+  const { path } = location;
+  if (path === '/dashboard') return <MarketingPage {...props} />;
+  if (path === '/dashboard/leads') return <LeadsPage {...props} />;
+  if (path === '/dashboard/accounts') return <AccountsPage {...props} />;
+  const lead = /^\/dashboard\/leads\/([^/]+)$/.exec(path);
+  if (lead) return <LeadPage {...props} id={decodeURIComponent(lead[1]!)} />;
+  return (
+    <div class="page">
+      <h1 tabIndex={-1}>Page not found</h1>
+      <p>
+        There is no dashboard at {path}. <a href="/dashboard">Go to the marketing dashboard</a>.
+      </p>
+    </div>
+  );
+}
+
+export function App() {
+  const here = useLocation();
+  const [session, setSession] = useState<Session>();
+  const [failure, setFailure] = useState<ApiError>();
+  const main = useRef<HTMLElement>(null);
+  const firstPath = useRef(here.path);
+
+  useEffect(() => {
+    Promise.all([request<{ user: Session['user']; csrfToken: string | null }>('/api/session'), request<SitesResponse>('/api/dashboard/sites')]).then(
+      ([who, sites]) => {
+        setCsrfToken(who.csrfToken);
+        setSession({ user: who.user, sites: sites.sites, frameworks: sites.frameworks });
+      },
+      (error: ApiError) => setFailure(error),
+    );
+    document.addEventListener('click', interceptLinks);
+    return () => document.removeEventListener('click', interceptLinks);
+  }, []);
+
+  // After moving to another page, focus its heading so keyboard and screen-reader users start there.
+  useEffect(() => {
+    if (here.path === firstPath.current) return;
+    firstPath.current = here.path;
+    // A page still loading has no heading yet: the main region takes focus instead.
+    (main.current?.querySelector<HTMLElement>('h1') ?? main.current)?.focus();
+  }, [here.path]);
+
+  if (failure) return <ErrorMessage error={failure} what="the dashboards" />;
+  if (!session) return <Loading what="the dashboards" />;
+  const site = session.sites.find((candidate) => candidate.id === here.params.get('site')) ?? session.sites[0]!;
+  const current = here.path.startsWith('/dashboard/leads') ? '/dashboard/leads' : here.path;
+  const siteParam = { site: here.params.get('site') ?? undefined };
+
+  async function signOut() {
+    await request('/logout', { method: 'POST' }).catch(() => undefined);
+    window.location.assign('/login');
+  }
+
+  return (
+    <>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <a class="brand" href={hrefWith('/dashboard', new URLSearchParams(), siteParam)}>
+          Hearth
+        </a>
+        <nav aria-label="Dashboards">
+          <ul>
+            {PAGES.map((page) => (
+              <li key={page.path}>
+                <a href={hrefWith(page.path, new URLSearchParams(), siteParam)} aria-current={current === page.path ? 'page' : undefined}>
+                  {page.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div class="topbar-end">
+          {session.sites.length > 1 ? (
+            <label class="site-picker">
+              Site{' '}
+              <select
+                value={site.id}
+                onChange={(event) => {
+                  const chosen = (event.target as HTMLSelectElement).value;
+                  // A lead belongs to one site: switching site from a lead page goes to that site's inbox.
+                  const path = here.path.startsWith('/dashboard/leads/') ? '/dashboard/leads' : here.path;
+                  navigate(hrefWith(path, here.params, { site: chosen }));
+                }}
+              >
+                {session.sites.map((candidate) => (
+                  <option key={candidate.id} value={candidate.id}>
+                    {candidate.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : (
+            <span class="site-name">{site.name}</span>
+          )}
+          {session.user && (
+            <span class="user">
+              <span>
+                {session.user.name} <span class="muted">({session.user.role})</span>
+              </span>
+              <button type="button" class="link-button" onClick={signOut}>
+                Sign out
+              </button>
+            </span>
+          )}
+        </div>
+      </header>
+      <main id="main" ref={main} tabIndex={-1}>
+        {route(here, { session, site, location: here })}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,121 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import { formatDay, formatNumber } from '../format.ts';
+import { TableScroll } from './ui.tsx';
+
+export interface ChartSeries {
+  label: string;
+  values: (number | null)[];
+  color: string;
+}
+
+export interface ChartProps {
+  /** What the chart shows; also its accessible name. */
+  label: string;
+  /** Days (YYYY-MM-DD) for a time series, or numbers (e.g. score buckets). */
+  x: string[] | number[];
+  series: ChartSeries[];
+  kind?: 'line' | 'bars';
+  height?: number;
+  /** How an x value reads in the data table, e.g. "40–49 points". */
+  xLabel?: (x: string | number) => string;
+}
+
+const isDays = (x: ChartProps['x']): x is string[] => typeof x[0] === 'string';
+const shortDay = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
+const COUNT_STEPS = [1, 2, 5].flatMap((step) => [1, 10, 100, 1000, 10_000, 100_000, 1_000_000].map((scale) => step * scale)).sort((a, b) => a - b);
+const toSeconds = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
+
+/**
+ * A uPlot chart that follows its container's width, with the same figures as a table under a disclosure for
+ * keyboard and screen-reader users (a canvas says nothing to them).
+ */
+export function Chart({ label, x, series, kind = 'line', height = 220, xLabel }: ChartProps) {
+  const target = useRef<HTMLDivElement>(null);
+  const days = isDays(x);
+  useEffect(() => {
+    const element = target.current;
+    if (!element) return;
+    const xs = days ? (x as string[]).map(toSeconds) : (x as number[]);
+    const bars = kind === 'bars' ? uPlot.paths.bars!({ size: [0.8, 48], align: 1 }) : undefined;
+    const options: uPlot.Options = {
+      width: Math.max(element.clientWidth, 200),
+      height,
+      // Days are UTC days, as the API counts them.
+      tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
+      scales: { x: { time: days }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      axes: [
+        {
+          stroke: '#3e4c59',
+          grid: { stroke: '#e4e7eb' },
+          ticks: { stroke: '#cbd2d9' },
+          ...(days ? { values: (_u: uPlot, ticks: number[]) => ticks.map((tick) => shortDay.format(new Date(tick * 1000))) } : {}),
+        },
+        // Counts: whole-number steps only, so a small series does not read "0, 0, 1, 1".
+        { stroke: '#3e4c59', grid: { stroke: '#e4e7eb' }, ticks: { stroke: '#cbd2d9' }, incrs: COUNT_STEPS, values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)) },
+      ],
+      series: [
+        { label: days ? 'Day' : 'From', value: (_u, value) => (value == null ? '' : days ? formatDay(new Date(value * 1000).toISOString().slice(0, 10)) : String(value)) },
+        ...series.map((one) => ({
+          label: one.label,
+          stroke: one.color,
+          width: kind === 'bars' ? 1 : 2,
+          fill: kind === 'bars' ? one.color : undefined,
+          paths: bars,
+          points: { show: kind !== 'bars' && xs.length <= 45 },
+          value: (_u: uPlot, value: number | null) => (value == null ? '–' : formatNumber(value)),
+        })),
+      ],
+      cursor: { drag: { x: false, y: false } },
+    };
+    const plot = new uPlot(options, [xs, ...series.map((one) => one.values)] as uPlot.AlignedData, element);
+    const observer = new ResizeObserver(() => plot.setSize({ width: Math.max(element.clientWidth, 200), height }));
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      plot.destroy();
+    };
+  }, [JSON.stringify(x), JSON.stringify(series), kind, height]);
+
+  const describeX = (value: string | number) => (xLabel ? xLabel(value) : typeof value === 'string' ? formatDay(value) : String(value));
+  const summary = series
+    .map((one) => {
+      const total = one.values.reduce<number>((sum, value) => sum + (value ?? 0), 0);
+      return `${one.label}: ${formatNumber(total)} in all`;
+    })
+    .join('; ');
+  return (
+    <figure class="chart">
+      <div ref={target} class="chart-canvas" role="img" aria-label={`${label}. ${summary}. The data table below lists every value.`} />
+      <details class="chart-data">
+        <summary>{label}: data table</summary>
+        <TableScroll label={`${label}, as a table`}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{days ? 'Day' : 'Bucket'}</th>
+                {series.map((one) => (
+                  <th scope="col" class="number" key={one.label}>
+                    {one.label}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {(x as (string | number)[]).map((value, i) => (
+                <tr key={String(value)}>
+                  <th scope="row">{describeX(value)}</th>
+                  {series.map((one) => (
+                    <td class="number" key={one.label}>
+                      {one.values[i] == null ? '–' : formatNumber(one.values[i]!)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      </details>
+    </figure>
+  );
+}

@@ -1,0 +1,62 @@
+import { useState } from 'preact/hooks';
+import { formatDay } from '../format.ts';
+import { daysBefore, PRESETS, today, type ViewPeriod } from '../period.ts';
+import { hrefWith, navigate, type Location } from '../router.ts';
+
+/** The period a page shows: the last 7, 30 or 90 days, or two days picked by hand; kept in the URL. */
+export function PeriodPicker({ period, location }: { period: ViewPeriod; location: Location }) {
+  const [custom, setCustom] = useState(period.preset === 'custom');
+  const [from, setFrom] = useState(period.from);
+  const [to, setTo] = useState(period.to);
+  const go = (changes: { from: string; to: string }) => navigate(hrefWith(location.path, location.params, { ...changes, offset: undefined }));
+
+  return (
+    <form
+      class="period-picker"
+      aria-label="Period"
+      onSubmit={(event) => {
+        event.preventDefault();
+        go({ from, to });
+      }}
+    >
+      <label>
+        Period{' '}
+        <select
+          value={custom ? 'custom' : period.preset}
+          onChange={(event) => {
+            const value = (event.target as HTMLSelectElement).value;
+            if (value === 'custom') return setCustom(true);
+            setCustom(false);
+            const end = today();
+            const start = daysBefore(end, Number(value) - 1);
+            setFrom(start);
+            setTo(end);
+            go({ from: start, to: end });
+          }}
+        >
+          {PRESETS.map((days) => (
+            <option key={days} value={String(days)}>
+              Last {days} days
+            </option>
+          ))}
+          <option value="custom">Custom…</option>
+        </select>
+      </label>
+      {custom ? (
+        <>
+          <label>
+            From <input type="date" value={from} max={to} required onInput={(event) => setFrom((event.target as HTMLInputElement).value)} />
+          </label>
+          <label>
+            To <input type="date" value={to} min={from} required onInput={(event) => setTo((event.target as HTMLInputElement).value)} />
+          </label>
+          <button type="submit">Show</button>
+        </>
+      ) : (
+        <span class="muted period-days">
+          {formatDay(period.from)} – {formatDay(period.to)}
+        </span>
+      )}
+    </form>
+  );
+}

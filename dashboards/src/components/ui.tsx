@@ -1,0 +1,75 @@
+import type { ComponentChildren } from 'preact';
+import type { ApiError } from '../api.ts';
+import { humanize } from '../format.ts';
+import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
+
+/** A titled region of a page; its heading names it for screen readers' landmark lists. */
+export function Panel({ id, title, actions, wide, children }: { id: string; title: string; actions?: ComponentChildren; wide?: boolean; children: ComponentChildren }) {
+  return (
+    <section class={wide ? 'panel panel-wide' : 'panel'} aria-labelledby={`${id}-title`}>
+      <header class="panel-header">
+        <h2 id={`${id}-title`}>{title}</h2>
+        {actions && <div class="panel-actions">{actions}</div>}
+      </header>
+      {children}
+    </section>
+  );
+}
+
+export function ErrorMessage({ error, what }: { error: ApiError; what: string }) {
+  const text = error.status === 403 ? `You cannot see ${what}: ${error.message}` : `Could not load ${what}: ${error.message}`;
+  return (
+    <p class="error" role="alert">
+      {text}
+    </p>
+  );
+}
+
+/** Shown while the first answer is on its way; later reloads keep the old figures on screen. */
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="loading" role="status">
+      Loading {what}…
+    </p>
+  );
+}
+
+const TEMPERATURE_LABELS: Record<Temperature, string> = { cold: 'Cold', warm: 'Warm', hot: 'Hot' };
+const LIFECYCLE_LABELS: Record<Lifecycle, string> = { lead: 'Lead', mql: 'MQL', prospect: 'Prospect', disqualified: 'Disqualified' };
+
+export const TemperatureBadge = ({ temperature }: { temperature: Temperature }) => <span class={`badge badge-${temperature}`}>{TEMPERATURE_LABELS[temperature]}</span>;
+export const LifecycleBadge = ({ lifecycle }: { lifecycle: Lifecycle }) => <span class={`badge badge-${lifecycle}`}>{LIFECYCLE_LABELS[lifecycle]}</span>;
+export const lifecycleLabel = (lifecycle: Lifecycle) => LIFECYCLE_LABELS[lifecycle];
+
+/** A horizontal bar for a value out of `max`; decorative, the number is always written next to it. */
+export function Bar({ value, max, tone = 'accent' }: { value: number; max: number; tone?: string }) {
+  const width = max > 0 ? Math.max(0, Math.min(100, (value / max) * 100)) : 0;
+  return (
+    <span class="bar" aria-hidden="true">
+      <span class={`bar-fill bar-${tone}`} style={{ width: `${width}%` }} />
+    </span>
+  );
+}
+
+/** A table that scrolls sideways on a narrow screen; focusable so the keyboard can scroll it too. */
+export function TableScroll({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="table-scroll" tabIndex={0} role="region" aria-label={label}>
+      {children}
+    </div>
+  );
+}
+
+/** The reasons of a score as short chips: "Pricing page +40". */
+export function ReasonChips({ reasons }: { reasons: { rule: string; points: number }[] }) {
+  if (reasons.length === 0) return <span class="muted">none</span>;
+  return (
+    <ul class="chips">
+      {reasons.map((reason) => (
+        <li key={reason.rule}>
+          {humanize(reason.rule)} <span class={reason.points >= 0 ? 'plus' : 'minus'}>{reason.points >= 0 ? `+${reason.points}` : reason.points}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,44 @@
+/** Numbers, shares, changes and times as people read them, in English. */
+const integer = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
+const oneDecimal = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
+
+export const formatNumber = (value: number) => integer.format(value);
+export const formatDecimal = (value: number) => oneDecimal.format(value);
+export const formatShare = (share: number) => `${oneDecimal.format(share * 100)}%`;
+
+/** The change from `previous` to `current` in words and an arrow; the arrow is not the only cue (the words say it). */
+export function describeChange(current: number, previous: number): { text: string; direction: 'up' | 'down' | 'flat' } {
+  if (current === previous) return { text: 'no change', direction: 'flat' };
+  if (previous === 0) return { text: `up from 0`, direction: 'up' };
+  const change = (current - previous) / previous;
+  const direction = change > 0 ? 'up' : 'down';
+  return { text: `${direction} ${oneDecimal.format(Math.abs(change) * 100)}%`, direction };
+}
+
+export function formatSeconds(seconds: number): string {
+  if (seconds < 60) return `${oneDecimal.format(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = Math.round(seconds % 60);
+  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+}
+
+const dateTime = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+const dateOnly = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+
+/** An ISO time as "3 Nov 2026, 14:05 UTC". */
+export const formatTime = (iso: string) => `${dateTime.format(new Date(iso))} UTC`;
+/** A YYYY-MM-DD day as "3 Nov 2026". */
+export const formatDay = (day: string) => dateOnly.format(new Date(`${day}T00:00:00Z`));
+
+/** How long ago, coarsely: "just now", "5 min ago", "3 h ago", "4 days ago". */
+export function formatAgo(iso: string, now = Date.now()): string {
+  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
+  if (seconds < 60) return 'just now';
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  const days = Math.floor(seconds / 86_400);
+  return days === 1 ? 'yesterday' : `${days} days ago`;
+}
+
+/** Rule ids and box names as words: "pricing-page" → "Pricing page", "economic_buyer" → "Economic buyer". */
+export const humanize = (id: string) => id.charAt(0).toUpperCase() + id.slice(1).replace(/[-_]+/g, ' ');

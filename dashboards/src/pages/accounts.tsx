@@ -1,0 +1,91 @@
+import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts';
+import { query, useApi } from '../api.ts';
+import { ErrorMessage, Loading, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { formatNumber, humanize } from '../format.ts';
+import { hrefWith, navigate } from '../router.ts';
+import { usePageTitle, type PageProps } from '../session.ts';
+
+const LIMIT = 100;
+const PERSONAS: Record<string, string> = { c_level: 'C-level', vp_director: 'VP or director', manager: 'Manager', individual: 'Individual contributor', student: 'Student' };
+
+export function AccountsPage({ site, location }: PageProps) {
+  usePageTitle(`Accounts · ${site.name}`);
+  const temperature = location.params.get('temperature') ?? '';
+  const accounts = useApi<AccountsResponse>(`/api/dashboard/accounts${query({ site: site.id, temperature, limit: LIMIT })}`);
+  return (
+    <div class="page">
+      <div class="page-header">
+        <h1 tabIndex={-1}>Accounts</h1>
+        <label>
+          Temperature{' '}
+          <select value={temperature} onChange={(event) => navigate(hrefWith(location.path, location.params, { temperature: (event.target as HTMLSelectElement).value }))}>
+            <option value="">All</option>
+            <option value="hot">Hot</option>
+            <option value="warm">Warm</option>
+            <option value="cold">Cold</option>
+          </select>
+        </label>
+      </div>
+      <p class="muted intro">
+        Companies behind the leads (work email domain, else the declared company), scored from their three best leads plus 10 points per further kind of role
+        looking.
+      </p>
+      {accounts.error ? (
+        <ErrorMessage error={accounts.error} what="the accounts" />
+      ) : !accounts.data ? (
+        <Loading what="the accounts" />
+      ) : accounts.data.accounts.length === 0 ? (
+        <p class="empty">No account yet.</p>
+      ) : (
+        <>
+          <p class="muted" role="status">
+            {accounts.data.total > LIMIT ? `The top ${LIMIT} of ${formatNumber(accounts.data.total)} accounts` : `${formatNumber(accounts.data.total)} accounts`}
+          </p>
+          <TableScroll label="Accounts">
+            <table class="accounts">
+              <thead>
+                <tr>
+                  <th scope="col">Account</th>
+                  <th scope="col" class="number">
+                    Score
+                  </th>
+                  <th scope="col">Temperature</th>
+                  <th scope="col" class="number">
+                    Leads
+                  </th>
+                  <th scope="col">Roles looking</th>
+                  <th scope="col">Best leads</th>
+                </tr>
+              </thead>
+              <tbody>
+                {accounts.data.accounts.map((account) => (
+                  <tr key={account.id}>
+                    <th scope="row">
+                      {account.name}
+                      {account.name !== account.id && !account.id.startsWith('company:') && <span class="sub">{account.id}</span>}
+                    </th>
+                    <td class="number score">{formatNumber(account.score)}</td>
+                    <td>
+                      <TemperatureBadge temperature={account.temperature} />
+                    </td>
+                    <td class="number">{formatNumber(account.leads)}</td>
+                    <td>{account.personas.map((persona) => PERSONAS[persona] ?? humanize(persona)).join(', ') || '–'}</td>
+                    <td>
+                      <ul class="plain">
+                        {account.topLeads.map((lead) => (
+                          <li key={lead.id}>
+                            <a href={`/dashboard/leads/${lead.id}${query({ site: site.id })}`}>{lead.email}</a> <span class="muted">{formatNumber(lead.score)}</span>
+                          </li>
+                        ))}
+                      </ul>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+        </>
+      )}
+    </div>
+  );
+}

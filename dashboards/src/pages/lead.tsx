@@ -1,0 +1,436 @@
+import { useState } from 'preact/hooks';
+import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
+import { ApiError, query, request, useApi } from '../api.ts';
+import { canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } from '../session.ts';
+import { Chart } from '../components/chart.tsx';
+import { COLORS } from '../components/colors.ts';
+import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { formatDecimal, formatNumber, formatSeconds, formatTime, humanize } from '../format.ts';
+
+/** GET /api/leads/:id, as far as this page reads it. */
+interface LeadDetail {
+  id: string;
+  email: string;
+  visitorIds: string[];
+  profile: Record<string, string>;
+  lifecycle?: Lifecycle;
+  owner?: string | null;
+  score: number | null;
+  fit?: number;
+  engagement?: number;
+  source?: number;
+  negative?: number;
+  temperature?: Temperature;
+  stage?: string | null;
+  reasons?: { rule: string; kind: string; count: number; points: number; capped: boolean }[];
+  signals?: { signal: string; at: string; detail: string }[];
+  firstTouch?: { utm_source: string; utm_medium: string; referrer_host: string };
+  qualification: Verdict;
+  recentEvents: TimelineEvent[];
+  scoreHistory?: { at: string; score: number; temperature: Temperature }[];
+}
+
+interface Verdict {
+  framework: string;
+  boxes: Record<string, boolean>;
+  notes: Record<string, string>;
+  owner: string;
+  disqualified: boolean;
+  reason: string;
+  missing: string[];
+  prospect: boolean;
+}
+
+interface TimelineEvent {
+  event_id: string;
+  ts: string;
+  type: string;
+  name: string;
+  path: string;
+  title: string;
+  link_url: string;
+  engaged_ms: number;
+  email: string;
+  utm_source: string;
+  referrer_host: string;
+  session_start: number;
+}
+
+interface AlertsResponse {
+  alerts: { id: string; signal: string; summary: string; triggeredAt: string; status: string; reason?: string; deliveries: { destination: string; type: string; state: string }[] }[];
+}
+
+const isoOf = (clickHouseTime: string) => (clickHouseTime.includes('T') ? clickHouseTime : clickHouseTime.replace(' ', 'T') + 'Z');
+
+export function LeadPage({ session, site, id }: PageProps & { id: string }) {
+  const lead = useApi<LeadDetail>(`/api/leads/${encodeURIComponent(id)}${query({ site: site.id })}`);
+  const name = lead.data ? [lead.data.profile.first_name, lead.data.profile.last_name].filter(Boolean).join(' ') || lead.data.email : 'Lead';
+  usePageTitle(name);
+  if (lead.error) {
+    return (
+      <div class="page">
+        <h1 tabIndex={-1}>Lead</h1>
+        <ErrorMessage error={lead.error} what="this lead" />
+        <p>
+          <a href={`/dashboard/leads${query({ site: site.id })}`}>Back to the leads</a>
+        </p>
+      </div>
+    );
+  }
+  if (!lead.data) return <Loading what="the lead" />;
+  const data = lead.data;
+  const profile = data.profile;
+  const subtitle = [profile.job_title, profile.company, profile.country].filter(Boolean).join(' · ');
+
+  return (
+    <div class="page">
+      <p class="breadcrumb">
+        <a href={`/dashboard/leads${query({ site: site.id })}`}>Leads</a> <span aria-hidden="true">›</span> {name}
+      </p>
+      <div class="lead-header">
+        <div>
+          <h1 tabIndex={-1}>{name}</h1>
+          <p class="muted">
+            {name !== data.email && <>{data.email} · </>}
+            {subtitle}
+          </p>
+        </div>
+        <div class="lead-status" aria-label="Status">
+          {data.score !== null && (
+            <span class="lead-score">
+              <span class="lead-score-value">{formatNumber(data.score)}</span> points
+            </span>
+          )}
+          {data.temperature && <TemperatureBadge temperature={data.temperature} />}
+          {data.lifecycle && <LifecycleBadge lifecycle={data.lifecycle} />}
+          {data.stage && <span class="badge">{data.stage}</span>}
+        </div>
+      </div>
+
+      <div class="panels">
+        <Panel id="qualification" title="Qualification">
+          <Qualification key={data.id} session={session} site={site} lead={data} onSaved={lead.reload} />
+        </Panel>
+
+        <Panel id="score" title="Fit and engagement">
+          {data.score === null ? <p class="muted">Seen only through an automated browser: not scored.</p> : <ScoreParts lead={data} />}
+        </Panel>
+
+        <Panel id="reasons" title="Why this score" wide>
+          {data.reasons?.length ? <Reasons reasons={data.reasons} /> : <p class="muted">No rule gave or took points.</p>}
+        </Panel>
+
+        <Panel id="signals" title="Buying signals and alerts">
+          <Signals lead={data} siteId={site.id} showAlerts={canSeeAlerts(session)} />
+        </Panel>
+
+        <Panel id="profile" title="Profile">
+          <dl class="profile">
+            {Object.entries(profile).map(([field, value]) => (
+              <div key={field}>
+                <dt>{humanize(field)}</dt>
+                <dd>{value}</dd>
+              </div>
+            ))}
+            <div>
+              <dt>First touch</dt>
+              <dd>{data.firstTouch?.utm_source || data.firstTouch?.referrer_host || 'direct'}</dd>
+            </div>
+            <div>
+              <dt>Browsers</dt>
+              <dd>{data.visitorIds.length}</dd>
+            </div>
+          </dl>
+          <p>
+            <a href={`/api/leads/${data.id}/export${query({ site: site.id })}`} download>
+              Export everything about this person (JSON)
+            </a>
+          </p>
+        </Panel>
+
+        <Panel id="timeline" title="Timeline" wide>
+          <Timeline events={data.recentEvents} />
+        </Panel>
+      </div>
+    </div>
+  );
+}
+
+function ScoreParts({ lead }: { lead: LeadDetail }) {
+  const parts = [
+    { label: 'Fit (who they are)', value: lead.fit ?? 0, tone: 'accent' },
+    { label: 'Engagement (what they did)', value: lead.engagement ?? 0, tone: 'warm' },
+    { label: 'Source', value: lead.source ?? 0, tone: 'accent' },
+    { label: 'Negative', value: lead.negative ?? 0, tone: 'hot' },
+  ];
+  const max = Math.max(1, ...parts.map((part) => Math.abs(part.value)));
+  const history = lead.scoreHistory ?? [];
+  return (
+    <>
+      <dl class="score-parts">
+        {parts.map((part) => (
+          <div key={part.label}>
+            <dt>{part.label}</dt>
+            <dd>
+              <span class="bar-value">{formatDecimal(part.value)}</span>
+              <Bar value={Math.abs(part.value)} max={max} tone={part.tone} />
+            </dd>
+          </div>
+        ))}
+      </dl>
+      {history.length > 1 ? (
+        <Chart label="Score over time" x={history.map((point) => point.at.slice(0, 10))} series={[{ label: 'Score', values: history.map((point) => point.score), color: COLORS.hot }]} height={160} />
+      ) : (
+        history[0] && <p class="muted">Score unchanged since {formatTime(history[0].at)}.</p>
+      )}
+    </>
+  );
+}
+
+function Reasons({ reasons }: { reasons: NonNullable<LeadDetail['reasons']> }) {
+  return (
+    <TableScroll label="Scoring reasons">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Rule</th>
+            <th scope="col">Kind</th>
+            <th scope="col" class="number">
+              Times
+            </th>
+            <th scope="col" class="number">
+              Points
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {reasons.map((reason) => (
+            <tr key={reason.rule}>
+              <th scope="row">{humanize(reason.rule)}</th>
+              <td>{reason.kind}</td>
+              <td class="number">
+                {formatNumber(reason.count)}
+                {reason.capped && <span class="muted"> (capped)</span>}
+              </td>
+              <td class={`number ${reason.points < 0 ? 'minus' : 'plus'}`}>{reason.points > 0 ? `+${formatDecimal(reason.points)}` : formatDecimal(reason.points)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableScroll>
+  );
+}
+
+function Signals({ lead, siteId, showAlerts }: { lead: LeadDetail; siteId: string; showAlerts: boolean }) {
+  const alerts = useApi<AlertsResponse>(showAlerts ? `/api/alerts${query({ site: siteId, lead: lead.id })}` : null);
+  const signals = lead.signals ?? [];
+  return (
+    <>
+      {signals.length === 0 ? (
+        <p class="muted">No active buying signal.</p>
+      ) : (
+        <ul class="signals">
+          {signals.map((signal) => (
+            <li key={`${signal.signal}-${signal.at}`}>
+              <strong>{humanize(signal.signal)}</strong> {signal.detail && <span>— {signal.detail}</span>} <span class="muted">{formatTime(signal.at)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3>Alerts sent</h3>
+      {!showAlerts ? (
+        <p class="muted">Alerts are shown to sales and admins.</p>
+      ) : alerts.error ? (
+        alerts.error.status === 403 ? (
+          <p class="muted">Alerts are shown to sales and admins.</p>
+        ) : (
+          <ErrorMessage error={alerts.error} what="the alerts" />
+        )
+      ) : !alerts.data ? (
+        <Loading what="the alerts" />
+      ) : alerts.data.alerts.length === 0 ? (
+        <p class="muted">No alert about this lead.</p>
+      ) : (
+        <ul class="alerts">
+          {alerts.data.alerts.map((alert) => (
+            <li key={alert.id}>
+              <strong>{alert.summary || humanize(alert.signal)}</strong> <span class="muted">{formatTime(alert.triggeredAt)}</span>{' '}
+              <span class="badge">{alert.status}</span>
+              {alert.deliveries.length > 0 && <span class="muted"> to {alert.deliveries.map((delivery) => `${delivery.destination} (${delivery.state})`).join(', ')}</span>}
+              {alert.reason && <span class="muted"> — {alert.reason}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+function describeEvent(event: TimelineEvent): string {
+  switch (event.type) {
+    case 'pageview':
+      return `Viewed ${event.path}${event.title ? ` (${event.title})` : ''}${event.session_start && (event.utm_source || event.referrer_host) ? `, arriving from ${event.utm_source || event.referrer_host}` : ''}`;
+    case 'engagement':
+      return `Spent ${formatSeconds(event.engaged_ms / 1000)} on ${event.path}`;
+    case 'download':
+      return `Downloaded ${event.name || event.link_url}`;
+    case 'outbound':
+      return `Followed a link to ${event.link_url}`;
+    case 'form':
+      return `Submitted the form ${event.name || event.path}${event.email ? ` as ${event.email}` : ''}`;
+    case 'identify':
+      return `Identified as ${event.email}`;
+    default:
+      return `${humanize(event.type)} ${event.name}`.trim();
+  }
+}
+
+function Timeline({ events }: { events: TimelineEvent[] }) {
+  if (events.length === 0) return <p class="muted">No events.</p>;
+  return (
+    <>
+      <p class="muted">The latest {events.length} events, newest first.</p>
+      <ol class="timeline">
+        {events.map((event) => (
+          <li key={event.event_id} class={`event-${event.type}`}>
+            <time dateTime={isoOf(event.ts)}>{formatTime(isoOf(event.ts))}</time> <span>{describeEvent(event)}</span>
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
+
+/** The checklist sales fill in (the site's framework, or another one), the owner, and disqualification. */
+function Qualification({ session, site, lead, onSaved }: { session: Session; site: PageProps['site']; lead: LeadDetail; onSaved: () => void }) {
+  const verdict = lead.qualification;
+  const [framework, setFramework] = useState(verdict.framework);
+  const [boxes, setBoxes] = useState<Record<string, boolean>>(verdict.boxes);
+  const [notes, setNotes] = useState<Record<string, string>>(verdict.notes);
+  const [owner, setOwner] = useState(verdict.owner);
+  const [reason, setReason] = useState('');
+  const [message, setMessage] = useState<{ text: string; error?: boolean }>();
+  const [saving, setSaving] = useState(false);
+  const allowed = canQualify(session);
+  const frameworkBoxes = session.frameworks[framework] ?? [];
+  const required = framework === site.qualification.framework ? site.qualification.required : frameworkBoxes;
+  const status = lead.lifecycle ? lifecycleLabel(lead.lifecycle) : verdict.prospect ? 'Prospect' : 'Lead';
+
+  async function save(change: Record<string, unknown>, done: (verdict: Verdict) => string) {
+    setSaving(true);
+    setMessage(undefined);
+    try {
+      const next = await request<Verdict>(`/api/leads/${lead.id}/qualification${query({ site: site.id })}`, { method: 'POST', body: change });
+      setMessage({ text: done(next) });
+      onSaved();
+    } catch (error) {
+      setMessage({ text: error instanceof ApiError ? error.message : String(error), error: true });
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  const describe = (next: Verdict) =>
+    next.disqualified
+      ? 'Saved: disqualified.'
+      : next.prospect
+        ? 'Saved: this lead is now a prospect.'
+        : `Saved. To become a prospect it still needs ${[...next.missing.map(humanize), ...(next.owner ? [] : ['an owner'])].join(', ')}.`;
+
+  return (
+    <>
+      <p class="qualification-status">
+        Status: <strong>{status}</strong>
+        {verdict.disqualified && verdict.reason && <span> — {verdict.reason}</span>}
+        {!verdict.prospect && !verdict.disqualified && (
+          <span class="muted">
+            {' '}
+            (missing: {[...verdict.missing.map(humanize), ...(verdict.owner ? [] : ['owner'])].join(', ') || 'nothing'})
+          </span>
+        )}
+      </p>
+      {!allowed && <p class="muted">Your role ({session.user?.role}) can read qualifications; sales and admins change them.</p>}
+      <form
+        class="qualification"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const ticked = Object.fromEntries(frameworkBoxes.map((box) => [box, boxes[box] === true]));
+          const written = Object.fromEntries(frameworkBoxes.filter((box) => notes[box] !== undefined).map((box) => [box, notes[box]!]));
+          void save({ framework, boxes: ticked, notes: written, owner: owner.trim() }, describe);
+        }}
+      >
+        <fieldset disabled={!allowed || saving}>
+          <legend>Checklist</legend>
+          <label class="framework">
+            Framework{' '}
+            <select value={framework} onChange={(event) => setFramework((event.target as HTMLSelectElement).value)}>
+              {Object.keys(session.frameworks).map((name) => (
+                <option key={name} value={name}>
+                  {name.toUpperCase()}
+                </option>
+              ))}
+            </select>
+          </label>
+          <ul class="boxes">
+            {frameworkBoxes.map((box) => (
+              <li key={box}>
+                <label class="checkbox">
+                  <input type="checkbox" name={box} checked={boxes[box] === true} onChange={(event) => setBoxes({ ...boxes, [box]: (event.target as HTMLInputElement).checked })} />{' '}
+                  {humanize(box)}
+                  {required.includes(box) && <span class="muted"> (required)</span>}
+                </label>
+                <input
+                  type="text"
+                  class="note"
+                  aria-label={`Note on ${humanize(box).toLowerCase()}`}
+                  placeholder="Note"
+                  maxLength={2000}
+                  value={notes[box] ?? ''}
+                  onInput={(event) => setNotes({ ...notes, [box]: (event.target as HTMLInputElement).value })}
+                />
+              </li>
+            ))}
+          </ul>
+          <div class="owner">
+            <label>
+              Owner <input type="text" name="owner" value={owner} maxLength={200} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
+            </label>
+            {session.user && owner !== session.user.name && (
+              <button type="button" class="link-button" onClick={() => setOwner(session.user!.name)}>
+                Assign to me
+              </button>
+            )}
+          </div>
+          <button type="submit">Save qualification</button>
+        </fieldset>
+      </form>
+      <form
+        class="disqualify"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (verdict.disqualified) void save({ disqualified: false }, describe);
+          else void save({ disqualified: true, reason: reason.trim() }, describe);
+        }}
+      >
+        <fieldset disabled={!allowed || saving}>
+          <legend>{verdict.disqualified ? 'Disqualified' : 'Disqualify'}</legend>
+          {verdict.disqualified ? (
+            <button type="submit">Requalify</button>
+          ) : (
+            <>
+              <label>
+                Reason <input type="text" value={reason} maxLength={2000} placeholder="e.g. no budget this year" onInput={(event) => setReason((event.target as HTMLInputElement).value)} />
+              </label>{' '}
+              <button type="submit" class="danger">
+                Disqualify
+              </button>
+            </>
+          )}
+        </fieldset>
+      </form>
+      <p class={message?.error ? 'error' : 'saved'} role="status" aria-live="polite">
+        {message?.text ?? ''}
+      </p>
+    </>
+  );
+}

@@ -1,0 +1,270 @@
+import { useState } from 'preact/hooks';
+import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts';
+import { query, useApi } from '../api.ts';
+import { usePageTitle, type PageProps } from '../session.ts';
+import { ErrorMessage, LifecycleBadge, Loading, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { formatAgo, formatDay, formatNumber, formatTime } from '../format.ts';
+import { daysBefore, today } from '../period.ts';
+import { hrefWith, navigate } from '../router.ts';
+
+const PAGE_SIZE = 50;
+
+const TEMPERATURES = [
+  { value: 'hot', label: 'Hot' },
+  { value: 'warm,hot', label: 'Warm or hot' },
+  { value: 'warm', label: 'Warm' },
+  { value: 'cold', label: 'Cold' },
+  { value: 'all', label: 'All temperatures' },
+];
+const LIFECYCLES = [
+  { value: '', label: 'Any status' },
+  { value: 'lead', label: 'Lead' },
+  { value: 'mql', label: 'MQL' },
+  { value: 'prospect', label: 'Prospect' },
+  { value: 'disqualified', label: 'Disqualified' },
+];
+const STAGES = ['', 'TOFU', 'MOFU', 'BOFU'];
+const SEEN = [7, 30, 90];
+
+/**
+ * The hot-leads inbox, and every lead list the marketing panels drill down to: filters live in the URL, so a list
+ * can be shared, and its CSV export carries the same filters.
+ */
+export function LeadsPage({ site, location }: PageProps) {
+  const params = location.params;
+  const get = (name: string) => params.get(name) ?? '';
+  const temperature = get('temperature') || 'hot';
+  const offset = Math.max(0, Number(get('offset')) || 0);
+  const filters = {
+    site: site.id,
+    from: get('from'),
+    to: get('to'),
+    temperature: temperature === 'all' ? '' : temperature,
+    lifecycle: get('lifecycle'),
+    stage: get('stage'),
+    funnel: get('funnel'),
+    source: get('source'),
+    content: get('content'),
+    owner: get('owner'),
+    q: get('q'),
+    sort: get('sort') || 'score',
+  };
+  // An empty owner asks for the unassigned, which a plain query string would drop.
+  const unassigned = get('unassigned') === '1';
+  const listQuery = query(filters) + (unassigned ? '&owner=' : '');
+  const list = useApi<LeadListResponse>(`/api/dashboard/leads${listQuery}&limit=${PAGE_SIZE}&offset=${offset}`);
+  const title = temperature === 'hot' && !filters.lifecycle ? 'Hot leads' : 'Leads';
+  usePageTitle(`${title} · ${site.name}`);
+
+  const set = (changes: Record<string, string | undefined>) => navigate(hrefWith(location.path, params, { ...changes, offset: undefined }));
+  const seen = filters.from || filters.to ? (filters.to === today() && SEEN.find((days) => filters.from === daysBefore(today(), days - 1))?.toString()) || 'custom' : '';
+
+  return (
+    <div class="page">
+      <div class="page-header">
+        <h1 tabIndex={-1}>{title}</h1>
+        <a class="button" href={`/api/leads.csv${listQuery}`} download>
+          Export this list (CSV)
+        </a>
+      </div>
+
+      <Filters key={location.params.toString()} params={params} onApply={set} />
+      <div class="filter-bar" role="group" aria-label="Filters">
+        <label>
+          Temperature{' '}
+          <select value={temperature} onChange={(event) => set({ temperature: (event.target as HTMLSelectElement).value })}>
+            {TEMPERATURES.map((option) => (
+              <option key={option.value} value={option.value}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status{' '}
+          <select value={filters.lifecycle} onChange={(event) => set({ lifecycle: (event.target as HTMLSelectElement).value })}>
+            {LIFECYCLES.map((option) => (
+              <option key={option.value} value={option.value}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Stage{' '}
+          <select value={filters.stage} onChange={(event) => set({ stage: (event.target as HTMLSelectElement).value })}>
+            {STAGES.map((stage) => (
+              <option key={stage} value={stage}>
+                {stage || 'Any stage'}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Seen{' '}
+          <select
+            value={seen}
+            onChange={(event) => {
+              const value = (event.target as HTMLSelectElement).value;
+              if (value === 'custom') return;
+              set(value ? { from: daysBefore(today(), Number(value) - 1), to: today() } : { from: undefined, to: undefined, content: undefined });
+            }}
+          >
+            <option value="">Any time</option>
+            {SEEN.map((days) => (
+              <option key={days} value={String(days)}>
+                In the last {days} days
+              </option>
+            ))}
+            {seen === 'custom' && <option value="custom">{`${formatDay(filters.from || filters.to)} – ${formatDay(filters.to || today())}`}</option>}
+          </select>
+        </label>
+        <label>
+          Sort by{' '}
+          <select value={filters.sort} onChange={(event) => set({ sort: (event.target as HTMLSelectElement).value })}>
+            <option value="score">Highest score</option>
+            <option value="recent">Most recent</option>
+          </select>
+        </label>
+      </div>
+      <ActiveDrillDowns params={params} onRemove={set} />
+
+      {list.error ? (
+        <ErrorMessage error={list.error} what="the leads" />
+      ) : !list.data ? (
+        <Loading what="the leads" />
+      ) : (
+        <LeadTable data={list.data} site={site.id} offset={offset} onPage={(next) => navigate(hrefWith(location.path, params, { offset: next ? String(next) : undefined }))} />
+      )}
+    </div>
+  );
+}
+
+/** The free-text filters, applied together with a button (or Enter). */
+function Filters({ params, onApply }: { params: URLSearchParams; onApply: (changes: Record<string, string | undefined>) => void }) {
+  const [search, setSearch] = useState(params.get('q') ?? '');
+  const [source, setSource] = useState(params.get('source') ?? '');
+  const [owner, setOwner] = useState(params.get('owner') ?? '');
+  const [unassigned, setUnassigned] = useState(params.get('unassigned') === '1');
+  return (
+    <form
+      class="filter-bar"
+      role="search"
+      aria-label="Search leads"
+      onSubmit={(event) => {
+        event.preventDefault();
+        onApply({ q: search.trim(), source: source.trim(), owner: unassigned ? undefined : owner.trim(), unassigned: unassigned ? '1' : undefined });
+      }}
+    >
+      <label>
+        Search <input type="search" value={search} placeholder="Email, name or company" onInput={(event) => setSearch((event.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        Source <input type="text" value={source} placeholder="e.g. linkedin" size={12} onInput={(event) => setSource((event.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        Owner <input type="text" value={owner} disabled={unassigned} size={12} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
+      </label>
+      <label class="checkbox">
+        <input type="checkbox" checked={unassigned} onChange={(event) => setUnassigned((event.target as HTMLInputElement).checked)} /> Unassigned only
+      </label>
+      <button type="submit">Apply</button>
+    </form>
+  );
+}
+
+/** Filters that came from a marketing panel (funnel step, content), shown so they can be seen and removed. */
+function ActiveDrillDowns({ params, onRemove }: { params: URLSearchParams; onRemove: (changes: Record<string, string | undefined>) => void }) {
+  const active = [
+    params.get('funnel') && { key: 'funnel', text: `Funnel: ${params.get('funnel')} or beyond` },
+    params.get('content') && { key: 'content', text: `Engaged with ${params.get('content')!.replace(':', ' ')}` },
+    (params.get('from') || params.get('to')) && { key: 'from', text: `Seen ${formatDay(params.get('from') ?? today())} – ${formatDay(params.get('to') ?? today())}` },
+  ].filter(Boolean) as { key: string; text: string }[];
+  if (active.length === 0) return null;
+  return (
+    <ul class="drill-downs" aria-label="Other filters">
+      {active.map((filter) => (
+        <li key={filter.key}>
+          {filter.text}{' '}
+          <button
+            type="button"
+            class="link-button"
+            aria-label={`Remove filter: ${filter.text}`}
+            onClick={() => onRemove(filter.key === 'from' ? { from: undefined, to: undefined, content: undefined } : { [filter.key]: undefined })}
+          >
+            ✕
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; site: string; offset: number; onPage: (offset: number) => void }) {
+  if (data.total === 0) return <p class="empty">No lead matches these filters.</p>;
+  const last = Math.min(offset + data.leads.length, data.total);
+  return (
+    <>
+      <p class="muted" role="status">
+        {formatNumber(offset + 1)}–{formatNumber(last)} of {formatNumber(data.total)} leads
+      </p>
+      <TableScroll label="Leads">
+        <table class="leads">
+          <thead>
+            <tr>
+              <th scope="col" class="number">
+                Score
+              </th>
+              <th scope="col">Lead</th>
+              <th scope="col">Temperature</th>
+              <th scope="col">Status</th>
+              <th scope="col">Stage</th>
+              <th scope="col">Owner</th>
+              <th scope="col">Top reasons</th>
+              <th scope="col">Source</th>
+              <th scope="col">Last seen</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.leads.map((lead) => (
+              <tr key={lead.id}>
+                <td class="number score">{formatNumber(lead.score)}</td>
+                <th scope="row">
+                  <a href={`/dashboard/leads/${lead.id}${query({ site })}`}>{lead.name || lead.email}</a>
+                  <span class="sub">{[lead.name ? lead.email : '', lead.jobTitle, lead.company].filter(Boolean).join(' · ')}</span>
+                </th>
+                <td>
+                  <TemperatureBadge temperature={lead.temperature} />
+                </td>
+                <td>
+                  <LifecycleBadge lifecycle={lead.lifecycle} />
+                </td>
+                <td>{lead.stage ?? '–'}</td>
+                <td>{lead.owner ?? <span class="muted">unassigned</span>}</td>
+                <td>
+                  <ReasonChips reasons={lead.topReasons} />
+                </td>
+                <td>{lead.source}</td>
+                <td>
+                  <time dateTime={lead.lastSeen} title={formatTime(lead.lastSeen)}>
+                    {formatAgo(lead.lastSeen)}
+                  </time>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableScroll>
+      {data.total > PAGE_SIZE && (
+        <nav class="pager" aria-label="Pages of leads">
+          <button type="button" disabled={offset === 0} onClick={() => onPage(Math.max(0, offset - PAGE_SIZE))}>
+            Previous page
+          </button>
+          <button type="button" disabled={last >= data.total} onClick={() => onPage(offset + PAGE_SIZE)}>
+            Next page
+          </button>
+        </nav>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,340 @@
+import type {
+  ContentResponse,
+  ContentRow,
+  FunnelResponse,
+  PricingResponse,
+  ScoreDistributionResponse,
+  SourcesResponse,
+  SummaryResponse,
+  TimeseriesResponse,
+} from '../../../collector/api/dashboard-types.ts';
+import type { ComponentChildren } from 'preact';
+import { query, useApi, type Loaded } from '../api.ts';
+import { usePageTitle, type PageProps } from '../session.ts';
+import { Chart } from '../components/chart.tsx';
+import { COLORS } from '../components/colors.ts';
+import { Kpi } from '../components/kpi.tsx';
+import { PeriodPicker } from '../components/period-picker.tsx';
+import { Bar, ErrorMessage, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { formatDecimal, formatNumber, formatSeconds, formatShare } from '../format.ts';
+import { periodOf } from '../period.ts';
+
+
+/** Shows a panel's content once its data is in, its error if it failed, and a loading line before. */
+function Section<T>({ loaded, what, children }: { loaded: Loaded<T>; what: string; children: (data: T) => ComponentChildren }) {
+  if (loaded.error) return <ErrorMessage error={loaded.error} what={what} />;
+  if (!loaded.data) return <Loading what={what} />;
+  return <>{children(loaded.data)}</>;
+}
+
+export function MarketingPage({ site, location }: PageProps) {
+  usePageTitle(`Marketing · ${site.name}`);
+  const period = periodOf(location.params);
+  const scope = query({ site: site.id, from: period.from, to: period.to });
+  const summary = useApi<SummaryResponse>(`/api/dashboard/summary${scope}`);
+  const series = useApi<TimeseriesResponse>(`/api/dashboard/timeseries${scope}`);
+  const funnel = useApi<FunnelResponse>(`/api/dashboard/funnel${scope}`);
+  const sources = useApi<SourcesResponse>(`/api/dashboard/sources${scope}`);
+  const content = useApi<ContentResponse>(`/api/dashboard/content${scope}`);
+  const pricing = useApi<PricingResponse>(`/api/dashboard/pricing${scope}`);
+  const distribution = useApi<ScoreDistributionResponse>(`/api/dashboard/score-distribution${scope}`);
+  /** A drill-down: the leads seen in the period that match `filters`, in the leads list (every temperature unless said). */
+  const leads = (filters: Record<string, string>) => `/dashboard/leads${query({ site: site.id, from: period.from, to: period.to, temperature: 'all', ...filters })}`;
+
+  return (
+    <div class="page">
+      <div class="page-header">
+        <h1 tabIndex={-1}>Marketing</h1>
+        <PeriodPicker key={`${period.from}/${period.to}`} period={period} location={location} />
+        <a class="button" href={`/api/leads.csv${query({ site: site.id, from: period.from, to: period.to })}`} download>
+          Export the period's leads (CSV)
+        </a>
+      </div>
+      <p class="muted intro">Leads figures count the identified leads seen in the period, as they stand now; changes compare with the {periodDays(period.from, period.to)} days before.</p>
+
+      <Section loaded={summary} what="the key figures">
+        {({ kpis }) => (
+          <dl class="kpis" aria-label="Key figures">
+            <Kpi label="Visitors" value={kpis.visitors} />
+            <Kpi label="Identified leads" value={kpis.identifiedLeads} href={leads({})} />
+            <Kpi label="New leads" value={kpis.newLeads} />
+            <Kpi label="Warm leads" value={kpis.warm} href={leads({ temperature: 'warm' })} />
+            <Kpi label="Hot leads" value={kpis.hot} href={leads({ temperature: 'hot' })} />
+            <Kpi label="MQLs" value={kpis.mqls} href={leads({ lifecycle: 'mql' })} />
+            <Kpi label="Prospects" value={kpis.prospects} href={leads({ lifecycle: 'prospect' })} />
+          </dl>
+        )}
+      </Section>
+
+      <div class="panels">
+        <Panel id="traffic" title="Visitors and leads per day" wide>
+          <Section loaded={series} what="the daily figures">
+            {(data) => (
+              <div class="chart-pair">
+                <Chart label="Visitors per day" x={data.days} series={[{ label: 'Visitors', values: data.visitors, color: COLORS.visitors }]} />
+                <Chart
+                  label="Leads seen per day, by temperature"
+                  x={data.days}
+                  series={[
+                    { label: 'Hot', values: data.leads.hot, color: COLORS.hot },
+                    { label: 'Warm', values: data.leads.warm, color: COLORS.warm },
+                    { label: 'Cold', values: data.leads.cold, color: COLORS.cold },
+                  ]}
+                />
+              </div>
+            )}
+          </Section>
+        </Panel>
+
+        <Panel id="sources" title="Lead quality by source" wide>
+          <Section loaded={sources} what="the sources">
+            {(data) => <SourcesPanel data={data} leads={leads} />}
+          </Section>
+        </Panel>
+
+        <Panel id="funnel" title="Funnel">
+          <Section loaded={funnel} what="the funnel">
+            {(data) => <FunnelPanel data={data} leads={leads} />}
+          </Section>
+        </Panel>
+
+        <Panel id="scores" title="Score distribution">
+          <Section loaded={distribution} what="the score distribution">
+            {(data) => <DistributionPanel data={data} />}
+          </Section>
+        </Panel>
+
+        <Panel id="content" title="Top content by leads influenced" wide>
+          <Section loaded={content} what="the content">
+            {(data) => (
+              <div class="content-lists">
+                <ContentTable title="Pages" kind="page" rows={data.pages} leads={leads} />
+                <ContentTable title="Downloads" kind="download" rows={data.downloads} leads={leads} />
+                <ContentTable title="Webinars" kind="webinar" rows={data.webinars} leads={leads} />
+              </div>
+            )}
+          </Section>
+        </Panel>
+
+        <Panel id="pricing" title="Pricing-page engagement" wide>
+          <Section loaded={pricing} what="pricing-page engagement">
+            {(data) => <PricingPanel data={data} site={site.id} />}
+          </Section>
+        </Panel>
+
+      </div>
+    </div>
+  );
+}
+
+const periodDays = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;
+
+type LeadsLink = (filters: Record<string, string>) => string;
+
+function FunnelPanel({ data, leads }: { data: FunnelResponse; leads: LeadsLink }) {
+  const top = data.steps[0]?.leads ?? 0;
+  return (
+    <>
+      <p class="muted">
+        {formatNumber(data.leads)} identified leads seen; each sits at the furthest step it reached, and a step counts the leads at it or beyond.
+      </p>
+      <ol class="funnel">
+        {data.steps.map((step) => (
+          <li key={step.step}>
+            <a class="funnel-step" href={leads({ funnel: step.step })}>
+              <span class="funnel-name">{step.step === 'prospect' ? 'Prospect' : step.step}</span>
+              <Bar value={step.leads} max={top} tone={step.step === 'MQL' || step.step === 'prospect' ? 'hot' : 'accent'} />
+              <span class="funnel-count">{formatNumber(step.leads)}</span>
+              <span class="funnel-rate">{step.conversion === null ? '' : `${formatShare(step.conversion)} of the step before`}</span>
+            </a>
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
+
+function SourcesPanel({ data, leads }: { data: SourcesResponse; leads: LeadsLink }) {
+  if (data.sources.length === 0) return <p class="muted">No visits in this period.</p>;
+  const bestScore = Math.max(1, ...data.sources.map((row) => row.averageScore));
+  const bestRate = Math.max(0.01, ...data.sources.map((row) => (row.visitors > 0 ? row.leads / row.visitors : 0)));
+  return (
+    <TableScroll label="Lead quality by source">
+      <table class="sources">
+        <caption class="muted">
+          Visitors by the source of their sessions in the period; leads by their first-touch source. Longer bars, better leads.
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Source</th>
+            <th scope="col" class="number">
+              Visitors
+            </th>
+            <th scope="col" class="number">
+              Leads
+            </th>
+            <th scope="col">Leads per 100 visitors</th>
+            <th scope="col">Average score</th>
+            <th scope="col">Hot leads</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.sources.map((row) => (
+            <tr key={row.source}>
+              <th scope="row">{row.leads > 0 ? <a href={leads({ source: row.source })}>{row.source}</a> : row.source}</th>
+              <td class="number">{formatNumber(row.visitors)}</td>
+              <td class="number">{formatNumber(row.leads)}</td>
+              <td>
+                <span class="bar-pair">
+                  <span class="bar-value">{row.visitors > 0 ? formatDecimal((100 * row.leads) / row.visitors) : '–'}</span>
+                  <Bar value={row.visitors > 0 ? row.leads / row.visitors : 0} max={bestRate} tone="warm" />
+                </span>
+              </td>
+              <td>
+                <span class="bar-pair">
+                  <span class="bar-value">{row.leads > 0 ? formatDecimal(row.averageScore) : '–'}</span>
+                  <Bar value={row.averageScore} max={bestScore} />
+                </span>
+              </td>
+              <td>
+                <span class="bar-pair">
+                  <span class="bar-value">{row.leads > 0 ? formatShare(row.hotShare) : '–'}</span>
+                  <Bar value={row.hotShare} max={1} tone="hot" />
+                </span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableScroll>
+  );
+}
+
+function ContentTable({ title, kind, rows, leads }: { title: string; kind: string; rows: ContentRow[]; leads: LeadsLink }) {
+  return (
+    <div>
+      <h3>{title}</h3>
+      {rows.length === 0 ? (
+        <p class="muted">None in this period.</p>
+      ) : (
+        <TableScroll label={`Top ${title.toLowerCase()}`}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{title.replace(/s$/, '')}</th>
+                <th scope="col" class="number">
+                  Leads
+                </th>
+                <th scope="col" class="number">
+                  Hot
+                </th>
+                <th scope="col" class="number">
+                  Visitors
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <tr key={row.item}>
+                  <th scope="row" class="item">
+                    {row.leads > 0 ? <a href={leads({ content: `${kind}:${row.item}` })}>{row.item}</a> : row.item}
+                  </th>
+                  <td class="number">{formatNumber(row.leads)}</td>
+                  <td class="number">{formatNumber(row.hotLeads)}</td>
+                  <td class="number">{formatNumber(row.visitors)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      )}
+    </div>
+  );
+}
+
+function PricingPanel({ data, site }: { data: PricingResponse; site: string }) {
+  return (
+    <>
+      <p class="muted">Pages matching {data.patterns.join(', ')}.</p>
+      <dl class="kpis kpis-small" aria-label="Pricing-page figures">
+        <Kpi label="Pricing views" value={data.views} />
+        <Kpi label="Visitors who viewed pricing" value={data.visitors} />
+        <Kpi label="Share of all visitors" value={data.visitorShare} format={formatShare} />
+        <Kpi label="Leads who viewed pricing" value={data.leads} />
+        <Kpi label="Engaged time per view" value={data.averageEngagedSeconds} format={formatSeconds} />
+      </dl>
+      <div class="chart-pair">
+        <Chart label="Pricing-page views per day" x={data.days} series={[{ label: 'Views', values: data.dailyViews, color: COLORS.warm }]} />
+        <div>
+          <h3>Leads who spent longest on pricing</h3>
+          {data.topLeads.length === 0 ? (
+            <p class="muted">No identified lead viewed pricing in this period.</p>
+          ) : (
+            <TableScroll label="Leads who spent longest on pricing">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Lead</th>
+                    <th scope="col" class="number">
+                      Time
+                    </th>
+                    <th scope="col" class="number">
+                      Views
+                    </th>
+                    <th scope="col" class="number">
+                      Score
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.topLeads.map((lead) => (
+                    <tr key={lead.id}>
+                      <th scope="row">
+                        <a href={`/dashboard/leads/${lead.id}${query({ site })}`}>{lead.name || lead.email}</a>
+                        {lead.company && <span class="muted"> · {lead.company}</span>}
+                      </th>
+                      <td class="number">{formatSeconds(lead.engagedSeconds)}</td>
+                      <td class="number">{formatNumber(lead.views)}</td>
+                      <td class="number">
+                        {formatNumber(lead.score)} <TemperatureBadge temperature={lead.temperature} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableScroll>
+          )}
+        </div>
+      </div>
+    </>
+  );
+}
+
+function DistributionPanel({ data }: { data: ScoreDistributionResponse }) {
+  if (data.buckets.length === 0) return <p class="muted">No identified lead seen in this period.</p>;
+  const { warm, hot } = data.thresholds;
+  // A bucket takes the temperature of its middle score, so the bars change colour at the thresholds.
+  const temperatureOf = (from: number) => {
+    const middle = from + data.bucketSize / 2;
+    return middle > hot ? 'hot' : middle >= warm ? 'warm' : 'cold';
+  };
+  const values = (temperature: string) => data.buckets.map((bucket) => (temperatureOf(bucket.from) === temperature ? bucket.leads : null));
+  return (
+    <>
+      <p class="muted">
+        Identified leads seen in the period by current score, in steps of {data.bucketSize} points: cold below {warm}, hot above {hot}.
+      </p>
+      <Chart
+        label="Leads by score"
+        kind="bars"
+        x={data.buckets.map((bucket) => bucket.from)}
+        xLabel={(from) => `${from} to ${Number(from) + data.bucketSize - 1} points`}
+        series={[
+          { label: 'Cold', values: values('cold'), color: COLORS.cold },
+          { label: 'Warm', values: values('warm'), color: COLORS.warm },
+          { label: 'Hot', values: values('hot'), color: COLORS.hot },
+        ]}
+      />
+    </>
+  );
+}

@@ -1,0 +1,21 @@
+/** The days a view covers (UTC, both included), from the URL's `from` and `to`; the last 30 days by default. */
+export interface ViewPeriod {
+  from: string;
+  to: string;
+  /** "7", "30" or "90" when the period is the last N days up to today, else "custom". */
+  preset: string;
+}
+
+export const PRESETS = [7, 30, 90];
+const DAY_MS = 86_400_000;
+
+export const today = () => new Date().toISOString().slice(0, 10);
+export const daysBefore = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) - days * DAY_MS).toISOString().slice(0, 10);
+const isDay = (text: string | null): text is string => text !== null && /^\d{4}-\d{2}-\d{2}$/.test(text);
+
+export function periodOf(params: URLSearchParams): ViewPeriod {
+  const to = isDay(params.get('to')) ? params.get('to')! : today();
+  const from = isDay(params.get('from')) ? params.get('from')! : daysBefore(to, 29);
+  const preset = to === today() ? PRESETS.find((days) => from === daysBefore(to, days - 1)) : undefined;
+  return { from, to, preset: preset ? String(preset) : 'custom' };
+}

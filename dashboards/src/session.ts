@@ -1,0 +1,28 @@
+import { useEffect } from 'preact/hooks';
+import type { SiteInfo } from '../../collector/api/dashboard-types.ts';
+import type { Location } from './router.ts';
+
+export interface Session {
+  /** Who is logged in; null when the API is used with a token that names no person. */
+  user: { name: string; role: 'admin' | 'marketing' | 'sales' } | null;
+  sites: SiteInfo[];
+  frameworks: Record<string, readonly string[]>;
+}
+
+/** What every page gets: who is looking, the chosen site, and the URL's parameters. */
+export interface PageProps {
+  session: Session;
+  site: SiteInfo;
+  location: Location;
+}
+
+// The same rules as the API's (README, "Access"): everyone reads and exports; sales and admins qualify and see alerts.
+export const canQualify = (session: Session) => session.user?.role !== 'marketing';
+export const canSeeAlerts = canQualify;
+
+/** Sets the document title, which is what a screen reader announces after a page change. */
+export function usePageTitle(title: string): void {
+  useEffect(() => {
+    document.title = `${title} · Hearth`;
+  }, [title]);
+}

@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newApiToken } from '../../collector/auth/tokens.ts';
+import { batchToRows } from '../../collector/ingest/rows.ts';
+import { insertEvents } from '../../collector/ingest/sink.ts';
+import { describeUserAgent } from '../../collector/ingest/user-agent.ts';
+import type { WireBatch } from '../../collector/ingest/wire.ts';
+import type { RunningServer } from '../../collector/server.ts';
+import { BROWSER_USER_AGENT, getJson, newVisitor, SITE_ORIGIN, startTestServer, TEST_TOKEN } from '../support/server.ts';
+
+const marketingToken = newApiToken();
+const salesToken = newApiToken();
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer({
+    sites: [
+      {
+        id: 'acme',
+        origins: [SITE_ORIGIN],
+        pageGroups: { resources: ['/resources*'], product: ['/product*'], webinar: ['/webinar*'], pricing: ['/pricing*'], contact: ['/contact*'] },
+      },
+      { id: 'globex', origins: ['https://globex.test'] },
+    ],
+    tokens: [
+      { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
+      { name: 'crm-sync', role: 'sales', tokenHash: salesToken.tokenHash },
+    ],
+  });
+  await seed();
+});
+afterAll(() => server.close());
+
+const DAY_MS = 86_400_000;
+const todayStart = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+/** Noon (UTC) `daysAgo` days ago, plus some minutes: always in the past, on a known day. */
+const at = (daysAgo: number, minutes = 0) => todayStart - daysAgo * DAY_MS + 12 * 3_600_000 + minutes * 60_000;
+const dayOf = (daysAgo: number) => new Date(todayStart - daysAgo * DAY_MS).toISOString().slice(0, 10);
+/** The week the tests look at (6 days ago to today); the week before is the previous period. */
+const WEEK = `site=acme&from=${dayOf(6)}&to=${dayOf(0)}`;
+
+const page = (path: string, t: number, query = '', referrer = '') => ({ n: 'v', u: `${SITE_ORIGIN}${path}${query}`, r: referrer, t });
+const landing = (path: string, t: number, query = '', referrer = '') => ({ ...page(path, t, query, referrer), ss: 1 });
+const form = (path: string, name: string, t: number, fields: Record<string, string>) => ({ n: 'f', u: `${SITE_ORIGIN}${path}`, k: name, t, p: fields });
+
+/**
+ * Stores a browser's events with their own timestamps (the collector would replace times older than a day by the
+ * arrival time), and tells the scorer, as the write-ahead log does after each batch it stores.
+ */
+async function store(visitor: string, events: Record<string, unknown>[]) {
+  const batch = { s: 'acme', v: visitor, sid: newVisitor(), e: events.map((event) => ({ i: randomUUID(), ...event })) } as WireBatch;
+  const rows = batchToRows(batch, Math.max(...events.map((event) => event.t as number)) + 1000, { userAgent: describeUserAgent(BROWSER_USER_AGENT) });
+  await insertEvents(server.client, rows);
+  server.scorer.noteStored(rows);
+}
+
+const emails = {
+  ceo: `ceo.${newVisitor()}@initech.test`,
+  manager: `ops.${newVisitor()}@globex-freight.test`,
+  student: `student.${newVisitor()}@gmail.com`,
+  analyst: `analyst.${newVisitor()}@umbrella.test`,
+  lastWeek: `reader.${newVisitor()}@hooli.test`,
+};
+
+/**
+ * This week: a CEO from LinkedIn who studies pricing (hot), a manager from LinkedIn who signs up for a webinar
+ * (warm), a student and an analyst from Display (cold), and three anonymous visitors. Last week: a newsletter
+ * reader who glanced at pricing, and one of the anonymous visitors.
+ */
+async function seed() {
+  await store(newVisitor(), [
+    landing('/', at(1), '?utm_source=linkedin&utm_medium=paid-social', 'https://www.linkedin.com/'),
+    page('/pricing', at(1, 1)),
+    { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(1, 2), ms: 60_000 },
+    page('/pricing', at(1, 3)),
+    { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(1, 4), ms: 120_000 },
+    form('/contact', 'demo-request', at(1, 5), { 'email  email': emails.ceo, 'job_title  ': 'CEO', 'company  ': 'Initech', 'company_size  ': '500', 'industry  ': 'Software', 'country  ': 'France' }),
+  ]);
+  await store(newVisitor(), [
+    landing('/product', at(2), '?utm_source=linkedin&utm_medium=paid-social', 'https://www.linkedin.com/'),
+    page('/webinar', at(2, 1)),
+    form('/webinar', 'webinar-signup', at(2, 2), { 'email  email': emails.manager, 'job_title  ': 'Head of Operations', 'company  ': 'Globex Freight', 'country  ': 'Germany' }),
+  ]);
+  await store(newVisitor(), [
+    landing('/resources', at(3), '?utm_source=display&utm_medium=banner', 'https://ads.example-network.com/'),
+    { n: 'd', u: `${SITE_ORIGIN}/resources`, t: at(3, 1), h: `${SITE_ORIGIN}/assets/whitepaper-lead-scoring.pdf`, x: 'Download' },
+    form('/resources', 'whitepaper', at(3, 2), { 'email  email': emails.student, 'job_title  ': 'Student' }),
+  ]);
+  await store(newVisitor(), [
+    landing('/', at(3, 30), '?utm_source=display&utm_medium=banner', 'https://ads.example-network.com/'),
+    form('/', 'newsletter', at(3, 31), { 'email  email': emails.analyst, 'job_title  ': 'Data Analyst', 'company  ': '=HYPERLINK("http://evil.test","Umbrella")' }),
+  ]);
+  await store(newVisitor(), [landing('/', at(4), '', 'https://www.google.com/')]);
+  await store(newVisitor(), [landing('/product', at(5))]);
+  const returning = newVisitor();
+  await store(returning, [landing('/', at(10), '', 'https://www.google.com/')]);
+  await store(returning, [landing('/', at(2, 30))]);
+  await store(newVisitor(), [
+    landing('/', at(10, 5), '?utm_source=newsletter&utm_medium=email'),
+    page('/pricing', at(10, 6)),
+    { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(10, 7), ms: 30_000 },
+    form('/', 'newsletter', at(10, 8), { 'email  email': emails.lastWeek }),
+  ]);
+  await server.scorer.settled();
+}
+
+const api = async (path: string, token: string | null = TEST_TOKEN) => getJson(server, path, token);
+const leadId = async (email: string) => ((await api(`/api/dashboard/leads?site=acme&q=${encodeURIComponent(email)}`)).body.leads[0].id as string);
+
+async function qualify(id: string, change: unknown) {
+  const response = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(change),
+  });
+  expect(response.status).toBe(200);
+}
+
+describe('marketing dashboard API', () => {
+  it('counts the week\'s visitors and leads against the week before', async () => {
+    const { status, body } = await api(`/api/dashboard/summary?${WEEK}`);
+    expect(status).toBe(200);
+    expect(body.period).toEqual({ from: dayOf(6), to: dayOf(0), previousFrom: dayOf(13), previousTo: dayOf(7) });
+    expect(body.kpis).toEqual({
+      visitors: { current: 7, previous: 2 },
+      identifiedLeads: { current: 4, previous: 1 },
+      newLeads: { current: 4, previous: 1 },
+      warm: { current: 1, previous: 0 },
+      hot: { current: 1, previous: 0 },
+      mqls: { current: 1, previous: 0 },
+      prospects: { current: 0, previous: 0 },
+    });
+  });
+
+  it('draws visitors and leads by temperature day by day, empty days included', async () => {
+    const { body } = await api(`/api/dashboard/timeseries?${WEEK}`);
+    expect(body.days).toEqual([6, 5, 4, 3, 2, 1, 0].map(dayOf));
+    expect(body.visitors).toEqual([0, 1, 1, 2, 2, 1, 0]);
+    expect(body.leads).toEqual({ cold: [0, 0, 0, 2, 0, 0, 0], warm: [0, 0, 0, 0, 1, 0, 0], hot: [0, 0, 0, 0, 0, 1, 0] });
+  });
+
+  it('shows how far leads went down the funnel, with the conversion from each step to the next', async () => {
+    const { body } = await api(`/api/dashboard/funnel?${WEEK}`);
+    expect(body.leads).toBe(4);
+    expect(body.steps).toEqual([
+      { step: 'TOFU', leads: 3, conversion: null },
+      { step: 'MOFU', leads: 2, conversion: 2 / 3 },
+      { step: 'BOFU', leads: 1, conversion: 0.5 },
+      { step: 'MQL', leads: 1, conversion: 1 },
+      { step: 'prospect', leads: 0, conversion: 0 },
+    ]);
+  });
+
+  it('shows that LinkedIn brings better leads than Display', async () => {
+    const { body } = await api(`/api/dashboard/sources?${WEEK}`);
+    const bySource = Object.fromEntries(body.sources.map((row: { source: string }) => [row.source, row]));
+    expect(bySource.linkedin).toMatchObject({ visitors: 2, leads: 2, hotLeads: 1, hotShare: 0.5 });
+    expect(bySource.display).toMatchObject({ visitors: 2, leads: 2, hotLeads: 0, hotShare: 0 });
+    expect(bySource.linkedin.averageScore).toBeGreaterThan(60);
+    expect(bySource.display.averageScore).toBeLessThan(0);
+    expect(bySource['google.com']).toMatchObject({ visitors: 1, leads: 0 });
+    expect(bySource['(direct)']).toMatchObject({ visitors: 2, leads: 0 });
+  });
+
+  it('ranks pages, downloads and webinars by the leads they reached', async () => {
+    const { body } = await api(`/api/dashboard/content?${WEEK}`);
+    expect(body.pages[0]).toEqual({ item: '/', visitors: 4, leads: 2, hotLeads: 1 });
+    expect(body.pages.find((row: { item: string }) => row.item === '/pricing')).toEqual({ item: '/pricing', visitors: 1, leads: 1, hotLeads: 1 });
+    expect(body.downloads).toEqual([{ item: '/assets/whitepaper-lead-scoring.pdf', visitors: 1, leads: 1, hotLeads: 0 }]);
+    expect(body.webinars).toEqual([{ item: 'webinar-signup', visitors: 1, leads: 1, hotLeads: 0 }]);
+  });
+
+  it('measures pricing-page engagement and names the leads who spent longest there', async () => {
+    const { body } = await api(`/api/dashboard/pricing?${WEEK}`);
+    expect(body.patterns).toEqual(['/pricing*']);
+    expect(body).toMatchObject({
+      views: { current: 2, previous: 1 },
+      visitors: { current: 1, previous: 1 },
+      leads: { current: 1, previous: 1 },
+      averageEngagedSeconds: { current: 90, previous: 30 },
+      visitorShare: { current: 1 / 7, previous: 1 / 2 },
+    });
+    expect(body.dailyViews).toEqual([0, 0, 0, 0, 0, 2, 0]);
+    expect(body.topLeads).toEqual([expect.objectContaining({ email: emails.ceo, company: 'Initech', views: 2, engagedSeconds: 180, temperature: 'hot' })]);
+  });
+
+  it('spreads the leads\' scores over buckets of 10 points, against the warm and hot thresholds', async () => {
+    const { body } = await api(`/api/dashboard/score-distribution?${WEEK}`);
+    const { body: list } = await api(`/api/dashboard/leads?${WEEK}`);
+    expect(body.thresholds).toEqual({ warm: 30, hot: 60 });
+    expect(body.buckets.reduce((sum: number, bucket: { leads: number }) => sum + bucket.leads, 0)).toBe(4);
+    for (const lead of list.leads) {
+      const bucket = body.buckets.find((candidate: { from: number }) => candidate.from === Math.floor(lead.score / 10) * 10);
+      expect(bucket.leads).toBeGreaterThan(0);
+    }
+    expect(body.buckets.map((bucket: { from: number }) => bucket.from)).toEqual(
+      Array.from({ length: body.buckets.length }, (_, i) => body.buckets[0].from + 10 * i),
+    );
+  });
+});
+
+describe('accounts', () => {
+  it('groups leads by company and scores the company from its best leads', async () => {
+    const { body } = await api('/api/dashboard/accounts?site=acme');
+    expect(body.accounts[0]).toMatchObject({ id: 'initech.test', name: 'Initech', temperature: 'hot', leads: 1, personas: ['c_level'] });
+    expect(body.accounts[0].topLeads).toEqual([expect.objectContaining({ email: emails.ceo, temperature: 'hot' })]);
+    // A student on free mail who named no company belongs to no account.
+    expect(body.accounts.map((account: { id: string }) => account.id)).not.toContain('gmail.com');
+    expect((await api('/api/dashboard/accounts?site=acme&temperature=hot')).body.total).toBe(1);
+  });
+});
+
+describe('lead lists and CSV export', () => {
+  it('lists the hottest leads first with their top reasons, and filters by what the panels show', async () => {
+    const { body } = await api(`/api/dashboard/leads?${WEEK}`);
+    expect(body.total).toBe(4);
+    expect(body.leads.map((lead: { email: string }) => lead.email)).toEqual([emails.ceo, emails.manager, emails.analyst, emails.student]);
+    expect(body.leads[0]).toMatchObject({ name: '', company: 'Initech', jobTitle: 'CEO', country: 'FR', temperature: 'hot', stage: 'BOFU', lifecycle: 'mql', source: 'linkedin', owner: null });
+    // Two pricing views a day and a half ago: 2 × 20 points, barely decayed.
+    expect(body.leads[0].topReasons[0]).toEqual({ rule: 'pricing-page', points: expect.closeTo(39, 0) });
+
+    const emailsOf = async (query: string) => (await api(`/api/dashboard/leads?${WEEK}&${query}`)).body.leads.map((lead: { email: string }) => lead.email);
+    expect(await emailsOf('temperature=hot')).toEqual([emails.ceo]);
+    expect(await emailsOf('temperature=warm,hot')).toEqual([emails.ceo, emails.manager]);
+    expect(await emailsOf('source=display')).toEqual([emails.analyst, emails.student]);
+    expect(await emailsOf('funnel=MOFU')).toEqual([emails.ceo, emails.manager]);
+    expect(await emailsOf('content=webinar:webinar-signup')).toEqual([emails.manager]);
+    expect(await emailsOf('content=download:/assets/whitepaper-lead-scoring.pdf')).toEqual([emails.student]);
+    expect(await emailsOf('maxScore=-1')).toEqual([emails.student]);
+    expect(await emailsOf('sort=recent&limit=2')).toEqual([emails.ceo, emails.manager]);
+    // Without a period: every lead, last week's reader too.
+    expect((await api('/api/dashboard/leads?site=acme')).body.total).toBe(5);
+  });
+
+  it('follows sales: a qualified lead with an owner becomes a prospect in the KPIs, the funnel and the lists', async () => {
+    const id = await leadId(emails.ceo);
+    await qualify(id, { boxes: { budget: true, authority: true, need: true, timing: true }, owner: 'sam' });
+    expect((await api(`/api/dashboard/summary?${WEEK}`)).body.kpis).toMatchObject({ mqls: { current: 0 }, prospects: { current: 1 }, hot: { current: 1 } });
+    expect((await api(`/api/dashboard/funnel?${WEEK}`)).body.steps.at(-1)).toEqual({ step: 'prospect', leads: 1, conversion: 1 });
+    const prospects = (await api(`/api/dashboard/leads?${WEEK}&lifecycle=prospect`)).body.leads;
+    expect(prospects).toEqual([expect.objectContaining({ email: emails.ceo, lifecycle: 'prospect', owner: 'sam' })]);
+    expect((await api(`/api/dashboard/leads?${WEEK}&owner=sam`)).body.total).toBe(1);
+    expect((await api(`/api/dashboard/leads?${WEEK}&owner=`)).body.total).toBe(3);
+  });
+
+  it('exports a list as CSV with the same filters, one row per lead, formulas defused', async () => {
+    const response = await fetch(`${server.url}/api/leads.csv?${WEEK}&source=display`, { headers: { authorization: `Bearer ${marketingToken.token}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="hearth-leads-acme-\d{4}-\d{2}-\d{2}\.csv"$/);
+    const lines = (await response.text()).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('id,email,name,company,job_title,country,score,fit,engagement,temperature,stage,lifecycle,owner,source,top_reasons,first_seen,last_seen');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toContain(`,${emails.analyst},,"'=HYPERLINK(""http://evil.test"",""Umbrella"")",Data Analyst,`);
+    expect(lines[2]).toMatch(new RegExp(`^l_[0-9a-f]{20},${emails.student.replaceAll('.', '\\.')},,,Student,,-?\\d+,`));
+    expect(lines[2]).toMatch(/,cold,TOFU,lead,,display,white-paper \+\d+,/);
+  });
+});
+
+describe('who may ask, and bad questions', () => {
+  it('answers every role, and nobody without credentials', async () => {
+    for (const path of [`/api/dashboard/summary?${WEEK}`, `/api/dashboard/leads?${WEEK}`, `/api/leads.csv?${WEEK}`]) {
+      const anonymous = await fetch(`${server.url}${path}`);
+      expect(anonymous.status).toBe(401);
+      for (const token of [TEST_TOKEN, marketingToken.token, salesToken.token]) {
+        expect((await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      }
+    }
+  });
+
+  it('names the bad parameter in a 400', async () => {
+    const problems = async (query: string) => {
+      const response = await api(`/api/dashboard/summary?${query}`);
+      expect(response.status).toBe(400);
+      return response.body.problems.map((problem: { path: string; message: string }) => `${problem.path}: ${problem.message}`);
+    };
+    expect(await problems('site=acme&from=2026-13-01')).toEqual(['from: not a calendar day (got "2026-13-01")']);
+    expect(await problems('site=acme&from=yesterday')).toEqual(['from: expected a day as YYYY-MM-DD (got "yesterday")']);
+    expect(await problems('site=acme&from=2026-03-10&to=2026-03-01')).toEqual(['from: the period starts after it ends (to is 2026-03-01) (got "2026-03-10")']);
+    expect(await problems('site=acme&from=2024-01-01&to=2026-01-01')).toEqual(['from: a view covers at most 366 days (got "2024-01-01")']);
+    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, globex (got "nope")']);
+    expect(await problems('site=acme&form=2026-01-01')).toEqual([expect.stringMatching(/^\(root\): Unrecognized key: "form"/)]);
+    const listProblems = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems.map((problem: { path: string }) => problem.path);
+    expect(await listProblems('temperature=hot,lukewarm')).toEqual(['temperature[1]']);
+    expect(await listProblems('content=page:/pricing')).toEqual(['content']);
+    expect(await listProblems(`from=${dayOf(6)}&content=pricing`)).toEqual(['content']);
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { toCsv } from '../../../collector/api/csv.ts';
+import { funnelOf, leadKpis, lifecycleOf, scoreBuckets, sourceQuality, type ActiveLead, type Verdicts } from '../../../collector/api/dashboard-figures.ts';
+
+const lead = (id: string, fields: Partial<ActiveLead> = {}): ActiveLead => ({ id, temperature: 'cold', stage: '', score: 0, source: '(direct)', inCurrent: true, inPrevious: false, ...fields });
+const noVerdicts = (): Verdicts => ({ prospects: new Set(), disqualified: new Set(), owners: new Map() });
+
+describe('the marketing panels\' arithmetic', () => {
+  it('ranks sales\' decisions above the score: disqualified, then prospect, then hot (MQL)', () => {
+    const verdicts: Verdicts = { prospects: new Set(['l_p', 'l_both']), disqualified: new Set(['l_d', 'l_both']), owners: new Map() };
+    expect(lifecycleOf(lead('l_both', { temperature: 'hot' }), verdicts)).toBe('disqualified');
+    expect(lifecycleOf(lead('l_p', { temperature: 'cold' }), verdicts)).toBe('prospect');
+    expect(lifecycleOf(lead('l_hot', { temperature: 'hot' }), verdicts)).toBe('mql');
+    expect(lifecycleOf(lead('l_warm', { temperature: 'warm' }), verdicts)).toBe('lead');
+  });
+
+  it('counts each lead in every period it was seen', () => {
+    const kpis = leadKpis([lead('a', { temperature: 'hot', inPrevious: true }), lead('b', { temperature: 'warm', inCurrent: false, inPrevious: true })], noVerdicts());
+    expect(kpis).toEqual({
+      identifiedLeads: { current: 1, previous: 2 },
+      warm: { current: 0, previous: 1 },
+      hot: { current: 1, previous: 1 },
+      mqls: { current: 1, previous: 1 },
+      prospects: { current: 0, previous: 0 },
+    });
+  });
+
+  it('puts a hot lead that never saw BOFU content past BOFU, so no step converts above 100 %', () => {
+    const { leads, steps } = funnelOf([lead('a', { stage: 'TOFU' }), lead('b', { stage: 'MOFU', temperature: 'hot' }), lead('c')], noVerdicts());
+    expect(leads).toBe(3);
+    expect(steps.map((step) => step.leads)).toEqual([2, 1, 1, 1, 0]);
+    expect(steps.map((step) => step.conversion)).toEqual([null, 0.5, 1, 1, 0]);
+  });
+
+  it('averages scores and shares hot leads per source', () => {
+    const quality = sourceQuality([lead('a', { source: 'linkedin', score: 80, temperature: 'hot' }), lead('b', { source: 'linkedin', score: 41 }), lead('c', { source: 'display', score: -15 })]);
+    expect(quality.get('linkedin')).toEqual({ leads: 2, averageScore: 60.5, hotLeads: 1, hotShare: 0.5 });
+    expect(quality.get('display')).toEqual({ leads: 1, averageScore: -15, hotLeads: 0, hotShare: 0 });
+  });
+
+  it('buckets negative scores downwards and keeps the empty buckets between', () => {
+    expect(scoreBuckets([lead('a', { score: -15 }), lead('b', { score: 21 }), lead('c', { score: 29 })], 10)).toEqual([
+      { from: -20, leads: 1 },
+      { from: -10, leads: 0 },
+      { from: 0, leads: 0 },
+      { from: 10, leads: 0 },
+      { from: 20, leads: 2 },
+    ]);
+    expect(scoreBuckets([], 10)).toEqual([]);
+  });
+});
+
+describe('CSV export', () => {
+  it('quotes what needs it, ends lines with CRLF, and defuses cells a spreadsheet would run as formulas', () => {
+    expect(toCsv(['name', 'score', 'note'], [['Ada, "the first"', -5, '=HYPERLINK("http://x")'], ['Grace', 12, null], ['+33 1 23', 0, '@SUM(A1)']])).toBe(
+      'name,score,note\r\n"Ada, ""the first""",-5,"\'=HYPERLINK(""http://x"")"\r\nGrace,12,\r\n\'+33 1 23,0,\'@SUM(A1)\r\n',
+    );
+  });
+});
