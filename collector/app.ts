@@ -2,11 +2,15 @@ import cors, { type FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
 import type { ClickHouseClient } from '@clickhouse/client';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { apiRoutes } from './api/api.routes.ts';
+import { installAuth } from './auth/auth.plugin.ts';
+import type { UserEntry } from './auth/users.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { collectRoutes } from './ingest/collect.route.ts';
 import { originMatcher } from './ingest/origins.ts';
 import type { EventSink } from './ingest/sink.ts';
+import type { ClusterTarget } from './store/cluster-ddl.ts';
 import { createMetrics, type HearthMetrics } from './metrics.ts';
+import { dashboardRoutes } from './routes/dashboard.route.ts';
 import { demoSiteRoutes } from './routes/demo.route.ts';
 import { healthRoutes } from './routes/health.route.ts';
 import { metricsRoute } from './routes/metrics.route.ts';
@@ -17,13 +21,23 @@ export interface AppOptions {
   client: ClickHouseClient;
   sink: EventSink;
   adminToken: string;
+  /** Who may log in: the config's users with HEARTH_USERS, or the first-start admin (server.ts); config.users when absent. */
+  users?: UserEntry[] | undefined;
+  /** Where browser sessions survive restarts; memory only when absent. */
+  sessionsFile?: string | undefined;
   logger?: FastifyServerOptions['logger'];
   /** Shared with the write-ahead log's hooks when the server makes both; a fresh set otherwise. */
   metrics?: HearthMetrics;
+  /** Resolves once every accepted event is stored and rescored (the scorer's settled()); the sink's drained() without one. */
+  settled?: () => Promise<void>;
+  /** The ClickHouse cluster the store runs on, if any: erasures then mutate every node's local tables. */
+  cluster?: ClusterTarget | undefined;
+  /** The alert dispatcher (scoring/alerts), woken when a dead letter is retried through the API. */
+  alerts?: { wake(): void } | undefined;
 }
 
 /** The collector, API and demo site as one Fastify app. Nothing here listens; see server.ts. */
-export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics() }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), cluster, users, sessionsFile, alerts }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     trustProxy: config.server.trustProxy,
@@ -48,6 +62,8 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     return reply.code(status).send({ error: error.message, code: error.code ?? 'bad_request' });
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}`, code: 'not_found' }));
+  // Before any route: every route under /api and /dashboard is then behind a login or a token.
+  await installAuth(app, { config, adminToken, users, sessionsFile });
 
   // CORS is granted only to /collect, and only for origins some site is configured with.
   const anySiteOrigin = originMatcher(config.sites.flatMap((site) => site.origins));
@@ -62,8 +78,9 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   await app.register(snippetRoute);
   await app.register(collectRoutes, { config, sink, metrics });
   metrics.watchBacklog(() => sink.status());
-  await app.register(metricsRoute, { config, metrics, adminToken });
-  await app.register(apiRoutes, { config, client, adminToken, drained: () => sink.drained() });
+  await app.register(metricsRoute, { config, metrics });
+  await app.register(apiRoutes, { config, client, drained: settled, cluster, alerts });
+  await app.register(dashboardRoutes);
   if (config.serveDemoSite) {
     await app.register(demoSiteRoutes);
     app.get('/', async (_request, reply) => reply.redirect('/demo/'));

@@ -5,19 +5,28 @@ import { z } from 'zod';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { configSchema, type HearthConfig } from './config/schema.ts';
 import { startServer } from './server.ts';
+import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, storeOptionsFromEnv, type StoreOptions } from './store/client.ts';
 import { prepareStore, withStorageConfig } from './store/prepare.ts';
 import { generateHistory } from './demo/history.ts';
 import { scoreSite } from './api/scores.ts';
 import { insertEvents } from './ingest/sink.ts';
+import { createScorer } from './scorer.ts';
+import { backtestSite, formatBacktest, loadRulesFile } from './backtest.ts';
 
 const USAGE = `Usage: hearth <command> [options]
 
 Commands:
   start     run the collector, the API and the demo site (if configured) in one process
   migrate   apply pending ClickHouse migrations and exit
-  score     print the leads of a site with their score, temperature, stage and top reasons (--json for all)
+  score     rescore every lead (the stored scores lists and dashboards read), then print a site's leads with their
+            score, temperature, stage and top reasons (--json for all)
+  backtest  score the site's history with a rules file next to its current rules: temperatures, movements,
+            MQL volume, precision and recall against sales' verdicts (--json for machines)
   schema    print the JSON Schema of hearth.config.json (for editors)
+  hash-password  read a password (typed, or from stdin) and print its hash for the config's "users"
+  new-token [--name NAME] [--role admin|marketing|sales]
+            print a new API token and the hash to put in the config's "tokens"
   demo      write a realistic synthetic history of the demo site into the store (hearth must not be running
             on the same HEARTH_DATA_DIR: the embedded engine allows one process per data directory)
 
@@ -26,10 +35,14 @@ Options:
   --port N        listen on port N (default: the config's server.port, else 8787; 0 picks a free port)
   --host HOST     listen on HOST (default: the config's server.host, else 127.0.0.1)
   demo: --visitors N (default 2000), --days N (default 90), --seed N (default 1), --site ID (default: the first)
+  backtest: --rules FILE (required; the shape of a site's "rules" in the config), --since DATE (only leads seen
+            and behaviour since then, e.g. 2026-03-01 or 2026-03-01T09:00:00Z), --limit N (leads that move most
+            to list, default 10, all with --json)
 
 Environment:
   HEARTH_DATA_DIR       where embedded data lives (default: .hearth)
   HEARTH_ADMIN_TOKEN    the API's bearer token (default: a new random token each start, printed)
+  HEARTH_USERS          users as a JSON array of {"name", "role", "passwordHash"}; adds to or replaces the config's
   CLICKHOUSE_URL        use a ClickHouse server instead of the embedded engine
   CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE
   CLICKHOUSE_CLUSTER    run migrations as ON CLUSTER DDL for this cluster (overrides storage.cluster)
@@ -54,6 +67,8 @@ function readOptions(args: string[]) {
       site: { type: 'string' },
       json: { type: 'boolean' },
       limit: { type: 'string' },
+      rules: { type: 'string' },
+      since: { type: 'string' },
     },
     strict: true,
   });
@@ -61,6 +76,13 @@ function readOptions(args: string[]) {
     if (text === undefined) return undefined;
     const value = Number(text);
     if (!(Number.isInteger(value) && value >= min && value <= max)) throw new UsageError(`--${flag} expects a whole number from ${min} to ${max}, got "${text}"`);
+    return value;
+  };
+  // A date is UTC midnight; a time needs its zone, so the same command means the same moment everywhere.
+  const date = (flag: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const value = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(text) ? new Date(text) : undefined;
+    if (!value || Number.isNaN(value.getTime())) throw new UsageError(`--${flag} expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "${text}"`);
     return value;
   };
   return {
@@ -75,6 +97,8 @@ function readOptions(args: string[]) {
     site: values.site,
     json: values.json ?? false,
     limit: integer('limit', values.limit, 1, 1_000_000),
+    rulesFile: values.rules,
+    since: date('since', values.since),
   };
 }
 
@@ -94,6 +118,8 @@ async function start(args: string[]): Promise<void> {
   const lines = [
     `Hearth is running at ${server.url}`,
     config.serveDemoSite ? `  demo site   ${server.url}/demo/` : undefined,
+    `  dashboard   ${server.url}/dashboard`,
+    ...loginLines(server.url, server.firstAdmin),
     `  snippet     <script async src="${server.url}/hearth.js" data-site="${site}"></script>`,
     `  leads API   curl -H "Authorization: Bearer ${server.adminToken}" "${server.url}/api/leads?site=${site}"`,
     server.adminTokenGenerated ? '              (a token made for this run; set HEARTH_ADMIN_TOKEN to choose your own)' : undefined,
@@ -151,12 +177,27 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
   });
   // Large inserts: the store writes one part per insert.
   for (let start = 0; start < rows.length; start += 100_000) await insertEvents(client, rows.slice(start, start + 100_000));
+  await refreshStoredScores(config, client);
   const leads = new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`wrote ${rows.length} events of ${visitors} visitors (${leads} leads) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
 };
 
-const printScores: SiteCommand = async ({ options, site, client }) => {
+/** Rescores every lead of every site into lead_scores, as a running collector does at start (alerts are left to it). */
+async function refreshStoredScores(config: HearthConfig, client: ClickHouseClient): Promise<void> {
+  const scorer = createScorer({
+    config,
+    client,
+    log: { warn: (details, message) => console.error(message, details) },
+    drained: async () => {},
+    dashboardUrl: () => '',
+  });
+  await scorer.settled();
+  await scorer.close();
+}
+
+const printScores: SiteCommand = async ({ options, config, site, client }) => {
+  await refreshStoredScores(config, client);
   const scores = (await scoreSite(client, site)).slice(0, options.limit ?? (options.json ? Infinity : 50));
   if (options.json) return console.log(JSON.stringify(scores, null, 2));
   const rows = scores.map((lead) => [
@@ -168,6 +209,15 @@ const printScores: SiteCommand = async ({ options, site, client }) => {
   ]);
   console.log(['score', 'temp', 'stage', 'lead'.padEnd(40), 'top reasons'].join('  '));
   for (const row of rows) console.log(row.join('  '));
+};
+
+const printBacktest: SiteCommand = async ({ options, site, client }) => {
+  if (!options.rulesFile) throw new UsageError('backtest needs --rules FILE: a JSON file shaped like a site\'s "rules" in the config');
+  const now = new Date();
+  if (options.since && options.since >= now) throw new UsageError(`--since ${options.since.toISOString()} is not in the past`);
+  const candidate = loadRulesFile(options.rulesFile, site);
+  const run = await backtestSite(client, site, candidate, { rulesFile: options.rulesFile, since: options.since, now, top: options.limit ?? (options.json ? Infinity : 10) });
+  console.log(options.json ? JSON.stringify(run, null, 2) : formatBacktest(run));
 };
 
 /** `hearth migrate` reads the config's `storage` section when a config file is given or present, and runs without one. */
@@ -199,12 +249,19 @@ export async function main(argv: string[]): Promise<number> {
       case 'score':
         await withSite(rest, printScores);
         return 0;
+      case 'backtest':
+        await withSite(rest, printBacktest);
+        return 0;
       case 'demo':
         await withSite(rest, writeDemoHistory);
         return 0;
       case 'schema':
         console.log(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input' }), null, 2));
         return 0;
+      case 'hash-password':
+        return await hashPasswordCommand();
+      case 'new-token':
+        return newTokenCommand(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { firstStartAdmin, mergeUsers, usersFromEnvironment, type FirstAdmin } from './auth/accounts.ts';
 import { ConfigError } from './config/load.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
+import { createScorer, type Scorer } from './scorer.ts';
+import { createAlertDispatcher } from '../scoring/alerts/index.ts';
 import { createStoreClient, type StoreOptions } from './store/client.ts';
-import { prepareStore, withStorageConfig } from './store/prepare.ts';
+import { clusterTarget, prepareStore, withStorageConfig } from './store/prepare.ts';
 
 export interface ServerOptions {
   config: HearthConfig;
@@ -23,9 +26,13 @@ export interface RunningServer {
   client: ClickHouseClient;
   /** The write-ahead log between /collect and ClickHouse. */
   sink: WalSink;
+  /** Keeps the stored scores current as batches land; `settled()` waits for both. */
+  scorer: Scorer;
   url: string;
   adminToken: string;
   adminTokenGenerated: boolean;
+  /** The `admin` made on the first start when no user is configured; its password only on the start that made it. */
+  firstAdmin: FirstAdmin | undefined;
   close(): Promise<void>;
 }
 
@@ -41,11 +48,29 @@ function positiveNumberFromEnv(name: string, fallback: number, unit: string, env
 /** Migrates the store, sets its retention, opens the write-ahead log, builds the app and listens on the configured host and port. */
 export async function startServer({ config, store: storeOptions, adminToken, logger = false }: ServerOptions): Promise<RunningServer> {
   const store = withStorageConfig(storeOptions, config.storage);
+  // A bad HEARTH_USERS is refused before anything is opened.
+  const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
   const client = createStoreClient(store);
   const { retention } = await prepareStore(client, store, config.storage?.retentionDays);
   // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists.
   let appLog: WalLogger | undefined;
   const metrics = createMetrics();
+  const log: WalLogger = {
+    info: (details, message) => appLog?.info(details, message),
+    warn: (details, message) => appLog?.warn(details, message),
+    error: (details, message) => appLog?.error(details, message),
+  };
+  let url = '';
+  // Alerts are recorded in the outbox before the snapshot that raised them; sending starts once the server listens.
+  const dispatcher = config.sites.some((site) => site.alerts) ? createAlertDispatcher({ client, config, log }) : undefined;
+  const scorer = createScorer({
+    config,
+    client,
+    log,
+    drained: () => sink.drained(),
+    dashboardUrl: () => config.dashboardUrl ?? url,
+    onAlerts: dispatcher && (async (alerts) => void (await dispatcher.enqueue(alerts))),
+  });
   const sink = await createWalSink({
     dir: join(store.dataDir, 'wal'),
     client,
@@ -53,35 +78,53 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     // When the log is moved into ClickHouse: at this many rows, or after this long. Larger means fewer, bigger inserts.
     flushRows: positiveNumberFromEnv('HEARTH_WAL_FLUSH_ROWS', 1000, 'a number of rows'),
     flushMs: positiveNumberFromEnv('HEARTH_WAL_FLUSH_MS', 1000, 'milliseconds'),
-    log: {
-      info: (details, message) => appLog?.info(details, message),
-      warn: (details, message) => appLog?.warn(details, message),
-      error: (details, message) => appLog?.error(details, message),
-    },
+    log,
     onFlush: metrics.flushed,
+    onStored: (rows) => scorer.noteStored(rows),
     onInsertError: metrics.clickHouseFailed,
   });
   const token = adminToken || randomBytes(18).toString('base64url');
-  const app = await buildApp({ config, client, sink, adminToken: token, logger, metrics });
+  const firstAdmin = configuredUsers.length === 0 ? await firstStartAdmin(store.dataDir) : undefined;
+  const app = await buildApp({
+    config,
+    client,
+    sink,
+    adminToken: token,
+    logger,
+    metrics,
+    settled: () => scorer.settled(),
+    cluster: clusterTarget(store),
+    users: firstAdmin ? [firstAdmin.user] : configuredUsers,
+    sessionsFile: join(store.dataDir, 'sessions.json'),
+    alerts: dispatcher,
+  });
   appLog = app.log;
   if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events table keeps events (storage.retentionDays)');
   const { recovered } = sink.status();
   if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
   if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
   const address = await app.listen({ host: config.server.host, port: config.server.port });
+  url = address.replace('[::1]', 'localhost');
+  // With several collectors, every one records alerts (idempotently) but only one should send them:
+  // HEARTH_SEND_ALERTS=false on the others keeps a due retry from going out twice.
+  if (!/^(0|false|no|off)$/i.test(process.env.HEARTH_SEND_ALERTS ?? '')) dispatcher?.start();
   let closing: Promise<void> | undefined;
   return {
     app,
     client,
     sink,
-    url: address.replace('[::1]', 'localhost'),
+    scorer,
+    url,
     adminToken: token,
     adminTokenGenerated: !adminToken,
+    firstAdmin,
     close() {
       closing ??= (async () => {
         // Stop taking requests first, then drain what they wrote (bounded), then let go of ClickHouse.
         await app.close();
         await sink.close();
+        await scorer.close();
+        await dispatcher?.close();
         await client.close();
       })();
       return closing;

@@ -103,9 +103,10 @@ const SNAPSHOT_COLUMNS = `site_id, lead_id, scored_at, kind, email, visitor_ids,
 
 /**
  * The current snapshot of a site's leads: all of them, or those with these ids or with any of these visitors
- * (which finds the anonymous `v_…` lead a visitor leaves behind when it joins an identified one). Gone leads included.
+ * (which finds the anonymous `v_…` lead a visitor leaves behind when it joins an identified one), or of one kind only
+ * (`lead`: identified leads). Gone leads included unless a kind is asked for.
  */
-export async function currentSnapshots(store: SnapshotStore, site: string, only?: { leadIds: string[]; visitors: string[] }): Promise<StoredScore[]> {
+export async function currentSnapshots(store: SnapshotStore, site: string, only?: { leadIds: string[]; visitors: string[] }, kind?: StoredScore['kind']): Promise<StoredScore[]> {
   // The leads are picked before the latest row of each is (the order key makes that a few granules), then the
   // visitor test is applied again to the latest rows, since an older row may list a visitor the lead has since lost.
   const candidates = `AND (lead_id IN {ids:Array(String)} OR lead_id IN
@@ -114,8 +115,8 @@ export async function currentSnapshots(store: SnapshotStore, site: string, only?
   const result = await store.query({
     query: `SELECT ${SNAPSHOT_COLUMNS} FROM
       (SELECT * FROM lead_scores WHERE site_id = {site:String} ${only ? candidates : ''} ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id)
-      WHERE 1 ${only ? latest : ''}`,
-    query_params: { site, ...(only ? { ids: only.leadIds, visitors: only.visitors } : {}) },
+      WHERE 1 ${only ? latest : ''} ${kind ? 'AND kind = {kind:String}' : ''}`,
+    query_params: { site, ...(only ? { ids: only.leadIds, visitors: only.visitors } : {}), ...(kind ? { kind } : {}) },
     format: 'JSONEachRow',
   });
   return result.json<StoredScore>();

@@ -2,28 +2,37 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { HearthConfig } from '../config/schema.ts';
+import type { ClusterTarget } from '../store/cluster-ddl.ts';
 import { toProblems } from '../config/issues.ts';
-import { requireBearerToken } from '../hooks/auth.hook.ts';
 import { leadRoutes } from './lead.routes.ts';
-import { listLeads } from './leads.ts';
+import { alertRoutes } from './alerts.routes.ts';
+import { dashboardApiRoutes } from './dashboard.routes.ts';
+import { leadActivity } from './leads.ts';
+import { currentSnapshots } from '../../scoring/snapshots.ts';
 import { judgeQualification } from '../../scoring/qualification.ts';
 import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
-import { lifecycleOf, presentScore, rulesOf, scoreSite } from './scores.ts';
+import { lifecycleOf, presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
+
+const isoTime = (clickHouseTime: string) => clickHouseTime.replace(' ', 'T') + 'Z';
 import { siteParam } from './site-query.ts';
 
 export interface ApiOptions {
   config: HearthConfig;
   client: ClickHouseClient;
-  adminToken: string;
-  /** Resolves once every accepted event is stored in ClickHouse. */
+  /** Resolves once every accepted event is stored in ClickHouse and rescored. */
   drained: () => Promise<void>;
+  cluster?: ClusterTarget | undefined;
+  /** The alert dispatcher, woken when a dead letter is retried through the API. */
+  alerts?: { wake(): void } | undefined;
 }
 
-/** `/api/*`: read access for people and machines holding the admin token. */
-export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, client, adminToken, drained }) => {
-  app.addHook('onRequest', requireBearerToken(adminToken));
-  await app.register(leadRoutes, { config, client, drained });
+/** `/api/*`: leads and accounts for people who logged in and machines with a token (hooks/auth.hook.ts checks both
+ * for every route under /api; a role is required where a route says so). */
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, client, drained, cluster, alerts }) => {
+  await app.register(leadRoutes, { config, client, drained, cluster });
+  await app.register(alertRoutes, { config, client, alerts });
+  await app.register(dashboardApiRoutes, { config, client });
 
   const leadsQuery = z.object({
     site: siteParam(config),
@@ -50,20 +59,25 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const parsed = accountsQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const site = config.sites.find((candidate) => candidate.id === parsed.data.site)!;
-    const accounts = scoreAccounts(await scoreSite(client, site), rulesOf(site).thresholds).filter(
+    const stored = (await currentSnapshots(client, site.id, undefined, 'lead')).map(scoreOfSnapshot);
+    const accounts = scoreAccounts(stored, rulesOf(site).thresholds).filter(
       (account) => !parsed.data.temperature || account.temperature === parsed.data.temperature,
     );
     return { site: site.id, total: accounts.length, accounts: accounts.slice(0, parsed.data.limit) };
   });
 
-  // Scores come from raw events and the site's rules at every call, so a rule change rescores history.
+  // Lists read the stored scores (lead_scores), which the scorer keeps current as batches land and rescores in full
+  // at start and hourly. Counting automated browsers, or one visitor's lead, is computed from raw events on the spot.
   app.get('/api/leads', async (request, reply) => {
     const parsed = leadsQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const query = parsed.data;
     const site = config.sites.find((candidate) => candidate.id === query.site)!;
+    const live = query.bots === 'include' || query.visitor !== undefined;
     const [allScores, qualifications] = await Promise.all([
-      scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' }),
+      live
+        ? scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' })
+        : currentSnapshots(client, site.id).then((rows) => rows.flatMap((row) => (row.kind === 'gone' ? [] : [scoreOfSnapshot(row)]))),
       currentQualifications(client, site.id),
     ]);
     const verdicts = new Map([...qualifications].map(([leadId, state]) => [leadId, judgeQualification(state, site.qualification)]));
@@ -78,12 +92,19 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
         (!query.visitor || score.visitor_ids.includes(query.visitor)),
     );
     if (query.sort === 'recent') scores.sort((a, b) => b.last_seen.localeCompare(a.last_seen) || a.lead_id.localeCompare(b.lead_id));
+    else scores.sort((a, b) => b.score - a.score || a.lead_id.localeCompare(b.lead_id));
     const page = scores.slice(query.offset, query.offset + query.limit);
-    const activity = new Map((await listLeads(client, { site: site.id, limit: page.length || 1, ids: page.map((score) => score.lead_id) })).map((lead) => [lead.id, lead]));
-    const leads = page.flatMap((score) => {
-      const lead = activity.get(score.lead_id);
-      return lead ? [{ ...lead, ...presentScore(score, verdictOf(score.lead_id)) }] : [];
-    });
+    const activity = await leadActivity(client, site.id, page.map((score) => ({ id: score.lead_id, visitorIds: score.visitor_ids })));
+    const leads = page.map((score) => ({
+      id: score.lead_id,
+      kind: score.kind,
+      email: score.email || null,
+      visitorIds: [...score.visitor_ids].sort(),
+      ...activity.get(score.lead_id)!,
+      firstSeen: isoTime(score.first_seen),
+      lastSeen: isoTime(score.last_seen),
+      ...presentScore(score, verdictOf(score.lead_id)),
+    }));
     return { site: site.id, total: scores.length, leads };
   });
 };

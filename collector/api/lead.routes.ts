@@ -8,10 +8,14 @@ import {
   QualificationError,
   qualificationChangeSchema,
 } from '../../scoring/qualification.ts';
-import type { HearthConfig } from '../config/schema.ts';
+import type { HearthConfig, SiteConfig } from '../config/schema.ts';
+import type { ClusterTarget } from '../store/cluster-ddl.ts';
+import { currentSnapshots, scoreHistory } from '../../scoring/snapshots.ts';
 import { toProblems } from '../config/issues.ts';
+import { requireRole } from '../auth/roles.ts';
 import { appendQualification, eraseLead, findLead, leadEvents, leadProfile, qualificationHistory, type LeadIdentity } from './lead-store.ts';
-import { presentScore, scoreSite } from './scores.ts';
+import { presentScore, scoreOfSnapshot, scoreSite } from './scores.ts';
+import type { LeadScore } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
 
 export interface LeadRouteOptions {
@@ -19,10 +23,11 @@ export interface LeadRouteOptions {
   client: ClickHouseClient;
   /** Resolves once every accepted event is in ClickHouse: an erasure must not be undone by the log draining later. */
   drained: () => Promise<void>;
+  cluster?: ClusterTarget | undefined;
 }
 
 /** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
-export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained }) => {
+export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, cluster }) => {
   const query = z.object({ site: siteParam(config) });
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
 
@@ -48,20 +53,29 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return { policy, history, verdict: judgeQualification(history.at(-1) ?? emptyQualification(policy), policy) };
   }
 
+  /** The lead's stored score (kept current by the scorer), or computed from raw events when there is none yet. */
+  async function storedOrLiveScore(site: SiteConfig, lead: LeadIdentity): Promise<LeadScore | undefined> {
+    const [stored] = await currentSnapshots(client, site.id, { leadIds: [lead.id], visitors: [] });
+    if (stored && stored.kind !== 'gone') return scoreOfSnapshot(stored);
+    return (await scoreSite(client, site, lead.visitorIds)).find((candidate) => candidate.lead_id === lead.id);
+  }
+
   app.get('/api/leads/:id', async (request, reply) => {
     const found = await resolve(request, reply);
     if (!found) return;
     const { site, lead } = found;
     const siteConfig = config.sites.find((candidate) => candidate.id === site)!;
-    const [profile, events, qualification, scores] = await Promise.all([
+    const [profile, events, qualification, score, history] = await Promise.all([
       leadProfile(client, site, lead),
       leadEvents(client, site, lead, 100),
       currentQualification(site, lead.id),
-      scoreSite(client, siteConfig, lead.visitorIds),
+      storedOrLiveScore(siteConfig, lead),
+      scoreHistory(client, site, lead.id),
     ]);
-    const score = scores.find((candidate) => candidate.lead_id === lead.id);
     // A lead seen only through an automated browser has no score unless the rules count bots.
-    return { ...lead, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: qualification.verdict, recentEvents: events };
+    return { ...lead, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: qualification.verdict, recentEvents: events,
+      // The score over time, from its snapshots: one point per visible change.
+      scoreHistory: history.map((point) => ({ at: point.scored_at.replace(' ', 'T') + 'Z', score: point.score, temperature: point.temperature, stage: point.stage || null })) };
   });
 
   app.get('/api/leads/:id/qualification', async (request, reply) => {
@@ -71,7 +85,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return { ...verdict, history };
   });
 
-  app.post('/api/leads/:id/qualification', async (request, reply) => {
+  // Sales qualify leads; marketing only reads them.
+  app.post('/api/leads/:id/qualification', { preHandler: requireRole('admin', 'sales') }, async (request, reply) => {
     const found = await resolve(request, reply);
     if (!found) return;
     const change = qualificationChangeSchema.safeParse(request.body ?? {}, { reportInput: true });
@@ -79,7 +94,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const { policy, history } = await currentQualification(found.site, found.lead.id);
     try {
       const next = applyQualificationChange(history.at(-1) ?? emptyQualification(policy), change.data);
-      await appendQualification(client, found.site, found.lead.id, next, 'admin', Date.now());
+      await appendQualification(client, found.site, found.lead.id, next, request.user!.name, Date.now());
       return judgeQualification(next, policy);
     } catch (err) {
       if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification' });
@@ -97,12 +112,13 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return { exportedAt: new Date().toISOString(), site, ...lead, profile, events, qualificationHistory: qualification };
   });
 
-  app.delete('/api/leads/:id', async (request, reply) => {
+  // Erasing a person cannot be undone: admins only.
+  app.delete('/api/leads/:id', { preHandler: requireRole('admin') }, async (request, reply) => {
     const found = await resolve(request, reply);
     if (!found) return;
     // Events still in the write-ahead log would come back after the erasure: let them land first.
     await drained();
-    await eraseLead(client, found.site, found.lead);
+    await eraseLead(client, found.site, found.lead, cluster);
     return reply.code(200).send({ erased: found.lead.id, visitorIds: found.lead.visitorIds });
   });
 };

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { qualificationPolicySchema } from '../../scoring/qualification.ts';
 import { rulesSchema } from '../../scoring/rules.ts';
+import { alertsSchema, checkSmtpForEmail, smtpSchema } from '../../scoring/alerts/config.ts';
+import { apiTokenSchema, uniqueNames, userSchema } from '../auth/users.ts';
 
 /** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. */
 const originSchema = z
@@ -26,6 +28,8 @@ export const siteSchema = z
     qualification: qualificationPolicySchema.prefault({}),
     /** The scoring rules; the article's grid (scoring/rules.ts defaultRules) with this site's page groups when absent. */
     rules: rulesSchema.optional(),
+    /** Where buying-signal alerts go (webhook, Slack, email), for which leads, and how often. */
+    alerts: alertsSchema.optional(),
   })
   .strict();
 
@@ -45,6 +49,9 @@ export const limitsSchema = z
     requestsPerMinutePerIp: z.number().int().min(1).default(600),
     // High enough for a busy site's peaks (10,000 beacons a second): it stops abuse, not traffic.
     requestsPerMinutePerSite: z.number().int().min(1).default(600_000),
+    /** POST /login attempts per 15 minutes from one address (an office behind one NAT shares it) and for one name. */
+    loginAttemptsPerIp: z.number().int().min(1).default(10),
+    loginAttemptsPerUser: z.number().int().min(1).default(10),
   })
   .strict();
 
@@ -88,8 +95,17 @@ export const configSchema = z
     storage: storageSchema.optional(),
     /** Serve the bundled demo site at /demo/ (the `npm start` config turns this on). */
     serveDemoSite: z.boolean().default(false),
+    /** The SMTP server email alerts are sent through. */
+    smtp: smtpSchema.optional(),
+    /** The public URL people open the dashboard at, for links in alerts; the server's own URL when absent. */
+    dashboardUrl: z.url({ protocol: /^https?$/, message: 'expected the dashboard\'s public http(s) URL, e.g. "https://hearth.acme.com"' }).optional(),
+    /** People who log in at /login (HEARTH_USERS adds or replaces some); with none, the first start makes an admin. */
+    users: uniqueNames(userSchema, 'user').default([]),
+    /** Machines' API tokens, by hash (`hearth new-token`). */
+    tokens: uniqueNames(apiTokenSchema, 'token').default([]),
   })
-  .strict();
+  .strict()
+  .superRefine(checkSmtpForEmail);
 
 export type HearthConfig = z.infer<typeof configSchema>;
 export type SiteConfig = z.infer<typeof siteSchema>;

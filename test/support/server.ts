@@ -79,7 +79,8 @@ export async function getJson(server: RunningServer, path: string, token: string
 }
 
 /** Waits until every event acknowledged so far has left the write-ahead log for ClickHouse. */
-export const drained = (server: RunningServer) => server.sink.drained();
+/** Resolves once every event accepted so far is stored and the leads it touched are rescored. */
+export const drained = (server: RunningServer) => server.scorer.settled();
 
 /** Rows of the events table as a reader sees them (FINAL: retried copies collapsed), once the log has drained. */
 export async function storedEvents(server: RunningServer, visitorId: string) {
