@@ -336,41 +336,44 @@ GROUP BY day WITH TOTALS`,
     query_params: params,
     format: 'JSON',
   });
-  const pricingViewers = (from: string, to: string) => `
-    SELECT visitor_id FROM events
-    WHERE site_id = {site:String} AND ts >= ${from} AND ts < ${to} AND is_bot = 0 AND type = 'pageview' AND match(path, {pricing:String})`;
-  const [all, byDay, leads, top] = await Promise.all([
-    visitorCounts(client, site, period),
-    byDayQuery.then((result) => result.json<Record<string, string>>()),
-    rows<{ current: string; previous: string }>(
-      client,
-      `
-SELECT
-    countIf(arrayExists(visitor -> visitor IN (${pricingViewers(START, END)}), visitor_ids)) AS current,
-    countIf(arrayExists(visitor -> visitor IN (${pricingViewers(PREVIOUS_START, START)}), visitor_ids)) AS previous
-FROM (${currentLeads(['visitor_ids'])})`,
-      params,
-    ),
-    // The ten leads who spent longest on pricing, named once they are picked: carrying profiles through the join
-    // would cost more than the join.
-    rows<{ lead_id: string; email: string; profile: Record<string, string>; company: string; score: number; temperature: Temperature; views: string; engaged_ms: string }>(
-      client,
-      `
-SELECT lead_id, email, profile, company, score, temperature, views, engaged_ms
+  // One pass over the two periods' pricing rows, per lead: how many leads looked in each period, and who spent
+  // longest in this one. Only the ten picked are then named: carrying profiles through the join costs more.
+  const perLeadQuery = rows<{ lead_id: string; views_current: string; views_previous: string; engaged_current: string }>(
+    client,
+    `
+SELECT lead_id, sum(views_current) AS views_current, sum(views_previous) AS views_previous, sum(engaged_current) AS engaged_current
 FROM
 (
-    SELECT lead_id, countIf(type = 'pageview') AS views, sumIf(engaged_ms, type = 'engagement') AS engaged_ms
-    FROM (${pricingEvents(START)}) AS pricing
-    INNER JOIN (SELECT visitor_id, lead_id FROM (${currentLeads(['visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id) AS lead_of_visitor USING visitor_id
-    GROUP BY lead_id
-    ORDER BY engaged_ms DESC, views DESC, lead_id
-    LIMIT 10
-) AS top
-INNER JOIN (${currentLeads(['email', 'profile', 'company', 'score', 'temperature'])}) AS details USING lead_id
-ORDER BY engaged_ms DESC, views DESC, lead_id`,
-      params,
-    ),
-  ]);
+    SELECT visitor_id,
+        countIf(type = 'pageview' AND ts >= ${START}) AS views_current, countIf(type = 'pageview' AND ts < ${START}) AS views_previous,
+        sumIf(engaged_ms, type = 'engagement' AND ts >= ${START}) AS engaged_current
+    FROM (${pricingEvents(PREVIOUS_START)})
+    GROUP BY visitor_id
+) AS per_visitor
+INNER JOIN (SELECT visitor_id, lead_id FROM (${currentLeads(['visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id) AS lead_of_visitor USING visitor_id
+GROUP BY lead_id`,
+    params,
+  );
+  const [all, byDay, perLead] = await Promise.all([visitorCounts(client, site, period), byDayQuery.then((result) => result.json<Record<string, string>>()), perLeadQuery]);
+  const leads = [{ current: perLead.filter((lead) => Number(lead.views_current) > 0).length, previous: perLead.filter((lead) => Number(lead.views_previous) > 0).length }];
+  const ranked = perLead
+    .filter((lead) => Number(lead.views_current) > 0 || Number(lead.engaged_current) > 0)
+    .sort((a, b) => Number(b.engaged_current) - Number(a.engaged_current) || Number(b.views_current) - Number(a.views_current) || a.lead_id.localeCompare(b.lead_id))
+    .slice(0, 10);
+  const details = new Map(
+    (ranked.length === 0
+      ? []
+      : await rows<{ lead_id: string; email: string; profile: Record<string, string>; company: string; score: number; temperature: Temperature }>(
+          client,
+          `SELECT * FROM (${currentLeads(['email', 'profile', 'company', 'score', 'temperature'])}) WHERE lead_id IN {top:Array(String)}`,
+          { ...params, top: ranked.map((lead) => lead.lead_id) },
+        )
+    ).map((lead) => [lead.lead_id, lead]),
+  );
+  const top = ranked.flatMap((lead) => {
+    const found = details.get(lead.lead_id);
+    return found ? [{ ...found, views: lead.views_current, engaged_ms: lead.engaged_current }] : [];
+  });
   const totals = (byDay.totals ?? {}) as Record<string, string>;
   const number = (name: string) => Number(totals[name] ?? 0);
   const compared = (name: string) => ({ current: number(`${name}_current`), previous: number(`${name}_previous`) });
