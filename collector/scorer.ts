@@ -50,6 +50,7 @@ const RETRY_MS = 2000;
  */
 export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, now = Date.now }: ScorerOptions): Scorer {
   let lastRoundAt = 0;
+  let lastRoundMs = 0;
   const pending = new Map<string, Set<string>>();
   const fullPending = new Set<string>();
   let running: Promise<void> | undefined;
@@ -57,6 +58,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   let retryTimer: NodeJS.Timeout | undefined;
   const idleWaiters: (() => void)[] = [];
   const sites = new Map(config.sites.map((site) => [site.id, site]));
+  const countsBots = new Set(config.sites.filter((site) => rulesOf(site).countBots).map((site) => site.id));
 
   function kick(): void {
     if (running || closed) return;
@@ -69,9 +71,10 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   async function work(): Promise<void> {
     while (!closed && (pending.size > 0 || fullPending.size > 0)) {
-      // Under a steady stream of batches, rounds start at most every `roundGapMs`: each round then takes in more
-      // visitors (one query per 2,000), and rescoring leaves most of the machine to ingest.
-      const wait = lastRoundAt + roundGapMs - Date.now();
+      // Under a steady stream of batches, a round starts at least `roundGapMs` after the previous one started, and
+      // rescoring works at most a third of the time: each round then takes in more visitors (one query per 2,000),
+      // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy.
+      const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       lastRoundAt = Date.now();
       const full = [...fullPending];
@@ -80,11 +83,14 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       pending.clear();
       try {
         for (const siteId of full) await rescore(sites.get(siteId)!);
+        // The duty cycle follows the rescoring of touched leads; a full pass (start, hourly) is a one-off.
+        const touchedFrom = Date.now();
         for (const [siteId, visitors] of touched) {
           if (full.includes(siteId)) continue;
           const list = [...visitors];
           for (let start = 0; start < list.length; start += CHUNK) await rescore(sites.get(siteId)!, list.slice(start, start + CHUNK));
         }
+        lastRoundMs = Date.now() - touchedFrom;
       } catch (err) {
         // ClickHouse is down or slow: keep the work and try again; the events themselves are safe.
         log.warn({ err }, 'rescoring failed; it will be retried');
@@ -189,7 +195,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   return {
     noteStored(rows) {
-      for (const row of rows) if (sites.has(row.site_id)) addVisitor(row.site_id, row.visitor_id);
+      // Automated browsers' events change no score unless the site's rules count them.
+      for (const row of rows) if (sites.has(row.site_id) && (!row.is_bot || countsBots.has(row.site_id))) addVisitor(row.site_id, row.visitor_id);
       kick();
     },
     async settled() {
