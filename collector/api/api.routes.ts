@@ -13,9 +13,9 @@ import { judgeQualification } from '../../scoring/qualification.ts';
 import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
 import { lifecycleOf, presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
+import { siteParam } from './site-query.ts';
 
 const isoTime = (clickHouseTime: string) => clickHouseTime.replace(' ', 'T') + 'Z';
-import { siteParam } from './site-query.ts';
 
 export interface ApiOptions {
   config: HearthConfig;
