@@ -4,7 +4,7 @@ import type { Alert } from '../scoring/alerts/alert.ts';
 import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
 import type { LeadScore } from '../scoring/compile.ts';
-import { currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
+import { currentLeadsSql, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
@@ -58,6 +58,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   let retryTimer: NodeJS.Timeout | undefined;
   const idleWaiters: (() => void)[] = [];
   const sites = new Map(config.sites.map((site) => [site.id, site]));
+  // The config is read once per start: so are the rules each site scores with.
+  const hashes = new Map(config.sites.map((site) => [site.id, rulesHash(rulesOf(site), site.pageGroups)]));
   const countsBots = new Set(config.sites.filter((site) => rulesOf(site).countBots).map((site) => site.id));
 
   function kick(): void {
@@ -110,7 +112,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   async function rescore(site: SiteConfig, visitors?: string[]): Promise<void> {
     const rules = rulesOf(site);
-    const hash = rulesHash(rules, site.pageGroups);
+    const hash = hashes.get(site.id)!;
     const at = now();
     const scores = await scoreSite(client, site, visitors, { now: new Date(at) });
     const previous = await currentSnapshots(client, site.id, visitors ? { leadIds: scores.map((score) => score.lead_id), visitors } : undefined);
@@ -169,9 +171,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const domain = lead.email.split('@')[1] ?? '';
     const company = (lead.profile.company ?? '').trim().toLowerCase();
     const result = await client.query({
-      query: `SELECT lead_id, email, score, temperature, company, seniority FROM
-        (SELECT * FROM lead_scores WHERE site_id = {site:String} ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id)
-        WHERE kind = 'lead' AND lead_id != {lead:String} AND (endsWith(email, {at:String}) OR (company != '' AND lower(company) = {company:String}))`,
+      query: `SELECT * FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])})
+        WHERE lead_id != {lead:String} AND (endsWith(email, {at:String}) OR (company != '' AND lower(company) = {company:String}))`,
       query_params: { site: site.id, lead: lead.lead_id, at: `@${domain}`, company },
       format: 'JSONEachRow',
     });

@@ -1,5 +1,6 @@
 import type { LeadScore, Temperature } from './compile.ts';
 import type { Rules } from './rules.ts';
+import { timeOf } from './sql.ts';
 
 /**
  * Backtesting: the same history scored with the current rules and with candidate rules, compared. Which leads
@@ -80,7 +81,6 @@ export interface BacktestReport {
 }
 
 const byTemperature = <T>(make: () => T) => Object.fromEntries(TEMPERATURES.map((t) => [t, make()])) as Record<Temperature, T>;
-const timeOf = (clickHouseTime: string) => Date.parse(clickHouseTime.replace(' ', 'T') + 'Z');
 
 /**
  * The rules with their window narrowed to start at `since`: behaviour before it gives no points, while, as with

@@ -1,6 +1,6 @@
 import { countryCodeOf, countryCodeSql, numberSql, senioritySql, words, wordsSql, type Seniority } from './normalize.ts';
 import { STAGES, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
-import { SqlParams } from './sql.ts';
+import { SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
 import type { SignalRules } from './rules.ts';
 
@@ -88,7 +88,6 @@ interface CompiledRule {
 const UNCAPPED = 4_294_967_295;
 const DAY_MS = 86_400_000;
 
-const clickHouseTime = (date: Date) => date.toISOString().replace('T', ' ').replace('Z', '');
 const escapeRegex = (text: string) => text.replace(/[\\^$.|?+()[\]{}]/g, '\\$&');
 
 /** Globs ("/pricing*", "*white*paper*") → one case-insensitive anchored RE2 pattern matching any of them. */
@@ -273,8 +272,8 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const now = options.now ?? new Date();
   const compiled = compileRules(rules, p, pageGroups);
   const site = p.bind('site', options.site);
-  const nowParam = p.bind('now', clickHouseTime(now), "DateTime64(3, 'UTC')");
-  const windowStart = p.bind('window_start', clickHouseTime(new Date(now.getTime() - rules.windowDays * DAY_MS)), "DateTime64(3, 'UTC')");
+  const nowParam = p.bind('now', toClickHouseTime(now.getTime()), "DateTime64(3, 'UTC')");
+  const windowStart = p.bind('window_start', toClickHouseTime(now.getTime() - rules.windowDays * DAY_MS), "DateTime64(3, 'UTC')");
   const notBot = (column: string) => (rules.countBots ? '' : ` AND ${column} = 0`);
   const visitors = options.visitors ? p.bind('visitors', options.visitors, 'Array(String)') : undefined;
   const ruleArray = (name: string, type: string, pick: (rule: CompiledRule) => unknown) => p.bind(name, compiled.map(pick), `Array(${type})`);

@@ -98,25 +98,52 @@ export const snapshotChanged = (previous: StoredScore | undefined, next: StoredS
 export const reasonsOf = (row: Pick<StoredScore, 'reasons'>): ScoreReason[] => JSON.parse(row.reasons || '[]');
 export const signalsOf = (row: Pick<StoredScore, 'signals'>): ActiveSignal[] => JSON.parse(row.signals || '[]');
 
-const SNAPSHOT_COLUMNS = `site_id, lead_id, scored_at, kind, email, visitor_ids, score, fit, engagement, source, negative, temperature, stage,
-  reasons, signals, profile, company, seniority, country, utm_source, utm_medium, referrer_host, first_seen, last_seen, hot_armed, rules_hash`;
+const SNAPSHOT_COLUMNS = [
+  'site_id', 'lead_id', 'scored_at', 'kind', 'email', 'visitor_ids', 'score', 'fit', 'engagement', 'source', 'negative', 'temperature', 'stage',
+  'reasons', 'signals', 'profile', 'company', 'seniority', 'country', 'utm_source', 'utm_medium', 'referrer_host', 'first_seen', 'last_seen',
+  'hot_armed', 'rules_hash',
+] as const;
+
+/**
+ * SQL for the identified leads of the site `{site:String}` as they stand now: each lead's latest snapshot with these
+ * columns, leads that are gone (merged or erased) left out. `l_` ids are a range of the table's order key
+ * (site_id, lead_id, scored_at), so the anonymous visitors' rows (`v_…`) are skipped unread.
+ */
+export function currentLeadsSql(columns: readonly string[]): string {
+  const others = columns.filter((column) => column !== 'lead_id' && column !== 'kind');
+  return `
+    SELECT ${['lead_id', ...others].join(', ')} FROM
+    (
+        SELECT ${['lead_id', 'kind', ...others].join(', ')}
+        FROM lead_scores
+        WHERE site_id = {site:String} AND startsWith(lead_id, 'l_')
+        ORDER BY lead_id, scored_at DESC
+        LIMIT 1 BY lead_id
+    )
+    WHERE kind = 'lead'`;
+}
+
+/** The current stored scores of a site's identified leads. */
+export async function currentLeadScores(store: SnapshotStore, site: string): Promise<StoredScore[]> {
+  const result = await store.query({ query: currentLeadsSql(SNAPSHOT_COLUMNS), query_params: { site }, format: 'JSONEachRow' });
+  return (await result.json<Omit<StoredScore, 'kind'>>()).map((row) => ({ ...row, kind: 'lead' }));
+}
 
 /**
  * The current snapshot of a site's leads: all of them, or those with these ids or with any of these visitors
- * (which finds the anonymous `v_…` lead a visitor leaves behind when it joins an identified one), or of one kind only
- * (`lead`: identified leads). Gone leads included unless a kind is asked for.
+ * (which finds the anonymous `v_…` lead a visitor leaves behind when it joins an identified one). Gone leads included.
  */
-export async function currentSnapshots(store: SnapshotStore, site: string, only?: { leadIds: string[]; visitors: string[] }, kind?: StoredScore['kind']): Promise<StoredScore[]> {
+export async function currentSnapshots(store: SnapshotStore, site: string, only?: { leadIds: string[]; visitors: string[] }): Promise<StoredScore[]> {
   // The leads are picked before the latest row of each is (the order key makes that a few granules), then the
   // visitor test is applied again to the latest rows, since an older row may list a visitor the lead has since lost.
   const candidates = `AND (lead_id IN {ids:Array(String)} OR lead_id IN
     (SELECT lead_id FROM lead_scores WHERE site_id = {site:String} AND hasAny(visitor_ids, {visitors:Array(String)})))`;
   const latest = 'AND (lead_id IN {ids:Array(String)} OR hasAny(visitor_ids, {visitors:Array(String)}))';
   const result = await store.query({
-    query: `SELECT ${SNAPSHOT_COLUMNS} FROM
+    query: `SELECT ${SNAPSHOT_COLUMNS.join(', ')} FROM
       (SELECT * FROM lead_scores WHERE site_id = {site:String} ${only ? candidates : ''} ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id)
-      WHERE 1 ${only ? latest : ''} ${kind ? 'AND kind = {kind:String}' : ''}`,
-    query_params: { site, ...(only ? { ids: only.leadIds, visitors: only.visitors } : {}), ...(kind ? { kind } : {}) },
+      WHERE 1 ${only ? latest : ''}`,
+    query_params: { site, ...(only ? { ids: only.leadIds, visitors: only.visitors } : {}) },
     format: 'JSONEachRow',
   });
   return result.json<StoredScore>();

@@ -15,3 +15,12 @@ export class SqlParams {
     return `{${name}:${type}}`;
   }
 }
+
+/** ClickHouse's text for a DateTime64(3, 'UTC') at this epoch time: `2026-11-26 10:00:00.000`. */
+export const toClickHouseTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+/** ClickHouse's DateTime64(3, 'UTC') text as ISO 8601 (`2026-11-26T10:00:00.000Z`); ISO text stays as it is. */
+export const isoTime = (text: string) => (text.includes('T') ? text : text.replace(' ', 'T') + 'Z');
+
+/** ClickHouse's DateTime64(3, 'UTC') text, or ISO 8601, as epoch milliseconds. */
+export const timeOf = (text: string) => Date.parse(isoTime(text));

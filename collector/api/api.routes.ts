@@ -8,14 +8,13 @@ import { leadRoutes } from './lead.routes.ts';
 import { alertRoutes } from './alerts.routes.ts';
 import { dashboardApiRoutes } from './dashboard.routes.ts';
 import { leadActivity } from './leads.ts';
-import { currentSnapshots } from '../../scoring/snapshots.ts';
+import { currentLeadScores, currentSnapshots } from '../../scoring/snapshots.ts';
+import { isoTime } from '../../scoring/sql.ts';
 import { judgeQualification } from '../../scoring/qualification.ts';
 import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
 import { lifecycleOf, presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
 import { siteParam } from './site-query.ts';
-
-const isoTime = (clickHouseTime: string) => clickHouseTime.replace(' ', 'T') + 'Z';
 
 export interface ApiOptions {
   config: HearthConfig;
@@ -59,7 +58,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const parsed = accountsQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const site = config.sites.find((candidate) => candidate.id === parsed.data.site)!;
-    const stored = (await currentSnapshots(client, site.id, undefined, 'lead')).map(scoreOfSnapshot);
+    const stored = (await currentLeadScores(client, site.id)).map(scoreOfSnapshot);
     const accounts = scoreAccounts(stored, rulesOf(site).thresholds).filter(
       (account) => !parsed.data.temperature || account.temperature === parsed.data.temperature,
     );

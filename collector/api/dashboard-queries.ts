@@ -1,8 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
-import { globsToRegex, type LeadScore } from '../../scoring/compile.ts';
+import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/compile.ts';
 import { judgeQualification } from '../../scoring/qualification.ts';
-import type { ScoreReason } from '../../scoring/compile.ts';
+import { currentLeadsSql } from '../../scoring/snapshots.ts';
+import { isoTime } from '../../scoring/sql.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { toClickHouseTime } from '../ingest/rows.ts';
 import { FUNNEL_STEPS, funnelOf, leadKpis, scoreBuckets, sourceQuality, type ActiveLead, type Verdicts } from './dashboard-figures.ts';
@@ -69,8 +70,6 @@ const periodParams = (site: string, period: Period) => ({
   previous_start: toClickHouseTime(period.previousStart),
 });
 
-const isoTime = (clickHouseTime: string) => clickHouseTime.replace(' ', 'T') + 'Z';
-
 async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>): Promise<T[]> {
   const result = await client.query({ query, query_params, format: 'JSONEachRow' });
   return result.json<T>();
@@ -81,24 +80,6 @@ async function rows<T>(client: ClickHouseClient, query: string, query_params: Re
 const START = `{start:DateTime64(3, 'UTC')}`;
 const END = `{end:DateTime64(3, 'UTC')}`;
 const PREVIOUS_START = `{previous_start:DateTime64(3, 'UTC')}`;
-
-/**
- * The identified leads of the site as they stand now: each lead's latest snapshot, leads that are gone (merged or
- * erased) left out. `l_` ids are a range of the table's order key (site_id, lead_id, scored_at), so the anonymous
- * visitors' rows (`v_…`) are skipped unread.
- */
-function currentLeads(columns: string[]): string {
-  return `
-    SELECT ${['lead_id', ...columns].join(', ')} FROM
-    (
-        SELECT lead_id, kind, ${columns.join(', ')}
-        FROM lead_scores
-        WHERE site_id = {site:String} AND startsWith(lead_id, 'l_')
-        ORDER BY lead_id, scored_at DESC
-        LIMIT 1 BY lead_id
-    )
-    WHERE kind = 'lead'`;
-}
 
 /** Where a lead or a session came from: its utm_source, else the referring host without "www.", else "(direct)". */
 const SOURCE = `multiIf(utm_source != '', lower(utm_source), referrer_host != '', replaceRegexpOne(lower(referrer_host), '^www\\\\.', ''), '(direct)')`;
@@ -161,7 +142,7 @@ export function activeLeads(client: ClickHouseClient, site: SiteConfig, period: 
 SELECT lead_id, temperature, stage, score, ${SOURCE} AS source,
     arrayExists(visitor -> visitor IN (${visitorsBetween(START, END)}), visitor_ids) AS in_current,
     arrayExists(visitor -> visitor IN (${visitorsBetween(PREVIOUS_START, START)}), visitor_ids) AS in_previous
-FROM (${currentLeads(['temperature', 'stage', 'score', 'utm_source', 'referrer_host', 'visitor_ids'])})
+FROM (${currentLeadsSql(['temperature', 'stage', 'score', 'utm_source', 'referrer_host', 'visitor_ids'])})
 WHERE in_current OR in_previous`,
       periodParams(site.id, period),
     );
@@ -227,7 +208,7 @@ export async function timeseries(client: ClickHouseClient, site: SiteConfig, per
     `
 WITH lead_of_visitor AS
 (
-    SELECT visitor_id, lead_id, temperature FROM (${currentLeads(['temperature', 'visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id
+    SELECT visitor_id, lead_id, temperature FROM (${currentLeadsSql(['temperature', 'visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id
 )
 SELECT
     toString(day) AS day, count() AS visitors,
@@ -284,7 +265,7 @@ export async function content(client: ClickHouseClient, site: SiteConfig, period
     `
 WITH lead_of_visitor AS
 (
-    SELECT visitor_id, lead_id, temperature FROM (${currentLeads(['temperature', 'visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id
+    SELECT visitor_id, lead_id, temperature FROM (${currentLeadsSql(['temperature', 'visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id
 )
 SELECT kind, item, uniqExact(visitor_id) AS visitors, uniqExactIf(lead_id, lead_id != '') AS leads, uniqExactIf(lead_id, temperature = 'hot') AS hot_leads
 FROM
@@ -350,7 +331,7 @@ FROM
     FROM (${pricingEvents(PREVIOUS_START)})
     GROUP BY visitor_id
 ) AS per_visitor
-INNER JOIN (SELECT visitor_id, lead_id FROM (${currentLeads(['visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id) AS lead_of_visitor USING visitor_id
+INNER JOIN (SELECT visitor_id, lead_id FROM (${currentLeadsSql(['visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id) AS lead_of_visitor USING visitor_id
 GROUP BY lead_id`,
     params,
   );
@@ -365,7 +346,7 @@ GROUP BY lead_id`,
       ? []
       : await rows<{ lead_id: string; email: string; profile: Record<string, string>; company: string; score: number; temperature: Temperature }>(
           client,
-          `SELECT * FROM (${currentLeads(['email', 'profile', 'company', 'score', 'temperature'])}) WHERE lead_id IN {top:Array(String)}`,
+          `SELECT * FROM (${currentLeadsSql(['email', 'profile', 'company', 'score', 'temperature'])}) WHERE lead_id IN {top:Array(String)}`,
           { ...params, top: ranked.map((lead) => lead.lead_id) },
         )
     ).map((lead) => [lead.lead_id, lead]),
@@ -515,7 +496,7 @@ SELECT lead_id, email, score, fit, engagement, temperature, stage, reasons, prof
 FROM
 (
     SELECT *, ${SOURCE} AS source, ${LIFECYCLE} AS lifecycle
-    FROM (${currentLeads(['email', 'score', 'fit', 'engagement', 'temperature', 'stage', 'reasons', 'profile', 'company', 'country', 'utm_source', 'referrer_host', 'first_seen', 'last_seen', 'visitor_ids'])})
+    FROM (${currentLeadsSql(['email', 'score', 'fit', 'engagement', 'temperature', 'stage', 'reasons', 'profile', 'company', 'country', 'utm_source', 'referrer_host', 'first_seen', 'last_seen', 'visitor_ids'])})
 )
 ${where.length ? `WHERE ${where.join('\n  AND ')}` : ''}
 ORDER BY ${order}
@@ -556,7 +537,7 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
 export async function accounts(client: ClickHouseClient, site: SiteConfig): Promise<AccountScore[]> {
   const found = await rows<{ lead_id: string; email: string; score: number; temperature: Temperature; company: string; seniority: string }>(
     client,
-    `SELECT lead_id, email, score, temperature, company, seniority FROM (${currentLeads(['email', 'score', 'temperature', 'company', 'seniority'])})`,
+    `SELECT lead_id, email, score, temperature, company, seniority FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])})`,
     { site: site.id },
   );
   const leads = found.map((row) => ({ ...row, score: Number(row.score), kind: 'lead', profile: { company: row.company } }) as unknown as LeadScore);

@@ -3,9 +3,12 @@
  * dashboards/, which import them as types only. Times are ISO 8601 UTC; days are `YYYY-MM-DD` (UTC).
  */
 
-export type Temperature = 'cold' | 'warm' | 'hot';
+import type { AccountScore } from '../../scoring/accounts.ts';
+import type { Temperature } from '../../scoring/compile.ts';
+import type { Stage } from '../../scoring/rules.ts';
+
+export type { AccountScore, Stage, Temperature };
 export type Lifecycle = 'lead' | 'mql' | 'prospect' | 'disqualified';
-export type Stage = 'TOFU' | 'MOFU' | 'BOFU';
 export type FunnelStep = Stage | 'MQL' | 'prospect';
 
 /** The days a view covers (both included) and the period of the same length just before, to compare with. */
@@ -166,15 +169,5 @@ export interface AccountsResponse {
   site: string;
   total: number;
   /** Highest score first (scoring/accounts.ts). */
-  accounts: {
-    /** The work email's domain, or `company:<name>` for leads on free mail who declared a company. */
-    id: string;
-    name: string;
-    score: number;
-    temperature: Temperature;
-    leads: number;
-    /** Kinds of role among its leads: c_level, vp_director, manager, individual, student. */
-    personas: string[];
-    topLeads: { id: string; email: string; score: number; temperature: Temperature }[];
-  }[];
+  accounts: AccountScore[];
 }

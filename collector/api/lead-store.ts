@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { toClickHouseTime } from '../ingest/rows.ts';
+import { isoTime, toClickHouseTime } from '../../scoring/sql.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
 import type { QualificationState } from '../../scoring/qualification.ts';
 
@@ -85,7 +85,7 @@ const toRecord = (row: QualificationRow): QualificationRecord => ({
   disqualified: Number(row.disqualified) === 1,
   reason: row.reason,
   changedBy: row.changed_by,
-  changedAt: row.changed_at.replace(' ', 'T') + 'Z',
+  changedAt: isoTime(row.changed_at),
 });
 
 /** Every qualification change of a lead, oldest first; the last is the current state. */

@@ -11,6 +11,7 @@ import {
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import type { ClusterTarget } from '../store/cluster-ddl.ts';
 import { currentSnapshots, scoreHistory } from '../../scoring/snapshots.ts';
+import { isoTime } from '../../scoring/sql.ts';
 import { toProblems } from '../config/issues.ts';
 import { requireRole } from '../auth/roles.ts';
 import { appendQualification, eraseLead, findLead, leadEvents, leadProfile, qualificationHistory, type LeadIdentity } from './lead-store.ts';
@@ -75,7 +76,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     // A lead seen only through an automated browser has no score unless the rules count bots.
     return { ...lead, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: qualification.verdict, recentEvents: events,
       // The score over time, from its snapshots: one point per visible change.
-      scoreHistory: history.map((point) => ({ at: point.scored_at.replace(' ', 'T') + 'Z', score: point.score, temperature: point.temperature, stage: point.stage || null })) };
+      scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
   });
 
   app.get('/api/leads/:id/qualification', async (request, reply) => {

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { isoTime } from '../../scoring/sql.ts';
 
 export interface LeadSummary {
   /** `l_…` for an identified lead (stable per email), `v_<visitor id>` for an anonymous visitor. */
@@ -63,8 +64,6 @@ interface LeadRow {
   first_seen: string;
   last_seen: string;
 }
-
-const isoTime = (clickHouseTime: string) => clickHouseTime.replace(' ', 'T') + 'Z';
 
 /** The visitors and identified leads of a site, most recently seen first. */
 export async function listLeads(client: ClickHouseClient, query: LeadQuery): Promise<LeadSummary[]> {

@@ -3,6 +3,7 @@ import { defaultRules, scoreLeads, type LeadScore, type Rules } from '../../scor
 import type { QualificationVerdict } from '../../scoring/qualification.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { reasonsOf, signalsOf, type StoredScore } from '../../scoring/snapshots.ts';
+import { isoTime } from '../../scoring/sql.ts';
 
 const defaultRulesOf = new WeakMap<SiteConfig, Rules>();
 
@@ -49,7 +50,7 @@ export function presentScore(score: LeadScore, qualification?: QualificationVerd
     temperature: score.temperature,
     stage: score.stage || null,
     reasons: score.reasons,
-    signals: score.signals.map((signal) => ({ ...signal, at: signal.at.replace(' ', 'T') + 'Z' })),
+    signals: score.signals.map((signal) => ({ ...signal, at: isoTime(signal.at) })),
     firstTouch: score.first_touch,
   };
 }

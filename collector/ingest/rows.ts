@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { declarativeKey } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
 import { EVENT_TYPES, type WireBatch, type WireEvent } from './wire.ts';
+import { toClickHouseTime } from '../../scoring/sql.ts';
+
+/** ClickHouse DateTime64(3, 'UTC') text (scoring/sql.ts), where the ingest code has always found it. */
+export { toClickHouseTime };
 
 /** One row of the `events` table (collector/store/migrations/). */
 export interface EventRow {
@@ -49,11 +53,6 @@ const MAX_FUTURE_MS = 5 * 60_000;
 /** Ad-platform click ids that mark paid traffic even without utm tags. */
 const CLICK_IDS = ['gclid', 'msclkid', 'fbclid', 'li_fat_id', 'ttclid', 'twclid'];
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
-
-/** ClickHouse DateTime64(3, 'UTC') text. */
-export function toClickHouseTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-}
 
 function hostOf(url: string | null | undefined): string {
   try {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ActiveSignal, LeadScore } from '../compile.ts';
 import type { Rules } from '../rules.ts';
+import { isoTime, timeOf } from '../sql.ts';
 import type { StoredScore } from '../snapshots.ts';
 import { signalsOf } from '../snapshots.ts';
 import type { Signal } from './alert.ts';
@@ -30,9 +31,6 @@ const SUMMARIES: Record<ActiveSignal['signal'], string> = {
   weak_accumulation: 'Visits often and reads a lot',
 };
 
-/** ClickHouse's `2026-11-26 10:00:00.000` (UTC) or ISO → epoch ms. */
-export const timeOf = (text: string) => Date.parse(text.includes('T') ? text : text.replace(' ', 'T') + 'Z');
-const isoOf = (text: string) => new Date(timeOf(text)).toISOString();
 
 /** The idempotency key of an alert: the same trigger always gives the same id, however often it is evaluated. */
 export const alertId = (site: string, leadId: string, signal: Signal, trigger: string) =>
@@ -56,7 +54,7 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
       id: alertId(site, next.lead_id, 'hot', previous?.scored_at ?? 'first'),
       signal: 'hot',
       summary: `Became hot: score ${next.score} (above ${rules.thresholds.hot})`,
-      triggeredAt: isoOf(next.last_seen),
+      triggeredAt: isoTime(next.last_seen),
     });
   }
   const hotArmed = next.score < rules.signals.hotRearmBelow ? true : hot ? false : wasArmed;
@@ -70,7 +68,7 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
       id: alertId(site, next.lead_id, signal.signal, signal.at),
       signal: signal.signal,
       summary: `${SUMMARIES[signal.signal]}: ${signal.detail}`,
-      triggeredAt: isoOf(signal.at),
+      triggeredAt: isoTime(signal.at),
     });
   }
   return { hotArmed, signals: events };

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Alert, Signal } from './alert.ts';
 import type { DestinationType } from './config.ts';
+import { timeOf, toClickHouseTime } from '../sql.ts';
 
 /**
  * The alert outbox in ClickHouse (migration 006_alert_outbox.sql): one row per (alert, destination), a new row per
@@ -54,8 +55,6 @@ interface OutboxRow {
   version: number;
 }
 
-const toClickHouseTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-const fromClickHouseTime = (text: string) => Date.parse(text.replace(' ', 'T') + 'Z');
 
 const toRow = (delivery: Delivery): OutboxRow => ({
   site_id: delivery.site,
@@ -85,12 +84,12 @@ const fromRow = (row: OutboxRow): Delivery => ({
   signal: row.signal as Signal,
   state: row.state as DeliveryState,
   attempts: Number(row.attempts),
-  nextAttemptAt: fromClickHouseTime(row.next_attempt_at),
-  giveUpAt: fromClickHouseTime(row.give_up_at),
+  nextAttemptAt: timeOf(row.next_attempt_at),
+  giveUpAt: timeOf(row.give_up_at),
   lastError: row.last_error,
-  deliveredAt: row.delivered_at === null ? null : fromClickHouseTime(row.delivered_at),
-  createdAt: fromClickHouseTime(row.created_at),
-  updatedAt: fromClickHouseTime(row.updated_at),
+  deliveredAt: row.delivered_at === null ? null : timeOf(row.delivered_at),
+  createdAt: timeOf(row.created_at),
+  updatedAt: timeOf(row.updated_at),
   alert: JSON.parse(row.alert) as Alert,
   version: Number(row.version),
 });
@@ -129,7 +128,7 @@ export async function lastAlerted(client: OutboxClient, site: string, leadIds: s
      GROUP BY lead_id, signal`,
     { site, leads: leadIds, since: toClickHouseTime(since) },
   );
-  return new Map(found.map((row) => [cooldownKey(row.lead_id, row.signal), fromClickHouseTime(row.last)]));
+  return new Map(found.map((row) => [cooldownKey(row.lead_id, row.signal), timeOf(row.last)]));
 }
 
 /** The pending deliveries of every site, soonest first. */

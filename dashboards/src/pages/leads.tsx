@@ -23,8 +23,31 @@ const LIFECYCLES = [
   { value: 'prospect', label: 'Prospect' },
   { value: 'disqualified', label: 'Disqualified' },
 ];
-const STAGES = ['', 'TOFU', 'MOFU', 'BOFU'];
+const STAGES = [
+  { value: '', label: 'Any stage' },
+  ...['TOFU', 'MOFU', 'BOFU'].map((stage) => ({ value: stage, label: stage })),
+];
+const SORTS = [
+  { value: 'score', label: 'Highest score' },
+  { value: 'recent', label: 'Most recent' },
+];
 const SEEN = [7, 30, 90];
+
+/** One of the list's filters: a labelled select whose choice rewrites the URL. */
+function FilterSelect({ label, value, options, onChange }: { label: string; value: string; options: { value: string; label: string }[]; onChange(value: string): void }) {
+  return (
+    <label>
+      {label}{' '}
+      <select value={value} onChange={(event) => onChange((event.target as HTMLSelectElement).value)}>
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 /**
  * The hot-leads inbox, and every lead list the marketing panels drill down to: filters live in the URL, so a list
@@ -70,36 +93,9 @@ export function LeadsPage({ site, location }: PageProps) {
 
       <Filters key={location.params.toString()} params={params} onApply={set} />
       <div class="filter-bar" role="group" aria-label="Filters">
-        <label>
-          Temperature{' '}
-          <select value={temperature} onChange={(event) => set({ temperature: (event.target as HTMLSelectElement).value })}>
-            {TEMPERATURES.map((option) => (
-              <option key={option.value} value={option.value}>
-                {option.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status{' '}
-          <select value={filters.lifecycle} onChange={(event) => set({ lifecycle: (event.target as HTMLSelectElement).value })}>
-            {LIFECYCLES.map((option) => (
-              <option key={option.value} value={option.value}>
-                {option.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Stage{' '}
-          <select value={filters.stage} onChange={(event) => set({ stage: (event.target as HTMLSelectElement).value })}>
-            {STAGES.map((stage) => (
-              <option key={stage} value={stage}>
-                {stage || 'Any stage'}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Temperature" value={temperature} options={TEMPERATURES} onChange={(value) => set({ temperature: value })} />
+        <FilterSelect label="Status" value={filters.lifecycle} options={LIFECYCLES} onChange={(value) => set({ lifecycle: value })} />
+        <FilterSelect label="Stage" value={filters.stage} options={STAGES} onChange={(value) => set({ stage: value })} />
         <label>
           Seen{' '}
           <select
@@ -119,13 +115,7 @@ export function LeadsPage({ site, location }: PageProps) {
             {seen === 'custom' && <option value="custom">{`${formatDay(filters.from || filters.to)} – ${formatDay(filters.to || today())}`}</option>}
           </select>
         </label>
-        <label>
-          Sort by{' '}
-          <select value={filters.sort} onChange={(event) => set({ sort: (event.target as HTMLSelectElement).value })}>
-            <option value="score">Highest score</option>
-            <option value="recent">Most recent</option>
-          </select>
-        </label>
+        <FilterSelect label="Sort by" value={filters.sort} options={SORTS} onChange={(value) => set({ sort: value })} />
       </div>
       <ActiveDrillDowns params={params} onRemove={set} />
 
