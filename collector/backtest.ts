@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { backtest, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction } from '../scoring/backtest.ts';
@@ -8,8 +7,7 @@ import { rulesSchema, type Rules } from '../scoring/rules.ts';
 import { scoreLeads } from '../scoring/store.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf } from './api/scores.ts';
-import { toProblems } from './config/issues.ts';
-import { ConfigError } from './config/load.ts';
+import { ConfigError, parseFile, readJsonFile } from './config/load.ts';
 import type { SiteConfig } from './config/schema.ts';
 
 /**
@@ -20,31 +18,15 @@ import type { SiteConfig } from './config/schema.ts';
 
 /** Reads and validates a rules file; a bad value is reported with the file and its path (`candidate.json: engagement[2].points: …`). */
 export function loadRulesFile(file: string, site: SiteConfig): Rules {
-  const path = resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read rules file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`rules file ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  const parsed = rulesSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) {
-    const lines = toProblems(parsed.error).map((p) => `  ${path}: ${p.path}: ${p.message}`);
-    throw new ConfigError(`invalid rules in ${path}:\n${lines.join('\n')}`);
-  }
+  const { path, raw } = readJsonFile(file, 'rules');
+  const rules = parseFile(rulesSchema, raw, path, 'rules');
   // Page groups belong to the site, not the file: a rule naming one the site lacks is caught here, before any query.
   try {
-    compileScoring(parsed.data, { site: site.id, pageGroups: site.pageGroups });
+    compileScoring(rules, { site: site.id, pageGroups: site.pageGroups });
   } catch (err) {
     throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n  ${path}: ${(err as Error).message}`);
   }
-  return parsed.data;
+  return rules;
 }
 
 export interface BacktestRun {
