@@ -225,6 +225,19 @@ describe('recency, caps and negatives', () => {
   });
 });
 
+describe('an empty rule set', () => {
+  it('scores every visitor 0, cold, with no reasons, and still merges answers and first touch', async () => {
+    const site = newSite();
+    await insert([
+      view(site, 'empty-1', '/pricing/', { days: 2 }, { utm_source: 'LinkedIn' }),
+      form(site, 'empty-1', 'contact', 'ana@acme.test', { job_title: 'CEO', company: ' Acme ' }),
+    ]);
+    const [lead] = await score(site, rulesSchema.parse({}));
+    expect(lead).toMatchObject({ kind: 'lead', score: 0, temperature: 'cold', stage: '', reasons: [], signals: [] });
+    expect(lead).toMatchObject({ profile: { company: 'Acme', job_title: 'CEO' }, seniority: 'c_level', first_touch: { utm_source: 'linkedin' } });
+  });
+});
+
 describe('identity stitching', () => {
   it('scores one lead from every device that gave its email, anonymous history included', async () => {
     const site = newSite();
