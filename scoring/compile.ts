@@ -1,4 +1,4 @@
-import { countryCodeOf, countryCodeSql, numberSql, senioritySql, words, wordsSql, type Seniority } from './normalize.ts';
+import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
 import { STAGES, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
@@ -398,31 +398,41 @@ scope_visitors AS
     ) AS sessions
     LEFT JOIN identified ON identified.visitor_id = sessions.visitor_id
     GROUP BY lead_id`;
-  const steps = [
+  /** `SELECT *` plus each step's columns in turn, each step reading the one before it as plain columns. */
+  const stepped = (source: string, steps: string[]) =>
+    steps.reduce((inner, columns) => `
+    SELECT *,
+        ${columns}
+    FROM
+    (${inner.replaceAll('\n', '\n    ')}
+    )`, source);
+  const ruleColumns = (scope: Scope) => compiled.flatMap((rule, n) => (rule.scope === scope ? [`n${n + 1}`, `w${n + 1}`] : []));
+  // Answer rules (fit, and negatives such as free mail) match once or not at all, and only for the leads that gave
+  // answers or an email: most rows of a site are anonymous visitors, and they skip the profile work entirely.
+  const answered = stepped(`
+    SELECT lead_id, email, answers FROM leads WHERE notEmpty(answers) OR email != ''`, [
     // The latest non-empty answer per field across the lead's forms and identify calls, fields in name order.
     `arrayFilter(a -> a.2 != '', arrayFlatten(arrayMap(f -> arrayMap((k, v) -> (k, trimBoth(v)), mapKeys(f.2), mapValues(f.2)), arrayReverseSort(f -> f.1, answers)))) AS given`,
     `arraySort(arrayFilter((a, i) -> indexOf(arrayMap(x -> x.1, given), a.1) = i, given, arrayEnumerate(given))) AS latest`,
     `mapFromArrays(arrayMap(x -> x.1, latest), arrayMap(x -> x.2, latest)) AS fields,
-        substring(email, position(email, '@') + 1) AS email_domain,
-        touch.1 AS utm_source, touch.2 AS utm_medium, touch.3 AS referrer_host`,
-    `${senioritySql(`fields['job_title']`, p)} AS seniority,
+        substring(email, position(email, '@') + 1) AS email_domain`,
+    `${paddedWordsSql(`fields['job_title']`, p)} AS title_words, ${sizeTextSql(`fields['company_size']`, p)} AS size_text`,
+    `${seniorityOfPaddedSql('title_words', p)} AS seniority,
         ${countryCodeSql(`fields['country']`, p)} AS country_code,
-        ${numberSql(`fields['company_size']`, p)} AS company_size_min`,
-    // Answer and first-touch rules match once or not at all.
-    compiled.flatMap((rule, n) => (rule.scope === 'profile' || rule.scope === 'source' ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : [])).join(',\n        ') || '0 AS no_answer_rules',
+        ${numberOfSizeTextSql('size_text', p)} AS company_size_min`,
+    compiled.flatMap((rule, n) => (rule.scope === 'profile' ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : [])).join(',\n        ') || '0 AS no_answer_rules',
+  ]);
+  const scored = stepped(`
+    SELECT * FROM leads LEFT JOIN answered USING (lead_id)`, [
+    // A first-touch rule matches once or not at all.
+    ['touch.1 AS utm_source, touch.2 AS utm_medium, touch.3 AS referrer_host', ...compiled.flatMap((rule, n) => (rule.scope === 'source' ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : []))].join(',\n        '),
     // Per rule: how often it matched, its points (decayed, under its cap), whether the cap cut in, its stage.
     // Each rule array is referenced once: a parameter is a literal wherever it appears, and planning pays per copy.
     `arrayFilter(r -> r.count > 0, CAST(arrayMap((rule, kind, count, weight, points, cap, stage) -> (rule, kind, count, weight * points, count > cap, stage),
             ${ruleIds}, ${ruleKinds}, CAST([${compiled.map((_, n) => `n${n + 1}`).join(', ')}], 'Array(UInt64)'),
             CAST([${compiled.map((_, n) => `w${n + 1}`).join(', ')}], 'Array(Float64)'), ${rulePoints}, ${ruleCaps}, ${ruleStages}), '${REASON_ROWS}')) AS all_reasons`,
-  ];
+  ]);
   const points = (kind: RuleKind) => `arraySum(r -> if(r.kind = '${kind}', r.points, 0.), all_reasons)`;
-  const scored = steps.reduce((inner, columns) => `
-    SELECT *,
-        ${columns}
-    FROM
-    (${inner.replaceAll('\n', '\n    ')}
-    )`, leads);
 
   const query = `
 WITH
@@ -432,7 +442,17 @@ identified AS MATERIALIZED
     FROM identities
     WHERE site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}
     GROUP BY visitor_id
-)${scope}
+)${scope},
+leads AS MATERIALIZED
+(${leads}
+),
+answered AS
+(
+    SELECT lead_id, fields, seniority, country_code, company_size_min${['', ...ruleColumns('profile')].join(', ')}
+    FROM
+    (${answered}
+    )
+)
 SELECT
     lead_id,
     if(email = '', 'visitor', 'lead') AS kind,

@@ -110,8 +110,14 @@ export function seniorityOf(jobTitle: string): Seniority | null {
 
 /** The same, in SQL, over an expression of the title; '' for an empty title. */
 export function senioritySql(expr: string, p: SqlParams): string {
-  // Repeated rather than aliased: ClickHouse computes an identical subexpression once, and aliases are query-wide.
-  const padded = `concat(' ', ${wordsSql(expr, p)}, ' ')`;
+  return seniorityOfPaddedSql(paddedWordsSql(expr, p), p);
+}
+
+/** " <words of the title> ", which seniorityOfPaddedSql tests: a query can compute it once as a column of its own. */
+export const paddedWordsSql = (expr: string, p: SqlParams) => `concat(' ', ${wordsSql(expr, p)}, ' ')`;
+
+/** Seniority from the padded words of a title (an expression used several times, so best a plain column). */
+export function seniorityOfPaddedSql(padded: string, p: SqlParams): string {
   const branches = SENIORITY_PATTERNS.map(([level, pattern], i) => `match(${padded}, ${p.bind(`seniority_${i}`, pattern)}), '${level}'`);
   return `multiIf(${padded} = '  ', '', ${branches.join(', ')}, 'individual')`;
 }
@@ -171,10 +177,19 @@ export function numberOf(text: string): number | null {
 
 /** numberOf in SQL: Nullable(Float64). The at-least and between cases start at the first number, so they need no branch. */
 export function numberSql(expr: string, p: SqlParams): string {
-  const rewritten = SIZE_REWRITES.reduce(
+  return numberOfSizeTextSql(sizeTextSql(expr, p), p);
+}
+
+/** The folded, rewritten text numberOfSizeTextSql reads: a query can compute it once as a column of its own. */
+export function sizeTextSql(expr: string, p: SqlParams): string {
+  return SIZE_REWRITES.reduce(
     (sql, { pattern, sql: replacement }, i) => `replaceRegexpAll(${sql}, ${p.bind(`size_rewrite${i}`, pattern)}, ${p.bind(`size_rewrite${i}_by`, replacement)})`,
     foldSql(expr, p),
   );
+}
+
+/** numberSql from sizeTextSql's text (an expression used several times, so best a plain column). */
+export function numberOfSizeTextSql(rewritten: string, p: SqlParams): string {
   const number = (name: keyof typeof SIZE) => `toFloat64OrNull(extract(${rewritten}, ${p.bind(`size_${name}`, SIZE[name])}))`;
   const matches = (name: keyof typeof SIZE) => `match(${rewritten}, ${p.bind(`size_${name}`, SIZE[name])})`;
   return (
