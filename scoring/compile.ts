@@ -210,28 +210,28 @@ class Tally {
     return this.rule.cap !== UNCAPPED;
   }
 
-  /** Aggregates over matching rows of `age_days` (inside a GROUP BY). */
-  aggregate(when: string): string[] {
+  /** [column, aggregate] over matching rows of `age_days` (inside a GROUP BY). */
+  aggregate(when: string): [string, string][] {
     const cap = this.rule.cap;
     if (!Number.isSafeInteger(cap) || cap <= 0) throw new Error(`rule ${this.rule.id}: a cap must be a positive integer`);
     return [
-      `countIf(${when}) AS sn${this.i}`,
+      [`sn${this.i}`, `countIf(${when})`],
       // The cap is a validated integer; groupArraySorted takes it as a literal, not a query parameter.
-      this.capped ? `groupArraySortedIf(${cap})(age_days, ${when}) AS sa${this.i}` : `sumIf(pow(0.5, age_days / ${this.halfLife}), ${when}) AS sw${this.i}`,
+      this.capped ? [`sa${this.i}`, `groupArraySortedIf(${cap})(age_days, ${when})`] : [`sw${this.i}`, `sumIf(pow(0.5, age_days / ${this.halfLife}), ${when})`],
     ];
   }
 
-  /** The same columns for one row that matches when `when` holds (no GROUP BY). */
-  row(when: string): string[] {
+  /** [column, value] for one row, counted when `when` holds (no GROUP BY). */
+  row(when: string): [string, string][] {
     return [
-      `toUInt64(${when}) AS sn${this.i}`,
-      this.capped ? `if(${when}, [age_days], []) AS sa${this.i}` : `if(${when}, pow(0.5, age_days / ${this.halfLife}), 0.) AS sw${this.i}`,
+      [`sn${this.i}`, `toUInt64(${when})`],
+      this.capped ? [`sa${this.i}`, `if(${when}, [age_days], [])`] : [`sw${this.i}`, `if(${when}, pow(0.5, age_days / ${this.halfLife}), 0.)`],
     ];
   }
 
-  /** Neutral columns for rows that never match (the other branch of the union). */
-  none(): string[] {
-    return [`toUInt64(0) AS sn${this.i}`, this.capped ? `CAST([], 'Array(Float64)') AS sa${this.i}` : `0. AS sw${this.i}`];
+  /** [column, value] for rows that never match (the other branches of the union). */
+  none(): [string, string][] {
+    return [[`sn${this.i}`, 'toUInt64(0)'], this.capped ? [`sa${this.i}`, `CAST([], 'Array(Float64)')`] : [`sw${this.i}`, '0.']];
   }
 
   /** Across the lead's rows: the count, and the decayed weight (under a cap, of the most recent occurrences only). */
@@ -297,28 +297,57 @@ scope_visitors AS
   const eventsWhere = `site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}${visitors ? ' AND visitor_id IN (SELECT visitor_id FROM scope_visitors)' : ''}`;
   const ageDays = `(toUnixTimestamp64Milli(${nowParam}) - toUnixTimestamp64Milli(ts)) / ${DAY_MS}`;
   const answersType = `Array(Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), Map(String, String)))`;
+  const touchType = `Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), LowCardinality(String), LowCardinality(String), LowCardinality(String))`;
 
-  // One row per session: everything the lead-level merge needs, each part adding up across the lead's sessions.
+  // The columns of a row of a lead's history, each with its value in rows that do not carry it. Rows come from
+  // three places (sessions; page visits for dwell rules; answers), and every column adds up across a lead's rows.
+  const neutral: Record<string, string> = {
+    first_ts: `toDateTime64('2299-12-31 00:00:00', 3, 'UTC')`,
+    last_ts: never,
+    ...Object.fromEntries(tallies.flatMap((t) => t.none())),
+    visit_stage: 'toUInt8(0)',
+    touched: 'toUInt8(0)',
+    visit_touch: `CAST(((${never}, toUUID('00000000-0000-0000-0000-000000000000')), '', '', ''), '${touchType}')`,
+    visit_answers: `CAST([], '${answersType}')`,
+    started: never,
+    ended: never,
+    pages: 'toUInt64(0)',
+    pricing_ms: 'toUInt64(0)',
+    pricing_at: never,
+    request_at: never,
+    request_form: `''`,
+    docs_at: never,
+    docs_name: `''`,
+    docs_link: `''`,
+  };
+  const row = (values: Record<string, string>) => Object.keys(neutral).map((column) => `${values[column] ?? neutral[column]} AS ${column}`).join(',\n        ');
+
+  // One row per session: every event rule's tally, the funnel stage, first touch and the visit's signal facts.
   const sessions = `
     SELECT
-        visitor_id, min(ts) AS first_ts, max(ts) AS last_ts,
-        ${eventTallies.flatMap((t) => t.aggregate(`counted AND ${t.rule.condition}`)).concat(visitTallies.flatMap((t) => t.none())).join(',\n        ')}${tallies.length ? ',' : ''}
-        maxIf(${pageStageSql(rules, pageGroups, p)}, counted) AS visit_stage,
-        countIf(is_touch) > 0 AS touched,
-        minIf((ts, event_id), is_touch) AS touch_at,
-        argMinIf((lower(utm_source), lower(utm_medium), lower(referrer_host)), (ts, event_id), is_touch) AS visit_touch,
-        groupArrayIf(((ts, event_id), props), type IN ('form', 'identify')) AS visit_answers,
-        minIf(ts, in_window) AS started, maxIf(ts, in_window) AS ended,
-        countIf(in_window AND type = 'pageview') AS pages,
-        sumIf(engaged_ms, in_window AND on_pricing AND type IN ('pageview', 'engagement')) AS pricing_ms,
-        maxIf(ts, in_window AND on_pricing AND type = 'pageview') AS pricing_at,
-        maxIf(ts, in_window AND is_request) AS request_at,
-        argMaxIf(name, ts, in_window AND is_request) AS request_form,
-        maxIf(ts, in_window AND is_docs) AS docs_at,
-        argMaxIf(if(name != '', name, link_url), ts, in_window AND is_docs) AS docs_asset
+        visitor_id,
+        ${row({
+          first_ts: 'min(ts)',
+          last_ts: 'max(ts)',
+          ...Object.fromEntries(eventTallies.flatMap((t) => t.aggregate(`counted AND ${t.rule.condition}`))),
+          visit_stage: `maxIf(${pageStageSql(rules, pageGroups, p)}, counted)`,
+          touched: 'countIf(is_touch) > 0',
+          // The earliest touch with its source: tuples compare by time first (and event id on a tie).
+          visit_touch: 'minIf(((ts, event_id), utm_source, utm_medium, referrer_host), is_touch)',
+          started: 'minIf(ts, in_window)',
+          ended: 'maxIf(ts, in_window)',
+          pages: `countIf(in_window AND type = 'pageview')`,
+          pricing_ms: `sumIf(engaged_ms, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`,
+          pricing_at: `maxIf(ts, in_window AND on_pricing AND type = 'pageview')`,
+          request_at: 'maxIf(ts, in_window AND is_request)',
+          request_form: 'argMaxIf(name, ts, in_window AND is_request)',
+          docs_at: 'maxIf(ts, in_window AND is_docs)',
+          docs_name: 'argMaxIf(name, ts, in_window AND is_docs)',
+          docs_link: 'argMaxIf(link_url, ts, in_window AND is_docs)',
+        })}
     FROM
     (
-        SELECT visitor_id, session_id, event_id, ts, type, name, path, link_url, engaged_ms, props, utm_source, utm_medium, referrer_host,
+        SELECT visitor_id, session_id, event_id, ts, type, name, path, link_url, engaged_ms, utm_source, utm_medium, referrer_host,
             ${ageDays} AS age_days,
             ts >= ${windowStart} AS in_window,
             in_window AND type != 'engagement' AS counted,
@@ -331,17 +360,23 @@ scope_visitors AS
     )
     GROUP BY visitor_id, session_id`;
 
+  // The answers a visitor gave (forms, identify calls): few events, read apart from the rest.
+  const answers = `
+    UNION ALL
+    SELECT
+        visitor_id,
+        ${row({ visit_answers: 'groupArray(((ts, event_id), props))' })}
+    FROM events FINAL
+    WHERE ${eventsWhere} AND type IN ('form', 'identify')
+    GROUP BY visitor_id`;
+
   // A dwell rule counts page visits: one page's views and engaged time in one session, as old as its first event.
   const pageVisits = visitTallies.length
     ? `
     UNION ALL
     SELECT
-        visitor_id, toDateTime64('2299-12-31 00:00:00', 3, 'UTC') AS first_ts, ${never} AS last_ts,
-        ${eventTallies.flatMap((t) => t.none()).concat(visitTallies.flatMap((t) => t.row(t.rule.condition))).join(',\n        ')},
-        toUInt8(0) AS visit_stage, toUInt8(0) AS touched, (${never}, toUUID('00000000-0000-0000-0000-000000000000')) AS touch_at, ('', '', '') AS visit_touch,
-        CAST([], '${answersType}') AS visit_answers,
-        ${never} AS started, ${never} AS ended, toUInt64(0) AS pages, toUInt64(0) AS pricing_ms, ${never} AS pricing_at,
-        ${never} AS request_at, '' AS request_form, ${never} AS docs_at, '' AS docs_asset
+        visitor_id,
+        ${row(Object.fromEntries(visitTallies.flatMap((t) => t.row(t.rule.condition))))}
     FROM
     (
         SELECT visitor_id, 'pageview' AS type, '' AS name, '' AS link_url, path, visit_engaged_ms AS engaged_ms, visit_age_days AS age_days
@@ -371,7 +406,7 @@ scope_visitors AS
               `if(countIf(${recentPricing}) >= ${returns}, max(pricing_at), ${never})`,
               `concat(toString(countIf(${recentPricing})), ' visits to pricing in ', ${p.bind('sig_returns_days', String(s.pricingReturnsDays))}, ' days')`,
             )},
-            ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(docs_asset, docs_at))`)},
+            ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(if(docs_name != '', docs_name, docs_link), docs_at))`)},
             ${signal(
               'weak_accumulation',
               `if(countIf(${recent}) >= ${weakVisits} OR maxIf(pages, ${recent}) >= ${weakPages}, maxIf(ended, ${recent}), ${never})`,
@@ -390,11 +425,11 @@ scope_visitors AS
         ${tallies.flatMap((t) => t.merge()).join(',\n        ')}${tallies.length ? ',' : ''}
         max(visit_stage) AS page_stage,
         max(touched) AS has_touch,
-        argMinIf(visit_touch, touch_at, touched) AS touch,
+        minIf(visit_touch, touched) AS touch,
         arrayFlatten(groupArray(visit_answers)) AS answers,
         ${signals} AS signals
     FROM
-    (${sessions}${pageVisits}
+    (${sessions}${answers}${pageVisits}
     ) AS sessions
     LEFT JOIN identified ON identified.visitor_id = sessions.visitor_id
     GROUP BY lead_id`;
@@ -425,7 +460,7 @@ scope_visitors AS
   const scored = stepped(`
     SELECT * FROM leads LEFT JOIN answered USING (lead_id)`, [
     // A first-touch rule matches once or not at all.
-    ['touch.1 AS utm_source, touch.2 AS utm_medium, touch.3 AS referrer_host', ...compiled.flatMap((rule, n) => (rule.scope === 'source' ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : []))].join(',\n        '),
+    ['lower(touch.2) AS utm_source, lower(touch.3) AS utm_medium, lower(touch.4) AS referrer_host', ...compiled.flatMap((rule, n) => (rule.scope === 'source' ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : []))].join(',\n        '),
     // Per rule: how often it matched, its points (decayed, under its cap), whether the cap cut in, its stage.
     // Each rule array is referenced once: a parameter is a literal wherever it appears, and planning pays per copy.
     `arrayFilter(r -> r.count > 0, CAST(arrayMap((rule, kind, count, weight, points, cap, stage) -> (rule, kind, count, weight * points, count > cap, stage),
