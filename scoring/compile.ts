@@ -252,9 +252,10 @@ class Tally {
  * as a lead of its own (`v_…`, kind "visitor"), so an anonymous pricing-page regular is visible before the form.
  *
  * Shape: one pass over the events aggregates each session (one browser's visit) into a row that carries every
- * rule's tally, the visit's buying-signal facts, its answers and first touch; sessions are then mapped to leads
- * and merged. Rules about engaged time on a page add one pass over page visits. Profile, fit and points are
- * computed per lead, on a few thousand rows rather than on every event.
+ * rule's tally, the first touch and the visit's buying-signal facts; a second, over forms and identify calls
+ * only, gathers each visitor's answers (rules about engaged time on a page add a pass over page visits). These
+ * rows are mapped to leads and merged; profile and answer rules then run only for the leads that gave answers or
+ * an email, and the reasons and points per lead.
  */
 export function compileScoring(rules: Rules, options: ScoringOptions): CompiledScoring {
   const p = new SqlParams();
