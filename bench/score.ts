@@ -11,7 +11,7 @@ import { createStoreClient } from '../collector/store/client.ts';
 import { migrate } from '../collector/store/migrate.ts';
 import { compileScoring, defaultRules, scoreLeads } from '../scoring/index.ts';
 import { currentSnapshots, toSnapshot, writeSnapshots } from '../scoring/snapshots.ts';
-import { toClickHouseTime } from '../collector/ingest/rows.ts';
+import { toClickHouseTime } from '../scoring/sql.ts';
 
 const TARGETS = { fullToScan: 3, incrementalMs: 200, explainMs: 50 };
 const PAGE_GROUPS = {

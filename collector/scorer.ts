@@ -8,7 +8,8 @@ import { currentLeadsSql, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, 
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
-import { toClickHouseTime, type EventRow } from './ingest/rows.ts';
+import type { EventRow } from './ingest/rows.ts';
+import { toClickHouseTime } from '../scoring/sql.ts';
 
 export interface ScorerOptions {
   config: HearthConfig;

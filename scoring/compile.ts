@@ -434,15 +434,17 @@ scope_visitors AS
     ) AS sessions
     LEFT JOIN identified ON identified.visitor_id = sessions.visitor_id
     GROUP BY lead_id`;
+  /** Columns n<i>, w<i> of the rules of a scope that match once or not at all (answers, first touch). */
+  const matchedOnce = (scope: Scope) =>
+    compiled.flatMap((rule, n) => (rule.scope === scope ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : [])).join(',\n        ');
   /** `SELECT *` plus each step's columns in turn, each step reading the one before it as plain columns. */
   const stepped = (source: string, steps: string[]) =>
-    steps.reduce((inner, columns) => `
+    steps.filter(Boolean).reduce((inner, columns) => `
     SELECT *,
         ${columns}
     FROM
     (${inner.replaceAll('\n', '\n    ')}
     )`, source);
-  const ruleColumns = (scope: Scope) => compiled.flatMap((rule, n) => (rule.scope === scope ? [`n${n + 1}`, `w${n + 1}`] : []));
   // Answer rules (fit, and negatives such as free mail) match once or not at all, and only for the leads that gave
   // answers or an email: most rows of a site are anonymous visitors, and they skip the profile work entirely.
   const answered = stepped(`
@@ -456,12 +458,12 @@ scope_visitors AS
     `${seniorityOfPaddedSql('title_words', p)} AS seniority,
         ${countryCodeSql(`fields['country']`, p)} AS country_code,
         ${numberOfSizeTextSql('size_text', p)} AS company_size_min`,
-    compiled.flatMap((rule, n) => (rule.scope === 'profile' ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : [])).join(',\n        ') || '0 AS no_answer_rules',
+    matchedOnce('profile'),
   ]);
   const scored = stepped(`
     SELECT * FROM leads LEFT JOIN answered USING (lead_id)`, [
     // A first-touch rule matches once or not at all.
-    ['lower(touch.2) AS utm_source, lower(touch.3) AS utm_medium, lower(touch.4) AS referrer_host', ...compiled.flatMap((rule, n) => (rule.scope === 'source' ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : []))].join(',\n        '),
+    ['lower(touch.2) AS utm_source, lower(touch.3) AS utm_medium, lower(touch.4) AS referrer_host', matchedOnce('source')].filter(Boolean).join(',\n        '),
     // Per rule: how often it matched, its points (decayed, under its cap), whether the cap cut in, its stage.
     // Each rule array is referenced once: a parameter is a literal wherever it appears, and planning pays per copy.
     `arrayFilter(r -> r.count > 0, CAST(arrayMap((rule, kind, count, weight, points, cap, stage) -> (rule, kind, count, weight * points, count > cap, stage),
@@ -484,7 +486,7 @@ leads AS MATERIALIZED
 ),
 answered AS
 (
-    SELECT lead_id, fields, seniority, country_code, company_size_min${['', ...ruleColumns('profile')].join(', ')}
+    SELECT lead_id, fields, seniority, country_code, company_size_min${compiled.map((rule, n) => (rule.scope === 'profile' ? `, n${n + 1}, w${n + 1}` : '')).join('')}
     FROM
     (${answered}
     )

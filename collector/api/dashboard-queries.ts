@@ -5,7 +5,7 @@ import { judgeQualification } from '../../scoring/qualification.ts';
 import { currentLeadsSql } from '../../scoring/snapshots.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import type { SiteConfig } from '../config/schema.ts';
-import { toClickHouseTime } from '../ingest/rows.ts';
+import { toClickHouseTime } from '../../scoring/sql.ts';
 import { FUNNEL_STEPS, funnelOf, leadKpis, scoreBuckets, sourceQuality, type ActiveLead, type Verdicts } from './dashboard-figures.ts';
 import type {
   Compared,

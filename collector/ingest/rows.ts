@@ -4,9 +4,6 @@ import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
 import { EVENT_TYPES, type WireBatch, type WireEvent } from './wire.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 
-/** ClickHouse DateTime64(3, 'UTC') text (scoring/sql.ts), where the ingest code has always found it. */
-export { toClickHouseTime };
-
 /** One row of the `events` table (collector/store/migrations/). */
 export interface EventRow {
   site_id: string;

@@ -31,7 +31,6 @@ const SUMMARIES: Record<ActiveSignal['signal'], string> = {
   weak_accumulation: 'Visits often and reads a lot',
 };
 
-
 /** The idempotency key of an alert: the same trigger always gives the same id, however often it is evaluated. */
 export const alertId = (site: string, leadId: string, signal: Signal, trigger: string) =>
   'al_' + createHash('sha256').update(`${site}\u0000${leadId}\u0000${signal}\u0000${trigger}`).digest('hex').slice(0, 24);

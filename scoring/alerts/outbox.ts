@@ -55,7 +55,6 @@ interface OutboxRow {
   version: number;
 }
 
-
 const toRow = (delivery: Delivery): OutboxRow => ({
   site_id: delivery.site,
   alert_id: delivery.alertId,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toClickHouseTime, type EventRow as StoredRow } from '../../collector/ingest/rows.ts';
+import type { EventRow as StoredRow } from '../../collector/ingest/rows.ts';
+import { toClickHouseTime } from '../../scoring/sql.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
