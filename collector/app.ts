@@ -67,10 +67,11 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
 
   // CORS is granted only to /collect, and only for origins some site is configured with.
   const anySiteOrigin = originMatcher(config.sites.flatMap((site) => site.origins));
+  const granted = { origin: true, methods: ['POST'], maxAge: 86400 };
+  const refused = { ...granted, origin: false };
   const corsFor: FastifyCorsOptionsDelegateCallback = (request, callback) => {
     const origin = request.headers.origin;
-    const allowed = request.url.split('?')[0] === '/collect' && typeof origin === 'string' && anySiteOrigin(origin);
-    callback(null, { origin: allowed, methods: ['POST'], maxAge: 86400 });
+    callback(null, request.url.split('?')[0] === '/collect' && typeof origin === 'string' && anySiteOrigin(origin) ? granted : refused);
   };
   await app.register(cors, () => corsFor);
 

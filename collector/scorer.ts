@@ -8,7 +8,7 @@ import { currentLeadsSql, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, 
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
-import type { EventRow } from './ingest/rows.ts';
+import type { StoredVisitor } from './ingest/sink.ts';
 import { toClickHouseTime } from '../scoring/sql.ts';
 
 export interface ScorerOptions {
@@ -25,12 +25,14 @@ export interface ScorerOptions {
   fullEveryMs?: number;
   /** The shortest time between the starts of two rescoring rounds. Default 1 s. */
   roundGapMs?: number;
+  /** Settings for the scoring queries, when they share the collector's CPUs (embedded chDB); see BACKGROUND. */
+  querySettings?: Record<string, number> | undefined;
   now?: () => number;
 }
 
 export interface Scorer {
-  /** Told of every batch stored in ClickHouse: its visitors' leads are rescored soon after. */
-  noteStored(rows: EventRow[]): void;
+  /** Told of the visitors of every batch stored in ClickHouse: their leads are rescored soon after. */
+  noteStored(visitors: StoredVisitor[]): void;
   /** Resolves once every event accepted so far is stored and every lead it touched rescored. */
   settled(): Promise<void>;
   /** Rescores every lead of a site (all sites when absent) now. */
@@ -43,13 +45,20 @@ const CHUNK = 2000;
 const RETRY_MS = 2000;
 
 /**
+ * Scoring settings for an engine inside the collector's process: rescoring is background work, so its queries use
+ * one thread at the lowest CPU priority (where the process may lower it: CAP_SYS_NICE), and requests to /collect
+ * keep the rest of the machine. A ClickHouse server has CPUs of its own and gets no such settings.
+ */
+export const BACKGROUND = { max_threads: 1, os_thread_priority: 19 };
+
+/**
  * Keeps the stored scores (lead_scores) current: after each batch reaches ClickHouse, the leads of the visitors it
  * touched are rescored from raw events, a snapshot is written for each lead whose score visibly changed, and the
  * buying signals that are news become alerts (recorded before the snapshot, so a crash in between re-evaluates the
  * same trigger and the outbox drops the copy). Every lead is rescored at start and hourly, so that rule changes
  * apply and scores decay without new events.
  */
-export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, now = Date.now }: ScorerOptions): Scorer {
+export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, now = Date.now }: ScorerOptions): Scorer {
   let lastRoundAt = 0;
   let lastRoundMs = 0;
   const pending = new Map<string, Set<string>>();
@@ -115,7 +124,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const rules = rulesOf(site);
     const hash = hashes.get(site.id)!;
     const at = now();
-    const scores = await scoreSite(client, site, visitors, { now: new Date(at) });
+    const scores = await scoreSite(client, site, visitors, { now: new Date(at), settings: querySettings });
     const previous = await currentSnapshots(client, site.id, visitors ? { leadIds: scores.map((score) => score.lead_id), visitors } : undefined);
     const previousOf = new Map(previous.map((row) => [row.lead_id, row]));
     const scoredAt = toClickHouseTime(at);
@@ -196,9 +205,9 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   kick();
 
   return {
-    noteStored(rows) {
+    noteStored(visitors) {
       // Automated browsers' events change no score unless the site's rules count them.
-      for (const row of rows) if (sites.has(row.site_id) && (!row.is_bot || countsBots.has(row.site_id))) addVisitor(row.site_id, row.visitor_id);
+      for (const row of visitors) if (sites.has(row.site_id) && (!row.is_bot || countsBots.has(row.site_id))) addVisitor(row.site_id, row.visitor_id);
       kick();
     },
     async settled() {

@@ -8,7 +8,7 @@ import { ConfigError } from './config/load.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
-import { createScorer, type Scorer } from './scorer.ts';
+import { BACKGROUND, createScorer, type Scorer } from './scorer.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
 import { createStoreClient, type StoreOptions } from './store/client.ts';
 import { clusterTarget, prepareStore, withStorageConfig } from './store/prepare.ts';
@@ -70,6 +70,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     drained: () => sink.drained(),
     dashboardUrl: () => config.dashboardUrl ?? url,
     onAlerts: dispatcher && (async (alerts) => void (await dispatcher.enqueue(alerts))),
+    querySettings: store.url ? undefined : BACKGROUND,
   });
   const sink = await createWalSink({
     dir: join(store.dataDir, 'wal'),
@@ -80,7 +81,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     flushMs: positiveNumberFromEnv('HEARTH_WAL_FLUSH_MS', 1000, 'milliseconds'),
     log,
     onFlush: metrics.flushed,
-    onStored: (rows) => scorer.noteStored(rows),
+    onStored: (visitors) => scorer.noteStored(visitors),
     onInsertError: metrics.clickHouseFailed,
   });
   const token = adminToken || randomBytes(18).toString('base64url');

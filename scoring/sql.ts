@@ -16,8 +16,21 @@ export class SqlParams {
   }
 }
 
+// The collector formats two times per beacon, nearly always within the same minute as the last ones.
+let cachedMinute = NaN;
+let cachedMinuteText = '';
+
 /** ClickHouse's text for a DateTime64(3, 'UTC') at this epoch time: `2026-11-26 10:00:00.000`. */
-export const toClickHouseTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+export function toClickHouseTime(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 0) return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const withinMinute = ms % 60_000;
+  const minute = ms - withinMinute;
+  if (minute !== cachedMinute) {
+    cachedMinute = minute;
+    cachedMinuteText = new Date(minute).toISOString().slice(0, 17).replace('T', ' ');
+  }
+  return `${cachedMinuteText}${String(withinMinute / 1000 | 0).padStart(2, '0')}.${String(withinMinute % 1000).padStart(3, '0')}`;
+}
 
 /** ClickHouse's DateTime64(3, 'UTC') text as ISO 8601 (`2026-11-26T10:00:00.000Z`); ISO text stays as it is. */
 export const isoTime = (text: string) => (text.includes('T') ? text : text.replace(' ', 'T') + 'Z');

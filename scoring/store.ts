@@ -12,8 +12,8 @@ export interface ScoringStore {
 }
 
 /** Scores a site's leads (or those of `options.visitors`) from raw events, highest score first. */
-export async function scoreLeads(store: ScoringStore, rules: Rules, options: ScoringOptions): Promise<LeadScore[]> {
+export async function scoreLeads(store: ScoringStore, rules: Rules, options: ScoringOptions, settings: Record<string, number> = {}): Promise<LeadScore[]> {
   const { query, query_params, clickhouse_settings } = compileScoring(rules, options);
-  const result = await store.query({ query, query_params, clickhouse_settings, format: 'JSONEachRow' });
+  const result = await store.query({ query, query_params, clickhouse_settings: { ...clickhouse_settings, ...settings }, format: 'JSONEachRow' });
   return result.json<LeadScore>();
 }

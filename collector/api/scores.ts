@@ -19,12 +19,14 @@ export interface ScoreOptions {
   /** Count automated browsers' events even when the rules do not. */
   countBots?: boolean;
   now?: Date;
+  /** ClickHouse settings for the query, over the scoring's own. */
+  settings?: Record<string, number> | undefined;
 }
 
 /** Scores a site's leads from raw events, or only the leads of `visitors`. */
 export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?: string[], options: ScoreOptions = {}): Promise<LeadScore[]> {
   const rules = rulesOf(site);
-  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now });
+  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now }, options.settings);
 }
 
 /** Where a lead stands: visitor → lead → MQL (hot) → prospect (qualified by sales), or disqualified. */

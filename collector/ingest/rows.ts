@@ -74,24 +74,39 @@ function formFields(event: WireEvent): { props: Record<string, string>; email: s
   return { props, email: address };
 }
 
+/** String values as ClickHouse's Map(String, String) column takes them. */
+function textProps(props: WireEvent['p']): Record<string, string> {
+  const text: Record<string, string> = {};
+  for (const key in props) text[key] = String(props[key]);
+  return text;
+}
+
 export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
   const received = toClickHouseTime(receivedAt);
+  // The events of a beacon mostly share a client time: formatted once.
+  let lastTime = receivedAt;
+  let lastText = received;
   return batch.e.map((event) => {
     const trustedTime = event.t >= receivedAt - MAX_PAST_MS && event.t <= receivedAt + MAX_FUTURE_MS;
+    if (trustedTime && event.t !== lastTime) {
+      lastTime = event.t;
+      lastText = toClickHouseTime(event.t);
+    }
     const url = new URL(event.u);
     url.hash = '';
     const type = EVENT_TYPES[event.n];
     const form = type === 'form' ? formFields(event) : undefined;
-    const query = url.searchParams;
     const isView = type === 'pageview';
+    // Sources and click ids are read from the landing page's query string only.
+    const query = isView && url.search !== '' ? url.searchParams : undefined;
     const referrerHost = isView ? hostOf(event.r) : '';
-    const clickId = isView ? CLICK_IDS.find((name) => query.get(name)) : undefined;
+    const clickId = query && CLICK_IDS.find((name) => query.get(name));
     return {
       site_id: batch.s,
       visitor_id: batch.v,
       session_id: batch.sid ?? '',
       event_id: event.i.toLowerCase(),
-      ts: trustedTime ? toClickHouseTime(event.t) : received,
+      ts: trustedTime ? lastText : received,
       received_at: received,
       type,
       name: event.k ?? '',
@@ -100,7 +115,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent }:
       referrer: event.r ?? '',
       title: event.ti ?? '',
       email: form ? form.email : (event.em ?? ''),
-      props: form ? form.props : Object.fromEntries(Object.entries(event.p ?? {}).map(([key, value]) => [key, String(value)])),
+      props: form ? form.props : textProps(event.p),
       engaged_ms: event.ms ?? 0,
       scroll_depth: event.sd ?? 0,
       link_url: event.h ?? '',
@@ -110,11 +125,11 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent }:
       is_bot: batch.b || userAgent.bot ? 1 : 0,
       // Same-site referrers are navigation, not a source.
       referrer_host: referrerHost === url.hostname ? '' : referrerHost,
-      utm_source: (isView && query.get('utm_source')) || '',
-      utm_medium: (isView && query.get('utm_medium')) || '',
-      utm_campaign: (isView && query.get('utm_campaign')) || '',
-      utm_term: (isView && query.get('utm_term')) || '',
-      utm_content: (isView && query.get('utm_content')) || '',
+      utm_source: query?.get('utm_source') || '',
+      utm_medium: query?.get('utm_medium') || '',
+      utm_campaign: query?.get('utm_campaign') || '',
+      utm_term: query?.get('utm_term') || '',
+      utm_content: query?.get('utm_content') || '',
       click_id: clickId ? `${clickId}:${query.get(clickId)}` : '',
       browser: userAgent.browser,
       os: userAgent.os,

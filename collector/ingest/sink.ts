@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
 
@@ -24,20 +25,41 @@ export interface SinkStatus {
   full: boolean;
 }
 
+/** What the scorer needs to know of a stored event: whose it is, and whether a bot sent it. */
+export type StoredVisitor = Pick<EventRow, 'site_id' | 'visitor_id' | 'is_bot'>;
+
+/** One row of the identity map (visitor ↔ email). */
+export interface IdentityRow {
+  site_id: string;
+  visitor_id: string;
+  email: string;
+  ts: string;
+  event_id: string;
+  is_bot: number;
+}
+
 /** The rows of the identity map a batch adds: one per event that carried an email (normalised as scoring compares it). */
-export function identityRows(rows: EventRow[]) {
+export function identityRows(rows: EventRow[]): IdentityRow[] {
   return rows
     .filter((row) => row.email !== '')
     .map((row) => ({ site_id: row.site_id, visitor_id: row.visitor_id, email: row.email.trim().toLowerCase(), ts: row.ts, event_id: row.event_id, is_bot: row.is_bot }));
 }
 
 /**
- * The one way rows reach the events table, and the identity map with them. Events go first: a crash between the
- * two inserts replays both from the write-ahead log, and both tables collapse the copies.
+ * The two ways rows reach the events table, and the identity map with them: rows in memory (seeding, imports),
+ * or rows already encoded as a JSON array (the write-ahead log's records), sent as they are. Events go
+ * first: a crash between the two inserts replays both from the write-ahead log, and both tables collapse the copies.
  */
 export async function insertEvents(client: Pick<ClickHouseClient, 'insert'>, rows: EventRow[]): Promise<void> {
   await client.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
   const identities = identityRows(rows);
+  if (identities.length > 0) await client.insert({ table: 'identities', values: identities, format: 'JSONEachRow' });
+}
+
+export async function insertEncodedEvents(client: Pick<ClickHouseClient, 'insert' | 'exec'>, events: Buffer, identities: IdentityRow[]): Promise<void> {
+  const { stream } = await client.exec({ query: 'INSERT INTO events FORMAT JSONEachRow', values: Readable.from([events]) });
+  // The answer is empty, but over HTTP the connection is free again only once it is read.
+  for await (const _ of stream);
   if (identities.length > 0) await client.insert({ table: 'identities', values: identities, format: 'JSONEachRow' });
 }
 

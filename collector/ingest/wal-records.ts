@@ -1,28 +1,83 @@
 import { crc32 } from 'node:zlib';
 import type { EventRow } from './rows.ts';
+import { identityRows, type IdentityRow, type StoredVisitor } from './sink.ts';
 
 /**
  * One record of the write-ahead log holds one accepted batch:
  *
  *   payload length u32 LE | row count u32 LE | CRC32 of the 8 bytes before it and the payload u32 LE | payload
  *
- * The payload is the batch's rows as JSON. A crash can leave the last record half written; its length points
- * past the end of the file or its checksum fails, and it is ignored: its write never resolved, so no 202 went out.
+ * The payload is a first line of JSON that says what the drainer needs without reading the rows (the visitors the
+ * batch touched, the identity-map rows it adds), then the events rows as a JSON array. `FORMAT JSONEachRow` also
+ * reads an array of objects, so draining joins the arrays of many records into one insert's body by copying
+ * bytes instead of parsing and re-encoding every row. A log written before the first line was added holds only
+ * the array; it is still read.
+ *
+ * A crash can leave the last record half written; its length points past the end of the file or its checksum
+ * fails, and it is ignored: its write never resolved, so no 202 went out.
  */
 export const RECORD_HEADER_BYTES = 12;
 
-export function encodeRecord(rows: EventRow[]): Buffer {
-  const payload = Buffer.from(JSON.stringify(rows));
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
-  record.writeUInt32LE(payload.length, 0);
-  record.writeUInt32LE(rows.length, 4);
-  record.writeUInt32LE(crc32(payload, crc32(record.subarray(0, 8))), 8);
-  payload.copy(record, RECORD_HEADER_BYTES);
-  return record;
+/** A batch read back from the log, ready to insert. */
+export interface LoggedBatch {
+  /** The events rows as JSON objects separated by commas: a JSON array without its brackets. */
+  events: Buffer;
+  rows: number;
+  visitors: StoredVisitor[];
+  identities: IdentityRow[];
 }
 
-export function decodeRows(payload: Buffer): EventRow[] {
-  return JSON.parse(payload.toString('utf8')) as EventRow[];
+interface RecordHead {
+  visitors: StoredVisitor[];
+  identities: IdentityRow[];
+}
+
+function headOf(rows: EventRow[]): RecordHead {
+  const visitors = new Map<string, StoredVisitor>();
+  for (const { site_id, visitor_id, is_bot } of rows) {
+    const key = `${is_bot}\u0000${site_id}\u0000${visitor_id}`;
+    if (!visitors.has(key)) visitors.set(key, { site_id, visitor_id, is_bot });
+  }
+  return { visitors: [...visitors.values()], identities: identityRows(rows) };
+}
+
+export function encodeRecord(rows: EventRow[]): Buffer {
+  const payload = Buffer.from(`${JSON.stringify(headOf(rows))}\n${JSON.stringify(rows)}`);
+  const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  header.writeUInt32LE(payload.length, 0);
+  header.writeUInt32LE(rows.length, 4);
+  header.writeUInt32LE(crc32(payload, crc32(header.subarray(0, 8))), 8);
+  return Buffer.concat([header, payload], RECORD_HEADER_BYTES + payload.length);
+}
+
+/** Rows held in memory as a batch of the log (for rows taken apart, and for logs of the older layout). */
+export function batchOfRows(rows: EventRow[]): LoggedBatch {
+  const array = Buffer.from(JSON.stringify(rows));
+  return { events: array.subarray(1, -1), rows: rows.length, ...headOf(rows) };
+}
+
+export function decodeRecord({ rows, payload }: IntactRecord): LoggedBatch {
+  if (payload[0] === 0x5b /* "[": the older layout */) return batchOfRows(JSON.parse(payload.toString('utf8')) as EventRow[]);
+  const firstLineEnd = payload.indexOf(0x0a);
+  const head = JSON.parse(payload.subarray(0, firstLineEnd).toString('utf8')) as RecordHead;
+  return { events: payload.subarray(firstLineEnd + 2, -1), rows, visitors: head.visitors, identities: head.identities };
+}
+
+/** Batches as the body of one `INSERT … FORMAT JSONEachRow`: a JSON array of their rows. */
+export function insertBody(batches: LoggedBatch[]): Buffer {
+  const parts = [OPEN];
+  for (const batch of batches) {
+    if (parts.length > 1) parts.push(COMMA);
+    parts.push(batch.events);
+  }
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
+}
+const [OPEN, COMMA, CLOSE] = ['[', ',', ']'].map((text) => Buffer.from(text)) as [Buffer, Buffer, Buffer];
+
+/** The rows of a batch, parsed: only for the rare insert ClickHouse refuses, to find the row it refuses. */
+export function rowsOf(batch: LoggedBatch): EventRow[] {
+  return JSON.parse(`[${batch.events.toString('utf8')}]`) as EventRow[];
 }
 
 export interface IntactRecord {

@@ -2,8 +2,8 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
-import { insertEvents, type EventSink, type SinkStatus } from './sink.ts';
-import { decodeRows, encodeRecord } from './wal-records.ts';
+import { insertEncodedEvents, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
+import { batchOfRows, decodeRecord, encodeRecord, insertBody, rowsOf, type LoggedBatch } from './wal-records.ts';
 import { comparePositions, SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
 
 export interface WalLogger {
@@ -15,7 +15,7 @@ export interface WalLogger {
 export interface WalSinkOptions {
   /** `${HEARTH_DATA_DIR}/wal`. */
   dir: string;
-  client: Pick<ClickHouseClient, 'insert'>;
+  client: Pick<ClickHouseClient, 'insert' | 'exec'>;
   /** Accepted bytes not yet in ClickHouse above which writes are refused (503 log_full). */
   maxBytes: number;
   /** Insert as soon as this many rows wait… */
@@ -32,8 +32,8 @@ export interface WalSinkOptions {
   onFlush?(durationMs: number, rows: number): void;
   /** …and of each one that failed and will be retried. */
   onInsertError?(err: unknown): void;
-  /** Given the rows of each insert that stored them (the scorer rescores their leads). */
-  onStored?(rows: EventRow[]): void;
+  /** Given the visitors of each insert that stored them (the scorer rescores their leads). */
+  onStored?(visitors: StoredVisitor[]): void;
 }
 
 export interface WalStatus extends SinkStatus {
@@ -187,30 +187,36 @@ export async function createWalSink({
    * behind them until the log fills. Halve the insert until the refused row is alone, and set it aside in
    * `rejected.ndjson` (with ClickHouse's reason) so the rest is stored.
    */
-  async function setAside(rows: EventRow[], err: Error): Promise<boolean> {
-    if (rows.length > 1) {
-      const half = Math.ceil(rows.length / 2);
-      return (await insertUntilStored(rows.slice(0, half))) && (await insertUntilStored(rows.slice(half)));
+  async function setAside(batches: LoggedBatch[], err: Error): Promise<boolean> {
+    // Down to one batch, its rows are taken apart: one batch each.
+    const parts = batches.length === 1 && batches[0]!.rows > 1 ? rowsOf(batches[0]!).map((row) => batchOfRows([row])) : batches;
+    if (parts.length > 1) {
+      const half = Math.ceil(parts.length / 2);
+      return (await insertUntilStored(parts.slice(0, half))) && (await insertUntilStored(parts.slice(half)));
     }
-    await appendFile(join(dir, REJECTED_FILE), JSON.stringify({ at: new Date().toISOString(), error: err.message, row: rows[0] }) + '\n');
+    const [row] = parts[0] ? rowsOf(parts[0]) : [];
+    await appendFile(join(dir, REJECTED_FILE), JSON.stringify({ at: new Date().toISOString(), error: err.message, row }) + '\n');
     rejectedRows++;
-    log.error({ err, eventId: rows[0]?.event_id, file: join(dir, REJECTED_FILE) }, 'ClickHouse refused an event; it is set aside, the rest goes on');
+    log.error({ err, eventId: row?.event_id, file: join(dir, REJECTED_FILE) }, 'ClickHouse refused an event; it is set aside, the rest goes on');
     return true;
   }
 
-  async function insertUntilStored(rows: EventRow[]): Promise<boolean> {
+  /** Inserts batches read from the log as one insert, retried until ClickHouse stores it (false: closed meanwhile). */
+  async function insertUntilStored(batches: LoggedBatch[]): Promise<boolean> {
+    const rows = batches.reduce((sum, batch) => sum + batch.rows, 0);
+    const events = insertBody(batches);
     for (let attempt = 0; ; attempt++) {
       try {
         const startedAt = performance.now();
-        await insertEvents(client, rows);
-        onFlush(performance.now() - startedAt, rows.length);
-        onStored(rows);
+        await insertEncodedEvents(client, events, batches.flatMap((batch) => batch.identities));
+        onFlush(performance.now() - startedAt, rows);
+        onStored(batches.flatMap((batch) => batch.visitors));
         if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');
         failingInserts = 0;
         clickHouseReachable = true;
         return true;
       } catch (err) {
-        if (refusesRows(err)) return setAside(rows, err as Error);
+        if (refusesRows(err)) return setAside(batches, err as Error);
         failingInserts++;
         clickHouseReachable = false;
         onInsertError(err);
@@ -243,13 +249,14 @@ export async function createWalSink({
       try {
         const readStartedAt = Date.now();
         const batch = await segments.read(readFrom, MAX_INSERT_BYTES);
-        const rows = batch.records.flatMap((record) => decodeRows(record.payload));
+        const batches = batch.records.map(decodeRecord);
+        const rows = batches.reduce((sum, logged) => sum + logged.rows, 0);
         readFrom = batch.end;
-        unreadRows -= rows.length;
+        unreadRows -= rows;
         unreadSince = batch.capped ? 0 : readStartedAt;
-        if (rows.length > 0 && !(await insertUntilStored(rows))) return;
+        if (rows > 0 && !(await insertUntilStored(batches))) return;
         await segments.checkpoint(batch.end);
-        pendingRows -= rows.length;
+        pendingRows -= rows;
         pendingBytes -= batch.bytes;
         settleDrainWaiters();
       } catch (err) {

@@ -56,7 +56,8 @@ describe('a collector killed with SIGKILL under load', () => {
     expect(acknowledged.length).toBeGreaterThan(0);
 
     // What the kill left in the log and nowhere else: the next start must replay it.
-    const unreachable = { insert: () => Promise.reject(new Error('ClickHouse not consulted while counting the backlog')) };
+    const notConsulted = () => Promise.reject(new Error('ClickHouse not consulted while counting the backlog'));
+    const unreachable = { insert: notConsulted, exec: notConsulted };
     const inspection = await createWalSink({ dir: join(dataDir, 'wal'), client: unreachable, maxBytes: 1 << 30, log: { info() {}, warn() {}, error() {} }, closeTimeoutMs: 0 });
     const backlog = inspection.status().recovered;
     await inspection.close();

@@ -103,11 +103,10 @@ describe('GET /metrics', () => {
 describe('GET /metrics while ClickHouse fails', () => {
   it('shows the backlog in the write-ahead log, insert errors and log_full refusals; with metrics.public, without a token', async () => {
     let failing = true;
+    const refused = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8123'));
     const flaky = {
-      insert: (async (params) => {
-        if (failing) throw new Error('connect ECONNREFUSED 127.0.0.1:8123');
-        return server.client.insert(params);
-      }) as ClickHouseClient['insert'],
+      exec: ((params) => (failing ? refused() : server.client.exec(params))) as ClickHouseClient['exec'],
+      insert: ((params) => (failing ? refused() : server.client.insert(params))) as ClickHouseClient['insert'],
     };
     const dir = join(processDataDir(), 'metrics-wal', randomUUID());
     mkdirSync(dir, { recursive: true });

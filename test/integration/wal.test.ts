@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLeads } from '../../collector/api/leads.ts';
@@ -29,16 +31,27 @@ const newWalDir = () => {
 };
 const segmentFiles = (dir: string) => readdirSync(dir).filter((file) => file.endsWith('.wal')).sort();
 
+/** The body of an insert the sink sends through `exec`, read, and a stream of it to pass on. */
+async function readInsert(params: Parameters<ClickHouseClient['exec']>[0]) {
+  const chunks: Buffer[] = [];
+  for await (const chunk of (params as { values: Readable }).values) chunks.push(Buffer.from(chunk));
+  const body = Buffer.concat(chunks);
+  return { rows: (JSON.parse(body.toString('utf8')) as unknown[]).length, params: { ...params, values: Readable.from([body]) } };
+}
+
 /** A ClickHouse client whose inserts can be made to fail, and that remembers the size of each insert that landed. */
 function flakyClient() {
   const state = { failing: false, insertedBatchSizes: [] as number[] };
-  const insert = (async (params) => {
-    if (state.failing) throw new Error('connect ECONNREFUSED 127.0.0.1:8123');
-    const result = await client.insert(params);
-    state.insertedBatchSizes.push((params.values as unknown[]).length);
+  const fail = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8123'));
+  const exec = (async (params) => {
+    if (state.failing) return fail();
+    const { rows, params: sent } = await readInsert(params);
+    const result = await client.exec(sent);
+    state.insertedBatchSizes.push(rows);
     return result;
-  }) as ClickHouseClient['insert'];
-  return Object.assign(state, { client: { insert } });
+  }) as ClickHouseClient['exec'];
+  const insert = ((params) => (state.failing ? fail() : client.insert(params))) as ClickHouseClient['insert'];
+  return Object.assign(state, { client: { exec, insert } });
 }
 
 const openWal = (options: Partial<WalSinkOptions> & Pick<WalSinkOptions, 'dir'>) =>
@@ -92,6 +105,26 @@ describe('write-ahead log sink', () => {
     const rows = rowsOf(visitor, 1);
     await wal.write(rows);
     await expect.poll(() => storedIdCounts(visitor), { timeout: 5000, interval: 50 }).toEqual(onceEach(rows));
+    await wal.close();
+  });
+
+  it('replays a log written in the earlier layout (a JSON array of rows per record)', async () => {
+    const dir = newWalDir();
+    const visitor = newVisitor();
+    const rows = rowsOf(visitor, 2).map((row, index) => ({ ...row, email: index === 0 ? 'Ada@Example.com' : '' }));
+    const payload = Buffer.from(JSON.stringify(rows));
+    const header = Buffer.alloc(12);
+    header.writeUInt32LE(payload.length, 0);
+    header.writeUInt32LE(rows.length, 4);
+    header.writeUInt32LE(crc32(payload, crc32(header.subarray(0, 8))), 8);
+    writeFileSync(join(dir, 'segment-000000000001.wal'), Buffer.concat([header, payload]));
+
+    const wal = await openWal({ dir });
+    expect(wal.status().recovered).toMatchObject({ rows: 2, tornBytes: 0 });
+    await wal.drained();
+    expect(await storedIdCounts(visitor)).toEqual(onceEach(rows));
+    const identities = await client.query({ query: 'SELECT email FROM identities FINAL WHERE visitor_id = {visitor:String}', query_params: { visitor }, format: 'JSONEachRow' });
+    expect(await identities.json()).toEqual([{ email: 'ada@example.com' }]);
     await wal.close();
   });
 
@@ -172,11 +205,11 @@ describe('write-ahead log sink', () => {
     try {
       let crashes = 1;
       const insertThenLoseTheAnswer = (async (params) => {
-        const result = await client.insert(params);
+        const result = await client.exec(params);
         if (crashes-- > 0) throw new Error('socket hang up');
         return result;
-      }) as ClickHouseClient['insert'];
-      const wal = await openWal({ dir: newWalDir(), client: { insert: insertThenLoseTheAnswer } });
+      }) as ClickHouseClient['exec'];
+      const wal = await openWal({ dir: newWalDir(), client: { exec: insertThenLoseTheAnswer, insert: client.insert.bind(client) } });
       const visitor = newVisitor();
       const rows = rowsOf(visitor, 4);
       await wal.write(rows);
