@@ -45,11 +45,12 @@ const CHUNK = 2000;
 const RETRY_MS = 2000;
 
 /**
- * Scoring settings for an engine inside the collector's process: rescoring is background work, so its queries use
- * one thread at the lowest CPU priority (where the process may lower it: CAP_SYS_NICE), and requests to /collect
- * keep the rest of the machine. A ClickHouse server has CPUs of its own and gets no such settings.
+ * Scoring settings for an engine inside the collector's process: rescoring is background work, so its query
+ * threads run at the lowest CPU priority (nice 19, where the process may set it: CAP_SYS_NICE). An idle machine
+ * rescores as fast as before; a busy one serves /collect first. A ClickHouse server has CPUs of its own and gets
+ * no such settings.
  */
-export const BACKGROUND = { max_threads: 1, os_thread_priority: 19 };
+export const BACKGROUND = { os_thread_priority: 19 };
 
 /**
  * Keeps the stored scores (lead_scores) current: after each batch reaches ClickHouse, the leads of the visitors it
