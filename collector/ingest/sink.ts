@@ -46,9 +46,9 @@ export function identityRows(rows: EventRow[]): IdentityRow[] {
 }
 
 /**
- * The two ways rows reach the events table, and the identity map with them: rows in memory (seeding, imports),
- * or rows already encoded as a JSON array (the write-ahead log's records), sent as they are. Events go
- * first: a crash between the two inserts replays both from the write-ahead log, and both tables collapse the copies.
+ * Rows in memory (seeding, imports) into the events table and the identity map; insertEncodedEvents below does the
+ * same for the write-ahead log. Events go first: a crash between the two inserts replays both from the write-ahead
+ * log, and both tables collapse the copies.
  */
 export async function insertEvents(client: Pick<ClickHouseClient, 'insert'>, rows: EventRow[]): Promise<void> {
   await client.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
@@ -56,6 +56,7 @@ export async function insertEvents(client: Pick<ClickHouseClient, 'insert'>, row
   if (identities.length > 0) await client.insert({ table: 'identities', values: identities, format: 'JSONEachRow' });
 }
 
+/** Events already encoded as JSON (the write-ahead log's insert bodies) sent as they are, then their identity rows. */
 export async function insertEncodedEvents(client: Pick<ClickHouseClient, 'insert' | 'exec'>, events: Buffer, identities: IdentityRow[]): Promise<void> {
   const { stream } = await client.exec({ query: 'INSERT INTO events FORMAT JSONEachRow', values: Readable.from([events]) });
   // The answer is empty, but over HTTP the connection is free again only once it is read.

@@ -67,6 +67,7 @@ export function decodeRecord({ rows, payload }: IntactRecord): LoggedBatch {
 export function insertBody(batches: LoggedBatch[]): Buffer {
   const parts = [OPEN];
   for (const batch of batches) {
+    if (batch.events.length === 0) continue;
     if (parts.length > 1) parts.push(COMMA);
     parts.push(batch.events);
   }

@@ -194,7 +194,7 @@ export async function createWalSink({
       const half = Math.ceil(parts.length / 2);
       return (await insertUntilStored(parts.slice(0, half))) && (await insertUntilStored(parts.slice(half)));
     }
-    const [row] = parts[0] ? rowsOf(parts[0]) : [];
+    const [row] = rowsOf(parts[0]!);
     await appendFile(join(dir, REJECTED_FILE), JSON.stringify({ at: new Date().toISOString(), error: err.message, row }) + '\n');
     rejectedRows++;
     log.error({ err, eventId: row?.event_id, file: join(dir, REJECTED_FILE) }, 'ClickHouse refused an event; it is set aside, the rest goes on');
