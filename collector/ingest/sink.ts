@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
+import { drainStream, type ClickHouseClient } from '@clickhouse/client';
+import { rawInsertOf } from '../store/client.ts';
 import type { EventRow } from './rows.ts';
 
 /** Where accepted events go. `write` resolves once the rows are durable; only then does the collector answer 202. */
@@ -58,9 +59,13 @@ export async function insertEvents(client: Pick<ClickHouseClient, 'insert'>, row
 
 /** Events already encoded as JSON (the write-ahead log's insert bodies) sent as they are, then their identity rows. */
 export async function insertEncodedEvents(client: Pick<ClickHouseClient, 'insert' | 'exec'>, events: Buffer, identities: IdentityRow[]): Promise<void> {
-  const { stream } = await client.exec({ query: 'INSERT INTO events FORMAT JSONEachRow', values: Readable.from([events]) });
-  // The answer is empty, but over HTTP the connection is free again only once it is read.
-  for await (const _ of stream);
+  const rawInsert = rawInsertOf(client);
+  if (rawInsert) await rawInsert('events', events);
+  else {
+    const { stream } = await client.exec({ query: 'INSERT INTO events FORMAT JSONEachRow', values: Readable.from([events]) });
+    // The answer is empty, but over HTTP the connection is free again only once it is read.
+    await drainStream(stream);
+  }
   if (identities.length > 0) await client.insert({ table: 'identities', values: identities, format: 'JSONEachRow' });
 }
 
