@@ -208,7 +208,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   return {
     noteStored(visitors) {
       // Automated browsers' events change no score unless the site's rules count them.
-      for (const row of visitors) if (sites.has(row.site_id) && (!row.is_bot || countsBots.has(row.site_id))) addVisitor(row.site_id, row.visitor_id);
+      for (const visitor of visitors) if (sites.has(visitor.site_id) && (!visitor.is_bot || countsBots.has(visitor.site_id))) addVisitor(visitor.site_id, visitor.visitor_id);
       kick();
     },
     async settled() {
