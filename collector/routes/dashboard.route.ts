@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { brotliCompressSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, gzip } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { packageRoot } from '../paths.ts';
 
@@ -29,24 +30,31 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 
+type Encoding = 'br' | 'gzip';
+
 interface Asset {
   type: string;
   raw: Buffer;
-  br: Buffer;
-  gzip: Buffer;
+  /** Each encoding made once, when a browser first asks for it. */
+  encoded: Partial<Record<Encoding, Promise<Buffer>>>;
 }
 
-function compressed(raw: Buffer, type: string): Asset {
-  return { type, raw, br: brotliCompressSync(raw), gzip: gzipSync(raw, { level: 9 }) };
-}
+// Compressed off the event loop (zlib's thread pool) and only when asked: brotli at its best quality takes ~2 s
+// for the bundle and its source map, which made every start, and /collect meanwhile, wait.
+const brotli = promisify(brotliCompress);
+const gzipped = promisify(gzip);
+const encoders: Record<Encoding, (raw: Buffer) => Promise<Buffer>> = { br: (raw) => brotli(raw), gzip: (raw) => gzipped(raw, { level: 9 }) };
+
+const assetOf = (raw: Buffer, type: string): Asset => ({ type, raw, encoded: {} });
 
 /** Sends the best encoding the browser accepts. */
-function send(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
+async function send(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
   const accepted = String(request.headers['accept-encoding'] ?? '');
   const encoding = /\bbr\b/.test(accepted) ? 'br' : /\bgzip\b/.test(accepted) ? 'gzip' : undefined;
   reply.header('content-type', asset.type).header('vary', 'accept-encoding').header('x-content-type-options', 'nosniff');
-  if (encoding) reply.header('content-encoding', encoding);
-  return reply.send(encoding ? asset[encoding] : asset.raw);
+  if (!encoding) return reply.send(asset.raw);
+  const body = await (asset.encoded[encoding] ??= encoders[encoding](asset.raw));
+  return reply.header('content-encoding', encoding).send(body);
 }
 
 /**
@@ -59,10 +67,10 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   let shell: Asset | undefined;
   const assets = new Map<string, Asset>();
   try {
-    shell = compressed(readFileSync(join(dashboardsDir, 'index.html')), 'text/html; charset=utf-8');
+    shell = assetOf(readFileSync(join(dashboardsDir, 'index.html')), 'text/html; charset=utf-8');
     for (const file of readdirSync(join(dashboardsDir, 'assets'))) {
       const type = TYPES[extname(file)];
-      if (type) assets.set(file, compressed(readFileSync(join(dashboardsDir, 'assets', file)), type));
+      if (type) assets.set(file, assetOf(readFileSync(join(dashboardsDir, 'assets', file)), type));
     }
   } catch {
     // The API and the collector work without the pages; say how to get them rather than refusing to start.

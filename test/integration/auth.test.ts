@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../collector/auth/passwords.ts';
 import { newApiToken } from '../../collector/auth/tokens.ts';
+import { dashboardsDir } from '../../collector/routes/dashboard.route.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
@@ -250,5 +253,22 @@ describe('CSRF and logging out', () => {
     const after = await call('/api/session', { cookie });
     expect(after.status).toBe(401);
     expect(after.body.code).toBe('unauthorized');
+  });
+});
+
+describe('dashboard pages', () => {
+  it('serve the shell and its assets compressed as the browser accepts, the same bytes once decoded', async () => {
+    const { cookie } = await login('ada');
+    const shell = readFileSync(join(dashboardsDir, 'index.html'), 'utf8');
+    const script = /src="\/dashboard\/assets\/([^"]+\.js)"/.exec(shell)![1]!;
+    const source = readFileSync(join(dashboardsDir, 'assets', script), 'utf8');
+    for (const encoding of ['br', 'gzip', 'identity']) {
+      for (const [path, expected] of [['/dashboard', shell], [`/dashboard/assets/${script}`, source]] as const) {
+        const response = await call(path, { cookie, headers: { 'accept-encoding': encoding } });
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-encoding')).toBe(encoding === 'identity' ? null : encoding);
+        expect(response.text).toBe(expected);
+      }
+    }
   });
 });
