@@ -83,15 +83,8 @@ function textProps(props: WireEvent['p']): Record<string, string> {
 
 export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
   const received = toClickHouseTime(receivedAt);
-  // The events of a beacon mostly share a client time: formatted once.
-  let lastTime = receivedAt;
-  let lastText = received;
   return batch.e.map((event) => {
     const trustedTime = event.t >= receivedAt - MAX_PAST_MS && event.t <= receivedAt + MAX_FUTURE_MS;
-    if (trustedTime && event.t !== lastTime) {
-      lastTime = event.t;
-      lastText = toClickHouseTime(event.t);
-    }
     const url = new URL(event.u);
     url.hash = '';
     const type = EVENT_TYPES[event.n];
@@ -106,7 +99,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent }:
       visitor_id: batch.v,
       session_id: batch.sid ?? '',
       event_id: event.i.toLowerCase(),
-      ts: trustedTime ? lastText : received,
+      ts: trustedTime ? toClickHouseTime(event.t) : received,
       received_at: received,
       type,
       name: event.k ?? '',

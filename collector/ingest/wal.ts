@@ -205,10 +205,11 @@ export async function createWalSink({
   async function insertUntilStored(batches: LoggedBatch[]): Promise<boolean> {
     const rows = batches.reduce((sum, batch) => sum + batch.rows, 0);
     const events = insertBody(batches);
+    const identities = batches.flatMap((batch) => batch.identities);
     for (let attempt = 0; ; attempt++) {
       try {
         const startedAt = performance.now();
-        await insertEncodedEvents(client, events, batches.flatMap((batch) => batch.identities));
+        await insertEncodedEvents(client, events, identities);
         onFlush(performance.now() - startedAt, rows);
         onStored(batches.flatMap((batch) => batch.visitors));
         if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');

@@ -43,7 +43,7 @@ interface Asset {
 // for the bundle and its source map, which made every start, and /collect meanwhile, wait.
 const brotli = promisify(brotliCompress);
 const gzipped = promisify(gzip);
-const encoders: Record<Encoding, (raw: Buffer) => Promise<Buffer>> = { br: (raw) => brotli(raw), gzip: (raw) => gzipped(raw, { level: 9 }) };
+const encoders: Record<Encoding, (raw: Buffer) => Promise<Buffer>> = { br: brotli, gzip: (raw) => gzipped(raw, { level: 9 }) };
 
 const assetOf = (raw: Buffer, type: string): Asset => ({ type, raw, encoded: {} });
 
