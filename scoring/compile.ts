@@ -5,7 +5,11 @@ import type { Signal } from './alerts/alert.ts';
 
 export interface ScoringOptions {
   site: string;
-  /** Score only the leads these visitors belong to (each with all its visitors); every lead of the site when absent. */
+  /**
+   * Score only the leads these visitors belong to; every lead of the site when absent. compileScoring reads exactly
+   * these visitors, so the list must hold every visitor of those leads: compileLeadVisitors finds them, and
+   * scoreLeads runs it first.
+   */
   visitors?: string[] | undefined;
   /** The site's page groups (sites[].pageGroups), which rules and the funnel name. */
   pageGroups?: PageGroups | undefined;
@@ -16,7 +20,7 @@ export interface ScoringOptions {
 export interface CompiledScoring {
   query: string;
   query_params: Record<string, unknown>;
-  /** The settings the query needs: its shared steps are MATERIALIZED CTEs (ClickHouse 25.x and later). */
+  /** The settings the query needs (none today; a server's own settings apply). */
   clickhouse_settings: Record<string, number>;
 }
 
@@ -243,6 +247,15 @@ class Tally {
   }
 }
 
+/** Each visitor (of a site, or of a list) with the latest email it gave: the lead it belongs to. */
+const identifiedSql = (site: string, now: string, countBots: boolean, visitors?: string) => `
+(
+    SELECT visitor_id, argMax(email, (ts, event_id)) AS lead_email
+    FROM identities
+    WHERE site_id = ${site} AND ts <= ${now}${countBots ? '' : ' AND is_bot = 0'}${visitors ? ` AND visitor_id IN ${visitors}` : ''}
+    GROUP BY visitor_id
+)`;
+
 /**
  * Rules → one parameterised ClickHouse query that scores, from raw events, every lead of a site (or the leads a
  * set of visitors belong to) as of `now`. Pure: the same rules and options give the same SQL and parameters.
@@ -252,10 +265,11 @@ class Tally {
  * as a lead of its own (`v_…`, kind "visitor"), so an anonymous pricing-page regular is visible before the form.
  *
  * Shape: one pass over the events aggregates each session (one browser's visit) into a row that carries every
- * rule's tally, the first touch and the visit's buying-signal facts; a second, over forms and identify calls
- * only, gathers each visitor's answers (rules about engaged time on a page add a pass over page visits). These
- * rows are mapped to leads and merged; profile and answer rules then run only for the leads that gave answers or
- * an email, and the reasons and points per lead.
+ * rule's tally, the first touch, the answers given (forms, identify calls) and the visit's buying-signal facts
+ * (rules about engaged time on a page add a pass over page visits). These rows are mapped to leads and merged,
+ * then each lead goes through a chain of steps: its latest answers, their normalised values, the answer and
+ * first-touch rules, the reasons and points. One straight chain, no join back: ClickHouse's planning, which is
+ * most of the time of scoring a few leads, grows with every branch and copy a query holds.
  */
 export function compileScoring(rules: Rules, options: ScoringOptions): CompiledScoring {
   const p = new SqlParams();
@@ -286,22 +300,13 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;
   const never = `toDateTime64(0, 3, 'UTC')`;
 
-  const scope = visitors
-    ? `,
-scope_visitors AS
-(
-    SELECT arrayJoin(${visitors}) AS visitor_id
-    UNION DISTINCT
-    SELECT visitor_id FROM identified WHERE lead_email IN (SELECT lead_email FROM identified WHERE visitor_id IN ${visitors})
-)`
-    : '';
-  const eventsWhere = `site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}${visitors ? ' AND visitor_id IN (SELECT visitor_id FROM scope_visitors)' : ''}`;
+  const eventsWhere = `site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}${visitors ? ` AND visitor_id IN ${visitors}` : ''}`;
   const ageDays = `(toUnixTimestamp64Milli(${nowParam}) - toUnixTimestamp64Milli(ts)) / ${DAY_MS}`;
   const answersType = `Array(Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), Map(String, String)))`;
   const touchType = `Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), LowCardinality(String), LowCardinality(String), LowCardinality(String))`;
 
   // The columns of a row of a lead's history, each with its value in rows that do not carry it. Rows come from
-  // three places (sessions; page visits for dwell rules; answers), and every column adds up across a lead's rows.
+  // sessions and, for dwell rules, page visits; every column adds up across a lead's rows.
   const neutral: Record<string, string> = {
     first_ts: `toDateTime64('2299-12-31 00:00:00', 3, 'UTC')`,
     last_ts: never,
@@ -333,6 +338,8 @@ scope_visitors AS
           ...Object.fromEntries(eventTallies.flatMap((t) => t.aggregate(`counted AND ${t.rule.condition}`))),
           visit_stage: `maxIf(${pageStageSql(rules, pageGroups, p)}, counted)`,
           touched: 'countIf(is_touch) > 0',
+          // What the visitor said in this session (forms, identify calls), whenever it was: answers never age out.
+          visit_answers: `groupArrayIf(((ts, event_id), props), type IN ('form', 'identify'))`,
           // The earliest touch with its source: tuples compare by time first (and event id on a tie).
           visit_touch: 'minIf(((ts, event_id), utm_source, utm_medium, referrer_host), is_touch)',
           started: 'minIf(ts, in_window)',
@@ -348,7 +355,7 @@ scope_visitors AS
         })}
     FROM
     (
-        SELECT visitor_id, session_id, event_id, ts, type, name, path, link_url, engaged_ms, utm_source, utm_medium, referrer_host,
+        SELECT visitor_id, session_id, event_id, ts, type, name, path, link_url, engaged_ms, utm_source, utm_medium, referrer_host, props,
             ${ageDays} AS age_days,
             ts >= ${windowStart} AS in_window,
             in_window AND type != 'engagement' AS counted,
@@ -360,16 +367,6 @@ scope_visitors AS
         WHERE ${eventsWhere}
     )
     GROUP BY visitor_id, session_id`;
-
-  // The answers a visitor gave (forms, identify calls): few events, read apart from the rest.
-  const answers = `
-    UNION ALL
-    SELECT
-        visitor_id,
-        ${row({ visit_answers: 'groupArray(((ts, event_id), props))' })}
-    FROM events FINAL
-    WHERE ${eventsWhere} AND type IN ('form', 'identify')
-    GROUP BY visitor_id`;
 
   // A dwell rule counts page visits: one page's views and engaged time in one session, as old as its first event.
   const pageVisits = visitTallies.length
@@ -430,7 +427,7 @@ scope_visitors AS
         arrayFlatten(groupArray(visit_answers)) AS answers,
         ${signals} AS signals
     FROM
-    (${sessions}${answers}${pageVisits}
+    (${sessions}${pageVisits}
     ) AS sessions
     LEFT JOIN identified ON identified.visitor_id = sessions.visitor_id
     GROUP BY lead_id`;
@@ -445,10 +442,11 @@ scope_visitors AS
     FROM
     (${inner.replaceAll('\n', '\n    ')}
     )`, source);
-  // Answer rules (fit, and negatives such as free mail) match once or not at all, and only for the leads that gave
-  // answers or an email: most rows of a site are anonymous visitors, and they skip the profile work entirely.
-  const answered = stepped(`
-    SELECT lead_id, email, answers FROM leads WHERE notEmpty(answers) OR email != ''`, [
+  // Per lead, after the merge: its answers, then its rules. Answer rules (fit, and negatives such as free mail) and
+  // first-touch rules match once or not at all. A visitor who gave no answer goes through the same steps with
+  // empty answers, which costs next to nothing.
+  const scored = stepped(`
+    SELECT * FROM leads`, [
     // The latest non-empty answer per field across the lead's forms and identify calls, fields in name order.
     `arrayFilter(a -> a.2 != '', arrayFlatten(arrayMap(f -> arrayMap((k, v) -> (k, trimBoth(v)), mapKeys(f.2), mapValues(f.2)), arrayReverseSort(f -> f.1, answers)))) AS given`,
     `arraySort(arrayFilter((a, i) -> indexOf(arrayMap(x -> x.1, given), a.1) = i, given, arrayEnumerate(given))) AS latest`,
@@ -457,13 +455,9 @@ scope_visitors AS
     `${paddedWordsSql(`fields['job_title']`, p)} AS title_words, ${sizeTextSql(`fields['company_size']`, p)} AS size_text`,
     `${seniorityOfPaddedSql('title_words', p)} AS seniority,
         ${countryCodeSql(`fields['country']`, p)} AS country_code,
-        ${numberOfSizeTextSql('size_text', p)} AS company_size_min`,
-    matchedOnce('profile'),
-  ]);
-  const scored = stepped(`
-    SELECT * FROM leads LEFT JOIN answered USING (lead_id)`, [
-    // A first-touch rule matches once or not at all.
-    ['lower(touch.2) AS utm_source, lower(touch.3) AS utm_medium, lower(touch.4) AS referrer_host', matchedOnce('source')].filter(Boolean).join(',\n        '),
+        ${numberOfSizeTextSql('size_text', p)} AS company_size_min,
+        lower(touch.2) AS utm_source, lower(touch.3) AS utm_medium, lower(touch.4) AS referrer_host`,
+    [matchedOnce('profile'), matchedOnce('source')].filter(Boolean).join(',\n        '),
     // Per rule: how often it matched, its points (decayed, under its cap), whether the cap cut in, its stage.
     // Each rule array is referenced once: a parameter is a literal wherever it appears, and planning pays per copy.
     `arrayFilter(r -> r.count > 0, CAST(arrayMap((rule, kind, count, weight, points, cap, stage) -> (rule, kind, count, weight * points, count > cap, stage),
@@ -474,22 +468,9 @@ scope_visitors AS
 
   const query = `
 WITH
-identified AS MATERIALIZED
-(
-    SELECT visitor_id, argMax(email, (ts, event_id)) AS lead_email
-    FROM identities
-    WHERE site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}
-    GROUP BY visitor_id
-)${scope},
-leads AS MATERIALIZED
+identified AS${identifiedSql(site, nowParam, rules.countBots, visitors)},
+leads AS
 (${leads}
-),
-answered AS
-(
-    SELECT lead_id, fields, seniority, country_code, company_size_min${compiled.map((rule, n) => (rule.scope === 'profile' ? `, n${n + 1}, w${n + 1}` : '')).join('')}
-    FROM
-    (${answered}
-    )
 )
 SELECT
     lead_id,
@@ -510,5 +491,24 @@ FROM
 (${scored}
 )
 ORDER BY score DESC, lead_id`;
-  return { query, query_params: p.values, clickhouse_settings: { enable_materialized_cte: 1 } };
+  return { query, query_params: p.values, clickhouse_settings: {} };
+}
+
+/**
+ * Every visitor of the leads some visitors belong to (the visitors themselves included), as of `now`: a visitor
+ * belongs to the lead of the latest email it gave, so a batch from one device rescores the lead with all its
+ * devices. Run apart from the scoring query, whose planning grows with every copy of a subquery it holds.
+ */
+export function compileLeadVisitors(rules: Pick<Rules, 'countBots'>, options: ScoringOptions & { visitors: string[] }): CompiledScoring {
+  const p = new SqlParams();
+  const site = p.bind('site', options.site);
+  const nowParam = p.bind('now', toClickHouseTime((options.now ?? new Date()).getTime()), "DateTime64(3, 'UTC')");
+  const visitors = p.bind('visitors', options.visitors, 'Array(String)');
+  const query = `
+WITH identified AS${identifiedSql(site, nowParam, rules.countBots)}
+SELECT arrayJoin(${visitors}) AS visitor_id
+UNION DISTINCT
+SELECT visitor_id FROM identified
+WHERE lead_email IN (SELECT lead_email FROM identified WHERE visitor_id IN ${visitors} AND lead_email != '')`;
+  return { query, query_params: p.values, clickhouse_settings: {} };
 }

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { compileScoring, globsToRegex } from '../../../scoring/compile.ts';
+import { compileLeadVisitors, compileScoring, globsToRegex } from '../../../scoring/compile.ts';
 import { defaultRules, rulesSchema } from '../../../scoring/rules.ts';
 
 const PAGE_GROUPS = { pricing: ['/pricing*'], careers: ['/careers/*'], resources: ['/resources/*'] };
@@ -66,13 +66,15 @@ describe('compileScoring', () => {
     expect(query_params.window_start).toBe('2025-12-02 12:00:00.000');
   });
 
-  it('scopes to the leads of the given visitors only when asked', () => {
+  it('reads only the given visitors when asked, and finds the other visitors of their leads apart', () => {
     const all = compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW });
     expect(all.query_params).not.toHaveProperty('visitors');
-    expect(all.query).not.toContain('scope_visitors');
+    expect(all.query).not.toContain('{visitors:');
     const some = compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, visitors: ['v1', 'v2'], now: NOW });
     expect(some.query_params.visitors).toEqual(['v1', 'v2']);
-    expect(some.query).toContain('scope_visitors');
+    expect(some.query).toContain('visitor_id IN {visitors:Array(String)}');
+    const scope = compileLeadVisitors(defaultRules(PAGE_GROUPS), { site: 'acme', visitors: ['v1'], now: NOW });
+    expect(scope.query_params).toEqual({ site: 'acme', now: '2026-03-02 12:00:00.000', visitors: ['v1'] });
   });
 
   it('is deterministic', () => {
