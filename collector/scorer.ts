@@ -3,7 +3,7 @@ import { accountKeyOf, scoreAccounts } from '../scoring/accounts.ts';
 import type { Alert } from '../scoring/alerts/alert.ts';
 import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
-import type { LeadScore } from '../scoring/compile.ts';
+import type { LeadScore, LeadSlice } from '../scoring/compile.ts';
 import { currentLeadsSql, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite } from './api/scores.ts';
@@ -27,6 +27,8 @@ export interface ScorerOptions {
   roundGapMs?: number;
   /** Settings for the scoring queries, when they share the collector's CPUs (embedded chDB); see BACKGROUND. */
   querySettings?: Record<string, number> | undefined;
+  /** A full rescoring works in slices of about this many leads (default 100,000), so a large site fits in memory. */
+  sliceLeads?: number;
   now?: () => number;
 }
 
@@ -42,6 +44,12 @@ export interface Scorer {
 
 /** Visitors per scoring query: enough to amortise a query, few enough to keep its IN list small. */
 const CHUNK = 2000;
+/**
+ * Leads per query of a full rescoring. Each slice reads the site's events again but aggregates only its own leads,
+ * and the collector holds one slice's scores at a time: a million leads at once would take gigabytes (and more
+ * than the client can encode in one insert).
+ */
+const SLICE_LEADS = 100_000;
 const RETRY_MS = 2000;
 
 /**
@@ -59,7 +67,7 @@ export const BACKGROUND = { os_thread_priority: 19 };
  * same trigger and the outbox drops the copy). Every lead is rescored at start and hourly, so that rule changes
  * apply and scores decay without new events.
  */
-export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, now = Date.now }: ScorerOptions): Scorer {
+export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, sliceLeads = SLICE_LEADS, now = Date.now }: ScorerOptions): Scorer {
   let lastRoundAt = 0;
   let lastRoundMs = 0;
   const pending = new Map<string, Set<string>>();
@@ -95,13 +103,13 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       const touched = [...pending];
       pending.clear();
       try {
-        for (const siteId of full) await rescore(sites.get(siteId)!);
+        for (const siteId of full) await rescoreSite(sites.get(siteId)!);
         // The duty cycle follows the rescoring of touched leads; a full pass (start, hourly) is a one-off.
         const touchedFrom = Date.now();
         for (const [siteId, visitors] of touched) {
           if (full.includes(siteId)) continue;
           const list = [...visitors];
-          for (let start = 0; start < list.length; start += CHUNK) await rescore(sites.get(siteId)!, list.slice(start, start + CHUNK));
+          for (let start = 0; start < list.length; start += CHUNK) await rescore(sites.get(siteId)!, { visitors: list.slice(start, start + CHUNK) });
         }
         lastRoundMs = Date.now() - touchedFrom;
       } catch (err) {
@@ -121,12 +129,27 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     visitors.add(visitor);
   }
 
-  async function rescore(site: SiteConfig, visitors?: string[]): Promise<void> {
+  /** Every lead of a site, in as many slices as its visitors need. */
+  async function rescoreSite(site: SiteConfig): Promise<void> {
+    const result = await client.query({
+      query: 'SELECT uniq(visitor_id) AS visitors FROM events WHERE site_id = {site:String}',
+      query_params: { site: site.id },
+      clickhouse_settings: querySettings,
+      format: 'JSONEachRow',
+    });
+    const [{ visitors } = { visitors: 0 }] = await result.json<{ visitors: number }>();
+    const count = Math.max(1, Math.ceil(Number(visitors) / sliceLeads));
+    for (let index = 0; index < count; index++) await rescore(site, count > 1 ? { slice: { index, count } } : undefined);
+  }
+
+  async function rescore(site: SiteConfig, scope?: { visitors: string[] } | { slice: LeadSlice }): Promise<void> {
     const rules = rulesOf(site);
     const hash = hashes.get(site.id)!;
     const at = now();
-    const scores = await scoreSite(client, site, visitors, { now: new Date(at), settings: querySettings });
-    const previous = await currentSnapshots(client, site.id, visitors ? { leadIds: scores.map((score) => score.lead_id), visitors } : undefined);
+    const visitors = scope && 'visitors' in scope ? scope.visitors : undefined;
+    const slice = scope && 'slice' in scope ? scope.slice : undefined;
+    const scores = await scoreSite(client, site, visitors, { now: new Date(at), settings: querySettings, slice });
+    const previous = await currentSnapshots(client, site.id, visitors ? { leadIds: scores.map((score) => score.lead_id), visitors } : slice && { slice });
     const previousOf = new Map(previous.map((row) => [row.lead_id, row]));
     const scoredAt = toClickHouseTime(at);
     const rows: StoredScore[] = [];

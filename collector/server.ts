@@ -71,6 +71,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     dashboardUrl: () => config.dashboardUrl ?? url,
     onAlerts: dispatcher && (async (alerts) => void (await dispatcher.enqueue(alerts))),
     querySettings: store.url ? undefined : BACKGROUND,
+    sliceLeads: positiveNumberFromEnv('HEARTH_RESCORE_SLICE_LEADS', 100_000, 'a number of leads'),
   });
   const sink = await createWalSink({
     dir: join(store.dataDir, 'wal'),

@@ -15,6 +15,17 @@ export interface ScoringOptions {
   pageGroups?: PageGroups | undefined;
   /** Score as of this moment: later events are ignored, and decay and the window count back from it. */
   now?: Date | undefined;
+  /**
+   * Score one of `count` disjoint slices of the leads (by a hash of the lead's email, or of the visitor id of an
+   * anonymous visitor), so a large site is rescored in parts that each fit in memory. leadSliceSql picks the same
+   * leads among stored scores.
+   */
+  slice?: LeadSlice | undefined;
+}
+
+export interface LeadSlice {
+  index: number;
+  count: number;
 }
 
 export interface CompiledScoring {
@@ -247,6 +258,22 @@ class Tally {
   }
 }
 
+function sliceParams({ index, count }: LeadSlice, p: SqlParams) {
+  if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(index) || index < 0 || index >= count) {
+    throw new Error(`slice ${index} of ${count}: the index must be an integer from 0 to count - 1`);
+  }
+  const [i, n] = [p.bind('slice_index', index, 'UInt64'), p.bind('slice_count', count, 'UInt64')];
+  return { of: (key: string) => `cityHash64(${key}) % ${n} = ${i}` };
+}
+
+/**
+ * The condition, over lead_scores rows, that keeps the leads of a slice (as compileScoring's `slice` scores
+ * them): an identified lead by its email, an anonymous one by its visitor id (the lead id after `v_`).
+ */
+export function leadSliceSql(slice: LeadSlice, p: SqlParams): string {
+  return sliceParams(slice, p).of(`if(startsWith(lead_id, 'l_'), email, substring(lead_id, 3))`);
+}
+
 /** Each visitor (of a site, or of a list) with the latest email it gave: the lead it belongs to. */
 const identifiedSql = (site: string, now: string, countBots: boolean, visitors?: string) => `
 (
@@ -300,7 +327,13 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;
   const never = `toDateTime64(0, 3, 'UTC')`;
 
-  const eventsWhere = `site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}${visitors ? ` AND visitor_id IN ${visitors}` : ''}`;
+  const slice = options.slice && sliceParams(options.slice, p);
+  // A visitor is in the slice of its lead: that of its latest email, or its own when it gave none.
+  const inSlice = slice
+    ? ` AND (visitor_id IN (SELECT visitor_id FROM identified WHERE lead_email != '' AND ${slice.of('lead_email')})
+        OR (${slice.of('visitor_id')} AND visitor_id NOT IN (SELECT visitor_id FROM identified WHERE lead_email != '')))`
+    : '';
+  const eventsWhere = `site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}${visitors ? ` AND visitor_id IN ${visitors}` : ''}${inSlice}`;
   const ageDays = `(toUnixTimestamp64Milli(${nowParam}) - toUnixTimestamp64Milli(ts)) / ${DAY_MS}`;
   const answersType = `Array(Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), Map(String, String)))`;
   const touchType = `Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), LowCardinality(String), LowCardinality(String), LowCardinality(String))`;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ActiveSignal, LeadScore, ScoreReason, Temperature } from './compile.ts';
+import { leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type Temperature } from './compile.ts';
+import { SqlParams } from './sql.ts';
 import type { Rules, Stage } from './rules.ts';
 
 /**
@@ -130,27 +131,50 @@ export async function currentLeadScores(store: SnapshotStore, site: string): Pro
 }
 
 /**
- * The current snapshot of a site's leads: all of them, or those with these ids or with any of these visitors
- * (which finds the anonymous `v_…` lead a visitor leaves behind when it joins an identified one). Gone leads included.
+ * The current snapshot of a site's leads: all of them, those of a slice (see compileScoring), or those with these
+ * ids or with any of these visitors (which finds the anonymous `v_…` lead a visitor leaves behind when it joins an
+ * identified one). Gone leads included.
  */
-export async function currentSnapshots(store: SnapshotStore, site: string, only?: { leadIds: string[]; visitors: string[] }): Promise<StoredScore[]> {
-  // The leads are picked before the latest row of each is (the order key makes that a few granules), then the
-  // visitor test is applied again to the latest rows, since an older row may list a visitor the lead has since lost.
-  const candidates = `AND (lead_id IN {ids:Array(String)} OR lead_id IN
-    (SELECT lead_id FROM lead_scores WHERE site_id = {site:String} AND hasAny(visitor_ids, {visitors:Array(String)})))`;
-  const latest = 'AND (lead_id IN {ids:Array(String)} OR hasAny(visitor_ids, {visitors:Array(String)}))';
+export async function currentSnapshots(
+  store: SnapshotStore,
+  site: string,
+  only?: { leadIds: string[]; visitors: string[] } | { slice: LeadSlice },
+): Promise<StoredScore[]> {
+  const p = new SqlParams();
+  p.bind('site', site);
+  let candidates = '';
+  let latest = '';
+  if (only && 'slice' in only) {
+    candidates = `AND ${leadSliceSql(only.slice, p)}`;
+  } else if (only) {
+    // The leads are picked before the latest row of each is (the order key makes that a few granules), then the
+    // visitor test is applied again to the latest rows, since an older row may list a visitor the lead has since lost.
+    const ids = p.bind('ids', only.leadIds, 'Array(String)');
+    if (only.visitors.length === 0) candidates = `AND lead_id IN ${ids}`;
+    else {
+      const visitors = p.bind('visitors', only.visitors, 'Array(String)');
+      candidates = `AND (lead_id IN ${ids} OR lead_id IN
+        (SELECT lead_id FROM lead_scores WHERE site_id = {site:String} AND hasAny(visitor_ids, ${visitors})))`;
+      latest = `AND (lead_id IN ${ids} OR hasAny(visitor_ids, ${visitors}))`;
+    }
+  }
   const result = await store.query({
     query: `SELECT ${SNAPSHOT_COLUMNS.join(', ')} FROM
-      (SELECT * FROM lead_scores WHERE site_id = {site:String} ${only ? candidates : ''} ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id)
-      WHERE 1 ${only ? latest : ''}`,
-    query_params: { site, ...(only ? { ids: only.leadIds, visitors: only.visitors } : {}) },
+      (SELECT * FROM lead_scores WHERE site_id = {site:String} ${candidates} ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id)
+      WHERE 1 ${latest}`,
+    query_params: p.values,
     format: 'JSONEachRow',
   });
   return result.json<StoredScore>();
 }
 
+/** Rows per insert: the client encodes an insert as one string, and a full rescoring of a large site changes millions. */
+const WRITE_CHUNK = 20_000;
+
 export async function writeSnapshots(store: SnapshotStore, rows: StoredScore[]): Promise<void> {
-  if (rows.length > 0) await store.insert({ table: 'lead_scores', values: rows, format: 'JSONEachRow' });
+  for (let start = 0; start < rows.length; start += WRITE_CHUNK) {
+    await store.insert({ table: 'lead_scores', values: rows.slice(start, start + WRITE_CHUNK), format: 'JSONEachRow' });
+  }
 }
 
 /** A lead's snapshots, oldest first: its score over time. */

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { defaultRules, scoreLeads, type LeadScore, type Rules } from '../../scoring/index.ts';
+import type { LeadSlice } from '../../scoring/compile.ts';
 import type { QualificationVerdict } from '../../scoring/qualification.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { reasonsOf, signalsOf, type StoredScore } from '../../scoring/snapshots.ts';
@@ -21,12 +22,14 @@ export interface ScoreOptions {
   now?: Date;
   /** ClickHouse settings for the query, over the scoring's own. */
   settings?: Record<string, number> | undefined;
+  /** Score one slice of the site's leads (compileScoring's `slice`). */
+  slice?: LeadSlice | undefined;
 }
 
 /** Scores a site's leads from raw events, or only the leads of `visitors`. */
 export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?: string[], options: ScoreOptions = {}): Promise<LeadScore[]> {
   const rules = rulesOf(site);
-  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now }, options.settings);
+  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now, slice: options.slice }, options.settings);
 }
 
 /** Where a lead stands: visitor → lead → MQL (hot) → prospect (qualified by sales), or disqualified. */

@@ -11,6 +11,7 @@ import { companySizeOf, countryCodeOf, countryCodeSql, numberSql, seniorityOf, s
 import { defaultRules, rulesSchema, type RulesInput } from '../../scoring/rules.ts';
 import { SqlParams } from '../../scoring/sql.ts';
 import { scoreLeads } from '../../scoring/store.ts';
+import { currentSnapshots, toSnapshot, writeSnapshots } from '../../scoring/snapshots.ts';
 import { processDataDir } from '../support/data-dir.ts';
 
 const NOW = new Date('2026-03-02T12:00:00.000Z');
@@ -299,6 +300,17 @@ describe('incremental scoring', () => {
         const incremental = await score(site, RULES, subset);
         const expected = full.filter((lead) => lead.visitor_ids.some((v) => subset.includes(v)));
         expect(incremental, `seed ${seed}, visitors ${subset.join(',')}`).toEqual(expected);
+      }
+      // A full rescoring in slices: every lead in exactly one, with the same row, and the stored scores of a slice
+      // are those of the same leads.
+      await writeSnapshots(client, full.map((lead) => toSnapshot(site, lead, toClickHouseTime(NOW.getTime()), true, 'test')));
+      const slices = await Promise.all([0, 1, 2].map((index) => scoreLeads(client, RULES, { site, pageGroups: PAGE_GROUPS, now: NOW, slice: { index, count: 3 } })));
+      expect(slices.filter((slice) => slice.length > 0).length, `seed ${seed}: leads spread over slices`).toBeGreaterThan(1);
+      const bySlices = slices.flat().sort((a, b) => b.score - a.score || (a.lead_id < b.lead_id ? -1 : 1));
+      expect(bySlices, `seed ${seed}, slices`).toEqual(full);
+      for (const [index, slice] of slices.entries()) {
+        const stored = await currentSnapshots(client, site, { slice: { index, count: 3 } });
+        expect(stored.map((row) => row.lead_id).sort(), `seed ${seed}, stored slice ${index}`).toEqual(slice.map((lead) => lead.lead_id).sort());
       }
     }
   });

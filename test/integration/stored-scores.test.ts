@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
+import { defaultRules, scoreLeads } from '../../scoring/index.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
@@ -96,3 +97,43 @@ describe('stored scores', () => {
     expect((await listed()).find((lead) => lead.id === id || lead.id === `v_${visitor}`)).toBeUndefined();
   });
 });
+
+describe('a full rescoring in slices', () => {
+  const pageGroups = { pricing: ['/pricing*'], product: ['/product*'] };
+  let sliced: RunningServer;
+  beforeAll(async () => {
+    process.env.HEARTH_RESCORE_SLICE_LEADS = '2';
+    try {
+      sliced = await startTestServer({ sites: [{ id: 'acme', origins: [SITE_ORIGIN], pageGroups }] });
+    } finally {
+      delete process.env.HEARTH_RESCORE_SLICE_LEADS;
+    }
+  });
+  afterAll(() => sliced.close());
+
+  it('stores every lead once, as scoring the whole site at once does, and adds nothing when run again', async () => {
+    const send = (visitor: string, events: unknown[]) => postBatch(sliced, { s: 'acme', v: visitor, e: events });
+    const [laptop, phone, ...anonymous] = Array.from({ length: 7 }, () => newVisitor());
+    const email = `ada.${laptop}@lovelace.test`;
+    await send(laptop!, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(30) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo', t: minutesAgo(29), p: { 'email  email': email, 'job_title  ': 'CEO' } })]);
+    await send(phone!, [wireEvent({ u: `${SITE_ORIGIN}/product/a`, t: minutesAgo(20) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(19), p: { 'email  email': email } })]);
+    for (const [i, visitor] of anonymous.entries()) await send(visitor, [wireEvent({ u: `${SITE_ORIGIN}/${i % 2 ? 'pricing' : 'product/b'}`, t: minutesAgo(10 + i) })]);
+    await drained(sliced);
+    // From nothing stored: the full pass alone writes every lead, in slices of about 2 (the data directory is this
+    // test process's, so earlier tests' leads are there too).
+    await sliced.client.command({ query: 'TRUNCATE TABLE lead_scores' });
+    await sliced.scorer.rescoreAll('acme');
+    const live = await scoreLeads(sliced.client, defaultRules(pageGroups), { site: 'acme', pageGroups });
+    const stored = (await getJson(sliced, '/api/leads?site=acme&limit=1000')).body.leads as { id: string; score: number }[];
+    expect(stored.map((lead) => [lead.id, lead.score]).sort()).toEqual(live.map((lead) => [lead.lead_id, lead.score]).sort());
+    const ours = live.filter((lead) => lead.visitor_ids.some((visitor) => [laptop, phone, ...anonymous].includes(visitor)));
+    expect(ours.map((lead) => lead.visitor_ids)).toEqual(expect.arrayContaining([[laptop, phone].sort(), ...anonymous.map((visitor) => [visitor])]));
+    expect(ours).toHaveLength(6);
+    const rows = async () => Number((await (await sliced.client.query({ query: 'SELECT count() AS n FROM lead_scores', format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n);
+    const before = await rows();
+    expect(before).toBe(live.length);
+    await sliced.scorer.rescoreAll('acme');
+    expect(await rows()).toBe(before);
+  });
+});
+

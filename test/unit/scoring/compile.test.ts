@@ -77,6 +77,16 @@ describe('compileScoring', () => {
     expect(scope.query_params).toEqual({ site: 'acme', now: '2026-03-02 12:00:00.000', visitors: ['v1'] });
   });
 
+  it('scores a slice of the leads when asked, and refuses a slice that is not one', () => {
+    const some = compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, slice: { index: 2, count: 5 }, now: NOW });
+    expect(some.query_params).toMatchObject({ slice_index: 2, slice_count: 5 });
+    expect(some.query).toContain('cityHash64(lead_email) % {slice_count:UInt64} = {slice_index:UInt64}');
+    expect(compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW }).query).not.toContain('slice_count');
+    for (const slice of [{ index: 5, count: 5 }, { index: -1, count: 2 }, { index: 0, count: 0 }, { index: 0.5, count: 2 }]) {
+      expect(() => compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, slice, now: NOW })).toThrow(`slice ${slice.index} of ${slice.count}`);
+    }
+  });
+
   it('is deterministic', () => {
     const options = { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW };
     expect(compileScoring(defaultRules(PAGE_GROUPS), options)).toEqual(compileScoring(defaultRules(PAGE_GROUPS), options));
