@@ -4,7 +4,7 @@ import type { Alert } from '../scoring/alerts/alert.ts';
 import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
 import type { LeadScore, LeadSlice } from '../scoring/compile.ts';
-import { currentLeadsSql, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
+import { currentAccountMembers, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
@@ -204,15 +204,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   async function accountOf(site: SiteConfig, lead: LeadScore, thresholds: { warm: number; hot: number }): Promise<Alert['account']> {
     const domain = lead.email.split('@')[1] ?? '';
     const company = (lead.profile.company ?? '').trim().toLowerCase();
-    const result = await client.query({
-      query: `SELECT * FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])})
-        WHERE lead_id != {lead:String} AND (endsWith(email, {at:String}) OR (company != '' AND lower(company) = {company:String}))`,
-      query_params: { site: site.id, lead: lead.lead_id, at: `@${domain}`, company },
-      format: 'JSONEachRow',
-    });
-    const colleagues = (await result.json<Pick<StoredScore, 'lead_id' | 'email' | 'score' | 'temperature' | 'company' | 'seniority'>>()).map(
-      (row) => ({ ...row, kind: 'lead', profile: { company: row.company } }) as unknown as LeadScore,
-    );
+    const colleagues = await currentAccountMembers(client, site.id, { domain, company, except: lead.lead_id });
     const key = accountKeyOf(lead)?.id;
     const mine = scoreAccounts([lead, ...colleagues], thresholds).find((account) => account.id === key);
     return mine ? { id: mine.id, name: mine.name, score: mine.score, temperature: mine.temperature } : null;

@@ -34,8 +34,8 @@ export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: 
   if (company) return { id: `company:${company.toLowerCase().replace(/\s+/g, ' ')}`, name: company };
 }
 
-export function scoreAccounts(leads: LeadScore[], thresholds: Rules['thresholds']): AccountScore[] {
-  const groups = new Map<string, { name: string; leads: LeadScore[] }>();
+export function scoreAccounts<Lead extends Pick<LeadScore, 'lead_id' | 'kind' | 'email' | 'score' | 'temperature' | 'seniority' | 'profile'>>(leads: Lead[], thresholds: Rules['thresholds']): AccountScore[] {
+  const groups = new Map<string, { name: string; leads: Lead[] }>();
   for (const lead of leads) {
     const account = lead.kind === 'lead' ? accountKeyOf(lead) : undefined;
     if (!account) continue;

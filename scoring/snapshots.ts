@@ -124,10 +124,22 @@ export function currentLeadsSql(columns: readonly string[]): string {
     WHERE kind = 'lead'`;
 }
 
-/** The current stored scores of a site's identified leads. */
-export async function currentLeadScores(store: SnapshotStore, site: string): Promise<StoredScore[]> {
-  const result = await store.query({ query: currentLeadsSql(SNAPSHOT_COLUMNS), query_params: { site }, format: 'JSONEachRow' });
-  return (await result.json<Omit<StoredScore, 'kind'>>()).map((row) => ({ ...row, kind: 'lead' }));
+/** What an account's score needs of each identified lead (scoreAccounts): few columns, so a large site reads fast. */
+export type AccountMember = Pick<LeadScore, 'lead_id' | 'kind' | 'email' | 'score' | 'temperature' | 'seniority' | 'profile'>;
+
+/**
+ * The current stored scores of a site's identified leads, as account members: all of them, or those of one work
+ * email domain (`@acme.example`) or declared company (lower case), other than one lead.
+ */
+export async function currentAccountMembers(store: SnapshotStore, site: string, of?: { domain: string; company: string; except: string }): Promise<AccountMember[]> {
+  const colleagues = `WHERE lead_id != {except:String} AND (endsWith(email, {at:String}) OR (company != '' AND lower(company) = {company:String}))`;
+  const result = await store.query({
+    query: `SELECT * FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])}) ${of ? colleagues : ''}`,
+    query_params: { site, ...(of ? { except: of.except, at: `@${of.domain}`, company: of.company } : {}) },
+    format: 'JSONEachRow',
+  });
+  const rows = await result.json<Pick<StoredScore, 'lead_id' | 'email' | 'score' | 'temperature' | 'company' | 'seniority'>>();
+  return rows.map(({ company, seniority, ...row }) => ({ ...row, kind: 'lead', seniority: seniority as LeadScore['seniority'], profile: { company } }));
 }
 
 /**
@@ -166,6 +178,59 @@ export async function currentSnapshots(
     format: 'JSONEachRow',
   });
   return result.json<StoredScore>();
+}
+
+/** Which stored leads a list shows, and in which order: filters the list API turns its query into. */
+export interface StoredLeadQuery {
+  temperature?: Temperature | undefined;
+  /** Leave out leads of this temperature. */
+  notTemperature?: Temperature | undefined;
+  stage?: Stage | undefined;
+  kind?: 'lead' | 'visitor' | undefined;
+  /** Only these leads. */
+  leadIds?: string[] | undefined;
+  /** None of these leads. */
+  exceptLeadIds?: string[] | undefined;
+  sort: 'score' | 'recent';
+  offset: number;
+  limit: number;
+}
+
+/**
+ * One page of a site's current stored scores, filtered and sorted by ClickHouse, with the count of all that match:
+ * a site with a million leads sends the page, not the million.
+ */
+export async function storedLeadPage(store: SnapshotStore, site: string, query: StoredLeadQuery): Promise<{ total: number; rows: StoredScore[] }> {
+  if (query.leadIds?.length === 0) return { total: 0, rows: [] };
+  const p = new SqlParams();
+  p.bind('site', site);
+  const where = [
+    `kind != 'gone'`,
+    query.temperature ? `temperature = ${p.bind('temperature', query.temperature)}` : '',
+    query.notTemperature ? `temperature != ${p.bind('not_temperature', query.notTemperature)}` : '',
+    query.stage ? `stage = ${p.bind('stage', query.stage)}` : '',
+    query.kind ? `kind = ${p.bind('kind', query.kind)}` : '',
+    query.exceptLeadIds?.length ? `lead_id NOT IN ${p.bind('except_ids', query.exceptLeadIds, 'Array(String)')}` : '',
+  ].filter(Boolean);
+  const only = query.leadIds ? `AND lead_id IN ${p.bind('ids', query.leadIds, 'Array(String)')}` : '';
+  // The page is picked from narrow columns (the latest row of every lead), then only its rows are read whole.
+  const latest = `(SELECT lead_id, kind, temperature, stage, score, last_seen FROM lead_scores WHERE site_id = {site:String} ${only}
+    ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id) WHERE ${where.join(' AND ')}`;
+  const order = query.sort === 'recent' ? 'last_seen DESC, lead_id' : 'score DESC, lead_id';
+  const run = async <T>(sql: string, params: Record<string, unknown> = p.values) => (await store.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json<T>();
+  const page = await run<{ lead_id: string; total: string }>(
+    `SELECT lead_id, count() OVER () AS total FROM ${latest}
+     ORDER BY ${order} LIMIT ${p.bind('limit', query.limit, 'UInt32')} OFFSET ${p.bind('offset', query.offset, 'UInt64')}`,
+  );
+  // Past the last page there is no row to carry the count.
+  if (page.length === 0) return { total: Number((await run<{ n: string }>(`SELECT count() AS n FROM ${latest}`))[0]!.n), rows: [] };
+  const rows = await run<StoredScore>(
+    `SELECT ${SNAPSHOT_COLUMNS.join(', ')} FROM lead_scores WHERE site_id = {site:String} AND lead_id IN {ids:Array(String)}
+     ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id`,
+    { site, ids: page.map((row) => row.lead_id) },
+  );
+  const byId = new Map(rows.map((row) => [row.lead_id, row]));
+  return { total: Number(page[0]!.total), rows: page.flatMap((row) => byId.get(row.lead_id) ?? []) };
 }
 
 /** Rows per insert: the client encodes an insert as one string, and a full rescoring of a large site changes millions. */

@@ -8,9 +8,10 @@ import { leadRoutes } from './lead.routes.ts';
 import { alertRoutes } from './alerts.routes.ts';
 import { dashboardApiRoutes } from './dashboard.routes.ts';
 import { leadActivity } from './leads.ts';
-import { currentLeadScores, currentSnapshots } from '../../scoring/snapshots.ts';
+import { currentAccountMembers, storedLeadPage, type StoredLeadQuery } from '../../scoring/snapshots.ts';
 import { isoTime } from '../../scoring/sql.ts';
-import { judgeQualification } from '../../scoring/qualification.ts';
+import { judgeQualification, type QualificationVerdict } from '../../scoring/qualification.ts';
+import type { LeadScore } from '../../scoring/compile.ts';
 import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
 import { lifecycleOf, presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
@@ -58,8 +59,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const parsed = accountsQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const site = config.sites.find((candidate) => candidate.id === parsed.data.site)!;
-    const stored = (await currentLeadScores(client, site.id)).map(scoreOfSnapshot);
-    const accounts = scoreAccounts(stored, rulesOf(site).thresholds).filter(
+    const accounts = scoreAccounts(await currentAccountMembers(client, site.id), rulesOf(site).thresholds).filter(
       (account) => !parsed.data.temperature || account.temperature === parsed.data.temperature,
     );
     return { site: site.id, total: accounts.length, accounts: accounts.slice(0, parsed.data.limit) };
@@ -73,26 +73,30 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const query = parsed.data;
     const site = config.sites.find((candidate) => candidate.id === query.site)!;
     const live = query.bots === 'include' || query.visitor !== undefined;
-    const [allScores, qualifications] = await Promise.all([
-      live
-        ? scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' })
-        : currentSnapshots(client, site.id).then((rows) => rows.flatMap((row) => (row.kind === 'gone' ? [] : [scoreOfSnapshot(row)]))),
-      currentQualifications(client, site.id),
-    ]);
+    const qualifications = await currentQualifications(client, site.id);
     const verdicts = new Map([...qualifications].map(([leadId, state]) => [leadId, judgeQualification(state, site.qualification)]));
     const verdictOf = (leadId: string) => verdicts.get(leadId);
-    const scores = allScores.filter(
-      (score) =>
-        (!query.temperature || score.temperature === query.temperature) &&
-        (!query.stage || score.stage === query.stage) &&
-        (!query.kind || score.kind === query.kind) &&
-        (!query.lifecycle || lifecycleOf(score, verdictOf(score.lead_id)) === query.lifecycle) &&
-        (query.owner === undefined || (verdictOf(score.lead_id)?.owner ?? '') === query.owner) &&
-        (!query.visitor || score.visitor_ids.includes(query.visitor)),
-    );
-    if (query.sort === 'recent') scores.sort((a, b) => b.last_seen.localeCompare(a.last_seen) || a.lead_id.localeCompare(b.lead_id));
-    else scores.sort((a, b) => b.score - a.score || a.lead_id.localeCompare(b.lead_id));
-    const page = scores.slice(query.offset, query.offset + query.limit);
+    let page: LeadScore[];
+    let total: number;
+    if (live) {
+      const scores = (await scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' })).filter(
+        (score) =>
+          (!query.temperature || score.temperature === query.temperature) &&
+          (!query.stage || score.stage === query.stage) &&
+          (!query.kind || score.kind === query.kind) &&
+          (!query.lifecycle || lifecycleOf(score, verdictOf(score.lead_id)) === query.lifecycle) &&
+          (query.owner === undefined || (verdictOf(score.lead_id)?.owner ?? '') === query.owner) &&
+          (!query.visitor || score.visitor_ids.includes(query.visitor)),
+      );
+      if (query.sort === 'recent') scores.sort((a, b) => b.last_seen.localeCompare(a.last_seen) || (a.lead_id < b.lead_id ? -1 : 1));
+      else scores.sort((a, b) => b.score - a.score || (a.lead_id < b.lead_id ? -1 : 1));
+      page = scores.slice(query.offset, query.offset + query.limit);
+      total = scores.length;
+    } else {
+      const stored = await storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), sort: query.sort, offset: query.offset, limit: query.limit });
+      page = stored.rows.map(scoreOfSnapshot);
+      total = stored.total;
+    }
     const activity = await leadActivity(client, site.id, page.map((score) => ({ id: score.lead_id, visitorIds: score.visitor_ids })));
     const leads = page.map((score) => ({
       id: score.lead_id,
@@ -104,6 +108,43 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       lastSeen: isoTime(score.last_seen),
       ...presentScore(score, verdictOf(score.lead_id)),
     }));
-    return { site: site.id, total: scores.length, leads };
+    return { site: site.id, total, leads };
   });
 };
+
+/**
+ * The list's filters as conditions on stored scores. Lifecycle and owner come from sales' qualifications (few
+ * leads): a qualified lead is a prospect or disqualified whatever its score, the others are visitors, leads or
+ * MQLs by kind and temperature (lifecycleOf).
+ */
+export function storedFilters(
+  query: { temperature?: LeadScore['temperature'] | undefined; stage?: LeadScore['stage'] | undefined; kind?: LeadScore['kind'] | undefined; lifecycle?: string | undefined; owner?: string | undefined },
+  verdicts: Map<string, QualificationVerdict>,
+): Omit<StoredLeadQuery, 'sort' | 'offset' | 'limit'> {
+  const ids = (keep: (verdict: QualificationVerdict) => boolean) => [...verdicts].flatMap(([id, verdict]) => (keep(verdict) ? [id] : []));
+  const nothing = { leadIds: [] };
+  const filters: Omit<StoredLeadQuery, 'sort' | 'offset' | 'limit'> = { temperature: query.temperature, stage: query.stage || undefined, kind: query.kind };
+  const except: string[] = [];
+  if (query.lifecycle === 'disqualified') filters.leadIds = ids((verdict) => verdict.disqualified);
+  else if (query.lifecycle === 'prospect') filters.leadIds = ids((verdict) => verdict.prospect);
+  else if (query.lifecycle) {
+    // Visitors, leads and MQLs are the leads sales have not decided on, by kind and temperature.
+    except.push(...ids((verdict) => verdict.disqualified || verdict.prospect));
+    const kind = query.lifecycle === 'visitor' ? 'visitor' : 'lead';
+    if (query.kind && query.kind !== kind) return nothing;
+    filters.kind = kind;
+    if (query.lifecycle === 'mql') {
+      if (query.temperature && query.temperature !== 'hot') return nothing;
+      filters.temperature = 'hot';
+    } else if (query.lifecycle === 'lead') {
+      if (query.temperature === 'hot') return nothing;
+      filters.notTemperature = 'hot';
+    }
+  }
+  if (query.owner === '') except.push(...ids((verdict) => verdict.owner !== ''));
+  else if (query.owner !== undefined) {
+    const owned = new Set(ids((verdict) => verdict.owner === query.owner));
+    filters.leadIds = (filters.leadIds ?? [...owned]).filter((id) => owned.has(id));
+  }
+  return { ...filters, exceptLeadIds: except };
+}

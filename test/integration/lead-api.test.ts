@@ -156,6 +156,31 @@ describe('lifecycle in the leads list', () => {
     await send('POST', `/api/leads/${id}/qualification?site=acme`, { disqualified: true, reason: 'no budget this year' });
     expect(await lifecycleOf()).toBe('disqualified');
   });
+
+  it('filters the stored list by lifecycle, owner, kind and temperature as the live one does', async () => {
+    const [prospect, dropped, owned] = [await makeLead(), await makeLead(), await makeLead()];
+    const cold = newVisitor();
+    await postBatch(server, { s: 'acme', v: cold, e: [wireEvent({ u: `${SITE_ORIGIN}/careers`, t: minutesAgo(5) })] });
+    await send('POST', `/api/leads/${prospect.id}/qualification?site=acme`, { boxes: { budget: true, authority: true, need: true, timing: true }, owner: 'sam' });
+    await send('POST', `/api/leads/${dropped.id}/qualification?site=acme`, { disqualified: true, reason: 'student project', owner: 'kim' });
+    await send('POST', `/api/leads/${owned.id}/qualification?site=acme`, { boxes: { budget: true }, owner: 'sam' });
+    await drained(server);
+    // bots=include scores from raw events and filters in TypeScript (lifecycleOf); the stored list filters in SQL.
+    const listed = async (query: string) => {
+      const { body } = await getJson(server, `/api/leads?site=acme&limit=1000${query}`);
+      return { total: body.total, ids: body.leads.map((lead: { id: string; lifecycle: string; owner: string | null }) => `${lead.id} ${lead.lifecycle} ${lead.owner}`) };
+    };
+    const queries = ['', '&lifecycle=mql&temperature=cold', '&lifecycle=visitor&kind=lead', '&lifecycle=lead&temperature=warm', '&kind=visitor&temperature=cold', '&sort=recent'];
+    for (const lifecycle of ['', 'visitor', 'lead', 'mql', 'prospect', 'disqualified']) {
+      for (const owner of [undefined, '', 'sam']) queries.push(`${lifecycle && `&lifecycle=${lifecycle}`}${owner === undefined ? '' : `&owner=${owner}`}`);
+    }
+    for (const query of queries) expect(await listed(query), query).toEqual(await listed(`${query}&bots=include`));
+    const mine = await listed('&owner=sam');
+    expect(mine.ids).toEqual(expect.arrayContaining([`${prospect.id} prospect sam`, `${owned.id} mql sam`]));
+    expect(mine.ids.every((entry: string) => entry.endsWith(' sam'))).toBe(true);
+    expect((await listed('&lifecycle=disqualified&owner=kim')).ids).toEqual([`${dropped.id} disqualified kim`]);
+    expect((await listed('&lifecycle=visitor')).ids).toContain(`v_${cold} visitor null`);
+  });
 });
 
 describe('accounts', () => {
