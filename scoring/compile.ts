@@ -274,6 +274,9 @@ export function leadSliceSql(slice: LeadSlice, p: SqlParams): string {
   return sliceParams(slice, p).of(`if(startsWith(lead_id, 'l_'), email, substring(lead_id, 3))`);
 }
 
+/** The id of the lead of an email (SQL over an expression): `l_` and 20 hex digits of its SHA-256. */
+export const leadIdOfEmailSql = (email: string) => `concat('l_', substring(lower(hex(SHA256(${email}))), 1, 20))`;
+
 /** Each visitor (of a site, or of a list) with the latest email it gave: the lead it belongs to. */
 const identifiedSql = (site: string, now: string, countBots: boolean, visitors?: string) => `
 (
@@ -449,7 +452,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   // inside another (ClickHouse inlines an alias wherever it is used, and planning grows with the copies).
   const leads = `
     SELECT
-        if(identified.lead_email = '', concat('v_', sessions.visitor_id), concat('l_', substring(lower(hex(SHA256(identified.lead_email))), 1, 20))) AS lead_id,
+        if(identified.lead_email = '', concat('v_', sessions.visitor_id), ${leadIdOfEmailSql('identified.lead_email')}) AS lead_id,
         any(identified.lead_email) AS email,
         arraySort(groupUniqArray(sessions.visitor_id)) AS visitor_ids,
         min(first_ts) AS first_seen, max(last_ts) AS last_seen,

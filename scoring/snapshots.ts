@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type Temperature } from './compile.ts';
+import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type Temperature } from './compile.ts';
 import { SqlParams } from './sql.ts';
 import type { Rules, Stage } from './rules.ts';
 
@@ -159,14 +159,15 @@ export async function currentSnapshots(
   if (only && 'slice' in only) {
     candidates = `AND ${leadSliceSql(only.slice, p)}`;
   } else if (only) {
-    // The leads are picked before the latest row of each is (the order key makes that a few granules), then the
-    // visitor test is applied again to the latest rows, since an older row may list a visitor the lead has since lost.
+    // A lead that ever held one of the visitors is the visitor's own anonymous lead or that of an email it gave:
+    // those ids are looked up by the order key (a few granules), then the visitor test is applied again to the
+    // latest rows, since an older row may list a visitor the lead has since lost.
     const ids = p.bind('ids', only.leadIds, 'Array(String)');
     if (only.visitors.length === 0) candidates = `AND lead_id IN ${ids}`;
     else {
       const visitors = p.bind('visitors', only.visitors, 'Array(String)');
-      candidates = `AND (lead_id IN ${ids} OR lead_id IN
-        (SELECT lead_id FROM lead_scores WHERE site_id = {site:String} AND hasAny(visitor_ids, ${visitors})))`;
+      candidates = `AND (lead_id IN ${ids} OR lead_id IN (SELECT concat('v_', arrayJoin(${visitors})))
+        OR lead_id IN (SELECT ${leadIdOfEmailSql('email')} FROM identities WHERE site_id = {site:String} AND visitor_id IN ${visitors}))`;
       latest = `AND (lead_id IN ${ids} OR hasAny(visitor_ids, ${visitors}))`;
     }
   }

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { isoTime } from '../../scoring/sql.ts';
+import { leadIdOfEmailSql } from '../../scoring/compile.ts';
 
 export interface LeadSummary {
   /** `l_…` for an identified lead (stable per email), `v_<visitor id>` for an anonymous visitor. */
@@ -39,7 +40,7 @@ FROM
         e.type AS type,
         e.ts AS ts,
         i.latest_email AS email,
-        if(i.latest_email = '', concat('v_', e.visitor_id), concat('l_', substring(lower(hex(SHA256(i.latest_email))), 1, 20))) AS person
+        if(i.latest_email = '', concat('v_', e.visitor_id), ${leadIdOfEmailSql('i.latest_email')}) AS person
     FROM events AS e FINAL
     LEFT JOIN
     (

@@ -43,6 +43,22 @@ describe('stored scores', () => {
     expect(body.signals[0]).toMatchObject({ signal: 'demo_request' });
   });
 
+  it('ends the stored lead of an email its only browser left for another one', async () => {
+    const visitor = newVisitor();
+    const [first, second] = [`old.${visitor}@first.test`, `new.${visitor}@second.test`];
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(30), p: { 'email  email': first } })]);
+    await drained(server);
+    const before = (await listed()).find((lead) => lead.email === first);
+    expect(before).toMatchObject({ kind: 'lead', visitorIds: [visitor] });
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(20), p: { 'email  email': second } })]);
+    await drained(server);
+    const leads = await listed();
+    expect(leads.find((lead) => lead.email === first)).toBeUndefined();
+    expect(leads.find((lead) => lead.email === second)).toMatchObject({ kind: 'lead', visitorIds: [visitor] });
+    const rows = await storedRows(`SELECT kind FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: before.id });
+    expect(rows.map((row) => row.kind)).toEqual(['lead', 'gone']);
+  });
+
   it('writes a snapshot only when something visible changed, so the history is the score over time', async () => {
     const visitor = newVisitor();
     const email = `alan.${visitor}@turing.test`;
