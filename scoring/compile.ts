@@ -21,6 +21,8 @@ export interface ScoringOptions {
    * leads among stored scores.
    */
   slice?: LeadSlice | undefined;
+  /** Score only the leads that gave an email, leaving anonymous visitors out (what a backtest compares). */
+  identifiedOnly?: boolean | undefined;
 }
 
 export interface LeadSlice {
@@ -336,7 +338,8 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
     ? ` AND (visitor_id IN (SELECT visitor_id FROM identified WHERE lead_email != '' AND ${slice.of('lead_email')})
         OR (${slice.of('visitor_id')} AND visitor_id NOT IN (SELECT visitor_id FROM identified WHERE lead_email != '')))`
     : '';
-  const eventsWhere = `site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}${visitors ? ` AND visitor_id IN ${visitors}` : ''}${inSlice}`;
+  const identifiedOnly = options.identifiedOnly ? ` AND visitor_id IN (SELECT visitor_id FROM identified WHERE lead_email != '')` : '';
+  const eventsWhere = `site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}${visitors ? ` AND visitor_id IN ${visitors}` : ''}${inSlice}${identifiedOnly}`;
   const ageDays = `(toUnixTimestamp64Milli(${nowParam}) - toUnixTimestamp64Milli(ts)) / ${DAY_MS}`;
   const answersType = `Array(Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), Map(String, String)))`;
   const touchType = `Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), LowCardinality(String), LowCardinality(String), LowCardinality(String))`;

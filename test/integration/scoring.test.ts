@@ -301,6 +301,9 @@ describe('incremental scoring', () => {
         const expected = full.filter((lead) => lead.visitor_ids.some((v) => subset.includes(v)));
         expect(incremental, `seed ${seed}, visitors ${subset.join(',')}`).toEqual(expected);
       }
+      const identified = await scoreLeads(client, RULES, { site, pageGroups: PAGE_GROUPS, now: NOW, identifiedOnly: true });
+      expect(identified.length, `seed ${seed}: some leads gave an email`).toBeGreaterThan(0);
+      expect(identified, `seed ${seed}, identified only`).toEqual(full.filter((lead) => lead.kind === 'lead'));
       // A full rescoring in slices: every lead in exactly one, with the same row, and the stored scores of a slice
       // are those of the same leads.
       await writeSnapshots(client, full.map((lead) => toSnapshot(site, lead, toClickHouseTime(NOW.getTime()), true, 'test')));
