@@ -230,7 +230,8 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
      ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id`,
     { site, ids: page.map((row) => row.lead_id) },
   );
-  const byId = new Map(rows.map((row) => [row.lead_id, row]));
+  // A lead merged or erased between the two reads is left out of the page.
+  const byId = new Map(rows.flatMap((row) => (row.kind === 'gone' ? [] : [[row.lead_id, row] as const])));
   return { total: Number(page[0]!.total), rows: page.flatMap((row) => byId.get(row.lead_id) ?? []) };
 }
 

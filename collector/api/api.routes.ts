@@ -117,7 +117,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
  * leads): a qualified lead is a prospect or disqualified whatever its score, the others are visitors, leads or
  * MQLs by kind and temperature (lifecycleOf).
  */
-export function storedFilters(
+function storedFilters(
   query: { temperature?: LeadScore['temperature'] | undefined; stage?: LeadScore['stage'] | undefined; kind?: LeadScore['kind'] | undefined; lifecycle?: string | undefined; owner?: string | undefined },
   verdicts: Map<string, QualificationVerdict>,
 ): Omit<StoredLeadQuery, 'sort' | 'offset' | 'limit'> {
