@@ -198,7 +198,9 @@ async function refreshStoredScores(config: HearthConfig, client: ClickHouseClien
 
 const printScores: SiteCommand = async ({ options, config, site, client }) => {
   await refreshStoredScores(config, client);
-  const scores = (await scoreSite(client, site)).slice(0, options.limit ?? (options.json ? Infinity : 50));
+  // Only the leads printed leave ClickHouse: a large site has a million.
+  const limit = options.limit ?? (options.json ? undefined : 50);
+  const scores = await scoreSite(client, site, undefined, { limit });
   if (options.json) return console.log(JSON.stringify(scores, null, 2));
   const rows = scores.map((lead) => [
     String(lead.score).padStart(5),

@@ -23,6 +23,8 @@ export interface ScoringOptions {
   slice?: LeadSlice | undefined;
   /** Score only the leads that gave an email, leaving anonymous visitors out (what a backtest compares). */
   identifiedOnly?: boolean | undefined;
+  /** Return only the first leads, highest score first (all are still scored). */
+  limit?: number | undefined;
 }
 
 export interface LeadSlice {
@@ -529,7 +531,8 @@ SELECT
 FROM
 (${scored}
 )
-ORDER BY score DESC, lead_id`;
+ORDER BY score DESC, lead_id${options.limit !== undefined ? `
+LIMIT ${p.bind('limit', options.limit, 'UInt64')}` : ''}`;
   return { query, query_params: p.values, clickhouse_settings: {} };
 }
 

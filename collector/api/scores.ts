@@ -24,12 +24,14 @@ export interface ScoreOptions {
   settings?: Record<string, number> | undefined;
   /** Score one slice of the site's leads (compileScoring's `slice`). */
   slice?: LeadSlice | undefined;
+  /** Return only the first leads, highest score first. */
+  limit?: number | undefined;
 }
 
 /** Scores a site's leads from raw events, or only the leads of `visitors`. */
 export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?: string[], options: ScoreOptions = {}): Promise<LeadScore[]> {
   const rules = rulesOf(site);
-  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now, slice: options.slice }, options.settings);
+  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now, slice: options.slice, limit: options.limit }, options.settings);
 }
 
 /** Where a lead stands: visitor → lead → MQL (hot) → prospect (qualified by sales), or disqualified. */

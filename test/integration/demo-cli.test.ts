@@ -20,6 +20,25 @@ describe('hearth demo', () => {
     }
   });
 
+  it('prints the best leads with `hearth score`, as a table or as JSON, and only as many as asked', async () => {
+    const dataDir = freshDataDir();
+    await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '200', '--seed', '5'], { HEARTH_DATA_DIR: dataDir });
+    const table = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json', '--limit', '5'], { HEARTH_DATA_DIR: dataDir });
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^score\s+temp\s+stage\s+lead\s+top reasons$/);
+    const rows = lines.slice(1).map((line) => /^\s*(-?\d+)\s+(cold|warm|hot)\s+(\S+)\s+(\S+)/.exec(line));
+    expect(rows).toHaveLength(5);
+    expect(rows.every(Boolean)).toBe(true);
+    const scores = rows.map((row) => Number(row![1]));
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+
+    const json = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json', '--json', '--limit', '3'], { HEARTH_DATA_DIR: dataDir });
+    const leads = JSON.parse(json.stdout) as { score: number; email: string; lead_id: string; reasons: unknown[] }[];
+    expect(leads.map((lead) => [lead.score, (lead.email || lead.lead_id).slice(0, 40)])).toEqual(rows.slice(0, 3).map((row) => [Number(row![1]), row![4]]));
+    expect(leads[0]!.reasons.length).toBeGreaterThan(0);
+  });
+
   it('names a bad flag value', async () => {
     const { code, stderr } = await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', 'many']);
     expect(code).toBe(2);
