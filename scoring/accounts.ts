@@ -34,7 +34,10 @@ export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: 
   if (company) return { id: `company:${company.toLowerCase().replace(/\s+/g, ' ')}`, name: company };
 }
 
-export function scoreAccounts<Lead extends Pick<LeadScore, 'lead_id' | 'kind' | 'email' | 'score' | 'temperature' | 'seniority' | 'profile'>>(leads: Lead[], thresholds: Rules['thresholds']): AccountScore[] {
+/** What an account's score needs of each lead: a freshly scored lead, or a stored one read with only these columns. */
+export type AccountMember = Pick<LeadScore, 'lead_id' | 'kind' | 'email' | 'score' | 'temperature' | 'seniority' | 'profile'>;
+
+export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresholds: Rules['thresholds']): AccountScore[] {
   const groups = new Map<string, { name: string; leads: Lead[] }>();
   for (const lead of leads) {
     const account = lead.kind === 'lead' ? accountKeyOf(lead) : undefined;

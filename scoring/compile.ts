@@ -336,11 +336,11 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
 
   const slice = options.slice && sliceParams(options.slice, p);
   // A visitor is in the slice of its lead: that of its latest email, or its own when it gave none.
+  const withEmail = (condition = '') => `(SELECT visitor_id FROM identified WHERE lead_email != ''${condition && ` AND ${condition}`})`;
   const inSlice = slice
-    ? ` AND (visitor_id IN (SELECT visitor_id FROM identified WHERE lead_email != '' AND ${slice.of('lead_email')})
-        OR (${slice.of('visitor_id')} AND visitor_id NOT IN (SELECT visitor_id FROM identified WHERE lead_email != '')))`
+    ? ` AND (visitor_id IN ${withEmail(slice.of('lead_email'))} OR (${slice.of('visitor_id')} AND visitor_id NOT IN ${withEmail()}))`
     : '';
-  const identifiedOnly = options.identifiedOnly ? ` AND visitor_id IN (SELECT visitor_id FROM identified WHERE lead_email != '')` : '';
+  const identifiedOnly = options.identifiedOnly ? ` AND visitor_id IN ${withEmail()}` : '';
   const eventsWhere = `site_id = ${site} AND ts <= ${nowParam}${notBot('is_bot')}${visitors ? ` AND visitor_id IN ${visitors}` : ''}${inSlice}${identifiedOnly}`;
   const ageDays = `(toUnixTimestamp64Milli(${nowParam}) - toUnixTimestamp64Milli(ts)) / ${DAY_MS}`;
   const answersType = `Array(Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), Map(String, String)))`;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type Temperature } from './compile.ts';
 import { SqlParams } from './sql.ts';
+import type { AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
 
 /**
@@ -123,9 +124,6 @@ export function currentLeadsSql(columns: readonly string[]): string {
     )
     WHERE kind = 'lead'`;
 }
-
-/** What an account's score needs of each identified lead (scoreAccounts): few columns, so a large site reads fast. */
-export type AccountMember = Pick<LeadScore, 'lead_id' | 'kind' | 'email' | 'score' | 'temperature' | 'seniority' | 'profile'>;
 
 /**
  * The current stored scores of a site's identified leads, as account members: all of them, or those of one work

@@ -18,6 +18,8 @@ export interface ScoringStore {
 export async function scoreLeads(store: ScoringStore, rules: Rules, options: ScoringOptions, settings: Record<string, number> = {}): Promise<LeadScore[]> {
   const run = async <T>({ query, query_params, clickhouse_settings }: CompiledScoring) =>
     (await store.query({ query, query_params, clickhouse_settings: { ...clickhouse_settings, ...settings }, format: 'JSONEachRow' })).json<T>();
+  // One moment for both queries: the lead's visitors are found as of the time its score is computed for.
+  options = { ...options, now: options.now ?? new Date() };
   if (options.visitors) {
     if (options.visitors.length === 0) return [];
     const visitors = await run<{ visitor_id: string }>(compileLeadVisitors(rules, { ...options, visitors: options.visitors }));
