@@ -48,7 +48,7 @@ Environment:
   CLICKHOUSE_CLUSTER    run migrations as ON CLUSTER DDL for this cluster (overrides storage.cluster)
   HEARTH_WAL_MAX_MB     undelivered events kept on disk while ClickHouse is down, before 503 (default: 1024)
   HEARTH_WAL_FLUSH_ROWS, HEARTH_WAL_FLUSH_MS
-                        move the log into ClickHouse at this many rows or after this long (default: 1000, 1000)
+                        move the log into ClickHouse at this many rows or after this long (default: 10000, 1000)
   LOG_LEVEL             fatal, error, warn, info (default), debug`;
 
 class UsageError extends Error {}

@@ -77,8 +77,9 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     dir: join(store.dataDir, 'wal'),
     client,
     maxBytes: positiveNumberFromEnv('HEARTH_WAL_MAX_MB', 1024, 'a size in megabytes') * 1024 * 1024,
-    // When the log is moved into ClickHouse: at this many rows, or after this long. Larger means fewer, bigger inserts.
-    flushRows: positiveNumberFromEnv('HEARTH_WAL_FLUSH_ROWS', 1000, 'a number of rows'),
+    // When the log is moved into ClickHouse: at this many rows, or after this long. Larger means fewer, bigger
+    // inserts, and fewer parts for ClickHouse to merge (1,000 → 10,000 rows: +5 % req/s in bench:ingest).
+    flushRows: positiveNumberFromEnv('HEARTH_WAL_FLUSH_ROWS', 10_000, 'a number of rows'),
     flushMs: positiveNumberFromEnv('HEARTH_WAL_FLUSH_MS', 1000, 'milliseconds'),
     log,
     onFlush: metrics.flushed,

@@ -63,6 +63,9 @@ const refusesRows = (err: unknown) => DATA_ERROR.test(String((err as { type?: un
 // One insert carries at most this much of the log, so catching up after an outage uses large but bounded inserts.
 const MAX_INSERT_BYTES = 8 * 1024 * 1024;
 const RETRY_BASE_MS = 100;
+// Groups waiting for their fsync at once. Measured on 2 cores under load: 1 → 11.9k req/s, 2 → 13.2k, 3 → 13.9k,
+// 4 → 13.8k, 8 → 12.7k (more only makes the groups smaller).
+const COMMITS_IN_FLIGHT = 3;
 
 const unavailable = (message: string, code: string) => Object.assign(new Error(message), { statusCode: 503, code });
 
@@ -103,7 +106,9 @@ export async function createWalSink({
 
   let queue: QueuedWrite[] = [];
   let queuedBytes = 0;
-  let committing: Promise<void> | undefined;
+  let commitScheduled = false;
+  let commitsInFlight = 0;
+  const commitWaiters: (() => void)[] = [];
   let refusedBytes = 0;
   let closing = false;
 
@@ -129,35 +134,50 @@ export async function createWalSink({
     refusedBytes = 0;
     queuedBytes += record.length;
     const written = new Promise<void>((resolve, reject) => queue.push({ record, rows: rows.length, resolve, reject }));
-    committing ??= commitQueued();
+    scheduleCommit();
     return written;
   }
 
-  // Group commit: while one fsync runs, later writes queue up and go together in the next one.
-  async function commitQueued(): Promise<void> {
-    // Lets writes that arrive in the same turn of the event loop join the first group.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (queue.length > 0) {
-      const group = queue;
-      queue = [];
-      const bytes = group.reduce((sum, write) => sum + write.record.length, 0);
-      try {
-        await segments.append(Buffer.concat(group.map((write) => write.record), bytes));
-        const rows = group.reduce((sum, write) => sum + write.rows, 0);
-        pendingRows += rows;
-        pendingBytes += bytes;
-        if (unreadRows === 0) unreadSince = Date.now();
-        unreadRows += rows;
-        for (const write of group) write.resolve();
-        wakeDrainer();
-      } catch (err) {
-        log.error({ err }, 'cannot append to the write-ahead log');
-        for (const write of group) write.reject(err);
-      } finally {
+  // Group commit: the writes of one turn of the event loop go together, once the turn's requests have all been
+  // read (setImmediate runs after the poll phase). Up to COMMITS_IN_FLIGHT groups wait for their fsync at once;
+  // writes arriving meanwhile queue up for the next group.
+  function scheduleCommit(): void {
+    if (commitScheduled || commitsInFlight >= COMMITS_IN_FLIGHT || queue.length === 0) return;
+    commitScheduled = true;
+    setImmediate(commitQueued);
+  }
+
+  function commitQueued(): void {
+    commitScheduled = false;
+    if (queue.length === 0) return;
+    const group = queue;
+    queue = [];
+    const bytes = group.reduce((sum, write) => sum + write.record.length, 0);
+    commitsInFlight++;
+    // The log commits groups in the order they were made, so these callbacks run in that order too.
+    segments
+      .append(Buffer.concat(group.map((write) => write.record), bytes))
+      .then(
+        () => {
+          const rows = group.reduce((sum, write) => sum + write.rows, 0);
+          pendingRows += rows;
+          pendingBytes += bytes;
+          if (unreadRows === 0) unreadSince = Date.now();
+          unreadRows += rows;
+          for (const write of group) write.resolve();
+          wakeDrainer();
+        },
+        (err: unknown) => {
+          log.error({ err }, 'cannot append to the write-ahead log');
+          for (const write of group) write.reject(err);
+        },
+      )
+      .finally(() => {
         queuedBytes -= bytes;
-      }
-    }
-    committing = undefined;
+        commitsInFlight--;
+        if (commitsInFlight === 0 && queue.length === 0) for (const resolve of commitWaiters.splice(0)) resolve();
+        scheduleCommit();
+      });
   }
 
   function drainDue(): boolean {
@@ -305,7 +325,7 @@ export async function createWalSink({
     async close() {
       if (closing) return;
       closing = true;
-      await committing;
+      if (commitsInFlight > 0 || queue.length > 0) await new Promise<void>((resolve) => commitWaiters.push(resolve));
       wakeDrainer();
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, closeTimeoutMs)));

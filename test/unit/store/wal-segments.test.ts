@@ -1,0 +1,106 @@
+// @vitest-environment node
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { EventRow } from '../../../collector/ingest/rows.ts';
+import { encodeRecord } from '../../../collector/ingest/wal-records.ts';
+import { SegmentLog } from '../../../collector/ingest/wal-segments.ts';
+
+// The log's fdatasync calls, held until a test lets them finish (in any order it picks), or failed on demand.
+const fsyncs = vi.hoisted(() => ({
+  hold: false,
+  held: [] as { finish(err?: Error): void }[],
+  failNext: 0,
+}));
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const fdatasync = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+    if (fsyncs.failNext > 0) {
+      fsyncs.failNext--;
+      setImmediate(() => callback(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+    } else if (fsyncs.hold) {
+      // Held in the order they were called; each finishes no sooner than the real fsync.
+      const done = new Promise<NodeJS.ErrnoException | null>((resolve) => fs.fdatasync(fd, resolve));
+      fsyncs.held.push({ finish: (failure) => void done.then((err) => callback(failure ?? err)) });
+    } else fs.fdatasync(fd, callback);
+  };
+  return { ...fs, default: { ...fs, fdatasync }, fdatasync };
+});
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hearth-wal-'));
+  Object.assign(fsyncs, { hold: false, held: [], failNext: 0 });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A record of `rows` events of one visitor, as the collector appends it. */
+const record = (visitor: string, rows = 1) =>
+  encodeRecord(Array.from({ length: rows }, () => ({ site_id: 'acme', visitor_id: visitor, is_bot: 0, email: '' }) as EventRow));
+
+const visitorsIn = async (log: SegmentLog) => {
+  const batch = await log.read({ segment: 0, offset: 0 }, 1 << 20);
+  return batch.records.map((intact) => /"visitor_id":"([^"]+)"/.exec(intact.payload.toString())![1]);
+};
+
+/** Waits until `count` fsyncs are held. */
+async function heldFsyncs(count: number): Promise<void> {
+  await vi.waitFor(() => expect(fsyncs.held.length).toBe(count));
+}
+
+describe('the write-ahead log file', () => {
+  it('acknowledges overlapping appends in the order they were made, whatever order their fsyncs finish in', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    fsyncs.hold = true;
+    const acknowledged: string[] = [];
+    const appends = ['a', 'b', 'c'].map((visitor) => log.append(record(visitor)).then(() => acknowledged.push(visitor)));
+    await heldFsyncs(3);
+    fsyncs.held[2]!.finish();
+    fsyncs.held[1]!.finish();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // b and c are on disk, but a is not yet: nothing may be acknowledged, nor read by the drainer.
+    expect(acknowledged).toEqual([]);
+    expect(await visitorsIn(log)).toEqual([]);
+    fsyncs.held[0]!.finish();
+    await Promise.all(appends);
+    expect(acknowledged).toEqual(['a', 'b', 'c']);
+    expect(await visitorsIn(log)).toEqual(['a', 'b', 'c']);
+    expect(log.fsyncs).toBe(3);
+    await log.close();
+  });
+
+  it('fails the appends behind a failed fsync, and the next append follows the last acknowledged record', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    await log.append(record('a', 2));
+    fsyncs.failNext = 1;
+    const failed = log.append(record('b'));
+    const behind = log.append(record('c'));
+    await expect(failed).rejects.toThrow('EIO');
+    await expect(behind).rejects.toThrow('EIO');
+    await log.append(record('d', 3));
+    expect(await visitorsIn(log)).toEqual(['a', 'd']);
+    await log.close();
+
+    // The file holds a and d only: b and c were cut off, so a restart replays exactly what was acknowledged.
+    const [file] = readdirSync(dir).filter((name) => name.endsWith('.wal'));
+    expect(statSync(join(dir, file!)).size).toBe(record('a', 2).length + record('d', 3).length);
+    const reopened = await SegmentLog.open(dir, 1 << 20);
+    expect(reopened.backlog).toEqual({ rows: 5, bytes: record('a', 2).length + record('d', 3).length, tornBytes: 0 });
+    await reopened.log.close();
+  });
+
+  it('moves to a new segment while appends are in flight, and reads them back in order across both', async () => {
+    const size = record('a').length;
+    const { log } = await SegmentLog.open(dir, size * 2);
+    fsyncs.hold = true;
+    const appends = ['a', 'b', 'c', 'd', 'e'].map((visitor) => log.append(record(visitor)));
+    await heldFsyncs(5);
+    for (const fsync of fsyncs.held.reverse()) fsync.finish();
+    await Promise.all(appends);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.wal'))).toHaveLength(3);
+    expect(await visitorsIn(log)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(log.committedEnd.offset).toBe(size);
+    await log.close();
+  });
+});
