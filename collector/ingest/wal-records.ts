@@ -41,8 +41,32 @@ function headOf(rows: EventRow[]): RecordHead {
   return { visitors: [...visitors.values()], identities: identityRows(rows) };
 }
 
+/**
+ * The rows as a JSON array without the values that are their column's default (empty strings, zeros, empty maps):
+ * every events column defaults to exactly those, and ClickHouse fills in what JSONEachRow leaves out. Beacons are
+ * mostly empty columns, so the log and the inserts are about 40 % smaller, and ClickHouse parses that much less.
+ */
+export function rowsJson(rows: EventRow[]): string {
+  let out = '';
+  for (const row of rows) {
+    let json = '';
+    for (const key in row) {
+      const value = row[key as keyof EventRow];
+      if (value === '' || value === 0 || (typeof value === 'object' && isEmpty(value))) continue;
+      json += `${json ? ',' : '{'}"${key}":${typeof value === 'number' ? value : JSON.stringify(value)}`;
+    }
+    out += `${out ? ',' : '['}${json || '{'}}`;
+  }
+  return `${out || '['}]`;
+}
+
+function isEmpty(record: object): boolean {
+  for (const _ in record) return false;
+  return true;
+}
+
 export function encodeRecord(rows: EventRow[]): Buffer {
-  const payload = Buffer.from(`${JSON.stringify(headOf(rows))}\n${JSON.stringify(rows)}`);
+  const payload = Buffer.from(`${JSON.stringify(headOf(rows))}\n${rowsJson(rows)}`);
   const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
   header.writeUInt32LE(payload.length, 0);
   header.writeUInt32LE(rows.length, 4);
@@ -52,7 +76,7 @@ export function encodeRecord(rows: EventRow[]): Buffer {
 
 /** Rows held in memory as a batch of the log (for rows taken apart, and for logs of the older layout). */
 export function batchOfRows(rows: EventRow[]): LoggedBatch {
-  const array = Buffer.from(JSON.stringify(rows));
+  const array = Buffer.from(rowsJson(rows));
   return { events: array.subarray(1, -1), rows: rows.length, ...headOf(rows) };
 }
 
@@ -76,10 +100,18 @@ export function insertBody(batches: LoggedBatch[]): Buffer {
 }
 const [OPEN, COMMA, CLOSE] = ['[', ',', ']'].map((text) => Buffer.from(text)) as [Buffer, Buffer, Buffer];
 
-/** The rows of a batch, parsed: only for the rare insert ClickHouse refuses, to find the row it refuses. */
+/** The rows of a batch, parsed, with what rowsJson left out: only for the rare insert ClickHouse refuses, to find the row it refuses. */
 export function rowsOf(batch: LoggedBatch): EventRow[] {
-  return JSON.parse(`[${batch.events.toString('utf8')}]`) as EventRow[];
+  return (JSON.parse(`[${batch.events.toString('utf8')}]`) as Partial<EventRow>[]).map((row) => ({ ...emptyRow(), ...row }));
 }
+
+/** Every column at its default: what a row left out of rowsJson's output stands for. */
+const emptyRow = (): EventRow => ({
+  site_id: '', visitor_id: '', session_id: '', event_id: '', ts: '', received_at: '', type: '', name: '', url: '', path: '',
+  referrer: '', title: '', email: '', props: {}, engaged_ms: 0, scroll_depth: 0, link_url: '', link_text: '', session_start: 0,
+  is_bot: 0, referrer_host: '', utm_source: '', utm_medium: '', utm_campaign: '', utm_term: '', utm_content: '', click_id: '',
+  browser: '', os: '', device: '',
+});
 
 export interface IntactRecord {
   rows: number;

@@ -1,0 +1,40 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { batchToRows } from '../../../collector/ingest/rows.ts';
+import { batchOfRows, decodeRecord, encodeRecord, insertBody, parseRecords, rowsJson, rowsOf } from '../../../collector/ingest/wal-records.ts';
+
+const NOW = Date.parse('2026-11-30T12:00:00Z');
+const rows = batchToRows(
+  {
+    s: 'acme',
+    v: 'visitor-0001',
+    e: [
+      { i: '0b8f3f9e-3c41-4b7e-9a52-7d1f0c6e2a11', n: 'v', t: NOW, u: 'https://acme.test/pricing?utm_source=newsletter', r: 'https://news.test/' },
+      { i: '0b8f3f9e-3c41-4b7e-9a52-7d1f0c6e2a12', n: 'f', t: NOW, u: 'https://acme.test/contact', k: 'demo', p: { email: 'Ada@Acme.test', job_title: 'CEO' } },
+      { i: '0b8f3f9e-3c41-4b7e-9a52-7d1f0c6e2a13', n: 'e', t: NOW, u: 'https://acme.test/pricing', ms: 0 },
+    ],
+  },
+  NOW,
+);
+
+describe('the rows of a write-ahead log record', () => {
+  it('leave out the values ClickHouse fills in by itself (empty strings, zeros, empty maps), and nothing else', () => {
+    const [view, form, engagement] = JSON.parse(rowsJson(rows)) as Record<string, unknown>[];
+    expect(view).toMatchObject({ type: 'pageview', utm_source: 'newsletter', referrer_host: 'news.test', path: '/pricing' });
+    expect(form).toMatchObject({ type: 'form', name: 'demo', email: 'ada@acme.test', props: { job_title: 'CEO' } });
+    for (const row of [view, form, engagement]) {
+      expect(Object.values(row!).filter((value) => value === '' || value === 0)).toEqual([]);
+    }
+    expect(view).not.toHaveProperty('props');
+    expect(engagement).not.toHaveProperty('engaged_ms');
+    expect(rowsJson([])).toBe('[]');
+  });
+
+  it('read back as the same rows, defaults included, from a record on disk', () => {
+    const [record] = parseRecords(encodeRecord(rows)).records;
+    const batch = decodeRecord(record!);
+    expect(rowsOf(batch)).toEqual(rows);
+    expect(JSON.parse(insertBody([batch, batchOfRows(rows.slice(0, 1))]).toString())).toHaveLength(4);
+    expect(batch.identities).toEqual([expect.objectContaining({ email: 'ada@acme.test', visitor_id: 'visitor-0001' })]);
+  });
+});
