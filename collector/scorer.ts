@@ -9,7 +9,7 @@ import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
-import { toClickHouseTime } from '../scoring/sql.ts';
+import { toClickHouseTime, withSettings } from '../scoring/sql.ts';
 
 export interface ScorerOptions {
   config: HearthConfig;
@@ -25,7 +25,7 @@ export interface ScorerOptions {
   fullEveryMs?: number;
   /** The shortest time between the starts of two rescoring rounds. Default 1 s. */
   roundGapMs?: number;
-  /** Settings for the scoring queries, when they share the collector's CPUs (embedded chDB); see BACKGROUND. */
+  /** Settings for the scoring queries, when they share the collector's CPUs (embedded chDB); see BACKGROUND in store/client.ts. */
   querySettings?: Record<string, number> | undefined;
   /** A full rescoring works in slices of about this many leads (default 100,000), so a large site fits in memory. */
   sliceLeads?: number;
@@ -52,13 +52,6 @@ const CHUNK = 2000;
 const SLICE_LEADS = 100_000;
 const RETRY_MS = 2000;
 
-/**
- * Scoring settings for an engine inside the collector's process: rescoring is background work, so its query
- * threads run at the lowest CPU priority (nice 19, where the process may set it: CAP_SYS_NICE). An idle machine
- * rescores as fast as before; a busy one serves /collect first. A ClickHouse server has CPUs of its own and gets
- * no such settings.
- */
-export const BACKGROUND = { os_thread_priority: 19 };
 
 /**
  * Keeps the stored scores (lead_scores) current: after each batch reaches ClickHouse, the leads of the visitors it
@@ -132,9 +125,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   /** Every lead of a site, in as many slices as its visitors need. */
   async function rescoreSite(site: SiteConfig): Promise<void> {
     const result = await client.query({
-      query: 'SELECT uniq(visitor_id) AS visitors FROM events WHERE site_id = {site:String}',
+      query: withSettings('SELECT uniq(visitor_id) AS visitors FROM events WHERE site_id = {site:String}', querySettings ?? {}),
       query_params: { site: site.id },
-      clickhouse_settings: querySettings,
       format: 'JSONEachRow',
     });
     const [{ visitors } = { visitors: 0 }] = await result.json<{ visitors: number }>();

@@ -8,9 +8,9 @@ import { ConfigError } from './config/load.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
-import { BACKGROUND, createScorer, type Scorer } from './scorer.ts';
+import { createScorer, type Scorer } from './scorer.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
-import { createStoreClient, type StoreOptions } from './store/client.ts';
+import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
 import { clusterTarget, prepareStore, withStorageConfig } from './store/prepare.ts';
 
 export interface ServerOptions {

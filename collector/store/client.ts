@@ -42,6 +42,16 @@ export function describeStore(options: StoreOptions): string {
   return `embedded ClickHouse (chDB) in ${join(options.dataDir, 'clickhouse')}`;
 }
 
+/**
+ * Settings for background work in an engine inside the collector's process (rescoring, the write-ahead log's
+ * inserts): its query threads run at the lowest CPU priority (nice 19, where the process may set it:
+ * CAP_SYS_NICE). An idle machine does it as fast as before; a busy one serves requests first. A ClickHouse server
+ * has CPUs of its own and gets no such settings. They go in each query's own SETTINGS clause (withSettings in
+ * scoring/sql.ts), never in `clickhouse_settings`: the embedded connection SETs those on its one session, where they
+ * would outlive the query and slow every later one down.
+ */
+export const BACKGROUND = { os_thread_priority: 19 };
+
 /** The one ClickHouse client of the process; the same queries run over both transports. */
 export function createStoreClient(options: StoreOptions): ClickHouseClient {
   const settings = {
@@ -69,7 +79,8 @@ export function createStoreClient(options: StoreOptions): ClickHouseClient {
   const client = createClient({ connection: chdbConnection as unknown as ClickHouseClientConfigOptions['connection'], clickhouse_settings: settings });
   rawInserts.set(client, async (table, values) => {
     try {
-      await chdbConnection.chdb.rawInsert({ table, format: 'JSONEachRow', values, settings });
+      // Its one caller is the write-ahead log's drain: background work (the batches were acknowledged already).
+      await chdbConnection.chdb.rawInsert({ table, format: 'JSONEachRow', values, settings: { ...settings, ...BACKGROUND } });
     } catch (err) {
       // As the client reports it: a ClickHouseError whose `type` names ClickHouse's error (CANNOT_PARSE_…, …).
       throw parseError(err instanceof Error ? err.message : String(err));

@@ -270,6 +270,21 @@ describe('identity stitching', () => {
   });
 });
 
+describe('settings for one scoring', () => {
+  it('apply to its queries and to nothing after them (background rescoring runs at nice 19)', async () => {
+    const site = newSite();
+    await insert([view(site, 'first-1', '/pricing/'), view(site, 'second-1', '/product/')]);
+    const scoring = { site, pageGroups: PAGE_GROUPS, now: NOW };
+    // A limit the two leads break shows the settings reached the scoring query itself.
+    await expect(scoreLeads(client, RULES, scoring, { max_result_rows: 1 })).rejects.toThrow(/limit for result exceeded, max rows/i);
+    await scoreLeads(client, RULES, { ...scoring, visitors: ['first-1'] }, { os_thread_priority: 19 });
+    const result = await client.query({ query: "SELECT getSetting('os_thread_priority') AS nice, getSetting('max_result_rows') AS max_rows", format: 'JSONEachRow' });
+    const [settings] = await result.json<{ nice: number | string; max_rows: number | string }>();
+    expect([Number(settings!.nice), Number(settings!.max_rows)]).toEqual([0, 0]);
+    expect(await scoreLeads(client, RULES, scoring)).toHaveLength(2);
+  });
+});
+
 describe('incremental scoring', () => {
   it('gives the leads of a set of visitors the same rows as scoring the whole site (random histories)', async () => {
     for (const seed of [1, 2, 3, 4, 5]) {
