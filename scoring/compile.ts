@@ -279,6 +279,12 @@ export function leadSliceSql(slice: LeadSlice, p: SqlParams): string {
 }
 
 /** The id of the lead of an email (SQL over an expression): `l_` and 20 hex digits of its SHA-256. */
+/**
+ * `body` with `name` bound to `value`, which is computed once: a one-element arrayMap. An alias would be inlined at
+ * each of its uses, and planned as many times.
+ */
+const letSql = (name: string, value: string, body: string) => `arrayMap(${name} -> ${body}, [${value}])[1]`;
+
 export const leadIdOfEmailSql = (email: string) => `concat('l_', substring(lower(hex(SHA256(${email}))), 1, 20))`;
 
 /** Each visitor (of a site, or of a list) with the latest email it gave: the lead it belongs to. */
@@ -475,7 +481,10 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   /** Columns n<i>, w<i> of the rules of a scope that match once or not at all (answers, first touch). */
   const matchedOnce = (scope: Scope) =>
     compiled.flatMap((rule, n) => (rule.scope === scope ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : [])).join(',\n        ');
-  /** `SELECT *` plus each step's columns in turn, each step reading the one before it as plain columns. */
+  /**
+   * `SELECT *` plus each step's columns in turn, each step reading the one before it as plain columns. Steps cost
+   * planning time each (about 6 ms), so a value used only inside one expression is bound there with letSql.
+   */
   const stepped = (source: string, steps: string[]) =>
     steps.filter(Boolean).reduce((inner, columns) => `
     SELECT *,
@@ -489,21 +498,28 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const scored = stepped(`
     SELECT * FROM leads`, [
     // The latest non-empty answer per field across the lead's forms and identify calls, fields in name order.
-    `arrayFilter(a -> a.2 != '', arrayFlatten(arrayMap(f -> arrayMap((k, v) -> (k, trimBoth(v)), mapKeys(f.2), mapValues(f.2)), arrayReverseSort(f -> f.1, answers)))) AS given`,
-    `arraySort(arrayFilter((a, i) -> indexOf(arrayMap(x -> x.1, given), a.1) = i, given, arrayEnumerate(given))) AS latest`,
-    `mapFromArrays(arrayMap(x -> x.1, latest), arrayMap(x -> x.2, latest)) AS fields,
-        substring(email, position(email, '@') + 1) AS email_domain`,
-    `${paddedWordsSql(`fields['job_title']`, p)} AS title_words, ${sizeTextSql(`fields['company_size']`, p)} AS size_text`,
-    `${seniorityOfPaddedSql('title_words', p)} AS seniority,
-        ${countryCodeSql(`fields['country']`, p)} AS country_code,
-        ${numberOfSizeTextSql('size_text', p)} AS company_size_min,
+    `${letSql(
+      'given',
+      `arrayFilter(a -> a.2 != '', arrayFlatten(arrayMap(f -> arrayMap((k, v) -> (k, trimBoth(v)), mapKeys(f.2), mapValues(f.2)), arrayReverseSort(f -> f.1, answers))))`,
+      letSql('latest', `arraySort(arrayFilter((a, i) -> indexOf(arrayMap(x -> x.1, given), a.1) = i, given, arrayEnumerate(given)))`, `mapFromArrays(arrayMap(x -> x.1, latest), arrayMap(x -> x.2, latest))`),
+    )} AS fields,
+        substring(email, position(email, '@') + 1) AS email_domain,
         lower(touch.2) AS utm_source, lower(touch.3) AS utm_medium, lower(touch.4) AS referrer_host`,
-    [matchedOnce('profile'), matchedOnce('source')].filter(Boolean).join(',\n        '),
+    `${letSql('title_words', paddedWordsSql(`fields['job_title']`, p), seniorityOfPaddedSql('title_words', p))} AS seniority,
+        ${countryCodeSql(`fields['country']`, p)} AS country_code,
+        ${letSql('size_text', sizeTextSql(`fields['company_size']`, p), numberOfSizeTextSql('size_text', p))} AS company_size_min`,
     // Per rule: how often it matched, its points (decayed, under its cap), whether the cap cut in, its stage.
     // Each rule array is referenced once: a parameter is a literal wherever it appears, and planning pays per copy.
-    `arrayFilter(r -> r.count > 0, CAST(arrayMap((rule, kind, count, weight, points, cap, stage) -> (rule, kind, count, weight * points, count > cap, stage),
+    // The answer and first-touch rules' columns are used once, in this step's reasons, so they share its step.
+    [
+      matchedOnce('profile'),
+      matchedOnce('source'),
+      `arrayFilter(r -> r.count > 0, CAST(arrayMap((rule, kind, count, weight, points, cap, stage) -> (rule, kind, count, weight * points, count > cap, stage),
             ${ruleIds}, ${ruleKinds}, CAST([${compiled.map((_, n) => `n${n + 1}`).join(', ')}], 'Array(UInt64)'),
             CAST([${compiled.map((_, n) => `w${n + 1}`).join(', ')}], 'Array(Float64)'), ${rulePoints}, ${ruleCaps}, ${ruleStages}), '${REASON_ROWS}')) AS all_reasons`,
+    ]
+      .filter(Boolean)
+      .join(',\n        '),
   ]);
   const points = (kind: RuleKind) => `arraySum(r -> if(r.kind = '${kind}', r.points, 0.), all_reasons)`;
 
