@@ -56,7 +56,6 @@ const CHUNK = 500;
 const SLICE_LEADS = 100_000;
 const RETRY_MS = 2000;
 
-
 /**
  * Keeps the stored scores (lead_scores) current: after each batch reaches ClickHouse, the leads of the visitors it
  * touched are rescored from raw events, a snapshot is written for each lead whose score visibly changed, and the

@@ -278,13 +278,13 @@ export function leadSliceSql(slice: LeadSlice, p: SqlParams): string {
   return sliceParams(slice, p).of(`if(startsWith(lead_id, 'l_'), email, substring(lead_id, 3))`);
 }
 
-/** The id of the lead of an email (SQL over an expression): `l_` and 20 hex digits of its SHA-256. */
 /**
  * `body` with `name` bound to `value`, which is computed once: a one-element arrayMap. An alias would be inlined at
  * each of its uses, and planned as many times.
  */
 const letSql = (name: string, value: string, body: string) => `arrayMap(${name} -> ${body}, [${value}])[1]`;
 
+/** The id of the lead of an email (SQL over an expression): `l_` and 20 hex digits of its SHA-256. */
 export const leadIdOfEmailSql = (email: string) => `concat('l_', substring(lower(hex(SHA256(${email}))), 1, 20))`;
 
 /** Each visitor (of a site, or of a list) with the latest email it gave: the lead it belongs to. */
