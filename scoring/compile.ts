@@ -555,18 +555,27 @@ LIMIT ${p.bind('limit', options.limit, 'UInt64')}` : ''}`;
 /**
  * Every visitor of the leads some visitors belong to (the visitors themselves included), as of `now`: a visitor
  * belongs to the lead of the latest email it gave, so a batch from one device rescores the lead with all its
- * devices. Run apart from the scoring query, whose planning grows with every copy of a subquery it holds.
+ * devices. Only the visitors that ever gave one of those leads' emails are looked at (the identities of a large
+ * site are many). Run apart from the scoring query, whose planning grows with every copy of a subquery it holds.
  */
 export function compileLeadVisitors(rules: Pick<Rules, 'countBots'>, options: ScoringOptions & { visitors: string[] }): CompiledScoring {
   const p = new SqlParams();
   const site = p.bind('site', options.site);
   const nowParam = p.bind('now', toClickHouseTime((options.now ?? new Date()).getTime()), "DateTime64(3, 'UTC')");
   const visitors = p.bind('visitors', options.visitors, 'Array(String)');
+  const known = `site_id = ${site} AND ts <= ${nowParam}${rules.countBots ? '' : ' AND is_bot = 0'}`;
   const query = `
-WITH identified AS${identifiedSql(site, nowParam, rules.countBots)}
+WITH lead_emails AS
+(
+    SELECT argMax(email, (ts, event_id)) FROM identities
+    WHERE ${known} AND visitor_id IN ${visitors}
+    GROUP BY visitor_id
+)
 SELECT arrayJoin(${visitors}) AS visitor_id
 UNION DISTINCT
-SELECT visitor_id FROM identified
-WHERE lead_email IN (SELECT lead_email FROM identified WHERE visitor_id IN ${visitors} AND lead_email != '')`;
+SELECT visitor_id FROM identities
+WHERE ${known} AND visitor_id IN (SELECT visitor_id FROM identities WHERE ${known} AND email IN lead_emails)
+GROUP BY visitor_id
+HAVING argMax(email, (ts, event_id)) IN lead_emails`;
   return { query, query_params: p.values, clickhouse_settings: {} };
 }
