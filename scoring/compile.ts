@@ -287,12 +287,15 @@ const letSql = (name: string, value: string, body: string) => `arrayMap(${name} 
 /** The id of the lead of an email (SQL over an expression): `l_` and 20 hex digits of its SHA-256. */
 export const leadIdOfEmailSql = (email: string) => `concat('l_', substring(lower(hex(SHA256(${email}))), 1, 20))`;
 
+/** The identity rows a scoring as of `now` reads: the site's, up to then, bots left out unless the rules count them. */
+const knownIdentities = (site: string, now: string, countBots: boolean) => `site_id = ${site} AND ts <= ${now}${countBots ? '' : ' AND is_bot = 0'}`;
+
 /** Each visitor (of a site, or of a list) with the latest email it gave: the lead it belongs to. */
 const identifiedSql = (site: string, now: string, countBots: boolean, visitors?: string) => `
 (
     SELECT visitor_id, argMax(email, (ts, event_id)) AS lead_email
     FROM identities
-    WHERE site_id = ${site} AND ts <= ${now}${countBots ? '' : ' AND is_bot = 0'}${visitors ? ` AND visitor_id IN ${visitors}` : ''}
+    WHERE ${knownIdentities(site, now, countBots)}${visitors ? ` AND visitor_id IN ${visitors}` : ''}
     GROUP BY visitor_id
 )`;
 
@@ -563,7 +566,7 @@ export function compileLeadVisitors(rules: Pick<Rules, 'countBots'>, options: Sc
   const site = p.bind('site', options.site);
   const nowParam = p.bind('now', toClickHouseTime((options.now ?? new Date()).getTime()), "DateTime64(3, 'UTC')");
   const visitors = p.bind('visitors', options.visitors, 'Array(String)');
-  const known = `site_id = ${site} AND ts <= ${nowParam}${rules.countBots ? '' : ' AND is_bot = 0'}`;
+  const known = knownIdentities(site, nowParam, rules.countBots);
   const query = `
 WITH lead_emails AS
 (
