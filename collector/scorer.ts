@@ -9,7 +9,7 @@ import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
-import { toClickHouseTime, withSettings } from '../scoring/sql.ts';
+import { toClickHouseTime } from '../scoring/sql.ts';
 
 export interface ScorerOptions {
   config: HearthConfig;
@@ -128,8 +128,9 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   /** Every lead of a site, in as many slices as its visitors need. */
   async function rescoreSite(site: SiteConfig): Promise<void> {
     const result = await client.query({
-      query: withSettings('SELECT uniq(visitor_id) AS visitors FROM events WHERE site_id = {site:String}', querySettings ?? {}),
+      query: 'SELECT uniq(visitor_id) AS visitors FROM events WHERE site_id = {site:String}',
       query_params: { site: site.id },
+      clickhouse_settings: querySettings,
       format: 'JSONEachRow',
     });
     const [{ visitors } = { visitors: 0 }] = await result.json<{ visitors: number }>();

@@ -37,17 +37,3 @@ export const isoTime = (text: string) => (text.includes('T') ? text : text.repla
 
 /** ClickHouse's DateTime64(3, 'UTC') text, or ISO 8601, as epoch milliseconds. */
 export const timeOf = (text: string) => Date.parse(isoTime(text));
-
-/**
- * A SELECT with a SETTINGS clause of its own. Settings meant for one query travel in its SQL: the embedded engine's
- * connection applies a call's `clickhouse_settings` as SET statements on its one session, where they outlive the
- * query (background scoring's nice 19 would then slow every later query of the process down).
- */
-export function withSettings(query: string, settings: Record<string, number>): string {
-  const entries = Object.entries(settings);
-  if (entries.length === 0) return query;
-  for (const [name, value] of entries) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !Number.isFinite(value)) throw new Error(`invalid ClickHouse setting ${name} = ${value}`);
-  }
-  return `${query}\nSETTINGS ${entries.map(([name, value]) => `${name} = ${value}`).join(', ')}`;
-}

@@ -1,12 +1,12 @@
 import { compileLeadVisitors, compileScoring, type CompiledScoring, type LeadScore, type ScoringOptions } from './compile.ts';
 import type { Rules } from './rules.ts';
-import { withSettings } from './sql.ts';
 
 /** What scoring needs from a store: @clickhouse/client's `query`, which the collector's client satisfies as it is. */
 export interface ScoringStore {
   query(params: {
     query: string;
     query_params: Record<string, unknown>;
+    clickhouse_settings: Record<string, number>;
     format: 'JSONEachRow';
   }): Promise<{ json<T>(): Promise<T[]> }>;
 }
@@ -17,7 +17,7 @@ export interface ScoringStore {
  */
 export async function scoreLeads(store: ScoringStore, rules: Rules, options: ScoringOptions, settings: Record<string, number> = {}): Promise<LeadScore[]> {
   const run = async <T>({ query, query_params, clickhouse_settings }: CompiledScoring) =>
-    (await store.query({ query: withSettings(query, { ...clickhouse_settings, ...settings }), query_params, format: 'JSONEachRow' })).json<T>();
+    (await store.query({ query, query_params, clickhouse_settings: { ...clickhouse_settings, ...settings }, format: 'JSONEachRow' })).json<T>();
   // One moment for both queries: the lead's visitors are found as of the time its score is computed for.
   options = { ...options, now: options.now ?? new Date() };
   if (options.visitors) {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { createClient, parseError, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { createClient, parseError, type ClickHouseClient, type ClickHouseClientConfigOptions, type ClickHouseSettings } from '@clickhouse/client';
 import type * as ChdbConnection from 'chdb/connection';
 
 /**
@@ -46,9 +46,7 @@ export function describeStore(options: StoreOptions): string {
  * Settings for background work in an engine inside the collector's process (rescoring, the write-ahead log's
  * inserts): its query threads run at the lowest CPU priority (nice 19, where the process may set it:
  * CAP_SYS_NICE). An idle machine does it as fast as before; a busy one serves requests first. A ClickHouse server
- * has CPUs of its own and gets no such settings. They go in each query's own SETTINGS clause (withSettings in
- * scoring/sql.ts), never in `clickhouse_settings`: the embedded connection SETs those on its one session, where they
- * would outlive the query and slow every later one down.
+ * has CPUs of its own and gets no such settings.
  */
 export const BACKGROUND = { os_thread_priority: 19 };
 
@@ -76,7 +74,7 @@ export function createStoreClient(options: StoreOptions): ClickHouseClient {
   const chdbConnection = loadChdb().createChdbConnection({ path });
   // chdb types its connection against @clickhouse/client-common, which the client now bundles as its own copy:
   // the shapes match, the declarations are twins.
-  const client = createClient({ connection: chdbConnection as unknown as ClickHouseClientConfigOptions['connection'], clickhouse_settings: settings });
+  const client = settingsPerCall(createClient({ connection: chdbConnection as unknown as ClickHouseClientConfigOptions['connection'], clickhouse_settings: settings }));
   rawInserts.set(client, async (table, values) => {
     try {
       // Its one caller is the write-ahead log's drain: background work (the batches were acknowledged already).
@@ -87,6 +85,36 @@ export function createStoreClient(options: StoreOptions): ClickHouseClient {
     }
   });
   return client;
+}
+
+/**
+ * A call's `clickhouse_settings` as a SETTINGS clause of its statement. Over HTTP they are the request's own; the
+ * embedded connection would SET them on its one session, where they outlive the call (after one background
+ * rescoring, every query of the process ran at nice 19). The client appends FORMAT after the clause, as ClickHouse
+ * wants it.
+ */
+function settingsPerCall(client: ClickHouseClient): ClickHouseClient {
+  const query = client.query.bind(client);
+  const command = client.command.bind(client);
+  const inStatement = <P extends { query: string; clickhouse_settings?: ClickHouseSettings }>({ clickhouse_settings, ...params }: P) =>
+    clickhouse_settings ? { ...params, query: withSettings(params.query, clickhouse_settings) } : params;
+  client.query = ((params: Parameters<ClickHouseClient['query']>[0]) => query(inStatement(params))) as ClickHouseClient['query'];
+  client.command = (params) => command(inStatement(params));
+  return client;
+}
+
+/** A statement with a SETTINGS clause of its own. */
+export function withSettings(query: string, settings: ClickHouseSettings | Record<string, unknown>): string {
+  const entries = Object.entries(settings).filter(([, value]) => value !== undefined);
+  if (entries.length === 0) return query;
+  const literal = (name: string, value: unknown) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid ClickHouse setting ${name} = ${String(value)}`);
+    if (typeof value === 'boolean') return value ? '1' : '0';
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    if (typeof value === 'string') return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+    throw new Error(`invalid ClickHouse setting ${name} = ${String(value)}`);
+  };
+  return `${query}\nSETTINGS ${entries.map(([name, value]) => `${name} = ${literal(name, value)}`).join(', ')}`;
 }
 
 /** Inserts a body already in `FORMAT JSONEachRow` into `table`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoTime, timeOf, toClickHouseTime, withSettings } from '../../../scoring/sql.ts';
+import { isoTime, timeOf, toClickHouseTime } from '../../../scoring/sql.ts';
 
 const slowButSure = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
@@ -15,14 +15,5 @@ describe('ClickHouse time text', () => {
     const ms = Date.UTC(2026, 10, 26, 10, 0, 0, 120);
     expect(isoTime(toClickHouseTime(ms))).toBe('2026-11-26T10:00:00.120Z');
     expect(timeOf(toClickHouseTime(ms))).toBe(ms);
-  });
-});
-
-describe('settings for one query', () => {
-  it('go in a SETTINGS clause of its own, and nothing else does', () => {
-    expect(withSettings('SELECT 1', { os_thread_priority: 19, max_threads: 2 })).toBe('SELECT 1\nSETTINGS os_thread_priority = 19, max_threads = 2');
-    expect(withSettings('SELECT 1', {})).toBe('SELECT 1');
-    expect(() => withSettings('SELECT 1', { 'max_threads = 1; DROP TABLE events; --': 1 })).toThrow(/invalid ClickHouse setting/);
-    expect(() => withSettings('SELECT 1', { max_threads: Number.NaN })).toThrow(/invalid ClickHouse setting/);
   });
 });
