@@ -141,8 +141,9 @@ const COLUMN_COMMANDS = new Set(['ADD COLUMN', 'DROP COLUMN', 'MODIFY COLUMN', '
 
 /**
  * One single-server statement → the statements that do the same on `target.cluster`, in the order to run them.
- * Knows CREATE TABLE with a MergeTree-family engine, ALTER TABLE and DROP TABLE; anything else throws a
- * ClusterDdlError naming `source`, rather than guessing.
+ * Knows CREATE TABLE with a MergeTree-family engine, ALTER TABLE, DROP TABLE, EXCHANGE TABLES and INSERT … SELECT
+ * (which copies between tables, as a rebuild does); anything else throws a ClusterDdlError naming `source`, rather
+ * than guessing.
  */
 export function clusterStatements(statement: string, target: ClusterTarget, { source, shard = true }: TransformOptions): string[] {
   const fail = (reason: string): never => {
@@ -153,7 +154,9 @@ export function clusterStatements(statement: string, target: ClusterTarget, { so
   if (reader.accept('CREATE', 'TABLE')) return createTable(reader, target, shard);
   if (reader.accept('ALTER', 'TABLE')) return alterTable(reader, target);
   if (reader.accept('DROP', 'TABLE')) return dropTable(reader, target);
-  return fail('only CREATE TABLE, ALTER TABLE and DROP TABLE are supported (a view or a materialized view needs hand-written cluster DDL)');
+  if (reader.accept('EXCHANGE', 'TABLES')) return exchangeTables(reader, target);
+  if (reader.accept('INSERT', 'INTO')) return insertSelect(reader);
+  return fail('only CREATE TABLE, ALTER TABLE, DROP TABLE, EXCHANGE TABLES and INSERT … SELECT are supported (a view or a materialized view needs hand-written cluster DDL)');
 }
 
 function createTable(reader: Reader, target: ClusterTarget, shard: boolean): string[] {
@@ -180,8 +183,10 @@ function createTable(reader: Reader, target: ClusterTarget, shard: boolean): str
   }
   const clauses = reader.text(reader.at, reader.tokens.length - 1);
   const on = `ON CLUSTER ${quoteName(target.cluster)}`;
-  // A sharded table's replicas are the shard's; an unsharded one is one replica set spanning every node.
-  const zooKeeperPath = shard ? `/clickhouse/tables/{shard}/{database}/${table}` : `/clickhouse/tables/{database}/${table}`;
+  // A sharded table's replicas are the shard's; an unsharded one is one replica set spanning every node. The table's
+  // UUID (the same on every node for ON CLUSTER DDL) keeps the path its own when a rebuilt table is exchanged with
+  // the old one and takes its name: a later table of the name it had gets a path of its own.
+  const zooKeeperPath = shard ? `/clickhouse/tables/{shard}/{database}/${table}/{uuid}` : `/clickhouse/tables/{database}/${table}/{uuid}`;
   const replicatedEngine = `Replicated${engine.text}(${[sqlString(zooKeeperPath), "'{replica}'", ...engineArgs].join(', ')})`;
   const name = shard ? localTable(table) : table;
   const create = `CREATE TABLE ${ifNotExists}${quoteName(name)} ${on}\n${columns}\nENGINE = ${replicatedEngine}\n${clauses}`.trimEnd();
@@ -248,4 +253,26 @@ function dropTable(reader: Reader, target: ClusterTarget): string[] {
   const on = `ON CLUSTER ${quoteName(target.cluster)}`;
   // The Distributed table first, so nothing writes through it into a table that is gone.
   return [`DROP TABLE ${ifExists}${quoteName(table)} ${on} SYNC`, `DROP TABLE ${ifExists}${quoteName(localTable(table))} ${on} SYNC`];
+}
+
+/** Swaps the tables' data: on a cluster, the local tables', each Distributed table then reading the other's. */
+function exchangeTables(reader: Reader, target: ClusterTarget): string[] {
+  const first = reader.tableName();
+  reader.expect('AND');
+  const second = reader.tableName();
+  if (reader.peek()) reader.fail(`unexpected "${reader.peek()!.text}" after the table names`);
+  return [`EXCHANGE TABLES ${quoteName(localTable(first))} AND ${quoteName(localTable(second))} ON CLUSTER ${quoteName(target.cluster)}`];
+}
+
+/**
+ * A copy from table to table, run once through the Distributed tables (an INSERT has no ON CLUSTER): each shard
+ * copies its own local table into its own local table (both are sharded by the same key, so every row stays on its
+ * shard), a subquery reads the shard's local rows, and the statement returns when the rows are written.
+ */
+function insertSelect(reader: Reader): string[] {
+  const table = reader.tableName();
+  const select = reader.peek();
+  if (!isWord(select, 'SELECT')) reader.fail('expected INSERT INTO table SELECT … (a column list or SETTINGS are not supported)');
+  const settings = "parallel_distributed_insert_select = 2, distributed_product_mode = 'local', distributed_foreground_insert = 1";
+  return [`INSERT INTO ${quoteName(table)} SETTINGS ${settings}\n${reader.sql.slice(select!.start).trim()}`];
 }

@@ -14,7 +14,7 @@ describe('cluster DDL from the single-server migration files', () => {
     const [local, distributed, ...more] = transform(create!);
     expect(more).toEqual([]);
     expect(local).toMatch(/^CREATE TABLE IF NOT EXISTS events_local ON CLUSTER hearth\n\(\n {4}site_id {5}LowCardinality\(String\),/);
-    expect(local).toContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/events', '{replica}')\nPARTITION BY toYYYYMM(ts)\nORDER BY (site_id, visitor_id, ts, event_id)");
+    expect(local).toContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/events/{uuid}', '{replica}')\nPARTITION BY toYYYYMM(ts)\nORDER BY (site_id, visitor_id, ts, event_id)");
     expect(distributed).toBe(
       "CREATE TABLE IF NOT EXISTS events ON CLUSTER hearth AS events_local\nENGINE = Distributed('hearth', 'analytics', 'events_local', cityHash64(site_id, visitor_id))",
     );
@@ -27,14 +27,20 @@ describe('cluster DDL from the single-server migration files', () => {
     ]);
   });
 
-  it('transforms every statement of every migration file, each ON CLUSTER, never touching a table directly', () => {
+  it('transforms every statement of every migration file, each DDL ON CLUSTER and each copy through the Distributed tables', () => {
     for (const migration of readMigrations()) {
       for (const statement of migration.statements) {
         const statements = clusterStatements(statement, target, { source: `${migration.name}.sql` });
         expect(statements.length, `${migration.name}: ${statement}`).toBeGreaterThan(0);
-        for (const out of statements) expect(out).toMatch(/^(CREATE|ALTER|DROP) TABLE (IF (NOT )?EXISTS )?\w+ ON CLUSTER hearth\b/);
-        // Whatever a file creates or alters, the replicated local table changes before the Distributed one.
-        if (statements.length === 2) expect(statements[0]).toMatch(/^\w+ TABLE (IF (NOT )?EXISTS )?\w+_local /);
+        for (const out of statements) {
+          expect(out).toMatch(/^((CREATE|ALTER|DROP) TABLE (IF (NOT )?EXISTS )?\w+ ON CLUSTER hearth\b|EXCHANGE TABLES \w+_local AND \w+_local ON CLUSTER hearth$|INSERT INTO \w+ SETTINGS parallel_distributed_insert_select = 2,)/);
+        }
+        // Whatever a file creates or alters, the replicated local table changes before the Distributed one; a drop
+        // takes the Distributed one first.
+        if (statements.length === 2) {
+          expect(statements[0]).toMatch(statement.startsWith('DROP') ? /^DROP TABLE (IF EXISTS )?\w+ ON/ : /^\w+ TABLE (IF (NOT )?EXISTS )?\w+_local /);
+          expect(statements[1]).toMatch(statement.startsWith('DROP') ? /^DROP TABLE (IF EXISTS )?\w+_local ON/ : /^\w+ TABLE (IF (NOT )?EXISTS )?\w+ ON/);
+        }
       }
     }
   });
@@ -46,7 +52,7 @@ describe('cluster DDL from the single-server migration files', () => {
     );
     expect(local).toBe(
       "CREATE TABLE daily_pages_local ON CLUSTER hearth\n(site_id String, day Date, `page path` String, views UInt64, ver UInt32 COMMENT 'a, b (c)')\n" +
-        "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/daily_pages', '{replica}', ver)\nPARTITION BY toYYYYMM(day) ORDER BY (site_id, day, `page path`) SETTINGS index_granularity = 4096",
+        "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/daily_pages/{uuid}', '{replica}', ver)\nPARTITION BY toYYYYMM(day) ORDER BY (site_id, day, `page path`) SETTINGS index_granularity = 4096",
     );
     expect(distributed).toContain("Distributed('hearth', 'analytics', 'daily_pages_local', cityHash64(site_id))");
     expect(transform('CREATE TABLE q (site_id String, lead_id String, changed_at DateTime64(3)) ENGINE = MergeTree ORDER BY (site_id, lead_id, changed_at)')[1]).toContain(
@@ -74,8 +80,16 @@ describe('cluster DDL from the single-server migration files', () => {
 
   it('replicates an unsharded table (the migrations ledger) to every node under one path, with no Distributed table', () => {
     expect(transform('CREATE TABLE IF NOT EXISTS hearth_migrations (version UInt32) ENGINE = MergeTree ORDER BY version', false)).toEqual([
-      "CREATE TABLE IF NOT EXISTS hearth_migrations ON CLUSTER hearth\n(version UInt32)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/hearth_migrations', '{replica}')\nORDER BY version",
+      "CREATE TABLE IF NOT EXISTS hearth_migrations ON CLUSTER hearth\n(version UInt32)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/hearth_migrations/{uuid}', '{replica}')\nORDER BY version",
     ]);
+  });
+
+  it('rebuilds a table: each shard copies its local rows, then the local tables swap, the Distributed ones reading the other', () => {
+    expect(transform("INSERT INTO events_new SELECT * FROM events WHERE event_id NOT IN (SELECT event_id FROM events_new) AND ts > '2026-01-01'")).toEqual([
+      "INSERT INTO events_new SETTINGS parallel_distributed_insert_select = 2, distributed_product_mode = 'local', distributed_foreground_insert = 1\n" +
+        "SELECT * FROM events WHERE event_id NOT IN (SELECT event_id FROM events_new) AND ts > '2026-01-01'",
+    ]);
+    expect(transform('EXCHANGE TABLES events AND `events new`')).toEqual(['EXCHANGE TABLES events_local AND `events new_local` ON CLUSTER hearth']);
   });
 
   it('quotes a cluster name that is not a plain identifier', () => {
@@ -85,8 +99,11 @@ describe('cluster DDL from the single-server migration files', () => {
   });
 
   it.each([
-    ['CREATE MATERIALIZED VIEW mv TO pages AS SELECT site_id FROM events', 'only CREATE TABLE, ALTER TABLE and DROP TABLE'],
-    ['INSERT INTO events (site_id) VALUES (1)', 'only CREATE TABLE, ALTER TABLE and DROP TABLE'],
+    ['CREATE MATERIALIZED VIEW mv TO pages AS SELECT site_id FROM events', 'only CREATE TABLE, ALTER TABLE, DROP TABLE, EXCHANGE TABLES and INSERT … SELECT'],
+    ['INSERT INTO events (site_id) VALUES (1)', 'expected INSERT INTO table SELECT …'],
+    ['INSERT INTO events SETTINGS async_insert = 1 SELECT * FROM old', 'expected INSERT INTO table SELECT …'],
+    ['EXCHANGE TABLES events AND other.events', 'qualified with a database'],
+    ['EXCHANGE TABLES events, old', 'expected AND'],
     ['CREATE TABLE t (a UInt8) ENGINE = Memory', 'engine Memory has no replicated form'],
     ["CREATE TABLE t (a UInt8) ENGINE = ReplicatedMergeTree('/p', '{replica}') ORDER BY a", 'engine ReplicatedMergeTree is already replicated'],
     ['CREATE TABLE t (a UInt8) ENGINE = MergeTree ORDER BY tuple()', 'empty ORDER BY'],

@@ -1,0 +1,51 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateHistory } from '../../collector/demo/history.ts';
+import { insertEvents } from '../../collector/ingest/sink.ts';
+import { createStoreClient } from '../../collector/store/client.ts';
+import { migrate, readMigrations } from '../../collector/store/migrate.ts';
+import { applyRetention } from '../../collector/store/retention.ts';
+import { processDataDir } from '../support/data-dir.ts';
+
+// Migration 008 rebuilds the events table of an existing install (finer granules): nothing stored may be lost,
+// and a run interrupted at any step must finish on the next start.
+let client: ClickHouseClient;
+beforeAll(() => {
+  client = createStoreClient({ dataDir: processDataDir() });
+});
+afterAll(() => client.close());
+
+const REBUILD = '008_events_fine_granules';
+const rows = async (query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
+const allEvents = () => rows('SELECT * FROM events FINAL ORDER BY site_id, visitor_id, ts, event_id');
+const eventsTable = async () => (await rows("SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'events'"))[0]!.engine_full as string;
+
+describe('the events table rebuilt with finer granules (migration 008)', () => {
+  it('keeps every stored event and the retention TTL, and a run interrupted after the exchange finishes on the next start', async () => {
+    const before = readMigrations().filter((migration) => migration.name < REBUILD);
+    await migrate(client, before);
+    await applyRetention(client, 400);
+    const history = generateHistory({ site: 'demo', origin: 'http://127.0.0.1:8787', visitors: 200, days: 90, seed: 7, now: Date.now() });
+    await insertEvents(client, history);
+    const stored = await allEvents();
+    expect(stored.length).toBe(history.length);
+    expect(await eventsTable()).toContain('index_granularity = 8192');
+
+    expect(await migrate(client)).toEqual([REBUILD]);
+    expect(await allEvents()).toEqual(stored);
+    expect(await eventsTable()).toContain('index_granularity = 256');
+    expect(await rows("SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'events%'")).toEqual([{ name: 'events' }]);
+    // The rebuilt table has no TTL until the start's retention step puts it back.
+    expect(await applyRetention(client, 400)).toEqual(['ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL 400 DAY']);
+
+    // A crash between the exchange and the drop: the old table is still there, and the ledger never heard of 008.
+    const [migration] = readMigrations().filter((m) => m.name === REBUILD);
+    const exchange = migration!.statements.findIndex((statement) => statement.startsWith('EXCHANGE'));
+    await client.command({ query: `ALTER TABLE hearth_migrations DELETE WHERE name = '${REBUILD}'`, clickhouse_settings: { mutations_sync: '2' } });
+    for (const statement of migration!.statements.slice(0, exchange + 1)) await client.command({ query: statement });
+    expect(await rows("SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'events%' ORDER BY name")).toHaveLength(2);
+    expect(await migrate(client)).toEqual([REBUILD]);
+    expect(await allEvents()).toEqual(stored);
+    expect(await rows("SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'events%'")).toEqual([{ name: 'events' }]);
+  });
+});
