@@ -51,7 +51,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
   // A bad HEARTH_USERS is refused before anything is opened.
   const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
   const client = createStoreClient(store);
-  const { retention } = await prepareStore(client, store, config.storage?.retentionDays);
+  const { applied, retention } = await prepareStore(client, store, config.storage?.retentionDays);
   // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists.
   let appLog: WalLogger | undefined;
   const metrics = createMetrics();
@@ -102,6 +102,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     alerts: dispatcher,
   });
   appLog = app.log;
+  if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');
   if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events table keeps events (storage.retentionDays)');
   const { recovered } = sink.status();
   if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
