@@ -183,10 +183,11 @@ function createTable(reader: Reader, target: ClusterTarget, shard: boolean): str
   }
   const clauses = reader.text(reader.at, reader.tokens.length - 1);
   const on = `ON CLUSTER ${quoteName(target.cluster)}`;
-  // A sharded table's replicas are the shard's; an unsharded one is one replica set spanning every node. The table's
-  // UUID (the same on every node for ON CLUSTER DDL) keeps the path its own when a rebuilt table is exchanged with
-  // the old one and takes its name: a later table of the name it had gets a path of its own.
-  const zooKeeperPath = shard ? `/clickhouse/tables/{shard}/{database}/${table}/{uuid}` : `/clickhouse/tables/{database}/${table}/{uuid}`;
+  // A sharded table's replicas are the shard's, under a path that ends with the table's UUID (ClickHouse's own
+  // default; the same on every node for ON CLUSTER DDL): a rebuilt table exchanged with the old one keeps its path,
+  // so creating a table of the name it had again (a rebuild run a second time) never collides. The unsharded
+  // ledger is one replica set spanning every node, under a fixed path a node added later joins as it is.
+  const zooKeeperPath = shard ? `/clickhouse/tables/{shard}/{database}/${table}/{uuid}` : `/clickhouse/tables/{database}/${table}`;
   const replicatedEngine = `Replicated${engine.text}(${[sqlString(zooKeeperPath), "'{replica}'", ...engineArgs].join(', ')})`;
   const name = shard ? localTable(table) : table;
   const create = `CREATE TABLE ${ifNotExists}${quoteName(name)} ${on}\n${columns}\nENGINE = ${replicatedEngine}\n${clauses}`.trimEnd();

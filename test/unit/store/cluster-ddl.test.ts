@@ -80,7 +80,7 @@ describe('cluster DDL from the single-server migration files', () => {
 
   it('replicates an unsharded table (the migrations ledger) to every node under one path, with no Distributed table', () => {
     expect(transform('CREATE TABLE IF NOT EXISTS hearth_migrations (version UInt32) ENGINE = MergeTree ORDER BY version', false)).toEqual([
-      "CREATE TABLE IF NOT EXISTS hearth_migrations ON CLUSTER hearth\n(version UInt32)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/hearth_migrations/{uuid}', '{replica}')\nORDER BY version",
+      "CREATE TABLE IF NOT EXISTS hearth_migrations ON CLUSTER hearth\n(version UInt32)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/hearth_migrations', '{replica}')\nORDER BY version",
     ]);
   });
 
