@@ -300,6 +300,15 @@ const identifiedSql = (site: string, now: string, countBots: boolean, visitors?:
 )`;
 
 /**
+ * Two of ClickHouse's planning passes that cost the scoring queries more than they give them, since planning is most
+ * of the time of scoring a few leads: merging each step's expressions into the next (query_plan_merge_expressions) and
+ * deriving comparisons from chains of them (optimize_and_compare_chain). Without them, one lead's scoring query
+ * takes 81 → 63 ms at 53,000 visitors and 90 → 73 ms at 1M, for the same rows (finding its visitors 14 → 12 ms);
+ * a full rescoring takes as long.
+ */
+const PLANNING = { query_plan_merge_expressions: 0, optimize_and_compare_chain: 0 };
+
+/**
  * Rules → one parameterised ClickHouse query that scores, from raw events, every lead of a site (or the leads a
  * set of visitors belong to) as of `now`. Pure: the same rules and options give the same SQL and parameters.
  *
@@ -556,17 +565,8 @@ FROM
 )
 ORDER BY score DESC, lead_id${options.limit !== undefined ? `
 LIMIT ${p.bind('limit', options.limit, 'UInt64')}` : ''}`;
-  return { query, query_params: p.values, clickhouse_settings: PLANNING };
+  return { query, query_params: p.values, clickhouse_settings: { ...PLANNING } };
 }
-
-/**
- * Two of ClickHouse's planning passes that cost the scoring queries more than they give them, since planning is most
- * of the time of scoring a few leads: merging each step's expressions into the next (query_plan_merge_expressions) and
- * deriving comparisons from chains of them (optimize_and_compare_chain). Without them, one lead's scoring query
- * takes 81 → 63 ms at 53,000 visitors and 90 → 73 ms at 1M, for the same rows (finding its visitors 14 → 12 ms);
- * a full rescoring takes as long.
- */
-const PLANNING = { query_plan_merge_expressions: 0, optimize_and_compare_chain: 0 };
 
 /**
  * Every visitor of the leads some visitors belong to (the visitors themselves included), as of `now`: a visitor
