@@ -73,7 +73,10 @@ try {
   const incremental = await median(() => scoreLeads(client, rules, { ...options, visitors: touched }));
   const one = identified[Math.floor(identified.length / 2)]!;
   const explain = await median(() => scoreLeads(client, rules, { ...options, visitors: one.visitor_ids }));
-  // What the lead page reads: the lead's stored score (reasons included), which the collector keeps current.
+  // What the lead page reads: the lead's stored score (reasons included), which the collector keeps current. The
+  // previous run's snapshots go first: in a kept --data-dir they would pile up a million rows a run at 1M visitors,
+  // and their merges would run during the next run's measurements.
+  await client.command({ query: 'TRUNCATE TABLE lead_scores' });
   await writeSnapshots(client, leads.map((lead) => toSnapshot('demo', lead, toClickHouseTime(Date.now()), true, 'bench')));
   const stored = await median(() => currentSnapshots(client, 'demo', { leadIds: [one.lead_id], visitors: [] }));
 
