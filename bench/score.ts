@@ -45,6 +45,9 @@ const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), 'hearth-bench-s
 const client = createStoreClient({ dataDir });
 try {
   await migrate(client);
+  // A kept --data-dir holds the snapshots the last run wrote (a million rows at 1M visitors): gone before measuring,
+  // their merges never run during this run's measurements, and the snapshots never pile up.
+  await client.command({ query: 'TRUNCATE TABLE lead_scores' });
   const storedEvents = Number(await (await client.query({ query: 'SELECT count() FROM events', format: 'JSONEachRow' })).json<{ 'count()': string }>().then((rows) => rows[0]!['count()']));
   const generatedAt = performance.now();
   // Generated and inserted in slices so a large history never sits whole in memory.
@@ -73,10 +76,7 @@ try {
   const incremental = await median(() => scoreLeads(client, rules, { ...options, visitors: touched }));
   const one = identified[Math.floor(identified.length / 2)]!;
   const explain = await median(() => scoreLeads(client, rules, { ...options, visitors: one.visitor_ids }));
-  // What the lead page reads: the lead's stored score (reasons included), which the collector keeps current. The
-  // previous run's snapshots go first: in a kept --data-dir they would pile up a million rows a run at 1M visitors,
-  // and their merges would run during the next run's measurements.
-  await client.command({ query: 'TRUNCATE TABLE lead_scores' });
+  // What the lead page reads: the lead's stored score (reasons included), which the collector keeps current.
   await writeSnapshots(client, leads.map((lead) => toSnapshot('demo', lead, toClickHouseTime(Date.now()), true, 'bench')));
   const stored = await median(() => currentSnapshots(client, 'demo', { leadIds: [one.lead_id], visitors: [] }));
 
