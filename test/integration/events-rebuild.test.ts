@@ -22,6 +22,7 @@ const rows = async (query: string) => (await client.query({ query, format: 'JSON
 const allEvents = () => rows('SELECT * FROM events FINAL ORDER BY site_id, visitor_id, ts, event_id');
 // Without FINAL: a copy made twice (the copy of the rows received in the last hour) would show here.
 const storedRows = async () => Number((await rows('SELECT count() AS n FROM events'))[0]!.n);
+const eventsTables = () => rows("SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'events%' ORDER BY name");
 const eventsTable = async () => (await rows("SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'events'"))[0]!.engine_full as string;
 
 describe('the events table rebuilt with finer granules (migration 008)', () => {
@@ -46,7 +47,7 @@ describe('the events table rebuilt with finer granules (migration 008)', () => {
     expect(await allEvents()).toEqual(stored);
     expect(await storedRows()).toBe(stored.length);
     expect(await eventsTable()).toContain('index_granularity = 256');
-    expect(await rows("SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'events%'")).toEqual([{ name: 'events' }]);
+    expect(await eventsTables()).toEqual([{ name: 'events' }]);
     // The rebuilt table has no TTL until the start's retention step puts it back.
     expect(await applyRetention(client, 400)).toEqual(['ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL 400 DAY']);
 
@@ -54,10 +55,10 @@ describe('the events table rebuilt with finer granules (migration 008)', () => {
     const exchange = migration!.statements.findIndex((statement) => statement.startsWith('EXCHANGE'));
     await client.command({ query: `ALTER TABLE hearth_migrations DELETE WHERE name = '${REBUILD}'`, clickhouse_settings: { mutations_sync: '2' } });
     for (const statement of migration!.statements.slice(0, exchange + 1)) await client.command({ query: statement });
-    expect(await rows("SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'events%' ORDER BY name")).toHaveLength(2);
+    expect(await eventsTables()).toHaveLength(2);
     expect(await migrate(client)).toEqual([REBUILD]);
     expect(await allEvents()).toEqual(stored);
     expect(await storedRows()).toBe(stored.length);
-    expect(await rows("SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'events%'")).toEqual([{ name: 'events' }]);
+    expect(await eventsTables()).toEqual([{ name: 'events' }]);
   });
 });
