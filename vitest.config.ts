@@ -5,6 +5,7 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     // chDB binds one data directory per process: each test file runs in its own child process.
     pool: 'forks',
+    globalSetup: ['./test/support/temp-root.ts'],
     isolate: true,
     projects: [
       {

@@ -1,22 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// Both live under the run's temporary root, which the global setup (temp-root.ts) removes when the run ends.
+
 let dir: string | undefined;
 
-/** This test process's own data directory (chDB binds one per process), removed when the process exits. */
+/** This test process's own data directory (chDB binds one per process). */
 export function processDataDir(): string {
-  if (!dir) {
-    const created = mkdtempSync(join(tmpdir(), 'hearth-test-'));
-    process.once('exit', () => rmSync(created, { recursive: true, force: true }));
-    dir = created;
-  }
+  dir ??= mkdtempSync(join(tmpdir(), 'hearth-test-'));
   return dir;
 }
 
-/** A fresh directory for a child process (a spawned `hearth start`), removed when this process exits. */
-export function freshDataDir(): string {
-  const created = mkdtempSync(join(tmpdir(), 'hearth-child-'));
-  process.once('exit', () => rmSync(created, { recursive: true, force: true }));
-  return created;
-}
+/** A fresh directory for a child process (a spawned `hearth start`). */
+export const freshDataDir = (): string => mkdtempSync(join(tmpdir(), 'hearth-child-'));

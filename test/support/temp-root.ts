@@ -1,0 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Vitest's global setup: every temporary file of the run (data directories, config files, the engine's and the
+ * browser's own scratch files) goes under one directory, removed when the run ends. A test file's own clean-up
+ * cannot be relied on: its worker process is stopped without running `exit` handlers.
+ */
+export default function setup(): () => void {
+  const root = mkdtempSync(join(tmpdir(), 'hearth-tests-'));
+  // Worker processes and the processes they spawn inherit it; os.tmpdir() reads it at every call.
+  process.env.TMPDIR = root;
+  return () => rmSync(root, { recursive: true, force: true });
+}
