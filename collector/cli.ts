@@ -9,7 +9,8 @@ import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cl
 import { createStoreClient, describeStore, storeOptionsFromEnv, type StoreOptions } from './store/client.ts';
 import { prepareStore, withStorageConfig } from './store/prepare.ts';
 import { generateHistory } from './demo/history.ts';
-import { scoreSite } from './api/scores.ts';
+import { scoreOfSnapshot } from './api/scores.ts';
+import { storedLeadPage } from '../scoring/snapshots.ts';
 import { insertEvents } from './ingest/sink.ts';
 import { createScorer } from './scorer.ts';
 import { backtestSite, formatBacktest, loadRulesFile } from './backtest.ts';
@@ -52,6 +53,8 @@ Environment:
   LOG_LEVEL             fatal, error, warn, info (default), debug`;
 
 class UsageError extends Error {}
+/** The store cannot do what a command asks: the message says why, without a stack. */
+class StoreError extends Error {}
 
 function readOptions(args: string[]) {
   const { values } = parseArgs({
@@ -177,30 +180,36 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
   });
   // Large inserts: the store writes one part per insert.
   for (let start = 0; start < rows.length; start += 100_000) await insertEvents(client, rows.slice(start, start + 100_000));
-  await refreshStoredScores(config, client);
+  await refreshStoredScores(config, store, client);
   const leads = new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`wrote ${rows.length} events of ${visitors} visitors (${leads} leads) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
 };
 
-/** Rescores every lead of every site into lead_scores, as a running collector does at start (alerts are left to it). */
-async function refreshStoredScores(config: HearthConfig, client: ClickHouseClient): Promise<void> {
-  const scorer = createScorer({
-    config,
-    client,
-    log: { warn: (details, message) => console.error(message, details) },
-    drained: async () => {},
-    dashboardUrl: () => '',
-  });
-  await scorer.settled();
-  await scorer.close();
+/**
+ * Rescores every lead of every site into lead_scores, as a running collector does at start (alerts are left to it).
+ * Unlike a collector, it gives up at the first failure: a command should end with the reason, not retry forever.
+ */
+async function refreshStoredScores(config: HearthConfig, store: StoreOptions, client: ClickHouseClient): Promise<void> {
+  const scorer = createScorer({ config, client, log: { warn() {} }, drained: async () => {}, dashboardUrl: () => '', giveUpOnFailure: true });
+  try {
+    await scorer.settled();
+  } catch (err) {
+    if ((err as { type?: string }).type === 'UNKNOWN_TABLE') {
+      throw new StoreError(`${describeStore(store)} holds no Hearth tables yet: run \`hearth migrate\` or \`hearth start\` first`);
+    }
+    throw new StoreError(`cannot rescore the leads in ${describeStore(store)}: ${(err as Error).message}`);
+  } finally {
+    await scorer.close();
+  }
 }
 
-const printScores: SiteCommand = async ({ options, config, site, client }) => {
-  await refreshStoredScores(config, client);
-  // Only the leads printed leave ClickHouse: a large site has a million.
-  const limit = options.limit ?? (options.json ? undefined : 50);
-  const scores = await scoreSite(client, site, undefined, { limit });
+const printScores: SiteCommand = async ({ options, config, site, store, client }) => {
+  await refreshStoredScores(config, store, client);
+  // The stored scores just written, as lists and dashboards show them: only the leads printed leave ClickHouse (a
+  // large site has a million), and the site is not scored a second time to print them. --json alone prints all.
+  const limit = options.limit ?? (options.json ? 2 ** 32 - 1 : 50);
+  const scores = (await storedLeadPage(client, site.id, { sort: 'score', offset: 0, limit })).rows.map(scoreOfSnapshot);
   if (options.json) return console.log(JSON.stringify(scores, null, 2));
   const rows = scores.map((lead) => [
     String(lead.score).padStart(5),
@@ -281,6 +290,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`hearth: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
+    }
+    if (err instanceof StoreError) {
+      console.error(`hearth: ${err.message}`);
+      return 1;
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(`hearth: the port is already in use; pass --port N to choose another`);

@@ -29,13 +29,15 @@ export interface ScorerOptions {
   querySettings?: Record<string, number> | undefined;
   /** A full rescoring works in slices of about this many leads (default 100,000), so a large site fits in memory. */
   sliceLeads?: number;
+  /** A one-shot rescoring (the CLI): a failure is not retried but ends the work, and settled() rejects with it. */
+  giveUpOnFailure?: boolean;
   now?: () => number;
 }
 
 export interface Scorer {
   /** Told of the visitors of every batch stored in ClickHouse: their leads are rescored soon after. */
   noteStored(visitors: StoredVisitor[]): void;
-  /** Resolves once every event accepted so far is stored and every lead it touched rescored. */
+  /** Resolves once every event accepted so far is stored and every lead it touched rescored (see giveUpOnFailure). */
   settled(): Promise<void>;
   /** Rescores every lead of a site (all sites when absent) now. */
   rescoreAll(siteId?: string): Promise<void>;
@@ -63,7 +65,7 @@ const RETRY_MS = 2000;
  * same trigger and the outbox drops the copy). Every lead is rescored at start and hourly, so that rule changes
  * apply and scores decay without new events.
  */
-export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, sliceLeads = SLICE_LEADS, now = Date.now }: ScorerOptions): Scorer {
+export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, sliceLeads = SLICE_LEADS, giveUpOnFailure = false, now = Date.now }: ScorerOptions): Scorer {
   let lastRoundAt = 0;
   let lastRoundMs = 0;
   const pending = new Map<string, Set<string>>();
@@ -71,6 +73,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   let running: Promise<void> | undefined;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  let failure: unknown;
   const idleWaiters: (() => void)[] = [];
   const sites = new Map(config.sites.map((site) => [site.id, site]));
   // The config is read once per start: so are the rules each site scores with.
@@ -109,6 +112,10 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
         }
         lastRoundMs = Date.now() - touchedFrom;
       } catch (err) {
+        if (giveUpOnFailure) {
+          failure ??= err;
+          continue;
+        }
         // ClickHouse is down or slow: keep the work and try again; the events themselves are safe.
         log.warn({ err }, 'rescoring failed; it will be retried');
         for (const siteId of full) fullPending.add(siteId);
@@ -224,8 +231,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     },
     async settled() {
       await drained();
-      if (!running && pending.size === 0 && fullPending.size === 0) return;
-      await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      if (running || pending.size > 0 || fullPending.size > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      if (failure !== undefined) throw failure;
     },
     async rescoreAll(siteId) {
       for (const site of config.sites) if (!siteId || site.id === siteId) fullPending.add(site.id);
@@ -234,7 +241,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     },
     async close() {
       // What the last batches touched is rescored if it can be in a few seconds; the next start rescores all anyway.
-      await Promise.race([this.settled(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      await Promise.race([this.settled().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
       closed = true;
       clearInterval(fullTimer);
       clearTimeout(retryTimer);

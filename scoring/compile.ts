@@ -23,8 +23,6 @@ export interface ScoringOptions {
   slice?: LeadSlice | undefined;
   /** Score only the leads that gave an email, leaving anonymous visitors out (what a backtest compares). */
   identifiedOnly?: boolean | undefined;
-  /** Return only the first leads, highest score first (all are still scored). */
-  limit?: number | undefined;
 }
 
 export interface LeadSlice {
@@ -563,8 +561,7 @@ SELECT
 FROM
 (${scored}
 )
-ORDER BY score DESC, lead_id${options.limit !== undefined ? `
-LIMIT ${p.bind('limit', options.limit, 'UInt64')}` : ''}`;
+ORDER BY score DESC, lead_id`;
   return { query, query_params: p.values, clickhouse_settings: { ...PLANNING } };
 }
 

@@ -5,6 +5,7 @@ import type { QualificationVerdict } from '../../scoring/qualification.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { reasonsOf, signalsOf, type StoredScore } from '../../scoring/snapshots.ts';
 import { isoTime } from '../../scoring/sql.ts';
+import { numberOf } from '../../scoring/normalize.ts';
 
 const defaultRulesOf = new WeakMap<SiteConfig, Rules>();
 
@@ -24,14 +25,12 @@ export interface ScoreOptions {
   settings?: Record<string, number> | undefined;
   /** Score one slice of the site's leads (compileScoring's `slice`). */
   slice?: LeadSlice | undefined;
-  /** Return only the first leads, highest score first. */
-  limit?: number | undefined;
 }
 
 /** Scores a site's leads from raw events, or only the leads of `visitors`. */
 export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?: string[], options: ScoreOptions = {}): Promise<LeadScore[]> {
   const rules = rulesOf(site);
-  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now, slice: options.slice, limit: options.limit }, options.settings);
+  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now, slice: options.slice }, options.settings);
 }
 
 /** Where a lead stands: visitor → lead → MQL (hot) → prospect (qualified by sales), or disqualified. */
@@ -80,7 +79,7 @@ export function scoreOfSnapshot(row: StoredScore): LeadScore {
     profile: row.profile,
     seniority: row.seniority as LeadScore['seniority'],
     country: row.country,
-    company_size_min: null,
+    company_size_min: numberOf(row.profile.company_size ?? ''),
     first_touch: { utm_source: row.utm_source, utm_medium: row.utm_medium, referrer_host: row.referrer_host },
     first_seen: row.first_seen,
     last_seen: row.last_seen,

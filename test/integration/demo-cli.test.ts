@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { freshDataDir } from '../support/data-dir.ts';
 import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
+import { companySizeOf } from '../../scoring/normalize.ts';
 
 describe('hearth demo', () => {
   it('writes a synthetic history that the leads API then shows', async () => {
@@ -34,9 +35,20 @@ describe('hearth demo', () => {
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
 
     const json = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json', '--json', '--limit', '3'], { HEARTH_DATA_DIR: dataDir });
-    const leads = JSON.parse(json.stdout) as { score: number; email: string; lead_id: string; reasons: unknown[] }[];
+    const leads = JSON.parse(json.stdout) as { score: number; email: string; lead_id: string; reasons: unknown[]; profile: Record<string, string>; company_size_min: number | null }[];
     expect(leads.map((lead) => [lead.score, (lead.email || lead.lead_id).slice(0, 40)])).toEqual(rows.slice(0, 3).map((row) => [Number(row![1]), row![4]]));
     expect(leads[0]!.reasons.length).toBeGreaterThan(0);
+    // The company size the lead stated, as the number rules compare ("251-1000" → 251), not only the raw answer.
+    const sized = leads.filter((lead) => lead.profile.company_size);
+    expect(sized.length).toBeGreaterThan(0);
+    for (const lead of sized) expect(lead.company_size_min).toBe(companySizeOf(lead.profile.company_size!)!.min);
+  });
+
+  it('ends `hearth score` with the reason when the store cannot be scored, rather than retrying', async () => {
+    const dataDir = freshDataDir();
+    const { code, stderr } = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json'], { HEARTH_DATA_DIR: dataDir });
+    expect(code).toBe(1);
+    expect(stderr).toContain(`hearth: embedded ClickHouse (chDB) in ${dataDir}/clickhouse holds no Hearth tables yet: run \`hearth migrate\` or \`hearth start\` first`);
   });
 
   it('names a bad flag value', async () => {

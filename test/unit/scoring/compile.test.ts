@@ -82,7 +82,6 @@ describe('compileScoring', () => {
     expect(some.query_params).toMatchObject({ slice_index: 2, slice_count: 5 });
     expect(some.query).toContain('cityHash64(lead_email) % {slice_count:UInt64} = {slice_index:UInt64}');
     expect(compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW }).query).not.toContain('slice_count');
-    expect(compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, limit: 5, now: NOW }).query).toMatch(/ORDER BY score DESC, lead_id\nLIMIT {limit:UInt64}$/);
     for (const slice of [{ index: 5, count: 5 }, { index: -1, count: 2 }, { index: 0, count: 0 }, { index: 0.5, count: 2 }]) {
       expect(() => compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, slice, now: NOW })).toThrow(`slice ${slice.index} of ${slice.count}`);
     }
