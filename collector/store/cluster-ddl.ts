@@ -268,12 +268,13 @@ function exchangeTables(reader: Reader, target: ClusterTarget): string[] {
 /**
  * A copy from table to table, run once through the Distributed tables (an INSERT has no ON CLUSTER): each shard
  * copies its own local table into its own local table (both are sharded by the same key, so every row stays on its
- * shard), a subquery reads the shard's local rows, and the statement returns when the rows are written.
+ * shard), a subquery reads the shard's local rows, and the statement returns when the rows are written
+ * (`insert_distributed_sync`, the name the client's inserts use too: older servers know no other).
  */
 function insertSelect(reader: Reader): string[] {
   const table = reader.tableName();
   const select = reader.peek();
   if (!isWord(select, 'SELECT')) reader.fail('expected INSERT INTO table SELECT … (a column list or SETTINGS are not supported)');
-  const settings = "parallel_distributed_insert_select = 2, distributed_product_mode = 'local', distributed_foreground_insert = 1";
+  const settings = "parallel_distributed_insert_select = 2, distributed_product_mode = 'local', insert_distributed_sync = 1";
   return [`INSERT INTO ${quoteName(table)} SETTINGS ${settings}\n${reader.sql.slice(select!.start).trim()}`];
 }

@@ -86,7 +86,7 @@ describe('cluster DDL from the single-server migration files', () => {
 
   it('rebuilds a table: each shard copies its local rows, then the local tables swap, the Distributed ones reading the other', () => {
     expect(transform("INSERT INTO events_new SELECT * FROM events WHERE event_id NOT IN (SELECT event_id FROM events_new) AND ts > '2026-01-01'")).toEqual([
-      "INSERT INTO events_new SETTINGS parallel_distributed_insert_select = 2, distributed_product_mode = 'local', distributed_foreground_insert = 1\n" +
+      "INSERT INTO events_new SETTINGS parallel_distributed_insert_select = 2, distributed_product_mode = 'local', insert_distributed_sync = 1\n" +
         "SELECT * FROM events WHERE event_id NOT IN (SELECT event_id FROM events_new) AND ts > '2026-01-01'",
     ]);
     expect(transform('EXCHANGE TABLES events AND `events new`')).toEqual(['EXCHANGE TABLES events_local AND `events new_local` ON CLUSTER hearth']);
