@@ -27,7 +27,10 @@ function localPath(next: unknown): string | undefined {
   if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next)) return undefined;
   const base = 'http://hearth.invalid';
   const url = new URL(next, base);
-  return url.origin === base ? url.pathname + url.search + url.hash : undefined;
+  // Normalising can make a scheme-relative URL of a path ("/.//evil.example" → "//evil.example"), which a browser
+  // would follow to another site: the normalised path is checked again.
+  if (url.origin !== base || url.pathname.startsWith('//')) return undefined;
+  return url.pathname + url.search + url.hash;
 }
 
 /** Browsers send Origin with every POST: one from another site is a forged login or logout. Clients without a

@@ -184,6 +184,17 @@ describe('the login form', () => {
     expect(response.text).not.toContain('hunter2');
   });
 
+  it('carries a next page through the form only when it stays on this server once normalised', async () => {
+    // Each would become "//evil.test…", which a browser follows to another site: the form carries none of them.
+    for (const next of ['/.//evil.test', '/%2e//evil.test', '/a/..//evil.test/phish']) {
+      const response = await call(`/login?next=${encodeURIComponent(next)}`);
+      expect(response.status).toBe(200);
+      expect(response.text).not.toContain('name="next"');
+    }
+    const response = await call(`/login?next=${encodeURIComponent('/dashboard/../dashboard/leads')}`);
+    expect(response.text).toContain('<input type="hidden" name="next" value="/dashboard/leads">');
+  });
+
   it('sends the browser on to a local next page only', async () => {
     const cases = [
       ['/dashboard/leads?temperature=hot', '/dashboard/leads?temperature=hot'],
