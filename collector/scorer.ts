@@ -10,6 +10,7 @@ import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
 import { toClickHouseTime } from '../scoring/sql.ts';
+import { MAX_FUTURE_MS } from './ingest/rows.ts';
 
 export interface ScorerOptions {
   config: HearthConfig;
@@ -145,13 +146,20 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     for (let index = 0; index < count; index++) await rescore(site, count > 1 ? { slice: { index, count } } : undefined);
   }
 
-  async function rescore(site: SiteConfig, scope?: { visitors: string[] } | { slice: LeadSlice }): Promise<void> {
+  /**
+   * Rescores a scope of a site's leads and stores what changed. `followUp` marks the rescoring of the leads a
+   * previous round saw a visitor leave, which does not chain further.
+   */
+  async function rescore(site: SiteConfig, scope?: { visitors: string[] } | { slice: LeadSlice }, followUp = false): Promise<void> {
     const rules = rulesOf(site);
     const hash = hashes.get(site.id)!;
     const at = now();
     const visitors = scope && 'visitors' in scope ? scope.visitors : undefined;
     const slice = scope && 'slice' in scope ? scope.slice : undefined;
-    const scores = await scoreSite(client, site, visitors, { now: new Date(at), settings: querySettings, slice });
+    // The collector keeps event times a little ahead of its clock (a client's clock running fast): the rescoring
+    // their batch triggers counts them, and so does every other, so a score never flips with the scope.
+    const until = new Date(at + MAX_FUTURE_MS);
+    const scores = await scoreSite(client, site, visitors, { now: new Date(at), until, settings: querySettings, slice });
     const previous = await currentSnapshots(client, site.id, visitors ? { leadIds: scores.map((score) => score.lead_id), visitors } : slice && { slice });
     const previousOf = new Map(previous.map((row) => [row.lead_id, row]));
     const scoredAt = toClickHouseTime(at);
@@ -164,11 +172,21 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       const row = toSnapshot(site.id, score, scoredAt, hotArmed, hash);
       if (snapshotChanged(before, row)) rows.push(row);
     }
-    // Leads that no longer exist: an anonymous visitor now part of an identified lead, or a person erased.
+    // Leads that no longer exist: an anonymous visitor now part of an identified lead, or a person erased. A lead
+    // that one of these visitors left (it gave another email) may live on through its other visitors: they are
+    // rescored next, and the lead ends only if none of them still belongs to it.
     const current = new Set(scores.map((score) => score.lead_id));
-    for (const row of previous) if (row.kind !== 'gone' && !current.has(row.lead_id)) rows.push(goneSnapshot(row, scoredAt));
+    const scored = new Set([...(visitors ?? []), ...scores.flatMap((score) => score.visitor_ids)]);
+    const leftBehind = new Set<string>();
+    for (const row of previous) {
+      if (row.kind === 'gone' || current.has(row.lead_id)) continue;
+      const others = visitors && !followUp ? row.visitor_ids.filter((visitor) => !scored.has(visitor)) : [];
+      if (others.length > 0) for (const visitor of others) leftBehind.add(visitor);
+      else rows.push(goneSnapshot(row, scoredAt));
+    }
     if (news.length > 0 && onAlerts) await onAlerts(await toAlerts(site, news, at));
     await writeSnapshots(client, rows);
+    if (leftBehind.size > 0) await rescore(site, { visitors: [...leftBehind] }, true);
   }
 
   async function toAlerts(site: SiteConfig, news: { score: LeadScore; signal: SignalEvent }[], at: number): Promise<Alert[]> {
@@ -206,7 +224,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   /** The lead's account scored from the stored scores of its colleagues (same work domain or declared company). */
   async function accountOf(site: SiteConfig, lead: LeadScore, thresholds: { warm: number; hot: number }): Promise<Alert['account']> {
     const domain = lead.email.split('@')[1] ?? '';
-    const company = (lead.profile.company ?? '').trim().toLowerCase();
+    const company = (lead.profile.company ?? '').trim().toLowerCase().replace(/\s+/g, ' ');
     const colleagues = await currentAccountMembers(client, site.id, { domain, company, except: lead.lead_id });
     const key = accountKeyOf(lead)?.id;
     const mine = scoreAccounts([lead, ...colleagues], thresholds).find((account) => account.id === key);

@@ -89,8 +89,9 @@ export function goneSnapshot(previous: StoredScore, scoredAt: string): StoredSco
 /** What a snapshot says that a reader would notice: a new row is written only when one of these changes. */
 function visible(row: StoredScore): string {
   return JSON.stringify([
-    row.kind, row.email, row.visitor_ids, row.score, Math.round(row.fit), Math.round(row.engagement), row.temperature, row.stage,
-    row.signals, row.profile, row.last_seen, row.hot_armed, row.rules_hash,
+    row.kind, row.email, row.visitor_ids, row.score, Math.round(row.fit), Math.round(row.engagement), Math.round(row.source),
+    Math.round(row.negative), row.temperature, row.stage, row.signals, row.profile, row.utm_source, row.utm_medium, row.referrer_host,
+    row.first_seen, row.last_seen, row.hot_armed, row.rules_hash,
   ]);
 }
 
@@ -127,10 +128,11 @@ export function currentLeadsSql(columns: readonly string[]): string {
 
 /**
  * The current stored scores of a site's identified leads, as account members: all of them, or those of one work
- * email domain (`@acme.example`) or declared company (lower case), other than one lead.
+ * email domain (`@acme.example`) or declared company (lower case, spaces collapsed: as accountKeyOf keys it), other than one lead.
  */
 export async function currentAccountMembers(store: SnapshotStore, site: string, of?: { domain: string; company: string; except: string }): Promise<AccountMember[]> {
-  const colleagues = `WHERE lead_id != {except:String} AND (endsWith(email, {at:String}) OR (company != '' AND lower(company) = {company:String}))`;
+  // The company compared as accountKeyOf keys it: lower case (any letter, not only ASCII), runs of spaces as one.
+  const colleagues = `WHERE lead_id != {except:String} AND (endsWith(email, {at:String}) OR (company != '' AND replaceRegexpAll(lowerUTF8(company), '[[:space:]]+', ' ') = {company:String}))`;
   const result = await store.query({
     query: `SELECT * FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])}) ${of ? colleagues : ''}`,
     query_params: { site, ...(of ? { except: of.except, at: `@${of.domain}`, company: of.company } : {}) },

@@ -21,6 +21,8 @@ export interface ScoreOptions {
   /** Count automated browsers' events even when the rules do not. */
   countBots?: boolean;
   now?: Date;
+  /** Count events up to this moment (default: `now`); see ScoringOptions. */
+  until?: Date | undefined;
   /** ClickHouse settings for the query, over the scoring's own. */
   settings?: Record<string, number> | undefined;
   /** Score one slice of the site's leads (compileScoring's `slice`). */
@@ -30,7 +32,7 @@ export interface ScoreOptions {
 /** Scores a site's leads from raw events, or only the leads of `visitors`. */
 export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?: string[], options: ScoreOptions = {}): Promise<LeadScore[]> {
   const rules = rulesOf(site);
-  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now, slice: options.slice }, options.settings);
+  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now, until: options.until, slice: options.slice }, options.settings);
 }
 
 /** Where a lead stands: visitor → lead → MQL (hot) → prospect (qualified by sales), or disqualified. */

@@ -46,7 +46,8 @@ export interface RequestContext {
 // Client clocks drift; a time further off than this is replaced by the arrival time. The past bound covers
 // the snippet's retry queue (24 h), so a retried event keeps its original, deterministic timestamp.
 const MAX_PAST_MS = 25 * 3600_000;
-const MAX_FUTURE_MS = 5 * 60_000;
+/** How far ahead of the collector's clock an event's time is kept: scoring counts events up to then too. */
+export const MAX_FUTURE_MS = 5 * 60_000;
 /** Ad-platform click ids that mark paid traffic even without utm tags. */
 const CLICK_IDS = ['gclid', 'msclkid', 'fbclid', 'li_fat_id', 'ttclid', 'twclid'];
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
@@ -69,15 +70,18 @@ function formFields(event: WireEvent): { props: Record<string, string>; email: s
     if (key === 'email') {
       const parsed = email.safeParse(String(value));
       if (parsed.success && !address) address = parsed.data;
-    } else props[key] = String(value);
+    } else props[key] = String(value).trim();
   }
   return { props, email: address };
 }
 
-/** String values as ClickHouse's Map(String, String) column takes them. */
+/**
+ * String values as ClickHouse's Map(String, String) column takes them, without surrounding white space (tabs,
+ * line breaks, no-break spaces included): a trait of only white space is no answer and never replaces one.
+ */
 function textProps(props: WireEvent['p']): Record<string, string> {
   const text: Record<string, string> = {};
-  for (const key in props) text[key] = String(props[key]);
+  for (const key in props) text[key] = String(props[key]).trim();
   return text;
 }
 

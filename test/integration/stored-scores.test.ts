@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { defaultRules, scoreLeads } from '../../scoring/index.ts';
+import { MAX_FUTURE_MS } from '../../collector/ingest/rows.ts';
+import { currentAccountMembers } from '../../scoring/snapshots.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
@@ -57,6 +59,71 @@ describe('stored scores', () => {
     expect(leads.find((lead) => lead.email === second)).toMatchObject({ kind: 'lead', visitorIds: [visitor] });
     const rows = await storedRows(`SELECT kind FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: before.id });
     expect(rows.map((row) => row.kind)).toEqual(['lead', 'gone']);
+  });
+
+  it('keeps the lead of an email a shared browser left while its other browser still belongs to it', async () => {
+    const [laptop, phone] = [newVisitor(), newVisitor()];
+    const [ada, bob] = [`ada.${laptop}@first.test`, `bob.${laptop}@second.test`];
+    await post(laptop, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(40) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(39), p: { 'email  email': ada } })]);
+    await post(phone, [wireEvent({ u: `${SITE_ORIGIN}/product/x`, t: minutesAgo(35) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(34), p: { 'email  email': ada } })]);
+    await drained(server);
+    const before = (await listed()).find((lead) => lead.email === ada);
+    expect(before).toMatchObject({ visitorIds: [laptop, phone].sort(), score: 25 });
+    // Someone else fills a form on the laptop: it now belongs to bob, and ada keeps her phone and its history.
+    await post(laptop, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(20), p: { 'email  email': bob } })]);
+    await drained(server);
+    const leads = await listed();
+    expect(leads.find((lead) => lead.email === ada)).toMatchObject({ id: before.id, visitorIds: [phone], score: 5 });
+    expect(leads.find((lead) => lead.email === bob)).toMatchObject({ visitorIds: [laptop], score: 20 });
+    const rows = await storedRows(`SELECT kind, score FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: before.id });
+    expect(rows).toEqual([{ kind: 'lead', score: 25 }, { kind: 'lead', score: 5 }]);
+  });
+
+  it('counts events stamped a little ahead of the collector’s clock in the rescoring their batch triggers', async () => {
+    const visitor = newVisitor();
+    const email = `carl.${visitor}@skew.test`;
+    // The browser's clock runs a minute fast; the collector keeps times up to 5 minutes ahead.
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: Date.now() + 60_000, p: { 'email  email': email, 'job_title  ': 'CEO' } })]);
+    await drained(server);
+    const lead = (await listed()).find((candidate) => candidate.email === email);
+    expect(lead).toMatchObject({ kind: 'lead', score: 30 });
+    expect(lead.signals).toEqual([{ signal: 'demo_request', at: expect.any(String), detail: 'form demo-request' }]);
+    // The hourly pass counts it alike, so the score does not flip back.
+    await server.scorer.rescoreAll('acme');
+    expect((await listed()).find((candidate) => candidate.email === email)).toMatchObject({ score: 30 });
+  });
+
+  it('stores a first touch that arrives after the lead’s later events (a beacon the snippet retried)', async () => {
+    const visitor = newVisitor();
+    const email = `dora.${visitor}@late.test`;
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/about`, t: minutesAgo(10) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(9), p: { 'email  email': email } })]);
+    await drained(server);
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/?utm_source=linkedin&utm_medium=social`, r: 'https://www.linkedin.com/feed/', t: minutesAgo(20) })]);
+    await drained(server);
+    const lead = (await listed()).find((candidate) => candidate.email === email);
+    const [stored] = await storedRows(`SELECT utm_source, utm_medium, referrer_host FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at DESC LIMIT 1`, { id: lead.id });
+    expect(stored).toEqual({ utm_source: 'linkedin', utm_medium: 'social', referrer_host: 'www.linkedin.com' });
+    expect(Date.parse(lead.firstSeen)).toBeLessThan(minutesAgo(15));
+  });
+
+  it('keeps an answer that a later one made only of white space would have blanked', async () => {
+    const visitor = newVisitor();
+    const email = `eve.${visitor}@blank.test`;
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(10), p: { 'email  email': email, 'job_title  ': 'CEO' } })]);
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(5), p: { 'job_title  ': '\t\u00a0\n' } })]);
+    await drained(server);
+    expect((await listed()).find((lead) => lead.email === email)).toMatchObject({ score: 30, fit: 30 });
+  });
+
+  it('finds the colleagues of a declared company however its name is cased or spaced (for an alert’s account)', async () => {
+    const [first, second] = [newVisitor(), newVisitor()];
+    await post(first, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(10), p: { 'email  email': `${first}@gmail.com`, 'organization  ': 'Électricité de France' } })]);
+    await post(second, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(9), p: { 'email  email': `${second}@yahoo.fr`, 'organization  ': 'ÉLECTRICITÉ  de france' } })]);
+    await drained(server);
+    const leads = await listed();
+    const [mine, theirs] = [`${first}@gmail.com`, `${second}@yahoo.fr`].map((email) => leads.find((lead) => lead.email === email));
+    const colleagues = await currentAccountMembers(server.client, 'acme', { domain: 'gmail.com', company: 'électricité de france', except: mine.id });
+    expect(colleagues.map((lead) => lead.lead_id)).toEqual([theirs.id]);
   });
 
   it('writes a snapshot only when something visible changed, so the history is the score over time', async () => {
@@ -139,7 +206,8 @@ describe('a full rescoring in slices', () => {
     // test process's, so earlier tests' leads are there too).
     await sliced.client.command({ query: 'TRUNCATE TABLE lead_scores' });
     await sliced.scorer.rescoreAll('acme');
-    const live = await scoreLeads(sliced.client, defaultRules(pageGroups), { site: 'acme', pageGroups });
+    // Counting, as the collector does, the events stamped a little ahead of its clock.
+    const live = await scoreLeads(sliced.client, defaultRules(pageGroups), { site: 'acme', pageGroups, until: new Date(Date.now() + MAX_FUTURE_MS) });
     const stored = (await getJson(sliced, '/api/leads?site=acme&limit=1000')).body.leads as { id: string; score: number }[];
     expect(stored.map((lead) => [lead.id, lead.score]).sort()).toEqual(live.map((lead) => [lead.lead_id, lead.score]).sort());
     const ours = live.filter((lead) => lead.visitor_ids.some((visitor) => [laptop, phone, ...anonymous].includes(visitor)));
