@@ -44,9 +44,9 @@ const LIGATURES: ReadonlyArray<readonly [string, string]> = [
 /** Anything but a letter or digit separates words. */
 const NON_WORD = '[^a-z0-9]+';
 
-/** Lowercase, accents and typographic punctuation folded to ASCII. */
+/** Lowercase, accents and typographic punctuation folded to ASCII (accents typed as combining marks too: NFC first). */
 export function fold(text: string): string {
-  let folded = [...text.toLowerCase()].map((char) => FOLD_MAP.get(char) ?? char).join('');
+  let folded = [...text.normalize('NFC').toLowerCase()].map((char) => FOLD_MAP.get(char) ?? char).join('');
   for (const [from, to] of LIGATURES) folded = folded.replaceAll(from, to);
   return folded;
 }
@@ -57,7 +57,7 @@ export function words(text: string): string {
 }
 
 function foldSql(expr: string, p: SqlParams): string {
-  let sql = `translateUTF8(lowerUTF8(${expr}), ${p.bind('fold_from', FOLD_FROM)}, ${p.bind('fold_to', FOLD_TO)})`;
+  let sql = `translateUTF8(lowerUTF8(normalizeUTF8NFC(${expr})), ${p.bind('fold_from', FOLD_FROM)}, ${p.bind('fold_to', FOLD_TO)})`;
   LIGATURES.forEach(([from, to], i) => (sql = `replaceAll(${sql}, ${p.bind(`fold_lig${i}_from`, from)}, ${p.bind(`fold_lig${i}_to`, to)})`));
   return sql;
 }
@@ -82,11 +82,12 @@ const anyOf = (...phrases: string[]) => ` (?:${phrases.join('|')}) `;
 const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
   ['student', anyOf('stagiaire', 'stage', 'etudiant', 'etudiante', 'intern', 'internship', 'student', 'alternant', 'alternante', 'alternance', 'apprenti', 'apprentie', 'apprentice', 'trainee', 'doctorant', 'doctorante', 'phd candidate')],
   ['individual', anyOf('assistant', 'assistante', 'secretaire', 'secretary', 'office manager', 'product owner', 'process owner')],
-  ['vp_director', anyOf('vp', 'svp', 'evp', 'avp', 'vice president', 'vice presidente', 'vice chairman')],
+  // Abbreviations written with dots ("V.P.", "P.D.G.", "C.E.O.") come out of words() as spaced letters.
+  ['vp_director', anyOf('vp', 'v p', 'svp', 'evp', 'avp', 'vice president', 'vice presidente', 'vice chairman')],
   [
     'c_level',
     anyOf(
-      'ceo', 'pdg', 'dg', 'dga', 'cto', 'cfo', 'coo', 'cmo', 'cio', 'ciso', 'cpo', 'cro', 'cdo', 'chro', 'cso', 'cco',
+      'ceo', 'c e o', 'pdg', 'p d g', 'dg', 'dga', 'cto', 'cfo', 'coo', 'cmo', 'cio', 'ciso', 'cpo', 'cro', 'cdo', 'chro', 'cso', 'cco',
       'chief [a-z ]*officer', 'chief executive', 'president', 'presidente', 'chairman', 'chairwoman',
       'founder', 'cofounder', 'co founder', 'fondateur', 'fondatrice', 'cofondateur', 'cofondatrice', 'co fondateur', 'co fondatrice',
       'owner', 'co owner', 'proprietaire', 'gerant', 'gerante', 'dirigeant', 'dirigeante', 'chef d entreprise',
@@ -130,11 +131,15 @@ export interface SizeRange {
   max: number | null;
 }
 
-/** Applied to folded text, in order: digit-group separators go ("1 000", "1,000", "1.000"), twice for millions, then "10k" → 10000. */
+/**
+ * Applied to folded text, in order: digit-group separators go ("1 000", "1,000", "1.000"), twice for millions, then
+ * "2.5k" → 2500 and "10k" → 10000.
+ */
 const SIZE_REWRITES: ReadonlyArray<{ pattern: string; js: string; sql: string }> = [
   { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' },
   { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' },
-  // JavaScript reads "$1000" as group 1 then "000" because there is no group 10.
+  // JavaScript reads "$1000" as group 1 then "000" because there is no group 10 (and "$200" as group 2 then "00").
+  { pattern: '(\\d+)[.,](\\d) ?k([^a-z]|$)', js: '$1$200$3', sql: '\\1\\200\\3' },
   { pattern: '(\\d+) ?k([^a-z]|$)', js: '$1000$2', sql: '\\1000\\2' },
 ];
 
@@ -234,6 +239,9 @@ const COUNTRY_ALIASES: Record<string, string> = {
   deutschland: 'DE',
   espana: 'ES',
   italia: 'IT',
+  'viet nam': 'VN',
+  'la reunion': 'RE',
+  'ile maurice': 'MU',
 };
 
 /** words(name) → ISO 3166-1 alpha-2, from both alpha codes and every English and French name. */
