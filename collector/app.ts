@@ -57,7 +57,9 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: 'the body is larger than 64 KB', code: 'body_too_large' });
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send({ error: 'send JSON as text/plain or application/json', code: 'unsupported_media_type' });
+      // The snippet sends text/plain (a beacon needs no CORS preflight); every other route takes application/json.
+      const json = request.url.split('?')[0] === '/collect' ? 'JSON as text/plain or application/json' : 'the body as JSON (content-type: application/json)';
+      return reply.code(415).send({ error: `send ${json}`, code: 'unsupported_media_type' });
     }
     return reply.code(status).send({ error: error.message, code: error.code ?? 'bad_request' });
   });

@@ -30,6 +30,13 @@ export interface ApiOptions {
 /** `/api/*`: leads and accounts for people who logged in and machines with a token (hooks/auth.hook.ts checks both
  * for every route under /api; a role is required where a route says so). */
 export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, client, drained, cluster, alerts }) => {
+  // `?limit=1&limit=2` arrives as a list, which a schema would call "NaN" or "not a string". No route here takes a
+  // repeated parameter (lists are comma-separated), so every route under /api says so first, before its own checks.
+  app.addHook('preValidation', async (request, reply) => {
+    const problems = repeatedParameters(request.query);
+    if (problems.length) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems });
+  });
+
   await app.register(leadRoutes, { config, client, drained, cluster });
   await app.register(alertRoutes, { config, client, alerts });
   await app.register(dashboardApiRoutes, { config, client });
@@ -147,4 +154,14 @@ function storedFilters(
     filters.leadIds = (filters.leadIds ?? [...owned]).filter((id) => owned.has(id));
   }
   return { ...filters, exceptLeadIds: except };
+}
+
+/** A problem for each parameter of the query string given more than once, quoting (the start of) its first values. */
+function repeatedParameters(query: unknown): { path: string; message: string }[] {
+  const quote = (value: unknown) => JSON.stringify(String(value).length > 60 ? `${String(value).slice(0, 57)}...` : String(value));
+  return Object.entries(query as Record<string, unknown>).flatMap(([name, values]) =>
+    Array.isArray(values)
+      ? [{ path: name, message: `given ${values.length} times: give it once (got ${values.slice(0, 3).map(quote).join(', ')}${values.length > 3 ? ', ...' : ''})` }]
+      : [],
+  );
 }

@@ -304,19 +304,20 @@ export async function pricing(client: ClickHouseClient, site: SiteConfig, period
     WHERE e.site_id = {site:String} AND e.ts >= ${from} AND e.ts < ${END} AND e.is_bot = 0
       AND e.type IN ('pageview', 'engagement') AND match(e.path, {pricing:String})
     GROUP BY event_id`;
-  const byDayQuery = client.query({
-    // Per day, and WITH TOTALS for the distinct visitors of each period, which days cannot add up to.
-    query: `
+  // Per day, and rolled up (day '') for the distinct visitors of each period, which days cannot add up to. Not WITH
+  // TOTALS: chDB, the embedded store, garbles the JSON of totals over no rows (a quiet period answered 500).
+  const byDayQuery = rows<Record<string, string>>(
+    client,
+    `
 SELECT
     toString(toDate(ts)) AS day,
     countIf(type = 'pageview' AND ts >= ${START}) AS views_current, countIf(type = 'pageview' AND ts < ${START}) AS views_previous,
     sumIf(engaged_ms, type = 'engagement' AND ts >= ${START}) AS engaged_current, sumIf(engaged_ms, type = 'engagement' AND ts < ${START}) AS engaged_previous,
     uniqIf(visitor_id, type = 'pageview' AND ts >= ${START}) AS visitors_current, uniqIf(visitor_id, type = 'pageview' AND ts < ${START}) AS visitors_previous
 FROM (${pricingEvents(PREVIOUS_START)})
-GROUP BY day WITH TOTALS`,
-    query_params: params,
-    format: 'JSON',
-  });
+GROUP BY day WITH ROLLUP`,
+    params,
+  );
   // One pass over the two periods' pricing rows, per lead: how many leads looked in each period, and who spent
   // longest in this one. Only the ten picked are then named: carrying profiles through the join costs more.
   const perLeadQuery = rows<{ lead_id: string; views_current: string; views_previous: string; engaged_current: string }>(
@@ -335,7 +336,7 @@ INNER JOIN (SELECT visitor_id, lead_id FROM (${currentLeadsSql(['visitor_ids'])}
 GROUP BY lead_id`,
     params,
   );
-  const [all, byDay, perLead] = await Promise.all([visitorCounts(client, site, period), byDayQuery.then((result) => result.json<Record<string, string>>()), perLeadQuery]);
+  const [all, byDay, perLead] = await Promise.all([visitorCounts(client, site, period), byDayQuery, perLeadQuery]);
   const leads = [{ current: perLead.filter((lead) => Number(lead.views_current) > 0).length, previous: perLead.filter((lead) => Number(lead.views_previous) > 0).length }];
   const ranked = perLead
     .filter((lead) => Number(lead.views_current) > 0 || Number(lead.engaged_current) > 0)
@@ -355,12 +356,12 @@ GROUP BY lead_id`,
     const found = details.get(lead.lead_id);
     return found ? [{ ...found, views: lead.views_current, engaged_ms: lead.engaged_current }] : [];
   });
-  const totals = (byDay.totals ?? {}) as Record<string, string>;
+  const totals = byDay.find((row) => row.day === '') ?? {};
   const number = (name: string) => Number(totals[name] ?? 0);
   const compared = (name: string) => ({ current: number(`${name}_current`), previous: number(`${name}_previous`) });
   const perView = (when: 'current' | 'previous') => (number(`views_${when}`) > 0 ? Math.round(number(`engaged_${when}`) / number(`views_${when}`) / 100) / 10 : 0);
   const share = (when: 'current' | 'previous') => (all[when] > 0 ? number(`visitors_${when}`) / all[when] : 0);
-  const viewsByDay = new Map(byDay.data.map((found) => [found.day, Number(found.views_current)]));
+  const viewsByDay = new Map(byDay.filter((row) => row.day !== '').map((found) => [found.day, Number(found.views_current)]));
   const days = daysOf(period);
   return {
     patterns,
@@ -478,11 +479,11 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
   }
   if (filters.minScore !== undefined) {
     params.min_score = filters.minScore;
-    where.push('score >= {min_score:Int32}');
+    where.push('score >= {min_score:Int64}');
   }
   if (filters.maxScore !== undefined) {
     params.max_score = filters.maxScore;
-    where.push('score <= {max_score:Int32}');
+    where.push('score <= {max_score:Int64}');
   }
   if (filters.search) {
     params.search = filters.search;
@@ -500,7 +501,7 @@ FROM
 )
 ${where.length ? `WHERE ${where.join('\n  AND ')}` : ''}
 ORDER BY ${order}
-LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
+LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
   const found = await rows<LeadListRow>(client, query, params);
   // The total rides on each row; a page past the end has none, so ask for the first row's.
   const total = found[0]?.total ?? (filters.offset > 0 ? (await rows<LeadListRow>(client, query, { ...params, limit: 1, offset: 0 }))[0]?.total : undefined);

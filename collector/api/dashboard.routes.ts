@@ -21,14 +21,29 @@ const MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 const today = () => new Date().toISOString().slice(0, 10);
 
+/**
+ * The days a period may cover, the period before it (which its figures are compared with) included. The store's
+ * times (DateTime64) hold 1900 to 2299 and a query also reads the day after `to`: these years leave a margin.
+ */
+const FIRST_DAY = '1970-01-01';
+const LAST_DAY = '2200-12-31';
+
 function isCalendarDay(text: string): boolean {
   const time = Date.parse(`${text}T00:00:00Z`);
   return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(time) && new Date(time).toISOString().startsWith(text);
 }
 
+/** What is wrong with a day given, if anything. */
+function dayProblem(text: string): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return 'expected a day as YYYY-MM-DD';
+  if (!isCalendarDay(text)) return 'not a calendar day';
+  if (text < FIRST_DAY || text > LAST_DAY) return `expected a day from ${FIRST_DAY} to ${LAST_DAY}`;
+  return undefined;
+}
+
 const isoDate = z.string().superRefine((text, ctx) => {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) ctx.addIssue({ code: 'custom', message: 'expected a day as YYYY-MM-DD', input: text });
-  else if (!isCalendarDay(text)) ctx.addIssue({ code: 'custom', message: 'not a calendar day', input: text });
+  const problem = dayProblem(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: text });
 });
 
 /** `?from=&to=`: UTC days, both included; the last 30 days up to today by default. */
@@ -44,10 +59,17 @@ function daysOf(query: Days): { from: string; to: string } {
 
 function checkPeriod(query: Days, ctx: z.RefinementCtx) {
   // A bad day has its own issue already.
-  if ((query.from !== undefined && !isCalendarDay(query.from)) || (query.to !== undefined && !isCalendarDay(query.to))) return;
+  if ((query.from !== undefined && dayProblem(query.from)) || (query.to !== undefined && dayProblem(query.to))) return;
   const { from, to } = daysOf(query);
   if (from > to) ctx.addIssue({ code: 'custom', path: ['from'], message: `the period starts after it ends (to is ${to})`, input: query.from });
   else if ((Date.parse(to) - Date.parse(from)) / DAY_MS + 1 > MAX_DAYS) ctx.addIssue({ code: 'custom', path: ['from'], message: `a view covers at most ${MAX_DAYS} days`, input: query.from });
+  else {
+    const previousFrom = queries.periodInfo(queries.periodOf(from, to)).previousFrom;
+    if (previousFrom < FIRST_DAY) {
+      const message = `the period before this one, which it is compared with, would start on ${previousFrom}: periods run from ${FIRST_DAY} to ${LAST_DAY}`;
+      ctx.addIssue({ code: 'custom', path: ['from'], message, input: query.from });
+    }
+  }
 }
 
 const resolvePeriod = (query: Days) => {
@@ -172,6 +194,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     source: z.string().min(1).max(200).optional(),
     content: contentRef.optional(),
     owner: z.string().max(200).optional(),
+    // Any safe integer, passed on as 64 bits like offset (dashboard-queries.ts): none wraps around into another score or page.
     minScore: z.coerce.number().int().optional(),
     maxScore: z.coerce.number().int().optional(),
     q: z.string().min(1).max(200).optional(),

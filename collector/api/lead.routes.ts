@@ -48,6 +48,22 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return { site: parsed.data.site, lead };
   }
 
+  /**
+   * Qualification changes run one at a time per lead: each reads the current state, merges, and appends a row, so two
+   * at once would both build on the same state and one would be lost. This holds within this process only: several
+   * collectors behind a load balancer can still race (the last row then wins, with the other's change missing).
+   */
+  const changing = new Map<string, Promise<unknown>>();
+  function oneAtATime<T>(key: string, change: () => Promise<T>): Promise<T> {
+    const run = (changing.get(key) ?? Promise.resolve()).then(change);
+    const settled = run.catch(() => undefined);
+    changing.set(key, settled);
+    void settled.then(() => {
+      if (changing.get(key) === settled) changing.delete(key);
+    });
+    return run;
+  }
+
   async function currentQualification(site: string, leadId: string) {
     const policy = policies.get(site)!;
     const history = await qualificationHistory(client, site, leadId);
@@ -92,15 +108,21 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     if (!found) return;
     const change = qualificationChangeSchema.safeParse(request.body ?? {}, { reportInput: true });
     if (!change.success) return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: toProblems(change.error) });
-    const { policy, history } = await currentQualification(found.site, found.lead.id);
-    try {
-      const next = applyQualificationChange(history.at(-1) ?? emptyQualification(policy), change.data);
-      await appendQualification(client, found.site, found.lead.id, next, request.user!.name, Date.now());
-      return judgeQualification(next, policy);
-    } catch (err) {
-      if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification' });
-      throw err;
-    }
+    return oneAtATime(`${found.site}/${found.lead.id}`, async () => {
+      const { policy, history } = await currentQualification(found.site, found.lead.id);
+      const current = history.at(-1);
+      try {
+        const next = applyQualificationChange(current ?? emptyQualification(policy), change.data);
+        // The history is ordered by time alone: a change in the same millisecond as the last (or after a clock step
+        // back) is stamped just after it, so the latest row is always the one built on all the others.
+        const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);
+        await appendQualification(client, found.site, found.lead.id, next, request.user!.name, at);
+        return judgeQualification(next, policy);
+      } catch (err) {
+        if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification' });
+        throw err;
+      }
+    });
   });
 
   app.get('/api/leads/:id/export', async (request, reply) => {

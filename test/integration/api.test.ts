@@ -102,6 +102,9 @@ describe('GET /api/leads', () => {
     const badLimit = await getJson(server, '/api/leads?site=acme&limit=0');
     expect(badLimit.status).toBe(400);
     expect(badLimit.body.problems[0].path).toBe('limit');
+    const twice = await getJson(server, '/api/leads?site=acme&site=globex');
+    expect(twice.status).toBe(400);
+    expect(twice.body.problems).toEqual([{ path: 'site', message: 'given 2 times: give it once (got "acme", "globex")' }]);
   });
 });
 

@@ -184,6 +184,12 @@ describe('marketing dashboard API', () => {
     expect(body.topLeads).toEqual([expect.objectContaining({ email: emails.ceo, company: 'Initech', views: 2, engagedSeconds: 180, temperature: 'hot' })]);
   });
 
+  it('answers a period with no pricing views with zeros', async () => {
+    const { status, body } = await api('/api/dashboard/pricing?site=acme&from=2020-01-01&to=2020-01-03');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ views: { current: 0, previous: 0 }, visitors: { current: 0, previous: 0 }, dailyViews: [0, 0, 0], topLeads: [] });
+  });
+
   it('spreads the leads\' scores over buckets of 10 points, against the warm and hot thresholds', async () => {
     const { body } = await api(`/api/dashboard/score-distribution?${WEEK}`);
     const { body: list } = await api(`/api/dashboard/leads?${WEEK}`);
@@ -234,6 +240,16 @@ describe('lead lists and CSV export', () => {
     expect(await emailsOf('sort=recent&limit=2')).toEqual([emails.ceo, emails.manager]);
     // Without a period: every lead, last week's reader too.
     expect((await api('/api/dashboard/leads?site=acme')).body.total).toBe(5);
+  });
+
+  it('pages and filters scores with any whole number, never one wrapped to 32 bits', async () => {
+    const totalOf = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.total;
+    // 2^32 + 1, 2^32 - 1000, 3e9 and -3e9: 32-bit parameters read them as 1, -1000, -1.29e9 and 1.29e9.
+    expect((await api('/api/dashboard/leads?site=acme&offset=4294967297&limit=1')).body).toEqual({ site: 'acme', total: 5, leads: [] });
+    expect(await totalOf('minScore=4294966296')).toBe(0);
+    expect(await totalOf('minScore=3000000000')).toBe(0);
+    expect(await totalOf('maxScore=-3000000000')).toBe(0);
+    expect(await totalOf('minScore=-3000000000&maxScore=3000000000')).toBe(5);
   });
 
   it('follows sales: a qualified lead with an owner becomes a prospect in the KPIs, the funnel and the lists', async () => {
@@ -288,5 +304,35 @@ describe('who may ask, and bad questions', () => {
     expect(await listProblems('temperature=hot,lukewarm')).toEqual(['temperature[1]']);
     expect(await listProblems('content=page:/pricing')).toEqual(['content']);
     expect(await listProblems(`from=${dayOf(6)}&content=pricing`)).toEqual(['content']);
+  });
+
+  it('keeps a period, and the one before it, within the years 1970 to 2200 rather than failing in the store', async () => {
+    const outside = 'expected a day from 1970-01-01 to 2200-12-31';
+    for (const route of ['summary', 'timeseries', 'funnel', 'sources', 'content', 'pricing', 'score-distribution', 'leads']) {
+      const response = await api(`/api/dashboard/${route}?site=acme&to=9999-12-31`);
+      expect(response.status, route).toBe(400);
+      expect(response.body.problems, route).toEqual([{ path: 'to', message: `${outside} (got "9999-12-31")` }]);
+    }
+    const problems = async (path: string) => (await api(path)).body.problems;
+    expect(await problems('/api/dashboard/leads?site=acme&from=9999-01-01&to=9999-12-31')).toEqual([
+      { path: 'from', message: `${outside} (got "9999-01-01")` },
+      { path: 'to', message: `${outside} (got "9999-12-31")` },
+    ]);
+    expect((await problems('/api/dashboard/summary?site=acme&from=0000-01-01&to=0000-01-02')).map((problem: { path: string }) => problem.path)).toEqual(['from', 'to']);
+    expect(await problems('/api/leads.csv?site=acme&from=1970-01-01&to=1970-01-07')).toEqual([
+      { path: 'from', message: 'the period before this one, which it is compared with, would start on 1969-12-25: periods run from 1970-01-01 to 2200-12-31 (got "1970-01-01")' },
+    ]);
+    // Without from, the 30 days up to to.
+    expect((await problems('/api/dashboard/summary?site=acme&to=1970-01-10'))[0].path).toBe('from');
+    // The edges themselves are fine.
+    for (const path of ['/api/dashboard/summary?site=acme&from=1970-01-08&to=1970-01-14', '/api/dashboard/pricing?site=acme&from=2200-12-01&to=2200-12-31', '/api/dashboard/leads?site=acme&to=2200-12-31']) {
+      expect((await api(path)).status, path).toBe(200);
+    }
+  });
+
+  it('says a parameter is given twice rather than that it is not a number', async () => {
+    const response = await api('/api/dashboard/leads?site=acme&limit=1&limit=2');
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ error: 'invalid query', code: 'invalid_query', problems: [{ path: 'limit', message: 'given 2 times: give it once (got "1", "2")' }] });
   });
 });

@@ -75,6 +75,19 @@ describe('one lead through the API', () => {
     expect(body.history.map((h: { boxes: Record<string, boolean> }) => Object.keys(h.boxes).filter((box) => h.boxes[box]).length)).toEqual([2, 4, 4, 4]);
   });
 
+  it('keeps every one of concurrent changes, in a fixed order', async () => {
+    const { id } = await makeLead();
+    const boxes = ['budget', 'authority', 'need', 'timing'];
+    const responses = await Promise.all(boxes.map((box) => send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { [box]: true } })));
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200]);
+    const { body } = await getJson(server, `/api/leads/${id}/qualification?site=acme`);
+    expect(body).toMatchObject({ missing: [], boxes: { budget: true, authority: true, need: true, timing: true } });
+    // Each change builds on the one before, and no two share a time, so the history reads the same every time.
+    expect(body.history.map((h: { boxes: Record<string, boolean> }) => Object.values(h.boxes).filter(Boolean).length)).toEqual([1, 2, 3, 4]);
+    const times = body.history.map((h: { changedAt: string }) => Date.parse(h.changedAt));
+    expect(times.every((time: number, i: number) => i === 0 || time > times[i - 1])).toBe(true);
+  });
+
   it('follows the site\'s framework and required boxes (CHAMP: challenges and money here)', async () => {
     const { id } = await makeLead('globex', 'https://globex.test');
     const response = await send('POST', `/api/leads/${id}/qualification?site=globex`, { boxes: { challenges: true, money: true }, owner: 'kim' });
@@ -92,6 +105,14 @@ describe('one lead through the API', () => {
     const bad = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: 'yes' }, owner: 42 });
     expect(bad.status).toBe(400);
     expect(bad.body.problems.map((p: { path: string }) => p.path)).toEqual(['boxes.budget', 'owner']);
+    // A form post is told what this route takes (not the snippet's text/plain).
+    const form = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'budget=true',
+    });
+    expect(form.status).toBe(415);
+    expect(await form.json()).toEqual({ error: 'send the body as JSON (content-type: application/json)', code: 'unsupported_media_type' });
   });
 
   it('exports everything about a person, then erases it all, anonymous history included', async () => {
