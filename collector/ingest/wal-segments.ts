@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseRecords, type IntactRecord } from './wal-records.ts';
@@ -58,6 +58,8 @@ export class SegmentLog {
   /** Why an append failed, until the file is cut back to the last committed record. */
   private failure: unknown;
   private recovering: Promise<void> | undefined;
+  /** Appends since the last commit (or recovery) wrote to this segment and later ones only: what recover() cuts back. */
+  private uncommittedFrom: number;
 
   private constructor(
     private readonly dir: string,
@@ -65,7 +67,9 @@ export class SegmentLog {
     private readonly segments: Segment[],
     private active: { segment: Segment; fd: number },
     public checkpointed: LogPosition,
-  ) {}
+  ) {
+    this.uncommittedFrom = active.segment.seq;
+  }
 
   static async open(dir: string, segmentBytes: number): Promise<{ log: SegmentLog; backlog: RecoveredBacklog }> {
     await mkdir(dir, { recursive: true });
@@ -101,7 +105,10 @@ export class SegmentLog {
     const log = new SegmentLog(dir, segmentBytes, segments, { segment: activeSegment, fd }, saved);
     // Skips segments holding nothing to replay, so they are deleted now rather than after the next insert.
     const start = firstPending ?? { segment: activeSeq, offset: 0 };
-    if (comparePositions(start, saved) !== 0) await log.checkpoint(start);
+    if (comparePositions(start, saved) !== 0) {
+      await log.checkpoint(start);
+      await log.deleteDrained();
+    }
     return { log, backlog };
   }
 
@@ -112,6 +119,20 @@ export class SegmentLog {
   /** The end of the last committed record. */
   get committedEnd(): LogPosition {
     return { segment: this.active.segment.seq, offset: this.active.segment.end };
+  }
+
+  /**
+   * Whether every record committed before `target` is checkpointed. The checkpoint can stop at the end of a
+   * segment while `target` is in a later one with nothing committed before it (after a failed append, or a read
+   * that ended there): the drainer has nothing more to read, so that counts as drained.
+   */
+  drainedTo(target: LogPosition): boolean {
+    if (comparePositions(this.checkpointed, target) >= 0) return true;
+    return this.segments.every((segment) => {
+      if (segment.seq < this.checkpointed.segment || segment.seq > target.segment) return true;
+      const from = segment.seq === this.checkpointed.segment ? this.checkpointed.offset : 0;
+      return (segment.seq === target.segment ? target.offset : segment.end) <= from;
+    });
   }
 
   /**
@@ -141,6 +162,7 @@ export class SegmentLog {
       if (err !== undefined || !earlierCommitted) throw err ?? this.failure;
       this.fsyncs++;
       segment.end = at + group.length;
+      this.uncommittedFrom = segment.seq;
     });
     this.lastCommitted = committed.then(
       () => true,
@@ -153,7 +175,13 @@ export class SegmentLog {
   private recover(): Promise<void> {
     this.recovering ??= this.lastCommitted.then(() => {
       const { segment, fd } = this.active;
+      // Failed appends may have filled segments a rotation sealed since the last commit; a restart reads those
+      // to the end of the file, so they are cut back too (their files are closed by now).
+      for (const sealed of this.segments) {
+        if (sealed.seq >= this.uncommittedFrom && sealed !== segment) cutBackSealed(sealed);
+      }
       cutBack(fd, segment.end);
+      this.uncommittedFrom = segment.seq;
       this.written = segment.end;
       this.failure = undefined;
       this.recovering = undefined;
@@ -167,7 +195,7 @@ export class SegmentLog {
     const records: IntactRecord[] = [];
     let bytes = 0;
     let position = from;
-    while (bytes < maxBytes) {
+    for (;;) {
       const index = this.segments.findIndex((segment) => segment.seq >= position.segment);
       const segment = this.segments[index];
       if (!segment) break;
@@ -178,6 +206,9 @@ export class SegmentLog {
         position = { segment: next.seq, offset: 0 };
         continue;
       }
+      // Checked only here, so a read that uses up the budget at a sealed segment's end still steps onto the next
+      // one: a checkpoint left at that end would never move on while nothing new is written.
+      if (bytes >= maxBytes) break;
       let region = await readRegion(segment.path, position.offset, Math.min(segment.end - position.offset, maxBytes - bytes));
       let parsed = parseRecords(region);
       if (parsed.records.length === 0 && parsed.cutRecordBytes !== null && position.offset + parsed.cutRecordBytes <= segment.end) {
@@ -195,7 +226,7 @@ export class SegmentLog {
     return { records, bytes, end: position, capped: bytes >= maxBytes };
   }
 
-  /** Records that everything before `position` is stored, then deletes the segments wholly before it. */
+  /** Records that everything before `position` is stored. */
   async checkpoint(position: LogPosition): Promise<void> {
     const file = join(this.dir, CHECKPOINT_FILE);
     const handle = await open(`${file}.tmp`, 'w');
@@ -208,7 +239,23 @@ export class SegmentLog {
     await rename(`${file}.tmp`, file);
     await syncDir(this.dir);
     this.checkpointed = position;
-    while (this.segments[0] && this.segments[0].seq < position.segment) await unlink(this.segments.shift()!.path);
+  }
+
+  /** Deletes the segments wholly before the checkpoint. One that cannot be deleted is kept, to be tried again next time. */
+  async deleteDrained(): Promise<void> {
+    let failure: unknown;
+    for (const segment of this.segments.filter((segment) => segment.seq < this.checkpointed.segment)) {
+      try {
+        await unlink(segment.path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          failure ??= err;
+          continue;
+        }
+      }
+      this.segments.splice(this.segments.indexOf(segment), 1);
+    }
+    if (failure !== undefined) throw failure;
   }
 
   async close(): Promise<void> {
@@ -241,6 +288,20 @@ function cutBack(fd: number, length: number): void {
     ftruncateSync(fd, length);
   } catch {
     // Records are read only up to the last committed one, and replaying a copy is harmless (events collapse).
+  }
+}
+
+/** cutBack for a segment whose file is closed; the cut is fsync'd, as no later commit writes to this file. */
+function cutBackSealed(segment: Segment): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(segment.path, 'r+');
+    ftruncateSync(fd, segment.end);
+    fdatasyncSync(fd);
+  } catch {
+    // Unlike in cutBack, nothing writes over what is left: a restart replays it.
+  } finally {
+    if (fd !== undefined) closeQuietly(fd);
   }
 }
 

@@ -4,7 +4,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
 import { insertEncodedEvents, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
 import { batchOfRows, decodeRecord, encodeRecord, insertBody, rowsOf, type LoggedBatch } from './wal-records.ts';
-import { comparePositions, SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
+import { SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
 
 export interface WalLogger {
   info(details: object, message: string): void;
@@ -254,7 +254,7 @@ export async function createWalSink({
   function settleDrainWaiters(): void {
     for (let i = drainWaiters.length - 1; i >= 0; i--) {
       const waiter = drainWaiters[i]!;
-      if (comparePositions(segments.checkpointed, waiter.target) >= 0) {
+      if (segments.drainedTo(waiter.target)) {
         drainWaiters.splice(i, 1);
         waiter.resolve();
       }
@@ -279,6 +279,8 @@ export async function createWalSink({
         await segments.checkpoint(batch.end);
         pendingRows -= rows;
         pendingBytes -= batch.bytes;
+        // Not an error for the drain: a segment left behind holds nothing to replay, and is tried again next time.
+        await segments.deleteDrained().catch((err: unknown) => log.warn({ err }, 'cannot delete a drained segment of the write-ahead log; trying again at the next checkpoint'));
         settleDrainWaiters();
       } catch (err) {
         lastError = (err as Error).message;
@@ -297,7 +299,7 @@ export async function createWalSink({
 
     drained() {
       const target = segments.committedEnd;
-      if (comparePositions(segments.checkpointed, target) >= 0) return Promise.resolve();
+      if (segments.drainedTo(target)) return Promise.resolve();
       if (stopping) return Promise.reject(new Error('the write-ahead log is closed'));
       return new Promise((resolve, reject) => {
         drainWaiters.push({ target, resolve, reject });

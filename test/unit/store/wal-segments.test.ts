@@ -103,4 +103,43 @@ describe('the write-ahead log file', () => {
     expect(log.committedEnd.offset).toBe(size);
     await log.close();
   });
+
+  it('cuts a failed append out of a segment a rotation sealed, so a restart does not replay it', async () => {
+    const size = record('a').length;
+    const { log } = await SegmentLog.open(dir, size * 2);
+    await log.append(record('a'));
+    fsyncs.hold = true;
+    const failed = log.append(record('b'));
+    // The first segment is full: c goes to a new one, and fails only because b did.
+    const behind = log.append(record('c'));
+    await heldFsyncs(2);
+    fsyncs.held[0]!.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    fsyncs.held[1]!.finish();
+    await expect(failed).rejects.toThrow('EIO');
+    await expect(behind).rejects.toThrow('EIO');
+    fsyncs.hold = false;
+    await log.append(record('d'));
+    expect(await visitorsIn(log)).toEqual(['a', 'd']);
+    await log.close();
+
+    const reopened = await SegmentLog.open(dir, 1 << 20);
+    expect(await visitorsIn(reopened.log)).toEqual(['a', 'd']);
+    expect(reopened.backlog).toEqual({ rows: 2, bytes: size * 2, tornBytes: 0 });
+    await reopened.log.close();
+  });
+
+  it('ends a read whose byte budget runs out at the end of a sealed segment at the start of the next one', async () => {
+    const size = record('a').length;
+    const { log } = await SegmentLog.open(dir, size);
+    await log.append(record('a'));
+    await log.append(record('b'));
+    const first = await log.read({ segment: 0, offset: 0 }, size);
+    expect(first.records).toHaveLength(1);
+    // A checkpoint there lets the first segment go, and needs no new write to move on.
+    expect(first.end).toEqual({ segment: log.committedEnd.segment, offset: 0 });
+    const second = await log.read(first.end, size);
+    expect(second.records).toHaveLength(1);
+    expect(second.end).toEqual(log.committedEnd);
+    await log.close();
+  });
 });

@@ -1,0 +1,135 @@
+// @vitest-environment node
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { EventRow } from '../../../collector/ingest/rows.ts';
+import { createWalSink, type WalSinkOptions } from '../../../collector/ingest/wal.ts';
+import { encodeRecord } from '../../../collector/ingest/wal-records.ts';
+
+// File system calls of the log made to fail on demand, and the checkpoint renames counted.
+const disk = vi.hoisted(() => ({ failFsyncs: 0, failUnlinks: 0, renames: 0 }));
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const fdatasync = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+    if (disk.failFsyncs > 0) {
+      disk.failFsyncs--;
+      setImmediate(() => callback(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+    } else fs.fdatasync(fd, callback);
+  };
+  return { ...fs, default: { ...fs, fdatasync }, fdatasync };
+});
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const unlink = async (path: string) => {
+    if (disk.failUnlinks > 0) {
+      disk.failUnlinks--;
+      throw Object.assign(new Error(`EACCES: permission denied, unlink '${path}'`), { code: 'EACCES' });
+    }
+    return fs.unlink(path);
+  };
+  const rename = async (from: string, to: string) => {
+    disk.renames++;
+    return fs.rename(from, to);
+  };
+  return { ...fs, default: { ...fs, unlink, rename }, unlink, rename };
+});
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hearth-wal-'));
+  Object.assign(disk, { failFsyncs: 0, failUnlinks: 0, renames: 0 });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A ClickHouse client that stores nothing and counts the rows inserted, or is down while `failing`. */
+function countingClient() {
+  const state = { rows: 0, failing: false };
+  const exec = async (params: { values: Readable }) => {
+    if (state.failing) throw new Error('connect ECONNREFUSED 127.0.0.1:8123');
+    const chunks: Buffer[] = [];
+    for await (const chunk of params.values) chunks.push(Buffer.from(chunk));
+    state.rows += (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown[]).length;
+    return { stream: Readable.from([]) };
+  };
+  return Object.assign(state, { client: { exec, insert: async () => {} } as unknown as WalSinkOptions['client'] });
+}
+
+const quiet = { info() {}, warn() {}, error() {} };
+const row = (title = '') => ({ site_id: 'acme', visitor_id: 'v-00000001', event_id: crypto.randomUUID(), ts: '2026-01-01 00:00:00.000', is_bot: 0, email: '', title }) as EventRow;
+const segmentFiles = () => readdirSync(dir).filter((file) => file.endsWith('.wal'));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** What settles first: the promise, or `ms`. */
+const within = (promise: Promise<unknown>, ms: number) => Promise.race([promise.then(() => 'settled'), sleep(ms).then(() => 'still waiting')]);
+
+describe('the write-ahead log sink', () => {
+  it('counts drained rows out once the checkpoint has moved, even if a drained segment cannot be deleted', async () => {
+    const clickHouse = countingClient();
+    const warnings: string[] = [];
+    const log = { ...quiet, warn: (_details: object, message: string) => void warnings.push(message) };
+    const wal = await createWalSink({ dir, client: clickHouse.client, maxBytes: 1 << 20, flushMs: 10, segmentBytes: 400, retryCapMs: 20, log });
+    clickHouse.failing = true;
+    for (let i = 0; i < 10; i++) await wal.write([row()]);
+    expect(segmentFiles().length).toBeGreaterThan(2);
+
+    disk.failUnlinks = 1;
+    clickHouse.failing = false;
+    await wal.drained();
+    expect(clickHouse.rows).toBe(10);
+    expect(wal.status()).toMatchObject({ pendingRows: 0, pendingBytes: 0, degraded: false });
+    expect(warnings).toEqual([expect.stringContaining('cannot delete')]);
+    // With nothing left to drain, the drainer sleeps instead of rewriting the checkpoint.
+    const renames = disk.renames;
+    await sleep(200);
+    expect(disk.renames).toBe(renames);
+
+    // The segment left behind goes at the next checkpoint.
+    await wal.write([row()]);
+    await wal.drained();
+    expect(segmentFiles()).toHaveLength(1);
+    expect(wal.status()).toMatchObject({ pendingRows: 0, pendingBytes: 0, segments: 1 });
+    expect(warnings).toHaveLength(1);
+    await wal.close();
+  });
+
+  it('drains when an insert ends exactly at the end of a segment (the 8 MiB an insert carries at most)', async () => {
+    // A segment left by an earlier run, of exactly 8 MiB of records.
+    const records: Buffer[] = [];
+    let bytes = 0;
+    while (8 * 1024 * 1024 - bytes > 100_000) {
+      records.push(encodeRecord([row('x'.repeat(60_000))]));
+      bytes += records.at(-1)!.length;
+    }
+    // The last record fills the 8 MiB exactly: a record with a title of n characters takes n bytes more than with one.
+    const lastFixedBytes = encodeRecord([row('y')]).length - 1;
+    records.push(encodeRecord([row('y'.repeat(8 * 1024 * 1024 - bytes - lastFixedBytes))]));
+    writeFileSync(join(dir, 'segment-000000000001.wal'), Buffer.concat(records));
+    expect(Buffer.concat(records).length).toBe(8 * 1024 * 1024);
+
+    const clickHouse = countingClient();
+    const wal = await createWalSink({ dir, client: clickHouse.client, maxBytes: 1 << 30, flushMs: 10, closeTimeoutMs: 5000, log: quiet });
+    expect(await within(wal.drained(), 3000)).toBe('settled');
+    expect(clickHouse.rows).toBe(records.length);
+    expect(segmentFiles()).toHaveLength(1);
+    const closeStarted = Date.now();
+    await wal.close();
+    expect(Date.now() - closeStarted).toBeLessThan(1000);
+  }, 20_000);
+
+  it('drains and closes at once after the first write to a new segment fails', async () => {
+    const clickHouse = countingClient();
+    const record = encodeRecord([row()]).length;
+    const wal = await createWalSink({ dir, client: clickHouse.client, maxBytes: 1 << 20, flushMs: 10, segmentBytes: record, closeTimeoutMs: 5000, log: quiet });
+    await wal.write([row()]);
+    await wal.drained();
+    disk.failFsyncs = 1;
+    await expect(wal.write([row()])).rejects.toThrow('EIO');
+    expect(segmentFiles()).toHaveLength(2);
+    expect(await within(wal.drained(), 1000)).toBe('settled');
+    expect(clickHouse.rows).toBe(1);
+    const closeStarted = Date.now();
+    await wal.close();
+    expect(Date.now() - closeStarted).toBeLessThan(1000);
+  });
+});
