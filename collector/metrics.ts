@@ -11,6 +11,7 @@ export const REJECTION_REASONS = [
   'unsupported_media_type',
   'rate_limited',
   'log_full',
+  'log_unwritable',
   'shutting_down',
   'other',
 ] as const;

@@ -169,7 +169,10 @@ export async function createWalSink({
         },
         (err: unknown) => {
           log.error({ err }, 'cannot append to the write-ahead log');
-          for (const write of group) write.reject(err);
+          // The disk failed (full, read-only, I/O error) and nothing was acknowledged: a 503, which the snippet retries.
+          const code = (err as NodeJS.ErrnoException).code ?? 'error';
+          const refusal = unavailable(`the write-ahead log cannot be written (${code}); retry later`, 'log_unwritable');
+          for (const write of group) write.reject(refusal);
         },
       )
       .finally(() => {

@@ -124,7 +124,8 @@ describe('the write-ahead log sink', () => {
     await wal.write([row()]);
     await wal.drained();
     disk.failFsyncs = 1;
-    await expect(wal.write([row()])).rejects.toThrow('EIO');
+    // Nothing was acknowledged: a 503 the sender retries, not a 500.
+    await expect(wal.write([row()])).rejects.toMatchObject({ statusCode: 503, code: 'log_unwritable', message: 'the write-ahead log cannot be written (EIO); retry later' });
     expect(segmentFiles()).toHaveLength(2);
     expect(await within(wal.drained(), 1000)).toBe('settled');
     expect(clickHouse.rows).toBe(1);
