@@ -76,12 +76,13 @@ function formFields(event: WireEvent): { props: Record<string, string>; email: s
 }
 
 /**
- * String values as ClickHouse's Map(String, String) column takes them, without surrounding white space (tabs,
- * line breaks, no-break spaces included): a trait of only white space is no answer and never replaces one.
+ * String values as ClickHouse's Map(String, String) column takes them. Answers (identify traits, like form fields)
+ * lose their surrounding white space (tabs, line breaks, no-break spaces included): an answer of only white space
+ * is no answer and never replaces one. Other properties are kept as sent.
  */
-function textProps(props: WireEvent['p']): Record<string, string> {
+function textProps(props: WireEvent['p'], answers: boolean): Record<string, string> {
   const text: Record<string, string> = {};
-  for (const key in props) text[key] = String(props[key]).trim();
+  for (const key in props) text[key] = answers ? String(props[key]).trim() : String(props[key]);
   return text;
 }
 
@@ -112,7 +113,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent }:
       referrer: event.r ?? '',
       title: event.ti ?? '',
       email: form ? form.email : (event.em ?? ''),
-      props: form ? form.props : textProps(event.p),
+      props: form ? form.props : textProps(event.p, type === 'identify'),
       engaged_ms: event.ms ?? 0,
       scroll_depth: event.sd ?? 0,
       link_url: event.h ?? '',
