@@ -28,7 +28,14 @@ const destinationId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
 
 const signalSchema = z.enum(SIGNALS, { message: `expected a signal: ${SIGNALS.join(', ')}` });
 
-const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
+const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).superRefine((text, ctx) => {
+  const url = new URL(text);
+  if (!url.username && !url.password) return;
+  url.username = url.password = '***';
+  // Quoted without the credentials: a config error is printed and logged.
+  const message = 'a URL cannot carry a user or password (HTTP clients refuse it, and it would show in errors): sign with the secret instead';
+  ctx.addIssue({ code: 'custom', message, input: url.href });
+});
 
 export const webhookDestinationSchema = z
   .object({

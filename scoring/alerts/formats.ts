@@ -62,8 +62,9 @@ const linkOf = (alert: Alert) => (/^https?:\/\//i.test(alert.lead.url) ? alert.l
 export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } {
   const reasons = alert.lead.topReasons.slice(0, 3).map((reason) => `• ${slackEscape(describeReason(reason))}`);
   return {
-    // Shown in notifications and by clients that cannot render blocks.
-    text: clip(`${alertHeadline(alert)}. ${alert.summary}. ${alert.lead.url}`, 3000),
+    // Shown in notifications and by clients that cannot render blocks: mrkdwn too, so what the lead typed is escaped
+    // ("<!channel>" would ping everyone, "<https://…|text>" disguise a link).
+    text: clip(`${slackEscape(`${alertHeadline(alert)}. ${alert.summary}.`)} ${linkOf(alert)}`.trim(), 3000),
     blocks: [
       // Header text is plain text, at most 150 characters.
       { type: 'header', text: { type: 'plain_text', text: clip(`${SIGNAL_LABELS[alert.signal]}: ${leadTitle(alert)}`, 150), emoji: true } },

@@ -59,6 +59,7 @@ describe('alert settings in hearth.config.json', () => {
             { type: 'webhook', id: 'crm', url: 'ftp://crm.acme.test/', secret: 'too short' },
             { type: 'email', id: 'crm', to: ['not an address'] },
             { type: 'pager', id: 'oncall' },
+            { type: 'webhook', id: 'crm-basic', url: 'https://hearth:S3cretPass@crm.acme.test/hooks', secret: 'x'.repeat(32) },
           ],
           routes: [{ destinations: ['nowhere'], countries: ['Atlantis'] }],
           signals: ['became_hot'],
@@ -69,6 +70,8 @@ describe('alert settings in hearth.config.json', () => {
     expect(message).toContain('sites[0].alerts.destinations[0].secret: the secret is 9 bytes long; use at least 24');
     expect(message).toContain('sites[0].alerts.destinations[1].to[0]: expected an email address, or "owner" for the lead\'s owner (got "not an address")');
     expect(message).toContain('sites[0].alerts.destinations[2].type: a destination\'s type is "webhook", "slack" or "email"');
+    expect(message).toContain('sites[0].alerts.destinations[3].url: a URL cannot carry a user or password');
+    expect(message).not.toContain('S3cretPass');
     expect(message).toContain('sites[0].alerts.routes[0].countries[0]: unknown country; use an ISO code such as "FR" or a name such as "France" (got "Atlantis")');
     expect(message).toContain('sites[0].alerts.signals[0]: expected a signal: hot, demo_request, pricing_dwell, pricing_returns, docs_download, weak_accumulation (got "became_hot")');
   });

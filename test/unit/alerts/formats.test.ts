@@ -37,8 +37,11 @@ describe('the Slack message', () => {
   });
 
   it('escapes what a lead typed so it cannot mention @channel or make links', () => {
-    const typed = slackMessage(sampleAlert({ summary: 'Asked <!channel> & <https://evil.test|click>', lead: { company: 'A&B <Corp>' } })) as { blocks: any[] };
+    const url = 'https://hearth.acme.test/dashboard/leads/l_1?site=acme';
+    const typed = slackMessage(sampleAlert({ summary: 'Asked <!channel> & <https://evil.test|click>', lead: { company: 'A&B <Corp>', url } })) as { text: string; blocks: any[] };
     expect(typed.blocks[1].text.text).toBe('Asked &lt;!channel&gt; &amp; &lt;https://evil.test|click&gt;');
+    // The notification's text is mrkdwn as well.
+    expect(typed.text).toBe(`Demo request: Ada Lovelace (A&amp;B &lt;Corp&gt;), score 72 (hot). Asked &lt;!channel&gt; &amp; &lt;https://evil.test|click&gt;. ${url}`);
     // Header text is plain text: Slack shows it as typed.
     expect(typed.blocks[0].text.text).toBe('Demo request: Ada Lovelace (A&B <Corp>)');
   });
