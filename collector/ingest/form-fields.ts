@@ -17,9 +17,17 @@ export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]>
   ['phone', /phone|\btel\b|mobile/],
 ];
 
+/**
+ * Fields never kept, whatever else their name says: secrets, payment and bank details, identity and tax numbers,
+ * one-time codes ("employee_ssn" is not a company size, "company_bank_account" not a company). The snippet skips
+ * the obvious ones itself; this holds for any sender.
+ */
+const SECRET = /pass|secret|token|card|cc-|cvv|cvc|iban|\bbic\b|swift|bank|account.?n(?:o|um)|routing|ssn|social.?sec|s[eé]cu|tax|\bnif\b|passport|one.?time|otp|verif|\bpin\b/;
+
 /** The declarative key of a field the snippet sent, or undefined when it is none (the value is then dropped). */
 export function declarativeKey(sentKey: string): string | undefined {
   const key = sentKey.trim().toLowerCase();
+  if (SECRET.test(key)) return undefined;
   const known = FORM_FIELDS.find(([, pattern]) => pattern.test(key));
   if (known) return known[0];
   // A key without spaces came from data-hearth-field: the site named it on purpose ("budget", "timeline").

@@ -41,19 +41,32 @@ export function readForm(form: HTMLFormElement): Record<string, string> | undefi
 
 /**
  * Form submits, in the capture phase (before the page's own handlers can stop them), plus `form.submit()`,
- * which fires no submit event (`requestSubmit()` does). Sent at once: the submit may navigate away.
- * The form is named by `data-hearth-form`, else its id or name.
+ * which fires no submit event (`requestSubmit()` does), unless it ends a submit already recorded: pages that
+ * validate or check a captcha stop the submit event, then call `form.submit()`. Sent at once: the submit may
+ * navigate away. The form is named by `data-hearth-form`, else its id or name.
  */
+/** A form whose submit event was recorded (an expando, as forms expose their fields by name: "_h" is unlikely). */
+type Submitted = HTMLFormElement & { _h?: 1 };
+
 export function trackForms(): void {
   const record = (form: HTMLFormElement) => {
     const fields = readForm(form);
     if (fields) push('f', { k: form.getAttribute('data-hearth-form') || form.getAttribute('id') || form.getAttribute('name'), p: fields }, true);
   };
-  document.addEventListener('submit', (event) => record(event.target as HTMLFormElement), true);
+  document.addEventListener(
+    'submit',
+    (event) => {
+      const form = event.target as Submitted;
+      form._h = 1;
+      record(form);
+    },
+    true,
+  );
   const submit = HTMLFormElement.prototype.submit;
-  HTMLFormElement.prototype.submit = function (this: HTMLFormElement) {
+  HTMLFormElement.prototype.submit = function (this: Submitted) {
     try {
-      record(this);
+      // Marked by its submit event: this ends it.
+      this._h ? delete this._h : record(this);
     } catch {}
     submit.call(this);
   };

@@ -8,20 +8,25 @@ import { trackPageviews } from './pageviews.ts';
 import { push, setConsent, startTransport } from './transport.ts';
 
 type Command = [name: string, ...args: unknown[]];
-type Hearth = ((...command: Command) => void) & { q?: Command[] };
+type Hearth = ((...command: Command) => void) & { q?: Command[]; h?: 1 };
 
-/** One `hearth(...)` call; a bad one is ignored rather than thrown into the page. */
+/**
+ * One `hearth(...)` call; a bad one is ignored rather than thrown into the page. Properties that cannot be sent
+ * (a cycle, a BigInt) are refused here, not when their batch is sent: that would lose the whole batch.
+ */
 function run(name: string, a: unknown, b?: unknown) {
   try {
     if (name == 'consent') setConsent(a == 'granted' ? GRANTED : DENIED);
-    else if ((name == 'track' || name == 'identify') && typeof a == 'string') push(name[0]!, { [name == 'track' ? 'k' : 'em']: a, p: b as Record<string, unknown> });
+    else if ((name == 'track' || name == 'identify') && typeof a == 'string' && JSON.stringify([b])) push(name[0]!, { [name == 'track' ? 'k' : 'em']: a, p: b as Record<string, unknown> });
   } catch {}
 }
+(run as Hearth).h = 1;
 
 try {
-  // An opted-out browser (hearth_ignore, Global Privacy Control, Do-Not-Track) runs nothing at all.
-  if (readConfig() && !optedOut()) {
-    const w = window as unknown as { hearth?: Hearth };
+  const w = window as unknown as { hearth?: Hearth };
+  // An opted-out browser (hearth_ignore, Global Privacy Control, Do-Not-Track) runs nothing at all, nor a second
+  // copy of the snippet on the same page (a tag manager and a hard-coded tag): every event would count twice.
+  if (!w.hearth?.h && readConfig() && !optedOut()) {
     const queued = (w.hearth || {}).q || [];
     w.hearth = run as Hearth;
     readIdentity();

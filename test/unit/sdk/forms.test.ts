@@ -116,6 +116,30 @@ describe('form capture', () => {
     expect(page.events('f').map((e) => e.k)).toEqual(['signup', 'signup']);
   });
 
+  it('has the collector keep no secret, payment, bank, identity-number or one-time-code field, whatever its name also says', () => {
+    for (const descriptor of [
+      'employee_ssn  ', 'company_bank_account  ', 'company_tax_id  ', 'phone_verification_code  one-time-code', 'company_iban  ', 'passport_country  ',
+      'numero_secu  ', 'card_holder_name  ', 'api_token', 'pin  ', 'social_security_number  ',
+    ]) {
+      expect(declarativeKey(descriptor), descriptor).toBeUndefined();
+    }
+    // Look-alikes that are answers.
+    for (const [descriptor, key] of [['country_code  ', 'country'], ['licenses', 'licenses'], ['company  organization', 'company'], ['job_title  ', 'job_title']]) {
+      expect(declarativeKey(descriptor!), descriptor).toBe(key);
+    }
+  });
+
+  it('records once a submit the page stops to validate (or check a captcha), then sends with form.submit()', async () => {
+    const page = await openPage();
+    const element = form('<input name="email" value="a@b.test">', { id: 'checked' });
+    element.action = 'javascript:void 0';
+    element.addEventListener('submit', () => queueMicrotask(() => element.submit()));
+    submit(element);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(page.events('f').map((e) => e.k)).toEqual(['checked']);
+  });
+
   it('keeps the snippet filter and the collector mapping in step: what the snippet reads, the collector maps', () => {
     const descriptors = ['email email email', 'fname  ', 'lname  ', 'surname  ', 'position  ', 'role  ', 'organisation  ', 'sector  ', 'mobile  ', 'telephone  '];
     for (const descriptor of descriptors) {

@@ -105,6 +105,31 @@ describe('identity', () => {
     ]);
   });
 
+  it('drops alone a call whose properties cannot be sent (a cycle, a BigInt), without throwing into the page', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
+    const hearth = (window as unknown as { hearth: (...args: unknown[]) => void }).hearth;
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => hearth('track', 'cyclic', cyclic)).not.toThrow();
+    expect(() => hearth('identify', 'ada@acme.test', { id: 10n })).not.toThrow();
+    hearth('track', 'chat-open', { plan: 'annual' });
+    expect(() => vi.advanceTimersByTime(300)).not.toThrow();
+    expect(page.events().map((e) => [e.n, e.k ?? e.em ?? null])).toEqual([
+      ['v', null],
+      ['t', 'chat-open'],
+    ]);
+  });
+
+  it('runs once on a page that loads it twice (a tag manager and a hard-coded tag)', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
+    vi.resetModules();
+    await import('../../../sdk/src/index.ts');
+    vi.advanceTimersByTime(300);
+    expect(page.events('v')).toHaveLength(1);
+  });
+
   it('flags an automated browser, and still sends its events', async () => {
     vi.useFakeTimers();
     const page = await openPage({ webdriver: true });
