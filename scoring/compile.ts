@@ -466,13 +466,15 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const weakPages = p.bind('sig_weak_pages', s.weakPagesPerSession, 'UInt32');
   const recentPricing = `pricing_at > ${never} AND started >= ${daysAgo('sig_returns_ms', s.pricingReturnsDays)}`;
   const recent = `started >= ${daysAgo('sig_weak_ms', s.weakDays)}`;
-  // Buying signals, each with the last time it happened so a new occurrence is told from an old one.
+  // Buying signals, each with the last time it happened so a new occurrence is told from an old one. The pricing
+  // signals are visits (their time is the start of the latest visit that shows them), so further page views in
+  // the same visit are not a new occurrence.
   const signals = `arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
             ${signal('demo_request', 'max(request_at)', `concat('form ', argMax(request_form, request_at))`)},
-            ${signal('pricing_dwell', `maxIf(pricing_at, pricing_ms >= ${dwellMs})`, `concat(toString(intDiv(max(pricing_ms), 1000)), ' s engaged on pricing in one visit')`)},
+            ${signal('pricing_dwell', `maxIf(started, pricing_ms >= ${dwellMs})`, `concat(toString(intDiv(max(pricing_ms), 1000)), ' s engaged on pricing in one visit')`)},
             ${signal(
               'pricing_returns',
-              `if(countIf(${recentPricing}) >= ${returns}, max(pricing_at), ${never})`,
+              `if(countIf(${recentPricing}) >= ${returns}, maxIf(started, ${recentPricing}), ${never})`,
               `concat(toString(countIf(${recentPricing})), ' visits to pricing in ', ${p.bind('sig_returns_days', String(s.pricingReturnsDays))}, ' days')`,
             )},
             ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(if(docs_name != '', docs_name, docs_link), docs_at))`)},

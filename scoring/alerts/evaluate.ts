@@ -31,6 +31,12 @@ const SUMMARIES: Record<ActiveSignal['signal'], string> = {
   weak_accumulation: 'Visits often and reads a lot',
 };
 
+/**
+ * Signals that are a state rather than an act: news when they start, not at each event that keeps them up (every
+ * further page view of a regular visitor would be another alert).
+ */
+const STATES: ReadonlySet<Signal> = new Set(['weak_accumulation']);
+
 /** The idempotency key of an alert: the same trigger always gives the same id, however often it is evaluated. */
 export const alertId = (site: string, leadId: string, signal: Signal, trigger: string) =>
   'al_' + createHash('sha256').update(`${site}\u0000${leadId}\u0000${signal}\u0000${trigger}`).digest('hex').slice(0, 24);
@@ -39,7 +45,8 @@ export const alertId = (site: string, leadId: string, signal: Signal, trigger: s
  * Compares a lead's new score with its last snapshot and says which buying signals are news:
  * - "became hot" when the score is above the hot threshold and the lead was armed (it never alerted, or fell below
  *   `signals.hotRearmBelow` since), with activity in the last day; any hot score disarms, a score below the mark re-arms;
- * - a behavioural signal when it happened again (a later time than the snapshot knew) in the last day.
+ * - a behavioural signal when it happened again (a later time than the snapshot knew) in the last day; a state
+ *   (weak accumulation) when it starts, that is when the snapshot did not show it.
  * Pure: the trigger, not the moment of evaluation, names the alert, so evaluating twice never makes two alerts.
  */
 export function evaluateSignals(site: string, rules: Rules, previous: StoredScore | undefined, next: LeadScore, now: number): Evaluation {
@@ -62,7 +69,7 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
   for (const signal of next.signals) {
     if (next.kind !== 'lead' || !recent(signal.at)) continue;
     const before = known.get(signal.signal);
-    if (before !== undefined && timeOf(before) >= timeOf(signal.at)) continue;
+    if (before !== undefined && (STATES.has(signal.signal) || timeOf(before) >= timeOf(signal.at))) continue;
     events.push({
       id: alertId(site, next.lead_id, signal.signal, signal.at),
       signal: signal.signal,

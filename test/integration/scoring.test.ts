@@ -399,6 +399,22 @@ describe('buying signals', () => {
     expect(byEmail(leads, 'reader@globex.example').signals).toEqual([]);
   });
 
+  it('dates the pricing signals by their visit, so more pricing views in the same visit are not a new occurrence', async () => {
+    const site = newSite();
+    const visit = (rows: EventRow[]) => rows.map((row) => ({ ...row, session_id: 'keen-s1' }));
+    const before = visit([
+      view(site, 'keen-1', '/pricing/', { minutes: 40 }),
+      event(site, 'keen-1', 'engagement', {}, { path: '/pricing/', engaged_ms: 150_000, ts: at({ minutes: 38 }) }),
+      form(site, 'keen-1', 'newsletter', 'keen@acme.example', {}, { minutes: 35 }),
+    ]);
+    await insert(before);
+    const first = byEmail(await score(site), 'keen@acme.example').signals.find((s) => s.signal === 'pricing_dwell');
+    await insert(visit([view(site, 'keen-1', '/pricing/', { minutes: 20 }), view(site, 'keen-1', '/pricing/', { minutes: 10 })]));
+    const later = byEmail(await score(site), 'keen@acme.example').signals.find((s) => s.signal === 'pricing_dwell');
+    expect(first).toMatchObject({ at: at({ minutes: 40 }) });
+    expect(later).toEqual(first);
+  });
+
   it('counts weak signals piling up: five visits in 30 days, or one visit of eight pages', async () => {
     const site = newSite();
     const rows: EventRow[] = [];

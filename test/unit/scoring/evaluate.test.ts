@@ -67,6 +67,12 @@ describe('behavioural signals', () => {
     expect(steps[0]!.signals[0]!.id).not.toBe(steps[1]!.signals[0]!.id);
   });
 
+  it('alerts for weak signals piling up when they start, not at each visit that keeps them up', () => {
+    const weak = (minutes: number, visits: number): ActiveSignal => ({ signal: 'weak_accumulation', at: clickHouseTime(NOW + minutes * 60_000), detail: `${visits} visits in 30 days, up to 2 pages in one` });
+    const steps = replay([{ score: 20 }, { score: 25, signals: [weak(1, 5)] }, { score: 30, signals: [weak(2, 6)] }, { score: 30 }, { score: 35, signals: [weak(4, 5)] }]);
+    expect(steps.map((step) => step.signals.map((signal) => signal.signal))).toEqual([[], ['weak_accumulation'], [], [], ['weak_accumulation']]);
+  });
+
   it('stays quiet about behaviour older than a day: a replayed history is not news', () => {
     const old = evaluateSignals('acme', rules, undefined, lead(40, { signals: [demo(NOW - ALERT_MAX_AGE_MS - 1000)] }), NOW);
     expect(old.signals).toEqual([]);
