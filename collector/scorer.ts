@@ -165,9 +165,14 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const scoredAt = toClickHouseTime(at);
     const rows: StoredScore[] = [];
     const news: { score: LeadScore; signal: SignalEvent }[] = [];
+    // A lead new to the store whose browsers belonged to another identified lead (an email corrected, a shared
+    // browser) carries on from that lead's last snapshot: the same demo request or hot score is not news again.
+    const identifiedBefore = previous.filter((row) => row.kind === 'lead');
+    const carriedOn = (score: LeadScore) => identifiedBefore.find((row) => row.visitor_ids.some((visitor) => score.visitor_ids.includes(visitor)));
     for (const score of scores) {
       const before = previousOf.get(score.lead_id);
-      const { hotArmed, signals } = evaluateSignals(site.id, rules, before?.kind === 'gone' ? undefined : before, score, at);
+      // A gone row (signals none, armed) still names the crossing, so a lead that comes back gets alerts of its own.
+      const { hotArmed, signals } = evaluateSignals(site.id, rules, before ?? carriedOn(score), score, at);
       for (const signal of signals) news.push({ score, signal });
       const row = toSnapshot(site.id, score, scoredAt, hotArmed, hash);
       if (snapshotChanged(before, row)) rows.push(row);

@@ -70,6 +70,19 @@ describe('from a visit to an alert', () => {
     expect(listed.status).toBe(200);
   });
 
+  it('does not alert again for the same demo request when the person corrects their email', async () => {
+    const visitor = newVisitor();
+    const [typo, fixed] = [`grace.${visitor}@globex.exmaple`, `grace.${visitor}@globex.example`];
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(3), p: { 'email  email': typo } })]);
+    await drained(server);
+    await waitFor(() => alertsFor(typo).length >= 1, 10_000, 'the demo-request alert');
+    await post(visitor, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: fixed, t: minutesAgo(1) })]);
+    await drained(server);
+    expect((await getJson(server, '/api/leads?site=acme&limit=1000')).body.leads.find((lead: { email: string }) => lead.email === fixed)).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(alertsFor(fixed)).toEqual([]);
+  });
+
   it('does not alert about an anonymous visitor, however keen', async () => {
     const visitor = newVisitor();
     const before = receiver.requests.length;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ALERT_MAX_AGE_MS, evaluateSignals } from '../../../scoring/alerts/evaluate.ts';
 import type { ActiveSignal, LeadScore } from '../../../scoring/compile.ts';
 import { defaultRules } from '../../../scoring/rules.ts';
-import { toSnapshot, type StoredScore } from '../../../scoring/snapshots.ts';
+import { goneSnapshot, toSnapshot, type StoredScore } from '../../../scoring/snapshots.ts';
 import { leadScore } from '../../support/lead-score.ts';
 
 const NOW = Date.parse('2026-11-26T12:00:00Z');
@@ -43,6 +43,14 @@ describe('"became hot" with hysteresis', () => {
     const first = evaluateSignals('acme', rules, previous, lead(70), NOW);
     const again = evaluateSignals('acme', rules, previous, lead(71), NOW + 5000);
     expect(first.signals[0]!.id).toBe(again.signals[0]!.id);
+  });
+
+  it('gives a lead that comes back after it was gone a hot alert of its own (its gone snapshot names the crossing)', () => {
+    const first = evaluateSignals('acme', rules, undefined, lead(70), NOW);
+    const gone = goneSnapshot(toSnapshot('acme', lead(70), clickHouseTime(NOW), first.hotArmed, 'h'), clickHouseTime(NOW + 60_000));
+    const back = evaluateSignals('acme', rules, gone, lead(70, { last_seen: clickHouseTime(NOW + 110_000) }), NOW + 120_000);
+    expect(back.signals.map((signal) => signal.signal)).toEqual(['hot']);
+    expect(back.signals[0]!.id).not.toBe(first.signals[0]!.id);
   });
 
   it('does not alert for a lead that is hot without recent activity (rules changed), nor for an anonymous visitor', () => {
