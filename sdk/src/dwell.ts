@@ -46,9 +46,11 @@ export function trackDwell(): (url: string) => void {
     maxScroll = Math.max(maxScroll, Math.min(100, ((scrollY + innerHeight) / document.documentElement.scrollHeight) * 100) | 0);
   }
 
-  // Pointer events cover mouse, pen and touch; a wheel turn scrolls. Capture, to see scrolls of inner elements;
-  // none of these can block scrolling, so they need no `passive`.
-  for (const type of ['pointerdown', 'pointermove', 'keydown', 'scroll']) addEventListener(type, active, true);
+  // Pointer events cover mouse, pen and touch, and keys; none of these can block scrolling, so they need no
+  // `passive`. Scrolling counts for the page itself only (scroll events do not bubble): an inner element that
+  // scrolls by itself (a carousel) is no visitor.
+  for (const type of ['pointerdown', 'pointermove', 'keydown']) addEventListener(type, active, true);
+  addEventListener('scroll', active);
   // Leaving is when the last piece of dwell is known, so this is also where the whole queue goes out, by beacon.
   const leave = () => (send(), flush(1));
   addEventListener('focus', active);

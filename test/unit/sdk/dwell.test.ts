@@ -33,6 +33,21 @@ describe('engaged dwell', () => {
     expect(total(page)).toBe(30_000);
   });
 
+  it('counts the page’s own scrolling as activity, not an inner element scrolling by itself (a carousel)', async () => {
+    const page = await openPage();
+    const carousel = document.createElement('div');
+    document.body.append(carousel);
+    for (let t = 0; t < 600; t += 5) {
+      carousel.dispatchEvent(new Event('scroll'));
+      seconds(5);
+    }
+    dispatchEvent(new Event('scroll'));
+    seconds(10);
+    setHidden(true);
+    // At the start, 30 s of grace after loading; then 10 s after the visitor scrolled the page.
+    expect(total(page)).toBe(40_000);
+  });
+
   it('does not count hidden or unfocused time', async () => {
     const page = await openPage();
     activeFor(5);
