@@ -56,6 +56,10 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
       return reply.code(status).send({ error: 'internal error', code: 'internal' });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: 'the body is larger than 64 KB', code: 'body_too_large' });
+    // Fastify's parser says "not valid JSON" for a key it refuses as well (secure-json-parse).
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      return reply.code(400).send({ error: 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key', code: 'invalid_json' });
+    }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       // The snippet sends text/plain (a beacon needs no CORS preflight); every other route takes application/json.
       const json = request.url.split('?')[0] === '/collect' ? 'JSON as text/plain or application/json' : 'the body as JSON (content-type: application/json)';

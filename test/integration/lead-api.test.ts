@@ -112,6 +112,13 @@ describe('one lead through the API', () => {
       body: 'budget=true',
     });
     expect(form.status).toBe(415);
+    const poisoned = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"notes":{"__proto__":"x"}}',
+    });
+    expect(poisoned.status).toBe(400);
+    expect(await poisoned.json()).toEqual({ error: 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key', code: 'invalid_json' });
     expect(await form.json()).toEqual({ error: 'send the body as JSON (content-type: application/json)', code: 'unsupported_media_type' });
   });
 
