@@ -167,8 +167,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const news: { score: LeadScore; signal: SignalEvent }[] = [];
     // A lead new to the store whose browsers belonged to another identified lead (an email corrected, a shared
     // browser) carries on from that lead's last snapshot: the same demo request or hot score is not news again.
-    const identifiedBefore = previous.filter((row) => row.kind === 'lead');
-    const carriedOn = (score: LeadScore) => identifiedBefore.find((row) => row.visitor_ids.some((visitor) => score.visitor_ids.includes(visitor)));
+    const identifiedBy = new Map(previous.flatMap((row) => (row.kind === 'lead' ? row.visitor_ids.map((visitor) => [visitor, row] as const) : [])));
+    const carriedOn = (score: LeadScore) => score.visitor_ids.map((visitor) => identifiedBy.get(visitor)).find(Boolean);
     for (const score of scores) {
       const before = previousOf.get(score.lead_id);
       // A gone row (signals none, armed) still names the crossing, so a lead that comes back gets alerts of its own.

@@ -290,9 +290,8 @@ const letSql = (name: string, value: string, body: string) => `arrayMap(${name} 
 /** The id of the lead of an email (SQL over an expression): `l_` and 20 hex digits of its SHA-256. */
 export const leadIdOfEmailSql = (email: string) => `concat('l_', substring(lower(hex(SHA256(${email}))), 1, 20))`;
 
-/** The parameter events and identities are counted up to: `until`, or `now` itself. */
-const untilSql = (options: Pick<ScoringOptions, 'until'>, p: SqlParams, nowParam: string) =>
-  options.until ? p.bind('until', toClickHouseTime(options.until.getTime()), "DateTime64(3, 'UTC')") : nowParam;
+/** A moment (epoch ms) as a DateTime64 parameter. */
+const bindTime = (p: SqlParams, name: string, ms: number) => p.bind(name, toClickHouseTime(ms), "DateTime64(3, 'UTC')");
 
 /** The identity rows a scoring as of `now` reads: the site's, up to then, bots left out unless the rules count them. */
 const knownIdentities = (site: string, now: string, countBots: boolean) => `site_id = ${site} AND ts <= ${now}${countBots ? '' : ' AND is_bot = 0'}`;
@@ -336,9 +335,10 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const now = options.now ?? new Date();
   const compiled = compileRules(rules, p, pageGroups);
   const site = p.bind('site', options.site);
-  const nowParam = p.bind('now', toClickHouseTime(now.getTime()), "DateTime64(3, 'UTC')");
-  const until = untilSql(options, p, nowParam);
-  const windowStart = p.bind('window_start', toClickHouseTime(now.getTime() - rules.windowDays * DAY_MS), "DateTime64(3, 'UTC')");
+  const nowParam = bindTime(p, 'now', now.getTime());
+  // Events and identities are counted up to `until`, or `now` itself.
+  const until = options.until ? bindTime(p, 'until', options.until.getTime()) : nowParam;
+  const windowStart = bindTime(p, 'window_start', now.getTime() - rules.windowDays * DAY_MS);
   const notBot = (column: string) => (rules.countBots ? '' : ` AND ${column} = 0`);
   const visitors = options.visitors ? p.bind('visitors', options.visitors, 'Array(String)') : undefined;
   const ruleArray = (name: string, type: string, pick: (rule: CompiledRule) => unknown) => p.bind(name, compiled.map(pick), `Array(${type})`);
@@ -587,9 +587,7 @@ export function compileLeadVisitors(rules: Pick<Rules, 'countBots'>, options: Sc
   const p = new SqlParams();
   const site = p.bind('site', options.site);
   // Only the emails given up to `until` (or `now`) count; nothing here decays.
-  const upTo = options.until
-    ? p.bind('until', toClickHouseTime(options.until.getTime()), "DateTime64(3, 'UTC')")
-    : p.bind('now', toClickHouseTime((options.now ?? new Date()).getTime()), "DateTime64(3, 'UTC')");
+  const upTo = bindTime(p, options.until ? 'until' : 'now', (options.until ?? options.now ?? new Date()).getTime());
   const visitors = p.bind('visitors', options.visitors, 'Array(String)');
   const known = knownIdentities(site, upTo, rules.countBots);
   // The leads' emails are used twice: materialized, they are computed once (−12 ms for 1,000 visitors at 1M).

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { HearthConfig } from '../config/schema.ts';
 import type { ClusterTarget } from '../store/cluster-ddl.ts';
-import { toProblems } from '../config/issues.ts';
+import { quoted, toProblems } from '../config/issues.ts';
 import { leadRoutes } from './lead.routes.ts';
 import { alertRoutes } from './alerts.routes.ts';
 import { dashboardApiRoutes } from './dashboard.routes.ts';
@@ -158,10 +158,9 @@ function storedFilters(
 
 /** A problem for each parameter of the query string given more than once, quoting (the start of) its first values. */
 function repeatedParameters(query: unknown): { path: string; message: string }[] {
-  const quote = (value: unknown) => JSON.stringify(String(value).length > 60 ? `${String(value).slice(0, 57)}...` : String(value));
   return Object.entries(query as Record<string, unknown>).flatMap(([name, values]) =>
     Array.isArray(values)
-      ? [{ path: name, message: `given ${values.length} times: give it once (got ${values.slice(0, 3).map(quote).join(', ')}${values.length > 3 ? ', ...' : ''})` }]
+      ? [{ path: name, message: `given ${values.length} times: give it once (got ${values.slice(0, 3).map((value) => quoted(String(value))).join(', ')}${values.length > 3 ? ', ...' : ''})` }]
       : [],
   );
 }

@@ -19,8 +19,11 @@ export function toProblems(error: z.ZodError): Problem[] {
   return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message + quoteInput(issue.input) }));
 }
 
+/** A value as a problem quotes it: JSON, cut to 60 characters. */
+export const quoted = (text: string) => JSON.stringify(text.length > 60 ? text.slice(0, 57) + '...' : text);
+
 function quoteInput(input: unknown): string {
-  if (typeof input === 'string') return ` (got ${JSON.stringify(input.length > 60 ? input.slice(0, 57) + '...' : input)})`;
+  if (typeof input === 'string') return ` (got ${quoted(input)})`;
   if (typeof input === 'number' || typeof input === 'boolean') return ` (got ${input})`;
   return '';
 }
