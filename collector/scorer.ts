@@ -72,8 +72,11 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   const pending = new Map<string, Set<string>>();
   const fullPending = new Set<string>();
   let running: Promise<void> | undefined;
+  // Closing: rescore what is pending without the gaps between rounds. Closed: stop at the next query.
+  let closing = false;
   let closed = false;
-  let retryTimer: NodeJS.Timeout | undefined;
+  let retrying = false;
+  let wake = () => {};
   let failure: unknown;
   const idleWaiters: (() => void)[] = [];
   const sites = new Map(config.sites.map((site) => [site.id, site]));
@@ -86,7 +89,18 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     running = work().finally(() => {
       running = undefined;
       if (pending.size === 0 && fullPending.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
-      else if (!retryTimer) kick();
+      else if (!retrying) kick();
+    });
+  }
+
+  /** Waits `ms`, or less when close() cuts it short. */
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
   }
 
@@ -96,20 +110,21 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       // rescoring works at most a third of the time: each round then takes in more visitors (one query per 500),
       // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy.
       const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait > 0 && !closing) await sleep(wait);
+      if (closed) break;
       lastRoundAt = Date.now();
       const full = [...fullPending];
       fullPending.clear();
       const touched = [...pending];
       pending.clear();
       try {
-        for (const siteId of full) await rescoreSite(sites.get(siteId)!);
+        for (const siteId of full) if (!closed) await rescoreSite(sites.get(siteId)!);
         // The duty cycle follows the rescoring of touched leads; a full pass (start, hourly) is a one-off.
         const touchedFrom = Date.now();
         for (const [siteId, visitors] of touched) {
           if (full.includes(siteId)) continue;
           const list = [...visitors];
-          for (let start = 0; start < list.length; start += CHUNK) await rescore(sites.get(siteId)!, { visitors: list.slice(start, start + CHUNK) });
+          for (let start = 0; start < list.length && !closed; start += CHUNK) await rescore(sites.get(siteId)!, { visitors: list.slice(start, start + CHUNK) });
         }
         lastRoundMs = Date.now() - touchedFrom;
       } catch (err) {
@@ -117,12 +132,14 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
           failure ??= err;
           continue;
         }
+        if (closed) break;
         // ClickHouse is down or slow: keep the work and try again; the events themselves are safe.
         log.warn({ err }, 'rescoring failed; it will be retried');
         for (const siteId of full) fullPending.add(siteId);
         for (const [siteId, visitors] of touched) for (const visitor of visitors) addVisitor(siteId, visitor);
-        await new Promise<void>((resolve) => (retryTimer = setTimeout(resolve, RETRY_MS)));
-        retryTimer = undefined;
+        retrying = true;
+        await sleep(RETRY_MS);
+        retrying = false;
       }
     }
   }
@@ -143,7 +160,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     });
     const [{ visitors } = { visitors: 0 }] = await result.json<{ visitors: number }>();
     const count = Math.max(1, Math.ceil(Number(visitors) / sliceLeads));
-    for (let index = 0; index < count; index++) await rescore(site, count > 1 ? { slice: { index, count } } : undefined);
+    for (let index = 0; index < count && !closed; index++) await rescore(site, count > 1 ? { slice: { index, count } } : undefined);
   }
 
   /**
@@ -263,11 +280,14 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       await new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
     async close() {
-      // What the last batches touched is rescored if it can be in a few seconds; the next start rescores all anyway.
+      // What the last batches touched is rescored if it can be in a few seconds (no longer waiting between rounds:
+      // the collector takes no more requests); the next start rescores all anyway.
+      closing = true;
+      wake();
       await Promise.race([this.settled().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
       closed = true;
       clearInterval(fullTimer);
-      clearTimeout(retryTimer);
+      wake();
       await running;
       for (const resolve of idleWaiters.splice(0)) resolve();
     },

@@ -1,8 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { defaultRules, scoreLeads } from '../../scoring/index.ts';
-import { MAX_FUTURE_MS } from '../../collector/ingest/rows.ts';
 import { currentAccountMembers } from '../../scoring/snapshots.ts';
+import { parseConfig } from '../../collector/config/load.ts';
+import { batchToRows, MAX_FUTURE_MS } from '../../collector/ingest/rows.ts';
+import { insertEvents } from '../../collector/ingest/sink.ts';
+import type { WireBatch } from '../../collector/ingest/wire.ts';
+import { createScorer } from '../../collector/scorer.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
@@ -221,3 +226,39 @@ describe('a full rescoring in slices', () => {
   });
 });
 
+
+describe('closing the scorer', () => {
+  it('rescores what the last batches touched at once, without waiting out the gap between rounds', async () => {
+    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'closing', origins: [SITE_ORIGIN] }] }, 'test config');
+    // Rounds at most once a minute, as under heavy load; the first one (the full pass at start) has just run.
+    const scorer = createScorer({ config, client: server.client, log: { warn() {} }, drained: async () => {}, dashboardUrl: () => '', roundGapMs: 60_000 });
+    await scorer.settled();
+    const visitor = newVisitor();
+    const rows = batchToRows({ s: 'closing', v: visitor, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(5) }) as WireBatch['e'][number]] }, Date.now());
+    await insertEvents(server.client, rows);
+    scorer.noteStored([{ site_id: 'closing', visitor_id: visitor, is_bot: 0 }]);
+
+    const startedAt = Date.now();
+    await scorer.close();
+    expect(Date.now() - startedAt).toBeLessThan(5000);
+    const stored = await storedRows(`SELECT kind, score FROM lead_scores WHERE site_id = 'closing' AND lead_id = {id:String}`, { id: `v_${visitor}` });
+    expect(stored).toEqual([{ kind: 'visitor', score: 20 }]);
+  });
+
+  it('stops while ClickHouse is down and the rescoring waits to be retried', async () => {
+    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'closing', origins: [SITE_ORIGIN] }] }, 'test config');
+    let queries = 0;
+    const down = {
+      query: async () => {
+        queries++;
+        throw new Error('connect ECONNREFUSED 127.0.0.1:8123');
+      },
+    } as unknown as ClickHouseClient;
+    const scorer = createScorer({ config, client: down, log: { warn() {} }, drained: async () => {}, dashboardUrl: () => '' });
+    await vi.waitFor(() => expect(queries).toBeGreaterThan(0));
+    const startedAt = Date.now();
+    await scorer.close();
+    // It gives the last rescoring its few seconds (5 s), then leaves it to the next start.
+    expect(Date.now() - startedAt).toBeLessThan(8000);
+  });
+});
