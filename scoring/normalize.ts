@@ -180,7 +180,7 @@ export function numberOf(text: string): number | null {
   return companySizeOf(text)?.min ?? null;
 }
 
-/** numberOf in SQL: Nullable(Float64). The at-least and between cases start at the first number, so they need no branch. */
+/** numberOf in SQL: Nullable(Float64), the branches of companySizeOf in its order (a range need not come first: "Team of 5, 251-500"). */
 export function numberSql(expr: string, p: SqlParams): string {
   return numberOfSizeTextSql(sizeTextSql(expr, p), p);
 }
@@ -195,11 +195,12 @@ export function sizeTextSql(expr: string, p: SqlParams): string {
 
 /** numberSql from sizeTextSql's text (an expression used several times, so best a plain column). */
 export function numberOfSizeTextSql(rewritten: string, p: SqlParams): string {
-  const number = (name: keyof typeof SIZE) => `toFloat64OrNull(extract(${rewritten}, ${p.bind(`size_${name}`, SIZE[name])}))`;
+  // The first number the pattern's first match holds (at_least has it in one of two groups).
+  const number = (name: keyof typeof SIZE) => `toFloat64OrNull(arrayFirst(x -> x != '', extractGroups(${rewritten}, ${p.bind(`size_${name}`, SIZE[name])})))`;
   const matches = (name: keyof typeof SIZE) => `match(${rewritten}, ${p.bind(`size_${name}`, SIZE[name])})`;
   return (
     `multiIf(${matches('below')} OR ${matches('up_to')}, least(toNullable(1.), coalesce(${number('below')}, ${number('up_to')})), ` +
-    `${matches('above')}, ${number('above')} + 1, ${number('first')})`
+    `${matches('above')}, ${number('above')} + 1, ${matches('at_least')}, ${number('at_least')}, ${matches('between')}, ${number('between')}, ${number('first')})`
   );
 }
 

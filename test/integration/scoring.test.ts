@@ -341,6 +341,7 @@ describe('normalisation in SQL', () => {
       'Développeur', '', '500', '251-500', '1 000+', '1\u202f000\u00a0+', '11–50', 'plus de 250', '250 salariés', 'moins de 10', "jusqu'à 10", '10k+',
       '1,000-5,000', '2.5k', '1,5k employees', 'France', 'Allemagne', 'États-Unis', 'UK', 'fr', 'DEU', 'Côte d’Ivoire', 'Viet Nam', 'La Réunion', 'Narnia',
       'P.D.G.', 'V.P. Marketing', 'C.E.O.', 'Directe\u0301ur ge\u0301ne\u0301ral', 'Co\u0302te d’Ivoire',
+      'Team of 5, 251-500', 'about 10 people, 1000+', 'team of 3: at least 50', '2 sites, more than 250', '3 offices; 11 to 50',
     ];
     const p = new SqlParams();
     const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberSql('x', p)} AS size_min, ${countryCodeSql('x', p)} AS country
