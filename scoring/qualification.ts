@@ -97,6 +97,17 @@ export function applyQualificationChange(current: QualificationState, change: Qu
   };
 }
 
+/**
+ * A stored change applied again onto the state before it (lead-store folds a lead's history this way). As
+ * applyQualificationChange, except that boxes the framework of that moment lacks are dropped, not refused: another
+ * collector may have switched the framework between the state its writer saw and the one it now follows.
+ */
+export function replayQualificationChange(current: QualificationState, change: QualificationChange): QualificationState {
+  const known: readonly string[] = FRAMEWORKS[change.framework ?? current.framework];
+  const boxes = change.boxes && Object.fromEntries(Object.entries(change.boxes).filter(([box]) => known.includes(box)));
+  return applyQualificationChange(current, { ...change, ...(boxes && { boxes }) });
+}
+
 export function judgeQualification(state: QualificationState, policy: QualificationPolicy): QualificationVerdict {
   const required = state.framework === policy.framework && policy.required ? policy.required : FRAMEWORKS[state.framework];
   const missing = required.filter((box) => !state.boxes[box]);

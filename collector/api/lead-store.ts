@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { isoTime, toClickHouseTime } from '../../scoring/sql.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
-import type { QualificationState } from '../../scoring/qualification.ts';
+import { replayQualificationChange, type QualificationChange, type QualificationState } from '../../scoring/qualification.ts';
 
 /** A lead's id: `l_` and the start of the SHA-256 of its email, stable, and not the email itself. */
 export function leadIdOf(email: string): string {
@@ -70,6 +70,8 @@ interface QualificationRow {
   reason: string;
   changed_by: string;
   changed_at: string;
+  /** The request that made the row (JSON); empty on rows written before changes were kept. */
+  change: string;
 }
 
 export interface QualificationRecord extends QualificationState {
@@ -77,29 +79,53 @@ export interface QualificationRecord extends QualificationState {
   changedAt: string;
 }
 
-const toRecord = (row: QualificationRow): QualificationRecord => ({
+const stateOf = (row: QualificationRow): QualificationState => ({
   framework: row.framework as QualificationState['framework'],
   boxes: Object.fromEntries(Object.entries(row.boxes).map(([box, ticked]) => [box, Number(ticked) === 1])),
   notes: row.notes,
   owner: row.owner,
   disqualified: Number(row.disqualified) === 1,
   reason: row.reason,
-  changedBy: row.changed_by,
-  changedAt: isoTime(row.changed_at),
 });
+
+/**
+ * A lead's rows, oldest first, as the states they make: each row's change applied to the state before it. A row's
+ * own state columns are what its writer saw plus its change, which misses a change another collector made at the
+ * same moment; they are the state only for the first row (built on nothing) and for rows without a change.
+ */
+function foldHistory(history: QualificationRow[]): QualificationRecord[] {
+  const records: QualificationRecord[] = [];
+  for (const row of history) {
+    const before = records.at(-1);
+    const state = before && row.change ? replayQualificationChange(before, JSON.parse(row.change) as QualificationChange) : stateOf(row);
+    const { framework, boxes, notes, owner, disqualified, reason } = state;
+    records.push({ framework, boxes, notes, owner, disqualified, reason, changedBy: row.changed_by, changedAt: isoTime(row.changed_at) });
+  }
+  return records;
+}
+
+const QUALIFICATION_COLUMNS = 'framework, boxes, notes, owner, disqualified, reason, changed_by, changed_at, change';
 
 /** Every qualification change of a lead, oldest first; the last is the current state. */
 export async function qualificationHistory(client: ClickHouseClient, site: string, leadId: string): Promise<QualificationRecord[]> {
   const history = await rows<QualificationRow>(
     client,
-    `SELECT framework, boxes, notes, owner, disqualified, reason, changed_by, changed_at
-     FROM lead_qualifications WHERE site_id = {site:String} AND lead_id = {lead:String} ORDER BY changed_at`,
+    `SELECT ${QUALIFICATION_COLUMNS}
+     FROM lead_qualifications WHERE site_id = {site:String} AND lead_id = {lead:String} ORDER BY changed_at, change_id`,
     { site, lead: leadId },
   );
-  return history.map(toRecord);
+  return foldHistory(history);
 }
 
-export async function appendQualification(client: ClickHouseClient, site: string, leadId: string, state: QualificationState, changedBy: string, at: number): Promise<void> {
+/** Appends a change of a lead's qualification: the state it makes from the current one, and the change itself. */
+export async function appendQualification(
+  client: ClickHouseClient,
+  site: string,
+  leadId: string,
+  { state, change }: { state: QualificationState; change: QualificationChange },
+  changedBy: string,
+  at: number,
+): Promise<void> {
   await client.insert({
     table: 'lead_qualifications',
     format: 'JSONEachRow',
@@ -115,6 +141,8 @@ export async function appendQualification(client: ClickHouseClient, site: string
         reason: state.reason,
         changed_by: changedBy,
         changed_at: toClickHouseTime(at),
+        change: JSON.stringify(change),
+        change_id: randomUUID(),
       },
     ],
   });
@@ -146,14 +174,20 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command'>, site:
   }
 }
 
-/** The current qualification of every qualified lead of a site: the latest row per lead. */
+/** The current qualification of every qualified lead of a site: its history folded (few leads are qualified). */
 export async function currentQualifications(client: ClickHouseClient, site: string): Promise<Map<string, QualificationRecord>> {
-  const latest = await rows<QualificationRow & { lead_id: string }>(
+  const history = await rows<QualificationRow & { lead_id: string }>(
     client,
-    `SELECT lead_id, framework, boxes, notes, owner, disqualified, reason, changed_by, changed_at
+    `SELECT lead_id, ${QUALIFICATION_COLUMNS}
      FROM lead_qualifications WHERE site_id = {site:String}
-     ORDER BY lead_id, changed_at DESC LIMIT 1 BY lead_id`,
+     ORDER BY lead_id, changed_at, change_id`,
     { site },
   );
-  return new Map(latest.map((row) => [row.lead_id, toRecord(row)]));
+  const byLead = new Map<string, QualificationRow[]>();
+  for (const row of history) {
+    const leadRows = byLead.get(row.lead_id);
+    if (leadRows) leadRows.push(row);
+    else byLead.set(row.lead_id, [row]);
+  }
+  return new Map([...byLead].map(([leadId, leadRows]) => [leadId, foldHistory(leadRows).at(-1)!]));
 }

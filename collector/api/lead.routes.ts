@@ -49,9 +49,10 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   }
 
   /**
-   * Qualification changes run one at a time per lead: each reads the current state, merges, and appends a row, so two
-   * at once would both build on the same state and one would be lost. This holds within this process only: several
-   * collectors behind a load balancer can still race (the last row then wins, with the other's change missing).
+   * Qualification changes run one at a time per lead: each reads the current state, merges, and appends a row with
+   * its change, and answers with the state it made. Several collectors behind a load balancer may still append at
+   * once, building on the same state: both changes are kept, as the current state is every change replayed in order
+   * (lead-store's foldHistory); only the answer to the second misses the first.
    */
   const changing = new Map<string, Promise<unknown>>();
   function oneAtATime<T>(key: string, change: () => Promise<T>): Promise<T> {
@@ -116,7 +117,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
         // The history is ordered by time alone: a change in the same millisecond as the last (or after a clock step
         // back) is stamped just after it, so the latest row is always the one built on all the others.
         const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);
-        await appendQualification(client, found.site, found.lead.id, next, request.user!.name, at);
+        await appendQualification(client, found.site, found.lead.id, { state: next, change: change.data }, request.user!.name, at);
         return judgeQualification(next, policy);
       } catch (err) {
         if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification' });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendQualification, currentQualifications } from '../../collector/api/lead-store.ts';
 import type { RunningServer } from '../../collector/server.ts';
+import { applyQualificationChange } from '../../scoring/qualification.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, storedEvents, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
@@ -86,6 +88,26 @@ describe('one lead through the API', () => {
     expect(body.history.map((h: { boxes: Record<string, boolean> }) => Object.values(h.boxes).filter(Boolean).length)).toEqual([1, 2, 3, 4]);
     const times = body.history.map((h: { changedAt: string }) => Date.parse(h.changedAt));
     expect(times.every((time: number, i: number) => i === 0 || time > times[i - 1])).toBe(true);
+  });
+
+  it('keeps both changes two collectors make at once, each built on the same state', async () => {
+    const { id } = await makeLead();
+    await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true } });
+    const seen = (await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body;
+    // This collector ticks authority; meanwhile another one, which read the same state, assigns an owner.
+    const mine = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { authority: true } });
+    const theirs = { owner: 'kim@vendor.test' };
+    expect(mine.status).toBe(200);
+    await appendQualification(server.client, 'acme', id, { state: applyQualificationChange(seen, theirs), change: theirs }, 'kim', Date.now() + 5);
+    const { body } = await getJson(server, `/api/leads/${id}/qualification?site=acme`);
+    expect(body).toMatchObject({ boxes: { budget: true, authority: true }, owner: 'kim@vendor.test', missing: ['need', 'timing'] });
+    expect(body.history.map((h: { owner: string; boxes: Record<string, boolean> }) => [h.owner, Object.keys(h.boxes).sort()])).toEqual([
+      ['', ['budget']],
+      ['', ['authority', 'budget']],
+      ['kim@vendor.test', ['authority', 'budget']],
+    ]);
+    // The scorer and the lists read the same folded state.
+    expect((await currentQualifications(server.client, 'acme')).get(id)).toMatchObject({ owner: 'kim@vendor.test', boxes: { budget: true, authority: true } });
   });
 
   it('follows the site\'s framework and required boxes (CHAMP: challenges and money here)', async () => {

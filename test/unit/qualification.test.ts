@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../collector/config/load.ts';
-import { applyQualificationChange, emptyQualification, judgeQualification, qualificationPolicySchema } from '../../scoring/qualification.ts';
+import { applyQualificationChange, emptyQualification, judgeQualification, qualificationPolicySchema, replayQualificationChange } from '../../scoring/qualification.ts';
 
 describe('qualification policy and checklist', () => {
   it('names a required box that is not in the framework, with its path in the config file', () => {
@@ -29,5 +29,14 @@ describe('qualification policy and checklist', () => {
     const back = applyQualificationChange(out, { disqualified: false, boxes: { need: true }, owner: 'kim' });
     expect(back).toMatchObject({ disqualified: false, reason: '' });
     expect(judgeQualification(back, policy).prospect).toBe(true);
+  });
+
+  it('replays a stored change onto a state whose framework another collector switched meanwhile, dropping the boxes it lacks', () => {
+    const policy = qualificationPolicySchema.parse({});
+    const switched = applyQualificationChange(emptyQualification(policy), { framework: 'champ', boxes: { authority: true } });
+    // Made for BANT: "budget" is no CHAMP box, "authority" is one.
+    const replayed = replayQualificationChange(switched, { boxes: { budget: true, authority: false }, owner: 'sam' });
+    expect(replayed).toMatchObject({ framework: 'champ', boxes: { authority: false }, owner: 'sam' });
+    expect(() => applyQualificationChange(switched, { boxes: { budget: true } })).toThrow('not CHAMP boxes: budget');
   });
 });
