@@ -83,7 +83,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
 
   await app.register(healthRoutes, { client, ingestStatus: () => sink.status() });
   await app.register(snippetRoute);
-  await app.register(collectRoutes, { config, sink, metrics });
+  await app.register(collectRoutes, { config, client, sink, metrics });
   metrics.watchBacklog(() => sink.status());
   await app.register(metricsRoute, { config, metrics });
   await app.register(apiRoutes, { config, client, drained: settled, cluster, alerts });

@@ -1,3 +1,4 @@
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync } from 'fastify';
 import type { HearthConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
@@ -5,6 +6,7 @@ import { collectRateLimits } from '../hooks/rate-limit.hook.ts';
 import { countRejections } from '../hooks/rejections.hook.ts';
 import type { HearthMetrics } from '../metrics.ts';
 import { originMatcher } from './origins.ts';
+import { retimedEvents } from './retimed.ts';
 import { batchToRows } from './rows.ts';
 import type { EventSink } from './sink.ts';
 import { describeUserAgent } from './user-agent.ts';
@@ -13,14 +15,16 @@ import { wireBatchSchema } from './wire.ts';
 
 export interface CollectOptions {
   config: HearthConfig;
+  client: Pick<ClickHouseClient, 'query'>;
   sink: EventSink;
   metrics: HearthMetrics;
 }
 
 /** `POST /collect`: within the rate limits, validate a batch, check its site and origin, store it with what its
  * User-Agent says, answer 202. */
-export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { config, sink, metrics }) => {
+export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { config, client, sink, metrics }) => {
   const originAllowedFor = new Map(config.sites.map((site) => [site.id, originMatcher(site.origins)]));
+  const retimed = retimedEvents(client, () => sink.status().clickHouseReachable);
   const limits = await collectRateLimits(app, config);
   app.addHook('onSend', countRejections(metrics));
 
@@ -48,7 +52,10 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     if (origin !== undefined && !originAllowed(origin)) {
       return reply.code(403).send({ error: `origin ${origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
     }
-    await sink.write(batchToRows(batch, Date.now(), { userAgent: describeUserAgent(request.headers['user-agent']) }));
+    const receivedAt = Date.now();
+    const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) });
+    await sink.write(rows);
+    retimed.remember(batch, receivedAt, rows);
     metrics.accepted(batch.e.length);
     return reply.code(202).send({ accepted: batch.e.length });
   });

@@ -41,6 +41,8 @@ export interface EventRow {
 /** What the request, rather than the snippet, says about the sender: the same for every event of a batch. */
 export interface RequestContext {
   userAgent: UserAgentFacts;
+  /** The times stored with earlier copies of events whose own time is not kept (see retimed.ts), by event id. */
+  retimed?: ReadonlyMap<string, string>;
 }
 
 // Client clocks drift; a time further off than this is replaced by the arrival time. The past bound covers
@@ -48,6 +50,8 @@ export interface RequestContext {
 const MAX_PAST_MS = 25 * 3600_000;
 /** How far ahead of the collector's clock an event's time is kept: scoring counts events up to then too. */
 export const MAX_FUTURE_MS = 5 * 60_000;
+/** Whether an event's own time is kept, or replaced by the time it arrived (its clock is set wrong). */
+export const timeIsKept = (t: number, receivedAt: number) => t >= receivedAt - MAX_PAST_MS && t <= receivedAt + MAX_FUTURE_MS;
 /** Ad-platform click ids that mark paid traffic even without utm tags. */
 const CLICK_IDS = ['gclid', 'msclkid', 'fbclid', 'li_fat_id', 'ttclid', 'twclid'];
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
@@ -86,10 +90,10 @@ function textProps(props: WireEvent['p'], answers: boolean): Record<string, stri
   return text;
 }
 
-export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
+export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, retimed }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
   const received = toClickHouseTime(receivedAt);
   return batch.e.map((event) => {
-    const trustedTime = event.t >= receivedAt - MAX_PAST_MS && event.t <= receivedAt + MAX_FUTURE_MS;
+    const eventId = event.i.toLowerCase();
     const url = new URL(event.u);
     url.hash = '';
     const type = EVENT_TYPES[event.n];
@@ -103,8 +107,8 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent }:
       site_id: batch.s,
       visitor_id: batch.v,
       session_id: batch.sid ?? '',
-      event_id: event.i.toLowerCase(),
-      ts: trustedTime ? toClickHouseTime(event.t) : received,
+      event_id: eventId,
+      ts: timeIsKept(event.t, receivedAt) ? toClickHouseTime(event.t) : (retimed?.get(eventId) ?? received),
       received_at: received,
       type,
       name: event.k ?? '',

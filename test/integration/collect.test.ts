@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { retimedEvents } from '../../collector/ingest/retimed.ts';
+import { batchToRows } from '../../collector/ingest/rows.ts';
+import { UNKNOWN_USER_AGENT } from '../../collector/ingest/user-agent.ts';
+import type { WireBatch } from '../../collector/ingest/wire.ts';
 import type { RunningServer } from '../../collector/server.ts';
-import { newVisitor, postBatch, SITE_ORIGIN, startTestServer, storedEvents, wireEvent } from '../support/server.ts';
+import { getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, storedEvents, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -116,6 +120,33 @@ describe('POST /collect', () => {
     const [row] = await storedEvents(server, visitor);
     expect(Date.parse(row!.ts.replace(' ', 'T') + 'Z')).toBeGreaterThanOrEqual(before - 1);
     expect(row!.ts).toBe(row!.received_at);
+  });
+
+  it('gives an event of a clock set wrong that is sent again the time of its first copy, so it is stored once', async () => {
+    const visitor = newVisitor();
+    const fast = Date.now() + 10 * 60_000;
+    const batch = { s: 'acme', v: visitor, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: fast }), wireEvent({ n: 'f', k: 'newsletter', t: fast + 1, p: { email: `${visitor}@acme.test` } })] };
+    expect((await postBatch(server, batch)).status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The acknowledgement was lost: the snippet sends the same events again, later.
+    expect((await postBatch(server, batch)).status).toBe(202);
+    const rows = await storedEvents(server, visitor);
+    expect(rows.map((row) => row.event_id).sort()).toEqual(batch.e.map((event) => event.i).sort());
+    const { body } = await getJson(server, `/api/leads?site=acme&visitor=${visitor}`);
+    expect(body.leads[0]).toMatchObject({ events: 2, pageviews: 1, score: 20 });
+  });
+
+  it('finds the time of the first copy in ClickHouse when the copy sent again reaches another collector', async () => {
+    const visitor = newVisitor();
+    const slow = Date.UTC(2001, 0, 1);
+    const batch = { s: 'acme', v: visitor, e: [wireEvent({ t: slow }), wireEvent({ t: Date.now() })] } as unknown as WireBatch;
+    expect((await postBatch(server, batch)).status).toBe(202);
+    const [first] = (await storedEvents(server, visitor)).filter((row) => row.event_id === batch.e[0]!.i);
+    // Another collector: nothing in its memory.
+    const elsewhere = retimedEvents(server.client, () => true);
+    const found = await elsewhere.lookUp(batch, Date.now());
+    expect([...found]).toEqual([[batch.e[0]!.i, first!.ts]]);
+    expect(batchToRows(batch, Date.now(), { userAgent: UNKNOWN_USER_AGENT, retimed: found })[0]!.ts).toBe(first!.ts);
   });
 
   it('grants CORS to configured origins only, and only on /collect', async () => {

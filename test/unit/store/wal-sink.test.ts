@@ -78,7 +78,9 @@ describe('the write-ahead log sink', () => {
     await wal.drained();
     expect(clickHouse.rows).toBe(10);
     expect(wal.status()).toMatchObject({ pendingRows: 0, pendingBytes: 0, degraded: false });
-    expect(warnings).toEqual([expect.stringContaining('cannot delete')]);
+    // (Inserts tried while ClickHouse was failing warned too, as many as the machine's speed made.)
+    const deletions = () => warnings.filter((warning) => !warning.startsWith('insert into ClickHouse failed'));
+    expect(deletions()).toEqual([expect.stringContaining('cannot delete')]);
     // With nothing left to drain, the drainer sleeps instead of rewriting the checkpoint.
     const renames = disk.renames;
     await sleep(200);
@@ -89,7 +91,7 @@ describe('the write-ahead log sink', () => {
     await wal.drained();
     expect(segmentFiles()).toHaveLength(1);
     expect(wal.status()).toMatchObject({ pendingRows: 0, pendingBytes: 0, segments: 1 });
-    expect(warnings).toHaveLength(1);
+    expect(deletions()).toHaveLength(1);
     await wal.close();
   });
 

@@ -1,0 +1,59 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { LRUCache } from 'lru-cache';
+import { timeIsKept, type EventRow } from './rows.ts';
+import type { WireBatch } from './wire.ts';
+
+/**
+ * The times given to events whose own time is not kept (a clock set wrong): the arrival of their first copy. A copy
+ * sent again (its acknowledgement was lost) is given the same time, so the events table collapses the two, as it
+ * does copies of every other event. Known from this process's memory for a day, else read from the events table: a
+ * retry that reaches another collector, or this one after a restart.
+ */
+export interface RetimedEvents {
+  /** Event id → the time an earlier copy was stored with, for the batch's events whose own time is not kept. */
+  lookUp(batch: WireBatch, receivedAt: number): Promise<ReadonlyMap<string, string>>;
+  /** Told of each batch once its rows (batchToRows's, one per event, in order) are durable. */
+  remember(batch: WireBatch, receivedAt: number, rows: EventRow[]): void;
+}
+
+const NONE: ReadonlyMap<string, string> = new Map();
+// Retries come within the snippet's 24 hours; a ClickHouse that is slow to answer is not waited on (the arrival
+// time is used, as before there was a lookup): such batches are few, but the lookup is on their 202's path.
+const LOOKUP_TIMEOUT_MS = 250;
+
+export function retimedEvents(client: Pick<ClickHouseClient, 'query'>, storeReachable: () => boolean): RetimedEvents {
+  const known = new LRUCache<string, string>({ max: 100_000, ttl: 25 * 3600_000 });
+  const key = (site: string, eventId: string) => `${site}\u0000${eventId}`;
+  return {
+    async lookUp(batch, receivedAt) {
+      const ids = batch.e.filter((event) => !timeIsKept(event.t, receivedAt)).map((event) => event.i.toLowerCase());
+      if (ids.length === 0) return NONE;
+      const found = new Map<string, string>();
+      const missing = ids.filter((id) => {
+        const at = known.get(key(batch.s, id));
+        if (at !== undefined) found.set(id, at);
+        return at === undefined;
+      });
+      if (missing.length > 0 && storeReachable()) {
+        try {
+          const result = await client.query({
+            query: `SELECT toString(event_id) AS id, toString(min(ts)) AS ts FROM events
+                    WHERE site_id = {site:String} AND visitor_id = {visitor:String} AND event_id IN {ids:Array(UUID)} GROUP BY event_id`,
+            query_params: { site: batch.s, visitor: batch.v, ids: missing },
+            format: 'JSONEachRow',
+            abort_signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
+          });
+          for (const row of await result.json<{ id: string; ts: string }>()) found.set(row.id, row.ts);
+        } catch {
+          // Down or slow: this copy gets its arrival time, and may be stored twice.
+        }
+      }
+      return found;
+    },
+    remember(batch, receivedAt, rows) {
+      batch.e.forEach((event, i) => {
+        if (!timeIsKept(event.t, receivedAt)) known.set(key(batch.s, rows[i]!.event_id), rows[i]!.ts);
+      });
+    },
+  };
+}
