@@ -9,7 +9,19 @@ import { timeOf } from './sql.ts';
  */
 
 export const TEMPERATURES = ['cold', 'warm', 'hot'] as const satisfies readonly Temperature[];
-export const DEFAULT_THRESHOLDS = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+/** Most rows the default thresholds make: past 200 points they go by 20, past 300 by 30, … */
+const MAX_THRESHOLD_ROWS = 20;
+
+/**
+ * "Score ≥ N" for N = 10 … 100, or up to the highest score a judged lead reaches under either rule set when that is
+ * higher (rules with large points score past 100, and every row above 100 would then read the same), in at most
+ * about 20 steps of a multiple of 10.
+ */
+export function defaultThresholds(judgedScores: number[]): number[] {
+  const top = Math.max(100, ...judgedScores);
+  const step = 10 * Math.ceil(top / 10 / MAX_THRESHOLD_ROWS);
+  return Array.from({ length: Math.ceil(top / step) }, (_, i) => (i + 1) * step);
+}
 const DAY_MS = 86_400_000;
 
 /** Sales' verdict on a lead: a prospect is what a good score predicts, a disqualified lead what it should not pick. */
@@ -146,6 +158,7 @@ export function backtest(input: BacktestInput): BacktestReport {
 
   const outcomes = new Map([...input.outcomes].filter(([leadId]) => current.has(leadId) || candidate.has(leadId)));
   const prospects = [...outcomes.values()].filter((outcome) => outcome === 'prospect').length;
+  const judgedScores = [...outcomes.keys()].flatMap((leadId) => [current.get(leadId)?.score ?? [], candidate.get(leadId)?.score ?? []].flat());
   const row = (threshold: number | 'hot'): ThresholdRow => {
     const picks = threshold === 'hot' ? (s: LeadScore) => s.temperature === 'hot' : (s: LeadScore) => s.score >= threshold;
     return { threshold, current: predict(current, outcomes, picks, prospects), candidate: predict(candidate, outcomes, picks, prospects) };
@@ -162,6 +175,6 @@ export function backtest(input: BacktestInput): BacktestReport {
     topMovers: movers.slice(0, input.top ?? 10),
     mql,
     outcomes: { prospects, disqualified: outcomes.size - prospects },
-    precisionRecall: [...(input.thresholds ?? DEFAULT_THRESHOLDS).map(row), row('hot')],
+    precisionRecall: [...(input.thresholds ?? defaultThresholds(judgedScores)).map(row), row('hot')],
   };
 }

@@ -79,6 +79,17 @@ describe('backtest', () => {
     expect(report.precisionRecall.map((row) => row.threshold)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 'hot']);
   });
 
+  it('goes past 100 when judged leads score higher under either rule set, in at most about 20 steps', () => {
+    const outcomes = new Map<string, Outcome>([['l_ada', 'prospect'], ['l_cy', 'disqualified']]);
+    const report = backtest({ current: [lead('ada', 90), lead('cy', 40)], candidate: [lead('ada', 346), lead('cy', 180)], outcomes });
+    const thresholds = report.precisionRecall.map((row) => row.threshold);
+    expect(thresholds).toEqual([20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240, 260, 280, 300, 320, 340, 360, 'hot']);
+    // Above 180 the candidate rules still tell the prospect from the disqualified lead.
+    expect(report.precisionRecall.find((row) => row.threshold === 200)!.candidate).toEqual({ selected: 1, truePositives: 1, precision: 1, recall: 1 });
+    // An unjudged lead's score does not stretch the scale.
+    expect(backtest({ current: [lead('eve', 900)], candidate: [lead('eve', 900)], outcomes }).precisionRecall).toHaveLength(11);
+  });
+
   it('leaves out anonymous visitors, leads last seen before --since, and verdicts on leads it does not compare', () => {
     const current = [lead('ada', 70), lead('old', 80, { last_seen: '2026-02-01 10:00:00.000' }), lead('anon', 60, { kind: 'visitor', email: '' })];
     const outcomes = new Map<string, Outcome>([
