@@ -9,6 +9,7 @@ import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
+import { personName } from '../scoring/person-name.ts';
 import { toClickHouseTime } from '../scoring/sql.ts';
 import { MAX_FUTURE_MS } from './ingest/rows.ts';
 
@@ -227,7 +228,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
         lead: {
           id: score.lead_id,
           email: score.email,
-          name: [score.profile.first_name, score.profile.last_name].filter(Boolean).join(' ') || score.profile.name || score.email,
+          name: personName(score.profile) || score.email,
           company: score.profile.company ?? '',
           jobTitle: score.profile.job_title ?? '',
           country: score.country,

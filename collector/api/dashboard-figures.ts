@@ -1,4 +1,4 @@
-import type { FunnelResponse, FunnelStep, Lifecycle, SourceRow, Stage, SummaryResponse, Temperature } from './dashboard-types.ts';
+import type { FunnelResponse, FunnelStep, Lifecycle, ScoreBucket, SourceRow, Stage, SummaryResponse, Temperature } from './dashboard-types.ts';
 
 /**
  * The marketing panels' arithmetic over the identified leads seen in a period: pure functions of one list (read
@@ -99,17 +99,23 @@ export function sourceQuality(leads: ActiveLead[]): Map<string, Omit<SourceRow, 
   );
 }
 
-/** Leads per score bucket of `size` points (a bucket starts at a multiple of it), empty buckets included. */
-export function scoreBuckets(leads: ActiveLead[], size: number): { from: number; leads: number }[] {
+/**
+ * Leads per score bucket of `size` points (a bucket starts at a multiple of it), empty buckets included, split by each
+ * lead's own temperature: the thresholds are the site's and need not fall on a bucket's edge (60 is warm, 61 hot).
+ */
+export function scoreBuckets(leads: ActiveLead[], size: number): ScoreBucket[] {
   if (leads.length === 0) return [];
-  const counts = new Map<number, number>();
+  const counts = new Map<number, ScoreBucket>();
+  const bucketOf = (from: number) => counts.get(from) ?? { from, leads: 0, cold: 0, warm: 0, hot: 0 };
   for (const lead of leads) {
-    const from = Math.floor(lead.score / size) * size;
-    counts.set(from, (counts.get(from) ?? 0) + 1);
+    const bucket = bucketOf(Math.floor(lead.score / size) * size);
+    bucket.leads++;
+    bucket[lead.temperature]++;
+    counts.set(bucket.from, bucket);
   }
   const lowest = Math.min(...counts.keys());
   const highest = Math.max(...counts.keys());
-  const buckets: { from: number; leads: number }[] = [];
-  for (let from = lowest; from <= highest; from += size) buckets.push({ from, leads: counts.get(from) ?? 0 });
+  const buckets: ScoreBucket[] = [];
+  for (let from = lowest; from <= highest; from += size) buckets.push(bucketOf(from));
   return buckets;
 }

@@ -26,6 +26,7 @@ import type {
 } from './dashboard-types.ts';
 import { currentQualifications } from './lead-store.ts';
 import { rulesOf } from './scores.ts';
+import { personName } from '../../scoring/person-name.ts';
 
 /**
  * The dashboards' queries. Lead figures read the stored scores (`lead_scores`, the latest row per lead); event
@@ -183,12 +184,18 @@ const inCurrent = (leads: ActiveLead[]) => leads.filter((lead) => lead.inCurrent
 
 export async function summary(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<SummaryResponse> {
   const [leads, verdicts, visitors] = await Promise.all([activeLeads(client, site, period), verdictsOf(client, site), visitorCounts(client, site, period)]);
-  // A lead is new in the period it first gave an email.
+  // A lead is new in the period it first gave its email. Only the current leads count: an email corrected or a
+  // browser shared leaves identities behind whose lead is gone, and the key figures and lists count it no more.
   const [identified] = await rows<{ current: string; previous: string }>(
     client,
     `
 SELECT countIf(identified_at >= ${START} AND identified_at < ${END}) AS current, countIf(identified_at >= ${PREVIOUS_START} AND identified_at < ${START}) AS previous
-FROM (SELECT min(ts) AS identified_at FROM identities WHERE site_id = {site:String} AND is_bot = 0 GROUP BY email)`,
+FROM
+(
+    SELECT min(ts) AS identified_at FROM identities
+    WHERE site_id = {site:String} AND is_bot = 0 AND email IN (SELECT email FROM (${currentLeadsSql(['email'])}))
+    GROUP BY email
+)`,
     periodParams(site.id, period),
   );
   return {
@@ -203,7 +210,7 @@ FROM (SELECT min(ts) AS identified_at FROM identities WHERE site_id = {site:Stri
 }
 
 export async function timeseries(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<TimeseriesResponse> {
-  const found = await rows<{ day: string; visitors: string; cold: string; warm: string; hot: string }>(
+  const daily = rows<{ day: string; visitors: string; cold: string; warm: string; hot: string }>(
     client,
     `
 WITH lead_of_visitor AS
@@ -222,15 +229,19 @@ LEFT JOIN lead_of_visitor USING visitor_id
 GROUP BY day ORDER BY day`,
     periodParams(site.id, period),
   );
+  // The period's own distinct counts, which the days cannot add up to: the key figures' reads, shared with them.
+  const [found, leads, visitors] = await Promise.all([daily, activeLeads(client, site, period), visitorCounts(client, site, period)]);
   const byDay = new Map(found.map((row) => [row.day, row]));
   const days = daysOf(period);
   const series = (pick: (row: (typeof found)[number]) => string) => days.map((d) => Number(byDay.has(d) ? pick(byDay.get(d)!) : 0));
+  const seen = (temperature: Temperature) => inCurrent(leads).filter((lead) => lead.temperature === temperature).length;
   return {
     site: site.id,
     period: periodInfo(period),
     days,
     visitors: series((row) => row.visitors),
     leads: { cold: series((row) => row.cold), warm: series((row) => row.warm), hot: series((row) => row.hot) },
+    totals: { visitors: visitors.current, leads: { cold: seen('cold'), warm: seen('warm'), hot: seen('hot') } },
   };
 }
 
@@ -375,7 +386,7 @@ GROUP BY lead_id`,
     topLeads: top.map((lead) => ({
       id: lead.lead_id,
       email: lead.email,
-      name: nameOf(lead.profile),
+      name: personName(lead.profile),
       company: lead.company,
       views: Number(lead.views),
       engagedSeconds: Math.round(Number(lead.engaged_ms) / 1000),
@@ -414,10 +425,6 @@ export interface LeadFilters {
   offset: number;
 }
 
-/** First and last name from a profile, else its `name`. */
-function nameOf(profile: Record<string, string>): string {
-  return [profile.first_name, profile.last_name].filter(Boolean).join(' ') || profile.name || '';
-}
 
 interface LeadListRow {
   lead_id: string;
@@ -488,7 +495,8 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
   if (filters.search) {
     params.search = filters.search;
     where.push(`(positionCaseInsensitiveUTF8(email, {search:String}) > 0 OR positionCaseInsensitiveUTF8(company, {search:String}) > 0
-      OR positionCaseInsensitiveUTF8(concat(profile['first_name'], ' ', profile['last_name']), {search:String}) > 0)`);
+      OR positionCaseInsensitiveUTF8(concat(profile['first_name'], ' ', profile['last_name']), {search:String}) > 0
+      OR positionCaseInsensitiveUTF8(profile['full_name'], {search:String}) > 0 OR positionCaseInsensitiveUTF8(profile['name'], {search:String}) > 0)`);
   }
   const order = filters.sort === 'recent' ? 'last_seen DESC, score DESC, lead_id' : 'score DESC, last_seen DESC, lead_id';
   const query = `
@@ -510,7 +518,7 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
     leads: found.map((row) => ({
       id: row.lead_id,
       email: row.email,
-      name: nameOf(row.profile),
+      name: personName(row.profile),
       company: row.company,
       jobTitle: row.profile.job_title ?? '',
       country: row.country,

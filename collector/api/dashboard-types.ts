@@ -64,6 +64,8 @@ export interface TimeseriesResponse {
   visitors: number[];
   /** Identified leads seen each day, by their current temperature. */
   leads: Record<Temperature, number[]>;
+  /** The same counted over the whole period: a browser or a lead seen on several days counts once (the key figures). */
+  totals: { visitors: number; leads: Record<Temperature, number> };
 }
 
 export interface FunnelResponse {
@@ -135,7 +137,13 @@ export interface ScoreDistributionResponse {
   thresholds: { warm: number; hot: number };
   bucketSize: number;
   /** Buckets of `bucketSize` points from the lowest to the highest score, empty ones included. */
-  buckets: { from: number; leads: number }[];
+  buckets: ScoreBucket[];
+}
+
+/** The leads whose score is in [from, from + bucketSize), and how many of them are cold, warm and hot (each by its own score). */
+export interface ScoreBucket extends Record<Temperature, number> {
+  from: number;
+  leads: number;
 }
 
 export interface LeadListItem {

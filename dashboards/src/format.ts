@@ -15,11 +15,12 @@ export function describeChange(current: number, previous: number): { text: strin
   return { text: `${direction} ${oneDecimal.format(Math.abs(change) * 100)}%`, direction };
 }
 
+/** Seconds as "12.5 s" or "2 min 5 s": rounded before minutes are split off, so 119.5 s reads "2 min", never "1 min 60 s". */
 export function formatSeconds(seconds: number): string {
-  if (seconds < 60) return `${oneDecimal.format(seconds)} s`;
-  const minutes = Math.floor(seconds / 60);
-  const rest = Math.round(seconds % 60);
-  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+  if (Math.round(seconds * 10) < 600) return `${oneDecimal.format(seconds)} s`;
+  const whole = Math.round(seconds);
+  const rest = whole % 60;
+  return rest ? `${Math.floor(whole / 60)} min ${rest} s` : `${whole / 60} min`;
 }
 
 const dateTime = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });

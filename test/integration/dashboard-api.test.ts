@@ -6,13 +6,17 @@ import { insertEvents } from '../../collector/ingest/sink.ts';
 import { describeUserAgent } from '../../collector/ingest/user-agent.ts';
 import type { WireBatch } from '../../collector/ingest/wire.ts';
 import type { RunningServer } from '../../collector/server.ts';
+import { startHttpReceiver, waitFor, type HttpReceiver } from '../support/alerts.ts';
 import { BROWSER_USER_AGENT, getJson, newVisitor, SITE_ORIGIN, startTestServer, TEST_TOKEN } from '../support/server.ts';
 
 const marketingToken = newApiToken();
 const salesToken = newApiToken();
 
 let server: RunningServer;
+/** Where globex's alerts go, as sales would receive them. */
+let receiver: HttpReceiver;
 beforeAll(async () => {
+  receiver = await startHttpReceiver();
   server = await startTestServer({
     sites: [
       {
@@ -20,7 +24,11 @@ beforeAll(async () => {
         origins: [SITE_ORIGIN],
         pageGroups: { resources: ['/resources*'], product: ['/product*'], webinar: ['/webinar*'], pricing: ['/pricing*'], contact: ['/contact*'] },
       },
-      { id: 'globex', origins: ['https://globex.test'] },
+      {
+        id: 'globex',
+        origins: ['https://globex.test'],
+        alerts: { destinations: [{ type: 'webhook', id: 'crm', url: `${receiver.url}/hooks/hearth`, secret: 'a-test-signing-key-of-32-bytes!!' }] },
+      },
     ],
     tokens: [
       { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
@@ -28,8 +36,12 @@ beforeAll(async () => {
     ],
   });
   await seed();
+  await seedGlobex();
 });
-afterAll(() => server.close());
+afterAll(async () => {
+  await server?.close();
+  await receiver?.close();
+});
 
 const DAY_MS = 86_400_000;
 const todayStart = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
@@ -47,8 +59,8 @@ const form = (path: string, name: string, t: number, fields: Record<string, stri
  * Stores a browser's events with their own timestamps (the collector would replace times older than a day by the
  * arrival time), and tells the scorer, as the write-ahead log does after each batch it stores.
  */
-async function store(visitor: string, events: Record<string, unknown>[]) {
-  const batch = { s: 'acme', v: visitor, sid: newVisitor(), e: events.map((event) => ({ i: randomUUID(), ...event })) } as WireBatch;
+async function store(visitor: string, events: Record<string, unknown>[], site = 'acme') {
+  const batch = { s: site, v: visitor, sid: newVisitor(), e: events.map((event) => ({ i: randomUUID(), ...event })) } as WireBatch;
   const rows = batchToRows(batch, Math.max(...events.map((event) => event.t as number)) + 1000, { userAgent: describeUserAgent(BROWSER_USER_AGENT) });
   await insertEvents(server.client, rows);
   server.scorer.noteStored(rows);
@@ -104,6 +116,36 @@ async function seed() {
   await server.scorer.settled();
 }
 
+const people = {
+  typo: `jon.${newVisitor()}@tpyo.test`,
+  corrected: `jon.${newVisitor()}@typo.test`,
+  ada: `ada.${newVisitor()}@analytical-engines.test`,
+  head: `head.${newVisitor()}@globex-freight.test`,
+};
+const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
+
+/**
+ * Site globex, this week: a visitor who comes back the next day to correct the email it typed, Ada who types her name in a "Name" field,
+ * studies pricing and asks for a demo minutes ago, and a head of operations whose answers are worth exactly 60
+ * points (manager 20, 500 employees 25, France 15): warm, since hot is above 60.
+ */
+async function seedGlobex() {
+  const jon = newVisitor();
+  await store(jon, [landing('/', at(2)), form('/', 'newsletter', at(2, 1), { 'email  email': people.typo })], 'globex');
+  await server.scorer.settled();
+  await store(jon, [landing('/', at(1)), form('/', 'newsletter', at(1, 1), { 'email  email': people.corrected })], 'globex');
+  await store(newVisitor(), [
+    landing('/pricing', minutesAgo(6)),
+    { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(5), ms: 45_000 },
+    form('/contact', 'demo-request', minutesAgo(4), { 'name  ': 'Ada Lovelace', 'email  email': people.ada, 'company  ': 'Analytical Engines' }),
+  ], 'globex');
+  await store(newVisitor(), [
+    landing('/', at(3)),
+    form('/', 'newsletter', at(3, 1), { 'email  email': people.head, 'job_title  ': 'Head of Operations', 'company_size  ': '500', 'country  ': 'France' }),
+  ], 'globex');
+  await server.scorer.settled();
+}
+
 const api = async (path: string, token: string | null = TEST_TOKEN) => getJson(server, path, token);
 const leadId = async (email: string) => ((await api(`/api/dashboard/leads?site=acme&q=${encodeURIComponent(email)}`)).body.leads[0].id as string);
 
@@ -137,6 +179,7 @@ describe('marketing dashboard API', () => {
     expect(body.days).toEqual([6, 5, 4, 3, 2, 1, 0].map(dayOf));
     expect(body.visitors).toEqual([0, 1, 1, 2, 2, 1, 0]);
     expect(body.leads).toEqual({ cold: [0, 0, 0, 2, 0, 0, 0], warm: [0, 0, 0, 0, 1, 0, 0], hot: [0, 0, 0, 0, 0, 1, 0] });
+    expect(body.totals).toEqual({ visitors: 7, leads: { cold: 2, warm: 1, hot: 1 } });
   });
 
   it('shows how far leads went down the funnel, with the conversion from each step to the next', async () => {
@@ -202,6 +245,54 @@ describe('marketing dashboard API', () => {
     expect(body.buckets.map((bucket: { from: number }) => bucket.from)).toEqual(
       Array.from({ length: body.buckets.length }, (_, i) => body.buckets[0].from + 10 * i),
     );
+  });
+});
+
+describe('leads as people typed them (site globex)', () => {
+  const GLOBEX_WEEK = `site=globex&from=${dayOf(6)}&to=${dayOf(0)}`;
+
+  it('counts an email corrected on the same browser as one new lead, as the key figures and the list do', async () => {
+    const { body: list } = await api(`/api/dashboard/leads?${GLOBEX_WEEK}`);
+    expect(list.leads.map((lead: { email: string }) => lead.email).sort()).toEqual([people.ada, people.head, people.corrected].sort());
+    const { body } = await api(`/api/dashboard/summary?${GLOBEX_WEEK}`);
+    expect(body.kpis.identifiedLeads).toEqual({ current: 3, previous: 0 });
+    expect(body.kpis.newLeads).toEqual({ current: 3, previous: 0 });
+  });
+
+  it('counts a visitor and a lead seen on two days once in the period\'s totals, which the days do not add up to', async () => {
+    const { body } = await api(`/api/dashboard/timeseries?${GLOBEX_WEEK}`);
+    expect(body.visitors).toEqual([0, 0, 0, 1, 1, 1, 1]);
+    expect(body.leads.cold).toEqual([0, 0, 0, 0, 1, 1, 1]);
+    expect(body.totals).toEqual({ visitors: 3, leads: { cold: 2, warm: 1, hot: 0 } });
+    const { body: summary } = await api(`/api/dashboard/summary?${GLOBEX_WEEK}`);
+    expect(summary.kpis.visitors.current).toBe(body.totals.visitors);
+  });
+
+  it('shows and finds the name typed in a "Name" field: list, search, CSV, pricing top leads and alert', async () => {
+    const { body: found } = await api(`/api/dashboard/leads?${GLOBEX_WEEK}&q=lovelace`);
+    expect(found.leads).toEqual([expect.objectContaining({ email: people.ada, name: 'Ada Lovelace', company: 'Analytical Engines' })]);
+    const csv = await fetch(`${server.url}/api/leads.csv?${GLOBEX_WEEK}&q=Ada%20Love`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    const lines = (await csv.text()).trimEnd().split('\r\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(`,${people.ada},Ada Lovelace,Analytical Engines,`);
+    const { body: pricing } = await api(`/api/dashboard/pricing?${GLOBEX_WEEK}`);
+    expect(pricing.topLeads).toEqual([expect.objectContaining({ email: people.ada, name: 'Ada Lovelace' })]);
+    const alert = await waitFor(
+      () => receiver.requests.map((request) => JSON.parse(request.body)).find((body) => body.data.lead.email === people.ada),
+      10_000,
+      'the demo-request alert',
+    );
+    expect(alert.data).toMatchObject({ signal: 'demo_request', lead: { name: 'Ada Lovelace', company: 'Analytical Engines' } });
+  });
+
+  it('splits each score bucket by its leads\' own temperatures: 60 points is warm, since hot is above 60', async () => {
+    const { body: list } = await api(`/api/dashboard/leads?${GLOBEX_WEEK}&q=${encodeURIComponent(people.head)}`);
+    expect(list.leads).toEqual([expect.objectContaining({ score: 60, temperature: 'warm' })]);
+    const { body } = await api(`/api/dashboard/score-distribution?${GLOBEX_WEEK}`);
+    expect(body.thresholds).toEqual({ warm: 30, hot: 60 });
+    expect(body.buckets.find((bucket: { from: number }) => bucket.from === 60)).toEqual({ from: 60, leads: 1, cold: 0, warm: 1, hot: 0 });
+    const all = (temperature: 'cold' | 'warm' | 'hot') => body.buckets.reduce((sum: number, bucket: Record<string, number>) => sum + (bucket[temperature] ?? 0), 0);
+    expect([all('cold'), all('warm'), all('hot')]).toEqual([2, 1, 0]);
   });
 });
 

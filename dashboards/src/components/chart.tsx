@@ -7,6 +7,11 @@ export interface ChartSeries {
   label: string;
   values: (number | null)[];
   color: string;
+  /**
+   * The series' figure for the whole chart, which its summary for screen readers says. Give it only where it is
+   * known: daily counts of distinct visitors or leads do not add up to the period's (one seen on two days is one).
+   */
+  total?: number;
 }
 
 export interface ChartProps {
@@ -16,6 +21,10 @@ export interface ChartProps {
   x: string[] | number[];
   series: ChartSeries[];
   kind?: 'line' | 'bars';
+  /** Bars only: each x's bars stacked, the first series at the bottom (the table and the legend keep each one's own values). */
+  stacked?: boolean;
+  /** Bars over numbers: the width of each x's band (a score bucket's size); the gap between the first two x by default. */
+  xStep?: number;
   height?: number;
   /** How an x value reads in the data table, e.g. "40–49 points". */
   xLabel?: (x: string | number) => string;
@@ -30,7 +39,7 @@ const toSeconds = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
  * A uPlot chart that follows its container's width, with the same figures as a table under a disclosure for
  * keyboard and screen-reader users (a canvas says nothing to them).
  */
-export function Chart({ label, x, series, kind = 'line', height = 220, xLabel }: ChartProps) {
+export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, stacked = false, xStep }: ChartProps) {
   const target = useRef<HTMLDivElement>(null);
   const days = isDays(x);
   useEffect(() => {
@@ -38,12 +47,18 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel }:
     if (!element) return;
     const xs = days ? (x as string[]).map(toSeconds) : (x as number[]);
     const bars = kind === 'bars' ? uPlot.paths.bars!({ size: [0.8, 48], align: 1 }) : undefined;
+    // A stack is drawn as each series' running sum, the tallest first, so every bar shows its own band.
+    const drawn = stacked && kind === 'bars' ? stackedSeries(series) : series.map((one) => ({ ...one, plotted: one.values }));
     const options: uPlot.Options = {
       width: Math.max(element.clientWidth, 200),
       height,
       // Days are UTC days, as the API counts them.
       tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
-      scales: { x: { time: days }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: {
+        // A bar starts at its x (align 1): the axis runs one step past the last x, or the last bar would be cut off.
+        x: { time: days, ...(bars && !days ? { range: (_u: uPlot, min: number, max: number) => [min, max + (xStep ?? (xs.length > 1 ? xs[1]! - xs[0]! : 1))] as uPlot.Range.MinMax } : {}) },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+      },
       axes: [
         {
           stroke: '#3e4c59',
@@ -56,37 +71,35 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel }:
       ],
       series: [
         { label: days ? 'Day' : 'From', value: (_u, value) => (value == null ? '' : days ? formatDay(new Date(value * 1000).toISOString().slice(0, 10)) : String(value)) },
-        ...series.map((one) => ({
+        ...drawn.map((one) => ({
           label: one.label,
           stroke: one.color,
           width: kind === 'bars' ? 1 : 2,
           fill: kind === 'bars' ? one.color : undefined,
           paths: bars,
           points: { show: kind !== 'bars' && xs.length <= 45 },
-          value: (_u: uPlot, value: number | null) => (value == null ? '–' : formatNumber(value)),
+          value: (_u: uPlot, _plotted: number | null, _series: number, i: number | null) => {
+            const value = i == null ? null : one.values[i];
+            return value == null ? '–' : formatNumber(value);
+          },
         })),
       ],
       cursor: { drag: { x: false, y: false } },
     };
-    const plot = new uPlot(options, [xs, ...series.map((one) => one.values)] as uPlot.AlignedData, element);
+    const plot = new uPlot(options, [xs, ...drawn.map((one) => one.plotted)] as uPlot.AlignedData, element);
     const observer = new ResizeObserver(() => plot.setSize({ width: Math.max(element.clientWidth, 200), height }));
     observer.observe(element);
     return () => {
       observer.disconnect();
       plot.destroy();
     };
-  }, [JSON.stringify(x), JSON.stringify(series), kind, height]);
+  }, [JSON.stringify(x), JSON.stringify(series), kind, height, stacked, xStep]);
 
   const describeX = (value: string | number) => (xLabel ? xLabel(value) : typeof value === 'string' ? formatDay(value) : String(value));
-  const summary = series
-    .map((one) => {
-      const total = one.values.reduce<number>((sum, value) => sum + (value ?? 0), 0);
-      return `${one.label}: ${formatNumber(total)} in all`;
-    })
-    .join('; ');
+  const totals = series.flatMap((one) => (one.total === undefined ? [] : [`${one.label}: ${formatNumber(one.total)} in all. `]));
   return (
     <figure class="chart">
-      <div ref={target} class="chart-canvas" role="img" aria-label={`${label}. ${summary}. The data table below lists every value.`} />
+      <div ref={target} class="chart-canvas" role="img" aria-label={`${label}. ${totals.join('')}The data table below lists every value.`} />
       <details class="chart-data">
         <summary>{label}: data table</summary>
         <TableScroll label={`${label}, as a table`}>
@@ -118,4 +131,20 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel }:
       </details>
     </figure>
   );
+}
+
+/**
+ * Stacked bars as uPlot draws them: each series' running sum from the bottom (none where its own value is 0, so an
+ * empty band draws nothing), the top of the stack first so that each band stays visible above the ones below.
+ */
+function stackedSeries(series: ChartSeries[]): (ChartSeries & { plotted: (number | null)[] })[] {
+  const sums: number[] = [];
+  const stacked = series.map((one) => ({
+    ...one,
+    plotted: one.values.map((value, i) => {
+      sums[i] = (sums[i] ?? 0) + (value ?? 0);
+      return value ? sums[i]! : null;
+    }),
+  }));
+  return stacked.reverse();
 }

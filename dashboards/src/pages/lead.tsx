@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
+import { personName } from '../../../scoring/person-name.ts';
 import { ApiError, query, request, useApi } from '../api.ts';
 import { canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } from '../session.ts';
 import { Chart } from '../components/chart.tsx';
@@ -64,7 +65,7 @@ const isoOf = (clickHouseTime: string) => (clickHouseTime.includes('T') ? clickH
 
 export function LeadPage({ session, site, id }: PageProps & { id: string }) {
   const lead = useApi<LeadDetail>(`/api/leads/${encodeURIComponent(id)}${query({ site: site.id })}`);
-  const name = lead.data ? [lead.data.profile.first_name, lead.data.profile.last_name].filter(Boolean).join(' ') || lead.data.email : 'Lead';
+  const name = lead.data ? personName(lead.data.profile) || lead.data.email : 'Lead';
   usePageTitle(name);
   if (lead.error) {
     return (

@@ -71,14 +71,14 @@ export function MarketingPage({ site, location }: PageProps) {
           <Section loaded={series} what="the daily figures">
             {(data) => (
               <div class="chart-pair">
-                <Chart label="Visitors per day" x={data.days} series={[{ label: 'Visitors', values: data.visitors, color: COLORS.visitors }]} />
+                <Chart label="Visitors per day" x={data.days} series={[{ label: 'Visitors', values: data.visitors, color: COLORS.visitors, total: data.totals.visitors }]} />
                 <Chart
                   label="Leads seen per day, by temperature"
                   x={data.days}
                   series={[
-                    { label: 'Hot', values: data.leads.hot, color: COLORS.hot },
-                    { label: 'Warm', values: data.leads.warm, color: COLORS.warm },
-                    { label: 'Cold', values: data.leads.cold, color: COLORS.cold },
+                    { label: 'Hot', values: data.leads.hot, color: COLORS.hot, total: data.totals.leads.hot },
+                    { label: 'Warm', values: data.leads.warm, color: COLORS.warm, total: data.totals.leads.warm },
+                    { label: 'Cold', values: data.leads.cold, color: COLORS.cold, total: data.totals.leads.cold },
                   ]}
                 />
               </div>
@@ -264,7 +264,7 @@ function PricingPanel({ data, site }: { data: PricingResponse; site: string }) {
         <Kpi label="Engaged time per view" value={data.averageEngagedSeconds} format={formatSeconds} />
       </dl>
       <div class="chart-pair">
-        <Chart label="Pricing-page views per day" x={data.days} series={[{ label: 'Views', values: data.dailyViews, color: COLORS.warm }]} />
+        <Chart label="Pricing-page views per day" x={data.days} series={[{ label: 'Views', values: data.dailyViews, color: COLORS.warm, total: data.views.current }]} />
         <div>
           <h3>Leads who spent longest on pricing</h3>
           {data.topLeads.length === 0 ? (
@@ -313,26 +313,27 @@ function PricingPanel({ data, site }: { data: PricingResponse; site: string }) {
 function DistributionPanel({ data }: { data: ScoreDistributionResponse }) {
   if (data.buckets.length === 0) return <p class="muted">No identified lead seen in this period.</p>;
   const { warm, hot } = data.thresholds;
-  // A bucket takes the temperature of its middle score, so the bars change colour at the thresholds.
-  const temperatureOf = (from: number) => {
-    const middle = from + data.bucketSize / 2;
-    return middle > hot ? 'hot' : middle >= warm ? 'warm' : 'cold';
+  // Each lead counts under its own temperature: a threshold may fall inside a bucket (60 is warm, 61 hot).
+  const band = (temperature: 'cold' | 'warm' | 'hot') => {
+    const values = data.buckets.map((bucket) => bucket[temperature]);
+    return { values, total: values.reduce((sum, value) => sum + value, 0) };
   };
-  const values = (temperature: string) => data.buckets.map((bucket) => (temperatureOf(bucket.from) === temperature ? bucket.leads : null));
   return (
     <>
       <p class="muted">
-        Identified leads seen in the period by current score, in steps of {data.bucketSize} points: cold below {warm}, hot above {hot}.
+        Identified leads seen in the period by current score, in steps of {data.bucketSize} points: cold below {warm}, warm from {warm} to {hot}, hot above {hot}.
       </p>
       <Chart
         label="Leads by score"
         kind="bars"
+        stacked
         x={data.buckets.map((bucket) => bucket.from)}
+        xStep={data.bucketSize}
         xLabel={(from) => `${from} to ${Number(from) + data.bucketSize - 1} points`}
         series={[
-          { label: 'Cold', values: values('cold'), color: COLORS.cold },
-          { label: 'Warm', values: values('warm'), color: COLORS.warm },
-          { label: 'Hot', values: values('hot'), color: COLORS.hot },
+          { label: 'Cold', color: COLORS.cold, ...band('cold') },
+          { label: 'Warm', color: COLORS.warm, ...band('warm') },
+          { label: 'Hot', color: COLORS.hot, ...band('hot') },
         ]}
       />
     </>

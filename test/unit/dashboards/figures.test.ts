@@ -39,14 +39,22 @@ describe('the marketing panels\' arithmetic', () => {
   });
 
   it('buckets negative scores downwards and keeps the empty buckets between', () => {
+    const empty = { leads: 0, cold: 0, warm: 0, hot: 0 };
     expect(scoreBuckets([lead('a', { score: -15 }), lead('b', { score: 21 }), lead('c', { score: 29 })], 10)).toEqual([
-      { from: -20, leads: 1 },
-      { from: -10, leads: 0 },
-      { from: 0, leads: 0 },
-      { from: 10, leads: 0 },
-      { from: 20, leads: 2 },
+      { from: -20, leads: 1, cold: 1, warm: 0, hot: 0 },
+      { from: -10, ...empty },
+      { from: 0, ...empty },
+      { from: 10, ...empty },
+      { from: 20, leads: 2, cold: 2, warm: 0, hot: 0 },
     ]);
     expect(scoreBuckets([], 10)).toEqual([]);
+  });
+
+  it('counts each lead of a bucket under its own temperature, where a threshold falls inside the bucket', () => {
+    // Hot is above 60: 60 is warm and 61 hot, both in the bucket of 60 to 69 points.
+    expect(scoreBuckets([lead('a', { score: 60, temperature: 'warm' }), lead('b', { score: 61, temperature: 'hot' }), lead('c', { score: 69, temperature: 'hot' })], 10)).toEqual([
+      { from: 60, leads: 3, cold: 0, warm: 1, hot: 2 },
+    ]);
   });
 });
 
