@@ -43,14 +43,26 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   });
 
   const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
-  const post = (events: Record<string, unknown>[]) => postBatch(server, { s: 'acme', v: newVisitor(), e: events.map((event) => wireEvent(event)) });
+  /** Every browser the seed posts from: the Visitors key figure counts each once, whatever the days it was seen. */
+  const visitors = new Set<string>();
+  const post = (events: Record<string, unknown>[], v = newVisitor()) => {
+    visitors.add(v);
+    return postBatch(server, { s: 'acme', v, e: events.map((event) => wireEvent(event)) });
+  };
+  /** Engaged time on pricing over the period's pricing-page views (the CEO's one view): 119.5 s a view. */
+  const PRICING = { views: 1, engagedMs: 119_500 };
 
-  /** Three leads and two anonymous visitors, through /collect as the snippet sends them. */
+  /**
+   * Four leads and two anonymous visitors, through /collect as the snippet sends them. Under the default rules
+   * (warm from 30, hot above 60): the CEO 110 (C level 30, 500 employees 25, software 20, France 15, pricing 20), hot;
+   * the head of operations 35 (manager 20, webinar 15), warm; the student -25 (student -15, free mail -10), cold;
+   * Ada Lovelace 60 (head 20, 500 employees 25, France 15), warm, seen yesterday and today from one browser.
+   */
   async function seed() {
     await post([
       { u: `${SITE_ORIGIN}/?utm_source=linkedin`, r: 'https://www.linkedin.com/', ss: 1, t: minutesAgo(50) },
       { u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(49) },
-      { n: 'e', u: `${SITE_ORIGIN}/pricing`, ms: 95_000, t: minutesAgo(47) },
+      { n: 'e', u: `${SITE_ORIGIN}/pricing`, ms: PRICING.engagedMs, t: minutesAgo(47) },
       { n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(45), p: { 'email  email': ceo, 'first_name  ': 'Grace', 'last_name  ': 'Hopper', 'job_title  ': 'CEO', 'company  ': 'Initech', 'company_size  ': '500', 'industry  ': 'Software', 'country  ': 'France' } },
     ]);
     await post([
@@ -61,10 +73,33 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
       { u: `${SITE_ORIGIN}/resources?utm_source=display`, ss: 1, t: minutesAgo(30) },
       { n: 'f', u: `${SITE_ORIGIN}/resources`, k: 'whitepaper', t: minutesAgo(29), p: { 'email  email': `student.${newVisitor()}@gmail.com`, 'job_title  ': 'Student' } },
     ]);
+    // Ada's browser, anonymous late yesterday (UTC; under 25 h ago, so the collector keeps the time), then today
+    // where she types her name in a plain "Name" field (kept as full_name). Her email does not say "Lovelace".
+    const ada = newVisitor();
+    const todayStart = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+    const today = (minutes: number) => Math.max(minutesAgo(minutes), todayStart + 60_000);
+    await post([{ u: `${SITE_ORIGIN}/`, ss: 1, t: todayStart - 30 * 60_000 }], ada);
+    await post(
+      [
+        { u: `${SITE_ORIGIN}/`, ss: 1, t: today(6) },
+        { n: 'f', u: `${SITE_ORIGIN}/`, k: 'newsletter', t: today(5), p: { 'name  ': 'Ada Lovelace', 'email  email': `ada.${newVisitor()}@analytical-engines.test`, 'company  ': 'Analytical Engines', 'job_title  ': 'Head of Research', 'company_size  ': '500', 'country  ': 'France' } },
+      ],
+      ada,
+    );
     await post([{ u: `${SITE_ORIGIN}/`, ss: 1, t: minutesAgo(20) }]);
     await post([{ u: `${SITE_ORIGIN}/product`, ss: 1, t: minutesAgo(10) }]);
     await drained(server);
   }
+
+  /** The seeded leads' scores under the default rules, as the seed's comment adds them up. */
+  const SCORES = { ceo: 30 + 25 + 20 + 15 + 20, ops: 20 + 15, student: -15 - 10, ada: 20 + 25 + 15 };
+  const temperatureOf = (score: number) => (score > 60 ? 'hot' : score >= 30 ? 'warm' : 'cold');
+  /** The key figures the seed makes: each browser once, each lead once (all of them new), by its temperature. */
+  const expected = () => {
+    const count = (temperature: string) => String(Object.values(SCORES).filter((score) => temperatureOf(score) === temperature).length);
+    const leads = String(Object.keys(SCORES).length);
+    return { visitors: String(visitors.size), leads, newLeads: leads, cold: count('cold'), warm: count('warm'), hot: count('hot') };
+  };
 
   /** A browser tab that records every console error and uncaught exception. */
   async function openPage(): Promise<{ page: Page; problems: string[] }> {
@@ -91,12 +126,15 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const { page, problems } = await openPage();
     await logIn(page, 'sam');
 
-    await expect.poll(() => kpi(page, 'Visitors')).toBe('5');
-    expect(await kpi(page, 'Identified leads')).toBe('3');
-    expect(await kpi(page, 'New leads')).toBe('3');
-    expect(await kpi(page, 'Warm leads')).toBe('1');
-    expect(await kpi(page, 'Hot leads')).toBe('1');
-    expect(await kpi(page, 'MQLs')).toBe('1');
+    const figures = expected();
+    expect(figures).toEqual({ visitors: '6', leads: '4', newLeads: '4', cold: '1', warm: '2', hot: '1' });
+    await expect.poll(() => kpi(page, 'Visitors')).toBe(figures.visitors);
+    expect(await kpi(page, 'Identified leads')).toBe(figures.leads);
+    expect(await kpi(page, 'New leads')).toBe(figures.newLeads);
+    expect(await kpi(page, 'Warm leads')).toBe(figures.warm);
+    expect(await kpi(page, 'Hot leads')).toBe(figures.hot);
+    // An MQL is a hot lead nobody has qualified yet.
+    expect(await kpi(page, 'MQLs')).toBe(figures.hot);
     expect(await kpi(page, 'Prospects')).toBe('0');
     await page.locator('#scores-title').waitFor();
     await page.locator('.sources tbody tr', { hasText: 'linkedin' }).waitFor();
@@ -158,6 +196,50 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const refused = await page.request.post(`${server.url}/api/leads/${leadId}/qualification?site=acme`, { headers: { 'x-csrf-token': csrfToken }, data: { owner: 'ada' } });
     expect(refused.status()).toBe(403);
     expect((await refused.json()).code).toBe('forbidden');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('reads the charts and figures as the key figures count: a returning visitor once, 60 points warm, engaged time in whole minutes', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    const figures = expected();
+
+    // 119.5 s a view rounds to 120 s: two whole minutes, not "1 min 60 s".
+    expect(Math.round(PRICING.engagedMs / PRICING.views / 1000)).toBe(120);
+    await expect.poll(() => kpi(page, 'Engaged time per view')).toBe('2 min');
+
+    // Ada's 60 points are warm (hot is above 60): the bucket of 60 to 69 points holds one warm lead and no hot one.
+    expect([SCORES.ada, temperatureOf(SCORES.ada)]).toEqual([60, 'warm']);
+    const scores = page.locator('figure.chart', { has: page.locator('summary', { hasText: 'Leads by score: data table' }) });
+    await scores.locator('summary').click();
+    expect(await scores.locator('thead th').allTextContents()).toEqual(['Bucket', 'Cold', 'Warm', 'Hot']);
+    const sixties = scores.locator('tbody tr', { has: page.locator('th', { hasText: /^60 to 69 points$/ }) });
+    await expect.poll(() => sixties.locator('td').allInnerTexts()).toEqual(['0', '1', '0']);
+
+    // The charts' summaries for screen readers say the period's figures: Ada's browser and Ada, seen on two days, count once.
+    await expect.poll(() => kpi(page, 'Visitors')).toBe(figures.visitors);
+    expect(await kpi(page, 'Warm leads')).toBe(figures.warm);
+    const summaryOf = (label: string) => page.locator(`.chart-canvas[role=img][aria-label^="${label}. "]`).getAttribute('aria-label');
+    const total = (summary: string | null, series: string) => new RegExp(`${series}: (\\d+) in all`).exec(summary ?? '')?.[1];
+    expect(total(await summaryOf('Visitors per day'), 'Visitors')).toBe(figures.visitors);
+    const leads = await summaryOf('Leads seen per day, by temperature');
+    expect([total(leads, 'Cold'), total(leads, 'Warm'), total(leads, 'Hot')]).toEqual([figures.cold, figures.warm, figures.hot]);
+    await page.screenshot({ path: `${SCREENSHOTS}/marketing-figures.png`, fullPage: true });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('names a lead by the "Name" field it filled in, and finds it by that name', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=Lovelace`);
+    const rows = page.locator('table.leads tbody tr');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().innerText()).toContain('Ada Lovelace');
+    await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+    await page.getByRole('heading', { name: 'Ada Lovelace', level: 1 }).waitFor();
+    expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('Ada Lovelace');
     expect(problems).toEqual([]);
     await page.context().close();
   });
