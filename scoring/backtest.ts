@@ -20,7 +20,8 @@ const MAX_THRESHOLD_ROWS = 20;
 export function defaultThresholds(judgedScores: number[]): number[] {
   const top = Math.max(100, ...judgedScores);
   const step = 10 * Math.ceil(top / 10 / MAX_THRESHOLD_ROWS);
-  return Array.from({ length: Math.ceil(top / step) }, (_, i) => (i + 1) * step);
+  // Up to the last threshold that still picks someone.
+  return Array.from({ length: Math.floor(top / step) }, (_, i) => (i + 1) * step);
 }
 const DAY_MS = 86_400_000;
 

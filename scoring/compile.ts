@@ -1,5 +1,5 @@
 import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
-import { STAGES, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
+import { STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
 
@@ -145,14 +145,10 @@ function fieldCondition(rule: FitRule | NegativeRule, i: number, p: SqlParams): 
 }
 
 /** A condition on one event (type, path, name, link_url) or, for a dwell rule, on one page visit (path, engaged_ms). */
-function eventCondition(rule: EngagementRule | NegativeRule, i: number, p: SqlParams, pageGroups: PageGroups, path: string): string {
+function eventCondition(rule: EngagementRule | NegativeRule, i: number, p: SqlParams, pageGroups: PageGroups): string {
   const parts = [`type = ${p.bind(`r${i}_event`, rule.event)}`];
   if (rule.minEngagedSeconds !== undefined) parts.push(`engaged_ms >= ${p.bind(`r${i}_engaged_ms`, Math.round(rule.minEngagedSeconds * 1000), 'UInt64')}`);
-  if (rule.pageGroup !== undefined) {
-    const patterns = pageGroups[rule.pageGroup];
-    if (!patterns) throw new Error(`${path}.pageGroup: the site has no page group "${rule.pageGroup}" (it has: ${Object.keys(pageGroups).join(', ') || 'none'})`);
-    parts.push(`match(path, ${p.bind(`r${i}_page_group`, globsToRegex(patterns))})`);
-  }
+  if (rule.pageGroup !== undefined) parts.push(`match(path, ${p.bind(`r${i}_page_group`, globsToRegex(pageGroups[rule.pageGroup]!))})`);
   if (rule.paths) parts.push(`match(path, ${p.bind(`r${i}_paths`, globsToRegex(rule.paths))})`);
   if (rule.assets) {
     const assets = p.bind(`r${i}_assets`, globsToRegex(rule.assets));
@@ -190,13 +186,11 @@ function compileRules(rules: Rules, p: SqlParams, pageGroups: PageGroups): Compi
   const once = { cap: UNCAPPED, halfLifeDays: halfLife, stageRank: 0 };
 
   rules.fit.forEach((rule) => add({ id: rule.id, kind: 'fit', scope: 'profile', points: rule.points, ...once }, (i) => fieldCondition(rule, i, p)));
-  rules.engagement.forEach((rule, n) =>
-    add({ id: rule.id, kind: 'engagement', points: rule.points, ...eventTally(rule) }, (i) => eventCondition(rule, i, p, pageGroups, `engagement[${n}]`)),
-  );
-  rules.negative.forEach((rule, n) =>
+  rules.engagement.forEach((rule) => add({ id: rule.id, kind: 'engagement', points: rule.points, ...eventTally(rule) }, (i) => eventCondition(rule, i, p, pageGroups)));
+  rules.negative.forEach((rule) =>
     rule.field !== undefined
       ? add({ id: rule.id, kind: 'negative', scope: 'profile', points: rule.points, ...once }, (i) => fieldCondition(rule, i, p))
-      : add({ id: rule.id, kind: 'negative', points: rule.points, ...eventTally(rule) }, (i) => eventCondition(rule, i, p, pageGroups, `negative[${n}]`)),
+      : add({ id: rule.id, kind: 'negative', points: rule.points, ...eventTally(rule) }, (i) => eventCondition(rule, i, p, pageGroups)),
   );
   rules.source.forEach((rule) => add({ id: rule.id, kind: 'source', scope: 'source', points: rule.points, ...once }, (i) => sourceCondition(rule, i, p)));
   return compiled;
@@ -206,11 +200,7 @@ function compileRules(rules: Rules, p: SqlParams, pageGroups: PageGroups): Compi
 function pageStageSql(rules: Rules, pageGroups: PageGroups, p: SqlParams): string {
   const branches: string[] = [];
   for (const [rank, stage] of [...STAGES.entries()].reverse()) {
-    const patterns = Object.entries(rules.funnel).flatMap(([group, groupStage]) => {
-      if (groupStage !== stage) return [];
-      if (!pageGroups[group]) throw new Error(`funnel.${group}: the site has no page group "${group}" (it has: ${Object.keys(pageGroups).join(', ') || 'none'})`);
-      return pageGroups[group];
-    });
+    const patterns = Object.entries(rules.funnel).flatMap(([group, groupStage]) => (groupStage === stage ? pageGroups[group]! : []));
     if (patterns.length) branches.push(`match(path, ${p.bind(`stage_${stage.toLowerCase()}`, globsToRegex(patterns))}), ${rank + 1}`);
   }
   return branches.length ? `multiIf(${branches.join(', ')}, 0)` : '0';
@@ -332,6 +322,9 @@ const PLANNING = { query_plan_merge_expressions: 0, optimize_and_compare_chain: 
 export function compileScoring(rules: Rules, options: ScoringOptions): CompiledScoring {
   const p = new SqlParams();
   const pageGroups = options.pageGroups ?? {};
+  // The config checks a site's own rules when it loads; a rules file (hearth backtest) is checked here.
+  const [unknown] = unknownPageGroups(rules, pageGroups);
+  if (unknown) throw new Error(`${unknown.path.map((key, n) => (typeof key === 'number' ? `[${key}]` : n ? `.${key}` : key)).join('')}: ${unknown.message}`);
   const now = options.now ?? new Date();
   const compiled = compileRules(rules, p, pageGroups);
   const site = p.bind('site', options.site);

@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { countryCodeOf, SENIORITY_LEVELS } from './normalize.ts';
 
@@ -13,13 +14,46 @@ const ruleId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'a rule
 const glob = z.string().min(1, { message: 'expected a pattern such as "/pricing*" or "*white-paper*"' });
 const globs = z.array(glob).min(1, { message: 'list at least one pattern' });
 
+/**
+ * A regular expression as ClickHouse runs it: RE2 syntax (re2js is a port of RE2's parser), prefixed with `(?i)`.
+ * JavaScript's RegExp would accept lookarounds and backreferences that ClickHouse then refuses at every scoring.
+ */
 const regexSource = z.string().superRefine((source, ctx) => {
   try {
-    new RegExp(source);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'expected a regular expression, e.g. "^(saas|software)$"' });
+    RE2JS.compile(source);
+    RE2JS.compile(source, RE2JS.CASE_INSENSITIVE);
+  } catch (err) {
+    const reason = (err as Error).message.replace(/^error parsing regexp: /, '');
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a regular expression RE2 accepts (${reason}): ClickHouse runs patterns with RE2, which has no lookaheads, lookbehinds, backreferences or atomic groups`,
+    });
   }
 });
+
+/** Bounds that keep every number inside what the scoring query's types hold (a score is an Int32). */
+const LIMITS = {
+  /** Points one rule gives or takes. */
+  points: 10_000,
+  /** Occurrences a cap, or a signal's count of visits or pages, counts. */
+  count: 10_000,
+  /** Seconds of engaged time: a day. */
+  seconds: 86_400,
+  /** Days of a window, a half-life or a signal's period: ten years. */
+  days: 3650,
+  /** Bounds of a range on a field's number, and of the thresholds (query parameters must be safe integers). */
+  number: 1e12,
+} as const;
+const figure = (n: number) => n.toLocaleString('en-US');
+const atMost = (max: number, unit: string) => ({ message: `expected at most ${figure(max)} ${unit}` });
+const days = z.number().positive().max(LIMITS.days, atMost(LIMITS.days, 'days (10 years)'));
+const seconds = z.number().positive().max(LIMITS.seconds, atMost(LIMITS.seconds, 'seconds (a day)'));
+const count = (min: number, unit: string) => z.number().int().min(min).max(LIMITS.count, atMost(LIMITS.count, unit));
+const boundedNumber = () => {
+  const within = { message: `expected a number from -${figure(LIMITS.number)} to ${figure(LIMITS.number)}` };
+  return z.number().min(-LIMITS.number, within).max(LIMITS.number, within);
+};
+const maxPoints = atMost(LIMITS.points, 'points per rule');
 
 export const STAGES = ['TOFU', 'MOFU', 'BOFU'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -35,7 +69,7 @@ export const EVENT_RULE_TYPES = ['pageview', 'download', 'form', 'outbound', 'tr
 const fieldName = z.string().regex(/^[a-z0-9_-]{1,64}$/, { message: 'expected a field name such as "job_title", "seniority" or "company_size"' });
 
 const numberRange = z
-  .object({ min: z.number().optional(), max: z.number().optional() })
+  .object({ min: boundedNumber().optional(), max: boundedNumber().optional() })
   .strict()
   .refine((r) => r.min !== undefined || r.max !== undefined, { message: 'give min, max or both' })
   .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: 'min is above max' });
@@ -44,7 +78,7 @@ const fieldMatch = {
   field: fieldName,
   /** Any of these values; compared without case, accents or punctuation ("Île-de-France" = "ile de france"). */
   values: z.array(z.string().min(1)).min(1, { message: 'list at least one value' }).optional(),
-  /** A regular expression tested without case against the value as typed. */
+  /** A regular expression (RE2 syntax, as ClickHouse runs it) tested without case against the value as typed. */
   pattern: regexSource.optional(),
   /** Inclusive bounds on the value's number (for a range such as "251-500", its lower bound). */
   range: numberRange.optional(),
@@ -63,14 +97,14 @@ const eventMatch = {
   /** Patterns a custom (track) event's name matches. */
   names: globs.optional(),
   /** Count a page view only when the visitor was engaged this long on that page in that session. */
-  minEngagedSeconds: z.number().positive().optional(),
+  minEngagedSeconds: seconds.optional(),
 };
 
 const eventTally = {
   /** At most this many occurrences count (the most recent ones): a content collector is not a buyer. */
-  cap: z.number().int().positive().optional(),
+  cap: count(1, 'occurrences').optional(),
   /** This rule's own half-life, when its signal fades faster or slower than the default. */
-  halfLifeDays: z.number().positive().optional(),
+  halfLifeDays: days.optional(),
   /** The funnel stage an occurrence shows the lead reached. */
   stage: stage.optional(),
 };
@@ -99,12 +133,17 @@ function checkEventMatch(rule: { event?: string | undefined; minEngagedSeconds?:
 }
 
 export const fitRuleSchema = z
-  .object({ id: ruleId, ...fieldMatch, points: z.number().positive({ message: 'fit points are positive; use a negative rule to take points away' }) })
+  .object({ id: ruleId, ...fieldMatch, points: z.number().positive({ message: 'fit points are positive; use a negative rule to take points away' }).max(LIMITS.points, maxPoints) })
   .strict()
   .superRefine(checkFieldMatch);
 
 export const engagementRuleSchema = z
-  .object({ id: ruleId, ...eventMatch, ...eventTally, points: z.number().positive({ message: 'engagement points are positive; use a negative rule to take points away' }) })
+  .object({
+    id: ruleId,
+    ...eventMatch,
+    ...eventTally,
+    points: z.number().positive({ message: 'engagement points are positive; use a negative rule to take points away' }).max(LIMITS.points, maxPoints),
+  })
   .strict()
   .superRefine(checkEventMatch);
 
@@ -119,7 +158,10 @@ export const negativeRuleSchema = z
     ...eventMatch,
     event: eventMatch.event.optional(),
     ...eventTally,
-    points: z.number().negative({ message: 'a negative rule takes points away: expected a negative number' }),
+    points: z
+      .number()
+      .negative({ message: 'a negative rule takes points away: expected a negative number' })
+      .min(-LIMITS.points, { message: `expected at most ${figure(LIMITS.points)} points taken away per rule` }),
   })
   .strict()
   .superRefine((rule, ctx) => {
@@ -148,10 +190,17 @@ export const sourceRuleSchema = z
     utmMediums: z.array(z.string().min(1)).min(1).optional(),
     /** Hosts, matching their subdomains too: "linkedin.com" matches "www.linkedin.com". */
     referrerHosts: z.array(z.string().min(1)).min(1).optional(),
-    points: z.number().refine((n) => n !== 0, { message: 'a source rule gives or takes points: expected a non-zero number' }),
+    points: z
+      .number()
+      .min(-LIMITS.points, { message: `expected from -${figure(LIMITS.points)} to ${figure(LIMITS.points)} points` })
+      .max(LIMITS.points, { message: `expected from -${figure(LIMITS.points)} to ${figure(LIMITS.points)} points` })
+      .refine((n) => n !== 0, { message: 'a source rule gives or takes points: expected a non-zero number' }),
   })
   .strict()
   .refine((r) => r.utmSources || r.utmMediums || r.referrerHosts, { message: 'give utmSources, utmMediums or referrerHosts' });
+
+/** The pricing pages' group when the rules name none; a site without it finds them by `pricingPaths`. */
+const DEFAULT_PRICING_PAGE_GROUP = 'pricing';
 
 /**
  * Buying signals (the article's "signaux d'achat forts", and an accumulation of weak ones): behaviour that says a
@@ -162,28 +211,27 @@ export const signalsSchema = z
   .object({
     /** Forms that ask to talk to sales: a demo, a quote, the pricing grid. */
     requestForms: globs.default(['*demo*', '*quote*', '*devis*', '*pricing*', '*tarif*', '*contact-sales*']),
-    /** Where the pricing pages are: a page group of the site, else these paths. */
-    pricingPageGroup: z.string().min(1).default('pricing'),
+    /** Where the pricing pages are: this page group of the site; a site without the default group finds them by these paths. */
+    pricingPageGroup: z.string().min(1).default(DEFAULT_PRICING_PAGE_GROUP),
     pricingPaths: globs.default(['/pricing*', '/tarif*', '*/pricing*', '*/tarif*']),
     /** Engaged time on pricing pages within one visit (session) that counts as a strong signal. */
-    pricingDwellSeconds: z.number().positive().default(120),
+    pricingDwellSeconds: seconds.default(120),
     /** Returns to pricing: this many distinct visits with a pricing page… */
-    pricingReturns: z.number().int().min(2).default(3),
+    pricingReturns: count(2, 'visits').default(3),
     /** …within this many days. */
-    pricingReturnsDays: z.number().positive().default(7),
+    pricingReturnsDays: days.default(7),
     /** Technical documentation asked for: downloads whose asset or link matches these patterns. */
     docAssets: globs.default(['*spec*', '*technical*', '*technique*', '*api*', '*architecture*', '*security*', '*securite*', '*sécurité*', '*datasheet*', '*/docs/*']),
     /** Weak signals piling up: this many visits within `weakDays`… */
-    weakVisits: z.number().int().min(2).default(5),
-    weakDays: z.number().positive().default(30),
+    weakVisits: count(2, 'visits').default(5),
+    weakDays: days.default(30),
     /** …or one visit this deep (page views in one session). */
-    weakPagesPerSession: z.number().int().min(2).default(8),
-    /** Hysteresis of "became hot": after alerting, the score must fall below this before it can alert again. */
-    hotRearmBelow: z.number().default(50),
+    weakPagesPerSession: count(2, 'pages').default(8),
+    /** Hysteresis of "became hot": after alerting, the score must fall below this before it can alert again
+     * (default: 10 below the hot threshold, at most 50). */
+    hotRearmBelow: boundedNumber().optional(),
   })
   .strict();
-
-export type SignalRules = z.infer<typeof signalsSchema>;
 
 const DEFAULT_THRESHOLDS = { warm: 30, hot: 60 };
 
@@ -194,12 +242,12 @@ export const rulesSchema = z
     negative: z.array(negativeRuleSchema).default([]),
     source: z.array(sourceRuleSchema).default([]),
     /** Points × 0.5^(age / half-life): last quarter's pricing visit is worth less than this morning's. */
-    decay: z.object({ halfLifeDays: z.number().positive().default(30) }).strict().default({ halfLifeDays: 30 }),
+    decay: z.object({ halfLifeDays: days.default(30) }).strict().default({ halfLifeDays: 30 }),
     /** Behaviour older than this gives no points; declarative answers and identity never expire. */
-    windowDays: z.number().int().positive().max(3650).default(90),
+    windowDays: z.number().int().positive().max(LIMITS.days, atMost(LIMITS.days, 'days (10 years)')).default(90),
     /** Below `warm` a lead is cold (nurture), above `hot` it is hot (to sales), warm in between. */
     thresholds: z
-      .object({ warm: z.number().default(DEFAULT_THRESHOLDS.warm), hot: z.number().default(DEFAULT_THRESHOLDS.hot) })
+      .object({ warm: boundedNumber().default(DEFAULT_THRESHOLDS.warm), hot: boundedNumber().default(DEFAULT_THRESHOLDS.hot) })
       .strict()
       .refine((t) => t.warm <= t.hot, { message: 'warm must not be above hot' })
       .default(DEFAULT_THRESHOLDS),
@@ -211,7 +259,7 @@ export const rulesSchema = z
   })
   .strict()
   .superRefine((rules, ctx) => {
-    if (rules.signals.hotRearmBelow > rules.thresholds.hot) {
+    if (rules.signals.hotRearmBelow !== undefined && rules.signals.hotRearmBelow > rules.thresholds.hot) {
       ctx.addIssue({ code: 'custom', path: ['signals', 'hotRearmBelow'], message: `the re-arm mark must not be above the hot threshold (${rules.thresholds.hot})` });
     }
     const seen = new Set<string>();
@@ -221,15 +269,46 @@ export const rulesSchema = z
         seen.add(rule.id);
       });
     }
-  });
+  })
+  .transform((rules) => ({ ...rules, signals: { ...rules.signals, hotRearmBelow: rules.signals.hotRearmBelow ?? defaultHotRearm(rules.thresholds.hot) } }));
+
+/** 10 below the hot threshold, at most 50 (the default thresholds' mark): lowering `hot` lowers the mark with it. */
+const defaultHotRearm = (hot: number) => Math.min(50, hot - 10);
 
 export type Rules = z.infer<typeof rulesSchema>;
+export type SignalRules = Rules['signals'];
 export type RulesInput = z.input<typeof rulesSchema>;
 export type FitRule = z.infer<typeof fitRuleSchema>;
 export type EngagementRule = z.infer<typeof engagementRuleSchema>;
 export type NegativeRule = z.infer<typeof negativeRuleSchema>;
 export type SourceRule = z.infer<typeof sourceRuleSchema>;
 export type PageGroups = Record<string, string[]>;
+
+/** A rule naming a page group the site lacks: where in the rules, and what is wrong. */
+export interface PageGroupProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * The rules' references to page groups the site lacks: event rules' `pageGroup`, the funnel's groups, and a
+ * `signals.pricingPageGroup` other than the default (which falls back to `pricingPaths` on a site without it).
+ */
+export function unknownPageGroups(rules: Rules, pageGroups: PageGroups): PageGroupProblem[] {
+  const known = Object.keys(pageGroups);
+  const has = (group: string) => Object.hasOwn(pageGroups, group);
+  const problem = (path: (string | number)[], group: string) => ({ path, message: `the site has no page group "${group}" (it has: ${known.join(', ') || 'none'})` });
+  const problems: PageGroupProblem[] = [];
+  for (const kind of ['engagement', 'negative'] as const) {
+    rules[kind].forEach((rule, i) => {
+      if (rule.pageGroup !== undefined && !has(rule.pageGroup)) problems.push(problem([kind, i, 'pageGroup'], rule.pageGroup));
+    });
+  }
+  for (const group of Object.keys(rules.funnel)) if (!has(group)) problems.push(problem(['funnel', group], group));
+  const pricing = rules.signals.pricingPageGroup;
+  if (pricing !== DEFAULT_PRICING_PAGE_GROUP && !has(pricing)) problems.push(problem(['signals', 'pricingPageGroup'], pricing));
+  return problems;
+}
 
 /** Page-group names sites commonly use, and the funnel stage of their content. */
 const USUAL_STAGES: Record<string, Stage> = {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { configSchema, type HearthConfig } from './schema.ts';
 import { toProblems } from './issues.ts';
+import { jsonSyntaxError } from './json-errors.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -23,12 +24,32 @@ export function readJsonFile(file: string, what: string): { path: string; raw: u
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ConfigError(`${what} file ${path} ${whyUnreadable(err as NodeJS.ErrnoException)}`);
   }
+  // Some editors (Notepad, PowerShell's Out-File) start UTF-8 files with a byte-order mark, which JSON.parse refuses.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   try {
     return { path, raw: JSON.parse(text) };
   } catch (err) {
-    throw new ConfigError(`${what} file ${path} is not valid JSON: ${(err as Error).message}`);
+    const { reason, line, column } = jsonSyntaxError((err as Error).message, text);
+    throw new ConfigError(`${path}:${line}:${column}: the ${what} file is not valid JSON: ${reason}`);
+  }
+}
+
+function whyUnreadable(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT':
+      return 'does not exist';
+    case 'ENOTDIR':
+      return 'does not exist (a part of its path is a file, not a directory)';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be read: permission denied';
+    default:
+      // Node's message ends with the call and the path ("EIO: i/o error, read '…'"), which the caller already names.
+      return `cannot be read: ${err.message.replace(/, \w+ '.*'$/, '')}`;
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { qualificationPolicySchema } from '../../scoring/qualification.ts';
-import { rulesSchema } from '../../scoring/rules.ts';
+import { rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
 import { alertsSchema, checkSmtpForEmail, smtpSchema } from '../../scoring/alerts/config.ts';
 import { apiTokenSchema, uniqueNames, userSchema } from '../auth/users.ts';
 
@@ -22,7 +22,11 @@ export const siteSchema = z
     name: z.string().min(1).optional(),
     origins: z.array(originSchema).min(1, { message: 'list at least one origin the site is served from' }),
     pageGroups: z
-      .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'a page group name is lowercase, e.g. "pricing"' }), z.array(pathPatternSchema))
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'a page group name is lowercase, e.g. "pricing"' }),
+        // An empty group would match no page, silently: a rule on it would never give points.
+        z.array(pathPatternSchema).min(1, { message: 'list at least one path pattern, e.g. "/pricing*"' }),
+      )
       .default({}),
     /** How sales qualify leads into prospects here: BANT (all four boxes) unless said otherwise. */
     qualification: qualificationPolicySchema.prefault({}),
@@ -31,7 +35,12 @@ export const siteSchema = z
     /** Where buying-signal alerts go (webhook, Slack, email), for which leads, and how often. */
     alerts: alertsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((site, ctx) => {
+    // Page groups belong to the site: a rule naming one it lacks is refused here, not when scoring first runs.
+    if (!site.rules) return;
+    for (const { path, message } of unknownPageGroups(site.rules, site.pageGroups)) ctx.addIssue({ code: 'custom', path: ['rules', ...path], message });
+  });
 
 export const serverSchema = z
   .object({

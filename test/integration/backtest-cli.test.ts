@@ -130,7 +130,7 @@ describe('hearth backtest', () => {
 
     expect(out).toContain("Known outcomes: 2 prospects, 1 disqualified (sales' verdicts)");
     // Prospects Ada (45 → 65) and Dee (35 → 35); Bob (70 → 110) disqualified.
-    expect(after('Known outcomes', 12)).toEqual([
+    expect(after('Known outcomes', 13)).toEqual([
       'picks current precision recall candidate precision recall',
       'score ≥ 10 67% (2/3) 100% (2/2) 67% (2/3) 100% (2/2)',
       'score ≥ 20 67% (2/3) 100% (2/2) 67% (2/3) 100% (2/2)',
@@ -142,6 +142,8 @@ describe('hearth backtest', () => {
       'score ≥ 80 — 0% (0/2) 0% (0/1) 0% (0/2)',
       'score ≥ 90 — 0% (0/2) 0% (0/1) 0% (0/2)',
       'score ≥ 100 — 0% (0/2) 0% (0/1) 0% (0/2)',
+      // A judged lead scores 110 or more under the candidate rules: the thresholds go that far.
+      'score ≥ 110 — 0% (0/2) 0% (0/1) 0% (0/2)',
       'hot (MQL) 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)',
     ]);
   });
@@ -176,6 +178,17 @@ describe('hearth backtest', () => {
     const group = await runHearth(['backtest', '--config', CONFIG, '--rules', unknownGroup], { HEARTH_DATA_DIR: dataDir });
     expect(group.code).toBe(2);
     expect(group.stderr).toContain(`${unknownGroup}: engagement[0].pageGroup: the site has no page group "blog" (it has: product, pricing)`);
+
+    // A pattern ClickHouse's RE2 cannot run, or a misspelt pricing group, is refused before any query, without a stack.
+    const unrunnable = file('unrunnable.json', { fit: [{ id: 'not-intern', field: 'job_title', pattern: '^(?!intern)', points: 5 }] });
+    const refused = await runHearth(['backtest', '--config', CONFIG, '--rules', unrunnable], { HEARTH_DATA_DIR: dataDir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${unrunnable}: fit[0].pattern: not a regular expression RE2 accepts (invalid or unsupported Perl syntax: \`(?!\`)`);
+    expect(refused.stderr).not.toContain('    at ');
+    const misspelt = file('misspelt.json', { signals: { pricingPageGroup: 'pricng' } });
+    const fallback = await runHearth(['backtest', '--config', CONFIG, '--rules', misspelt], { HEARTH_DATA_DIR: dataDir });
+    expect(fallback.code).toBe(2);
+    expect(fallback.stderr).toBe(`hearth: invalid rules in ${misspelt} for site "acme":\n  ${misspelt}: signals.pricingPageGroup: the site has no page group "pricng" (it has: product, pricing)\n`);
   });
 
   it('asks for --rules and a date it can read', async () => {

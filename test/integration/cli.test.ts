@@ -30,14 +30,17 @@ describe('hearth CLI', () => {
     expect(stderr).toContain(`${file}: server.port: `);
   });
 
-  it('says when the config file is not JSON or does not exist', async () => {
-    const notJson = configFile('broken.json', '{ "sites": [ ');
+  it('says when the config file is not JSON (at which line and column), is a directory or does not exist', async () => {
+    const notJson = configFile('broken.json', '{\n  "sites": [\n    { "id": "acme" "origins": [] }\n  ]\n}\n');
     const broken = await runHearth(['start', '--config', notJson]);
     expect(broken.code).toBe(2);
-    expect(broken.stderr).toContain(`config file ${notJson} is not valid JSON`);
+    expect(broken.stderr).toBe(`hearth: ${notJson}:3:20: the config file is not valid JSON: Expected ',' or '}' after property value\n`);
     const missing = await runHearth(['start', '--config', join(configDir, 'nope.json')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain(`cannot read config file ${join(configDir, 'nope.json')}: ENOENT`);
+    expect(missing.stderr).toBe(`hearth: config file ${join(configDir, 'nope.json')} does not exist\n`);
+    const folder = await runHearth(['start', '--config', configDir]);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toBe(`hearth: config file ${configDir} is a directory\n`);
   });
 
   it('rejects unknown commands and bad flags with the usage', async () => {

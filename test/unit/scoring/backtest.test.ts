@@ -83,7 +83,7 @@ describe('backtest', () => {
     const outcomes = new Map<string, Outcome>([['l_ada', 'prospect'], ['l_cy', 'disqualified']]);
     const report = backtest({ current: [lead('ada', 90), lead('cy', 40)], candidate: [lead('ada', 346), lead('cy', 180)], outcomes });
     const thresholds = report.precisionRecall.map((row) => row.threshold);
-    expect(thresholds).toEqual([20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240, 260, 280, 300, 320, 340, 360, 'hot']);
+    expect(thresholds).toEqual([20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240, 260, 280, 300, 320, 340, 'hot']);
     // Above 180 the candidate rules still tell the prospect from the disqualified lead.
     expect(report.precisionRecall.find((row) => row.threshold === 200)!.candidate).toEqual({ selected: 1, truePositives: 1, precision: 1, recall: 1 });
     // An unjudged lead's score does not stretch the scale.

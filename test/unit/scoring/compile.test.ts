@@ -102,6 +102,14 @@ describe('compileScoring', () => {
     const rules = rulesSchema.parse({ funnel: { demo: 'BOFU' } });
     expect(() => compileScoring(rules, { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW })).toThrow('funnel.demo: the site has no page group "demo"');
   });
+
+  it('refuses a pricing page group the site does not have, unless it is the default one, which falls back to paths', () => {
+    const rules = rulesSchema.parse({ signals: { pricingPageGroup: 'tarifs' } });
+    expect(() => compileScoring(rules, { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW })).toThrow(
+      'signals.pricingPageGroup: the site has no page group "tarifs" (it has: pricing, careers, resources)',
+    );
+    expect(compileScoring(rulesSchema.parse({}), { site: 'acme', pageGroups: {}, now: NOW }).query_params.sig_pricing).toBe(globsToRegex(rules.signals.pricingPaths));
+  });
 });
 
 describe('globsToRegex', () => {

@@ -1,12 +1,24 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { ConfigError, parseFile } from '../../../collector/config/load.ts';
 import { defaultRules, rulesSchema } from '../../../scoring/rules.ts';
 
 const problems = (input: unknown) => {
   const result = rulesSchema.safeParse(input);
   if (result.success) throw new Error('expected the rules to be refused');
   return result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+};
+
+/** The lines a user reads for a rules file `candidate.json` (hearth backtest --rules), without the heading. */
+const refusal = (input: unknown) => {
+  try {
+    parseFile(rulesSchema, input, 'candidate.json', 'rules');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message.split('\n').slice(1).map((line) => line.trim());
+    throw err;
+  }
+  throw new Error('expected the rules to be refused');
 };
 
 describe('default rules', () => {
@@ -47,7 +59,7 @@ describe('rules validation', () => {
     [{ fit: [{ id: 'x', field: 'industry', points: 5 }] }, 'fit.0: give exactly one of values, pattern or range'],
     [{ fit: [{ id: 'x', field: 'country', values: ['France', 'Narnia'], points: 5 }] }, 'fit.0.values.1: expected a country name or ISO code'],
     [{ fit: [{ id: 'x', field: 'seniority', values: ['boss'], points: 5 }] }, 'fit.0.values.0: expected a seniority level'],
-    [{ fit: [{ id: 'x', field: 'industry', pattern: '(', points: 5 }] }, 'fit.0.pattern: expected a regular expression'],
+    [{ fit: [{ id: 'x', field: 'industry', pattern: '(', points: 5 }] }, 'fit.0.pattern: not a regular expression RE2 accepts (missing closing ): `(`)'],
     [{ fit: [{ id: 'x', field: 'company_size', range: { min: 500, max: 10 }, points: 5 }] }, 'fit.0.range: min is above max'],
     [{ fit: [{ id: 'x', field: 'industry', values: ['saas'], points: -5 }] }, 'fit.0.points: fit points are positive'],
     [{ engagement: [{ id: 'x', event: 'click', points: 5 }] }, 'engagement.0.event: expected one of pageview'],
@@ -66,5 +78,60 @@ describe('rules validation', () => {
     [{ fit: [], extra: true }, ': Unrecognized key: "extra"'],
   ])('refuses %j, naming the path', (input, expected) => {
     expect(problems(input).some((line) => line.startsWith(expected))).toBe(true);
+  });
+});
+
+describe('rule patterns', () => {
+  const fit = (pattern: string) => ({ fit: [{ id: 'title', field: 'job_title', pattern, points: 5 }] });
+  const RE2_LACKS = 'ClickHouse runs patterns with RE2, which has no lookaheads, lookbehinds, backreferences or atomic groups';
+
+  it('are refused when RE2, which runs them in ClickHouse, cannot compile them', () => {
+    expect(refusal(fit('^(?!intern)'))).toEqual([
+      `candidate.json: fit[0].pattern: not a regular expression RE2 accepts (invalid or unsupported Perl syntax: \`(?!\`): ${RE2_LACKS} (got "^(?!intern)")`,
+    ]);
+    expect(refusal(fit('(a)\\1'))).toEqual([`candidate.json: fit[0].pattern: not a regular expression RE2 accepts (invalid escape sequence: \`\\1\`): ${RE2_LACKS} (got "(a)\\\\1")`]);
+    expect(refusal(fit('[^]'))).toEqual([`candidate.json: fit[0].pattern: not a regular expression RE2 accepts (missing closing ]: \`[^]\`): ${RE2_LACKS} (got "[^]")`]);
+    expect(refusal(fit('(?<=chief )officer'))).toEqual([
+      `candidate.json: fit[0].pattern: not a regular expression RE2 accepts (invalid named capture: \`(?<=chief )officer\`): ${RE2_LACKS} (got "(?<=chief )officer")`,
+    ]);
+  });
+
+  it('accept RE2 syntax that JavaScript lacks, such as inline flags', () => {
+    expect(rulesSchema.parse(fit('(?i)^ceo$')).fit[0]!.pattern).toBe('(?i)^ceo$');
+    expect(rulesSchema.parse(fit('^\\pL+ officer$')).fit[0]!.pattern).toBe('^\\pL+ officer$');
+  });
+});
+
+describe('numbers the scoring query cannot hold', () => {
+  it.each([
+    [{ engagement: [{ id: 'x', event: 'pageview', points: 3_000_000_000 }] }, 'engagement[0].points: expected at most 10,000 points per rule (got 3000000000)'],
+    [{ fit: [{ id: 'x', field: 'industry', values: ['saas'], points: 1e16 }] }, 'fit[0].points: expected at most 10,000 points per rule (got 10000000000000000)'],
+    [{ negative: [{ id: 'x', event: 'pageview', points: -20_000 }] }, 'negative[0].points: expected at most 10,000 points taken away per rule (got -20000)'],
+    [{ source: [{ id: 'x', utmSources: ['ads'], points: -1e16 }] }, 'source[0].points: expected from -10,000 to 10,000 points (got -10000000000000000)'],
+    [{ engagement: [{ id: 'x', event: 'pageview', points: 5, cap: 100_000_000 }] }, 'engagement[0].cap: expected at most 10,000 occurrences (got 100000000)'],
+    [{ engagement: [{ id: 'x', event: 'pageview', points: 5, minEngagedSeconds: 1e300 }] }, 'engagement[0].minEngagedSeconds: expected at most 86,400 seconds (a day) (got 1e+300)'],
+    [{ engagement: [{ id: 'x', event: 'pageview', points: 5, halfLifeDays: 1e6 }] }, 'engagement[0].halfLifeDays: expected at most 3,650 days (10 years) (got 1000000)'],
+    [{ signals: { pricingDwellSeconds: 1e20 } }, 'signals.pricingDwellSeconds: expected at most 86,400 seconds (a day) (got 100000000000000000000)'],
+    [{ signals: { pricingReturnsDays: 1e10 } }, 'signals.pricingReturnsDays: expected at most 3,650 days (10 years) (got 10000000000)'],
+    [{ signals: { weakVisits: 1e10 } }, 'signals.weakVisits: expected at most 10,000 visits (got 10000000000)'],
+    [{ fit: [{ id: 'x', field: 'company_size', range: { min: 1e308 }, points: 5 }] }, 'fit[0].range.min: expected a number from -1,000,000,000,000 to 1,000,000,000,000 (got 1e+308)'],
+    [{ thresholds: { warm: 30, hot: 1e20 } }, 'thresholds.hot: expected a number from -1,000,000,000,000 to 1,000,000,000,000 (got 100000000000000000000)'],
+  ])('refuses %j, saying the bound', (input, expected) => {
+    expect(refusal(input)).toEqual([`candidate.json: ${expected}`]);
+  });
+});
+
+describe('the hot re-arm mark', () => {
+  it('is 50 with the default thresholds, and follows a lowered hot threshold', () => {
+    expect(rulesSchema.parse({}).signals.hotRearmBelow).toBe(50);
+    expect(rulesSchema.parse({ thresholds: { warm: 10, hot: 40 } }).signals.hotRearmBelow).toBe(30);
+    expect(rulesSchema.parse({ thresholds: { warm: 30, hot: 90 } }).signals.hotRearmBelow).toBe(50);
+    expect(rulesSchema.parse({ thresholds: { warm: 10, hot: 40 }, signals: { hotRearmBelow: 20 } }).signals.hotRearmBelow).toBe(20);
+  });
+
+  it('is refused above the hot threshold when given', () => {
+    expect(refusal({ thresholds: { warm: 10, hot: 40 }, signals: { hotRearmBelow: 45 } })).toEqual([
+      'candidate.json: signals.hotRearmBelow: the re-arm mark must not be above the hot threshold (40)',
+    ]);
   });
 });

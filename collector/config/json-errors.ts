@@ -1,0 +1,22 @@
+/** Where a JSON text stops being JSON, as editors count lines and columns: what JSON.parse's errors do not always say. */
+import * as jsonc from 'jsonc-parser';
+
+/**
+ * JSON.parse's reason without its position, and the line and column it failed at. V8 names the offset ("… in JSON at
+ * position 300") except for an unexpected token ("Unexpected token 'x', "…" is not valid JSON") or end of input,
+ * where jsonc-parser (VS Code's JSON scanner, made to report where a text goes wrong) finds it.
+ */
+export function jsonSyntaxError(message: string, text: string): { reason: string; line: number; column: number } {
+  const at = /(?: in JSON)? at position (\d+)(?: \(line \d+ column \d+\))?$/.exec(message);
+  if (at) return { reason: message.slice(0, at.index), ...lineAndColumn(text, Number(at[1])) };
+  const errors: jsonc.ParseError[] = [];
+  jsonc.parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  return { reason: message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, ''), ...lineAndColumn(text, errors[0]?.offset ?? text.length) };
+}
+
+/** 1-based line and column (in characters) of an offset, as editors count them. */
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return { line: before.split('\n').length, column: offset - lineStart + 1 };
+}

@@ -1,0 +1,103 @@
+// @vitest-environment node
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../../collector/config/load.ts';
+
+// readFileSync stays Node's own unless a test makes it fail as a permission problem would (tests may run as root).
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return { ...fs, readFileSync: vi.fn(fs.readFileSync) };
+});
+afterEach(() => vi.mocked(readFileSync).mockRestore());
+
+const dir = mkdtempSync(join(tmpdir(), 'hearth-config-load-'));
+function configFile(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** What `hearth start --config FILE` prints after "hearth: ". */
+function loadError(file: string): string {
+  try {
+    loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+const SITE = { id: 'acme', origins: ['https://www.acme.test'], pageGroups: { pricing: ['/pricing*'], product: ['/product/*'] } };
+/** The problems of a config with one site, as the user reads them. */
+function problemsOf(site: Record<string, unknown>): string[] {
+  try {
+    parseConfig({ sites: [{ ...SITE, ...site }] }, 'hearth.config.json');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message.split('\n').slice(1).map((line) => line.trim());
+    throw err;
+  }
+  return [];
+}
+
+describe('reading the config file', () => {
+  it('says at which line and column a file stops being JSON', () => {
+    const missingComma = configFile('missing-comma.json', '{\n  "sites": [\n    {\n      "id": "acme"\n      "origins": []\n    }\n  ]\n}\n');
+    expect(loadError(missingComma)).toBe(`${missingComma}:5:7: the config file is not valid JSON: Expected ',' or '}' after property value`);
+    // V8 gives no position for an unexpected token: Hearth finds it.
+    const bareWord = configFile('bare-word.json', '{\n  "sites": [],\n  "serveDemoSite": yes\n}\n');
+    expect(loadError(bareWord)).toBe(`${bareWord}:3:20: the config file is not valid JSON: Unexpected token 'y'`);
+    const trailingComma = configFile('trailing-comma.json', '{\n  "sites": [1, 2, ]\n}');
+    expect(loadError(trailingComma)).toBe(`${trailingComma}:2:19: the config file is not valid JSON: Unexpected token ']'`);
+    const cutShort = configFile('cut-short.json', '{ "sites": [ ');
+    expect(loadError(cutShort)).toBe(`${cutShort}:1:14: the config file is not valid JSON: Unexpected end of JSON input`);
+  });
+
+  it('reads a file that starts with a UTF-8 byte-order mark', () => {
+    const file = configFile('bom.json', `\uFEFF${JSON.stringify({ sites: [SITE] })}`);
+    expect(loadConfig(file).sites[0]!.id).toBe('acme');
+  });
+
+  it('says when the path is a directory, cannot be read, or does not exist', () => {
+    const folder = join(dir, 'folder.json');
+    mkdirSync(folder);
+    expect(loadError(folder)).toBe(`config file ${folder} is a directory`);
+    const locked = configFile('locked.json', '{}');
+    vi.mocked(readFileSync).mockImplementationOnce(() => {
+      throw Object.assign(new Error(`EACCES: permission denied, open '${locked}'`), { code: 'EACCES', syscall: 'open', path: locked });
+    });
+    expect(loadError(locked)).toBe(`config file ${locked} cannot be read: permission denied`);
+    expect(loadError(join(dir, 'nope.json'))).toBe(`config file ${join(dir, 'nope.json')} does not exist`);
+  });
+});
+
+describe('page groups', () => {
+  it('need at least one pattern each', () => {
+    expect(problemsOf({ pageGroups: { pricing: [] } })).toEqual(['hearth.config.json: sites[0].pageGroups.pricing: list at least one path pattern, e.g. "/pricing*"']);
+  });
+
+  it('that the site lacks are refused where its rules name them', () => {
+    const missing = (name: string) => `the site has no page group "${name}" (it has: pricing, product)`;
+    expect(
+      problemsOf({
+        rules: {
+          engagement: [{ id: 'demo-page', event: 'pageview', pageGroup: 'nope', points: 5 }],
+          negative: [{ id: 'jobs', event: 'pageview', pageGroup: 'careers', points: -5 }],
+          funnel: { nope: 'BOFU', pricing: 'BOFU' },
+          signals: { pricingPageGroup: 'pricng' },
+        },
+      }),
+    ).toEqual([
+      `hearth.config.json: sites[0].rules.engagement[0].pageGroup: ${missing('nope')}`,
+      `hearth.config.json: sites[0].rules.negative[0].pageGroup: ${missing('careers')}`,
+      `hearth.config.json: sites[0].rules.funnel.nope: ${missing('nope')}`,
+      `hearth.config.json: sites[0].rules.signals.pricingPageGroup: ${missing('pricng')}`,
+    ]);
+  });
+
+  it('let the pricing signal fall back to its paths on a site without a "pricing" group', () => {
+    expect(problemsOf({ pageGroups: { product: ['/product/*'] }, rules: { signals: { pricingPaths: ['/tarifs*'] } } })).toEqual([]);
+  });
+});
