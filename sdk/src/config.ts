@@ -1,23 +1,24 @@
-// What the embedding page told the snippet, read once from its own script tag. Module-level bindings rather than
-// an object: bundled into one scope, they minify to single letters (the snippet has a size budget).
+// What the embedding page told the snippet, read once from its own script tag by readConfig(), before anything else
+// runs. Module-level bindings rather than an object: bundled into one scope, they minify to single letters (the
+// snippet has a size budget).
 
 /** `data-site`: the site id from the collector's config. */
-export let site: string | null = null;
+export let site: string | null | undefined;
 /** Where batches are posted: `/collect` on the origin of `data-api`, else of the script's own URL. */
-export let endpoint = '';
+export let endpoint: string;
 /** `data-hash`: the app routes by `#/path`, so the hash is part of the page. */
-export let hashRouting = false;
+export let hashRouting: boolean;
 /** `data-consent="required"`: send nothing (and store nothing) until `hearth('consent', 'granted')`. */
-export let consentRequired = false;
+export let consentRequired: boolean;
 /** Global Privacy Control and Do-Not-Track are honoured unless `data-respect-dnt="false"`. */
-export let respectDnt = true;
+export let respectDnt: boolean;
 /** `data-cookie-domain`: share the visitor id across subdomains, e.g. ".acme.com". */
-export let cookieDomain: string | null = null;
+export let cookieDomain: string | null | undefined;
 
 /** Reads the snippet's script tag; false when there is none with a `data-site`. */
 export function readConfig(): boolean {
   const script = (document.currentScript || document.querySelector('script[data-site]')) as HTMLScriptElement | null;
-  const attr = (name: string) => script && script.getAttribute('data-' + name);
+  const attr = (name: string) => script?.getAttribute('data-' + name);
   site = attr('site');
   if (!site) return false;
   endpoint = new URL('/collect', attr('api') || script!.src).href;

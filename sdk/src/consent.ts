@@ -8,8 +8,8 @@ export const UNDECIDED = 0;
 export const GRANTED = 1;
 export const DENIED = 2;
 
-/** True when this browser opted out: `localStorage.hearth_ignore`, or Global Privacy Control / Do-Not-Track. */
-export function optedOut(): boolean {
+/** Truthy when this browser opted out: `localStorage.hearth_ignore`, or Global Privacy Control / Do-Not-Track. */
+export function optedOut(): unknown {
   const nav = navigator as Navigator & { globalPrivacyControl?: boolean };
-  return !!load('hearth_ignore') || (respectDnt && (!!nav.globalPrivacyControl || nav.doNotTrack == '1'));
+  return load('hearth_ignore') || (respectDnt && (nav.globalPrivacyControl || nav.doNotTrack == '1'));
 }

@@ -1,7 +1,7 @@
 import { push } from './transport.ts';
 
 /** Documents, archives, media and installers: a click on a link to one of these is a download. */
-const FILE = /\.(pdf|docx?|xlsx?|pptx?|od[tsp]|rtf|txt|csv|zip|rar|7z|t?gz|tar|bz2|xz|dmg|pkg|exe|msi|deb|rpm|apk|iso|epub|mp[34]|wav|mov|avi|mkv|webm)$/i;
+const FILE = /\.(pdf|(doc|xls|ppt)x?|od[tsp]|rtf|txt|csv|zip|rar|7z|t?gz|tar|bz2|xz|dmg|pkg|exe|msi|deb|rpm|apk|iso|epub|mp[34]|wav|mov|avi|mkv|webm)$/i;
 
 /**
  * Downloads (a file extension in the link's path, a `download` attribute, or `data-hearth-asset="NAME"` for
@@ -16,9 +16,8 @@ export function trackDownloads(): void {
     if (!link) return;
     const url = new URL((link as HTMLAnchorElement).href, location.href);
     const asset = link.getAttribute('data-hearth-asset');
-    const text = link.textContent!.trim().slice(0, 200);
     const type = asset != null || link.hasAttribute('download') || FILE.test(url.pathname) ? 'd' : url.host != location.host && /^http/.test(url.protocol) && 'o';
-    if (type) push(type, { h: url.href, x: text, k: asset }, true);
+    if (type) push(type, { h: url.href, x: link.textContent!.trim().slice(0, 200), k: asset }, true);
   }
   document.addEventListener('click', onClick, true);
   document.addEventListener('auxclick', onClick, true);

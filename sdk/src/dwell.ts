@@ -1,4 +1,5 @@
-import { flush, push } from './transport.ts';
+import { DENIED } from './consent.ts';
+import { consent, flush, push } from './transport.ts';
 
 /** Activity keeps a page engaged for this long after the last pointer, key, scroll or touch event. */
 const ACTIVE_MS = 30_000;
@@ -10,32 +11,34 @@ const CHECKPOINT_MS = 15_000;
  * the visitor was active in the last 30 s; a background tab or a walk away from the desk does not count.
  * Pieces are sent when the page is hidden or left, on blur, before an SPA navigation and every 15 s of
  * engagement; the server adds the pieces up.
- * Returns `onPage(url)`, to be called before each page view.
+ * Returns `onPage()`, to be called before each page view (the new page is location.href by then).
  */
-export function trackDwell(): (url: string) => void {
-  const now = () => Date.now();
-  let pageUrl = '';
+export function trackDwell(): () => void {
+  // The first page view (onPage) sets the page and marks activity: no time counts before it.
+  let pageUrl: string;
+  /** Engaged time not sent yet. */
   let engagedMs = 0;
-  let sentMs = 0;
   let maxScroll = 0;
-  let lastActive = now();
-  let accounted = lastActive;
-  let attentive = false;
+  let lastActive = 0;
+  let accounted = 0;
+  /** Visible and focused at the last settle (not before the first). */
+  let attentive: boolean | undefined;
 
   /** Counts the time since the last settle that was both attentive and within 30 s of activity. */
   function settle() {
-    const t = now();
+    const t = Date.now();
     if (attentive) engagedMs += Math.max(0, Math.min(t, lastActive + ACTIVE_MS) - accounted);
+    // Denied (checked at least once a second): what was not sent is dropped, and nothing counts until a new grant.
+    if (consent == DENIED) engagedMs = 0;
     accounted = t;
     attentive = !document.hidden && document.hasFocus();
   }
 
   function send() {
     settle();
-    const piece = engagedMs - sentMs;
-    if (piece > 0) {
-      sentMs = engagedMs;
-      push('e', { u: pageUrl, ms: piece, sd: maxScroll });
+    if (engagedMs > 0) {
+      push('e', { u: pageUrl, ms: engagedMs, sd: maxScroll });
+      engagedMs = 0;
     }
   }
 
@@ -59,13 +62,13 @@ export function trackDwell(): (url: string) => void {
   document.addEventListener('visibilitychange', () => (document.hidden ? leave() : active()));
   setInterval(() => {
     settle();
-    if (engagedMs - sentMs >= CHECKPOINT_MS) send();
+    if (engagedMs >= CHECKPOINT_MS) send();
   }, 1000);
 
-  return (url) => {
+  return () => {
     send();
-    pageUrl = url;
-    engagedMs = sentMs = maxScroll = 0;
+    pageUrl = location.href;
+    maxScroll = 0;
     active();
   };
 }

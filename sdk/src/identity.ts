@@ -22,35 +22,38 @@ const KEY = 'hearth_vid';
 const SESSION_IDLE_MS = 30 * 60_000;
 
 /** The first-party visitor id: localStorage, else the `hearth_vid` cookie (shared across subdomains), else new. */
-export let visitorId = '';
-/** The session id; a session lasts while the visitor comes back within 30 minutes. */
-export let sessionId = '';
+export let visitorId: string;
+/** The session id (none before the first event); a session lasts while the visitor comes back within 30 minutes, in
+ * any tab. */
+export let sessionId: string | undefined;
 let sessionSeen = 0;
 
 export function readIdentity(): void {
-  const cookie = /hearth_vid=([^;]+)/.exec(document.cookie);
-  const [visitor, session, seen] = (load(KEY) || '').split('.');
-  visitorId = visitor || (cookie && cookie[1]) || uuid();
-  sessionId = session || '';
-  sessionSeen = +seen! || 0;
+  visitorId = (load(KEY) || '').split('.')[0] || /hearth_vid=([^;]+)/.exec(document.cookie)?.[1] || uuid();
 }
-
-const saveIds = () => save(KEY, visitorId + '.' + sessionId + '.' + sessionSeen);
 
 /** Marks activity at `now`; true when it starts a new session. Stores only once consent allows (`store`). */
 export function touchSession(now: number, store: boolean): boolean {
+  // All tabs share one session: take this visitor's from localStorage when another tab was active since.
+  const [visitor, session, seen] = (load(KEY) || '').split('.');
+  if (visitor == visitorId && +seen! > sessionSeen) (sessionId = session!), (sessionSeen = +seen!);
   const started = !sessionId || now - sessionSeen > SESSION_IDLE_MS;
   if (started) sessionId = uuid();
   sessionSeen = now;
-  if (store) saveIds();
+  if (store) persistIdentity();
   return started;
 }
 
-/** Writes the ids to localStorage and a first-party cookie (a year; `data-cookie-domain` for subdomains). */
-export function persistIdentity(): void {
-  saveIds();
+/**
+ * Writes the ids to localStorage and a first-party cookie for a year (`data-cookie-domain` for subdomains). With
+ * `erase` (consent denied), removes both instead (the cookie expired with the path and domain it was set with) and
+ * forgets the ids in memory: a later grant is a new visitor.
+ */
+export function persistIdentity(erase?: unknown): void {
+  save(KEY, erase ? null : visitorId + '.' + sessionId + '.' + sessionSeen);
   document.cookie =
-    `hearth_vid=${visitorId};path=/;max-age=31536000;samesite=lax` +
+    `hearth_vid=${visitorId};path=/;max-age=${erase ? 0 : 31536000};samesite=lax` +
     (cookieDomain ? ';domain=' + cookieDomain : '') +
     (location.protocol == 'https:' ? ';secure' : '');
+  if (erase) (visitorId = uuid()), (sessionId = '');
 }

@@ -16,8 +16,9 @@ type Hearth = ((...command: Command) => void) & { q?: Command[]; h?: 1 };
  */
 function run(name: string, a: unknown, b?: unknown) {
   try {
+    const key = name == 'track' ? 'k' : name == 'identify' && 'em';
     if (name == 'consent') setConsent(a == 'granted' ? GRANTED : DENIED);
-    else if ((name == 'track' || name == 'identify') && typeof a == 'string' && JSON.stringify([b])) push(name[0]!, { [name == 'track' ? 'k' : 'em']: a, p: b as Record<string, unknown> });
+    else if (key && typeof a == 'string' && JSON.stringify([b])) push(name[0]!, { [key]: a, p: b as Record<string, unknown> });
   } catch {}
 }
 (run as Hearth).h = 1;
@@ -27,7 +28,7 @@ try {
   // An opted-out browser (hearth_ignore, Global Privacy Control, Do-Not-Track) runs nothing at all, nor a second
   // copy of the snippet on the same page (a tag manager and a hard-coded tag): every event would count twice.
   if (!w.hearth?.h && readConfig() && !optedOut()) {
-    const queued = (w.hearth || {}).q || [];
+    const queued = w.hearth?.q || [];
     w.hearth = run as Hearth;
     readIdentity();
     // With data-consent="required" the site's consent manager calls hearth('consent', …) on every page.
@@ -35,6 +36,6 @@ try {
     trackPageviews(trackDwell());
     trackDownloads();
     trackForms();
-    queued.forEach((command) => run(...(command as Parameters<typeof run>)));
+    for (const command of queued) run(...(command as Parameters<typeof run>));
   }
 } catch {}

@@ -7,7 +7,7 @@ import { push } from './transport.ts';
  * back/forward cache counts again; a prerendered page counts only once the visitor actually sees it.
  * `onPage` runs before each view is recorded, while the previous page is still current for dwell.
  */
-export function trackPageviews(onPage: (url: string) => void): void {
+export function trackPageviews(onPage: () => void): void {
   let lastPage: string | undefined;
   let lastUrl = document.referrer;
 
@@ -15,7 +15,7 @@ export function trackPageviews(onPage: (url: string) => void): void {
     const page = location.pathname + (hashRouting ? location.hash : '');
     if (page == lastPage && !force) return;
     lastPage = page;
-    onPage(location.href);
+    onPage();
     // No page title: an SPA sets it after the navigation, so at this point it would still be the previous page's.
     push('v', { r: lastUrl });
     lastUrl = location.href;

@@ -21,6 +21,7 @@ export interface WireEvent {
 }
 
 const BATCH_WINDOW_MS = 300;
+/** UTF-8 bytes, as the collector (413 above 64 KB), sendBeacon and a keepalive fetch count them: a CJK character is 3. */
 const MAX_BODY = 60_000;
 /** The collector takes at most 100 events a batch. */
 const MAX_EVENTS = 100;
@@ -28,8 +29,10 @@ const STASH_KEY = 'hearth_retry';
 const STASH_MAX_EVENTS = 100;
 const STASH_MAX_BYTES = 50_000;
 const STASH_LIFE_MS = 24 * 3600_000;
+/** While one page resends the stash, other pages and tabs leave it alone for this long. */
+const RETRY_LEASE_MS = 10_000;
 
-let consent: Consent;
+export let consent: Consent;
 let queue: WireEvent[] = [];
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
 let bot: true | undefined;
@@ -39,76 +42,96 @@ type Stash = [attempts: number, notBefore: number, events: WireEvent[]];
 
 function stashed(): Stash {
   try {
-    return JSON.parse(load(STASH_KEY)!) || [0, 0, []];
+    // Nothing stored is undefined, which JSON.parse refuses too.
+    return JSON.parse(load(STASH_KEY)!);
   } catch {
     return [0, 0, []];
   }
 }
 
-/** Posts a body; on a network error, a 5xx or a 429 its events are stashed for a retry with backoff and jitter,
- * keeping the newest 100 events, 50 KB, 24 hours. The events keep their ids, so a retry never counts twice. */
+/** Saves the stash, or removes it once empty. */
+const stash = (attempts: number, notBefore: number, events: WireEvent[]) => save(STASH_KEY, events[0] ? JSON.stringify([attempts, notBefore, events]) : null);
+
+/**
+ * Posts a body; on a network error, a 5xx or a 429 its events are stashed for a retry with backoff and jitter,
+ * once each (a resend carries events that are still stashed), keeping the newest 100 events, 50 KB of UTF-8 and
+ * 24 hours. Any other answer delivered them (a 4xx: retrying cannot help), so they leave the stash. The events
+ * keep their ids, so a retry never counts twice. Once consent is denied, nothing is stashed.
+ */
 function post(body: string, events: WireEvent[]) {
-  const fail = () => {
-    const [attempts, , kept] = stashed();
-    const now = Date.now();
-    const keep = kept.concat(events).filter((event) => now - event.t < STASH_LIFE_MS).slice(-STASH_MAX_EVENTS);
-    while (JSON.stringify(keep).length > STASH_MAX_BYTES) keep.shift();
-    save(STASH_KEY, JSON.stringify([attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep]));
+  const answered = (failed: unknown) => {
+    if (consent == GRANTED) {
+      const [attempts, notBefore, kept] = stashed();
+      const now = Date.now();
+      const keep = kept
+        .filter((event) => !events.some((sent) => sent.i == event.i))
+        .concat(failed ? events : [])
+        .filter((event) => now - event.t < STASH_LIFE_MS);
+      while (keep[STASH_MAX_EVENTS] || new Blob([JSON.stringify(keep)]).size > STASH_MAX_BYTES) keep.shift();
+      failed ? stash(attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep) : stash(attempts, notBefore, keep);
+    }
   };
   // A string body goes as text/plain, which needs no CORS preflight.
-  fetch(endpoint, { method: 'POST', body, keepalive: true }).then(
-    (response) => (response.status > 499 || response.status == 429 ? fail() : stashed()[2][0] || save(STASH_KEY, null)),
-    fail,
-  );
+  fetch(endpoint, { method: 'POST', body, keepalive: true }).then((response) => answered(response.status > 499 || response.status == 429), answered);
 }
 
-/** On a new page and when the browser comes back online: resends stashed events once their backoff has passed. */
+/**
+ * With each batch an open page sends (so soon after a new page opens) and when the browser comes back online:
+ * resends stashed events once their backoff has passed. They stay stashed until the collector answers (the tab
+ * may close first), under a lease that keeps other pages and tabs from resending them meanwhile.
+ */
 function retry() {
   const [attempts, notBefore, kept] = stashed();
-  if (consent == GRANTED && kept[0] && notBefore <= Date.now()) {
-    save(STASH_KEY, JSON.stringify([attempts, 0, []]));
-    queue.push(...kept);
-    flush();
+  const now = Date.now();
+  if (consent == GRANTED && kept[0] && notBefore <= now) {
+    stash(attempts, now + RETRY_LEASE_MS, kept);
+    send(kept);
   }
 }
 
 /** Sends events in bodies under 60 KB (the most sendBeacon and a keepalive fetch carry) and 100 events, halving as needed. */
-function send(events: WireEvent[], leaving: unknown) {
+function send(events: WireEvent[], leaving?: unknown) {
   const body = JSON.stringify({ s: site, v: visitorId, sid: sessionId, b: bot, e: events });
-  if ((body.length > MAX_BODY || events[MAX_EVENTS]) && events[1]) send(events.splice(0, events.length / 2), leaving), send(events, leaving);
+  if ((new Blob([body]).size > MAX_BODY || events[MAX_EVENTS]) && events[1]) send(events.splice(0, events.length / 2), leaving), send(events, leaving);
   // A beacon outlives the page but cannot report failure, so it is kept for pages that are going away.
   else if (!(leaving && navigator.sendBeacon?.(endpoint, body))) post(body, events);
 }
 
-/** Sends the queue: by sendBeacon when the page is going away (`leaving`), by fetch otherwise. */
+/** Sends the queue: by sendBeacon when the page is going away (`leaving`), by fetch otherwise, then the stash. */
 export function flush(leaving?: unknown): void {
   clearTimeout(timer);
   timer = 0;
   if (consent == GRANTED && queue[0]) send(queue.splice(0), leaving);
+  // Not while leaving: the page would be gone before the answer that empties the stash.
+  if (!leaving) retry();
 }
 
 /** Queues an event, sent after a short window; at once when `now`, or when the page is already hidden. */
 export function push(type: string, fields?: Partial<WireEvent>, now?: boolean): void {
+  // Denied: not even the session moves, so a later grant starts one with its first event.
+  if (consent == DENIED) return;
   const event: WireEvent = { i: uuid(), n: type, t: Date.now(), u: location.href, ...fields };
   if (touchSession(event.t, consent == GRANTED)) event.ss = 1;
-  if (consent != DENIED) queue.push(event);
+  queue.push(event);
   if (now || document.hidden) flush(1);
   else timer ||= setTimeout(flush, BATCH_WINDOW_MS);
 }
 
+/** Granted: stores the ids and sends. Denied: drops the queue and erases the retry queue and the ids. */
 export function setConsent(decision: Consent): void {
   consent = decision;
   if (decision == GRANTED) {
     persistIdentity();
     flush();
-    retry();
-  } else queue = [];
+  } else {
+    queue = [];
+    stash(0, 0, []);
+    persistIdentity(1);
+  }
 }
 
 export function startTransport(initial: Consent): void {
   consent = initial;
   bot = navigator.webdriver || /headless/i.test(navigator.userAgent) || undefined;
   addEventListener('online', retry);
-  if (consent == GRANTED) persistIdentity();
-  retry();
 }

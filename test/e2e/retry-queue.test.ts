@@ -1,8 +1,18 @@
+import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsEnabled } from '../support/chromium.ts';
 import { createStoreClient } from '../../collector/store/client.ts';
-import { leadOf, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
+import { leadOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
+import type { HearthProcess } from '../support/hearth-process.ts';
 import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
+
+/** The events the collector stored for this (identified) visitor, as `GET /api/leads/:id` lists them (the newest 100). */
+async function storedEvents(hearth: HearthProcess, visitor: string): Promise<{ event_id: string; type: string; name: string }[]> {
+  const lead = (await leadOf(hearth, visitor)) as { id: string } | undefined;
+  if (!lead) return [];
+  const response = await fetch(`${hearth.url}/api/leads/${lead.id}?site=demo`, { headers: { authorization: `Bearer ${hearth.token}` } });
+  return ((await response.json()) as { recentEvents?: { event_id: string; type: string; name: string }[] }).recentEvents ?? [];
+}
 
 describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
   const world = useHearthAndChromium();
@@ -14,6 +24,52 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     });
   });
   afterAll(() => site?.close());
+
+  it('keeps stashed events while their resend is in flight: a tab closed before it fails loses nothing', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    await context.route('**/collect', (route) => route.abort('connectionrefused'));
+    const page = await context.newPage();
+    await page.goto(`${site.url}/a`);
+    await page.evaluate(() => (window as any).hearth('track', 'during-outage'));
+    const stashedIn = (tab: Page) =>
+      tab.evaluate(() => JSON.parse(localStorage.getItem('hearth_retry') ?? '[0,0,[]]')[2].map((e: { i: string }) => e.i) as string[]);
+    // The stash's "no retry before" (its backoff, or the lease of a page resending it) has passed.
+    const retryDue = (tab: Page) => expect.poll(() => tab.evaluate(() => JSON.parse(localStorage.getItem('hearth_retry')!)[1] < Date.now()), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => stashedIn(page)).toHaveLength(2);
+    const kept = await stashedIn(page);
+    const visitor = (await visitorOf(page))!;
+
+    // The collector is back but slow: the request that resends the stash hangs until the tab is closed, then fails.
+    await context.unroute('**/collect');
+    const held: Route[] = [];
+    await context.route('**/collect', (route) => (route.request().postData()!.includes(kept[0]!) ? held.push(route) : route.continue()));
+    await retryDue(page);
+    await page.goto(`${site.url}/b`);
+    await expect.poll(() => held.length).toBe(1);
+    expect(await stashedIn(page)).toEqual(kept);
+    // Another tab opening meanwhile leaves them alone rather than sending them a second time.
+    const other = await context.newPage();
+    await other.goto(`${site.url}/a`);
+    await other.waitForTimeout(1000);
+    expect(sent.bodies.filter((body) => body.includes(kept[0]!))).toHaveLength(2);
+    await page.close();
+    await other.close();
+    await held[0]!.abort('failed');
+
+    // A later page, once the lease has passed, delivers them.
+    await context.unroute('**/collect');
+    const later = await context.newPage();
+    await later.goto(`${site.url}/blank`);
+    expect(await stashedIn(later)).toEqual(kept);
+    await retryDue(later);
+    await later.goto(`${site.url}/a`);
+    await later.evaluate(() => (window as any).hearth('identify', 'retry@acme.test'));
+    const storedKept = () => storedEvents(world.hearth, visitor).then((events) => events.map((e) => e.event_id).filter((id) => kept.includes(id)).sort());
+    await expect.poll(storedKept, { timeout: 10_000 }).toEqual([...kept].sort());
+    expect(await stashedIn(later)).toEqual([]);
+    await context.close();
+  });
 
   it('keeps events while the collector is down and delivers them exactly once when it is back', async () => {
     const context = await world.browser.newContext();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closePage, openPage } from './harness.ts';
+import { closePage, openPage, setHidden } from './harness.ts';
 
 type Hearth = (...args: unknown[]) => void;
 const hearth = (...args: unknown[]) => (window as unknown as { hearth: Hearth }).hearth(...args);
@@ -31,6 +31,84 @@ describe('consent and opt-out', () => {
     vi.advanceTimersByTime(5000);
     dispatchEvent(new Event('pagehide'));
     expect(page.requests).toEqual([]);
+    expect(localStorage.length).toBe(0);
+  });
+
+  it('erases the visitor id, the session, the cookie and the retry queue when consent is denied after a grant', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const page = await openPage({ fetchStatus: 'network-error' });
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    const [visitor, session] = localStorage.getItem('hearth_vid')!.split('.');
+    const stashed = JSON.parse(localStorage.getItem('hearth_retry')!)[2].map((e: { i: string }) => e.i);
+    expect(stashed).toHaveLength(1);
+    expect(document.cookie).toContain(`hearth_vid=${visitor}`);
+
+    page.setFetchStatus(202);
+    hearth('track', 'before-denial');
+    hearth('consent', 'denied');
+    hearth('track', 'after-denial');
+    vi.advanceTimersByTime(5000);
+    expect(page.requests).toEqual([]);
+    expect([localStorage.length, document.cookie]).toEqual([0, '']);
+
+    // A later grant on the same page starts afresh: a new visitor and session, and nothing from before is sent.
+    vi.advanceTimersByTime(3_600_000);
+    hearth('consent', 'granted');
+    hearth('track', 'after-grant');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.requests).toHaveLength(1);
+    const { batch } = page.requests[0]!;
+    expect(batch.e.map((e) => [e.n, e.k, e.ss])).toEqual([['t', 'after-grant', 1]]);
+    expect(batch.v).not.toBe(visitor);
+    expect(batch.sid).not.toBe(session);
+    expect(localStorage.getItem('hearth_vid')!.split('.')[0]).toBe(batch.v);
+    expect(document.cookie).toBe(`hearth_vid=${batch.v}`);
+    expect(localStorage.getItem('hearth_retry')).toBeNull();
+  });
+
+  it('erases, when denied, what an earlier page stored, and expires the cookie on the data-cookie-domain it was set for', async () => {
+    const written: string[] = [];
+    Object.defineProperty(document, 'cookie', { configurable: true, get: () => 'hearth_vid=v-earlier', set: (value: string) => written.push(value) });
+    try {
+      vi.useFakeTimers();
+      localStorage.setItem('hearth_vid', `v-earlier.s-earlier.${Date.now()}`);
+      localStorage.setItem('hearth_retry', JSON.stringify([1, 0, [{ i: 'stashed', n: 't', k: 'x', t: Date.now(), u: 'http://localhost:3000/' }]]));
+      const page = await openPage({ attributes: { consent: 'required', 'cookie-domain': '.acme.test' } });
+      hearth('consent', 'denied');
+      vi.advanceTimersByTime(5000);
+      expect(page.requests).toEqual([]);
+      expect(localStorage.length).toBe(0);
+      expect(written).toEqual([expect.stringMatching(/^hearth_vid=[^;]*;path=\/;max-age=0;samesite=lax;domain=\.acme\.test$/)]);
+    } finally {
+      delete (document as any).cookie;
+    }
+  });
+
+  it('drops the engaged time counted before consent was denied, and while denied: a new grant sends only the time after it', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
+    const activeFor = (s: number) => {
+      for (let t = 0; t < s; t++) dispatchEvent(new Event('pointermove')), vi.advanceTimersByTime(1000);
+    };
+    activeFor(6);
+    hearth('consent', 'denied');
+    activeFor(4);
+    hearth('consent', 'granted');
+    activeFor(3);
+    setHidden(true);
+    expect(page.events('e').map((e) => e.ms)).toEqual([3000]);
+  });
+
+  it('does not stash the events of a request that fails after consent was denied', async () => {
+    vi.useFakeTimers();
+    const page = await openPage({ fetchStatus: 'pending' });
+    vi.advanceTimersByTime(300);
+    expect(page.requests).toHaveLength(1);
+    hearth('consent', 'denied');
+    page.answer('network-error');
+    await vi.advanceTimersByTimeAsync(0);
     expect(localStorage.length).toBe(0);
   });
 

@@ -20,8 +20,8 @@ export interface PageOptions {
   attributes?: Record<string, string>;
   /** What sendBeacon answers (false: the browser refused to queue it). */
   beacon?: boolean;
-  /** What fetch answers: a status, or a network error. */
-  fetchStatus?: number | 'network-error';
+  /** What fetch answers: a status, a network error, or nothing until `answer()` (a request in flight). */
+  fetchStatus?: number | 'network-error' | 'pending';
   /** navigator.webdriver: an automated browser. */
   webdriver?: boolean;
   /** Runs before the snippet loads: queue calls, set up the page. */
@@ -43,6 +43,7 @@ export async function openPage(options: PageOptions = {}) {
   const requests: Request[] = [];
   const record = (via: Request['via'], url: string, body: string) => requests.push({ via, url, body, batch: JSON.parse(body) });
   let fetchStatus = options.fetchStatus ?? 202;
+  const pending: Array<(status: number | 'network-error') => void> = [];
   Object.defineProperties(navigator, {
     // happy-dom says it is automated; a real visitor's browser does not.
     webdriver: { configurable: true, value: options.webdriver ?? false },
@@ -58,6 +59,10 @@ export async function openPage(options: PageOptions = {}) {
   vi.stubGlobal('fetch', (url: string, init: RequestInit) => {
     if (fetchStatus === 'network-error') return Promise.reject(new TypeError('Failed to fetch'));
     record('fetch', url, init.body as string);
+    if (fetchStatus === 'pending')
+      return new Promise((resolve, reject) =>
+        pending.push((status) => (status === 'network-error' ? reject(new TypeError('Failed to fetch')) : resolve(new Response(null, { status })))),
+      );
     return Promise.resolve(new Response(null, { status: fetchStatus }));
   });
   // Listeners the snippet adds to window and document are removed when the page closes.
@@ -82,7 +87,9 @@ export async function openPage(options: PageOptions = {}) {
     requests,
     /** Every event sent so far, optionally of one wire type (v, e, d, o, f, i, t). */
     events: (type?: string) => requests.flatMap((r) => r.batch.e).filter((e) => !type || e.n === type),
-    setFetchStatus: (status: number | 'network-error') => (fetchStatus = status),
+    setFetchStatus: (status: number | 'network-error' | 'pending') => (fetchStatus = status),
+    /** Answers the requests still in flight (fetchStatus 'pending'). */
+    answer: (status: number | 'network-error') => pending.splice(0).forEach((reply) => reply(status)),
   };
 }
 

@@ -3,6 +3,7 @@ import { closePage, openPage } from './harness.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const START = 1_700_000_000_000;
+const hearth = (...args: unknown[]) => (window as unknown as { hearth: (...args: unknown[]) => void }).hearth(...args);
 
 /** A later page load in the same browser, `at` ms after START: the page closes (storage and cookies stay), a new one opens. */
 async function nextPage(at = START) {
@@ -71,6 +72,29 @@ describe('identity', () => {
     vi.advanceTimersByTime(300);
     expect(later.requests[0]!.batch.sid).not.toBe(session);
     expect(later.events('v')[0]!.ss).toBe(1);
+  });
+
+  it('keeps the session of a visitor active in another tab, though this tab was idle for more than 30 minutes', async () => {
+    vi.useFakeTimers({ now: START });
+    const page = await openPage();
+    vi.advanceTimersByTime(300);
+    const { v: visitor, sid: session } = page.requests[0]!.batch;
+
+    // Another tab of the same visitor was active until 5 minutes ago: this tab's next event continues the session.
+    localStorage.setItem('hearth_vid', `${visitor}.${session}.${START + 40 * 60_000}`);
+    vi.setSystemTime(START + 45 * 60_000);
+    hearth('track', 'back-in-this-tab');
+    vi.advanceTimersByTime(300);
+    expect(page.requests[1]!.batch.sid).toBe(session);
+    expect(page.events('t')[0]!.ss).toBeUndefined();
+
+    // Another tab started a new session after this one went idle: this tab joins it rather than starting a third.
+    localStorage.setItem('hearth_vid', `${visitor}.other-tab-session.${START + 90 * 60_000}`);
+    vi.setSystemTime(START + 100 * 60_000);
+    hearth('track', 'back-again');
+    vi.advanceTimersByTime(300);
+    expect(page.requests[2]!.batch.sid).toBe('other-tab-session');
+    expect(page.events('t')[1]!.ss).toBeUndefined();
   });
 
   it('sends the landing URL with its utm tags and the external referrer with the session\'s first page view', async () => {

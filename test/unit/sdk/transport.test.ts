@@ -4,6 +4,11 @@ import { closePage, openPage, setHidden } from './harness.ts';
 type Hearth = (...args: unknown[]) => void;
 const hearth = (...args: unknown[]) => (window as unknown as { hearth: Hearth }).hearth(...args);
 const stash = () => JSON.parse(localStorage.getItem('hearth_retry') ?? 'null');
+const stashedIds = (): string[] => (stash()?.[2] ?? []).map((e: { i: string }) => e.i);
+/** UTF-8 bytes, as the collector counts a body. */
+const bytes = (text: string) => new Blob([text]).size;
+/** 20 properties of 490 CJK characters: 9,800 characters, 29,400 bytes in UTF-8. */
+const cjkProps = () => Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`k${k}`, '価格表'.repeat(163) + '価']));
 
 describe('transport', () => {
   afterEach(closePage);
@@ -71,7 +76,81 @@ describe('transport', () => {
     await vi.advanceTimersByTimeAsync(0);
     const delivered = next.events().map((e) => e.i);
     expect(delivered).toEqual(expect.arrayContaining(kept.map((e: { i: string }) => e.i)));
+    expect(next.requests.map((r) => r.batch.sid)).toEqual(next.requests.map(() => expect.stringMatching(/^[0-9a-f-]{36}$/)));
     expect(new Set(delivered).size).toBe(delivered.length);
+    expect(stash()).toBeNull();
+  });
+
+  it('keeps stashed events until the request that resends them is answered, so a tab closed meanwhile loses nothing', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const events = ['a', 'b'].map((k) => ({ i: `stashed-${k}`, n: 't', k, t: Date.now() - 60_000, u: 'http://localhost:3000/' }));
+    localStorage.setItem('hearth_retry', JSON.stringify([1, 0, events]));
+    const page = await openPage({ fetchStatus: 'pending' });
+    vi.advanceTimersByTime(300);
+    expect(page.requests.map((r) => r.batch.e.map((e) => e.i))).toContainEqual(['stashed-a', 'stashed-b']);
+    // In flight: still stashed, and leased, so that another page does not resend them at once.
+    expect(stashedIds()).toEqual(['stashed-a', 'stashed-b']);
+    expect(stash()[1]).toBeGreaterThan(Date.now());
+
+    // The tab dies with the request in flight; another page opens a second later, then after the lease.
+    const saved = localStorage.getItem('hearth_retry')!;
+    closePage();
+    localStorage.setItem('hearth_retry', saved);
+    vi.useFakeTimers({ now: 1_700_000_000_000 + 1_000 });
+    const soon = await openPage();
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(soon.events().map((e) => e.i)).not.toContain('stashed-a');
+    expect(stashedIds()).toEqual(['stashed-a', 'stashed-b']);
+
+    vi.setSystemTime(1_700_000_000_000 + 60_000);
+    dispatchEvent(new Event('online'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(soon.events().map((e) => e.i)).toEqual(expect.arrayContaining(['stashed-a', 'stashed-b']));
+    expect(stash()).toBeNull();
+  });
+
+  it('keeps one copy of each event when a resend fails', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const events = ['a', 'b'].map((k) => ({ i: `stashed-${k}`, n: 't', k, t: Date.now() - 60_000, u: 'http://localhost:3000/' }));
+    localStorage.setItem('hearth_retry', JSON.stringify([1, 0, events]));
+    const page = await openPage({ fetchStatus: 503 });
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    vi.setSystemTime(Math.ceil(stash()[1]));
+    dispatchEvent(new Event('online'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.requests).toHaveLength(3);
+    const ids = stashedIds();
+    expect(ids).toHaveLength(3);
+    expect(new Set(ids)).toEqual(new Set(['stashed-a', 'stashed-b', page.events('v')[0]!.i]));
+  });
+
+  it('keeps bodies under 60 KB of UTF-8, the unit the collector counts (CJK text is 3 bytes a character)', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
+    vi.advanceTimersByTime(300);
+    for (let i = 0; i < 5; i++) hearth('track', `cjk-${i}`, cjkProps());
+    vi.advanceTimersByTime(300);
+    expect(page.events('t')).toHaveLength(5);
+    for (const request of page.requests) expect(bytes(request.body)).toBeLessThan(60_000);
+  });
+
+  it('retries with the next batch of a page that stays open, once the backoff has passed', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const page = await openPage({ fetchStatus: 503 });
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    const kept = stashedIds();
+    expect(kept).toHaveLength(1);
+
+    page.setFetchStatus(202);
+    vi.setSystemTime(Math.ceil(stash()[1]));
+    hearth('track', 'later');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    // Sent twice: the request that failed, then the retry that went with the next batch.
+    expect(page.events().filter((e) => e.i === kept[0])).toHaveLength(2);
     expect(stash()).toBeNull();
   });
 
@@ -126,5 +205,15 @@ describe('transport', () => {
     vi.advanceTimersByTime(300);
     await vi.advanceTimersByTimeAsync(0);
     expect(localStorage.getItem('hearth_retry')!.length).toBeLessThanOrEqual(50_100);
+  });
+
+  it('keeps at most 50 KB of UTF-8 in the stash', async () => {
+    vi.useFakeTimers();
+    await openPage({ fetchStatus: 'network-error' });
+    for (let i = 0; i < 4; i++) hearth('track', `cjk-${i}`, cjkProps());
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stash()[2].length).toBeGreaterThan(0);
+    expect(bytes(localStorage.getItem('hearth_retry')!)).toBeLessThanOrEqual(50_100);
   });
 });

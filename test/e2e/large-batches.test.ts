@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserTestsEnabled } from '../support/chromium.ts';
+import { leadOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
+import type { HearthProcess } from '../support/hearth-process.ts';
+import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
+
+/** The events the collector stored for this (identified) visitor, as `GET /api/leads/:id` lists them (the newest 100). */
+async function storedEvents(hearth: HearthProcess, visitor: string): Promise<{ event_id: string; type: string; name: string }[]> {
+  const lead = (await leadOf(hearth, visitor)) as { id: string } | undefined;
+  if (!lead) return [];
+  const response = await fetch(`${hearth.url}/api/leads/${lead.id}?site=demo`, { headers: { authorization: `Bearer ${hearth.token}` } });
+  return ((await response.json()) as { recentEvents?: { event_id: string; type: string; name: string }[] }).recentEvents ?? [];
+}
+
+describe.runIf(browserTestsEnabled())('large batches in Chromium', () => {
+  const world = useHearthAndChromium();
+  let site: FixtureSite;
+  beforeAll(async () => {
+    site = await startFixtureSite({
+      '/a': `<!doctype html><title>A</title>${embed(world.hearth.url)}`,
+      '/b': `<!doctype html><title>B</title>${embed(world.hearth.url)}`,
+    });
+  });
+  afterAll(() => site?.close());
+
+  it('sends CJK text over 64 KB in UTF-8 (under 60,000 characters) in bodies the browser and the collector take', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const page = await context.newPage();
+    await page.goto(`${site.url}/a`);
+    await expect.poll(() => sent.events('v').length).toBe(1);
+    // Four events of 14 answers of 490 characters, 3 bytes each in UTF-8: 27,440 characters, 82 KB.
+    await page.evaluate(() => {
+      for (let i = 0; i < 4; i++) (window as any).hearth('track', `cjk-${i}`, Object.fromEntries(Array.from({ length: 14 }, (_, k) => [`k${k}`, '価格表'.repeat(163) + '価'])));
+    });
+    const visitor = (await visitorOf(page))!;
+    // Chromium carries at most 64 KB of keepalive requests at once: the second half waits in the retry queue, for
+    // the next page once its backoff has passed.
+    const retryDue = () =>
+      page.evaluate(() => {
+        const stash = JSON.parse(localStorage.getItem('hearth_retry') ?? 'null');
+        return !!stash && stash[1] < Date.now();
+      });
+    await expect.poll(retryDue).toBe(true);
+    await page.goto(`${site.url}/b`);
+    await page.evaluate(() => (window as any).hearth('identify', 'cjk@acme.test'));
+    const tracked = () => storedEvents(world.hearth, visitor).then((events) => events.filter((e) => e.type === 'track').map((e) => e.name).sort());
+    await expect.poll(tracked, { timeout: 10_000 }).toEqual(['cjk-0', 'cjk-1', 'cjk-2', 'cjk-3']);
+    for (const body of sent.bodies) expect(new Blob([body]).size).toBeLessThan(60_000);
+    await context.close();
+  });
+});
