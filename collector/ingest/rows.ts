@@ -56,6 +56,14 @@ export const timeIsKept = (t: number, receivedAt: number) => t >= receivedAt - M
 const CLICK_IDS = ['gclid', 'msclkid', 'fbclid', 'li_fat_id', 'ttclid', 'twclid'];
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
 
+/**
+ * The path of a hash route ("#/pricing", "#!/pricing?plan=pro" → "/pricing"), which a single-page app routed by the
+ * fragment (the snippet's `data-hash`) shows as a page of its own; undefined for an anchor ("#faq"), which is not.
+ */
+function routeOf(hash: string): string | undefined {
+  return /^#!?(\/[^?]*)/.exec(hash)?.[1];
+}
+
 function hostOf(url: string | null | undefined): string {
   try {
     return url ? new URL(url).hostname : '';
@@ -95,7 +103,8 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
   return batch.e.map((event) => {
     const eventId = event.i.toLowerCase();
     const url = new URL(event.u);
-    url.hash = '';
+    const route = routeOf(url.hash);
+    if (!route) url.hash = '';
     const type = EVENT_TYPES[event.n];
     const form = type === 'form' ? formFields(event) : undefined;
     const isView = type === 'pageview';
@@ -113,7 +122,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       type,
       name: event.k ?? '',
       url: url.href,
-      path: url.pathname,
+      path: route ? url.pathname.replace(/\/$/, '') + route : url.pathname,
       referrer: event.r ?? '',
       title: event.ti ?? '',
       email: form ? form.email : (event.em ?? ''),

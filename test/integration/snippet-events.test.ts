@@ -80,6 +80,25 @@ describe('what the complete snippet sends, as stored', () => {
     expect(rows.find((r) => r.path === '/contact')).toMatchObject({ session_start: 0, referrer_host: '', utm_source: '' });
   });
 
+  it('stores a hash route as the page it is (data-hash), and drops an anchor', async () => {
+    const visitor = newVisitor();
+    await postBatch(server, {
+      s: 'acme',
+      v: visitor,
+      e: [
+        wireEvent({ u: `${SITE_ORIGIN}/#/pricing?plan=annual`, t: Date.now() - 3000 }),
+        wireEvent({ u: `${SITE_ORIGIN}/app/#!/contact`, t: Date.now() - 2000 }),
+        wireEvent({ u: `${SITE_ORIGIN}/docs#faq`, t: Date.now() - 1000 }),
+      ],
+    });
+    const rows = await storedEvents(server, visitor);
+    expect(rows.map((row) => [row.path, row.url])).toEqual([
+      ['/pricing', `${SITE_ORIGIN}/#/pricing?plan=annual`],
+      ['/app/contact', `${SITE_ORIGIN}/app/#!/contact`],
+      ['/docs', `${SITE_ORIGIN}/docs`],
+    ]);
+  });
+
   it('names what an event of each type is missing', async () => {
     const response = await postBatch(server, {
       s: 'acme',
