@@ -247,7 +247,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   /** The lead's account scored from the stored scores of its colleagues (same work domain or declared company). */
   async function accountOf(site: SiteConfig, lead: LeadScore, thresholds: { warm: number; hot: number }): Promise<Alert['account']> {
     const domain = lead.email.split('@')[1] ?? '';
-    const company = (lead.profile.company ?? '').trim().toLowerCase().replace(/\s+/g, ' ');
+    const company = lead.profile.company ?? '';
     const colleagues = await currentAccountMembers(client, site.id, { domain, company, except: lead.lead_id });
     const key = accountKeyOf(lead)?.id;
     const mine = scoreAccounts([lead, ...colleagues], thresholds).find((account) => account.id === key);

@@ -1,14 +1,17 @@
 import type { LeadScore, Temperature } from './compile.ts';
+import { companyKey } from './normalize.ts';
 import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
 
 /**
  * Accounts: the companies behind the leads. A lead belongs to the company of its work email's domain; with a
- * free-mail address, to the company it declared; else to none.
+ * free-mail address, to the company it declared (compared without case, accents, punctuation or legal form: "Acmé
+ * SAS" and "ACME, Inc." are one); else to none.
  *
- * An account's score weighs its best leads and the breadth of who is looking: 50 % of the best lead, 30 % of the
- * second, 20 % of the third, plus 10 points for each further kind of role (seniority) among its leads. One lead
- * alone can bring at most half its score, so one enthusiastic intern cannot make an account hot; a CEO and a
- * manager of the same company reading the pricing page can.
+ * An account's score weighs its best leads and the breadth of who is looking: 60 % of the best lead, 50 % of the
+ * second, 20 % of the third, each counted up to the hot threshold, plus 10 points for each further kind of role
+ * (seniority) among its leads. One lead alone, however keen (lead scores have no ceiling), brings at most 60 % of
+ * the hot mark, so one enthusiastic intern cannot make an account hot; a CEO and a manager of the same company
+ * reading the pricing page can.
  */
 export interface AccountScore {
   /** The email domain, or `company:<declared name>` for leads on free mail. */
@@ -22,7 +25,7 @@ export interface AccountScore {
   topLeads: { id: string; email: string; score: number; temperature: Temperature }[];
 }
 
-const WEIGHTS = [0.5, 0.3, 0.2];
+const WEIGHTS = [0.6, 0.5, 0.2];
 const PER_EXTRA_PERSONA = 10;
 const freeMail = new Set(FREE_MAIL_DOMAINS);
 
@@ -31,7 +34,8 @@ export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: 
   const domain = lead.email.split('@')[1]?.toLowerCase();
   const company = lead.profile.company?.trim();
   if (domain && !freeMail.has(domain)) return { id: domain, name: company || domain };
-  if (company) return { id: `company:${company.toLowerCase().replace(/\s+/g, ' ')}`, name: company };
+  const key = company && companyKey(company);
+  if (key) return { id: `company:${key}`, name: company };
 }
 
 /** What an account's score needs of each lead: a freshly scored lead, or a stored one read with only these columns. */
@@ -50,7 +54,7 @@ export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresho
     .map(([id, { name, leads: members }]) => {
       const ranked = [...members].sort((a, b) => b.score - a.score);
       const personas = [...new Set(ranked.map((lead) => lead.seniority).filter(Boolean))].sort();
-      const weighted = ranked.slice(0, WEIGHTS.length).reduce((sum, lead, i) => sum + Math.max(0, lead.score) * WEIGHTS[i]!, 0);
+      const weighted = ranked.slice(0, WEIGHTS.length).reduce((sum, lead, i) => sum + Math.min(Math.max(0, lead.score), thresholds.hot) * WEIGHTS[i]!, 0);
       const score = Math.round(weighted + PER_EXTRA_PERSONA * Math.max(0, personas.length - 1));
       const temperature: Temperature = score > thresholds.hot ? 'hot' : score >= thresholds.warm ? 'warm' : 'cold';
       const topLeads = ranked.slice(0, 3).map((lead) => ({ id: lead.lead_id, email: lead.email, score: lead.score, temperature: lead.temperature }));

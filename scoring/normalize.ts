@@ -66,6 +66,20 @@ export function wordsSql(expr: string, p: SqlParams): string {
   return `trimBoth(replaceRegexpAll(${foldSql(expr, p)}, ${p.bind('non_word', NON_WORD)}, ' '))`;
 }
 
+// ---- Company names ---------------------------------------------------------------------------------------------
+
+/** Legal forms that end a company's name, in the words() rendering: "Acme SAS", "ACME, Inc.", "Acme Co., Ltd.". */
+const LEGAL_FORMS = '(?: (?:sas|sasu|sarl|eurl|sa|sca|snc|gmbh|ag|kg|inc|incorporated|llc|llp|ltd|limited|plc|corp|corporation|co|company|bv|nv|spa|srl|sl|oy|ab|pty|kk))+$';
+
+/** A declared company as accounts compare it: its words without case, accents, punctuation or legal form ("Acmé SAS" = "ACME"). */
+export function companyKey(text: string): string {
+  return words(text).replace(new RegExp(LEGAL_FORMS), '');
+}
+
+export function companyKeySql(expr: string, p: SqlParams): string {
+  return `replaceRegexpOne(${wordsSql(expr, p)}, ${p.bind('legal_forms', LEGAL_FORMS)}, '')`;
+}
+
 // ---- Seniority -------------------------------------------------------------------------------------------------
 
 export const SENIORITY_LEVELS = ['c_level', 'vp_director', 'manager', 'individual', 'student'] as const;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type Temperature } from './compile.ts';
+import { companyKey, companyKeySql } from './normalize.ts';
 import { SqlParams } from './sql.ts';
 import type { AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
@@ -131,11 +132,12 @@ export function currentLeadsSql(columns: readonly string[]): string {
  * email domain (`@acme.example`) or declared company (lower case, spaces collapsed: as accountKeyOf keys it), other than one lead.
  */
 export async function currentAccountMembers(store: SnapshotStore, site: string, of?: { domain: string; company: string; except: string }): Promise<AccountMember[]> {
-  // The company compared as accountKeyOf keys it: lower case (any letter, not only ASCII), runs of spaces as one.
-  const colleagues = `WHERE lead_id != {except:String} AND (endsWith(email, {at:String}) OR (company != '' AND replaceRegexpAll(lowerUTF8(company), '[[:space:]]+', ' ') = {company:String}))`;
+  // The company compared as accountKeyOf keys it (companyKey: no case, accents, punctuation or legal form).
+  const p = new SqlParams();
+  const colleagues = () => `WHERE lead_id != {except:String} AND (endsWith(email, {at:String}) OR (company != '' AND ${companyKeySql('company', p)} = {company:String}))`;
   const result = await store.query({
-    query: `SELECT * FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])}) ${of ? colleagues : ''}`,
-    query_params: { site, ...(of ? { except: of.except, at: `@${of.domain}`, company: of.company } : {}) },
+    query: `SELECT * FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])}) ${of ? colleagues() : ''}`,
+    query_params: { site, ...p.values, ...(of ? { except: of.except, at: `@${of.domain}`, company: companyKey(of.company) } : {}) },
     format: 'JSONEachRow',
   });
   const rows = await result.json<Pick<StoredScore, 'lead_id' | 'email' | 'score' | 'temperature' | 'company' | 'seniority'>>();

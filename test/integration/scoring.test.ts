@@ -7,7 +7,7 @@ import { insertEvents } from '../../collector/ingest/sink.ts';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
 import { compileScoring, type LeadScore } from '../../scoring/compile.ts';
-import { companySizeOf, countryCodeOf, countryCodeSql, numberSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
+import { companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
 import { defaultRules, rulesSchema, type RulesInput } from '../../scoring/rules.ts';
 import { SqlParams } from '../../scoring/sql.ts';
 import { scoreLeads } from '../../scoring/store.ts';
@@ -344,11 +344,15 @@ describe('normalisation in SQL', () => {
       'Team of 5, 251-500', 'about 10 people, 1000+', 'team of 3: at least 50', '2 sites, more than 250', '3 offices; 11 to 50',
     ];
     const p = new SqlParams();
-    const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberSql('x', p)} AS size_min, ${countryCodeSql('x', p)} AS country
+    inputs.push('Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Société Générale S.A.', 'Inc.', 'Costco', 'SA');
+    const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberSql('x', p)} AS size_min, ${countryCodeSql('x', p)} AS country, ${companyKeySql('x', p)} AS company
       FROM (SELECT arrayJoin(${p.bind('inputs', inputs, 'Array(String)')}) AS x)`;
     const result = await client.query({ query, query_params: p.values, format: 'JSONEachRow' });
-    const rows = await result.json<{ x: string; seniority: string; size_min: number | null; country: string }>();
-    expect(rows).toEqual(inputs.map((x) => ({ x, seniority: seniorityOf(x) ?? '', size_min: companySizeOf(x)?.min ?? null, country: countryCodeOf(x) ?? '' })));
+    const rows = await result.json<{ x: string; seniority: string; size_min: number | null; country: string; company: string }>();
+    expect(rows).toEqual(
+      inputs.map((x) => ({ x, seniority: seniorityOf(x) ?? '', size_min: companySizeOf(x)?.min ?? null, country: countryCodeOf(x) ?? '', company: companyKey(x) })),
+    );
+    expect(['Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Costco'].map(companyKey)).toEqual(['acme', 'acme', 'acme', 'acme', 'costco']);
   });
 });
 

@@ -1,0 +1,41 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { accountKeyOf, scoreAccounts, type AccountMember } from '../../../scoring/accounts.ts';
+
+const THRESHOLDS = { warm: 30, hot: 60 };
+const member = (email: string, score: number, seniority: AccountMember['seniority'], company = ''): AccountMember => ({
+  lead_id: `l_${email}`,
+  kind: 'lead',
+  email,
+  score,
+  temperature: score > 60 ? 'hot' : score >= 30 ? 'warm' : 'cold',
+  seniority,
+  profile: company ? { company } : {},
+});
+
+describe('accounts', () => {
+  it('keeps one lead, however keen, from making its account hot: a lead counts up to the hot mark', () => {
+    // An intern who read everything: 155 points.
+    const [intern] = scoreAccounts([member('intern@initech.test', 155, 'student')], THRESHOLDS);
+    expect(intern).toMatchObject({ leads: 1, score: 36, temperature: 'warm' });
+    // Nor with a colleague who barely looked.
+    const [pair] = scoreAccounts([member('intern@initech.test', 155, 'student'), member('dev@initech.test', 5, 'student')], THRESHOLDS);
+    expect(pair).toMatchObject({ leads: 2, score: 39, temperature: 'warm' });
+  });
+
+  it('makes an account hot when two people of it are engaged, more so from different roles', () => {
+    // 60 % of 60 (the CEO counts up to the hot mark) + 50 % of 45 + 10 for a second role = 68.5.
+    const [roles] = scoreAccounts([member('ceo@hooli.test', 70, 'c_level'), member('ops@hooli.test', 45, 'manager')], THRESHOLDS);
+    expect(roles).toMatchObject({ score: 69, temperature: 'hot', personas: ['c_level', 'manager'] });
+    const [peers] = scoreAccounts([member('a@hooli.test', 80, 'individual'), member('b@hooli.test', 65, 'individual')], THRESHOLDS);
+    expect(peers).toMatchObject({ score: 66, temperature: 'hot' });
+  });
+
+  it('groups free-mail leads by the company they declared, whatever its case, accents, punctuation or legal form', () => {
+    const leads = ['Acme SAS', 'ACME', 'Acmé', 'Acme, Inc.', 'Acme Co., Ltd.'].map((company, i) => member(`p${i}@gmail.com`, 10, 'individual', company));
+    const accounts = scoreAccounts(leads, THRESHOLDS);
+    expect(accounts).toHaveLength(1);
+    expect(accounts[0]).toMatchObject({ id: 'company:acme', name: 'Acme SAS', leads: 5 });
+    expect(accountKeyOf({ email: 'x@gmail.com', profile: { company: 'Costco' } })).toEqual({ id: 'company:costco', name: 'Costco' });
+  });
+});
