@@ -40,7 +40,9 @@ export interface AppOptions {
 export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), cluster, users, sessionsFile, alerts }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
-    trustProxy: config.server.trustProxy,
+    // true is the one proxy in front: the client's address is the last one it appended to X-Forwarded-For. Fastify's
+    // own true would take the first, which the client writes itself (a way around the per-address login limit).
+    trustProxy: config.server.trustProxy === true ? (_address: string, hop: number) => hop === 0 : config.server.trustProxy,
     // One log line per request would drown the errors at beacon rates.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,

@@ -37,7 +37,7 @@ export function createAccess({ adminToken, users, tokens, sessions }: AccessOpti
     ...tokens.map((token) => ({ hash: token.tokenHash, value: { name: token.name, role: token.role, via: 'token' as const } })),
   ]);
   // Made now, not on the first unknown name, so that first attempt takes no longer than the others.
-  void decoyPasswordHash();
+  const decoy = decoyPasswordHash(users.map((user) => user.passwordHash));
 
   return {
     byToken: matchToken,
@@ -50,7 +50,7 @@ export function createAccess({ adminToken, users, tokens, sessions }: AccessOpti
     },
     async checkPassword(name, password) {
       const user = usersByName.get(name);
-      const matches = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
+      const matches = await verifyPassword(password, user?.passwordHash ?? (await decoy));
       return user && matches ? user : undefined;
     },
     startSession: (user) => sessions.create({ name: user.name, credential: credentialOf(user) }),

@@ -90,7 +90,8 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
         : reply.code(status).send({ error, code, ...extra });
 
     if (!fromThisSite(request)) return refuse(403, 'csrf', 'a login form on another site cannot log in here');
-    const parsed = loginSchema.safeParse(body, { reportInput: true });
+    // Without the input in the problems: they would quote the password back.
+    const parsed = loginSchema.safeParse(body);
     if (!parsed.success) {
       const problems = toProblems(parsed.error);
       return refuse(400, 'invalid_login', form ? problems.map((problem) => problem.message).join('; ') : 'the login needs a name and a password', { problems });

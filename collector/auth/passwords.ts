@@ -61,12 +61,25 @@ export async function verifyPassword(password: string, storedHash: string): Prom
   return timingSafeEqual(candidate, parsed.hash);
 }
 
-/** A hash that matches no password, made with the default cost: checked against when the name is unknown, so a
- * wrong name costs the same time as a wrong password and response times do not reveal who has an account. */
-let decoyHash: Promise<string> | undefined;
-export function decoyPasswordHash(): Promise<string> {
-  decoyHash ??= hashPassword(randomBytes(32).toString('base64url'));
-  return decoyHash;
+/**
+ * A hash that matches no password, checked against when the name is unknown, so that a wrong name costs the same
+ * time as a wrong password and response times do not reveal who has an account. It is made with the cost most of
+ * `hashes` (the configured users') use, which need not be the default (hashes made before the default was raised,
+ * or with a cost of one's own): a decoy of another cost would tell the names apart by time.
+ */
+const decoys = new Map<string, Promise<string>>();
+export function decoyPasswordHash(hashes: readonly string[] = []): Promise<string> {
+  const costs = new Map<string, { cost: ParsedHash['cost']; users: number }>();
+  for (const hash of hashes) {
+    const parsed = parseHash(hash);
+    if (!parsed || passwordHashProblem(hash)) continue;
+    const key = `${parsed.cost.N}$${parsed.cost.r}$${parsed.cost.p}`;
+    costs.set(key, { cost: parsed.cost, users: (costs.get(key)?.users ?? 0) + 1 });
+  }
+  const [key, { cost }] = [...costs].sort((a, b) => b[1].users - a[1].users)[0] ?? ['default', { cost: DEFAULT_COST }];
+  let decoy = decoys.get(key);
+  if (!decoy) decoys.set(key, (decoy = hashPassword(randomBytes(32).toString('base64url'), cost)));
+  return decoy;
 }
 
 /** A password for the first start: 24 characters of base64url, 144 bits. */

@@ -136,6 +136,16 @@ describe('logging in', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
   });
 
+  it('never quotes a password back in the problems of a login it refuses', async () => {
+    const password = `S3cret-Pass-${'x'.repeat(1100)}`;
+    const json = await call('/login', { method: 'POST', body: { name: 'ada', password } });
+    expect(json.status).toBe(400);
+    expect(JSON.stringify(json.body)).not.toContain('S3cret-Pass');
+    const form = await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ name: 'ada', password }) });
+    expect(form.status).toBe(400);
+    expect(await form.text()).not.toContain('S3cret-Pass');
+  });
+
   it('refuses a login posted from another site', async () => {
     const response = await call('/login', { method: 'POST', body: { name: 'ada', password: PASSWORDS.ada }, headers: { origin: 'https://evil.test' } });
     expect(response.status).toBe(403);
@@ -160,6 +170,15 @@ describe('logging in', () => {
     expect(sprayed.status).toBe(429);
     expect(sprayed.body).toMatchObject({ code: 'rate_limited', limit: 'per_ip' });
     expect(Number(sprayed.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('counts attempts by the address the proxy saw, not by one the client wrote into X-Forwarded-For', async () => {
+    // trustProxy: true is the one proxy in front: it appends the address it saw; what comes before is the client's say.
+    const forged = (i: number) => ({ 'x-forwarded-for': `10.9.${i}.1, 198.51.100.7` });
+    for (let i = 0; i < 8; i++) expect((await call('/login', { method: 'POST', body: { name: `forger${i}`, password: 'Winter2026!' }, headers: forged(i) })).status).toBe(401);
+    const limited = await call('/login', { method: 'POST', body: { name: 'forger9', password: 'Winter2026!' }, headers: forged(9) });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ code: 'rate_limited', limit: 'per_ip' });
   });
 });
 

@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { mergeUsers, usersFromEnvironment } from '../../../collector/auth/accounts.ts';
-import { hashPassword, verifyPassword } from '../../../collector/auth/passwords.ts';
+import { decoyPasswordHash, hashPassword, verifyPassword } from '../../../collector/auth/passwords.ts';
 import { hashToken, newApiToken, tokenMatcher } from '../../../collector/auth/tokens.ts';
 import { parseConfig } from '../../../collector/config/load.ts';
 
@@ -26,6 +26,15 @@ describe('password hashes', () => {
   it('treat the same password in composed and decomposed Unicode as one', async () => {
     const hash = await hashPassword('caf\u00e9-au-lait-2026', cheap);
     expect(await verifyPassword('cafe\u0301-au-lait-2026', hash)).toBe(true);
+  });
+
+  it('have a decoy, checked for unknown names, made with the cost most configured users have (a wrong name takes as long as a wrong password)', async () => {
+    const users = await Promise.all(['ada-password-1', 'sam-password-2'].map((password) => hashPassword(password, cheap)));
+    const decoy = await decoyPasswordHash([...users, await hashPassword('an older default', { N: 2 ** 11, r: 8, p: 1 })]);
+    expect(decoy.startsWith('scrypt$1024$8$1$')).toBe(true);
+    expect(await verifyPassword('ada-password-1', decoy)).toBe(false);
+    // Without users, the default cost.
+    expect((await decoyPasswordHash()).startsWith('scrypt$32768$8$3$')).toBe(true);
   });
 
   it('match nothing when malformed', async () => {
