@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { configSchema, type HearthConfig } from './config/schema.ts';
@@ -8,12 +9,15 @@ import { startServer } from './server.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, storeOptionsFromEnv, type StoreOptions } from './store/client.ts';
 import { prepareStore, withStorageConfig } from './store/prepare.ts';
-import { generateHistory } from './demo/history.ts';
+import { historySlices } from './demo/history.ts';
 import { scoreOfSnapshot } from './api/scores.ts';
 import { storedLeadPage } from '../scoring/snapshots.ts';
 import { insertEvents } from './ingest/sink.ts';
 import { createScorer } from './scorer.ts';
 import { backtestSite, formatBacktest, loadRulesFile } from './backtest.ts';
+
+/** pino's levels, which `hearth start` logs at. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 const USAGE = `Usage: hearth <command> [options]
 
@@ -31,14 +35,15 @@ Commands:
   demo      write a realistic synthetic history of the demo site into the store (hearth must not be running
             on the same HEARTH_DATA_DIR: the embedded engine allows one process per data directory)
 
-Options:
-  --config FILE   the config file (default: hearth.config.json)
-  --port N        listen on port N (default: the config's server.port, else 8787; 0 picks a free port)
-  --host HOST     listen on HOST (default: the config's server.host, else 127.0.0.1)
+Options (a command refuses the ones it does not take):
+  --config FILE   the config file (default: hearth.config.json); start, migrate, score, backtest, demo
+  start: --port N (default: the config's server.port, else 8787; 0 picks a free port), --host HOST (default: the
+            config's server.host, else 127.0.0.1)
+  score: --site ID (default: the first), --json, --limit N (leads to print, default 50, all with --json)
   demo: --visitors N (default 2000), --days N (default 90), --seed N (default 1), --site ID (default: the first)
   backtest: --rules FILE (required; the shape of a site's "rules" in the config), --since DATE (only leads seen
             and behaviour since then, e.g. 2026-03-01 or 2026-03-01T09:00:00Z), --limit N (leads that move most
-            to list, default 10, all with --json)
+            to list, default 10, all with --json), --site ID, --json
 
 Environment:
   HEARTH_DATA_DIR       where embedded data lives (default: .hearth)
@@ -50,13 +55,27 @@ Environment:
   HEARTH_WAL_MAX_MB     undelivered events kept on disk while ClickHouse is down, before 503 (default: 1024)
   HEARTH_WAL_FLUSH_ROWS, HEARTH_WAL_FLUSH_MS
                         move the log into ClickHouse at this many rows or after this long (default: 10000, 1000)
-  LOG_LEVEL             fatal, error, warn, info (default), debug`;
+  LOG_LEVEL             ${LOG_LEVELS.join(', ')} (default: info)`;
 
 class UsageError extends Error {}
 /** The store cannot do what a command asks: the message says why, without a stack. */
 class StoreError extends Error {}
 
-function readOptions(args: string[]) {
+/** The options each command takes (besides --help): any other is refused, not ignored. */
+const COMMAND_OPTIONS = {
+  start: ['config', 'port', 'host'],
+  migrate: ['config'],
+  score: ['config', 'site', 'json', 'limit'],
+  backtest: ['config', 'site', 'json', 'limit', 'rules', 'since'],
+  demo: ['config', 'site', 'visitors', 'days', 'seed'],
+  schema: [],
+  'hash-password': [],
+} as const;
+type Command = keyof typeof COMMAND_OPTIONS;
+
+const DATE = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?:(:\d{2})(?:\.\d{1,3})?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/;
+
+function readOptions(command: Command, args: string[]) {
   const { values } = parseArgs({
     args,
     options: {
@@ -75,56 +94,134 @@ function readOptions(args: string[]) {
     },
     strict: true,
   });
+  const taken: readonly string[] = COMMAND_OPTIONS[command];
+  for (const [flag, value] of Object.entries(values)) {
+    if (flag === 'help') continue;
+    if (!taken.includes(flag)) {
+      const takes = taken.length ? `it takes ${taken.map((name) => `--${name}`).join(', ')}` : 'it takes none';
+      throw new UsageError(`--${flag} is not an option of "hearth ${command}" (${takes})`);
+    }
+  }
+  const text = (flag: 'config' | 'host' | 'site' | 'rules') => {
+    if (values[flag] === '') throw new UsageError(`--${flag} needs a value, got ""`);
+    return values[flag];
+  };
+  // Plain decimal digits only: Number() would also read "", " 5", "0x10" and "1e3".
   const integer = (flag: string, text: string | undefined, min: number, max: number) => {
     if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!(Number.isInteger(value) && value >= min && value <= max)) throw new UsageError(`--${flag} expects a whole number from ${min} to ${max}, got "${text}"`);
+    const value = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!(value >= min && value <= max)) throw new UsageError(`--${flag} expects a whole number from ${min} to ${max}, got "${text}"`);
     return value;
   };
   // A date is UTC midnight; a time needs its zone, so the same command means the same moment everywhere.
   const date = (flag: string, text: string | undefined) => {
     if (text === undefined) return undefined;
-    const value = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(text) ? new Date(text) : undefined;
-    if (!value || Number.isNaN(value.getTime())) throw new UsageError(`--${flag} expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "${text}"`);
+    const match = DATE.exec(text);
+    const value = match ? new Date(text) : undefined;
+    if (!match || !value || Number.isNaN(value.getTime())) throw new UsageError(`--${flag} expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "${text}"`);
+    // Date rolls impossible fields over (February 30 is March 2, 24:00 the next day): written back in the text's own
+    // zone, the moment must read as the text does.
+    const [, day, minute, second, sign, offsetHours, offsetMinutes] = match;
+    const offset = sign ? (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) : 0;
+    const back = new Date(value.getTime() + offset * 60_000).toISOString();
+    if (back.slice(0, 10) !== day || (minute && back.slice(11, 16) !== minute) || (second && back.slice(16, 19) !== second)) {
+      throw new UsageError(`--${flag}: "${text}" is not a real date or time (it would be read as ${value.toISOString()})`);
+    }
     return value;
   };
   return {
-    configFile: values.config ?? 'hearth.config.json',
+    configFile: text('config') ?? 'hearth.config.json',
     configGiven: values.config !== undefined,
     port: integer('port', values.port, 0, 65535),
-    host: values.host,
-    help: values.help,
+    host: text('host'),
+    help: values.help ?? false,
     visitors: integer('visitors', values.visitors, 1, 10_000_000),
     days: integer('days', values.days, 1, 3650),
     seed: integer('seed', values.seed, 0, 2 ** 31),
-    site: values.site,
+    site: text('site'),
     json: values.json ?? false,
     limit: integer('limit', values.limit, 1, 1_000_000),
-    rulesFile: values.rules,
+    rulesFile: text('rules'),
     since: date('since', values.since),
   };
 }
+type Options = ReturnType<typeof readOptions>;
 
-async function start(args: string[]): Promise<void> {
-  const options = readOptions(args);
+/**
+ * The environment a command reads is checked before anything is opened, so that a bad value is named with the
+ * variable rather than surfacing as a stack from the logger, the file system or the ClickHouse client.
+ */
+function logLevelFromEnv(): string {
+  const level = process.env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`LOG_LEVEL expects one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
+}
+
+/**
+ * The store the environment and the config's `storage` name. `usesDataDir`: the command writes under HEARTH_DATA_DIR
+ * even with a ClickHouse server (the write-ahead log, sessions).
+ */
+function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean): StoreOptions {
+  const fromEnv = storeOptionsFromEnv();
+  if (fromEnv.url) checkClickHouseUrl(fromEnv.url);
+  if (usesDataDir || !fromEnv.url) checkDataDir(fromEnv.dataDir, fromEnv.url ? fromEnv.dataDir : join(fromEnv.dataDir, 'clickhouse'));
+  return withStorageConfig(fromEnv, storage);
+}
+
+function checkClickHouseUrl(text: string): void {
+  // The URL may carry a password: it is not repeated.
+  const shown = text.replace(/(\/\/[^/:@]*:)[^/@]*@/, '$1***@');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "${shown}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`CLICKHOUSE_URL expects an http:// or https:// URL, got "${shown}"`);
+  // What else the client reads from the URL (its ?parameters): a client is made, and dropped unused, to ask it.
+  try {
+    void createClient({ url: text }).close();
+  } catch (err) {
+    throw new ConfigError(`CLICKHOUSE_URL "${shown}": ${(err as Error).message}`);
+  }
+}
+
+/** The data directory, or the deepest folder the command makes in it, must be creatable: no file in the way, writable. */
+function checkDataDir(dataDir: string, deepest: string): void {
+  for (let path = deepest; ; path = dirname(path)) {
+    if (existsSync(path)) {
+      if (!statSync(path).isDirectory()) {
+        throw new ConfigError(`HEARTH_DATA_DIR: ${path === dataDir ? '' : `cannot use ${dataDir}: `}${path} is a file, not a directory`);
+      }
+      try {
+        accessSync(path, constants.W_OK);
+      } catch {
+        throw new ConfigError(`HEARTH_DATA_DIR: ${path === dataDir ? '' : `cannot use ${dataDir}: `}cannot write to ${path}`);
+      }
+      return;
+    }
+    if (dirname(path) === path) return;
+  }
+}
+
+async function start(options: Options): Promise<void> {
+  const level = logLevelFromEnv();
   const config: HearthConfig = loadConfig(options.configFile);
   if (options.port !== undefined) config.server.port = options.port;
   if (options.host !== undefined) config.server.host = options.host;
-  const store = withStorageConfig(storeOptionsFromEnv(), config.storage);
-  const server = await startServer({
-    config,
-    store,
-    adminToken: process.env.HEARTH_ADMIN_TOKEN,
-    logger: { level: process.env.LOG_LEVEL || 'info' },
-  });
+  const store = storeFromEnv(config.storage, true);
+  const server = await startServer({ config, store, adminToken: process.env.HEARTH_ADMIN_TOKEN, logger: { level } });
   const site = config.sites[0]!.id;
+  // Listening on every IPv6 address, the server's URL is http://[::]:PORT: a browser on this machine wants localhost.
+  const url = server.url.replace('//[::]:', '//localhost:');
   const lines = [
-    `Hearth is running at ${server.url}`,
-    config.serveDemoSite ? `  demo site   ${server.url}/demo/` : undefined,
-    `  dashboard   ${server.url}/dashboard`,
-    ...loginLines(server.url, server.firstAdmin),
-    `  snippet     <script async src="${server.url}/hearth.js" data-site="${site}"></script>`,
-    `  leads API   curl -H "Authorization: Bearer ${server.adminToken}" "${server.url}/api/leads?site=${site}"`,
+    `Hearth is running at ${url}`,
+    config.serveDemoSite ? `  demo site   ${url}/demo/` : undefined,
+    `  dashboard   ${url}/dashboard`,
+    ...loginLines(url, server.firstAdmin),
+    `  snippet     <script async src="${url}/hearth.js" data-site="${site}"></script>`,
+    // A token the operator chose is theirs to know: printed, it would sit in every log that keeps stdout.
+    `  leads API   curl -H "Authorization: Bearer ${server.adminTokenGenerated ? server.adminToken : '$HEARTH_ADMIN_TOKEN'}" "${url}/api/leads?site=${site}"`,
     server.adminTokenGenerated ? '              (a token made for this run; set HEARTH_ADMIN_TOKEN to choose your own)' : undefined,
     `  data        ${describeStore(store)}`,
   ];
@@ -144,7 +241,7 @@ async function start(args: string[]): Promise<void> {
 }
 
 type SiteCommand = (context: {
-  options: ReturnType<typeof readOptions>;
+  options: Options;
   config: HearthConfig;
   site: HearthConfig['sites'][number];
   store: StoreOptions;
@@ -152,12 +249,11 @@ type SiteCommand = (context: {
 }) => Promise<void>;
 
 /** Runs a command on one site (`--site`, else the config's first) with the store open, closing it after. */
-async function withSite(args: string[], command: SiteCommand): Promise<void> {
-  const options = readOptions(args);
+async function withSite(options: Options, command: SiteCommand): Promise<void> {
   const config = loadConfig(options.configFile);
   const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
   if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
-  const store = withStorageConfig(storeOptionsFromEnv(), config.storage);
+  const store = storeFromEnv(config.storage, false);
   const client = createStoreClient(store);
   try {
     await command({ options, config, site, store, client });
@@ -166,25 +262,45 @@ async function withSite(args: string[], command: SiteCommand): Promise<void> {
   }
 }
 
+/** A URL's host as `hearth start` prints it: a wildcard address names this machine, an IPv6 address is in brackets. */
+function hostForPeople(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::' || host === '::1') return 'localhost';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
 const writeDemoHistory: SiteCommand = async ({ options, config, site, store, client }) => {
   await prepareStore(client, store, config.storage?.retentionDays);
   const started = Date.now();
   const visitors = options.visitors ?? 2000;
-  const rows = generateHistory({
+  const history = {
     site: site.id,
-    origin: `http://${config.server.host}:${config.server.port}`,
+    origin: `http://${hostForPeople(config.server.host)}:${config.server.port}`,
     visitors,
     days: options.days ?? 90,
     seed: options.seed ?? 1,
     now: Date.now(),
-  });
-  // Large inserts: the store writes one part per insert.
-  for (let start = 0; start < rows.length; start += 100_000) await insertEvents(client, rows.slice(start, start + 100_000));
+  };
+  // Generated and inserted a slice at a time, so memory stays flat however many visitors: 2,000 visitors are about
+  // 37,000 rows, still large inserts (the store writes one part per insert).
+  let events = 0;
+  let leads = 0;
+  for (const rows of historySlices(history, 2000)) {
+    await insertEvents(client, rows);
+    events += rows.length;
+    // A lead's email carries its visitor's number: no two slices share one.
+    leads += new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
+  }
   await refreshStoredScores(config, store, client);
-  const leads = new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`wrote ${rows.length} events of ${visitors} visitors (${leads} leads) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
+  console.log(`wrote ${events} events of ${visitors} visitors (${leads} leads) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
 };
+
+/** The error to show when a command reads a store that was never migrated, else undefined. */
+function missingTables(err: unknown, store: StoreOptions): StoreError | undefined {
+  if ((err as { type?: string }).type !== 'UNKNOWN_TABLE') return undefined;
+  return new StoreError(`${describeStore(store)} holds no Hearth tables yet: run \`hearth migrate\` or \`hearth start\` first`);
+}
 
 /**
  * Rescores every lead of every site into lead_scores, as a running collector does at start (alerts are left to it).
@@ -195,10 +311,7 @@ async function refreshStoredScores(config: HearthConfig, store: StoreOptions, cl
   try {
     await scorer.settled();
   } catch (err) {
-    if ((err as { type?: string }).type === 'UNKNOWN_TABLE') {
-      throw new StoreError(`${describeStore(store)} holds no Hearth tables yet: run \`hearth migrate\` or \`hearth start\` first`);
-    }
-    throw new StoreError(`cannot rescore the leads in ${describeStore(store)}: ${(err as Error).message}`);
+    throw missingTables(err, store) ?? new StoreError(`cannot rescore the leads in ${describeStore(store)}: ${(err as Error).message}`);
   } finally {
     await scorer.close();
   }
@@ -222,19 +335,22 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
   for (const row of rows) console.log(row.join('  '));
 };
 
-const printBacktest: SiteCommand = async ({ options, site, client }) => {
+const printBacktest: SiteCommand = async ({ options, site, store, client }) => {
   if (!options.rulesFile) throw new UsageError('backtest needs --rules FILE: a JSON file shaped like a site\'s "rules" in the config');
   const now = new Date();
   if (options.since && options.since >= now) throw new UsageError(`--since ${options.since.toISOString()} is not in the past`);
   const candidate = loadRulesFile(options.rulesFile, site);
-  const run = await backtestSite(client, site, candidate, { rulesFile: options.rulesFile, since: options.since, now, top: options.limit ?? (options.json ? Infinity : 10) });
+  const top = options.limit ?? (options.json ? Infinity : 10);
+  const run = await backtestSite(client, site, candidate, { rulesFile: options.rulesFile, since: options.since, now, top }).catch((err: unknown) => {
+    throw missingTables(err, store) ?? err;
+  });
   console.log(options.json ? JSON.stringify(run, null, 2) : formatBacktest(run));
 };
 
 /** `hearth migrate` reads the config's `storage` section when a config file is given or present, and runs without one. */
 async function runMigrations(configFile: string, configGiven: boolean): Promise<void> {
   const config = configGiven || existsSync(configFile) ? loadConfig(configFile) : undefined;
-  const store = withStorageConfig(storeOptionsFromEnv(), config?.storage);
+  const store = storeFromEnv(config?.storage, false);
   const client = createStoreClient(store);
   try {
     const { applied, retention } = await prepareStore(client, store, config?.storage?.retentionDays);
@@ -248,39 +364,38 @@ async function runMigrations(configFile: string, configGiven: boolean): Promise<
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    switch (command) {
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      console.log(USAGE);
+      return 0;
+    }
+    if (command === 'new-token') return newTokenCommand(rest);
+    if (!Object.hasOwn(COMMAND_OPTIONS, command)) throw new UsageError(`unknown command "${command}"`);
+    const options = readOptions(command as Command, rest);
+    if (options.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    switch (command as Command) {
       case 'start':
-        await start(rest);
+        await start(options);
         return 0;
-      case 'migrate': {
-        const options = readOptions(rest);
+      case 'migrate':
         await runMigrations(options.configFile, options.configGiven);
         return 0;
-      }
       case 'score':
-        await withSite(rest, printScores);
+        await withSite(options, printScores);
         return 0;
       case 'backtest':
-        await withSite(rest, printBacktest);
+        await withSite(options, printBacktest);
         return 0;
       case 'demo':
-        await withSite(rest, writeDemoHistory);
+        await withSite(options, writeDemoHistory);
         return 0;
       case 'schema':
         console.log(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input' }), null, 2));
         return 0;
       case 'hash-password':
         return await hashPasswordCommand();
-      case 'new-token':
-        return newTokenCommand(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        return 0;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
     if (err instanceof ConfigError) {

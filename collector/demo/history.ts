@@ -192,9 +192,19 @@ function visitTime(random: Random, options: HistoryOptions): number {
 
 /** The whole history, as rows for the events table, in session order. */
 export function generateHistory(options: HistoryOptions): EventRow[] {
+  const rows: EventRow[] = [];
+  for (const slice of historySlices(options, options.visitors)) for (const row of slice) rows.push(row);
+  return rows;
+}
+
+/**
+ * The same history, `visitorsPerSlice` visitors at a time: a large one is inserted slice by slice and never sits
+ * whole in memory (100,000 visitors are 1.9 million rows, 1.5 GB of objects). Slicing does not change the rows.
+ */
+export function* historySlices(options: HistoryOptions, visitorsPerSlice: number): Generator<EventRow[]> {
   const random = prng(options.seed);
   const cast = personas(random);
-  const rows: EventRow[] = [];
+  let rows: EventRow[] = [];
   const url = (path: string, query = '') => `${options.origin}${path}${query}`;
 
   for (let n = 0; n < options.visitors; n++) {
@@ -238,6 +248,9 @@ export function generateHistory(options: HistoryOptions): EventRow[] {
       const batch: WireBatch = { s: options.site, v: visitor, sid: random.uuid(), e: events };
       rows.push(...batchToRows(batch, t));
     }
+    if ((n + 1) % visitorsPerSlice === 0 || n + 1 === options.visitors) {
+      yield rows;
+      rows = [];
+    }
   }
-  return rows;
 }

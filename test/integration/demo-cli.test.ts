@@ -51,6 +51,18 @@ describe('hearth demo', () => {
     expect(stderr).toContain(`hearth: embedded ClickHouse (chDB) in ${dataDir}/clickhouse holds no Hearth tables yet: run \`hearth migrate\` or \`hearth start\` first`);
   });
 
+  it('writes a large history in slices, so its memory does not grow with the number of visitors', async () => {
+    // 25,000 visitors are 470,000 rows, about 370 MB of objects: more than the heap allowed here, were they all
+    // generated before the first insert.
+    const { code, stdout, stderr } = await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '25000', '--seed', '2'], {
+      HEARTH_DATA_DIR: freshDataDir(),
+      NODE_OPTIONS: '--max-old-space-size=256',
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/wrote \d+ events of 25000 visitors \(\d+ leads\) for site "demo"/);
+  }, 90_000);
+
   it('names a bad flag value', async () => {
     const { code, stderr } = await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', 'many']);
     expect(code).toBe(2);

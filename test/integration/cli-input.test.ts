@@ -1,0 +1,129 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freshDataDir } from '../support/data-dir.ts';
+import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'hearth-cli-input-'));
+function file(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(content, null, 2));
+  return path;
+}
+const CONFIG = file('hearth.config.json', { sites: [{ id: 'acme', origins: ['https://acme.test'] }] });
+const RULES = file('rules.json', {});
+/** The embedded store, whatever the environment running the tests says. */
+const EMBEDDED = { CLICKHOUSE_URL: '' };
+/** Where a command would write, were it to run despite its bad input. */
+const SCRATCH = { ...EMBEDDED, HEARTH_DATA_DIR: freshDataDir() };
+
+/** The user sees one line saying what is wrong, never a stack trace. */
+function expectNoStack(stderr: string) {
+  expect(stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('hearth refuses bad command-line input, naming the option and the value', () => {
+  it('refuses impossible --since dates rather than rolling them over to the next day or month', async () => {
+    for (const [since, readAs] of [
+      ['2026-02-30', '2026-03-02T00:00:00.000Z'],
+      ['2026-11-31', '2026-12-01T00:00:00.000Z'],
+      ['2026-01-01T24:00Z', '2026-01-02T00:00:00.000Z'],
+      ['2025-02-29', '2025-03-01T00:00:00.000Z'],
+    ]) {
+      const { code, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', RULES, '--since', since!], SCRATCH);
+      expect(code, since).toBe(2);
+      expect(stderr).toContain(`hearth: --since: "${since}" is not a real date or time (it would be read as ${readAs})`);
+    }
+  });
+
+  it('reads plain decimal whole numbers only', async () => {
+    const port = await runHearth(['start', '--config', CONFIG, '--port', ''], SCRATCH);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain('hearth: --port expects a whole number from 0 to 65535, got ""');
+    for (const limit of ['0x10', '1e3', ' 5', '5.0']) {
+      const { code, stderr } = await runHearth(['score', '--config', CONFIG, '--limit', limit], SCRATCH);
+      expect(code, limit).toBe(2);
+      expect(stderr).toContain(`hearth: --limit expects a whole number from 1 to 1000000, got "${limit}"`);
+    }
+  });
+
+  it('refuses an option the command does not take, naming both', async () => {
+    const score = await runHearth(['score', '--config', CONFIG, '--since', '2026-01-01'], SCRATCH);
+    expect(score.code).toBe(2);
+    expect(score.stderr).toContain('hearth: --since is not an option of "hearth score" (it takes --config, --site, --json, --limit)');
+    const demo = await runHearth(['demo', '--config', CONFIG, '--port', '9000'], SCRATCH);
+    expect(demo.code).toBe(2);
+    expect(demo.stderr).toContain('hearth: --port is not an option of "hearth demo" (it takes --config, --site, --visitors, --days, --seed)');
+    const schema = await runHearth(['schema', '--json']);
+    expect(schema.code).toBe(2);
+    expect(schema.stderr).toContain('hearth: --json is not an option of "hearth schema" (it takes none)');
+  });
+});
+
+describe('hearth checks its environment before opening anything', () => {
+  it('names LOG_LEVEL and the levels allowed, without migrating the store first', async () => {
+    const dataDir = freshDataDir();
+    const { code, stderr } = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...EMBEDDED, LOG_LEVEL: 'verbose', HEARTH_DATA_DIR: dataDir });
+    expect(code).toBe(2);
+    expect(stderr).toBe('hearth: LOG_LEVEL expects one of fatal, error, warn, info, debug, trace, silent, got "verbose"\n');
+    expect(existsSync(join(dataDir, 'clickhouse'))).toBe(false);
+  });
+
+  it('names HEARTH_DATA_DIR when a file is in the way', async () => {
+    const notADirectory = file('not-a-directory', 'a file');
+    const start = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...EMBEDDED, HEARTH_DATA_DIR: notADirectory });
+    expect(start.code).toBe(2);
+    expect(start.stderr).toBe(`hearth: HEARTH_DATA_DIR: ${notADirectory} is a file, not a directory\n`);
+    const inside = await runHearth(['migrate', '--config', CONFIG], { ...EMBEDDED, HEARTH_DATA_DIR: join(notADirectory, 'data') });
+    expect(inside.code).toBe(2);
+    expect(inside.stderr).toBe(`hearth: HEARTH_DATA_DIR: cannot use ${join(notADirectory, 'data')}: ${notADirectory} is a file, not a directory\n`);
+  });
+
+  it('names CLICKHOUSE_URL and what is wrong with it, without repeating its password', async () => {
+    const env = { HEARTH_DATA_DIR: freshDataDir() };
+    const malformed = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...env, CLICKHOUSE_URL: 'http://hearth:s3cret@clickhouse host:8123' });
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toBe('hearth: CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "http://hearth:***@clickhouse host:8123"\n');
+    const noScheme = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'clickhouse.example.com:8123' });
+    expect(noScheme.code).toBe(2);
+    expect(noScheme.stderr).toBe('hearth: CLICKHOUSE_URL expects an http:// or https:// URL, got "clickhouse.example.com:8123"\n');
+    const unknownParameter = await runHearth(['score', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'https://clickhouse.example.com:8443?compresion=1' });
+    expect(unknownParameter.code).toBe(2);
+    expect(unknownParameter.stderr).toBe('hearth: CLICKHOUSE_URL "https://clickhouse.example.com:8443?compresion=1": Unknown URL parameters: compresion\n');
+  });
+});
+
+describe('hearth backtest on a store that was never migrated', () => {
+  it('names the store and `hearth migrate`, like `hearth score`, and reads a real leap day with its zone', async () => {
+    const dataDir = freshDataDir();
+    const { code, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', RULES, '--since', '2024-02-29T23:30-02:00'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
+    expect(code).toBe(1);
+    expect(stderr).toBe(`hearth: embedded ClickHouse (chDB) in ${dataDir}/clickhouse holds no Hearth tables yet: run \`hearth migrate\` or \`hearth start\` first\n`);
+    expectNoStack(stderr);
+  });
+});
+
+describe('hearth demo on a server configured for IPv6', () => {
+  it('writes pages under a URL a person can open: localhost for ::1 and ::, as `hearth start` prints it', async () => {
+    for (const host of ['::', '::1']) {
+      const dataDir = freshDataDir();
+      const config = file(`ipv6-${host.length}.json`, { server: { host, port: 8787 }, sites: [{ id: 'acme', origins: ['http://localhost:*'] }] });
+      const demo = await runHearth(['demo', '--config', config, '--visitors', '50', '--seed', '4'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
+      expect(demo.stderr, host).toBe('');
+      expect(demo.stdout).toMatch(/wrote \d+ events of 50 visitors \(\d+ leads\) for site "acme"/);
+      if (host !== '::1') continue;
+      // Listening on IPv4 here: the test needs no IPv6 on the machine, only the stored history.
+      const hearth = await startHearthProcess(['--config', config, '--host', '127.0.0.1'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
+      try {
+        const headers = { authorization: `Bearer ${hearth.token}` };
+        const { leads } = (await (await fetch(`${hearth.url}/api/leads?site=acme&kind=lead&limit=1`, { headers })).json()) as { leads: { id: string }[] };
+        const lead = (await (await fetch(`${hearth.url}/api/leads/${leads[0]!.id}?site=acme`, { headers })).json()) as { recentEvents: { url: string }[] };
+        expect(lead.recentEvents.length).toBeGreaterThan(0);
+        for (const event of lead.recentEvents) expect(event.url).toMatch(/^http:\/\/localhost:8787\/demo\//);
+      } finally {
+        await hearth.stop();
+      }
+    }
+  });
+});
