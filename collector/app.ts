@@ -7,7 +7,9 @@ import type { UserEntry } from './auth/users.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { collectRoutes } from './ingest/collect.route.ts';
 import { originMatcher } from './ingest/origins.ts';
+import type { EventRow } from './ingest/rows.ts';
 import type { EventSink } from './ingest/sink.ts';
+import type { WalSink } from './ingest/wal.ts';
 import type { ClusterTarget } from './store/cluster-ddl.ts';
 import { createMetrics, type HearthMetrics } from './metrics.ts';
 import { dashboardRoutes } from './routes/dashboard.route.ts';
@@ -16,10 +18,20 @@ import { healthRoutes } from './routes/health.route.ts';
 import { metricsRoute } from './routes/metrics.route.ts';
 import { snippetRoute } from './routes/snippet.route.ts';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The write-ahead log's purge (ingest/wal.ts), when the sink is one: an erasure (DELETE /api/leads/:id) runs it so
+     * that no record of the person stays on disk.
+     */
+    purgeEventLog?: (erased: (row: EventRow) => boolean) => Promise<void>;
+  }
+}
+
 export interface AppOptions {
   config: HearthConfig;
   client: ClickHouseClient;
-  sink: EventSink;
+  sink: EventSink & Partial<Pick<WalSink, 'purge'>>;
   adminToken: string;
   /** Who may log in: the config's users with HEARTH_USERS, or the first-start admin (server.ts); config.users when absent. */
   users?: UserEntry[] | undefined;
@@ -88,6 +100,8 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   await app.register(collectRoutes, { config, client, sink, metrics });
   metrics.watchBacklog(() => sink.status());
   await app.register(metricsRoute, { config, metrics });
+  const { purge } = sink;
+  if (purge) app.decorate('purgeEventLog', (erased: (row: EventRow) => boolean) => purge.call(sink, erased));
   await app.register(apiRoutes, { config, client, drained: settled, cluster, alerts });
   await app.register(dashboardRoutes);
   if (config.serveDemoSite) {

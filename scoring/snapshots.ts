@@ -109,6 +109,18 @@ const SNAPSHOT_COLUMNS = [
 ] as const;
 
 /**
+ * Who each browser belongs to: the lead of the latest email it gave (a form or an identify call; the event id breaks
+ * a tie of times), with all of its history. Scoring maps visitors to leads by this rule (compileScoring's
+ * `identified`), and the lead API, its export and erasure find a lead's browsers by it. SQL of rows
+ * (visitor_id, lead_email) over the identity rows `where` keeps.
+ */
+export const browserOwnersSql = (where: string) => `
+    SELECT visitor_id, argMax(email, (ts, event_id)) AS lead_email
+    FROM identities
+    WHERE ${where}
+    GROUP BY visitor_id`;
+
+/**
  * SQL for the identified leads of the site `{site:String}` as they stand now: each lead's latest snapshot with these
  * columns, leads that are gone (merged or erased) left out. `l_` ids are a range of the table's order key
  * (site_id, lead_id, scored_at), so the anonymous visitors' rows (`v_…`) are skipped unread.

@@ -1,6 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { isoTime, toClickHouseTime } from '../../scoring/sql.ts';
+import { leadIdOfEmailSql } from '../../scoring/compile.ts';
+import { browserOwnersSql, reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
+import { isoTime, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
+import type { EventRow } from '../ingest/rows.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
 import { replayQualificationChange, type QualificationChange, type QualificationState } from '../../scoring/qualification.ts';
 
@@ -12,8 +15,26 @@ export function leadIdOf(email: string): string {
 export interface LeadIdentity {
   id: string;
   email: string;
-  /** Every browser (visitor id) that ever gave this email. */
+  /** The browsers (visitor ids) that belong to the lead: those whose latest email is this one, as its score counts them. */
   visitorIds: string[];
+}
+
+/**
+ * A person, as their export and erasure select what is theirs (the README's erase text): their lead, whose browsers
+ * may all have gone to other emails since, and the rest of what is stored about them.
+ */
+export interface Person extends LeadIdentity {
+  /**
+   * The browsers that gave the email and then another one (a shared computer), each with the time (ISO 8601) the
+   * other email took it over: what the browser did before then is this person's, from then on the other's.
+   */
+  handedOver: { visitorId: string; until: string }[];
+  /**
+   * The leads their stored scores, qualifications and alerts are under: their own, the anonymous visitors their
+   * browsers were, and those of the other emails their browsers gave while theirs whose lead is gone (no browser
+   * belongs to it any more: an email they corrected).
+   */
+  leadIds: string[];
 }
 
 async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>): Promise<T[]> {
@@ -21,19 +42,111 @@ async function rows<T>(client: ClickHouseClient, query: string, query_params: Re
   return result.json<T>();
 }
 
-/** Finds an identified lead of a site by id; undefined when no email of the site hashes to it. Reads the identity map. */
-export async function findLead(client: ClickHouseClient, site: string, id: string): Promise<LeadIdentity | undefined> {
+/** The email of a lead id, if some browser of the site ever gave it. */
+async function emailOfLead(client: ClickHouseClient, site: string, id: string): Promise<string | undefined> {
   if (!/^l_[0-9a-f]{20}$/.test(id)) return undefined;
-  const found = await rows<{ email: string; visitor_ids: string[] }>(
+  const [found] = await rows<{ email: string }>(
     client,
-    `SELECT email, groupUniqArray(visitor_id) AS visitor_ids
-     FROM identities
-     WHERE site_id = {site:String} AND substring(lower(hex(SHA256(email))), 1, 20) = {hash:String}
-     GROUP BY email`,
-    { site, hash: id.slice(2) },
+    `SELECT email FROM identities WHERE site_id = {site:String} AND ${leadIdOfEmailSql('email')} = {id:String} LIMIT 1`,
+    { site, id },
   );
-  const lead = found[0];
-  return lead && { id, email: lead.email, visitorIds: lead.visitor_ids.sort() };
+  return found?.email;
+}
+
+interface BrowserRow {
+  visitor_id: string;
+  owned: number | boolean;
+  /** When another email took the browser over: the first identity row of another email after this one's last. */
+  handed_over: string | null;
+  /** The other emails the browser gave before this one's last. */
+  emails_before: string[];
+}
+
+/** Every browser that gave the email, whether it belongs to the email's lead now (browserOwnersSql), and if not since when. */
+async function browsersOf(client: ClickHouseClient, site: string, email: string): Promise<BrowserRow[]> {
+  const gave = `site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email = {email:String})`;
+  return rows<BrowserRow>(
+    client,
+    `SELECT gave.visitor_id AS visitor_id, owners.lead_email = {email:String} AS owned, gave.handed_over AS handed_over, gave.emails_before AS emails_before
+     FROM
+     (
+         SELECT visitor_id,
+             groupArray((ts, event_id, email)) AS given,
+             maxIf((ts, event_id), email = {email:String}) AS last_given,
+             arrayFilter(r -> r.3 != {email:String} AND (r.1, r.2) > last_given, given) AS after,
+             if(empty(after), NULL, arrayMin(arrayMap(r -> r.1, after))) AS handed_over,
+             arrayDistinct(arrayMap(r -> r.3, arrayFilter(r -> r.3 != {email:String} AND (r.1, r.2) < last_given, given))) AS emails_before
+         FROM identities
+         WHERE ${gave}
+         GROUP BY visitor_id
+     ) AS gave
+     INNER JOIN (${browserOwnersSql(gave)}) AS owners ON owners.visitor_id = gave.visitor_id
+     ORDER BY visitor_id`,
+    { site, email },
+  );
+}
+
+const owns = (browser: BrowserRow) => Number(browser.owned) === 1;
+
+/**
+ * Finds an identified lead of a site by id: its email, and the browsers whose latest email it is (as scoring counts
+ * them). Undefined when no email of the site hashes to it, or when every browser that gave it has given another
+ * since: that lead no longer exists (findPerson still finds the person).
+ */
+export async function findLead(client: ClickHouseClient, site: string, id: string): Promise<LeadIdentity | undefined> {
+  const email = await emailOfLead(client, site, id);
+  if (!email) return undefined;
+  const visitorIds = (await browsersOf(client, site, email)).filter(owns).map((browser) => browser.visitor_id);
+  return visitorIds.length > 0 ? { id, email, visitorIds } : undefined;
+}
+
+/** Finds the person who gave the email of a lead id, whether or not their lead still exists: what an export or an erasure covers. */
+export async function findPerson(client: ClickHouseClient, site: string, id: string): Promise<Person | undefined> {
+  const email = await emailOfLead(client, site, id);
+  if (!email) return undefined;
+  const browsers = await browsersOf(client, site, email);
+  const earlier = [...new Set(browsers.flatMap((browser) => browser.emails_before))];
+  const living = new Set(
+    earlier.length === 0
+      ? []
+      : (
+          await rows<{ lead_email: string }>(
+            client,
+            `SELECT DISTINCT lead_email
+             FROM (${browserOwnersSql(`site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email IN {emails:Array(String)})`)})
+             WHERE lead_email IN {emails:Array(String)}`,
+            { site, emails: earlier },
+          )
+        ).map((row) => row.lead_email),
+  );
+  return {
+    id,
+    email,
+    visitorIds: browsers.filter(owns).map((browser) => browser.visitor_id),
+    handedOver: browsers.flatMap((browser) => (!owns(browser) && browser.handed_over ? [{ visitorId: browser.visitor_id, until: isoTime(browser.handed_over) }] : [])),
+    leadIds: [id, ...browsers.map((browser) => `v_${browser.visitor_id}`), ...earlier.filter((other) => !living.has(other)).map(leadIdOf)],
+  };
+}
+
+/** Later than any event: a browser that belongs to the person is theirs to the end. */
+const FOREVER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The events that are a person's, and their identity rows (which have the same columns): every event that carries
+ * their email; on a browser that belongs to them, its whole history; on one that another email took over, what it
+ * did before then. isPersonsRow is the same test for a row outside ClickHouse.
+ */
+const PERSONS_ROWS = `(email = {email:String} OR (mapContains({until:Map(String, Int64)}, visitor_id) AND toUnixTimestamp64Milli(ts) < {until:Map(String, Int64)}[visitor_id]))`;
+
+/** Per browser of the person, until when (epoch ms) its events are theirs. */
+function untilOf(person: Person): Record<string, number> {
+  return Object.fromEntries([...person.visitorIds.map((visitor) => [visitor, FOREVER]), ...person.handedOver.map(({ visitorId, until }) => [visitorId, Date.parse(until)])]);
+}
+
+/** Whether an event row (one the write-ahead log set aside, say) is the person's, by the test PERSONS_ROWS makes in SQL. */
+export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow, 'site_id' | 'visitor_id' | 'ts' | 'email'>) => boolean {
+  const until = new Map(Object.entries(untilOf(person)));
+  return (row) => row.site_id === site && (String(row.email ?? '').trim().toLowerCase() === person.email || timeOf(String(row.ts)) < (until.get(row.visitor_id) ?? -Infinity));
 }
 
 /** The latest non-empty value of each declarative field, across the lead's forms and identify traits. */
@@ -59,6 +172,37 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
      ORDER BY ts DESC, event_id LIMIT {limit:UInt32}`,
     { site, visitors: lead.visitorIds, limit },
   );
+}
+
+const personParams = (site: string, person: Person) => ({ site, email: person.email, until: untilOf(person), leads: person.leadIds });
+
+/** Every event of the person (PERSONS_ROWS), newest first. */
+export async function personEvents(client: ClickHouseClient, site: string, person: Person) {
+  return rows<Record<string, unknown>>(
+    client,
+    `SELECT * EXCEPT (site_id) FROM events FINAL WHERE site_id = {site:String} AND ${PERSONS_ROWS} ORDER BY ts DESC, event_id`,
+    personParams(site, person),
+  );
+}
+
+/** Every stored score of the person's leads: each snapshot with the profile and company it held, oldest first per lead. */
+export async function personStoredScores(client: ClickHouseClient, site: string, person: Person) {
+  const stored = await rows<Record<string, unknown> & { reasons: string; signals: string }>(
+    client,
+    `SELECT * EXCEPT (site_id) FROM lead_scores WHERE site_id = {site:String} AND lead_id IN {leads:Array(String)} ORDER BY lead_id, scored_at`,
+    personParams(site, person),
+  );
+  return stored.map((row) => ({ ...row, reasons: reasonsOf(row), signals: signalsOf(row) }));
+}
+
+/** Every alert about the person's leads, with each destination's delivery state and the alert as it was sent. */
+export async function personAlerts(client: ClickHouseClient, site: string, person: Person) {
+  const alerts = await rows<Record<string, unknown> & { alert: string }>(
+    client,
+    `SELECT * EXCEPT (site_id) FROM alert_outbox FINAL WHERE site_id = {site:String} AND lead_id IN {leads:Array(String)} ORDER BY created_at, alert_id, destination_id`,
+    personParams(site, person),
+  );
+  return alerts.map((row) => ({ ...row, alert: JSON.parse(row.alert) as unknown }));
 }
 
 interface QualificationRow {
@@ -154,24 +298,47 @@ export function mutationTarget(table: string, cluster: ClusterTarget | undefined
 }
 
 /**
- * Erases a person: every event of every browser that gave the email (their anonymous history too), every event
- * carrying the email, their identities, their stored scores (and those of the anonymous visitors they were), the
- * qualification history and the alerts about them. Synchronous mutations (on every replica of a cluster): when this resolves, the rows are gone.
+ * Erases a person (findPerson): their events and identity rows (PERSONS_ROWS), and the stored scores, qualification
+ * history and alerts of their leads. Another person who shared a browser with them keeps what that browser did as
+ * theirs. Synchronous mutations (on every replica of a cluster): when this resolves, the rows are gone.
  */
-export async function eraseLead(client: Pick<ClickHouseClient, 'command'>, site: string, lead: LeadIdentity, cluster?: ClusterTarget): Promise<void> {
+export async function eraseLead(client: Pick<ClickHouseClient, 'command'>, site: string, person: Person, cluster?: ClusterTarget): Promise<void> {
   const settings = { mutations_sync: '2' } as const;
-  const query_params = { site, email: lead.email, visitors: lead.visitorIds, lead: lead.id };
+  const query_params = personParams(site, person);
   const deletions: [string, string][] = [
-    ['events', 'email = {email:String} OR has({visitors:Array(String)}, visitor_id)'],
-    ['identities', 'email = {email:String} OR has({visitors:Array(String)}, visitor_id)'],
-    ['lead_scores', 'lead_id = {lead:String} OR email = {email:String} OR hasAny(visitor_ids, {visitors:Array(String)})'],
-    ['lead_qualifications', 'lead_id = {lead:String}'],
-    // Alerts carry the person's name, email and company.
-    ['alert_outbox', 'lead_id = {lead:String}'],
+    ['events', PERSONS_ROWS],
+    ['identities', PERSONS_ROWS],
+    ['lead_scores', 'lead_id IN {leads:Array(String)}'],
+    ['lead_qualifications', 'lead_id IN {leads:Array(String)}'],
+    // Alerts carry the person's name, email and company, and the dispatcher would go on sending pending ones.
+    ['alert_outbox', 'lead_id IN {leads:Array(String)}'],
   ];
   for (const [table, condition] of deletions) {
-    await client.command({ query: `ALTER TABLE ${mutationTarget(table, cluster)} DELETE WHERE site_id = {site:String} AND (${condition})`, query_params, clickhouse_settings: settings });
+    await client.command({ query: `ALTER TABLE ${mutationTarget(table, cluster)} DELETE WHERE site_id = {site:String} AND ${condition}`, query_params, clickhouse_settings: settings });
   }
+}
+
+/** Qualification rows of several leads, ordered by lead then time, as each lead's folded history. */
+function historiesByLead(history: (QualificationRow & { lead_id: string })[]): Map<string, QualificationRecord[]> {
+  const byLead = new Map<string, QualificationRow[]>();
+  for (const row of history) {
+    const leadRows = byLead.get(row.lead_id);
+    if (leadRows) leadRows.push(row);
+    else byLead.set(row.lead_id, [row]);
+  }
+  return new Map([...byLead].map(([leadId, leadRows]) => [leadId, foldHistory(leadRows)]));
+}
+
+/** The qualification history of each of the person's leads that has one. */
+export async function personQualifications(client: ClickHouseClient, site: string, person: Person): Promise<Map<string, QualificationRecord[]>> {
+  const history = await rows<QualificationRow & { lead_id: string }>(
+    client,
+    `SELECT lead_id, ${QUALIFICATION_COLUMNS}
+     FROM lead_qualifications WHERE site_id = {site:String} AND lead_id IN {leads:Array(String)}
+     ORDER BY lead_id, changed_at, change_id`,
+    personParams(site, person),
+  );
+  return historiesByLead(history);
 }
 
 /** The current qualification of every qualified lead of a site: its history folded (few leads are qualified). */
@@ -183,11 +350,5 @@ export async function currentQualifications(client: ClickHouseClient, site: stri
      ORDER BY lead_id, changed_at, change_id`,
     { site },
   );
-  const byLead = new Map<string, QualificationRow[]>();
-  for (const row of history) {
-    const leadRows = byLead.get(row.lead_id);
-    if (leadRows) leadRows.push(row);
-    else byLead.set(row.lead_id, [row]);
-  }
-  return new Map([...byLead].map(([leadId, leadRows]) => [leadId, foldHistory(leadRows).at(-1)!]));
+  return new Map([...historiesByLead(history)].map(([leadId, records]) => [leadId, records.at(-1)!]));
 }

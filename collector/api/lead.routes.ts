@@ -14,7 +14,22 @@ import { currentSnapshots, scoreHistory } from '../../scoring/snapshots.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import { toProblems } from '../config/issues.ts';
 import { requireRole } from '../auth/roles.ts';
-import { appendQualification, eraseLead, findLead, leadEvents, leadProfile, qualificationHistory, type LeadIdentity } from './lead-store.ts';
+import {
+  appendQualification,
+  eraseLead,
+  findLead,
+  findPerson,
+  isPersonsRow,
+  leadEvents,
+  leadProfile,
+  personAlerts,
+  personEvents,
+  personQualifications,
+  personStoredScores,
+  qualificationHistory,
+  type LeadIdentity,
+  type Person,
+} from './lead-store.ts';
 import { presentScore, scoreOfSnapshot, scoreSite } from './scores.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
@@ -32,15 +47,20 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   const query = z.object({ site: siteParam(config) });
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
 
-  /** Parses `?site=` and finds the lead, or answers 400/404 and returns undefined. */
-  async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply): Promise<{ site: string; lead: LeadIdentity } | undefined> {
+  /**
+   * Parses `?site=` and finds the lead (findLead), or the person (findPerson: also one whose browsers have all gone to
+   * other emails, for an export or an erasure); otherwise answers 400/404 and returns undefined.
+   */
+  async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply): Promise<{ site: string; lead: LeadIdentity } | undefined>;
+  async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply, person: 'person'): Promise<{ site: string; lead: Person } | undefined>;
+  async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply, person?: 'person'): Promise<{ site: string; lead: LeadIdentity } | undefined> {
     const parsed = query.safeParse(request.query, { reportInput: true });
     if (!parsed.success) {
       reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
       return;
     }
     const { id } = request.params as { id: string };
-    const lead = await findLead(client, parsed.data.site, id);
+    const lead = await (person ? findPerson : findLead)(client, parsed.data.site, id);
     if (!lead) {
       reply.code(404).send({ error: `no identified lead "${id}" on site "${parsed.data.site}"`, code: 'lead_not_found' });
       return;
@@ -126,23 +146,37 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     });
   });
 
+  // Everything stored about the person, selected as an erasure selects it (lead-store's findPerson and eraseLead).
   app.get('/api/leads/:id/export', async (request, reply) => {
-    const found = await resolve(request, reply);
-    if (!found) return;
-    const { site, lead } = found;
+    if (!(await resolve(request, reply, 'person'))) return;
     await drained();
-    const [profile, events, qualification] = await Promise.all([leadProfile(client, site, lead), leadEvents(client, site, lead, 1_000_000), qualificationHistory(client, site, lead.id)]);
-    reply.header('content-disposition', `attachment; filename="hearth-${lead.id}.json"`);
-    return { exportedAt: new Date().toISOString(), site, ...lead, profile, events, qualificationHistory: qualification };
+    const found = await resolve(request, reply, 'person');
+    if (!found) return;
+    const { site, lead: person } = found;
+    const [profile, events, qualifications, storedScores, alerts] = await Promise.all([
+      leadProfile(client, site, person),
+      personEvents(client, site, person),
+      personQualifications(client, site, person),
+      personStoredScores(client, site, person),
+      personAlerts(client, site, person),
+    ]);
+    const qualificationHistory = [...qualifications].flatMap(([leadId, records]) => records.map((record) => ({ leadId, ...record })));
+    reply.header('content-disposition', `attachment; filename="hearth-${person.id}.json"`);
+    return { exportedAt: new Date().toISOString(), site, ...person, profile, events, qualificationHistory, storedScores, alerts };
   });
 
   // Erasing a person cannot be undone: admins only.
   app.delete('/api/leads/:id', { preHandler: requireRole('admin') }, async (request, reply) => {
-    const found = await resolve(request, reply);
-    if (!found) return;
-    // Events still in the write-ahead log would come back after the erasure: let them land first.
+    if (!(await resolve(request, reply, 'person'))) return;
+    // Events still in the write-ahead log would come back after the erasure: let them land first, then see what is
+    // the person's.
     await drained();
-    await eraseLead(client, found.site, found.lead, cluster);
-    return reply.code(200).send({ erased: found.lead.id, visitorIds: found.lead.visitorIds });
+    const found = await resolve(request, reply, 'person');
+    if (!found) return;
+    const { site, lead: person } = found;
+    await eraseLead(client, site, person, cluster);
+    // The log still holds the records it stored, the person's among them, and the refused events it set aside.
+    await app.purgeEventLog?.(isPersonsRow(site, person));
+    return reply.code(200).send({ erased: person.id, visitorIds: person.visitorIds, handedOver: person.handedOver, leadIds: person.leadIds });
   });
 };

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { isoTime } from '../../scoring/sql.ts';
 import { leadIdOfEmailSql } from '../../scoring/compile.ts';
+import { browserOwnersSql } from '../../scoring/snapshots.ts';
 
 export interface LeadSummary {
   /** `l_…` for an identified lead (stable per email), `v_<visitor id>` for an anonymous visitor. */
@@ -22,8 +23,8 @@ export interface LeadQuery {
   ids?: string[] | undefined;
 }
 
-// A visitor who ever gave an email belongs to that lead, with all their events, including the anonymous ones
-// before the form; several visitors (devices) with the same email are one lead.
+// A visitor belongs to the lead of the latest email it gave (browserOwnersSql, as scoring has it), with all its
+// events, including the anonymous ones before the form; several visitors (devices) with the same email are one lead.
 const LEADS_SQL = `
 SELECT
     person AS id,
@@ -39,16 +40,10 @@ FROM
         e.visitor_id AS visitor_id,
         e.type AS type,
         e.ts AS ts,
-        i.latest_email AS email,
-        if(i.latest_email = '', concat('v_', e.visitor_id), ${leadIdOfEmailSql('i.latest_email')}) AS person
+        i.lead_email AS email,
+        if(i.lead_email = '', concat('v_', e.visitor_id), ${leadIdOfEmailSql('i.lead_email')}) AS person
     FROM events AS e FINAL
-    LEFT JOIN
-    (
-        SELECT visitor_id, argMax(email, ts) AS latest_email
-        FROM events FINAL
-        WHERE site_id = {site:String} AND email != ''
-        GROUP BY visitor_id
-    ) AS i ON i.visitor_id = e.visitor_id
+    LEFT JOIN (${browserOwnersSql('site_id = {site:String}')}) AS i ON i.visitor_id = e.visitor_id
     WHERE e.site_id = {site:String}
 )
 GROUP BY person

@@ -241,6 +241,24 @@ export class SegmentLog {
     this.checkpointed = position;
   }
 
+  /**
+   * Ends the segment being written, if anything was written to it, so that it is deleted like the others once
+   * drained, and returns the last segment holding a record appended so far (an erasure's purge waits for it to go).
+   * Resolves once the appends in flight to it have settled.
+   */
+  async seal(): Promise<number> {
+    while (this.failure !== undefined) await this.recover();
+    if (this.written > 0) this.rotate();
+    const last = this.active.segment.seq - 1;
+    await this.lastCommitted;
+    return last;
+  }
+
+  /** Whether every segment up to `seq` is deleted (drained, and the checkpoint past it). */
+  deletedThrough(seq: number): boolean {
+    return this.segments.every((segment) => segment.seq > seq);
+  }
+
   /** Deletes the segments wholly before the checkpoint. One that cannot be deleted is kept, to be tried again next time. */
   async deleteDrained(): Promise<void> {
     let failure: unknown;

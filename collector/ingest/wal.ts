@@ -1,4 +1,4 @@
-import { appendFile } from 'node:fs/promises';
+import { appendFile, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
@@ -51,6 +51,12 @@ export interface WalSink extends EventSink {
   status(): WalStatus;
   /** Resolves once every write acknowledged so far is stored in ClickHouse. */
   drained(): Promise<void>;
+  /**
+   * Resolves once every write acknowledged so far is stored in ClickHouse and gone from disk (the segment being
+   * written is sealed, then deleted with the others once drained), and the refused events `erased` picks are gone
+   * from rejected.ndjson: after an erasure, the log keeps no copy of the person's events.
+   */
+  purge(erased?: (row: EventRow) => boolean): Promise<void>;
 }
 
 /** Where events ClickHouse refused are kept, one JSON line each, for a person to look at. */
@@ -122,6 +128,15 @@ export async function createWalSink({
   const stopped = new Promise<void>((resolve) => (signalStop = resolve));
   let wakeDrainer = () => {};
   const drainWaiters: { target: LogPosition; resolve(): void; reject(err: unknown): void }[] = [];
+  // Purges waiting for the segments up to `through` to be drained and deleted.
+  const purgeWaiters: { through: number; resolve(): void; reject(err: unknown): void }[] = [];
+  // rejected.ndjson is appended to and rewritten one at a time.
+  let rejectedFileBusy: Promise<unknown> = Promise.resolve();
+  const withRejectedFile = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = rejectedFileBusy.then(work);
+    rejectedFileBusy = run.catch(() => {});
+    return run;
+  };
 
   function write(rows: EventRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
@@ -184,6 +199,8 @@ export async function createWalSink({
   }
 
   function drainDue(): boolean {
+    // A purge needs the checkpoint moved past the segment it sealed, even with nothing left to read.
+    if (purgeWaiters.length > 0) return true;
     if (unreadRows === 0) return false;
     return unreadRows >= flushRows || drainWaiters.length > 0 || closing || Date.now() - unreadSince >= flushMs;
   }
@@ -218,7 +235,7 @@ export async function createWalSink({
       return (await insertUntilStored(parts.slice(0, half))) && (await insertUntilStored(parts.slice(half)));
     }
     const [row] = rowsOf(parts[0]!);
-    await appendFile(join(dir, REJECTED_FILE), JSON.stringify({ at: new Date().toISOString(), error: err.message, row }) + '\n');
+    await withRejectedFile(() => appendFile(join(dir, REJECTED_FILE), JSON.stringify({ at: new Date().toISOString(), error: err.message, row }) + '\n'));
     rejectedRows++;
     log.error({ err, eventId: row?.event_id, file: join(dir, REJECTED_FILE) }, 'ClickHouse refused an event; it is set aside, the rest goes on');
     return true;
@@ -254,6 +271,47 @@ export async function createWalSink({
     }
   }
 
+  /** Resolves the purges whose segments are all deleted; with a failure, rejects the others. */
+  function settlePurgeWaiters(failure?: unknown): void {
+    for (let i = purgeWaiters.length - 1; i >= 0; i--) {
+      const waiter = purgeWaiters[i]!;
+      const done = segments.deletedThrough(waiter.through);
+      if (!done && failure === undefined) continue;
+      purgeWaiters.splice(i, 1);
+      if (done) waiter.resolve();
+      else waiter.reject(failure);
+    }
+  }
+
+  /** Rewrites rejected.ndjson without the refused events `erased` picks (a line that is not JSON stays). */
+  function dropRejected(erased: (row: EventRow) => boolean): Promise<void> {
+    return withRejectedFile(async () => {
+      const file = join(dir, REJECTED_FILE);
+      const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return '';
+        throw err;
+      });
+      const lines = text.split('\n').filter((line) => line !== '');
+      const kept = lines.filter((line) => {
+        try {
+          const { row } = JSON.parse(line) as { row?: EventRow };
+          return !(row && erased(row));
+        } catch {
+          return true;
+        }
+      });
+      if (kept.length === lines.length) return;
+      const handle = await open(`${file}.tmp`, 'w');
+      try {
+        await handle.writeFile(kept.map((line) => `${line}\n`).join(''));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(`${file}.tmp`, file);
+    });
+  }
+
   function settleDrainWaiters(): void {
     for (let i = drainWaiters.length - 1; i >= 0; i--) {
       const waiter = drainWaiters[i]!;
@@ -283,8 +341,16 @@ export async function createWalSink({
         pendingRows -= rows;
         pendingBytes -= batch.bytes;
         // Not an error for the drain: a segment left behind holds nothing to replay, and is tried again next time.
-        await segments.deleteDrained().catch((err: unknown) => log.warn({ err }, 'cannot delete a drained segment of the write-ahead log; trying again at the next checkpoint'));
+        // A purge waiting for it fails, though: the records it holds are still on disk.
+        const notDeleted = await segments.deleteDrained().then(
+          () => undefined,
+          (err: unknown) => {
+            log.warn({ err }, 'cannot delete a drained segment of the write-ahead log; trying again at the next checkpoint');
+            return err;
+          },
+        );
         settleDrainWaiters();
+        settlePurgeWaiters(notDeleted);
       } catch (err) {
         lastError = (err as Error).message;
         log.error({ err }, 'cannot drain the write-ahead log');
@@ -308,6 +374,19 @@ export async function createWalSink({
         drainWaiters.push({ target, resolve, reject });
         wakeDrainer();
       });
+    },
+
+    async purge(erased) {
+      if (closing) throw new Error('the write-ahead log is closed');
+      const through = await segments.seal();
+      // The drainer stopped while the segment was sealed: nothing would delete it.
+      if (stopping) throw new Error('the write-ahead log is closed');
+      await new Promise<void>((resolve, reject) => {
+        purgeWaiters.push({ through, resolve, reject });
+        settlePurgeWaiters();
+        wakeDrainer();
+      });
+      if (erased) await dropRejected(erased);
     },
 
     status() {
@@ -346,6 +425,7 @@ export async function createWalSink({
       await Promise.race([draining, deadline]);
       clearTimeout(timer);
       for (const waiter of drainWaiters.splice(0)) waiter.reject(new Error('the write-ahead log closed before these events reached ClickHouse'));
+      settlePurgeWaiters(new Error('the write-ahead log closed before its drained segments were deleted'));
       if (pendingRows > 0) log.warn({ pendingRows, pendingBytes }, 'events left in the write-ahead log at shutdown; they are replayed on the next start');
       await segments.close();
     },

@@ -251,6 +251,36 @@ describe('write-ahead log sink', () => {
   });
 });
 
+describe('purging the write-ahead log (an erasure)', () => {
+  it('stores and deletes every record written so far, the segment being written too, and goes on logging and replaying', async () => {
+    const dir = newWalDir();
+    const clickHouse = flakyClient();
+    // Nothing drains on its own for a minute: the purge moves the records into ClickHouse itself.
+    const wal = await openWal({ dir, client: clickHouse.client, flushMs: 60_000 });
+    const visitor = newVisitor();
+    const erased = rowsOf(visitor);
+    await wal.write(erased);
+    const onDisk = () => segmentFiles(dir).map((file) => readFileSync(join(dir, file), 'latin1')).join('');
+    expect(onDisk()).toContain(erased[0]!.event_id);
+
+    await wal.purge();
+    expect(await storedIdCounts(visitor)).toEqual(onceEach(erased));
+    expect(onDisk()).not.toContain(visitor);
+    expect(wal.status()).toMatchObject({ pendingRows: 0, segments: 1 });
+
+    // Written after the purge while ClickHouse is down: kept, and replayed by the next start, once.
+    clickHouse.failing = true;
+    const kept = rowsOf(visitor);
+    await wal.write(kept);
+    await wal.close();
+    const next = await openWal({ dir });
+    expect(next.status().recovered).toMatchObject({ rows: 3, tornBytes: 0 });
+    await next.drained();
+    expect(await storedIdCounts(visitor, { final: false })).toEqual(onceEach([...erased, ...kept]));
+    await next.close();
+  });
+});
+
 describe('/collect and /readyz over the write-ahead log', () => {
   it('answer 202 and degraded while ClickHouse fails, 503 log_full once the log is full, and recover', async () => {
     const clickHouse = flakyClient();

@@ -8,7 +8,13 @@ function recorder() {
   return { statements, client: { command: async ({ query }: { query: string }) => void statements.push(query.replace(/\s+/g, ' ')) } as never };
 }
 
-const lead = { id: 'l_0123456789abcdef0123', email: 'ada@lovelace.test', visitorIds: ['v1', 'v2'] };
+const lead = {
+  id: 'l_0123456789abcdef0123',
+  email: 'ada@lovelace.test',
+  visitorIds: ['v1', 'v2'],
+  handedOver: [{ visitorId: 'v3', until: '2026-01-01T10:00:00.000Z' }],
+  leadIds: ['l_0123456789abcdef0123', 'v_v1', 'v_v2', 'v_v3'],
+};
 
 describe('erasing a person', () => {
   it('deletes from every table that holds them, on a single server', async () => {

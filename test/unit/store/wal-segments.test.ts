@@ -128,6 +128,34 @@ describe('the write-ahead log file', () => {
     await reopened.log.close();
   });
 
+  it('seals the segment being written once the appends in flight to it commit, and is rid of it once drained', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    await log.append(record('a'));
+    fsyncs.hold = true;
+    const inFlight = log.append(record('b'));
+    await heldFsyncs(1);
+    let sealed: number | undefined;
+    const sealing = log.seal().then((last) => (sealed = last));
+    // Appended after the seal: into the next segment, which the purge leaves alone.
+    const after = log.append(record('c'));
+    await heldFsyncs(2);
+    expect(sealed).toBeUndefined();
+    fsyncs.held[0]!.finish();
+    await Promise.all([inFlight, sealing]);
+    expect(sealed).toBe(1);
+    fsyncs.held[1]!.finish();
+    await after;
+    expect(await visitorsIn(log)).toEqual(['a', 'b', 'c']);
+    expect(log.deletedThrough(1)).toBe(false);
+
+    const drained = await log.read(log.checkpointed, 1 << 20);
+    await log.checkpoint(drained.end);
+    await log.deleteDrained();
+    expect(log.deletedThrough(1)).toBe(true);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.wal'))).toEqual(['segment-000000000002.wal']);
+    await log.close();
+  });
+
   it('ends a read whose byte budget runs out at the end of a sealed segment at the start of the next one', async () => {
     const size = record('a').length;
     const { log } = await SegmentLog.open(dir, size);

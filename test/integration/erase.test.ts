@@ -1,0 +1,203 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchToRows } from '../../collector/ingest/rows.ts';
+import { REJECTED_FILE } from '../../collector/ingest/wal.ts';
+import type { WireBatch } from '../../collector/ingest/wire.ts';
+import type { RunningServer } from '../../collector/server.ts';
+import { processDataDir } from '../support/data-dir.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
+
+// Erasing a person (DELETE /api/leads/:id) and exporting them: what is theirs when a browser was shared, or when
+// they corrected their email, and that nothing of theirs is left behind, in ClickHouse or in the write-ahead log.
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer({
+    sites: [
+      {
+        id: 'acme',
+        origins: [SITE_ORIGIN],
+        pageGroups: { pricing: ['/pricing*'], product: ['/product*'] },
+        // Nothing listens there: alerts stay pending, as they do while a destination is down.
+        alerts: { destinations: [{ type: 'webhook', id: 'crm', url: 'http://127.0.0.1:9/hooks/hearth', secret: 'whsec_' + Buffer.from('a-test-signing-key-of-32-bytes!!').toString('base64') }] },
+      },
+    ],
+  });
+});
+afterAll(() => server.close());
+
+const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
+const post = async (visitor: string, events: unknown[]) => expect((await postBatch(server, { s: 'acme', v: visitor, e: events })).status).toBe(202);
+const form = (minutes: number, fields: Record<string, string>, name = 'newsletter') =>
+  wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: name, t: minutesAgo(minutes), p: Object.fromEntries(Object.entries(fields).map(([key, value]) => [`${key}  `, value])) });
+const view = (minutes: number, path: string) => wireEvent({ u: `${SITE_ORIGIN}${path}`, t: minutesAgo(minutes) });
+const erase = async (id: string) => {
+  const response = await fetch(`${server.url}/api/leads/${id}?site=acme`, { method: 'DELETE', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  return { status: response.status, body: (await response.json()) as any };
+};
+const leadOf = async (visitor: string) => (await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads[0];
+
+async function rows(query: string, params: Record<string, unknown> = {}) {
+  const result = await server.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return result.json<Record<string, any>>();
+}
+const count = async (query: string, params: Record<string, unknown>) => Number((await rows(`SELECT count() AS n FROM ${query}`, params))[0]!.n);
+
+/**
+ * Ada gives her email on her laptop and on a shared PC; later Bob browses the shared PC, gives his email there, which
+ * makes it his, and browses on. Ada keeps her laptop.
+ */
+async function sharedComputer() {
+  const [laptop, shared] = [newVisitor(), newVisitor()];
+  const [ada, bob] = [`ada.${laptop}@alpha.test`, `bob.${shared}@beta.test`];
+  await post(laptop, [view(60, '/pricing'), form(59, { email: ada, job_title: 'CEO', company: 'Alpha' }, 'demo-request')]);
+  await post(shared, [view(50, '/product/a'), form(49, { email: ada, job_title: 'CEO', company: 'Alpha' })]);
+  await drained(server);
+  await post(shared, [view(30, '/careers'), form(29, { email: bob, job_title: 'Intern', company: 'Beta', phone: '+33 6 12 34 56 78' }), view(28, '/careers/apply')]);
+  await drained(server);
+  const [adaLead, bobLead] = [await leadOf(laptop), await leadOf(shared)];
+  expect(adaLead).toMatchObject({ email: ada, visitorIds: [laptop] });
+  expect(bobLead).toMatchObject({ email: bob, visitorIds: [shared] });
+  return { laptop, shared, ada, bob, adaId: adaLead.id as string, bobId: bobLead.id as string };
+}
+
+/** A browser gives a mistyped email (asking for a demo: an alert), then the right one. */
+async function correctedEmail() {
+  const visitor = newVisitor();
+  const [typo, fixed] = [`grace.${visitor}@hopper.tset`, `grace.${visitor}@hopper.test`];
+  await post(visitor, [view(40, '/pricing'), form(39, { email: typo, job_title: 'CTO', company: 'Hopper' }, 'demo-request')]);
+  await drained(server);
+  const typoId = (await leadOf(visitor)).id as string;
+  await post(visitor, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: fixed, t: minutesAgo(20) })]);
+  await drained(server);
+  const fixedLead = await leadOf(visitor);
+  expect(fixedLead).toMatchObject({ email: fixed, visitorIds: [visitor] });
+  return { visitor, typo, fixed, typoId, fixedId: fixedLead.id as string };
+}
+
+describe('a lead is the browsers whose latest email is theirs, as its score counts them', () => {
+  it('shows on a shared computer’s earlier user only their own browser, profile and events', async () => {
+    const { laptop, ada, bob, adaId } = await sharedComputer();
+    const { status, body } = await getJson(server, `/api/leads/${adaId}?site=acme`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ email: ada, visitorIds: [laptop], profile: { job_title: 'CEO', company: 'Alpha' } });
+    expect(body.profile.phone).toBeUndefined();
+    expect(body.recentEvents.map((event: { visitor_id: string }) => event.visitor_id)).toEqual([laptop, laptop]);
+    expect(JSON.stringify(body)).not.toContain(bob);
+  });
+
+  it('answers 404 for the lead of an email its browser replaced, as the list no longer has it', async () => {
+    const { typoId, fixedId } = await correctedEmail();
+    const response = await getJson(server, `/api/leads/${typoId}?site=acme`);
+    expect(response).toMatchObject({ status: 404, body: { code: 'lead_not_found' } });
+    expect((await getJson(server, `/api/leads?site=acme&limit=1000`)).body.leads.map((lead: { id: string }) => lead.id)).not.toContain(typoId);
+    expect((await getJson(server, `/api/leads/${fixedId}?site=acme`)).status).toBe(200);
+  });
+});
+
+describe('exporting a person', () => {
+  it('holds their events on a shared computer until the next user’s form, never that user’s, with their stored scores and alerts', async () => {
+    const { laptop, shared, ada, bob, adaId } = await sharedComputer();
+    const { status, body } = await getJson(server, `/api/leads/${adaId}/export?site=acme`);
+    expect(status).toBe(200);
+    expect(JSON.stringify(body)).not.toContain(bob);
+    expect(body).toMatchObject({ email: ada, visitorIds: [laptop], profile: { company: 'Alpha' } });
+    // The shared PC was Ada's until Bob's form: the page viewed just before it (still under her name then) is hers.
+    expect(body.events.map((event: { visitor_id: string; type: string; path: string }) => `${event.visitor_id === laptop ? 'laptop' : 'shared'} ${event.type} ${event.path}`)).toEqual([
+      'shared pageview /careers',
+      'shared form /contact',
+      'shared pageview /product/a',
+      'laptop form /contact',
+      'laptop pageview /pricing',
+    ]);
+    // The stored scores: the lead's snapshots, with the profile and company they held.
+    expect(body.storedScores.length).toBeGreaterThan(0);
+    expect(body.storedScores.every((row: { lead_id: string }) => row.lead_id === adaId || row.lead_id === `v_${laptop}` || row.lead_id === `v_${shared}`)).toBe(true);
+    expect(body.storedScores.find((row: { lead_id: string }) => row.lead_id === adaId)).toMatchObject({ email: ada, company: 'Alpha', profile: { job_title: 'CEO' } });
+    // Her demo request raised an alert, still waiting for its destination.
+    await expect.poll(async () => (await getJson(server, `/api/leads/${adaId}/export?site=acme`)).body.alerts?.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    const alerts = (await getJson(server, `/api/leads/${adaId}/export?site=acme`)).body.alerts;
+    expect(alerts[0]).toMatchObject({ lead_id: adaId, signal: 'demo_request', alert: { lead: { email: ada, company: 'Alpha' } } });
+  });
+
+  it('holds the alerts and stored scores of the email they corrected', async () => {
+    const { typo, typoId, fixedId } = await correctedEmail();
+    await expect
+      .poll(async () => (await getJson(server, `/api/leads/${fixedId}/export?site=acme`)).body.alerts?.map((alert: { lead_id: string }) => alert.lead_id), { timeout: 10_000 })
+      .toContain(typoId);
+    const { body } = await getJson(server, `/api/leads/${fixedId}/export?site=acme`);
+    expect(body.storedScores.filter((row: { lead_id: string }) => row.lead_id === typoId).map((row: { email: string }) => row.email)).toContain(typo);
+  });
+});
+
+describe('erasing a person', () => {
+  it('erases from a shared computer what was theirs, until the next user’s form, and leaves that user whole', async () => {
+    const { laptop, shared, ada, bob, adaId, bobId } = await sharedComputer();
+    const bobBefore = await getJson(server, `/api/leads/${bobId}?site=acme`);
+    const bobScores = await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId });
+    expect(bobScores).toBeGreaterThan(0);
+
+    expect(await erase(adaId)).toMatchObject({ status: 200, body: { erased: adaId } });
+
+    // Nothing of Ada: her laptop, her time on the shared computer, her identity rows and stored scores.
+    expect(await count(`events WHERE email = {email:String} OR visitor_id = {laptop:String}`, { email: ada, laptop })).toBe(0);
+    expect(await count(`identities WHERE email = {email:String} OR visitor_id = {laptop:String}`, { email: ada, laptop })).toBe(0);
+    expect(await count(`lead_scores WHERE lead_id IN ({id:String}, {anonymous:String}) OR email = {email:String}`, { id: adaId, anonymous: `v_${laptop}`, email: ada })).toBe(0);
+    const left = await rows(`SELECT type, email, path FROM events FINAL WHERE visitor_id = {shared:String} ORDER BY ts`, { shared });
+    expect(left).toEqual([
+      { type: 'form', email: bob, path: '/contact' },
+      { type: 'pageview', email: '', path: '/careers/apply' },
+    ]);
+    expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
+
+    // Bob: his events, identity, stored scores and lead as they were.
+    expect(await count(`identities WHERE email = {email:String}`, { email: bob })).toBe(1);
+    expect(await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId })).toBe(bobScores);
+    const bobAfter = await getJson(server, `/api/leads/${bobId}?site=acme`);
+    expect(bobAfter.status).toBe(200);
+    expect(bobAfter.body).toMatchObject({ email: bob, visitorIds: [shared], profile: { company: 'Beta', phone: '+33 6 12 34 56 78' } });
+    expect(bobAfter.body.recentEvents.filter((event: { email: string }) => event.email === bob)).toEqual(bobBefore.body.recentEvents.filter((event: { email: string }) => event.email === bob));
+    expect((await getJson(server, `/api/leads?site=acme&limit=1000`)).body.leads.map((lead: { id: string }) => lead.id)).toContain(bobId);
+  });
+
+  it('erases the alerts, stored scores and history of the email they corrected', async () => {
+    const { visitor, typo, typoId, fixedId } = await correctedEmail();
+    await expect.poll(() => count(`alert_outbox WHERE lead_id = {id:String}`, { id: typoId }), { timeout: 10_000 }).toBeGreaterThan(0);
+
+    expect((await erase(fixedId)).status).toBe(200);
+
+    expect(await count(`alert_outbox WHERE lead_id IN ({typo:String}, {fixed:String}) OR position(alert, {email:String}) > 0`, { typo: typoId, fixed: fixedId, email: typo })).toBe(0);
+    expect(await count(`lead_scores WHERE lead_id IN ({typo:String}, {fixed:String}, {anonymous:String})`, { typo: typoId, fixed: fixedId, anonymous: `v_${visitor}` })).toBe(0);
+    expect(await count(`events WHERE visitor_id = {visitor:String} OR email = {email:String}`, { visitor, email: typo })).toBe(0);
+    expect(await count(`identities WHERE visitor_id = {visitor:String}`, { visitor })).toBe(0);
+    expect((await getJson(server, `/api/leads/${typoId}?site=acme`)).status).toBe(404);
+  });
+
+  it('leaves no record of theirs in the write-ahead log, nor among the events ClickHouse refused', async () => {
+    const { laptop, ada, adaId } = await sharedComputer();
+    // An event of Ada's that ClickHouse refuses (half an emoji in its title), and one of someone else's.
+    const refused = (visitor: string, email: string) => ({
+      ...batchToRows({ s: 'acme', v: visitor, e: [wireEvent({ n: 'i', em: email, t: minutesAgo(5) }) as WireBatch['e'][number]] }, Date.now())[0]!,
+      title: 'Pricing \ud83d',
+    });
+    const stranger = newVisitor();
+    await server.sink.write([refused(laptop, ada), refused(stranger, `${stranger}@gamma.test`)]);
+    await drained(server);
+    const walDir = join(processDataDir(), 'wal');
+    const onDisk = () => readdirSync(walDir).map((file) => readFileSync(join(walDir, file), 'latin1')).join('\n');
+    expect(onDisk()).toContain(ada);
+
+    expect((await erase(adaId)).status).toBe(200);
+
+    expect(onDisk()).not.toContain(ada);
+    expect(onDisk()).not.toContain(laptop);
+    // Someone else's refused event is still there for a person to look at.
+    expect(readFileSync(join(walDir, REJECTED_FILE), 'utf8')).toContain(stranger);
+    // The log goes on: a new event is accepted and stored.
+    const later = newVisitor();
+    await post(later, [view(1, '/pricing')]);
+    await drained(server);
+    expect(await count(`events WHERE visitor_id = {visitor:String}`, { visitor: later })).toBe(1);
+  });
+});
