@@ -1,25 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsEnabled } from '../support/chromium.ts';
-import { leadOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
-import type { HearthProcess } from '../support/hearth-process.ts';
-import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
-
-/** The events the collector stored for this (identified) visitor, as `GET /api/leads/:id` lists them (the newest 100). */
-async function storedEvents(hearth: HearthProcess, visitor: string): Promise<{ event_id: string; type: string; name: string }[]> {
-  const lead = (await leadOf(hearth, visitor)) as { id: string } | undefined;
-  if (!lead) return [];
-  const response = await fetch(`${hearth.url}/api/leads/${lead.id}?site=demo`, { headers: { authorization: `Bearer ${hearth.token}` } });
-  return ((await response.json()) as { recentEvents?: { event_id: string; type: string; name: string }[] }).recentEvents ?? [];
-}
+import { recentEventsOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
+import { startFixtureSite, twoPlainPages, type FixtureSite } from '../support/fixture-site.ts';
 
 describe.runIf(browserTestsEnabled())('large batches in Chromium', () => {
   const world = useHearthAndChromium();
   let site: FixtureSite;
   beforeAll(async () => {
-    site = await startFixtureSite({
-      '/a': `<!doctype html><title>A</title>${embed(world.hearth.url)}`,
-      '/b': `<!doctype html><title>B</title>${embed(world.hearth.url)}`,
-    });
+    site = await startFixtureSite(twoPlainPages(world.hearth.url));
   });
   afterAll(() => site?.close());
 
@@ -44,7 +32,7 @@ describe.runIf(browserTestsEnabled())('large batches in Chromium', () => {
     await expect.poll(retryDue).toBe(true);
     await page.goto(`${site.url}/b`);
     await page.evaluate(() => (window as any).hearth('identify', 'cjk@acme.test'));
-    const tracked = () => storedEvents(world.hearth, visitor).then((events) => events.filter((e) => e.type === 'track').map((e) => e.name).sort());
+    const tracked = () => recentEventsOf(world.hearth, visitor).then((events) => events.filter((e) => e.type === 'track').map((e) => e.name).sort());
     await expect.poll(tracked, { timeout: 10_000 }).toEqual(['cjk-0', 'cjk-1', 'cjk-2', 'cjk-3']);
     for (const body of sent.bodies) expect(new Blob([body]).size).toBeLessThan(60_000);
     await context.close();

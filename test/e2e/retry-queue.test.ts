@@ -2,26 +2,14 @@ import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsEnabled } from '../support/chromium.ts';
 import { createStoreClient } from '../../collector/store/client.ts';
-import { leadOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
-import type { HearthProcess } from '../support/hearth-process.ts';
-import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
-
-/** The events the collector stored for this (identified) visitor, as `GET /api/leads/:id` lists them (the newest 100). */
-async function storedEvents(hearth: HearthProcess, visitor: string): Promise<{ event_id: string; type: string; name: string }[]> {
-  const lead = (await leadOf(hearth, visitor)) as { id: string } | undefined;
-  if (!lead) return [];
-  const response = await fetch(`${hearth.url}/api/leads/${lead.id}?site=demo`, { headers: { authorization: `Bearer ${hearth.token}` } });
-  return ((await response.json()) as { recentEvents?: { event_id: string; type: string; name: string }[] }).recentEvents ?? [];
-}
+import { leadOf, recentEventsOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
+import { startFixtureSite, twoPlainPages, type FixtureSite } from '../support/fixture-site.ts';
 
 describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
   const world = useHearthAndChromium();
   let site: FixtureSite;
   beforeAll(async () => {
-    site = await startFixtureSite({
-      '/a': `<!doctype html><title>A</title>${embed(world.hearth.url)}`,
-      '/b': `<!doctype html><title>B</title>${embed(world.hearth.url)}`,
-    });
+    site = await startFixtureSite(twoPlainPages(world.hearth.url));
   });
   afterAll(() => site?.close());
 
@@ -65,7 +53,7 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     await retryDue(later);
     await later.goto(`${site.url}/a`);
     await later.evaluate(() => (window as any).hearth('identify', 'retry@acme.test'));
-    const storedKept = () => storedEvents(world.hearth, visitor).then((events) => events.map((e) => e.event_id).filter((id) => kept.includes(id)).sort());
+    const storedKept = () => recentEventsOf(world.hearth, visitor).then((events) => events.map((e) => e.event_id).filter((id) => kept.includes(id)).sort());
     await expect.poll(storedKept, { timeout: 10_000 }).toEqual([...kept].sort());
     expect(await stashedIn(later)).toEqual([]);
     await context.close();

@@ -2,16 +2,13 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsEnabled } from '../support/chromium.ts';
 import { recordBatches, useHearthAndChromium } from '../support/e2e.ts';
-import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
+import { startFixtureSite, twoPlainPages, type FixtureSite } from '../support/fixture-site.ts';
 
 describe.runIf(browserTestsEnabled())('sessions in Chromium', () => {
   const world = useHearthAndChromium();
   let site: FixtureSite;
   beforeAll(async () => {
-    site = await startFixtureSite({
-      '/a': `<!doctype html><title>A</title>${embed(world.hearth.url)}`,
-      '/b': `<!doctype html><title>B</title>${embed(world.hearth.url)}`,
-    });
+    site = await startFixtureSite(twoPlainPages(world.hearth.url));
   });
   afterAll(() => site?.close());
 

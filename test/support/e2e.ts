@@ -57,6 +57,14 @@ export async function leadOf(hearth: HearthProcess, visitor: string) {
   return leads[0];
 }
 
+/** The events the collector stored for this (identified) visitor, as `GET /api/leads/:id` lists them (the newest 100). */
+export async function recentEventsOf(hearth: HearthProcess, visitor: string): Promise<{ event_id: string; type: string; name: string }[]> {
+  const lead = (await leadOf(hearth, visitor)) as { id: string } | undefined;
+  if (!lead) return [];
+  const response = await fetch(`${hearth.url}/api/leads/${lead.id}?site=demo`, { headers: { authorization: `Bearer ${hearth.token}` } });
+  return ((await response.json()) as { recentEvents?: { event_id: string; type: string; name: string }[] }).recentEvents ?? [];
+}
+
 /** The visitor id the snippet keeps in this page's localStorage ("visitor.session.lastSeen"). */
 export function visitorOf(page: Page): Promise<string | undefined> {
   return page.evaluate(() => localStorage.getItem('hearth_vid')?.split('.')[0]);

@@ -16,6 +16,11 @@ export function embed(hearthUrl: string, attributes: Record<string, string> = {}
 <script async src="${hearthUrl}/hearth.js" data-site="demo"${extra}></script>`;
 }
 
+/** Pages /a and /b, each a title and the snippet: the least a test of what happens across pages needs. */
+export function twoPlainPages(hearthUrl: string): Record<string, FixturePage> {
+  return Object.fromEntries(['a', 'b'].map((name) => [`/${name}`, `<!doctype html><title>${name.toUpperCase()}</title>${embed(hearthUrl)}`]));
+}
+
 /** A page's HTML, or its HTML with response headers (a Content-Security-Policy, say). */
 export type FixturePage = string | { html: string; headers: Record<string, string> };
 
