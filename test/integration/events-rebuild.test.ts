@@ -43,7 +43,9 @@ describe('the events table rebuilt with finer granules (migration 008)', () => {
     const copy = migration!.statements.findIndex((statement) => statement.startsWith('INSERT INTO events_regranulated'));
     for (const statement of migration!.statements.slice(0, copy)) await client.command({ query: statement });
     await client.command({ query: 'INSERT INTO events_regranulated SELECT * FROM events LIMIT 100' });
-    expect(await migrate(client)).toEqual([REBUILD]);
+    // The migrations after 008 come with it.
+    const later = readMigrations().filter((m) => m.name > REBUILD).map((m) => m.name);
+    expect(await migrate(client)).toEqual([REBUILD, ...later]);
     expect(await allEvents()).toEqual(stored);
     expect(await storedRows()).toBe(stored.length);
     expect(await eventsTable()).toContain('index_granularity = 256');
