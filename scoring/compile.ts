@@ -286,14 +286,21 @@ const bindTime = (p: SqlParams, name: string, ms: number) => p.bind(name, toClic
 /** The identity rows a scoring as of `now` reads: the site's, up to then, bots left out unless the rules count them. */
 const knownIdentities = (site: string, now: string, countBots: boolean) => `site_id = ${site} AND ts <= ${now}${countBots ? '' : ' AND is_bot = 0'}`;
 
-/** Each visitor (of a site, or of a list) with the latest email it gave: the lead it belongs to. */
-const identifiedSql = (site: string, now: string, countBots: boolean, visitors?: string) => `
-(
+/**
+ * Who each browser belongs to: the lead of the latest email it gave (a form or an identify call; the event id breaks
+ * a tie of times), with all of its history. Scoring maps visitors to leads by this rule (`identifiedSql`),
+ * and the lead API, its export and erasure find a lead's browsers by it. SQL of rows
+ * (visitor_id, lead_email) over the identity rows `where` keeps.
+ */
+export const browserOwnersSql = (where: string) => `
     SELECT visitor_id, argMax(email, (ts, event_id)) AS lead_email
     FROM identities
-    WHERE ${knownIdentities(site, now, countBots)}${visitors ? ` AND visitor_id IN ${visitors}` : ''}
-    GROUP BY visitor_id
-)`;
+    WHERE ${where}
+    GROUP BY visitor_id`;
+
+/** Each visitor (of a site, or of a list) with the latest email it gave: the lead it belongs to. */
+const identifiedSql = (site: string, now: string, countBots: boolean, visitors?: string) =>
+  `(${browserOwnersSql(`${knownIdentities(site, now, countBots)}${visitors ? ` AND visitor_id IN ${visitors}` : ''}`)})`;
 
 /**
  * Two of ClickHouse's planning passes that cost the scoring queries more than they give them, since planning is most

@@ -108,17 +108,6 @@ const SNAPSHOT_COLUMNS = [
   'hot_armed', 'rules_hash',
 ] as const;
 
-/**
- * Who each browser belongs to: the lead of the latest email it gave (a form or an identify call; the event id breaks
- * a tie of times), with all of its history. Scoring maps visitors to leads by this rule (compileScoring's
- * `identified`), and the lead API, its export and erasure find a lead's browsers by it. SQL of rows
- * (visitor_id, lead_email) over the identity rows `where` keeps.
- */
-export const browserOwnersSql = (where: string) => `
-    SELECT visitor_id, argMax(email, (ts, event_id)) AS lead_email
-    FROM identities
-    WHERE ${where}
-    GROUP BY visitor_id`;
 
 /**
  * SQL for the identified leads of the site `{site:String}` as they stand now: each lead's latest snapshot with these

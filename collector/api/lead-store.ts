@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { leadIdOfEmailSql } from '../../scoring/compile.ts';
-import { browserOwnersSql, reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
+import { browserOwnersSql, leadIdOfEmailSql } from '../../scoring/compile.ts';
+import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
 import { isoTime, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import type { EventRow } from '../ingest/rows.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';

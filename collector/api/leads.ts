@@ -1,7 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { isoTime } from '../../scoring/sql.ts';
-import { leadIdOfEmailSql } from '../../scoring/compile.ts';
-import { browserOwnersSql } from '../../scoring/snapshots.ts';
+import { browserOwnersSql, leadIdOfEmailSql } from '../../scoring/compile.ts';
 
 export interface LeadSummary {
   /** `l_…` for an identified lead (stable per email), `v_<visitor id>` for an anonymous visitor. */
