@@ -478,7 +478,8 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
   }
   if (filters.source !== undefined) {
     params.source = filters.source;
-    where.push('source = {source:String}');
+    // Typed as people write it ("LinkedIn"); utm tags come in any case too.
+    where.push('lowerUTF8(source) = lowerUTF8({source:String})');
   }
   if (filters.owner !== undefined) {
     params.owned = [...verdicts.owners].filter(([, owner]) => filters.owner === '' || owner === filters.owner).map(([leadId]) => leadId);

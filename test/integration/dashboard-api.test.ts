@@ -354,6 +354,10 @@ describe('lead lists and CSV export', () => {
     expect(prospects).toEqual([expect.objectContaining({ email: emails.ceo, lifecycle: 'prospect', owner: 'sam' })]);
     expect((await api(`/api/dashboard/leads?${WEEK}&owner=sam`)).body.total).toBe(1);
     expect((await api(`/api/dashboard/leads?${WEEK}&owner=`)).body.total).toBe(3);
+    // A source as people type it.
+    const ids = async (source: string) => (await api(`/api/dashboard/leads?${WEEK}&source=${source}`)).body.leads.map((lead: { id: string }) => lead.id);
+    expect((await ids('linkedin')).length).toBeGreaterThan(0);
+    expect(await ids('LinkedIn')).toEqual(await ids('linkedin'));
   });
 
   it('exports a list as CSV with the same filters, one row per lead, formulas defused', async () => {
