@@ -7,7 +7,6 @@ import type { UserEntry } from './auth/users.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { collectRoutes } from './ingest/collect.route.ts';
 import { originMatcher } from './ingest/origins.ts';
-import type { EventRow } from './ingest/rows.ts';
 import type { EventSink } from './ingest/sink.ts';
 import type { WalSink } from './ingest/wal.ts';
 import type { ClusterTarget } from './store/cluster-ddl.ts';
@@ -17,16 +16,6 @@ import { demoSiteRoutes } from './routes/demo.route.ts';
 import { healthRoutes } from './routes/health.route.ts';
 import { metricsRoute } from './routes/metrics.route.ts';
 import { snippetRoute } from './routes/snippet.route.ts';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /**
-     * The write-ahead log's purge (ingest/wal.ts), when the sink is one: an erasure (DELETE /api/leads/:id) runs it so
-     * that no record of the person stays on disk.
-     */
-    purgeEventLog?: (erased: (row: EventRow) => boolean) => Promise<void>;
-  }
-}
 
 export interface AppOptions {
   config: HearthConfig;
@@ -100,9 +89,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   await app.register(collectRoutes, { config, client, sink, metrics });
   metrics.watchBacklog(() => sink.status());
   await app.register(metricsRoute, { config, metrics });
-  const { purge } = sink;
-  if (purge) app.decorate('purgeEventLog', (erased: (row: EventRow) => boolean) => purge.call(sink, erased));
-  await app.register(apiRoutes, { config, client, drained: settled, cluster, alerts });
+  await app.register(apiRoutes, { config, client, drained: settled, purgeEventLog: sink.purge?.bind(sink), cluster, alerts });
   await app.register(dashboardRoutes);
   if (config.serveDemoSite) {
     await app.register(demoSiteRoutes);

@@ -33,17 +33,20 @@ import {
 import { presentScore, scoreOfSnapshot, scoreSite } from './scores.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
+import type { EventRow } from '../ingest/rows.ts';
 
 export interface LeadRouteOptions {
   config: HearthConfig;
   client: ClickHouseClient;
   /** Resolves once every accepted event is in ClickHouse: an erasure must not be undone by the log draining later. */
   drained: () => Promise<void>;
+  /** Deletes from the write-ahead log's files every record already stored, and the set-aside events `erased` picks. */
+  purgeEventLog?: ((erased: (row: EventRow) => boolean) => Promise<void>) | undefined;
   cluster?: ClusterTarget | undefined;
 }
 
 /** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
-export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, cluster }) => {
+export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, purgeEventLog, cluster }) => {
   const query = z.object({ site: siteParam(config) });
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
 
@@ -176,7 +179,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const { site, lead: person } = found;
     await eraseLead(client, site, person, cluster);
     // The log still holds the records it stored, the person's among them, and the refused events it set aside.
-    await app.purgeEventLog?.(isPersonsRow(site, person));
+    await purgeEventLog?.(isPersonsRow(site, person));
     return reply.code(200).send({ erased: person.id, visitorIds: person.visitorIds, handedOver: person.handedOver, leadIds: person.leadIds });
   });
 };
