@@ -43,6 +43,11 @@ export interface Scorer {
   settled(): Promise<void>;
   /** Rescores every lead of a site (all sites when absent) now. */
   rescoreAll(siteId?: string): Promise<void>;
+  /**
+   * Runs `fn` once the round in flight has ended, and starts no other until it is done: an erasure deletes a
+   * person's events and stored scores, and a round that read the events before would write the scores back after.
+   */
+  holding<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -77,6 +82,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   let closing = false;
   let closed = false;
   let retrying = false;
+  // How many holding() calls are waiting or running: no round starts meanwhile.
+  let holds = 0;
   let wake = () => {};
   let failure: unknown;
   const idleWaiters: (() => void)[] = [];
@@ -86,7 +93,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   const countsBots = new Set(config.sites.filter((site) => rulesOf(site).countBots).map((site) => site.id));
 
   function kick(): void {
-    if (running || closed) return;
+    if (running || closed || holds > 0) return;
     running = work().finally(() => {
       running = undefined;
       if (pending.size === 0 && fullPending.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
@@ -106,13 +113,13 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   }
 
   async function work(): Promise<void> {
-    while (!closed && (pending.size > 0 || fullPending.size > 0)) {
+    while (!closed && holds === 0 && (pending.size > 0 || fullPending.size > 0)) {
       // Under a steady stream of batches, a round starts at least `roundGapMs` after the previous one started, and
       // rescoring works at most a third of the time: each round then takes in more visitors (one query per 500),
       // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy.
       const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - Date.now();
       if (wait > 0 && !closing) await sleep(wait);
-      if (closed) break;
+      if (closed || holds > 0) break;
       lastRoundAt = Date.now();
       const full = [...fullPending];
       fullPending.clear();
@@ -279,6 +286,18 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       for (const site of config.sites) if (!siteId || site.id === siteId) fullPending.add(site.id);
       kick();
       await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+    async holding(fn) {
+      holds++;
+      // A round waiting out its gap gives way at once; one in flight ends first.
+      wake();
+      try {
+        await running;
+        return await fn();
+      } finally {
+        holds--;
+        kick();
+      }
     },
     async close() {
       // What the last batches touched is rescored if it can be in a few seconds (no longer waiting between rounds:

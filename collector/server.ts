@@ -96,6 +96,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     logger,
     metrics,
     settled: () => scorer.settled(),
+    holdingScores: (fn) => scorer.holding(fn),
     cluster: clusterTarget(store),
     users: firstAdmin ? [firstAdmin.user] : configuredUsers,
     sessionsFile: join(store.dataDir, 'sessions.json'),

@@ -40,13 +40,15 @@ export interface LeadRouteOptions {
   client: ClickHouseClient;
   /** Resolves once every accepted event is in ClickHouse: an erasure must not be undone by the log draining later. */
   drained: () => Promise<void>;
+  /** Runs `fn` with no rescoring round in flight or starting: one would write back the scores of a person being erased. */
+  holdingScores: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Deletes from the write-ahead log's files every record already stored, and the set-aside events `erased` picks. */
   purgeEventLog?: ((erased: (row: EventRow) => boolean) => Promise<void>) | undefined;
   cluster?: ClusterTarget | undefined;
 }
 
 /** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
-export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, purgeEventLog, cluster }) => {
+export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, purgeEventLog, cluster }) => {
   const query = z.object({ site: siteParam(config) });
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
 
@@ -174,12 +176,15 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     // Events still in the write-ahead log would come back after the erasure: let them land first, then see what is
     // the person's.
     await drained();
-    const found = await resolve(request, reply, 'person');
-    if (!found) return;
-    const { site, lead: person } = found;
-    await eraseLead(client, site, person, cluster);
-    // The log still holds the records it stored, the person's among them, and the refused events it set aside.
-    await purgeEventLog?.(isPersonsRow(site, person));
+    const person = await holdingScores(async () => {
+      const found = await resolve(request, reply, 'person');
+      if (!found) return;
+      await eraseLead(client, found.site, found.lead, cluster);
+      // The log still holds the records it stored, the person's among them, and the refused events it set aside.
+      await purgeEventLog?.(isPersonsRow(found.site, found.lead));
+      return found.lead;
+    });
+    if (!person) return;
     return reply.code(200).send({ erased: person.id, visitorIds: person.visitorIds, handedOver: person.handedOver, leadIds: person.leadIds });
   });
 };

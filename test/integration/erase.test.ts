@@ -200,4 +200,46 @@ describe('erasing a person', () => {
     await drained(server);
     expect(await count(`events WHERE visitor_id = {visitor:String}`, { visitor: later })).toBe(1);
   });
+
+  it('leaves no stored score or alert behind when their browser is rescored during the erasure', async () => {
+    const visitor = newVisitor();
+    const email = `lin.${visitor}@gamma.test`;
+    await post(visitor, [view(10, '/pricing'), form(9, { email, job_title: 'CEO', company: 'Gamma' })]);
+    await drained(server);
+    const id = (await leadOf(visitor)).id as string;
+    // Lin is still on the site when the erasure starts: a page view of hers lands just before her events are
+    // deleted, and the rescoring it triggers writes what it computed (a demo request: an alert, a new score).
+    const client = server.client;
+    const [command, insert] = [client.command.bind(client), client.insert.bind(client)];
+    let erased!: () => void;
+    const erasure = new Promise<void>((resolve) => (erased = resolve));
+    let writing!: () => void;
+    const rescored = new Promise<void>((resolve) => (writing = resolve));
+    client.command = async (params) => {
+      if (/^ALTER TABLE events\b.*DELETE/.test(params.query)) {
+        await post(visitor, [form(1, { email }, 'demo-request')]);
+        await Promise.race([rescored, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      }
+      return command(params);
+    };
+    client.insert = (async (params: Parameters<typeof insert>[0]) => {
+      if (params.table === 'lead_scores' || params.table === 'alert_outbox') {
+        writing();
+        await erasure;
+      }
+      return insert(params);
+    }) as typeof insert;
+    try {
+      expect((await erase(id)).status).toBe(200);
+    } finally {
+      erased();
+      client.command = command;
+      client.insert = insert;
+    }
+    await drained(server);
+
+    expect(await count(`lead_scores WHERE lead_id = {id:String} AND kind != 'gone'`, { id })).toBe(0);
+    expect(await count(`alert_outbox WHERE lead_id = {id:String}`, { id })).toBe(0);
+    expect((await getJson(server, `/api/leads/${id}?site=acme`)).status).toBe(404);
+  });
 });
