@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { HearthConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
-import { sameSecret, SESSION_COOKIE, sessionCookie, sessionOf } from '../hooks/auth.hook.ts';
+import { sameSecret, sessionCookie, sessionCookieName, sessionOf } from '../hooks/auth.hook.ts';
 import type { Access } from './access.ts';
 import { LOGIN_PAGE_CSP, renderLoginPage } from './login-page.ts';
 import { SESSION_MAX_MS } from './sessions.ts';
@@ -115,7 +115,7 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
     const previous = sessionCookie(request);
     if (previous) await access.endSession(previous);
     const { id, session } = await access.startSession(user);
-    reply.setCookie(SESSION_COOKIE, id, {
+    reply.setCookie(sessionCookieName(request), id, {
       httpOnly: true,
       sameSite: 'strict',
       path: '/',
@@ -139,7 +139,7 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
       }
     }
     if (id) await access.endSession(id);
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
+    reply.clearCookie(sessionCookieName(request), { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
     if (form) return reply.redirect('/login', 303);
     return { loggedOut: true };
   });

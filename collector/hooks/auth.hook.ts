@@ -15,19 +15,25 @@ declare module 'fastify' {
   }
 }
 
-export const SESSION_COOKIE = 'hearth_session';
+const SESSION_COOKIE = 'hearth_session';
+/**
+ * The session cookie's name: over https, `__Host-` makes browsers refuse it from a sibling subdomain or with a
+ * Domain or narrower Path, so nobody can put a session of their own in front of the real one (the first of two
+ * same-named cookies wins). The prefix needs Secure, so plain http (a laptop, a LAN) keeps the bare name.
+ */
+export const sessionCookieName = (request: FastifyRequest): string => (request.protocol === 'https' ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE);
 const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const sessions = new WeakMap<FastifyRequest, Session>();
 
 /** The session a request's cookie names, when that is how it authenticated. */
 export const sessionOf = (request: FastifyRequest): Session | undefined => sessions.get(request);
 
-/** The raw `hearth_session` cookie value, if the request sent one. */
+/** The raw session cookie's value (sessionCookieName), if the request sent one. */
 export function sessionCookie(request: FastifyRequest): string | undefined {
   const header = request.headers.cookie;
   // Most requests (every /collect) carry no session: skip parsing their cookies.
   if (!header?.includes(`${SESSION_COOKIE}=`)) return undefined;
-  return request.server.parseCookie(header)[SESSION_COOKIE] || undefined;
+  return request.server.parseCookie(header)[sessionCookieName(request)] || undefined;
 }
 
 /**

@@ -128,6 +128,24 @@ describe('logging in', () => {
     expect(overHttps.headers.get('set-cookie')).toMatch(/; Secure/);
   });
 
+  it('over https, names the cookie __Host- so a sibling subdomain cannot put its own session in front', async () => {
+    const https = { 'x-forwarded-proto': 'https' };
+    const signIn = async (name: keyof typeof PASSWORDS) =>
+      (await call('/login', { method: 'POST', body: { name, password: PASSWORDS[name] }, headers: https })).headers.get('set-cookie')!.split(';')[0]!;
+    const ada = await signIn('ada');
+    expect(ada).toMatch(/^__Host-hearth_session=[\w-]{43}$/);
+    // blog.example.com sets hearth_session for the parent domain and /api (a session of its own, or any value): the
+    // browser sends the more specific path's cookie first.
+    const planted = 'x'.repeat(43);
+    const response = await call('/api/session', { cookie: `hearth_session=${planted}; ${ada}`, headers: https });
+    expect(response.status).toBe(200);
+    expect(response.body.user).toEqual({ name: 'ada', role: 'marketing' });
+    // And such a cookie alone is no session over https.
+    expect((await call('/api/session', { cookie: `hearth_session=${planted}`, headers: https })).status).toBe(401);
+    const out = await call('/logout', { method: 'POST', cookie: ada, csrf: (await call('/api/session', { cookie: ada, headers: https })).body.csrfToken, headers: https });
+    expect(out.headers.get('set-cookie')).toMatch(/^__Host-hearth_session=; Max-Age=0; Path=\/;/);
+  });
+
   it('tells a signed-in browser who it is and its CSRF token', async () => {
     const { cookie, csrf } = await login('sam');
     const response = await call('/api/session', { cookie });
