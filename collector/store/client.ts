@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { createClient, parseError, type ClickHouseClient, type ClickHouseClientConfigOptions, type ClickHouseSettings } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, parseError, type ClickHouseClient, type ClickHouseClientConfigOptions, type ClickHouseSettings } from '@clickhouse/client';
 import type * as ChdbConnection from 'chdb/connection';
 
 /**
@@ -26,19 +26,56 @@ export interface StoreOptions {
 }
 
 export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): StoreOptions {
-  return {
+  return withUrlParts({
     dataDir: resolve(env.HEARTH_DATA_DIR || '.hearth'),
     url: env.CLICKHOUSE_URL || undefined,
     username: env.CLICKHOUSE_USER || undefined,
     password: env.CLICKHOUSE_PASSWORD || undefined,
     database: env.CLICKHOUSE_DATABASE || undefined,
     cluster: env.CLICKHOUSE_CLUSTER || undefined,
+  });
+}
+
+/**
+ * The options with the user, password and database a URL such as `https://user:pass@host:8443/db` carries taken
+ * out of it. @clickhouse/client reads them from the URL and lets them win over its other options; Hearth takes
+ * them out first, the same way, so that everything else that names the database (the Distributed tables of a
+ * cluster, the start-up line) names the one the client uses, and the URL that remains holds no password. A
+ * trailing slash (`/db/`) is no part of the database's name. A URL that does not parse is left for the caller
+ * to refuse.
+ */
+export function withUrlParts(options: StoreOptions): StoreOptions {
+  if (!options.url) return options;
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    return options;
+  }
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
   };
+  const database = url.pathname.replace(/^\/+|\/+$/g, '');
+  const parts = {
+    ...(url.username ? { username: decode(url.username) } : {}),
+    ...(url.password ? { password: decode(url.password) } : {}),
+    ...(database ? { database: decode(database) } : {}),
+  };
+  if (Object.keys(parts).length === 0 && url.pathname === '/') return options;
+  url.username = '';
+  url.password = '';
+  url.pathname = '/';
+  return { ...options, ...parts, url: url.href };
 }
 
 /** A human description of where the data lives, for start-up logs. */
 export function describeStore(options: StoreOptions): string {
-  if (options.url) return `ClickHouse at ${new URL(options.url).origin}, database ${options.database ?? 'default'}${options.cluster ? `, cluster ${options.cluster}` : ''}`;
+  const { url, database, cluster } = withUrlParts(options);
+  if (url) return `ClickHouse at ${new URL(url).origin}, database ${database ?? 'default'}${cluster ? `, cluster ${cluster}` : ''}`;
   return `embedded ClickHouse (chDB) in ${join(options.dataDir, 'clickhouse')}`;
 }
 
@@ -50,8 +87,20 @@ export function describeStore(options: StoreOptions): string {
  */
 export const BACKGROUND = { os_thread_priority: 19 };
 
-/** The one ClickHouse client of the process; the same queries run over both transports. */
-export function createStoreClient(options: StoreOptions): ClickHouseClient {
+/**
+ * Over HTTP, how long one statement of the migrations may run before the client gives up on it. ClickHouse answers a
+ * statement once it has run, and migration 008 copies the whole events table (40 s for 18.5M events on two cores),
+ * cluster DDL waits for every node (distributed_ddl_task_timeout, 180 s by default): with the everyday 30 s, such a
+ * start failed, and every restart began the copy again.
+ */
+export const MIGRATION_REQUEST_TIMEOUT_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * The one ClickHouse client of the process; the same queries run over both transports. `migrations`: a client of a
+ * ClickHouse server for the migrations alone, which waits for long statements (MIGRATION_REQUEST_TIMEOUT_MS).
+ */
+export function createStoreClient(given: StoreOptions, { migrations = false }: { migrations?: boolean } = {}): ClickHouseClient {
+  const options = withUrlParts(given);
   const settings = {
     // Parameterised DateTime64 values and inserted timestamps are UTC strings.
     date_time_input_format: 'best_effort',
@@ -64,6 +113,9 @@ export function createStoreClient(options: StoreOptions): ClickHouseClient {
       database: options.database ?? 'default',
       compression: { request: true, response: true },
       keep_alive: { enabled: true },
+      // The client warns of load balancers that cut idle connections when the timeout is long; its remedy (progress
+      // headers) fails on its own past ~80 headers (Node's 16 KB of headers). Errors are still logged.
+      ...(migrations ? { request_timeout: MIGRATION_REQUEST_TIMEOUT_MS, log: { level: ClickHouseLogLevel.ERROR } } : {}),
       // On a cluster, an insert into a Distributed table answers once every shard stored its rows, not once they
       // are queued on the node the collector talks to: only then may the write-ahead log let go of them.
       clickhouse_settings: options.cluster ? { ...settings, insert_distributed_sync: 1 } : settings,

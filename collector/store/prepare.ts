@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ConfigError } from '../config/load.ts';
 import type { HearthConfig } from '../config/schema.ts';
-import type { StoreOptions } from './client.ts';
+import { createStoreClient, withUrlParts, type StoreOptions } from './client.ts';
 import type { ClusterTarget } from './cluster-ddl.ts';
 import { migrate } from './migrate.ts';
 import { applyRetention } from './retention.ts';
@@ -19,20 +19,26 @@ export function withStorageConfig(store: StoreOptions, storage: HearthConfig['st
   return { ...store, cluster };
 }
 
-export function clusterTarget(store: StoreOptions): ClusterTarget | undefined {
+/** The cluster DDL's target: the database is the one the client uses, also when CLICKHOUSE_URL names it (`…/db`). */
+export function clusterTarget(given: StoreOptions): ClusterTarget | undefined {
+  const store = withUrlParts(given);
   return store.cluster ? { cluster: store.cluster, database: store.database ?? 'default' } : undefined;
 }
 
-/** What every start (and `hearth migrate`) does before using the store: migrations, then the retention TTL. */
+/**
+ * What every start (and `hearth migrate`) does before using the store: migrations, then the retention TTL. With a
+ * ClickHouse server they go through a client of their own, which waits for statements that run long (a table copy,
+ * cluster DDL) where `client` gives up after its everyday timeout.
+ */
 export async function prepareStore(client: ClickHouseClient, store: StoreOptions, retentionDays: number | undefined): Promise<{ applied: string[]; retention: string[] }> {
   const cluster = clusterTarget(store);
-  const applied = await migrate(client, undefined, cluster);
-  // The identity map is filled as batches are stored; events stored before it existed are mapped once, here.
-  if (applied.includes('005_identities_and_scores')) {
-    await client.command({
-      query: `INSERT INTO identities SELECT site_id, visitor_id, lower(trimBoth(email)), ts, event_id, is_bot FROM events FINAL WHERE email != ''`,
-    });
+  const ddl = store.url ? createStoreClient(store, { migrations: true }) : client;
+  try {
+    // The identity map of the events stored before it existed is a migration (010), so an interrupted start completes it.
+    const applied = await migrate(ddl, undefined, cluster);
+    const retention = await applyRetention(ddl, retentionDays, cluster);
+    return { applied, retention };
+  } finally {
+    if (ddl !== client) await ddl.close();
   }
-  const retention = await applyRetention(client, retentionDays, cluster);
-  return { applied, retention };
 }

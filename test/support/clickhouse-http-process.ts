@@ -31,8 +31,8 @@ function bundledEntry(): Promise<string> {
 
 export interface ClickHouseHttpProcess {
   url: string;
-  /** Changes the fault the server injects (see clickhouse-http.ts), through its control endpoint. */
-  setFault(mode: FaultMode, delayMs?: number): Promise<Fault>;
+  /** Changes the fault the server injects (see clickhouse-http.ts), through its control endpoint; `query` limits 'slow' to the statements that contain it. */
+  setFault(mode: FaultMode, delayMs?: number, query?: string): Promise<Fault>;
   /** Sends a signal (SIGKILL by default: a crash) and resolves once the process is gone. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Stops the server cleanly. */
@@ -80,8 +80,8 @@ export async function spawnClickHouseHttp({ dataDir, port = 0, username = 'defau
   };
   return {
     url,
-    async setFault(mode, delayMs) {
-      const response = await fetch(`${url}/__faults`, { method: 'POST', body: JSON.stringify({ mode, delayMs }) });
+    async setFault(mode, delayMs, query) {
+      const response = await fetch(`${url}/__faults`, { method: 'POST', body: JSON.stringify({ mode, delayMs, query }) });
       if (!response.ok) throw new Error(`setting fault ${mode} failed: ${response.status} ${await response.text()}`);
       return (await response.json()) as Fault;
     },

@@ -19,10 +19,12 @@ export interface Fault {
   mode: FaultMode;
   /** How long 'slow' holds every answer. */
   delayMs: number;
+  /** With 'slow': hold only the statements that contain this text (a long copy), the others answer at once. */
+  query?: string | undefined;
 }
 export interface Faults {
   readonly current: Fault;
-  set(fault: { mode: FaultMode; delayMs?: number | undefined }): Fault;
+  set(fault: { mode: FaultMode; delayMs?: number | undefined; query?: string | undefined }): Fault;
 }
 
 export interface ClickHouseHttpOptions {
@@ -126,8 +128,11 @@ interface QueryAnswer {
 }
 
 /** Runs one request's SQL in its own chDB session, so settings, parameters and `USE` never leak into the next. */
-async function runQuery(dataDir: string, url: URL, body: Buffer): Promise<QueryAnswer> {
+async function runQuery(dataDir: string, url: URL, body: Buffer, faults: Faults): Promise<QueryAnswer> {
   const urlQuery = url.searchParams.get('query') ?? '';
+  // A statement the 'slow' fault names runs long, as a copy of a large table does: nothing is answered meanwhile.
+  const { mode, delayMs, query: slowQuery } = faults.current;
+  if (mode === 'slow' && slowQuery && `${urlQuery}\n${body.toString('utf8')}`.includes(slowQuery)) await sleep(delayMs);
   const defaultFormat = url.searchParams.get('default_format') || 'TabSeparated';
   const setup: string[] = [];
   const database = url.searchParams.get('database');
@@ -183,9 +188,9 @@ function createFaults(): Faults {
     get current() {
       return current;
     },
-    set({ mode, delayMs }) {
+    set({ mode, delayMs, query }) {
       if (!FAULT_MODES.includes(mode)) throw new Error(`unknown fault mode ${JSON.stringify(mode)}: expected one of ${FAULT_MODES.join(', ')}`);
-      current = { mode, delayMs: mode === 'slow' ? (delayMs ?? DEFAULT_SLOW_MS) : 0 };
+      current = mode === 'slow' ? { mode, delayMs: delayMs ?? DEFAULT_SLOW_MS, ...(query ? { query } : {}) } : { mode, delayMs: 0 };
       return current;
     },
   };
@@ -232,7 +237,7 @@ export async function startClickHouseHttp({ dataDir, port = 0, username = 'defau
       if (faults.current.mode === 'error500') {
         throw clickHouseException(999, 'KEEPER_EXCEPTION', 'Coordination::Exception: Connection loss, path /clickhouse/tables/events (injected fault)');
       }
-      const result = await runQuery(dataDir, url, body);
+      const result = await runQuery(dataDir, url, body, faults);
       await reply(200, result.body, {
         'content-type': contentTypeOf(result.format),
         'x-clickhouse-format': result.format,
@@ -251,10 +256,10 @@ export async function startClickHouseHttp({ dataDir, port = 0, username = 'defau
   const server = createServer({ maxHeaderSize: 1 << 20 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/__faults') return void controlFaults(req, res, faults);
-    const { mode, delayMs } = faults.current;
+    const { mode, delayMs, query } = faults.current;
     if (mode === 'down') return void req.socket.destroy();
     void (async () => {
-      if (mode === 'slow') await sleep(delayMs);
+      if (mode === 'slow' && !query) await sleep(delayMs);
       if (url.pathname === '/ping' || (url.pathname === '/' && req.method === 'GET' && !url.searchParams.has('query'))) {
         return void res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
       }

@@ -1,0 +1,61 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStoreClient, describeStore, storeOptionsFromEnv } from '../../collector/store/client.ts';
+import { clusterTarget, prepareStore, withStorageConfig } from '../../collector/store/prepare.ts';
+import { spawnClickHouseHttp, type ClickHouseHttpProcess } from '../support/clickhouse-http-process.ts';
+import { freshDataDir } from '../support/data-dir.ts';
+
+// CLICKHOUSE_URL as operators write it, with the user, the password and the database in the URL itself
+// (`https://user:password@host:8443/database`, which @clickhouse/client reads): Hearth must use the database the
+// client talks to everywhere it names one, and never show the password.
+const USER = 'hearth';
+const PASSWORD = 'p@ss:w/rd é%';
+const DATABASE = 'hearth_prod';
+
+let clickhouse: ClickHouseHttpProcess;
+let admin: ClickHouseClient;
+beforeAll(async () => {
+  clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir(), username: USER, password: PASSWORD });
+  admin = createStoreClient({ dataDir: freshDataDir(), url: clickhouse.url, username: USER, password: PASSWORD });
+  await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${DATABASE}` });
+});
+afterAll(async () => {
+  await admin?.close();
+  await clickhouse?.stop();
+});
+
+/** CLICKHOUSE_URL with the credentials and the database in it, URL-encoded as a URL requires. */
+const urlWith = (path: string) => {
+  const url = new URL(clickhouse.url);
+  return `${url.protocol}//${encodeURIComponent(USER)}:${encodeURIComponent(PASSWORD)}@${url.host}${path}`;
+};
+const tablesIn = async (database: string) => {
+  const result = await admin.query({
+    query: 'SELECT name FROM system.tables WHERE database = {database:String} ORDER BY name',
+    query_params: { database },
+    format: 'JSONEachRow',
+  });
+  return (await result.json<{ name: string }>()).map((row) => row.name);
+};
+
+describe('CLICKHOUSE_URL with the user, password and database in it', () => {
+  it('migrates into the database the URL names, also with a trailing slash, and says so without the password', async () => {
+    const store = storeOptionsFromEnv({ HEARTH_DATA_DIR: freshDataDir(), CLICKHOUSE_URL: urlWith(`/${DATABASE}/`) });
+    const client = createStoreClient(store);
+    try {
+      await prepareStore(client, store, undefined);
+    } finally {
+      await client.close();
+    }
+    expect(await tablesIn(DATABASE)).toContain('events');
+    expect(await tablesIn('default')).not.toContain('events');
+    expect(describeStore(store)).toBe(`ClickHouse at ${clickhouse.url}, database ${DATABASE}`);
+    expect(JSON.stringify(store)).not.toContain(encodeURIComponent(PASSWORD));
+  });
+
+  it('points a cluster’s Distributed tables at that database', () => {
+    const store = withStorageConfig(storeOptionsFromEnv({ CLICKHOUSE_URL: urlWith(`/${DATABASE}`), CLICKHOUSE_CLUSTER: 'hearth' }), undefined);
+    expect(clusterTarget(store)).toEqual({ cluster: 'hearth', database: DATABASE });
+    expect(describeStore(store)).toBe(`ClickHouse at ${clickhouse.url}, database ${DATABASE}, cluster hearth`);
+  });
+});
