@@ -9,6 +9,7 @@ import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
 import { createScorer, type Scorer } from './scorer.ts';
+import { erasureFilter } from './ingest/erasures.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
 import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
 import { clusterTarget, prepareStore, withStorageConfig } from './store/prepare.ts';
@@ -85,6 +86,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     onFlush: metrics.flushed,
     onStored: (visitors) => scorer.noteStored(visitors),
     onInsertError: metrics.clickHouseFailed,
+    erasures: erasureFilter(client),
   });
   const token = adminToken || randomBytes(18).toString('base64url');
   const firstAdmin = configuredUsers.length === 0 ? await firstStartAdmin(store.dataDir) : undefined;

@@ -3,6 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { browserOwnersSql, leadIdOfEmailSql } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
 import { isoTime, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
+import type { ErasureRow } from '../ingest/erasures.ts';
 import type { EventRow } from '../ingest/rows.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
 import { replayQualificationChange, type QualificationChange, type QualificationState } from '../../scoring/qualification.ts';
@@ -302,9 +303,22 @@ export function mutationTarget(table: string, cluster: ClusterTarget | undefined
  * history and alerts of their leads. Another person who shared a browser with them keeps what that browser did as
  * theirs. Synchronous mutations (on every replica of a cluster): when this resolves, the rows are gone.
  */
-export async function eraseLead(client: Pick<ClickHouseClient, 'command'>, site: string, person: Person, cluster?: ClusterTarget): Promise<void> {
+export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'insert'>, site: string, person: Person, cluster?: ClusterTarget): Promise<void> {
   const settings = { mutations_sync: '2' } as const;
   const query_params = personParams(site, person);
+  // Recorded first: from now on no collector stores an event of theirs that was still on its way (ingest/erasures.ts).
+  const now = Date.now();
+  const erasedAt = toClickHouseTime(now);
+  const erasure = (visitor_id: string, lead_id: string, until: number): ErasureRow => ({ site_id: site, visitor_id, lead_id, until: toClickHouseTime(until), erased_at: erasedAt });
+  await client.insert({
+    table: 'erasures',
+    values: [
+      erasure('', leadIdOf(person.email), now),
+      ...person.visitorIds.map((visitor) => erasure(visitor, '', now)),
+      ...person.handedOver.map(({ visitorId, until }) => erasure(visitorId, '', Date.parse(until))),
+    ],
+    format: 'JSONEachRow',
+  });
   const deletions: [string, string][] = [
     ['events', PERSONS_ROWS],
     ['identities', PERSONS_ROWS],

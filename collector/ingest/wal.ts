@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
 import { insertEncodedEvents, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
+import type { ErasureFilter } from './erasures.ts';
 import { batchOfRows, decodeRecord, encodeRecord, insertBody, rowsOf, type LoggedBatch } from './wal-records.ts';
 import { SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
 
@@ -34,6 +35,8 @@ export interface WalSinkOptions {
   onInsertError?(err: unknown): void;
   /** Given the visitors of each insert that stored them (the scorer rescores their leads). */
   onStored?(visitors: StoredVisitor[]): void;
+  /** Drops, before each insert, the rows of people erased meanwhile (ingest/erasures.ts). */
+  erasures?: ErasureFilter | undefined;
 }
 
 export interface WalStatus extends SinkStatus {
@@ -100,6 +103,7 @@ export async function createWalSink({
   onFlush = () => {},
   onInsertError = () => {},
   onStored = () => {},
+  erasures,
 }: WalSinkOptions): Promise<WalSink> {
   const { log: segments, backlog } = await SegmentLog.open(dir, segmentBytes);
 
@@ -242,15 +246,18 @@ export async function createWalSink({
   }
 
   /** Inserts batches read from the log as one insert, retried until ClickHouse stores it (false: closed meanwhile). */
-  async function insertUntilStored(batches: LoggedBatch[]): Promise<boolean> {
-    const rows = batches.reduce((sum, batch) => sum + batch.rows, 0);
-    const events = insertBody(batches);
-    const identities = batches.flatMap((batch) => batch.identities);
+  async function insertUntilStored(logged: LoggedBatch[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
+      let batches = logged;
       try {
-        const startedAt = performance.now();
-        await insertEncodedEvents(client, events, identities);
-        onFlush(performance.now() - startedAt, rows);
+        // Asked again at each attempt: a person may be erased while ClickHouse is down.
+        if (erasures) batches = await erasures.apply(logged);
+        const rows = batches.reduce((sum, batch) => sum + batch.rows, 0);
+        if (rows > 0) {
+          const startedAt = performance.now();
+          await insertEncodedEvents(client, insertBody(batches), batches.flatMap((batch) => batch.identities));
+          onFlush(performance.now() - startedAt, rows);
+        }
         onStored(batches.flatMap((batch) => batch.visitors));
         if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');
         failingInserts = 0;

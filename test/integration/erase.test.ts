@@ -1,8 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchToRows } from '../../collector/ingest/rows.ts';
-import { REJECTED_FILE } from '../../collector/ingest/wal.ts';
+import { erasureFilter } from '../../collector/ingest/erasures.ts';
+import { createWalSink, REJECTED_FILE } from '../../collector/ingest/wal.ts';
 import type { WireBatch } from '../../collector/ingest/wire.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { processDataDir } from '../support/data-dir.ts';
@@ -199,6 +201,44 @@ describe('erasing a person', () => {
     await post(later, [view(1, '/pricing')]);
     await drained(server);
     expect(await count(`events WHERE visitor_id = {visitor:String}`, { visitor: later })).toBe(1);
+  });
+
+  it('keeps out what another collector’s log still held of theirs, and nothing else', async () => {
+    const { laptop, shared, ada, adaId, bob } = await sharedComputer();
+    const [tablet, stranger] = [newVisitor(), newVisitor()];
+    // A second collector behind the load balancer, cut off from ClickHouse since before the erasure: its log holds
+    // a visit of Ada's laptop, Ada's form on a tablet, Bob's later visit of the shared PC, and a stranger's visit.
+    let reachable = false;
+    const down = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:8123'));
+    const other = await createWalSink({
+      dir: mkdtempSync(join(tmpdir(), 'hearth-other-collector-')),
+      client: { insert: (params) => (reachable ? server.client.insert(params) : down()), exec: (params) => (reachable ? server.client.exec(params) : down()) },
+      maxBytes: 1 << 30,
+      flushMs: 10,
+      retryCapMs: 50,
+      log: { info() {}, warn() {}, error() {} },
+      erasures: erasureFilter(server.client),
+    });
+    const rowsOf = (visitor: string, events: unknown[]) => batchToRows({ s: 'acme', v: visitor, e: events as WireBatch['e'] }, Date.now());
+    await other.write([
+      ...rowsOf(laptop, [view(3, '/pricing')]),
+      ...rowsOf(tablet, [form(2, { email: ada, job_title: 'CEO' })]),
+      ...rowsOf(shared, [view(2, '/careers/intern')]),
+      ...rowsOf(stranger, [view(2, '/product/a')]),
+    ]);
+
+    expect((await erase(adaId)).status).toBe(200);
+    reachable = true;
+    await other.drained();
+    await other.close();
+
+    expect(await count(`events WHERE visitor_id IN {visitors:Array(String)}`, { visitors: [laptop, tablet] })).toBe(0);
+    expect(await count(`identities WHERE email = {ada:String}`, { ada })).toBe(0);
+    expect(await count(`events WHERE visitor_id = {visitor:String} AND path = '/careers/intern'`, { visitor: shared })).toBe(1);
+    expect(await count(`events WHERE visitor_id = {visitor:String}`, { visitor: stranger })).toBe(1);
+    await drained(server);
+    expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
+    expect((await leadOf(shared)).email).toBe(bob);
   });
 
   it('leaves no stored score or alert behind when their browser is rescored during the erasure', async () => {

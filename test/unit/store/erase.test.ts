@@ -1,11 +1,19 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { eraseLead } from '../../../collector/api/lead-store.ts';
+import { eraseLead, leadIdOf } from '../../../collector/api/lead-store.ts';
 
-/** Records the statements an erasure sends instead of running them. */
+/** Records the statements an erasure sends instead of running them (an insert as `INSERT INTO table`). */
 function recorder() {
   const statements: string[] = [];
-  return { statements, client: { command: async ({ query }: { query: string }) => void statements.push(query.replace(/\s+/g, ' ')) } as never };
+  const inserted: Record<string, unknown>[] = [];
+  const client = {
+    command: async ({ query }: { query: string }) => void statements.push(query.replace(/\s+/g, ' ')),
+    insert: async ({ table, values }: { table: string; values: Record<string, unknown>[] }) => {
+      statements.push(`INSERT INTO ${table}`);
+      inserted.push(...values);
+    },
+  };
+  return { statements, inserted, client: client as never };
 }
 
 const lead = {
@@ -18,22 +26,36 @@ const lead = {
 
 describe('erasing a person', () => {
   it('deletes from every table that holds them, on a single server', async () => {
-    const { statements, client } = recorder();
+    const { statements, inserted, client } = recorder();
+    const before = Date.now();
     await eraseLead(client, 'acme', lead);
     expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([
+      'INSERT INTO erasures',
       'ALTER TABLE events',
       'ALTER TABLE identities',
       'ALTER TABLE lead_scores',
       'ALTER TABLE lead_qualifications',
       'ALTER TABLE alert_outbox',
     ]);
-    expect(statements.every((statement) => statement.includes('site_id = {site:String}'))).toBe(true);
+    expect(statements.slice(1).every((statement) => statement.includes('site_id = {site:String}'))).toBe(true);
+    // What keeps events still on their way out (ingest/erasures.ts): their email's lead and browsers until now, the
+    // shared browser until it was handed over.
+    const erasedAt = inserted[0]!.erased_at as string;
+    expect(Date.parse(erasedAt.replace(' ', 'T') + 'Z')).toBeGreaterThanOrEqual(before);
+    expect(inserted).toEqual([
+      { site_id: 'acme', visitor_id: '', lead_id: leadIdOf(lead.email), until: erasedAt, erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: 'v1', lead_id: '', until: erasedAt, erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: 'v2', lead_id: '', until: erasedAt, erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: 'v3', lead_id: '', until: '2026-01-01 10:00:00.000', erased_at: erasedAt },
+    ]);
   });
 
   it('mutates every node’s local table ON CLUSTER on a cluster (a Distributed table takes no DELETE)', async () => {
     const { statements, client } = recorder();
     await eraseLead(client, 'acme', lead, { cluster: 'hearth-prod', database: 'hearth' });
     expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([
+      // Through the Distributed table: every collector reads it.
+      'INSERT INTO erasures',
       'ALTER TABLE events_local ON CLUSTER `hearth-prod`',
       'ALTER TABLE identities_local ON CLUSTER `hearth-prod`',
       'ALTER TABLE lead_scores_local ON CLUSTER `hearth-prod`',
