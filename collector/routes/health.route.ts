@@ -7,22 +7,45 @@ export interface HealthOptions {
   ingestStatus: () => SinkStatus;
 }
 
+// A ClickHouse that does not answer at all (hung, or a network that drops packets) would hold the ping for the
+// client's 30 s request timeout, far past a load balancer's health-check timeout (1–5 s), which would then take every
+// collector out of rotation while they can still accept events into the log. Past this, it counts as unreachable:
+// /readyz still answers 200 degraded, so a slow ping costs nothing but the word.
+const PING_TIMEOUT_MS = 500;
+
 /**
  * `GET /healthz`: the process answers. `GET /readyz`: it accepts events; `degraded` while ClickHouse is failing
  * and events wait in the write-ahead log, 503 once that log is full and events are refused.
+ *
+ * Both are open to anyone (load balancers call them without a login), so they say what state ingest is in and why
+ * in general terms only: what ClickHouse itself said (its version, hosts, users, paths) goes to the log, and to an
+ * admin's request as `detail`.
  */
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { client, ingestStatus }) => {
+  // A load balancer polls every few seconds: log a detail when it changes, not at each poll.
+  let lastLogged: string | null = null;
+
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const ping = await client.ping();
+  app.get('/readyz', async (request, reply) => {
+    const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
+    const ping = await client.ping({ select: false, abort_signal: timeout }).catch((error: Error) => ({ success: false as const, error }));
     const ingest = ingestStatus();
     const backlog = { pendingRows: ingest.pendingRows, pendingBytes: ingest.pendingBytes };
-    const clickHouseProblem = !ping.success ? `ClickHouse is unreachable: ${ping.error.message}` : ingest.degraded ? `inserts into ClickHouse fail: ${ingest.lastError}` : null;
+    const [clickHouseProblem, detail] = !ping.success
+      ? ['ClickHouse is unreachable', timeout.aborted ? `no answer to a ping within ${PING_TIMEOUT_MS} ms` : ping.error.message]
+      : ingest.degraded
+        ? ['inserts into ClickHouse fail', ingest.lastError ?? '']
+        : [null, null];
+    if (detail !== lastLogged) {
+      if (detail) request.log.warn({ detail, ...backlog }, `readiness: ${clickHouseProblem}`);
+      lastLogged = detail;
+    }
+    const forAdmin = detail && request.user?.role === 'admin' ? { detail } : {};
     if (ingest.full) {
       const error = `the write-ahead log is full, so events are refused until ClickHouse catches up${clickHouseProblem ? ` (${clickHouseProblem})` : ''}`;
-      return reply.code(503).send({ status: 'unavailable', error, ...backlog });
+      return reply.code(503).send({ status: 'unavailable', error, ...backlog, ...forAdmin });
     }
-    if (clickHouseProblem) return { status: 'degraded', error: `${clickHouseProblem}; events are kept in the write-ahead log`, ...backlog };
+    if (clickHouseProblem) return { status: 'degraded', error: `${clickHouseProblem}; events are kept in the write-ahead log`, ...backlog, ...forAdmin };
     return { status: 'ready' };
   });
 };

@@ -1,0 +1,134 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { ClickHouseClient, PingResult } from '@clickhouse/client';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../collector/app.ts';
+import { hashToken } from '../../collector/auth/tokens.ts';
+import { parseConfig } from '../../collector/config/load.ts';
+import type { SinkStatus } from '../../collector/ingest/sink.ts';
+import { createStoreClient } from '../../collector/store/client.ts';
+import { processDataDir } from '../support/data-dir.ts';
+import { SITE_ORIGIN, TEST_TOKEN } from '../support/server.ts';
+
+// What a failing ClickHouse says: its version, hosts, user and paths, none of which a stranger should read.
+const PING_ERROR = 'Code: 516. DB::Exception: hearth: Authentication failed at clickhouse-7.internal:9000 (version 24.3.1.2672)';
+const INSERT_ERROR = "Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space on /var/lib/clickhouse/store/ab1/ (NOT_ENOUGH_SPACE)";
+const MARKETING_TOKEN = 'hth_marketing-token-for-readiness-tests-000000000';
+
+const healthy: SinkStatus = { pendingRows: 0, pendingBytes: 0, clickHouseReachable: true, lastError: null, degraded: false, full: false };
+
+let client: ClickHouseClient;
+let app: FastifyInstance;
+let url: string;
+const state = { ping: { success: true } as PingResult, sink: healthy };
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  client = createStoreClient({ dataDir: processDataDir() });
+  // The real client, but for its ping, which each test sets.
+  const pinged = Object.create(client, { ping: { value: async () => state.ping } }) as ClickHouseClient;
+  const sink = { write: async () => {}, close: async () => {}, drained: async () => {}, status: () => state.sink };
+  const config = parseConfig(
+    { sites: [{ id: 'acme', origins: [SITE_ORIGIN] }], tokens: [{ name: 'dashboards', role: 'marketing', tokenHash: hashToken(MARKETING_TOKEN) }] },
+    'test config',
+  );
+  const logger = { level: 'warn', stream: { write: (line: string) => void logLines.push(line) } };
+  app = await buildApp({ config, client: pinged, sink, adminToken: TEST_TOKEN, logger });
+  url = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(async () => {
+  await app?.close();
+  await client?.close();
+});
+
+async function readiness(token?: string) {
+  const response = await fetch(`${url}/readyz`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const text = await response.text();
+  return { status: response.status, text, body: JSON.parse(text) as Record<string, unknown> };
+}
+
+describe('GET /readyz without a login', () => {
+  it('says ClickHouse is unreachable without quoting what ClickHouse said, which goes to the log', async () => {
+    state.ping = { success: false, error: new Error(PING_ERROR) };
+    state.sink = healthy;
+    const answer = await readiness();
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'degraded', error: expect.stringContaining('ClickHouse is unreachable') });
+    expect(answer.text).not.toContain('DB::Exception');
+    expect(answer.text).not.toContain('clickhouse-7.internal');
+    expect(answer.text).not.toContain('24.3.1');
+    expect(logLines.join('\n')).toContain(PING_ERROR);
+  });
+
+  it('says inserts fail without quoting the insert error, which goes to the log', async () => {
+    state.ping = { success: true };
+    state.sink = { ...healthy, pendingRows: 12, pendingBytes: 3456, clickHouseReachable: false, lastError: INSERT_ERROR, degraded: true };
+    const answer = await readiness();
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'degraded', error: expect.stringContaining('inserts into ClickHouse fail'), pendingRows: 12, pendingBytes: 3456 });
+    expect(answer.text).not.toContain('/var/lib/clickhouse');
+    expect(answer.text).not.toContain('DB::Exception');
+    expect(logLines.join('\n')).toContain('/var/lib/clickhouse/store/ab1/');
+  });
+
+  it('answers 503 unavailable once the log is full, still without the details', async () => {
+    state.ping = { success: false, error: new Error(PING_ERROR) };
+    state.sink = { ...healthy, pendingRows: 99, pendingBytes: 1 << 20, clickHouseReachable: false, lastError: INSERT_ERROR, degraded: true, full: true };
+    const answer = await readiness();
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ status: 'unavailable', error: expect.stringContaining('write-ahead log is full') });
+    expect(answer.text).not.toContain('DB::Exception');
+    // Neither does a login that is not an admin's.
+    expect((await readiness(MARKETING_TOKEN)).text).not.toContain('DB::Exception');
+  });
+
+  it('answers ready when all is well', async () => {
+    state.ping = { success: true };
+    state.sink = healthy;
+    expect(await readiness()).toMatchObject({ status: 200, body: { status: 'ready' } });
+  });
+});
+
+describe('GET /readyz for an admin', () => {
+  it('also shows what ClickHouse said', async () => {
+    state.ping = { success: false, error: new Error(PING_ERROR) };
+    state.sink = { ...healthy, clickHouseReachable: false, lastError: INSERT_ERROR, degraded: true };
+    const answer = await readiness(TEST_TOKEN);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'degraded', detail: expect.stringContaining(PING_ERROR) });
+  });
+});
+
+describe('GET /readyz while ClickHouse does not answer at all', () => {
+  // A ClickHouse server that takes connections and never answers (a hung server, a network that drops packets):
+  // the client would wait 30 s for it, longer than any load balancer waits for a health check.
+  let silent: Server;
+  const sockets: Socket[] = [];
+  let hungClient: ClickHouseClient;
+  let hungApp: FastifyInstance;
+  let hungUrl: string;
+  beforeAll(async () => {
+    silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    hungClient = createStoreClient({ dataDir: processDataDir(), url: `http://127.0.0.1:${port}` });
+    const sink = { write: async () => {}, close: async () => {}, drained: async () => {}, status: () => healthy };
+    const config = parseConfig({ sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
+    hungApp = await buildApp({ config, client: hungClient, sink, adminToken: TEST_TOKEN });
+    hungUrl = await hungApp.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await hungApp?.close();
+    for (const socket of sockets) socket.destroy();
+    await hungClient?.close();
+    await new Promise((resolve) => silent?.close(resolve));
+  });
+
+  it('answers degraded within a second, as a load balancer needs', async () => {
+    const started = performance.now();
+    const response = await fetch(`${hungUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'degraded', error: expect.stringContaining('ClickHouse is unreachable') });
+  });
+});
