@@ -2,7 +2,8 @@
  * Maps a form field to the declarative key Hearth knows it by. The snippet sends each field it read under
  * `data-hearth-field`'s value, or under "name id autocomplete" (so always with spaces); its own filter
  * (sdk/src/forms.ts, DECLARATIVE) is deliberately loose to stay small, and this is where precision lives.
- * Order matters: "company_size" is a size before it is a company; "organization-title" a title.
+ * Order matters: "company_size" is a size before it is a company; "organization-title" a title; "company_industry",
+ * "company_country" and "company_phone" an industry, a country and a phone.
  */
 export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]> = [
   ['email', /e-?mail|courriel/],
@@ -10,12 +11,33 @@ export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]>
   ['first_name', /first.?name|given|fname|pr[eé]nom/],
   ['last_name', /last.?name|family|surname|lname|\bnom\b/],
   ['job_title', /job|title|position|role|fonction|poste/],
-  ['company', /compan|organi[sz]ation|soci[eé]t[eé]|entreprise|employer/],
-  ['full_name', /\bname\b|full.?name/],
   ['industry', /industr|sector|secteur/],
   ['country', /countr|pays/],
   ['phone', /phone|\btel\b|mobile/],
+  ['company', /compan|organi[sz]ation|soci[eé]t[eé]|entreprise|employer/],
+  ['full_name', /\bname\b|full.?name/],
 ];
+
+/**
+ * A field's autocomplete token (the HTML standard's autofill field names) says what it holds more surely than its
+ * name or id, which sites choose freely: "title … honorific-prefix" is "Dr", not a job title; "nom-entreprise …
+ * organization" a company, not a last name; "pays … country-name" a country, not a name. Tokens for other things
+ * (addresses, birthdays, URLs…) mean the field is none of Hearth's.
+ */
+const AUTOFILL: ReadonlyMap<string, string> = new Map([
+  ['email', 'email'],
+  ['given-name', 'first_name'],
+  ['family-name', 'last_name'],
+  ['name', 'full_name'],
+  ['organization-title', 'job_title'],
+  ['organization', 'company'],
+  ['country', 'country'],
+  ['country-name', 'country'],
+  ['tel', 'phone'],
+  ['tel-national', 'phone'],
+]);
+const OTHER_AUTOFILL =
+  /^(?:honorific-(?:prefix|suffix)|additional-name|nickname|username|street-address|address-line\d|address-level\d|postal-code|bday(?:-day|-month|-year)?|sex|url|photo|language|impp|tel-(?:country-code|area-code|local(?:-prefix|-suffix)?|extension))$/;
 
 /**
  * Fields never kept, whatever else their name says: secrets, payment and bank details, identity and tax numbers,
@@ -24,10 +46,22 @@ export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]>
  */
 const SECRET = /pass|secret|token|card|cc-|cvv|cvc|iban|\bbic\b|swift|bank|account.?n(?:o|um)|routing|ssn|social.?sec|s[eé]cu|tax|\bnif\b|passport|one.?time|otp|verif|\bpin\b/;
 
+/** The length at which the snippet cuts a field's descriptor (sdk/src/forms.ts). */
+const DESCRIPTOR_MAX = 64;
+
 /** The declarative key of a field the snippet sent, or undefined when it is none (the value is then dropped). */
 export function declarativeKey(sentKey: string): string | undefined {
   const key = sentKey.trim().toLowerCase();
   if (SECRET.test(key)) return undefined;
+  // Only a "name id autocomplete" descriptor has an autocomplete part: its last word (empty when the field has none).
+  // The snippet cuts descriptors at 64 characters, and a cut one may end in part of a token ("organization|-title").
+  const words = sentKey.toLowerCase().split(' ');
+  if (words.length >= 3 && sentKey.length < DESCRIPTOR_MAX) {
+    const autofill = words.at(-1)!;
+    const known = AUTOFILL.get(autofill);
+    if (known) return known;
+    if (OTHER_AUTOFILL.test(autofill)) return undefined;
+  }
   const known = FORM_FIELDS.find(([, pattern]) => pattern.test(key));
   if (known) return known[0];
   // A key without spaces came from data-hearth-field: the site named it on purpose ("budget", "timeline").

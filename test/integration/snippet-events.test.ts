@@ -63,6 +63,37 @@ describe('what the complete snippet sends, as stored', () => {
     expect(body.leads[0]).toMatchObject({ kind: 'lead', email: 'ada@acme.test', events: 2, pageviews: 1 });
   });
 
+  it("files a field by its autocomplete before its name, and a company's industry, country or phone as such", async () => {
+    const visitor = newVisitor();
+    // The wire keys are "name id autocomplete"; each misleading field comes first, as the first value of a key wins.
+    const form = wireEvent({
+      n: 'f',
+      k: 'contact',
+      p: {
+        'title title honorific-prefix': 'Dr',
+        'job_title job_title organization-title': 'CEO',
+        'pays pays country-name': 'FR',
+        'nom-entreprise nom-entreprise organization': 'Acme',
+        'nom nom family-name': 'Lovelace',
+        'company_industry company_industry ': 'Logistics',
+        'company_phone company_phone tel': '+33 1 23 45 67 89',
+        'company company ': 'Acme SA',
+        'full_name full_name name': 'Ada Lovelace',
+      },
+    });
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [form] })).status).toBe(202);
+    const row = (await storedEvents(server, visitor)).find((r) => r.type === 'form')!;
+    expect(row.props).toEqual({
+      job_title: 'CEO',
+      country: 'FR',
+      company: 'Acme',
+      last_name: 'Lovelace',
+      industry: 'Logistics',
+      phone: '+33 1 23 45 67 89',
+      full_name: 'Ada Lovelace',
+    });
+  });
+
   it('derives the traffic source of a page view from its URL and referrer', async () => {
     const visitor = newVisitor();
     await postBatch(server, {
