@@ -1,6 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SinkStatus } from './ingest/sink.ts';
 
+/** What the sink reports; the write-ahead log also counts the events ClickHouse refused since start. */
+type BacklogStatus = SinkStatus & { rejectedRows?: number };
+
 /** Why /collect refused a request: the `code` of its error body. Anything else is counted as `other`. */
 export const REJECTION_REASONS = [
   'invalid_json',
@@ -27,7 +30,7 @@ export interface HearthMetrics {
   /** …or failed (it is retried; the rows wait in the log). */
   clickHouseFailed(): void;
   /** Reads the backlog gauges from the sink at each scrape. */
-  watchBacklog(status: () => SinkStatus): void;
+  watchBacklog(status: () => BacklogStatus): void;
 }
 
 /** One registry per app, so that several apps in one process (tests) keep their own counts. */
@@ -64,7 +67,22 @@ export function createMetrics(): HearthMetrics {
     registers: [registry],
   });
 
-  let backlog: (() => SinkStatus) | undefined;
+  let backlog: (() => BacklogStatus) | undefined;
+  // The one way an accepted event never reaches ClickHouse: it refused the row itself (it cannot parse it), and the
+  // write-ahead log set it aside in rejected.ndjson. Retried inserts count above; these would otherwise show nowhere.
+  let refusedSeen = 0;
+  new Counter({
+    name: 'hearth_clickhouse_refused_events_total',
+    help: 'Accepted events ClickHouse refused (it cannot parse them), set aside in the write-ahead log\'s rejected.ndjson instead of stored.',
+    registers: [registry],
+    collect() {
+      const refused = backlog?.().rejectedRows;
+      if (typeof refused === 'number' && refused > refusedSeen) {
+        this.inc(refused - refusedSeen);
+        refusedSeen = refused;
+      }
+    },
+  });
   new Gauge({
     name: 'hearth_wal_pending_bytes',
     help: 'Bytes of accepted events in the write-ahead log not yet stored in ClickHouse.',

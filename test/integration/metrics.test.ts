@@ -5,6 +5,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../collector/app.ts';
 import { parseConfig } from '../../collector/config/load.ts';
+import { batchToRows } from '../../collector/ingest/rows.ts';
 import { createWalSink } from '../../collector/ingest/wal.ts';
 import { createMetrics } from '../../collector/metrics.ts';
 import type { RunningServer } from '../../collector/server.ts';
@@ -97,6 +98,32 @@ describe('GET /metrics', () => {
     expect(delta('hearth_clickhouse_insert_rows_sum')).toBe(10);
     expect(sample(after, 'hearth_wal_pending_rows')).toBe(0);
     expect(sample(after, 'hearth_clickhouse_insert_errors_total')).toBe(0);
+  });
+});
+
+describe('GET /metrics when ClickHouse refuses an event', () => {
+  it('counts the accepted events set aside in rejected.ndjson instead of stored', async () => {
+    const dir = join(processDataDir(), 'metrics-wal', randomUUID());
+    mkdirSync(dir, { recursive: true });
+    const metrics = createMetrics();
+    const wal = await createWalSink({ dir, client: server.client, maxBytes: 1 << 20, flushMs: 10, log: { info() {}, warn() {}, error() {} }, onFlush: metrics.flushed, onInsertError: metrics.clickHouseFailed });
+    metrics.watchBacklog(() => wal.status());
+    try {
+      const visitor = newVisitor();
+      const rows = batchToRows({ s: 'acme', v: visitor, e: [wireEvent(), wireEvent(), wireEvent()] as any }, Date.now());
+      // Half an emoji (a lone surrogate) is JSON that ClickHouse cannot parse: a refusal, not an outage to retry.
+      rows[1]!.title = 'Pricing \ud83d';
+      await wal.write(rows);
+      await wal.drained();
+      const text = await metrics.registry.metrics();
+      expect(text).toContain('# TYPE hearth_clickhouse_refused_events_total counter');
+      expect(sample(text, 'hearth_clickhouse_refused_events_total')).toBe(1);
+      expect(sample(text, 'hearth_clickhouse_insert_rows_sum')).toBe(2);
+      // Counted once, however often it is scraped.
+      expect(sample(await metrics.registry.metrics(), 'hearth_clickhouse_refused_events_total')).toBe(1);
+    } finally {
+      await wal.close();
+    }
   });
 });
 
