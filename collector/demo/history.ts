@@ -6,7 +6,8 @@ import type { WireBatch, WireEvent } from '../ingest/wire.ts';
  * A realistic synthetic history of the demo site (test/fixtures/demo): personas who browse, read, download,
  * sign up for webinars and ask for demos, arriving from sources of different quality, on weekdays more than
  * weekends and in office hours. Deterministic for a seed and a day: event ids and times derive from them, so
- * running the same seed twice on a day stores nothing twice.
+ * running the same seed twice on a day stores nothing twice, and on another day writes a history of its own (the
+ * events table keeps one row per visitor, time and event id: an id generated again at another time is a copy).
  */
 export interface HistoryOptions {
   site: string;
@@ -97,6 +98,21 @@ function prng(seed: number) {
   };
 }
 type Random = ReturnType<typeof prng>;
+
+/**
+ * The generator's seed for a seed, a UTC day and a period. Times count back from the day's midnight, so a day's runs
+ * agree; another day or another period (--days) places visits at other times, and must not replay the same ids
+ * there (a week later, on the same weekdays, it would replay every one of them).
+ */
+function seedOf({ seed, now, days }: HistoryOptions): number {
+  // murmur3's finaliser after each part: neighbouring seeds, days and periods give unrelated streams.
+  const mix = (h: number) => {
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  };
+  return mix(mix(mix(seed) ^ Math.floor(now / 86_400_000)) ^ days) >>> 0;
+}
 
 function personas(random: Random): Persona[] {
   const company = () => random.pick(COMPANIES);
@@ -202,7 +218,7 @@ export function generateHistory(options: HistoryOptions): EventRow[] {
  * whole in memory (100,000 visitors are 1.9 million rows, 1.5 GB of objects). Slicing does not change the rows.
  */
 export function* historySlices(options: HistoryOptions, visitorsPerSlice: number): Generator<EventRow[]> {
-  const random = prng(options.seed);
+  const random = prng(seedOf(options));
   const cast = personas(random);
   let rows: EventRow[] = [];
   const url = (path: string, query = '') => `${options.origin}${path}${query}`;

@@ -11,6 +11,16 @@ describe('hearth demo history', () => {
     expect(history(8)[0]!.event_id).not.toBe(history(7)[0]!.event_id);
   });
 
+  it('is the same all day, and on another day or over another period a history of its own: no event id is stored again at another time', () => {
+    const ids = (now: number, days = 90) => generateHistory({ site: 'demo', origin: 'http://127.0.0.1:8787', visitors: 400, days, seed: 7, now }).map((row) => row.event_id);
+    expect(ids(NOW + 3 * 3_600_000)).toEqual(ids(NOW));
+    // `npm run demo` again a day or a week later, or with --days 30: the events table keeps a row per (visitor, time,
+    // event id), so an id generated again with another time would be a second copy of the same event.
+    const first = new Set(ids(NOW));
+    for (const later of [1, 7]) expect(ids(NOW + later * 86_400_000).filter((id) => first.has(id)), `${later} days later`).toEqual([]);
+    expect(ids(NOW, 30).filter((id) => first.has(id)), 'over 30 days').toEqual([]);
+  });
+
   it('spreads visits over the window, in office hours, mostly on weekdays', () => {
     const times = history().map((row) => Date.parse(row.ts.replace(' ', 'T') + 'Z'));
     expect(Math.min(...times)).toBeGreaterThanOrEqual(NOW - 91 * 86_400_000);
