@@ -41,8 +41,8 @@ export const qualificationChangeSchema = z
     boxes: z.record(z.string(), z.boolean()).optional(),
     /** A note per box: what sales learned ("budget approved for Q3"). */
     notes: z.record(z.string(), z.string().max(2000, { message: 'at most 2,000 characters' })).optional(),
-    /** The salesperson who owns the lead; an empty string unassigns it. */
-    owner: z.string().max(200).optional(),
+    /** The salesperson who owns the lead; an empty string unassigns it. Blanks are no one: trimmed, " " unassigns. */
+    owner: z.string().trim().max(200).optional(),
     /** A lead may fall back: no budget, wrong fit. */
     disqualified: z.boolean().optional(),
     /** Why it was disqualified. */
@@ -50,10 +50,12 @@ export const qualificationChangeSchema = z
   })
   .strict()
   .superRefine((change, ctx) => {
-    if (!change.boxes || !change.framework) return;
+    if (!change.framework) return;
     const boxes: readonly string[] = FRAMEWORKS[change.framework];
-    for (const box of Object.keys(change.boxes)) {
-      if (!boxes.includes(box)) ctx.addIssue({ code: 'custom', path: ['boxes', box], message: `not a ${change.framework.toUpperCase()} box; its boxes are ${boxes.join(', ')}` });
+    for (const field of ['boxes', 'notes'] as const) {
+      for (const box of Object.keys(change[field] ?? {})) {
+        if (!boxes.includes(box)) ctx.addIssue({ code: 'custom', path: [field, box], message: `not a ${change.framework.toUpperCase()} box; its boxes are ${boxes.join(', ')}` });
+      }
     }
   });
 
@@ -85,6 +87,10 @@ export function applyQualificationChange(current: QualificationState, change: Qu
   const known: readonly string[] = FRAMEWORKS[framework];
   const unknown = Object.keys(change.boxes ?? {}).filter((box) => !known.includes(box));
   if (unknown.length) throw new QualificationError(`not ${framework.toUpperCase()} boxes: ${unknown.join(', ')}; its boxes are ${known.join(', ')}`);
+  // Notes are kept per box, and only the framework's boxes' notes carry over to the next change: a stray one would
+  // be accepted here and gone at the next change, so it is refused.
+  const stray = Object.keys(change.notes ?? {}).filter((box) => !known.includes(box));
+  if (stray.length) throw new QualificationError(`notes on what is not a ${framework.toUpperCase()} box: ${stray.join(', ')}; its boxes are ${known.join(', ')}`);
   // Switching frameworks keeps only the boxes the two share (authority is in BANT and CHAMP).
   const keep = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box)));
   return {
@@ -104,14 +110,18 @@ export function applyQualificationChange(current: QualificationState, change: Qu
  */
 export function replayQualificationChange(current: QualificationState, change: QualificationChange): QualificationState {
   const known: readonly string[] = FRAMEWORKS[change.framework ?? current.framework];
-  const boxes = change.boxes && Object.fromEntries(Object.entries(change.boxes).filter(([box]) => known.includes(box)));
-  return applyQualificationChange(current, { ...change, ...(boxes && { boxes }) });
+  // Notes too: rows stored before stray notes were refused hold some, which the next change always dropped.
+  const only = <T>(record: Record<string, T> | undefined) => record && Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box)));
+  const boxes = only(change.boxes);
+  const notes = only(change.notes);
+  return applyQualificationChange(current, { ...change, ...(boxes && { boxes }), ...(notes && { notes }) });
 }
 
 export function judgeQualification(state: QualificationState, policy: QualificationPolicy): QualificationVerdict {
   const required = state.framework === policy.framework && policy.required ? policy.required : FRAMEWORKS[state.framework];
   const missing = required.filter((box) => !state.boxes[box]);
-  return { ...state, missing, prospect: missing.length === 0 && state.owner !== '' && !state.disqualified };
+  // An owner of blanks (stored before owners were trimmed) is no one.
+  return { ...state, missing, prospect: missing.length === 0 && state.owner.trim() !== '' && !state.disqualified };
 }
 
 export class QualificationError extends Error {

@@ -110,6 +110,19 @@ describe('one lead through the API', () => {
     expect((await currentQualifications(server.client, 'acme')).get(id)).toMatchObject({ owner: 'kim@vendor.test', boxes: { budget: true, authority: true } });
   });
 
+  it('refuses a note on what is not a box, which the next change would drop, and makes no prospect of an owner of blanks', async () => {
+    const { id } = await makeLead();
+    const stray = await send('POST', `/api/leads/${id}/qualification?site=acme`, { notes: { general: 'called twice, keen', budget: '40k for Q3' } });
+    expect(stray).toMatchObject({ status: 400, body: { code: 'invalid_qualification', error: 'notes on what is not a BANT box: general; its boxes are budget, authority, need, timing' } });
+    const noted = await send('POST', `/api/leads/${id}/qualification?site=acme`, { notes: { budget: '40k for Q3' } });
+    expect(noted.status).toBe(200);
+    const blank = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true, authority: true, need: true, timing: true }, owner: '   ' });
+    expect(blank.body).toMatchObject({ missing: [], owner: '', prospect: false, notes: { budget: '40k for Q3' } });
+    const { body } = await getJson(server, `/api/leads/${id}/qualification?site=acme`);
+    expect(body).toMatchObject({ prospect: false, owner: '', notes: { budget: '40k for Q3' } });
+    expect(body.history).toHaveLength(2);
+  });
+
   it('follows the site\'s framework and required boxes (CHAMP: challenges and money here)', async () => {
     const { id } = await makeLead('globex', 'https://globex.test');
     const response = await send('POST', `/api/leads/${id}/qualification?site=globex`, { boxes: { challenges: true, money: true }, owner: 'kim' });

@@ -1,7 +1,14 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../collector/config/load.ts';
-import { applyQualificationChange, emptyQualification, judgeQualification, qualificationPolicySchema, replayQualificationChange } from '../../scoring/qualification.ts';
+import {
+  applyQualificationChange,
+  emptyQualification,
+  judgeQualification,
+  qualificationChangeSchema,
+  qualificationPolicySchema,
+  replayQualificationChange,
+} from '../../scoring/qualification.ts';
 
 describe('qualification policy and checklist', () => {
   it('names a required box that is not in the framework, with its path in the config file', () => {
@@ -38,5 +45,32 @@ describe('qualification policy and checklist', () => {
     const replayed = replayQualificationChange(switched, { boxes: { budget: true, authority: false }, owner: 'sam' });
     expect(replayed).toMatchObject({ framework: 'champ', boxes: { authority: false }, owner: 'sam' });
     expect(() => applyQualificationChange(switched, { boxes: { budget: true } })).toThrow('not CHAMP boxes: budget');
+  });
+
+  it('refuses a note on something that is not a box of the framework, rather than losing it at the next change', () => {
+    const policy = qualificationPolicySchema.parse({});
+    expect(() => applyQualificationChange(emptyQualification(policy), { notes: { general: 'called twice, keen' } })).toThrow(
+      'notes on what is not a BANT box: general; its boxes are budget, authority, need, timing',
+    );
+    const noted = applyQualificationChange(emptyQualification(policy), { notes: { budget: '40k for Q3' } });
+    expect(applyQualificationChange(noted, { owner: 'sam' }).notes).toEqual({ budget: '40k for Q3' });
+    const parsed = qualificationChangeSchema.safeParse({ framework: 'champ', notes: { budget: 'x' } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([['notes.budget', 'not a CHAMP box; its boxes are challenges, authority, money, prioritization']]);
+    // A row stored before notes were checked replays without its stray note, as it always read back.
+    expect(replayQualificationChange(noted, { notes: { general: 'x' }, owner: 'kim' })).toMatchObject({ notes: { budget: '40k for Q3' }, owner: 'kim' });
+  });
+
+  it('takes an owner made of blanks as no owner: every box ticked does not make a prospect without someone', () => {
+    const policy = qualificationPolicySchema.parse({});
+    const ticked = { boxes: { budget: true, authority: true, need: true, timing: true } };
+    for (const owner of [' ', '\t\n', '\u00a0']) {
+      const change = qualificationChangeSchema.parse({ ...ticked, owner });
+      expect(judgeQualification(applyQualificationChange(emptyQualification(policy), change), policy), JSON.stringify(owner)).toMatchObject({ owner: '', prospect: false });
+    }
+    expect(qualificationChangeSchema.parse({ owner: '  sam@vendor.test ' }).owner).toBe('sam@vendor.test');
+    // A row stored before owners were trimmed.
+    const stored = { ...applyQualificationChange(emptyQualification(policy), ticked), owner: ' ' };
+    expect(judgeQualification(stored, policy).prospect).toBe(false);
   });
 });
