@@ -55,6 +55,9 @@ Environment:
   HEARTH_WAL_MAX_MB     undelivered events kept on disk while ClickHouse is down, before 503 (default: 1024)
   HEARTH_WAL_FLUSH_ROWS, HEARTH_WAL_FLUSH_MS
                         move the log into ClickHouse at this many rows or after this long (default: 10000, 1000)
+  HEARTH_SEND_ALERTS    false on all collectors but one: only that one sends alerts (default: true)
+  HEARTH_RESCORE_SLICE_LEADS
+                        a full rescoring works in slices of about this many leads (default: 100000)
   LOG_LEVEL             ${LOG_LEVELS.join(', ')} (default: info)`;
 
 class UsageError extends Error {}
@@ -353,7 +356,8 @@ async function runMigrations(configFile: string, configGiven: boolean): Promise<
   const store = storeFromEnv(config?.storage, false);
   const client = createStoreClient(store);
   try {
-    const { applied, retention } = await prepareStore(client, store, config?.storage?.retentionDays);
+    // Without a config nothing says how long events are kept: the TTL an earlier start set stays.
+    const { applied, retention } = await prepareStore(client, store, config ? config.storage?.retentionDays : 'unchanged');
     console.log(applied.length ? `applied ${applied.join(', ')} to ${describeStore(store)}` : `${describeStore(store)} is up to date`);
     for (const statement of retention) console.log(`retention: ${statement}`);
   } finally {
@@ -408,6 +412,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof StoreError) {
       console.error(`hearth: ${err.message}`);
+      return 1;
+    }
+    // The embedded engine locks its directory: one process at a time (chDB prints its own reason just before).
+    if ((err as Error | undefined)?.name === 'ChdbConnectionError') {
+      const path = /for path '(.*)'/.exec((err as Error).message)?.[1] ?? 'HEARTH_DATA_DIR';
+      console.error(
+        `hearth: cannot open the embedded store in ${path}: another process holds it, most likely a running \`hearth start\` (one process per data directory); stop it first, or set HEARTH_DATA_DIR to another directory`,
+      );
       return 1;
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -46,8 +46,8 @@ export const serverSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8787),
-    /** Behind a reverse proxy, the client's address comes from X-Forwarded-For: `true` trusts every hop (the proxy
-     * must overwrite the header), a list trusts those proxy addresses or CIDR ranges. Off, the socket's address counts. */
+    /** Behind a reverse proxy, the client's address comes from X-Forwarded-For: `true` trusts the one proxy in front
+     * (the address it appended, the last; see app.ts), a list trusts those proxy addresses or CIDR ranges. Off, the socket's address counts. */
     trustProxy: z.union([z.boolean(), z.array(z.string().min(1)).min(1)]).default(false),
   })
   .strict();

@@ -30,13 +30,18 @@ export function clusterTarget(given: StoreOptions): ClusterTarget | undefined {
  * ClickHouse server they go through a client of their own, which waits for statements that run long (a table copy,
  * cluster DDL) where `client` gives up after its everyday timeout.
  */
-export async function prepareStore(client: ClickHouseClient, store: StoreOptions, retentionDays: number | undefined): Promise<{ applied: string[]; retention: string[] }> {
+export async function prepareStore(
+  client: ClickHouseClient,
+  store: StoreOptions,
+  /** storage.retentionDays (undefined: keep events for ever); 'unchanged' without a config, which says nothing of it. */
+  retentionDays: number | undefined | 'unchanged',
+): Promise<{ applied: string[]; retention: string[] }> {
   const cluster = clusterTarget(store);
   const ddl = store.url ? createStoreClient(store, { migrations: true }) : client;
   try {
     // The identity map of the events stored before it existed is a migration (010), so an interrupted start completes it.
     const applied = await migrate(ddl, undefined, cluster);
-    const retention = await applyRetention(ddl, retentionDays, cluster);
+    const retention = retentionDays === 'unchanged' ? [] : await applyRetention(ddl, retentionDays, cluster);
     return { applied, retention };
   } finally {
     if (ddl !== client) await ddl.close();

@@ -67,6 +67,33 @@ describe('hearth CLI', () => {
     expect(second.stdout).toContain('is up to date');
   });
 
+  it('says that a running `hearth start` holds the embedded store, rather than a stack, when another command opens it', async () => {
+    const dataDir = freshDataDir();
+    const config = configFile('held.json', { sites: [{ id: 'acme', origins: ['https://acme.test'] }] });
+    const hearth = await startHearthProcess(['--config', config], { HEARTH_DATA_DIR: dataDir });
+    try {
+      const { code, stderr } = await runHearth(['score', '--config', config], { HEARTH_DATA_DIR: dataDir });
+      expect(code).toBe(1);
+      expect(stderr).toContain(`hearth: cannot open the embedded store in ${dataDir}/clickhouse: another process holds it`);
+      expect(stderr).not.toContain('    at ');
+    } finally {
+      await hearth.stop();
+    }
+  });
+
+  it('leaves the retention a config set when `hearth migrate` runs without one', async () => {
+    const env = { HEARTH_DATA_DIR: freshDataDir() };
+    const withRetention = configFile('retention.json', { sites: [{ id: 'acme', origins: ['https://acme.test'] }], storage: { retentionDays: 30 } });
+    const first = await runHearth(['migrate', '--config', withRetention], env);
+    expect(first.stdout).toContain('retention: ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL 30 DAY');
+    // No config file: nothing says how long events are kept, so the TTL stays (it was removed: events kept for ever).
+    const bare = await runHearth(['migrate'], env);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).not.toContain('retention:');
+    const again = await runHearth(['migrate', '--config', withRetention], env);
+    expect(again.stdout).not.toContain('retention:');
+  });
+
   it('starts, prints where to find everything, and stops cleanly on SIGTERM', async () => {
     const hearth = await startHearthProcess(['--config', configFile('ok.json', { sites: [{ id: 'acme', origins: ['https://acme.test'] }] })]);
     expect(hearth.output()).toContain(`<script async src="${hearth.url}/hearth.js" data-site="acme"></script>`);
