@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { backtest, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction } from '../scoring/backtest.ts';
 import { compileScoring } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
-import { rulesSchema, type Rules } from '../scoring/rules.ts';
+import { rulesSchema, withGridLists, type Rules } from '../scoring/rules.ts';
 import { scoreLeads } from '../scoring/store.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf } from './api/scores.ts';
@@ -19,7 +19,7 @@ import type { SiteConfig } from './config/schema.ts';
 /** Reads and validates a rules file; a bad value is reported with the file and its path (`candidate.json: engagement[2].points: …`). */
 export function loadRulesFile(file: string, site: SiteConfig): Rules {
   const { path, raw } = readJsonFile(file, 'rules');
-  const rules = parseFile(rulesSchema, raw, path, 'rules');
+  const rules = parseFile(rulesSchema, withGridLists(raw, site.pageGroups), path, 'rules');
   // Page groups belong to the site, not the file: a rule naming one the site lacks is caught here, before any query.
   try {
     compileScoring(rules, { site: site.id, pageGroups: site.pageGroups });

@@ -341,8 +341,30 @@ export const FREE_MAIL_DOMAINS = [
  * every site sets its own.
  */
 export function defaultRules(pageGroups: PageGroups = {}): Rules {
-  const pages = (group: string, paths: string[]) => (pageGroups[group] ? { pageGroup: group } : { paths });
-  return rulesSchema.parse({
+  return rulesSchema.parse(gridInput(pageGroups));
+}
+
+/** The lists of rules a site's `rules` (or a rules file) take from the grid when they leave them out. */
+const GRID_LISTS = ['fit', 'engagement', 'negative', 'source', 'funnel'] as const;
+
+/**
+ * Rules as written (a site's `rules`, a backtest file) with the grid's lists for those they leave out: changing
+ * the thresholds or adding an engagement list keeps the fit, negative and source rules (before, each list left
+ * out was empty, and `{ "thresholds": … }` alone scored every lead 0). A list given replaces the grid's; `[]` is none.
+ * Anything but an object is returned as it is, for the schema to refuse.
+ */
+export function withGridLists(raw: unknown, pageGroups: unknown): unknown {
+  if (!isRecord(raw)) return raw;
+  const grid = gridInput(isRecord(pageGroups) ? (pageGroups as PageGroups) : {});
+  const leftOut = GRID_LISTS.filter((list) => !Object.hasOwn(raw, list));
+  return { ...Object.fromEntries(leftOut.map((list) => [list, grid[list]])), ...raw };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function gridInput(pageGroups: PageGroups): RulesInput & Required<Pick<RulesInput, (typeof GRID_LISTS)[number]>> {
+  const pages = (group: string, paths: string[]) => (Object.hasOwn(pageGroups, group) ? { pageGroup: group } : { paths });
+  return {
     fit: [
       { id: 'c-level', field: 'seniority', values: ['c_level'], points: 30 },
       { id: 'manager-director', field: 'seniority', values: ['vp_director', 'manager'], points: 20 },
@@ -367,6 +389,7 @@ export function defaultRules(pageGroups: PageGroups = {}): Rules {
       { id: 'student', field: 'seniority', values: ['student'], points: -15 },
       { id: 'unsubscribed', event: 'track', names: ['unsubscribe*', 'desabonnement*', 'désabonnement*', 'desinscription*', 'désinscription*'], points: -20, cap: 1 },
     ],
+    source: [],
     funnel: Object.fromEntries(Object.keys(pageGroups).flatMap((group) => (USUAL_STAGES[group] ? [[group, USUAL_STAGES[group]]] : []))),
-  });
+  };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
+import { withGridLists } from '../../scoring/rules.ts';
 import { configSchema, type HearthConfig } from './schema.ts';
 import { toProblems } from './issues.ts';
 import { jsonSyntaxError } from './json-errors.ts';
@@ -55,8 +56,17 @@ function whyUnreadable(err: NodeJS.ErrnoException): string {
 
 /** Parses a config object; a bad value is reported with the file and its path. */
 export function parseConfig(raw: unknown, file: string): HearthConfig {
-  return parseFile(configSchema, raw, file, 'config');
+  return parseFile(configSchema, withSitesGridLists(raw), file, 'config');
 }
+
+/** Each site's `rules` with the grid's lists for those they leave out (scoring/rules.ts withGridLists). */
+function withSitesGridLists(raw: unknown): unknown {
+  if (!isRecord(raw) || !Array.isArray(raw.sites)) return raw;
+  const sites = raw.sites.map((site: unknown) => (isRecord(site) && site.rules !== undefined ? { ...site, rules: withGridLists(site.rules, site.pageGroups) } : site));
+  return { ...raw, sites };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function loadConfig(file: string): HearthConfig {
   const { path, raw } = readJsonFile(file, 'config');

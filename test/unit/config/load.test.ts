@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../../collector/config/load.ts';
+import { defaultRules } from '../../../scoring/rules.ts';
 
 // readFileSync stays Node's own unless a test makes it fail as a permission problem would (tests may run as root).
 vi.mock('node:fs', async (importOriginal) => {
@@ -99,5 +100,31 @@ describe('page groups', () => {
 
   it('let the pricing signal fall back to its paths on a site without a "pricing" group', () => {
     expect(problemsOf({ pageGroups: { product: ['/product/*'] }, rules: { signals: { pricingPaths: ['/tarifs*'] } } })).toEqual([]);
+  });
+});
+
+describe('a site’s rules', () => {
+  const rulesOfSite = (rules: Record<string, unknown>) => parseConfig({ sites: [{ ...SITE, rules }] }, 'hearth.config.json').sites[0]!.rules!;
+  const grid = defaultRules(SITE.pageGroups);
+
+  it('keep the article’s grid for the lists they leave out: changing the thresholds changes only them', () => {
+    const rules = rulesOfSite({ thresholds: { warm: 20, hot: 50 } });
+    expect(rules.thresholds).toEqual({ warm: 20, hot: 50 });
+    expect(rules.signals.hotRearmBelow).toBe(40);
+    expect({ fit: rules.fit, engagement: rules.engagement, negative: rules.negative, source: rules.source, funnel: rules.funnel }).toEqual({
+      fit: grid.fit,
+      engagement: grid.engagement,
+      negative: grid.negative,
+      source: grid.source,
+      funnel: grid.funnel,
+    });
+  });
+
+  it('replace a list they give, and an empty list means none', () => {
+    const mine = [{ id: 'demo-form', event: 'form', forms: ['demo*'], points: 30 }];
+    const rules = rulesOfSite({ engagement: mine, negative: [] });
+    expect(rules.engagement.map((rule) => rule.id)).toEqual(['demo-form']);
+    expect(rules.negative).toEqual([]);
+    expect(rules.fit).toEqual(grid.fit);
   });
 });
