@@ -30,7 +30,10 @@ export const siteSchema = z
       .default({}),
     /** How sales qualify leads into prospects here: BANT (all four boxes) unless said otherwise. */
     qualification: qualificationPolicySchema.prefault({}),
-    /** The scoring rules; the article's grid (scoring/rules.ts defaultRules) with this site's page groups when absent. */
+    /**
+     * The scoring rules; the article's grid (scoring/rules.ts defaultRules) with this site's page groups when absent,
+     * and the grid's lists for those they leave out (withGridLists, applied by parseConfig before this schema).
+     */
     rules: rulesSchema.optional(),
     /** Where buying-signal alerts go (webhook, Slack, email), for which leads, and how often. */
     alerts: alertsSchema.optional(),
