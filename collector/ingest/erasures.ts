@@ -24,31 +24,64 @@ export interface ErasureRow {
   erased_at: string;
 }
 
+/**
+ * Erasures are read again from this long before the latest one seen, so that one recorded late with an earlier time
+ * is not missed: another collector's clock running behind, two erasures at once, a replica catching up. Reading an
+ * erasure twice changes nothing.
+ */
+const LOOKBACK_MS = 10 * 60_000;
+
 export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureFilter {
   // Per site and browser, or site and lead: the person's events are those before this time (epoch ms).
   const until = new Map<string, number>();
-  let seenThrough = toClickHouseTime(0);
+  // Per site and browser: when another email took it over, as found in the rows drained since (see handovers).
+  const handedOver = new Map<string, number>();
+  let latestSeen = 0;
 
   async function refresh(): Promise<void> {
     const result = await client.query({
-      query: `SELECT site_id, visitor_id, lead_id, toUnixTimestamp64Milli(until) AS until, erased_at
+      query: `SELECT site_id, visitor_id, lead_id, toUnixTimestamp64Milli(until) AS until, toUnixTimestamp64Milli(erased_at) AS erased_at
               FROM erasures WHERE erased_at >= {since:DateTime64(3, 'UTC')} ORDER BY erased_at`,
-      query_params: { since: seenThrough },
+      query_params: { since: toClickHouseTime(Math.max(0, latestSeen - LOOKBACK_MS)) },
       format: 'JSONEachRow',
     });
-    for (const row of await result.json<ErasureRow & { until: number | string }>()) {
-      const key = row.visitor_id ? `${row.site_id}\u0000v\u0000${row.visitor_id}` : `${row.site_id}\u0000l\u0000${row.lead_id}`;
-      until.set(key, Math.max(until.get(key) ?? 0, Number(row.until)));
-      seenThrough = row.erased_at;
+    for (const row of await result.json<{ site_id: string; visitor_id: string; lead_id: string; until: number | string; erased_at: number | string }>()) {
+      latestSeen = Math.max(latestSeen, Number(row.erased_at));
+      const key = row.visitor_id ? browserKey(row.site_id, row.visitor_id) : `${row.site_id}\u0000l\u0000${row.lead_id}`;
+      const known = until.get(key);
+      if (known !== undefined && known >= Number(row.until)) continue;
+      until.set(key, Number(row.until));
+      // A browser erased again (its next user's turn): the handover found before was into that erasure.
+      handedOver.delete(key);
     }
   }
 
-  const browserUntil = (site: string, visitor: string) => until.get(`${site}\u0000v\u0000${visitor}`);
+  const browserKey = (site: string, visitor: string) => `${site}\u0000v\u0000${visitor}`;
+  const browserUntil = (site: string, visitor: string) => {
+    const key = browserKey(site, visitor);
+    const erased = until.get(key);
+    return erased === undefined ? undefined : Math.min(erased, handedOver.get(key) ?? Infinity);
+  };
   const emailUntil = (site: string, email: string) => until.get(`${site}\u0000l\u0000${leadIdOf(email.trim().toLowerCase())}`);
+  const byEmail = (row: EventRow, ts: number) => row.email !== '' && ts < (emailUntil(row.site_id, row.email) ?? -Infinity);
   const isErased = (row: EventRow) => {
     const ts = timeOf(row.ts);
-    return ts < (browserUntil(row.site_id, row.visitor_id) ?? -Infinity) || (row.email !== '' && ts < (emailUntil(row.site_id, row.email) ?? -Infinity));
+    return ts < (browserUntil(row.site_id, row.visitor_id) ?? -Infinity) || byEmail(row, ts);
   };
+  /**
+   * A browser of an erased person on which the rows give another email: a shared computer the next user took over
+   * after their events reached this log, which the erasure could not know. From that email on, the browser's events
+   * are that user's (as findPerson would have said), and they are kept, in these batches and the later ones.
+   */
+  function handovers(rows: EventRow[]): void {
+    for (const row of rows) {
+      if (row.email === '' || until.get(browserKey(row.site_id, row.visitor_id)) === undefined) continue;
+      const ts = timeOf(row.ts);
+      if (byEmail(row, ts)) continue;
+      const key = browserKey(row.site_id, row.visitor_id);
+      handedOver.set(key, Math.min(handedOver.get(key) ?? Infinity, ts));
+    }
+  }
   // Whether a batch may hold such a row, from what its record's head says (without reading its rows).
   const mayHold = (batch: LoggedBatch) =>
     batch.visitors.some((visitor) => browserUntil(visitor.site_id, visitor.visitor_id) !== undefined) ||
@@ -58,7 +91,9 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureF
     async apply(batches) {
       await refresh();
       if (until.size === 0) return batches;
-      return batches.map((batch) => (mayHold(batch) ? batchOfRows(rowsOf(batch).filter((row) => !isErased(row))) : batch));
+      const read = batches.map((batch) => (mayHold(batch) ? rowsOf(batch) : undefined));
+      handovers(read.flatMap((rows) => rows ?? []));
+      return batches.map((batch, i) => (read[i] ? batchOfRows(read[i].filter((row) => !isErased(row))) : batch));
     },
   };
 }

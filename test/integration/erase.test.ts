@@ -5,8 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchToRows } from '../../collector/ingest/rows.ts';
 import { erasureFilter } from '../../collector/ingest/erasures.ts';
 import { createWalSink, REJECTED_FILE } from '../../collector/ingest/wal.ts';
+import { batchOfRows } from '../../collector/ingest/wal-records.ts';
 import type { WireBatch } from '../../collector/ingest/wire.ts';
 import type { RunningServer } from '../../collector/server.ts';
+import { toClickHouseTime } from '../../scoring/sql.ts';
 import { processDataDir } from '../support/data-dir.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
@@ -62,6 +64,20 @@ async function sharedComputer() {
   expect(adaLead).toMatchObject({ email: ada, visitorIds: [laptop] });
   expect(bobLead).toMatchObject({ email: bob, visitorIds: [shared] });
   return { laptop, shared, ada, bob, adaId: adaLead.id as string, bobId: bobLead.id as string };
+}
+
+/** A second collector behind the load balancer with its own write-ahead log, reaching ClickHouse only while `reachable()`. */
+function otherCollector(reachable: () => boolean) {
+  const down = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:8123'));
+  return createWalSink({
+    dir: mkdtempSync(join(tmpdir(), 'hearth-other-collector-')),
+    client: { insert: (params) => (reachable() ? server.client.insert(params) : down()), exec: (params) => (reachable() ? server.client.exec(params) : down()) },
+    maxBytes: 1 << 30,
+    flushMs: 10,
+    retryCapMs: 50,
+    log: { info() {}, warn() {}, error() {} },
+    erasures: erasureFilter(server.client),
+  });
 }
 
 /** A browser gives a mistyped email (asking for a demo: an alert), then the right one. */
@@ -239,6 +255,51 @@ describe('erasing a person', () => {
     await drained(server);
     expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
     expect((await leadOf(shared)).email).toBe(bob);
+  });
+
+  it('keeps the next user of a shared computer whole when their form was still in another collector’s log', async () => {
+    // Ada gave her email on her laptop and on a shared PC; then Bob took the PC over, but what he did there waits in
+    // a second collector's log (ClickHouse cut off): when Ada is erased, the PC is still hers as far as the store knows.
+    const [laptop, shared] = [newVisitor(), newVisitor()];
+    const [ada, bob] = [`ada.${laptop}@alpha.test`, `bob.${shared}@beta.test`];
+    await post(laptop, [form(59, { email: ada, job_title: 'CEO', company: 'Alpha' })]);
+    await post(shared, [form(49, { email: ada, job_title: 'CEO', company: 'Alpha' })]);
+    await drained(server);
+    const adaId = (await leadOf(laptop)).id as string;
+    let reachable = false;
+    const other = await otherCollector(() => reachable);
+    await other.write(
+      batchToRows(
+        { s: 'acme', v: shared, e: [view(40, '/product/b'), form(29, { email: bob, job_title: 'Intern', company: 'Beta' }), view(28, '/careers/apply')] as WireBatch['e'] },
+        Date.now(),
+      ),
+    );
+
+    expect((await erase(adaId)).status).toBe(200);
+    reachable = true;
+    await other.drained();
+    await other.close();
+
+    // Ada's page view before Bob's form is hers and stays out; Bob's form and what he did after it are his.
+    expect((await rows(`SELECT path FROM events WHERE visitor_id = {visitor:String} ORDER BY ts`, { visitor: shared })).map((row) => row.path)).toEqual(['/contact', '/careers/apply']);
+    expect(await count(`identities WHERE email = {bob:String}`, { bob })).toBe(1);
+    await drained(server);
+    expect(await leadOf(shared)).toMatchObject({ email: bob, visitorIds: [shared] });
+    expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
+  });
+
+  it('keeps out the events of a person erased by a collector whose clock runs behind the one that erased before', async () => {
+    // Two collectors erase a person each; the second one's clock is a few seconds behind the first's, so its erasure
+    // is recorded after the first with an earlier time. A third collector's drain read the first one in between.
+    const filter = erasureFilter(server.client);
+    const [first, second] = [newVisitor(), newVisitor()];
+    const erasure = (visitor: string, at: number) => ({ site_id: 'acme', visitor_id: visitor, lead_id: '', until: toClickHouseTime(at), erased_at: toClickHouseTime(at) });
+    const visit = (visitor: string) => batchOfRows(batchToRows({ s: 'acme', v: visitor, e: [view(5, '/pricing')] as WireBatch['e'] }, Date.now()));
+    const now = Date.now();
+    await server.client.insert({ table: 'erasures', values: [erasure(first, now)], format: 'JSONEachRow' });
+    expect((await filter.apply([visit(first)])).map((batch) => batch.rows)).toEqual([0]);
+    await server.client.insert({ table: 'erasures', values: [erasure(second, now - 3000)], format: 'JSONEachRow' });
+    expect((await filter.apply([visit(second)])).map((batch) => batch.rows)).toEqual([0]);
   });
 
   it('leaves no stored score or alert behind when their browser is rescored during the erasure', async () => {
