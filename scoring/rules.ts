@@ -357,7 +357,14 @@ export function withGridLists(raw: unknown, pageGroups: unknown): unknown {
   if (!isRecord(raw)) return raw;
   const grid = gridInput(isRecord(pageGroups) ? (pageGroups as PageGroups) : {});
   const leftOut = GRID_LISTS.filter((list) => !Object.hasOwn(raw, list));
-  return { ...Object.fromEntries(leftOut.map((list) => [list, grid[list]])), ...raw };
+  // A rule given under the id of a grid rule in a list left out takes its place (the careers page made engagement,
+  // say): kept as well, the two would be refused as an id "used twice" at a path that is nowhere in the user's file.
+  const given = new Set(GRID_LISTS.flatMap((list) => (Array.isArray(raw[list]) ? raw[list].flatMap((rule) => (isRecord(rule) && typeof rule.id === 'string' ? [rule.id] : [])) : [])));
+  const fromGrid = (list: (typeof GRID_LISTS)[number]) => {
+    const rules = grid[list];
+    return Array.isArray(rules) ? rules.filter((rule) => !given.has(rule.id)) : rules;
+  };
+  return { ...Object.fromEntries(leftOut.map((list) => [list, fromGrid(list)])), ...raw };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -390,6 +397,7 @@ function gridInput(pageGroups: PageGroups): RulesInput & Required<Pick<RulesInpu
       { id: 'unsubscribed', event: 'track', names: ['unsubscribe*', 'desabonnement*', 'désabonnement*', 'desinscription*', 'désinscription*'], points: -20, cap: 1 },
     ],
     source: [],
-    funnel: Object.fromEntries(Object.keys(pageGroups).flatMap((group) => (USUAL_STAGES[group] ? [[group, USUAL_STAGES[group]]] : []))),
+    // Own names only: a group called "constructor" is not a usual stage's name.
+    funnel: Object.fromEntries(Object.keys(pageGroups).flatMap((group) => (Object.hasOwn(USUAL_STAGES, group) ? [[group, USUAL_STAGES[group]!]] : []))),
   };
 }

@@ -128,3 +128,31 @@ describe('a site’s rules', () => {
     expect(rules.fit).toEqual(grid.fit);
   });
 });
+
+describe('a site’s rules with a rule of the grid moved to a list they give', () => {
+  it('take it as theirs: the grid’s list they leave out no longer has it, and nothing is “used twice”', () => {
+    // A site selling to recruiters counts careers-page views as interest: the user's engagement rule of that id
+    // replaces the grid's negative one; it is not a second rule of theirs at a path that is nowhere in their file.
+    const careers = { id: 'careers-page', event: 'pageview', paths: ['/careers*'], points: 5 };
+    expect(problemsOf({ rules: { engagement: [careers] } })).toEqual([]);
+    const rules = parseConfig({ sites: [{ ...SITE, rules: { engagement: [careers] } }] }, 'hearth.config.json').sites[0]!.rules!;
+    expect(rules.engagement.map((rule) => rule.id)).toEqual(['careers-page']);
+    expect(rules.negative.map((rule) => rule.id)).toEqual(['free-mail', 'student', 'unsubscribed']);
+    expect(rules.fit).toEqual(defaultRules(SITE.pageGroups).fit);
+  });
+
+  it('still refuse an id they use twice themselves, at their own path', () => {
+    const rule = { id: 'demo-form', event: 'form', forms: ['demo*'], points: 30 };
+    expect(problemsOf({ rules: { engagement: [rule, rule] } })).toEqual(['hearth.config.json: sites[0].rules.engagement[1].id: rule id "demo-form" is used twice']);
+  });
+});
+
+describe('the article’s grid on a site whose page groups have unusual names', () => {
+  it('gives a funnel stage only to the usual names, whatever a group is called', () => {
+    // "constructor" is a fine page-group name; it is not one of the usual stages' names.
+    const site = { ...SITE, pageGroups: { ...SITE.pageGroups, constructor: ['/builder*'] } };
+    expect(problemsOf({ pageGroups: site.pageGroups, rules: { thresholds: { warm: 20, hot: 50 } } })).toEqual([]);
+    // Without rules of its own, the site scores with the grid: it must be made, not fail at start.
+    expect(defaultRules(site.pageGroups).funnel).toEqual({ pricing: 'BOFU', product: 'MOFU' });
+  });
+});
