@@ -33,6 +33,8 @@ export interface AppOptions {
   settled?: () => Promise<void>;
   /** Runs an erasure with no rescoring round in flight (the scorer's holding()); directly without one. */
   holdingScores?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Has these browsers' leads rescored (the scorer's noteStored); nothing without one. */
+  rescoreVisitors?: (site: string, visitors: string[]) => void;
   /** The ClickHouse cluster the store runs on, if any: erasures then mutate every node's local tables. */
   cluster?: ClusterTarget | undefined;
   /** The alert dispatcher (scoring/alerts), woken when a dead letter is retried through the API. */
@@ -40,7 +42,7 @@ export interface AppOptions {
 }
 
 /** The collector, API and demo site as one Fastify app. Nothing here listens; see server.ts. */
-export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), cluster, users, sessionsFile, alerts }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), rescoreVisitors = () => {}, cluster, users, sessionsFile, alerts }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     // true is the one proxy in front: the client's address is the last one it appended to X-Forwarded-For. Fastify's
@@ -91,7 +93,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   await app.register(collectRoutes, { config, client, sink, metrics });
   metrics.watchBacklog(() => sink.status());
   await app.register(metricsRoute, { config, metrics });
-  await app.register(apiRoutes, { config, client, drained: settled, holdingScores, purgeEventLog: sink.purge?.bind(sink), cluster, alerts });
+  await app.register(apiRoutes, { config, client, drained: settled, holdingScores, rescoreVisitors, purgeEventLog: sink.purge?.bind(sink), cluster, alerts });
   await app.register(dashboardRoutes);
   if (config.serveDemoSite) {
     await app.register(demoSiteRoutes);

@@ -44,8 +44,9 @@ export interface Scorer {
   /** Rescores every lead of a site (all sites when absent) now. */
   rescoreAll(siteId?: string): Promise<void>;
   /**
-   * Runs `fn` once the round in flight has ended, and starts no other until it is done: an erasure deletes a
-   * person's events and stored scores, and a round that read the events before would write the scores back after.
+   * Runs `fn` once the query in flight has ended (the round stops there; the rest waits), and starts no round until
+   * it is done: an erasure deletes a person's events and stored scores, and a round that read the events before would
+   * write the scores back after.
    */
   holding<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -126,13 +127,20 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       const touched = [...pending];
       pending.clear();
       try {
-        for (const siteId of full) if (!closed) await rescoreSite(sites.get(siteId)!);
+        // A holding() call (an erasure) stops the round between two queries: what is left waits for the next.
+        for (const siteId of full) if (closed || holds > 0 || !(await rescoreSite(sites.get(siteId)!))) fullPending.add(siteId);
         // The duty cycle follows the rescoring of touched leads; a full pass (start, hourly) is a one-off.
         const touchedFrom = Date.now();
         for (const [siteId, visitors] of touched) {
           if (full.includes(siteId)) continue;
           const list = [...visitors];
-          for (let start = 0; start < list.length && !closed; start += CHUNK) await rescore(sites.get(siteId)!, { visitors: list.slice(start, start + CHUNK) });
+          for (let start = 0; start < list.length; start += CHUNK) {
+            if (closed || holds > 0) {
+              for (const visitor of list.slice(start)) addVisitor(siteId, visitor);
+              break;
+            }
+            await rescore(sites.get(siteId)!, { visitors: list.slice(start, start + CHUNK) });
+          }
         }
         lastRoundMs = Date.now() - touchedFrom;
       } catch (err) {
@@ -158,8 +166,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     visitors.add(visitor);
   }
 
-  /** Every lead of a site, in as many slices as its visitors need. */
-  async function rescoreSite(site: SiteConfig): Promise<void> {
+  /** Every lead of a site, in as many slices as its visitors need; false when closing or holding() stopped it between slices. */
+  async function rescoreSite(site: SiteConfig): Promise<boolean> {
     const result = await client.query({
       query: 'SELECT uniq(visitor_id) AS visitors FROM events WHERE site_id = {site:String}',
       query_params: { site: site.id },
@@ -168,7 +176,11 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     });
     const [{ visitors } = { visitors: 0 }] = await result.json<{ visitors: number }>();
     const count = Math.max(1, Math.ceil(Number(visitors) / sliceLeads));
-    for (let index = 0; index < count && !closed; index++) await rescore(site, count > 1 ? { slice: { index, count } } : undefined);
+    for (let index = 0; index < count; index++) {
+      if (closed || holds > 0) return false;
+      await rescore(site, count > 1 ? { slice: { index, count } } : undefined);
+    }
+    return true;
   }
 
   /**

@@ -99,6 +99,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     metrics,
     settled: () => scorer.settled(),
     holdingScores: (fn) => scorer.holding(fn),
+    rescoreVisitors: (site, visitors) => scorer.noteStored(visitors.map((visitor_id) => ({ site_id: site, visitor_id, is_bot: 0 }))),
     cluster: clusterTarget(store),
     users: firstAdmin ? [firstAdmin.user] : configuredUsers,
     sessionsFile: join(store.dataDir, 'sessions.json'),

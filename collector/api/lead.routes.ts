@@ -42,13 +42,15 @@ export interface LeadRouteOptions {
   drained: () => Promise<void>;
   /** Runs `fn` with no rescoring round in flight or starting: one would write back the scores of a person being erased. */
   holdingScores: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Has these browsers' leads rescored soon (the scorer's noteStored); nothing without a scorer. */
+  rescoreVisitors: (site: string, visitors: string[]) => void;
   /** Deletes from the write-ahead log's files every record already stored, and the set-aside events `erased` picks. */
   purgeEventLog?: ((erased: (row: EventRow) => boolean) => Promise<void>) | undefined;
   cluster?: ClusterTarget | undefined;
 }
 
 /** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
-export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, purgeEventLog, cluster }) => {
+export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster }) => {
   const query = z.object({ site: siteParam(config) });
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
 
@@ -182,6 +184,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       await eraseLead(client, found.site, found.lead, cluster);
       // The log still holds the records it stored, the person's among them, and the refused events it set aside.
       await purgeEventLog?.(isPersonsRow(found.site, found.lead));
+      // A shared computer's next user was scored with what it did before them, the person's part included.
+      rescoreVisitors(found.site, found.lead.handedOver.map(({ visitorId }) => visitorId));
       return found.lead;
     });
     if (!person) return;

@@ -169,11 +169,16 @@ describe('erasing a person', () => {
     ]);
     expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
 
-    // Bob: his events, identity, stored scores and lead as they were.
+    // Bob: his events, identity, stored scores and lead as they were, but for what the computer did before him: his
+    // score counted Ada's product page there (a browser's history goes to its latest email), and is rescored without it.
     expect(await count(`identities WHERE email = {email:String}`, { email: bob })).toBe(1);
-    expect(await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId })).toBe(bobScores);
+    expect(bobBefore.body.reasons.map((reason: { rule: string }) => reason.rule)).toContain('product-page');
+    await drained(server);
+    expect(await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId })).toBe(bobScores + 1);
     const bobAfter = await getJson(server, `/api/leads/${bobId}?site=acme`);
     expect(bobAfter.status).toBe(200);
+    expect(bobAfter.body.reasons.map((reason: { rule: string }) => reason.rule)).not.toContain('product-page');
+    expect(bobAfter.body.score).toBe(bobBefore.body.score - 5);
     expect(bobAfter.body).toMatchObject({ email: bob, visitorIds: [shared], profile: { company: 'Beta', phone: '+33 6 12 34 56 78' } });
     expect(bobAfter.body.recentEvents.filter((event: { email: string }) => event.email === bob)).toEqual(bobBefore.body.recentEvents.filter((event: { email: string }) => event.email === bob));
     expect((await getJson(server, `/api/leads?site=acme&limit=1000`)).body.leads.map((lead: { id: string }) => lead.id)).toContain(bobId);

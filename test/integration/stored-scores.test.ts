@@ -224,6 +224,21 @@ describe('a full rescoring in slices', () => {
     await sliced.scorer.rescoreAll('acme');
     expect(await rows()).toBe(before);
   });
+
+  it('gives way to an erasure between two slices, and finishes the pass after it', async () => {
+    for (let i = 0; i < 12; i++) await postBatch(sliced, { s: 'acme', v: newVisitor(), e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(5) })] });
+    await drained(sliced);
+    const rows = async () => Number((await (await sliced.client.query({ query: 'SELECT count() AS n FROM lead_scores', format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n);
+    await sliced.client.command({ query: 'TRUNCATE TABLE lead_scores' });
+    const pass = sliced.scorer.rescoreAll('acme');
+    // The pass has written its first slices (2 leads each) when an erasure asks for the store.
+    await vi.waitFor(async () => expect(await rows()).toBeGreaterThan(0), { interval: 5, timeout: 10_000 });
+    const seenByErasure = await sliced.scorer.holding(rows);
+    await pass;
+    const total = await rows();
+    expect(seenByErasure).toBeLessThan(total - 2);
+    expect(total).toBe((await scoreLeads(sliced.client, defaultRules(pageGroups), { site: 'acme', pageGroups, until: new Date(Date.now() + MAX_FUTURE_MS) })).length);
+  });
 });
 
 
