@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { browserOwnersSql, leadIdOfEmailSql } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
 import { isoTime, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
-import type { ErasureRow } from '../ingest/erasures.ts';
+import { END_OF_TIME, type ErasureRow } from '../ingest/erasures.ts';
 import type { EventRow } from '../ingest/rows.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
 import { replayQualificationChange, type QualificationChange, type QualificationState } from '../../scoring/qualification.ts';
@@ -313,8 +313,8 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
   await client.insert({
     table: 'erasures',
     values: [
-      erasure('', leadIdOf(person.email), now),
-      ...person.visitorIds.map((visitor) => erasure(visitor, '', now)),
+      erasure('', leadIdOf(person.email), END_OF_TIME),
+      ...person.visitorIds.map((visitor) => erasure(visitor, '', END_OF_TIME)),
       ...person.handedOver.map(({ visitorId, until }) => erasure(visitorId, '', Date.parse(until))),
     ],
     format: 'JSONEachRow',

@@ -7,15 +7,20 @@ import { batchOfRows, rowsOf, type LoggedBatch } from './wal-records.ts';
 /**
  * Keeps an erased person's events out of what a collector stores after the erasure: those another collector's
  * write-ahead log held when it ran (each collector has its own log), or one that waited for ClickHouse to come back.
- * The erasure records in `erasures` (migration 011) which browsers and which email were the person's, and until
- * when; before each insert, the drainer reads what was recorded since it last looked and drops such rows.
+ * The erasure records in `erasures` (migration 011) which browsers and which email were the person's, and on a
+ * browser another person took over, until when; before each insert, the drainer reads what was recorded since it
+ * last looked and drops such rows that a collector received before the erasure (by the collectors' clocks: a
+ * browser's own may run minutes fast or a day slow). What arrives after it is new, and kept.
  */
 export interface ErasureFilter {
   /** The batches without the rows of people erased so far. Throws when ClickHouse cannot be read (the insert is retried). */
   apply(batches: LoggedBatch[]): Promise<LoggedBatch[]>;
 }
 
-/** One row of `erasures`: a browser of the person (their events on it before `until`), or their email's lead. */
+/**
+ * One row of `erasures`: a browser of the person (their events on it dated before `until`: the handover on a shared
+ * computer, else END_OF_TIME), or their email's lead (its `until` END_OF_TIME).
+ */
 export interface ErasureRow {
   site_id: string;
   visitor_id: string;
@@ -31,9 +36,18 @@ export interface ErasureRow {
  */
 const LOOKBACK_MS = 10 * 60_000;
 
+/** The `until` of a browser that was the person's to the end, and of their email: DateTime64's last millisecond. */
+export const END_OF_TIME = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+
+/** What the latest erasure of a browser or an email says: rows received before `erasedAt` and dated before `until` were the person's. */
+interface Erased {
+  until: number;
+  erasedAt: number;
+}
+
 export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureFilter {
-  // Per site and browser, or site and lead: the person's events are those before this time (epoch ms).
-  const until = new Map<string, number>();
+  // Per site and browser, or site and lead: the latest erasure of it.
+  const erased = new Map<string, Erased>();
   // Per site and browser: when another email took it over, as found in the rows drained since (see handovers).
   const handedOver = new Map<string, number>();
   let latestSeen = 0;
@@ -46,27 +60,29 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureF
       format: 'JSONEachRow',
     });
     for (const row of await result.json<{ site_id: string; visitor_id: string; lead_id: string; until: number | string; erased_at: number | string }>()) {
-      latestSeen = Math.max(latestSeen, Number(row.erased_at));
+      const erasedAt = Number(row.erased_at);
+      latestSeen = Math.max(latestSeen, erasedAt);
       const key = row.visitor_id ? browserKey(row.site_id, row.visitor_id) : `${row.site_id}\u0000l\u0000${row.lead_id}`;
-      const known = until.get(key);
-      if (known !== undefined && known >= Number(row.until)) continue;
-      until.set(key, Number(row.until));
+      const known = erased.get(key);
+      if (known !== undefined && known.erasedAt >= erasedAt) continue;
+      erased.set(key, { until: Number(row.until), erasedAt });
       // A browser erased again (its next user's turn): the handover found before was into that erasure.
       handedOver.delete(key);
     }
   }
 
   const browserKey = (site: string, visitor: string) => `${site}\u0000v\u0000${visitor}`;
-  const browserUntil = (site: string, visitor: string) => {
+  const browserErased = (site: string, visitor: string): Erased | undefined => {
     const key = browserKey(site, visitor);
-    const erased = until.get(key);
-    return erased === undefined ? undefined : Math.min(erased, handedOver.get(key) ?? Infinity);
+    const found = erased.get(key);
+    return found && { ...found, until: Math.min(found.until, handedOver.get(key) ?? Infinity) };
   };
-  const emailUntil = (site: string, email: string) => until.get(`${site}\u0000l\u0000${leadIdOf(email.trim().toLowerCase())}`);
-  const byEmail = (row: EventRow, ts: number) => row.email !== '' && ts < (emailUntil(row.site_id, row.email) ?? -Infinity);
+  const emailErased = (site: string, email: string) => erased.get(`${site}\u0000l\u0000${leadIdOf(email.trim().toLowerCase())}`);
+  const covers = (row: EventRow, ts: number, by: Erased | undefined) => by !== undefined && timeOf(row.received_at) < by.erasedAt && ts < by.until;
+  const byEmail = (row: EventRow, ts: number) => row.email !== '' && covers(row, ts, emailErased(row.site_id, row.email));
   const isErased = (row: EventRow) => {
     const ts = timeOf(row.ts);
-    return ts < (browserUntil(row.site_id, row.visitor_id) ?? -Infinity) || byEmail(row, ts);
+    return covers(row, ts, browserErased(row.site_id, row.visitor_id)) || byEmail(row, ts);
   };
   /**
    * A browser of an erased person on which the rows give another email: a shared computer the next user took over
@@ -75,7 +91,7 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureF
    */
   function handovers(rows: EventRow[]): void {
     for (const row of rows) {
-      if (row.email === '' || until.get(browserKey(row.site_id, row.visitor_id)) === undefined) continue;
+      if (row.email === '' || !erased.has(browserKey(row.site_id, row.visitor_id))) continue;
       const ts = timeOf(row.ts);
       if (byEmail(row, ts)) continue;
       const key = browserKey(row.site_id, row.visitor_id);
@@ -84,13 +100,13 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureF
   }
   // Whether a batch may hold such a row, from what its record's head says (without reading its rows).
   const mayHold = (batch: LoggedBatch) =>
-    batch.visitors.some((visitor) => browserUntil(visitor.site_id, visitor.visitor_id) !== undefined) ||
-    batch.identities.some((identity) => emailUntil(identity.site_id, identity.email) !== undefined);
+    batch.visitors.some((visitor) => erased.has(browserKey(visitor.site_id, visitor.visitor_id))) ||
+    batch.identities.some((identity) => emailErased(identity.site_id, identity.email) !== undefined);
 
   return {
     async apply(batches) {
       await refresh();
-      if (until.size === 0) return batches;
+      if (erased.size === 0) return batches;
       const read = batches.map((batch) => (mayHold(batch) ? rowsOf(batch) : undefined));
       handovers(read.flatMap((rows) => rows ?? []));
       return batches.map((batch, i) => (read[i] ? batchOfRows(read[i].filter((row) => !isErased(row))) : batch));

@@ -299,12 +299,35 @@ describe('erasing a person', () => {
     const filter = erasureFilter(server.client);
     const [first, second] = [newVisitor(), newVisitor()];
     const erasure = (visitor: string, at: number) => ({ site_id: 'acme', visitor_id: visitor, lead_id: '', until: toClickHouseTime(at), erased_at: toClickHouseTime(at) });
-    const visit = (visitor: string) => batchOfRows(batchToRows({ s: 'acme', v: visitor, e: [view(5, '/pricing')] as WireBatch['e'] }, Date.now()));
     const now = Date.now();
+    // Received by the third collector before either erasure.
+    const visit = (visitor: string) => batchOfRows(batchToRows({ s: 'acme', v: visitor, e: [view(5, '/pricing')] as WireBatch['e'] }, now - 10_000));
     await server.client.insert({ table: 'erasures', values: [erasure(first, now)], format: 'JSONEachRow' });
     expect((await filter.apply([visit(first)])).map((batch) => batch.rows)).toEqual([0]);
     await server.client.insert({ table: 'erasures', values: [erasure(second, now - 3000)], format: 'JSONEachRow' });
     expect((await filter.apply([visit(second)])).map((batch) => batch.rows)).toEqual([0]);
+  });
+
+  it('judges what was theirs by when a collector received it, not by their browser’s clock', async () => {
+    const laptop = newVisitor();
+    const ada = `ada.${laptop}@alpha.test`;
+    await post(laptop, [form(30, { email: ada, job_title: 'CEO' })]);
+    await drained(server);
+    const adaId = (await leadOf(laptop)).id as string;
+    let reachable = false;
+    const other = await otherCollector(() => reachable);
+    // Her laptop's clock runs 4 minutes fast: a form it sent a moment before the erasure is dated after it.
+    const fastClock = Date.now() + 4 * 60_000;
+    await other.write(batchToRows({ s: 'acme', v: laptop, e: [{ ...form(0, { email: ada, phone: '+33 6 00 00 00 00' }), t: fastClock }] as WireBatch['e'] }, Date.now() - 1000));
+    expect((await erase(adaId)).status).toBe(200);
+    // After the erasure the laptop is used again (its clock now an hour slow): new activity, which is kept.
+    await other.write(batchToRows({ s: 'acme', v: laptop, e: [{ ...view(0, '/pricing'), t: Date.now() - 3_600_000 }] as WireBatch['e'] }, Date.now()));
+    reachable = true;
+    await other.drained();
+    await other.close();
+
+    expect(await rows(`SELECT type, path FROM events WHERE visitor_id = {laptop:String}`, { laptop })).toEqual([{ type: 'pageview', path: '/pricing' }]);
+    expect(await count(`identities WHERE email = {ada:String}`, { ada })).toBe(0);
   });
 
   it('leaves no stored score or alert behind when their browser is rescored during the erasure', async () => {

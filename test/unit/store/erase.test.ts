@@ -38,14 +38,15 @@ describe('erasing a person', () => {
       'ALTER TABLE alert_outbox',
     ]);
     expect(statements.slice(1).every((statement) => statement.includes('site_id = {site:String}'))).toBe(true);
-    // What keeps events still on their way out (ingest/erasures.ts): their email's lead and browsers until now, the
-    // shared browser until it was handed over.
+    // What keeps events still on their way out (ingest/erasures.ts), of those received before the erasure: any of
+    // their email's and their browsers', and the shared browser's until it was handed over.
     const erasedAt = inserted[0]!.erased_at as string;
     expect(Date.parse(erasedAt.replace(' ', 'T') + 'Z')).toBeGreaterThanOrEqual(before);
+    const forEver = '2299-12-31 23:59:59.999';
     expect(inserted).toEqual([
-      { site_id: 'acme', visitor_id: '', lead_id: leadIdOf(lead.email), until: erasedAt, erased_at: erasedAt },
-      { site_id: 'acme', visitor_id: 'v1', lead_id: '', until: erasedAt, erased_at: erasedAt },
-      { site_id: 'acme', visitor_id: 'v2', lead_id: '', until: erasedAt, erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: '', lead_id: leadIdOf(lead.email), until: forEver, erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: 'v1', lead_id: '', until: forEver, erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: 'v2', lead_id: '', until: forEver, erased_at: erasedAt },
       { site_id: 'acme', visitor_id: 'v3', lead_id: '', until: '2026-01-01 10:00:00.000', erased_at: erasedAt },
     ]);
   });
