@@ -2,9 +2,8 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { z } from 'zod';
 import { ConfigError, loadConfig } from './config/load.ts';
-import { configSchema, type HearthConfig } from './config/schema.ts';
+import { configJsonSchema, type HearthConfig } from './config/schema.ts';
 import { startServer } from './server.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, storeOptionsFromEnv, type StoreOptions } from './store/client.ts';
@@ -396,7 +395,7 @@ export async function main(argv: string[]): Promise<number> {
         await withSite(options, writeDemoHistory);
         return 0;
       case 'schema':
-        console.log(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input' }), null, 2));
+        console.log(JSON.stringify(configJsonSchema(), null, 2));
         return 0;
       case 'hash-password':
         return await hashPasswordCommand();

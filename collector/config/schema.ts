@@ -121,3 +121,18 @@ export const configSchema = z
 
 export type HearthConfig = z.infer<typeof configSchema>;
 export type SiteConfig = z.infer<typeof siteSchema>;
+
+/**
+ * The config's JSON Schema for editors (`hearth schema`). A site's rules lists say where a list left out comes from:
+ * the schema of rules alone gives them `[]` (a rules file parsed as is), but parseConfig fills them from the grid.
+ */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configSchema, { io: 'input' }) as Record<string, any>;
+  const lists = schema.properties?.sites?.items?.properties?.rules?.properties ?? {};
+  for (const name of ['fit', 'engagement', 'negative', 'source', 'funnel']) {
+    if (!lists[name]) continue;
+    delete lists[name].default;
+    lists[name].description = `Left out: the article's grid's ${name} (hearth's defaultRules, with the site's page groups). Given: it replaces the grid's; [] or {} for none.`;
+  }
+  return schema;
+}

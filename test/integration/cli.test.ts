@@ -57,6 +57,10 @@ describe('hearth CLI', () => {
     expect(code).toBe(0);
     const schema = JSON.parse(stdout);
     expect(schema.properties.sites.items.required).toEqual(['id', 'origins']);
+    // A rules list left out is the grid's, not empty: the editor must not say `[]`.
+    const fit = schema.properties.sites.items.properties.rules.properties.fit;
+    expect(fit.default).toBeUndefined();
+    expect(fit.description).toContain("the article's grid's fit");
   });
 
   it('migrates an empty data directory, then finds it up to date', async () => {
