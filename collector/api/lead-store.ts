@@ -307,18 +307,18 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
   const settings = { mutations_sync: '2' } as const;
   const query_params = personParams(site, person);
   // Recorded first: from now on no collector stores an event of theirs that was still on its way (ingest/erasures.ts).
-  const now = Date.now();
-  const erasedAt = toClickHouseTime(now);
-  const erasure = (visitor_id: string, lead_id: string, until: number): ErasureRow => ({ site_id: site, visitor_id, lead_id, until: toClickHouseTime(until), erased_at: erasedAt });
-  await client.insert({
-    table: 'erasures',
-    values: [
-      erasure('', leadIdOf(person.email), END_OF_TIME),
-      ...person.visitorIds.map((visitor) => erasure(visitor, '', END_OF_TIME)),
-      ...person.handedOver.map(({ visitorId, until }) => erasure(visitorId, '', Date.parse(until))),
-    ],
-    format: 'JSONEachRow',
-  });
+  const record = (at: number) => {
+    const erasure = (visitor_id: string, lead_id: string, until: number): ErasureRow => ({ site_id: site, visitor_id, lead_id, until: toClickHouseTime(until), erased_at: toClickHouseTime(at) });
+    return client.insert({
+      table: 'erasures',
+      values: [
+        erasure('', leadIdOf(person.email), END_OF_TIME),
+        ...person.visitorIds.map((visitor) => erasure(visitor, '', END_OF_TIME)),
+        ...person.handedOver.map(({ visitorId, until }) => erasure(visitorId, '', Date.parse(until))),
+      ],
+      format: 'JSONEachRow',
+    });
+  };
   const deletions: [string, string][] = [
     ['events', PERSONS_ROWS],
     ['identities', PERSONS_ROWS],
@@ -327,9 +327,17 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
     // Alerts carry the person's name, email and company, and the dispatcher would go on sending pending ones.
     ['alert_outbox', 'lead_id IN {leads:Array(String)}'],
   ];
-  for (const [table, condition] of deletions) {
-    await client.command({ query: `ALTER TABLE ${mutationTarget(table, cluster)} DELETE WHERE site_id = {site:String} AND ${condition}`, query_params, clickhouse_settings: settings });
-  }
+  const deleteAll = async () => {
+    for (const [table, condition] of deletions) {
+      await client.command({ query: `ALTER TABLE ${mutationTarget(table, cluster)} DELETE WHERE site_id = {site:String} AND ${condition}`, query_params, clickhouse_settings: settings });
+    }
+  };
+  await record(Date.now());
+  await deleteAll();
+  // An event of theirs received while the deletions ran (they were still browsing) was new to the first record, and a
+  // collector may have stored it behind the deletions: the erasure ends when they do, so it is recorded and run again.
+  await record(Date.now());
+  await deleteAll();
 }
 
 /** Qualification rows of several leads, ordered by lead then time, as each lead's folded history. */

@@ -330,22 +330,53 @@ describe('erasing a person', () => {
     expect(await count(`identities WHERE email = {ada:String}`, { ada })).toBe(0);
   });
 
+  it('erases what they sent while the erasure ran, stored behind its first deletions', async () => {
+    const visitor = newVisitor();
+    const email = `mo.${visitor}@delta.test`;
+    await post(visitor, [view(10, '/pricing'), form(9, { email, job_title: 'CTO' })]);
+    await drained(server);
+    const id = (await leadOf(visitor)).id as string;
+    const client = server.client;
+    const command = client.command.bind(client);
+    let landed = false;
+    client.command = async (params) => {
+      if (landed || !/^ALTER TABLE events\b.*DELETE/.test(params.query)) return command(params);
+      landed = true;
+      // A form of theirs arrives as the events are deleted, and is stored just after.
+      await post(visitor, [form(0, { email, phone: '+33 6 11 11 11 11' })]);
+      const deleted = await command(params);
+      await server.sink.drained();
+      return deleted;
+    };
+    try {
+      expect((await erase(id)).status).toBe(200);
+    } finally {
+      client.command = command;
+    }
+    await drained(server);
+    expect(await count(`events WHERE visitor_id = {visitor:String}`, { visitor })).toBe(0);
+    expect(await count(`lead_scores WHERE lead_id = {id:String} AND kind != 'gone'`, { id })).toBe(0);
+    expect((await getJson(server, `/api/leads/${id}?site=acme`)).status).toBe(404);
+  });
+
   it('leaves no stored score or alert behind when their browser is rescored during the erasure', async () => {
     const visitor = newVisitor();
     const email = `lin.${visitor}@gamma.test`;
     await post(visitor, [view(10, '/pricing'), form(9, { email, job_title: 'CEO', company: 'Gamma' })]);
     await drained(server);
     const id = (await leadOf(visitor)).id as string;
-    // Lin is still on the site when the erasure starts: a page view of hers lands just before her events are
-    // deleted, and the rescoring it triggers writes what it computed (a demo request: an alert, a new score).
+    // Lin is still on the site when the erasure starts: a form of hers arrives as her events are deleted, and the
+    // rescoring it triggers writes what it computed (a demo request: an alert, a new score).
     const client = server.client;
     const [command, insert] = [client.command.bind(client), client.insert.bind(client)];
     let erased!: () => void;
     const erasure = new Promise<void>((resolve) => (erased = resolve));
     let writing!: () => void;
     const rescored = new Promise<void>((resolve) => (writing = resolve));
+    let landed = false;
     client.command = async (params) => {
-      if (/^ALTER TABLE events\b.*DELETE/.test(params.query)) {
+      if (!landed && /^ALTER TABLE events\b.*DELETE/.test(params.query)) {
+        landed = true;
         await post(visitor, [form(1, { email }, 'demo-request')]);
         await Promise.race([rescored, new Promise((resolve) => setTimeout(resolve, 3000))]);
       }
