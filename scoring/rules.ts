@@ -367,7 +367,8 @@ export function withGridLists(raw: unknown, pageGroups: unknown): unknown {
   return { ...Object.fromEntries(leftOut.map((list) => [list, fromGrid(list)])), ...raw };
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** A JSON object (not an array, not null), as parsed from a config or rules file. */
+export const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function gridInput(pageGroups: PageGroups): RulesInput & Required<Pick<RulesInput, (typeof GRID_LISTS)[number]>> {
   const pages = (group: string, paths: string[]) => (Object.hasOwn(pageGroups, group) ? { pageGroup: group } : { paths });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
-import { withGridLists } from '../../scoring/rules.ts';
+import { isRecord, withGridLists } from '../../scoring/rules.ts';
 import { configSchema, type HearthConfig } from './schema.ts';
 import { toProblems } from './issues.ts';
 import { jsonSyntaxError } from './json-errors.ts';
@@ -65,8 +65,6 @@ function withSitesGridLists(raw: unknown): unknown {
   const sites = raw.sites.map((site: unknown) => (isRecord(site) && site.rules !== undefined ? { ...site, rules: withGridLists(site.rules, site.pageGroups) } : site));
   return { ...raw, sites };
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function loadConfig(file: string): HearthConfig {
   const { path, raw } = readJsonFile(file, 'config');
