@@ -230,16 +230,7 @@ describe('erasing a person', () => {
     // A second collector behind the load balancer, cut off from ClickHouse since before the erasure: its log holds
     // a visit of Ada's laptop, Ada's form on a tablet, Bob's later visit of the shared PC, and a stranger's visit.
     let reachable = false;
-    const down = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:8123'));
-    const other = await createWalSink({
-      dir: mkdtempSync(join(tmpdir(), 'hearth-other-collector-')),
-      client: { insert: (params) => (reachable ? server.client.insert(params) : down()), exec: (params) => (reachable ? server.client.exec(params) : down()) },
-      maxBytes: 1 << 30,
-      flushMs: 10,
-      retryCapMs: 50,
-      log: { info() {}, warn() {}, error() {} },
-      erasures: erasureFilter(server.client),
-    });
+    const other = await otherCollector(() => reachable);
     const rowsOf = (visitor: string, events: unknown[]) => batchToRows({ s: 'acme', v: visitor, e: events as WireBatch['e'] }, Date.now());
     await other.write([
       ...rowsOf(laptop, [view(3, '/pricing')]),
