@@ -7,11 +7,13 @@ type BacklogStatus = SinkStatus & { rejectedRows?: number };
 /** Why /collect refused a request: the `code` of its error body. Anything else is counted as `other`. */
 export const REJECTION_REASONS = [
   'invalid_json',
+  'invalid_encoding',
   'invalid_batch',
   'unknown_site',
   'origin_not_allowed',
   'body_too_large',
   'unsupported_media_type',
+  'unsupported_encoding',
   'rate_limited',
   'log_full',
   'log_unwritable',

@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync, inflateSync, type ZlibOptions } from 'node:zlib';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync } from 'fastify';
 import type { HearthConfig } from '../config/schema.ts';
@@ -29,11 +30,19 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
   app.addHook('onSend', countRejections(metrics));
 
   // sendBeacon posts text/plain (no CORS preflight); the body is JSON either way, and both go through Fastify's
-  // JSON parser, which refuses `__proto__` and `constructor.prototype` keys.
+  // JSON parser, which refuses `__proto__` and `constructor.prototype` keys. Fastify has read at most bodyLimit bytes
+  // as they came over the wire (413 beyond); a compressed body is then inflated under the same cap (decodedBody).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, body as string, (err, parsed) => {
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = decodedBody(request.headers['content-encoding'], body as Buffer, request.routeOptions.bodyLimit);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    parseJson(request, text, (err, parsed) => {
       if (err) done(Object.assign(new Error('the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key'), { statusCode: 400, code: 'invalid_json' }));
       else done(null, parsed);
     });
@@ -60,3 +69,40 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     return reply.code(202).send({ accepted: batch.e.length });
   });
 };
+
+/** The content codings a server-side sender (a backend, a proxy, a mobile app) may compress a batch with. */
+const DECOMPRESSORS = new Map<string, (body: Buffer, options: ZlibOptions) => Buffer>([
+  ['gzip', gunzipSync],
+  // RFC 9110: a recipient should treat x-gzip as gzip.
+  ['x-gzip', gunzipSync],
+  // HTTP's deflate is the zlib format (RFC 1950), not raw deflate.
+  ['deflate', inflateSync],
+  ['br', brotliDecompressSync],
+]);
+
+/**
+ * The body as text, decompressed by its Content-Encoding. maxOutputLength stops zlib as soon as its output passes
+ * `limit`, so a bomb (50 MB of gzip fits in 48 KB, far more of brotli) costs at most `limit` bytes of inflating, and
+ * gets the 413 a body that large would get uncompressed. Synchronous on purpose: at most 64 KB in and 64 KB out,
+ * well under a millisecond, and it leaves libuv's thread pool to the write-ahead log's disk writes.
+ */
+function decodedBody(header: string | string[] | undefined, body: Buffer, limit: number): string {
+  const encoding = String(header ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return body.toString('utf8');
+  // A Map: a header such as "constructor" must not find Object's own properties.
+  const decompress = DECOMPRESSORS.get(encoding);
+  if (!decompress) {
+    throw Object.assign(new Error(`Content-Encoding "${String(header)}" is not supported: send the body as is, or in one of gzip, deflate or br`), {
+      statusCode: 415,
+      code: 'unsupported_encoding',
+    });
+  }
+  try {
+    return decompress(body, { maxOutputLength: limit }).toString('utf8');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw Object.assign(new Error(`the body is larger than ${limit / 1024} KB once decompressed`), { statusCode: 413, code: 'body_too_large' });
+    }
+    throw Object.assign(new Error(`the body is not valid ${encoding} data (Content-Encoding: ${encoding})`), { statusCode: 400, code: 'invalid_encoding' });
+  }
+}

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync } from 'fastify';
+import Negotiator from 'negotiator';
 import { snippetPath } from '../paths.ts';
 
 /** `GET /hearth.js`: the built snippet, pre-compressed once, with an ETag so browsers revalidate cheaply. */
@@ -12,20 +13,36 @@ export const snippetRoute: FastifyPluginAsync = async (app) => {
   } catch {
     throw new Error(`the snippet is not built (${snippetPath} is missing): run "npm run build"`);
   }
-  const etag = `"${createHash('sha256').update(source).digest('base64url').slice(0, 22)}"`;
+  const hash = createHash('sha256').update(source).digest('base64url').slice(0, 22);
+  // One ETag per coding: a strong validator names the bytes sent, so a cache never pairs a 304 with the wrong coding.
+  const etags = { br: `"${hash}-br"`, gzip: `"${hash}-gz"`, identity: `"${hash}"` };
   const encoded = { br: brotliCompressSync(source), gzip: gzipSync(source, { level: 9 }) };
 
   app.get('/hearth.js', async (request, reply) => {
     reply
       .header('content-type', 'text/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=3600, stale-while-revalidate=86400')
-      .header('etag', etag)
       .header('vary', 'accept-encoding')
       .header('cross-origin-resource-policy', 'cross-origin');
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-    const accepted = String(request.headers['accept-encoding'] ?? '');
-    const encoding = /\bbr\b/.test(accepted) ? 'br' : /\bgzip\b/.test(accepted) ? 'gzip' : undefined;
-    if (encoding) reply.header('content-encoding', encoding);
-    return reply.send(encoding ? encoded[encoding] : source);
+    const encoding = preferredEncoding(request);
+    reply.header('etag', etags[encoding]);
+    if (request.headers['if-none-match'] === etags[encoding]) return reply.code(304).send();
+    if (encoding !== 'identity') reply.header('content-encoding', encoding);
+    return reply.send(encoding === 'identity' ? source : encoded[encoding]);
   });
 };
+
+type SnippetEncoding = 'br' | 'gzip' | 'identity';
+// negotiator ≥ 1 breaks a tie in q-values by the server's `preferred` order; @types/negotiator (0.6) lacks the option.
+type EncodingWithPreference = (available: SnippetEncoding[], options: { preferred: SnippetEncoding[] }) => SnippetEncoding | undefined;
+
+/**
+ * The coding to send by the request's Accept-Encoding, with q-values (`br;q=0` refuses brotli), `*` (any coding not
+ * named) and identity weighed as RFC 9110 says, by negotiator (the parser Express uses). Among codings the client
+ * accepts equally, brotli first: it is the smaller. Identity when nothing acceptable is left: the snippet must load.
+ */
+function preferredEncoding(request: { headers: Negotiator.Headers }): SnippetEncoding {
+  const negotiator = new Negotiator(request);
+  const encoding = (negotiator.encoding as EncodingWithPreference).call(negotiator, ['br', 'gzip', 'identity'], { preferred: ['br', 'gzip', 'identity'] });
+  return encoding ?? 'identity';
+}

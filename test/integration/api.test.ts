@@ -123,8 +123,32 @@ describe('health and the snippet', () => {
     const source = await first.text();
     expect(source).toContain('sendBeacon');
     const etag = first.headers.get('etag')!;
-    const again = await fetch(`${server.url}/hearth.js`, { headers: { 'if-none-match': etag } });
+    const again = await fetch(`${server.url}/hearth.js`, { headers: { 'accept-encoding': 'gzip', 'if-none-match': etag } });
     expect(again.status).toBe(304);
+    // Each coding has its own ETag: a browser that now takes brotli gets the brotli bytes, not a 304 for the gzip ones.
+    const brotli = await fetch(`${server.url}/hearth.js`, { headers: { 'accept-encoding': 'br', 'if-none-match': etag } });
+    expect([brotli.status, brotli.headers.get('content-encoding')]).toEqual([200, 'br']);
+    expect(brotli.headers.get('etag')).not.toBe(etag);
+  });
+
+  // q=0 means "not this one"; `*` stands for any coding not named; ties go to brotli, the smaller.
+  it.each([
+    ['br;q=0, gzip', 'gzip'],
+    ['gzip;q=0', 'uncompressed'],
+    ['*', 'br'],
+    ['gzip, deflate, br, zstd', 'br'],
+    ['br;q=0, *', 'gzip'],
+    ['br;q=0, gzip;q=0, *', 'uncompressed'],
+    ['gzip;q=1, br;q=0.5', 'gzip'],
+    ['GZIP', 'gzip'],
+    ['identity', 'uncompressed'],
+    ['', 'uncompressed'],
+  ])('serves hearth.js to Accept-Encoding "%s" as %s', async (acceptEncoding, expected) => {
+    const response = await fetch(`${server.url}/hearth.js`, { headers: { 'accept-encoding': acceptEncoding } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-encoding') ?? 'uncompressed').toBe(expected);
+    expect(response.headers.get('vary')).toBe('accept-encoding');
+    expect(await response.text()).toContain('sendBeacon');
   });
 
   it('answers unknown routes with a JSON 404', async () => {
