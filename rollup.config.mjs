@@ -6,7 +6,8 @@ export default {
   input: 'sdk/src/index.ts',
   output: { file: 'dist/hearth.js', format: 'iife', strict: false },
   plugins: [
-    esbuild({ target: 'es2020' }),
+    // ES2021 syntax (`||=`) runs in every browser that has crypto.randomUUID, which the snippet needs.
+    esbuild({ target: 'es2021' }),
     terser({ ecma: 2020, module: false, toplevel: true, compress: { passes: 3, unsafe: true, unsafe_arrows: true, pure_getters: true }, format: { comments: false } }),
   ],
 };

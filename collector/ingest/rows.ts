@@ -115,7 +115,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
     return {
       site_id: batch.s,
       visitor_id: batch.v,
-      session_id: batch.sid ?? '',
+      session_id: event.sid ?? batch.sid ?? '',
       event_id: eventId,
       ts: timeIsKept(event.t, receivedAt) ? toClickHouseTime(event.t) : (retimed?.get(eventId) ?? received),
       received_at: received,

@@ -9,7 +9,8 @@ import { z } from 'zod';
  *            u: page URL, r: referrer, ti: page title, k: name (custom event, form, gated asset),
  *            em: email (identify), p: properties (string → string; a form's fields),
  *            ms: engaged milliseconds (engagement), sd: max scroll depth in % (engagement),
- *            h: link target URL (download, outbound), x: link text, ss: 1 on the event that began a session }
+ *            h: link target URL (download, outbound), x: link text, ss: 1 on the event that began a session,
+            sid: the event's own session id, when it differs from the batch's (a retried event from an earlier visit) }
  *   types  v pageview · e engagement · d download · o outbound · f form · i identify · t track
  */
 export const EVENT_TYPES = { v: 'pageview', e: 'engagement', d: 'download', o: 'outbound', f: 'form', i: 'identify', t: 'track' } as const;
@@ -43,6 +44,7 @@ export const wireEventSchema = z
     h: pageUrl.nullish(),
     x: shortText(500).nullish(),
     ss: z.literal(1).nullish(),
+    sid: idText.nullish(),
   })
   .superRefine((event, ctx) => {
     const need = (field: 'k' | 'em' | 'ms' | 'h', message: string) => event[field] == null && ctx.addIssue({ code: 'custom', path: [field], message });

@@ -5,7 +5,7 @@ const FILE = /\.(pdf|(doc|xls|ppt)x?|od[tsp]|rtf|txt|csv|zip|rar|7z|t?gz|tar|bz2
 
 /**
  * Downloads (a file extension in the link's path, a `download` attribute, or `data-hearth-asset="NAME"` for
- * gated assets) and outbound links. Left, middle and modified clicks and Enter on a focused link all count.
+ * gated assets) and outbound links (to another host: mailto:, tel: and javascript: links have none). Left, middle and modified clicks and Enter on a focused link all count.
  * The event goes out at once: the click may be about to unload the page.
  */
 export function trackDownloads(): void {
@@ -16,7 +16,7 @@ export function trackDownloads(): void {
     if (!link) return;
     const url = new URL((link as HTMLAnchorElement).href, location.href);
     const asset = link.getAttribute('data-hearth-asset');
-    const type = asset != null || link.hasAttribute('download') || FILE.test(url.pathname) ? 'd' : url.host != location.host && /^http/.test(url.protocol) && 'o';
+    const type = asset != null || link.hasAttribute('download') || FILE.test(url.pathname) ? 'd' : url.host && url.host != location.host && 'o';
     if (type) push(type, { h: url.href, x: link.textContent!.trim().slice(0, 200), k: asset }, true);
   }
   document.addEventListener('click', onClick, true);

@@ -29,7 +29,7 @@ export function readForm(form: HTMLFormElement): Record<string, string> | undefi
       value &&
       (explicit || DECLARATIVE.test(key)) &&
       !SECRET.test(key) &&
-      !/password|hidden|file/.test(field.type) &&
+      !/pass|hid|file/.test(field.type) &&
       !(/check|radio/.test(field.type) && !field.checked) &&
       !field.hasAttribute('data-hearth-ignore') &&
       !CARD_NUMBER.test(value.replace(/[\s-]/g, ''))

@@ -18,7 +18,7 @@ export function save(key: string, value: string | null): void {
 }
 
 /** localStorage key of "visitor.session.lastSeen"; the cookie of the same name holds the visitor id alone. */
-const KEY = 'hearth_vid';
+export const KEY = 'hearth_vid';
 const SESSION_IDLE_MS = 30 * 60_000;
 
 /** The first-party visitor id: localStorage, else the `hearth_vid` cookie (shared across subdomains), else new. */

@@ -1,6 +1,6 @@
 import { endpoint, site } from './config.ts';
 import { DENIED, GRANTED, type Consent } from './consent.ts';
-import { load, persistIdentity, save, sessionId, touchSession, uuid, visitorId } from './identity.ts';
+import { KEY, load, persistIdentity, save, sessionId, touchSession, uuid, visitorId } from './identity.ts';
 
 /** One event on the wire; the short keys and one-letter types are explained in collector/ingest/wire.ts. */
 export interface WireEvent {
@@ -18,6 +18,7 @@ export interface WireEvent {
   h?: string;
   x?: string;
   ss?: 1;
+  sid?: string;
 }
 
 const BATCH_WINDOW_MS = 300;
@@ -35,7 +36,6 @@ const RETRY_LEASE_MS = 10_000;
 export let consent: Consent;
 let queue: WireEvent[] = [];
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
-let bot: true | undefined;
 
 /** Events whose request failed, in localStorage: [failed attempts, no retry before (epoch ms), events]. */
 type Stash = [attempts: number, notBefore: number, events: WireEvent[]];
@@ -71,8 +71,13 @@ function post(body: string, events: WireEvent[]) {
       failed ? stash(attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep) : stash(attempts, notBefore, keep);
     }
   };
-  // A string body goes as text/plain, which needs no CORS preflight.
-  fetch(endpoint, { method: 'POST', body, keepalive: true }).then((response) => answered(response.status > 499 || response.status == 429), answered);
+  // Stashed events are resent under the session they belong to, not the one current then.
+  for (const event of events) event.sid ||= sessionId;
+  // A string body goes as text/plain, which needs no CORS preflight. Chromium carries at most 64 KB of keepalive
+  // requests at once and refuses the rest: those go again at once without keepalive, while the page is open.
+  fetch(endpoint, { method: 'POST', body, keepalive: true })
+    .catch(() => fetch(endpoint, { method: 'POST', body }))
+    .then((response) => answered(response.status > 499 || response.status == 429), answered);
 }
 
 /**
@@ -91,7 +96,8 @@ function retry() {
 
 /** Sends events in bodies under 60 KB (the most sendBeacon and a keepalive fetch carry) and 100 events, halving as needed. */
 function send(events: WireEvent[], leaving?: unknown) {
-  const body = JSON.stringify({ s: site, v: visitorId, sid: sessionId, b: bot, e: events });
+  // b: an automated browser says so (the collector also reads the User-Agent against a well-kept bot list).
+  const body = JSON.stringify({ s: site, v: visitorId, sid: sessionId, b: navigator.webdriver, e: events });
   if ((new Blob([body]).size > MAX_BODY || events[MAX_EVENTS]) && events[1]) send(events.splice(0, events.length / 2), leaving), send(events, leaving);
   // A beacon outlives the page but cannot report failure, so it is kept for pages that are going away.
   else if (!(leaving && navigator.sendBeacon?.(endpoint, body))) post(body, events);
@@ -132,6 +138,7 @@ export function setConsent(decision: Consent): void {
 
 export function startTransport(initial: Consent): void {
   consent = initial;
-  bot = navigator.webdriver || /headless/i.test(navigator.userAgent) || undefined;
   addEventListener('online', retry);
+  // Another tab's deny erased the ids: this one stops too, instead of storing them again with its next event.
+  addEventListener('storage', (event) => event.key == KEY && !event.newValue && setConsent(DENIED));
 }

@@ -80,6 +80,29 @@ describe.runIf(browserTestsEnabled())('consent and opt-outs in Chromium', () => 
     await context.close();
   });
 
+  it('stops every open tab when consent is denied in one: the others send nothing more and do not store the ids again', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const first = await context.newPage();
+    const second = await context.newPage();
+    await first.goto(`${site.url}/plain`);
+    await second.goto(`${site.url}/plain`);
+    await expect.poll(() => sent.events('v').length).toBe(2);
+    const visitor = (await visitorOf(first))!;
+
+    await first.evaluate(() => (window as any).hearth('consent', 'denied'));
+    await second.evaluate(() => (window as any).hearth('track', 'after-denial-in-another-tab'));
+    await second.evaluate(() => history.pushState({}, '', '/plain?next'));
+    await second.waitForTimeout(1000);
+    await second.close({ runBeforeUnload: true });
+    expect(sent.events('t')).toEqual([]);
+    expect(sent.events('v')).toHaveLength(2);
+    expect(await first.evaluate(() => localStorage.getItem('hearth_vid'))).toBeNull();
+    expect(await context.cookies()).toEqual([]);
+    await expect.poll(() => leadOf(world.hearth, visitor).then((lead) => lead?.events), { timeout: 10_000 }).toBe(2);
+    await context.close();
+  });
+
   it('honours Global Privacy Control and Do-Not-Track, unless data-respect-dnt="false"', async () => {
     const context = await world.browser.newContext({ extraHTTPHeaders: { DNT: '1', 'Sec-GPC': '1' } });
     await context.addInitScript(() => {

@@ -35,6 +35,17 @@ describe('POST /collect', () => {
     expect(rows.find((r) => r.type === 'track')).toMatchObject({ name: 'pricing-toggle', props: { plan: 'annual', seats: '25', trial: 'true' } });
   });
 
+  it('stores an event under its own session id when it carries one (a retried event from an earlier visit)', async () => {
+    const visitor = newVisitor();
+    const earlier = wireEvent({ sid: 'session-earlier' });
+    const current = wireEvent({ u: `${SITE_ORIGIN}/pricing` });
+    expect((await postBatch(server, { s: 'acme', v: visitor, sid: 'session-current', e: [current, earlier] })).status).toBe(202);
+    const rows = await storedEvents(server, visitor);
+    expect(Object.fromEntries(rows.map((r) => [r.event_id, r.session_id]))).toEqual({ [String(current.i)]: 'session-current', [String(earlier.i)]: 'session-earlier' });
+    const bad = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ sid: 'no spaces' })] });
+    expect([bad.status, (bad.body as any).problems.map((p: { path: string }) => p.path)]).toEqual([400, ['e[0].sid']]);
+  });
+
   it('accepts application/json from a subdomain matched by a wildcard origin', async () => {
     const visitor = newVisitor();
     const response = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] }, { contentType: 'application/json', origin: 'https://blog.acme.test' });

@@ -68,6 +68,34 @@ describe('consent and opt-out', () => {
     expect(localStorage.getItem('hearth_retry')).toBeNull();
   });
 
+  it('stops when consent is denied in another tab: sends nothing more and does not store the erased ids again', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
+    vi.advanceTimersByTime(300);
+    const visitor = localStorage.getItem('hearth_vid')!.split('.')[0];
+    // The stash emptied by another tab is no denial.
+    localStorage.setItem('hearth_retry', '[0,0,[]]');
+    localStorage.removeItem('hearth_retry');
+    dispatchEvent(new StorageEvent('storage', { key: 'hearth_retry', oldValue: '[0,0,[]]', newValue: null }));
+    hearth('track', 'still-granted');
+    vi.advanceTimersByTime(300);
+    expect(page.events('t').map((e) => e.k)).toEqual(['still-granted']);
+
+    // The other tab's deny erases the ids from localStorage and the cookie, as this snippet does.
+    const stored = localStorage.getItem('hearth_vid');
+    localStorage.removeItem('hearth_vid');
+    document.cookie = 'hearth_vid=; max-age=0; path=/';
+    dispatchEvent(new StorageEvent('storage', { key: 'hearth_vid', oldValue: stored, newValue: null }));
+    history.pushState({}, '', '/pricing');
+    hearth('track', 'after-denial-elsewhere');
+    vi.advanceTimersByTime(5000);
+    dispatchEvent(new Event('pagehide'));
+    expect(page.events('t').map((e) => e.k)).toEqual(['still-granted']);
+    expect(page.events('v')).toHaveLength(1);
+    expect([localStorage.getItem('hearth_vid'), document.cookie]).toEqual([null, '']);
+    expect(visitor).toBeTruthy();
+  });
+
   it('erases, when denied, what an earlier page stored, and expires the cookie on the data-cookie-domain it was set for', async () => {
     const written: string[] = [];
     Object.defineProperty(document, 'cookie', { configurable: true, get: () => 'hearth_vid=v-earlier', set: (value: string) => written.push(value) });

@@ -6,10 +6,12 @@ export interface SentBatch {
   v: string;
   sid: string;
   b?: boolean;
-  e: Array<{ i: string; n: string; t: number; u: string; r?: string; k?: string | null; em?: string; p?: Record<string, unknown>; ms?: number; sd?: number; h?: string; x?: string; ss?: 1 }>;
+  e: Array<{ i: string; n: string; t: number; u: string; r?: string; k?: string | null; em?: string; p?: Record<string, unknown>; ms?: number; sd?: number; h?: string; x?: string; ss?: 1; sid?: string }>;
 }
 export interface Request {
   via: 'beacon' | 'fetch';
+  /** A fetch that outlives the page (always false for a beacon). */
+  keepalive: boolean;
   url: string;
   body: string;
   batch: SentBatch;
@@ -22,6 +24,8 @@ export interface PageOptions {
   beacon?: boolean;
   /** What fetch answers: a status, a network error, or nothing until `answer()` (a request in flight). */
   fetchStatus?: number | 'network-error' | 'pending';
+  /** Bytes of keepalive fetches the browser carries at once (Chromium: 64 KB); over it, a keepalive fetch fails. */
+  keepaliveQuota?: number;
   /** navigator.webdriver: an automated browser. */
   webdriver?: boolean;
   /** Runs before the snippet loads: queue calls, set up the page. */
@@ -41,7 +45,8 @@ const originals = {
  */
 export async function openPage(options: PageOptions = {}) {
   const requests: Request[] = [];
-  const record = (via: Request['via'], url: string, body: string) => requests.push({ via, url, body, batch: JSON.parse(body) });
+  const record = (via: Request['via'], url: string, body: string, keepalive = false) => requests.push({ via, url, body, keepalive, batch: JSON.parse(body) });
+  let keepaliveInFlight = 0;
   let fetchStatus = options.fetchStatus ?? 202;
   const pending: Array<(status: number | 'network-error') => void> = [];
   Object.defineProperties(navigator, {
@@ -58,12 +63,20 @@ export async function openPage(options: PageOptions = {}) {
   });
   vi.stubGlobal('fetch', (url: string, init: RequestInit) => {
     if (fetchStatus === 'network-error') return Promise.reject(new TypeError('Failed to fetch'));
-    record('fetch', url, init.body as string);
-    if (fetchStatus === 'pending')
-      return new Promise((resolve, reject) =>
-        pending.push((status) => (status === 'network-error' ? reject(new TypeError('Failed to fetch')) : resolve(new Response(null, { status })))),
-      );
-    return Promise.resolve(new Response(null, { status: fetchStatus }));
+    const size = new Blob([init.body as string]).size;
+    const keepalive = !!init.keepalive;
+    if (keepalive && options.keepaliveQuota !== undefined) {
+      if (keepaliveInFlight + size > options.keepaliveQuota) return Promise.reject(new TypeError('Failed to fetch'));
+      keepaliveInFlight += size;
+    }
+    record('fetch', url, init.body as string, keepalive);
+    const answer: Promise<Response> =
+      fetchStatus === 'pending'
+        ? new Promise((resolve, reject) =>
+            pending.push((status) => (status === 'network-error' ? reject(new TypeError('Failed to fetch')) : resolve(new Response(null, { status })))),
+          )
+        : Promise.resolve(new Response(null, { status: fetchStatus }));
+    return keepalive && options.keepaliveQuota !== undefined ? answer.finally(() => (keepaliveInFlight -= size)) : answer;
   });
   // Listeners the snippet adds to window and document are removed when the page closes.
   for (const target of [window, document] as EventTarget[]) {

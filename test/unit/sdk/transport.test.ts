@@ -81,6 +81,45 @@ describe('transport', () => {
     expect(stash()).toBeNull();
   });
 
+  it('sends in full what is over the browser\'s 64 KB of keepalive requests while the page is open, without the retry queue', async () => {
+    vi.useFakeTimers();
+    const page = await openPage({ keepaliveQuota: 64 * 1024 });
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    // Ten events of 20 answers of 490 characters: about 100 KB, sent as two halves of about 50 KB at once.
+    for (let i = 0; i < 10; i++) hearth('track', `big-${i}`, Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`k${k}`, 'y'.repeat(490)])));
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.events('t').map((e) => e.k)).toEqual(Array.from({ length: 10 }, (_, i) => `big-${i}`));
+    expect(page.requests.slice(1).map((r) => r.keepalive)).toEqual([true, false]);
+    expect(stash()).toBeNull();
+  });
+
+  it('resends stashed events under the session they were recorded in, not the one current then', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const page = await openPage({ fetchStatus: 'network-error' });
+    hearth('track', 'during-outage');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    const first = localStorage.getItem('hearth_vid')!.split('.')[1];
+    expect(stashedIds()).toHaveLength(2);
+
+    // 40 minutes later (a new session) the collector is back; the next event brings the stash with it.
+    vi.advanceTimersByTime(40 * 60_000);
+    page.setFetchStatus(202);
+    hearth('track', 'back');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    const [now, resent] = page.requests;
+    expect(now!.batch.e.map((e) => [e.k, e.ss, e.sid])).toEqual([['back', 1, undefined]]);
+    expect(now!.batch.sid).not.toBe(first);
+    expect(resent!.batch.e.map((e) => [e.n, e.sid])).toEqual([
+      ['v', first],
+      ['t', first],
+    ]);
+    expect(stash()).toBeNull();
+  });
+
   it('keeps stashed events until the request that resends them is answered, so a tab closed meanwhile loses nothing', async () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
     const events = ['a', 'b'].map((k) => ({ i: `stashed-${k}`, n: 't', k, t: Date.now() - 60_000, u: 'http://localhost:3000/' }));
