@@ -90,7 +90,11 @@ describe.runIf(browserTestsEnabled())('consent and opt-outs in Chromium', () => 
     await expect.poll(() => sent.events('v').length).toBe(2);
     const visitor = (await visitorOf(first))!;
 
+    // The other tab learns of the deny by a storage event; the test waits for it as the snippet's own listener
+    // (registered first, so it has run by then) gets it.
+    await second.evaluate(() => addEventListener('storage', (event) => ((window as any).seen = event.key)));
     await first.evaluate(() => (window as any).hearth('consent', 'denied'));
+    await second.waitForFunction(() => (window as any).seen === 'hearth_vid');
     await second.evaluate(() => (window as any).hearth('track', 'after-denial-in-another-tab'));
     await second.evaluate(() => history.pushState({}, '', '/plain?next'));
     await second.waitForTimeout(1000);
