@@ -19,17 +19,20 @@ export interface HistoryOptions {
   now: number;
 }
 
-interface Persona {
+export interface Persona {
   name: string;
   share: number;
-  /** Chance a visitor of this persona fills a form (and becomes a lead). */
+  /** Chance a visitor of this persona fills a form (and becomes a lead), before the source's quality weighs on it. */
   formRate: number;
   sessions: [min: number, max: number];
   /** Pages per session and what they lean towards. */
   pages: [min: number, max: number];
   interests: Partial<Record<PageKey, number>>;
-  traits: () => Record<string, string>;
-  emailDomain: () => string;
+  /** The job titles its forms give (none: it never fills one). */
+  jobTitles: readonly string[];
+  /** What else its forms say about the visitor's company. */
+  traits: (random: Random) => Record<string, string>;
+  emailDomain: (random: Random, traits: Record<string, string>) => string;
 }
 
 type PageKey = keyof typeof PAGES;
@@ -53,7 +56,7 @@ const DOWNLOADS: Partial<Record<PageKey, string>> = {
 };
 
 /** Traffic sources with their share of visits; LinkedIn brings fewer but better visitors than Display. */
-const SOURCES: { share: number; query: string; referrer: string; quality: number }[] = [
+export const SOURCES: { share: number; query: string; referrer: string; quality: number }[] = [
   { share: 0.3, query: '', referrer: 'https://www.google.com/', quality: 1 },
   { share: 0.15, query: '?utm_source=google&utm_medium=cpc&utm_campaign=lead-scoring&gclid=demo', referrer: 'https://www.google.com/', quality: 1.1 },
   { share: 0.12, query: '?utm_source=linkedin&utm_medium=paid-social&utm_campaign=ceo-series', referrer: 'https://www.linkedin.com/', quality: 1.8 },
@@ -65,10 +68,27 @@ const SOURCES: { share: number; query: string; referrer: string; quality: number
 
 const FIRST_NAMES = ['Ada', 'Grace', 'Alan', 'Linus', 'Margaret', 'Claude', 'Hedy', 'Louis', 'Camille', 'Chloé', 'Hugo', 'Léa', 'Jules', 'Inès', 'Sofia', 'Noah'];
 const LAST_NAMES = ['Martin', 'Bernard', 'Dubois', 'Smith', 'Johnson', 'Lovelace', 'Hopper', 'Turing', 'Moreau', 'Laurent', 'Garcia', 'Müller', 'Rossi', 'Jansen'];
-const COMPANIES = ['Globex', 'Initech', 'Umbrella Freight', 'Stark Logistics', 'Wayne Shipping', 'Acme Transport', 'Soylent Cargo', 'Tyrell Supply', 'Hooli', 'Vandelay Imports'];
-const TARGET_INDUSTRIES = ['Logistics', 'Manufacturing', 'Retail'];
-const OTHER_INDUSTRIES = ['Software', 'Finance', 'Healthcare', 'Education'];
-const COUNTRIES = ['FR', 'FR', 'FR', 'DE', 'BE', 'CH', 'ES', 'IT', 'GB', 'US', 'JP'];
+/**
+ * Industries and countries as the demo's forms offer them (test/fixtures/demo/contact), and companies in each
+ * industry (a lead's email domain). The default grid rewards software companies in France, Belgium, Switzerland and
+ * Luxembourg (scoring/rules.ts, "target industry" and "covered country"): the demo's buyers are mostly there and the
+ * other visitors spread, so that every fit rule has leads to tell apart.
+ */
+const TARGET_INDUSTRY = 'Software';
+const OTHER_INDUSTRIES = ['Logistics', 'Manufacturing', 'Retail', 'Finance', 'Healthcare', 'Other'];
+const COMPANIES: Record<string, readonly string[]> = {
+  Software: ['Hooli', 'Initech', 'Pied Piper', 'Massive Dynamic'],
+  Logistics: ['Umbrella Freight', 'Stark Logistics', 'Wayne Shipping', 'Acme Transport', 'Soylent Cargo'],
+  Manufacturing: ['Globex', 'Tyrell Supply', 'Cyberdyne'],
+  Retail: ['Vandelay Imports', 'Monarch Stores'],
+  Finance: ['Gringotts Capital', 'Oscorp Finance'],
+  Healthcare: ['Mercy Health', 'Nakatomi Pharma'],
+  Other: ['Sterling Cooper', 'Bluth Company'],
+};
+const COVERED_COUNTRIES = ['FR', 'FR', 'FR', 'BE', 'CH'];
+const OTHER_COUNTRIES = ['DE', 'ES', 'IT', 'NL', 'GB', 'SE', 'US', 'CA', 'JP'];
+const industry = (random: Random, target: number) => (random.chance(target) ? TARGET_INDUSTRY : random.pick(OTHER_INDUSTRIES));
+const country = (random: Random, covered: number) => random.pick(random.chance(covered) ? COVERED_COUNTRIES : OTHER_COUNTRIES);
 
 /** mulberry32: a small, fast, seedable PRNG, so a seed always gives the same history. */
 function prng(seed: number) {
@@ -114,82 +134,89 @@ function seedOf({ seed, now, days }: HistoryOptions): number {
   return mix(mix(mix(seed) ^ Math.floor(now / 86_400_000)) ^ days) >>> 0;
 }
 
-function personas(random: Random): Persona[] {
-  const company = () => random.pick(COMPANIES);
-  const companyDomain = () => company().toLowerCase().replace(/[^a-z]/g, '') + '.example';
-  return [
-    {
-      name: 'decision-maker',
-      share: 0.08,
-      formRate: 0.6,
-      sessions: [2, 6],
-      pages: [3, 8],
-      interests: { product: 3, pricing: 4, customers: 2, contact: 2, webinar: 1 },
-      traits: () => ({ job_title: random.pick(['CEO', 'PDG', 'Founder', 'Directeur général', 'COO']), company_size: random.pick(['251-1000', '1000+']), industry: random.pick(TARGET_INDUSTRIES), country: random.pick(COUNTRIES) }),
-      emailDomain: companyDomain,
-    },
-    {
-      name: 'manager',
-      share: 0.15,
-      formRate: 0.45,
-      sessions: [1, 5],
-      pages: [2, 7],
-      interests: { product: 3, resources: 2, webinar: 2, pricing: 2, docs: 1 },
-      traits: () => ({ job_title: random.pick(['Head of Operations', 'Logistics Manager', 'Directeur logistique', 'Responsable supply chain', 'VP Sales']), company_size: random.pick(['51-250', '251-1000', '11-50']), industry: random.pick([...TARGET_INDUSTRIES, ...OTHER_INDUSTRIES]), country: random.pick(COUNTRIES) }),
-      emailDomain: companyDomain,
-    },
-    {
-      name: 'practitioner',
-      share: 0.2,
-      formRate: 0.25,
-      sessions: [1, 4],
-      pages: [2, 6],
-      interests: { docs: 3, product: 2, resources: 2 },
-      traits: () => ({ job_title: random.pick(['Data Analyst', 'Software Engineer', 'Chargé de planification', 'Dispatcher']), company_size: random.pick(['11-50', '51-250', '251-1000']), industry: random.pick([...TARGET_INDUSTRIES, ...OTHER_INDUSTRIES]), country: random.pick(COUNTRIES) }),
-      emailDomain: companyDomain,
-    },
-    {
-      name: 'student',
-      share: 0.12,
-      formRate: 0.3,
-      sessions: [1, 2],
-      pages: [1, 4],
-      interests: { resources: 4, home: 1, careers: 2 },
-      traits: () => ({ job_title: random.pick(['Étudiant', 'Student', 'Stagiaire', 'Intern']), company_size: '1-10', industry: 'Education', country: random.pick(COUNTRIES) }),
-      emailDomain: () => random.pick(['gmail.com', 'univ-paris.example', 'yahoo.fr']),
-    },
-    {
-      name: 'content-collector',
-      share: 0.05,
-      formRate: 0.9,
-      sessions: [3, 8],
-      pages: [2, 5],
-      interests: { resources: 5, webinar: 3, customers: 2, docs: 2 },
-      traits: () => ({ job_title: random.pick(['Marketing Assistant', 'Consultant']), company_size: '1-10', industry: random.pick(OTHER_INDUSTRIES), country: random.pick(COUNTRIES) }),
-      emailDomain: () => random.pick(['gmail.com', 'outlook.com', 'consulting.example']),
-    },
-    {
-      name: 'job-seeker',
-      share: 0.1,
-      formRate: 0,
-      sessions: [1, 2],
-      pages: [1, 3],
-      interests: { careers: 5, home: 1 },
-      traits: () => ({}),
-      emailDomain: () => 'gmail.com',
-    },
-    {
-      name: 'browser',
-      share: 0.3,
-      formRate: 0,
-      sessions: [1, 2],
-      pages: [1, 3],
-      interests: { home: 3, product: 2, pricing: 1, resources: 1 },
-      traits: () => ({}),
-      emailDomain: () => 'gmail.com',
-    },
-  ];
-}
+/** A work email's domain: a company of the industry the visitor's form gives. */
+const companyDomain = (random: Random, traits: Record<string, string>) => random.pick(COMPANIES[traits.industry!]!).toLowerCase().replace(/[^a-z]/g, '') + '.example';
+
+/** Who visits the demo site, how often, what they read and what their forms say. */
+export const PERSONAS: readonly Persona[] = [
+  {
+    name: 'decision-maker',
+    share: 0.08,
+    formRate: 0.6,
+    sessions: [2, 6],
+    pages: [3, 8],
+    interests: { product: 3, pricing: 4, customers: 2, contact: 2, webinar: 1 },
+    jobTitles: ['CEO', 'PDG', 'Founder', 'Directeur général', 'COO'],
+    traits: (random) => ({ company_size: random.pick(['251-1000', '251-1000', '1000+', '51-250']), industry: industry(random, 0.85), country: country(random, 0.8) }),
+    emailDomain: companyDomain,
+  },
+  {
+    name: 'manager',
+    share: 0.15,
+    formRate: 0.45,
+    sessions: [1, 5],
+    pages: [2, 7],
+    interests: { product: 3, resources: 2, webinar: 2, pricing: 2, docs: 1 },
+    jobTitles: ['Head of Operations', 'Logistics Manager', 'Directeur logistique', 'Responsable supply chain', 'VP Sales'],
+    traits: (random) => ({ company_size: random.pick(['51-250', '251-1000', '11-50']), industry: industry(random, 0.4), country: country(random, 0.55) }),
+    emailDomain: companyDomain,
+  },
+  {
+    name: 'practitioner',
+    share: 0.2,
+    formRate: 0.25,
+    sessions: [1, 4],
+    pages: [2, 6],
+    interests: { docs: 3, product: 2, resources: 2 },
+    jobTitles: ['Data Analyst', 'Software Engineer', 'Chargé de planification', 'Dispatcher'],
+    traits: (random) => ({ company_size: random.pick(['11-50', '51-250', '251-1000']), industry: industry(random, 0.3), country: country(random, 0.5) }),
+    emailDomain: companyDomain,
+  },
+  {
+    name: 'student',
+    share: 0.12,
+    formRate: 0.3,
+    sessions: [1, 2],
+    pages: [1, 4],
+    interests: { resources: 4, home: 1, careers: 2 },
+    jobTitles: ['Étudiant', 'Student', 'Stagiaire', 'Intern'],
+    traits: (random) => ({ company_size: '1-10', industry: 'Education', country: country(random, 0.5) }),
+    emailDomain: (random) => random.pick(['gmail.com', 'univ-paris.example', 'yahoo.fr']),
+  },
+  {
+    name: 'content-collector',
+    share: 0.05,
+    formRate: 0.9,
+    sessions: [3, 8],
+    pages: [2, 5],
+    interests: { resources: 5, webinar: 3, customers: 2, docs: 2 },
+    jobTitles: ['Marketing Assistant', 'Consultant'],
+    traits: (random) => ({ company_size: '1-10', industry: random.pick(['Other', 'Finance', 'Retail']), country: country(random, 0.4) }),
+    emailDomain: (random) => random.pick(['gmail.com', 'outlook.com', 'consulting.example']),
+  },
+  {
+    name: 'job-seeker',
+    share: 0.1,
+    formRate: 0,
+    sessions: [1, 2],
+    pages: [1, 3],
+    interests: { careers: 5, home: 1 },
+    jobTitles: [],
+    traits: () => ({}),
+    emailDomain: () => 'gmail.com',
+  },
+  {
+    name: 'browser',
+    share: 0.3,
+    formRate: 0,
+    sessions: [1, 2],
+    pages: [1, 3],
+    interests: { home: 3, product: 2, pricing: 1, resources: 1 },
+    jobTitles: [],
+    traits: () => ({}),
+    emailDomain: () => 'gmail.com',
+  },
+];
 
 /** An office-hours time on a day of the window, weekdays five times as likely as weekend days. */
 function visitTime(random: Random, options: HistoryOptions): number {
@@ -219,21 +246,21 @@ export function generateHistory(options: HistoryOptions): EventRow[] {
  */
 export function* historySlices(options: HistoryOptions, visitorsPerSlice: number): Generator<EventRow[]> {
   const random = prng(seedOf(options));
-  const cast = personas(random);
   let rows: EventRow[] = [];
   const url = (path: string, query = '') => `${options.origin}${path}${query}`;
 
   for (let n = 0; n < options.visitors; n++) {
-    const persona = random.weighted(cast);
+    const persona = random.weighted(PERSONAS);
     const source = random.weighted(SOURCES);
     const devices = random.chance(0.1) ? [random.uuid(), random.uuid()] : [random.uuid()];
     const engaged = Math.min(0.95, persona.formRate * source.quality);
     const first = random.pick(FIRST_NAMES);
     const last = random.pick(LAST_NAMES);
-    const email = `${first}.${last}.${n}@${persona.emailDomain()}`.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '');
-    const traits = persona.traits();
-    const formSession = random.chance(engaged) ? random.int(0, persona.sessions[1] - 1) : -1;
+    const traits = persona.jobTitles.length ? { job_title: random.pick(persona.jobTitles), ...persona.traits(random) } : {};
+    const email = `${first}.${last}.${n}@${persona.emailDomain(random, traits)}`.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '');
     const sessions = random.int(...persona.sessions);
+    // One of the sessions this visitor has: placed among the persona's most, it was missed by every visitor with fewer.
+    const formSession = random.chance(engaged) ? random.int(0, sessions - 1) : -1;
     const interests = Object.entries(persona.interests).map(([page, share]) => ({ page: page as PageKey, share }));
 
     for (let s = 0; s < sessions; s++) {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { freshDataDir } from '../support/data-dir.ts';
 import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
 import { companySizeOf } from '../../scoring/normalize.ts';
+import { defaultRules } from '../../scoring/rules.ts';
 
 describe('hearth demo', () => {
   it('writes a synthetic history that the leads API then shows', async () => {
@@ -43,6 +44,25 @@ describe('hearth demo', () => {
     expect(sized.length).toBeGreaterThan(0);
     for (const lead of sized) expect(lead.company_size_min).toBe(companySizeOf(lead.profile.company_size!)!.min);
   });
+
+  it("shows what the grid does: leads cold, warm and hot, for reasons of every fit rule, decision-makers in the grid's target industries", async () => {
+    const dataDir = freshDataDir();
+    await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '1500', '--seed', '4'], { HEARTH_DATA_DIR: dataDir });
+    const { stdout } = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json', '--json', '--limit', '100000'], { HEARTH_DATA_DIR: dataDir });
+    const leads = (JSON.parse(stdout) as { kind: string; seniority: string; temperature: string; reasons: { rule: string }[] }[]).filter((lead) => lead.kind === 'lead');
+    const share = (some: typeof leads, rule: string) => some.filter((lead) => lead.reasons.some((reason) => reason.rule === rule)).length / some.length;
+    // The history is laid out back from today, so the figures move a little from day to day: the bounds leave room.
+    for (const temperature of ['cold', 'warm', 'hot']) expect(leads.filter((lead) => lead.temperature === temperature).length / leads.length, temperature).toBeGreaterThan(0.1);
+    // Each fit rule of the grid tells some leads apart from others: none gives points to nobody, or to everybody.
+    for (const rule of defaultRules().fit.map((rule) => rule.id)) {
+      expect(share(leads, rule), rule).toBeGreaterThan(0.05);
+      expect(share(leads, rule), rule).toBeLessThan(0.8);
+    }
+    // The demo's buyers are the grid's targets: most of its CEOs and founders are in a target industry and country.
+    const executives = leads.filter((lead) => lead.seniority === 'c_level');
+    expect(share(executives, 'target-industry')).toBeGreaterThan(0.6);
+    expect(share(executives, 'covered-country')).toBeGreaterThan(0.6);
+  }, 60_000);
 
   it('ends `hearth score` with the reason when the store cannot be scored, rather than retrying', async () => {
     const dataDir = freshDataDir();

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { generateHistory } from '../../collector/demo/history.ts';
+import { generateHistory, PERSONAS, SOURCES } from '../../collector/demo/history.ts';
 
 const NOW = Date.UTC(2026, 10, 26, 12);
 const history = (seed = 7, visitors = 400) => generateHistory({ site: 'demo', origin: 'http://127.0.0.1:8787', visitors, days: 90, seed, now: NOW });
@@ -45,6 +45,24 @@ describe('hearth demo history', () => {
     expect([...sources].sort()).toEqual(['', 'display', 'google', 'linkedin', 'newsletter']);
     expect(rows.some((row) => row.type === 'download' && row.link_url.endsWith('whitepaper-lead-scoring-2026.pdf'))).toBe(true);
     expect(rows.filter((row) => row.type === 'engagement').every((row) => row.engaged_ms > 0)).toBe(true);
+  });
+
+  it("has each persona's visitors fill forms as often as its rate says, whatever their number of sessions", () => {
+    // The form used to be placed in a session numbered up to the persona's most sessions: a visitor with fewer never
+    // reached it, and decision-makers (2 to 6 sessions) filled two thirds of the forms their rate gives.
+    const visitors = 8000;
+    const forms = history(7, visitors).filter((row) => row.type === 'form');
+    const shares = PERSONAS.reduce((sum, persona) => sum + persona.share, 0);
+    const sourceShares = SOURCES.reduce((sum, source) => sum + source.share, 0);
+    const outOfLine = PERSONAS.filter((persona) => persona.formRate > 0).flatMap((persona) => {
+      const leads = new Set(forms.filter((form) => persona.jobTitles.includes(form.props.job_title ?? '')).map((form) => form.email)).size;
+      // A visitor's chance of a form is the persona's rate weighed by the source's quality, at most 95%.
+      const rate = SOURCES.reduce((sum, source) => sum + (source.share / sourceShares) * Math.min(0.95, persona.formRate * source.quality), 0);
+      const expected = Math.round(visitors * (persona.share / shares) * rate);
+      // Within a fifth: the persona's share of 8,000 visitors varies by a few percent, a third fewer forms does not.
+      return Math.abs(leads / expected - 1) < 0.2 ? [] : [`${persona.name}: ${leads} leads, ${expected} expected`];
+    });
+    expect(outOfLine).toEqual([]);
   });
 
   it('makes about 19 events a visitor', () => {
