@@ -86,7 +86,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     onFlush: metrics.flushed,
     onStored: (visitors) => scorer.noteStored(visitors),
     onInsertError: metrics.clickHouseFailed,
-    erasures: erasureFilter(client),
+    erasures: erasureFilter(client, clusterTarget(store)),
   });
   const token = adminToken || randomBytes(18).toString('base64url');
   const firstAdmin = configuredUsers.length === 0 ? await firstStartAdmin(store.dataDir) : undefined;

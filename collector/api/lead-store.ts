@@ -298,13 +298,32 @@ export function mutationTarget(table: string, cluster: ClusterTarget | undefined
   return cluster ? `${quoteName(localTable(table))} ON CLUSTER ${quoteName(cluster.cluster)}` : table;
 }
 
+/** A synchronous mutation (on every replica of a cluster): when it resolves, the rows are gone. */
+function deleteWhere(client: Pick<ClickHouseClient, 'command'>, table: string, condition: string, query_params: Record<string, unknown>, cluster: ClusterTarget | undefined) {
+  return client.command({
+    query: `ALTER TABLE ${mutationTarget(table, cluster)} DELETE WHERE site_id = {site:String} AND ${condition}`,
+    query_params,
+    clickhouse_settings: { mutations_sync: '2' },
+  });
+}
+
+/**
+ * Deletes events of a site by id, and their identity rows, as eraseLead deletes a person's: those of an erased person
+ * that a collector's insert stored behind the erasure's deletions (ingest/erasures.ts).
+ */
+export async function deleteEvents(client: Pick<ClickHouseClient, 'command'>, site: string, events: Pick<EventRow, 'visitor_id' | 'event_id'>[], cluster?: ClusterTarget): Promise<void> {
+  const query_params = { site, visitors: [...new Set(events.map((event) => event.visitor_id))], ids: [...new Set(events.map((event) => event.event_id))] };
+  for (const table of ['events', 'identities']) {
+    await deleteWhere(client, table, 'visitor_id IN {visitors:Array(String)} AND event_id IN {ids:Array(UUID)}', query_params, cluster);
+  }
+}
+
 /**
  * Erases a person (findPerson): their events and identity rows (PERSONS_ROWS), and the stored scores, qualification
  * history and alerts of their leads. Another person who shared a browser with them keeps what that browser did as
  * theirs. Synchronous mutations (on every replica of a cluster): when this resolves, the rows are gone.
  */
 export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'insert'>, site: string, person: Person, cluster?: ClusterTarget): Promise<void> {
-  const settings = { mutations_sync: '2' } as const;
   const query_params = personParams(site, person);
   // Recorded first: from now on no collector stores an event of theirs that was still on its way (ingest/erasures.ts).
   const record = (at: number) => {
@@ -328,14 +347,13 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
     ['alert_outbox', 'lead_id IN {leads:Array(String)}'],
   ];
   const deleteAll = async () => {
-    for (const [table, condition] of deletions) {
-      await client.command({ query: `ALTER TABLE ${mutationTarget(table, cluster)} DELETE WHERE site_id = {site:String} AND ${condition}`, query_params, clickhouse_settings: settings });
-    }
+    for (const [table, condition] of deletions) await deleteWhere(client, table, condition, query_params, cluster);
   };
   await record(Date.now());
   await deleteAll();
   // An event of theirs received while the deletions ran (they were still browsing) was new to the first record, and a
   // collector may have stored it behind the deletions: the erasure ends when they do, so it is recorded and run again.
+  // (An insert still on its way after this second pass is taken back by the collector that sent it: erasures.ts.)
   await record(Date.now());
   await deleteAll();
 }

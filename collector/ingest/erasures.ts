@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { timeOf, toClickHouseTime } from '../../scoring/sql.ts';
-import { leadIdOf } from '../api/lead-store.ts';
+import { deleteEvents, leadIdOf } from '../api/lead-store.ts';
+import type { ClusterTarget } from '../store/cluster-ddl.ts';
 import type { EventRow } from './rows.ts';
 import { batchOfRows, rowsOf, type LoggedBatch } from './wal-records.ts';
 
@@ -8,13 +9,30 @@ import { batchOfRows, rowsOf, type LoggedBatch } from './wal-records.ts';
  * Keeps an erased person's events out of what a collector stores after the erasure: those another collector's
  * write-ahead log held when it ran (each collector has its own log), or one that waited for ClickHouse to come back.
  * The erasure records in `erasures` (migration 011) which browsers and which email were the person's, and on a
- * browser another person took over, until when; before each insert, the drainer reads what was recorded since it
- * last looked and drops such rows that a collector received before the erasure (by the collectors' clocks: a
- * browser's own may run minutes fast or a day slow). What arrives after it is new, and kept.
+ * browser another person took over, until when; the drainer drops from each insert such rows that a collector
+ * received before the erasure (by the collectors' clocks: a browser's own may run minutes fast or a day slow). What
+ * arrives after it is new, and kept.
+ *
+ * An insert is still on its way while an erasure runs: checked before the erasure was recorded, stored after its
+ * deletions. So the drainer reads what was recorded since it last looked right after each insert, and deletes the rows
+ * it just stored that an erasure it learned of covers, before it tells anyone of them (the scorer would score them).
+ * Either the erasure was recorded before that read began, and the read finds it, or after, and then the insert had
+ * ended before the erasure's deletions began, which took its rows. That read also serves the next insert's check:
+ * one read per insert. An erasure recorded between the two is found by the read after the next insert, which takes
+ * back what that insert stored of the person (two mutations, only then).
  */
 export interface ErasureFilter {
-  /** The batches without the rows of people erased so far. Throws when ClickHouse cannot be read (the insert is retried). */
+  /**
+   * The batches without the rows of people erased so far: those the read after the previous insert found, or (after
+   * a failed attempt, or at first) what it reads now. Throws when ClickHouse cannot be read (the insert is retried).
+   */
   apply(batches: LoggedBatch[]): Promise<LoggedBatch[]>;
+  /**
+   * Once an insert of (some of) `batches` stored its rows: reads what was recorded since, and deletes from ClickHouse
+   * the rows of `batches` that erasures learned of since the last completed insert cover (an attempt that failed may
+   * have stored some too). Resolves to how many were deleted. Throws when ClickHouse fails (the insert is retried).
+   */
+  stored(batches: LoggedBatch[]): Promise<number>;
 }
 
 /**
@@ -43,14 +61,24 @@ export const END_OF_TIME = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
 interface Erased {
   until: number;
   erasedAt: number;
+  /** The read that found it (reads are numbered from 1). */
+  read: number;
 }
 
-export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureFilter {
+/** `cluster`: where the rows an insert stored behind an erasure are deleted from, as the erasure deletes (lead-store's mutationTarget). */
+export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'>, cluster?: ClusterTarget): ErasureFilter {
   // Per site and browser, or site and lead: the latest erasure of it.
   const erased = new Map<string, Erased>();
   // Per site and browser: when another email took it over, as found in the rows drained since (see handovers).
   const handedOver = new Map<string, number>();
   let latestSeen = 0;
+  let reads = 0;
+  // The last read when the last insert completed (its rows checked): erasures found after it may cover rows stored since.
+  let checkedThrough = 0;
+  // Whether a read since then found an erasure (a new one, or a browser or an email erased again).
+  let foundSinceChecked = false;
+  // Nothing was tried since the read that followed the last completed insert: the next insert's check can use it.
+  let fresh = false;
 
   async function refresh(): Promise<void> {
     const result = await client.query({
@@ -59,13 +87,15 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureF
       query_params: { since: toClickHouseTime(Math.max(0, latestSeen - LOOKBACK_MS)) },
       format: 'JSONEachRow',
     });
+    const read = ++reads;
     for (const row of await result.json<{ site_id: string; visitor_id: string; lead_id: string; until: number | string; erased_at: number | string }>()) {
       const erasedAt = Number(row.erased_at);
       latestSeen = Math.max(latestSeen, erasedAt);
       const key = row.visitor_id ? browserKey(row.site_id, row.visitor_id) : `${row.site_id}\u0000l\u0000${row.lead_id}`;
       const known = erased.get(key);
       if (known !== undefined && known.erasedAt >= erasedAt) continue;
-      erased.set(key, { until: Number(row.until), erasedAt });
+      erased.set(key, { until: Number(row.until), erasedAt, read });
+      foundSinceChecked = true;
       // A browser erased again (its next user's turn): the handover found before was into that erasure.
       handedOver.delete(key);
     }
@@ -78,11 +108,13 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureF
     return found && { ...found, until: Math.min(found.until, handedOver.get(key) ?? Infinity) };
   };
   const emailErased = (site: string, email: string) => erased.get(`${site}\u0000l\u0000${leadIdOf(email.trim().toLowerCase())}`);
-  const covers = (row: EventRow, ts: number, by: Erased | undefined) => by !== undefined && timeOf(row.received_at) < by.erasedAt && ts < by.until;
-  const byEmail = (row: EventRow, ts: number) => row.email !== '' && covers(row, ts, emailErased(row.site_id, row.email));
-  const isErased = (row: EventRow) => {
+  // `foundAfter`: only by an erasure a read after that one found.
+  const covers = (row: EventRow, ts: number, by: Erased | undefined, foundAfter = 0) =>
+    by !== undefined && by.read > foundAfter && timeOf(row.received_at) < by.erasedAt && ts < by.until;
+  const byEmail = (row: EventRow, ts: number, foundAfter = 0) => row.email !== '' && covers(row, ts, emailErased(row.site_id, row.email), foundAfter);
+  const isErased = (row: EventRow, foundAfter = 0) => {
     const ts = timeOf(row.ts);
-    return covers(row, ts, browserErased(row.site_id, row.visitor_id)) || byEmail(row, ts);
+    return covers(row, ts, browserErased(row.site_id, row.visitor_id), foundAfter) || byEmail(row, ts, foundAfter);
   };
   /**
    * A browser of an erased person on which the rows give another email: a shared computer the next user took over
@@ -103,13 +135,33 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query'>): ErasureF
     batch.visitors.some((visitor) => erased.has(browserKey(visitor.site_id, visitor.visitor_id))) ||
     batch.identities.some((identity) => emailErased(identity.site_id, identity.email) !== undefined);
 
+  /** The rows of the batches that may be an erased person's (mayHold), read, with the handovers they show noted. */
+  function suspectRows(batches: LoggedBatch[]): (EventRow[] | undefined)[] {
+    const read = batches.map((batch) => (mayHold(batch) ? rowsOf(batch) : undefined));
+    handovers(read.flatMap((rows) => rows ?? []));
+    return read;
+  }
+
   return {
     async apply(batches) {
-      await refresh();
+      if (!fresh) await refresh();
+      fresh = false;
       if (erased.size === 0) return batches;
-      const read = batches.map((batch) => (mayHold(batch) ? rowsOf(batch) : undefined));
-      handovers(read.flatMap((rows) => rows ?? []));
+      const read = suspectRows(batches);
       return batches.map((batch, i) => (read[i] ? batchOfRows(read[i].filter((row) => !isErased(row))) : batch));
+    },
+
+    async stored(batches) {
+      await refresh();
+      // Nothing found since the last completed insert (the common case): nothing of this one to take back.
+      const taken = foundSinceChecked ? suspectRows(batches).flatMap((rows) => (rows ?? []).filter((row) => isErased(row, checkedThrough))) : [];
+      for (const site of new Set(taken.map((row) => row.site_id))) {
+        await deleteEvents(client, site, taken.filter((row) => row.site_id === site), cluster);
+      }
+      checkedThrough = reads;
+      foundSinceChecked = false;
+      fresh = true;
+      return taken.length;
     },
   };
 }

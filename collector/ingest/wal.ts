@@ -35,7 +35,7 @@ export interface WalSinkOptions {
   onInsertError?(err: unknown): void;
   /** Given the visitors of each insert that stored them (the scorer rescores their leads). */
   onStored?(visitors: StoredVisitor[]): void;
-  /** Drops, before each insert, the rows of people erased meanwhile (ingest/erasures.ts). */
+  /** Drops, before each insert, the rows of people erased meanwhile, and takes back after it those an erasure that ran while it was on its way covers (ingest/erasures.ts). */
   erasures?: ErasureFilter | undefined;
 }
 
@@ -258,6 +258,10 @@ export async function createWalSink({
           await insertEncodedEvents(client, insertBody(batches), batches.flatMap((batch) => batch.identities));
           onFlush(performance.now() - startedAt, rows);
         }
+        // An erasure that ran while the insert was on its way has not taken its rows: they go before the scorer hears
+        // of them. All the log gave, as an attempt that failed may have stored some of what this one dropped.
+        const taken = erasures ? await erasures.stored(logged) : 0;
+        if (taken > 0) log.info({ rows: taken }, 'deleted events of a person erased while they were being inserted');
         onStored(batches.flatMap((batch) => batch.visitors));
         if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');
         failingInserts = 0;

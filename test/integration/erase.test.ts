@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchToRows } from '../../collector/ingest/rows.ts';
 import { erasureFilter } from '../../collector/ingest/erasures.ts';
@@ -66,17 +67,31 @@ async function sharedComputer() {
   return { laptop, shared, ada, bob, adaId: adaLead.id as string, bobId: bobLead.id as string };
 }
 
-/** A second collector behind the load balancer with its own write-ahead log, reaching ClickHouse only while `reachable()`. */
-function otherCollector(reachable: () => boolean) {
+/**
+ * A second collector behind the load balancer with its own write-ahead log, reaching ClickHouse only while `reachable()`;
+ * `beforeInsert` runs once the drain has checked a batch against the erasures, as its insert into events is on its way;
+ * `erasures` is the client its drain reads the erasures with.
+ */
+function otherCollector(
+  reachable: () => boolean,
+  { beforeInsert = async () => {}, erasures = server.client }: { beforeInsert?: () => Promise<void>; erasures?: Pick<ClickHouseClient, 'query' | 'command'> } = {},
+) {
   const down = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:8123'));
   return createWalSink({
     dir: mkdtempSync(join(tmpdir(), 'hearth-other-collector-')),
-    client: { insert: (params) => (reachable() ? server.client.insert(params) : down()), exec: (params) => (reachable() ? server.client.exec(params) : down()) },
+    client: {
+      insert: (params) => (reachable() ? server.client.insert(params) : down()),
+      exec: async (params) => {
+        if (!reachable()) return down();
+        if (/^INSERT INTO events\b/.test(params.query)) await beforeInsert();
+        return server.client.exec(params);
+      },
+    },
     maxBytes: 1 << 30,
     flushMs: 10,
     retryCapMs: 50,
     log: { info() {}, warn() {}, error() {} },
-    erasures: erasureFilter(server.client),
+    erasures: erasureFilter(erasures),
   });
 }
 
@@ -251,6 +266,59 @@ describe('erasing a person', () => {
     await drained(server);
     expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
     expect((await leadOf(shared)).email).toBe(bob);
+  });
+
+  it('takes back what another collector stored of theirs from an insert in flight as the erasure ran', async () => {
+    // Ada is still browsing when she is erased: a second collector's drain has checked its batch against the erasures
+    // recorded so far (none of hers), and its insert reaches ClickHouse only once the erasure has ended, both passes.
+    const laptop = newVisitor();
+    const ada = `ada.${laptop}@alpha.test`;
+    await post(laptop, [form(30, { email: ada, job_title: 'CEO', company: 'Alpha' })]);
+    await drained(server);
+    const adaId = (await leadOf(laptop)).id as string;
+    const [tablet, stranger] = [newVisitor(), newVisitor()];
+    let erasure: Promise<{ status: number }> | undefined;
+    let armed = false;
+    const other = await otherCollector(() => true, {
+      async beforeInsert() {
+        if (armed) await (erasure ??= erase(adaId));
+      },
+    });
+    const rowsOf = (visitor: string, events: unknown[]) => batchToRows({ s: 'acme', v: visitor, e: events as WireBatch['e'] }, Date.now());
+    // The other collector has been draining for a while.
+    await other.write(rowsOf(stranger, [view(2, '/')]));
+    await other.drained();
+    armed = true;
+    await other.write([...rowsOf(laptop, [view(1, '/pricing')]), ...rowsOf(tablet, [form(1, { email: ada, phone: '+33 6 22 22 22 22' })]), ...rowsOf(stranger, [view(1, '/product/a')])]);
+    await other.drained();
+    await other.close();
+    expect((await erasure)?.status).toBe(200);
+
+    expect(await count(`events WHERE visitor_id IN {visitors:Array(String)}`, { visitors: [laptop, tablet] })).toBe(0);
+    expect(await count(`identities WHERE email = {ada:String}`, { ada })).toBe(0);
+    // The rest of that insert stays.
+    expect(await count(`events WHERE visitor_id = {visitor:String}`, { visitor: stranger })).toBe(2);
+    await drained(server);
+    expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
+    expect((await getJson(server, `/api/leads?site=acme&visitor=${tablet}`)).body.leads).toEqual([]);
+  });
+
+  it('reads the erasures once per insert while no one is erased, and deletes nothing', async () => {
+    const seen = { reads: 0, deletions: 0, inserts: 0 };
+    const other = await otherCollector(() => true, {
+      beforeInsert: async () => void seen.inserts++,
+      erasures: {
+        query: (params) => (seen.reads++, server.client.query(params)),
+        command: (params) => (seen.deletions++, server.client.command(params)),
+      } as Pick<ClickHouseClient, 'query' | 'command'>,
+    });
+    for (let i = 0; i < 5; i++) {
+      await other.write(batchToRows({ s: 'acme', v: newVisitor(), e: [view(1, '/pricing')] as WireBatch['e'] }, Date.now()));
+      await other.drained();
+    }
+    await other.close();
+    // The read after each insert is the next one's check; only the first insert is checked before it too.
+    expect(seen).toEqual({ reads: 6, deletions: 0, inserts: 5 });
   });
 
   it('keeps the next user of a shared computer whole when their form was still in another collector’s log', async () => {

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { eraseLead, leadIdOf } from '../../../collector/api/lead-store.ts';
+import { deleteEvents, eraseLead, leadIdOf } from '../../../collector/api/lead-store.ts';
 
 /** Records the statements an erasure sends instead of running them (an insert as `INSERT INTO table`). */
 function recorder() {
@@ -60,5 +60,16 @@ describe('erasing a person', () => {
       'ALTER TABLE alert_outbox_local ON CLUSTER `hearth-prod`',
     ];
     expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([...pass, ...pass]);
+  });
+
+  it('takes back what an insert stored behind the erasure with the same mutations, by event, ON CLUSTER on a cluster', async () => {
+    const { statements, client } = recorder();
+    const stored = [
+      { visitor_id: 'v1', event_id: '7d9f1c2e-0000-4000-8000-000000000001' },
+      { visitor_id: 'v1', event_id: '7d9f1c2e-0000-4000-8000-000000000002' },
+    ];
+    await deleteEvents(client, 'acme', stored, { cluster: 'hearth-prod', database: 'hearth' });
+    const where = 'DELETE WHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)} AND event_id IN {ids:Array(UUID)}';
+    expect(statements).toEqual([`ALTER TABLE events_local ON CLUSTER \`hearth-prod\` ${where}`, `ALTER TABLE identities_local ON CLUSTER \`hearth-prod\` ${where}`]);
   });
 });
