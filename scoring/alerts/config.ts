@@ -29,12 +29,23 @@ const destinationId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
 const signalSchema = z.enum(SIGNALS, { message: `expected a signal: ${SIGNALS.join(', ')}` });
 
 const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).superRefine((text, ctx) => {
+  // zod runs this check even when the URL check above failed: a value that is no URL at all is already reported.
+  if (!URL.canParse(text)) return;
   const url = new URL(text);
   if (!url.username && !url.password) return;
   url.username = url.password = '***';
   // Quoted without the credentials: a config error is printed and logged.
   const message = 'a URL cannot carry a user or password (HTTP clients refuse it, and it would show in errors): sign with the secret instead';
   ctx.addIssue({ code: 'custom', message, input: url.href });
+});
+
+/**
+ * A URL that is itself a secret (a Slack incoming webhook's path is its key): checked as httpUrl, but its problems
+ * never quote it, since a config error is printed and logged.
+ */
+const secretHttpUrl = z.string().superRefine((text, ctx) => {
+  const checked = httpUrl.safeParse(text);
+  if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, input: undefined });
 });
 
 export const webhookDestinationSchema = z
@@ -45,7 +56,8 @@ export const webhookDestinationSchema = z
     /** The signing key: `whsec_<base64>` as Standard Webhooks libraries take it, or any string of 24+ bytes. */
     secret: secretString('the webhook secret').superRefine((secret, ctx) => {
       const problem = webhookKey(secret).problem;
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      // Without the input: the message would quote the secret.
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: undefined });
     }),
   })
   .strict();
@@ -55,7 +67,7 @@ export const slackDestinationSchema = z
     type: z.literal('slack'),
     id: destinationId,
     /** A Slack incoming-webhook URL; it is a secret, so "env:NAME" works here too. */
-    url: secretString('the Slack webhook URL').pipe(httpUrl),
+    url: secretString('the Slack webhook URL').pipe(secretHttpUrl),
   })
   .strict();
 
@@ -92,7 +104,7 @@ export const routeSchema = z
     owners: z.array(z.string().min(1)).min(1).optional(),
     /** Only leads from this territory: a list of countries. */
     countries: z.array(countrySchema).min(1).optional(),
-    /** Applies only when no other route matched: the catch-all for leads outside every territory or owner. */
+    /** The catch-all for leads outside every territory and owner: applies only when no route naming countries or owners matched. */
     fallback: z.boolean().default(false),
   })
   .strict();

@@ -1,7 +1,7 @@
 import { createTransport } from 'nodemailer';
 import type { Alert } from './alert.ts';
 import type { AlertsConfig, AlertsSetup, Destination, SmtpConfig } from './config.ts';
-import { cooldownKey, knownAlertIds, lastAlerted, pendingDeliveries, writeDeliveries, type Delivery, type OutboxClient } from './outbox.ts';
+import { alertDeliveries, cooldownKey, knownAlertIds, lastAlerted, pendingDeliveries, writeDeliveries, type Delivery, type OutboxClient } from './outbox.ts';
 import { emailRecipients, routeAlert } from './routing.ts';
 import { sendEmail, sendSlack, sendWebhook, type MailTransport, type Outcome } from './senders.ts';
 
@@ -264,9 +264,26 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     }
   }
 
+  /**
+   * Whether the delivery is still in the outbox. Erasing a person (DELETE /api/leads/:id) deletes their alerts, maybe
+   * while one is being sent: recording its outcome then would bring their name and email back, and a retry would
+   * send them again. When the outbox cannot be read, yes: record() waits for ClickHouse anyway.
+   */
+  async function stillQueued(delivery: Delivery): Promise<boolean> {
+    try {
+      return (await alertDeliveries(client, delivery.site, delivery.alertId)).some((row) => row.destinationId === delivery.destinationId);
+    } catch {
+      return true;
+    }
+  }
+
   async function send(delivery: Delivery): Promise<void> {
     const outcome = await attempt(delivery);
     const next = afterAttempt(delivery, outcome, now(), policy);
+    if (!(await stillQueued(delivery))) {
+      log.info({ alert: delivery.alertId, site: delivery.site, destination: delivery.destinationId }, 'alert erased while being sent: its outcome is not recorded');
+      return;
+    }
     await record(next);
     const details = { alert: delivery.alertId, site: delivery.site, destination: delivery.destinationId, attempts: next.attempts };
     if (next.state === 'delivered') log.info(details, 'alert delivered');

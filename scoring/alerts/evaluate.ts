@@ -71,7 +71,9 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
     const before = known.get(signal.signal);
     if (before !== undefined && (STATES.has(signal.signal) || timeOf(before) >= timeOf(signal.at))) continue;
     events.push({
-      id: alertId(site, next.lead_id, signal.signal, signal.at),
+      // A state's time moves with every event that keeps it up (weak signals: the end of the latest visit), so, as for
+      // "became hot", the snapshot it follows names its start: evaluated again after more events, it is the same alert.
+      id: alertId(site, next.lead_id, signal.signal, STATES.has(signal.signal) ? (previous?.scored_at ?? 'first') : signal.at),
       signal: signal.signal,
       summary: `${SUMMARIES[signal.signal]}: ${signal.detail}`,
       triggeredAt: isoTime(signal.at),

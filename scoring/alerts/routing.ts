@@ -3,12 +3,15 @@ import type { AlertRoute, AlertsConfig, Destination, EmailDestination } from './
 
 /**
  * Which destinations of a site get an alert. No routes: every destination. Otherwise every route whose conditions
- * all hold (signal, owner, country) adds its destinations; fallback routes count only when no other route matched.
+ * all hold (signal, owner, country) adds its destinations; fallback routes are the catch-all for leads outside every
+ * territory and owner: they count only when no route naming countries or owners matched. A route for every lead
+ * (a CRM's) or for some signals says nothing of who handles the lead, so it does not take the fallback's place.
  */
 export function routeAlert(alert: Alert, alerts: AlertsConfig): Destination[] {
   if (alerts.routes.length === 0) return alerts.destinations;
   const matching = alerts.routes.filter((route) => !route.fallback && routeMatches(route, alert));
-  const chosen = matching.length > 0 ? matching : alerts.routes.filter((route) => route.fallback && routeMatches(route, alert));
+  const handled = matching.some((route) => route.countries !== undefined || route.owners !== undefined);
+  const chosen = handled ? matching : [...matching, ...alerts.routes.filter((route) => route.fallback && routeMatches(route, alert))];
   const ids = new Set(chosen.flatMap((route) => route.destinations));
   return alerts.destinations.filter((destination) => ids.has(destination.id));
 }

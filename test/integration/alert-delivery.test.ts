@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eraseLead } from '../../collector/api/lead-store.ts';
 import { parseConfig } from '../../collector/config/load.ts';
 import type { Alert } from '../../scoring/alerts/alert.ts';
 import { createAlertDispatcher, type AlertDispatcher, type AlertDispatcherOptions } from '../../scoring/alerts/dispatcher.ts';
@@ -203,6 +204,25 @@ describe('the outbox across restarts and repeats', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(hooks.requests).toHaveLength(1);
     expect(await deliveries(site, alert.id)).toHaveLength(1);
+  });
+});
+
+describe('erasure', () => {
+  it('an alert erased while a send of it was in flight stays erased, and is not sent again', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    let answer: (status: number) => void = () => {};
+    hooks.respond = (_request, index) => (index === 0 ? new Promise((resolve) => (answer = (status) => resolve({ status }))) : { status: 204 });
+    const alert = sampleAlert({ site });
+    await dispatcher(site, { destinations: [webhook(hooks.url)] }).enqueue([alert]);
+    await waitFor(() => hooks.requests.length === 1, 10_000, 'the first send');
+
+    // DELETE /api/leads/:id while the receiver is still answering; then it answers 503, which is retried.
+    await eraseLead(store.client, site, { id: alert.lead.id, email: alert.lead.email, visitorIds: [], handedOver: [], leadIds: [alert.lead.id] });
+    answer(503);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await deliveries(site, alert.id)).toEqual([]);
+    expect(hooks.requests).toHaveLength(1);
   });
 });
 

@@ -76,6 +76,45 @@ describe('alert settings in hearth.config.json', () => {
     expect(message).toContain('sites[0].alerts.signals[0]: expected a signal: hot, demo_request, pricing_dwell, pricing_returns, docs_download, weak_accumulation (got "became_hot")');
   });
 
+  it('names the path of a destination URL that is not a URL at all, instead of failing with a bare "Invalid URL"', () => {
+    let message = '';
+    expect(() => {
+      message = problemsOf({
+        sites: [
+          site({
+            destinations: [
+              { type: 'webhook', id: 'crm', url: 'crm.acme.test/hooks/hearth', secret: SECRET },
+              { type: 'slack', id: 'team', url: 'hooks.slack.test/services/T0/B0/x' },
+            ],
+          }),
+        ],
+      });
+    }).not.toThrow();
+    expect(message).toContain('sites[0].alerts.destinations[0].url: expected an http(s) URL (got "crm.acme.test/hooks/hearth")');
+    expect(message).toContain('sites[0].alerts.destinations[1].url: expected an http(s) URL');
+  });
+
+  it('never quotes a secret in a config error: a webhook secret, a Slack URL (inline or from the environment)', () => {
+    process.env.TEST_HOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw-base64url';
+    const message = problemsOf({
+      sites: [
+        site({
+          destinations: [
+            { type: 'webhook', id: 'crm', url: 'https://crm.acme.test/', secret: 'hunter2-crm-secret' },
+            { type: 'webhook', id: 'crm-env', url: 'https://crm.acme.test/', secret: 'env:TEST_HOOK_SECRET' },
+            { type: 'slack', id: 'team', url: 'ftp://hooks.slack.test/services/T0/B0/sl4ckT0ken' },
+            { type: 'slack', id: 'team-typo', url: 'hooks.slack.test/services/T0/B0/sl4ckT0ken' },
+          ],
+        }),
+      ],
+    });
+    expect(message).toContain('sites[0].alerts.destinations[0].secret: the secret is 18 bytes long; use at least 24');
+    expect(message).toContain('sites[0].alerts.destinations[1].secret: a "whsec_" secret is followed by standard base64');
+    expect(message).toContain('sites[0].alerts.destinations[2].url: expected an http(s) URL');
+    expect(message).toContain('sites[0].alerts.destinations[3].url: expected an http(s) URL');
+    for (const secret of ['hunter2', 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'sl4ckT0ken']) expect(message).not.toContain(secret);
+  });
+
   it('checks that routes name known destinations, that every destination is routed, that ids are unique, and that email has SMTP', () => {
     const hook = { type: 'webhook', url: 'https://crm.acme.test/', secret: SECRET };
     const message = problemsOf({
@@ -123,6 +162,30 @@ describe('routing an alert to destinations', () => {
   it('uses the fallback route only when no other route matched', () => {
     expect(ids({ signal: 'docs_download', lead: { country: 'US' } })).toEqual(['sales-world']);
     expect(ids({ signal: 'docs_download', lead: { country: '' } })).toEqual(['sales-world']);
+  });
+
+  it('uses the fallback for leads outside every territory and owner, even when a route for every lead or for a signal matched (the README\'s example)', () => {
+    const readme = alertsSchema.parse({
+      destinations: [
+        { type: 'webhook', id: 'crm', url: 'https://crm.acme.test/hooks/hearth', secret: SECRET },
+        { type: 'slack', id: 'sales-fr', url: 'https://hooks.slack.test/fr' },
+        { type: 'slack', id: 'sales-world', url: 'https://hooks.slack.test/world' },
+        { type: 'email', id: 'owner', to: ['owner', 'sales@acme.test'] },
+      ],
+      routes: [
+        { destinations: ['crm'] },
+        { destinations: ['sales-fr'], countries: ['FR', 'BE', 'CH', 'LU'] },
+        { destinations: ['sales-world'], fallback: true },
+        { destinations: ['owner'], signals: ['demo_request', 'hot'] },
+      ],
+    });
+    const to = (overrides: Parameters<typeof sampleAlert>[0]) => routeAlert(sampleAlert(overrides), readme).map((destination) => destination.id);
+    expect(to({ signal: 'demo_request', lead: { country: 'US' } })).toEqual(['crm', 'sales-world', 'owner']);
+    expect(to({ signal: 'docs_download', lead: { country: 'US' } })).toEqual(['crm', 'sales-world']);
+    expect(to({ signal: 'demo_request', lead: { country: 'FR' } })).toEqual(['crm', 'sales-fr', 'owner']);
+    // In the routing above, sam's leads are his wherever they are: the fallback is for nobody's.
+    expect(ids({ signal: 'demo_request', lead: { country: 'US' } })).toEqual(['sales-world', 'crm']);
+    expect(ids({ signal: 'demo_request', lead: { country: 'US', owner: 'sam@vendor.test' } })).toEqual(['sam', 'crm']);
   });
 
   it('sends everything everywhere without routes', () => {

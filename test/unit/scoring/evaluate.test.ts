@@ -81,6 +81,20 @@ describe('behavioural signals', () => {
     expect(steps.map((step) => step.signals.map((signal) => signal.signal))).toEqual([[], ['weak_accumulation'], [], [], ['weak_accumulation']]);
   });
 
+  it('gives weak signals piling up the same alert id when their start is evaluated again after more events (a retried rescoring, a second collector)', () => {
+    // Their time is the end of the latest visit, which moves with every event: it cannot name the start.
+    const weak = (ms: number): ActiveSignal => ({ signal: 'weak_accumulation', at: clickHouseTime(ms), detail: '5 visits in 30 days, up to 3 pages in one' });
+    const previous = toSnapshot('acme', lead(20), clickHouseTime(NOW - 60_000), true, 'h');
+    const first = evaluateSignals('acme', rules, previous, lead(25, { signals: [weak(NOW - 30_000)] }), NOW);
+    const again = evaluateSignals('acme', rules, previous, lead(26, { signals: [weak(NOW + 10_000)] }), NOW + 15_000);
+    expect(first.signals.map((signal) => signal.signal)).toEqual(['weak_accumulation']);
+    expect(again.signals[0]!.id).toBe(first.signals[0]!.id);
+    // A start after the state had ended is another alert.
+    const ended = toSnapshot('acme', lead(20), clickHouseTime(NOW + 3_600_000), true, 'h');
+    const restarted = evaluateSignals('acme', rules, ended, lead(25, { signals: [weak(NOW + 3_700_000)] }), NOW + 3_700_000);
+    expect(restarted.signals[0]!.id).not.toBe(first.signals[0]!.id);
+  });
+
   it('stays quiet about behaviour older than a day: a replayed history is not news', () => {
     const old = evaluateSignals('acme', rules, undefined, lead(40, { signals: [demo(NOW - ALERT_MAX_AGE_MS - 1000)] }), NOW);
     expect(old.signals).toEqual([]);
