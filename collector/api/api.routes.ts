@@ -45,7 +45,9 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
   await app.register(alertRoutes, { config, client, alerts });
   await app.register(dashboardApiRoutes, { config, client });
 
-  const leadsQuery = z.object({
+  // Strict, as the dashboards' lists are: a misspelt or unsupported filter (`tempreature=hot`, `minScore=60`) would
+  // otherwise be dropped, and the whole list answered as though it were filtered.
+  const leadsQuery = z.strictObject({
     site: siteParam(config),
     temperature: z.enum(['cold', 'warm', 'hot']).optional(),
     stage: z.enum(['TOFU', 'MOFU', 'BOFU']).optional(),
@@ -60,7 +62,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     bots: z.enum(['exclude', 'include']).default('exclude'),
   });
 
-  const accountsQuery = z.object({
+  const accountsQuery = z.strictObject({
     site: siteParam(config),
     temperature: z.enum(['cold', 'warm', 'hot']).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),

@@ -69,17 +69,20 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const { id } = request.params as { id: string };
     const lead = await (person ? findPerson : findLead)(client, parsed.data.site, id);
     if (!lead) {
-      reply.code(404).send({ error: `no identified lead "${id}" on site "${parsed.data.site}"`, code: 'lead_not_found' });
+      notFound(reply, parsed.data.site, id);
       return;
     }
     return { site: parsed.data.site, lead };
   }
 
+  const notFound = (reply: FastifyReply, site: string, id: string) => reply.code(404).send({ error: `no identified lead "${id}" on site "${site}"`, code: 'lead_not_found' });
+
   /**
    * Qualification changes run one at a time per lead: each reads the current state, merges, and appends a row with
    * its change, and answers with the state it made. Several collectors behind a load balancer may still append at
    * once, building on the same state: both changes are kept, as the current state is every change replayed in order
-   * (lead-store's foldHistory); only the answer to the second misses the first.
+   * (lead-store's foldHistory); only the answer to the second misses the first. An erasure of the person takes its
+   * turn among them, so no change that found the lead before it lands after it.
    */
   const changing = new Map<string, Promise<unknown>>();
   function oneAtATime<T>(key: string, change: () => Promise<T>): Promise<T> {
@@ -137,6 +140,9 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const change = qualificationChangeSchema.safeParse(request.body ?? {}, { reportInput: true });
     if (!change.success) return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: toProblems(change.error) });
     return oneAtATime(`${found.site}/${found.lead.id}`, async () => {
+      // An erasure may have run while this change waited its turn: its row would bring back what was erased (notes
+      // are about the person), under the lead id the same email gives again.
+      if (!(await findLead(client, found.site, found.lead.id))) return notFound(reply, found.site, found.lead.id);
       const { policy, history } = await currentQualification(found.site, found.lead.id);
       const current = history.at(-1);
       try {
@@ -160,8 +166,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const found = await resolve(request, reply, 'person');
     if (!found) return;
     const { site, lead: person } = found;
-    const [profile, events, qualifications, storedScores, alerts] = await Promise.all([
-      leadProfile(client, site, person),
+    const [events, qualifications, storedScores, alerts] = await Promise.all([
       personEvents(client, site, person),
       personQualifications(client, site, person),
       personStoredScores(client, site, person),
@@ -169,16 +174,20 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     ]);
     const qualificationHistory = [...qualifications].flatMap(([leadId, records]) => records.map((record) => ({ leadId, ...record })));
     reply.header('content-disposition', `attachment; filename="hearth-${person.id}.json"`);
-    return { exportedAt: new Date().toISOString(), site, ...person, profile, events, qualificationHistory, storedScores, alerts };
+    // Their profile from their own events: leadProfile reads only the browsers that are theirs now, and misses the forms
+    // they filled on a browser someone else has taken over since (all of them, for a person whose lead is gone).
+    return { exportedAt: new Date().toISOString(), site, ...person, profile: profileOf(events), events, qualificationHistory, storedScores, alerts };
   });
 
   // Erasing a person cannot be undone: admins only.
   app.delete('/api/leads/:id', { preHandler: requireRole('admin') }, async (request, reply) => {
-    if (!(await resolve(request, reply, 'person'))) return;
+    const first = await resolve(request, reply, 'person');
+    if (!first) return;
     // Events still in the write-ahead log would come back after the erasure: let them land first, then see what is
     // the person's.
     await drained();
-    const person = await holdingScores(async () => {
+    // After the qualification changes already waiting on this lead, before those still to come (oneAtATime).
+    const person = await oneAtATime(`${first.site}/${first.lead.id}`, () => holdingScores(async () => {
       const found = await resolve(request, reply, 'person');
       if (!found) return;
       await eraseLead(client, found.site, found.lead, cluster);
@@ -187,8 +196,20 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       // A shared computer's next user was scored with what it did before them, the person's part included.
       rescoreVisitors(found.site, found.lead.handedOver.map(({ visitorId }) => visitorId));
       return found.lead;
-    });
+    }));
     if (!person) return;
     return reply.code(200).send({ erased: person.id, visitorIds: person.visitorIds, handedOver: person.handedOver, leadIds: person.leadIds });
   });
 };
+
+/** As leadProfile: the latest non-empty value of each declarative field among these events' forms and identify calls. */
+function profileOf(newestFirst: Record<string, unknown>[]): Record<string, string> {
+  const profile = new Map<string, string>();
+  for (const event of newestFirst) {
+    if (event.type !== 'form' && event.type !== 'identify') continue;
+    for (const [key, value] of Object.entries(event.props as Record<string, string>)) {
+      if (value !== '' && !profile.has(key)) profile.set(key, value);
+    }
+  }
+  return Object.fromEntries([...profile].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
