@@ -85,10 +85,17 @@ const PREVIOUS_START = `{previous_start:DateTime64(3, 'UTC')}`;
 /** Where a lead or a session came from: its utm_source, else the referring host without "www.", else "(direct)". */
 const SOURCE = `multiIf(utm_source != '', lower(utm_source), referrer_host != '', replaceRegexpOne(lower(referrer_host), '^www\\\\.', ''), '(direct)')`;
 
-/** The visitors (bots left out) with an event in [from, to). */
-const visitorsBetween = (from: string, to: string, condition = '') => `
+/**
+ * Leaves bots out of a read of events or identities, as scoring does, unless the site's rules count them
+ * (`countBots`): a site whose server sends its events with curl or Node, which the collector flags as bots, has those
+ * leads scored, and their visits must count here too, or the lead seen in a period is in no figure and no list of it.
+ */
+const notBot = (site: SiteConfig, column = 'is_bot') => (rulesOf(site).countBots ? '' : ` AND ${column} = 0`);
+
+/** The visitors (bots left out, see notBot) with an event in [from, to). */
+const visitorsBetween = (site: SiteConfig, from: string, to: string, condition = '') => `
     SELECT DISTINCT visitor_id FROM events
-    WHERE site_id = {site:String} AND ts >= ${from} AND ts < ${to} AND is_bot = 0${condition ? ` AND ${condition}` : ''}`;
+    WHERE site_id = {site:String} AND ts >= ${from} AND ts < ${to}${notBot(site)}${condition ? ` AND ${condition}` : ''}`;
 
 /** A lead's lifecycle, from the qualification verdicts passed as parameters (lists filter on it in SQL; the panels use
  * lifecycleOf in dashboard-figures.ts, which says the same). */
@@ -134,15 +141,15 @@ export function verdictsOf(client: ClickHouseClient, site: SiteConfig): Promise<
 
 const periodKey = (site: SiteConfig, period: Period) => `${site.id}/${period.previousStart}/${period.start}/${period.end}`;
 
-/** The identified leads seen in the period or the one before (an event from any of their browsers, bots left out). */
+/** The identified leads seen in the period or the one before (an event from any of their browsers, bots left out: notBot). */
 export function activeLeads(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<ActiveLead[]> {
   return shared(client, `active/${periodKey(site, period)}`, async () => {
     const found = await rows<{ lead_id: string; temperature: Temperature; stage: Stage | ''; score: number; source: string; in_current: number; in_previous: number }>(
       client,
       `
 SELECT lead_id, temperature, stage, score, ${SOURCE} AS source,
-    arrayExists(visitor -> visitor IN (${visitorsBetween(START, END)}), visitor_ids) AS in_current,
-    arrayExists(visitor -> visitor IN (${visitorsBetween(PREVIOUS_START, START)}), visitor_ids) AS in_previous
+    arrayExists(visitor -> visitor IN (${visitorsBetween(site, START, END)}), visitor_ids) AS in_current,
+    arrayExists(visitor -> visitor IN (${visitorsBetween(site, PREVIOUS_START, START)}), visitor_ids) AS in_previous
 FROM (${currentLeadsSql(['temperature', 'stage', 'score', 'utm_source', 'referrer_host', 'visitor_ids'])})
 WHERE in_current OR in_previous`,
       periodParams(site.id, period),
@@ -160,9 +167,9 @@ WHERE in_current OR in_previous`,
 }
 
 /**
- * Distinct browsers (bots left out) in the period and the one before. ClickHouse's `uniq` keeps every value's hash up
- * to 65,536 of them and samples beyond, so a count is off by a fraction of a percent at most, for half the time of
- * `uniqExact` at a million events.
+ * Distinct browsers (bots left out: notBot) in the period and the one before. ClickHouse's `uniq` keeps every value's
+ * hash up to 65,536 of them and samples beyond, so a count is off by a fraction of a percent at most, for half the time
+ * of `uniqExact` at a million events.
  */
 function visitorCounts(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<Compared> {
   return shared(client, `visitors/${periodKey(site, period)}`, async () => {
@@ -171,7 +178,7 @@ function visitorCounts(client: ClickHouseClient, site: SiteConfig, period: Perio
       `
 SELECT uniqIf(visitor_id, ts >= ${START}) AS current, uniqIf(visitor_id, ts < ${START}) AS previous
 FROM events
-WHERE site_id = {site:String} AND ts >= ${PREVIOUS_START} AND ts < ${END} AND is_bot = 0`,
+WHERE site_id = {site:String} AND ts >= ${PREVIOUS_START} AND ts < ${END}${notBot(site)}`,
       periodParams(site.id, period),
     );
     return { current: Number(row?.current ?? 0), previous: Number(row?.previous ?? 0) };
@@ -193,7 +200,7 @@ SELECT countIf(identified_at >= ${START} AND identified_at < ${END}) AS current,
 FROM
 (
     SELECT min(ts) AS identified_at FROM identities
-    WHERE site_id = {site:String} AND is_bot = 0 AND email IN (SELECT email FROM (${currentLeadsSql(['email'])}))
+    WHERE site_id = {site:String}${notBot(site)} AND email IN (SELECT email FROM (${currentLeadsSql(['email'])}))
     GROUP BY email
 )`,
     periodParams(site.id, period),
@@ -223,7 +230,7 @@ SELECT
 FROM
 (
     SELECT DISTINCT toDate(ts) AS day, visitor_id FROM events
-    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END} AND is_bot = 0
+    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)}
 ) AS daily
 LEFT JOIN lead_of_visitor USING visitor_id
 GROUP BY day ORDER BY day`,
@@ -258,7 +265,7 @@ export async function sources(client: ClickHouseClient, site: SiteConfig, period
       `
 SELECT ${SOURCE} AS source, uniqExact(visitor_id) AS visitors
 FROM events
-WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END} AND is_bot = 0 AND type = 'pageview' AND session_start = 1
+WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)} AND type = 'pageview' AND session_start = 1
 GROUP BY source`,
       periodParams(site.id, period),
     ),
@@ -283,7 +290,7 @@ FROM
 (
     SELECT ${CONTENT_KIND} AS kind, ${CONTENT_ITEM} AS item, visitor_id
     FROM events
-    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END} AND is_bot = 0 AND ${CONTENT_EVENTS}
+    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)} AND ${CONTENT_EVENTS}
 ) AS engaged
 LEFT JOIN lead_of_visitor USING visitor_id
 WHERE item != ''
@@ -312,7 +319,7 @@ export async function pricing(client: ClickHouseClient, site: SiteConfig, period
   // pages' rows, which costs far less than FINAL, which merges every row of the range before filtering.
   const pricingEvents = (from: string) => `
     SELECT event_id, any(e.visitor_id) AS visitor_id, any(e.type) AS type, any(e.engaged_ms) AS engaged_ms, any(e.ts) AS ts FROM events AS e
-    WHERE e.site_id = {site:String} AND e.ts >= ${from} AND e.ts < ${END} AND e.is_bot = 0
+    WHERE e.site_id = {site:String} AND e.ts >= ${from} AND e.ts < ${END}${notBot(site, 'e.is_bot')}
       AND e.type IN ('pageview', 'engagement') AND match(e.path, {pricing:String})
     GROUP BY event_id`;
   // Per day, and rolled up (day '') for the distinct visitors of each period, which days cannot add up to. Not WITH
@@ -458,7 +465,7 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
       params.content_item = filters.content.item;
       condition = `${CONTENT_EVENTS} AND ${CONTENT_KIND} = {content_kind:String} AND ${CONTENT_ITEM} = {content_item:String}`;
     }
-    where.push(`arrayExists(visitor -> visitor IN (${visitorsBetween(START, END, condition)}), visitor_ids)`);
+    where.push(`arrayExists(visitor -> visitor IN (${visitorsBetween(site, START, END, condition)}), visitor_ids)`);
   }
   if (filters.temperatures?.length) {
     params.temperatures = filters.temperatures;

@@ -40,8 +40,9 @@ export interface SitesResponse {
 }
 
 /**
- * Visitors: distinct browsers (bots left out) with an event in the period. Leads figures count the identified leads
- * seen in the period (an event from any of their browsers) as they stand now; new leads gave their first email in it.
+ * Visitors: distinct browsers with an event in the period, bots left out unless the site's rules count them
+ * (`countBots`), as scoring does. Leads figures count the identified leads seen in the period (an event from any of
+ * their browsers) as they stand now; new leads gave their first email in it.
  */
 export interface SummaryResponse {
   site: string;

@@ -77,6 +77,17 @@ const resolvePeriod = (query: Days) => {
   return queries.periodOf(from, to);
 };
 
+/**
+ * A whole number written in digits (a minus sign for a score), from `min` to `max`. Not z.coerce.number(), which
+ * reads an empty value or spaces as 0 and "0x10" as 16: `?minScore=` listed the leads at 0 points or more.
+ */
+const wholeNumber = ({ min, max }: { min?: number; max?: number } = {}) => {
+  let number = z.number().int();
+  if (min !== undefined) number = number.min(min);
+  if (max !== undefined) number = number.max(max);
+  return z.string().regex(/^-?\d+$/, { message: 'expected a whole number' }).transform(Number).pipe(number);
+};
+
 const temperatures = z
   .string()
   .transform((text) => text.split(',').filter(Boolean))
@@ -143,7 +154,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
   });
 
   const contentQuery = z
-    .object({ site: siteParam(config), ...periodFields, limit: z.coerce.number().int().min(1).max(100).default(10) })
+    .object({ site: siteParam(config), ...periodFields, limit: wholeNumber({ min: 1, max: 100 }).default(10) })
     .strict()
     .superRefine(checkPeriod);
   app.get('/api/dashboard/content', async (request, reply) => {
@@ -161,7 +172,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
   });
 
   const distributionQuery = z
-    .object({ site: siteParam(config), ...periodFields, bucket: z.coerce.number().int().min(1).max(100).default(10) })
+    .object({ site: siteParam(config), ...periodFields, bucket: wholeNumber({ min: 1, max: 100 }).default(10) })
     .strict()
     .superRefine(checkPeriod);
   app.get('/api/dashboard/score-distribution', async (request, reply) => {
@@ -173,7 +184,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
 
   // Like GET /api/accounts, from only the identified leads' few columns scoring accounts needs: fast at any size.
   const accountsQuery = z
-    .object({ site: siteParam(config), temperature: z.enum(['cold', 'warm', 'hot']).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
+    .object({ site: siteParam(config), temperature: z.enum(['cold', 'warm', 'hot']).optional(), limit: wholeNumber({ min: 1, max: 1000 }).default(100) })
     .strict();
   app.get('/api/dashboard/accounts', async (request, reply) => {
     const query = parse(accountsQuery, request.query, reply);
@@ -195,8 +206,8 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     content: contentRef.optional(),
     owner: z.string().max(200).optional(),
     // Any safe integer, passed on as 64 bits like offset (dashboard-queries.ts): none wraps around into another score or page.
-    minScore: z.coerce.number().int().optional(),
-    maxScore: z.coerce.number().int().optional(),
+    minScore: wholeNumber().optional(),
+    maxScore: wholeNumber().optional(),
     q: z.string().min(1).max(200).optional(),
     sort: z.enum(['score', 'recent']).default('score'),
   };
@@ -205,11 +216,11 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     else if (query.content !== undefined) ctx.addIssue({ code: 'custom', path: ['content'], message: 'content needs a period: give from and to' });
   };
   const listQuery = z
-    .object({ ...listFields, limit: z.coerce.number().int().min(1).max(1000).default(50), offset: z.coerce.number().int().min(0).default(0) })
+    .object({ ...listFields, limit: wholeNumber({ min: 1, max: 1000 }).default(50), offset: wholeNumber({ min: 0 }).default(0) })
     .strict()
     .superRefine(checkList);
   const csvQuery = z
-    .object({ ...listFields, limit: z.coerce.number().int().min(1).max(100_000).default(100_000) })
+    .object({ ...listFields, limit: wholeNumber({ min: 1, max: 100_000 }).default(100_000) })
     .strict()
     .superRefine(checkList);
 

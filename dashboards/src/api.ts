@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** What the API said went wrong: its message, machine-readable code and, for a 400, the bad parameters. */
+/** What the API said went wrong: its message (for a 400, each bad parameter and what is wrong) and machine-readable code. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -21,6 +21,15 @@ export function setCsrfToken(token: string | null): void {
 /** Where to send a browser whose session ended; it comes back to this page after logging in. */
 export const loginUrl = () => `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
 
+/**
+ * A 400's problems as people read them: "from: a view covers at most 366 days (got "2024-01-01")". Its error alone
+ * ("invalid query") does not say which parameter to change.
+ */
+function problemsOf(data: { problems?: { path: string; message: string }[] } | null): string | undefined {
+  const problems = Array.isArray(data?.problems) ? data.problems : [];
+  return problems.length ? problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ') : undefined;
+}
+
 export async function request<T>(path: string, { method = 'GET', body }: { method?: string; body?: unknown } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -30,8 +39,8 @@ export async function request<T>(path: string, { method = 'GET', body }: { metho
     location.assign(loginUrl());
     throw new ApiError(401, 'Your session has ended: sign in again.', 'unauthorized');
   }
-  const data = (await response.json().catch(() => null)) as { error?: string; code?: string } | null;
-  if (!response.ok) throw new ApiError(response.status, data?.error ?? `${response.status} ${response.statusText}`, data?.code);
+  const data = (await response.json().catch(() => null)) as { error?: string; code?: string; problems?: { path: string; message: string }[] } | null;
+  if (!response.ok) throw new ApiError(response.status, problemsOf(data) ?? data?.error ?? `${response.status} ${response.statusText}`, data?.code);
   return data as T;
 }
 

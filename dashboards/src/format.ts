@@ -28,8 +28,14 @@ const dateOnly = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'shor
 
 /** An ISO time as "3 Nov 2026, 14:05 UTC". */
 export const formatTime = (iso: string) => `${dateTime.format(new Date(iso))} UTC`;
-/** A YYYY-MM-DD day as "3 Nov 2026". */
-export const formatDay = (day: string) => dateOnly.format(new Date(`${day}T00:00:00Z`));
+/**
+ * A YYYY-MM-DD day as "3 Nov 2026". Anything else (a day edited in the URL: 2026-13-01, 2026-02-30) is shown as it
+ * is, for the API's answer to name it: formatting an invalid date throws, which drew an empty page.
+ */
+export function formatDay(day: string): string {
+  const time = Date.parse(`${day}T00:00:00Z`);
+  return Number.isNaN(time) || !new Date(time).toISOString().startsWith(day) ? day : dateOnly.format(time);
+}
 
 /** How long ago, coarsely: "just now", "5 min ago", "3 h ago", "4 days ago". */
 export function formatAgo(iso: string, now = Date.now()): string {

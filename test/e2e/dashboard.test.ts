@@ -244,6 +244,49 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.context().close();
   });
 
+  it('draws a score that changed twice in a day at the times it changed, not twice on the same day', async () => {
+    // A lead who signs up for the newsletter, then, a batch later, reads the pricing page: two scores minutes apart.
+    const reader = newVisitor();
+    const email = `reader.${newVisitor()}@hooli.test`;
+    await postBatch(server, { s: 'acme', v: reader, e: [wireEvent({ ss: 1, t: minutesAgo(9) }), wireEvent({ n: 'f', k: 'newsletter', t: minutesAgo(8), p: { 'email  email': email, 'company  ': 'Hooli' } })] });
+    await drained(server);
+    await postBatch(server, { s: 'acme', v: reader, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(3) })] });
+    await drained(server);
+    visitors.add(reader);
+
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=${encodeURIComponent(email)}`);
+    await page.getByRole('link', { name: email }).click();
+    const chart = page.locator('figure.chart', { has: page.locator('summary', { hasText: 'Score over time: data table' }) });
+    await chart.locator('summary').click();
+    const table = chart.locator('details table');
+    expect(await table.locator('thead th').allTextContents()).toEqual(['Time', 'Score']);
+    // Each score at its own time (the table had "1 Dec 2026" twice, and the chart one day for both).
+    const times = await table.locator('tbody th').allTextContents();
+    expect(times).toHaveLength(2);
+    for (const time of times) expect(time).toMatch(/^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC$/);
+    expect(await table.locator('tbody td').allTextContents()).toEqual(['0', '20']);
+    await chart.screenshot({ path: `${SCREENSHOTS}/lead-score-over-time.png` });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('says what is wrong with a period written in the URL, rather than drawing nothing or "invalid query"', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    // A month that does not exist: the leads page threw formatting the day ("Invalid time value") and drew nothing.
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&from=2026-13-01`);
+    await page.getByText('Could not load the leads: from: not a calendar day (got "2026-13-01")').waitFor();
+    expect(await page.getByRole('button', { name: /^Remove filter: Seen 2026-13-01 – / }).count()).toBe(1);
+    // A period longer than a view covers, picked by hand: each panel said "invalid query", not which day to change.
+    await page.goto(`${server.url}/dashboard?site=acme&from=2024-01-01&to=2026-01-01`);
+    await page.getByText('Could not load the key figures: from: a view covers at most 366 days (got "2024-01-01")').waitFor();
+    // The browser reports each refused request; nothing else went wrong.
+    expect(problems.filter((problem) => !problem.includes('the server responded with a status of 400'))).toEqual([]);
+    await page.context().close();
+  });
+
   it('refuses the dashboards and their API without a login', async () => {
     const page = await fetch(`${server.url}/dashboard/leads`, { redirect: 'manual' });
     expect(page.status).toBe(303);

@@ -427,6 +427,23 @@ describe('who may ask, and bad questions', () => {
     }
   });
 
+  it('names a number left empty or not written in digits rather than reading it as 0 or in hexadecimal', async () => {
+    const problems = async (path: string) => {
+      const response = await api(path);
+      expect(response.status, path).toBe(400);
+      return response.body.problems;
+    };
+    // `?minScore=` is no filter: read as 0, it listed only the leads at 0 points or more (the student's -25 hidden).
+    expect(await problems('/api/dashboard/leads?site=acme&minScore=')).toEqual([{ path: 'minScore', message: 'expected a whole number (got "")' }]);
+    expect(await problems('/api/leads.csv?site=acme&maxScore=%20')).toEqual([{ path: 'maxScore', message: 'expected a whole number (got " ")' }]);
+    expect((await problems('/api/dashboard/leads?site=acme&limit=0x10&offset=1e3')).map((problem: { path: string }) => problem.path)).toEqual(['limit', 'offset']);
+    expect((await problems('/api/dashboard/content?site=acme&limit=%2B5')).map((problem: { path: string }) => problem.path)).toEqual(['limit']);
+    expect((await problems('/api/dashboard/score-distribution?site=acme&bucket=2.5')).map((problem: { path: string }) => problem.path)).toEqual(['bucket']);
+    expect((await problems('/api/dashboard/accounts?site=acme&limit=')).map((problem: { path: string }) => problem.path)).toEqual(['limit']);
+    // Digits, with a minus sign for a score, are read as ever.
+    expect((await api('/api/dashboard/leads?site=acme&minScore=-100&maxScore=-1&limit=5&offset=0')).body.leads).toEqual([expect.objectContaining({ email: emails.student })]);
+  });
+
   it('says a parameter is given twice rather than that it is not a number', async () => {
     const response = await api('/api/dashboard/leads?site=acme&limit=1&limit=2');
     expect(response.status).toBe(400);

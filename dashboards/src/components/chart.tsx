@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import { formatDay, formatNumber } from '../format.ts';
+import { formatDay, formatNumber, formatTime } from '../format.ts';
 import { TableScroll } from './ui.tsx';
 
 export interface ChartSeries {
@@ -17,7 +17,7 @@ export interface ChartSeries {
 export interface ChartProps {
   /** What the chart shows; also its accessible name. */
   label: string;
-  /** Days (YYYY-MM-DD) for a time series, or numbers (e.g. score buckets). */
+  /** Days (YYYY-MM-DD) or ISO times (a score's changes, several a day) for a time series, or numbers (e.g. score buckets). */
   x: string[] | number[];
   series: ChartSeries[];
   kind?: 'line' | 'bars';
@@ -31,9 +31,17 @@ export interface ChartProps {
 }
 
 const isDays = (x: ChartProps['x']): x is string[] => typeof x[0] === 'string';
+/** ISO times rather than days: each point at its time, and labelled with it. */
+const isTimes = (x: ChartProps['x']) => isDays(x) && x.some((value) => value.length > 10);
 const shortDay = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
+const shortTime = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+const clockTime = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'UTC' });
+/** A time axis' steps in seconds: never a fraction of one, the precision of a score's changes. */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800, 2_592_000, 7_776_000, 31_536_000];
+/** A time axis' ticks as precise as their spacing: days, minutes, or seconds (each tick would read the same minute). */
+const tickFormat = (times: boolean, step: number) => (!times || step >= 86_400 ? shortDay : step >= 60 ? shortTime : clockTime);
 const COUNT_STEPS = [1, 2, 5].flatMap((step) => [1, 10, 100, 1000, 10_000, 100_000, 1_000_000].map((scale) => step * scale)).sort((a, b) => a - b);
-const toSeconds = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
+const toSeconds = (value: string) => Date.parse(value.length > 10 ? value : `${value}T00:00:00Z`) / 1000;
 
 /**
  * A uPlot chart that follows its container's width, with the same figures as a table under a disclosure for
@@ -42,6 +50,9 @@ const toSeconds = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
 export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, stacked = false, xStep }: ChartProps) {
   const target = useRef<HTMLDivElement>(null);
   const days = isDays(x);
+  const times = isTimes(x);
+  /** How a time-series x (epoch seconds) reads: its day, or its time. */
+  const describeSeconds = (seconds: number) => (times ? formatTime(new Date(seconds * 1000).toISOString()) : formatDay(new Date(seconds * 1000).toISOString().slice(0, 10)));
   useEffect(() => {
     const element = target.current;
     if (!element) return;
@@ -64,13 +75,16 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, s
           stroke: '#3e4c59',
           grid: { stroke: '#e4e7eb' },
           ticks: { stroke: '#cbd2d9' },
-          ...(days ? { values: (_u: uPlot, ticks: number[]) => ticks.map((tick) => shortDay.format(new Date(tick * 1000))) } : {}),
+          ...(days
+            ? { values: (_u: uPlot, ticks: number[], _axis: number, _space: number, step: number) => ticks.map((tick) => tickFormat(times, step).format(new Date(tick * 1000))) }
+            : {}),
+          ...(times ? { incrs: TIME_STEPS } : {}),
         },
         // Counts: whole-number steps only, so a small series does not read "0, 0, 1, 1".
         { stroke: '#3e4c59', grid: { stroke: '#e4e7eb' }, ticks: { stroke: '#cbd2d9' }, incrs: COUNT_STEPS, values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)) },
       ],
       series: [
-        { label: days ? 'Day' : 'From', value: (_u, value) => (value == null ? '' : days ? formatDay(new Date(value * 1000).toISOString().slice(0, 10)) : String(value)) },
+        { label: times ? 'Time' : days ? 'Day' : 'From', value: (_u, value) => (value == null ? '' : days ? describeSeconds(value) : String(value)) },
         ...drawn.map((one) => ({
           label: one.label,
           stroke: one.color,
@@ -95,7 +109,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, s
     };
   }, [JSON.stringify(x), JSON.stringify(series), kind, height, stacked, xStep]);
 
-  const describeX = (value: string | number) => (xLabel ? xLabel(value) : typeof value === 'string' ? formatDay(value) : String(value));
+  const describeX = (value: string | number) => (xLabel ? xLabel(value) : typeof value === 'string' ? (times ? formatTime(value) : formatDay(value)) : String(value));
   const totals = series.flatMap((one) => (one.total === undefined ? [] : [`${one.label}: ${formatNumber(one.total)} in all. `]));
   return (
     <figure class="chart">
@@ -106,7 +120,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, s
           <table>
             <thead>
               <tr>
-                <th scope="col">{days ? 'Day' : 'Bucket'}</th>
+                <th scope="col">{times ? 'Time' : days ? 'Day' : 'Bucket'}</th>
                 {series.map((one) => (
                   <th scope="col" class="number" key={one.label}>
                     {one.label}

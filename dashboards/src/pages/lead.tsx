@@ -180,7 +180,7 @@ function ScoreParts({ lead }: { lead: LeadDetail }) {
         ))}
       </dl>
       {history.length > 1 ? (
-        <Chart label="Score over time" x={history.map((point) => point.at.slice(0, 10))} series={[{ label: 'Score', values: history.map((point) => point.score), color: COLORS.hot }]} height={160} />
+        <Chart label="Score over time" x={history.map((point) => point.at)} series={[{ label: 'Score', values: history.map((point) => point.score), color: COLORS.hot }]} height={160} />
       ) : (
         history[0] && <p class="muted">Score unchanged since {formatTime(history[0].at)}.</p>
       )}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSeconds } from '../../../dashboards/src/format.ts';
+import { formatDay, formatSeconds } from '../../../dashboards/src/format.ts';
 
 describe('times as the dashboards show them', () => {
   it('rounds the engaged time before splitting off the minutes, so it never reads "60 s"', () => {
@@ -13,5 +13,19 @@ describe('times as the dashboards show them', () => {
     expect(formatSeconds(59.94)).toBe('59.9 s');
     expect(formatSeconds(12.5)).toBe('12.5 s');
     expect(formatSeconds(0)).toBe('0 s');
+  });
+});
+
+describe('days as the dashboards show them', () => {
+  it('writes a day out in words, in UTC', () => {
+    expect(formatDay('2026-11-03')).toBe('3 Nov 2026');
+    expect(formatDay('2024-02-29')).toBe('29 Feb 2024');
+  });
+
+  it('shows a day that is no calendar day as it was written, rather than throwing or moving it to another month', () => {
+    // Typed into the URL: the page draws and the API's answer names the bad parameter.
+    expect(formatDay('2026-13-01')).toBe('2026-13-01');
+    expect(formatDay('2026-02-30')).toBe('2026-02-30');
+    expect(formatDay('yesterday')).toBe('yesterday');
   });
 });
