@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { brotliCompress, gzip } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { packageRoot } from '../paths.ts';
+import { preferredEncoding, type ContentCoding } from './encoding.ts';
 
 export const dashboardsDir = join(packageRoot, 'dist', 'dashboards');
 
@@ -30,7 +31,7 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 
-type Encoding = 'br' | 'gzip';
+type Encoding = Exclude<ContentCoding, 'identity'>;
 
 interface Asset {
   type: string;
@@ -49,10 +50,9 @@ const assetOf = (raw: Buffer, type: string): Asset => ({ type, raw, encoded: {} 
 
 /** Sends the best encoding the browser accepts. */
 async function send(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
-  const accepted = String(request.headers['accept-encoding'] ?? '');
-  const encoding = /\bbr\b/.test(accepted) ? 'br' : /\bgzip\b/.test(accepted) ? 'gzip' : undefined;
+  const encoding = preferredEncoding(request);
   reply.header('content-type', asset.type).header('vary', 'accept-encoding').header('x-content-type-options', 'nosniff');
-  if (!encoding) return reply.send(asset.raw);
+  if (encoding === 'identity') return reply.send(asset.raw);
   const body = await (asset.encoded[encoding] ??= encoders[encoding](asset.raw));
   return reply.header('content-encoding', encoding).send(body);
 }

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync } from 'fastify';
-import Negotiator from 'negotiator';
 import { snippetPath } from '../paths.ts';
+import { preferredEncoding } from './encoding.ts';
 
 /** `GET /hearth.js`: the built snippet, pre-compressed once, with an ETag so browsers revalidate cheaply. */
 export const snippetRoute: FastifyPluginAsync = async (app) => {
@@ -31,18 +31,3 @@ export const snippetRoute: FastifyPluginAsync = async (app) => {
     return reply.send(encoding === 'identity' ? source : encoded[encoding]);
   });
 };
-
-type SnippetEncoding = 'br' | 'gzip' | 'identity';
-// negotiator ≥ 1 breaks a tie in q-values by the server's `preferred` order; @types/negotiator (0.6) lacks the option.
-type EncodingWithPreference = (available: SnippetEncoding[], options: { preferred: SnippetEncoding[] }) => SnippetEncoding | undefined;
-
-/**
- * The coding to send by the request's Accept-Encoding, with q-values (`br;q=0` refuses brotli), `*` (any coding not
- * named) and identity weighed as RFC 9110 says, by negotiator (the parser Express uses). Among codings the client
- * accepts equally, brotli first: it is the smaller. Identity when nothing acceptable is left: the snippet must load.
- */
-function preferredEncoding(request: { headers: Negotiator.Headers }): SnippetEncoding {
-  const negotiator = new Negotiator(request);
-  const encoding = (negotiator.encoding as EncodingWithPreference).call(negotiator, ['br', 'gzip', 'identity'], { preferred: ['br', 'gzip', 'identity'] });
-  return encoding ?? 'identity';
-}
