@@ -7,7 +7,9 @@ import { sendEmail, sendSlack, sendWebhook, type MailTransport, type Outcome } f
 
 /**
  * Alert delivery: `enqueue` records each alert in the outbox (one row per destination) before it resolves; a loop
- * sends what is due, a few at a time, and records every outcome as a new row. Failures are retried with
+ * sends what is due, a few at a time per destination, and records every outcome as a new row. Each destination's
+ * queue is served on its own: a receiver that hangs until the timeout, or is slow, holds only its own few sending
+ * slots, so the alerts of the other destinations go out meanwhile. Failures are retried with
  * exponential backoff and full jitter for 24 hours, then the delivery is a dead letter. The outbox is the only
  * state: a new dispatcher over the same store (after a restart) carries on where the last one stopped. A send in
  * flight when the process dies is repeated (at-least-once); receivers dedupe by the alert id (webhook-id).
@@ -43,7 +45,12 @@ export interface AlertDispatcherOptions {
   fetch?: typeof globalThis.fetch;
   /** The mail transport for the config's SMTP settings; nodemailer's SMTP transport by default. */
   transportFor?: (smtp: SmtpConfig) => MailTransport;
-  /** Sends at the same time, across every destination. Default 4. */
+  /** Sends at the same time to one destination (a site's destination id). Default 4. */
+  concurrencyPerDestination?: number;
+  /**
+   * Sends at the same time across every destination: a bound on sockets and outbox writes. Default 32, so it takes
+   * eight destinations stalled at once to reach it with the default per destination.
+   */
   concurrency?: number;
   /** Each HTTP request or SMTP conversation step gives up after this long. Default 10 s. */
   requestTimeoutMs?: number;
@@ -94,12 +101,15 @@ export function afterAttempt(delivery: Delivery, outcome: Outcome, now: number, 
 }
 
 const keyOf = (delivery: Pick<Delivery, 'site' | 'alertId' | 'destinationId'>) => `${delivery.site}\u0000${delivery.alertId}\u0000${delivery.destinationId}`;
+/** Destination ids are a site's own: two sites may both have a "crm". */
+const destinationOf = (delivery: Pick<Delivery, 'site' | 'destinationId'>) => `${delivery.site}\u0000${delivery.destinationId}`;
 
 export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDispatcher {
   const { client, config, log } = options;
   const now = options.now ?? Date.now;
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  const concurrency = options.concurrency ?? 4;
+  const perDestination = Math.max(1, options.concurrencyPerDestination ?? 4);
+  const concurrency = Math.max(1, options.concurrency ?? 32);
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const policy: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
   const retryForMs = options.retryForMs ?? RETRY_FOR_MS;
@@ -121,6 +131,8 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
 
   /** Sends running now, by delivery key: the outbox still says pending for them, so the next scan must skip them. */
   const inFlight = new Map<string, Promise<void>>();
+  /** How many of those go to each destination. */
+  const busy = new Map<string, number>();
   /**
    * The version each finished send wrote, by key: a scan whose query started before that write may still return the
    * older pending row, which must not be sent again. Forgotten after a while, when no scan can be that stale.
@@ -291,26 +303,41 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     else log.info({ ...details, error: next.lastError, retryAt: new Date(next.nextAttemptAt).toISOString() }, 'alert delivery failed; will retry');
   }
 
-  /** Reads the soonest pending deliveries, starts those due (up to the concurrency), and sets the timer for the next. */
+  /** Starts one send, counted against its destination until it is recorded. */
+  function launch(delivery: Delivery): void {
+    const key = keyOf(delivery);
+    const destination = destinationOf(delivery);
+    busy.set(destination, (busy.get(destination) ?? 0) + 1);
+    const running = send(delivery).finally(() => {
+      recorded.set(key, { version: delivery.version + 1, at: Date.now() });
+      inFlight.delete(key);
+      const left = (busy.get(destination) ?? 1) - 1;
+      if (left > 0) busy.set(destination, left);
+      else busy.delete(destination);
+      requestScan();
+    });
+    inFlight.set(key, running);
+  }
+
+  /**
+   * Reads the soonest pending deliveries of each destination, starts those due (up to the concurrency of their
+   * destination, and overall), and sets the timer for the next. Within a destination the soonest go first.
+   */
   async function scan(): Promise<void> {
     clearTimeout(timer);
     let wakeIn = pollMs;
     try {
-      const free = concurrency - inFlight.size;
-      if (free > 0) {
+      if (inFlight.size < concurrency) {
         for (const [key, { at }] of recorded) if (at < Date.now() - RECORDED_FOR_MS) recorded.delete(key);
         const fresh = (delivery: Delivery) => delivery.version >= (recorded.get(keyOf(delivery))?.version ?? 0);
-        const candidates = (await pendingDeliveries(client, concurrency + inFlight.size)).filter((delivery) => !inFlight.has(keyOf(delivery)) && fresh(delivery));
+        // A destination's sends in flight are still pending in the outbox and come back too: twice its concurrency
+        // leaves enough rows to fill every slot it has free.
+        const candidates = (await pendingDeliveries(client, 2 * perDestination)).filter((delivery) => !inFlight.has(keyOf(delivery)) && fresh(delivery));
         const at = now();
-        for (const delivery of candidates.filter((candidate) => candidate.nextAttemptAt <= at).slice(0, free)) {
-          if (closing) break;
-          const key = keyOf(delivery);
-          const running = send(delivery).finally(() => {
-            recorded.set(key, { version: delivery.version + 1, at: Date.now() });
-            inFlight.delete(key);
-            requestScan();
-          });
-          inFlight.set(key, running);
+        for (const delivery of candidates) {
+          if (closing || inFlight.size >= concurrency) break;
+          if (delivery.nextAttemptAt > at || (busy.get(destinationOf(delivery)) ?? 0) >= perDestination) continue;
+          launch(delivery);
         }
         const later = candidates.find((candidate) => candidate.nextAttemptAt > at);
         if (later) wakeIn = Math.min(pollMs, later.nextAttemptAt - at);

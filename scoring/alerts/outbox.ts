@@ -130,12 +130,17 @@ export async function lastAlerted(client: OutboxClient, site: string, leadIds: s
   return new Map(found.map((row) => [cooldownKey(row.lead_id, row.signal), timeOf(row.last)]));
 }
 
-/** The pending deliveries of every site, soonest first. */
-export async function pendingDeliveries(client: OutboxClient, limit: number): Promise<Delivery[]> {
+/**
+ * The pending deliveries of every site, soonest first, at most `perDestination` of each destination: each
+ * destination's queue is read on its own, so a long backlog for one (a receiver that is down) cannot crowd the
+ * others' due deliveries out of the page.
+ */
+export async function pendingDeliveries(client: OutboxClient, perDestination: number): Promise<Delivery[]> {
   const found = await rows<OutboxRow>(
     client,
-    `SELECT ${COLUMNS} FROM alert_outbox FINAL WHERE state = 'pending' ORDER BY next_attempt_at, alert_id, destination_id LIMIT {limit:UInt32}`,
-    { limit },
+    `SELECT ${COLUMNS} FROM alert_outbox FINAL WHERE state = 'pending'
+     ORDER BY next_attempt_at, alert_id, destination_id LIMIT {perDestination:UInt32} BY site_id, destination_id`,
+    { perDestination },
   );
   return found.map(fromRow);
 }

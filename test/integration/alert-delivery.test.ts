@@ -384,3 +384,75 @@ describe('email', () => {
     expect(back.mails.map((mail) => mail.to)).toEqual([['sales@acme.test']]);
   });
 });
+
+describe('a slow or hanging destination', () => {
+  it('does not hold up the alerts of another destination: with a backlog and a CRM webhook that never answers, Slack gets every alert within seconds', async () => {
+    const site = newSite();
+    // The CRM accepts each connection and never answers (until released at the end); Slack answers at once.
+    const crm = await receiver();
+    const held: (() => void)[] = [];
+    let hanging = true;
+    crm.respond = () => (hanging ? new Promise((resolve) => held.push(() => resolve({ status: 204 }))) : { status: 204 });
+    const release = async () => {
+      hanging = false;
+      for (const answer of held.splice(0)) answer();
+    };
+    cleanups.push(release);
+    const slack = await receiver();
+    slack.respond = () => ({ status: 200, body: 'ok' });
+    const destinations = { destinations: [webhook(crm.url, 'crm'), { type: 'slack', id: 'sales', url: `${slack.url}/services/T000/B000/XXXX` }] };
+
+    // A backlog: 20 alerts, each for both destinations. Each CRM send waits for its 5 s timeout, so getting through
+    // the CRM's share takes 20 × 5 s / (sends at once); Slack's must not wait for it (it took 26 s when every
+    // destination shared 4 sends at once).
+    const timeoutMs = 5_000;
+    const backlog = Array.from({ length: 20 }, () => sampleAlert({ site }));
+    const first = dispatcher(site, destinations, { requestTimeoutMs: timeoutMs });
+    const startedAt = Date.now();
+    expect(await first.enqueue(backlog)).toEqual({ queued: 20, suppressed: 0, duplicates: 0 });
+    await waitFor(() => slack.requests.length >= backlog.length, timeoutMs, 'Slack to receive the 20 alerts while the CRM hangs');
+    expect(Date.now() - startedAt).toBeLessThan(timeoutMs);
+    // No CRM send has timed out yet: the hanging receiver holds 4 connections of ours (its own share), not more.
+    expect(held).toHaveLength(4);
+    for (const alert of backlog) await settledAs(site, alert.id, 'delivered', 'sales');
+
+    // A restart while the CRM still hangs, then the CRM comes back: the outbox carries on, nothing is lost, and
+    // Slack gets nothing twice.
+    await first.close();
+    await release();
+    dispatcher(site, destinations, { requestTimeoutMs: timeoutMs });
+    for (const alert of backlog) await settledAs(site, alert.id, 'delivered', 'crm');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(slack.requests).toHaveLength(backlog.length);
+    const slackSaw = slack.requests.map((request) => (JSON.parse(request.body) as { blocks: { elements?: { url?: string }[] }[] }).blocks[3]!.elements![0]!.url);
+    expect(new Set(slackSaw)).toEqual(new Set(backlog.map((alert) => alert.lead.url)));
+    expect(new Set(crm.requests.map((request) => request.headers['webhook-id']))).toEqual(new Set(backlog.map((alert) => alert.id)));
+  });
+
+  it('keeps a bound on the sends in flight across every destination', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const held: (() => void)[] = [];
+    let hanging = true;
+    hooks.respond = () => (hanging ? new Promise((resolve) => held.push(() => resolve({ status: 204 }))) : { status: 204 });
+    const release = async () => {
+      hanging = false;
+      for (const answer of held.splice(0)) answer();
+    };
+    cleanups.push(release);
+    const destinations = { destinations: [webhook(`${hooks.url}/a`, 'a'), webhook(`${hooks.url}/b`, 'b')] };
+    const backlog = Array.from({ length: 6 }, () => sampleAlert({ site }));
+    await dispatcher(site, destinations, { concurrency: 3, concurrencyPerDestination: 2 }).enqueue(backlog);
+
+    await waitFor(() => held.length >= 3, 5_000, 'three sends in flight');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(held).toHaveLength(3);
+    // Both destinations got a send, and neither more than its own 2.
+    const sentTo = (path: string) => hooks.requests.filter((request) => request.path === path).length;
+    expect([sentTo('/a'), sentTo('/b')].sort()).toEqual([1, 2]);
+    await release();
+    for (const alert of backlog) for (const destination of ['a', 'b']) await settledAs(site, alert.id, 'delivered', destination);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooks.requests).toHaveLength(12);
+  });
+});
