@@ -9,9 +9,10 @@ import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
  *
  * An account's score weighs its best leads and the breadth of who is looking: 60 % of the best lead, 50 % of the
  * second, 20 % of the third, each counted up to the hot threshold, plus 10 points for each further kind of role
- * (seniority) among its leads. One lead alone, however keen (lead scores have no ceiling), brings at most 60 % of
- * the hot mark, so one enthusiastic intern cannot make an account hot; a CEO and a manager of the same company
- * reading the pricing page can.
+ * (seniority) among its leads that are looking (warm or hot). One lead alone, however keen (lead scores have no
+ * ceiling), brings at most 60 % of the hot mark, so one enthusiastic intern cannot make an account hot, nor can
+ * colleagues who only left their job title add their roles to it; a CEO and a manager of the same company reading
+ * the pricing page can.
  */
 export interface AccountScore {
   /** The email domain, or `company:<declared name>` for leads on free mail. */
@@ -29,13 +30,23 @@ const WEIGHTS = [0.6, 0.5, 0.2];
 const PER_EXTRA_PERSONA = 10;
 const freeMail = new Set(FREE_MAIL_DOMAINS);
 
+/**
+ * What people type in a required company field when they have none, as companyKey renders it: strangers who typed
+ * "N/A" or "Freelance" are not one company (three keen ones made a hot account).
+ */
+const NO_COMPANY = new Set([
+  'n a', 'na', 'none', 'no', 'nothing', 'aucune', 'aucun', 'neant', 'rien', 'personal', 'personnel', 'private', 'prive', 'particulier',
+  'freelance', 'freelancer', 'independent', 'independant', 'independante', 'self employed', 'auto entrepreneur', 'student', 'etudiant',
+  'etudiante', 'unemployed', 'retired', 'retraite', 'test',
+]);
+
 /** The account a lead belongs to, if any: its work email's domain, else the company it declared. */
 export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: string; name: string } | undefined {
   const domain = lead.email.split('@')[1]?.toLowerCase();
   const company = lead.profile.company?.trim();
   if (domain && !freeMail.has(domain)) return { id: domain, name: company || domain };
   const key = company && companyKey(company);
-  if (key) return { id: `company:${key}`, name: company };
+  if (key && !NO_COMPANY.has(key)) return { id: `company:${key}`, name: company };
 }
 
 /** What an account's score needs of each lead: a freshly scored lead, or a stored one read with only these columns. */
@@ -53,9 +64,12 @@ export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresho
   return [...groups]
     .map(([id, { name, leads: members }]) => {
       const ranked = [...members].sort((a, b) => b.score - a.score);
-      const personas = [...new Set(ranked.map((lead) => lead.seniority).filter(Boolean))].sort();
+      const rolesOf = (some: Lead[]) => [...new Set(some.map((lead) => lead.seniority).filter(Boolean))].sort();
+      const personas = rolesOf(ranked);
+      // Breadth counts the roles of the leads that are looking: a cold colleague's title adds nothing.
+      const looking = rolesOf(ranked.filter((lead) => lead.score >= thresholds.warm));
       const weighted = ranked.slice(0, WEIGHTS.length).reduce((sum, lead, i) => sum + Math.min(Math.max(0, lead.score), thresholds.hot) * WEIGHTS[i]!, 0);
-      const score = Math.round(weighted + PER_EXTRA_PERSONA * Math.max(0, personas.length - 1));
+      const score = Math.round(weighted + PER_EXTRA_PERSONA * Math.max(0, looking.length - 1));
       const temperature: Temperature = score > thresholds.hot ? 'hot' : score >= thresholds.warm ? 'warm' : 'cold';
       const topLeads = ranked.slice(0, 3).map((lead) => ({ id: lead.lead_id, email: lead.email, score: lead.score, temperature: lead.temperature }));
       return { id, name, score, temperature, leads: members.length, personas, topLeads };

@@ -114,9 +114,13 @@ const DAY_MS = 86_400_000;
 
 const escapeRegex = (text: string) => text.replace(/[\\^$.|?+()[\]{}]/g, '\\$&');
 
-/** Globs ("/pricing*", "*white*paper*") → one case-insensitive anchored RE2 pattern matching any of them. */
+/**
+ * Globs ("/pricing*", "*white*paper*") → one case-insensitive anchored RE2 pattern matching any of them. A trailing
+ * slash is optional on both sides: "/pricing" and "/pricing/" are one page, whichever the site links to (a site
+ * whose pages end in "/" found nothing under the pattern "/pricing").
+ */
 export function globsToRegex(globs: string[]): string {
-  return `(?i)^(?:${globs.map((glob) => glob.split('*').map(escapeRegex).join('.*')).join('|')})$`;
+  return `(?i)^(?:${globs.map((glob) => glob.replace(/\/$/, '').split('*').map(escapeRegex).join('.*')).join('|')})/?$`;
 }
 
 function fieldCondition(rule: FitRule | NegativeRule, i: number, p: SqlParams): string {
@@ -132,7 +136,8 @@ function fieldCondition(rule: FitRule | NegativeRule, i: number, p: SqlParams): 
       return `(email_domain != '' AND arrayExists(d -> email_domain = d OR endsWith(email_domain, concat('.', d)), ${domains}))`;
     }
     if (field === 'email') return `has(${bindValues(rule.values.map((value) => value.trim().toLowerCase()))}, email)`;
-    return `has(${bindValues(rule.values.map(words))}, ${wordsSql(raw, p)})`;
+    // A value of only punctuation ("-", ".") has no words, like a field left blank: only an answer given matches it.
+    return `(${raw} != '' AND has(${bindValues(rule.values.map(words))}, ${wordsSql(raw, p)}))`;
   }
   if (rule.pattern !== undefined) return `(${raw} != '' AND match(${raw}, ${p.bind(`r${i}_pattern`, `(?i)${rule.pattern}`)}))`;
   const range = rule.range!;

@@ -158,12 +158,12 @@ const SIZE_REWRITES: ReadonlyArray<{ pattern: string; js: string; sql: string }>
 ];
 
 const SIZE = {
-  /** "less than 10", "moins de 10", "< 10": up to N - 1. */
-  below: '(?:less than|fewer than|under|below|moins de|inferieur a|<) ?(\\d+)',
+  /** "less than 10", "moins de 10", "- de 10", "< 10": up to N - 1. */
+  below: '(?:less than|fewer than|under|below|moins de|- ?de|inferieur a|<) ?(\\d+)',
   /** "up to 10", "jusqu'à 10": up to N. */
   up_to: "(?:up to|jusqu.a|max|maximum) ?(\\d+)",
-  /** "more than 250", "plus de 250", "> 250": from N + 1. */
-  above: '(?:more than|over|above|plus de|au.dela de|superieur a|>) ?(\\d+)',
+  /** "more than 250", "plus de 250", "+ de 250", "> 250": from N + 1. */
+  above: '(?:more than|over|above|plus de|\\+ ?de|au.dela de|superieur a|>) ?(\\d+)',
   /** "1000+", "500 or more", "500 et plus", "at least 500": from N, open-ended. */
   at_least: '(\\d+) ?(?:\\+|or more|and more|and above|ou plus|et plus)|(?:at least|au moins|minimum) ?(\\d+)',
   /** "251-500", "11 to 50", "11 à 50": from N to M. */
@@ -251,6 +251,15 @@ const COUNTRY_ALIASES: Record<string, string> = {
   'republique tcheque': 'CZ',
   suisse: 'CH',
   schweiz: 'CH',
+  // The covered countries of the default grid (and neighbours) in their own other languages: a Fleming writes België.
+  svizzera: 'CH',
+  svizra: 'CH',
+  belgie: 'BE',
+  belgien: 'BE',
+  luxemburg: 'LU',
+  letzebuerg: 'LU',
+  nederland: 'NL',
+  osterreich: 'AT',
   deutschland: 'DE',
   espana: 'ES',
   italia: 'IT',

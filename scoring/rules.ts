@@ -325,11 +325,18 @@ const USUAL_STAGES: Record<string, Stage> = {
   contact: 'BOFU',
 };
 
-/** Free-mail providers: a personal address says nothing about a company. */
+/**
+ * Free-mail providers: a personal address says nothing about a company. The grid's covered countries' own providers
+ * (Belgium, Switzerland, Luxembourg) are here too: without them, strangers on skynet.be made one account.
+ */
 export const FREE_MAIL_DOMAINS = [
   'gmail.com', 'googlemail.com', 'yahoo.com', 'yahoo.fr', 'hotmail.com', 'hotmail.fr', 'outlook.com', 'outlook.fr', 'live.com',
   'live.fr', 'msn.com', 'aol.com', 'icloud.com', 'me.com', 'gmx.com', 'gmx.fr', 'gmx.de', 'web.de', 'proton.me', 'protonmail.com',
   'orange.fr', 'wanadoo.fr', 'free.fr', 'sfr.fr', 'laposte.net', 'bbox.fr', 'neuf.fr', 'yandex.com', 'mail.com',
+  'aliceadsl.fr', 'club-internet.fr', 'numericable.fr', 'aol.fr', 'ymail.com', 'mac.com', 'pm.me', 'protonmail.ch', 'gmx.net',
+  'yahoo.co.uk', 'hotmail.co.uk', 'live.co.uk', 'yahoo.de', 'hotmail.de', 't-online.de', 'yahoo.es', 'hotmail.es', 'yahoo.it',
+  'hotmail.it', 'libero.it', 'skynet.be', 'telenet.be', 'proximus.be', 'scarlet.be', 'voo.be', 'hotmail.be', 'outlook.be',
+  'live.be', 'bluewin.ch', 'hispeed.ch', 'sunrise.ch', 'gmx.ch', 'hotmail.ch', 'pt.lu',
 ];
 
 /**

@@ -342,6 +342,7 @@ describe('normalisation in SQL', () => {
       '1,000-5,000', '2.5k', '1,5k employees', 'France', 'Allemagne', 'États-Unis', 'UK', 'fr', 'DEU', 'Côte d’Ivoire', 'Viet Nam', 'La Réunion', 'Narnia',
       'P.D.G.', 'V.P. Marketing', 'C.E.O.', 'Directe\u0301ur ge\u0301ne\u0301ral', 'Co\u0302te d’Ivoire',
       'Team of 5, 251-500', 'about 10 people, 1000+', 'team of 3: at least 50', '2 sites, more than 250', '3 offices; 11 to 50',
+      '+ de 250', '+de 1 000 salariés', '- de 10', 'België', 'Lëtzebuerg', 'Svizzera', 'Österreich',
     ];
     const p = new SqlParams();
     inputs.push('Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Société Générale S.A.', 'Inc.', 'Costco', 'SA');

@@ -21,6 +21,12 @@ describe('accounts', () => {
     // Nor with a colleague who barely looked.
     const [pair] = scoreAccounts([member('intern@initech.test', 155, 'student'), member('dev@initech.test', 5, 'student')], THRESHOLDS);
     expect(pair).toMatchObject({ leads: 2, score: 39, temperature: 'warm' });
+    // Nor with colleagues of other roles who only left their title (cold): their roles are not looking.
+    const [crowd] = scoreAccounts(
+      [member('intern@initech.test', 155, 'student'), member('dev@initech.test', 0, 'individual'), member('pm@initech.test', 20, 'manager')],
+      THRESHOLDS,
+    );
+    expect(crowd).toMatchObject({ leads: 3, score: 46, temperature: 'warm' });
   });
 
   it('makes an account hot when two people of it are engaged, more so from different roles', () => {
@@ -37,5 +43,19 @@ describe('accounts', () => {
     expect(accounts).toHaveLength(1);
     expect(accounts[0]).toMatchObject({ id: 'company:acme', name: 'Acme SAS', leads: 5 });
     expect(accountKeyOf({ email: 'x@gmail.com', profile: { company: 'Costco' } })).toEqual({ id: 'company:costco', name: 'Costco' });
+  });
+
+  it('makes no account of strangers who share a personal mail provider or a placeholder for a company', () => {
+    // Three keen people who do not know each other: Belgian, Swiss and Luxembourgish providers, and British Yahoo.
+    for (const domain of ['skynet.be', 'telenet.be', 'bluewin.ch', 'pt.lu', 'yahoo.co.uk', 'hotmail.be', 'gmx.net']) {
+      const strangers = ['a', 'b', 'c'].map((name) => member(`${name}@${domain}`, 70, 'individual'));
+      expect(scoreAccounts(strangers, THRESHOLDS), domain).toEqual([]);
+    }
+    // Free-mail leads who typed no company name, only "N/A", "Freelance" or "Particulier", are not one company.
+    for (const company of ['N/A', 'n.a.', 'None', 'Aucune', 'Freelance', 'Indépendant', 'Particulier', 'Self-employed', 'Étudiant', 'Student']) {
+      const strangers = ['a', 'b', 'c'].map((name) => member(`${name}@gmail.com`, 70, 'individual', company));
+      expect(scoreAccounts(strangers, THRESHOLDS), company).toEqual([]);
+    }
+    expect(accountKeyOf({ email: 'x@skynet.be', profile: { company: 'Bouw NV' } })).toEqual({ id: 'company:bouw', name: 'Bouw NV' });
   });
 });

@@ -119,6 +119,12 @@ describe('globsToRegex', () => {
     [['*white*paper*'], 'https://x.test/assets/WhitePaper-2026.pdf', true],
     [['/a.b'], '/axb', false],
     [['/x', '/y*'], '/y/z', true],
+    // A trailing slash is optional on either side: one page, however the site links to it.
+    [['/pricing'], '/pricing/', true],
+    [['/pricing/'], '/pricing', true],
+    [['/'], '/', true],
+    [['/'], '/about', false],
+    [['/pricing'], '/pricing/enterprise', false],
   ])('%j matches %j: %s', (globs, text, expected) => {
     // RE2's (?i) prefix is JavaScript's i flag.
     expect(new RegExp(globsToRegex(globs).replace('(?i)', ''), 'i').test(text)).toBe(expected);
