@@ -72,8 +72,14 @@ function hostOf(url: string | null | undefined): string {
   }
 }
 
-/** A form's fields under their declarative keys; the email goes to its own column. Unknown descriptors are dropped. */
-function formFields(event: WireEvent): { props: Record<string, string>; email: string } {
+/**
+ * The answers of a form or the traits of an identify call under their declarative keys (a `jobTitle` or `job_title`
+ * trait and a form's "poste" field are all `job_title`), as the profile and the rules know them; the email goes to
+ * its own column (a form's; an identify call's is its own `em`). Unknown descriptors and secret-like keys are dropped;
+ * values lose their surrounding white space (tabs, line breaks, no-break spaces included): an answer of only white
+ * space is no answer and never replaces one.
+ */
+function answersOf(event: WireEvent): { props: Record<string, string>; email: string } {
   const props: Record<string, string> = {};
   let address = '';
   for (const [sentKey, value] of Object.entries(event.p ?? {})) {
@@ -87,14 +93,10 @@ function formFields(event: WireEvent): { props: Record<string, string>; email: s
   return { props, email: address };
 }
 
-/**
- * String values as ClickHouse's Map(String, String) column takes them. Answers (identify traits, like form fields)
- * lose their surrounding white space (tabs, line breaks, no-break spaces included): an answer of only white space
- * is no answer and never replaces one. Other properties are kept as sent.
- */
-function textProps(props: WireEvent['p'], answers: boolean): Record<string, string> {
+/** Other properties (a custom event's), as ClickHouse's Map(String, String) column takes them, kept as sent. */
+function textProps(props: WireEvent['p']): Record<string, string> {
   const text: Record<string, string> = {};
-  for (const key in props) text[key] = answers ? String(props[key]).trim() : String(props[key]);
+  for (const key in props) text[key] = String(props[key]);
   return text;
 }
 
@@ -106,7 +108,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
     const route = routeOf(url.hash);
     if (!route) url.hash = '';
     const type = EVENT_TYPES[event.n];
-    const form = type === 'form' ? formFields(event) : undefined;
+    const answers = type === 'form' || type === 'identify' ? answersOf(event) : undefined;
     const isView = type === 'pageview';
     // Sources and click ids are read from the landing page's query string only.
     const query = isView && url.search !== '' ? url.searchParams : undefined;
@@ -125,8 +127,8 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       path: route ? url.pathname.replace(/\/$/, '') + route : url.pathname,
       referrer: event.r ?? '',
       title: event.ti ?? '',
-      email: form ? form.email : (event.em ?? ''),
-      props: form ? form.props : textProps(event.p, type === 'identify'),
+      email: type === 'form' ? answers!.email : (event.em ?? ''),
+      props: answers ? answers.props : textProps(event.p),
       engaged_ms: event.ms ?? 0,
       scroll_depth: event.sd ?? 0,
       link_url: event.h ?? '',

@@ -46,6 +46,18 @@ describe('POST /collect', () => {
     expect([bad.status, (bad.body as any).problems.map((p: { path: string }) => p.path)]).toEqual([400, ['e[0].sid']]);
   });
 
+  it('files identify traits under the keys the profile and the rules know, as form fields are', async () => {
+    const visitor = newVisitor();
+    const traits = { jobTitle: 'CEO', companySize: ' 500 ', Country: 'Belgique', plan: 'pro', password: 'hunter2', email: 'other@acme.test' };
+    const identify = wireEvent({ n: 'i', em: 'traits@acme.test', p: traits });
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), identify] })).status).toBe(202);
+    const [row] = (await storedEvents(server, visitor)).filter((r) => r.type === 'identify');
+    expect([row!.email, row!.props]).toEqual(['traits@acme.test', { job_title: 'CEO', company_size: '500', country: 'Belgique', plan: 'pro' }]);
+    const leads = await fetch(`${server.url}/api/leads?site=acme&visitor=${visitor}`, { headers: { authorization: 'Bearer test-admin-token' } });
+    const [lead] = ((await leads.json()) as any).leads;
+    expect(lead.reasons.map((reason: { rule: string }) => reason.rule)).toEqual(expect.arrayContaining(['c-level', 'company-over-250', 'covered-country']));
+  });
+
   it('accepts application/json from a subdomain matched by a wildcard origin', async () => {
     const visitor = newVisitor();
     const response = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] }, { contentType: 'application/json', origin: 'https://blog.acme.test' });
