@@ -5,7 +5,7 @@ import { hashPassword } from '../../collector/auth/passwords.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
-import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
 
 /**
  * The dashboards in Chromium, as marketing and sales use them: log in, read the key figures of seeded traffic,
@@ -13,7 +13,7 @@ import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent
  * kept in test-results/screenshots/, and no page may log an error (a CSP violation is one).
  */
 const SCREENSHOTS = 'test-results/screenshots';
-const PASSWORDS = { sam: 'sam-calls-the-hot-leads', ada: 'ada-reads-the-dashboards' };
+const PASSWORDS = { sam: 'sam-calls-the-hot-leads', lin: 'lin-closes-the-deals', ada: 'ada-reads-the-dashboards' };
 // A cheap scrypt cost keeps the file fast; the hash carries its cost, so logins verify the same way.
 const TEST_COST = { N: 2 ** 10, r: 8, p: 1 };
 
@@ -25,6 +25,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   beforeAll(async () => {
     const users = [
       { name: 'sam', role: 'sales', passwordHash: await hashPassword(PASSWORDS.sam, TEST_COST) },
+      { name: 'lin', role: 'sales', passwordHash: await hashPassword(PASSWORDS.lin, TEST_COST) },
       { name: 'ada', role: 'marketing', passwordHash: await hashPassword(PASSWORDS.ada, TEST_COST) },
     ];
     [server, browser] = await Promise.all([
@@ -226,6 +227,73 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const leads = await summaryOf('Leads seen per day, by temperature');
     expect([total(leads, 'Cold'), total(leads, 'Warm'), total(leads, 'Hot')]).toEqual([figures.cold, figures.warm, figures.hot]);
     await page.screenshot({ path: `${SCREENSHOTS}/marketing-figures.png`, fullPage: true });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('keeps both changes when two salespeople qualify one lead from pages opened before either saved', async () => {
+    // Sam and Lin open the head of operations' lead, each in their own browser, before either saves.
+    const sam = await openPage();
+    const lin = await openPage();
+    await logIn(sam.page, 'sam');
+    await logIn(lin.page, 'lin');
+    for (const { page } of [sam, lin]) {
+      await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=globex`);
+      await page.locator('table.leads tbody tr a').first().click();
+      await page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
+    }
+    const leadId = new URL(sam.page.url()).pathname.split('/').pop();
+
+    // Sam learns the budget and takes the lead.
+    await sam.page.getByRole('checkbox', { name: /^Budget/ }).check();
+    await sam.page.getByRole('textbox', { name: 'Note on budget' }).fill('20k set aside');
+    await sam.page.getByRole('button', { name: 'Assign to me' }).click();
+    await sam.page.getByRole('button', { name: 'Save qualification' }).click();
+    await sam.page.getByText(/^Saved\./).waitFor();
+
+    // Lin, whose page still shows the lead as it was, confirms the need. Her save sent every box unticked but
+    // hers, no owner and no budget note: Sam's change was undone.
+    await lin.page.getByRole('checkbox', { name: /^Need/ }).check();
+    await lin.page.getByRole('textbox', { name: 'Note on need' }).fill('replacing spreadsheets');
+    await lin.page.getByRole('button', { name: 'Save qualification' }).click();
+    await lin.page.getByText(/^Saved\./).waitFor();
+
+    // Lin's page now shows the lead as the server has it: both changes.
+    const form = (page: Page) => ({
+      budget: page.getByRole('checkbox', { name: /^Budget/ }).isChecked(),
+      need: page.getByRole('checkbox', { name: /^Need/ }).isChecked(),
+      budgetNote: page.getByRole('textbox', { name: 'Note on budget' }).inputValue(),
+      needNote: page.getByRole('textbox', { name: 'Note on need' }).inputValue(),
+      owner: page.getByRole('textbox', { name: 'Owner' }).inputValue(),
+    });
+    const both = { budget: true, need: true, budgetNote: '20k set aside', needNote: 'replacing spreadsheets', owner: 'sam' };
+    const read = async (page: Page) => Object.fromEntries(await Promise.all(Object.entries(form(page)).map(async ([key, value]) => [key, await value])));
+    await expect.poll(() => read(lin.page)).toEqual(both);
+    await expect.poll(() => lin.page.locator('.qualification-status').innerText()).toBe('Status: Lead (missing: Authority, Timing)');
+    expect(await lin.page.getByText(/^Saved\./).innerText()).toBe('Saved. To become a prospect it still needs Authority, Timing.');
+
+    // And so does the API, and Sam's page once reloaded.
+    const { body } = await getJson(server, `/api/leads/${leadId}/qualification?site=acme`);
+    expect({ boxes: body.boxes, notes: body.notes, owner: body.owner }).toEqual({ boxes: { budget: true, need: true }, notes: { budget: '20k set aside', need: 'replacing spreadsheets' }, owner: 'sam' });
+    await sam.page.reload();
+    await sam.page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
+    await expect.poll(() => read(sam.page)).toEqual(both);
+    expect([...sam.problems, ...lin.problems]).toEqual([]);
+    await sam.page.context().close();
+    await lin.page.context().close();
+  });
+
+  it('says which days the list covers when the URL gives only where the period ends', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    // The API lists the leads seen in the 30 days up to `to`; the page said "Seen <today> – 30 Nov 2026".
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&to=2026-11-30`);
+    await expect.poll(() => page.locator('.drill-downs button').getAttribute('aria-label')).toBe('Remove filter: Seen 1 Nov 2026 – 30 Nov 2026');
+    const seen = page.getByRole('combobox', { name: 'Seen' });
+    expect(await seen.locator('option:checked').innerText()).toBe('1 Nov 2026 – 30 Nov 2026');
+    // Up to today, the same 30 days are the "last 30 days" choice.
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&to=${new Date().toISOString().slice(0, 10)}`);
+    await expect.poll(() => seen.locator('option:checked').innerText()).toBe('In the last 30 days');
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -6,6 +6,7 @@ import { canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } 
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { checklistChange, type ChecklistFields } from '../checklist.ts';
 import { formatDecimal, formatNumber, formatSeconds, formatTime, humanize } from '../format.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
@@ -305,6 +306,8 @@ function Timeline({ events }: { events: TimelineEvent[] }) {
 /** The checklist sales fill in (the site's framework, or another one), the owner, and disqualification. */
 function Qualification({ session, site, lead, onSaved }: { session: Session; site: PageProps['site']; lead: LeadDetail; onSaved: () => void }) {
   const verdict = lead.qualification;
+  // The qualification the form was last filled from: what the user changed is measured against it.
+  const [loaded, setLoaded] = useState<ChecklistFields>(verdict);
   const [framework, setFramework] = useState(verdict.framework);
   const [boxes, setBoxes] = useState<Record<string, boolean>>(verdict.boxes);
   const [notes, setNotes] = useState<Record<string, string>>(verdict.notes);
@@ -317,12 +320,27 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const required = framework === site.qualification.framework ? site.qualification.required : frameworkBoxes;
   const status = lead.lifecycle ? lifecycleLabel(lead.lifecycle) : verdict.prospect ? 'Prospect' : 'Lead';
 
+  /** Shows the qualification as the server has it, every change included, and measures the next changes from it. */
+  function fill(current: Verdict) {
+    setLoaded(current);
+    setFramework(current.framework);
+    setBoxes(current.boxes);
+    setNotes(current.notes);
+    setOwner(current.owner);
+    setReason('');
+  }
+
   async function save(change: Record<string, unknown>, done: (verdict: Verdict) => string) {
     setSaving(true);
     setMessage(undefined);
     try {
-      const next = await request<Verdict>(`/api/leads/${lead.id}/qualification${query({ site: site.id })}`, { method: 'POST', body: change });
-      setMessage({ text: done(next) });
+      const path = `/api/leads/${lead.id}/qualification${query({ site: site.id })}`;
+      const made = await request<Verdict>(path, { method: 'POST', body: change });
+      // The answer is the state this change made; one another collector took at the same moment is missing from it,
+      // but not from the lead's qualification, which replays every change.
+      const current = await request<Verdict>(path).catch(() => made);
+      fill(current);
+      setMessage({ text: done(current) });
       onSaved();
     } catch (error) {
       setMessage({ text: error instanceof ApiError ? error.message : String(error), error: true });
@@ -355,9 +373,9 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
         class="qualification"
         onSubmit={(event) => {
           event.preventDefault();
-          const ticked = Object.fromEntries(frameworkBoxes.map((box) => [box, boxes[box] === true]));
-          const written = Object.fromEntries(frameworkBoxes.filter((box) => notes[box] !== undefined).map((box) => [box, notes[box]!]));
-          void save({ framework, boxes: ticked, notes: written, owner: owner.trim() }, describe);
+          const change = checklistChange(loaded, { framework, boxes, notes, owner }, frameworkBoxes);
+          if (Object.keys(change).length === 0) setMessage({ text: 'Nothing to save: the checklist is as it was loaded.' });
+          else void save(change, describe);
         }}
       >
         <fieldset disabled={!allowed || saving}>

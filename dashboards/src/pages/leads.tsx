@@ -4,7 +4,7 @@ import { query, useApi } from '../api.ts';
 import { usePageTitle, type PageProps } from '../session.ts';
 import { ErrorMessage, LifecycleBadge, Loading, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatNumber, formatTime } from '../format.ts';
-import { daysBefore, today } from '../period.ts';
+import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period.ts';
 import { hrefWith, navigate } from '../router.ts';
 
 const PAGE_SIZE = 50;
@@ -31,7 +31,6 @@ const SORTS = [
   { value: 'score', label: 'Highest score' },
   { value: 'recent', label: 'Most recent' },
 ];
-const SEEN = [7, 30, 90];
 
 /** One of the list's filters: a labelled select whose choice rewrites the URL. */
 function FilterSelect({ label, value, options, onChange }: { label: string; value: string; options: { value: string; label: string }[]; onChange(value: string): void }) {
@@ -80,7 +79,8 @@ export function LeadsPage({ site, location }: PageProps) {
   usePageTitle(`${title} · ${site.name}`);
 
   const set = (changes: Record<string, string | undefined>) => navigate(hrefWith(location.path, params, { ...changes, offset: undefined }));
-  const seen = filters.from || filters.to ? (filters.to === today() && SEEN.find((days) => filters.from === daysBefore(today(), days - 1))?.toString()) || 'custom' : '';
+  const period = seenPeriod(params);
+  const seen = period?.preset ?? '';
 
   return (
     <div class="page">
@@ -107,12 +107,12 @@ export function LeadsPage({ site, location }: PageProps) {
             }}
           >
             <option value="">Any time</option>
-            {SEEN.map((days) => (
+            {PRESETS.map((days) => (
               <option key={days} value={String(days)}>
                 In the last {days} days
               </option>
             ))}
-            {seen === 'custom' && <option value="custom">{`${formatDay(filters.from || filters.to)} – ${formatDay(filters.to || today())}`}</option>}
+            {period?.preset === 'custom' && <option value="custom">{`${formatDay(period.from)} – ${formatDay(period.to)}`}</option>}
           </select>
         </label>
         <FilterSelect label="Sort by" value={filters.sort} options={SORTS} onChange={(value) => set({ sort: value })} />
@@ -128,6 +128,14 @@ export function LeadsPage({ site, location }: PageProps) {
       )}
     </div>
   );
+}
+
+/**
+ * The days the list is filtered to, if any: `from` and `to` with a missing end filled in as the API fills it (the
+ * shared periodOf), so `to` alone is the 30 days up to it, not today to `to`.
+ */
+function seenPeriod(params: URLSearchParams): ViewPeriod | undefined {
+  return params.get('from') || params.get('to') ? periodOf(params) : undefined;
 }
 
 /** The free-text filters, applied together with a button (or Enter). */
@@ -165,10 +173,11 @@ function Filters({ params, onApply }: { params: URLSearchParams; onApply: (chang
 
 /** Filters that came from a marketing panel (funnel step, content), shown so they can be seen and removed. */
 function ActiveDrillDowns({ params, onRemove }: { params: URLSearchParams; onRemove: (changes: Record<string, string | undefined>) => void }) {
+  const period = seenPeriod(params);
   const active = [
     params.get('funnel') && { key: 'funnel', text: `Funnel: ${params.get('funnel')} or beyond` },
     params.get('content') && { key: 'content', text: `Engaged with ${params.get('content')!.replace(':', ' ')}` },
-    (params.get('from') || params.get('to')) && { key: 'from', text: `Seen ${formatDay(params.get('from') ?? today())} – ${formatDay(params.get('to') ?? today())}` },
+    period && { key: 'from', text: `Seen ${formatDay(period.from)} – ${formatDay(period.to)}` },
   ].filter(Boolean) as { key: string; text: string }[];
   if (active.length === 0) return null;
   return (
