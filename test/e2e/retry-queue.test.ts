@@ -37,10 +37,12 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     await expect.poll(() => held.length).toBe(1);
     expect(await stashedIn(page)).toEqual(kept);
     // Another tab opening meanwhile leaves them alone rather than sending them a second time.
+    const carrying = () => sent.bodies.filter((body) => body.includes(kept[0]!)).length;
+    const sentBefore = carrying();
     const other = await context.newPage();
     await other.goto(`${site.url}/a`);
     await other.waitForTimeout(1000);
-    expect(sent.bodies.filter((body) => body.includes(kept[0]!))).toHaveLength(2);
+    expect(carrying()).toBe(sentBefore);
     await page.close();
     await other.close();
     await held[0]!.abort('failed');
