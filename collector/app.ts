@@ -29,7 +29,7 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Shared with the write-ahead log's hooks when the server makes both; a fresh set otherwise. */
   metrics?: HearthMetrics;
-  /** Resolves once every accepted event is stored and rescored (the scorer's settled()); the sink's drained() without one. */
+  /** Resolves once every accepted event is stored and rescored (the scorer's rescored()); the sink's drained() without one. */
   settled?: () => Promise<void>;
   /** Runs an erasure with no rescoring round in flight (the scorer's holding()); directly without one. */
   holdingScores?: <T>(fn: () => Promise<T>) => Promise<T>;
@@ -75,6 +75,16 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     return reply.code(status).send({ error: error.message, code: error.code ?? 'bad_request' });
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}`, code: 'not_found' }));
+  // Closing waits for the requests in flight, and then for their connections: a browser or a load balancer keeps one
+  // open after the answer (keep-alive, 72 s), which held a shutdown that long. Answers given while closing end theirs.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   // Before any route: every route under /api and /dashboard is then behind a login or a token.
   await installAuth(app, { config, adminToken, users, sessionsFile });
 

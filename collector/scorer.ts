@@ -39,8 +39,16 @@ export interface ScorerOptions {
 export interface Scorer {
   /** Told of the visitors of every batch stored in ClickHouse: their leads are rescored soon after. */
   noteStored(visitors: StoredVisitor[]): void;
-  /** Resolves once every event accepted so far is stored and every lead it touched rescored (see giveUpOnFailure). */
+  /**
+   * Resolves once every event accepted so far is stored and every lead it touched rescored, and the full passes under
+   * way (start, hourly, rescoreAll) are done; what arrives meanwhile is not waited for (see giveUpOnFailure).
+   */
   settled(): Promise<void>;
+  /**
+   * Resolves once every event accepted so far is stored and every lead it touched rescored, without waiting for a
+   * full pass (minutes on a large site): what the API waits for before it erases or exports a person.
+   */
+  rescored(): Promise<void>;
   /** Rescores every lead of a site (all sites when absent) now. */
   rescoreAll(siteId?: string): Promise<void>;
   /**
@@ -77,29 +85,71 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   let lastRoundAt = 0;
   let lastRoundMs = 0;
   const pending = new Map<string, Set<string>>();
-  const fullPending = new Set<string>();
+  // Each noteStored() that adds work takes a number; `rescoredThrough` is the last whose leads a round has rescored
+  // (all of them: a round takes every pending visitor). settled() waits for the number it saw, not for a quiet moment,
+  // which a busy collector never has.
+  let noted = 0;
+  let rescoredThrough = 0;
+  // The full passes under way, a site at a time, one slice per step: a round of touched leads runs between two slices.
+  const passes = new Map<string, Pass>();
   let running: Promise<void> | undefined;
-  // Closing: rescore what is pending without the gaps between rounds. Closed: stop at the next query.
+  // Closing: rescore what is pending without the gaps between rounds, and no more slices (the next start rescores
+  // all). Closed: stop at the next query.
   let closing = false;
   let closed = false;
-  let retrying = false;
   // How many holding() calls are waiting or running: no round starts meanwhile.
   let holds = 0;
   let wake = () => {};
   let failure: unknown;
-  const idleWaiters: (() => void)[] = [];
+  const waiters: { done: () => boolean; resolve: () => void }[] = [];
   const sites = new Map(config.sites.map((site) => [site.id, site]));
   // The config is read once per start: so are the rules each site scores with.
   const hashes = new Map(config.sites.map((site) => [site.id, rulesHash(rulesOf(site), site.pageGroups)]));
   const countsBots = new Set(config.sites.filter((site) => rulesOf(site).countBots).map((site) => site.id));
 
+  const hasWork = () => pending.size > 0 || (passes.size > 0 && !closing);
+
   function kick(): void {
     if (running || closed || holds > 0) return;
     running = work().finally(() => {
       running = undefined;
-      if (pending.size === 0 && fullPending.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
-      else if (!retrying) kick();
+      settleWaiters();
+      if (hasWork()) kick();
     });
+  }
+
+  /** Resolves when `done()` holds, or once the scorer is closed or has given up. */
+  function until(done: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      waiters.push({ done, resolve });
+      settleWaiters();
+    });
+  }
+
+  function settleWaiters(): void {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const waiter = waiters[i]!;
+      if (!closed && failure === undefined && !waiter.done()) continue;
+      waiters.splice(i, 1);
+      waiter.resolve();
+    }
+  }
+
+  /** A full pass of a site (again from here, after the slice in flight, when one is under way). */
+  function startPass(siteId: string): Pass {
+    const pass = passes.get(siteId);
+    if (pass) {
+      pass.again = true;
+      return pass;
+    }
+    const fresh = { count: 0, next: 0, left: 0, again: false };
+    passes.set(siteId, fresh);
+    return fresh;
+  }
+
+  /** Resolves once these passes have ended. */
+  function passesEnded(waited: [string, Pass][]): () => boolean {
+    return () => waited.every(([siteId, pass]) => passes.get(siteId) !== pass);
   }
 
   /** Waits `ms`, or less when close() cuts it short. */
@@ -114,73 +164,95 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   }
 
   async function work(): Promise<void> {
-    while (!closed && holds === 0 && (pending.size > 0 || fullPending.size > 0)) {
-      // Under a steady stream of batches, a round starts at least `roundGapMs` after the previous one started, and
-      // rescoring works at most a third of the time: each round then takes in more visitors (one query per 500),
-      // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy.
+    while (!closed && holds === 0 && hasWork()) {
+      // Under a steady stream of batches, a round of touched leads starts at least `roundGapMs` after the previous one
+      // started, and works at most a third of the time: each round then takes in more visitors (one query per 500),
+      // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy. A full pass
+      // (start, hourly) uses the gaps, a slice at a time, so that a large site's takes no alert minutes late.
       const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - Date.now();
-      if (wait > 0 && !closing) await sleep(wait);
-      if (closed || holds > 0) break;
-      lastRoundAt = Date.now();
-      const full = [...fullPending];
-      fullPending.clear();
-      const touched = [...pending];
-      pending.clear();
+      const touchedDue = pending.size > 0 && (wait <= 0 || closing);
+      if (!touchedDue && (passes.size === 0 || closing)) {
+        await sleep(wait);
+        continue;
+      }
       try {
-        // A holding() call (an erasure) stops the round between two queries: what is left waits for the next.
-        for (const siteId of full) if (closed || holds > 0 || !(await rescoreSite(sites.get(siteId)!))) fullPending.add(siteId);
-        // The duty cycle follows the rescoring of touched leads; a full pass (start, hourly) is a one-off.
-        const touchedFrom = Date.now();
-        for (const [siteId, visitors] of touched) {
-          if (full.includes(siteId)) continue;
-          const list = [...visitors];
-          for (let start = 0; start < list.length; start += CHUNK) {
-            if (closed || holds > 0) {
-              for (const visitor of list.slice(start)) addVisitor(siteId, visitor);
-              break;
-            }
-            await rescore(sites.get(siteId)!, { visitors: list.slice(start, start + CHUNK) });
-          }
-        }
-        lastRoundMs = Date.now() - touchedFrom;
+        if (touchedDue) await rescoreTouched();
+        else await passStep();
       } catch (err) {
         if (giveUpOnFailure) {
           failure ??= err;
-          continue;
+          pending.clear();
+          passes.clear();
+          break;
         }
         if (closed) break;
-        // ClickHouse is down or slow: keep the work and try again; the events themselves are safe.
+        // ClickHouse is down or slow: the work is kept (the visitors, the pass at its slice) and tried again; the
+        // events themselves are safe. A slice that fails does not hold back the touched leads: they go first.
         log.warn({ err }, 'rescoring failed; it will be retried');
-        for (const siteId of full) fullPending.add(siteId);
-        for (const [siteId, visitors] of touched) for (const visitor of visitors) addVisitor(siteId, visitor);
-        retrying = true;
         await sleep(RETRY_MS);
-        retrying = false;
       }
+      settleWaiters();
     }
+  }
+
+  /** A round: the leads of every visitor noted so far. A holding() call (an erasure) stops it between two chunks. */
+  async function rescoreTouched(): Promise<void> {
+    lastRoundAt = Date.now();
+    const through = noted;
+    const touched = [...pending];
+    pending.clear();
+    let stopped = false;
+    try {
+      for (const [siteId, visitors] of touched) {
+        const list = [...visitors];
+        for (let start = 0; start < list.length; start += CHUNK) {
+          if (closed || holds > 0) {
+            for (const visitor of list.slice(start)) addVisitor(siteId, visitor);
+            stopped = true;
+            break;
+          }
+          await rescore(sites.get(siteId)!, { visitors: list.slice(start, start + CHUNK) });
+        }
+      }
+    } catch (err) {
+      for (const [siteId, visitors] of touched) for (const visitor of visitors) addVisitor(siteId, visitor);
+      throw err;
+    } finally {
+      lastRoundMs = Date.now() - lastRoundAt;
+    }
+    if (!stopped) rescoredThrough = through;
+  }
+
+  /** One step of the first pass under way: counting its slices when it starts, else its next slice. */
+  async function passStep(): Promise<void> {
+    const [siteId, pass] = passes.entries().next().value!;
+    const site = sites.get(siteId)!;
+    if (pass.count === 0) {
+      // Counted once per pass, so that the slices of a pass resumed after an erasure or a failure stay the same.
+      const result = await client.query({
+        query: 'SELECT uniq(visitor_id) AS visitors FROM events WHERE site_id = {site:String}',
+        query_params: { site: site.id },
+        clickhouse_settings: querySettings,
+        format: 'JSONEachRow',
+      });
+      const [{ visitors } = { visitors: 0 }] = await result.json<{ visitors: number }>();
+      pass.count = pass.left = Math.max(1, Math.ceil(Number(visitors) / sliceLeads));
+      pass.again = false;
+      return;
+    }
+    const index = pass.next;
+    await rescore(site, pass.count > 1 ? { slice: { index, count: pass.count } } : undefined);
+    pass.next = (index + 1) % pass.count;
+    // Asked again while this slice was read: every slice once more, this one included.
+    pass.left = pass.again ? pass.count : pass.left - 1;
+    pass.again = false;
+    if (pass.left === 0) passes.delete(siteId);
   }
 
   function addVisitor(siteId: string, visitor: string): void {
     let visitors = pending.get(siteId);
     if (!visitors) pending.set(siteId, (visitors = new Set()));
     visitors.add(visitor);
-  }
-
-  /** Every lead of a site, in as many slices as its visitors need; false when closing or holding() stopped it between slices. */
-  async function rescoreSite(site: SiteConfig): Promise<boolean> {
-    const result = await client.query({
-      query: 'SELECT uniq(visitor_id) AS visitors FROM events WHERE site_id = {site:String}',
-      query_params: { site: site.id },
-      clickhouse_settings: querySettings,
-      format: 'JSONEachRow',
-    });
-    const [{ visitors } = { visitors: 0 }] = await result.json<{ visitors: number }>();
-    const count = Math.max(1, Math.ceil(Number(visitors) / sliceLeads));
-    for (let index = 0; index < count; index++) {
-      if (closed || holds > 0) return false;
-      await rescore(site, count > 1 ? { slice: { index, count } } : undefined);
-    }
-    return true;
   }
 
   /**
@@ -274,30 +346,49 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   }
 
   const fullTimer = setInterval(() => {
-    for (const site of config.sites) fullPending.add(site.id);
+    // A pass still under way (a very large site) goes on rather than starting over.
+    for (const site of config.sites) if (!passes.has(site.id)) startPass(site.id);
     kick();
   }, fullEveryMs);
   fullTimer.unref();
   // Every start rescores everything: a rules change, a crash between storing a batch and rescoring it, and the
   // decay since the last run are all caught up, and re-evaluated signals keep their alert ids.
-  for (const site of config.sites) fullPending.add(site.id);
+  for (const site of config.sites) startPass(site.id);
   kick();
+
+  /** Once every accepted event is stored and the leads of the visitors noted by then are rescored (and, `withPasses`, the passes under way done). */
+  async function settledNow(withPasses: boolean): Promise<void> {
+    await drained();
+    const through = noted;
+    const waited = withPasses ? [...passes] : [];
+    await until(() => rescoredThrough >= through && passesEnded(waited)());
+  }
 
   return {
     noteStored(visitors) {
       // Automated browsers' events change no score unless the site's rules count them.
-      for (const visitor of visitors) if (sites.has(visitor.site_id) && (!visitor.is_bot || countsBots.has(visitor.site_id))) addVisitor(visitor.site_id, visitor.visitor_id);
+      let added = false;
+      for (const visitor of visitors) {
+        if (sites.has(visitor.site_id) && (!visitor.is_bot || countsBots.has(visitor.site_id))) {
+          addVisitor(visitor.site_id, visitor.visitor_id);
+          added = true;
+        }
+      }
+      if (added) noted++;
       kick();
     },
     async settled() {
-      await drained();
-      if (running || pending.size > 0 || fullPending.size > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      await settledNow(true);
+      if (failure !== undefined) throw failure;
+    },
+    async rescored() {
+      await settledNow(false);
       if (failure !== undefined) throw failure;
     },
     async rescoreAll(siteId) {
-      for (const site of config.sites) if (!siteId || site.id === siteId) fullPending.add(site.id);
+      const waited = config.sites.filter((site) => !siteId || site.id === siteId).map((site) => [site.id, startPass(site.id)] as [string, Pass]);
       kick();
-      await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      await until(passesEnded(waited));
     },
     async holding(fn) {
       holds++;
@@ -313,15 +404,24 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     },
     async close() {
       // What the last batches touched is rescored if it can be in a few seconds (no longer waiting between rounds:
-      // the collector takes no more requests); the next start rescores all anyway.
+      // the collector takes no more requests); the next start rescores all anyway, so a full pass stops here.
       closing = true;
       wake();
-      await Promise.race([this.settled().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      await Promise.race([settledNow(false).catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
       closed = true;
       clearInterval(fullTimer);
       wake();
       await running;
-      for (const resolve of idleWaiters.splice(0)) resolve();
+      settleWaiters();
     },
   };
+}
+
+/** A full pass of a site: `count` slices (0 until counted), the next to do, how many are left. */
+interface Pass {
+  count: number;
+  next: number;
+  left: number;
+  /** Asked for again (rescoreAll) while a step was in flight. */
+  again: boolean;
 }

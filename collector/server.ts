@@ -37,6 +37,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How long a shutdown waits for the requests in flight before it closes the write-ahead log under them. */
+const REQUESTS_CLOSE_MS = 5000;
+
 /** HEARTH_WAL_MAX_MB: how much accepted data may wait on disk for ClickHouse before /collect answers 503. */
 function positiveNumberFromEnv(name: string, fallback: number, unit: string, env: NodeJS.ProcessEnv = process.env): number {
   const text = env[name];
@@ -97,7 +100,8 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     adminToken: token,
     logger,
     metrics,
-    settled: () => scorer.settled(),
+    // An erasure or an export waits for the events accepted before it, not for an hourly pass of a large site.
+    settled: () => scorer.rescored(),
     holdingScores: (fn) => scorer.holding(fn),
     rescoreVisitors: (site, visitors) => scorer.noteStored(visitors.map((visitor_id) => ({ site_id: site, visitor_id, is_bot: 0 }))),
     cluster: clusterTarget(store),
@@ -128,9 +132,16 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     firstAdmin,
     close() {
       closing ??= (async () => {
-        // Stop taking requests first, then drain what they wrote (bounded), then let go of ClickHouse.
-        await app.close();
+        // Stop taking requests first, then drain what they wrote (bounded), then let go of ClickHouse. The app's close
+        // waits for the requests in flight, and an erasure or export waits for the log to drain, which it never does
+        // while ClickHouse takes no inserts: past a few seconds the log closes anyway, which fails that wait (its
+        // events are replayed at the next start).
+        const appClosed = app.close();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([appClosed, new Promise((resolve) => (timer = setTimeout(resolve, REQUESTS_CLOSE_MS)))]);
+        clearTimeout(timer);
         await sink.close();
+        await appClosed;
         await scorer.close();
         await dispatcher?.close();
         await client.close();

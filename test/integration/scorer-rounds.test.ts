@@ -1,0 +1,164 @@
+import type { ClickHouseClient, QueryParams } from '@clickhouse/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../../collector/config/load.ts';
+import { batchToRows } from '../../collector/ingest/rows.ts';
+import { insertEvents } from '../../collector/ingest/sink.ts';
+import type { WireBatch } from '../../collector/ingest/wire.ts';
+import { createScorer, type Scorer } from '../../collector/scorer.ts';
+import { startServer, type RunningServer } from '../../collector/server.ts';
+import { spawnClickHouseHttp } from '../support/clickhouse-http-process.ts';
+import { freshDataDir } from '../support/data-dir.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
+
+// The test server only lends its migrated store: each test runs a scorer of its own on a site of its own.
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+const quiet = { warn() {} };
+const configOf = (site: string) => parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: site, origins: [SITE_ORIGIN], pageGroups: { pricing: ['/pricing*'] } }] }, 'test config');
+
+/** The store, with `before` run ahead of each query (to slow it, fail it, or land a batch meanwhile). */
+function withHook(client: ClickHouseClient, before: (params: QueryParams) => unknown): ClickHouseClient {
+  return new Proxy(client, {
+    get(target, property) {
+      if (property === 'query') {
+        return async (params: QueryParams) => {
+          await before(params);
+          return target.query(params);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A query over one slice of a full pass (a large site's hourly or start rescoring). */
+const isSlice = (params: QueryParams) => 'slice_count' in (params.query_params ?? {});
+
+/** Stores a pricing page view (20 points) of a new visitor of `site`, as the write-ahead log would. */
+async function pricingVisitor(site: string, visitor = newVisitor()): Promise<string> {
+  const event = wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: Date.now() - 5 * 60_000 }) as WireBatch['e'][number];
+  await insertEvents(server.client, batchToRows({ s: site, v: visitor, e: [event] }, Date.now()));
+  return visitor;
+}
+
+/** A new visitor whose anonymous lead falls in this slice of a full pass (compile.ts's leadSliceSql). */
+async function visitorOfSlice(index: number, count: number): Promise<string> {
+  for (;;) {
+    const visitor = newVisitor();
+    const result = await server.client.query({ query: 'SELECT cityHash64({visitor:String}) % {count:UInt64} AS slice', query_params: { visitor, count }, format: 'JSONEachRow' });
+    const [{ slice }] = (await result.json<{ slice: number | string }>()) as [{ slice: number | string }];
+    if (Number(slice) === index) return visitor;
+  }
+}
+
+async function storedScore(site: string, visitor: string) {
+  const result = await server.client.query({
+    query: 'SELECT kind, score FROM lead_scores WHERE site_id = {site:String} AND lead_id = {id:String} ORDER BY scored_at',
+    query_params: { site, id: `v_${visitor}` },
+    format: 'JSONEachRow',
+  });
+  return result.json<{ kind: string; score: number }>();
+}
+
+describe('rescoring rounds', () => {
+  it('settles once the leads touched so far are rescored, while batches keep landing (an erasure waits for it)', async () => {
+    let scorer: Scorer | undefined;
+    let traffic = true;
+    // A busy collector: a batch lands while each query runs.
+    const busy = withHook(server.client, () => {
+      if (traffic) scorer?.noteStored([{ site_id: 'steady', visitor_id: newVisitor(), is_bot: 0 }]);
+    });
+    scorer = createScorer({ config: configOf('steady'), client: busy, log: quiet, drained: async () => {}, dashboardUrl: () => '', roundGapMs: 20 });
+    const visitor = await pricingVisitor('steady');
+    scorer.noteStored([{ site_id: 'steady', visitor_id: visitor, is_bot: 0 }]);
+
+    const outcome = await Promise.race([scorer.settled().then(() => 'settled'), sleep(10_000).then(() => 'still waiting after 10 s')]);
+    traffic = false;
+    expect(outcome).toBe('settled');
+    expect(await storedScore('steady', visitor)).toEqual([{ kind: 'visitor', score: 20 }]);
+    await scorer.close();
+  });
+
+  it('rescores the leads batches touch while the full pass keeps failing', async () => {
+    // A large site's slice that never ends in time (the HTTP client gives up after 30 s) fails at every try.
+    const failing = withHook(server.client, (params) => {
+      if (isSlice(params)) throw new Error('Timeout error.');
+    });
+    await pricingVisitor('failing-pass');
+    await pricingVisitor('failing-pass');
+    const scorer = createScorer({ config: configOf('failing-pass'), client: failing, log: quiet, drained: async () => {}, dashboardUrl: () => '', sliceLeads: 1 });
+    const visitor = await pricingVisitor('failing-pass');
+    scorer.noteStored([{ site_id: 'failing-pass', visitor_id: visitor, is_bot: 0 }]);
+
+    await vi.waitFor(async () => expect(await storedScore('failing-pass', visitor)).toEqual([{ kind: 'visitor', score: 20 }]), { timeout: 10_000, interval: 100 });
+    await scorer.close();
+  });
+
+  it('rescores the leads batches touch between two slices of a long full pass, not after it', async () => {
+    const slices = 8;
+    for (let i = 0; i < slices; i++) await pricingVisitor('long-pass');
+    let sliceQueries = 0;
+    // Each slice of the pass takes a while, as on a site of millions of leads.
+    const slow = withHook(server.client, async (params) => {
+      if (!isSlice(params)) return;
+      sliceQueries++;
+      await sleep(250);
+    });
+    const scorer = createScorer({ config: configOf('long-pass'), client: slow, log: quiet, drained: async () => {}, dashboardUrl: () => '', sliceLeads: 1 });
+    // A visitor of the first slice, which the pass has done (scores and stored scores) before the visitor's batch lands.
+    const visitor = await visitorOfSlice(0, slices);
+    await vi.waitFor(() => expect(sliceQueries).toBeGreaterThan(2));
+    await pricingVisitor('long-pass', visitor);
+    scorer.noteStored([{ site_id: 'long-pass', visitor_id: visitor, is_bot: 0 }]);
+
+    await vi.waitFor(async () => expect(await storedScore('long-pass', visitor)).toEqual([{ kind: 'visitor', score: 20 }]), { timeout: 15_000, interval: 50 });
+    // Two queries a slice (scores, then stored scores), one slice a visitor counted at the start: the pass had
+    // slices left when the visitor's score was stored, and finished after.
+    expect(sliceQueries).toBeLessThan(2 * slices);
+    await scorer.settled();
+    expect(sliceQueries).toBe(2 * slices);
+    await scorer.close();
+  });
+});
+
+describe('the API while a full pass runs', () => {
+  it('erases a person without waiting for the pass of a large site to end', { timeout: 120_000 }, async () => {
+    // Over HTTP, so that the test server can hold the pass's slice queries (they name {slice_count:UInt64}).
+    const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
+    process.env.HEARTH_RESCORE_SLICE_LEADS = '1';
+    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
+    const hearth = await startServer({ config, store: { dataDir: freshDataDir(), url: clickhouse.url }, adminToken: TEST_TOKEN }).finally(() => delete process.env.HEARTH_RESCORE_SLICE_LEADS);
+    try {
+      const visitors = Array.from({ length: 8 }, () => newVisitor());
+      for (const visitor of visitors) expect((await postBatch(hearth, { s: 'acme', v: visitor, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing` })] })).status).toBe(202);
+      const person = newVisitor();
+      const email = `erin.${person}@erase.test`;
+      const formEvent = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', p: { 'email  ': email } });
+      expect((await postBatch(hearth, { s: 'acme', v: person, e: [formEvent] })).status).toBe(202);
+      await drained(hearth);
+      const lead = (await getJson(hearth, '/api/leads?site=acme&limit=100')).body.leads.find((candidate: { email: string }) => candidate.email === email);
+      expect(lead).toBeDefined();
+
+      // Each slice takes 2 × 2 s: the pass of 9 slices, half a minute, as a large site's does.
+      await clickhouse.setFault('slow', 2000, 'slice_count');
+      const pass = hearth.scorer.rescoreAll('acme');
+      const startedAt = Date.now();
+      const response = await fetch(`${hearth.url}/api/leads/${lead.id}?site=acme`, { method: 'DELETE', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+      const tookMs = Date.now() - startedAt;
+      expect(response.status).toBe(200);
+      // It waits for the slice in flight (a round stops after it), not for the 8 slices after.
+      expect(tookMs).toBeLessThan(10_000);
+      await clickhouse.setFault('ok');
+      await pass;
+    } finally {
+      await hearth.close();
+      await clickhouse.stop();
+    }
+  });
+});
