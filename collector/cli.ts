@@ -1,8 +1,10 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { ConfigError, loadConfig } from './config/load.ts';
+import { ClickHouseError, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { isRecord } from '../scoring/rules.ts';
+import { ConfigError, loadConfig, parseConfig, readJsonFile } from './config/load.ts';
 import { configJsonSchema, type HearthConfig } from './config/schema.ts';
 import { startServer } from './server.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
@@ -206,13 +208,63 @@ function checkDataDir(dataDir: string, deepest: string): void {
   }
 }
 
+/**
+ * Listens on the server's host and port for a moment, so that an address the server cannot take is named with where
+ * it was set, rather than ending the start with a stack after the store was opened.
+ */
+async function checkListen(host: string, port: number, given: (key: 'host' | 'port') => string): Promise<void> {
+  const probe = createServer();
+  const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    probe.once('error', resolve);
+    probe.listen({ host, port }, () => probe.close(() => resolve(undefined)));
+  });
+  if (!err) return;
+  const shown = /^[\w.:-]+$/.test(host) ? (host.includes(':') ? `[${host}]` : host) : JSON.stringify(host);
+  const where = `cannot listen on ${shown}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      throw new StoreError(`${where} (${given('port')}): the port is already in use; choose another with --port N`);
+    case 'EACCES':
+      throw new StoreError(`${where} (${given('port')}): ${port < 1024 ? 'a port below 1024 needs privileges' : 'permission denied'}; choose another with --port N`);
+    case 'EADDRNOTAVAIL':
+      throw new StoreError(`${where} (${given('host')}): ${host} is not an address of this machine`);
+    case 'ENOTFOUND':
+      throw new StoreError(`${where} (${given('host')}): no such host`);
+    default:
+      throw new StoreError(`${where} (${given('host')}): ${err.message}`);
+  }
+}
+
+/** What a ClickHouse server that cannot be reached fails with, as Node names it. */
+const NETWORK_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'];
+
+/**
+ * ClickHouse unreachable (refused, unknown host, timed out, TLS) or refusing the command (authentication, unknown
+ * database, …): a StoreError that names the store and the reason, else undefined. The embedded store held by another
+ * process has its own message (main).
+ */
+function storeFailure(err: unknown, store: StoreOptions, doing: string): StoreError | undefined {
+  if (!(err instanceof Error) || err instanceof StoreError || err.name === 'ChdbConnectionError') return undefined;
+  const code = String((err as NodeJS.ErrnoException).code ?? '');
+  const network = store.url !== undefined && (NETWORK_ERRORS.includes(code) || /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code) || err.message === 'Timeout error.');
+  if (!(err instanceof ClickHouseError) && !network) return undefined;
+  return new StoreError(`cannot ${doing} ${describeStore(store)}: ${err.message}`);
+}
+
 async function start(options: Options): Promise<void> {
   const level = logLevelFromEnv();
-  const config: HearthConfig = loadConfig(options.configFile);
+  const { path, raw } = readJsonFile(options.configFile, 'config');
+  const config: HearthConfig = parseConfig(raw, path);
   if (options.port !== undefined) config.server.port = options.port;
   if (options.host !== undefined) config.server.host = options.host;
   const store = storeFromEnv(config.storage, true);
-  const server = await startServer({ config, store, adminToken: process.env.HEARTH_ADMIN_TOKEN, logger: { level } });
+  // Before the store is migrated and the first admin made (its password is printed only once the server listens).
+  const given = (key: 'host' | 'port') =>
+    options[key] !== undefined ? `--${key}` : isRecord(raw) && isRecord(raw.server) && raw.server[key] !== undefined ? `server.${key} in ${path}` : `the default ${key}`;
+  await checkListen(config.server.host, config.server.port, given);
+  const server = await startServer({ config, store, adminToken: process.env.HEARTH_ADMIN_TOKEN, logger: { level } }).catch((err: unknown) => {
+    throw storeFailure(err, store, 'start on') ?? err;
+  });
   const site = config.sites[0]!.id;
   // Listening on every IPv6 address, the server's URL is http://[::]:PORT: a browser on this machine wants localhost.
   const url = server.url.replace('//[::]:', '//localhost:');
@@ -259,6 +311,8 @@ async function withSite(options: Options, command: SiteCommand): Promise<void> {
   const client = createStoreClient(store);
   try {
     await command({ options, config, site, store, client });
+  } catch (err) {
+    throw storeFailure(err, store, 'use') ?? err;
   } finally {
     await client.close();
   }
@@ -356,7 +410,9 @@ async function runMigrations(configFile: string, configGiven: boolean): Promise<
   const client = createStoreClient(store);
   try {
     // Without a config nothing says how long events are kept: the TTL an earlier start set stays.
-    const { applied, retention } = await prepareStore(client, store, config ? config.storage?.retentionDays : 'unchanged');
+    const { applied, retention } = await prepareStore(client, store, config ? config.storage?.retentionDays : 'unchanged').catch((err: unknown) => {
+      throw storeFailure(err, store, 'migrate') ?? err;
+    });
     console.log(applied.length ? `applied ${applied.join(', ')} to ${describeStore(store)}` : `${describeStore(store)} is up to date`);
     for (const statement of retention) console.log(`retention: ${statement}`);
   } finally {

@@ -20,3 +20,23 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   const lineStart = before.lastIndexOf('\n') + 1;
   return { line: before.split('\n').length, column: offset - lineStart + 1 };
 }
+
+/**
+ * The first key an object of a valid JSON text gives twice, with the path of that object and the line and column of
+ * the repeat. JSON.parse keeps the last value without a word: the first, which is often the one people edit, would
+ * count for nothing.
+ */
+export function repeatedKey(text: string): { key: string; path: (string | number)[]; line: number; column: number } | undefined {
+  const keys: Set<string>[] = [];
+  let found: ReturnType<typeof repeatedKey>;
+  jsonc.visit(text, {
+    onObjectBegin: () => void keys.push(new Set()),
+    onObjectEnd: () => void keys.pop(),
+    onObjectProperty: (key, _offset, _length, line, character, pathSupplier) => {
+      const seen = keys.at(-1)!;
+      if (seen.has(key)) found ??= { key, path: pathSupplier(), line: line + 1, column: character + 1 };
+      seen.add(key);
+    },
+  });
+  return found;
+}

@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { isRecord, withGridLists } from '../../scoring/rules.ts';
 import { configSchema, type HearthConfig } from './schema.ts';
-import { toProblems } from './issues.ts';
-import { jsonSyntaxError } from './json-errors.ts';
+import { formatPath, toProblems } from './issues.ts';
+import { jsonSyntaxError, repeatedKey } from './json-errors.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -29,12 +29,19 @@ export function readJsonFile(file: string, what: string): { path: string; raw: u
   }
   // Some editors (Notepad, PowerShell's Out-File) start UTF-8 files with a byte-order mark, which JSON.parse refuses.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
+  let raw: unknown;
   try {
-    return { path, raw: JSON.parse(text) };
+    raw = JSON.parse(text);
   } catch (err) {
     const { reason, line, column } = jsonSyntaxError((err as Error).message, text);
     throw new ConfigError(`${path}:${line}:${column}: the ${what} file is not valid JSON: ${reason}`);
   }
+  const repeated = repeatedKey(text);
+  if (repeated) {
+    const { key, path: where, line, column } = repeated;
+    throw new ConfigError(`${path}:${line}:${column}: the ${what} file gives ${JSON.stringify(key)} twice${where.length ? ` in ${formatPath(where)}` : ''}; only the last would count`);
+  }
+  return { path, raw };
 }
 
 function whyUnreadable(err: NodeJS.ErrnoException): string {

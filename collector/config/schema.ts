@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { qualificationPolicySchema } from '../../scoring/qualification.ts';
 import { rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
@@ -7,12 +8,14 @@ import { apiTokenSchema, uniqueNames, userSchema } from '../auth/users.ts';
 /** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. */
 const originSchema = z
   .string()
-  .regex(/^https?:\/\/(\*\.)?[a-z0-9.-]+(:(\d{1,5}|\*))?$/i, {
+  // Any case, spelt out: a JSON Schema pattern has no flags, and with /i the editor refused "https://WWW.Acme.com".
+  .regex(/^[hH][tT][tT][pP][sS]?:\/\/(\*\.)?[a-zA-Z0-9.-]+(:(\d{1,5}|\*))?$/, {
     message: 'expected an origin such as "https://www.example.com" or "http://localhost:*" (scheme and host, no path)',
   });
 
-/** A URL path pattern; `*` matches any run of characters, e.g. "/pricing*". */
-const pathPatternSchema = z.string().startsWith('/', { message: 'a path pattern starts with "/", e.g. "/pricing*"' });
+/** A URL path pattern; `*` matches any run of characters, e.g. "/pricing*". (A regex, not startsWith: that one's JSON
+ * Schema has a format of zod's own, "starts_with", which validators in their strict mode refuse.) */
+const pathPatternSchema = z.string().regex(/^\//, { message: 'a path pattern starts with "/", e.g. "/pricing*"' });
 
 export const siteSchema = z
   .object({
@@ -45,13 +48,36 @@ export const siteSchema = z
     for (const { path, message } of unknownPageGroups(site.rules, site.pageGroups)) ctx.addIssue({ code: 'custom', path: ['rules', ...path], message });
   });
 
+const PROXY_ADDRESS = 'expected an IP address, a CIDR range such as "10.0.0.0/8", or loopback, linklocal or uniquelocal';
+
+/**
+ * A proxy as Fastify's trustProxy list (proxy-addr) takes it: an address, a CIDR range or IPv4 netmask, or one of its
+ * named ranges. Anything else made Fastify throw when the server was built, with a stack, after the store was opened.
+ */
+function isProxyAddress(text: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(text)) return true;
+  const slash = text.lastIndexOf('/');
+  const version = isIP(slash === -1 ? text : text.slice(0, slash));
+  if (version === 0) return false;
+  if (slash === -1) return true;
+  const range = text.slice(slash + 1);
+  if (/^\d+$/.test(range)) return Number(range) >= 1 && Number(range) <= (version === 4 ? 32 : 128);
+  // An IPv4 netmask is ones then zeros (255.255.0.0), at least one of them a one.
+  if (version !== 4 || isIP(range) !== 4) return false;
+  return /^1+0*$/.test(range.split('.').map((part) => Number(part).toString(2).padStart(8, '0')).join(''));
+}
+
 export const serverSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8787),
     /** Behind a reverse proxy, the client's address comes from X-Forwarded-For: `true` trusts the one proxy in front
      * (the address it appended, the last; see app.ts), a list trusts those proxy addresses or CIDR ranges. Off, the socket's address counts. */
-    trustProxy: z.union([z.boolean(), z.array(z.string().min(1)).min(1)]).default(false),
+    trustProxy: z
+      .union([z.boolean(), z.array(z.string().refine(isProxyAddress, { message: PROXY_ADDRESS })).min(1)], {
+        message: "expected true, false or a list of the proxies' addresses or CIDR ranges",
+      })
+      .default(false),
   })
   .strict();
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../../collector/config/load.ts';
+import { configJsonSchema } from '../../../collector/config/schema.ts';
 import { defaultRules } from '../../../scoring/rules.ts';
 
 // readFileSync stays Node's own unless a test makes it fail as a permission problem would (tests may run as root).
@@ -54,6 +55,20 @@ describe('reading the config file', () => {
     expect(loadError(trailingComma)).toBe(`${trailingComma}:2:19: the config file is not valid JSON: Unexpected token ']'`);
     const cutShort = configFile('cut-short.json', '{ "sites": [ ');
     expect(loadError(cutShort)).toBe(`${cutShort}:1:14: the config file is not valid JSON: Unexpected end of JSON input`);
+  });
+
+  it('refuses a key given twice in one object, which JSON.parse would silently drop but for its last', () => {
+    // The first "rules" is the one the user edits; parsed as is, the second alone counted, and nothing said so.
+    const twice = configFile(
+      'twice.json',
+      '{\n  "sites": [\n    {\n      "id": "acme",\n      "origins": ["https://www.acme.test"],\n      "rules": { "thresholds": { "warm": 20, "hot": 40 } },\n      "rules": {}\n    }\n  ]\n}\n',
+    );
+    expect(loadError(twice)).toBe(`${twice}:7:7: the config file gives "rules" twice in sites[0]; only the last would count`);
+    const atRoot = configFile('twice-at-root.json', '{ "sites": [], "sites": [] }');
+    expect(loadError(atRoot)).toBe(`${atRoot}:1:16: the config file gives "sites" twice; only the last would count`);
+    // The same key in two objects is no repetition.
+    const siblings = configFile('siblings.json', JSON.stringify({ sites: [SITE, { ...SITE, id: 'other' }] }));
+    expect(loadConfig(siblings).sites.map((site) => site.id)).toEqual(['acme', 'other']);
   });
 
   it('reads a file that starts with a UTF-8 byte-order mark', () => {
@@ -154,5 +169,57 @@ describe('the article’s grid on a site whose page groups have unusual names', 
     expect(problemsOf({ pageGroups: site.pageGroups, rules: { thresholds: { warm: 20, hot: 50 } } })).toEqual([]);
     // Without rules of its own, the site scores with the grid: it must be made, not fail at start.
     expect(defaultRules(site.pageGroups).funnel).toEqual({ pricing: 'BOFU', product: 'MOFU' });
+  });
+});
+
+describe('server.trustProxy', () => {
+  const problemsOfServer = (server: Record<string, unknown>) => {
+    try {
+      parseConfig({ sites: [SITE], server }, 'hearth.config.json');
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message.split('\n').slice(1).map((line) => line.trim());
+      throw err;
+    }
+    return [];
+  };
+
+  it('refuses what is no proxy address or range when the file is read (Fastify threw it at start, with a stack)', () => {
+    expect(problemsOfServer({ trustProxy: ['10.0.0.1', 'proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.0/255.0.255.0', '10.0.0.0/0'] })).toEqual([
+      'hearth.config.json: server.trustProxy[1]: expected an IP address, a CIDR range such as "10.0.0.0/8", or loopback, linklocal or uniquelocal (got "proxy.internal")',
+      'hearth.config.json: server.trustProxy[2]: expected an IP address, a CIDR range such as "10.0.0.0/8", or loopback, linklocal or uniquelocal (got "10.0.0.0/33")',
+      'hearth.config.json: server.trustProxy[3]: expected an IP address, a CIDR range such as "10.0.0.0/8", or loopback, linklocal or uniquelocal (got "::1/129")',
+      'hearth.config.json: server.trustProxy[4]: expected an IP address, a CIDR range such as "10.0.0.0/8", or loopback, linklocal or uniquelocal (got "10.0.0.0/255.0.255.0")',
+      'hearth.config.json: server.trustProxy[5]: expected an IP address, a CIDR range such as "10.0.0.0/8", or loopback, linklocal or uniquelocal (got "10.0.0.0/0")',
+    ]);
+    expect(problemsOfServer({ trustProxy: 'yes' })).toEqual([
+      'hearth.config.json: server.trustProxy: expected true, false or a list of the proxies\' addresses or CIDR ranges (got "yes")',
+    ]);
+  });
+
+  it('takes what the proxy list of Fastify takes: addresses, ranges, netmasks and its named ranges', () => {
+    expect(problemsOfServer({ trustProxy: ['10.0.0.1', '10.0.0.0/8', '172.16.0.0/255.240.0.0', 'fd00::/8', '::ffff:10.0.0.1', 'loopback', 'uniquelocal'] })).toEqual([]);
+    expect(problemsOfServer({ trustProxy: true })).toEqual([]);
+  });
+});
+
+describe('the JSON Schema (`hearth schema`)', () => {
+  // JSON Schema patterns are ECMA-262 regular expressions, without flags.
+  const schema = configJsonSchema() as any;
+  const site = schema.properties.sites.items.properties;
+
+  it('allows the origins the loader allows, whatever their case', () => {
+    const origin = new RegExp(site.origins.items.pattern, 'u');
+    for (const text of ['https://www.acme.com', 'HTTPS://WWW.Acme.com', 'http://localhost:*', 'https://*.Acme.com:8443']) {
+      expect(problemsOf({ origins: [text] }), text).toEqual([]);
+      expect(origin.test(text), text).toBe(true);
+    }
+    expect(origin.test('https://acme.com/pricing')).toBe(false);
+  });
+
+  it('uses only formats JSON Schema defines, so a validator in its strict mode takes it', () => {
+    const formats = JSON.stringify(schema).match(/"format":"[^"]*"/g) ?? [];
+    expect(formats.filter((format) => !['"format":"uri"', '"format":"email"'].includes(format))).toEqual([]);
+    const pattern = new RegExp(site.pageGroups.additionalProperties.items.pattern, 'u');
+    expect([pattern.test('/pricing*'), pattern.test('pricing*')]).toEqual([true, false]);
   });
 });

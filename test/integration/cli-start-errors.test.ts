@@ -1,0 +1,84 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDataDir } from '../support/data-dir.ts';
+import { runHearth } from '../support/hearth-process.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'hearth-cli-start-errors-'));
+function file(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(content, null, 2));
+  return path;
+}
+const SITES = [{ id: 'acme', origins: ['https://acme.test'] }];
+const CONFIG = file('hearth.config.json', { sites: SITES });
+const EMBEDDED = { CLICKHOUSE_URL: '', LOG_LEVEL: 'warn' };
+
+/** The user sees what is wrong, never a stack trace. */
+function expectNoStack(stderr: string) {
+  expect(stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('hearth start where it cannot listen', () => {
+  let busy: Server;
+  let busyPort: number;
+  beforeAll(async () => {
+    busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    busyPort = (busy.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+
+  it('names the port in use, before opening the store or making the first admin, whose password would never be shown', async () => {
+    const dataDir = freshDataDir();
+    const { code, stderr } = await runHearth(['start', '--config', CONFIG, '--port', String(busyPort)], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
+    expect(code).toBe(1);
+    expect(stderr).toBe(`hearth: cannot listen on 127.0.0.1:${busyPort} (--port): the port is already in use; choose another with --port N\n`);
+    // Made and kept, its password unprinted, the next start would say "with the password printed by the first start".
+    expect(existsSync(join(dataDir, 'admin-user.json'))).toBe(false);
+    expect(existsSync(join(dataDir, 'clickhouse'))).toBe(false);
+  });
+
+  it('names a host that is no address of this machine, or no host at all, and where it was set', async () => {
+    const notHere = file('not-here.json', { sites: SITES, server: { host: '192.0.2.1' } });
+    const remote = await runHearth(['start', '--config', notHere, '--port', '0'], { ...EMBEDDED, HEARTH_DATA_DIR: freshDataDir() });
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toBe(`hearth: cannot listen on 192.0.2.1:0 (server.host in ${notHere}): 192.0.2.1 is not an address of this machine\n`);
+    const typo = await runHearth(['start', '--config', CONFIG, '--port', '0', '--host', 'localhost '], { ...EMBEDDED, HEARTH_DATA_DIR: freshDataDir() });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toBe('hearth: cannot listen on "localhost ":0 (--host): no such host\n');
+    expectNoStack(remote.stderr + typo.stderr);
+  });
+});
+
+describe('hearth commands when ClickHouse cannot be reached', () => {
+  let closedPort: number;
+  beforeAll(async () => {
+    // A port that was free a moment ago: nothing answers there.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closedPort = (server.address() as { port: number }).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('ends each command with the store and the reason, not a stack', async () => {
+    const env = { CLICKHOUSE_URL: `http://127.0.0.1:${closedPort}`, HEARTH_DATA_DIR: freshDataDir(), LOG_LEVEL: 'warn' };
+    const rules = file('rules.json', {});
+    for (const args of [
+      ['migrate', '--config', CONFIG],
+      ['start', '--config', CONFIG, '--port', '0'],
+      ['score', '--config', CONFIG],
+      ['backtest', '--config', CONFIG, '--rules', rules],
+      ['demo', '--config', CONFIG, '--visitors', '5'],
+    ]) {
+      const { code, stderr } = await runHearth(args, env);
+      expect(code, args[0]).toBe(1);
+      const last = stderr.trimEnd().split('\n').at(-1);
+      expect(last, args[0]).toMatch(new RegExp(`^hearth: cannot .+ ClickHouse at http://127\\.0\\.0\\.1:${closedPort}, database default: connect ECONNREFUSED 127\\.0\\.0\\.1:${closedPort}$`));
+      // What Hearth itself prints carries no stack (the ClickHouse client's own error log may come before it).
+      expect(stderr, args[0]).not.toMatch(/^hearth: Error/m);
+    }
+  });
+});
