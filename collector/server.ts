@@ -4,6 +4,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { firstStartAdmin, mergeUsers, usersFromEnvironment, type FirstAdmin } from './auth/accounts.ts';
+import type { UserEntry } from './auth/users.ts';
 import { ConfigError } from './config/load.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
@@ -40,7 +41,6 @@ export interface RunningServer {
 /** How long a shutdown waits for the requests in flight before it closes the write-ahead log under them. */
 const REQUESTS_CLOSE_MS = 5000;
 
-/** HEARTH_WAL_MAX_MB: how much accepted data may wait on disk for ClickHouse before /collect answers 503. */
 function positiveNumberFromEnv(name: string, fallback: number, unit: string, env: NodeJS.ProcessEnv = process.env): number {
   const text = env[name];
   if (!text) return fallback;
@@ -49,12 +49,55 @@ function positiveNumberFromEnv(name: string, fallback: number, unit: string, env
   return value;
 }
 
+function switchFromEnv(name: string, fallback: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  const text = (env[name] ?? '').trim();
+  if (text === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(text)) return true;
+  if (/^(0|false|no|off)$/i.test(text)) return false;
+  throw new ConfigError(`${name} expects true or false, got "${text}"`);
+}
+
+/** The collector's tuning from the environment, read (and refused when bad) before anything is opened. */
+function collectorEnv() {
+  return {
+    // How much accepted data may wait on disk for ClickHouse before /collect answers 503.
+    walMaxBytes: positiveNumberFromEnv('HEARTH_WAL_MAX_MB', 1024, 'a size in megabytes') * 1024 * 1024,
+    // When the log is moved into ClickHouse: at this many rows, or after this long. Larger means fewer, bigger
+    // inserts, and fewer parts for ClickHouse to merge (1,000 → 10,000 rows: +5 % req/s in bench:ingest).
+    walFlushRows: positiveNumberFromEnv('HEARTH_WAL_FLUSH_ROWS', 10_000, 'a number of rows'),
+    walFlushMs: positiveNumberFromEnv('HEARTH_WAL_FLUSH_MS', 1000, 'milliseconds'),
+    sliceLeads: positiveNumberFromEnv('HEARTH_RESCORE_SLICE_LEADS', 100_000, 'a number of leads'),
+    // With several collectors, every one records alerts (idempotently) but only one should send them:
+    // HEARTH_SEND_ALERTS=false on the others keeps a due retry from going out twice.
+    sendAlerts: switchFromEnv('HEARTH_SEND_ALERTS', true),
+  };
+}
+
 /** Migrates the store, sets its retention, opens the write-ahead log, builds the app and listens on the configured host and port. */
 export async function startServer({ config, store: storeOptions, adminToken, logger = false }: ServerOptions): Promise<RunningServer> {
   const store = withStorageConfig(storeOptions, config.storage);
-  // A bad HEARTH_USERS is refused before anything is opened.
+  // A bad HEARTH_USERS or tuning variable is refused before anything is opened.
   const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
+  const env = collectorEnv();
   const client = createStoreClient(store);
+  try {
+    return await startOn(client, store, config, configuredUsers, env, adminToken, logger);
+  } catch (err) {
+    // Let go of the store before the error ends the process: an embedded engine left open at exit can crash it.
+    await client.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function startOn(
+  client: ClickHouseClient,
+  store: StoreOptions,
+  config: HearthConfig,
+  configuredUsers: UserEntry[],
+  env: ReturnType<typeof collectorEnv>,
+  adminToken: string | undefined,
+  logger: ServerOptions['logger'],
+): Promise<RunningServer> {
   const { applied, retention } = await prepareStore(client, store, config.storage?.retentionDays);
   // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists.
   let appLog: WalLogger | undefined;
@@ -75,16 +118,14 @@ export async function startServer({ config, store: storeOptions, adminToken, log
     dashboardUrl: () => config.dashboardUrl ?? url,
     onAlerts: dispatcher && (async (alerts) => void (await dispatcher.enqueue(alerts))),
     querySettings: store.url ? undefined : BACKGROUND,
-    sliceLeads: positiveNumberFromEnv('HEARTH_RESCORE_SLICE_LEADS', 100_000, 'a number of leads'),
+    sliceLeads: env.sliceLeads,
   });
   const sink = await createWalSink({
     dir: join(store.dataDir, 'wal'),
     client,
-    maxBytes: positiveNumberFromEnv('HEARTH_WAL_MAX_MB', 1024, 'a size in megabytes') * 1024 * 1024,
-    // When the log is moved into ClickHouse: at this many rows, or after this long. Larger means fewer, bigger
-    // inserts, and fewer parts for ClickHouse to merge (1,000 → 10,000 rows: +5 % req/s in bench:ingest).
-    flushRows: positiveNumberFromEnv('HEARTH_WAL_FLUSH_ROWS', 10_000, 'a number of rows'),
-    flushMs: positiveNumberFromEnv('HEARTH_WAL_FLUSH_MS', 1000, 'milliseconds'),
+    maxBytes: env.walMaxBytes,
+    flushRows: env.walFlushRows,
+    flushMs: env.walFlushMs,
     log,
     onFlush: metrics.flushed,
     onStored: (visitors) => scorer.noteStored(visitors),
@@ -117,9 +158,7 @@ export async function startServer({ config, store: storeOptions, adminToken, log
   if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   url = address.replace('[::1]', 'localhost');
-  // With several collectors, every one records alerts (idempotently) but only one should send them:
-  // HEARTH_SEND_ALERTS=false on the others keeps a due retry from going out twice.
-  if (!/^(0|false|no|off)$/i.test(process.env.HEARTH_SEND_ALERTS ?? '')) dispatcher?.start();
+  if (env.sendAlerts) dispatcher?.start();
   let closing: Promise<void> | undefined;
   return {
     app,

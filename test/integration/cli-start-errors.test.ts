@@ -82,3 +82,17 @@ describe('hearth commands when ClickHouse cannot be reached', () => {
     }
   });
 });
+
+describe('hearth start with a bad tuning variable', () => {
+  it.each([
+    ['HEARTH_WAL_MAX_MB', 'abc', 'HEARTH_WAL_MAX_MB expects a size in megabytes, got "abc"'],
+    ['HEARTH_SEND_ALERTS', 'maybe', 'HEARTH_SEND_ALERTS expects true or false, got "maybe"'],
+  ])('refuses %s=%s by name before it opens the store', async (name, value, message) => {
+    const dataDir = freshDataDir();
+    const { code, stderr } = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir, [name]: value });
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+    expectNoStack(stderr);
+    expect(existsSync(join(dataDir, 'clickhouse'))).toBe(false);
+  });
+});
