@@ -113,9 +113,12 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
       database: options.database ?? 'default',
       compression: { request: true, response: true },
       keep_alive: { enabled: true },
-      // The client warns of load balancers that cut idle connections when the timeout is long; its remedy (progress
-      // headers) fails on its own past ~80 headers (Node's 16 KB of headers). Errors are still logged.
-      ...(migrations ? { request_timeout: MIGRATION_REQUEST_TIMEOUT_MS, log: { level: ClickHouseLogLevel.ERROR } } : {}),
+      // The client's own log is off: it printed a multi-line record with a stack for every failed request, outside
+      // Hearth's structured log, before Hearth's own line about the same failure (every error reaches Hearth, which
+      // says what it means: the CLI's message, the log's "rescoring failed", /readyz). That includes its warning about
+      // a long request timeout, whose remedy (progress headers) fails past ~80 headers anyway.
+      log: { level: ClickHouseLogLevel.OFF },
+      ...(migrations ? { request_timeout: MIGRATION_REQUEST_TIMEOUT_MS } : {}),
       // On a cluster, an insert into a Distributed table answers once every shard stored its rows, not once they
       // are queued on the node the collector talks to: only then may the write-ahead log let go of them.
       clickhouse_settings: options.cluster ? { ...settings, insert_distributed_sync: 1 } : settings,
