@@ -129,7 +129,7 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
   const chdbConnection = loadChdb().createChdbConnection({ path });
   // chdb types its connection against @clickhouse/client-common, which the client now bundles as its own copy:
   // the shapes match, the declarations are twins.
-  const client = settingsPerCall(createClient({ connection: chdbConnection as unknown as ClickHouseClientConfigOptions['connection'], clickhouse_settings: settings }));
+  const client = settingsPerCall(createClient({ connection: chdbConnection as unknown as ClickHouseClientConfigOptions['connection'], clickhouse_settings: settings, log: { level: ClickHouseLogLevel.OFF } }));
   rawInserts.set(client, async (table, values) => {
     try {
       // Its one caller is the write-ahead log's drain: background work (the batches were acknowledged already).
