@@ -39,10 +39,12 @@ export interface AppOptions {
   cluster?: ClusterTarget | undefined;
   /** The alert dispatcher (scoring/alerts), woken when a dead letter is retried through the API. */
   alerts?: { wake(): void } | undefined;
+  /** How long an erasure or an export waits for the log to drain before a 503 (20 s; shorter in tests). */
+  drainWaitMs?: number | undefined;
 }
 
 /** The collector, API and demo site as one Fastify app. Nothing here listens; see server.ts. */
-export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), rescoreVisitors = () => {}, cluster, users, sessionsFile, alerts }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), rescoreVisitors = () => {}, cluster, users, sessionsFile, alerts, drainWaitMs }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     // true is the one proxy in front: the client's address is the last one it appended to X-Forwarded-For. Fastify's
@@ -103,7 +105,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   await app.register(collectRoutes, { config, client, sink, metrics });
   metrics.watchBacklog(() => sink.status());
   await app.register(metricsRoute, { config, metrics });
-  await app.register(apiRoutes, { config, client, drained: settled, holdingScores, rescoreVisitors, purgeEventLog: sink.purge?.bind(sink), cluster, alerts });
+  await app.register(apiRoutes, { config, client, drained: settled, holdingScores, rescoreVisitors, purgeEventLog: sink.purge?.bind(sink), cluster, alerts, drainWaitMs });
   await app.register(dashboardRoutes);
   if (config.serveDemoSite) {
     await app.register(demoSiteRoutes);

@@ -21,6 +21,8 @@ export interface ServerOptions {
   /** HEARTH_ADMIN_TOKEN; when absent a random one is made for this run. */
   adminToken?: string | undefined;
   logger?: boolean | { level: string };
+  /** How long an erasure or an export waits for the log to drain before a 503 (20 s; shorter in tests). */
+  drainWaitMs?: number | undefined;
 }
 
 export interface RunningServer {
@@ -74,14 +76,14 @@ function collectorEnv() {
 }
 
 /** Migrates the store, sets its retention, opens the write-ahead log, builds the app and listens on the configured host and port. */
-export async function startServer({ config, store: storeOptions, adminToken, logger = false }: ServerOptions): Promise<RunningServer> {
+export async function startServer({ config, store: storeOptions, adminToken, logger = false, drainWaitMs }: ServerOptions): Promise<RunningServer> {
   const store = withStorageConfig(storeOptions, config.storage);
   // A bad HEARTH_USERS or tuning variable is refused before anything is opened.
   const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
   const env = collectorEnv();
   const client = createStoreClient(store);
   try {
-    return await startOn(client, store, config, configuredUsers, env, adminToken, logger);
+    return await startOn(client, store, config, configuredUsers, env, adminToken, logger, drainWaitMs);
   } catch (err) {
     // Let go of the store before the error ends the process: an embedded engine left open at exit can crash it.
     await client.close().catch(() => {});
@@ -97,6 +99,7 @@ async function startOn(
   env: ReturnType<typeof collectorEnv>,
   adminToken: string | undefined,
   logger: ServerOptions['logger'],
+  drainWaitMs: number | undefined,
 ): Promise<RunningServer> {
   const { applied, retention } = await prepareStore(client, store, config.storage?.retentionDays);
   // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists.
@@ -149,6 +152,7 @@ async function startOn(
     users: firstAdmin ? [firstAdmin.user] : configuredUsers,
     sessionsFile: join(store.dataDir, 'sessions.json'),
     alerts: dispatcher,
+    drainWaitMs,
   });
   appLog = app.log;
   if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');

@@ -47,10 +47,32 @@ export interface LeadRouteOptions {
   /** Deletes from the write-ahead log's files every record already stored, and the set-aside events `erased` picks. */
   purgeEventLog?: ((erased: (row: EventRow) => boolean) => Promise<void>) | undefined;
   cluster?: ClusterTarget | undefined;
+  /** How long an erasure or an export waits for the log to drain before a 503 (DRAIN_WAIT_MS). */
+  drainWaitMs?: number | undefined;
+}
+
+/**
+ * How long an erasure or an export waits for the events accepted before it to be stored in ClickHouse and rescored.
+ * Past it, ClickHouse is not taking the write-ahead log's events (down, or refusing inserts): a 503 to retry, with
+ * nothing done, rather than a request held until the client or a proxy in front of the collector gives up (30–60 s).
+ */
+const DRAIN_WAIT_MS = 20_000;
+
+/** Waits for `drained()`, at most `waitMs`; past it, a 503 `store_unavailable` that says `nothingDone`. */
+async function untilDrained(drained: () => Promise<void>, waitMs: number, nothingDone: string): Promise<void> {
+  const waiting = drained();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)));
+  const outcome = await Promise.race([waiting, late]).finally(() => clearTimeout(timer));
+  if (outcome !== 'late') return;
+  // Left to go on: it rejects if the log closes first (a shutdown), which is no one's to hear any more.
+  waiting.catch(() => {});
+  const error = `the events accepted before this request are not stored in ClickHouse after ${waitMs / 1000} s: ClickHouse is not taking the write-ahead log's events (down, or refusing inserts); ${nothingDone}, retry later`;
+  throw Object.assign(new Error(error), { statusCode: 503, code: 'store_unavailable' });
 }
 
 /** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
-export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster }) => {
+export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster, drainWaitMs = DRAIN_WAIT_MS }) => {
   const query = z.object({ site: siteParam(config) });
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
 
@@ -162,7 +184,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   // Everything stored about the person, selected as an erasure selects it (lead-store's findPerson and eraseLead).
   app.get('/api/leads/:id/export', async (request, reply) => {
     if (!(await resolve(request, reply, 'person'))) return;
-    await drained();
+    // An export without them would miss what the person did last.
+    await untilDrained(drained, drainWaitMs, 'nothing was exported');
     const found = await resolve(request, reply, 'person');
     if (!found) return;
     const { site, lead: person } = found;
@@ -184,8 +207,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const first = await resolve(request, reply, 'person');
     if (!first) return;
     // Events still in the write-ahead log would come back after the erasure: let them land first, then see what is
-    // the person's.
-    await drained();
+    // the person's. Nothing is erased before they have (an erasure must not half-run).
+    await untilDrained(drained, drainWaitMs, 'nothing was erased');
     // After the qualification changes already waiting on this lead, before those still to come (oneAtATime).
     const person = await oneAtATime(`${first.site}/${first.lead.id}`, () => holdingScores(async () => {
       const found = await resolve(request, reply, 'person');

@@ -24,6 +24,11 @@ export interface SinkStatus {
   degraded: boolean;
   /** Events are refused until ClickHouse catches up. */
   full: boolean;
+  /**
+   * The write-ahead log's disk cannot be written (its error's code: ENOSPC, EIO, EROFS…), so every event is refused
+   * until it can again; null while it can, absent for a sink that keeps no log.
+   */
+  diskError?: string | null;
 }
 
 /** What the scorer needs to know of a stored event: whose it is, and whether a bot sent it. */

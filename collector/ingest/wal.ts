@@ -1,3 +1,4 @@
+import { closeSync, fdatasync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { appendFile, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -76,6 +77,14 @@ const RETRY_BASE_MS = 100;
 // 4 → 13.8k, 8 → 12.7k (more only makes the groups smaller).
 const COMMITS_IN_FLIGHT = 3;
 
+// While appends fail, the disk is tried this often with a file of its own, so that /readyz says ready again once it
+// takes writes with no event needed to find out: a load balancer sends none to a collector that is not ready.
+const DISK_CHECK_MS = 1000;
+// As much as the largest /collect body: a disk with a few blocks free would pass a smaller check only to refuse the
+// next batch, and /readyz would flap.
+const DISK_CHECK_BYTES = 64 * 1024;
+const DISK_CHECK_FILE = 'write-check';
+
 const unavailable = (message: string, code: string) => Object.assign(new Error(message), { statusCode: 503, code });
 
 interface QueuedWrite {
@@ -121,6 +130,11 @@ export async function createWalSink({
   const commitWaiters: (() => void)[] = [];
   let refusedBytes = 0;
   let closing = false;
+
+  // The disk's error code from an append that failed, until one succeeds or a check finds the disk writable again.
+  let diskError: string | null = null;
+  let appendFailures = 0;
+  let diskCheck: NodeJS.Timeout | undefined;
 
   let clickHouseReachable = true;
   let lastError: string | null = null;
@@ -184,6 +198,7 @@ export async function createWalSink({
           if (unreadRows === 0) unreadSince = Date.now();
           unreadRows += rows;
           for (const write of group) write.resolve();
+          diskWritableAgain();
           wakeDrainer();
         },
         (err: unknown) => {
@@ -192,6 +207,9 @@ export async function createWalSink({
           const code = (err as NodeJS.ErrnoException).code ?? 'error';
           const refusal = unavailable(`the write-ahead log cannot be written (${code}); retry later`, 'log_unwritable');
           for (const write of group) write.reject(refusal);
+          diskError = code;
+          appendFailures++;
+          checkDiskLater();
         },
       )
       .finally(() => {
@@ -200,6 +218,28 @@ export async function createWalSink({
         if (commitsInFlight === 0 && queue.length === 0) for (const resolve of commitWaiters.splice(0)) resolve();
         scheduleCommit();
       });
+  }
+
+  function diskWritableAgain(): void {
+    if (diskError === null) return;
+    diskError = null;
+    log.info({}, 'the write-ahead log can be written again; events are accepted');
+  }
+
+  /** While appends fail, tries the disk every DISK_CHECK_MS until it takes a write again (status().diskError). */
+  function checkDiskLater(): void {
+    if (diskCheck !== undefined || closing) return;
+    diskCheck = setTimeout(async () => {
+      const failuresBefore = appendFailures;
+      const writable = await diskWritable(dir);
+      diskCheck = undefined;
+      if (diskError === null) return;
+      // An append that failed while the check ran is the later word on the disk.
+      if (writable && appendFailures === failuresBefore) diskWritableAgain();
+      else checkDiskLater();
+    }, DISK_CHECK_MS);
+    // Nothing to wait for at exit.
+    diskCheck.unref();
   }
 
   function drainDue(): boolean {
@@ -409,6 +449,7 @@ export async function createWalSink({
         lastError,
         degraded: failingInserts > 0,
         full,
+        diskError,
         maxBytes,
         segments: segments.segmentCount,
         fsyncs: segments.fsyncs,
@@ -420,6 +461,7 @@ export async function createWalSink({
     async close() {
       if (closing) return;
       closing = true;
+      clearTimeout(diskCheck);
       if (commitsInFlight > 0 || queue.length > 0) await new Promise<void>((resolve) => commitWaiters.push(resolve));
       wakeDrainer();
       let timer: NodeJS.Timeout | undefined;
@@ -441,4 +483,33 @@ export async function createWalSink({
       await segments.close();
     },
   };
+}
+
+/** Whether `dir`'s disk takes a write and its fdatasync, as an append to the log needs; the file is removed after. */
+async function diskWritable(dir: string): Promise<boolean> {
+  const path = join(dir, DISK_CHECK_FILE);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'w');
+    const bytes = Buffer.alloc(DISK_CHECK_BYTES);
+    // A disk that runs out of space mid-write writes less than asked.
+    if (writeSync(fd, bytes) !== bytes.length) return false;
+    await new Promise<void>((resolve, reject) => fdatasync(fd!, (err) => (err ? reject(err) : resolve())));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    // Neither matters to the answer: a file left behind (not there when the open failed, or the disk refuses this too)
+    // is written over by the next check.
+    if (fd !== undefined) ignoreErrors(() => closeSync(fd!));
+    ignoreErrors(() => unlinkSync(path));
+  }
+}
+
+function ignoreErrors(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // See the caller.
+  }
 }

@@ -15,7 +15,8 @@ const PING_TIMEOUT_MS = 500;
 
 /**
  * `GET /healthz`: the process answers. `GET /readyz`: it accepts events; `degraded` while ClickHouse is failing
- * and events wait in the write-ahead log, 503 once that log is full and events are refused.
+ * and events wait in the write-ahead log, 503 once that log is full or its disk cannot be written, and events are
+ * refused.
  *
  * Both are open to anyone (load balancers call them without a login), so they say what state ingest is in and why
  * in general terms only: what ClickHouse itself said (its version, hosts, users, paths) goes to the log, and to an
@@ -41,6 +42,11 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
       lastLogged = detail;
     }
     const forAdmin = detail && request.user?.role === 'admin' ? { detail } : {};
+    // Every event is refused (503 log_unwritable) whatever ClickHouse does; the log says which file failed and how.
+    if (ingest.diskError) {
+      const error = `the write-ahead log cannot be written (${ingest.diskError}), so events are refused until its disk can be written again`;
+      return reply.code(503).send({ status: 'unavailable', error, ...backlog, ...forAdmin });
+    }
     if (ingest.full) {
       const error = `the write-ahead log is full, so events are refused until ClickHouse catches up${clickHouseProblem ? ` (${clickHouseProblem})` : ''}`;
       return reply.code(503).send({ status: 'unavailable', error, ...backlog, ...forAdmin });

@@ -82,6 +82,14 @@ describe('GET /readyz without a login', () => {
     expect((await readiness(MARKETING_TOKEN)).text).not.toContain('DB::Exception');
   });
 
+  it('answers 503 unavailable while the write-ahead log cannot be written, as every event is then refused', async () => {
+    state.ping = { success: true };
+    state.sink = { ...healthy, diskError: 'ENOSPC' };
+    const answer = await readiness();
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ status: 'unavailable', error: expect.stringContaining('write-ahead log cannot be written (ENOSPC)') });
+  });
+
   it('answers ready when all is well', async () => {
     state.ping = { success: true };
     state.sink = healthy;

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../collector/config/load.ts';
+import { startServer } from '../../collector/server.ts';
+import { spawnClickHouseHttp } from '../support/clickhouse-http-process.ts';
+import { freshDataDir } from '../support/data-dir.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, TEST_TOKEN, wireEvent } from '../support/server.ts';
+
+// An erasure and an export first wait for the events accepted before them to reach ClickHouse. A collector over HTTP
+// to a ClickHouse test server that answers queries but takes no inserts (the test sets its faults).
+describe('erasing or exporting a person while ClickHouse takes no inserts', () => {
+  it('answers 503 store_unavailable within the bound, and erases nothing', { timeout: 150_000 }, async () => {
+    const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
+    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
+    // The bound is 20 s; 3 s here, so the test does not wait it out.
+    const hearth = await startServer({ config, store: { dataDir: freshDataDir(), url: clickhouse.url }, adminToken: TEST_TOKEN, drainWaitMs: 3000 });
+    try {
+      const person = newVisitor();
+      const email = `gus.${person}@outage.test`;
+      const form = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', p: { email } });
+      expect((await postBatch(hearth, { s: 'acme', v: person, e: [form] })).status).toBe(202);
+      await drained(hearth);
+      const lead = (await getJson(hearth, '/api/leads?site=acme&limit=100')).body.leads.find((candidate: { email: string }) => candidate.email === email);
+      expect(lead).toBeDefined();
+
+      // ClickHouse answers queries but takes no inserts for a while (as with too many parts): the next event waits in
+      // the log, for longer than the bound.
+      await clickhouse.setFault('slow', 8000, 'INSERT INTO events');
+      expect((await postBatch(hearth, { s: 'acme', v: person, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing` })] })).status).toBe(202);
+
+      const startedAt = Date.now();
+      // A client that gives up only after 60 s, longer than a proxy in front would wait.
+      const answer = (path: string, method: string) =>
+        fetch(`${hearth.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_TOKEN}` }, signal: AbortSignal.timeout(60_000) }).then(
+          async (response) => ({ status: response.status, body: await response.json(), retryAfter: response.headers.get('retry-after'), seconds: (Date.now() - startedAt) / 1000 }),
+          (error: Error) => ({ status: `no answer (${error.name})`, body: undefined, retryAfter: null, seconds: (Date.now() - startedAt) / 1000 }),
+        );
+      const [erasure, exported] = await Promise.all([answer(`/api/leads/${lead.id}?site=acme`, 'DELETE'), answer(`/api/leads/${lead.id}/export?site=acme`, 'GET')]);
+      for (const refused of [erasure, exported]) {
+        expect(refused).toMatchObject({ status: 503, retryAfter: expect.any(String), body: { code: 'store_unavailable', error: expect.stringContaining('ClickHouse') } });
+        expect(refused.seconds).toBeLessThan(10);
+      }
+      expect(erasure.body.error).toContain('nothing was erased');
+
+      // Nothing was erased: once ClickHouse takes inserts again, the person is whole, the waiting event included.
+      await clickhouse.setFault('ok');
+      await drained(hearth);
+      const after = await getJson(hearth, `/api/leads/${lead.id}/export?site=acme`);
+      expect(after.status).toBe(200);
+      expect(after.body.events.map((event: { url: string }) => event.url).sort()).toEqual([`${SITE_ORIGIN}/contact`, `${SITE_ORIGIN}/pricing`]);
+      expect((await getJson(hearth, `/api/leads/${lead.id}?site=acme`)).status).toBe(200);
+    } finally {
+      await clickhouse.setFault('ok');
+      await Promise.race([hearth.close(), new Promise((resolve) => setTimeout(resolve, 30_000))]);
+      await clickhouse.kill();
+    }
+  });
+});
