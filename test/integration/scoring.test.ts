@@ -437,3 +437,72 @@ describe('buying signals', () => {
     expect(byEmail(leads, 'casual@acme.example').signals).toEqual([]);
   });
 });
+
+// Edge cases of scoring's results a review found wrong (each failed before its fix), and the thresholds' edges.
+describe('a field rule whose values fold to nothing', () => {
+  it('takes points only from leads who gave such an answer, not from every lead and visitor who gave none', async () => {
+    const site = newSite();
+    // "-" and "." are what people type in a required field they will not fill: worth a few points less.
+    const rules = rulesSchema.parse({ negative: [{ id: 'fake-company', field: 'company', values: ['-', '.', 'n/a'], points: -5 }] });
+    await insert([
+      form(site, 'dash-1', 'contact', 'dash@acme.example', { company: '-' }),
+      form(site, 'real-1', 'contact', 'real@acme.example', { company: 'Acme' }),
+      form(site, 'none-1', 'contact', 'none@acme.example', { job_title: 'CEO' }),
+      view(site, 'anon-1', '/pricing/'),
+    ]);
+    const leads = await score(site, rules);
+    expect(byEmail(leads, 'dash@acme.example')).toMatchObject({ negative: -5, reasons: [{ rule: 'fake-company', count: 1 }] });
+    for (const email of ['real@acme.example', 'none@acme.example']) expect(byEmail(leads, email)).toMatchObject({ negative: 0, reasons: [] });
+    expect(leads.find((lead) => lead.lead_id === 'v_anon-1')).toMatchObject({ negative: 0, reasons: [] });
+  });
+});
+
+describe('the grid on French shorthand and the covered countries’ own names', () => {
+  it('reads "+ de 250" as more than 250, België, Luxemburg and Svizzera as covered countries, skynet.be as free mail', async () => {
+    const site = newSite();
+    await insert([
+      form(site, 'be-1', 'contact', 'jan@bouw.example', { company_size: '+ de 250', country: 'België' }),
+      form(site, 'lu-1', 'contact', 'anna@bank.example', { company_size: '+de 1 000 salariés', country: 'Luxemburg' }),
+      form(site, 'ch-1', 'contact', 'luca@banca.example', { company_size: '250', country: 'Svizzera' }),
+      // A Belgian provider's personal address is free mail, as gmail.com is.
+      form(site, 'be-2', 'contact', 'piet@skynet.be', { country: 'Belgien' }),
+    ]);
+    const leads = await score(site);
+    expect(byEmail(leads, 'jan@bouw.example')).toMatchObject({ company_size_min: 251, country: 'BE', fit: 40 });
+    expect(byEmail(leads, 'anna@bank.example')).toMatchObject({ company_size_min: 1001, country: 'LU', fit: 40 });
+    expect(byEmail(leads, 'luca@banca.example')).toMatchObject({ company_size_min: 250, country: 'CH', fit: 15 });
+    expect(byEmail(leads, 'piet@skynet.be')).toMatchObject({ country: 'BE', fit: 15, negative: -10, score: 5 });
+    expect(byEmail(leads, 'piet@skynet.be').reasons.map((reason) => reason.rule)).toEqual(['covered-country', 'free-mail']);
+  });
+});
+
+describe('page patterns and trailing slashes', () => {
+  it('finds "/pricing/" by the pattern "/pricing", and "/product" by "/product/", as the same pages', async () => {
+    const site = newSite();
+    const pageGroups = { pricing: ['/pricing'], product: ['/product/'] };
+    await insert([
+      view(site, 'slash-1', '/pricing/', { minutes: 30 }),
+      event(site, 'slash-1', 'engagement', { minutes: 27 }, { path: '/pricing/', engaged_ms: 150_000 }),
+      view(site, 'slash-1', '/product', { minutes: 20 }),
+      form(site, 'slash-1', 'contact', 'slash@acme.example', {}),
+    ]);
+    const lead = byEmail(await scoreLeads(client, defaultRules(pageGroups), { site, pageGroups, now: NOW }), 'slash@acme.example');
+    expect(lead).toMatchObject({ score: 25, stage: 'BOFU' });
+    expect(lead.reasons.map((reason) => [reason.rule, reason.count])).toEqual([['pricing-page', 1], ['product-page', 1]]);
+    expect(lead.signals.map((signal) => signal.signal)).toEqual(['pricing_dwell']);
+  });
+});
+
+describe('temperature at the thresholds', () => {
+  it('is cold below 30, warm from 30 to 60 both included, hot above 60', async () => {
+    const site = newSite();
+    const rules = rulesSchema.parse({
+      fit: [29, 30, 60, 61].map((points) => ({ id: `tier-${points}`, field: 'tier', values: [String(points)], points })),
+      engagement: [],
+      negative: [],
+    });
+    await insert([29, 30, 60, 61].map((points) => form(site, `tier-${points}`, 'contact', `t${points}@acme.example`, { tier: String(points) })));
+    const leads = await score(site, rules);
+    expect(leads.map((lead) => [lead.score, lead.temperature])).toEqual([[61, 'hot'], [60, 'warm'], [30, 'warm'], [29, 'cold']]);
+  });
+});
