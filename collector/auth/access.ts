@@ -33,7 +33,9 @@ const credentialOf = (user: UserEntry) => createHash('sha256').update(user.passw
 export function createAccess({ adminToken, users, tokens, sessions }: AccessOptions): Access {
   const usersByName = new Map(users.map((user) => [user.name, user]));
   const matchToken = tokenMatcher<HearthUser>([
-    { hash: hashToken(adminToken), value: { name: ADMIN_TOKEN_NAME, role: 'admin', via: 'token' } },
+    // Without the white space around it: a header cannot carry that (HTTP strips it), and a secret made from a file
+    // (kubectl create secret --from-file) ends with the file's newline, which made the token match nothing.
+    { hash: hashToken(adminToken.trim()), value: { name: ADMIN_TOKEN_NAME, role: 'admin', via: 'token' } },
     ...tokens.map((token) => ({ hash: token.tokenHash, value: { name: token.name, role: token.role, via: 'token' as const } })),
   ]);
   // Made now, not on the first unknown name, so that first attempt takes no longer than the others.

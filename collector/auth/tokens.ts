@@ -5,13 +5,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  * password). The `hth_` prefix lets secret scanners recognise a leaked token.
  */
 export const TOKEN_HASH_PATTERN = /^sha256\$[\w-]{43}$/;
+export const API_TOKEN_PREFIX = 'hth_';
 
 export function hashToken(token: string): string {
   return `sha256$${createHash('sha256').update(token).digest('base64url')}`;
 }
 
 export function newApiToken(): { token: string; tokenHash: string } {
-  const token = `hth_${randomBytes(32).toString('base64url')}`;
+  const token = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   return { token, tokenHash: hashToken(token) };
 }
 

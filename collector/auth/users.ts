@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PASSWORD_HASH_PATTERN, passwordHashProblem } from './passwords.ts';
-import { TOKEN_HASH_PATTERN } from './tokens.ts';
+import { API_TOKEN_PREFIX, TOKEN_HASH_PATTERN } from './tokens.ts';
 
 /** admin: everything; marketing: read and export; sales: read, and qualify leads. Only admin erases or configures. */
 export const ROLES = ['admin', 'marketing', 'sales'] as const;
@@ -16,19 +16,32 @@ export interface HearthUser {
 const roleSchema = z.enum(ROLES, { message: `expected one of ${ROLES.join(', ')}` });
 const nameSchema = z.string().regex(/^[\w.@+-]{1,100}$/, { message: 'a name is 1–100 letters, digits, ".", "_", "-", "@" or "+", e.g. "ada" or "ada@acme.com"' });
 
+/**
+ * A field that holds a secret's hash. What is put there by mistake is often the secret itself (the password, or the
+ * token `hearth new-token` prints just above its hash), and a config error goes to the terminal and to the logs that
+ * keep it: so its problems never quote the value, as other fields' do. The pattern still reaches the JSON Schema.
+ */
+function hashField(pattern: RegExp, problemOf: (value: string) => string | undefined) {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      const message = problemOf(value);
+      // `input: undefined` said outright: zod would attach the value, and a parse with reportInput quote it.
+      if (message) ctx.addIssue({ code: 'custom', message, input: undefined });
+    })
+    .meta({ pattern: pattern.source });
+}
+
+const PASSWORD_HASH_SHAPE = 'expected a hash printed by `hearth hash-password` ("scrypt$N$r$p$salt$hash")';
+const TOKEN_HASH_SHAPE = 'expected a hash printed by `hearth new-token` ("sha256$…")';
+
 /** A person who logs in at /login. The hash comes from `hearth hash-password`; a plain password is never stored. */
 export const userSchema = z
   .object({
     name: nameSchema,
     role: roleSchema,
-    passwordHash: z
-      .string()
-      .regex(PASSWORD_HASH_PATTERN, { message: 'expected a hash printed by `hearth hash-password` ("scrypt$N$r$p$salt$hash")' })
-      .superRefine((hash, ctx) => {
-        // The shape is the regex's to report; this judges the cost of a well-formed hash.
-        const problem = PASSWORD_HASH_PATTERN.test(hash) ? passwordHashProblem(hash) : undefined;
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      }),
+    // The shape first; then the cost of a well-formed hash.
+    passwordHash: hashField(PASSWORD_HASH_PATTERN, (hash) => (PASSWORD_HASH_PATTERN.test(hash) ? passwordHashProblem(hash) : PASSWORD_HASH_SHAPE)),
   })
   .strict();
 
@@ -37,7 +50,10 @@ export const apiTokenSchema = z
   .object({
     name: nameSchema,
     role: roleSchema,
-    tokenHash: z.string().regex(TOKEN_HASH_PATTERN, { message: 'expected a hash printed by `hearth new-token` ("sha256$…")' }),
+    tokenHash: hashField(TOKEN_HASH_PATTERN, (hash) => {
+      if (TOKEN_HASH_PATTERN.test(hash)) return undefined;
+      return hash.startsWith(API_TOKEN_PREFIX) ? 'this is a token, not its hash: put the tokenHash `hearth new-token` printed ("sha256$…")' : TOKEN_HASH_SHAPE;
+    }),
   })
   .strict();
 

@@ -44,11 +44,13 @@ export function sessionCookie(request: FastifyRequest): string | undefined {
  */
 export function identifyUser(access: Access): onRequestAsyncHookHandler {
   return async (request, reply) => {
-    const authorization = request.headers.authorization;
-    if (authorization !== undefined) {
+    // "Bearer" 1*SP token (RFC 6750). Another scheme is not addressed to Hearth: a reverse proxy's own login (nginx's
+    // auth_basic) makes the browser send `Authorization: Basic …` with every request and passes it on, and the
+    // session cookie must still count then (and the CSRF check that goes with it).
+    const [scheme, token] = (request.headers.authorization ?? '').trim().split(/ +/);
+    if (scheme?.toLowerCase() === 'bearer') {
       // A request that shows a token stands or falls by it: a bad token is not rescued by a cookie.
-      const [scheme, token] = authorization.split(' ');
-      request.user = (scheme?.toLowerCase() === 'bearer' && token && access.byToken(token)) || null;
+      request.user = (token && access.byToken(token)) || null;
     } else {
       const id = sessionCookie(request);
       const found = id ? access.bySession(id) : undefined;
@@ -56,7 +58,12 @@ export function identifyUser(access: Access): onRequestAsyncHookHandler {
       if (found) sessions.set(request, found.session);
     }
     const route = request.routeOptions.url ?? '';
-    if (route.startsWith('/api/')) return requireUser(request, reply);
+    if (route.startsWith('/api/')) {
+      // Leads are personal data: no copy in a proxy's cache, nor in the browser's, which a shared computer keeps
+      // after its user logs out. A route may still say otherwise.
+      reply.header('cache-control', 'no-store');
+      return requireUser(request, reply);
+    }
     if (route === '/dashboard' || route.startsWith('/dashboard/')) return requirePageLogin(request, reply);
   };
 }

@@ -9,13 +9,13 @@ import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKE
 
 // A cheap scrypt cost keeps the file fast; the format carries the cost, so production hashes verify the same way.
 const TEST_COST = { N: 2 ** 10, r: 8, p: 1 };
-const PASSWORDS = { ada: 'ada-reads-the-dashboards', sam: 'sam-calls-the-hot-leads', eve: 'eve-is-rate-limited' };
+const PASSWORDS = { ada: 'ada-reads-the-dashboards', sam: 'sam-calls-the-hot-leads', eve: 'eve-is-rate-limited', kim: 'kim-works-on-a-shared-pc' };
 const crmToken = newApiToken();
 
 let server: RunningServer;
 beforeAll(async () => {
   const users = await Promise.all(
-    ([['ada', 'marketing'], ['sam', 'sales'], ['eve', 'marketing']] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name], TEST_COST) })),
+    ([['ada', 'marketing'], ['sam', 'sales'], ['eve', 'marketing'], ['kim', 'sales']] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name], TEST_COST) })),
   );
   server = await startTestServer({
     // Each request below says where it comes from (X-Forwarded-For), so only the rate-limit test shares an address.
@@ -96,6 +96,16 @@ describe('authentication', () => {
     expect(qualified.status).toBe(200);
     const history = await call(`/api/leads/${id}/qualification?site=acme`, { token: crmToken.token });
     expect(history.body.history.at(-1).changedBy).toBe('crm-sync');
+  });
+
+  it('keeps what the API answers about leads out of every cache: a shared computer keeps its browser\'s after logout', async () => {
+    const { cookie } = await login('kim');
+    const id = await makeLead();
+    for (const path of [`/api/leads/${id}?site=acme`, `/api/leads/${id}/export?site=acme`, '/api/leads?site=acme', '/api/leads.csv?site=acme', '/api/dashboard/leads?site=acme']) {
+      const response = await call(path, { cookie });
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('cache-control'), path).toBe('no-store');
+    }
   });
 
   it('keeps the admin token working for everything', async () => {

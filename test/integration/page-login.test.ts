@@ -18,13 +18,14 @@ beforeAll(async () => {
     // Outside /dashboard, a page asks for the login itself.
     pages.get('/reports', { onRequest: requirePageLogin }, async (request) => `reports for ${request.user!.name}`);
     pages.get('/public', async () => 'anyone');
+    pages.post('/api/notes', async (request) => ({ by: request.user!.name }));
   });
   await app.ready();
 });
 afterAll(() => app.close());
 
-async function sessionCookie() {
-  const response = await app.inject({ method: 'POST', url: '/login', payload: { name: 'ada', password: 'ada-reads-dashboards' } });
+async function sessionCookie(headers: Record<string, string> = {}) {
+  const response = await app.inject({ method: 'POST', url: '/login', headers, payload: { name: 'ada', password: 'ada-reads-dashboards' } });
   expect(response.statusCode).toBe(200);
   return String(response.headers['set-cookie']).split(';')[0]!;
 }
@@ -52,5 +53,34 @@ describe('pages behind the login', () => {
     const response = await app.inject({ method: 'GET', url: '/login?next=%2Fdashboard%2Fleads%2Fl_123', headers: { cookie } });
     expect(response.statusCode).toBe(303);
     expect(response.headers.location).toBe('/dashboard/leads/l_123');
+  });
+
+  it('keeps the session of a browser that also sends a proxy its Basic credentials, CSRF checks included', async () => {
+    // A reverse proxy's own login (nginx auth_basic) makes the browser send `Authorization: Basic …` with every
+    // request, and the proxy passes it on: that is no Hearth token, and the session cookie must still count.
+    const basic = { authorization: `Basic ${Buffer.from('ops:proxy-password').toString('base64')}` };
+    const cookie = await sessionCookie(basic);
+    const page = await app.inject({ method: 'GET', url: '/dashboard', headers: { ...basic, cookie } });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toBe('overview for ada');
+    const { csrfToken } = (await app.inject({ method: 'GET', url: '/api/session', headers: { ...basic, cookie } })).json();
+    expect(csrfToken).toMatch(/^[\w-]{43}$/);
+    // Changes made with that cookie still need its CSRF token, logging out included.
+    expect((await app.inject({ method: 'POST', url: '/api/notes', headers: { ...basic, cookie } })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url: '/api/notes', headers: { ...basic, cookie, 'x-csrf-token': csrfToken } })).json()).toEqual({ by: 'ada' });
+    expect((await app.inject({ method: 'POST', url: '/logout', headers: { ...basic, cookie } })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'GET', url: '/dashboard', headers: { ...basic, cookie } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/logout', headers: { ...basic, cookie, 'x-csrf-token': csrfToken } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/dashboard', headers: { ...basic, cookie } })).statusCode).toBe(303);
+  });
+
+  it('lets a Bearer token stand or fall by itself, however many spaces follow the scheme', async () => {
+    const cookie = await sessionCookie();
+    // A wrong token is not rescued by the cookie next to it.
+    expect((await app.inject({ method: 'GET', url: '/dashboard', headers: { cookie, authorization: 'Bearer not-the-token' } })).statusCode).toBe(303);
+    expect((await app.inject({ method: 'GET', url: '/dashboard', headers: { cookie, authorization: 'bearer' } })).statusCode).toBe(303);
+    // RFC 6750: "Bearer" 1*SP token.
+    const spaced = await app.inject({ method: 'GET', url: '/dashboard', headers: { authorization: 'Bearer   page-test-admin-token' } });
+    expect(spaced.body).toBe('overview for admin-token');
   });
 });

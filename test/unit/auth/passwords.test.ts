@@ -1,7 +1,9 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
+import { createAccess } from '../../../collector/auth/access.ts';
 import { mergeUsers, usersFromEnvironment } from '../../../collector/auth/accounts.ts';
 import { decoyPasswordHash, hashPassword, verifyPassword } from '../../../collector/auth/passwords.ts';
+import { createSessionStore } from '../../../collector/auth/sessions.ts';
 import { hashToken, newApiToken, tokenMatcher } from '../../../collector/auth/tokens.ts';
 import { parseConfig } from '../../../collector/config/load.ts';
 
@@ -60,6 +62,17 @@ describe('API tokens', () => {
   });
 });
 
+describe('the admin token', () => {
+  it('works when HEARTH_ADMIN_TOKEN ends with the newline a secret file gives it (a header cannot carry one)', async () => {
+    // kubectl create secret --from-file keeps the file's last newline in the variable.
+    const sessions = await createSessionStore();
+    const access = createAccess({ adminToken: 'chosen-admin-token-0123456789\n', users: [], tokens: [], sessions });
+    expect(access.byToken('chosen-admin-token-0123456789')).toEqual({ name: 'admin-token', role: 'admin', via: 'token' });
+    expect(access.byToken('chosen-admin-token-012345678')).toBeUndefined();
+    await sessions.close();
+  });
+});
+
 describe('users and tokens in the config', () => {
   const site = { id: 'acme', origins: ['https://acme.test'] };
 
@@ -79,13 +92,33 @@ describe('users and tokens in the config', () => {
         [
           'users\\[0\\]\\.role: expected one of admin, marketing, sales',
           'users\\[1\\]: Unrecognized key: "password"',
-          'users\\[2\\]\\.passwordHash: expected a hash printed by `hearth hash-password` \\("scrypt\\$N\\$r\\$p\\$salt\\$hash"\\) \\(got "\\$2b',
+          'users\\[2\\]\\.passwordHash: expected a hash printed by `hearth hash-password` \\("scrypt\\$N\\$r\\$p\\$salt\\$hash"\\)\\n',
           'tokens\\[0\\]\\.tokenHash: expected a hash printed by `hearth new-token`',
         ].join('[^]*'),
       ),
     );
     const duplicate = { sites: [site], users: [{ name: 'ada', role: 'admin', passwordHash: hash }, { name: 'ada', role: 'sales', passwordHash: hash }] };
     expect(() => parseConfig(duplicate, 'hearth.config.json')).toThrowError('hearth.config.json: users[1].name: user "ada" is listed twice');
+  });
+
+  it('never quotes what was put where a hash goes: often the password or the token itself, by mistake', () => {
+    const { token } = newApiToken();
+    const password = 'Sup3r-Secret-Passw0rd';
+    const config = { sites: [site], users: [{ name: 'ada', role: 'admin', passwordHash: password }], tokens: [{ name: 'crm', role: 'sales', tokenHash: token }] };
+    // A config error goes to the terminal and to the logs that keep it.
+    let message = '';
+    try {
+      parseConfig(config, 'hearth.config.json');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('hearth.config.json: users[0].passwordHash: expected a hash printed by `hearth hash-password` ("scrypt$N$r$p$salt$hash")');
+    expect(message).toContain('hearth.config.json: tokens[0].tokenHash: this is a token, not its hash: put the tokenHash `hearth new-token` printed ("sha256$…")');
+    expect(message).not.toContain(password.slice(0, 8));
+    expect(message).not.toContain(token.slice(0, 12));
+    expect(() => usersFromEnvironment({ HEARTH_USERS: JSON.stringify([{ name: 'ada', role: 'admin', passwordHash: password }]) })).toThrowError(
+      /^invalid HEARTH_USERS[^]*HEARTH_USERS\[0\]\.passwordHash: expected a hash printed by `hearth hash-password` \("scrypt\$N\$r\$p\$salt\$hash"\)$/,
+    );
   });
 
   it('refuses a scrypt cost that would let one login take gigabytes', () => {
