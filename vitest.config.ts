@@ -1,4 +1,18 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:http` (HEARTH_TEST_CLICKHOUSE=http) runs the integration files again over ClickHouse's HTTP
+ * interface: only those whose store follows that switch (startTestServer, openTestStore). The others (the CLI's, and
+ * those that start their own HTTP ClickHouse or embedded store) would do the same work twice.
+ */
+function integrationFiles(): string[] {
+  if (process.env.HEARTH_TEST_CLICKHOUSE !== 'http') return ['test/integration/**/*.test.ts'];
+  const all = readdirSync('test/integration').filter((name) => name.endsWith('.test.ts'));
+  const switched = all.filter((name) => /\b(startTestServer|openTestStore)\(/.test(readFileSync(`test/integration/${name}`, 'utf8')));
+  console.log(`over HTTP: the ${switched.length} of ${all.length} integration files whose store follows HEARTH_TEST_CLICKHOUSE`);
+  return switched.map((name) => `test/integration/${name}`);
+}
 
 export default defineConfig({
   test: {
@@ -20,7 +34,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], environment: 'node', testTimeout: 30_000, hookTimeout: 60_000 },
+        test: { name: 'integration', include: integrationFiles(), environment: 'node', testTimeout: 30_000, hookTimeout: 60_000 },
       },
       {
         extends: true,
