@@ -115,9 +115,12 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
     const previous = sessionCookie(request);
     if (previous) await access.endSession(previous);
     const { id, session } = await access.startSession(user);
+    // Lax, not Strict: a link to a lead in an alert (Slack, email) is a navigation from another site, which a Strict
+    // cookie does not follow (the user landed on /login while logged in). Changes need the CSRF token either way,
+    // and what a cross-site navigation may GET, no other site can read.
     reply.setCookie(sessionCookieName(request), id, {
       httpOnly: true,
-      sameSite: 'strict',
+      sameSite: 'lax',
       path: '/',
       secure: request.protocol === 'https',
       maxAge: SESSION_MAX_MS / 1000,
@@ -139,7 +142,7 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
       }
     }
     if (id) await access.endSession(id);
-    reply.clearCookie(sessionCookieName(request), { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
+    reply.clearCookie(sessionCookieName(request), { path: '/', httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https' });
     if (form) return reply.redirect('/login', 303);
     return { loggedOut: true };
   });

@@ -4,6 +4,7 @@ import { hashPassword } from '../../collector/auth/passwords.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
 import { startHearthProcess, type HearthProcess } from '../support/hearth-process.ts';
+import { startFixtureSite } from '../support/fixture-site.ts';
 
 const PASSWORD = 'ada-types-her-password';
 
@@ -46,9 +47,28 @@ describe.runIf(browserTestsEnabled())('the login page in Chromium', () => {
     const session = await page.request.get(`${hearth.url}/api/session`);
     expect(await session.json()).toMatchObject({ user: { name: 'ada', role: 'marketing' }, csrfToken: expect.any(String) });
     const [cookie] = await context.cookies(hearth.url);
-    expect(cookie).toMatchObject({ name: 'hearth_session', httpOnly: true, sameSite: 'Strict', path: '/' });
+    expect(cookie).toMatchObject({ name: 'hearth_session', httpOnly: true, sameSite: 'Lax', path: '/' });
     expect(problems).toEqual([]);
     await context.close();
+  });
+
+  it('opens a dashboard link followed from another site (an alert in Slack or an email) still logged in', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${hearth.url}/login`);
+    await page.getByLabel('Name').fill('ada');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await Promise.all([page.waitForURL(`${hearth.url}/dashboard`), page.getByLabel('Password').press('Enter')]);
+    // A page of another site (localhost is not the same site as 127.0.0.1) links to a lead list, as an alert does.
+    const elsewhere = await startFixtureSite({ '/': `<!doctype html><title>Chat</title><a href="${hearth.url}/dashboard/leads?site=demo">Open the lead</a>` });
+    try {
+      await page.goto(elsewhere.url.replace('127.0.0.1', 'localhost'));
+      await Promise.all([page.waitForURL((url) => url.hostname === '127.0.0.1'), page.getByRole('link', { name: 'Open the lead' }).click()]);
+      expect(new URL(page.url()).pathname).toBe('/dashboard/leads');
+    } finally {
+      await elsewhere.close();
+      await context.close();
+    }
   });
 
   it('says what went wrong, keeps the name and puts the focus back on the password', async () => {

@@ -128,11 +128,11 @@ describe('logging in', () => {
     expect(empty.body.problems).toEqual([{ path: 'password', message: expect.any(String) }]);
   });
 
-  it('sets an HttpOnly, SameSite=Strict session cookie for the whole site, Secure over https', async () => {
+  it('sets an HttpOnly, SameSite=Lax session cookie for the whole site, Secure over https', async () => {
     const { setCookie } = await login('ada');
     expect(setCookie).toMatch(/^hearth_session=[\w-]{43};/);
     const attributes = setCookie.split(';').slice(1).map((part) => part.trim());
-    expect(attributes).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/', 'Max-Age=604800']));
+    expect(attributes).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/', 'Max-Age=604800']));
     expect(attributes).not.toContain('Secure');
     const overHttps = await call('/login', { method: 'POST', body: { name: 'ada', password: PASSWORDS.ada }, headers: { 'x-forwarded-proto': 'https' } });
     expect(overHttps.headers.get('set-cookie')).toMatch(/; Secure/);
@@ -307,7 +307,7 @@ describe('CSRF and logging out', () => {
     expect((await call('/logout', { method: 'POST', cookie })).status).toBe(403);
     const out = await call('/logout', { method: 'POST', cookie, csrf });
     expect(out.status).toBe(200);
-    expect(out.headers.get('set-cookie')).toMatch(/^hearth_session=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Strict/);
+    expect(out.headers.get('set-cookie')).toMatch(/^hearth_session=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax/);
     const after = await call('/api/session', { cookie });
     expect(after.status).toBe(401);
     expect(after.body.code).toBe('unauthorized');
