@@ -9,6 +9,7 @@ import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf } from './api/scores.ts';
 import { ConfigError, parseFile, readJsonFile } from './config/load.ts';
 import type { SiteConfig } from './config/schema.ts';
+import { MAX_FUTURE_MS } from './ingest/rows.ts';
 
 /**
  * `hearth backtest`: a rules file (the shape of a site's `rules` in the config) scored over the site's history
@@ -52,8 +53,11 @@ export async function backtestSite(client: ClickHouseClient, site: SiteConfig, c
   const currentRules = rulesOf(site);
   // scoring has no lower time bound of its own: the window, narrowed to start at --since, is one.
   const windowed = (rules: Rules) => (options.since ? rulesSince(rules, options.since, now) : rules);
-  // Only identified leads are compared: a large site's anonymous visitors would be most of the rows, twice.
-  const scoring = { site: site.id, pageGroups: site.pageGroups, now, identifiedOnly: true };
+  // Only identified leads are compared: a large site's anonymous visitors would be most of the rows, twice. Events
+  // are counted up to where the collector keeps their times (a client's clock running fast), as the stored scores
+  // count them: else a lead who just gave their email from such a browser would be missing from both sides.
+  const until = new Date(now.getTime() + MAX_FUTURE_MS);
+  const scoring = { site: site.id, pageGroups: site.pageGroups, now, until, identifiedOnly: true };
   const current = await scoreLeads(client, windowed(currentRules), scoring);
   const candidate = await scoreLeads(client, windowed(candidateRules), scoring);
   const outcomes = new Map<string, Outcome>();
@@ -109,8 +113,8 @@ export function formatBacktest(run: BacktestRun): string {
   out.push('', 'MQL (hot) volume');
   out.push(`  ${report.mql.current} → ${report.mql.candidate} (${signed(report.mql.candidate - report.mql.current)}): ${report.mql.entering} newly hot, ${report.mql.leaving} no longer hot`);
 
-  out.push('', 'Leads whose score changes most');
-  if (!report.topMovers.length) out.push('  none: every lead keeps its score');
+  out.push('', 'Leads whose score or temperature changes most');
+  if (!report.topMovers.length) out.push('  none: every lead keeps its score and temperature');
   else {
     table(
       [

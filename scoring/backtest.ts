@@ -35,7 +35,7 @@ export interface BacktestInput {
   outcomes: ReadonlyMap<string, Outcome>;
   /** Only leads seen at or after this moment count. */
   since?: Date | undefined;
-  /** How many of the leads whose score changes most to list (default 10). */
+  /** How many of the leads whose score or temperature changes most to list (default 10). */
   top?: number | undefined;
   thresholds?: number[] | undefined;
 }
@@ -86,6 +86,7 @@ export interface BacktestReport {
   moved: number;
   /** Leads whose score changes. */
   rescored: number;
+  /** The leads whose score or temperature changes, most change first (those changing temperature first on a tie). */
   topMovers: Mover[];
   /** Hot leads, the ones handed to sales: how many under each rule set, how many newly hot, how many no longer. */
   mql: { current: number; candidate: number; entering: number; leaving: number };
@@ -140,6 +141,7 @@ export function backtest(input: BacktestInput): BacktestReport {
   const movers: Mover[] = [];
   let leads = 0;
   let moved = 0;
+  let rescored = 0;
   const mql = { current: temperatures.hot.current, candidate: temperatures.hot.candidate, entering: 0, leaving: 0 };
   for (const [leadId, before] of current) {
     const after = candidate.get(leadId);
@@ -150,12 +152,16 @@ export function backtest(input: BacktestInput): BacktestReport {
     if (before.temperature !== 'hot' && after.temperature === 'hot') mql.entering++;
     if (before.temperature === 'hot' && after.temperature !== 'hot') mql.leaving++;
     const change = after.score - before.score;
-    if (change !== 0) {
+    if (change !== 0) rescored++;
+    // A lead that changes temperature at the same score (the candidate moves the thresholds) moves too: listed.
+    if (change !== 0 || before.temperature !== after.temperature) {
       const side = (s: LeadScore): ScoreSide => ({ score: s.score, temperature: s.temperature });
       movers.push({ leadId, email: before.email, current: side(before), candidate: side(after), change });
     }
   }
-  movers.sort((a, b) => Math.abs(b.change) - Math.abs(a.change) || a.leadId.localeCompare(b.leadId));
+  // Most change first; of as much change, those that change temperature (what sales see) before the others.
+  const crosses = (m: Mover) => (m.current.temperature !== m.candidate.temperature ? 1 : 0);
+  movers.sort((a, b) => Math.abs(b.change) - Math.abs(a.change) || crosses(b) - crosses(a) || a.leadId.localeCompare(b.leadId));
 
   const outcomes = new Map([...input.outcomes].filter(([leadId]) => current.has(leadId) || candidate.has(leadId)));
   const prospects = [...outcomes.values()].filter((outcome) => outcome === 'prospect').length;
@@ -172,7 +178,7 @@ export function backtest(input: BacktestInput): BacktestReport {
     temperatures,
     movements,
     moved,
-    rescored: movers.length,
+    rescored,
     topMovers: movers.slice(0, input.top ?? 10),
     mql,
     outcomes: { prospects, disqualified: outcomes.size - prospects },

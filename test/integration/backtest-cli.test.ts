@@ -122,7 +122,7 @@ describe('hearth backtest', () => {
       `ada@lovelace.test ${leadIdOf('ada@lovelace.test')} 45 warm 65 hot +20`,
       `cy@cyber.test ${leadIdOf('cy@cyber.test')} 20 cold 40 warm +20`,
     ].sort((a, b) => a.split(' ')[1]!.localeCompare(b.split(' ')[1]!));
-    expect(after('Leads whose score changes most', 4)).toEqual([
+    expect(after('Leads whose score or temperature changes most', 4)).toEqual([
       'lead id current candidate change',
       `bob@builder.test ${leadIdOf('bob@builder.test')} 70 hot 110 hot +40`,
       ...tied,
@@ -161,6 +161,36 @@ describe('hearth backtest', () => {
       outcomes: { prospects: 2, disqualified: 1 },
     });
     expect(run.report.topMovers.find((mover) => mover.email === 'eve@eden.test')).toMatchObject({ current: { score: 50, temperature: 'warm' }, candidate: { score: 70, temperature: 'hot' } });
+  });
+
+  it('names the leads that change temperature when the candidate only moves the thresholds', async () => {
+    // Same points, warm from 20 and hot above 40: Ada 45 warm → hot, Cy 20 cold → warm; Bob 70 hot and Dee 35 warm stay.
+    const lower = file('lower-thresholds.json', { thresholds: { warm: 20, hot: 40 } });
+    const { code, stdout, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', lower, '--since', SINCE], { HEARTH_DATA_DIR: dataDir });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const out = lines(stdout);
+    expect(out).toContain('Temperatures: current warm from 30, hot above 60; candidate warm from 20, hot above 40');
+    expect(out).toContain('Movements (rows: current, columns: candidate): 2 of 4 change temperature, 0 change score');
+    const after = (heading: string, count: number) => out.slice(out.findIndex((line) => line.startsWith(heading)) + 1).slice(0, count);
+    expect(after('MQL (hot) volume', 1)).toEqual(['1 → 2 (+1): 1 newly hot, 0 no longer hot']);
+    // Both change by 0 and both change temperature: by lead id.
+    const moving = [`ada@lovelace.test ${leadIdOf('ada@lovelace.test')} 45 warm 45 hot 0`, `cy@cyber.test ${leadIdOf('cy@cyber.test')} 20 cold 20 warm 0`];
+    expect(after('Leads whose score or temperature changes most', 4)).toEqual([
+      'lead id current candidate change',
+      ...moving.sort((a, b) => a.split(' ')[1]!.localeCompare(b.split(' ')[1]!)),
+      '',
+    ]);
+    // Hot: Bob (disqualified) under the current rules; Ada (prospect) and Bob under the candidate's.
+    expect(out).toContain('hot (MQL) 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)');
+
+    const json = await runHearth(['backtest', '--config', CONFIG, '--rules', lower, '--since', SINCE, '--json'], { HEARTH_DATA_DIR: dataDir });
+    const run = JSON.parse(json.stdout) as BacktestRun;
+    expect(run.thresholds.candidate).toEqual({ warm: 20, hot: 40 });
+    expect(run.report.topMovers.map((mover) => [mover.email, mover.current.temperature, mover.candidate.temperature, mover.change]).sort()).toEqual([
+      ['ada@lovelace.test', 'warm', 'hot', 0],
+      ['cy@cyber.test', 'cold', 'warm', 0],
+    ]);
   });
 
   it('names the rules file and the path of each bad value, and exits 2', async () => {

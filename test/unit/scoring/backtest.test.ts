@@ -37,6 +37,28 @@ describe('backtest', () => {
     expect(report.rescored).toBe(3);
   });
 
+  it('lists the leads that change temperature at the same score, when the candidate only moves the thresholds', () => {
+    // Candidate: warm from 20, hot above 40, same points. Ada 45 warm → hot, Cy 25 cold → warm, Bob 70 and Dee 10 stay.
+    const current = [lead('ada', 45), lead('bob', 70), lead('cy', 25), lead('dee', 10)];
+    const candidate = [lead('ada', 45, { temperature: 'hot' }), lead('bob', 70), lead('cy', 25, { temperature: 'warm' }), lead('dee', 10)];
+    const report = backtest({ current, candidate, outcomes: none });
+    expect([report.moved, report.rescored]).toEqual([2, 0]);
+    expect(report.mql).toEqual({ current: 1, candidate: 2, entering: 1, leaving: 0 });
+    expect(report.topMovers).toEqual([
+      { leadId: 'l_ada', email: 'ada@acme.test', current: { score: 45, temperature: 'warm' }, candidate: { score: 45, temperature: 'hot' }, change: 0 },
+      { leadId: 'l_cy', email: 'cy@acme.test', current: { score: 25, temperature: 'cold' }, candidate: { score: 25, temperature: 'warm' }, change: 0 },
+    ]);
+  });
+
+  it('lists a lead that changes temperature before one whose score changes as much without moving', () => {
+    const current = [lead('ada', 50), lead('bob', 40)];
+    const candidate = [lead('ada', 70), lead('bob', 60)];
+    const report = backtest({ current, candidate, outcomes: none });
+    expect(report.topMovers.map((mover) => mover.leadId)).toEqual(['l_ada', 'l_bob']);
+    const flipped = backtest({ current: [lead('ada', 40), lead('bob', 50)], candidate: [lead('ada', 60), lead('bob', 70)], outcomes: none });
+    expect(flipped.topMovers.map((mover) => mover.leadId)).toEqual(['l_bob', 'l_ada']);
+  });
+
   it('measures precision and recall of each threshold against sales’ verdicts, for both rule sets', () => {
     // Two prospects (ada, bob), two disqualified (cy, dee), one lead without a verdict (eve).
     const current = [lead('ada', 70), lead('bob', 25), lead('cy', 50), lead('dee', 15), lead('eve', 90)];
