@@ -15,7 +15,7 @@ import type { LeadScore } from '../../scoring/compile.ts';
 import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
 import { lifecycleOf, presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
-import { siteParam } from './site-query.ts';
+import { siteParam, wholeNumber } from './site-query.ts';
 
 export interface ApiOptions {
   config: HearthConfig;
@@ -56,8 +56,8 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     lifecycle: z.enum(['visitor', 'lead', 'mql', 'prospect', 'disqualified']).optional(),
     owner: z.string().max(200).optional(),
     sort: z.enum(['score', 'recent']).default('score'),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
+    limit: wholeNumber({ min: 1, max: 1000 }).default(100),
+    offset: wholeNumber({ min: 0 }).default(0),
     visitor: z.string().max(64).optional(),
     /** Automated browsers are left out of scores and lists unless asked for (`bots=include`) or the rules count them. */
     bots: z.enum(['exclude', 'include']).default('exclude'),
@@ -66,7 +66,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
   const accountsQuery = z.strictObject({
     site: siteParam(config),
     temperature: z.enum(['cold', 'warm', 'hot']).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    limit: wholeNumber({ min: 1, max: 1000 }).default(100),
   });
 
   app.get('/api/accounts', async (request, reply) => {

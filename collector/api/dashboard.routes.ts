@@ -9,7 +9,7 @@ import { FUNNEL_STEPS } from './dashboard-figures.ts';
 import * as queries from './dashboard-queries.ts';
 import type { SitesResponse } from './dashboard-types.ts';
 import { rulesOf } from './scores.ts';
-import { siteParam } from './site-query.ts';
+import { siteParam, wholeNumber } from './site-query.ts';
 
 export interface DashboardApiOptions {
   config: HearthConfig;
@@ -75,17 +75,6 @@ function checkPeriod(query: Days, ctx: z.RefinementCtx) {
 const resolvePeriod = (query: Days) => {
   const { from, to } = daysOf(query);
   return queries.periodOf(from, to);
-};
-
-/**
- * A whole number written in digits (a minus sign for a score), from `min` to `max`. Not z.coerce.number(), which
- * reads an empty value or spaces as 0 and "0x10" as 16: `?minScore=` listed the leads at 0 points or more.
- */
-const wholeNumber = ({ min, max }: { min?: number; max?: number } = {}) => {
-  let number = z.number().int();
-  if (min !== undefined) number = number.min(min);
-  if (max !== undefined) number = number.max(max);
-  return z.string().regex(/^-?\d+$/, { message: 'expected a whole number' }).transform(Number).pipe(number);
 };
 
 const temperatures = z

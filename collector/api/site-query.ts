@@ -14,3 +14,14 @@ export function siteParam(config: HearthConfig) {
       return z.NEVER;
     });
 }
+
+/**
+ * A whole number written in digits (a minus sign for a score), from `min` to `max`. Not z.coerce.number(), which
+ * reads an empty value or spaces as 0 and "0x10" as 16: `?minScore=` listed the leads at 0 points or more.
+ */
+export const wholeNumber = ({ min, max }: { min?: number; max?: number } = {}) => {
+  let number = z.number().int();
+  if (min !== undefined) number = number.min(min);
+  if (max !== undefined) number = number.max(max);
+  return z.string().regex(/^-?\d+$/, { message: 'expected a whole number' }).transform(Number).pipe(number);
+};

@@ -350,6 +350,18 @@ describe('the leads and accounts lists', () => {
     }
     expect((await getJson(server, '/api/leads?site=acme&owner=sam&sort=recent&limit=5&offset=0&kind=lead&bots=exclude')).status).toBe(200);
   });
+
+  it('take limit and offset written in digits only, as the dashboards do (an empty one was 0, 0x10 was 16)', async () => {
+    for (const [path, name] of [
+      ['/api/leads?site=acme&limit=0x10', 'limit'],
+      ['/api/leads?site=acme&offset=', 'offset'],
+      ['/api/leads?site=acme&offset=1e3', 'offset'],
+      ['/api/accounts?site=acme&limit=%2010', 'limit'],
+    ] as const) {
+      const { status, body } = await getJson(server, path);
+      expect({ path, status, problems: body.problems }).toEqual({ path, status: 400, problems: [expect.objectContaining({ path: name })] });
+    }
+  });
 });
 
 describe('exporting a person', () => {
