@@ -76,14 +76,15 @@ function collectorEnv() {
 }
 
 /** Migrates the store, sets its retention, opens the write-ahead log, builds the app and listens on the configured host and port. */
-export async function startServer({ config, store: storeOptions, adminToken, logger = false, drainWaitMs }: ServerOptions): Promise<RunningServer> {
-  const store = withStorageConfig(storeOptions, config.storage);
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  const store = withStorageConfig(options.store, config.storage);
   // A bad HEARTH_USERS or tuning variable is refused before anything is opened.
   const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
   const env = collectorEnv();
   const client = createStoreClient(store);
   try {
-    return await startOn(client, store, config, configuredUsers, env, adminToken, logger, drainWaitMs);
+    return await startOn(client, store, configuredUsers, env, options);
   } catch (err) {
     // Let go of the store before the error ends the process: an embedded engine left open at exit can crash it.
     await client.close().catch(() => {});
@@ -94,13 +95,11 @@ export async function startServer({ config, store: storeOptions, adminToken, log
 async function startOn(
   client: ClickHouseClient,
   store: StoreOptions,
-  config: HearthConfig,
   configuredUsers: UserEntry[],
   env: ReturnType<typeof collectorEnv>,
-  adminToken: string | undefined,
-  logger: ServerOptions['logger'],
-  drainWaitMs: number | undefined,
+  { config, adminToken, logger = false, drainWaitMs }: ServerOptions,
 ): Promise<RunningServer> {
+  const cluster = clusterTarget(store);
   const { applied, retention } = await prepareStore(client, store, config.storage?.retentionDays);
   // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists.
   let appLog: WalLogger | undefined;
@@ -133,7 +132,7 @@ async function startOn(
     onFlush: metrics.flushed,
     onStored: (visitors) => scorer.noteStored(visitors),
     onInsertError: metrics.clickHouseFailed,
-    erasures: erasureFilter(client, clusterTarget(store)),
+    erasures: erasureFilter(client, cluster),
   });
   const token = adminToken || randomBytes(18).toString('base64url');
   const firstAdmin = configuredUsers.length === 0 ? await firstStartAdmin(store.dataDir) : undefined;
@@ -148,7 +147,7 @@ async function startOn(
     settled: () => scorer.rescored(),
     holdingScores: (fn) => scorer.holding(fn),
     rescoreVisitors: (site, visitors) => scorer.noteStored(visitors.map((visitor_id) => ({ site_id: site, visitor_id, is_bot: 0 }))),
-    cluster: clusterTarget(store),
+    cluster,
     users: firstAdmin ? [firstAdmin.user] : configuredUsers,
     sessionsFile: join(store.dataDir, 'sessions.json'),
     alerts: dispatcher,

@@ -8,11 +8,11 @@ import { countRejections } from '../hooks/rejections.hook.ts';
 import type { HearthMetrics } from '../metrics.ts';
 import { originMatcher } from './origins.ts';
 import { retimedEvents } from './retimed.ts';
-import { batchToRows, type EventRow } from './rows.ts';
+import { batchToRows } from './rows.ts';
 import type { EventSink } from './sink.ts';
 import { describeUserAgent } from './user-agent.ts';
 import { replaceLoneSurrogates } from './well-formed.ts';
-import { MAX_STORED_URL, wireBatchSchema } from './wire.ts';
+import { wireBatchSchema } from './wire.ts';
 
 export interface CollectOptions {
   config: HearthConfig;
@@ -62,29 +62,13 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
       return reply.code(403).send({ error: `origin ${origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
     }
     const receivedAt = Date.now();
-    const rows = cutLongUrls(batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) }));
+    const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) });
     await sink.write(rows);
     retimed.remember(batch, receivedAt, rows);
     metrics.accepted(batch.e.length);
     return reply.code(202).send({ accepted: batch.e.length });
   });
 };
-
-/**
- * Rows with their URLs cut to MAX_STORED_URL characters. A page's address is taken at any length (wire.ts) and read
- * whole (its path, utm tags and click id come from it), then stored cut, as a well-formed string: a cut inside a
- * surrogate pair would leave half of it, which ClickHouse refuses.
- */
-function cutLongUrls(rows: EventRow[]): EventRow[] {
-  const cut = (text: string) => (text.length > MAX_STORED_URL ? text.slice(0, MAX_STORED_URL).toWellFormed() : text);
-  for (const row of rows) {
-    row.url = cut(row.url);
-    row.path = cut(row.path);
-    row.referrer = cut(row.referrer);
-    row.link_url = cut(row.link_url);
-  }
-  return rows;
-}
 
 /** The content codings a server-side sender (a backend, a proxy, a mobile app) may compress a batch with. */
 const DECOMPRESSORS = new Map<string, (body: Buffer, options: ZlibOptions) => Buffer>([

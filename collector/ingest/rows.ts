@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { declarativeKey } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
-import { EVENT_TYPES, type WireBatch, type WireEvent } from './wire.ts';
+import { EVENT_TYPES, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 
 /** One row of the `events` table (collector/store/migrations/). */
@@ -100,6 +100,13 @@ function textProps(props: WireEvent['p']): Record<string, string> {
   return text;
 }
 
+/**
+ * A URL as stored: cut to MAX_STORED_URL characters. A page's address is taken at any length (wire.ts) and read whole
+ * (its path, utm tags and click id come from it), then stored cut, as a well-formed string: a cut inside a surrogate
+ * pair would leave half of it, which ClickHouse refuses.
+ */
+const storedUrl = (text: string) => (text.length > MAX_STORED_URL ? text.slice(0, MAX_STORED_URL).toWellFormed() : text);
+
 export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, retimed }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
   const received = toClickHouseTime(receivedAt);
   return batch.e.map((event) => {
@@ -123,15 +130,15 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       received_at: received,
       type,
       name: event.k ?? '',
-      url: url.href,
-      path: route ? url.pathname.replace(/\/$/, '') + route : url.pathname,
-      referrer: event.r ?? '',
+      url: storedUrl(url.href),
+      path: storedUrl(route ? url.pathname.replace(/\/$/, '') + route : url.pathname),
+      referrer: storedUrl(event.r ?? ''),
       title: event.ti ?? '',
       email: type === 'form' ? answers!.email : (event.em ?? ''),
       props: answers ? answers.props : textProps(event.p),
       engaged_ms: event.ms ?? 0,
       scroll_depth: event.sd ?? 0,
-      link_url: event.h ?? '',
+      link_url: storedUrl(event.h ?? ''),
       link_text: event.x ?? '',
       session_start: event.ss ? 1 : 0,
       // Either side may know: the snippet sees automation (webdriver, headless), the User-Agent names crawlers.

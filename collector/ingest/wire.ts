@@ -15,7 +15,7 @@ import { z } from 'zod';
  *
  * What the snippet reads from the page is taken as the browser gives it, since a refused batch is lost with all it
  * holds (the snippet drops what a 4xx answers): URLs (u, r, h) of any length, stored cut to MAX_STORED_URL
- * (collect.route.ts); a link made by the page itself (blob:, data:); a form's fields or identify's traits beyond the
+ * (rows.ts); a link made by the page itself (blob:, data:); a form's fields or identify's traits beyond the
  * 20 properties of other events, since only their declarative answers are kept (rows.ts).
  */
 export const EVENT_TYPES = { v: 'pageview', e: 'engagement', d: 'download', o: 'outbound', f: 'form', i: 'identify', t: 'track' } as const;
