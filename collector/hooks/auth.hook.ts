@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Access } from '../auth/access.ts';
 import { requirePageLogin } from '../auth/page-login.ts';
 import type { Session } from '../auth/sessions.ts';
@@ -42,8 +42,10 @@ export function sessionCookie(request: FastifyRequest): string | undefined {
  * cookie), and every page under /dashboard a login. Deciding by the route's declared path, not the raw URL, covers
  * routes any plugin adds there later, and an encoded path (`/%61pi/leads`) cannot slip past.
  */
-export function identifyUser(access: Access): onRequestAsyncHookHandler {
-  return async (request, reply) => {
+export function identifyUser(access: Access): onRequestHookHandler {
+  // Callback style: every request passes here, each beacon included, and an async hook costs a promise per request
+  // (see app.ts); only routes under /api and /dashboard go on to a check.
+  return (request, reply, done) => {
     // "Bearer" 1*SP token (RFC 6750). Another scheme is not addressed to Hearth: a reverse proxy's own login (nginx's
     // auth_basic) makes the browser send `Authorization: Basic …` with every request and passes it on, and the
     // session cookie must still count then (and the CSRF check that goes with it).
@@ -58,13 +60,18 @@ export function identifyUser(access: Access): onRequestAsyncHookHandler {
       if (found) sessions.set(request, found.session);
     }
     const route = request.routeOptions.url ?? '';
+    let check: typeof requireUser | undefined;
     if (route.startsWith('/api/')) {
       // Leads are personal data: no copy in a proxy's cache, nor in the browser's, which a shared computer keeps
       // after its user logs out. A route may still say otherwise.
       reply.header('cache-control', 'no-store');
-      return requireUser(request, reply);
-    }
-    if (route === '/dashboard' || route.startsWith('/dashboard/')) return requirePageLogin(request, reply);
+      check = requireUser;
+    } else if (route === '/dashboard' || route.startsWith('/dashboard/')) check = requirePageLogin;
+    if (!check) return done();
+    // A check that answered (401, 403, a redirect to the login) ends the request: done() is not called then.
+    check(request, reply).then((answered) => {
+      if (!answered) done();
+    }, done);
   };
 }
 

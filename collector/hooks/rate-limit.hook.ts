@@ -1,12 +1,12 @@
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import type { HearthConfig } from '../config/schema.ts';
 
 export interface CollectRateLimits {
   /** Counted before the body is read, so a flood from one address costs no parsing. */
-  perIp: onRequestAsyncHookHandler;
+  perIp: onRequestHookHandler;
   /** Counted once the body names a configured site; unknown sites get no counter (they are refused anyway). */
-  perSite: preHandlerAsyncHookHandler;
+  perSite: preHandlerHookHandler;
 }
 
 const MINUTE_MS = 60_000;
@@ -29,18 +29,22 @@ export async function collectRateLimits(app: FastifyInstance, config: HearthConf
     keyGenerator: (request) => siteNamedBy(request.body) ?? '',
   });
 
+  // Callback style (see app.ts): the counters' own promise is the one a beacon pays for. A hook that answered the
+  // 429 ends the request without done().
   return {
-    async perIp(request, reply) {
-      const count = await countAddress(request);
-      if (count.isAllowed || !count.isExceeded) return;
-      return tooMany(reply, count.ttlInSeconds, 'per_ip', `more than ${count.max} requests a minute from this address; retry in ${count.ttlInSeconds} s`);
+    perIp(request, reply, done) {
+      countAddress(request).then((count) => {
+        if (count.isAllowed || !count.isExceeded) return done();
+        tooMany(reply, count.ttlInSeconds, 'per_ip', `more than ${count.max} requests a minute from this address; retry in ${count.ttlInSeconds} s`);
+      }, done);
     },
-    async perSite(request, reply) {
+    perSite(request, reply, done) {
       const site = siteNamedBy(request.body);
-      if (site === undefined || !siteIds.has(site)) return;
-      const count = await countSite(request);
-      if (count.isAllowed || !count.isExceeded) return;
-      return tooMany(reply, count.ttlInSeconds, 'per_site', `site "${site}" sent more than ${count.max} requests this minute; retry in ${count.ttlInSeconds} s`);
+      if (site === undefined || !siteIds.has(site)) return done();
+      countSite(request).then((count) => {
+        if (count.isAllowed || !count.isExceeded) return done();
+        tooMany(reply, count.ttlInSeconds, 'per_site', `site "${site}" sent more than ${count.max} requests this minute; retry in ${count.ttlInSeconds} s`);
+      }, done);
     },
   };
 }
