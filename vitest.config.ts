@@ -10,7 +10,11 @@ function integrationFiles(): string[] {
   if (process.env.HEARTH_TEST_CLICKHOUSE !== 'http') return ['test/integration/**/*.test.ts'];
   const all = readdirSync('test/integration').filter((name) => name.endsWith('.test.ts'));
   const switched = all.filter((name) => /\b(startTestServer|openTestStore)\(/.test(readFileSync(`test/integration/${name}`, 'utf8')));
-  console.log(`over HTTP: the ${switched.length} of ${all.length} integration files whose store follows HEARTH_TEST_CLICKHOUSE`);
+  // The config is read again by vitest and its workers, which inherit the environment: say it once.
+  if (!process.env.HEARTH_TEST_HTTP_SAID) {
+    console.log(`over HTTP: the ${switched.length} of ${all.length} integration files whose store follows HEARTH_TEST_CLICKHOUSE`);
+    process.env.HEARTH_TEST_HTTP_SAID = '1';
+  }
   return switched.map((name) => `test/integration/${name}`);
 }
 

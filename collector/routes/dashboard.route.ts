@@ -58,8 +58,9 @@ async function send(request: FastifyRequest, reply: FastifyReply, asset: Asset) 
 }
 
 /**
- * `GET /dashboard` and every path under it: the dashboards' HTML shell, which routes on the client (no-cache, so a
- * new build is seen at the next load), and `/dashboard/assets/*`, whose names carry a hash of their content and so
+ * `GET /dashboard` and every path under it: the dashboards' HTML shell, which routes on the client (no-store: a new
+ * build is seen at the next load, and a browser's back-forward cache does not keep the page a user filled with leads
+ * once they have logged out of a shared computer), and `/dashboard/assets/*`, whose names carry a hash of their content and so
  * are cached for a year. Built by `npm run build:dashboards` into dist/dashboards/. Logging in is required for
  * every /dashboard route (hooks/auth.hook.ts).
  */
@@ -80,7 +81,7 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   const page = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!shell) return reply.code(503).send({ error: 'the dashboards are not built: run "npm run build"', code: 'dashboards_not_built' });
     reply
-      .header('cache-control', 'no-cache')
+      .header('cache-control', 'no-store')
       .header('content-security-policy', DASHBOARD_CSP)
       .header('referrer-policy', 'same-origin')
       .header('x-frame-options', 'DENY');

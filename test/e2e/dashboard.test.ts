@@ -367,7 +367,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const { page } = await openPage();
     await logIn(page, 'ada');
     const shell = await page.request.get(`${server.url}/dashboard`);
-    expect(shell.headers()['cache-control']).toBe('no-cache');
+    expect(shell.headers()['cache-control']).toBe('no-store');
     expect(shell.headers()['content-security-policy']).toContain("script-src 'self'");
     expect(shell.headers()['content-security-policy']).not.toContain('unsafe');
     const script = /src="(\/dashboard\/assets\/dashboard-[A-Z0-9]+\.js)"/.exec(await shell.text())![1]!;
