@@ -1,5 +1,5 @@
 import type { LeadScore, Temperature } from './compile.ts';
-import { companyKey } from './normalize.ts';
+import { companyKey, saysNothing } from './normalize.ts';
 import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
 
 /**
@@ -31,22 +31,24 @@ const PER_EXTRA_PERSONA = 10;
 const freeMail = new Set(FREE_MAIL_DOMAINS);
 
 /**
- * What people type in a required company field when they have none, as companyKey renders it: strangers who typed
- * "N/A" or "Freelance" are not one company (three keen ones made a hot account).
+ * Answers that are no company, as companyKey renders them, beyond those that say nothing at all ("N/A", "-", "néant":
+ * saysNothing, which scoring's merge already leaves out): strangers who typed "Freelance" or "Particulier" are not one
+ * company (three keen ones made a hot account), though as a job title or an answer to another question they say something.
  */
-const NO_COMPANY = new Set([
-  'n a', 'na', 'none', 'no', 'nothing', 'aucune', 'aucun', 'neant', 'rien', 'personal', 'personnel', 'private', 'prive', 'particulier',
-  'freelance', 'freelancer', 'independent', 'independant', 'independante', 'self employed', 'auto entrepreneur', 'student', 'etudiant',
-  'etudiante', 'unemployed', 'retired', 'retraite', 'test',
+const NOT_A_COMPANY = new Set([
+  'no', 'personal', 'personnel', 'private', 'prive', 'particulier', 'freelance', 'freelancer', 'independent', 'independant', 'independante',
+  'self employed', 'auto entrepreneur', 'student', 'etudiant', 'etudiante', 'unemployed', 'retired', 'retraite', 'test',
 ]);
 
 /** The account a lead belongs to, if any: its work email's domain, else the company it declared. */
 export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: string; name: string } | undefined {
   const domain = lead.email.split('@')[1]?.toLowerCase();
-  const company = lead.profile.company?.trim();
+  // A stored score from before the merge left such answers out may still hold one.
+  const given = lead.profile.company ?? '';
+  const company = saysNothing(given) ? '' : given.trim();
   if (domain && !freeMail.has(domain)) return { id: domain, name: company || domain };
   const key = company && companyKey(company);
-  if (key && !NO_COMPANY.has(key)) return { id: `company:${key}`, name: company };
+  if (key && !NOT_A_COMPANY.has(key)) return { id: `company:${key}`, name: company };
 }
 
 /** What an account's score needs of each lead: a freshly scored lead, or a stored one read with only these columns. */

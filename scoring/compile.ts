@@ -1,4 +1,4 @@
-import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
+import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
 import { STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
@@ -70,7 +70,7 @@ export interface LeadScore {
   stage: Stage | '';
   /** Highest points first. */
   reasons: ScoreReason[];
-  /** The latest non-empty answer per declarative field, across the lead's forms and identify traits. */
+  /** The latest answer per declarative field, across the lead's forms and identify traits, those that say nothing ("-", "N/A") left out. */
   profile: Record<string, string>;
   seniority: Seniority | '';
   /** ISO 3166-1 alpha-2, '' when the answer names no known country. */
@@ -136,7 +136,8 @@ function fieldCondition(rule: FitRule | NegativeRule, i: number, p: SqlParams): 
       return `(email_domain != '' AND arrayExists(d -> email_domain = d OR endsWith(email_domain, concat('.', d)), ${domains}))`;
     }
     if (field === 'email') return `has(${bindValues(rule.values.map((value) => value.trim().toLowerCase()))}, email)`;
-    // A value of only punctuation ("-", ".") has no words, like a field left blank: only an answer given matches it.
+    // An answer that says nothing is not in `fields` (the merge drops it), and the rules refuse such values; a value
+    // in a script words() does not keep ("日本") has no words either: only an answer given matches it.
     return `(${raw} != '' AND has(${bindValues(rule.values.map(words))}, ${wordsSql(raw, p)}))`;
   }
   if (rule.pattern !== undefined) return `(${raw} != '' AND match(${raw}, ${p.bind(`r${i}_pattern`, `(?i)${rule.pattern}`)}))`;
@@ -528,10 +529,11 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   // empty answers, which costs next to nothing.
   const scored = stepped(`
     SELECT * FROM leads`, [
-    // The latest non-empty answer per field across the lead's forms and identify calls, fields in name order.
+    // The latest answer per field across the lead's forms and identify calls, fields in name order. An answer that says
+    // nothing ("", "-", "N/A", "néant": saysNothing) is not one: a later "-" leaves the earlier "CEO" in place.
     `${letSql(
       'given',
-      `arrayFilter(a -> a.2 != '', arrayFlatten(arrayMap(f -> arrayMap((k, v) -> (k, trimBoth(v)), mapKeys(f.2), mapValues(f.2)), arrayReverseSort(f -> f.1, answers))))`,
+      `arrayFilter(a -> NOT ${saysNothingSql('a.2', p)}, arrayFlatten(arrayMap(f -> arrayMap((k, v) -> (k, trimBoth(v)), mapKeys(f.2), mapValues(f.2)), arrayReverseSort(f -> f.1, answers))))`,
       letSql('latest', `arraySort(arrayFilter((a, i) -> indexOf(arrayMap(x -> x.1, given), a.1) = i, given, arrayEnumerate(given)))`, `mapFromArrays(arrayMap(x -> x.1, latest), arrayMap(x -> x.2, latest))`),
     )} AS fields,
         substring(email, position(email, '@') + 1) AS email_domain,

@@ -66,6 +66,40 @@ export function wordsSql(expr: string, p: SqlParams): string {
   return `trimBoth(replaceRegexpAll(${foldSql(expr, p)}, ${p.bind('non_word', NON_WORD)}, ' '))`;
 }
 
+// ---- Answers that say nothing ----------------------------------------------------------------------------------
+
+/** Neither a letter nor a digit, in any script: punctuation, symbols, spaces, emoji ("日本" says something). */
+const NO_LETTERS = '[^\\p{L}\\p{N}]*';
+
+/**
+ * What people type in a required field they will not fill, as the whole answer, in any case, with any punctuation
+ * around it: nothing but punctuation ("-", ".", "?", "..."), or one of the few words that mean "no answer" in English
+ * and French: n/a (N.A.), NC (N.C., non communiqué), none, nothing, unknown, aucun(e), néant, rien, inconnu(e), and
+ * x's ("xxx"). Kept short: "No", "Test" or "Freelance" may be a real answer to some question (a yes/no field of a
+ * site's own, a job title); accounts add to this list what is no company (scoring/accounts.ts).
+ */
+const PLACEHOLDER_WORDS = [
+  `n${NO_LETTERS}a`, `n${NO_LETTERS}c`, 'none', 'nothing', 'unknown', 'aucune?', 'n[eé]\\p{M}*ant', 'rien', 'inconnue?',
+  `non${NO_LETTERS}communiqu[eé]\\p{M}*e?`, 'x+',
+];
+/** RE2 and JavaScript (with the u flag) read it alike; accents typed as combining marks are allowed for. */
+const SAYS_NOTHING = `^${NO_LETTERS}(?:${PLACEHOLDER_WORDS.join('|')})?${NO_LETTERS}$`;
+const SAYS_NOTHING_JS = new RegExp(SAYS_NOTHING, 'iu');
+
+/**
+ * Whether an answer says nothing: blank, punctuation, or a placeholder such as "N/A" or "néant". The merge of a
+ * lead's answers skips such answers, so one never replaces a real answer given before, and a field answered only so
+ * is not given.
+ */
+export function saysNothing(answer: string): boolean {
+  return SAYS_NOTHING_JS.test(answer);
+}
+
+/** The same in SQL: one match() (scoring's merge runs it on every answer, and planning pays per function). */
+export function saysNothingSql(expr: string, p: SqlParams): string {
+  return `match(${expr}, ${p.bind('says_nothing', `(?i)${SAYS_NOTHING}`)})`;
+}
+
 // ---- Company names ---------------------------------------------------------------------------------------------
 
 /** Legal forms that end a company's name, in the words() rendering: "Acme SAS", "ACME, Inc.", "Acme Co., Ltd.". */
@@ -92,28 +126,54 @@ const anyOf = (...phrases: string[]) => ` (?:${phrases.join('|')}) `;
  * Tried in order on " <words of the title> "; the first that matches wins, and a title that matches none is an
  * individual contributor. Order carries meaning: an intern or an assistant to the CEO is not a CEO, a
  * vice-president is not a president, a "chef d'entreprise" owns the company while a "chef de projet" manages.
+ * The levels a sales team expects of real titles, and why for the debatable ones, are in test/support/job-titles.ts.
  */
 const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
   ['student', anyOf('stagiaire', 'stage', 'etudiant', 'etudiante', 'intern', 'internship', 'student', 'alternant', 'alternante', 'alternance', 'apprenti', 'apprentie', 'apprentice', 'trainee', 'doctorant', 'doctorante', 'phd candidate')],
-  ['individual', anyOf('assistant', 'assistante', 'secretaire', 'secretary', 'office manager', 'product owner', 'process owner')],
+  // Before the assistants: in English an assistant manager (director) is the manager's deputy and manages too, as an
+  // "Assistant Store Manager" does. One word may come between, but not "to the": the assistant to a manager assists.
+  ['manager', anyOf('(?:assistant|asst) (?:[a-z]{3,} |hr |it |pr )?(?:manager|director)')],
+  // Also before the assistants and secretaries: a secrétaire général heads a company's legal and administrative side.
+  ['vp_director', anyOf('secretaire general', 'secretaire generale', 'secretary general', 'general secretary')],
+  [
+    'individual',
+    anyOf(
+      'assistant', 'assistante', 'asst', 'pa', 'ea', 'secretaire', 'secretary', 'office manager', 'product owner', 'process owner',
+      // "Manager" titles that manage no one (a community, client accounts), and "chief" or "head" titles that lead nothing.
+      'community manager', 'social media manager', 'account manager', 'responsable grands comptes', 'responsable comptes cles',
+      'chief happiness officer', 'head hunter', 'head hunting', 'auto entrepreneur', 'auto entrepreneuse', 'micro entrepreneur',
+    ),
+  ],
   // Abbreviations written with dots ("V.P.", "P.D.G.", "C.E.O.") come out of words() as spaced letters.
-  ['vp_director', anyOf('vp', 'v p', 'svp', 'evp', 'avp', 'vice president', 'vice presidente', 'vice chairman')],
+  ['vp_director', anyOf('vp', 'v p', 'svp', 'evp', 'avp', 'vice president', 'vice presidente', 'vice chairman', 'vice chairwoman', 'vice chair')],
   [
     'c_level',
     anyOf(
-      'ceo', 'c e o', 'pdg', 'p d g', 'dg', 'dga', 'cto', 'cfo', 'coo', 'cmo', 'cio', 'ciso', 'cpo', 'cro', 'cdo', 'chro', 'cso', 'cco',
-      'chief [a-z ]*officer', 'chief executive', 'president', 'presidente', 'chairman', 'chairwoman',
+      'ceo', 'c e o', 'pdg', 'p d g', 'dg', 'dga', 'dgd', 'cto', 'cfo', 'coo', 'cmo', 'cio', 'ciso', 'cpo', 'cro', 'cdo', 'chro', 'cso', 'cco',
+      'chief [a-z ]*officer', 'chief executive', 'president', 'presidente', 'chairman', 'chairwoman', 'chairperson',
       'founder', 'cofounder', 'co founder', 'fondateur', 'fondatrice', 'cofondateur', 'cofondatrice', 'co fondateur', 'co fondatrice',
-      'owner', 'co owner', 'proprietaire', 'gerant', 'gerante', 'dirigeant', 'dirigeante', 'chef d entreprise',
+      'owner', 'co owner', 'proprietaire', 'gerant', 'gerante', 'dirigeant', 'dirigeante', 'chef d entreprise', 'cheffe d entreprise',
+      'entrepreneur', 'entrepreneuse',
       'managing director', 'general manager', 'managing partner', 'directeur general', 'directrice generale', 'directeur generale',
       'administrateur delegue', 'administratrice deleguee',
     ),
   ],
   [
     'vp_director',
-    anyOf('director', 'directeur', 'directrice', 'direction', 'head', 'responsable', 'dsi', 'daf', 'drh', 'dircom'),
+    anyOf(
+      'director', 'directeur', 'directrice', 'direction', 'dir', 'head', 'dsi', 'daf', 'drh', 'dircom', 'rssi',
+      // A chief of staff runs the CEO's office: no officer, but no mere manager either.
+      'chief of staff', 'chef de cabinet', 'cheffe de cabinet',
+    ),
   ],
-  ['manager', anyOf('manager', 'chef', 'cheffe', 'team lead', 'tech lead', 'project lead', 'leader', 'supervisor', 'superviseur', 'superviseuse', 'coordinator', 'coordinateur', 'coordinatrice', 'encadrant', 'encadrante')],
+  // "Responsable X" is the French for "X manager" (responsable de magasin, store manager).
+  [
+    'manager',
+    anyOf(
+      'manager', 'mgr', 'responsable', 'resp', 'chef', 'cheffe', 'team lead', 'tech lead', 'project lead', 'leader', 'supervisor', 'superviseur',
+      'superviseure', 'superviseuse', 'coordinator', 'coordinateur', 'coordinatrice', 'encadrant', 'encadrante',
+    ),
+  ],
 ];
 
 /** The seniority a job title says, or null for an empty title. */

@@ -1,6 +1,6 @@
 import { RE2JS } from 're2js';
 import { z } from 'zod';
-import { countryCodeOf, SENIORITY_LEVELS } from './normalize.ts';
+import { countryCodeOf, saysNothing, SENIORITY_LEVELS } from './normalize.ts';
 
 /**
  * The scoring section of the config: which declarative answers (fit) and behaviours (engagement) give points,
@@ -112,6 +112,13 @@ const eventTally = {
 function checkFieldMatch(rule: { field?: string | undefined; values?: string[] | undefined; pattern?: string | undefined; range?: unknown }, ctx: z.RefinementCtx) {
   const given = (['values', 'pattern', 'range'] as const).filter((key) => rule[key] !== undefined);
   if (given.length !== 1) ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of values, pattern or range' });
+  // Scoring counts an answer that says nothing ("-", "N/A") as not given, so no lead could match such a value (a
+  // seniority or a country has its own check below).
+  rule.values?.forEach((value, i) => {
+    if (saysNothing(value) && rule.field !== 'seniority' && rule.field !== 'country') {
+      ctx.addIssue({ code: 'custom', path: ['values', i], message: `${JSON.stringify(value)} says nothing: such answers count as not given, so no lead would match it`, input: value });
+    }
+  });
   if (rule.field === 'seniority' && rule.values) {
     rule.values.forEach((value, i) => {
       if (!(SENIORITY_LEVELS as readonly string[]).includes(value)) {

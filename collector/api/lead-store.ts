@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { browserOwnersSql, leadIdOfEmailSql } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
-import { isoTime, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
+import { saysNothingSql } from '../../scoring/normalize.ts';
+import { isoTime, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { END_OF_TIME, type ErasureRow } from '../ingest/erasures.ts';
 import type { EventRow } from '../ingest/rows.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
@@ -152,14 +153,16 @@ export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow,
 
 /** The latest non-empty value of each declarative field, across the lead's forms and identify traits. */
 export async function leadProfile(client: ClickHouseClient, site: string, lead: LeadIdentity): Promise<Record<string, string>> {
+  // As scoring merges them: an answer that says nothing ("-", "N/A") is not one, and never hides an earlier answer.
+  const p = new SqlParams();
   const fields = await rows<{ key: string; latest: string }>(
     client,
     `SELECT key, argMax(value, ts) AS latest
      FROM events FINAL
      ARRAY JOIN mapKeys(props) AS key, mapValues(props) AS value
-     WHERE site_id = {site:String} AND has({visitors:Array(String)}, visitor_id) AND type IN ('form', 'identify') AND value != ''
+     WHERE site_id = {site:String} AND has({visitors:Array(String)}, visitor_id) AND type IN ('form', 'identify') AND NOT ${saysNothingSql('value', p)}
      GROUP BY key ORDER BY key`,
-    { site, visitors: lead.visitorIds },
+    { site, visitors: lead.visitorIds, ...p.values },
   );
   return Object.fromEntries(fields.map((field) => [field.key, field.latest]));
 }

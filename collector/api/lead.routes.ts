@@ -11,6 +11,7 @@ import {
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import type { ClusterTarget } from '../store/cluster-ddl.ts';
 import { currentSnapshots, scoreHistory } from '../../scoring/snapshots.ts';
+import { saysNothing } from '../../scoring/normalize.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import { toProblems } from '../config/issues.ts';
 import { requireRole } from '../auth/roles.ts';
@@ -225,13 +226,13 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   });
 };
 
-/** As leadProfile: the latest non-empty value of each declarative field among these events' forms and identify calls. */
+/** As leadProfile: the latest answer to each declarative field among these events' forms and identify calls (saysNothing left out). */
 function profileOf(newestFirst: Record<string, unknown>[]): Record<string, string> {
   const profile = new Map<string, string>();
   for (const event of newestFirst) {
     if (event.type !== 'form' && event.type !== 'identify') continue;
     for (const [key, value] of Object.entries(event.props as Record<string, string>)) {
-      if (value !== '' && !profile.has(key)) profile.set(key, value);
+      if (!saysNothing(value) && !profile.has(key)) profile.set(key, value);
     }
   }
   return Object.fromEntries([...profile].sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -50,6 +50,18 @@ describe('one lead through the API', () => {
     expect(body.qualification).toMatchObject({ framework: 'bant', prospect: false, missing: ['budget', 'authority', 'need', 'timing'] });
   });
 
+  it('shows, and exports, the answers a later "-" or "N/A" did not take back, as the score counts them', async () => {
+    const lead = await makeLead();
+    const later = { n: 'i', u: `${SITE_ORIGIN}/`, em: lead.email, t: minutesAgo(5), p: { job_title: '-', company: 'N/A', country: ' néant ' } };
+    expect((await postBatch(server, { s: 'acme', v: lead.phone, e: [wireEvent(later)] })).status).toBe(202);
+    await drained(server);
+    const { body } = await getJson(server, `/api/leads/${lead.id}?site=acme`);
+    expect(body.profile).toEqual({ job_title: 'COO', company: 'Lovelace', country: 'FR' });
+    expect(body.reasons.map((reason: { rule: string }) => reason.rule)).toContain('c-level');
+    const exported = await getJson(server, `/api/leads/${lead.id}/export?site=acme`);
+    expect(exported.body.profile).toEqual({ job_title: 'COO', company: 'Lovelace', country: 'FR' });
+  });
+
   it('answers 404 for an unknown lead or an anonymous visitor', async () => {
     expect((await getJson(server, '/api/leads/l_00000000000000000000?site=acme')).status).toBe(404);
     const visitor = newVisitor();

@@ -7,12 +7,13 @@ import { insertEvents } from '../../collector/ingest/sink.ts';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
 import { compileScoring, type LeadScore } from '../../scoring/compile.ts';
-import { companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
+import { companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberSql, saysNothing, saysNothingSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
 import { defaultRules, rulesSchema, type RulesInput } from '../../scoring/rules.ts';
 import { SqlParams } from '../../scoring/sql.ts';
 import { scoreLeads } from '../../scoring/store.ts';
 import { currentSnapshots, toSnapshot, writeSnapshots } from '../../scoring/snapshots.ts';
 import { processDataDir } from '../support/data-dir.ts';
+import { JOB_TITLES } from '../support/job-titles.ts';
 
 const NOW = new Date('2026-03-02T12:00:00.000Z');
 const DAY = 86_400_000;
@@ -149,7 +150,7 @@ describe('the article’s golden cases with the default grid', () => {
       expect(byEmail(leads, email)).toMatchObject({ seniority: 'c_level', country: 'FR', fit: 90, score: 90, temperature: 'hot' });
     }
     // 250 employees is not more than 250.
-    expect(byEmail(leads, 'paul@conseil.example')).toMatchObject({ seniority: 'vp_director', company_size_min: 250, country: 'BE', fit: 35, temperature: 'warm' });
+    expect(byEmail(leads, 'paul@conseil.example')).toMatchObject({ seniority: 'manager', company_size_min: 250, country: 'BE', fit: 35, temperature: 'warm' });
   });
 });
 
@@ -346,13 +347,20 @@ describe('normalisation in SQL', () => {
     ];
     const p = new SqlParams();
     inputs.push('Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Société Générale S.A.', 'Inc.', 'Costco', 'SA');
-    const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberSql('x', p)} AS size_min, ${countryCodeSql('x', p)} AS country, ${companyKeySql('x', p)} AS company
+    inputs.push(...JOB_TITLES.map(([title]) => title));
+    // Answers that say nothing, and short or foreign ones that say something: the merge tells them apart in SQL.
+    inputs.push('-', ' . ', '?', 'N/A', 'n.c.', 'NÉANT', 'Ne\u0301ant', 'aucune', 'Non communiqué', 'XXX', '\u00a0–\u00a0', '👍', '\n-\n', 'No', 'Nana', '日本電気', 'Москва', 'x-ray');
+    const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberSql('x', p)} AS size_min, ${countryCodeSql('x', p)} AS country, ${companyKeySql('x', p)} AS company,
+        CAST(${saysNothingSql('x', p)}, 'Bool') AS says_nothing
       FROM (SELECT arrayJoin(${p.bind('inputs', inputs, 'Array(String)')}) AS x)`;
     const result = await client.query({ query, query_params: p.values, format: 'JSONEachRow' });
-    const rows = await result.json<{ x: string; seniority: string; size_min: number | null; country: string; company: string }>();
+    const rows = await result.json<{ x: string; seniority: string; size_min: number | null; country: string; company: string; says_nothing: boolean }>();
     expect(rows).toEqual(
-      inputs.map((x) => ({ x, seniority: seniorityOf(x) ?? '', size_min: companySizeOf(x)?.min ?? null, country: countryCodeOf(x) ?? '', company: companyKey(x) })),
+      inputs.map((x) => ({
+        x, seniority: seniorityOf(x) ?? '', size_min: companySizeOf(x)?.min ?? null, country: countryCodeOf(x) ?? '', company: companyKey(x), says_nothing: saysNothing(x),
+      })),
     );
+    expect(rows.filter((row) => row.says_nothing).length).toBe(14);
     expect(['Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Costco'].map(companyKey)).toEqual(['acme', 'acme', 'acme', 'acme', 'costco']);
   });
 });
@@ -439,21 +447,27 @@ describe('buying signals', () => {
 });
 
 // Edge cases of scoring's results a review found wrong (each failed before its fix), and the thresholds' edges.
-describe('a field rule whose values fold to nothing', () => {
-  it('takes points only from leads who gave such an answer, not from every lead and visitor who gave none', async () => {
+describe('answers that say nothing', () => {
+  it('never replace a real answer given before, and leave a field answered only so not given', async () => {
     const site = newSite();
-    // "-" and "." are what people type in a required field they will not fill: worth a few points less.
-    const rules = rulesSchema.parse({ negative: [{ id: 'fake-company', field: 'company', values: ['-', '.', 'n/a'], points: -5 }] });
     await insert([
-      form(site, 'dash-1', 'contact', 'dash@acme.example', { company: '-' }),
-      form(site, 'real-1', 'contact', 'real@acme.example', { company: 'Acme' }),
-      form(site, 'none-1', 'contact', 'none@acme.example', { job_title: 'CEO' }),
-      view(site, 'anon-1', '/pricing/'),
+      // A CEO who answered properly, then typed placeholders in later forms and an identify call.
+      form(site, 'ceo-1', 'whitepaper', 'ceo@acme.example', { job_title: 'CEO', company: 'Acme', country: 'France' }, { days: 3 }),
+      form(site, 'ceo-1', 'newsletter', 'ceo@acme.example', { job_title: '-', company: 'N/A', country: 'néant' }, { days: 1 }),
+      event(site, 'ceo-1', 'identify', { minutes: 10 }, { email: 'ceo@acme.example', props: { job_title: 'xxx', company: ' . ' } }),
+      // Someone who never said anything but placeholders.
+      form(site, 'dash-1', 'contact', 'dash@acme.example', { job_title: 'n/a', company: '-', company_size: '?', country: 'Aucun' }),
+      // A later real answer still replaces an earlier one.
+      form(site, 'grad-1', 'contact', 'grad@acme.example', { job_title: 'Stagiaire' }, { days: 200 }),
+      form(site, 'grad-1', 'contact', 'grad@acme.example', { job_title: 'Directrice commerciale' }, { days: 2 }),
     ]);
-    const leads = await score(site, rules);
-    expect(byEmail(leads, 'dash@acme.example')).toMatchObject({ negative: -5, reasons: [{ rule: 'fake-company', count: 1 }] });
-    for (const email of ['real@acme.example', 'none@acme.example']) expect(byEmail(leads, email)).toMatchObject({ negative: 0, reasons: [] });
-    expect(leads.find((lead) => lead.lead_id === 'v_anon-1')).toMatchObject({ negative: 0, reasons: [] });
+    const leads = await score(site);
+    const ceo = byEmail(leads, 'ceo@acme.example');
+    expect(ceo).toMatchObject({ profile: { job_title: 'CEO', company: 'Acme', country: 'France' }, seniority: 'c_level', country: 'FR', fit: 45 });
+    expect(ceo.reasons.map((r) => r.rule)).toEqual(['c-level', 'covered-country']);
+    const dash = byEmail(leads, 'dash@acme.example');
+    expect(dash).toMatchObject({ profile: {}, seniority: '', country: '', company_size_min: null, fit: 0, score: 0, reasons: [] });
+    expect(byEmail(leads, 'grad@acme.example')).toMatchObject({ profile: { job_title: 'Directrice commerciale' }, seniority: 'vp_director', fit: 20 });
   });
 });
 

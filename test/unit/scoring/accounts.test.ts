@@ -58,4 +58,13 @@ describe('accounts', () => {
     }
     expect(accountKeyOf({ email: 'x@skynet.be', profile: { company: 'Bouw NV' } })).toEqual({ id: 'company:bouw', name: 'Bouw NV' });
   });
+
+  it('names a work-email account by its domain when the company given says nothing, as scoring reads such answers', () => {
+    // Stored scores from before answers that say nothing were left out of the profile still hold them.
+    for (const company of ['N/A', '-', 'néant', 'xxx', 'Non communiqué']) {
+      expect(accountKeyOf({ email: 'ana@initech.test', profile: { company } }), company).toEqual({ id: 'initech.test', name: 'initech.test' });
+      expect(accountKeyOf({ email: 'ana@gmail.com', profile: { company } }), company).toBeUndefined();
+    }
+    expect(accountKeyOf({ email: 'ana@initech.test', profile: { company: ' Initech ' } })).toEqual({ id: 'initech.test', name: 'Initech' });
+  });
 });

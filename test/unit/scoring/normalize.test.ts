@@ -1,6 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { companySizeOf, countryCodeOf, fold, numberOf, seniorityOf, words } from '../../../scoring/normalize.ts';
+import { companySizeOf, countryCodeOf, fold, numberOf, saysNothing, seniorityOf, words } from '../../../scoring/normalize.ts';
+import { JOB_TITLES } from '../../support/job-titles.ts';
 
 describe('text folding', () => {
   it.each([
@@ -14,6 +15,18 @@ describe('text folding', () => {
   it('reduces punctuation to single spaces between words', () => {
     expect(words('  Directeur Général (DG) / Co-Founder ')).toBe('directeur general dg co founder');
   });
+});
+
+describe('answers that say nothing', () => {
+  // What people type in a required field they will not fill: punctuation, or a word for "no answer".
+  const NOTHING = ['', '   ', '-', '.', '?', '...', '--', '/', '\u00a0–\u00a0', 'N/A', 'n/a', 'N.A.', 'na', 'NC', 'n.c.', 'None', 'nothing', 'Unknown',
+    'aucun', 'Aucune', 'néant', 'NÉANT', 'Ne\u0301ant', 'neant', 'rien', 'Inconnu', 'inconnue', 'Non communiqué', 'x', 'XXX', ' (n/a) ', '👍'];
+  // Real answers, short ones and ones in other scripts included, and words that are an answer to some question.
+  const SOMETHING = ['CEO', 'Acme', 'DG', 'IT', '0', '10', 'No', 'Non', 'Test', 'Freelance', 'Nana', 'Xavier', 'Nation', 'None of your business',
+    'N/A Corp', 'Aucun problème', '日本電気', 'Москва', 'x-ray', 'NASA', 'NCR'];
+
+  it.each(NOTHING)('%j says nothing', (answer) => expect(saysNothing(answer)).toBe(true));
+  it.each(SOMETHING)('%j says something', (answer) => expect(saysNothing(answer)).toBe(false));
 });
 
 describe('job title → seniority', () => {
@@ -48,7 +61,7 @@ describe('job title → seniority', () => {
     ['Directeur marketing', 'vp_director'],
     ['Marketing Director', 'vp_director'],
     ['Head of Growth', 'vp_director'],
-    ['Responsable marketing digital', 'vp_director'],
+    ['Responsable marketing digital', 'manager'],
     ['DSI', 'vp_director'],
     ['DAF', 'vp_director'],
     // Managers
@@ -78,6 +91,9 @@ describe('job title → seniority', () => {
     ['Working student', 'student'],
     ['Stagiaire auprès du PDG', 'student'],
   ])('%j is %s', (title, level) => expect(seniorityOf(title)).toBe(level));
+
+  // The table a B2B sales team would fill in, with the reasons for the debatable ones (test/support/job-titles.ts).
+  it.each(JOB_TITLES)('%j is on the level %s', (title, level) => expect(seniorityOf(title)).toBe(level));
 
   it('says nothing about an empty title', () => {
     expect(seniorityOf('')).toBeNull();

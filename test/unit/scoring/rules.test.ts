@@ -59,6 +59,9 @@ describe('rules validation', () => {
     [{ fit: [{ id: 'x', field: 'industry', points: 5 }] }, 'fit.0: give exactly one of values, pattern or range'],
     [{ fit: [{ id: 'x', field: 'country', values: ['France', 'Narnia'], points: 5 }] }, 'fit.0.values.1: expected a country name or ISO code'],
     [{ fit: [{ id: 'x', field: 'seniority', values: ['boss'], points: 5 }] }, 'fit.0.values.0: expected a seniority level'],
+    // Scoring counts such answers as not given: a rule on them would never match anyone.
+    [{ negative: [{ id: 'x', field: 'company', values: ['Acme', 'N/A'], points: -5 }] }, 'negative.0.values.1: "N/A" says nothing'],
+    [{ fit: [{ id: 'x', field: 'industry', values: ['-'], points: 5 }] }, 'fit.0.values.0: "-" says nothing'],
     [{ fit: [{ id: 'x', field: 'industry', pattern: '(', points: 5 }] }, 'fit.0.pattern: not a regular expression RE2 accepts (missing closing ): `(`)'],
     [{ fit: [{ id: 'x', field: 'company_size', range: { min: 500, max: 10 }, points: 5 }] }, 'fit.0.range: min is above max'],
     [{ fit: [{ id: 'x', field: 'industry', values: ['saas'], points: -5 }] }, 'fit.0.points: fit points are positive'],

@@ -1,0 +1,111 @@
+import type { Seniority } from '../../scoring/normalize.ts';
+
+/**
+ * Real job titles, French and English, with the level a B2B sales team expects under the article's grid
+ * (CEO/PDG/founder 30, manager/director/head 20, students take points away, everyone else is an individual
+ * contributor). The unit tests check the TypeScript normaliser against it, the SQL test checks ClickHouse's against
+ * the TypeScript one. Where a title is debatable, the reason for its level is written next to it.
+ */
+export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority]> = [
+  // The one who runs the company, its owners and founders, and officers whose title says "chief … officer".
+  ['CEO', 'c_level'],
+  ['Chief Executive Officer', 'c_level'],
+  ['Co-CEO', 'c_level'],
+  ['PDG', 'c_level'],
+  ['Présidente-directrice générale', 'c_level'],
+  ['DG', 'c_level'],
+  // A directeur général délégué is a corporate officer of a French SA, by law the CEO's deputy.
+  ['Directrice générale déléguée', 'c_level'],
+  ['DGD', 'c_level'],
+  // The directoire of a two-tier French SA is its executive board: its president is the CEO.
+  ['Président du directoire', 'c_level'],
+  ['Présidente du conseil de surveillance', 'c_level'],
+  ['Chairperson', 'c_level'],
+  ['CTO', 'c_level'],
+  ['CFO', 'c_level'],
+  ['Chief Marketing Officer', 'c_level'],
+  ['Co-fondatrice', 'c_level'],
+  ['Founder & CEO', 'c_level'],
+  ['Gérant', 'c_level'],
+  ['Gérante', 'c_level'],
+  ['Cheffe d’entreprise', 'c_level'],
+  ['Business Owner', 'c_level'],
+  // Running one's own business is the job: the founder's level. An auto-entrepreneur (below) is a legal status.
+  ['Entrepreneur', 'c_level'],
+
+  // Vice-presidents, directors and heads.
+  ['VP Sales', 'vp_director'],
+  ['Vice-présidente marketing', 'vp_director'],
+  ['Head of Growth', 'vp_director'],
+  ['Directrice commerciale', 'vp_director'],
+  // A deputy director is still on the director level (directeur général adjoint, the CEO's deputy, is c-level).
+  ['Directeur adjoint', 'vp_director'],
+  ['Directrice adjointe', 'vp_director'],
+  // DAF, DSI, RSSI are the French for finance, IT and security directors: a director title, as "Finance Director"
+  // is in English. Only a title that says "chief … officer" (CFO, CISO) makes an officer c-level.
+  ['DAF', 'vp_director'],
+  ['Directeur administratif et financier', 'vp_director'],
+  ['RSSI', 'vp_director'],
+  // A French company's secrétaire général heads its legal and administrative functions, on the executive committee:
+  // a director, whatever "secrétaire" says elsewhere.
+  ['Secrétaire général', 'vp_director'],
+  ['Secrétaire générale adjointe', 'vp_director'],
+  ['Secretary General', 'vp_director'],
+  // A chief of staff runs the CEO's office: senior, though no officer ("chief" alone is not c-level, as a chef de
+  // projet is no chef d'entreprise). Chef de cabinet is the French title.
+  ['Chief of Staff', 'vp_director'],
+  ['Cheffe de cabinet', 'vp_director'],
+  // In some charities the executive director runs the whole; in companies it is a director's title. Director.
+  ['Executive Director', 'vp_director'],
+  ['Dir. Marketing', 'vp_director'],
+
+  // Managers. "Responsable X" is the French for "X manager" (responsable de magasin, store manager), not "head of".
+  ['Responsable marketing', 'manager'],
+  ['Responsable commercial', 'manager'],
+  ['Resp. communication', 'manager'],
+  ['Store Manager', 'manager'],
+  ['Chef de projet', 'manager'],
+  ['Cheffe de produit', 'manager'],
+  ['Engineering Manager', 'manager'],
+  ['Sales Mgr', 'manager'],
+  ['Superviseure', 'manager'],
+  // In English an assistant manager is the manager's deputy, who manages with them (an assistant director too, one
+  // step below the director). Not so the assistant *to* a manager, nor the French "assistante manager", a secretary.
+  ['Assistant Manager', 'manager'],
+  ['Assistant Store Manager', 'manager'],
+  ['Assistant Director', 'manager'],
+
+  // Individual contributors, titles that mention a boss or say "manager" without managing anyone included.
+  ['Assistant to the Regional Manager', 'individual'],
+  ['Assistante manager', 'individual'],
+  ['Assistante de direction', 'individual'],
+  ['Assistant chef de projet', 'individual'],
+  // An executive assistant assists an executive; an account executive sells.
+  ['Executive Assistant', 'individual'],
+  ['EA to the CEO', 'individual'],
+  ['PA to CEO', 'individual'],
+  ['Account Executive', 'individual'],
+  // Manager titles of people who manage no one: an office, a community, client accounts.
+  ['Office manager', 'individual'],
+  ['Community Manager', 'individual'],
+  ['Key Account Manager', 'individual'],
+  ['Responsable grands comptes', 'individual'],
+  ['Product Owner', 'individual'],
+  ['Consultant', 'individual'],
+  ['Consultante senior', 'individual'],
+  ['Ingénieure commerciale', 'individual'],
+  ['HR Business Partner', 'individual'],
+  ['Head Hunter', 'individual'],
+  // A fashionable name for office and culture work, not an officer.
+  ['Chief Happiness Officer', 'individual'],
+  ['Secrétaire', 'individual'],
+  ['Auto-entrepreneur', 'individual'],
+
+  // Students, interns and apprentices, whoever they work for.
+  ['Stagiaire', 'student'],
+  ['Étudiant', 'student'],
+  ['Étudiante en école de commerce', 'student'],
+  ['Alternante chargée de marketing', 'student'],
+  ['PhD Student', 'student'],
+  ['Stagiaire assistant manager', 'student'],
+];
