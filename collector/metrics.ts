@@ -26,6 +26,8 @@ export interface HearthMetrics {
   /** Prometheus text for GET /metrics. */
   registry: Registry;
   accepted(events: number): void;
+  /** Values an accepted batch was stored without (the entries of its 202's `ignored`). */
+  ignored(values: number): void;
   rejected(code: string): void;
   /** For the write-ahead log's hooks: one insert into ClickHouse stored `rows` in `durationMs`… */
   flushed(durationMs: number, rows: number): void;
@@ -42,6 +44,11 @@ export function createMetrics(): HearthMetrics {
 
   const batches = new Counter({ name: 'hearth_collect_batches_accepted_total', help: 'Batches /collect accepted (202).', registers: [registry] });
   const events = new Counter({ name: 'hearth_collect_events_accepted_total', help: 'Events in the batches /collect accepted.', registers: [registry] });
+  const ignoredValues = new Counter({
+    name: 'hearth_collect_ignored_total',
+    help: "What accepted batches were stored without (properties, emails, identify events a page's code passed that cannot be stored): the entries of the 202s' `ignored`.",
+    registers: [registry],
+  });
   const rejections = new Counter({
     name: 'hearth_collect_rejected_total',
     help: 'Requests /collect refused, by reason.',
@@ -108,6 +115,7 @@ export function createMetrics(): HearthMetrics {
       batches.inc();
       events.inc(count);
     },
+    ignored: (values) => ignoredValues.inc(values),
     rejected(code) {
       const reason = (REJECTION_REASONS as readonly string[]).includes(code) ? code : 'other';
       rejections.inc({ reason });

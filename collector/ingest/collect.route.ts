@@ -3,7 +3,6 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import cors from '@fastify/cors';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { HearthConfig } from '../config/schema.ts';
-import { toProblems } from '../config/issues.ts';
 import { collectRateLimits } from '../hooks/rate-limit.hook.ts';
 import { countRejections } from '../hooks/rejections.hook.ts';
 import type { HearthMetrics } from '../metrics.ts';
@@ -13,7 +12,7 @@ import { batchToRows } from './rows.ts';
 import type { EventSink } from './sink.ts';
 import { describeUserAgent } from './user-agent.ts';
 import { replaceLoneSurrogates } from './well-formed.ts';
-import { wireBatchSchema } from './wire.ts';
+import { parseBatch } from './wire.ts';
 
 export interface CollectOptions {
   config: HearthConfig;
@@ -62,11 +61,9 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
   );
 
   async function collect(request: FastifyRequest, reply: FastifyReply) {
-    const parsed = wireBatchSchema.safeParse(request.body, { reportInput: true });
-    if (!parsed.success) {
-      return reply.code(400).send({ error: 'the batch is invalid', code: 'invalid_batch', problems: toProblems(parsed.error) });
-    }
-    const batch = replaceLoneSurrogates(parsed.data);
+    const parsed = parseBatch(request.body);
+    if (!parsed.ok) return reply.code(400).send({ error: 'the batch is invalid', code: 'invalid_batch', problems: parsed.problems });
+    const batch = replaceLoneSurrogates(parsed.batch);
     const originAllowed = originAllowedFor.get(batch.s);
     if (!originAllowed) return reply.code(403).send({ error: `unknown site "${batch.s}"`, code: 'unknown_site' });
     const origin = request.headers.origin;
@@ -79,7 +76,10 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     await sink.write(rows);
     retimed.remember(batch, receivedAt, rows);
     metrics.accepted(batch.e.length);
-    return reply.code(202).send({ accepted: batch.e.length });
+    if (parsed.ignored.length === 0) return reply.code(202).send({ accepted: batch.e.length });
+    // What was left out of the stored events is named, for a sender to find its bugs, and counted, for an operator.
+    metrics.ignored(parsed.ignored.length);
+    return reply.code(202).send({ accepted: batch.e.length, ignored: parsed.ignored });
   }
 };
 

@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { declarativeKey } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
-import { EVENT_TYPES, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
+import { emailAddress, EVENT_TYPES, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 
 /** One row of the `events` table (collector/store/migrations/). */
@@ -54,7 +53,6 @@ export const MAX_FUTURE_MS = 5 * 60_000;
 export const timeIsKept = (t: number, receivedAt: number) => t >= receivedAt - MAX_PAST_MS && t <= receivedAt + MAX_FUTURE_MS;
 /** Ad-platform click ids that mark paid traffic even without utm tags. */
 const CLICK_IDS = ['gclid', 'msclkid', 'fbclid', 'li_fat_id', 'ttclid', 'twclid'];
-const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
 
 /**
  * The path of a hash route ("#/pricing", "#!/pricing?plan=pro" → "/pricing"), which a single-page app routed by the
@@ -86,7 +84,8 @@ function answersOf(event: WireEvent): { props: Record<string, string>; email: st
     const key = declarativeKey(sentKey);
     if (!key || props[key] !== undefined) continue;
     if (key === 'email') {
-      const parsed = email.safeParse(String(value));
+      // Read as identify's email is, so a form makes the same lead (josé@exemple.fr included).
+      const parsed = emailAddress.safeParse(String(value));
       if (parsed.success && !address) address = parsed.data;
     } else props[key] = String(value).trim();
   }

@@ -1,4 +1,6 @@
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
+import { formatPath, toProblems, type Problem } from '../config/issues.ts';
 
 /**
  * The snippet's wire format. Keys and event types are short to keep the snippet small; this file is the one
@@ -7,7 +9,7 @@ import { z } from 'zod';
  *   batch  { s: site id, v: visitor id, sid: session id, b: true when the browser looks automated, e: events[] }
  *   event  { i: event UUID (client-made; a retry reuses it), n: type (below), t: client time in epoch ms,
  *            u: page URL, r: referrer, ti: page title, k: name (custom event, form, gated asset),
- *            em: email (identify), p: properties (string → string; a form's fields),
+ *            em: email (identify), p: properties (name → text, number or boolean; a form's fields),
  *            ms: engaged milliseconds (engagement), sd: max scroll depth in % (engagement),
  *            h: link target URL (download, outbound), x: link text, ss: 1 on the event that began a session,
             sid: the event's own session id, when it differs from the batch's (a retried event from an earlier visit) }
@@ -17,6 +19,9 @@ import { z } from 'zod';
  * holds (the snippet drops what a 4xx answers): URLs (u, r, h) of any length, stored cut to MAX_STORED_URL
  * (rows.ts); a link made by the page itself (blob:, data:); a form's fields or identify's traits beyond the
  * 20 properties of other events, since only their declarative answers are kept (rows.ts).
+ *
+ * What the page's own code passes (p, em) is checked here, not by the snippet, which has no bytes to spare for it:
+ * parseBatch leaves out the values it cannot store and says which, rather than refuse the batch (below).
  */
 export const EVENT_TYPES = { v: 'pageview', e: 'engagement', d: 'download', o: 'outbound', f: 'form', i: 'identify', t: 'track' } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -29,10 +34,39 @@ const pageUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL'
 // A download the page generates ("Export as CSV") links to a blob: or data: URL.
 const linkUrl = z.url({ protocol: /^(https?|blob|data)$/, message: 'expected an http(s), blob: or data: URL' });
 
-const props = z.record(shortText(64).min(1), z.union([shortText(500), z.number(), z.boolean()]));
+const MAX_PROP_NAME = 64;
+const MAX_PROP_TEXT = 500;
+const props = z.record(shortText(MAX_PROP_NAME).min(1), z.union([shortText(MAX_PROP_TEXT), z.number(), z.boolean()]));
 /** Properties of a custom event, stored as sent; a form or an identify call keeps only its declarative answers. */
 const MAX_PROPS = 20;
 const MAX_FIELDS = 100;
+const mostProps = (type: unknown) => (type === 'f' || type === 'i' ? MAX_FIELDS : MAX_PROPS);
+
+/**
+ * An email as stored, one lead per mailbox: without the stray spaces and capitals people type, and in Unicode's
+ * composed form (an "é" typed as e + accent is the same mailbox). Addresses in any script are real mailboxes
+ * (josé@exemple.fr, ada@bücher.de, RFC 6531), which zod's default check (ASCII only) refused with their batch; its
+ * Unicode pattern alone takes "a@b", so the domain must also be a name under a top-level domain once written in
+ * ASCII (bücher.de is xn--bcher-kva.de), as mail servers look it up. rows.ts reads a form's email with it too.
+ */
+export const emailAddress = z
+  .string({ message: 'expected an email address' })
+  .trim()
+  .toLowerCase()
+  .normalize('NFC')
+  .pipe(
+    z
+      .email({ pattern: z.regexes.unicodeEmail, message: 'expected an email address', abort: true })
+      .max(254)
+      .refine((address) => isMailDomain(address.slice(address.lastIndexOf('@') + 1)), { message: 'expected an email address' }),
+  );
+
+function isMailDomain(domain: string): boolean {
+  // Most domains are ASCII already: converting them costs as much as the rest of the check.
+  const ascii = /^[\x21-\x7e]*$/.test(domain) ? domain : domainToASCII(domain);
+  // z.regexes.domain wants a top-level domain of letters, which an internationalised one (.рф: xn--p1ai) is not.
+  return z.regexes.hostname.test(ascii) && /\.(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(ascii);
+}
 
 const typeCodes = Object.keys(EVENT_TYPES) as [keyof typeof EVENT_TYPES, ...(keyof typeof EVENT_TYPES)[]];
 
@@ -45,8 +79,7 @@ export const wireEventSchema = z
     r: z.string().nullish(),
     ti: shortText(512).nullish(),
     k: shortText(200).nullish(),
-    // People type emails with stray spaces and capitals; one lead per mailbox needs the normalised form.
-    em: z.string().trim().toLowerCase().pipe(z.email({ message: 'expected an email address' }).max(254)).nullish(),
+    em: emailAddress.nullish(),
     p: props.nullish(),
     ms: z.number().int().min(0).max(86_400_000, { message: 'at most a day of engagement in one piece' }).nullish(),
     sd: z.number().int().min(0).max(100).nullish(),
@@ -61,7 +94,7 @@ export const wireEventSchema = z
     if (event.n === 'i') need('em', 'an identify event needs an email');
     if (event.n === 'e') need('ms', 'an engagement event needs its milliseconds');
     if (event.n === 'd' || event.n === 'o') need('h', 'a link click needs the link URL');
-    const most = event.n === 'f' || event.n === 'i' ? MAX_FIELDS : MAX_PROPS;
+    const most = mostProps(event.n);
     if (event.p && Object.keys(event.p).length > most) ctx.addIssue({ code: 'custom', path: ['p'], message: `at most ${most} properties` });
   });
 
@@ -75,3 +108,106 @@ export const wireBatchSchema = z.object({
 
 export type WireBatch = z.infer<typeof wireBatchSchema>;
 export type WireEvent = z.infer<typeof wireEventSchema>;
+
+/** What /collect makes of a body: the batch to store and what was left out of it, or why nothing can be stored. */
+export type ParsedBatch = { ok: true; batch: WireBatch; ignored: Problem[] } | { ok: false; problems: Problem[] };
+
+/**
+ * Validates a batch, leaving out what the page's own code passed that cannot be stored rather than refuse the whole
+ * batch, which the snippet would drop with the page views and forms it holds. A null property is absent (JavaScript's
+ * "unknown"), silently; a property that is an object, a list or an over-long text, an event's properties beyond its
+ * count, an email that is not an address are left out and named in `ignored`, in the paths of a 400's problems; an
+ * identify event without an address is left out whole (it has no lead to make). Anything else wrong (not an object, an
+ * event without an id, type, time or URL, over 100 events) refuses the batch, as does a batch left with no event.
+ *
+ * The schema stays the fast path: a batch it takes is parsed once, as before. Only one it refuses for such a value is
+ * cleaned (a copy: the body is left as it is) and parsed again.
+ */
+export function parseBatch(body: unknown): ParsedBatch {
+  const strict = wireBatchSchema.safeParse(body, { reportInput: true });
+  if (strict.success) return { ok: true, batch: strict.data, ignored: [] };
+  if (!strict.error.issues.some(isEventValue)) return { ok: false, problems: toProblems(strict.error) };
+  // Such a problem means the body is an object whose `e` is an array.
+  const sent = (body as { e: unknown[] }).e;
+  const ignored: Problem[] = [];
+  const cleaned = sent.map((event, index) => cleanEvent(event, index, ignored));
+  const kept = cleaned.filter(({ leftOut }) => !leftOut).map(({ event }) => event);
+  if (kept.length > 0) {
+    const parsed = wireBatchSchema.safeParse({ ...(body as object), e: kept }, { reportInput: true });
+    if (parsed.success) return { ok: true, batch: parsed.data, ignored };
+  }
+  // Refused: the problems are told at the places of the events as sent, so the identify events left out are put back.
+  const all = wireBatchSchema.safeParse({ ...(body as object), e: cleaned.map(({ event }) => event) }, { reportInput: true });
+  return { ok: false, problems: all.success ? ignored : toProblems(all.error) };
+}
+
+/** Whether a problem is in an event's properties or email: the values parseBatch may leave out. */
+const isEventValue = ({ path }: z.core.$ZodIssue) => path[0] === 'e' && typeof path[1] === 'number' && (path[2] === 'p' || path[2] === 'em');
+
+/**
+ * A copy of a sent event without the values it cannot store, each named in `ignored`, and whether the whole event is
+ * left out (an identify event without an address: only that is named). Other faults are left for the schema to name.
+ */
+function cleanEvent(event: unknown, index: number, ignored: Problem[]): { event: unknown; leftOut: boolean } {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return { event, leftOut: false };
+  const copy: Record<string, unknown> = { ...event };
+  const at = (...path: PropertyKey[]) => formatPath(['e', index, ...path]);
+  const notes: Problem[] = [];
+  if (copy.em != null || copy.n === 'i') {
+    const email = copy.em == null ? undefined : emailAddress.safeParse(copy.em, { reportInput: true });
+    if (!email?.success) {
+      const reason = email ? toProblems(email.error)[0]!.message : 'an identify event needs an email';
+      if (copy.n === 'i') {
+        cleanProps(copy, at, []);
+        ignored.push({ path: at('em'), message: `${reason}: the identify event is left out` });
+        return { event: copy, leftOut: true };
+      }
+      notes.push({ path: at('em'), message: `${reason}: left out` });
+      delete copy.em;
+    }
+  }
+  cleanProps(copy, at, notes);
+  ignored.push(...notes);
+  return { event: copy, leftOut: false };
+}
+
+/** Replaces an event's properties by those it can store, naming the others in `notes`. */
+function cleanProps(event: Record<string, unknown>, at: (...path: PropertyKey[]) => string, notes: Problem[]) {
+  if (event.p == null) return;
+  if (typeof event.p !== 'object' || Array.isArray(event.p)) {
+    notes.push({ path: at('p'), message: `expected the properties as an object (got ${kindOf(event.p)})` });
+    delete event.p;
+    return;
+  }
+  const most = mostProps(event.n);
+  const stored: [string, unknown][] = [];
+  const over: string[] = [];
+  for (const [name, value] of Object.entries(event.p)) {
+    // JavaScript code passes null for "unknown" (a user object's phone): no value, nothing to say.
+    if (value === null) continue;
+    const problem = propertyProblem(name, value);
+    // A long name is quoted cut (and whole: no half emoji), so the answer does not echo up to 64 KB of it.
+    if (problem) notes.push({ path: at('p', name.length > MAX_PROP_NAME ? `${name.slice(0, MAX_PROP_NAME).toWellFormed()}…` : name), message: problem });
+    else if (stored.length < most) stored.push([name, value]);
+    else over.push(name);
+  }
+  // One entry for all the extra properties of an event, whatever their count.
+  if (over.length > 0) {
+    const names = over.slice(0, 5).join(', ') + (over.length > 5 ? ', …' : '');
+    notes.push({ path: at('p'), message: `at most ${most} properties: ${over.length} left out (${names})` });
+  }
+  // fromEntries defines each name as an own property, "__proto__" included.
+  event.p = Object.fromEntries(stored);
+}
+
+function propertyProblem(name: string, value: unknown): string | undefined {
+  if (name.length === 0 || name.length > MAX_PROP_NAME) return `a property name has 1 to ${MAX_PROP_NAME} characters`;
+  if (typeof value === 'object') return `${Array.isArray(value) ? 'a list' : 'an object'} is not stored: a property is text, a number or true/false`;
+  if (typeof value === 'string' && value.length > MAX_PROP_TEXT) return `at most ${MAX_PROP_TEXT} characters (got ${value.length})`;
+  if (typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) return 'expected text, a number or true/false';
+}
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'string' ? 'text' : typeof value === 'number' ? 'a number' : typeof value === 'boolean' ? 'true/false' : typeof value;
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
-import { getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, storedEvents, wireEvent } from '../support/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, storedEvents, wireEvent } from '../support/server.ts';
 
 // What the snippet reads from a real page (its address, the referrer, a link's target, a form's fields) is sent as
 // the browser gives it. The snippet drops a batch the collector answers with a 4xx (retrying cannot help), so a
@@ -69,14 +69,113 @@ describe('POST /collect with what real pages send', () => {
     expect([form.email, form.props.company]).toEqual(['team@acme.test', 'Acme']);
   });
 
-  it('still refuses more than 20 properties on a custom event, which are stored as sent', async () => {
-    const props = Object.fromEntries(Array.from({ length: 21 }, (_, n) => [`prop${n}`, 'x']));
-    const response = await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent({ n: 't', k: 'many', p: props })] });
-    expect([response.status, response.body.problems]).toEqual([400, [{ path: 'e[0].p', message: 'at most 20 properties' }]]);
+  it('keeps the first 20 properties of a custom event that has more, naming the others', async () => {
+    const visitor = newVisitor();
+    const props = Object.fromEntries(Array.from({ length: 22 }, (_, n) => [`prop${n}`, 'x']));
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), wireEvent({ n: 't', k: 'many', p: props })] });
+    expect([response.status, response.body]).toEqual([
+      202,
+      { accepted: 2, ignored: [{ path: 'e[1].p', message: 'at most 20 properties: 2 left out (prop20, prop21)' }] },
+    ]);
+    const track = (await storedEvents(server, visitor)).find((row) => row.type === 'track')!;
+    expect(Object.keys(track.props).sort()).toEqual(Object.keys(props).slice(0, 20).sort());
   });
 
   it('still refuses a page or link address that is not an http(s) URL', async () => {
     const response = await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent({ u: 'javascript:alert(1)' }), wireEvent({ n: 'o', h: 'javascript:alert(1)' })] });
     expect([response.status, response.body.problems.map((problem: { path: string }) => problem.path)]).toEqual([400, ['e[0].u', 'e[1].h']]);
+  });
+});
+
+// A page passes what its own code holds: a user object's nullable or nested fields, an address in any script. The
+// snippet has no bytes to check them and drops a batch answered 4xx, so the collector keeps what it can and says, in
+// the 202, what it left out.
+describe('POST /collect with odd values from the page', () => {
+  it("stores an identify call's traits but a null one, with the page view, and makes the lead", async () => {
+    const visitor = newVisitor();
+    // hearth('identify', 'ada@acme.com', { phone: null, company: 'Acme' }), then hearth('track', 'signup', { plan: null })
+    const identify = wireEvent({ n: 'i', em: 'ada@acme.com', p: { phone: null, company: 'Acme' } });
+    const signup = wireEvent({ n: 't', k: 'signup', p: { plan: null, seats: 3 } });
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), identify, signup] });
+    expect([response.status, response.body]).toEqual([202, { accepted: 3 }]);
+    const rows = await storedEvents(server, visitor);
+    expect(rows.filter((row) => row.type !== 'pageview').map((row) => [row.type, row.props])).toEqual(
+      expect.arrayContaining([
+        ['identify', { company: 'Acme' }],
+        ['track', { seats: '3' }],
+      ]),
+    );
+    const lead = (await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads[0];
+    expect([lead.email, lead.pageviews]).toEqual(['ada@acme.com', 1]);
+  });
+
+  it('leaves out a nested, list or over-long value, stores the rest and names what it left out', async () => {
+    const visitor = newVisitor();
+    const events = [
+      wireEvent(),
+      wireEvent({ n: 'i', em: 'ada@acme.com', p: { company: { name: 'Acme' }, jobTitle: 'CEO' } }),
+      wireEvent({ n: 't', k: 'cart', p: { items: ['a', 'b'], note: 'x'.repeat(501), total: 42 } }),
+    ];
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: events });
+    expect(response.status).toBe(202);
+    expect(response.body).toEqual({
+      accepted: 3,
+      ignored: [
+        { path: 'e[1].p.company', message: 'an object is not stored: a property is text, a number or true/false' },
+        { path: 'e[2].p.items', message: 'a list is not stored: a property is text, a number or true/false' },
+        { path: 'e[2].p.note', message: 'at most 500 characters (got 501)' },
+      ],
+    });
+    const rows = await storedEvents(server, visitor);
+    expect(rows.find((row) => row.type === 'identify')!.props).toEqual({ job_title: 'CEO' });
+    expect(rows.find((row) => row.type === 'track')!.props).toEqual({ total: '42' });
+  });
+
+  it('makes a lead of an address with accents or an international domain name', async () => {
+    const emails: string[] = [];
+    for (const email of ['josé@exemple.fr', 'Ada@Bücher.de']) {
+      const visitor = newVisitor();
+      const response = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), wireEvent({ n: 'i', em: email })] });
+      expect([response.status, response.body]).toEqual([202, { accepted: 2 }]);
+      await drained(server);
+      emails.push((await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads[0].email);
+    }
+    expect(emails).toEqual(['josé@exemple.fr', 'ada@bücher.de']);
+  });
+
+  it('makes a lead of a form whose email has accents', async () => {
+    const visitor = newVisitor();
+    const form = wireEvent({ n: 'f', k: 'contact', p: { 'email email email': 'josé@exemple.fr' } });
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), form] })).status).toBe(202);
+    await drained(server);
+    const { leads } = (await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body;
+    expect(leads.map((lead: { email: string }) => lead.email)).toEqual(['josé@exemple.fr']);
+  });
+
+  it('leaves out an identify call whose email is not an address, keeping the page view', async () => {
+    const visitor = newVisitor();
+    const view = wireEvent();
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: [view, wireEvent({ n: 'i', em: 'a@b' })] });
+    expect([response.status, response.body]).toEqual([
+      202,
+      { accepted: 1, ignored: [{ path: 'e[1].em', message: 'expected an email address (got "a@b"): the identify event is left out' }] },
+    ]);
+    expect((await storedEvents(server, visitor)).map((row) => row.event_id)).toEqual([view.i]);
+  });
+
+  it('still refuses a batch that holds nothing to store but an identify call without an address', async () => {
+    const visitor = newVisitor();
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ n: 'i', em: 'not-an-email', p: { plan: null } })] });
+    expect([response.status, response.body.code, response.body.problems]).toEqual([
+      400,
+      'invalid_batch',
+      [{ path: 'e[0].em', message: 'expected an email address (got "not-an-email")' }],
+    ]);
+    expect(await storedEvents(server, visitor)).toHaveLength(0);
+  });
+
+  it('still refuses a batch with a bad event, listing only what is wrong with it', async () => {
+    const response = await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent({ n: 't', k: 'x', p: { a: null, b: { c: 1 } } }), wireEvent({ u: 'ftp://acme.test/' })] });
+    expect([response.status, response.body.problems]).toEqual([400, [{ path: 'e[1].u', message: 'expected an http(s) URL (got "ftp://acme.test/")' }]]);
   });
 });

@@ -72,9 +72,12 @@ describe('GET /metrics', () => {
     expect(await post(server.url, { ...batch(), e: [wireEvent({ ti: 'x'.repeat(65 * 1024) })] })).toBe(413);
     expect(await post(server.url, 's=acme', { contentType: 'application/x-www-form-urlencoded' })).toBe(415);
     for (let i = 0; i < 3; i++) await post(server.url, batch(), { from: '198.51.100.9' });
+    // Stored without the object a page's code passed as a property, and without the phone it did not know.
+    expect(await post(server.url, { ...batch(), e: [wireEvent({ n: 't', k: 'cta', p: { plan: { name: 'pro' }, phone: null } })] })).toBe(202);
 
-    expect(await delta('hearth_collect_batches_accepted_total')).toBe(4);
-    expect(await delta('hearth_collect_events_accepted_total')).toBe(7);
+    expect(await delta('hearth_collect_batches_accepted_total')).toBe(5);
+    expect(await delta('hearth_collect_events_accepted_total')).toBe(8);
+    expect(await delta('hearth_collect_ignored_total')).toBe(1);
     const rejected = (reason: string) => delta(`hearth_collect_rejected_total{reason="${reason}"}`);
     expect(await rejected('invalid_json')).toBe(1);
     expect(await rejected('invalid_batch')).toBe(1);

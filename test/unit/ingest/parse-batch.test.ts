@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseBatch } from '../../../collector/ingest/wire.ts';
+
+// parseBatch is what /collect makes of a body: the batch to store and what it left out (the 202's `ignored`), or
+// the problems of a batch it cannot store (the 400's). The route's own tests (test/integration/collect*.test.ts)
+// check what is stored; these check each decision, quickly.
+
+const event = (fields: Record<string, unknown> = {}) => ({ i: randomUUID(), n: 'v', t: 1_780_000_000_000, u: 'https://www.acme.test/', ...fields });
+const batchOf = (...e: unknown[]) => ({ s: 'acme', v: 'visitor-0001', e });
+const identify = (em: unknown, p?: unknown) => event({ n: 'i', em, p });
+
+/** The outcome as a sender sees it: the 202's body with the stored events' properties, or the 400's problems. */
+function outcome(body: unknown) {
+  const parsed = parseBatch(body);
+  if (!parsed.ok) return { status: 400, problems: parsed.problems };
+  return { status: 202, stored: parsed.batch.e.map((e) => e.p ?? null), ignored: parsed.ignored };
+}
+
+describe('parseBatch', () => {
+  it('takes a batch the schema takes as it is, with nothing ignored', () => {
+    const body = batchOf(event(), event({ n: 't', k: 'pricing-toggle', p: { plan: 'annual', seats: 25, trial: true } }));
+    const parsed = parseBatch(body);
+    expect(parsed).toEqual({ ok: true, batch: body, ignored: [] });
+  });
+
+  it('treats a null property as absent, without a word', () => {
+    expect(outcome(batchOf(event(), identify('ada@acme.com', { phone: null, company: 'Acme' }), event({ n: 't', k: 'signup', p: { plan: null } })))).toEqual({
+      status: 202,
+      stored: [null, { company: 'Acme' }, {}],
+      ignored: [],
+    });
+  });
+
+  it('leaves out an object, a list or an over-long text, and names each', () => {
+    const body = batchOf(event({ n: 't', k: 'cart', p: { company: { name: 'Acme' }, items: [1, 2], note: 'x'.repeat(501), ok: 'x'.repeat(500), total: 42 } }));
+    expect(outcome(body)).toEqual({
+      status: 202,
+      stored: [{ ok: 'x'.repeat(500), total: 42 }],
+      ignored: [
+        { path: 'e[0].p.company', message: 'an object is not stored: a property is text, a number or true/false' },
+        { path: 'e[0].p.items', message: 'a list is not stored: a property is text, a number or true/false' },
+        { path: 'e[0].p.note', message: 'at most 500 characters (got 501)' },
+      ],
+    });
+  });
+
+  it('leaves out a property whose name is empty or over 64 characters, naming it cut', () => {
+    const long = 'k'.repeat(10_000);
+    expect(outcome(batchOf(event({ n: 't', k: 'x', p: { '': 1, [long]: 2, fine: 3 } })))).toEqual({
+      status: 202,
+      stored: [{ fine: 3 }],
+      ignored: [
+        { path: 'e[0].p.', message: 'a property name has 1 to 64 characters' },
+        { path: `e[0].p.${'k'.repeat(64)}…`, message: 'a property name has 1 to 64 characters' },
+      ],
+    });
+  });
+
+  it('leaves out properties that are not an object of them', () => {
+    expect(outcome(batchOf(event({ n: 't', k: 'x', p: ['a'] }), event({ n: 't', k: 'y', p: 'annual' })))).toEqual({
+      status: 202,
+      stored: [null, null],
+      ignored: [
+        { path: 'e[0].p', message: 'expected the properties as an object (got a list)' },
+        { path: 'e[1].p', message: 'expected the properties as an object (got text)' },
+      ],
+    });
+  });
+
+  it('keeps the first 20 properties of an event (100 of a form or identify call), naming the rest in one entry', () => {
+    const many = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, n) => [`k${n}`, n]));
+    const parsed = outcome(batchOf(event({ n: 't', k: 'x', p: { ...many(27), gone: null } }), event({ n: 'f', k: 'contact', p: many(101) })));
+    expect(parsed).toEqual({
+      status: 202,
+      stored: [many(20), many(100)],
+      ignored: [
+        { path: 'e[0].p', message: 'at most 20 properties: 7 left out (k20, k21, k22, k23, k24, …)' },
+        { path: 'e[1].p', message: 'at most 100 properties: 1 left out (k100)' },
+      ],
+    });
+  });
+
+  it('takes an email in any script, trimmed, lower-cased and composed', () => {
+    const emails = ['josé@exemple.fr', 'Ada@Bücher.de', ' ADA@ACME.COM ', 'jose\u0301@exemple.fr', 'иван@пример.рф', 'ada+hearth@sub.acme.co.uk'];
+    const parsed = parseBatch(batchOf(...emails.map((em) => identify(em))));
+    expect(parsed.ok && parsed.batch.e.map((e) => e.em)).toEqual(['josé@exemple.fr', 'ada@bücher.de', 'ada@acme.com', 'josé@exemple.fr', 'иван@пример.рф', 'ada+hearth@sub.acme.co.uk']);
+  });
+
+  it('leaves out an identify call without an address, keeping the other events', () => {
+    const events = [event(), identify('not-an-email'), identify('a@b'), identify('ada lovelace@acme.com'), identify(undefined), identify(42), identify('ada@acme.com')];
+    const parsed = parseBatch(batchOf(...events));
+    expect(parsed.ok && parsed.batch.e.map((e) => e.i)).toEqual([events[0]!.i, events[6]!.i]);
+    expect(parsed.ok && parsed.ignored).toEqual([
+      { path: 'e[1].em', message: 'expected an email address (got "not-an-email"): the identify event is left out' },
+      { path: 'e[2].em', message: 'expected an email address (got "a@b"): the identify event is left out' },
+      { path: 'e[3].em', message: 'expected an email address (got "ada lovelace@acme.com"): the identify event is left out' },
+      { path: 'e[4].em', message: 'an identify event needs an email: the identify event is left out' },
+      { path: 'e[5].em', message: 'expected an email address (got 42): the identify event is left out' },
+    ]);
+  });
+
+  it('leaves out a bad email on another event, keeping the event', () => {
+    expect(outcome(batchOf(event({ em: 'a@b' })))).toEqual({ status: 202, stored: [null], ignored: [{ path: 'e[0].em', message: 'expected an email address (got "a@b"): left out' }] });
+  });
+
+  it('refuses a batch left with nothing to store, with the reason', () => {
+    expect(outcome(batchOf(identify('a@b', { plan: null })))).toEqual({ status: 400, problems: [{ path: 'e[0].em', message: 'expected an email address (got "a@b")' }] });
+  });
+
+  it("refuses a batch with a bad event, listing its problems at the sent events' places but not the values it would leave out", () => {
+    const body = batchOf(event({ n: 't', k: 'x', p: { a: null, b: { c: 1 } } }), identify('a@b'), event({ u: 'ftp://acme.test/' }), event({ i: 'nope' }));
+    expect(outcome(body)).toEqual({
+      status: 400,
+      problems: [
+        { path: 'e[1].em', message: 'expected an email address (got "a@b")' },
+        { path: 'e[2].u', message: 'expected an http(s) URL (got "ftp://acme.test/")' },
+        { path: 'e[3].i', message: 'expected the event id as a UUID (got "nope")' },
+      ],
+    });
+  });
+
+  it.each([
+    ['not an object', [event()]],
+    ['without events', { s: 'acme', v: 'visitor-0001' }],
+    ['with an event without a time', batchOf(event({ t: undefined, p: { a: null } }))],
+    ['with more than 100 events', batchOf(...Array.from({ length: 101 }, () => event({ p: { a: null } })))],
+  ])('refuses a batch %s, as before', (_name, body) => {
+    expect(outcome(body).status).toBe(400);
+  });
+
+  it('does not change the body it was given', () => {
+    const body = batchOf(identify('a@b'), event({ n: 't', k: 'x', p: { a: null, b: [1] } }));
+    const copy = structuredClone(body);
+    parseBatch(body);
+    expect(body).toEqual(copy);
+  });
+});
