@@ -68,8 +68,13 @@ export function wordsSql(expr: string, p: SqlParams): string {
 
 // ---- Answers that say nothing ----------------------------------------------------------------------------------
 
-/** Neither a letter nor a digit, in any script: punctuation, symbols, spaces, emoji ("日本" says something). */
-const NO_LETTERS = '[^\\p{L}\\p{N}]*';
+/**
+ * Spaces, punctuation and symbols: ASCII's, Latin-1's (¡ to ¿, × ÷, the no-break space), the General Punctuation
+ * block's (dashes, quotes, "…", thin spaces), arrows, dingbats and emoji ("✓", "👍"). Named, not "neither a letter nor
+ * a digit" (\p{L}, \p{N}): ClickHouse's RE2 runs a pattern with whole-Unicode classes several times slower, which was
+ * +50 % on a full rescoring. Letters and digits of any script fall outside it ("日本" and "Москва" say something).
+ */
+const NO_LETTERS = '[\\t\\n\\v\\f\\r !-/:-@\\[-`{-~\u00a0-\u00bf\u00d7\u00f7\u2000-\u206f\u2190-\u2bff\ufe0f\u{1f000}-\u{1faff}]*';
 
 /**
  * What people type in a required field they will not fill, as the whole answer, in any case, with any punctuation
@@ -79,10 +84,10 @@ const NO_LETTERS = '[^\\p{L}\\p{N}]*';
  * site's own, a job title); accounts add to this list what is no company (scoring/accounts.ts).
  */
 const PLACEHOLDER_WORDS = [
-  `n${NO_LETTERS}a`, `n${NO_LETTERS}c`, 'none', 'nothing', 'unknown', 'aucune?', 'n[eé]\\p{M}*ant', 'rien', 'inconnue?',
-  `non${NO_LETTERS}communiqu[eé]\\p{M}*e?`, 'x+',
+  `n${NO_LETTERS}a`, `n${NO_LETTERS}c`, 'none', 'nothing', 'unknown', 'aucune?', 'n[eé]\u0301?ant', 'rien', 'inconnue?',
+  `non${NO_LETTERS}communiqu[eé]\u0301?e?`, 'x+',
 ];
-/** RE2 and JavaScript (with the u flag) read it alike; accents typed as combining marks are allowed for. */
+/** RE2 and JavaScript (with the u flag) read it alike; an é typed as e and a combining accent is allowed for. */
 const SAYS_NOTHING = `^${NO_LETTERS}(?:${PLACEHOLDER_WORDS.join('|')})?${NO_LETTERS}$`;
 const SAYS_NOTHING_JS = new RegExp(SAYS_NOTHING, 'iu');
 
