@@ -1,7 +1,8 @@
 import { brotliDecompressSync, gunzipSync, inflateSync, type ZlibOptions } from 'node:zlib';
 import type { ClickHouseClient } from '@clickhouse/client';
 import cors from '@fastify/cors';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Problem } from '../config/issues.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { collectRateLimits } from '../hooks/rate-limit.hook.ts';
 import { countRejections } from '../hooks/rejections.hook.ts';
@@ -48,13 +49,22 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     });
   });
 
-  // CORS is granted to /collect only, and only for origins some site is configured with: the plugin's hook and its
-  // preflight route (OPTIONS /collect*) live in this prefix's scope, with options fixed once. (A per-request options
-  // callback on the whole app cost ~15 µs a beacon, and every other route paid for it too.)
+  // CORS is granted to /collect only, and only for origins some site is configured with: the plugin's hook lives in
+  // this prefix's scope, with options fixed once. (A per-request options callback on the whole app cost ~15 µs a
+  // beacon, and every other route paid for it too.)
   const anySiteOrigin = originMatcher(config.sites.flatMap((site) => site.origins));
   await app.register(
     async (scope) => {
+      // The plugin's preflight route is OPTIONS *, which this prefix makes /collect*: /collect/, /collectx and
+      // /collect/… were granted too, for posts that are 404s. That route is kept out of CORS (the 404 of any other
+      // path) and /collect has a preflight route of its own, which the plugin's hook answers for a granted origin.
+      scope.addHook('onRoute', (route) => {
+        // The plugin reads a route's `config.cors` (false: no CORS), which its types do not declare.
+        if (route.method === 'OPTIONS' && route.url !== '/collect') route.config = { ...route.config, cors: false } as FastifyContextConfig;
+      });
       await scope.register(cors, { origin: (origin, callback) => callback(null, origin !== undefined && anySiteOrigin(origin)), methods: ['POST'], maxAge: 86400 });
+      // Reached only when the hook did not answer (an origin refused, or not a preflight): the 404 it was before.
+      scope.options('', (_request, reply) => reply.callNotFound());
       scope.post('', { onRequest: limits.perIp, preHandler: limits.perSite }, collect);
     },
     { prefix: '/collect' },
@@ -79,9 +89,21 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     if (parsed.ignored.length === 0) return reply.code(202).send({ accepted: batch.e.length });
     // What was left out of the stored events is named, for a sender to find its bugs, and counted, for an operator.
     metrics.ignored(parsed.ignored.length);
-    return reply.code(202).send({ accepted: batch.e.length, ignored: parsed.ignored });
+    return reply.code(202).send({ accepted: batch.e.length, ignored: listed(parsed.ignored) });
   }
 };
+
+/** The most values left out a 202 names one by one. */
+const MAX_IGNORED_LISTED = 50;
+
+/**
+ * The first MAX_IGNORED_LISTED values left out, then how many more: a 64 KB batch of short odd properties (`"a":[]`)
+ * leaves out thousands, and naming each made an answer ten times the size of the batch. The first ones find a bug.
+ */
+function listed(ignored: Problem[]): Problem[] {
+  if (ignored.length <= MAX_IGNORED_LISTED) return ignored;
+  return [...ignored.slice(0, MAX_IGNORED_LISTED), { path: 'e', message: `${ignored.length - MAX_IGNORED_LISTED} more left out, not listed` }];
+}
 
 /** The content codings a server-side sender (a backend, a proxy, a mobile app) may compress a batch with. */
 const DECOMPRESSORS = new Map<string, (body: Buffer, options: ZlibOptions) => Buffer>([

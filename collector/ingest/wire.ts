@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { z } from 'zod';
 import { formatPath, toProblems, type Problem } from '../config/issues.ts';
 
@@ -43,11 +43,21 @@ const MAX_FIELDS = 100;
 const mostProps = (type: unknown) => (type === 'f' || type === 'i' ? MAX_FIELDS : MAX_PROPS);
 
 /**
+ * Before the @, what a mail system takes unquoted (RFC 5322's dot-atom: no leading, trailing or double dot), letters of
+ * any script included (RFC 6531); not a control, an invisible (zero-width) or a private character, half a surrogate pair
+ * or the U+FFFD that replaces one (well-formed.ts), nor `<>,:;()[]\`, which are not part of an address a person typed
+ * (`mailto:ada@…`, `<ada@…>`) and would make a second lead of a mailbox.
+ */
+const atom = "(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\\x00-\\x7f\\p{C}\\p{Z}\\uFFFD])+";
+const MAILBOX = new RegExp(`^(?=[^@]{1,64}@)${atom}(?:\\.${atom})*@[^\\s@]{1,255}$`, 'u');
+
+/**
  * An email as stored, one lead per mailbox: without the stray spaces and capitals people type, and in Unicode's
  * composed form (an "é" typed as e + accent is the same mailbox). Addresses in any script are real mailboxes
- * (josé@exemple.fr, ada@bücher.de, RFC 6531), which zod's default check (ASCII only) refused with their batch; its
- * Unicode pattern alone takes "a@b", so the domain must also be a name under a top-level domain once written in
- * ASCII (bücher.de is xn--bcher-kva.de), as mail servers look it up. rows.ts reads a form's email with it too.
+ * (josé@exemple.fr, ada@bücher.de, RFC 6531), which zod's default check (ASCII only) refused with their batch; zod's
+ * Unicode pattern takes "a@b" and "mailto:ada@…", so the part before the @ is MAILBOX's, and the domain must be a name
+ * under a top-level domain once written in ASCII (bücher.de is xn--bcher-kva.de), as mail servers look it up, stored
+ * in one spelling (withUnicodeDomain). rows.ts reads a form's email with it too.
  */
 export const emailAddress = z
   .string({ message: 'expected an email address' })
@@ -56,14 +66,29 @@ export const emailAddress = z
   .normalize('NFC')
   .pipe(
     z
-      .email({ pattern: z.regexes.unicodeEmail, message: 'expected an email address', abort: true })
+      .email({ pattern: MAILBOX, message: 'expected an email address', abort: true })
       .max(254)
-      .refine((address) => isMailDomain(address.slice(address.lastIndexOf('@') + 1)), { message: 'expected an email address' }),
+      .refine((address) => isMailDomain(domainOf(address)), { message: 'expected an email address' })
+      .transform(withUnicodeDomain),
   );
 
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1);
+// Most domains are ASCII already, and not internationalised ("xn--" labels): converting them costs as much as the rest.
+const isPlainAscii = (domain: string) => /^[\x21-\x7e]*$/.test(domain) && !domain.includes('xn--');
+
+/**
+ * One spelling of a domain, in Unicode as people read it: a browser's email field gives it in ASCII (Chromium turns
+ * ada@bücher.de typed into ada@xn--bcher-kva.de) while a page's code passes it as typed, and a full-width letter or
+ * dot (ｂücher。de) is the same name too; each must make the same lead. Only for a domain isMailDomain took.
+ */
+function withUnicodeDomain(address: string): string {
+  const domain = domainOf(address);
+  return isPlainAscii(domain) ? address : address.slice(0, address.length - domain.length) + domainToUnicode(domain);
+}
+
 function isMailDomain(domain: string): boolean {
-  // Most domains are ASCII already: converting them costs as much as the rest of the check.
-  const ascii = /^[\x21-\x7e]*$/.test(domain) ? domain : domainToASCII(domain);
+  // domainToASCII gives "" for a name it cannot convert, an "xn--" label that is not valid Punycode included.
+  const ascii = isPlainAscii(domain) ? domain : domainToASCII(domain);
   // z.regexes.domain wants a top-level domain of letters, which an internationalised one (.рф: xn--p1ai) is not.
   return z.regexes.hostname.test(ascii) && /\.(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(ascii);
 }

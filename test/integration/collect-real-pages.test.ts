@@ -152,6 +152,23 @@ describe('POST /collect with odd values from the page', () => {
     expect(leads.map((lead: { email: string }) => lead.email)).toEqual(['josé@exemple.fr']);
   });
 
+  it("makes one lead of a form and an identify call whose address a browser's email field gave with an ASCII domain", async () => {
+    // Chromium's <input type="email"> gives ada@bücher.de, as typed, as ada@xn--bcher-kva.de: the snippet sends that
+    // from the form, while the page's code identifies its user with the address as stored in its own records.
+    const [onForm, identified] = [newVisitor(), newVisitor()];
+    const local = `ada.${onForm}`;
+    const form = wireEvent({ n: 'f', k: 'contact', p: { email: `${local}@xn--bcher-kva.de` } });
+    expect((await postBatch(server, { s: 'acme', v: onForm, e: [wireEvent(), form] })).status).toBe(202);
+    expect((await postBatch(server, { s: 'acme', v: identified, e: [wireEvent(), wireEvent({ n: 'i', em: `${local}@Bücher.de` })] })).status).toBe(202);
+    await drained(server);
+    const leads = [];
+    for (const visitor of [onForm, identified]) leads.push(...(await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads);
+    expect(leads.map((lead: { id: string; email: string }) => [lead.id, lead.email])).toEqual([
+      [leads[0].id, `${local}@bücher.de`],
+      [leads[0].id, `${local}@bücher.de`],
+    ]);
+  });
+
   it('leaves out an identify call whose email is not an address, keeping the page view', async () => {
     const visitor = newVisitor();
     const view = wireEvent();
@@ -161,6 +178,20 @@ describe('POST /collect with odd values from the page', () => {
       { accepted: 1, ignored: [{ path: 'e[1].em', message: 'expected an email address (got "a@b"): the identify event is left out' }] },
     ]);
     expect((await storedEvents(server, visitor)).map((row) => row.event_id)).toEqual([view.i]);
+  });
+
+  it('lists at most 50 values it left out, and how many more: a 64 KB batch does not get a 600 KB answer', async () => {
+    const visitor = newVisitor();
+    // 100 events of 60 list-valued properties each: 6,000 values left out, from a body of under 64 KB.
+    const lists = Object.fromEntries(Array.from({ length: 60 }, (_, n) => [`l${n}`, []]));
+    const events = Array.from({ length: 100 }, () => wireEvent({ n: 't', k: 'x', p: lists }));
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: events });
+    expect([response.status, response.body.accepted, response.body.ignored.length]).toEqual([202, 100, 51]);
+    expect(response.body.ignored[0]).toEqual({ path: 'e[0].p.l0', message: 'a list is not stored: a property is text, a number or true/false' });
+    expect(response.body.ignored[49].path).toBe('e[0].p.l49');
+    expect(response.body.ignored[50]).toEqual({ path: 'e', message: '5950 more left out, not listed' });
+    expect(JSON.stringify(response.body).length).toBeLessThan(8 * 1024);
+    expect(await storedEvents(server, visitor)).toHaveLength(100);
   });
 
   it('still refuses a batch that holds nothing to store but an identify call without an address', async () => {

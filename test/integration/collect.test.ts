@@ -187,6 +187,27 @@ describe('POST /collect', () => {
     expect(post.headers.get('access-control-allow-origin')).toBe(SITE_ORIGIN);
   });
 
+  it('answers a preflight for /collect itself, not for a path that only begins with it', async () => {
+    const preflight = async (path: string) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method: 'OPTIONS',
+        headers: { origin: SITE_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      await response.arrayBuffer();
+      return [path, response.status, response.headers.get('access-control-allow-origin')];
+    };
+    const answers = [];
+    for (const path of ['/collect', '/collect?retry=1', '/collect/', '/collectx', '/collect/leads']) answers.push(await preflight(path));
+    // POST /collect/ and the others are 404s: granting their preflight told a browser that a post would be read.
+    expect(answers).toEqual([
+      ['/collect', 204, SITE_ORIGIN],
+      ['/collect?retry=1', 204, SITE_ORIGIN],
+      ['/collect/', 404, null],
+      ['/collectx', 404, null],
+      ['/collect/leads', 404, null],
+    ]);
+  });
+
   it('stores SQL-looking text literally', async () => {
     const visitor = newVisitor();
     const title = "x'); DROP TABLE events; --";

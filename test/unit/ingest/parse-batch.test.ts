@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { batchToRows } from '../../../collector/ingest/rows.ts';
 import { parseBatch } from '../../../collector/ingest/wire.ts';
 
 // parseBatch is what /collect makes of a body: the batch to store and what it left out (the 202's `ignored`), or
@@ -85,6 +86,27 @@ describe('parseBatch', () => {
     const emails = ['josé@exemple.fr', 'Ada@Bücher.de', ' ADA@ACME.COM ', 'jose\u0301@exemple.fr', 'иван@пример.рф', 'ada+hearth@sub.acme.co.uk'];
     const parsed = parseBatch(batchOf(...emails.map((em) => identify(em))));
     expect(parsed.ok && parsed.batch.e.map((e) => e.em)).toEqual(['josé@exemple.fr', 'ada@bücher.de', 'ada@acme.com', 'josé@exemple.fr', 'иван@пример.рф', 'ada+hearth@sub.acme.co.uk']);
+  });
+
+  // A browser's email field (<input type="email">) gives an international domain as the mail system writes it
+  // (Chromium: ada@xn--bcher-kva.de for ada@bücher.de typed), while the page's own code passes the address as its user
+  // typed it elsewhere: one mailbox, one lead.
+  it('stores an international domain one way, however it was written', () => {
+    const spellings = ['ada@xn--bcher-kva.de', 'ADA@XN--BCHER-KVA.DE', 'ada@bücher.de', 'ada@bücher\u3002de', 'ada@\uff42ücher.de', 'ada@bu\u0308cher.de'];
+    const parsed = parseBatch(batchOf(...spellings.map((em) => identify(em))));
+    expect(parsed.ok && parsed.batch.e.map((e) => e.em)).toEqual(spellings.map(() => 'ada@bücher.de'));
+    const form = parseBatch(batchOf(event({ n: 'f', k: 'contact', p: { email: 'ada@xn--bcher-kva.de' } }), identify('ada@bücher.de')));
+    expect(form.ok && batchToRows(form.batch, 1_780_000_000_000).map((row) => row.email)).toEqual(['ada@bücher.de', 'ada@bücher.de']);
+  });
+
+  // What a mail system takes unquoted before the @ (RFC 5322's dot-atom, with any letter of RFC 6531): anything else
+  // is not an address a person typed, and a control or invisible character would make a second lead of one mailbox.
+  it('leaves out an address with a control, invisible or special character before the @', () => {
+    const bad = ['ada\u0000@acme.com', 'ada\u200b@acme.com', '\u200bada@acme.com', 'ada<b>@acme.com', 'mailto:ada@acme.com', 'ada,bob@acme.com', '.ada@acme.com', 'ada.@acme.com', 'ada..lovelace@acme.com', 'ada\ud800@acme.com', 'ada\ufffd@acme.com'];
+    const good = ["o'brien+news@acme.com", 'ada.lovelace@acme.com', 'josé@exemple.fr', 'иван@пример.рф', '用户@例子.广告', 'ada_{x}~!#$%&*/=?^`|-@acme.com'];
+    const parsed = parseBatch(batchOf(...[...bad, ...good].map((em) => identify(em))));
+    expect(parsed.ok && parsed.batch.e.map((e) => e.em)).toEqual(good);
+    expect(parsed.ok && parsed.ignored.map((problem) => problem.path)).toEqual(bad.map((_, index) => `e[${index}].em`));
   });
 
   it('leaves out an identify call without an address, keeping the other events', () => {
