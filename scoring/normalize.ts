@@ -137,20 +137,32 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
   ['student', anyOf('stagiaire', 'stage', 'etudiant', 'etudiante', 'intern', 'internship', 'student', 'alternant', 'alternante', 'alternance', 'apprenti', 'apprentie', 'apprentice', 'trainee', 'doctorant', 'doctorante', 'phd candidate')],
   // Before the assistants: in English an assistant manager (director) is the manager's deputy and manages too, as an
   // "Assistant Store Manager" does. One word may come between, but not "to the": the assistant to a manager assists.
-  ['manager', anyOf('(?:assistant|asst) (?:[a-z]{3,} |hr |it |pr )?(?:manager|director)')],
-  // Also before the assistants and secretaries: a secrétaire général heads a company's legal and administrative side.
-  ['vp_director', anyOf('secretaire general', 'secretaire generale', 'secretary general', 'general secretary')],
+  ['manager', anyOf('(?:assistant|asst) (?:[a-z]{3,} |hr |it |pr )?(?:manager|mgr|director|dir)')],
+  // Also before the assistants and secretaries: a secrétaire général heads a company's legal and administrative side,
+  // and an assistant vice-president (a bank's AVP) is on the VP level, as "AVP" below is.
+  ['vp_director', anyOf('secretaire general', 'secretaire generale', 'secretary general', 'general secretary', '(?:assistant|asst) (?:vice president|vp)')],
   [
     'individual',
     anyOf(
-      'assistant', 'assistante', 'asst', 'pa', 'ea', 'secretaire', 'secretary', 'office manager', 'product owner', 'process owner',
+      'assistant', 'assistante', 'asst', 'secretaire', 'secretary', 'office manager', 'product owner', 'process owner',
+      // PA and EA also stand for public affairs and enterprise architecture ("Head of PA", "VP EA"): a personal or
+      // executive assistant is one who says whom they assist ("PA to the CEO", "EA auprès du PDG", "Chairman's PA").
+      '(?:pa|ea) (?:to|aupres)', 's (?:pa|ea)',
       // "Manager" titles that manage no one (a community, client accounts), and "chief" or "head" titles that lead nothing.
       'community manager', 'social media manager', 'account manager', 'responsable grands comptes', 'responsable comptes cles',
       'chief happiness officer', 'head hunter', 'head hunting', 'auto entrepreneur', 'auto entrepreneuse', 'micro entrepreneur',
     ),
   ],
-  // Abbreviations written with dots ("V.P.", "P.D.G.", "C.E.O.") come out of words() as spaced letters.
-  ['vp_director', anyOf('vp', 'v p', 'svp', 'evp', 'avp', 'vice president', 'vice presidente', 'vice chairman', 'vice chairwoman', 'vice chair')],
+  // Abbreviations written with dots ("V.P.", "P.D.G.", "C.E.O.") come out of words() as spaced letters. A chief of
+  // staff (below) is still no CEO when the title names whose office it runs ("Chief of Staff to the CEO", "Directeur
+  // de cabinet du Président"); after the assistants, as an "Assistant to the Chief of Staff" assists.
+  [
+    'vp_director',
+    anyOf(
+      'vp', 'v p', 'svp', 'evp', 'avp', 'vice president', 'vice presidente', 'vice chairman', 'vice chairwoman', 'vice chair',
+      'chief of staff (?:to|for|of|office|du|de|des|au|aupres)', '(?:chef|cheffe|directeur|directrice) de cabinet (?:du|de|des|au|aupres)',
+    ),
+  ],
   [
     'c_level',
     anyOf(

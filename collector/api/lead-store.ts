@@ -151,13 +151,15 @@ export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow,
   return (row) => row.site_id === site && (String(row.email ?? '').trim().toLowerCase() === person.email || timeOf(String(row.ts)) < (until.get(row.visitor_id) ?? -Infinity));
 }
 
-/** The latest non-empty value of each declarative field, across the lead's forms and identify traits. */
+/** The latest answer to each declarative field, across the lead's forms and identify traits (saysNothing left out). */
 export async function leadProfile(client: ClickHouseClient, site: string, lead: LeadIdentity): Promise<Record<string, string>> {
-  // As scoring merges them: an answer that says nothing ("-", "N/A") is not one, and never hides an earlier answer.
+  // As scoring merges them: an answer that says nothing ("-", "N/A") is not one, and never hides an earlier answer;
+  // of two answers at the same time (a browser whose clock is off has a batch stored at its arrival time), the one
+  // with the greater event id, as scoring's merge orders them by (ts, event_id).
   const p = new SqlParams();
   const fields = await rows<{ key: string; latest: string }>(
     client,
-    `SELECT key, argMax(value, ts) AS latest
+    `SELECT key, argMax(value, (ts, event_id)) AS latest
      FROM events FINAL
      ARRAY JOIN mapKeys(props) AS key, mapValues(props) AS value
      WHERE site_id = {site:String} AND has({visitors:Array(String)}, visitor_id) AND type IN ('form', 'identify') AND NOT ${saysNothingSql('value', p)}

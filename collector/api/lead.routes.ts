@@ -228,12 +228,14 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
 
 /** As leadProfile: the latest answer to each declarative field among these events' forms and identify calls (saysNothing left out). */
 function profileOf(newestFirst: Record<string, unknown>[]): Record<string, string> {
-  const profile = new Map<string, string>();
+  const profile = new Map<string, { value: string; ts: unknown }>();
   for (const event of newestFirst) {
     if (event.type !== 'form' && event.type !== 'identify') continue;
     for (const [key, value] of Object.entries(event.props as Record<string, string>)) {
-      if (!saysNothing(value) && !profile.has(key)) profile.set(key, value);
+      // Events come by time, newest first, then by event id upwards (personEvents): of answers at the same time
+      // the last one wins, the one with the greatest event id, as in scoring's merge and the lead page's profile.
+      if (!saysNothing(value) && (!profile.has(key) || profile.get(key)!.ts === event.ts)) profile.set(key, { value, ts: event.ts });
     }
   }
-  return Object.fromEntries([...profile].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return Object.fromEntries([...profile].map(([key, { value }]) => [key, value] as const).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

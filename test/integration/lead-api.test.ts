@@ -62,6 +62,28 @@ describe('one lead through the API', () => {
     expect(exported.body.profile).toEqual({ job_title: 'COO', company: 'Lovelace', country: 'FR' });
   });
 
+  it('shows and exports the answer the score counts when two answers to a question share their time', async () => {
+    // A form and an identify call in the same millisecond (a site that identifies on submit), or one batch of a
+    // browser whose clock is off, which the collector stores at its arrival time: the same time for every event.
+    const ids = ['00000000-0000-4000-8000-000000000001', 'ffffffff-ffff-4fff-bfff-ffffffffffff'];
+    for (const [formId, identifyId] of [ids, [...ids].reverse()]) {
+      const email = `tie.${newVisitor()}@lovelace.test`;
+      const visitor = newVisitor();
+      const t = minutesAgo(5);
+      const events = [
+        wireEvent({ i: formId, n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo', t, p: { email, job_title: 'Stagiaire' } }),
+        wireEvent({ i: identifyId, n: 'i', u: `${SITE_ORIGIN}/contact`, em: email, t, p: { job_title: 'CEO' } }),
+      ];
+      expect((await postBatch(server, { s: 'acme', v: visitor, e: events })).status).toBe(202);
+      await drained(server);
+      const id = (await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads[0].id;
+      const { body } = await getJson(server, `/api/leads/${id}?site=acme`);
+      const counted = body.reasons.some((reason: { rule: string }) => reason.rule === 'c-level') ? 'CEO' : 'Stagiaire';
+      expect(body.profile.job_title, `form ${formId}`).toBe(counted);
+      expect((await getJson(server, `/api/leads/${id}/export?site=acme`)).body.profile.job_title, `form ${formId}`).toBe(counted);
+    }
+  });
+
   it('answers 404 for an unknown lead or an anonymous visitor', async () => {
     expect((await getJson(server, '/api/leads/l_00000000000000000000?site=acme')).status).toBe(404);
     const visitor = newVisitor();

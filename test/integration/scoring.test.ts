@@ -471,6 +471,31 @@ describe('answers that say nothing', () => {
   });
 });
 
+describe('the grid’s seniority points on titles that mention a PA, an EA, an assistant or the CEO', () => {
+  it('gives a managing director or head of public affairs their points, and the assistants and chiefs of staff theirs', async () => {
+    const site = newSite();
+    const titles: Record<string, string> = {
+      'md@pa.example': 'Managing Director, PA Consulting',
+      'head@pa.example': 'Head of PA',
+      'ea@arch.example': 'EA Manager',
+      'cos@acme.example': 'Chief of Staff to the CEO',
+      'avp@bank.example': 'Assistant Vice President',
+      'pa@acme.example': 'PA to the CEO',
+    };
+    await insert(Object.entries(titles).map(([email, job_title], i) => form(site, `title-${i}`, 'contact', email, { job_title })));
+    const leads = await score(site);
+    const fits = Object.fromEntries(Object.entries(titles).map(([email, title]) => [title, [byEmail(leads, email).seniority, byEmail(leads, email).fit]]));
+    expect(fits).toEqual({
+      'Managing Director, PA Consulting': ['c_level', 30],
+      'Head of PA': ['vp_director', 20],
+      'EA Manager': ['manager', 20],
+      'Chief of Staff to the CEO': ['vp_director', 20],
+      'Assistant Vice President': ['vp_director', 20],
+      'PA to the CEO': ['individual', 0],
+    });
+  });
+});
+
 describe('the grid on French shorthand and the covered countries’ own names', () => {
   it('reads "+ de 250" as more than 250, België, Luxemburg and Svizzera as covered countries, skynet.be as free mail', async () => {
     const site = newSite();

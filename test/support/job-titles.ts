@@ -26,6 +26,11 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Chief Marketing Officer', 'c_level'],
   ['Co-fondatrice', 'c_level'],
   ['Founder & CEO', 'c_level'],
+  // PA or EA in the name of one's company makes no one an assistant.
+  ['Managing Director, PA Consulting', 'c_level'],
+  ['CEO, EA Group', 'c_level'],
+  // Two jobs in one title are on the higher one's level.
+  ['COO & Chief of Staff', 'c_level'],
   ['Gérant', 'c_level'],
   ['Gérante', 'c_level'],
   ['Cheffe d’entreprise', 'c_level'],
@@ -58,6 +63,20 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   // In some charities the executive director runs the whole; in companies it is a director's title. Director.
   ['Executive Director', 'vp_director'],
   ['Dir. Marketing', 'vp_director'],
+  // PA and EA also stand for public affairs and enterprise architecture: a title only assists when it says whom
+  // ("PA to the CEO", "the Chairman's PA"); a VP or head of them leads.
+  ['VP EA', 'vp_director'],
+  ['PA Director', 'vp_director'],
+  ['Head of PA', 'vp_director'],
+  ['Directeur PA', 'vp_director'],
+  // The chief of staff of the CEO, or the directeur de cabinet of the président, is still no CEO.
+  ['Chief of Staff to the CEO', 'vp_director'],
+  ['Chef de cabinet du PDG', 'vp_director'],
+  ['Directeur de cabinet du Président', 'vp_director'],
+  ['Chief of Staff, Office of the CEO', 'vp_director'],
+  // Spelled out or not, an assistant vice-president (AVP, a bank's title) is on the VP level.
+  ['Assistant Vice President', 'vp_director'],
+  ['Asst. VP', 'vp_director'],
 
   // Managers. "Responsable X" is the French for "X manager" (responsable de magasin, store manager), not "head of".
   ['Responsable marketing', 'manager'],
@@ -74,6 +93,11 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Assistant Manager', 'manager'],
   ['Assistant Store Manager', 'manager'],
   ['Assistant Director', 'manager'],
+  ['Asst. Mgr', 'manager'],
+  ['Asst. Dir.', 'manager'],
+  // PA and EA in a title that names another job are that job's letters.
+  ['EA Manager', 'manager'],
+  ['Responsable PA', 'manager'],
 
   // Individual contributors, titles that mention a boss or say "manager" without managing anyone included.
   ['Assistant to the Regional Manager', 'individual'],
@@ -84,6 +108,9 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Executive Assistant', 'individual'],
   ['EA to the CEO', 'individual'],
   ['PA to CEO', 'individual'],
+  ['PA/EA to the Managing Director', 'individual'],
+  ['Chairman’s PA', 'individual'],
+  ['EA auprès du PDG', 'individual'],
   ['Account Executive', 'individual'],
   // Manager titles of people who manage no one: an office, a community, client accounts.
   ['Office manager', 'individual'],
