@@ -42,6 +42,23 @@ async function receiver(): Promise<HttpReceiver> {
   return started;
 }
 
+/**
+ * A receiver that takes each request and never answers it, until release() answers every one held (204) and the
+ * later ones at once; `held` has one entry per request waiting. Released at the end of the test in any case.
+ */
+async function hangingReceiver() {
+  const hanging = await receiver();
+  const held: (() => void)[] = [];
+  let holding = true;
+  hanging.respond = () => (holding ? new Promise((resolve) => held.push(() => resolve({ status: 204 }))) : { status: 204 });
+  const release = async () => {
+    holding = false;
+    for (const answer of held.splice(0)) answer();
+  };
+  cleanups.push(release);
+  return { receiver: hanging, held, release };
+}
+
 /** A started dispatcher over the test store for one site with these alert settings. */
 function dispatcher(site: string, alerts: unknown, options: Partial<AlertDispatcherOptions> & { smtp?: unknown } = {}): AlertDispatcher {
   const { smtp, ...rest } = options;
@@ -389,15 +406,7 @@ describe('a slow or hanging destination', () => {
   it('does not hold up the alerts of another destination: with a backlog and a CRM webhook that never answers, Slack gets every alert within seconds', async () => {
     const site = newSite();
     // The CRM accepts each connection and never answers (until released at the end); Slack answers at once.
-    const crm = await receiver();
-    const held: (() => void)[] = [];
-    let hanging = true;
-    crm.respond = () => (hanging ? new Promise((resolve) => held.push(() => resolve({ status: 204 }))) : { status: 204 });
-    const release = async () => {
-      hanging = false;
-      for (const answer of held.splice(0)) answer();
-    };
-    cleanups.push(release);
+    const { receiver: crm, held, release } = await hangingReceiver();
     const slack = await receiver();
     slack.respond = () => ({ status: 200, body: 'ok' });
     const destinations = { destinations: [webhook(crm.url, 'crm'), { type: 'slack', id: 'sales', url: `${slack.url}/services/T000/B000/XXXX` }] };
@@ -431,15 +440,7 @@ describe('a slow or hanging destination', () => {
 
   it('keeps a bound on the sends in flight across every destination', async () => {
     const site = newSite();
-    const hooks = await receiver();
-    const held: (() => void)[] = [];
-    let hanging = true;
-    hooks.respond = () => (hanging ? new Promise((resolve) => held.push(() => resolve({ status: 204 }))) : { status: 204 });
-    const release = async () => {
-      hanging = false;
-      for (const answer of held.splice(0)) answer();
-    };
-    cleanups.push(release);
+    const { receiver: hooks, held, release } = await hangingReceiver();
     const destinations = { destinations: [webhook(`${hooks.url}/a`, 'a'), webhook(`${hooks.url}/b`, 'b')] };
     const backlog = Array.from({ length: 6 }, () => sampleAlert({ site }));
     await dispatcher(site, destinations, { concurrency: 3, concurrencyPerDestination: 2 }).enqueue(backlog);

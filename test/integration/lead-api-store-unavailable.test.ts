@@ -1,26 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../collector/config/load.ts';
-import { startServer } from '../../collector/server.ts';
-import { spawnClickHouseHttp } from '../support/clickhouse-http-process.ts';
-import { freshDataDir } from '../support/data-dir.ts';
-import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, TEST_TOKEN, wireEvent } from '../support/server.ts';
+import { drained, getJson, leadFromForm, newVisitor, postBatch, SITE_ORIGIN, startOverClickHouseHttp, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 // An erasure and an export first wait for the events accepted before them to reach ClickHouse. A collector over HTTP
 // to a ClickHouse test server that answers queries but takes no inserts (the test sets its faults).
 describe('erasing or exporting a person while ClickHouse takes no inserts', () => {
   it('answers 503 store_unavailable within the bound, and erases nothing', { timeout: 150_000 }, async () => {
-    const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
-    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
     // The bound is 20 s; 3 s here, so the test does not wait it out.
-    const hearth = await startServer({ config, store: { dataDir: freshDataDir(), url: clickhouse.url }, adminToken: TEST_TOKEN, drainWaitMs: 3000 });
+    const { clickhouse, hearth } = await startOverClickHouseHttp({ drainWaitMs: 3000 });
     try {
       const person = newVisitor();
-      const email = `gus.${person}@outage.test`;
-      const form = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', p: { email } });
-      expect((await postBatch(hearth, { s: 'acme', v: person, e: [form] })).status).toBe(202);
-      await drained(hearth);
-      const lead = (await getJson(hearth, '/api/leads?site=acme&limit=100')).body.leads.find((candidate: { email: string }) => candidate.email === email);
-      expect(lead).toBeDefined();
+      const lead = await leadFromForm(hearth, person, `gus.${person}@outage.test`);
 
       // ClickHouse answers queries but takes no inserts for a while (as with too many parts): the next event waits in
       // the log, for longer than the bound.

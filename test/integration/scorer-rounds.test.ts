@@ -6,10 +6,8 @@ import { batchToRows } from '../../collector/ingest/rows.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
 import type { WireBatch } from '../../collector/ingest/wire.ts';
 import { createScorer, type Scorer } from '../../collector/scorer.ts';
-import { startServer, type RunningServer } from '../../collector/server.ts';
-import { spawnClickHouseHttp } from '../support/clickhouse-http-process.ts';
-import { freshDataDir } from '../support/data-dir.ts';
-import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
+import type { RunningServer } from '../../collector/server.ts';
+import { drained, getJson, leadFromForm, newVisitor, postBatch, SITE_ORIGIN, startOverClickHouseHttp, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 // The test server only lends its migrated store: each test runs a scorer of its own on a site of its own.
 let server: RunningServer;
@@ -130,20 +128,13 @@ describe('rescoring rounds', () => {
 describe('the API while a full pass runs', () => {
   it('erases a person without waiting for the pass of a large site to end', { timeout: 120_000 }, async () => {
     // Over HTTP, so that the test server can hold the pass's slice queries (they name {slice_count:UInt64}).
-    const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
     process.env.HEARTH_RESCORE_SLICE_LEADS = '1';
-    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
-    const hearth = await startServer({ config, store: { dataDir: freshDataDir(), url: clickhouse.url }, adminToken: TEST_TOKEN }).finally(() => delete process.env.HEARTH_RESCORE_SLICE_LEADS);
+    const { clickhouse, hearth } = await startOverClickHouseHttp().finally(() => delete process.env.HEARTH_RESCORE_SLICE_LEADS);
     try {
       const visitors = Array.from({ length: 8 }, () => newVisitor());
       for (const visitor of visitors) expect((await postBatch(hearth, { s: 'acme', v: visitor, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing` })] })).status).toBe(202);
       const person = newVisitor();
-      const email = `erin.${person}@erase.test`;
-      const formEvent = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', p: { 'email  ': email } });
-      expect((await postBatch(hearth, { s: 'acme', v: person, e: [formEvent] })).status).toBe(202);
-      await drained(hearth);
-      const lead = (await getJson(hearth, '/api/leads?site=acme&limit=100')).body.leads.find((candidate: { email: string }) => candidate.email === email);
-      expect(lead).toBeDefined();
+      const lead = await leadFromForm(hearth, person, `erin.${person}@erase.test`);
 
       // Each slice takes 2 × 2 s: the pass of 9 slices, half a minute, as a large site's does.
       await clickhouse.setFault('slow', 2000, 'slice_count');

@@ -1,17 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../collector/config/load.ts';
-import { startServer } from '../../collector/server.ts';
-import { spawnClickHouseHttp } from '../support/clickhouse-http-process.ts';
-import { freshDataDir } from '../support/data-dir.ts';
-import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, TEST_TOKEN, wireEvent } from '../support/server.ts';
+import { drained, getJson, leadFromForm, newVisitor, postBatch, SITE_ORIGIN, startOverClickHouseHttp, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 // A collector over HTTP to a ClickHouse test server whose faults the test sets, shut down as SIGTERM does (close()).
 describe('shutting down', () => {
   it('ends once the requests in flight are answered, without waiting for their keep-alive connections to idle out', { timeout: 120_000 }, async () => {
-    const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
-    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
-    const hearth = await startServer({ config, store: { dataDir: freshDataDir(), url: clickhouse.url }, adminToken: TEST_TOKEN });
+    const { clickhouse, hearth } = await startOverClickHouseHttp();
     let closed = false;
     try {
       await drained(hearth);
@@ -33,18 +27,11 @@ describe('shutting down', () => {
   });
 
   it('ends within the drain’s bound while an erasure waits for events ClickHouse will not take', { timeout: 120_000 }, async () => {
-    const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
-    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
-    const hearth = await startServer({ config, store: { dataDir: freshDataDir(), url: clickhouse.url }, adminToken: TEST_TOKEN });
+    const { clickhouse, hearth } = await startOverClickHouseHttp();
     let closed = false;
     try {
       const person = newVisitor();
-      const email = `finn.${person}@shutdown.test`;
-      const form = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', p: { 'email  ': email } });
-      expect((await postBatch(hearth, { s: 'acme', v: person, e: [form] })).status).toBe(202);
-      await drained(hearth);
-      const lead = (await getJson(hearth, '/api/leads?site=acme&limit=100')).body.leads.find((candidate: { email: string }) => candidate.email === email);
-      expect(lead).toBeDefined();
+      const lead = await leadFromForm(hearth, person, `finn.${person}@shutdown.test`);
 
       // ClickHouse answers queries but no longer takes inserts (as with too many parts): accepted events wait in the log.
       await clickhouse.setFault('slow', 600_000, 'INSERT INTO events');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
 import { parseConfig } from '../../collector/config/load.ts';
-import { startServer, type RunningServer } from '../../collector/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../collector/server.ts';
 import { spawnClickHouseHttp } from './clickhouse-http-process.ts';
 import { freshDataDir, processDataDir } from './data-dir.ts';
 
@@ -44,6 +45,27 @@ export async function startTestServer(configOverrides: Record<string, unknown> =
   }
 }
 
+/**
+ * A collector of site "acme" over HTTP to a ClickHouse test server in another process, for the tests that set its
+ * faults (slow, failing, stopped) while the collector runs. `options` go to startServer (a shorter drain bound).
+ */
+export async function startOverClickHouseHttp(options: Pick<ServerOptions, 'drainWaitMs'> = {}) {
+  const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
+  const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
+  const hearth = await startServer({ config, store: { dataDir: freshDataDir(), url: clickhouse.url }, adminToken: TEST_TOKEN, ...options });
+  return { clickhouse, hearth };
+}
+
+/** A lead of site "acme" made by one newsletter form from `person`'s browser: the lead as /api/leads lists it, once scored. */
+export async function leadFromForm(server: RunningServer, person: string, email: string) {
+  const form = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', p: { email } });
+  expect((await postBatch(server, { s: 'acme', v: person, e: [form] })).status).toBe(202);
+  await drained(server);
+  const lead = (await getJson(server, '/api/leads?site=acme&limit=100')).body.leads.find((candidate: { email: string }) => candidate.email === email);
+  expect(lead).toBeDefined();
+  return lead as { id: string; email: string };
+}
+
 /** A valid wire event; override any field. */
 export function wireEvent(fields: Record<string, unknown> = {}): Record<string, unknown> {
   return { i: randomUUID(), n: 'v', t: Date.now(), u: `${SITE_ORIGIN}/`, ...fields };
@@ -78,7 +100,6 @@ export async function getJson(server: RunningServer, path: string, token: string
   return { status: response.status, body: (await response.json()) as any, headers: response.headers };
 }
 
-/** Waits until every event acknowledged so far has left the write-ahead log for ClickHouse. */
 /** Resolves once every event accepted so far is stored and the leads it touched are rescored. */
 export const drained = (server: RunningServer) => server.scorer.settled();
 
