@@ -130,9 +130,9 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   let transport: MailTransport | undefined;
 
   /** Sends running now, by delivery key: the outbox still says pending for them, so the next scan must skip them. */
-  const inFlight = new Map<string, Promise<void>>();
-  /** How many of those go to each destination. */
-  const busy = new Map<string, number>();
+  const inFlight = new Map<string, { destination: string; running: Promise<void> }>();
+  /** How many sends to a destination are running (at most `concurrency` in all: counted, not kept). */
+  const sendingTo = (destination: string) => [...inFlight.values()].filter((send) => send.destination === destination).length;
   /**
    * The version each finished send wrote, by key: a scan whose query started before that write may still return the
    * older pending row, which must not be sent again. Forgotten after a while, when no scan can be that stale.
@@ -306,17 +306,12 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   /** Starts one send, counted against its destination until it is recorded. */
   function launch(delivery: Delivery): void {
     const key = keyOf(delivery);
-    const destination = destinationOf(delivery);
-    busy.set(destination, (busy.get(destination) ?? 0) + 1);
     const running = send(delivery).finally(() => {
       recorded.set(key, { version: delivery.version + 1, at: Date.now() });
       inFlight.delete(key);
-      const left = (busy.get(destination) ?? 1) - 1;
-      if (left > 0) busy.set(destination, left);
-      else busy.delete(destination);
       requestScan();
     });
-    inFlight.set(key, running);
+    inFlight.set(key, { destination: destinationOf(delivery), running });
   }
 
   /**
@@ -336,7 +331,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         const at = now();
         for (const delivery of candidates) {
           if (closing || inFlight.size >= concurrency) break;
-          if (delivery.nextAttemptAt > at || (busy.get(destinationOf(delivery)) ?? 0) >= perDestination) continue;
+          if (delivery.nextAttemptAt > at || sendingTo(destinationOf(delivery)) >= perDestination) continue;
           launch(delivery);
         }
         const later = candidates.find((candidate) => candidate.nextAttemptAt > at);
@@ -384,7 +379,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
       stopWaiting();
       clearTimeout(timer);
       await scanning;
-      await Promise.all(inFlight.values());
+      await Promise.all([...inFlight.values()].map((send) => send.running));
       await enqueueChain;
       transport?.close?.();
     },
