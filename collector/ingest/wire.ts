@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { z } from 'zod';
-import { formatPath, toProblems, type Problem } from '../config/issues.ts';
+import { formatPath, quoted, toProblems, type Problem } from '../config/issues.ts';
 
 /**
  * The snippet's wire format. Keys and event types are short to keep the snippet small; this file is the one
@@ -29,7 +30,9 @@ export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 /** The longest URL stored: longer ones (a long query string) are cut, not refused. */
 export const MAX_STORED_URL = 2048;
 const shortText = (max: number) => z.string().max(max, { message: `at most ${max} characters` });
-const idText = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'expected 8–64 letters, digits, "-" or "_"' });
+const ID = /^[A-Za-z0-9_-]{8,64}$/;
+const ID_RULE = 'expected 8–64 letters, digits, "-" or "_"';
+const idText = z.string().regex(ID, { message: ID_RULE });
 const pageUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
 // A download the page generates ("Export as CSV") links to a blob: or data: URL.
 const linkUrl = z.url({ protocol: /^(https?|blob|data)$/, message: 'expected an http(s), blob: or data: URL' });
@@ -150,32 +153,78 @@ export type ParsedBatch = { ok: true; batch: WireBatch; ignored: Problem[] } | {
  * batch, which the snippet would drop with the page views and forms it holds. A null property is absent (JavaScript's
  * "unknown"), silently; a property that is an object, a list or an over-long text, an event's properties beyond its
  * count, an email that is not an address are left out and named in `ignored`, in the paths of a 400's problems; an
- * identify event without an address is left out whole (it has no lead to make). Anything else wrong (not an object, an
- * event without an id, type, time or URL, over 100 events) refuses the batch, as does a batch left with no event.
+ * identify event without an address is left out whole (it has no lead to make). A visitor or session id the browser
+ * kept in another shape is stored as one derived from it (keptId), and named. An event whose id an earlier event of
+ * the batch has is a repeat: stored once, counted once, named. Anything else wrong (not an object, an event without
+ * an id, type, time or URL, over 100 events) refuses the batch, as does a batch left with no event.
  *
  * The schema stays the fast path: a batch it takes is parsed once, as before. Only one it refuses for such a value is
  * cleaned (a copy: the body is left as it is) and parsed again.
  */
 export function parseBatch(body: unknown): ParsedBatch {
   const strict = wireBatchSchema.safeParse(body, { reportInput: true });
-  if (strict.success) return { ok: true, batch: strict.data, ignored: [] };
-  if (!strict.error.issues.some(isEventValue)) return { ok: false, problems: toProblems(strict.error) };
-  // Such a problem means the body is an object whose `e` is an array.
-  const sent = (body as { e: unknown[] }).e;
+  if (strict.success) return withoutRepeats(strict.data, []);
+  if (!strict.error.issues.some(isReplaceable)) return { ok: false, problems: toProblems(strict.error) };
+  // Such a problem means the body is an object.
   const ignored: Problem[] = [];
-  const cleaned = sent.map((event, index) => cleanEvent(event, index, ignored));
-  const kept = cleaned.filter(({ leftOut }) => !leftOut).map(({ event }) => event);
-  if (kept.length > 0) {
-    const parsed = wireBatchSchema.safeParse({ ...(body as object), e: kept }, { reportInput: true });
-    if (parsed.success) return { ok: true, batch: parsed.data, ignored };
+  const copy: Record<string, unknown> = { ...(body as object) };
+  copy.v = keptId(copy.v, 'v', ignored);
+  copy.sid = keptId(copy.sid, 'sid', ignored);
+  const sent = Array.isArray(copy.e) ? (copy.e as unknown[]) : undefined;
+  const cleaned = sent?.map((event, index) => ({ ...cleanEvent(event, index, ignored), index }));
+  const kept = cleaned?.filter(({ leftOut }) => !leftOut);
+  if (kept?.length !== 0) {
+    const parsed = wireBatchSchema.safeParse(kept ? { ...copy, e: kept.map(({ event }) => event) } : copy, { reportInput: true });
+    if (parsed.success) return withoutRepeats(parsed.data, ignored, kept!.map(({ index }) => index));
   }
   // Refused: the problems are told at the places of the events as sent, so the identify events left out are put back.
-  const all = wireBatchSchema.safeParse({ ...(body as object), e: cleaned.map(({ event }) => event) }, { reportInput: true });
+  const all = wireBatchSchema.safeParse(cleaned ? { ...copy, e: cleaned.map(({ event }) => event) } : copy, { reportInput: true });
   return { ok: false, problems: all.success ? ignored : toProblems(all.error) };
 }
 
-/** Whether a problem is in an event's properties or email: the values parseBatch may leave out. */
-const isEventValue = ({ path }: z.core.$ZodIssue) => path[0] === 'e' && typeof path[1] === 'number' && (path[2] === 'p' || path[2] === 'em');
+/** Whether a problem is in a value parseBatch may leave out or replace: an event's properties, email or session id, or
+ * the batch's visitor or session id. */
+const isReplaceable = ({ path }: z.core.$ZodIssue) =>
+  path[0] === 'e' ? typeof path[1] === 'number' && (path[2] === 'p' || path[2] === 'em' || path[2] === 'sid') : path.length === 1 && (path[0] === 'v' || path[0] === 'sid');
+
+/** The longest visitor or session id a batch may send in another shape; a longer one refuses the batch. */
+const MAX_SENT_ID = 1024;
+
+/**
+ * The id a visitor or session id sent in another shape is stored as: derived from it (`h-` and 22 characters of its
+ * SHA-256), so every batch of that browser is one visitor still. The snippet sends the id it finds in the `hearth_vid`
+ * cookie or localStorage, and an id another script or a server framework wrote there (URL-encoded, quoted, an older
+ * format) made every batch of that browser a 400, which the snippet drops: the browser was never counted again.
+ */
+function keptId(value: unknown, path: string, ignored: Problem[]): unknown {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SENT_ID || ID.test(value)) return value;
+  const id = `h-${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
+  ignored.push({ path, message: `${ID_RULE} (got ${quoted(value)}): stored as ${id}, the same id for the same value` });
+  return id;
+}
+
+/**
+ * The batch with each event id once. An event's id is what makes a retry count once (ClickHouse keeps one row of it),
+ * so a second event of a batch with the same id is the same event: left out, and named at its place as sent
+ * (`positions`: the sent index of each event, when some were left out before).
+ */
+function withoutRepeats(batch: WireBatch, ignored: Problem[], positions?: number[]): ParsedBatch {
+  if (batch.e.length < 2) return { ok: true, batch, ignored };
+  const firstOf = new Map<string, number>();
+  const repeats: number[] = [];
+  batch.e.forEach((event, n) => {
+    const id = event.i.toLowerCase();
+    const first = firstOf.get(id);
+    if (first === undefined) firstOf.set(id, n);
+    else {
+      repeats.push(n);
+      const at = (k: number) => positions?.[k] ?? k;
+      ignored.push({ path: formatPath(['e', at(n), 'i']), message: `the id of e[${at(first)}]: a repeat, left out` });
+    }
+  });
+  if (repeats.length === 0) return { ok: true, batch, ignored };
+  return { ok: true, batch: { ...batch, e: batch.e.filter((_, n) => !repeats.includes(n)) }, ignored };
+}
 
 /**
  * A copy of a sent event without the values it cannot store, each named in `ignored`, and whether the whole event is
@@ -186,6 +235,7 @@ function cleanEvent(event: unknown, index: number, ignored: Problem[]): { event:
   const copy: Record<string, unknown> = { ...event };
   const at = (...path: PropertyKey[]) => formatPath(['e', index, ...path]);
   const notes: Problem[] = [];
+  copy.sid = keptId(copy.sid, at('sid'), notes);
   if (copy.em != null || copy.n === 'i') {
     const email = copy.em == null ? undefined : emailAddress.safeParse(copy.em, { reportInput: true });
     if (!email?.success) {

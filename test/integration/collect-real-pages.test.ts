@@ -180,6 +180,27 @@ describe('POST /collect with odd values from the page', () => {
     expect((await storedEvents(server, visitor)).map((row) => row.event_id)).toEqual([view.i]);
   });
 
+  it("counts a browser whose visitor id cookie another script rewrote as one visitor, who becomes a lead", async () => {
+    // The snippet sends the id it finds in hearth_vid: here URL-encoded and quoted by a server framework.
+    const cookie = `%22${newVisitor()}%22`;
+    const first = await postBatch(server, { s: 'acme', v: cookie, e: [wireEvent()] });
+    const second = await postBatch(server, { s: 'acme', v: cookie, e: [wireEvent(), wireEvent({ n: 'i', em: 'grace@acme.com' })] });
+    expect([first.status, first.body.accepted, second.status, second.body.accepted]).toEqual([202, 1, 202, 2]);
+    const storedAs = /stored as (h-[\w-]{22}),/.exec(first.body.ignored[0].message)![1]!;
+    expect(second.body.ignored).toEqual([{ path: 'v', message: `expected 8–64 letters, digits, "-" or "_" (got ${JSON.stringify(cookie)}): stored as ${storedAs}, the same id for the same value` }]);
+    expect(await storedEvents(server, storedAs)).toHaveLength(3);
+    const lead = (await getJson(server, `/api/leads?site=acme&visitor=${storedAs}`)).body.leads[0];
+    expect([lead.email, lead.pageviews]).toEqual(['grace@acme.com', 2]);
+  });
+
+  it('stores and counts once an event sent twice in one batch', async () => {
+    const visitor = newVisitor();
+    const view = wireEvent();
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: [view, wireEvent({ n: 't', k: 'x' }), view] });
+    expect([response.status, response.body]).toEqual([202, { accepted: 2, ignored: [{ path: 'e[2].i', message: 'the id of e[0]: a repeat, left out' }] }]);
+    expect(await storedEvents(server, visitor)).toHaveLength(2);
+  });
+
   it('lists at most 50 values it left out, and how many more: a 64 KB batch does not get a 600 KB answer', async () => {
     const visitor = newVisitor();
     // 100 events of 60 list-valued properties each: 6,000 values left out, from a body of under 64 KB.

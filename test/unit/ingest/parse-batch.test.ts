@@ -151,8 +151,47 @@ describe('parseBatch', () => {
     expect(outcome(body).status).toBe(400);
   });
 
+  it('stores a visitor or session id kept in another shape as one derived from it, the same for the same value', () => {
+    // Another script or a server framework rewrote the hearth_vid cookie: URL-encoded, quoted, or an older format.
+    const sent = { s: 'acme', v: '%22visitor-0001%22', sid: 'GA1.2.3', e: [event(), event({ sid: 'ses"1' })] };
+    const parsed = parseBatch(sent);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const { v, sid } = parsed.batch;
+    expect([v, sid, parsed.batch.e[1]!.sid]).toEqual([expect.stringMatching(/^h-[\w-]{22}$/), expect.stringMatching(/^h-[\w-]{22}$/), expect.stringMatching(/^h-[\w-]{22}$/)]);
+    expect(parsed.ignored).toEqual([
+      { path: 'v', message: `expected 8–64 letters, digits, "-" or "_" (got "%22visitor-0001%22"): stored as ${v}, the same id for the same value` },
+      { path: 'sid', message: `expected 8–64 letters, digits, "-" or "_" (got "GA1.2.3"): stored as ${sid}, the same id for the same value` },
+      { path: 'e[1].sid', message: expect.stringContaining('(got "ses\\"1"): stored as h-') },
+    ]);
+    // The next batch of that browser is the same visitor; another value is another visitor.
+    const again = parseBatch({ ...sent, e: [event()] });
+    const other = parseBatch({ ...sent, v: '%22visitor-0002%22', e: [event()] });
+    expect([again.ok && again.batch.v, other.ok && other.batch.v !== v]).toEqual([v, true]);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['over 1,024 characters', 'v'.repeat(1025)],
+    ['a number', 12345678],
+  ])('still refuses a visitor id that is %s', (_name, v) => {
+    expect(outcome({ s: 'acme', v, e: [event()] })).toEqual({ status: 400, problems: [{ path: 'v', message: expect.any(String) }] });
+  });
+
+  it('stores an event sent twice in one batch once, and names the repeat at its place as sent', () => {
+    const view = event();
+    const click = event({ n: 'o', h: 'https://elsewhere.test/' });
+    const parsed = parseBatch(batchOf(view, identify('a@b'), click, { ...view, i: view.i.toUpperCase() }, click));
+    expect(parsed.ok && parsed.batch.e.map((e) => e.i)).toEqual([view.i, click.i]);
+    expect(parsed.ok && parsed.ignored).toEqual([
+      { path: 'e[1].em', message: 'expected an email address (got "a@b"): the identify event is left out' },
+      { path: 'e[3].i', message: 'the id of e[0]: a repeat, left out' },
+      { path: 'e[4].i', message: 'the id of e[2]: a repeat, left out' },
+    ]);
+    expect(outcome(batchOf(view, view))).toEqual({ status: 202, stored: [null], ignored: [{ path: 'e[1].i', message: 'the id of e[0]: a repeat, left out' }] });
+  });
+
   it('does not change the body it was given', () => {
-    const body = batchOf(identify('a@b'), event({ n: 't', k: 'x', p: { a: null, b: [1] } }));
+    const body = { ...batchOf(identify('a@b'), event({ n: 't', k: 'x', p: { a: null, b: [1] }, sid: 'a.b' })), v: 'a.b' };
     const copy = structuredClone(body);
     parseBatch(body);
     expect(body).toEqual(copy);
