@@ -4,6 +4,7 @@ import type { HearthConfig } from '../config/schema.ts';
 import { createStoreClient, withUrlParts, type StoreOptions } from './client.ts';
 import type { ClusterTarget } from './cluster-ddl.ts';
 import { migrate } from './migrate.ts';
+import { withMigrationLock, type MigrationLockOptions } from './migration-lock.ts';
 import { applyRetention } from './retention.ts';
 
 const CLUSTER_NAME = /^[\w.-]{1,128}$/;
@@ -28,21 +29,26 @@ export function clusterTarget(given: StoreOptions): ClusterTarget | undefined {
 /**
  * What every start (and `hearth migrate`) does before using the store: migrations, then the retention TTL. With a
  * ClickHouse server they go through a client of their own, which waits for statements that run long (a table copy,
- * cluster DDL) where `client` gives up after its everyday timeout.
+ * cluster DDL) where `client` gives up after its everyday timeout, and one collector at a time does them (the others
+ * wait for it: migration-lock.ts).
  */
 export async function prepareStore(
   client: ClickHouseClient,
   store: StoreOptions,
   /** storage.retentionDays (undefined: keep events for ever); 'unchanged' without a config, which says nothing of it. */
   retentionDays: number | undefined | 'unchanged',
+  lock: MigrationLockOptions = { onWait: (holder) => process.stderr.write(`hearth: waiting for ${holder}, which is migrating the store\n`) },
 ): Promise<{ applied: string[]; retention: string[] }> {
   const cluster = clusterTarget(store);
   const ddl = store.url ? createStoreClient(store, { migrations: true }) : client;
-  try {
+  const prepare = async () => {
     // The identity map of the events stored before it existed is a migration (010), so an interrupted start completes it.
     const applied = await migrate(ddl, undefined, cluster);
     const retention = retentionDays === 'unchanged' ? [] : await applyRetention(ddl, retentionDays, cluster);
     return { applied, retention };
+  };
+  try {
+    return await (store.url ? withMigrationLock(ddl, cluster, prepare, lock) : prepare());
   } finally {
     if (ddl !== client) await ddl.close();
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../../collector/config/load.ts';
 import { clusterStatements, type ClusterTarget } from '../../../collector/store/cluster-ddl.ts';
 import { readMigrations } from '../../../collector/store/migrate.ts';
+import { withMigrationLock } from '../../../collector/store/migration-lock.ts';
 import { withStorageConfig } from '../../../collector/store/prepare.ts';
 import { retentionStatements, ttlOf } from '../../../collector/store/retention.ts';
 
@@ -155,5 +156,22 @@ describe('the storage section of the config', () => {
     expect(() => withStorageConfig({ ...server, cluster: 'bad name' }, undefined)).toThrow(/CLICKHOUSE_CLUSTER expects a cluster name/);
     expect(() => withStorageConfig({ dataDir: '/tmp/unused' }, { cluster: 'c' })).toThrow(ConfigError);
     expect(() => withStorageConfig({ dataDir: '/tmp/unused' }, { cluster: 'c' })).toThrow(/storage\.cluster \("c"\) needs CLICKHOUSE_URL/);
+  });
+});
+
+describe('the migration lock on a cluster', () => {
+  it('is one replicated table on every node, created without IF NOT EXISTS and dropped from every node', async () => {
+    const statements: string[] = [];
+    const recording = {
+      command: async ({ query }: { query: string }) => void statements.push(query),
+      insert: async ({ table }: { table: string }) => void statements.push(`INSERT INTO ${table}`),
+    };
+    await withMigrationLock(recording as never, target, async () => void statements.push('migrations'), { onWait: () => {} });
+    expect(statements).toEqual([
+      "CREATE TABLE hearth_migration_lock ON CLUSTER hearth\n(\n    holder String,\n    at     DateTime64(3, 'UTC')\n)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/hearth_migration_lock', '{replica}')\nORDER BY at",
+      'INSERT INTO hearth_migration_lock',
+      'migrations',
+      'DROP TABLE IF EXISTS hearth_migration_lock ON CLUSTER hearth SYNC',
+    ]);
   });
 });
