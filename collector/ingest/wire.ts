@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { z } from 'zod';
 import { formatPath, quoted, toProblems, type Problem } from '../config/issues.ts';
+import { declarativeKey } from './form-fields.ts';
 
 /**
  * The snippet's wire format. Keys and event types are short to keep the snippet small; this file is the one
@@ -155,7 +156,8 @@ export type ParsedBatch = { ok: true; batch: WireBatch; ignored: Problem[] } | {
  * count, an email that is not an address are left out and named in `ignored`, in the paths of a 400's problems; an
  * identify event without an address is left out whole (it has no lead to make). A visitor or session id the browser
  * kept in another shape is stored as one derived from it (keptId), and named. An event whose id an earlier event of
- * the batch has is a repeat: stored once, counted once, named. Anything else wrong (not an object, an event without
+ * the batch has is a repeat: stored once, counted once, named; so is a form's email answer that is not an address
+ * (the form is stored, without it). Anything else wrong (not an object, an event without
  * an id, type, time or URL, over 100 events) refuses the batch, as does a batch left with no event.
  *
  * The schema stays the fast path: a batch it takes is parsed once, as before. Only one it refuses for such a value is
@@ -163,7 +165,7 @@ export type ParsedBatch = { ok: true; batch: WireBatch; ignored: Problem[] } | {
  */
 export function parseBatch(body: unknown): ParsedBatch {
   const strict = wireBatchSchema.safeParse(body, { reportInput: true });
-  if (strict.success) return withoutRepeats(strict.data, []);
+  if (strict.success) return finished(strict.data, []);
   if (!strict.error.issues.some(isReplaceable)) return { ok: false, problems: toProblems(strict.error) };
   // Such a problem means the body is an object.
   const ignored: Problem[] = [];
@@ -175,7 +177,7 @@ export function parseBatch(body: unknown): ParsedBatch {
   const kept = cleaned?.filter(({ leftOut }) => !leftOut);
   if (kept?.length !== 0) {
     const parsed = wireBatchSchema.safeParse(kept ? { ...copy, e: kept.map(({ event }) => event) } : copy, { reportInput: true });
-    if (parsed.success) return withoutRepeats(parsed.data, ignored, kept!.map(({ index }) => index));
+    if (parsed.success) return finished(parsed.data, ignored, kept!.map(({ index }) => index));
   }
   // Refused: the problems are told at the places of the events as sent, so the identify events left out are put back.
   const all = wireBatchSchema.safeParse(cleaned ? { ...copy, e: cleaned.map(({ event }) => event) } : copy, { reportInput: true });
@@ -204,26 +206,44 @@ function keptId(value: unknown, path: string, ignored: Problem[]): unknown {
 }
 
 /**
- * The batch with each event id once. An event's id is what makes a retry count once (ClickHouse keeps one row of it),
- * so a second event of a batch with the same id is the same event: left out, and named at its place as sent
- * (`positions`: the sent index of each event, when some were left out before).
+ * The batch with each event id once, and the forms whose email answer is not an address named. An event's id is what
+ * makes a retry count once (ClickHouse keeps one row of it), so a second event of a batch with the same id is the same
+ * event: left out, and named at its place as sent (`positions`: the sent index of each event, when some were left out
+ * before).
  */
-function withoutRepeats(batch: WireBatch, ignored: Problem[], positions?: number[]): ParsedBatch {
-  if (batch.e.length < 2) return { ok: true, batch, ignored };
+function finished(batch: WireBatch, ignored: Problem[], positions?: number[]): ParsedBatch {
+  const at = (n: number, ...path: PropertyKey[]) => formatPath(['e', positions?.[n] ?? n, ...path]);
   const firstOf = new Map<string, number>();
   const repeats: number[] = [];
   batch.e.forEach((event, n) => {
+    if (event.n === 'f') formEmail(event, (key, message) => ignored.push({ path: at(n, 'p', key), message }));
+    if (batch.e.length < 2) return;
     const id = event.i.toLowerCase();
     const first = firstOf.get(id);
     if (first === undefined) firstOf.set(id, n);
     else {
       repeats.push(n);
-      const at = (k: number) => positions?.[k] ?? k;
-      ignored.push({ path: formatPath(['e', at(n), 'i']), message: `the id of e[${at(first)}]: a repeat, left out` });
+      ignored.push({ path: at(n, 'i'), message: `the id of ${at(first)}: a repeat, left out` });
     }
   });
   if (repeats.length === 0) return { ok: true, batch, ignored };
   return { ok: true, batch: { ...batch, e: batch.e.filter((_, n) => !repeats.includes(n)) }, ignored };
+}
+
+/**
+ * Names a form's email answer that is not an address ("ada@acme", a typo the browser's email field lets through), when
+ * none of its email fields holds one: the form is stored without it (rows.ts reads the address the same way), and a
+ * form without an address makes no lead, which a site's developer would otherwise look for in vain.
+ */
+function formEmail(event: WireEvent, note: (key: string, message: string) => void) {
+  let unread: [key: string, problem: string] | undefined;
+  for (const [key, value] of Object.entries(event.p ?? {})) {
+    if (declarativeKey(key) !== 'email' || String(value).trim() === '') continue;
+    const address = emailAddress.safeParse(String(value), { reportInput: true });
+    if (address.success) return;
+    unread ??= [key, toProblems(address.error)[0]!.message];
+  }
+  if (unread) note(unread[0], `${unread[1]}: the form is stored without it, and makes no lead`);
 }
 
 /**

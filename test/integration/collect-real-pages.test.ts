@@ -152,6 +152,21 @@ describe('POST /collect with odd values from the page', () => {
     expect(leads.map((lead: { email: string }) => lead.email)).toEqual(['josé@exemple.fr']);
   });
 
+  it("stores a form whose email is not an address, and says why it makes no lead", async () => {
+    const visitor = newVisitor();
+    // <input type="email"> lets "ada@acme" through; without an address there is no lead to make.
+    const form = wireEvent({ n: 'f', k: 'contact', p: { 'email email email': 'ada@acme', 'company company organization': 'Acme' } });
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), form] });
+    expect([response.status, response.body]).toEqual([
+      202,
+      { accepted: 2, ignored: [{ path: 'e[1].p.email email email', message: 'expected an email address (got "ada@acme"): the form is stored without it, and makes no lead' }] },
+    ]);
+    const stored = (await storedEvents(server, visitor)).find((row) => row.type === 'form')!;
+    expect([stored.email, stored.props]).toEqual(['', { company: 'Acme' }]);
+    const { leads } = (await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body;
+    expect(leads.map((lead: { kind: string }) => lead.kind)).toEqual(['visitor']);
+  });
+
   it("makes one lead of a form and an identify call whose address a browser's email field gave with an ASCII domain", async () => {
     // Chromium's <input type="email"> gives ada@bücher.de, as typed, as ada@xn--bcher-kva.de: the snippet sends that
     // from the form, while the page's code identifies its user with the address as stored in its own records.

@@ -190,6 +190,16 @@ describe('parseBatch', () => {
     expect(outcome(batchOf(view, view))).toEqual({ status: 202, stored: [null], ignored: [{ path: 'e[1].i', message: 'the id of e[0]: a repeat, left out' }] });
   });
 
+  it("names a form's email answer that is not an address, as the form makes no lead without one", () => {
+    const form = (p: Record<string, unknown>) => event({ n: 'f', k: 'contact', p });
+    const parsed = parseBatch(batchOf(identify('a@b'), form({ 'email email': 'ada@acme', company: 'Acme' }), form({ courriel: 'ada@acme', 'email2 email': 'ada@acme.com' }), form({ email: ' ' })));
+    expect(parsed.ok && parsed.batch.e.map((e) => e.p)).toEqual([{ 'email email': 'ada@acme', company: 'Acme' }, { courriel: 'ada@acme', 'email2 email': 'ada@acme.com' }, { email: ' ' }]);
+    expect(parsed.ok && parsed.ignored).toEqual([
+      { path: 'e[0].em', message: 'expected an email address (got "a@b"): the identify event is left out' },
+      { path: 'e[1].p.email email', message: 'expected an email address (got "ada@acme"): the form is stored without it, and makes no lead' },
+    ]);
+  });
+
   it('does not change the body it was given', () => {
     const body = { ...batchOf(identify('a@b'), event({ n: 't', k: 'x', p: { a: null, b: [1] }, sid: 'a.b' })), v: 'a.b' };
     const copy = structuredClone(body);
