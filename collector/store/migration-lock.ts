@@ -8,19 +8,22 @@ import { clusterStatements, quoteName, type ClusterTarget } from './cluster-ddl.
 const LOCK = 'hearth_migration_lock';
 
 // No IF NOT EXISTS: of the collectors that create it at once, one succeeds and the others are told it exists. On a
-// cluster the DDL queue runs ON CLUSTER statements one after the other, so the same one wins on every node.
-const LOCK_TABLE = `CREATE TABLE ${LOCK}
+// cluster the DDL queue runs ON CLUSTER statements one after the other, so the same one wins on every node. The
+// table's comment names its holder, set with the table itself: a heartbeat row a cut-off earlier holder sends late
+// cannot make the lock look like its own.
+const lockTable = (holder: string) => `CREATE TABLE ${LOCK}
 (
     holder String,
     at     DateTime64(3, 'UTC')
 )
 ENGINE = MergeTree
-ORDER BY at`;
+ORDER BY at
+COMMENT '${holder}'`;
 
 export interface MigrationLockOptions {
-  /** A holder whose heartbeat has not changed for this long, by the waiter's own clock, has died (60 s). */
+  /** A lock whose heartbeats have not grown for this long, by the waiter's own clock, is a dead holder's (60 s). */
   staleMs?: number;
-  /** How often the holder says it is alive (5 s). */
+  /** How often the holder says it is alive; each heartbeat also gives up after this long (5 s). */
   heartbeatMs?: number;
   /** How often a waiter looks again (1 s). */
   pollMs?: number;
@@ -32,53 +35,74 @@ export interface MigrationLockOptions {
  * Runs `work` (migrations, retention) while no other collector does the same on this ClickHouse. Collectors that
  * start together (a deploy, a scaled service) otherwise ran the same migrations at once: each recorded them again in
  * the ledger, most stopped on "table already exists", and two copies of the events table (008) interleaved could lose
- * the events stored meanwhile. ClickHouse has no lock, so the lock is a table only one can create (LOCK_TABLE). The
- * holder adds a heartbeat row every few seconds and drops the table when done, failed or not; a holder that died (kill
- * -9, a lost machine) is known by a heartbeat that stopped changing, and a waiter drops its table and takes the lock.
- * Two waiters that find a dead holder at the same moment may both take over: one drops the table just after the other
- * created it anew. The window is the few milliseconds between a waiter's last look and its drop.
+ * the events stored meanwhile. ClickHouse has no lock, so the lock is a table only one can create (lockTable).
+ *
+ * The holder adds a heartbeat row every few seconds, each on its own and given up after as long, so one that hangs
+ * never holds back the next. A waiter counts the rows by its own clock (not their times, which are the holder's): a
+ * count that has not grown for staleMs is a dead holder's (kill -9, a lost machine, or one cut off from ClickHouse
+ * that long), and the waiter drops the table and takes the lock. The holder drops the table when done, failed or not,
+ * unless it is no longer its own. Two waiters that find a dead holder at the same moment may both take over: one
+ * drops the table just after the other created it anew, in the few milliseconds between its last look and its drop.
  *
  * Used with a ClickHouse server only: the embedded engine's data folder is one process's, so a lock found there would
  * always be a dead one's.
  */
 export async function withMigrationLock<T>(client: ClickHouseClient, cluster: ClusterTarget | undefined, work: () => Promise<T>, options: MigrationLockOptions = {}): Promise<T> {
   const { staleMs = 60_000, heartbeatMs = 5_000, pollMs = 1_000, onWait = () => {} } = options;
-  const holder = `${hostname()} pid ${process.pid} (${randomUUID().slice(0, 8)})`;
-  const create = cluster ? clusterStatements(LOCK_TABLE, cluster, { source: 'the migration lock', shard: false }) : [LOCK_TABLE];
+  // Plain characters only: it is a literal in the table's DDL.
+  const holder = `${hostname().replace(/[^\w.-]/g, '_')} pid ${process.pid} (${randomUUID().slice(0, 8)})`;
+  const create = cluster ? clusterStatements(lockTable(holder), cluster, { source: 'the migration lock', shard: false }) : [lockTable(holder)];
   const drop = `DROP TABLE IF EXISTS ${LOCK}${cluster ? ` ON CLUSTER ${quoteName(cluster.cluster)}` : ''} SYNC`;
-  // The latest heartbeat seen, and when it was first seen: it has to change within staleMs.
-  let seen: { beat: string; since: number } | undefined;
+  // The lock as last seen (its holder and heartbeat count), and since when (this process's clock) it has not changed.
+  let seen: { key: string; since: number } | undefined;
   const told = new Set<string>();
   for (;;) {
     if (await created(client, create)) break;
-    const beat = await latestBeat(client);
-    if (beat === undefined) continue; // dropped meanwhile: its holder is done
-    if (seen?.beat !== beat.key) seen = { beat: beat.key, since: Date.now() };
-    else if (Date.now() - seen.since >= staleMs && (await latestBeat(client))?.key === beat.key) {
-      await client.command({ query: drop });
-      seen = undefined;
-      continue;
+    const lock = await lockState(client);
+    const key = lock ? `${lock.holder} ${lock.beats}` : 'unreadable';
+    if (seen?.key !== key) seen = { key, since: Date.now() };
+    else if (Date.now() - seen.since >= staleMs) {
+      // A table CREATE says exists and SELECT cannot read is a detached one, which only its operator can clear.
+      if (!lock) throw new Error(`${LOCK} exists but cannot be read (detached?): run DROP TABLE ${LOCK} SYNC, or ATTACH it`);
+      const again = await lockState(client);
+      if (again?.holder === lock.holder && again.beats === lock.beats) {
+        await client.command({ query: drop });
+        seen = undefined;
+        continue;
+      }
     }
-    if (!told.has(beat.holder)) {
-      told.add(beat.holder);
-      onWait(beat.holder || 'a collector that has just started');
+    if (lock?.holder && !told.has(lock.holder)) {
+      told.add(lock.holder);
+      onWait(lock.holder);
     }
     await sleep(pollMs);
   }
+
   const heartbeat = async () => {
-    await client.insert({ table: LOCK, values: [{ holder, at: toClickHouseTime(Date.now()) }], format: 'JSONEachRow' });
+    await client.insert({ table: LOCK, values: [{ holder, at: toClickHouseTime(Date.now()) }], format: 'JSONEachRow', abort_signal: AbortSignal.timeout(heartbeatMs) });
   };
-  let beating = heartbeat();
+  let inFlight: Promise<void> | undefined;
   const timer = setInterval(() => {
-    beating = beating.then(heartbeat).catch(() => {});
+    inFlight ??= heartbeat()
+      .catch(() => {})
+      .finally(() => (inFlight = undefined));
   }, heartbeatMs);
+  let failed = false;
   try {
-    await beating;
+    await heartbeat();
     return await work();
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
     clearInterval(timer);
-    await beating.catch(() => {});
-    await client.command({ query: drop });
+    // Dropped unless another collector took it over meanwhile; when the work failed, its error is the one told.
+    const release = async () => {
+      if ((await lockState(client))?.holder === holder) await client.command({ query: drop });
+    };
+    await release().catch((error: unknown) => {
+      if (!failed) throw error;
+    });
   }
 }
 
@@ -95,14 +119,19 @@ async function created(client: ClickHouseClient, statements: string[]): Promise<
   }
 }
 
-/** The lock's latest heartbeat (holder '' and key '' before its first), or undefined when the table is gone. */
-async function latestBeat(client: ClickHouseClient): Promise<{ holder: string; key: string } | undefined> {
+/** The lock's holder (the table's comment) and how many heartbeats it holds; undefined when it is gone. */
+async function lockState(client: ClickHouseClient): Promise<{ holder: string; beats: number } | undefined> {
   try {
-    const result = await client.query({ query: `SELECT holder, toString(at) AS at FROM ${LOCK} ORDER BY at DESC LIMIT 1`, format: 'JSONEachRow' });
-    const [row] = await result.json<{ holder: string; at: string }>();
-    return row ? { holder: row.holder, key: `${row.holder} ${row.at}` } : { holder: '', key: '' };
+    const result = await client.query({
+      query: `SELECT (SELECT comment FROM system.tables WHERE database = currentDatabase() AND name = '${LOCK}') AS holder, (SELECT count() FROM ${LOCK}) AS beats`,
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ holder: string; beats: string }>();
+    return { holder: row!.holder, beats: Number(row!.beats) };
   } catch (error) {
-    if ((error as { type?: string }).type === 'UNKNOWN_TABLE') return undefined;
+    // Dropped meanwhile (TABLE_IS_DROPPED: dropped while the query started).
+    const { type } = error as { type?: string };
+    if (type === 'UNKNOWN_TABLE' || type === 'TABLE_IS_DROPPED') return undefined;
     throw error;
   }
 }

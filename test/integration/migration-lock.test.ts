@@ -65,7 +65,7 @@ describe('collectors that start together against one ClickHouse', () => {
 
   it("take over the lock of a collector that died holding it, naming it", async () => {
     // Killed while migrating: its lock table stays, with its last heartbeat.
-    await client.command({ query: "CREATE TABLE hearth_migration_lock (holder String, at DateTime64(3, 'UTC')) ENGINE = MergeTree ORDER BY at" });
+    await client.command({ query: "CREATE TABLE hearth_migration_lock (holder String, at DateTime64(3, 'UTC')) ENGINE = MergeTree ORDER BY at COMMENT 'web-2 pid 4242 (dead)'" });
     await client.command({ query: "INSERT INTO hearth_migration_lock VALUES ('web-2 pid 4242 (dead)', now64(3) - INTERVAL 1 HOUR)" });
     const waitedFor: string[] = [];
     const started = Date.now();
@@ -73,6 +73,29 @@ describe('collectors that start together against one ClickHouse', () => {
     expect(start.applied).toEqual([]);
     expect(waitedFor).toEqual(['web-2 pid 4242 (dead)']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(await lockTables()).toEqual([]);
+  });
+
+  it('leave alone the lock another took over while they were cut off from ClickHouse', async () => {
+    const order: string[] = [];
+    const gate = () => {
+      let open!: () => void;
+      return { wait: new Promise<void>((resolve) => (open = resolve)), open: () => open() };
+    };
+    const [a, b] = [gate(), gate()];
+    // A's heartbeats stop (here: none after its first), as when its connection hangs; its work goes on.
+    const first = withMigrationLock(collector(), undefined, () => a.wait.then(() => void order.push('A done')), { ...quiet, heartbeatMs: 60_000 });
+    await expect.poll(lockTables).toHaveLength(1);
+    const second = withMigrationLock(collector(), undefined, () => (order.push('B took over'), b.wait.then(() => void order.push('B done'))), { ...quiet, staleMs: 300, pollMs: 50 });
+    await expect.poll(() => order).toEqual(['B took over']);
+    a.open();
+    await first;
+    // A finished after B took over: B's lock stays, for B to drop.
+    const [lock] = await rows<{ comment: string }>("SELECT comment FROM system.tables WHERE database = currentDatabase() AND name = 'hearth_migration_lock'");
+    expect(lock?.comment).toMatch(/ pid \d+ \(\w{8}\)$/);
+    b.open();
+    await second;
+    expect(order).toEqual(['B took over', 'A done', 'B done']);
     expect(await lockTables()).toEqual([]);
   });
 

@@ -162,13 +162,20 @@ describe('the storage section of the config', () => {
 describe('the migration lock on a cluster', () => {
   it('is one replicated table on every node, created without IF NOT EXISTS and dropped from every node', async () => {
     const statements: string[] = [];
+    let holder = '';
     const recording = {
-      command: async ({ query }: { query: string }) => void statements.push(query),
+      command: async ({ query }: { query: string }) => {
+        holder ||= /COMMENT '(.*)'$/.exec(query)?.[1] ?? '';
+        statements.push(query);
+      },
       insert: async ({ table }: { table: string }) => void statements.push(`INSERT INTO ${table}`),
+      query: async () => ({ json: async () => [{ holder, beats: '1' }] }),
     };
     await withMigrationLock(recording as never, target, async () => void statements.push('migrations'), { onWait: () => {} });
     expect(statements).toEqual([
-      "CREATE TABLE hearth_migration_lock ON CLUSTER hearth\n(\n    holder String,\n    at     DateTime64(3, 'UTC')\n)\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/hearth_migration_lock', '{replica}')\nORDER BY at",
+      expect.stringMatching(
+        /^CREATE TABLE hearth_migration_lock ON CLUSTER hearth\n\(\n {4}holder String,\n {4}at {5}DateTime64\(3, 'UTC'\)\n\)\nENGINE = ReplicatedMergeTree\('\/clickhouse\/tables\/\{database\}\/hearth_migration_lock', '\{replica\}'\)\nORDER BY at\nCOMMENT '[\w.-]+ pid \d+ \(\w{8}\)'$/,
+      ),
       'INSERT INTO hearth_migration_lock',
       'migrations',
       'DROP TABLE IF EXISTS hearth_migration_lock ON CLUSTER hearth SYNC',
