@@ -213,21 +213,27 @@ function keptId(value: unknown, path: string, ignored: Problem[]): unknown {
  */
 function finished(batch: WireBatch, ignored: Problem[], positions?: number[]): ParsedBatch {
   const at = (n: number, ...path: PropertyKey[]) => formatPath(['e', positions?.[n] ?? n, ...path]);
-  const firstOf = new Map<string, number>();
-  const repeats: number[] = [];
-  batch.e.forEach((event, n) => {
-    if (event.n === 'f') formEmail(event, (key, message) => ignored.push({ path: at(n, 'p', key), message }));
-    if (batch.e.length < 2) return;
-    const id = event.i.toLowerCase();
-    const first = firstOf.get(id);
-    if (first === undefined) firstOf.set(id, n);
-    else {
-      repeats.push(n);
-      ignored.push({ path: at(n, 'i'), message: `the id of ${at(first)}: a repeat, left out` });
+  let events = batch.e;
+  if (events.length > 1) {
+    const firstOf = new Map<string, number>();
+    const repeats = new Map<number, number>();
+    events.forEach((event, n) => {
+      const id = event.i.toLowerCase();
+      const first = firstOf.get(id);
+      if (first === undefined) firstOf.set(id, n);
+      else repeats.set(n, first);
+    });
+    if (repeats.size > 0) {
+      // What was said of a repeat's values goes: it is not stored at all.
+      const of = new Set([...repeats.keys()].map((n) => at(n)));
+      ignored = ignored.filter(({ path }) => !of.has(path.slice(0, path.indexOf(']') + 1)));
+      for (const [n, first] of repeats) ignored.push({ path: at(n, 'i'), message: `the id of ${at(first)}: a repeat, left out` });
+      events = events.filter((_, n) => !repeats.has(n));
+      positions = batch.e.map((_, n) => positions?.[n] ?? n).filter((_, n) => !repeats.has(n));
     }
-  });
-  if (repeats.length === 0) return { ok: true, batch, ignored };
-  return { ok: true, batch: { ...batch, e: batch.e.filter((_, n) => !repeats.includes(n)) }, ignored };
+  }
+  events.forEach((event, n) => event.n === 'f' && formEmail(event, (key, message) => ignored.push({ path: at(n, 'p', key), message })));
+  return { ok: true, batch: events === batch.e ? batch : { ...batch, e: events }, ignored };
 }
 
 /**
@@ -238,7 +244,8 @@ function finished(batch: WireBatch, ignored: Problem[], positions?: number[]): P
 function formEmail(event: WireEvent, note: (key: string, message: string) => void) {
   let unread: [key: string, problem: string] | undefined;
   for (const [key, value] of Object.entries(event.p ?? {})) {
-    if (declarativeKey(key) !== 'email' || String(value).trim() === '') continue;
+    // Every field declarativeKey reads as an email says "mail" or "courriel": the others skip its patterns.
+    if (!/mail|courriel/i.test(key) || declarativeKey(key) !== 'email' || String(value).trim() === '') continue;
     const address = emailAddress.safeParse(String(value), { reportInput: true });
     if (address.success) return;
     unread ??= [key, toProblems(address.error)[0]!.message];
