@@ -62,8 +62,9 @@ export async function withMigrationLock<T>(client: ClickHouseClient, cluster: Cl
     const key = lock ? `${lock.holder} ${lock.beats}` : 'unreadable';
     if (seen?.key !== key) seen = { key, since: Date.now() };
     else if (Date.now() - seen.since >= staleMs) {
-      // A table CREATE says exists and SELECT cannot read is a detached one, which only its operator can clear.
-      if (!lock) throw new Error(`${LOCK} exists but cannot be read (detached?): run DROP TABLE ${LOCK} SYNC, or ATTACH it`);
+      // A table CREATE says exists and SELECT cannot read is a detached one, or one left on some nodes of a cluster
+      // only: its operator clears it.
+      if (!lock) throw new Error(`${LOCK} exists but cannot be read (detached, or on some nodes of the cluster only): drop it (DROP TABLE ${LOCK} [ON CLUSTER …] SYNC) and start again`);
       const again = await lockState(client);
       if (again?.holder === lock.holder && again.beats === lock.beats) {
         await client.command({ query: drop });
@@ -81,15 +82,17 @@ export async function withMigrationLock<T>(client: ClickHouseClient, cluster: Cl
   const heartbeat = async () => {
     await client.insert({ table: LOCK, values: [{ holder, at: toClickHouseTime(Date.now()) }], format: 'JSONEachRow', abort_signal: AbortSignal.timeout(heartbeatMs) });
   };
+  // A heartbeat that fails or hangs is no reason to stop: the next one may go through, and waiters allow staleMs.
   let inFlight: Promise<void> | undefined;
-  const timer = setInterval(() => {
+  const beat = () => {
     inFlight ??= heartbeat()
       .catch(() => {})
       .finally(() => (inFlight = undefined));
-  }, heartbeatMs);
+  };
+  beat();
+  const timer = setInterval(beat, heartbeatMs);
   let failed = false;
   try {
-    await heartbeat();
     return await work();
   } catch (error) {
     failed = true;
