@@ -46,7 +46,7 @@ export function createMetrics(): HearthMetrics {
   const events = new Counter({ name: 'hearth_collect_events_accepted_total', help: 'Events in the batches /collect accepted.', registers: [registry] });
   const ignoredValues = new Counter({
     name: 'hearth_collect_ignored_total',
-    help: "What accepted batches were stored without (properties, emails, identify events a page's code passed that cannot be stored): the entries of the 202s' `ignored`.",
+    help: "What accepted batches were stored without or otherwise (properties, emails, identify events a page's code passed that cannot be stored, repeated events, ids in another shape, forms without an address): the entries of the 202s' `ignored`.",
     registers: [registry],
   });
   const rejections = new Counter({
