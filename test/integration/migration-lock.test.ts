@@ -51,10 +51,10 @@ describe('collectors that start together against one ClickHouse', () => {
   it('wait while the holder is alive, however long it takes', async () => {
     const order: string[] = [];
     let release!: () => void;
-    const holding = withMigrationLock(collector(), undefined, () => new Promise<void>((resolve) => (release = resolve)).then(() => void order.push('holder done')), { ...quiet, heartbeatMs: 50 });
+    const holding = withMigrationLock(collector(), undefined, () => new Promise<void>((resolve) => (release = resolve)).then(() => void order.push('holder done')), { ...quiet, heartbeatMs: 250 });
     await expect.poll(lockTables).toHaveLength(1);
-    const waiting = withMigrationLock(collector(), undefined, async () => void order.push('waiter ran'), { ...quiet, staleMs: 500, pollMs: 50 });
-    // Ten times the time after which a silent holder counts as dead.
+    const waiting = withMigrationLock(collector(), undefined, async () => void order.push('waiter ran'), { ...quiet, staleMs: 2_500, pollMs: 50 });
+    // Twice the time after which a silent holder counts as dead (each heartbeat gives up after 250 ms, ten may).
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     expect(order).toEqual([]);
     release();
