@@ -1,6 +1,6 @@
 import { declarativeKey } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
-import { emailAddress, EVENT_TYPES, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
+import { EVENT_TYPES, formAddress, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 
 /** One row of the `events` table (collector/store/migrations/). */
@@ -73,23 +73,17 @@ function hostOf(url: string | null | undefined): string {
 /**
  * The answers of a form or the traits of an identify call under their declarative keys (a `jobTitle` or `job_title`
  * trait and a form's "poste" field are all `job_title`), as the profile and the rules know them; the email goes to
- * its own column (a form's; an identify call's is its own `em`). Unknown descriptors and secret-like keys are dropped;
- * values lose their surrounding white space (tabs, line breaks, no-break spaces included): an answer of only white
- * space is no answer and never replaces one.
+ * its own column (a form's: formAddress; an identify call's is its own `em`). Unknown descriptors and secret-like keys
+ * are dropped; values lose their surrounding white space (tabs, line breaks, no-break spaces included): an answer of
+ * only white space is no answer and never replaces one.
  */
-function answersOf(event: WireEvent): { props: Record<string, string>; email: string } {
+function answersOf(event: WireEvent): Record<string, string> {
   const props: Record<string, string> = {};
-  let address = '';
   for (const [sentKey, value] of Object.entries(event.p ?? {})) {
     const key = declarativeKey(sentKey);
-    if (!key || props[key] !== undefined) continue;
-    if (key === 'email') {
-      // Read as identify's email is, so a form makes the same lead (josé@exemple.fr included).
-      const parsed = emailAddress.safeParse(String(value));
-      if (parsed.success && !address) address = parsed.data;
-    } else props[key] = String(value).trim();
+    if (key && key !== 'email' && props[key] === undefined) props[key] = String(value).trim();
   }
-  return { props, email: address };
+  return props;
 }
 
 /** Other properties (a custom event's), as ClickHouse's Map(String, String) column takes them, kept as sent. */
@@ -133,8 +127,8 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       path: storedUrl(route ? url.pathname.replace(/\/$/, '') + route : url.pathname),
       referrer: storedUrl(event.r ?? ''),
       title: event.ti ?? '',
-      email: type === 'form' ? answers!.email : (event.em ?? ''),
-      props: answers ? answers.props : textProps(event.p),
+      email: type === 'form' ? formAddress(event.p).address : (event.em ?? ''),
+      props: answers ?? textProps(event.p),
       engaged_ms: event.ms ?? 0,
       scroll_depth: event.sd ?? 0,
       link_url: storedUrl(event.h ?? ''),

@@ -232,25 +232,29 @@ function finished(batch: WireBatch, ignored: Problem[], positions?: number[]): P
       positions = batch.e.map((_, n) => positions?.[n] ?? n).filter((_, n) => !repeats.has(n));
     }
   }
-  events.forEach((event, n) => event.n === 'f' && formEmail(event, (key, message) => ignored.push({ path: at(n, 'p', key), message })));
+  events.forEach((event, n) => {
+    const unread = event.n === 'f' ? formAddress(event.p).unread : undefined;
+    if (unread) ignored.push({ path: at(n, 'p', unread.key), message: `${unread.problem}: the form is stored without it, and makes no lead` });
+  });
   return { ok: true, batch: events === batch.e ? batch : { ...batch, e: events }, ignored };
 }
 
 /**
- * Names a form's email answer that is not an address ("ada@acme", a typo the browser's email field lets through), when
- * none of its email fields holds one: the form is stored without it (rows.ts reads the address the same way), and a
- * form without an address makes no lead, which a site's developer would otherwise look for in vain.
+ * A form's email: the address the first of its email fields holds, read as identify's email is (so a form makes the
+ * same lead: josé@exemple.fr included), or '' and why the first answered one is not an address ("ada@acme", a typo
+ * the browser's email field lets through). rows.ts stores the address; parseBatch names the other case, since a form
+ * without an address makes no lead, which a site's developer would otherwise look for in vain.
  */
-function formEmail(event: WireEvent, note: (key: string, message: string) => void) {
-  let unread: [key: string, problem: string] | undefined;
-  for (const [key, value] of Object.entries(event.p ?? {})) {
+export function formAddress(props: WireEvent['p']): { address: string; unread: { key: string; problem: string } | undefined } {
+  let unread: { key: string; problem: string } | undefined;
+  for (const [key, value] of Object.entries(props ?? {})) {
     // Every field declarativeKey reads as an email says "mail" or "courriel": the others skip its patterns.
     if (!/mail|courriel/i.test(key) || declarativeKey(key) !== 'email' || String(value).trim() === '') continue;
     const address = emailAddress.safeParse(String(value), { reportInput: true });
-    if (address.success) return;
-    unread ??= [key, toProblems(address.error)[0]!.message];
+    if (address.success) return { address: address.data, unread: undefined };
+    unread ??= { key, problem: toProblems(address.error)[0]!.message };
   }
-  if (unread) note(unread[0], `${unread[1]}: the form is stored without it, and makes no lead`);
+  return { address: '', unread };
 }
 
 /**

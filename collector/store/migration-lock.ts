@@ -91,22 +91,21 @@ export async function withMigrationLock<T>(client: ClickHouseClient, cluster: Cl
   };
   beat();
   const timer = setInterval(beat, heartbeatMs);
-  let failed = false;
-  try {
-    return await work();
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
+  // Dropped unless another collector took it over meanwhile.
+  const release = async () => {
     clearInterval(timer);
-    // Dropped unless another collector took it over meanwhile; when the work failed, its error is the one told.
-    const release = async () => {
-      if ((await lockState(client))?.holder === holder) await client.command({ query: drop });
-    };
-    await release().catch((error: unknown) => {
-      if (!failed) throw error;
-    });
+    if ((await lockState(client))?.holder === holder) await client.command({ query: drop });
+  };
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    // The work's error is the one told, whatever the release meets.
+    await release().catch(() => {});
+    throw error;
   }
+  await release();
+  return result;
 }
 
 /** Whether this caller created the lock table (false: it exists already). */
