@@ -15,16 +15,17 @@ export let respectDnt: boolean;
 /** `data-cookie-domain`: share the visitor id across subdomains, e.g. ".acme.com". */
 export let cookieDomain: string | null | undefined;
 
-/** Reads the snippet's script tag; false when there is none with a `data-site`. */
-export function readConfig(): boolean {
+/** Reads the snippet's script tag; returns the site id, none when no tag has a `data-site`. */
+export function readConfig(): string | null | undefined {
   const script = (document.currentScript || document.querySelector('script[data-site]')) as HTMLScriptElement | null;
   const attr = (name: string) => script?.getAttribute('data-' + name);
   site = attr('site');
-  if (!site) return false;
-  endpoint = new URL('/collect', attr('api') || script!.src).href;
-  hashRouting = attr('hash') != null;
-  consentRequired = attr('consent') == 'required';
-  respectDnt = attr('respect-dnt') != 'false';
-  cookieDomain = attr('cookie-domain');
-  return true;
+  if (site) {
+    endpoint = new URL('/collect', attr('api') || script!.src).href;
+    hashRouting = attr('hash') != null;
+    consentRequired = attr('consent') == 'required';
+    respectDnt = attr('respect-dnt') != 'false';
+    cookieDomain = attr('cookie-domain');
+  }
+  return site;
 }

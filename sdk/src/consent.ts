@@ -8,8 +8,10 @@ export const UNDECIDED = 0;
 export const GRANTED = 1;
 export const DENIED = 2;
 
+/** Global Privacy Control is not in TypeScript's DOM types yet. */
+type PrivacyNavigator = Navigator & { globalPrivacyControl?: boolean };
+
 /** Truthy when this browser opted out: `localStorage.hearth_ignore`, or Global Privacy Control / Do-Not-Track. */
 export function optedOut(): unknown {
-  const nav = navigator as Navigator & { globalPrivacyControl?: boolean };
-  return load('hearth_ignore') || (respectDnt && (nav.globalPrivacyControl || nav.doNotTrack == '1'));
+  return load('hearth_ignore') || (respectDnt && ((navigator as PrivacyNavigator).globalPrivacyControl || navigator.doNotTrack == '1'));
 }

@@ -9,7 +9,7 @@ const FILE = /\.(pdf|(doc|xls|ppt)x?|od[tsp]|rtf|txt|csv|zip|rar|7z|t?gz|tar|bz2
  * The event goes out at once: the click may be about to unload the page.
  */
 export function trackDownloads(): void {
-  function onClick(event: MouseEvent) {
+  const onClick = (event: MouseEvent) => {
     // Left click (also Enter on a link, and ctrl/cmd/shift clicks) or middle click; never the right button.
     if (event.button > 1) return;
     const link = (event.target as Element).closest?.('a[href]');
@@ -18,7 +18,7 @@ export function trackDownloads(): void {
     const asset = link.getAttribute('data-hearth-asset');
     const type = asset != null || link.hasAttribute('download') || FILE.test(url.pathname) ? 'd' : url.host && url.host != location.host && 'o';
     if (type) push(type, { h: url.href, x: link.textContent!.trim().slice(0, 200), k: asset }, true);
-  }
+  };
   document.addEventListener('click', onClick, true);
   document.addEventListener('auxclick', onClick, true);
 }

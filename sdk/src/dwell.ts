@@ -25,38 +25,37 @@ export function trackDwell(): () => void {
   let attentive: boolean | undefined;
 
   /** Counts the time since the last settle that was both attentive and within 30 s of activity. */
-  function settle() {
+  const settle = () => {
     const t = Date.now();
-    if (attentive) engagedMs += Math.max(0, Math.min(t, lastActive + ACTIVE_MS) - accounted);
     // Denied (checked at least once a second): what was not sent is dropped, and nothing counts until a new grant.
     if (consent == DENIED) engagedMs = 0;
+    else if (attentive) engagedMs += Math.max(0, Math.min(t, lastActive + ACTIVE_MS) - accounted);
     accounted = t;
     attentive = !document.hidden && document.hasFocus();
-  }
+  };
 
-  function send() {
+  const send = () => {
     settle();
-    if (engagedMs > 0) {
+    if (engagedMs) {
       push('e', { u: pageUrl, ms: engagedMs, sd: maxScroll });
       engagedMs = 0;
     }
-  }
+  };
 
-  function active() {
+  const active = () => {
     settle();
     lastActive = accounted;
     // |0 turns the NaN of an empty, zero-height document into 0.
     maxScroll = Math.max(maxScroll, Math.min(100, ((scrollY + innerHeight) / document.documentElement.scrollHeight) * 100) | 0);
-  }
+  };
 
   // Pointer events cover mouse, pen and touch, and keys; none of these can block scrolling, so they need no
   // `passive`. Scrolling counts for the page itself only (scroll events do not bubble): an inner element that
   // scrolls by itself (a carousel) is no visitor.
   for (const type of ['pointerdown', 'pointermove', 'keydown']) addEventListener(type, active, true);
-  addEventListener('scroll', active);
+  for (const type of ['scroll', 'focus']) addEventListener(type, active);
   // Leaving is when the last piece of dwell is known, so this is also where the whole queue goes out, by beacon.
   const leave = () => (send(), flush(1));
-  addEventListener('focus', active);
   addEventListener('blur', send);
   addEventListener('pagehide', leave);
   document.addEventListener('visibilitychange', () => (document.hidden ? leave() : active()));

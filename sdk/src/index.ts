@@ -9,6 +9,11 @@ import { push, setConsent, startTransport } from './transport.ts';
 
 type Command = [name: string, ...args: unknown[]];
 type Hearth = ((...command: Command) => void) & { q?: Command[]; h?: 1 };
+declare global {
+  interface Window {
+    hearth?: Hearth;
+  }
+}
 
 /**
  * One `hearth(...)` call; a bad one is ignored rather than thrown into the page. Properties that cannot be sent
@@ -24,12 +29,11 @@ function run(name: string, a: unknown, b?: unknown) {
 (run as Hearth).h = 1;
 
 try {
-  const w = window as unknown as { hearth?: Hearth };
   // An opted-out browser (hearth_ignore, Global Privacy Control, Do-Not-Track) runs nothing at all, nor a second
   // copy of the snippet on the same page (a tag manager and a hard-coded tag): every event would count twice.
-  if (!w.hearth?.h && readConfig() && !optedOut()) {
-    const queued = w.hearth?.q || [];
-    w.hearth = run as Hearth;
+  if (!window.hearth?.h && readConfig() && !optedOut()) {
+    const queued = window.hearth?.q || [];
+    window.hearth = run as Hearth;
     readIdentity();
     // With data-consent="required" the site's consent manager calls hearth('consent', …) on every page.
     startTransport(consentRequired ? UNDECIDED : GRANTED);

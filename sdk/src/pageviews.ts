@@ -11,15 +11,15 @@ export function trackPageviews(onPage: () => void): void {
   let lastPage: string | undefined;
   let lastUrl = document.referrer;
 
-  function view(force?: unknown) {
+  const view = () => {
     const page = location.pathname + (hashRouting ? location.hash : '');
-    if (page == lastPage && !force) return;
+    if (page == lastPage) return;
     lastPage = page;
     onPage();
     // No page title: an SPA sets it after the navigation, so at this point it would still be the previous page's.
     push('v', { r: lastUrl });
     lastUrl = location.href;
-  }
+  };
 
   for (const method of ['pushState', 'replaceState'] as const) {
     const original = history[method];
@@ -29,10 +29,10 @@ export function trackPageviews(onPage: () => void): void {
     };
   }
   // Back/forward and, with data-hash, hash changes: a fragment navigation fires popstate too.
-  addEventListener('popstate', () => view());
-  addEventListener('pageshow', (event) => event.persisted && view(1));
-  const doc = document as Document & { prerendering?: boolean };
+  addEventListener('popstate', view);
+  // A page restored from the back/forward cache is a new view of the same page.
+  addEventListener('pageshow', (event) => event.persisted && ((lastPage = ''), view()));
   // prerenderingchange fires once, when the prerendered page is activated.
-  if (doc.prerendering) doc.addEventListener('prerenderingchange', () => view());
+  if ((document as Document & { prerendering?: boolean }).prerendering) document.addEventListener('prerenderingchange', view);
   else view();
 }

@@ -50,7 +50,7 @@ function stashed(): Stash {
 }
 
 /** Saves the stash, or removes it once empty. */
-const stash = (attempts: number, notBefore: number, events: WireEvent[]) => save(STASH_KEY, events[0] ? JSON.stringify([attempts, notBefore, events]) : null);
+const stash = (attempts: number, notBefore: number, events: WireEvent[]) => save(STASH_KEY, events[0] && JSON.stringify([attempts, notBefore, events]));
 
 /**
  * Posts a body; on a network error, a 5xx or a 429 its events are stashed for a retry with backoff and jitter,
@@ -68,7 +68,7 @@ function post(body: string, events: WireEvent[]) {
         .concat(failed ? events : [])
         .filter((event) => now - event.t < STASH_LIFE_MS);
       while (keep[STASH_MAX_EVENTS] || new Blob([JSON.stringify(keep)]).size > STASH_MAX_BYTES) keep.shift();
-      failed ? stash(attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep) : stash(attempts, notBefore, keep);
+      stash(failed ? attempts + 1 : attempts, failed ? now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()) : notBefore, keep);
     }
   };
   // Stashed events are resent under the session they belong to, not the one current then.
@@ -117,7 +117,8 @@ export function push(type: string, fields?: Partial<WireEvent>, now?: boolean): 
   // Denied: not even the session moves, so a later grant starts one with its first event.
   if (consent == DENIED) return;
   const event: WireEvent = { i: uuid(), n: type, t: Date.now(), u: location.href, ...fields };
-  if (touchSession(event.t, consent == GRANTED)) event.ss = 1;
+  if (touchSession(event.t)) event.ss = 1;
+  if (consent == GRANTED) persistIdentity();
   queue.push(event);
   if (now || document.hidden) flush(1);
   else timer ||= setTimeout(flush, BATCH_WINDOW_MS);
@@ -131,7 +132,7 @@ export function setConsent(decision: Consent): void {
     flush();
   } else {
     queue = [];
-    stash(0, 0, []);
+    save(STASH_KEY);
     persistIdentity(1);
   }
 }
