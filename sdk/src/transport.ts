@@ -32,10 +32,14 @@ const STASH_MAX_BYTES = 50_000;
 const STASH_LIFE_MS = 24 * 3600_000;
 /** While one page resends the stash, other pages and tabs leave it alone for this long. */
 const RETRY_LEASE_MS = 10_000;
+/** Chromium carries at most 64 KB of keepalive request bodies at once, and fails a keepalive fetch beyond. */
+const KEEPALIVE_QUOTA = 65_536;
 
 export let consent: Consent;
 let queue: WireEvent[] = [];
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
+/** Body bytes of this page's keepalive fetches in flight. */
+let keepaliveBytes = 0;
 
 /** Events whose request failed, in localStorage: [failed attempts, no retry before (epoch ms), events]. */
 type Stash = [attempts: number, notBefore: number, events: WireEvent[]];
@@ -58,8 +62,13 @@ const stash = (attempts: number, notBefore: number, events: WireEvent[]) => save
  * 24 hours. Any other answer delivered them (a 4xx: retrying cannot help), so they leave the stash. The events
  * keep their ids, so a retry never counts twice. Once consent is denied, nothing is stashed.
  */
-function post(body: string, events: WireEvent[]) {
+function post(body: string, events: WireEvent[], size: number) {
+  // A string body goes as text/plain, which needs no CORS preflight. A body the browser's keepalive quota cannot
+  // take with those in flight goes without keepalive, while the page is open: sent once, not refused and sent
+  // again, so a collector that cannot be reached gets one request a batch, not two.
+  const held = keepaliveBytes + size > KEEPALIVE_QUOTA ? 0 : size;
   const answered = (failed: unknown) => {
+    keepaliveBytes -= held;
     if (consent == GRANTED) {
       const [attempts, notBefore, kept] = stashed();
       const now = Date.now();
@@ -73,11 +82,8 @@ function post(body: string, events: WireEvent[]) {
   };
   // Stashed events are resent under the session they belong to, not the one current then.
   for (const event of events) event.sid ||= sessionId;
-  // A string body goes as text/plain, which needs no CORS preflight. Chromium carries at most 64 KB of keepalive
-  // requests at once and refuses the rest: those go again at once without keepalive, while the page is open.
-  fetch(endpoint, { method: 'POST', body, keepalive: true })
-    .catch(() => fetch(endpoint, { method: 'POST', body }))
-    .then((response) => answered(response.status > 499 || response.status == 429), answered);
+  keepaliveBytes += held;
+  fetch(endpoint, { method: 'POST', body, keepalive: !!held }).then((response) => answered(response.status > 499 || response.status == 429), answered);
 }
 
 /**
@@ -98,9 +104,10 @@ function retry() {
 function send(events: WireEvent[], leaving?: unknown) {
   // b: an automated browser says so (the collector also reads the User-Agent against a well-kept bot list).
   const body = JSON.stringify({ s: site, v: visitorId, sid: sessionId, b: navigator.webdriver, e: events });
-  if ((new Blob([body]).size > MAX_BODY || events[MAX_EVENTS]) && events[1]) send(events.splice(0, events.length / 2), leaving), send(events, leaving);
+  const size = new Blob([body]).size;
+  if ((size > MAX_BODY || events[MAX_EVENTS]) && events[1]) send(events.splice(0, events.length / 2), leaving), send(events, leaving);
   // A beacon outlives the page but cannot report failure, so it is kept for pages that are going away.
-  else if (!(leaving && navigator.sendBeacon?.(endpoint, body))) post(body, events);
+  else if (!(leaving && navigator.sendBeacon?.(endpoint, body))) post(body, events, size);
 }
 
 /** Sends the queue: by sendBeacon when the page is going away (`leaving`), by fetch otherwise, then the stash. */

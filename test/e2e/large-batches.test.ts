@@ -23,8 +23,8 @@ describe.runIf(browserTestsEnabled())('large batches in Chromium', () => {
     });
     const visitor = (await visitorOf(page))!;
     await page.evaluate(() => (window as any).hearth('identify', 'cjk@acme.test'));
-    // Chromium carries at most 64 KB of keepalive requests at once and refuses the second half as keepalive: it
-    // goes again at once without, so everything arrives while the page is open and nothing waits in the retry queue.
+    // Chromium carries at most 64 KB of keepalive requests at once: the second half goes at once without keepalive,
+    // so everything arrives while the page is open and nothing waits in the retry queue.
     const tracked = () => recentEventsOf(world.hearth, visitor).then((events) => events.filter((e) => e.type === 'track').map((e) => e.name).sort());
     await expect.poll(tracked, { timeout: 10_000 }).toEqual(['cjk-0', 'cjk-1', 'cjk-2', 'cjk-3']);
     expect(await page.evaluate(() => localStorage.getItem('hearth_retry'))).toBeNull();

@@ -61,7 +61,10 @@ export async function openPage(options: PageOptions = {}) {
       },
     },
   });
+  // Every fetch the snippet starts, those the browser refuses or that never reach the collector included.
+  const fetches: Array<{ keepalive: boolean }> = [];
   vi.stubGlobal('fetch', (url: string, init: RequestInit) => {
+    fetches.push({ keepalive: !!init.keepalive });
     if (fetchStatus === 'network-error') return Promise.reject(new TypeError('Failed to fetch'));
     const size = new Blob([init.body as string]).size;
     const keepalive = !!init.keepalive;
@@ -98,6 +101,7 @@ export async function openPage(options: PageOptions = {}) {
 
   return {
     requests,
+    fetches,
     /** Every event sent so far, optionally of one wire type (v, e, d, o, f, i, t). */
     events: (type?: string) => requests.flatMap((r) => r.batch.e).filter((e) => !type || e.n === type),
     setFetchStatus: (status: number | 'network-error' | 'pending') => (fetchStatus = status),

@@ -92,7 +92,22 @@ describe('transport', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(page.events('t').map((e) => e.k)).toEqual(Array.from({ length: 10 }, (_, i) => `big-${i}`));
     expect(page.requests.slice(1).map((r) => r.keepalive)).toEqual([true, false]);
+    // The half the quota cannot take goes without keepalive at once, rather than being refused first.
+    expect(page.fetches.slice(1)).toEqual([{ keepalive: true }, { keepalive: false }]);
     expect(stash()).toBeNull();
+  });
+
+  it('sends a batch once when the collector cannot be reached, not again without keepalive', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const page = await openPage({ fetchStatus: 'network-error' });
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    hearth('track', 'during-outage');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    // The page view, then the event (its batch carries no stashed events: their backoff has not passed).
+    expect(page.fetches).toEqual([{ keepalive: true }, { keepalive: true }]);
+    expect(stashedIds()).toHaveLength(2);
   });
 
   it('resends stashed events under the session they were recorded in, not the one current then', async () => {
@@ -105,7 +120,8 @@ describe('transport', () => {
     expect(stashedIds()).toHaveLength(2);
 
     // 40 minutes later (a new session) the collector is back; the next event brings the stash with it.
-    vi.advanceTimersByTime(40 * 60_000);
+    // Async: each request of the outage fails while it lasts (engagement is sent during it), not once it is over.
+    await vi.advanceTimersByTimeAsync(40 * 60_000);
     page.setFetchStatus(202);
     hearth('track', 'back');
     vi.advanceTimersByTime(300);
@@ -113,10 +129,9 @@ describe('transport', () => {
     const [now, resent] = page.requests;
     expect(now!.batch.e.map((e) => [e.k, e.ss, e.sid])).toEqual([['back', 1, undefined]]);
     expect(now!.batch.sid).not.toBe(first);
-    expect(resent!.batch.e.map((e) => [e.n, e.sid])).toEqual([
-      ['v', first],
-      ['t', first],
-    ]);
+    // Everything of the outage: the page view, the event and the engaged time measured meanwhile.
+    expect(resent!.batch.e.map((e) => e.n).sort()).toEqual(['e', 'e', 't', 'v']);
+    expect(resent!.batch.e.map((e) => e.sid)).toEqual(resent!.batch.e.map(() => first));
     expect(stash()).toBeNull();
   });
 
