@@ -135,6 +135,9 @@ const anyOf = (...phrases: string[]) => ` (?:${phrases.join('|')}) `;
  */
 const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
   ['student', anyOf('stagiaire', 'stage', 'etudiant', 'etudiante', 'intern', 'internship', 'student', 'alternant', 'alternante', 'alternance', 'apprenti', 'apprentie', 'apprentice', 'trainee', 'doctorant', 'doctorante', 'phd candidate')],
+  // An assistant account (community, office) manager is a junior one of these "manager" titles that manage no one
+  // (below), not a deputy manager: before the assistant managers.
+  ['individual', anyOf('(?:assistant|asst) (?:account|community|office) (?:manager|mgr)')],
   // Before the assistants: in English an assistant manager (director) is the manager's deputy and manages too, as an
   // "Assistant Store Manager" does. One word may come between, but not "to the": the assistant to a manager assists.
   ['manager', anyOf('(?:assistant|asst) (?:[a-z]{3,} |hr |it |pr )?(?:manager|mgr|director|dir)')],

@@ -116,6 +116,10 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Office manager', 'individual'],
   ['Community Manager', 'individual'],
   ['Key Account Manager', 'individual'],
+  // Nor does their assistant, whom "Assistant Manager" above would otherwise make a manager.
+  ['Assistant Account Manager', 'individual'],
+  ['Asst. Community Manager', 'individual'],
+  ['Assistant Office Manager', 'individual'],
   ['Responsable grands comptes', 'individual'],
   ['Product Owner', 'individual'],
   ['Consultant', 'individual'],
