@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -23,6 +24,10 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     // chDB binds one data directory per process: each test file runs in its own child process.
     pool: 'forks',
+    // Vitest runs one file fewer than the machine has cores: one at a time on two cores, where most files spend
+    // their time waiting on timers, servers and child processes (a minute-long ClickHouse outage, a scorer's
+    // rounds). Two at a time there.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     globalSetup: ['./test/support/temp-root.ts'],
     isolate: true,
     projects: [
