@@ -59,14 +59,13 @@ export async function withMigrationLock<T>(client: ClickHouseClient, cluster: Cl
   for (;;) {
     if (await created(client, create)) break;
     const lock = await lockState(client);
-    const key = lock ? `${lock.holder} ${lock.beats}` : 'unreadable';
+    const key = keyOf(lock);
     if (seen?.key !== key) seen = { key, since: Date.now() };
     else if (Date.now() - seen.since >= staleMs) {
       // A table CREATE says exists and SELECT cannot read is a detached one, or one left on some nodes of a cluster
       // only: its operator clears it.
       if (!lock) throw new Error(`${LOCK} exists but cannot be read (detached, or on some nodes of the cluster only): drop it (DROP TABLE ${LOCK} [ON CLUSTER …] SYNC) and start again`);
-      const again = await lockState(client);
-      if (again?.holder === lock.holder && again.beats === lock.beats) {
+      if (keyOf(await lockState(client)) === key) {
         await client.command({ query: drop });
         seen = undefined;
         continue;
@@ -107,6 +106,9 @@ export async function withMigrationLock<T>(client: ClickHouseClient, cluster: Cl
   await release();
   return result;
 }
+
+/** What a waiter compares between two looks at the lock: its holder and heartbeat count, or that it could not be read. */
+const keyOf = (lock: { holder: string; beats: number } | undefined) => (lock ? `${lock.holder} ${lock.beats}` : 'unreadable');
 
 /** Whether this caller created the lock table (false: it exists already). */
 async function created(client: ClickHouseClient, statements: string[]): Promise<boolean> {
