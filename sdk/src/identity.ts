@@ -1,9 +1,5 @@
 import { cookieDomain } from './config.ts';
 
-/** Event, visitor and session ids. crypto.randomUUID exists on https pages and localhost, which is where Hearth
- * runs; on a plain-http page it is missing, the snippet's guard catches the error, and nothing is recorded. */
-export const uuid = (): string => crypto.randomUUID();
-
 /** localStorage access that never throws (some privacy modes throw on any use). */
 export function load(key: string): string | undefined {
   try {
@@ -22,6 +18,10 @@ export function save(key: string, value?: string | false | null): void {
 export const KEY = 'hearth_vid';
 const SESSION_IDLE_MS = 30 * 60_000;
 
+// Event, visitor and session ids are crypto.randomUUID(), written out at each use (a helper costs bytes of gzip).
+// It exists on https pages and localhost, which is where Hearth runs; on a plain-http page it is missing, the
+// snippet's guard catches the error, and nothing is recorded.
+
 /** The first-party visitor id: localStorage, else the `hearth_vid` cookie (shared across subdomains), else new. */
 export let visitorId: string;
 /** The session id (none before the first event); a session lasts while the visitor comes back within 30 minutes, in
@@ -30,18 +30,19 @@ export let sessionId: string | undefined;
 let sessionSeen = 0;
 
 export function readIdentity(): void {
-  visitorId = (load(KEY) || '').split('.')[0] || /hearth_vid=([^;]+)/.exec(document.cookie)?.[1] || uuid();
+  visitorId = (load(KEY) || '').split('.')[0] || /hearth_vid=([^;]+)/.exec(document.cookie)?.[1] || crypto.randomUUID();
 }
 
-/** Marks activity at `now`; true when it starts a new session. The caller stores the ids once consent allows. */
-export function touchSession(now: number): boolean {
+/**
+ * Marks activity at the event's time; marks the event `ss` when it starts a new session (the event rather than a
+ * boolean returned: fewer bytes). The caller stores the ids once consent allows.
+ */
+export function touchSession(event: { t: number; ss?: 1 }): void {
   // All tabs share one session: take this visitor's from localStorage when another tab was active since.
   const [visitor, session, seen] = (load(KEY) || '').split('.');
   if (visitor == visitorId && +seen! > sessionSeen) (sessionId = session!), (sessionSeen = +seen!);
-  const started = !sessionId || now - sessionSeen > SESSION_IDLE_MS;
-  if (started) sessionId = uuid();
-  sessionSeen = now;
-  return started;
+  if (!sessionId || event.t - sessionSeen > SESSION_IDLE_MS) (sessionId = crypto.randomUUID()), (event.ss = 1);
+  sessionSeen = event.t;
 }
 
 /**
@@ -56,5 +57,5 @@ export function persistIdentity(erase?: unknown): void {
     'hearth_vid=' + visitorId + ';path=/;max-age=' + (erase ? 0 : 31536000) + ';samesite=lax' +
     (cookieDomain ? ';domain=' + cookieDomain : '') +
     (location.protocol == 'https:' ? ';secure' : '');
-  if (erase) (visitorId = uuid()), (sessionId = '');
+  if (erase) (visitorId = crypto.randomUUID()), (sessionId = '');
 }
