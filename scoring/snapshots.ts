@@ -247,14 +247,17 @@ export async function writeSnapshots(store: SnapshotStore, rows: StoredScore[]):
   }
 }
 
-/** A lead's snapshots, oldest first: its score over time. */
-export async function scoreHistory(store: SnapshotStore, site: string, leadId: string, limit = 500): Promise<Pick<StoredScore, 'scored_at' | 'score' | 'temperature' | 'stage'>[]> {
+/**
+ * A lead's latest snapshots (at most `limit`), newest first, every column: the first is its current score unless the
+ * lead is gone, and those not gone are its score over time. One read for both, as the lead page needs both.
+ */
+export async function leadSnapshots(store: SnapshotStore, site: string, leadId: string, limit = 500): Promise<StoredScore[]> {
   const result = await store.query({
-    query: `SELECT scored_at, score, temperature, stage FROM lead_scores
-      WHERE site_id = {site:String} AND lead_id = {lead:String} AND kind != 'gone'
+    query: `SELECT ${SNAPSHOT_COLUMNS.join(', ')} FROM lead_scores
+      WHERE site_id = {site:String} AND lead_id = {lead:String}
       ORDER BY scored_at DESC LIMIT {limit:UInt32}`,
     query_params: { site, lead: leadId, limit },
     format: 'JSONEachRow',
   });
-  return (await result.json<Pick<StoredScore, 'scored_at' | 'score' | 'temperature' | 'stage'>>()).reverse();
+  return result.json<StoredScore>();
 }

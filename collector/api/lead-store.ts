@@ -44,9 +44,20 @@ async function rows<T>(client: ClickHouseClient, query: string, query_params: Re
   return result.json<T>();
 }
 
-/** The email of a lead id, if some browser of the site ever gave it. */
+/**
+ * The email of a lead id, if some browser of the site ever gave it. A scored lead's stored scores carry its email,
+ * found by their order key (site_id, lead_id); any other id (a lead the scorer has not reached yet, a bot's, one
+ * that does not exist) is looked up by hashing every email the site's browsers gave, which takes longer the more
+ * there are. A lead's stored scores and identity rows are erased together.
+ */
 async function emailOfLead(client: ClickHouseClient, site: string, id: string): Promise<string | undefined> {
   if (!/^l_[0-9a-f]{20}$/.test(id)) return undefined;
+  const [stored] = await rows<{ email: string }>(
+    client,
+    `SELECT email FROM lead_scores WHERE site_id = {site:String} AND lead_id = {id:String} AND email != '' LIMIT 1`,
+    { site, id },
+  );
+  if (stored && leadIdOf(stored.email) === id) return stored.email;
   const [found] = await rows<{ email: string }>(
     client,
     `SELECT email FROM identities WHERE site_id = {site:String} AND ${leadIdOfEmailSql('email')} = {id:String} LIMIT 1`,
@@ -54,6 +65,9 @@ async function emailOfLead(client: ClickHouseClient, site: string, id: string): 
   );
   return found?.email;
 }
+
+/** The identity rows of the browsers that gave the email `{email:String}` on the site `{site:String}`. */
+const GAVE_EMAIL = `site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email = {email:String})`;
 
 interface BrowserRow {
   visitor_id: string;
@@ -66,7 +80,6 @@ interface BrowserRow {
 
 /** Every browser that gave the email, whether it belongs to the email's lead now (browserOwnersSql), and if not since when. */
 async function browsersOf(client: ClickHouseClient, site: string, email: string): Promise<BrowserRow[]> {
-  const gave = `site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email = {email:String})`;
   return rows<BrowserRow>(
     client,
     `SELECT gave.visitor_id AS visitor_id, owners.lead_email = {email:String} AS owned, gave.handed_over AS handed_over, gave.emails_before AS emails_before
@@ -79,10 +92,10 @@ async function browsersOf(client: ClickHouseClient, site: string, email: string)
              if(empty(after), NULL, arrayMin(arrayMap(r -> r.1, after))) AS handed_over,
              arrayDistinct(arrayMap(r -> r.3, arrayFilter(r -> r.3 != {email:String} AND (r.1, r.2) < last_given, given))) AS emails_before
          FROM identities
-         WHERE ${gave}
+         WHERE ${GAVE_EMAIL}
          GROUP BY visitor_id
      ) AS gave
-     INNER JOIN (${browserOwnersSql(gave)}) AS owners ON owners.visitor_id = gave.visitor_id
+     INNER JOIN (${browserOwnersSql(GAVE_EMAIL)}) AS owners ON owners.visitor_id = gave.visitor_id
      ORDER BY visitor_id`,
     { site, email },
   );
@@ -98,8 +111,13 @@ const owns = (browser: BrowserRow) => Number(browser.owned) === 1;
 export async function findLead(client: ClickHouseClient, site: string, id: string): Promise<LeadIdentity | undefined> {
   const email = await emailOfLead(client, site, id);
   if (!email) return undefined;
-  const visitorIds = (await browsersOf(client, site, email)).filter(owns).map((browser) => browser.visitor_id);
-  return visitorIds.length > 0 ? { id, email, visitorIds } : undefined;
+  // browsersOf's owners alone: what else it tells of the browsers, only a person's export and erasure need.
+  const owned = await rows<{ visitor_id: string }>(
+    client,
+    `SELECT visitor_id FROM (${browserOwnersSql(GAVE_EMAIL)}) WHERE lead_email = {email:String} ORDER BY visitor_id`,
+    { site, email },
+  );
+  return owned.length > 0 ? { id, email, visitorIds: owned.map((browser) => browser.visitor_id) } : undefined;
 }
 
 /** Finds the person who gave the email of a lead id, whether or not their lead still exists: what an export or an erasure covers. */

