@@ -18,11 +18,12 @@ export function save(key: string, value?: string | false | null): void {
 export const KEY = 'hearth_vid';
 const SESSION_IDLE_MS = 30 * 60_000;
 
-// Event, visitor and session ids are crypto.randomUUID(), written out at each use (a helper costs bytes of gzip).
-// It exists on https pages and localhost, which is where Hearth runs; on a plain-http page it is missing, the
-// snippet's guard catches the error, and nothing is recorded.
-
-/** The first-party visitor id: localStorage, else the `hearth_vid` cookie (shared across subdomains), else new. */
+/**
+ * The first-party visitor id: localStorage, else the `hearth_vid` cookie (shared across subdomains), else new.
+ * Event, visitor and session ids are crypto.randomUUID(), written out at each use (a helper costs bytes of gzip).
+ * It exists on https pages and localhost, which is where Hearth runs; on a plain-http page it is missing, the
+ * snippet's guard catches the error, and nothing is recorded.
+ */
 export let visitorId: string;
 /** The session id (none before the first event); a session lasts while the visitor comes back within 30 minutes, in
  * any tab. */
