@@ -71,7 +71,7 @@ const CHUNK = 500;
  * and the collector holds one slice's scores at a time: a million leads at once would take gigabytes (and more
  * than the client can encode in one insert).
  */
-const SLICE_LEADS = 100_000;
+export const SLICE_LEADS = 100_000;
 const RETRY_MS = 2000;
 
 /**

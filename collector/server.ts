@@ -9,10 +9,10 @@ import { ConfigError } from './config/load.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
-import { createScorer, type Scorer } from './scorer.ts';
+import { createScorer, SLICE_LEADS, type Scorer } from './scorer.ts';
 import { erasureFilter } from './ingest/erasures.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
-import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
+import { BACKGROUND, createBackgroundClient, createStoreClient, type StoreOptions } from './store/client.ts';
 import { clusterTarget, prepareStore, withStorageConfig } from './store/prepare.ts';
 
 export interface ServerOptions {
@@ -68,7 +68,7 @@ function collectorEnv() {
     // inserts, and fewer parts for ClickHouse to merge (1,000 → 10,000 rows: +5 % req/s in bench:ingest).
     walFlushRows: positiveNumberFromEnv('HEARTH_WAL_FLUSH_ROWS', 10_000, 'a number of rows'),
     walFlushMs: positiveNumberFromEnv('HEARTH_WAL_FLUSH_MS', 1000, 'milliseconds'),
-    sliceLeads: positiveNumberFromEnv('HEARTH_RESCORE_SLICE_LEADS', 100_000, 'a number of leads'),
+    sliceLeads: positiveNumberFromEnv('HEARTH_RESCORE_SLICE_LEADS', SLICE_LEADS, 'a number of leads'),
     // With several collectors, every one records alerts (idempotently) but only one should send them:
     // HEARTH_SEND_ALERTS=false on the others keeps a due retry from going out twice.
     sendAlerts: switchFromEnv('HEARTH_SEND_ALERTS', true),
@@ -83,10 +83,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
   const env = collectorEnv();
   const client = createStoreClient(store);
+  const background = createBackgroundClient(store, client);
   try {
-    return await startOn(client, store, configuredUsers, env, options);
+    return await startOn(client, background, store, configuredUsers, env, options);
   } catch (err) {
     // Let go of the store before the error ends the process: an embedded engine left open at exit can crash it.
+    if (background !== client) await background.close().catch(() => {});
     await client.close().catch(() => {});
     throw err;
   }
@@ -94,6 +96,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
 async function startOn(
   client: ClickHouseClient,
+  background: ClickHouseClient,
   store: StoreOptions,
   configuredUsers: UserEntry[],
   env: ReturnType<typeof collectorEnv>,
@@ -114,7 +117,8 @@ async function startOn(
   const dispatcher = config.sites.some((site) => site.alerts) ? createAlertDispatcher({ client, config, log }) : undefined;
   const scorer = createScorer({
     config,
-    client,
+    // Its queries run beside the API's, not before or after them (createBackgroundClient).
+    client: background,
     log,
     drained: () => sink.drained(),
     dashboardUrl: () => config.dashboardUrl ?? url,
@@ -186,6 +190,7 @@ async function startOn(
         await appClosed;
         await scorer.close();
         await dispatcher?.close();
+        if (background !== client) await background.close();
         await client.close();
       })();
       return closing;

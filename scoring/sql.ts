@@ -1,6 +1,8 @@
 /**
  * Query parameters for generated SQL. Everything that comes from rules or people (values, patterns, ids) goes
- * through here as a `{name:Type}` placeholder, so no text from a config or a form is ever part of the SQL itself.
+ * through here as a `{name:Type}` placeholder, so no text from a config or a form is ever part of the SQL as
+ * written. (The embedded engine's scoring session writes the values in at the last step, escaped and typed:
+ * collector/store/inline-params.ts.)
  */
 export class SqlParams {
   readonly values: Record<string, unknown> = {};

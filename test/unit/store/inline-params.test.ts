@@ -1,0 +1,35 @@
+// @vitest-environment node
+import { describe, expect, it } from 'vitest';
+import { inlineParams } from '../../../collector/store/inline-params.ts';
+
+describe('query parameters written into a statement', () => {
+  it('become literals of the types they were declared with', () => {
+    expect(
+      inlineParams("SELECT {s:String}, {n:UInt32}, {f:Float64}, {t:DateTime64(3, 'UTC')}, {ids:Array(String)}, {w:Array(Float64)}, {none:Array(UInt8)}", {
+        s: 'demo',
+        n: 7,
+        f: 0.5,
+        t: '2026-11-26 10:00:00.000',
+        ids: ['a', 'b'],
+        w: [30, 2.5],
+        none: [],
+      }),
+    ).toBe(
+      "SELECT 'demo', CAST(7 AS UInt32), CAST(0.5 AS Float64), CAST('2026-11-26 10:00:00.000' AS DateTime64(3, 'UTC')), CAST(['a', 'b'] AS Array(String)), CAST([30, 2.5] AS Array(Float64)), CAST([] AS Array(UInt8))",
+    );
+  });
+
+  it('escape what would end or bend a string, and never read a value as a placeholder', () => {
+    expect(inlineParams('SELECT {s:String}', { s: "it's \\ {s:String}\n\0" })).toBe("SELECT 'it\\'s \\\\ {s:String}\\n\\0'");
+    expect(inlineParams('SELECT {a:Array(String)}', { a: ["'); DROP TABLE events; --"] })).toBe("SELECT CAST(['\\'); DROP TABLE events; --'] AS Array(String))");
+  });
+
+  it('refuse a value of another type, a missing value and a type they cannot write', () => {
+    expect(() => inlineParams('SELECT {n:UInt32}', { n: '1; DROP TABLE events' })).toThrow('query parameter n is not a value of type UInt32: "1; DROP TABLE events"');
+    expect(() => inlineParams('SELECT {f:Float64}', { f: Number.NaN })).toThrow('query parameter f is not a value of type Float64: NaN');
+    expect(() => inlineParams('SELECT {s:String}', { s: 5 })).toThrow('query parameter s is not a value of type String: 5');
+    expect(() => inlineParams('SELECT {a:Array(String)}', { a: 'x' })).toThrow('query parameter a is not a value of type Array(String): "x"');
+    expect(() => inlineParams('SELECT {s:String}', {})).toThrow('query parameter s has no value');
+    expect(() => inlineParams('SELECT {m:Map(String, String)}', { m: {} })).toThrow('query parameter m has the type Map(String, String), which cannot be written into a statement');
+  });
+});
