@@ -11,7 +11,7 @@ import { findLead } from '../collector/api/lead-store.ts';
 import { siteSchema } from '../collector/config/schema.ts';
 import { generateHistory } from '../collector/demo/history.ts';
 import { insertEvents } from '../collector/ingest/sink.ts';
-import { createBackgroundClient, createStoreClient } from '../collector/store/client.ts';
+import { createStoreClient } from '../collector/store/client.ts';
 import { SLICE_LEADS } from '../collector/scorer.ts';
 import { migrate } from '../collector/store/migrate.ts';
 import { compileScoring, defaultRules, scoreLeads } from '../scoring/index.ts';
@@ -99,19 +99,17 @@ try {
   }
   const page = pageTimes.sort((a, b) => a - b)[Math.floor(pageTimes.length / 2)]!;
   // The same page opened while the collector rescores the site in full (at start, hourly, after a rule change), 300 ms
-  // into one slice of its pass: the scorer's queries run on a session of their own (createBackgroundClient).
-  const background = createBackgroundClient({ dataDir }, client);
+  // into one slice of its pass: the embedded engine runs them side by side, on sessions of their own.
   const slices = Math.ceil(visitors / SLICE_LEADS);
   const duringTimes: number[] = [];
   for (const [n, lead] of sample.entries()) {
-    const pass = scoreLeads(background, rules, { ...options, ...(slices > 1 ? { slice: { index: n % slices, count: slices } } : {}) });
+    const pass = scoreLeads(client, rules, { ...options, ...(slices > 1 ? { slice: { index: n % slices, count: slices } } : {}) });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const started = performance.now();
     await leadPage(client, site, (await findLead(client, 'demo', lead.lead_id))!);
     duringTimes.push(performance.now() - started);
     await pass;
   }
-  await background.close();
   const during = duringTimes.sort((a, b) => a - b)[Math.floor(duringTimes.length / 2)]!;
 
   const verdict = (ok: boolean) => (ok ? 'OK' : 'MISSED');

@@ -12,7 +12,7 @@ import { createMetrics } from './metrics.ts';
 import { createScorer, SLICE_LEADS, type Scorer } from './scorer.ts';
 import { erasureFilter } from './ingest/erasures.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
-import { BACKGROUND, createBackgroundClient, createStoreClient, type StoreOptions } from './store/client.ts';
+import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
 import { clusterTarget, prepareStore, withStorageConfig } from './store/prepare.ts';
 
 export interface ServerOptions {
@@ -83,12 +83,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
   const env = collectorEnv();
   const client = createStoreClient(store);
-  const background = createBackgroundClient(store, client);
   try {
-    return await startOn(client, background, store, configuredUsers, env, options);
+    return await startOn(client, store, configuredUsers, env, options);
   } catch (err) {
     // Let go of the store before the error ends the process: an embedded engine left open at exit can crash it.
-    if (background !== client) await background.close().catch(() => {});
     await client.close().catch(() => {});
     throw err;
   }
@@ -96,7 +94,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
 async function startOn(
   client: ClickHouseClient,
-  background: ClickHouseClient,
   store: StoreOptions,
   configuredUsers: UserEntry[],
   env: ReturnType<typeof collectorEnv>,
@@ -117,8 +114,7 @@ async function startOn(
   const dispatcher = config.sites.some((site) => site.alerts) ? createAlertDispatcher({ client, config, log }) : undefined;
   const scorer = createScorer({
     config,
-    // Its queries run beside the API's, not before or after them (createBackgroundClient).
-    client: background,
+    client,
     log,
     drained: () => sink.drained(),
     dashboardUrl: () => config.dashboardUrl ?? url,
@@ -190,7 +186,6 @@ async function startOn(
         await appClosed;
         await scorer.close();
         await dispatcher?.close();
-        if (background !== client) await background.close();
         await client.close();
       })();
       return closing;

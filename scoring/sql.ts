@@ -1,7 +1,7 @@
 /**
  * Query parameters for generated SQL. Everything that comes from rules or people (values, patterns, ids) goes
  * through here as a `{name:Type}` placeholder, so no text from a config or a form is ever part of the SQL as
- * written. (The embedded engine's scoring session writes the values in at the last step, escaped and typed:
+ * written. (The embedded engine's client writes the values in at the last step, escaped and typed:
  * collector/store/inline-params.ts.)
  */
 export class SqlParams {

@@ -127,10 +127,14 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
   }
   const path = join(options.dataDir, 'clickhouse');
   mkdirSync(path, { recursive: true });
-  const chdbConnection = loadChdb().createChdbConnection({ path });
-  // chdb types its connection against @clickhouse/client-common, which the client now bundles as its own copy:
-  // the shapes match, the declarations are twins.
-  const client = settingsPerCall(createClient({ connection: chdbConnection as unknown as ClickHouseClientConfigOptions['connection'], clickhouse_settings: settings, log: { level: ClickHouseLogLevel.OFF } }));
+  const connect = () => {
+    const connection = loadChdb().createChdbConnection({ path });
+    // chdb types its connection against @clickhouse/client-common, which the client now bundles as its own copy:
+    // the shapes match, the declarations are twins.
+    const session = settingsPerCall(createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'], clickhouse_settings: settings, log: { level: ClickHouseLogLevel.OFF } }));
+    return { connection, session };
+  };
+  const { connection: chdbConnection, session: client } = connect();
   rawInserts.set(client, async (table, values) => {
     try {
       // Its one caller is the write-ahead log's drain: background work (the batches were acknowledged already).
@@ -140,27 +144,46 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
       throw parseError(err instanceof Error ? err.message : String(err));
     }
   });
-  return client;
+  return sideBySide(client, () => connect().session);
 }
 
 /**
- * The client the scorer runs its queries with. On the embedded engine, one session runs one statement at a time, and
- * chdb-node runs parameterised statements one at a time in the whole process (its engine's parameter state is not
- * per session): a lead page or a dashboard opened during a rescoring waited for the scoring query, 1.0–1.3 s at
- * 53,000 visitors during a full pass. So the scorer gets a session of its own, whose statements carry their values
- * written in (inlineParams) and run beside the API's: the same lead page then took 103–126 ms (56–110 alone), and
- * the full pass as long as before. Over HTTP, the server runs statements side by side already: the same client.
+ * Sessions of the embedded engine that run statements (queries and commands) side by side, as a ClickHouse server
+ * does; inserts keep the client's own session.
  */
-export function createBackgroundClient(store: StoreOptions, client: ClickHouseClient): ClickHouseClient {
-  if (withUrlParts(store).url) return client;
-  const background = createStoreClient(store);
-  const query = background.query.bind(background);
-  const command = background.command.bind(background);
+const MAX_SESSIONS = 4;
+
+/**
+ * The embedded client with its queries and commands run on the least busy of up to MAX_SESSIONS sessions of their
+ * own, each statement with its values written in (inlineParams). On chDB, one session runs one statement at a time,
+ * and chdb-node runs parameterised statements one at a time in the whole process (its engine's parameter state is
+ * not per session): with one session and bound values, a lead page opened during a rescoring waited for the scoring
+ * query (1.0–1.3 s at 53,000 visitors during a full pass, against 56–110 ms alone), and the lead page's own queries
+ * ran one after the other. Sessions are opened as statements overlap, and closed with the client.
+ */
+function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): ClickHouseClient {
+  const sessions: { session: ClickHouseClient; running: number }[] = [];
+  async function onLeastBusy<T>(run: (session: ClickHouseClient) => Promise<T>): Promise<T> {
+    let chosen = sessions.find((candidate) => candidate.running === 0);
+    if (!chosen && sessions.length < MAX_SESSIONS) sessions.push((chosen = { session: open(), running: 0 }));
+    chosen ??= sessions.reduce((best, candidate) => (candidate.running < best.running ? candidate : best));
+    chosen.running++;
+    try {
+      return await run(chosen.session);
+    } finally {
+      chosen.running--;
+    }
+  }
   const written = <P extends { query: string; query_params?: Record<string, unknown> }>({ query_params, ...params }: P) =>
     query_params && Object.keys(query_params).length > 0 ? { ...params, query: inlineParams(params.query, query_params) } : params;
-  background.query = ((params: Parameters<ClickHouseClient['query']>[0]) => query(written(params))) as ClickHouseClient['query'];
-  background.command = (params) => command(written(params));
-  return background;
+  const close = client.close.bind(client);
+  client.query = ((params: Parameters<ClickHouseClient['query']>[0]) => onLeastBusy((session) => session.query(written(params)))) as ClickHouseClient['query'];
+  client.command = (params) => onLeastBusy((session) => session.command(written(params)));
+  client.close = async () => {
+    await Promise.all(sessions.map(({ session }) => session.close()));
+    await close();
+  };
+  return client;
 }
 
 /**

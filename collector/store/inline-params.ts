@@ -1,7 +1,7 @@
 /**
  * A statement with its query parameters (`{name:Type}`) written in as literals of their types, for the embedded
- * engine's scoring session (createBackgroundClient in client.ts): chdb-node runs parameterised statements one at a
- * time in the whole process, and a statement without parameters runs beside them.
+ * engine (sideBySide in client.ts): chdb-node runs parameterised statements one at a time in the whole process, and
+ * statements without parameters side by side.
  *
  * The values are escaped here, not bound by the engine, so this accepts only the types Hearth binds and refuses the
  * rest: a string is a quoted literal whose quote and backslash are escaped (and the control characters, for a
@@ -10,7 +10,8 @@
  * not read again: each placeholder is replaced once, in the statement as written.
  */
 export function inlineParams(query: string, params: Record<string, unknown>): string {
-  return query.replace(PLACEHOLDER, (_, name: string, declared: string) => {
+  return query.replace(TOKENS, (token, name: string | undefined, declared: string | undefined) => {
+    if (name === undefined || declared === undefined) return token;
     if (!Object.hasOwn(params, name)) throw new Error(`query parameter ${name} has no value`);
     const type = declared.trim();
     const value = params[name];
@@ -18,8 +19,11 @@ export function inlineParams(query: string, params: Record<string, unknown>): st
   });
 }
 
-/** ClickHouse's placeholder: `{name:Type}`; a type holds no brace. */
-const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g;
+/**
+ * What ClickHouse reads as a placeholder, `{name:Type}` (a type holds no brace), and what it does not look into,
+ * left as written: comments, quoted strings and identifiers.
+ */
+const TOKENS = /--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^'\\]|\\[\s\S])*'|"(?:[^"\\]|\\[\s\S])*"|`(?:[^`\\]|\\[\s\S])*`|\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g;
 
 const INTEGER = /^U?Int(8|16|32|64|128|256)$/;
 const FLOAT = /^Float(32|64)$/;
@@ -34,6 +38,13 @@ function literal(name: string, value: unknown, type: string): string {
     if (!Array.isArray(value)) throw invalid(name, value, type);
     return `[${value.map((item) => literal(name, item, element.trim())).join(', ')}]`;
   }
+  const map = /^Map\((.+)\)$/.exec(type)?.[1];
+  if (map !== undefined) {
+    const [keys, values] = typeArguments(map);
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || keys === undefined || values === undefined) throw invalid(name, value, type);
+    const entries = value instanceof Map ? [...value] : Object.entries(value);
+    return `map(${entries.flatMap(([key, item]) => [literal(name, key, keys), literal(name, item, values)]).join(', ')})`;
+  }
   if (INTEGER.test(type)) {
     if ((typeof value === 'number' && Number.isSafeInteger(value)) || typeof value === 'bigint') return String(value);
     if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;
@@ -47,9 +58,25 @@ function literal(name: string, value: unknown, type: string): string {
     if (typeof value === 'boolean') return String(value);
     throw invalid(name, value, type);
   }
-  // Times as text, as the client sends them and scoring binds them (`2026-11-26 10:00:00.000`).
-  if (TIME.test(type)) return quoted(name, value);
+  // Times as text, as the client sends them and scoring binds them (`2026-11-26 10:00:00.000`), and UUIDs.
+  if (TIME.test(type) || type === 'UUID') return quoted(name, value);
   throw new Error(`query parameter ${name} has the type ${type}, which cannot be written into a statement`);
+}
+
+/** The types of `Map(K, V)`'s `K, V`, split at the commas outside parentheses. */
+function typeArguments(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') depth--;
+    else if (text[i] === ',' && depth === 0) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return [...parts, text.slice(start).trim()];
 }
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', "'": "\\'", '\0': '\\0', '\n': '\\n', '\r': '\\r', '\t': '\\t' };

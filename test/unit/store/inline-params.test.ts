@@ -19,6 +19,14 @@ describe('query parameters written into a statement', () => {
     );
   });
 
+  it('write maps and UUIDs, and leave comments, strings and quoted names as they are', () => {
+    expect(inlineParams('SELECT {m:Map(String, Int64)}, {e:Map(String, Int64)}, {u:Array(UUID)}', { m: { a: 1, "it's": -2 }, e: {}, u: ['0b6e1a3c-3f5e-4c1a-9d7e-2f4b5a6c7d8e'] })).toBe(
+      "SELECT CAST(map('a', 1, 'it\\'s', -2) AS Map(String, Int64)), CAST(map() AS Map(String, Int64)), CAST(['0b6e1a3c-3f5e-4c1a-9d7e-2f4b5a6c7d8e'] AS Array(UUID))",
+    );
+    const untouched = "SELECT '{s:String}', \"{s:String}\", `{s:String}` -- the lead's {s:String}\n/* {s:String} */ ";
+    expect(inlineParams(`${untouched}, {s:String}`, { s: 'x' })).toBe(`${untouched}, 'x'`);
+  });
+
   it('escape what would end or bend a string, and never read a value as a placeholder', () => {
     expect(inlineParams('SELECT {s:String}', { s: "it's \\ {s:String}\n\0" })).toBe("SELECT 'it\\'s \\\\ {s:String}\\n\\0'");
     expect(inlineParams('SELECT {a:Array(String)}', { a: ["'); DROP TABLE events; --"] })).toBe("SELECT CAST(['\\'); DROP TABLE events; --'] AS Array(String))");
@@ -30,6 +38,7 @@ describe('query parameters written into a statement', () => {
     expect(() => inlineParams('SELECT {s:String}', { s: 5 })).toThrow('query parameter s is not a value of type String: 5');
     expect(() => inlineParams('SELECT {a:Array(String)}', { a: 'x' })).toThrow('query parameter a is not a value of type Array(String): "x"');
     expect(() => inlineParams('SELECT {s:String}', {})).toThrow('query parameter s has no value');
-    expect(() => inlineParams('SELECT {m:Map(String, String)}', { m: {} })).toThrow('query parameter m has the type Map(String, String), which cannot be written into a statement');
+    expect(() => inlineParams('SELECT {p:Tuple(String, UInt8)}', { p: ['a', 1] })).toThrow('query parameter p has the type Tuple(String, UInt8), which cannot be written into a statement');
+    expect(() => inlineParams('SELECT {m:Map(String, Int64)}', { m: ['a'] })).toThrow('query parameter m is not a value of type Map(String, Int64): a');
   });
 });
