@@ -52,6 +52,7 @@ function literal(name: string, value: unknown, type: string): string {
   }
   if (FLOAT.test(type)) {
     if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    if (typeof value === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) return value;
     throw invalid(name, value, type);
   }
   if (type === 'Bool') {
@@ -59,7 +60,7 @@ function literal(name: string, value: unknown, type: string): string {
     throw invalid(name, value, type);
   }
   // Times as text, as the client sends them and scoring binds them (`2026-11-26 10:00:00.000`), and UUIDs.
-  if (TIME.test(type) || type === 'UUID') return quoted(name, value);
+  if (TIME.test(type) || type === 'UUID') return quoted(name, value, type);
   throw new Error(`query parameter ${name} has the type ${type}, which cannot be written into a statement`);
 }
 
@@ -81,9 +82,11 @@ function typeArguments(text: string): string[] {
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', "'": "\\'", '\0': '\\0', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-function quoted(name: string, value: unknown): string {
-  if (typeof value !== 'string') throw invalid(name, value, 'String');
-  return `'${value.replace(/[\\'\0\n\r\t]/g, (char) => ESCAPES[char]!)}'`;
+/** A string literal; a number given for a string is its text, as the client sends it. */
+function quoted(name: string, value: unknown, type = 'String'): string {
+  const text = typeof value === 'string' ? value : isString(type) && ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') ? String(value) : undefined;
+  if (text === undefined) throw invalid(name, value, type);
+  return `'${text.replace(/[\\'\0\n\r\t]/g, (char) => ESCAPES[char]!)}'`;
 }
 
 const invalid = (name: string, value: unknown, type: string) =>

@@ -27,6 +27,12 @@ describe('query parameters written into a statement', () => {
     expect(inlineParams(`${untouched}, {s:String}`, { s: 'x' })).toBe(`${untouched}, 'x'`);
   });
 
+  it('take numbers written as text, and a number given for a string, as the client does', () => {
+    expect(inlineParams('SELECT {s:String}, {n:UInt64}, {f:Float64}', { s: 5, n: '18446744073709551615', f: '-2.5e-3' })).toBe(
+      "SELECT '5', CAST(18446744073709551615 AS UInt64), CAST(-2.5e-3 AS Float64)",
+    );
+  });
+
   it('escape what would end or bend a string, and never read a value as a placeholder', () => {
     expect(inlineParams('SELECT {s:String}', { s: "it's \\ {s:String}\n\0" })).toBe("SELECT 'it\\'s \\\\ {s:String}\\n\\0'");
     expect(inlineParams('SELECT {a:Array(String)}', { a: ["'); DROP TABLE events; --"] })).toBe("SELECT CAST(['\\'); DROP TABLE events; --'] AS Array(String))");
@@ -35,7 +41,8 @@ describe('query parameters written into a statement', () => {
   it('refuse a value of another type, a missing value and a type they cannot write', () => {
     expect(() => inlineParams('SELECT {n:UInt32}', { n: '1; DROP TABLE events' })).toThrow('query parameter n is not a value of type UInt32: "1; DROP TABLE events"');
     expect(() => inlineParams('SELECT {f:Float64}', { f: Number.NaN })).toThrow('query parameter f is not a value of type Float64: NaN');
-    expect(() => inlineParams('SELECT {s:String}', { s: 5 })).toThrow('query parameter s is not a value of type String: 5');
+    expect(() => inlineParams('SELECT {s:String}', { s: { toString: () => "'" } })).toThrow('query parameter s is not a value of type String: \'');
+    expect(() => inlineParams("SELECT {t:DateTime64(3, 'UTC')}", { t: null })).toThrow("query parameter t is not a value of type DateTime64(3, 'UTC'): null");
     expect(() => inlineParams('SELECT {a:Array(String)}', { a: 'x' })).toThrow('query parameter a is not a value of type Array(String): "x"');
     expect(() => inlineParams('SELECT {s:String}', {})).toThrow('query parameter s has no value');
     expect(() => inlineParams('SELECT {p:Tuple(String, UInt8)}', { p: ['a', 1] })).toThrow('query parameter p has the type Tuple(String, UInt8), which cannot be written into a statement');
