@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { leadPage } from '../collector/api/lead.routes.ts';
-import { findLead } from '../collector/api/lead-store.ts';
 import { siteSchema } from '../collector/config/schema.ts';
 import { generateHistory } from '../collector/demo/history.ts';
 import { insertEvents } from '../collector/ingest/sink.ts';
@@ -91,9 +90,7 @@ try {
   for (const lead of sample) {
     for (let read = 0; read < 2; read++) {
       const started = performance.now();
-      const found = await findLead(client, 'demo', lead.lead_id);
-      if (!found) throw new Error(`lead ${lead.lead_id} not found`);
-      await leadPage(client, site, found);
+      if (!(await leadPage(client, site, lead.lead_id))) throw new Error(`lead ${lead.lead_id} not found`);
       pageTimes.push(performance.now() - started);
     }
   }
@@ -106,7 +103,7 @@ try {
     const pass = scoreLeads(client, rules, { ...options, ...(slices > 1 ? { slice: { index: n % slices, count: slices } } : {}) });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const started = performance.now();
-    await leadPage(client, site, (await findLead(client, 'demo', lead.lead_id))!);
+    await leadPage(client, site, lead.lead_id);
     duringTimes.push(performance.now() - started);
     await pass;
   }

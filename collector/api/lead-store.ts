@@ -14,6 +14,9 @@ export function leadIdOf(email: string): string {
   return 'l_' + createHash('sha256').update(email).digest('hex').slice(0, 20);
 }
 
+/** Whether `id` has the shape of a lead id (leadIdOf); any other is no lead's. */
+export const isLeadId = (id: string) => /^l_[0-9a-f]{20}$/.test(id);
+
 export interface LeadIdentity {
   id: string;
   email: string;
@@ -51,7 +54,7 @@ async function rows<T>(client: ClickHouseClient, query: string, query_params: Re
  * there are. A lead's stored scores and identity rows are erased together.
  */
 async function emailOfLead(client: ClickHouseClient, site: string, id: string): Promise<string | undefined> {
-  if (!/^l_[0-9a-f]{20}$/.test(id)) return undefined;
+  if (!isLeadId(id)) return undefined;
   const [stored] = await rows<{ email: string }>(
     client,
     `SELECT email FROM lead_scores WHERE site_id = {site:String} AND lead_id = {id:String} AND email != '' LIMIT 1`,
