@@ -86,18 +86,22 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply): Promise<{ site: string; lead: LeadIdentity } | undefined>;
   async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply, person: 'person'): Promise<{ site: string; lead: Person } | undefined>;
   async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply, person?: 'person'): Promise<{ site: string; lead: LeadIdentity } | undefined> {
-    const parsed = query.safeParse(request.query, { reportInput: true });
-    if (!parsed.success) {
-      reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
-      return;
-    }
+    const site = siteOf(request, reply);
+    if (site === undefined) return;
     const { id } = request.params as { id: string };
-    const lead = await (person ? findPerson : findLead)(client, parsed.data.site, id);
+    const lead = await (person ? findPerson : findLead)(client, site, id);
     if (!lead) {
-      notFound(reply, parsed.data.site, id);
+      notFound(reply, site, id);
       return;
     }
-    return { site: parsed.data.site, lead };
+    return { site, lead };
+  }
+
+  /** Parses `?site=`; otherwise answers 400 and returns undefined. */
+  function siteOf(request: { query: unknown }, reply: FastifyReply): string | undefined {
+    const parsed = query.safeParse(request.query, { reportInput: true });
+    if (parsed.success) return parsed.data.site;
+    reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
   }
 
   const notFound = (reply: FastifyReply, site: string, id: string) => reply.code(404).send({ error: `no identified lead "${id}" on site "${site}"`, code: 'lead_not_found' });
@@ -123,11 +127,11 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   const currentQualification = (site: string, leadId: string) => qualificationOf(client, policies.get(site)!, site, leadId);
 
   app.get('/api/leads/:id', async (request, reply) => {
-    const parsed = query.safeParse(request.query, { reportInput: true });
-    if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
+    const site = siteOf(request, reply);
+    if (site === undefined) return;
     const { id } = request.params as { id: string };
-    const page = await leadPage(client, config.sites.find((candidate) => candidate.id === parsed.data.site)!, id);
-    return page ?? notFound(reply, parsed.data.site, id);
+    // The lead is found within, beside the reads that need its id alone.
+    return (await leadPage(client, config.sites.find((candidate) => candidate.id === site)!, id)) ?? notFound(reply, site, id);
   });
 
   app.get('/api/leads/:id/qualification', async (request, reply) => {
