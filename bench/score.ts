@@ -41,8 +41,11 @@ async function median(run: () => Promise<unknown>): Promise<number> {
     await run();
     times.push(performance.now() - started);
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+  return middle(times);
 }
+
+/** The median of some times. */
+const middle = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
 
 // --data-dir DIR keeps the generated history there and reuses it on the next run (to compare query changes).
 const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), 'hearth-bench-score-'));
@@ -94,7 +97,7 @@ try {
       pageTimes.push(performance.now() - started);
     }
   }
-  const page = pageTimes.sort((a, b) => a - b)[Math.floor(pageTimes.length / 2)]!;
+  const page = middle(pageTimes);
   // The same page opened while the collector rescores the site in full (at start, hourly, after a rule change), 300 ms
   // into one slice of its pass: the embedded engine runs them side by side, on sessions of their own.
   const slices = Math.ceil(visitors / SLICE_LEADS);
@@ -107,7 +110,7 @@ try {
     duringTimes.push(performance.now() - started);
     await pass;
   }
-  const during = duringTimes.sort((a, b) => a - b)[Math.floor(duringTimes.length / 2)]!;
+  const during = middle(duringTimes);
 
   const verdict = (ok: boolean) => (ok ? 'OK' : 'MISSED');
   console.log(`bare scan (GROUP BY visitor_id):     ${scan.toFixed(0)} ms`);

@@ -235,6 +235,8 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   const reading = Promise.all([qualificationOf(client, site.qualification, site.id, id), leadSnapshots(client, site.id, id)]);
   // Left unread when there is no such lead, and failing then with no one to hear it.
   reading.catch(() => {});
+  // findLead reads the lead's email from its stored scores by itself: waiting for the snapshots above instead would
+  // put their longer read before the lookup of its browsers.
   const lead = await findLead(client, site.id, id);
   if (!lead) return undefined;
   const [events, [qualification, snapshots]] = await Promise.all([leadEvents(client, site.id, lead, 100), reading]);
