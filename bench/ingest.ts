@@ -119,7 +119,7 @@ async function main(): Promise<void> {
       target === 'bare'
         ? await startServerProcess([join(HERE, 'bare-server.js')], baseEnv, /bare Fastify is running at (http:\/\/\S+)/)
         : await startServerProcess(
-            [join(ROOT, 'bin/hearth.js'), 'start', '--config', configFile, '--port', '0', '--host', '127.0.0.1'],
+            [join(ROOT, 'bin/hearth.cjs'), 'start', '--config', configFile, '--port', '0', '--host', '127.0.0.1'],
             hearthEnv,
             /Hearth is running at (http:\/\/\S+)/,
           );

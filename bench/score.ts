@@ -10,7 +10,7 @@ import { leadPage } from '../collector/api/lead.routes.ts';
 import { siteSchema } from '../collector/config/schema.ts';
 import { generateHistory } from '../collector/demo/history.ts';
 import { insertEvents } from '../collector/ingest/sink.ts';
-import { createStoreClient } from '../collector/store/client.ts';
+import { createStoreClient, encodedInsertOf } from '../collector/store/client.ts';
 import { SLICE_LEADS } from '../collector/scorer.ts';
 import { migrate } from '../collector/store/migrate.ts';
 import { compileScoring, defaultRules, scoreLeads } from '../scoring/index.ts';
@@ -86,7 +86,7 @@ try {
   // What the lead page's API reads: the lead found by its id, its stored score (reasons included, kept current by the
   // collector), profile, qualification, recent events and score history. Medians over `repeat` leads, each read once
   // (cold) and once again.
-  await writeSnapshots(client, leads.map((lead) => toSnapshot('demo', lead, toClickHouseTime(Date.now()), true, 'bench')));
+  await writeSnapshots(encodedInsertOf(client), leads.map((lead) => toSnapshot('demo', lead, toClickHouseTime(Date.now()), true, 'bench')));
   const site = siteSchema.parse({ id: 'demo', origins: ['http://127.0.0.1:8787'], pageGroups: PAGE_GROUPS });
   const sample = identified.filter((_, n) => n % Math.ceil(identified.length / repeat) === 0).slice(0, repeat);
   const pageTimes: number[] = [];

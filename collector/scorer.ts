@@ -11,7 +11,9 @@ import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
 import { personName } from '../scoring/person-name.ts';
 import { toClickHouseTime } from '../scoring/sql.ts';
+import { inTurns } from '../scoring/turns.ts';
 import { MAX_FUTURE_MS } from './ingest/rows.ts';
+import { encodedInsertOf } from './store/client.ts';
 
 export interface ScorerOptions {
   config: HearthConfig;
@@ -278,28 +280,29 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     // browser) carries on from that lead's last snapshot: the same demo request or hot score is not news again.
     const identifiedBy = new Map(previous.flatMap((row) => (row.kind === 'lead' ? row.visitor_ids.map((visitor) => [visitor, row] as const) : [])));
     const carriedOn = (score: LeadScore) => score.visitor_ids.map((visitor) => identifiedBy.get(visitor)).find(Boolean);
-    for (const score of scores) {
+    // A turn at a time (as the rows were read and will be written): a slice of a full pass holds up to 100,000.
+    await inTurns(scores, (score) => {
       const before = previousOf.get(score.lead_id);
       // A gone row (signals none, armed) still names the crossing, so a lead that comes back gets alerts of its own.
       const { hotArmed, signals } = evaluateSignals(site.id, rules, before ?? carriedOn(score), score, at);
       for (const signal of signals) news.push({ score, signal });
       const row = toSnapshot(site.id, score, scoredAt, hotArmed, hash);
       if (snapshotChanged(before, row)) rows.push(row);
-    }
+    });
     // Leads that no longer exist: an anonymous visitor now part of an identified lead, or a person erased. A lead
     // that one of these visitors left (it gave another email) may live on through its other visitors: they are
     // rescored next, and the lead ends only if none of them still belongs to it.
     const current = new Set(scores.map((score) => score.lead_id));
     const scored = new Set([...(visitors ?? []), ...scores.flatMap((score) => score.visitor_ids)]);
     const leftBehind = new Set<string>();
-    for (const row of previous) {
-      if (row.kind === 'gone' || current.has(row.lead_id)) continue;
+    await inTurns(previous, (row) => {
+      if (row.kind === 'gone' || current.has(row.lead_id)) return;
       const others = visitors && !followUp ? row.visitor_ids.filter((visitor) => !scored.has(visitor)) : [];
       if (others.length > 0) for (const visitor of others) leftBehind.add(visitor);
       else rows.push(goneSnapshot(row, scoredAt));
-    }
+    });
     if (news.length > 0 && onAlerts) await onAlerts(await toAlerts(site, news, at));
-    await writeSnapshots(client, rows);
+    await writeSnapshots(encodedInsertOf(client), rows);
     if (leftBehind.size > 0) await rescore(site, { visitors: [...leftBehind] }, true);
   }
 

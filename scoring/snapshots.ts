@@ -5,6 +5,7 @@ import { companyKey, companyKeySql } from './normalize.ts';
 import { SqlParams } from './sql.ts';
 import type { AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
+import { inTurns, jsonRows } from './turns.ts';
 
 /**
  * Score snapshots (table `lead_scores`): a row each time a lead's score, temperature, stage, signals, identity or
@@ -44,7 +45,7 @@ export interface StoredScore {
   rules_hash: string;
 }
 
-export type SnapshotStore = Pick<ClickHouseClient, 'query' | 'insert'>;
+export type SnapshotStore = Pick<ClickHouseClient, 'query'>;
 
 /** A stable digest of the rules (and page groups) a score was computed with: when it changes, every lead is rescored. */
 export function rulesHash(rules: Rules, pageGroups: Record<string, string[]> = {}): string {
@@ -181,7 +182,7 @@ export async function currentSnapshots(
     query_params: p.values,
     format: 'JSONEachRow',
   });
-  return result.json<StoredScore>();
+  return jsonRows<StoredScore>(result);
 }
 
 /** Which stored leads a list shows, and in which order: filters the list API turns its query into. */
@@ -238,12 +239,18 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
   return { total: Number(page[0]!.total), rows: page.flatMap((row) => byId.get(row.lead_id) ?? []) };
 }
 
-/** Rows per insert: the client encodes an insert as one string, and a full rescoring of a large site changes millions. */
+/** Rows per insert: an insert's body is one string, and a full rescoring of a large site changes millions. */
 const WRITE_CHUNK = 20_000;
 
-export async function writeSnapshots(store: SnapshotStore, rows: StoredScore[]): Promise<void> {
+/** Inserts a body already in `FORMAT JSONEachRow` into a table (the collector's encodedInsertOf). */
+export type EncodedInsert = (table: string, body: Buffer) => Promise<void>;
+
+/** Stores snapshots, encoded a turn at a time (the client's insert encodes its rows all at once). */
+export async function writeSnapshots(insert: EncodedInsert, rows: StoredScore[]): Promise<void> {
   for (let start = 0; start < rows.length; start += WRITE_CHUNK) {
-    await store.insert({ table: 'lead_scores', values: rows.slice(start, start + WRITE_CHUNK), format: 'JSONEachRow' });
+    const lines: string[] = [];
+    await inTurns(rows.slice(start, start + WRITE_CHUNK), (row) => lines.push(`${JSON.stringify(row)}\n`));
+    await insert('lead_scores', Buffer.from(lines.join('')));
   }
 }
 

@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
-import { drainStream, type ClickHouseClient } from '@clickhouse/client';
-import { rawInsertOf } from '../store/client.ts';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { encodedInsertOf } from '../store/client.ts';
 import type { EventRow } from './rows.ts';
 
 /** Where accepted events go. `write` resolves once the rows are durable; only then does the collector answer 202. */
@@ -64,13 +63,7 @@ export async function insertEvents(client: Pick<ClickHouseClient, 'insert'>, row
 
 /** Events already encoded as JSON (the write-ahead log's insert bodies) sent as they are, then their identity rows. */
 export async function insertEncodedEvents(client: Pick<ClickHouseClient, 'insert' | 'exec'>, events: Buffer, identities: IdentityRow[]): Promise<void> {
-  const rawInsert = rawInsertOf(client);
-  if (rawInsert) await rawInsert('events', events);
-  else {
-    const { stream } = await client.exec({ query: 'INSERT INTO events FORMAT JSONEachRow', values: Readable.from([events]) });
-    // The answer is empty, but over HTTP the connection is free again only once it is read.
-    await drainStream(stream);
-  }
+  await encodedInsertOf(client)('events', events);
   if (identities.length > 0) await client.insert({ table: 'identities', values: identities, format: 'JSONEachRow' });
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow as StoredRow } from '../../collector/ingest/rows.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
-import { createStoreClient } from '../../collector/store/client.ts';
+import { createStoreClient, encodedInsertOf } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
 import { compileScoring, type LeadScore } from '../../scoring/compile.ts';
 import { companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberSql, saysNothing, saysNothingSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
@@ -322,7 +322,7 @@ describe('incremental scoring', () => {
       expect(identified, `seed ${seed}, identified only`).toEqual(full.filter((lead) => lead.kind === 'lead'));
       // A full rescoring in slices: every lead in exactly one, with the same row, and the stored scores of a slice
       // are those of the same leads.
-      await writeSnapshots(client, full.map((lead) => toSnapshot(site, lead, toClickHouseTime(NOW.getTime()), true, 'test')));
+      await writeSnapshots(encodedInsertOf(client), full.map((lead) => toSnapshot(site, lead, toClickHouseTime(NOW.getTime()), true, 'test')));
       const slices = await Promise.all([0, 1, 2].map((index) => scoreLeads(client, RULES, { site, pageGroups: PAGE_GROUPS, now: NOW, slice: { index, count: 3 } })));
       expect(slices.filter((slice) => slice.length > 0).length, `seed ${seed}: leads spread over slices`).toBeGreaterThan(1);
       const bySlices = slices.flat().sort((a, b) => b.score - a.score || (a.lead_id < b.lead_id ? -1 : 1));

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freshDataDir } from './data-dir.ts';
 
-export const HEARTH_BIN = fileURLToPath(new URL('../../bin/hearth.js', import.meta.url));
+export const HEARTH_BIN = fileURLToPath(new URL('../../bin/hearth.cjs', import.meta.url));
 
 export interface HearthProcess {
   url: string;
