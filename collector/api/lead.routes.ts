@@ -97,6 +97,16 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return { site, lead };
   }
 
+  /**
+   * Parses `?site=`, then waits for the events accepted before the request to be stored and rescored (untilDrained):
+   * a person whose first events are still in the write-ahead log is found only then. Answers 400 on a bad site.
+   */
+  async function siteOnceDrained(request: { query: unknown }, reply: FastifyReply, nothingDone: string): Promise<string | undefined> {
+    const site = siteOf(request, reply);
+    if (site !== undefined) await untilDrained(drained, drainWaitMs, nothingDone);
+    return site;
+  }
+
   /** Parses `?site=`; otherwise answers 400 and returns undefined. */
   function siteOf(request: { query: unknown }, reply: FastifyReply): string | undefined {
     const parsed = query.safeParse(request.query, { reportInput: true });
@@ -169,9 +179,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
 
   // Everything stored about the person, selected as an erasure selects it (lead-store's findPerson and eraseLead).
   app.get('/api/leads/:id/export', async (request, reply) => {
-    if (!(await resolve(request, reply, 'person'))) return;
-    // An export without them would miss what the person did last.
-    await untilDrained(drained, drainWaitMs, 'nothing was exported');
+    // An export without them would miss what the person did last, or the person themselves, just arrived.
+    if (!(await siteOnceDrained(request, reply, 'nothing was exported'))) return;
     const found = await resolve(request, reply, 'person');
     if (!found) return;
     const { site, lead: person } = found;
@@ -190,11 +199,11 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
 
   // Erasing a person cannot be undone: admins only.
   app.delete('/api/leads/:id', { preHandler: requireRole('admin') }, async (request, reply) => {
-    const first = await resolve(request, reply, 'person');
-    if (!first) return;
     // Events still in the write-ahead log would come back after the erasure: let them land first, then see what is
     // the person's. Nothing is erased before they have (an erasure must not half-run).
-    await untilDrained(drained, drainWaitMs, 'nothing was erased');
+    if (!(await siteOnceDrained(request, reply, 'nothing was erased'))) return;
+    const first = await resolve(request, reply, 'person');
+    if (!first) return;
     // After the qualification changes already waiting on this lead, before those still to come (oneAtATime).
     const person = await oneAtATime(`${first.site}/${first.lead.id}`, () => holdingScores(async () => {
       const found = await resolve(request, reply, 'person');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leadIdOf } from '../../collector/api/lead-store.ts';
 import { batchToRows } from '../../collector/ingest/rows.ts';
 import { erasureFilter } from '../../collector/ingest/erasures.ts';
 import { createWalSink, REJECTED_FILE } from '../../collector/ingest/wal.ts';
@@ -154,6 +155,17 @@ describe('exporting a person', () => {
     expect(alerts[0]).toMatchObject({ lead_id: adaId, signal: 'demo_request', alert: { lead: { email: ada, company: 'Alpha' } } });
   });
 
+  it('finds a person whose first events are still on their way to ClickHouse', async () => {
+    const visitor = newVisitor();
+    const email = `new.${visitor}@gamma.test`;
+    // Asked right after the 202, while the events wait in the write-ahead log.
+    await post(visitor, [view(2, '/pricing'), form(1, { email, company: 'Gamma' })]);
+    const { status, body } = await getJson(server, `/api/leads/${leadIdOf(email)}/export?site=acme`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ email, visitorIds: [visitor], profile: { company: 'Gamma' } });
+    expect(body.events.map((event: { type: string; path: string }) => `${event.type} ${event.path}`)).toEqual(['form /contact', 'pageview /pricing']);
+  });
+
   it('holds the alerts and stored scores of the email they corrected', async () => {
     const { typo, typoId, fixedId } = await correctedEmail();
     await expect
@@ -197,6 +209,18 @@ describe('erasing a person', () => {
     expect(bobAfter.body).toMatchObject({ email: bob, visitorIds: [shared], profile: { company: 'Beta', phone: '+33 6 12 34 56 78' } });
     expect(bobAfter.body.recentEvents.filter((event: { email: string }) => event.email === bob)).toEqual(bobBefore.body.recentEvents.filter((event: { email: string }) => event.email === bob));
     expect((await getJson(server, `/api/leads?site=acme&limit=1000`)).body.leads.map((lead: { id: string }) => lead.id)).toContain(bobId);
+  });
+
+  it('erases a person whose first events are still on their way to ClickHouse', async () => {
+    const visitor = newVisitor();
+    const email = `new.${visitor}@delta.test`;
+    await post(visitor, [view(2, '/pricing'), form(1, { email, company: 'Delta' })]);
+    const { status, body } = await erase(leadIdOf(email));
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ erased: leadIdOf(email), visitorIds: [visitor] });
+    await drained(server);
+    expect(await count('events WHERE visitor_id = {visitor:String}', { visitor })).toBe(0);
+    expect((await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`)).status).toBe(404);
   });
 
   it('erases the alerts, stored scores and history of the email they corrected', async () => {
