@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
+import { stripComments } from 'jsonc-parser';
 import { isRecord, withGridLists } from '../../scoring/rules.ts';
 import { configSchema, type HearthConfig } from './schema.ts';
 import { formatPath, toProblems } from './issues.ts';
@@ -29,6 +30,9 @@ export function readJsonFile(file: string, what: string): { path: string; raw: u
   }
   // Some editors (Notepad, PowerShell's Out-File) start UTF-8 files with a byte-order mark, which JSON.parse refuses.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
+  // Comments (// and /* */, as in VS Code's settings) are blanked out, their line breaks kept, so every line and
+  // column an error names is the file's own.
+  text = stripComments(text, ' ');
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -71,6 +71,19 @@ describe('reading the config file', () => {
     expect(loadConfig(siblings).sites.map((site) => site.id)).toEqual(['acme', 'other']);
   });
 
+  it('reads comments, and names the lines and columns of the file as written around them', () => {
+    const commented = configFile(
+      'commented.json',
+      `{\n  // our one site\n  "sites": [\n    /* the shop,\n       and its blog */ ${JSON.stringify(SITE)} // "https://example.test"\n  ]\n}\n`,
+    );
+    expect(loadConfig(commented).sites.map((site) => site.origins)).toEqual([SITE.origins]);
+    const afterComment = configFile('after-comment.json', '{\n  /* one\n     two */ "sites": [],\n  "serveDemoSite": yes // no\n}\n');
+    expect(loadError(afterComment)).toBe(`${afterComment}:4:20: the config file is not valid JSON: Unexpected token 'y'`);
+    // A slash in a string is no comment.
+    const url = configFile('url.json', JSON.stringify({ sites: [{ ...SITE, origins: ['https://www.acme.test'], name: 'a // b /* c */' }] }));
+    expect(loadConfig(url).sites[0]!.name).toBe('a // b /* c */');
+  });
+
   it('reads a file that starts with a UTF-8 byte-order mark', () => {
     const file = configFile('bom.json', `\uFEFF${JSON.stringify({ sites: [SITE] })}`);
     expect(loadConfig(file).sites[0]!.id).toBe('acme');
