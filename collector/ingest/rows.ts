@@ -1,6 +1,6 @@
 import { declarativeKey } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
-import { EVENT_TYPES, formAddress, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
+import { EVENT_TYPES, formAddress, MAX_STORED_NAME, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 
 /** One row of the `events` table (collector/store/migrations/). */
@@ -98,7 +98,9 @@ function textProps(props: WireEvent['p']): Record<string, string> {
  * (its path, utm tags and click id come from it), then stored cut, as a well-formed string: a cut inside a surrogate
  * pair would leave half of it, which ClickHouse refuses.
  */
-const storedUrl = (text: string) => (text.length > MAX_STORED_URL ? text.slice(0, MAX_STORED_URL).toWellFormed() : text);
+const storedUrl = (text: string) => cut(text, MAX_STORED_URL);
+/** A text cut to `max` characters, well-formed as storedUrl says. */
+const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max).toWellFormed() : text);
 
 export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, retimed }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
   const received = toClickHouseTime(receivedAt);
@@ -122,7 +124,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       ts: timeIsKept(event.t, receivedAt) ? toClickHouseTime(event.t) : (retimed?.get(eventId) ?? received),
       received_at: received,
       type,
-      name: event.k ?? '',
+      name: cut(event.k ?? '', MAX_STORED_NAME),
       url: storedUrl(url.href),
       path: storedUrl(route ? url.pathname.replace(/\/$/, '') + route : url.pathname),
       referrer: storedUrl(event.r ?? ''),

@@ -19,7 +19,8 @@ import { declarativeKey } from './form-fields.ts';
  *
  * What the snippet reads from the page is taken as the browser gives it, since a refused batch is lost with all it
  * holds (the snippet drops what a 4xx answers): URLs (u, r, h) of any length, stored cut to MAX_STORED_URL
- * (rows.ts); a link made by the page itself (blob:, data:); a form's fields or identify's traits beyond the
+ * (rows.ts); names (k: a form's id, a gated asset's name) of any length, stored cut to MAX_STORED_NAME; a link made
+ * by the page itself (blob:, data:); a form's fields or identify's traits beyond the
  * 20 properties of other events, since only their declarative answers are kept (rows.ts).
  *
  * What the page's own code passes (p, em) is checked here, not by the snippet, which has no bytes to spare for it:
@@ -30,6 +31,8 @@ export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
 /** The longest URL stored: longer ones (a long query string) are cut, not refused. */
 export const MAX_STORED_URL = 2048;
+/** The longest name stored (k): a page builder's form ids and assets named by their whole title run longer. */
+export const MAX_STORED_NAME = 200;
 const shortText = (max: number) => z.string().max(max, { message: `at most ${max} characters` });
 const ID = /^[A-Za-z0-9_-]{8,64}$/;
 const ID_RULE = 'expected 8–64 letters, digits, "-" or "_"';
@@ -115,7 +118,7 @@ export const wireEventSchema = z
     u: pageUrl,
     r: z.string().nullish(),
     ti: shortText(512).nullish(),
-    k: shortText(200).nullish(),
+    k: z.string().nullish(),
     em: emailAddress.nullish(),
     p: props.nullish(),
     ms: z.number().int().min(0).max(86_400_000, { message: 'at most a day of engagement in one piece' }).nullish(),
@@ -127,6 +130,7 @@ export const wireEventSchema = z
   })
   .superRefine((event, ctx) => {
     const need = (field: 'k' | 'em' | 'ms' | 'h', message: string) => event[field] == null && ctx.addIssue({ code: 'custom', path: [field], message });
+    if (event.n === 't' && event.k === '') ctx.addIssue({ code: 'custom', path: ['k'], message: 'a track event needs a name' });
     if (event.n === 't') need('k', 'a track event needs a name');
     if (event.n === 'i') need('em', 'an identify event needs an email');
     if (event.n === 'e') need('ms', 'an engagement event needs its milliseconds');

@@ -95,7 +95,7 @@ describe('POST /collect', () => {
     const response = await postBatch(server, {
       s: 'acme',
       v: visitor,
-      e: [wireEvent(), wireEvent({ i: 'not-a-uuid', u: 'javascript:alert(1)' }), wireEvent({ n: 't' })],
+      e: [wireEvent(), wireEvent({ i: 'not-a-uuid', u: 'javascript:alert(1)' }), wireEvent({ n: 't' }), wireEvent({ n: 't', k: '' })],
     });
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('invalid_batch');
@@ -103,6 +103,7 @@ describe('POST /collect', () => {
       { path: 'e[1].i', message: 'expected the event id as a UUID (got "not-a-uuid")' },
       { path: 'e[1].u', message: 'expected an http(s) URL (got "javascript:alert(1)")' },
       { path: 'e[2].k', message: 'a track event needs a name' },
+      { path: 'e[3].k', message: 'a track event needs a name' },
     ]);
     expect(await storedEvents(server, visitor)).toHaveLength(0);
   });
