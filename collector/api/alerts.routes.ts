@@ -49,7 +49,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   });
   const siteQuery = z.object({ site: siteParam(config) });
-  const seeAlerts = { preHandler: requireRole('admin', 'sales') };
+  const seeAlerts = { onRequest: requireRole('admin', 'sales') };
 
   app.get('/api/alerts', seeAlerts, async (request, reply) => {
     const parsed = listQuery.safeParse(request.query, { reportInput: true });

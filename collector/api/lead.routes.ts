@@ -152,7 +152,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   });
 
   // Sales qualify leads; marketing only reads them.
-  app.post('/api/leads/:id/qualification', { preHandler: requireRole('admin', 'sales') }, async (request, reply) => {
+  app.post('/api/leads/:id/qualification', { onRequest: requireRole('admin', 'sales') }, async (request, reply) => {
     const found = await resolve(request, reply);
     if (!found) return;
     const change = qualificationChangeSchema.safeParse(request.body ?? {}, { reportInput: true });
@@ -198,7 +198,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   });
 
   // Erasing a person cannot be undone: admins only.
-  app.delete('/api/leads/:id', { preHandler: requireRole('admin') }, async (request, reply) => {
+  app.delete('/api/leads/:id', { onRequest: requireRole('admin') }, async (request, reply) => {
     // Events still in the write-ahead log would come back after the erasure: let them land first, then see what is
     // the person's. Nothing is erased before they have (an erasure must not half-run).
     if (!(await siteOnceDrained(request, reply, 'nothing was erased'))) return;

@@ -2,9 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from './users.ts';
 
 /**
- * A preHandler that lets only these roles through: 403 naming the roles needed otherwise. For example
- * `app.post('/api/leads/:id/qualification', { preHandler: requireRole('admin', 'sales') }, …)`.
- * Authentication itself (401) happens before, for every route under /api.
+ * A hook that lets only these roles through: 403 naming the roles needed otherwise. For example
+ * `app.post('/api/leads/:id/qualification', { onRequest: requireRole('admin', 'sales') }, …)`: on the request, before
+ * its body is read, so that a user without the role hears so whatever the body holds. Authentication itself (401)
+ * happens before, in the root's onRequest hook.
  */
 export function requireRole(...roles: [Role, ...Role[]]) {
   const needed = roles.length === 1 ? `the ${roles[0]} role` : `one of the roles ${roles.join(', ')}`;

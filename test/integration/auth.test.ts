@@ -270,6 +270,11 @@ describe('roles', () => {
     const erase = await call(`/api/leads/${id}?site=acme`, { method: 'DELETE', cookie, csrf });
     expect(erase.status).toBe(403);
     expect(erase.body.error).toBe('this needs the admin role; ada is marketing');
+    // The role is checked before the body is read: a body that is not JSON at all is no reason to tell her otherwise.
+    for (const [method, path] of [['DELETE', `/api/leads/${id}?site=acme`], ['POST', `/api/leads/${id}/qualification?site=acme`], ['POST', '/api/alerts/x/retry?site=acme']]) {
+      const refused = await call(path!, { method, cookie, csrf, headers: { 'content-type': 'application/json' } });
+      expect([path, refused.status, refused.body.code]).toEqual([path, 403, 'forbidden']);
+    }
     expect((await call(`/api/leads/${id}?site=acme`, { token: TEST_TOKEN })).status).toBe(200);
   });
 
