@@ -487,6 +487,8 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   // Buying signals, each with the last time it happened so a new occurrence is told from an old one. The pricing
   // signals are visits (their time is the start of the latest visit that shows them), so further page views in
   // the same visit are not a new occurrence.
+  /** "1 visit", "5 visits". */
+  const howMany = (count: string, noun: string) => `concat(toString(${count}), if(${count} = 1, ' ${noun}', ' ${noun}s'))`;
   const signals = `arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
             ${signal('demo_request', 'max(request_at)', `concat('form ', argMax(request_form, request_at))`)},
             ${signal('pricing_dwell', `maxIf(started, pricing_ms >= ${dwellMs})`, `concat(toString(intDiv(max(pricing_ms), 1000)), ' s engaged on pricing in one visit')`)},
@@ -499,7 +501,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
             ${signal(
               'weak_accumulation',
               `if(countIf(${recent}) >= ${weakVisits} OR maxIf(pages, ${recent}) >= ${weakPages}, maxIf(ended, ${recent}), ${never})`,
-              `concat(toString(countIf(${recent})), ' visits in ', ${p.bind('sig_weak_days', String(s.weakDays))}, ' days, up to ', toString(maxIf(pages, ${recent})), ' pages in one')`,
+              `concat(${howMany(`countIf(${recent})`, 'visit')}, ' in ', ${p.bind('sig_weak_days', String(s.weakDays))}, ' days, up to ', ${howMany(`maxIf(pages, ${recent})`, 'page')}, ' in one')`,
             )}
         ])`;
 

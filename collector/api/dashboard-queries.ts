@@ -521,9 +521,10 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
   const found = await rows<LeadListRow>(client, query, params);
   // The total rides on each row; a page past the end has none, so ask for the first row's.
   const total = found[0]?.total ?? (filters.offset > 0 ? (await rows<LeadListRow>(client, query, { ...params, limit: 1, offset: 0 }))[0]?.total : undefined);
-  return {
-    total: Number(total ?? 0),
-    leads: found.map((row) => ({
+  const listItem = (row: LeadListRow): LeadListItem => {
+    const reasons = JSON.parse(row.reasons || '[]') as ScoreReason[];
+    const pointsOf = (kind: ScoreReason['kind']) => Math.round(reasons.reduce((sum, reason) => sum + (reason.kind === kind ? reason.points : 0), 0) * 100) / 100;
+    return {
       id: row.lead_id,
       email: row.email,
       name: personName(row.profile),
@@ -537,15 +538,20 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
       stage: row.stage || null,
       lifecycle: row.lifecycle,
       owner: verdicts.owners.get(row.lead_id) ?? null,
+      sourcePoints: pointsOf('source'),
+      negative: pointsOf('negative'),
       source: row.source,
-      topReasons: (JSON.parse(row.reasons || '[]') as ScoreReason[])
-        .filter((reason) => reason.points > 0)
+      // The rules that weigh most either way: a cold lead's minus points say why it is cold.
+      topReasons: reasons
+        .filter((reason) => reason.points !== 0)
+        .sort((a, b) => Math.abs(b.points) - Math.abs(a.points))
         .slice(0, 3)
         .map((reason) => ({ rule: reason.rule, points: Math.round(reason.points) })),
       firstSeen: isoTime(row.first_seen),
       lastSeen: isoTime(row.last_seen),
-    })),
+    };
   };
+  return { total: Number(total ?? 0), leads: found.map(listItem) };
 }
 
 // ---- Accounts ---------------------------------------------------------------------------------------------------

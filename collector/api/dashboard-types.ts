@@ -157,12 +157,17 @@ export interface LeadListItem {
   score: number;
   fit: number;
   engagement: number;
+  /** Points from the lead's first source (source rules). */
+  sourcePoints: number;
+  /** Points taken off (negative rules): zero or less. */
+  negative: number;
   temperature: Temperature;
   stage: Stage | null;
   lifecycle: Lifecycle;
   owner: string | null;
+  /** Where the lead first came from (utm source or referrer). */
   source: string;
-  /** The rules that gave the most points. */
+  /** The three rules that weigh most, plus or minus. */
   topReasons: { rule: string; points: number }[];
   firstSeen: string;
   lastSeen: string;

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { FRAMEWORKS } from '../../scoring/qualification.ts';
+import type { Temperature } from '../../scoring/compile.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
 import { toCsv } from './csv.ts';
@@ -175,11 +176,30 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
   const accountsQuery = z
     .object({ site: siteParam(config), temperature: z.enum(['cold', 'warm', 'hot']).optional(), limit: wholeNumber({ min: 1, max: 1000 }).default(100) })
     .strict();
+  const accountsOf = async (query: { siteConfig: SiteConfig; temperature?: Temperature | undefined }) =>
+    (await queries.accounts(client, query.siteConfig)).filter((account) => !query.temperature || account.temperature === query.temperature);
   app.get('/api/dashboard/accounts', async (request, reply) => {
     const query = parse(accountsQuery, request.query, reply);
     if (!query) return;
-    const all = (await queries.accounts(client, query.siteConfig)).filter((account) => !query.temperature || account.temperature === query.temperature);
+    const all = await accountsOf(query);
     return { site: query.site, total: all.length, accounts: all.slice(0, query.limit) };
+  });
+
+  // Every account of the temperature (the page shows the top 100), as the page lists them.
+  const accountsCsvQuery = accountsQuery.omit({ limit: true });
+  app.get('/api/accounts.csv', async (request, reply) => {
+    const query = parse(accountsCsvQuery, request.query, reply);
+    if (!query) return;
+    const header = ['id', 'name', 'score', 'temperature', 'leads', 'roles', 'best_leads'];
+    const records = (await accountsOf(query)).map((account) => [
+      account.id, account.name, account.score, account.temperature, account.leads, account.personas.join('; '),
+      account.topLeads.map((lead) => `${lead.email} ${lead.score}`).join('; '),
+    ]);
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="hearth-accounts-${query.site}-${today()}.csv"`)
+      .header('cache-control', 'no-store')
+      .send(toCsv(header, records));
   });
 
   // One set of filters for the inbox, every panel's drill-down and the CSV export, so an export is exactly the list.
@@ -241,10 +261,11 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     const query = parse(csvQuery, request.query, reply);
     if (!query) return;
     const { leads } = await queries.leadList(client, query.siteConfig, filtersOf(query));
-    const header = ['id', 'email', 'name', 'company', 'job_title', 'country', 'score', 'fit', 'engagement', 'temperature', 'stage', 'lifecycle', 'owner', 'source', 'top_reasons', 'first_seen', 'last_seen'];
+    // The score is fit + engagement + source_points + negative (rounded).
+    const header = ['id', 'email', 'name', 'company', 'job_title', 'country', 'score', 'fit', 'engagement', 'source_points', 'negative', 'temperature', 'stage', 'lifecycle', 'owner', 'source', 'top_reasons', 'first_seen', 'last_seen'];
     const records = leads.map((lead) => [
-      lead.id, lead.email, lead.name, lead.company, lead.jobTitle, lead.country, lead.score, lead.fit, lead.engagement, lead.temperature, lead.stage,
-      lead.lifecycle, lead.owner, lead.source, lead.topReasons.map((reason) => `${reason.rule} +${reason.points}`).join('; '), lead.firstSeen, lead.lastSeen,
+      lead.id, lead.email, lead.name, lead.company, lead.jobTitle, lead.country, lead.score, lead.fit, lead.engagement, lead.sourcePoints, lead.negative, lead.temperature, lead.stage,
+      lead.lifecycle, lead.owner, lead.source, lead.topReasons.map((reason) => `${reason.rule} ${reason.points < 0 ? '' : '+'}${reason.points}`).join('; '), lead.firstSeen, lead.lastSeen,
     ]);
     return reply
       .header('content-type', 'text/csv; charset=utf-8')

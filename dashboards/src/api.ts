@@ -31,10 +31,21 @@ function problemsOf(data: { problems?: { path: string; message: string }[] } | n
 }
 
 export async function request<T>(path: string, { method = 'GET', body }: { method?: string; body?: unknown } = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  const send = () => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+    return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' }).catch(() => {
+      throw new ApiError(0, 'Hearth cannot be reached: check the connection, then try again.', 'unreachable');
+    });
+  };
+  let response = await send();
+  // Signed in again in another tab: the browser's cookie is a new session, whose token this page does not hold yet.
+  if (response.status === 403 && method !== 'GET' && (await response.clone().json().catch(() => null))?.code === 'csrf') {
+    const session = await request<{ csrfToken: string | null }>('/api/session');
+    setCsrfToken(session.csrfToken);
+    response = await send();
+  }
   if (response.status === 401) {
     location.assign(loginUrl());
     throw new ApiError(401, 'Your session has ended: sign in again.', 'unauthorized');

@@ -55,8 +55,20 @@ export function App() {
   useEffect(() => {
     if (here.path === firstPath.current) return;
     firstPath.current = here.path;
-    // A page still loading has no heading yet: the main region takes focus instead.
-    (main.current?.querySelector<HTMLElement>('h1') ?? main.current)?.focus();
+    const region = main.current;
+    if (!region) return;
+    const heading = () => region.querySelector<HTMLElement>('h1');
+    if (heading()) return heading()!.focus();
+    // A page still loading has no heading yet: the main region takes focus, and hands it to the heading once drawn,
+    // unless the user has moved on meanwhile.
+    region.focus();
+    const drawn = new MutationObserver(() => {
+      if (!heading()) return;
+      drawn.disconnect();
+      if (document.activeElement === region) heading()!.focus();
+    });
+    drawn.observe(region, { childList: true, subtree: true });
+    return () => drawn.disconnect();
   }, [here.path]);
 
   if (failure) return <ErrorMessage error={failure} what="the dashboards" />;

@@ -43,7 +43,9 @@ export function formatAgo(iso: string, now = Date.now()): string {
   if (seconds < 60) return 'just now';
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
   if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
-  const days = Math.floor(seconds / 86_400);
+  // Beyond a day, in calendar days where the reader is: 34 h before 00:05 is the day before yesterday.
+  const midnight = (time: number) => new Date(time).setHours(0, 0, 0, 0);
+  const days = Math.round((midnight(now) - midnight(Date.parse(iso))) / 86_400_000);
   return days === 1 ? 'yesterday' : `${days} days ago`;
 }
 

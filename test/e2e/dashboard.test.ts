@@ -32,6 +32,8 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
       startTestServer({
         sites: [{ id: 'acme', name: 'Acme website', origins: [SITE_ORIGIN], pageGroups: { product: ['/product*'], webinar: ['/webinar*'], pricing: ['/pricing*'], resources: ['/resources*'] } }],
         users,
+        // Every test logs in from this one address.
+        limits: { loginAttemptsPerIp: 100 },
       }),
       launchChromium(),
     ]);
@@ -201,6 +203,35 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.context().close();
   });
 
+  it('finds its way for keyboard users, past the end of a list, and from an account to its leads', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    // A key figure's link says what it lists, not only its number.
+    await page.getByRole('link', { name: `${expected().warm} warm leads: see the list` }).waitFor();
+
+    // A link kept from when the list was longer: told so, and a way back.
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&offset=5000`);
+    await page.getByText(`This page is past the end of the list: ${Object.keys(SCORES).length} leads match these filters.`).waitFor();
+    await page.getByRole('button', { name: 'Go to the last page' }).click();
+    await expect.poll(() => page.locator('table.leads tbody tr').count()).toBe(Object.keys(SCORES).length);
+
+    // Opening a lead with the keyboard puts the focus on its name, once the page has drawn it.
+    await page.getByRole('link', { name: 'Grace Hopper' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Grace Hopper', level: 1 }).waitFor();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.tagName + ' ' + document.activeElement?.textContent)).toBe('H1 Grace Hopper');
+
+    // An account leads to its leads, and exports as the page lists it.
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    const exportLink = page.getByRole('link', { name: 'Export this list (CSV)' });
+    const csv = await page.request.get(new URL((await exportLink.getAttribute('href'))!, server.url).href);
+    expect((await csv.text()).split('\r\n')[0]).toBe('id,name,score,temperature,leads,roles,best_leads');
+    await page.getByRole('link', { name: 'Initech', exact: true }).click();
+    await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).toEqual([expect.stringContaining('Grace Hopper')]);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('reads the charts and figures as the key figures count: a returning visitor once, 60 points warm, engaged time in whole minutes', async () => {
     const { page, problems } = await openPage();
     await logIn(page, 'ada');
@@ -283,6 +314,39 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await lin.page.context().close();
   });
 
+  it('saves and signs out from a tab opened before its user signed in again in another tab', async () => {
+    const first = await openPage();
+    await logIn(first.page, 'sam');
+    await first.page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=initech`);
+    await first.page.locator('table.leads tbody tr a').first().click();
+    await first.page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
+    // Another tab of the same browser signs out and in again: the cookie is a new session's, with a new CSRF token.
+    const second = await first.page.context().newPage();
+    await second.goto(`${server.url}/dashboard`);
+    await Promise.all([second.waitForURL(/\/login$/), second.getByRole('button', { name: 'Sign out' }).click()]);
+    await second.fill('#name', 'sam');
+    await second.fill('#password', PASSWORDS.sam);
+    await Promise.all([second.waitForURL(`${server.url}/dashboard`), second.click('button[type=submit]')]);
+
+    await first.page.getByRole('textbox', { name: 'Note on timing' }).fill('signing in January');
+    await first.page.getByRole('button', { name: 'Save qualification' }).click();
+    await first.page.getByText(/^Saved/).waitFor();
+    const leadId = new URL(first.page.url()).pathname.split('/').pop();
+    expect((await getJson(server, `/api/leads/${leadId}/qualification?site=acme`)).body.notes.timing).toBe('signing in January');
+
+    // Once more, and the first tab signs out: signed out for real, in every tab.
+    await Promise.all([second.waitForURL(/\/login$/), second.getByRole('button', { name: 'Sign out' }).click()]);
+    await second.fill('#name', 'sam');
+    await second.fill('#password', PASSWORDS.sam);
+    await Promise.all([second.waitForURL(`${server.url}/dashboard`), second.click('button[type=submit]')]);
+    await Promise.all([first.page.waitForURL(/\/login$/), first.page.getByRole('button', { name: 'Sign out' }).click()]);
+    await second.goto(`${server.url}/dashboard/leads`);
+    expect(new URL(second.url()).pathname).toBe('/login');
+    // The save's and the sign-out's first tries, with the old session's token, which the page then renewed.
+    expect(first.problems).toEqual(Array(2).fill('Failed to load resource: the server responded with a status of 403 (Forbidden)'));
+    await first.page.context().close();
+  });
+
   it('says which days the list covers when the URL gives only where the period ends', async () => {
     const { page, problems } = await openPage();
     await logIn(page, 'ada');
@@ -352,6 +416,23 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByText('Could not load the key figures: from: a view covers at most 366 days (got "2024-01-01")').waitFor();
     // The browser reports each refused request; nothing else went wrong.
     expect(problems.filter((problem) => !problem.includes('the server responded with a status of 400'))).toEqual([]);
+    await page.context().close();
+  });
+
+  it('keeps the notes typed but not saved when sales disqualify a lead', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'lin');
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=student`);
+    await page.locator('table.leads tbody tr a').first().click();
+    await page.getByRole('textbox', { name: 'Note on budget' }).fill('no budget: a student project');
+    await page.getByRole('textbox', { name: 'Reason' }).fill('not a buyer');
+    await page.getByRole('button', { name: 'Disqualify' }).click();
+    await page.getByText('Saved: disqualified.').waitFor();
+    expect(await page.getByRole('textbox', { name: 'Note on budget' }).inputValue()).toBe('no budget: a student project');
+    const leadId = new URL(page.url()).pathname.split('/').pop();
+    const { body } = await getJson(server, `/api/leads/${leadId}/qualification?site=acme`);
+    expect({ disqualified: body.disqualified, reason: body.reason, budget: body.notes.budget }).toEqual({ disqualified: true, reason: 'not a buyer', budget: 'no budget: a student project' });
+    expect(problems).toEqual([]);
     await page.context().close();
   });
 

@@ -307,6 +307,22 @@ describe('accounts', () => {
     expect((await api('/api/dashboard/accounts?site=acme&temperature=hot')).body.total).toBe(0);
     expect((await api('/api/dashboard/accounts?site=acme&temperature=warm')).body.total).toBe(1);
   });
+
+  it('exports the accounts as CSV, every one of the temperature asked, as the page lists them', async () => {
+    const csv = async (search: string) => {
+      const response = await fetch(`${server.url}/api/accounts.csv?${search}`, { headers: { authorization: `Bearer ${marketingToken.token}` } });
+      expect([response.status, response.headers.get('content-type')]).toEqual([200, 'text/csv; charset=utf-8']);
+      expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="hearth-accounts-acme-\d{4}-\d{2}-\d{2}\.csv"$/);
+      return (await response.text()).trimEnd().split('\r\n');
+    };
+    const { body } = await api('/api/dashboard/accounts?site=acme');
+    const lines = await csv('site=acme');
+    expect(lines[0]).toBe('id,name,score,temperature,leads,roles,best_leads');
+    expect(lines).toHaveLength(body.total + 1);
+    expect(lines[1]).toBe(`initech.test,Initech,${body.accounts[0].score},warm,1,c_level,${emails.ceo} ${body.accounts[0].topLeads[0].score}`);
+    expect(await csv('site=acme&temperature=hot')).toEqual([lines[0]]);
+    expect((await fetch(`${server.url}/api/accounts.csv?site=acme&limit=5`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).status).toBe(400);
+  });
 });
 
 describe('lead lists and CSV export', () => {
@@ -366,11 +382,20 @@ describe('lead lists and CSV export', () => {
     expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="hearth-leads-acme-\d{4}-\d{2}-\d{2}\.csv"$/);
     const lines = (await response.text()).trimEnd().split('\r\n');
-    expect(lines[0]).toBe('id,email,name,company,job_title,country,score,fit,engagement,temperature,stage,lifecycle,owner,source,top_reasons,first_seen,last_seen');
+    expect(lines[0]).toBe('id,email,name,company,job_title,country,score,fit,engagement,source_points,negative,temperature,stage,lifecycle,owner,source,top_reasons,first_seen,last_seen');
     expect(lines).toHaveLength(3);
     expect(lines[1]).toContain(`,${emails.analyst},,"'=HYPERLINK(""http://evil.test"",""Umbrella"")",Data Analyst,`);
     expect(lines[2]).toMatch(new RegExp(`^l_[0-9a-f]{20},${emails.student.replaceAll('.', '\\.')},,,Student,,-?\\d+,`));
-    expect(lines[2]).toMatch(/,cold,TOFU,lead,,display,white-paper \+\d+,/);
+    // A cold student: the minus points that make her cold are among her top reasons.
+    expect(lines[2]).toMatch(/,cold,TOFU,lead,,display,[^,]*student -15[^,]*white-paper \+\d+,/);
+  });
+
+  it('gives each listed lead the parts its score adds up from, and the reasons that weigh most either way', async () => {
+    const { body } = await api(`/api/dashboard/leads?${WEEK}`);
+    for (const lead of body.leads) expect(Math.abs(lead.fit + lead.engagement + lead.sourcePoints + lead.negative - lead.score), lead.email).toBeLessThan(0.5 + 1e-9);
+    const student = body.leads.find((lead: { email: string }) => lead.email === emails.student);
+    expect(student.negative).toBe(-25);
+    expect(student.topReasons.map((reason: { rule: string; points: number }) => `${reason.rule} ${reason.points}`)).toEqual(['student -15', 'free-mail -10', expect.stringMatching(/^white-paper \d+$/)]);
   });
 });
 

@@ -440,8 +440,8 @@ describe('buying signals', () => {
     rows.push({ ...form(site, 'casual-1', 'newsletter', 'casual@acme.example', {}, { days: 0 }), session_id: 'casual-s0' });
     await insert(rows);
     const leads = await score(site);
-    expect(signalsOf(byEmail(leads, 'regular@acme.example'))).toEqual({ weak_accumulation: '5 visits in 30 days, up to 1 pages in one' });
-    expect(signalsOf(byEmail(leads, 'deep@acme.example'))).toEqual({ weak_accumulation: '1 visits in 30 days, up to 8 pages in one' });
+    expect(signalsOf(byEmail(leads, 'regular@acme.example'))).toEqual({ weak_accumulation: '5 visits in 30 days, up to 1 page in one' });
+    expect(signalsOf(byEmail(leads, 'deep@acme.example'))).toEqual({ weak_accumulation: '1 visit in 30 days, up to 8 pages in one' });
     expect(byEmail(leads, 'casual@acme.example').signals).toEqual([]);
   });
 });

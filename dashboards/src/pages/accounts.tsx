@@ -16,6 +16,9 @@ export function AccountsPage({ site, location }: PageProps) {
     <div class="page">
       <div class="page-header">
         <h1 tabIndex={-1}>Accounts</h1>
+        <a class="button" href={`/api/accounts.csv${query({ site: site.id, temperature })}`} download>
+          Export this list (CSV)
+        </a>
         <label>
           Temperature{' '}
           <select value={temperature} onChange={(event) => navigate(hrefWith(location.path, location.params, { temperature: (event.target as HTMLSelectElement).value }))}>
@@ -39,7 +42,9 @@ export function AccountsPage({ site, location }: PageProps) {
       ) : (
         <>
           <p class="muted" role="status">
-            {accounts.data.total > LIMIT ? `The top ${LIMIT} of ${formatNumber(accounts.data.total)} accounts` : `${formatNumber(accounts.data.total)} accounts`}
+            {accounts.data.total > LIMIT
+              ? `The top ${LIMIT} of ${formatNumber(accounts.data.total)} accounts`
+              : `${formatNumber(accounts.data.total)} ${accounts.data.total === 1 ? 'account' : 'accounts'}`}
           </p>
           <TableScroll label="Accounts">
             <table class="accounts">
@@ -53,7 +58,7 @@ export function AccountsPage({ site, location }: PageProps) {
                   <th scope="col" class="number">
                     Leads
                   </th>
-                  <th scope="col">Roles looking</th>
+                  <th scope="col">Roles</th>
                   <th scope="col">Best leads</th>
                 </tr>
               </thead>
@@ -61,7 +66,8 @@ export function AccountsPage({ site, location }: PageProps) {
                 {accounts.data.accounts.map((account) => (
                   <tr key={account.id}>
                     <th scope="row">
-                      {account.name}
+                      {/* Its leads: those whose email or declared company holds the account's domain or name. */}
+                      <a href={`/dashboard/leads${query({ site: site.id, temperature: 'all', q: account.id.startsWith('company:') ? account.name : account.id })}`}>{account.name}</a>
                       {account.name !== account.id && !account.id.startsWith('company:') && <span class="sub">{account.id}</span>}
                     </th>
                     <td class="number score">{formatNumber(account.score)}</td>

@@ -92,10 +92,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
       <div class="lead-header">
         <div>
           <h1 tabIndex={-1}>{name}</h1>
-          <p class="muted">
-            {name !== data.email && <>{data.email} · </>}
-            {subtitle}
-          </p>
+          <p class="muted">{[name !== data.email ? data.email : '', subtitle].filter(Boolean).join(' · ')}</p>
         </div>
         <div class="lead-status" aria-label="Status">
           {data.score !== null && (
@@ -287,7 +284,9 @@ function describeEvent(event: TimelineEvent): string {
   }
 }
 
-function Timeline({ events }: { events: TimelineEvent[] }) {
+function Timeline({ events: all }: { events: TimelineEvent[] }) {
+  // Engaged time under a second (a tab closed or left at once) says nothing of interest.
+  const events = all.filter((event) => event.type !== 'engagement' || event.engaged_ms >= 1000);
   if (events.length === 0) return <p class="muted">No events.</p>;
   return (
     <>
@@ -427,8 +426,10 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
         class="disqualify"
         onSubmit={(event) => {
           event.preventDefault();
-          if (verdict.disqualified) void save({ disqualified: false }, describe);
-          else void save({ disqualified: true, reason: reason.trim() }, describe);
+          // With the checklist's changes not saved yet: the notes typed before deciding are kept, not thrown away.
+          const unsaved = checklistChange(loaded, { framework, boxes, notes, owner }, frameworkBoxes);
+          if (verdict.disqualified) void save({ ...unsaved, disqualified: false }, describe);
+          else void save({ ...unsaved, disqualified: true, reason: reason.trim() }, describe);
         }}
       >
         <fieldset disabled={!allowed || saving}>

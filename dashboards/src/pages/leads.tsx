@@ -201,6 +201,17 @@ function ActiveDrillDowns({ params, onRemove }: { params: URLSearchParams; onRem
 
 function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; site: string; offset: number; onPage: (offset: number) => void }) {
   if (data.total === 0) return <p class="empty">No lead matches these filters.</p>;
+  if (data.leads.length === 0) {
+    // Past the end: a link kept from when the list was longer.
+    return (
+      <p class="empty" role="status">
+        This page is past the end of the list: {formatNumber(data.total)} leads match these filters.{' '}
+        <button type="button" class="link-button" onClick={() => onPage(Math.floor((data.total - 1) / PAGE_SIZE) * PAGE_SIZE)}>
+          Go to the last page
+        </button>
+      </p>
+    );
+  }
   const last = Math.min(offset + data.leads.length, data.total);
   return (
     <>

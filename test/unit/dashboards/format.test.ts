@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { formatDay, formatSeconds } from '../../../dashboards/src/format.ts';
+import { formatAgo, formatDay, formatSeconds } from '../../../dashboards/src/format.ts';
 
 describe('times as the dashboards show them', () => {
+  it('says how long ago in hours within a day, then in calendar days where the reader is', () => {
+    // Local times, whatever the machine's zone: the reader's calendar is what counts.
+    const local = (day: number, hours: number, minutes = 0) => new Date(2026, 11, day, hours, minutes).toISOString();
+    const now = Date.parse(local(2, 0, 5));
+    expect(formatAgo(local(1, 23, 0), now)).toBe('1 h ago');
+    expect(formatAgo(local(1, 0, 1), now)).toBe('yesterday');
+    expect(formatAgo(new Date(2026, 10, 30, 13, 45).toISOString(), now)).toBe('2 days ago');
+    expect(formatAgo(new Date(2026, 10, 25, 23, 59).toISOString(), now)).toBe('7 days ago');
+  });
+
   it('rounds the engaged time before splitting off the minutes, so it never reads "60 s"', () => {
     expect(formatSeconds(119.5)).toBe('2 min');
     expect(formatSeconds(179.6)).toBe('3 min');
