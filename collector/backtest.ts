@@ -3,10 +3,11 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { backtest, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction } from '../scoring/backtest.ts';
 import { compileScoring } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
-import { rulesSchema, withGridLists, type Rules } from '../scoring/rules.ts';
+import { rulesSchema, unknownPageGroups, withGridLists, type Rules } from '../scoring/rules.ts';
 import { scoreLeads } from '../scoring/store.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf } from './api/scores.ts';
+import { formatPath } from './config/issues.ts';
 import { ConfigError, parseFile, readJsonFile } from './config/load.ts';
 import type { SiteConfig } from './config/schema.ts';
 import { MAX_FUTURE_MS } from './ingest/rows.ts';
@@ -22,6 +23,8 @@ export function loadRulesFile(file: string, site: SiteConfig): Rules {
   const { path, raw } = readJsonFile(file, 'rules');
   const rules = parseFile(rulesSchema, withGridLists(raw, site.pageGroups), path, 'rules');
   // Page groups belong to the site, not the file: a rule naming one the site lacks is caught here, before any query.
+  const unknown = unknownPageGroups(rules, site.pageGroups);
+  if (unknown.length > 0) throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n${unknown.map((problem) => `  ${path}: ${formatPath(problem.path)}: ${problem.message}`).join('\n')}`);
   try {
     compileScoring(rules, { site: site.id, pageGroups: site.pageGroups });
   } catch (err) {

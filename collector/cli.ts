@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,6 +7,7 @@ import { isRecord } from '../scoring/rules.ts';
 import { ConfigError, loadConfig, parseConfig, readJsonFile } from './config/load.ts';
 import { configJsonSchema, type HearthConfig } from './config/schema.ts';
 import { startServer } from './server.ts';
+import { packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, storeOptionsFromEnv, type StoreOptions } from './store/client.ts';
 import { prepareStore, withStorageConfig } from './store/prepare.ts';
@@ -25,8 +26,8 @@ const USAGE = `Usage: hearth <command> [options]
 Commands:
   start     run the collector, the API and the demo site (if configured) in one process
   migrate   apply pending ClickHouse migrations and exit
-  score     rescore every lead (the stored scores lists and dashboards read), then print a site's leads with their
-            score, temperature, stage and top reasons (--json for all)
+  score     rescore every lead (the stored scores lists and dashboards read), then print a site's identified leads
+            with their score, temperature, stage and top reasons (--json for all)
   backtest  score the site's history with a rules file next to its current rules: temperatures, movements,
             MQL volume, precision and recall against sales' verdicts (--json for machines)
   schema    print the JSON Schema of hearth.config.json (for editors)
@@ -35,6 +36,7 @@ Commands:
             print a new API token and the hash to put in the config's "tokens"
   demo      write a realistic synthetic history of the demo site into the store (hearth must not be running
             on the same HEARTH_DATA_DIR: the embedded engine allows one process per data directory)
+  help, --version  this text; Hearth's version
 
 Options (a command refuses the ones it does not take):
   --config FILE   the config file (default: hearth.config.json); start, migrate, score, backtest, demo
@@ -161,6 +163,22 @@ function logLevelFromEnv(): string {
   return level;
 }
 
+/** The shortest admin token taken: it opens everything. */
+const MIN_ADMIN_TOKEN = 12;
+
+/**
+ * HEARTH_ADMIN_TOKEN, when set (empty: a new random one each start). Its surrounding whitespace is no part of it (a
+ * secret file's newline); one it cannot work with is refused rather than taken silently: a token a Bearer header
+ * cannot carry (a space or a control character inside), or one short enough to guess.
+ */
+function adminTokenFromEnv(): string | undefined {
+  const token = process.env.HEARTH_ADMIN_TOKEN?.trim();
+  if (!token) return undefined;
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError('HEARTH_ADMIN_TOKEN holds a space or a character an Authorization header cannot carry; use letters, digits and punctuation, e.g. from `openssl rand -base64 24`');
+  if (token.length < MIN_ADMIN_TOKEN) throw new ConfigError(`HEARTH_ADMIN_TOKEN is ${token.length} ${token.length === 1 ? 'character' : 'characters'} long; use at least ${MIN_ADMIN_TOKEN}, e.g. from \`openssl rand -base64 24\``);
+  return token;
+}
+
 /**
  * The store the environment and the config's `storage` name. `usesDataDir`: the command writes under HEARTH_DATA_DIR
  * even with a ClickHouse server (the write-ahead log, sessions).
@@ -253,6 +271,7 @@ function storeFailure(err: unknown, store: StoreOptions, doing: string): StoreEr
 
 async function start(options: Options): Promise<void> {
   const level = logLevelFromEnv();
+  const adminToken = adminTokenFromEnv();
   const { path, raw } = readJsonFile(options.configFile, 'config');
   const config: HearthConfig = parseConfig(raw, path);
   if (options.port !== undefined) config.server.port = options.port;
@@ -262,7 +281,7 @@ async function start(options: Options): Promise<void> {
   const given = (key: 'host' | 'port') =>
     options[key] !== undefined ? `--${key}` : isRecord(raw) && isRecord(raw.server) && raw.server[key] !== undefined ? `server.${key} in ${path}` : `the default ${key}`;
   await checkListen(config.server.host, config.server.port, given);
-  const server = await startServer({ config, store, adminToken: process.env.HEARTH_ADMIN_TOKEN, logger: { level } }).catch((err: unknown) => {
+  const server = await startServer({ config, store, adminToken, logger: { level } }).catch((err: unknown) => {
     throw storeFailure(err, store, 'start on') ?? err;
   });
   const site = config.sites[0]!.id;
@@ -273,7 +292,9 @@ async function start(options: Options): Promise<void> {
     config.serveDemoSite ? `  demo site   ${url}/demo/` : undefined,
     `  dashboard   ${url}/dashboard`,
     ...loginLines(url, server.firstAdmin),
-    `  snippet     <script async src="${url}/hearth.js" data-site="${site}"></script>`,
+    // Both lines, as the README gives them: without the queue stub, a hearth('identify', …) before the script loads throws.
+    `  snippet     <script>window.hearth=window.hearth||function(){(window.hearth.q=window.hearth.q||[]).push(arguments)}</script>`,
+    `              <script async src="${url}/hearth.js" data-site="${site}"></script>`,
     // A token the operator chose is theirs to know: printed, it would sit in every log that keeps stdout.
     `  leads API   curl -H "Authorization: Bearer ${server.adminTokenGenerated ? server.adminToken : '$HEARTH_ADMIN_TOKEN'}" "${url}/api/leads?site=${site}"`,
     server.adminTokenGenerated ? '              (a token made for this run; set HEARTH_ADMIN_TOKEN to choose your own)' : undefined,
@@ -378,18 +399,26 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
   // The stored scores just written, as lists and dashboards show them: only the leads printed leave ClickHouse (a
   // large site has a million), and the site is not scored a second time to print them. --json alone prints all.
   const limit = options.limit ?? (options.json ? 2 ** 32 - 1 : 50);
-  const scores = (await storedLeadPage(client, site.id, { sort: 'score', offset: 0, limit })).rows.map(scoreOfSnapshot);
+  // The identified leads, as the leads list shows them (anonymous visitors have scores too, but no one to call).
+  const page = await storedLeadPage(client, site.id, { sort: 'score', kind: 'lead', offset: 0, limit });
+  const scores = page.rows.map(scoreOfSnapshot);
   if (options.json) return console.log(JSON.stringify(scores, null, 2));
+  // As wide as the longest email shown: a cut address looks like another, real one.
+  const width = Math.max(4, ...scores.map((lead) => lead.email.length));
   const rows = scores.map((lead) => [
     String(lead.score).padStart(5),
     lead.temperature.padEnd(4),
-    (lead.stage || '-').padEnd(4),
-    (lead.email || lead.lead_id).slice(0, 40).padEnd(40),
+    (lead.stage || '-').padEnd(5),
+    lead.email.padEnd(width),
     lead.reasons.slice(0, 3).map((reason) => `${reason.rule} ${reason.points > 0 ? '+' : ''}${Math.round(reason.points)}`).join(', '),
   ]);
-  console.log(['score', 'temp', 'stage', 'lead'.padEnd(40), 'top reasons'].join('  '));
+  console.log(['score', 'temp', 'stage', 'lead'.padEnd(width), 'top reasons'].join('  '));
   for (const row of rows) console.log(row.join('  '));
+  const more = scores.length < page.total ? `, the ${formatCount(scores.length)} best shown (--limit N for more)` : '';
+  console.log(`${formatCount(page.total)} ${page.total === 1 ? 'lead' : 'leads'} on site "${site.id}"${more}`);
 };
+
+const formatCount = (n: number) => n.toLocaleString('en-US');
 
 const printBacktest: SiteCommand = async ({ options, site, store, client }) => {
   if (!options.rulesFile) throw new UsageError('backtest needs --rules FILE: a JSON file shaped like a site\'s "rules" in the config');
@@ -427,8 +456,23 @@ export async function main(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    if (command === 'new-token') return newTokenCommand(rest);
-    if (!Object.hasOwn(COMMAND_OPTIONS, command)) throw new UsageError(`unknown command "${command}"`);
+    if (command === '--version' || command === '-v' || command === 'version') {
+      console.log(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version);
+      return 0;
+    }
+    if (command === 'new-token') {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(USAGE);
+        return 0;
+      }
+      return newTokenCommand(rest);
+    }
+    if (!Object.hasOwn(COMMAND_OPTIONS, command)) {
+      // The commands are what such a user needs to read: the whole usage, after the reason.
+      const hint = command.startsWith('-') ? ` (options go after the command: hearth start ${command} …)` : '';
+      console.error(`hearth: unknown command "${command}"${hint}\n\n${USAGE}`);
+      return 2;
+    }
     const options = readOptions(command as Command, rest);
     if (options.help) {
       console.log(USAGE);
@@ -462,7 +506,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`hearth: ${(err as Error).message}\n\n${USAGE}`);
+      // The reason alone, last on the screen; the whole usage would scroll it away.
+      console.error(`hearth: ${(err as Error).message}\n(hearth help lists every command's options)`);
       return 2;
     }
     if (err instanceof StoreError) {

@@ -13,6 +13,8 @@ const ruleId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'a rule
 /** A glob: `*` matches any run of characters, everything else itself, case-insensitively. */
 const glob = z.string().min(1, { message: 'expected a pattern such as "/pricing*" or "*white-paper*"' });
 const globs = z.array(glob).min(1, { message: 'list at least one pattern' });
+/** URL paths start with "/": a pattern that starts with anything but "/" or "*" ("pricing") matches no page. */
+const pathGlobs = z.array(glob.regex(/^[/*]/, { message: 'a path pattern starts with "/" or "*", e.g. "/pricing*"' })).min(1, { message: 'list at least one pattern' });
 
 /**
  * A regular expression as ClickHouse runs it: RE2 syntax (re2js is a port of RE2's parser), prefixed with `(?i)`.
@@ -89,7 +91,7 @@ const eventMatch = {
   /** A page group of the site (sites[].pageGroups) the event's page is in. */
   pageGroup: z.string().min(1).optional(),
   /** Patterns the event's URL path matches (any of them). */
-  paths: globs.optional(),
+  paths: pathGlobs.optional(),
   /** Patterns a download's asset name or link URL matches. */
   assets: globs.optional(),
   /** Patterns a form's name matches. */
@@ -220,7 +222,7 @@ export const signalsSchema = z
     requestForms: globs.default(['*demo*', '*quote*', '*devis*', '*pricing*', '*tarif*', '*contact-sales*']),
     /** Where the pricing pages are: this page group of the site; a site without the default group finds them by these paths. */
     pricingPageGroup: z.string().min(1).default(DEFAULT_PRICING_PAGE_GROUP),
-    pricingPaths: globs.default(['/pricing*', '/tarif*', '*/pricing*', '*/tarif*']),
+    pricingPaths: pathGlobs.default(['/pricing*', '/tarif*', '*/pricing*', '*/tarif*']),
     /** Engaged time on pricing pages within one visit (session) that counts as a strong signal. */
     pricingDwellSeconds: seconds.default(120),
     /** Returns to pricing: this many distinct visits with a pricing page… */

@@ -10,6 +10,8 @@ export async function hashPasswordCommand(): Promise<number> {
   if (process.stdin.isTTY) {
     const typed = await promptHidden('Password: ').catch(() => undefined);
     if (typed === undefined) return fail('cancelled');
+    // Said before it is typed again.
+    if (typed.length < MIN_PASSWORD_LENGTH) return fail(`a password needs at least ${MIN_PASSWORD_LENGTH} characters (got ${typed.length})`);
     if ((await promptHidden('Same password again: ').catch(() => undefined)) !== typed) return fail('the two passwords differ; nothing printed');
     password = typed;
   } else {
@@ -26,8 +28,12 @@ export async function hashPasswordCommand(): Promise<number> {
 /** `hearth new-token [--name NAME] [--role ROLE]`: a new API token and the hash to configure. */
 export function newTokenCommand(args: string[]): number {
   const { values } = parseArgs({ args, options: { name: { type: 'string' }, role: { type: 'string' } }, strict: true });
-  const entry = apiTokenSchema.pick({ name: true, role: true }).safeParse({ name: values.name ?? 'my-machine', role: values.role ?? 'marketing' });
-  if (!entry.success) return fail(entry.error.issues.map((issue) => `--${String(issue.path[0])}: ${issue.message}`).join('\n'));
+  const given = { name: values.name ?? 'my-machine', role: values.role ?? 'marketing' };
+  const entry = apiTokenSchema.pick({ name: true, role: true }).safeParse(given);
+  if (!entry.success) {
+    const option = (issue: { path: PropertyKey[] }) => String(issue.path[0]) as keyof typeof given;
+    return fail(entry.error.issues.map((issue) => `--${option(issue)}: ${issue.message} (got ${JSON.stringify(given[option(issue)])})`).join('\n'));
+  }
   const { token, tokenHash } = newApiToken();
   process.stdout.write(`token      ${token}\ntokenHash  ${tokenHash}\n`);
   process.stderr.write(
@@ -73,22 +79,37 @@ function promptHidden(prompt: string): Promise<string> {
       stdin.pause();
       process.stderr.write('\n');
     };
-    const onData = (chunk: Buffer) => {
-      for (const char of chunk.toString('utf8')) {
+    /** Takes in what was typed; true once the entry is done (Enter) or cancelled. */
+    const take = (text: string): boolean => {
+      let offset = 0;
+      for (const char of text) {
+        offset += char.length;
         if (char === '\r' || char === '\n') {
+          // A paste or a password manager types both entries at once: the rest is the next prompt's.
+          typedAhead = text.slice(offset).replace(/^\n/, '');
           finish();
-          return resolve(typed);
+          resolve(typed);
+          return true;
         }
         if (char === '\u0003' || char === '\u0004') {
           finish();
-          return reject(new Error('cancelled'));
+          reject(new Error('cancelled'));
+          return true;
         }
         if (char === '\u007f' || char === '\b') typed = typed.slice(0, -1);
         else typed += char;
       }
+      return false;
     };
+    const onData = (chunk: Buffer) => void take(chunk.toString('utf8'));
     stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
+    const ahead = typedAhead;
+    typedAhead = '';
+    take(ahead);
   });
 }
+
+/** What was typed after the Enter that ended an entry, for the next prompt. */
+let typedAhead = '';

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../collector/auth/passwords.ts';
 import { hashToken } from '../../collector/auth/tokens.ts';
 import { freshDataDir } from '../support/data-dir.ts';
-import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
+import { HEARTH_BIN, runHearth, startHearthProcess } from '../support/hearth-process.ts';
 
 const configDir = mkdtempSync(join(tmpdir(), 'hearth-access-'));
 function configFile(name: string, content: unknown): string {
@@ -29,6 +30,12 @@ describe('hearth start with no user configured', () => {
     const password = printed![1]!;
     expect(password).toMatch(/^[\w-]{24}$/);
     expect(first.output()).toContain(`its hash is kept, in ${join(dataDir, 'admin-user.json')}`);
+    // The snippet to copy is the README's two lines, the queue stub first.
+    const snippet = /^ {2}snippet +(.*)\n {14}(.*)$/m.exec(first.output());
+    expect(snippet?.slice(1)).toEqual([
+      '<script>window.hearth=window.hearth||function(){(window.hearth.q=window.hearth.q||[]).push(arguments)}</script>',
+      `<script async src="${first.url}/hearth.js" data-site="${site.id}"></script>`,
+    ]);
     expect((await logIn(first.url, 'admin', password)).status).toBe(200);
     expect(await first.stop()).toBe(0);
 
@@ -50,6 +57,19 @@ describe('hearth start with no user configured', () => {
 });
 
 describe('hearth hash-password and new-token', () => {
+  it('hashes a password typed at a terminal, both entries arriving at once as a paste or a password manager types them', () => {
+    // A terminal of its own (util-linux's script): raw mode, hidden typing, as a person meets it.
+    const atTerminal = (input: string) =>
+      spawnSync('script', ['-qec', `${process.execPath} ${HEARTH_BIN} hash-password`, '/dev/null'], { input, encoding: 'utf8', timeout: 30_000 });
+    const pasted = atTerminal('a long enough passphrase\ra long enough passphrase\r');
+    expect(pasted.status, pasted.stdout).toBe(0);
+    expect(pasted.stdout).toMatch(/^scrypt\$32768\$8\$3\$\S+$/m);
+    // A short one is refused before it is asked again.
+    const short = atTerminal('hunter2\r');
+    expect(short.stdout).toContain('hearth: a password needs at least 12 characters (got 7)');
+    expect(short.stdout).not.toContain('Same password again');
+  });
+
   it('hashes a password read from stdin, and refuses a short one', async () => {
     const { code, stdout, stderr } = await runHearth(['hash-password'], {}, 'a long enough passphrase\n');
     expect(code).toBe(0);
@@ -70,7 +90,9 @@ describe('hearth hash-password and new-token', () => {
     const tokenHash = /^tokenHash +(\S+)$/m.exec(made.stdout)![1]!;
     expect(tokenHash).toBe(hashToken(token));
     expect(made.stderr).toContain(`{ "name": "crm-sync", "role": "sales", "tokenHash": "${tokenHash}" }`);
-    expect((await runHearth(['new-token', '--role', 'owner'])).stderr).toContain('--role: expected one of admin, marketing, sales');
+    expect((await runHearth(['new-token', '--role', 'owner'])).stderr).toContain('--role: expected one of admin, marketing, sales (got "owner")');
+    const help = await runHearth(['new-token', '--help']);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('new-token [--name NAME] [--role admin|marketing|sales]')]);
 
     const dataDir = freshDataDir();
     const session = (url: string) => fetch(`${url}/api/session`, { headers: { authorization: `Bearer ${token}` } });

@@ -205,10 +205,18 @@ describe('hearth backtest', () => {
     expect(stderr).toContain(`${bad}: engagement[2].points: engagement points are positive; use a negative rule to take points away (got -15)`);
     expect(stderr).toContain(`${bad}: thresholds: warm must not be above hot`);
 
-    const unknownGroup = file('unknown-group.json', { engagement: [{ id: 'blog', event: 'pageview', pageGroup: 'blog', points: 5 }] });
+    // Every unknown page group is named, not the first alone.
+    const unknownGroup = file('unknown-group.json', { engagement: [{ id: 'blog', event: 'pageview', pageGroup: 'blog', points: 5 }], signals: { pricingPageGroup: 'prices' } });
     const group = await runHearth(['backtest', '--config', CONFIG, '--rules', unknownGroup], { HEARTH_DATA_DIR: dataDir });
     expect(group.code).toBe(2);
     expect(group.stderr).toContain(`${unknownGroup}: engagement[0].pageGroup: the site has no page group "blog" (it has: product, pricing)`);
+    expect(group.stderr).toContain(`${unknownGroup}: signals.pricingPageGroup: the site has no page group "prices" (it has: product, pricing)`);
+
+    // A path pattern that starts with neither "/" nor "*" matches no page, as in the config's page groups.
+    const noSlash = file('no-slash.json', { engagement: [{ id: 'pricing-views', event: 'pageview', paths: ['/pricing*', 'tarifs*'], points: 5 }] });
+    const slash = await runHearth(['backtest', '--config', CONFIG, '--rules', noSlash], { HEARTH_DATA_DIR: dataDir });
+    expect(slash.code).toBe(2);
+    expect(slash.stderr).toContain(`${noSlash}: engagement[0].paths[1]: a path pattern starts with "/" or "*", e.g. "/pricing*" (got "tarifs*")`);
 
     // A pattern ClickHouse's RE2 cannot run, or a misspelt pricing group, is refused before any query, without a stack.
     const unrunnable = file('unrunnable.json', { fit: [{ id: 'not-intern', field: 'job_title', pattern: '^(?!intern)', points: 5 }] });

@@ -70,6 +70,18 @@ describe('hearth checks its environment before opening anything', () => {
     expect(existsSync(join(dataDir, 'clickhouse'))).toBe(false);
   });
 
+  it('refuses an admin token too short to be secret, or one a header cannot carry, without opening the store', async () => {
+    for (const [token, reason] of [
+      ['a', 'HEARTH_ADMIN_TOKEN is 1 character long; use at least 12'],
+      ['has a space in it', 'HEARTH_ADMIN_TOKEN holds a space or a character an Authorization header cannot carry'],
+    ]) {
+      const dataDir = freshDataDir();
+      const { code, stderr } = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...EMBEDDED, HEARTH_ADMIN_TOKEN: token!, HEARTH_DATA_DIR: dataDir });
+      expect([code, stderr]).toEqual([2, expect.stringContaining(`hearth: ${reason}`)]);
+      expect(existsSync(join(dataDir, 'clickhouse'))).toBe(false);
+    }
+  });
+
   it('names HEARTH_DATA_DIR when a file is in the way', async () => {
     const notADirectory = file('not-a-directory', 'a file');
     const start = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...EMBEDDED, HEARTH_DATA_DIR: notADirectory });

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,7 +49,12 @@ describe('hearth CLI', () => {
     expect(unknown.stderr).toContain('unknown command "serve"');
     expect(unknown.stderr).toContain('Usage: hearth <command>');
     const badPort = await runHearth(['start', '--port', 'abc']);
-    expect(badPort.stderr).toContain('--port expects a whole number from 0 to 65535, got "abc"');
+    // A bad option: the reason, last, not scrolled away by the usage.
+    expect(badPort.stderr).toBe(`hearth: --port expects a whole number from 0 to 65535, got "abc"\n(hearth help lists every command's options)\n`);
+    const optionFirst = await runHearth(['--config', 'x.json', 'start']);
+    expect([optionFirst.code, optionFirst.stderr.split('\n')[0]]).toEqual([2, 'hearth: unknown command "--config" (options go after the command: hearth start --config …)']);
+    const version = await runHearth(['--version']);
+    expect([version.code, version.stdout.trim()]).toEqual([0, JSON.parse(readFileSync('package.json', 'utf8')).version]);
   });
 
   it('prints a JSON Schema of the config for editors', async () => {

@@ -29,15 +29,16 @@ describe('hearth demo', () => {
     expect(table.code, table.stderr).toBe(0);
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^score\s+temp\s+stage\s+lead\s+top reasons$/);
-    const rows = lines.slice(1).map((line) => /^\s*(-?\d+)\s+(cold|warm|hot)\s+(\S+)\s+(\S+)/.exec(line));
+    expect(lines.at(-1)).toMatch(/^\d+ leads on site "demo", the 5 best shown \(--limit N for more\)$/);
+    const rows = lines.slice(1, -1).map((line) => /^\s*(-?\d+)\s+(cold|warm|hot)\s+(\S+)\s+(\S+@\S+)/.exec(line));
     expect(rows).toHaveLength(5);
     expect(rows.every(Boolean)).toBe(true);
     const scores = rows.map((row) => Number(row![1]));
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
 
     const json = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json', '--json', '--limit', '3'], { HEARTH_DATA_DIR: dataDir });
-    const leads = JSON.parse(json.stdout) as { score: number; email: string; lead_id: string; reasons: unknown[]; profile: Record<string, string>; company_size_min: number | null }[];
-    expect(leads.map((lead) => [lead.score, (lead.email || lead.lead_id).slice(0, 40)])).toEqual(rows.slice(0, 3).map((row) => [Number(row![1]), row![4]]));
+    const leads = JSON.parse(json.stdout) as { kind: string; score: number; email: string; lead_id: string; reasons: unknown[]; profile: Record<string, string>; company_size_min: number | null }[];
+    expect(leads.map((lead) => [lead.kind, lead.score, lead.email])).toEqual(rows.slice(0, 3).map((row) => ['lead', Number(row![1]), row![4]]));
     expect(leads[0]!.reasons.length).toBeGreaterThan(0);
     // The company size the lead stated, as the number rules compare ("251-1000" → 251), not only the raw answer.
     const sized = leads.filter((lead) => lead.profile.company_size);
