@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { apiRoutes } from './api/api.routes.ts';
 import { installAuth } from './auth/auth.plugin.ts';
 import type { UserEntry } from './auth/users.ts';
@@ -51,7 +51,17 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     // One log line per request would drown the errors at beacon rates.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // Met before a route is found (a path that does not decode, a part of it over 100 characters): a JSON body as for
+    // any other error, rather than Fastify's own shape.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a part of the path is longer than 100 characters' : error.message;
+      return reply.code(400).send({ error: message, code: 'bad_url' });
+    },
   });
+
+  // Fastify reads text/plain bodies as strings everywhere: only /collect takes them (collect.route.ts, as JSON). Any
+  // other route answers 415, where a JSON body sent as text/plain met "expected object, received string".
+  app.removeContentTypeParser('text/plain');
 
   // Every error is a JSON body that says what went wrong; a 5xx never reveals internals.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {

@@ -6,7 +6,7 @@ import { RETRY_FOR_MS } from '../../scoring/alerts/dispatcher.ts';
 import { requireRole } from '../auth/roles.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
-import { siteParam } from './site-query.ts';
+import { siteParam, wholeNumber } from './site-query.ts';
 
 export interface AlertRouteOptions {
   config: HearthConfig;
@@ -42,13 +42,16 @@ function present(status: DeliveryState, deliveries: Delivery[]) {
 
 /** Buying-signal alerts and their delivery: the recent ones, the dead letters, and a retry for a dead letter. */
 export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { config, client, alerts }) => {
-  const listQuery = z.object({
-    site: siteParam(config),
-    lead: z.string().max(64).optional(),
-    status: z.enum(DELIVERY_STATES, { message: `expected one of ${DELIVERY_STATES.join(', ')}` }).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-  });
-  const siteQuery = z.object({ site: siteParam(config) });
+  // Strict, as the other lists' queries: a misspelt parameter is named, not ignored.
+  const listQuery = z
+    .object({
+      site: siteParam(config),
+      lead: z.string().max(64).optional(),
+      status: z.enum(DELIVERY_STATES, { message: `expected one of ${DELIVERY_STATES.join(', ')}` }).optional(),
+      limit: wholeNumber({ min: 1, max: 1000 }).default(100),
+    })
+    .strict();
+  const siteQuery = z.object({ site: siteParam(config) }).strict();
   const seeAlerts = { onRequest: requireRole('admin', 'sales') };
 
   app.get('/api/alerts', seeAlerts, async (request, reply) => {

@@ -161,7 +161,9 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       // An erasure may have run while this change waited its turn: its row would bring back what was erased (notes
       // are about the person), under the lead id the same email gives again.
       if (!(await findLead(client, found.site, found.lead.id))) return notFound(reply, found.site, found.lead.id);
-      const { policy, history } = await currentQualification(found.site, found.lead.id);
+      const { policy, history, verdict } = await currentQualification(found.site, found.lead.id);
+      // A change of nothing ({}) leaves no line in the history.
+      if (Object.keys(change.data).length === 0) return verdict;
       const current = history.at(-1);
       try {
         const next = applyQualificationChange(current ?? emptyQualification(policy), change.data);

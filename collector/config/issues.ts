@@ -16,7 +16,15 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** zod's issues as a flat list of path + message, the shape of every 400 body and config error.
  * Parse with `{ reportInput: true }` and a short bad value is quoted in the message. */
 export function toProblems(error: z.ZodError): Problem[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message + quoteInput(issue.input) }));
+  return error.issues.flatMap((issue): Problem[] => {
+    // zod names the object ("sites[0]: Unrecognized key: "origns""): the key itself is the path to fix.
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
+    // zod's own wording for an absent key: "Invalid input: expected array, received undefined".
+    if (issue.code === 'invalid_type' && /^Invalid input: .*received undefined$/.test(issue.message)) {
+      return [{ path: formatPath(issue.path), message: `missing (expected ${issue.expected})` }];
+    }
+    return [{ path: formatPath(issue.path), message: issue.message + quoteInput(issue.input) }];
+  });
 }
 
 /** A value as a problem quotes it: JSON, cut to 60 characters. */

@@ -112,6 +112,11 @@ describe('alerts through the API', () => {
       { path: 'limit', message: expect.stringContaining('(got 0)') },
     ]);
     expect((await getJson(server, '/api/alerts?site=nowhere')).body.problems).toEqual([{ path: 'site', message: 'unknown site; configured sites: acme, globex (got "nowhere")' }]);
+    // As on the other lists: the value sent is named, and so is a parameter no list takes.
+    expect((await getJson(server, '/api/alerts?site=acme&limit=abc&sattus=dead')).body.problems).toEqual([
+      { path: 'limit', message: 'expected a whole number (got "abc")' },
+      { path: 'sattus', message: 'unknown key' },
+    ]);
     expect((await getJson(server, '/api/alerts?site=acme', null)).status).toBe(401);
   });
 

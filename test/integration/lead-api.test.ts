@@ -107,6 +107,11 @@ describe('one lead through the API', () => {
     const response = await getJson(server, `/api/leads/v_${visitor}?site=acme`);
     expect(response.status).toBe(404);
     expect(response.body.code).toBe('lead_not_found');
+    // A path the router refuses before any route (too long a part, a broken escape) is told in the same JSON shape.
+    for (const path of [`/api/leads/${'x'.repeat(150)}?site=acme`, '/api/leads/%E0%A4%A?site=acme']) {
+      const refused = await getJson(server, path);
+      expect([path, refused.status, Object.keys(refused.body).sort(), refused.body.code]).toEqual([path, 400, ['code', 'error'], 'bad_url']);
+    }
   });
 
   it('qualifies a lead into a prospect with BANT once every box is ticked and an owner assigned, keeping the history', async () => {
@@ -204,6 +209,18 @@ describe('one lead through the API', () => {
     expect(poisoned.status).toBe(400);
     expect(await poisoned.json()).toEqual({ error: 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key', code: 'invalid_json' });
     expect(await form.json()).toEqual({ error: 'send the body as JSON (content-type: application/json)', code: 'unsupported_media_type' });
+    // JSON sent as text/plain (the snippet's type, which /collect alone takes) is told the same.
+    const plain = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'text/plain' },
+      body: '{"boxes":{"need":true}}',
+    });
+    expect([plain.status, await plain.json()]).toEqual([415, { error: 'send the body as JSON (content-type: application/json)', code: 'unsupported_media_type' }]);
+    // A change of nothing answers the qualification as it stands, and adds no line to its history.
+    const before = (await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body.history.length;
+    const nothing = await send('POST', `/api/leads/${id}/qualification?site=acme`, {});
+    expect(nothing.status).toBe(200);
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body.history).toHaveLength(before);
   });
 
   it('exports everything about a person, then erases it all, anonymous history included', async () => {
@@ -395,7 +412,7 @@ describe('the leads and accounts lists', () => {
     ] as const) {
       const { status, body } = await getJson(server, path);
       expect({ path, status, code: body.code }).toEqual({ path, status: 400, code: 'invalid_query' });
-      expect(body.problems).toEqual([{ path: '(root)', message: `Unrecognized key: "${name}"` }]);
+      expect(body.problems).toEqual([{ path: name, message: 'unknown key' }]);
     }
     expect((await getJson(server, '/api/leads?site=acme&owner=sam&sort=recent&limit=5&offset=0&kind=lead&bots=exclude')).status).toBe(200);
   });

@@ -91,7 +91,7 @@ describe('users and tokens in the config', () => {
       new RegExp(
         [
           'users\\[0\\]\\.role: expected one of admin, marketing, sales',
-          'users\\[1\\]: Unrecognized key: "password"',
+          'users\\[1\\]\\.password: unknown key',
           'users\\[2\\]\\.passwordHash: expected a hash printed by `hearth hash-password` \\("scrypt\\$N\\$r\\$p\\$salt\\$hash"\\)\\n',
           'tokens\\[0\\]\\.tokenHash: expected a hash printed by `hearth new-token`',
         ].join('[^]*'),

@@ -102,6 +102,14 @@ describe('reading the config file', () => {
   });
 });
 
+describe('what a config gets wrong', () => {
+  it('names a misspelt key by its own path, and a missing one as missing', () => {
+    const { origins, ...withoutOrigins } = SITE;
+    expect(problemsOf({ origns: origins })).toEqual(['hearth.config.json: sites[0].origns: unknown key']);
+    expect(() => parseConfig({ sites: [withoutOrigins] }, 'hearth.config.json')).toThrow('hearth.config.json: sites[0].origins: missing (expected array)');
+  });
+});
+
 describe('page groups', () => {
   it('need at least one pattern each', () => {
     expect(problemsOf({ pageGroups: { pricing: [] } })).toEqual(['hearth.config.json: sites[0].pageGroups.pricing: list at least one path pattern, e.g. "/pricing*"']);
