@@ -195,22 +195,32 @@ const MAX_SESSIONS = 4;
  */
 function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): ClickHouseClient {
   const sessions: { session: ClickHouseClient; running: number }[] = [];
-  async function onLeastBusy<T>(run: (session: ClickHouseClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs a statement on the least busy session. The engine cannot stop a statement: a caller that gives up (its
+   * abort_signal) is answered at once, and the session counts as busy until the engine is done with it, so that the
+   * next statements go elsewhere rather than wait behind it.
+   */
+  function onLeastBusy<T>(run: (session: ClickHouseClient) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     let chosen = sessions.find((candidate) => candidate.running === 0);
     if (!chosen && sessions.length < MAX_SESSIONS) sessions.push((chosen = { session: open(), running: 0 }));
-    chosen ??= sessions.reduce((best, candidate) => (candidate.running < best.running ? candidate : best));
-    chosen.running++;
-    try {
-      return await run(chosen.session);
-    } finally {
-      chosen.running--;
-    }
+    const session = (chosen ??= sessions.reduce((best, candidate) => (candidate.running < best.running ? candidate : best)));
+    session.running++;
+    const running = run(session.session).finally(() => session.running--);
+    if (!signal) return running;
+    running.catch(() => {});
+    return new Promise<T>((resolve, reject) => {
+      const giveUp = () => reject(signal.reason);
+      signal.addEventListener('abort', giveUp, { once: true });
+      running.then(resolve, reject).finally(() => signal.removeEventListener('abort', giveUp));
+    });
   }
-  const written = <P extends { query: string; query_params?: Record<string, unknown> }>({ query_params, ...params }: P) =>
+  // The values written in, and the abort signal kept here (onLeastBusy).
+  const written = <P extends { query: string; query_params?: Record<string, unknown>; abort_signal?: AbortSignal }>({ query_params, abort_signal: _, ...params }: P) =>
     query_params && Object.keys(query_params).length > 0 ? { ...params, query: inlineParams(params.query, query_params) } : params;
   const close = client.close.bind(client);
-  client.query = ((params: Parameters<ClickHouseClient['query']>[0]) => onLeastBusy((session) => session.query(written(params)))) as ClickHouseClient['query'];
-  client.command = (params) => onLeastBusy((session) => session.command(written(params)));
+  client.query = ((params: Parameters<ClickHouseClient['query']>[0]) => onLeastBusy((session) => session.query(written(params)), params.abort_signal)) as ClickHouseClient['query'];
+  client.command = (params) => onLeastBusy((session) => session.command(written(params)), params.abort_signal);
   client.close = async () => {
     await Promise.all(sessions.map(({ session }) => session.close()));
     await close();

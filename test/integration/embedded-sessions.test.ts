@@ -84,6 +84,19 @@ describe('the embedded store', () => {
     expect(finished).toEqual(['lead page', 'rescoring']);
   });
 
+  it('answers a caller that gave up at once, and sends the next query to another session than the statement still running', async () => {
+    // The engine cannot stop a statement: it runs its 2 s whatever the caller does (the collector gives a retried
+    // batch's lookup 250 ms).
+    const startedAt = performance.now();
+    const givenUp = client.query({ query: 'SELECT sleepEachRow(0.5) FROM numbers(4)', format: 'JSONEachRow', abort_signal: AbortSignal.timeout(100) });
+    await expect(givenUp).rejects.toThrow();
+    expect(performance.now() - startedAt).toBeLessThan(1000);
+    const asked = performance.now();
+    expect(await rows(client, 'SELECT {asked:String} AS asked', { asked: 'next' })).toEqual([{ asked: 'next' }]);
+    // Sent to the given-up statement's session, it waited for the rest of its 2 s.
+    expect(performance.now() - asked).toBeLessThan(1000);
+  });
+
   it('hands a large answer on a piece at a time, the event loop turning between pieces', async () => {
     // ~4.6 MB of JSON, which the engine gives as one buffer: split into rows at once, it held the event loop for
     // 0.1–0.2 s at a full rescoring's size, and beacons waited.
