@@ -276,6 +276,7 @@ export function encodedInsertOf(client: Pick<ClickHouseClient, 'exec'>): RawInse
     })
   );
 }
+
 const rawInserts = new WeakMap<object, RawInsert>();
 
 /**
