@@ -19,8 +19,8 @@ import { declarativeKey } from './form-fields.ts';
  *
  * What the snippet reads from the page is taken as the browser gives it, since a refused batch is lost with all it
  * holds (the snippet drops what a 4xx answers): URLs (u, r, h) of any length, stored cut to MAX_STORED_URL
- * (rows.ts); names (k: a form's id, a gated asset's name) of any length, stored cut to MAX_STORED_NAME; a link made
- * by the page itself (blob:, data:); a form's fields or identify's traits beyond the
+ * (rows.ts); names (k: a form's id, a gated asset's name) of any length, stored cut to MAX_STORED_NAME; a link's
+ * target (h) of any scheme, as the page wrote it; a form's fields or identify's traits beyond the
  * 20 properties of other events, since only their declarative answers are kept (rows.ts).
  *
  * What the page's own code passes (p, em) is checked here, not by the snippet, which has no bytes to spare for it:
@@ -38,8 +38,6 @@ const ID = /^[A-Za-z0-9_-]{8,64}$/;
 const ID_RULE = 'expected 8–64 letters, digits, "-" or "_"';
 const idText = z.string().regex(ID, { message: ID_RULE });
 const pageUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' });
-// A download the page generates ("Export as CSV") links to a blob: or data: URL.
-const linkUrl = z.url({ protocol: /^(https?|blob|data)$/, message: 'expected an http(s), blob: or data: URL' });
 
 const MAX_PROP_NAME = 64;
 const MAX_PROP_TEXT = 500;
@@ -123,7 +121,9 @@ export const wireEventSchema = z
     p: props.nullish(),
     ms: z.number().int().min(0).max(86_400_000, { message: 'at most a day of engagement in one piece' }).nullish(),
     sd: z.number().int().min(0).max(100).nullish(),
-    h: linkUrl.nullish(),
+    // A link's target as the page has it: a gated asset behind javascript:void(0), a webcal: or an app's link, a blob:
+    // the page made ("Export as CSV"), even one that does not parse. Stored cut as page URLs are.
+    h: z.string().nullish(),
     x: shortText(500).nullish(),
     ss: z.literal(1).nullish(),
     sid: idText.nullish(),

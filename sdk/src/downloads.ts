@@ -11,7 +11,9 @@ export function trackDownloads(): void {
     if (event.button > 1) return;
     const link = (event.target as Element).closest?.('a[href]');
     if (!link) return;
-    const url = new URL((link as HTMLAnchorElement).href, location.href);
+    // The link is its own URL (its href resolved, host, pathname): one whose href does not parse has an empty host
+    // and path, where new URL() threw into the page.
+    const url = link as HTMLAnchorElement;
     const asset = link.getAttribute('data-hearth-asset');
     const type =
       asset != null ||

@@ -7,7 +7,7 @@ import { push } from './transport.ts';
  * (é is written \xe9: as the snippet's only non-ASCII character it cost a few bytes of gzip.)
  */
 export const DECLARATIVE =
-  /mail|name|given|family|nom\b|size|employ|effectif|job|title|position|role|fonction|poste|compan|organi|soci[e\xe9]t|entreprise|industr|sect|countr|pays|phone|tel|mobile/;
+  /mail|courr|name|given|family|nom\b|size|employ|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci[e\xe9]t|entreprise|industr|sect|countr|pays|phone|tel|mobile/;
 
 /**
  * Form submits, in the capture phase (before the page's own handlers can stop them), plus `form.submit()`,

@@ -17,6 +17,10 @@ describe.runIf(browserTestsEnabled())('file downloads and outbound links in Chro
         <a id="gated" href="/files/ebook" data-hearth-asset="state-of-b2b-2026">E-book</a>
         <a id="out" href="https://partner.example/">Partner</a>
         <a id="internal" href="/resources">Resources</a>`,
+      // A gated asset that opens a form in a modal, and an href the page got wrong.
+      '/odd-links': `<!doctype html><title>Odd links</title>${embed(world.hearth.url)}
+        <a id="modal" href="javascript:void(0)" data-hearth-asset="pricing-guide">Pricing guide</a>
+        <a id="broken" href="http://[oops/" data-hearth-asset="broken-link">Broken</a>`,
     });
   });
   afterAll(() => site?.close());
@@ -50,6 +54,23 @@ describe.runIf(browserTestsEnabled())('file downloads and outbound links in Chro
       ['/files/ebook', 'E-book', 'state-of-b2b-2026'],
     ]);
     expect(sent.events('o').map((e) => [e.h, e.x])).toEqual([['https://partner.example/', 'Partner']]);
+    await context.close();
+  });
+
+  it('records gated assets behind javascript: links and links that do not parse, and never throws into the page', async () => {
+    const context = await world.browser.newContext();
+    const sent = recordBatches(context);
+    const answers: number[] = [];
+    context.on('response', (response) => response.url().endsWith('/collect') && answers.push(response.status()));
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${site.url}/odd-links`);
+    for (const id of ['modal', 'broken']) await page.click(`#${id}`);
+    await expect.poll(() => sent.events('d').map((e) => e.k)).toEqual(['pricing-guide', 'broken-link']);
+    await expect.poll(() => answers.length).toBeGreaterThanOrEqual(2);
+    expect(answers.every((status) => status === 202)).toBe(true);
+    expect(errors).toEqual([]);
     await context.close();
   });
 });

@@ -142,6 +142,10 @@ describe('form capture', () => {
 
   it('keeps the snippet filter and the collector mapping in step: what the snippet reads, the collector maps', () => {
     const descriptors = ['email email email', 'fname  ', 'lname  ', 'surname  ', 'position  ', 'role  ', 'organisation  ', 'sector  ', 'mobile  ', 'telephone  '];
+    // Every word the collector's mapping knows a field by, as a field's name alone: the snippet reads it too (a French
+    // form's "courriel" was mapped to the email, but never sent, and the form made no lead).
+    const mappedWords = ['e-mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'given', 'prenom', 'pr\xe9nom', 'lastname', 'family', 'surname', 'nom', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'country', 'pays', 'phone', 'tel', 'mobile', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'entreprise', 'employer', 'name', 'fullname'];
+    for (const word of mappedWords) descriptors.push(`${word}  `);
     for (const descriptor of descriptors) {
       expect(DECLARATIVE.test(descriptor), descriptor).toBe(true);
       expect(declarativeKey(descriptor), descriptor).toBeDefined();
