@@ -79,7 +79,8 @@ export function setConsent(decision: Consent): void {
 
 export function startTransport(initial: Consent): void {
   consent = initial;
-  addEventListener('online', retry);
+  // Back online: the stash goes at once, whatever its backoff (offline, every batch failed and raised it).
+  addEventListener('online', () => retry(1));
   // Another tab's deny erased the ids: this one stops too, instead of storing them again with its next event.
   addEventListener('storage', (event) => event.key == KEY && !event.newValue && setConsent(DENIED));
 }
@@ -115,8 +116,9 @@ function post(body: string, events: WireEvent[], size: number) {
         .concat(failed ? events : [])
         .filter((event) => now - event.t < STASH_LIFE_MS);
       while (keep[STASH_MAX_EVENTS] || new Blob([JSON.stringify(keep)]).size > STASH_MAX_BYTES) keep.shift();
-      // Saved, or removed once empty.
-      save('hearth_retry', keep[0] && JSON.stringify([failed ? attempts + 1 : attempts, failed ? now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()) : notBefore, keep]));
+      // Saved, or removed once empty. An answer resets the backoff (the collector is back): what is left goes with the
+      // next batch, once a resend in flight has had its lease.
+      save('hearth_retry', keep[0] && JSON.stringify(failed ? [attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep] : [0, Math.min(notBefore, now + RETRY_LEASE_MS), keep]));
     }
   };
   // Stashed events are resent under the session they belong to, not the one current then.
@@ -126,14 +128,14 @@ function post(body: string, events: WireEvent[], size: number) {
 }
 
 /**
- * With each batch an open page sends (so soon after a new page opens) and when the browser comes back online:
- * resends stashed events once their backoff has passed. They stay stashed until the collector answers (the tab
- * may close first), under a lease that keeps other pages and tabs from resending them meanwhile.
+ * With each batch an open page sends (so soon after a new page opens): resends stashed events once their backoff has
+ * passed; at once when the browser comes back `online`. They stay stashed until the collector answers (the tab may
+ * close first), under a lease that keeps other pages and tabs from resending them meanwhile.
  */
-function retry() {
+function retry(online?: unknown) {
   const [attempts, notBefore, kept] = stashed();
   const now = Date.now();
-  if (consent == GRANTED && kept[0] && notBefore <= now) {
+  if (consent == GRANTED && kept[0] && (online || notBefore <= now)) {
     save('hearth_retry', JSON.stringify([attempts, now + RETRY_LEASE_MS, kept]));
     send(kept);
   }

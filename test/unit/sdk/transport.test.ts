@@ -208,7 +208,7 @@ describe('transport', () => {
     expect(stash()).toBeNull();
   });
 
-  it('retries when the browser comes back online, with a growing backoff', async () => {
+  it('backs off more after each failure, and resends at once when the browser comes back online', async () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
     const page = await openPage({ fetchStatus: 503 });
     vi.advanceTimersByTime(300);
@@ -216,20 +216,47 @@ describe('transport', () => {
     expect(stash()[0]).toBe(1);
     const firstWait = stash()[1] - Date.now();
 
-    dispatchEvent(new Event('online'));
-    expect(page.requests).toHaveLength(1); // still backing off
-    vi.setSystemTime(Math.ceil(stash()[1]));
-    dispatchEvent(new Event('online'));
+    // A batch sent before the backoff has passed goes alone; the stash waits.
+    hearth('track', 'meanwhile');
+    vi.advanceTimersByTime(300);
     await vi.advanceTimersByTimeAsync(0);
     expect(page.requests).toHaveLength(2);
+    expect(page.requests[1]!.batch.e.map((e) => e.k)).toEqual(['meanwhile']);
     expect(stash()[0]).toBe(2);
     expect(stash()[1] - Date.now()).toBeGreaterThan(firstWait / 1.5);
 
+    // Back online long before the backoff ends (offline, every batch failed and raised it): sent at once.
     page.setFetchStatus(202);
-    vi.setSystemTime(Math.ceil(stash()[1]));
     dispatchEvent(new Event('online'));
     await vi.advanceTimersByTimeAsync(0);
     expect(page.requests).toHaveLength(3);
+    expect(stash()).toBeNull();
+  });
+
+  it('resets the backoff once the collector answers: what is still stashed goes with the next batch', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const page = await openPage({ fetchStatus: 503 });
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    for (const name of ['two', 'three']) {
+      hearth('track', name);
+      vi.advanceTimersByTime(300);
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    expect(stash()[0]).toBe(3);
+    const stuck = stashedIds();
+
+    // The collector is back: a new batch is answered, and the stash no longer waits out its backoff (minutes by now).
+    page.setFetchStatus(202);
+    hearth('track', 'four');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stash()[0]).toBe(0);
+    vi.advanceTimersByTime(10_000);
+    hearth('track', 'five');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.events().map((e) => e.i)).toEqual(expect.arrayContaining(stuck));
     expect(stash()).toBeNull();
   });
 
