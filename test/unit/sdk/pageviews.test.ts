@@ -53,6 +53,11 @@ describe('page views', () => {
     history.pushState({}, '', '/#/pricing');
     location.hash = '#/contact';
     dispatchEvent(new PopStateEvent('popstate'));
+    // An anchor in the page is no page, nor is coming back from it to the route it was on.
+    for (const hash of ['#faq', '#/contact', '#section-2', '#/contact']) {
+      location.hash = hash;
+      dispatchEvent(new PopStateEvent('popstate'));
+    }
     vi.advanceTimersByTime(300);
     expect(paths(page.events('v'))).toEqual(['/', '/#/pricing', '/#/contact']);
   });
