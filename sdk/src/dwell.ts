@@ -34,20 +34,28 @@ export function trackDwell(): () => void {
     attentive = !document.hidden && document.hasFocus();
   };
 
+  /**
+   * The deepest the page was seen, in %: measured on activity and when a piece is sent, never as a page is shown,
+   * when its content may not be there yet (a slow page, an SPA's next route): a short document read as 100.
+   */
+  const measure = () =>
+    // |0 turns the NaN of an empty, zero-height document into 0.
+    (maxScroll = Math.max(maxScroll, Math.min(100, ((scrollY + innerHeight) / document.documentElement.scrollHeight) * 100) | 0));
+
   const send = () => {
     settle();
+    measure();
     if (engagedMs) {
       push('e', { u: pageUrl, ms: engagedMs, sd: maxScroll });
       engagedMs = 0;
     }
   };
 
-  const active = () => {
+  const activity = () => {
     settle();
     lastActive = accounted;
-    // |0 turns the NaN of an empty, zero-height document into 0.
-    maxScroll = Math.max(maxScroll, Math.min(100, ((scrollY + innerHeight) / document.documentElement.scrollHeight) * 100) | 0);
   };
+  const active = () => (activity(), measure());
 
   // Pointer events cover mouse, pen and touch, and keys; none of these can block scrolling, so they need no
   // `passive`. Scrolling counts for the page itself only (scroll events do not bubble): an inner element that
@@ -68,6 +76,6 @@ export function trackDwell(): () => void {
     send();
     pageUrl = location.href;
     maxScroll = 0;
-    active();
+    activity();
   };
 }

@@ -104,4 +104,31 @@ describe('engaged dwell', () => {
     delete (document.documentElement as any).scrollHeight;
     expect(engagement(page)[0]!.sd).toBe(75);
   });
+
+  it('measures the depth of the page as it is read, not as it was when shown (a slow page, an SPA route)', async () => {
+    // Shown while its body is still loading: the whole of it fits in the window.
+    Object.defineProperty(document.documentElement, 'scrollHeight', { configurable: true, value: 800 });
+    vi.stubGlobal('innerHeight', 1000);
+    vi.stubGlobal('scrollY', 0);
+    const page = await openPage();
+    // Loaded, 5,000 px long, and read at its top without scrolling.
+    Object.defineProperty(document.documentElement, 'scrollHeight', { configurable: true, value: 5000 });
+    seconds(2);
+    setHidden(true);
+    // Back, read to the bottom; then an SPA route, drawn after the navigation, read at its top.
+    setHidden(false);
+    vi.stubGlobal('scrollY', 4000);
+    dispatchEvent(new Event('scroll'));
+    seconds(2);
+    history.pushState({}, '', '/next');
+    vi.stubGlobal('scrollY', 0);
+    seconds(2);
+    setHidden(true);
+    delete (document.documentElement as any).scrollHeight;
+    expect(engagement(page).map((e) => [new URL(e.u).pathname, e.sd])).toEqual([
+      ['/', 20],
+      ['/', 100],
+      ['/next', 20],
+    ]);
+  });
 });
