@@ -16,6 +16,7 @@ import { scoreOfSnapshot } from './api/scores.ts';
 import { storedLeadPage } from '../scoring/snapshots.ts';
 import { insertEvents } from './ingest/sink.ts';
 import { createScorer } from './scorer.ts';
+import { createAlertDispatcher } from '../scoring/alerts/index.ts';
 import { backtestSite, formatBacktest, loadRulesFile } from './backtest.ts';
 
 /** pino's levels, which `hearth start` logs at. */
@@ -380,22 +381,40 @@ function missingTables(err: unknown, store: StoreOptions): StoreError | undefine
 }
 
 /**
- * Rescores every lead of every site into lead_scores, as a running collector does at start (alerts are left to it).
- * Unlike a collector, it gives up at the first failure: a command should end with the reason, not retry forever.
+ * Rescores every lead of every site into lead_scores, as a running collector does at start. Unlike a collector, it
+ * gives up at the first failure: a command should end with the reason, not retry forever.
+ *
+ * `alerts`: the buying signals that are news are recorded in the alert outbox, as a collector records them, and the
+ * next `hearth start` sends them. Without it (a demo's synthetic leads) they are not: the stored scores say they were
+ * seen, so no alert is ever sent for them.
  */
-async function refreshStoredScores(config: HearthConfig, store: StoreOptions, client: ClickHouseClient): Promise<void> {
-  const scorer = createScorer({ config, client, log: { warn() {} }, drained: async () => {}, dashboardUrl: () => '', giveUpOnFailure: true });
+async function refreshStoredScores(config: HearthConfig, store: StoreOptions, client: ClickHouseClient, { alerts = false } = {}): Promise<void> {
+  const quiet = { info() {}, warn() {}, error() {} };
+  // Never started: nothing is sent from here.
+  const outbox = alerts && config.sites.some((site) => site.alerts) ? createAlertDispatcher({ client, config, log: quiet }) : undefined;
+  const { host, port } = config.server;
+  const scorer = createScorer({
+    config,
+    client,
+    log: quiet,
+    drained: async () => {},
+    onAlerts: outbox && (async (news) => void (await outbox.enqueue(news))),
+    // Where the collector would listen, as its alerts link when no dashboardUrl is configured.
+    dashboardUrl: () => config.dashboardUrl ?? `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`,
+    giveUpOnFailure: true,
+  });
   try {
     await scorer.settled();
   } catch (err) {
     throw missingTables(err, store) ?? new StoreError(`cannot rescore the leads in ${describeStore(store)}: ${(err as Error).message}`);
   } finally {
     await scorer.close();
+    await outbox?.close();
   }
 }
 
 const printScores: SiteCommand = async ({ options, config, site, store, client }) => {
-  await refreshStoredScores(config, store, client);
+  await refreshStoredScores(config, store, client, { alerts: true });
   // The stored scores just written, as lists and dashboards show them: only the leads printed leave ClickHouse (a
   // large site has a million), and the site is not scored a second time to print them. --json alone prints all.
   const limit = options.limit ?? (options.json ? 2 ** 32 - 1 : 50);

@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freshDataDir } from '../support/data-dir.ts';
+import { runHearth, startHearthProcess, type HearthProcess } from '../support/hearth-process.ts';
+import { BROWSER_USER_AGENT } from '../support/server.ts';
+
+// `hearth score` rescores into the stored scores, which say which buying signals were seen: what it finds new is
+// recorded in the alert outbox for the next `hearth start` to send, as a collector does, not used up unsent.
+const ORIGIN = 'https://www.acme.test';
+const dir = mkdtempSync(join(tmpdir(), 'hearth-score-alerts-'));
+const config = (name: string, rules: Record<string, unknown> = {}) => {
+  const file = join(dir, name);
+  // Nothing listens there: an alert stays pending, as while a destination is down.
+  const crm = { type: 'webhook', id: 'crm', url: 'http://127.0.0.1:9/hooks/hearth', secret: 'whsec_' + Buffer.from('a-test-signing-key-of-32-bytes!!').toString('base64') };
+  writeFileSync(file, JSON.stringify({ sites: [{ id: 'acme', origins: [ORIGIN], rules, alerts: { destinations: [crm] } }] }));
+  return file;
+};
+const get = async (hearth: HearthProcess, path: string) =>
+  (await fetch(`${hearth.url}${path}`, { headers: { authorization: `Bearer ${hearth.token}` } })).json() as Promise<any>;
+
+describe('hearth score and buying-signal alerts', () => {
+  it('records the signals a rescoring finds new, which the next start sends', { timeout: 120_000 }, async () => {
+    const dataDir = freshDataDir();
+    const email = `grace.${randomUUID().slice(0, 8)}@initech.test`;
+    // A CEO's form: 30 points, warm under the grid's thresholds.
+    const first = await startHearthProcess(['--config', config('warm.json')], { HEARTH_DATA_DIR: dataDir });
+    try {
+      const batch = { s: 'acme', v: `v${randomUUID().replaceAll('-', '')}`.slice(0, 24), e: [{ i: randomUUID(), n: 'f', t: Date.now(), u: `${ORIGIN}/contact`, k: 'newsletter', p: { 'email email email': email, 'job_title  ': 'CEO' } }] };
+      const sent = await fetch(`${first.url}/collect`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN, 'user-agent': BROWSER_USER_AGENT }, body: JSON.stringify(batch) });
+      expect(sent.status).toBe(202);
+      await expect.poll(async () => (await get(first, '/api/leads?site=acme')).leads.map((lead: { email: string; temperature: string }) => `${lead.email} ${lead.temperature}`), { timeout: 20_000 }).toEqual([`${email} warm`]);
+    } finally {
+      await first.stop();
+    }
+
+    // Thresholds lowered: the CEO is hot now, a signal that is news, found by `hearth score`.
+    const hotter = config('hot.json', { thresholds: { warm: 10, hot: 25 } });
+    const scored = await runHearth(['score', '--config', hotter], { HEARTH_DATA_DIR: dataDir });
+    expect(scored.code, scored.stderr).toBe(0);
+    expect(scored.stdout).toMatch(new RegExp(`\\s30\\s+hot\\s.*${email.replaceAll('.', '\\.')}`));
+
+    const second = await startHearthProcess(['--config', hotter], { HEARTH_DATA_DIR: dataDir });
+    try {
+      const { alerts } = await get(second, '/api/alerts?site=acme');
+      expect(alerts.map((alert: { signal: string; lead: { email: string } }) => `${alert.signal} ${alert.lead.email}`)).toContain(`hot ${email}`);
+    } finally {
+      await second.stop();
+    }
+  });
+});
