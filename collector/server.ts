@@ -13,6 +13,7 @@ import { createScorer, SLICE_LEADS, type Scorer } from './scorer.ts';
 import { erasureFilter } from './ingest/erasures.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
 import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
+import { lockDataDir } from './store/data-dir-lock.ts';
 import { clusterTarget, prepareStore, withStorageConfig } from './store/prepare.ts';
 
 export interface ServerOptions {
@@ -82,12 +83,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // A bad HEARTH_USERS or tuning variable is refused before anything is opened.
   const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
   const env = collectorEnv();
+  // Over HTTP, nothing else keeps a second collector off this data directory and its write-ahead log (the embedded
+  // engine refuses a second process by itself).
+  const release = store.url ? lockDataDir(store.dataDir) : () => {};
   const client = createStoreClient(store);
   try {
-    return await startOn(client, store, configuredUsers, env, options);
+    const server = await startOn(client, store, configuredUsers, env, options);
+    const close = server.close;
+    return { ...server, close: () => close().finally(release) };
   } catch (err) {
     // Let go of the store before the error ends the process: an embedded engine left open at exit can crash it.
     await client.close().catch(() => {});
+    release();
     throw err;
   }
 }
