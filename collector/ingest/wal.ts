@@ -161,9 +161,12 @@ export async function createWalSink({
     if (closing) return Promise.reject(unavailable('the collector is shutting down; retry shortly', 'shutting_down'));
     const record = encodeRecord(rows);
     if (pendingBytes + queuedBytes + record.length > maxBytes) {
+      // Said once when refusing starts, and once when it ends (below), not at every refused batch.
+      if (refusedBytes === 0) log.warn({ pendingBytes, maxBytes }, 'the write-ahead log is full (HEARTH_WAL_MAX_MB): events are refused (503) until ClickHouse takes them');
       refusedBytes = record.length;
       return Promise.reject(unavailable('the write-ahead log is full (HEARTH_WAL_MAX_MB) while ClickHouse catches up; retry later', 'log_full'));
     }
+    if (refusedBytes > 0) log.info({ pendingBytes, maxBytes }, 'the write-ahead log has room again; events are accepted');
     refusedBytes = 0;
     queuedBytes += record.length;
     const written = new Promise<void>((resolve, reject) => queue.push({ record, rows: rows.length, resolve, reject }));

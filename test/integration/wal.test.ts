@@ -177,7 +177,9 @@ describe('write-ahead log sink', () => {
   it('refuses writes with 503 log_full at the quota, and accepts again once ClickHouse drains the log', async () => {
     const clickHouse = flakyClient();
     clickHouse.failing = true;
-    const wal = await openWal({ dir: newWalDir(), client: clickHouse.client, maxBytes: 16 * 1024, flushMs: 20 });
+    const said: string[] = [];
+    const log = { info: (_: object, message: string) => said.push(message), warn: (_: object, message: string) => said.push(message), error: () => {} };
+    const wal = await openWal({ dir: newWalDir(), client: clickHouse.client, maxBytes: 16 * 1024, flushMs: 20, log });
     const visitor = newVisitor();
     const acknowledged: EventRow[][] = [];
     let refusal: unknown;
@@ -185,6 +187,9 @@ describe('write-ahead log sink', () => {
       const rows = rowsOf(visitor);
       await wal.write(rows).then(() => acknowledged.push(rows), (err) => (refusal = err));
     }
+    // The refusals an operator learns of from the log: once when they start (a second refused batch says nothing).
+    await wal.write(rowsOf(visitor)).catch(() => {});
+    expect(said.filter((message) => message.includes('full'))).toEqual(['the write-ahead log is full (HEARTH_WAL_MAX_MB): events are refused (503) until ClickHouse takes them']);
     expect(refusal).toMatchObject({ statusCode: 503, code: 'log_full', message: expect.stringContaining('write-ahead log is full') });
     expect(wal.status().full).toBe(true);
     expect(wal.status().pendingBytes).toBeLessThanOrEqual(16 * 1024);
@@ -194,6 +199,7 @@ describe('write-ahead log sink', () => {
     expect(wal.status().full).toBe(false);
     const afterRecovery = rowsOf(visitor);
     await wal.write(afterRecovery);
+    expect(said.at(-1)).toBe('the write-ahead log has room again; events are accepted');
     await wal.drained();
     expect(await storedIdCounts(visitor)).toEqual(onceEach([...acknowledged, afterRecovery].flat()));
     await wal.close();
