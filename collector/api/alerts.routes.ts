@@ -46,7 +46,11 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
   const listQuery = z
     .object({
       site: siteParam(config),
-      lead: z.string().max(64).optional(),
+      // An id as the lead lists give it: an email here found nothing, and said nothing.
+      lead: z
+        .string()
+        .regex(/^(l_[0-9a-f]{20}|v_[\w-]{1,62})$/, { message: 'expected a lead id as GET /api/leads gives it ("l_" and 20 hex digits), not an email' })
+        .optional(),
       status: z.enum(DELIVERY_STATES, { message: `expected one of ${DELIVERY_STATES.join(', ')}` }).optional(),
       limit: wholeNumber({ min: 1, max: 1000 }).default(100),
     })

@@ -54,9 +54,9 @@ afterAll(async () => {
 const post = (path: string, token = TEST_TOKEN) => fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).then(async (response) => ({ status: response.status, body: (await response.json()) as any }));
 
 describe('alerts through the API', () => {
-  const french = sampleAlert({ lead: { id: 'l_0000000000000000fr01', country: 'FR' } });
-  const cooled = sampleAlert({ lead: { id: 'l_0000000000000000fr01', country: 'FR' }, createdAt: new Date(Date.now() + 60_000).toISOString() });
-  const american = sampleAlert({ signal: 'hot', lead: { id: 'l_0000000000000000us01', country: 'US' } });
+  const french = sampleAlert({ lead: { id: 'l_0000000000000000f001', country: 'FR' } });
+  const cooled = sampleAlert({ lead: { id: 'l_0000000000000000f001', country: 'FR' }, createdAt: new Date(Date.now() + 60_000).toISOString() });
+  const american = sampleAlert({ signal: 'hot', lead: { id: 'l_0000000000000000a001', country: 'US' } });
 
   it('lists dead letters with each destination\'s state, attempts and the reason it failed', async () => {
     await alerts.enqueue([french, cooled, american]);
@@ -113,6 +113,9 @@ describe('alerts through the API', () => {
     ]);
     expect((await getJson(server, '/api/alerts?site=nowhere')).body.problems).toEqual([{ path: 'site', message: 'unknown site; configured sites: acme, globex (got "nowhere")' }]);
     // As on the other lists: the value sent is named, and so is a parameter no list takes.
+    expect((await getJson(server, '/api/alerts?site=acme&lead=ada@acme.test')).body.problems).toEqual([
+      { path: 'lead', message: 'expected a lead id as GET /api/leads gives it ("l_" and 20 hex digits), not an email (got "ada@acme.test")' },
+    ]);
     expect((await getJson(server, '/api/alerts?site=acme&limit=abc&sattus=dead')).body.problems).toEqual([
       { path: 'limit', message: 'expected a whole number (got "abc")' },
       { path: 'sattus', message: 'unknown key' },
