@@ -186,9 +186,36 @@ function adminTokenFromEnv(): string | undefined {
  */
 function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean): StoreOptions {
   const fromEnv = storeOptionsFromEnv();
-  if (fromEnv.url) checkClickHouseUrl(fromEnv.url);
+  if (fromEnv.url) {
+    checkClickHouseUrl(fromEnv.url);
+    checkGivenOnce(process.env.CLICKHOUSE_URL!);
+  }
   if (usesDataDir || !fromEnv.url) checkDataDir(fromEnv.dataDir, fromEnv.url ? fromEnv.dataDir : join(fromEnv.dataDir, 'clickhouse'));
   return withStorageConfig(fromEnv, storage);
+}
+
+/** A database or user given in CLICKHOUSE_URL and in its own variable, differently: the URL's would win without a word. */
+function checkGivenOnce(text: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return;
+  }
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  for (const [variable, inUrl, what] of [
+    ['CLICKHOUSE_DATABASE', decode(url.pathname.replace(/^\/+|\/+$/g, '')), 'database'],
+    ['CLICKHOUSE_USER', decode(url.username), 'user'],
+  ] as const) {
+    const given = process.env[variable];
+    if (inUrl && given && inUrl !== given) throw new ConfigError(`CLICKHOUSE_URL names the ${what} "${inUrl}" and ${variable} "${given}": give it once`);
+  }
 }
 
 function checkClickHouseUrl(text: string): void {

@@ -103,6 +103,11 @@ describe('hearth checks its environment before opening anything', () => {
     const unknownParameter = await runHearth(['score', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'https://clickhouse.example.com:8443?compresion=1' });
     expect(unknownParameter.code).toBe(2);
     expect(unknownParameter.stderr).toBe('hearth: CLICKHOUSE_URL "https://clickhouse.example.com:8443?compresion=1": Unknown URL parameters: compresion\n');
+    // The database or user given in the URL and in its own variable, differently: the URL's won without a word.
+    const twice = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'https://clickhouse.example.com:8443/hearth', CLICKHOUSE_DATABASE: 'analytics' });
+    expect([twice.code, twice.stderr]).toEqual([2, 'hearth: CLICKHOUSE_URL names the database "hearth" and CLICKHOUSE_DATABASE "analytics": give it once\n']);
+    const same = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'https://ops@clickhouse.example.com:8443/', CLICKHOUSE_USER: 'hearth' });
+    expect([same.code, same.stderr]).toEqual([2, 'hearth: CLICKHOUSE_URL names the user "ops" and CLICKHOUSE_USER "hearth": give it once\n']);
   });
 });
 
