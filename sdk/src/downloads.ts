@@ -23,7 +23,8 @@ export function trackDownloads(): void {
       /\.(pdf|(doc|xls|ppt)x?|od[tsp]|rtf|txt|csv|zip|rar|7z|t?gz|tar|bz2|xz|dmg|pkg|exe|msi|deb|rpm|apk|iso|epub|mp[34]|wav|mov|avi|mkv|webm)$/i.test(url.pathname)
         ? 'd'
         : url.host && url.host != location.host && 'o';
-    if (type) push(type, { h: url.href, x: link.textContent!.trim().slice(0, 200), k: asset }, true);
+    // An SVG link's href is no string: as text, so the batch is not refused for it.
+    if (type) push(type, { h: url.href + '', x: link.textContent!.trim().slice(0, 200), k: asset }, true);
   };
   document.addEventListener('click', onClick, true);
   document.addEventListener('auxclick', onClick, true);
