@@ -258,7 +258,10 @@ export const rulesSchema = z
     thresholds: z
       .object({ warm: boundedNumber().default(DEFAULT_THRESHOLDS.warm), hot: boundedNumber().default(DEFAULT_THRESHOLDS.hot) })
       .strict()
-      .refine((t) => t.warm <= t.hot, { message: 'warm must not be above hot' })
+      // Both values said, as one of them may be the default the user never wrote.
+      .superRefine((t, ctx) => {
+        if (t.warm > t.hot) ctx.addIssue({ code: 'custom', message: `warm must not be above hot (warm is ${t.warm}, hot ${t.hot}; by default warm is ${DEFAULT_THRESHOLDS.warm} and hot ${DEFAULT_THRESHOLDS.hot})` });
+      })
       .default(DEFAULT_THRESHOLDS),
     /** The funnel stage of each page group's content; a lead's stage is the deepest it engaged with. */
     funnel: z.record(z.string().min(1), stage).default({}),

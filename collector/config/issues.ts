@@ -19,6 +19,8 @@ export function toProblems(error: z.ZodError): Problem[] {
   return error.issues.flatMap((issue): Problem[] => {
     // zod names the object ("sites[0]: Unrecognized key: "origns""): the key itself is the path to fix.
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
+    // A record's bad key: zod says "Invalid key in record"; the key's own rule says what a key must be.
+    if (issue.code === 'invalid_key' && issue.issues[0]) return [{ path: formatPath(issue.path), message: issue.issues[0].message + quoteInput(issue.input) }];
     // zod's own wording for an absent key: "Invalid input: expected array, received undefined".
     if (issue.code === 'invalid_type' && /^Invalid input: .*received undefined$/.test(issue.message)) {
       return [{ path: formatPath(issue.path), message: `missing (expected ${issue.expected})` }];

@@ -108,6 +108,11 @@ describe('what a config gets wrong', () => {
     expect(problemsOf({ origns: origins })).toEqual(['hearth.config.json: sites[0].origns: unknown key']);
     expect(() => parseConfig({ sites: [withoutOrigins] }, 'hearth.config.json')).toThrow('hearth.config.json: sites[0].origins: missing (expected array)');
   });
+
+  it('says what a page group’s name must be, and which threshold is the default one', () => {
+    expect(problemsOf({ pageGroups: { 'Bad Name': ['/x*'] } })).toEqual(['hearth.config.json: sites[0].pageGroups.Bad Name: a page group name is lowercase, e.g. "pricing" (got "Bad Name")']);
+    expect(problemsOf({ rules: { thresholds: { hot: 20 } } })).toEqual(['hearth.config.json: sites[0].rules.thresholds: warm must not be above hot (warm is 30, hot 20; by default warm is 30 and hot 60)']);
+  });
 });
 
 describe('page groups', () => {
