@@ -145,7 +145,8 @@ export const alertsSchema = z
 
 export const smtpSchema = z
   .object({
-    host: z.string().min(1),
+    // A name or an address as the mail server is reached: "smtp acme com" or "smtp://…" was retried for a day.
+    host: z.string().regex(/^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[?[0-9A-Fa-f:.]+\]?)$/, { message: 'expected a host name or address, e.g. "smtp.acme.com"' }),
     port: z.number().int().min(1).max(65535).default(587),
     /** TLS from the start (port 465); otherwise STARTTLS is used when the server offers it. Default: port is 465. */
     secure: z.boolean().optional(),

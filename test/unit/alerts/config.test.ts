@@ -131,6 +131,11 @@ describe('alert settings in hearth.config.json', () => {
     const noSmtp = problemsOf({ sites: [site({ destinations: [{ type: 'email', id: 'sales', to: ['sales@acme.test'] }] })] });
     expect(noSmtp).toContain('sites[0].alerts.destinations[0]: an email destination needs the top-level "smtp" settings');
     expect(problemsOf({ sites: [site(undefined)], smtp: { host: 'smtp.acme.test', user: 'hearth', from: 'alerts@acme.test' } })).toContain('smtp.password: an SMTP user needs a password');
+    // A host that no mail server has: refused here, not retried for a day.
+    for (const host of ['smtp acme com', 'smtp://smtp.acme.test', 'smtp.acme.test:587']) {
+      expect(problemsOf({ sites: [site(undefined)], smtp: { host, from: 'alerts@acme.test' } })).toContain(`smtp.host: expected a host name or address, e.g. "smtp.acme.com" (got ${JSON.stringify(host)})`);
+    }
+    for (const host of ['localhost', '127.0.0.1', '::1', 'mail-1.eu.acme.test']) expect(problemsOf({ sites: [site(undefined)], smtp: { host, from: 'alerts@acme.test' } })).toBe('no problem');
   });
 });
 
