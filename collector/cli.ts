@@ -9,7 +9,7 @@ import { configJsonSchema, type HearthConfig } from './config/schema.ts';
 import { startServer } from './server.ts';
 import { packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
-import { createStoreClient, describeStore, storeOptionsFromEnv, type StoreOptions } from './store/client.ts';
+import { createStoreClient, describeStore, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
 import { prepareStore, withStorageConfig } from './store/prepare.ts';
 import { historySlices } from './demo/history.ts';
 import { scoreOfSnapshot } from './api/scores.ts';
@@ -196,25 +196,14 @@ function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean): S
 
 /** A database or user given in CLICKHOUSE_URL and in its own variable, differently: the URL's would win without a word. */
 function checkGivenOnce(text: string): void {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return;
-  }
-  const decode = (part: string) => {
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      return part;
-    }
-  };
-  for (const [variable, inUrl, what] of [
-    ['CLICKHOUSE_DATABASE', decode(url.pathname.replace(/^\/+|\/+$/g, '')), 'database'],
-    ['CLICKHOUSE_USER', decode(url.username), 'user'],
+  // The parts the URL carries, read as the store reads them.
+  const inUrl = withUrlParts({ dataDir: '', url: text });
+  for (const [variable, given, what] of [
+    ['CLICKHOUSE_DATABASE', inUrl.database, 'database'],
+    ['CLICKHOUSE_USER', inUrl.username, 'user'],
   ] as const) {
-    const given = process.env[variable];
-    if (inUrl && given && inUrl !== given) throw new ConfigError(`CLICKHOUSE_URL names the ${what} "${inUrl}" and ${variable} "${given}": give it once`);
+    const set = process.env[variable];
+    if (given && set && given !== set) throw new ConfigError(`CLICKHOUSE_URL names the ${what} "${given}" and ${variable} "${set}": give it once`);
   }
 }
 

@@ -108,6 +108,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   // The config is read once per start: so are the rules each site scores with.
   const hashes = new Map(config.sites.map((site) => [site.id, rulesHash(rulesOf(site), site.pageGroups)]));
   const countsBots = new Set(config.sites.filter((site) => rulesOf(site).countBots).map((site) => site.id));
+  const insertEncoded = encodedInsertOf(client);
 
   const hasWork = () => pending.size > 0 || (passes.size > 0 && !closing);
 
@@ -302,7 +303,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       else rows.push(goneSnapshot(row, scoredAt));
     });
     if (news.length > 0 && onAlerts) await onAlerts(await toAlerts(site, news, at));
-    await writeSnapshots(encodedInsertOf(client), rows);
+    await writeSnapshots(insertEncoded, rows);
     if (leftBehind.size > 0) await rescore(site, { visitors: [...leftBehind] }, true);
   }
 
