@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ClickHouseLogLevel, createClient, drainStream, parseError, type ClickHouseClient, type ClickHouseClientConfigOptions, type ClickHouseSettings } from '@clickhouse/client';
 import type * as ChdbConnection from 'chdb/connection';
+import type { EncodedInsert } from '../../scoring/snapshots.ts';
 import { inlineParams } from './inline-params.ts';
 
 /**
@@ -258,15 +259,12 @@ export function withSettings(query: string, settings: ClickHouseSettings | Recor
   return `${query}\nSETTINGS ${entries.map(([name, value]) => `${name} = ${literal(name, value)}`).join(', ')}`;
 }
 
-/** Inserts a body already in `FORMAT JSONEachRow` into `table`. */
-export type RawInsert = (table: string, values: Buffer) => Promise<void>;
-
 /**
  * Inserts bodies already encoded as JSONEachRow: the embedded engine's own insert (rawInsertOf), or over HTTP the
  * body as it is. The client's insert would encode its rows all at once on the event loop, and the embedded connection
  * copy the body twice more there.
  */
-export function encodedInsertOf(client: Pick<ClickHouseClient, 'exec'>): RawInsert {
+export function encodedInsertOf(client: Pick<ClickHouseClient, 'exec'>): EncodedInsert {
   return (
     rawInsertOf(client) ??
     (async (table, values) => {
@@ -277,11 +275,11 @@ export function encodedInsertOf(client: Pick<ClickHouseClient, 'exec'>): RawInse
   );
 }
 
-const rawInserts = new WeakMap<object, RawInsert>();
+const rawInserts = new WeakMap<object, EncodedInsert>();
 
 /**
  * The embedded engine's own insert for a client made here: the Buffer goes to the engine as it is, where the
  * client's insert would first make it a JavaScript string and the connection copy it twice more on the event loop
  * (a pause of tens of milliseconds for the write-ahead log's 8 MB inserts). Undefined for a ClickHouse server.
  */
-export const rawInsertOf = (client: object): RawInsert | undefined => rawInserts.get(client);
+export const rawInsertOf = (client: object): EncodedInsert | undefined => rawInserts.get(client);
