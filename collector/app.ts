@@ -8,6 +8,7 @@ import { collectRoutes } from './ingest/collect.route.ts';
 import type { EventSink } from './ingest/sink.ts';
 import type { WalSink } from './ingest/wal.ts';
 import type { ClusterTarget } from './store/cluster-ddl.ts';
+import { isUnreachable } from './store/client.ts';
 import { createMetrics, type HearthMetrics } from './metrics.ts';
 import { dashboardRoutes } from './routes/dashboard.route.ts';
 import { demoSiteRoutes } from './routes/demo.route.ts';
@@ -39,10 +40,15 @@ export interface AppOptions {
   alerts?: { wake(): void } | undefined;
   /** How long an erasure or an export waits for the log to drain before a 503 (20 s; shorter in tests). */
   drainWaitMs?: number | undefined;
+  /** Why the store is not prepared yet (ClickHouse unreachable since the start): the API answers 503 meanwhile. */
+  storeProblem?: (() => string | null) | undefined;
 }
 
+/** The API routes that never read the store. */
+const STORELESS_API = new Set(['/api/session', '/api/dashboard/sites']);
+
 /** The collector, API and demo site as one Fastify app. Nothing here listens; see server.ts. */
-export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), rescoreVisitors = () => {}, cluster, users, sessionsFile, alerts, drainWaitMs }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), rescoreVisitors = () => {}, cluster, users, sessionsFile, alerts, drainWaitMs, storeProblem = () => null }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     // true is the one proxy in front: the client's address is the last one it appended to X-Forwarded-For. Fastify's
@@ -68,6 +74,11 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     const status = error.statusCode ?? 500;
     // A 503 is deliberate (the write-ahead log is full, or shutting down): say why, and when to come back.
     if (status === 503) return reply.code(503).header('retry-after', '5').send({ error: error.message, code: error.code ?? 'unavailable' });
+    // ClickHouse down or cut off while the collector runs: a reason to come back, not a fault of the request.
+    if (isUnreachable(error)) {
+      request.log.warn({ err: error }, 'ClickHouse is unreachable');
+      return reply.code(503).header('retry-after', '5').send({ error: 'ClickHouse cannot be reached; try again shortly (events are still accepted and kept)', code: 'store_unavailable' });
+    }
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
       return reply.code(status).send({ error: 'internal error', code: 'internal' });
@@ -100,7 +111,16 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   // Before any route: every route under /api and /dashboard is then behind a login or a token.
   await installAuth(app, { config, adminToken, users, sessionsFile });
 
-  await app.register(healthRoutes, { client, ingestStatus: () => sink.status() });
+  // Until the store is prepared, the API has nothing to read from (its tables may not exist yet, or be migrating):
+  // after the login check, every call that reads the store says so. /collect goes on taking events into the log.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (!request.url.startsWith('/api/') || storeProblem() === null || STORELESS_API.has(request.url.split('?')[0]!)) return done();
+    reply
+      .code(503)
+      .header('retry-after', '5')
+      .send({ error: 'ClickHouse has not answered since the collector started, so the store cannot be read yet; events are still accepted and kept', code: 'store_unavailable' });
+  });
+  await app.register(healthRoutes, { client, ingestStatus: () => sink.status(), storeProblem });
   await app.register(snippetRoute);
   await app.register(collectRoutes, { config, client, sink, metrics });
   metrics.watchBacklog(() => sink.status());

@@ -9,7 +9,7 @@ import { configJsonSchema, type HearthConfig } from './config/schema.ts';
 import { startServer } from './server.ts';
 import { packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
-import { createStoreClient, describeStore, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
+import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
 import { prepareStore, withStorageConfig } from './store/prepare.ts';
 import { historySlices } from './demo/history.ts';
 import { scoreOfSnapshot } from './api/scores.ts';
@@ -270,9 +270,6 @@ async function checkListen(host: string, port: number, given: (key: 'host' | 'po
   }
 }
 
-/** What a ClickHouse server that cannot be reached fails with, as Node names it. */
-const NETWORK_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'];
-
 /**
  * ClickHouse unreachable (refused, unknown host, timed out, TLS) or refusing the command (authentication, unknown
  * database, …): a StoreError that names the store and the reason, else undefined. The embedded store held by another
@@ -281,7 +278,7 @@ const NETWORK_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ENOTFOUND
 function storeFailure(err: unknown, store: StoreOptions, doing: string): StoreError | undefined {
   if (!(err instanceof Error) || err instanceof StoreError || err.name === 'ChdbConnectionError') return undefined;
   const code = String((err as NodeJS.ErrnoException).code ?? '');
-  const network = store.url !== undefined && (NETWORK_ERRORS.includes(code) || /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code) || err.message === 'Timeout error.');
+  const network = store.url !== undefined && (isUnreachable(err) || /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code));
   if (!(err instanceof ClickHouseError) && !network) return undefined;
   return new StoreError(`cannot ${doing} ${describeStore(store)}: ${err.message}`);
 }
@@ -316,6 +313,8 @@ async function start(options: Options): Promise<void> {
     `  leads API   curl -H "Authorization: Bearer ${server.adminTokenGenerated ? server.adminToken : '$HEARTH_ADMIN_TOKEN'}" "${url}/api/leads?site=${site}"`,
     server.adminTokenGenerated ? '              (a token made for this run; set HEARTH_ADMIN_TOKEN to choose your own)' : undefined,
     `  data        ${describeStore(store)}`,
+    // Started all the same (store/prepare.ts): said here, where the operator looks, as well as in the log.
+    server.storeProblem() ? `  not ready   ${server.storeProblem()}: events are kept in the write-ahead log, and the store is prepared once it answers` : undefined,
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
   const stop = (signal: string) => {

@@ -35,6 +35,8 @@ export interface ScorerOptions {
   sliceLeads?: number;
   /** A one-shot rescoring (the CLI): a failure is not retried but ends the work, and settled() rejects with it. */
   giveUpOnFailure?: boolean;
+  /** Resolves once the store may be read (prepared: store/prepare.ts); no rescoring starts before. */
+  ready?: Promise<unknown> | undefined;
   now?: () => number;
 }
 
@@ -83,7 +85,7 @@ const RETRY_MS = 2000;
  * same trigger and the outbox drops the copy). Every lead is rescored at start and hourly, so that rule changes
  * apply and scores decay without new events.
  */
-export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, sliceLeads = SLICE_LEADS, giveUpOnFailure = false, now = Date.now }: ScorerOptions): Scorer {
+export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, sliceLeads = SLICE_LEADS, giveUpOnFailure = false, ready, now = Date.now }: ScorerOptions): Scorer {
   let lastRoundAt = 0;
   let lastRoundMs = 0;
   const pending = new Map<string, Set<string>>();
@@ -112,8 +114,14 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   const hasWork = () => pending.size > 0 || (passes.size > 0 && !closing);
 
+  let storeReady = ready === undefined;
+  void ready?.then(() => {
+    storeReady = true;
+    kick();
+  });
+
   function kick(): void {
-    if (running || closed || holds > 0) return;
+    if (running || closed || holds > 0 || !storeReady) return;
     running = work().finally(() => {
       running = undefined;
       settleWaiters();

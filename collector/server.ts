@@ -14,7 +14,7 @@ import { erasureFilter } from './ingest/erasures.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
 import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
 import { lockDataDir } from './store/data-dir-lock.ts';
-import { clusterTarget, prepareStore, withStorageConfig } from './store/prepare.ts';
+import { clusterTarget, prepareForCollector, withStorageConfig } from './store/prepare.ts';
 
 export interface ServerOptions {
   config: HearthConfig;
@@ -38,6 +38,8 @@ export interface RunningServer {
   adminTokenGenerated: boolean;
   /** The `admin` made on the first start when no user is configured; its password only on the start that made it. */
   firstAdmin: FirstAdmin | undefined;
+  /** Why the store is not prepared yet (ClickHouse was unreachable at start); null once it is. */
+  storeProblem(): string | null;
   close(): Promise<void>;
 }
 
@@ -107,7 +109,6 @@ async function startOn(
   { config, adminToken, logger = false, drainWaitMs }: ServerOptions,
 ): Promise<RunningServer> {
   const cluster = clusterTarget(store);
-  const { applied, retention } = await prepareStore(client, store, config.storage?.retentionDays);
   // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists.
   let appLog: WalLogger | undefined;
   const metrics = createMetrics();
@@ -116,6 +117,10 @@ async function startOn(
     warn: (details, message) => appLog?.warn(details, message),
     error: (details, message) => appLog?.error(details, message),
   };
+  // With ClickHouse unreachable, the collector starts all the same: the log takes events, and nothing else touches
+  // the store (the drain, the scorer, alerts, the API) until it is prepared.
+  const preparation = await prepareForCollector(client, store, config.storage?.retentionDays, log);
+  const ready = preparation.prepared;
   let url = '';
   // Alerts are recorded in the outbox before the snapshot that raised them; sending starts once the server listens.
   const dispatcher = config.sites.some((site) => site.alerts) ? createAlertDispatcher({ client, config, log }) : undefined;
@@ -128,6 +133,7 @@ async function startOn(
     onAlerts: dispatcher && (async (alerts) => void (await dispatcher.enqueue(alerts))),
     querySettings: store.url ? undefined : BACKGROUND,
     sliceLeads: env.sliceLeads,
+    ready,
   });
   const sink = await createWalSink({
     dir: join(store.dataDir, 'wal'),
@@ -140,6 +146,7 @@ async function startOn(
     onStored: (visitors) => scorer.noteStored(visitors),
     onInsertError: metrics.clickHouseFailed,
     erasures: erasureFilter(client, cluster),
+    ready,
   });
   const token = adminToken || randomBytes(18).toString('base64url');
   const firstAdmin = configuredUsers.length === 0 ? await firstStartAdmin(store.dataDir) : undefined;
@@ -159,17 +166,24 @@ async function startOn(
     sessionsFile: join(store.dataDir, 'sessions.json'),
     alerts: dispatcher,
     drainWaitMs,
+    storeProblem: preparation.problem,
   });
   appLog = app.log;
-  if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');
-  if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events table keeps events (storage.retentionDays)');
+  const startProblem = preparation.problem();
+  if (startProblem) app.log.warn({ problem: startProblem }, 'the store is not prepared: events are kept in the write-ahead log until ClickHouse answers');
   const { recovered } = sink.status();
   if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
   if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   url = address.replace('[::1]', 'localhost');
-  if (env.sendAlerts) dispatcher?.start();
   let closing: Promise<void> | undefined;
+  // Alerts go out once the server listens and the store is prepared.
+  void ready.then(({ applied, retention }) => {
+    if (startProblem) app.log.info({}, 'ClickHouse answers: the store is prepared, and the write-ahead log drains into it');
+    if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');
+    if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events table keeps events (storage.retentionDays)');
+    if (env.sendAlerts && !closing) dispatcher?.start();
+  });
   return {
     app,
     client,
@@ -179,8 +193,10 @@ async function startOn(
     adminToken: token,
     adminTokenGenerated: !adminToken,
     firstAdmin,
+    storeProblem: preparation.problem,
     close() {
       closing ??= (async () => {
+        preparation.stop();
         // Stop taking requests first, then drain what they wrote (bounded), then let go of ClickHouse. The app's close
         // waits for the requests in flight, and an erasure or export waits for the log to drain, which it never does
         // while ClickHouse takes no inserts: past a few seconds the log closes anyway, which fails that wait (its

@@ -38,6 +38,8 @@ export interface WalSinkOptions {
   onStored?(visitors: StoredVisitor[]): void;
   /** Drops, before each insert, the rows of people erased meanwhile, and takes back after it those an erasure that ran while it was on its way covers (ingest/erasures.ts). */
   erasures?: ErasureFilter | undefined;
+  /** Resolves once the store may take inserts (prepared: store/prepare.ts); the log is not drained before. */
+  ready?: Promise<unknown> | undefined;
 }
 
 export interface WalStatus extends SinkStatus {
@@ -113,6 +115,7 @@ export async function createWalSink({
   onInsertError = () => {},
   onStored = () => {},
   erasures,
+  ready,
 }: WalSinkOptions): Promise<WalSink> {
   const { log: segments, backlog } = await SegmentLog.open(dir, segmentBytes);
 
@@ -144,6 +147,8 @@ export async function createWalSink({
   let stopping = false;
   let signalStop = () => {};
   const stopped = new Promise<void>((resolve) => (signalStop = resolve));
+  let storeReady = ready === undefined;
+  void ready?.then(() => (storeReady = true));
   let wakeDrainer = () => {};
   const drainWaiters: { target: LogPosition; resolve(): void; reject(err: unknown): void }[] = [];
   // Purges waiting for the segments up to `through` to be drained and deleted.
@@ -377,6 +382,7 @@ export async function createWalSink({
   }
 
   async function drainLoop(): Promise<void> {
+    if (!storeReady) await Promise.race([ready, stopped]);
     while (!stopping) {
       if (!drainDue()) {
         await pause(unreadRows > 0 ? flushMs - (Date.now() - unreadSince) : undefined);
@@ -448,9 +454,9 @@ export async function createWalSink({
       return {
         pendingRows,
         pendingBytes,
-        clickHouseReachable,
-        lastError,
-        degraded: failingInserts > 0,
+        clickHouseReachable: clickHouseReachable && storeReady,
+        lastError: storeReady ? lastError : 'the store is not prepared yet',
+        degraded: failingInserts > 0 || !storeReady,
         full,
         diskError,
         maxBytes,
@@ -468,7 +474,8 @@ export async function createWalSink({
       if (commitsInFlight > 0 || queue.length > 0) await new Promise<void>((resolve) => commitWaiters.push(resolve));
       wakeDrainer();
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, closeTimeoutMs)));
+      // With the store not prepared, nothing can drain: the log is left for the next start at once.
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, storeReady ? closeTimeoutMs : 0)));
       const everythingStored = new Promise<void>((resolve, reject) => {
         drainWaiters.push({ target: segments.committedEnd, resolve, reject });
         settleDrainWaiters();

@@ -5,6 +5,8 @@ import type { SinkStatus } from '../ingest/sink.ts';
 export interface HealthOptions {
   client: ClickHouseClient;
   ingestStatus: () => SinkStatus;
+  /** Why the store is not prepared yet (ClickHouse unreachable since the start); null once it is. */
+  storeProblem?: (() => string | null) | undefined;
 }
 
 // A ClickHouse that does not answer at all (hung, or a network that drops packets) would hold the ping for the
@@ -22,7 +24,7 @@ const PING_TIMEOUT_MS = 500;
  * in general terms only: what ClickHouse itself said (its version, hosts, users, paths) goes to the log, and to an
  * admin's request as `detail`.
  */
-export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { client, ingestStatus }) => {
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { client, ingestStatus, storeProblem = () => null }) => {
   // A load balancer polls every few seconds: log a detail when it changes, not at each poll.
   let lastLogged: string | null = null;
 
@@ -32,9 +34,12 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
     const ping = await client.ping({ select: false, abort_signal: timeout }).catch((error: Error) => ({ success: false as const, error }));
     const ingest = ingestStatus();
     const backlog = { pendingRows: ingest.pendingRows, pendingBytes: ingest.pendingBytes };
+    const unprepared = storeProblem();
     const [clickHouseProblem, detail] = !ping.success
       ? ['ClickHouse is unreachable', timeout.aborted ? `no answer to a ping within ${PING_TIMEOUT_MS} ms` : ping.error.message]
-      : ingest.degraded
+      : unprepared
+        ? ['the store is not prepared yet', unprepared]
+        : ingest.degraded
         ? ['inserts into ClickHouse fail', ingest.lastError ?? '']
         : [null, null];
     if (detail !== lastLogged) {

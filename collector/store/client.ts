@@ -76,6 +76,18 @@ export function withUrlParts(options: StoreOptions): StoreOptions {
   return { ...options, ...parts, url: url.href };
 }
 
+/** What a ClickHouse server that cannot be reached fails with, as Node names it. */
+const NETWORK_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'];
+
+/**
+ * Whether a request to a ClickHouse server failed for want of reaching it (refused, reset, no such host, timed out),
+ * as opposed to an answer that refused it (authentication, an unknown database, a bad statement).
+ */
+export function isUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return NETWORK_ERRORS.includes(String((err as NodeJS.ErrnoException).code ?? '')) || err.message === 'Timeout error.';
+}
+
 /** A human description of where the data lives, for start-up logs. */
 export function describeStore(options: StoreOptions): string {
   const { url, database, cluster } = withUrlParts(options);
