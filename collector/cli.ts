@@ -12,7 +12,10 @@ import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cl
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
 import { prepareStore, withStorageConfig } from './store/prepare.ts';
 import { historySlices } from './demo/history.ts';
-import { scoreOfSnapshot } from './api/scores.ts';
+import { presentListedLead, scoreOfSnapshot } from './api/scores.ts';
+import { currentQualifications } from './api/lead-store.ts';
+import { leadActivity } from './api/leads.ts';
+import { judgeQualification } from '../scoring/qualification.ts';
 import { storedLeadPage } from '../scoring/snapshots.ts';
 import { insertEvents } from './ingest/sink.ts';
 import { createScorer } from './scorer.ts';
@@ -83,8 +86,9 @@ type Command = keyof typeof COMMAND_OPTIONS;
 const DATE = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?:(:\d{2})(?:\.\d{1,3})?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/;
 
 function readOptions(command: Command, args: string[]) {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
     args,
+    tokens: true,
     options: {
       config: { type: 'string' },
       port: { type: 'string' },
@@ -101,6 +105,13 @@ function readOptions(command: Command, args: string[]) {
     },
     strict: true,
   });
+  // parseArgs keeps the last of a repeated option: `--site a --site b` would run on b alone, without a word.
+  const given = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    if (given.has(token.name)) throw new UsageError(`--${token.name} is given twice; give it once`);
+    given.add(token.name);
+  }
   const taken: readonly string[] = COMMAND_OPTIONS[command];
   for (const [flag, value] of Object.entries(values)) {
     if (flag === 'help') continue;
@@ -436,7 +447,22 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
   // The identified leads, as the leads list shows them (anonymous visitors have scores too, but no one to call).
   const page = await storedLeadPage(client, site.id, { sort: 'score', kind: 'lead', offset: 0, limit });
   const scores = page.rows.map(scoreOfSnapshot);
-  if (options.json) return console.log(JSON.stringify(scores, null, 2));
+  if (options.json) {
+    // As GET /api/leads lists them, with the profile and what scoring read from it.
+    const qualifications = await currentQualifications(client, site.id);
+    const activity = await leadActivity(client, site.id, scores.map((score) => ({ id: score.lead_id, visitorIds: score.visitor_ids })));
+    const leads = scores.map((score) => {
+      const state = qualifications.get(score.lead_id);
+      return {
+        ...presentListedLead(score, activity.get(score.lead_id)!, state && judgeQualification(state, site.qualification)),
+        profile: score.profile,
+        seniority: score.seniority || null,
+        country: score.country || null,
+        companySizeMin: score.company_size_min,
+      };
+    });
+    return console.log(JSON.stringify({ site: site.id, total: page.total, leads }, null, 2));
+  }
   // As wide as the longest email shown: a cut address looks like another, real one.
   const width = Math.max(4, ...scores.map((lead) => lead.email.length));
   const rows = scores.map((lead) => [

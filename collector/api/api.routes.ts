@@ -9,12 +9,11 @@ import { alertRoutes } from './alerts.routes.ts';
 import { dashboardApiRoutes } from './dashboard.routes.ts';
 import { leadActivity } from './leads.ts';
 import { currentAccountMembers, storedLeadPage, type StoredLeadQuery } from '../../scoring/snapshots.ts';
-import { isoTime } from '../../scoring/sql.ts';
 import { judgeQualification, type QualificationVerdict } from '../../scoring/qualification.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
-import { lifecycleOf, presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
+import { lifecycleOf, presentListedLead, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
 import { siteParam, wholeNumber } from './site-query.ts';
 
 export interface ApiOptions {
@@ -112,16 +111,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       total = stored.total;
     }
     const activity = await leadActivity(client, site.id, page.map((score) => ({ id: score.lead_id, visitorIds: score.visitor_ids })));
-    const leads = page.map((score) => ({
-      id: score.lead_id,
-      kind: score.kind,
-      email: score.email || null,
-      visitorIds: [...score.visitor_ids].sort(),
-      ...activity.get(score.lead_id)!,
-      firstSeen: isoTime(score.first_seen),
-      lastSeen: isoTime(score.last_seen),
-      ...presentScore(score, verdictOf(score.lead_id)),
-    }));
+    const leads = page.map((score) => presentListedLead(score, activity.get(score.lead_id)!, verdictOf(score.lead_id)));
     return { site: site.id, total, leads };
   });
 };

@@ -63,6 +63,20 @@ export function presentScore(score: LeadScore, qualification?: QualificationVerd
   };
 }
 
+/** A lead as lists show it (`GET /api/leads`), with its counts of events and page views. */
+export function presentListedLead(score: LeadScore, activity: { events: number; pageviews: number }, qualification?: QualificationVerdict) {
+  return {
+    id: score.lead_id,
+    kind: score.kind,
+    email: score.email || null,
+    visitorIds: [...score.visitor_ids].sort(),
+    ...activity,
+    firstSeen: isoTime(score.first_seen),
+    lastSeen: isoTime(score.last_seen),
+    ...presentScore(score, qualification),
+  };
+}
+
 /** A stored score (lead_scores) in the shape of a freshly computed one, so both present alike. */
 export function scoreOfSnapshot(row: StoredScore): LeadScore {
   return {

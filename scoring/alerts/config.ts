@@ -117,7 +117,7 @@ export const alertsSchema = z
     /** After an alert for a lead and signal, the same lead and signal stay quiet this long (recorded as suppressed). */
     cooldownHours: z.number().min(0).max(8760).default(24),
     /** The signals that alert here; every one by default. */
-    signals: z.array(signalSchema).default([...SIGNALS]),
+    signals: z.array(signalSchema).min(1, { message: 'list at least one signal (or leave signals out for all of them); to send no alerts, remove the alerts section' }).default([...SIGNALS]),
   })
   .strict()
   .superRefine((alerts, ctx) => {

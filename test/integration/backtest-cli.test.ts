@@ -274,7 +274,7 @@ describe('hearth backtest, events from a clock running ahead', () => {
     // Head of Sales 20 + pricing 20 + product 5: 45, warm, in the stored scores lists and dashboards read.
     const score = await runHearth(['score', '--config', CONFIG, '--json'], { HEARTH_DATA_DIR: dataDir });
     expect(score.code, score.stderr).toBe(0);
-    const stored = (JSON.parse(score.stdout) as LeadScore[]).filter((lead) => lead.kind === 'lead');
+    const stored = (JSON.parse(score.stdout) as { leads: LeadScore[] }).leads.filter((lead) => lead.kind === 'lead');
     expect(stored.map((lead) => [lead.email, lead.score, lead.temperature])).toEqual([['ada@lovelace.test', 45, 'warm']]);
 
     // The same rules over the same history: the same lead, the same score, nothing moves.

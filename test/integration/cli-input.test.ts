@@ -59,6 +59,12 @@ describe('hearth refuses bad command-line input, naming the option and the value
     expect(schema.code).toBe(2);
     expect(schema.stderr).toContain('hearth: --json is not an option of "hearth schema" (it takes none)');
   });
+
+  it('refuses an option given twice, which would otherwise run with the last one alone', async () => {
+    const { code, stderr } = await runHearth(['score', '--config', CONFIG, '--site', 'acme', '--site', 'beta'], SCRATCH);
+    expect(code).toBe(2);
+    expect(stderr).toBe("hearth: --site is given twice; give it once\n(hearth help lists every command's options)\n");
+  });
 });
 
 describe('hearth checks its environment before opening anything', () => {

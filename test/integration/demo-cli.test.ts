@@ -37,20 +37,26 @@ describe('hearth demo', () => {
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
 
     const json = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json', '--json', '--limit', '3'], { HEARTH_DATA_DIR: dataDir });
-    const leads = JSON.parse(json.stdout) as { kind: string; score: number; email: string; lead_id: string; reasons: unknown[]; profile: Record<string, string>; company_size_min: number | null }[];
+    type Listed = { kind: string; score: number; email: string; id: string; lastSeen: string; reasons: unknown[]; profile: Record<string, string>; companySizeMin: number | null };
+    const listed = JSON.parse(json.stdout) as { site: string; total: number; leads: Listed[] };
+    const leads = listed.leads;
+    expect(listed).toMatchObject({ site: 'demo', total: Number(/^(\d+) leads on site/.exec(lines.at(-1)!)?.[1]) });
     expect(leads.map((lead) => [lead.kind, lead.score, lead.email])).toEqual(rows.slice(0, 3).map((row) => ['lead', Number(row![1]), row![4]]));
     expect(leads[0]!.reasons.length).toBeGreaterThan(0);
+    // As GET /api/leads lists them: ids, and times with their zone.
+    expect(leads[0]!.id).toMatch(/^l_[0-9a-f]{20}$/);
+    expect(leads[0]!.lastSeen).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     // The company size the lead stated, as the number rules compare ("251-1000" → 251), not only the raw answer.
     const sized = leads.filter((lead) => lead.profile.company_size);
     expect(sized.length).toBeGreaterThan(0);
-    for (const lead of sized) expect(lead.company_size_min).toBe(companySizeOf(lead.profile.company_size!)!.min);
+    for (const lead of sized) expect(lead.companySizeMin).toBe(companySizeOf(lead.profile.company_size!)!.min);
   });
 
   it("shows what the grid does: leads cold, warm and hot, for reasons of every fit rule, decision-makers in the grid's target industries", async () => {
     const dataDir = freshDataDir();
     await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '1500', '--seed', '4'], { HEARTH_DATA_DIR: dataDir });
     const { stdout } = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json', '--json', '--limit', '100000'], { HEARTH_DATA_DIR: dataDir });
-    const leads = (JSON.parse(stdout) as { kind: string; seniority: string; temperature: string; reasons: { rule: string }[] }[]).filter((lead) => lead.kind === 'lead');
+    const leads = (JSON.parse(stdout) as { leads: { kind: string; seniority: string; temperature: string; reasons: { rule: string }[] }[] }).leads.filter((lead) => lead.kind === 'lead');
     const share = (some: typeof leads, rule: string) => some.filter((lead) => lead.reasons.some((reason) => reason.rule === rule)).length / some.length;
     // The history is laid out back from today, so the figures move a little from day to day: the bounds leave room.
     for (const temperature of ['cold', 'warm', 'hot']) expect(leads.filter((lead) => lead.temperature === temperature).length / leads.length, temperature).toBeGreaterThan(0.1);

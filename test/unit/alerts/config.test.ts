@@ -76,6 +76,11 @@ describe('alert settings in hearth.config.json', () => {
     expect(message).toContain('sites[0].alerts.signals[0]: expected a signal: hot, demo_request, pricing_dwell, pricing_returns, docs_download, weak_accumulation (got "became_hot")');
   });
 
+  it('refuses an empty list of signals, which would send nothing without a word', () => {
+    const message = problemsOf({ sites: [site({ destinations: [{ type: 'webhook', id: 'crm', url: 'https://crm.acme.test/hooks' }], signals: [] })] });
+    expect(message).toContain('sites[0].alerts.signals: list at least one signal (or leave signals out for all of them); to send no alerts, remove the alerts section');
+  });
+
   it('names the path of a destination URL that is not a URL at all, instead of failing with a bare "Invalid URL"', () => {
     let message = '';
     expect(() => {
