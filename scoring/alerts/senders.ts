@@ -63,9 +63,18 @@ export async function sendEmail(destination: EmailDestination, alert: Alert, smt
     // 5xx replies are permanent (unknown mailbox, refused sender, bad credentials); 4xx and network trouble pass.
     if (responseCode !== undefined && responseCode >= 500) return { kind: 'dead', error };
     if (responseCode === undefined && (code === 'EENVELOPE' || code === 'EMESSAGE')) return { kind: 'dead', error };
+    // TLS that cannot be agreed (TLS spoken to a plain server, a certificate refused) fails the same way until the
+    // settings change: a day of retries would only hide it.
+    if (responseCode === undefined && (code === 'ETLS' || TLS_FAILURE.test(message ?? ''))) {
+      const hint = (smtp.secure ?? smtp.port === 465) ? 'smtp.secure is on: is this port TLS from the start (465)?' : 'is the server\'s certificate valid for this host?';
+      return { kind: 'dead', error: `${error.trimEnd()} (TLS failed: ${hint})` };
+    }
     return { kind: 'retry', error };
   }
 }
+
+/** What Node's TLS says when a handshake cannot succeed: a protocol mismatch or a certificate refused. */
+const TLS_FAILURE = /SSL routines|wrong version number|certificate|self[- ]signed|unable to verify/i;
 
 /** `<alert-id.destination@sender-domain>`: a Message-ID unique per alert and destination, stable across retries. */
 export function messageIdOf(alertId: string, destinationId: string, from: string): string {

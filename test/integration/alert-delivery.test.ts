@@ -400,6 +400,19 @@ describe('email', () => {
     await settledAs(site, alert.id, 'delivered', 'sales');
     expect(back.mails.map((mail) => mail.to)).toEqual([['sales@acme.test']]);
   });
+
+  it('makes TLS spoken to a plain SMTP server a dead letter at once, saying so, instead of a day of retries', async () => {
+    const site = newSite();
+    const smtp = await startSmtpReceiver();
+    cleanups.push(() => smtp.close());
+    const alerts = dispatcher(site, { destinations: [{ type: 'email', id: 'sales', to: ['sales@acme.test'] }] }, { smtp: { host: '127.0.0.1', port: smtp.port, secure: true, from: 'alerts@acme.test' } });
+    const alert: Alert = sampleAlert({ site });
+    await alerts.enqueue([alert]);
+    const dead = await settledAs(site, alert.id, 'dead', 'sales');
+    expect(dead.attempts).toBe(1);
+    expect(dead.lastError).toMatch(new RegExp(`^SMTP 127\\.0\\.0\\.1:${smtp.port}: .*wrong version number.* \\(TLS failed: smtp\\.secure is on: is this port TLS from the start \\(465\\)\\?\\)$`, 's'));
+    expect(smtp.mails).toEqual([]);
+  });
 });
 
 describe('a slow or hanging destination', () => {
