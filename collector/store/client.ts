@@ -136,8 +136,11 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
       log: { level: ClickHouseLogLevel.OFF },
       ...(migrations ? { request_timeout: MIGRATION_REQUEST_TIMEOUT_MS } : {}),
       // On a cluster, an insert into a Distributed table answers once every shard stored its rows, not once they
-      // are queued on the node the collector talks to: only then may the write-ahead log let go of them.
-      clickhouse_settings: options.cluster ? { ...settings, insert_distributed_sync: 1 } : settings,
+      // are queued on the node the collector talks to: only then may the write-ahead log let go of them. A query's
+      // `IN (SELECT … FROM t)` or JOIN over a Distributed table inside a query over another runs as GLOBAL IN or GLOBAL
+      // JOIN (the subquery once, its result sent to every shard): ClickHouse refuses it otherwise ('deny', code 288),
+      // and a shard's own rows alone would not hold a lead's browsers, which other shards may store.
+      clickhouse_settings: options.cluster ? { ...settings, insert_distributed_sync: 1, distributed_product_mode: 'global' } : settings,
     });
   }
   const path = join(options.dataDir, 'clickhouse');

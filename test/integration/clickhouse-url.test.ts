@@ -58,4 +58,21 @@ describe('CLICKHOUSE_URL with the user, password and database in it', () => {
     expect(clusterTarget(store)).toEqual({ cluster: 'hearth', database: DATABASE });
     expect(describeStore(store)).toBe(`ClickHouse at ${clickhouse.url}, database ${DATABASE}, cluster hearth`);
   });
+
+  it('runs a cluster’s queries with IN and JOIN subqueries over Distributed tables made GLOBAL, and inserts synchronously', async () => {
+    const settingsOf = async (store: ReturnType<typeof storeOptionsFromEnv>) => {
+      const client = createStoreClient(store);
+      try {
+        const result = await client.query({ query: "SELECT getSetting('distributed_product_mode') AS mode, getSetting('insert_distributed_sync') AS sync", format: 'JSONEachRow' });
+        return (await result.json<{ mode: string; sync: boolean | number }>())[0];
+      } finally {
+        await client.close();
+      }
+    };
+    const url = urlWith(`/${DATABASE}`);
+    const cluster = await settingsOf(withStorageConfig(storeOptionsFromEnv({ CLICKHOUSE_URL: url, CLICKHOUSE_CLUSTER: 'hearth' }), undefined));
+    expect([cluster?.mode, Number(cluster?.sync)]).toEqual(['global', 1]);
+    // A single server keeps ClickHouse's default, which has nothing to rewrite there.
+    expect(await settingsOf(storeOptionsFromEnv({ CLICKHOUSE_URL: url }))).toMatchObject({ mode: 'deny' });
+  });
 });
