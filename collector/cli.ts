@@ -3,9 +3,9 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClickHouseError, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { isRecord } from '../scoring/rules.ts';
+import { isRecord, type Rules } from '../scoring/rules.ts';
 import { ConfigError, loadConfig, parseConfig, readJsonFile } from './config/load.ts';
-import { configJsonSchema, type HearthConfig } from './config/schema.ts';
+import { configJsonSchema, type HearthConfig, type SiteConfig } from './config/schema.ts';
 import { startServer } from './server.ts';
 import { packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
@@ -342,23 +342,30 @@ async function start(options: Options): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-type SiteCommand = (context: {
+type SiteCommand<T = undefined> = (context: {
   options: Options;
   config: HearthConfig;
   site: HearthConfig['sites'][number];
   store: StoreOptions;
   client: ClickHouseClient;
+  /** What the command's `check` made of its input. */
+  checked: T;
 }) => Promise<void>;
 
-/** Runs a command on one site (`--site`, else the config's first) with the store open, closing it after. */
-async function withSite(options: Options, command: SiteCommand): Promise<void> {
+/**
+ * Runs a command on one site (`--site`, else the config's first) with the store open, closing it after. `check`
+ * reads and refuses the command's own input first: the embedded store admits one process, so a bad file is named
+ * even while `hearth start` holds it.
+ */
+async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig) => T): Promise<void> {
   const config = loadConfig(options.configFile);
   const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
   if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
+  const checked = check?.(site) as T;
   const store = storeFromEnv(config.storage, false);
   const client = createStoreClient(store);
   try {
-    await command({ options, config, site, store, client });
+    await command({ options, config, site, store, client, checked });
   } catch (err) {
     throw storeFailure(err, store, 'use') ?? err;
   } finally {
@@ -480,13 +487,17 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
 
 const formatCount = (n: number) => n.toLocaleString('en-US');
 
-const printBacktest: SiteCommand = async ({ options, site, store, client }) => {
+/** The candidate rules, read and checked before the store is opened. */
+function backtestRules(options: Options, site: SiteConfig): { candidate: Rules; rulesFile: string; now: Date } {
   if (!options.rulesFile) throw new UsageError('backtest needs --rules FILE: a JSON file shaped like a site\'s "rules" in the config');
   const now = new Date();
   if (options.since && options.since >= now) throw new UsageError(`--since ${options.since.toISOString()} is not in the past`);
-  const candidate = loadRulesFile(options.rulesFile, site);
+  return { candidate: loadRulesFile(options.rulesFile, site), rulesFile: options.rulesFile, now };
+}
+
+const printBacktest: SiteCommand<ReturnType<typeof backtestRules>> = async ({ options, site, store, client, checked: { candidate, rulesFile, now } }) => {
   const top = options.limit ?? (options.json ? Infinity : 10);
-  const run = await backtestSite(client, site, candidate, { rulesFile: options.rulesFile, since: options.since, now, top }).catch((err: unknown) => {
+  const run = await backtestSite(client, site, candidate, { rulesFile, since: options.since, now, top }).catch((err: unknown) => {
     throw missingTables(err, store) ?? err;
   });
   console.log(options.json ? JSON.stringify(run, null, 2) : formatBacktest(run));
@@ -549,7 +560,7 @@ export async function main(argv: string[]): Promise<number> {
         await withSite(options, printScores);
         return 0;
       case 'backtest':
-        await withSite(options, printBacktest);
+        await withSite(options, printBacktest, (site) => backtestRules(options, site));
         return 0;
       case 'demo':
         await withSite(options, writeDemoHistory);

@@ -230,6 +230,19 @@ describe('hearth backtest', () => {
     expect(fallback.stderr).toBe(`hearth: invalid rules in ${misspelt} for site "acme":\n  ${misspelt}: signals.pricingPageGroup: the site has no page group "pricng" (it has: product, pricing)\n`);
   });
 
+  it('checks the rules file before it opens the store, so a bad file is named while `hearth start` holds it', async () => {
+    const held = freshDataDir();
+    const hearth = await startHearthProcess(['--config', CONFIG], { HEARTH_DATA_DIR: held });
+    try {
+      const bad = file('bad-while-held.json', { thresholds: { warm: 70, hot: 60 } });
+      const { code, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', bad], { HEARTH_DATA_DIR: held });
+      expect(code).toBe(2);
+      expect(stderr).toBe(`hearth: invalid rules in ${bad}:\n  ${bad}: thresholds: warm must not be above hot (warm is 70, hot 60; by default warm is 30 and hot 60)\n`);
+    } finally {
+      expect(await hearth.stop()).toBe(0);
+    }
+  });
+
   it('asks for --rules and a date it can read', async () => {
     const missing = await runHearth(['backtest', '--config', CONFIG], { HEARTH_DATA_DIR: dataDir });
     expect(missing.code).toBe(2);
