@@ -580,7 +580,8 @@ SELECT
     lead_id,
     if(email = '', 'visitor', 'lead') AS kind,
     email, visitor_ids,
-    toInt32(round(arraySum(r -> r.points, all_reasons))) AS score,
+    -- Half up, as Math.round (the accounts) and the thresholds read it: ClickHouse's round() takes 60.5 to 60.
+    toInt32(floor(arraySum(r -> r.points, all_reasons) + 0.5)) AS score,
     round(${points('fit')}, 2) AS fit,
     round(${points('engagement')}, 2) AS engagement,
     round(${points('source')}, 2) AS source,

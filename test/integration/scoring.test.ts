@@ -188,6 +188,15 @@ describe('recency, caps and negatives', () => {
     expect(reason(lead, 'product-page')).toEqual({ rule: 'product-page', kind: 'engagement', count: 7, points: Math.round(expected * 100) / 100, capped: true });
   });
 
+  it('rounds a score ending in .5 up, as the accounts and the article read "> 60": 60.5 is 61, hot', async () => {
+    const site = newSite();
+    await insert([form(site, 'half-1', 'contact', 'half@acme.example', { job_title: 'CEO' })]);
+    const rules = { ...RULES, fit: RULES.fit.map((rule) => (rule.id === 'c-level' ? { ...rule, points: 60.5 } : rule)) };
+    expect(byEmail(await score(site, rules), 'half@acme.example')).toMatchObject({ fit: 60.5, score: 61, temperature: 'hot' });
+    const lower = { ...RULES, fit: RULES.fit.map((rule) => (rule.id === 'c-level' ? { ...rule, points: 29.5 } : rule)) };
+    expect(byEmail(await score(site, lower), 'half@acme.example')).toMatchObject({ score: 30, temperature: 'warm' });
+  });
+
   it('takes points away for a free-mail address, careers pages and an unsubscribe', async () => {
     const site = newSite();
     await insert([
