@@ -91,12 +91,12 @@ export function applyQualificationChange(current: QualificationState, change: Qu
   // be accepted here and gone at the next change, so it is refused.
   const stray = Object.keys(change.notes ?? {}).filter((box) => !known.includes(box));
   if (stray.length) throw new QualificationError(`notes on what is not a ${framework.toUpperCase()} box: ${stray.join(', ')}; its boxes are ${known.join(', ')}`);
-  // Switching frameworks keeps only the boxes the two share (authority is in BANT and CHAMP).
-  const keep = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box)));
+  // Switching frameworks loses nothing: the boxes and notes the new framework lacks are kept, out of sight
+  // (judgeQualification), for a switch back; those the two share (authority is in BANT and CHAMP) carry over.
   return {
     framework,
-    boxes: { ...keep(current.boxes), ...change.boxes } as Record<string, boolean>,
-    notes: { ...keep(current.notes), ...change.notes } as Record<string, string>,
+    boxes: { ...current.boxes, ...change.boxes } as Record<string, boolean>,
+    notes: { ...current.notes, ...change.notes } as Record<string, string>,
     owner: change.owner ?? current.owner,
     disqualified: change.disqualified ?? current.disqualified,
     reason: change.disqualified === false ? '' : (change.reason ?? current.reason),
@@ -120,8 +120,11 @@ export function replayQualificationChange(current: QualificationState, change: Q
 export function judgeQualification(state: QualificationState, policy: QualificationPolicy): QualificationVerdict {
   const required = state.framework === policy.framework && policy.required ? policy.required : FRAMEWORKS[state.framework];
   const missing = required.filter((box) => !state.boxes[box]);
+  // The framework's own boxes and notes: the state keeps those of a framework switched away from.
+  const known: readonly string[] = FRAMEWORKS[state.framework];
+  const own = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box)));
   // An owner of blanks (stored before owners were trimmed) is no one.
-  return { ...state, missing, prospect: missing.length === 0 && state.owner.trim() !== '' && !state.disqualified };
+  return { ...state, boxes: own(state.boxes), notes: own(state.notes), missing, prospect: missing.length === 0 && state.owner.trim() !== '' && !state.disqualified };
 }
 
 export class QualificationError extends Error {

@@ -19,15 +19,17 @@ describe('qualification policy and checklist', () => {
     );
   });
 
-  it('keeps the boxes two frameworks share when switching, and needs an owner to make a prospect', () => {
+  it('carries the boxes two frameworks share when switching, loses none on a switch back, and needs an owner to make a prospect', () => {
     const policy = qualificationPolicySchema.parse({});
-    let state = applyQualificationChange(emptyQualification(policy), { boxes: { budget: true, authority: true, need: true, timing: true } });
+    let state = applyQualificationChange(emptyQualification(policy), { boxes: { budget: true, authority: true, need: true, timing: true }, notes: { budget: '200k approved' } });
     expect(judgeQualification(state, policy)).toMatchObject({ prospect: false, missing: [] });
     state = applyQualificationChange(state, { owner: 'sam' });
     expect(judgeQualification(state, policy).prospect).toBe(true);
     state = applyQualificationChange(state, { framework: 'champ' });
-    expect(state.boxes).toEqual({ authority: true });
-    expect(judgeQualification(state, policy)).toMatchObject({ prospect: false, missing: ['challenges', 'money', 'prioritization'] });
+    expect(judgeQualification(state, policy)).toMatchObject({ boxes: { authority: true }, notes: {}, prospect: false, missing: ['challenges', 'money', 'prioritization'] });
+    // A mis-click in the framework picker, undone: the rep's boxes and notes are all there.
+    state = applyQualificationChange(state, { framework: 'bant' });
+    expect(judgeQualification(state, policy)).toMatchObject({ boxes: { budget: true, authority: true, need: true, timing: true }, notes: { budget: '200k approved' }, prospect: true });
   });
 
   it('clears the reason when a disqualified lead is requalified', () => {
