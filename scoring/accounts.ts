@@ -12,7 +12,8 @@ import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
  * (seniority) among its leads that are looking (warm or hot). One lead alone, however keen (lead scores have no
  * ceiling), brings at most 60 % of the hot mark, so one enthusiastic intern cannot make an account hot, nor can
  * colleagues who only left their job title add their roles to it; a CEO and a manager of the same company reading
- * the pricing page can.
+ * the pricing page can. Students are no buyers: without a lead of another role looking, the account's score stops
+ * at the hot mark (two keen interns made a hot account).
  */
 export interface AccountScore {
   /** The email domain, or `company:<declared name>` for leads on free mail. */
@@ -71,7 +72,9 @@ export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresho
       // Breadth counts the roles of the leads that are looking: a cold colleague's title adds nothing.
       const looking = rolesOf(ranked.filter((lead) => lead.score >= thresholds.warm));
       const weighted = ranked.slice(0, WEIGHTS.length).reduce((sum, lead, i) => sum + Math.min(Math.max(0, lead.score), thresholds.hot) * WEIGHTS[i]!, 0);
-      const score = Math.round(weighted + PER_EXTRA_PERSONA * Math.max(0, looking.length - 1));
+      const raw = Math.round(weighted + PER_EXTRA_PERSONA * Math.max(0, looking.length - 1));
+      const buyerLooking = ranked.some((lead) => lead.score >= thresholds.warm && lead.seniority !== 'student');
+      const score = buyerLooking ? raw : Math.min(raw, thresholds.hot);
       const temperature: Temperature = score > thresholds.hot ? 'hot' : score >= thresholds.warm ? 'warm' : 'cold';
       const topLeads = ranked.slice(0, 3).map((lead) => ({ id: lead.lead_id, email: lead.email, score: lead.score, temperature: lead.temperature }));
       return { id, name, score, temperature, leads: members.length, personas, topLeads };

@@ -103,6 +103,8 @@ interface CompiledRule {
   cap: number;
   halfLifeDays: number;
   stageRank: number;
+  /** Counted whenever it happened, at full points (a negative rule's `lasting`). */
+  lasting?: boolean | undefined;
 }
 
 /** Every rule's outcome for one lead, before those that did not match are dropped. */
@@ -196,7 +198,7 @@ function compileRules(rules: Rules, p: SqlParams, pageGroups: PageGroups): Compi
   rules.negative.forEach((rule) =>
     rule.field !== undefined
       ? add({ id: rule.id, kind: 'negative', scope: 'profile', points: rule.points, ...once }, (i) => fieldCondition(rule, i, p))
-      : add({ id: rule.id, kind: 'negative', points: rule.points, ...eventTally(rule) }, (i) => eventCondition(rule, i, p, pageGroups)),
+      : add({ id: rule.id, kind: 'negative', points: rule.points, ...eventTally(rule), lasting: rule.lasting }, (i) => eventCondition(rule, i, p, pageGroups)),
   );
   rules.source.forEach((rule) => add({ id: rule.id, kind: 'source', scope: 'source', points: rule.points, ...once }, (i) => sourceCondition(rule, i, p)));
   return compiled;
@@ -228,6 +230,11 @@ class Tally {
     return this.rule.cap !== UNCAPPED;
   }
 
+  /** A lasting rule's occurrences are as good as new, whatever their age. */
+  private get age() {
+    return this.rule.lasting ? '0.' : 'age_days';
+  }
+
   /** [column, aggregate] over matching rows of `age_days` (inside a GROUP BY). */
   aggregate(when: string): [string, string][] {
     const cap = this.rule.cap;
@@ -235,7 +242,7 @@ class Tally {
     return [
       [`sn${this.i}`, `countIf(${when})`],
       // The cap is a validated integer; groupArraySorted takes it as a literal, not a query parameter.
-      this.capped ? [`sa${this.i}`, `groupArraySortedIf(${cap})(age_days, ${when})`] : [`sw${this.i}`, `sumIf(pow(0.5, age_days / ${this.halfLife}), ${when})`],
+      this.capped ? [`sa${this.i}`, `groupArraySortedIf(${cap})(${this.age}, ${when})`] : [`sw${this.i}`, `sumIf(pow(0.5, ${this.age} / ${this.halfLife}), ${when})`],
     ];
   }
 
@@ -424,7 +431,8 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
         ${row({
           first_ts: 'min(ts)',
           last_ts: 'max(ts)',
-          ...Object.fromEntries(eventTallies.flatMap((t) => t.aggregate(`counted AND ${t.rule.condition}`))),
+          // A lasting rule counts its events from before the window too.
+          ...Object.fromEntries(eventTallies.flatMap((t) => t.aggregate(`${t.rule.lasting ? "type != 'engagement'" : 'counted'} AND ${t.rule.condition}`))),
           visit_stage: `maxIf(${pageStageSql(rules, pageGroups, p)}, counted)`,
           touched: 'countIf(is_touch) > 0',
           // What the visitor said in this session (forms, identify calls), whenever it was: answers never age out.

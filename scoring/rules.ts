@@ -167,6 +167,11 @@ export const negativeRuleSchema = z
     ...eventMatch,
     event: eventMatch.event.optional(),
     ...eventTally,
+    /**
+     * The event stands for a state rather than a signal (an unsubscribe): its points neither decay nor leave with
+     * the window, however old it is.
+     */
+    lasting: z.boolean().optional(),
     points: z
       .number()
       .negative({ message: 'a negative rule takes points away: expected a negative number' })
@@ -180,11 +185,15 @@ export const negativeRuleSchema = z
     }
     if (rule.field !== undefined) {
       checkFieldMatch(rule, ctx);
-      for (const key of ['pageGroup', 'paths', 'assets', 'forms', 'names', 'minEngagedSeconds', 'cap', 'halfLifeDays', 'stage'] as const) {
+      for (const key of ['pageGroup', 'paths', 'assets', 'forms', 'names', 'minEngagedSeconds', 'cap', 'halfLifeDays', 'stage', 'lasting'] as const) {
         if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to an event rule, not a field rule` });
       }
     } else {
       checkEventMatch(rule, ctx);
+      if (rule.lasting) {
+        if (rule.halfLifeDays !== undefined) ctx.addIssue({ code: 'custom', path: ['halfLifeDays'], message: 'a lasting rule does not decay: give lasting or halfLifeDays, not both' });
+        if (rule.minEngagedSeconds !== undefined) ctx.addIssue({ code: 'custom', path: ['lasting'], message: 'a lasting rule counts events, not engaged page visits (minEngagedSeconds)' });
+      }
       for (const key of ['values', 'pattern', 'range'] as const) {
         if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to a field rule, not an event rule` });
       }
@@ -414,7 +423,7 @@ function gridInput(pageGroups: PageGroups): RulesInput & Required<Pick<RulesInpu
       { id: 'careers-page', event: 'pageview', ...pages('careers', ['*/careers*', '*/jobs*', '*/carrieres*', '*/recrutement*', '*/emploi*']), points: -15, cap: 1 },
       { id: 'free-mail', field: 'email_domain', values: FREE_MAIL_DOMAINS, points: -10 },
       { id: 'student', field: 'seniority', values: ['student'], points: -15 },
-      { id: 'unsubscribed', event: 'track', names: ['unsubscribe*', 'desabonnement*', 'désabonnement*', 'desinscription*', 'désinscription*'], points: -20, cap: 1 },
+      { id: 'unsubscribed', event: 'track', names: ['unsubscribe*', 'desabonnement*', 'désabonnement*', 'desinscription*', 'désinscription*'], points: -20, cap: 1, lasting: true },
     ],
     source: [],
     // Own names only: a group called "constructor" is not a usual stage's name.

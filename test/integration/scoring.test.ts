@@ -213,6 +213,21 @@ describe('recency, caps and negatives', () => {
     expect(reason(lead, 'unsubscribed')).toMatchObject({ points: -20 });
   });
 
+  it('keeps an unsubscribe at full points however old, past the window too: a lasting state, not a fading signal', async () => {
+    const site = newSite();
+    await insert([
+      form(site, 'optout-1', 'contact', 'optout@acme.example', { job_title: 'Sales Director' }, { days: 200 }),
+      event(site, 'optout-1', 'track', { days: 120 }, { name: 'unsubscribe' }),
+      event(site, 'optout-1', 'track', { days: 119 }, { name: 'unsubscribe' }),
+    ]);
+    const lead = byEmail(await score(site), 'optout@acme.example');
+    expect(reason(lead, 'unsubscribed')).toEqual({ rule: 'unsubscribed', kind: 'negative', count: 2, points: -20, capped: true });
+    expect(lead).toMatchObject({ fit: 20, negative: -20, score: 0 });
+    // The same rule without `lasting` fades, and is gone past the window.
+    const fading = { ...RULES, negative: RULES.negative.map((rule) => (rule.id === 'unsubscribed' ? { ...rule, lasting: undefined } : rule)) };
+    expect(reason(byEmail(await score(site, fading), 'optout@acme.example'), 'unsubscribed')).toBeUndefined();
+  });
+
   it('gives a first-touch source its points, and counts a dwell rule only for engaged visits', async () => {
     const site = newSite();
     const rules = rulesSchema.parse({
@@ -378,6 +393,20 @@ describe('rules that name what the site lacks', () => {
   it('are refused with the path of the rule', () => {
     const rules: RulesInput = { engagement: [{ id: 'demo', event: 'pageview', pageGroup: 'demo', points: 5 }] };
     expect(() => compileScoring(rulesSchema.parse(rules), { site: 'x', pageGroups: PAGE_GROUPS })).toThrow('engagement[0].pageGroup: the site has no page group "demo"');
+  });
+
+  it('refuses a lasting rule that decays, counts engaged visits or tests a field', () => {
+    const problems = (negative: unknown[]) => {
+      const parsed = rulesSchema.safeParse({ negative });
+      return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    };
+    expect(problems([{ id: 'optout', event: 'track', names: ['unsubscribe'], points: -20, lasting: true, halfLifeDays: 10 }])).toEqual([
+      'negative.0.halfLifeDays: a lasting rule does not decay: give lasting or halfLifeDays, not both',
+    ]);
+    expect(problems([{ id: 'jobs', event: 'pageview', pageGroup: 'careers', minEngagedSeconds: 30, points: -5, lasting: true }])).toEqual([
+      'negative.0.lasting: a lasting rule counts events, not engaged page visits (minEngagedSeconds)',
+    ]);
+    expect(problems([{ id: 'gmail', field: 'email_domain', values: ['gmail.com'], points: -5, lasting: true }])).toEqual(['negative.0.lasting: lasting applies to an event rule, not a field rule']);
   });
 });
 

@@ -27,6 +27,12 @@ describe('accounts', () => {
       THRESHOLDS,
     );
     expect(crowd).toMatchObject({ leads: 3, score: 46, temperature: 'warm' });
+    // Nor two keen interns: students alone stop at the hot mark.
+    const [interns] = scoreAccounts([member('intern@initech.test', 65, 'student'), member('stagiaire@initech.test', 65, 'student')], THRESHOLDS);
+    expect(interns).toMatchObject({ leads: 2, score: 60, temperature: 'warm', personas: ['student'] });
+    // With a buyer looking as well, the account is hot.
+    const [withBuyer] = scoreAccounts([member('intern@initech.test', 65, 'student'), member('cto@initech.test', 65, 'c_level')], THRESHOLDS);
+    expect(withBuyer).toMatchObject({ score: 76, temperature: 'hot' });
   });
 
   it('makes an account hot when two people of it are engaged, more so from different roles', () => {
