@@ -1,4 +1,4 @@
-import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
+import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
 import { STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
@@ -560,7 +560,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
     )} AS fields,
         substring(email, position(email, '@') + 1) AS email_domain,
         lower(touch.2) AS utm_source, lower(touch.3) AS utm_medium, lower(touch.4) AS referrer_host`,
-    `${letSql('title_words', paddedWordsSql(`fields['job_title']`, p), seniorityOfPaddedSql('title_words', p))} AS seniority,
+    `${letSql('title_words', roleWordsSql(paddedWordsSql(`fields['job_title']`, p), p), seniorityOfPaddedSql('title_words', p))} AS seniority,
         ${countryCodeSql(`fields['country']`, p)} AS country_code,
         ${letSql('size_text', sizeTextSql(`fields['company_size']`, p), numberOfSizeTextSql('size_text', p))} AS company_size_min`,
     // Per rule: how often it matched, its points (decayed, under its cap), whether the cap cut in, its stage.

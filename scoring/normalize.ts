@@ -154,6 +154,8 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
       // "Manager" titles that manage no one (a community, client accounts), and "chief" or "head" titles that lead nothing.
       'community manager', 'social media manager', 'account manager', 'responsable grands comptes', 'responsable comptes cles',
       'chief happiness officer', 'head hunter', 'head hunting', 'auto entrepreneur', 'auto entrepreneuse', 'micro entrepreneur',
+      // A founder's (or CEO's) associate is a generalist at their side, not a founder.
+      '(?:founder|founders|ceo) s associate', 'founders associate', 'associate to the (?:founder|founders|ceo)',
     ),
   ],
   // Abbreviations written with dots ("V.P.", "P.D.G.", "C.E.O.") come out of words() as spaced letters. A chief of
@@ -196,22 +198,48 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
   ],
 ];
 
+/** Words that make a title a student's: "Stagiaire", "PhD Student", "Alternante chargée de marketing". */
+const STUDENT_WORDS =
+  '(?:stagiaire|stagiaires|stage|stages|etudiant|etudiante|etudiants|etudiantes|intern|interns|internship|internships|student|students|alternant|alternante|alternants|alternantes|alternance|apprenti|apprentie|apprentis|apprenties|apprentice|apprentices|apprenticeship|apprentissage|trainee|trainees)';
+
+/**
+ * Student words that name what a job deals with, not who holds it, taken out before the levels are tried: the
+ * object of "of", "des"… ("Head of Student Success", "Directeur de stage", "Responsable des stages et alternance")
+ * and a student word before a program or a role ("Intern Program Manager", "Internship Coordinator").
+ */
+const ABOUT_STUDENTS: ReadonlyArray<readonly [pattern: string, replacement: string]> = [
+  [` (?:of|for|des|de|du|aux|au|d) (?:the |l )?${STUDENT_WORDS}(?: (?:et|and|ou|or) (?:des |de |d |l )?${STUDENT_WORDS})* `, ' '],
+  [
+    ` ${STUDENT_WORDS} (program|programs|programme|programmes|relations|success|affairs|services|experience|recruitment|recruiting|recruiter|coordinator|coordinateur|coordinatrice|manager|management) `,
+    ' $1 ',
+  ],
+];
+
 /** The seniority a job title says, or null for an empty title. */
 export function seniorityOf(jobTitle: string): Seniority | null {
-  const padded = ` ${words(jobTitle)} `;
-  if (padded.trim() === '') return null;
+  const padded = ABOUT_STUDENTS.reduce((title, [pattern, replacement]) => title.replace(new RegExp(pattern, 'g'), replacement), ` ${words(jobTitle)} `);
+  if (words(jobTitle) === '') return null;
   return SENIORITY_PATTERNS.find(([, pattern]) => new RegExp(pattern).test(padded))?.[0] ?? 'individual';
 }
 
 /** The same, in SQL, over an expression of the title; '' for an empty title. */
 export function senioritySql(expr: string, p: SqlParams): string {
-  return seniorityOfPaddedSql(paddedWordsSql(expr, p), p);
+  return seniorityOfPaddedSql(roleWordsSql(paddedWordsSql(expr, p), p), p);
 }
 
 /** " <words of the title> ", which seniorityOfPaddedSql tests: a query can compute it once as a column of its own. */
 export const paddedWordsSql = (expr: string, p: SqlParams) => `concat(' ', ${wordsSql(expr, p)}, ' ')`;
 
-/** Seniority from the padded words of a title (an expression used several times, so best a plain column). */
+/** The padded words of a title with what it says of students taken out (ABOUT_STUDENTS), as seniorityOfPaddedSql reads them. */
+export function roleWordsSql(padded: string, p: SqlParams): string {
+  // RE2 writes a group in a replacement as \1 where JavaScript writes $1.
+  return ABOUT_STUDENTS.reduce(
+    (title, [pattern, replacement], i) => `replaceRegexpAll(${title}, ${p.bind(`about_students_${i}`, pattern)}, ${p.bind(`about_students_by_${i}`, replacement.replace('$1', '\\1'))})`,
+    padded,
+  );
+}
+
+/** Seniority from a title's role words (roleWordsSql: an expression used several times, so best a plain column). */
 export function seniorityOfPaddedSql(padded: string, p: SqlParams): string {
   const branches = SENIORITY_PATTERNS.map(([level, pattern], i) => `match(${padded}, ${p.bind(`seniority_${i}`, pattern)}), '${level}'`);
   return `multiIf(${padded} = '  ', '', ${branches.join(', ')}, 'individual')`;

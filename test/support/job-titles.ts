@@ -129,6 +129,7 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Head Hunter', 'individual'],
   // A fashionable name for office and culture work, not an officer.
   ['Chief Happiness Officer', 'individual'],
+  ["Founder's Associate", 'individual'],
   ['Secrétaire', 'individual'],
   ['Auto-entrepreneur', 'individual'],
 
@@ -139,4 +140,15 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Alternante chargée de marketing', 'student'],
   ['PhD Student', 'student'],
   ['Stagiaire assistant manager', 'student'],
+  ['Alternant chef de projet digital', 'student'],
+  ['Intern', 'student'],
+  ['Marketing Intern', 'student'],
+
+  // Students as what the job deals with, not who holds it.
+  ['Head of Student Success', 'vp_director'],
+  ['Intern Program Manager', 'manager'],
+  ['Internship Coordinator', 'manager'],
+  ['Directeur de stage', 'vp_director'],
+  ['Responsable des stages et alternance', 'manager'],
+  ['Chargée des relations étudiants', 'individual'],
 ];
