@@ -8,7 +8,7 @@ import { collectRoutes } from './ingest/collect.route.ts';
 import type { EventSink } from './ingest/sink.ts';
 import type { WalSink } from './ingest/wal.ts';
 import type { ClusterTarget } from './store/cluster-ddl.ts';
-import { isUnreachable } from './store/client.ts';
+import { isTransient } from './store/client.ts';
 import { createMetrics, type HearthMetrics } from './metrics.ts';
 import { dashboardRoutes } from './routes/dashboard.route.ts';
 import { demoSiteRoutes } from './routes/demo.route.ts';
@@ -74,10 +74,10 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     const status = error.statusCode ?? 500;
     // A 503 is deliberate (the write-ahead log is full, or shutting down): say why, and when to come back.
     if (status === 503) return reply.code(503).header('retry-after', '5').send({ error: error.message, code: error.code ?? 'unavailable' });
-    // ClickHouse down or cut off while the collector runs: a reason to come back, not a fault of the request.
-    if (isUnreachable(error)) {
-      request.log.warn({ err: error }, 'ClickHouse is unreachable');
-      return reply.code(503).header('retry-after', '5').send({ error: 'ClickHouse cannot be reached; try again shortly (events are still accepted and kept)', code: 'store_unavailable' });
+    // ClickHouse down, cut off or failing for a while (Keeper lost, overloaded): a reason to come back, not a fault of the request.
+    if (isTransient(error)) {
+      request.log.warn({ err: error }, 'ClickHouse is unreachable or failing');
+      return reply.code(503).header('retry-after', '5').send({ error: 'ClickHouse cannot be reached or is failing; try again shortly (events are still accepted and kept)', code: 'store_unavailable' });
     }
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
@@ -114,11 +114,12 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   // Until the store is prepared, the API has nothing to read from (its tables may not exist yet, or be migrating):
   // after the login check, every call that reads the store says so. /collect goes on taking events into the log.
   app.addHook('preHandler', (request, reply, done) => {
-    if (!request.url.startsWith('/api/') || storeProblem() === null || STORELESS_API.has(request.url.split('?')[0]!)) return done();
+    // A path that is no route stays a 404.
+    if (!request.url.startsWith('/api/') || storeProblem() === null || request.routeOptions.url === undefined || STORELESS_API.has(request.url.split('?')[0]!)) return done();
     reply
       .code(503)
       .header('retry-after', '5')
-      .send({ error: 'ClickHouse has not answered since the collector started, so the store cannot be read yet; events are still accepted and kept', code: 'store_unavailable' });
+      .send({ error: 'the store is not ready yet: ClickHouse could not be used since the collector started (/readyz says why); events are still accepted and kept', code: 'store_unavailable' });
   });
   await app.register(healthRoutes, { client, ingestStatus: () => sink.status(), storeProblem });
   await app.register(snippetRoute);

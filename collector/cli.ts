@@ -216,6 +216,9 @@ function checkGivenOnce(text: string): void {
     const set = process.env[variable];
     if (given && set && given !== set) throw new ConfigError(`CLICKHOUSE_URL names the ${what} "${given}" and ${variable} "${set}": give it once`);
   }
+  // Neither password is shown.
+  const password = process.env.CLICKHOUSE_PASSWORD;
+  if (inUrl.password && password && inUrl.password !== password) throw new ConfigError('CLICKHOUSE_URL holds a password and CLICKHOUSE_PASSWORD another one: give it once');
 }
 
 function checkClickHouseUrl(text: string): void {

@@ -43,8 +43,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** How long a shutdown waits for the requests in flight before it closes the write-ahead log under them. */
+/** How long a shutdown waits for the requests in flight before it closes the write-ahead log under them… */
 const REQUESTS_CLOSE_MS = 5000;
+/** …for the last rescoring (the scorer's own close waits 5 s for it)… */
+const SCORER_CLOSE_MS = 6000;
+/** …and for the alerts in flight to be recorded. */
+const ALERTS_CLOSE_MS = 3000;
+
+/** Waits for `work`, at most `ms`; its outcome after that is no one's concern. */
+async function within(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 function positiveNumberFromEnv(name: string, fallback: number, unit: string, env: NodeJS.ProcessEnv = process.env): number {
   const text = env[name];
@@ -202,13 +214,13 @@ async function startOn(
         // while ClickHouse takes no inserts: past a few seconds the log closes anyway, which fails that wait (its
         // events are replayed at the next start).
         const appClosed = app.close();
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([appClosed, new Promise((resolve) => (timer = setTimeout(resolve, REQUESTS_CLOSE_MS)))]);
-        clearTimeout(timer);
+        await within(appClosed, REQUESTS_CLOSE_MS);
         await sink.close();
         await appClosed;
-        await scorer.close();
-        await dispatcher?.close();
+        // Each bounded: with ClickHouse hung, a statement in flight would hold them for the client's 30 s timeout,
+        // past an orchestrator's grace period. Closing the client below ends what is still in flight.
+        await within(scorer.close(), SCORER_CLOSE_MS);
+        await within(dispatcher?.close(), ALERTS_CLOSE_MS);
         await client.close();
       })();
       return closing;

@@ -88,6 +88,17 @@ export function isUnreachable(err: unknown): boolean {
   return NETWORK_ERRORS.includes(String((err as NodeJS.ErrnoException).code ?? '')) || err.message === 'Timeout error.';
 }
 
+/** ClickHouse's errors that pass with time: its coordination (Keeper) lost, overload, a timeout, a replica read-only meanwhile. */
+const TRANSIENT_ERRORS = new Set([
+  'KEEPER_EXCEPTION', 'NO_ZOOKEEPER', 'TIMEOUT_EXCEEDED', 'TOO_MANY_SIMULTANEOUS_QUERIES', 'NETWORK_ERROR', 'SOCKET_TIMEOUT',
+  'ALL_CONNECTION_TRIES_FAILED', 'ALL_REPLICAS_ARE_STALE', 'TABLE_IS_READ_ONLY', 'MEMORY_LIMIT_EXCEEDED', 'TOO_MANY_PARTS', 'UNFINISHED', 'ABORTED',
+]);
+
+/** Whether a failure may pass by itself: ClickHouse out of reach (isUnreachable), or failing for a while as it says (TRANSIENT_ERRORS). */
+export function isTransient(err: unknown): boolean {
+  return isUnreachable(err) || (err instanceof Error && TRANSIENT_ERRORS.has(String((err as { type?: unknown }).type ?? '')));
+}
+
 /** A human description of where the data lives, for start-up logs. */
 export function describeStore(options: StoreOptions): string {
   const { url, database, cluster } = withUrlParts(options);

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ConfigError } from '../config/load.ts';
 import type { HearthConfig } from '../config/schema.ts';
-import { createStoreClient, describeStore, isUnreachable, withUrlParts, type StoreOptions } from './client.ts';
+import { createStoreClient, describeStore, isTransient, withUrlParts, type StoreOptions } from './client.ts';
 import type { ClusterTarget } from './cluster-ddl.ts';
 import { migrate } from './migrate.ts';
 import { withMigrationLock, type MigrationLockOptions } from './migration-lock.ts';
@@ -72,57 +72,105 @@ export interface StorePreparation {
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_CAP_MS = 30_000;
+/** How long a start waits for the store to be prepared before it listens all the same. */
+const START_WAIT_MS = 5000;
+/** How long a ClickHouse server gets to answer a ping before a preparation is tried. */
+const PING_TIMEOUT_MS = 3000;
 
 /**
- * prepareStore for a collector. A ClickHouse server that cannot be reached (down, restarting, a network cut) does not
- * keep the collector from starting: events are accepted into the write-ahead log meanwhile, and the store is prepared
- * in the background once the server answers (tried again with a growing pause, up to 30 s), before anything else
- * uses it. Any other failure at start (authentication, an unknown database, a migration that fails) ends the start;
- * met later, while events are already being accepted, it is logged and tried again the same way.
+ * prepareStore for a collector, which must take events even while ClickHouse cannot be used: the write-ahead log
+ * keeps them, and nothing else touches the store (the drain, the scorer, alerts, the API) until it is prepared.
+ *
+ * With a ClickHouse server, the start waits at most 5 s: a server that refuses connections, does not answer, fails
+ * for a while (Keeper lost, overloaded) or is being migrated by another collector (its lock) leaves the store to be
+ * prepared in the background, tried again after 1 s, then up to every 30 s. Each try pings first, so a server that
+ * accepts connections and never answers holds nothing but the ping. A refusal (a wrong password, an unknown
+ * database, a migration that fails) met within those 5 s ends the start; met later, it is logged as an error and
+ * tried again the same way, and the log keeps the events. The embedded store is prepared before the start goes on.
  */
 export async function prepareForCollector(
   client: ClickHouseClient,
   store: StoreOptions,
   retentionDays: number | undefined,
-  log: { warn(details: object, message: string): void },
+  log: { warn(details: object, message: string): void; error(details: object, message: string): void },
+  { startWaitMs = START_WAIT_MS }: { startWaitMs?: number } = {},
 ): Promise<StorePreparation> {
-  try {
+  if (!store.url) {
     const done = await prepareStore(client, store, retentionDays);
     return { prepared: Promise.resolve(done), problem: () => null, stop() {} };
-  } catch (err) {
-    if (!store.url || !isUnreachable(err)) throw err;
-    let problem: string | null = `${describeStore(store)} is unreachable (${(err as Error).message})`;
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    const prepared = new Promise<PreparedStore>((resolve) => {
-      const attempt = (n: number) => {
-        const pauseMs = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** n);
-        timer = setTimeout(async () => {
-          try {
-            const done = await prepareStore(client, store, retentionDays);
-            if (stopped) return;
-            problem = null;
-            resolve(done);
-          } catch (retryErr) {
-            if (stopped) return;
-            const reason = (retryErr as Error).message;
-            problem = isUnreachable(retryErr) ? `${describeStore(store)} is unreachable (${reason})` : `preparing ${describeStore(store)} failed (${reason})`;
-            log.warn({ err: retryErr, attempts: n + 2 }, `the store is not prepared yet: ${problem}; trying again`);
-            attempt(n + 1);
-          }
-        }, pauseMs);
-        // A start that fails after this (its port taken) must not be kept alive by the retry.
-        timer.unref();
-      };
-      attempt(0);
-    });
-    return {
-      prepared,
-      problem: () => problem,
-      stop() {
-        stopped = true;
-        clearTimeout(timer);
-      },
-    };
   }
+  const where = describeStore(store);
+  let problem: string | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  // The start stops waiting as soon as a try waits for another collector's lock.
+  let waiting = () => {};
+  const tryOnce = async (): Promise<PreparedStore> => {
+    const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
+    const ping = await client.ping({ select: false, abort_signal: timeout });
+    // Said as a network timeout is: a server that takes connections and never answers is out of reach.
+    if (!ping.success) throw timeout.aborted ? Object.assign(new Error(`no answer to a ping within ${PING_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' }) : ping.error;
+    return prepareStore(client, store, retentionDays, {
+      onWait: (holder) => {
+        problem = `waiting for ${holder}, which is migrating the store`;
+        waiting();
+      },
+    });
+  };
+  const describe = (err: unknown) => {
+    const reason = (err as Error).message;
+    return isTransient(err) ? `${where} is unreachable or failing (${reason})` : `${where} refuses to prepare the store (${reason})`;
+  };
+
+  let resolvePrepared = (_done: PreparedStore) => {};
+  const prepared = new Promise<PreparedStore>((resolve) => (resolvePrepared = resolve));
+  const succeed = (done: PreparedStore) => {
+    if (stopped) return;
+    problem = null;
+    resolvePrepared(done);
+  };
+  const retry = (n: number) => {
+    timer = setTimeout(() => tryOnce().then(succeed, (err: unknown) => fail(err, n + 1)), Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** n));
+    // A start that fails after this (its port taken) must not be kept alive by the retry.
+    timer.unref();
+  };
+  const fail = (err: unknown, attempt: number) => {
+    if (stopped) return;
+    problem = describe(err);
+    if (isTransient(err)) log.warn({ err, attempts: attempt }, `the store is not prepared yet: ${problem}; trying again`);
+    else log.error({ err, attempts: attempt }, `the store is not prepared: ${problem}; trying again (fix the settings and the collector carries on)`);
+    retry(attempt);
+  };
+
+  const first = tryOnce();
+  const outcome = await Promise.race([
+    first.then(
+      (done) => ({ done }),
+      (err: unknown) => ({ err }),
+    ),
+    new Promise<{ later: true }>((resolve) => {
+      const late = setTimeout(() => resolve({ later: true }), startWaitMs);
+      late.unref();
+      waiting = () => {
+        clearTimeout(late);
+        resolve({ later: true });
+      };
+    }),
+  ]);
+  if ('done' in outcome) return { prepared: Promise.resolve(outcome.done), problem: () => null, stop() {} };
+  if ('err' in outcome) {
+    if (!isTransient(outcome.err)) throw outcome.err;
+    fail(outcome.err, 1);
+  } else {
+    problem ??= `${where} has not answered yet`;
+    first.then(succeed, (err: unknown) => fail(err, 1));
+  }
+  return {
+    prepared,
+    problem: () => problem,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -114,6 +114,8 @@ describe('hearth checks its environment before opening anything', () => {
     expect([twice.code, twice.stderr]).toEqual([2, 'hearth: CLICKHOUSE_URL names the database "hearth" and CLICKHOUSE_DATABASE "analytics": give it once\n']);
     const same = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'https://ops@clickhouse.example.com:8443/', CLICKHOUSE_USER: 'hearth' });
     expect([same.code, same.stderr]).toEqual([2, 'hearth: CLICKHOUSE_URL names the user "ops" and CLICKHOUSE_USER "hearth": give it once\n']);
+    const passwords = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'https://hearth:s3cret@clickhouse.example.com:8443/', CLICKHOUSE_PASSWORD: 'other-s3cret' });
+    expect([passwords.code, passwords.stderr]).toEqual([2, 'hearth: CLICKHOUSE_URL holds a password and CLICKHOUSE_PASSWORD another one: give it once\n']);
   });
 });
 
