@@ -129,8 +129,9 @@ export async function prepareForCollector(
     problem = null;
     resolvePrepared(done);
   };
-  const retry = (n: number) => {
-    timer = setTimeout(() => tryOnce().then(succeed, (err: unknown) => fail(err, n + 1)), Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** n));
+  /** The next try after `failed` of them: 1 s, then twice as long each time, up to 30 s. */
+  const retry = (failed: number) => {
+    timer = setTimeout(() => tryOnce().then(succeed, (err: unknown) => fail(err, failed + 1)), Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** (failed - 1)));
     // A start that fails after this (its port taken) must not be kept alive by the retry.
     timer.unref();
   };
