@@ -83,7 +83,7 @@ const COMMITS_IN_FLIGHT = 3;
 // takes writes with no event needed to find out: a load balancer sends none to a collector that is not ready.
 const DISK_CHECK_MS = 1000;
 // As much as the largest /collect body: a disk with a few blocks free would pass a smaller check only to refuse the
-// next batch, and /readyz would flap.
+// next batch, and /readyz would flap. A log restarted with less room than this (or an eighth of its quota) is full.
 const DISK_CHECK_BYTES = 64 * 1024;
 const DISK_CHECK_FILE = 'write-check';
 
@@ -131,7 +131,10 @@ export async function createWalSink({
   let commitScheduled = false;
   let commitsInFlight = 0;
   const commitWaiters: (() => void)[] = [];
-  let refusedBytes = 0;
+  // A start whose replayed log leaves no room for a large batch is full from the first: it was refusing events when
+  // it stopped, or about to (/readyz said 503 then, and says so again, rather than degraded until a batch is refused).
+  let refusedBytes = backlog.bytes > 0 && backlog.bytes + Math.min(DISK_CHECK_BYTES, maxBytes / 8) > maxBytes ? Math.min(DISK_CHECK_BYTES, maxBytes / 8) : 0;
+  if (refusedBytes > 0) log.warn({ pendingBytes: backlog.bytes, maxBytes }, 'the write-ahead log is full (HEARTH_WAL_MAX_MB) from the last run: events are refused (503) until ClickHouse takes them');
   let closing = false;
 
   // The disk's error code from an append that failed, until one succeeds or a check finds the disk writable again.

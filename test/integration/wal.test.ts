@@ -174,6 +174,27 @@ describe('write-ahead log sink', () => {
     await wal.close();
   });
 
+  it('is full from the start when the log it replays leaves no room, as it was when it stopped', async () => {
+    const clickHouse = flakyClient();
+    clickHouse.failing = true;
+    const dir = newWalDir();
+    const first = await openWal({ dir, client: clickHouse.client, maxBytes: 16 * 1024, flushMs: 20 });
+    let refused = false;
+    while (!refused) await first.write(rowsOf(newVisitor())).catch(() => (refused = true));
+    expect(first.status().full).toBe(true);
+    await first.close();
+
+    const said: string[] = [];
+    const log = { info: () => {}, warn: (_: object, message: string) => said.push(message), error: () => {} };
+    const second = await openWal({ dir, client: clickHouse.client, maxBytes: 16 * 1024, flushMs: 20, log });
+    expect(second.status().full).toBe(true);
+    expect(said).toContain('the write-ahead log is full (HEARTH_WAL_MAX_MB) from the last run: events are refused (503) until ClickHouse takes them');
+    clickHouse.failing = false;
+    await second.drained();
+    expect(second.status()).toMatchObject({ full: false, pendingBytes: 0 });
+    await second.close();
+  });
+
   it('refuses writes with 503 log_full at the quota, and accepts again once ClickHouse drains the log', async () => {
     const clickHouse = flakyClient();
     clickHouse.failing = true;
