@@ -174,8 +174,8 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
     };
     // chdb types its connection against @clickhouse/client-common, which the client now bundles as its own copy:
     // the shapes match, the declarations are twins.
-    const session = settingsPerCall(createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'], clickhouse_settings: embedded, log: { level: ClickHouseLogLevel.OFF } }));
-    return { connection, session };
+    const session = settingsPerCall(createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'], log: { level: ClickHouseLogLevel.OFF } }));
+    return { connection, session: withSessionSettings(session, embedded) };
   };
   const { connection: chdbConnection, session: client } = connect();
   rawInserts.set(client, async (table, values) => {
@@ -262,6 +262,26 @@ function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): Cli
     await close();
   };
   return client;
+}
+
+/**
+ * An embedded session with `settings` SET once, before its first statement: chDB keeps a session's SETs. As the
+ * client's own settings they were SET again before every statement, a statement of its own each: about 1 ms more
+ * on every statement (SELECT 1, median: 3.8–4.0 ms → 2.8–3.3 ms).
+ */
+function withSessionSettings(session: ClickHouseClient, settings: Record<string, string | number>): ClickHouseClient {
+  const set = session.command({ query: Object.entries(settings).map(([name, value]) => `SET ${name} = ${typeof value === 'string' ? `'${value}'` : value}`).join('; ') });
+  // Told to the first statement, which waits for it.
+  set.catch(() => {});
+  const after =
+    <P, R>(call: (params: P) => Promise<R>) =>
+    (params: P) =>
+      set.then(() => call(params));
+  session.query = after(session.query.bind(session)) as ClickHouseClient['query'];
+  session.command = after(session.command.bind(session));
+  session.insert = after(session.insert.bind(session)) as ClickHouseClient['insert'];
+  session.exec = after(session.exec.bind(session));
+  return session;
 }
 
 /**
