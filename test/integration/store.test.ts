@@ -34,6 +34,15 @@ describe('store', () => {
     await expect(migrate(client, readMigrations(dir))).rejects.toThrow('migration 900_probe was changed after it was applied');
   });
 
+  it('finds identities by email through their bloom filter, skipping the granules that cannot hold it', async () => {
+    await migrate(client);
+    const row = { site_id: 'bloom', visitor_id: 'v1', email: 'ada@acme.test', ts: '2026-12-01 09:00:00.000', event_id: '00000000-0000-4000-8000-000000000001', is_bot: 0 };
+    await client.insert({ table: 'identities', values: [row], format: 'JSONEachRow' });
+    const result = await client.query({ query: "EXPLAIN indexes = 1 SELECT visitor_id FROM identities WHERE site_id = 'bloom' AND email = 'ada@acme.test'", format: 'TabSeparated' });
+    const plan = await result.text();
+    expect(plan).toMatch(/Skip\s+Name: email_bloom/);
+  });
+
   it('collapses a batch written twice (a retry) to one copy of each event', async () => {
     await migrate(client);
     await expectRetriedBatchCollapses(client);
