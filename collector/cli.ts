@@ -328,7 +328,7 @@ async function start(options: Options): Promise<void> {
     server.adminTokenGenerated ? '              (a token made for this run; set HEARTH_ADMIN_TOKEN to choose your own)' : undefined,
     `  data        ${describeStore(store)}`,
     // Started all the same (store/prepare.ts): said here, where the operator looks, as well as in the log.
-    server.storeProblem() ? `  not ready   ${server.storeProblem()}: events are kept in the write-ahead log, and the store is prepared once it answers` : undefined,
+    server.storeProblem() ? `  not ready   ${server.storeProblem()}: events are kept in the write-ahead log until the store is prepared` : undefined,
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
   const stop = (signal: string) => {
