@@ -7,7 +7,7 @@ import { isoTime, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.
 import { END_OF_TIME, type ErasureRow } from '../ingest/erasures.ts';
 import type { EventRow } from '../ingest/rows.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
-import { replayQualificationChange, type QualificationChange, type QualificationState } from '../../scoring/qualification.ts';
+import { FRAMEWORKS, replayQualificationChange, type QualificationChange, type QualificationState } from '../../scoring/qualification.ts';
 
 /** A lead's id: `l_` and the start of the SHA-256 of its email, stable, and not the email itself. */
 export function leadIdOf(email: string): string {
@@ -260,6 +260,19 @@ const stateOf = (row: QualificationRow): QualificationState => ({
 });
 
 /**
+ * A framework switch replayed keeps out of sight only the boxes and notes its writer kept: a release before 82f1b6f
+ * dropped the boxes the new framework lacks, and a switch back then showed none. Replayed as today's release does, a
+ * prospect's verdict changed at an upgrade with no one acting.
+ */
+function keptBy(replayed: QualificationState, change: QualificationChange, written: QualificationState): QualificationState {
+  if (change.framework === undefined) return replayed;
+  const known: readonly string[] = FRAMEWORKS[replayed.framework];
+  const kept = <T>(record: Record<string, T>, writtenRecord: Record<string, T>) =>
+    Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box) || box in writtenRecord));
+  return { ...replayed, boxes: kept(replayed.boxes, written.boxes), notes: kept(replayed.notes, written.notes) };
+}
+
+/**
  * A lead's rows, oldest first, as the states they make: each row's change applied to the state before it. A row's
  * own state columns are what its writer saw plus its change, which misses a change another collector made at the
  * same moment; they are the state only for the first row (built on nothing) and for rows without a change.
@@ -268,7 +281,8 @@ function foldHistory(history: QualificationRow[]): QualificationRecord[] {
   const records: QualificationRecord[] = [];
   for (const row of history) {
     const before = records.at(-1);
-    const state = before && row.change ? replayQualificationChange(before, JSON.parse(row.change) as QualificationChange) : stateOf(row);
+    const change = row.change ? (JSON.parse(row.change) as QualificationChange) : undefined;
+    const state = before && change ? keptBy(replayQualificationChange(before, change), change, stateOf(row)) : stateOf(row);
     const { framework, boxes, notes, owner, disqualified, reason } = state;
     records.push({ framework, boxes, notes, owner, disqualified, reason, changedBy: row.changed_by, changedAt: isoTime(row.changed_at) });
   }

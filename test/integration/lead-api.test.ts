@@ -144,6 +144,25 @@ describe('one lead through the API', () => {
     expect(times.every((time: number, i: number) => i === 0 || time > times[i - 1])).toBe(true);
   });
 
+  it('reads a framework switched away and back under an earlier release as it was then: the boxes it dropped stay dropped', async () => {
+    const { id } = await makeLead();
+    const all = { budget: true, authority: true, need: true, timing: true };
+    const base = { owner: 'sam', disqualified: false, reason: '' };
+    const at = Date.now() - 60_000;
+    // As a release before 82f1b6f wrote them: the switch to MEDDICC dropped BANT's boxes and notes.
+    await appendQualification(server.client, 'acme', id, { state: { ...base, framework: 'bant', boxes: all, notes: { need: 'N1' } }, change: { owner: 'sam', boxes: all, notes: { need: 'N1' } } }, 'sam', at);
+    await appendQualification(server.client, 'acme', id, { state: { ...base, framework: 'meddicc', boxes: {}, notes: {} }, change: { framework: 'meddicc' } }, 'sam', at + 1);
+    await appendQualification(server.client, 'acme', id, { state: { ...base, framework: 'bant', boxes: {}, notes: {} }, change: { framework: 'bant' } }, 'sam', at + 2);
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ framework: 'bant', boxes: {}, notes: {}, prospect: false });
+
+    // Today's release keeps them out of sight for a switch back.
+    await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: all, notes: { need: 'N2' } });
+    await send('POST', `/api/leads/${id}/qualification?site=acme`, { framework: 'meddicc' });
+    const back = await send('POST', `/api/leads/${id}/qualification?site=acme`, { framework: 'bant' });
+    expect(back.body).toMatchObject({ boxes: all, notes: { need: 'N2' }, prospect: true });
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ boxes: all, notes: { need: 'N2' }, prospect: true });
+  });
+
   it('keeps both changes two collectors make at once, each built on the same state', async () => {
     const { id } = await makeLead();
     await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true } });
