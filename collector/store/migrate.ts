@@ -66,6 +66,13 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
   for (const statement of ledger) await client.command({ query: statement });
   const rows = await client.query({ query: 'SELECT version, name, checksum FROM hearth_migrations', format: 'JSONEachRow' });
   const applied = new Map((await rows.json<{ version: number; name: string; checksum: string }>()).map((r) => [Number(r.version), r]));
+  // A store a newer release migrated: this one would run on tables it does not know and undo what that one does (its
+  // scores, with older rules, written over the newer ones).
+  const latest = Math.max(0, ...migrations.map((migration) => migration.version));
+  const newer = [...applied.values()].filter((row) => Number(row.version) > latest).map((row) => row.name);
+  if (newer.length > 0) {
+    throw new Error(`the store was migrated by a newer Hearth (${newer.sort().join(', ')}, unknown to this one): run that release or a later one`);
+  }
   const done: string[] = [];
   for (const migration of migrations) {
     const previous = applied.get(migration.version);

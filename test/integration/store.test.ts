@@ -14,6 +14,12 @@ beforeAll(() => {
 });
 afterAll(() => client.close());
 
+/** The ledger rows and the table these tests made, so the store's own migrations run on it afterwards. */
+async function forgetProbes() {
+  await client.command({ query: 'ALTER TABLE hearth_migrations DELETE WHERE version >= 900 SETTINGS mutations_sync = 2' });
+  await client.command({ query: 'DROP TABLE IF EXISTS probe' });
+}
+
 const count = async (query: string, params: Record<string, unknown> = {}) => {
   const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
   return Number((await result.json<{ n: string }>())[0]!.n);
@@ -29,9 +35,25 @@ describe('store', () => {
   it('refuses a migration that was edited after it was applied', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-migrations-'));
     writeFileSync(join(dir, '900_probe.sql'), 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = MergeTree ORDER BY x;\n');
-    expect(await migrate(client, readMigrations(dir))).toEqual(['900_probe']);
-    writeFileSync(join(dir, '900_probe.sql'), 'CREATE TABLE IF NOT EXISTS probe (x UInt16) ENGINE = MergeTree ORDER BY x;\n');
-    await expect(migrate(client, readMigrations(dir))).rejects.toThrow('migration 900_probe was changed after it was applied');
+    try {
+      expect(await migrate(client, readMigrations(dir))).toEqual(['900_probe']);
+      writeFileSync(join(dir, '900_probe.sql'), 'CREATE TABLE IF NOT EXISTS probe (x UInt16) ENGINE = MergeTree ORDER BY x;\n');
+      await expect(migrate(client, readMigrations(dir))).rejects.toThrow('migration 900_probe was changed after it was applied');
+    } finally {
+      await forgetProbes();
+    }
+  });
+
+  it('refuses a store a newer release migrated, rather than run older rules and tables over it', async () => {
+    await migrate(client);
+    // As a later release records its migration 900.
+    await client.insert({ table: 'hearth_migrations', values: [{ version: 900, name: '900_future', checksum: 'x' }], format: 'JSONEachRow' });
+    try {
+      await expect(migrate(client)).rejects.toThrow('the store was migrated by a newer Hearth (900_future, unknown to this one): run that release or a later one');
+    } finally {
+      await forgetProbes();
+    }
+    expect(await migrate(client)).toEqual([]);
   });
 
   it('finds identities by email through their bloom filter, skipping the granules that cannot hold it', async () => {
