@@ -71,6 +71,8 @@ export interface QualificationState {
 }
 
 export interface QualificationVerdict extends QualificationState {
+  /** The boxes and notes of frameworks switched away from, kept for a switch back (boxes and notes are the framework's own). */
+  keptAside: { boxes: Record<string, boolean>; notes: Record<string, string> };
   /** Required boxes not ticked yet. */
   missing: string[];
   /** Required boxes ticked and an owner assigned, and not disqualified. */
@@ -122,9 +124,16 @@ export function judgeQualification(state: QualificationState, policy: Qualificat
   const missing = required.filter((box) => !state.boxes[box]);
   // The framework's own boxes and notes: the state keeps those of a framework switched away from.
   const known: readonly string[] = FRAMEWORKS[state.framework];
-  const own = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box)));
-  // An owner of blanks (stored before owners were trimmed) is no one.
-  return { ...state, boxes: own(state.boxes), notes: own(state.notes), missing, prospect: missing.length === 0 && state.owner.trim() !== '' && !state.disqualified };
+  const own = <T>(record: Record<string, T>, mine = true) => Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box) === mine));
+  return {
+    ...state,
+    boxes: own(state.boxes),
+    notes: own(state.notes),
+    keptAside: { boxes: own(state.boxes, false), notes: own(state.notes, false) },
+    missing,
+    // An owner of blanks (stored before owners were trimmed) is no one.
+    prospect: missing.length === 0 && state.owner.trim() !== '' && !state.disqualified,
+  };
 }
 
 export class QualificationError extends Error {

@@ -165,6 +165,18 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await expect.poll(() => status.innerText()).toContain('Prospect');
     await page.screenshot({ path: `${SCREENSHOTS}/lead.png`, fullPage: true });
 
+    // A switch to MEDDICC saved, then back: BANT's boxes and notes are there as they were kept, before and after saving.
+    const framework = page.getByRole('combobox', { name: 'Framework' });
+    await framework.selectOption('meddicc');
+    await page.getByRole('button', { name: 'Save qualification' }).click();
+    await page.getByText(/^Saved\. To become a prospect it still needs/).waitFor();
+    await framework.selectOption('bant');
+    expect(await page.getByRole('checkbox', { name: /^Budget/ }).isChecked()).toBe(true);
+    expect(await page.getByRole('textbox', { name: 'Note on budget' }).inputValue()).toBe('40k approved for Q3');
+    await page.getByRole('button', { name: 'Save qualification' }).click();
+    await page.getByText('Saved: this lead is now a prospect.').waitFor();
+    expect(await page.getByRole('checkbox', { name: /^Timing/ }).isChecked()).toBe(true);
+
     await page.getByRole('link', { name: 'Accounts' }).click();
     await page.locator('table.accounts tbody tr', { hasText: 'initech.test' }).waitFor();
     await page.screenshot({ path: `${SCREENSHOTS}/accounts.png`, fullPage: true });

@@ -36,6 +36,8 @@ interface Verdict {
   framework: string;
   boxes: Record<string, boolean>;
   notes: Record<string, string>;
+  /** Those of frameworks switched away from: shown again when the form switches back. */
+  keptAside?: { boxes: Record<string, boolean>; notes: Record<string, string> };
   owner: string;
   disqualified: boolean;
   reason: string;
@@ -302,14 +304,27 @@ function Timeline({ events: all }: { events: TimelineEvent[] }) {
   );
 }
 
+/**
+ * A verdict as the form holds it: the boxes and notes of every framework, those set aside by a switch included, so
+ * that switching the form back shows them as they are kept (and sends no change for them).
+ */
+function fields(verdict: Verdict): ChecklistFields {
+  return {
+    framework: verdict.framework,
+    boxes: { ...verdict.keptAside?.boxes, ...verdict.boxes },
+    notes: { ...verdict.keptAside?.notes, ...verdict.notes },
+    owner: verdict.owner,
+  };
+}
+
 /** The checklist sales fill in (the site's framework, or another one), the owner, and disqualification. */
 function Qualification({ session, site, lead, onSaved }: { session: Session; site: PageProps['site']; lead: LeadDetail; onSaved: () => void }) {
   const verdict = lead.qualification;
   // The qualification the form was last filled from: what the user changed is measured against it.
-  const [loaded, setLoaded] = useState<ChecklistFields>(verdict);
+  const [loaded, setLoaded] = useState<ChecklistFields>(() => fields(verdict));
   const [framework, setFramework] = useState(verdict.framework);
-  const [boxes, setBoxes] = useState<Record<string, boolean>>(verdict.boxes);
-  const [notes, setNotes] = useState<Record<string, string>>(verdict.notes);
+  const [boxes, setBoxes] = useState<Record<string, boolean>>(() => fields(verdict).boxes);
+  const [notes, setNotes] = useState<Record<string, string>>(() => fields(verdict).notes);
   const [owner, setOwner] = useState(verdict.owner);
   const [reason, setReason] = useState('');
   const [message, setMessage] = useState<{ text: string; error?: boolean }>();
@@ -321,10 +336,11 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
 
   /** Shows the qualification as the server has it, every change included, and measures the next changes from it. */
   function fill(current: Verdict) {
-    setLoaded(current);
-    setFramework(current.framework);
-    setBoxes(current.boxes);
-    setNotes(current.notes);
+    const filled = fields(current);
+    setLoaded(filled);
+    setFramework(filled.framework);
+    setBoxes(filled.boxes);
+    setNotes(filled.notes);
     setOwner(current.owner);
     setReason('');
   }
