@@ -77,7 +77,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     // ClickHouse down, cut off or failing for a while (Keeper lost, overloaded): a reason to come back, not a fault of the request.
     if (isTransient(error)) {
       request.log.warn({ err: error }, 'ClickHouse is unreachable or failing');
-      return reply.code(503).header('retry-after', '5').send({ error: 'ClickHouse cannot be reached or is failing; try again shortly (events are still accepted and kept)', code: 'store_unavailable' });
+      return reply.code(503).header('retry-after', '5').send({ error: 'the database cannot be reached or is failing; nothing was read or changed, try again shortly', code: 'store_unavailable' });
     }
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
@@ -119,7 +119,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     reply
       .code(503)
       .header('retry-after', '5')
-      .send({ error: 'the store is not ready yet: ClickHouse could not be used since the collector started (/readyz says why); events are still accepted and kept', code: 'store_unavailable' });
+      .send({ error: 'the data is not available yet: the database has not been usable since the collector started (/readyz says why); nothing was read or changed, try again shortly', code: 'store_unavailable' });
   });
   await app.register(healthRoutes, { client, ingestStatus: () => sink.status(), storeProblem });
   await app.register(snippetRoute);

@@ -6,8 +6,15 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly code?: string,
+    /** A 503's Retry-After, in seconds: the server is back soon. */
+    readonly retryAfter?: number,
   ) {
     super(message);
+  }
+
+  /** The server cannot answer for now (its database unreachable, its log full, a restart): not the request's fault. */
+  get unavailable(): boolean {
+    return this.status === 503;
   }
 }
 
@@ -51,7 +58,8 @@ export async function request<T>(path: string, { method = 'GET', body }: { metho
     throw new ApiError(401, 'Your session has ended: sign in again.', 'unauthorized');
   }
   const data = (await response.json().catch(() => null)) as { error?: string; code?: string; problems?: { path: string; message: string }[] } | null;
-  if (!response.ok) throw new ApiError(response.status, problemsOf(data) ?? data?.error ?? `${response.status} ${response.statusText}`, data?.code);
+  const retryAfter = Number(response.headers.get('retry-after')) || undefined;
+  if (!response.ok) throw new ApiError(response.status, problemsOf(data) ?? data?.error ?? `${response.status} ${response.statusText}`, data?.code, retryAfter);
   return data as T;
 }
 
@@ -62,20 +70,35 @@ export interface Loaded<T> {
   reload(): void;
 }
 
-/** GETs `path` (nothing when null) and again whenever it changes; the previous answer stays shown meanwhile. */
+/** How soon a page asks again after a 503 without Retry-After, and at the latest after one with it. */
+const RETRY_UNAVAILABLE_S = 5;
+const RETRY_UNAVAILABLE_MAX_S = 60;
+
+/**
+ * GETs `path` (nothing when null) and again whenever it changes; the previous answer stays shown meanwhile. An answer
+ * the server could not give for now (503: its database unreachable) is asked for again by itself, after its
+ * Retry-After, until it comes: the page recovers without a reload.
+ */
 export function useApi<T>(path: string | null): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: path !== null });
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     if (path === null) return;
     let current = true;
-    setState((previous) => ({ data: previous.data, loading: true }));
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    setState((previous) => ({ data: previous.data, error: previous.error?.unavailable ? previous.error : undefined, loading: true }));
     request<T>(path).then(
       (data) => current && setState({ data, loading: false }),
-      (error: unknown) => current && setState({ error: error instanceof ApiError ? error : new ApiError(0, String(error)), loading: false }),
+      (error: unknown) => {
+        if (!current) return;
+        const failure = error instanceof ApiError ? error : new ApiError(0, String(error));
+        setState((previous) => ({ data: previous.data, error: failure, loading: false }));
+        if (failure.unavailable) retry = setTimeout(() => setAttempt((n) => n + 1), Math.min(failure.retryAfter ?? RETRY_UNAVAILABLE_S, RETRY_UNAVAILABLE_MAX_S) * 1000);
+      },
     );
     return () => {
       current = false;
+      clearTimeout(retry);
     };
   }, [path, attempt]);
   return { ...state, data: state.data, error: state.error, reload: () => setAttempt((n) => n + 1) };

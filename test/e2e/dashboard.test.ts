@@ -192,6 +192,24 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.context().close();
   });
 
+  it('says a list is temporarily unavailable while the server answers 503, and shows it once it answers, with no reload', async () => {
+    const { page } = await openPage();
+    await logIn(page, 'sam');
+    // The leads list answered 503 (its database unreachable) twice, as the collector does with Retry-After.
+    let refused = 0;
+    await page.route(/\/api\/dashboard\/leads\?/, (route) =>
+      refused++ < 2
+        ? route.fulfill({ status: 503, headers: { 'retry-after': '1' }, contentType: 'application/json', body: JSON.stringify({ error: 'the database cannot be reached or is failing; nothing was read or changed, try again shortly', code: 'store_unavailable' }) })
+        : route.continue(),
+    );
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    await page.getByText('temporarily unavailable. This page tries again by itself.').first().waitFor();
+    await page.getByRole('link', { name: 'Grace Hopper' }).waitFor({ timeout: 15_000 });
+    expect(refused).toBeGreaterThanOrEqual(3);
+    expect(await page.getByText('temporarily unavailable').count()).toBe(0);
+    await page.context().close();
+  });
+
   it('lets marketing read and export but not qualify', async () => {
     const { page, problems } = await openPage();
     await logIn(page, 'ada');

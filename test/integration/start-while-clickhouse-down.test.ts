@@ -83,7 +83,7 @@ describe('hearth start while ClickHouse is down', () => {
 
       // Nothing to read yet: a clear 503, not a 500 or a wait.
       const leads = await get(hearth, '/api/leads?site=acme');
-      expect(leads).toMatchObject({ status: 503, retryAfter: '5', body: { code: 'store_unavailable', error: expect.stringContaining('the store is not ready yet') } });
+      expect(leads).toMatchObject({ status: 503, retryAfter: '5', body: { code: 'store_unavailable', error: expect.stringContaining('the data is not available yet') } });
       // A path that is no route is still a 404.
       expect((await get(hearth, '/api/nothing-here')).status).toBe(404);
 
@@ -113,7 +113,7 @@ describe('hearth start while ClickHouse is down', () => {
       // Down again, once prepared: the API says so in a 503 as well.
       await clickhouse.kill('SIGKILL');
       clickhouse = undefined;
-      expect(await get(hearth, '/api/leads?site=acme')).toMatchObject({ status: 503, retryAfter: '5', body: { code: 'store_unavailable', error: expect.stringContaining('ClickHouse cannot be reached or is failing') } });
+      expect(await get(hearth, '/api/leads?site=acme')).toMatchObject({ status: 503, retryAfter: '5', body: { code: 'store_unavailable', error: expect.stringContaining('the database cannot be reached or is failing') } });
     } finally {
       await client.close();
       await hearth.stop();

@@ -17,7 +17,12 @@ export function Panel({ id, title, actions, wide, children }: { id: string; titl
 }
 
 export function ErrorMessage({ error, what }: { error: ApiError; what: string }) {
-  const text = error.status === 403 ? `You cannot see ${what}: ${error.message}` : `Could not load ${what}: ${error.message}`;
+  const text =
+    error.status === 403
+      ? `You cannot see ${what}: ${error.message}`
+      : error.unavailable
+        ? `${what[0]!.toUpperCase()}${what.slice(1)}: temporarily unavailable. This page tries again by itself.`
+        : `Could not load ${what}: ${error.message}`;
   return (
     <p class="error" role="alert">
       {text}

@@ -358,7 +358,9 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
       setMessage({ text: done(current) });
       onSaved();
     } catch (error) {
-      setMessage({ text: error instanceof ApiError ? error.message : String(error), error: true });
+      // The server could not take it for now: the change is still in the form, to be saved again.
+      const text = error instanceof ApiError ? (error.unavailable ? 'Not saved: the data is temporarily unavailable. Your changes are still in the form; save again in a moment.' : error.message) : String(error);
+      setMessage({ text, error: true });
     } finally {
       setSaving(false);
     }
