@@ -16,7 +16,7 @@ export function AccountsPage({ site, location }: PageProps) {
     <div class="page">
       <div class="page-header">
         <h1 tabIndex={-1}>Accounts</h1>
-        <a class="button" href={`/api/accounts.csv${query({ site: site.id, temperature })}`} download>
+        <a class="button" href={`/api/accounts.csv${query({ site: site.id, temperature })}`} download="">
           Export this list (CSV)
         </a>
         <label>

@@ -143,7 +143,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
             </div>
           </dl>
           <p>
-            <a href={`/api/leads/${data.id}/export${query({ site: site.id })}`} download>
+            <a href={`/api/leads/${data.id}/export${query({ site: site.id })}`} download="">
               Export everything about this person (JSON)
             </a>
           </p>

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts';
 import { query, useApi } from '../api.ts';
 import { usePageTitle, type PageProps } from '../session.ts';
@@ -86,7 +86,7 @@ export function LeadsPage({ site, location }: PageProps) {
     <div class="page">
       <div class="page-header">
         <h1 tabIndex={-1}>{title}</h1>
-        <a class="button" href={`/api/leads.csv${listQuery}`} download>
+        <a class="button" href={`/api/leads.csv${listQuery}`} download="">
           Export this list (CSV)
         </a>
       </div>
@@ -200,6 +200,19 @@ function ActiveDrillDowns({ params, onRemove }: { params: URLSearchParams; onRem
 }
 
 function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; site: string; offset: number; onPage: (offset: number) => void }) {
+  // A page turned from the pager at the bottom: the reader is taken to the top of the new page, its count line.
+  const count = useRef<HTMLParagraphElement>(null);
+  const turned = useRef(false);
+  useEffect(() => {
+    if (!turned.current) return;
+    turned.current = false;
+    count.current?.focus();
+    count.current?.scrollIntoView({ block: 'start' });
+  }, [offset]);
+  const turn = (next: number) => {
+    turned.current = true;
+    onPage(next);
+  };
   if (data.total === 0) return <p class="empty">No lead matches these filters.</p>;
   if (data.leads.length === 0) {
     // Past the end: a link kept from when the list was longer.
@@ -215,7 +228,7 @@ function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; sit
   const last = Math.min(offset + data.leads.length, data.total);
   return (
     <>
-      <p class="muted" role="status">
+      <p class="muted" role="status" ref={count} tabIndex={-1}>
         {formatNumber(offset + 1)}–{formatNumber(last)} of {formatNumber(data.total)} leads
       </p>
       <TableScroll label="Leads">
@@ -267,10 +280,10 @@ function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; sit
       </TableScroll>
       {data.total > PAGE_SIZE && (
         <nav class="pager" aria-label="Pages of leads">
-          <button type="button" disabled={offset === 0} onClick={() => onPage(Math.max(0, offset - PAGE_SIZE))}>
+          <button type="button" disabled={offset === 0} onClick={() => turn(Math.max(0, offset - PAGE_SIZE))}>
             Previous page
           </button>
-          <button type="button" disabled={last >= data.total} onClick={() => onPage(offset + PAGE_SIZE)}>
+          <button type="button" disabled={last >= data.total} onClick={() => turn(offset + PAGE_SIZE)}>
             Next page
           </button>
         </nav>
