@@ -253,7 +253,12 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   const [events, [qualification, snapshots]] = await Promise.all([leadEvents(client, site.id, lead, 100), reading]);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);
-  const history = snapshots.filter((snapshot) => snapshot.kind !== 'gone').reverse();
+  // One point per visible change: a snapshot that records other rules alone (an upgrade, a rules change that moved
+  // nothing for this lead) repeats the point before it.
+  const history = snapshots
+    .filter((snapshot) => snapshot.kind !== 'gone')
+    .reverse()
+    .filter((point, i, all) => i === 0 || point.score !== all[i - 1]!.score || point.temperature !== all[i - 1]!.temperature || point.stage !== all[i - 1]!.stage);
   // A lead seen only through an automated browser has no score unless the rules count bots.
   return { ...lead, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: qualification.verdict, recentEvents: events,
     // The score over time, from its snapshots: one point per visible change.

@@ -2,7 +2,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { defaultRules, scoreLeads } from '../../scoring/index.ts';
-import { currentAccountMembers } from '../../scoring/snapshots.ts';
+import { currentAccountMembers, leadSnapshots, writeSnapshots } from '../../scoring/snapshots.ts';
+import { encodedInsertOf } from '../../collector/store/client.ts';
+import { toClickHouseTime } from '../../scoring/sql.ts';
 import { parseConfig } from '../../collector/config/load.ts';
 import { batchToRows, MAX_FUTURE_MS } from '../../collector/ingest/rows.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
@@ -146,6 +148,11 @@ describe('stored scores', () => {
     // Rescoring everything again (as each start and the hourly pass do) adds nothing when nothing changed.
     await server.scorer.rescoreAll('acme');
     expect((await getJson(server, `/api/leads/${id}?site=acme`)).body.scoreHistory).toHaveLength(3);
+    // A snapshot that only records other rules (an upgrade, or a rules change that moved nothing for this lead) is no
+    // point of its own on the chart.
+    const [latest] = await leadSnapshots(server.client, 'acme', id);
+    await writeSnapshots(encodedInsertOf(server.client), [{ ...latest!, rules_hash: 'other rules', scored_at: toClickHouseTime(Date.now() + 1000) }]);
+    expect((await getJson(server, `/api/leads/${id}?site=acme`)).body.scoreHistory.map((point: { score: number }) => point.score)).toEqual([0, 5, 25]);
   });
 
   it('filters and sorts the stored list like the live one', async () => {
