@@ -44,9 +44,39 @@ describe('storage.retentionDays', () => {
     expect({ old: await stored(old), recent: await stored(recent) }).toEqual({ old: 0, recent: 5 });
   });
 
+  it('forgets the person with the events: identity rows, stored scores of leads last seen and alerts made before the retention', async () => {
+    const visitor = newVisitor();
+    const when = (days: number) => `now64(3, 'UTC') - INTERVAL ${days} DAY`;
+    await client.command({
+      query: `INSERT INTO identities (site_id, visitor_id, email, ts, event_id, is_bot)
+              VALUES ('acme', {visitor:String}, 'old@acme.test', ${when(40)}, generateUUIDv4(), 0), ('acme', {visitor:String}, 'new@acme.test', ${when(5)}, generateUUIDv4(), 0)`,
+      query_params: { visitor },
+    });
+    await client.command({
+      query: `INSERT INTO lead_scores (site_id, lead_id, scored_at, kind, email, last_seen)
+              VALUES ('acme', {old:String}, ${when(1)}, 'lead', 'old@acme.test', ${when(40)}), ('acme', {recent:String}, ${when(1)}, 'lead', 'new@acme.test', ${when(5)})`,
+      query_params: { old: `l_old_${visitor}`, recent: `l_new_${visitor}` },
+    });
+    await client.command({
+      query: `INSERT INTO alert_outbox (site_id, alert_id, destination_id, created_at, version)
+              VALUES ('acme', {old:String}, 'crm', ${when(40)}, 1), ('acme', {recent:String}, 'crm', ${when(5)}, 1)`,
+      query_params: { old: `al_old_${visitor}`, recent: `al_new_${visitor}` },
+    });
+    for (const table of ['identities', 'lead_scores', 'alert_outbox']) await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
+    const left = async (query: string) => (await (await client.query({ query, query_params: { visitor }, format: 'JSONEachRow' })).json<Record<string, string>>()).map((row) => Object.values(row)[0]);
+    expect(await left('SELECT email FROM identities WHERE visitor_id = {visitor:String}')).toEqual(['new@acme.test']);
+    expect(await left("SELECT email FROM lead_scores WHERE lead_id LIKE concat('%', {visitor:String})")).toEqual(['new@acme.test']);
+    expect(await left("SELECT alert_id FROM alert_outbox WHERE alert_id LIKE concat('%', {visitor:String})")).toEqual([`al_new_${visitor}`]);
+  });
+
   it('changes nothing when the TTL already matches, and removes it when the option is dropped', async () => {
     expect(await applyRetention(client, 30)).toEqual([]);
-    expect(await applyRetention(client, undefined)).toEqual(['ALTER TABLE events REMOVE TTL']);
+    expect(await applyRetention(client, undefined)).toEqual([
+      'ALTER TABLE events REMOVE TTL',
+      'ALTER TABLE identities REMOVE TTL',
+      'ALTER TABLE lead_scores REMOVE TTL',
+      'ALTER TABLE alert_outbox REMOVE TTL',
+    ]);
     expect(await applyRetention(client, undefined)).toEqual([]);
     const old = await eventsFrom(400);
     await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
