@@ -171,7 +171,8 @@ async function startOn(
     metrics,
     // An erasure or an export waits for the events accepted before it, not for an hourly pass of a large site.
     settled: () => scorer.rescored(),
-    holdingScores: (fn) => scorer.holding(fn),
+    // And alerts: a send recorded just after an erasure deleted its alert would bring the person back.
+    holdingScores: (fn) => scorer.holding(() => (dispatcher ? dispatcher.holding(fn) : fn())),
     rescoreVisitors: (site, visitors) => scorer.noteStored(visitors.map((visitor_id) => ({ site_id: site, visitor_id, is_bot: 0 }))),
     cluster,
     users: firstAdmin ? [firstAdmin.user] : configuredUsers,

@@ -77,6 +77,11 @@ export interface AlertDispatcher {
   start(): void;
   /** Looks at the outbox now (after a retry was requested, say) instead of at the next poll. */
   wake(): void;
+  /**
+   * Runs `fn` once the sends in flight are done and recorded, and starts none meanwhile: an erasure deletes a person's
+   * alerts, and a send recorded just after (its check that the alert is still there made just before) brought one back.
+   */
+  holding<T>(fn: () => Promise<T>): Promise<T>;
   /** Stops starting sends and waits for those in flight to finish and be recorded. */
   close(): Promise<void>;
 }
@@ -141,6 +146,8 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   const RECORDED_FOR_MS = 10 * 60_000;
   let started = false;
   let closing = false;
+  // How many holding() calls are waiting or running: no send starts meanwhile.
+  let holds = 0;
   let scanning: Promise<void> | undefined;
   let scanAgain = false;
   let timer: NodeJS.Timeout | undefined;
@@ -330,7 +337,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         const candidates = (await pendingDeliveries(client, 2 * perDestination)).filter((delivery) => !inFlight.has(keyOf(delivery)) && fresh(delivery));
         const at = now();
         for (const delivery of candidates) {
-          if (closing || inFlight.size >= concurrency) break;
+          if (closing || holds > 0 || inFlight.size >= concurrency) break;
           if (delivery.nextAttemptAt > at || sendingTo(destinationOf(delivery)) >= perDestination) continue;
           launch(delivery);
         }
@@ -367,6 +374,19 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
       const result = await run;
       requestScan();
       return result;
+    },
+    async holding(fn) {
+      holds++;
+      try {
+        // A scan under way may still start sends; then every send in flight ends, recorded or found erased.
+        await scanning;
+        await Promise.all([...inFlight.values()].map((send) => send.running));
+        await enqueueChain;
+        return await fn();
+      } finally {
+        holds--;
+        requestScan();
+      }
     },
     start() {
       if (started || closing) return;
