@@ -38,7 +38,7 @@ export async function prepareStore(
   /** storage.retentionDays (undefined: keep events for ever); 'unchanged' without a config, which says nothing of it. */
   retentionDays: number | undefined | 'unchanged',
   lock: MigrationLockOptions = { onWait: (holder) => process.stderr.write(`hearth: waiting for ${holder}, which is migrating the store\n`) },
-): Promise<{ applied: string[]; retention: string[] }> {
+): Promise<PreparedStore> {
   const cluster = clusterTarget(store);
   const ddl = store.url ? createStoreClient(store, { migrations: true }) : client;
   const prepare = async () => {

@@ -12,7 +12,7 @@ export function ttlOf(engineFull: string): string | null {
  * profile, as old as its last activity; alerts, which carry the lead's name, email and company. Qualifications (sales'
  * own notes on a deal) are kept, as a CRM keeps them; an erasure removes them with the rest.
  */
-export const RETAINED: ReadonlyArray<{ table: string; time: string }> = [
+const RETAINED: ReadonlyArray<{ table: string; time: string }> = [
   { table: 'events', time: 'ts' },
   { table: 'identities', time: 'ts' },
   { table: 'lead_scores', time: 'last_seen' },
