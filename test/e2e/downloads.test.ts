@@ -54,7 +54,8 @@ describe.runIf(browserTestsEnabled())('file downloads and outbound links in Chro
       ['/export', 'Export', null],
       ['/files/ebook', 'E-book', 'state-of-b2b-2026'],
     ]);
-    expect(sent.events('o').map((e) => [e.h, e.x])).toEqual([['https://partner.example/', 'Partner']]);
+    // Sent as the page is left, it may come after the downloads' batch.
+    await expect.poll(() => sent.events('o').map((e) => [e.h, e.x]), { timeout: 5000 }).toEqual([['https://partner.example/', 'Partner']]);
     await context.close();
   });
 
