@@ -90,9 +90,9 @@ try {
   // Written at once here (1M visitors: ~50 parts of 20,000 rows), where the collector writes a slice at a time while
   // ClickHouse merges behind it: the page is measured once the merges are done, as it is read between passes.
   const mergedAt = performance.now();
-  const partsOf = async () =>
-    Number((await (await client.query({ query: "SELECT count() AS n FROM system.parts WHERE active AND database = currentDatabase() AND table = 'lead_scores'", format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n);
-  const merging = async () => Number((await (await client.query({ query: "SELECT count() AS n FROM system.merges WHERE table = 'lead_scores'", format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n);
+  const countOf = async (query: string) => Number((await (await client.query({ query, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n);
+  const partsOf = () => countOf("SELECT count() AS n FROM system.parts WHERE active AND database = currentDatabase() AND table = 'lead_scores'");
+  const merging = () => countOf("SELECT count() AS n FROM system.merges WHERE table = 'lead_scores'");
   const written = await partsOf();
   while (performance.now() - mergedAt < 120_000 && ((await merging()) > 0 || (await partsOf()) > 10)) await new Promise((resolve) => setTimeout(resolve, 500));
   console.log(`stored scores: ${leads.length} snapshots written in ${written} parts, merged into ${await partsOf()} in ${((performance.now() - mergedAt) / 1000).toFixed(1)} s before the page is read`);

@@ -44,6 +44,9 @@ export interface AppOptions {
   storeProblem?: (() => string | null) | undefined;
 }
 
+/** A 503 for a store that cannot be used for now, with when to come back. */
+const storeUnavailable = (reply: FastifyReply, error: string) => reply.code(503).header('retry-after', '5').send({ error, code: 'store_unavailable' });
+
 /** The API routes that never read the store. */
 const STORELESS_API = new Set(['/api/session', '/api/dashboard/sites']);
 
@@ -77,7 +80,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     // ClickHouse down, cut off or failing for a while (Keeper lost, overloaded): a reason to come back, not a fault of the request.
     if (isTransient(error)) {
       request.log.warn({ err: error }, 'ClickHouse is unreachable or failing');
-      return reply.code(503).header('retry-after', '5').send({ error: 'the database cannot be reached or is failing; nothing was read or changed, try again shortly', code: 'store_unavailable' });
+      return storeUnavailable(reply, 'the database cannot be reached or is failing; nothing was read or changed, try again shortly');
     }
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
@@ -116,10 +119,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   app.addHook('preHandler', (request, reply, done) => {
     // A path that is no route stays a 404.
     if (!request.url.startsWith('/api/') || storeProblem() === null || request.routeOptions.url === undefined || STORELESS_API.has(request.url.split('?')[0]!)) return done();
-    reply
-      .code(503)
-      .header('retry-after', '5')
-      .send({ error: 'the data is not available yet: the database has not been usable since the collector started (/readyz says why); nothing was read or changed, try again shortly', code: 'store_unavailable' });
+    void storeUnavailable(reply, 'the data is not available yet: the database has not been usable since the collector started (/readyz says why); nothing was read or changed, try again shortly');
   });
   await app.register(healthRoutes, { client, ingestStatus: () => sink.status(), storeProblem });
   await app.register(snippetRoute);

@@ -12,9 +12,8 @@ import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cl
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
 import { prepareStore, withStorageConfig } from './store/prepare.ts';
 import { historySlices } from './demo/history.ts';
-import { presentListedLead, scoreOfSnapshot } from './api/scores.ts';
+import { listedLeads, scoreOfSnapshot } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
-import { leadActivity } from './api/leads.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
 import { storedLeadPage } from '../scoring/snapshots.ts';
 import { insertEvents } from './ingest/sink.ts';
@@ -460,17 +459,12 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
   if (options.json) {
     // As GET /api/leads lists them, with the profile and what scoring read from it.
     const qualifications = await currentQualifications(client, site.id);
-    const activity = await leadActivity(client, site.id, scores.map((score) => ({ id: score.lead_id, visitorIds: score.visitor_ids })));
-    const leads = scores.map((score) => {
-      const state = qualifications.get(score.lead_id);
-      return {
-        ...presentListedLead(score, activity.get(score.lead_id)!, state && judgeQualification(state, site.qualification)),
-        profile: score.profile,
-        seniority: score.seniority || null,
-        country: score.country || null,
-        companySizeMin: score.company_size_min,
-      };
-    });
+    const verdictOf = (leadId: string) => {
+      const state = qualifications.get(leadId);
+      return state && judgeQualification(state, site.qualification);
+    };
+    const listed = await listedLeads(client, site.id, scores, verdictOf);
+    const leads = scores.map((score, i) => ({ ...listed[i]!, profile: score.profile, seniority: score.seniority || null, country: score.country || null, companySizeMin: score.company_size_min }));
     return console.log(JSON.stringify({ site: site.id, total: page.total, leads }, null, 2));
   }
   // As wide as the longest email shown: a cut address looks like another, real one.

@@ -230,9 +230,14 @@ class Tally {
     return this.rule.cap !== UNCAPPED;
   }
 
-  /** A lasting rule's occurrences are as good as new, whatever their age. */
+  /** A lasting rule's occurrences are as good as new, whatever their age… */
   private get age() {
     return this.rule.lasting ? '0.' : 'age_days';
+  }
+
+  /** …and count from before the window too: the rows the rule's tally reads, before its own condition. */
+  get counted() {
+    return this.rule.lasting ? "type != 'engagement'" : 'counted';
   }
 
   /** [column, aggregate] over matching rows of `age_days` (inside a GROUP BY). */
@@ -431,8 +436,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
         ${row({
           first_ts: 'min(ts)',
           last_ts: 'max(ts)',
-          // A lasting rule counts its events from before the window too.
-          ...Object.fromEntries(eventTallies.flatMap((t) => t.aggregate(`${t.rule.lasting ? "type != 'engagement'" : 'counted'} AND ${t.rule.condition}`))),
+          ...Object.fromEntries(eventTallies.flatMap((t) => t.aggregate(`${t.counted} AND ${t.rule.condition}`))),
           visit_stage: `maxIf(${pageStageSql(rules, pageGroups, p)}, counted)`,
           touched: 'countIf(is_touch) > 0',
           // What the visitor said in this session (forms, identify calls), whenever it was: answers never age out.

@@ -217,8 +217,9 @@ const ABOUT_STUDENTS: ReadonlyArray<readonly [pattern: string, replacement: stri
 
 /** The seniority a job title says, or null for an empty title. */
 export function seniorityOf(jobTitle: string): Seniority | null {
-  const padded = ABOUT_STUDENTS.reduce((title, [pattern, replacement]) => title.replace(new RegExp(pattern, 'g'), replacement), ` ${words(jobTitle)} `);
-  if (words(jobTitle) === '') return null;
+  const titleWords = words(jobTitle);
+  if (titleWords === '') return null;
+  const padded = ABOUT_STUDENTS.reduce((title, [pattern, replacement]) => title.replace(new RegExp(pattern, 'g'), replacement), ` ${titleWords} `);
   return SENIORITY_PATTERNS.find(([, pattern]) => new RegExp(pattern).test(padded))?.[0] ?? 'individual';
 }
 

@@ -7,13 +7,12 @@ import { quoted, toProblems } from '../config/issues.ts';
 import { leadRoutes, type LeadRouteOptions } from './lead.routes.ts';
 import { alertRoutes } from './alerts.routes.ts';
 import { dashboardApiRoutes } from './dashboard.routes.ts';
-import { leadActivity } from './leads.ts';
 import { currentAccountMembers, storedLeadPage, type StoredLeadQuery } from '../../scoring/snapshots.ts';
 import { judgeQualification, type QualificationVerdict } from '../../scoring/qualification.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
-import { lifecycleOf, presentListedLead, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
+import { lifecycleOf, listedLeads, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
 import { siteParam, wholeNumber } from './site-query.ts';
 
 export interface ApiOptions {
@@ -110,9 +109,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       page = stored.rows.map(scoreOfSnapshot);
       total = stored.total;
     }
-    const activity = await leadActivity(client, site.id, page.map((score) => ({ id: score.lead_id, visitorIds: score.visitor_ids })));
-    const leads = page.map((score) => presentListedLead(score, activity.get(score.lead_id)!, verdictOf(score.lead_id)));
-    return { site: site.id, total, leads };
+    return { site: site.id, total, leads: await listedLeads(client, site.id, page, verdictOf) };
   });
 };
 

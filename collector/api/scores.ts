@@ -6,6 +6,7 @@ import type { SiteConfig } from '../config/schema.ts';
 import { reasonsOf, signalsOf, type StoredScore } from '../../scoring/snapshots.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import { numberOf } from '../../scoring/normalize.ts';
+import { leadActivity } from './leads.ts';
 
 const defaultRulesOf = new WeakMap<SiteConfig, Rules>();
 
@@ -63,18 +64,19 @@ export function presentScore(score: LeadScore, qualification?: QualificationVerd
   };
 }
 
-/** A lead as lists show it (`GET /api/leads`), with its counts of events and page views. */
-export function presentListedLead(score: LeadScore, activity: { events: number; pageviews: number }, qualification?: QualificationVerdict) {
-  return {
+/** Leads as lists show them (`GET /api/leads`, `hearth score --json`), each with its counts of events and page views. */
+export async function listedLeads(client: ClickHouseClient, site: string, scores: LeadScore[], verdictOf: (leadId: string) => QualificationVerdict | undefined) {
+  const activity = await leadActivity(client, site, scores.map((score) => ({ id: score.lead_id, visitorIds: score.visitor_ids })));
+  return scores.map((score) => ({
     id: score.lead_id,
     kind: score.kind,
     email: score.email || null,
     visitorIds: [...score.visitor_ids].sort(),
-    ...activity,
+    ...activity.get(score.lead_id)!,
     firstSeen: isoTime(score.first_seen),
     lastSeen: isoTime(score.last_seen),
-    ...presentScore(score, qualification),
-  };
+    ...presentScore(score, verdictOf(score.lead_id)),
+  }));
 }
 
 /** A stored score (lead_scores) in the shape of a freshly computed one, so both present alike. */

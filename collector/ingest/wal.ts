@@ -133,7 +133,8 @@ export async function createWalSink({
   const commitWaiters: (() => void)[] = [];
   // A start whose replayed log leaves no room for a large batch is full from the first: it was refusing events when
   // it stopped, or about to (/readyz said 503 then, and says so again, rather than degraded until a batch is refused).
-  let refusedBytes = backlog.bytes > 0 && backlog.bytes + Math.min(DISK_CHECK_BYTES, maxBytes / 8) > maxBytes ? Math.min(DISK_CHECK_BYTES, maxBytes / 8) : 0;
+  const largeBatch = Math.min(DISK_CHECK_BYTES, maxBytes / 8);
+  let refusedBytes = backlog.bytes > 0 && backlog.bytes + largeBatch > maxBytes ? largeBatch : 0;
   if (refusedBytes > 0) log.warn({ pendingBytes: backlog.bytes, maxBytes }, 'the write-ahead log is full (HEARTH_WAL_MAX_MB) from the last run: events are refused (503) until ClickHouse takes them');
   let closing = false;
 

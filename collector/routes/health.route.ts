@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SinkStatus } from '../ingest/sink.ts';
+import { pingWithin } from '../store/client.ts';
 
 export interface HealthOptions {
   client: ClickHouseClient;
@@ -30,13 +31,12 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
-    const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
-    const ping = await client.ping({ select: false, abort_signal: timeout }).catch((error: Error) => ({ success: false as const, error }));
+    const ping = await pingWithin(client, PING_TIMEOUT_MS);
     const ingest = ingestStatus();
     const backlog = { pendingRows: ingest.pendingRows, pendingBytes: ingest.pendingBytes };
     const unprepared = storeProblem();
     const [clickHouseProblem, detail] = !ping.success
-      ? ['ClickHouse is unreachable', timeout.aborted ? `no answer to a ping within ${PING_TIMEOUT_MS} ms` : ping.error.message]
+      ? ['ClickHouse is unreachable', ping.error.message]
       : unprepared
         ? ['the store is not prepared yet', unprepared]
         : ingest.degraded

@@ -99,6 +99,19 @@ export function isTransient(err: unknown): boolean {
   return isUnreachable(err) || (err instanceof Error && TRANSIENT_ERRORS.has(String((err as { type?: unknown }).type ?? '')));
 }
 
+/**
+ * Pings ClickHouse, giving up after `ms`: a server that takes connections and never answers would hold a ping for the
+ * client's 30 s request timeout. The failure is said as a network timeout is (`ETIMEDOUT`), so it counts as
+ * unreachable.
+ */
+export async function pingWithin(client: Pick<ClickHouseClient, 'ping'>, ms: number): Promise<{ success: true } | { success: false; error: Error }> {
+  const timeout = AbortSignal.timeout(ms);
+  const ping = await client.ping({ select: false, abort_signal: timeout }).catch((error: Error) => ({ success: false as const, error }));
+  if (ping.success || !timeout.aborted) return ping;
+  const within = ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+  return { success: false, error: Object.assign(new Error(`no answer to a ping within ${within}`), { code: 'ETIMEDOUT' }) };
+}
+
 /** A human description of where the data lives, for start-up logs. */
 export function describeStore(options: StoreOptions): string {
   const { url, database, cluster } = withUrlParts(options);
@@ -270,7 +283,7 @@ function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): Cli
  * on every statement (SELECT 1, median: 3.8–4.0 ms → 2.8–3.3 ms).
  */
 function withSessionSettings(session: ClickHouseClient, settings: Record<string, string | number>): ClickHouseClient {
-  const set = session.command({ query: Object.entries(settings).map(([name, value]) => `SET ${name} = ${typeof value === 'string' ? `'${value}'` : value}`).join('; ') });
+  const set = session.command({ query: settingAssignments(settings).map((assignment) => `SET ${assignment}`).join('; ') });
   // Told to the first statement, which waits for it.
   set.catch(() => {});
   const after =
@@ -300,10 +313,8 @@ function settingsPerCall(client: ClickHouseClient): ClickHouseClient {
   return client;
 }
 
-/** A statement with a SETTINGS clause of its own. */
-export function withSettings(query: string, settings: ClickHouseSettings | Record<string, unknown>): string {
-  const entries = Object.entries(settings).filter(([, value]) => value !== undefined);
-  if (entries.length === 0) return query;
+/** Settings as `name = literal`, for a SETTINGS clause or a SET; a name or value of another kind is refused. */
+function settingAssignments(settings: ClickHouseSettings | Record<string, unknown>): string[] {
   const literal = (name: string, value: unknown) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid ClickHouse setting ${name} = ${String(value)}`);
     if (typeof value === 'boolean') return value ? '1' : '0';
@@ -311,7 +322,15 @@ export function withSettings(query: string, settings: ClickHouseSettings | Recor
     if (typeof value === 'string') return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
     throw new Error(`invalid ClickHouse setting ${name} = ${String(value)}`);
   };
-  return `${query}\nSETTINGS ${entries.map(([name, value]) => `${name} = ${literal(name, value)}`).join(', ')}`;
+  return Object.entries(settings)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${name} = ${literal(name, value)}`);
+}
+
+/** A statement with a SETTINGS clause of its own. */
+export function withSettings(query: string, settings: ClickHouseSettings | Record<string, unknown>): string {
+  const assignments = settingAssignments(settings);
+  return assignments.length === 0 ? query : `${query}\nSETTINGS ${assignments.join(', ')}`;
 }
 
 /**

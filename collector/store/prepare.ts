@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ConfigError } from '../config/load.ts';
 import type { HearthConfig } from '../config/schema.ts';
-import { createStoreClient, describeStore, isTransient, withUrlParts, type StoreOptions } from './client.ts';
+import { createStoreClient, describeStore, isTransient, pingWithin, withUrlParts, type StoreOptions } from './client.ts';
 import type { ClusterTarget } from './cluster-ddl.ts';
 import { migrate } from './migrate.ts';
 import { withMigrationLock, type MigrationLockOptions } from './migration-lock.ts';
@@ -93,7 +93,6 @@ export async function prepareForCollector(
   store: StoreOptions,
   retentionDays: number | undefined,
   log: { warn(details: object, message: string): void; error(details: object, message: string): void },
-  { startWaitMs = START_WAIT_MS }: { startWaitMs?: number } = {},
 ): Promise<StorePreparation> {
   if (!store.url) {
     const done = await prepareStore(client, store, retentionDays);
@@ -106,10 +105,8 @@ export async function prepareForCollector(
   // The start stops waiting as soon as a try waits for another collector's lock.
   let waiting = () => {};
   const tryOnce = async (): Promise<PreparedStore> => {
-    const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
-    const ping = await client.ping({ select: false, abort_signal: timeout });
-    // Said as a network timeout is: a server that takes connections and never answers is out of reach.
-    if (!ping.success) throw timeout.aborted ? Object.assign(new Error(`no answer to a ping within ${PING_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' }) : ping.error;
+    const ping = await pingWithin(client, PING_TIMEOUT_MS);
+    if (!ping.success) throw ping.error;
     return prepareStore(client, store, retentionDays, {
       onWait: (holder) => {
         problem = `waiting for ${holder}, which is migrating the store`;
@@ -150,7 +147,7 @@ export async function prepareForCollector(
       (err: unknown) => ({ err }),
     ),
     new Promise<{ later: true }>((resolve) => {
-      const late = setTimeout(() => resolve({ later: true }), startWaitMs);
+      const late = setTimeout(() => resolve({ later: true }), START_WAIT_MS);
       late.unref();
       waiting = () => {
         clearTimeout(late);

@@ -33,16 +33,19 @@ export function retentionStatements(currentTtl: string | null, retentionDays: nu
 
 /** Sets or removes the TTL of every table retention covers to match `storage.retentionDays`; returns the statements it ran. */
 export async function applyRetention(client: ClickHouseClient, retentionDays: number | undefined, cluster?: ClusterTarget): Promise<string[]> {
+  const nameOf = (table: string) => (cluster ? localTable(table) : table);
+  // The tables' definitions in one read, at every start.
+  const result = await client.query({
+    query: 'SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN {tables:Array(String)}',
+    query_params: { tables: RETAINED.map(({ table }) => nameOf(table)) },
+    format: 'JSONEachRow',
+  });
+  const engines = new Map((await result.json<{ name: string; engine_full: string }>()).map((row) => [row.name, row.engine_full]));
   const ran: string[] = [];
   for (const retained of RETAINED) {
-    const result = await client.query({
-      query: 'SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {table:String}',
-      query_params: { table: cluster ? localTable(retained.table) : retained.table },
-      format: 'JSONEachRow',
-    });
-    const [row] = await result.json<{ engine_full: string }>();
-    if (!row) throw new Error(`the ${retained.table} table is missing; run the migrations first`);
-    const statements = retentionStatements(ttlOf(row.engine_full), retentionDays, cluster, retained);
+    const engine = engines.get(nameOf(retained.table));
+    if (engine === undefined) throw new Error(`the ${retained.table} table is missing; run the migrations first`);
+    const statements = retentionStatements(ttlOf(engine), retentionDays, cluster, retained);
     for (const statement of statements) await client.command({ query: statement });
     ran.push(...statements);
   }

@@ -323,8 +323,8 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   // The qualification the form was last filled from: what the user changed is measured against it.
   const [loaded, setLoaded] = useState<ChecklistFields>(() => fields(verdict));
   const [framework, setFramework] = useState(verdict.framework);
-  const [boxes, setBoxes] = useState<Record<string, boolean>>(() => fields(verdict).boxes);
-  const [notes, setNotes] = useState<Record<string, string>>(() => fields(verdict).notes);
+  const [boxes, setBoxes] = useState<Record<string, boolean>>(loaded.boxes);
+  const [notes, setNotes] = useState<Record<string, string>>(loaded.notes);
   const [owner, setOwner] = useState(verdict.owner);
   const [reason, setReason] = useState('');
   const [message, setMessage] = useState<{ text: string; error?: boolean }>();
