@@ -285,9 +285,13 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const scoredAt = toClickHouseTime(at);
     const rows: StoredScore[] = [];
     const news: { score: LeadScore; signal: SignalEvent }[] = [];
-    // A lead new to the store whose browsers belonged to another identified lead (an email corrected, a shared
-    // browser) carries on from that lead's last snapshot: the same demo request or hot score is not news again.
-    const identifiedBy = new Map(previous.flatMap((row) => (row.kind === 'lead' ? row.visitor_ids.map((visitor) => [visitor, row] as const) : [])));
+    // A lead new to the store whose browsers belonged to another identified lead that is no more (an email corrected
+    // in the visit that gave it) carries on from that lead's last snapshot: the same demo request or hot score is not
+    // news again. Someone else's lead on a shared browser lives on, and the new lead's news are its own.
+    const current = new Set(scores.map((score) => score.lead_id));
+    const identifiedBy = new Map(
+      previous.flatMap((row) => (row.kind === 'lead' && !current.has(row.lead_id) ? row.visitor_ids.map((visitor) => [visitor, row] as const) : [])),
+    );
     const carriedOn = (score: LeadScore) => score.visitor_ids.map((visitor) => identifiedBy.get(visitor)).find(Boolean);
     // A turn at a time (as the rows were read and will be written): a slice of a full pass holds up to 100,000.
     await inTurns(scores, (score) => {
@@ -301,7 +305,6 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     // Leads that no longer exist: an anonymous visitor now part of an identified lead, or a person erased. A lead
     // that one of these visitors left (it gave another email) may live on through its other visitors: they are
     // rescored next, and the lead ends only if none of them still belongs to it.
-    const current = new Set(scores.map((score) => score.lead_id));
     const scored = new Set([...(visitors ?? []), ...scores.flatMap((score) => score.visitor_ids)]);
     const leftBehind = new Set<string>();
     await inTurns(previous, (row) => {

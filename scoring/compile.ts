@@ -1,3 +1,4 @@
+import { distance as levenshtein } from 'fastest-levenshtein';
 import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
 import { STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { SqlParams, toClickHouseTime } from './sql.ts';
@@ -11,6 +12,12 @@ export interface ScoringOptions {
    * scoreLeads runs it first.
    */
   visitors?: string[] | undefined;
+  /**
+   * With `visitors`: of the leads those visitors' rows make, keep only these emails' and the anonymous visitors'.
+   * compileLeadVisitors gives the emails its visitors were gathered for; a lead of another email that shares a
+   * browser with them would be scored from that browser alone.
+   */
+  leadEmails?: string[] | undefined;
   /** The site's page groups (sites[].pageGroups), which rules and the funnel name. */
   pageGroups?: PageGroups | undefined;
   /** Score as of this moment: later events are ignored, and decay and the window count back from it. */
@@ -305,20 +312,75 @@ const bindTime = (p: SqlParams, name: string, ms: number) => p.bind(name, toClic
 const knownIdentities = (site: string, now: string, countBots: boolean) => `site_id = ${site} AND ts <= ${now}${countBots ? '' : ' AND is_bot = 0'}`;
 
 /**
- * Who each browser belongs to: the lead of the latest email it gave (a form or an identify call; the event id breaks
- * a tie of times), with all of its history. Scoring maps visitors to leads by this rule (`identifiedSql`),
- * and the lead API, its export and erasure find a lead's browsers by it. SQL of rows
- * (visitor_id, lead_email) over the identity rows `where` keeps.
+ * Who each visit of a browser belongs to, when the browser gave several emails (a shared computer, an email given
+ * again differently): a visit (session) in which an email was given is the latest such email's, with its page views
+ * before the form; a visit without one is the latest email's given before it; the visits before the browser's first
+ * email are those of its first identified visit. A browser that gave one email is that email's lead's throughout,
+ * anonymous history included. So a person keeps what they did when someone else gives an email on their browser.
+ *
+ * An email given again with a typo put right (`closeEmails`: "grace@hopper.tset", then "grace@hopper.test", in any
+ * later visit) is the same person's: the browser's identity rows of either count as the latest of the two, so the
+ * corrected email has the whole history, and the mistyped one no visit. Events sent without a session (a server's)
+ * are one visit: their browser is the latest email's throughout.
+ *
+ * `given` is the browser's identity rows, oldest first (by time, then event id): tuples (ts, event_id, email,
+ * session_id) as identitiesSql gathers them. SQL of the email that owns the row of `session` at `at` (a time in the
+ * visit); '' when the browser gave none. ownerOf is the same rule outside ClickHouse.
  */
-export const browserOwnersSql = (where: string) => `
-    SELECT visitor_id, argMax(email, (ts, event_id)) AS lead_email
-    FROM identities
-    WHERE ${where}
-    GROUP BY visitor_id`;
+export const ownerSql = (given: string, session: string, at: string) =>
+  `${given}[multiIf(has(arrayMap(g -> g.4, ${given}), ${session}), arrayLastIndex(g -> g.4 = ${session}, ${given}),
+      arrayExists(g -> g.1 <= ${at}, ${given}), arrayLastIndex(g -> g.1 <= ${at}, ${given}),
+      arrayLastIndex(g -> g.4 = ${given}[1].4, ${given}))].3`;
 
-/** Each visitor (of a site, or of a list) with the latest email it gave: the lead it belongs to. */
+/** One identity row as ownerOf reads it: when (epoch ms), the event id, the email and the visit it was given in. */
+export interface GivenEmail {
+  at: number;
+  eventId: string;
+  email: string;
+  sessionId: string;
+}
+
+/** ownerSql outside ClickHouse: the email whose visit `sessionId` at `at` (epoch ms) is; `given` oldest first, as stored. */
+export function ownerOf(stored: GivenEmail[], sessionId: string, at: number): string {
+  const given = corrected(stored);
+  const last = (test: (g: GivenEmail) => boolean) => given.filter(test).at(-1)?.email;
+  if (given.length === 0) return '';
+  return last((g) => g.sessionId === sessionId) ?? last((g) => g.at <= at) ?? last((g) => g.sessionId === given[0]!.sessionId)!;
+}
+
+/**
+ * Whether two emails are one mistyped and put right: at most one character apart in 8 (Levenshtein, by code point),
+ * and at most 2 ("gmial" for "gmail", ".tset" for ".test"). Shorter emails differ too little to tell a typo from
+ * another person's. closeEmailsSql is the same test in ClickHouse.
+ */
+export function closeEmails(a: string, b: string): boolean {
+  return levenshtein(a, b) <= Math.min(2, Math.floor(Math.min([...a].length, [...b].length) / 8));
+}
+const closeEmailsSql = (a: string, b: string) => `editDistanceUTF8(${a}, ${b}) <= least(2, intDiv(least(lengthUTF8(${a}), lengthUTF8(${b})), 8))`;
+
+/** A browser's identity rows with each email put right: the latest email the browser gave that is close to it. */
+const corrected = (given: GivenEmail[]) => given.map((g) => ({ ...g, email: given.filter((h) => closeEmails(h.email, g.email)).at(-1)!.email }));
+
+/** SQL of rows (visitor_id, stored) over the identity rows `where` keeps: each browser's, oldest first, as ownerOf takes them. */
+export const storedIdentitiesSql = (where: string) => `
+        SELECT visitor_id, arraySort(groupArray((ts, event_id, email, session_id))) AS stored
+        FROM identities
+        WHERE ${where}
+        GROUP BY visitor_id`;
+
+/** `corrected` in SQL: a browser's identity rows (`stored`, as storedIdentitiesSql gathers them) as ownerSql reads them. */
+export const correctedSql = (stored: string) => `arrayMap(g -> (g.1, g.2, ${stored}[arrayLastIndex(h -> ${closeEmailsSql('h.3', 'g.3')}, ${stored})].3, g.4), ${stored})`;
+
+/** SQL of rows (visitor_id, given): each browser's identity rows as ownerSql reads them, each email put right as `corrected` does. */
+export const identitiesSql = (where: string) => `
+    SELECT visitor_id, ${correctedSql('stored')} AS given
+    FROM
+    (${storedIdentitiesSql(where)}
+    )`;
+
+/** Each visitor (of a site, or of a list) with the emails it gave: the leads its visits belong to. */
 const identifiedSql = (site: string, now: string, countBots: boolean, visitors?: string) =>
-  `(${browserOwnersSql(`${knownIdentities(site, now, countBots)}${visitors ? ` AND visitor_id IN ${visitors}` : ''}`)})`;
+  `(${identitiesSql(`${knownIdentities(site, now, countBots)}${visitors ? ` AND visitor_id IN ${visitors}` : ''}`)})`;
 
 /**
  * Two of ClickHouse's planning passes that cost the scoring queries more than they give them, since planning is most
@@ -345,8 +407,8 @@ const AGGREGATION = { group_by_two_level_threshold_bytes: 0 };
  * Rules → one parameterised ClickHouse query that scores, from raw events, every lead of a site (or the leads a
  * set of visitors belong to) as of `now`. Pure: the same rules and options give the same SQL and parameters.
  *
- * Identity: a visitor belongs to the lead of the latest email it gave (form or identify); all of that lead's
- * visitors (devices) count, including their anonymous history. A visitor that never gave an email is scored
+ * Identity: a visit belongs to the lead of an email its browser gave (form or identify), as ownerSql says; all of
+ * that lead's visitors (devices) count, including their anonymous history. A visitor that never gave an email is scored
  * as a lead of its own (`v_…`, kind "visitor"), so an anonymous pricing-page regular is visible before the form.
  *
  * Shape: one pass over the events aggregates each session (one browser's visit) into a row that carries every
@@ -391,10 +453,11 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const never = `toDateTime64(0, 3, 'UTC')`;
 
   const slice = options.slice && sliceParams(options.slice, p);
-  // A visitor is in the slice of its lead: that of its latest email, or its own when it gave none.
-  const withEmail = (condition = '') => `(SELECT visitor_id FROM identified WHERE lead_email != ''${condition && ` AND ${condition}`})`;
+  // A visitor is read in the slices of its leads: those of the emails it gave, or its own when it gave none. The
+  // leads of other slices its visits make are left out after the merge.
+  const withEmail = (condition = '') => `(SELECT visitor_id FROM identified${condition && ` WHERE ${condition}`})`;
   const inSlice = slice
-    ? ` AND (visitor_id IN ${withEmail(slice.of('lead_email'))} OR (${slice.of('visitor_id')} AND visitor_id NOT IN ${withEmail()}))`
+    ? ` AND (visitor_id IN ${withEmail(`arrayExists(g -> ${slice.of('g.3')}, given)`)} OR (${slice.of('visitor_id')} AND visitor_id NOT IN ${withEmail()}))`
     : '';
   const identifiedOnly = options.identifiedOnly ? ` AND visitor_id IN ${withEmail()}` : '';
   // The rows of the site (and of the visitors) are picked on the order key first, before any other column is read:
@@ -432,7 +495,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   // One row per session: every event rule's tally, the funnel stage, first touch and the visit's signal facts.
   const sessions = `
     SELECT
-        visitor_id,
+        visitor_id, session_id, min(ts) AS owned_at,
         ${row({
           first_ts: 'min(ts)',
           last_ts: 'max(ts)',
@@ -474,14 +537,14 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
     ? `
     UNION ALL
     SELECT
-        visitor_id,
+        visitor_id, session_id, owned_at,
         ${row(Object.fromEntries(visitTallies.flatMap((t) => t.row(t.rule.condition))))}
     FROM
     (
-        SELECT visitor_id, 'pageview' AS type, '' AS name, '' AS link_url, path, visit_engaged_ms AS engaged_ms, visit_age_days AS age_days
+        SELECT visitor_id, session_id, visit_at AS owned_at, 'pageview' AS type, '' AS name, '' AS link_url, path, visit_engaged_ms AS engaged_ms, visit_age_days AS age_days
         FROM
         (
-            SELECT visitor_id, path, sum(engaged_ms) AS visit_engaged_ms, max(${ageDays}) AS visit_age_days
+            SELECT visitor_id, session_id, path, min(ts) AS visit_at, sum(engaged_ms) AS visit_engaged_ms, max(${ageDays}) AS visit_age_days
             FROM events FINAL
             ${eventsWhere} AND ts >= ${windowStart} AND type IN ('pageview', 'engagement')
             GROUP BY visitor_id, session_id, path
@@ -519,10 +582,15 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
 
   // Per lead, step by step: each step's columns are plain columns to the next, so no expression is repeated
   // inside another (ClickHouse inlines an alias wherever it is used, and planning grows with the copies).
+  // Each row goes to the lead its visit belongs to (ownerSql); a visitor that gave no email is a lead of its own.
+  const keep = [
+    slice && slice.of(`if(email = '', anonymous_id, email)`),
+    options.visitors && options.leadEmails && `(email = '' OR has(${p.bind('lead_emails', options.leadEmails, 'Array(String)')}, email))`,
+  ].filter(Boolean);
   const leads = `
     SELECT
-        if(identified.lead_email = '', concat('v_', sessions.visitor_id), ${leadIdOfEmailSql('identified.lead_email')}) AS lead_id,
-        any(identified.lead_email) AS email,
+        if(email = '', concat('v_', anonymous_id), ${leadIdOfEmailSql('email')}) AS lead_id,
+        email,
         arraySort(groupUniqArray(sessions.visitor_id)) AS visitor_ids,
         min(first_ts) AS first_seen, max(last_ts) AS last_seen,
         ${tallies.flatMap((t) => t.merge()).join(',\n        ')}${tallies.length ? ',' : ''}
@@ -535,7 +603,10 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
     (${sessions}${pageVisits}
     ) AS sessions
     LEFT JOIN identified ON identified.visitor_id = sessions.visitor_id
-    GROUP BY lead_id`;
+    GROUP BY ${ownerSql('identified.given', 'sessions.session_id', 'sessions.owned_at')} AS email, if(email = '', sessions.visitor_id, '') AS anonymous_id${
+      keep.length ? `
+    HAVING ${keep.join(' AND ')}` : ''
+    }`;
   /** Columns n<i>, w<i> of the rules of a scope that match once or not at all (answers, first touch). */
   const matchedOnce = (scope: Scope) =>
     compiled.flatMap((rule, n) => (rule.scope === scope ? [`toUInt64(${rule.condition}) AS n${n + 1}, 1. AS w${n + 1}`] : [])).join(',\n        ');
@@ -612,10 +683,11 @@ ORDER BY score DESC, lead_id`;
 }
 
 /**
- * Every visitor of the leads some visitors belong to (the visitors themselves included), as of `now`: a visitor
- * belongs to the lead of the latest email it gave, so a batch from one device rescores the lead with all its
- * devices. Only the visitors that ever gave one of those leads' emails are looked at (the identities of a large
- * site are many). Run apart from the scoring query, whose planning grows with every copy of a subquery it holds.
+ * Every visitor of the leads some visitors' visits belong to (the visitors themselves included), as of `now`, and
+ * those leads' emails: every email the visitors gave, and every visitor that gave one of them. A batch from one device
+ * rescores the lead with all its devices, and the other person of a shared browser too (their visits may have changed
+ * hands). Rows (visitor_id, lead_email), one of the two empty. Run apart from the scoring query, whose planning grows with
+ * every copy of a subquery it holds.
  */
 export function compileLeadVisitors(rules: Pick<Rules, 'countBots'>, options: ScoringOptions & { visitors: string[] }): CompiledScoring {
   const p = new SqlParams();
@@ -628,15 +700,14 @@ export function compileLeadVisitors(rules: Pick<Rules, 'countBots'>, options: Sc
   const query = `
 WITH lead_emails AS MATERIALIZED
 (
-    SELECT argMax(email, (ts, event_id)) FROM identities
+    SELECT DISTINCT email FROM identities
     WHERE ${known} AND visitor_id IN ${visitors}
-    GROUP BY visitor_id
 )
-SELECT arrayJoin(${visitors}) AS visitor_id
+SELECT arrayJoin(${visitors}) AS visitor_id, '' AS lead_email
 UNION DISTINCT
-SELECT visitor_id FROM identities
-WHERE ${known} AND visitor_id IN (SELECT visitor_id FROM identities WHERE ${known} AND email IN lead_emails)
-GROUP BY visitor_id
-HAVING argMax(email, (ts, event_id)) IN lead_emails`;
+SELECT visitor_id, '' AS lead_email FROM identities
+WHERE ${known} AND email IN lead_emails
+UNION DISTINCT
+SELECT '' AS visitor_id, email AS lead_email FROM lead_emails`;
   return { query, query_params: p.values, clickhouse_settings: { ...PLANNING, enable_materialized_cte: 1 } };
 }

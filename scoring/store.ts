@@ -17,8 +17,9 @@ export async function scoreLeads(store: ScoringStore, rules: Rules, options: Sco
   options = { ...options, now: options.now ?? new Date() };
   if (options.visitors) {
     if (options.visitors.length === 0) return [];
-    const visitors = await run<{ visitor_id: string }>(compileLeadVisitors(rules, { ...options, visitors: options.visitors }));
-    options = { ...options, visitors: visitors.map((row) => row.visitor_id) };
+    const found = await run<{ visitor_id: string; lead_email: string }>(compileLeadVisitors(rules, { ...options, visitors: options.visitors }));
+    const visitors = found.flatMap((row) => (row.visitor_id ? [row.visitor_id] : []));
+    options = { ...options, visitors, leadEmails: found.flatMap((row) => (row.lead_email ? [row.lead_email] : [])) };
   }
   return run<LeadScore>(compileScoring(rules, options));
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { browserOwnersSql, leadIdOfEmailSql } from '../../scoring/compile.ts';
+import { leadIdOfEmailSql, ownerOf, storedIdentitiesSql, type GivenEmail } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
 import { saysNothingSql } from '../../scoring/normalize.ts';
 import { isoTime, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
@@ -20,8 +20,13 @@ export const isLeadId = (id: string) => /^l_[0-9a-f]{20}$/.test(id);
 export interface LeadIdentity {
   id: string;
   email: string;
-  /** The browsers (visitor ids) that belong to the lead: those whose latest email is this one, as its score counts them. */
+  /** The browsers (visitor ids) with visits of the lead's, as its score counts them (scoring/compile.ts ownerSql). */
   visitorIds: string[];
+  /**
+   * Of those browsers, the ones that gave other emails too (a shared computer), each with the visits (session ids)
+   * that are the lead's. A browser not named here is the lead's throughout.
+   */
+  sharedVisits: Record<string, string[]>;
 }
 
 /**
@@ -30,8 +35,9 @@ export interface LeadIdentity {
  */
 export interface Person extends LeadIdentity {
   /**
-   * The browsers that gave the email and then another one (a shared computer), each with the time (ISO 8601) the
-   * other email took it over: what the browser did before then is this person's, from then on the other's.
+   * The shared browsers whose latest visits are another email's, each with the time (ISO 8601) of the first of
+   * those visits after this person's last: events of the browser still on their way dated before then are dropped as
+   * theirs (ingest/erasures.ts).
    */
   handedOver: { visitorId: string; until: string }[];
   /**
@@ -69,107 +75,110 @@ async function emailOfLead(client: ClickHouseClient, site: string, id: string): 
   return found?.email;
 }
 
-/** The identity rows of the browsers that gave the email `{email:String}` on the site `{site:String}`. */
-const GAVE_EMAIL = `site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email = {email:String})`;
-
-interface BrowserRow {
-  visitor_id: string;
-  owned: number | boolean;
-  /** When another email took the browser over: the first identity row of another email after this one's last. */
-  handed_over: string | null;
-  /** The other emails the browser gave before this one's last. */
-  emails_before: string[];
+/** Whose visits a browser's are, for each of some emails: the lead's visitorIds, sharedVisits and handedOver. */
+interface Visits {
+  visitorIds: string[];
+  sharedVisits: Record<string, string[]>;
+  handedOver: { visitorId: string; until: string }[];
 }
-
-/** Every browser that gave the email, whether it belongs to the email's lead now (browserOwnersSql), and if not since when. */
-async function browsersOf(client: ClickHouseClient, site: string, email: string): Promise<BrowserRow[]> {
-  return rows<BrowserRow>(
-    client,
-    `SELECT gave.visitor_id AS visitor_id, owners.lead_email = {email:String} AS owned, gave.handed_over AS handed_over, gave.emails_before AS emails_before
-     FROM
-     (
-         SELECT visitor_id,
-             groupArray((ts, event_id, email)) AS given,
-             maxIf((ts, event_id), email = {email:String}) AS last_given,
-             arrayFilter(r -> r.3 != {email:String} AND (r.1, r.2) > last_given, given) AS after,
-             if(empty(after), NULL, arrayMin(arrayMap(r -> r.1, after))) AS handed_over,
-             arrayDistinct(arrayMap(r -> r.3, arrayFilter(r -> r.3 != {email:String} AND (r.1, r.2) < last_given, given))) AS emails_before
-         FROM identities
-         WHERE ${GAVE_EMAIL}
-         GROUP BY visitor_id
-     ) AS gave
-     INNER JOIN (${browserOwnersSql(GAVE_EMAIL)}) AS owners ON owners.visitor_id = gave.visitor_id
-     ORDER BY visitor_id`,
-    { site, email },
-  );
-}
-
-const owns = (browser: BrowserRow) => Number(browser.owned) === 1;
 
 /**
- * Finds an identified lead of a site by id: its email, and the browsers whose latest email it is (as scoring counts
- * them). Undefined when no email of the site hashes to it, or when every browser that gave it has given another
- * since: that lead no longer exists (findPerson still finds the person).
+ * The visits of each of `emails` on the site's browsers, shared out as scoring does (ownerSql): a browser that gave
+ * one email is that email's throughout; one that gave several has its visits listed and given to their owners.
+ */
+async function visitsOf(client: ClickHouseClient, site: string, emails: string[]): Promise<Map<string, Visits>> {
+  const browsers = await rows<{ visitor_id: string; stored: [string, string, string, string][] }>(
+    client,
+    `${storedIdentitiesSql('site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email IN {emails:Array(String)})')}
+     ORDER BY visitor_id`,
+    { site, emails },
+  );
+  const found = new Map(emails.map((email): [string, Visits] => [email, { visitorIds: [], sharedVisits: {}, handedOver: [] }]));
+  const givenOf = new Map<string, GivenEmail[]>();
+  for (const browser of browsers) {
+    const given = browser.stored.map(([ts, eventId, email, sessionId]) => ({ at: timeOf(ts), eventId, email, sessionId }));
+    const gave = new Set(given.map((row) => row.email));
+    if (gave.size > 1) givenOf.set(browser.visitor_id, given);
+    else found.get(given[0]!.email)?.visitorIds.push(browser.visitor_id);
+  }
+  if (givenOf.size === 0) return found;
+  const visits = await rows<{ visitor_id: string; session_id: string; started: string }>(
+    client,
+    `SELECT visitor_id, session_id, min(ts) AS started FROM events
+     WHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)}
+     GROUP BY visitor_id, session_id ORDER BY visitor_id, started, session_id`,
+    { site, visitors: [...givenOf.keys()] },
+  );
+  const owners = visits.map((visit) => ({ ...visit, at: timeOf(visit.started), owner: ownerOf(givenOf.get(visit.visitor_id)!, visit.session_id, timeOf(visit.started)) }));
+  for (const [visitor, given] of givenOf) {
+    const ofBrowser = owners.filter((visit) => visit.visitor_id === visitor);
+    for (const email of new Set(given.map((row) => row.email))) {
+      const lead = found.get(email);
+      const theirs = ofBrowser.filter((visit) => visit.owner === email);
+      if (!lead || theirs.length === 0) continue;
+      lead.visitorIds.push(visitor);
+      lead.sharedVisits[visitor] = theirs.map((visit) => visit.session_id);
+      const next = ofBrowser.find((visit) => visit.at > theirs.at(-1)!.at && visit.owner !== email);
+      if (next) lead.handedOver.push({ visitorId: visitor, until: isoTime(next.started) });
+    }
+  }
+  for (const lead of found.values()) lead.visitorIds.sort();
+  return found;
+}
+
+/**
+ * Finds an identified lead of a site by id: its email, and the browsers with visits of its (as scoring counts them).
+ * Undefined when no email of the site hashes to it, or when none of the visits of the browsers that gave it is its:
+ * that lead no longer exists (findPerson still finds the person).
  */
 export async function findLead(client: ClickHouseClient, site: string, id: string): Promise<LeadIdentity | undefined> {
   const email = await emailOfLead(client, site, id);
   if (!email) return undefined;
-  // browsersOf's owners alone: what else it tells of the browsers, only a person's export and erasure need.
-  const owned = await rows<{ visitor_id: string }>(
-    client,
-    `SELECT visitor_id FROM (${browserOwnersSql(GAVE_EMAIL)}) WHERE lead_email = {email:String} ORDER BY visitor_id`,
-    { site, email },
-  );
-  return owned.length > 0 ? { id, email, visitorIds: owned.map((browser) => browser.visitor_id) } : undefined;
+  const { visitorIds, sharedVisits } = (await visitsOf(client, site, [email])).get(email)!;
+  return visitorIds.length > 0 ? { id, email, visitorIds, sharedVisits } : undefined;
 }
 
 /** Finds the person who gave the email of a lead id, whether or not their lead still exists: what an export or an erasure covers. */
 export async function findPerson(client: ClickHouseClient, site: string, id: string): Promise<Person | undefined> {
   const email = await emailOfLead(client, site, id);
   if (!email) return undefined;
-  const browsers = await browsersOf(client, site, email);
-  const earlier = [...new Set(browsers.flatMap((browser) => browser.emails_before))];
-  const living = new Set(
-    earlier.length === 0
-      ? []
-      : (
-          await rows<{ lead_email: string }>(
-            client,
-            `SELECT DISTINCT lead_email
-             FROM (${browserOwnersSql(`site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email IN {emails:Array(String)})`)})
-             WHERE lead_email IN {emails:Array(String)}`,
-            { site, emails: earlier },
-          )
-        ).map((row) => row.lead_email),
+  // The other emails their browsers gave: a lead of one that has no visit left (a mistyped email they put right) is
+  // theirs too, with the stored scores it left.
+  const others = await rows<{ email: string }>(
+    client,
+    `SELECT DISTINCT email FROM identities
+     WHERE site_id = {site:String} AND email != {email:String}
+       AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email = {email:String})`,
+    { site, email },
   );
-  return {
-    id,
-    email,
-    visitorIds: browsers.filter(owns).map((browser) => browser.visitor_id),
-    handedOver: browsers.flatMap((browser) => (!owns(browser) && browser.handed_over ? [{ visitorId: browser.visitor_id, until: isoTime(browser.handed_over) }] : [])),
-    leadIds: [id, ...browsers.map((browser) => `v_${browser.visitor_id}`), ...earlier.filter((other) => !living.has(other)).map(leadIdOf)],
-  };
+  const visits = await visitsOf(client, site, [email, ...new Set(others.map((row) => row.email))]);
+  const theirs = visits.get(email)!;
+  const gave = await rows<{ visitor_id: string }>(
+    client,
+    'SELECT DISTINCT visitor_id FROM identities WHERE site_id = {site:String} AND email = {email:String} ORDER BY visitor_id',
+    { site, email },
+  );
+  const gone = [...visits].filter(([other, lead]) => other !== email && lead.visitorIds.length === 0).map(([other]) => leadIdOf(other));
+  return { id, email, ...theirs, leadIds: [id, ...gave.map((browser) => `v_${browser.visitor_id}`), ...gone] };
 }
-
-/** Later than any event: a browser that belongs to the person is theirs to the end. */
-const FOREVER = Number.MAX_SAFE_INTEGER;
 
 /**
- * The events that are a person's, and their identity rows (which have the same columns): every event that carries
- * their email; on a browser that belongs to them, its whole history; on one that another email took over, what it
- * did before then. isPersonsRow is the same test for a row outside ClickHouse.
+ * The rows (events, or identity rows, which have the same columns) of the lead's visits: every row of a browser that
+ * is the lead's throughout, and of a shared one the rows of its visits. isPersonsRow makes the same test outside ClickHouse.
  */
-const PERSONS_ROWS = `(email = {email:String} OR (mapContains({until:Map(String, Int64)}, visitor_id) AND toUnixTimestamp64Milli(ts) < {until:Map(String, Int64)}[visitor_id]))`;
+const LEAD_ROWS = `(has({visitors:Array(String)}, visitor_id) AND (NOT mapContains({visits:Map(String, Array(String))}, visitor_id) OR has({visits:Map(String, Array(String))}[visitor_id], session_id)))`;
+const leadParams = (site: string, lead: LeadIdentity) => ({ site, visitors: lead.visitorIds, visits: lead.sharedVisits });
 
-/** Per browser of the person, until when (epoch ms) its events are theirs. */
-function untilOf(person: Person): Record<string, number> {
-  return Object.fromEntries([...person.visitorIds.map((visitor) => [visitor, FOREVER]), ...person.handedOver.map(({ visitorId, until }) => [visitorId, Date.parse(until)])]);
-}
+/** The rows that are a person's: every event that carries their email, and those of their visits (LEAD_ROWS). */
+const PERSONS_ROWS = `(email = {email:String} OR ${LEAD_ROWS})`;
 
 /** Whether an event row (one the write-ahead log set aside, say) is the person's, by the test PERSONS_ROWS makes in SQL. */
-export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow, 'site_id' | 'visitor_id' | 'ts' | 'email'>) => boolean {
-  const until = new Map(Object.entries(untilOf(person)));
-  return (row) => row.site_id === site && (String(row.email ?? '').trim().toLowerCase() === person.email || timeOf(String(row.ts)) < (until.get(row.visitor_id) ?? -Infinity));
+export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow, 'site_id' | 'visitor_id' | 'session_id' | 'email'>) => boolean {
+  const browsers = new Set(person.visitorIds);
+  return (row) =>
+    row.site_id === site &&
+    (String(row.email ?? '').trim().toLowerCase() === person.email ||
+      (browsers.has(row.visitor_id) && (person.sharedVisits[row.visitor_id]?.includes(row.session_id) ?? true)));
 }
 
 /** The latest answer to each declarative field, across the lead's forms and identify traits (saysNothing left out). */
@@ -183,9 +192,9 @@ export async function leadProfile(client: ClickHouseClient, site: string, lead: 
     `SELECT key, argMax(value, (ts, event_id)) AS latest
      FROM events FINAL
      ARRAY JOIN mapKeys(props) AS key, mapValues(props) AS value
-     WHERE site_id = {site:String} AND has({visitors:Array(String)}, visitor_id) AND type IN ('form', 'identify') AND NOT ${saysNothingSql('value', p)}
+     WHERE site_id = {site:String} AND ${LEAD_ROWS} AND type IN ('form', 'identify') AND NOT ${saysNothingSql('value', p)}
      GROUP BY key ORDER BY key`,
-    { site, visitors: lead.visitorIds, ...p.values },
+    { ...leadParams(site, lead), ...p.values },
   );
   return Object.fromEntries(fields.map((field) => [field.key, field.latest]));
 }
@@ -195,13 +204,13 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
   return rows<Record<string, unknown>>(
     client,
     `SELECT * EXCEPT (site_id) FROM events FINAL
-     WHERE site_id = {site:String} AND has({visitors:Array(String)}, visitor_id)
+     WHERE site_id = {site:String} AND ${LEAD_ROWS}
      ORDER BY ts DESC, event_id LIMIT {limit:UInt32}`,
-    { site, visitors: lead.visitorIds, limit },
+    { ...leadParams(site, lead), limit },
   );
 }
 
-const personParams = (site: string, person: Person) => ({ site, email: person.email, until: untilOf(person), leads: person.leadIds });
+const personParams = (site: string, person: Person) => ({ ...leadParams(site, person), email: person.email, leads: person.leadIds });
 
 /** Every event of the person (PERSONS_ROWS), newest first. */
 export async function personEvents(client: ClickHouseClient, site: string, person: Person) {
@@ -372,8 +381,7 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
       table: 'erasures',
       values: [
         erasure('', leadIdOf(person.email), END_OF_TIME),
-        ...person.visitorIds.map((visitor) => erasure(visitor, '', END_OF_TIME)),
-        ...person.handedOver.map(({ visitorId, until }) => erasure(visitorId, '', Date.parse(until))),
+        ...person.visitorIds.map((visitor) => erasure(visitor, '', Date.parse(person.handedOver.find(({ visitorId }) => visitorId === visitor)?.until ?? '') || END_OF_TIME)),
       ],
       format: 'JSONEachRow',
     });

@@ -213,8 +213,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       await eraseLead(client, found.site, found.lead, cluster);
       // The log still holds the records it stored, the person's among them, and the refused events it set aside.
       await purgeEventLog?.(isPersonsRow(found.site, found.lead));
-      // A shared computer's next user was scored with what it did before them, the person's part included.
-      rescoreVisitors(found.site, found.lead.handedOver.map(({ visitorId }) => visitorId));
+      // The others who shared a computer with them: the visits left on it are theirs again to share out.
+      rescoreVisitors(found.site, Object.keys(found.lead.sharedVisits));
       return found.lead;
     }));
     if (!person) return;

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { isoTime } from '../../scoring/sql.ts';
-import { browserOwnersSql, leadIdOfEmailSql } from '../../scoring/compile.ts';
+import { identitiesSql, leadIdOfEmailSql, ownerSql } from '../../scoring/compile.ts';
 
 export interface LeadSummary {
   /** `l_…` for an identified lead (stable per email), `v_<visitor id>` for an anonymous visitor. */
@@ -22,30 +22,38 @@ export interface LeadQuery {
   ids?: string[] | undefined;
 }
 
-// A visitor belongs to the lead of the latest email it gave (browserOwnersSql, as scoring has it), with all its
-// events, including the anonymous ones before the form; several visitors (devices) with the same email are one lead.
+/**
+ * The visits of a site's visitors (those `where` keeps, over events and identity rows) with the lead each belongs to (ownerSql, as
+ * scoring has it): one row (visitor_id, lead_id, email, events, pageviews, first_seen, last_seen) per visit. A visitor
+ * that gave no email is a lead of its own (`v_…`), and a visit before the form is its email's lead's.
+ */
+const visitsByLeadSql = (where: string) => `
+    SELECT
+        s.visitor_id AS visitor_id,
+        ${ownerSql('i.given', 's.session_id', 's.first_seen')} AS email,
+        if(email = '', concat('v_', s.visitor_id), ${leadIdOfEmailSql('email')}) AS lead_id,
+        s.events AS events, s.pageviews AS pageviews, s.first_seen AS first_seen, s.last_seen AS last_seen
+    FROM
+    (
+        SELECT visitor_id, session_id, count() AS events, countIf(type = 'pageview') AS pageviews, min(ts) AS first_seen, max(ts) AS last_seen
+        FROM events FINAL
+        WHERE ${where}
+        GROUP BY visitor_id, session_id
+    ) AS s
+    LEFT JOIN (${identitiesSql(where)}) AS i ON i.visitor_id = s.visitor_id`;
+
+// Several visitors (devices) with the same email are one lead.
 const LEADS_SQL = `
 SELECT
-    person AS id,
+    lead_id AS id,
     any(email) AS email,
     groupUniqArray(visitor_id) AS visitor_ids,
-    count() AS events,
-    countIf(type = 'pageview') AS pageviews,
-    min(ts) AS first_seen,
-    max(ts) AS last_seen
-FROM
-(
-    SELECT
-        e.visitor_id AS visitor_id,
-        e.type AS type,
-        e.ts AS ts,
-        i.lead_email AS email,
-        if(i.lead_email = '', concat('v_', e.visitor_id), ${leadIdOfEmailSql('i.lead_email')}) AS person
-    FROM events AS e FINAL
-    LEFT JOIN (${browserOwnersSql('site_id = {site:String}')}) AS i ON i.visitor_id = e.visitor_id
-    WHERE e.site_id = {site:String}
-)
-GROUP BY person
+    sum(events) AS events,
+    sum(pageviews) AS pageviews,
+    min(first_seen) AS first_seen,
+    max(last_seen) AS last_seen
+FROM (${visitsByLeadSql('site_id = {site:String}')})
+GROUP BY lead_id
 HAVING ({visitor:String} = '' OR has(visitor_ids, {visitor:String})) AND (empty({ids:Array(String)}) OR has({ids:Array(String)}, id))
 ORDER BY last_seen DESC, id
 LIMIT {limit:UInt32}`;
@@ -80,26 +88,24 @@ export async function listLeads(client: ClickHouseClient, query: LeadQuery): Pro
 }
 
 /**
- * The activity of the given leads (from their stored scores' visitor ids): events and page views, summed over their
- * browsers. Reads only those visitors' rows, which the events table's order key keeps together.
+ * The activity of the given leads (from their stored scores' visitor ids): events and page views of their visits
+ * (a browser shared with someone else counts the lead's visits only). Reads only those visitors' rows, which the
+ * events table's order key keeps together.
  */
 export async function leadActivity(client: ClickHouseClient, site: string, leads: { id: string; visitorIds: string[] }[]): Promise<Map<string, { events: number; pageviews: number }>> {
-  const visitors = leads.flatMap((lead) => lead.visitorIds);
+  const visitors = [...new Set(leads.flatMap((lead) => lead.visitorIds))];
   const activity = new Map(leads.map((lead) => [lead.id, { events: 0, pageviews: 0 }]));
   if (visitors.length === 0) return activity;
   const result = await client.query({
-    query: `SELECT visitor_id, count() AS events, countIf(type = 'pageview') AS pageviews
-      FROM events FINAL WHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)} GROUP BY visitor_id`,
-    query_params: { site, visitors },
+    query: `SELECT lead_id, sum(events) AS events, sum(pageviews) AS pageviews
+      FROM (${visitsByLeadSql('site_id = {site:String} AND visitor_id IN {visitors:Array(String)}')})
+      WHERE lead_id IN {leads:Array(String)}
+      GROUP BY lead_id`,
+    query_params: { site, visitors, leads: [...activity.keys()] },
     format: 'JSONEachRow',
   });
-  const byVisitor = new Map((await result.json<{ visitor_id: string; events: string; pageviews: string }>()).map((row) => [row.visitor_id, row]));
-  for (const lead of leads) {
-    const sum = activity.get(lead.id)!;
-    for (const visitor of lead.visitorIds) {
-      sum.events += Number(byVisitor.get(visitor)?.events ?? 0);
-      sum.pageviews += Number(byVisitor.get(visitor)?.pageviews ?? 0);
-    }
+  for (const row of await result.json<{ lead_id: string; events: string; pageviews: string }>()) {
+    activity.set(row.lead_id, { events: Number(row.events), pageviews: Number(row.pageviews) });
   }
   return activity;
 }

@@ -118,16 +118,23 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   };
   /**
    * A browser of an erased person on which the rows give another email: a shared computer the next user took over
-   * after their events reached this log, which the erasure could not know. From that email on, the browser's events
-   * are that user's (as findPerson would have said), and they are kept, in these batches and the later ones.
+   * after their events reached this log, which the erasure could not know. From the start of the visit of that email
+   * on (as far as these rows show it), the browser's events are that user's (as findPerson would have said: a visit
+   * is its form's email's), and they are kept, in these batches and the later ones.
    */
   function handovers(rows: EventRow[]): void {
+    const visitKey = (row: EventRow) => `${browserKey(row.site_id, row.visitor_id)}\u0000${row.session_id}`;
+    const visitStarts = new Map<string, number>();
+    for (const row of rows) {
+      if (!erased.has(browserKey(row.site_id, row.visitor_id))) continue;
+      visitStarts.set(visitKey(row), Math.min(visitStarts.get(visitKey(row)) ?? Infinity, timeOf(row.ts)));
+    }
     for (const row of rows) {
       if (row.email === '' || !erased.has(browserKey(row.site_id, row.visitor_id))) continue;
       const ts = timeOf(row.ts);
       if (byEmail(row, ts)) continue;
       const key = browserKey(row.site_id, row.visitor_id);
-      handedOver.set(key, Math.min(handedOver.get(key) ?? Infinity, ts));
+      handedOver.set(key, Math.min(handedOver.get(key) ?? Infinity, visitStarts.get(visitKey(row)) ?? ts));
     }
   }
   // Whether a batch may hold such a row, from what its record's head says (without reading its rows).

@@ -41,13 +41,15 @@ export interface IdentityRow {
   ts: string;
   event_id: string;
   is_bot: number;
+  /** The visit the email was given in (scoring/compile.ts ownerSql). */
+  session_id: string;
 }
 
 /** The rows of the identity map a batch adds: one per event that carried an email (normalised as scoring compares it). */
 export function identityRows(rows: EventRow[]): IdentityRow[] {
   return rows
     .filter((row) => row.email !== '')
-    .map((row) => ({ site_id: row.site_id, visitor_id: row.visitor_id, email: row.email.trim().toLowerCase(), ts: row.ts, event_id: row.event_id, is_bot: row.is_bot }));
+    .map((row) => ({ site_id: row.site_id, visitor_id: row.visitor_id, email: row.email.trim().toLowerCase(), ts: row.ts, event_id: row.event_id, is_bot: row.is_bot, session_id: row.session_id }));
 }
 
 /**

@@ -116,9 +116,11 @@ async function seed() {
   await server.scorer.settled();
 }
 
+const jons = newVisitor();
 const people = {
-  typo: `jon.${newVisitor()}@tpyo.test`,
-  corrected: `jon.${newVisitor()}@typo.test`,
+  // The same address, two letters swapped: put right, not another person's (scoring/compile.ts closeEmails).
+  typo: `jon.${jons}@tpyo.test`,
+  corrected: `jon.${jons}@typo.test`,
   ada: `ada.${newVisitor()}@analytical-engines.test`,
   head: `head.${newVisitor()}@globex-freight.test`,
 };

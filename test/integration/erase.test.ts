@@ -34,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
-const post = async (visitor: string, events: unknown[]) => expect((await postBatch(server, { s: 'acme', v: visitor, e: events })).status).toBe(202);
+const post = async (visitor: string, events: unknown[], sid?: string) => expect((await postBatch(server, { s: 'acme', v: visitor, sid, e: events })).status).toBe(202);
 const form = (minutes: number, fields: Record<string, string>, name = 'newsletter') =>
   wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: name, t: minutesAgo(minutes), p: Object.fromEntries(Object.entries(fields).map(([key, value]) => [`${key}  `, value])) });
 const view = (minutes: number, path: string) => wireEvent({ u: `${SITE_ORIGIN}${path}`, t: minutesAgo(minutes) });
@@ -51,19 +51,20 @@ async function rows(query: string, params: Record<string, unknown> = {}) {
 const count = async (query: string, params: Record<string, unknown>) => Number((await rows(`SELECT count() AS n FROM ${query}`, params))[0]!.n);
 
 /**
- * Ada gives her email on her laptop and on a shared PC; later Bob browses the shared PC, gives his email there, which
- * makes it his, and browses on. Ada keeps her laptop.
+ * Ada gives her email on her laptop and, in a visit of her own, on a shared PC; later Bob browses the shared PC, and
+ * gives his email there in his visit, which is his from its start, and browses on. Ada keeps her visit of the PC.
  */
 async function sharedComputer() {
   const [laptop, shared] = [newVisitor(), newVisitor()];
   const [ada, bob] = [`ada.${laptop}@alpha.test`, `bob.${shared}@beta.test`];
-  await post(laptop, [view(60, '/pricing'), form(59, { email: ada, job_title: 'CEO', company: 'Alpha' }, 'demo-request')]);
-  await post(shared, [view(50, '/product/a'), form(49, { email: ada, job_title: 'CEO', company: 'Alpha' })]);
+  await post(laptop, [view(60, '/pricing'), form(59, { email: ada, job_title: 'CEO', company: 'Alpha' }, 'demo-request')], newVisitor());
+  await post(shared, [view(50, '/product/a'), form(49, { email: ada, job_title: 'CEO', company: 'Alpha' })], newVisitor());
   await drained(server);
-  await post(shared, [view(30, '/careers'), form(29, { email: bob, job_title: 'Intern', company: 'Beta', phone: '+33 6 12 34 56 78' }), view(28, '/careers/apply')]);
+  await post(shared, [view(30, '/careers'), form(29, { email: bob, job_title: 'Intern', company: 'Beta', phone: '+33 6 12 34 56 78' }), view(28, '/careers/apply')], newVisitor());
   await drained(server);
-  const [adaLead, bobLead] = [await leadOf(laptop), await leadOf(shared)];
-  expect(adaLead).toMatchObject({ email: ada, visitorIds: [laptop] });
+  const adaLead = await leadOf(laptop);
+  const bobLead = (await getJson(server, `/api/leads?site=acme&visitor=${shared}`)).body.leads.find((lead: { email: string }) => lead.email === bob);
+  expect(adaLead).toMatchObject({ email: ada, visitorIds: [laptop, shared].sort() });
   expect(bobLead).toMatchObject({ email: bob, visitorIds: [shared] });
   return { laptop, shared, ada, bob, adaId: adaLead.id as string, bobId: bobLead.id as string };
 }
@@ -111,13 +112,18 @@ async function correctedEmail() {
 }
 
 describe('a lead is the browsers whose latest email is theirs, as its score counts them', () => {
-  it('shows on a shared computer’s earlier user only their own browser, profile and events', async () => {
-    const { laptop, ada, bob, adaId } = await sharedComputer();
+  it('shows on a shared computer’s earlier user only their own visits, profile and events', async () => {
+    const { laptop, shared, ada, bob, adaId } = await sharedComputer();
     const { status, body } = await getJson(server, `/api/leads/${adaId}?site=acme`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ email: ada, visitorIds: [laptop], profile: { job_title: 'CEO', company: 'Alpha' } });
+    expect(body).toMatchObject({ email: ada, visitorIds: [laptop, shared].sort(), profile: { job_title: 'CEO', company: 'Alpha' } });
     expect(body.profile.phone).toBeUndefined();
-    expect(body.recentEvents.map((event: { visitor_id: string }) => event.visitor_id)).toEqual([laptop, laptop]);
+    expect(body.recentEvents.map((event: { visitor_id: string; path: string }) => `${event.visitor_id === laptop ? 'laptop' : 'shared'} ${event.path}`)).toEqual([
+      'shared /contact',
+      'shared /product/a',
+      'laptop /contact',
+      'laptop /pricing',
+    ]);
     expect(JSON.stringify(body)).not.toContain(bob);
   });
 
@@ -131,15 +137,14 @@ describe('a lead is the browsers whose latest email is theirs, as its score coun
 });
 
 describe('exporting a person', () => {
-  it('holds their events on a shared computer until the next user’s form, never that user’s, with their stored scores and alerts', async () => {
+  it('holds their visits of a shared computer, never the next user’s, with their stored scores and alerts', async () => {
     const { laptop, shared, ada, bob, adaId } = await sharedComputer();
     const { status, body } = await getJson(server, `/api/leads/${adaId}/export?site=acme`);
     expect(status).toBe(200);
     expect(JSON.stringify(body)).not.toContain(bob);
-    expect(body).toMatchObject({ email: ada, visitorIds: [laptop], profile: { company: 'Alpha' } });
-    // The shared PC was Ada's until Bob's form: the page viewed just before it (still under her name then) is hers.
+    expect(body).toMatchObject({ email: ada, visitorIds: [laptop, shared].sort(), handedOver: [{ visitorId: shared }], profile: { company: 'Alpha' } });
+    // Bob's visit of the shared PC is his from its start: the careers page he viewed before his form too.
     expect(body.events.map((event: { visitor_id: string; type: string; path: string }) => `${event.visitor_id === laptop ? 'laptop' : 'shared'} ${event.type} ${event.path}`)).toEqual([
-      'shared pageview /careers',
       'shared form /contact',
       'shared pageview /product/a',
       'laptop form /contact',
@@ -177,7 +182,7 @@ describe('exporting a person', () => {
 });
 
 describe('erasing a person', () => {
-  it('erases from a shared computer what was theirs, until the next user’s form, and leaves that user whole', async () => {
+  it('erases from a shared computer their visits, and leaves the next user’s whole', async () => {
     const { laptop, shared, ada, bob, adaId, bobId } = await sharedComputer();
     const bobBefore = await getJson(server, `/api/leads/${bobId}?site=acme`);
     const bobScores = await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId });
@@ -185,27 +190,27 @@ describe('erasing a person', () => {
 
     expect(await erase(adaId)).toMatchObject({ status: 200, body: { erased: adaId } });
 
-    // Nothing of Ada: her laptop, her time on the shared computer, her identity rows and stored scores.
+    // Nothing of Ada: her laptop, her visit of the shared computer, her identity rows and stored scores.
     expect(await count(`events WHERE email = {email:String} OR visitor_id = {laptop:String}`, { email: ada, laptop })).toBe(0);
     expect(await count(`identities WHERE email = {email:String} OR visitor_id = {laptop:String}`, { email: ada, laptop })).toBe(0);
     expect(await count(`lead_scores WHERE lead_id IN ({id:String}, {anonymous:String}) OR email = {email:String}`, { id: adaId, anonymous: `v_${laptop}`, email: ada })).toBe(0);
     const left = await rows(`SELECT type, email, path FROM events FINAL WHERE visitor_id = {shared:String} ORDER BY ts`, { shared });
     expect(left).toEqual([
+      { type: 'pageview', email: '', path: '/careers' },
       { type: 'form', email: bob, path: '/contact' },
       { type: 'pageview', email: '', path: '/careers/apply' },
     ]);
     expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
 
-    // Bob: his events, identity, stored scores and lead as they were, but for what the computer did before him: his
-    // score counted Ada's product page there (a browser's history goes to its latest email), and is rescored without it.
+    // Bob: his events, identity, stored scores and lead as they were. His score never counted Ada's product page, and
+    // the rescoring of the shared computer after the erasure finds nothing to change.
     expect(await count(`identities WHERE email = {email:String}`, { email: bob })).toBe(1);
-    expect(bobBefore.body.reasons.map((reason: { rule: string }) => reason.rule)).toContain('product-page');
+    expect(bobBefore.body.reasons.map((reason: { rule: string }) => reason.rule)).not.toContain('product-page');
     await drained(server);
-    expect(await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId })).toBe(bobScores + 1);
+    expect(await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId })).toBe(bobScores);
     const bobAfter = await getJson(server, `/api/leads/${bobId}?site=acme`);
     expect(bobAfter.status).toBe(200);
-    expect(bobAfter.body.reasons.map((reason: { rule: string }) => reason.rule)).not.toContain('product-page');
-    expect(bobAfter.body.score).toBe(bobBefore.body.score - 5);
+    expect(bobAfter.body.score).toBe(bobBefore.body.score);
     expect(bobAfter.body).toMatchObject({ email: bob, visitorIds: [shared], profile: { company: 'Beta', phone: '+33 6 12 34 56 78' } });
     expect(bobAfter.body.recentEvents.filter((event: { email: string }) => event.email === bob)).toEqual(bobBefore.body.recentEvents.filter((event: { email: string }) => event.email === bob));
     expect((await getJson(server, `/api/leads?site=acme&limit=1000`)).body.leads.map((lead: { id: string }) => lead.id)).toContain(bobId);
@@ -348,17 +353,27 @@ describe('erasing a person', () => {
   it('keeps the next user of a shared computer whole when their form was still in another collector’s log', async () => {
     // Ada gave her email on her laptop and on a shared PC; then Bob took the PC over, but what he did there waits in
     // a second collector's log (ClickHouse cut off): when Ada is erased, the PC is still hers as far as the store knows.
-    const [laptop, shared] = [newVisitor(), newVisitor()];
+    const [laptop, shared, adasVisit, bobsVisit] = [newVisitor(), newVisitor(), newVisitor(), newVisitor()];
     const [ada, bob] = [`ada.${laptop}@alpha.test`, `bob.${shared}@beta.test`];
-    await post(laptop, [form(59, { email: ada, job_title: 'CEO', company: 'Alpha' })]);
-    await post(shared, [form(49, { email: ada, job_title: 'CEO', company: 'Alpha' })]);
+    await post(laptop, [form(59, { email: ada, job_title: 'CEO', company: 'Alpha' })], newVisitor());
+    await post(shared, [form(49, { email: ada, job_title: 'CEO', company: 'Alpha' })], adasVisit);
     await drained(server);
     const adaId = (await leadOf(laptop)).id as string;
     let reachable = false;
     const other = await otherCollector(() => reachable);
+    const inVisit = (sid: string, event: object) => ({ ...event, sid });
     await other.write(
       batchToRows(
-        { s: 'acme', v: shared, e: [view(40, '/product/b'), form(29, { email: bob, job_title: 'Intern', company: 'Beta' }), view(28, '/careers/apply')] as WireBatch['e'] },
+        {
+          s: 'acme',
+          v: shared,
+          e: [
+            inVisit(adasVisit, view(45, '/product/a')),
+            inVisit(bobsVisit, view(40, '/product/b')),
+            inVisit(bobsVisit, form(29, { email: bob, job_title: 'Intern', company: 'Beta' })),
+            inVisit(bobsVisit, view(28, '/careers/apply')),
+          ] as WireBatch['e'],
+        },
         Date.now(),
       ),
     );
@@ -368,8 +383,13 @@ describe('erasing a person', () => {
     await other.drained();
     await other.close();
 
-    // Ada's page view before Bob's form is hers and stays out; Bob's form and what he did after it are his.
-    expect((await rows(`SELECT path FROM events WHERE visitor_id = {visitor:String} ORDER BY ts`, { visitor: shared })).map((row) => row.path)).toEqual(['/contact', '/careers/apply']);
+    // Ada's page view in her visit is hers and stays out; Bob's visit is his from its start, the page he viewed before
+    // his form included.
+    expect((await rows(`SELECT path FROM events WHERE visitor_id = {visitor:String} ORDER BY ts`, { visitor: shared })).map((row) => row.path)).toEqual([
+      '/product/b',
+      '/contact',
+      '/careers/apply',
+    ]);
     expect(await count(`identities WHERE email = {bob:String}`, { bob })).toBe(1);
     await drained(server);
     expect(await leadOf(shared)).toMatchObject({ email: bob, visitorIds: [shared] });

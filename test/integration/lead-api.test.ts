@@ -455,15 +455,15 @@ describe('exporting a person', () => {
     const [ada, bob] = [`ada.${shared}@alpha.test`, `bob.${shared}@beta.test`];
     const form = (minutes: number, fields: Record<string, string>) =>
       wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(minutes), p: Object.fromEntries(Object.entries(fields).map(([key, value]) => [`${key}  `, value])) });
-    await postBatch(server, { s: 'acme', v: shared, e: [form(30, { email: ada, job_title: 'CEO', company: 'Alpha' })] });
+    await postBatch(server, { s: 'acme', v: shared, sid: newVisitor(), e: [form(30, { email: ada, job_title: 'CEO', company: 'Alpha' })] });
     await drained(server);
     const adaId = (await getJson(server, `/api/leads?site=acme&visitor=${shared}`)).body.leads[0].id as string;
-    await postBatch(server, { s: 'acme', v: shared, e: [form(20, { email: bob, job_title: 'Intern', phone: '+33 6 12 34 56 78' })] });
+    await postBatch(server, { s: 'acme', v: shared, sid: newVisitor(), e: [form(20, { email: bob, job_title: 'Intern', phone: '+33 6 12 34 56 78' })] });
     await drained(server);
 
     const { status, body } = await getJson(server, `/api/leads/${adaId}/export?site=acme`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ email: ada, visitorIds: [], handedOver: [{ visitorId: shared }] });
+    expect(body).toMatchObject({ email: ada, visitorIds: [shared], sharedVisits: { [shared]: [expect.any(String)] }, handedOver: [{ visitorId: shared }] });
     expect(body.events.map((event: { type: string }) => event.type)).toEqual(['form']);
     expect(body.profile).toEqual({ job_title: 'CEO', company: 'Alpha' });
   });

@@ -6,7 +6,7 @@ import { toClickHouseTime } from '../../scoring/sql.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
 import { createStoreClient, encodedInsertOf } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
-import { compileScoring, type LeadScore } from '../../scoring/compile.ts';
+import { compileScoring, correctedSql, ownerOf, ownerSql, type GivenEmail, type LeadScore } from '../../scoring/compile.ts';
 import { companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberSql, saysNothing, saysNothingSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
 import { defaultRules, rulesSchema, type RulesInput } from '../../scoring/rules.ts';
 import { SqlParams } from '../../scoring/sql.ts';
@@ -287,6 +287,67 @@ describe('identity stitching', () => {
     expect(leads).toHaveLength(2);
   });
 
+  it('shares a browser’s visits out between the people who gave an email on it, each visit whole', async () => {
+    const site = newSite();
+    const dwell = rulesSchema.parse({ engagement: [{ id: 'pricing-dwell', event: 'pageview', pageGroup: 'pricing', minEngagedSeconds: 60, points: 15 }] });
+    const rules = { ...RULES, engagement: [...RULES.engagement, ...dwell.engagement] };
+    const visit = (session_id: string) => ({ session_id });
+    await insert([
+      // Anonymous visits before the first form, then Ada's visit with her form: all hers.
+      view(site, 'pc-1', '/product/', { days: 6 }, visit('a0')),
+      view(site, 'pc-1', '/pricing/', { days: 5, minutes: 10 }, visit('a1')),
+      event(site, 'pc-1', 'engagement', { days: 5, minutes: 9 }, { ...visit('a1'), path: '/pricing/', engaged_ms: 90_000 }),
+      { ...form(site, 'pc-1', 'contact', 'ada@alpha.example', { job_title: 'CEO' }, { days: 5 }), ...visit('a1') },
+      view(site, 'pc-1', '/product/', { days: 4 }, visit('a2')),
+      // Bob's visit: the pricing page he read before his form is his, and so is his engaged time there.
+      view(site, 'pc-1', '/pricing/', { days: 2, minutes: 10 }, visit('b1')),
+      event(site, 'pc-1', 'engagement', { days: 2, minutes: 9 }, { ...visit('b1'), path: '/pricing/', engaged_ms: 70_000 }),
+      { ...form(site, 'pc-1', 'contact', 'bob@beta.example', { job_title: 'Stagiaire' }, { days: 2 }), ...visit('b1') },
+      // A later visit without a form: the latest email's before it.
+      view(site, 'pc-1', '/product/', { days: 1 }, visit('b2')),
+    ]);
+    const leads = await score(site, rules);
+    const [ada, bob] = [byEmail(leads, 'ada@alpha.example'), byEmail(leads, 'bob@beta.example')];
+    expect(leads).toHaveLength(2);
+    expect(ada).toMatchObject({ visitor_ids: ['pc-1'], seniority: 'c_level', profile: { job_title: 'CEO' } });
+    expect(reason(ada, 'product-page')).toMatchObject({ count: 2 });
+    expect(reason(ada, 'pricing-page')).toMatchObject({ count: 1 });
+    expect(reason(ada, 'pricing-dwell')).toMatchObject({ count: 1 });
+    expect(bob).toMatchObject({ visitor_ids: ['pc-1'], profile: { job_title: 'Stagiaire' } });
+    expect(reason(bob, 'product-page')).toMatchObject({ count: 1 });
+    expect(reason(bob, 'pricing-page')).toMatchObject({ count: 1 });
+    expect(reason(bob, 'pricing-dwell')).toMatchObject({ count: 1 });
+    // Scoring the visitor alone (a batch of it) gives both leads the same rows.
+    expect(await score(site, rules, ['pc-1'])).toEqual(leads);
+  });
+
+  it('finds the owner of a visit alike in SQL and in TypeScript, typos put right', async () => {
+    const random = mulberry32(7);
+    const cases: { given: GivenEmail[]; session: string; at: number }[] = [];
+    for (let n = 0; n < 300; n++) {
+      const given = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => ({
+        at: NOW.getTime() - Math.floor(random() * 6) * DAY,
+        eventId: `00000000-0000-4000-8000-00000000000${i}`,
+        // Typos of one address (1 or 2 characters off, a chain of them), other people's, and short ones too close to tell.
+        email: ['grace@hopper.test', 'grace@hopper.tset', 'grace@hoper.tst', 'ada@alpha.test', 'a@x.test', 'b@x.test', 'élodie@exemple.fr', 'elodie@exemple.fr'][Math.floor(random() * 8)]!,
+        sessionId: ['', 's1', 's2', 's3'][Math.floor(random() * 4)]!,
+      })).sort((a, b) => a.at - b.at || (a.eventId < b.eventId ? -1 : 1));
+      cases.push({ given, session: ['', 's1', 's2', 's3', 's4'][Math.floor(random() * 5)]!, at: NOW.getTime() - Math.floor(random() * 7) * DAY });
+    }
+    const p = new SqlParams();
+    const column = (name: string, pick: (g: GivenEmail) => string) => p.bind(name, cases.map((c) => c.given.map(pick)), 'Array(Array(String))');
+    const [at, ids, emails, visits] = [column('at', (g) => toClickHouseTime(g.at)), column('ids', (g) => g.eventId), column('emails', (g) => g.email), column('visits', (g) => g.sessionId)];
+    // Each case's identity rows as the tuples identitiesSql makes, zipped from one array per column.
+    const given = `arrayMap((a, i, e, v) -> arrayZip(arrayMap(x -> toDateTime64(x, 3, 'UTC'), a), arrayMap(x -> toUUID(x), i), e, v), ${at}, ${ids}, ${emails}, ${visits})`;
+    const sessions = p.bind('sessions', cases.map((c) => c.session), 'Array(String)');
+    const times = p.bind('times', cases.map((c) => toClickHouseTime(c.at)), "Array(DateTime64(3, 'UTC'))");
+    const query = `SELECT arrayMap((stored, s, t) -> arrayMap(rows -> ${ownerSql('rows', 's', 't')}, [${correctedSql('stored')}])[1], ${given}, ${sessions}, ${times}) AS owners`;
+    const result = await client.query({ query, query_params: p.values, format: 'JSONEachRow' });
+    const [{ owners } = { owners: [] }] = await result.json<{ owners: string[] }>();
+    expect(owners).toEqual(cases.map((c) => ownerOf(c.given, c.session, c.at)));
+    expect(new Set(owners)).toEqual(new Set(['grace@hopper.test', 'grace@hopper.tset', 'grace@hoper.tst', 'ada@alpha.test', 'a@x.test', 'b@x.test', 'élodie@exemple.fr', 'elodie@exemple.fr']));
+  });
+
   it('leaves out automated browsers unless the rules count them', async () => {
     const site = newSite();
     await insert([view(site, 'bot-1', '/pricing/', { minutes: 5 }, { is_bot: 1 })]);
@@ -331,14 +392,20 @@ describe('incremental scoring', () => {
             rows.push(form(site, visitor, pick(['webinar-signup', 'contact', 'whitepaper']), random() < 0.7 ? pick(emails) : '', props, when));
           } else if (kind < 0.9) rows.push(event(site, visitor, 'identify', when, { email: pick(emails), props: { industry: pick(['Software', 'Retail']) } }));
           else rows.push(event(site, visitor, 'track', when, { name: pick(['unsubscribe', 'pricing-toggle']) }));
+          // A visit a day, and now and then an event sent without one (a server's): a browser that gave several
+          // emails has its visits shared out between them.
+          rows.at(-1)!.session_id = random() < 0.1 ? '' : `${visitor}-${rows.at(-1)!.ts.slice(0, 10)}`;
         }
       }
       await insert(rows);
       const full = await score(site);
+      expect(full.filter((lead) => lead.kind === 'lead' && lead.visitor_ids.length > 1).length, `seed ${seed}: leads on several browsers`).toBeGreaterThan(0);
       for (let trial = 0; trial < 4; trial++) {
         const subset = visitors.filter(() => random() < 0.3);
         const incremental = await score(site, RULES, subset);
-        const expected = full.filter((lead) => lead.visitor_ids.some((v) => subset.includes(v)));
+        // The leads of the emails the visitors gave, and those of the visitors that gave none.
+        const gave = new Set(rows.filter((row) => subset.includes(row.visitor_id) && row.email !== '').map((row) => row.email));
+        const expected = full.filter((lead) => (lead.kind === 'lead' ? gave.has(lead.email) : subset.includes(lead.visitor_ids[0]!)));
         expect(incremental, `seed ${seed}, visitors ${subset.join(',')}`).toEqual(expected);
       }
       const identified = await scoreLeads(client, RULES, { site, pageGroups: PAGE_GROUPS, now: NOW, identifiedOnly: true });

@@ -19,7 +19,8 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
-const post = (visitor: string, events: unknown[]) => postBatch(server, { s: 'acme', v: visitor, e: events });
+/** A batch of a visitor, in a visit (session) of its own when `sid` is given, as the snippet sends them. */
+const post = (visitor: string, events: unknown[], sid?: string) => postBatch(server, { s: 'acme', v: visitor, sid, e: events });
 const listed = async (query = '') => (await getJson(server, `/api/leads?site=acme&limit=1000${query}`)).body.leads as any[];
 
 async function storedRows(query: string, params: Record<string, unknown>) {
@@ -52,7 +53,74 @@ describe('stored scores', () => {
     expect(body.signals[0]).toMatchObject({ signal: 'demo_request' });
   });
 
-  it('ends the stored lead of an email its only browser left for another one', async () => {
+  it('ends the stored lead of an email corrected in the visit that gave it, which the right one carries on', async () => {
+    const visitor = newVisitor();
+    const [visit, typo, fixed] = [newVisitor(), `grace.${visitor}@hopper.tset`, `grace.${visitor}@hopper.test`];
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(90) })], newVisitor());
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/product/x`, t: minutesAgo(12) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(11), p: { 'email  email': typo } })], visit);
+    await drained(server);
+    const before = (await listed()).find((lead) => lead.email === typo);
+    expect(before).toMatchObject({ kind: 'lead', score: 25, visitorIds: [visitor] });
+    await post(visitor, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/contact`, em: fixed, t: minutesAgo(10) })], visit);
+    await drained(server);
+    const leads = await listed();
+    expect(leads.find((lead) => lead.email === typo)).toBeUndefined();
+    // The right email has the whole browser: the visit of both forms, and the anonymous visit before it.
+    expect(leads.find((lead) => lead.email === fixed)).toMatchObject({ kind: 'lead', score: 25, visitorIds: [visitor], events: 4 });
+    expect((await storedRows(`SELECT kind FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: before.id })).map((row) => row.kind)).toEqual(['lead', 'gone']);
+  });
+
+  it('puts a mistyped email right in a later visit: one lead with the whole history, and no lead of the typo', async () => {
+    const visitor = newVisitor();
+    const [typo, fixed, colleague] = [`grace.${visitor}@hopper.tset`, `grace.${visitor}@hopper.test`, `ada.${visitor}@hopper.test`];
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(1300) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(1299), p: { 'email  email': typo } })], newVisitor());
+    await drained(server);
+    const before = (await listed()).find((lead) => lead.email === typo);
+    expect(before).toMatchObject({ score: 20 });
+    // Hours later: the newsletter never came, so the same person signs up again, right this time.
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/product/x`, t: minutesAgo(60) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(59), p: { 'email  email': fixed } })], newVisitor());
+    await drained(server);
+    let leads = await listed();
+    expect(leads.find((lead) => lead.email === typo)).toBeUndefined();
+    expect(leads.find((lead) => lead.email === fixed)).toMatchObject({ score: 25, visitorIds: [visitor], events: 4 });
+    expect((await storedRows(`SELECT kind FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: before.id })).map((row) => row.kind)).toEqual(['lead', 'gone']);
+    // An email more than a typo away is another person's: their visit is theirs.
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(5), p: { 'email  email': colleague } })], newVisitor());
+    await drained(server);
+    leads = await listed();
+    expect(leads.find((lead) => lead.email === fixed)).toMatchObject({ score: 25, events: 4 });
+    expect(leads.find((lead) => lead.email === colleague)).toMatchObject({ score: 0, events: 1 });
+  });
+
+  it('keeps a prospect whole when someone else gives an email on their browser in a later visit', async () => {
+    const [laptop, phone] = [newVisitor(), newVisitor()];
+    const [ada, bob] = [`ada.${laptop}@first.test`, `bob.${laptop}@second.test`];
+    await post(laptop, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(300) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(299), p: { 'email  email': ada, 'job_title  ': 'CEO' } })], newVisitor());
+    await post(phone, [wireEvent({ u: `${SITE_ORIGIN}/product/x`, t: minutesAgo(200) }), wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: ada, t: minutesAgo(199) })], newVisitor());
+    await drained(server);
+    const before = (await listed()).find((lead) => lead.email === ada);
+    expect(before).toMatchObject({ visitorIds: [laptop, phone].sort(), score: 55 });
+    const qualified = await fetch(`${server.url}/api/leads/${before.id}/qualification?site=acme`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ boxes: { budget: true, authority: true, need: true, timing: true }, owner: 'sam' }),
+    });
+    expect(qualified.status).toBe(200);
+    // A colleague uses the laptop later: views pricing, then gives his own email in that visit.
+    await post(laptop, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(30) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(29), p: { 'email  email': bob } })], newVisitor());
+    await drained(server);
+    const leads = await listed();
+    expect(leads.find((lead) => lead.email === ada)).toMatchObject({ id: before.id, lifecycle: 'prospect', owner: 'sam', score: 55, visitorIds: [laptop, phone].sort() });
+    expect(leads.find((lead) => lead.email === bob)).toMatchObject({ lifecycle: 'lead', score: 20, visitorIds: [laptop], events: 2 });
+    expect((await listed('&lifecycle=prospect&owner=sam')).map((lead) => lead.id)).toContain(before.id);
+    const page = await getJson(server, `/api/leads/${before.id}?site=acme`);
+    expect(page.body).toMatchObject({ lifecycle: 'prospect', score: 55, profile: { job_title: 'CEO' } });
+    expect(page.body.recentEvents.map((event: { path: string }) => event.path)).toEqual(['/', '/product/x', '/contact', '/pricing']);
+    const rows = await storedRows(`SELECT kind, score FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: before.id });
+    expect(rows).toEqual([{ kind: 'lead', score: 55 }]);
+  });
+
+  it('gives a browser whose events come without visits (a server’s) to its latest email, and ends the lead of the one before', async () => {
     const visitor = newVisitor();
     const [first, second] = [`old.${visitor}@first.test`, `new.${visitor}@second.test`];
     await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(30), p: { 'email  email': first } })]);

@@ -80,7 +80,9 @@ describe('compileScoring', () => {
   it('scores a slice of the leads when asked, and refuses a slice that is not one', () => {
     const some = compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, slice: { index: 2, count: 5 }, now: NOW });
     expect(some.query_params).toMatchObject({ slice_index: 2, slice_count: 5 });
-    expect(some.query).toContain('cityHash64(lead_email) % {slice_count:UInt64} = {slice_index:UInt64}');
+    // The visitors with an email of the slice are read, and the leads of the slice kept: its emails', and its anonymous visitors'.
+    expect(some.query).toContain('arrayExists(g -> cityHash64(g.3) % {slice_count:UInt64} = {slice_index:UInt64}, given)');
+    expect(some.query).toContain("HAVING cityHash64(if(email = '', anonymous_id, email)) % {slice_count:UInt64} = {slice_index:UInt64}");
     expect(compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, now: NOW }).query).not.toContain('slice_count');
     for (const slice of [{ index: 5, count: 5 }, { index: -1, count: 2 }, { index: 0, count: 0 }, { index: 0.5, count: 2 }]) {
       expect(() => compileScoring(defaultRules(PAGE_GROUPS), { site: 'acme', pageGroups: PAGE_GROUPS, slice, now: NOW })).toThrow(`slice ${slice.index} of ${slice.count}`);
