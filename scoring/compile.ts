@@ -112,6 +112,12 @@ interface CompiledRule {
   stageRank: number;
   /** Counted whenever it happened, at full points (a negative rule's `lasting`). */
   lasting?: boolean | undefined;
+  /**
+   * What tells one occurrence from another within a visit, for a rule that counts each once a visit (SQL over an
+   * event): a form sent twice (a double click, a reload that posts again) or a file downloaded again in the same visit
+   * is one sign-up, one download.
+   */
+  perVisit?: string | undefined;
 }
 
 /** Every rule's outcome for one lead, before those that did not match are dropped. */
@@ -197,6 +203,7 @@ function compileRules(rules: Rules, p: SqlParams, pageGroups: PageGroups): Compi
     cap: rule.cap ?? UNCAPPED,
     halfLifeDays: rule.halfLifeDays ?? halfLife,
     stageRank: stageRank(rule.stage),
+    perVisit: rule.event === 'form' ? 'name' : rule.event === 'download' ? `if(link_url != '', link_url, name)` : undefined,
   });
   const once = { cap: UNCAPPED, halfLifeDays: halfLife, stageRank: 0 };
 
@@ -247,14 +254,22 @@ class Tally {
     return this.rule.lasting ? "type != 'engagement'" : 'counted';
   }
 
-  /** [column, aggregate] over matching rows of `age_days` (inside a GROUP BY). */
+  /**
+   * [column, aggregate] over matching rows of `age_days` (inside a GROUP BY of one visit). A rule counted once a visit
+   * (`perVisit`) counts the distinct occurrences, each as old as the visit's latest: they lie minutes apart.
+   */
   aggregate(when: string): [string, string][] {
     const cap = this.rule.cap;
     if (!Number.isSafeInteger(cap) || cap <= 0) throw new Error(`rule ${this.rule.id}: a cap must be a positive integer`);
+    const key = this.rule.perVisit;
+    const count = key ? `uniqExactIf(${key}, ${when})` : `countIf(${when})`;
+    // The cap is a validated integer; groupArraySorted takes it as a literal, not a query parameter.
+    const ages = `groupArraySortedIf(${cap})(${this.age}, ${when})`;
     return [
-      [`sn${this.i}`, `countIf(${when})`],
-      // The cap is a validated integer; groupArraySorted takes it as a literal, not a query parameter.
-      this.capped ? [`sa${this.i}`, `groupArraySortedIf(${cap})(${this.age}, ${when})`] : [`sw${this.i}`, `sumIf(pow(0.5, ${this.age} / ${this.halfLife}), ${when})`],
+      [`sn${this.i}`, count],
+      this.capped
+        ? [`sa${this.i}`, key ? `arrayResize(${ages}, least(${count}, ${cap}))` : ages]
+        : [`sw${this.i}`, key ? `${count} * pow(0.5, minIf(${this.age}, ${when}) / ${this.halfLife})` : `sumIf(pow(0.5, ${this.age} / ${this.halfLife}), ${when})`],
     ];
   }
 

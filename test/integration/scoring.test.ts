@@ -188,6 +188,30 @@ describe('recency, caps and negatives', () => {
     expect(reason(lead, 'product-page')).toEqual({ rule: 'product-page', kind: 'engagement', count: 7, points: Math.round(expected * 100) / 100, capped: true });
   });
 
+  it('counts a form sent twice or a file downloaded twice in one visit once, and again in another visit', async () => {
+    const site = newSite();
+    const visit = (session_id: string) => ({ session_id });
+    const paper = 'https://x.test/whitepaper.pdf';
+    await insert([
+      // A double click on the webinar form, and the white paper opened twice: one sign-up, one download.
+      { ...form(site, 'twice-1', 'webinar-signup', 'twice@acme.example', {}, { days: 3, minutes: 2 }), ...visit('a') },
+      { ...form(site, 'twice-1', 'webinar-signup', 'twice@acme.example', {}, { days: 3, minutes: 1 }), ...visit('a') },
+      { ...download(site, 'twice-1', paper, { days: 3, minutes: 1 }), ...visit('a') },
+      { ...download(site, 'twice-1', paper, { days: 3 }), ...visit('a') },
+      // A second white paper in the same visit is another download.
+      { ...download(site, 'twice-1', 'https://x.test/livre-blanc.pdf', { days: 3 }), ...visit('a') },
+      // Back another day: the same white paper counts again.
+      { ...download(site, 'twice-1', paper, { days: 1 }), ...visit('b') },
+    ]);
+    const lead = byEmail(await score(site), 'twice@acme.example');
+    expect(reason(lead, 'webinar-signup')).toMatchObject({ count: 1, capped: false });
+    expect(reason(lead, 'webinar-signup')!.points).toBeCloseTo(15 * 0.5 ** ((3 * DAY + 60_000) / DAY / 30), 2);
+    // Capped at 2: the two most recent of the three downloads (the visit of day 3 counts two, as old as its latest).
+    expect(reason(lead, 'white-paper')).toMatchObject({ count: 3, capped: true });
+    expect(reason(lead, 'white-paper')!.points).toBeCloseTo(10 * 0.5 ** (1 / 30) + 10 * 0.5 ** (3 / 30), 2);
+    expect(await score(site, RULES, ['twice-1'])).toEqual(await score(site));
+  });
+
   it('rounds a score ending in .5 up, as the accounts and the article read "> 60": 60.5 is 61, hot', async () => {
     const site = newSite();
     await insert([form(site, 'half-1', 'contact', 'half@acme.example', { job_title: 'CEO' })]);
