@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../collector/auth/passwords.ts';
 import type { RunningServer } from '../../collector/server.ts';
@@ -258,6 +258,39 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect((await csv.text()).split('\r\n')[0]).toBe('id,name,score,temperature,leads,roles,best_leads');
     await page.getByRole('link', { name: 'Initech', exact: true }).click();
     await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).toEqual([expect.stringContaining('Grace Hopper')]);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('keeps the keyboard in the search field after a search, and on the next filter after removing one', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    const from = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&funnel=TOFU&content=page:/pricing&from=${from}&to=${new Date().toISOString().slice(0, 10)}`);
+    const hasFocus = (locator: Locator) => locator.evaluate((element) => element === document.activeElement);
+
+    // A search typed and sent with Enter: the list shows its lead, and the next keystroke still goes to the field.
+    const search = page.getByRole('searchbox', { name: 'Search' });
+    await search.fill('initech');
+    await search.press('Enter');
+    await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).toEqual([expect.stringContaining('Grace Hopper')]);
+    expect(new URL(page.url()).searchParams.get('q')).toBe('initech');
+    expect(await hasFocus(search)).toBe(true);
+    await page.keyboard.type(' hopper');
+    expect(await search.inputValue()).toBe('initech hopper');
+    await search.fill('initech');
+
+    // Three filters removed with Enter alone: each time the focus is on the next filter's button, then in the search field.
+    const remove = (text: RegExp) => page.getByRole('button', { name: text });
+    await remove(/^Remove filter: Funnel/).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => hasFocus(remove(/^Remove filter: Engaged with page \/pricing/))).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => hasFocus(remove(/^Remove filter: Seen /))).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.drill-downs').count()).toBe(0);
+    await expect.poll(() => hasFocus(search)).toBe(true);
+    expect([...new URL(page.url()).searchParams.keys()].sort()).toEqual(['q', 'site', 'temperature']);
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -1,3 +1,4 @@
+import type { RefObject } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts';
 import { query, useApi } from '../api.ts';
@@ -79,6 +80,7 @@ export function LeadsPage({ site, location }: PageProps) {
   usePageTitle(`${title} · ${site.name}`);
 
   const set = (changes: Record<string, string | undefined>) => navigate(hrefWith(location.path, params, { ...changes, offset: undefined }));
+  const searchField = useRef<HTMLInputElement>(null);
   const period = seenPeriod(params);
   const seen = period?.preset ?? '';
 
@@ -91,7 +93,7 @@ export function LeadsPage({ site, location }: PageProps) {
         </a>
       </div>
 
-      <Filters key={location.params.toString()} params={params} onApply={set} />
+      <Filters params={params} onApply={set} searchField={searchField} />
       <div class="filter-bar" role="group" aria-label="Filters">
         <FilterSelect label="Temperature" value={temperature} options={TEMPERATURES} onChange={(value) => set({ temperature: value })} />
         <FilterSelect label="Status" value={filters.lifecycle} options={LIFECYCLES} onChange={(value) => set({ lifecycle: value })} />
@@ -117,7 +119,7 @@ export function LeadsPage({ site, location }: PageProps) {
         </label>
         <FilterSelect label="Sort by" value={filters.sort} options={SORTS} onChange={(value) => set({ sort: value })} />
       </div>
-      <ActiveDrillDowns params={params} onRemove={set} />
+      <ActiveDrillDowns params={params} onRemove={set} afterLast={() => searchField.current} />
 
       {list.error ? (
         <ErrorMessage error={list.error} what="the leads" />
@@ -139,11 +141,20 @@ function seenPeriod(params: URLSearchParams): ViewPeriod | undefined {
 }
 
 /** The free-text filters, applied together with a button (or Enter). */
-function Filters({ params, onApply }: { params: URLSearchParams; onApply: (changes: Record<string, string | undefined>) => void }) {
-  const [search, setSearch] = useState(params.get('q') ?? '');
-  const [source, setSource] = useState(params.get('source') ?? '');
-  const [owner, setOwner] = useState(params.get('owner') ?? '');
-  const [unassigned, setUnassigned] = useState(params.get('unassigned') === '1');
+function Filters({ params, onApply, searchField }: { params: URLSearchParams; onApply: (changes: Record<string, string | undefined>) => void; searchField: RefObject<HTMLInputElement | null> }) {
+  const given = { search: params.get('q') ?? '', source: params.get('source') ?? '', owner: params.get('owner') ?? '', unassigned: params.get('unassigned') === '1' };
+  const [search, setSearch] = useState(given.search);
+  const [source, setSource] = useState(given.source);
+  const [owner, setOwner] = useState(given.owner);
+  const [unassigned, setUnassigned] = useState(given.unassigned);
+  // The fields follow the URL (a search applied, back and forward) without being drawn anew: a field drawn anew
+  // loses the keyboard focus to the page's body.
+  useEffect(() => {
+    setSearch(given.search);
+    setSource(given.source);
+    setOwner(given.owner);
+    setUnassigned(given.unassigned);
+  }, [given.search, given.source, given.owner, given.unassigned]);
   return (
     <form
       class="filter-bar"
@@ -155,7 +166,7 @@ function Filters({ params, onApply }: { params: URLSearchParams; onApply: (chang
       }}
     >
       <label>
-        Search <input type="search" value={search} placeholder="Email, name or company" onInput={(event) => setSearch((event.target as HTMLInputElement).value)} />
+        Search <input type="search" ref={searchField} value={search} placeholder="Email, name or company" onInput={(event) => setSearch((event.target as HTMLInputElement).value)} />
       </label>
       <label>
         Source <input type="text" value={source} placeholder="e.g. linkedin" size={12} onInput={(event) => setSource((event.target as HTMLInputElement).value)} />
@@ -171,25 +182,41 @@ function Filters({ params, onApply }: { params: URLSearchParams; onApply: (chang
   );
 }
 
-/** Filters that came from a marketing panel (funnel step, content), shown so they can be seen and removed. */
-function ActiveDrillDowns({ params, onRemove }: { params: URLSearchParams; onRemove: (changes: Record<string, string | undefined>) => void }) {
+/**
+ * Filters that came from a marketing panel (funnel step, content), shown so they can be seen and removed. The focus
+ * goes from a removed filter's button to the next filter's, else the last one's, else to `afterLast` (the search
+ * field): not to the page's body, where the removed button left it.
+ */
+function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchParams; onRemove: (changes: Record<string, string | undefined>) => void; afterLast: () => HTMLElement | null }) {
+  const list = useRef<HTMLUListElement>(null);
+  const removedAt = useRef<number | undefined>(undefined);
   const period = seenPeriod(params);
   const active = [
     params.get('funnel') && { key: 'funnel', text: `Funnel: ${params.get('funnel')} or beyond` },
     params.get('content') && { key: 'content', text: `Engaged with ${params.get('content')!.replace(':', ' ')}` },
     period && { key: 'from', text: `Seen ${formatDay(period.from)} – ${formatDay(period.to)}` },
   ].filter(Boolean) as { key: string; text: string }[];
+  useEffect(() => {
+    const at = removedAt.current;
+    if (at === undefined) return;
+    removedAt.current = undefined;
+    const buttons = [...(list.current?.querySelectorAll('button') ?? [])];
+    (buttons[Math.min(at, buttons.length - 1)] ?? afterLast())?.focus();
+  }, [active.map((filter) => filter.key).join()]);
   if (active.length === 0) return null;
   return (
-    <ul class="drill-downs" aria-label="Other filters">
-      {active.map((filter) => (
+    <ul class="drill-downs" aria-label="Other filters" ref={list}>
+      {active.map((filter, at) => (
         <li key={filter.key}>
           {filter.text}{' '}
           <button
             type="button"
             class="link-button"
             aria-label={`Remove filter: ${filter.text}`}
-            onClick={() => onRemove(filter.key === 'from' ? { from: undefined, to: undefined, content: undefined } : { [filter.key]: undefined })}
+            onClick={() => {
+              removedAt.current = at;
+              onRemove(filter.key === 'from' ? { from: undefined, to: undefined, content: undefined } : { [filter.key]: undefined });
+            }}
           >
             ✕
           </button>
