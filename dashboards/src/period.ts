@@ -7,10 +7,14 @@ export interface ViewPeriod {
 }
 
 export const PRESETS = [7, 30, 90];
+/** The longest period a view covers, as the API counts it (MAX_DAYS in collector/api/dashboard.routes.ts). */
+export const MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 
 export const today = () => new Date().toISOString().slice(0, 10);
 export const daysBefore = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) - days * DAY_MS).toISOString().slice(0, 10);
+/** The days from `from` to `to`, both included. */
+export const periodDays = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / DAY_MS) + 1;
 const isDay = (text: string | null): text is string => text !== null && /^\d{4}-\d{2}-\d{2}$/.test(text);
 
 export function periodOf(params: URLSearchParams): ViewPeriod {

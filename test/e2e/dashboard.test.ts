@@ -482,6 +482,36 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.context().close();
   });
 
+  it('refuses a custom period longer than 366 days next to its fields, without asking the server', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    await page.getByRole('combobox', { name: 'Period' }).selectOption('custom');
+    const from = page.getByLabel('From', { exact: true });
+    const to = page.getByLabel('To', { exact: true });
+    const asked: string[] = [];
+    page.on('request', (request) => request.url().includes('/api/') && asked.push(request.url()));
+
+    // Two years: the panels each said "Could not load …: from: a view covers at most 366 days".
+    await from.fill('2024-01-01');
+    await to.fill('2025-12-31');
+    await page.getByRole('button', { name: 'Show' }).click();
+    const message = page.getByRole('form', { name: 'Period' }).getByRole('alert');
+    await expect.poll(() => message.allInnerTexts()).toEqual(['A period covers at most 366 days; this one has 731. Pick days closer together.']);
+    expect(await from.getAttribute('aria-invalid')).toBe('true');
+    expect(await to.getAttribute('aria-describedby')).toBe(await message.getAttribute('id'));
+    expect(new URL(page.url()).searchParams.get('from')).toBeNull();
+    expect(asked).toEqual([]);
+
+    // 366 days, a leap year's, are shown; the message goes once the days change.
+    await to.fill('2024-12-31');
+    expect(await message.count()).toBe(0);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('from')).toBe('2024-01-01');
+    await expect.poll(() => kpi(page, 'Visitors')).toBe('0');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('keeps the notes typed but not saved when sales disqualify a lead', async () => {
     const { page, problems } = await openPage();
     await logIn(page, 'lin');

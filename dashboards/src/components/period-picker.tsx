@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { formatDay } from '../format.ts';
-import { daysBefore, PRESETS, today, type ViewPeriod } from '../period.ts';
+import { daysBefore, MAX_DAYS, periodDays, PRESETS, today, type ViewPeriod } from '../period.ts';
 import { hrefWith, navigate, type Location } from '../router.ts';
 
 /** The period a page shows: the last 7, 30 or 90 days, or two days picked by hand; kept in the URL. */
@@ -8,7 +8,13 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
   const [custom, setCustom] = useState(period.preset === 'custom');
   const [from, setFrom] = useState(period.from);
   const [to, setTo] = useState(period.to);
+  // Said next to the days picked, before asking: the API refuses such a period too, in each panel.
+  const [tooLong, setTooLong] = useState<string>();
   const go = (changes: { from: string; to: string }) => navigate(hrefWith(location.path, location.params, { ...changes, offset: undefined }));
+  const pick = (set: (day: string) => void) => (event: Event) => {
+    set((event.target as HTMLInputElement).value);
+    setTooLong(undefined);
+  };
 
   return (
     <form
@@ -16,7 +22,9 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
       aria-label="Period"
       onSubmit={(event) => {
         event.preventDefault();
-        go({ from, to });
+        const days = periodDays(from, to);
+        if (days > MAX_DAYS) setTooLong(`A period covers at most ${MAX_DAYS} days; this one has ${days}. Pick days closer together.`);
+        else go({ from, to });
       }}
     >
       <label>
@@ -45,12 +53,17 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
       {custom ? (
         <>
           <label>
-            From <input type="date" value={from} max={to} required onInput={(event) => setFrom((event.target as HTMLInputElement).value)} />
+            From <input type="date" value={from} max={to} required aria-invalid={tooLong ? true : undefined} aria-describedby={tooLong ? 'period-too-long' : undefined} onInput={pick(setFrom)} />
           </label>
           <label>
-            To <input type="date" value={to} min={from} required onInput={(event) => setTo((event.target as HTMLInputElement).value)} />
+            To <input type="date" value={to} min={from} required aria-invalid={tooLong ? true : undefined} aria-describedby={tooLong ? 'period-too-long' : undefined} onInput={pick(setTo)} />
           </label>
           <button type="submit">Show</button>
+          {tooLong && (
+            <span class="error" id="period-too-long" role="alert">
+              {tooLong}
+            </span>
+          )}
         </>
       ) : (
         <span class="muted period-days">

@@ -17,7 +17,7 @@ import { Kpi } from '../components/kpi.tsx';
 import { PeriodPicker } from '../components/period-picker.tsx';
 import { Bar, ErrorMessage, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatDecimal, formatNumber, formatSeconds, formatShare } from '../format.ts';
-import { periodOf } from '../period.ts';
+import { periodDays, periodOf } from '../period.ts';
 
 
 /** Shows a panel's content once its data is in, its error if it failed, and a loading line before. */
@@ -126,8 +126,6 @@ export function MarketingPage({ site, location }: PageProps) {
     </div>
   );
 }
-
-const periodDays = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;
 
 type LeadsLink = (filters: Record<string, string>) => string;
 
