@@ -317,6 +317,19 @@ export function leadSliceSql(slice: LeadSlice, p: SqlParams): string {
  */
 const letSql = (name: string, value: string, body: string) => `arrayMap(${name} -> ${body}, [${value}])[1]`;
 
+/**
+ * Whole seconds (SQL over an expression) as people read them, as the dashboards write durations: "45 s", "12 min 34 s",
+ * "1 h 5 min" (beyond an hour, the seconds say nothing more).
+ */
+const durationSql = (seconds: string) =>
+  letSql(
+    'duration_s',
+    seconds,
+    `multiIf(duration_s < 60, concat(toString(duration_s), ' s'),
+        duration_s < 3600, concat(toString(intDiv(duration_s, 60)), ' min', if(duration_s % 60 = 0, '', concat(' ', toString(duration_s % 60), ' s'))),
+        concat(toString(intDiv(duration_s, 3600)), ' h', if(intDiv(duration_s % 3600, 60) = 0, '', concat(' ', toString(intDiv(duration_s % 3600, 60)), ' min'))))`,
+  );
+
 /** The id of the lead of an email (SQL over an expression): `l_` and 20 hex digits of its SHA-256. */
 export const leadIdOfEmailSql = (email: string) => `concat('l_', substring(lower(hex(SHA256(${email}))), 1, 20))`;
 
@@ -581,7 +594,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const howMany = (count: string, noun: string) => `concat(toString(${count}), if(${count} = 1, ' ${noun}', ' ${noun}s'))`;
   const signals = `arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
             ${signal('demo_request', 'max(request_at)', `concat('form ', argMax(request_form, request_at))`)},
-            ${signal('pricing_dwell', `maxIf(started, pricing_ms >= ${dwellMs})`, `concat(toString(intDiv(max(pricing_ms), 1000)), ' s engaged on pricing in one visit')`)},
+            ${signal('pricing_dwell', `maxIf(started, pricing_ms >= ${dwellMs})`, `concat(${durationSql('intDiv(max(pricing_ms), 1000)')}, ' engaged on pricing in one visit')`)},
             ${signal(
               'pricing_returns',
               `if(countIf(${recentPricing}) >= ${returns}, maxIf(started, ${recentPricing}), ${never})`,

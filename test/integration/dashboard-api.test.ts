@@ -229,6 +229,12 @@ describe('marketing dashboard API', () => {
     expect(body.topLeads).toEqual([expect.objectContaining({ email: emails.ceo, company: 'Initech', views: 2, engagedSeconds: 180, temperature: 'hot' })]);
   });
 
+  it('tells a lead\'s long pricing visit in minutes, as the lead page shows its buying signals', async () => {
+    // The CEO's one visit: 60 s, then 120 s engaged on pricing.
+    const { body } = await api(`/api/leads/${await leadId(emails.ceo)}?site=acme`);
+    expect(body.signals).toContainEqual(expect.objectContaining({ signal: 'pricing_dwell', detail: '3 min engaged on pricing in one visit' }));
+  });
+
   it('answers a period with no pricing views with zeros', async () => {
     const { status, body } = await api('/api/dashboard/pricing?site=acme&from=2020-01-01&to=2020-01-03');
     expect(status).toBe(200);

@@ -531,7 +531,7 @@ describe('buying signals', () => {
     const buyer = byEmail(leads, 'buyer@globex.example');
     expect(signalsOf(buyer)).toEqual({
       demo_request: 'form demo-request',
-      pricing_dwell: '150 s engaged on pricing in one visit',
+      pricing_dwell: '2 min 30 s engaged on pricing in one visit',
       pricing_returns: '3 visits to pricing in 7 days',
       docs_download: 'downloaded https://cdn.acme.test/files/security-whitepaper-technical.pdf',
     });
@@ -540,6 +540,26 @@ describe('buying signals', () => {
     expect(when('pricing_dwell')).toBe(at({ days: 3, minutes: 30 }));
     expect(when('pricing_returns')).toBe(at({ days: 1, minutes: 30 }));
     expect(byEmail(leads, 'reader@globex.example').signals).toEqual([]);
+  });
+
+  it('says how long the longest pricing visit lasted as people read it: "45 s", "12 min 34 s", "1 h 5 min"', async () => {
+    const site = newSite();
+    const rules = rulesSchema.parse({ signals: { pricingDwellSeconds: 30 } });
+    const dwell = (visitor: string, engagedMs: number) => [
+      view(site, visitor, '/pricing/', { minutes: 90 }),
+      event(site, visitor, 'engagement', { minutes: 10 }, { path: '/pricing/', engaged_ms: engagedMs }),
+      form(site, visitor, 'newsletter', `${visitor}@acme.example`, {}),
+    ];
+    // 3,930 s is 1 h 5 min 30 s: past an hour, the seconds are left out. 120 s is whole minutes.
+    await insert([...dwell('brief', 45_400), ...dwell('reader', 754_000), ...dwell('studious', 3_930_000), ...dwell('even', 120_000)]);
+    const leads = await score(site, rules);
+    const detail = (visitor: string) => signalsOf(byEmail(leads, `${visitor}@acme.example`)).pricing_dwell;
+    expect(['brief', 'reader', 'studious', 'even'].map(detail)).toEqual([
+      '45 s engaged on pricing in one visit',
+      '12 min 34 s engaged on pricing in one visit',
+      '1 h 5 min engaged on pricing in one visit',
+      '2 min engaged on pricing in one visit',
+    ]);
   });
 
   it('dates the pricing signals by their visit, so more pricing views in the same visit are not a new occurrence', async () => {

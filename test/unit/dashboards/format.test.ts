@@ -19,6 +19,13 @@ describe('times as the dashboards show them', () => {
     expect(formatSeconds(125.4)).toBe('2 min 5 s');
   });
 
+  it('writes an hour or more in hours and minutes, as a pricing visit\'s signal says it', () => {
+    expect(formatSeconds(3930)).toBe('1 h 5 min');
+    expect(formatSeconds(3599.6)).toBe('1 h');
+    expect(formatSeconds(7260)).toBe('2 h 1 min');
+    expect(formatSeconds(3599)).toBe('59 min 59 s');
+  });
+
   it('keeps a tenth of a second under a minute', () => {
     expect(formatSeconds(59.94)).toBe('59.9 s');
     expect(formatSeconds(12.5)).toBe('12.5 s');
