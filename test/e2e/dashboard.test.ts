@@ -32,8 +32,8 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
       startTestServer({
         sites: [{ id: 'acme', name: 'Acme website', origins: [SITE_ORIGIN], pageGroups: { product: ['/product*'], webinar: ['/webinar*'], pricing: ['/pricing*'], resources: ['/resources*'] } }],
         users,
-        // Every test logs in from this one address.
-        limits: { loginAttemptsPerIp: 100 },
+        // Every test logs in from this one address, and most of them as ada.
+        limits: { loginAttemptsPerIp: 100, loginAttemptsPerUser: 100 },
       }),
       launchChromium(),
     ]);
@@ -229,6 +229,33 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const refused = await page.request.post(`${server.url}/api/leads/${leadId}/qualification?site=acme`, { headers: { 'x-csrf-token': csrfToken }, data: { owner: 'ada' } });
     expect(refused.status()).toBe(403);
     expect((await refused.json()).code).toBe('forbidden');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows marketing the qualification\'s text fields as read-only, not as boxes to type in', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=initech`);
+    await page.getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.getByText('Your role (marketing) can read qualifications').waitFor();
+    const white = 'rgb(255, 255, 255)';
+    for (const name of ['Note on budget', 'Owner', 'Reason']) {
+      const field = page.getByRole('textbox', { name, exact: true });
+      // Read-only (reached with the keyboard, read and copied; announced as such), not a white box that takes no typing.
+      const looks = await field.evaluate((input: HTMLInputElement) => ({ readOnly: input.readOnly, disabled: input.disabled, background: getComputedStyle(input).backgroundColor, placeholder: input.placeholder }));
+      expect(looks, name).toEqual({ readOnly: true, disabled: false, background: looks.background, placeholder: '' });
+      expect(looks.background, name).not.toBe(white);
+      const before = await field.inputValue();
+      await field.focus();
+      await page.keyboard.type('typed by marketing');
+      expect(await field.inputValue(), name).toBe(before);
+    }
+    expect(await page.getByRole('checkbox', { name: /^Budget/ }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Assign to me' }).count()).toBe(0);
+    // An editable field, for comparison: the list's search field is the white box.
+    await page.goto(`${server.url}/dashboard/leads?site=acme`);
+    expect(await page.getByRole('searchbox', { name: 'Search' }).evaluate((input) => getComputedStyle(input).backgroundColor)).toBe(white);
     expect(problems).toEqual([]);
     await page.context().close();
   });

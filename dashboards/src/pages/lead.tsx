@@ -329,7 +329,8 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const [reason, setReason] = useState('');
   const [message, setMessage] = useState<{ text: string; error?: boolean }>();
   const [saving, setSaving] = useState(false);
-  const allowed = canQualify(session);
+  // A role that only reads sees the text fields read-only, not disabled: they can still be reached, read and copied.
+  const readOnly = !canQualify(session);
   const frameworkBoxes = session.frameworks[framework] ?? [];
   const required = framework === site.qualification.framework ? site.qualification.required : frameworkBoxes;
   const status = lead.lifecycle ? lifecycleLabel(lead.lifecycle) : verdict.prospect ? 'Prospect' : 'Lead';
@@ -385,21 +386,22 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
           </span>
         )}
       </p>
-      {!allowed && <p class="muted">Your role ({session.user?.role}) can read qualifications; sales and admins change them.</p>}
+      {readOnly && <p class="muted">Your role ({session.user?.role}) can read qualifications; sales and admins change them.</p>}
       <form
         class="qualification"
         onSubmit={(event) => {
           event.preventDefault();
+          if (readOnly) return;
           const change = checklistChange(loaded, { framework, boxes, notes, owner }, frameworkBoxes);
           if (Object.keys(change).length === 0) setMessage({ text: 'Nothing to save: the checklist is as it was loaded.' });
           else void save(change, describe);
         }}
       >
-        <fieldset disabled={!allowed || saving}>
+        <fieldset disabled={saving}>
           <legend>Checklist</legend>
           <label class="framework">
             Framework{' '}
-            <select value={framework} onChange={(event) => setFramework((event.target as HTMLSelectElement).value)}>
+            <select value={framework} disabled={readOnly} onChange={(event) => setFramework((event.target as HTMLSelectElement).value)}>
               {Object.keys(session.frameworks).map((name) => (
                 <option key={name} value={name}>
                   {name.toUpperCase()}
@@ -411,7 +413,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
             {frameworkBoxes.map((box) => (
               <li key={box}>
                 <label class="checkbox">
-                  <input type="checkbox" name={box} checked={boxes[box] === true} onChange={(event) => setBoxes({ ...boxes, [box]: (event.target as HTMLInputElement).checked })} />{' '}
+                  <input type="checkbox" name={box} checked={boxes[box] === true} disabled={readOnly} onChange={(event) => setBoxes({ ...boxes, [box]: (event.target as HTMLInputElement).checked })} />{' '}
                   {humanize(box)}
                   {required.includes(box) && <span class="muted"> (required)</span>}
                 </label>
@@ -419,7 +421,8 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
                   type="text"
                   class="note"
                   aria-label={`Note on ${humanize(box).toLowerCase()}`}
-                  placeholder="Note"
+                  placeholder={readOnly ? undefined : 'Note'}
+                  readOnly={readOnly}
                   maxLength={2000}
                   value={notes[box] ?? ''}
                   onInput={(event) => setNotes({ ...notes, [box]: (event.target as HTMLInputElement).value })}
@@ -429,37 +432,42 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
           </ul>
           <div class="owner">
             <label>
-              Owner <input type="text" name="owner" value={owner} maxLength={200} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
+              Owner <input type="text" name="owner" value={owner} maxLength={200} readOnly={readOnly} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
             </label>
-            {session.user && owner !== session.user.name && (
+            {!readOnly && session.user && owner !== session.user.name && (
               <button type="button" class="link-button" onClick={() => setOwner(session.user!.name)}>
                 Assign to me
               </button>
             )}
           </div>
-          <button type="submit">Save qualification</button>
+          <button type="submit" disabled={readOnly}>
+            Save qualification
+          </button>
         </fieldset>
       </form>
       <form
         class="disqualify"
         onSubmit={(event) => {
           event.preventDefault();
+          if (readOnly) return;
           // With the checklist's changes not saved yet: the notes typed before deciding are kept, not thrown away.
           const unsaved = checklistChange(loaded, { framework, boxes, notes, owner }, frameworkBoxes);
           if (verdict.disqualified) void save({ ...unsaved, disqualified: false }, describe);
           else void save({ ...unsaved, disqualified: true, reason: reason.trim() }, describe);
         }}
       >
-        <fieldset disabled={!allowed || saving}>
+        <fieldset disabled={saving}>
           <legend>{verdict.disqualified ? 'Disqualified' : 'Disqualify'}</legend>
           {verdict.disqualified ? (
-            <button type="submit">Requalify</button>
+            <button type="submit" disabled={readOnly}>
+              Requalify
+            </button>
           ) : (
             <>
               <label>
-                Reason <input type="text" value={reason} maxLength={2000} placeholder="e.g. no budget this year" onInput={(event) => setReason((event.target as HTMLInputElement).value)} />
+                Reason <input type="text" value={reason} maxLength={2000} placeholder={readOnly ? undefined : 'e.g. no budget this year'} readOnly={readOnly} onInput={(event) => setReason((event.target as HTMLInputElement).value)} />
               </label>{' '}
-              <button type="submit" class="danger">
+              <button type="submit" class="danger" disabled={readOnly}>
                 Disqualify
               </button>
             </>
