@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
+import { accountKeyOf, scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
 import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/compile.ts';
 import { judgeQualification } from '../../scoring/qualification.ts';
 import { currentLeadsSql } from '../../scoring/snapshots.ts';
@@ -427,6 +427,8 @@ export interface LeadFilters {
   maxScore?: number | undefined;
   /** Part of the email, name or company. */
   search?: string | undefined;
+  /** An account's id (`initech.example`, `company:initech`): its leads, those the accounts list counts. */
+  account?: string | undefined;
   sort: 'score' | 'recent';
   limit: number;
   offset: number;
@@ -506,6 +508,10 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
       OR positionCaseInsensitiveUTF8(concat(profile['first_name'], ' ', profile['last_name']), {search:String}) > 0
       OR positionCaseInsensitiveUTF8(profile['full_name'], {search:String}) > 0 OR positionCaseInsensitiveUTF8(profile['name'], {search:String}) > 0)`);
   }
+  if (filters.account !== undefined) {
+    params.account_leads = await accountLeadIds(client, site, filters.account);
+    where.push('has({account_leads:Array(String)}, lead_id)');
+  }
   const order = filters.sort === 'recent' ? 'last_seen DESC, score DESC, lead_id' : 'score DESC, last_seen DESC, lead_id';
   const query = `
 SELECT lead_id, email, score, fit, engagement, temperature, stage, reasons, profile, company, country, source, lifecycle, first_seen, last_seen,
@@ -555,6 +561,18 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
 }
 
 // ---- Accounts ---------------------------------------------------------------------------------------------------
+
+/**
+ * The ids of an account's leads, grouped by the accounts list's own rule (accountKeyOf), so that a list has as many
+ * leads as the account counts: a search for its name also finds other companies' leads and misses "ACME, Inc." for
+ * "Acmé SAS".
+ */
+async function accountLeadIds(client: ClickHouseClient, site: SiteConfig, account: string): Promise<string[]> {
+  const found = await rows<{ lead_id: string; email: string; company: string }>(client, `SELECT lead_id, email, company FROM (${currentLeadsSql(['email', 'company'])})`, {
+    site: site.id,
+  });
+  return found.filter((row) => accountKeyOf({ email: row.email, profile: { company: row.company } })?.id === account).map((row) => row.lead_id);
+}
 
 /** The companies behind the identified leads (scoring/accounts.ts), from the few columns of their stored scores it needs. */
 export async function accounts(client: ClickHouseClient, site: SiteConfig): Promise<AccountScore[]> {

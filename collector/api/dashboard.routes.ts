@@ -83,6 +83,16 @@ const temperatures = z
   .transform((text) => text.split(',').filter(Boolean))
   .pipe(z.array(z.enum(['cold', 'warm', 'hot'], { message: 'expected cold, warm or hot (several separated by commas)' })));
 
+/**
+ * An account as GET /api/dashboard/accounts names it (scoring/accounts.ts): a work email's domain, or `company:` and the
+ * declared company's words (lower case, single spaces).
+ */
+const accountId = z
+  .string()
+  .max(300)
+  .toLowerCase()
+  .regex(/^(?:company:[a-z0-9]+(?: [a-z0-9]+)*|(?!company:)[^\s@]+)$/, { message: 'expected an account as the accounts list names it: an email domain (acme.example) or company:NAME (company:acme)' });
+
 const contentRef = z
   .string()
   .max(2100)
@@ -218,6 +228,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     minScore: wholeNumber().optional(),
     maxScore: wholeNumber().optional(),
     q: z.string().min(1).max(200).optional(),
+    account: accountId.optional(),
     sort: z.enum(['score', 'recent']).default('score'),
   };
   const checkList = (query: Days & { content?: unknown }, ctx: z.RefinementCtx) => {
@@ -245,6 +256,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     minScore: query.minScore,
     maxScore: query.maxScore,
     search: query.q,
+    account: query.account,
     sort: query.sort,
     limit: query.limit,
     offset: query.offset ?? 0,

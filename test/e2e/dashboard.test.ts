@@ -577,4 +577,31 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect(asset.headers()['content-type']).toBe('text/javascript; charset=utf-8');
     await page.context().close();
   });
+
+  // Last: it adds two leads, which the figures of the tests above do not count.
+  it('opens exactly an account\'s leads from the accounts page, as many as the account counts', async () => {
+    // Two people on free mail who typed their company two ways: one account ("Acmé SAS" = "ACME, Inc.").
+    const bruce = `bruce.${newVisitor()}@gmail.com`;
+    const diana = `diana.${newVisitor()}@gmail.com`;
+    for (const [email, company] of [[bruce, 'Acmé SAS'], [diana, 'ACME, Inc.']]) {
+      await post([{ u: `${SITE_ORIGIN}/`, ss: 1, t: minutesAgo(3) }, { n: 'f', u: `${SITE_ORIGIN}/`, k: 'newsletter', t: minutesAgo(2), p: { 'email  email': email, 'company  ': company } }]);
+    }
+    await drained(server);
+
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    const row = page.locator('table.accounts tbody tr', { hasText: /Acmé SAS|ACME, Inc\./ });
+    await row.waitFor();
+    expect(await row.locator('td').nth(2).innerText()).toBe('2');
+    // The link searched for the account's name, which found only the one who typed it that way.
+    await row.getByRole('rowheader').getByRole('link').click();
+    await expect.poll(() => page.locator('table.leads tbody tr').count()).toBe(2);
+    expect(await page.getByRole('status').filter({ hasText: 'leads' }).innerText()).toBe('1–2 of 2 leads');
+    const listed = await page.locator('table.leads tbody tr').allInnerTexts();
+    expect([bruce, diana].map((email) => listed.some((text) => text.includes(email)))).toEqual([true, true]);
+    await page.getByRole('button', { name: 'Remove filter: Account: acme' }).waitFor();
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });

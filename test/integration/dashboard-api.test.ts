@@ -316,6 +316,43 @@ describe('accounts', () => {
     expect((await api('/api/dashboard/accounts?site=acme&temperature=warm')).body.total).toBe(1);
   });
 
+  it('lists exactly an account\'s leads, as many as the accounts list counts, and names a bad account in a 400', async () => {
+    // Site globex, three weeks ago: two people on free mail who typed their company two ways, one account
+    // ("Acmé SAS" = "ACME, Inc."), and someone at another company whose name holds theirs.
+    const acme = { bruce: `bruce.${newVisitor()}@gmail.com`, diana: `diana.${newVisitor()}@gmail.com` };
+    const insurer = `clark.${newVisitor()}@acme-insurance.test`;
+    const signUp = (email: string, company: string) => store(newVisitor(), [landing('/', at(20)), form('/', 'newsletter', at(20, 1), { 'email  email': email, 'company  ': company })], 'globex');
+    await signUp(acme.bruce, 'Acmé SAS');
+    await signUp(acme.diana, 'ACME, Inc.');
+    await signUp(insurer, 'Acme Insurance');
+    await server.scorer.settled();
+
+    const { body } = await api('/api/dashboard/accounts?site=globex');
+    const account = body.accounts.find((candidate: { id: string }) => candidate.id === 'company:acme');
+    expect(account).toMatchObject({ leads: 2 });
+    const emailsOf = async (search: string) => {
+      const { status, body: list } = await api(`/api/dashboard/leads?site=globex&${search}`);
+      expect(status, search).toBe(200);
+      return list.leads.map((lead: { email: string }) => lead.email).sort();
+    };
+    expect(await emailsOf('account=company:acme')).toEqual([acme.bruce, acme.diana].sort());
+    expect(await emailsOf('account=acme-insurance.test')).toEqual([insurer]);
+    // The search the accounts page linked to finds another number of leads than the account counts.
+    expect((await emailsOf(`q=${encodeURIComponent(account.name)}`)).length).not.toBe(account.leads);
+    const csv = await fetch(`${server.url}/api/leads.csv?site=globex&account=company:acme`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect((await csv.text()).trimEnd().split('\r\n')).toHaveLength(1 + account.leads);
+
+    const problems = async (account: string) => {
+      const response = await api(`/api/dashboard/leads?site=globex&account=${encodeURIComponent(account)}`);
+      expect(response.status, account).toBe(400);
+      return response.body.problems;
+    };
+    const expected = 'expected an account as the accounts list names it: an email domain (acme.example) or company:NAME (company:acme)';
+    expect(await problems('')).toEqual([{ path: 'account', message: `${expected} (got "")` }]);
+    expect((await problems('company:')).map((problem: { path: string }) => problem.path)).toEqual(['account']);
+    expect((await problems('jo@acme.example')).map((problem: { path: string }) => problem.path)).toEqual(['account']);
+  });
+
   it('exports the accounts as CSV, every one of the temperature asked, as the page lists them', async () => {
     const csv = async (search: string) => {
       const response = await fetch(`${server.url}/api/accounts.csv?${search}`, { headers: { authorization: `Bearer ${marketingToken.token}` } });

@@ -66,8 +66,8 @@ export function AccountsPage({ site, location }: PageProps) {
                 {accounts.data.accounts.map((account) => (
                   <tr key={account.id}>
                     <th scope="row">
-                      {/* Its leads: those whose email or declared company holds the account's domain or name. */}
-                      <a href={`/dashboard/leads${query({ site: site.id, temperature: 'all', q: account.id.startsWith('company:') ? account.name : account.id })}`}>{account.name}</a>
+                      {/* Its leads, exactly those it counts: a search for its name found others too. */}
+                      <a href={`/dashboard/leads${query({ site: site.id, temperature: 'all', account: account.id })}`}>{account.name}</a>
                       {account.name !== account.id && !account.id.startsWith('company:') && <span class="sub">{account.id}</span>}
                     </th>
                     <td class="number score">{formatNumber(account.score)}</td>

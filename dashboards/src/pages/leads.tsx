@@ -70,6 +70,7 @@ export function LeadsPage({ site, location }: PageProps) {
     content: get('content'),
     owner: get('owner'),
     q: get('q'),
+    account: get('account'),
     sort: get('sort') || 'score',
   };
   // An empty owner asks for the unassigned, which a plain query string would drop.
@@ -183,15 +184,16 @@ function Filters({ params, onApply, searchField }: { params: URLSearchParams; on
 }
 
 /**
- * Filters that came from a marketing panel (funnel step, content), shown so they can be seen and removed. The focus
- * goes from a removed filter's button to the next filter's, else the last one's, else to `afterLast` (the search
- * field): not to the page's body, where the removed button left it.
+ * Filters that came from another page (an account, a marketing panel's funnel step or content), shown so they can be
+ * seen and removed. The focus goes from a removed filter's button to the next filter's, else the last one's, else to
+ * `afterLast` (the search field): not to the page's body, where the removed button left it.
  */
 function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchParams; onRemove: (changes: Record<string, string | undefined>) => void; afterLast: () => HTMLElement | null }) {
   const list = useRef<HTMLUListElement>(null);
   const removedAt = useRef<number | undefined>(undefined);
   const period = seenPeriod(params);
   const active = [
+    params.get('account') && { key: 'account', text: `Account: ${params.get('account')!.replace(/^company:/, '')}` },
     params.get('funnel') && { key: 'funnel', text: `Funnel: ${params.get('funnel')} or beyond` },
     params.get('content') && { key: 'content', text: `Engaged with ${params.get('content')!.replace(':', ' ')}` },
     period && { key: 'from', text: `Seen ${formatDay(period.from)} – ${formatDay(period.to)}` },
