@@ -1,4 +1,3 @@
-import { distance as levenshtein } from 'fastest-levenshtein';
 import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
 import { STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { SqlParams, toClickHouseTime } from './sql.ts';
@@ -203,7 +202,8 @@ function compileRules(rules: Rules, p: SqlParams, pageGroups: PageGroups): Compi
     cap: rule.cap ?? UNCAPPED,
     halfLifeDays: rule.halfLifeDays ?? halfLife,
     stageRank: stageRank(rule.stage),
-    perVisit: rule.event === 'form' ? 'name' : rule.event === 'download' ? `if(link_url != '', link_url, name)` : undefined,
+    // A download by its file's name and link: gated files may share one link (javascript:void(0)) and differ by name.
+    perVisit: rule.event === 'form' ? 'name' : rule.event === 'download' ? '(name, link_url)' : undefined,
   });
   const once = { cap: UNCAPPED, halfLifeDays: halfLife, stageRank: 0 };
 
@@ -346,10 +346,10 @@ const knownIdentities = (site: string, now: string, countBots: boolean) => `site
  * email are those of its first identified visit. A browser that gave one email is that email's lead's throughout,
  * anonymous history included. So a person keeps what they did when someone else gives an email on their browser.
  *
- * An email given again with a typo put right (`closeEmails`: "grace@hopper.tset", then "grace@hopper.test", in any
- * later visit) is the same person's: the browser's identity rows of either count as the latest of the two, so the
- * corrected email has the whole history, and the mistyped one no visit. Events sent without a session (a server's)
- * are one visit: their browser is the latest email's throughout.
+ * A mistyped email put right in the same visit leaves the mistyped one no visit. Put right in a later visit, it is
+ * another email's lead, with the visits before: two colleagues' addresses can be one letter apart (anne@, anna@), and
+ * one person's visits must never go to another (an erasure would leave them behind). Events sent without a session
+ * (a server's) are one visit: their browser is the latest email's throughout.
  *
  * `given` is the browser's identity rows, oldest first (by time, then event id): tuples (ts, event_id, email,
  * session_id) as identitiesSql gathers them. SQL of the email that owns the row of `session` at `at` (a time in the
@@ -368,43 +368,19 @@ export interface GivenEmail {
   sessionId: string;
 }
 
-/** ownerSql outside ClickHouse: the email whose visit `sessionId` at `at` (epoch ms) is; `given` oldest first, as stored. */
-export function ownerOf(stored: GivenEmail[], sessionId: string, at: number): string {
-  const given = corrected(stored);
+/** ownerSql outside ClickHouse: the email whose visit `sessionId` at `at` (epoch ms) is; `given` oldest first. */
+export function ownerOf(given: GivenEmail[], sessionId: string, at: number): string {
   const last = (test: (g: GivenEmail) => boolean) => given.filter(test).at(-1)?.email;
   if (given.length === 0) return '';
   return last((g) => g.sessionId === sessionId) ?? last((g) => g.at <= at) ?? last((g) => g.sessionId === given[0]!.sessionId)!;
 }
 
-/**
- * Whether two emails are one mistyped and put right: at most one character apart in 8 (Levenshtein, by code point),
- * and at most 2 ("gmial" for "gmail", ".tset" for ".test"). Shorter emails differ too little to tell a typo from
- * another person's. closeEmailsSql is the same test in ClickHouse.
- */
-export function closeEmails(a: string, b: string): boolean {
-  return levenshtein(a, b) <= Math.min(2, Math.floor(Math.min([...a].length, [...b].length) / 8));
-}
-const closeEmailsSql = (a: string, b: string) => `editDistanceUTF8(${a}, ${b}) <= least(2, intDiv(least(lengthUTF8(${a}), lengthUTF8(${b})), 8))`;
-
-/** A browser's identity rows with each email put right: the latest email the browser gave that is close to it. */
-const corrected = (given: GivenEmail[]) => given.map((g) => ({ ...g, email: given.filter((h) => closeEmails(h.email, g.email)).at(-1)!.email }));
-
-/** SQL of rows (visitor_id, stored) over the identity rows `where` keeps: each browser's, oldest first, as ownerOf takes them. */
-export const storedIdentitiesSql = (where: string) => `
-        SELECT visitor_id, arraySort(groupArray((ts, event_id, email, session_id))) AS stored
-        FROM identities
-        WHERE ${where}
-        GROUP BY visitor_id`;
-
-/** `corrected` in SQL: a browser's identity rows (`stored`, as storedIdentitiesSql gathers them) as ownerSql reads them. */
-export const correctedSql = (stored: string) => `arrayMap(g -> (g.1, g.2, ${stored}[arrayLastIndex(h -> ${closeEmailsSql('h.3', 'g.3')}, ${stored})].3, g.4), ${stored})`;
-
-/** SQL of rows (visitor_id, given): each browser's identity rows as ownerSql reads them, each email put right as `corrected` does. */
+/** SQL of rows (visitor_id, given) over the identity rows `where` keeps: each browser's, oldest first, as ownerSql and ownerOf read them. */
 export const identitiesSql = (where: string) => `
-    SELECT visitor_id, ${correctedSql('stored')} AS given
-    FROM
-    (${storedIdentitiesSql(where)}
-    )`;
+    SELECT visitor_id, arraySort(groupArray((ts, event_id, email, session_id))) AS given
+    FROM identities
+    WHERE ${where}
+    GROUP BY visitor_id`;
 
 /** Each visitor (of a site, or of a list) with the emails it gave: the leads its visits belong to. */
 const identifiedSql = (site: string, now: string, countBots: boolean, visitors?: string) =>

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { leadIdOfEmailSql, ownerOf, storedIdentitiesSql, type GivenEmail } from '../../scoring/compile.ts';
+import { identitiesSql, leadIdOfEmailSql, ownerOf, type GivenEmail } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
 import { saysNothingSql } from '../../scoring/normalize.ts';
 import { isoTime, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
@@ -87,16 +87,16 @@ interface Visits {
  * one email is that email's throughout; one that gave several has its visits listed and given to their owners.
  */
 async function visitsOf(client: ClickHouseClient, site: string, emails: string[]): Promise<Map<string, Visits>> {
-  const browsers = await rows<{ visitor_id: string; stored: [string, string, string, string][] }>(
+  const browsers = await rows<{ visitor_id: string; given: [string, string, string, string][] }>(
     client,
-    `${storedIdentitiesSql('site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email IN {emails:Array(String)})')}
+    `${identitiesSql('site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email IN {emails:Array(String)})')}
      ORDER BY visitor_id`,
     { site, emails },
   );
   const found = new Map(emails.map((email): [string, Visits] => [email, { visitorIds: [], sharedVisits: {}, handedOver: [] }]));
   const givenOf = new Map<string, GivenEmail[]>();
   for (const browser of browsers) {
-    const given = browser.stored.map(([ts, eventId, email, sessionId]) => ({ at: timeOf(ts), eventId, email, sessionId }));
+    const given = browser.given.map(([ts, eventId, email, sessionId]) => ({ at: timeOf(ts), eventId, email, sessionId }));
     const gave = new Set(given.map((row) => row.email));
     if (gave.size > 1) givenOf.set(browser.visitor_id, given);
     else found.get(given[0]!.email)?.visitorIds.push(browser.visitor_id);
@@ -142,8 +142,8 @@ export async function findLead(client: ClickHouseClient, site: string, id: strin
 export async function findPerson(client: ClickHouseClient, site: string, id: string): Promise<Person | undefined> {
   const email = await emailOfLead(client, site, id);
   if (!email) return undefined;
-  // The other emails their browsers gave: a lead of one that has no visit left (a mistyped email they put right) is
-  // theirs too, with the stored scores it left.
+  // The other emails their browsers gave: a lead of one that has no visit left (a mistyped email they put right in
+  // the same visit) is theirs too, with the stored scores it left.
   const others = await rows<{ email: string }>(
     client,
     `SELECT DISTINCT email FROM identities

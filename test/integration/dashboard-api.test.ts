@@ -59,8 +59,8 @@ const form = (path: string, name: string, t: number, fields: Record<string, stri
  * Stores a browser's events with their own timestamps (the collector would replace times older than a day by the
  * arrival time), and tells the scorer, as the write-ahead log does after each batch it stores.
  */
-async function store(visitor: string, events: Record<string, unknown>[], site = 'acme') {
-  const batch = { s: site, v: visitor, sid: newVisitor(), e: events.map((event) => ({ i: randomUUID(), ...event })) } as WireBatch;
+async function store(visitor: string, events: Record<string, unknown>[], site = 'acme', sid = newVisitor()) {
+  const batch = { s: site, v: visitor, sid, e: events.map((event) => ({ i: randomUUID(), ...event })) } as WireBatch;
   const rows = batchToRows(batch, Math.max(...events.map((event) => event.t as number)) + 1000, { userAgent: describeUserAgent(BROWSER_USER_AGENT) });
   await insertEvents(server.client, rows);
   server.scorer.noteStored(rows);
@@ -118,7 +118,6 @@ async function seed() {
 
 const jons = newVisitor();
 const people = {
-  // The same address, two letters swapped: put right, not another person's (scoring/compile.ts closeEmails).
   typo: `jon.${jons}@tpyo.test`,
   corrected: `jon.${jons}@typo.test`,
   ada: `ada.${newVisitor()}@analytical-engines.test`,
@@ -127,15 +126,18 @@ const people = {
 const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
 
 /**
- * Site globex, this week: a visitor who comes back the next day to correct the email it typed, Ada who types her name in a "Name" field,
+ * Site globex, this week: a visitor who corrects the email it typed and comes back the next day, Ada who types her name in a "Name" field,
  * studies pricing and asks for a demo minutes ago, and a head of operations whose answers are worth exactly 60
  * points (manager 20, 500 employees 25, France 15): warm, since hot is above 60.
  */
 async function seedGlobex() {
   const jon = newVisitor();
-  await store(jon, [landing('/', at(2)), form('/', 'newsletter', at(2, 1), { 'email  email': people.typo })], 'globex');
+  // The email put right in the same visit, after the scorer has seen the typo; back the next day.
+  const visit = newVisitor();
+  await store(jon, [landing('/', at(2)), form('/', 'newsletter', at(2, 1), { 'email  email': people.typo })], 'globex', visit);
   await server.scorer.settled();
-  await store(jon, [landing('/', at(1)), form('/', 'newsletter', at(1, 1), { 'email  email': people.corrected })], 'globex');
+  await store(jon, [form('/', 'newsletter', at(2, 3), { 'email  email': people.corrected })], 'globex', visit);
+  await store(jon, [landing('/', at(1))], 'globex');
   await store(newVisitor(), [
     landing('/pricing', minutesAgo(6)),
     { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(5), ms: 45_000 },

@@ -6,7 +6,7 @@ import { toClickHouseTime } from '../../scoring/sql.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
 import { createStoreClient, encodedInsertOf } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
-import { compileScoring, correctedSql, ownerOf, ownerSql, type GivenEmail, type LeadScore } from '../../scoring/compile.ts';
+import { compileScoring, ownerOf, ownerSql, type GivenEmail, type LeadScore } from '../../scoring/compile.ts';
 import { companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberSql, saysNothing, saysNothingSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
 import { defaultRules, rulesSchema, type RulesInput } from '../../scoring/rules.ts';
 import { SqlParams } from '../../scoring/sql.ts';
@@ -345,15 +345,14 @@ describe('identity stitching', () => {
     expect(await score(site, rules, ['pc-1'])).toEqual(leads);
   });
 
-  it('finds the owner of a visit alike in SQL and in TypeScript, typos put right', async () => {
+  it('finds the owner of a visit alike in SQL and in TypeScript', async () => {
     const random = mulberry32(7);
     const cases: { given: GivenEmail[]; session: string; at: number }[] = [];
     for (let n = 0; n < 300; n++) {
       const given = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => ({
         at: NOW.getTime() - Math.floor(random() * 6) * DAY,
         eventId: `00000000-0000-4000-8000-00000000000${i}`,
-        // Typos of one address (1 or 2 characters off, a chain of them), other people's, and short ones too close to tell.
-        email: ['grace@hopper.test', 'grace@hopper.tset', 'grace@hoper.tst', 'ada@alpha.test', 'a@x.test', 'b@x.test', 'élodie@exemple.fr', 'elodie@exemple.fr'][Math.floor(random() * 8)]!,
+        email: ['a@x.test', 'b@x.test', 'c@x.test'][Math.floor(random() * 3)]!,
         sessionId: ['', 's1', 's2', 's3'][Math.floor(random() * 4)]!,
       })).sort((a, b) => a.at - b.at || (a.eventId < b.eventId ? -1 : 1));
       cases.push({ given, session: ['', 's1', 's2', 's3', 's4'][Math.floor(random() * 5)]!, at: NOW.getTime() - Math.floor(random() * 7) * DAY });
@@ -365,11 +364,11 @@ describe('identity stitching', () => {
     const given = `arrayMap((a, i, e, v) -> arrayZip(arrayMap(x -> toDateTime64(x, 3, 'UTC'), a), arrayMap(x -> toUUID(x), i), e, v), ${at}, ${ids}, ${emails}, ${visits})`;
     const sessions = p.bind('sessions', cases.map((c) => c.session), 'Array(String)');
     const times = p.bind('times', cases.map((c) => toClickHouseTime(c.at)), "Array(DateTime64(3, 'UTC'))");
-    const query = `SELECT arrayMap((stored, s, t) -> arrayMap(rows -> ${ownerSql('rows', 's', 't')}, [${correctedSql('stored')}])[1], ${given}, ${sessions}, ${times}) AS owners`;
+    const query = `SELECT arrayMap((rows, s, t) -> ${ownerSql('rows', 's', 't')}, ${given}, ${sessions}, ${times}) AS owners`;
     const result = await client.query({ query, query_params: p.values, format: 'JSONEachRow' });
     const [{ owners } = { owners: [] }] = await result.json<{ owners: string[] }>();
     expect(owners).toEqual(cases.map((c) => ownerOf(c.given, c.session, c.at)));
-    expect(new Set(owners)).toEqual(new Set(['grace@hopper.test', 'grace@hopper.tset', 'grace@hoper.tst', 'ada@alpha.test', 'a@x.test', 'b@x.test', 'élodie@exemple.fr', 'elodie@exemple.fr']));
+    expect(new Set(owners).size).toBe(3);
   });
 
   it('leaves out automated browsers unless the rules count them', async () => {
