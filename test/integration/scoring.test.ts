@@ -210,6 +210,11 @@ describe('recency, caps and negatives', () => {
     expect(reason(lead, 'white-paper')).toMatchObject({ count: 3, capped: true });
     expect(reason(lead, 'white-paper')!.points).toBeCloseTo(10 * 0.5 ** (1 / 30) + 10 * 0.5 ** (3 / 30), 2);
     expect(await score(site, RULES, ['twice-1'])).toEqual(await score(site));
+
+    // Two gated white papers behind one link (javascript:void(0)), told apart by their names: two downloads.
+    const gated = (name: string) => event(site, 'gated-1', 'download', { days: 2 }, { session_id: 'g', name, link_url: 'javascript:void(0)' });
+    await insert([form(site, 'gated-1', 'contact', 'gated@acme.example', {}, { days: 2 }), gated('White paper: AI in sales'), gated('White paper: Security')]);
+    expect(reason(byEmail(await score(site), 'gated@acme.example'), 'white-paper')).toMatchObject({ count: 2 });
   });
 
   it('rounds a score ending in .5 up, as the accounts and the article read "> 60": 60.5 is 61, hot', async () => {
