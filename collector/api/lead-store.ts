@@ -42,8 +42,8 @@ export interface Person extends LeadIdentity {
   handedOver: { visitorId: string; until: string }[];
   /**
    * The leads their stored scores, qualifications and alerts are under: their own, the anonymous visitors their
-   * browsers were, and those of the other emails their browsers gave while theirs whose lead is gone (no browser
-   * belongs to it any more: an email they corrected).
+   * browsers were before their first email (on a shared browser, when its first identified visit is theirs), and those
+   * of the other emails their browsers gave that have no visit left (an email they corrected in the same visit).
    */
   leadIds: string[];
 }
@@ -80,6 +80,8 @@ interface Visits {
   visitorIds: string[];
   sharedVisits: Record<string, string[]>;
   handedOver: { visitorId: string; until: string }[];
+  /** The browsers whose anonymous visits (before their first email) are the lead's, as the first identified visit's owner. */
+  anonymousOf: string[];
 }
 
 /**
@@ -93,13 +95,16 @@ async function visitsOf(client: ClickHouseClient, site: string, emails: string[]
      ORDER BY visitor_id`,
     { site, emails },
   );
-  const found = new Map(emails.map((email): [string, Visits] => [email, { visitorIds: [], sharedVisits: {}, handedOver: [] }]));
+  const found = new Map(emails.map((email): [string, Visits] => [email, { visitorIds: [], sharedVisits: {}, handedOver: [], anonymousOf: [] }]));
   const givenOf = new Map<string, GivenEmail[]>();
   for (const browser of browsers) {
     const given = browser.given.map(([ts, eventId, email, sessionId]) => ({ at: timeOf(ts), eventId, email, sessionId }));
     const gave = new Set(given.map((row) => row.email));
     if (gave.size > 1) givenOf.set(browser.visitor_id, given);
-    else found.get(given[0]!.email)?.visitorIds.push(browser.visitor_id);
+    else {
+      found.get(given[0]!.email)?.visitorIds.push(browser.visitor_id);
+      found.get(given[0]!.email)?.anonymousOf.push(browser.visitor_id);
+    }
   }
   if (givenOf.size === 0) return found;
   const visits = await rows<{ visitor_id: string; session_id: string; started: string }>(
@@ -112,6 +117,8 @@ async function visitsOf(client: ClickHouseClient, site: string, emails: string[]
   const owners = visits.map((visit) => ({ ...visit, at: timeOf(visit.started), owner: ownerOf(givenOf.get(visit.visitor_id)!, visit.session_id, timeOf(visit.started)) }));
   for (const [visitor, given] of givenOf) {
     const ofBrowser = owners.filter((visit) => visit.visitor_id === visitor);
+    const first = ofBrowser[0]?.owner;
+    if (first !== undefined) found.get(first)?.anonymousOf.push(visitor);
     for (const email of new Set(given.map((row) => row.email))) {
       const lead = found.get(email);
       const theirs = ofBrowser.filter((visit) => visit.owner === email);
@@ -152,14 +159,11 @@ export async function findPerson(client: ClickHouseClient, site: string, id: str
     { site, email },
   );
   const visits = await visitsOf(client, site, [email, ...new Set(others.map((row) => row.email))]);
-  const theirs = visits.get(email)!;
-  const gave = await rows<{ visitor_id: string }>(
-    client,
-    'SELECT DISTINCT visitor_id FROM identities WHERE site_id = {site:String} AND email = {email:String} ORDER BY visitor_id',
-    { site, email },
-  );
+  const { anonymousOf, ...theirs } = visits.get(email)!;
   const gone = [...visits].filter(([other, lead]) => other !== email && lead.visitorIds.length === 0).map(([other]) => leadIdOf(other));
-  return { id, email, ...theirs, leadIds: [id, ...gave.map((browser) => `v_${browser.visitor_id}`), ...gone] };
+  // The anonymous visitor a browser was is the person's whose visits its anonymous history is: on a shared browser,
+  // the first identified visit's.
+  return { id, email, ...theirs, leadIds: [id, ...anonymousOf.sort().map((visitor) => `v_${visitor}`), ...gone] };
 }
 
 /**

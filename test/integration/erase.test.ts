@@ -160,6 +160,29 @@ describe('exporting a person', () => {
     expect(alerts[0]).toMatchObject({ lead_id: adaId, signal: 'demo_request', alert: { lead: { email: ada, company: 'Alpha' } } });
   });
 
+  it('gives a shared computer’s anonymous history to the person of its first identified visit, not to the next user', async () => {
+    const pc = newVisitor();
+    const [kate, liam] = [`kate.${pc}@kappa.test`, `liam.${pc}@lambda.test`];
+    // Browsed anonymously, and scored so (a stored score of the anonymous visitor), then Kate's visit, then Liam's.
+    await post(pc, [view(90, '/pricing'), view(89, '/product/k')], newVisitor());
+    await drained(server);
+    await post(pc, [form(60, { email: kate, company: 'Kappa' })], newVisitor());
+    await post(pc, [view(30, '/careers'), form(29, { email: liam, company: 'Lambda' })], newVisitor());
+    await drained(server);
+    const anonymous = `v_${pc}`;
+    expect(await count(`lead_scores WHERE lead_id = {id:String}`, { id: anonymous })).toBeGreaterThan(0);
+    const exported = async (email: string) => (await getJson(server, `/api/leads/${leadIdOf(email)}/export?site=acme`)).body;
+    expect((await exported(kate)).leadIds).toContain(anonymous);
+    const liams = await exported(liam);
+    expect(liams.leadIds).not.toContain(anonymous);
+    expect(liams.storedScores.map((row: { lead_id: string }) => row.lead_id)).not.toContain(anonymous);
+    // Erasing Liam leaves Kate's anonymous history, and her lead, as they were.
+    const kateBefore = await count(`lead_scores WHERE lead_id IN ({id:String}, {anonymous:String})`, { id: leadIdOf(kate), anonymous });
+    expect((await erase(leadIdOf(liam))).status).toBe(200);
+    expect(await count(`lead_scores WHERE lead_id IN ({id:String}, {anonymous:String})`, { id: leadIdOf(kate), anonymous })).toBe(kateBefore);
+    expect((await exported(kate)).events.map((event: { path: string }) => event.path)).toEqual(['/contact', '/product/k', '/pricing']);
+  });
+
   it('finds a person whose first events are still on their way to ClickHouse', async () => {
     const visitor = newVisitor();
     const email = `new.${visitor}@gamma.test`;
