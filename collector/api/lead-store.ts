@@ -380,12 +380,20 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
   const query_params = personParams(site, person);
   // Recorded first: from now on no collector stores an event of theirs that was still on its way (ingest/erasures.ts).
   const record = (at: number) => {
-    const erasure = (visitor_id: string, lead_id: string, until: number): ErasureRow => ({ site_id: site, visitor_id, lead_id, until: toClickHouseTime(until), erased_at: toClickHouseTime(at) });
+    const erasure = (visitor_id: string, session_id: string, lead_id: string): ErasureRow => ({
+      site_id: site,
+      visitor_id,
+      session_id,
+      lead_id,
+      until: toClickHouseTime(END_OF_TIME),
+      erased_at: toClickHouseTime(at),
+    });
     return client.insert({
       table: 'erasures',
       values: [
-        erasure('', leadIdOf(person.email), END_OF_TIME),
-        ...person.visitorIds.map((visitor) => erasure(visitor, '', Date.parse(person.handedOver.find(({ visitorId }) => visitorId === visitor)?.until ?? '') || END_OF_TIME)),
+        erasure('', '', leadIdOf(person.email)),
+        // A browser that was theirs throughout, or their visits of one they shared: the others' visits are kept.
+        ...person.visitorIds.flatMap((visitor) => (person.sharedVisits[visitor] ?? ['']).map((session) => erasure(visitor, session, ''))),
       ],
       format: 'JSONEachRow',
     });

@@ -8,8 +8,8 @@ import { batchOfRows, rowsOf, type LoggedBatch } from './wal-records.ts';
 /**
  * Keeps an erased person's events out of what a collector stores after the erasure: those another collector's
  * write-ahead log held when it ran (each collector has its own log), or one that waited for ClickHouse to come back.
- * The erasure records in `erasures` (migration 011) which browsers and which email were the person's, and on a
- * browser another person took over, until when; the drainer drops from each insert such rows that a collector
+ * The erasure records in `erasures` (migrations 011, 014) which browsers and which email were the person's, and on a
+ * browser they shared with other people, which of its visits; the drainer drops from each insert such rows that a collector
  * received before the erasure (by the collectors' clocks: a browser's own may run minutes fast or a day slow). What
  * arrives after it is new, and kept.
  *
@@ -36,12 +36,14 @@ export interface ErasureFilter {
 }
 
 /**
- * One row of `erasures`: a browser of the person (their events on it dated before `until`: the handover on a shared
- * computer, else END_OF_TIME), or their email's lead (its `until` END_OF_TIME).
+ * One row of `erasures`: a browser of the person (their events on it dated before `until`), one of their visits on a
+ * browser they shared (`session_id`), or their email's lead (its `until` END_OF_TIME).
  */
 export interface ErasureRow {
   site_id: string;
   visitor_id: string;
+  /** A visit of theirs on a shared browser; '' for the whole browser, or for their email's lead. */
+  session_id: string;
   lead_id: string;
   until: string;
   erased_at: string;
@@ -71,6 +73,8 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   const erased = new Map<string, Erased>();
   // Per site and browser: when another email took it over, as found in the rows drained since (see handovers).
   const handedOver = new Map<string, number>();
+  // The browsers with visits erased (a shared computer): a batch of theirs is read row by row.
+  const sharedBrowsers = new Set<string>();
   let latestSeen = 0;
   let reads = 0;
   // The last read when the last insert completed (its rows checked): erasures found after it may cover rows stored since.
@@ -82,16 +86,21 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
 
   async function refresh(): Promise<void> {
     const result = await client.query({
-      query: `SELECT site_id, visitor_id, lead_id, toUnixTimestamp64Milli(until) AS until, toUnixTimestamp64Milli(erased_at) AS erased_at
+      query: `SELECT site_id, visitor_id, session_id, lead_id, toUnixTimestamp64Milli(until) AS until, toUnixTimestamp64Milli(erased_at) AS erased_at
               FROM erasures WHERE erased_at >= {since:DateTime64(3, 'UTC')} ORDER BY erased_at`,
       query_params: { since: toClickHouseTime(Math.max(0, latestSeen - LOOKBACK_MS)) },
       format: 'JSONEachRow',
     });
     const read = ++reads;
-    for (const row of await result.json<{ site_id: string; visitor_id: string; lead_id: string; until: number | string; erased_at: number | string }>()) {
+    for (const row of await result.json<{ site_id: string; visitor_id: string; session_id: string; lead_id: string; until: number | string; erased_at: number | string }>()) {
       const erasedAt = Number(row.erased_at);
       latestSeen = Math.max(latestSeen, erasedAt);
-      const key = row.visitor_id ? browserKey(row.site_id, row.visitor_id) : `${row.site_id}\u0000l\u0000${row.lead_id}`;
+      if (row.session_id) sharedBrowsers.add(browserKey(row.site_id, row.visitor_id));
+      const key = !row.visitor_id
+        ? `${row.site_id}\u0000l\u0000${row.lead_id}`
+        : row.session_id
+          ? visitKey(row.site_id, row.visitor_id, row.session_id)
+          : browserKey(row.site_id, row.visitor_id);
       const known = erased.get(key);
       if (known !== undefined && known.erasedAt >= erasedAt) continue;
       erased.set(key, { until: Number(row.until), erasedAt, read });
@@ -102,6 +111,7 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   }
 
   const browserKey = (site: string, visitor: string) => `${site}\u0000v\u0000${visitor}`;
+  const visitKey = (site: string, visitor: string, session: string) => `${browserKey(site, visitor)}\u0000s\u0000${session}`;
   const browserErased = (site: string, visitor: string): Erased | undefined => {
     const key = browserKey(site, visitor);
     const found = erased.get(key);
@@ -114,7 +124,11 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   const byEmail = (row: EventRow, ts: number, foundAfter = 0) => row.email !== '' && covers(row, ts, emailErased(row.site_id, row.email), foundAfter);
   const isErased = (row: EventRow, foundAfter = 0) => {
     const ts = timeOf(row.ts);
-    return covers(row, ts, browserErased(row.site_id, row.visitor_id), foundAfter) || byEmail(row, ts, foundAfter);
+    return (
+      covers(row, ts, browserErased(row.site_id, row.visitor_id), foundAfter) ||
+      covers(row, ts, erased.get(visitKey(row.site_id, row.visitor_id, row.session_id)), foundAfter) ||
+      byEmail(row, ts, foundAfter)
+    );
   };
   /**
    * A browser of an erased person on which the rows give another email: a shared computer the next user took over
@@ -123,23 +137,23 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
    * is its form's email's), and they are kept, in these batches and the later ones.
    */
   function handovers(rows: EventRow[]): void {
-    const visitKey = (row: EventRow) => `${browserKey(row.site_id, row.visitor_id)}\u0000${row.session_id}`;
+    const visitOf = (row: EventRow) => visitKey(row.site_id, row.visitor_id, row.session_id);
     const visitStarts = new Map<string, number>();
     for (const row of rows) {
       if (!erased.has(browserKey(row.site_id, row.visitor_id))) continue;
-      visitStarts.set(visitKey(row), Math.min(visitStarts.get(visitKey(row)) ?? Infinity, timeOf(row.ts)));
+      visitStarts.set(visitOf(row), Math.min(visitStarts.get(visitOf(row)) ?? Infinity, timeOf(row.ts)));
     }
     for (const row of rows) {
       if (row.email === '' || !erased.has(browserKey(row.site_id, row.visitor_id))) continue;
       const ts = timeOf(row.ts);
       if (byEmail(row, ts)) continue;
       const key = browserKey(row.site_id, row.visitor_id);
-      handedOver.set(key, Math.min(handedOver.get(key) ?? Infinity, visitStarts.get(visitKey(row)) ?? ts));
+      handedOver.set(key, Math.min(handedOver.get(key) ?? Infinity, visitStarts.get(visitOf(row)) ?? ts));
     }
   }
   // Whether a batch may hold such a row, from what its record's head says (without reading its rows).
   const mayHold = (batch: LoggedBatch) =>
-    batch.visitors.some((visitor) => erased.has(browserKey(visitor.site_id, visitor.visitor_id))) ||
+    batch.visitors.some((visitor) => erased.has(browserKey(visitor.site_id, visitor.visitor_id)) || sharedBrowsers.has(browserKey(visitor.site_id, visitor.visitor_id))) ||
     batch.identities.some((identity) => emailErased(identity.site_id, identity.email) !== undefined);
 
   /** The rows of the batches that may be an erased person's (mayHold), read, with the handovers they show noted. */

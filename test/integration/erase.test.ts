@@ -419,6 +419,34 @@ describe('erasing a person', () => {
     expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
   });
 
+  it('keeps out what another collector’s log held of their visits of a shared computer, and keeps the other person’s', async () => {
+    // Cara, then Dan, then Cara again on one browser, each in a visit of their own; a second collector still holds
+    // a retried page view of each person's first visit when Dan is erased.
+    const [pc, cara1, dan1, cara2] = [newVisitor(), newVisitor(), newVisitor(), newVisitor()];
+    const [cara, dan] = [`cara.${pc}@gamma.test`, `dan.${pc}@delta.test`];
+    await post(pc, [view(60, '/product/1'), form(59, { email: cara })], cara1);
+    await post(pc, [form(40, { email: dan })], dan1);
+    await post(pc, [form(20, { email: cara })], cara2);
+    await drained(server);
+    let reachable = false;
+    const other = await otherCollector(() => reachable);
+    await other.write(
+      batchToRows(
+        { s: 'acme', v: pc, e: [{ ...view(58, '/product/cara'), sid: cara1 }, { ...view(39, '/product/dan'), sid: dan1 }] as WireBatch['e'] },
+        Date.now(),
+      ),
+    );
+    expect((await erase(leadIdOf(dan))).status).toBe(200);
+    reachable = true;
+    await other.drained();
+    await other.close();
+
+    const paths = (await rows(`SELECT path FROM events FINAL WHERE visitor_id = {pc:String} ORDER BY ts`, { pc })).map((row) => row.path);
+    expect(paths).toEqual(['/product/1', '/contact', '/product/cara', '/contact']);
+    await drained(server);
+    expect((await getJson(server, `/api/leads/${leadIdOf(cara)}?site=acme`)).body).toMatchObject({ email: cara, visitorIds: [pc] });
+  });
+
   it('keeps out the events of a person erased by a collector whose clock runs behind the one that erased before', async () => {
     // Two collectors erase a person each; the second one's clock is a few seconds behind the first's, so its erasure
     // is recorded after the first with an earlier time. A third collector's drain read the first one in between.

@@ -39,7 +39,9 @@ describe('the identity map rebuilt with visits (migration 013)', () => {
       query: `INSERT INTO identities SELECT site_id, visitor_id, lower(trimBoth(email)), ts, event_id, is_bot FROM events WHERE email != '' AND visitor_id IN ('${ada}', '${bob}')`,
     });
 
-    expect(await migrate(client)).toEqual([VISITS]);
+    // The migrations after 013 come with it.
+    const later = readMigrations().filter((m) => m.name > VISITS).map((m) => m.name);
+    expect(await migrate(client)).toEqual([VISITS, ...later]);
     const expected = [
       { visitor_id: ada, email: 'ada@alpha.test', session_id: 'visit-1', is_bot: 0 },
       { visitor_id: ada, email: 'ada@alpha.test', session_id: 'visit-2', is_bot: 0 },

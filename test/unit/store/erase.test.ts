@@ -35,16 +35,16 @@ describe('erasing a person', () => {
     expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([...pass, ...pass]);
     expect(statements.filter((statement) => statement.startsWith('ALTER')).every((statement) => statement.includes('site_id = {site:String}'))).toBe(true);
     // What keeps events still on their way out (ingest/erasures.ts), of those received before the erasure: any of
-    // their email's and their browsers', and the shared browser's until it was handed over.
+    // their email's and their browsers', and on the shared browser their visits'.
     const erasedAt = inserted[0]!.erased_at as string;
     expect(Date.parse(erasedAt.replace(' ', 'T') + 'Z')).toBeGreaterThanOrEqual(before);
     const forEver = '2299-12-31 23:59:59.999';
     expect(Date.parse((inserted[4]!.erased_at as string).replace(' ', 'T') + 'Z')).toBeGreaterThanOrEqual(Date.parse(erasedAt.replace(' ', 'T') + 'Z'));
     expect(inserted.slice(0, 4)).toEqual([
-      { site_id: 'acme', visitor_id: '', lead_id: leadIdOf(lead.email), until: forEver, erased_at: erasedAt },
-      { site_id: 'acme', visitor_id: 'v1', lead_id: '', until: forEver, erased_at: erasedAt },
-      { site_id: 'acme', visitor_id: 'v2', lead_id: '', until: forEver, erased_at: erasedAt },
-      { site_id: 'acme', visitor_id: 'v3', lead_id: '', until: '2026-01-01 10:00:00.000', erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: '', session_id: '', lead_id: leadIdOf(lead.email), until: forEver, erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: 'v1', session_id: '', lead_id: '', until: forEver, erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: 'v2', session_id: '', lead_id: '', until: forEver, erased_at: erasedAt },
+      { site_id: 'acme', visitor_id: 'v3', session_id: 's1', lead_id: '', until: forEver, erased_at: erasedAt },
     ]);
   });
 
