@@ -463,7 +463,7 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
       const state = qualifications.get(leadId);
       return state && judgeQualification(state, site.qualification);
     };
-    const listed = await listedLeads(client, site.id, scores, verdictOf);
+    const listed = await listedLeads(client, site, scores, verdictOf);
     const leads = scores.map((score, i) => ({ ...listed[i]!, profile: score.profile, seniority: score.seniority || null, country: score.country || null, companySizeMin: score.company_size_min }));
     return console.log(JSON.stringify({ site: site.id, total: page.total, leads }, null, 2));
   }

@@ -109,7 +109,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       page = stored.rows.map(scoreOfSnapshot);
       total = stored.total;
     }
-    return { site: site.id, total, leads: await listedLeads(client, site.id, page, verdictOf) };
+    return { site: site.id, total, leads: await listedLeads(client, site, page, verdictOf, query.bots === 'include' || rulesOf(site).countBots) };
   });
 };
 

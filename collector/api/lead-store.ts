@@ -46,6 +46,8 @@ export interface Person extends LeadIdentity {
    * of the other emails their browsers gave that have no visit left (an email they corrected in the same visit).
    */
   leadIds: string[];
+  /** Those other emails (theirs: no visit is another person's under them), whose events and identity rows are theirs too. */
+  formerEmails: string[];
 }
 
 async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>): Promise<T[]> {
@@ -86,12 +88,16 @@ interface Visits {
 
 /**
  * The visits of each of `emails` on the site's browsers, shared out as scoring does (ownerSql): a browser that gave
- * one email is that email's throughout; one that gave several has its visits listed and given to their owners.
+ * one email is that email's throughout; one that gave several has its visits listed and given to their owners. The
+ * emails automated browsers gave count only when the site's rules count bots (`countBots`), as in scoring, or on a
+ * browser where no one else gave one (a lead seen only through a bot, unscored, still has its page).
  */
-async function visitsOf(client: ClickHouseClient, site: string, emails: string[]): Promise<Map<string, Visits>> {
+async function visitsOf(client: ClickHouseClient, site: string, emails: string[], countBots: boolean): Promise<Map<string, Visits>> {
+  const theirs = 'site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email IN {emails:Array(String)})';
+  const humans = countBots ? '' : ` AND (is_bot = 0 OR visitor_id NOT IN (SELECT visitor_id FROM identities WHERE ${theirs} AND is_bot = 0))`;
   const browsers = await rows<{ visitor_id: string; given: [string, string, string, string][] }>(
     client,
-    `${identitiesSql('site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email IN {emails:Array(String)})')}
+    `${identitiesSql(`${theirs}${humans}`)}
      ORDER BY visitor_id`,
     { site, emails },
   );
@@ -138,15 +144,15 @@ async function visitsOf(client: ClickHouseClient, site: string, emails: string[]
  * Undefined when no email of the site hashes to it, or when none of the visits of the browsers that gave it is its:
  * that lead no longer exists (findPerson still finds the person).
  */
-export async function findLead(client: ClickHouseClient, site: string, id: string): Promise<LeadIdentity | undefined> {
+export async function findLead(client: ClickHouseClient, site: string, id: string, countBots = false): Promise<LeadIdentity | undefined> {
   const email = await emailOfLead(client, site, id);
   if (!email) return undefined;
-  const { visitorIds, sharedVisits } = (await visitsOf(client, site, [email])).get(email)!;
+  const { visitorIds, sharedVisits } = (await visitsOf(client, site, [email], countBots)).get(email)!;
   return visitorIds.length > 0 ? { id, email, visitorIds, sharedVisits } : undefined;
 }
 
 /** Finds the person who gave the email of a lead id, whether or not their lead still exists: what an export or an erasure covers. */
-export async function findPerson(client: ClickHouseClient, site: string, id: string): Promise<Person | undefined> {
+export async function findPerson(client: ClickHouseClient, site: string, id: string, countBots = false): Promise<Person | undefined> {
   const email = await emailOfLead(client, site, id);
   if (!email) return undefined;
   // The other emails their browsers gave: a lead of one that has no visit left (a mistyped email they put right in
@@ -158,31 +164,35 @@ export async function findPerson(client: ClickHouseClient, site: string, id: str
        AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email = {email:String})`,
     { site, email },
   );
-  const visits = await visitsOf(client, site, [email, ...new Set(others.map((row) => row.email))]);
+  const visits = await visitsOf(client, site, [email, ...new Set(others.map((row) => row.email))], countBots);
   const { anonymousOf, ...theirs } = visits.get(email)!;
-  const gone = [...visits].filter(([other, lead]) => other !== email && lead.visitorIds.length === 0).map(([other]) => leadIdOf(other));
+  const gone = [...visits].filter(([other, lead]) => other !== email && lead.visitorIds.length === 0).map(([other]) => other);
   // The anonymous visitor a browser was is the person's whose visits its anonymous history is: on a shared browser,
   // the first identified visit's.
-  return { id, email, ...theirs, leadIds: [id, ...anonymousOf.sort().map((visitor) => `v_${visitor}`), ...gone] };
+  return { id, email, ...theirs, leadIds: [id, ...anonymousOf.sort().map((visitor) => `v_${visitor}`), ...gone.map(leadIdOf)], formerEmails: gone.sort() };
 }
 
 /**
  * The rows (events, or identity rows, which have the same columns) of the lead's visits: every row of a browser that
- * is the lead's throughout, and of a shared one the rows of its visits. isPersonsRow makes the same test outside ClickHouse.
+ * is the lead's throughout, and of a shared one the rows of its visits; never a row that carries another email (its
+ * person's: an automated browser's, or a form someone else sent in the same visit). isPersonsRow makes the same test
+ * outside ClickHouse.
  */
-const LEAD_ROWS = `(has({visitors:Array(String)}, visitor_id) AND (NOT mapContains({visits:Map(String, Array(String))}, visitor_id) OR has({visits:Map(String, Array(String))}[visitor_id], session_id)))`;
-const leadParams = (site: string, lead: LeadIdentity) => ({ site, visitors: lead.visitorIds, visits: lead.sharedVisits });
+const LEAD_ROWS = `(has({visitors:Array(String)}, visitor_id) AND (NOT mapContains({visits:Map(String, Array(String))}, visitor_id) OR has({visits:Map(String, Array(String))}[visitor_id], session_id))
+    AND (email = '' OR lower(trimBoth(email)) IN {emails:Array(String)}))`;
+const leadParams = (site: string, lead: LeadIdentity, emails = [lead.email]) => ({ site, emails, visitors: lead.visitorIds, visits: lead.sharedVisits });
 
-/** The rows that are a person's: every event that carries their email, and those of their visits (LEAD_ROWS). */
-const PERSONS_ROWS = `(email = {email:String} OR ${LEAD_ROWS})`;
+/** The rows that are a person's: every event that carries their email (or a former one), and those of their visits (LEAD_ROWS). */
+const PERSONS_ROWS = `(lower(trimBoth(email)) IN {emails:Array(String)} OR ${LEAD_ROWS})`;
 
 /** Whether an event row (one the write-ahead log set aside, say) is the person's, by the test PERSONS_ROWS makes in SQL. */
 export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow, 'site_id' | 'visitor_id' | 'session_id' | 'email'>) => boolean {
   const browsers = new Set(person.visitorIds);
-  return (row) =>
-    row.site_id === site &&
-    (String(row.email ?? '').trim().toLowerCase() === person.email ||
-      (browsers.has(row.visitor_id) && (person.sharedVisits[row.visitor_id]?.includes(row.session_id) ?? true)));
+  const emails = new Set([person.email, ...person.formerEmails]);
+  return (row) => {
+    const email = String(row.email ?? '').trim().toLowerCase();
+    return row.site_id === site && (emails.has(email) || (email === '' && browsers.has(row.visitor_id) && (person.sharedVisits[row.visitor_id]?.includes(row.session_id) ?? true)));
+  };
 }
 
 /** The latest answer to each declarative field, across the lead's forms and identify traits (saysNothing left out). */
@@ -214,7 +224,7 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
   );
 }
 
-const personParams = (site: string, person: Person) => ({ ...leadParams(site, person), email: person.email, leads: person.leadIds });
+const personParams = (site: string, person: Person) => ({ ...leadParams(site, person, [person.email, ...person.formerEmails]), leads: person.leadIds });
 
 /** Every event of the person (PERSONS_ROWS), newest first. */
 export async function personEvents(client: ClickHouseClient, site: string, person: Person) {
@@ -391,7 +401,7 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
     return client.insert({
       table: 'erasures',
       values: [
-        erasure('', '', leadIdOf(person.email)),
+        ...[person.email, ...person.formerEmails].map((email) => erasure('', '', leadIdOf(email))),
         // A browser that was theirs throughout, or their visits of one they shared: the others' visits are kept.
         ...person.visitorIds.flatMap((visitor) => (person.sharedVisits[visitor] ?? ['']).map((session) => erasure(visitor, session, ''))),
       ],

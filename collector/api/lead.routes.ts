@@ -33,7 +33,7 @@ import {
   type LeadIdentity,
   type Person,
 } from './lead-store.ts';
-import { presentScore, scoreOfSnapshot, scoreSite } from './scores.ts';
+import { presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
 import type { EventRow } from '../ingest/rows.ts';
@@ -78,6 +78,8 @@ async function untilDrained(drained: () => Promise<void>, waitMs: number, nothin
 export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster, drainWaitMs = DRAIN_WAIT_MS }) => {
   const query = z.object({ site: siteParam(config) });
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
+  /** Whether a site's rules count automated browsers: their emails then share out visits too (lead-store's visitsOf). */
+  const countsBots = (site: string) => rulesOf(config.sites.find((candidate) => candidate.id === site)!).countBots;
 
   /**
    * Parses `?site=` and finds the lead (findLead), or the person (findPerson: also one whose browsers have all gone to
@@ -89,7 +91,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const site = siteOf(request, reply);
     if (site === undefined) return;
     const { id } = request.params as { id: string };
-    const lead = await (person ? findPerson : findLead)(client, site, id);
+    const lead = await (person ? findPerson : findLead)(client, site, id, countsBots(site));
     if (!lead) {
       notFound(reply, site, id);
       return;
@@ -160,7 +162,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return oneAtATime(`${found.site}/${found.lead.id}`, async () => {
       // An erasure may have run while this change waited its turn: its row would bring back what was erased (notes
       // are about the person), under the lead id the same email gives again.
-      if (!(await findLead(client, found.site, found.lead.id))) return notFound(reply, found.site, found.lead.id);
+      if (!(await findLead(client, found.site, found.lead.id, countsBots(found.site)))) return notFound(reply, found.site, found.lead.id);
       const { policy, history, verdict } = await currentQualification(found.site, found.lead.id);
       // A change of nothing ({}) leaves no line in the history.
       if (Object.keys(change.data).length === 0) return verdict;
@@ -248,7 +250,7 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   reading.catch(() => {});
   // findLead reads the lead's email from its stored scores by itself: waiting for the snapshots above instead would
   // put their longer read before the lookup of its browsers.
-  const lead = await findLead(client, site.id, id);
+  const lead = await findLead(client, site.id, id, rulesOf(site).countBots);
   if (!lead) return undefined;
   const [events, [qualification, snapshots]] = await Promise.all([leadEvents(client, site.id, lead, 100), reading]);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);

@@ -25,9 +25,10 @@ export interface LeadQuery {
 /**
  * The visits of a site's visitors (those `where` keeps, over events and identity rows) with the lead each belongs to (ownerSql, as
  * scoring has it): one row (visitor_id, lead_id, email, events, pageviews, first_seen, last_seen) per visit. A visitor
- * that gave no email is a lead of its own (`v_…`), and a visit before the form is its email's lead's.
+ * that gave no email is a lead of its own (`v_…`), and a visit before the form is its email's lead's. The emails
+ * automated browsers gave share out visits only with `countBots`, as in scoring.
  */
-const visitsByLeadSql = (where: string) => `
+const visitsByLeadSql = (where: string, countBots = true) => `
     SELECT
         s.visitor_id AS visitor_id,
         ${ownerSql('i.given', 's.session_id', 's.first_seen')} AS email,
@@ -40,7 +41,7 @@ const visitsByLeadSql = (where: string) => `
         WHERE ${where}
         GROUP BY visitor_id, session_id
     ) AS s
-    LEFT JOIN (${identitiesSql(where)}) AS i ON i.visitor_id = s.visitor_id`;
+    LEFT JOIN (${identitiesSql(`${where}${countBots ? '' : ' AND is_bot = 0'}`)}) AS i ON i.visitor_id = s.visitor_id`;
 
 // Several visitors (devices) with the same email are one lead.
 const LEADS_SQL = `
@@ -92,13 +93,18 @@ export async function listLeads(client: ClickHouseClient, query: LeadQuery): Pro
  * (a browser shared with someone else counts the lead's visits only). Reads only those visitors' rows, which the
  * events table's order key keeps together.
  */
-export async function leadActivity(client: ClickHouseClient, site: string, leads: { id: string; visitorIds: string[] }[]): Promise<Map<string, { events: number; pageviews: number }>> {
+export async function leadActivity(
+  client: ClickHouseClient,
+  site: string,
+  leads: { id: string; visitorIds: string[] }[],
+  countBots: boolean,
+): Promise<Map<string, { events: number; pageviews: number }>> {
   const visitors = [...new Set(leads.flatMap((lead) => lead.visitorIds))];
   const activity = new Map(leads.map((lead) => [lead.id, { events: 0, pageviews: 0 }]));
   if (visitors.length === 0) return activity;
   const result = await client.query({
     query: `SELECT lead_id, sum(events) AS events, sum(pageviews) AS pageviews
-      FROM (${visitsByLeadSql('site_id = {site:String} AND visitor_id IN {visitors:Array(String)}')})
+      FROM (${visitsByLeadSql('site_id = {site:String} AND visitor_id IN {visitors:Array(String)}', countBots)})
       WHERE lead_id IN {leads:Array(String)}
       GROUP BY lead_id`,
     query_params: { site, visitors, leads: [...activity.keys()] },

@@ -65,8 +65,15 @@ export function presentScore(score: LeadScore, qualification?: QualificationVerd
 }
 
 /** Leads as lists show them (`GET /api/leads`, `hearth score --json`), each with its counts of events and page views. */
-export async function listedLeads(client: ClickHouseClient, site: string, scores: LeadScore[], verdictOf: (leadId: string) => QualificationVerdict | undefined) {
-  const activity = await leadActivity(client, site, scores.map((score) => ({ id: score.lead_id, visitorIds: score.visitor_ids })));
+export async function listedLeads(
+  client: ClickHouseClient,
+  site: SiteConfig,
+  scores: LeadScore[],
+  verdictOf: (leadId: string) => QualificationVerdict | undefined,
+  /** Whether the scores counted automated browsers (the rules do, or the list was asked to: `bots=include`). */
+  countBots = rulesOf(site).countBots,
+) {
+  const activity = await leadActivity(client, site.id, scores.map((score) => ({ id: score.lead_id, visitorIds: score.visitor_ids })), countBots);
   return scores.map((score) => ({
     id: score.lead_id,
     kind: score.kind,

@@ -127,6 +127,21 @@ describe('a lead is the browsers whose latest email is theirs, as its score coun
     expect(JSON.stringify(body)).not.toContain(bob);
   });
 
+  it('shares a browser’s visits out without the emails automated browsers gave, as its score does', async () => {
+    // Olga's visit; then a server flagged as a bot identifies someone else on her browser id; then her next visit.
+    const pc = newVisitor();
+    const [olga, paul] = [`olga.${pc}@omega.test`, `paul.${pc}@pi.test`];
+    await post(pc, [form(90, { email: olga, job_title: 'CEO' })], newVisitor());
+    expect((await postBatch(server, { s: 'acme', v: pc, b: true, e: [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: paul, t: minutesAgo(60) })] })).status).toBe(202);
+    await post(pc, [view(30, '/pricing'), view(29, '/pricing/b')], newVisitor());
+    await drained(server);
+    const { body } = await getJson(server, `/api/leads/${leadIdOf(olga)}?site=acme`);
+    expect(body.reasons.map((reason: { rule: string; count: number }) => `${reason.rule} ${reason.count}`)).toContain('pricing-page 2');
+    expect(body.recentEvents.map((event: { path: string }) => event.path)).toEqual(['/pricing/b', '/pricing', '/contact']);
+    const pauls = (await getJson(server, `/api/leads/${leadIdOf(paul)}/export?site=acme`)).body;
+    expect(pauls.events.map((event: { path: string }) => event.path)).not.toContain('/pricing');
+  });
+
   it('answers 404 for the lead of an email its browser replaced, as the list no longer has it', async () => {
     const { typoId, fixedId } = await correctedEmail();
     const response = await getJson(server, `/api/leads/${typoId}?site=acme`);

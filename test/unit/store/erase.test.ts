@@ -21,6 +21,7 @@ const lead = {
   email: 'ada@lovelace.test',
   visitorIds: ['v1', 'v2', 'v3'],
   sharedVisits: { v3: ['s1'] },
+  formerEmails: [],
   handedOver: [{ visitorId: 'v3', until: '2026-01-01T10:00:00.000Z' }],
   leadIds: ['l_0123456789abcdef0123', 'v_v1', 'v_v2', 'v_v3'],
 };
