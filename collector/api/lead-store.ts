@@ -35,9 +35,8 @@ export interface LeadIdentity {
  */
 export interface Person extends LeadIdentity {
   /**
-   * The shared browsers whose latest visits are another email's, each with the time (ISO 8601) of the first of
-   * those visits after this person's last: events of the browser still on their way dated before then are dropped as
-   * theirs (ingest/erasures.ts).
+   * The shared browsers whose latest visits are another email's, each with the time (ISO 8601) the first of those
+   * visits after this person's last began: what an export tells of when the browser went to someone else.
    */
   handedOver: { visitorId: string; until: string }[];
   /**
