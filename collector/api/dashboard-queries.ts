@@ -225,7 +225,8 @@ WITH lead_of_visitor AS
     SELECT visitor_id, lead_id, temperature FROM (${currentLeadsSql(['temperature', 'visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id
 )
 SELECT
-    toString(day) AS day, count() AS visitors,
+    -- A browser two people shared is two leads' but one visitor.
+    toString(day) AS day, uniqExact(visitor_id) AS visitors,
     uniqExactIf(lead_id, temperature = 'cold') AS cold, uniqExactIf(lead_id, temperature = 'warm') AS warm, uniqExactIf(lead_id, temperature = 'hot') AS hot
 FROM
 (

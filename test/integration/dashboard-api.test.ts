@@ -24,6 +24,7 @@ beforeAll(async () => {
         origins: [SITE_ORIGIN],
         pageGroups: { resources: ['/resources*'], product: ['/product*'], webinar: ['/webinar*'], pricing: ['/pricing*'], contact: ['/contact*'] },
       },
+      { id: 'initech', origins: ['https://initech.test'] },
       {
         id: 'globex',
         origins: ['https://globex.test'],
@@ -258,6 +259,20 @@ describe('marketing dashboard API', () => {
   });
 });
 
+describe('a computer two people shared (site initech)', () => {
+  it('counts it as one visitor a day, and each person as a lead of their own', async () => {
+    const pc = newVisitor();
+    const [alice, bob] = [`alice.${pc}@initech.test`, `bob.${pc}@initech.test`];
+    await store(pc, [landing('/pricing', at(1)), form('/contact', 'newsletter', at(1, 1), { 'email  email': alice })], 'initech');
+    await store(pc, [landing('/product', at(1, 90)), form('/contact', 'newsletter', at(1, 91), { 'email  email': bob })], 'initech');
+    await server.scorer.settled();
+    const { body } = await api(`/api/dashboard/timeseries?site=initech&from=${dayOf(6)}&to=${dayOf(0)}`);
+    expect(body.visitors).toEqual([0, 0, 0, 0, 0, 1, 0]);
+    expect(body.leads.cold).toEqual([0, 0, 0, 0, 0, 2, 0]);
+    expect(body.totals).toEqual({ visitors: 1, leads: { cold: 2, warm: 0, hot: 0 } });
+  });
+});
+
 describe('leads as people typed them (site globex)', () => {
   const GLOBEX_WEEK = `site=globex&from=${dayOf(6)}&to=${dayOf(0)}`;
 
@@ -467,7 +482,7 @@ describe('who may ask, and bad questions', () => {
     expect(await problems('site=acme&from=yesterday')).toEqual(['from: expected a day as YYYY-MM-DD (got "yesterday")']);
     expect(await problems('site=acme&from=2026-03-10&to=2026-03-01')).toEqual(['from: the period starts after it ends (to is 2026-03-01) (got "2026-03-10")']);
     expect(await problems('site=acme&from=2024-01-01&to=2026-01-01')).toEqual(['from: a view covers at most 366 days (got "2024-01-01")']);
-    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, globex (got "nope")']);
+    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex (got "nope")']);
     expect(await problems('site=acme&form=2026-01-01')).toEqual(['form: unknown key']);
     const listProblems = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems.map((problem: { path: string }) => problem.path);
     expect(await listProblems('temperature=hot,lukewarm')).toEqual(['temperature[1]']);
