@@ -111,7 +111,7 @@ async function correctedEmail() {
   return { visitor, typo, fixed, typoId, fixedId: fixedLead.id as string };
 }
 
-describe('a lead is the browsers whose latest email is theirs, as its score counts them', () => {
+describe('a lead is the visits that are theirs, as its score counts them', () => {
   it('shows on a shared computer’s earlier user only their own visits, profile and events', async () => {
     const { laptop, shared, ada, bob, adaId } = await sharedComputer();
     const { status, body } = await getJson(server, `/api/leads/${adaId}?site=acme`);
