@@ -356,9 +356,9 @@ const knownIdentities = (site: string, now: string, countBots: boolean) => `site
  * visit); '' when the browser gave none. ownerOf is the same rule outside ClickHouse.
  */
 export const ownerSql = (given: string, session: string, at: string) =>
-  `${given}[multiIf(has(arrayMap(g -> g.4, ${given}), ${session}), arrayLastIndex(g -> g.4 = ${session}, ${given}),
-      arrayExists(g -> g.1 <= ${at}, ${given}), arrayLastIndex(g -> g.1 <= ${at}, ${given}),
-      arrayLastIndex(g -> g.4 = ${given}[1].4, ${given}))].3`;
+  // The first index found (0: none) of: the visit's latest email, the latest given before, the first visit's latest.
+  `${given}[arrayFirst(i -> i > 0, [arrayLastIndex(g -> g.4 = ${session}, ${given}), arrayLastIndex(g -> g.1 <= ${at}, ${given}),
+      arrayLastIndex(g -> g.4 = ${given}[1].4, ${given})])].3`;
 
 /** One identity row as ownerOf reads it: when (epoch ms), the event id, the email and the visit it was given in. */
 export interface GivenEmail {

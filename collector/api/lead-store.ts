@@ -107,8 +107,9 @@ async function visitsOf(client: ClickHouseClient, site: string, emails: string[]
     const gave = new Set(given.map((row) => row.email));
     if (gave.size > 1) givenOf.set(browser.visitor_id, given);
     else {
-      found.get(given[0]!.email)?.visitorIds.push(browser.visitor_id);
-      found.get(given[0]!.email)?.anonymousOf.push(browser.visitor_id);
+      const lead = found.get(given[0]!.email);
+      lead?.visitorIds.push(browser.visitor_id);
+      lead?.anonymousOf.push(browser.visitor_id);
     }
   }
   if (givenOf.size === 0) return found;
