@@ -539,6 +539,34 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.context().close();
   });
 
+  it('keeps the keyboard focus on the period picker while it changes the period', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    const focused = () => page.evaluate(() => `${document.activeElement?.tagName.toLowerCase()} ${document.activeElement?.textContent?.trim().slice(0, 20) ?? ''}`);
+    const period = page.getByRole('combobox', { name: 'Period' });
+    // A preset picked: the page shows the new period and the focus stays on the list, not on the page's body.
+    await period.focus();
+    await period.selectOption('7');
+    await expect.poll(() => new URL(page.url()).searchParams.get('from')).not.toBeNull();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.closest('label')?.textContent?.trim().slice(0, 6))).toBe('Period');
+    // Days picked by hand and shown with Enter: the focus stays on "Show", and the fields on the days shown.
+    await period.selectOption('custom');
+    await page.getByLabel('From', { exact: true }).fill('2026-01-05');
+    await page.getByLabel('To', { exact: true }).fill('2026-01-20');
+    await page.getByRole('button', { name: 'Show' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => new URL(page.url()).searchParams.get('from')).toBe('2026-01-05');
+    await expect.poll(() => kpi(page, 'Visitors')).toBe('0');
+    expect(await focused()).toBe('button Show');
+    expect(await page.getByLabel('From', { exact: true }).inputValue()).toBe('2026-01-05');
+    expect(await page.getByLabel('To', { exact: true }).inputValue()).toBe('2026-01-20');
+    // Back to the preset: the fields close, as the URL says.
+    await page.goBack();
+    await expect.poll(() => page.getByLabel('From', { exact: true }).count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('keeps the notes typed but not saved when sales disqualify a lead', async () => {
     const { page, problems } = await openPage();
     await logIn(page, 'lin');

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatDay } from '../format.ts';
 import { daysBefore, MAX_DAYS, periodDays, PRESETS, today, type ViewPeriod } from '../period.ts';
 import { hrefWith, navigate, type Location } from '../router.ts';
@@ -10,6 +10,17 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
   const [to, setTo] = useState(period.to);
   // Said next to the days picked, before asking: the API refuses such a period too, in each panel.
   const [tooLong, setTooLong] = useState<string>();
+  // The fields follow the URL (a period shown, back and forward) without being drawn anew: a control drawn anew
+  // loses the keyboard focus to the page's body. Days shown from the custom fields keep them open, even when they
+  // make one of the presets; a period reached otherwise opens them only if it is none.
+  const shownByHand = useRef(false);
+  useEffect(() => {
+    if (!shownByHand.current) setCustom(period.preset === 'custom');
+    shownByHand.current = false;
+    setFrom(period.from);
+    setTo(period.to);
+    setTooLong(undefined);
+  }, [period.from, period.to, period.preset]);
   const go = (changes: { from: string; to: string }) => navigate(hrefWith(location.path, location.params, { ...changes, offset: undefined }));
   const pick = (set: (day: string) => void) => (event: Event) => {
     set((event.target as HTMLInputElement).value);
@@ -24,7 +35,10 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
         event.preventDefault();
         const days = periodDays(from, to);
         if (days > MAX_DAYS) setTooLong(`A period covers at most ${MAX_DAYS} days; this one has ${days}. Pick days closer together.`);
-        else go({ from, to });
+        else {
+          shownByHand.current = from !== period.from || to !== period.to;
+          go({ from, to });
+        }
       }}
     >
       <label>

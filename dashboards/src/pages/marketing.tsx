@@ -45,7 +45,7 @@ export function MarketingPage({ site, location }: PageProps) {
     <div class="page">
       <div class="page-header">
         <h1 tabIndex={-1}>Marketing</h1>
-        <PeriodPicker key={`${period.from}/${period.to}`} period={period} location={location} />
+        <PeriodPicker period={period} location={location} />
         <a class="button" href={`/api/leads.csv${query({ site: site.id, from: period.from, to: period.to })}`} download="">
           Export the period's leads (CSV)
         </a>
