@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../collector/auth/passwords.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
+import { configUsers, logIn as logInAs, openPage as openTab, type DashboardUser } from '../support/dashboard-browser.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
 
 /**
@@ -13,9 +13,11 @@ import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, 
  * kept in test-results/screenshots/, and no page may log an error (a CSP violation is one).
  */
 const SCREENSHOTS = 'test-results/screenshots';
-const PASSWORDS = { sam: 'sam-calls-the-hot-leads', lin: 'lin-closes-the-deals', ada: 'ada-reads-the-dashboards' };
-// A cheap scrypt cost keeps the file fast; the hash carries its cost, so logins verify the same way.
-const TEST_COST = { N: 2 ** 10, r: 8, p: 1 };
+const USERS = {
+  sam: { name: 'sam', role: 'sales', password: 'sam-calls-the-hot-leads' },
+  lin: { name: 'lin', role: 'sales', password: 'lin-closes-the-deals' },
+  ada: { name: 'ada', role: 'marketing', password: 'ada-reads-the-dashboards' },
+} satisfies Record<string, DashboardUser>;
 
 describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   let server: RunningServer;
@@ -23,11 +25,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   const ceo = `ceo.${newVisitor()}@initech.test`;
 
   beforeAll(async () => {
-    const users = [
-      { name: 'sam', role: 'sales', passwordHash: await hashPassword(PASSWORDS.sam, TEST_COST) },
-      { name: 'lin', role: 'sales', passwordHash: await hashPassword(PASSWORDS.lin, TEST_COST) },
-      { name: 'ada', role: 'marketing', passwordHash: await hashPassword(PASSWORDS.ada, TEST_COST) },
-    ];
+    const users = await configUsers(Object.values(USERS));
     [server, browser] = await Promise.all([
       startTestServer({
         sites: [{ id: 'acme', name: 'Acme website', origins: [SITE_ORIGIN], pageGroups: { product: ['/product*'], webinar: ['/webinar*'], pricing: ['/pricing*'], resources: ['/resources*'] } }],
@@ -104,23 +102,8 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     return { visitors: String(visitors.size), leads, newLeads: leads, cold: count('cold'), warm: count('warm'), hot: count('hot') };
   };
 
-  /** A browser tab that records every console error and uncaught exception. */
-  async function openPage(): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
-    page.on('pageerror', (error) => problems.push(error.message));
-    return { page, problems };
-  }
-
-  async function logIn(page: Page, name: keyof typeof PASSWORDS) {
-    await page.goto(`${server.url}/dashboard`);
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
-    await page.fill('#name', name);
-    await page.fill('#password', PASSWORDS[name]);
-    await Promise.all([page.waitForURL(`${server.url}/dashboard`), page.click('button[type=submit]')]);
-  }
+  const openPage = () => openTab(browser);
+  const logIn = (page: Page, name: keyof typeof USERS) => logInAs(page, server.url, USERS[name]);
 
   /** The figure a key-figure card shows, by its label. */
   const kpi = (page: Page, label: string) => page.locator('.kpi', { has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('.kpi-value').first().innerText();
@@ -415,7 +398,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await second.goto(`${server.url}/dashboard`);
     await Promise.all([second.waitForURL(/\/login$/), second.getByRole('button', { name: 'Sign out' }).click()]);
     await second.fill('#name', 'sam');
-    await second.fill('#password', PASSWORDS.sam);
+    await second.fill('#password', USERS.sam.password);
     await Promise.all([second.waitForURL(`${server.url}/dashboard`), second.click('button[type=submit]')]);
 
     await first.page.getByRole('textbox', { name: 'Note on timing' }).fill('signing in January');
@@ -427,7 +410,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     // Once more, and the first tab signs out: signed out for real, in every tab.
     await Promise.all([second.waitForURL(/\/login$/), second.getByRole('button', { name: 'Sign out' }).click()]);
     await second.fill('#name', 'sam');
-    await second.fill('#password', PASSWORDS.sam);
+    await second.fill('#password', USERS.sam.password);
     await Promise.all([second.waitForURL(`${server.url}/dashboard`), second.click('button[type=submit]')]);
     await Promise.all([first.page.waitForURL(/\/login$/), first.page.getByRole('button', { name: 'Sign out' }).click()]);
     await second.goto(`${server.url}/dashboard/leads`);
