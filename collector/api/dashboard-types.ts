@@ -30,6 +30,8 @@ export interface SiteInfo {
   name: string;
   qualification: { framework: string; required: string[] };
   thresholds: { warm: number; hot: number };
+  /** Where the site's alerts go, without URLs, addresses or secrets; none when the site sends no alerts. */
+  alertDestinations: { id: string; type: 'webhook' | 'slack' | 'email' }[];
 }
 
 export interface SitesResponse {

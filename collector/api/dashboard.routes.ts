@@ -126,6 +126,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
       name: site.name ?? site.id,
       qualification: { framework: site.qualification.framework, required: site.qualification.required ?? [...FRAMEWORKS[site.qualification.framework]] },
       thresholds: rulesOf(site).thresholds,
+      alertDestinations: (site.alerts?.destinations ?? []).map(({ id, type }) => ({ id, type })),
     })),
     frameworks: FRAMEWORKS,
     user: request.user,

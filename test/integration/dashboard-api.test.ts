@@ -461,6 +461,20 @@ describe('lead lists and CSV export', () => {
   });
 });
 
+describe('the sites', () => {
+  it('says where each site\'s alerts go, by destination id and type, never by URL or secret, to every role', async () => {
+    const { status, body } = await getJson(server, '/api/dashboard/sites', marketingToken.token);
+    expect(status).toBe(200);
+    expect(body.sites.map(({ id, alertDestinations }: { id: string; alertDestinations: unknown }) => ({ id, alertDestinations }))).toEqual([
+      { id: 'acme', alertDestinations: [] },
+      { id: 'initech', alertDestinations: [] },
+      { id: 'globex', alertDestinations: [{ id: 'crm', type: 'webhook' }] },
+    ]);
+    const text = JSON.stringify(body);
+    expect([text.includes(receiver.url), text.includes('a-test-signing-key')]).toEqual([false, false]);
+  });
+});
+
 describe('who may ask, and bad questions', () => {
   it('answers every role, and nobody without credentials', async () => {
     for (const path of [`/api/dashboard/summary?${WEEK}`, `/api/dashboard/leads?${WEEK}`, `/api/leads.csv?${WEEK}`]) {
