@@ -40,6 +40,13 @@ function present(status: DeliveryState, deliveries: Delivery[]) {
   };
 }
 
+/** An alert as `GET /api/alerts` lists it and a retry answers with it: the shape the dashboards' Alerts page reads. */
+export type AlertView = ReturnType<typeof present>;
+export interface AlertListResponse {
+  site: string;
+  alerts: AlertView[];
+}
+
 /** Buying-signal alerts and their delivery: the recent ones, the dead letters, and a retry for a dead letter. */
 export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { config, client, alerts }) => {
   // Strict, as the other lists' queries: a misspelt parameter is named, not ignored.
@@ -62,7 +69,8 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
     const parsed = listQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const found = await listAlerts(client, parsed.data);
-    return { site: parsed.data.site, alerts: found.map(({ status, deliveries }) => present(status, deliveries)) };
+    const listed: AlertListResponse = { site: parsed.data.site, alerts: found.map(({ status, deliveries }) => present(status, deliveries)) };
+    return listed;
   });
 
   app.post('/api/alerts/:id/retry', seeAlerts, async (request, reply) => {

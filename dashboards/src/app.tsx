@@ -3,16 +3,19 @@ import type { SitesResponse } from '../../collector/api/dashboard-types.ts';
 import { ApiError, request, setCsrfToken } from './api.ts';
 import { ErrorMessage, Loading } from './components/ui.tsx';
 import { AccountsPage } from './pages/accounts.tsx';
+import { AlertsPage } from './pages/alerts.tsx';
 import { LeadPage } from './pages/lead.tsx';
 import { LeadsPage } from './pages/leads.tsx';
 import { MarketingPage } from './pages/marketing.tsx';
 import { hrefWith, interceptLinks, navigate, useLocation, type Location } from './router.ts';
-import type { PageProps, Session } from './session.ts';
+import { canSeeAlerts, type PageProps, type Session } from './session.ts';
 
-const PAGES = [
+/** The navigation's pages; some only for the roles that may see them. */
+const PAGES: { path: string; label: string; shownTo?: (session: Session) => boolean }[] = [
   { path: '/dashboard', label: 'Marketing' },
   { path: '/dashboard/leads', label: 'Leads' },
   { path: '/dashboard/accounts', label: 'Accounts' },
+  { path: '/dashboard/alerts', label: 'Alerts', shownTo: canSeeAlerts },
 ];
 
 function route(location: Location, props: PageProps) {
@@ -20,6 +23,7 @@ function route(location: Location, props: PageProps) {
   if (path === '/dashboard') return <MarketingPage {...props} />;
   if (path === '/dashboard/leads') return <LeadsPage {...props} />;
   if (path === '/dashboard/accounts') return <AccountsPage {...props} />;
+  if (path === '/dashboard/alerts') return <AlertsPage {...props} />;
   const lead = /^\/dashboard\/leads\/([^/]+)$/.exec(path);
   if (lead) return <LeadPage {...props} id={decodeURIComponent(lead[1]!)} />;
   return (
@@ -93,7 +97,7 @@ export function App() {
         </a>
         <nav aria-label="Dashboards">
           <ul>
-            {PAGES.map((page) => (
+            {PAGES.filter((page) => !page.shownTo || page.shownTo(session)).map((page) => (
               <li key={page.path}>
                 <a href={hrefWith(page.path, new URLSearchParams(), siteParam)} aria-current={current === page.path ? 'page' : undefined}>
                   {page.label}

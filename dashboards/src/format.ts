@@ -58,3 +58,7 @@ export function formatAgo(iso: string, now = Date.now()): string {
 
 /** Rule ids and box names as words: "pricing-page" → "Pricing page", "economic_buyer" → "Economic buyer". */
 export const humanize = (id: string) => id.charAt(0).toUpperCase() + id.slice(1).replace(/[-_]+/g, ' ');
+
+const conjunction = new Intl.ListFormat('en', { type: 'conjunction' });
+/** Items as a sentence reads them: "crm, sales-fr, and sales-world". */
+export const formatList = (items: string[]) => conjunction.format(items);

@@ -19,6 +19,8 @@ export interface PageProps {
 // The same rules as the API's (README, "Access"): everyone reads and exports; sales and admins qualify and see alerts.
 export const canQualify = (session: Session) => session.user?.role !== 'marketing';
 export const canSeeAlerts = canQualify;
+/** What a role that may not see alerts is told where they would be. */
+export const ALERTS_NOT_SHOWN = 'Alerts are shown to sales and admins.';
 
 /** Sets the document title, which is what a screen reader announces after a page change. */
 export function usePageTitle(title: string): void {

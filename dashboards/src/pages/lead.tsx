@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
 import { personName } from '../../../scoring/person-name.ts';
 import { ApiError, query, request, useApi } from '../api.ts';
-import { canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } from '../session.ts';
+import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } from '../session.ts';
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
@@ -240,10 +240,10 @@ function Signals({ lead, siteId, showAlerts }: { lead: LeadDetail; siteId: strin
       )}
       <h3>Alerts sent</h3>
       {!showAlerts ? (
-        <p class="muted">Alerts are shown to sales and admins.</p>
+        <p class="muted">{ALERTS_NOT_SHOWN}</p>
       ) : alerts.error ? (
         alerts.error.status === 403 ? (
-          <p class="muted">Alerts are shown to sales and admins.</p>
+          <p class="muted">{ALERTS_NOT_SHOWN}</p>
         ) : (
           <ErrorMessage error={alerts.error} what="the alerts" />
         )

@@ -1,0 +1,237 @@
+import { mkdirSync } from 'node:fs';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AlertListResponse, AlertView } from '../../collector/api/alerts.routes.ts';
+import type { RunningServer } from '../../collector/server.ts';
+import { startHttpReceiver, waitFor, type HttpReceiver } from '../support/alerts.ts';
+import { launchChromium } from '../support/browser.ts';
+import { browserTestsEnabled } from '../support/chromium.ts';
+import { configUsers, logIn as logInAs, openPage as openTab, type DashboardUser } from '../support/dashboard-browser.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
+
+/**
+ * The Alerts page in Chromium, as sales use it: real demo requests through /collect become alerts, one delivered to
+ * the French team's webhook and the others dead letters of a Slack channel that was deleted (404 no_service), until
+ * the channel is back and sales retry them from the page. Marketing does not see the page.
+ */
+const SCREENSHOTS = 'test-results/screenshots';
+const USERS = {
+  sam: { name: 'sam', role: 'sales', password: 'sam-reads-the-alerts' },
+  ada: { name: 'ada', role: 'marketing', password: 'ada-reads-the-dashboards' },
+} satisfies Record<string, DashboardUser>;
+
+describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let receiver: HttpReceiver;
+  /** The Slack channel: deleted (404 no_service, a dead letter at once) until a test brings it back. */
+  let slack: 'deleted' | 'back' = 'deleted';
+  /** When set, the channel's next answer waits until the test releases it: the alert is seen pending meanwhile. */
+  let holdNext = false;
+  let release: (() => void) | undefined;
+  const lead = { grace: 'Grace Hopper', alan: 'Alan Turing', mary: 'Mary Somerville', charles: 'Charles Babbage' };
+  const alertOf: Record<string, AlertView> = {};
+
+  beforeAll(async () => {
+    receiver = await startHttpReceiver();
+    receiver.respond = async (request) => {
+      if (!request.path.startsWith('/slack')) return { status: 204 };
+      if (slack === 'deleted') return { status: 404, body: 'no_service' };
+      if (holdNext) {
+        holdNext = false;
+        await new Promise<void>((resolve) => (release = resolve));
+      }
+      return { status: 200, body: 'ok' };
+    };
+    [server, browser] = await Promise.all([
+      startTestServer({
+        sites: [
+          {
+            id: 'acme',
+            name: 'Acme website',
+            origins: [SITE_ORIGIN],
+            alerts: {
+              destinations: [
+                { type: 'webhook', id: 'crm-fr', url: `${receiver.url}/crm`, secret: 'whsec_' + Buffer.from('an-e2e-signing-key-of-32-bytes!!').toString('base64') },
+                { type: 'slack', id: 'sales-world', url: `${receiver.url}/slack/T000/B000` },
+              ],
+              routes: [
+                { destinations: ['crm-fr'], countries: ['FR'] },
+                { destinations: ['sales-world'], fallback: true },
+              ],
+            },
+          },
+          { id: 'globex', name: 'Globex', origins: ['https://globex.test'] },
+        ],
+        users: await configUsers(Object.values(USERS)),
+        limits: { loginAttemptsPerIp: 100, loginAttemptsPerUser: 100 },
+      }),
+      launchChromium(),
+    ]);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    // One demo request at a time, so that each alert is newer than the one before.
+    for (const [key, country] of [['grace', 'France'], ['alan', 'United Kingdom'], ['mary', 'United Kingdom'], ['charles', 'United Kingdom']] as const) {
+      const [first, last] = lead[key].split(' ');
+      const email = `${first!.toLowerCase()}.${newVisitor()}@example.test`;
+      const now = Date.now();
+      const events = [
+        wireEvent({ u: `${SITE_ORIGIN}/`, ss: 1, t: now - 120_000 }),
+        wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: now - 60_000, p: { email, first_name: first, last_name: last, country } }),
+      ];
+      expect((await postBatch(server, { s: 'acme', v: newVisitor(), e: events })).status).toBe(202);
+      await drained(server);
+    }
+    // Sent: delivered to the French team, dead letters for the others.
+    const settled = await waitFor(
+      async () => {
+        const { body } = (await getJson(server, '/api/alerts?site=acme')) as { body: AlertListResponse };
+        return body.alerts.length === 4 && body.alerts.every((alert) => alert.status !== 'pending') ? body.alerts : undefined;
+      },
+      15_000,
+      'the four alerts sent',
+    );
+    for (const alert of settled) alertOf[Object.entries(lead).find(([, name]) => name === alert.lead.name)![0]] = alert;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await receiver?.close();
+  });
+
+  const openPage = (viewport?: { width: number; height: number }) => openTab(browser, viewport);
+  const logIn = (page: Page, name: keyof typeof USERS) => logInAs(page, server.url, USERS[name]);
+  const rows = (page: Page) => page.locator('table.alerts-table tbody tr');
+  const rowOf = (page: Page, name: string) => rows(page).filter({ has: page.getByRole('rowheader', { name: new RegExp(`^${name}`) }) });
+  const hasFocus = (locator: Locator) => locator.evaluate((element) => element === document.activeElement);
+  const focusedText = (page: Page) => page.evaluate(() => document.activeElement?.textContent?.trim());
+
+  it('shows sales what was sent where and what failed, filters the dead letters, and retries one with the keyboard', async () => {
+    expect(Object.fromEntries(Object.entries(alertOf).map(([key, alert]) => [key, alert.status]))).toEqual({ grace: 'delivered', alan: 'dead', mary: 'dead', charles: 'dead' });
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/dashboard/alerts');
+    await page.getByText('Buying-signal alerts for sales, newest first. Acme website sends them to crm-fr (webhook) and sales-world (Slack).').waitFor();
+
+    // Newest first, each with the lead, the signal and what became of it, per destination.
+    await expect.poll(() => rows(page).locator('th').allInnerTexts()).toEqual([lead.charles, lead.mary, lead.alan, lead.grace].map((name) => expect.stringMatching(new RegExp(`^${name}\\n`))));
+    expect(await page.getByRole('status').filter({ hasText: /alerts$/ }).innerText()).toBe('4 alerts');
+    const grace = rowOf(page, lead.grace);
+    expect(await grace.locator('td').allInnerTexts()).toEqual([
+      expect.stringMatching(/^(just now|\d min ago)\n\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC$/),
+      'Demo request\nAsked to talk to sales: form demo-request',
+      'Delivered',
+      expect.stringMatching(/^crm-fr \(webhook\): delivered (just now|\d min ago)$/),
+    ]);
+    const alan = rowOf(page, lead.alan);
+    expect(await alan.locator('.badge').innerText()).toBe('Dead letter');
+    expect(await alan.getByRole('button').allInnerTexts()).toEqual([expect.stringMatching(/^Retry\b/)]);
+    expect(await alan.locator('td').nth(3).innerText()).toBe(
+      'sales-world (Slack): dead after 1 attempt\nSlack answered 404: no_service (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)',
+    );
+    await page.screenshot({ path: `${SCREENSHOTS}/alerts.png`, fullPage: true });
+
+    // The dead letters only: in the URL, counted, and the keyboard still on the filter.
+    const status = page.getByRole('combobox', { name: 'Status' });
+    await status.focus();
+    await status.selectOption('dead');
+    await expect.poll(() => new URL(page.url()).searchParams.get('status')).toBe('dead');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: /dead letters$/ }).allInnerTexts()).toEqual(['3 dead letters']);
+    expect(await rows(page).locator('th').allInnerTexts()).toEqual([lead.charles, lead.mary, lead.alan].map((name) => expect.stringMatching(new RegExp(`^${name}\\n`))));
+    expect(await hasFocus(status)).toBe(true);
+
+    // The channel is back: Enter on Alan's Retry sends the alert again. It shows pending while Slack takes its time,
+    // then delivered; the focus goes from the button, which is gone, to what the retry did, and the row stays.
+    slack = 'back';
+    holdNext = true;
+    const retry = page.getByRole('button', { name: `Retry Demo request for ${lead.alan}` });
+    await retry.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => alan.locator('.badge').innerText()).toBe('Pending');
+    expect(await alan.locator('td').nth(3).innerText()).toMatch(/^sales-world \(Slack\): pending, due now\nLast error: Slack answered 404: no_service /);
+    await expect.poll(() => focusedText(page)).toBe('Sent again: pending, on its way again.');
+    expect(await retry.count()).toBe(0);
+    await waitFor(() => release, 10_000, 'the retried alert at the Slack channel');
+    release!();
+    await expect.poll(() => alan.locator('.badge').innerText(), { timeout: 10_000 }).toBe('Delivered');
+    expect(await alan.locator('td').nth(3).innerText()).toMatch(/^sales-world \(Slack\): delivered (just now|\d min ago)$/);
+    expect(await focusedText(page)).toBe('Sent again: delivered.');
+    expect((await getJson(server, `/api/alerts?site=acme&lead=${alertOf.alan!.lead.id}`)).body.alerts[0].status).toBe('delivered');
+
+    // The lead's name opens the lead.
+    await alan.getByRole('link', { name: lead.alan }).click();
+    await page.getByRole('heading', { name: lead.alan, level: 1 }).waitFor();
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('says in words why a dead letter was not sent again: retried meanwhile, or its lead erased', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.goto(`${server.url}/dashboard/alerts?site=acme&status=dead`);
+    const mary = rowOf(page, lead.mary);
+    const charles = rowOf(page, lead.charles);
+    await charles.waitFor();
+
+    // A colleague retried Mary's alert since the page was opened, the channel being back: the page says so and shows
+    // the alert as it stands now.
+    slack = 'back';
+    expect((await fetch(`${server.url}/api/alerts/${alertOf.mary!.id}/retry?site=acme`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}` } })).status).toBe(200);
+    await mary.getByRole('button', { name: /^Retry/ }).click();
+    const marysNote = 'Not sent again: this alert is no longer a dead letter (retried meanwhile?). Its row shows it as it stands now.';
+    await mary.getByText(marysNote).waitFor();
+    await expect.poll(() => mary.locator('.badge').innerText(), { timeout: 10_000 }).toBe('Delivered');
+    expect(await focusedText(page)).toBe(marysNote);
+
+    // Charles was erased meanwhile: the button stays, with the reason next to it.
+    const erased = await fetch(`${server.url}/api/leads/${alertOf.charles!.lead.id}?site=acme`, { method: 'DELETE', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(erased.status).toBe(200);
+    const retryCharles = charles.getByRole('button', { name: /^Retry/ });
+    await retryCharles.focus();
+    await page.keyboard.press('Enter');
+    await charles.getByText('Not sent again: this alert no longer exists (its lead may have been erased).').waitFor();
+    expect(await hasFocus(retryCharles)).toBe(true);
+    expect(await charles.locator('.badge').innerText()).toBe('Dead letter');
+    // The browser reports the two refused requests; nothing else went wrong.
+    expect(problems).toEqual([
+      'Failed to load resource: the server responded with a status of 409 (Conflict)',
+      'Failed to load resource: the server responded with a status of 404 (Not Found)',
+    ]);
+    await page.context().close();
+  });
+
+  it('fits a phone, and says what is empty on a site that sends no alerts', async () => {
+    const { page, problems } = await openPage({ width: 390, height: 844 });
+    await logIn(page, 'sam');
+    await page.goto(`${server.url}/dashboard/alerts?site=acme`);
+    await rows(page).first().waitFor();
+    // The table scrolls sideways in its own region; the page does not.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await page.screenshot({ path: `${SCREENSHOTS}/alerts-phone.png`, fullPage: true });
+
+    await page.getByRole('combobox', { name: 'Site' }).selectOption('globex');
+    await page.getByText('Globex has no alert destination: its buying signals are sent to nobody.', { exact: false }).waitFor();
+    await page.getByText('No alert on Globex yet.').waitFor();
+    await page.getByRole('combobox', { name: 'Status' }).selectOption('dead');
+    await page.getByText('No dead letter on Globex: no alert has failed for good.').waitFor();
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ site: 'globex', status: 'dead' });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows marketing no Alerts link, and the same message as on a lead page at its address', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    const navigation = page.getByRole('navigation', { name: 'Dashboards' });
+    await navigation.getByRole('link', { name: 'Accounts' }).waitFor();
+    expect(await navigation.getByRole('link').allInnerTexts()).toEqual(['Marketing', 'Leads', 'Accounts']);
+    await page.goto(`${server.url}/dashboard/alerts?site=acme`);
+    await page.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
+    await page.getByText('Alerts are shown to sales and admins.').waitFor();
+    expect(await page.getByRole('combobox', { name: 'Status' }).count()).toBe(0);
+    // Not even asked: a refused request would be a console error.
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+});
