@@ -67,6 +67,12 @@ export interface LeadScore {
   kind: 'lead' | 'visitor';
   email: string;
   visitor_ids: string[];
+  /**
+   * The lead's visits on its shared browsers (those that gave other people's emails too: a shared computer), as
+   * ownerSql shares them out, sorted; none for a browser that is the lead's throughout. The dashboards credit a
+   * shared browser's events to the lead whose visit they are in, not to every lead on it.
+   */
+  shared_visits: SharedVisit[];
   score: number;
   fit: number;
   engagement: number;
@@ -88,6 +94,12 @@ export interface LeadScore {
   last_seen: string;
   /** The buying signals the lead showed within the window, each with the last time it happened. */
   signals: ActiveSignal[];
+}
+
+/** One visit (session) of a browser. */
+export interface SharedVisit {
+  visitor_id: string;
+  session_id: string;
 }
 
 /** A buying signal a lead shows: which, when it last happened (ClickHouse time, UTC), and what it was. */
@@ -121,6 +133,9 @@ interface CompiledRule {
 
 /** Every rule's outcome for one lead, before those that did not match are dropped. */
 const REASON_ROWS = 'Array(Tuple(rule String, kind String, count UInt64, points Float64, capped Bool, stage UInt8))';
+
+/** The type of a lead's shared_visits (LeadScore), as lead_scores stores it. */
+const SHARED_VISITS = 'Array(Tuple(visitor_id String, session_id String))';
 
 /** No cap: larger than any count of events. */
 const UNCAPPED = 4_294_967_295;
@@ -596,6 +611,9 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
         if(email = '', concat('v_', anonymous_id), ${leadIdOfEmailSql('email')}) AS lead_id,
         email,
         arraySort(groupUniqArray(sessions.visitor_id)) AS visitor_ids,
+        -- A browser's identity rows that name two emails or more make it shared: its visits are listed, one by one.
+        CAST(arraySort(groupUniqArrayIf((sessions.visitor_id, sessions.session_id), arrayExists(g -> g.3 != identified.given[1].3, identified.given))),
+            '${SHARED_VISITS}') AS shared_visits,
         min(first_ts) AS first_seen, max(last_ts) AS last_seen,
         ${tallies.flatMap((t) => t.merge()).join(',\n        ')}${tallies.length ? ',' : ''}
         max(visit_stage) AS page_stage,
@@ -666,7 +684,7 @@ leads AS
 SELECT
     lead_id,
     if(email = '', 'visitor', 'lead') AS kind,
-    email, visitor_ids,
+    email, visitor_ids, shared_visits,
     -- Half up, as Math.round (the accounts) and the thresholds read it: ClickHouse's round() takes 60.5 to 60.
     toInt32(floor(arraySum(r -> r.points, all_reasons) + 0.5)) AS score,
     round(${points('fit')}, 2) AS fit,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type Temperature } from './compile.ts';
+import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type SharedVisit, type Temperature } from './compile.ts';
 import { companyKey, companyKeySql } from './normalize.ts';
 import { SqlParams } from './sql.ts';
 import type { AccountMember } from './accounts.ts';
@@ -20,6 +20,8 @@ export interface StoredScore {
   kind: 'lead' | 'visitor' | 'gone';
   email: string;
   visitor_ids: string[];
+  /** LeadScore's shared_visits; empty on the rows stored before migration 015, until the lead is rescored. */
+  shared_visits: SharedVisit[];
   score: number;
   fit: number;
   engagement: number;
@@ -60,6 +62,7 @@ export function toSnapshot(site: string, score: LeadScore, scoredAt: string, hot
     kind: score.kind,
     email: score.email,
     visitor_ids: score.visitor_ids,
+    shared_visits: score.shared_visits,
     score: score.score,
     fit: score.fit,
     engagement: score.engagement,
@@ -91,7 +94,7 @@ export function goneSnapshot(previous: StoredScore, scoredAt: string): StoredSco
 /** What a snapshot says that a reader would notice: a new row is written only when one of these changes. */
 function visible(row: StoredScore): string {
   return JSON.stringify([
-    row.kind, row.email, row.visitor_ids, row.score, Math.round(row.fit), Math.round(row.engagement), Math.round(row.source),
+    row.kind, row.email, row.visitor_ids, row.shared_visits, row.score, Math.round(row.fit), Math.round(row.engagement), Math.round(row.source),
     Math.round(row.negative), row.temperature, row.stage, row.signals, row.profile, row.utm_source, row.utm_medium, row.referrer_host,
     row.first_seen, row.last_seen, row.hot_armed, row.rules_hash,
   ]);
@@ -104,7 +107,7 @@ export const reasonsOf = (row: Pick<StoredScore, 'reasons'>): ScoreReason[] => J
 export const signalsOf = (row: Pick<StoredScore, 'signals'>): ActiveSignal[] => JSON.parse(row.signals || '[]');
 
 const SNAPSHOT_COLUMNS = [
-  'site_id', 'lead_id', 'scored_at', 'kind', 'email', 'visitor_ids', 'score', 'fit', 'engagement', 'source', 'negative', 'temperature', 'stage',
+  'site_id', 'lead_id', 'scored_at', 'kind', 'email', 'visitor_ids', 'shared_visits', 'score', 'fit', 'engagement', 'source', 'negative', 'temperature', 'stage',
   'reasons', 'signals', 'profile', 'company', 'seniority', 'country', 'utm_source', 'utm_medium', 'referrer_host', 'first_seen', 'last_seen',
   'hot_armed', 'rules_hash',
 ] as const;

@@ -93,6 +93,7 @@ export function scoreOfSnapshot(row: StoredScore): LeadScore {
     kind: row.kind === 'lead' ? 'lead' : 'visitor',
     email: row.email,
     visitor_ids: row.visitor_ids,
+    shared_visits: row.shared_visits,
     score: row.score,
     fit: row.fit,
     engagement: row.engagement,

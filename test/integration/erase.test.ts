@@ -241,11 +241,15 @@ describe('erasing a person', () => {
     expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
 
     // Bob: his events, identity, stored scores and lead as they were. His score never counted Ada's product page, and
-    // the rescoring of the shared computer after the erasure finds nothing to change.
+    // the rescoring of the shared computer after the erasure moves nothing but whose the computer is: his throughout
+    // now, one stored score more to say so.
     expect(await count(`identities WHERE email = {email:String}`, { email: bob })).toBe(1);
     expect(bobBefore.body.reasons.map((reason: { rule: string }) => reason.rule)).not.toContain('product-page');
     await drained(server);
-    expect(await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId })).toBe(bobScores);
+    const bobStored = await rows(`SELECT score, shared_visits FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: bobId });
+    expect(bobStored).toHaveLength(bobScores + 1);
+    expect(bobStored.at(-2)!.shared_visits).toEqual([{ visitor_id: shared, session_id: expect.any(String) }]);
+    expect(bobStored.at(-1)).toEqual({ score: bobStored.at(-2)!.score, shared_visits: [] });
     const bobAfter = await getJson(server, `/api/leads/${bobId}?site=acme`);
     expect(bobAfter.status).toBe(200);
     expect(bobAfter.body.score).toBe(bobBefore.body.score);

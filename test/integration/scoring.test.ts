@@ -350,6 +350,37 @@ describe('identity stitching', () => {
     expect(await score(site, rules, ['pc-1'])).toEqual(leads);
   });
 
+  it('names each person\'s visits of a shared browser, which the dashboards credit by, and none of a browser one person used', async () => {
+    const site = newSite();
+    const visit = (session_id: string) => ({ session_id });
+    await insert([
+      // Ada reads pricing on the shared computer, then fills a form on her own laptop too.
+      view(site, 'pc-2', '/pricing/', { days: 5, minutes: 1 }, visit('a1')),
+      { ...form(site, 'pc-2', 'contact', 'ada@alpha.example', {}, { days: 5 }), ...visit('a1') },
+      view(site, 'pc-2', '/product/', { days: 4 }, visit('a2')),
+      form(site, 'laptop-2', 'contact', 'ada@alpha.example', {}, { days: 3 }),
+      // Bob fills a form in his own visit on the same computer, and comes back.
+      { ...form(site, 'pc-2', 'contact', 'bob@beta.example', {}, { days: 2 }), ...visit('b1') },
+      view(site, 'pc-2', '/careers/', { days: 1 }, visit('b2')),
+      // Cat and an anonymous visitor each have a browser of their own.
+      form(site, 'cat-2', 'contact', 'cat@gamma.example', {}, { days: 1 }),
+      view(site, 'anon-2', '/pricing/'),
+    ]);
+    const leads = await score(site);
+    expect(byEmail(leads, 'ada@alpha.example')).toMatchObject({
+      visitor_ids: ['laptop-2', 'pc-2'],
+      shared_visits: [{ visitor_id: 'pc-2', session_id: 'a1' }, { visitor_id: 'pc-2', session_id: 'a2' }],
+    });
+    expect(byEmail(leads, 'bob@beta.example')).toMatchObject({
+      visitor_ids: ['pc-2'],
+      shared_visits: [{ visitor_id: 'pc-2', session_id: 'b1' }, { visitor_id: 'pc-2', session_id: 'b2' }],
+    });
+    expect(byEmail(leads, 'cat@gamma.example').shared_visits).toEqual([]);
+    expect(leads.find((lead) => lead.lead_id === 'v_anon-2')!.shared_visits).toEqual([]);
+    // A batch of the shared computer rescores both people alike, Ada with her laptop.
+    expect(await score(site, RULES, ['pc-2'])).toEqual(leads.filter((lead) => lead.visitor_ids.includes('pc-2')));
+  });
+
   it('finds the owner of a visit alike in SQL and in TypeScript', async () => {
     const random = mulberry32(7);
     const cases: { given: GivenEmail[]; session: string; at: number }[] = [];
@@ -428,6 +459,8 @@ describe('incremental scoring', () => {
       await insert(rows);
       const full = await score(site);
       expect(full.filter((lead) => lead.kind === 'lead' && lead.visitor_ids.length > 1).length, `seed ${seed}: leads on several browsers`).toBeGreaterThan(0);
+      // The comparisons below are of whole rows: they cover the visits of shared browsers each lead is given too.
+      expect(full.filter((lead) => lead.shared_visits.length > 0).length, `seed ${seed}: leads on shared browsers`).toBeGreaterThan(1);
       for (let trial = 0; trial < 4; trial++) {
         const subset = visitors.filter(() => random() < 0.3);
         const incremental = await score(site, RULES, subset);

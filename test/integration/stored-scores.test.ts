@@ -84,7 +84,8 @@ describe('stored scores', () => {
   it('keeps a prospect whole when someone else gives an email on their browser in a later visit', async () => {
     const [laptop, phone] = [newVisitor(), newVisitor()];
     const [ada, bob] = [`ada.${laptop}@first.test`, `bob.${laptop}@second.test`];
-    await post(laptop, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(300) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(299), p: { 'email  email': ada, 'job_title  ': 'CEO' } })], newVisitor());
+    const adasVisit = newVisitor();
+    await post(laptop, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(300) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: minutesAgo(299), p: { 'email  email': ada, 'job_title  ': 'CEO' } })], adasVisit);
     await post(phone, [wireEvent({ u: `${SITE_ORIGIN}/product/x`, t: minutesAgo(200) }), wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: ada, t: minutesAgo(199) })], newVisitor());
     await drained(server);
     const before = (await listed()).find((lead) => lead.email === ada);
@@ -105,8 +106,12 @@ describe('stored scores', () => {
     const page = await getJson(server, `/api/leads/${before.id}?site=acme`);
     expect(page.body).toMatchObject({ lifecycle: 'prospect', score: 55, profile: { job_title: 'CEO' } });
     expect(page.body.recentEvents.map((event: { path: string }) => event.path)).toEqual(['/', '/product/x', '/contact', '/pricing']);
-    const rows = await storedRows(`SELECT kind, score FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: before.id });
-    expect(rows).toEqual([{ kind: 'lead', score: 55 }]);
+    // Her score never moved; her latest stored score names her visit of the laptop, the one the dashboards credit her with.
+    const rows = await storedRows(`SELECT kind, score, shared_visits FROM lead_scores WHERE lead_id = {id:String} ORDER BY scored_at`, { id: before.id });
+    expect(rows).toEqual([
+      { kind: 'lead', score: 55, shared_visits: [] },
+      { kind: 'lead', score: 55, shared_visits: [{ visitor_id: laptop, session_id: adasVisit }] },
+    ]);
   });
 
   it('gives a browser whose events come without visits (a server’s) to its latest email, and ends the lead of the one before', async () => {

@@ -10,6 +10,7 @@ export function leadScore(name: string, score: number, fields: Partial<LeadScore
     kind: 'lead',
     email: `${name}@acme.test`,
     visitor_ids: [`v-${name}`],
+    shared_visits: [],
     score,
     fit: 0,
     engagement: score,

@@ -64,6 +64,16 @@ describe('cluster DDL from the single-server migration files', () => {
     );
   });
 
+  it('adds the stored scores\' shared visits (migration 015) to every node\'s local table, then to the Distributed one the dashboards read', () => {
+    const migration = readMigrations().find((candidate) => candidate.version === 15);
+    const column = 'shared_visits Array(Tuple(visitor_id String, session_id String)) DEFAULT [] AFTER visitor_ids';
+    expect(migration?.name).toBe('015_lead_scores_shared_visits');
+    expect(migration!.statements.flatMap((statement) => transform(statement))).toEqual([
+      `ALTER TABLE lead_scores_local ON CLUSTER hearth ADD COLUMN IF NOT EXISTS ${column}`,
+      `ALTER TABLE lead_scores ON CLUSTER hearth ADD COLUMN IF NOT EXISTS ${column}`,
+    ]);
+  });
+
   it('sends only column changes to the Distributed table, which has no TTL, indexes or data of its own', () => {
     expect(transform('ALTER TABLE events ADD COLUMN country String, ADD INDEX email_idx email TYPE bloom_filter GRANULARITY 4, MODIFY TTL toDateTime(ts) + INTERVAL 1 YEAR')).toEqual([
       'ALTER TABLE events_local ON CLUSTER hearth ADD COLUMN country String, ADD INDEX email_idx email TYPE bloom_filter GRANULARITY 4, MODIFY TTL toDateTime(ts) + INTERVAL 1 YEAR',
