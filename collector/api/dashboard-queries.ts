@@ -97,6 +97,40 @@ const visitorsBetween = (site: SiteConfig, from: string, to: string, condition =
     SELECT DISTINCT visitor_id FROM events
     WHERE site_id = {site:String} AND ts >= ${from} AND ts < ${to}${notBot(site)}${condition ? ` AND ${condition}` : ''}`;
 
+/**
+ * The current leads' browsers, a row each: visitor_id, lead_id, the lead's `columns`, and `visits`. A browser is the
+ * lead's throughout (`visits` empty), unless other people gave their emails on it too (a shared computer): then only
+ * the lead's own visits of it are, as scoring shares them out (the stored `shared_visits`), or the colleague who
+ * filled a form later on the same computer would be counted as reading what the first person read. Joined to events
+ * by visitor, a row is the lead's where OWNS_VISIT holds.
+ */
+const leadOfVisitorSql = (columns: string[]) => `
+    SELECT visitor_id, ${['lead_id', ...columns].join(', ')},
+        arrayMap(visit -> visit.session_id, arrayFilter(visit -> visit.visitor_id = visitor_id, shared_visits)) AS visits
+    FROM (${currentLeadsSql([...columns, 'visitor_ids', 'shared_visits'])}) ARRAY JOIN visitor_ids AS visitor_id`;
+
+/** Whether an event (its session_id), joined to its browser's row of leadOfVisitorSql, is that lead's. */
+const OWNS_VISIT = '(empty(visits) OR has(visits, session_id))';
+
+/**
+ * The visits (visitor_id, session_id) with an event in [from, to), of the browsers that some stored score names as
+ * shared: those are few, and picked on the order key, so this reads a few granules. Every score ever stored is asked,
+ * not only the current ones: a browser no longer shared only widens what is read.
+ */
+const sharedVisitsBetween = (site: SiteConfig, from: string, to: string, condition = '') => `
+    SELECT DISTINCT visitor_id, session_id FROM events
+    WHERE site_id = {site:String}
+      AND visitor_id IN (SELECT arrayJoin(shared_visits.visitor_id) FROM lead_scores WHERE site_id = {site:String} AND startsWith(lead_id, 'l_'))
+      AND ts >= ${from} AND ts < ${to}${notBot(site)}${condition ? ` AND ${condition}` : ''}`;
+
+/**
+ * Whether a lead (a row of currentLeadsSql with visitor_ids and shared_visits) had an event in [from, to) that
+ * `condition` keeps: any on a browser of its own, one of its own visits on a shared one (leadOfVisitorSql).
+ */
+const seenBetween = (site: SiteConfig, from: string, to: string, condition = '') => `(
+        arrayExists(visitor -> NOT has(shared_visits.visitor_id, visitor) AND visitor IN (${visitorsBetween(site, from, to, condition)}), visitor_ids)
+        OR arrayExists(visit -> visit IN (${sharedVisitsBetween(site, from, to, condition)}), shared_visits))`;
+
 /** A lead's lifecycle, from the qualification verdicts passed as parameters (lists filter on it in SQL; the panels use
  * lifecycleOf in dashboard-figures.ts, which says the same). */
 const LIFECYCLE = `multiIf(has({disqualified:Array(String)}, lead_id), 'disqualified', has({prospects:Array(String)}, lead_id), 'prospect', temperature = 'hot', 'mql', 'lead')`;
@@ -141,16 +175,16 @@ export function verdictsOf(client: ClickHouseClient, site: SiteConfig): Promise<
 
 const periodKey = (site: SiteConfig, period: Period) => `${site.id}/${period.previousStart}/${period.start}/${period.end}`;
 
-/** The identified leads seen in the period or the one before (an event from any of their browsers, bots left out: notBot). */
+/** The identified leads seen in the period or the one before (an event of theirs from any of their browsers, bots left out: notBot). */
 export function activeLeads(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<ActiveLead[]> {
   return shared(client, `active/${periodKey(site, period)}`, async () => {
     const found = await rows<{ lead_id: string; temperature: Temperature; stage: Stage | ''; score: number; source: string; in_current: number; in_previous: number }>(
       client,
       `
 SELECT lead_id, temperature, stage, score, ${SOURCE} AS source,
-    arrayExists(visitor -> visitor IN (${visitorsBetween(site, START, END)}), visitor_ids) AS in_current,
-    arrayExists(visitor -> visitor IN (${visitorsBetween(site, PREVIOUS_START, START)}), visitor_ids) AS in_previous
-FROM (${currentLeadsSql(['temperature', 'stage', 'score', 'utm_source', 'referrer_host', 'visitor_ids'])})
+    ${seenBetween(site, START, END)} AS in_current,
+    ${seenBetween(site, PREVIOUS_START, START)} AS in_previous
+FROM (${currentLeadsSql(['temperature', 'stage', 'score', 'utm_source', 'referrer_host', 'visitor_ids', 'shared_visits'])})
 WHERE in_current OR in_previous`,
       periodParams(site.id, period),
     );
@@ -221,19 +255,23 @@ export async function timeseries(client: ClickHouseClient, site: SiteConfig, per
     client,
     `
 WITH lead_of_visitor AS
-(
-    SELECT visitor_id, lead_id, temperature FROM (${currentLeadsSql(['temperature', 'visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id
+(${leadOfVisitorSql(['temperature'])}
 )
 SELECT
-    -- A browser two people shared is two leads' but one visitor.
+    -- A browser two people shared is one visitor, and a lead's on the days of their own visits.
     toString(day) AS day, uniqExact(visitor_id) AS visitors,
-    uniqExactIf(lead_id, temperature = 'cold') AS cold, uniqExactIf(lead_id, temperature = 'warm') AS warm, uniqExactIf(lead_id, temperature = 'hot') AS hot
+    uniqExactIf(lead_id, owned AND temperature = 'cold') AS cold, uniqExactIf(lead_id, owned AND temperature = 'warm') AS warm,
+    uniqExactIf(lead_id, owned AND temperature = 'hot') AS hot
 FROM
 (
-    SELECT DISTINCT toDate(ts) AS day, visitor_id FROM events
-    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)}
-) AS daily
-LEFT JOIN lead_of_visitor USING visitor_id
+    SELECT day, visitor_id, lead_id, temperature, ${OWNS_VISIT} AS owned
+    FROM
+    (
+        SELECT DISTINCT toDate(ts) AS day, visitor_id, session_id FROM events
+        WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)}
+    ) AS daily
+    LEFT JOIN lead_of_visitor USING visitor_id
+)
 GROUP BY day ORDER BY day`,
     periodParams(site.id, period),
   );
@@ -283,18 +321,21 @@ export async function content(client: ClickHouseClient, site: SiteConfig, period
     client,
     `
 WITH lead_of_visitor AS
-(
-    SELECT visitor_id, lead_id, temperature FROM (${currentLeadsSql(['temperature', 'visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id
+(${leadOfVisitorSql(['temperature'])}
 )
-SELECT kind, item, uniqExact(visitor_id) AS visitors, uniqExactIf(lead_id, lead_id != '') AS leads, uniqExactIf(lead_id, temperature = 'hot') AS hot_leads
+SELECT kind, item, uniqExact(visitor_id) AS visitors, uniqExactIf(lead_id, owned AND lead_id != '') AS leads, uniqExactIf(lead_id, owned AND temperature = 'hot') AS hot_leads
 FROM
 (
-    SELECT ${CONTENT_KIND} AS kind, ${CONTENT_ITEM} AS item, visitor_id
-    FROM events
-    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)} AND ${CONTENT_EVENTS}
-) AS engaged
-LEFT JOIN lead_of_visitor USING visitor_id
-WHERE item != ''
+    SELECT kind, item, visitor_id, lead_id, temperature, ${OWNS_VISIT} AS owned
+    FROM
+    (
+        SELECT ${CONTENT_KIND} AS kind, ${CONTENT_ITEM} AS item, visitor_id, session_id
+        FROM events
+        WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)} AND ${CONTENT_EVENTS}
+    ) AS engaged
+    LEFT JOIN lead_of_visitor USING visitor_id
+    WHERE item != ''
+)
 GROUP BY kind, item
 ORDER BY leads DESC, visitors DESC, item
 LIMIT {limit:UInt32} BY kind`,
@@ -319,7 +360,7 @@ export async function pricing(client: ClickHouseClient, site: SiteConfig, period
   // Views and engaged time are summed, so a retried event must count once: one row per event id among the pricing
   // pages' rows, which costs far less than FINAL, which merges every row of the range before filtering.
   const pricingEvents = (from: string) => `
-    SELECT event_id, any(e.visitor_id) AS visitor_id, any(e.type) AS type, any(e.engaged_ms) AS engaged_ms, any(e.ts) AS ts FROM events AS e
+    SELECT event_id, any(e.visitor_id) AS visitor_id, any(e.session_id) AS session_id, any(e.type) AS type, any(e.engaged_ms) AS engaged_ms, any(e.ts) AS ts FROM events AS e
     WHERE e.site_id = {site:String} AND e.ts >= ${from} AND e.ts < ${END}${notBot(site, 'e.is_bot')}
       AND e.type IN ('pageview', 'engagement') AND match(e.path, {pricing:String})
     GROUP BY event_id`;
@@ -337,21 +378,23 @@ FROM (${pricingEvents(PREVIOUS_START)})
 GROUP BY day WITH ROLLUP`,
     params,
   );
-  // One pass over the two periods' pricing rows, per lead: how many leads looked in each period, and who spent
-  // longest in this one. Only the ten picked are then named: carrying profiles through the join costs more.
+  // One pass over the two periods' pricing rows, per lead (of each visit, on a shared computer: OWNS_VISIT): how many
+  // leads looked in each period, and who spent longest in this one. Only the ten picked are then named: carrying
+  // profiles through the join costs more.
   const perLeadQuery = rows<{ lead_id: string; views_current: string; views_previous: string; engaged_current: string }>(
     client,
     `
 SELECT lead_id, sum(views_current) AS views_current, sum(views_previous) AS views_previous, sum(engaged_current) AS engaged_current
 FROM
 (
-    SELECT visitor_id,
+    SELECT visitor_id, session_id,
         countIf(type = 'pageview' AND ts >= ${START}) AS views_current, countIf(type = 'pageview' AND ts < ${START}) AS views_previous,
         sumIf(engaged_ms, type = 'engagement' AND ts >= ${START}) AS engaged_current
     FROM (${pricingEvents(PREVIOUS_START)})
-    GROUP BY visitor_id
-) AS per_visitor
-INNER JOIN (SELECT visitor_id, lead_id FROM (${currentLeadsSql(['visitor_ids'])}) ARRAY JOIN visitor_ids AS visitor_id) AS lead_of_visitor USING visitor_id
+    GROUP BY visitor_id, session_id
+) AS per_visit
+INNER JOIN (${leadOfVisitorSql([])}) AS lead_of_visitor USING visitor_id
+WHERE ${OWNS_VISIT}
 GROUP BY lead_id`,
     params,
   );
@@ -468,7 +511,7 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
       params.content_item = filters.content.item;
       condition = `${CONTENT_EVENTS} AND ${CONTENT_KIND} = {content_kind:String} AND ${CONTENT_ITEM} = {content_item:String}`;
     }
-    where.push(`arrayExists(visitor -> visitor IN (${visitorsBetween(site, START, END, condition)}), visitor_ids)`);
+    where.push(seenBetween(site, START, END, condition));
   }
   if (filters.temperatures?.length) {
     params.temperatures = filters.temperatures;
@@ -520,7 +563,7 @@ SELECT lead_id, email, score, fit, engagement, temperature, stage, reasons, prof
 FROM
 (
     SELECT *, ${SOURCE} AS source, ${LIFECYCLE} AS lifecycle
-    FROM (${currentLeadsSql(['email', 'score', 'fit', 'engagement', 'temperature', 'stage', 'reasons', 'profile', 'company', 'country', 'utm_source', 'referrer_host', 'first_seen', 'last_seen', 'visitor_ids'])})
+    FROM (${currentLeadsSql(['email', 'score', 'fit', 'engagement', 'temperature', 'stage', 'reasons', 'profile', 'company', 'country', 'utm_source', 'referrer_host', 'first_seen', 'last_seen', 'visitor_ids', 'shared_visits'])})
 )
 ${where.length ? `WHERE ${where.join('\n  AND ')}` : ''}
 ORDER BY ${order}

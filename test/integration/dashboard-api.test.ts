@@ -30,6 +30,7 @@ beforeAll(async () => {
         origins: ['https://globex.test'],
         alerts: { destinations: [{ type: 'webhook', id: 'crm', url: `${receiver.url}/hooks/hearth`, secret: 'a-test-signing-key-of-32-bytes!!' }] },
       },
+      { id: 'hooli', origins: ['https://hooli.test'], pageGroups: { pricing: ['/pricing*'], careers: ['/careers*'] } },
     ],
     tokens: [
       { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
@@ -273,6 +274,65 @@ describe('a computer two people shared (site initech)', () => {
   });
 });
 
+describe('a computer two people shared, visit by visit (site hooli)', () => {
+  const pc = newVisitor();
+  const [anna, ben] = [`anna.${pc}@hooli.test`, `ben.${pc}@hooli.test`];
+  const HOOLI = (from: number, to: number) => `site=hooli&from=${dayOf(from)}&to=${dayOf(to)}`;
+  const emailsOf = async (query: string) => (await api(`/api/dashboard/leads?${query}`)).body.leads.map((lead: { email: string }) => lead.email);
+
+  // Three days ago Anna, a CEO, studies pricing and leaves her email (hot); yesterday Ben, on the same computer, fills
+  // a form in his own visit and reads the careers page (cold). Each visit is its person's, as their scores count them.
+  beforeAll(async () => {
+    await store(pc, [
+      landing('/pricing', at(3)),
+      { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(3, 2), ms: 150_000 },
+      form('/contact', 'newsletter', at(3, 3), { 'email  email': anna, 'job_title  ': 'CEO', 'company_size  ': '500' }),
+    ], 'hooli');
+    await store(pc, [landing('/careers', at(1)), form('/contact', 'newsletter', at(1, 2), { 'email  email': ben })], 'hooli');
+    await server.scorer.settled();
+  });
+
+  it('credits each page to the person whose visit read it', async () => {
+    const { body } = await api(`/api/dashboard/content?${HOOLI(6, 0)}`);
+    expect(body.pages).toEqual([
+      { item: '/careers', visitors: 1, leads: 1, hotLeads: 0 },
+      { item: '/pricing', visitors: 1, leads: 1, hotLeads: 1 },
+    ]);
+    expect(await emailsOf(`${HOOLI(6, 0)}&content=page:/pricing`)).toEqual([anna]);
+    expect(await emailsOf(`${HOOLI(6, 0)}&content=page:/careers`)).toEqual([ben]);
+  });
+
+  it('counts and names only the person who studied pricing', async () => {
+    const { body } = await api(`/api/dashboard/pricing?${HOOLI(6, 0)}`);
+    expect(body).toMatchObject({ views: { current: 1, previous: 0 }, visitors: { current: 1, previous: 0 }, leads: { current: 1, previous: 0 } });
+    expect(body.topLeads).toEqual([expect.objectContaining({ email: anna, views: 1, engagedSeconds: 150, temperature: 'hot' })]);
+  });
+
+  it('lists, and counts in the key figures, only the person seen in the period', async () => {
+    expect(await emailsOf(HOOLI(3, 3))).toEqual([anna]);
+    expect(await emailsOf(HOOLI(1, 1))).toEqual([ben]);
+    expect(await emailsOf(HOOLI(6, 0))).toEqual([anna, ben]);
+    // Ben's two days, against the two before them, which hold Anna's visit.
+    const { body } = await api(`/api/dashboard/summary?${HOOLI(2, 1)}`);
+    expect(body.kpis).toMatchObject({
+      visitors: { current: 1, previous: 1 },
+      identifiedLeads: { current: 1, previous: 1 },
+      hot: { current: 0, previous: 1 },
+      mqls: { current: 0, previous: 1 },
+    });
+    const { body: funnel } = await api(`/api/dashboard/funnel?${HOOLI(2, 1)}`);
+    expect(funnel.leads).toBe(1);
+    expect(funnel.steps.find((step: { step: string }) => step.step === 'MQL').leads).toBe(0);
+  });
+
+  it('draws each person on the day of their own visit, the computer as one visitor each day', async () => {
+    const { body } = await api(`/api/dashboard/timeseries?${HOOLI(6, 0)}`);
+    expect(body.visitors).toEqual([0, 0, 0, 1, 0, 1, 0]);
+    expect(body.leads).toEqual({ cold: [0, 0, 0, 0, 0, 1, 0], warm: [0, 0, 0, 0, 0, 0, 0], hot: [0, 0, 0, 1, 0, 0, 0] });
+    expect(body.totals).toEqual({ visitors: 1, leads: { cold: 1, warm: 0, hot: 1 } });
+  });
+});
+
 describe('leads as people typed them (site globex)', () => {
   const GLOBEX_WEEK = `site=globex&from=${dayOf(6)}&to=${dayOf(0)}`;
 
@@ -496,7 +556,7 @@ describe('who may ask, and bad questions', () => {
     expect(await problems('site=acme&from=yesterday')).toEqual(['from: expected a day as YYYY-MM-DD (got "yesterday")']);
     expect(await problems('site=acme&from=2026-03-10&to=2026-03-01')).toEqual(['from: the period starts after it ends (to is 2026-03-01) (got "2026-03-10")']);
     expect(await problems('site=acme&from=2024-01-01&to=2026-01-01')).toEqual(['from: a view covers at most 366 days (got "2024-01-01")']);
-    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex (got "nope")']);
+    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli (got "nope")']);
     expect(await problems('site=acme&form=2026-01-01')).toEqual(['form: unknown key']);
     const listProblems = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems.map((problem: { path: string }) => problem.path);
     expect(await listProblems('temperature=hot,lukewarm')).toEqual(['temperature[1]']);
