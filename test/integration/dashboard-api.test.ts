@@ -529,6 +529,7 @@ describe('the sites', () => {
       { id: 'acme', alertDestinations: [] },
       { id: 'initech', alertDestinations: [] },
       { id: 'globex', alertDestinations: [{ id: 'crm', type: 'webhook' }] },
+      { id: 'hooli', alertDestinations: [] },
     ]);
     const text = JSON.stringify(body);
     expect([text.includes(receiver.url), text.includes('a-test-signing-key')]).toEqual([false, false]);
