@@ -156,7 +156,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     release!();
     await expect.poll(() => alan.locator('.badge').innerText(), { timeout: 10_000 }).toBe('Delivered');
     expect(await alan.locator('td').nth(3).innerText()).toMatch(/^sales-world \(Slack\): delivered (just now|\d min ago)$/);
-    expect(await focusedText(page)).toBe('Sent again: delivered.');
+    await expect.poll(() => focusedText(page)).toBe('Sent again: delivered.');
     expect((await getJson(server, `/api/alerts?site=acme&lead=${alertOf.alan!.lead.id}`)).body.alerts[0].status).toBe('delivered');
 
     // The lead's name opens the lead.
@@ -182,7 +182,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     const marysNote = 'Not sent again: this alert is no longer a dead letter (retried meanwhile?). Its row shows it as it stands now.';
     await mary.getByText(marysNote).waitFor();
     await expect.poll(() => mary.locator('.badge').innerText(), { timeout: 10_000 }).toBe('Delivered');
-    expect(await focusedText(page)).toBe(marysNote);
+    await expect.poll(() => focusedText(page)).toBe(marysNote);
 
     // Charles was erased meanwhile: the button stays, with the reason next to it.
     const erased = await fetch(`${server.url}/api/leads/${alertOf.charles!.lead.id}?site=acme`, { method: 'DELETE', headers: { authorization: `Bearer ${TEST_TOKEN}` } });

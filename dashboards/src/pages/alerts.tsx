@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { SiteInfo } from '../../../collector/api/dashboard-types.ts';
 import { DELIVERY_STATES, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
@@ -168,8 +168,9 @@ function AlertRow({ listed, siteId }: { listed: AlertView; siteId: string }) {
   const keepFocus = useRef(false);
 
   // The Retry button goes once the alert is no longer dead: the focus goes to what the retry did, not to the page's
-  // body, unless the user has moved on meanwhile.
-  useEffect(() => {
+  // body, unless the user has moved on meanwhile. Moved as the row is drawn, before the browser paints it: a screen
+  // reader would otherwise hear the page's body for a moment.
+  useLayoutEffect(() => {
     if (!keepFocus.current || button.current) return;
     keepFocus.current = false;
     if (document.activeElement === document.body || document.activeElement === null) noteText.current?.focus();
