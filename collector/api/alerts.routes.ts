@@ -69,8 +69,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
     const parsed = listQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const found = await listAlerts(client, parsed.data);
-    const listed: AlertListResponse = { site: parsed.data.site, alerts: found.map(({ status, deliveries }) => present(status, deliveries)) };
-    return listed;
+    return { site: parsed.data.site, alerts: found.map(({ status, deliveries }) => present(status, deliveries)) } satisfies AlertListResponse;
   });
 
   app.post('/api/alerts/:id/retry', seeAlerts, async (request, reply) => {

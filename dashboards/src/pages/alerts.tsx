@@ -14,26 +14,24 @@ const LIMIT = 100;
 const FOLLOW_MS = 1500;
 const FOLLOW_TIMES = 20;
 
-/** Each status as the filter offers it, as a badge, counted, and when no alert has it. */
-const STATUSES: Record<DeliveryState, { filter: string; badge: string; one: string; many: string; none: (site: string) => string }> = {
-  pending: { filter: 'Pending', badge: 'Pending', one: 'pending alert', many: 'pending alerts', none: (site) => `No alert of ${site} is waiting to be sent.` },
-  delivered: { filter: 'Delivered', badge: 'Delivered', one: 'delivered alert', many: 'delivered alerts', none: (site) => `No alert of ${site} has been delivered.` },
+/** Each status as the filter offers it, as a badge, counted (`one`, which takes an s for more), and when no alert has it. */
+const STATUSES: Record<DeliveryState, { filter: string; badge: string; one: string; none: (site: string) => string }> = {
+  pending: { filter: 'Pending', badge: 'Pending', one: 'pending alert', none: (site) => `No alert of ${site} is waiting to be sent.` },
+  delivered: { filter: 'Delivered', badge: 'Delivered', one: 'delivered alert', none: (site) => `No alert of ${site} has been delivered.` },
   dead: {
     filter: 'Dead letters',
     badge: 'Dead letter',
     one: 'dead letter',
-    many: 'dead letters',
     none: (site) => `No dead letter on ${site}: no alert has failed for good.`,
   },
   suppressed: {
     filter: 'Suppressed',
     badge: 'Suppressed',
     one: 'suppressed alert',
-    many: 'suppressed alerts',
     none: (site) => `No alert of ${site} was held back (by the cooldown, a signal turned off, or no route).`,
   },
 };
-const ANY_STATUS = { one: 'alert', many: 'alerts', none: (site: string) => `No alert on ${site} yet.` };
+const ANY_STATUS = { one: 'alert', none: (site: string) => `No alert on ${site} yet.` };
 /** What the row says a retry did, as the alert goes on. */
 const AFTER_RETRY: Record<DeliveryState, string> = {
   pending: 'pending, on its way again.',
@@ -119,7 +117,7 @@ function AlertTable({ alerts, status, site }: { alerts: AlertView[]; status: str
   return (
     <>
       <p class="muted" role="status">
-        {alerts.length > LIMIT ? `The latest ${LIMIT} ${words.many}; older ones are not listed.` : `${formatNumber(shown.length)} ${shown.length === 1 ? words.one : words.many}`}
+        {alerts.length > LIMIT ? `The latest ${LIMIT} ${words.one}s; older ones are not listed.` : times(shown.length, words.one)}
       </p>
       <TableScroll label="Alerts">
         <table class="alerts-table">
