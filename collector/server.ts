@@ -49,6 +49,11 @@ const REQUESTS_CLOSE_MS = 5000;
 const SCORER_CLOSE_MS = 6000;
 /** …and for the alerts in flight to be recorded. */
 const ALERTS_CLOSE_MS = 3000;
+/**
+ * Beside those, how long the store's preparation in flight gets to end its migration (a statement, then its ledger
+ * row) and drop the migration lock: the next collector takes it at once, where a lock left behind holds it a minute.
+ */
+const PREPARATION_CLOSE_MS = 10_000;
 
 /** Waits for `work`, at most `ms`; its outcome after that is no one's concern. */
 async function within(work: Promise<unknown> | undefined, ms: number): Promise<void> {
@@ -209,7 +214,7 @@ async function startOn(
     storeProblem: preparation.problem,
     close() {
       closing ??= (async () => {
-        preparation.stop();
+        const preparationStopped = preparation.stop(PREPARATION_CLOSE_MS);
         // Stop taking requests first, then drain what they wrote (bounded), then let go of ClickHouse. The app's close
         // waits for the requests in flight, and an erasure or export waits for the log to drain, which it never does
         // while ClickHouse takes no inserts: past a few seconds the log closes anyway, which fails that wait (its
@@ -222,6 +227,7 @@ async function startOn(
         // past an orchestrator's grace period. Closing the client below ends what is still in flight.
         await within(scorer.close(), SCORER_CLOSE_MS);
         await within(dispatcher?.close(), ALERTS_CLOSE_MS);
+        await preparationStopped;
         await client.close();
       })();
       return closing;

@@ -49,12 +49,23 @@ const LEDGER = `CREATE TABLE IF NOT EXISTS hearth_migrations
 ENGINE = MergeTree
 ORDER BY version`;
 
+export interface MigrateOptions {
+  /**
+   * Aborted (a shutdown): no migration starts after it, and migrate throws its reason. The one running goes on to its
+   * ledger row: run again from its first statement at the next start, a rebuild (008, 013) stopped after its exchange
+   * would drop the events stored meanwhile in the old table.
+   */
+  stop?: AbortSignal | undefined;
+  /** Told each migration's name as it starts. */
+  onMigration?: ((name: string) => void) | undefined;
+}
+
 /**
  * Applies every migration not yet recorded in `hearth_migrations`, in order; returns the names applied. With a
  * cluster, the same files run as cluster DDL (cluster-ddl.ts) and the ledger is replicated to every node, so a
  * migration one collector applied counts for all.
  */
-export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget): Promise<string[]> {
+export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget, { stop, onMigration }: MigrateOptions = {}): Promise<string[]> {
   // Every file is transformed before anything runs, so one that cannot be leaves the database untouched.
   const ledger = cluster ? clusterStatements(LEDGER, cluster, { source: 'the hearth_migrations ledger', shard: false }) : [LEDGER];
   const statementsOf = new Map(
@@ -82,6 +93,8 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
       }
       continue;
     }
+    stop?.throwIfAborted();
+    onMigration?.(migration.name);
     for (const statement of statementsOf.get(migration)!) await client.command({ query: statement });
     await client.insert({
       table: 'hearth_migrations',

@@ -29,6 +29,8 @@ export interface MigrationLockOptions {
   pollMs?: number;
   /** Told once per holder a waiter waits for. */
   onWait?: (holder: string) => void;
+  /** Aborted (a shutdown): a waiter stops waiting, and takes no lock after it; withMigrationLock throws its reason. */
+  stop?: AbortSignal | undefined;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface MigrationLockOptions {
  * always be a dead one's.
  */
 export async function withMigrationLock<T>(client: ClickHouseClient, cluster: ClusterTarget | undefined, work: () => Promise<T>, options: MigrationLockOptions = {}): Promise<T> {
-  const { staleMs = 60_000, heartbeatMs = 5_000, pollMs = 1_000, onWait = () => {} } = options;
+  const { staleMs = 60_000, heartbeatMs = 5_000, pollMs = 1_000, onWait = () => {}, stop } = options;
   // Plain characters only: it is a literal in the table's DDL.
   const holder = `${hostname().replace(/[^\w.-]/g, '_')} pid ${process.pid} (${randomUUID().slice(0, 8)})`;
   const create = cluster ? clusterStatements(lockTable(holder), cluster, { source: 'the migration lock', shard: false }) : [lockTable(holder)];
@@ -57,6 +59,7 @@ export async function withMigrationLock<T>(client: ClickHouseClient, cluster: Cl
   let seen: { key: string; since: number } | undefined;
   const told = new Set<string>();
   for (;;) {
+    stop?.throwIfAborted();
     if (await created(client, create)) break;
     const lock = await lockState(client);
     const key = keyOf(lock);
@@ -75,7 +78,8 @@ export async function withMigrationLock<T>(client: ClickHouseClient, cluster: Cl
       told.add(lock.holder);
       onWait(lock.holder);
     }
-    await sleep(pollMs);
+    // Cut short by a stop, which the loop's next turn throws.
+    await sleep(pollMs, undefined, { signal: stop }).catch(() => {});
   }
 
   const heartbeat = async () => {

@@ -26,29 +26,39 @@ export function clusterTarget(given: StoreOptions): ClusterTarget | undefined {
   return store.cluster ? { cluster: store.cluster, database: store.database ?? 'default' } : undefined;
 }
 
+export interface PrepareOptions extends MigrationLockOptions {
+  /** Told what runs next (`migration 008_events_fine_granules`, `the retention TTL`), for a shutdown to say what it waits for. */
+  onStep?: ((step: string) => void) | undefined;
+}
+
 /**
  * What every start (and `hearth migrate`) does before using the store: migrations, then the retention TTL. With a
  * ClickHouse server they go through a client of their own, which waits for statements that run long (a table copy,
  * cluster DDL) where `client` gives up after its everyday timeout, and one collector at a time does them (the others
- * wait for it: migration-lock.ts).
+ * wait for it: migration-lock.ts). A stop (`options.stop`) ends it at its next step, never within a migration: before
+ * the lock is taken, between two migrations, or before the retention TTL; it then throws the stop's reason, the lock
+ * dropped.
  */
 export async function prepareStore(
   client: ClickHouseClient,
   store: StoreOptions,
   /** storage.retentionDays (undefined: keep events for ever); 'unchanged' without a config, which says nothing of it. */
   retentionDays: number | undefined | 'unchanged',
-  lock: MigrationLockOptions = { onWait: (holder) => process.stderr.write(`hearth: waiting for ${holder}, which is migrating the store\n`) },
+  options: PrepareOptions = { onWait: (holder) => process.stderr.write(`hearth: waiting for ${holder}, which is migrating the store\n`) },
 ): Promise<PreparedStore> {
+  const { stop, onStep } = options;
   const cluster = clusterTarget(store);
   const ddl = store.url ? createStoreClient(store, { migrations: true }) : client;
   const prepare = async () => {
     // The identity map of the events stored before it existed is a migration (010), so an interrupted start completes it.
-    const applied = await migrate(ddl, undefined, cluster);
-    const retention = retentionDays === 'unchanged' ? [] : await applyRetention(ddl, retentionDays, cluster);
-    return { applied, retention };
+    const applied = await migrate(ddl, undefined, cluster, { stop, onMigration: (name) => onStep?.(`migration ${name}`) });
+    if (retentionDays === 'unchanged') return { applied, retention: [] };
+    stop?.throwIfAborted();
+    onStep?.('the retention TTL');
+    return { applied, retention: await applyRetention(ddl, retentionDays, cluster) };
   };
   try {
-    return await (store.url ? withMigrationLock(ddl, cluster, prepare, lock) : prepare());
+    return await (store.url ? withMigrationLock(ddl, cluster, prepare, options) : prepare());
   } finally {
     if (ddl !== client) await ddl.close();
   }
@@ -66,8 +76,12 @@ export interface StorePreparation {
   prepared: Promise<PreparedStore>;
   /** Why the store is not prepared yet; null once it is. */
   problem(): string | null;
-  /** Stops trying (the collector is shutting down): `prepared` then never resolves. */
-  stop(): void;
+  /**
+   * Stops trying (the collector is shutting down): `prepared` then never resolves. A try in flight stops at its next
+   * step (prepareStore) and drops the migration lock it holds; this resolves once it has, or after `withinMs`, the try
+   * left running (said in the log): its lock then stays when the process exits, for the next collector to take over.
+   */
+  stop(withinMs: number): Promise<void>;
 }
 
 const RETRY_FIRST_MS = 1000;
@@ -92,11 +106,12 @@ export async function prepareForCollector(
   client: ClickHouseClient,
   store: StoreOptions,
   retentionDays: number | undefined,
-  log: { warn(details: object, message: string): void; error(details: object, message: string): void },
+  log: { info(details: object, message: string): void; warn(details: object, message: string): void; error(details: object, message: string): void },
 ): Promise<StorePreparation> {
+  const nothingToStop = async () => {};
   if (!store.url) {
     const done = await prepareStore(client, store, retentionDays);
-    return { prepared: Promise.resolve(done), problem: () => null, stop() {} };
+    return { prepared: Promise.resolve(done), problem: () => null, stop: nothingToStop };
   }
   const where = describeStore(store);
   let problem: string | null = null;
@@ -104,15 +119,30 @@ export async function prepareForCollector(
   let timer: NodeJS.Timeout | undefined;
   // The start stops waiting as soon as a try waits for another collector's lock.
   let waiting = () => {};
-  const tryOnce = async (): Promise<PreparedStore> => {
-    const ping = await pingWithin(client, PING_TIMEOUT_MS);
-    if (!ping.success) throw ping.error;
-    return prepareStore(client, store, retentionDays, {
-      onWait: (holder) => {
-        problem = `waiting for ${holder}, which is migrating the store`;
-        waiting();
-      },
-    });
+  const stopping = new AbortController();
+  // The try in flight (resolved with whether a stop ended it), and what it last began under the lock.
+  let current: Promise<{ stopped: boolean }> | undefined;
+  let step: string | undefined;
+  const tryOnce = (): Promise<PreparedStore> => {
+    step = undefined;
+    const attempt = (async () => {
+      const ping = await pingWithin(client, PING_TIMEOUT_MS);
+      if (!ping.success) throw ping.error;
+      return prepareStore(client, store, retentionDays, {
+        onWait: (holder) => {
+          problem = `waiting for ${holder}, which is migrating the store`;
+          waiting();
+        },
+        onStep: (next) => (step = next),
+        stop: stopping.signal,
+      });
+    })();
+    const ended = attempt.then(
+      () => ({ stopped: false }),
+      (err: unknown) => ({ stopped: stopping.signal.aborted && err === stopping.signal.reason }),
+    );
+    current = ended.finally(() => (current = undefined));
+    return attempt;
   };
   const describe = (err: unknown) => {
     const reason = (err as Error).message;
@@ -155,7 +185,7 @@ export async function prepareForCollector(
       };
     }),
   ]);
-  if ('done' in outcome) return { prepared: Promise.resolve(outcome.done), problem: () => null, stop() {} };
+  if ('done' in outcome) return { prepared: Promise.resolve(outcome.done), problem: () => null, stop: nothingToStop };
   if ('err' in outcome) {
     if (!isTransient(outcome.err)) throw outcome.err;
     fail(outcome.err, 1);
@@ -166,9 +196,23 @@ export async function prepareForCollector(
   return {
     prepared,
     problem: () => problem,
-    stop() {
+    async stop(withinMs) {
       stopped = true;
       clearTimeout(timer);
+      stopping.abort(new Error('the collector is shutting down'));
+      if (!current) return;
+      let bound: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([current, new Promise<'running'>((resolve) => (bound = setTimeout(() => resolve('running'), withinMs)))]);
+      clearTimeout(bound);
+      const within = `${withinMs / 1000} s`;
+      if (outcome === 'running') {
+        // Its statement may still run on ClickHouse, which goes on with a write whose client has left: the lock must stay.
+        const takeOver = 'the next collector takes the migration lock over once its heartbeats have stopped for 60 s';
+        if (step) log.warn({ step }, `${step} still runs on ClickHouse after ${within} of shutdown: the collector exits holding the migration lock, and ${takeOver}`);
+        else log.warn({}, `the store's preparation has not stopped after ${within} of shutdown (ClickHouse has not answered): if it holds the migration lock, ${takeOver}`);
+      } else if (outcome.stopped && step) {
+        log.info({ step }, `the store's preparation stopped for the shutdown after ${step}: the migration lock is dropped, and the next start carries on from there`);
+      }
     },
   };
 }

@@ -99,6 +99,23 @@ describe('collectors that start together against one ClickHouse', () => {
     expect(await lockTables()).toEqual([]);
   });
 
+  it('stop waiting at once when told to stop (a shutdown), and take no lock after', async () => {
+    let release!: () => void;
+    const holding = withMigrationLock(collector(), undefined, () => new Promise<void>((resolve) => (release = resolve)), { ...quiet, heartbeatMs: 250 });
+    await expect.poll(lockTables).toHaveLength(1);
+    const stop = new AbortController();
+    const ran: string[] = [];
+    // Looking again only every 5 s: the stop cuts that wait short.
+    const waiting = withMigrationLock(collector(), undefined, async () => void ran.push('waiter ran'), { ...quiet, pollMs: 5_000, stop: stop.signal });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    stop.abort(new Error('the collector is shutting down'));
+    await expect(Promise.race([waiting, new Promise((resolve) => setTimeout(() => resolve('still waiting after 1 s'), 1_000))])).rejects.toThrow('the collector is shutting down');
+    release();
+    await holding;
+    expect(ran).toEqual([]);
+    expect(await lockTables()).toEqual([]);
+  });
+
   it('release the lock when a migration fails', async () => {
     await expect(withMigrationLock(collector(), undefined, () => Promise.reject(new Error('disk full')), quiet)).rejects.toThrow('disk full');
     expect(await lockTables()).toEqual([]);
