@@ -140,6 +140,12 @@ const NO_JIT = { compile_expressions: 0, compile_aggregate_expressions: 0, compi
  * statement once it has run, and migration 008 copies the whole events table (40 s for 18.5M events on two cores),
  * cluster DDL waits for every node (distributed_ddl_task_timeout, 180 s by default): with the everyday 30 s, such a
  * start failed, and every restart began the copy again.
+ *
+ * The client counts it as the socket's idle time, so progress headers (send_progress_in_http_headers) would let a much
+ * shorter one tell a hung server from a long copy. They cannot: ClickHouse sends them only as a statement reads or
+ * writes rows, and an ALTER that waits for its mutation (007's MODIFY COLUMN, the retention's MODIFY TTL) or cluster
+ * DDL that waits for its nodes sends none, however long it runs. A server lost mid-statement is found sooner by TCP
+ * keep-alive, which the client's agent turns on (minutes, with Linux's default probes).
  */
 export const MIGRATION_REQUEST_TIMEOUT_MS = 6 * 60 * 60 * 1000;
 
@@ -164,7 +170,8 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
       // The client's own log is off: it printed a multi-line record with a stack for every failed request, outside
       // Hearth's structured log, before Hearth's own line about the same failure (every error reaches Hearth, which
       // says what it means: the CLI's message, the log's "rescoring failed", /readyz). That includes its warning about
-      // a long request timeout, whose remedy (progress headers) fails past ~80 headers anyway.
+      // a long request timeout, whose remedy (progress headers) would not keep every long statement alive
+      // (MIGRATION_REQUEST_TIMEOUT_MS).
       log: { level: ClickHouseLogLevel.OFF },
       ...(migrations ? { request_timeout: MIGRATION_REQUEST_TIMEOUT_MS } : {}),
       // On a cluster, an insert into a Distributed table answers once every shard stored its rows, not once they
