@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type SharedVisit, type Temperature } from './compile.ts';
 import { companyKey, companyKeySql } from './normalize.ts';
+import { MARKETING_QUALIFIED_SQL } from './lifecycle.ts';
 import { SqlParams } from './sql.ts';
 import type { AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
@@ -191,8 +192,8 @@ export async function currentSnapshots(
 /** Which stored leads a list shows, and in which order: filters the list API turns its query into. */
 export interface StoredLeadQuery {
   temperature?: Temperature | undefined;
-  /** Leave out leads of this temperature. */
-  notTemperature?: Temperature | undefined;
+  /** Only MQLs by their score and signals (true), or only the others (false): see lifecycle.ts. */
+  marketingQualified?: boolean | undefined;
   stage?: Stage | undefined;
   kind?: 'lead' | 'visitor' | undefined;
   /** Only these leads. */
@@ -215,14 +216,16 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
   const where = [
     `kind != 'gone'`,
     query.temperature ? `temperature = ${p.bind('temperature', query.temperature)}` : '',
-    query.notTemperature ? `temperature != ${p.bind('not_temperature', query.notTemperature)}` : '',
+    query.marketingQualified === undefined ? '' : query.marketingQualified ? MARKETING_QUALIFIED_SQL : `NOT ${MARKETING_QUALIFIED_SQL}`,
     query.stage ? `stage = ${p.bind('stage', query.stage)}` : '',
     query.kind ? `kind = ${p.bind('kind', query.kind)}` : '',
     query.exceptLeadIds?.length ? `lead_id NOT IN ${p.bind('except_ids', query.exceptLeadIds, 'Array(String)')}` : '',
   ].filter(Boolean);
   const only = query.leadIds ? `AND lead_id IN ${p.bind('ids', query.leadIds, 'Array(String)')}` : '';
   // The page is picked from narrow columns (the latest row of every lead), then only its rows are read whole.
-  const latest = `(SELECT lead_id, kind, temperature, stage, score, last_seen FROM lead_scores WHERE site_id = {site:String} ${only}
+  // The signals only when a lifecycle needs them: they are the widest of these columns.
+  const signals = query.marketingQualified === undefined ? '' : ', signals';
+  const latest = `(SELECT lead_id, kind, temperature, stage, score, last_seen${signals} FROM lead_scores WHERE site_id = {site:String} ${only}
     ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id) WHERE ${where.join(' AND ')}`;
   const order = query.sort === 'recent' ? 'last_seen DESC, lead_id' : 'score DESC, lead_id';
   const run = async <T>(sql: string, params: Record<string, unknown> = p.values) => (await store.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json<T>();

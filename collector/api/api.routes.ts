@@ -116,7 +116,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
 /**
  * The list's filters as conditions on stored scores. Lifecycle and owner come from sales' qualifications (few
  * leads): a qualified lead is a prospect or disqualified whatever its score, the others are visitors, leads or
- * MQLs by kind and temperature (lifecycleOf).
+ * MQLs by kind, temperature and demo request (lifecycleOf).
  */
 function storedFilters(
   query: { temperature?: LeadScore['temperature'] | undefined; stage?: LeadScore['stage'] | undefined; kind?: LeadScore['kind'] | undefined; lifecycle?: string | undefined; owner?: string | undefined },
@@ -129,18 +129,13 @@ function storedFilters(
   if (query.lifecycle === 'disqualified') filters.leadIds = ids((verdict) => verdict.disqualified);
   else if (query.lifecycle === 'prospect') filters.leadIds = ids((verdict) => verdict.prospect);
   else if (query.lifecycle) {
-    // Visitors, leads and MQLs are the leads sales have not decided on, by kind and temperature.
+    // Visitors, leads and MQLs are the leads sales have not decided on, by kind, then (leads) marketing-qualified
+    // or not: a cold lead who asked for a demo is an MQL, so `temperature` stays a filter of its own.
     except.push(...ids((verdict) => verdict.disqualified || verdict.prospect));
     const kind = query.lifecycle === 'visitor' ? 'visitor' : 'lead';
     if (query.kind && query.kind !== kind) return nothing;
     filters.kind = kind;
-    if (query.lifecycle === 'mql') {
-      if (query.temperature && query.temperature !== 'hot') return nothing;
-      filters.temperature = 'hot';
-    } else if (query.lifecycle === 'lead') {
-      if (query.temperature === 'hot') return nothing;
-      filters.notTemperature = 'hot';
-    }
+    if (query.lifecycle !== 'visitor') filters.marketingQualified = query.lifecycle === 'mql';
   }
   if (query.owner === '') except.push(...ids((verdict) => verdict.owner !== ''));
   else if (query.owner !== undefined) {

@@ -5,6 +5,7 @@ import type { QualificationVerdict } from '../../scoring/qualification.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { reasonsOf, signalsOf, type StoredScore } from '../../scoring/snapshots.ts';
 import { isoTime } from '../../scoring/sql.ts';
+import { askedForDemo, isMarketingQualified } from '../../scoring/lifecycle.ts';
 import { numberOf } from '../../scoring/normalize.ts';
 import { leadActivity } from './leads.ts';
 
@@ -36,14 +37,14 @@ export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?:
   return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now, until: options.until, slice: options.slice }, options.settings);
 }
 
-/** Where a lead stands: visitor → lead → MQL (hot) → prospect (qualified by sales), or disqualified. */
+/** Where a lead stands: visitor → lead → MQL (hot, or asked for a demo) → prospect (qualified by sales), or disqualified. */
 export type Lifecycle = 'visitor' | 'lead' | 'mql' | 'prospect' | 'disqualified';
 
 export function lifecycleOf(score: LeadScore, qualification: QualificationVerdict | undefined): Lifecycle {
   if (qualification?.disqualified) return 'disqualified';
   if (qualification?.prospect) return 'prospect';
   if (score.kind === 'visitor') return 'visitor';
-  return score.temperature === 'hot' ? 'mql' : 'lead';
+  return isMarketingQualified({ temperature: score.temperature, askedForDemo: askedForDemo(score.signals) }) ? 'mql' : 'lead';
 }
 
 /** A score as the API shows it. */

@@ -41,7 +41,8 @@ describe('stored scores', () => {
     const leads = await listed();
     expect(leads.find((lead) => lead.id === `v_${visitor}`)).toBeUndefined();
     const lead = leads.find((candidate) => candidate.email === email);
-    expect(lead).toMatchObject({ kind: 'lead', score: 50, temperature: 'warm', lifecycle: 'lead', events: 2, pageviews: 1, visitorIds: [visitor] });
+    // Warm, and an MQL all the same: she asked for a demo.
+    expect(lead).toMatchObject({ kind: 'lead', score: 50, temperature: 'warm', lifecycle: 'mql', events: 2, pageviews: 1, visitorIds: [visitor] });
     expect(lead.reasons.map((reason: { rule: string }) => reason.rule)).toEqual(['c-level', 'pricing-page']);
     expect(lead.signals).toEqual([{ signal: 'demo_request', at: expect.any(String), detail: 'form demo-request' }]);
 
