@@ -1,3 +1,4 @@
+import { isMarketingQualified } from '../../scoring/lifecycle.ts';
 import type { FunnelResponse, FunnelStep, Lifecycle, ScoreBucket, SourceRow, Stage, SummaryResponse, Temperature } from './dashboard-types.ts';
 
 /**
@@ -11,6 +12,8 @@ export interface ActiveLead {
   temperature: Temperature;
   stage: Stage | '';
   score: number;
+  /** A demo request among its current buying signals (lifecycle.ts: it makes the lead an MQL). */
+  askedForDemo: boolean;
   /** Its first touch: utm_source, else the referring host, else "(direct)". */
   source: string;
   inCurrent: boolean;
@@ -26,11 +29,11 @@ export interface Verdicts {
 
 export const FUNNEL_STEPS = ['TOFU', 'MOFU', 'BOFU', 'MQL', 'prospect'] as const satisfies readonly FunnelStep[];
 
-/** Where an identified lead stands: sales' decisions first, then the score (hot is an MQL). */
-export function lifecycleOf(lead: Pick<ActiveLead, 'id' | 'temperature'>, verdicts: Verdicts): Lifecycle {
+/** Where an identified lead stands: sales' decisions first, then the score and signals (hot, or asked for a demo, is an MQL). */
+export function lifecycleOf(lead: Pick<ActiveLead, 'id' | 'temperature' | 'askedForDemo'>, verdicts: Verdicts): Lifecycle {
   if (verdicts.disqualified.has(lead.id)) return 'disqualified';
   if (verdicts.prospects.has(lead.id)) return 'prospect';
-  return lead.temperature === 'hot' ? 'mql' : 'lead';
+  return isMarketingQualified(lead) ? 'mql' : 'lead';
 }
 
 type LeadKpis = Pick<SummaryResponse['kpis'], 'identifiedLeads' | 'warm' | 'hot' | 'mqls' | 'prospects'>;

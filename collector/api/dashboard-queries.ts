@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { accountKeyOf, scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
 import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/compile.ts';
 import { judgeQualification } from '../../scoring/qualification.ts';
+import { ASKED_FOR_DEMO_SQL, MARKETING_QUALIFIED_SQL } from '../../scoring/lifecycle.ts';
 import { currentLeadsSql } from '../../scoring/snapshots.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import type { SiteConfig } from '../config/schema.ts';
@@ -131,9 +132,9 @@ const seenBetween = (site: SiteConfig, from: string, to: string, condition = '')
         arrayExists(visitor -> NOT has(shared_visits.visitor_id, visitor) AND visitor IN (${visitorsBetween(site, from, to, condition)}), visitor_ids)
         OR arrayExists(visit -> visit IN (${sharedVisitsBetween(site, from, to, condition)}), shared_visits))`;
 
-/** A lead's lifecycle, from the qualification verdicts passed as parameters (lists filter on it in SQL; the panels use
- * lifecycleOf in dashboard-figures.ts, which says the same). */
-const LIFECYCLE = `multiIf(has({disqualified:Array(String)}, lead_id), 'disqualified', has({prospects:Array(String)}, lead_id), 'prospect', temperature = 'hot', 'mql', 'lead')`;
+/** A lead's lifecycle, from the qualification verdicts passed as parameters, then its temperature and signals (lists
+ * filter on it in SQL; the panels use lifecycleOf in dashboard-figures.ts, which says the same). */
+const LIFECYCLE = `multiIf(has({disqualified:Array(String)}, lead_id), 'disqualified', has({prospects:Array(String)}, lead_id), 'prospect', ${MARKETING_QUALIFIED_SQL}, 'mql', 'lead')`;
 
 /** 1 TOFU … 3 BOFU, 4 MQL, 5 prospect: the furthest funnel step a lead reached (funnelRank in dashboard-figures.ts). */
 const FUNNEL_RANK = `multiIf(lifecycle = 'prospect', 5, lifecycle = 'mql', 4, stage = 'BOFU', 3, stage = 'MOFU', 2, stage = 'TOFU', 1, 0)`;
@@ -178,13 +179,13 @@ const periodKey = (site: SiteConfig, period: Period) => `${site.id}/${period.pre
 /** The identified leads seen in the period or the one before (an event of theirs from any of their browsers, bots left out: notBot). */
 export function activeLeads(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<ActiveLead[]> {
   return shared(client, `active/${periodKey(site, period)}`, async () => {
-    const found = await rows<{ lead_id: string; temperature: Temperature; stage: Stage | ''; score: number; source: string; in_current: number; in_previous: number }>(
+    const found = await rows<{ lead_id: string; temperature: Temperature; stage: Stage | ''; score: number; asked_for_demo: number; source: string; in_current: number; in_previous: number }>(
       client,
       `
-SELECT lead_id, temperature, stage, score, ${SOURCE} AS source,
+SELECT lead_id, temperature, stage, score, ${ASKED_FOR_DEMO_SQL} AS asked_for_demo, ${SOURCE} AS source,
     ${seenBetween(site, START, END)} AS in_current,
     ${seenBetween(site, PREVIOUS_START, START)} AS in_previous
-FROM (${currentLeadsSql(['temperature', 'stage', 'score', 'utm_source', 'referrer_host', 'visitor_ids', 'shared_visits'])})
+FROM (${currentLeadsSql(['temperature', 'stage', 'score', 'signals', 'utm_source', 'referrer_host', 'visitor_ids', 'shared_visits'])})
 WHERE in_current OR in_previous`,
       periodParams(site.id, period),
     );
@@ -193,6 +194,7 @@ WHERE in_current OR in_previous`,
       temperature: row.temperature,
       stage: row.stage,
       score: Number(row.score),
+      askedForDemo: Number(row.asked_for_demo) === 1,
       source: row.source,
       inCurrent: Number(row.in_current) === 1,
       inPrevious: Number(row.in_previous) === 1,
@@ -563,7 +565,7 @@ SELECT lead_id, email, score, fit, engagement, temperature, stage, reasons, prof
 FROM
 (
     SELECT *, ${SOURCE} AS source, ${LIFECYCLE} AS lifecycle
-    FROM (${currentLeadsSql(['email', 'score', 'fit', 'engagement', 'temperature', 'stage', 'reasons', 'profile', 'company', 'country', 'utm_source', 'referrer_host', 'first_seen', 'last_seen', 'visitor_ids', 'shared_visits'])})
+    FROM (${currentLeadsSql(['email', 'score', 'fit', 'engagement', 'temperature', 'stage', 'signals', 'reasons', 'profile', 'company', 'country', 'utm_source', 'referrer_host', 'first_seen', 'last_seen', 'visitor_ids', 'shared_visits'])})
 )
 ${where.length ? `WHERE ${where.join('\n  AND ')}` : ''}
 ORDER BY ${order}

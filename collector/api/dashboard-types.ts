@@ -74,7 +74,7 @@ export interface TimeseriesResponse {
 export interface FunnelResponse {
   site: string;
   period: PeriodInfo;
-  /** Identified leads seen in the period; those with no funnel content yet are not in a step. */
+  /** Identified leads seen in the period; those with no funnel content yet are in no step, unless MQLs (an MQL is past BOFU). */
   leads: number;
   /** Each lead sits at its furthest step; a step counts the leads at it or beyond. */
   steps: { step: FunnelStep; leads: number; conversion: number | null }[];

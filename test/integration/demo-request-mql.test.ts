@@ -9,8 +9,9 @@ import { BROWSER_USER_AGENT, drained, getJson, newVisitor, postBatch, SITE_ORIGI
 /**
  * A hand-raiser: someone who asks for a demo is an MQL whatever their score (the article's strongest buying signal,
  * and HubSpot's and Marketo's rule), while the window holds the request and until sales decide. The article's grid
- * gives a demo request no points, so a neutral profile who sends one stays cold: an MQL all the same, in the lead
- * API, its filters and the lead page.
+ * gives a demo request no points, so a neutral profile who sends one stays cold: an MQL all the same, everywhere
+ * marketing and sales look (the lead API and its filters, the lead page, the dashboards' key figures, funnel, lists
+ * and CSV).
  */
 const SITES = [{ id: 'acme', origins: [SITE_ORIGIN], pageGroups: { pricing: ['/pricing*'], product: ['/product*'] } }];
 
@@ -60,6 +61,7 @@ async function seed() {
 const emailsOf = (leads: { email: string }[]) => leads.map((lead) => lead.email).sort();
 const sorted = (...emails: string[]) => [...emails].sort();
 const listed = async (query: string) => (await getJson(server, `/api/leads?site=acme&kind=lead${query}`)).body.leads as { id: string; email: string; lifecycle: string; temperature: string }[];
+const dashboard = async (path: string) => (await getJson(server, `/api/dashboard/${path}`)).body;
 
 describe('a lead who asks for a demo is an MQL whatever the score', () => {
   it('lists her as a cold MQL, from the stored scores and from raw events alike', async () => {
@@ -80,6 +82,20 @@ describe('a lead who asks for a demo is an MQL whatever the score', () => {
     expect(body.signals).toEqual([expect.objectContaining({ signal: 'demo_request' })]);
   });
 
+  it('counts her among the dashboards\' MQLs, in the funnel\'s MQL step, and lists and exports her as one', async () => {
+    const { kpis } = await dashboard('summary?site=acme');
+    expect(kpis).toMatchObject({ identifiedLeads: { current: 3 }, hot: { current: 1 }, mqls: { current: 2 }, prospects: { current: 0 } });
+    const { steps } = await dashboard('funnel?site=acme');
+    expect(steps.find((step: { step: string }) => step.step === 'MQL')).toMatchObject({ leads: 2 });
+    expect(emailsOf((await dashboard('leads?site=acme&lifecycle=mql')).leads)).toEqual(sorted(people.handRaiser, people.ceo));
+    expect(emailsOf((await dashboard('leads?site=acme&funnel=MQL')).leads)).toEqual(sorted(people.handRaiser, people.ceo));
+    expect(emailsOf((await dashboard('leads?site=acme&lifecycle=lead')).leads)).toEqual(sorted(people.reader, people.former));
+    const csv = await fetch(`${server.url}/api/leads.csv?site=acme&q=${encodeURIComponent(people.handRaiser)}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    const [header, row] = (await csv.text()).trimEnd().split('\r\n');
+    const cells = Object.fromEntries(header!.split(',').map((name, i) => [name, row!.split(',')[i]]));
+    expect(cells).toMatchObject({ email: people.handRaiser, score: '0', temperature: 'cold', lifecycle: 'mql' });
+  });
+
   it('leaves her to sales once they decide: disqualified, she is no MQL', async () => {
     const id = (await listed('')).find((lead) => lead.email === people.handRaiser)!.id;
     const response = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
@@ -90,5 +106,6 @@ describe('a lead who asks for a demo is an MQL whatever the score', () => {
     expect(response.status).toBe(200);
     expect(emailsOf(await listed('&lifecycle=mql'))).toEqual([people.ceo]);
     expect(emailsOf(await listed('&lifecycle=disqualified'))).toEqual([people.handRaiser]);
+    expect((await dashboard('summary?site=acme')).kpis.mqls.current).toBe(1);
   });
 });

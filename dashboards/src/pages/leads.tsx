@@ -56,7 +56,9 @@ function FilterSelect({ label, value, options, onChange }: { label: string; valu
 export function LeadsPage({ site, location }: PageProps) {
   const params = location.params;
   const get = (name: string) => params.get(name) ?? '';
-  const temperature = get('temperature') || 'hot';
+  // The inbox is the hot leads; a status asked for is listed at every temperature unless one is asked for too: an
+  // MQL who asked for a demo can be cold (scoring/lifecycle.ts).
+  const temperature = get('temperature') || (get('lifecycle') ? 'all' : 'hot');
   const offset = Math.max(0, Number(get('offset')) || 0);
   const filters = {
     site: site.id,

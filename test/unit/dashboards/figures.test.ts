@@ -2,16 +2,30 @@ import { describe, expect, it } from 'vitest';
 import { toCsv } from '../../../collector/api/csv.ts';
 import { funnelOf, leadKpis, lifecycleOf, scoreBuckets, sourceQuality, type ActiveLead, type Verdicts } from '../../../collector/api/dashboard-figures.ts';
 
-const lead = (id: string, fields: Partial<ActiveLead> = {}): ActiveLead => ({ id, temperature: 'cold', stage: '', score: 0, source: '(direct)', inCurrent: true, inPrevious: false, ...fields });
+const lead = (id: string, fields: Partial<ActiveLead> = {}): ActiveLead => ({ id, temperature: 'cold', stage: '', score: 0, askedForDemo: false, source: '(direct)', inCurrent: true, inPrevious: false, ...fields });
 const noVerdicts = (): Verdicts => ({ prospects: new Set(), disqualified: new Set(), owners: new Map() });
 
 describe('the marketing panels\' arithmetic', () => {
-  it('ranks sales\' decisions above the score: disqualified, then prospect, then hot (MQL)', () => {
+  it('ranks sales\' decisions above the score: disqualified, then prospect, then hot or a demo request (MQL)', () => {
     const verdicts: Verdicts = { prospects: new Set(['l_p', 'l_both']), disqualified: new Set(['l_d', 'l_both']), owners: new Map() };
     expect(lifecycleOf(lead('l_both', { temperature: 'hot' }), verdicts)).toBe('disqualified');
     expect(lifecycleOf(lead('l_p', { temperature: 'cold' }), verdicts)).toBe('prospect');
     expect(lifecycleOf(lead('l_hot', { temperature: 'hot' }), verdicts)).toBe('mql');
     expect(lifecycleOf(lead('l_warm', { temperature: 'warm' }), verdicts)).toBe('lead');
+  });
+
+  it('makes a lead who asked for a demo an MQL whatever its temperature, until sales decide', () => {
+    const verdicts: Verdicts = { prospects: new Set(['l_p']), disqualified: new Set(['l_d']), owners: new Map() };
+    expect(lifecycleOf(lead('l_cold', { askedForDemo: true }), verdicts)).toBe('mql');
+    expect(lifecycleOf(lead('l_warm', { temperature: 'warm', askedForDemo: true }), verdicts)).toBe('mql');
+    expect(lifecycleOf(lead('l_p', { askedForDemo: true }), verdicts)).toBe('prospect');
+    expect(lifecycleOf(lead('l_d', { askedForDemo: true }), verdicts)).toBe('disqualified');
+  });
+
+  it('counts a cold lead who asked for a demo among the MQLs and at the funnel\'s MQL step, not among the hot leads', () => {
+    const leads = [lead('a', { stage: 'TOFU', askedForDemo: true }), lead('b', { stage: 'MOFU', temperature: 'hot' }), lead('c', { stage: 'TOFU' })];
+    expect(leadKpis(leads, noVerdicts())).toMatchObject({ hot: { current: 1 }, mqls: { current: 2 } });
+    expect(funnelOf(leads, noVerdicts()).steps.map((step) => step.leads)).toEqual([3, 2, 2, 2, 0]);
   });
 
   it('counts each lead in every period it was seen', () => {
