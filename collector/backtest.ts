@@ -113,8 +113,8 @@ export function formatBacktest(run: BacktestRun): string {
   out.push('', `Movements (rows: current, columns: candidate): ${report.moved} of ${report.leads} change temperature, ${report.rescored} change score`);
   table([['', ...TEMPERATURES], ...TEMPERATURES.map((from) => [from, ...TEMPERATURES.map((to) => String(report.movements[from][to]))])], [12, 5, 5, 5]);
 
-  out.push('', 'MQL (hot) volume');
-  out.push(`  ${report.mql.current} → ${report.mql.candidate} (${signed(report.mql.candidate - report.mql.current)}): ${report.mql.entering} newly hot, ${report.mql.leaving} no longer hot`);
+  out.push('', 'MQL volume (hot, or asked for a demo)');
+  out.push(`  ${report.mql.current} → ${report.mql.candidate} (${signed(report.mql.candidate - report.mql.current)}): ${report.mql.entering} newly MQL, ${report.mql.leaving} no longer MQL`);
 
   out.push('', 'Leads whose score or temperature changes most');
   if (!report.topMovers.length) out.push('  none: every lead keeps its score and temperature');
@@ -137,7 +137,7 @@ export function formatBacktest(run: BacktestRun): string {
     table(
       [
         ['picks', 'current precision', 'recall', 'candidate precision', 'recall'],
-        ...report.precisionRecall.map((row) => [row.threshold === 'hot' ? 'hot (MQL)' : `score ≥ ${row.threshold}`, ...cells(row.current), ...cells(row.candidate)]),
+        ...report.precisionRecall.map((row) => [row.threshold === 'hot' ? 'hot' : `score ≥ ${row.threshold}`, ...cells(row.current), ...cells(row.candidate)]),
       ],
       [12, 17, 12, 19, 12],
     );

@@ -1,11 +1,12 @@
 import type { LeadScore, Temperature } from './compile.ts';
+import { askedForDemo, isMarketingQualified } from './lifecycle.ts';
 import type { Rules } from './rules.ts';
 import { timeOf } from './sql.ts';
 
 /**
  * Backtesting: the same history scored with the current rules and with candidate rules, compared. Which leads
- * change temperature, how many would reach sales (hot, the MQLs), and, where sales already judged a lead
- * (prospect or disqualified), how well "score ≥ threshold" picks the prospects under each rule set.
+ * change temperature, how many would reach sales (the MQLs: hot, or asked for a demo), and, where sales already
+ * judged a lead (prospect or disqualified), how well "score ≥ threshold" picks the prospects under each rule set.
  */
 
 export const TEMPERATURES = ['cold', 'warm', 'hot'] as const satisfies readonly Temperature[];
@@ -88,7 +89,11 @@ export interface BacktestReport {
   rescored: number;
   /** The leads whose score or temperature changes, most change first (those changing temperature first on a tie). */
   topMovers: Mover[];
-  /** Hot leads, the ones handed to sales: how many under each rule set, how many newly hot, how many no longer. */
+  /**
+   * MQLs, the leads handed to sales (lifecycle.ts: hot, or asked for a demo; sales' verdicts are what the report
+   * measures rules against, so they take no lead out): how many under each rule set, how many become one, how many
+   * no longer are.
+   */
   mql: { current: number; candidate: number; entering: number; leaving: number };
   outcomes: { prospects: number; disqualified: number };
   precisionRecall: ThresholdRow[];
@@ -142,15 +147,18 @@ export function backtest(input: BacktestInput): BacktestReport {
   let leads = 0;
   let moved = 0;
   let rescored = 0;
-  const mql = { current: temperatures.hot.current, candidate: temperatures.hot.candidate, entering: 0, leaving: 0 };
+  // Each rule set's own signals: a demo request is one under both, unless the candidate names other request forms.
+  const isMql = (score: LeadScore) => isMarketingQualified({ temperature: score.temperature, askedForDemo: askedForDemo(score.signals) });
+  const countMqls = (scores: Map<string, LeadScore>) => [...scores.values()].filter(isMql).length;
+  const mql = { current: countMqls(current), candidate: countMqls(candidate), entering: 0, leaving: 0 };
   for (const [leadId, before] of current) {
     const after = candidate.get(leadId);
     if (!after) continue;
     leads++;
     movements[before.temperature][after.temperature]++;
     if (before.temperature !== after.temperature) moved++;
-    if (before.temperature !== 'hot' && after.temperature === 'hot') mql.entering++;
-    if (before.temperature === 'hot' && after.temperature !== 'hot') mql.leaving++;
+    if (!isMql(before) && isMql(after)) mql.entering++;
+    if (isMql(before) && !isMql(after)) mql.leaving++;
     const change = after.score - before.score;
     if (change !== 0) rescored++;
     // A lead that changes temperature at the same score (the candidate moves the thresholds) moves too: listed.

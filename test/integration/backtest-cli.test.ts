@@ -116,7 +116,8 @@ describe('hearth backtest', () => {
     expect(after('Leads per temperature', 4)).toEqual(['current candidate change', 'cold 1 0 -1', 'warm 2 2 0', 'hot 1 2 +1']);
     expect(after('Movements', 4)).toEqual(['cold warm hot', 'cold 0 1 0', 'warm 0 1 1', 'hot 0 0 1']);
     expect(out).toContain('Movements (rows: current, columns: candidate): 2 of 4 change temperature, 3 change score');
-    expect(after('MQL (hot) volume', 1)).toEqual(['1 → 2 (+1): 1 newly hot, 0 no longer hot']);
+    // Ada (warm, then hot) and Bob (hot) asked for a demo: MQLs under both rule sets; Cy becomes warm only.
+    expect(after('MQL volume (hot, or asked for a demo)', 1)).toEqual(['2 → 2 (0): 0 newly MQL, 0 no longer MQL']);
 
     // Ada and Cy both gain 20: the tie is broken by lead id.
     const tied = [
@@ -145,7 +146,7 @@ describe('hearth backtest', () => {
       'score ≥ 100 — 0% (0/2) 0% (0/1) 0% (0/2)',
       // A judged lead scores 110 or more under the candidate rules: the thresholds go that far.
       'score ≥ 110 — 0% (0/2) 0% (0/1) 0% (0/2)',
-      'hot (MQL) 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)',
+      'hot 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)',
     ]);
   });
 
@@ -154,11 +155,11 @@ describe('hearth backtest', () => {
     expect(code).toBe(0);
     const run = JSON.parse(stdout) as BacktestRun;
     expect(run).toMatchObject({ site: 'acme', rulesFile: CANDIDATE, since: null, thresholds: { current: { warm: 30, hot: 60 }, candidate: { warm: 30, hot: 60 } } });
-    // Eve, from twelve hours ago, now counts: 50 warm → 70 hot.
+    // Eve, from twelve hours ago, now counts: 50 warm → 70 hot. She, Ada and Bob asked for a demo: MQLs under both.
     expect(run.report).toMatchObject({
       leads: 5,
       temperatures: { cold: { current: 1, candidate: 0 }, warm: { current: 3, candidate: 2 }, hot: { current: 1, candidate: 3 } },
-      mql: { current: 1, candidate: 3, entering: 2, leaving: 0 },
+      mql: { current: 3, candidate: 3, entering: 0, leaving: 0 },
       outcomes: { prospects: 2, disqualified: 1 },
     });
     expect(run.report.topMovers.find((mover) => mover.email === 'eve@eden.test')).toMatchObject({ current: { score: 50, temperature: 'warm' }, candidate: { score: 70, temperature: 'hot' } });
@@ -174,7 +175,8 @@ describe('hearth backtest', () => {
     expect(out).toContain('Temperatures: current warm from 30, hot above 60; candidate warm from 20, hot above 40');
     expect(out).toContain('Movements (rows: current, columns: candidate): 2 of 4 change temperature, 0 change score');
     const after = (heading: string, count: number) => out.slice(out.findIndex((line) => line.startsWith(heading)) + 1).slice(0, count);
-    expect(after('MQL (hot) volume', 1)).toEqual(['1 → 2 (+1): 1 newly hot, 0 no longer hot']);
+    // Ada turns hot, but she asked for a demo: an MQL already.
+    expect(after('MQL volume (hot, or asked for a demo)', 1)).toEqual(['2 → 2 (0): 0 newly MQL, 0 no longer MQL']);
     // Both change by 0 and both change temperature: by lead id.
     const moving = [`ada@lovelace.test ${leadIdOf('ada@lovelace.test')} 45 warm 45 hot 0`, `cy@cyber.test ${leadIdOf('cy@cyber.test')} 20 cold 20 warm 0`];
     expect(after('Leads whose score or temperature changes most', 4)).toEqual([
@@ -183,7 +185,7 @@ describe('hearth backtest', () => {
       '',
     ]);
     // Hot: Bob (disqualified) under the current rules; Ada (prospect) and Bob under the candidate's.
-    expect(out).toContain('hot (MQL) 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)');
+    expect(out).toContain('hot 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)');
 
     const json = await runHearth(['backtest', '--config', CONFIG, '--rules', lower, '--since', SINCE, '--json'], { HEARTH_DATA_DIR: dataDir });
     const run = JSON.parse(json.stdout) as BacktestRun;

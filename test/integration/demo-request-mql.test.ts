@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backtestSite } from '../../collector/backtest.ts';
+import { rulesOf } from '../../collector/api/scores.ts';
+import { parseConfig } from '../../collector/config/load.ts';
 import { batchToRows } from '../../collector/ingest/rows.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
 import { describeUserAgent } from '../../collector/ingest/user-agent.ts';
@@ -11,7 +14,7 @@ import { BROWSER_USER_AGENT, drained, getJson, newVisitor, postBatch, SITE_ORIGI
  * and HubSpot's and Marketo's rule), while the window holds the request and until sales decide. The article's grid
  * gives a demo request no points, so a neutral profile who sends one stays cold: an MQL all the same, everywhere
  * marketing and sales look (the lead API and its filters, the lead page, the dashboards' key figures, funnel, lists
- * and CSV).
+ * and CSV, and the backtest).
  */
 const SITES = [{ id: 'acme', origins: [SITE_ORIGIN], pageGroups: { pricing: ['/pricing*'], product: ['/product*'] } }];
 
@@ -94,6 +97,14 @@ describe('a lead who asks for a demo is an MQL whatever the score', () => {
     const [header, row] = (await csv.text()).trimEnd().split('\r\n');
     const cells = Object.fromEntries(header!.split(',').map((name, i) => [name, row!.split(',')[i]]));
     expect(cells).toMatchObject({ email: people.handRaiser, score: '0', temperature: 'cold', lifecycle: 'mql' });
+  });
+
+  it('counts her as an MQL under both rule sets in a backtest, hot or not', async () => {
+    // A candidate no one is hot under: the CEO stops being an MQL, the hand-raiser stays one.
+    const [site] = parseConfig({ sites: SITES }, 'test config').sites;
+    const run = await backtestSite(server.client, site!, { ...rulesOf(site!), thresholds: { warm: 30, hot: 1000 } }, { rulesFile: 'no-one-hot.json' });
+    expect(run.report.temperatures.hot).toEqual({ current: 1, candidate: 0 });
+    expect(run.report.mql).toEqual({ current: 2, candidate: 1, entering: 0, leaving: 1 });
   });
 
   it('leaves her to sales once they decide: disqualified, she is no MQL', async () => {

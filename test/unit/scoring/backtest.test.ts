@@ -26,6 +26,16 @@ describe('backtest', () => {
     expect(report.mql).toEqual({ current: 2, candidate: 2, entering: 1, leaving: 1 });
   });
 
+  it('counts a lead who asked for a demo as an MQL under both rule sets, however cold', () => {
+    const demo = { signals: [{ signal: 'demo_request' as const, at: '2026-03-02 09:00:00.000', detail: 'form demo-request' }] };
+    // Ada asked for a demo and stays cold; Bob is hot only under the current rules; Cy only under the candidate.
+    const current = [lead('ada', 0, demo), lead('bob', 70), lead('cy', 45)];
+    const candidate = [lead('ada', 10, demo), lead('bob', 50), lead('cy', 65)];
+    const report = backtest({ current, candidate, outcomes: none });
+    expect(report.temperatures.hot).toEqual({ current: 1, candidate: 1 });
+    expect(report.mql).toEqual({ current: 2, candidate: 2, entering: 1, leaving: 1 });
+  });
+
   it('lists the leads whose score changes most first, up or down, and only those that change', () => {
     const current = [lead('ada', 70), lead('bob', 45), lead('cy', 20), lead('dee', 10)];
     const candidate = [lead('ada', 75), lead('bob', 15), lead('cy', 40), lead('dee', 10)];
