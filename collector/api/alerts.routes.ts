@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { alertDeliveries, alertStatus, DELIVERY_STATES, listAlerts, reviveDeadDeliveries, type Delivery, type DeliveryState } from '../../scoring/alerts/outbox.ts';
+import { alertDeliveries, alertStatus, DELIVERY_STATES, listAlerts, reviveDeadDeliveries, type AlertCursor, type Delivery, type DeliveryState } from '../../scoring/alerts/outbox.ts';
 import { RETRY_FOR_MS } from '../../scoring/alerts/dispatcher.ts';
 import { requireRole } from '../auth/roles.ts';
 import type { HearthConfig } from '../config/schema.ts';
@@ -45,9 +45,26 @@ export type AlertView = ReturnType<typeof present>;
 export interface AlertListResponse {
   site: string;
   alerts: AlertView[];
+  /** The alerts of the site (of the lead, with `lead=`) with each status, whatever `status=` and `before=` say. */
+  counts: Record<DeliveryState, number>;
+  /** `before=` for the next page, older; null on the last page. */
+  next: string | null;
 }
 
-/** Buying-signal alerts and their delivery: the recent ones, the dead letters, and a retry for a dead letter. */
+/**
+ * The cursor `next` gives and `before=` takes: the page's oldest alert's created time (epoch milliseconds) and id.
+ * Clients pass it back as it is; it is readable only so that a log of requests is.
+ */
+const cursorText = ({ createdAt, alertId }: AlertCursor) => `${createdAt}.${alertId}`;
+const cursorParam = z
+  .string()
+  .regex(/^\d{1,13}\.[\w-]{1,100}$/, { message: 'expected the "next" of an earlier answer' })
+  .transform((text): AlertCursor => {
+    const dot = text.indexOf('.');
+    return { createdAt: Number(text.slice(0, dot)), alertId: text.slice(dot + 1) };
+  });
+
+/** Buying-signal alerts and their delivery: page by page, newest first, counted by status; and a retry for a dead letter. */
 export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { config, client, alerts }) => {
   // Strict, as the other lists' queries: a misspelt parameter is named, not ignored.
   const listQuery = z
@@ -59,6 +76,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
         .regex(/^(l_[0-9a-f]{20}|v_[\w-]{1,62})$/, { message: 'expected a lead id as GET /api/leads gives it ("l_" and 20 hex digits), not an email' })
         .optional(),
       status: z.enum(DELIVERY_STATES, { message: `expected one of ${DELIVERY_STATES.join(', ')}` }).optional(),
+      before: cursorParam.optional(),
       limit: wholeNumber({ min: 1, max: 1000 }).default(100),
     })
     .strict();
@@ -69,7 +87,12 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
     const parsed = listQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const found = await listAlerts(client, parsed.data);
-    return { site: parsed.data.site, alerts: found.map(({ status, deliveries }) => present(status, deliveries)) } satisfies AlertListResponse;
+    return {
+      site: parsed.data.site,
+      alerts: found.alerts.map(({ status, deliveries }) => present(status, deliveries)),
+      counts: found.counts,
+      next: found.next && cursorText(found.next),
+    } satisfies AlertListResponse;
   });
 
   app.post('/api/alerts/:id/retry', seeAlerts, async (request, reply) => {

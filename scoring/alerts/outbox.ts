@@ -164,29 +164,75 @@ export function alertStatus(deliveries: Pick<Delivery, 'state'>[]): DeliveryStat
   return states.has('dead') ? 'dead' : states.has('pending') ? 'pending' : states.has('delivered') ? 'delivered' : 'suppressed';
 }
 
+/** Where a page of alerts ends: its oldest alert, by the list's order (created, then id, both descending). */
+export interface AlertCursor {
+  createdAt: number;
+  alertId: string;
+}
+
 export interface AlertQuery {
   site: string;
   lead?: string | undefined;
   status?: DeliveryState | undefined;
+  /** The alerts after this one in the list's order, older: the next page. */
+  before?: AlertCursor | undefined;
   limit: number;
 }
 
-/** The alerts of a site, newest first, each with its deliveries; `status` as alertStatus() says. */
-export async function listAlerts(client: OutboxClient, query: AlertQuery): Promise<{ status: DeliveryState; deliveries: Delivery[] }[]> {
-  const page = await rows<{ alert_id: string }>(
-    client,
-    `SELECT alert_id,
-       multiIf(countIf(state = 'dead') > 0, 'dead', countIf(state = 'pending') > 0, 'pending', countIf(state = 'delivered') > 0, 'delivered', 'suppressed') AS status,
-       max(created_at) AS created
-     FROM alert_outbox FINAL
-     WHERE site_id = {site:String} AND ({lead:String} = '' OR lead_id = {lead:String})
-     GROUP BY alert_id
-     HAVING {status:String} = '' OR status = {status:String}
-     ORDER BY created DESC, alert_id
-     LIMIT {limit:UInt32}`,
-    { site: query.site, lead: query.lead ?? '', status: query.status ?? '', limit: query.limit },
-  );
-  if (page.length === 0) return [];
+export interface AlertPage {
+  alerts: { status: DeliveryState; deliveries: Delivery[] }[];
+  /** How many alerts of the site (of the lead, with `lead`) have each status, whatever `status` and `before` say. */
+  counts: Record<DeliveryState, number>;
+  /** Where the next page starts; null on the last page. */
+  next: AlertCursor | null;
+}
+
+// An alert's status as alertStatus() says it, over its deliveries' rows.
+const ALERT_STATUS_SQL = `multiIf(countIf(state = 'dead') > 0, 'dead', countIf(state = 'pending') > 0, 'pending', countIf(state = 'delivered') > 0, 'delivered', 'suppressed')`;
+const SITE_AND_LEAD_SQL = `site_id = {site:String} AND ({lead:String} = '' OR lead_id = {lead:String})`;
+
+/**
+ * A page of a site's alerts, newest first, each with its deliveries, and the site's count of each status.
+ * A page starts where the last one ended (a keyset on the alert's created_at and id, which never change), not at an
+ * offset: alerts that arrive meanwhile are newer, so they neither repeat nor push an alert past the next page. The
+ * outbox is ordered by (site_id, alert_id): both queries read the site's range of it, and the page's only the alerts
+ * older than the cursor (created_at is the same on every row of an alert, so filtering rows before grouping is exact).
+ */
+export async function listAlerts(client: OutboxClient, query: AlertQuery): Promise<AlertPage> {
+  const params = {
+    site: query.site,
+    lead: query.lead ?? '',
+    status: query.status ?? '',
+    limit: query.limit + 1,
+    ...(query.before ? { beforeTime: toClickHouseTime(query.before.createdAt), beforeId: query.before.alertId } : {}),
+  };
+  const [listed, counted] = await Promise.all([
+    rows<{ alert_id: string; created: string }>(
+      client,
+      `SELECT alert_id, ${ALERT_STATUS_SQL} AS status, max(created_at) AS created
+       FROM alert_outbox FINAL
+       WHERE ${SITE_AND_LEAD_SQL}${query.before ? ` AND (created_at, alert_id) < ({beforeTime:DateTime64(3, 'UTC')}, {beforeId:String})` : ''}
+       GROUP BY alert_id
+       HAVING {status:String} = '' OR status = {status:String}
+       ORDER BY created DESC, alert_id DESC
+       LIMIT {limit:UInt32}`,
+      params,
+    ),
+    rows<{ status: DeliveryState; alerts: string }>(
+      client,
+      `SELECT status, count() AS alerts
+       FROM (SELECT ${ALERT_STATUS_SQL} AS status FROM alert_outbox FINAL WHERE ${SITE_AND_LEAD_SQL} GROUP BY alert_id)
+       GROUP BY status`,
+      params,
+    ),
+  ]);
+  const counts = Object.fromEntries(DELIVERY_STATES.map((state) => [state, 0])) as Record<DeliveryState, number>;
+  for (const row of counted) counts[row.status] = Number(row.alerts);
+  // One more than the page was asked for: whether there is a next page.
+  const page = listed.slice(0, query.limit);
+  const last = page.at(-1);
+  const next = listed.length > query.limit && last ? { createdAt: timeOf(last.created), alertId: last.alert_id } : null;
+  if (page.length === 0) return { alerts: [], counts, next };
   const found = await rows<OutboxRow>(
     client,
     `SELECT ${COLUMNS} FROM alert_outbox FINAL WHERE site_id = {site:String} AND has({ids:Array(String)}, alert_id) ORDER BY destination_id`,
@@ -194,7 +240,8 @@ export async function listAlerts(client: OutboxClient, query: AlertQuery): Promi
   );
   const byAlert = new Map<string, Delivery[]>(page.map((row) => [row.alert_id, []]));
   for (const row of found) byAlert.get(row.alert_id)?.push(fromRow(row));
-  return [...byAlert.values()].filter((deliveries) => deliveries.length > 0).map((deliveries) => ({ status: alertStatus(deliveries), deliveries }));
+  const alerts = [...byAlert.values()].filter((deliveries) => deliveries.length > 0).map((deliveries) => ({ status: alertStatus(deliveries), deliveries }));
+  return { alerts, counts, next };
 }
 
 /**

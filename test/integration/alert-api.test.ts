@@ -4,7 +4,8 @@ import { newApiToken } from '../../collector/auth/tokens.ts';
 import { parseConfig } from '../../collector/config/load.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { createAlertDispatcher, type AlertDispatcher } from '../../scoring/alerts/dispatcher.ts';
-import { sampleAlert, startHttpReceiver, waitFor, type HttpReceiver } from '../support/alerts.ts';
+import { writeDeliveries } from '../../scoring/alerts/outbox.ts';
+import { sampleAlert, settledDelivery, startHttpReceiver, waitFor, type HttpReceiver } from '../support/alerts.ts';
 import { getJson, SITE_ORIGIN, startTestServer, TEST_TOKEN } from '../support/server.ts';
 
 // GET /api/alerts and POST /api/alerts/:id/retry on a real server, with a dispatcher over the server's store
@@ -86,7 +87,53 @@ describe('alerts through the API', () => {
     expect(body.alerts[0]).toMatchObject({ reason: expect.stringMatching(/^cooldown: this lead had a "demo_request" alert at /), deliveries: [] });
     const suppressed = await getJson(server, '/api/alerts?status=suppressed&site=acme');
     expect(suppressed.body.alerts.map((alert: { id: string }) => alert.id)).toEqual([cooled.id]);
-    expect((await getJson(server, '/api/alerts?site=globex')).body).toEqual({ site: 'globex', alerts: [] });
+    const none = { pending: 0, delivered: 0, dead: 0, suppressed: 0 };
+    expect((await getJson(server, '/api/alerts?site=globex')).body).toEqual({ site: 'globex', alerts: [], counts: none, next: null });
+  });
+
+  it('pages through older alerts from where the last page ended, new ones arriving meanwhile, with each status counted on every page', async () => {
+    // Globex's history, written as the dispatcher left it: two alerts made in the same millisecond (the id orders them).
+    const start = Date.now() - 3_600_000;
+    const grace = 'l_00000000000000000b01';
+    const past = (minute: number, state: 'delivered' | 'dead' | 'suppressed', leadId?: string) => ({
+      alert: sampleAlert({ site: 'globex', createdAt: new Date(start + minute * 60_000).toISOString(), ...(leadId ? { lead: { id: leadId } } : {}) }),
+      state,
+    });
+    const history = [past(1, 'dead', grace), past(2, 'delivered'), past(3, 'dead', grace), past(4, 'suppressed'), past(4, 'delivered', grace), past(5, 'dead'), past(6, 'delivered')];
+    await writeDeliveries(server.client, history.map(({ alert, state }) => settledDelivery(alert, state)));
+    const newestFirst = history
+      .map(({ alert }) => alert)
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1))
+      .map((alert) => alert.id);
+    const list = async (params: string) => {
+      const { status, body } = await getJson(server, `/api/alerts?site=globex&${params}`);
+      expect(status).toBe(200);
+      return { ids: body.alerts.map((alert: { id: string }) => alert.id), counts: body.counts, next: body.next as string | null };
+    };
+
+    const first = await list('limit=3');
+    expect(first).toEqual({ ids: newestFirst.slice(0, 3), counts: { pending: 0, delivered: 3, dead: 3, suppressed: 1 }, next: expect.any(String) });
+    // A dead letter arrives before the next page is asked for: it is newer, so no alert is listed twice or skipped.
+    const arrived = sampleAlert({ site: 'globex' });
+    await writeDeliveries(server.client, [settledDelivery(arrived, 'dead')]);
+    const second = await list(`limit=3&before=${encodeURIComponent(first.next!)}`);
+    expect(second).toEqual({ ids: newestFirst.slice(3, 6), counts: { pending: 0, delivered: 3, dead: 4, suppressed: 1 }, next: expect.any(String) });
+    expect(await list(`limit=3&before=${encodeURIComponent(second.next!)}`)).toEqual({ ids: newestFirst.slice(6), counts: second.counts, next: null });
+
+    // The dead letters two at a time: the counts are still every status's, the one page is one status.
+    const dead = history.filter(({ state }) => state === 'dead').map(({ alert }) => alert.id);
+    const firstDead = await list('status=dead&limit=2');
+    expect(firstDead).toEqual({ ids: [arrived.id, dead[2]], counts: second.counts, next: expect.any(String) });
+    expect(await list(`status=dead&limit=2&before=${encodeURIComponent(firstDead.next!)}`)).toEqual({ ids: [dead[1], dead[0]], counts: second.counts, next: null });
+
+    // One lead's alerts are counted on their own.
+    expect(await list(`lead=${grace}&limit=1`)).toEqual({
+      ids: [history[4]!.alert.id],
+      counts: { pending: 0, delivered: 1, dead: 2, suppressed: 0 },
+      next: expect.any(String),
+    });
+    // A cursor no answer gave is named, as any bad parameter.
+    expect((await getJson(server, '/api/alerts?site=globex&before=2')).body.problems).toEqual([{ path: 'before', message: 'expected the "next" of an earlier answer (got "2")' }]);
   });
 
   it('retries a dead letter: pending again, then delivered once the receiver is fixed', async () => {

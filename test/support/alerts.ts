@@ -6,6 +6,7 @@ import { SMTPServer } from 'smtp-server';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
 import type { Alert } from '../../scoring/alerts/alert.ts';
+import type { Delivery } from '../../scoring/alerts/outbox.ts';
 import { spawnClickHouseHttp } from './clickhouse-http-process.ts';
 import { freshDataDir, processDataDir } from './data-dir.ts';
 
@@ -41,6 +42,33 @@ export function sampleAlert(overrides: Partial<Omit<Alert, 'lead'>> & { lead?: P
       url: `https://hearth.acme.test/dashboard/leads/${leadId}?site=acme`,
       ...lead,
     },
+  };
+}
+
+/**
+ * An alert's outbox row once it has settled, as the dispatcher leaves it: delivered to or dead at `destination`, or
+ * suppressed as a whole (no destination). For a history of alerts written at once, without sending anything.
+ */
+export function settledDelivery(alert: Alert, state: 'delivered' | 'dead' | 'suppressed', destination = { id: 'crm', type: 'webhook' as const }): Delivery {
+  const at = Date.parse(alert.createdAt);
+  const sent = state !== 'suppressed';
+  return {
+    site: alert.site,
+    alertId: alert.id,
+    destinationId: sent ? destination.id : '',
+    destinationType: sent ? destination.type : '',
+    leadId: alert.lead.id,
+    signal: alert.signal,
+    state,
+    attempts: sent ? 1 : 0,
+    nextAttemptAt: at,
+    giveUpAt: at + 24 * 3_600_000,
+    lastError: state === 'dead' ? 'the webhook answered 410: gone' : state === 'suppressed' ? `cooldown: this lead had a "${alert.signal}" alert less than 24 h before` : '',
+    deliveredAt: state === 'delivered' ? at + 1000 : null,
+    createdAt: at,
+    updatedAt: at + 1000,
+    alert,
+    version: sent ? 2 : 1,
   };
 }
 
