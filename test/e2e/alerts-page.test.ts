@@ -12,7 +12,7 @@ import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, 
 /**
  * The Alerts page in Chromium, as sales use it: real demo requests through /collect become alerts, one delivered to
  * the French team's webhook and the others dead letters of a Slack channel that was deleted (404 no_service), until
- * the channel is back and sales retry them from the page. Marketing does not see the page.
+ * the channel is back and sales retry them from the page, or from the lead's page. Marketing does not see them.
  */
 const SCREENSHOTS = 'test-results/screenshots';
 const USERS = {
@@ -179,7 +179,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     slack = 'back';
     expect((await fetch(`${server.url}/api/alerts/${alertOf.mary!.id}/retry?site=acme`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}` } })).status).toBe(200);
     await mary.getByRole('button', { name: /^Retry/ }).click();
-    const marysNote = 'Not sent again: this alert is no longer a dead letter (retried meanwhile?). Its row shows it as it stands now.';
+    const marysNote = 'Not sent again: this alert is no longer a dead letter (retried meanwhile?). It is shown as it stands now.';
     await mary.getByText(marysNote).waitFor();
     await expect.poll(() => mary.locator('.badge').innerText(), { timeout: 10_000 }).toBe('Delivered');
     await expect.poll(() => focusedText(page)).toBe(marysNote);
@@ -218,6 +218,58 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ site: 'globex', status: 'dead' });
     expect(problems).toEqual([]);
     await page.context().close();
+  });
+
+  it('retries a dead letter from the lead\'s page, as on the Alerts page; marketing sees no alert there', async () => {
+    // Ada asks for a demo while the Slack channel is deleted: a dead letter.
+    slack = 'deleted';
+    const email = `ada.${newVisitor()}@example.test`;
+    const now = Date.now();
+    const events = [
+      wireEvent({ u: `${SITE_ORIGIN}/`, ss: 1, t: now - 120_000 }),
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: now - 60_000, p: { email, first_name: 'Ada', last_name: 'Lovelace', country: 'United Kingdom' } }),
+    ];
+    expect((await postBatch(server, { s: 'acme', v: newVisitor(), e: events })).status).toBe(202);
+    await drained(server);
+    const dead = await waitFor(
+      async () => {
+        const { body } = (await getJson(server, '/api/alerts?site=acme&status=dead')) as { body: AlertListResponse };
+        return body.alerts.find((alert) => alert.lead.email === email);
+      },
+      15_000,
+      "Ada's dead letter",
+    );
+    const leadPage = `${server.url}/dashboard/leads/${dead.lead.id}?site=acme`;
+
+    // Sales: the channel is back, Enter on the Retry next to the alert sends it again.
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.goto(leadPage);
+    const panel = page.getByRole('region', { name: 'Buying signals and alerts' });
+    const alert = panel.getByRole('listitem').filter({ hasText: 'Asked to talk to sales' });
+    await expect.poll(() => alert.locator('.badge').innerText()).toBe('dead');
+    expect(await alert.getByRole('button').allInnerTexts()).toEqual([expect.stringMatching(/^Retry\b/)]);
+    slack = 'back';
+    const retry = panel.getByRole('button', { name: 'Retry Demo request for Ada Lovelace' });
+    await retry.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => alert.locator('.badge').innerText(), { timeout: 10_000 }).toBe('delivered');
+    await expect.poll(() => focusedText(page)).toBe('Sent again: delivered.');
+    expect(await alert.innerText()).toContain('to sales-world (delivered)');
+    expect(await retry.count()).toBe(0);
+    expect((await getJson(server, `/api/alerts?site=acme&lead=${dead.lead.id}`)).body.alerts[0].status).toBe('delivered');
+    expect(problems).toEqual([]);
+    await page.context().close();
+
+    // Marketing reads the lead, not its alerts: nothing to retry.
+    const marketing = await openPage();
+    await logIn(marketing.page, 'ada');
+    await marketing.page.goto(leadPage);
+    const signals = marketing.page.getByRole('region', { name: 'Buying signals and alerts' });
+    await signals.getByText('Alerts are shown to sales and admins.').waitFor();
+    expect(await signals.getByRole('button').count()).toBe(0);
+    expect(marketing.problems).toEqual([]);
+    await marketing.page.context().close();
   });
 
   it('shows marketing no Alerts link, and the same message as on a lead page at its address', async () => {

@@ -1,8 +1,8 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { SiteInfo } from '../../../collector/api/dashboard-types.ts';
 import { DELIVERY_STATES, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
-import { ApiError, query, request, useApi } from '../api.ts';
+import { query, useApi } from '../api.ts';
+import { RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { ErrorMessage, Loading, TableScroll } from '../components/ui.tsx';
 import { formatAgo, formatList, formatNumber, formatTime, humanize } from '../format.ts';
 import { hrefWith, navigate } from '../router.ts';
@@ -10,9 +10,6 @@ import { ALERTS_NOT_SHOWN, canSeeAlerts, usePageTitle, type PageProps } from '..
 
 /** The latest alerts the page lists; it asks for one more, to know whether older ones are left out. */
 const LIMIT = 100;
-/** After a retry, the row asks how the alert fares this often, as long as it is pending, at most this many times. */
-const FOLLOW_MS = 1500;
-const FOLLOW_TIMES = 20;
 
 /** Each status as the filter offers it, as a badge, counted (`one`, which takes an s for more), and when no alert has it. */
 const STATUSES: Record<DeliveryState, { filter: string; badge: string; one: string; none: (site: string) => string }> = {
@@ -32,13 +29,6 @@ const STATUSES: Record<DeliveryState, { filter: string; badge: string; one: stri
   },
 };
 const ANY_STATUS = { one: 'alert', none: (site: string) => `No alert on ${site} yet.` };
-/** What the row says a retry did, as the alert goes on. */
-const AFTER_RETRY: Record<DeliveryState, string> = {
-  pending: 'pending, on its way again.',
-  delivered: 'delivered.',
-  dead: 'failed again (the error is next to it).',
-  suppressed: 'held back.',
-};
 const DESTINATION_TYPES: Record<string, string> = { webhook: 'webhook', slack: 'Slack', email: 'email' };
 
 const stateOf = (text: string) => DELIVERY_STATES.find((state) => state === text);
@@ -141,83 +131,11 @@ function AlertTable({ alerts, status, site }: { alerts: AlertView[]; status: str
   );
 }
 
-/** What a retry said: sent again (the row then tells how the alert fares), or why not. */
-type RetryNote = { retried: true } | { failed: string };
-
-function retryFailure(error: ApiError): string {
-  if (error.code === 'not_dead') return 'Not sent again: this alert is no longer a dead letter (retried meanwhile?). Its row shows it as it stands now.';
-  if (error.code === 'alert_not_found') return 'Not sent again: this alert no longer exists (its lead may have been erased).';
-  if (error.unavailable) return 'Not sent again: the data is temporarily unavailable. Try again in a moment.';
-  return `Not sent again: ${error.message}`;
-}
-
 function AlertRow({ listed, siteId }: { listed: AlertView; siteId: string }) {
-  // What the row learnt since the list was read (a retry's answer, how the alert fared since): shown until the list is
-  // read again. The list itself is not read again after a retry: in the dead letters, the row would vanish under
-  // the keyboard's focus.
-  const [own, setOwn] = useState<{ from: AlertView; alert: AlertView; note?: RetryNote }>();
-  const { alert, note } = own?.from === listed ? own : { alert: listed, note: undefined };
-  const learn = (changes: { alert?: AlertView; note?: RetryNote | undefined }) =>
-    setOwn((previous) => ({ ...(previous?.from === listed ? previous : { from: listed, alert: listed }), ...changes }));
-  const [busy, setBusy] = useState(false);
-  const [following, setFollowing] = useState(0);
-  const button = useRef<HTMLButtonElement>(null);
-  const noteText = useRef<HTMLParagraphElement>(null);
-  const keepFocus = useRef(false);
-
-  // The Retry button goes once the alert is no longer dead: the focus goes to what the retry did, not to the page's
-  // body, unless the user has moved on meanwhile. Moved as the row is drawn, before the browser paints it: a screen
-  // reader would otherwise hear the page's body for a moment.
-  useLayoutEffect(() => {
-    if (!keepFocus.current || button.current) return;
-    keepFocus.current = false;
-    if (document.activeElement === document.body || document.activeElement === null) noteText.current?.focus();
-  });
-
-  // After a retry, the alert's state as the dispatcher moves it on, read from the lead's alerts.
-  useEffect(() => {
-    if (following === 0) return;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let asked = 0;
-    const look = async () => {
-      const found = await request<AlertListResponse>(`/api/alerts${query({ site: siteId, lead: alert.lead.id })}`).then(
-        (answer) => answer.alerts.find((candidate) => candidate.id === alert.id),
-        () => undefined,
-      );
-      if (stopped) return;
-      if (found) learn({ alert: found });
-      if ((!found || found.status === 'pending') && ++asked < FOLLOW_TIMES) timer = setTimeout(look, FOLLOW_MS);
-    };
-    timer = setTimeout(look, FOLLOW_MS);
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [following]);
-
-  async function retry() {
-    if (busy) return;
-    keepFocus.current = true;
-    setBusy(true);
-    learn({ note: undefined });
-    try {
-      const after = await request<AlertView>(`/api/alerts/${encodeURIComponent(alert.id)}/retry${query({ site: siteId })}`, { method: 'POST' });
-      learn({ alert: after, note: { retried: true } });
-      setFollowing((n) => n + 1);
-    } catch (error) {
-      const failure = error instanceof ApiError ? error : new ApiError(0, String(error));
-      learn({ note: { failed: retryFailure(failure) } });
-      // Retried meanwhile (in another tab, by a colleague): the row is brought up to date.
-      if (failure.code === 'not_dead') setFollowing((n) => n + 1);
-    } finally {
-      setBusy(false);
-    }
-  }
-
+  const retry = useAlertRetry(listed, siteId);
+  const { alert } = retry;
   const { lead } = alert;
   const name = lead.name || lead.email;
-  const noteId = `retry-${alert.id}`;
   return (
     <tr>
       <td class="when">
@@ -235,19 +153,7 @@ function AlertRow({ listed, siteId }: { listed: AlertView; siteId: string }) {
       <td class="alert-status">
         <span class={`badge badge-${alert.status}`}>{STATUSES[alert.status].badge}</span>
         {alert.reason && <span class="sub">{alert.reason}</span>}
-        {alert.status === 'dead' && (
-          // Not disabled while it works: a disabled button drops the keyboard's focus.
-          <button type="button" ref={button} aria-disabled={busy ? 'true' : undefined} aria-describedby={noteId} onClick={retry}>
-            {busy ? 'Retrying…' : 'Retry'}
-            <span class="visually-hidden">
-              {' '}
-              {humanize(alert.signal)} for {name}
-            </span>
-          </button>
-        )}
-        <p id={noteId} ref={noteText} class={note && 'failed' in note ? 'retry-note error' : 'retry-note done'} role="status" tabIndex={-1}>
-          {!note ? '' : 'failed' in note ? note.failed : `Sent again: ${AFTER_RETRY[alert.status]}`}
-        </p>
+        <RetryControls retry={retry} />
       </td>
       <td>
         <Deliveries alert={alert} />

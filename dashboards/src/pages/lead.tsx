@@ -1,8 +1,10 @@
 import { useState } from 'preact/hooks';
+import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
 import { personName } from '../../../scoring/person-name.ts';
 import { ApiError, query, request, useApi } from '../api.ts';
 import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } from '../session.ts';
+import { RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
@@ -58,10 +60,6 @@ interface TimelineEvent {
   utm_source: string;
   referrer_host: string;
   session_start: number;
-}
-
-interface AlertsResponse {
-  alerts: { id: string; signal: string; summary: string; triggeredAt: string; status: string; reason?: string; deliveries: { destination: string; type: string; state: string }[] }[];
 }
 
 const isoOf = (clickHouseTime: string) => (clickHouseTime.includes('T') ? clickHouseTime : clickHouseTime.replace(' ', 'T') + 'Z');
@@ -223,7 +221,7 @@ function Reasons({ reasons }: { reasons: NonNullable<LeadDetail['reasons']> }) {
 }
 
 function Signals({ lead, siteId, showAlerts }: { lead: LeadDetail; siteId: string; showAlerts: boolean }) {
-  const alerts = useApi<AlertsResponse>(showAlerts ? `/api/alerts${query({ site: siteId, lead: lead.id })}` : null);
+  const alerts = useApi<AlertListResponse>(showAlerts ? `/api/alerts${query({ site: siteId, lead: lead.id })}` : null);
   const signals = lead.signals ?? [];
   return (
     <>
@@ -252,18 +250,35 @@ function Signals({ lead, siteId, showAlerts }: { lead: LeadDetail; siteId: strin
       ) : alerts.data.alerts.length === 0 ? (
         <p class="muted">No alert about this lead.</p>
       ) : (
-        <ul class="alerts">
-          {alerts.data.alerts.map((alert) => (
-            <li key={alert.id}>
-              <strong>{alert.summary || humanize(alert.signal)}</strong> <span class="muted">{formatTime(alert.triggeredAt)}</span>{' '}
-              <span class="badge">{alert.status}</span>
-              {alert.deliveries.length > 0 && <span class="muted"> to {alert.deliveries.map((delivery) => `${delivery.destination} (${delivery.state})`).join(', ')}</span>}
-              {alert.reason && <span class="muted"> — {alert.reason}</span>}
-            </li>
-          ))}
-        </ul>
+        <>
+          {alerts.data.next !== null && (
+            <p class="muted">
+              The latest {formatNumber(alerts.data.alerts.length)} of {formatNumber(Object.values(alerts.data.counts).reduce((sum, count) => sum + count, 0))} alerts about this lead.
+            </p>
+          )}
+          <ul class="alerts">
+            {alerts.data.alerts.map((alert) => (
+              <LeadAlert key={alert.id} listed={alert} siteId={siteId} />
+            ))}
+          </ul>
+        </>
       )}
     </>
+  );
+}
+
+/** An alert about the lead, and a Retry when it is a dead letter (the list is only shown to roles that may retry). */
+function LeadAlert({ listed, siteId }: { listed: AlertView; siteId: string }) {
+  const retry = useAlertRetry(listed, siteId);
+  const { alert } = retry;
+  return (
+    <li>
+      <strong>{alert.summary || humanize(alert.signal)}</strong> <span class="muted">{formatTime(alert.triggeredAt)}</span>{' '}
+      <span class={`badge badge-${alert.status}`}>{alert.status}</span>
+      {alert.deliveries.length > 0 && <span class="muted"> to {alert.deliveries.map((delivery) => `${delivery.destination} (${delivery.state})`).join(', ')}</span>}
+      {alert.reason && <span class="muted"> — {alert.reason}</span>}
+      <RetryControls retry={retry} />
+    </li>
   );
 }
 
