@@ -3,7 +3,8 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertListResponse, AlertView } from '../../collector/api/alerts.routes.ts';
 import type { RunningServer } from '../../collector/server.ts';
-import { startHttpReceiver, waitFor, type HttpReceiver } from '../support/alerts.ts';
+import { writeDeliveries } from '../../scoring/alerts/outbox.ts';
+import { sampleAlert, settledDelivery, startHttpReceiver, waitFor, type HttpReceiver } from '../support/alerts.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
 import { configUsers, logIn as logInAs, openPage as openTab, type DashboardUser } from '../support/dashboard-browser.ts';
@@ -13,6 +14,7 @@ import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, 
  * The Alerts page in Chromium, as sales use it: real demo requests through /collect become alerts, one delivered to
  * the French team's webhook and the others dead letters of a Slack channel that was deleted (404 no_service), until
  * the channel is back and sales retry them from the page, or from the lead's page. Marketing does not see them.
+ * Initech has a long history of alerts, more than the page lists at first.
  */
 const SCREENSHOTS = 'test-results/screenshots';
 const USERS = {
@@ -62,6 +64,12 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
             },
           },
           { id: 'globex', name: 'Globex', origins: ['https://globex.test'] },
+          {
+            id: 'initech',
+            name: 'Initech',
+            origins: ['https://initech.test'],
+            alerts: { destinations: [{ type: 'webhook', id: 'crm', url: `${receiver.url}/initech`, secret: 'whsec_' + Buffer.from('initech-e2e-signing-key-32-bytes').toString('base64') }] },
+          },
         ],
         users: await configUsers(Object.values(USERS)),
         limits: { loginAttemptsPerIp: 100, loginAttemptsPerUser: 100 },
@@ -103,6 +111,9 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
   const rows = (page: Page) => page.locator('table.alerts-table tbody tr');
   const rowOf = (page: Page, name: string) => rows(page).filter({ has: page.getByRole('rowheader', { name: new RegExp(`^${name}`) }) });
   const hasFocus = (locator: Locator) => locator.evaluate((element) => element === document.activeElement);
+  const rowNames = (page: Page) => rows(page).locator('th a').allInnerTexts();
+  /** The line above the table that counts the alerts: the page's first status (the rows' retry notes come after). */
+  const countLine = (page: Page) => page.getByRole('status').first().innerText();
   const focusedText = (page: Page) => page.evaluate(() => document.activeElement?.textContent?.trim());
 
   it('shows sales what was sent where and what failed, filters the dead letters, and retries one with the keyboard', async () => {
@@ -216,6 +227,52 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     await page.getByRole('combobox', { name: 'Status' }).selectOption('dead');
     await page.getByText('No dead letter on Globex: no alert has failed for good.').waitFor();
     expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ site: 'globex', status: 'dead' });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows older alerts on demand, after the newest 100, with none repeated when one arrives meanwhile, and counts each status', async () => {
+    // 150 alerts of Initech, one a minute until an hour ago, as the dispatcher left them: a dead letter every third.
+    const start = Date.now() - 3_600_000 - 150 * 60_000;
+    const history = Array.from({ length: 150 }, (_, i) => {
+      const at = start + i * 60_000;
+      const lead = { name: `Customer ${i + 1}`, email: `customer-${i + 1}@initech.test`, company: 'Initech' };
+      const alert = sampleAlert({ site: 'initech', triggeredAt: new Date(at - 30_000).toISOString(), createdAt: new Date(at).toISOString(), lead });
+      return settledDelivery(alert, i % 3 === 0 ? 'dead' : 'delivered');
+    });
+    await writeDeliveries(server.client, history);
+    const newestFirst = history.map((delivery) => delivery.alert.lead.name).reverse();
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.goto(`${server.url}/dashboard/alerts?site=initech`);
+
+    await expect.poll(() => rowNames(page)).toEqual(newestFirst.slice(0, 100));
+    await expect.poll(() => countLine(page)).toBe('100 of 150 alerts');
+    expect(await page.getByRole('combobox', { name: 'Status' }).locator('option').allInnerTexts()).toEqual([
+      'All statuses (150)',
+      'Pending (0)',
+      'Delivered (100)',
+      'Dead letters (50)',
+      'Suppressed (0)',
+    ]);
+    expect(await page.getByText('older ones are not listed').count()).toBe(0);
+
+    // A new alert arrives while sales read; with the keyboard, the older 50 follow the first 100, none twice, none
+    // left out, and the keyboard goes on from the first of them.
+    await writeDeliveries(server.client, [settledDelivery(sampleAlert({ site: 'initech', lead: { name: 'Newcomer', email: 'newcomer@initech.test' } }), 'dead')]);
+    const older = page.getByRole('button', { name: 'Show older alerts' });
+    await older.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => rowNames(page)).toEqual(newestFirst);
+    await expect.poll(() => focusedText(page)).toBe(newestFirst[100]);
+    expect(await countLine(page)).toBe('150 alerts');
+    expect(await older.count()).toBe(0);
+    expect(await page.getByRole('combobox', { name: 'Status' }).locator('option').first().innerText()).toBe('All statuses (151)');
+
+    // The dead letters, counted past their first page too, and the newcomer's among them.
+    await page.getByRole('combobox', { name: 'Status' }).selectOption('dead');
+    await expect.poll(() => countLine(page)).toBe('51 dead letters');
+    expect((await rowNames(page))[0]).toBe('Newcomer');
     expect(problems).toEqual([]);
     await page.context().close();
   });

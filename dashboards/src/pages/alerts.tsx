@@ -1,15 +1,16 @@
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { SiteInfo } from '../../../collector/api/dashboard-types.ts';
 import { DELIVERY_STATES, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
-import { query, useApi } from '../api.ts';
+import { ApiError, query, request, useApi, type Loaded } from '../api.ts';
 import { RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { ErrorMessage, Loading, TableScroll } from '../components/ui.tsx';
 import { formatAgo, formatList, formatNumber, formatTime, humanize } from '../format.ts';
 import { hrefWith, navigate } from '../router.ts';
 import { ALERTS_NOT_SHOWN, canSeeAlerts, usePageTitle, type PageProps } from '../session.ts';
 
-/** The latest alerts the page lists; it asks for one more, to know whether older ones are left out. */
-const LIMIT = 100;
+/** The alerts the page lists at first; "Show older" adds as many again. */
+const PAGE_SIZE = 100;
 
 /** Each status as the filter offers it, as a badge, counted (`one`, which takes an s for more), and when no alert has it. */
 const STATUSES: Record<DeliveryState, { filter: string; badge: string; one: string; none: (site: string) => string }> = {
@@ -33,17 +34,20 @@ const DESTINATION_TYPES: Record<string, string> = { webhook: 'webhook', slack: '
 
 const stateOf = (text: string) => DELIVERY_STATES.find((state) => state === text);
 const times = (count: number, what: string) => `${formatNumber(count)} ${what}${count === 1 ? '' : 's'}`;
+const allOf = (counts: Record<DeliveryState, number>) => Object.values(counts).reduce((sum, count) => sum + count, 0);
 
 /**
  * The alerts inbox: a site's buying-signal alerts, newest first, where each went and what failed, filtered by status
- * in the URL (as the lead lists are), and a retry for a dead letter.
+ * in the URL (as the lead lists are), older ones shown on demand, and a retry for a dead letter.
  */
 export function AlertsPage({ session, site, location }: PageProps) {
   usePageTitle(`Alerts · ${site.name}`);
   const allowed = canSeeAlerts(session);
   const status = location.params.get('status') ?? '';
-  const list = useApi<AlertListResponse>(allowed ? `/api/alerts${query({ site: site.id, status, limit: LIMIT + 1 })}` : null);
-  const refused = !allowed || list.error?.status === 403;
+  const pages = useAlertPages(allowed ? `/api/alerts${query({ site: site.id, status, limit: PAGE_SIZE })}` : null);
+  const { first } = pages;
+  const refused = !allowed || first.error?.status === 403;
+  const counts = pages.last?.counts;
   return (
     <div class="page">
       <div class="page-header">
@@ -52,10 +56,11 @@ export function AlertsPage({ session, site, location }: PageProps) {
           <label>
             Status{' '}
             <select value={status} onChange={(event) => navigate(hrefWith(location.path, location.params, { status: (event.target as HTMLSelectElement).value }))}>
-              <option value="">All statuses</option>
+              <option value="">All statuses{counts && ` (${formatNumber(allOf(counts))})`}</option>
               {DELIVERY_STATES.map((state) => (
                 <option key={state} value={state}>
                   {STATUSES[state].filter}
+                  {counts && ` (${formatNumber(counts[state])})`}
                 </option>
               ))}
             </select>
@@ -69,17 +74,58 @@ export function AlertsPage({ session, site, location }: PageProps) {
           <p class="muted intro">
             <Destinations site={site} />
           </p>
-          {list.error ? (
-            <ErrorMessage error={list.error} what="the alerts" />
-          ) : !list.data ? (
+          {first.error ? (
+            <ErrorMessage error={first.error} what="the alerts" />
+          ) : !pages.last ? (
             <Loading what="the alerts" />
           ) : (
-            <AlertTable alerts={list.data.alerts} status={status} site={site} />
+            <AlertTable pages={pages} status={status} site={site} />
           )}
         </>
       )}
     </div>
   );
+}
+
+interface AlertPages {
+  first: Loaded<AlertListResponse>;
+  /** The latest answer, whose counts are the freshest and whose `next` is where older alerts start. */
+  last: AlertListResponse | undefined;
+  alerts: AlertView[];
+  olderLoading: boolean;
+  olderError: ApiError | undefined;
+  showOlder(): void;
+}
+
+/**
+ * The first page of `path` and the older pages shown since, each asked from where the one before ended (the API's
+ * cursor): alerts that arrive meanwhile neither repeat a row nor hide one. Another filter or site starts over.
+ */
+function useAlertPages(path: string | null): AlertPages {
+  const first = useApi<AlertListResponse>(path);
+  const [older, setOlder] = useState<{ after: AlertListResponse; pages: AlertListResponse[]; error?: ApiError }>();
+  const [olderLoading, setOlderLoading] = useState(false);
+  const current = older && older.after === first.data ? older : undefined;
+  const pages = first.data ? [first.data, ...(current?.pages ?? [])] : [];
+  const last = pages.at(-1);
+
+  async function showOlder() {
+    const base = first.data;
+    if (olderLoading || !base || !last?.next || path === null) return;
+    const keep = (previous: typeof older) => (previous?.after === base ? previous.pages : []);
+    setOlderLoading(true);
+    try {
+      const page = await request<AlertListResponse>(`${path}&before=${encodeURIComponent(last.next)}`);
+      setOlder((previous) => ({ after: base, pages: [...keep(previous), page] }));
+    } catch (error) {
+      const failure = error instanceof ApiError ? error : new ApiError(0, String(error));
+      setOlder((previous) => ({ after: base, pages: keep(previous), error: failure }));
+    } finally {
+      setOlderLoading(false);
+    }
+  }
+
+  return { first, last, alerts: pages.flatMap((page) => page.alerts), olderLoading, olderError: current?.error, showOlder: () => void showOlder() };
 }
 
 function Destinations({ site }: { site: SiteInfo }) {
@@ -99,15 +145,38 @@ function Destinations({ site }: { site: SiteInfo }) {
   );
 }
 
-function AlertTable({ alerts, status, site }: { alerts: AlertView[]; status: string; site: SiteInfo }) {
+function AlertTable({ pages, status, site }: { pages: AlertPages; status: string; site: SiteInfo }) {
   const state = stateOf(status);
   const words = state ? STATUSES[state] : ANY_STATUS;
-  const shown = alerts.slice(0, LIMIT);
-  if (shown.length === 0) return <p class="empty">{words.none(site.name)}</p>;
+  const { alerts, last } = pages;
+  const body = useRef<HTMLTableSectionElement>(null);
+  const count = useRef<HTMLParagraphElement>(null);
+  const olderButton = useRef<HTMLButtonElement>(null);
+  /** How many rows there were when older ones were asked for: the first new row takes the focus from the button. */
+  const focusFrom = useRef<number | undefined>(undefined);
+
+  // The keyboard goes on from the first older row, not from the button below them all, unless the user has moved on
+  // meanwhile; as the rows are drawn, before the browser paints them, in case the button went (no older alert left)
+  // and left the focus on the page's body. When they could not be loaded, the focus stays on the button.
+  useLayoutEffect(() => {
+    const from = focusFrom.current;
+    if (from === undefined || pages.olderLoading) return;
+    focusFrom.current = undefined;
+    const active = document.activeElement;
+    if (active !== olderButton.current && active !== document.body && active !== null) return;
+    const firstOlder = body.current?.rows[from]?.querySelector<HTMLElement>('th a');
+    if (firstOlder) firstOlder.focus();
+    else if (!olderButton.current) count.current?.focus();
+  });
+
+  if (alerts.length === 0 || !last) return <p class="empty">{words.none(site.name)}</p>;
+  // The counts are the latest answer's: an alert retried since an earlier page may have left the status.
+  const total = Math.max(state ? last.counts[state] : allOf(last.counts), alerts.length);
+  const plural = `${words.one}s`;
   return (
     <>
-      <p class="muted" role="status">
-        {alerts.length > LIMIT ? `The latest ${LIMIT} ${words.one}s; older ones are not listed.` : times(shown.length, words.one)}
+      <p class="muted" role="status" ref={count} tabIndex={-1}>
+        {last.next === null ? times(alerts.length, words.one) : `${formatNumber(alerts.length)} of ${times(total, words.one)}`}
       </p>
       <TableScroll label="Alerts">
         <table class="alerts-table">
@@ -120,13 +189,37 @@ function AlertTable({ alerts, status, site }: { alerts: AlertView[]; status: str
               <th scope="col">Destinations</th>
             </tr>
           </thead>
-          <tbody>
-            {shown.map((alert) => (
+          <tbody ref={body}>
+            {alerts.map((alert) => (
               <AlertRow key={alert.id} listed={alert} siteId={site.id} />
             ))}
           </tbody>
         </table>
       </TableScroll>
+      {last.next !== null && (
+        <div class="pager">
+          {/* Not disabled while it loads: a disabled button drops the keyboard's focus. */}
+          <button
+            type="button"
+            ref={olderButton}
+            aria-disabled={pages.olderLoading ? 'true' : undefined}
+            onClick={() => {
+              if (pages.olderLoading) return;
+              focusFrom.current = alerts.length;
+              pages.showOlder();
+            }}
+          >
+            {pages.olderLoading ? `Loading older ${plural}…` : `Show older ${plural}`}
+          </button>
+        </div>
+      )}
+      {pages.olderError && (
+        <p class="error" role="alert">
+          {pages.olderError.unavailable
+            ? `The older ${plural} are temporarily unavailable: show them again in a moment.`
+            : `Could not load the older ${plural}: ${pages.olderError.message}`}
+        </p>
+      )}
     </>
   );
 }
