@@ -44,6 +44,8 @@ function present(status: DeliveryState, deliveries: Delivery[]) {
 export type AlertView = ReturnType<typeof present>;
 export interface AlertListResponse {
   site: string;
+  /** The `status=` the alerts were picked by (null: every status), so a client tells an answer for an earlier filter. */
+  status: DeliveryState | null;
   alerts: AlertView[];
   /** The alerts of the site (of the lead, with `lead=`) with each status, whatever `status=` and `before=` say. */
   counts: Record<DeliveryState, number>;
@@ -89,6 +91,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
     const found = await listAlerts(client, parsed.data);
     return {
       site: parsed.data.site,
+      status: parsed.data.status ?? null,
       alerts: found.alerts.map(({ status, deliveries }) => present(status, deliveries)),
       counts: found.counts,
       next: found.next && cursorText(found.next),

@@ -143,11 +143,21 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     );
     await page.screenshot({ path: `${SCREENSHOTS}/alerts.png`, fullPage: true });
 
-    // The dead letters only: in the URL, counted, and the keyboard still on the filter.
+    // The dead letters only: in the URL, counted, and the keyboard still on the filter. Until their answer comes, the
+    // four alerts stay, and so do their words: not "4 dead letters" over a delivered one.
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    await page.route(/\/api\/alerts\?.*status=dead/, async (route) => {
+      await answered;
+      await route.continue();
+    });
     const status = page.getByRole('combobox', { name: 'Status' });
     await status.focus();
     await status.selectOption('dead');
     await expect.poll(() => new URL(page.url()).searchParams.get('status')).toBe('dead');
+    expect(await countLine(page)).toBe('4 alerts');
+    expect(await rows(page).count()).toBe(4);
+    answer();
     await expect.poll(() => page.getByRole('status').filter({ hasText: /dead letters$/ }).allInnerTexts()).toEqual(['3 dead letters']);
     expect(await rows(page).locator('th').allInnerTexts()).toEqual([lead.charles, lead.mary, lead.alan].map((name) => expect.stringMatching(new RegExp(`^${name}\\n`))));
     expect(await hasFocus(status)).toBe(true);
@@ -304,13 +314,13 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     await page.goto(leadPage);
     const panel = page.getByRole('region', { name: 'Buying signals and alerts' });
     const alert = panel.getByRole('listitem').filter({ hasText: 'Asked to talk to sales' });
-    await expect.poll(() => alert.locator('.badge').innerText()).toBe('dead');
+    await expect.poll(() => alert.locator('.badge').innerText()).toBe('Dead letter');
     expect(await alert.getByRole('button').allInnerTexts()).toEqual([expect.stringMatching(/^Retry\b/)]);
     slack = 'back';
     const retry = panel.getByRole('button', { name: 'Retry Demo request for Ada Lovelace' });
     await retry.focus();
     await page.keyboard.press('Enter');
-    await expect.poll(() => alert.locator('.badge').innerText(), { timeout: 10_000 }).toBe('delivered');
+    await expect.poll(() => alert.locator('.badge').innerText(), { timeout: 10_000 }).toBe('Delivered');
     await expect.poll(() => focusedText(page)).toBe('Sent again: delivered.');
     expect(await alert.innerText()).toContain('to sales-world (delivered)');
     expect(await retry.count()).toBe(0);

@@ -88,7 +88,7 @@ describe('alerts through the API', () => {
     const suppressed = await getJson(server, '/api/alerts?status=suppressed&site=acme');
     expect(suppressed.body.alerts.map((alert: { id: string }) => alert.id)).toEqual([cooled.id]);
     const none = { pending: 0, delivered: 0, dead: 0, suppressed: 0 };
-    expect((await getJson(server, '/api/alerts?site=globex')).body).toEqual({ site: 'globex', alerts: [], counts: none, next: null });
+    expect((await getJson(server, '/api/alerts?site=globex')).body).toEqual({ site: 'globex', status: null, alerts: [], counts: none, next: null });
   });
 
   it('pages through older alerts from where the last page ended, new ones arriving meanwhile, with each status counted on every page', async () => {
@@ -108,6 +108,8 @@ describe('alerts through the API', () => {
     const list = async (params: string) => {
       const { status, body } = await getJson(server, `/api/alerts?site=globex&${params}`);
       expect(status).toBe(200);
+      // The answer says which status it lists, so a client tells it from an answer to an earlier filter.
+      expect(body.status).toBe(new URLSearchParams(params).get('status'));
       return { ids: body.alerts.map((alert: { id: string }) => alert.id), counts: body.counts, next: body.next as string | null };
     };
 

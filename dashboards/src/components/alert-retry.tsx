@@ -10,6 +10,11 @@ import { humanize } from '../format.ts';
  * did, and the alert as it fares afterwards. Only shown to roles that see alerts, which are the ones that may retry.
  */
 
+/** A status as both lists of alerts (the Alerts page, a lead's page) show it. */
+const STATUS_BADGES: Record<DeliveryState, string> = { pending: 'Pending', delivered: 'Delivered', dead: 'Dead letter', suppressed: 'Suppressed' };
+
+export const AlertStatusBadge = ({ status }: { status: DeliveryState }) => <span class={`badge badge-${status}`}>{STATUS_BADGES[status]}</span>;
+
 /** After a retry, the alert is asked how it fares this often, as long as it is pending, at most this many times. */
 const FOLLOW_MS = 1500;
 const FOLLOW_TIMES = 20;

@@ -3,7 +3,7 @@ import type { AlertListResponse, AlertView } from '../../../collector/api/alerts
 import type { SiteInfo } from '../../../collector/api/dashboard-types.ts';
 import { DELIVERY_STATES, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
 import { ApiError, query, request, useApi, type Loaded } from '../api.ts';
-import { RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
+import { AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { ErrorMessage, Loading, TableScroll } from '../components/ui.tsx';
 import { formatAgo, formatList, formatNumber, formatTime, humanize } from '../format.ts';
 import { hrefWith, navigate } from '../router.ts';
@@ -12,19 +12,13 @@ import { ALERTS_NOT_SHOWN, canSeeAlerts, usePageTitle, type PageProps } from '..
 /** The alerts the page lists at first; "Show older" adds as many again. */
 const PAGE_SIZE = 100;
 
-/** Each status as the filter offers it, as a badge, counted (`one`, which takes an s for more), and when no alert has it. */
-const STATUSES: Record<DeliveryState, { filter: string; badge: string; one: string; none: (site: string) => string }> = {
-  pending: { filter: 'Pending', badge: 'Pending', one: 'pending alert', none: (site) => `No alert of ${site} is waiting to be sent.` },
-  delivered: { filter: 'Delivered', badge: 'Delivered', one: 'delivered alert', none: (site) => `No alert of ${site} has been delivered.` },
-  dead: {
-    filter: 'Dead letters',
-    badge: 'Dead letter',
-    one: 'dead letter',
-    none: (site) => `No dead letter on ${site}: no alert has failed for good.`,
-  },
+/** Each status as the filter offers it, counted (`one`, which takes an s for more), and when no alert has it. */
+const STATUSES: Record<DeliveryState, { filter: string; one: string; none: (site: string) => string }> = {
+  pending: { filter: 'Pending', one: 'pending alert', none: (site) => `No alert of ${site} is waiting to be sent.` },
+  delivered: { filter: 'Delivered', one: 'delivered alert', none: (site) => `No alert of ${site} has been delivered.` },
+  dead: { filter: 'Dead letters', one: 'dead letter', none: (site) => `No dead letter on ${site}: no alert has failed for good.` },
   suppressed: {
     filter: 'Suppressed',
-    badge: 'Suppressed',
     one: 'suppressed alert',
     none: (site) => `No alert of ${site} was held back (by the cooldown, a signal turned off, or no route).`,
   },
@@ -32,7 +26,6 @@ const STATUSES: Record<DeliveryState, { filter: string; badge: string; one: stri
 const ANY_STATUS = { one: 'alert', none: (site: string) => `No alert on ${site} yet.` };
 const DESTINATION_TYPES: Record<string, string> = { webhook: 'webhook', slack: 'Slack', email: 'email' };
 
-const stateOf = (text: string) => DELIVERY_STATES.find((state) => state === text);
 const times = (count: number, what: string) => `${formatNumber(count)} ${what}${count === 1 ? '' : 's'}`;
 const allOf = (counts: Record<DeliveryState, number>) => Object.values(counts).reduce((sum, count) => sum + count, 0);
 
@@ -79,7 +72,7 @@ export function AlertsPage({ session, site, location }: PageProps) {
           ) : !pages.last ? (
             <Loading what="the alerts" />
           ) : (
-            <AlertTable pages={pages} status={status} site={site} />
+            <AlertTable pages={pages} site={site} />
           )}
         </>
       )}
@@ -145,10 +138,11 @@ function Destinations({ site }: { site: SiteInfo }) {
   );
 }
 
-function AlertTable({ pages, status, site }: { pages: AlertPages; status: string; site: SiteInfo }) {
-  const state = stateOf(status);
-  const words = state ? STATUSES[state] : ANY_STATUS;
+function AlertTable({ pages, site }: { pages: AlertPages; site: SiteInfo }) {
   const { alerts, last } = pages;
+  // The words are those of the alerts shown: after another status is picked, the rows stay until its answer comes.
+  const state = last?.status;
+  const words = state ? STATUSES[state] : ANY_STATUS;
   const body = useRef<HTMLTableSectionElement>(null);
   const count = useRef<HTMLParagraphElement>(null);
   const olderButton = useRef<HTMLButtonElement>(null);
@@ -244,7 +238,7 @@ function AlertRow({ listed, siteId }: { listed: AlertView; siteId: string }) {
         {alert.summary && <span class="sub">{alert.summary}</span>}
       </td>
       <td class="alert-status">
-        <span class={`badge badge-${alert.status}`}>{STATUSES[alert.status].badge}</span>
+        <AlertStatusBadge status={alert.status} />
         {alert.reason && <span class="sub">{alert.reason}</span>}
         <RetryControls retry={retry} />
       </td>

@@ -4,7 +4,7 @@ import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-ty
 import { personName } from '../../../scoring/person-name.ts';
 import { ApiError, query, request, useApi } from '../api.ts';
 import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } from '../session.ts';
-import { RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
+import { AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
@@ -274,7 +274,7 @@ function LeadAlert({ listed, siteId }: { listed: AlertView; siteId: string }) {
   return (
     <li>
       <strong>{alert.summary || humanize(alert.signal)}</strong> <span class="muted">{formatTime(alert.triggeredAt)}</span>{' '}
-      <span class={`badge badge-${alert.status}`}>{alert.status}</span>
+      <AlertStatusBadge status={alert.status} />
       {alert.deliveries.length > 0 && <span class="muted"> to {alert.deliveries.map((delivery) => `${delivery.destination} (${delivery.state})`).join(', ')}</span>}
       {alert.reason && <span class="muted"> — {alert.reason}</span>}
       <RetryControls retry={retry} />
