@@ -28,6 +28,20 @@ export function setCsrfToken(token: string | null): void {
 /** Where to send a browser whose session ended; it comes back to this page after logging in. */
 export const loginUrl = () => `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
 
+/** Set as the page signs out: the answers still on their way then meet a 401, and must not send it elsewhere. */
+let signingOut = false;
+
+/**
+ * Ends the session and goes to the login page. A panel's request in flight that got its 401 first sent the browser to
+ * the login page with this page as `next`, and the two navigations aborted each other: the user could be left where
+ * they were, or signed in again straight back to the page they left.
+ */
+export async function signOut(): Promise<void> {
+  signingOut = true;
+  await request('/logout', { method: 'POST' }).catch(() => undefined);
+  location.assign('/login');
+}
+
 /**
  * A 400's problems as people read them: "from: a view covers at most 366 days (got "2024-01-01")". Its error alone
  * ("invalid query") does not say which parameter to change.
@@ -54,7 +68,7 @@ export async function request<T>(path: string, { method = 'GET', body }: { metho
     response = await send();
   }
   if (response.status === 401) {
-    location.assign(loginUrl());
+    if (!signingOut) location.assign(loginUrl());
     throw new ApiError(401, 'Your session has ended: sign in again.', 'unauthorized');
   }
   const data = (await response.json().catch(() => null)) as { error?: string; code?: string; problems?: { path: string; message: string }[] } | null;

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { SitesResponse } from '../../collector/api/dashboard-types.ts';
-import { ApiError, request, setCsrfToken } from './api.ts';
+import { ApiError, request, setCsrfToken, signOut } from './api.ts';
 import { ErrorMessage, Loading } from './components/ui.tsx';
 import { AccountsPage } from './pages/accounts.tsx';
 import { AlertsPage } from './pages/alerts.tsx';
@@ -81,11 +81,6 @@ export function App() {
   const current = here.path.startsWith('/dashboard/leads') ? '/dashboard/leads' : here.path;
   const siteParam = { site: here.params.get('site') ?? undefined };
 
-  async function signOut() {
-    await request('/logout', { method: 'POST' }).catch(() => undefined);
-    window.location.assign('/login');
-  }
-
   return (
     <>
       <a class="skip-link" href="#main">
@@ -134,7 +129,7 @@ export function App() {
               <span>
                 {session.user.name} <span class="muted">({session.user.role})</span>
               </span>
-              <button type="button" class="link-button" onClick={signOut}>
+              <button type="button" class="link-button" onClick={() => void signOut()}>
                 Sign out
               </button>
             </span>

@@ -1,4 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../collector/auth/passwords.ts';
 import { launchChromium } from '../support/browser.ts';
@@ -85,6 +85,40 @@ describe.runIf(browserTestsEnabled())('the login page in Chromium', () => {
     expect(await page.title()).toBe('Error: Log in · Hearth');
     // A wrong password is a 401 response, which Chromium reports on the console; nothing else may appear.
     expect(problems.filter((problem) => !problem.includes('401'))).toEqual([]);
+    await context.close();
+  });
+
+  it('signs out to the login page even while the page is still loading its panels', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${hearth.url}/login`);
+    await page.getByLabel('Name').fill('ada');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await Promise.all([page.waitForURL(`${hearth.url}/dashboard`), page.getByLabel('Password').press('Enter')]);
+    // The marketing page's panels are held on their way, the header (session, sites) is not.
+    const panels: Route[] = [];
+    await page.route(
+      (url) => url.pathname.startsWith('/api/dashboard/') && url.pathname !== '/api/dashboard/sites',
+      (route) => void panels.push(route),
+    );
+    let loginPage: Route | undefined;
+    await page.route(
+      (url) => url.pathname === '/login',
+      (route) => {
+        if (new URL(route.request().url()).search === '') loginPage = route;
+        else void route.continue();
+      },
+    );
+    await page.reload();
+    await expect.poll(() => panels.length).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    // Signed out: on its way to the login page, the panels' answers arrive, each a 401 now.
+    await expect.poll(() => loginPage !== undefined).toBe(true);
+    await Promise.all(panels.map((route) => route.continue()));
+    await Promise.all(panels.map((route) => route.request().response()));
+    await loginPage!.continue().catch(() => {});
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    expect(page.url()).toBe(`${hearth.url}/login`);
     await context.close();
   });
 });
