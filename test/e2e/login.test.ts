@@ -32,6 +32,17 @@ describe.runIf(browserTestsEnabled())('the login page in Chromium', () => {
     return problems;
   }
 
+  /** A new browser context in which ada has logged in through the login page, on the dashboard it lands on. */
+  async function signedIn() {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${hearth.url}/login`);
+    await page.getByLabel('Name').fill('ada');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await Promise.all([page.waitForURL(`${hearth.url}/dashboard`), page.getByLabel('Password').press('Enter')]);
+    return { context, page };
+  }
+
   it('logs in with the keyboard alone and lands on the next page, without a console error', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -53,12 +64,7 @@ describe.runIf(browserTestsEnabled())('the login page in Chromium', () => {
   });
 
   it('opens a dashboard link followed from another site (an alert in Slack or an email) still logged in', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${hearth.url}/login`);
-    await page.getByLabel('Name').fill('ada');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await Promise.all([page.waitForURL(`${hearth.url}/dashboard`), page.getByLabel('Password').press('Enter')]);
+    const { context, page } = await signedIn();
     // A page of another site (localhost is not the same site as 127.0.0.1) links to a lead list, as an alert does.
     const elsewhere = await startFixtureSite({ '/': `<!doctype html><title>Chat</title><a href="${hearth.url}/dashboard/leads?site=demo">Open the lead</a>` });
     try {
@@ -89,12 +95,7 @@ describe.runIf(browserTestsEnabled())('the login page in Chromium', () => {
   });
 
   it('signs out to the login page even while the page is still loading its panels', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${hearth.url}/login`);
-    await page.getByLabel('Name').fill('ada');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await Promise.all([page.waitForURL(`${hearth.url}/dashboard`), page.getByLabel('Password').press('Enter')]);
+    const { context, page } = await signedIn();
     // The marketing page's panels are held on their way, the header (session, sites) is not.
     const panels: Route[] = [];
     await page.route(
