@@ -1,5 +1,5 @@
 import type { LeadScore, Temperature } from './compile.ts';
-import { askedForDemo, isMarketingQualified } from './lifecycle.ts';
+import { scoreIsMarketingQualified } from './lifecycle.ts';
 import type { Rules } from './rules.ts';
 import { timeOf } from './sql.ts';
 
@@ -148,7 +148,7 @@ export function backtest(input: BacktestInput): BacktestReport {
   let moved = 0;
   let rescored = 0;
   // Each rule set's own signals: a demo request is one under both, unless the candidate names other request forms.
-  const isMql = (score: LeadScore) => isMarketingQualified({ temperature: score.temperature, askedForDemo: askedForDemo(score.signals) });
+  const isMql = scoreIsMarketingQualified;
   const countMqls = (scores: Map<string, LeadScore>) => [...scores.values()].filter(isMql).length;
   const mql = { current: countMqls(current), candidate: countMqls(candidate), entering: 0, leaving: 0 };
   for (const [leadId, before] of current) {

@@ -1,4 +1,4 @@
-import type { ActiveSignal, Temperature } from './compile.ts';
+import type { ActiveSignal, LeadScore, Temperature } from './compile.ts';
 
 /**
  * Marketing-qualified (an MQL): a lead marketing hands to sales, until sales decide (prospect or disqualified, which
@@ -16,6 +16,10 @@ export function isMarketingQualified(lead: { temperature: Temperature; askedForD
 
 /** Whether a lead's buying signals (a score's `signals`, those of the window) hold a demo request. */
 export const askedForDemo = (signals: readonly Pick<ActiveSignal, 'signal'>[]): boolean => signals.some((signal) => signal.signal === 'demo_request');
+
+/** isMarketingQualified over a computed score. */
+export const scoreIsMarketingQualified = (score: Pick<LeadScore, 'temperature' | 'signals'>): boolean =>
+  isMarketingQualified({ temperature: score.temperature, askedForDemo: askedForDemo(score.signals) });
 
 /**
  * askedForDemo over a stored score's `signals` column (lead_scores: the JSON of its ActiveSignal[], as toSnapshot

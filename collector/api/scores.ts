@@ -5,7 +5,7 @@ import type { QualificationVerdict } from '../../scoring/qualification.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { reasonsOf, signalsOf, type StoredScore } from '../../scoring/snapshots.ts';
 import { isoTime } from '../../scoring/sql.ts';
-import { askedForDemo, isMarketingQualified } from '../../scoring/lifecycle.ts';
+import { scoreIsMarketingQualified } from '../../scoring/lifecycle.ts';
 import { numberOf } from '../../scoring/normalize.ts';
 import { leadActivity } from './leads.ts';
 
@@ -44,7 +44,7 @@ export function lifecycleOf(score: LeadScore, qualification: QualificationVerdic
   if (qualification?.disqualified) return 'disqualified';
   if (qualification?.prospect) return 'prospect';
   if (score.kind === 'visitor') return 'visitor';
-  return isMarketingQualified({ temperature: score.temperature, askedForDemo: askedForDemo(score.signals) }) ? 'mql' : 'lead';
+  return scoreIsMarketingQualified(score) ? 'mql' : 'lead';
 }
 
 /** A score as the API shows it. */
