@@ -11,7 +11,20 @@ if (!existsSync(cli)) {
   console.error('hearth: not built yet; run "npm run build" first');
   process.exit(1);
 }
+// Loading the CLI takes about half a second, during which a SIGINT or SIGTERM would kill the process by the signal's
+// default action: one is kept instead, for the CLI to stop as it would a moment later (its LoadSignals).
+let signalled;
+const keep = (signal) => (signalled ??= signal);
+process.on('SIGINT', keep);
+process.on('SIGTERM', keep);
+const loadSignals = {
+  first: () => signalled,
+  release() {
+    process.off('SIGINT', keep);
+    process.off('SIGTERM', keep);
+  },
+};
 import(pathToFileURL(cli).href).then(async ({ main }) => {
-  const code = await main(process.argv.slice(2));
+  const code = await main(process.argv.slice(2), loadSignals);
   if (code !== 0) process.exit(code);
 });

@@ -1,12 +1,13 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClickHouseError, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { isRecord, type Rules } from '../scoring/rules.ts';
 import { ConfigError, loadConfig, parseConfig, readJsonFile } from './config/load.ts';
 import { configJsonSchema, type HearthConfig, type SiteConfig } from './config/schema.ts';
-import { startServer } from './server.ts';
+import { startServer, type RunningServer } from './server.ts';
 import { packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
@@ -296,7 +297,64 @@ function storeFailure(err: unknown, store: StoreOptions, doing: string): StoreEr
   return new StoreError(`cannot ${doing} ${describeStore(store)}: ${err.message}`);
 }
 
-async function start(options: Options): Promise<void> {
+/**
+ * SIGINT and SIGTERM as bin/hearth.cjs takes them while the CLI loads, when their default action would kill the
+ * process: the first met, and the release of its listener once a command has its own. Released before, the last
+ * listener would take with it a signal met and not yet handled.
+ */
+export interface LoadSignals {
+  first(): NodeJS.Signals | undefined;
+  release(): void;
+}
+
+/**
+ * Calls `stop` at the first SIGINT or SIGTERM, at once for one met while the CLI loaded. A second one ends the process
+ * at once (Ctrl-C twice), `atOnce` said first, with the code a shell gives a process a signal ended (128 + its number).
+ */
+function onStopSignals(loading: LoadSignals | undefined, stop: (signal: NodeJS.Signals) => void, atOnce: () => string): void {
+  let stopping = false;
+  const handle = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`hearth: ${signal} again: ${atOnce()}\n`);
+      process.exit(128 + osConstants.signals[signal]);
+    }
+    stopping = true;
+    stop(signal);
+  };
+  process.on('SIGINT', handle);
+  process.on('SIGTERM', handle);
+  loading?.release();
+  const first = loading?.first();
+  if (first) handle(first);
+}
+
+async function start(options: Options, loading: LoadSignals | undefined): Promise<void> {
+  // Before anything is opened: a stop during the start (the wait for ClickHouse, the migrations, the log's opening)
+  // ends it at its next safe point and closes what it opened, dropping the migration lock it holds, where the
+  // signal's default action killed it there and then, the lock left to hold the next collector back a minute.
+  const stopping = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  let server: RunningServer | undefined;
+  const shutDown = (running: RunningServer, signal: NodeJS.Signals) => {
+    running.app.log.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  onStopSignals(
+    loading,
+    (signal) => {
+      stoppedBy = signal;
+      if (server) return shutDown(server, signal);
+      process.stderr.write(`hearth: ${signal} during the start: it stops at its next safe point and closes what it opened\n`);
+      stopping.abort(new Error(`stopped by ${signal} during the start`));
+    },
+    () => 'exiting at once, without finishing the shutdown: the write-ahead log is replayed at the next start, and a migration lock this collector holds stays until the next one takes it over (60 s)',
+  );
   const level = logLevelFromEnv();
   const adminToken = adminTokenFromEnv();
   const { path, raw } = readJsonFile(options.configFile, 'config');
@@ -308,9 +366,14 @@ async function start(options: Options): Promise<void> {
   const given = (key: 'host' | 'port') =>
     options[key] !== undefined ? `--${key}` : isRecord(raw) && isRecord(raw.server) && raw.server[key] !== undefined ? `server.${key} in ${path}` : `the default ${key}`;
   await checkListen(config.server.host, config.server.port, given);
-  const server = await startServer({ config, store, adminToken, logger: { level } }).catch((err: unknown) => {
+  server = await startServer({ config, store, adminToken, logger: { level }, stop: stopping.signal }).catch((err: unknown) => {
+    if (stopping.signal.aborted && err === stopping.signal.reason) return undefined;
     throw storeFailure(err, store, 'start on') ?? err;
   });
+  if (!server) {
+    process.stderr.write(`hearth: stopped by ${stoppedBy} before it listened; what the start had opened is closed\n`);
+    process.exit(0);
+  }
   const site = config.sites[0]!.id;
   // Listening on every IPv6 address, the server's URL is http://[::]:PORT: a browser on this machine wants localhost.
   const url = server.url.replace('//[::]:', '//localhost:');
@@ -330,18 +393,8 @@ async function start(options: Options): Promise<void> {
     server.storeProblem() ? `  not ready   ${server.storeProblem()}: events are kept in the write-ahead log until the store is prepared` : undefined,
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
-  const stop = (signal: string) => {
-    server.app.log.info({ signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      (err) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // Stopped once the log was open: the start went on to listen (the first admin's password is in the lines above).
+  if (stoppedBy) shutDown(server, stoppedBy);
 }
 
 type SiteCommand<T = undefined> = (context: {
@@ -517,8 +570,18 @@ async function runMigrations(configFile: string, configGiven: boolean): Promise<
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], loading?: LoadSignals): Promise<number> {
   const [command, ...rest] = argv;
+  // `hearth start` takes the signals over, and stops as it would a moment later; the other commands have begun
+  // nothing, and leave the signals their default action.
+  if (command !== 'start') {
+    const first = loading?.first();
+    if (first) {
+      console.error(`hearth: stopped by ${first} before it began`);
+      return 128 + osConstants.signals[first];
+    }
+    loading?.release();
+  }
   try {
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       console.log(USAGE);
@@ -548,7 +611,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     switch (command as Command) {
       case 'start':
-        await start(options);
+        await start(options, loading);
         return 0;
       case 'migrate':
         await runMigrations(options.configFile, options.configGiven);

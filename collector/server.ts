@@ -11,10 +11,10 @@ import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
 import { createScorer, SLICE_LEADS, type Scorer } from './scorer.ts';
 import { erasureFilter } from './ingest/erasures.ts';
-import { createAlertDispatcher } from '../scoring/alerts/index.ts';
+import { createAlertDispatcher, type AlertDispatcher } from '../scoring/alerts/index.ts';
 import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
 import { lockDataDir } from './store/data-dir-lock.ts';
-import { clusterTarget, prepareForCollector, withStorageConfig } from './store/prepare.ts';
+import { clusterTarget, prepareForCollector, withStorageConfig, type StorePreparation } from './store/prepare.ts';
 
 export interface ServerOptions {
   config: HearthConfig;
@@ -24,6 +24,13 @@ export interface ServerOptions {
   logger?: boolean | { level: string };
   /** How long an erasure or an export waits for the log to drain before a 503 (20 s; shorter in tests). */
   drainWaitMs?: number | undefined;
+  /**
+   * Aborted (SIGTERM during the start): the start is abandoned at its next safe point, what it opened is closed as a
+   * shutdown closes it (a migration lock dropped), and startServer throws the signal's reason. Once the log is open, it
+   * goes on to listen and returns, for its caller to close: the first admin's password, made next, is printed nowhere
+   * but in the lines a started collector prints.
+   */
+  stop?: AbortSignal | undefined;
 }
 
 export interface RunningServer {
@@ -54,6 +61,33 @@ const ALERTS_CLOSE_MS = 3000;
  * row) and drop the migration lock: the next collector takes it at once, where a lock left behind holds it a minute.
  */
 const PREPARATION_CLOSE_MS = 10_000;
+
+/** What a start has opened so far, in the order it opens them: all of it once it listens. */
+interface Opened {
+  preparation: StorePreparation;
+  dispatcher?: AlertDispatcher | undefined;
+  scorer?: Scorer;
+  sink?: WalSink;
+  app?: FastifyInstance;
+}
+
+/** Closes what a start opened, each step bounded, in a shutdown's order; the store's client is left to the caller. */
+async function shutDown({ preparation, dispatcher, scorer, sink, app }: Opened): Promise<void> {
+  const preparationStopped = preparation.stop(PREPARATION_CLOSE_MS);
+  // Stop taking requests first, then drain what they wrote (bounded), then let go of ClickHouse. The app's close
+  // waits for the requests in flight, and an erasure or export waits for the log to drain, which it never does
+  // while ClickHouse takes no inserts: past a few seconds the log closes anyway, which fails that wait (its
+  // events are replayed at the next start).
+  const appClosed = app?.close();
+  await within(appClosed, REQUESTS_CLOSE_MS);
+  await sink?.close();
+  await appClosed;
+  // Each bounded: with ClickHouse hung, a statement in flight would hold them for the client's 30 s timeout,
+  // past an orchestrator's grace period. Closing the client after ends what is still in flight.
+  await within(scorer?.close(), SCORER_CLOSE_MS);
+  await within(dispatcher?.close(), ALERTS_CLOSE_MS);
+  await preparationStopped;
+}
 
 /** Waits for `work`, at most `ms`; its outcome after that is no one's concern. */
 async function within(work: Promise<unknown> | undefined, ms: number): Promise<void> {
@@ -98,6 +132,7 @@ function collectorEnv() {
 /** Migrates the store, sets its retention, opens the write-ahead log, builds the app and listens on the configured host and port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config } = options;
+  options.stop?.throwIfAborted();
   const store = withStorageConfig(options.store, config.storage);
   // A bad HEARTH_USERS or tuning variable is refused before anything is opened.
   const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
@@ -123,24 +158,37 @@ async function startOn(
   store: StoreOptions,
   configuredUsers: UserEntry[],
   env: ReturnType<typeof collectorEnv>,
-  { config, adminToken, logger = false, drainWaitMs }: ServerOptions,
+  { config, adminToken, logger = false, drainWaitMs, stop }: ServerOptions,
 ): Promise<RunningServer> {
   const cluster = clusterTarget(store);
-  // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists.
+  // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists. Before, a
+  // start that is stopped says how on stderr; its other lines are the app's to log (startProblem below).
   let appLog: WalLogger | undefined;
+  const early = (message: string) => {
+    if (stop?.aborted) process.stderr.write(`hearth: ${message}\n`);
+  };
   const metrics = createMetrics();
   const log: WalLogger = {
-    info: (details, message) => appLog?.info(details, message),
-    warn: (details, message) => appLog?.warn(details, message),
-    error: (details, message) => appLog?.error(details, message),
+    info: (details, message) => (appLog ? appLog.info(details, message) : early(message)),
+    warn: (details, message) => (appLog ? appLog.warn(details, message) : early(message)),
+    error: (details, message) => (appLog ? appLog.error(details, message) : early(message)),
   };
   // With ClickHouse unreachable, the collector starts all the same: the log takes events, and nothing else touches
   // the store (the drain, the scorer, alerts, the API) until it is prepared.
-  const preparation = await prepareForCollector(client, store, config.storage?.retentionDays, log);
+  const preparation = await prepareForCollector(client, store, config.storage?.retentionDays, log, stop);
   const ready = preparation.prepared;
+  const opened: Opened = { preparation };
+  // A safe point: between two steps of the start, none of them cut.
+  const abandonIfStopped = async () => {
+    if (!stop?.aborted) return;
+    await shutDown(opened);
+    throw stop.reason;
+  };
+  await abandonIfStopped();
   let url = '';
   // Alerts are recorded in the outbox before the snapshot that raised them; sending starts once the server listens.
   const dispatcher = config.sites.some((site) => site.alerts) ? createAlertDispatcher({ client, config, log }) : undefined;
+  opened.dispatcher = dispatcher;
   const scorer = createScorer({
     config,
     client,
@@ -152,6 +200,7 @@ async function startOn(
     sliceLeads: env.sliceLeads,
     ready,
   });
+  opened.scorer = scorer;
   const sink = await createWalSink({
     dir: join(store.dataDir, 'wal'),
     client,
@@ -165,6 +214,8 @@ async function startOn(
     erasures: erasureFilter(client, cluster),
     ready,
   });
+  opened.sink = sink;
+  await abandonIfStopped();
   const token = adminToken || randomBytes(18).toString('base64url');
   const firstAdmin = configuredUsers.length === 0 ? await firstStartAdmin(store.dataDir) : undefined;
   const app = await buildApp({
@@ -186,6 +237,7 @@ async function startOn(
     drainWaitMs,
     storeProblem: preparation.problem,
   });
+  opened.app = app;
   appLog = app.log;
   const startProblem = preparation.problem();
   if (startProblem) app.log.warn({ problem: startProblem }, 'the store is not prepared: events are kept in the write-ahead log until ClickHouse answers');
@@ -214,20 +266,7 @@ async function startOn(
     storeProblem: preparation.problem,
     close() {
       closing ??= (async () => {
-        const preparationStopped = preparation.stop(PREPARATION_CLOSE_MS);
-        // Stop taking requests first, then drain what they wrote (bounded), then let go of ClickHouse. The app's close
-        // waits for the requests in flight, and an erasure or export waits for the log to drain, which it never does
-        // while ClickHouse takes no inserts: past a few seconds the log closes anyway, which fails that wait (its
-        // events are replayed at the next start).
-        const appClosed = app.close();
-        await within(appClosed, REQUESTS_CLOSE_MS);
-        await sink.close();
-        await appClosed;
-        // Each bounded: with ClickHouse hung, a statement in flight would hold them for the client's 30 s timeout,
-        // past an orchestrator's grace period. Closing the client below ends what is still in flight.
-        await within(scorer.close(), SCORER_CLOSE_MS);
-        await within(dispatcher?.close(), ALERTS_CLOSE_MS);
-        await preparationStopped;
+        await shutDown(opened);
         await client.close();
       })();
       return closing;

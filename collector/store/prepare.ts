@@ -101,16 +101,24 @@ const PING_TIMEOUT_MS = 3000;
  * accepts connections and never answers holds nothing but the ping. A refusal (a wrong password, an unknown
  * database, a migration that fails) met within those 5 s ends the start; met later, it is logged as an error and
  * tried again the same way, and the log keeps the events. The embedded store is prepared before the start goes on.
+ *
+ * `stop` (aborted: the collector is stopped during its start) ends those 5 s at once, the try in flight left for the
+ * returned stop() to end; the embedded store's migrations stop at their next step, which throws the stop's reason.
  */
 export async function prepareForCollector(
   client: ClickHouseClient,
   store: StoreOptions,
   retentionDays: number | undefined,
   log: { info(details: object, message: string): void; warn(details: object, message: string): void; error(details: object, message: string): void },
+  stop?: AbortSignal,
 ): Promise<StorePreparation> {
   const nothingToStop = async () => {};
   if (!store.url) {
-    const done = await prepareStore(client, store, retentionDays);
+    let step: string | undefined;
+    const done = await prepareStore(client, store, retentionDays, { stop, onStep: (next) => (step = next) }).catch((err: unknown) => {
+      if (step && stop?.aborted && err === stop.reason) log.info({ step }, `the store's preparation stopped for the shutdown after ${step}, and the next start carries on from there`);
+      throw err;
+    });
     return { prepared: Promise.resolve(done), problem: () => null, stop: nothingToStop };
   }
   const where = describeStore(store);
@@ -183,6 +191,8 @@ export async function prepareForCollector(
         clearTimeout(late);
         resolve({ later: true });
       };
+      if (stop?.aborted) waiting();
+      stop?.addEventListener('abort', () => waiting(), { once: true });
     }),
   ]);
   if ('done' in outcome) return { prepared: Promise.resolve(outcome.done), problem: () => null, stop: nothingToStop };

@@ -69,3 +69,23 @@ export function runHearth(args: string[], env: Record<string, string> = {}, inpu
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+export interface HearthChild {
+  output(): string;
+  signal(name: NodeJS.Signals): void;
+  /** The exit code, or the signal that ended the process. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs the CLI without waiting for anything, to signal it at a chosen moment. */
+export function spawnHearth(args: string[], env: Record<string, string> = {}): HearthChild {
+  const child = spawn(process.execPath, [HEARTH_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  return {
+    output: () => output,
+    signal: (name) => void child.kill(name),
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+  };
+}
