@@ -11,7 +11,7 @@ import { startServer, type RunningServer } from './server.ts';
 import { packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
-import { prepareStore, withStorageConfig } from './store/prepare.ts';
+import { prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
 import { historySlices } from './demo/history.ts';
 import { listedLeads, scoreOfSnapshot } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
@@ -553,18 +553,60 @@ const printBacktest: SiteCommand<ReturnType<typeof backtestRules>> = async ({ op
   console.log(options.json ? JSON.stringify(run, null, 2) : formatBacktest(run));
 };
 
-/** `hearth migrate` reads the config's `storage` section when a config file is given or present, and runs without one. */
-async function runMigrations(configFile: string, configGiven: boolean): Promise<void> {
+/**
+ * `hearth migrate` reads the config's `storage` section when a config file is given or present, and runs without one.
+ * SIGINT or SIGTERM stops it between two migrations, never within one (migrate.ts `stop`), the migration lock dropped:
+ * it says what it applied and what is left, and exits with the signal's code. A second signal ends it at once.
+ */
+async function runMigrations(configFile: string, configGiven: boolean, loading: LoadSignals | undefined): Promise<number> {
   const config = configGiven || existsSync(configFile) ? loadConfig(configFile) : undefined;
   const store = storeFromEnv(config?.storage, false);
+  // Without a config nothing says how long events are kept: the TTL an earlier start set stays.
+  const retentionDays = config ? config.storage?.retentionDays : 'unchanged';
+  // Signals are taken from here, before the store is opened (bin/hearth.cjs keeps one met before).
+  const stopping = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  /** What runs now; the migrations not recorded when it read the ledger, and those it has applied since. */
+  let step: string | undefined;
+  let pending: string[] | undefined;
+  const applied: string[] = [];
+  onStopSignals(
+    loading,
+    (signal) => {
+      stoppedBy = signal;
+      const after = step ? `once ${step} is done (a migration is never cut part-way)` : 'before its first migration';
+      process.stderr.write(`hearth: ${signal}: stopping ${after}; ${signal} again exits at once\n`);
+      stopping.abort(new Error(`stopped by ${signal}`));
+    },
+    () => {
+      const cut = step ? `${step} is cut part-way, and the next run starts it again from its first statement; ` : '';
+      return `exiting at once: ${cut}${store.url ? 'a migration lock it holds stays until the next `hearth migrate` or collector takes it over (60 s)' : 'nothing else is left behind'}`;
+    },
+  );
   const client = createStoreClient(store);
   try {
-    // Without a config nothing says how long events are kept: the TTL an earlier start set stays.
-    const { applied, retention } = await prepareStore(client, store, config ? config.storage?.retentionDays : 'unchanged').catch((err: unknown) => {
+    const prepared = await prepareStore(client, store, retentionDays, {
+      onWait: sayWaiting,
+      stop: stopping.signal,
+      onStep: (next) => (step = next),
+      onPending: (names) => (pending = names),
+      onApplied: (name) => void applied.push(name),
+    }).catch((err: unknown) => {
+      if (stopping.signal.aborted && err === stopping.signal.reason) return undefined;
       throw storeFailure(err, store, 'migrate') ?? err;
     });
-    console.log(applied.length ? `applied ${applied.join(', ')} to ${describeStore(store)}` : `${describeStore(store)} is up to date`);
-    for (const statement of retention) console.log(`retention: ${statement}`);
+    if (!prepared) {
+      const left = [
+        ...(pending ? pending.filter((name) => !applied.includes(name)) : ['the migrations not yet applied']),
+        ...(retentionDays === 'unchanged' ? [] : ['the retention TTL']),
+      ];
+      const done = applied.length ? `after applying ${applied.join(', ')} to` : 'before applying any migration to';
+      console.error(`hearth: stopped by ${stoppedBy} ${done} ${describeStore(store)}; left: ${left.join(', ')} (run \`hearth migrate\` again to apply them)`);
+      return 128 + osConstants.signals[stoppedBy!];
+    }
+    console.log(prepared.applied.length ? `applied ${prepared.applied.join(', ')} to ${describeStore(store)}` : `${describeStore(store)} is up to date`);
+    for (const statement of prepared.retention) console.log(`retention: ${statement}`);
+    return 0;
   } finally {
     await client.close();
   }
@@ -572,9 +614,9 @@ async function runMigrations(configFile: string, configGiven: boolean): Promise<
 
 export async function main(argv: string[], loading?: LoadSignals): Promise<number> {
   const [command, ...rest] = argv;
-  // `hearth start` takes the signals over, and stops as it would a moment later; the other commands have begun
-  // nothing, and leave the signals their default action.
-  if (command !== 'start') {
+  // `hearth start` and `hearth migrate` take the signals over, and stop as they would a moment later; the other
+  // commands have begun nothing, and leave the signals their default action.
+  if (command !== 'start' && command !== 'migrate') {
     const first = loading?.first();
     if (first) {
       console.error(`hearth: stopped by ${first} before it began`);
@@ -614,8 +656,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         await start(options, loading);
         return 0;
       case 'migrate':
-        await runMigrations(options.configFile, options.configGiven);
-        return 0;
+        return await runMigrations(options.configFile, options.configGiven, loading);
       case 'score':
         await withSite(options, printScores);
         return 0;

@@ -56,8 +56,12 @@ export interface MigrateOptions {
    * would drop the events stored meanwhile in the old table.
    */
   stop?: AbortSignal | undefined;
-  /** Told each migration's name as it starts. */
+  /** Told the migrations not yet recorded, in order, once it has read the ledger (`hearth migrate` says what a stop leaves)… */
+  onPending?: ((names: string[]) => void) | undefined;
+  /** …each one's name as it starts… */
   onMigration?: ((name: string) => void) | undefined;
+  /** …and once its ledger row is written. */
+  onApplied?: ((name: string) => void) | undefined;
 }
 
 /**
@@ -65,7 +69,7 @@ export interface MigrateOptions {
  * cluster, the same files run as cluster DDL (cluster-ddl.ts) and the ledger is replicated to every node, so a
  * migration one collector applied counts for all.
  */
-export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget, { stop, onMigration }: MigrateOptions = {}): Promise<string[]> {
+export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget, { stop, onPending, onMigration, onApplied }: MigrateOptions = {}): Promise<string[]> {
   // Every file is transformed before anything runs, so one that cannot be leaves the database untouched.
   const ledger = cluster ? clusterStatements(LEDGER, cluster, { source: 'the hearth_migrations ledger', shard: false }) : [LEDGER];
   const statementsOf = new Map(
@@ -84,6 +88,7 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
   if (newer.length > 0) {
     throw new Error(`the store was migrated by a newer Hearth (${newer.sort().join(', ')}, unknown to this one): run that release or a later one`);
   }
+  onPending?.(migrations.filter((migration) => !applied.has(migration.version)).map((migration) => migration.name));
   const done: string[] = [];
   for (const migration of migrations) {
     const previous = applied.get(migration.version);
@@ -102,6 +107,7 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
       format: 'JSONEachRow',
     });
     done.push(migration.name);
+    onApplied?.(migration.name);
   }
   return done;
 }

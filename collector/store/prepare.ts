@@ -3,7 +3,7 @@ import { ConfigError } from '../config/load.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { createStoreClient, describeStore, isTransient, pingWithin, withUrlParts, type StoreOptions } from './client.ts';
 import type { ClusterTarget } from './cluster-ddl.ts';
-import { migrate } from './migrate.ts';
+import { migrate, type MigrateOptions } from './migrate.ts';
 import { withMigrationLock, type MigrationLockOptions } from './migration-lock.ts';
 import { applyRetention } from './retention.ts';
 
@@ -26,7 +26,10 @@ export function clusterTarget(given: StoreOptions): ClusterTarget | undefined {
   return store.cluster ? { cluster: store.cluster, database: store.database ?? 'default' } : undefined;
 }
 
-export interface PrepareOptions extends MigrationLockOptions {
+/** What a command prints while another collector holds the migration lock. */
+export const sayWaiting = (holder: string): void => void process.stderr.write(`hearth: waiting for ${holder}, which is migrating the store\n`);
+
+export interface PrepareOptions extends MigrationLockOptions, Pick<MigrateOptions, 'onPending' | 'onApplied'> {
   /** Told what runs next (`migration 008_events_fine_granules`, `the retention TTL`), for a shutdown to say what it waits for. */
   onStep?: ((step: string) => void) | undefined;
 }
@@ -44,14 +47,14 @@ export async function prepareStore(
   store: StoreOptions,
   /** storage.retentionDays (undefined: keep events for ever); 'unchanged' without a config, which says nothing of it. */
   retentionDays: number | undefined | 'unchanged',
-  options: PrepareOptions = { onWait: (holder) => process.stderr.write(`hearth: waiting for ${holder}, which is migrating the store\n`) },
+  options: PrepareOptions = { onWait: sayWaiting },
 ): Promise<PreparedStore> {
-  const { stop, onStep } = options;
+  const { stop, onStep, onPending, onApplied } = options;
   const cluster = clusterTarget(store);
   const ddl = store.url ? createStoreClient(store, { migrations: true }) : client;
   const prepare = async () => {
     // The identity map of the events stored before it existed is a migration (010), so an interrupted start completes it.
-    const applied = await migrate(ddl, undefined, cluster, { stop, onMigration: (name) => onStep?.(`migration ${name}`) });
+    const applied = await migrate(ddl, undefined, cluster, { stop, onPending, onMigration: (name) => onStep?.(`migration ${name}`), onApplied });
     if (retentionDays === 'unchanged') return { applied, retention: [] };
     stop?.throwIfAborted();
     onStep?.('the retention TTL');
