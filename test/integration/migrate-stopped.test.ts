@@ -1,18 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { readMigrations } from '../../collector/store/migrate.ts';
 import { spawnClickHouseHttp, type ClickHouseHttpProcess } from '../support/clickhouse-http-process.ts';
 import { freshDataDir } from '../support/data-dir.ts';
+import { oneSiteConfigFile, storeTables } from '../support/migrating-store.ts';
 import { runHearth, spawnHearth, type HearthChild } from '../support/hearth-process.ts';
 
 // `hearth migrate` stopped by its operator (Ctrl-C, SIGTERM from a job runner). It used to die at once: the migration
 // lock left to hold every collector back a minute, a migration perhaps cut between its statements and its ledger row.
-const configFile = join(mkdtempSync(join(tmpdir(), 'hearth-config-')), 'hearth.config.json');
-writeFileSync(configFile, JSON.stringify({ sites: [{ id: 'acme', origins: ['https://www.acme.test'] }] }));
+const configFile = oneSiteConfigFile();
 /** Migration 002's first statement, held while the stop comes. */
 const SLOWED = 'ADD COLUMN IF NOT EXISTS engaged_ms';
 
@@ -25,10 +22,7 @@ afterEach(async () => {
   await clickhouse?.kill();
 });
 
-const rows = async <T>(query: string) => (await client!.query({ query, format: 'JSONEachRow' })).json<T>();
-const tables = async () => (await rows<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name')).map((row) => row.name);
-const recorded = async () =>
-  (await tables()).includes('hearth_migrations') ? (await rows<{ version: number }>('SELECT version FROM hearth_migrations ORDER BY version')).map((row) => Number(row.version)) : [];
+const { rows, tables, recorded } = storeTables(() => client);
 
 /** `hearth migrate` against the test server, with migration 002 held for `slowMs`; resolves once 002 has begun. */
 async function migratingSlowly(slowMs: number): Promise<{ migrating: HearthChild; env: Record<string, string> }> {

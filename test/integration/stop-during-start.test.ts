@@ -1,6 +1,5 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,13 +8,13 @@ import { LOCK_FILE } from '../../collector/store/data-dir-lock.ts';
 import { readMigrations } from '../../collector/store/migrate.ts';
 import { spawnClickHouseHttp, type ClickHouseHttpProcess } from '../support/clickhouse-http-process.ts';
 import { freshDataDir } from '../support/data-dir.ts';
+import { oneSiteConfigFile, readiness, storeTables } from '../support/migrating-store.ts';
 import { spawnHearth, startHearthProcess, type HearthChild, type HearthProcess } from '../support/hearth-process.ts';
 
 // A collector stopped (SIGTERM: a deploy rolled back, a scale-down, a liveness probe) before it listens: while it
 // waits for ClickHouse, migrates the store or opens its log. The signal's default action used to kill it there, the
 // migration lock it held left to hold the next collector back a minute, a migration perhaps cut between statements.
-const configFile = join(mkdtempSync(join(tmpdir(), 'hearth-config-')), 'hearth.config.json');
-writeFileSync(configFile, JSON.stringify({ sites: [{ id: 'acme', origins: ['https://www.acme.test'] }] }));
+const configFile = oneSiteConfigFile();
 /** Migration 002's first statement, held while the stop comes. */
 const SLOWED = 'ADD COLUMN IF NOT EXISTS engaged_ms';
 
@@ -36,14 +35,7 @@ function starting(env: Record<string, string>): HearthChild {
   return child;
 }
 
-const rows = async <T>(query: string) => (await client!.query({ query, format: 'JSONEachRow' })).json<T>();
-const tables = async () => (await rows<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name')).map((row) => row.name);
-const recorded = async () =>
-  (await tables()).includes('hearth_migrations') ? (await rows<{ version: number }>('SELECT version FROM hearth_migrations ORDER BY version')).map((row) => Number(row.version)) : [];
-const readiness = async (hearth: HearthProcess) => {
-  const response = await fetch(`${hearth.url}/readyz`, { signal: AbortSignal.timeout(5_000) });
-  return ((await response.json()) as { status: string }).status;
-};
+const { rows, tables, recorded } = storeTables(() => client);
 
 describe('a collector stopped during its start', () => {
   it('finishes the migration in flight, lets go of the lock and exits 0, and the next start is ready at once', { timeout: 60_000 }, async () => {

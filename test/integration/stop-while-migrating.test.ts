@@ -1,19 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { readMigrations } from '../../collector/store/migrate.ts';
 import { spawnClickHouseHttp, type ClickHouseHttpProcess } from '../support/clickhouse-http-process.ts';
 import { freshDataDir } from '../support/data-dir.ts';
+import { oneSiteConfigFile, readiness, storeTables } from '../support/migrating-store.ts';
 import { startHearthProcess, type HearthProcess } from '../support/hearth-process.ts';
 
 // A collector stopped (SIGTERM: a deploy, a scale-down) while it migrates a ClickHouse server in the background. It
 // used to exit with the migration lock still there and its heartbeats stopped: the next collector waited a minute for
 // the lock to count as a dead one's before its drain, scorer and API could start.
-const configFile = join(mkdtempSync(join(tmpdir(), 'hearth-config-')), 'hearth.config.json');
-writeFileSync(configFile, JSON.stringify({ sites: [{ id: 'acme', origins: ['https://www.acme.test'] }] }));
+const configFile = oneSiteConfigFile();
 /** Migration 008's copy of the events table: the statement a large install spends its upgrade in. */
 const COPY = 'INSERT INTO events_regranulated';
 
@@ -32,17 +29,9 @@ async function start(env: Record<string, string>) {
   return hearth;
 }
 
-const rows = async <T>(query: string) => (await client!.query({ query, format: 'JSONEachRow' })).json<T>();
-const tables = async () => (await rows<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name')).map((row) => row.name);
-/** The versions the ledger records (none before it exists). */
-const recorded = async () =>
-  (await tables()).includes('hearth_migrations') ? (await rows<{ version: number }>('SELECT version FROM hearth_migrations ORDER BY version')).map((row) => Number(row.version)) : [];
+const { rows, tables, recorded } = storeTables(() => client);
 /** 007 recorded: 008 has begun, its copy is in flight. */
 const copying = () => expect.poll(recorded, { timeout: 20_000, interval: 100 }).toContain(7);
-const readiness = async (hearth: HearthProcess) => {
-  const response = await fetch(`${hearth.url}/readyz`, { signal: AbortSignal.timeout(5_000) });
-  return ((await response.json()) as { status: string }).status;
-};
 
 describe('a collector stopped while it migrates the store', () => {
   it('finishes the migration in flight, lets go of the lock, and the next start is ready at once', { timeout: 60_000 }, async () => {
