@@ -335,7 +335,7 @@ async function start(options: Options, loading: LoadSignals | undefined): Promis
   const stopping = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   let server: RunningServer | undefined;
-  const shutDown = (running: RunningServer, signal: NodeJS.Signals) => {
+  const closeAndExit = (running: RunningServer, signal: NodeJS.Signals) => {
     running.app.log.info({ signal }, 'shutting down');
     running.close().then(
       () => process.exit(0),
@@ -349,7 +349,7 @@ async function start(options: Options, loading: LoadSignals | undefined): Promis
     loading,
     (signal) => {
       stoppedBy = signal;
-      if (server) return shutDown(server, signal);
+      if (server) return closeAndExit(server, signal);
       process.stderr.write(`hearth: ${signal} during the start: it stops at its next safe point and closes what it opened\n`);
       stopping.abort(new Error(`stopped by ${signal} during the start`));
     },
@@ -394,7 +394,7 @@ async function start(options: Options, loading: LoadSignals | undefined): Promis
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
   // Stopped once the log was open: the start went on to listen (the first admin's password is in the lines above).
-  if (stoppedBy) shutDown(server, stoppedBy);
+  if (stoppedBy) closeAndExit(server, stoppedBy);
 }
 
 type SiteCommand<T = undefined> = (context: {

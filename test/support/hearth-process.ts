@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freshDataDir } from './data-dir.ts';
 
@@ -18,40 +18,38 @@ export interface HearthProcess {
 export async function startHearthProcess(args: string[], env: Record<string, string> = {}): Promise<HearthProcess> {
   const dataDir = env.HEARTH_DATA_DIR ?? freshDataDir();
   const token = env.HEARTH_ADMIN_TOKEN ?? 'e2e-admin-token';
-  const child: ChildProcess = spawn(process.execPath, [HEARTH_BIN, 'start', '--port', '0', ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, HEARTH_DATA_DIR: dataDir, HEARTH_ADMIN_TOKEN: token },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnHearth(['start', '--port', '0', ...args], { LOG_LEVEL: 'warn', ...env, HEARTH_DATA_DIR: dataDir, HEARTH_ADMIN_TOKEN: token });
+  let ended = false;
+  const exited = child.exited.then(({ code }) => {
+    ended = true;
+    return code;
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hearth did not start within 30 s:\n${output}`)), 30_000);
-    const check = () => {
-      const match = /Hearth is running at (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
+    const timer = setTimeout(() => reject(new Error(`hearth did not start within 30 s:\n${child.output()}`)), 30_000);
+    const poll = setInterval(() => {
+      const match = /Hearth is running at (http:\/\/\S+)/.exec(child.output());
+      if (!match) return;
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve(match[1]!);
+    }, 20);
     exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`hearth exited with ${code} before starting:\n${output}`));
+      clearInterval(poll);
+      reject(new Error(`hearth exited with ${code} before starting:\n${child.output()}`));
     });
   });
   return {
     url,
     token,
     dataDir,
-    output: () => output,
+    output: child.output,
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (!ended) child.signal('SIGTERM');
       return exited;
     },
     async crash() {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (!ended) child.signal('SIGKILL');
       await exited;
     },
   };

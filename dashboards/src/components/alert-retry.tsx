@@ -13,6 +13,9 @@ import { humanize } from '../format.ts';
 /** A status as both lists of alerts (the Alerts page, a lead's page) show it. */
 const STATUS_BADGES: Record<DeliveryState, string> = { pending: 'Pending', delivered: 'Delivered', dead: 'Dead letter', suppressed: 'Suppressed' };
 
+/** How many alerts `counts` (an alert list's answer) counts in all, whatever their status. */
+export const alertsCounted = (counts: Record<DeliveryState, number>): number => Object.values(counts).reduce((sum, count) => sum + count, 0);
+
 export const AlertStatusBadge = ({ status }: { status: DeliveryState }) => <span class={`badge badge-${status}`}>{STATUS_BADGES[status]}</span>;
 
 /** After a retry, the alert is asked how it fares this often, as long as it is pending, at most this many times. */

@@ -3,7 +3,7 @@ import type { AlertListResponse, AlertView } from '../../../collector/api/alerts
 import type { SiteInfo } from '../../../collector/api/dashboard-types.ts';
 import { DELIVERY_STATES, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
 import { ApiError, query, request, useApi, type Loaded } from '../api.ts';
-import { AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
+import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { ErrorMessage, Loading, TableScroll } from '../components/ui.tsx';
 import { formatAgo, formatList, formatNumber, formatTime, humanize } from '../format.ts';
 import { hrefWith, navigate } from '../router.ts';
@@ -27,7 +27,6 @@ const ANY_STATUS = { one: 'alert', none: (site: string) => `No alert on ${site} 
 const DESTINATION_TYPES: Record<string, string> = { webhook: 'webhook', slack: 'Slack', email: 'email' };
 
 const times = (count: number, what: string) => `${formatNumber(count)} ${what}${count === 1 ? '' : 's'}`;
-const allOf = (counts: Record<DeliveryState, number>) => Object.values(counts).reduce((sum, count) => sum + count, 0);
 
 /**
  * The alerts inbox: a site's buying-signal alerts, newest first, where each went and what failed, filtered by status
@@ -49,7 +48,7 @@ export function AlertsPage({ session, site, location }: PageProps) {
           <label>
             Status{' '}
             <select value={status} onChange={(event) => navigate(hrefWith(location.path, location.params, { status: (event.target as HTMLSelectElement).value }))}>
-              <option value="">All statuses{counts && ` (${formatNumber(allOf(counts))})`}</option>
+              <option value="">All statuses{counts && ` (${formatNumber(alertsCounted(counts))})`}</option>
               {DELIVERY_STATES.map((state) => (
                 <option key={state} value={state}>
                   {STATUSES[state].filter}
@@ -165,7 +164,7 @@ function AlertTable({ pages, site }: { pages: AlertPages; site: SiteInfo }) {
 
   if (alerts.length === 0 || !last) return <p class="empty">{words.none(site.name)}</p>;
   // The counts are the latest answer's: an alert retried since an earlier page may have left the status.
-  const total = Math.max(state ? last.counts[state] : allOf(last.counts), alerts.length);
+  const total = Math.max(state ? last.counts[state] : alertsCounted(last.counts), alerts.length);
   const plural = `${words.one}s`;
   return (
     <>

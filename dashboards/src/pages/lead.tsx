@@ -4,7 +4,7 @@ import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-ty
 import { personName } from '../../../scoring/person-name.ts';
 import { ApiError, query, request, useApi } from '../api.ts';
 import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } from '../session.ts';
-import { AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
+import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
@@ -253,7 +253,7 @@ function Signals({ lead, siteId, showAlerts }: { lead: LeadDetail; siteId: strin
         <>
           {alerts.data.next !== null && (
             <p class="muted">
-              The latest {formatNumber(alerts.data.alerts.length)} of {formatNumber(Object.values(alerts.data.counts).reduce((sum, count) => sum + count, 0))} alerts about this lead.
+              The latest {formatNumber(alerts.data.alerts.length)} of {formatNumber(alertsCounted(alerts.data.counts))} alerts about this lead.
             </p>
           )}
           <ul class="alerts">
