@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type SharedVisit, type Temperature } from './compile.ts';
 import { companyKey, companyKeySql } from './normalize.ts';
 import { MARKETING_QUALIFIED_SQL } from './lifecycle.ts';
-import { SqlParams } from './sql.ts';
+import { ONE_LEAD, SqlParams } from './sql.ts';
 import type { AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
 import { inTurns, jsonRows } from './turns.ts';
@@ -271,6 +271,7 @@ export async function leadSnapshots(store: SnapshotStore, site: string, leadId: 
       ORDER BY scored_at DESC LIMIT {limit:UInt32}`,
     query_params: { site, lead: leadId, limit },
     format: 'JSONEachRow',
+    clickhouse_settings: ONE_LEAD,
   });
   return result.json<StoredScore>();
 }

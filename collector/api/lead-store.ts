@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { identitiesSql, leadIdOfEmailSql, ownerOf, type GivenEmail } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
 import { saysNothingSql } from '../../scoring/normalize.ts';
-import { isoTime, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
+import { isoTime, ONE_LEAD, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { END_OF_TIME, type ErasureRow } from '../ingest/erasures.ts';
 import type { EventRow } from '../ingest/rows.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
@@ -49,8 +49,8 @@ export interface Person extends LeadIdentity {
   formerEmails: string[];
 }
 
-async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>): Promise<T[]> {
-  const result = await client.query({ query, query_params, format: 'JSONEachRow' });
+async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>, clickhouse_settings?: ClickHouseSettings): Promise<T[]> {
+  const result = await client.query({ query, query_params, format: 'JSONEachRow', ...(clickhouse_settings && { clickhouse_settings }) });
   return result.json<T>();
 }
 
@@ -66,6 +66,7 @@ async function emailOfLead(client: ClickHouseClient, site: string, id: string): 
     client,
     `SELECT email FROM lead_scores WHERE site_id = {site:String} AND lead_id = {id:String} AND email != '' LIMIT 1`,
     { site, id },
+    ONE_LEAD,
   );
   if (stored && leadIdOf(stored.email) === id) return stored.email;
   const [found] = await rows<{ email: string }>(
@@ -93,12 +94,17 @@ interface Visits {
  */
 async function visitsOf(client: ClickHouseClient, site: string, emails: string[], countBots: boolean): Promise<Map<string, Visits>> {
   const theirs = 'site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email IN {emails:Array(String)})';
-  const humans = countBots ? '' : ` AND (is_bot = 0 OR visitor_id NOT IN (SELECT visitor_id FROM identities WHERE ${theirs} AND is_bot = 0))`;
+  // Unless the rules count bots, a browser's rows from automated visits count only when it has no other.
   const browsers = await rows<{ visitor_id: string; given: [string, string, string, string][] }>(
     client,
-    `${identitiesSql(`${theirs}${humans}`)}
-     ORDER BY visitor_id`,
+    countBots
+      ? `${identitiesSql(theirs)}
+     ORDER BY visitor_id`
+      : `SELECT visitor_id, arraySort(if(countIf(is_bot = 0) > 0, groupArrayIf(given_row, is_bot = 0), groupArray(given_row))) AS given
+     FROM (SELECT visitor_id, is_bot, (ts, event_id, email, session_id) AS given_row FROM identities WHERE ${theirs})
+     GROUP BY visitor_id ORDER BY visitor_id`,
     { site, emails },
+    ONE_LEAD,
   );
   const found = new Map(emails.map((email): [string, Visits] => [email, { visitorIds: [], sharedVisits: {}, handedOver: [], anonymousOf: [] }]));
   const givenOf = new Map<string, GivenEmail[]>();
@@ -119,6 +125,7 @@ async function visitsOf(client: ClickHouseClient, site: string, emails: string[]
      WHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)}
      GROUP BY visitor_id, session_id ORDER BY visitor_id, started, session_id`,
     { site, visitors: [...givenOf.keys()] },
+    ONE_LEAD,
   );
   const owners = visits.map((visit) => ({ ...visit, at: timeOf(visit.started), owner: ownerOf(givenOf.get(visit.visitor_id)!, visit.session_id, timeOf(visit.started)) }));
   for (const [visitor, given] of givenOf) {
@@ -221,6 +228,7 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
      WHERE site_id = {site:String} AND ${LEAD_ROWS}
      ORDER BY ts DESC, event_id LIMIT {limit:UInt32}`,
     { ...leadParams(site, lead), limit },
+    ONE_LEAD,
   );
 }
 
@@ -321,6 +329,7 @@ export async function qualificationHistory(client: ClickHouseClient, site: strin
     `SELECT ${QUALIFICATION_COLUMNS}
      FROM lead_qualifications WHERE site_id = {site:String} AND lead_id = {lead:String} ORDER BY changed_at, change_id`,
     { site, lead: leadId },
+    ONE_LEAD,
   );
   return foldHistory(history);
 }
