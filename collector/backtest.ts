@@ -137,7 +137,7 @@ export function formatBacktest(run: BacktestRun): string {
     table(
       [
         ['picks', 'current precision', 'recall', 'candidate precision', 'recall'],
-        ...report.precisionRecall.map((row) => [row.threshold === 'hot' ? 'hot' : `score ≥ ${row.threshold}`, ...cells(row.current), ...cells(row.candidate)]),
+        ...report.precisionRecall.map((row) => [row.threshold === 'hot' ? 'hot' : row.threshold === 'mql' ? 'MQL' : `score ≥ ${row.threshold}`, ...cells(row.current), ...cells(row.candidate)]),
       ],
       [12, 17, 12, 19, 12],
     );

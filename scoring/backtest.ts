@@ -55,7 +55,7 @@ export interface Mover {
   change: number;
 }
 
-/** "Score ≥ threshold" (or "hot") as a predictor of prospect, over the leads with a verdict. */
+/** "Score ≥ threshold" (or "hot", or "MQL") as a predictor of prospect, over the leads with a verdict. */
 export interface Prediction {
   /** Leads with a verdict that the predictor picks. */
   selected: number;
@@ -68,8 +68,11 @@ export interface Prediction {
 }
 
 export interface ThresholdRow {
-  /** A score threshold, or "hot": each rule set's own hot temperature (score above its `thresholds.hot`). */
-  threshold: number | 'hot';
+  /**
+   * A score threshold; "hot": each rule set's own hot temperature (score above its `thresholds.hot`); or "mql": each
+   * rule set's MQLs, the leads handed to sales (hot, or asked for a demo: lifecycle.ts).
+   */
+  threshold: number | 'hot' | 'mql';
   current: Prediction;
   candidate: Prediction;
 }
@@ -174,8 +177,8 @@ export function backtest(input: BacktestInput): BacktestReport {
   const outcomes = new Map([...input.outcomes].filter(([leadId]) => current.has(leadId) || candidate.has(leadId)));
   const prospects = [...outcomes.values()].filter((outcome) => outcome === 'prospect').length;
   const judgedScores = [...outcomes.keys()].flatMap((leadId) => [current.get(leadId)?.score ?? [], candidate.get(leadId)?.score ?? []].flat());
-  const row = (threshold: number | 'hot'): ThresholdRow => {
-    const picks = threshold === 'hot' ? (s: LeadScore) => s.temperature === 'hot' : (s: LeadScore) => s.score >= threshold;
+  const row = (threshold: ThresholdRow['threshold']): ThresholdRow => {
+    const picks = threshold === 'hot' ? (s: LeadScore) => s.temperature === 'hot' : threshold === 'mql' ? isMql : (s: LeadScore) => s.score >= threshold;
     return { threshold, current: predict(current, outcomes, picks, prospects), candidate: predict(candidate, outcomes, picks, prospects) };
   };
 
@@ -190,6 +193,6 @@ export function backtest(input: BacktestInput): BacktestReport {
     topMovers: movers.slice(0, input.top ?? 10),
     mql,
     outcomes: { prospects, disqualified: outcomes.size - prospects },
-    precisionRecall: [...(input.thresholds ?? defaultThresholds(judgedScores)).map(row), row('hot')],
+    precisionRecall: [...(input.thresholds ?? defaultThresholds(judgedScores)).map(row), row('hot'), row('mql')],
   };
 }

@@ -132,7 +132,7 @@ describe('hearth backtest', () => {
 
     expect(out).toContain("Known outcomes: 2 prospects, 1 disqualified (sales' verdicts)");
     // Prospects Ada (45 → 65) and Dee (35 → 35); Bob (70 → 110) disqualified.
-    expect(after('Known outcomes', 13)).toEqual([
+    expect(after('Known outcomes', 14)).toEqual([
       'picks current precision recall candidate precision recall',
       'score ≥ 10 67% (2/3) 100% (2/2) 67% (2/3) 100% (2/2)',
       'score ≥ 20 67% (2/3) 100% (2/2) 67% (2/3) 100% (2/2)',
@@ -147,6 +147,9 @@ describe('hearth backtest', () => {
       // A judged lead scores 110 or more under the candidate rules: the thresholds go that far.
       'score ≥ 110 — 0% (0/2) 0% (0/1) 0% (0/2)',
       'hot 0% (0/1) 0% (0/2) 50% (1/2) 50% (1/2)',
+      // Ada asked for a demo: under the current rules, warm, she is an MQL all the same, and "MQL" finds her where
+      // "hot" does not; so is Bob, hot and disqualified.
+      'MQL 50% (1/2) 50% (1/2) 50% (1/2) 50% (1/2)',
     ]);
   });
 

@@ -96,7 +96,30 @@ describe('backtest', () => {
     ]);
     // "hot" is each rule set's own temperature: above 60 here.
     expect(rows.hot).toEqual(rows[60]);
-    expect(report.precisionRecall.map((row) => row.threshold)).toEqual([10, 30, 60, 'hot']);
+    expect(report.precisionRecall.map((row) => row.threshold)).toEqual([10, 30, 60, 'hot', 'mql']);
+  });
+
+  it('measures the MQLs as a pick too: the hot leads and those who asked for a demo, under each rule set', () => {
+    const demo = { signals: [{ signal: 'demo_request' as const, at: '2026-03-02 09:00:00.000', detail: 'form demo-request' }] };
+    // Ada, a prospect, asked for a demo and stays cold; Bob, a prospect, is hot only under the candidate; Cy,
+    // disqualified, is hot under both; Dee, a prospect, is neither.
+    const current = [lead('ada', 10, demo), lead('bob', 50), lead('cy', 70), lead('dee', 20)];
+    const candidate = [lead('ada', 10, demo), lead('bob', 65), lead('cy', 70), lead('dee', 20)];
+    const outcomes = new Map<string, Outcome>([
+      ['l_ada', 'prospect'],
+      ['l_bob', 'prospect'],
+      ['l_cy', 'disqualified'],
+      ['l_dee', 'prospect'],
+    ]);
+    const rows = Object.fromEntries(backtest({ current, candidate, outcomes, thresholds: [30] }).precisionRecall.map((row) => [row.threshold, [row.current, row.candidate]]));
+    expect(rows.hot).toEqual([
+      { selected: 1, truePositives: 0, precision: 0, recall: 0 },
+      { selected: 2, truePositives: 1, precision: 0.5, recall: 1 / 3 },
+    ]);
+    expect(rows.mql).toEqual([
+      { selected: 2, truePositives: 1, precision: 0.5, recall: 1 / 3 },
+      { selected: 3, truePositives: 2, precision: 2 / 3, recall: 2 / 3 },
+    ]);
   });
 
   it('has no precision when a threshold picks nobody, and no recall without prospects', () => {
@@ -106,20 +129,20 @@ describe('backtest', () => {
     expect(report.precisionRecall[1]!.current).toEqual({ selected: 0, truePositives: 0, precision: null, recall: null });
   });
 
-  it('uses thresholds 10 to 100 by ten, then hot, by default', () => {
+  it('uses thresholds 10 to 100 by ten, then hot and MQL, by default', () => {
     const report = backtest({ current: [], candidate: [], outcomes: none });
-    expect(report.precisionRecall.map((row) => row.threshold)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 'hot']);
+    expect(report.precisionRecall.map((row) => row.threshold)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 'hot', 'mql']);
   });
 
   it('goes past 100 when judged leads score higher under either rule set, in at most about 20 steps', () => {
     const outcomes = new Map<string, Outcome>([['l_ada', 'prospect'], ['l_cy', 'disqualified']]);
     const report = backtest({ current: [lead('ada', 90), lead('cy', 40)], candidate: [lead('ada', 346), lead('cy', 180)], outcomes });
     const thresholds = report.precisionRecall.map((row) => row.threshold);
-    expect(thresholds).toEqual([20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240, 260, 280, 300, 320, 340, 'hot']);
+    expect(thresholds).toEqual([20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240, 260, 280, 300, 320, 340, 'hot', 'mql']);
     // Above 180 the candidate rules still tell the prospect from the disqualified lead.
     expect(report.precisionRecall.find((row) => row.threshold === 200)!.candidate).toEqual({ selected: 1, truePositives: 1, precision: 1, recall: 1 });
     // An unjudged lead's score does not stretch the scale.
-    expect(backtest({ current: [lead('eve', 900)], candidate: [lead('eve', 900)], outcomes }).precisionRecall).toHaveLength(11);
+    expect(backtest({ current: [lead('eve', 900)], candidate: [lead('eve', 900)], outcomes }).precisionRecall).toHaveLength(12);
   });
 
   it('leaves out anonymous visitors, leads last seen before --since, and verdicts on leads it does not compare', () => {
