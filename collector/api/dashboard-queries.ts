@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { accountKeyOf, scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
 import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/compile.ts';
 import { judgeQualification } from '../../scoring/qualification.ts';
@@ -72,8 +72,8 @@ const periodParams = (site: string, period: Period) => ({
   previous_start: toClickHouseTime(period.previousStart),
 });
 
-async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>): Promise<T[]> {
-  const result = await client.query({ query, query_params, format: 'JSONEachRow' });
+async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>, clickhouse_settings?: ClickHouseSettings): Promise<T[]> {
+  const result = await client.query({ query, query_params, format: 'JSONEachRow', ...(clickhouse_settings && { clickhouse_settings }) });
   return result.json<T>();
 }
 
@@ -366,41 +366,41 @@ export async function pricing(client: ClickHouseClient, site: SiteConfig, period
     WHERE e.site_id = {site:String} AND e.ts >= ${from} AND e.ts < ${END}${notBot(site, 'e.is_bot')}
       AND e.type IN ('pageview', 'engagement') AND match(e.path, {pricing:String})
     GROUP BY event_id`;
-  // Per day, and rolled up (day '') for the distinct visitors of each period, which days cannot add up to. Not WITH
-  // TOTALS: chDB, the embedded store, garbles the JSON of totals over no rows (a quiet period answered 500).
-  const byDayQuery = rows<Record<string, string>>(
+  // One pass over the two periods' pricing rows, a row per visit and day, read twice: per day, rolled up (day '') for
+  // the distinct visitors of each period, which days cannot add up to; and per lead (of each visit, on a shared
+  // computer: OWNS_VISIT), for how many leads looked in each period and who spent longest in this one. Only the ten
+  // picked are then named: carrying profiles through the join costs more. Not WITH TOTALS: chDB, the embedded store,
+  // garbles the JSON of totals over no rows (a quiet period answered 500).
+  const both = rows<{ part: 'day' | 'lead'; key: string; views_current: string; views_previous: string; engaged_current: string; engaged_previous: string; visitors_current: string; visitors_previous: string }>(
     client,
     `
-SELECT
-    toString(toDate(ts)) AS day,
-    countIf(type = 'pageview' AND ts >= ${START}) AS views_current, countIf(type = 'pageview' AND ts < ${START}) AS views_previous,
-    sumIf(engaged_ms, type = 'engagement' AND ts >= ${START}) AS engaged_current, sumIf(engaged_ms, type = 'engagement' AND ts < ${START}) AS engaged_previous,
-    uniqIf(visitor_id, type = 'pageview' AND ts >= ${START}) AS visitors_current, uniqIf(visitor_id, type = 'pageview' AND ts < ${START}) AS visitors_previous
-FROM (${pricingEvents(PREVIOUS_START)})
-GROUP BY day WITH ROLLUP`,
-    params,
-  );
-  // One pass over the two periods' pricing rows, per lead (of each visit, on a shared computer: OWNS_VISIT): how many
-  // leads looked in each period, and who spent longest in this one. Only the ten picked are then named: carrying
-  // profiles through the join costs more.
-  const perLeadQuery = rows<{ lead_id: string; views_current: string; views_previous: string; engaged_current: string }>(
-    client,
-    `
-SELECT lead_id, sum(views_current) AS views_current, sum(views_previous) AS views_previous, sum(engaged_current) AS engaged_current
-FROM
+WITH pricing_visits AS MATERIALIZED
 (
-    SELECT visitor_id, session_id,
-        countIf(type = 'pageview' AND ts >= ${START}) AS views_current, countIf(type = 'pageview' AND ts < ${START}) AS views_previous,
-        sumIf(engaged_ms, type = 'engagement' AND ts >= ${START}) AS engaged_current
+    SELECT toDate(ts) AS day, visitor_id, session_id,
+        countIf(type = 'pageview' AND ts >= ${START}) AS visit_views_current, countIf(type = 'pageview' AND ts < ${START}) AS visit_views_previous,
+        sumIf(engaged_ms, type = 'engagement' AND ts >= ${START}) AS visit_engaged_current, sumIf(engaged_ms, type = 'engagement' AND ts < ${START}) AS visit_engaged_previous
     FROM (${pricingEvents(PREVIOUS_START)})
-    GROUP BY visitor_id, session_id
-) AS per_visit
+    GROUP BY day, visitor_id, session_id
+)
+SELECT 'day' AS part, toString(day) AS key,
+    sum(visit_views_current) AS views_current, sum(visit_views_previous) AS views_previous, sum(visit_engaged_current) AS engaged_current, sum(visit_engaged_previous) AS engaged_previous,
+    uniqIf(visitor_id, visit_views_current > 0) AS visitors_current, uniqIf(visitor_id, visit_views_previous > 0) AS visitors_previous
+FROM pricing_visits
+GROUP BY key WITH ROLLUP
+UNION ALL
+SELECT 'lead' AS part, lead_id AS key,
+    sum(visit_views_current) AS views_current, sum(visit_views_previous) AS views_previous, sum(visit_engaged_current) AS engaged_current, toUInt64(0) AS engaged_previous,
+    toUInt64(0) AS visitors_current, toUInt64(0) AS visitors_previous
+FROM pricing_visits AS per_visit
 INNER JOIN (${leadOfVisitorSql([])}) AS lead_of_visitor USING visitor_id
 WHERE ${OWNS_VISIT}
 GROUP BY lead_id`,
     params,
+    { enable_materialized_cte: 1 },
   );
-  const [all, byDay, perLead] = await Promise.all([visitorCounts(client, site, period), byDayQuery, perLeadQuery]);
+  const [all, found] = await Promise.all([visitorCounts(client, site, period), both]);
+  const byDay = found.filter((row) => row.part === 'day').map((row) => ({ ...row, day: row.key }));
+  const perLead = found.filter((row) => row.part === 'lead').map((row) => ({ ...row, lead_id: row.key }));
   const leads = [{ current: perLead.filter((lead) => Number(lead.views_current) > 0).length, previous: perLead.filter((lead) => Number(lead.views_previous) > 0).length }];
   const ranked = perLead
     .filter((lead) => Number(lead.views_current) > 0 || Number(lead.engaged_current) > 0)
@@ -420,7 +420,7 @@ GROUP BY lead_id`,
     const found = details.get(lead.lead_id);
     return found ? [{ ...found, views: lead.views_current, engaged_ms: lead.engaged_current }] : [];
   });
-  const totals = byDay.find((row) => row.day === '') ?? {};
+  const totals: Record<string, string> = byDay.find((row) => row.day === '') ?? {};
   const number = (name: string) => Number(totals[name] ?? 0);
   const compared = (name: string) => ({ current: number(`${name}_current`), previous: number(`${name}_previous`) });
   const perView = (when: 'current' | 'previous') => (number(`views_${when}`) > 0 ? Math.round(number(`engaged_${when}`) / number(`views_${when}`) / 100) / 10 : 0);
