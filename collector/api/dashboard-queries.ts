@@ -226,10 +226,9 @@ const inCurrent = (leads: ActiveLead[]) => leads.filter((lead) => lead.inCurrent
 // ---- Panels --------------------------------------------------------------------------------------------------
 
 export async function summary(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<SummaryResponse> {
-  const [leads, verdicts, visitors] = await Promise.all([activeLeads(client, site, period), verdictsOf(client, site), visitorCounts(client, site, period)]);
   // A lead is new in the period it first gave its email. Only the current leads count: an email corrected or a
   // browser shared leaves identities behind whose lead is gone, and the key figures and lists count it no more.
-  const [identified] = await rows<{ current: string; previous: string }>(
+  const newLeads = rows<{ current: string; previous: string }>(
     client,
     `
 SELECT countIf(identified_at >= ${START} AND identified_at < ${END}) AS current, countIf(identified_at >= ${PREVIOUS_START} AND identified_at < ${START}) AS previous
@@ -241,6 +240,7 @@ FROM
 )`,
     periodParams(site.id, period),
   );
+  const [leads, verdicts, visitors, [identified]] = await Promise.all([activeLeads(client, site, period), verdictsOf(client, site), visitorCounts(client, site, period), newLeads]);
   return {
     site: site.id,
     period: periodInfo(period),
