@@ -40,11 +40,14 @@ const OTHER_AUTOFILL =
   /^(?:honorific-(?:prefix|suffix)|additional-name|nickname|username|street-address|address-line\d|address-level\d|postal-code|bday(?:-day|-month|-year)?|sex|url|photo|language|impp|tel-(?:country-code|area-code|local(?:-prefix|-suffix)?|extension))$/;
 
 /**
- * Fields never kept, whatever else their name says: secrets, payment and bank details, identity and tax numbers,
- * one-time codes ("employee_ssn" is not a company size, "company_bank_account" not a company). The snippet skips
- * the obvious ones itself; this holds for any sender.
+ * Fields never kept, whatever else their name says: secrets (passwords, "mdp" for mot de passe, keys, tokens,
+ * credentials, sessions), payment and bank details, identity and tax numbers, one-time codes ("employee_ssn" is not a
+ * company size, "company_bank_account" not a company). The snippet skips the obvious ones itself; this holds for any
+ * sender, identify traits included. A key is one as a word of its own ("api_key", "apiKey", "license-key"), not
+ * inside one ("keywords", "hockey").
  */
-const SECRET = /pass|secret|token|card|cc-|cvv|cvc|iban|\bbic\b|swift|bank|account.?n(?:o|um)|routing|ssn|social.?sec|s[eé]cu|tax|\bnif\b|passport|one.?time|otp|verif|\bpin\b/;
+const SECRET =
+  /pass|pwd|\bmdp\b|secret|token|(?:^|[^a-z])(?:api|access|private|secret|license|licence)?.?key(?:s)?(?:$|[^a-z])|private|authori[sz]ation|(?:^|[^a-z])auth(?:$|[^a-z])|bearer|jwt|credential|cookie|session.?id|csrf|xsrf|card|cc-|cvv|cvc|iban|\bbic\b|swift|bank|account.?n(?:o|um)|routing|ssn|social.?sec|s[eé]cu|tax|\bnif\b|passport|one.?time|otp|verif|\bpin\b/;
 
 /** The length at which the snippet cuts a field's descriptor (sdk/src/forms.ts). */
 const DESCRIPTOR_MAX = 64;

@@ -51,7 +51,7 @@ describe('POST /collect', () => {
 
   it('files identify traits under the keys the profile and the rules know, as form fields are', async () => {
     const visitor = newVisitor();
-    const traits = { jobTitle: 'CEO', companySize: ' 500 ', Country: 'Belgique', plan: 'pro', password: 'hunter2', email: 'other@acme.test' };
+    const traits = { jobTitle: 'CEO', companySize: ' 500 ', Country: 'Belgique', plan: 'pro', password: 'hunter2', mdp: 'MonMotDePasse!', apiKey: 'sk_live_abc', email: 'other@acme.test' };
     const identify = wireEvent({ n: 'i', em: 'traits@acme.test', p: traits });
     expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), identify] })).status).toBe(202);
     const [row] = (await storedEvents(server, visitor)).filter((r) => r.type === 'identify');
