@@ -76,7 +76,9 @@ async function untilDrained(drained: () => Promise<void>, waitMs: number, nothin
 
 /** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
 export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster, drainWaitMs = DRAIN_WAIT_MS }) => {
-  const query = z.object({ site: siteParam(config) });
+  // `?site=` and nothing else: a parameter these routes do not take is named in a 400, not ignored (an erasure with a
+  // `dryRun=1` it does not know of would erase for real).
+  const query = z.strictObject({ site: siteParam(config) });
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
   /** Whether a site's rules count automated browsers: their emails then share out visits too (lead-store's visitsOf). */
   const countsBots = (site: string) => rulesOf(config.sites.find((candidate) => candidate.id === site)!).countBots;

@@ -419,6 +419,31 @@ describe('erasing a lead that sales are qualifying', () => {
   });
 });
 
+describe('one lead’s routes', () => {
+  it('refuse a parameter they do not take, naming it, and erase nothing on a DELETE that has one', async () => {
+    const { id } = await makeLead();
+    for (const [method, path, name] of [
+      ['GET', `/api/leads/${id}?site=acme&zz=1`, 'zz'],
+      ['GET', `/api/leads/${id}/export?site=acme&format=csv`, 'format'],
+      ['GET', `/api/leads/${id}/qualification?site=acme&framework=bant`, 'framework'],
+      ['POST', `/api/leads/${id}/qualification?site=acme&owner=kim`, 'owner'],
+      ['DELETE', `/api/leads/${id}?site=acme&dryRun=1`, 'dryRun'],
+    ] as const) {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: 'Bearer test-admin-token', ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        ...(method === 'POST' ? { body: JSON.stringify({ boxes: { need: true } }) } : {}),
+      });
+      const body = (await response.json()) as { code: string; problems: unknown };
+      expect({ path, status: response.status, code: body.code }).toEqual({ path, status: 400, code: 'invalid_query' });
+      expect(body.problems).toEqual([{ path: name, message: 'unknown key' }]);
+    }
+    // Nothing was erased or qualified.
+    expect((await getJson(server, `/api/leads/${id}?site=acme`)).status).toBe(200);
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body.history).toEqual([]);
+  });
+});
+
 describe('the leads and accounts lists', () => {
   it('refuse a parameter they do not take, naming it, instead of answering as if it were not there', async () => {
     await makeLead();
