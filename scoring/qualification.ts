@@ -106,6 +106,23 @@ export function applyQualificationChange(current: QualificationState, change: Qu
 }
 
 /**
+ * Whether two states say the same: same framework, owner and verdict, and the same boxes ticked and notes written (a box
+ * ticked false or never ticked is unticked; a note empty or never written is none).
+ */
+export function sameQualification(a: QualificationState, b: QualificationState): boolean {
+  const same = <T>(x: Record<string, T>, y: Record<string, T>, value: (v: T | undefined) => unknown) =>
+    [...new Set([...Object.keys(x), ...Object.keys(y)])].every((key) => value(x[key]) === value(y[key]));
+  return (
+    a.framework === b.framework &&
+    a.owner === b.owner &&
+    a.disqualified === b.disqualified &&
+    a.reason === b.reason &&
+    same(a.boxes, b.boxes, Boolean) &&
+    same(a.notes, b.notes, (note) => note ?? '')
+  );
+}
+
+/**
  * A stored change applied again onto the state before it (lead-store folds a lead's history this way). As
  * applyQualificationChange, except that boxes the framework of that moment lacks are dropped, not refused: another
  * collector may have switched the framework between the state its writer saw and the one it now follows.

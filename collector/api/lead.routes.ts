@@ -7,6 +7,7 @@ import {
   judgeQualification,
   QualificationError,
   qualificationChangeSchema,
+  sameQualification,
   type QualificationPolicy,
 } from '../../scoring/qualification.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
@@ -159,7 +160,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   app.post('/api/leads/:id/qualification', { onRequest: requireRole('admin', 'sales') }, async (request, reply) => {
     const found = await resolve(request, reply);
     if (!found) return;
-    const change = qualificationChangeSchema.safeParse(request.body ?? {}, { reportInput: true });
+    // No body is a change of nothing; a body of `null` is a body that is no change, refused like `[]` or `42`.
+    const change = qualificationChangeSchema.safeParse(request.body === undefined ? {} : request.body, { reportInput: true });
     if (!change.success) return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: toProblems(change.error) });
     return oneAtATime(`${found.site}/${found.lead.id}`, async () => {
       // An erasure may have run while this change waited its turn: its row would bring back what was erased (notes
@@ -171,6 +173,9 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       const current = history.at(-1);
       try {
         const next = applyQualificationChange(current ?? emptyQualification(policy), change.data);
+        // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the
+        // history lists what changed. It is still checked first, so a wrong box is refused either way.
+        if (sameQualification(next, current ?? emptyQualification(policy))) return verdict;
         // The history is ordered by time alone: a change in the same millisecond as the last (or after a clock step
         // back) is stamped just after it, so the latest row is always the one built on all the others.
         const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);

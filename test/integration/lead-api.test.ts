@@ -240,6 +240,22 @@ describe('one lead through the API', () => {
     const nothing = await send('POST', `/api/leads/${id}/qualification?site=acme`, {});
     expect(nothing.status).toBe(200);
     expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body.history).toHaveLength(before);
+    // Nor does a change that leaves it as it stands: Save pressed again, a box ticked that was, an unticked one
+    // unticked, the framework it follows named.
+    for (const same of [{ framework: 'meddicc', boxes: { champion: true, metrics: true } }, { boxes: { champion: true } }, { boxes: { competition: false } }, { framework: 'meddicc' }]) {
+      const again = await send('POST', `/api/leads/${id}/qualification?site=acme`, same);
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ framework: 'meddicc', boxes: { champion: true, metrics: true } });
+    }
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body.history).toHaveLength(before);
+    // A body of null is no change: refused, as an array or a number is.
+    const nullBody = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: 'null',
+    });
+    expect(nullBody.status).toBe(400);
+    expect(await nullBody.json()).toMatchObject({ code: 'invalid_qualification', problems: [{ path: '(root)' }] });
   });
 
   it('exports everything about a person, then erases it all, anonymous history included', async () => {
