@@ -196,6 +196,9 @@ function adminTokenFromEnv(): string | undefined {
  * even with a ClickHouse server (the write-ahead log, sessions).
  */
 function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean): StoreOptions {
+  // Only `hearth start` logs, but a LOG_LEVEL set wrong for it is named by the first command of a deployment
+  // (`hearth migrate`, say), rather than after it.
+  logLevelFromEnv();
   const fromEnv = storeOptionsFromEnv();
   if (fromEnv.url) {
     checkClickHouseUrl(fromEnv.url);

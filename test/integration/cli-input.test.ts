@@ -68,12 +68,14 @@ describe('hearth refuses bad command-line input, naming the option and the value
 });
 
 describe('hearth checks its environment before opening anything', () => {
-  it('names LOG_LEVEL and the levels allowed, without migrating the store first', async () => {
-    const dataDir = freshDataDir();
-    const { code, stderr } = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...EMBEDDED, LOG_LEVEL: 'verbose', HEARTH_DATA_DIR: dataDir });
-    expect(code).toBe(2);
-    expect(stderr).toBe('hearth: LOG_LEVEL expects one of fatal, error, warn, info, debug, trace, silent, got "verbose"\n');
-    expect(existsSync(join(dataDir, 'clickhouse'))).toBe(false);
+  it('names LOG_LEVEL and the levels allowed, without migrating the store first, whichever command opens it', async () => {
+    for (const command of [['start', '--port', '0'], ['migrate'], ['score']]) {
+      const dataDir = freshDataDir();
+      const { code, stderr } = await runHearth([...command, '--config', CONFIG], { ...EMBEDDED, LOG_LEVEL: 'verbose', HEARTH_DATA_DIR: dataDir });
+      expect({ command, code }).toEqual({ command, code: 2 });
+      expect(stderr).toBe('hearth: LOG_LEVEL expects one of fatal, error, warn, info, debug, trace, silent, got "verbose"\n');
+      expect(existsSync(join(dataDir, 'clickhouse'))).toBe(false);
+    }
   });
 
   it('refuses an admin token too short to be secret, or one a header cannot carry, without opening the store', async () => {
