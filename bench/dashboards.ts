@@ -110,7 +110,7 @@ try {
       ['marketing: pricing', '/api/dashboard/pricing?site=demo'],
       ['marketing: score distribution', '/api/dashboard/score-distribution?site=demo'],
       ['marketing: 90-day summary', `/api/dashboard/summary?site=demo&from=${new Date(Date.now() - 89 * 86_400_000).toISOString().slice(0, 10)}`],
-      ['sales: hot-leads inbox', '/api/dashboard/leads?site=demo&temperature=hot&limit=50'],
+      ['sales: inbox (the MQLs)', '/api/dashboard/leads?site=demo&lifecycle=mql&limit=50'],
       ['sales: drill-down (source, 30 days)', `/api/dashboard/leads?site=demo&temperature=warm,hot&source=linkedin&from=${new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10)}`],
       ['sales: lead page', `/api/leads/${hot}?site=demo`],
       ['sales: lead alerts', `/api/alerts?site=demo&lead=${hot}`],

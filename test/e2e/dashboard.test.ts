@@ -128,7 +128,8 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.screenshot({ path: `${SCREENSHOTS}/marketing.png`, fullPage: true });
 
     await page.getByRole('link', { name: 'Leads', exact: true }).click();
-    await page.getByRole('heading', { name: 'Hot leads' }).waitFor();
+    // Sales' inbox: the MQLs.
+    await page.getByRole('heading', { name: 'MQLs' }).waitFor();
     const rows = page.locator('table.leads tbody tr');
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().innerText()).toContain('Grace Hopper');
@@ -590,7 +591,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   });
 
   // Near the end: it adds a lead, which the figures of the tests above do not count.
-  it('lists a cold lead who asked for a demo as an MQL, picked with the Status filter from the hot-leads inbox', async () => {
+  it('lists a cold lead who asked for a demo in sales\' inbox, the MQLs, and every status once "Any status" is picked', async () => {
     // Only her name and company: the grid gives her no points.
     await post([{ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(2), p: { 'email  email': `hedy.${newVisitor()}@lamarr.test`, 'name  ': 'Hedy Lamarr', 'company  ': 'Frequency Hopping' } }]);
     await drained(server);
@@ -598,12 +599,27 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const { page, problems } = await openPage();
     await logIn(page, 'sam');
     await page.getByRole('link', { name: 'Leads', exact: true }).click();
-    await page.getByRole('heading', { name: 'Hot leads' }).waitFor();
-    await page.getByRole('combobox', { name: 'Status' }).selectOption('mql');
+    // The inbox lists her, cold as she is, and only MQLs: not the prospect the first test made of Grace Hopper.
+    await page.getByRole('heading', { name: 'MQLs' }).waitFor();
     const hedy = page.locator('table.leads tbody tr', { hasText: 'Hedy Lamarr' });
     await hedy.waitFor();
+    expect(await page.getByRole('combobox', { name: 'Status' }).inputValue()).toBe('mql');
     expect(await page.getByRole('combobox', { name: 'Temperature' }).inputValue()).toBe('all');
     expect(await hedy.locator('.badge').allInnerTexts()).toEqual(['Cold', 'MQL']);
+    const badges = await page.locator('table.leads tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('.badge')].map((badge) => badge.textContent)));
+    expect(badges.every((texts) => texts.includes('MQL'))).toBe(true);
+    // Any status: every lead, Grace Hopper the prospect among them.
+    await page.getByRole('combobox', { name: 'Status' }).selectOption('any');
+    await page.getByRole('heading', { name: 'Leads', exact: true }).waitFor();
+    await page.locator('table.leads tbody tr', { hasText: 'Grace Hopper' }).waitFor();
+    expect(await page.getByRole('combobox', { name: 'Temperature' }).inputValue()).toBe('all');
+    // Temperatures written in another order are the same choice.
+    await page.goto(`${server.url}/dashboard/leads?temperature=hot,warm`);
+    await page.getByRole('heading', { name: 'Leads', exact: true }).waitFor();
+    expect(await page.getByRole('combobox', { name: 'Temperature' }).inputValue()).toBe('warm,hot');
+    await hedy.getByRole('link', { name: 'Hedy Lamarr' }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: 'Leads', exact: true }).click();
+    await page.getByRole('heading', { name: 'MQLs' }).waitFor();
     await hedy.getByRole('link', { name: 'Hedy Lamarr' }).click();
     await page.getByRole('heading', { name: 'Hedy Lamarr', level: 1 }).waitFor();
     expect(await page.locator('.lead-status .badge').allInnerTexts()).toEqual(['Cold', 'MQL']);

@@ -18,7 +18,7 @@ const TEMPERATURES = [
   { value: 'all', label: 'All temperatures' },
 ];
 const LIFECYCLES = [
-  { value: '', label: 'Any status' },
+  { value: 'any', label: 'Any status' },
   { value: 'lead', label: 'Lead' },
   { value: 'mql', label: 'MQL' },
   { value: 'prospect', label: 'Prospect' },
@@ -32,6 +32,14 @@ const SORTS = [
   { value: 'score', label: 'Highest score' },
   { value: 'recent', label: 'Most recent' },
 ];
+
+/** A list of temperatures in the order the options write it: `hot,warm` is the option `warm,hot`. */
+const TEMPERATURE_ORDER = ['cold', 'warm', 'hot'];
+const inOrder = (temperatures: string) =>
+  temperatures
+    .split(',')
+    .sort((a, b) => TEMPERATURE_ORDER.indexOf(a) - TEMPERATURE_ORDER.indexOf(b))
+    .join(',');
 
 /** One of the list's filters: a labelled select whose choice rewrites the URL. */
 function FilterSelect({ label, value, options, onChange }: { label: string; value: string; options: { value: string; label: string }[]; onChange(value: string): void }) {
@@ -50,22 +58,25 @@ function FilterSelect({ label, value, options, onChange }: { label: string; valu
 }
 
 /**
- * The hot-leads inbox, and every lead list the marketing panels drill down to: filters live in the URL, so a list
- * can be shared, and its CSV export carries the same filters.
+ * Sales' inbox, and every lead list the marketing panels drill down to: filters live in the URL, so a list can be
+ * shared, and its CSV export carries the same filters.
  */
 export function LeadsPage({ site, location }: PageProps) {
   const params = location.params;
   const get = (name: string) => params.get(name) ?? '';
-  // The inbox is the hot leads; a status asked for is listed at every temperature unless one is asked for too: an
-  // MQL who asked for a demo can be cold (scoring/lifecycle.ts).
-  const temperature = get('temperature') || (get('lifecycle') ? 'all' : 'hot');
+  // The inbox (no temperature or status asked for) is the MQLs, the leads sales call: hot, or asked for a demo, at any
+  // temperature (a hand-raiser can be cold), and neither a prospect nor disqualified yet (scoring/lifecycle.ts). A
+  // status asked for is listed at every temperature unless one is asked for too, and a temperature at any status.
+  const inbox = !get('temperature') && !get('lifecycle');
+  const temperature = inOrder(get('temperature')) || 'all';
+  const lifecycle = inbox ? 'mql' : get('lifecycle') || 'any';
   const offset = Math.max(0, Number(get('offset')) || 0);
   const filters = {
     site: site.id,
     from: get('from'),
     to: get('to'),
     temperature: temperature === 'all' ? '' : temperature,
-    lifecycle: get('lifecycle'),
+    lifecycle: lifecycle === 'any' ? '' : lifecycle,
     stage: get('stage'),
     funnel: get('funnel'),
     source: get('source'),
@@ -79,7 +90,7 @@ export function LeadsPage({ site, location }: PageProps) {
   const unassigned = get('unassigned') === '1';
   const listQuery = query(filters) + (unassigned ? '&owner=' : '');
   const list = useApi<LeadListResponse>(`/api/dashboard/leads${listQuery}&limit=${PAGE_SIZE}&offset=${offset}`);
-  const title = temperature === 'hot' && !filters.lifecycle ? 'Hot leads' : 'Leads';
+  const title = lifecycle === 'mql' && temperature === 'all' ? 'MQLs' : temperature === 'hot' && lifecycle === 'any' ? 'Hot leads' : 'Leads';
   usePageTitle(`${title} · ${site.name}`);
 
   const set = (changes: Record<string, string | undefined>) => navigate(hrefWith(location.path, params, { ...changes, offset: undefined }));
@@ -99,7 +110,7 @@ export function LeadsPage({ site, location }: PageProps) {
       <Filters params={params} onApply={set} searchField={searchField} />
       <div class="filter-bar" role="group" aria-label="Filters">
         <FilterSelect label="Temperature" value={temperature} options={TEMPERATURES} onChange={(value) => set({ temperature: value })} />
-        <FilterSelect label="Status" value={filters.lifecycle} options={LIFECYCLES} onChange={(value) => set({ lifecycle: value })} />
+        <FilterSelect label="Status" value={lifecycle} options={LIFECYCLES} onChange={(value) => set({ lifecycle: value })} />
         <FilterSelect label="Stage" value={filters.stage} options={STAGES} onChange={(value) => set({ stage: value })} />
         <label>
           Seen{' '}
