@@ -57,7 +57,8 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, s
     const element = target.current;
     if (!element) return;
     const xs = days ? (x as string[]).map(toSeconds) : (x as number[]);
-    const bars = kind === 'bars' ? uPlot.paths.bars!({ size: [0.8, 48], align: 1 }) : undefined;
+    // Points at their times (a score's changes) hold until the next: a step, not a slope between two changes.
+    const bars = kind === 'bars' ? uPlot.paths.bars!({ size: [0.8, 48], align: 1 }) : times ? uPlot.paths.stepped!({ align: 1 }) : undefined;
     // A stack is drawn as each series' running sum, the tallest first, so every bar shows its own band.
     const drawn = stacked && kind === 'bars' ? stackedSeries(series) : series.map((one) => ({ ...one, plotted: one.values }));
     const options: uPlot.Options = {
@@ -78,7 +79,8 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, s
           ...(days
             ? { values: (_u: uPlot, ticks: number[], _axis: number, _space: number, step: number) => ticks.map((tick) => tickFormat(times, step).format(new Date(tick * 1000))) }
             : {}),
-          ...(times ? { incrs: TIME_STEPS } : {}),
+          // A time's label ("2 Dec, 17:05") is about 80 px wide: ticks at uPlot's usual 50 px drew them on each other.
+          ...(times ? { incrs: TIME_STEPS, space: 110 } : {}),
         },
         // Counts: whole-number steps only, so a small series does not read "0, 0, 1, 1".
         { stroke: '#3e4c59', grid: { stroke: '#e4e7eb' }, ticks: { stroke: '#cbd2d9' }, incrs: COUNT_STEPS, values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)) },
