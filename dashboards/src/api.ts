@@ -68,6 +68,9 @@ export async function request<T>(path: string, { method = 'GET', body }: { metho
     response = await send();
   }
   if (response.status === 401) {
+    // A change (a qualification saved, an alert sent again) leaves the page as it is: going to the login page would
+    // throw away what was typed. Signed in again in another tab, it is sent again as it stands.
+    if (method !== 'GET') throw new ApiError(401, 'Not saved: your session has ended. Sign in again in another tab (this page keeps what you typed), then try again.', 'unauthorized');
     if (!signingOut) location.assign(loginUrl());
     throw new ApiError(401, 'Your session has ended: sign in again.', 'unauthorized');
   }

@@ -421,6 +421,40 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await first.page.context().close();
   });
 
+  it('keeps what was typed when a save finds the session ended, and saves it once signed in again in another tab', async () => {
+    const first = await openPage();
+    await logIn(first.page, 'sam');
+    await first.page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=initech`);
+    await first.page.locator('table.leads tbody tr a').first().click();
+    await first.page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
+    const leadUrl = first.page.url();
+    // Another tab signs out: the session is gone.
+    const second = await first.page.context().newPage();
+    await second.goto(`${server.url}/dashboard`);
+    await Promise.all([second.waitForURL(/\/login$/), second.getByRole('button', { name: 'Sign out' }).click()]);
+
+    const note = first.page.getByRole('textbox', { name: 'Note on need' });
+    await note.fill('three teams, one tool');
+    await first.page.getByRole('button', { name: 'Save qualification' }).click();
+    await first.page.getByText('Not saved: your session has ended. Sign in again in another tab (this page keeps what you typed), then try again.').waitFor();
+    expect(first.page.url()).toBe(leadUrl);
+    expect(await note.inputValue()).toBe('three teams, one tool');
+
+    await second.fill('#name', 'sam');
+    await second.fill('#password', USERS.sam.password);
+    await Promise.all([second.waitForURL(`${server.url}/dashboard`), second.click('button[type=submit]')]);
+    await first.page.getByRole('button', { name: 'Save qualification' }).click();
+    await first.page.getByText(/^Saved/).waitFor();
+    const leadId = new URL(leadUrl).pathname.split('/').pop();
+    expect((await getJson(server, `/api/leads/${leadId}/qualification?site=acme`)).body.notes.need).toBe('three teams, one tool');
+    // The refused save, and the next one's first try with the old session's token, which the page then renewed.
+    expect(first.problems).toEqual([
+      'Failed to load resource: the server responded with a status of 401 (Unauthorized)',
+      'Failed to load resource: the server responded with a status of 403 (Forbidden)',
+    ]);
+    await first.page.context().close();
+  });
+
   it('says which days the list covers when the URL gives only where the period ends', async () => {
     const { page, problems } = await openPage();
     await logIn(page, 'ada');
