@@ -322,6 +322,12 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect(await scores.locator('thead th').allTextContents()).toEqual(['Bucket', 'Cold', 'Warm', 'Hot']);
     const sixties = scores.locator('tbody tr', { has: page.locator('th', { hasText: /^60 to 69 points$/ }) });
     await expect.poll(() => sixties.locator('td').allInnerTexts()).toEqual(['0', '1', '0']);
+    // A bucket opens its leads: Ada alone, under a filter that says so.
+    await sixties.getByRole('link', { name: '60 to 69 points' }).click();
+    await page.getByRole('button', { name: 'Remove filter: Score 60 to 69' }).waitFor();
+    await expect.poll(() => page.locator('table.leads tbody tr').count()).toBe(1);
+    expect(await page.locator('table.leads tbody tr').first().innerText()).toContain('Ada Lovelace');
+    await page.goBack();
 
     // The charts' summaries for screen readers say the period's figures: Ada's browser and Ada, seen on two days, count once.
     await expect.poll(() => kpi(page, 'Visitors')).toBe(figures.visitors);
@@ -332,6 +338,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const leads = await summaryOf('Leads seen per day, by temperature');
     expect([total(leads, 'Cold'), total(leads, 'Warm'), total(leads, 'Hot')]).toEqual([figures.cold, figures.warm, figures.hot]);
     await page.screenshot({ path: `${SCREENSHOTS}/marketing-figures.png`, fullPage: true });
+
+    // A month with no lead: the funnel gives no rate out of a step with none, where it read "0% of the step before".
+    await page.goto(`${server.url}/dashboard?site=acme&from=2026-01-01&to=2026-01-31`);
+    await expect.poll(() => page.locator('.funnel-rate').allInnerTexts()).toEqual(['', ...Array(4).fill('– (none at the step before)')]);
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -28,6 +28,8 @@ export interface ChartProps {
   height?: number;
   /** How an x value reads in the data table, e.g. "40–49 points". */
   xLabel?: (x: string | number) => string;
+  /** Where an x value's row of the data table leads: the list of its leads (a score bucket's). */
+  xHref?: (x: string | number) => string;
 }
 
 const isDays = (x: ChartProps['x']): x is string[] => typeof x[0] === 'string';
@@ -47,7 +49,7 @@ const toSeconds = (value: string) => Date.parse(value.length > 10 ? value : `${v
  * A uPlot chart that follows its container's width, with the same figures as a table under a disclosure for
  * keyboard and screen-reader users (a canvas says nothing to them).
  */
-export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, stacked = false, xStep }: ChartProps) {
+export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, xHref, stacked = false, xStep }: ChartProps) {
   const target = useRef<HTMLDivElement>(null);
   const days = isDays(x);
   const times = isTimes(x);
@@ -133,7 +135,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, s
             <tbody>
               {(x as (string | number)[]).map((value, i) => (
                 <tr key={String(value)}>
-                  <th scope="row">{describeX(value)}</th>
+                  <th scope="row">{xHref ? <a href={xHref(value)}>{describeX(value)}</a> : describeX(value)}</th>
                   {series.map((one) => (
                     <td class="number" key={one.label}>
                       {one.values[i] == null ? '–' : formatNumber(one.values[i]!)}

@@ -1,6 +1,9 @@
 import type { Compared } from '../../../collector/api/dashboard-types.ts';
 import { describeChange, formatNumber } from '../format.ts';
 
+/** A label as said inside a sentence: lower case, but for acronyms ("Hot leads" → "hot leads", "MQLs" stays). */
+const spoken = (label: string) => label.split(' ').map((word) => (/^[A-Z]{2,}s?$/.test(word) ? word : word.toLowerCase())).join(' ');
+
 /** A figure for the period, with its change from the previous period in words (colour only repeats them). */
 export function Kpi({ label, value, href, format = formatNumber, lowerIsBetter = false }: { label: string; value: Compared; href?: string; format?: (n: number) => string; lowerIsBetter?: boolean }) {
   const change = describeChange(value.current, value.previous);
@@ -12,7 +15,7 @@ export function Kpi({ label, value, href, format = formatNumber, lowerIsBetter =
       <dd>
         {href ? (
           // Named by its figure and label: read out of context, a link says "633 warm leads: see the list", not "633".
-          <a href={href} aria-label={`${format(value.current)} ${label.toLowerCase()}: see the list`}>
+          <a href={href} aria-label={`${format(value.current)} ${spoken(label)}: see the list`}>
             {figure}
           </a>
         ) : (

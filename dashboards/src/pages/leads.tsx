@@ -84,6 +84,8 @@ export function LeadsPage({ site, location }: PageProps) {
     owner: get('owner'),
     q: get('q'),
     account: get('account'),
+    minScore: get('minScore'),
+    maxScore: get('maxScore'),
     sort: get('sort') || 'score',
   };
   // An empty owner asks for the unassigned, which a plain query string would drop.
@@ -201,12 +203,16 @@ function Filters({ params, onApply, searchField }: { params: URLSearchParams; on
  * seen and removed. The focus goes from a removed filter's button to the next filter's, else the last one's, else to
  * `afterLast` (the search field): not to the page's body, where the removed button left it.
  */
+/** A score range as a filter reads: "Score 60 to 69", "Score 60 or more", "Score up to 29". */
+const scoreRange = (min: string | null, max: string | null) => (min && max ? `Score ${min} to ${max}` : min ? `Score ${min} or more` : `Score up to ${max}`);
+
 function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchParams; onRemove: (changes: Record<string, string | undefined>) => void; afterLast: () => HTMLElement | null }) {
   const list = useRef<HTMLUListElement>(null);
   const removedAt = useRef<number | undefined>(undefined);
   const period = seenPeriod(params);
   const active = [
     params.get('account') && { key: 'account', text: `Account: ${params.get('account')!.replace(/^company:/, '')}` },
+    (params.get('minScore') || params.get('maxScore')) && { key: 'score', text: scoreRange(params.get('minScore'), params.get('maxScore')) },
     params.get('funnel') && { key: 'funnel', text: `Funnel: ${params.get('funnel')} or beyond` },
     params.get('content') && { key: 'content', text: `Engaged with ${params.get('content')!.replace(':', ' ')}` },
     period && { key: 'from', text: `Seen ${formatDay(period.from)} – ${formatDay(period.to)}` },
@@ -230,7 +236,9 @@ function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchPa
             aria-label={`Remove filter: ${filter.text}`}
             onClick={() => {
               removedAt.current = at;
-              onRemove(filter.key === 'from' ? { from: undefined, to: undefined, content: undefined } : { [filter.key]: undefined });
+              onRemove(
+                filter.key === 'from' ? { from: undefined, to: undefined, content: undefined } : filter.key === 'score' ? { minScore: undefined, maxScore: undefined } : { [filter.key]: undefined },
+              );
             }}
           >
             ✕

@@ -100,7 +100,7 @@ export function MarketingPage({ site, location }: PageProps) {
 
         <Panel id="scores" title="Score distribution">
           <Section loaded={distribution} what="the score distribution">
-            {(data) => <DistributionPanel data={data} />}
+            {(data) => <DistributionPanel data={data} leads={leads} />}
           </Section>
         </Panel>
 
@@ -137,13 +137,16 @@ function FunnelPanel({ data, leads }: { data: FunnelResponse; leads: LeadsLink }
         {formatNumber(data.leads)} identified leads seen; each sits at the furthest step it reached, and a step counts the leads at it or beyond.
       </p>
       <ol class="funnel">
-        {data.steps.map((step) => (
+        {data.steps.map((step, i) => (
           <li key={step.step}>
             <a class="funnel-step" href={leads({ funnel: step.step })}>
               <span class="funnel-name">{step.step === 'prospect' ? 'Prospect' : step.step}</span>
               <Bar value={step.leads} max={top} tone={step.step === 'MQL' || step.step === 'prospect' ? 'hot' : 'accent'} />
               <span class="funnel-count">{formatNumber(step.leads)}</span>
-              <span class="funnel-rate">{step.conversion === null ? '' : `${formatShare(step.conversion)} of the step before`}</span>
+              <span class="funnel-rate">
+                {/* No rate out of nothing: "0 % of the step before" when the step before had no lead read as a loss. */}
+                {step.conversion === null ? '' : data.steps[i - 1]!.leads === 0 ? '– (none at the step before)' : `${formatShare(step.conversion)} of the step before`}
+              </span>
             </a>
           </li>
         ))}
@@ -308,7 +311,7 @@ function PricingPanel({ data, site }: { data: PricingResponse; site: string }) {
   );
 }
 
-function DistributionPanel({ data }: { data: ScoreDistributionResponse }) {
+function DistributionPanel({ data, leads }: { data: ScoreDistributionResponse; leads: LeadsLink }) {
   if (data.buckets.length === 0) return <p class="muted">No identified lead seen in this period.</p>;
   const { warm, hot } = data.thresholds;
   // Each lead counts under its own temperature: a threshold may fall inside a bucket (60 is warm, 61 hot).
@@ -319,7 +322,7 @@ function DistributionPanel({ data }: { data: ScoreDistributionResponse }) {
   return (
     <>
       <p class="muted">
-        Identified leads seen in the period by current score, in steps of {data.bucketSize} points: cold below {warm}, warm from {warm} to {hot}, hot above {hot}.
+        Identified leads seen in the period by current score, in steps of {data.bucketSize} points: cold below {warm}, warm from {warm} to {hot}, hot above {hot}. The data table opens each step's leads.
       </p>
       <Chart
         label="Leads by score"
@@ -328,6 +331,7 @@ function DistributionPanel({ data }: { data: ScoreDistributionResponse }) {
         x={data.buckets.map((bucket) => bucket.from)}
         xStep={data.bucketSize}
         xLabel={(from) => `${from} to ${Number(from) + data.bucketSize - 1} points`}
+        xHref={(from) => leads({ minScore: String(from), maxScore: String(Number(from) + data.bucketSize - 1) })}
         series={[
           { label: 'Cold', color: COLORS.cold, ...band('cold') },
           { label: 'Warm', color: COLORS.warm, ...band('warm') },
