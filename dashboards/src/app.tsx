@@ -109,9 +109,10 @@ export function App() {
                 value={site.id}
                 onChange={(event) => {
                   const chosen = (event.target as HTMLSelectElement).value;
-                  // A lead belongs to one site: switching site from a lead page goes to that site's inbox.
+                  // A lead belongs to one site: switching site from a lead page goes to that site's inbox. An account,
+                  // a page and a page of the list are the old site's too: kept, they listed nothing.
                   const path = here.path.startsWith('/dashboard/leads/') ? '/dashboard/leads' : here.path;
-                  navigate(hrefWith(path, here.params, { site: chosen }));
+                  navigate(hrefWith(path, here.params, { site: chosen, account: undefined, content: undefined, offset: undefined }));
                 }}
               >
                 {session.sites.map((candidate) => (

@@ -241,6 +241,19 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     await page.context().close();
   });
 
+  it('leaves the old site\'s account, page and list page behind when the site changes, and keeps the rest', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=warm&account=initech.test&content=page:/pricing&from=2026-11-01&to=2026-11-30&offset=50`);
+    await page.getByRole('combobox', { name: 'Site' }).selectOption('globex');
+    await expect.poll(() => Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ site: 'globex', temperature: 'warm', from: '2026-11-01', to: '2026-11-30' });
+    // An empty temperature of the accounts is said as such, not as no account at all.
+    await page.goto(`${server.url}/dashboard/accounts?site=globex&temperature=hot`);
+    await page.getByText('No hot account.').waitFor();
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('shows older alerts on demand, after the newest 100, with none repeated when one arrives meanwhile, and counts each status', async () => {
     // 150 alerts of Initech, one a minute until an hour ago, as the dispatcher left them: a dead letter every third.
     const start = Date.now() - 3_600_000 - 150 * 60_000;

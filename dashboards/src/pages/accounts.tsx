@@ -38,7 +38,7 @@ export function AccountsPage({ site, location }: PageProps) {
       ) : !accounts.data ? (
         <Loading what="the accounts" />
       ) : accounts.data.accounts.length === 0 ? (
-        <p class="empty">No account yet.</p>
+        <p class="empty">{temperature ? `No ${temperature} account.` : 'No account yet.'}</p>
       ) : (
         <>
           <p class="muted" role="status">
