@@ -62,6 +62,9 @@ const ALERTS_CLOSE_MS = 3000;
  */
 const PREPARATION_CLOSE_MS = 10_000;
 
+/** After the log has closed, how long the requests it ended (an erasure's 503) get to be answered. */
+const LATE_ANSWERS_MS = 2000;
+
 /** What a start has opened so far, in the order it opens them: all of it once it listens. */
 interface Opened {
   preparation: StorePreparation;
@@ -81,6 +84,11 @@ async function shutDown({ preparation, dispatcher, scorer, sink, app }: Opened):
   const appClosed = app?.close();
   await within(appClosed, REQUESTS_CLOSE_MS);
   await sink?.close();
+  // The requests the log's close ended (an erasure waiting for it) are answered; what is still open after that is a
+  // client that has not finished sending its request (a beacon whose network dropped half-way), which Node would wait
+  // for up to its request timeout, five minutes. Its batch was never accepted.
+  await within(appClosed, LATE_ANSWERS_MS);
+  app?.server.closeAllConnections();
   await appClosed;
   // Each bounded: with ClickHouse hung, a statement in flight would hold them for the client's 30 s timeout,
   // past an orchestrator's grace period. Closing the client after ends what is still in flight.

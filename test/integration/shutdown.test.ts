@@ -1,6 +1,7 @@
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { drained, getJson, leadFromForm, newVisitor, postBatch, SITE_ORIGIN, startOverClickHouseHttp, TEST_TOKEN, wireEvent } from '../support/server.ts';
+import { drained, getJson, leadFromForm, newVisitor, postBatch, SITE_ORIGIN, startOverClickHouseHttp, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 // A collector over HTTP to a ClickHouse test server whose faults the test sets, shut down as SIGTERM does (close()).
 describe('shutting down', () => {
@@ -23,6 +24,29 @@ describe('shutting down', () => {
       await clickhouse.setFault('ok');
       if (!closed) await Promise.race([hearth.close(), sleep(80_000)]);
       await clickhouse.kill();
+    }
+  });
+
+  it('ends within its bound while a client is still sending a request it never finishes', { timeout: 120_000 }, async () => {
+    const hearth = await startTestServer();
+    let closed = false;
+    // A beacon whose body stops half-way (a phone that lost its network, a slow client): Node would wait for it up to
+    // its request timeout, five minutes.
+    const { port } = new URL(hearth.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.on('error', () => {});
+    socket.write(`POST /collect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nOrigin: ${SITE_ORIGIN}\r\nContent-Length: 1000\r\n\r\n{"s":"acme",`);
+    await sleep(300);
+    try {
+      const startedAt = Date.now();
+      const closing = hearth.close().then(() => (closed = true));
+      const outcome = await Promise.race([closing.then(() => 'closed'), sleep(40_000).then(() => 'still closing after 40 s')]);
+      expect(outcome).toBe('closed');
+      expect(Date.now() - startedAt).toBeLessThan(15_000);
+    } finally {
+      socket.destroy();
+      if (!closed) await Promise.race([hearth.close(), sleep(20_000)]);
     }
   });
 
