@@ -532,6 +532,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     // A period longer than a view covers, picked by hand: each panel said "invalid query", not which day to change.
     await page.goto(`${server.url}/dashboard?site=acme&from=2024-01-01&to=2026-01-01`);
     await page.getByText('Could not load the key figures: from: a view covers at most 366 days (got "2024-01-01")').waitFor();
+    // A day that does not exist: the panels name it, and the page does not count days from it ("the 0 days before").
+    await page.goto(`${server.url}/dashboard?site=acme&from=2026-02-30&to=2026-03-01`);
+    await page.getByText('Could not load the key figures: from: not a calendar day (got "2026-02-30")').waitFor();
+    expect(await page.locator('p.intro').innerText()).toContain('changes compare with the period before.');
     // The browser reports each refused request; nothing else went wrong.
     expect(problems.filter((problem) => !problem.includes('the server responded with a status of 400'))).toEqual([]);
     await page.context().close();

@@ -50,7 +50,7 @@ export function MarketingPage({ site, location }: PageProps) {
           Export the period's leads (CSV)
         </a>
       </div>
-      <p class="muted intro">Leads figures count the identified leads seen in the period, as they stand now; changes compare with the {periodDays(period.from, period.to)} days before.</p>
+      <p class="muted intro">Leads figures count the identified leads seen in the period, as they stand now; changes compare with {earlier(periodDays(period.from, period.to))}.</p>
 
       <Section loaded={summary} what="the key figures">
         {({ kpis }) => (
@@ -128,6 +128,9 @@ export function MarketingPage({ site, location }: PageProps) {
 }
 
 type LeadsLink = (filters: Record<string, string>) => string;
+
+/** The period before, in words: "the 30 days before", or "the period before" for dates that name no period (the panels say what is wrong with them). */
+const earlier = (days: number) => (Number.isInteger(days) && days > 0 ? `the ${days} ${days === 1 ? 'day' : 'days'} before` : 'the period before');
 
 function FunnelPanel({ data, leads }: { data: FunnelResponse; leads: LeadsLink }) {
   const top = data.steps[0]?.leads ?? 0;
