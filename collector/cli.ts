@@ -67,6 +67,32 @@ Environment:
                         a full rescoring works in slices of about this many leads (default: 100000)
   LOG_LEVEL             ${LOG_LEVELS.join(', ')} (default: info)`;
 
+/**
+ * `hearth <command> --help`: the command's own lines of the usage (what it does, its options) and the environment for
+ * the commands that open the store; `hearth help` has them all.
+ */
+function commandUsage(command: Command): string {
+  const lines = USAGE.split('\n');
+  // A line of the usage with the lines under it that carry it on (indented past the names).
+  const entry = (starts: string) => {
+    const at = lines.findIndex((line) => line.startsWith(starts));
+    if (at < 0) return [];
+    const end = lines.findIndex((line, i) => i > at && !/^ {12}\S/.test(line));
+    return lines.slice(at, end < 0 ? undefined : end);
+  };
+  const options = [...((COMMAND_OPTIONS[command] as readonly string[]).includes('config') ? entry('  --config FILE') : []), ...entry(`  ${command}: `)];
+  const environment = (COMMAND_OPTIONS[command] as readonly string[]).includes('config') ? lines.slice(lines.indexOf('Environment:')) : [];
+  return [
+    `Usage: hearth ${command}${options.length ? ' [options]' : ''}`,
+    '',
+    ...entry(`  ${command} `),
+    ...(options.length ? ['', 'Options:', ...options] : []),
+    ...(environment.length ? ['', ...environment] : []),
+    '',
+    '(hearth help lists every command)',
+  ].join('\n');
+}
+
 class UsageError extends Error {}
 /** The store cannot do what a command asks: the message says why, without a stack. */
 class StoreError extends Error {}
@@ -651,7 +677,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
     }
     const options = readOptions(command as Command, rest);
     if (options.help) {
-      console.log(USAGE);
+      console.log(commandUsage(command as Command));
       return 0;
     }
     switch (command as Command) {

@@ -53,6 +53,15 @@ describe('hearth CLI', () => {
     expect(badPort.stderr).toBe(`hearth: --port expects a whole number from 0 to 65535, got "abc"\n(hearth help lists every command's options)\n`);
     const optionFirst = await runHearth(['--config', 'x.json', 'start']);
     expect([optionFirst.code, optionFirst.stderr.split('\n')[0]]).toEqual([2, 'hearth: unknown command "--config" (options go after the command: hearth start --config …)']);
+    // A command's --help is that command's: what it does, its options, the environment it reads.
+    const scoreHelp = await runHearth(['score', '--help']);
+    expect([scoreHelp.code, scoreHelp.stdout.split('\n')[0]]).toEqual([0, 'Usage: hearth score [options]']);
+    expect(scoreHelp.stdout).toContain('score: --site ID (default: the first), --json, --limit N');
+    expect(scoreHelp.stdout).toContain('CLICKHOUSE_URL');
+    expect(scoreHelp.stdout).not.toContain('--rules');
+    const backtestHelp = await runHearth(['backtest', '-h']);
+    expect(backtestHelp.stdout).toContain('backtest: --rules FILE (required');
+    expect(backtestHelp.stdout).not.toContain('--visitors');
     const version = await runHearth(['--version']);
     expect([version.code, version.stdout.trim()]).toEqual([0, JSON.parse(readFileSync('package.json', 'utf8')).version]);
   });
