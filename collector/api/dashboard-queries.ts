@@ -467,6 +467,8 @@ export interface LeadFilters {
   source?: string | undefined;
   /** `page:/pricing`, `download:whitepaper.pdf`, `webinar:webinar-signup`: leads who engaged with it in the period. */
   content?: { kind: 'page' | 'download' | 'webinar'; item: string } | undefined;
+  /** Leads who viewed a pricing page (pricingPatterns) in the period, as the pricing panel counts them. */
+  viewedPricing?: boolean | undefined;
   /** An owner's name; '' for the unassigned. */
   owner?: string | undefined;
   minScore?: number | undefined;
@@ -506,14 +508,19 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
   const where: string[] = [];
   if (filters.period) {
     Object.assign(params, periodParams(site.id, filters.period));
-    let condition = '';
+    const conditions: string[] = [];
     if (filters.content) {
       params.webinar_forms = WEBINAR_FORMS;
       params.content_kind = filters.content.kind;
       params.content_item = filters.content.item;
-      condition = `${CONTENT_EVENTS} AND ${CONTENT_KIND} = {content_kind:String} AND ${CONTENT_ITEM} = {content_item:String}`;
+      conditions.push(`${CONTENT_EVENTS} AND ${CONTENT_KIND} = {content_kind:String} AND ${CONTENT_ITEM} = {content_item:String}`);
     }
-    where.push(seenBetween(site, START, END, condition));
+    if (filters.viewedPricing) {
+      params.pricing = globsToRegex(pricingPatterns(site));
+      conditions.push(`type = 'pageview' AND match(path, {pricing:String})`);
+    }
+    // An event that meets each condition (one page view, one download): both conditions together keep only a pricing page.
+    where.push(seenBetween(site, START, END, conditions.map((condition) => `(${condition})`).join(' AND ')));
   }
   if (filters.temperatures?.length) {
     params.temperatures = filters.temperatures;

@@ -224,6 +224,8 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     funnel: z.enum(FUNNEL_STEPS).optional(),
     source: z.string().min(1).max(200).optional(),
     content: contentRef.optional(),
+    // Leads who viewed a pricing page in the period (the pricing panel's leads).
+    pricing: z.literal('1', { message: 'pricing takes 1: the leads who viewed a pricing page in the period' }).optional(),
     owner: z.string().max(200).optional(),
     // Any safe integer, passed on as 64 bits like offset (dashboard-queries.ts): none wraps around into another score or page.
     minScore: wholeNumber().optional(),
@@ -232,9 +234,13 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     account: accountId.optional(),
     sort: z.enum(['score', 'recent']).default('score'),
   };
-  const checkList = (query: Days & { content?: unknown }, ctx: z.RefinementCtx) => {
+  const checkList = (query: Days & { content?: unknown; pricing?: unknown }, ctx: z.RefinementCtx) => {
     if (query.from !== undefined || query.to !== undefined) checkPeriod(query, ctx);
-    else if (query.content !== undefined) ctx.addIssue({ code: 'custom', path: ['content'], message: 'content needs a period: give from and to' });
+    else {
+      for (const key of ['content', 'pricing'] as const) {
+        if (query[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs a period: give from and to` });
+      }
+    }
   };
   const listQuery = z
     .object({ ...listFields, limit: wholeNumber({ min: 1, max: 1000 }).default(50), offset: wholeNumber({ min: 0 }).default(0) })
@@ -253,6 +259,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     funnel: query.funnel,
     source: query.source,
     content: query.content,
+    viewedPricing: query.pricing === '1',
     owner: query.owner,
     minScore: query.minScore,
     maxScore: query.maxScore,

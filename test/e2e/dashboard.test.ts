@@ -339,6 +339,13 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect([total(leads, 'Cold'), total(leads, 'Warm'), total(leads, 'Hot')]).toEqual([figures.cold, figures.warm, figures.hot]);
     await page.screenshot({ path: `${SCREENSHOTS}/marketing-figures.png`, fullPage: true });
 
+    // The pricing panel's leads open as a list, as many as it counts.
+    const viewers = await kpi(page, 'Leads who viewed pricing');
+    await page.getByRole('link', { name: `${viewers} leads who viewed pricing: see the list` }).click();
+    await page.getByRole('button', { name: 'Remove filter: Viewed pricing' }).waitFor();
+    await expect.poll(() => page.locator('table.leads tbody tr').count()).toBe(Number(viewers));
+    await page.goBack();
+
     // A month with no lead: the funnel gives no rate out of a step with none, where it read "0% of the step before".
     await page.goto(`${server.url}/dashboard?site=acme&from=2026-01-01&to=2026-01-31`);
     await expect.poll(() => page.locator('.funnel-rate').allInnerTexts()).toEqual(['', ...Array(4).fill('– (none at the step before)')]);

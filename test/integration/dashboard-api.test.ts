@@ -231,6 +231,13 @@ describe('marketing dashboard API', () => {
     });
     expect(body.dailyViews).toEqual([0, 0, 0, 0, 0, 2, 0]);
     expect(body.topLeads).toEqual([expect.objectContaining({ email: emails.ceo, company: 'Initech', views: 2, engagedSeconds: 180, temperature: 'hot' })]);
+    // Its leads open as a list: the ones it counts, in the period.
+    const viewers = await api(`/api/dashboard/leads?${WEEK}&pricing=1`);
+    expect(viewers.body.total).toBe(body.leads.current);
+    expect(viewers.body.leads.map((lead: { email: string }) => lead.email)).toEqual([emails.ceo]);
+    const noPeriod = await api('/api/dashboard/leads?site=acme&pricing=1');
+    expect(noPeriod.status).toBe(400);
+    expect(noPeriod.body.problems).toEqual([{ path: 'pricing', message: 'pricing needs a period: give from and to' }]);
   });
 
   it('tells a lead\'s long pricing visit in minutes, as the lead page shows its buying signals', async () => {
@@ -306,6 +313,7 @@ describe('a computer two people shared, visit by visit (site hooli)', () => {
     const { body } = await api(`/api/dashboard/pricing?${HOOLI(6, 0)}`);
     expect(body).toMatchObject({ views: { current: 1, previous: 0 }, visitors: { current: 1, previous: 0 }, leads: { current: 1, previous: 0 } });
     expect(body.topLeads).toEqual([expect.objectContaining({ email: anna, views: 1, engagedSeconds: 150, temperature: 'hot' })]);
+    expect(await emailsOf(`${HOOLI(6, 0)}&pricing=1`)).toEqual([anna]);
   });
 
   it('lists, and counts in the key figures, only the person seen in the period', async () => {

@@ -84,6 +84,7 @@ export function LeadsPage({ site, location }: PageProps) {
     owner: get('owner'),
     q: get('q'),
     account: get('account'),
+    pricing: get('pricing'),
     minScore: get('minScore'),
     maxScore: get('maxScore'),
     sort: get('sort') || 'score',
@@ -121,7 +122,7 @@ export function LeadsPage({ site, location }: PageProps) {
             onChange={(event) => {
               const value = (event.target as HTMLSelectElement).value;
               if (value === 'custom') return;
-              set(value ? { from: daysBefore(today(), Number(value) - 1), to: today() } : { from: undefined, to: undefined, content: undefined });
+              set(value ? { from: daysBefore(today(), Number(value) - 1), to: today() } : { from: undefined, to: undefined, content: undefined, pricing: undefined });
             }}
           >
             <option value="">Any time</option>
@@ -215,6 +216,7 @@ function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchPa
     (params.get('minScore') || params.get('maxScore')) && { key: 'score', text: scoreRange(params.get('minScore'), params.get('maxScore')) },
     params.get('funnel') && { key: 'funnel', text: `Funnel: ${params.get('funnel')} or beyond` },
     params.get('content') && { key: 'content', text: `Engaged with ${params.get('content')!.replace(':', ' ')}` },
+    params.get('pricing') && { key: 'pricing', text: 'Viewed pricing' },
     period && { key: 'from', text: `Seen ${formatDay(period.from)} – ${formatDay(period.to)}` },
   ].filter(Boolean) as { key: string; text: string }[];
   useEffect(() => {
@@ -237,7 +239,7 @@ function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchPa
             onClick={() => {
               removedAt.current = at;
               onRemove(
-                filter.key === 'from' ? { from: undefined, to: undefined, content: undefined } : filter.key === 'score' ? { minScore: undefined, maxScore: undefined } : { [filter.key]: undefined },
+                filter.key === 'from' ? { from: undefined, to: undefined, content: undefined, pricing: undefined } : filter.key === 'score' ? { minScore: undefined, maxScore: undefined } : { [filter.key]: undefined },
               );
             }}
           >

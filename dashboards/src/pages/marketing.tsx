@@ -118,7 +118,7 @@ export function MarketingPage({ site, location }: PageProps) {
 
         <Panel id="pricing" title="Pricing-page engagement" wide>
           <Section loaded={pricing} what="pricing-page engagement">
-            {(data) => <PricingPanel data={data} site={site.id} />}
+            {(data) => <PricingPanel data={data} site={site.id} leads={leads} />}
           </Section>
         </Panel>
 
@@ -256,7 +256,7 @@ function ContentTable({ title, kind, rows, leads }: { title: string; kind: strin
   );
 }
 
-function PricingPanel({ data, site }: { data: PricingResponse; site: string }) {
+function PricingPanel({ data, site, leads }: { data: PricingResponse; site: string; leads: LeadsLink }) {
   return (
     <>
       <p class="muted">Pages matching {data.patterns.join(', ')}.</p>
@@ -264,7 +264,7 @@ function PricingPanel({ data, site }: { data: PricingResponse; site: string }) {
         <Kpi label="Pricing views" value={data.views} />
         <Kpi label="Visitors who viewed pricing" value={data.visitors} />
         <Kpi label="Share of all visitors" value={data.visitorShare} format={formatShare} />
-        <Kpi label="Leads who viewed pricing" value={data.leads} />
+        <Kpi label="Leads who viewed pricing" value={data.leads} href={leads({ pricing: '1' })} />
         <Kpi label="Engaged time per view" value={data.averageEngagedSeconds} format={formatSeconds} />
       </dl>
       <div class="chart-pair">
