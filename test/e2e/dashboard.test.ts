@@ -105,6 +105,16 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   const openPage = () => openTab(browser);
   const logIn = (page: Page, name: keyof typeof USERS) => logInAs(page, server.url, USERS[name]);
 
+  /** A tab where Sam, signed in, has Initech's lead open, ready to qualify it. */
+  const onInitechLead = async () => {
+    const tab = await openPage();
+    await logIn(tab.page, 'sam');
+    await tab.page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=initech`);
+    await tab.page.locator('table.leads tbody tr a').first().click();
+    await tab.page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
+    return tab;
+  };
+
   /** The figure a key-figure card shows, by its label. */
   const kpi = (page: Page, label: string) => page.locator('.kpi', { has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('.kpi-value').first().innerText();
 
@@ -406,11 +416,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   });
 
   it('saves and signs out from a tab opened before its user signed in again in another tab', async () => {
-    const first = await openPage();
-    await logIn(first.page, 'sam');
-    await first.page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=initech`);
-    await first.page.locator('table.leads tbody tr a').first().click();
-    await first.page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
+    const first = await onInitechLead();
     // Another tab of the same browser signs out and in again: the cookie is a new session's, with a new CSRF token.
     const second = await first.page.context().newPage();
     await second.goto(`${server.url}/dashboard`);
@@ -439,11 +445,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   });
 
   it('keeps what was typed when a save finds the session ended, and saves it once signed in again in another tab', async () => {
-    const first = await openPage();
-    await logIn(first.page, 'sam');
-    await first.page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=initech`);
-    await first.page.locator('table.leads tbody tr a').first().click();
-    await first.page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
+    const first = await onInitechLead();
     const leadUrl = first.page.url();
     // Another tab signs out: the session is gone.
     const second = await first.page.context().newPage();
