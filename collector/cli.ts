@@ -80,8 +80,8 @@ function commandUsage(command: Command): string {
     const end = lines.findIndex((line, i) => i > at && !/^ {12}\S/.test(line));
     return lines.slice(at, end < 0 ? undefined : end);
   };
-  const options = [...((COMMAND_OPTIONS[command] as readonly string[]).includes('config') ? entry('  --config FILE') : []), ...entry(`  ${command}: `)];
-  const environment = (COMMAND_OPTIONS[command] as readonly string[]).includes('config') ? lines.slice(lines.indexOf('Environment:')) : [];
+  const options = [...(opensStore(command) ? entry('  --config FILE') : []), ...entry(`  ${command}: `)];
+  const environment = opensStore(command) ? lines.slice(lines.indexOf('Environment:')) : [];
   return [
     `Usage: hearth ${command}${options.length ? ' [options]' : ''}`,
     '',
@@ -108,6 +108,8 @@ const COMMAND_OPTIONS = {
   'hash-password': [],
 } as const;
 type Command = keyof typeof COMMAND_OPTIONS;
+/** The commands that open the store: those that take a config (start, migrate, score, backtest, demo). */
+const opensStore = (command: Command) => (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
 
 const DATE = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?:(:\d{2})(?:\.\d{1,3})?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/;
 
@@ -222,9 +224,6 @@ function adminTokenFromEnv(): string | undefined {
  * even with a ClickHouse server (the write-ahead log, sessions).
  */
 function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean): StoreOptions {
-  // Only `hearth start` logs, but a LOG_LEVEL set wrong for it is named by the first command of a deployment
-  // (`hearth migrate`, say), rather than after it.
-  logLevelFromEnv();
   const fromEnv = storeOptionsFromEnv();
   if (fromEnv.url) {
     checkClickHouseUrl(fromEnv.url);
@@ -680,6 +679,9 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
       console.log(commandUsage(command as Command));
       return 0;
     }
+    // Only `hearth start` logs, but a LOG_LEVEL set wrong for it is named by every command that opens the store: the
+    // first of a deployment (`hearth migrate`, say), rather than after it.
+    if (opensStore(command as Command)) logLevelFromEnv();
     switch (command as Command) {
       case 'start':
         await start(options, loading);

@@ -1,4 +1,4 @@
-import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { accountKeyOf, scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
 import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/compile.ts';
 import { judgeQualification } from '../../scoring/qualification.ts';
@@ -26,6 +26,7 @@ import type {
   TimeseriesResponse,
 } from './dashboard-types.ts';
 import { currentQualifications } from './lead-store.ts';
+import { queryRows as rows } from '../store/client.ts';
 import { rulesOf } from './scores.ts';
 import { personName } from '../../scoring/person-name.ts';
 
@@ -72,10 +73,6 @@ const periodParams = (site: string, period: Period) => ({
   previous_start: toClickHouseTime(period.previousStart),
 });
 
-async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>, clickhouse_settings?: ClickHouseSettings): Promise<T[]> {
-  const result = await client.query({ query, query_params, format: 'JSONEachRow', ...(clickhouse_settings && { clickhouse_settings }) });
-  return result.json<T>();
-}
 
 // ---- SQL building blocks (no user input is ever spliced in: values travel as query parameters) ----------------
 

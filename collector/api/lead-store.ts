@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { identitiesSql, leadIdOfEmailSql, ownerOf, type GivenEmail } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
 import { saysNothingSql } from '../../scoring/normalize.ts';
@@ -7,6 +7,7 @@ import { isoTime, ONE_LEAD, SqlParams, timeOf, toClickHouseTime } from '../../sc
 import { END_OF_TIME, type ErasureRow } from '../ingest/erasures.ts';
 import type { EventRow } from '../ingest/rows.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
+import { queryRows as rows } from '../store/client.ts';
 import { FRAMEWORKS, replayQualificationChange, type QualificationChange, type QualificationState } from '../../scoring/qualification.ts';
 
 /** A lead's id: `l_` and the start of the SHA-256 of its email, stable, and not the email itself. */
@@ -49,10 +50,6 @@ export interface Person extends LeadIdentity {
   formerEmails: string[];
 }
 
-async function rows<T>(client: ClickHouseClient, query: string, query_params: Record<string, unknown>, clickhouse_settings?: ClickHouseSettings): Promise<T[]> {
-  const result = await client.query({ query, query_params, format: 'JSONEachRow', ...(clickhouse_settings && { clickhouse_settings }) });
-  return result.json<T>();
-}
 
 /**
  * The email of a lead id, if some browser of the site ever gave it. A scored lead's stored scores carry its email,

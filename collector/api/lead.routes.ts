@@ -172,10 +172,11 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       if (Object.keys(change.data).length === 0) return verdict;
       const current = history.at(-1);
       try {
-        const next = applyQualificationChange(current ?? emptyQualification(policy), change.data);
+        const before = current ?? emptyQualification(policy);
+        const next = applyQualificationChange(before, change.data);
         // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the
         // history lists what changed. It is still checked first, so a wrong box is refused either way.
-        if (sameQualification(next, current ?? emptyQualification(policy))) return verdict;
+        if (sameQualification(next, before)) return verdict;
         // The history is ordered by time alone: a change in the same millisecond as the last (or after a clock step
         // back) is stamped just after it, so the latest row is always the one built on all the others.
         const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);

@@ -334,6 +334,12 @@ function settingAssignments(settings: ClickHouseSettings | Record<string, unknow
     .map(([name, value]) => `${name} = ${literal(name, value)}`);
 }
 
+/** The rows of a parameterised query (JSONEachRow), with settings of its own when given. */
+export async function queryRows<T>(client: Pick<ClickHouseClient, 'query'>, query: string, query_params: Record<string, unknown>, clickhouse_settings?: ClickHouseSettings): Promise<T[]> {
+  const result = await client.query({ query, query_params, format: 'JSONEachRow', ...(clickhouse_settings && { clickhouse_settings }) });
+  return result.json<T>();
+}
+
 /** A statement with a SETTINGS clause of its own. */
 export function withSettings(query: string, settings: ClickHouseSettings | Record<string, unknown>): string {
   const assignments = settingAssignments(settings);
