@@ -231,12 +231,16 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
 
 const personParams = (site: string, person: Person) => ({ ...leadParams(site, person, [person.email, ...person.formerEmails]), leads: person.leadIds });
 
+/** An export's rows give their times in ISO 8601 UTC (`2026-03-02T09:15:00.000Z`), as the rest of the API does. */
+const ISO_TIMES = { date_time_output_format: 'iso' } as const;
+
 /** Every event of the person (PERSONS_ROWS), newest first. */
 export async function personEvents(client: ClickHouseClient, site: string, person: Person) {
   return rows<Record<string, unknown>>(
     client,
     `SELECT * EXCEPT (site_id) FROM events FINAL WHERE site_id = {site:String} AND ${PERSONS_ROWS} ORDER BY ts DESC, event_id`,
     personParams(site, person),
+    ISO_TIMES,
   );
 }
 
@@ -246,8 +250,9 @@ export async function personStoredScores(client: ClickHouseClient, site: string,
     client,
     `SELECT * EXCEPT (site_id) FROM lead_scores WHERE site_id = {site:String} AND lead_id IN {leads:Array(String)} ORDER BY lead_id, scored_at`,
     personParams(site, person),
+    ISO_TIMES,
   );
-  return stored.map((row) => ({ ...row, reasons: reasonsOf(row), signals: signalsOf(row) }));
+  return stored.map((row) => ({ ...row, reasons: reasonsOf(row), signals: signalsOf(row).map((signal) => ({ ...signal, at: isoTime(signal.at) })) }));
 }
 
 /** Every alert about the person's leads, with each destination's delivery state and the alert as it was sent. */
@@ -256,6 +261,7 @@ export async function personAlerts(client: ClickHouseClient, site: string, perso
     client,
     `SELECT * EXCEPT (site_id) FROM alert_outbox FINAL WHERE site_id = {site:String} AND lead_id IN {leads:Array(String)} ORDER BY created_at, alert_id, destination_id`,
     personParams(site, person),
+    ISO_TIMES,
   );
   return alerts.map((row) => ({ ...row, alert: JSON.parse(row.alert) as unknown }));
 }

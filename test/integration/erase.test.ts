@@ -169,10 +169,15 @@ describe('exporting a person', () => {
     expect(body.storedScores.length).toBeGreaterThan(0);
     expect(body.storedScores.every((row: { lead_id: string }) => row.lead_id === adaId || row.lead_id === `v_${laptop}` || row.lead_id === `v_${shared}`)).toBe(true);
     expect(body.storedScores.find((row: { lead_id: string }) => row.lead_id === adaId)).toMatchObject({ email: ada, company: 'Alpha', profile: { job_title: 'CEO' } });
+    // Times in ISO 8601 UTC, as everywhere else in the API, so that a spreadsheet or a script reads them as UTC.
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    expect(body.events.map((event: { ts: string }) => event.ts)).toEqual(body.events.map(() => expect.stringMatching(iso)));
+    const adas = body.storedScores.find((row: { lead_id: string }) => row.lead_id === adaId);
+    expect([adas.scored_at, adas.first_seen, adas.last_seen, ...adas.signals.map((signal: { at: string }) => signal.at)]).toEqual([...Array(3 + adas.signals.length)].map(() => expect.stringMatching(iso)));
     // Her demo request raised an alert, still waiting for its destination.
     await expect.poll(async () => (await getJson(server, `/api/leads/${adaId}/export?site=acme`)).body.alerts?.length, { timeout: 10_000 }).toBeGreaterThan(0);
     const alerts = (await getJson(server, `/api/leads/${adaId}/export?site=acme`)).body.alerts;
-    expect(alerts[0]).toMatchObject({ lead_id: adaId, signal: 'demo_request', alert: { lead: { email: ada, company: 'Alpha' } } });
+    expect(alerts[0]).toMatchObject({ lead_id: adaId, signal: 'demo_request', created_at: expect.stringMatching(iso), alert: { lead: { email: ada, company: 'Alpha' } } });
   });
 
   it('gives a shared computer’s anonymous history to the person of its first identified visit, not to the next user', async () => {
