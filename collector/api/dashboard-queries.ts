@@ -220,6 +220,12 @@ WHERE site_id = {site:String} AND ts >= ${PREVIOUS_START} AND ts < ${END}${notBo
 
 const inCurrent = (leads: ActiveLead[]) => leads.filter((lead) => lead.inCurrent);
 
+/** Each email (of those `condition` keeps) with when it was first given (`identified_at`): a lead is new in that period. */
+const firstIdentified = (site: SiteConfig, condition = '') => `
+    SELECT email, min(ts) AS identified_at FROM identities
+    WHERE site_id = {site:String}${notBot(site)}${condition ? ` AND ${condition}` : ''}
+    GROUP BY email`;
+
 // ---- Panels --------------------------------------------------------------------------------------------------
 
 export async function summary(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<SummaryResponse> {
@@ -229,12 +235,7 @@ export async function summary(client: ClickHouseClient, site: SiteConfig, period
     client,
     `
 SELECT countIf(identified_at >= ${START} AND identified_at < ${END}) AS current, countIf(identified_at >= ${PREVIOUS_START} AND identified_at < ${START}) AS previous
-FROM
-(
-    SELECT min(ts) AS identified_at FROM identities
-    WHERE site_id = {site:String}${notBot(site)} AND email IN (SELECT email FROM (${currentLeadsSql(['email'])}))
-    GROUP BY email
-)`,
+FROM (${firstIdentified(site, `email IN (SELECT email FROM (${currentLeadsSql(['email'])}))`)})`,
     periodParams(site.id, period),
   );
   const [leads, verdicts, visitors, [identified]] = await Promise.all([activeLeads(client, site, period), verdictsOf(client, site), visitorCounts(client, site, period), newLeads]);
@@ -466,6 +467,8 @@ export interface LeadFilters {
   content?: { kind: 'page' | 'download' | 'webinar'; item: string } | undefined;
   /** Leads who viewed a pricing page (pricingPatterns) in the period, as the pricing panel counts them. */
   viewedPricing?: boolean | undefined;
+  /** Leads whose email was first given in the period: the key figures' new leads. */
+  newInPeriod?: boolean | undefined;
   /** An owner's name; '' for the unassigned. */
   owner?: string | undefined;
   minScore?: number | undefined;
@@ -518,6 +521,7 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
     }
     // An event that meets each condition (one page view, one download): both conditions together keep only a pricing page.
     where.push(seenBetween(site, START, END, conditions.map((condition) => `(${condition})`).join(' AND ')));
+    if (filters.newInPeriod) where.push(`email IN (SELECT email FROM (${firstIdentified(site)}) WHERE identified_at >= ${START} AND identified_at < ${END})`);
   }
   if (filters.temperatures?.length) {
     params.temperatures = filters.temperatures;

@@ -226,6 +226,8 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     content: contentRef.optional(),
     // Leads who viewed a pricing page in the period (the pricing panel's leads).
     pricing: z.literal('1', { message: 'pricing takes 1: the leads who viewed a pricing page in the period' }).optional(),
+    // Leads who first gave their email in the period (the key figures' new leads).
+    new: z.literal('1', { message: 'new takes 1: the leads who first gave their email in the period' }).optional(),
     owner: z.string().max(200).optional(),
     // Any safe integer, passed on as 64 bits like offset (dashboard-queries.ts): none wraps around into another score or page.
     minScore: wholeNumber().optional(),
@@ -234,10 +236,10 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     account: accountId.optional(),
     sort: z.enum(['score', 'recent']).default('score'),
   };
-  const checkList = (query: Days & { content?: unknown; pricing?: unknown }, ctx: z.RefinementCtx) => {
+  const checkList = (query: Days & { content?: unknown; pricing?: unknown; new?: unknown }, ctx: z.RefinementCtx) => {
     if (query.from !== undefined || query.to !== undefined) checkPeriod(query, ctx);
     else {
-      for (const key of ['content', 'pricing'] as const) {
+      for (const key of ['content', 'pricing', 'new'] as const) {
         if (query[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs a period: give from and to` });
       }
     }
@@ -260,6 +262,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     source: query.source,
     content: query.content,
     viewedPricing: query.pricing === '1',
+    newInPeriod: query.new === '1',
     owner: query.owner,
     minScore: query.minScore,
     maxScore: query.maxScore,

@@ -355,6 +355,13 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByRole('button', { name: 'Remove filter: Viewed pricing' }).waitFor();
     await expect.poll(() => page.locator('table.leads tbody tr').count()).toBe(Number(viewers));
     await page.goBack();
+    // So do the new leads.
+    const newLeads = await kpi(page, 'New leads');
+    expect(Number(newLeads)).toBeGreaterThan(0);
+    await page.getByRole('link', { name: `${newLeads} new leads: see the list` }).click();
+    await page.getByRole('button', { name: 'Remove filter: New: first gave their email in the period' }).waitFor();
+    await expect.poll(() => page.locator('table.leads tbody tr').count()).toBe(Number(newLeads));
+    await page.goBack();
 
     // A month with no lead: the funnel gives no rate out of a step with none, where it read "0% of the step before".
     await page.goto(`${server.url}/dashboard?site=acme&from=2026-01-01&to=2026-01-31`);

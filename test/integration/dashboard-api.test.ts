@@ -352,6 +352,21 @@ describe('leads as people typed them (site globex)', () => {
     expect(body.kpis.newLeads).toEqual({ current: 3, previous: 0 });
   });
 
+  it('lists the new leads, as many as the key figures count: not a lead who gave their email before the period', async () => {
+    const emailsOf = async (query: string) => (await api(`/api/dashboard/leads?${query}`)).body.leads.map((lead: { email: string }) => lead.email).sort();
+    expect(await emailsOf(`${GLOBEX_WEEK}&new=1`)).toEqual([people.ada, people.head, people.corrected].sort());
+    // Yesterday and today: Jon came back, but gave his email (and put it right) the day before; Ada is new.
+    const twoDays = `site=globex&from=${dayOf(1)}&to=${dayOf(0)}`;
+    const { body } = await api(`/api/dashboard/summary?${twoDays}`);
+    expect(body.kpis).toMatchObject({ identifiedLeads: { current: 2 }, newLeads: { current: 1 } });
+    expect(await emailsOf(twoDays)).toEqual([people.ada, people.corrected].sort());
+    expect(await emailsOf(`${twoDays}&new=1`)).toEqual([people.ada]);
+    expect((await api(`/api/dashboard/leads?${twoDays}&new=1`)).body.total).toBe(1);
+    const noPeriod = await api('/api/dashboard/leads?site=globex&new=1');
+    expect(noPeriod.status).toBe(400);
+    expect(noPeriod.body.problems).toEqual([{ path: 'new', message: 'new needs a period: give from and to' }]);
+  });
+
   it('counts a visitor and a lead seen on two days once in the period\'s totals, which the days do not add up to', async () => {
     const { body } = await api(`/api/dashboard/timeseries?${GLOBEX_WEEK}`);
     expect(body.visitors).toEqual([0, 0, 0, 1, 1, 1, 1]);

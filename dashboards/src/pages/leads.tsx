@@ -85,6 +85,7 @@ export function LeadsPage({ site, location }: PageProps) {
     q: get('q'),
     account: get('account'),
     pricing: get('pricing'),
+    new: get('new'),
     minScore: get('minScore'),
     maxScore: get('maxScore'),
     sort: get('sort') || 'score',
@@ -122,7 +123,7 @@ export function LeadsPage({ site, location }: PageProps) {
             onChange={(event) => {
               const value = (event.target as HTMLSelectElement).value;
               if (value === 'custom') return;
-              set(value ? { from: daysBefore(today(), Number(value) - 1), to: today() } : { from: undefined, to: undefined, content: undefined, pricing: undefined });
+              set(value ? { from: daysBefore(today(), Number(value) - 1), to: today() } : { from: undefined, to: undefined, content: undefined, pricing: undefined, new: undefined });
             }}
           >
             <option value="">Any time</option>
@@ -217,6 +218,7 @@ function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchPa
     params.get('funnel') && { key: 'funnel', text: `Funnel: ${params.get('funnel')} or beyond` },
     params.get('content') && { key: 'content', text: `Engaged with ${params.get('content')!.replace(':', ' ')}` },
     params.get('pricing') && { key: 'pricing', text: 'Viewed pricing' },
+    params.get('new') && { key: 'new', text: 'New: first gave their email in the period' },
     period && { key: 'from', text: `Seen ${formatDay(period.from)} – ${formatDay(period.to)}` },
   ].filter(Boolean) as { key: string; text: string }[];
   useEffect(() => {
@@ -239,7 +241,7 @@ function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchPa
             onClick={() => {
               removedAt.current = at;
               onRemove(
-                filter.key === 'from' ? { from: undefined, to: undefined, content: undefined, pricing: undefined } : filter.key === 'score' ? { minScore: undefined, maxScore: undefined } : { [filter.key]: undefined },
+                filter.key === 'from' ? { from: undefined, to: undefined, content: undefined, pricing: undefined, new: undefined } : filter.key === 'score' ? { minScore: undefined, maxScore: undefined } : { [filter.key]: undefined },
               );
             }}
           >

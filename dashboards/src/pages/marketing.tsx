@@ -57,7 +57,7 @@ export function MarketingPage({ site, location }: PageProps) {
           <dl class="kpis" aria-label="Key figures">
             <Kpi label="Visitors" value={kpis.visitors} />
             <Kpi label="Identified leads" value={kpis.identifiedLeads} href={leads({})} />
-            <Kpi label="New leads" value={kpis.newLeads} />
+            <Kpi label="New leads" value={kpis.newLeads} href={leads({ new: '1' })} />
             <Kpi label="Warm leads" value={kpis.warm} href={leads({ temperature: 'warm' })} />
             <Kpi label="Hot leads" value={kpis.hot} href={leads({ temperature: 'hot' })} />
             <Kpi label="MQLs" value={kpis.mqls} href={leads({ lifecycle: 'mql' })} />
