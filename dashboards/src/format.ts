@@ -62,3 +62,21 @@ export const humanize = (id: string) => id.charAt(0).toUpperCase() + id.slice(1)
 const conjunction = new Intl.ListFormat('en', { type: 'conjunction' });
 /** Items as a sentence reads them: "crm, sales-fr, and sales-world". */
 export const formatList = (items: string[]) => conjunction.format(items);
+
+/**
+ * A downloaded file as the content panel names it when its link has no name: its path (`/assets/guide 2026.pdf`),
+ * not the whole URL with its host and query. Anything that is not a web address stays as it is.
+ */
+export function linkPath(url: string): string {
+  try {
+    const { protocol, pathname } = new URL(url);
+    if (protocol !== 'http:' && protocol !== 'https:') return url;
+    try {
+      return decodeURIComponent(pathname);
+    } catch {
+      return pathname;
+    }
+  } catch {
+    return url;
+  }
+}

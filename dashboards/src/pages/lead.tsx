@@ -9,7 +9,7 @@ import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { checklistChange, type ChecklistFields } from '../checklist.ts';
-import { formatDecimal, formatNumber, formatSeconds, formatTime, humanize } from '../format.ts';
+import { formatDecimal, formatNumber, formatSeconds, formatTime, humanize, linkPath } from '../format.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
 interface LeadDetail {
@@ -289,7 +289,7 @@ function describeEvent(event: TimelineEvent): string {
     case 'engagement':
       return `Spent ${formatSeconds(event.engaged_ms / 1000)} on ${event.path}`;
     case 'download':
-      return `Downloaded ${event.name || event.link_url}`;
+      return `Downloaded ${event.name || linkPath(event.link_url)}`;
     case 'outbound':
       return `Followed a link to ${event.link_url}`;
     case 'form':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatDay, formatSeconds } from '../../../dashboards/src/format.ts';
+import { formatAgo, formatDay, formatSeconds, linkPath } from '../../../dashboards/src/format.ts';
 
 describe('times as the dashboards show them', () => {
   it('says how long ago in hours within a day, then in calendar days where the reader is', () => {
@@ -44,5 +44,15 @@ describe('days as the dashboards show them', () => {
     expect(formatDay('2026-13-01')).toBe('2026-13-01');
     expect(formatDay('2026-02-30')).toBe('2026-02-30');
     expect(formatDay('yesterday')).toBe('yesterday');
+  });
+});
+
+describe('a downloaded file in a lead\'s timeline', () => {
+  it('is named by its path, as the content panel names it, not by the whole URL', () => {
+    expect(linkPath('https://acme.example/assets/whitepaper-lead-scoring.pdf?utm_source=newsletter#page=2')).toBe('/assets/whitepaper-lead-scoring.pdf');
+    expect(linkPath('https://cdn.acme.example/files/guide%202026%20(FR).pdf')).toBe('/files/guide 2026 (FR).pdf');
+    expect(linkPath('https://acme.example/files/100%.pdf')).toBe('/files/100%.pdf');
+    expect(linkPath('mailto:sales@acme.example')).toBe('mailto:sales@acme.example');
+    expect(linkPath('not a url')).toBe('not a url');
   });
 });
