@@ -19,9 +19,22 @@ export function siteParam(config: HearthConfig) {
  * A whole number written in digits (a minus sign for a score), from `min` to `max`. Not z.coerce.number(), which
  * reads an empty value or spaces as 0 and "0x10" as 16: `?minScore=` listed the leads at 0 points or more.
  */
-export const wholeNumber = ({ min, max }: { min?: number; max?: number } = {}) => {
-  let number = z.number().int();
-  if (min !== undefined) number = number.min(min);
-  if (max !== undefined) number = number.max(max);
-  return z.string().regex(/^-?\d+$/, { message: 'expected a whole number' }).transform(Number).pipe(number);
-};
+export const wholeNumber = ({ min, max }: { min?: number; max?: number } = {}) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, { message: 'expected a whole number', abort: true })
+    // Compared as written (BigInt), so a problem quotes the digits given, and a value far over its limit is that one
+    // problem, not also past JavaScript's safe integers.
+    .superRefine((text, ctx) => {
+      const value = BigInt(text);
+      const problem =
+        min !== undefined && value < BigInt(min)
+          ? `at least ${min}`
+          : max !== undefined && value > BigInt(max)
+            ? `at most ${max}`
+            : Number.isSafeInteger(Number(value))
+              ? undefined
+              : `from ${Number.MIN_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`;
+      if (problem) ctx.addIssue({ code: 'custom', message: `expected a whole number ${problem}`, input: text });
+    })
+    .transform(Number);

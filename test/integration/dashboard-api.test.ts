@@ -625,6 +625,11 @@ describe('who may ask, and bad questions', () => {
     expect((await problems('/api/dashboard/content?site=acme&limit=%2B5')).map((problem: { path: string }) => problem.path)).toEqual(['limit']);
     expect((await problems('/api/dashboard/score-distribution?site=acme&bucket=2.5')).map((problem: { path: string }) => problem.path)).toEqual(['bucket']);
     expect((await problems('/api/dashboard/accounts?site=acme&limit=')).map((problem: { path: string }) => problem.path)).toEqual(['limit']);
+    // A number past JavaScript's safe integers is one problem: over the limit's 1,000, not also an unsafe integer.
+    expect(await problems('/api/dashboard/leads?site=acme&limit=99999999999999999999')).toEqual([{ path: 'limit', message: 'expected a whole number at most 1000 (got "99999999999999999999")' }]);
+    expect(await problems('/api/dashboard/leads?site=acme&minScore=-99999999999999999999')).toEqual([
+      { path: 'minScore', message: 'expected a whole number from -9007199254740991 to 9007199254740991 (got "-99999999999999999999")' },
+    ]);
     // Digits, with a minus sign for a score, are read as ever.
     expect((await api('/api/dashboard/leads?site=acme&minScore=-100&maxScore=-1&limit=5&offset=0')).body.leads).toEqual([expect.objectContaining({ email: emails.student })]);
   });
