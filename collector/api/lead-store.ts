@@ -184,6 +184,8 @@ export async function findPerson(client: ClickHouseClient, site: string, id: str
  */
 const LEAD_ROWS = `(has({visitors:Array(String)}, visitor_id) AND (NOT mapContains({visits:Map(String, Array(String))}, visitor_id) OR has({visits:Map(String, Array(String))}[visitor_id], session_id))
     AND (email = '' OR lower(trimBoth(email)) IN {emails:Array(String)}))`;
+/** Rows the API returns as they are (a lead's events, an export) give their times in ISO 8601 UTC (`2026-03-02T09:15:00.000Z`), as the rest of the API does. */
+const ISO_TIMES = { date_time_output_format: 'iso' } as const;
 const leadParams = (site: string, lead: LeadIdentity, emails = [lead.email]) => ({ site, emails, visitors: lead.visitorIds, visits: lead.sharedVisits });
 
 /** The rows that are a person's: every event that carries their email (or a former one), and those of their visits (LEAD_ROWS). */
@@ -225,14 +227,12 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
      WHERE site_id = {site:String} AND ${LEAD_ROWS}
      ORDER BY ts DESC, event_id LIMIT {limit:UInt32}`,
     { ...leadParams(site, lead), limit },
-    ONE_LEAD,
+    { ...ONE_LEAD, ...ISO_TIMES },
   );
 }
 
 const personParams = (site: string, person: Person) => ({ ...leadParams(site, person, [person.email, ...person.formerEmails]), leads: person.leadIds });
 
-/** An export's rows give their times in ISO 8601 UTC (`2026-03-02T09:15:00.000Z`), as the rest of the API does. */
-const ISO_TIMES = { date_time_output_format: 'iso' } as const;
 
 /** Every event of the person (PERSONS_ROWS), newest first. */
 export async function personEvents(client: ClickHouseClient, site: string, person: Person) {

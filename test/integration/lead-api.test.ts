@@ -50,6 +50,8 @@ describe('one lead through the API', () => {
     expect(body.profile).toEqual({ job_title: 'COO', company: 'Lovelace', country: 'FR' });
     expect(body.recentEvents.map((e: { type: string }) => e.type)).toEqual(['identify', 'form', 'pageview', 'pageview']);
     expect(body.qualification).toMatchObject({ framework: 'bant', prospect: false, missing: ['budget', 'authority', 'need', 'timing'] });
+    // Its times in ISO 8601 UTC, as the score history's.
+    expect(body.recentEvents.map((e: { ts: string; received_at: string }) => [e.ts, e.received_at]).flat()).toEqual(Array(8).fill(expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)));
   });
 
   it('shows, and exports, the answers a later "-" or "N/A" did not take back, as the score counts them', async () => {

@@ -62,8 +62,6 @@ interface TimelineEvent {
   session_start: number;
 }
 
-const isoOf = (clickHouseTime: string) => (clickHouseTime.includes('T') ? clickHouseTime : clickHouseTime.replace(' ', 'T') + 'Z');
-
 export function LeadPage({ session, site, id }: PageProps & { id: string }) {
   const lead = useApi<LeadDetail>(`/api/leads/${encodeURIComponent(id)}${query({ site: site.id })}`);
   const name = lead.data ? personName(lead.data.profile) || lead.data.email : 'Lead';
@@ -311,7 +309,7 @@ function Timeline({ events: all }: { events: TimelineEvent[] }) {
       <ol class="timeline">
         {events.map((event) => (
           <li key={event.event_id} class={`event-${event.type}`}>
-            <time dateTime={isoOf(event.ts)}>{formatTime(isoOf(event.ts))}</time> <span>{describeEvent(event)}</span>
+            <time dateTime={event.ts}>{formatTime(event.ts)}</time> <span>{describeEvent(event)}</span>
           </li>
         ))}
       </ol>
