@@ -362,7 +362,7 @@ export const FREE_MAIL_DOMAINS = [
 
 /**
  * The article's scoring grid for a site with these page groups: fit (CEO/PDG/founder 30, manager/director/head
- * 20, company above 250 employees 25, target industry 20, covered country 15) and engagement (product page
+ * 20, company of 250 employees or more 25, target industry 20, covered country 15) and engagement (product page
  * view 5, white-paper download 10, webinar sign-up 15, pricing page view 20). Pages are found by the site's
  * page groups when it names them ("product", "pricing", "careers"), else by common English and French paths.
  * Target industries and covered countries are examples (software; France and its French-speaking neighbours):
@@ -404,13 +404,12 @@ function gridInput(pageGroups: PageGroups): RulesInput & Required<Pick<RulesInpu
     fit: [
       { id: 'c-level', field: 'seniority', values: ['c_level'], points: 30 },
       { id: 'manager-director', field: 'seniority', values: ['vp_director', 'manager'], points: 20 },
-      { id: 'company-over-250', field: 'company_size', range: { min: 251 }, points: 25 },
-      {
-        id: 'target-industry',
-        field: 'industry',
-        values: ['software', 'saas', 'it', 'information technology', 'technology', 'logiciel', 'logiciels', 'edition de logiciels', 'informatique'],
-        points: 20,
-      },
+      // The article's "> 250 salariés" are the large companies: forms ask by brackets that start there ("250-4999",
+      // "250+", INSEE's and the EU's), and a "250-4999" answer is a company above 250 employees.
+      { id: 'company-over-250', field: 'company_size', range: { min: 250 }, points: 25 },
+      // Words in the answer, as people and LinkedIn write industries: "Computer Software", "IT services",
+      // "Information Technology and Services", "Logiciel / SaaS", "Informatique, télécoms", "Édition de logiciels".
+      { id: 'target-industry', field: 'industry', pattern: '\\b(software|saas|it|ict|information technology|technology|tech|logiciels?|informatique)\\b', points: 20 },
       { id: 'covered-country', field: 'country', values: ['FR', 'BE', 'CH', 'LU'], points: 15 },
     ],
     engagement: [

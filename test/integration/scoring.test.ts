@@ -149,8 +149,27 @@ describe('the article’s golden cases with the default grid', () => {
     for (const email of ['claire@logiciel.example', 'john@software.example']) {
       expect(byEmail(leads, email)).toMatchObject({ seniority: 'c_level', country: 'FR', fit: 90, score: 90, temperature: 'hot' });
     }
-    // 250 employees is not more than 250.
-    expect(byEmail(leads, 'paul@conseil.example')).toMatchObject({ seniority: 'manager', company_size_min: 250, country: 'BE', fit: 35, temperature: 'warm' });
+    // 250 employees is a large company, as the brackets forms offer start there: 20 + 25 + 15 is warm, hot being above 60.
+    expect(byEmail(leads, 'paul@conseil.example')).toMatchObject({ seniority: 'manager', company_size_min: 250, country: 'BE', fit: 60, temperature: 'warm' });
+  });
+
+  it('gives the size points to the brackets forms offer from 250, and the industry points to software and IT however worded', async () => {
+    const site = newSite();
+    const sizes = ['250-4999', '250+', '250 à 4999 salariés', '5000+', '251-1000'];
+    const smaller = ['50-249', '10 à 49 salariés', 'moins de 250'];
+    const industries = ['Computer Software', 'Software Development', 'Information Technology and Services', 'IT services', 'Software & Services', 'Logiciel / SaaS', 'Informatique, télécoms', 'Édition de logiciels'];
+    const others = ['Retail', 'Conseil', 'Biotechnology', 'Hospitality', 'Transport et logistique'];
+    const answers: Record<string, string>[] = [...[...sizes, ...smaller].map((company_size) => ({ company_size })), ...[...industries, ...others].map((industry) => ({ industry }))];
+    await insert(answers.map((props, n) => form(site, `v-${n}`, 'contact', `lead${n}@answers.example`, props)));
+    const leads = await score(site);
+    const rulesOf = (n: number) => byEmail(leads, `lead${n}@answers.example`).reasons.map((reason) => reason.rule);
+    const given = answers.map((props, n) => [Object.values(props)[0], rulesOf(n)]);
+    expect(given).toEqual([
+      ...sizes.map((size) => [size, ['company-over-250']]),
+      ...smaller.map((size) => [size, []]),
+      ...industries.map((industry) => [industry, ['target-industry']]),
+      ...others.map((industry) => [industry, []]),
+    ]);
   });
 });
 
@@ -695,7 +714,7 @@ describe('the grid on French shorthand and the covered countries’ own names', 
     const leads = await score(site);
     expect(byEmail(leads, 'jan@bouw.example')).toMatchObject({ company_size_min: 251, country: 'BE', fit: 40 });
     expect(byEmail(leads, 'anna@bank.example')).toMatchObject({ company_size_min: 1001, country: 'LU', fit: 40 });
-    expect(byEmail(leads, 'luca@banca.example')).toMatchObject({ company_size_min: 250, country: 'CH', fit: 15 });
+    expect(byEmail(leads, 'luca@banca.example')).toMatchObject({ company_size_min: 250, country: 'CH', fit: 40 });
     expect(byEmail(leads, 'piet@skynet.be')).toMatchObject({ country: 'BE', fit: 15, negative: -10, score: 5 });
     expect(byEmail(leads, 'piet@skynet.be').reasons.map((reason) => reason.rule)).toEqual(['covered-country', 'free-mail']);
   });
