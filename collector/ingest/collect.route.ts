@@ -79,6 +79,9 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     const origin = request.headers.origin;
     // Server-side senders (no Origin header) are allowed; browsers always send Origin on a POST.
     if (origin !== undefined && !originAllowed(origin)) {
+      // Readable by the page that sent it, whatever its origin: a browser that cannot read a refusal takes it for a
+      // network error, and the snippet keeps such a batch to send again (it drops one answered with a 4xx).
+      void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
       return reply.code(403).send({ error: `origin ${origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
     }
     const receivedAt = Date.now();

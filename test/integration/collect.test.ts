@@ -128,6 +128,11 @@ describe('POST /collect', () => {
     const foreign = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] }, { origin: 'https://globex.test' });
     expect(foreign.status).toBe(403);
     expect(foreign.body.code).toBe('origin_not_allowed');
+    // An origin no site has (the site opened as localhost, or without www) reads its 403 too: a browser that cannot
+    // read it takes it for a network error, and the snippet would keep the refused events to send again on each page.
+    const unlisted = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] }, { origin: 'http://localhost:18081' });
+    expect([unlisted.status, unlisted.body.error, unlisted.headers.get('access-control-allow-origin')]).toEqual([403, 'origin http://localhost:18081 is not allowed for site "acme"', 'http://localhost:18081']);
+    expect(unlisted.headers.get('vary')).toMatch(/origin/i);
     expect(await storedEvents(server, visitor)).toHaveLength(0);
   });
 
