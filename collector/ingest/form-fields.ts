@@ -49,13 +49,16 @@ const OTHER_AUTOFILL =
 const SECRET =
   /pass|pwd|\bmdp\b|secret|token|(?:^|[^a-z])(?:api|access|private|secret|license|licence)?.?key(?:s)?(?:$|[^a-z])|private|authori[sz]ation|(?:^|[^a-z])auth(?:$|[^a-z])|bearer|jwt|credential|cookie|session.?id|csrf|xsrf|card|cc-|cvv|cvc|iban|\bbic\b|swift|bank|account.?n(?:o|um)|routing|ssn|social.?sec|s[eé]cu|tax|\bnif\b|passport|one.?time|otp|verif|\bpin\b/;
 
+/** Whether a form field's, a trait's or a URL query parameter's name is a secret's (a password, a token, a card…). */
+export const isSecretName = (name: string) => SECRET.test(name.trim().toLowerCase());
+
 /** The length at which the snippet cuts a field's descriptor (sdk/src/forms.ts). */
 const DESCRIPTOR_MAX = 64;
 
 /** The declarative key of a field the snippet sent, or undefined when it is none (the value is then dropped). */
 export function declarativeKey(sentKey: string): string | undefined {
+  if (isSecretName(sentKey)) return undefined;
   const key = sentKey.trim().toLowerCase();
-  if (SECRET.test(key)) return undefined;
   // Only a "name id autocomplete" descriptor has an autocomplete part: its last word (empty when the field has none).
   // The snippet cuts descriptors at 64 characters, and a cut one may end in part of a token ("organization|-title").
   const words = sentKey.toLowerCase().split(' ');

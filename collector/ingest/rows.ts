@@ -1,4 +1,4 @@
-import { declarativeKey } from './form-fields.ts';
+import { declarativeKey, isSecretName } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
 import { EVENT_TYPES, formAddress, MAX_STORED_NAME, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
@@ -99,6 +99,25 @@ function textProps(props: WireEvent['p']): Record<string, string> {
  * pair would leave half of it, which ClickHouse refuses.
  */
 const storedUrl = (text: string) => cut(text, MAX_STORED_URL);
+
+/**
+ * A URL without the query parameters named like secrets (isSecretName: `password`, `token`, `api_key`…): a form sent
+ * by GET puts its fields in the next page's address, its password too, and that address is stored with the page view
+ * and as the referrer of the page after. The rest of the address is kept as sent.
+ */
+function withoutSecrets(url: string): string {
+  if (!url.includes('?')) return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  const secrets = [...parsed.searchParams.keys()].filter(isSecretName);
+  if (secrets.length === 0) return url;
+  for (const name of secrets) parsed.searchParams.delete(name);
+  return parsed.href;
+}
 /** A text cut to `max` characters, well-formed as storedUrl says. */
 const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max).toWellFormed() : text);
 
@@ -125,9 +144,9 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       received_at: received,
       type,
       name: cut(event.k ?? '', MAX_STORED_NAME),
-      url: storedUrl(url.href),
+      url: storedUrl(withoutSecrets(url.href)),
       path: storedUrl(route ? url.pathname.replace(/\/$/, '') + route : url.pathname),
-      referrer: storedUrl(event.r ?? ''),
+      referrer: storedUrl(withoutSecrets(event.r ?? '')),
       title: event.ti ?? '',
       email: type === 'form' ? formAddress(event.p).address : (event.em ?? ''),
       props: answers ?? textProps(event.p),
