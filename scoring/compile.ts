@@ -585,7 +585,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const howMany = (count: string, noun: string) => `concat(toString(${count}), if(${count} = 1, ' ${noun}', ' ${noun}s'))`;
   const signals = `arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
             ${signal('demo_request', 'max(request_at)', `concat('form ', argMax(request_form, request_at))`)},
-            ${signal('pricing_dwell', `maxIf(started, pricing_ms >= ${dwellMs})`, `concat(${durationSql('intDiv(max(pricing_ms), 1000)')}, ' engaged on pricing in one visit')`)},
+            ${signal('pricing_dwell', `maxIf(started, pricing_ms >= ${dwellMs})`, `concat(${durationSql('intDiv(max(pricing_ms) + 500, 1000)')}, ' engaged on pricing in one visit')`)},
             ${signal(
               'pricing_returns',
               `if(countIf(${recentPricing}) >= ${returns}, maxIf(started, ${recentPricing}), ${never})`,
@@ -595,7 +595,11 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
             ${signal(
               'weak_accumulation',
               `if(countIf(${recent}) >= ${weakVisits} OR maxIf(pages, ${recent}) >= ${weakPages}, maxIf(ended, ${recent}), ${never})`,
-              `concat(${howMany(`countIf(${recent})`, 'visit')}, ' in ', ${p.bind('sig_weak_days', String(s.weakDays))}, ' days, up to ', ${howMany(`maxIf(pages, ${recent})`, 'page')}, ' in one')`,
+              // What holds, of the two: "5 visits in 30 days", "9 pages in one visit", or both.
+              `multiIf(countIf(${recent}) >= ${weakVisits} AND maxIf(pages, ${recent}) >= ${weakPages},
+                concat(${howMany(`countIf(${recent})`, 'visit')}, ' in ', ${p.bind('sig_weak_days', String(s.weakDays))}, ' days, up to ', ${howMany(`maxIf(pages, ${recent})`, 'page')}, ' in one'),
+                countIf(${recent}) >= ${weakVisits}, concat(${howMany(`countIf(${recent})`, 'visit')}, ' in ', {sig_weak_days:String}, ' days'),
+                concat(${howMany(`maxIf(pages, ${recent})`, 'page')}, ' in one visit'))`,
             )}
         ])`;
 

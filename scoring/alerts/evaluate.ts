@@ -28,7 +28,7 @@ const SUMMARIES: Record<ActiveSignal['signal'], string> = {
   pricing_dwell: 'Spent a long time on pricing',
   pricing_returns: 'Keeps coming back to pricing',
   docs_download: 'Downloaded technical documentation',
-  weak_accumulation: 'Visits often and reads a lot',
+  weak_accumulation: 'Visits often or reads a lot',
 };
 
 /**

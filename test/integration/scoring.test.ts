@@ -607,14 +607,16 @@ describe('buying signals', () => {
       form(site, visitor, 'newsletter', `${visitor}@acme.example`, {}),
     ];
     // 3,930 s is 1 h 5 min 30 s: past an hour, the seconds are left out. 120 s is whole minutes.
-    await insert([...dwell('brief', 45_400), ...dwell('reader', 754_000), ...dwell('studious', 3_930_000), ...dwell('even', 120_000)]);
+    // 140.76 s is 2 min 21 s, rounded as the pricing panel rounds it (it read 2 min 20 s beside the panel's 2 min 21 s).
+    await insert([...dwell('brief', 45_400), ...dwell('reader', 754_000), ...dwell('studious', 3_930_000), ...dwell('even', 120_000), ...dwell('rounded', 140_760)]);
     const leads = await score(site, rules);
     const detail = (visitor: string) => signalsOf(byEmail(leads, `${visitor}@acme.example`)).pricing_dwell;
-    expect(['brief', 'reader', 'studious', 'even'].map(detail)).toEqual([
+    expect(['brief', 'reader', 'studious', 'even', 'rounded'].map(detail)).toEqual([
       '45 s engaged on pricing in one visit',
       '12 min 34 s engaged on pricing in one visit',
       '1 h 5 min engaged on pricing in one visit',
       '2 min engaged on pricing in one visit',
+      '2 min 21 s engaged on pricing in one visit',
     ]);
   });
 
@@ -643,10 +645,14 @@ describe('buying signals', () => {
     rows.push(form(site, 'deep-1', 'newsletter', 'deep@acme.example', {}, { minutes: 1 }));
     for (let n = 0; n < 4; n++) rows.push({ ...view(site, 'casual-1', '/blog/', { days: n * 5 }), session_id: `casual-s${n}` });
     rows.push({ ...form(site, 'casual-1', 'newsletter', 'casual@acme.example', {}, { days: 0 }), session_id: 'casual-s0' });
+    for (let n = 0; n < 5; n++) rows.push({ ...view(site, 'both-1', '/blog/', { days: n * 5 }), session_id: `both-s${n}` });
+    for (let n = 0; n < 7; n++) rows.push({ ...view(site, 'both-1', `/docs/page-${n}`, { minutes: 10 + n }), session_id: 'both-s0' });
+    rows.push({ ...form(site, 'both-1', 'newsletter', 'both@acme.example', {}, { minutes: 1 }), session_id: 'both-s0' });
     await insert(rows);
     const leads = await score(site);
-    expect(signalsOf(byEmail(leads, 'regular@acme.example'))).toEqual({ weak_accumulation: '5 visits in 30 days, up to 1 page in one' });
-    expect(signalsOf(byEmail(leads, 'deep@acme.example'))).toEqual({ weak_accumulation: '1 visit in 30 days, up to 8 pages in one' });
+    expect(signalsOf(byEmail(leads, 'regular@acme.example'))).toEqual({ weak_accumulation: '5 visits in 30 days' });
+    expect(signalsOf(byEmail(leads, 'deep@acme.example'))).toEqual({ weak_accumulation: '8 pages in one visit' });
+    expect(signalsOf(byEmail(leads, 'both@acme.example'))).toEqual({ weak_accumulation: '5 visits in 30 days, up to 8 pages in one' });
     expect(byEmail(leads, 'casual@acme.example').signals).toEqual([]);
   });
 });
