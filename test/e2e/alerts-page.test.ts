@@ -260,7 +260,8 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     const history = Array.from({ length: 150 }, (_, i) => {
       const at = start + i * 60_000;
       const lead = { name: `Customer ${i + 1}`, email: `customer-${i + 1}@initech.test`, company: 'Initech' };
-      const alert = sampleAlert({ site: 'initech', triggeredAt: new Date(at - 30_000).toISOString(), createdAt: new Date(at).toISOString(), lead });
+      // Each raised 10 minutes into what it tells of (a long pricing visit is told of once it has lasted).
+      const alert = sampleAlert({ site: 'initech', triggeredAt: new Date(at - 600_000).toISOString(), createdAt: new Date(at).toISOString(), lead });
       return settledDelivery(alert, i % 3 === 0 ? 'dead' : 'delivered');
     });
     await writeDeliveries(server.client, history);
@@ -271,6 +272,10 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
 
     await expect.poll(() => rowNames(page)).toEqual(newestFirst.slice(0, 100));
     await expect.poll(() => countLine(page)).toBe('100 of 150 alerts');
+    // When each was raised, as the list is ordered, then when what it tells of began.
+    const when = /^1 h ago\n.* (\d\d):(\d\d) UTC\nbehaviour from .* (\d\d):(\d\d) UTC$/.exec(await page.locator('td.when').first().innerText());
+    const minutes = (hours: string, mins: string) => Number(hours) * 60 + Number(mins);
+    expect(when && (minutes(when[1]!, when[2]!) - minutes(when[3]!, when[4]!) + 1440) % 1440).toBe(10);
     expect(await page.getByRole('combobox', { name: 'Status' }).locator('option').allInnerTexts()).toEqual([
       'All statuses (150)',
       'Pending (0)',

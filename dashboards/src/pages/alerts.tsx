@@ -224,9 +224,12 @@ function AlertRow({ listed, siteId }: { listed: AlertView; siteId: string }) {
   const name = lead.name || lead.email;
   return (
     <tr>
+      {/* When the alert was raised, as the list is ordered; and when what it tells of began, when that was well before
+          (a long pricing visit is told of once it has lasted, dated by its start). */}
       <td class="when">
-        <time dateTime={alert.triggeredAt}>{formatAgo(alert.triggeredAt)}</time>
-        <span class="sub">{formatTime(alert.triggeredAt)}</span>
+        <time dateTime={alert.createdAt}>{formatAgo(alert.createdAt)}</time>
+        <span class="sub">{formatTime(alert.createdAt)}</span>
+        {Date.parse(alert.createdAt) - Date.parse(alert.triggeredAt) >= 5 * 60_000 && <span class="sub">behaviour from {formatTime(alert.triggeredAt)}</span>}
       </td>
       <th scope="row">
         <a href={`/dashboard/leads/${encodeURIComponent(lead.id)}${query({ site: siteId })}`}>{name}</a>

@@ -271,7 +271,7 @@ function LeadAlert({ listed, siteId }: { listed: AlertView; siteId: string }) {
   const { alert } = retry;
   return (
     <li>
-      <strong>{alert.summary || humanize(alert.signal)}</strong> <span class="muted">{formatTime(alert.triggeredAt)}</span>{' '}
+      <strong>{alert.summary || humanize(alert.signal)}</strong> <span class="muted">{formatTime(alert.createdAt)}</span>{' '}
       <AlertStatusBadge status={alert.status} />
       {alert.deliveries.length > 0 && <span class="muted"> to {alert.deliveries.map((delivery) => `${delivery.destination} (${delivery.state})`).join(', ')}</span>}
       {alert.reason && <span class="muted"> — {alert.reason}</span>}
