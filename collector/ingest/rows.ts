@@ -55,6 +55,20 @@ export const timeIsKept = (t: number, receivedAt: number) => t >= receivedAt - M
 const CLICK_IDS = ['gclid', 'msclkid', 'fbclid', 'li_fat_id', 'ttclid', 'twclid'];
 
 /**
+ * The source an ad click id tells, for a landing page without utm tags (Google Ads' auto-tagging adds only gclid, and
+ * the ad's page may hide the referrer): gclid and msclkid are paid search; Meta also adds fbclid to its posts' links,
+ * so that one names the network alone.
+ */
+const CLICK_SOURCES: Record<string, [source: string, medium: string]> = {
+  gclid: ['google', 'cpc'],
+  msclkid: ['bing', 'cpc'],
+  fbclid: ['facebook', ''],
+  li_fat_id: ['linkedin', ''],
+  ttclid: ['tiktok', ''],
+  twclid: ['twitter', ''],
+};
+
+/**
  * The path of a hash route ("#/pricing", "#!/pricing?plan=pro" → "/pricing"), which a single-page app routed by the
  * fragment (the snippet's `data-hash`) shows as a page of its own; undefined for an anchor ("#faq"), which is not.
  */
@@ -135,6 +149,8 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
     const query = isView && url.search !== '' ? url.searchParams : undefined;
     const referrerHost = isView ? hostOf(event.r) : '';
     const clickId = query && CLICK_IDS.find((name) => query.get(name));
+    // Utm tags win; without them, the ad click id names the source (and the medium, when it is one).
+    const clickSource = clickId && !query.get('utm_source') ? CLICK_SOURCES[clickId] : undefined;
     return {
       site_id: batch.s,
       visitor_id: batch.v,
@@ -159,8 +175,8 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       is_bot: batch.b || userAgent.bot ? 1 : 0,
       // Same-site referrers are navigation, not a source.
       referrer_host: referrerHost === url.hostname ? '' : referrerHost,
-      utm_source: query?.get('utm_source') || '',
-      utm_medium: query?.get('utm_medium') || '',
+      utm_source: query?.get('utm_source') || clickSource?.[0] || '',
+      utm_medium: query?.get('utm_medium') || clickSource?.[1] || '',
       utm_campaign: query?.get('utm_campaign') || '',
       utm_term: query?.get('utm_term') || '',
       utm_content: query?.get('utm_content') || '',

@@ -225,3 +225,19 @@ describe('the addresses stored', () => {
     expect(rows[0]!.utm_source).toBe('newsletter');
   });
 });
+
+describe('the source of a landing page', () => {
+  it('is its utm tags, else the network its ad click id names: a Google Ads click is google / cpc, not direct', () => {
+    const landing = (query: string) => event({ u: `https://www.acme.test/app/${query}`, ss: 1 });
+    const parsed = parseBatch(batchOf(landing('?gclid=abc123'), landing('?msclkid=m1'), landing('?fbclid=f1'), landing('?utm_source=newsletter&gclid=abc'), landing('')));
+    const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
+    expect(rows.map((row) => [row.utm_source, row.utm_medium, row.click_id])).toEqual([
+      ['google', 'cpc', 'gclid:abc123'],
+      ['bing', 'cpc', 'msclkid:m1'],
+      // Meta adds fbclid to its posts' links too: the network, not a medium.
+      ['facebook', '', 'fbclid:f1'],
+      ['newsletter', '', 'gclid:abc'],
+      ['', '', ''],
+    ]);
+  });
+});
