@@ -363,6 +363,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await expect.poll(() => page.locator('table.leads tbody tr').count()).toBe(Number(newLeads));
     await page.goBack();
 
+    // Ada saw only the home page: among the leads seen, she is at no step of the funnel, and it says so.
+    expect(await page.getByText(/identified leads seen; each sits at the furthest step/).innerText()).toBe(
+      `${figures.leads} identified leads seen; each sits at the furthest step it reached, and a step counts the leads at it or beyond. 1 of them reached no step: they saw no page of the funnel's page groups.`,
+    );
     // A month with no lead: the funnel gives no rate out of a step with none, where it read "0% of the step before".
     await page.goto(`${server.url}/dashboard?site=acme&from=2026-01-01&to=2026-01-31`);
     await expect.poll(() => page.locator('.funnel-rate').allInnerTexts()).toEqual(['', ...Array(4).fill('– (none at the step before)')]);
