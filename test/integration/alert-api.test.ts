@@ -160,7 +160,7 @@ describe('alerts through the API', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.problems).toEqual([
       { path: 'status', message: 'expected one of pending, delivered, dead, suppressed (got "lost")' },
-      { path: 'limit', message: expect.stringContaining('(got 0)') },
+      { path: 'limit', message: 'expected a whole number at least 1 (got "0")' },
     ]);
     expect((await getJson(server, '/api/alerts?site=nowhere')).body.problems).toEqual([{ path: 'site', message: 'unknown site; configured sites: acme, globex (got "nowhere")' }]);
     // As on the other lists: the value sent is named, and so is a parameter no list takes.
