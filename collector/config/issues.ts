@@ -23,10 +23,35 @@ export function toProblems(error: z.ZodError): Problem[] {
     if (issue.code === 'invalid_key' && issue.issues[0]) return [{ path: formatPath(issue.path), message: issue.issues[0].message + quoteInput(issue.input) }];
     // zod's own wording for an absent key: "Invalid input: expected array, received undefined".
     if (issue.code === 'invalid_type' && /^Invalid input: .*received undefined$/.test(issue.message)) {
-      return [{ path: formatPath(issue.path), message: `missing (expected ${issue.expected})` }];
+      return [{ path: formatPath(issue.path), message: `missing (expected ${JSON_KINDS[issue.expected] ?? issue.expected})` }];
+    }
+    // zod's "Invalid input: expected array, received string", in the words of a JSON file: "expected a list […]".
+    if (issue.code === 'invalid_type' && /^Invalid input: expected \w+, received \w+$/.test(issue.message)) {
+      const expected = JSON_KINDS[issue.expected] ?? issue.expected;
+      return [{ path: formatPath(issue.path), message: `expected ${expected}, not ${jsonKind(issue.input)}${quoteInput(issue.input)}` }];
     }
     return [{ path: formatPath(issue.path), message: issue.message + quoteInput(issue.input) }];
   });
+}
+
+/** zod's type names as a JSON file writes those values. */
+const JSON_KINDS: Record<string, string> = {
+  array: 'a list [ … ]',
+  object: 'an object { … }',
+  record: 'an object { … }',
+  string: 'a text in quotes',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
+
+/** What a parsed JSON value is, in those words. */
+function jsonKind(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'a list';
+  if (typeof input === 'string') return 'a text';
+  if (typeof input === 'object') return 'an object';
+  return typeof input === 'boolean' ? 'true or false' : `a ${typeof input}`;
 }
 
 /** A value as a problem quotes it: JSON, cut to 60 characters. */

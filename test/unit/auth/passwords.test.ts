@@ -138,7 +138,7 @@ describe('users and tokens in the config', () => {
     expect(mergeUsers(fromConfig, fromEnv).map((user) => `${user.name}:${user.role}`)).toEqual(['sam:sales', 'ada:admin', 'kim:sales']);
     expect(usersFromEnvironment({})).toEqual([]);
     expect(() => usersFromEnvironment({ HEARTH_USERS: '[{"name": "ada", "role": "boss"' })).toThrowError(/^HEARTH_USERS is not valid JSON/);
-    expect(() => usersFromEnvironment({ HEARTH_USERS: '{"name": "ada"}' })).toThrowError('HEARTH_USERS: Invalid input: expected array, received object');
+    expect(() => usersFromEnvironment({ HEARTH_USERS: '{"name": "ada"}' })).toThrowError('HEARTH_USERS: expected a list [ … ], not an object');
     expect(() => usersFromEnvironment({ HEARTH_USERS: JSON.stringify([{ name: 'ada', role: 'boss', passwordHash: hash }]) })).toThrowError(
       'HEARTH_USERS[0].role: expected one of admin, marketing, sales (got "boss")',
     );

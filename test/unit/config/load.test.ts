@@ -106,7 +106,12 @@ describe('what a config gets wrong', () => {
   it('names a misspelt key by its own path, and a missing one as missing', () => {
     const { origins, ...withoutOrigins } = SITE;
     expect(problemsOf({ origns: origins })).toEqual(['hearth.config.json: sites[0].origns: unknown key']);
-    expect(() => parseConfig({ sites: [withoutOrigins] }, 'hearth.config.json')).toThrow('hearth.config.json: sites[0].origins: missing (expected array)');
+    expect(() => parseConfig({ sites: [withoutOrigins] }, 'hearth.config.json')).toThrow('hearth.config.json: sites[0].origins: missing (expected a list [ … ])');
+  });
+
+  it('says a value is of the wrong kind in the words of a JSON file, quoting it', () => {
+    expect(problemsOf({ origins: 'https://www.acme.test' })).toEqual(['hearth.config.json: sites[0].origins: expected a list [ … ], not a text (got "https://www.acme.test")']);
+    expect(problemsOf({ pageGroups: ['/pricing*'] })).toEqual(['hearth.config.json: sites[0].pageGroups: expected an object { … }, not a list']);
   });
 
   it('says what a page group’s name must be, and which threshold is the default one', () => {
