@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import type { ApiError } from '../api.ts';
-import { humanize } from '../format.ts';
+import { ruleName } from '../format.ts';
 import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
 
 /** A titled region of a page; its heading names it for screen readers' landmark lists. */
@@ -72,7 +72,7 @@ export function ReasonChips({ reasons }: { reasons: { rule: string; points: numb
     <ul class="chips">
       {reasons.map((reason) => (
         <li key={reason.rule}>
-          {humanize(reason.rule)} <span class={reason.points >= 0 ? 'plus' : 'minus'}>{reason.points >= 0 ? `+${reason.points}` : reason.points}</span>
+          {ruleName(reason.rule)} <span class={reason.points >= 0 ? 'plus' : 'minus'}>{reason.points >= 0 ? `+${reason.points}` : reason.points}</span>
         </li>
       ))}
     </ul>

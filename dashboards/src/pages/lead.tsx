@@ -9,7 +9,7 @@ import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { checklistChange, type ChecklistFields } from '../checklist.ts';
-import { formatDecimal, formatNumber, formatSeconds, formatTime, humanize, linkPath } from '../format.ts';
+import { formatDecimal, formatNumber, formatSeconds, formatTime, humanize, linkPath, ruleName } from '../format.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
 interface LeadDetail {
@@ -203,7 +203,7 @@ function Reasons({ reasons }: { reasons: NonNullable<LeadDetail['reasons']> }) {
         <tbody>
           {reasons.map((reason) => (
             <tr key={reason.rule}>
-              <th scope="row">{humanize(reason.rule)}</th>
+              <th scope="row">{ruleName(reason.rule)}</th>
               <td>{reason.kind}</td>
               <td class="number">
                 {formatNumber(reason.count)}

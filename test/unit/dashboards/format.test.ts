@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatDay, formatSeconds, linkPath } from '../../../dashboards/src/format.ts';
+import { formatAgo, formatDay, formatSeconds, linkPath, ruleName } from '../../../dashboards/src/format.ts';
 
 describe('times as the dashboards show them', () => {
   it('says how long ago in hours within a day, then in calendar days where the reader is', () => {
@@ -54,5 +54,18 @@ describe('a downloaded file in a lead\'s timeline', () => {
     expect(linkPath('https://acme.example/files/100%.pdf')).toBe('/files/100%.pdf');
     expect(linkPath('mailto:sales@acme.example')).toBe('mailto:sales@acme.example');
     expect(linkPath('not a url')).toBe('not a url');
+  });
+});
+
+describe('a scoring rule on screen', () => {
+  it('reads the grid\'s rules as sales say them, and a site\'s own rule by its id', () => {
+    expect(['c-level', 'manager-director', 'company-over-250', 'pricing-page', 'free-mail', 'budget-confirmed'].map(ruleName)).toEqual([
+      'CEO, founder (C-level)',
+      'Manager or director',
+      '250+ employees',
+      'Pricing page',
+      'Free email address',
+      'Budget confirmed',
+    ]);
   });
 });
