@@ -12,6 +12,10 @@ function cell(value: CsvCell): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/**
+ * The file, after a UTF-8 byte-order mark: without it, Excel opens a CSV in the machine's legacy code page, and
+ * "Zoë Müller" or "Directrice Générale" come out garbled. Other readers skip the mark.
+ */
 export function toCsv(header: string[], records: CsvCell[][]): string {
-  return [header, ...records].map((record) => record.map(cell).join(',')).join('\r\n') + '\r\n';
+  return '\uFEFF' + [header, ...records].map((record) => record.map(cell).join(',')).join('\r\n') + '\r\n';
 }

@@ -526,7 +526,10 @@ describe('lead lists and CSV export', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="hearth-leads-acme-\d{4}-\d{2}-\d{2}\.csv"$/);
-    const lines = (await response.text()).trimEnd().split('\r\n');
+    const bytes = Buffer.from(await response.arrayBuffer());
+    // A UTF-8 byte-order mark first, so that Excel reads the accents of "Générale" rather than the legacy code page's.
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = bytes.subarray(3).toString('utf8').trimEnd().split('\r\n');
     expect(lines[0]).toBe('id,email,name,company,job_title,country,score,fit,engagement,source_points,negative,temperature,stage,lifecycle,owner,source,top_reasons,first_seen,last_seen');
     expect(lines).toHaveLength(3);
     expect(lines[1]).toContain(`,${emails.analyst},,"'=HYPERLINK(""http://evil.test"",""Umbrella"")",Data Analyst,`);

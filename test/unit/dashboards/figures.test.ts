@@ -73,9 +73,9 @@ describe('the marketing panels\' arithmetic', () => {
 });
 
 describe('CSV export', () => {
-  it('quotes what needs it, ends lines with CRLF, and defuses cells a spreadsheet would run as formulas', () => {
+  it('quotes what needs it, ends lines with CRLF, and defuses cells a spreadsheet would run as formulas, after a byte-order mark', () => {
     expect(toCsv(['name', 'score', 'note'], [['Ada, "the first"', -5, '=HYPERLINK("http://x")'], ['Grace', 12, null], ['+33 1 23', 0, '@SUM(A1)']])).toBe(
-      'name,score,note\r\n"Ada, ""the first""",-5,"\'=HYPERLINK(""http://x"")"\r\nGrace,12,\r\n\'+33 1 23,0,\'@SUM(A1)\r\n',
+      '\uFEFFname,score,note\r\n"Ada, ""the first""",-5,"\'=HYPERLINK(""http://x"")"\r\nGrace,12,\r\n\'+33 1 23,0,\'@SUM(A1)\r\n',
     );
   });
 });
