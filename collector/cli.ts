@@ -40,7 +40,7 @@ Commands:
             print a new API token and the hash to put in the config's "tokens"
   demo      write a realistic synthetic history of the demo site into the store (hearth must not be running
             on the same HEARTH_DATA_DIR: the embedded engine allows one process per data directory)
-  help, --version  this text; Hearth's version
+  help [COMMAND], --version  this text (one command's part); Hearth's version
 
 Options (a command refuses the ones it does not take):
   --config FILE   the config file (default: hearth.config.json); start, migrate, score, backtest, demo
@@ -654,7 +654,9 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
   }
   try {
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      console.log(USAGE);
+      // `hearth help backtest` as `hearth backtest --help`.
+      const about = command === 'help' ? rest[0] : undefined;
+      console.log(about !== undefined && Object.hasOwn(COMMAND_OPTIONS, about) ? commandUsage(about as Command) : USAGE);
       return 0;
     }
     if (command === '--version' || command === '-v' || command === 'version') {

@@ -62,6 +62,8 @@ describe('hearth CLI', () => {
     const backtestHelp = await runHearth(['backtest', '-h']);
     expect(backtestHelp.stdout).toContain('backtest: --rules FILE (required');
     expect(backtestHelp.stdout).not.toContain('--visitors');
+    // `hearth help backtest` is the same help, as git's `help COMMAND`.
+    expect(await runHearth(['help', 'backtest'])).toMatchObject({ code: 0, stdout: backtestHelp.stdout });
     const version = await runHearth(['--version']);
     expect([version.code, version.stdout.trim()]).toEqual([0, JSON.parse(readFileSync('package.json', 'utf8')).version]);
   });
