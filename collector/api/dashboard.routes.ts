@@ -266,7 +266,8 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     owner: query.owner,
     minScore: query.minScore,
     maxScore: query.maxScore,
-    search: query.q,
+    // As the stored answers and emails are (NFC): "zoë" typed as z, o, e and a combining diaeresis finds Zoë.
+    search: query.q?.normalize('NFC'),
     account: query.account,
     sort: query.sort,
     limit: query.limit,

@@ -143,6 +143,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const rows = page.locator('table.leads tbody tr');
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().innerText()).toContain('Grace Hopper');
+    expect(await page.getByRole('status').filter({ hasText: /leads?$/ }).innerText()).toBe('1 lead');
     expect(await rows.first().innerText()).toContain('CEO, founder (C-level) +30');
     await page.screenshot({ path: `${SCREENSHOTS}/leads.png`, fullPage: true });
 

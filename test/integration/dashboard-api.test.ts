@@ -147,7 +147,7 @@ async function seedGlobex() {
   ], 'globex');
   await store(newVisitor(), [
     landing('/', at(3)),
-    form('/', 'newsletter', at(3, 1), { 'email  email': people.head, 'job_title  ': 'Head of Operations', 'company_size  ': '500', 'country  ': 'France' }),
+    form('/', 'newsletter', at(3, 1), { 'email  email': people.head, 'job_title  ': 'Head of Operations', 'company  ': 'Fret Générale', 'company_size  ': '500', 'country  ': 'France' }),
   ], 'globex');
   await server.scorer.settled();
 }
@@ -374,6 +374,12 @@ describe('leads as people typed them (site globex)', () => {
     expect(body.totals).toEqual({ visitors: 3, leads: { cold: 2, warm: 1, hot: 0 } });
     const { body: summary } = await api(`/api/dashboard/summary?${GLOBEX_WEEK}`);
     expect(summary.kpis.visitors.current).toBe(body.totals.visitors);
+  });
+
+  it('finds "Générale" however its accents were typed: composed, or a letter and a combining accent', async () => {
+    const emailsFound = async (text: string) => (await api(`/api/dashboard/leads?${GLOBEX_WEEK}&q=${encodeURIComponent(text)}`)).body.leads.map((lead: { email: string }) => lead.email);
+    expect(await emailsFound('générale'.normalize('NFC'))).toEqual([people.head]);
+    expect(await emailsFound('générale'.normalize('NFD'))).toEqual([people.head]);
   });
 
   it('shows and finds the name typed in a "Name" field: list, search, CSV, pricing top leads and alert', async () => {

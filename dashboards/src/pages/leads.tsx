@@ -283,7 +283,7 @@ function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; sit
   return (
     <>
       <p class="muted" role="status" ref={count} tabIndex={-1}>
-        {formatNumber(offset + 1)}–{formatNumber(last)} of {formatNumber(data.total)} leads
+        {data.total === 1 && offset === 0 ? '1 lead' : `${formatNumber(offset + 1)}–${formatNumber(last)} of ${formatNumber(data.total)} leads`}
       </p>
       <TableScroll label="Leads">
         <table class="leads">
