@@ -591,7 +591,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
               `if(countIf(${recentPricing}) >= ${returns}, maxIf(started, ${recentPricing}), ${never})`,
               `concat(toString(countIf(${recentPricing})), ' visits to pricing in ', ${p.bind('sig_returns_days', String(s.pricingReturnsDays))}, ' days')`,
             )},
-            ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(if(docs_name != '', docs_name, docs_link), docs_at))`)},
+            ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(if(docs_name != '', docs_name, path(docs_link)), docs_at))`)},
             ${signal(
               'weak_accumulation',
               `if(countIf(${recent}) >= ${weakVisits} OR maxIf(pages, ${recent}) >= ${weakPages}, maxIf(ended, ${recent}), ${never})`,

@@ -589,7 +589,8 @@ describe('buying signals', () => {
       demo_request: 'form demo-request',
       pricing_dwell: '2 min 30 s engaged on pricing in one visit',
       pricing_returns: '3 visits to pricing in 7 days',
-      docs_download: 'downloaded https://cdn.acme.test/files/security-whitepaper-technical.pdf',
+      // The file by its path, as the content panel and the timeline name it, not by its whole address.
+      docs_download: 'downloaded /files/security-whitepaper-technical.pdf',
     });
     const when = (signal: string) => buyer.signals.find((s) => s.signal === signal)!.at;
     expect(when('demo_request')).toBe(at({ days: 0, minutes: 30 }));
