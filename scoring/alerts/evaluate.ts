@@ -59,7 +59,8 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
       // The snapshot this one follows names the crossing: a restart re-evaluating it finds the same one.
       id: alertId(site, next.lead_id, 'hot', previous?.scored_at ?? 'first'),
       signal: 'hot',
-      summary: `Became hot: score ${next.score} (above ${rules.thresholds.hot})`,
+      // The signal's label and the score head every message already ("Became hot: Ada Lovelace, score 72 (hot)").
+      summary: `Above the hot threshold of ${rules.thresholds.hot} points`,
       triggeredAt: isoTime(next.last_seen),
     });
   }

@@ -52,6 +52,10 @@ function facts(alert: Alert): [string, string][] {
   return pairs.filter(([, value]) => value !== '');
 }
 
+const utcTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+/** When it happened, as the dashboards write it: "2 Dec 2026, 22:55 UTC". */
+export const alertTime = (alert: Alert) => `${utcTime.format(new Date(alert.triggeredAt))} UTC`;
+
 /** Slack's mrkdwn treats &, < and > as markup; everything else a lead typed is shown as typed. */
 const slackEscape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 const clip = (text: string, max: number) => (text.length > max ? text.slice(0, max - 1) + '…' : text);
@@ -77,7 +81,11 @@ export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } 
       ...(linkOf(alert)
         ? [{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open the lead' }, url: linkOf(alert), style: 'primary', action_id: 'open_lead' }] }]
         : []),
-      { type: 'context', elements: [{ type: 'mrkdwn', text: slackEscape(`Hearth · ${alert.site} · ${alert.triggeredAt}`) }] },
+      // Slack writes the time in each reader's own zone; the fallback is UTC.
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `${slackEscape(`Hearth · ${alert.site} · `)}<!date^${Math.floor(Date.parse(alert.triggeredAt) / 1000)}^{date_short_pretty} at {time}|${alertTime(alert)}>` }],
+      },
     ],
   };
 }
@@ -106,7 +114,7 @@ export function alertEmail(alert: Alert): AlertEmail {
     '',
     `Open the lead: ${alert.lead.url}`,
     '',
-    `-- Hearth, site ${alert.site}, ${alert.triggeredAt}`,
+    `-- Hearth, site ${alert.site}, ${alertTime(alert)}`,
   ].join('\n');
   const rows = facts(alert)
     .map(([label, value]) => `<tr><th align="left" style="padding:2px 12px 2px 0">${htmlEscape(label)}</th><td>${htmlEscape(value)}</td></tr>`)
@@ -118,7 +126,7 @@ export function alertEmail(alert: Alert): AlertEmail {
     `<table>${rows}</table>`,
     reasons.length > 0 ? `<p><strong>Why this score</strong></p><ul>${reasons.map((reason) => `<li>${htmlEscape(reason)}</li>`).join('')}</ul>` : '',
     linkOf(alert) ? `<p><a href="${htmlEscape(linkOf(alert))}">Open the lead</a></p>` : '',
-    `<p style="color:#656d76;font-size:12px">Hearth · ${htmlEscape(alert.site)} · ${htmlEscape(alert.triggeredAt)}</p>`,
+    `<p style="color:#656d76;font-size:12px">Hearth · ${htmlEscape(alert.site)} · ${htmlEscape(alertTime(alert))}</p>`,
     '</body></html>',
   ].join('');
   return { subject: oneLine(`[Hearth] ${alertHeadline(alert)}`), text, html };

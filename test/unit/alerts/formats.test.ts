@@ -61,6 +61,12 @@ describe('the email', () => {
     expect(email.text).toContain('Owner: sam@vendor.test\nCountry: FR');
     expect(email.text).toContain('Why this score:\n- pricing-page +40 (3×, capped)\n- manager-director +20 (1×)\n- covered-country +15 (1×)');
     expect(email.text).toContain(`Open the lead: ${alert.lead.url}`);
+    // The time as the dashboards write it, not as ISO 8601.
+    const at = sampleAlert({ triggeredAt: '2026-12-02T22:55:56.453Z' });
+    expect(alertEmail(at).text).toContain('-- Hearth, site acme, 2 Dec 2026, 22:55 UTC');
+    expect(alertEmail(at).html).toContain('Hearth · acme · 2 Dec 2026, 22:55 UTC</p>');
+    // Slack writes it in each reader's zone, UTC where it cannot.
+    expect((slackMessage(at) as { blocks: any[] }).blocks.at(-1)).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: `Hearth · acme · <!date^${Date.parse('2026-12-02T22:55:56Z') / 1000 | 0}^{date_short_pretty} at {time}|2 Dec 2026, 22:55 UTC>` }] });
   });
 
   it('escapes everything in the HTML part and keeps the subject on one line', () => {

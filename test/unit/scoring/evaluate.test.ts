@@ -35,7 +35,7 @@ describe('"became hot" with hysteresis', () => {
     const steps = replay([{ score: 65 }, { score: 45 }, { score: 61 }]);
     expect(steps.map((step) => step.signals.length)).toEqual([1, 0, 1]);
     expect(steps[0]!.signals[0]!.id).not.toBe(steps[2]!.signals[0]!.id);
-    expect(steps[0]!.signals[0]!.summary).toBe('Became hot: score 65 (above 60)');
+    expect(steps[0]!.signals[0]!.summary).toBe('Above the hot threshold of 60 points');
   });
 
   it('gives the same alert id when the same change is evaluated twice (a restart before the snapshot was written)', () => {
