@@ -54,7 +54,17 @@ function facts(alert: Alert): [string, string][] {
 
 const utcTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
 /** When it happened, as the dashboards write it: "2 Dec 2026, 22:55 UTC". */
-export const alertTime = (alert: Alert) => `${utcTime.format(new Date(alert.triggeredAt))} UTC`;
+export function alertTime(alert: Alert): string {
+  const at = Date.parse(alert.triggeredAt);
+  // An alert that reached the outbox with a time no one can read is still sent, with the time as it came.
+  return Number.isNaN(at) ? alert.triggeredAt : `${utcTime.format(at)} UTC`;
+}
+
+/** Slack's date token: the time in the reader's zone, with alertTime where Slack cannot render it. */
+function slackTime(alert: Alert): string {
+  const at = Date.parse(alert.triggeredAt);
+  return Number.isNaN(at) ? slackEscape(alert.triggeredAt) : `<!date^${Math.floor(at / 1000)}^{date_short_pretty} at {time}|${alertTime(alert)}>`;
+}
 
 /** Slack's mrkdwn treats &, < and > as markup; everything else a lead typed is shown as typed. */
 const slackEscape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
@@ -84,7 +94,7 @@ export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } 
       // Slack writes the time in each reader's own zone; the fallback is UTC.
       {
         type: 'context',
-        elements: [{ type: 'mrkdwn', text: `${slackEscape(`Hearth · ${alert.site} · `)}<!date^${Math.floor(Date.parse(alert.triggeredAt) / 1000)}^{date_short_pretty} at {time}|${alertTime(alert)}>` }],
+        elements: [{ type: 'mrkdwn', text: `${slackEscape(`Hearth · ${alert.site} · `)}${slackTime(alert)}` }],
       },
     ],
   };

@@ -65,6 +65,9 @@ describe('the email', () => {
     const at = sampleAlert({ triggeredAt: '2026-12-02T22:55:56.453Z' });
     expect(alertEmail(at).text).toContain('-- Hearth, site acme, 2 Dec 2026, 22:55 UTC');
     expect(alertEmail(at).html).toContain('Hearth · acme · 2 Dec 2026, 22:55 UTC</p>');
+    // One that came with a time no one can read is still sent, with the time as it came.
+    expect(alertEmail(sampleAlert({ triggeredAt: 'soon' })).text).toContain('-- Hearth, site acme, soon');
+    expect(JSON.stringify(slackMessage(sampleAlert({ triggeredAt: 'soon' })))).toContain('Hearth · acme · soon');
     // Slack writes it in each reader's zone, UTC where it cannot.
     expect((slackMessage(at) as { blocks: any[] }).blocks.at(-1)).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: `Hearth · acme · <!date^${Date.parse('2026-12-02T22:55:56Z') / 1000 | 0}^{date_short_pretty} at {time}|2 Dec 2026, 22:55 UTC>` }] });
   });
