@@ -212,7 +212,8 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await exportLink.waitFor();
     const csv = await page.request.get(new URL((await exportLink.getAttribute('href'))!, server.url).href);
     expect(csv.status()).toBe(200);
-    expect((await csv.text()).split('\r\n')[0]).toMatch(/^id,email,name,company,/);
+    // After the byte-order mark that tells Excel the file is UTF-8.
+    expect((await csv.text()).split('\r\n')[0]).toMatch(/^\uFEFFid,email,name,company,/);
 
     await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
     await page.getByRole('link', { name: 'Grace Hopper' }).click();
@@ -277,7 +278,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByRole('link', { name: 'Accounts' }).click();
     const exportLink = page.getByRole('link', { name: 'Export this list (CSV)' });
     const csv = await page.request.get(new URL((await exportLink.getAttribute('href'))!, server.url).href);
-    expect((await csv.text()).split('\r\n')[0]).toBe('id,name,score,temperature,leads,roles,best_leads');
+    expect((await csv.text()).split('\r\n')[0]).toBe('\uFEFFid,name,score,temperature,leads,roles,best_leads');
     await page.getByRole('link', { name: 'Initech', exact: true }).click();
     await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).toEqual([expect.stringContaining('Grace Hopper')]);
     expect(problems).toEqual([]);
