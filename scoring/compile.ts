@@ -583,6 +583,12 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   // the same visit are not a new occurrence.
   /** "1 visit", "5 visits". */
   const howMany = (count: string, noun: string) => `concat(toString(${count}), if(${count} = 1, ' ${noun}', ' ${noun}s'))`;
+  // Weak signals: the visits in the last weakDays days, and the most pages one of them read.
+  const visits = `countIf(${recent})`;
+  const deepest = `maxIf(pages, ${recent})`;
+  const oftenEnough = `${visits} >= ${weakVisits}`;
+  const deepEnough = `${deepest} >= ${weakPages}`;
+  const visitsText = `concat(${howMany(visits, 'visit')}, ' in ', ${p.bind('sig_weak_days', String(s.weakDays))}, ' days')`;
   const signals = `arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
             ${signal('demo_request', 'max(request_at)', `concat('form ', argMax(request_form, request_at))`)},
             ${signal('pricing_dwell', `maxIf(started, pricing_ms >= ${dwellMs})`, `concat(${durationSql('intDiv(max(pricing_ms) + 500, 1000)')}, ' engaged on pricing in one visit')`)},
@@ -594,12 +600,10 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
             ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(if(docs_name != '', docs_name, path(docs_link)), docs_at))`)},
             ${signal(
               'weak_accumulation',
-              `if(countIf(${recent}) >= ${weakVisits} OR maxIf(pages, ${recent}) >= ${weakPages}, maxIf(ended, ${recent}), ${never})`,
+              `if(${oftenEnough} OR ${deepEnough}, maxIf(ended, ${recent}), ${never})`,
               // What holds, of the two: "5 visits in 30 days", "9 pages in one visit", or both.
-              `multiIf(countIf(${recent}) >= ${weakVisits} AND maxIf(pages, ${recent}) >= ${weakPages},
-                concat(${howMany(`countIf(${recent})`, 'visit')}, ' in ', ${p.bind('sig_weak_days', String(s.weakDays))}, ' days, up to ', ${howMany(`maxIf(pages, ${recent})`, 'page')}, ' in one'),
-                countIf(${recent}) >= ${weakVisits}, concat(${howMany(`countIf(${recent})`, 'visit')}, ' in ', {sig_weak_days:String}, ' days'),
-                concat(${howMany(`maxIf(pages, ${recent})`, 'page')}, ' in one visit'))`,
+              `multiIf(${oftenEnough} AND ${deepEnough}, concat(${visitsText}, ', up to ', ${howMany(deepest, 'page')}, ' in one'),
+                ${oftenEnough}, ${visitsText}, concat(${howMany(deepest, 'page')}, ' in one visit'))`,
             )}
         ])`;
 

@@ -236,10 +236,12 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     account: accountId.optional(),
     sort: z.enum(['score', 'recent']).default('score'),
   };
-  const checkList = (query: Days & { content?: unknown; pricing?: unknown; new?: unknown }, ctx: z.RefinementCtx) => {
+  /** The drill-downs that only mean something within a period. */
+  const WITHIN_PERIOD = ['content', 'pricing', 'new'] as const;
+  const checkList = (query: Days & Partial<Record<(typeof WITHIN_PERIOD)[number], unknown>>, ctx: z.RefinementCtx) => {
     if (query.from !== undefined || query.to !== undefined) checkPeriod(query, ctx);
     else {
-      for (const key of ['content', 'pricing', 'new'] as const) {
+      for (const key of WITHIN_PERIOD) {
         if (query[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs a period: give from and to` });
       }
     }

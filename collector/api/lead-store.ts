@@ -233,7 +233,6 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
 
 const personParams = (site: string, person: Person) => ({ ...leadParams(site, person, [person.email, ...person.formerEmails]), leads: person.leadIds });
 
-
 /** Every event of the person (PERSONS_ROWS), newest first. */
 export async function personEvents(client: ClickHouseClient, site: string, person: Person) {
   return rows<Record<string, unknown>>(

@@ -114,26 +114,31 @@ function textProps(props: WireEvent['p']): Record<string, string> {
  */
 const storedUrl = (text: string) => cut(text, MAX_STORED_URL);
 
-/**
- * A URL without the query parameters named like secrets (isSecretName: `password`, `token`, `api_key`…): a form sent
- * by GET puts its fields in the next page's address, its password too, and that address is stored with the page view
- * and as the referrer of the page after. The rest of the address is kept as sent.
- */
-function withoutSecrets(url: string): string {
-  if (!url.includes('?')) return url;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return url;
-  }
-  const secrets = [...parsed.searchParams.keys()].filter(isSecretName);
-  if (secrets.length === 0) return url;
-  for (const name of secrets) parsed.searchParams.delete(name);
-  return parsed.href;
-}
 /** A text cut to `max` characters, well-formed as storedUrl says. */
 const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max).toWellFormed() : text);
+
+/**
+ * An address without its query parameters named like secrets (isSecretName: `password`, `token`, `api_key`…), or
+ * undefined when it has none: a form sent by GET puts its fields in the next page's address, its password too, and
+ * that address is stored with the page view and as the referrer of the page after. The rest is kept as sent.
+ */
+function withoutSecrets(url: URL): string | undefined {
+  const secrets = url.search === '' ? [] : [...url.searchParams.keys()].filter(isSecretName);
+  if (secrets.length === 0) return undefined;
+  const kept = new URL(url);
+  for (const name of secrets) kept.searchParams.delete(name);
+  return kept.href;
+}
+
+/** A referrer as stored: as sent, but for its secret-named query parameters (withoutSecrets). */
+function storedReferrer(text: string): string {
+  if (!text.includes('?')) return text;
+  try {
+    return withoutSecrets(new URL(text)) ?? text;
+  } catch {
+    return text;
+  }
+}
 
 export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, retimed }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
   const received = toClickHouseTime(receivedAt);
@@ -160,9 +165,9 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       received_at: received,
       type,
       name: cut(event.k ?? '', MAX_STORED_NAME),
-      url: storedUrl(withoutSecrets(url.href)),
+      url: storedUrl(withoutSecrets(url) ?? url.href),
       path: storedUrl(route ? url.pathname.replace(/\/$/, '') + route : url.pathname),
-      referrer: storedUrl(withoutSecrets(event.r ?? '')),
+      referrer: storedUrl(storedReferrer(event.r ?? '')),
       title: event.ti ?? '',
       email: type === 'form' ? formAddress(event.p).address : (event.em ?? ''),
       props: answers ?? textProps(event.p),

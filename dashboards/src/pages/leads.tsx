@@ -61,6 +61,9 @@ function FilterSelect({ label, value, options, onChange }: { label: string; valu
  * Sales' inbox, and every lead list the marketing panels drill down to: filters live in the URL, so a list can be
  * shared, and its CSV export carries the same filters.
  */
+/** No period, and none of the filters that only mean something within one (content, pricing, new). */
+const WITHOUT_PERIOD = { from: undefined, to: undefined, content: undefined, pricing: undefined, new: undefined };
+
 export function LeadsPage({ site, location }: PageProps) {
   const params = location.params;
   const get = (name: string) => params.get(name) ?? '';
@@ -123,7 +126,7 @@ export function LeadsPage({ site, location }: PageProps) {
             onChange={(event) => {
               const value = (event.target as HTMLSelectElement).value;
               if (value === 'custom') return;
-              set(value ? { from: daysBefore(today(), Number(value) - 1), to: today() } : { from: undefined, to: undefined, content: undefined, pricing: undefined, new: undefined });
+              set(value ? { from: daysBefore(today(), Number(value) - 1), to: today() } : WITHOUT_PERIOD);
             }}
           >
             <option value="">Any time</option>
@@ -241,7 +244,7 @@ function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchPa
             onClick={() => {
               removedAt.current = at;
               onRemove(
-                filter.key === 'from' ? { from: undefined, to: undefined, content: undefined, pricing: undefined, new: undefined } : filter.key === 'score' ? { minScore: undefined, maxScore: undefined } : { [filter.key]: undefined },
+                filter.key === 'from' ? WITHOUT_PERIOD : filter.key === 'score' ? { minScore: undefined, maxScore: undefined } : { [filter.key]: undefined },
               );
             }}
           >
