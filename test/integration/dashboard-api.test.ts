@@ -125,7 +125,14 @@ const people = {
   ada: `ada.${newVisitor()}@analytical-engines.test`,
   head: `head.${newVisitor()}@globex-freight.test`,
 };
-const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
+/**
+ * `minutes` (under 10) ago, but today: just after midnight (UTC), the same order spread over the minutes since it,
+ * so that a run at 00:02 still draws these events on today's column.
+ */
+const minutesAgo = (minutes: number) => {
+  const now = Date.now();
+  return Math.max(now - minutes * 60_000, todayStart + ((now - todayStart) * (10 - minutes)) / 10);
+};
 
 /**
  * Site globex, this week: a visitor who corrects the email it typed and comes back the next day, Ada who types her name in a "Name" field,
