@@ -1,5 +1,10 @@
 /** A lead's qualification checklist, as the lead page edits it. */
 
+import type { QualificationState } from '../../scoring/qualification.ts';
+import { formatList } from './format.ts';
+
+export type { QualificationState };
+
 /** The checklist's fields as the form holds them. */
 export interface ChecklistFields {
   framework: string;
@@ -24,4 +29,31 @@ export function checklistChange(loaded: ChecklistFields, now: ChecklistFields, s
     ...(notes.length > 0 && { notes: Object.fromEntries(notes.map((box) => [box, now.notes[box] ?? ''])) }),
     ...(owner !== loaded.owner.trim() && { owner }),
   };
+}
+
+/**
+ * What a change did, in the words of the checklist, from the state before it (none for the first): "switched to
+ * MEDDICC", "ticked Budget and Need", "unticked Authority", "noted on Budget: 20k set aside", "cleared the note on
+ * Need", "assigned to sam", "owner removed (was sam)", "disqualified: no budget", "requalified". A box kept aside by a
+ * switch of framework is not said to be unticked: it is kept. `label` names a box.
+ */
+export function describeQualificationChange(before: QualificationState | undefined, after: QualificationState, label: (box: string) => string): string[] {
+  const was: QualificationState = before ?? { framework: after.framework, boxes: {}, notes: {}, owner: '', disqualified: false, reason: '' };
+  const said: string[] = [];
+  const list = (boxes: string[]) => formatList(boxes.map(label));
+  if (after.framework !== was.framework) said.push(`switched to ${after.framework.toUpperCase()}`);
+  const boxes = [...new Set([...Object.keys(was.boxes), ...Object.keys(after.boxes)])];
+  const ticked = boxes.filter((box) => after.boxes[box] === true && was.boxes[box] !== true);
+  const unticked = boxes.filter((box) => after.boxes[box] === false && was.boxes[box] === true);
+  if (ticked.length > 0) said.push(`ticked ${list(ticked)}`);
+  if (unticked.length > 0) said.push(`unticked ${list(unticked)}`);
+  for (const box of new Set([...Object.keys(was.notes), ...Object.keys(after.notes)])) {
+    const [old, now] = [was.notes[box] ?? '', after.notes[box] ?? ''];
+    if (now === old) continue;
+    said.push(now === '' ? `cleared the note on ${label(box)}` : `noted on ${label(box)}: “${now}”`);
+  }
+  if (after.owner !== was.owner) said.push(after.owner === '' ? `owner removed (was ${was.owner})` : `assigned to ${after.owner}`);
+  if (after.disqualified && (!was.disqualified || after.reason !== was.reason)) said.push(after.reason ? `disqualified: ${after.reason}` : 'disqualified');
+  if (!after.disqualified && was.disqualified) said.push('requalified');
+  return said;
 }

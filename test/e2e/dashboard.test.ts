@@ -171,6 +171,15 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByRole('button', { name: 'Save qualification' }).click();
     await page.getByText('Saved: this lead is now a prospect.').waitFor();
     expect(await page.getByRole('checkbox', { name: /^Timing/ }).isChecked()).toBe(true);
+    // Who changed what, and when, newest first: the switches said as such, not as boxes unticked.
+    const history = page.locator('.qualification-history li');
+    await expect.poll(() => history.allInnerTexts()).toHaveLength(3);
+    const changes = (await history.allInnerTexts()).map((line) => line.replace(/^\d{1,2} \w{3} \d{4}, \d\d:\d\d UTC · /, ''));
+    expect(changes).toEqual([
+      'sam: switched to BANT',
+      'sam: switched to MEDDICC',
+      'sam: ticked Budget, Authority, Need, and Timing; noted on Budget: “40k approved for Q3”; assigned to sam',
+    ]);
 
     await page.getByRole('link', { name: 'Accounts' }).click();
     await page.locator('table.accounts tbody tr', { hasText: 'initech.test' }).waitFor();

@@ -131,6 +131,9 @@ describe('one lead through the API', () => {
     const { body } = await getJson(server, `/api/leads/${id}/qualification?site=acme`);
     expect(body.history).toHaveLength(4);
     expect(body.history.map((h: { boxes: Record<string, boolean> }) => Object.keys(h.boxes).filter((box) => h.boxes[box]).length)).toEqual([2, 4, 4, 4]);
+    // The lead page shows the same history, which it reads with the lead.
+    const { body: lead } = await getJson(server, `/api/leads/${id}?site=acme`);
+    expect(lead.qualification).toMatchObject({ disqualified: true, reason: 'budget frozen', history: body.history });
   });
 
   it('keeps every one of concurrent changes, in a fixed order', async () => {

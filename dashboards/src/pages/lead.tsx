@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
+import type { QualificationRecord } from '../../../collector/api/lead-store.ts';
 import { personName } from '../../../scoring/person-name.ts';
 import { ApiError, query, request, useApi } from '../api.ts';
 import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } from '../session.ts';
@@ -8,7 +9,7 @@ import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '.
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
-import { checklistChange, type ChecklistFields } from '../checklist.ts';
+import { checklistChange, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
 import { formatDecimal, formatNumber, formatSeconds, formatTime, humanize, linkPath, ruleName } from '../format.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
@@ -45,6 +46,8 @@ interface Verdict {
   reason: string;
   missing: string[];
   prospect: boolean;
+  /** Every change, oldest first: the state it made, who made it and when. */
+  history?: QualificationRecord[];
 }
 
 interface TimelineEvent {
@@ -490,6 +493,25 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
       <p class={message?.error ? 'error' : 'saved'} role="status" aria-live="polite">
         {message?.text ?? ''}
       </p>
+      <QualificationHistory history={verdict.history ?? []} />
+    </>
+  );
+}
+
+/** Who changed the qualification, when, and what each change did: newest first. */
+function QualificationHistory({ history }: { history: NonNullable<Verdict['history']> }) {
+  if (history.length === 0) return null;
+  const changes = history.map((record, i) => ({ record, said: describeQualificationChange(history[i - 1], record, humanize) })).reverse();
+  return (
+    <>
+      <h3>History</h3>
+      <ol class="qualification-history">
+        {changes.map(({ record, said }, i) => (
+          <li key={i}>
+            <time dateTime={record.changedAt}>{formatTime(record.changedAt)}</time> · <strong>{record.changedBy || 'someone'}</strong>: {said.length > 0 ? said.join('; ') : 'saved, nothing changed'}
+          </li>
+        ))}
+      </ol>
     </>
   );
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checklistChange, type ChecklistFields } from '../../../dashboards/src/checklist.ts';
+import { checklistChange, describeQualificationChange, type ChecklistFields, type QualificationState } from '../../../dashboards/src/checklist.ts';
+import { humanize } from '../../../dashboards/src/format.ts';
 
 const BANT = ['budget', 'authority', 'need', 'timing'];
 const CHAMP = ['challenges', 'authority', 'money', 'prioritization'];
@@ -24,5 +25,46 @@ describe('what the lead page sends when a checklist is saved', () => {
   it('sends a switch of framework with the boxes ticked in the new one, the one they share left as it was', () => {
     const now = { ...loaded, framework: 'champ', boxes: { ...loaded.boxes, money: true } };
     expect(checklistChange(loaded, now, CHAMP)).toEqual({ framework: 'champ', boxes: { money: true } });
+  });
+});
+
+describe('what the lead page says each change in the qualification history did', () => {
+  const empty: QualificationState = { framework: 'bant', boxes: {}, notes: {}, owner: '', disqualified: false, reason: '' };
+  const said = (before: QualificationState | undefined, after: Partial<QualificationState>) => describeQualificationChange(before, { ...(before ?? empty), ...after }, humanize);
+
+  it('names the boxes ticked and unticked, the notes written and cleared, and the owner', () => {
+    expect(said(undefined, { boxes: { budget: true, need: true }, notes: { budget: '20k set aside' }, owner: 'sam' })).toEqual([
+      'ticked Budget and Need',
+      'noted on Budget: “20k set aside”',
+      'assigned to sam',
+    ]);
+    const before = { ...empty, boxes: { budget: true, need: true }, notes: { budget: '20k set aside', need: 'spreadsheets' }, owner: 'sam' };
+    expect(said(before, { boxes: { budget: false, need: true, timing: true }, notes: { budget: '', need: 'spreadsheets' }, owner: 'lee' })).toEqual([
+      'ticked Timing',
+      'unticked Budget',
+      'cleared the note on Budget',
+      'assigned to lee',
+    ]);
+    expect(said(before, { owner: '' })).toEqual(['owner removed (was sam)']);
+  });
+
+  it('says a switch of framework, and not that the boxes it keeps aside were unticked', () => {
+    const bant = { ...empty, boxes: { budget: true, authority: true } };
+    expect(said(bant, { framework: 'meddicc', boxes: { ...bant.boxes, economic_buyer: true } })).toEqual(['switched to MEDDICC', 'ticked Economic buyer']);
+    // A history written before boxes were kept aside: the switch dropped them.
+    expect(said(bant, { framework: 'champ', boxes: { authority: true } })).toEqual(['switched to CHAMP']);
+  });
+
+  it('says a disqualification with its reason, a new reason, and a requalification', () => {
+    const out = said(empty, { disqualified: true, reason: 'no budget this year' });
+    expect(out).toEqual(['disqualified: no budget this year']);
+    const disqualified = { ...empty, disqualified: true, reason: 'no budget this year' };
+    expect(said(disqualified, { reason: 'went with a competitor' })).toEqual(['disqualified: went with a competitor']);
+    expect(said(disqualified, { disqualified: false, reason: '' })).toEqual(['requalified']);
+    expect(said(empty, { disqualified: true })).toEqual(['disqualified']);
+  });
+
+  it('says nothing of a change that changed nothing', () => {
+    expect(said(empty, {})).toEqual([]);
   });
 });
