@@ -3,8 +3,6 @@
 import type { QualificationState } from '../../scoring/qualification.ts';
 import { formatList } from './format.ts';
 
-export type { QualificationState };
-
 /** The checklist's fields as the form holds them. */
 export interface ChecklistFields {
   framework: string;
@@ -33,8 +31,8 @@ export function checklistChange(loaded: ChecklistFields, now: ChecklistFields, s
 
 /**
  * What a change did, in the words of the checklist, from the state before it (none for the first): "switched to
- * MEDDICC", "ticked Budget and Need", "unticked Authority", "noted on Budget: 20k set aside", "cleared the note on
- * Need", "assigned to sam", "owner removed (was sam)", "disqualified: no budget", "requalified". A box kept aside by a
+ * MEDDICC", "ticked Budget and Need", "unticked Authority", "noted on Budget: “20k set aside”", "cleared the note
+ * on Need", "assigned to sam", "owner removed (was sam)", "disqualified: no budget", "requalified". A box kept aside by a
  * switch of framework is not said to be unticked: it is kept. `label` names a box.
  */
 export function describeQualificationChange(before: QualificationState | undefined, after: QualificationState, label: (box: string) => string): string[] {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checklistChange, describeQualificationChange, type ChecklistFields, type QualificationState } from '../../../dashboards/src/checklist.ts';
+import { checklistChange, describeQualificationChange, type ChecklistFields } from '../../../dashboards/src/checklist.ts';
+import type { QualificationState } from '../../../scoring/qualification.ts';
 import { humanize } from '../../../dashboards/src/format.ts';
 
 const BANT = ['budget', 'authority', 'need', 'timing'];
