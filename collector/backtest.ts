@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { backtest, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction } from '../scoring/backtest.ts';
 import { compileScoring } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
-import { rulesSchema, unknownPageGroups, withGridLists, type Rules } from '../scoring/rules.ts';
+import { overCurrentRules, rulesSchema, unknownPageGroups, type Rules } from '../scoring/rules.ts';
 import { scoreLeads } from '../scoring/store.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf } from './api/scores.ts';
@@ -18,10 +18,15 @@ import { MAX_FUTURE_MS } from './ingest/rows.ts';
  * scorings and sales' verdicts from the store, and prints the report.
  */
 
-/** Reads and validates a rules file; a bad value is reported with the file and its path (`candidate.json: engagement[2].points: …`). */
+/**
+ * Reads and validates a rules file; a bad value is reported with the file and its path (`candidate.json:
+ * engagement[2].points: …`). What the file leaves out is the site's current rules (those the "current" side scores
+ * with, the grid's lists where the config leaves them out), not the grid: a file with only thresholds moves
+ * temperatures alone.
+ */
 export function loadRulesFile(file: string, site: SiteConfig): Rules {
   const { path, raw } = readJsonFile(file, 'rules');
-  const rules = parseFile(rulesSchema, withGridLists(raw, site.pageGroups), path, 'rules');
+  const rules = parseFile(rulesSchema, overCurrentRules(raw, rulesOf(site)), path, 'rules');
   // Page groups belong to the site, not the file: a rule naming one the site lacks is caught here, before any query.
   const unknown = unknownPageGroups(rules, site.pageGroups);
   if (unknown.length > 0) throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n${unknown.map((problem) => `  ${path}: ${formatPath(problem.path)}: ${problem.message}`).join('\n')}`);

@@ -115,10 +115,12 @@ function checkFieldMatch(rule: { field?: string | undefined; values?: string[] |
   const given = (['values', 'pattern', 'range'] as const).filter((key) => rule[key] !== undefined);
   if (given.length !== 1) ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of values, pattern or range' });
   // Scoring counts an answer that says nothing ("-", "N/A") as not given, so no lead could match such a value (a
-  // seniority or a country has its own check below).
+  // seniority has its own check below). "NA" and "NC" say nothing even as Namibia's and New Caledonia's codes: a
+  // lead's answer is read as the name of the country.
   rule.values?.forEach((value, i) => {
-    if (saysNothing(value) && rule.field !== 'seniority' && rule.field !== 'country') {
-      ctx.addIssue({ code: 'custom', path: ['values', i], message: `${JSON.stringify(value)} says nothing: such answers count as not given, so no lead would match it`, input: value });
+    if (saysNothing(value) && rule.field !== 'seniority') {
+      const hint = rule.field === 'country' ? `, even as a country's code: write the country's name` : ', so no lead would match it';
+      ctx.addIssue({ code: 'custom', path: ['values', i], message: `${JSON.stringify(value)} says nothing: such answers count as not given${hint}`, input: value });
     }
   });
   if (rule.field === 'seniority' && rule.values) {
@@ -130,7 +132,7 @@ function checkFieldMatch(rule: { field?: string | undefined; values?: string[] |
   }
   if (rule.field === 'country' && rule.values) {
     rule.values.forEach((value, i) => {
-      if (!countryCodeOf(value)) ctx.addIssue({ code: 'custom', path: ['values', i], message: 'expected a country name or ISO code, e.g. "France" or "FR"', input: value });
+      if (!saysNothing(value) && !countryCodeOf(value)) ctx.addIssue({ code: 'custom', path: ['values', i], message: 'expected a country name or ISO code, e.g. "France" or "FR"', input: value });
     });
   }
 }
@@ -372,27 +374,54 @@ export function defaultRules(pageGroups: PageGroups = {}): Rules {
   return rulesSchema.parse(gridInput(pageGroups));
 }
 
-/** The lists of rules a site's `rules` (or a rules file) take from the grid when they leave them out. */
+/** The lists of rules a site's `rules` take from the grid, and a backtest file from the site's rules, when they leave them out. */
 const GRID_LISTS = ['fit', 'engagement', 'negative', 'source', 'funnel'] as const;
 
 /**
- * Rules as written (a site's `rules`, a backtest file) with the grid's lists for those they leave out: changing
- * the thresholds or adding an engagement list keeps the fit, negative and source rules (before, each list left
- * out was empty, and `{ "thresholds": … }` alone scored every lead 0). A list given replaces the grid's; `[]` is none.
- * Anything but an object is returned as it is, for the schema to refuse.
+ * A site's `rules` as written with the grid's lists for those they leave out: changing the thresholds or adding an
+ * engagement list keeps the fit, negative and source rules (before, each list left out was empty, and
+ * `{ "thresholds": … }` alone scored every lead 0). A list given replaces the grid's; `[]` is none. Anything but an
+ * object is returned as it is, for the schema to refuse.
  */
 export function withGridLists(raw: unknown, pageGroups: unknown): unknown {
   if (!isRecord(raw)) return raw;
-  const grid = gridInput(isRecord(pageGroups) ? (pageGroups as PageGroups) : {});
+  return withListsOf(raw, gridInput(isRecord(pageGroups) ? (pageGroups as PageGroups) : {}));
+}
+
+/** The settings a backtest file may give in part: what it leaves out of them stays the site's. */
+const SETTINGS = ['decay', 'thresholds', 'signals'] as const;
+
+/**
+ * A backtest candidate as written (the shape of a site's `rules`) over the rules the site scores with now: what the
+ * file leaves out is the site's, not the grid's, so a file with only thresholds changes temperatures alone and an
+ * empty file changes nothing. A list (or the funnel) given replaces the site's; within decay, thresholds and
+ * signals, each setting given replaces the site's. The re-arm mark the site's thresholds derived is derived again
+ * from the candidate's. Anything but an object is returned as it is, for the schema to refuse.
+ */
+export function overCurrentRules(raw: unknown, current: Rules): unknown {
+  if (!isRecord(raw)) return raw;
+  const { hotRearmBelow, ...signals } = current.signals;
+  const base: Record<string, unknown> = { ...current, signals: hotRearmBelow === defaultHotRearm(current.thresholds.hot) ? signals : current.signals };
+  const merged = { ...base, ...withListsOf(raw, base) };
+  for (const key of SETTINGS) {
+    if (isRecord(raw[key]) && isRecord(base[key])) merged[key] = { ...base[key], ...raw[key] };
+  }
+  return merged;
+}
+
+/**
+ * `raw` with `base`'s lists for those it leaves out. A rule given under the id of a base rule in a list left out
+ * takes its place (the careers page made engagement, say): kept as well, the two would be refused as an id "used
+ * twice" at a path that is nowhere in the user's file.
+ */
+function withListsOf(raw: Record<string, unknown>, base: Record<string, unknown>): Record<string, unknown> {
   const leftOut = GRID_LISTS.filter((list) => !Object.hasOwn(raw, list));
-  // A rule given under the id of a grid rule in a list left out takes its place (the careers page made engagement,
-  // say): kept as well, the two would be refused as an id "used twice" at a path that is nowhere in the user's file.
   const given = new Set(GRID_LISTS.flatMap((list) => (Array.isArray(raw[list]) ? raw[list].flatMap((rule) => (isRecord(rule) && typeof rule.id === 'string' ? [rule.id] : [])) : [])));
-  const fromGrid = (list: (typeof GRID_LISTS)[number]) => {
-    const rules = grid[list];
-    return Array.isArray(rules) ? rules.filter((rule) => !given.has(rule.id)) : rules;
+  const fromBase = (list: (typeof GRID_LISTS)[number]) => {
+    const rules = base[list];
+    return Array.isArray(rules) ? rules.filter((rule: { id: string }) => !given.has(rule.id)) : rules;
   };
-  return { ...Object.fromEntries(leftOut.map((list) => [list, fromGrid(list)])), ...raw };
+  return { ...Object.fromEntries(leftOut.map((list) => [list, fromBase(list)])), ...raw };
 }
 
 /** A JSON object (not an array, not null), as parsed from a config or rules file. */

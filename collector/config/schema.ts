@@ -150,7 +150,8 @@ export type SiteConfig = z.infer<typeof siteSchema>;
 
 /**
  * The config's JSON Schema for editors (`hearth schema`). A site's rules lists say where a list left out comes from:
- * the schema of rules alone gives them `[]` (a rules file parsed as is), but parseConfig fills them from the grid.
+ * the schema of rules alone gives them `[]`, but parseConfig fills them from the grid (and a backtest file takes them
+ * from the site's rules).
  */
 export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(configSchema, { io: 'input' }) as Record<string, any>;
@@ -158,7 +159,8 @@ export function configJsonSchema(): Record<string, unknown> {
   for (const name of ['fit', 'engagement', 'negative', 'source', 'funnel']) {
     if (!lists[name]) continue;
     delete lists[name].default;
-    lists[name].description = `Left out: the article's grid's ${name} (hearth's defaultRules, with the site's page groups). Given: it replaces the grid's; [] or {} for none.`;
+    const none = name === 'funnel' ? '{}' : '[]';
+    lists[name].description = `Left out: the article's grid's ${name} (hearth's defaultRules, with the site's page groups). Given: it replaces the grid's; ${none} for none.`;
   }
   return schema;
 }

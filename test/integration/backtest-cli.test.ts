@@ -199,6 +199,58 @@ describe('hearth backtest', () => {
     ]);
   });
 
+  it("fills what the candidate leaves out from the site's current rules, not from the grid", async () => {
+    // The same history, read by a config whose site has rules of its own: a fit rule and engagement rules the grid
+    // lacks, thresholds of its own (negative, source and funnel left out: the grid's, as the config loader fills them).
+    const custom = {
+      fit: [{ id: 'engineer', field: 'job_title', values: ['Engineer'], points: 25 }],
+      engagement: [
+        { id: 'any-pricing', event: 'pageview', pageGroup: 'pricing', points: 10 },
+        { id: 'webinar-form', event: 'form', forms: ['*webinar*'], points: 30 },
+      ],
+      thresholds: { warm: 25, hot: 50 },
+    };
+    const config = file('hearth.custom.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: custom }] });
+    const run = async (rules: string) => {
+      const { code, stdout, stderr } = await runHearth(['backtest', '--config', config, '--rules', rules, '--since', SINCE, '--json'], { HEARTH_DATA_DIR: dataDir });
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      return JSON.parse(stdout) as BacktestRun;
+    };
+    const moves = (result: BacktestRun) => result.report.topMovers.map((m) => [m.email, m.current.score, m.current.temperature, m.candidate.score, m.candidate.temperature]).sort();
+
+    // Only thresholds: Ada 10 cold, Bob 20 cold → warm, Cy 35 warm → hot, Dee 30 warm. No score changes.
+    const thresholds = file('custom-thresholds.json', { thresholds: { warm: 15, hot: 32 } });
+    const moved = await run(thresholds);
+    expect(moved.rulesFile).toBe(thresholds);
+    expect(moved.thresholds).toEqual({ current: { warm: 25, hot: 50 }, candidate: { warm: 15, hot: 32 } });
+    expect(moved.report).toMatchObject({ leads: 4, moved: 2, rescored: 0 });
+    expect(moves(moved)).toEqual([
+      ['bob@builder.test', 20, 'cold', 20, 'warm'],
+      ['cy@cyber.test', 35, 'warm', 35, 'hot'],
+    ]);
+    const text = await runHearth(['backtest', '--config', config, '--rules', thresholds, '--since', SINCE], { HEARTH_DATA_DIR: dataDir });
+    expect(lines(text.stdout)[0]).toBe(`Backtest of ${thresholds} against the current rules of site "acme"`);
+    expect(lines(text.stdout)).toContain('Movements (rows: current, columns: candidate): 2 of 4 change temperature, 0 change score');
+
+    // An empty file, or the site's rules as its config writes them: the current rules, nothing moves.
+    for (const same of [file('custom-empty.json', {}), file('custom-same.json', custom)]) {
+      expect((await run(same)).report).toMatchObject({ leads: 4, moved: 0, rescored: 0, topMovers: [] });
+    }
+
+    // One list given replaces that list alone: the engineer's fit points and the site's thresholds stay, the
+    // webinar form gives nothing. Ada 10 → 30 warm, Bob 20 → 60 hot, Cy 35 → 55 hot, Dee 30 warm → 0 cold.
+    const engagement = file('custom-engagement.json', { engagement: [{ id: 'any-pricing', event: 'pageview', pageGroup: 'pricing', points: 30 }] });
+    const replaced = await run(engagement);
+    expect(replaced.thresholds.candidate).toEqual({ warm: 25, hot: 50 });
+    expect(moves(replaced)).toEqual([
+      ['ada@lovelace.test', 10, 'cold', 30, 'warm'],
+      ['bob@builder.test', 20, 'cold', 60, 'hot'],
+      ['cy@cyber.test', 35, 'warm', 55, 'hot'],
+      ['dee@delta.test', 30, 'warm', 0, 'cold'],
+    ]);
+  });
+
   it('names the rules file and the path of each bad value, and exits 2', async () => {
     const bad = file('bad-rules.json', {
       ...rules,

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, parseFile } from '../../../collector/config/load.ts';
-import { defaultRules, rulesSchema } from '../../../scoring/rules.ts';
+import { defaultRules, overCurrentRules, rulesSchema } from '../../../scoring/rules.ts';
 
 const problems = (input: unknown) => {
   const result = rulesSchema.safeParse(input);
@@ -62,6 +62,8 @@ describe('rules validation', () => {
     // Scoring counts such answers as not given: a rule on them would never match anyone.
     [{ negative: [{ id: 'x', field: 'company', values: ['Acme', 'N/A'], points: -5 }] }, 'negative.0.values.1: "N/A" says nothing'],
     [{ fit: [{ id: 'x', field: 'industry', values: ['-'], points: 5 }] }, 'fit.0.values.0: "-" says nothing'],
+    [{ fit: [{ id: 'x', field: 'country', values: ['France', 'NA'], points: 5 }] }, `fit.0.values.1: "NA" says nothing: such answers count as not given, even as a country's code: write the country's name`],
+    [{ negative: [{ id: 'x', field: 'country', values: ['nc'], points: -5 }] }, 'negative.0.values.0: "nc" says nothing'],
     [{ fit: [{ id: 'x', field: 'industry', pattern: '(', points: 5 }] }, 'fit.0.pattern: not a regular expression RE2 accepts (missing closing ): `(`)'],
     [{ fit: [{ id: 'x', field: 'company_size', range: { min: 500, max: 10 }, points: 5 }] }, 'fit.0.range: min is above max'],
     [{ fit: [{ id: 'x', field: 'industry', values: ['saas'], points: -5 }] }, 'fit.0.points: fit points are positive'],
@@ -136,5 +138,49 @@ describe('the hot re-arm mark', () => {
     expect(refusal({ thresholds: { warm: 10, hot: 40 }, signals: { hotRearmBelow: 45 } })).toEqual([
       'candidate.json: signals.hotRearmBelow: the re-arm mark must not be above the hot threshold (40)',
     ]);
+  });
+});
+
+describe('a backtest candidate over the current rules', () => {
+  // A site's own rules: a fit and an engagement rule the grid lacks, thresholds and a half-life of its own.
+  const current = rulesSchema.parse({
+    fit: [{ id: 'engineer', field: 'job_title', values: ['Engineer'], points: 25 }],
+    engagement: [{ id: 'any-pricing', event: 'pageview', paths: ['/pricing*'], points: 10 }],
+    negative: [{ id: 'careers', event: 'pageview', paths: ['/careers*'], points: -15 }],
+    decay: { halfLifeDays: 14 },
+    windowDays: 60,
+    thresholds: { warm: 25, hot: 50 },
+    signals: { pricingDwellSeconds: 90 },
+  });
+  const candidate = (raw: unknown) => rulesSchema.parse(overCurrentRules(raw, current));
+
+  it('is the current rules when the file gives nothing, or the current rules themselves', () => {
+    expect(candidate({})).toEqual(current);
+    expect(candidate(JSON.parse(JSON.stringify(current)))).toEqual(current);
+  });
+
+  it('takes what the file leaves out from the current rules, not the grid', () => {
+    const moved = candidate({ thresholds: { warm: 15, hot: 32 } });
+    expect(moved).toEqual({ ...current, thresholds: { warm: 15, hot: 32 }, signals: { ...current.signals, hotRearmBelow: 22 } });
+    // One list given replaces that list alone; a setting given in part keeps the site's others.
+    const engagement = [{ id: 'pricing', event: 'pageview', paths: ['/pricing*'], points: 30 }];
+    expect(candidate({ engagement, thresholds: { hot: 70 } })).toMatchObject({ fit: current.fit, engagement, negative: current.negative, thresholds: { warm: 25, hot: 70 }, decay: { halfLifeDays: 14 }, windowDays: 60 });
+    expect(candidate({ signals: { pricingReturns: 4 } }).signals).toMatchObject({ pricingDwellSeconds: 90, pricingReturns: 4 });
+    expect(candidate({ fit: [] }).fit).toEqual([]);
+  });
+
+  it('lets a rule given in one list take the place of a current rule of the same id in a list left out', () => {
+    const careers = { id: 'careers', event: 'pageview', paths: ['/jobs*'], points: 5 };
+    expect(candidate({ engagement: [careers] })).toMatchObject({ engagement: [careers], negative: [] });
+  });
+
+  it('keeps a re-arm mark the site gave, and refuses a bad value at its path in the file', () => {
+    const given = rulesSchema.parse({ ...current, signals: { hotRearmBelow: 20 } });
+    expect(rulesSchema.parse(overCurrentRules({ thresholds: { warm: 10, hot: 30 } }, given)).signals.hotRearmBelow).toBe(20);
+    expect(refusal(overCurrentRules({ engagement: [{ id: 'x', event: 'pageview', points: -1 }], thresholds: { warm: 60 } }, current))).toEqual([
+      'candidate.json: engagement[0].points: engagement points are positive; use a negative rule to take points away (got -1)',
+      'candidate.json: thresholds: warm must not be above hot (warm is 60, hot 50; by default warm is 30 and hot 60)',
+    ]);
+    expect(overCurrentRules([], current)).toEqual([]);
   });
 });
