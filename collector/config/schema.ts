@@ -4,14 +4,17 @@ import { qualificationPolicySchema } from '../../scoring/qualification.ts';
 import { rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
 import { alertsSchema, checkSmtpForEmail, smtpSchema } from '../../scoring/alerts/config.ts';
 import { apiTokenSchema, uniqueNames, userSchema } from '../auth/users.ts';
+import { hasAsciiHost } from '../ingest/origins.ts';
 
-/** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. */
+/** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. The host may be
+ * an internationalised domain, in Unicode or Punycode (origins.ts compares it as browsers send it). */
 const originSchema = z
   .string()
   // Any case, spelt out: a JSON Schema pattern has no flags, and with /i the editor refused "https://WWW.Acme.com".
-  .regex(/^[hH][tT][tT][pP][sS]?:\/\/(\*\.)?[a-zA-Z0-9.-]+(:(\d{1,5}|\*))?$/, {
+  .regex(/^[hH][tT][tT][pP][sS]?:\/\/(\*\.)?[a-zA-Z0-9.\u00a1-\uffff-]+(:(\d{1,5}|\*))?$/, {
     message: 'expected an origin such as "https://www.example.com" or "http://localhost:*" (scheme and host, no path)',
-  });
+  })
+  .refine(hasAsciiHost, { message: 'expected a host a browser can send: this internationalised domain has no valid ASCII (Punycode) form' });
 
 /** A URL path pattern; `*` matches any run of characters, e.g. "/pricing*". (A regex, not startsWith: that one's JSON
  * Schema has a format of zod's own, "starts_with", which validators in their strict mode refuse.) */

@@ -72,17 +72,14 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
 
   async function collect(request: FastifyRequest, reply: FastifyReply) {
     const parsed = parseBatch(request.body);
-    if (!parsed.ok) return reply.code(400).send({ error: 'the batch is invalid', code: 'invalid_batch', problems: parsed.problems });
+    if (!parsed.ok) return refuse(request, reply, 400, { error: 'the batch is invalid', code: 'invalid_batch', problems: parsed.problems });
     const batch = replaceLoneSurrogates(parsed.batch);
     const originAllowed = originAllowedFor.get(batch.s);
-    if (!originAllowed) return reply.code(403).send({ error: `unknown site "${batch.s}"`, code: 'unknown_site' });
+    if (!originAllowed) return refuse(request, reply, 403, { error: `unknown site "${batch.s}"`, code: 'unknown_site' });
     const origin = request.headers.origin;
     // Server-side senders (no Origin header) are allowed; browsers always send Origin on a POST.
     if (origin !== undefined && !originAllowed(origin)) {
-      // Readable by the page that sent it, whatever its origin: a browser that cannot read a refusal takes it for a
-      // network error, and the snippet keeps such a batch to send again (it drops one answered with a 4xx).
-      void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
-      return reply.code(403).send({ error: `origin ${origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
+      return refuse(request, reply, 403, { error: `origin ${origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
     }
     const receivedAt = Date.now();
     const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) });
@@ -95,6 +92,18 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     return reply.code(202).send({ accepted: batch.e.length, ignored: listed(parsed.ignored) });
   }
 };
+
+/**
+ * A refusal readable by the page that sent it, whatever its origin (CORS grants only the configured ones): a browser
+ * that cannot read an answer takes it for a network error, shows a misleading CORS error, and the snippet keeps such
+ * a batch to send again on every page (it drops one answered with a 4xx): a page opened from file:// (`Origin: null`),
+ * a site id mistyped on another site. The answer tells only what was wrong with the batch the page sent.
+ */
+function refuse(request: FastifyRequest, reply: FastifyReply, status: number, body: object) {
+  const origin = request.headers.origin;
+  if (origin !== undefined && !reply.hasHeader('access-control-allow-origin')) void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+  return reply.code(status).send(body);
+}
 
 /** The most values left out a 202 names one by one. */
 const MAX_IGNORED_LISTED = 50;

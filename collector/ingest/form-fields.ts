@@ -3,18 +3,20 @@
  * `data-hearth-field`'s value, or under "name id autocomplete" (so always with spaces); its own filter
  * (sdk/src/forms.ts, DECLARATIVE) is deliberately loose to stay small, and this is where precision lives.
  * Order matters: "company_size" is a size before it is a company; "organization-title" a title; "company_industry",
- * "company_country" and "company_phone" an industry, a country and a phone.
+ * "company_country" and "company_phone" an industry, a country and a phone; "nom-entreprise" a company, not a last name.
  */
 export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]> = [
   ['email', /e-?mail|courriel/],
-  ['company_size', /size|employee|headcount|effectif|staff|taille/],
-  ['first_name', /first.?name|given|fname|pr[eé]nom/],
-  ['last_name', /last.?name|family|surname|lname|\bnom\b/],
+  // Employees, employés, nb_employes, nombre de salariés (not an employer, which is a company).
+  ['company_size', /size|employ[eé](?!r)|salari[eé]|headcount|effectif|staff|taille/],
   ['job_title', /job|title|position|role|fonction|poste/],
   ['industry', /industr|sector|secteur/],
   ['country', /countr|pays/],
   ['phone', /phone|\btel\b|mobile/],
-  ['company', /compan|organi[sz]ation|soci[eé]t[eé]|entreprise|employer/],
+  // Before the names: "nom-entreprise", "nom de la société" and "company_name" are a company's name.
+  ['company', /compan|organi[sz]ation|soci[eé]t[eé]|raison.?sociale|entreprise|employer/],
+  ['first_name', /first.?name|given|fname|pr[eé]nom/],
+  ['last_name', /last.?name|family|surname|lname|\bnom\b/],
   ['full_name', /\bname\b|full.?name/],
 ];
 

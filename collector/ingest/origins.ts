@@ -1,13 +1,35 @@
-/** Compiles configured origins ("https://www.acme.com", "http://localhost:*", "https://*.acme.com") into one matcher. */
+import { domainToASCII } from 'node:url';
+
+/**
+ * Compiles configured origins ("https://www.acme.com", "http://localhost:*", "https://*.acme.com") into one matcher.
+ * Each is compared as browsers send an Origin header: a default port is left out ("https://acme.com:443" is
+ * "https://acme.com"), and an internationalised domain is in its ASCII form ("https://bücher.de" is
+ * "https://xn--bcher-kva.de").
+ */
 export function originMatcher(patterns: readonly string[]): (origin: string) => boolean {
   const regexes = patterns.map((pattern) => {
-    const [, scheme, host, port] = /^(https?):\/\/([^:]+)(?::(\d+|\*))?$/i.exec(pattern) ?? [];
-    const hostRe = escape(host ?? '').replace(/^\\\*\\\./, '(?:[a-z0-9-]+\\.)+');
-    const portRe = port === '*' ? '(?::\\d+)?' : port ? `:${port}` : '';
+    const [, scheme = '', host = '', port] = ORIGIN.exec(pattern) ?? [];
+    const wildcard = host.startsWith('*.');
+    const name = asciiHost(wildcard ? host.slice(2) : host);
+    const hostRe = (wildcard ? '(?:[a-z0-9-]+\\.)+' : '') + escape(name);
+    const defaultPort = scheme.toLowerCase() === 'https' ? '443' : '80';
+    const portRe = port === '*' ? '(?::\\d+)?' : port && Number(port) !== Number(defaultPort) ? `:${Number(port)}` : '';
     return new RegExp(`^${scheme}://${hostRe}${portRe}$`, 'i');
   });
   return (origin) => regexes.some((re) => re.test(origin));
 }
+
+/** An origin as configured: scheme, host (`*.` for any subdomain), and `:port` or `:*` for any port. */
+const ORIGIN = /^(https?):\/\/([^:/]+)(?::(\d+|\*))?$/i;
+
+/** A host as a browser sends it in an Origin header, or '' when it has no such form (an invalid Punycode label). */
+export const asciiHost = (host: string) => (/^[\x21-\x7e]*$/.test(host) && !/xn--/i.test(host) ? host.toLowerCase() : domainToASCII(host));
+
+/** Whether a configured origin's host has the ASCII form a browser would send (asciiHost). */
+export const hasAsciiHost = (origin: string) => {
+  const host = ORIGIN.exec(origin)?.[2] ?? '';
+  return asciiHost(host.startsWith('*.') ? host.slice(2) : host) !== '';
+};
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -118,26 +118,66 @@ const storedUrl = (text: string) => cut(text, MAX_STORED_URL);
 const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max).toWellFormed() : text);
 
 /**
- * An address without its query parameters named like secrets (isSecretName: `password`, `token`, `api_key`…), or
- * undefined when it has none: a form sent by GET puts its fields in the next page's address, its password too, and
- * that address is stored with the page view and as the referrer of the page after. The rest is kept as sent.
+ * An address as stored (a page's, a referrer, a link's target): without the query parameters named like secrets
+ * (isSecretName: `password`, `token`, `api_key`…) or holding a card number, in its query string and in a hash route's
+ * (`#/reset?token=…`), and without any other fragment (`#faq`; an OAuth sign-in's `#access_token=…&refresh_token=…`,
+ * which a single-page app reads and then replaces, and which the snippet sends as the next page's referrer): an
+ * anchor is no page, and a browser leaves fragments out of a referrer too. A form sent by GET puts its fields in the
+ * next page's address, its password too, and that address is stored with the page view and as the referrer of the
+ * page after. The rest is kept as sent; `url` itself is left as it is.
  */
-function withoutSecrets(url: URL): string | undefined {
-  const secrets = url.search === '' ? [] : [...url.searchParams.keys()].filter(isSecretName);
-  if (secrets.length === 0) return undefined;
+function storedAddress(url: URL): string {
+  const search = url.search && withoutSecretParams(url.search);
+  const hash = url.hash && storedFragment(url.hash);
+  // (An empty fragment, "…/pricing#", is no hash either, and is dropped too.)
+  if (search === url.search && hash === url.hash && !url.href.endsWith('#')) return url.href;
   const kept = new URL(url);
-  for (const name of secrets) kept.searchParams.delete(name);
+  kept.search = search;
+  kept.hash = hash;
   return kept.href;
 }
 
-/** A referrer as stored: as sent, but for its secret-named query parameters (withoutSecrets). */
-function storedReferrer(text: string): string {
-  if (!text.includes('?')) return text;
+/** A text address as stored (storedAddress), or as sent when it is no URL (`javascript:void(0)` behind an asset). */
+function storedAddressText(text: string): string {
+  if (!text.includes('?') && !text.includes('#')) return text;
   try {
-    return withoutSecrets(new URL(text)) ?? text;
+    return storedAddress(new URL(text));
   } catch {
     return text;
   }
+}
+
+/** A fragment as stored: a hash route (`#/pricing`, `#!/pricing?plan=pro`) without its secret parameters, else none. */
+function storedFragment(hash: string): string {
+  if (!/^#!?\//.test(hash)) return '';
+  const query = hash.indexOf('?');
+  return query < 0 ? hash : hash.slice(0, query) + withoutSecretParams(hash.slice(query));
+}
+
+/** A query string ("?plan=pro&password=…") without the parameters named like secrets or holding a card number. */
+function withoutSecretParams(search: string): string {
+  const params = new URLSearchParams(search);
+  const secrets = [...params].filter(([name, value]) => isSecretName(name) || isCardNumber(value));
+  if (secrets.length === 0) return search;
+  for (const [name] of secrets) params.delete(name);
+  const kept = params.toString();
+  return kept && `?${kept}`;
+}
+
+/**
+ * Whether a value is a payment card number: 13 to 19 digits, spaces and dashes aside, that pass the Luhn check every
+ * card number passes (a GET form's card field named anything, `contact_phone_alt`). The snippet never reads one from a
+ * form; this is for the address a form sent by GET leaves behind.
+ */
+function isCardNumber(value: string): boolean {
+  if (!/^\d(?:[ -]?\d){12,18}$/.test(value)) return false;
+  const digits = value.replace(/\D/g, '');
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    const digit = Number(digits[digits.length - 1 - i]);
+    sum += i % 2 === 0 ? digit : digit < 5 ? digit * 2 : digit * 2 - 9;
+  }
+  return sum % 10 === 0;
 }
 
 export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, retimed }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
@@ -146,7 +186,6 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
     const eventId = event.i.toLowerCase();
     const url = new URL(event.u);
     const route = routeOf(url.hash);
-    if (!route) url.hash = '';
     const type = EVENT_TYPES[event.n];
     const answers = type === 'form' || type === 'identify' ? answersOf(event) : undefined;
     const isView = type === 'pageview';
@@ -165,15 +204,15 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       received_at: received,
       type,
       name: cut(event.k ?? '', MAX_STORED_NAME),
-      url: storedUrl(withoutSecrets(url) ?? url.href),
+      url: storedUrl(storedAddress(url)),
       path: storedUrl(route ? url.pathname.replace(/\/$/, '') + route : url.pathname),
-      referrer: storedUrl(storedReferrer(event.r ?? '')),
+      referrer: storedUrl(storedAddressText(event.r ?? '')),
       title: event.ti ?? '',
       email: type === 'form' ? formAddress(event.p).address : (event.em ?? ''),
       props: answers ?? textProps(event.p),
       engaged_ms: event.ms ?? 0,
       scroll_depth: event.sd ?? 0,
-      link_url: storedUrl(event.h ?? ''),
+      link_url: storedUrl(storedAddressText(event.h ?? '')),
       link_text: event.x ?? '',
       session_start: event.ss ? 1 : 0,
       // Either side may know: the snippet sees automation (webdriver, headless), the User-Agent names crawlers.

@@ -188,10 +188,10 @@ export function parseBatch(body: unknown): ParsedBatch {
   return { ok: false, problems: all.success ? ignored : toProblems(all.error) };
 }
 
-/** Whether a problem is in a value parseBatch may leave out or replace: an event's properties, email or session id, or
- * the batch's visitor or session id. */
+/** Whether a problem is in a value parseBatch may leave out or replace: an event's properties, email, session id or
+ * (a track event's) name, or the batch's visitor or session id. */
 const isReplaceable = ({ path }: z.core.$ZodIssue) =>
-  path[0] === 'e' ? typeof path[1] === 'number' && (path[2] === 'p' || path[2] === 'em' || path[2] === 'sid') : path.length === 1 && (path[0] === 'v' || path[0] === 'sid');
+  path[0] === 'e' ? typeof path[1] === 'number' && (path[2] === 'p' || path[2] === 'em' || path[2] === 'sid' || path[2] === 'k') : path.length === 1 && (path[0] === 'v' || path[0] === 'sid');
 
 /** The longest visitor or session id a batch may send in another shape; a longer one refuses the batch. */
 const MAX_SENT_ID = 1024;
@@ -271,6 +271,12 @@ function cleanEvent(event: unknown, index: number, ignored: Problem[]): { event:
   const at = (...path: PropertyKey[]) => formatPath(['e', index, ...path]);
   const notes: Problem[] = [];
   copy.sid = keptId(copy.sid, at('sid'), notes);
+  if (copy.n === 't' && (copy.k == null || copy.k === '')) {
+    // hearth('track', el.dataset.event || ''): the page's code, not the visitor, which the rest of the batch is.
+    cleanProps(copy, at, []);
+    ignored.push({ path: at('k'), message: 'a track event needs a name: the track event is left out' });
+    return { event: copy, leftOut: true };
+  }
   if (copy.em != null || copy.n === 'i') {
     const email = copy.em == null ? undefined : emailAddress.safeParse(copy.em, { reportInput: true });
     if (!email?.success) {

@@ -4,10 +4,10 @@ import { push } from './transport.ts';
  * Matches the name, id or autocomplete of a declarative field: email, name, company size, job title, company,
  * industry, country, phone, in English and French. Deliberately loose, to stay small: the collector maps each
  * field to its key with precise patterns (collector/ingest/form-fields.ts) and drops what maps to none.
- * (é is written \xe9: as the snippet's only non-ASCII character it cost a few bytes of gzip.)
+ * ("soci" is société, societe and raison sociale; "salari" nombre de salariés.)
  */
 export const DECLARATIVE =
-  /mail|courr|name|given|family|nom\b|size|employ|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci[e\xe9]t|entreprise|industr|sect|countr|pays|phone|tel|mobile/;
+  /mail|courr|name|given|family|nom\b|size|employ|salari|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci|entreprise|industr|sect|countr|pays|phone|tel|mobile/;
 
 /**
  * Form submits, in the capture phase (before the page's own handlers can stop them), plus `form.submit()`,
@@ -36,13 +36,15 @@ export function trackForms(): void {
       if (
         value &&
         (explicit || DECLARATIVE.test(key)) &&
-        // Never read, even when DECLARATIVE matches ("cardholder_name", "passport_country", "company_iban").
-        !/pass|card|cc-|iban/.test(key) &&
+        // Never read, even when DECLARATIVE matches ("cardholder_name", "passport_country", "company_iban",
+        // "social_security", "securite_sociale").
+        !/pass|card|cc-|iban|secu/.test(key) &&
         !/pass|hid|file/.test(field.type) &&
         !(/check|radio/.test(field.type) && !field.checked) &&
         !field.hasAttribute('data-hearth-ignore') &&
-        // 13 to 19 digits once spaces and dashes are gone: a payment card number, never read.
-        !/^\d{13,19}$/.test(value.replace(/[\s-]/g, ''))
+        // 13 to 19 digits once spaces and dashes are gone, the first from 2 to 6 as a payment card's (Visa 4,
+        // Mastercard 2 and 5, Amex 3, UnionPay 6): never read. (A phone number written 0044 20 7946 0958 is read.)
+        !/^[2-6]\d{12,18}$/.test(value.replace(/[\s-]/g, ''))
       )
         fields[key] = value.slice(0, 500);
     }

@@ -13,8 +13,9 @@ export function trackPageviews(onPage: () => void): void {
 
   const view = () => {
     const page = location.pathname + (hashRouting ? location.hash : '');
-    // With data-hash, a fragment that is no route (#faq: an anchor in the page, where a route starts with / or !/) is no page.
-    if (page == lastPage || (hashRouting && /^#\w/.test(location.hash))) return;
+    // With data-hash, a fragment that is no route (#faq, #équipe, #-top: an anchor in the page, where a route starts
+    // with / or !/) is no page.
+    if (page == lastPage || (hashRouting && /^#[^/!]/.test(location.hash))) return;
     lastPage = page;
     onPage();
     // No page title: an SPA sets it after the navigation, so at this point it would still be the previous page's.

@@ -133,6 +133,16 @@ describe('POST /collect', () => {
     const unlisted = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] }, { origin: 'http://localhost:18081' });
     expect([unlisted.status, unlisted.body.error, unlisted.headers.get('access-control-allow-origin')]).toEqual([403, 'origin http://localhost:18081 is not allowed for site "acme"', 'http://localhost:18081']);
     expect(unlisted.headers.get('vary')).toMatch(/origin/i);
+    // So does a site id mistyped on a page no site has, and a page opened from a file (its origin is "null", its
+    // address file:///…): the developer reads why in the console, not a misleading CORS error.
+    const mistyped = await postBatch(server, { s: 'acmee', v: visitor, e: [wireEvent()] }, { origin: 'http://localhost:18102' });
+    expect([mistyped.status, mistyped.body.code, mistyped.headers.get('access-control-allow-origin')]).toEqual([403, 'unknown_site', 'http://localhost:18102']);
+    const fromFile = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ u: 'file:///home/ada/site/index.html' })] }, { origin: 'null' });
+    expect([fromFile.status, fromFile.body.problems, fromFile.headers.get('access-control-allow-origin')]).toEqual([
+      400,
+      [{ path: 'e[0].u', message: 'expected an http(s) URL (got "file:///home/ada/site/index.html")' }],
+      'null',
+    ]);
     expect(await storedEvents(server, visitor)).toHaveLength(0);
   });
 

@@ -240,11 +240,25 @@ describe('the JSON Schema (`hearth schema`)', () => {
 
   it('allows the origins the loader allows, whatever their case', () => {
     const origin = new RegExp(site.origins.items.pattern, 'u');
-    for (const text of ['https://www.acme.com', 'HTTPS://WWW.Acme.com', 'http://localhost:*', 'https://*.Acme.com:8443']) {
+    for (const text of ['https://www.acme.com', 'HTTPS://WWW.Acme.com', 'http://localhost:*', 'https://*.Acme.com:8443', 'https://bücher.de', 'https://xn--bcher-kva.de:443']) {
       expect(problemsOf({ origins: [text] }), text).toEqual([]);
       expect(origin.test(text), text).toBe(true);
     }
     expect(origin.test('https://acme.com/pricing')).toBe(false);
+  });
+
+  it("says of each rules list where it comes from when left out, and how to give none, as the loader takes it", () => {
+    const rules = schema.properties.sites.items.properties.rules.properties;
+    expect(rules.fit.description).toMatch(/Given: it replaces the grid's; \[\] for none\.$/);
+    expect(rules.funnel.description).toMatch(/Given: it replaces the grid's; \{\} for none\.$/);
+    expect(problemsOf({ rules: { fit: [], funnel: {} } })).toEqual([]);
+    expect(problemsOf({ rules: { fit: {} } })).toEqual(['hearth.config.json: sites[0].rules.fit: expected a list [ … ], not an object']);
+  });
+
+  it('refuses an internationalised domain with no ASCII form a browser could send', () => {
+    expect(problemsOf({ origins: ['https://xn--zz.de'] })).toEqual([
+      'hearth.config.json: sites[0].origins[0]: expected a host a browser can send: this internationalised domain has no valid ASCII (Punycode) form (got "https://xn--zz.de")',
+    ]);
   });
 
   it('uses only formats JSON Schema defines, so a validator in its strict mode takes it', () => {

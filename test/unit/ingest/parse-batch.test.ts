@@ -122,6 +122,20 @@ describe('parseBatch', () => {
     ]);
   });
 
+  it("leaves out a track event without a name, keeping the page view and the other events sent with it", () => {
+    // hearth('track', el.dataset.event || '') on a button without the attribute: the batch holds the page view too.
+    const events = [event(), event({ n: 't', k: '' }), event({ n: 't', k: 'signup-click', p: { plan: 'pro' } }), event({ n: 't', k: null, p: { a: [1] } })];
+    const parsed = parseBatch(batchOf(...events));
+    expect(parsed.ok && parsed.batch.e.map((e) => e.i)).toEqual([events[0]!.i, events[2]!.i]);
+    expect(parsed.ok && parsed.ignored).toEqual([
+      { path: 'e[1].k', message: 'a track event needs a name: the track event is left out' },
+      { path: 'e[3].k', message: 'a track event needs a name: the track event is left out' },
+    ]);
+    // Alone, it leaves nothing to store; a name that is no text still refuses the batch.
+    expect(outcome(batchOf(event({ n: 't' })))).toEqual({ status: 400, problems: [{ path: 'e[0].k', message: 'a track event needs a name' }] });
+    expect(outcome(batchOf(event(), event({ n: 't', k: 42 }))).status).toBe(400);
+  });
+
   it('leaves out a bad email on another event, keeping the event', () => {
     expect(outcome(batchOf(event({ em: 'a@b' })))).toEqual({ status: 202, stored: [null], ignored: [{ path: 'e[0].em', message: 'expected an email address (got "a@b"): left out' }] });
   });
@@ -223,6 +237,53 @@ describe('the addresses stored', () => {
     ]);
     // The page's source is read as before.
     expect(rows[0]!.utm_source).toBe('newsletter');
+  });
+
+  it('leave out a sign-in fragment and a hash route\'s secret parameters, in page addresses, referrers and links', () => {
+    // A magic link's tokens ride in the fragment; the app reads them and replaces its address, and the snippet sends
+    // the address it had as the next page's referrer.
+    const signedIn = 'https://app.acme.test/app/#access_token=eyJhbGciOiJIUzI1NiJ9.SECRET&expires_in=3600&refresh_token=rt_SECRET_42&token_type=bearer';
+    const route = 'https://app.acme.test/hashapp/#/pricing?plan=pro&password=hunter2';
+    const parsed = parseBatch(
+      batchOf(
+        event({ u: 'https://app.acme.test/app/pricing', r: signedIn }),
+        event({ u: route, r: 'https://app.acme.test/hashapp/#/reset?token=t-1' }),
+        event({ n: 'o', u: 'https://www.acme.test/', h: 'https://partner.example.org/sso?token=SECRET123&x=1', x: 'Partner' }),
+        event({ n: 'd', u: 'https://www.acme.test/#faq', h: 'https://www.acme.test/guide.pdf#page=2', x: 'Guide' }),
+        event({ n: 'o', u: 'https://www.acme.test/', h: 'javascript:void(0)?token=x', x: 'Any scheme' }),
+        event({ n: 'o', u: 'https://www.acme.test/', h: 'http://exa mple.com/?token=x', x: 'Not an address' }),
+      ),
+    );
+    const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
+    expect(rows.map((row) => [row.url, row.path, row.referrer, row.link_url])).toEqual([
+      ['https://app.acme.test/app/pricing', '/app/pricing', 'https://app.acme.test/app/', ''],
+      ['https://app.acme.test/hashapp/#/pricing?plan=pro', '/hashapp/pricing', 'https://app.acme.test/hashapp/#/reset', ''],
+      ['https://www.acme.test/', '/', '', 'https://partner.example.org/sso?x=1'],
+      ['https://www.acme.test/', '/', '', 'https://www.acme.test/guide.pdf'],
+      ['https://www.acme.test/', '/', '', 'javascript:void(0)'],
+      // What does not parse as an address is kept as the page wrote it.
+      ['https://www.acme.test/', '/', '', 'http://exa mple.com/?token=x'],
+    ]);
+  });
+
+  it('leave out a card number whatever its parameter is called, and not a phone number or an order id', () => {
+    const thanks = (query: string) => event({ u: `https://www.acme.test/thanks.html?${query}` });
+    const parsed = parseBatch(
+      batchOf(
+        thanks('contact_phone_alt=4111-1111-1111-1111&company_notes=do+not+read+me'),
+        thanks('alt=4111%201111%201111%201111&x=1'),
+        thanks('phone=0044+20+7946+0958&order=12345678901234'),
+        thanks('amex=378282246310005'),
+      ),
+    );
+    const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
+    expect(rows.map((row) => row.url)).toEqual([
+      'https://www.acme.test/thanks.html?company_notes=do+not+read+me',
+      'https://www.acme.test/thanks.html?x=1',
+      // Neither passes the Luhn check every card number passes.
+      'https://www.acme.test/thanks.html?phone=0044+20+7946+0958&order=12345678901234',
+      'https://www.acme.test/thanks.html',
+    ]);
   });
 });
 

@@ -61,6 +61,12 @@ describe('form capture', () => {
     for (const secret of ['hunter2', 'internal-42', '4111', 'ADA LOVELACE', 'do not read', 'budget is 40k']) expect(body).not.toContain(secret);
   });
 
+  it('reads an international phone number, which is no card number however long', async () => {
+    const page = await openPage();
+    submit(form('<input name="phone" value="0044 20 7946 0958"><input name="mobile" value="+44 7700 900 123 45"><input name="tel" value="5555 5555 5555 4444">'));
+    expect(page.events('f')[0]!.p).toEqual({ 'phone  ': '0044 20 7946 0958', 'mobile  ': '+44 7700 900 123 45' });
+  });
+
   it('maps every field it sends to a declarative key on the collector', async () => {
     const page = await openPage();
     submit(form(DEMO_REQUEST));
@@ -80,6 +86,13 @@ describe('form capture', () => {
     ['pays', 'country'],
     ['work_email', 'email'],
     ['employees', 'company_size'],
+    ['nb_employes', 'company_size'],
+    ['nb_salaries', 'company_size'],
+    ['nom-entreprise', 'company'],
+    ['nom_de_la_societe', 'company'],
+    ['raison_sociale', 'company'],
+    ['company_name', 'company'],
+    ['employer', 'company'],
     ['name', 'full_name'],
   ])('reads a field named "%s" (French and English forms) as %s', async (name, key) => {
     const page = await openPage();
@@ -88,7 +101,7 @@ describe('form capture', () => {
     expect(sent.map(declarativeKey)).toEqual([key]);
   });
 
-  it.each(['message', 'comments', 'utm_campaign_internal', 'consent', 'search', 'password_hint'])('does not read a field named "%s"', async (name) => {
+  it.each(['message', 'comments', 'utm_campaign_internal', 'consent', 'search', 'password_hint', 'social_security_number', 'securite_sociale'])('does not read a field named "%s"', async (name) => {
     const page = await openPage();
     submit(form(`<input name="${name}" value="free text">`));
     expect(page.events('f')[0]!.p).toEqual({});
@@ -119,7 +132,7 @@ describe('form capture', () => {
   it('has the collector keep no secret, payment, bank, identity-number or one-time-code field, whatever its name also says', () => {
     for (const descriptor of [
       'employee_ssn  ', 'company_bank_account  ', 'company_tax_id  ', 'phone_verification_code  one-time-code', 'company_iban  ', 'passport_country  ',
-      'numero_secu  ', 'card_holder_name  ', 'api_token', 'pin  ', 'social_security_number  ',
+      'numero_secu  ', 'card_holder_name  ', 'api_token', 'pin  ', 'social_security_number  ', 'securite_sociale  ',
       // Under the names sites and traits give secrets, French ones included: each was kept before.
       'mdp', 'pwd', 'api_key', 'apikey', 'license-key', 'private_key', 'authorization', 'auth', 'jwt', 'sessionid', 'session_id', 'cookie', 'credentials',
     ]) {
@@ -149,7 +162,7 @@ describe('form capture', () => {
     const descriptors = ['email email email', 'fname  ', 'lname  ', 'surname  ', 'position  ', 'role  ', 'organisation  ', 'sector  ', 'mobile  ', 'telephone  '];
     // Every word the collector's mapping knows a field by, as a field's name alone: the snippet reads it too (a French
     // form's "courriel" was mapped to the email, but never sent, and the form made no lead).
-    const mappedWords = ['e-mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'given', 'prenom', 'pr\xe9nom', 'lastname', 'family', 'surname', 'nom', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'country', 'pays', 'phone', 'tel', 'mobile', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'entreprise', 'employer', 'name', 'fullname'];
+    const mappedWords = ['e-mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'given', 'prenom', 'pr\xe9nom', 'lastname', 'family', 'surname', 'nom', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'country', 'pays', 'phone', 'tel', 'mobile', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'raison_sociale', 'entreprise', 'employer', 'employes', 'salari\xe9s', 'name', 'fullname'];
     for (const word of mappedWords) descriptors.push(`${word}  `);
     for (const descriptor of descriptors) {
       expect(DECLARATIVE.test(descriptor), descriptor).toBe(true);

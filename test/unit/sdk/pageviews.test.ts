@@ -53,8 +53,9 @@ describe('page views', () => {
     history.pushState({}, '', '/#/pricing');
     location.hash = '#/contact';
     dispatchEvent(new PopStateEvent('popstate'));
-    // An anchor in the page is no page, nor is coming back from it to the route it was on.
-    for (const hash of ['#faq', '#/contact', '#section-2', '#/contact']) {
+    // An anchor in the page is no page, whatever its first character (#équipe, #-top), nor is coming back from it to
+    // the route it was on.
+    for (const hash of ['#faq', '#/contact', '#section-2', '#/contact', '#équipe', '#-top', '#_top', '#/contact']) {
       location.hash = hash;
       dispatchEvent(new PopStateEvent('popstate'));
     }

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { originMatcher } from '../../../collector/ingest/origins.ts';
+
+// What /collect compares a browser's Origin header with: a configured origin matches the header as browsers send it.
+describe('a configured origin', () => {
+  it('matches its own scheme, host and port, in any case, and nothing else', () => {
+    const allowed = originMatcher(['https://www.acme.com', 'http://localhost:*', 'https://*.acme.io:8443']);
+    expect(['https://www.acme.com', 'https://WWW.acme.com', 'http://localhost', 'http://localhost:3000', 'https://app.eu.acme.io:8443'].filter(allowed)).toHaveLength(5);
+    expect(['http://www.acme.com', 'https://acme.com', 'https://www.acme.com.evil.test', 'https://acme.io:8443', 'https://app.acme.io', 'null'].filter(allowed)).toEqual([]);
+  });
+
+  it('written with its default port matches the header, which never has it', () => {
+    const allowed = originMatcher(['https://acme.com:443', 'http://www.acme.com:80', 'https://eu.acme.com:80']);
+    expect(['https://acme.com', 'http://www.acme.com', 'https://eu.acme.com:80'].filter(allowed)).toHaveLength(3);
+    expect(['https://acme.com:443', 'https://eu.acme.com'].filter(allowed)).toEqual([]);
+  });
+
+  it('with an internationalised domain matches the ASCII form browsers send, however it was written', () => {
+    for (const configured of ['https://bücher.de', 'https://BÜCHER.de', 'https://xn--bcher-kva.de', 'https://*.bücher.de']) {
+      const allowed = originMatcher([configured]);
+      const header = configured.includes('*') ? 'https://shop.xn--bcher-kva.de' : 'https://xn--bcher-kva.de';
+      expect(allowed(header), configured).toBe(true);
+    }
+  });
+});
