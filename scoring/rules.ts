@@ -143,10 +143,25 @@ function checkEventMatch(rule: { event?: string | undefined; minEngagedSeconds?:
   }
 }
 
+/**
+ * The checks the rules' refinements make that JSON Schema can say too, for the editor schema (`hearth schema`): an
+ * editor flags them as the loader would. (Others, a bad RE2 pattern, min above max, an unknown page group, an id used
+ * twice, need Hearth: `hearth migrate --config FILE` checks a config whole.)
+ */
+const exactlyOneOf = (...keys: string[]) => ({ oneOf: keys.map((key) => ({ required: [key] })) });
+const noneOf = (...keys: string[]) => ({ not: { anyOf: keys.map((key) => ({ required: [key] })) } });
+const FIELD_MATCH_JSON = [
+  exactlyOneOf('values', 'pattern', 'range'),
+  { if: { properties: { field: { const: 'seniority' } }, required: ['field'] }, then: { properties: { values: { type: 'array', items: { type: 'string', enum: [...SENIORITY_LEVELS] } } } } },
+];
+const ENGAGED_PAGEVIEW_JSON = { if: { required: ['minEngagedSeconds'] }, then: { properties: { event: { const: 'pageview' } }, required: ['event'] } };
+const EVENT_ONLY_KEYS = ['pageGroup', 'paths', 'assets', 'forms', 'names', 'minEngagedSeconds', 'cap', 'halfLifeDays', 'stage', 'lasting'] as const;
+
 export const fitRuleSchema = z
   .object({ id: ruleId, ...fieldMatch, points: z.number().positive({ message: 'fit points are positive; use a negative rule to take points away' }).max(LIMITS.points, maxPoints) })
   .strict()
-  .superRefine(checkFieldMatch);
+  .superRefine(checkFieldMatch)
+  .meta({ allOf: FIELD_MATCH_JSON });
 
 export const engagementRuleSchema = z
   .object({
@@ -156,7 +171,8 @@ export const engagementRuleSchema = z
     points: z.number().positive({ message: 'engagement points are positive; use a negative rule to take points away' }).max(LIMITS.points, maxPoints),
   })
   .strict()
-  .superRefine(checkEventMatch);
+  .superRefine(checkEventMatch)
+  .meta({ allOf: [ENGAGED_PAGEVIEW_JSON] });
 
 /** Either a field test (a free-mail or student email domain, a competitor) or an event test (careers pages, unsubscribes). */
 export const negativeRuleSchema = z
@@ -187,7 +203,7 @@ export const negativeRuleSchema = z
     }
     if (rule.field !== undefined) {
       checkFieldMatch(rule, ctx);
-      for (const key of ['pageGroup', 'paths', 'assets', 'forms', 'names', 'minEngagedSeconds', 'cap', 'halfLifeDays', 'stage', 'lasting'] as const) {
+      for (const key of EVENT_ONLY_KEYS) {
         if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to an event rule, not a field rule` });
       }
     } else {
@@ -200,6 +216,14 @@ export const negativeRuleSchema = z
         if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies to a field rule, not an event rule` });
       }
     }
+  })
+  .meta({
+    allOf: [
+      exactlyOneOf('field', 'event'),
+      { if: { required: ['field'] }, then: { allOf: [...FIELD_MATCH_JSON, noneOf(...EVENT_ONLY_KEYS)] }, else: noneOf('values', 'pattern', 'range') },
+      { if: { properties: { lasting: { const: true } }, required: ['lasting'] }, then: noneOf('halfLifeDays', 'minEngagedSeconds') },
+      ENGAGED_PAGEVIEW_JSON,
+    ],
   });
 
 /** Points for the channel of the lead's first touch (the earliest session that came from somewhere); any list may match. */
@@ -217,7 +241,8 @@ export const sourceRuleSchema = z
       .refine((n) => n !== 0, { message: 'a source rule gives or takes points: expected a non-zero number' }),
   })
   .strict()
-  .refine((r) => r.utmSources || r.utmMediums || r.referrerHosts, { message: 'give utmSources, utmMediums or referrerHosts' });
+  .refine((r) => r.utmSources || r.utmMediums || r.referrerHosts, { message: 'give utmSources, utmMediums or referrerHosts' })
+  .meta({ allOf: [{ anyOf: [{ required: ['utmSources'] }, { required: ['utmMediums'] }, { required: ['referrerHosts'] }] }, { properties: { points: { type: 'number', not: { const: 0 } } } }] });
 
 /** The pricing pages' group when the rules name none; a site without it finds them by `pricingPaths`. */
 const DEFAULT_PRICING_PAGE_GROUP = 'pricing';

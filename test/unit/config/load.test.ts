@@ -2,6 +2,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../../collector/config/load.ts';
 import { configJsonSchema } from '../../../collector/config/schema.ts';
@@ -259,6 +261,48 @@ describe('the JSON Schema (`hearth schema`)', () => {
     expect(problemsOf({ origins: ['https://xn--zz.de'] })).toEqual([
       'hearth.config.json: sites[0].origins[0]: expected a host a browser can send: this internationalised domain has no valid ASCII (Punycode) form (got "https://xn--zz.de")',
     ]);
+  });
+
+  it('refuses in an editor the rules the loader refuses that JSON Schema can say, and takes the ones it takes', () => {
+    // Strict, but for `required` inside a branch naming properties the rule itself defines, as JSON Schema allows.
+    const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true });
+    addFormats.default(ajv);
+    const validate = ajv.compile(schema);
+    const configWith = (rules: unknown) => ({ sites: [{ ...SITE, rules }] });
+    const bad = {
+      'a seniority that is no level': { fit: [{ id: 'x', field: 'seniority', values: ['ceo'], points: 5 }] },
+      'engaged seconds on a download': { engagement: [{ id: 'x', event: 'download', minEngagedSeconds: 30, points: 5 }] },
+      'a source rule of 0 points': { source: [{ id: 'x', utmSources: ['linkedin'], points: 0 }] },
+      'a source rule matching nothing': { source: [{ id: 'x', points: 5 }] },
+      'lasting and a half-life': { negative: [{ id: 'x', event: 'track', names: ['unsubscribe'], lasting: true, halfLifeDays: 7, points: -5 }] },
+      'a field and an event': { negative: [{ id: 'x', field: 'email_domain', values: ['gmail.com'], event: 'pageview', points: -5 }] },
+      'neither a field nor an event': { negative: [{ id: 'x', points: -5 }] },
+      'values and a pattern': { fit: [{ id: 'x', field: 'industry', values: ['saas'], pattern: 'saas', points: 5 }] },
+      'no values, pattern or range': { fit: [{ id: 'x', field: 'industry', points: 5 }] },
+      'a cap on a field rule': { negative: [{ id: 'x', field: 'email_domain', values: ['gmail.com'], cap: 1, points: -5 }] },
+      'values on an event rule': { negative: [{ id: 'x', event: 'pageview', values: ['a'], points: -5 }] },
+    };
+    for (const [name, rules] of Object.entries(bad)) {
+      expect(() => parseConfig(configWith(rules), 'hearth.config.json'), name).toThrow(ConfigError);
+      expect(validate(configWith(rules)), name).toBe(false);
+    }
+    const good = [
+      {},
+      defaultRules(SITE.pageGroups),
+      {
+        fit: [{ id: 'boss', field: 'seniority', values: ['c_level'], points: 30 }, { id: 'big', field: 'company_size', range: { min: 250 }, points: 25 }],
+        engagement: [{ id: 'dwell', event: 'pageview', pageGroup: 'pricing', minEngagedSeconds: 60, cap: 1, points: 15 }],
+        negative: [
+          { id: 'unsub', event: 'track', names: ['unsubscribe'], lasting: true, points: -20 },
+          { id: 'free', field: 'email_domain', pattern: 'gmail|yahoo', points: -10 },
+        ],
+        source: [{ id: 'display', utmMediums: ['display'], points: -5 }],
+      },
+    ];
+    for (const rules of good) {
+      expect(() => parseConfig(configWith(rules), 'hearth.config.json')).not.toThrow();
+      expect(validate(configWith(rules)), JSON.stringify(validate.errors)).toBe(true);
+    }
   });
 
   it('uses only formats JSON Schema defines, so a validator in its strict mode takes it', () => {
