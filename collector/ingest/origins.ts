@@ -23,7 +23,7 @@ export function originMatcher(patterns: readonly string[]): (origin: string) => 
 const ORIGIN = /^(https?):\/\/([^:/]+)(?::(\d+|\*))?$/i;
 
 /** A host as a browser sends it in an Origin header, or '' when it has no such form (an invalid Punycode label). */
-export const asciiHost = (host: string) => (/^[\x21-\x7e]*$/.test(host) && !/xn--/i.test(host) ? host.toLowerCase() : domainToASCII(host));
+const asciiHost = (host: string) => domainToASCII(host);
 
 /** Whether a configured origin's host has the ASCII form a browser would send (asciiHost). */
 export const hasAsciiHost = (origin: string) => {
