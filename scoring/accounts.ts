@@ -1,3 +1,4 @@
+import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from './account-weights.ts';
 import type { LeadScore, Temperature } from './compile.ts';
 import { companyKey, saysNothing } from './normalize.ts';
 import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
@@ -27,8 +28,6 @@ export interface AccountScore {
   topLeads: { id: string; email: string; score: number; temperature: Temperature }[];
 }
 
-const WEIGHTS = [0.6, 0.5, 0.2];
-const PER_EXTRA_PERSONA = 10;
 const freeMail = new Set(FREE_MAIL_DOMAINS);
 
 /**
@@ -71,8 +70,8 @@ export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresho
       const personas = rolesOf(ranked);
       // Breadth counts the roles of the leads that are looking: a cold colleague's title adds nothing.
       const looking = rolesOf(ranked.filter((lead) => lead.score >= thresholds.warm));
-      const weighted = ranked.slice(0, WEIGHTS.length).reduce((sum, lead, i) => sum + Math.min(Math.max(0, lead.score), thresholds.hot) * WEIGHTS[i]!, 0);
-      const raw = Math.round(weighted + PER_EXTRA_PERSONA * Math.max(0, looking.length - 1));
+      const weighted = ranked.slice(0, ACCOUNT_WEIGHTS.length).reduce((sum, lead, i) => sum + Math.min(Math.max(0, lead.score), thresholds.hot) * ACCOUNT_WEIGHTS[i]!, 0);
+      const raw = Math.round(weighted + POINTS_PER_EXTRA_ROLE * Math.max(0, looking.length - 1));
       const buyerLooking = ranked.some((lead) => lead.score >= thresholds.warm && lead.seniority !== 'student');
       const score = buyerLooking ? raw : Math.min(raw, thresholds.hot);
       const temperature: Temperature = score > thresholds.hot ? 'hot' : score >= thresholds.warm ? 'warm' : 'cold';

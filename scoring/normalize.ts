@@ -56,7 +56,8 @@ export function words(text: string): string {
   return fold(text).replace(new RegExp(NON_WORD, 'g'), ' ').trim();
 }
 
-function foldSql(expr: string, p: SqlParams): string {
+/** fold() as a ClickHouse expression. */
+export function foldSql(expr: string, p: SqlParams): string {
   let sql = `translateUTF8(lowerUTF8(normalizeUTF8NFC(${expr})), ${p.bind('fold_from', FOLD_FROM)}, ${p.bind('fold_to', FOLD_TO)})`;
   LIGATURES.forEach(([from, to], i) => (sql = `replaceAll(${sql}, ${p.bind(`fold_lig${i}_from`, from)}, ${p.bind(`fold_lig${i}_to`, to)})`));
   return sql;

@@ -4,7 +4,8 @@ import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/co
 import { judgeQualification } from '../../scoring/qualification.ts';
 import { ASKED_FOR_DEMO_SQL, MARKETING_QUALIFIED_SQL } from '../../scoring/lifecycle.ts';
 import { currentLeadsSql } from '../../scoring/snapshots.ts';
-import { isoTime } from '../../scoring/sql.ts';
+import { isoTime, SqlParams } from '../../scoring/sql.ts';
+import { fold as foldText, foldSql } from '../../scoring/normalize.ts';
 import type { SiteConfig } from '../config/schema.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 import { FUNNEL_STEPS, funnelOf, leadKpis, scoreBuckets, sourceQuality, type ActiveLead, type Verdicts } from './dashboard-figures.ts';
@@ -557,10 +558,13 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
     where.push('score <= {max_score:Int64}');
   }
   if (filters.search) {
-    params.search = filters.search;
-    where.push(`(positionCaseInsensitiveUTF8(email, {search:String}) > 0 OR positionCaseInsensitiveUTF8(company, {search:String}) > 0
-      OR positionCaseInsensitiveUTF8(concat(profile['first_name'], ' ', profile['last_name']), {search:String}) > 0
-      OR positionCaseInsensitiveUTF8(profile['full_name'], {search:String}) > 0 OR positionCaseInsensitiveUTF8(profile['name'], {search:String}) > 0)`);
+    // Folded on both sides (case, accents: normalize.ts's fold), as people search: "ines martin" finds Inès Martin.
+    const fold = new SqlParams();
+    const found = (text: string) => `position(${foldSql(text, fold)}, {search:String}) > 0`;
+    params.search = foldText(filters.search);
+    where.push(`(${found('email')} OR ${found('company')} OR ${found(`concat(profile['first_name'], ' ', profile['last_name'])`)}
+      OR ${found(`profile['full_name']`)} OR ${found(`profile['name']`)})`);
+    Object.assign(params, fold.values);
   }
   if (filters.account !== undefined) {
     params.account_leads = await accountLeadIds(client, site, filters.account);

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { FRAMEWORKS } from '../../scoring/qualification.ts';
 import type { Temperature } from '../../scoring/compile.ts';
+import { roleName, ruleName } from '../../scoring/labels.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
 import { toCsv } from './csv.ts';
@@ -203,7 +204,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     if (!query) return;
     const header = ['id', 'name', 'score', 'temperature', 'leads', 'roles', 'best_leads'];
     const records = (await accountsOf(query)).map((account) => [
-      account.id, account.name, account.score, account.temperature, account.leads, account.personas.join('; '),
+      account.id, account.name, account.score, account.temperature, account.leads, account.personas.map(roleName).join('; '),
       account.topLeads.map((lead) => `${lead.email} ${lead.score}`).join('; '),
     ]);
     return reply
@@ -291,7 +292,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     const header = ['id', 'email', 'name', 'company', 'job_title', 'country', 'score', 'fit', 'engagement', 'source_points', 'negative', 'temperature', 'stage', 'lifecycle', 'owner', 'source', 'top_reasons', 'first_seen', 'last_seen'];
     const records = leads.map((lead) => [
       lead.id, lead.email, lead.name, lead.company, lead.jobTitle, lead.country, lead.score, lead.fit, lead.engagement, lead.sourcePoints, lead.negative, lead.temperature, lead.stage,
-      lead.lifecycle, lead.owner, lead.source, lead.topReasons.map((reason) => `${reason.rule} ${reason.points < 0 ? '' : '+'}${reason.points}`).join('; '), lead.firstSeen, lead.lastSeen,
+      lead.lifecycle, lead.owner, lead.source, lead.topReasons.map((reason) => `${ruleName(reason.rule)} ${reason.points < 0 ? '' : '+'}${reason.points}`).join('; '), lead.firstSeen, lead.lastSeen,
     ]);
     return reply
       .header('content-type', 'text/csv; charset=utf-8')

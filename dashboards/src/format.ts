@@ -56,8 +56,6 @@ export function formatAgo(iso: string, now = Date.now()): string {
   return days === 1 ? 'yesterday' : `${days} days ago`;
 }
 
-/** Rule ids and box names as words: "pricing-page" → "Pricing page", "economic_buyer" → "Economic buyer". */
-export const humanize = (id: string) => id.charAt(0).toUpperCase() + id.slice(1).replace(/[-_]+/g, ' ');
 
 const conjunction = new Intl.ListFormat('en', { type: 'conjunction' });
 /** Items as a sentence reads them: "crm, sales-fr, and sales-world". */
@@ -80,23 +78,3 @@ export function linkPath(url: string): string {
     return url;
   }
 }
-
-/** The default grid's rules (scoring/rules.ts) as sales read them; a site's own rules by their ids, humanized. */
-const GRID_RULES: Record<string, string> = {
-  'c-level': 'CEO, founder (C-level)',
-  'manager-director': 'Manager or director',
-  'company-over-250': '250+ employees',
-  'target-industry': 'Target industry',
-  'covered-country': 'Covered country',
-  'product-page': 'Product pages',
-  'white-paper': 'White paper',
-  'webinar-signup': 'Webinar sign-up',
-  'pricing-page': 'Pricing page',
-  'careers-page': 'Careers page',
-  'free-mail': 'Free email address',
-  student: 'Student',
-  unsubscribed: 'Unsubscribed',
-};
-
-/** A scoring rule's name on screen: "Pricing page", "CEO, founder (C-level)", "Budget confirmed" for `budget-confirmed`. */
-export const ruleName = (rule: string) => GRID_RULES[rule] ?? humanize(rule);

@@ -3,7 +3,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { DeliveryState } from '../../../scoring/alerts/outbox.ts';
 import { ApiError, query, request } from '../api.ts';
-import { humanize } from '../format.ts';
+import { humanize } from '../../../scoring/labels.ts';
 
 /**
  * Retry for a dead letter, wherever an alert is listed (the Alerts page, a lead's page): the button, what the retry

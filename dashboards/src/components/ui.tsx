@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import type { ApiError } from '../api.ts';
-import { ruleName } from '../format.ts';
+import { ruleName } from '../../../scoring/labels.ts';
 import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
 
 /** A titled region of a page; its heading names it for screen readers' landmark lists. */

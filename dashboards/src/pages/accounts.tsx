@@ -1,12 +1,14 @@
 import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts';
+import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from '../../../scoring/account-weights.ts';
 import { query, useApi } from '../api.ts';
 import { ErrorMessage, Loading, TableScroll, TemperatureBadge } from '../components/ui.tsx';
-import { formatNumber, humanize } from '../format.ts';
+import { formatNumber } from '../format.ts';
+import { roleName } from '../../../scoring/labels.ts';
 import { hrefWith, navigate } from '../router.ts';
 import { usePageTitle, type PageProps } from '../session.ts';
 
 const LIMIT = 100;
-const PERSONAS: Record<string, string> = { c_level: 'C-level', vp_director: 'VP or director', manager: 'Manager', individual: 'Individual contributor', student: 'Student' };
+const percent = (share: number) => `${Math.round(share * 100)}%`;
 
 export function AccountsPage({ site, location }: PageProps) {
   usePageTitle(`Accounts · ${site.name}`);
@@ -30,8 +32,10 @@ export function AccountsPage({ site, location }: PageProps) {
         </label>
       </div>
       <p class="muted intro">
-        Companies behind the leads (work email domain, else the declared company), scored from their three best leads plus 10 points per further kind of role
-        looking.
+        Companies behind the leads (work email domain, else the declared company). An account scores {percent(ACCOUNT_WEIGHTS[0])} of its best lead's score,{' '}
+        {percent(ACCOUNT_WEIGHTS[1])} of the second's and {percent(ACCOUNT_WEIGHTS[2])} of the third's, each counted up to the hot mark ({site.thresholds.hot}{' '}
+        points), plus {POINTS_PER_EXTRA_ROLE} points for each further kind of role among its warm and hot leads: one keen lead alone cannot make it hot, and
+        neither can students alone.
       </p>
       {accounts.error ? (
         <ErrorMessage error={accounts.error} what="the accounts" />
@@ -75,7 +79,7 @@ export function AccountsPage({ site, location }: PageProps) {
                       <TemperatureBadge temperature={account.temperature} />
                     </td>
                     <td class="number">{formatNumber(account.leads)}</td>
-                    <td>{account.personas.map((persona) => PERSONAS[persona] ?? humanize(persona)).join(', ') || '–'}</td>
+                    <td>{account.personas.map(roleName).join(', ') || '–'}</td>
                     <td>
                       <ul class="plain">
                         {account.topLeads.map((lead) => (

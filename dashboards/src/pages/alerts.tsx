@@ -5,7 +5,8 @@ import { DELIVERY_STATES, type DeliveryState } from '../../../scoring/alerts/out
 import { ApiError, query, request, useApi, type Loaded } from '../api.ts';
 import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { ErrorMessage, Loading, TableScroll } from '../components/ui.tsx';
-import { formatAgo, formatList, formatNumber, formatTime, humanize } from '../format.ts';
+import { formatAgo, formatList, formatNumber, formatTime } from '../format.ts';
+import { humanize } from '../../../scoring/labels.ts';
 import { hrefWith, navigate } from '../router.ts';
 import { ALERTS_NOT_SHOWN, canSeeAlerts, usePageTitle, type PageProps } from '../session.ts';
 

@@ -10,7 +10,8 @@ import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { checklistChange, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
-import { formatDecimal, formatNumber, formatSeconds, formatTime, humanize, linkPath, ruleName } from '../format.ts';
+import { formatDecimal, formatNumber, formatSeconds, formatTime, linkPath } from '../format.ts';
+import { humanize, ruleName } from '../../../scoring/labels.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
 interface LeadDetail {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checklistChange, describeQualificationChange, type ChecklistFields } from '../../../dashboards/src/checklist.ts';
 import type { QualificationState } from '../../../scoring/qualification.ts';
-import { humanize } from '../../../dashboards/src/format.ts';
+import { humanize } from '../../../scoring/labels.ts';
 
 const BANT = ['budget', 'authority', 'need', 'timing'];
 const CHAMP = ['challenges', 'authority', 'money', 'prioritization'];

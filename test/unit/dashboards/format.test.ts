@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatDay, formatSeconds, linkPath, ruleName } from '../../../dashboards/src/format.ts';
+import { formatAgo, formatDay, formatSeconds, linkPath } from '../../../dashboards/src/format.ts';
+import { ruleName } from '../../../scoring/labels.ts';
 
 describe('times as the dashboards show them', () => {
   it('says how long ago in hours within a day, then in calendar days where the reader is', () => {

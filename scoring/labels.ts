@@ -1,0 +1,33 @@
+/**
+ * Ids as people read them, on the dashboards and in the CSV exports alike (a spreadsheet says what the screen says):
+ * rules, roles, signals and boxes. Plain data, so the dashboards' bundle takes it without the scoring code.
+ */
+
+/** Rule ids and box names as words: "pricing-page" → "Pricing page", "economic_buyer" → "Economic buyer". */
+export const humanize = (id: string) => id.charAt(0).toUpperCase() + id.slice(1).replace(/[-_]+/g, ' ');
+
+/** The default grid's rules (scoring/rules.ts) as sales read them; a site's own rules by their ids, humanized. */
+const GRID_RULES: Record<string, string> = {
+  'c-level': 'CEO, founder (C-level)',
+  'manager-director': 'Manager or director',
+  'company-over-250': '250+ employees',
+  'target-industry': 'Target industry',
+  'covered-country': 'Covered country',
+  'product-page': 'Product pages',
+  'white-paper': 'White paper',
+  'webinar-signup': 'Webinar sign-up',
+  'pricing-page': 'Pricing page',
+  'careers-page': 'Careers page',
+  'free-mail': 'Free email address',
+  student: 'Student',
+  unsubscribed: 'Unsubscribed',
+};
+
+/** A scoring rule's name: "Pricing page", "CEO, founder (C-level)", "Budget confirmed" for `budget-confirmed`. */
+export const ruleName = (rule: string) => GRID_RULES[rule] ?? humanize(rule);
+
+/** The seniority levels (scoring/normalize.ts's SENIORITY_LEVELS) as an account's roles are read. */
+const ROLES: Record<string, string> = { c_level: 'C-level', vp_director: 'VP or director', manager: 'Manager', individual: 'Individual contributor', student: 'Student' };
+
+/** A kind of role among an account's leads: "C-level", "Individual contributor". */
+export const roleName = (level: string) => ROLES[level] ?? humanize(level);

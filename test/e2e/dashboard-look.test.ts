@@ -1,0 +1,170 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../collector/server.ts';
+import { launchChromium } from '../support/browser.ts';
+import { browserTestsEnabled } from '../support/chromium.ts';
+import { configUsers, logIn, openPage, type DashboardUser } from '../support/dashboard-browser.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+
+/**
+ * What the dashboards look like to someone who reads them with the keyboard or on a phone: every focused control
+ * shows a ring that stands out from what is around it, a control that cannot be used looks it, and nothing makes the
+ * page scroll sideways at 375 pixels, the site picker of a two-site install included.
+ */
+const USERS = {
+  ada: { name: 'ada.lovelace@acme.com', role: 'marketing', password: 'ada-reads-the-dashboards' },
+} satisfies Record<string, DashboardUser>;
+
+/** WCAG's contrast ratio of two CSS colours as computed styles give them ("rgb(r, g, b)"). */
+function contrast(a: string, b: string): number {
+  const luminance = (color: string) => {
+    const [r, g, b] = color.match(/\d+(\.\d+)?/g)!.slice(0, 3).map((channel) => {
+      const c = Number(channel) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (light! + 0.05) / (dark! + 0.05);
+}
+
+/** The focused element's outline colour and width, and the background colour it is drawn on (its nearest opaque one). */
+const focusRing = (page: Page) =>
+  page.evaluate(() => {
+    const element = document.activeElement as HTMLElement;
+    const style = getComputedStyle(element);
+    let behind: Element | null = element.parentElement;
+    let background = 'rgb(255, 255, 255)';
+    while (behind) {
+      const color = getComputedStyle(behind).backgroundColor;
+      if (color !== 'rgba(0, 0, 0, 0)' && color !== 'transparent') {
+        background = color;
+        break;
+      }
+      behind = behind.parentElement;
+    }
+    const box = element.getBoundingClientRect();
+    return { focusable: element.matches('a[href], button, select, input, textarea, summary'), text: element.textContent?.trim() ?? '', outline: style.outlineColor, width: parseFloat(style.outlineWidth), style: style.outlineStyle, background, box: { width: box.width, height: box.height } };
+  });
+
+describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and phone users', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let lead: string;
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([
+      startTestServer({
+        sites: [
+          { id: 'acme', name: 'Acme corporate website', origins: [SITE_ORIGIN], pageGroups: { pricing: ['/pricing*'] } },
+          { id: 'acme-docs', name: 'Acme developer documentation portal (EMEA, staging)', origins: ['https://docs.acme.test'] },
+        ],
+        users: await configUsers(Object.values(USERS)),
+      }),
+      launchChromium(),
+    ]);
+    const email = `grace.${newVisitor()}@initech.test`;
+    await postBatch(server, {
+      s: 'acme',
+      v: newVisitor(),
+      e: [
+        wireEvent({ u: `${SITE_ORIGIN}/pricing`, ss: 1, t: Date.now() - 60_000 }),
+        wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: Date.now() - 30_000, p: { 'email  email': email, 'job_title  ': 'CEO', 'company_size  ': '500' } }),
+      ],
+    });
+    await drained(server);
+    const leads = await getJson(server, '/api/leads?site=acme');
+    lead = leads.body.leads.find((candidate: { email: string }) => candidate.email === email).id;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('draws a focus ring around each key figure, of a colour that stands out from the page and from the top bar', async () => {
+    const { page, problems } = await openPage(browser);
+    await logIn(page, server.url, USERS.ada);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await page.locator('.kpi a').first().waitFor();
+    const rings = [];
+    // Every link and control, in the order Tab reaches them, until the key figures are passed.
+    for (let step = 0; step < 40; step++) {
+      await page.keyboard.press('Tab');
+      const ring = await focusRing(page);
+      if (!ring.focusable) continue;
+      rings.push(ring);
+      if (/identified leads/i.test(ring.text) || rings.filter((r) => /see the list/.test(r.text)).length > 1) break;
+    }
+    const kpi = page.locator('.kpi a').first();
+    await kpi.focus();
+    const onFigure = await focusRing(page);
+    const figure = (await page.locator('.kpi a .kpi-value').first().boundingBox())!;
+    // The outline is drawn around the link's own box: an inline link around a block figure had none to draw around.
+    expect(onFigure.box.height).toBeGreaterThanOrEqual(figure.height);
+    expect(onFigure.box.width).toBeGreaterThan(0);
+    for (const ring of [...rings, onFigure]) {
+      expect(ring.style, ring.text).toBe('solid');
+      expect(ring.width, ring.text).toBeGreaterThanOrEqual(2);
+      // WCAG 2.2's focus appearance: at least 3:1 against what is around it, on the white panels and the dark top bar.
+      expect(contrast(ring.outline, ring.background), `${ring.text}: ${ring.outline} on ${ring.background}`).toBeGreaterThanOrEqual(3);
+    }
+    expect(rings.some((ring) => ring.background !== 'rgb(255, 255, 255)')).toBe(true);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows a button that cannot be used as greyed out, its text readable, the red Disqualify one too', async () => {
+    const { page } = await openPage(browser);
+    await logIn(page, server.url, USERS.ada);
+    await page.goto(`${server.url}/dashboard/leads/${encodeURIComponent(lead)}?site=acme`);
+    const disqualify = page.getByRole('button', { name: 'Disqualify' });
+    const save = page.getByRole('button', { name: /save/i }).first();
+    // Marketing reads qualifications but does not change them.
+    await expect.poll(() => disqualify.isDisabled()).toBe(true);
+    const look = (button: typeof save) => button.evaluate((element) => ({ background: getComputedStyle(element).backgroundColor, color: getComputedStyle(element).color }));
+    const [disabledDanger, disabledSave] = [await look(disqualify), await look(save)];
+    expect(disabledDanger).toEqual(disabledSave);
+    expect(contrast(disabledDanger.color, disabledDanger.background)).toBeGreaterThanOrEqual(4.5);
+    await page.context().close();
+  });
+
+  it("says how an account's score is made, with the site's hot mark, so a reader can work one out", async () => {
+    const { page } = await openPage(browser);
+    await logIn(page, server.url, USERS.ada);
+    await page.goto(`${server.url}/dashboard/accounts?site=acme`);
+    const intro = page.locator('.intro');
+    await expect.poll(() => intro.textContent()).toMatch(/60% of its best lead's score, 50% of the second's and 20% of the third's, each counted up to the hot mark \(60 points\), plus 10 points for each further kind of role/);
+    // Grace alone (75 points, hot) makes initech.test 60% of 60: 36, cold.
+    await expect.poll(() => page.locator('table tbody tr').first().textContent()).toMatch(/initech\.test.*36/);
+    await page.context().close();
+  });
+
+  it('never scrolls sideways at 375 pixels, with a site picker of long site names', async () => {
+    const { page, problems } = await openPage(browser, { width: 375, height: 800 });
+    await logIn(page, server.url, USERS.ada);
+    for (const path of ['/dashboard', '/dashboard/leads', `/dashboard/leads/${encodeURIComponent(lead)}`, '/dashboard/accounts']) {
+      await page.goto(`${server.url}${path}?site=acme`);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await page.getByLabel('Site').waitFor();
+      const widths = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        window: innerWidth,
+        // What sticks out, to say in the failure.
+        wide: [...document.querySelectorAll('body *')].flatMap((element) => {
+          // An element, or a text that runs out of its element (a long email with nowhere to break).
+          const text = [...element.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE).some((node) => {
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            return range.getBoundingClientRect().right > innerWidth;
+          });
+          return element.getBoundingClientRect().right > innerWidth || text ? [`${element.tagName.toLowerCase()}.${element.className}: ${element.textContent?.slice(0, 40)}`] : [];
+        }),
+      }));
+      expect(widths.page, `${path}: ${widths.wide.join(' | ')}`).toBeLessThanOrEqual(widths.window);
+      const picker = (await page.getByLabel('Site').boundingBox())!;
+      expect(picker.x + picker.width, path).toBeLessThanOrEqual(375);
+    }
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+});
