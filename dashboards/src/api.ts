@@ -16,6 +16,11 @@ export class ApiError extends Error {
   get unavailable(): boolean {
     return this.status === 503;
   }
+
+  /** No answer at all (Hearth stopped or restarting, the network down): not the request's fault either. */
+  get unreachable(): boolean {
+    return this.code === 'unreachable';
+  }
 }
 
 let csrfToken: string | null = null;
@@ -84,6 +89,8 @@ export interface Loaded<T> {
   data: T | undefined;
   error: ApiError | undefined;
   loading: boolean;
+  /** `data` answers the request before (another period, other filters): shown meanwhile, it is not this one's. */
+  stale: boolean;
   reload(): void;
 }
 
@@ -92,34 +99,49 @@ const RETRY_UNAVAILABLE_S = 5;
 const RETRY_UNAVAILABLE_MAX_S = 60;
 
 /**
- * GETs `path` (nothing when null) and again whenever it changes; the previous answer stays shown meanwhile. An answer
- * the server could not give for now (503: its database unreachable) is asked for again by itself, after its
- * Retry-After, until it comes: the page recovers without a reload.
+ * GETs `path` (nothing when null) and again whenever it changes; the previous answer stays meanwhile, marked `stale`.
+ * An answer the server could not give for now (503: its database unreachable) is asked for again by itself, after its
+ * Retry-After, until it comes; so is one Hearth could not be reached for, every few seconds (a server started again
+ * tells the browser nothing) and as soon as the browser is back online: the page recovers without a reload. Their
+ * error stays shown while asking again, rather than coming back (and being announced again) every few seconds.
  */
 export function useApi<T>(path: string | null): Loaded<T> {
-  const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: path !== null });
+  const [state, setState] = useState<{ path?: string; data?: T; error?: ApiError; loading: boolean }>({ loading: path !== null });
   const [attempt, setAttempt] = useState(0);
+  const again = () => setAttempt((n) => n + 1);
   useEffect(() => {
     if (path === null) return;
     let current = true;
     let retry: ReturnType<typeof setTimeout> | undefined;
-    setState((previous) => ({ data: previous.data, error: previous.error?.unavailable ? previous.error : undefined, loading: true }));
+    setState((previous) => ({ ...previous, error: previous.error?.unavailable || previous.error?.unreachable ? previous.error : undefined, loading: true }));
     request<T>(path).then(
-      (data) => current && setState({ data, loading: false }),
+      (data) => current && setState({ path, data, loading: false }),
       (error: unknown) => {
         if (!current) return;
         const failure = error instanceof ApiError ? error : new ApiError(0, String(error));
-        setState((previous) => ({ data: previous.data, error: failure, loading: false }));
-        if (failure.unavailable) retry = setTimeout(() => setAttempt((n) => n + 1), Math.min(failure.retryAfter ?? RETRY_UNAVAILABLE_S, RETRY_UNAVAILABLE_MAX_S) * 1000);
+        setState((previous) => ({ ...previous, error: failure, loading: false }));
+        if (failure.unavailable) retry = setTimeout(again, Math.min(failure.retryAfter ?? RETRY_UNAVAILABLE_S, RETRY_UNAVAILABLE_MAX_S) * 1000);
+        if (failure.unreachable) {
+          retry = setTimeout(again, RETRY_UNAVAILABLE_S * 1000);
+          addEventListener('online', again);
+        }
       },
     );
     return () => {
       current = false;
       clearTimeout(retry);
+      removeEventListener('online', again);
     };
   }, [path, attempt]);
-  return { ...state, data: state.data, error: state.error, reload: () => setAttempt((n) => n + 1) };
+  return { data: state.data, error: state.error, loading: state.loading, stale: state.data !== undefined && state.path !== path, reload: again };
 }
+
+/**
+ * Attributes for what shows `loaded`'s data. While it is the request before's (`stale`), it is marked busy and dimmed,
+ * so that no figure reads as the new period's (or filters'), and takes no click (an old figure's link opens the new
+ * list). Not `inert`: the keyboard's focus, on a pager's button or a count line, would drop to the page's body.
+ */
+export const staleAttributes = (loaded: Loaded<unknown>) => (loaded.stale ? { 'aria-busy': 'true' as const, class: 'stale' } : {});
 
 /** A query string from the values that are set, in a stable order. */
 export function query(params: Record<string, string | number | undefined | null>): string {

@@ -562,11 +562,11 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect(await page.getByRole('button', { name: /^Remove filter: Seen 2026-13-01 – / }).count()).toBe(1);
     // A period longer than a view covers, picked by hand: each panel said "invalid query", not which day to change.
     await page.goto(`${server.url}/dashboard?site=acme&from=2024-01-01&to=2026-01-01`);
-    await page.getByText('Could not load the key figures: from: a view covers at most 366 days (got "2024-01-01")').waitFor();
-    // A day that does not exist: the panels name it, and the page does not count days from it ("the 0 days before").
+    await page.getByText('Could not load the figures: from: a view covers at most 366 days (got "2024-01-01")').waitFor();
+    // A day that does not exist: named, and the page does not count days from it ("the 0 days before").
     await page.goto(`${server.url}/dashboard?site=acme&from=2026-02-30&to=2026-03-01`);
-    await page.getByText('Could not load the key figures: from: not a calendar day (got "2026-02-30")').waitFor();
-    expect(await page.locator('p.intro').innerText()).toContain('changes compare with the period before.');
+    await page.getByText('Could not load the figures: from: not a calendar day (got "2026-02-30")').waitFor();
+    expect(await page.locator('p.intro').count()).toBe(0);
     // The browser reports each refused request; nothing else went wrong.
     expect(problems.filter((problem) => !problem.includes('the server responded with a status of 400'))).toEqual([]);
     await page.context().close();
@@ -627,6 +627,146 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.goBack();
     await expect.poll(() => page.getByLabel('From', { exact: true }).count()).toBe(0);
     expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('labels each day of a short period once on the daily charts, and a single day in the middle of its chart', async () => {
+    const { page, problems } = await openPage();
+    // uPlot writes its axes' labels on the chart's canvas, not in the page: what each canvas last drew, and where
+    // (a share of its width), is kept on it.
+    await page.addInitScript(() => {
+      type Drawing = HTMLCanvasElement & { drawn?: { text: string; at: number }[] };
+      const { clearRect, fillText } = CanvasRenderingContext2D.prototype;
+      CanvasRenderingContext2D.prototype.clearRect = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof clearRect>) {
+        (this.canvas as Drawing).drawn = [];
+        return clearRect.apply(this, args);
+      };
+      CanvasRenderingContext2D.prototype.fillText = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof fillText>) {
+        ((this.canvas as Drawing).drawn ??= []).push({ text: args[0], at: args[1] / this.canvas.width });
+        return fillText.apply(this, args);
+      };
+    });
+    await logIn(page, 'ada');
+    /** A chart's day labels ("1 Dec") as drawn, left to right; the other texts are the counts' axis. */
+    const dayLabels = (chart: string) =>
+      page
+        .locator(`.chart-canvas[aria-label^="${chart}. "] canvas`)
+        .evaluate((canvas: HTMLCanvasElement & { drawn?: { text: string; at: number }[] }) => (canvas.drawn ?? []).filter(({ text }) => /^\d{1,2} [A-Z][a-z]{2}$/.test(text)));
+    const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+    const shortDay = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
+    // 1 day read "1 Dec, 1 Apr, 1 Aug…" over years, 2 days "1 Dec" eight times, 5 days each day twice (noon ticks).
+    for (const days of [1, 2, 5]) {
+      await page.goto(`${server.url}/dashboard?site=acme&from=${day(days - 1)}&to=${day(0)}`);
+      const each = Array.from({ length: days }, (_, i) => shortDay.format(new Date(`${day(days - 1 - i)}T00:00:00Z`)));
+      for (const chart of ['Visitors per day', 'Leads seen per day, by temperature', 'Pricing-page views per day']) {
+        await expect.poll(async () => (await dayLabels(chart)).map(({ text }) => text), { message: `${chart}, ${days} days` }).toEqual(each);
+      }
+      if (days === 1) {
+        // Its one point is at its label, in the middle: not at the left edge of an axis of years.
+        const [only] = await dayLabels('Visitors per day');
+        expect(only!.at).toBeGreaterThan(0.35);
+        expect(only!.at).toBeLessThan(0.65);
+        await page.locator('figure.chart').first().screenshot({ path: `${SCREENSHOTS}/marketing-one-day.png` });
+      }
+    }
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('dims and marks busy the figures of the period or filters before, until the new ones are in', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    await expect.poll(() => page.locator('.loading').count()).toBe(0);
+    // The new period's answers held back, as a big history makes them slow.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slow = /\/api\/dashboard\/[a-z-]+\?/;
+    await page.route(slow, async (route) => {
+      await held;
+      await route.continue();
+    });
+    const opacity = (locator: Locator) => locator.evaluate((element) => Number(getComputedStyle(element).opacity));
+    await page.getByRole('combobox', { name: 'Period' }).selectOption('7');
+    // The 30 days' key figures, still on screen under "Last 7 days": marked busy and dimmed, as is every panel.
+    const figures = page.locator('[aria-busy="true"]', { has: page.getByLabel('Key figures', { exact: true }) });
+    await figures.waitFor({ timeout: 5_000 });
+    expect(await opacity(figures)).toBeLessThan(0.6);
+    expect(await page.locator('.panel [aria-busy="true"]').count()).toBe(6);
+    release();
+    await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+    expect(await opacity(page.getByLabel('Key figures', { exact: true }).locator('..'))).toBe(1);
+    await page.unroute(slow);
+
+    // A filter of the leads list: the list of the filters before is dimmed and busy too.
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    await page.getByRole('link', { name: 'Grace Hopper' }).waitFor();
+    let releaseList = () => {};
+    const heldList = new Promise<void>((resolve) => (releaseList = resolve));
+    await page.route(slow, async (route) => {
+      await heldList;
+      await route.continue();
+    });
+    await page.getByRole('combobox', { name: 'Temperature' }).selectOption('cold');
+    const list = page.locator('[aria-busy="true"]', { has: page.locator('table.leads') });
+    await list.waitFor({ timeout: 5_000 });
+    expect(await opacity(list)).toBeLessThan(0.6);
+    releaseList();
+    await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).not.toContainEqual(expect.stringContaining('Grace Hopper'));
+    expect(await page.locator('[aria-busy="true"]').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('says once why the figures could not load, tries again on request and by itself, and describes no refused period', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    await expect.poll(() => kpi(page, 'Visitors')).toBe(expected().visitors);
+    const alerts = page.getByRole('alert');
+    const tryAgain = page.getByRole('button', { name: 'Try again' });
+
+    // Hearth stopped: every panel's request refused. One alert, not seven identical ones, and a way to try again.
+    const api = /\/api\/dashboard\/[a-z-]+\?/;
+    await page.route(api, (route) => route.abort('connectionrefused'));
+    await page.getByRole('combobox', { name: 'Period' }).selectOption('7');
+    await expect.poll(() => alerts.allInnerTexts()).toEqual(['Could not load the figures: Hearth cannot be reached: check the connection, then try again.']);
+    await page.getByText('Could not load the funnel.').waitFor();
+    await page.screenshot({ path: `${SCREENSHOTS}/marketing-unreachable.png`, fullPage: true });
+    // Back: "Try again" reloads the panels that failed.
+    await page.unroute(api);
+    await tryAgain.click();
+    await expect.poll(() => alerts.count()).toBe(0);
+    expect(await kpi(page, 'Visitors')).toBe(expected().visitors);
+    expect(await page.getByText('Could not load').count()).toBe(0);
+    expect(await tryAgain.count()).toBe(0);
+
+    // The connection lost, then back: the page recovers by itself.
+    await page.context().setOffline(true);
+    await page.getByRole('combobox', { name: 'Period' }).selectOption('90');
+    await expect.poll(() => alerts.count()).toBe(1);
+    await page.context().setOffline(false);
+    await expect.poll(() => alerts.count()).toBe(0);
+    await expect.poll(() => kpi(page, 'Visitors')).toBe(expected().visitors);
+    // So it does when Hearth is started again, which the browser is not told of: it asks again every few seconds.
+    await page.route(api, (route) => route.abort('connectionrefused'));
+    await page.getByRole('combobox', { name: 'Period' }).selectOption('30');
+    await expect.poll(() => alerts.count()).toBe(1);
+    await page.unroute(api);
+    await expect.poll(() => alerts.count(), { timeout: 15_000 }).toBe(0);
+    expect(await kpi(page, 'Visitors')).toBe(expected().visitors);
+
+    // Periods the server refuses: said once, with no "Try again" (the URL is wrong), and not described as a period
+    // ("changes compare with the 4 days before", "the 702 days before").
+    for (const [from, to, problem] of [
+      ['2026-02-30', '2026-03-05', 'from: not a calendar day (got "2026-02-30")'],
+      ['2025-01-01', '2026-12-03', 'from: a view covers at most 366 days (got "2025-01-01")'],
+    ]) {
+      await page.goto(`${server.url}/dashboard?site=acme&from=${from}&to=${to}`);
+      await expect.poll(() => alerts.allInnerTexts()).toEqual([`Could not load the figures: ${problem}`]);
+      expect(await page.getByText('changes compare with').count()).toBe(0);
+      expect(await tryAgain.count()).toBe(0);
+    }
+    // The browser reports each request refused or cut off; nothing else went wrong.
+    expect(problems.filter((problem) => !/status of 400|net::ERR_(CONNECTION_REFUSED|INTERNET_DISCONNECTED)/.test(problem))).toEqual([]);
     await page.context().close();
   });
 

@@ -40,6 +40,16 @@ const shortTime = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'sho
 const clockTime = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'UTC' });
 /** A time axis' steps in seconds: never a fraction of one, the precision of a score's changes. */
 const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800, 2_592_000, 7_776_000, 31_536_000];
+/**
+ * A day axis' steps in seconds, uPlot's own from one day up (30 days is its month, 365 its year: ticks on the 1st).
+ * Left to pick, uPlot spaced a short period's ticks by hours, each labelled with its day: "1 Dec, 1 Dec, 2 Dec".
+ */
+const DAY_STEPS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 30, 60, 90, 120, 180, 365].map((days) => days * 86_400);
+/**
+ * A time axis' range: the data's, or half a day either side of a lone point, which then sits in the middle, at its
+ * label. uPlot gave one point a day's width in milliseconds, counted as seconds: an axis of years.
+ */
+const timeRange = (xs: number[]) => (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => (xs.length === 1 ? [xs[0]! - 43_200, xs[0]! + 43_200] : [min, max]);
 /** A time axis' ticks as precise as their spacing: days, minutes, or seconds (each tick would read the same minute). */
 const tickFormat = (times: boolean, step: number) => (!times || step >= 86_400 ? shortDay : step >= 60 ? shortTime : clockTime);
 const COUNT_STEPS = [1, 2, 5].flatMap((step) => [1, 10, 100, 1000, 10_000, 100_000, 1_000_000].map((scale) => step * scale)).sort((a, b) => a - b);
@@ -69,8 +79,9 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
       // Days are UTC days, as the API counts them.
       tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
       scales: {
-        // A bar starts at its x (align 1): the axis runs one step past the last x, or the last bar would be cut off.
-        x: { time: days, ...(bars && !days ? { range: (_u: uPlot, min: number, max: number) => [min, max + (xStep ?? (xs.length > 1 ? xs[1]! - xs[0]! : 1))] as uPlot.Range.MinMax } : {}) },
+        // Over days or times, timeRange. A bar starts at its x (align 1): the axis runs one step past the last x, or
+        // the last bar would be cut off.
+        x: { time: days, range: days ? timeRange(xs) : bars ? (_u: uPlot, min: number, max: number) => [min, max + (xStep ?? (xs.length > 1 ? xs[1]! - xs[0]! : 1))] as uPlot.Range.MinMax : undefined },
         y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
       },
       axes: [
@@ -82,7 +93,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
             ? { values: (_u: uPlot, ticks: number[], _axis: number, _space: number, step: number) => ticks.map((tick) => tickFormat(times, step).format(new Date(tick * 1000))) }
             : {}),
           // A time's label ("2 Dec, 17:05") is about 80 px wide: ticks at uPlot's usual 50 px drew them on each other.
-          ...(times ? { incrs: TIME_STEPS, space: 110 } : {}),
+          ...(times ? { incrs: TIME_STEPS, space: 110 } : days ? { incrs: DAY_STEPS } : {}),
         },
         // Counts: whole-number steps only, so a small series does not read "0, 0, 1, 1".
         { stroke: '#3e4c59', grid: { stroke: '#e4e7eb' }, ticks: { stroke: '#cbd2d9' }, incrs: COUNT_STEPS, values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)) },

@@ -1,7 +1,7 @@
 import type { RefObject } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts';
-import { query, useApi } from '../api.ts';
+import { query, staleAttributes, useApi } from '../api.ts';
 import { usePageTitle, type PageProps } from '../session.ts';
 import { ErrorMessage, LifecycleBadge, Loading, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatNumber, formatTime } from '../format.ts';
@@ -147,7 +147,9 @@ export function LeadsPage({ site, location }: PageProps) {
       ) : !list.data ? (
         <Loading what="the leads" />
       ) : (
-        <LeadTable data={list.data} site={site.id} offset={offset} onPage={(next) => navigate(hrefWith(location.path, params, { offset: next ? String(next) : undefined }))} />
+        <div {...staleAttributes(list)}>
+          <LeadTable data={list.data} site={site.id} offset={offset} onPage={(next) => navigate(hrefWith(location.path, params, { offset: next ? String(next) : undefined }))} />
+        </div>
       )}
     </div>
   );

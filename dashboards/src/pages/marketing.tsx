@@ -9,7 +9,7 @@ import type {
   TimeseriesResponse,
 } from '../../../collector/api/dashboard-types.ts';
 import type { ComponentChildren } from 'preact';
-import { query, useApi, type Loaded } from '../api.ts';
+import { query, staleAttributes, useApi, type ApiError, type Loaded } from '../api.ts';
 import { usePageTitle, type PageProps } from '../session.ts';
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
@@ -19,12 +19,61 @@ import { Bar, ErrorMessage, Loading, Panel, TableScroll, TemperatureBadge } from
 import { formatDecimal, formatNumber, formatSeconds, formatShare } from '../format.ts';
 import { periodDays, periodOf } from '../period.ts';
 
+/** What each panel's figures are called in a message. */
+const WHAT = {
+  summary: 'the key figures',
+  series: 'the daily figures',
+  sources: 'the sources',
+  funnel: 'the funnel',
+  distribution: 'the score distribution',
+  content: 'the content',
+  pricing: 'pricing-page engagement',
+};
 
-/** Shows a panel's content once its data is in, its error if it failed, and a loading line before. */
+/**
+ * Shows a panel's content once its data is in (dimmed and busy while it is the period before's), a loading line
+ * before, and that it could not load if it failed: why is said once for the page, by Failures.
+ */
 function Section<T>({ loaded, what, children }: { loaded: Loaded<T>; what: string; children: (data: T) => ComponentChildren }) {
-  if (loaded.error) return <ErrorMessage error={loaded.error} what={what} />;
+  if (loaded.error) return <p class="empty">Could not load {what}.</p>;
   if (!loaded.data) return <Loading what={what} />;
-  return <>{children(loaded.data)}</>;
+  return <div {...staleAttributes(loaded)}>{children(loaded.data)}</div>;
+}
+
+/** Asking again may help: Hearth could not be reached, or failed on its side. Not for a request it refused (400, 403). */
+const worthRetrying = (error: ApiError) => error.status === 0 || error.status >= 500;
+
+/** "the funnel", "the funnel and the content", "the sources, the funnel and the content". */
+const listOf = (whats: string[]) => (whats.length > 1 ? `${whats.slice(0, -1).join(', ')} and ${whats.at(-1)}` : whats[0]!);
+
+/**
+ * Why panels could not load, each cause said once (a stopped server made seven identical alerts, one per panel), and
+ * "Try again" where asking again may help. Every panel failing for one cause is "the figures".
+ */
+function Failures({ panels }: { panels: [Loaded<unknown>, string][] }) {
+  const failed = panels.filter(([loaded]) => loaded.error);
+  const causes = new Map<string, { error: ApiError; whats: string[] }>();
+  for (const [{ error }, what] of failed) {
+    const key = `${error!.status} ${error!.message}`;
+    if (!causes.has(key)) causes.set(key, { error: error!, whats: [] });
+    causes.get(key)!.whats.push(what);
+  }
+  const retried = failed.filter(([loaded]) => worthRetrying(loaded.error!)).map(([loaded]) => loaded);
+  const trying = retried.some((loaded) => loaded.loading);
+  if (failed.length === 0) return null;
+  return (
+    <div class="failures">
+      {[...causes].map(([key, { error, whats }]) => (
+        <ErrorMessage key={key} error={error} what={whats.length === panels.length ? 'the figures' : listOf(whats)} />
+      ))}
+      {retried.length > 0 && (
+        // Not disabled while trying: a disabled button loses the keyboard focus.
+        <button type="button" aria-disabled={trying ? 'true' : undefined} onClick={() => !trying && retried.forEach((loaded) => loaded.reload())}>
+          {trying ? 'Trying again…' : 'Try again'}
+        </button>
+      )}
+    </div>
+  );
 }
 
 export function MarketingPage({ site, location }: PageProps) {
@@ -38,6 +87,17 @@ export function MarketingPage({ site, location }: PageProps) {
   const content = useApi<ContentResponse>(`/api/dashboard/content${scope}`);
   const pricing = useApi<PricingResponse>(`/api/dashboard/pricing${scope}`);
   const distribution = useApi<ScoreDistributionResponse>(`/api/dashboard/score-distribution${scope}`);
+  const panels: [Loaded<unknown>, string][] = [
+    [summary, WHAT.summary],
+    [series, WHAT.series],
+    [sources, WHAT.sources],
+    [funnel, WHAT.funnel],
+    [distribution, WHAT.distribution],
+    [content, WHAT.content],
+    [pricing, WHAT.pricing],
+  ];
+  // The server refused the period (a day that does not exist, more than a view covers): it is none to describe.
+  const refused = panels.some(([loaded]) => loaded.error?.status === 400);
   /** A drill-down: the leads seen in the period that match `filters`, in the leads list (every temperature unless said). */
   const leads = (filters: Record<string, string>) => `/dashboard/leads${query({ site: site.id, from: period.from, to: period.to, temperature: 'all', ...filters })}`;
 
@@ -50,9 +110,12 @@ export function MarketingPage({ site, location }: PageProps) {
           Export the period's leads (CSV)
         </a>
       </div>
-      <p class="muted intro">Leads figures count the identified leads seen in the period, as they stand now; changes compare with {earlier(periodDays(period.from, period.to))}.</p>
+      {!refused && (
+        <p class="muted intro">Leads figures count the identified leads seen in the period, as they stand now; changes compare with {earlier(periodDays(period.from, period.to))}.</p>
+      )}
+      <Failures panels={panels} />
 
-      <Section loaded={summary} what="the key figures">
+      <Section loaded={summary} what={WHAT.summary}>
         {({ kpis }) => (
           <dl class="kpis" aria-label="Key figures">
             <Kpi label="Visitors" value={kpis.visitors} />
@@ -68,7 +131,7 @@ export function MarketingPage({ site, location }: PageProps) {
 
       <div class="panels">
         <Panel id="traffic" title="Visitors and leads per day" wide>
-          <Section loaded={series} what="the daily figures">
+          <Section loaded={series} what={WHAT.series}>
             {(data) => (
               <div class="chart-pair">
                 <Chart label="Visitors per day" x={data.days} series={[{ label: 'Visitors', values: data.visitors, color: COLORS.visitors, total: data.totals.visitors }]} />
@@ -87,25 +150,25 @@ export function MarketingPage({ site, location }: PageProps) {
         </Panel>
 
         <Panel id="sources" title="Lead quality by source" wide>
-          <Section loaded={sources} what="the sources">
+          <Section loaded={sources} what={WHAT.sources}>
             {(data) => <SourcesPanel data={data} leads={leads} />}
           </Section>
         </Panel>
 
         <Panel id="funnel" title="Funnel">
-          <Section loaded={funnel} what="the funnel">
+          <Section loaded={funnel} what={WHAT.funnel}>
             {(data) => <FunnelPanel data={data} leads={leads} />}
           </Section>
         </Panel>
 
         <Panel id="scores" title="Score distribution">
-          <Section loaded={distribution} what="the score distribution">
+          <Section loaded={distribution} what={WHAT.distribution}>
             {(data) => <DistributionPanel data={data} leads={leads} />}
           </Section>
         </Panel>
 
         <Panel id="content" title="Top content by leads influenced" wide>
-          <Section loaded={content} what="the content">
+          <Section loaded={content} what={WHAT.content}>
             {(data) => (
               <div class="content-lists">
                 <ContentTable title="Pages" kind="page" rows={data.pages} leads={leads} />
@@ -117,7 +180,7 @@ export function MarketingPage({ site, location }: PageProps) {
         </Panel>
 
         <Panel id="pricing" title="Pricing-page engagement" wide>
-          <Section loaded={pricing} what="pricing-page engagement">
+          <Section loaded={pricing} what={WHAT.pricing}>
             {(data) => <PricingPanel data={data} site={site.id} leads={leads} />}
           </Section>
         </Panel>
@@ -129,7 +192,7 @@ export function MarketingPage({ site, location }: PageProps) {
 
 type LeadsLink = (filters: Record<string, string>) => string;
 
-/** The period before, in words: "the 30 days before", or "the period before" for dates that name no period (the panels say what is wrong with them). */
+/** The period before, in words: "the 30 days before", or "the period before" for dates that name no period (until the server's refusal hides it). */
 const earlier = (days: number) => (Number.isInteger(days) && days > 0 ? `the ${days} ${days === 1 ? 'day' : 'days'} before` : 'the period before');
 
 function FunnelPanel({ data, leads }: { data: FunnelResponse; leads: LeadsLink }) {
