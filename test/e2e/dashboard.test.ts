@@ -713,6 +713,23 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     releaseList();
     await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).not.toContainEqual(expect.stringContaining('Grace Hopper'));
     expect(await page.locator('[aria-busy="true"]').count()).toBe(0);
+    await page.unroute(slow);
+
+    // And the accounts of the temperature before.
+    await page.goto(`${server.url}/dashboard/accounts?site=acme`);
+    await page.locator('table.accounts').waitFor();
+    let releaseAccounts = () => {};
+    const heldAccounts = new Promise<void>((resolve) => (releaseAccounts = resolve));
+    await page.route(slow, async (route) => {
+      await heldAccounts;
+      await route.continue();
+    });
+    await page.getByRole('combobox', { name: 'Temperature' }).selectOption('hot');
+    const accounts = page.locator('[aria-busy="true"]', { has: page.locator('table.accounts') });
+    await accounts.waitFor({ timeout: 5_000 });
+    expect(await opacity(accounts)).toBeLessThan(0.6);
+    releaseAccounts();
+    await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -1,6 +1,6 @@
 import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts';
 import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from '../../../scoring/account-weights.ts';
-import { query, useApi } from '../api.ts';
+import { query, staleAttributes, useApi } from '../api.ts';
 import { ErrorMessage, Loading, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatNumber } from '../format.ts';
 import { roleName } from '../../../scoring/labels.ts';
@@ -44,7 +44,7 @@ export function AccountsPage({ site, location }: PageProps) {
       ) : accounts.data.accounts.length === 0 ? (
         <p class="empty">{temperature ? `No ${temperature} account.` : 'No account yet.'}</p>
       ) : (
-        <>
+        <div {...staleAttributes(accounts)}>
           <p class="muted" role="status">
             {accounts.data.total > LIMIT
               ? `The top ${LIMIT} of ${formatNumber(accounts.data.total)} accounts`
@@ -94,7 +94,7 @@ export function AccountsPage({ site, location }: PageProps) {
               </tbody>
             </table>
           </TableScroll>
-        </>
+        </div>
       )}
     </div>
   );
