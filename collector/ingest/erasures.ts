@@ -10,8 +10,10 @@ import { batchOfRows, rowsOf, type LoggedBatch } from './wal-records.ts';
  * write-ahead log held when it ran (each collector has its own log), or one that waited for ClickHouse to come back.
  * The erasure records in `erasures` (migrations 011, 014) which browsers and which email were the person's, and on a
  * browser they shared with other people, which of its visits; the drainer drops from each insert such rows that a collector
- * received before the erasure (by the collectors' clocks: a browser's own may run minutes fast or a day slow). What
- * arrives after it is new, and kept.
+ * received before the erasure (by the collectors' clocks: a browser's own may run minutes fast), or that are dated
+ * before it (a browser's retry queue sends what it recorded offline up to a day later, with its time; a browser whose
+ * clock runs slow loses what it sends just after the erasure: privacy first). What is recorded after it is new, and
+ * kept.
  *
  * An insert is still on its way while an erasure runs: checked before the erasure was recorded, stored after its
  * deletions. So the drainer reads what was recorded since it last looked right after each insert, and deletes the rows
@@ -119,8 +121,10 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   };
   const emailErased = (site: string, email: string) => erased.get(`${site}\u0000l\u0000${leadIdOf(email.trim().toLowerCase())}`);
   // `foundAfter`: only by an erasure a read after that one found.
+  // Received before the erasure, or dated before it: a browser's retry queue sends what it recorded while the
+  // collector could not be reached up to a day later, under its own time, and that must not bring the person back.
   const covers = (row: EventRow, ts: number, by: Erased | undefined, foundAfter = 0) =>
-    by !== undefined && by.read > foundAfter && timeOf(row.received_at) < by.erasedAt && ts < by.until;
+    by !== undefined && by.read > foundAfter && (timeOf(row.received_at) < by.erasedAt || ts < by.erasedAt) && ts < by.until;
   const byEmail = (row: EventRow, ts: number, foundAfter = 0) => row.email !== '' && covers(row, ts, emailErased(row.site_id, row.email), foundAfter);
   const isErased = (row: EventRow, foundAfter = 0) => {
     const ts = timeOf(row.ts);

@@ -42,6 +42,14 @@ export const alertId = (site: string, leadId: string, signal: Signal, trigger: s
   'al_' + createHash('sha256').update(`${site}\u0000${leadId}\u0000${signal}\u0000${trigger}`).digest('hex').slice(0, 24);
 
 /**
+ * What names an alert of a lead with no snapshot yet: its first event's time. A lead erased (its snapshots deleted
+ * with it) that comes back with new visits, or one whose snapshots the retention TTL removed, is another episode: a
+ * fixed "first" gave its alert the id of the erased one's, which the dispatcher then held as a stale copy for minutes
+ * and receivers dropped as a repeat of a webhook-id they had processed.
+ */
+const firstTrigger = (next: LeadScore) => `first ${next.first_seen}`;
+
+/**
  * Compares a lead's new score with its last snapshot and says which buying signals are news:
  * - "became hot" when the score is above the hot threshold and the lead was armed (it never alerted, or fell below
  *   `signals.hotRearmBelow` since), with activity in the last day; any hot score disarms, a score below the mark re-arms;
@@ -57,7 +65,7 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
   if (hot && wasArmed && next.kind === 'lead' && recent(next.last_seen)) {
     events.push({
       // The snapshot this one follows names the crossing: a restart re-evaluating it finds the same one.
-      id: alertId(site, next.lead_id, 'hot', previous?.scored_at ?? 'first'),
+      id: alertId(site, next.lead_id, 'hot', previous?.scored_at ?? firstTrigger(next)),
       signal: 'hot',
       // The signal's label and the score head every message already ("Became hot: Ada Lovelace, score 72 (hot)").
       summary: `Above the hot threshold of ${rules.thresholds.hot} points`,
@@ -74,7 +82,7 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
     events.push({
       // A state's time moves with every event that keeps it up (weak signals: the end of the latest visit), so, as for
       // "became hot", the snapshot it follows names its start: evaluated again after more events, it is the same alert.
-      id: alertId(site, next.lead_id, signal.signal, STATES.has(signal.signal) ? (previous?.scored_at ?? 'first') : signal.at),
+      id: alertId(site, next.lead_id, signal.signal, STATES.has(signal.signal) ? (previous?.scored_at ?? firstTrigger(next)) : signal.at),
       signal: signal.signal,
       summary: `${SUMMARIES[signal.signal]}: ${signal.detail}`,
       triggeredAt: isoTime(signal.at),

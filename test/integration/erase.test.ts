@@ -486,7 +486,7 @@ describe('erasing a person', () => {
     expect((await filter.apply([visit(second)])).map((batch) => batch.rows)).toEqual([0]);
   });
 
-  it('judges what was theirs by when a collector received it, not by their browser’s clock', async () => {
+  it('judges what was theirs by when a collector received it or when it was recorded, whichever is earlier', async () => {
     const laptop = newVisitor();
     const ada = `ada.${laptop}@alpha.test`;
     await post(laptop, [form(30, { email: ada, job_title: 'CEO' })]);
@@ -497,9 +497,15 @@ describe('erasing a person', () => {
     // Her laptop's clock runs 4 minutes fast: a form it sent a moment before the erasure is dated after it.
     const fastClock = Date.now() + 4 * 60_000;
     await other.write(batchToRows({ s: 'acme', v: laptop, e: [{ ...form(0, { email: ada, phone: '+33 6 00 00 00 00' }), t: fastClock }] as WireBatch['e'] }, Date.now() - 1000));
+    const erasedAt = Date.now();
     expect((await erase(adaId)).status).toBe(200);
-    // After the erasure the laptop is used again (its clock now an hour slow): new activity, which is kept.
-    await other.write(batchToRows({ s: 'acme', v: laptop, e: [{ ...view(0, '/pricing'), t: Date.now() - 3_600_000 }] as WireBatch['e'] }, Date.now()));
+    // After the erasure her browser sends what its retry queue kept from before it, with its own times: a form of
+    // hers, which would bring her back, and a page view. They were hers, and are dropped.
+    await other.write(
+      batchToRows({ s: 'acme', v: laptop, e: [{ ...form(0, { email: ada, job_title: 'CEO' }), t: erasedAt - 3_600_000 }, { ...view(0, '/product'), t: erasedAt - 3_599_000 }] as WireBatch['e'] }, Date.now() + 1000),
+    );
+    // Then the laptop is used again: new activity, which is kept.
+    await other.write(batchToRows({ s: 'acme', v: laptop, e: [{ ...view(0, '/pricing'), t: Date.now() + 1000 }] as WireBatch['e'] }, Date.now() + 1000));
     reachable = true;
     await other.drained();
     await other.close();

@@ -53,6 +53,17 @@ describe('"became hot" with hysteresis', () => {
     expect(back.signals[0]!.id).not.toBe(first.signals[0]!.id);
   });
 
+  it('gives a lead erased and back with new visits (no snapshot left) a hot alert of its own, the same however often evaluated', () => {
+    const first = evaluateSignals('acme', rules, undefined, lead(70), NOW);
+    // Erased: its snapshots went with it. Its new visits start after the erasure.
+    const returned = lead(70, { first_seen: clickHouseTime(NOW + 3_600_000), last_seen: clickHouseTime(NOW + 3_660_000) });
+    const back = evaluateSignals('acme', rules, undefined, returned, NOW + 3_700_000);
+    const again = evaluateSignals('acme', rules, undefined, { ...returned, score: 72 }, NOW + 3_705_000);
+    expect(back.signals.map((signal) => signal.signal)).toEqual(['hot']);
+    expect(back.signals[0]!.id).not.toBe(first.signals[0]!.id);
+    expect(again.signals[0]!.id).toBe(back.signals[0]!.id);
+  });
+
   it('does not alert for a lead that is hot without recent activity (rules changed), nor for an anonymous visitor', () => {
     const stale = lead(80, { last_seen: clickHouseTime(NOW - ALERT_MAX_AGE_MS - 60_000) });
     expect(evaluateSignals('acme', rules, undefined, stale, NOW)).toEqual({ hotArmed: false, signals: [] });
