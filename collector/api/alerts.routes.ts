@@ -109,7 +109,18 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
       const status = alertStatus(deliveries);
       return reply.code(409).send({ error: `alert "${id}" is ${status}, not a dead letter: only dead deliveries are retried`, code: 'not_dead', status });
     }
-    const after = await reviveDeadDeliveries(client, deliveries, Date.now(), RETRY_FOR_MS);
+    // A destination removed from the config since: retried, it would be a dead letter again at once, for good.
+    const configured = new Set(config.sites.find((candidate) => candidate.id === site)?.alerts?.destinations.map((destination) => destination.id) ?? []);
+    const gone = [...new Set(deliveries.filter((delivery) => delivery.state === 'dead' && !configured.has(delivery.destinationId)).map((delivery) => delivery.destinationId))];
+    if (deliveries.every((delivery) => delivery.state !== 'dead' || !configured.has(delivery.destinationId))) {
+      const named = gone.map((destination) => `"${destination}"`).join(', ');
+      return reply.code(409).send({
+        error: `alert "${id}" went to ${named}, no longer configured for site "${site}": add it back to the config's alerts to retry`,
+        code: 'destination_gone',
+        destinations: gone,
+      });
+    }
+    const after = await reviveDeadDeliveries(client, deliveries, Date.now(), RETRY_FOR_MS, (destination) => configured.has(destination));
     alerts?.wake();
     return present(alertStatus(after), after);
   });

@@ -246,11 +246,12 @@ export async function listAlerts(client: OutboxClient, query: AlertQuery): Promi
 
 /**
  * An alert's dead letters back to pending, due now, with a fresh retry window: what `POST /api/alerts/:id/retry`
- * does. Takes the alert's deliveries and returns them as they are afterwards.
+ * does; those to a destination no longer `configured` stay dead (the dispatcher would kill them again at once).
+ * Takes the alert's deliveries and returns them as they are afterwards.
  */
-export async function reviveDeadDeliveries(client: OutboxClient, deliveries: Delivery[], now: number, retryForMs: number): Promise<Delivery[]> {
+export async function reviveDeadDeliveries(client: OutboxClient, deliveries: Delivery[], now: number, retryForMs: number, configured: (destinationId: string) => boolean = () => true): Promise<Delivery[]> {
   const revive = (delivery: Delivery): Delivery =>
-    delivery.state !== 'dead'
+    delivery.state !== 'dead' || !configured(delivery.destinationId)
       ? delivery
       : { ...delivery, state: 'pending', attempts: 0, nextAttemptAt: now, giveUpAt: now + retryForMs, updatedAt: now, version: delivery.version + 1 };
   const after = deliveries.map(revive);

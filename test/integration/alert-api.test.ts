@@ -9,8 +9,9 @@ import { sampleAlert, settledDelivery, startHttpReceiver, waitFor, type HttpRece
 import { getJson, SITE_ORIGIN, startTestServer, TEST_TOKEN } from '../support/server.ts';
 
 // GET /api/alerts and POST /api/alerts/:id/retry on a real server, with a dispatcher over the server's store
-// delivering to a real HTTP receiver that first refuses the alerts for good (404). The server itself is configured
-// without alert destinations, so that it runs no dispatcher of its own: this test's is the only one sending.
+// delivering to a real HTTP receiver that first refuses the alerts for good (404). The server knows the site's
+// destinations (a retry to one no longer configured is refused) but is started with HEARTH_SEND_ALERTS=false, as a
+// collector that does not send is: this test's dispatcher is the only one sending.
 const SECRET = 'whsec_' + randomBytes(32).toString('base64');
 let hooks: HttpReceiver;
 let server: RunningServer;
@@ -36,13 +37,18 @@ beforeAll(async () => {
     },
     { id: 'globex', origins: ['https://globex.test'] },
   ];
-  server = await startTestServer({
-    sites: sites.map(({ alerts: _alerts, ...site }) => site),
-    tokens: [
-      { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
-      { name: 'crm-sync', role: 'sales', tokenHash: salesToken.tokenHash },
-    ],
-  });
+  process.env.HEARTH_SEND_ALERTS = 'false';
+  try {
+    server = await startTestServer({
+      sites,
+      tokens: [
+        { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
+        { name: 'crm-sync', role: 'sales', tokenHash: salesToken.tokenHash },
+      ],
+    });
+  } finally {
+    delete process.env.HEARTH_SEND_ALERTS;
+  }
   alerts = createAlertDispatcher({ client: server.client, config: parseConfig({ sites }, 'test config'), log: { info() {}, warn() {}, error() {} }, pollMs: 100 });
   alerts.start();
 });
@@ -172,6 +178,30 @@ describe('alerts through the API', () => {
       { path: 'sattus', message: 'unknown key' },
     ]);
     expect((await getJson(server, '/api/alerts?site=acme', null)).status).toBe(401);
+  });
+
+  it('refuses to retry a dead letter whose destination is no longer configured, naming it (409)', async () => {
+    // Sent by a collector whose config still had an "old-crm" destination, since removed.
+    const legacySites = [{ id: 'acme', origins: [SITE_ORIGIN], alerts: { destinations: [{ type: 'webhook', id: 'old-crm', url: `${hooks.url}/old`, secret: SECRET }] } }];
+    const legacy = createAlertDispatcher({ client: server.client, config: parseConfig({ sites: legacySites }, 'test config'), log: { info() {}, warn() {}, error() {} }, pollMs: 100 });
+    legacy.start();
+    const german = sampleAlert({ signal: 'hot', lead: { id: 'l_0000000000000000d001', country: 'DE' } });
+    try {
+      await legacy.enqueue([german]);
+      await waitFor(async () => {
+        const { body } = await getJson(server, `/api/alerts?site=acme&lead=${german.lead.id}&status=dead`);
+        return body.alerts.length === 1 ? body : undefined;
+      });
+    } finally {
+      await legacy.close();
+    }
+    const refused = await post(`/api/alerts/${german.id}/retry?site=acme`);
+    expect(refused).toEqual({
+      status: 409,
+      body: { error: `alert "${german.id}" went to "old-crm", no longer configured for site "acme": add it back to the config's alerts to retry`, code: 'destination_gone', destinations: ['old-crm'] },
+    });
+    // Left as it was: still a dead letter, counted as one.
+    expect((await getJson(server, `/api/alerts?site=acme&lead=${german.lead.id}`)).body.alerts[0].status).toBe('dead');
   });
 
   it('lets sales and admin see and retry alerts, not marketing (403 naming the roles)', async () => {
