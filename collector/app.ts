@@ -91,6 +91,8 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return reply.code(400).send({ error: 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key', code: 'invalid_json' });
     }
+    // A JSON content-type with no body at all: Fastify's own code and wording otherwise.
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.code(400).send({ error: 'the body is empty: send a JSON object (`{}` for none)', code: 'invalid_json' });
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       // The snippet sends text/plain (a beacon needs no CORS preflight); every other route takes application/json.
       const json = request.url.split('?')[0] === '/collect' ? 'JSON as text/plain or application/json' : 'the body as JSON (content-type: application/json)';

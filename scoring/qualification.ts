@@ -93,6 +93,11 @@ export function applyQualificationChange(current: QualificationState, change: Qu
   // be accepted here and gone at the next change, so it is refused.
   const stray = Object.keys(change.notes ?? {}).filter((box) => !known.includes(box));
   if (stray.length) throw new QualificationError(`notes on what is not a ${framework.toUpperCase()} box: ${stray.join(', ')}; its boxes are ${known.join(', ')}`);
+  // A reason says why a lead is disqualified: on a lead that is not (or is requalified by the same change) it would be
+  // stored as if it were, and shown nowhere.
+  if (change.reason?.trim() && !(change.disqualified ?? current.disqualified)) {
+    throw new QualificationError('a reason says why a lead is disqualified: send "disqualified": true with it');
+  }
   // Switching frameworks loses nothing: the boxes and notes the new framework lacks are kept, out of sight
   // (judgeQualification), for a switch back; those the two share (authority is in BANT and CHAMP) carry over.
   return {
@@ -125,7 +130,8 @@ export function sameQualification(a: QualificationState, b: QualificationState):
 /**
  * A stored change applied again onto the state before it (lead-store folds a lead's history this way). As
  * applyQualificationChange, except that boxes the framework of that moment lacks are dropped, not refused: another
- * collector may have switched the framework between the state its writer saw and the one it now follows.
+ * collector may have switched the framework between the state its writer saw and the one it now follows; so is the
+ * reason of a lead requalified meanwhile.
  */
 export function replayQualificationChange(current: QualificationState, change: QualificationChange): QualificationState {
   const known: readonly string[] = FRAMEWORKS[change.framework ?? current.framework];
@@ -133,7 +139,10 @@ export function replayQualificationChange(current: QualificationState, change: Q
   const only = <T>(record: Record<string, T> | undefined) => record && Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box)));
   const boxes = only(change.boxes);
   const notes = only(change.notes);
-  return applyQualificationChange(current, { ...change, ...(boxes && { boxes }), ...(notes && { notes }) });
+  // A reason for a lead another collector requalified meanwhile (or stored before such reasons were refused) says
+  // nothing: dropped, as applyQualificationChange would refuse it.
+  const reason = change.reason?.trim() && !(change.disqualified ?? current.disqualified) ? { reason: undefined } : {};
+  return applyQualificationChange(current, { ...change, ...(boxes && { boxes }), ...(notes && { notes }), ...reason });
 }
 
 export function judgeQualification(state: QualificationState, policy: QualificationPolicy): QualificationVerdict {

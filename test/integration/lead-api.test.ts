@@ -232,6 +232,16 @@ describe('one lead through the API', () => {
     });
     expect(poisoned.status).toBe(400);
     expect(await poisoned.json()).toEqual({ error: 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key', code: 'invalid_json' });
+    // No body at all with a JSON content-type: Hearth's code, not the framework's.
+    const empty = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' } });
+    expect([empty.status, await empty.json()]).toEqual([400, { error: 'the body is empty: send a JSON object (`{}` for none)', code: 'invalid_json' }]);
+    // A reason for a lead that is not disqualified would be stored as if it were, and shown nowhere.
+    const stray = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"reason":"not disqualified but reason"}',
+    });
+    expect([stray.status, await stray.json()]).toEqual([400, { error: 'a reason says why a lead is disqualified: send "disqualified": true with it', code: 'invalid_qualification' }]);
     expect(await form.json()).toEqual({ error: 'send the body as JSON (content-type: application/json)', code: 'unsupported_media_type' });
     // JSON sent as text/plain (the snippet's type, which /collect alone takes) is told the same.
     const plain = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {

@@ -7,6 +7,7 @@ import {
   judgeQualification,
   qualificationChangeSchema,
   qualificationPolicySchema,
+  QualificationError,
   replayQualificationChange,
 } from '../../scoring/qualification.ts';
 
@@ -38,6 +39,20 @@ describe('qualification policy and checklist', () => {
     const back = applyQualificationChange(out, { disqualified: false, boxes: { need: true }, owner: 'kim' });
     expect(back).toMatchObject({ disqualified: false, reason: '' });
     expect(judgeQualification(back, policy).prospect).toBe(true);
+  });
+
+  it('refuses a reason for a lead that is not disqualified, and drops it when replaying one requalified meanwhile', () => {
+    const policy = qualificationPolicySchema.parse({});
+    const open = emptyQualification(policy);
+    expect(() => applyQualificationChange(open, { reason: 'not disqualified but reason' })).toThrow('a reason says why a lead is disqualified: send "disqualified": true with it');
+    expect(() => applyQualificationChange(open, { disqualified: false, reason: 'x' })).toThrow(QualificationError);
+    // An empty reason, as a form sends one, is no reason; a disqualified lead's reason may change.
+    expect(applyQualificationChange(open, { reason: ' ', owner: 'sam' })).toMatchObject({ disqualified: false, owner: 'sam' });
+    const out = applyQualificationChange(open, { disqualified: true, reason: 'student' });
+    expect(applyQualificationChange(out, { reason: 'student, no budget' })).toMatchObject({ disqualified: true, reason: 'student, no budget' });
+    // Another collector requalified the lead before this reason's change was stored: replayed, it is dropped.
+    const requalified = applyQualificationChange(out, { disqualified: false });
+    expect(replayQualificationChange(requalified, { reason: 'student, no budget' })).toMatchObject({ disqualified: false, reason: '' });
   });
 
   it('replays a stored change onto a state whose framework another collector switched meanwhile, dropping the boxes it lacks', () => {
