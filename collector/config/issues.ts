@@ -28,7 +28,9 @@ export function toProblems(error: z.ZodError): Problem[] {
     // zod's "Invalid input: expected array, received string", in the words of a JSON file: "expected a list […]".
     if (issue.code === 'invalid_type' && /^Invalid input: expected \w+, received \w+$/.test(issue.message)) {
       const expected = JSON_KINDS[issue.expected] ?? issue.expected;
-      return [{ path: formatPath(issue.path), message: `expected ${expected}, not ${jsonKind(issue.input)}${quoteInput(issue.input)}` }];
+      // Parsed without the input (a login: it would quote the password back), the kind is zod's word for it.
+      const received = 'input' in issue ? jsonKind(issue.input) : (RECEIVED_KINDS[/received (\w+)$/.exec(issue.message)![1]!] ?? 'another kind of value');
+      return [{ path: formatPath(issue.path), message: `expected ${expected}, not ${received}${quoteInput(issue.input)}` }];
     }
     return [{ path: formatPath(issue.path), message: issue.message + quoteInput(issue.input) }];
   });
@@ -44,6 +46,9 @@ const JSON_KINDS: Record<string, string> = {
   int: 'a whole number',
   boolean: 'true or false',
 };
+
+/** zod's names of what it received, in the words of jsonKind. */
+const RECEIVED_KINDS: Record<string, string> = { string: 'a text', number: 'a number', boolean: 'true or false', array: 'a list', object: 'an object', null: 'null' };
 
 /** What a parsed JSON value is, in those words. */
 function jsonKind(input: unknown): string {

@@ -172,6 +172,12 @@ describe('logging in', () => {
     const form = await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ name: 'ada', password }) });
     expect(form.status).toBe(400);
     expect(await form.text()).not.toContain('S3cret-Pass');
+    // What is wrong is still said, by kind: not "not a undefined".
+    const typed = await call('/login', { method: 'POST', body: { name: 1, password: ['x'] } });
+    expect(typed.body.problems).toEqual([
+      { path: 'name', message: 'expected a text in quotes, not a number' },
+      { path: 'password', message: 'expected a text in quotes, not a list' },
+    ]);
   });
 
   it('refuses a login posted from another site', async () => {
