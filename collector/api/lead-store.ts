@@ -182,14 +182,23 @@ export async function findPerson(client: ClickHouseClient, site: string, id: str
  * person's: an automated browser's, or a form someone else sent in the same visit). isPersonsRow makes the same test
  * outside ClickHouse.
  */
-const LEAD_ROWS = `(has({visitors:Array(String)}, visitor_id) AND (NOT mapContains({visits:Map(String, Array(String))}, visitor_id) OR has({visits:Map(String, Array(String))}[visitor_id], session_id))
-    AND (email = '' OR lower(trimBoth(email)) IN {emails:Array(String)}))`;
+const leadRows = (theirEmail: string) => `(has({visitors:Array(String)}, visitor_id) AND (NOT mapContains({visits:Map(String, Array(String))}, visitor_id) OR has({visits:Map(String, Array(String))}[visitor_id], session_id))
+    AND (email = '' OR ${theirEmail}))`;
+/** A row's email is one of the person's. */
+const THEIR_EMAIL = 'lower(trimBoth(email)) IN {emails:Array(String)}';
+/**
+ * The same, by the emails' lead ids (`email_leads`): for an erasure's deletions, whose text ClickHouse keeps after they
+ * ran (system.mutations, and a file beside the table's data), which would keep the erased email in clear.
+ */
+const THEIR_EMAIL_BY_LEAD_ID = `${leadIdOfEmailSql('lower(trimBoth(email))')} IN {email_leads:Array(String)}`;
+const LEAD_ROWS = leadRows(THEIR_EMAIL);
 /** Rows the API returns as they are (a lead's events, an export) give their times in ISO 8601 UTC (`2026-03-02T09:15:00.000Z`), as the rest of the API does. */
 const ISO_TIMES = { date_time_output_format: 'iso' } as const;
 const leadParams = (site: string, lead: LeadIdentity, emails = [lead.email]) => ({ site, emails, visitors: lead.visitorIds, visits: lead.sharedVisits });
 
 /** The rows that are a person's: every event that carries their email (or a former one), and those of their visits (LEAD_ROWS). */
-const PERSONS_ROWS = `(lower(trimBoth(email)) IN {emails:Array(String)} OR ${LEAD_ROWS})`;
+const personsRows = (theirEmail: string) => `(${theirEmail} OR ${leadRows(theirEmail)})`;
+const PERSONS_ROWS = personsRows(THEIR_EMAIL);
 
 /** Whether an event row (one the write-ahead log set aside, say) is the person's, by the test PERSONS_ROWS makes in SQL. */
 export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow, 'site_id' | 'visitor_id' | 'session_id' | 'email'>) => boolean {
@@ -398,7 +407,9 @@ export async function deleteEvents(client: Pick<ClickHouseClient, 'command'>, si
  * theirs. Synchronous mutations (on every replica of a cluster): when this resolves, the rows are gone.
  */
 export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'insert'>, site: string, person: Person, cluster?: ClusterTarget): Promise<void> {
-  const query_params = personParams(site, person);
+  // No email in the deletions' text (THEIR_EMAIL_BY_LEAD_ID): browser ids and lead ids, as `erasures` keeps.
+  const { emails, ...params } = personParams(site, person);
+  const query_params = { ...params, email_leads: emails.map((email) => leadIdOf(email.trim().toLowerCase())) };
   // Recorded first: from now on no collector stores an event of theirs that was still on its way (ingest/erasures.ts).
   const record = (at: number) => {
     const erasure = (visitor_id: string, session_id: string, lead_id: string): ErasureRow => ({
@@ -420,8 +431,8 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
     });
   };
   const deletions: [string, string][] = [
-    ['events', PERSONS_ROWS],
-    ['identities', PERSONS_ROWS],
+    ['events', personsRows(THEIR_EMAIL_BY_LEAD_ID)],
+    ['identities', personsRows(THEIR_EMAIL_BY_LEAD_ID)],
     ['lead_scores', 'lead_id IN {leads:Array(String)}'],
     ['lead_qualifications', 'lead_id IN {leads:Array(String)}'],
     // Alerts carry the person's name, email and company, and the dispatcher would go on sending pending ones.

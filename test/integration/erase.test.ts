@@ -112,6 +112,18 @@ async function correctedEmail() {
 }
 
 describe('a lead is the visits that are theirs, as its score counts them', () => {
+  it('leaves their email nowhere in ClickHouse, not even in the text of the deletions it keeps', async () => {
+    const visitor = newVisitor();
+    const email = `nadia.${visitor}@epsilon.test`;
+    await post(visitor, [view(10, '/pricing'), form(9, { email, job_title: 'CFO' })]);
+    await drained(server);
+    expect((await erase((await leadOf(visitor)).id as string)).status).toBe(200);
+    // ClickHouse keeps every mutation's command after it ran: it names their browser and lead ids, not their email.
+    expect(await count(`system.mutations WHERE position(command, {email:String}) > 0`, { email })).toBe(0);
+    expect(await count(`system.mutations WHERE position(command, {visitor:String}) > 0`, { visitor })).toBeGreaterThan(0);
+    expect(await count(`events WHERE visitor_id = {visitor:String}`, { visitor })).toBe(0);
+  });
+
   it('shows on a shared computer’s earlier user only their own visits, profile and events', async () => {
     const { laptop, shared, ada, bob, adaId } = await sharedComputer();
     const { status, body } = await getJson(server, `/api/leads/${adaId}?site=acme`);
