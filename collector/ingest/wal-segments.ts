@@ -1,6 +1,9 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+
+/** The log's files hold what people typed in forms (emails, job titles): readable by the collector's user alone. */
+export const PRIVATE = 0o600;
 import { parseRecords, type IntactRecord } from './wal-records.ts';
 
 /** A place in the log: everything before it (earlier segments, earlier bytes of this one) comes first. */
@@ -99,7 +102,7 @@ export class SegmentLog {
     }
     const activeSeq = Math.max((seqs.at(-1) ?? 0) + 1, saved.segment, 1);
     const activeSegment: Segment = { seq: activeSeq, path: join(dir, segmentName(activeSeq)), end: 0, sealed: false };
-    const fd = openSync(activeSegment.path, 'w');
+    const fd = openSync(activeSegment.path, 'w', PRIVATE);
     await syncDir(dir);
     segments.push(activeSegment);
     const log = new SegmentLog(dir, segmentBytes, segments, { segment: activeSegment, fd }, saved);
@@ -285,7 +288,7 @@ export class SegmentLog {
   private rotate(): void {
     const previous = this.active;
     const segment: Segment = { seq: previous.segment.seq + 1, path: join(this.dir, segmentName(previous.segment.seq + 1)), end: 0, sealed: false };
-    const fd = openSync(segment.path, 'w');
+    const fd = openSync(segment.path, 'w', PRIVATE);
     // The new file's name must survive a crash as surely as the records written into it.
     syncDirSync(this.dir);
     this.segments.push(segment);

@@ -6,7 +6,7 @@ import type { EventRow } from './rows.ts';
 import { insertEncodedEvents, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
 import type { ErasureFilter } from './erasures.ts';
 import { batchOfRows, decodeRecord, encodeRecord, insertBody, rowsOf, type LoggedBatch } from './wal-records.ts';
-import { SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
+import { PRIVATE, SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
 
 export interface WalLogger {
   info(details: object, message: string): void;
@@ -291,7 +291,7 @@ export async function createWalSink({
       return (await insertUntilStored(parts.slice(0, half))) && (await insertUntilStored(parts.slice(half)));
     }
     const [row] = rowsOf(parts[0]!);
-    await withRejectedFile(() => appendFile(join(dir, REJECTED_FILE), JSON.stringify({ at: new Date().toISOString(), error: err.message, row }) + '\n'));
+    await withRejectedFile(() => appendFile(join(dir, REJECTED_FILE), JSON.stringify({ at: new Date().toISOString(), error: err.message, row }) + '\n', { mode: PRIVATE }));
     rejectedRows++;
     log.error({ err, eventId: row?.event_id, file: join(dir, REJECTED_FILE) }, 'ClickHouse refused an event; it is set aside, the rest goes on');
     return true;
@@ -364,7 +364,7 @@ export async function createWalSink({
         }
       });
       if (kept.length === lines.length) return;
-      const handle = await open(`${file}.tmp`, 'w');
+      const handle = await open(`${file}.tmp`, 'w', PRIVATE);
       try {
         await handle.writeFile(kept.map((line) => `${line}\n`).join(''));
         await handle.sync();

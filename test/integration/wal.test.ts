@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
@@ -377,6 +377,10 @@ describe('an event ClickHouse refuses', () => {
     expect(rejected[0].row.event_id).toBe(poison.event_id);
     expect(rejected[0].error).toMatch(/surrogate/);
     expect(wal.status()).toMatchObject({ rejectedRows: 1, degraded: false, pendingRows: 0 });
+    // What people typed is in the log's files: readable by the collector's user alone, whatever the umask.
+    const modes = readdirSync(dir).filter((name) => /\.(wal|ndjson)$/.test(name)).map((name) => [name, (statSync(join(dir, name)).mode & 0o777).toString(8)]);
+    expect(modes.length).toBeGreaterThan(1);
+    expect(modes.filter(([, mode]) => mode !== '600')).toEqual([]);
     await wal.close();
   });
 });
