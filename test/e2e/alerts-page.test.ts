@@ -115,6 +115,37 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
   /** The line above the table that counts the alerts: the page's first status (the rows' retry notes come after). */
   const countLine = (page: Page) => page.getByRole('status').first().innerText();
   const focusedText = (page: Page) => page.evaluate(() => document.activeElement?.textContent?.trim());
+  /** The status filter's options, as `counts` (the API's) should make them. */
+  const offered = (counts: AlertListResponse['counts']) => [
+    `All statuses (${Object.values(counts).reduce((sum, count) => sum + count, 0)})`,
+    `Pending (${counts.pending})`,
+    `Delivered (${counts.delivered})`,
+    `Dead letters (${counts.dead})`,
+    `Suppressed (${counts.suppressed})`,
+  ];
+  const countsNow = async () => ((await getJson(server, '/api/alerts?site=acme')) as { body: AlertListResponse }).body.counts;
+
+  /** A demo request from someone new in the United Kingdom while the Slack channel is deleted: its alert, a dead letter. */
+  async function deadLetterOf(name: string): Promise<AlertView> {
+    slack = 'deleted';
+    const [first, last] = name.split(' ');
+    const email = `${first!.toLowerCase()}.${newVisitor()}@example.test`;
+    const now = Date.now();
+    const events = [
+      wireEvent({ u: `${SITE_ORIGIN}/`, ss: 1, t: now - 120_000 }),
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: now - 60_000, p: { email, first_name: first, last_name: last, country: 'United Kingdom' } }),
+    ];
+    expect((await postBatch(server, { s: 'acme', v: newVisitor(), e: events })).status).toBe(202);
+    await drained(server);
+    return waitFor(
+      async () => {
+        const { body } = (await getJson(server, '/api/alerts?site=acme&status=dead')) as { body: AlertListResponse };
+        return body.alerts.find((alert) => alert.lead.email === email);
+      },
+      15_000,
+      `${name}'s dead letter`,
+    );
+  }
 
   it('shows sales what was sent where and what failed, filters the dead letters, and retries one with the keyboard', async () => {
     expect(Object.fromEntries(Object.entries(alertOf).map(([key, alert]) => [key, alert.status]))).toEqual({ grace: 'delivered', alan: 'dead', mary: 'dead', charles: 'dead' });
@@ -222,6 +253,51 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     await page.context().close();
   });
 
+  it('counts a retried dead letter out of the dead letters at once, its row staying, on the dead letters and on all statuses', async () => {
+    const emmy = await deadLetterOf('Emmy Noether');
+    const lise = await deadLetterOf('Lise Meitner');
+    const before = await countsNow();
+    const deadLetters = (count: number) => `${count} dead letter${count === 1 ? '' : 's'}`;
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.goto(`${server.url}/dashboard/alerts?site=acme&status=dead`);
+    const options = () => page.getByRole('combobox', { name: 'Status' }).locator('option').allInnerTexts();
+    const emmysRow = rowOf(page, emmy.lead.name!);
+    await emmysRow.waitFor();
+    expect(await countLine(page)).toBe(deadLetters(before.dead));
+    expect(await options()).toEqual(offered(before));
+
+    // Enter on Emmy's Retry: her row stays, delivered, and is no longer counted among the dead letters, by the count
+    // line or by the filter, which count as the API does.
+    slack = 'back';
+    await emmysRow.getByRole('button', { name: /^Retry/ }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => focusedText(page), { timeout: 10_000 }).toBe('Sent again: delivered.');
+    const afterEmmy = { ...before, dead: before.dead - 1, delivered: before.delivered + 1 };
+    await expect.poll(options).toEqual(offered(afterEmmy));
+    expect(await countsNow()).toEqual(afterEmmy);
+    expect(await countLine(page)).toBe(deadLetters(afterEmmy.dead));
+    expect(await emmysRow.locator('.badge').innerText()).toBe('Delivered');
+
+    // On all statuses, Lise's retry moves her alert from the dead letters to the delivered ones.
+    const status = page.getByRole('combobox', { name: 'Status' });
+    await status.focus();
+    await status.selectOption('');
+    const alerts = `${Object.values(afterEmmy).reduce((sum, count) => sum + count, 0)} alerts`;
+    await expect.poll(() => countLine(page)).toBe(alerts);
+    expect(await options()).toEqual(offered(afterEmmy));
+    const lisesRow = rowOf(page, lise.lead.name!);
+    await lisesRow.getByRole('button', { name: /^Retry/ }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => focusedText(page), { timeout: 10_000 }).toBe('Sent again: delivered.');
+    const afterLise = { ...afterEmmy, dead: afterEmmy.dead - 1, delivered: afterEmmy.delivered + 1 };
+    await expect.poll(options).toEqual(offered(afterLise));
+    expect(await countsNow()).toEqual(afterLise);
+    expect(await countLine(page)).toBe(alerts);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('fits a phone, and says what is empty on a site that sends no alerts', async () => {
     const { page, problems } = await openPage({ width: 390, height: 844 });
     await logIn(page, 'sam');
@@ -307,23 +383,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
 
   it('retries a dead letter from the lead\'s page, as on the Alerts page; marketing sees no alert there', async () => {
     // Ada asks for a demo while the Slack channel is deleted: a dead letter.
-    slack = 'deleted';
-    const email = `ada.${newVisitor()}@example.test`;
-    const now = Date.now();
-    const events = [
-      wireEvent({ u: `${SITE_ORIGIN}/`, ss: 1, t: now - 120_000 }),
-      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: now - 60_000, p: { email, first_name: 'Ada', last_name: 'Lovelace', country: 'United Kingdom' } }),
-    ];
-    expect((await postBatch(server, { s: 'acme', v: newVisitor(), e: events })).status).toBe(202);
-    await drained(server);
-    const dead = await waitFor(
-      async () => {
-        const { body } = (await getJson(server, '/api/alerts?site=acme&status=dead')) as { body: AlertListResponse };
-        return body.alerts.find((alert) => alert.lead.email === email);
-      },
-      15_000,
-      "Ada's dead letter",
-    );
+    const dead = await deadLetterOf('Ada Lovelace');
     const leadPage = `${server.url}/dashboard/leads/${dead.lead.id}?site=acme`;
 
     // Sales: the channel is back, Enter on the Retry next to the alert sends it again.

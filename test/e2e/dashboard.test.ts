@@ -889,4 +889,73 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect(problems).toEqual([]);
     await page.context().close();
   });
+
+  // At the end as well: it adds a lead.
+  it('keeps the keyboard on the qualification as sales take a lead, save, disqualify and requalify it', async () => {
+    const katherine = `katherine.${newVisitor()}@nasa.test`;
+    await post([{ u: `${SITE_ORIGIN}/`, ss: 1, t: minutesAgo(3) }, { n: 'f', u: `${SITE_ORIGIN}/`, k: 'newsletter', t: minutesAgo(2), p: { 'email  email': katherine, 'first_name  ': 'Katherine', 'last_name  ': 'Johnson' } }]);
+    await drained(server);
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=katherine`);
+    await page.getByRole('link', { name: 'Katherine Johnson' }).click();
+    await page.getByRole('heading', { name: 'Katherine Johnson', level: 1 }).waitFor();
+    const hasFocus = (locator: Locator) => locator.evaluate((element) => element === document.activeElement);
+    const owner = page.getByRole('textbox', { name: 'Owner' });
+    const save = page.getByRole('button', { name: 'Save qualification' });
+    const reason = page.getByRole('textbox', { name: 'Reason' });
+    const disqualify = page.getByRole('button', { name: 'Disqualify' });
+    const requalify = page.getByRole('button', { name: 'Requalify' });
+
+    // "Assign to me" goes once the owner is Sam: the keyboard goes on from the Owner field that now says so.
+    await page.getByRole('button', { name: 'Assign to me' }).focus();
+    await page.keyboard.press('Enter');
+    expect(await owner.inputValue()).toBe('sam');
+    expect(await hasFocus(owner)).toBe(true);
+    await page.keyboard.press('Tab');
+    expect(await hasFocus(save)).toBe(true);
+
+    // Saving: the button stays focused, marked unavailable, and a second Enter sends nothing.
+    let posts = 0;
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    await page.route(/\/qualification\?/, async (route) => {
+      if (route.request().method() === 'POST') {
+        posts += 1;
+        await answered;
+      }
+      await route.continue();
+    });
+    await page.keyboard.press('Enter');
+    await expect.poll(() => save.getAttribute('aria-disabled')).toBe('true');
+    expect(await hasFocus(save)).toBe(true);
+    await page.keyboard.press('Enter');
+    answer();
+    await page.getByText('Saved. To become a prospect it still needs Budget, Authority, Need, Timing.').waitFor();
+    expect(posts).toBe(1);
+    expect(await hasFocus(save)).toBe(true);
+    expect(await save.getAttribute('aria-disabled')).toBeNull();
+
+    // Disqualify turns into Requalify, and back, under the keyboard's focus.
+    await page.keyboard.press('Tab');
+    expect(await hasFocus(reason)).toBe(true);
+    await page.keyboard.type('no budget this year');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByText('Saved: disqualified.').waitFor();
+    await expect.poll(() => hasFocus(requalify)).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => hasFocus(disqualify)).toBe(true);
+    expect(await page.locator('.qualification-status').innerText()).not.toContain('no budget this year');
+
+    // Enter in the reason disqualifies too: the reason goes, and the keyboard goes on from Requalify.
+    await reason.focus();
+    await page.keyboard.type('gone to a competitor');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => hasFocus(requalify)).toBe(true);
+    expect(await page.locator('.qualification-status').innerText()).toContain('gone to a competitor');
+    expect(posts).toBe(4);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });

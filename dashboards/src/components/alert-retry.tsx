@@ -53,9 +53,9 @@ export interface AlertRetry {
 /**
  * A listed alert and its retry. What it learns (a retry's answer, how the alert fared since) is shown until the list
  * is read again. The list itself is not read again after a retry: in the dead letters, the alert would vanish under
- * the keyboard's focus.
+ * the keyboard's focus. `moved` is told each status the alert goes to meanwhile, for the list's counts to follow.
  */
-export function useAlertRetry(listed: AlertView, siteId: string): AlertRetry {
+export function useAlertRetry(listed: AlertView, siteId: string, moved?: (alert: AlertView) => void): AlertRetry {
   const [own, setOwn] = useState<{ from: AlertView; alert: AlertView; note?: RetryNote }>();
   const { alert, note } = own?.from === listed ? own : { alert: listed, note: undefined };
   const learn = (changes: { alert?: AlertView; note?: RetryNote | undefined }) =>
@@ -74,6 +74,11 @@ export function useAlertRetry(listed: AlertView, siteId: string): AlertRetry {
     keepFocus.current = false;
     if (document.activeElement === document.body || document.activeElement === null) noteText.current?.focus();
   });
+
+  // The list's counts follow the alert as a retry moves it: it stays listed where it was, in its new status.
+  useEffect(() => {
+    if (alert !== listed) moved?.(alert);
+  }, [alert.status]);
 
   // After a retry, the alert's state as the dispatcher moves it on, read from the lead's alerts.
   useEffect(() => {

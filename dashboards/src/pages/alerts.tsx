@@ -40,7 +40,7 @@ export function AlertsPage({ session, site, location }: PageProps) {
   const pages = useAlertPages(allowed ? `/api/alerts${query({ site: site.id, status, limit: PAGE_SIZE })}` : null);
   const { first } = pages;
   const refused = !allowed || first.error?.status === 403;
-  const counts = pages.last?.counts;
+  const { counts } = pages;
   return (
     <div class="page">
       <div class="page-header">
@@ -82,9 +82,15 @@ export function AlertsPage({ session, site, location }: PageProps) {
 
 interface AlertPages {
   first: Loaded<AlertListResponse>;
-  /** The latest answer, whose counts are the freshest and whose `next` is where older alerts start. */
+  /** The latest answer, whose `next` is where older alerts start. */
   last: AlertListResponse | undefined;
+  /** The alerts of each status: the latest answer's, or read again since a retried alert moved. */
+  counts: Record<DeliveryState, number> | undefined;
   alerts: AlertView[];
+  /** An alert's status: as listed, or as a retry and the looks after it found it. */
+  statusOf(alert: AlertView): DeliveryState;
+  /** Told by a row each status its retried alert goes to. */
+  moved(alert: AlertView): void;
   olderLoading: boolean;
   olderError: ApiError | undefined;
   showOlder(): void;
@@ -101,6 +107,26 @@ function useAlertPages(path: string | null): AlertPages {
   const current = older && older.after === first.data ? older : undefined;
   const pages = first.data ? [first.data, ...(current?.pages ?? [])] : [];
   const last = pages.at(-1);
+  // A retried alert stays listed, in its new status (see useAlertRetry); the counts are read again as it moves, so
+  // that the filter and the count line agree with the rows.
+  const [moves, setMoves] = useState<{ of: AlertListResponse; statuses: Record<string, DeliveryState> }>();
+  const [recount, setRecount] = useState<{ after: AlertListResponse; counts: Record<DeliveryState, number> }>();
+  const recounts = useRef(0);
+  const statuses = moves && moves.of === first.data ? moves.statuses : {};
+
+  function moved(alert: AlertView) {
+    const base = first.data;
+    const after = last;
+    if (!base || !after) return;
+    setMoves((previous) => ({ of: base, statuses: { ...(previous?.of === base ? previous.statuses : {}), [alert.id]: alert.status } }));
+    // The counts are the site's whatever the filter: the smallest page gives them. The latest answer wins; when none
+    // comes, the counts before stay (the row says what the retry did).
+    const asked = ++recounts.current;
+    request<AlertListResponse>(`/api/alerts${query({ site: base.site, limit: 1 })}`).then(
+      (answer) => asked === recounts.current && setRecount({ after, counts: answer.counts }),
+      () => undefined,
+    );
+  }
 
   async function showOlder() {
     const base = first.data;
@@ -118,7 +144,17 @@ function useAlertPages(path: string | null): AlertPages {
     }
   }
 
-  return { first, last, alerts: pages.flatMap((page) => page.alerts), olderLoading, olderError: current?.error, showOlder: () => void showOlder() };
+  return {
+    first,
+    last,
+    counts: recount && recount.after === last ? recount.counts : last?.counts,
+    alerts: pages.flatMap((page) => page.alerts),
+    statusOf: (alert) => statuses[alert.id] ?? alert.status,
+    moved,
+    olderLoading,
+    olderError: current?.error,
+    showOlder: () => void showOlder(),
+  };
 }
 
 function Destinations({ site }: { site: SiteInfo }) {
@@ -139,7 +175,7 @@ function Destinations({ site }: { site: SiteInfo }) {
 }
 
 function AlertTable({ pages, site }: { pages: AlertPages; site: SiteInfo }) {
-  const { alerts, last } = pages;
+  const { alerts, last, counts } = pages;
   // The words are those of the alerts shown: after another status is picked, the rows stay until its answer comes.
   const state = last?.status;
   const words = state ? STATUSES[state] : ANY_STATUS;
@@ -163,14 +199,16 @@ function AlertTable({ pages, site }: { pages: AlertPages; site: SiteInfo }) {
     else if (!olderButton.current) count.current?.focus();
   });
 
-  if (alerts.length === 0 || !last) return <p class="empty">{words.none(site.name)}</p>;
-  // The counts are the latest answer's: an alert retried since an earlier page may have left the status.
-  const total = Math.max(state ? last.counts[state] : alertsCounted(last.counts), alerts.length);
+  if (alerts.length === 0 || !last || !counts) return <p class="empty">{words.none(site.name)}</p>;
+  // The rows whose alert a retry took out of the status stay, but are not counted in it.
+  const shown = state ? alerts.filter((alert) => pages.statusOf(alert) === state).length : alerts.length;
+  // The counts are the latest: an alert retried since an earlier page may have left the status.
+  const total = Math.max(state ? counts[state] : alertsCounted(counts), shown);
   const plural = `${words.one}s`;
   return (
     <>
       <p class="muted" role="status" ref={count} tabIndex={-1}>
-        {last.next === null ? times(alerts.length, words.one) : `${formatNumber(alerts.length)} of ${times(total, words.one)}`}
+        {last.next === null ? times(shown, words.one) : `${formatNumber(shown)} of ${times(total, words.one)}`}
       </p>
       <TableScroll label="Alerts">
         <table class="alerts-table">
@@ -185,7 +223,7 @@ function AlertTable({ pages, site }: { pages: AlertPages; site: SiteInfo }) {
           </thead>
           <tbody ref={body}>
             {alerts.map((alert) => (
-              <AlertRow key={alert.id} listed={alert} siteId={site.id} />
+              <AlertRow key={alert.id} listed={alert} siteId={site.id} moved={pages.moved} />
             ))}
           </tbody>
         </table>
@@ -218,8 +256,8 @@ function AlertTable({ pages, site }: { pages: AlertPages; site: SiteInfo }) {
   );
 }
 
-function AlertRow({ listed, siteId }: { listed: AlertView; siteId: string }) {
-  const retry = useAlertRetry(listed, siteId);
+function AlertRow({ listed, siteId, moved }: { listed: AlertView; siteId: string; moved: (alert: AlertView) => void }) {
+  const retry = useAlertRetry(listed, siteId, moved);
   const { alert } = retry;
   const { lead } = alert;
   const name = lead.name || lead.email;

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
 import type { QualificationRecord } from '../../../collector/api/lead-store.ts';
@@ -346,6 +346,8 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const [reason, setReason] = useState('');
   const [message, setMessage] = useState<{ text: string; error?: boolean }>();
   const [saving, setSaving] = useState(false);
+  const ownerField = useRef<HTMLInputElement>(null);
+  const disqualifyButton = useRef<HTMLButtonElement>(null);
   // A role that only reads sees the text fields read-only, not disabled: they can still be reached, read and copied.
   const readOnly = !canQualify(session);
   const frameworkBoxes = session.frameworks[framework] ?? [];
@@ -408,13 +410,15 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
         class="qualification"
         onSubmit={(event) => {
           event.preventDefault();
-          if (readOnly) return;
+          if (readOnly || saving) return;
           const change = checklistChange(loaded, { framework, boxes, notes, owner }, frameworkBoxes);
           if (Object.keys(change).length === 0) setMessage({ text: 'Nothing to save: the checklist is as it was loaded.' });
           else void save(change, describe);
         }}
       >
-        <fieldset disabled={saving}>
+        {/* Nothing disabled while it saves: a disabled control drops the keyboard's focus. The buttons say they are
+            unavailable, and a second submit is refused. */}
+        <fieldset>
           <legend>Checklist</legend>
           <label class="framework">
             Framework{' '}
@@ -449,15 +453,23 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
           </ul>
           <div class="owner">
             <label>
-              Owner <input type="text" name="owner" value={owner} maxLength={200} readOnly={readOnly} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
+              Owner <input type="text" name="owner" ref={ownerField} value={owner} maxLength={200} readOnly={readOnly} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
             </label>
             {!readOnly && session.user && owner !== session.user.name && (
-              <button type="button" class="link-button" onClick={() => setOwner(session.user!.name)}>
+              <button
+                type="button"
+                class="link-button"
+                onClick={() => {
+                  setOwner(session.user!.name);
+                  // The button goes once the owner is the user: the keyboard goes on from the field that now says so.
+                  ownerField.current?.focus();
+                }}
+              >
                 Assign to me
               </button>
             )}
           </div>
-          <button type="submit" disabled={readOnly}>
+          <button type="submit" disabled={readOnly} aria-disabled={saving ? 'true' : undefined}>
             Save qualification
           </button>
         </fieldset>
@@ -466,29 +478,28 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
         class="disqualify"
         onSubmit={(event) => {
           event.preventDefault();
-          if (readOnly) return;
+          if (readOnly || saving) return;
+          // The reason goes once disqualified (Enter in it submits too): the keyboard goes on from the button.
+          disqualifyButton.current?.focus();
           // With the checklist's changes not saved yet: the notes typed before deciding are kept, not thrown away.
           const unsaved = checklistChange(loaded, { framework, boxes, notes, owner }, frameworkBoxes);
           if (verdict.disqualified) void save({ ...unsaved, disqualified: false }, describe);
           else void save({ ...unsaved, disqualified: true, reason: reason.trim() }, describe);
         }}
       >
-        <fieldset disabled={saving}>
+        <fieldset>
           <legend>{verdict.disqualified ? 'Disqualified' : 'Disqualify'}</legend>
-          {verdict.disqualified ? (
-            <button type="submit" disabled={readOnly}>
-              Requalify
-            </button>
-          ) : (
+          {!verdict.disqualified && (
             <>
               <label>
                 Reason <input type="text" value={reason} maxLength={2000} placeholder={readOnly ? undefined : 'e.g. no budget this year'} readOnly={readOnly} onInput={(event) => setReason((event.target as HTMLInputElement).value)} />
               </label>{' '}
-              <button type="submit" class="danger" disabled={readOnly}>
-                Disqualify
-              </button>
             </>
           )}
+          {/* One button, relabelled rather than replaced: the keyboard's focus stays on it from Disqualify to Requalify and back. */}
+          <button type="submit" ref={disqualifyButton} class={verdict.disqualified ? undefined : 'danger'} disabled={readOnly} aria-disabled={saving ? 'true' : undefined}>
+            {verdict.disqualified ? 'Requalify' : 'Disqualify'}
+          </button>
         </fieldset>
       </form>
       <p class={message?.error ? 'error' : 'saved'} role="status" aria-live="polite">
