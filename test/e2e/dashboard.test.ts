@@ -677,59 +677,52 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const { page, problems } = await openPage();
     await logIn(page, 'ada');
     await expect.poll(() => page.locator('.loading').count()).toBe(0);
-    // The new period's answers held back, as a big history makes them slow.
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
+    // The new answers held back, as a big history makes them slow; `release` lets them through.
     const slow = /\/api\/dashboard\/[a-z-]+\?/;
-    await page.route(slow, async (route) => {
-      await held;
-      await route.continue();
-    });
+    const holdAnswers = async () => {
+      let release = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      await page.route(slow, async (route) => {
+        await held;
+        await route.continue();
+      });
+      return async () => {
+        release();
+        await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+        await page.unroute(slow);
+      };
+    };
     const opacity = (locator: Locator) => locator.evaluate((element) => Number(getComputedStyle(element).opacity));
+    let release = await holdAnswers();
     await page.getByRole('combobox', { name: 'Period' }).selectOption('7');
     // The 30 days' key figures, still on screen under "Last 7 days": marked busy and dimmed, as is every panel.
     const figures = page.locator('[aria-busy="true"]', { has: page.getByLabel('Key figures', { exact: true }) });
     await figures.waitFor({ timeout: 5_000 });
     expect(await opacity(figures)).toBeLessThan(0.6);
     expect(await page.locator('.panel [aria-busy="true"]').count()).toBe(6);
-    release();
-    await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+    await release();
     expect(await opacity(page.getByLabel('Key figures', { exact: true }).locator('..'))).toBe(1);
-    await page.unroute(slow);
 
     // A filter of the leads list: the list of the filters before is dimmed and busy too.
     await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
     await page.getByRole('link', { name: 'Grace Hopper' }).waitFor();
-    let releaseList = () => {};
-    const heldList = new Promise<void>((resolve) => (releaseList = resolve));
-    await page.route(slow, async (route) => {
-      await heldList;
-      await route.continue();
-    });
+    release = await holdAnswers();
     await page.getByRole('combobox', { name: 'Temperature' }).selectOption('cold');
     const list = page.locator('[aria-busy="true"]', { has: page.locator('table.leads') });
     await list.waitFor({ timeout: 5_000 });
     expect(await opacity(list)).toBeLessThan(0.6);
-    releaseList();
+    await release();
     await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).not.toContainEqual(expect.stringContaining('Grace Hopper'));
-    expect(await page.locator('[aria-busy="true"]').count()).toBe(0);
-    await page.unroute(slow);
 
     // And the accounts of the temperature before.
     await page.goto(`${server.url}/dashboard/accounts?site=acme`);
     await page.locator('table.accounts').waitFor();
-    let releaseAccounts = () => {};
-    const heldAccounts = new Promise<void>((resolve) => (releaseAccounts = resolve));
-    await page.route(slow, async (route) => {
-      await heldAccounts;
-      await route.continue();
-    });
+    release = await holdAnswers();
     await page.getByRole('combobox', { name: 'Temperature' }).selectOption('hot');
     const accounts = page.locator('[aria-busy="true"]', { has: page.locator('table.accounts') });
     await accounts.waitFor({ timeout: 5_000 });
     expect(await opacity(accounts)).toBeLessThan(0.6);
-    releaseAccounts();
-    await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+    await release();
     expect(problems).toEqual([]);
     await page.context().close();
   });
