@@ -186,6 +186,10 @@ describe('alerts through the API', () => {
     const legacy = createAlertDispatcher({ client: server.client, config: parseConfig({ sites: legacySites }, 'test config'), log: { info() {}, warn() {}, error() {} }, pollMs: 100 });
     legacy.start();
     const german = sampleAlert({ signal: 'hot', lead: { id: 'l_0000000000000000d001', country: 'DE' } });
+    // Its old endpoint is gone for good: whichever dispatcher takes the delivery, the legacy one (a 404) or this
+    // test's (no such destination), it dies. (The receiver accepts the other paths by now.)
+    const respond = hooks.respond;
+    hooks.respond = (request, index) => (request.path === '/old' ? { status: 404, body: 'gone' } : respond(request, index));
     try {
       await legacy.enqueue([german]);
       await waitFor(async () => {
@@ -194,6 +198,7 @@ describe('alerts through the API', () => {
       });
     } finally {
       await legacy.close();
+      hooks.respond = respond;
     }
     const refused = await post(`/api/alerts/${german.id}/retry?site=acme`);
     expect(refused).toEqual({
