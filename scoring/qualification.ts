@@ -84,6 +84,9 @@ export function emptyQualification(policy: QualificationPolicy): QualificationSt
 }
 
 /** Applies a change to the current state. Boxes of another framework are checked here, against the state's framework. */
+/** A change's reason for a lead it leaves (or makes) not disqualified: it would be stored as if it were, shown nowhere. */
+const strayReason = (current: QualificationState, change: QualificationChange) => Boolean(change.reason?.trim()) && !(change.disqualified ?? current.disqualified);
+
 export function applyQualificationChange(current: QualificationState, change: QualificationChange): QualificationState {
   const framework = change.framework ?? current.framework;
   const known: readonly string[] = FRAMEWORKS[framework];
@@ -95,7 +98,7 @@ export function applyQualificationChange(current: QualificationState, change: Qu
   if (stray.length) throw new QualificationError(`notes on what is not a ${framework.toUpperCase()} box: ${stray.join(', ')}; its boxes are ${known.join(', ')}`);
   // A reason says why a lead is disqualified: on a lead that is not (or is requalified by the same change) it would be
   // stored as if it were, and shown nowhere.
-  if (change.reason?.trim() && !(change.disqualified ?? current.disqualified)) {
+  if (strayReason(current, change)) {
     throw new QualificationError('a reason says why a lead is disqualified: send "disqualified": true with it');
   }
   // Switching frameworks loses nothing: the boxes and notes the new framework lacks are kept, out of sight
@@ -141,7 +144,7 @@ export function replayQualificationChange(current: QualificationState, change: Q
   const notes = only(change.notes);
   // A reason for a lead another collector requalified meanwhile (or stored before such reasons were refused) says
   // nothing: dropped, as applyQualificationChange would refuse it.
-  const reason = change.reason?.trim() && !(change.disqualified ?? current.disqualified) ? { reason: undefined } : {};
+  const reason = strayReason(current, change) ? { reason: undefined } : {};
   return applyQualificationChange(current, { ...change, ...(boxes && { boxes }), ...(notes && { notes }), ...reason });
 }
 

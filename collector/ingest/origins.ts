@@ -10,7 +10,7 @@ export function originMatcher(patterns: readonly string[]): (origin: string) => 
   const regexes = patterns.map((pattern) => {
     const [, scheme = '', host = '', port] = ORIGIN.exec(pattern) ?? [];
     const wildcard = host.startsWith('*.');
-    const name = asciiHost(wildcard ? host.slice(2) : host);
+    const name = hostName(host);
     const hostRe = (wildcard ? '(?:[a-z0-9-]+\\.)+' : '') + escape(name);
     const defaultPort = scheme.toLowerCase() === 'https' ? '443' : '80';
     const portRe = port === '*' ? '(?::\\d+)?' : port && Number(port) !== Number(defaultPort) ? `:${Number(port)}` : '';
@@ -22,14 +22,14 @@ export function originMatcher(patterns: readonly string[]): (origin: string) => 
 /** An origin as configured: scheme, host (`*.` for any subdomain), and `:port` or `:*` for any port. */
 const ORIGIN = /^(https?):\/\/([^:/]+)(?::(\d+|\*))?$/i;
 
-/** A host as a browser sends it in an Origin header, or '' when it has no such form (an invalid Punycode label). */
-const asciiHost = (host: string) => domainToASCII(host);
+/**
+ * A configured host (`*.` aside) as a browser sends it in an Origin header, or '' when it has no such form (an invalid
+ * Punycode label).
+ */
+const hostName = (host: string) => domainToASCII(host.startsWith('*.') ? host.slice(2) : host);
 
-/** Whether a configured origin's host has the ASCII form a browser would send (asciiHost). */
-export const hasAsciiHost = (origin: string) => {
-  const host = ORIGIN.exec(origin)?.[2] ?? '';
-  return asciiHost(host.startsWith('*.') ? host.slice(2) : host) !== '';
-};
+/** Whether a configured origin's host has the ASCII form a browser would send (hostName). */
+export const hasAsciiHost = (origin: string) => hostName(ORIGIN.exec(origin)?.[2] ?? '') !== '';
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

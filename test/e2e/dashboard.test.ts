@@ -693,7 +693,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
       };
     };
     const opacity = (locator: Locator) => locator.evaluate((element) => Number(getComputedStyle(element).opacity));
-    let release = await holdAnswers();
+    const release = await holdAnswers();
     await page.getByRole('combobox', { name: 'Period' }).selectOption('7');
     // The 30 days' key figures, still on screen under "Last 7 days": marked busy and dimmed, as is every panel.
     const figures = page.locator('[aria-busy="true"]', { has: page.getByLabel('Key figures', { exact: true }) });
@@ -703,26 +703,22 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await release();
     expect(await opacity(page.getByLabel('Key figures', { exact: true }).locator('..'))).toBe(1);
 
-    // A filter of the leads list: the list of the filters before is dimmed and busy too.
+    // A filter's list of the filters before (leads, accounts): dimmed and busy too, until the new one is in.
+    const dimmedWhileFiltered = async (table: string, temperature: string) => {
+      const release = await holdAnswers();
+      await page.getByRole('combobox', { name: 'Temperature' }).selectOption(temperature);
+      const list = page.locator('[aria-busy="true"]', { has: page.locator(table) });
+      await list.waitFor({ timeout: 5_000 });
+      expect(await opacity(list)).toBeLessThan(0.6);
+      await release();
+    };
     await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
     await page.getByRole('link', { name: 'Grace Hopper' }).waitFor();
-    release = await holdAnswers();
-    await page.getByRole('combobox', { name: 'Temperature' }).selectOption('cold');
-    const list = page.locator('[aria-busy="true"]', { has: page.locator('table.leads') });
-    await list.waitFor({ timeout: 5_000 });
-    expect(await opacity(list)).toBeLessThan(0.6);
-    await release();
+    await dimmedWhileFiltered('table.leads', 'cold');
     await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).not.toContainEqual(expect.stringContaining('Grace Hopper'));
-
-    // And the accounts of the temperature before.
     await page.goto(`${server.url}/dashboard/accounts?site=acme`);
     await page.locator('table.accounts').waitFor();
-    release = await holdAnswers();
-    await page.getByRole('combobox', { name: 'Temperature' }).selectOption('hot');
-    const accounts = page.locator('[aria-busy="true"]', { has: page.locator('table.accounts') });
-    await accounts.waitFor({ timeout: 5_000 });
-    expect(await opacity(accounts)).toBeLessThan(0.6);
-    await release();
+    await dimmedWhileFiltered('table.accounts', 'hot');
     expect(problems).toEqual([]);
     await page.context().close();
   });
