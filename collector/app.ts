@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { apiRoutes } from './api/api.routes.ts';
 import { installAuth } from './auth/auth.plugin.ts';
 import type { UserEntry } from './auth/users.ts';
@@ -46,6 +47,9 @@ export interface AppOptions {
 
 /** A 503 for a store that cannot be used for now, with when to come back. */
 const storeUnavailable = (reply: FastifyReply, error: string) => reply.code(503).header('retry-after', '5').send({ error, code: 'store_unavailable' });
+
+/** The methods a 405 names in Allow. OPTIONS is only /collect's preflight, granted to some origins: a refused one stays a 404. */
+const ANSWERED: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** The API routes that never read the store. */
 const STORELESS_API = new Set(['/api/session', '/api/dashboard/sites']);
@@ -100,7 +104,22 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     }
     return reply.code(status).send({ error: error.message, code: error.code ?? 'bad_request' });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}`, code: 'not_found' }));
+  // A path that is a route for other methods answers 405 with the methods it takes (Allow), as HTTP says, rather than a
+  // 404 that reads as a mistyped path. Fastify's router says only "not found", so the routes' paths are kept apart too.
+  const paths = FindMyWay();
+  app.addHook('onRoute', (route) => {
+    for (const method of ANSWERED) {
+      if ([route.method].flat().includes(method) && !paths.hasRoute(method, route.url)) paths.on(method, route.url, () => {});
+    }
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = ANSWERED.filter((method) => paths.find(method, path) !== null);
+    if (allowed.length > 0 && !allowed.includes(request.method as HTTPMethod) && request.method !== 'OPTIONS') {
+      return reply.code(405).header('allow', allowed.join(', ')).send({ error: `${path} takes ${allowed.join(', ')}, not ${request.method}`, code: 'method_not_allowed', allowed });
+    }
+    return reply.code(404).send({ error: `no route for ${request.method} ${path}`, code: 'not_found' });
+  });
   // Closing waits for the requests in flight, and then for their connections: a browser or a load balancer keeps one
   // open after the answer (keep-alive, 72 s), which held a shutdown that long. Answers given while closing end theirs.
   let closing = false;

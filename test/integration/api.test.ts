@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
-import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -154,5 +154,25 @@ describe('health and the snippet', () => {
   it('answers unknown routes with a JSON 404', async () => {
     const response = await getJson(server, '/nope', null);
     expect(response).toMatchObject({ status: 404, body: { code: 'not_found' } });
+  });
+
+  it.each([
+    ['PUT', '/collect', 'POST'],
+    ['GET', '/collect', 'POST'],
+    ['DELETE', '/api/leads?site=acme', 'GET, HEAD'],
+    ['PUT', '/api/leads/l_0123456789abcdef0123/qualification?site=acme', 'GET, HEAD, POST'],
+    ['POST', '/hearth.js', 'GET, HEAD'],
+  ])('answers %s %s, a route for other methods, with a JSON 405 naming them (Allow: %s)', async (method, path, allow) => {
+    const response = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body: '{}' }) });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe(allow);
+    expect(await response.json()).toEqual({ error: `${path.split('?')[0]} takes ${allow}, not ${method}`, code: 'method_not_allowed', allowed: allow.split(', ') });
+  });
+
+  it('keeps a refused CORS preflight and an unknown method on an unknown path 404s', async () => {
+    const preflight = await fetch(`${server.url}/collect`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(404);
+    const unknown = await fetch(`${server.url}/api/nope`, { method: 'PUT', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(unknown.status).toBe(404);
   });
 });

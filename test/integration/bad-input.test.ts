@@ -157,9 +157,9 @@ describe('bad input to POST /collect', () => {
     await expectHealthy();
   });
 
-  it('answers 404 to other methods', async () => {
-    expect((await send('', null, 'GET')).status).toBe(404);
-    expect((await send(withBatch({}), 'text/plain', 'PUT')).status).toBe(404);
+  it('answers 405 to other methods, naming POST', async () => {
+    expect((await send('', null, 'GET')).status).toBe(405);
+    expect((await send(withBatch({}), 'text/plain', 'PUT')).status).toBe(405);
     await expectHealthy();
   });
 
