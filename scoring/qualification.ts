@@ -83,11 +83,16 @@ export function emptyQualification(policy: QualificationPolicy): QualificationSt
   return { framework: policy.framework, boxes: {}, notes: {}, owner: '', disqualified: false, reason: '' };
 }
 
-/** Applies a change to the current state. Boxes of another framework are checked here, against the state's framework. */
 /** A change's reason for a lead it leaves (or makes) not disqualified: it would be stored as if it were, shown nowhere. */
 const strayReason = (current: QualificationState, change: QualificationChange) => Boolean(change.reason?.trim()) && !(change.disqualified ?? current.disqualified);
 
-export function applyQualificationChange(current: QualificationState, change: QualificationChange): QualificationState {
+/**
+ * Applies a change to the current state. Boxes of another framework are checked here, against the state's framework.
+ * A lead is disqualified with a reason (sales and marketing read why; a won-back lead is judged by it): a change that
+ * leaves one without a reason is refused, unless it already was (disqualified before reasons were required), and
+ * `replaying` a stored change lets it through.
+ */
+export function applyQualificationChange(current: QualificationState, change: QualificationChange, replaying = false): QualificationState {
   const framework = change.framework ?? current.framework;
   const known: readonly string[] = FRAMEWORKS[framework];
   const unknown = Object.keys(change.boxes ?? {}).filter((box) => !known.includes(box));
@@ -103,7 +108,7 @@ export function applyQualificationChange(current: QualificationState, change: Qu
   }
   // Switching frameworks loses nothing: the boxes and notes the new framework lacks are kept, out of sight
   // (judgeQualification), for a switch back; those the two share (authority is in BANT and CHAMP) carry over.
-  return {
+  const next: QualificationState = {
     framework,
     boxes: { ...current.boxes, ...change.boxes } as Record<string, boolean>,
     notes: { ...current.notes, ...change.notes } as Record<string, string>,
@@ -111,6 +116,11 @@ export function applyQualificationChange(current: QualificationState, change: Qu
     disqualified: change.disqualified ?? current.disqualified,
     reason: change.disqualified === false ? '' : (change.reason ?? current.reason),
   };
+  const reasonless = (state: QualificationState) => state.disqualified && !state.reason.trim();
+  if (!replaying && reasonless(next) && !reasonless(current)) {
+    throw new QualificationError('a disqualified lead needs a reason: send "reason" with "disqualified": true, e.g. "no budget this year"');
+  }
+  return next;
 }
 
 /**
@@ -134,7 +144,7 @@ export function sameQualification(a: QualificationState, b: QualificationState):
  * A stored change applied again onto the state before it (lead-store folds a lead's history this way). As
  * applyQualificationChange, except that boxes the framework of that moment lacks are dropped, not refused: another
  * collector may have switched the framework between the state its writer saw and the one it now follows; so is the
- * reason of a lead requalified meanwhile.
+ * reason of a lead requalified meanwhile. A disqualification stored without a reason (before reasons were required) stands.
  */
 export function replayQualificationChange(current: QualificationState, change: QualificationChange): QualificationState {
   const known: readonly string[] = FRAMEWORKS[change.framework ?? current.framework];
@@ -145,7 +155,7 @@ export function replayQualificationChange(current: QualificationState, change: Q
   // A reason for a lead another collector requalified meanwhile (or stored before such reasons were refused) says
   // nothing: dropped, as applyQualificationChange would refuse it.
   const reason = strayReason(current, change) ? { reason: undefined } : {};
-  return applyQualificationChange(current, { ...change, ...(boxes && { boxes }), ...(notes && { notes }), ...reason });
+  return applyQualificationChange(current, { ...change, ...(boxes && { boxes }), ...(notes && { notes }), ...reason }, true);
 }
 
 export function judgeQualification(state: QualificationState, policy: QualificationPolicy): QualificationVerdict {

@@ -925,9 +925,12 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect(await hasFocus(save)).toBe(true);
     expect(await save.getAttribute('aria-disabled')).toBeNull();
 
-    // Disqualify turns into Requalify, and back, under the keyboard's focus.
+    // Disqualify turns into Requalify, and back, under the keyboard's focus. Without a reason, the browser asks for one.
     await page.keyboard.press('Tab');
     expect(await hasFocus(reason)).toBe(true);
+    await page.keyboard.press('Enter');
+    expect(await reason.evaluate((input) => (input as HTMLInputElement).validity.valid)).toBe(false);
+    expect(posts).toBe(1);
     await page.keyboard.type('no budget this year');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');

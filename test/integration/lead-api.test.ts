@@ -125,6 +125,9 @@ describe('one lead through the API', () => {
     const owned = await send('POST', `/api/leads/${id}/qualification?site=acme`, { owner: 'sam@vendor.test' });
     expect(owned.body).toMatchObject({ prospect: true, missing: [], owner: 'sam@vendor.test', notes: { budget: '40k approved for Q3' } });
 
+    // Disqualified without saying why: refused, and nothing changes.
+    const why = await send('POST', `/api/leads/${id}/qualification?site=acme`, { disqualified: true });
+    expect(why).toMatchObject({ status: 400, body: { error: 'a disqualified lead needs a reason: send "reason" with "disqualified": true, e.g. "no budget this year"' } });
     const fallBack = await send('POST', `/api/leads/${id}/qualification?site=acme`, { disqualified: true, reason: 'budget frozen' });
     expect(fallBack.body).toMatchObject({ prospect: false, disqualified: true, reason: 'budget frozen' });
 

@@ -55,6 +55,21 @@ describe('qualification policy and checklist', () => {
     expect(replayQualificationChange(requalified, { reason: 'student, no budget' })).toMatchObject({ disqualified: false, reason: '' });
   });
 
+  it('refuses to disqualify a lead without a reason, or to take its reason away, but replays a disqualification stored without one', () => {
+    const policy = qualificationPolicySchema.parse({});
+    const open = emptyQualification(policy);
+    const needsReason = 'a disqualified lead needs a reason: send "reason" with "disqualified": true, e.g. "no budget this year"';
+    expect(() => applyQualificationChange(open, { disqualified: true })).toThrow(needsReason);
+    expect(() => applyQualificationChange(open, { disqualified: true, reason: '  ' })).toThrow(needsReason);
+    const out = applyQualificationChange(open, { disqualified: true, reason: 'student' });
+    expect(() => applyQualificationChange(out, { reason: '' })).toThrow(needsReason);
+    // Stored before reasons were required: replayed as it was, and the lead's other changes still apply.
+    const reasonless = replayQualificationChange(open, { disqualified: true });
+    expect(reasonless).toMatchObject({ disqualified: true, reason: '' });
+    expect(applyQualificationChange(reasonless, { owner: 'sam' })).toMatchObject({ disqualified: true, reason: '', owner: 'sam' });
+    expect(applyQualificationChange(reasonless, { reason: 'no budget' })).toMatchObject({ disqualified: true, reason: 'no budget' });
+  });
+
   it('replays a stored change onto a state whose framework another collector switched meanwhile, dropping the boxes it lacks', () => {
     const policy = qualificationPolicySchema.parse({});
     const switched = applyQualificationChange(emptyQualification(policy), { framework: 'champ', boxes: { authority: true } });

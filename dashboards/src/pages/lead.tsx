@@ -492,7 +492,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
           {!verdict.disqualified && (
             <>
               <label>
-                Reason <input type="text" value={reason} maxLength={2000} placeholder={readOnly ? undefined : 'e.g. no budget this year'} readOnly={readOnly} onInput={(event) => setReason((event.target as HTMLInputElement).value)} />
+                Reason <input type="text" value={reason} required pattern=".*\S.*" title="Say why this lead is disqualified" maxLength={2000} placeholder={readOnly ? undefined : 'e.g. no budget this year'} readOnly={readOnly} onInput={(event) => setReason((event.target as HTMLInputElement).value)} />
               </label>{' '}
             </>
           )}
