@@ -1,6 +1,7 @@
 import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { countryCodeOf, saysNothing, SENIORITY_LEVELS } from './normalize.ts';
+import { unlessIssuesAt } from './checks.ts';
 
 /**
  * The scoring section of the config: which declarative answers (fit) and behaviours (engagement) give points,
@@ -317,7 +318,7 @@ export const rulesSchema = z
         seen.add(rule.id);
       });
     }
-  })
+  }, unlessIssuesAt(['signals', 'hotRearmBelow'], ['thresholds'], ...(['fit', 'engagement', 'negative', 'source'] as const).map((kind) => [kind, '*', 'id'])))
   .transform((rules) => ({ ...rules, signals: { ...rules.signals, hotRearmBelow: rules.signals.hotRearmBelow ?? defaultHotRearm(rules.thresholds.hot) } }));
 
 /** 10 below the hot threshold, at most 50 (the default thresholds' mark): lowering `hot` lowers the mark with it. */
@@ -342,6 +343,9 @@ export interface PageGroupProblem {
  * The rules' references to page groups the site lacks: event rules' `pageGroup`, the funnel's groups, and a
  * `signals.pricingPageGroup` other than the default (which falls back to `pricingPaths` on a site without it).
  */
+/** What unknownPageGroups reads of the rules. */
+export const PAGE_GROUP_READS = [['engagement', '*', 'pageGroup'], ['negative', '*', 'pageGroup'], ['funnel'], ['signals', 'pricingPageGroup']] as const;
+
 export function unknownPageGroups(rules: Rules, pageGroups: PageGroups): PageGroupProblem[] {
   const known = Object.keys(pageGroups);
   const has = (group: string) => Object.hasOwn(pageGroups, group);

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { qualificationPolicySchema } from '../../scoring/qualification.ts';
-import { rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
+import { unlessIssuesAt } from '../../scoring/checks.ts';
+import { PAGE_GROUP_READS, rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
 import { alertsSchema, checkSmtpForEmail, smtpSchema } from '../../scoring/alerts/config.ts';
 import { apiTokenSchema, uniqueNames, userSchema } from '../auth/users.ts';
 import { hasAsciiHost } from '../ingest/origins.ts';
@@ -14,7 +15,12 @@ const originSchema = z
   .regex(/^[hH][tT][tT][pP][sS]?:\/\/(\*\.)?[a-zA-Z0-9.\u00a1-\uffff-]+(:(\d{1,5}|\*))?$/, {
     message: 'expected an origin such as "https://www.example.com" or "http://localhost:*" (scheme and host, no path)',
   })
-  .refine(hasAsciiHost, { message: 'expected a host a browser can send: this internationalised domain has no valid ASCII (Punycode) form' });
+  // Only for an origin: one that is not has no host to check, and this message would be about a domain there is not.
+  // (An `abort` on the pattern would also stop the site's checks of its other parts: unlessIssuesAt.)
+  .refine(hasAsciiHost, {
+    message: 'expected a host a browser can send: this internationalised domain has no valid ASCII (Punycode) form',
+    when: (payload) => payload.issues.length === 0,
+  });
 
 /** A URL path pattern; `*` matches any run of characters, e.g. "/pricing*". (A regex, not startsWith: that one's JSON
  * Schema has a format of zod's own, "starts_with", which validators in their strict mode refuse.) */
@@ -49,7 +55,7 @@ export const siteSchema = z
     // Page groups belong to the site: a rule naming one it lacks is refused here, not when scoring first runs.
     if (!site.rules) return;
     for (const { path, message } of unknownPageGroups(site.rules, site.pageGroups)) ctx.addIssue({ code: 'custom', path: ['rules', ...path], message });
-  });
+  }, unlessIssuesAt(['pageGroups'], ...PAGE_GROUP_READS.map((path) => ['rules', ...path])));
 
 const PROXY_ADDRESS = 'expected an IP address, a CIDR range such as "10.0.0.0/8", or loopback, linklocal or uniquelocal';
 
@@ -129,7 +135,7 @@ export const configSchema = z
           if (seen.has(site.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `site id "${site.id}" is used twice` });
           seen.add(site.id);
         });
-      }),
+      }, unlessIssuesAt(['*', 'id'])),
     server: serverSchema.prefault({}),
     limits: limitsSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
@@ -146,7 +152,7 @@ export const configSchema = z
     tokens: uniqueNames(apiTokenSchema, 'token').default([]),
   })
   .strict()
-  .superRefine(checkSmtpForEmail);
+  .superRefine(checkSmtpForEmail, unlessIssuesAt(['smtp'], ['sites', '*', 'alerts', 'destinations', '*', 'type']));
 
 export type HearthConfig = z.infer<typeof configSchema>;
 export type SiteConfig = z.infer<typeof siteSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { unlessIssuesAt } from '../checks.ts';
 import { countryCodeOf } from '../normalize.ts';
 import { SIGNALS } from './alert.ts';
 import { webhookKey } from './signing.ts';
@@ -141,7 +142,7 @@ export const alertsSchema = z
         }
       });
     }
-  });
+  }, unlessIssuesAt(['destinations', '*', 'id'], ['routes', '*', 'destinations']));
 
 export const smtpSchema = z
   .object({

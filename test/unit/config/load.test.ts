@@ -122,6 +122,32 @@ describe('what a config gets wrong', () => {
   });
 });
 
+describe('a config with several mistakes', () => {
+  it('names them all at once, the references to what is not there among them, with one message each', () => {
+    expect(
+      problemsOf({
+        origins: ['not a url'],
+        rules: {
+          engagement: [{ id: 'pricing', event: 'pageview', pageGroup: 'pricng', points: 'ten' }],
+          fit: [{ id: 'pricing', field: 'job_title', values: ['ceo'], points: 5 }],
+          windowDays: 'long',
+        },
+        alerts: { destinations: [{ type: 'webhook', id: 'crm', url: 'ftp://crm.test', secret: 'x'.repeat(32) }], routes: [{ destinations: ['cmr'] }], cooldownHours: 'x' },
+      }),
+    ).toEqual([
+      'hearth.config.json: sites[0].origins[0]: expected an origin such as "https://www.example.com" or "http://localhost:*" (scheme and host, no path) (got "not a url")',
+      'hearth.config.json: sites[0].rules.engagement[0].points: expected a number, not a text (got "ten")',
+      'hearth.config.json: sites[0].rules.windowDays: expected a number, not a text (got "long")',
+      'hearth.config.json: sites[0].rules.engagement[0].id: rule id "pricing" is used twice',
+      'hearth.config.json: sites[0].alerts.destinations[0].url: expected an http(s) URL (got "ftp://crm.test")',
+      'hearth.config.json: sites[0].alerts.cooldownHours: expected a number, not a text (got "x")',
+      'hearth.config.json: sites[0].alerts.routes[0].destinations[0]: no destination has the id "cmr"; destinations: crm',
+      'hearth.config.json: sites[0].alerts.destinations[0]: no route sends to "crm"; add it to a route (a route without conditions sends everything)',
+      'hearth.config.json: sites[0].rules.engagement[0].pageGroup: the site has no page group "pricng" (it has: pricing, product)',
+    ]);
+  });
+});
+
 describe('page groups', () => {
   it('need at least one pattern each', () => {
     expect(problemsOf({ pageGroups: { pricing: [] } })).toEqual(['hearth.config.json: sites[0].pageGroups.pricing: list at least one path pattern, e.g. "/pricing*"']);
