@@ -5,7 +5,9 @@ import type { HearthConfig } from '../config/schema.ts';
 export interface CollectRateLimits {
   /** Counted before the body is read, so a flood from one address costs no parsing. */
   perIp: onRequestHookHandler;
-  /** Counted once the body names a configured site; unknown sites get no counter (they are refused anyway). */
+  /** Counted once the body names a configured site from one of its origins (or from a server, without Origin): a
+   * batch refused for its site or origin is no traffic of that site's, and another site's page must not use up its
+   * limit. */
   perSite: preHandlerHookHandler;
 }
 
@@ -16,11 +18,10 @@ function tooMany(reply: FastifyReply, retryAfterSeconds: number, limit: 'per_ip'
 }
 
 /** The two limits of POST /collect (config `limits`), as hooks; @fastify/rate-limit keeps the counters. */
-export async function collectRateLimits(app: FastifyInstance, config: HearthConfig): Promise<CollectRateLimits> {
+export async function collectRateLimits(app: FastifyInstance, config: HearthConfig, sentFromSite: (site: string, origin: string | undefined) => boolean): Promise<CollectRateLimits> {
   // Counters live in memory, one window per minute, in a bounded LRU; several collectors each count their own.
   await app.register(rateLimit, { global: false });
   const { requestsPerMinutePerIp, requestsPerMinutePerSite } = config.limits;
-  const siteIds = new Set(config.sites.map((site) => site.id));
   // The library's default key is the client address (request.ip, which honours server.trustProxy), IPv6 by /64.
   const countAddress = app.createRateLimit({ max: requestsPerMinutePerIp, timeWindow: MINUTE_MS });
   const countSite = app.createRateLimit({
@@ -40,7 +41,7 @@ export async function collectRateLimits(app: FastifyInstance, config: HearthConf
     },
     perSite(request, reply, done) {
       const site = siteNamedBy(request.body);
-      if (site === undefined || !siteIds.has(site)) return done();
+      if (site === undefined || !sentFromSite(site, request.headers.origin)) return done();
       countSite(request).then((count) => {
         if (count.isAllowed || !count.isExceeded) return done();
         tooMany(reply, count.ttlInSeconds, 'per_site', `site "${site}" sent more than ${count.max} requests this minute; retry in ${count.ttlInSeconds} s`);

@@ -27,7 +27,12 @@ export interface CollectOptions {
 export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { config, client, sink, metrics }) => {
   const originAllowedFor = new Map(config.sites.map((site) => [site.id, originMatcher(site.origins)]));
   const retimed = retimedEvents(client, () => sink.status().clickHouseReachable);
-  const limits = await collectRateLimits(app, config);
+  // Server-side senders (no Origin header) are allowed; browsers always send Origin on a POST.
+  const sentFromSite = (site: string, origin: string | undefined) => {
+    const originAllowed = originAllowedFor.get(site);
+    return originAllowed !== undefined && (origin === undefined || originAllowed(origin));
+  };
+  const limits = await collectRateLimits(app, config, sentFromSite);
   app.addHook('onSend', countRejections(metrics));
 
   // sendBeacon posts text/plain (no CORS preflight); the body is JSON either way, and both go through Fastify's
@@ -76,10 +81,8 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     const batch = replaceLoneSurrogates(parsed.batch);
     const originAllowed = originAllowedFor.get(batch.s);
     if (!originAllowed) return refuse(request, reply, 403, { error: `unknown site "${batch.s}"`, code: 'unknown_site' });
-    const origin = request.headers.origin;
-    // Server-side senders (no Origin header) are allowed; browsers always send Origin on a POST.
-    if (origin !== undefined && !originAllowed(origin)) {
-      return refuse(request, reply, 403, { error: `origin ${origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
+    if (!sentFromSite(batch.s, request.headers.origin)) {
+      return refuse(request, reply, 403, { error: `origin ${request.headers.origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
     }
     const receivedAt = Date.now();
     const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) });
