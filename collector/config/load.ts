@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
-import { stripComments } from 'jsonc-parser';
+import { createScanner } from 'jsonc-parser';
 import { isRecord, withGridLists } from '../../scoring/rules.ts';
 import { configSchema, type HearthConfig } from './schema.ts';
 import { formatPath, toProblems } from './issues.ts';
@@ -30,9 +30,7 @@ export function readJsonFile(file: string, what: string): { path: string; raw: u
   }
   // Some editors (Notepad, PowerShell's Out-File) start UTF-8 files with a byte-order mark, which JSON.parse refuses.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
-  // Comments (// and /* */, as in VS Code's settings) are blanked out, their line breaks kept, so every line and
-  // column an error names is the file's own.
-  text = stripComments(text, ' ');
+  text = blankComments(text);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -46,6 +44,26 @@ export function readJsonFile(file: string, what: string): { path: string; raw: u
     throw new ConfigError(`${path}:${line}:${column}: the ${what} file gives ${JSON.stringify(key)} twice${where.length ? ` in ${formatPath(where)}` : ''}; only the last would count`);
   }
   return { path, raw };
+}
+
+/**
+ * Comments (// and /* *\/, as in VS Code's settings) blanked out, their line breaks kept, so that every line and column
+ * an error names is the file's own. (jsonc-parser's stripComments adds a line break after a line comment that another
+ * follows, and errors below a header of comments were named a line or more too low.)
+ */
+// jsonc-parser's SyntaxKind values; its const enum cannot be read under verbatimModuleSyntax.
+const LINE_COMMENT = 12;
+const BLOCK_COMMENT = 13;
+const EOF = 17;
+
+function blankComments(text: string): string {
+  const scanner = createScanner(text, false);
+  let out = '';
+  for (let kind: number = scanner.scan(); kind !== EOF; kind = scanner.scan()) {
+    const token = text.slice(scanner.getTokenOffset(), scanner.getTokenOffset() + scanner.getTokenLength());
+    out += kind === LINE_COMMENT || kind === BLOCK_COMMENT ? token.replace(/[^\r\n]/g, ' ') : token;
+  }
+  return out;
 }
 
 function whyUnreadable(err: NodeJS.ErrnoException): string {

@@ -81,6 +81,9 @@ describe('reading the config file', () => {
     expect(loadConfig(commented).sites.map((site) => site.origins)).toEqual([SITE.origins]);
     const afterComment = configFile('after-comment.json', '{\n  /* one\n     two */ "sites": [],\n  "serveDemoSite": yes // no\n}\n');
     expect(loadError(afterComment)).toBe(`${afterComment}:4:20: the config file is not valid JSON: Unexpected token 'y'`);
+    // Below a header of comments, one after the other, the lines are still the file's.
+    const header = configFile('header.json', `// acme's config\n// owner: ops\n/* a */\n// b\n{\n  "sites": [${JSON.stringify(SITE)}],\n  "server": { "port": 4831 } "x": 1\n}\n`);
+    expect(loadError(header)).toBe(`${header}:7:30: the config file is not valid JSON: Expected ',' or '}' after property value`);
     // A slash in a string is no comment.
     const url = configFile('url.json', JSON.stringify({ sites: [{ ...SITE, origins: ['https://www.acme.test'], name: 'a // b /* c */' }] }));
     expect(loadConfig(url).sites[0]!.name).toBe('a // b /* c */');
