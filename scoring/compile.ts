@@ -1,5 +1,5 @@
 import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
-import { STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
+import { pricingPages, STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
 
@@ -465,7 +465,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const visitTallies = tallies.filter((t) => t.rule.scope === 'visit');
 
   const s = rules.signals;
-  const pricing = p.bind('sig_pricing', globsToRegex(pageGroups[s.pricingPageGroup] ?? s.pricingPaths));
+  const pricing = p.bind('sig_pricing', globsToRegex(pricingPages(s, pageGroups)));
   const requestForms = p.bind('sig_request_forms', globsToRegex(s.requestForms));
   const docs = p.bind('sig_docs', globsToRegex(s.docAssets));
   const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;

@@ -248,6 +248,11 @@ export const sourceRuleSchema = z
 /** The pricing pages' group when the rules name none; a site without it finds them by `pricingPaths`. */
 const DEFAULT_PRICING_PAGE_GROUP = 'pricing';
 
+/** The pricing pages, as path globs: the signals' page group of the site, else their paths. The pricing signals and
+ * the dashboards' pricing panel both read them here, so they count the same pages. */
+export const pricingPages = (signals: Pick<SignalRules, 'pricingPageGroup' | 'pricingPaths'>, pageGroups: PageGroups): string[] =>
+  pageGroups[signals.pricingPageGroup] ?? signals.pricingPaths;
+
 /**
  * Buying signals (the article's "signaux d'achat forts", and an accumulation of weak ones): behaviour that says a
  * lead is ready for sales now, whatever its score. Each is computed per lead with the time it last happened, and

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { accountKeyOf, scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
 import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/compile.ts';
 import { judgeQualification } from '../../scoring/qualification.ts';
+import { pricingPages } from '../../scoring/rules.ts';
 import { ASKED_FOR_DEMO_SQL, MARKETING_QUALIFIED_SQL } from '../../scoring/lifecycle.ts';
 import { currentLeadsSql } from '../../scoring/snapshots.ts';
 import { isoTime, SqlParams } from '../../scoring/sql.ts';
@@ -347,13 +348,8 @@ LIMIT {limit:UInt32} BY kind`,
   return { pages: of('page'), downloads: of('download'), webinars: of('webinar') };
 }
 
-/** The pricing pages as scoring sees them: the rule on the `pricing` page group or the `pricing-page` rule's paths. */
-export function pricingPatterns(site: SiteConfig): string[] {
-  const rule = rulesOf(site).engagement.find((candidate) => candidate.pageGroup === 'pricing' || candidate.id === 'pricing-page');
-  if (rule?.pageGroup && site.pageGroups[rule.pageGroup]) return site.pageGroups[rule.pageGroup]!;
-  if (rule?.paths) return rule.paths;
-  return site.pageGroups.pricing ?? ['/pricing*', '*/pricing*'];
-}
+/** The pricing pages as the pricing signals see them (`signals.pricingPageGroup`, else `signals.pricingPaths`). */
+export const pricingPatterns = (site: SiteConfig): string[] => pricingPages(rulesOf(site).signals, site.pageGroups);
 
 export async function pricing(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<Omit<PricingResponse, 'site' | 'period'>> {
   const patterns = pricingPatterns(site);

@@ -33,6 +33,8 @@ beforeAll(async () => {
         alerts: { destinations: [{ type: 'webhook', id: 'crm', url: `${receiver.url}/hooks/hearth`, secret: 'a-test-signing-key-of-32-bytes!!' }] },
       },
       { id: 'hooli', origins: ['https://hooli.test'], pageGroups: { pricing: ['/pricing*'], careers: ['/careers*'] } },
+      // Its pricing pages are its "tarifs" group, as its signals say; its "pricing" group is an old page.
+      { id: 'umbra', origins: ['https://umbra.test'], pageGroups: { tarifs: ['/tarifs*'], pricing: ['/pricing-2019*'] }, rules: { signals: { pricingPageGroup: 'tarifs' } } },
     ],
     tokens: [
       { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
@@ -351,6 +353,20 @@ describe('a computer two people shared, visit by visit (site hooli)', () => {
   });
 });
 
+describe('a site whose pricing pages are a group of its own (site umbra)', () => {
+  it('counts in the pricing panel and its list the pages the pricing signals read', async () => {
+    const [dan, eve] = [`dan.${newVisitor()}@umbra.test`, `eve.${newVisitor()}@umbra.test`];
+    await store(newVisitor(), [landing('/tarifs', at(2)), { n: 'e', u: `${SITE_ORIGIN}/tarifs`, t: at(2, 1), ms: 40_000 }, form('/contact', 'newsletter', at(2, 2), { 'email  email': dan })], 'umbra');
+    await store(newVisitor(), [landing('/pricing-2019', at(2)), form('/contact', 'newsletter', at(2, 2), { 'email  email': eve })], 'umbra');
+    await server.scorer.settled();
+    const UMBRA = `site=umbra&from=${dayOf(6)}&to=${dayOf(0)}`;
+    const { body } = await api(`/api/dashboard/pricing?${UMBRA}`);
+    expect(body).toMatchObject({ patterns: ['/tarifs*'], views: { current: 1 }, leads: { current: 1 }, averageEngagedSeconds: { current: 40 } });
+    expect(body.topLeads).toEqual([expect.objectContaining({ email: dan, views: 1, engagedSeconds: 40 })]);
+    expect((await api(`/api/dashboard/leads?${UMBRA}&pricing=1`)).body.leads.map((lead: { email: string }) => lead.email)).toEqual([dan]);
+  });
+});
+
 describe('leads as people typed them (site globex)', () => {
   const GLOBEX_WEEK = `site=globex&from=${dayOf(6)}&to=${dayOf(0)}`;
 
@@ -576,6 +592,7 @@ describe('the sites', () => {
       { id: 'initech', alertDestinations: [] },
       { id: 'globex', alertDestinations: [{ id: 'crm', type: 'webhook' }] },
       { id: 'hooli', alertDestinations: [] },
+      { id: 'umbra', alertDestinations: [] },
     ]);
     const text = JSON.stringify(body);
     expect([text.includes(receiver.url), text.includes('a-test-signing-key')]).toEqual([false, false]);
@@ -603,7 +620,7 @@ describe('who may ask, and bad questions', () => {
     expect(await problems('site=acme&from=yesterday')).toEqual(['from: expected a day as YYYY-MM-DD (got "yesterday")']);
     expect(await problems('site=acme&from=2026-03-10&to=2026-03-01')).toEqual(['from: the period starts after it ends (to is 2026-03-01) (got "2026-03-10")']);
     expect(await problems('site=acme&from=2024-01-01&to=2026-01-01')).toEqual(['from: a view covers at most 366 days (got "2024-01-01")']);
-    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli (got "nope")']);
+    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli, umbra (got "nope")']);
     expect(await problems('site=acme&form=2026-01-01')).toEqual(['form: unknown key']);
     const listProblems = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems.map((problem: { path: string }) => problem.path);
     expect(await listProblems('temperature=hot,lukewarm')).toEqual(['temperature[1]']);
