@@ -77,9 +77,16 @@ export function App() {
 
   if (failure) return <ErrorMessage error={failure} what="the dashboards" />;
   if (!session) return <Loading what="the dashboards" />;
-  const site = session.sites.find((candidate) => candidate.id === here.params.get('site')) ?? session.sites[0]!;
+  const asked = here.params.get('site');
+  // An address without a site opens the first one; one naming a site Hearth does not have (removed from the config,
+  // mistyped) shows nothing of another site in its place: a lead id is an email's, the same on every site.
+  const site = asked === null ? session.sites[0]! : session.sites.find((candidate) => candidate.id === asked);
   const current = here.path.startsWith('/dashboard/leads') ? '/dashboard/leads' : here.path;
-  const siteParam = { site: here.params.get('site') ?? undefined };
+  const siteParam = { site: asked ?? undefined };
+  // A lead belongs to one site: switching site from a lead page goes to that site's inbox. An account, a content item
+  // and a page of the list are the old site's too: kept, they listed nothing.
+  const onSite = (id: string) =>
+    hrefWith(here.path.startsWith('/dashboard/leads/') ? '/dashboard/leads' : here.path, here.params, { site: id, account: undefined, content: undefined, offset: undefined });
 
   return (
     <>
@@ -105,16 +112,12 @@ export function App() {
           {session.sites.length > 1 ? (
             <label class="site-picker">
               Site{' '}
-              <select
-                value={site.id}
-                onChange={(event) => {
-                  const chosen = (event.target as HTMLSelectElement).value;
-                  // A lead belongs to one site: switching site from a lead page goes to that site's inbox. An account,
-                  // a page and a page of the list are the old site's too: kept, they listed nothing.
-                  const path = here.path.startsWith('/dashboard/leads/') ? '/dashboard/leads' : here.path;
-                  navigate(hrefWith(path, here.params, { site: chosen, account: undefined, content: undefined, offset: undefined }));
-                }}
-              >
+              <select value={site?.id ?? ''} onChange={(event) => navigate(onSite((event.target as HTMLSelectElement).value))}>
+                {!site && (
+                  <option value="" disabled>
+                    no site “{asked}”
+                  </option>
+                )}
                 {session.sites.map((candidate) => (
                   <option key={candidate.id} value={candidate.id}>
                     {candidate.name}
@@ -123,7 +126,7 @@ export function App() {
               </select>
             </label>
           ) : (
-            <span class="site-name">{site.name}</span>
+            site && <span class="site-name">{site.name}</span>
           )}
           {session.user && (
             <span class="user">
@@ -138,7 +141,25 @@ export function App() {
         </div>
       </header>
       <main id="main" ref={main} tabIndex={-1}>
-        {route(here, { session, site, location: here })}
+        {site ? (
+          route(here, { session, site, location: here })
+        ) : (
+          <section>
+            <h1 tabIndex={-1}>No site “{asked}”</h1>
+            <p class="error" role="alert">
+              Hearth has no site “{asked}”: it may have been removed from the configuration, or the address mistyped. Nothing of another site is shown in its
+              place.
+            </p>
+            <p>Open this page for:</p>
+            <ul>
+              {session.sites.map((candidate) => (
+                <li key={candidate.id}>
+                  <a href={onSite(candidate.id)}>{candidate.name}</a>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
       </main>
     </>
   );

@@ -139,6 +139,31 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     await page.context().close();
   });
 
+  it('says an address names a site it does not have, and shows nothing of another site in its place', async () => {
+    const { page, problems } = await openPage(browser);
+    await logIn(page, server.url, USERS.ada);
+    // A removed site's alert link, or a typo: the lead's id is its email's, the same on the site that does exist.
+    for (const path of ['/dashboard', `/dashboard/leads/${encodeURIComponent(lead)}`]) {
+      await page.goto(`${server.url}${path}?site=acme-doc`);
+      await page.getByRole('heading', { level: 1, name: 'No site “acme-doc”' }).waitFor();
+      expect(await page.getByRole('alert').innerText()).toContain('Hearth has no site “acme-doc”');
+      expect(await page.locator('.kpi').count()).toBe(0);
+      expect(await page.getByText(/grace\./).count()).toBe(0);
+      expect(await page.getByLabel('Site').evaluate((select) => (select as HTMLSelectElement).selectedOptions[0]!.textContent)).toBe('no site “acme-doc”');
+      const links = page.getByRole('main').getByRole('link');
+      expect(await links.evaluateAll((anchors) => anchors.map((a) => [a.textContent, new URL((a as HTMLAnchorElement).href).search]))).toEqual([
+        ['Acme corporate website', '?site=acme'],
+        ['Acme developer documentation portal (EMEA, staging)', '?site=acme-docs'],
+      ]);
+    }
+    // From the lead's page: the site's own list of leads (the sales inbox: its MQLs).
+    await page.getByRole('link', { name: 'Acme corporate website' }).click();
+    await page.getByRole('heading', { level: 1, name: 'MQLs' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/dashboard/leads');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('never scrolls sideways at 375 pixels, with a site picker of long site names', async () => {
     const { page, problems } = await openPage(browser, { width: 375, height: 800 });
     await logIn(page, server.url, USERS.ada);
