@@ -41,8 +41,9 @@ export const qualificationChangeSchema = z
     boxes: z.record(z.string(), z.boolean()).optional(),
     /** A note per box: what sales learned ("budget approved for Q3"). */
     notes: z.record(z.string(), z.string().max(2000, { message: 'at most 2,000 characters' })).optional(),
-    /** The salesperson who owns the lead; an empty string unassigns it. Blanks are no one: trimmed, " " unassigns. */
-    owner: z.string().trim().max(200).optional(),
+    /** The salesperson who owns the lead; an empty string or null (as reads give an unassigned lead's) unassigns it.
+     * Blanks are no one: trimmed, " " unassigns. */
+    owner: z.preprocess((owner) => (owner === null ? '' : owner), z.string().trim().max(200)).optional(),
     /** A lead may fall back: no budget, wrong fit. */
     disqualified: z.boolean().optional(),
     /** Why it was disqualified. */

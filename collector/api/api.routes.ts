@@ -56,7 +56,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     sort: z.enum(['score', 'recent']).default('score'),
     limit: wholeNumber({ min: 1, max: 1000 }).default(100),
     offset: wholeNumber({ min: 0 }).default(0),
-    visitor: z.string().max(64).optional(),
+    visitor: z.string().min(1, { message: "expected a visitor id (the browser's hearth_vid), not an empty value" }).max(64).optional(),
     /** Automated browsers are left out of scores and lists unless asked for (`bots=include`) or the rules count them. */
     bots: z.enum(['exclude', 'include']).default('exclude'),
   });
@@ -65,6 +65,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     site: siteParam(config),
     temperature: z.enum(['cold', 'warm', 'hot']).optional(),
     limit: wholeNumber({ min: 1, max: 1000 }).default(100),
+    offset: wholeNumber({ min: 0 }).default(0),
   });
 
   app.get('/api/accounts', async (request, reply) => {
@@ -74,7 +75,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const accounts = scoreAccounts(await currentAccountMembers(client, site.id), rulesOf(site).thresholds).filter(
       (account) => !parsed.data.temperature || account.temperature === parsed.data.temperature,
     );
-    return { site: site.id, total: accounts.length, accounts: accounts.slice(0, parsed.data.limit) };
+    return { site: site.id, total: accounts.length, accounts: accounts.slice(parsed.data.offset, parsed.data.offset + parsed.data.limit) };
   });
 
   // Lists read the stored scores (lead_scores), which the scorer keeps current as batches land and rescores in full

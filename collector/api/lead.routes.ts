@@ -168,20 +168,23 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       // are about the person), under the lead id the same email gives again.
       if (!(await findLead(client, found.site, found.lead.id, countsBots(found.site)))) return notFound(reply, found.site, found.lead.id);
       const { policy, history, verdict } = await currentQualification(found.site, found.lead.id);
+      // Whether it changed anything or not, the answer is what GET answers: the verdict, who last changed it, the history.
+      const unchanged = { ...verdict, history };
       // A change of nothing ({}) leaves no line in the history.
-      if (Object.keys(change.data).length === 0) return verdict;
+      if (Object.keys(change.data).length === 0) return unchanged;
       const current = history.at(-1);
       try {
         const before = current ?? emptyQualification(policy);
         const next = applyQualificationChange(before, change.data);
         // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the
         // history lists what changed. It is still checked first, so a wrong box is refused either way.
-        if (sameQualification(next, before)) return verdict;
+        if (sameQualification(next, before)) return unchanged;
         // The history is ordered by time alone: a change in the same millisecond as the last (or after a clock step
         // back) is stamped just after it, so the latest row is always the one built on all the others.
         const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);
         await appendQualification(client, found.site, found.lead.id, { state: next, change: change.data }, request.user!.name, at);
-        return judgeQualification(next, policy);
+        const after = await currentQualification(found.site, found.lead.id);
+        return { ...after.verdict, history: after.history };
       } catch (err) {
         if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification' });
         throw err;

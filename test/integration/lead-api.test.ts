@@ -124,6 +124,15 @@ describe('one lead through the API', () => {
     await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { authority: true, timing: true } });
     const owned = await send('POST', `/api/leads/${id}/qualification?site=acme`, { owner: 'sam@vendor.test' });
     expect(owned.body).toMatchObject({ prospect: true, missing: [], owner: 'sam@vendor.test', notes: { budget: '40k approved for Q3' } });
+    // A change and a change of nothing answer alike, as GET does: who changed it last, when, and the history.
+    const again = await send('POST', `/api/leads/${id}/qualification?site=acme`, { owner: 'sam@vendor.test' });
+    expect(owned.body).toEqual({ ...again.body });
+    expect(owned.body).toEqual((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body);
+    expect(owned.body).toMatchObject({ changedBy: 'admin-token', history: [{}, {}, { owner: 'sam@vendor.test' }] });
+    // An unassigned lead reads "owner": null in the lists; written back, null unassigns it.
+    const unassigned = await send('POST', `/api/leads/${id}/qualification?site=acme`, { owner: null });
+    expect(unassigned.body).toMatchObject({ owner: '', prospect: false });
+    await send('POST', `/api/leads/${id}/qualification?site=acme`, { owner: 'sam@vendor.test' });
 
     // Disqualified without saying why: refused, and nothing changes.
     const why = await send('POST', `/api/leads/${id}/qualification?site=acme`, { disqualified: true });
@@ -132,8 +141,8 @@ describe('one lead through the API', () => {
     expect(fallBack.body).toMatchObject({ prospect: false, disqualified: true, reason: 'budget frozen' });
 
     const { body } = await getJson(server, `/api/leads/${id}/qualification?site=acme`);
-    expect(body.history).toHaveLength(4);
-    expect(body.history.map((h: { boxes: Record<string, boolean> }) => Object.keys(h.boxes).filter((box) => h.boxes[box]).length)).toEqual([2, 4, 4, 4]);
+    expect(body.history).toHaveLength(6);
+    expect(body.history.map((h: { boxes: Record<string, boolean> }) => Object.keys(h.boxes).filter((box) => h.boxes[box]).length)).toEqual([2, 4, 4, 4, 4, 4]);
     // The lead page shows the same history, which it reads with the lead.
     const { body: lead } = await getJson(server, `/api/leads/${id}?site=acme`);
     expect(lead.qualification).toMatchObject({ disqualified: true, reason: 'budget frozen', history: body.history });
@@ -396,6 +405,15 @@ describe('accounts', () => {
     expect(byId.has('gmail.com')).toBe(false);
   });
 
+  it('pages through the accounts with limit and offset, each once', async () => {
+    await accounts();
+    const all = (await getJson(server, '/api/accounts?site=globex&limit=1000')).body;
+    const pages = [];
+    for (let offset = 0; offset < all.total; offset += 2) pages.push(...(await getJson(server, `/api/accounts?site=globex&limit=2&offset=${offset}`)).body.accounts);
+    expect(pages.map((account: { id: string }) => account.id)).toEqual(all.accounts.map((account: { id: string }) => account.id));
+    expect(all.total).toBeGreaterThan(2);
+  });
+
   it('keeps a single lead, however keen, from making its account hot', async () => {
     await person('solo-ceo@solo-acc.test', 'PDG');
     const solo = (await accounts()).find((account) => account.id === 'solo-acc.test')!;
@@ -486,13 +504,16 @@ describe('the leads and accounts lists', () => {
       ['/api/leads?site=acme&tempreature=hot', 'tempreature'],
       ['/api/leads?site=acme&lifecycle=prospect&owners=kim', 'owners'],
       ['/api/leads?site=acme&minScore=60', 'minScore'],
-      ['/api/accounts?site=acme&offset=100', 'offset'],
+      ['/api/accounts?site=acme&page=2', 'page'],
     ] as const) {
       const { status, body } = await getJson(server, path);
       expect({ path, status, code: body.code }).toEqual({ path, status: 400, code: 'invalid_query' });
       expect(body.problems).toEqual([{ path: name, message: 'unknown key' }]);
     }
     expect((await getJson(server, '/api/leads?site=acme&owner=sam&sort=recent&limit=5&offset=0&kind=lead&bots=exclude')).status).toBe(200);
+    // An empty visitor is no visitor: it listed every lead, computed from raw events.
+    const empty = await getJson(server, '/api/leads?site=acme&visitor=');
+    expect({ status: empty.status, problems: empty.body.problems }).toEqual({ status: 400, problems: [{ path: 'visitor', message: "expected a visitor id (the browser's hearth_vid), not an empty value (got \"\")" }] });
   });
 
   it('take limit and offset written in digits only, as the dashboards do (an empty one was 0, 0x10 was 16)', async () => {
@@ -501,6 +522,7 @@ describe('the leads and accounts lists', () => {
       ['/api/leads?site=acme&offset=', 'offset'],
       ['/api/leads?site=acme&offset=1e3', 'offset'],
       ['/api/accounts?site=acme&limit=%2010', 'limit'],
+      ['/api/accounts?site=acme&offset=-1', 'offset'],
     ] as const) {
       const { status, body } = await getJson(server, path);
       expect({ path, status, problems: body.problems }).toEqual({ path, status: 400, problems: [expect.objectContaining({ path: name })] });
