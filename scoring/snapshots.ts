@@ -203,14 +203,22 @@ export interface StoredLeadQuery {
   sort: 'score' | 'recent';
   offset: number;
   limit: number;
+  /** Only the leads after this one in the list's order (a cursor: `next` of the page before). */
+  after?: LeadCursor | undefined;
+}
+
+/** Where a page of leads ends: its last lead's sort key (score, or last seen as ClickHouse writes it) and id. */
+export interface LeadCursor {
+  key: string;
+  leadId: string;
 }
 
 /**
  * One page of a site's current stored scores, filtered and sorted by ClickHouse, with the count of all that match:
  * a site with a million leads sends the page, not the million.
  */
-export async function storedLeadPage(store: SnapshotStore, site: string, query: StoredLeadQuery): Promise<{ total: number; rows: StoredScore[] }> {
-  if (query.leadIds?.length === 0) return { total: 0, rows: [] };
+export async function storedLeadPage(store: SnapshotStore, site: string, query: StoredLeadQuery): Promise<{ total: number; rows: StoredScore[]; next: LeadCursor | null }> {
+  if (query.leadIds?.length === 0) return { total: 0, rows: [], next: null };
   const p = new SqlParams();
   p.bind('site', site);
   const where = [
@@ -227,14 +235,23 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
   const signals = query.marketingQualified === undefined ? '' : ', signals';
   const latest = `(SELECT lead_id, kind, temperature, stage, score, last_seen${signals} FROM lead_scores WHERE site_id = {site:String} ${only}
     ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id) WHERE ${where.join(' AND ')}`;
-  const order = query.sort === 'recent' ? 'last_seen DESC, lead_id' : 'score DESC, lead_id';
+  const [column, type] = query.sort === 'recent' ? ['last_seen', "DateTime64(3, 'UTC')"] : ['score', 'Int32'];
+  const order = `${column} DESC, lead_id`;
+  // Keyset paging: the leads after the cursor's in the list's order, counted among all that match (total).
+  const after = query.after
+    ? `WHERE ${column} < ${p.bind('after_key', query.after.key, type)} OR (${column} = {after_key:${type}} AND lead_id > ${p.bind('after_id', query.after.leadId)})`
+    : '';
   const run = async <T>(sql: string, params: Record<string, unknown> = p.values) => (await store.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json<T>();
-  const page = await run<{ lead_id: string; total: string }>(
-    `SELECT lead_id, count() OVER () AS total FROM ${latest}
-     ORDER BY ${order} LIMIT ${p.bind('limit', query.limit, 'UInt32')} OFFSET ${p.bind('offset', query.offset, 'UInt64')}`,
+  // One lead more than the page, to know whether another page follows.
+  const found = await run<{ lead_id: string; key: string; total: string }>(
+    `SELECT lead_id, toString(${column}) AS key, total FROM (SELECT lead_id, ${column}, count() OVER () AS total FROM ${latest}) ${after}
+     ORDER BY ${order} LIMIT ${p.bind('limit', query.limit + 1, 'UInt32')} OFFSET ${p.bind('offset', query.offset, 'UInt64')}`,
   );
+  const page = found.slice(0, query.limit);
+  const last = page.at(-1);
+  const next = found.length > query.limit && last ? { key: last.key, leadId: last.lead_id } : null;
   // Past the last page there is no row to carry the count.
-  if (page.length === 0) return { total: Number((await run<{ n: string }>(`SELECT count() AS n FROM ${latest}`))[0]!.n), rows: [] };
+  if (page.length === 0) return { total: Number((await run<{ n: string }>(`SELECT count() AS n FROM ${latest}`))[0]!.n), rows: [], next };
   const rows = await run<StoredScore>(
     `SELECT ${SNAPSHOT_COLUMNS.join(', ')} FROM lead_scores WHERE site_id = {site:String} AND lead_id IN {ids:Array(String)}
      ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id`,
@@ -242,7 +259,7 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
   );
   // A lead merged or erased between the two reads is left out of the page.
   const byId = new Map(rows.flatMap((row) => (row.kind === 'gone' ? [] : [[row.lead_id, row] as const])));
-  return { total: Number(page[0]!.total), rows: page.flatMap((row) => byId.get(row.lead_id) ?? []) };
+  return { total: Number(page[0]!.total), rows: page.flatMap((row) => byId.get(row.lead_id) ?? []), next };
 }
 
 /** Rows per insert: an insert's body is one string, and a full rescoring of a large site changes millions. */

@@ -7,7 +7,7 @@ import { quoted, toProblems } from '../config/issues.ts';
 import { leadRoutes, type LeadRouteOptions } from './lead.routes.ts';
 import { alertRoutes } from './alerts.routes.ts';
 import { dashboardApiRoutes } from './dashboard.routes.ts';
-import { currentAccountMembers, storedLeadPage, type StoredLeadQuery } from '../../scoring/snapshots.ts';
+import { currentAccountMembers, storedLeadPage, type LeadCursor, type StoredLeadQuery } from '../../scoring/snapshots.ts';
 import { judgeQualification, type QualificationVerdict } from '../../scoring/qualification.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { currentQualifications } from './lead-store.ts';
@@ -46,7 +46,8 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
 
   // Strict, as the dashboards' lists are: a misspelt or unsupported filter (`tempreature=hot`, `minScore=60`) would
   // otherwise be dropped, and the whole list answered as though it were filtered.
-  const leadsQuery = z.strictObject({
+  const leadsQuery = z
+    .strictObject({
     site: siteParam(config),
     temperature: z.enum(['cold', 'warm', 'hot']).optional(),
     stage: z.enum(['TOFU', 'MOFU', 'BOFU']).optional(),
@@ -59,6 +60,22 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     visitor: z.string().min(1, { message: "expected a visitor id (the browser's hearth_vid), not an empty value" }).max(64).optional(),
     /** Automated browsers are left out of scores and lists unless asked for (`bots=include`) or the rules count them. */
     bots: z.enum(['exclude', 'include']).default('exclude'),
+    /** The leads after the last one of a page (its `next`): pages that neither repeat nor skip a lead as others change. */
+    after: z
+      .string()
+      .max(300)
+      .transform((text, ctx) => {
+        const cursor = decodeCursor(text);
+        if (cursor) return cursor;
+        ctx.addIssue({ code: 'custom', message: 'expected the "next" of a page of this list, as it was given' });
+        return z.NEVER;
+      })
+      .optional(),
+  })
+  .superRefine((query, ctx) => {
+    if (!query.after) return;
+    if (query.after.sort !== query.sort) ctx.addIssue({ code: 'custom', path: ['after'], message: `a cursor of the list sorted by ${query.after.sort}: give sort=${query.after.sort} with it` });
+    if (query.offset > 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give offset or after, not both' });
   });
 
   const accountsQuery = z.strictObject({
@@ -91,6 +108,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const verdictOf = (leadId: string) => verdicts.get(leadId);
     let page: LeadScore[];
     let total: number;
+    let next: LeadCursor | null;
     if (live) {
       const scores = (await scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' })).filter(
         (score) =>
@@ -101,16 +119,24 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
           (query.owner === undefined || (verdictOf(score.lead_id)?.owner ?? '') === query.owner) &&
           (!query.visitor || score.visitor_ids.includes(query.visitor)),
       );
-      if (query.sort === 'recent') scores.sort((a, b) => b.last_seen.localeCompare(a.last_seen) || (a.lead_id < b.lead_id ? -1 : 1));
-      else scores.sort((a, b) => b.score - a.score || (a.lead_id < b.lead_id ? -1 : 1));
-      page = scores.slice(query.offset, query.offset + query.limit);
+      // The list's order, as ClickHouse sorts the stored scores: by the key (descending), then by id.
+      const keyOf = (score: LeadScore) => (query.sort === 'recent' ? score.last_seen : score.score);
+      const before = (a: LeadScore, key: string | number, leadId: string) => keyOf(a) > key || (keyOf(a) === key && a.lead_id < leadId);
+      scores.sort((a, b) => (before(a, keyOf(b), b.lead_id) ? -1 : 1));
+      const after = query.after;
+      const rest = after ? scores.filter((score) => !before(score, query.sort === 'recent' ? after.key : Number(after.key), after.leadId) && score.lead_id !== after.leadId) : scores;
+      page = rest.slice(query.offset, query.offset + query.limit);
       total = scores.length;
+      const last = page.at(-1);
+      next = rest.length > query.offset + query.limit && last ? { key: String(keyOf(last)), leadId: last.lead_id } : null;
     } else {
-      const stored = await storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), sort: query.sort, offset: query.offset, limit: query.limit });
+      const stored = await storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), sort: query.sort, offset: query.offset, limit: query.limit, after: query.after });
       page = stored.rows.map(scoreOfSnapshot);
       total = stored.total;
+      next = stored.next;
     }
-    return { site: site.id, total, leads: await listedLeads(client, site, page, verdictOf, query.bots === 'include' || rulesOf(site).countBots) };
+    const leads = await listedLeads(client, site, page, verdictOf, query.bots === 'include' || rulesOf(site).countBots);
+    return { site: site.id, total, leads, next: next && encodeCursor({ sort: query.sort, ...next }) };
   });
 };
 
@@ -153,4 +179,21 @@ function repeatedParameters(query: unknown): { path: string; message: string }[]
       ? [{ path: name, message: `given ${values.length} times: give it once (got ${values.slice(0, 3).map((value) => quoted(String(value))).join(', ')}${values.length > 3 ? ', ...' : ''})` }]
       : [],
   );
+}
+
+type SortedCursor = LeadCursor & { sort: 'score' | 'recent' };
+
+/** A page's `next`: where it ends, in the list's order, as an opaque text for the query string. */
+const encodeCursor = ({ sort, key, leadId }: SortedCursor) => Buffer.from(JSON.stringify([sort, key, leadId])).toString('base64url');
+
+/** A cursor encodeCursor gave, or undefined: its sort, a key of that sort's kind and a lead id. */
+function decodeCursor(text: string): SortedCursor | undefined {
+  try {
+    const [sort, key, leadId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    const keyShape = sort === 'score' ? /^-?\d{1,10}$/ : sort === 'recent' ? /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/ : undefined;
+    if (!keyShape || typeof key !== 'string' || !keyShape.test(key) || typeof leadId !== 'string' || !/^[lv]_[\w-]{1,100}$/.test(leadId)) return undefined;
+    return { sort, key, leadId } as SortedCursor;
+  } catch {
+    return undefined;
+  }
 }

@@ -516,6 +516,44 @@ describe('the leads and accounts lists', () => {
     expect({ status: empty.status, problems: empty.body.problems }).toEqual({ status: 400, problems: [{ path: 'visitor', message: "expected a visitor id (the browser's hearth_vid), not an empty value (got \"\")" }] });
   });
 
+  it('page with a cursor that neither repeats nor skips a lead when another moves between two pages', async () => {
+    const made = [];
+    for (let i = 0; i < 5; i++) made.push(await makeLead());
+    const list = async (query: string) => (await getJson(server, `/api/leads?site=acme&kind=lead&${query}`)).body;
+    const ids = (body: { leads: { id: string }[] }) => body.leads.map((lead) => lead.id);
+    async function pages(query: string, from: string | null = null) {
+      const listed: string[] = [];
+      for (let next = from, first = true; first || next; first = false) {
+        const body = await list(`${query}&limit=3${next ? `&after=${next}` : ''}`);
+        listed.push(...ids(body));
+        next = body.next;
+      }
+      return listed;
+    }
+    for (const query of ['sort=recent', 'sort=score', 'sort=recent&bots=include', 'sort=score&bots=include']) {
+      expect(await pages(query), query).toEqual(ids(await list(`${query}&limit=1000`)));
+    }
+
+    // A CRM syncing by recency reads a page; a lead further down comes back; the sync reads on.
+    const before = ids(await list('sort=recent&limit=1000'));
+    const first = await list('sort=recent&limit=3');
+    const moved = made.find((lead) => before.indexOf(lead.id) >= 3)!;
+    await postBatch(server, { s: 'acme', v: moved.laptop, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing` })] }, { origin: SITE_ORIGIN });
+    await drained(server);
+    const listed = [...ids(first), ...(await pages('sort=recent', first.next))];
+    expect(new Set(listed).size).toBe(listed.length);
+    expect(listed).toEqual(before.filter((id) => id !== moved.id));
+
+    for (const [query, path, message] of [
+      ['after=nonsense', 'after', 'expected the "next" of a page of this list, as it was given (got "nonsense")'],
+      [`sort=score&after=${first.next}`, 'after', 'a cursor of the list sorted by recent: give sort=recent with it'],
+      [`sort=recent&offset=3&after=${first.next}`, 'offset', 'give offset or after, not both'],
+    ]) {
+      const refused = await getJson(server, `/api/leads?site=acme&${query}`);
+      expect({ query, status: refused.status, problems: refused.body.problems }).toEqual({ query, status: 400, problems: [{ path, message }] });
+    }
+  });
+
   it('take limit and offset written in digits only, as the dashboards do (an empty one was 0, 0x10 was 16)', async () => {
     for (const [path, name] of [
       ['/api/leads?site=acme&limit=0x10', 'limit'],
