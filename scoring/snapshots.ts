@@ -245,7 +245,7 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
   // One lead more than the page, to know whether another page follows.
   const found = await run<{ lead_id: string; key: string; total: string }>(
     `SELECT lead_id, toString(${column}) AS key, total FROM (SELECT lead_id, ${column}, count() OVER () AS total FROM ${latest}) ${after}
-     ORDER BY ${order} LIMIT ${p.bind('limit', query.limit + 1, 'UInt32')} OFFSET ${p.bind('offset', query.offset, 'UInt64')}`,
+     ORDER BY ${order} LIMIT ${p.bind('limit', query.limit + 1, 'UInt64')} OFFSET ${p.bind('offset', query.offset, 'UInt64')}`,
   );
   const page = found.slice(0, query.limit);
   const last = page.at(-1);
