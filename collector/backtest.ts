@@ -1,14 +1,14 @@
 import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { backtest, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction } from '../scoring/backtest.ts';
-import { compileScoring } from '../scoring/compile.ts';
+import { backtest, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction, type ScoreSide } from '../scoring/backtest.ts';
+import { compileScoring, type Temperature } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
-import { overCurrentRules, rulesSchema, unknownPageGroups, type Rules } from '../scoring/rules.ts';
+import { isRecord, overCurrentRules, rulesSchema, unknownPageGroups, type Rules } from '../scoring/rules.ts';
 import { scoreLeads } from '../scoring/store.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf } from './api/scores.ts';
-import { formatPath } from './config/issues.ts';
-import { ConfigError, parseFile, readJsonFile } from './config/load.ts';
+import { formatPath, toProblems, type Problem } from './config/issues.ts';
+import { ConfigError, readJsonFile } from './config/load.ts';
 import type { SiteConfig } from './config/schema.ts';
 import { MAX_FUTURE_MS } from './ingest/rows.ts';
 
@@ -18,15 +18,36 @@ import { MAX_FUTURE_MS } from './ingest/rows.ts';
  * scorings and sales' verdicts from the store, and prints the report.
  */
 
+/** Where the site's current rules are written: the config file, and the site's rules in it (`sites[0].rules`). */
+export interface RulesInConfig {
+  file: string;
+  path: string;
+}
+
 /**
  * Reads and validates a rules file; a bad value is reported with the file and its path (`candidate.json:
  * engagement[2].points: …`). What the file leaves out is the site's current rules (those the "current" side scores
  * with, the grid's lists where the config leaves them out), not the grid: a file with only thresholds moves
  * temperatures alone.
  */
-export function loadRulesFile(file: string, site: SiteConfig): Rules {
+export function loadRulesFile(file: string, site: SiteConfig, config: RulesInConfig): Rules {
   const { path, raw } = readJsonFile(file, 'rules');
-  const rules = parseFile(rulesSchema, overCurrentRules(raw, rulesOf(site)), path, 'rules');
+  const current = rulesOf(site);
+  const merged = overCurrentRules(raw, current);
+  const parsed = rulesSchema.safeParse(merged, { reportInput: true });
+  if (!parsed.success) {
+    // A re-arm mark the file leaves out is the site's, from the config: its path is not in the file, and what the
+    // file changed is the hot threshold it is checked against.
+    const givesMark = isRecord(raw) && isRecord(raw.signals) && Object.hasOwn(raw.signals, 'hotRearmBelow');
+    const hot = isRecord(merged) && isRecord(merged.thresholds) ? merged.thresholds.hot : undefined;
+    const explain = (problem: Problem) =>
+      problem.path === 'signals.hotRearmBelow' && !givesMark
+        ? `thresholds.hot: the candidate's hot threshold (${hot}) is below the re-arm mark it keeps from the site's current rules ` +
+          `(${config.file}: ${config.path}.signals.hotRearmBelow is ${current.signals.hotRearmBelow}); give the candidate a signals.hotRearmBelow of its own, at most ${hot}`
+        : `${problem.path}: ${problem.message}`;
+    throw new ConfigError(`invalid rules in ${path}:\n${toProblems(parsed.error).map((problem) => `  ${path}: ${explain(problem)}`).join('\n')}`);
+  }
+  const rules = parsed.data;
   // Page groups belong to the site, not the file: a rule naming one the site lacks is caught here, before any query.
   const unknown = unknownPageGroups(rules, site.pageGroups);
   if (unknown.length > 0) throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n${unknown.map((problem) => `  ${path}: ${formatPath(problem.path)}: ${problem.message}`).join('\n')}`);
@@ -85,6 +106,9 @@ export async function backtestSite(client: ClickHouseClient, site: SiteConfig, c
 }
 
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
+const sum = (numbers: number[]) => numbers.reduce((a, b) => a + b, 0);
+/** A lead's state under a rule set that does not score it (countBots differs). */
+const NOT_SCORED = 'not scored';
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const percent = (part: number, whole: number, ratio: number | null) => (ratio === null ? '—' : `${Math.round(ratio * 100)}% (${part}/${whole})`);
 
@@ -99,8 +123,13 @@ export function formatBacktest(run: BacktestRun): string {
 
   out.push(`Backtest of ${run.rulesFile} against the current rules of site "${run.site}"`);
   out.push(`${plural(report.leads, 'identified lead')}${run.since ? ` seen since ${run.since}` : ''}, scored as of ${run.now}`);
-  if (report.onlyCurrent || report.onlyCandidate) {
-    out.push(`(${report.onlyCurrent} scored by the current rules only, ${report.onlyCandidate} by the candidate only: countBots differs)`);
+  // Such a lead is in every figure below, so that they add up to the leads above (scoring/backtest.ts).
+  const unscored = report.onlyCurrent > 0 || report.onlyCandidate > 0;
+  if (unscored) {
+    out.push(
+      `(${report.onlyCurrent} of them scored by the current rules only, ${report.onlyCandidate} by the candidate only: countBots differs;`,
+      ' below, such a lead is "not scored" under the other rules, and newly or no longer MQL if it is one under those that score it)',
+    );
   }
   const hot = (t: Rules['thresholds']) => `warm from ${t.warm}, hot above ${t.hot}`;
   const same = thresholds.current.warm === thresholds.candidate.warm && thresholds.current.hot === thresholds.candidate.hot;
@@ -111,12 +140,22 @@ export function formatBacktest(run: BacktestRun): string {
     [
       ['', 'current', 'candidate', 'change'],
       ...TEMPERATURES.map((t) => [t, String(report.temperatures[t].current), String(report.temperatures[t].candidate), signed(report.temperatures[t].candidate - report.temperatures[t].current)]),
+      ...(unscored ? [[NOT_SCORED, String(report.onlyCandidate), String(report.onlyCurrent), signed(report.onlyCurrent - report.onlyCandidate)]] : []),
     ],
     [12, 8, 9, 6],
   );
 
   out.push('', `Movements (rows: current, columns: candidate): ${report.moved} of ${report.leads} change temperature, ${report.rescored} change score`);
-  table([['', ...TEMPERATURES], ...TEMPERATURES.map((from) => [from, ...TEMPERATURES.map((to) => String(report.movements[from][to]))])], [12, 5, 5, 5]);
+  // The leads one rule set alone scores are each side's leads of a temperature that the other side's do not account for.
+  type State = Temperature | typeof NOT_SCORED;
+  const states: State[] = unscored ? [...TEMPERATURES, NOT_SCORED] : [...TEMPERATURES];
+  const moving = (from: State, to: State): number => {
+    if (from !== NOT_SCORED && to !== NOT_SCORED) return report.movements[from][to];
+    if (from !== NOT_SCORED) return report.temperatures[from].current - sum(TEMPERATURES.map((t) => report.movements[from][t]));
+    if (to !== NOT_SCORED) return report.temperatures[to].candidate - sum(TEMPERATURES.map((t) => report.movements[t][to]));
+    return 0;
+  };
+  table([['', ...states], ...states.map((from) => [from, ...states.map((to) => String(moving(from, to)))])], [12, 5, 5, 5, NOT_SCORED.length]);
 
   out.push('', 'MQL volume (hot, or asked for a demo)');
   out.push(`  ${report.mql.current} → ${report.mql.candidate} (${signed(report.mql.candidate - report.mql.current)}): ${report.mql.entering} newly MQL, ${report.mql.leaving} no longer MQL`);
@@ -124,14 +163,11 @@ export function formatBacktest(run: BacktestRun): string {
   out.push('', 'Leads whose score or temperature changes most');
   if (!report.topMovers.length) out.push('  none: every lead keeps its score and temperature');
   else {
-    table(
-      [
-        ['lead', 'id', 'current', 'candidate', 'change'],
-        ...report.topMovers.map((m) => [m.email.slice(0, 40), m.leadId, `${m.current.score} ${m.current.temperature}`, `${m.candidate.score} ${m.candidate.temperature}`, signed(m.change)]),
-      ],
-      [Math.min(40, Math.max(4, ...report.topMovers.map((m) => m.email.length))), 22, 9, 9, 6],
-      2,
-    );
+    const side = (s: ScoreSide | null) => (s ? `${s.score} ${s.temperature}` : NOT_SCORED);
+    const rows = report.topMovers.map((m) => [m.email, m.leadId, side(m.current), side(m.candidate), signed(m.change)]);
+    // As wide as the longest email, as `hearth score` prints them: a cut address looks like another, real one.
+    const width = (i: number, least: number) => Math.max(least, ...rows.map((row) => row[i]!.length));
+    table([['lead', 'id', 'current', 'candidate', 'change'], ...rows], [width(0, 4), 22, width(2, 7), width(3, 9), 6], 2);
   }
 
   const { prospects, disqualified } = report.outcomes;

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClickHouseError, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { isRecord, type Rules } from '../scoring/rules.ts';
@@ -113,6 +113,22 @@ const opensStore = (command: Command) => (COMMAND_OPTIONS[command] as readonly s
 
 const DATE = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?:(:\d{2})(?:\.\d{1,3})?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/;
 
+/** parseArgs keeps the last of a repeated option: `--site a --site b` would run on b alone, without a word. */
+function refuseRepeats(tokens: ReturnType<typeof parseArgs>['tokens'] = []): void {
+  const given = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    if (given.has(token.name)) throw new UsageError(`--${token.name} is given twice; give it once`);
+    given.add(token.name);
+  }
+}
+
+/** The whole usage after the reason: the commands are what a user who names none of them needs to read. */
+function unknownCommand(command: string, hint = ''): number {
+  console.error(`hearth: unknown command "${command}"${hint}\n\n${USAGE}`);
+  return 2;
+}
+
 function readOptions(command: Command, args: string[]) {
   const { values, tokens } = parseArgs({
     args,
@@ -133,13 +149,7 @@ function readOptions(command: Command, args: string[]) {
     },
     strict: true,
   });
-  // parseArgs keeps the last of a repeated option: `--site a --site b` would run on b alone, without a word.
-  const given = new Set<string>();
-  for (const token of tokens) {
-    if (token.kind !== 'option') continue;
-    if (given.has(token.name)) throw new UsageError(`--${token.name} is given twice; give it once`);
-    given.add(token.name);
-  }
+  refuseRepeats(tokens);
   const taken: readonly string[] = COMMAND_OPTIONS[command];
   for (const [flag, value] of Object.entries(values)) {
     if (flag === 'help') continue;
@@ -440,11 +450,11 @@ type SiteCommand<T = undefined> = (context: {
  * reads and refuses the command's own input first: the embedded store admits one process, so a bad file is named
  * even while `hearth start` holds it.
  */
-async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig) => T): Promise<void> {
+async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig, config: HearthConfig) => T): Promise<void> {
   const config = loadConfig(options.configFile);
   const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
   if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
-  const checked = check?.(site) as T;
+  const checked = check?.(site, config) as T;
   const store = storeFromEnv(config.storage, false);
   const client = createStoreClient(store);
   try {
@@ -566,11 +576,13 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
 const formatCount = (n: number) => n.toLocaleString('en-US');
 
 /** The candidate rules, read and checked before the store is opened. */
-function backtestRules(options: Options, site: SiteConfig): { candidate: Rules; rulesFile: string; now: Date } {
+function backtestRules(options: Options, site: SiteConfig, config: HearthConfig): { candidate: Rules; rulesFile: string; now: Date } {
   if (!options.rulesFile) throw new UsageError('backtest needs --rules FILE: a JSON file shaped like a site\'s "rules" in the config');
   const now = new Date();
   if (options.since && options.since >= now) throw new UsageError(`--since ${options.since.toISOString()} is not in the past`);
-  return { candidate: loadRulesFile(options.rulesFile, site), rulesFile: options.rulesFile, now };
+  // What the file leaves out is the site's current rules: a mistake in how the two meet is named in the config too.
+  const rulesInConfig = { file: resolve(options.configFile), path: `sites[${config.sites.indexOf(site)}].rules` };
+  return { candidate: loadRulesFile(options.rulesFile, site, rulesInConfig), rulesFile: options.rulesFile, now };
 }
 
 const printBacktest: SiteCommand<ReturnType<typeof backtestRules>> = async ({ options, site, store, client, checked: { candidate, rulesFile, now } }) => {
@@ -654,9 +666,11 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
   }
   try {
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      // `hearth help backtest` as `hearth backtest --help`.
+      // `hearth help backtest` as `hearth backtest --help`; help on a command there is not says so, as `hearth nope` does.
       const about = command === 'help' ? rest[0] : undefined;
-      console.log(about !== undefined && Object.hasOwn(COMMAND_OPTIONS, about) ? commandUsage(about as Command) : USAGE);
+      if (about !== undefined && Object.hasOwn(COMMAND_OPTIONS, about)) console.log(commandUsage(about as Command));
+      else if (about === undefined || ['new-token', 'help', 'version'].includes(about)) console.log(USAGE);
+      else return unknownCommand(about);
       return 0;
     }
     if (command === '--version' || command === '-v' || command === 'version') {
@@ -668,13 +682,12 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         console.log(USAGE);
         return 0;
       }
+      // Read by newTokenCommand, whose parseArgs would make the token for the last --name alone: refused as elsewhere.
+      refuseRepeats(parseArgs({ args: rest, tokens: true, strict: false }).tokens);
       return newTokenCommand(rest);
     }
     if (!Object.hasOwn(COMMAND_OPTIONS, command)) {
-      // The commands are what such a user needs to read: the whole usage, after the reason.
-      const hint = command.startsWith('-') ? ` (options go after the command: hearth start ${command} …)` : '';
-      console.error(`hearth: unknown command "${command}"${hint}\n\n${USAGE}`);
-      return 2;
+      return unknownCommand(command, command.startsWith('-') ? ` (options go after the command: hearth start ${command} …)` : '');
     }
     const options = readOptions(command as Command, rest);
     if (options.help) {
@@ -694,7 +707,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         await withSite(options, printScores);
         return 0;
       case 'backtest':
-        await withSite(options, printBacktest, (site) => backtestRules(options, site));
+        await withSite(options, printBacktest, (site, config) => backtestRules(options, site, config));
         return 0;
       case 'demo':
         await withSite(options, writeDemoHistory);

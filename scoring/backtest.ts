@@ -49,9 +49,10 @@ export interface ScoreSide {
 export interface Mover {
   leadId: string;
   email: string;
-  current: ScoreSide;
-  candidate: ScoreSide;
-  /** Candidate score minus current score. */
+  /** null: this rule set does not score the lead (countBots differs). */
+  current: ScoreSide | null;
+  candidate: ScoreSide | null;
+  /** Candidate score minus current score, a side that does not score the lead counting 0. */
   change: number;
 }
 
@@ -77,25 +78,31 @@ export interface ThresholdRow {
   candidate: Prediction;
 }
 
+/**
+ * The leads compared are those either rule set scores. When one counts automated browsers and the other does not, a
+ * lead seen only through one is scored by that rule set alone: "not scored" under the other, it changes temperature
+ * and score, and enters or leaves the MQLs when it is one, so that every figure adds up over the same leads.
+ */
 export interface BacktestReport {
-  /** Identified leads scored by both rule sets. */
+  /** Identified leads scored by either rule set. */
   leads: number;
-  /** Leads only one rule set scores (when one counts automated browsers and the other does not). */
+  /** Of those, the leads only one rule set scores. */
   onlyCurrent: number;
   onlyCandidate: number;
+  /** Each rule set's leads per temperature (a column sums to `leads` less the leads that rule set does not score). */
   temperatures: Record<Temperature, { current: number; candidate: number }>;
-  /** movements[from][to]: leads that are `from` under the current rules and `to` under the candidate. */
+  /** movements[from][to]: leads both rule sets score that are `from` under the current rules and `to` under the candidate. */
   movements: Record<Temperature, Record<Temperature, number>>;
-  /** Leads whose temperature changes. */
+  /** Leads whose temperature changes, those only one rule set scores included. */
   moved: number;
-  /** Leads whose score changes. */
+  /** Leads whose score changes, those only one rule set scores included. */
   rescored: number;
   /** The leads whose score or temperature changes, most change first (those changing temperature first on a tie). */
   topMovers: Mover[];
   /**
    * MQLs, the leads handed to sales (lifecycle.ts: hot, or asked for a demo; sales' verdicts are what the report
    * measures rules against, so they take no lead out): how many under each rule set, how many become one, how many
-   * no longer are.
+   * no longer are (a lead a rule set does not score is no MQL under it): candidate - current = entering - leaving.
    */
   mql: { current: number; candidate: number; entering: number; leaving: number };
   outcomes: { prospects: number; disqualified: number };
@@ -147,31 +154,31 @@ export function backtest(input: BacktestInput): BacktestReport {
 
   const movements = byTemperature(() => byTemperature(() => 0));
   const movers: Mover[] = [];
-  let leads = 0;
   let moved = 0;
   let rescored = 0;
   // Each rule set's own signals: a demo request is one under both, unless the candidate names other request forms.
   const isMql = scoreIsMarketingQualified;
   const countMqls = (scores: Map<string, LeadScore>) => [...scores.values()].filter(isMql).length;
   const mql = { current: countMqls(current), candidate: countMqls(candidate), entering: 0, leaving: 0 };
-  for (const [leadId, before] of current) {
+  const side = (s: LeadScore | undefined): ScoreSide | null => (s ? { score: s.score, temperature: s.temperature } : null);
+  const leadIds = new Set([...current.keys(), ...candidate.keys()]);
+  for (const leadId of leadIds) {
+    const before = current.get(leadId);
     const after = candidate.get(leadId);
-    if (!after) continue;
-    leads++;
-    movements[before.temperature][after.temperature]++;
-    if (before.temperature !== after.temperature) moved++;
-    if (!isMql(before) && isMql(after)) mql.entering++;
-    if (isMql(before) && !isMql(after)) mql.leaving++;
-    const change = after.score - before.score;
-    if (change !== 0) rescored++;
+    if (before && after) movements[before.temperature][after.temperature]++;
+    const [wasMql, isNowMql] = [before !== undefined && isMql(before), after !== undefined && isMql(after)];
+    if (!wasMql && isNowMql) mql.entering++;
+    if (wasMql && !isNowMql) mql.leaving++;
+    const change = (after?.score ?? 0) - (before?.score ?? 0);
+    const changesScore = change !== 0 || !before || !after;
+    const changesTemperature = before?.temperature !== after?.temperature;
+    if (changesScore) rescored++;
+    if (changesTemperature) moved++;
     // A lead that changes temperature at the same score (the candidate moves the thresholds) moves too: listed.
-    if (change !== 0 || before.temperature !== after.temperature) {
-      const side = (s: LeadScore): ScoreSide => ({ score: s.score, temperature: s.temperature });
-      movers.push({ leadId, email: before.email, current: side(before), candidate: side(after), change });
-    }
+    if (changesScore || changesTemperature) movers.push({ leadId, email: (before ?? after)!.email, current: side(before), candidate: side(after), change });
   }
   // Most change first; of as much change, those that change temperature (what sales see) before the others.
-  const crosses = (m: Mover) => (m.current.temperature !== m.candidate.temperature ? 1 : 0);
+  const crosses = (m: Mover) => (m.current?.temperature !== m.candidate?.temperature ? 1 : 0);
   movers.sort((a, b) => Math.abs(b.change) - Math.abs(a.change) || crosses(b) - crosses(a) || a.leadId.localeCompare(b.leadId));
 
   const outcomes = new Map([...input.outcomes].filter(([leadId]) => current.has(leadId) || candidate.has(leadId)));
@@ -182,10 +189,11 @@ export function backtest(input: BacktestInput): BacktestReport {
     return { threshold, current: predict(current, outcomes, picks, prospects), candidate: predict(candidate, outcomes, picks, prospects) };
   };
 
+  const both = [...current.keys()].filter((leadId) => candidate.has(leadId)).length;
   return {
-    leads,
-    onlyCurrent: current.size - leads,
-    onlyCandidate: candidate.size - leads,
+    leads: leadIds.size,
+    onlyCurrent: current.size - both,
+    onlyCandidate: candidate.size - both,
     temperatures,
     movements,
     moved,

@@ -20,10 +20,14 @@ export function toProblems(error: z.ZodError): Problem[] {
     // zod names the object ("sites[0]: Unrecognized key: "origns""): the key itself is the path to fix.
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
     // A record's bad key: zod says "Invalid key in record"; the key's own rule says what a key must be.
-    if (issue.code === 'invalid_key' && issue.issues[0]) return [{ path: formatPath(issue.path), message: issue.issues[0].message + quoteInput(issue.input) }];
+    if (issue.code === 'invalid_key' && issue.issues[0]) return [{ path: formatPath(issue.path), message: (boundsInWords(issue.issues[0]) ?? issue.issues[0].message) + quoteInput(issue.input) }];
     // zod's own wording for an absent key: "Invalid input: expected array, received undefined".
     if (issue.code === 'invalid_type' && /^Invalid input: .*received undefined$/.test(issue.message)) {
       return [{ path: formatPath(issue.path), message: `missing (expected ${JSON_KINDS[issue.expected] ?? issue.expected})` }];
+    }
+    // zod's "expected int, received number": the number is there to say, rather than that it is one.
+    if (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number' && /^Invalid input: /.test(issue.message)) {
+      return [{ path: formatPath(issue.path), message: `expected a whole number, not ${issue.input}` }];
     }
     // zod's "Invalid input: expected array, received string", in the words of a JSON file: "expected a list […]".
     if (issue.code === 'invalid_type' && /^Invalid input: expected \w+, received \w+$/.test(issue.message)) {
@@ -32,8 +36,38 @@ export function toProblems(error: z.ZodError): Problem[] {
       const received = 'input' in issue ? jsonKind(issue.input) : (RECEIVED_KINDS[/received (\w+)$/.exec(issue.message)![1]!] ?? 'another kind of value');
       return [{ path: formatPath(issue.path), message: `expected ${expected}, not ${received}${quoteInput(issue.input)}` }];
     }
-    return [{ path: formatPath(issue.path), message: issue.message + quoteInput(issue.input) }];
+    return [{ path: formatPath(issue.path), message: (boundsInWords(issue) ?? issue.message) + quoteInput(issue.input) }];
   });
+}
+
+/**
+ * zod's own wording of a bound ("Too small: expected number to be >0", "Too big: expected string to have <=64
+ * characters"), in Hearth's ("expected a number above 0", "expected at most 64 characters"); undefined for any other
+ * issue, and for a bound its schema words itself. A bound alone is known here, not the schema's other one.
+ */
+function boundsInWords(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code === 'not_multiple_of' && /^Invalid number: /.test(issue.message)) return `expected a multiple of ${issue.divisor}`;
+  if ((issue.code !== 'too_small' && issue.code !== 'too_big') || !/^Too (small|big): /.test(issue.message)) return undefined;
+  const small = issue.code === 'too_small';
+  const bound = Number(small ? issue.minimum : issue.maximum);
+  const inclusive = issue.inclusive !== false;
+  switch (issue.origin) {
+    case 'number':
+    case 'int': {
+      const kind = issue.origin === 'int' ? 'a whole number' : 'a number';
+      return `expected ${kind} ${small ? (inclusive ? 'at least' : 'above') : inclusive ? 'at most' : 'below'} ${bound}`;
+    }
+    case 'string':
+    case 'array': {
+      const unit = issue.origin === 'string' ? ['character', 'characters'] : ['item', 'items'];
+      // Lengths are whole: "more than 2" is "at least 3".
+      const count = inclusive ? bound : small ? bound + 1 : bound - 1;
+      const how = issue.exact ? 'exactly' : small ? 'at least' : 'at most';
+      return `expected ${issue.origin === 'array' ? 'a list of ' : ''}${how} ${count} ${count === 1 ? unit[0] : unit[1]}`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** zod's type names as a JSON file writes those values. */

@@ -193,7 +193,7 @@ describe('hearth backtest', () => {
     const json = await runHearth(['backtest', '--config', CONFIG, '--rules', lower, '--since', SINCE, '--json'], { HEARTH_DATA_DIR: dataDir });
     const run = JSON.parse(json.stdout) as BacktestRun;
     expect(run.thresholds.candidate).toEqual({ warm: 20, hot: 40 });
-    expect(run.report.topMovers.map((mover) => [mover.email, mover.current.temperature, mover.candidate.temperature, mover.change]).sort()).toEqual([
+    expect(run.report.topMovers.map((mover) => [mover.email, mover.current?.temperature, mover.candidate?.temperature, mover.change]).sort()).toEqual([
       ['ada@lovelace.test', 'warm', 'hot', 0],
       ['cy@cyber.test', 'cold', 'warm', 0],
     ]);
@@ -217,7 +217,7 @@ describe('hearth backtest', () => {
       expect(code).toBe(0);
       return JSON.parse(stdout) as BacktestRun;
     };
-    const moves = (result: BacktestRun) => result.report.topMovers.map((m) => [m.email, m.current.score, m.current.temperature, m.candidate.score, m.candidate.temperature]).sort();
+    const moves = (result: BacktestRun) => result.report.topMovers.map((m) => [m.email, m.current?.score, m.current?.temperature, m.candidate?.score, m.candidate?.temperature]).sort();
 
     // Only thresholds: Ada 10 cold, Bob 20 cold → warm, Cy 35 warm → hot, Dee 30 warm. No score changes.
     const thresholds = file('custom-thresholds.json', { thresholds: { warm: 15, hot: 32 } });
@@ -287,6 +287,22 @@ describe('hearth backtest', () => {
     expect(fallback.stderr).toBe(`hearth: invalid rules in ${misspelt} for site "acme":\n  ${misspelt}: signals.pricingPageGroup: the site has no page group "pricng" (it has: product, pricing)\n`);
   });
 
+  it("names the config as where a value the candidate keeps from the site's current rules comes from", async () => {
+    // The site's re-arm mark, 45, is the candidate's too (it gives none), and its hot threshold of 40 is below it.
+    const config = file('hearth.rearm.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: { signals: { hotRearmBelow: 45 } } }] });
+    const hot40 = file('hot40.json', { thresholds: { hot: 40 } });
+    const { code, stderr } = await runHearth(['backtest', '--config', config, '--rules', hot40], { HEARTH_DATA_DIR: dataDir });
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `hearth: invalid rules in ${hot40}:\n  ${hot40}: thresholds.hot: the candidate's hot threshold (40) is below the re-arm mark it keeps from the site's current rules ` +
+        `(${config}: sites[0].rules.signals.hotRearmBelow is 45); give the candidate a signals.hotRearmBelow of its own, at most 40\n`,
+    );
+    // Given in the file, the mark is the file's own mistake, at its own path.
+    const both = file('hot40-rearm50.json', { thresholds: { hot: 40 }, signals: { hotRearmBelow: 50 } });
+    const own = await runHearth(['backtest', '--config', config, '--rules', both], { HEARTH_DATA_DIR: dataDir });
+    expect(own.stderr).toBe(`hearth: invalid rules in ${both}:\n  ${both}: signals.hotRearmBelow: the re-arm mark must not be above the hot threshold (40)\n`);
+  });
+
   it('checks the rules file before it opens the store, so a bad file is named while `hearth start` holds it', async () => {
     const held = freshDataDir();
     const hearth = await startHearthProcess(['--config', CONFIG], { HEARTH_DATA_DIR: held });
@@ -308,6 +324,61 @@ describe('hearth backtest', () => {
     expect(badDate.code).toBe(2);
     expect(badDate.stderr).toContain('--since expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "last week"');
   });
+});
+
+describe('hearth backtest of a candidate that counts automated browsers', () => {
+  it("counts the leads only one rule set scores in every figure, so that they add up, and prints each address whole", async () => {
+    const dataDir = freshDataDir();
+    const hearth = await startHearthProcess(['--config', CONFIG], { HEARTH_DATA_DIR: dataDir });
+    // Two automated browsers (the snippet flags them: "b") and one person, who asked for a demo: Head of Sales 20 +
+    // pricing 20 + product 5 = 45 warm, an MQL. The site's rules leave the bots out; the candidate counts them:
+    // CEO 30 + pricing 2 × 20 = 70 hot (an MQL), and Engineer 0 + webinar 15 = 15 cold.
+    const visits = [
+      { bot: true, email: 'hugo.lovelace.1147@massivedynamic.example.com', pages: ['/pricing/', '/pricing/'], form: 'contact', jobTitle: 'CEO' },
+      { bot: true, email: 'crawler@bots.test', pages: ['/webinar/'], form: 'webinar-signup', jobTitle: 'Engineer' },
+      { bot: false, email: 'ada@lovelace.test', pages: ['/product/', '/pricing/'], form: 'demo-request', jobTitle: 'Head of Sales' },
+    ];
+    try {
+      const at = Date.now() - 30 * MINUTE;
+      for (const [n, visit] of visits.entries()) {
+        const events = [
+          ...visit.pages.map((path, i) => ({ i: randomUUID(), n: 'v', t: at + i * 1000, u: `${ORIGIN}${path}` })),
+          { i: randomUUID(), n: 'f', t: at + 10_000, u: `${ORIGIN}/contact/`, k: visit.form, p: { email: visit.email, job_title: visit.jobTitle } },
+        ];
+        const response = await fetch(`${hearth.url}/collect`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', origin: ORIGIN, 'user-agent': BROWSER_USER_AGENT },
+          body: JSON.stringify({ s: 'acme', v: `visitor-${n}-${randomUUID().slice(0, 8)}`, sid: `session-${n}-0001`, ...(visit.bot ? { b: true } : {}), e: events }),
+        });
+        expect(response.status).toBe(202);
+      }
+      // The person, sent last, is listed once the events are in ClickHouse (the bots are not: the site leaves them out).
+      const leads = async () => (await (await fetch(`${hearth.url}/api/leads?site=acme&kind=lead`, { headers: { authorization: `Bearer ${hearth.token}` } })).json()) as { total: number };
+      await vi.waitFor(async () => expect((await leads()).total).toBe(1), { timeout: 15_000, interval: 200 });
+    } finally {
+      expect(await hearth.stop()).toBe(0);
+    }
+
+    const countBots = file('count-bots.json', { countBots: true });
+    const { code, stdout, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', countBots], { HEARTH_DATA_DIR: dataDir });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const out = lines(stdout);
+    const after = (heading: string, count: number) => out.slice(out.findIndex((line) => line.startsWith(heading)) + 1).slice(0, count);
+    expect(out[1]).toMatch(/^3 identified leads, scored as of /);
+    expect(out[2]).toMatch(/^\(0 of them scored by the current rules only, 2 by the candidate only: countBots differs;$/);
+    // Each column adds up to the 3 leads.
+    expect(after('Leads per temperature', 5)).toEqual(['current candidate change', 'cold 0 1 +1', 'warm 1 1 0', 'hot 0 1 +1', 'not scored 2 0 -2']);
+    expect(out).toContain('Movements (rows: current, columns: candidate): 2 of 3 change temperature, 2 change score');
+    // The hot bot is newly an MQL: 1 + 1 - 0 = 2.
+    expect(after('MQL volume (hot, or asked for a demo)', 1)).toEqual(['1 → 2 (+1): 1 newly MQL, 0 no longer MQL']);
+    // The address whole, as `hearth score` prints it: cut, it would read as another ("…@massivedynamic.exampl").
+    expect(after('Leads whose score or temperature changes most', 3)).toEqual([
+      'lead id current candidate change',
+      `hugo.lovelace.1147@massivedynamic.example.com ${leadIdOf('hugo.lovelace.1147@massivedynamic.example.com')} not scored 70 hot +70`,
+      `crawler@bots.test ${leadIdOf('crawler@bots.test')} not scored 15 cold +15`,
+    ]);
+  }, 60_000);
 });
 
 /** The site's own rules (the grid), as a file: the backtest must find what the stored scores show. */

@@ -64,6 +64,9 @@ describe('hearth refuses bad command-line input, naming the option and the value
     const { code, stderr } = await runHearth(['score', '--config', CONFIG, '--site', 'acme', '--site', 'beta'], SCRATCH);
     expect(code).toBe(2);
     expect(stderr).toBe("hearth: --site is given twice; give it once\n(hearth help lists every command's options)\n");
+    // new-token too: its token would be made for the second name alone, and no token printed is ever shown again.
+    const token = await runHearth(['new-token', '--name', 'a', '--name', 'b']);
+    expect([token.code, token.stdout, token.stderr]).toEqual([2, '', "hearth: --name is given twice; give it once\n(hearth help lists every command's options)\n"]);
   });
 });
 

@@ -64,6 +64,11 @@ describe('hearth CLI', () => {
     expect(backtestHelp.stdout).not.toContain('--visitors');
     // `hearth help backtest` is the same help, as git's `help COMMAND`.
     expect(await runHearth(['help', 'backtest'])).toMatchObject({ code: 0, stdout: backtestHelp.stdout });
+    // Help on a command there is not says so, as `hearth nope` does, rather than print the usage as if all were well.
+    const helpUnknown = await runHearth(['help', 'nope']);
+    expect([helpUnknown.code, helpUnknown.stdout, helpUnknown.stderr.split('\n')[0]]).toEqual([2, '', 'hearth: unknown command "nope"']);
+    expect(helpUnknown.stderr).toContain('Usage: hearth <command>');
+    expect(await runHearth(['help', 'new-token'])).toMatchObject({ code: 0, stdout: expect.stringContaining('new-token [--name NAME]') });
     const version = await runHearth(['--version']);
     expect([version.code, version.stdout.trim()]).toEqual([0, JSON.parse(readFileSync('package.json', 'utf8')).version]);
   });

@@ -125,6 +125,32 @@ describe('what a config gets wrong', () => {
   });
 });
 
+describe('a number, a text or a list out of bounds', () => {
+  /** The problems of a whole config, as the user reads them. */
+  function configProblems(config: Record<string, unknown>): string[] {
+    try {
+      parseConfig({ sites: [SITE], ...config }, 'hearth.config.json');
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message.split('\n').slice(1).map((line) => line.trim());
+      throw err;
+    }
+    return [];
+  }
+
+  it("is said in Hearth's words, not zod's (“Too small: expected number to be >0”)", () => {
+    expect(problemsOf({ rules: { decay: { halfLifeDays: 0 }, windowDays: 1.5 } })).toEqual([
+      'hearth.config.json: sites[0].rules.decay.halfLifeDays: expected a number above 0 (got 0)',
+      'hearth.config.json: sites[0].rules.windowDays: expected a whole number, not 1.5',
+    ]);
+    expect(configProblems({ server: { port: 70000 }, limits: { requestsPerMinutePerIp: 0 } })).toEqual([
+      'hearth.config.json: server.port: expected a number at most 65535 (got 70000)',
+      'hearth.config.json: limits.requestsPerMinutePerIp: expected a number at least 1 (got 0)',
+    ]);
+    expect(configProblems({ server: { port: -1 } })).toEqual(['hearth.config.json: server.port: expected a number at least 0 (got -1)']);
+    expect(problemsOf({ name: '' })).toEqual(['hearth.config.json: sites[0].name: expected at least 1 character (got "")']);
+  });
+});
+
 describe('a config with several mistakes', () => {
   it('names them all at once, the references to what is not there among them, with one message each', () => {
     expect(

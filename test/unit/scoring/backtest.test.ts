@@ -1,6 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { backtest, rulesSince, type Outcome } from '../../../scoring/backtest.ts';
+import { formatBacktest, type BacktestRun } from '../../../collector/backtest.ts';
+import { backtest, rulesSince, type BacktestInput, type Outcome } from '../../../scoring/backtest.ts';
 import { defaultRules } from '../../../scoring/rules.ts';
 import { leadScore } from '../../support/lead-score.ts';
 
@@ -163,12 +164,79 @@ describe('backtest', () => {
     const candidate = [lead('ada', 70), lead('bot', 90)];
     const outcomes = new Map<string, Outcome>([['l_bot', 'prospect']]);
     const report = backtest({ current, candidate, outcomes, thresholds: [50] });
-    expect([report.leads, report.onlyCurrent, report.onlyCandidate]).toEqual([1, 0, 1]);
+    // Every lead either rule set scores is one of the report's leads.
+    expect([report.leads, report.onlyCurrent, report.onlyCandidate]).toEqual([2, 0, 1]);
     expect(report.temperatures.hot).toEqual({ current: 1, candidate: 2 });
     expect(report.precisionRecall[0]!.current).toMatchObject({ selected: 0, recall: 0 });
     expect(report.precisionRecall[0]!.candidate).toMatchObject({ selected: 1, recall: 1 });
   });
 });
+
+describe('a lead only one rule set scores', () => {
+  const demo = { signals: [{ signal: 'demo_request' as const, at: '2026-03-02 09:00:00.000', detail: 'form demo-request' }] };
+  // The candidate counts automated browsers: two bots appear, one hot, one that asked for a demo; a third lead
+  // (a bot the current rules counted through a flag the candidate reads otherwise) is scored by the current rules only.
+  const current = [lead('ada', 45), lead('old', 10, demo)];
+  const candidate = [lead('ada', 45), lead('bot1', 90), lead('bot2', 10, demo)];
+
+  it('counts as a lead, entering or leaving the MQLs, moving and changing score: the figures add up', () => {
+    const report = backtest({ current, candidate, outcomes: none });
+    expect([report.leads, report.onlyCurrent, report.onlyCandidate]).toEqual([4, 1, 2]);
+    expect(report.mql).toEqual({ current: 1, candidate: 2, entering: 2, leaving: 1 });
+    expect(report.mql.entering - report.mql.leaving).toBe(report.mql.candidate - report.mql.current);
+    expect([report.moved, report.rescored]).toEqual([3, 3]);
+    expect(report.topMovers.map((m) => [m.email, m.current, m.candidate, m.change])).toEqual([
+      ['bot1@acme.test', null, { score: 90, temperature: 'hot' }, 90],
+      ['bot2@acme.test', null, { score: 10, temperature: 'cold' }, 10],
+      ['old@acme.test', { score: 10, temperature: 'cold' }, null, -10],
+    ]);
+  });
+
+  it('is "not scored" under the other rule set in the printed tables, whose columns sum to the leads the header counts', () => {
+    const out = printed({ current, candidate, outcomes: none });
+    expect(out[1]).toBe('4 identified leads, scored as of 2026-03-03T00:00:00.000Z');
+    expect(out[2]).toMatch(/^\(1 of them scored by the current rules only, 2 by the candidate only: countBots differs;$/);
+    expect(out[3]).toBe('below, such a lead is "not scored" under the other rules, and newly or no longer MQL if it is one under those that score it)');
+    expect(after(out, 'Leads per temperature', 5)).toEqual(['current candidate change', 'cold 1 1 0', 'warm 1 1 0', 'hot 0 1 +1', 'not scored 2 1 -1']);
+    expect(out).toContain('Movements (rows: current, columns: candidate): 3 of 4 change temperature, 3 change score');
+    expect(after(out, 'Movements', 5)).toEqual(['cold warm hot not scored', 'cold 0 0 0 1', 'warm 0 1 0 0', 'hot 0 0 0 0', 'not scored 1 0 1 0']);
+    expect(after(out, 'MQL volume', 1)).toEqual(['1 → 2 (+1): 2 newly MQL, 1 no longer MQL']);
+    expect(after(out, 'Leads whose score or temperature changes most', 4)).toEqual([
+      'lead id current candidate change',
+      'bot1@acme.test l_bot1 not scored 90 hot +90',
+      'bot2@acme.test l_bot2 not scored 10 cold +10',
+      'old@acme.test l_old 10 cold not scored -10',
+    ]);
+  });
+
+  it('leaves the tables as they were when both rule sets score the same leads', () => {
+    const out = printed({ current: [lead('ada', 45)], candidate: [lead('ada', 65)], outcomes: none });
+    expect(out[1]).toBe('1 identified lead, scored as of 2026-03-03T00:00:00.000Z');
+    expect(out[2]).toBe('Temperatures: warm from 30, hot above 60');
+    expect(after(out, 'Leads per temperature', 5)).toEqual(['current candidate change', 'cold 0 0 0', 'warm 1 0 -1', 'hot 0 1 +1', '']);
+    expect(after(out, 'Movements', 4)).toEqual(['cold warm hot', 'cold 0 0 0', 'warm 0 0 1', 'hot 0 0 0']);
+  });
+});
+
+describe('the printed backtest', () => {
+  it('never cuts an email address in the movers table: a cut address looks like another, real one', () => {
+    const email = 'hugo.lovelace.1147@massivedynamic.example.com';
+    const run = runOf({ current: [lead('hugo', 20, { email })], candidate: [lead('hugo', 40, { email })], outcomes: none });
+    const text = formatBacktest(run);
+    expect(text).toContain(`  ${email}  l_hugo`);
+    expect(after(lines(text), 'Leads whose score or temperature changes most', 2)).toEqual(['lead id current candidate change', `${email} l_hugo 20 cold 40 warm +20`]);
+  });
+});
+
+/** A run of the report over these scores, as `hearth backtest` prints it. */
+function runOf(input: BacktestInput): BacktestRun {
+  const thresholds = { warm: 30, hot: 60 };
+  return { site: 'acme', rulesFile: '/tmp/candidate.json', since: null, now: '2026-03-03T00:00:00.000Z', thresholds: { current: thresholds, candidate: thresholds }, report: backtest(input) };
+}
+/** The printed lines with runs of spaces collapsed, so a test reads a table row as words. */
+const lines = (text: string) => text.split('\n').map((line) => line.trim().replace(/ {2,}/g, ' '));
+const printed = (input: BacktestInput) => lines(formatBacktest(runOf(input)));
+const after = (out: string[], heading: string, count: number) => out.slice(out.findIndex((line) => line.startsWith(heading)) + 1).slice(0, count);
 
 describe('rulesSince', () => {
   const rules = defaultRules({});
