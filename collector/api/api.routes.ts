@@ -28,11 +28,13 @@ export interface ApiOptions {
   /** The alert dispatcher, woken when a dead letter is retried through the API. */
   alerts?: { wake(): void } | undefined;
   drainWaitMs?: LeadRouteOptions['drainWaitMs'];
+  /** Who logs in; the owner fields suggest the sales and admins among them. */
+  users: { name: string; role: string }[];
 }
 
 /** `/api/*`: leads and accounts for people who logged in and machines with a token (hooks/auth.hook.ts checks both
  * for every route under /api; a role is required where a route says so). */
-export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster, alerts, drainWaitMs }) => {
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster, alerts, drainWaitMs, users }) => {
   // `?limit=1&limit=2` arrives as a list, which a schema would call "NaN" or "not a string". No route here takes a
   // repeated parameter (lists are comma-separated), so every route under /api says so first, before its own checks.
   app.addHook('preValidation', async (request, reply) => {
@@ -42,7 +44,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
 
   await app.register(leadRoutes, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster, drainWaitMs });
   await app.register(alertRoutes, { config, client, alerts });
-  await app.register(dashboardApiRoutes, { config, client });
+  await app.register(dashboardApiRoutes, { config, client, users });
 
   // Strict, as the dashboards' lists are: a misspelt or unsupported filter (`tempreature=hot`, `minScore=60`) would
   // otherwise be dropped, and the whole list answered as though it were filtered.

@@ -39,6 +39,8 @@ export interface SitesResponse {
   /** Each framework's boxes, in order. */
   frameworks: Record<string, readonly string[]>;
   user: { name: string; role: 'admin' | 'marketing' | 'sales'; via: 'session' | 'token' } | null;
+  /** Who may own a lead: the users who log in with the sales or admin role, for the owner fields to suggest. */
+  owners: string[];
 }
 
 /**

@@ -16,6 +16,8 @@ import { siteParam, wholeNumber } from './site-query.ts';
 export interface DashboardApiOptions {
   config: HearthConfig;
   client: ClickHouseClient;
+  /** Who logs in (the config's users, HEARTH_USERS, the first-start admin): the sales and admins may own leads. */
+  users: { name: string; role: string }[];
 }
 
 /** The longest period one view covers: a daily series of a year stays a few hundred points. */
@@ -107,8 +109,11 @@ const contentRef = z
  * The marketing and sales dashboards' data: KPIs, series and panels for a site over a period (`?site=&from=&to=`), and
  * lead lists with the filters every panel drills down with, as JSON or CSV. Authentication applies as for all of /api.
  */
-export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async (app, { config, client }) => {
+export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async (app, { config, client, users }) => {
   const sitesById = new Map(config.sites.map((site) => [site.id, site]));
+  // The owner field stays free text (a CRM's owners need no login here), but suggests these: a typo in an owner
+  // would send its email alerts to an address nobody reads.
+  const owners = users.filter((user) => user.role === 'sales' || user.role === 'admin').map((user) => user.name).sort();
   const periodQuery = z.object({ site: siteParam(config), ...periodFields }).strict().superRefine(checkPeriod);
 
   /** Parses the query with `schema`, or answers 400 naming each bad parameter and returns undefined. */
@@ -131,6 +136,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     })),
     frameworks: FRAMEWORKS,
     user: request.user,
+    owners,
   }));
 
   app.get('/api/dashboard/summary', async (request, reply) => {

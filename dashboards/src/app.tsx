@@ -8,7 +8,7 @@ import { LeadPage } from './pages/lead.tsx';
 import { LeadsPage } from './pages/leads.tsx';
 import { MarketingPage } from './pages/marketing.tsx';
 import { hrefWith, interceptLinks, navigate, useLocation, type Location } from './router.ts';
-import { canSeeAlerts, type PageProps, type Session } from './session.ts';
+import { canSeeAlerts, OWNERS_LIST, type PageProps, type Session } from './session.ts';
 
 /** The navigation's pages; some only for the roles that may see them. */
 const PAGES: { path: string; label: string; shownTo?: (session: Session) => boolean }[] = [
@@ -47,7 +47,7 @@ export function App() {
     Promise.all([request<{ user: Session['user']; csrfToken: string | null }>('/api/session'), request<SitesResponse>('/api/dashboard/sites')]).then(
       ([who, sites]) => {
         setCsrfToken(who.csrfToken);
-        setSession({ user: who.user, sites: sites.sites, frameworks: sites.frameworks });
+        setSession({ user: who.user, sites: sites.sites, frameworks: sites.frameworks, owners: sites.owners });
       },
       (error: ApiError) => setFailure(error),
     );
@@ -140,6 +140,11 @@ export function App() {
           )}
         </div>
       </header>
+      <datalist id={OWNERS_LIST}>
+        {session.owners.map((owner) => (
+          <option key={owner} value={owner} />
+        ))}
+      </datalist>
       <main id="main" ref={main} tabIndex={-1}>
         {site ? (
           route(here, { session, site, location: here })

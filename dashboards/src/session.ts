@@ -7,7 +7,12 @@ export interface Session {
   user: { name: string; role: 'admin' | 'marketing' | 'sales' } | null;
   sites: SiteInfo[];
   frameworks: Record<string, readonly string[]>;
+  /** Who may own a lead (the sales and admins who log in): the owner fields suggest them (OWNERS_LIST). */
+  owners: string[];
 }
+
+/** The id of the list of owners the owner fields suggest, drawn once by the app. */
+export const OWNERS_LIST = 'hearth-owners';
 
 /** What every page gets: who is looking, the chosen site, and the URL's parameters. */
 export interface PageProps {

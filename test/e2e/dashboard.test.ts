@@ -154,7 +154,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     for (const box of ['Budget', 'Authority', 'Need', 'Timing']) await page.getByRole('checkbox', { name: new RegExp(`^${box}`) }).check();
     await page.getByRole('textbox', { name: 'Note on budget' }).fill('40k approved for Q3');
     await page.getByRole('button', { name: 'Assign to me' }).click();
-    expect(await page.getByRole('textbox', { name: 'Owner' }).inputValue()).toBe('sam');
+    expect(await page.getByRole('combobox', { name: 'Owner' }).inputValue()).toBe('sam');
     await page.getByRole('button', { name: 'Save qualification' }).click();
     await page.getByText('Saved: this lead is now a prospect.').waitFor();
     await expect.poll(() => status.innerText()).toContain('Prospect');
@@ -418,7 +418,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
       need: page.getByRole('checkbox', { name: /^Need/ }).isChecked(),
       budgetNote: page.getByRole('textbox', { name: 'Note on budget' }).inputValue(),
       needNote: page.getByRole('textbox', { name: 'Note on need' }).inputValue(),
-      owner: page.getByRole('textbox', { name: 'Owner' }).inputValue(),
+      owner: page.getByRole('combobox', { name: 'Owner' }).inputValue(),
     });
     const both = { budget: true, need: true, budgetNote: '20k set aside', needNote: 'replacing spreadsheets', owner: 'sam' };
     const read = async (page: Page) => Object.fromEntries(await Promise.all(Object.entries(form(page)).map(async ([key, value]) => [key, await value])));
@@ -890,11 +890,14 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByRole('link', { name: 'Katherine Johnson' }).click();
     await page.getByRole('heading', { name: 'Katherine Johnson', level: 1 }).waitFor();
     const hasFocus = (locator: Locator) => locator.evaluate((element) => element === document.activeElement);
-    const owner = page.getByRole('textbox', { name: 'Owner' });
+    const owner = page.getByRole('combobox', { name: 'Owner' });
     const save = page.getByRole('button', { name: 'Save qualification' });
     const reason = page.getByRole('textbox', { name: 'Reason' });
     const disqualify = page.getByRole('button', { name: 'Disqualify' });
     const requalify = page.getByRole('button', { name: 'Requalify' });
+
+    // The Owner field suggests who may own a lead, the sales and admins who log in: a typed owner's alerts go to it.
+    expect(await owner.evaluate((input) => [...(input as HTMLInputElement).list!.options].map((option) => option.value))).toEqual(['lin', 'sam']);
 
     // "Assign to me" goes once the owner is Sam: the keyboard goes on from the Owner field that now says so.
     await page.getByRole('button', { name: 'Assign to me' }).focus();

@@ -4,7 +4,7 @@ import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-ty
 import type { QualificationRecord } from '../../../collector/api/lead-store.ts';
 import { personName } from '../../../scoring/person-name.ts';
 import { ApiError, query, request, useApi } from '../api.ts';
-import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, usePageTitle, type PageProps, type Session } from '../session.ts';
+import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, OWNERS_LIST, usePageTitle, type PageProps, type Session } from '../session.ts';
 import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
@@ -453,7 +453,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
           </ul>
           <div class="owner">
             <label>
-              Owner <input type="text" name="owner" ref={ownerField} value={owner} maxLength={200} readOnly={readOnly} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
+              Owner <input type="text" name="owner" list={readOnly ? undefined : OWNERS_LIST} ref={ownerField} value={owner} maxLength={200} readOnly={readOnly} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
             </label>
             {!readOnly && session.user && owner !== session.user.name && (
               <button

@@ -2,7 +2,7 @@ import type { RefObject } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
-import { usePageTitle, type PageProps } from '../session.ts';
+import { OWNERS_LIST, usePageTitle, type PageProps } from '../session.ts';
 import { ErrorMessage, LifecycleBadge, Loading, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatNumber, formatTime } from '../format.ts';
 import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period.ts';
@@ -195,7 +195,7 @@ function Filters({ params, onApply, searchField }: { params: URLSearchParams; on
         Source <input type="text" value={source} placeholder="e.g. linkedin" size={12} onInput={(event) => setSource((event.target as HTMLInputElement).value)} />
       </label>
       <label>
-        Owner <input type="text" value={owner} disabled={unassigned} size={12} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
+        Owner <input type="text" value={owner} list={OWNERS_LIST} disabled={unassigned} size={12} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
       </label>
       <label class="checkbox">
         <input type="checkbox" checked={unassigned} onChange={(event) => setUnassigned((event.target as HTMLInputElement).checked)} /> Unassigned only
