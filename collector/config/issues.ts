@@ -9,7 +9,8 @@ export interface Problem {
 /** Renders a zod path the way people write it in JSON: `sites[0].origins[1]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
-  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out ? `.${String(key)}` : String(key);
+  // An empty key (`?=x`, `{"": 1}`) is written as one, where it read as the root.
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : key === '' ? `[""]` : out ? `.${String(key)}` : String(key);
   return out || '(root)';
 }
 

@@ -505,6 +505,7 @@ describe('the leads and accounts lists', () => {
       ['/api/leads?site=acme&lifecycle=prospect&owners=kim', 'owners'],
       ['/api/leads?site=acme&minScore=60', 'minScore'],
       ['/api/accounts?site=acme&page=2', 'page'],
+      ['/api/leads?site=acme&=x', '[""]'],
     ] as const) {
       const { status, body } = await getJson(server, path);
       expect({ path, status, code: body.code }).toEqual({ path, status: 400, code: 'invalid_query' });
