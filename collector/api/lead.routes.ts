@@ -273,7 +273,9 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
     .reverse()
     .filter((point, i, all) => i === 0 || point.score !== all[i - 1]!.score || point.temperature !== all[i - 1]!.temperature || point.stage !== all[i - 1]!.stage);
   // A lead seen only through an automated browser has no score unless the rules count bots.
-  return { ...lead, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: { ...qualification.verdict, history: qualification.history }, recentEvents: events,
+  // As the list shows the lead: when it was first and last seen (as its score counts its visits).
+  const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: null, lastSeen: null };
+  return { ...lead, kind: 'lead', ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: { ...qualification.verdict, history: qualification.history }, recentEvents: events,
     // The score over time, from its snapshots: one point per visible change.
     scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
 }

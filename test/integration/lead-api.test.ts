@@ -46,7 +46,11 @@ describe('one lead through the API', () => {
     const lead = await makeLead();
     const { status, body } = await getJson(server, `/api/leads/${lead.id}?site=acme`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ id: lead.id, email: lead.email, visitorIds: [lead.laptop, lead.phone].sort() });
+    expect(body).toMatchObject({ id: lead.id, kind: 'lead', email: lead.email, visitorIds: [lead.laptop, lead.phone].sort() });
+    // When it was first and last seen, as the list says.
+    const listed = (await getJson(server, `/api/leads?site=acme&visitor=${lead.laptop}`)).body.leads[0];
+    expect([body.firstSeen, body.lastSeen]).toEqual([listed.firstSeen, listed.lastSeen]);
+    expect(body.lastSeen).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(body.profile).toEqual({ job_title: 'COO', company: 'Lovelace', country: 'FR' });
     expect(body.recentEvents.map((e: { type: string }) => e.type)).toEqual(['identify', 'form', 'pageview', 'pageview']);
     expect(body.qualification).toMatchObject({ framework: 'bant', prospect: false, missing: ['budget', 'authority', 'need', 'timing'] });
