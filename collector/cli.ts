@@ -347,14 +347,20 @@ export interface LoadSignals {
 
 /**
  * Calls `stop` at the first SIGINT or SIGTERM, at once for one met while the CLI loaded. A second one ends the process
- * at once (Ctrl-C twice), `atOnce` said first, with the code a shell gives a process a signal ended (128 + its number).
+ * at once (Ctrl-C twice), `atOnce` said first, by the signal itself (a shell reports 128 + its number).
  */
 function onStopSignals(loading: LoadSignals | undefined, stop: (signal: NodeJS.Signals) => void, atOnce: () => string): void {
   let stopping = false;
   const handle = (signal: NodeJS.Signals) => {
     if (stopping) {
       process.stderr.write(`hearth: ${signal} again: ${atOnce()}\n`);
-      process.exit(128 + osConstants.signals[signal]);
+      // Ended by the signal's own action, which a shell reports as 128 + its number: process.exit would first run the
+      // embedded engine's exit handlers while its threads still work, and that crashed it (a segfault, 2 tries in 5).
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+      // Should the signal not end it (a handler added meanwhile), the code it stands for.
+      setTimeout(() => process.exit(128 + osConstants.signals[signal]), 1000).unref();
+      return;
     }
     stopping = true;
     stop(signal);
