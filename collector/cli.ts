@@ -233,14 +233,14 @@ function adminTokenFromEnv(): string | undefined {
  * The store the environment and the config's `storage` name. `usesDataDir`: the command writes under HEARTH_DATA_DIR
  * even with a ClickHouse server (the write-ahead log, sessions).
  */
-function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean): StoreOptions {
+function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean, configFile?: string): StoreOptions {
   const fromEnv = storeOptionsFromEnv();
   if (fromEnv.url) {
     checkClickHouseUrl(fromEnv.url);
     checkGivenOnce(process.env.CLICKHOUSE_URL!);
   }
   if (usesDataDir || !fromEnv.url) checkDataDir(fromEnv.dataDir, fromEnv.url ? fromEnv.dataDir : join(fromEnv.dataDir, 'clickhouse'));
-  return withStorageConfig(fromEnv, storage);
+  return withStorageConfig(fromEnv, storage, configFile && resolve(configFile));
 }
 
 /** A database or user given in CLICKHOUSE_URL and in its own variable, differently: the URL's would win without a word. */
@@ -405,7 +405,7 @@ async function start(options: Options, loading: LoadSignals | undefined): Promis
   const config: HearthConfig = parseConfig(raw, path);
   if (options.port !== undefined) config.server.port = options.port;
   if (options.host !== undefined) config.server.host = options.host;
-  const store = storeFromEnv(config.storage, true);
+  const store = storeFromEnv(config.storage, true, options.configFile);
   // Before the store is migrated and the first admin made (its password is printed only once the server listens).
   const given = (key: 'host' | 'port') =>
     options[key] !== undefined ? `--${key}` : isRecord(raw) && isRecord(raw.server) && raw.server[key] !== undefined ? `server.${key} in ${path}` : `the default ${key}`;
@@ -461,7 +461,7 @@ async function withSite<T = undefined>(options: Options, command: SiteCommand<T>
   const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
   if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
   const checked = check?.(site, config) as T;
-  const store = storeFromEnv(config.storage, false);
+  const store = storeFromEnv(config.storage, false, options.configFile);
   const client = createStoreClient(store);
   try {
     await command({ options, config, site, store, client, checked });
@@ -606,7 +606,7 @@ const printBacktest: SiteCommand<ReturnType<typeof backtestRules>> = async ({ op
  */
 async function runMigrations(configFile: string, configGiven: boolean, loading: LoadSignals | undefined): Promise<number> {
   const config = configGiven || existsSync(configFile) ? loadConfig(configFile) : undefined;
-  const store = storeFromEnv(config?.storage, false);
+  const store = storeFromEnv(config?.storage, false, configFile);
   // Without a config nothing says how long events are kept: the TTL an earlier start set stays.
   const retentionDays = config ? config.storage?.retentionDays : 'unchanged';
   // Signals are taken from here, before the store is opened (bin/hearth.cjs keeps one met before).

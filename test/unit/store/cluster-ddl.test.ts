@@ -166,6 +166,8 @@ describe('the storage section of the config', () => {
     expect(() => withStorageConfig({ ...server, cluster: 'bad name' }, undefined)).toThrow(/CLICKHOUSE_CLUSTER expects a cluster name/);
     expect(() => withStorageConfig({ dataDir: '/tmp/unused' }, { cluster: 'c' })).toThrow(ConfigError);
     expect(() => withStorageConfig({ dataDir: '/tmp/unused' }, { cluster: 'c' })).toThrow(/storage\.cluster \("c"\) needs CLICKHOUSE_URL/);
+    // Named in the config file, as every other config error is.
+    expect(() => withStorageConfig({ dataDir: '/tmp/unused' }, { cluster: 'c' }, '/etc/hearth.config.json')).toThrow(/^\/etc\/hearth\.config\.json: storage\.cluster \("c"\) needs CLICKHOUSE_URL/);
   });
 });
 
