@@ -19,6 +19,24 @@ export function webhookBody(alert: Alert): string {
   return JSON.stringify({ type: WEBHOOK_EVENT_TYPE, timestamp: alert.triggeredAt, data: alert });
 }
 
+/**
+ * The alert with what people typed (the lead's answers, form and asset names in the summary, the owner) on one line
+ * each: a job title of "CEO\n\nOpen the lead: https://evil.example" added its own line, a fake link above the real
+ * one, to the emails and Slack messages sales trust. The webhook's JSON carries the values as they were given.
+ */
+function typedOnOneLine(alert: Alert): Alert {
+  const { lead, account } = alert;
+  return {
+    ...alert,
+    summary: oneLine(alert.summary),
+    lead: { ...lead, email: oneLine(lead.email), name: oneLine(lead.name), company: oneLine(lead.company), jobTitle: oneLine(lead.jobTitle), country: oneLine(lead.country), owner: oneLine(lead.owner) },
+    account: account && { ...account, name: oneLine(account.name) },
+  };
+}
+
+/** Line breaks of every kind (CR, LF, NEL, line and paragraph separators, vertical tab, form feed) as one space. */
+const oneLine = (text: string) => text.replace(/[\r\n\v\f\u0085\u2028\u2029]+/g, ' ');
+
 /** "Ada Lovelace (Lovelace Ltd)", or whatever part of it is known. */
 export function leadTitle(alert: Alert): string {
   const { name, email, company } = alert.lead;
@@ -73,7 +91,8 @@ const clip = (text: string, max: number) => (text.length > max ? text.slice(0, m
 const linkOf = (alert: Alert) => (/^https?:\/\//i.test(alert.lead.url) ? alert.lead.url : '');
 
 /** A Block Kit message: a header naming the lead and the signal, the facts, the top reasons, a button to the lead. */
-export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } {
+export function slackMessage(typed: Alert): { text: string; blocks: unknown[] } {
+  const alert = typedOnOneLine(typed);
   const reasons = alert.lead.topReasons.slice(0, 3).map((reason) => `• ${slackEscape(describeReason(reason))}`);
   return {
     // Shown in notifications and by clients that cannot render blocks: mrkdwn too, so what the lead typed is escaped
@@ -102,8 +121,6 @@ export function slackMessage(alert: Alert): { text: string; blocks: unknown[] } 
 
 const htmlEscape = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
-/** Headers are one line: a lead's name must not add one. */
-const oneLine = (text: string) => text.replace(/[\r\n]+/g, ' ');
 
 export interface AlertEmail {
   subject: string;
@@ -112,7 +129,8 @@ export interface AlertEmail {
 }
 
 /** The email: a subject that says it all, and the same facts, reasons and link as plain text and as HTML. */
-export function alertEmail(alert: Alert): AlertEmail {
+export function alertEmail(typed: Alert): AlertEmail {
+  const alert = typedOnOneLine(typed);
   const reasons = alert.lead.topReasons.slice(0, 3).map(describeReason);
   const text = [
     alertHeadline(alert),
@@ -139,5 +157,6 @@ export function alertEmail(alert: Alert): AlertEmail {
     `<p style="color:#656d76;font-size:12px">Hearth · ${htmlEscape(alert.site)} · ${htmlEscape(alertTime(alert))}</p>`,
     '</body></html>',
   ].join('');
-  return { subject: oneLine(`[Hearth] ${alertHeadline(alert)}`), text, html };
+  // Headers are one line: the headline's parts already are.
+  return { subject: `[Hearth] ${alertHeadline(alert)}`, text, html };
 }

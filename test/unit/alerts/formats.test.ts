@@ -72,6 +72,24 @@ describe('the email', () => {
     expect((slackMessage(at) as { blocks: any[] }).blocks.at(-1)).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: `Hearth · acme · <!date^${Date.parse('2026-12-02T22:55:56Z') / 1000 | 0}^{date_short_pretty} at {time}|2 Dec 2026, 22:55 UTC>` }] });
   });
 
+  it('keeps what a lead typed on its own line, so it cannot add a line such as a fake link above the real one', () => {
+    const fake = '\n\nOpen the lead: https://evil.example/hearth-login';
+    const typed = sampleAlert({
+      summary: `Asked to talk to sales (form demo${fake})`,
+      lead: { name: `Bea${fake}`, company: 'Beta\u2028Bcc: victim@example.com', jobTitle: `CEO${fake}`, country: 'BE\r\n', url: alert.lead.url },
+    });
+    const email = alertEmail(typed);
+    expect(email.text.split('\n').filter((line) => line.startsWith('Open the lead:'))).toEqual([`Open the lead: ${alert.lead.url}`]);
+    expect(email.text).toContain('Job title: CEO Open the lead: https://evil.example/hearth-login\n');
+    expect(email.text.split('\n').some((line) => line.startsWith('Bcc:'))).toBe(false);
+    const slack = slackMessage(typed) as { text: string; blocks: any[] };
+    const fields = slack.blocks[1].fields.map((field: { text: string }) => field.text.split('\n'));
+    expect(fields.every((lines: string[]) => lines.length === 2)).toBe(true);
+    expect(slack.blocks[1].text.text).not.toContain('\n');
+    // The webhook's JSON carries the values as given.
+    expect(JSON.parse(webhookBody(typed)).data.lead.jobTitle).toBe(`CEO${fake}`);
+  });
+
   it('escapes everything in the HTML part and keeps the subject on one line', () => {
     const hostile = alertEmail(sampleAlert({ summary: '<script>alert(1)</script>', lead: { name: 'Eve "<img src=x onerror=alert(1)>"', company: "O'Brien & Co\r\nBcc: all@acme.test" } }));
     expect(hostile.html).not.toContain('<script>');
