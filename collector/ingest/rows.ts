@@ -155,9 +155,17 @@ function storedFragment(hash: string): string {
 }
 
 /** A query string ("?plan=pro&password=…") without the parameters named like secrets or holding a card number. */
+/**
+ * Query parameters that are secrets in an address whatever a form would call them: a signed link's signature (AWS's
+ * X-Amz-Signature, Google's X-Goog-Signature, Azure's sig: the link works for anyone who has it) and a session.
+ */
+const SECRET_PARAM = /^(?:sig|[\w-]*signature|session)$/;
+
 function withoutSecretParams(search: string): string {
   const params = new URLSearchParams(search);
-  const secrets = [...params].filter(([name, value]) => isSecretName(name) || isCardNumber(value));
+  // An OAuth sign-in comes back with code and state: the code buys its tokens (a promo `code` alone stays).
+  const oauth = params.has('code') && params.has('state');
+  const secrets = [...params].filter(([name, value]) => isSecretName(name) || SECRET_PARAM.test(name.toLowerCase()) || (oauth && name === 'code') || isCardNumber(value));
   if (secrets.length === 0) return search;
   for (const [name] of secrets) params.delete(name);
   const kept = params.toString();

@@ -52,7 +52,7 @@ describe('parseBatch', () => {
       status: 202,
       stored: [{ fine: 3 }],
       ignored: [
-        { path: 'e[0].p.', message: 'a property name has 1 to 64 characters' },
+        { path: 'e[0].p[""]', message: 'a property name has 1 to 64 characters' },
         { path: `e[0].p.${'k'.repeat(64)}…`, message: 'a property name has 1 to 64 characters' },
       ],
     });
@@ -237,6 +237,17 @@ describe('the addresses stored', () => {
     ]);
     // The page's source is read as before.
     expect(rows[0]!.utm_source).toBe('newsletter');
+  });
+
+  it("leave out a signed link's signature, a session and an OAuth sign-in's code, and keep a promo code", () => {
+    const stored = (u: string) => {
+      const parsed = parseBatch(batchOf(event({ u })));
+      return parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000)[0]!.url : '';
+    };
+    expect(stored('https://www.acme.test/dl?X-Amz-Credential=x&X-Amz-Signature=abc&X-Goog-Signature=def&sv=2024&sig=AZURE&plan=pro')).toBe('https://www.acme.test/dl?sv=2024&plan=pro');
+    expect(stored('https://www.acme.test/app?session=S8SESSION&tab=billing')).toBe('https://www.acme.test/app?tab=billing');
+    expect(stored('https://www.acme.test/callback?code=OAUTHCODE&state=xyz')).toBe('https://www.acme.test/callback?state=xyz');
+    expect(stored('https://www.acme.test/pricing?code=SPRING24')).toBe('https://www.acme.test/pricing?code=SPRING24');
   });
 
   it('leave out a sign-in fragment and a hash route\'s secret parameters, in page addresses, referrers and links', () => {
