@@ -1,5 +1,5 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The log's files hold what people typed in forms (emails, job titles): readable by the collector's user alone. */
@@ -75,7 +75,9 @@ export class SegmentLog {
   }
 
   static async open(dir: string, segmentBytes: number): Promise<{ log: SegmentLog; backlog: RecoveredBacklog }> {
-    await mkdir(dir, { recursive: true });
+    // The owner's alone, as its files are (PRIVATE); another user's directory Hearth may write to is left as it is.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700).catch(() => {});
     const saved = await readCheckpoint(dir);
     const seqs = (await readdir(dir))
       .map(segmentSeq)

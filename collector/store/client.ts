@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -183,7 +183,14 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
     });
   }
   const path = join(options.dataDir, 'clickhouse');
-  mkdirSync(path, { recursive: true });
+  // The engine writes its files readable by all (0644): its directory is the owner's alone, as the log's files are,
+  // since they hold what people typed in forms. One made by an earlier version is closed too, when Hearth owns it.
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(path, 0o700);
+  } catch {
+    // Another user's directory that Hearth may write to: left as its owner set it.
+  }
   const embedded = { ...settings, ...NO_JIT };
   const connect = () => {
     const connection = loadChdb().createChdbConnection({ path });

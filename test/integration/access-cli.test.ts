@@ -42,6 +42,8 @@ describe('hearth start with no user configured', () => {
     // Only the hash is on disk, readable by its owner alone.
     const file = join(dataDir, 'admin-user.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
+    // So are the store's and the log's directories: the engine writes its files readable by all.
+    expect([join(dataDir, 'clickhouse'), join(dataDir, 'wal')].map((dir) => (statSync(dir).mode & 0o777).toString(8))).toEqual(['700', '700']);
     const stored = JSON.parse(readFileSync(file, 'utf8'));
     expect(readFileSync(file, 'utf8')).not.toContain(password);
     expect(await verifyPassword(password, stored.passwordHash)).toBe(true);
