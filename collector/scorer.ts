@@ -180,7 +180,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       // started, and works at most a third of the time: each round then takes in more visitors (one query per 500),
       // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy. A full pass
       // (start, hourly) uses the gaps, a slice at a time, so that a large site's takes no alert minutes late.
-      const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - Date.now();
+      const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - performance.now();
       const touchedDue = pending.size > 0 && (wait <= 0 || closing);
       if (!touchedDue && (passes.size === 0 || closing)) {
         await sleep(wait);
@@ -208,7 +208,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   /** A round: the leads of every visitor noted so far. A holding() call (an erasure) stops it between two chunks. */
   async function rescoreTouched(): Promise<void> {
-    lastRoundAt = Date.now();
+    // On the monotonic clock: a step of the wall clock (NTP) made the next round wait an hour, or three times a jump.
+    lastRoundAt = performance.now();
     const through = noted;
     const touched = [...pending];
     pending.clear();
@@ -229,7 +230,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       for (const [siteId, visitors] of touched) for (const visitor of visitors) addVisitor(siteId, visitor);
       throw err;
     } finally {
-      lastRoundMs = Date.now() - lastRoundAt;
+      lastRoundMs = performance.now() - lastRoundAt;
     }
     if (!stopped) rescoredThrough = through;
   }

@@ -121,9 +121,10 @@ export async function createWalSink({
 
   let pendingRows = backlog.rows;
   let pendingBytes = backlog.bytes;
-  // Rows committed but not yet read by the drainer, and since when some have waited.
+  // Rows committed but not yet read by the drainer, and since when some have waited (performance.now()): a backlog
+  // replayed at start is due at once.
   let unreadRows = backlog.rows;
-  let unreadSince = 0;
+  let unreadSince = -Infinity;
   let readFrom: LogPosition = segments.checkpointed;
 
   let queue: QueuedWrite[] = [];
@@ -207,7 +208,8 @@ export async function createWalSink({
           const rows = group.reduce((sum, write) => sum + write.rows, 0);
           pendingRows += rows;
           pendingBytes += bytes;
-          if (unreadRows === 0) unreadSince = Date.now();
+          // On the monotonic clock: a step back of the wall clock (NTP) held the log's events out of ClickHouse that long.
+          if (unreadRows === 0) unreadSince = performance.now();
           unreadRows += rows;
           for (const write of group) write.resolve();
           diskWritableAgain();
@@ -258,7 +260,7 @@ export async function createWalSink({
     // A purge needs the checkpoint moved past the segment it sealed, even with nothing left to read.
     if (purgeWaiters.length > 0) return true;
     if (unreadRows === 0) return false;
-    return unreadRows >= flushRows || drainWaiters.length > 0 || closing || Date.now() - unreadSince >= flushMs;
+    return unreadRows >= flushRows || drainWaiters.length > 0 || closing || performance.now() - unreadSince >= flushMs;
   }
 
   /** Sleeps until woken (new rows, a drain request, close) or `ms` passes. */
@@ -389,17 +391,17 @@ export async function createWalSink({
     if (!storeReady) await Promise.race([ready, stopped]);
     while (!stopping) {
       if (!drainDue()) {
-        await pause(unreadRows > 0 ? flushMs - (Date.now() - unreadSince) : undefined);
+        await pause(unreadRows > 0 ? flushMs - (performance.now() - unreadSince) : undefined);
         continue;
       }
       try {
-        const readStartedAt = Date.now();
+        const readStartedAt = performance.now();
         const batch = await segments.read(readFrom, MAX_INSERT_BYTES);
         const batches = batch.records.map(decodeRecord);
         const rows = batches.reduce((sum, logged) => sum + logged.rows, 0);
         readFrom = batch.end;
         unreadRows -= rows;
-        unreadSince = batch.capped ? 0 : readStartedAt;
+        unreadSince = batch.capped ? readStartedAt - flushMs : readStartedAt;
         if (rows > 0 && !(await insertUntilStored(batches))) return;
         await segments.checkpoint(batch.end);
         pendingRows -= rows;

@@ -83,6 +83,25 @@ describe('rescoring rounds', () => {
     await scorer.close();
   });
 
+  it('goes on storing and rescoring batches when the clock steps back an hour, as an NTP correction does', async () => {
+    const visitor = newVisitor();
+    const email = `clock.${visitor}@tick-tock.test`;
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] })).status).toBe(202);
+    await drained(server);
+    const wallClock = Date.now.bind(Date);
+    const stepped = vi.spyOn(Date, 'now').mockImplementation(() => wallClock() - 3_600_000);
+    try {
+      // Posted as the clock steps: the log's flush timer and the scorer's next round were both on the wall clock.
+      expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ n: 'i', em: email })] })).status).toBe(202);
+      const outcome = await Promise.race([drained(server).then(() => 'stored and rescored'), sleep(10_000).then(() => 'still waiting after 10 s')]);
+      expect(outcome).toBe('stored and rescored');
+    } finally {
+      stepped.mockRestore();
+    }
+    const { body } = await getJson(server, `/api/leads?site=acme&kind=lead&limit=1000`);
+    expect(body.leads.map((lead: { email: string }) => lead.email)).toContain(email);
+  });
+
   it('rescores the leads batches touch while the full pass keeps failing', async () => {
     // A large site's slice that never ends in time (the HTTP client gives up after 30 s) fails at every try.
     const failing = withHook(server.client, (params) => {
