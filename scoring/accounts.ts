@@ -55,17 +55,19 @@ export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: 
 export type AccountMember = Pick<LeadScore, 'lead_id' | 'kind' | 'email' | 'score' | 'temperature' | 'seniority' | 'profile'>;
 
 export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresholds: Rules['thresholds']): AccountScore[] {
-  const groups = new Map<string, { name: string; leads: Lead[] }>();
+  const groups = new Map<string, { leads: Lead[]; names: Map<Lead, string> }>();
   for (const lead of leads) {
     const account = lead.kind === 'lead' ? accountKeyOf(lead) : undefined;
     if (!account) continue;
-    const group = groups.get(account.id) ?? { name: account.name, leads: [] };
+    const group = groups.get(account.id) ?? { leads: [], names: new Map<Lead, string>() };
     group.leads.push(lead);
+    group.names.set(lead, account.name);
     groups.set(account.id, group);
   }
   return [...groups]
-    .map(([id, { name, leads: members }]) => {
-      const ranked = [...members].sort((a, b) => b.score - a.score);
+    .map(([id, { leads: members, names }]) => {
+      const ranked = [...members].sort((a, b) => b.score - a.score || (a.lead_id < b.lead_id ? -1 : 1));
+      const name = accountName(id, ranked.map((lead) => names.get(lead)!));
       const rolesOf = (some: Lead[]) => [...new Set(some.map((lead) => lead.seniority).filter(Boolean))].sort();
       const personas = rolesOf(ranked);
       // Breadth counts the roles of the leads that are looking: a cold colleague's title adds nothing.
@@ -79,4 +81,18 @@ export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresho
       return { id, name, score, temperature, leads: members.length, personas, topLeads };
     })
     .sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+}
+
+/**
+ * An account's name: the company its leads declared most often, spelt as most of them did, that of the best lead among
+ * equals; the domain when none declared one. It was the first lead's in the order leads were read (their ids' hashes),
+ * so a colleague who left the company field empty renamed "AcmeSoft" to acmesoft.com.
+ */
+function accountName(id: string, bestFirst: string[]): string {
+  const declared = bestFirst.filter((name) => name !== id);
+  if (declared.length === 0) return bestFirst[0] ?? id;
+  const counts = new Map<string, number>();
+  for (const name of declared) counts.set(name, (counts.get(name) ?? 0) + 1);
+  // Among the most frequent, the first met: the best lead's.
+  return declared.reduce((best, name) => (counts.get(name)! > counts.get(best)! ? name : best));
 }

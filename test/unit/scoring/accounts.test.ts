@@ -73,4 +73,14 @@ describe('accounts', () => {
     }
     expect(accountKeyOf({ email: 'ana@initech.test', profile: { company: ' Initech ' } })).toEqual({ id: 'initech.test', name: 'Initech' });
   });
+
+  it('names an account as most of its leads spelt their company, whatever order the leads come in', () => {
+    const leads = [member('alice@acmesoft.test', 80, 'c_level', 'AcmeSoft'), member('judy@acmesoft.test', 40, 'manager', 'AcmeSoft'), member('quinn@acmesoft.test', 90, 'individual'), member('bob@acmesoft.test', 50, 'manager', 'Acmesoft Inc.')];
+    for (const order of [leads, [...leads].reverse(), [leads[2]!, leads[3]!, leads[0]!, leads[1]!]]) {
+      expect(scoreAccounts(order, THRESHOLDS).map((account) => account.name)).toEqual(['AcmeSoft']);
+    }
+    // Among spellings given as often, the best lead's; none given, the domain.
+    expect(scoreAccounts([member('a@hooli.test', 30, 'manager', 'hooli'), member('b@hooli.test', 70, 'manager', 'Hooli')], THRESHOLDS)[0]!.name).toBe('Hooli');
+    expect(scoreAccounts([member('a@hooli.test', 30, 'manager'), member('b@hooli.test', 70, 'manager')], THRESHOLDS)[0]!.name).toBe('hooli.test');
+  });
 });
