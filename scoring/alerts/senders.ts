@@ -27,7 +27,19 @@ export interface MailTransport {
 }
 
 const USER_AGENT = 'Hearth-Alerts/1.0';
-const ERROR_BODY_CHARS = 300;
+const ERROR_BODY_CHARS = 200;
+
+/**
+ * What a receiver's answer says, for the dead letter's reason that sales read: its text on one line, markup left out
+ * (an error page's HTML, a script), cut short. A receiver is the admin's choice; its answer is no place for secrets.
+ */
+const answerText = (body: string) =>
+  body
+    .replace(/<(script|style)\b[^]*?<\/\1\s*>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, ERROR_BODY_CHARS);
 
 export async function sendWebhook(destination: WebhookDestination, alert: Alert, options: HttpOptions): Promise<Outcome> {
   const body = webhookBody(alert);
@@ -100,7 +112,7 @@ async function post(url: string, body: string, headers: Record<string, string>, 
     return { kind: 'retry', error: `${target}: ${networkError(err, options.timeoutMs)}` };
   }
   const detail = await response.text().then(
-    (text) => (text.trim() ? `: ${text.trim().slice(0, ERROR_BODY_CHARS)}` : ''),
+    (text) => (answerText(text) ? `: ${answerText(text)}` : ''),
     () => '',
   );
   const status = response.status;

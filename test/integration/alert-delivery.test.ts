@@ -118,7 +118,9 @@ describe('webhook delivery', () => {
   it('makes a permanent 4xx a dead letter at once, saying why, and retries 408 and 429', async () => {
     const site = newSite();
     const hooks = await receiver();
-    hooks.respond = (request) => (request.path === '/gone' ? { status: 404, body: 'no such hook' } : request.path === '/slow-down' && hooks.requests.length < 3 ? { status: 408 } : { status: 202 });
+    // An error page, as a proxy in front of the receiver would answer: its text is the reason, not its markup.
+    const page = '<html><head><style>p{color:red}</style><script>alert("x")</script></head><body><h1>404</h1>\n<p>no such   hook</p></body></html>';
+    hooks.respond = (request) => (request.path === '/gone' ? { status: 404, body: page } : request.path === '/slow-down' && hooks.requests.length < 3 ? { status: 408 } : { status: 202 });
     const dead = sampleAlert({ site, signal: 'hot' });
     const later = sampleAlert({ site, signal: 'demo_request' });
     await dispatcher(site, {
@@ -132,7 +134,7 @@ describe('webhook delivery', () => {
     const letter = await settledAs(site, dead.id, 'dead', 'gone');
     expect(letter.attempts).toBe(1);
     expect(letter.lastError).toBe(
-      `the webhook at ${new URL(hooks.url).host} answered 404: no such hook (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)`,
+      `the webhook at ${new URL(hooks.url).host} answered 404: 404 no such hook (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)`,
     );
     expect((await settledAs(site, later.id, 'delivered', 'busy')).attempts).toBeGreaterThan(1);
     expect(hooks.requests.filter((request) => request.path === '/gone')).toHaveLength(1);
