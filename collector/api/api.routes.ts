@@ -50,35 +50,35 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
   // otherwise be dropped, and the whole list answered as though it were filtered.
   const leadsQuery = z
     .strictObject({
-    site: siteParam(config),
-    temperature: z.enum(['cold', 'warm', 'hot']).optional(),
-    stage: z.enum(['TOFU', 'MOFU', 'BOFU']).optional(),
-    kind: z.enum(['lead', 'visitor']).optional(),
-    lifecycle: z.enum(['visitor', 'lead', 'mql', 'prospect', 'disqualified']).optional(),
-    owner: z.string().max(200).optional(),
-    sort: z.enum(['score', 'recent']).default('score'),
-    limit: wholeNumber({ min: 1, max: 1000 }).default(100),
-    offset: wholeNumber({ min: 0 }).default(0),
-    visitor: z.string().min(1, { message: "expected a visitor id (the browser's hearth_vid), not an empty value" }).max(64).optional(),
-    /** Automated browsers are left out of scores and lists unless asked for (`bots=include`) or the rules count them. */
-    bots: z.enum(['exclude', 'include']).default('exclude'),
-    /** The leads after the last one of a page (its `next`): pages that neither repeat nor skip a lead as others change. */
-    after: z
-      .string()
-      .max(300)
-      .transform((text, ctx) => {
-        const cursor = decodeCursor(text);
-        if (cursor) return cursor;
-        ctx.addIssue({ code: 'custom', message: 'expected the "next" of a page of this list, as it was given' });
-        return z.NEVER;
-      })
-      .optional(),
-  })
-  .superRefine((query, ctx) => {
-    if (!query.after) return;
-    if (query.after.sort !== query.sort) ctx.addIssue({ code: 'custom', path: ['after'], message: `a cursor of the list sorted by ${query.after.sort}: give sort=${query.after.sort} with it` });
-    if (query.offset > 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give offset or after, not both' });
-  });
+      site: siteParam(config),
+      temperature: z.enum(['cold', 'warm', 'hot']).optional(),
+      stage: z.enum(['TOFU', 'MOFU', 'BOFU']).optional(),
+      kind: z.enum(['lead', 'visitor']).optional(),
+      lifecycle: z.enum(['visitor', 'lead', 'mql', 'prospect', 'disqualified']).optional(),
+      owner: z.string().max(200).optional(),
+      sort: z.enum(['score', 'recent']).default('score'),
+      limit: wholeNumber({ min: 1, max: 1000 }).default(100),
+      offset: wholeNumber({ min: 0 }).default(0),
+      visitor: z.string().min(1, { message: "expected a visitor id (the browser's hearth_vid), not an empty value" }).max(64).optional(),
+      /** Automated browsers are left out of scores and lists unless asked for (`bots=include`) or the rules count them. */
+      bots: z.enum(['exclude', 'include']).default('exclude'),
+      /** The leads after the last one of a page (its `next`): pages that neither repeat nor skip a lead as others change. */
+      after: z
+        .string()
+        .max(300)
+        .transform((text, ctx) => {
+          const cursor = decodeCursor(text);
+          if (cursor) return cursor;
+          ctx.addIssue({ code: 'custom', message: 'expected the "next" of a page of this list, as it was given' });
+          return z.NEVER;
+        })
+        .optional(),
+    })
+    .superRefine((query, ctx) => {
+      if (!query.after) return;
+      if (query.after.sort !== query.sort) ctx.addIssue({ code: 'custom', path: ['after'], message: `a cursor of the list sorted by ${query.after.sort}: give sort=${query.after.sort} with it` });
+      if (query.offset > 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give offset or after, not both' });
+    });
 
   const accountsQuery = z.strictObject({
     site: siteParam(config),
