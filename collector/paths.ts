@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,3 +18,18 @@ export const snippetPath = join(packageRoot, 'dist', 'hearth.js');
 export const migrationsDir = join(packageRoot, 'collector', 'store', 'migrations');
 export const demoSiteDir = join(packageRoot, 'test', 'fixtures', 'demo');
 export const demoConfigPath = join(packageRoot, 'test', 'fixtures', 'hearth.demo.json');
+
+/**
+ * Makes a directory of Hearth's data (the embedded store's, the write-ahead log's) readable by Hearth's user alone:
+ * they hold what people typed in forms, and the engine writes its files readable by all (0644). One an earlier version
+ * made is closed too, when Hearth owns it; another user's directory Hearth may write to is left as its owner set it.
+ */
+export function privateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(path, 0o700);
+  } catch {
+    // Not Hearth's: left as it is.
+  }
+}
+

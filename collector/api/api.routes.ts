@@ -14,6 +14,8 @@ import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
 import { lifecycleOf, listedLeads, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
 import { siteParam, wholeNumber } from './site-query.ts';
+import { timeOf, toClickHouseTime } from '../../scoring/sql.ts';
+import { unlessIssuesAt } from '../../scoring/checks.ts';
 
 export interface ApiOptions {
   config: HearthConfig;
@@ -63,22 +65,13 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       /** Automated browsers are left out of scores and lists unless asked for (`bots=include`) or the rules count them. */
       bots: z.enum(['exclude', 'include']).default('exclude'),
       /** The leads after the last one of a page (its `next`): pages that neither repeat nor skip a lead as others change. */
-      after: z
-        .string()
-        .max(300)
-        .transform((text, ctx) => {
-          const cursor = decodeCursor(text);
-          if (cursor) return cursor;
-          ctx.addIssue({ code: 'custom', message: 'expected the "next" of a page of this list, as it was given' });
-          return z.NEVER;
-        })
-        .optional(),
+      after: cursorParam.optional(),
     })
     .superRefine((query, ctx) => {
       if (!query.after) return;
       if (query.after.sort !== query.sort) ctx.addIssue({ code: 'custom', path: ['after'], message: `a cursor of the list sorted by ${query.after.sort}: give sort=${query.after.sort} with it` });
       if (query.offset > 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give offset or after, not both' });
-    });
+    }, unlessIssuesAt(['after'], ['sort'], ['offset']));
 
   const accountsQuery = z.strictObject({
     site: siteParam(config),
@@ -138,7 +131,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       next = stored.next;
     }
     const leads = await listedLeads(client, site, page, verdictOf, query.bots === 'include' || rulesOf(site).countBots);
-    return { site: site.id, total, leads, next: next && encodeCursor({ sort: query.sort, ...next }) };
+    return { site: site.id, total, leads, next: next && cursorText({ sort: query.sort, ...next }) };
   });
 };
 
@@ -185,17 +178,16 @@ function repeatedParameters(query: unknown): { path: string; message: string }[]
 
 type SortedCursor = LeadCursor & { sort: 'score' | 'recent' };
 
-/** A page's `next`: where it ends, in the list's order, as an opaque text for the query string. */
-const encodeCursor = ({ sort, key, leadId }: SortedCursor) => Buffer.from(JSON.stringify([sort, key, leadId])).toString('base64url');
-
-/** A cursor encodeCursor gave, or undefined: its sort, a key of that sort's kind and a lead id. */
-function decodeCursor(text: string): SortedCursor | undefined {
-  try {
-    const [sort, key, leadId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    const keyShape = sort === 'score' ? /^-?\d{1,10}$/ : sort === 'recent' ? /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/ : undefined;
-    if (!keyShape || typeof key !== 'string' || !keyShape.test(key) || typeof leadId !== 'string' || !/^[lv]_[\w-]{1,100}$/.test(leadId)) return undefined;
-    return { sort, key, leadId } as SortedCursor;
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * The cursor `next` gives and `after=` takes, readable as the alerts' is (alerts.routes.ts): the list's sort, its page's
+ * last lead's key (the score, or when it was last seen, in epoch milliseconds) and id. Clients pass it back as it is.
+ */
+const cursorText = ({ sort, key, leadId }: SortedCursor) => `${sort}.${sort === 'recent' ? timeOf(key) : key}.${leadId}`;
+const cursorParam = z
+  .string()
+  .regex(/^(?:score\.-?\d{1,10}|recent\.\d{1,13})\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" of a page of this list, as it was given' })
+  .transform((text): SortedCursor => {
+    // A lead id has no dot: the text is three parts.
+    const [sort, key, leadId] = text.split('.') as ['score' | 'recent', string, string];
+    return { sort, key: sort === 'recent' ? toClickHouseTime(Number(key)) : key, leadId };
+  });

@@ -183,8 +183,9 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
         // back) is stamped just after it, so the latest row is always the one built on all the others.
         const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);
         await appendQualification(client, found.site, found.lead.id, { state: next, change: change.data }, request.user!.name, at);
-        const after = await currentQualification(found.site, found.lead.id);
-        return { ...after.verdict, history: after.history };
+        // The history read above with the line just written: what GET would read now, without reading it again.
+        const written = { ...next, changedBy: request.user!.name, changedAt: new Date(at).toISOString() };
+        return { ...judgeQualification(written, policy), history: [...history, written] };
       } catch (err) {
         if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification' });
         throw err;

@@ -154,13 +154,13 @@ function storedFragment(hash: string): string {
   return query < 0 ? hash : hash.slice(0, query) + withoutSecretParams(hash.slice(query));
 }
 
-/** A query string ("?plan=pro&password=…") without the parameters named like secrets or holding a card number. */
 /**
  * Query parameters that are secrets in an address whatever a form would call them: a signed link's signature (AWS's
  * X-Amz-Signature, Google's X-Goog-Signature, Azure's sig: the link works for anyone who has it) and a session.
  */
 const SECRET_PARAM = /^(?:sig|[\w-]*signature|session)$/;
 
+/** A query string ("?plan=pro&password=…") without the parameters named like secrets or holding a card number. */
 function withoutSecretParams(search: string): string {
   const params = new URLSearchParams(search);
   // An OAuth sign-in comes back with code and state: the code buys its tokens (a promo `code` alone stays).

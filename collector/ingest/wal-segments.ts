@@ -1,10 +1,11 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { privateDir } from '../paths.ts';
+import { parseRecords, type IntactRecord } from './wal-records.ts';
 
 /** The log's files hold what people typed in forms (emails, job titles): readable by the collector's user alone. */
 export const PRIVATE = 0o600;
-import { parseRecords, type IntactRecord } from './wal-records.ts';
 
 /** A place in the log: everything before it (earlier segments, earlier bytes of this one) comes first. */
 export interface LogPosition {
@@ -75,9 +76,8 @@ export class SegmentLog {
   }
 
   static async open(dir: string, segmentBytes: number): Promise<{ log: SegmentLog; backlog: RecoveredBacklog }> {
-    // The owner's alone, as its files are (PRIVATE); another user's directory Hearth may write to is left as it is.
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await chmod(dir, 0o700).catch(() => {});
+    // The owner's alone, as its files are (PRIVATE).
+    privateDir(dir);
     const saved = await readCheckpoint(dir);
     const seqs = (await readdir(dir))
       .map(segmentSeq)

@@ -1,4 +1,3 @@
-import { chmodSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +6,7 @@ import { ClickHouseLogLevel, createClient, drainStream, parseError, type ClickHo
 import type * as ChdbConnection from 'chdb/connection';
 import type { EncodedInsert } from '../../scoring/snapshots.ts';
 import { inlineParams } from './inline-params.ts';
+import { privateDir } from '../paths.ts';
 
 /**
  * The embedded engine is loaded on first use only: its native library adds ~155 MB of resident memory, which a
@@ -183,14 +183,7 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
     });
   }
   const path = join(options.dataDir, 'clickhouse');
-  // The engine writes its files readable by all (0644): its directory is the owner's alone, as the log's files are,
-  // since they hold what people typed in forms. One made by an earlier version is closed too, when Hearth owns it.
-  mkdirSync(path, { recursive: true, mode: 0o700 });
-  try {
-    chmodSync(path, 0o700);
-  } catch {
-    // Another user's directory that Hearth may write to: left as its owner set it.
-  }
+  privateDir(path);
   const embedded = { ...settings, ...NO_JIT };
   const connect = () => {
     const connection = loadChdb().createChdbConnection({ path });
