@@ -17,6 +17,7 @@ import { listedLeads, scoreOfSnapshot } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
 import { storedLeadPage } from '../scoring/snapshots.ts';
+import { weightiestReasons } from '../scoring/labels.ts';
 import { insertEvents } from './ingest/sink.ts';
 import { createScorer } from './scorer.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
@@ -571,7 +572,7 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
     lead.temperature.padEnd(4),
     (lead.stage || '-').padEnd(5),
     lead.email.padEnd(width),
-    lead.reasons.slice(0, 3).map((reason) => `${reason.rule} ${reason.points > 0 ? '+' : ''}${Math.round(reason.points)}`).join(', '),
+    weightiestReasons(lead.reasons).map((reason) => `${reason.rule} ${reason.points > 0 ? '+' : ''}${Math.round(reason.points)}`).join(', '),
   ]);
   console.log(['score', 'temp', 'stage', 'lead'.padEnd(width), 'top reasons'].join('  '));
   for (const row of rows) console.log(row.join('  '));

@@ -10,6 +10,7 @@ import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
 import { personName } from '../scoring/person-name.ts';
+import { weightiestReasons } from '../scoring/labels.ts';
 import { toClickHouseTime } from '../scoring/sql.ts';
 import { inTurns } from '../scoring/turns.ts';
 import { MAX_FUTURE_MS } from './ingest/rows.ts';
@@ -325,6 +326,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const alerts: Alert[] = [];
     for (const { score, signal } of news) {
       const account = await accountOf(site, score, thresholds);
+      const verdict = qualifications.get(score.lead_id);
       alerts.push({
         id: signal.id,
         site: site.id,
@@ -339,10 +341,11 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
           company: score.profile.company ?? '',
           jobTitle: score.profile.job_title ?? '',
           country: score.country,
-          owner: qualifications.get(score.lead_id)?.owner ?? '',
+          owner: verdict?.owner ?? '',
+          ...(verdict?.disqualified ? { disqualifiedFor: verdict.reason } : {}),
           score: score.score,
           temperature: score.temperature,
-          topReasons: score.reasons.filter((reason) => reason.points > 0).slice(0, 3),
+          topReasons: weightiestReasons(score.reasons),
           url: leadPageUrl(dashboardUrl(), site.id, score.lead_id),
         },
         account,

@@ -31,3 +31,14 @@ const ROLES: Record<string, string> = { c_level: 'C-level', vp_director: 'VP or 
 
 /** A kind of role among an account's leads: "C-level", "Individual contributor". */
 export const roleName = (level: string) => ROLES[level] ?? humanize(level);
+
+/**
+ * The reasons that weigh most either way, at most `count`, heaviest first: a cold lead's minus points say why it is
+ * cold (a student's "Student −15" is what tells sales not to call). As the lists, the exports, alerts and the CLI show them.
+ */
+export function weightiestReasons<T extends { rule: string; points: number }>(reasons: readonly T[], count = 3): T[] {
+  return reasons
+    .filter((reason) => Math.round(reason.points) !== 0)
+    .sort((a, b) => Math.abs(b.points) - Math.abs(a.points) || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0))
+    .slice(0, count);
+}

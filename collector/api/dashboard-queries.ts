@@ -4,6 +4,7 @@ import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/co
 import { judgeQualification } from '../../scoring/qualification.ts';
 import { pricingPages } from '../../scoring/rules.ts';
 import { ASKED_FOR_DEMO_SQL, MARKETING_QUALIFIED_SQL } from '../../scoring/lifecycle.ts';
+import { weightiestReasons } from '../../scoring/labels.ts';
 import { currentLeadsSql } from '../../scoring/snapshots.ts';
 import { isoTime, SqlParams } from '../../scoring/sql.ts';
 import { fold as foldText, foldSql } from '../../scoring/normalize.ts';
@@ -602,11 +603,7 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
       negative: pointsOf('negative'),
       source: row.source,
       // The rules that weigh most either way: a cold lead's minus points say why it is cold.
-      topReasons: reasons
-        .filter((reason) => reason.points !== 0)
-        .sort((a, b) => Math.abs(b.points) - Math.abs(a.points))
-        .slice(0, 3)
-        .map((reason) => ({ rule: reason.rule, points: Math.round(reason.points) })),
+      topReasons: weightiestReasons(reasons).map((reason) => ({ rule: reason.rule, points: Math.round(reason.points) })),
       firstSeen: isoTime(row.first_seen),
       lastSeen: isoTime(row.last_seen),
     };

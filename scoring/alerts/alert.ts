@@ -31,6 +31,8 @@ export interface Alert {
     country: string;
     /** The sales owner assigned through qualification, '' when none. */
     owner: string;
+    /** Sales' reason, when they disqualified the lead: its alerts are kept as suppressed, never sent. */
+    disqualifiedFor?: string;
     score: number;
     temperature: Temperature;
     /** The three reasons that gave the most points. */

@@ -109,6 +109,15 @@ const keyOf = (delivery: Pick<Delivery, 'site' | 'alertId' | 'destinationId'>) =
 /** Destination ids are a site's own: two sites may both have a "crm". */
 const destinationOf = (delivery: Pick<Delivery, 'site' | 'destinationId'>) => `${delivery.site}\u0000${delivery.destinationId}`;
 
+/** An email address in free text, such as a receiver's answer ("contact jane@acme.test already exists"). */
+const EMAIL_IN_TEXT = /[^\s@<>()[\]{},;:"'`]+@[^\s@<>()[\]{},;:"'`]+\.[^\s@<>()[\]{},;:"'`.]+/g;
+
+/**
+ * A delivery error as the log says it: addresses masked. The outbox keeps the receiver's answer whole, where an
+ * erasure reaches it; a log line stays in files and collectors Hearth cannot erase.
+ */
+export const withoutEmails = (text: string) => text.replace(EMAIL_IN_TEXT, '[email]');
+
 export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDispatcher {
   const { client, config, log } = options;
   const now = options.now ?? Date.now;
@@ -188,6 +197,8 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   /** Why the alert as a whole goes nowhere, if it does. */
   function suppression(alert: Alert, alerts: AlertsConfig | undefined, lastSent: Map<string, number>, createdAt: number): string | undefined {
     if (!alerts) return `site "${alert.site}" has no alert destinations (sites[].alerts)`;
+    // As HubSpot's "unqualified": sales said not to pursue the lead, and a rep is not called back to it.
+    if (alert.lead.disqualifiedFor !== undefined) return `the lead is disqualified (${alert.lead.disqualifiedFor || 'no reason given'}): its alerts are not sent`;
     if (!alerts.signals.includes(alert.signal)) return `the signal "${alert.signal}" is not enabled for this site (alerts.signals)`;
     const last = lastSent.get(cooldownKey(alert.lead.id, alert.signal));
     if (last !== undefined && createdAt - last < alerts.cooldownHours * HOUR_MS) {
@@ -306,8 +317,8 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     await record(next);
     const details = { alert: delivery.alertId, site: delivery.site, destination: delivery.destinationId, attempts: next.attempts };
     if (next.state === 'delivered') log.info(details, 'alert delivered');
-    else if (next.state === 'dead') log.warn({ ...details, error: next.lastError }, 'alert delivery failed for good: a dead letter (GET /api/alerts?status=dead)');
-    else log.info({ ...details, error: next.lastError, retryAt: new Date(next.nextAttemptAt).toISOString() }, 'alert delivery failed; will retry');
+    else if (next.state === 'dead') log.warn({ ...details, error: withoutEmails(next.lastError) }, 'alert delivery failed for good: a dead letter (GET /api/alerts?status=dead)');
+    else log.info({ ...details, error: withoutEmails(next.lastError), retryAt: new Date(next.nextAttemptAt).toISOString() }, 'alert delivery failed; will retry');
   }
 
   /** Starts one send, counted against its destination until it is recorded. */

@@ -1,4 +1,5 @@
 import type { ScoreReason } from '../compile.ts';
+import { ruleName } from '../labels.ts';
 import type { Alert, Signal } from './alert.ts';
 
 /** What each destination receives for one alert: a signed JSON body, a Slack Block Kit message, an email. */
@@ -44,11 +45,11 @@ export function leadTitle(alert: Alert): string {
   return company && company !== who ? `${who} (${company})` : who;
 }
 
-/** "pricing-page +40 (2×, capped)". */
+/** "Pricing page +40 (2×, capped)": the rule by the name the dashboards give it. */
 export function describeReason(reason: ScoreReason): string {
   const points = `${reason.points >= 0 ? '+' : ''}${Math.round(reason.points * 10) / 10}`;
   const details = [`${reason.count}×`, ...(reason.capped ? ['capped'] : [])].join(', ');
-  return `${reason.rule} ${points} (${details})`;
+  return `${ruleName(reason.rule)} ${points} (${details})`;
 }
 
 /** One line for people: "Demo request: Ada Lovelace (Lovelace Ltd), score 72 (hot)". */

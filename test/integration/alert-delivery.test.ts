@@ -140,6 +140,20 @@ describe('webhook delivery', () => {
     expect(hooks.requests.filter((request) => request.path === '/gone')).toHaveLength(1);
   });
 
+  it('logs a receiver\'s answer with its addresses masked, and keeps it whole in the dead letter, where an erasure reaches it', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    hooks.respond = () => ({ status: 409, body: 'contact jane.doe+crm@acme-corp.example already exists' });
+    const alert = sampleAlert({ site, signal: 'hot' });
+    await dispatcher(site, { destinations: [webhook(hooks.url)] }).enqueue([alert]);
+
+    const letter = await settledAs(site, alert.id, 'dead');
+    expect(letter.lastError).toContain('contact jane.doe+crm@acme-corp.example already exists');
+    const logged = logLines.find((line) => line.message.startsWith('alert delivery failed for good') && (line.details as { alert?: string }).alert === alert.id);
+    expect((logged?.details as { error?: string }).error).toMatch(/^the webhook at .* answered 409: contact \[email\] already exists \(/);
+    expect(JSON.stringify(logLines)).not.toContain('jane.doe');
+  });
+
   it('gives up after 24 hours of failures and says so', async () => {
     const site = newSite();
     const hooks = await receiver();

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
-import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 import { startHttpReceiver, verifyStandardWebhook, waitFor, type HttpReceiver } from '../support/alerts.ts';
 
 const SECRET = 'whsec_' + Buffer.from('a-test-signing-key-of-32-bytes!!').toString('base64');
@@ -68,6 +69,38 @@ describe('from a visit to an alert', () => {
     expect(alertsFor(email)).toHaveLength(2);
     const listed = await getJson(server, `/api/alerts?site=acme&lead=${demo.data.lead.id}`);
     expect(listed.status).toBe(200);
+  });
+
+  it('gives the reasons that weigh most either way: a student\'s minus points say why the demo request is cold', async () => {
+    const visitor = newVisitor();
+    const email = `lea.${visitor}@gmail.com`;
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(3) })]);
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(2), p: { 'email  email': email, 'job_title  ': 'Étudiante' } })]);
+    await drained(server);
+    const [demo] = await waitFor(() => alertsFor(email).length >= 1 && alertsFor(email), 10_000, 'the demo-request alert');
+    expect(demo.data.lead).toMatchObject({ score: -5, temperature: 'cold' });
+    expect(demo.data.lead.topReasons.map((reason: { rule: string; points: number }) => [reason.rule, reason.points])).toEqual([['pricing-page', 20], ['student', -15], ['free-mail', -10]]);
+  });
+
+  it('sends nothing for a lead sales disqualified, and keeps its alert as suppressed with their reason', async () => {
+    const visitor = newVisitor();
+    const email = `eve.${visitor}@umbrella.example`;
+    await post(visitor, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: email, t: minutesAgo(5) })]);
+    await drained(server);
+    const id = `l_${createHash('sha256').update(email).digest('hex').slice(0, 20)}`;
+    const disqualified = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ disqualified: true, reason: 'competitor employee' }),
+    });
+    expect(disqualified.status).toBe(200);
+
+    await post(visitor, [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(1), p: { 'email  email': email } })]);
+    await drained(server);
+    const listed = await waitFor(async () => (await getJson(server, `/api/alerts?site=acme&lead=${id}&status=suppressed`)).body.alerts.find((alert: { signal: string }) => alert.signal === 'demo_request'), 10_000, 'the suppressed demo-request alert');
+    expect(JSON.stringify(listed)).toContain('the lead is disqualified (competitor employee): its alerts are not sent');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(alertsFor(email)).toEqual([]);
   });
 
   it('does not alert again for the same demo request when the person corrects their email', async () => {

@@ -31,7 +31,7 @@ describe('the Slack message', () => {
   });
 
   it('lists the top three reasons and links to the lead, with a text fallback for notifications', () => {
-    expect(message.blocks[2].text.text).toBe('*Why this score*\n• pricing-page +40 (3×, capped)\n• manager-director +20 (1×)\n• covered-country +15 (1×)');
+    expect(message.blocks[2].text.text).toBe('*Why this score*\n• Pricing page +40 (3×, capped)\n• Manager or director +20 (1×)\n• Covered country +15 (1×)');
     expect(message.blocks[3]).toMatchObject({ type: 'actions', elements: [{ type: 'button', url: alert.lead.url }] });
     expect(message.text).toBe(`Demo request: Ada Lovelace (Lovelace Ltd), score 72 (hot). Asked to talk to sales (form demo-request). ${alert.lead.url}`);
   });
@@ -59,7 +59,7 @@ describe('the email', () => {
     expect(email.subject).toBe('[Hearth] Demo request: Ada Lovelace (Lovelace Ltd), score 72 (hot)');
     expect(email.text).toContain('Asked to talk to sales (form demo-request)');
     expect(email.text).toContain('Owner: sam@vendor.test\nCountry: FR');
-    expect(email.text).toContain('Why this score:\n- pricing-page +40 (3×, capped)\n- manager-director +20 (1×)\n- covered-country +15 (1×)');
+    expect(email.text).toContain('Why this score:\n- Pricing page +40 (3×, capped)\n- Manager or director +20 (1×)\n- Covered country +15 (1×)');
     expect(email.text).toContain(`Open the lead: ${alert.lead.url}`);
     // The time as the dashboards write it, not as ISO 8601.
     const at = sampleAlert({ triggeredAt: '2026-12-02T22:55:56.453Z' });
