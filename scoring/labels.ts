@@ -42,3 +42,6 @@ export function weightiestReasons<T extends { rule: string; points: number }>(re
     .sort((a, b) => Math.abs(b.points) - Math.abs(a.points) || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0))
     .slice(0, count);
 }
+
+/** Owners as people type them: "Sam@ACME.com " is sam@acme.com, in routes, filters and "Assign to me" alike. */
+export const sameOwner = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();

@@ -16,6 +16,7 @@ import { lifecycleOf, listedLeads, rulesOf, scoreOfSnapshot, scoreSite } from '.
 import { siteParam, wholeNumber } from './site-query.ts';
 import { timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { unlessIssuesAt } from '../../scoring/checks.ts';
+import { sameOwner } from '../../scoring/labels.ts';
 
 export interface ApiOptions {
   config: HearthConfig;
@@ -111,7 +112,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
           (!query.stage || score.stage === query.stage) &&
           (!query.kind || score.kind === query.kind) &&
           (!query.lifecycle || lifecycleOf(score, verdictOf(score.lead_id)) === query.lifecycle) &&
-          (query.owner === undefined || (verdictOf(score.lead_id)?.owner ?? '') === query.owner) &&
+          (query.owner === undefined || sameOwner(verdictOf(score.lead_id)?.owner ?? '', query.owner)) &&
           (!query.visitor || score.visitor_ids.includes(query.visitor)),
       );
       // The list's order, as ClickHouse sorts the stored scores: by the key (descending), then by id.
@@ -161,7 +162,8 @@ function storedFilters(
   }
   if (query.owner === '') except.push(...ids((verdict) => verdict.owner !== ''));
   else if (query.owner !== undefined) {
-    const owned = new Set(ids((verdict) => verdict.owner === query.owner));
+    const wanted = query.owner;
+    const owned = new Set(ids((verdict) => sameOwner(verdict.owner, wanted)));
     filters.leadIds = (filters.leadIds ?? [...owned]).filter((id) => owned.has(id));
   }
   return { ...filters, exceptLeadIds: except };

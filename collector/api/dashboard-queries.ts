@@ -4,7 +4,7 @@ import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/co
 import { judgeQualification } from '../../scoring/qualification.ts';
 import { pricingPages } from '../../scoring/rules.ts';
 import { ASKED_FOR_DEMO_SQL, MARKETING_QUALIFIED_SQL } from '../../scoring/lifecycle.ts';
-import { weightiestReasons } from '../../scoring/labels.ts';
+import { sameOwner, weightiestReasons } from '../../scoring/labels.ts';
 import { currentLeadsSql } from '../../scoring/snapshots.ts';
 import { isoTime, SqlParams } from '../../scoring/sql.ts';
 import { fold as foldText, foldSql } from '../../scoring/normalize.ts';
@@ -543,7 +543,8 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
     where.push('lowerUTF8(source) = lowerUTF8({source:String})');
   }
   if (filters.owner !== undefined) {
-    params.owned = [...verdicts.owners].filter(([, owner]) => filters.owner === '' || owner === filters.owner).map(([leadId]) => leadId);
+    const wanted = filters.owner;
+    params.owned = [...verdicts.owners].filter(([, owner]) => wanted === '' || sameOwner(owner, wanted)).map(([leadId]) => leadId);
     where.push(filters.owner === '' ? 'NOT has({owned:Array(String)}, lead_id)' : 'has({owned:Array(String)}, lead_id)');
   }
   if (filters.minScore !== undefined) {

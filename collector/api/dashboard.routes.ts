@@ -229,7 +229,8 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     lifecycle: z.enum(['lead', 'mql', 'prospect', 'disqualified']).optional(),
     stage: z.enum(['TOFU', 'MOFU', 'BOFU']).optional(),
     funnel: z.enum(FUNNEL_STEPS).optional(),
-    source: z.string().min(1).max(200).optional(),
+    // As long as a source can be (a utm_source is kept up to the address's 2,048 characters): the sources panel links each.
+    source: z.string().min(1).max(2048).optional(),
     content: contentRef.optional(),
     // Leads who viewed a pricing page in the period (the pricing panel's leads).
     pricing: z.literal('1', { message: 'pricing takes 1: the leads who viewed a pricing page in the period' }).optional(),

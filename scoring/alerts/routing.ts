@@ -1,5 +1,6 @@
 import type { Alert } from './alert.ts';
 import type { AlertRoute, AlertsConfig, Destination, EmailDestination } from './config.ts';
+import { sameOwner } from '../labels.ts';
 
 /**
  * Which destinations of a site get an alert. No routes: every destination. Otherwise every route whose conditions
@@ -17,10 +18,10 @@ export function routeAlert(alert: Alert, alerts: AlertsConfig): Destination[] {
 }
 
 function routeMatches(route: AlertRoute, alert: Alert): boolean {
-  const owner = alert.lead.owner.trim().toLowerCase();
+  const owner = alert.lead.owner;
   return (
     (!route.signals || route.signals.includes(alert.signal)) &&
-    (!route.owners || (owner !== '' && route.owners.some((candidate) => candidate.trim().toLowerCase() === owner))) &&
+    (!route.owners || (owner.trim() !== '' && route.owners.some((candidate) => sameOwner(candidate, owner)))) &&
     (!route.countries || route.countries.includes(alert.lead.country.toUpperCase()))
   );
 }

@@ -550,11 +550,25 @@ describe('lead lists and CSV export', () => {
     const prospects = (await api(`/api/dashboard/leads?${WEEK}&lifecycle=prospect`)).body.leads;
     expect(prospects).toEqual([expect.objectContaining({ email: emails.ceo, lifecycle: 'prospect', owner: 'sam' })]);
     expect((await api(`/api/dashboard/leads?${WEEK}&owner=sam`)).body.total).toBe(1);
+    // As alerts route owners: an owner typed "Sam" is sam's lead in "my leads" too.
+    expect((await api(`/api/dashboard/leads?${WEEK}&owner=SAM`)).body.total).toBe(1);
     expect((await api(`/api/dashboard/leads?${WEEK}&owner=`)).body.total).toBe(3);
     // A source as people type it.
     const ids = async (source: string) => (await api(`/api/dashboard/leads?${WEEK}&source=${source}`)).body.leads.map((lead: { id: string }) => lead.id);
     expect((await ids('linkedin')).length).toBeGreaterThan(0);
     expect(await ids('LinkedIn')).toEqual(await ids('linkedin'));
+  });
+
+  it('drills down to a source as long as a campaign tag can be, as the sources panel links it', async () => {
+    const source = `partner-${'x'.repeat(400)}`;
+    const email = `gus.${newVisitor()}@umbrella.test`;
+    await store(newVisitor(), [landing('/newsletter', at(1), `?utm_source=${source}&utm_medium=partner`), form('/newsletter', 'newsletter', at(1, 1), { 'email  email': email })], 'umbra');
+    await server.scorer.settled();
+    const UMBRA = `site=umbra&from=${dayOf(6)}&to=${dayOf(0)}`;
+    expect((await api(`/api/dashboard/sources?${UMBRA}`)).body.sources).toContainEqual(expect.objectContaining({ source, leads: 1 }));
+    const drilled = await api(`/api/dashboard/leads?${UMBRA}&source=${source}`);
+    expect(drilled.status).toBe(200);
+    expect(drilled.body.leads.map((lead: { email: string }) => lead.email)).toEqual([email]);
   });
 
   it('exports a list as CSV with the same filters, one row per lead, formulas defused', async () => {

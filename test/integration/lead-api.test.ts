@@ -348,6 +348,8 @@ describe('lifecycle in the leads list', () => {
     const owned = await getJson(server, `/api/leads?site=acme&lifecycle=prospect&owner=sam`);
     expect(owned.body.leads.map((lead: { id: string }) => lead.id)).toContain(id);
     expect(owned.body.leads.every((lead: { owner: string }) => lead.owner === 'sam')).toBe(true);
+    // An owner as people type it, as alert routes match it.
+    expect((await getJson(server, `/api/leads?site=acme&lifecycle=prospect&owner=%20Sam`)).body.leads.map((lead: { id: string }) => lead.id)).toContain(id);
     await send('POST', `/api/leads/${id}/qualification?site=acme`, { disqualified: true, reason: 'no budget this year' });
     expect(await lifecycleOf()).toBe('disqualified');
   });

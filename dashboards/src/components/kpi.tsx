@@ -14,8 +14,8 @@ export function Kpi({ label, value, href, format = formatNumber, lowerIsBetter =
       <dt>{label}</dt>
       <dd>
         {href ? (
-          // Named by its figure and label: read out of context, a link says "633 warm leads: see the list", not "633".
-          <a href={href} aria-label={`${format(value.current)} ${spoken(label)}: see the list`}>
+          // Named by its figure and label: read out of context, a link says "633 warm leads: see the list" ("1 MQL: …"), not "633".
+          <a href={href} aria-label={`${format(value.current)} ${spoken(value.current === 1 ? label.replace(/s$/, '') : label)}: see the list`}>
             {figure}
           </a>
         ) : (

@@ -11,7 +11,7 @@ import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { checklistChange, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
 import { formatDecimal, formatNumber, formatSeconds, formatTime, linkPath } from '../format.ts';
-import { humanize, ruleName } from '../../../scoring/labels.ts';
+import { humanize, ruleName, sameOwner } from '../../../scoring/labels.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
 interface LeadDetail {
@@ -455,7 +455,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
             <label>
               Owner <input type="text" name="owner" list={readOnly ? undefined : OWNERS_LIST} ref={ownerField} value={owner} maxLength={200} readOnly={readOnly} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />
             </label>
-            {!readOnly && session.user && owner !== session.user.name && (
+            {!readOnly && session.user && !sameOwner(owner, session.user.name) && (
               <button
                 type="button"
                 class="link-button"

@@ -200,7 +200,7 @@ function FunnelPanel({ data, leads }: { data: FunnelResponse; leads: LeadsLink }
   return (
     <>
       <p class="muted">
-        {formatNumber(data.leads)} identified leads seen; each sits at the furthest step it reached, and a step counts the leads at it or beyond.
+        {formatNumber(data.leads)} identified {data.leads === 1 ? 'lead' : 'leads'} seen; each sits at the furthest step it reached, and a step counts the leads at it or beyond.
         {data.leads > top && ` ${formatNumber(data.leads - top)} of them reached no step: they saw no page of the funnel's page groups.`}
       </p>
       <ol class="funnel">
