@@ -17,7 +17,8 @@ export const SIGNAL_LABELS: Record<Signal, string> = {
 export const WEBHOOK_EVENT_TYPE = 'lead.signal';
 
 export function webhookBody(alert: Alert): string {
-  return JSON.stringify({ type: WEBHOOK_EVENT_TYPE, timestamp: alert.triggeredAt, data: alert });
+  // An unassigned lead's owner is null, as GET /api/leads and the dashboards' lists say it.
+  return JSON.stringify({ type: WEBHOOK_EVENT_TYPE, timestamp: alert.triggeredAt, data: { ...alert, lead: { ...alert.lead, owner: alert.lead.owner || null } } });
 }
 
 /**

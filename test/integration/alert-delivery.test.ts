@@ -90,7 +90,8 @@ describe('webhook delivery', () => {
     expect(request).toMatchObject({ method: 'POST', path: '/hooks/hearth' });
     expect(request!.headers['content-type']).toBe('application/json');
     expect(request!.headers['webhook-id']).toBe(alert.id);
-    expect(JSON.parse(request!.body)).toEqual({ type: 'lead.signal', timestamp: alert.triggeredAt, data: alert });
+    // The alert as recorded, an unassigned lead's owner null as the API's lists say it.
+    expect(JSON.parse(request!.body)).toEqual({ type: 'lead.signal', timestamp: alert.triggeredAt, data: { ...alert, lead: { ...alert.lead, owner: null } } });
 
     // The same receiver refuses a forged body and a replay an hour later.
     const forged = await fetch(`${hooks.url}/hooks/hearth`, { method: 'POST', headers: request!.headers as Record<string, string>, body: request!.body.replace('"score":72', '"score":99') });
@@ -389,7 +390,7 @@ describe('email', () => {
     expect(mail.headers.get('to')).toBe('sam@vendor.test');
     expect(mail.headers.get('message-id')).toBe(`<${owned.id}.sales@acme.test>`);
     expect(mail.text).toContain('Asked to talk to sales (form demo-request)');
-    expect(mail.text).toContain('- pricing-page +40 (3×, capped)');
+    expect(mail.text).toContain('- Pricing page +40 (3×, capped)');
     expect(mail.text).toContain(`Open the lead: ${owned.lead.url}`);
     expect(mail.html).toContain('<h2 style="margin:0 0 8px">Demo request: Zoë &lt;b&gt;Ndiaye&lt;/b&gt; (Ndiaye &amp; Fils)</h2>');
     expect(mail.html).toContain(`<a href="${owned.lead.url}">Open the lead</a>`);
