@@ -20,7 +20,7 @@ import { snippetRoute } from './routes/snippet.route.ts';
 export interface AppOptions {
   config: HearthConfig;
   client: ClickHouseClient;
-  sink: EventSink & Partial<Pick<WalSink, 'purge'>>;
+  sink: EventSink & Partial<Pick<WalSink, 'purge' | 'setAsideEvents'>>;
   adminToken: string;
   /** Who may log in: the config's users with HEARTH_USERS, or the first-start admin (server.ts); config.users when absent. */
   users?: UserEntry[] | undefined;
@@ -147,7 +147,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   await app.register(collectRoutes, { config, client, sink, metrics });
   metrics.watchBacklog(() => sink.status());
   await app.register(metricsRoute, { config, metrics });
-  await app.register(apiRoutes, { config, client, drained: settled, holdingScores, rescoreVisitors, purgeEventLog: sink.purge?.bind(sink), cluster, alerts, drainWaitMs, users: users ?? config.users });
+  await app.register(apiRoutes, { config, client, drained: settled, holdingScores, rescoreVisitors, purgeEventLog: sink.purge?.bind(sink), setAsideEvents: sink.setAsideEvents?.bind(sink), cluster, alerts, drainWaitMs, users: users ?? config.users });
   await app.register(dashboardRoutes);
   if (config.serveDemoSite) {
     await app.register(demoSiteRoutes);

@@ -221,6 +221,7 @@ async function startOn(
     onInsertError: metrics.clickHouseFailed,
     erasures: erasureFilter(client, cluster),
     ready,
+    retentionDays: config.storage?.retentionDays,
   });
   opened.sink = sink;
   await abandonIfStopped();

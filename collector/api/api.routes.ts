@@ -27,6 +27,7 @@ export interface ApiOptions {
   rescoreVisitors: LeadRouteOptions['rescoreVisitors'];
   /** The write-ahead log's purge (ingest/wal.ts), when the sink is one: an erasure runs it so no record of the person stays on disk. */
   purgeEventLog?: LeadRouteOptions['purgeEventLog'];
+  setAsideEvents?: LeadRouteOptions['setAsideEvents'];
   cluster?: ClusterTarget | undefined;
   /** The alert dispatcher, woken when a dead letter is retried through the API. */
   alerts?: { wake(): void } | undefined;
@@ -37,7 +38,7 @@ export interface ApiOptions {
 
 /** `/api/*`: leads and accounts for people who logged in and machines with a token (hooks/auth.hook.ts checks both
  * for every route under /api; a role is required where a route says so). */
-export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster, alerts, drainWaitMs, users }) => {
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, setAsideEvents, cluster, alerts, drainWaitMs, users }) => {
   // `?limit=1&limit=2` arrives as a list, which a schema would call "NaN" or "not a string". No route here takes a
   // repeated parameter (lists are comma-separated), so every route under /api says so first, before its own checks.
   app.addHook('preValidation', async (request, reply) => {
@@ -45,7 +46,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     if (problems.length) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems });
   });
 
-  await app.register(leadRoutes, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster, drainWaitMs });
+  await app.register(leadRoutes, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, setAsideEvents, cluster, drainWaitMs });
   await app.register(alertRoutes, { config, client, alerts });
   await app.register(dashboardApiRoutes, { config, client, users });
 

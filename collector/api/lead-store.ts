@@ -18,6 +18,9 @@ export function leadIdOf(email: string): string {
 /** Whether `id` has the shape of a lead id (leadIdOf); any other is no lead's. */
 export const isLeadId = (id: string) => /^l_[0-9a-f]{20}$/.test(id);
 
+/** The browser (visitor id) of an anonymous visitor's id, `v_<visitor id>` as /api/leads lists it (leads.ts); undefined for any other id. */
+export const visitorOfId = (id: string) => /^v_([\w-]{8,64})$/.exec(id)?.[1];
+
 export interface LeadIdentity {
   id: string;
   email: string;
@@ -32,7 +35,8 @@ export interface LeadIdentity {
 
 /**
  * A person, as their export and erasure select what is theirs (the README's erase text): their lead, whose browsers
- * may all have gone to other emails since, and the rest of what is stored about them.
+ * may all have gone to other emails since, and the rest of what is stored about them; or an anonymous visitor
+ * (findVisitor): its browser, with `email` ''.
  */
 export interface Person extends LeadIdentity {
   /**
@@ -177,6 +181,38 @@ export async function findPerson(client: ClickHouseClient, site: string, id: str
 }
 
 /**
+ * Finds an anonymous visitor (`v_<visitor id>`) as a person an export or an erasure covers: the browser's whole history,
+ * its stored scores and alerts. A browser that gave an email is no anonymous visitor any more: its visits, the
+ * anonymous ones included, are the identified leads' (findPerson), whose ids are answered instead (`identifiedAs`),
+ * for the caller to name rather than half-erase a person. Undefined when the site has no such visitor.
+ */
+export async function findVisitor(client: ClickHouseClient, site: string, id: string): Promise<{ person: Person } | { identifiedAs: string[] } | undefined> {
+  const visitor = visitorOfId(id);
+  if (!visitor) return undefined;
+  const given = await rows<{ email: string }>(
+    client,
+    `SELECT DISTINCT email FROM identities WHERE site_id = {site:String} AND visitor_id = {visitor:String}`,
+    { site, visitor },
+    ONE_LEAD,
+  );
+  if (given.length > 0) return { identifiedAs: given.map((row) => leadIdOf(row.email)).sort() };
+  // Its events, or the stored scores they left (events ClickHouse has expired since, before the scores' own time).
+  const seen = await rows<{ seen: number }>(
+    client,
+    `SELECT 1 AS seen FROM events WHERE site_id = {site:String} AND visitor_id = {visitor:String} LIMIT 1
+     UNION ALL
+     SELECT 1 AS seen FROM lead_scores WHERE site_id = {site:String} AND lead_id = {id:String} LIMIT 1`,
+    { site, visitor, id },
+    ONE_LEAD,
+  );
+  if (seen.length === 0) return undefined;
+  return { person: { id, email: '', visitorIds: [visitor], sharedVisits: {}, handedOver: [], leadIds: [id], formerEmails: [] } };
+}
+
+/** The emails that make rows a person's: theirs and their former ones; none for an anonymous visitor (an '' would pick every anonymous row). */
+const emailsOf = (person: Person) => [person.email, ...person.formerEmails].filter((email) => email !== '');
+
+/**
  * The rows (events, or identity rows, which have the same columns) of the lead's visits: every row of a browser that
  * is the lead's throughout, and of a shared one the rows of its visits; never a row that carries another email (its
  * person's: an automated browser's, or a form someone else sent in the same visit). isPersonsRow makes the same test
@@ -203,7 +239,7 @@ const PERSONS_ROWS = personsRows(THEIR_EMAIL);
 /** Whether an event row (one the write-ahead log set aside, say) is the person's, by the test PERSONS_ROWS makes in SQL. */
 export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow, 'site_id' | 'visitor_id' | 'session_id' | 'email'>) => boolean {
   const browsers = new Set(person.visitorIds);
-  const emails = new Set([person.email, ...person.formerEmails]);
+  const emails = new Set(emailsOf(person));
   return (row) => {
     const email = String(row.email ?? '').trim().toLowerCase();
     return row.site_id === site && (emails.has(email) || (email === '' && browsers.has(row.visitor_id) && (person.sharedVisits[row.visitor_id]?.includes(row.session_id) ?? true)));
@@ -240,7 +276,7 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
   );
 }
 
-const personParams = (site: string, person: Person) => ({ ...leadParams(site, person, [person.email, ...person.formerEmails]), leads: person.leadIds });
+const personParams = (site: string, person: Person) => ({ ...leadParams(site, person, emailsOf(person)), leads: person.leadIds });
 
 /** Every event of the person (PERSONS_ROWS), newest first. */
 export async function personEvents(client: ClickHouseClient, site: string, person: Person) {
@@ -423,7 +459,7 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
     return client.insert({
       table: 'erasures',
       values: [
-        ...[person.email, ...person.formerEmails].map((email) => erasure('', '', leadIdOf(email))),
+        ...emailsOf(person).map((email) => erasure('', '', leadIdOf(email))),
         // A browser that was theirs throughout, or their visits of one they shared: the others' visits are kept.
         ...person.visitorIds.flatMap((visitor) => (person.sharedVisits[visitor] ?? ['']).map((session) => erasure(visitor, session, ''))),
       ],

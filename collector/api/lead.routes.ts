@@ -22,6 +22,7 @@ import {
   eraseLead,
   findLead,
   findPerson,
+  findVisitor,
   isLeadId,
   isPersonsRow,
   leadEvents,
@@ -33,11 +34,13 @@ import {
   qualificationHistory,
   type LeadIdentity,
   type Person,
+  visitorOfId,
 } from './lead-store.ts';
 import { presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
 import type { EventRow } from '../ingest/rows.ts';
+import type { SetAsideEvent } from '../ingest/wal.ts';
 
 export interface LeadRouteOptions {
   config: HearthConfig;
@@ -50,6 +53,8 @@ export interface LeadRouteOptions {
   rescoreVisitors: (site: string, visitors: string[]) => void;
   /** Deletes from the write-ahead log's files every record already stored, and the set-aside events `erased` picks. */
   purgeEventLog?: ((erased: (row: EventRow) => boolean) => Promise<void>) | undefined;
+  /** The events this collector's log set aside in rejected.ndjson as ClickHouse refused them, those `picks` picks: an export lists the person's. */
+  setAsideEvents?: ((picks: (row: EventRow) => boolean) => Promise<SetAsideEvent[]>) | undefined;
   cluster?: ClusterTarget | undefined;
   /** How long an erasure or an export waits for the log to drain before a 503 (DRAIN_WAIT_MS). */
   drainWaitMs?: number | undefined;
@@ -76,7 +81,7 @@ async function untilDrained(drained: () => Promise<void>, waitMs: number, nothin
 }
 
 /** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
-export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, cluster, drainWaitMs = DRAIN_WAIT_MS }) => {
+export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, setAsideEvents, cluster, drainWaitMs = DRAIN_WAIT_MS }) => {
   // `?site=` and nothing else: a parameter these routes do not take is named in a 400, not ignored (an erasure with a
   // `dryRun=1` it does not know of would erase for real).
   const query = z.strictObject({ site: siteParam(config) });
@@ -86,7 +91,9 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
 
   /**
    * Parses `?site=` and finds the lead (findLead), or the person (findPerson: also one whose browsers have all gone to
-   * other emails, for an export or an erasure); otherwise answers 400/404 and returns undefined.
+   * other emails, for an export or an erasure; findVisitor for an anonymous visitor's `v_` id); otherwise answers
+   * 400/404 (409 for a `v_` id whose browser gave an email since: the leads to export or erase instead) and returns
+   * undefined.
    */
   async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply): Promise<{ site: string; lead: LeadIdentity } | undefined>;
   async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply, person: 'person'): Promise<{ site: string; lead: Person } | undefined>;
@@ -94,12 +101,32 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const site = siteOf(request, reply);
     if (site === undefined) return;
     const { id } = request.params as { id: string };
+    if (person && visitorOfId(id)) return visitorAsPerson(site, id, reply);
     const lead = await (person ? findPerson : findLead)(client, site, id, countsBots(site));
     if (!lead) {
       notFound(reply, site, id);
       return;
     }
     return { site, lead };
+  }
+
+  /**
+   * An anonymous visitor as a person to export or erase (findVisitor). One whose browser gave an email since is the
+   * identified lead's now, anonymous visits included: a 409 names the leads to export or erase instead, rather than
+   * take half of a person (their browser's history without the events their email carries elsewhere).
+   */
+  async function visitorAsPerson(site: string, id: string, reply: FastifyReply): Promise<{ site: string; lead: Person } | undefined> {
+    const found = await findVisitor(client, site, id);
+    if (!found) {
+      reply.code(404).send({ error: `no anonymous visitor "${id}" on site "${site}"`, code: 'lead_not_found' });
+      return;
+    }
+    if ('person' in found) return { site, lead: found.person };
+    reply.code(409).send({
+      error: `the browser of visitor "${id}" gave an email since: it is the identified lead ${found.identifiedAs.join(', ')}, to export or erase instead`,
+      code: 'visitor_identified',
+      leadIds: found.identifiedAs,
+    });
   }
 
   /**
@@ -200,17 +227,21 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const found = await resolve(request, reply, 'person');
     if (!found) return;
     const { site, lead: person } = found;
-    const [events, qualifications, storedScores, alerts] = await Promise.all([
+    const [events, rejected, qualifications, storedScores, alerts] = await Promise.all([
       personEvents(client, site, person),
+      // Picked as the erasure drops them from rejected.ndjson (isPersonsRow).
+      setAsideEvents?.(isPersonsRow(site, person)) ?? [],
       personQualifications(client, site, person),
       personStoredScores(client, site, person),
       personAlerts(client, site, person),
     ]);
     const qualificationHistory = [...qualifications].flatMap(([leadId, records]) => records.map((record) => ({ leadId, ...record })));
     reply.header('content-disposition', `attachment; filename="hearth-${person.id}.json"`);
+    // An anonymous visitor has no email: `null`, as a field of no value reads, rather than an empty text.
+    const who = { kind: person.email ? 'lead' : 'visitor', ...person, email: person.email || null };
     // Their profile from their own events: leadProfile reads only the browsers that are theirs now, and misses the forms
     // they filled on a browser someone else has taken over since (all of them, for a person whose lead is gone).
-    return { exportedAt: new Date().toISOString(), site, ...person, profile: profileOf(events), events, qualificationHistory, storedScores, alerts };
+    return { exportedAt: new Date().toISOString(), site, ...who, profile: profileOf(events), events, rejectedEvents: rejectedEventsOf(rejected), qualificationHistory, storedScores, alerts };
   });
 
   // Erasing a person cannot be undone: admins only.
@@ -279,6 +310,18 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   return { ...lead, kind: 'lead', ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: { ...qualification.verdict, history: qualification.history }, recentEvents: events,
     // The score over time, from its snapshots: one point per visible change.
     scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
+}
+
+/**
+ * The person's events ClickHouse refused, as an export lists them beside the stored ones: the same columns (times in
+ * ISO 8601 UTC, no site), with when the collector set each aside and ClickHouse's reason; newest first, as `events`.
+ */
+function rejectedEventsOf(setAside: SetAsideEvent[]) {
+  // A line written by hand, or by an older release, may lack a time: left as it is rather than fail the export.
+  const iso = (text: string) => (typeof text === 'string' && text !== '' ? isoTime(text) : text);
+  return setAside
+    .map(({ at, error, row: { site_id: _site, ...row } }) => ({ ...row, ts: iso(row.ts), received_at: iso(row.received_at), rejectedAt: at, reason: error }))
+    .sort((a, b) => (a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0));
 }
 
 /** As leadProfile: the latest answer to each declarative field among these events' forms and identify calls (saysNothing left out). */

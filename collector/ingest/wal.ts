@@ -5,6 +5,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
 import { insertEncodedEvents, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
 import type { ErasureFilter } from './erasures.ts';
+import { eventExpired } from '../store/retention.ts';
 import { batchOfRows, decodeRecord, encodeRecord, insertBody, rowsOf, type LoggedBatch } from './wal-records.ts';
 import { PRIVATE, SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
 
@@ -40,6 +41,12 @@ export interface WalSinkOptions {
   erasures?: ErasureFilter | undefined;
   /** Resolves once the store may take inserts (prepared: store/prepare.ts); the log is not drained before. */
   ready?: Promise<unknown> | undefined;
+  /**
+   * `storage.retentionDays`: the events ClickHouse refused are dropped from rejected.ndjson once as old as the TTL makes
+   * the stored ones (by their time), at start and every `expireEveryMs` (an hour); kept forever when absent.
+   */
+  retentionDays?: number | undefined;
+  expireEveryMs?: number | undefined;
 }
 
 export interface WalStatus extends SinkStatus {
@@ -63,6 +70,15 @@ export interface WalSink extends EventSink {
    * from rejected.ndjson: after an erasure, the log keeps no copy of the person's events.
    */
   purge(erased?: (row: EventRow) => boolean): Promise<void>;
+  /** The refused events of rejected.ndjson that `picks` picks, in the file's order: what an export of the person shows of them. */
+  setAsideEvents(picks: (row: EventRow) => boolean): Promise<SetAsideEvent[]>;
+}
+
+/** One line of rejected.ndjson: an event ClickHouse refused, when it was set aside and ClickHouse's reason. */
+export interface SetAsideEvent {
+  at: string;
+  error: string;
+  row: EventRow;
 }
 
 /** Where events ClickHouse refused are kept, one JSON line each, for a person to look at. */
@@ -86,6 +102,10 @@ const DISK_CHECK_MS = 1000;
 // next batch, and /readyz would flap. A log restarted with less room than this (or an eighth of its quota) is full.
 const DISK_CHECK_BYTES = 64 * 1024;
 const DISK_CHECK_FILE = 'write-check';
+
+// How often rejected.ndjson is rid of the events older than storage.retentionDays: the TTL's own granularity is a day,
+// and the file is small (a line per refused event), so reading it hourly costs nothing.
+const EXPIRE_EVERY_MS = 60 * 60_000;
 
 const unavailable = (message: string, code: string) => Object.assign(new Error(message), { statusCode: 503, code });
 
@@ -116,6 +136,8 @@ export async function createWalSink({
   onStored = () => {},
   erasures,
   ready,
+  retentionDays,
+  expireEveryMs = EXPIRE_EVERY_MS,
 }: WalSinkOptions): Promise<WalSink> {
   const { log: segments, backlog } = await SegmentLog.open(dir, segmentBytes);
 
@@ -293,7 +315,8 @@ export async function createWalSink({
       return (await insertUntilStored(parts.slice(0, half))) && (await insertUntilStored(parts.slice(half)));
     }
     const [row] = rowsOf(parts[0]!);
-    await withRejectedFile(() => appendFile(join(dir, REJECTED_FILE), JSON.stringify({ at: new Date().toISOString(), error: err.message, row }) + '\n', { mode: PRIVATE }));
+    const line: SetAsideEvent = { at: new Date().toISOString(), error: err.message, row: row! };
+    await withRejectedFile(() => appendFile(join(dir, REJECTED_FILE), JSON.stringify(line) + '\n', { mode: PRIVATE }));
     rejectedRows++;
     log.error({ err, eventId: row?.event_id, file: join(dir, REJECTED_FILE) }, 'ClickHouse refused an event; it is set aside, the rest goes on');
     return true;
@@ -348,33 +371,51 @@ export async function createWalSink({
     }
   }
 
-  /** Rewrites rejected.ndjson without the refused events `erased` picks (a line that is not JSON stays). */
-  function dropRejected(erased: (row: EventRow) => boolean): Promise<void> {
+  /** rejected.ndjson's lines, each with what it says when it is one the log wrote (a line that is not JSON says nothing). */
+  async function rejectedLines(): Promise<{ line: string; entry: SetAsideEvent | undefined }[]> {
+    const text = await readFile(join(dir, REJECTED_FILE), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return '';
+      throw err;
+    });
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => ({ line, entry: setAsideEventOf(line) }));
+  }
+
+  /** Rewrites rejected.ndjson without the refused events `dropped` picks (a line that is not JSON stays); resolves to how many went. */
+  function dropRejected(dropped: (entry: SetAsideEvent) => boolean): Promise<number> {
     return withRejectedFile(async () => {
+      const lines = await rejectedLines();
+      const kept = lines.filter(({ entry }) => !(entry && dropped(entry)));
+      if (kept.length === lines.length) return 0;
       const file = join(dir, REJECTED_FILE);
-      const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return '';
-        throw err;
-      });
-      const lines = text.split('\n').filter((line) => line !== '');
-      const kept = lines.filter((line) => {
-        try {
-          const { row } = JSON.parse(line) as { row?: EventRow };
-          return !(row && erased(row));
-        } catch {
-          return true;
-        }
-      });
-      if (kept.length === lines.length) return;
       const handle = await open(`${file}.tmp`, 'w', PRIVATE);
       try {
-        await handle.writeFile(kept.map((line) => `${line}\n`).join(''));
+        await handle.writeFile(kept.map(({ line }) => `${line}\n`).join(''));
         await handle.sync();
       } finally {
         await handle.close();
       }
       await rename(`${file}.tmp`, file);
+      return lines.length - kept.length;
     });
+  }
+
+  /**
+   * Drops from rejected.ndjson the events storage.retentionDays has expired: by their time, as the events table's TTL
+   * expires the stored ones (store/retention.ts). A refused event is no reason to keep what a person did longer.
+   */
+  async function expireRejected(): Promise<void> {
+    if (retentionDays === undefined) return;
+    const now = Date.now();
+    try {
+      const dropped = await dropRejected(({ row }) => eventExpired(retentionDays, row, now));
+      if (dropped > 0) log.info({ events: dropped, retentionDays }, `dropped from ${REJECTED_FILE} the refused events older than storage.retentionDays`);
+    } catch (err) {
+      // Tried again at the next round; the log's work does not depend on it.
+      log.warn({ err }, `cannot drop the refused events older than storage.retentionDays from ${REJECTED_FILE}`);
+    }
   }
 
   function settleDrainWaiters(): void {
@@ -427,7 +468,14 @@ export async function createWalSink({
     }
   }
 
+  // A last line a crash cut short would swallow the next refused event, which no erasure or retention could pick then.
+  await withRejectedFile(() => endCutLine(join(dir, REJECTED_FILE))).catch((err: unknown) => log.warn({ err }, `cannot end the line a crash cut short in ${REJECTED_FILE}`));
   const draining = drainLoop();
+  // At start, then hourly: a collector runs for weeks, and its refused events age meanwhile.
+  await expireRejected();
+  const expiring = retentionDays === undefined ? undefined : setInterval(() => void expireRejected(), expireEveryMs);
+  // Nothing to wait for at exit.
+  expiring?.unref();
 
   return {
     write,
@@ -452,7 +500,12 @@ export async function createWalSink({
         settlePurgeWaiters();
         wakeDrainer();
       });
-      if (erased) await dropRejected(erased);
+      if (erased) await dropRejected(({ row }) => erased(row));
+    },
+
+    async setAsideEvents(picks) {
+      const lines = await withRejectedFile(rejectedLines);
+      return lines.flatMap(({ entry }) => (entry && picks(entry.row) ? [entry] : []));
     },
 
     status() {
@@ -477,6 +530,7 @@ export async function createWalSink({
       if (closing) return;
       closing = true;
       clearTimeout(diskCheck);
+      clearInterval(expiring);
       if (commitsInFlight > 0 || queue.length > 0) await new Promise<void>((resolve) => commitWaiters.push(resolve));
       wakeDrainer();
       let timer: NodeJS.Timeout | undefined;
@@ -499,6 +553,32 @@ export async function createWalSink({
       await segments.close();
     },
   };
+}
+
+/** Ends with a newline the last line of `file` when a crash cut it short (no file: nothing to do). */
+async function endCutLine(file: string): Promise<void> {
+  const handle = await open(file, 'r+').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!handle) return;
+  try {
+    const { size } = await handle.stat();
+    const last = Buffer.alloc(1);
+    if (size > 0 && (await handle.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] !== 0x0a) await handle.write('\n', size);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A line of rejected.ndjson as the log wrote it (setAside), or undefined for one that is not (cut by a crash mid-append). */
+function setAsideEventOf(line: string): SetAsideEvent | undefined {
+  try {
+    const entry = JSON.parse(line) as Partial<SetAsideEvent> | null;
+    return entry?.row && typeof entry.row === 'object' ? { at: String(entry.at ?? ''), error: String(entry.error ?? ''), row: entry.row } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether `dir`'s disk takes a write and its fdatasync, as an append to the log needs; the file is removed after. */

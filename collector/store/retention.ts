@@ -1,5 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { localTable, quoteName, type ClusterTarget } from './cluster-ddl.ts';
+import { timeOf } from '../../scoring/sql.ts';
+import type { EventRow } from '../ingest/rows.ts';
 
 /** A table's TTL clause as ClickHouse prints it back in `system.tables.engine_full`, or null. */
 export function ttlOf(engineFull: string): string | null {
@@ -18,6 +20,19 @@ const RETAINED: ReadonlyArray<{ table: string; time: string }> = [
   { table: 'lead_scores', time: 'last_seen' },
   { table: 'alert_outbox', time: 'created_at' },
 ];
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/**
+ * Whether `retentionDays` has expired an event kept outside ClickHouse (one the write-ahead log set aside as ClickHouse
+ * refused it): by the time the events table's TTL reads, `toDateTime(ts) + INTERVAL N DAY`, so it goes when the stored
+ * events of that day go. One whose time cannot be read is judged by when it was received.
+ */
+export function eventExpired(retentionDays: number, row: Pick<EventRow, 'ts' | 'received_at'>, now = Date.now()): boolean {
+  const at = [row.ts, row.received_at].map((text) => (typeof text === 'string' ? timeOf(text) : NaN)).find(Number.isFinite);
+  // toDateTime: to the second below.
+  return at !== undefined && Math.floor(at / 1000) * 1000 + retentionDays * DAY_MS <= now;
+}
 
 /**
  * What brings a table's TTL from `currentTtl` to `retentionDays` (none: keep rows forever). Nothing when it is already

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leadIdOf } from '../../collector/api/lead-store.ts';
+import { newApiToken } from '../../collector/auth/tokens.ts';
 import { batchToRows } from '../../collector/ingest/rows.ts';
 import { erasureFilter } from '../../collector/ingest/erasures.ts';
 import { createWalSink, REJECTED_FILE } from '../../collector/ingest/wal.ts';
@@ -17,9 +18,13 @@ import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, 
 // Erasing a person (DELETE /api/leads/:id) and exporting them: what is theirs when a browser was shared, or when
 // they corrected their email, and that nothing of theirs is left behind, in ClickHouse or in the write-ahead log.
 
+// A machine of sales': it may export a person, not erase one.
+const salesToken = newApiToken();
+
 let server: RunningServer;
 beforeAll(async () => {
   server = await startTestServer({
+    tokens: [{ name: 'crm-sync', role: 'sales', tokenHash: salesToken.tokenHash }],
     sites: [
       {
         id: 'acme',
@@ -38,10 +43,22 @@ const post = async (visitor: string, events: unknown[], sid?: string) => expect(
 const form = (minutes: number, fields: Record<string, string>, name = 'newsletter') =>
   wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: name, t: minutesAgo(minutes), p: Object.fromEntries(Object.entries(fields).map(([key, value]) => [`${key}  `, value])) });
 const view = (minutes: number, path: string) => wireEvent({ u: `${SITE_ORIGIN}${path}`, t: minutesAgo(minutes) });
-const erase = async (id: string) => {
-  const response = await fetch(`${server.url}/api/leads/${id}?site=acme`, { method: 'DELETE', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+const erase = async (id: string, token = TEST_TOKEN) => {
+  const response = await fetch(`${server.url}/api/leads/${id}?site=acme`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
   return { status: response.status, body: (await response.json()) as any };
 };
+/**
+ * An event `visitor` sent that ClickHouse refuses (half an emoji in its title), to write straight into the collector's
+ * log, which sets it aside in rejected.ndjson: an identify with `email`, else a page view of the pricing page.
+ */
+const refusedEvent = (visitor: string, email?: string) => ({
+  ...batchToRows({ s: 'acme', v: visitor, e: [wireEvent(email ? { n: 'i', em: email, t: minutesAgo(5) } : { u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(5) }) as WireBatch['e'][number]] }, Date.now())[0]!,
+  title: 'Pricing \ud83d',
+});
+const walDir = () => join(processDataDir(), 'wal');
+/** Every file of the collector's write-ahead log, as text. */
+const walOnDisk = () => readdirSync(walDir()).map((file) => readFileSync(join(walDir(), file), 'latin1')).join('\n');
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const leadOf = async (visitor: string) => (await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads[0];
 
 async function rows(query: string, params: Record<string, unknown> = {}) {
@@ -226,6 +243,30 @@ describe('exporting a person', () => {
     expect(body.events.map((event: { type: string; path: string }) => `${event.type} ${event.path}`)).toEqual(['form /contact', 'pageview /pricing']);
   });
 
+  it('lists the events of theirs ClickHouse refused, with its reason, as the erasure picks them, and no one else’s', async () => {
+    const { laptop, shared, ada, adaId } = await sharedComputer();
+    // Set aside in rejected.ndjson: Ada's identify on a tablet, a page view of her laptop, and one of the shared PC
+    // made after the visits that are hers (Bob's), with a stranger's.
+    const [tablet, stranger] = [newVisitor(), newVisitor()];
+    const [hers, herLaptops, bobs] = [refusedEvent(tablet, ada), refusedEvent(laptop), { ...refusedEvent(shared), session_id: newVisitor() }];
+    await server.sink.write([hers, herLaptops, bobs, refusedEvent(stranger)]);
+    const { status, body } = await getJson(server, `/api/leads/${adaId}/export?site=acme`);
+    expect(status).toBe(200);
+    expect(body.rejectedEvents.map((event: { event_id: string }) => event.event_id).sort()).toEqual([hers.event_id, herLaptops.event_id].sort());
+    expect(body.rejectedEvents.find((event: { event_id: string }) => event.event_id === hers.event_id)).toMatchObject({
+      visitor_id: tablet,
+      type: 'identify',
+      email: ada,
+      ts: expect.stringMatching(ISO),
+      received_at: expect.stringMatching(ISO),
+      rejectedAt: expect.stringMatching(ISO),
+      reason: expect.stringMatching(/surrogate/),
+    });
+    // Apart from the stored ones: an event is in one list or the other.
+    expect(body.events.map((event: { event_id: string }) => event.event_id)).not.toContain(hers.event_id);
+    expect(JSON.stringify(body.rejectedEvents)).not.toContain(stranger);
+  });
+
   it('holds the alerts and stored scores of the email they corrected', async () => {
     const { typo, typoId, fixedId } = await correctedEmail();
     await expect
@@ -302,24 +343,18 @@ describe('erasing a person', () => {
 
   it('leaves no record of theirs in the write-ahead log, nor among the events ClickHouse refused', async () => {
     const { laptop, ada, adaId } = await sharedComputer();
-    // An event of Ada's that ClickHouse refuses (half an emoji in its title), and one of someone else's.
-    const refused = (visitor: string, email: string) => ({
-      ...batchToRows({ s: 'acme', v: visitor, e: [wireEvent({ n: 'i', em: email, t: minutesAgo(5) }) as WireBatch['e'][number]] }, Date.now())[0]!,
-      title: 'Pricing \ud83d',
-    });
+    // An event of Ada's that ClickHouse refuses, and one of someone else's.
     const stranger = newVisitor();
-    await server.sink.write([refused(laptop, ada), refused(stranger, `${stranger}@gamma.test`)]);
+    await server.sink.write([refusedEvent(laptop, ada), refusedEvent(stranger, `${stranger}@gamma.test`)]);
     await drained(server);
-    const walDir = join(processDataDir(), 'wal');
-    const onDisk = () => readdirSync(walDir).map((file) => readFileSync(join(walDir, file), 'latin1')).join('\n');
-    expect(onDisk()).toContain(ada);
+    expect(walOnDisk()).toContain(ada);
 
     expect((await erase(adaId)).status).toBe(200);
 
-    expect(onDisk()).not.toContain(ada);
-    expect(onDisk()).not.toContain(laptop);
+    expect(walOnDisk()).not.toContain(ada);
+    expect(walOnDisk()).not.toContain(laptop);
     // Someone else's refused event is still there for a person to look at.
-    expect(readFileSync(join(walDir, REJECTED_FILE), 'utf8')).toContain(stranger);
+    expect(readFileSync(join(walDir(), REJECTED_FILE), 'utf8')).toContain(stranger);
     // The log goes on: a new event is accepted and stored.
     const later = newVisitor();
     await post(later, [view(1, '/pricing')]);
@@ -600,5 +635,89 @@ describe('erasing a person', () => {
     expect(await count(`lead_scores WHERE lead_id = {id:String} AND kind != 'gone'`, { id })).toBe(0);
     expect(await count(`alert_outbox WHERE lead_id = {id:String}`, { id })).toBe(0);
     expect((await getJson(server, `/api/leads/${id}?site=acme`)).status).toBe(404);
+  });
+});
+
+describe('an anonymous visitor, by its browser id (`v_…`)', () => {
+  /** A browser that browsed the pricing and a product page, an event of it ClickHouse refused, and a stranger's beside it. */
+  async function anonymousVisitor() {
+    const [browser, stranger] = [newVisitor(), newVisitor()];
+    await post(browser, [view(20, '/pricing'), view(19, '/product/a')]);
+    await post(stranger, [view(18, '/pricing')]);
+    const refused = refusedEvent(browser);
+    await server.sink.write([refused, refusedEvent(stranger)]);
+    await drained(server);
+    const id = `v_${browser}`;
+    // As the leads list names it.
+    expect(await leadOf(browser)).toMatchObject({ id, kind: 'visitor' });
+    return { browser, stranger, id, refused };
+  }
+
+  it('is exported: its events, those ClickHouse refused, its stored scores; to any role, as a lead is', async () => {
+    const { browser, stranger, id, refused } = await anonymousVisitor();
+    const { status, body, headers } = await getJson(server, `/api/leads/${id}/export?site=acme`, salesToken.token);
+    expect(status).toBe(200);
+    expect(headers.get('content-disposition')).toBe(`attachment; filename="hearth-${id}.json"`);
+    expect(body).toMatchObject({ kind: 'visitor', id, email: null, visitorIds: [browser], leadIds: [id], handedOver: [], formerEmails: [], profile: {}, qualificationHistory: [], alerts: [] });
+    expect(body.events.map((event: { visitor_id: string; path: string }) => `${event.visitor_id === browser ? 'browser' : event.visitor_id} ${event.path}`)).toEqual(['browser /product/a', 'browser /pricing']);
+    expect(body.rejectedEvents).toEqual([expect.objectContaining({ event_id: refused.event_id, visitor_id: browser, path: '/pricing', reason: expect.stringMatching(/surrogate/) })]);
+    expect(body.storedScores.length).toBeGreaterThan(0);
+    expect(body.storedScores.map((row: { lead_id: string }) => row.lead_id)).toEqual(body.storedScores.map(() => id));
+    expect(JSON.stringify(body)).not.toContain(stranger);
+  });
+
+  it('is erased by an admin: its events, stored scores, the log’s records and refused events, and its events still on their way', async () => {
+    const { browser, stranger, id } = await anonymousVisitor();
+    expect(await count(`lead_scores WHERE lead_id = {id:String}`, { id })).toBeGreaterThan(0);
+    // A second collector, cut off from ClickHouse, still holds a page view the browser sent before the erasure.
+    let reachable = false;
+    const other = await otherCollector(() => reachable);
+    await other.write(batchToRows({ s: 'acme', v: browser, e: [view(10, '/careers')] as WireBatch['e'] }, Date.now()));
+    expect(walOnDisk()).toContain(browser);
+
+    // Admins only, as for a lead.
+    expect(await erase(id, salesToken.token)).toMatchObject({ status: 403 });
+    expect(await erase(id)).toEqual({ status: 200, body: { erased: id, visitorIds: [browser], handedOver: [], leadIds: [id] } });
+    reachable = true;
+    await other.drained();
+    await other.close();
+
+    expect(await count(`events WHERE visitor_id = {browser:String}`, { browser })).toBe(0);
+    expect(await count(`lead_scores WHERE lead_id = {id:String}`, { id })).toBe(0);
+    expect(await count(`erasures WHERE visitor_id = {browser:String}`, { browser })).toBeGreaterThan(0);
+    expect(walOnDisk()).not.toContain(browser);
+    // The stranger beside it keeps everything, their refused event included.
+    expect(await count(`events WHERE visitor_id = {stranger:String}`, { stranger })).toBe(1);
+    expect(readFileSync(join(walDir(), REJECTED_FILE), 'utf8')).toContain(stranger);
+    await drained(server);
+    expect((await getJson(server, `/api/leads?site=acme&visitor=${browser}`)).body.leads).toEqual([]);
+    expect(await getJson(server, `/api/leads/${id}/export?site=acme`)).toMatchObject({ status: 404, body: { code: 'lead_not_found', error: `no anonymous visitor "${id}" on site "acme"` } });
+    expect(await erase(id)).toMatchObject({ status: 404, body: { code: 'lead_not_found' } });
+  });
+
+  it('is the identified lead’s once its browser gave an email: 409 naming the lead, and nothing erased', async () => {
+    const browser = newVisitor();
+    await post(browser, [view(20, '/pricing')]);
+    await drained(server);
+    const id = `v_${browser}`;
+    expect((await getJson(server, `/api/leads/${id}/export?site=acme`)).status).toBe(200);
+    // Then the form, still on its way when asked: the answer waits for it.
+    const email = `zoe.${browser}@zeta.test`;
+    await post(browser, [form(10, { email, company: 'Zeta' })]);
+    const identified = { status: 409, body: { code: 'visitor_identified', leadIds: [leadIdOf(email)], error: expect.stringContaining(leadIdOf(email)) } };
+    expect(await getJson(server, `/api/leads/${id}/export?site=acme`)).toMatchObject(identified);
+    expect(await erase(id)).toMatchObject(identified);
+    expect(await count(`events WHERE visitor_id = {browser:String}`, { browser })).toBe(2);
+    // The lead's export holds the browser's anonymous history, and its erasure takes it.
+    const leads = await getJson(server, `/api/leads/${leadIdOf(email)}/export?site=acme`);
+    expect(leads.body).toMatchObject({ kind: 'lead', email, leadIds: [leadIdOf(email), id] });
+    expect(leads.body.events.map((event: { path: string }) => event.path)).toEqual(['/contact', '/pricing']);
+  });
+
+  it('answers 404 for a browser the site never saw, or an id of another shape', async () => {
+    for (const id of [`v_${newVisitor()}`, 'v_x', 'v_../../etc']) {
+      expect((await getJson(server, `/api/leads/${encodeURIComponent(id)}/export?site=acme`)).body).toMatchObject({ code: 'lead_not_found' });
+      expect((await erase(encodeURIComponent(id))).body).toMatchObject({ code: 'lead_not_found' });
+    }
   });
 });

@@ -1,15 +1,31 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config/load.ts';
+import { batchToRows } from '../../collector/ingest/rows.ts';
+import { REJECTED_FILE } from '../../collector/ingest/wal.ts';
 import { startServer, type RunningServer } from '../../collector/server.ts';
 import { applyRetention } from '../../collector/store/retention.ts';
 import { processDataDir } from '../support/data-dir.ts';
-import { newVisitor } from '../support/server.ts';
+import { newVisitor, wireEvent } from '../support/server.ts';
+
+/** A line of wal/rejected.ndjson as the write-ahead log writes it: an event of `daysAgo` days ago that ClickHouse refused. */
+function refusedLine(daysAgo: number) {
+  const at = Date.now() - daysAgo * 24 * 60 * 60_000;
+  const row = { ...batchToRows({ s: 'acme', v: newVisitor(), e: [wireEvent({ t: at, u: 'https://acme.test/pricing' })] as any }, at)[0]!, title: 'Pricing \ud83d' };
+  return { visitor: row.visitor_id, line: JSON.stringify({ at: new Date(at).toISOString(), error: 'Cannot parse JSON string: surrogate code point', row }) };
+}
+// Left by an earlier run of the collector: what ClickHouse refused 40 and 29 days ago.
+const refused = { old: refusedLine(40), recent: refusedLine(29) };
 
 // A collector started with 30 days of retention; the tests read and write its store through its client.
 let server: RunningServer;
 let client: ClickHouseClient;
 beforeAll(async () => {
+  const wal = join(processDataDir(), 'wal');
+  mkdirSync(wal, { recursive: true });
+  writeFileSync(join(wal, REJECTED_FILE), `${refused.old.line}\n${refused.recent.line}\n`, { mode: 0o600 });
   const config = parseConfig({ sites: [{ id: 'acme', origins: ['https://acme.test'] }], server: { port: 0 }, storage: { retentionDays: 30 } }, 'test config');
   server = await startServer({ config, store: { dataDir: processDataDir() } });
   client = server.client;
@@ -67,6 +83,12 @@ describe('storage.retentionDays', () => {
     expect(await left('SELECT email FROM identities WHERE visitor_id = {visitor:String}')).toEqual(['new@acme.test']);
     expect(await left("SELECT email FROM lead_scores WHERE lead_id LIKE concat('%', {visitor:String})")).toEqual(['new@acme.test']);
     expect(await left("SELECT alert_id FROM alert_outbox WHERE alert_id LIKE concat('%', {visitor:String})")).toEqual([`al_new_${visitor}`]);
+  });
+
+  it('drops the events ClickHouse refused from wal/rejected.ndjson once they are older than the retention, as the collector starts', () => {
+    const left = readFileSync(join(processDataDir(), 'wal', REJECTED_FILE), 'utf8');
+    expect(left).not.toContain(refused.old.visitor);
+    expect(left).toBe(`${refused.recent.line}\n`);
   });
 
   it('changes nothing when the TTL already matches, and removes it when the option is dropped', async () => {

@@ -383,4 +383,44 @@ describe('an event ClickHouse refuses', () => {
     expect(modes.filter(([, mode]) => mode !== '600')).toEqual([]);
     await wal.close();
   });
+
+  it('is dropped from rejected.ndjson once storage.retentionDays has expired it, by its time as the events TTL goes: at start, then as it ages', async () => {
+    const dir = newWalDir();
+    const day = 24 * 60 * 60_000;
+    // A page view of `daysAgo` days ago (a browser's retry queue, or a replayed log), with half an emoji ClickHouse refuses.
+    const refusedFrom = (daysAgo: number) => {
+      const at = Date.now() - daysAgo * day;
+      return { ...batchToRows({ s: 'acme', v: newVisitor(), e: [wireEvent({ t: at })] as any }, at)[0]!, title: 'Pricing \ud83d' };
+    };
+    const lines = () => readFileSync(join(dir, REJECTED_FILE), 'utf8').trim().split('\n');
+    const eventIds = () => lines().map((line) => (line.endsWith('}') ? JSON.parse(line).row.event_id : line));
+
+    const [old, recent, fresh, late] = [refusedFrom(31), refusedFrom(29), refusedFrom(1), refusedFrom(45)];
+    const cut = '{"at":"2026-01-0';
+
+    // Kept forever without a retention, as the tables are, across restarts.
+    const keeping = await openWal({ dir });
+    await keeping.write([old, recent]);
+    await keeping.drained();
+    await keeping.close();
+    // A line cut short by a crash mid-append says nothing of its age: it stays, and the next refused event is a line of its own.
+    appendFileSync(join(dir, REJECTED_FILE), cut);
+    const restarted = await openWal({ dir });
+    await restarted.write([fresh]);
+    await restarted.drained();
+    await restarted.close();
+    expect(eventIds()).toEqual([old.event_id, recent.event_id, cut, fresh.event_id]);
+
+    // With 30 days, the 31-day-old event goes as the log opens; the 29-day-old one stays until it is 30 days old.
+    const wal = await openWal({ dir, retentionDays: 30, expireEveryMs: 50 });
+    expect(eventIds()).toEqual([recent.event_id, cut, fresh.event_id]);
+    expect(lines()[0]).toContain('surrogate');
+    // One refused while it runs, already past the retention (received after an outage), goes at the next round.
+    await wal.write([late]);
+    await wal.drained();
+    expect(wal.status().rejectedRows).toBe(1);
+    await expect.poll(eventIds).toEqual([recent.event_id, cut, fresh.event_id]);
+    expect((statSync(join(dir, REJECTED_FILE)).mode & 0o777).toString(8)).toBe('600');
+    await wal.close();
+  });
 });

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { deleteEvents, eraseLead, leadIdOf } from '../../../collector/api/lead-store.ts';
+import { deleteEvents, eraseLead, isPersonsRow, leadIdOf } from '../../../collector/api/lead-store.ts';
 
 /** Records the statements an erasure sends instead of running them (an insert as `INSERT INTO table`). */
 function recorder() {
@@ -73,5 +73,16 @@ describe('erasing a person', () => {
     await deleteEvents(client, 'acme', stored, { cluster: 'hearth-prod', database: 'hearth' });
     const where = 'DELETE WHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)} AND event_id IN {ids:Array(UUID)}';
     expect(statements).toEqual([`ALTER TABLE events_local ON CLUSTER \`hearth-prod\` ${where}`, `ALTER TABLE identities_local ON CLUSTER \`hearth-prod\` ${where}`]);
+  });
+
+  it('erases an anonymous visitor by its browser alone: no email of its own picks the other browsers’ anonymous rows', async () => {
+    const visitor = { id: 'v_browser1', email: '', visitorIds: ['browser1'], sharedVisits: {}, formerEmails: [], handedOver: [], leadIds: ['v_browser1'] };
+    const { inserted, client } = recorder();
+    await eraseLead(client, 'acme', visitor);
+    expect(inserted.slice(0, 1)).toEqual([expect.objectContaining({ visitor_id: 'browser1', session_id: '', lead_id: '' })]);
+    expect(inserted.filter((row) => row.lead_id !== '')).toEqual([]);
+    const picks = isPersonsRow('acme', visitor);
+    const row = (visitor_id: string, email = '') => ({ site_id: 'acme', visitor_id, session_id: 's1', email });
+    expect([row('browser1'), row('browser2'), row('browser2', 'bob@beta.test')].map(picks)).toEqual([true, false, false]);
   });
 });
