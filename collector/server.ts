@@ -105,11 +105,12 @@ async function within(work: Promise<unknown> | undefined, ms: number): Promise<v
   clearTimeout(timer);
 }
 
+/** A count from the environment, in plain digits as the CLI's options take them: "1.5" rows or "1e3" is refused, not taken as it parses. */
 function positiveNumberFromEnv(name: string, fallback: number, unit: string, env: NodeJS.ProcessEnv = process.env): number {
   const text = env[name];
   if (!text) return fallback;
   const value = Number(text);
-  if (!(Number.isFinite(value) && value > 0)) throw new ConfigError(`${name} expects ${unit}, got "${text}"`);
+  if (!(/^\s*\d+\s*$/.test(text) && Number.isSafeInteger(value) && value > 0)) throw new ConfigError(`${name} expects ${unit} (a whole number above 0), got "${text}"`);
   return value;
 }
 
