@@ -4,8 +4,9 @@
 
 /** `data-site`: the site id from the collector's config. */
 export let site: string | null | undefined;
-/** Where batches are posted: `/collect` on the origin of `data-api`, else of the script's own URL. */
-export let endpoint: string;
+/** Where batches are posted: `/collect` on the origin of `data-api`, else of the script's own URL (fetch and sendBeacon
+ * take a URL as it is). */
+export let endpoint: URL;
 /** `data-hash`: the app routes by `#/path`, so the hash is part of the page. */
 export let hashRouting: boolean;
 /** `data-consent="required"`: send nothing (and store nothing) until `hearth('consent', 'granted')`. */
@@ -21,7 +22,7 @@ export function readConfig(): string | null | undefined {
   const attr = (name: string) => script?.getAttribute('data-' + name);
   site = attr('site');
   if (site) {
-    endpoint = new URL('/collect', attr('api') || script!.src).href;
+    endpoint = new URL('/collect', attr('api') || script!.src);
     hashRouting = attr('hash') != null;
     consentRequired = attr('consent') == 'required';
     respectDnt = attr('respect-dnt') != 'false';

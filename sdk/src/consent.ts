@@ -11,7 +11,10 @@ export const DENIED = 2;
 /** Global Privacy Control is not in TypeScript's DOM types yet. */
 type PrivacyNavigator = Navigator & { globalPrivacyControl?: boolean };
 
-/** Truthy when this browser opted out: `localStorage.hearth_ignore`, or Global Privacy Control / Do-Not-Track. */
+/**
+ * Truthy when this browser opted out: `localStorage.hearth_ignore`, or Global Privacy Control / Do-Not-Track (a
+ * doNotTrack of "1" is 1; "0", "unspecified" and null are 0 or NaN).
+ */
 export function optedOut(): unknown {
-  return load('hearth_ignore') || (respectDnt && ((navigator as PrivacyNavigator).globalPrivacyControl || navigator.doNotTrack == '1'));
+  return load('hearth_ignore') || (respectDnt && ((navigator as PrivacyNavigator).globalPrivacyControl || +navigator.doNotTrack!));
 }

@@ -3,28 +3,28 @@ import { push } from './transport.ts';
 /**
  * Downloads (a file extension in the link's path, a `download` attribute, or `data-hearth-asset="NAME"` for
  * gated assets) and outbound links (to another host: mailto:, tel: and javascript: links have none). Left, middle and modified clicks and Enter on a focused link all count.
- * The event goes out at once: the click may be about to unload the page.
+ * The event goes out at once (the click may be about to unload the page), by a keepalive fetch, which outlives the
+ * page, and whose failure is kept for a retry when the page stays (a download, a link opened in another tab).
  */
 export function trackDownloads(): void {
   const onClick = (event: MouseEvent) => {
     // Left click (also Enter on a link, and ctrl/cmd/shift clicks) or middle click; never the right button.
     if (event.button > 1) return;
-    const link = (event.target as Element).closest?.('a[href]');
-    if (!link) return;
     // The link is its own URL (its href resolved, host, pathname): one whose href does not parse has an empty host
     // and path, where new URL() threw into the page.
-    const url = link as HTMLAnchorElement;
+    const link = (event.target as Element).closest?.<HTMLAnchorElement>('a[href]');
+    if (!link) return;
     const asset = link.getAttribute('data-hearth-asset');
     const type =
       asset != null ||
       link.hasAttribute('download') ||
       // A file extension: documents, archives, media and installers. (Regexes used once are written where they are
       // used, not in named constants: hoisted to the top of the snippet, they cost bytes of gzip.)
-      /\.(pdf|(doc|xls|ppt)x?|od[tsp]|rtf|txt|csv|zip|rar|7z|t?gz|tar|bz2|xz|dmg|pkg|exe|msi|deb|rpm|apk|iso|epub|mp[34]|wav|mov|avi|mkv|webm)$/i.test(url.pathname)
+      /\.(pdf|(doc|xls|ppt)x?|od[tsp]|rtf|txt|csv|zip|rar|7z|t?gz|tar|bz2|xz|dmg|pkg|exe|msi|deb|rpm|apk|iso|epub|mp[34]|wav|mov|avi|mkv|webm)$/i.test(link.pathname)
         ? 'd'
-        : url.host && url.host != location.host && 'o';
+        : link.host && link.host != location.host && 'o';
     // An SVG link's href is no string: as text, so the batch is not refused for it.
-    if (type) push(type, { h: url.href + '', x: link.textContent!.trim().slice(0, 200), k: asset }, true);
+    if (type) push(type, { h: link.href + '', x: link.textContent!.trim().slice(0, 200), k: asset }, true);
   };
   document.addEventListener('click', onClick, true);
   document.addEventListener('auxclick', onClick, true);

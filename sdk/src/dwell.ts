@@ -18,9 +18,10 @@ export function trackDwell(): () => void {
   let pageUrl: string;
   /** Engaged time not sent yet. */
   let engagedMs = 0;
-  let maxScroll = 0;
+  // Not read before the first page view (onPage), which settles (setting `accounted`) and resets `maxScroll`.
+  let maxScroll: number;
   let lastActive = 0;
-  let accounted = 0;
+  let accounted: number;
   /** Visible and focused at the last settle (not before the first). */
   let attentive: boolean | undefined;
 
@@ -45,7 +46,8 @@ export function trackDwell(): () => void {
   const send = () => {
     settle();
     measure();
-    if (engagedMs) {
+    // Never without the page's URL (the collector refuses the whole batch): the time waits for the first view.
+    if (engagedMs && pageUrl) {
       push('e', { u: pageUrl, ms: engagedMs, sd: maxScroll });
       engagedMs = 0;
     }
@@ -63,10 +65,13 @@ export function trackDwell(): () => void {
   for (const type of ['pointerdown', 'pointermove', 'keydown']) addEventListener(type, active, true);
   for (const type of ['scroll', 'focus']) addEventListener(type, active);
   // Leaving is when the last piece of dwell is known, so this is also where the whole queue goes out, by beacon.
-  const leave = () => (send(), flush(1));
+  // pagehide and the hidden state both mean leaving, in either order (pagehide first, in Chromium): the second adds
+  // no piece of a few ms.
+  const leave = () => (send(), (attentive = false), flush(1));
   addEventListener('blur', send);
   addEventListener('pagehide', leave);
-  document.addEventListener('visibilitychange', () => (document.hidden ? leave() : active()));
+  // visibilitychange bubbles from the document to the window.
+  addEventListener('visibilitychange', () => (document.hidden ? leave : active)());
   setInterval(() => {
     settle();
     if (engagedMs >= CHECKPOINT_MS) send();

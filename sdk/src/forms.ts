@@ -12,11 +12,13 @@ export const DECLARATIVE =
 /**
  * Form submits, in the capture phase (before the page's own handlers can stop them), plus `form.submit()`,
  * which fires no submit event (`requestSubmit()` does), unless it ends a submit already recorded: pages that
- * validate or check a captcha stop the submit event, then call `form.submit()`. Sent at once: the submit may
- * navigate away. The form is named by `data-hearth-form`, else its id or name.
+ * validate or check a captcha stop the submit event, then call `form.submit()`. Sent at once (the submit may navigate
+ * away) by a keepalive fetch, which outlives the page, and whose failure is kept for a retry when the page stays. A
+ * submit that closes a dialog (method="dialog") sends nothing. The form is named by `data-hearth-form`, else its id
+ * or name.
  */
 /** A form whose submit event was recorded (an expando, as forms expose their fields by name: "_h" is unlikely). */
-type Submitted = HTMLFormElement & { _h?: 1 };
+type Submitted = HTMLFormElement & { _h?: 0 | 1 };
 
 export function trackForms(): void {
   /**
@@ -25,8 +27,9 @@ export function trackForms(): void {
    * or secret-like. (Buttons need no rule: their names are not declarative.) Written here rather than as a function
    * of its own, and with its regexes where they are used rather than in named constants: fewer bytes of gzip.
    */
-  const record = (form: HTMLFormElement) => {
-    if (form.hasAttribute('data-hearth-ignore')) return;
+  const record = (form: HTMLFormElement, submitter?: HTMLButtonElement | null) => {
+    // method="dialog" (or a button's formmethod="dialog", a dialog's Cancel) closes a dialog: nothing is sent.
+    if (form.hasAttribute('data-hearth-ignore') || /dia/.test(form.method + submitter?.formMethod)) return;
     const fields: Record<string, string> = {};
     for (const field of form.elements as unknown as Iterable<HTMLInputElement>) {
       // A fieldset in form.elements has no value.
@@ -39,8 +42,9 @@ export function trackForms(): void {
         // Never read, even when DECLARATIVE matches ("cardholder_name", "passport_country", "company_iban",
         // "social_security", "securite_sociale").
         !/pass|card|cc-|iban|secu/.test(key) &&
-        !/pass|hid|file/.test(field.type) &&
-        !(/check|radio/.test(field.type) && !field.checked) &&
+        // Passwords, hidden and file inputs, and unchecked boxes: a checkbox's type and state read "checkboxfalse", a
+        // radio's "radiofalse" (no other type ends in x or o; a select's or a textarea's state is undefined).
+        !/pass|hid|file|[xo]false/.test(field.type + field.checked) &&
         !field.hasAttribute('data-hearth-ignore') &&
         // 13 to 19 digits once spaces and dashes are gone, the first from 2 to 6 as a payment card's (Visa 4,
         // Mastercard 2 and 5, Amex 3, UnionPay 6): never read. (A phone number written 0044 20 7946 0958 is read.)
@@ -52,10 +56,10 @@ export function trackForms(): void {
   };
   document.addEventListener(
     'submit',
-    (event) => {
+    (event: SubmitEvent) => {
       const form = event.target as Submitted;
       form._h = 1;
-      record(form);
+      record(form, event.submitter as HTMLButtonElement | null);
     },
     true,
   );
@@ -63,7 +67,7 @@ export function trackForms(): void {
   HTMLFormElement.prototype.submit = function (this: Submitted) {
     try {
       // Marked by its submit event: this ends it.
-      this._h ? delete this._h : record(this);
+      this._h ? (this._h = 0) : record(this);
     } catch {}
     submit.call(this);
   };

@@ -55,7 +55,7 @@ export function persistIdentity(erase?: unknown): void {
   save(KEY, !erase && visitorId + '.' + sessionId + '.' + sessionSeen);
   document.cookie =
     // Concatenation, not a template literal: backticks found nowhere else in the snippet cost bytes of gzip.
-    'hearth_vid=' + visitorId + ';path=/;max-age=' + (erase ? 0 : 31536000) + ';samesite=lax' +
+    'hearth_vid=' + visitorId + ';path=/;samesite=lax;max-age=' + (erase ? 0 : 31536000) +
     (cookieDomain ? ';domain=' + cookieDomain : '') +
     (location.protocol == 'https:' ? ';secure' : '');
   if (erase) (visitorId = crypto.randomUUID()), (sessionId = '');

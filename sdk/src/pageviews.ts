@@ -8,14 +8,18 @@ import { push } from './transport.ts';
  * `onPage` runs before each view is recorded, while the previous page is still current for dwell.
  */
 export function trackPageviews(onPage: () => void): void {
-  let lastPage: string | undefined;
+  /** The last page counted; 0 after a back/forward-cache restore, which counts the page again. */
+  let lastPage: string | 0 | undefined;
   let lastUrl = document.referrer;
 
   const view = () => {
-    const page = location.pathname + (hashRouting ? location.hash : '');
+    // With data-hash, the path and the route's path: a change of the route's query (#/pricing?billing=annual) is the
+    // same page, as a change of the query is in path routing.
+    const page = location.pathname + (hashRouting ? location.hash.split('?')[0] : '');
     // With data-hash, a fragment that is no route (#faq, #équipe, #-top: an anchor in the page, where a route starts
-    // with / or !/) is no page.
-    if (page == lastPage || (hashRouting && /^#[^/!]/.test(location.hash))) return;
+    // with / or !/) is no new page; but the page landed on with one is a page view. (Only with data-hash does the
+    // page hold a #.)
+    if (page == lastPage || (lastPage && /#[^/!]/.test(page))) return;
     lastPage = page;
     onPage();
     // No page title: an SPA sets it after the navigation, so at this point it would still be the previous page's.
@@ -33,7 +37,7 @@ export function trackPageviews(onPage: () => void): void {
   // Back/forward and, with data-hash, hash changes: a fragment navigation fires popstate too.
   addEventListener('popstate', view);
   // A page restored from the back/forward cache is a new view of the same page.
-  addEventListener('pageshow', (event) => event.persisted && ((lastPage = ''), view()));
+  addEventListener('pageshow', (event) => event.persisted && ((lastPage = 0), view()));
   // prerenderingchange fires once, when the prerendered page is activated.
   if ((document as Document & { prerendering?: boolean }).prerendering) document.addEventListener('prerenderingchange', view);
   else view();

@@ -43,7 +43,11 @@ let keepaliveBytes = 0;
 
 // Callers first, then what they call: in this order the built snippet gzips a few bytes smaller.
 
-/** Queues an event, sent after a short window; at once when `now`, or when the page is already hidden. */
+/**
+ * Queues an event, sent after a short window; at once when `now` (a submit, a download, an outbound click: the page
+ * may be about to go), by a keepalive fetch, which outlives the page as a beacon does but reports a failure, so the
+ * events are kept for a retry when the page stays; at once by beacon when the page is already hidden.
+ */
 export function push(type: string, fields?: Partial<WireEvent>, now?: boolean): void {
   // Denied: not even the session moves, so a later grant starts one with its first event.
   if (consent == DENIED) return;
@@ -51,13 +55,14 @@ export function push(type: string, fields?: Partial<WireEvent>, now?: boolean): 
   touchSession(event);
   if (consent == GRANTED) persistIdentity();
   queue.push(event);
-  if (now || document.hidden) flush(1);
+  if (now) flush();
+  else if (document.hidden) flush(1);
   else timer ||= setTimeout(flush, BATCH_WINDOW_MS);
 }
 
 /** Sends the queue: by sendBeacon when the page is going away (`leaving`), by fetch otherwise, then the stash. */
 export function flush(leaving?: unknown): void {
-  clearTimeout(timer);
+  // The timer is not cleared: firing after a flush, it sends what came since, or nothing (fewer bytes).
   timer = 0;
   if (consent == GRANTED && queue[0]) send(queue.splice(0), leaving);
   // Not while leaving: the page would be gone before the answer that empties the stash.
@@ -79,8 +84,9 @@ export function setConsent(decision: Consent): void {
 
 export function startTransport(initial: Consent): void {
   consent = initial;
-  // Back online: the stash goes at once, whatever its backoff (offline, every batch failed and raised it).
-  addEventListener('online', () => retry(1));
+  // Back online: the stash goes at once, whatever its backoff (offline, every batch failed and raised it). The event
+  // is retry's truthy `online`.
+  addEventListener('online', retry);
   // Another tab's deny erased the ids: this one stops too, instead of storing them again with its next event.
   addEventListener('storage', (event) => event.key == KEY && !event.newValue && setConsent(DENIED));
 }
@@ -92,7 +98,7 @@ function send(events: WireEvent[], leaving?: unknown) {
   const size = new Blob([body]).size;
   if ((size > MAX_BODY || events[MAX_EVENTS]) && events[1]) send(events.splice(0, events.length / 2), leaving), send(events, leaving);
   // A beacon outlives the page but cannot report failure, so it is kept for pages that are going away.
-  else if (!(leaving && navigator.sendBeacon?.(endpoint, body))) post(body, events, size);
+  else if (!(leaving && navigator.sendBeacon(endpoint, body))) post(body, events, size);
 }
 
 /**

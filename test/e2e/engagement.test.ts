@@ -35,7 +35,8 @@ describe.runIf(browserTestsEnabled())('engaged dwell in Chromium', () => {
       page.evaluate((hidden) => {
         Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
         Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
-        document.dispatchEvent(new Event('visibilitychange'));
+        // As Chromium fires it: it bubbles to the window.
+        document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
       }, hidden);
     const setFocused = (focused: boolean) =>
       page.evaluate((focused) => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { closePage, openPage } from './harness.ts';
 
 function link(href: string, attributes: Record<string, string> = {}, text = 'Get it') {
@@ -15,6 +15,9 @@ function link(href: string, attributes: Record<string, string> = {}, text = 'Get
 const click = (a: Element, init: MouseEventInit = {}, type = 'click') => a.dispatchEvent(new MouseEvent(type, { bubbles: true, cancelable: true, ...init }));
 
 describe('downloads and outbound links', () => {
+  // Timers that advance with the clock, but that closePage clears: the snippet's own (its dwell checkpoint) never
+  // fire after the test's page, or the test environment, is gone.
+  beforeEach(() => vi.useFakeTimers({ shouldAdvanceTime: true }));
   afterEach(closePage);
 
   it('records a document download at once, with its URL and link text', async () => {

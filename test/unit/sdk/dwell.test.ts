@@ -65,6 +65,23 @@ describe('engaged dwell', () => {
     expect(engagement(page).map((e) => e.ms)).toEqual([5_000, 5_000, 5_000]);
   });
 
+  it('sends one engagement piece per exit, whichever of pagehide and the hidden state comes first', async () => {
+    const page = await openPage();
+    activeFor(5);
+    // Leaving the page (Chromium: pagehide, then the page is hidden a few ms later).
+    dispatchEvent(new Event('pagehide'));
+    vi.advanceTimersByTime(2);
+    setHidden(true);
+    expect(engagement(page).map((e) => e.ms)).toEqual([5_000]);
+    // Restored from the back/forward cache: counted again, and left the other way round.
+    setHidden(false);
+    activeFor(3);
+    setHidden(true);
+    vi.advanceTimersByTime(2);
+    dispatchEvent(new Event('pagehide'));
+    expect(engagement(page).map((e) => e.ms)).toEqual([5_000, 3_000]);
+  });
+
   it('sends a checkpoint every 15 s of engagement, so a crash loses at most that', async () => {
     const page = await openPage();
     activeFor(40);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { declarativeKey } from '../../../collector/ingest/form-fields.ts';
 import { DECLARATIVE } from '../../../sdk/src/forms.ts';
 import { closePage, openPage } from './harness.ts';
@@ -35,6 +35,9 @@ const DEMO_REQUEST = `
   <button type="submit" name="submit">Book a demo</button>`;
 
 describe('form capture', () => {
+  // Timers that advance with the clock, but that closePage clears: the snippet's own (its dwell checkpoint) never
+  // fire after the test's page, or the test environment, is gone.
+  beforeEach(() => vi.useFakeTimers({ shouldAdvanceTime: true }));
   afterEach(closePage);
 
   it('sends the declarative fields of a submitted form at once, and nothing sensitive', async () => {
@@ -119,6 +122,27 @@ describe('form capture', () => {
     const page = await openPage();
     submit(form('<input name="email" value="a@b.test">', { 'data-hearth-ignore': '' }));
     expect(page.events('f')).toEqual([]);
+  });
+
+  it('sends nothing for a submit that closes a dialog: a form with method="dialog", or a Cancel button with formmethod="dialog"', async () => {
+    const page = await openPage();
+    const dialog = document.createElement('dialog');
+    dialog.setAttribute('open', '');
+    document.body.append(dialog);
+    const confirm = form('<input name="email" value="ada@acme.test"><button>OK</button>', { method: 'dialog', id: 'confirm' });
+    const demo = form(
+      '<input name="email" value="ada@acme.test"><button id="send">Book a demo</button><button id="cancel" value="cancel" formmethod="dialog" formnovalidate>Cancel</button>',
+      { method: 'post', id: 'demo' },
+    );
+    dialog.append(confirm, demo);
+    confirm.requestSubmit();
+    confirm.querySelector('button')!.click();
+    demo.querySelector<HTMLButtonElement>('#cancel')!.click();
+    demo.requestSubmit(demo.querySelector<HTMLButtonElement>('#cancel'));
+    expect(page.events('f')).toEqual([]);
+    // The form's own submit button sends it.
+    demo.requestSubmit(demo.querySelector<HTMLButtonElement>('#send'));
+    expect(page.events('f').map((e) => e.k)).toEqual(['demo']);
   });
 
   it('captures form.submit(), which fires no submit event, and requestSubmit()', async () => {

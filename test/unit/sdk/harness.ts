@@ -22,7 +22,10 @@ export interface PageOptions {
   attributes?: Record<string, string>;
   /** What sendBeacon answers (false: the browser refused to queue it). */
   beacon?: boolean;
-  /** What fetch answers: a status, a network error, or nothing until `answer()` (a request in flight). */
+  /**
+   * What fetch answers: a status, a network error, or nothing until `answer()` (a request in flight). With a network
+   * error, a beacon is still queued (sendBeacon says true) but never reaches the collector (it is not recorded).
+   */
   fetchStatus?: number | 'network-error' | 'pending';
   /** Bytes of keepalive fetches the browser carries at once (Chromium: 64 KB); over it, a keepalive fetch fails. */
   keepaliveQuota?: number;
@@ -45,7 +48,8 @@ const originals = {
  */
 export async function openPage(options: PageOptions = {}) {
   const requests: Request[] = [];
-  const record = (via: Request['via'], url: string, body: string, keepalive = false) => requests.push({ via, url, body, keepalive, batch: JSON.parse(body) });
+  // The URL as the browser sends to it (the snippet may pass a URL object, which fetch and sendBeacon take as it is).
+  const record = (via: Request['via'], url: string | URL, body: string, keepalive = false) => requests.push({ via, url: String(url), body, keepalive, batch: JSON.parse(body) });
   let keepaliveInFlight = 0;
   let fetchStatus = options.fetchStatus ?? 202;
   const pending: Array<(status: number | 'network-error') => void> = [];
@@ -54,16 +58,17 @@ export async function openPage(options: PageOptions = {}) {
     webdriver: { configurable: true, value: options.webdriver ?? false },
     sendBeacon: {
       configurable: true,
-      value(url: string, body: string) {
+      value(url: string | URL, body: string) {
         if (options.beacon === false) return false;
-        record('beacon', url, body);
+        // Queued, as a browser says, even when the collector cannot be reached: the beacon is then lost.
+        if (fetchStatus !== 'network-error') record('beacon', url, body);
         return true;
       },
     },
   });
   // Every fetch the snippet starts, those the browser refuses or that never reach the collector included.
   const fetches: Array<{ keepalive: boolean }> = [];
-  vi.stubGlobal('fetch', (url: string, init: RequestInit) => {
+  vi.stubGlobal('fetch', (url: string | URL, init: RequestInit) => {
     fetches.push({ keepalive: !!init.keepalive });
     if (fetchStatus === 'network-error') return Promise.reject(new TypeError('Failed to fetch'));
     const size = new Blob([init.body as string]).size;
@@ -138,7 +143,8 @@ export function setFocused(focused: boolean): void {
 export function setHidden(hidden: boolean): void {
   Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
   Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
-  document.dispatchEvent(new Event('visibilitychange'));
+  // As browsers fire it: it bubbles to the window.
+  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
 }
 
 /** Lets pending promise callbacks (a fetch's answer) run. */

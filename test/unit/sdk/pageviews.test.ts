@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseBatch } from '../../../collector/ingest/wire.ts';
 import { closePage, openPage } from './harness.ts';
 
 const paths = (events: { u: string }[]) => events.map((e) => new URL(e.u).pathname + new URL(e.u).hash);
@@ -61,6 +62,36 @@ describe('page views', () => {
     }
     vi.advanceTimersByTime(300);
     expect(paths(page.events('v'))).toEqual(['/', '/#/pricing', '/#/contact']);
+  });
+
+  it('with data-hash, counts the page landed on at an anchor, with its utm tags, and sends every engagement with its URL', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const landing = 'http://localhost:3000/hashapp/?utm_source=newsletter&utm_medium=email#faq';
+    const page = await openPage({ attributes: { hash: '' }, before: () => history.replaceState(null, '', landing) });
+    dispatchEvent(new Event('pointermove'));
+    vi.advanceTimersByTime(5_000);
+    location.hash = '#/pricing';
+    dispatchEvent(new PopStateEvent('popstate'));
+    vi.advanceTimersByTime(300);
+    expect(page.events().map((e) => [e.n, e.u, e.ms])).toEqual([
+      ['v', landing, undefined],
+      ['e', landing, 5_000],
+      ['v', 'http://localhost:3000/hashapp/?utm_source=newsletter&utm_medium=email#/pricing', undefined],
+    ]);
+    // The collector takes every batch whole.
+    for (const request of page.requests) expect(parseBatch(request.batch)).toMatchObject({ ok: true, ignored: [] });
+  });
+
+  it('with data-hash, counts a change of the route\'s query as the same page, as path routing does', async () => {
+    vi.useFakeTimers();
+    const page = await openPage({ attributes: { hash: '' } });
+    history.pushState({}, '', '/#/pricing');
+    location.hash = '#/pricing?billing=annual';
+    dispatchEvent(new PopStateEvent('popstate'));
+    history.replaceState({}, '', '/#/pricing?billing=monthly');
+    history.pushState({}, '', '/#/contact?ref=pricing');
+    vi.advanceTimersByTime(300);
+    expect(paths(page.events('v'))).toEqual(['/', '/#/pricing', '/#/contact?ref=pricing']);
   });
 
   it('counts a page restored from the back/forward cache', async () => {

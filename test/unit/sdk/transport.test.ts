@@ -288,6 +288,55 @@ describe('transport', () => {
     expect(localStorage.getItem('hearth_retry')!.length).toBeLessThanOrEqual(50_100);
   });
 
+  it('keeps a form submit, a download and an outbound click whose request fails while the page stays open, and delivers them once the collector is back', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    // The collector cannot be reached for a moment.
+    const page = await openPage({ fetchStatus: 'network-error' });
+    // A page that sends its form itself: it cancels the submit, posts with fetch, and stays open.
+    const form = document.createElement('form');
+    form.innerHTML = '<input name="email" value="ada@acme.test"><button>Book a demo</button>';
+    form.addEventListener('submit', (event) => event.preventDefault());
+    document.body.append(form);
+    form.requestSubmit();
+    for (const href of ['/files/pricing.pdf', 'https://www.linkedin.com/company/acme']) {
+      const link = document.createElement('a');
+      link.href = href;
+      link.textContent = 'link';
+      // A download, or an outbound link opened in a new tab: the page stays.
+      link.addEventListener('click', (event) => event.preventDefault());
+      document.body.append(link);
+      link.click();
+    }
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.requests).toEqual([]);
+    // Kept for a retry (a beacon would have said "queued", and been lost).
+    expect((stash()?.[2] ?? []).map((e: { n: string }) => e.n)).toEqual(['v', 'f', 'd', 'o']);
+
+    // Back: the next batch after the backoff brings them.
+    page.setFetchStatus(202);
+    vi.setSystemTime(Math.ceil(stash()[1]));
+    hearth('track', 'later');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.events('f').map((e) => e.p)).toEqual([{ 'email  ': 'ada@acme.test' }]);
+    expect(page.events('d').map((e) => new URL(e.h!).pathname)).toEqual(['/files/pricing.pdf']);
+    expect(page.events('o').map((e) => e.h)).toEqual(['https://www.linkedin.com/company/acme']);
+    expect(page.events('t').map((e) => e.k)).toEqual(['later']);
+    expect(stash()).toBeNull();
+  });
+
+  it('sends a submit at once, by a keepalive fetch that outlives a page the submit navigates away', async () => {
+    vi.useFakeTimers();
+    const page = await openPage();
+    const form = document.createElement('form');
+    form.innerHTML = '<input name="email" value="ada@acme.test">';
+    form.addEventListener('submit', (event) => event.preventDefault());
+    document.body.append(form);
+    form.requestSubmit();
+    expect(page.requests.map((r) => [r.via, r.keepalive, r.batch.e.map((e) => e.n)])).toEqual([['fetch', true, ['v', 'f']]]);
+  });
+
   it('keeps at most 50 KB of UTF-8 in the stash', async () => {
     vi.useFakeTimers();
     await openPage({ fetchStatus: 'network-error' });
