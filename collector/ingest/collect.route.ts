@@ -70,19 +70,19 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
       await scope.register(cors, { origin: (origin, callback) => callback(null, origin !== undefined && anySiteOrigin(origin)), methods: ['POST'], maxAge: 86400 });
       // Reached only when the hook did not answer (an origin refused, or not a preflight): the 404 it was before.
       scope.options('', (_request, reply) => reply.callNotFound());
-      scope.post('', { onRequest: limits.perIp, preHandler: limits.perSite }, collect);
+      scope.post('', { onRequest: limits.perIp, preHandler: limits.perSite, onSend: readableRefusal }, collect);
     },
     { prefix: '/collect' },
   );
 
   async function collect(request: FastifyRequest, reply: FastifyReply) {
     const parsed = parseBatch(request.body);
-    if (!parsed.ok) return refuse(request, reply, 400, { error: 'the batch is invalid', code: 'invalid_batch', problems: parsed.problems });
+    if (!parsed.ok) return reply.code(400).send({ error: 'the batch is invalid', code: 'invalid_batch', problems: parsed.problems });
     const batch = replaceLoneSurrogates(parsed.batch);
     const originAllowed = originAllowedFor.get(batch.s);
-    if (!originAllowed) return refuse(request, reply, 403, { error: `unknown site "${batch.s}"`, code: 'unknown_site' });
+    if (!originAllowed) return reply.code(403).send({ error: `unknown site "${batch.s}"`, code: 'unknown_site' });
     if (!sentFromSite(batch.s, request.headers.origin)) {
-      return refuse(request, reply, 403, { error: `origin ${request.headers.origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
+      return reply.code(403).send({ error: `origin ${request.headers.origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
     }
     const receivedAt = Date.now();
     const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) });
@@ -97,15 +97,17 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
 };
 
 /**
- * A refusal readable by the page that sent it, whatever its origin (CORS grants only the configured ones): a browser
- * that cannot read an answer takes it for a network error, shows a misleading CORS error, and the snippet keeps such
- * a batch to send again on every page (it drops one answered with a 4xx): a page opened from file:// (`Origin: null`),
- * a site id mistyped on another site. The answer tells only what was wrong with the batch the page sent.
+ * Every refusal of a batch is readable by the page that sent it, whatever its origin (CORS grants only the configured
+ * ones): a browser that cannot read an answer takes it for a network error, shows a misleading CORS error, and the
+ * snippet keeps such a batch to send again on every page (it drops one answered with a 4xx): a page opened from
+ * file:// (`Origin: null`), a site id mistyped on another site, and the refusals of the body itself (too large, not
+ * JSON, a coding the collector cannot read), which come before the route's code. The answer tells only what was wrong
+ * with the batch the page sent.
  */
-function refuse(request: FastifyRequest, reply: FastifyReply, status: number, body: object) {
+function readableRefusal(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) {
   const origin = request.headers.origin;
-  if (origin !== undefined && !reply.hasHeader('access-control-allow-origin')) void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
-  return reply.code(status).send(body);
+  if (reply.statusCode >= 400 && origin !== undefined && !reply.hasHeader('access-control-allow-origin')) void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+  done(null, payload);
 }
 
 /** The most values left out a 202 names one by one. */

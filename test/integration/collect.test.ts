@@ -143,6 +143,18 @@ describe('POST /collect', () => {
       [{ path: 'e[0].u', message: 'expected an http(s) URL (got "file:///home/ada/site/index.html")' }],
       'null',
     ]);
+    // And the refusals of the body itself, which come before the batch is read: too large, not JSON, a coding the
+    // collector cannot read, or not a batch's content type.
+    const post = (body: string, headers: Record<string, string>) => fetch(`${server.url}/collect`, { method: 'POST', headers: { origin: 'null', 'content-type': 'text/plain', ...headers }, body });
+    for (const [refused, status, code] of [
+      [await post('x'.repeat(70_000), {}), 413, 'body_too_large'],
+      [await post('{bad', {}), 400, 'invalid_json'],
+      [await post('not gzip', { 'content-encoding': 'gzip' }), 400, 'invalid_encoding'],
+      [await post('{}', { 'content-encoding': 'zstd' }), 415, 'unsupported_encoding'],
+      [await post('{}', { 'content-type': 'image/png' }), 415, 'unsupported_media_type'],
+    ] as const) {
+      expect([refused.status, ((await refused.json()) as { code: string }).code, refused.headers.get('access-control-allow-origin')]).toEqual([status, code, 'null']);
+    }
     expect(await storedEvents(server, visitor)).toHaveLength(0);
   });
 
