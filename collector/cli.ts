@@ -38,7 +38,7 @@ Commands:
   schema    print the JSON Schema of hearth.config.json (for editors)
   hash-password  read a password (typed, or from stdin) and print its hash for the config's "users"
   new-token [--name NAME] [--role admin|marketing|sales]
-            print a new API token and the hash to put in the config's "tokens"
+            print a new API token and the hash to put in the config's "tokens" (by default my-machine, marketing)
   demo      write a realistic synthetic history of the demo site into the store (hearth must not be running
             on the same HEARTH_DATA_DIR: the embedded engine allows one process per data directory)
   help [COMMAND], --version  this text (one command's part); Hearth's version

@@ -95,6 +95,8 @@ describe('hearth hash-password and new-token', () => {
     expect((await runHearth(['new-token', '--role', 'owner'])).stderr).toContain('--role: expected one of admin, marketing, sales (got "owner")');
     const help = await runHearth(['new-token', '--help']);
     expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('new-token [--name NAME] [--role admin|marketing|sales]')]);
+    // What a token gets when no role is given is said: the role decides what it may do.
+    expect(help.stdout).toContain('(by default my-machine, marketing)');
 
     const dataDir = freshDataDir();
     const session = (url: string) => fetch(`${url}/api/session`, { headers: { authorization: `Bearer ${token}` } });
