@@ -133,6 +133,8 @@ describe.runIf(browserTestsEnabled())('the snippet as a front-end developer inst
       exitVisitor ??= await visitorOf(page);
       await page.goto(`${site.url}/blank`);
     }
+    // The last exit's beacon leaves as /blank opens: time to reach the collector before the next test stops it.
+    await page.waitForTimeout(1000);
     await expect.poll(() => leadOf(world.hearth, exitVisitor!).then((lead) => lead?.pageviews), { timeout: 10_000 }).toBe(3);
     await context.close();
   });
