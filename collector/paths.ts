@@ -32,4 +32,3 @@ export function privateDir(path: string): void {
     // Not Hearth's: left as it is.
   }
 }
-

@@ -35,7 +35,7 @@ export interface Alert {
     disqualifiedFor?: string;
     score: number;
     temperature: Temperature;
-    /** The three reasons that gave the most points. */
+    /** The three reasons that weigh most either way (labels.ts weightiestReasons). */
     topReasons: ScoreReason[];
     /** Absolute link to the lead's page in the dashboard. */
     url: string;

@@ -111,10 +111,8 @@ async function post(url: string, body: string, headers: Record<string, string>, 
   } catch (err) {
     return { kind: 'retry', error: `${target}: ${networkError(err, options.timeoutMs)}` };
   }
-  const detail = await response.text().then(
-    (text) => (answerText(text) ? `: ${answerText(text)}` : ''),
-    () => '',
-  );
+  const said = await response.text().then(answerText, () => '');
+  const detail = said ? `: ${said}` : '';
   const status = response.status;
   if (status >= 200 && status < 300) return { kind: 'delivered' };
   if (status === 408 || status === 429 || status >= 500) {
