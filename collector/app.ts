@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
@@ -48,8 +50,35 @@ export interface AppOptions {
 /** A 503 for a store that cannot be used for now, with when to come back. */
 const storeUnavailable = (reply: FastifyReply, error: string) => reply.code(503).header('retry-after', '5').send({ error, code: 'store_unavailable' });
 
-/** The methods a 405 names in Allow. OPTIONS is only /collect's preflight, granted to some origins: a refused one stays a 404. */
+/**
+ * The methods a 405 names in Allow. OPTIONS is /collect's preflight alone, granted to some origins: a refused one stays a
+ * 404 there, and is a 405 on other paths, as any method they do not take.
+ */
 const ANSWERED: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** The code of an error that has none (a static file's 403 for a path out of its folder): its status's, in words. */
+const codeOfStatus = (status: number) => ({ 401: 'unauthorized', 403: 'forbidden', 404: 'not_found' })[status] ?? 'bad_request';
+
+/**
+ * A request Node's HTTP parser refuses before Fastify sees it (a method HTTP does not have, headers over 16 KB, a
+ * request line that is not HTTP) gets the JSON error every other refusal gets, where Fastify wrote one of its own
+ * shape, without a `code`. As Fastify's own handler: nothing for a connection already gone, then the socket closes.
+ */
+function refuseUnreadable(this: FastifyInstance, err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, error, code] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'the request took too long to arrive', 'request_timeout']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'the request headers are larger than 16 KB', 'headers_too_large']
+        : err.code === 'HPE_INVALID_METHOD'
+          ? [400, 'the request method is not an HTTP method this server knows', 'bad_method']
+          : [400, 'the request is not valid HTTP', 'bad_request'];
+  this.log.trace({ err }, 'unreadable request');
+  const body = JSON.stringify({ error, code });
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(err);
+}
 
 /** The API routes that never read the store. */
 const STORELESS_API = new Set(['/api/session', '/api/dashboard/sites']);
@@ -70,6 +99,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a part of the path is longer than 100 characters' : error.message;
       return reply.code(400).send({ error: message, code: 'bad_url' });
     },
+    clientErrorHandler: refuseUnreadable,
   });
 
   // Fastify reads text/plain bodies as strings everywhere: only /collect takes them (collect.route.ts, as JSON). Any
@@ -102,7 +132,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
       const json = request.url.split('?')[0] === '/collect' ? 'JSON as text/plain or application/json' : 'the body as JSON (content-type: application/json)';
       return reply.code(415).send({ error: `send ${json}`, code: 'unsupported_media_type' });
     }
-    return reply.code(status).send({ error: error.message, code: error.code ?? 'bad_request' });
+    return reply.code(status).send({ error: error.message, code: error.code ?? codeOfStatus(status) });
   });
   // A path that is a route for other methods answers 405 with the methods it takes (Allow), as HTTP says, rather than a
   // 404 that reads as a mistyped path. Fastify's router says only "not found", so the routes' paths are kept apart too.
@@ -115,7 +145,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
     const allowed = ANSWERED.filter((method) => paths.find(method, path) !== null);
-    if (allowed.length > 0 && !allowed.includes(request.method as HTTPMethod) && request.method !== 'OPTIONS') {
+    if (allowed.length > 0 && !allowed.includes(request.method as HTTPMethod) && !(request.method === 'OPTIONS' && path === '/collect')) {
       return reply.code(405).header('allow', allowed.join(', ')).send({ error: `${path} takes ${allowed.join(', ')}, not ${request.method}`, code: 'method_not_allowed', allowed });
     }
     return reply.code(404).send({ error: `no route for ${request.method} ${path}`, code: 'not_found' });

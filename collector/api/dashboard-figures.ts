@@ -79,7 +79,8 @@ export function funnelOf(leads: ActiveLead[], verdicts: Verdicts): Pick<FunnelRe
     steps: FUNNEL_STEPS.map((step, i) => ({
       step,
       leads: reached[i]!,
-      conversion: i === 0 ? null : reached[i - 1]! > 0 ? reached[i]! / reached[i - 1]! : 0,
+      // None at the step before: no share to give (0 would chart as a step where every lead stopped).
+      conversion: i > 0 && reached[i - 1]! > 0 ? reached[i]! / reached[i - 1]! : null,
     })),
   };
 }

@@ -78,7 +78,10 @@ export interface FunnelResponse {
   period: PeriodInfo;
   /** Identified leads seen in the period; those with no funnel content yet are in no step, unless MQLs (an MQL is past BOFU). */
   leads: number;
-  /** Each lead sits at its furthest step; a step counts the leads at it or beyond. */
+  /**
+   * Each lead sits at its furthest step; a step counts the leads at it or beyond. `conversion`: the share of the step
+   * before's leads that reached this one; null for the first step, and after a step with none.
+   */
   steps: { step: FunnelStep; leads: number; conversion: number | null }[];
 }
 

@@ -109,8 +109,11 @@ const keyOf = (delivery: Pick<Delivery, 'site' | 'alertId' | 'destinationId'>) =
 /** Destination ids are a site's own: two sites may both have a "crm". */
 const destinationOf = (delivery: Pick<Delivery, 'site' | 'destinationId'>) => `${delivery.site}\u0000${delivery.destinationId}`;
 
-/** An email address in free text, such as a receiver's answer ("contact jane@acme.test already exists"). */
-const EMAIL_IN_TEXT = /[^\s@<>()[\]{},;:"'`]+@[^\s@<>()[\]{},;:"'`]+\.[^\s@<>()[\]{},;:"'`.]+/g;
+/**
+ * An email address in free text, such as a receiver's answer ("contact jane@acme.test already exists"). Before the @,
+ * every character /collect takes in an address (RFC 5322's atext: `o'brien`, `jane{crm}`), so none is half masked.
+ */
+const EMAIL_IN_TEXT = /[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]{},;:"'`]+\.[^\s@<>()[\]{},;:"'`.]+/g;
 
 /**
  * A delivery error as the log says it: addresses masked. The outbox keeps the receiver's answer whole, where an

@@ -1,14 +1,29 @@
+import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  // The demo site too, for the refusal of a static path out of its folder.
+  server = await startTestServer({ serveDemoSite: true });
 });
 afterAll(() => server.close());
 
 const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
+
+/** A GET of a path as written: fetch would resolve its dot segments, %2e%2e included, before sending it. */
+function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(base);
+    // Options, not a URL string: Node parses a string with WHATWG's URL, which resolves dot segments too.
+    get({ hostname, port, path }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
 
 describe('GET /api/leads', () => {
   it('refuses a missing or wrong token with 401', async () => {
@@ -162,6 +177,7 @@ describe('health and the snippet', () => {
     ['DELETE', '/api/leads?site=acme', 'GET, HEAD'],
     ['PUT', '/api/leads/l_0123456789abcdef0123/qualification?site=acme', 'GET, HEAD, POST'],
     ['POST', '/hearth.js', 'GET, HEAD'],
+    ['OPTIONS', '/api/leads?site=acme', 'GET, HEAD'],
   ])('answers %s %s, a route for other methods, with a JSON 405 naming them (Allow: %s)', async (method, path, allow) => {
     const response = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body: '{}' }) });
     expect(response.status).toBe(405);
@@ -174,5 +190,17 @@ describe('health and the snippet', () => {
     expect(preflight.status).toBe(404);
     const unknown = await fetch(`${server.url}/api/nope`, { method: 'PUT', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     expect(unknown.status).toBe(404);
+  });
+
+  it('answers what the HTTP parser refuses, and a static path out of its folder, with the JSON errors of every other refusal', async () => {
+    const method = await fetch(`${server.url}/api/leads?site=acme`, { method: 'FOO', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(method.status).toBe(400);
+    expect(await method.json()).toEqual({ error: 'the request method is not an HTTP method this server knows', code: 'bad_method' });
+    const headers = await fetch(`${server.url}/api/leads?site=acme`, { headers: { authorization: `Bearer ${TEST_TOKEN}`, 'x-padding': 'x'.repeat(20_000) } });
+    expect(headers.status).toBe(431);
+    expect(await headers.json()).toEqual({ error: 'the request headers are larger than 16 KB', code: 'headers_too_large' });
+    const outside = await rawGet(server.url, '/demo/%2e%2e/%2e%2e/%2e%2e/package.json');
+    expect(outside).toMatchObject({ status: 403 });
+    expect(JSON.parse(outside.body)).toMatchObject({ code: 'forbidden' });
   });
 });

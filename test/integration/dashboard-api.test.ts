@@ -584,8 +584,9 @@ describe('lead lists and CSV export', () => {
     expect(lines).toHaveLength(3);
     expect(lines[1]).toContain(`,${emails.analyst},,"'=HYPERLINK(""http://evil.test"",""Umbrella"")",Data Analyst,`);
     expect(lines[2]).toMatch(new RegExp(`^l_[0-9a-f]{20},${emails.student.replaceAll('.', '\\.')},,,Student,,-?\\d+,`));
-    // A cold student: the minus points that make her cold are among her top reasons, named as the lists name them.
-    expect(lines[2]).toMatch(/,cold,TOFU,lead,,display,Student -15; Free email address -10; White paper \+\d+,/);
+    // A cold student: the minus points that make her cold are among her top reasons, named as the lists name them, in
+    // one cell however the reader splits (Excel splits on semicolons in French and German locales).
+    expect(lines[2]).toMatch(/,cold,TOFU,lead,,display,"Student -15; Free email address -10; White paper \+\d+",/);
   });
 
   it('gives each listed lead the parts its score adds up from, and the reasons that weigh most either way', async () => {

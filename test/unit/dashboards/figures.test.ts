@@ -46,6 +46,12 @@ describe('the marketing panels\' arithmetic', () => {
     expect(steps.map((step) => step.conversion)).toEqual([null, 0.5, 1, 1, 0]);
   });
 
+  it('gives no conversion after a step with no leads, as the page shows none', () => {
+    expect(funnelOf([], noVerdicts()).steps.map((step) => step.conversion)).toEqual([null, null, null, null, null]);
+    const { steps } = funnelOf([lead('a', { stage: 'TOFU' })], noVerdicts());
+    expect(steps.map((step) => step.conversion)).toEqual([null, 0, null, null, null]);
+  });
+
   it('averages scores and shares hot leads per source', () => {
     const quality = sourceQuality([lead('a', { source: 'linkedin', score: 80, temperature: 'hot' }), lead('b', { source: 'linkedin', score: 41 }), lead('c', { source: 'display', score: -15 })]);
     expect(quality.get('linkedin')).toEqual({ leads: 2, averageScore: 60.5, hotLeads: 1, hotShare: 0.5 });
@@ -77,5 +83,13 @@ describe('CSV export', () => {
     expect(toCsv(['name', 'score', 'note'], [['Ada, "the first"', -5, '=HYPERLINK("http://x")'], ['Grace', 12, null], ['+33 1 23', 0, '@SUM(A1)']])).toBe(
       '\uFEFFname,score,note\r\n"Ada, ""the first""",-5,"\'=HYPERLINK(""http://x"")"\r\nGrace,12,\r\n\'+33 1 23,0,\'@SUM(A1)\r\n',
     );
+  });
+
+  it('quotes a cell holding a semicolon, which Excel splits on in French and German locales', () => {
+    const csv = toCsv(['company'], [["x;=cmd|' /C calc'!A0;y"]]);
+    expect(csv).toBe(`\uFEFFcompany\r\n"x;=cmd|' /C calc'!A0;y"\r\n`);
+    // Read as a semicolon-separated file (quotes honoured), the value stays one cell that starts with "x".
+    const cells = csv.split('\r\n')[1]!.match(/"(?:[^"]|"")*"|[^;]+/g);
+    expect(cells).toEqual([`"x;=cmd|' /C calc'!A0;y"`]);
   });
 });
