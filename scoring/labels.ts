@@ -45,3 +45,15 @@ export function weightiestReasons<T extends { rule: string; points: number }>(re
 
 /** Owners as people type them: "Sam@ACME.com " is sam@acme.com, in routes, filters and "Assign to me" alike. */
 export const sameOwner = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/**
+ * Where a lead or a visit came from, as every list, filter and export names it: its utm_source, else the referring host
+ * without "www.", else "(direct)". The dashboards' queries say the same in SQL (dashboard-queries.ts SOURCE), whose
+ * lower() folds ASCII letters alone, as this does.
+ */
+export function sourceName(utmSource: string, referrerHost: string): string {
+  const lower = (text: string) => text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+  if (utmSource !== '') return lower(utmSource);
+  if (referrerHost !== '') return lower(referrerHost).replace(/^www\./, '');
+  return '(direct)';
+}

@@ -83,8 +83,8 @@ const START = `{start:DateTime64(3, 'UTC')}`;
 const END = `{end:DateTime64(3, 'UTC')}`;
 const PREVIOUS_START = `{previous_start:DateTime64(3, 'UTC')}`;
 
-/** Where a lead or a session came from: its utm_source, else the referring host without "www.", else "(direct)". */
-const SOURCE = `multiIf(utm_source != '', lower(utm_source), referrer_host != '', replaceRegexpOne(lower(referrer_host), '^www\\\\.', ''), '(direct)')`;
+/** Where a lead or a session came from: its utm_source, else the referring host without "www.", else "(direct)" (labels.ts sourceName). */
+export const SOURCE = `multiIf(utm_source != '', lower(utm_source), referrer_host != '', replaceRegexpOne(lower(referrer_host), '^www\\\\.', ''), '(direct)')`;
 
 /**
  * Leaves bots out of a read of events or identities, as scoring does, unless the site's rules count them

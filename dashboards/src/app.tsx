@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { SitesResponse } from '../../collector/api/dashboard-types.ts';
 import { ApiError, request, setCsrfToken, signOut } from './api.ts';
+import { NavigatingSelect } from './components/navigating-select.tsx';
 import { ErrorMessage, Loading } from './components/ui.tsx';
 import { AccountsPage } from './pages/accounts.tsx';
 import { AlertsPage } from './pages/alerts.tsx';
@@ -8,7 +9,7 @@ import { LeadPage } from './pages/lead.tsx';
 import { LeadsPage } from './pages/leads.tsx';
 import { MarketingPage } from './pages/marketing.tsx';
 import { hrefWith, interceptLinks, navigate, useLocation, type Location } from './router.ts';
-import { canSeeAlerts, OWNERS_LIST, type PageProps, type Session } from './session.ts';
+import { canSeeAlerts, OWNERS_LIST, usePageTitle, type PageProps, type Session } from './session.ts';
 
 /** The navigation's pages; some only for the roles that may see them. */
 const PAGES: { path: string; label: string; shownTo?: (session: Session) => boolean }[] = [
@@ -26,6 +27,11 @@ function route(location: Location, props: PageProps) {
   if (path === '/dashboard/alerts') return <AlertsPage {...props} />;
   const lead = /^\/dashboard\/leads\/([^/]+)$/.exec(path);
   if (lead) return <LeadPage {...props} id={decodeURIComponent(lead[1]!)} />;
+  return <PageNotFound path={path} />;
+}
+
+function PageNotFound({ path }: { path: string }) {
+  usePageTitle('Page not found');
   return (
     <div class="page">
       <h1 tabIndex={-1}>Page not found</h1>
@@ -33,6 +39,27 @@ function route(location: Location, props: PageProps) {
         There is no dashboard at {path}. <a href="/dashboard">Go to the marketing dashboard</a>.
       </p>
     </div>
+  );
+}
+
+/** An address naming a site Hearth does not have: said, with a link to each site it has. */
+function NoSuchSite({ asked, sites, onSite }: { asked: string; sites: Session['sites']; onSite: (id: string) => string }) {
+  usePageTitle(`No site “${asked}”`);
+  return (
+    <section>
+      <h1 tabIndex={-1}>No site “{asked}”</h1>
+      <p class="error" role="alert">
+        Hearth has no site “{asked}”: it may have been removed from the configuration, or the address mistyped. Nothing of another site is shown in its place.
+      </p>
+      <p>Open this page for:</p>
+      <ul class="site-choices">
+        {sites.map((candidate) => (
+          <li key={candidate.id}>
+            <a href={onSite(candidate.id)}>{candidate.name}</a>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
@@ -112,7 +139,7 @@ export function App() {
           {session.sites.length > 1 ? (
             <label class="site-picker">
               Site{' '}
-              <select value={site?.id ?? ''} onChange={(event) => navigate(onSite((event.target as HTMLSelectElement).value))}>
+              <NavigatingSelect value={site?.id ?? ''} onPick={(id) => navigate(onSite(id))}>
                 {!site && (
                   <option value="" disabled>
                     no site “{asked}”
@@ -123,7 +150,7 @@ export function App() {
                     {candidate.name}
                   </option>
                 ))}
-              </select>
+              </NavigatingSelect>
             </label>
           ) : (
             site && <span class="site-name">{site.name}</span>
@@ -146,25 +173,7 @@ export function App() {
         ))}
       </datalist>
       <main id="main" ref={main} tabIndex={-1}>
-        {site ? (
-          route(here, { session, site, location: here })
-        ) : (
-          <section>
-            <h1 tabIndex={-1}>No site “{asked}”</h1>
-            <p class="error" role="alert">
-              Hearth has no site “{asked}”: it may have been removed from the configuration, or the address mistyped. Nothing of another site is shown in its
-              place.
-            </p>
-            <p>Open this page for:</p>
-            <ul>
-              {session.sites.map((candidate) => (
-                <li key={candidate.id}>
-                  <a href={onSite(candidate.id)}>{candidate.name}</a>
-                </li>
-              ))}
-            </ul>
-          </section>
-        )}
+        {site ? route(here, { session, site, location: here }) : <NoSuchSite asked={asked!} sites={session.sites} onSite={onSite} />}
       </main>
     </>
   );

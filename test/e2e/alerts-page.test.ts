@@ -430,4 +430,25 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     expect(problems).toEqual([]);
     await page.context().close();
   });
+
+  it('says a retried dead letter that failed again as a failure, in red, not as a success in green', async () => {
+    // The Slack channel still deleted: sent again, the alert is a dead letter again.
+    const dead = await deadLetterOf('Sophie Germain');
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.goto(`${server.url}/dashboard/alerts?site=acme&status=dead`);
+    const row = rowOf(page, dead.lead.name!);
+    await row.getByRole('button', { name: /^Retry/ }).focus();
+    await page.keyboard.press('Enter');
+    const note = row.getByText('Sent again: failed again (the error is next to it).');
+    await note.waitFor({ timeout: 10_000 });
+    expect(await row.locator('.badge').innerText()).toBe('Dead letter');
+    const look = await note.evaluate((element) => ({ classes: [...element.classList], color: getComputedStyle(element).color }));
+    expect(look.classes).toContain('error');
+    expect(look.classes).not.toContain('done');
+    // --bad, the colour of the error next to it, not --good's green.
+    expect(look.color).toBe('rgb(185, 28, 28)');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });

@@ -113,6 +113,24 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     await page.context().close();
   });
 
+  it("rings the heading a keyboard user is taken to on a new page at 3:1 at least, on the page's background and on white", async () => {
+    const { page, problems } = await openPage(browser);
+    await logIn(page, server.url, USERS.ada);
+    await page.getByRole('heading', { level: 1, name: 'Marketing' }).waitFor();
+    await page.getByRole('link', { name: 'Leads', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+    expect(await page.evaluate(() => document.activeElement!.matches(':focus-visible'))).toBe(true);
+    const ring = await focusRing(page);
+    expect([ring.style, ring.width >= 2]).toEqual(['solid', true]);
+    expect(ring.background).toBe('rgb(245, 247, 250)');
+    for (const background of [ring.background, 'rgb(255, 255, 255)']) {
+      expect(contrast(ring.outline, background), `${ring.outline} on ${background}`).toBeGreaterThanOrEqual(3);
+    }
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('shows a button that cannot be used as greyed out, its text readable, the red Disqualify one too', async () => {
     const { page } = await openPage(browser);
     await logIn(page, server.url, USERS.ada);

@@ -953,4 +953,27 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect(problems).toEqual([]);
     await page.context().close();
   });
+
+  it('names a lead\'s first touch and each visit\'s arrival as the lists name sources, and opens the leads who came the same way', async () => {
+    const mary = `mary.${newVisitor()}@jackson.test`;
+    await post([
+      { u: `${SITE_ORIGIN}/`, r: 'https://www.Google.com/', ss: 1, t: minutesAgo(3) },
+      { n: 'f', u: `${SITE_ORIGIN}/`, k: 'newsletter', t: minutesAgo(2), p: { 'email  email': mary, 'first_name  ': 'Mary', 'last_name  ': 'Jackson' } },
+    ]);
+    await drained(server);
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=mary`);
+    expect(await page.locator('table.leads tbody tr', { hasText: 'Mary Jackson' }).innerText()).toContain('google.com');
+    await page.getByRole('link', { name: 'Mary Jackson' }).click();
+    await page.getByRole('heading', { name: 'Mary Jackson', level: 1 }).waitFor();
+    // Not "www.Google.com": the list's Source filter finds nothing by that name.
+    await page.locator('.timeline', { hasText: 'arriving from google.com' }).waitFor();
+    await page.locator('.profile').getByRole('link', { name: 'google.com', exact: true }).click();
+    await page.getByRole('heading', { name: 'Leads', exact: true }).waitFor();
+    expect(await page.getByLabel('Source').inputValue()).toBe('google.com');
+    await page.locator('table.leads tbody tr', { hasText: 'Mary Jackson' }).waitFor();
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });

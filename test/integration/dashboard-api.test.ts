@@ -6,6 +6,8 @@ import { insertEvents } from '../../collector/ingest/sink.ts';
 import { describeUserAgent } from '../../collector/ingest/user-agent.ts';
 import type { WireBatch } from '../../collector/ingest/wire.ts';
 import type { RunningServer } from '../../collector/server.ts';
+import { SOURCE } from '../../collector/api/dashboard-queries.ts';
+import { sourceName } from '../../scoring/labels.ts';
 import { startHttpReceiver, waitFor, type HttpReceiver } from '../support/alerts.ts';
 import { BROWSER_USER_AGENT, getJson, newVisitor, SITE_ORIGIN, startTestServer, TEST_TOKEN } from '../support/server.ts';
 
@@ -503,6 +505,22 @@ describe('accounts', () => {
     expect(lines[1]).toBe(`initech.test,Initech,${body.accounts[0].score},warm,1,C-level,${emails.ceo} ${body.accounts[0].topLeads[0].score}`);
     expect(await csv('site=acme&temperature=hot')).toEqual([lines[0]]);
     expect((await fetch(`${server.url}/api/accounts.csv?site=acme&limit=5`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).status).toBe(400);
+  });
+});
+
+describe('source names', () => {
+  // The lead page names its first touch and each visit's arrival in the browser (labels.ts sourceName); the lists,
+  // filters and exports in SQL (SOURCE): one name, so what the lead page shows finds the lead in the list.
+  it('are the same in the lead page as in the lists, filters and exports', async () => {
+    const touches: [string, string][] = [['LinkedIn', ''], ['', 'www.Google.com'], ['', 'news.ycombinator.com'], ['', ''], ['Newsletter_Mai', 'www.acme.test'], ['Été', ''], ['', 'WWW.example.org']];
+    const result = await server.client.query({
+      query: `SELECT ${SOURCE} AS source FROM (SELECT {utm:Array(String)}[n] AS utm_source, {hosts:Array(String)}[n] AS referrer_host, n FROM (SELECT arrayJoin(range(1, length({utm:Array(String)}) + 1)) AS n)) ORDER BY n`,
+      query_params: { utm: touches.map((touch) => touch[0]), hosts: touches.map((touch) => touch[1]) },
+      format: 'JSONEachRow',
+    });
+    const inSql = (await result.json<{ source: string }>()).map((row) => row.source);
+    expect(touches.map(([utm, host]) => sourceName(utm, host))).toEqual(inSql);
+    expect(inSql).toEqual(['linkedin', 'google.com', 'news.ycombinator.com', '(direct)', 'newsletter_mai', 'Été', 'example.org']);
   });
 });
 

@@ -128,6 +128,8 @@ export function useAlertRetry(listed: AlertView, siteId: string, moved?: (alert:
 export function RetryControls({ retry }: { retry: AlertRetry }) {
   const { alert, note, busy } = retry;
   const noteId = `retry-${alert.id}`;
+  // Styled by how the alert fares, not by whether the retry was taken: sent again to fail again is no success.
+  const outcome = !note ? '' : 'failed' in note || alert.status === 'dead' ? ' error' : alert.status === 'delivered' ? ' done' : '';
   return (
     <>
       {alert.status === 'dead' && (
@@ -140,7 +142,7 @@ export function RetryControls({ retry }: { retry: AlertRetry }) {
           </span>
         </button>
       )}
-      <p id={noteId} ref={retry.noteText} class={note && 'failed' in note ? 'retry-note error' : 'retry-note done'} role="status" tabIndex={-1}>
+      <p id={noteId} ref={retry.noteText} class={`retry-note${outcome}`} role="status" tabIndex={-1}>
         {!note ? '' : 'failed' in note ? note.failed : `Sent again: ${AFTER_RETRY[alert.status]}`}
       </p>
     </>

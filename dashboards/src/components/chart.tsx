@@ -7,6 +7,8 @@ export interface ChartSeries {
   label: string;
   values: (number | null)[];
   color: string;
+  /** A line's dash pattern (uPlot's: drawn, gap, in pixels), for lines told apart by more than their colour. */
+  dash?: number[];
   /**
    * The series' figure for the whole chart, which its summary for screen readers says. Give it only where it is
    * known: daily counts of distinct visitors or leads do not add up to the period's (one seen on two days is one).
@@ -61,6 +63,7 @@ const toSeconds = (value: string) => Date.parse(value.length > 10 ? value : `${v
  */
 export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, xHref, stacked = false, xStep }: ChartProps) {
   const target = useRef<HTMLDivElement>(null);
+  const legend = useRef<HTMLDivElement>(null);
   const days = isDays(x);
   const times = isTimes(x);
   /** How a time-series x (epoch seconds) reads: its day, or its time. */
@@ -73,6 +76,8 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
     const bars = kind === 'bars' ? uPlot.paths.bars!({ size: [0.8, 48], align: 1 }) : times ? uPlot.paths.stepped!({ align: 1 }) : undefined;
     // A stack is drawn as each series' running sum, the tallest first, so every bar shows its own band.
     const drawn = stacked && kind === 'bars' ? stackedSeries(series) : series.map((one) => ({ ...one, plotted: one.values }));
+    /** The legend's toggle of each series, by its index in uPlot's series (0 is x, which has none). */
+    const toggles: HTMLElement[] = [];
     const options: uPlot.Options = {
       width: Math.max(element.clientWidth, 200),
       height,
@@ -105,6 +110,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
           stroke: one.color,
           width: kind === 'bars' ? 1 : 2,
           fill: kind === 'bars' ? one.color : undefined,
+          dash: one.dash,
           paths: bars,
           points: { show: kind !== 'bars' && xs.length <= 45 },
           value: (_u: uPlot, _plotted: number | null, _series: number, i: number | null) => {
@@ -114,8 +120,16 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
         })),
       ],
       cursor: { drag: { x: false, y: false } },
+      legend: {
+        // Next to the chart's image rather than in it: what an image holds is not read, nor reached with the keyboard.
+        mount: (_u, table) => legend.current?.append(table),
+        // Each series' marker drawn as its line is: solid, dashed or dotted.
+        markers: { dash: (u, i) => (!u.series[i]?.dash ? 'solid' : u.series[i]!.dash![0]! <= 2 ? 'dotted' : 'dashed') },
+      },
+      hooks: { setSeries: [(u) => toggles.forEach((toggle, i) => toggle.setAttribute('aria-pressed', String(u.series[i]!.show)))] },
     };
     const plot = new uPlot(options, [xs, ...drawn.map((one) => one.plotted)] as uPlot.AlignedData, element);
+    if (legend.current) keyboardLegend(plot, legend.current, toggles);
     const observer = new ResizeObserver(() => plot.setSize({ width: Math.max(element.clientWidth, 200), height }));
     observer.observe(element);
     return () => {
@@ -129,6 +143,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
   return (
     <figure class="chart">
       <div ref={target} class="chart-canvas" role="img" aria-label={`${label}. ${totals.join('')}The data table below lists every value.`} />
+      <div ref={legend} class="chart-legend" role="group" aria-label={`${label}: series shown`} />
       <details class="chart-data">
         <summary>{label}: data table</summary>
         <TableScroll label={`${label}, as a table`}>
@@ -160,6 +175,32 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
       </details>
     </figure>
   );
+}
+
+/**
+ * uPlot's legend is a table of the series whose names show or hide them on a click. Made a row of toggle buttons, for
+ * the keyboard (Enter, Space) and screen readers (pressed while shown), with no table (it has no header: nothing to
+ * read as one); the values it shows under the mouse are those of the data table, hidden from screen readers. With a
+ * live legend, its rows are uPlot's series, x first.
+ */
+function keyboardLegend(plot: uPlot, holder: HTMLElement, toggles: HTMLElement[]) {
+  holder.querySelector('table')?.setAttribute('role', 'none');
+  holder.querySelectorAll<HTMLTableRowElement>('tr.u-series').forEach((row, i) => {
+    const [name, ...values] = [...row.cells];
+    for (const value of values) value.setAttribute('aria-hidden', 'true');
+    if (!name || i === 0) return name?.setAttribute('aria-hidden', 'true');
+    name.setAttribute('role', 'button');
+    // Its name without the colon uPlot's stylesheet writes after it.
+    name.setAttribute('aria-label', String(plot.series[i]!.label));
+    name.setAttribute('aria-pressed', String(plot.series[i]!.show));
+    name.tabIndex = 0;
+    name.addEventListener('keydown', (event) => {
+      if (event.key !== 'Enter' && event.key !== ' ') return;
+      event.preventDefault();
+      plot.setSeries(i, { show: !plot.series[i]!.show });
+    });
+    toggles[i] = name;
+  });
 }
 
 /**

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatDay } from '../format.ts';
 import { daysBefore, MAX_DAYS, periodDays, PRESETS, today, type ViewPeriod } from '../period.ts';
 import { hrefWith, navigate, type Location } from '../router.ts';
+import { NavigatingSelect } from './navigating-select.tsx';
 
 /** The period a page shows: the last 7, 30 or 90 days, or two days picked by hand; kept in the URL. */
 export function PeriodPicker({ period, location }: { period: ViewPeriod; location: Location }) {
@@ -43,10 +44,9 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
     >
       <label>
         Period{' '}
-        <select
+        <NavigatingSelect
           value={custom ? 'custom' : period.preset}
-          onChange={(event) => {
-            const value = (event.target as HTMLSelectElement).value;
+          onPick={(value) => {
             if (value === 'custom') return setCustom(true);
             setCustom(false);
             const end = today();
@@ -62,7 +62,7 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
             </option>
           ))}
           <option value="custom">Custom…</option>
-        </select>
+        </NavigatingSelect>
       </label>
       {custom ? (
         <>

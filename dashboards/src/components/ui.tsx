@@ -56,14 +56,21 @@ export function Bar({ value, max, tone = 'accent' }: { value: number; max: numbe
   );
 }
 
-/** A table that scrolls sideways on a narrow screen; focusable so the keyboard can scroll it too. */
-export function TableScroll({ label, children }: { label: string; children: ComponentChildren }) {
+/** A box that scrolls on its own (a wide table sideways, a long list down); focusable and named so the keyboard can scroll it too. */
+export function ScrollRegion({ label, class: className, children }: { label: string; class: string; children: ComponentChildren }) {
   return (
-    <div class="table-scroll" tabIndex={0} role="region" aria-label={label}>
+    <div class={className} tabIndex={0} role="region" aria-label={label}>
       {children}
     </div>
   );
 }
+
+/** A table that scrolls sideways on a narrow screen. */
+export const TableScroll = ({ label, children }: { label: string; children: ComponentChildren }) => (
+  <ScrollRegion label={label} class="table-scroll">
+    {children}
+  </ScrollRegion>
+);
 
 /** The reasons of a score as short chips: "Pricing page +40". */
 export function ReasonChips({ reasons }: { reasons: { rule: string; points: number }[] }) {

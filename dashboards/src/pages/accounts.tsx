@@ -1,6 +1,7 @@
 import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts';
 import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from '../../../scoring/account-weights.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
+import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { ErrorMessage, Loading, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatNumber } from '../format.ts';
 import { roleName } from '../../../scoring/labels.ts';
@@ -23,12 +24,12 @@ export function AccountsPage({ site, location }: PageProps) {
         </a>
         <label>
           Temperature{' '}
-          <select value={temperature} onChange={(event) => navigate(hrefWith(location.path, location.params, { temperature: (event.target as HTMLSelectElement).value }))}>
+          <NavigatingSelect value={temperature} onPick={(picked) => navigate(hrefWith(location.path, location.params, { temperature: picked }))}>
             <option value="">All</option>
             <option value="hot">Hot</option>
             <option value="warm">Warm</option>
             <option value="cold">Cold</option>
-          </select>
+          </NavigatingSelect>
         </label>
       </div>
       <p class="muted intro">
@@ -42,7 +43,9 @@ export function AccountsPage({ site, location }: PageProps) {
       ) : !accounts.data ? (
         <Loading what="the accounts" />
       ) : accounts.data.accounts.length === 0 ? (
-        <p class="empty">{temperature ? `No ${temperature} account.` : 'No account yet.'}</p>
+        <p class="empty" role="status">
+          {temperature ? `No ${temperature} account.` : 'No account yet.'}
+        </p>
       ) : (
         <div {...staleAttributes(accounts)}>
           <p class="muted" role="status">

@@ -4,6 +4,7 @@ import type { SiteInfo } from '../../../collector/api/dashboard-types.ts';
 import { DELIVERY_STATES, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
 import { ApiError, query, request, useApi, type Loaded } from '../api.ts';
 import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
+import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { ErrorMessage, Loading, TableScroll } from '../components/ui.tsx';
 import { formatAgo, formatList, formatNumber, formatTime } from '../format.ts';
 import { humanize } from '../../../scoring/labels.ts';
@@ -48,7 +49,7 @@ export function AlertsPage({ session, site, location }: PageProps) {
         {!refused && (
           <label>
             Status{' '}
-            <select value={status} onChange={(event) => navigate(hrefWith(location.path, location.params, { status: (event.target as HTMLSelectElement).value }))}>
+            <NavigatingSelect value={status} onPick={(picked) => navigate(hrefWith(location.path, location.params, { status: picked }))}>
               <option value="">All statuses{counts && ` (${formatNumber(alertsCounted(counts))})`}</option>
               {DELIVERY_STATES.map((state) => (
                 <option key={state} value={state}>
@@ -56,7 +57,7 @@ export function AlertsPage({ session, site, location }: PageProps) {
                   {counts && ` (${formatNumber(counts[state])})`}
                 </option>
               ))}
-            </select>
+            </NavigatingSelect>
           </label>
         )}
       </div>
@@ -199,7 +200,16 @@ function AlertTable({ pages, site }: { pages: AlertPages; site: SiteInfo }) {
     else if (!olderButton.current) count.current?.focus();
   });
 
-  if (alerts.length === 0 || !last || !counts) return <p class="empty">{words.none(site.name)}</p>;
+  // In a fragment, as the list is: the same status line says there is none, and a screen reader hears it change.
+  if (alerts.length === 0 || !last || !counts) {
+    return (
+      <>
+        <p class="empty" role="status" ref={count} tabIndex={-1}>
+          {words.none(site.name)}
+        </p>
+      </>
+    );
+  }
   // The rows whose alert a retry took out of the status stay, but are not counted in it.
   const shown = state ? alerts.filter((alert) => pages.statusOf(alert) === state).length : alerts.length;
   // The counts are the latest: an alert retried since an earlier page may have left the status.

@@ -8,10 +8,10 @@ import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, OWNERS_LIST, usePageTitle, 
 import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
-import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, ScrollRegion, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { checklistChange, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
 import { formatDecimal, formatNumber, formatSeconds, formatTime, linkPath } from '../format.ts';
-import { humanize, ruleName, sameOwner } from '../../../scoring/labels.ts';
+import { humanize, ruleName, sameOwner, sourceName } from '../../../scoring/labels.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
 interface LeadDetail {
@@ -84,6 +84,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
   if (!lead.data) return <Loading what="the lead" />;
   const data = lead.data;
   const profile = data.profile;
+  const firstSource = sourceName(data.firstTouch?.utm_source ?? '', data.firstTouch?.referrer_host ?? '');
   const subtitle = [profile.job_title, profile.company, profile.country].filter(Boolean).join(' · ');
 
   return (
@@ -96,7 +97,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
           <h1 tabIndex={-1}>{name}</h1>
           <p class="muted">{[name !== data.email ? data.email : '', subtitle].filter(Boolean).join(' · ')}</p>
         </div>
-        <div class="lead-status" aria-label="Status">
+        <div class="lead-status" role="group" aria-label="Status">
           {data.score !== null && (
             <span class="lead-score">
               <span class="lead-score-value">{formatNumber(data.score)}</span> points
@@ -135,7 +136,10 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
             ))}
             <div>
               <dt>First touch</dt>
-              <dd>{data.firstTouch?.utm_source || data.firstTouch?.referrer_host || 'direct'}</dd>
+              <dd>
+                {/* Named as the lists and their Source filter name it: the leads who came the same way, one click away. */}
+                <a href={`/dashboard/leads${query({ site: site.id, temperature: 'all', source: firstSource })}`}>{firstSource}</a>
+              </dd>
             </div>
             <div>
               <dt>Browsers</dt>
@@ -287,7 +291,7 @@ function LeadAlert({ listed, siteId }: { listed: AlertView; siteId: string }) {
 function describeEvent(event: TimelineEvent): string {
   switch (event.type) {
     case 'pageview':
-      return `Viewed ${event.path}${event.title ? ` (${event.title})` : ''}${event.session_start && (event.utm_source || event.referrer_host) ? `, arriving from ${event.utm_source || event.referrer_host}` : ''}`;
+      return `Viewed ${event.path}${event.title ? ` (${event.title})` : ''}${event.session_start && (event.utm_source || event.referrer_host) ? `, arriving from ${sourceName(event.utm_source, event.referrer_host)}` : ''}`;
     case 'engagement':
       return `Spent ${formatSeconds(event.engaged_ms / 1000)} on ${event.path}`;
     case 'download':
@@ -310,13 +314,15 @@ function Timeline({ events: all }: { events: TimelineEvent[] }) {
   return (
     <>
       <p class="muted">The latest {events.length} events, newest first.</p>
-      <ol class="timeline">
-        {events.map((event) => (
-          <li key={event.event_id} class={`event-${event.type}`}>
-            <time dateTime={event.ts}>{formatTime(event.ts)}</time> <span>{describeEvent(event)}</span>
-          </li>
-        ))}
-      </ol>
+      <ScrollRegion label="Timeline events" class="timeline-scroll">
+        <ol class="timeline">
+          {events.map((event) => (
+            <li key={event.event_id} class={`event-${event.type}`}>
+              <time dateTime={event.ts}>{formatTime(event.ts)}</time> <span>{describeEvent(event)}</span>
+            </li>
+          ))}
+        </ol>
+      </ScrollRegion>
     </>
   );
 }
@@ -517,13 +523,15 @@ function QualificationHistory({ history }: { history: NonNullable<Verdict['histo
   return (
     <>
       <h3>History</h3>
-      <ol class="qualification-history">
-        {changes.map(({ record, said }, i) => (
-          <li key={i}>
-            <time dateTime={record.changedAt}>{formatTime(record.changedAt)}</time> · <strong>{record.changedBy || 'someone'}</strong>: {said.length > 0 ? said.join('; ') : 'saved, nothing changed'}
-          </li>
-        ))}
-      </ol>
+      <ScrollRegion label="Qualification history" class="history-scroll">
+        <ol class="qualification-history">
+          {changes.map(({ record, said }, i) => (
+            <li key={i}>
+              <time dateTime={record.changedAt}>{formatTime(record.changedAt)}</time> · <strong>{record.changedBy || 'someone'}</strong>: {said.length > 0 ? said.join('; ') : 'saved, nothing changed'}
+            </li>
+          ))}
+        </ol>
+      </ScrollRegion>
     </>
   );
 }

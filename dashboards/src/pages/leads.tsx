@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
 import { OWNERS_LIST, usePageTitle, type PageProps } from '../session.ts';
+import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { ErrorMessage, LifecycleBadge, Loading, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatNumber, formatTime } from '../format.ts';
 import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period.ts';
@@ -46,13 +47,13 @@ function FilterSelect({ label, value, options, onChange }: { label: string; valu
   return (
     <label>
       {label}{' '}
-      <select value={value} onChange={(event) => onChange((event.target as HTMLSelectElement).value)}>
+      <NavigatingSelect value={value} onPick={onChange}>
         {options.map((option) => (
           <option key={option.value} value={option.value}>
             {option.label}
           </option>
         ))}
-      </select>
+      </NavigatingSelect>
     </label>
   );
 }
@@ -121,10 +122,9 @@ export function LeadsPage({ site, location }: PageProps) {
         <FilterSelect label="Stage" value={filters.stage} options={STAGES} onChange={(value) => set({ stage: value })} />
         <label>
           Seen{' '}
-          <select
+          <NavigatingSelect
             value={seen}
-            onChange={(event) => {
-              const value = (event.target as HTMLSelectElement).value;
+            onPick={(value) => {
               if (value === 'custom') return;
               set(value ? { from: daysBefore(today(), Number(value) - 1), to: today() } : WITHOUT_PERIOD);
             }}
@@ -136,7 +136,7 @@ export function LeadsPage({ site, location }: PageProps) {
               </option>
             ))}
             {period?.preset === 'custom' && <option value="custom">{`${formatDay(period.from)} – ${formatDay(period.to)}`}</option>}
-          </select>
+          </NavigatingSelect>
         </label>
         <FilterSelect label="Sort by" value={filters.sort} options={SORTS} onChange={(value) => set({ sort: value })} />
       </div>
@@ -272,24 +272,36 @@ function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; sit
     turned.current = true;
     onPage(next);
   };
-  if (data.total === 0) return <p class="empty">No lead matches these filters.</p>;
-  if (data.leads.length === 0) {
-    // Past the end: a link kept from when the list was longer.
-    return (
-      <p class="empty" role="status">
-        This page is past the end of the list: {formatNumber(data.total)} leads match these filters.{' '}
-        <button type="button" class="link-button" onClick={() => onPage(Math.floor((data.total - 1) / PAGE_SIZE) * PAGE_SIZE)}>
-          Go to the last page
-        </button>
-      </p>
-    );
-  }
   const last = Math.min(offset + data.leads.length, data.total);
+  // One status line, whatever the list holds: a screen reader hears it change, an empty list included.
   return (
     <>
-      <p class="muted" role="status" ref={count} tabIndex={-1}>
-        {data.total === 1 && offset === 0 ? '1 lead' : `${formatNumber(offset + 1)}–${formatNumber(last)} of ${formatNumber(data.total)} leads`}
+      <p class={data.leads.length === 0 ? 'empty' : 'muted'} role="status" ref={count} tabIndex={-1}>
+        {data.total === 0 ? (
+          'No lead matches these filters.'
+        ) : data.leads.length === 0 ? (
+          // Past the end: a link kept from when the list was longer.
+          <>
+            This page is past the end of the list: {formatNumber(data.total)} leads match these filters.{' '}
+            <button type="button" class="link-button" onClick={() => turn(Math.floor((data.total - 1) / PAGE_SIZE) * PAGE_SIZE)}>
+              Go to the last page
+            </button>
+          </>
+        ) : data.total === 1 && offset === 0 ? (
+          '1 lead'
+        ) : (
+          `${formatNumber(offset + 1)}–${formatNumber(last)} of ${formatNumber(data.total)} leads`
+        )}
       </p>
+      {data.leads.length > 0 && <LeadRows data={data} site={site} offset={offset} last={last} turn={turn} />}
+    </>
+  );
+}
+
+/** The table of a page of leads, and the pager under it. */
+function LeadRows({ data, site, offset, last, turn }: { data: LeadListResponse; site: string; offset: number; last: number; turn: (offset: number) => void }) {
+  return (
+    <>
       <TableScroll label="Leads">
         <table class="leads">
           <thead>

@@ -8,11 +8,12 @@ import type {
   SummaryResponse,
   TimeseriesResponse,
 } from '../../../collector/api/dashboard-types.ts';
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, RefObject } from 'preact';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import { query, staleAttributes, useApi, type ApiError, type Loaded } from '../api.ts';
 import { usePageTitle, type PageProps } from '../session.ts';
 import { Chart } from '../components/chart.tsx';
-import { COLORS } from '../components/colors.ts';
+import { COLORS, DASHES } from '../components/colors.ts';
 import { Kpi } from '../components/kpi.tsx';
 import { PeriodPicker } from '../components/period-picker.tsx';
 import { Bar, ErrorMessage, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
@@ -50,7 +51,16 @@ const listOf = (whats: string[]) => (whats.length > 1 ? `${whats.slice(0, -1).jo
  * Why panels could not load, each cause said once (a stopped server made seven identical alerts, one per panel), and
  * "Try again" where asking again may help. Every panel failing for one cause is "the figures".
  */
-function Failures({ panels }: { panels: [Loaded<unknown>, string][] }) {
+function Failures({ panels, heading }: { panels: [Loaded<unknown>, string][]; heading: RefObject<HTMLHeadingElement | null> }) {
+  const button = useRef<HTMLButtonElement>(null);
+  const shown = useRef(false);
+  // The button goes once the panels load again: the focus it had goes to the page's heading, above them, not to the
+  // page's body; as it goes, before the browser paints.
+  useLayoutEffect(() => {
+    const gone = shown.current && !button.current;
+    shown.current = button.current !== null;
+    if (gone && (document.activeElement === document.body || document.activeElement === null)) heading.current?.focus();
+  });
   const failed = panels.filter(([loaded]) => loaded.error);
   const causes = new Map<string, { error: ApiError; whats: string[] }>();
   for (const [{ error }, what] of failed) {
@@ -68,7 +78,7 @@ function Failures({ panels }: { panels: [Loaded<unknown>, string][] }) {
       ))}
       {retried.length > 0 && (
         // Not disabled while trying: a disabled button loses the keyboard focus.
-        <button type="button" aria-disabled={trying ? 'true' : undefined} onClick={() => !trying && retried.forEach((loaded) => loaded.reload())}>
+        <button type="button" ref={button} aria-disabled={trying ? 'true' : undefined} onClick={() => !trying && retried.forEach((loaded) => loaded.reload())}>
           {trying ? 'Trying again…' : 'Try again'}
         </button>
       )}
@@ -78,6 +88,7 @@ function Failures({ panels }: { panels: [Loaded<unknown>, string][] }) {
 
 export function MarketingPage({ site, location }: PageProps) {
   usePageTitle(`Marketing · ${site.name}`);
+  const heading = useRef<HTMLHeadingElement>(null);
   const period = periodOf(location.params);
   const scope = query({ site: site.id, from: period.from, to: period.to });
   const summary = useApi<SummaryResponse>(`/api/dashboard/summary${scope}`);
@@ -104,7 +115,9 @@ export function MarketingPage({ site, location }: PageProps) {
   return (
     <div class="page">
       <div class="page-header">
-        <h1 tabIndex={-1}>Marketing</h1>
+        <h1 tabIndex={-1} ref={heading}>
+          Marketing
+        </h1>
         <PeriodPicker period={period} location={location} />
         <a class="button" href={`/api/leads.csv${query({ site: site.id, from: period.from, to: period.to })}`} download="">
           Export the period's leads (CSV)
@@ -113,7 +126,7 @@ export function MarketingPage({ site, location }: PageProps) {
       {!refused && (
         <p class="muted intro">Leads figures count the identified leads seen in the period, as they stand now; changes compare with {earlier(periodDays(period.from, period.to))}.</p>
       )}
-      <Failures panels={panels} />
+      <Failures panels={panels} heading={heading} />
 
       <Section loaded={summary} what={WHAT.summary}>
         {({ kpis }) => (
@@ -140,8 +153,8 @@ export function MarketingPage({ site, location }: PageProps) {
                   x={data.days}
                   series={[
                     { label: 'Hot', values: data.leads.hot, color: COLORS.hot, total: data.totals.leads.hot },
-                    { label: 'Warm', values: data.leads.warm, color: COLORS.warm, total: data.totals.leads.warm },
-                    { label: 'Cold', values: data.leads.cold, color: COLORS.cold, total: data.totals.leads.cold },
+                    { label: 'Warm', values: data.leads.warm, color: COLORS.warm, dash: DASHES.warm, total: data.totals.leads.warm },
+                    { label: 'Cold', values: data.leads.cold, color: COLORS.cold, dash: DASHES.cold, total: data.totals.leads.cold },
                   ]}
                 />
               </div>
@@ -212,7 +225,7 @@ function FunnelPanel({ data, leads }: { data: FunnelResponse; leads: LeadsLink }
               <span class="funnel-count">{formatNumber(step.leads)}</span>
               <span class="funnel-rate">
                 {/* No rate out of nothing: "0 % of the step before" when the step before had no lead read as a loss. */}
-                {step.conversion === null ? '' : data.steps[i - 1]!.leads === 0 ? '– (none at the step before)' : `${formatShare(step.conversion)} of the step before`}
+                {i === 0 ? '' : step.conversion === null ? '– (none at the step before)' : `${formatShare(step.conversion)} of the step before`}
               </span>
             </a>
           </li>
@@ -227,7 +240,7 @@ function SourcesPanel({ data, leads }: { data: SourcesResponse; leads: LeadsLink
   const bestScore = Math.max(1, ...data.sources.map((row) => row.averageScore));
   const bestRate = Math.max(0.01, ...data.sources.map((row) => (row.visitors > 0 ? row.leads / row.visitors : 0)));
   return (
-    <TableScroll label="Lead quality by source">
+    <TableScroll label="Sources table">
       <table class="sources">
         <caption class="muted">
           Visitors by the source of their sessions in the period; leads by their first-touch source. Longer bars, better leads.
