@@ -664,7 +664,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
       letSql('latest', `arraySort(arrayFilter((a, i) -> indexOf(arrayMap(x -> x.1, given), a.1) = i, given, arrayEnumerate(given)))`, `mapFromArrays(arrayMap(x -> x.1, latest), arrayMap(x -> x.2, latest))`),
     )} AS fields,
         substring(email, position(email, '@') + 1) AS email_domain,
-        lower(touch.2) AS utm_source, lower(touch.3) AS utm_medium, lower(touch.4) AS referrer_host`,
+        lowerUTF8(touch.2) AS utm_source, lowerUTF8(touch.3) AS utm_medium, lowerUTF8(touch.4) AS referrer_host`,
     `${letSql('title_words', roleWordsSql(paddedWordsSql(`fields['job_title']`, p), p), seniorityOfPaddedSql('title_words', p))} AS seniority,
         ${countryCodeSql(`fields['country']`, p)} AS country_code,
         ${letSql('size_text', sizeTextSql(`fields['company_size']`, p), numberOfSizeTextSql('size_text', p))} AS company_size_min`,

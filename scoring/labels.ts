@@ -48,12 +48,11 @@ export const sameOwner = (a: string, b: string) => a.trim().toLowerCase() === b.
 
 /**
  * Where a lead or a visit came from, as every list, filter and export names it: its utm_source, else the referring host
- * without "www.", else "(direct)". The dashboards' queries say the same in SQL (dashboard-queries.ts SOURCE), whose
- * lower() folds ASCII letters alone, as this does.
+ * without "www.", else "(direct)", in lower case ("Salon-Été" is salon-été). The dashboards' queries say the same in
+ * SQL (dashboard-queries.ts SOURCE).
  */
 export function sourceName(utmSource: string, referrerHost: string): string {
-  const lower = (text: string) => text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
-  if (utmSource !== '') return lower(utmSource);
-  if (referrerHost !== '') return lower(referrerHost).replace(/^www\./, '');
+  if (utmSource !== '') return utmSource.toLowerCase();
+  if (referrerHost !== '') return referrerHost.toLowerCase().replace(/^www\./, '');
   return '(direct)';
 }

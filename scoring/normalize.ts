@@ -375,6 +375,13 @@ const COUNTRY_ALIASES: Record<string, string> = {
   italia: 'IT',
   'viet nam': 'VN',
   'la reunion': 'RE',
+  // Official and regional names a French-speaking form gets.
+  quebec: 'CA',
+  'canada quebec': 'CA',
+  'france metropolitaine': 'FR',
+  'grand duche de luxembourg': 'LU',
+  'confederation suisse': 'CH',
+  'confederation helvetique': 'CH',
   'ile maurice': 'MU',
 };
 

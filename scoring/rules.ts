@@ -261,7 +261,8 @@ export const pricingPages = (signals: Pick<SignalRules, 'pricingPageGroup' | 'pr
 export const signalsSchema = z
   .object({
     /** Forms that ask to talk to sales: a demo, a quote, the pricing grid. */
-    requestForms: globs.default(['*demo*', '*quote*', '*devis*', '*pricing*', '*tarif*', '*contact-sales*']),
+    // Patterns ignore case, not accents: "Demande de démo" needs its own.
+    requestForms: globs.default(['*demo*', '*démo*', '*quote*', '*devis*', '*pricing*', '*tarif*', '*contact-sales*']),
     /** Where the pricing pages are: this page group of the site; a site without the default group finds them by these paths. */
     pricingPageGroup: z.string().min(1).default(DEFAULT_PRICING_PAGE_GROUP),
     pricingPaths: pathGlobs.default(['/pricing*', '/tarif*', '*/pricing*', '*/tarif*']),

@@ -84,7 +84,7 @@ const END = `{end:DateTime64(3, 'UTC')}`;
 const PREVIOUS_START = `{previous_start:DateTime64(3, 'UTC')}`;
 
 /** Where a lead or a session came from: its utm_source, else the referring host without "www.", else "(direct)" (labels.ts sourceName). */
-export const SOURCE = `multiIf(utm_source != '', lower(utm_source), referrer_host != '', replaceRegexpOne(lower(referrer_host), '^www\\\\.', ''), '(direct)')`;
+export const SOURCE = `multiIf(utm_source != '', lowerUTF8(utm_source), referrer_host != '', replaceRegexpOne(lowerUTF8(referrer_host), '^www\\\\.', ''), '(direct)')`;
 
 /**
  * Leaves bots out of a read of events or identities, as scoring does, unless the site's rules count them

@@ -6,7 +6,8 @@
  * "company_country" and "company_phone" an industry, a country and a phone; "nom-entreprise" a company, not a last name.
  */
 export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]> = [
-  ['email', /e-?mail|courriel/],
+  // "Votre mail", "e_mail", "adresse_mail": mail as a word of its own (not "mailing", "gmail").
+  ['email', /e-?mail|courriel|(?:^|[^a-z])mail(?:$|[^a-z])/],
   // Employees, employés, nb_employes, nombre de salariés (not an employer, which is a company).
   ['company_size', /size|employ[eé](?!r)|salari[eé]|headcount|effectif|staff|taille/],
   ['job_title', /job|title|position|role|fonction|poste/],

@@ -512,7 +512,7 @@ describe('source names', () => {
   // The lead page names its first touch and each visit's arrival in the browser (labels.ts sourceName); the lists,
   // filters and exports in SQL (SOURCE): one name, so what the lead page shows finds the lead in the list.
   it('are the same in the lead page as in the lists, filters and exports', async () => {
-    const touches: [string, string][] = [['LinkedIn', ''], ['', 'www.Google.com'], ['', 'news.ycombinator.com'], ['', ''], ['Newsletter_Mai', 'www.acme.test'], ['Été', ''], ['', 'WWW.example.org']];
+    const touches: [string, string][] = [['LinkedIn', ''], ['', 'www.Google.com'], ['', 'news.ycombinator.com'], ['', ''], ['Newsletter_Mai', 'www.acme.test'], ['Salon-Été', ''], ['', 'WWW.example.org']];
     const result = await server.client.query({
       query: `SELECT ${SOURCE} AS source FROM (SELECT {utm:Array(String)}[n] AS utm_source, {hosts:Array(String)}[n] AS referrer_host, n FROM (SELECT arrayJoin(range(1, length({utm:Array(String)}) + 1)) AS n)) ORDER BY n`,
       query_params: { utm: touches.map((touch) => touch[0]), hosts: touches.map((touch) => touch[1]) },
@@ -520,7 +520,7 @@ describe('source names', () => {
     });
     const inSql = (await result.json<{ source: string }>()).map((row) => row.source);
     expect(touches.map(([utm, host]) => sourceName(utm, host))).toEqual(inSql);
-    expect(inSql).toEqual(['linkedin', 'google.com', 'news.ycombinator.com', '(direct)', 'newsletter_mai', 'Été', 'example.org']);
+    expect(inSql).toEqual(['linkedin', 'google.com', 'news.ycombinator.com', '(direct)', 'newsletter_mai', 'salon-été', 'example.org']);
   });
 });
 

@@ -300,6 +300,19 @@ describe('recency, caps and negatives', () => {
   });
 });
 
+describe('sources with accents', () => {
+  it('folds every letter\'s case of a utm_source, as a rule\'s own value is folded: Salon-Été is salon-été', async () => {
+    const site = newSite();
+    const rules = rulesSchema.parse({ source: [{ id: 'salon', utmSources: ['Salon-Été'], points: 10 }] });
+    await insert([
+      view(site, 'salon-1', '/', { days: 1 }, { session_id: 'a', session_start: 1, utm_source: 'Salon-Été' }),
+      view(site, 'salon-2', '/', { days: 1 }, { session_id: 'b', session_start: 1, utm_source: 'SALON-ÉTÉ' }),
+    ]);
+    const leads = await score(site, rules);
+    for (const id of ['v_salon-1', 'v_salon-2']) expect(leads.find((lead) => lead.lead_id === id)).toMatchObject({ source: 10, first_touch: { utm_source: 'salon-été' } });
+  });
+});
+
 describe('an empty rule set', () => {
   it('scores every visitor 0, cold, with no reasons, and still merges answers and first touch', async () => {
     const site = newSite();
@@ -570,6 +583,12 @@ function mulberry32(seed: number): () => number {
 
 describe('buying signals', () => {
   const signalsOf = (lead: LeadScore) => Object.fromEntries(lead.signals.map((signal) => [signal.signal, signal.detail]));
+
+  it('finds a demo request in a French form named with its accent, "Demande de démo"', async () => {
+    const site = newSite();
+    await insert([form(site, 'french-1', 'Demande de démo', 'kenji.sato@tokyo-seiki.example', { job_title: 'Comptable' })]);
+    expect(signalsOf(byEmail(await score(site), 'kenji.sato@tokyo-seiki.example'))).toEqual({ demo_request: 'form Demande de démo' });
+  });
 
   it('finds a demo request, long pricing dwell, returns to pricing, a technical download and many visits, each with its last time', async () => {
     const site = newSite();

@@ -99,6 +99,12 @@ describe('parseBatch', () => {
     expect(form.ok && batchToRows(form.batch, 1_780_000_000_000).map((row) => row.email)).toEqual(['ada@bücher.de', 'ada@bücher.de']);
   });
 
+  it('finds a French form\'s email in a field named "mail", "e_mail" or "adresse_mail", not in a "mailing" list choice', () => {
+    const forms = [{ 'mail mail ': 'bruno@leroy.fr' }, { 'e_mail  ': 'bruno@leroy.fr' }, { 'adresse_mail  ': 'bruno@leroy.fr' }, { 'mailing_list  ': 'bruno@leroy.fr' }];
+    const parsed = parseBatch(batchOf(...forms.map((p) => event({ n: 'f', k: 'demande-devis', p }))));
+    expect(parsed.ok && batchToRows(parsed.batch, 1_780_000_000_000).map((row) => row.email)).toEqual(['bruno@leroy.fr', 'bruno@leroy.fr', 'bruno@leroy.fr', '']);
+  });
+
   // What a mail system takes unquoted before the @ (RFC 5322's dot-atom, with any letter of RFC 6531): anything else
   // is not an address a person typed, and a control or invisible character would make a second lead of one mailbox.
   it('leaves out an address with a control, invisible or special character before the @', () => {

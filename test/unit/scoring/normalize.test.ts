@@ -204,6 +204,12 @@ describe('country → ISO 3166-1 alpha-2', () => {
     ['Morocco', 'MA'],
     ['Russie', 'RU'],
     ['Russia', 'RU'],
+    // Official and regional names French-speaking forms get.
+    ['Québec', 'CA'],
+    ['Canada (Québec)', 'CA'],
+    ['France métropolitaine', 'FR'],
+    ['Grand-Duché de Luxembourg', 'LU'],
+    ['Confédération suisse', 'CH'],
   ])('%j is %s', (name, code) => expect(countryCodeOf(name)).toBe(code));
 
   it.each(['', 'Europe', 'Narnia', 'Île-de-France'])('%j is no country', (name) => expect(countryCodeOf(name)).toBeNull());

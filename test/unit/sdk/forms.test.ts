@@ -187,7 +187,7 @@ describe('form capture', () => {
     const descriptors = ['email email email', 'fname  ', 'lname  ', 'surname  ', 'position  ', 'role  ', 'organisation  ', 'sector  ', 'mobile  ', 'telephone  '];
     // Every word the collector's mapping knows a field by, as a field's name alone: the snippet reads it too (a French
     // form's "courriel" was mapped to the email, but never sent, and the form made no lead).
-    const mappedWords = ['e-mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'given', 'prenom', 'pr\xe9nom', 'lastname', 'family', 'surname', 'nom', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'country', 'pays', 'phone', 'tel', 'mobile', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'raison_sociale', 'entreprise', 'employer', 'employes', 'salari\xe9s', 'name', 'fullname'];
+    const mappedWords = ['e-mail', 'e_mail', 'mail', 'adresse_mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'given', 'prenom', 'pr\xe9nom', 'lastname', 'family', 'surname', 'nom', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'country', 'pays', 'phone', 'tel', 'mobile', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'raison_sociale', 'entreprise', 'employer', 'employes', 'salari\xe9s', 'name', 'fullname'];
     for (const word of mappedWords) descriptors.push(`${word}  `);
     for (const descriptor of descriptors) {
       expect(DECLARATIVE.test(descriptor), descriptor).toBe(true);
