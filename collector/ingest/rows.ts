@@ -114,6 +114,22 @@ function textProps(props: WireEvent['p']): Record<string, string> {
  */
 const storedUrl = (text: string) => cut(text, MAX_STORED_URL);
 
+/**
+ * A path or a web link as people read it and rules are written: `/carrières`, `/docs/Livre blanc.pdf`, where the
+ * browser sends `/carri%C3%A8res`. The escapes of the characters that give an address its structure (`%2F`, `%3F`, `%23`,
+ * `%26`…) stay, as decodeURI leaves them; so does a text that is no valid escaping, or that would hold a control or
+ * invisible character once decoded. Other schemes (`data:`, `mailto:`) are kept as sent.
+ */
+function readable(text: string): string {
+  if (!text.includes('%') || !/^(?:\/|https?:)/i.test(text)) return text;
+  try {
+    const decoded = decodeURI(text);
+    return /\p{C}/u.test(decoded) ? text : decoded;
+  } catch {
+    return text;
+  }
+}
+
 /** A text cut to `max` characters, well-formed as storedUrl says. */
 const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max).toWellFormed() : text);
 
@@ -213,14 +229,14 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       type,
       name: cut(event.k ?? '', MAX_STORED_NAME),
       url: storedUrl(storedAddress(url)),
-      path: storedUrl(route ? url.pathname.replace(/\/$/, '') + route : url.pathname),
+      path: storedUrl(readable(route ? url.pathname.replace(/\/$/, '') + route : url.pathname)),
       referrer: storedUrl(storedAddressText(event.r ?? '')),
       title: event.ti ?? '',
       email: type === 'form' ? formAddress(event.p).address : (event.em ?? ''),
       props: answers ?? textProps(event.p),
       engaged_ms: event.ms ?? 0,
       scroll_depth: event.sd ?? 0,
-      link_url: storedUrl(storedAddressText(event.h ?? '')),
+      link_url: storedUrl(readable(storedAddressText(event.h ?? ''))),
       link_text: event.x ?? '',
       session_start: event.ss ? 1 : 0,
       // Either side may know: the snippet sees automation (webdriver, headless), the User-Agent names crawlers.

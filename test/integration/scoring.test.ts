@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventRow as StoredRow } from '../../collector/ingest/rows.ts';
+import { batchToRows, type EventRow as StoredRow } from '../../collector/ingest/rows.ts';
+import { parseBatch } from '../../collector/ingest/wire.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
 import { createStoreClient, encodedInsertOf } from '../../collector/store/client.ts';
@@ -300,7 +301,25 @@ describe('recency, caps and negatives', () => {
   });
 });
 
-describe('sources with accents', () => {
+describe('accents', () => {
+  it('matches page groups and assets written with accents against the addresses browsers send escaped', async () => {
+    const site = newSite();
+    const sent = (u: string, fields: Record<string, unknown>) => ({ i: randomUUID(), t: NOW.getTime() - 60_000, u, ...fields });
+    const parsed = parseBatch({
+      s: site,
+      v: 'thomas-1',
+      e: [
+        sent('https://www.acme.test/carri%C3%A8res/stage', { n: 'v', ss: 1 }),
+        sent('https://www.acme.test/telechargements', { n: 'd', h: 'https://www.acme.test/telechargements/Dossier%20s%C3%A9curit%C3%A9.pdf' }),
+      ],
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    await insertEvents(client, batchToRows(parsed.batch, NOW.getTime()));
+    const [lead] = await scoreLeads(client, RULES, { site, pageGroups: { ...PAGE_GROUPS, careers: ['/carrières*'] }, now: NOW });
+    expect(reason(lead!, 'careers-page')).toMatchObject({ count: 1 });
+    expect(lead!.signals.map((signal) => [signal.signal, signal.detail])).toEqual([['docs_download', 'downloaded /telechargements/Dossier sécurité.pdf']]);
+  });
+
   it('folds every letter\'s case of a utm_source, as a rule\'s own value is folded: Salon-Été is salon-été', async () => {
     const site = newSite();
     const rules = rulesSchema.parse({ source: [{ id: 'salon', utmSources: ['Salon-Été'], points: 10 }] });

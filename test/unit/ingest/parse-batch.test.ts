@@ -99,6 +99,15 @@ describe('parseBatch', () => {
     expect(form.ok && batchToRows(form.batch, 1_780_000_000_000).map((row) => row.email)).toEqual(['ada@bücher.de', 'ada@bücher.de']);
   });
 
+  it('stores paths and web links as people read them, keeping the escapes that give an address its structure', () => {
+    const paths = ['/carri%C3%A8res', '/a%2Fb%3Fc', '/bad%E2%80', '/line%0Abreak', '/100%25'];
+    const links = ['https://x.test/docs/Livre%20blanc%20%E2%80%93%202025.pdf?q=a%26b', 'data:text/csv,a%2Cb%0Ac', 'mailto:ana%40acme.test'];
+    const parsed = parseBatch(batchOf(...paths.map((path) => event({ u: `https://www.acme.test${path}` })), ...links.map((h) => event({ n: 'd', h }))));
+    const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
+    expect(rows.slice(0, paths.length).map((row) => row.path)).toEqual(['/carrières', '/a%2Fb%3Fc', '/bad%E2%80', '/line%0Abreak', '/100%']);
+    expect(rows.slice(paths.length).map((row) => row.link_url)).toEqual(['https://x.test/docs/Livre blanc – 2025.pdf?q=a%26b', ...links.slice(1)]);
+  });
+
   it('finds a French form\'s email in a field named "mail", "e_mail" or "adresse_mail", not in a "mailing" list choice', () => {
     const forms = [{ 'mail mail ': 'bruno@leroy.fr' }, { 'e_mail  ': 'bruno@leroy.fr' }, { 'adresse_mail  ': 'bruno@leroy.fr' }, { 'mailing_list  ': 'bruno@leroy.fr' }];
     const parsed = parseBatch(batchOf(...forms.map((p) => event({ n: 'f', k: 'demande-devis', p }))));
