@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { alertDeliveries, alertStatus, DELIVERY_STATES, listAlerts, reviveDeadDeliveries, type AlertCursor, type Delivery, type DeliveryState } from '../../scoring/alerts/outbox.ts';
 import { RETRY_FOR_MS } from '../../scoring/alerts/dispatcher.ts';
 import { requireRole } from '../auth/roles.ts';
+import { bodyless } from '../hooks/no-body.hook.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
 import { siteParam, wholeNumber } from './site-query.ts';
@@ -98,7 +99,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
     } satisfies AlertListResponse;
   });
 
-  app.post('/api/alerts/:id/retry', seeAlerts, async (request, reply) => {
+  app.post('/api/alerts/:id/retry', { onRequest: [bodyless, seeAlerts.onRequest] }, async (request, reply) => {
     const parsed = siteQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const { site } = parsed.data;

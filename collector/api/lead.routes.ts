@@ -17,6 +17,7 @@ import { saysNothing } from '../../scoring/normalize.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import { toProblems } from '../config/issues.ts';
 import { requireRole } from '../auth/roles.ts';
+import { bodyless } from '../hooks/no-body.hook.ts';
 import {
   appendQualification,
   eraseLead,
@@ -245,7 +246,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   });
 
   // Erasing a person cannot be undone: admins only.
-  app.delete('/api/leads/:id', { onRequest: requireRole('admin') }, async (request, reply) => {
+  app.delete('/api/leads/:id', { onRequest: [bodyless, requireRole('admin')] }, async (request, reply) => {
     // Events still in the write-ahead log would come back after the erasure: let them land first, then see what is
     // the person's. Nothing is erased before they have (an erasure must not half-run).
     if (!(await siteOnceDrained(request, reply, 'nothing was erased'))) return;

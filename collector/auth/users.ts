@@ -60,6 +60,19 @@ export const apiTokenSchema = z
 export type UserEntry = z.infer<typeof userSchema>;
 export type ApiTokenEntry = z.infer<typeof apiTokenSchema>;
 
+/**
+ * The tokens, each name and each hash once: a token listed twice under two roles worked as the first alone, and
+ * removing that entry to revoke it left it working as the other.
+ */
+export const apiTokensSchema = uniqueNames(apiTokenSchema, 'token').superRefine((tokens, ctx) => {
+  const seen = new Map<string, string>();
+  tokens.forEach((token, i) => {
+    const first = seen.get(token.tokenHash);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'tokenHash'], message: `the same token as "${first}": one token, one entry (remove one to revoke it)` });
+    else seen.set(token.tokenHash, token.name);
+  });
+});
+
 /** A list whose names are unique, with the duplicate's path in the message. */
 export function uniqueNames<T extends z.ZodType<{ name: string }>>(entry: T, what: string) {
   return z.array(entry).superRefine((entries, ctx) => {

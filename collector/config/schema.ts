@@ -4,7 +4,7 @@ import { qualificationPolicySchema } from '../../scoring/qualification.ts';
 import { unlessIssuesAt } from '../../scoring/checks.ts';
 import { PAGE_GROUP_READS, rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
 import { alertsSchema, checkSmtpForEmail, smtpSchema } from '../../scoring/alerts/config.ts';
-import { apiTokenSchema, uniqueNames, userSchema } from '../auth/users.ts';
+import { apiTokensSchema, uniqueNames, userSchema } from '../auth/users.ts';
 import { hasAsciiHost } from '../ingest/origins.ts';
 
 /** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. The host may be
@@ -149,7 +149,7 @@ export const configSchema = z
     /** People who log in at /login (HEARTH_USERS adds or replaces some); with none, the first start makes an admin. */
     users: uniqueNames(userSchema, 'user').default([]),
     /** Machines' API tokens, by hash (`hearth new-token`). */
-    tokens: uniqueNames(apiTokenSchema, 'token').default([]),
+    tokens: apiTokensSchema.default([]),
   })
   .strict()
   .superRefine(checkSmtpForEmail, unlessIssuesAt(['smtp'], ['sites', '*', 'alerts', 'destinations', '*', 'type']));

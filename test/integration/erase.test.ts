@@ -43,8 +43,9 @@ const post = async (visitor: string, events: unknown[], sid?: string) => expect(
 const form = (minutes: number, fields: Record<string, string>, name = 'newsletter') =>
   wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: name, t: minutesAgo(minutes), p: Object.fromEntries(Object.entries(fields).map(([key, value]) => [`${key}  `, value])) });
 const view = (minutes: number, path: string) => wireEvent({ u: `${SITE_ORIGIN}${path}`, t: minutesAgo(minutes) });
+// Labelled JSON with no body, as HTTP clients and CRM middleware send every request: a DELETE takes no body.
 const erase = async (id: string, token = TEST_TOKEN) => {
-  const response = await fetch(`${server.url}/api/leads/${id}?site=acme`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+  const response = await fetch(`${server.url}/api/leads/${id}?site=acme`, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
   return { status: response.status, body: (await response.json()) as any };
 };
 /**

@@ -101,6 +101,12 @@ describe('users and tokens in the config', () => {
     expect(() => parseConfig(duplicate, 'hearth.config.json')).toThrowError('hearth.config.json: users[1].name: user "ada" is listed twice');
   });
 
+  it('refuses one token listed twice under two names, which would take the first entry\'s role and outlive its removal', () => {
+    const { tokenHash } = newApiToken();
+    const twice = { sites: [site], tokens: [{ name: 'crm-sync', role: 'sales', tokenHash }, { name: 'dup-hash', role: 'admin', tokenHash }] };
+    expect(() => parseConfig(twice, 'hearth.config.json')).toThrowError('hearth.config.json: tokens[1].tokenHash: the same token as "crm-sync": one token, one entry (remove one to revoke it)');
+  });
+
   it('never quotes what was put where a hash goes: often the password or the token itself, by mistake', () => {
     const { token } = newApiToken();
     const password = 'Sup3r-Secret-Passw0rd';
