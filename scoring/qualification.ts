@@ -97,15 +97,27 @@ export function applyQualificationChange(current: QualificationState, change: Qu
   const framework = change.framework ?? current.framework;
   const known: readonly string[] = FRAMEWORKS[framework];
   const unknown = Object.keys(change.boxes ?? {}).filter((box) => !known.includes(box));
-  if (unknown.length) throw new QualificationError(`not ${framework.toUpperCase()} boxes: ${unknown.join(', ')}; its boxes are ${known.join(', ')}`);
+  const theirs = `its boxes are ${known.join(', ')}`;
+  if (unknown.length) {
+    throw new QualificationError(
+      `not ${framework.toUpperCase()} boxes: ${unknown.join(', ')}; ${theirs}`,
+      unknown.map((box) => ({ path: `boxes.${box}`, message: `not a ${framework.toUpperCase()} box; ${theirs}` })),
+    );
+  }
   // Notes are kept per box, and only the framework's boxes' notes carry over to the next change: a stray one would
   // be accepted here and gone at the next change, so it is refused.
   const stray = Object.keys(change.notes ?? {}).filter((box) => !known.includes(box));
-  if (stray.length) throw new QualificationError(`notes on what is not a ${framework.toUpperCase()} box: ${stray.join(', ')}; its boxes are ${known.join(', ')}`);
+  if (stray.length) {
+    throw new QualificationError(
+      `notes on what is not a ${framework.toUpperCase()} box: ${stray.join(', ')}; ${theirs}`,
+      stray.map((box) => ({ path: `notes.${box}`, message: `not a ${framework.toUpperCase()} box; ${theirs}` })),
+    );
+  }
   // A reason says why a lead is disqualified: on a lead that is not (or is requalified by the same change) it would be
   // stored as if it were, and shown nowhere.
   if (strayReason(current, change)) {
-    throw new QualificationError('a reason says why a lead is disqualified: send "disqualified": true with it');
+    const message = 'a reason says why a lead is disqualified: send "disqualified": true with it';
+    throw new QualificationError(message, [{ path: 'reason', message }]);
   }
   // Switching frameworks loses nothing: the boxes and notes the new framework lacks are kept, out of sight
   // (judgeQualification), for a switch back; those the two share (authority is in BANT and CHAMP) carry over.
@@ -119,7 +131,8 @@ export function applyQualificationChange(current: QualificationState, change: Qu
   };
   const reasonless = (state: QualificationState) => state.disqualified && !state.reason.trim();
   if (!replaying && reasonless(next) && !reasonless(current)) {
-    throw new QualificationError('a disqualified lead needs a reason: send "reason" with "disqualified": true, e.g. "no budget this year"');
+    const message = 'a disqualified lead needs a reason: send "reason" with "disqualified": true, e.g. "no budget this year"';
+    throw new QualificationError(message, [{ path: 'reason', message }]);
   }
   return next;
 }
@@ -176,6 +189,13 @@ export function judgeQualification(state: QualificationState, policy: Qualificat
   };
 }
 
+/** A change the lead's current state refuses, with the paths of the values at fault, as a 400's `problems` name them. */
 export class QualificationError extends Error {
   override name = 'QualificationError';
+  constructor(
+    message: string,
+    readonly problems: { path: string; message: string }[],
+  ) {
+    super(message);
+  }
 }

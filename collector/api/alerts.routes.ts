@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { alertDeliveries, alertStatus, DELIVERY_STATES, listAlerts, reviveDeadDeliveries, type AlertCursor, type Delivery, type DeliveryState } from '../../scoring/alerts/outbox.ts';
 import { RETRY_FOR_MS } from '../../scoring/alerts/dispatcher.ts';
+import { alertAsSent } from '../../scoring/alerts/formats.ts';
 import { requireRole } from '../auth/roles.ts';
 import { bodyless } from '../hooks/no-body.hook.ts';
 import type { HearthConfig } from '../config/schema.ts';
@@ -22,7 +23,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 function present(status: DeliveryState, deliveries: Delivery[]) {
   const whole = deliveries.find((delivery) => delivery.destinationId === '');
   return {
-    ...deliveries[0]!.alert,
+    ...alertAsSent(deliveries[0]!.alert),
     status,
     // An alert suppressed as a whole (cooldown, disabled signal, no route) says why here.
     ...(whole ? { reason: whole.lastError } : {}),

@@ -1,5 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Alert } from '../../scoring/alerts/alert.ts';
+import { alertAsSent } from '../../scoring/alerts/formats.ts';
 import { identitiesSql, leadIdOfEmailSql, ownerOf, type GivenEmail } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
 import { saysNothingSql } from '../../scoring/normalize.ts';
@@ -307,7 +309,7 @@ export async function personAlerts(client: ClickHouseClient, site: string, perso
     personParams(site, person),
     ISO_TIMES,
   );
-  return alerts.map((row) => ({ ...row, alert: JSON.parse(row.alert) as unknown }));
+  return alerts.map((row) => ({ ...row, alert: alertAsSent(JSON.parse(row.alert) as Alert) }));
 }
 
 interface QualificationRow {

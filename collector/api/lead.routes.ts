@@ -215,7 +215,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
         const written = { ...next, changedBy: request.user!.name, changedAt: new Date(at).toISOString() };
         return { ...judgeQualification(written, policy), history: [...history, written] };
       } catch (err) {
-        if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification' });
+        if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification', problems: err.problems });
         throw err;
       }
     });

@@ -16,9 +16,14 @@ export const SIGNAL_LABELS: Record<Signal, string> = {
 /** The webhook's event type; the body is `{ type, timestamp, data }`, the Standard Webhooks payload shape. */
 export const WEBHOOK_EVENT_TYPE = 'lead.signal';
 
+/**
+ * The alert as the webhook sends it and the API shows it (GET /api/alerts, a person's export): an unassigned lead's
+ * owner is null, as GET /api/leads and the dashboards' lists say it, so a receiver comparing both sees no change.
+ */
+export const alertAsSent = (alert: Alert) => ({ ...alert, lead: { ...alert.lead, owner: alert.lead.owner || null } });
+
 export function webhookBody(alert: Alert): string {
-  // An unassigned lead's owner is null, as GET /api/leads and the dashboards' lists say it.
-  return JSON.stringify({ type: WEBHOOK_EVENT_TYPE, timestamp: alert.triggeredAt, data: { ...alert, lead: { ...alert.lead, owner: alert.lead.owner || null } } });
+  return JSON.stringify({ type: WEBHOOK_EVENT_TYPE, timestamp: alert.triggeredAt, data: alertAsSent(alert) });
 }
 
 /**

@@ -151,6 +151,8 @@ describe('alerts through the API', () => {
     const retried = await post(`/api/alerts/${american.id}/retry?site=acme`);
     expect(retried.status).toBe(200);
     expect(retried.body).toMatchObject({ id: american.id, status: 'pending', deliveries: [{ destination: 'crm', state: 'pending', attempts: 0 }] });
+    // Unassigned, the owner reads null, as in the webhook's body and GET /api/leads: a sync comparing them sees no change.
+    expect(retried.body.lead.owner).toBeNull();
     const delivered = await waitFor(async () => {
       const { body } = await getJson(server, `/api/alerts?site=acme&lead=${american.lead.id}&status=delivered`);
       return body.alerts[0];

@@ -208,6 +208,10 @@ describe('one lead through the API', () => {
     const { id } = await makeLead();
     const stray = await send('POST', `/api/leads/${id}/qualification?site=acme`, { notes: { general: 'called twice, keen', budget: '40k for Q3' } });
     expect(stray).toMatchObject({ status: 400, body: { code: 'invalid_qualification', error: 'notes on what is not a BANT box: general; its boxes are budget, authority, need, timing' } });
+    expect(stray.body.problems).toEqual([{ path: 'notes.general', message: 'not a BANT box; its boxes are budget, authority, need, timing' }]);
+    // A box of no framework, with none named: the lead's own framework's boxes, the path of the value at fault.
+    const money = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { money: true } });
+    expect(money).toMatchObject({ status: 400, body: { code: 'invalid_qualification', problems: [{ path: 'boxes.money', message: 'not a BANT box; its boxes are budget, authority, need, timing' }] } });
     const noted = await send('POST', `/api/leads/${id}/qualification?site=acme`, { notes: { budget: '40k for Q3' } });
     expect(noted.status).toBe(200);
     const blank = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true, authority: true, need: true, timing: true }, owner: '   ' });
@@ -257,7 +261,8 @@ describe('one lead through the API', () => {
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
       body: '{"reason":"not disqualified but reason"}',
     });
-    expect([stray.status, await stray.json()]).toEqual([400, { error: 'a reason says why a lead is disqualified: send "disqualified": true with it', code: 'invalid_qualification' }]);
+    const reason = 'a reason says why a lead is disqualified: send "disqualified": true with it';
+    expect([stray.status, await stray.json()]).toEqual([400, { error: reason, code: 'invalid_qualification', problems: [{ path: 'reason', message: reason }] }]);
     expect(await form.json()).toEqual({ error: 'send the body as JSON (content-type: application/json)', code: 'unsupported_media_type' });
     // JSON sent as text/plain (the snippet's type, which /collect alone takes) is told the same.
     const plain = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
