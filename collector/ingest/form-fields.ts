@@ -17,7 +17,9 @@ export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]>
   // Before the names: "nom-entreprise", "nom de la société" and "company_name" are a company's name.
   ['company', /compan|organi[sz]ation|soci[eé]t[eé]|raison.?sociale|entreprise|employer/],
   ['first_name', /first.?name|given|fname|pr[eé]nom/],
-  ['last_name', /last.?name|family|surname|lname|\bnom\b/],
+  // "Nom complet" is a full name; "nom", "nom_famille", "nom-de-famille", "nomFamille" a last name.
+  ['full_name', /nom.?complet/],
+  ['last_name', /last.?name|family|surname|lname|(?:^|[^a-z])nom(?:$|[^a-z])|nom.?(?:de.?)?famille/],
   ['full_name', /\bname\b|full.?name/],
 ];
 

@@ -7,7 +7,7 @@ import { push } from './transport.ts';
  * ("soci" is société, societe and raison sociale; "salari" nombre de salariés.)
  */
 export const DECLARATIVE =
-  /mail|courr|name|given|family|nom\b|size|employ|salari|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci|entreprise|industr|sect|countr|pays|phone|tel|mobile/;
+  /mail|courr|name|given|family|nom|size|employ|salari|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci|entreprise|industr|sect|countr|pays|phone|tel|mobile/;
 
 /**
  * Form submits, in the capture phase (before the page's own handlers can stop them), plus `form.submit()`,

@@ -183,11 +183,18 @@ describe('form capture', () => {
     expect(page.events('f').map((e) => e.k)).toEqual(['checked']);
   });
 
+  it('files a French form\'s last name however it is spelled, and a "nom complet" as a full name', () => {
+    for (const name of ['nom', 'nom_famille', 'nom-de-famille', 'nom de famille', 'nomFamille', 'votre_nom']) expect(declarativeKey(`${name} ${name} `), name).toBe('last_name');
+    expect(declarativeKey('nom_complet nom_complet ')).toBe('full_name');
+    expect(declarativeKey('prenom prenom ')).toBe('first_name');
+    expect(declarativeKey('nom_entreprise nom_entreprise ')).toBe('company');
+  });
+
   it('keeps the snippet filter and the collector mapping in step: what the snippet reads, the collector maps', () => {
     const descriptors = ['email email email', 'fname  ', 'lname  ', 'surname  ', 'position  ', 'role  ', 'organisation  ', 'sector  ', 'mobile  ', 'telephone  '];
     // Every word the collector's mapping knows a field by, as a field's name alone: the snippet reads it too (a French
     // form's "courriel" was mapped to the email, but never sent, and the form made no lead).
-    const mappedWords = ['e-mail', 'e_mail', 'mail', 'adresse_mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'given', 'prenom', 'pr\xe9nom', 'lastname', 'family', 'surname', 'nom', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'country', 'pays', 'phone', 'tel', 'mobile', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'raison_sociale', 'entreprise', 'employer', 'employes', 'salari\xe9s', 'name', 'fullname'];
+    const mappedWords = ['e-mail', 'e_mail', 'mail', 'adresse_mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'given', 'prenom', 'pr\xe9nom', 'lastname', 'family', 'surname', 'nom', 'nom_famille', 'nom-de-famille', 'nomfamille', 'nom_complet', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'country', 'pays', 'phone', 'tel', 'mobile', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'raison_sociale', 'entreprise', 'employer', 'employes', 'salari\xe9s', 'name', 'fullname'];
     for (const word of mappedWords) descriptors.push(`${word}  `);
     for (const descriptor of descriptors) {
       expect(DECLARATIVE.test(descriptor), descriptor).toBe(true);
