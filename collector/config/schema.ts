@@ -96,6 +96,11 @@ export const limitsSchema = z
     requestsPerMinutePerIp: z.number().int().min(1).default(600),
     // High enough for a busy site's peaks (10,000 beacons a second): it stops abuse, not traffic.
     requestsPerMinutePerSite: z.number().int().min(1).default(600_000),
+    /**
+     * Batches that give an email (a form, an identify call) from one address a minute: beyond, their events are stored
+     * without it, so a script posting forms makes no leads and no alerts. A person gives one in a visit.
+     */
+    identifyingBatchesPerMinutePerIp: z.number().int().min(1).default(20),
     /** POST /login attempts per 15 minutes from one address (an office behind one NAT shares it) and for one name. */
     loginAttemptsPerIp: z.number().int().min(1).default(10),
     loginAttemptsPerUser: z.number().int().min(1).default(10),

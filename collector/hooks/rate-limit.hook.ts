@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import type { HearthConfig } from '../config/schema.ts';
 
 export interface CollectRateLimits {
@@ -9,6 +9,8 @@ export interface CollectRateLimits {
    * batch refused for its site or origin is no traffic of that site's, and another site's page must not use up its
    * limit. */
   perSite: preHandlerHookHandler;
+  /** Counts a batch that gives an email; false once the address gave more than its limit this minute. */
+  identifying(request: FastifyRequest): Promise<boolean>;
 }
 
 const MINUTE_MS = 60_000;
@@ -21,7 +23,7 @@ function tooMany(reply: FastifyReply, retryAfterSeconds: number, limit: 'per_ip'
 export async function collectRateLimits(app: FastifyInstance, config: HearthConfig, sentFromSite: (site: string, origin: string | undefined) => boolean): Promise<CollectRateLimits> {
   // Counters live in memory, one window per minute, in a bounded LRU; several collectors each count their own.
   await app.register(rateLimit, { global: false });
-  const { requestsPerMinutePerIp, requestsPerMinutePerSite } = config.limits;
+  const { requestsPerMinutePerIp, requestsPerMinutePerSite, identifyingBatchesPerMinutePerIp } = config.limits;
   // The library's default key is the client address (request.ip, which honours server.trustProxy), IPv6 by /64.
   const countAddress = app.createRateLimit({ max: requestsPerMinutePerIp, timeWindow: MINUTE_MS });
   const countSite = app.createRateLimit({
@@ -29,6 +31,7 @@ export async function collectRateLimits(app: FastifyInstance, config: HearthConf
     timeWindow: MINUTE_MS,
     keyGenerator: (request) => siteNamedBy(request.body) ?? '',
   });
+  const countIdentifying = app.createRateLimit({ max: identifyingBatchesPerMinutePerIp, timeWindow: MINUTE_MS });
 
   // Callback style (see app.ts): the counters' own promise is the one a beacon pays for. A hook that answered the
   // 429 ends the request without done().
@@ -46,6 +49,10 @@ export async function collectRateLimits(app: FastifyInstance, config: HearthConf
         if (count.isAllowed || !count.isExceeded) return done();
         tooMany(reply, count.ttlInSeconds, 'per_site', `site "${site}" sent more than ${count.max} requests this minute; retry in ${count.ttlInSeconds} s`);
       }, done);
+    },
+    async identifying(request) {
+      const count = await countIdentifying(request);
+      return count.isAllowed || !count.isExceeded;
     },
   };
 }

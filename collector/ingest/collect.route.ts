@@ -2,14 +2,14 @@ import { brotliDecompressSync, gunzipSync, inflateSync, type ZlibOptions } from 
 import type { ClickHouseClient } from '@clickhouse/client';
 import cors from '@fastify/cors';
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Problem } from '../config/issues.ts';
+import { formatPath, type Problem } from '../config/issues.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { collectRateLimits } from '../hooks/rate-limit.hook.ts';
 import { countRejections } from '../hooks/rejections.hook.ts';
 import type { HearthMetrics } from '../metrics.ts';
 import { originMatcher } from './origins.ts';
 import { retimedEvents } from './retimed.ts';
-import { batchToRows } from './rows.ts';
+import { batchToRows, type EventRow } from './rows.ts';
 import type { EventSink } from './sink.ts';
 import { describeUserAgent } from './user-agent.ts';
 import { replaceLoneSurrogates } from './well-formed.ts';
@@ -86,13 +86,37 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     }
     const receivedAt = Date.now();
     const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) });
+    const ignored = [...parsed.ignored, ...(await withoutSpammedEmails(request, rows))];
     await sink.write(rows);
     retimed.remember(batch, receivedAt, rows);
     metrics.accepted(batch.e.length);
-    if (parsed.ignored.length === 0) return reply.code(202).send({ accepted: batch.e.length });
+    if (ignored.length === 0) return reply.code(202).send({ accepted: batch.e.length });
     // What was left out of the stored events is named, for a sender to find its bugs, and counted, for an operator.
-    metrics.ignored(parsed.ignored.length);
-    return reply.code(202).send({ accepted: batch.e.length, ignored: listed(parsed.ignored) });
+    metrics.ignored(ignored.length);
+    return reply.code(202).send({ accepted: batch.e.length, ignored: listed(ignored) });
+  }
+
+  /**
+   * Emails past what a person gives: a third distinct one in a batch (a browser's batch holds one visit's 300 ms), or any
+   * from an address that sent more than `limits.identifyingBatchesPerMinutePerIp` batches with one this minute. Their
+   * events are stored without them, so a script posting forms with made-up emails makes no leads, and no alerts.
+   */
+  async function withoutSpammedEmails(request: FastifyRequest, rows: EventRow[]): Promise<Problem[]> {
+    const given = new Set<string>();
+    const dropped: Problem[] = [];
+    const drop = (i: number, message: string) => {
+      rows[i]!.email = '';
+      dropped.push({ path: formatPath(['e', i]), message });
+    };
+    rows.forEach((row, i) => {
+      if (row.email === '') return;
+      const email = row.email.trim().toLowerCase();
+      if (given.size < MAX_EMAILS_PER_BATCH || given.has(email)) given.add(email);
+      else drop(i, `a batch gives at most ${MAX_EMAILS_PER_BATCH} emails: stored without this one`);
+    });
+    if (given.size === 0 || (await limits.identifying(request))) return dropped;
+    rows.forEach((row, i) => row.email !== '' && drop(i, `more than ${config.limits.identifyingBatchesPerMinutePerIp} batches with an email a minute from this address: stored without it`));
+    return dropped;
   }
 };
 
@@ -109,6 +133,9 @@ function readableRefusal(request: FastifyRequest, reply: FastifyReply, payload: 
   if (reply.statusCode >= 400 && origin !== undefined && !reply.hasHeader('access-control-allow-origin')) void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
   done(null, payload);
 }
+
+/** Distinct emails one batch may give: a person gives one, or puts a mistyped one right. */
+const MAX_EMAILS_PER_BATCH = 2;
 
 /** The most values left out a 202 names one by one. */
 const MAX_IGNORED_LISTED = 50;

@@ -15,6 +15,12 @@ export interface UserAgentFacts {
 
 export const UNKNOWN_USER_AGENT: UserAgentFacts = Object.freeze({ browser: '', os: '', device: '', bot: false });
 
+/**
+ * A request with no User-Agent, or an empty one: every browser sends one, so this is a script (Node's own http sends
+ * none), flagged as curl and Node are. Unflagged, a loop of such posts made leads and alerts as a visitor would.
+ */
+const NO_USER_AGENT: UserAgentFacts = Object.freeze({ browser: '', os: '', device: '', bot: true });
+
 // Real User-Agents are a few hundred characters; parsing a forged 16 KB one would cost time for nothing.
 const MAX_USER_AGENT_LENGTH = 512;
 const DEVICES = new Set<DeviceType>(['desktop', 'mobile', 'tablet', 'bot']);
@@ -37,7 +43,7 @@ function parse(userAgent: string): UserAgentFacts {
 /** Browser, OS, device type and bot flag of a request's User-Agent, parsed once per distinct header. */
 export function describeUserAgent(header: string | undefined): UserAgentFacts {
   const userAgent = header?.slice(0, MAX_USER_AGENT_LENGTH).trim();
-  if (!userAgent) return UNKNOWN_USER_AGENT;
+  if (!userAgent) return NO_USER_AGENT;
   let facts = described.get(userAgent);
   if (!facts) {
     facts = parse(userAgent);

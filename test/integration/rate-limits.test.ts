@@ -107,9 +107,9 @@ describe('the limits config', () => {
     expect(() => parseConfig({ sites: [{ id: 'acme', origins: [SITE_ORIGIN] }], limits: { perIp: 10 } }, 'hearth.config.json')).toThrow(/limits\.perIp: unknown key/);
   });
 
-  it('defaults to 600 requests a minute per address and 600,000 per site (and 10 logins per 15 minutes per address and per name)', () => {
+  it('defaults to 600 requests a minute per address and 600,000 per site, 20 batches with an email a minute per address (and 10 logins per 15 minutes per address and per name)', () => {
     const config = parseConfig({ sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'hearth.config.json');
-    expect(config.limits).toEqual({ requestsPerMinutePerIp: 600, requestsPerMinutePerSite: 600_000, loginAttemptsPerIp: 10, loginAttemptsPerUser: 10 });
+    expect(config.limits).toEqual({ requestsPerMinutePerIp: 600, requestsPerMinutePerSite: 600_000, identifyingBatchesPerMinutePerIp: 20, loginAttemptsPerIp: 10, loginAttemptsPerUser: 10 });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 8787, trustProxy: false });
   });
 });

@@ -23,6 +23,8 @@ export async function startTestServer(configOverrides: Record<string, unknown> =
         { id: 'globex', origins: ['https://globex.test'] },
       ],
       ...configOverrides,
+      // Tests post many people's forms from one address within seconds, which the default limit takes for a script.
+      limits: { identifyingBatchesPerMinutePerIp: 100_000, ...(configOverrides.limits as object | undefined) },
     },
     'test config',
   );
