@@ -1,6 +1,6 @@
 import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
 import { pricingPages, STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
-import { SqlParams, toClickHouseTime } from './sql.ts';
+import { engagedWithin, SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
 
 export interface ScoringOptions {
@@ -528,7 +528,8 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
           started: 'minIf(ts, in_window)',
           ended: 'maxIf(ts, in_window)',
           pages: `countIf(in_window AND type = 'pageview')`,
-          pricing_ms: `sumIf(engaged_ms, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`,
+          // No more than the visit lasted, give or take a piece: pieces are client-told (engagedWithin).
+          pricing_ms: engagedWithin(`sumIf(engaged_ms, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`, 'minIf(ts, in_window)', 'maxIf(ts, in_window)'),
           pricing_at: `maxIf(ts, in_window AND on_pricing AND type = 'pageview')`,
           request_at: 'maxIf(ts, in_window AND is_request)',
           request_form: 'argMaxIf(name, ts, in_window AND is_request)',
@@ -563,7 +564,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
         SELECT visitor_id, session_id, visit_at AS owned_at, 'pageview' AS type, '' AS name, '' AS link_url, path, visit_engaged_ms AS engaged_ms, visit_age_days AS age_days
         FROM
         (
-            SELECT visitor_id, session_id, path, min(ts) AS visit_at, sum(engaged_ms) AS visit_engaged_ms, max(${ageDays}) AS visit_age_days
+            SELECT visitor_id, session_id, path, min(ts) AS visit_at, ${engagedWithin('sum(engaged_ms)', 'min(ts)', 'max(ts)')} AS visit_engaged_ms, max(${ageDays}) AS visit_age_days
             FROM events FINAL
             ${eventsWhere} AND ts >= ${windowStart} AND type IN ('pageview', 'engagement')
             GROUP BY visitor_id, session_id, path

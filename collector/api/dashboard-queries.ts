@@ -6,10 +6,9 @@ import { pricingPages } from '../../scoring/rules.ts';
 import { ASKED_FOR_DEMO_SQL, MARKETING_QUALIFIED_SQL } from '../../scoring/lifecycle.ts';
 import { sameOwner, weightiestReasons } from '../../scoring/labels.ts';
 import { currentLeadsSql } from '../../scoring/snapshots.ts';
-import { isoTime, SqlParams } from '../../scoring/sql.ts';
+import { engagedWithin, isoTime, SqlParams, toClickHouseTime } from '../../scoring/sql.ts';
 import { fold as foldText, foldSql } from '../../scoring/normalize.ts';
 import type { SiteConfig } from '../config/schema.ts';
-import { toClickHouseTime } from '../../scoring/sql.ts';
 import { FUNNEL_STEPS, funnelOf, leadKpis, scoreBuckets, sourceQuality, type ActiveLead, type Verdicts } from './dashboard-figures.ts';
 import type {
   Compared,
@@ -374,7 +373,8 @@ WITH pricing_visits AS MATERIALIZED
 (
     SELECT toDate(ts) AS day, visitor_id, session_id,
         countIf(type = 'pageview' AND ts >= ${START}) AS visit_views_current, countIf(type = 'pageview' AND ts < ${START}) AS visit_views_previous,
-        sumIf(engaged_ms, type = 'engagement' AND ts >= ${START}) AS visit_engaged_current, sumIf(engaged_ms, type = 'engagement' AND ts < ${START}) AS visit_engaged_previous
+        ${engagedWithin(`sumIf(engaged_ms, type = 'engagement' AND ts >= ${START})`, `minIf(ts, ts >= ${START})`, `maxIf(ts, ts >= ${START})`)} AS visit_engaged_current,
+        ${engagedWithin(`sumIf(engaged_ms, type = 'engagement' AND ts < ${START})`, `minIf(ts, ts < ${START})`, `maxIf(ts, ts < ${START})`)} AS visit_engaged_previous
     FROM (${pricingEvents(PREVIOUS_START)})
     GROUP BY day, visitor_id, session_id
 )

@@ -1,7 +1,7 @@
 import { declarativeKey, isSecretName } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
 import { EVENT_TYPES, formAddress, MAX_STORED_NAME, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
-import { toClickHouseTime } from '../../scoring/sql.ts';
+import { MAX_ENGAGED_PIECE_MS, toClickHouseTime } from '../../scoring/sql.ts';
 
 /** One row of the `events` table (collector/store/migrations/). */
 export interface EventRow {
@@ -234,7 +234,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       title: event.ti ?? '',
       email: type === 'form' ? formAddress(event.p).address : (event.em ?? ''),
       props: answers ?? textProps(event.p),
-      engaged_ms: event.ms ?? 0,
+      engaged_ms: Math.min(event.ms ?? 0, MAX_ENGAGED_PIECE_MS),
       scroll_depth: event.sd ?? 0,
       link_url: storedUrl(readable(storedAddressText(event.h ?? ''))),
       link_text: event.x ?? '',

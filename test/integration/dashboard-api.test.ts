@@ -37,6 +37,7 @@ beforeAll(async () => {
       { id: 'hooli', origins: ['https://hooli.test'], pageGroups: { pricing: ['/pricing*'], careers: ['/careers*'] } },
       // Its pricing pages are its "tarifs" group, as its signals say; its "pricing" group is an old page.
       { id: 'umbra', origins: ['https://umbra.test'], pageGroups: { tarifs: ['/tarifs*'], pricing: ['/pricing-2019*'] }, rules: { signals: { pricingPageGroup: 'tarifs' } } },
+      { id: 'wayne', origins: ['https://wayne.test'], pageGroups: { pricing: ['/pricing*'] } },
     ],
     tokens: [
       { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
@@ -94,8 +95,10 @@ async function seed() {
     page('/pricing', at(1, 1)),
     { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(1, 2), ms: 60_000 },
     page('/pricing', at(1, 3)),
-    { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(1, 4), ms: 120_000 },
-    form('/contact', 'demo-request', at(1, 5), { 'email  email': emails.ceo, 'job_title  ': 'CEO', 'company  ': 'Initech', 'company_size  ': '500', 'industry  ': 'Software', 'country  ': 'France' }),
+    // Pieces of at most a minute, as the snippet sends them (every 15 s), each after the time it tells.
+    { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(1, 4), ms: 60_000 },
+    { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(1, 5), ms: 60_000 },
+    form('/contact', 'demo-request', at(1, 6), { 'email  email': emails.ceo, 'job_title  ': 'CEO', 'company  ': 'Initech', 'company_size  ': '500', 'industry  ': 'Software', 'country  ': 'France' }),
   ]);
   await store(newVisitor(), [
     landing('/product', at(2), '?utm_source=linkedin&utm_medium=paid-social', 'https://www.linkedin.com/'),
@@ -167,7 +170,7 @@ async function seedGlobex() {
 }
 
 const api = async (path: string, token: string | null = TEST_TOKEN) => getJson(server, path, token);
-const leadId = async (email: string) => ((await api(`/api/dashboard/leads?site=acme&q=${encodeURIComponent(email)}`)).body.leads[0].id as string);
+const leadId = async (email: string, site = 'acme') => ((await api(`/api/dashboard/leads?site=${site}&q=${encodeURIComponent(email)}`)).body.leads[0].id as string);
 
 async function qualify(id: string, change: unknown) {
   const response = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
@@ -306,8 +309,10 @@ describe('a computer two people shared, visit by visit (site hooli)', () => {
   beforeAll(async () => {
     await store(pc, [
       landing('/pricing', at(3)),
-      { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(3, 2), ms: 150_000 },
-      form('/contact', 'newsletter', at(3, 3), { 'email  email': anna, 'job_title  ': 'CEO', 'company_size  ': '500' }),
+      { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(3, 1), ms: 60_000 },
+      { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(3, 2), ms: 60_000 },
+      { n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(3, 3), ms: 30_000 },
+      form('/contact', 'newsletter', at(3, 4), { 'email  email': anna, 'job_title  ': 'CEO', 'company_size  ': '500' }),
     ], 'hooli');
     await store(pc, [landing('/careers', at(1)), form('/contact', 'newsletter', at(1, 2), { 'email  email': ben })], 'hooli');
     await server.scorer.settled();
@@ -352,6 +357,26 @@ describe('a computer two people shared, visit by visit (site hooli)', () => {
     expect(body.visitors).toEqual([0, 0, 0, 1, 0, 1, 0]);
     expect(body.leads).toEqual({ cold: [0, 0, 0, 0, 0, 1, 0], warm: [0, 0, 0, 0, 0, 0, 0], hot: [0, 0, 0, 1, 0, 0, 0] });
     expect(body.totals).toEqual({ visitors: 1, leads: { cold: 1, warm: 0, hot: 1 } });
+  });
+});
+
+describe('engaged time a script claims (site wayne)', () => {
+  it('counts at most a minute a piece, and no more than the visit lasted: 98 pieces of a day each in a 2 ms visit are a minute', async () => {
+    const spammer = `dwell.${newVisitor()}@dwellco.test`;
+    const pieces = Array.from({ length: 98 }, () => ({ n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(2, 0) + 2, ms: 86_400_000 }));
+    await store(newVisitor(), [landing('/pricing', at(2)), ...pieces, form('/contact', 'newsletter', at(2, 0) + 2, { 'email  email': spammer })], 'wayne');
+    // A real visit beside it: three minutes on pricing, in pieces sent as the time passed.
+    const reader = `reader.${newVisitor()}@wayne.test`;
+    const reading = [1, 2, 3].map((minute) => ({ n: 'e', u: `${SITE_ORIGIN}/pricing`, t: at(2, minute), ms: 60_000 }));
+    await store(newVisitor(), [landing('/pricing', at(2)), ...reading, form('/contact', 'newsletter', at(2, 4), { 'email  email': reader })], 'wayne');
+    await server.scorer.settled();
+    const { body } = await api(`/api/dashboard/pricing?site=wayne&from=${dayOf(6)}&to=${dayOf(0)}`);
+    expect(body.averageEngagedSeconds.current).toBe((60 + 180) / 2);
+    expect(body.topLeads.map((lead: { email: string; engagedSeconds: number }) => [lead.email, lead.engagedSeconds])).toEqual([[reader, 180], [spammer, 60]]);
+    // No long-dwell buying signal for the script; the reader has one.
+    const signals = async (email: string) => (await api(`/api/leads/${await leadId(email, 'wayne')}?site=wayne`)).body.signals.map((signal: { signal: string }) => signal.signal);
+    expect(await signals(spammer)).not.toContain('pricing_dwell');
+    expect(await signals(reader)).toContain('pricing_dwell');
   });
 });
 
@@ -626,6 +651,7 @@ describe('the sites', () => {
       { id: 'globex', alertDestinations: [{ id: 'crm', type: 'webhook' }] },
       { id: 'hooli', alertDestinations: [] },
       { id: 'umbra', alertDestinations: [] },
+      { id: 'wayne', alertDestinations: [] },
     ]);
     const text = JSON.stringify(body);
     expect([text.includes(receiver.url), text.includes('a-test-signing-key')]).toEqual([false, false]);
@@ -653,7 +679,7 @@ describe('who may ask, and bad questions', () => {
     expect(await problems('site=acme&from=yesterday')).toEqual(['from: expected a day as YYYY-MM-DD (got "yesterday")']);
     expect(await problems('site=acme&from=2026-03-10&to=2026-03-01')).toEqual(['from: the period starts after it ends (to is 2026-03-01) (got "2026-03-10")']);
     expect(await problems('site=acme&from=2024-01-01&to=2026-01-01')).toEqual(['from: a view covers at most 366 days (got "2024-01-01")']);
-    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli, umbra (got "nope")']);
+    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli, umbra, wayne (got "nope")']);
     expect(await problems('site=acme&form=2026-01-01')).toEqual(['form: unknown key']);
     const listProblems = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems.map((problem: { path: string }) => problem.path);
     expect(await listProblems('temperature=hot,lukewarm')).toEqual(['temperature[1]']);

@@ -614,7 +614,9 @@ describe('buying signals', () => {
     const visit = (n: number, days: number, rows: EventRow[]) => rows.map((row) => ({ ...row, session_id: `buyer-s${n}`, ts: at({ days, minutes: 30 }) }));
     await insert([
       ...visit(1, 6, [view(site, 'buyer-1', '/pricing/')]),
-      ...visit(2, 3, [view(site, 'buyer-1', '/pricing/'), event(site, 'buyer-1', 'engagement', {}, { path: '/pricing/', engaged_ms: 150_000 })]),
+      // 150 s engaged, in pieces sent after the time they tell.
+      ...visit(2, 3, [view(site, 'buyer-1', '/pricing/')]),
+      ...[60_000, 60_000, 30_000].map((engaged_ms, n) => event(site, 'buyer-1', 'engagement', { days: 3, minutes: 29 - n }, { session_id: 'buyer-s2', path: '/pricing/', engaged_ms })),
       ...visit(3, 1, [view(site, 'buyer-1', '/pricing/'), download(site, 'buyer-1', 'https://cdn.acme.test/files/security-whitepaper-technical.pdf')]),
       ...visit(4, 0, [form(site, 'buyer-1', 'demo-request', 'buyer@globex.example', { job_title: 'CTO' })]),
       // A second person who only read the blog once shows no signal.
