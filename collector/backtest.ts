@@ -40,11 +40,25 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
     // file changed is the hot threshold it is checked against.
     const givesMark = isRecord(raw) && isRecord(raw.signals) && Object.hasOwn(raw.signals, 'hotRearmBelow');
     const hot = isRecord(merged) && isRecord(merged.thresholds) ? merged.thresholds.hot : undefined;
-    const explain = (problem: Problem) =>
-      problem.path === 'signals.hotRearmBelow' && !givesMark
-        ? `thresholds.hot: the candidate's hot threshold (${hot}) is below the re-arm mark it keeps from the site's current rules ` +
+    // Likewise a warm or hot threshold the file leaves out is the site's, which the one it gives clashes with.
+    const given = isRecord(raw) && isRecord(raw.thresholds) ? raw.thresholds : {};
+    const [gave, kept] = Object.hasOwn(given, 'hot') ? (['hot', 'warm'] as const) : (['warm', 'hot'] as const);
+    const keptThreshold = !Object.hasOwn(given, kept) && Object.hasOwn(given, gave);
+    const explain = (problem: Problem) => {
+      if (problem.path === 'signals.hotRearmBelow' && !givesMark) {
+        return (
+          `thresholds.hot: the candidate's hot threshold (${hot}) is below the re-arm mark it keeps from the site's current rules ` +
           `(${config.file}: ${config.path}.signals.hotRearmBelow is ${current.signals.hotRearmBelow}); give the candidate a signals.hotRearmBelow of its own, at most ${hot}`
-        : `${problem.path}: ${problem.message}`;
+        );
+      }
+      if (problem.path === 'thresholds' && keptThreshold) {
+        return (
+          `thresholds.${gave}: the candidate's ${gave} threshold (${String(given[gave])}) is ${gave === 'hot' ? 'below' : 'above'} the ${kept} threshold it keeps from the site's current rules ` +
+          `(${config.file}: ${config.path}.thresholds.${kept} is ${current.thresholds[kept]}); give the candidate a thresholds.${kept} of its own`
+        );
+      }
+      return `${problem.path}: ${problem.message}`;
+    };
     throw new ConfigError(`invalid rules in ${path}:\n${toProblems(parsed.error).map((problem) => `  ${path}: ${explain(problem)}`).join('\n')}`);
   }
   const rules = parsed.data;

@@ -297,6 +297,14 @@ describe('hearth backtest', () => {
       `hearth: invalid rules in ${hot40}:\n  ${hot40}: thresholds.hot: the candidate's hot threshold (40) is below the re-arm mark it keeps from the site's current rules ` +
         `(${config}: sites[0].rules.signals.hotRearmBelow is 45); give the candidate a signals.hotRearmBelow of its own, at most 40\n`,
     );
+    // So is the warm threshold of a file that gives only a hot one below it (the site's own warm, not the grid's).
+    const warmConfig = file('hearth.warm10.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: { thresholds: { warm: 10, hot: 35 } } }] });
+    const hot5 = file('hot5.json', { thresholds: { hot: 5 } });
+    const clash = await runHearth(['backtest', '--config', warmConfig, '--rules', hot5], { HEARTH_DATA_DIR: dataDir });
+    expect(clash.stderr).toBe(
+      `hearth: invalid rules in ${hot5}:\n  ${hot5}: thresholds.hot: the candidate's hot threshold (5) is below the warm threshold it keeps from the site's current rules ` +
+        `(${warmConfig}: sites[0].rules.thresholds.warm is 10); give the candidate a thresholds.warm of its own\n`,
+    );
     // Given in the file, the mark is the file's own mistake, at its own path.
     const both = file('hot40-rearm50.json', { thresholds: { hot: 40 }, signals: { hotRearmBelow: 50 } });
     const own = await runHearth(['backtest', '--config', config, '--rules', both], { HEARTH_DATA_DIR: dataDir });
