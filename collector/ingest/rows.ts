@@ -130,6 +130,12 @@ function readable(text: string): string {
   }
 }
 
+/**
+ * A utm tag as people mean it: without surrounding blanks or control and invisible characters (a zero-width space, a
+ * line break, a direction mark), which made " linkedin ", "linkedin\u200b" and "linkedin" three sources.
+ */
+const tag = (value: string | null | undefined) => value?.replace(/\p{C}+/gu, '').trim() ?? '';
+
 /** A text cut to `max` characters, well-formed as storedUrl says. */
 const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max).toWellFormed() : text);
 
@@ -243,11 +249,11 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       is_bot: batch.b || userAgent.bot ? 1 : 0,
       // Same-site referrers are navigation, not a source.
       referrer_host: referrerHost === url.hostname ? '' : referrerHost,
-      utm_source: query?.get('utm_source') || clickSource?.[0] || '',
-      utm_medium: query?.get('utm_medium') || clickSource?.[1] || '',
-      utm_campaign: query?.get('utm_campaign') || '',
-      utm_term: query?.get('utm_term') || '',
-      utm_content: query?.get('utm_content') || '',
+      utm_source: tag(query?.get('utm_source')) || clickSource?.[0] || '',
+      utm_medium: tag(query?.get('utm_medium')) || clickSource?.[1] || '',
+      utm_campaign: tag(query?.get('utm_campaign')),
+      utm_term: tag(query?.get('utm_term')),
+      utm_content: tag(query?.get('utm_content')),
       click_id: clickId ? `${clickId}:${query.get(clickId)}` : '',
       browser: userAgent.browser,
       os: userAgent.os,

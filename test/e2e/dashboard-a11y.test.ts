@@ -328,4 +328,26 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
     expect(problems).toEqual([]);
     await page.context().close();
   });
+
+  it('lists the 25 best sources and says how many more there are, so that referrer spam does not bury the real ones', async () => {
+    // Thirty made-up sources from one script (on the Globex site, apart from the figures of the tests above), and one
+    // real visitor from a source written with blanks and an invisible character around it, which is the same source.
+    const spam = Array.from({ length: 30 }, (_, n) => wireEvent({ u: `https://globex.test/?utm_source=casino-${n}`, ss: 1, sid: `spam-visit-${String(n).padStart(4, '0')}` }));
+    await postBatch(server, { s: 'globex', v: newVisitor(), e: spam }, { origin: 'https://globex.test' });
+    for (const source of ['linkedin', ' linkedin\u200b ']) {
+      await postBatch(server, { s: 'globex', v: newVisitor(), e: [wireEvent({ u: `https://globex.test/?utm_source=${encodeURIComponent(source)}`, ss: 1 }), wireEvent({ n: 'f', u: 'https://globex.test/contact', k: 'newsletter', p: { 'email  email': `reader.${newVisitor()}@globex.test` } })] }, { origin: 'https://globex.test' });
+    }
+    await drained(server);
+    const { page, problems } = await openPage();
+    await logIn(page);
+    await page.goto(`${server.url}/dashboard?site=globex`);
+    const rows = page.locator('table.sources tbody tr');
+    await expect.poll(() => rows.count()).toBe(25);
+    // The real source first, once, with its two visitors and leads.
+    expect(await rows.first().locator('th').innerText()).toBe('linkedin');
+    expect(await rows.first().locator('td').first().innerText()).toBe('2');
+    expect(await page.getByText('And 6 more sources, with fewer leads and visitors each').count()).toBe(1);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });

@@ -260,7 +260,7 @@ function SourcesPanel({ data, leads }: { data: SourcesResponse; leads: LeadsLink
           </tr>
         </thead>
         <tbody>
-          {data.sources.map((row) => (
+          {data.sources.slice(0, SOURCES_SHOWN).map((row) => (
             <tr key={row.source}>
               <th scope="row">{row.leads > 0 ? <a href={leads({ source: row.source })}>{row.source}</a> : row.source}</th>
               <td class="number">{formatNumber(row.visitors)}</td>
@@ -287,9 +287,20 @@ function SourcesPanel({ data, leads }: { data: SourcesResponse; leads: LeadsLink
           ))}
         </tbody>
       </table>
+      {data.sources.length > SOURCES_SHOWN && (
+        <p class="muted">
+          And {formatNumber(data.sources.length - SOURCES_SHOWN)} more sources, with fewer leads and visitors each: the Leads page's Source filter finds any of them.
+        </p>
+      )}
     </TableScroll>
   );
 }
+
+/**
+ * The sources a page lists, the best first: a referrer-spam run of made-up sources made a table of 300 rows, 18,000
+ * pixels tall, with the real ones lost at its bottom.
+ */
+const SOURCES_SHOWN = 25;
 
 function ContentTable({ title, kind, rows, leads }: { title: string; kind: string; rows: ContentRow[]; leads: LeadsLink }) {
   return (

@@ -99,6 +99,13 @@ describe('parseBatch', () => {
     expect(form.ok && batchToRows(form.batch, 1_780_000_000_000).map((row) => row.email)).toEqual(['ada@bücher.de', 'ada@bücher.de']);
   });
 
+  it('stores a utm tag without blanks or invisible characters around or in it: one source, however it was pasted', () => {
+    const sources = ['linkedin', ' linkedin ', 'linkedin\u200b', 'link\u0000edin', 'linkedin%0A', '\u202elinkedin'];
+    const parsed = parseBatch(batchOf(...sources.map((source) => event({ u: `https://www.acme.test/?utm_source=${encodeURIComponent(source).replace('%250A', '%0A')}&utm_medium=%20cpc%20` }))));
+    const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
+    expect(rows.map((row) => [row.utm_source, row.utm_medium])).toEqual(sources.map(() => ['linkedin', 'cpc']));
+  });
+
   it('stores paths and web links as people read them, keeping the escapes that give an address its structure', () => {
     const paths = ['/carri%C3%A8res', '/a%2Fb%3Fc', '/bad%E2%80', '/line%0Abreak', '/100%25'];
     const links = ['https://x.test/docs/Livre%20blanc%20%E2%80%93%202025.pdf?q=a%26b', 'data:text/csv,a%2Cb%0Ac', 'mailto:ana%40acme.test'];
