@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
-import { configUsers, logIn as logInAs, openPage as openTab, type DashboardUser } from '../support/dashboard-browser.ts';
-import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+import { configUsers, logIn as logInAs, openPage as openTab, seedHotLead, type DashboardUser } from '../support/dashboard-browser.ts';
+import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
 
 /**
  * The dashboards as a WCAG 2.2 AA audit found them, and as keyboard, screen-reader and phone users meet them since:
@@ -59,17 +59,7 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
       }),
       launchChromium(),
     ]);
-    // A hot lead (a CEO of a 500-person company who viewed pricing and asked for a demo), with a timeline.
-    const email = `grace.${newVisitor()}@initech.test`;
-    await postBatch(server, {
-      s: 'acme',
-      v: newVisitor(),
-      e: [
-        wireEvent({ u: `${SITE_ORIGIN}/pricing`, ss: 1, t: Date.now() - 60_000 }),
-        wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: Date.now() - 30_000, p: { 'email  email': email, 'job_title  ': 'CEO', 'company_size  ': '500' } }),
-      ],
-    });
-    // A warm one, so that the daily chart has hot and warm lines.
+    // A warm lead, so that the daily chart has hot and warm lines, then a hot one with a timeline.
     await postBatch(server, {
       s: 'acme',
       v: newVisitor(),
@@ -78,9 +68,7 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
         wireEvent({ n: 'f', u: `${SITE_ORIGIN}/`, k: 'newsletter', t: Date.now() - 40_000, p: { 'email  email': `ops.${newVisitor()}@globex.test`, 'job_title  ': 'Head of Operations' } }),
       ],
     });
-    await drained(server);
-    const leads = await getJson(server, '/api/leads?site=acme');
-    lead = leads.body.leads.find((candidate: { email: string }) => candidate.email === email).id;
+    lead = await seedHotLead(server);
   });
   afterAll(async () => {
     await browser?.close();

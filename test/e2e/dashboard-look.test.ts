@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
-import { configUsers, logIn, openPage, type DashboardUser } from '../support/dashboard-browser.ts';
-import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+import { configUsers, logIn, openPage, seedHotLead, type DashboardUser } from '../support/dashboard-browser.ts';
+import { SITE_ORIGIN, startTestServer } from '../support/server.ts';
 
 /**
  * What the dashboards look like to someone who reads them with the keyboard or on a phone: every focused control
@@ -63,18 +63,7 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
       }),
       launchChromium(),
     ]);
-    const email = `grace.${newVisitor()}@initech.test`;
-    await postBatch(server, {
-      s: 'acme',
-      v: newVisitor(),
-      e: [
-        wireEvent({ u: `${SITE_ORIGIN}/pricing`, ss: 1, t: Date.now() - 60_000 }),
-        wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: Date.now() - 30_000, p: { 'email  email': email, 'job_title  ': 'CEO', 'company_size  ': '500' } }),
-      ],
-    });
-    await drained(server);
-    const leads = await getJson(server, '/api/leads?site=acme');
-    lead = leads.body.leads.find((candidate: { email: string }) => candidate.email === email).id;
+    lead = await seedHotLead(server);
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,6 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { hashPassword } from '../../collector/auth/passwords.ts';
+import type { RunningServer } from '../../collector/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, wireEvent } from './server.ts';
 
 /** A person who logs in to the dashboards, with the password the test types. */
 export interface DashboardUser {
@@ -34,4 +36,23 @@ export async function logIn(page: Page, serverUrl: string, user: Pick<DashboardU
   await page.fill('#name', user.name);
   await page.fill('#password', user.password);
   await Promise.all([page.waitForURL(`${serverUrl}/dashboard`), page.click('button[type=submit]')]);
+}
+
+/**
+ * A hot lead on site acme, scored: a CEO of a 500-person company who viewed pricing and asked for a demo a minute ago.
+ * Its lead id, for a lead page with a timeline, signals and a checklist.
+ */
+export async function seedHotLead(server: RunningServer): Promise<string> {
+  const email = `grace.${newVisitor()}@initech.test`;
+  await postBatch(server, {
+    s: 'acme',
+    v: newVisitor(),
+    e: [
+      wireEvent({ u: `${SITE_ORIGIN}/pricing`, ss: 1, t: Date.now() - 60_000 }),
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: Date.now() - 30_000, p: { 'email  email': email, 'job_title  ': 'CEO', 'company_size  ': '500' } }),
+    ],
+  });
+  await drained(server);
+  const leads = await getJson(server, '/api/leads?site=acme');
+  return leads.body.leads.find((candidate: { email: string }) => candidate.email === email).id;
 }
