@@ -1,6 +1,7 @@
 import type { EventRow } from '../ingest/rows.ts';
 import { batchToRows } from '../ingest/rows.ts';
 import type { WireBatch, WireEvent } from '../ingest/wire.ts';
+import { MAX_ENGAGED_PIECE_MS } from '../../scoring/sql.ts';
 
 /**
  * A realistic synthetic history of the demo site (test/fixtures/demo): personas who browse, read, download,
@@ -274,9 +275,13 @@ export function* historySlices(options: HistoryOptions, visitorsPerSlice: number
         const page = p === 0 && random.chance(0.5) ? 'home' : random.weighted(interests).page;
         const here = url(PAGES[page], p === 0 ? source.query : '');
         add({ n: 'v', u: here, r: previous, ss: p === 0 ? 1 : undefined });
-        const dwell = page === 'pricing' ? random.int(10_000, 240_000) : random.int(2_000, 90_000);
-        add({ n: 'e', u: here, ms: dwell, sd: random.int(20, 100) });
-        t += dwell;
+        // Engaged time in pieces of a minute at most, each sent once its time has passed, as the snippet's are counted.
+        const sd = random.int(20, 100);
+        for (let dwell = page === 'pricing' ? random.int(10_000, 240_000) : random.int(2_000, 90_000); dwell > 0; dwell -= MAX_ENGAGED_PIECE_MS) {
+          const ms = Math.min(dwell, MAX_ENGAGED_PIECE_MS);
+          t += ms;
+          events.push({ i: random.uuid(), t, n: 'e', u: here, ms, sd } as WireEvent);
+        }
         const file = DOWNLOADS[page];
         if (file && random.chance(persona.name === 'content-collector' ? 0.9 : 0.25)) add({ n: 'd', u: here, h: url(file), x: 'Download' });
         previous = here;
