@@ -59,6 +59,13 @@ const ANSWERED: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 /** The code of an error that has none (a static file's 403 for a path out of its folder): its status's, in words. */
 const codeOfStatus = (status: number) => ({ 401: 'unauthorized', 403: 'forbidden', 404: 'not_found' })[status] ?? 'bad_request';
 
+/** What the HTTP parser's refusals are, by their error code: status, what went wrong, the JSON error's code. */
+const UNREADABLE = new Map<string, [status: number, error: string, code: string]>([
+  ['ERR_HTTP_REQUEST_TIMEOUT', [408, 'the request took too long to arrive', 'request_timeout']],
+  ['HPE_HEADER_OVERFLOW', [431, 'the request headers are larger than 16 KB', 'headers_too_large']],
+  ['HPE_INVALID_METHOD', [400, 'the request method is not an HTTP method this server knows', 'bad_method']],
+]);
+
 /**
  * A request Node's HTTP parser refuses before Fastify sees it (a method HTTP does not have, headers over 16 KB, a
  * request line that is not HTTP) gets the JSON error every other refusal gets, where Fastify wrote one of its own
@@ -66,14 +73,7 @@ const codeOfStatus = (status: number) => ({ 401: 'unauthorized', 403: 'forbidden
  */
 function refuseUnreadable(this: FastifyInstance, err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, error, code] =
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'the request took too long to arrive', 'request_timeout']
-      : err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'the request headers are larger than 16 KB', 'headers_too_large']
-        : err.code === 'HPE_INVALID_METHOD'
-          ? [400, 'the request method is not an HTTP method this server knows', 'bad_method']
-          : [400, 'the request is not valid HTTP', 'bad_request'];
+  const [status, error, code] = UNREADABLE.get(err.code ?? '') ?? [400, 'the request is not valid HTTP', 'bad_request'];
   this.log.trace({ err }, 'unreadable request');
   const body = JSON.stringify({ error, code });
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);

@@ -52,13 +52,25 @@ export const qualificationChangeSchema = z
   .strict()
   .superRefine((change, ctx) => {
     if (!change.framework) return;
-    const boxes: readonly string[] = FRAMEWORKS[change.framework];
     for (const field of ['boxes', 'notes'] as const) {
-      for (const box of Object.keys(change[field] ?? {})) {
-        if (!boxes.includes(box)) ctx.addIssue({ code: 'custom', path: [field, box], message: `not a ${change.framework.toUpperCase()} box; its boxes are ${boxes.join(', ')}` });
-      }
+      for (const { box, message } of notItsBoxes(change.framework, field, change)) ctx.addIssue({ code: 'custom', path: [field, box], message });
     }
   });
+
+/**
+ * The boxes or notes a change gives that name no box of `framework`, each with its path and what is wrong: for the
+ * schema, when the change names its framework, and for applying it, against the lead's own otherwise.
+ */
+function notItsBoxes(framework: Framework, field: 'boxes' | 'notes', change: { boxes?: Record<string, unknown> | undefined; notes?: Record<string, unknown> | undefined }) {
+  const known: readonly string[] = FRAMEWORKS[framework];
+  const message = `not a ${framework.toUpperCase()} box; its boxes are ${known.join(', ')}`;
+  return Object.keys(change[field] ?? {})
+    .filter((box) => !known.includes(box))
+    .map((box) => ({ box, path: `${field}.${box}`, message }));
+}
+
+/** Problems as a 400 lists them, from notItsBoxes. */
+const problemsOf = (found: { path: string; message: string }[]) => found.map(({ path, message }) => ({ path, message }));
 
 export type QualificationChange = z.infer<typeof qualificationChangeSchema>;
 
@@ -95,24 +107,13 @@ const strayReason = (current: QualificationState, change: QualificationChange) =
  */
 export function applyQualificationChange(current: QualificationState, change: QualificationChange, replaying = false): QualificationState {
   const framework = change.framework ?? current.framework;
-  const known: readonly string[] = FRAMEWORKS[framework];
-  const unknown = Object.keys(change.boxes ?? {}).filter((box) => !known.includes(box));
-  const theirs = `its boxes are ${known.join(', ')}`;
-  if (unknown.length) {
-    throw new QualificationError(
-      `not ${framework.toUpperCase()} boxes: ${unknown.join(', ')}; ${theirs}`,
-      unknown.map((box) => ({ path: `boxes.${box}`, message: `not a ${framework.toUpperCase()} box; ${theirs}` })),
-    );
-  }
+  const theirs = `its boxes are ${FRAMEWORKS[framework].join(', ')}`;
+  const unknown = notItsBoxes(framework, 'boxes', change);
+  if (unknown.length) throw new QualificationError(`not ${framework.toUpperCase()} boxes: ${unknown.map(({ box }) => box).join(', ')}; ${theirs}`, problemsOf(unknown));
   // Notes are kept per box, and only the framework's boxes' notes carry over to the next change: a stray one would
   // be accepted here and gone at the next change, so it is refused.
-  const stray = Object.keys(change.notes ?? {}).filter((box) => !known.includes(box));
-  if (stray.length) {
-    throw new QualificationError(
-      `notes on what is not a ${framework.toUpperCase()} box: ${stray.join(', ')}; ${theirs}`,
-      stray.map((box) => ({ path: `notes.${box}`, message: `not a ${framework.toUpperCase()} box; ${theirs}` })),
-    );
-  }
+  const stray = notItsBoxes(framework, 'notes', change);
+  if (stray.length) throw new QualificationError(`notes on what is not a ${framework.toUpperCase()} box: ${stray.map(({ box }) => box).join(', ')}; ${theirs}`, problemsOf(stray));
   // A reason says why a lead is disqualified: on a lead that is not (or is requalified by the same change) it would be
   // stored as if it were, and shown nowhere.
   if (strayReason(current, change)) {

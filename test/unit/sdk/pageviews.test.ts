@@ -4,6 +4,12 @@ import { closePage, openPage } from './harness.ts';
 
 const paths = (events: { u: string }[]) => events.map((e) => new URL(e.u).pathname + new URL(e.u).hash);
 
+/** The visitor follows a link to `hash` in the page (or goes back to it): the address changes, then popstate. */
+function followHash(hash: string): void {
+  location.hash = hash;
+  dispatchEvent(new PopStateEvent('popstate'));
+}
+
 describe('page views', () => {
   afterEach(closePage);
 
@@ -52,13 +58,11 @@ describe('page views', () => {
     vi.useFakeTimers();
     const page = await openPage({ attributes: { hash: '' } });
     history.pushState({}, '', '/#/pricing');
-    location.hash = '#/contact';
-    dispatchEvent(new PopStateEvent('popstate'));
+    followHash('#/contact');
     // An anchor in the page is no page, whatever its first character (#équipe, #-top), nor is coming back from it to
     // the route it was on.
     for (const hash of ['#faq', '#/contact', '#section-2', '#/contact', '#équipe', '#-top', '#_top', '#/contact']) {
-      location.hash = hash;
-      dispatchEvent(new PopStateEvent('popstate'));
+      followHash(hash);
     }
     vi.advanceTimersByTime(300);
     expect(paths(page.events('v'))).toEqual(['/', '/#/pricing', '/#/contact']);
@@ -70,8 +74,7 @@ describe('page views', () => {
     const page = await openPage({ attributes: { hash: '' }, before: () => history.replaceState(null, '', landing) });
     dispatchEvent(new Event('pointermove'));
     vi.advanceTimersByTime(5_000);
-    location.hash = '#/pricing';
-    dispatchEvent(new PopStateEvent('popstate'));
+    followHash('#/pricing');
     vi.advanceTimersByTime(300);
     expect(page.events().map((e) => [e.n, e.u, e.ms])).toEqual([
       ['v', landing, undefined],
@@ -86,8 +89,7 @@ describe('page views', () => {
     vi.useFakeTimers();
     const page = await openPage({ attributes: { hash: '' } });
     history.pushState({}, '', '/#/pricing');
-    location.hash = '#/pricing?billing=annual';
-    dispatchEvent(new PopStateEvent('popstate'));
+    followHash('#/pricing?billing=annual');
     history.replaceState({}, '', '/#/pricing?billing=monthly');
     history.pushState({}, '', '/#/contact?ref=pricing');
     vi.advanceTimersByTime(300);
