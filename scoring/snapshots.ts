@@ -6,7 +6,7 @@ import { MARKETING_QUALIFIED_SQL } from './lifecycle.ts';
 import { ONE_LEAD, SqlParams } from './sql.ts';
 import type { AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
-import { inTurns, jsonRows } from './turns.ts';
+import { inTurns, queryRows } from './turns.ts';
 
 /**
  * Score snapshots (table `lead_scores`): a row each time a lead's score, temperature, stage, signals, identity or
@@ -179,14 +179,12 @@ export async function currentSnapshots(
       latest = `AND (lead_id IN ${ids} OR hasAny(visitor_ids, ${visitors}))`;
     }
   }
-  const result = await store.query({
+  return queryRows<StoredScore>(store, {
     query: `SELECT ${SNAPSHOT_COLUMNS.join(', ')} FROM
       (SELECT * FROM lead_scores WHERE site_id = {site:String} ${candidates} ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id)
       WHERE 1 ${latest}`,
     query_params: p.values,
-    format: 'JSONEachRow',
   });
-  return jsonRows<StoredScore>(result);
 }
 
 /** Which stored leads a list shows, and in which order: filters the list API turns its query into. */

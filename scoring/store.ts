@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { compileLeadVisitors, compileScoring, type CompiledScoring, type LeadScore, type ScoringOptions } from './compile.ts';
 import type { Rules } from './rules.ts';
-import { jsonRows } from './turns.ts';
+import { queryRows } from './turns.ts';
 
 /** What scoring needs from a store: @clickhouse/client's `query`. */
 export type ScoringStore = Pick<ClickHouseClient, 'query'>;
@@ -12,7 +12,7 @@ export type ScoringStore = Pick<ClickHouseClient, 'query'>;
  */
 export async function scoreLeads(store: ScoringStore, rules: Rules, options: ScoringOptions, settings: Record<string, number> = {}): Promise<LeadScore[]> {
   const run = async <T>({ query, query_params, clickhouse_settings }: CompiledScoring) =>
-    jsonRows<T>(await store.query({ query, query_params, clickhouse_settings: { ...clickhouse_settings, ...settings }, format: 'JSONEachRow' }));
+    queryRows<T>(store, { query, query_params, clickhouse_settings: { ...clickhouse_settings, ...settings } });
   // One moment for both queries: the lead's visitors are found as of the time its score is computed for.
   options = { ...options, now: options.now ?? new Date() };
   if (options.visitors) {

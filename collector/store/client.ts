@@ -187,7 +187,13 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
   const embedded = { ...settings, ...NO_JIT };
   const connect = () => {
     const connection = loadChdb().createChdbConnection({ path });
-    const answer = connection.query.bind(connection);
+    // A statement that fails once it has written part of its answer leaves that part in the session, where the next
+    // statement's answer begins with it: a scoring query stopped by a memory limit would have given the next lead
+    // list its rows. A statement without output takes them, before the failure is told.
+    const flush = connection.command.bind(connection, { query: 'SELECT 1' });
+    const answer = flushedOnFailure(flush, connection.query.bind(connection));
+    connection.exec = flushedOnFailure(flush, connection.exec.bind(connection));
+    connection.command = flushedOnFailure(flush, connection.command.bind(connection));
     connection.query = async (params) => {
       const result = await answer(params);
       return { ...result, stream: inPieces(result.stream) };
@@ -208,6 +214,18 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
     }
   });
   return sideBySide(client, () => connect().session);
+}
+
+/** `call` on an embedded connection, which on a failure runs a statement that takes what the failed one left (see connect). */
+function flushedOnFailure<P, R>(flush: () => Promise<unknown>, call: (params: P) => Promise<R>): (params: P) => Promise<R> {
+  return async (params) => {
+    try {
+      return await call(params);
+    } catch (err) {
+      await flush().catch(() => {});
+      throw err;
+    }
+  };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate, readMigrations } from '../../collector/store/migrate.ts';
+import { queryRows } from '../../scoring/turns.ts';
 import { processDataDir } from '../support/data-dir.ts';
 import { expectRetriedBatchCollapses } from '../support/store-checks.ts';
 
@@ -68,5 +69,29 @@ describe('store', () => {
   it('collapses a batch written twice (a retry) to one copy of each event', async () => {
     await migrate(client);
     await expectRetriedBatchCollapses(client);
+  });
+
+  it('answers a query with its own rows only, after a query that failed midway through its answer', async () => {
+    // Its first blocks of rows are written before a later one fails.
+    const failing = client.query({ query: 'SELECT number, throwIf(number = 5000) AS boom FROM numbers(100000)', format: 'JSONEachRow', clickhouse_settings: { max_block_size: '10' } });
+    await expect(failing.then((result) => result.json())).rejects.toThrow(/throwIf/);
+    expect(await (await client.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' })).json()).toEqual([{ one: 1 }]);
+    await expect(client.command({ query: 'SELECT number, throwIf(number = 5000) FROM numbers(100000) SETTINGS max_block_size = 10' })).rejects.toThrow(/throwIf/);
+    expect(await queryRows(client, { query: 'SELECT 2 AS two' })).toEqual([{ two: 2 }]);
+  });
+
+  it('reads rows in the compact format as JSONEachRow gives them: named tuples as objects, at any depth', async () => {
+    const query = `SELECT number AS n,
+        CAST([('pricing', toUInt32(number), 1.5, true)], 'Array(Tuple(rule String, count UInt32, points Float64, capped Bool))') AS reasons,
+        CAST(('google', ''), 'Tuple(utm_source String, \`odd name\` String)') AS touch,
+        map('job_title', 'CEO') AS profile,
+        CAST(map('a', (1, 'x')), 'Map(String, Tuple(n UInt8, s String))') AS mapped,
+        CAST([('x', toDateTime64('2026-12-03 10:00:00.250', 3, 'UTC'))], 'Array(Tuple(s String, at DateTime64(3, \\'UTC\\')))') AS timed,
+        ('unnamed', toUInt8(2), CAST(('in', 1), 'Tuple(a String, b UInt8)')) AS plain,
+        CAST(NULL, 'Nullable(Float64)') AS missing
+      FROM numbers(3)`;
+    const expected = await (await client.query({ query, format: 'JSONEachRow' })).json();
+    expect(expected[1]).toMatchObject({ reasons: [{ rule: 'pricing', count: 1, capped: true }], touch: { utm_source: 'google', 'odd name': '' }, plain: ['unnamed', 2, { a: 'in', b: 1 }] });
+    expect(await queryRows(client, { query })).toEqual(expected);
   });
 });

@@ -1,20 +1,39 @@
 import { Readable } from 'node:stream';
-import type { ResultSet } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
 import { writeSnapshots, type StoredScore } from '../../../scoring/snapshots.ts';
-import { inTurns, jsonRows, ROWS_PER_TURN } from '../../../scoring/turns.ts';
+import { decoderOf, inTurns, queryRows, ROWS_PER_TURN } from '../../../scoring/turns.ts';
 import { turnsDuring } from '../../support/turns.ts';
 
 // A slice of a full rescoring is read, compared and written in the collector's process: the event loop must turn
 // every ROWS_PER_TURN rows, so that beacons are answered meanwhile.
 describe('work on many rows, a turn of the event loop at a time', () => {
-  it('parses a JSONEachRow answer that arrives in one piece (the embedded engine) a turn at a time', async () => {
-    const values = Array.from({ length: 5 * ROWS_PER_TURN + 10 }, (_, n) => ({ n, lead: `l_${n}` }));
+  it('parses an answer that arrives in one piece (the embedded engine) a turn at a time, rows named by column', async () => {
+    const values = Array.from({ length: 5 * ROWS_PER_TURN + 10 }, (_, n) => [n, `l_${n}`, [`v${n}`, n % 2 === 0]] as const);
+    const lines = [['n', 'lead', 'touch'], ['UInt64', 'String', 'Tuple(source String, paid Bool)'], ...values];
     // One chunk holding every row, as the client's stream() gives it for an answer received whole.
-    const answer = { stream: () => Readable.from([values.map((value) => ({ text: JSON.stringify(value), json: () => JSON.parse(JSON.stringify(value)) }))]) };
-    const { result, turns } = await turnsDuring(() => jsonRows<{ n: number; lead: string }>(answer as unknown as ResultSet<'JSONEachRow'>));
-    expect(result).toEqual(values);
+    const store = { query: async () => ({ stream: () => Readable.from([lines.map((line) => ({ text: JSON.stringify(line), json: () => JSON.parse(JSON.stringify(line)) }))]) }) };
+    const { result, turns } = await turnsDuring(() => queryRows(store as unknown as ClickHouseClient, { query: 'SELECT …' }));
+    expect(result).toEqual(values.map(([n, lead, [source, paid]]) => ({ n, lead, touch: { source, paid } })));
     expect(turns).toBeGreaterThanOrEqual(5);
+  });
+
+  it('turns named tuples back into objects, at any depth, and leaves other values as they are', () => {
+    expect(decoderOf('String')).toBeUndefined();
+    expect(decoderOf("DateTime64(3, 'UTC')")).toBeUndefined();
+    expect(decoderOf('Array(Tuple(String, UInt8))')).toBeUndefined();
+    expect(decoderOf('Array(Tuple(rule String, points Float64))')!([['pricing', 20], ['c-level', 30]])).toEqual([
+      { rule: 'pricing', points: 20 },
+      { rule: 'c-level', points: 30 },
+    ]);
+    expect(decoderOf("Nullable(Tuple(signal String, at DateTime64(3, 'UTC')))")!(null)).toBeNull();
+    expect(decoderOf("Tuple(signal String, at DateTime64(3, 'UTC'), `odd, name` String)")!(['demo', '2026-12-03 10:00:00.000', 'x'])).toEqual({
+      signal: 'demo',
+      at: '2026-12-03 10:00:00.000',
+      'odd, name': 'x',
+    });
+    expect(decoderOf('Map(String, Tuple(n UInt8, s String))')!({ a: [1, 'x'] })).toEqual({ a: { n: 1, s: 'x' } });
+    expect(decoderOf('Tuple(String, Tuple(a String, b UInt8))')!(['plain', ['in', 1]])).toEqual(['plain', { a: 'in', b: 1 }]);
   });
 
   it('calls a function on every item, in order, a turn at a time', async () => {
