@@ -12,7 +12,7 @@ import {
 } from '../../scoring/qualification.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import type { ClusterTarget } from '../store/cluster-ddl.ts';
-import { leadSnapshots, type StoredScore } from '../../scoring/snapshots.ts';
+import { currentSnapshots, leadSnapshots, type StoredScore } from '../../scoring/snapshots.ts';
 import { saysNothing } from '../../scoring/normalize.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import { toProblems } from '../config/issues.ts';
@@ -174,7 +174,17 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     if (site === undefined) return;
     const { id } = request.params as { id: string };
     // The lead is found within, beside the reads that need its id alone.
-    return (await leadPage(client, config.sites.find((candidate) => candidate.id === site)!, id)) ?? notFound(reply, site, id);
+    const page = await leadPage(client, config.sites.find((candidate) => candidate.id === site)!, id);
+    if (page) return page;
+    const successors = await successorsOf(client, site, id);
+    if (successors.length === 0) return notFound(reply, site, id);
+    // An alert's link, or a bookmark, to a lead whose visits went to another: a mistyped email put right in the visit
+    // that gave it, an anonymous visitor who gave an email. The page leads on to where they are now.
+    return reply.code(404).send({
+      error: `lead "${id}" on site "${site}" is no more: its visits belong to ${successors.map((lead) => `${lead.id}${lead.email ? ` (${lead.email})` : ''}`).join(', ')} now`,
+      code: 'lead_not_found',
+      replacedBy: successors,
+    });
   });
 
   app.get('/api/leads/:id/qualification', async (request, reply) => {
@@ -311,6 +321,18 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   return { ...lead, kind: 'lead', ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: { ...qualification.verdict, history: qualification.history }, recentEvents: events,
     // The score over time, from its snapshots: one point per visible change.
     scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
+}
+
+/**
+ * The leads that hold a lead's visitors now, when its stored score says it is gone (its visits belong to another
+ * lead); none when it was never scored, or erased (which leaves no stored score).
+ */
+export async function successorsOf(client: ClickHouseClient, site: string, id: string): Promise<{ id: string; email: string }[]> {
+  if (!isLeadId(id)) return [];
+  const [latest] = await leadSnapshots(client, site, id, 1);
+  if (latest?.kind !== 'gone' || latest.visitor_ids.length === 0) return [];
+  const holders = await currentSnapshots(client, site, { leadIds: [], visitors: latest.visitor_ids });
+  return holders.filter((row) => row.kind !== 'gone' && row.lead_id !== id).map((row) => ({ id: row.lead_id, email: row.email }));
 }
 
 /**

@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly code?: string,
     /** A 503's Retry-After, in seconds: the server is back soon. */
     readonly retryAfter?: number,
+    /** A 404's leads that hold a lead's visits now (GET /api/leads/:id of a lead that is no more). */
+    readonly replacedBy?: { id: string; email: string }[],
   ) {
     super(message);
   }
@@ -79,9 +81,9 @@ export async function request<T>(path: string, { method = 'GET', body }: { metho
     if (!signingOut) location.assign(loginUrl());
     throw new ApiError(401, 'Your session has ended: sign in again.', 'unauthorized');
   }
-  const data = (await response.json().catch(() => null)) as { error?: string; code?: string; problems?: { path: string; message: string }[] } | null;
+  const data = (await response.json().catch(() => null)) as { error?: string; code?: string; problems?: { path: string; message: string }[]; replacedBy?: { id: string; email: string }[] } | null;
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
-  if (!response.ok) throw new ApiError(response.status, problemsOf(data) ?? data?.error ?? `${response.status} ${response.statusText}`, data?.code, retryAfter);
+  if (!response.ok) throw new ApiError(response.status, problemsOf(data) ?? data?.error ?? `${response.status} ${response.statusText}`, data?.code, retryAfter, data?.replacedBy);
   return data as T;
 }
 

@@ -111,9 +111,15 @@ describe('from a visit to an alert', () => {
     await waitFor(() => alertsFor(typo).length >= 1, 10_000, 'the demo-request alert');
     await post(visitor, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: fixed, t: minutesAgo(1) })]);
     await drained(server);
-    expect((await getJson(server, '/api/leads?site=acme&limit=1000')).body.leads.find((lead: { email: string }) => lead.email === fixed)).toBeDefined();
+    const now = (await getJson(server, '/api/leads?site=acme&limit=1000')).body.leads.find((lead: { email: string }) => lead.email === fixed);
+    expect(now).toBeDefined();
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(alertsFor(fixed)).toEqual([]);
+    // The alert sent links to the mistyped email's lead: its page names where the visits are now.
+    const { lead } = alertsFor(typo)[0].data;
+    const page = await getJson(server, `/api/leads/${lead.id}?site=acme`);
+    expect([page.status, page.body.code, page.body.replacedBy]).toEqual([404, 'lead_not_found', [{ id: now.id, email: fixed }]]);
+    expect(page.body.error).toContain(`is no more: its visits belong to ${now.id} (${fixed}) now`);
   });
 
   it('does not alert about an anonymous visitor, however keen', async () => {

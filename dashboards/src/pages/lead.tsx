@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
@@ -71,10 +72,25 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
   const name = lead.data ? personName(lead.data.profile) || lead.data.email : 'Lead';
   usePageTitle(name);
   if (lead.error) {
+    const successors = lead.error.replacedBy ?? [];
     return (
       <div class="page">
         <h1 tabIndex={-1}>Lead</h1>
-        <ErrorMessage error={lead.error} what="this lead" />
+        {successors.length ? (
+          // A link to a lead whose visits went to another (an alert's, sent before the email was put right).
+          <p role="alert">
+            This lead is no more: its email was put right in the visit that gave it. Its visits belong to{' '}
+            {successors.map((successor, n) => (
+              <Fragment key={successor.id}>
+                {n > 0 ? ', ' : ''}
+                <a href={`/dashboard/leads/${successor.id}${query({ site: site.id })}`}>{successor.email || successor.id}</a>
+              </Fragment>
+            ))}{' '}
+            now.
+          </p>
+        ) : (
+          <ErrorMessage error={lead.error} what="this lead" />
+        )}
         <p>
           <a href={`/dashboard/leads${query({ site: site.id })}`}>Back to the leads</a>
         </p>
