@@ -178,8 +178,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     if (page) return page;
     const successors = await successorsOf(client, site, id);
     if (successors.length === 0) return notFound(reply, site, id);
-    // An alert's link, or a bookmark, to a lead whose visits went to another: a mistyped email put right in the visit
-    // that gave it, an anonymous visitor who gave an email. The page leads on to where they are now.
+    // An alert's link, or a bookmark, to a lead whose visits went to another email given later in the same visit (a
+    // mistyped email put right): the page leads on to where they are now.
     return reply.code(404).send({
       error: `lead "${id}" on site "${site}" is no more: its visits belong to ${successors.map((lead) => `${lead.id}${lead.email ? ` (${lead.email})` : ''}`).join(', ')} now`,
       code: 'lead_not_found',

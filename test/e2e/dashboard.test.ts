@@ -992,7 +992,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const { page, problems } = await openPage();
     await logIn(page, 'sam');
     await page.goto(`${server.url}/dashboard/leads/${typoLead}?site=acme`);
-    expect(await page.getByRole('alert').innerText()).toBe(`This lead is no more: its email was put right in the visit that gave it. Its visits belong to ${fixed} now.`);
+    expect(await page.getByRole('alert').innerText()).toBe(`This lead is no more: another email was given after its own in the same visit (an email put right). Its visits belong to ${fixed} now.`);
     await page.getByRole('link', { name: fixed }).click();
     await page.getByRole('heading', { name: fixed, level: 1 }).waitFor();
     // The lead page's API answered the old link with a 404, which the browser logs.

@@ -79,7 +79,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
         {successors.length ? (
           // A link to a lead whose visits went to another (an alert's, sent before the email was put right).
           <p role="alert">
-            This lead is no more: its email was put right in the visit that gave it. Its visits belong to{' '}
+            This lead is no more: another email was given after its own in the same visit (an email put right). Its visits belong to{' '}
             {successors.map((successor, n) => (
               <Fragment key={successor.id}>
                 {n > 0 ? ', ' : ''}
