@@ -468,6 +468,9 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const pricing = p.bind('sig_pricing', globsToRegex(pricingPages(s, pageGroups)));
   const requestForms = p.bind('sig_request_forms', globsToRegex(s.requestForms));
   const docs = p.bind('sig_docs', globsToRegex(s.docAssets));
+  const docWords = p.bind('sig_doc_words', [...new Set(s.docWords.map(words))], 'Array(String)');
+  // The words of a name or a path, a camelCase name's words apart ("SecurityWhitepaper"), as words() reads them.
+  const wordsOf = (text: string) => `splitByChar(' ', ${wordsSql(`replaceRegexpAll(${text}, '([a-z])([A-Z])', '\\1 \\2')`, p)})`;
   const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;
   const never = `toDateTime64(0, 3, 'UTC')`;
 
@@ -546,7 +549,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
             type = 'pageview' AND (utm_source != '' OR referrer_host != '') AS is_touch,
             match(path, ${pricing}) AS on_pricing,
             type = 'form' AND match(name, ${requestForms}) AS is_request,
-            type = 'download' AND (match(name, ${docs}) OR match(link_url, ${docs})) AS is_docs
+            type = 'download' AND (match(name, ${docs}) OR match(link_url, ${docs}) OR hasAny(${wordsOf('name')}, ${docWords}) OR hasAny(${wordsOf('path(link_url)')}, ${docWords})) AS is_docs
         FROM events FINAL
         ${eventsWhere}
     )

@@ -14,6 +14,8 @@ const ruleId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'a rule
 /** A glob: `*` matches any run of characters, everything else itself, case-insensitively. */
 const glob = z.string().min(1, { message: 'expected a pattern such as "/pricing*" or "*white-paper*"' });
 const globs = z.array(glob).min(1, { message: 'list at least one pattern' });
+/** A word, as a file's name is read for words (docWords): letters and digits. */
+const docWord = z.string().regex(/^[\p{L}\p{N}]+$/u, { message: 'expected one word of letters and digits, such as "datasheet"' });
 /** URL paths start with "/": a pattern that starts with anything but "/" or "*" ("pricing") matches no page. */
 const pathGlobs = z.array(glob.regex(/^[/*]/, { message: 'a path pattern starts with "/" or "*", e.g. "/pricing*"' })).min(1, { message: 'list at least one pattern' });
 
@@ -272,8 +274,15 @@ export const signalsSchema = z
     pricingReturns: count(2, 'visits').default(3),
     /** …within this many days. */
     pricingReturnsDays: days.default(7),
-    /** Technical documentation asked for: downloads whose asset or link matches these patterns. */
-    docAssets: globs.default(['*spec*', '*technical*', '*technique*', '*api*', '*architecture*', '*security*', '*securite*', '*sécurité*', '*datasheet*', '*/docs/*']),
+    /**
+     * Technical documentation asked for: downloads whose name or link path holds one of these words, as a whole word
+     * in any case and accents or not ("API-reference.pdf", "SecurityWhitepaper.pdf", "fiche_technique.pdf",
+     * "Sécurité des données.pdf"; not "capital-guide.pdf", "rapid-roi.pdf" or "special-offer.pdf", which patterns
+     * such as "*api*" and "*spec*" took for documentation)…
+     */
+    docWords: z.array(docWord).default(['spec', 'specs', 'specification', 'specifications', 'technical', 'technique', 'techniques', 'api', 'architecture', 'security', 'securite', 'datasheet']),
+    /** …or whose name or link matches one of these patterns. */
+    docAssets: globs.default(['*/docs/*']),
     /** Weak signals piling up: this many visits within `weakDays`… */
     weakVisits: count(2, 'visits').default(5),
     weakDays: days.default(30),

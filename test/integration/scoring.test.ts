@@ -639,6 +639,37 @@ describe('buying signals', () => {
     expect(byEmail(leads, 'reader@globex.example').signals).toEqual([]);
   });
 
+  it('takes a download for technical documentation by a whole word of its name or path, not by letters inside another word', async () => {
+    const site = newSite();
+    const downloaded = (n: number, link: string) => [download(site, `files-${n}`, link), form(site, `files-${n}`, 'newsletter', `files${n}@globex.example`, {})];
+    const links = [
+      'https://cdn.acme.test/files/API-reference.pdf',
+      'https://cdn.acme.test/files/SecurityWhitepaper.pdf',
+      'https://cdn.acme.test/fichiers/fiche_technique.pdf',
+      'https://cdn.acme.test/files/Sécurité des données.pdf',
+      'https://www.acme.test/docs/getting-started.pdf',
+      // "api" inside "capital" and "rapid", "spec" inside "special" and "prospectus", "technical" inside nothing.
+      'https://cdn.acme.test/files/capital-markets-guide.pdf',
+      'https://cdn.acme.test/files/rapid-roi.pdf',
+      'https://cdn.acme.test/files/special-offer.pdf',
+      'https://cdn.acme.test/files/Prospectus2026.pdf',
+    ];
+    await insert(links.flatMap((link, n) => downloaded(n, link)));
+    const leads = await score(site);
+    const docs = links.map((_, n) => signalsOf(byEmail(leads, `files${n}@globex.example`)).docs_download ?? null);
+    expect(docs).toEqual([
+      'downloaded /files/API-reference.pdf',
+      'downloaded /files/SecurityWhitepaper.pdf',
+      'downloaded /fichiers/fiche_technique.pdf',
+      'downloaded /files/Sécurité des données.pdf',
+      'downloaded /docs/getting-started.pdf',
+      null,
+      null,
+      null,
+      null,
+    ]);
+  });
+
   it('says how long the longest pricing visit lasted as people read it: "45 s", "12 min 34 s", "1 h 5 min"', async () => {
     const site = newSite();
     const rules = rulesSchema.parse({ signals: { pricingDwellSeconds: 30 } });
