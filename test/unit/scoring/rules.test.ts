@@ -126,6 +126,13 @@ describe('numbers the scoring query cannot hold', () => {
   });
 });
 
+describe('documentation words', () => {
+  it('refuses a word that is no single word, naming its place', () => {
+    expect(refusal({ signals: { docWords: ['datasheet', 'data sheet'] } })).toEqual(['candidate.json: signals.docWords[1]: expected one word of letters and digits, such as "datasheet" (got "data sheet")']);
+    expect(rulesSchema.parse({ signals: { docWords: [] } }).signals.docWords).toEqual([]);
+  });
+});
+
 describe('the hot re-arm mark', () => {
   it('is 50 with the default thresholds, and follows a lowered hot threshold', () => {
     expect(rulesSchema.parse({}).signals.hotRearmBelow).toBe(50);
