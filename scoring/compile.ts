@@ -470,7 +470,8 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const docs = p.bind('sig_docs', globsToRegex(s.docAssets));
   const docWords = p.bind('sig_doc_words', [...new Set(s.docWords.map(words))], 'Array(String)');
   // The words of a name or a path, a camelCase name's words apart ("SecurityWhitepaper"), as words() reads them.
-  const wordsOf = (text: string) => `splitByChar(' ', ${wordsSql(`replaceRegexpAll(${text}, '([a-z])([A-Z])', '\\1 \\2')`, p)})`;
+  const [camel, camelApart] = [p.bind('camel_case', '([a-z])([A-Z])'), p.bind('camel_case_apart', '\\1 \\2')];
+  const wordsOf = (text: string) => `splitByChar(' ', ${wordsSql(`replaceRegexpAll(${text}, ${camel}, ${camelApart})`, p)})`;
   const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;
   const never = `toDateTime64(0, 3, 'UTC')`;
 
