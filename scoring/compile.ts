@@ -469,9 +469,11 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const requestForms = p.bind('sig_request_forms', globsToRegex(s.requestForms));
   const docs = p.bind('sig_docs', globsToRegex(s.docAssets));
   const docWords = p.bind('sig_doc_words', [...new Set(s.docWords.map(words))], 'Array(String)');
-  // The words of a name or a path, a camelCase name's words apart ("SecurityWhitepaper"), as words() reads them.
-  const [camel, camelApart] = [p.bind('camel_case', '([a-z])([A-Z])'), p.bind('camel_case_apart', '\\1 \\2')];
-  const wordsOf = (text: string) => `splitByChar(' ', ${wordsSql(`replaceRegexpAll(${text}, ${camel}, ${camelApart})`, p)})`;
+  // The words of a name or a path, as words() reads them, a camelCase name's apart: "SecurityWhitepaper", and a run
+  // of capitals before a word, "APIReference".
+  const apart = p.bind('words_apart', '\\1 \\2');
+  const [camel, capitals] = [p.bind('camel_case', '([a-z0-9])([A-Z])'), p.bind('capitals_case', '([A-Z])([A-Z][a-z])')];
+  const wordsOf = (text: string) => `splitByChar(' ', ${wordsSql(`replaceRegexpAll(replaceRegexpAll(${text}, ${camel}, ${apart}), ${capitals}, ${apart})`, p)})`;
   const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;
   const never = `toDateTime64(0, 3, 'UTC')`;
 

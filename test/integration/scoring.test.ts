@@ -645,6 +645,7 @@ describe('buying signals', () => {
     const links = [
       'https://cdn.acme.test/files/API-reference.pdf',
       'https://cdn.acme.test/files/SecurityWhitepaper.pdf',
+      'https://cdn.acme.test/files/APIReference2026.pdf',
       'https://cdn.acme.test/fichiers/fiche_technique.pdf',
       'https://cdn.acme.test/files/Sécurité des données.pdf',
       'https://www.acme.test/docs/getting-started.pdf',
@@ -660,6 +661,7 @@ describe('buying signals', () => {
     expect(docs).toEqual([
       'downloaded /files/API-reference.pdf',
       'downloaded /files/SecurityWhitepaper.pdf',
+      'downloaded /files/APIReference2026.pdf',
       'downloaded /fichiers/fiche_technique.pdf',
       'downloaded /files/Sécurité des données.pdf',
       'downloaded /docs/getting-started.pdf',
