@@ -102,7 +102,8 @@ try {
   for (const lead of sample) {
     for (let read = 0; read < 2; read++) {
       const started = performance.now();
-      if (!(await leadPage(client, site, lead.lead_id))) throw new Error(`lead ${lead.lead_id} not found`);
+      const found = await leadPage(client, site, lead.lead_id);
+      if (!found || found.replacedBy) throw new Error(`lead ${lead.lead_id} not found`);
       pageTimes.push(performance.now() - started);
     }
   }

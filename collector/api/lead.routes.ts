@@ -175,15 +175,14 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const { id } = request.params as { id: string };
     // The lead is found within, beside the reads that need its id alone.
     const page = await leadPage(client, config.sites.find((candidate) => candidate.id === site)!, id);
-    if (page) return page;
-    const successors = await successorsOf(client, site, id);
-    if (successors.length === 0) return notFound(reply, site, id);
+    if (!page) return notFound(reply, site, id);
+    if (!page.replacedBy) return page;
     // An alert's link, or a bookmark, to a lead whose visits went to another email given later in the same visit (a
     // mistyped email put right): the page leads on to where they are now.
     return reply.code(404).send({
-      error: `lead "${id}" on site "${site}" is no more: its visits belong to ${successors.map((lead) => `${lead.id}${lead.email ? ` (${lead.email})` : ''}`).join(', ')} now`,
+      error: `lead "${id}" on site "${site}" is no more: its visits belong to ${page.replacedBy.map((lead) => `${lead.id}${lead.email ? ` (${lead.email})` : ''}`).join(', ')} now`,
       code: 'lead_not_found',
-      replacedBy: successors,
+      replacedBy: page.replacedBy,
     });
   });
 
@@ -292,20 +291,26 @@ async function storedOrLiveScore(client: ClickHouseClient, site: SiteConfig, lea
 
 /**
  * What `GET /api/leads/:id` answers: the lead findLead finds, its profile, score, reasons and signals, qualification,
- * recent events and score over time; undefined when there is no such lead. The profile is the one its score was
+ * recent events and score over time; `{ replacedBy }` for a lead that is gone, naming the leads that hold its visitors
+ * now; undefined when there is no such lead. The profile is the one its score was
  * computed from (the latest answer to each field, as scoring merges them); only a lead with no score (seen only
  * through automated browsers, unless the rules count bots) has it read from its events; the current score and the
  * score over time are one read. The reads that need the id alone start with findLead's, side by side.
  */
 export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: string) {
   if (!isLeadId(id)) return undefined;
-  const reading = Promise.all([qualificationOf(client, site.qualification, site.id, id), leadSnapshots(client, site.id, id)]);
+  const stored = leadSnapshots(client, site.id, id);
+  const reading = Promise.all([qualificationOf(client, site.qualification, site.id, id), stored]);
   // Left unread when there is no such lead, and failing then with no one to hear it.
   reading.catch(() => {});
   // findLead reads the lead's email from its stored scores by itself: waiting for the snapshots above instead would
   // put their longer read before the lookup of its browsers.
   const lead = await findLead(client, site.id, id, rulesOf(site).countBots);
-  if (!lead) return undefined;
+  if (!lead) {
+    // Its stored scores, read all the same, say whether it is gone and whose its visitors are now.
+    const replacedBy = await successorsOf(client, site.id, id, (await stored)[0]);
+    return replacedBy.length ? { replacedBy } : undefined;
+  }
   const [events, [qualification, snapshots]] = await Promise.all([leadEvents(client, site.id, lead, 100), reading]);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);
@@ -324,12 +329,10 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
 }
 
 /**
- * The leads that hold a lead's visitors now, when its stored score says it is gone (its visits belong to another
- * lead); none when it was never scored, or erased (which leaves no stored score).
+ * The leads that hold a lead's visitors now, when its latest stored score says it is gone (its visits belong to
+ * another lead); none when it was never scored, or erased (which leaves no stored score).
  */
-export async function successorsOf(client: ClickHouseClient, site: string, id: string): Promise<{ id: string; email: string }[]> {
-  if (!isLeadId(id)) return [];
-  const [latest] = await leadSnapshots(client, site, id, 1);
+async function successorsOf(client: ClickHouseClient, site: string, id: string, latest: StoredScore | undefined): Promise<{ id: string; email: string }[]> {
   if (latest?.kind !== 'gone' || latest.visitor_ids.length === 0) return [];
   const holders = await currentSnapshots(client, site, { leadIds: [], visitors: latest.visitor_ids });
   return holders.filter((row) => row.kind !== 'gone' && row.lead_id !== id).map((row) => ({ id: row.lead_id, email: row.email }));

@@ -268,7 +268,8 @@ export function* historySlices(options: HistoryOptions, visitorsPerSlice: number
       const visitor = random.pick(devices);
       let t = visitTime(random, options);
       const events: WireEvent[] = [];
-      const add = (event: Omit<WireEvent, 'i' | 't'>) => events.push({ i: random.uuid(), t: (t += random.int(5_000, 90_000)), ...event } as WireEvent);
+      // An event some time after the one before: a few seconds to a minute and a half, or `after` ms.
+      const add = (event: Omit<WireEvent, 'i' | 't'>, after?: number) => events.push({ i: random.uuid(), t: (t += after ?? random.int(5_000, 90_000)), ...event } as WireEvent);
       let previous = source.referrer;
       const pages = random.int(...persona.pages);
       for (let p = 0; p < pages; p++) {
@@ -279,8 +280,7 @@ export function* historySlices(options: HistoryOptions, visitorsPerSlice: number
         const sd = random.int(20, 100);
         for (let dwell = page === 'pricing' ? random.int(10_000, 240_000) : random.int(2_000, 90_000); dwell > 0; dwell -= MAX_ENGAGED_PIECE_MS) {
           const ms = Math.min(dwell, MAX_ENGAGED_PIECE_MS);
-          t += ms;
-          events.push({ i: random.uuid(), t, n: 'e', u: here, ms, sd } as WireEvent);
+          add({ n: 'e', u: here, ms, sd }, ms);
         }
         const file = DOWNLOADS[page];
         if (file && random.chance(persona.name === 'content-collector' ? 0.9 : 0.25)) add({ n: 'd', u: here, h: url(file), x: 'Download' });
