@@ -11,9 +11,11 @@ export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]>
   // Employees, employés, nb_employes, nombre de salariés (not an employer, which is a company).
   ['company_size', /size|employ[eé](?!r)|salari[eé]|headcount|effectif|staff|taille/],
   ['job_title', /job|title|position|role|fonction|poste/],
-  ['industry', /industr|sector|secteur/],
+  // "Secteur d'activité", or "activité" alone: a French form's line of business.
+  ['industry', /industr|sector|secteur|activit[eé]/],
   ['country', /countr|pays/],
-  ['phone', /phone|\btel\b|mobile/],
+  // "tel" as a word of its own ("tel_fixe", "num_tel"; not "hotel"), and "portable", a French mobile.
+  ['phone', /phone|(?:^|[^a-z])tel(?:$|[^a-z])|mobile|portable/],
   // Before the names: "nom-entreprise", "nom de la société" and "company_name" are a company's name.
   ['company', /compan|organi[sz]ation|soci[eé]t[eé]|raison.?sociale|entreprise|employer/],
   ['first_name', /first.?name|given|fname|pr[eé]nom/],

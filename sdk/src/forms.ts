@@ -4,10 +4,11 @@ import { push } from './transport.ts';
  * Matches the name, id or autocomplete of a declarative field: email, name, company size, job title, company,
  * industry, country, phone, in English and French. Deliberately loose, to stay small: the collector maps each
  * field to its key with precise patterns (collector/ingest/form-fields.ts) and drops what maps to none.
- * ("soci" is société, societe and raison sociale; "salari" nombre de salariés.)
+ * ("soci" is société, societe and raison sociale; "salari" nombre de salariés; "portab" a French mobile, "activit"
+ * a secteur d'activité. Given and family names are found by "name": given-name, givenName, family_name.)
  */
 export const DECLARATIVE =
-  /mail|courr|name|given|family|nom|size|employ|salari|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci|entreprise|industr|sect|countr|pays|phone|tel|mobile/;
+  /mail|courr|name|nom|size|employ|salari|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci|entreprise|industr|sect|countr|pays|phone|tel|mobile|portab|activit/;
 
 /**
  * Form submits, in the capture phase (before the page's own handlers can stop them), plus `form.submit()`,

@@ -190,11 +190,26 @@ describe('form capture', () => {
     expect(declarativeKey('nom_entreprise nom_entreprise ')).toBe('company');
   });
 
+  it("files a French form's mobile, landline and line of business (secteur d'activité) however they are named", async () => {
+    const page = await openPage();
+    submit(form(`
+      <input name="email" value="ada@acme.test">
+      <input name="portable" value="06 12 34 56 78">
+      <input name="tel_fixe" value="01 23 45 67 89">
+      <input name="activite" value="Logistique">
+      <input name="hotel" value="Ritz">`));
+    const [sent] = page.events('f');
+    // The snippet's loose filter reads the hotel too ("tel"); the collector files the others and drops it.
+    expect(Object.keys(sent!.p as object)).toEqual(['email  ', 'portable  ', 'tel_fixe  ', 'activite  ', 'hotel  ']);
+    expect(Object.keys(sent!.p as object).map(declarativeKey)).toEqual(['email', 'phone', 'phone', 'industry', undefined]);
+    expect(declarativeKey("secteur_d_activit\xe9  ")).toBe('industry');
+  });
+
   it('keeps the snippet filter and the collector mapping in step: what the snippet reads, the collector maps', () => {
     const descriptors = ['email email email', 'fname  ', 'lname  ', 'surname  ', 'position  ', 'role  ', 'organisation  ', 'sector  ', 'mobile  ', 'telephone  '];
     // Every word the collector's mapping knows a field by, as a field's name alone: the snippet reads it too (a French
     // form's "courriel" was mapped to the email, but never sent, and the form made no lead).
-    const mappedWords = ['e-mail', 'e_mail', 'mail', 'adresse_mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'given', 'prenom', 'pr\xe9nom', 'lastname', 'family', 'surname', 'nom', 'nom_famille', 'nom-de-famille', 'nomfamille', 'nom_complet', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'country', 'pays', 'phone', 'tel', 'mobile', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'raison_sociale', 'entreprise', 'employer', 'employes', 'salari\xe9s', 'name', 'fullname'];
+    const mappedWords = ['e-mail', 'e_mail', 'mail', 'adresse_mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'givenname', 'given-name', 'prenom', 'pr\xe9nom', 'lastname', 'familyname', 'family_name', 'surname', 'nom', 'nom_famille', 'nom-de-famille', 'nomfamille', 'nom_complet', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'activite', 'activit\xe9', 'secteur_activite', 'country', 'pays', 'phone', 'tel', 'mobile', 'portable', 'tel_portable', 'num_tel', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'raison_sociale', 'entreprise', 'employer', 'employes', 'salari\xe9s', 'name', 'fullname'];
     for (const word of mappedWords) descriptors.push(`${word}  `);
     for (const descriptor of descriptors) {
       expect(DECLARATIVE.test(descriptor), descriptor).toBe(true);
