@@ -266,12 +266,27 @@ export async function leadProfile(client: ClickHouseClient, site: string, lead: 
   return Object.fromEntries(fields.map((field) => [field.key, field.latest]));
 }
 
-/** The lead's events, newest first. */
+/**
+ * The lead's latest events, newest first, with the engaged time the snippet sends in pieces (one every 15 s of
+ * attention, and one when the page is left) added to the page view it follows: a page view's `engaged_ms` is its
+ * engaged time in all, and its pieces are not listed, so a five-minute read of the pricing page is one event, not
+ * twenty that fill the timeline. A piece belongs to the latest view of its page (path) in its visit, at its time or
+ * before (a view comes before a piece of the same millisecond); one with no such view is listed as it is.
+ */
 export async function leadEvents(client: ClickHouseClient, site: string, lead: LeadIdentity, limit: number) {
   return rows<Record<string, unknown>>(
     client,
-    `SELECT * EXCEPT (site_id) FROM events FINAL
-     WHERE site_id = {site:String} AND ${LEAD_ROWS}
+    `SELECT * EXCEPT (view, pieces) REPLACE (if(type = 'pageview', engaged_ms + pieces, engaged_ms) AS engaged_ms)
+     FROM (
+       SELECT *, sumIf(engaged_ms, type = 'engagement') OVER (PARTITION BY visitor_id, session_id, path, view) AS pieces
+       FROM (
+         SELECT * EXCEPT (site_id),
+           countIf(type = 'pageview') OVER (PARTITION BY visitor_id, session_id, path ORDER BY ts, type != 'pageview', event_id ROWS UNBOUNDED PRECEDING) AS view
+         FROM events FINAL
+         WHERE site_id = {site:String} AND ${LEAD_ROWS}
+       )
+     )
+     WHERE type != 'engagement' OR view = 0
      ORDER BY ts DESC, event_id LIMIT {limit:UInt32}`,
     { ...leadParams(site, lead), limit },
     { ...ONE_LEAD, ...ISO_TIMES },

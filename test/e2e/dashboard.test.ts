@@ -960,6 +960,9 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const mary = `mary.${newVisitor()}@jackson.test`;
     await post([
       { u: `${SITE_ORIGIN}/`, r: 'https://www.Google.com/', ss: 1, t: minutesAgo(3) },
+      // Her engaged time on the page, in the pieces the snippet sends it in.
+      { n: 'e', u: `${SITE_ORIGIN}/`, ms: 15_000, t: minutesAgo(2.7) },
+      { n: 'e', u: `${SITE_ORIGIN}/`, ms: 10_000, t: minutesAgo(2.5) },
       { n: 'f', u: `${SITE_ORIGIN}/`, k: 'newsletter', t: minutesAgo(2), p: { 'email  email': mary, 'first_name  ': 'Mary', 'last_name  ': 'Jackson' } },
     ]);
     await drained(server);
@@ -971,6 +974,11 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByRole('heading', { name: 'Mary Jackson', level: 1 }).waitFor();
     // Not "www.Google.com": the list's Source filter finds nothing by that name.
     await page.locator('.timeline', { hasText: 'arriving from google.com' }).waitFor();
+    // One line for the view and its time, none for each piece of it.
+    expect(await page.locator('.timeline li').allInnerTexts()).toEqual([
+      expect.stringMatching(/UTC\s+Submitted the form newsletter as mary\./),
+      expect.stringMatching(/UTC\s+Viewed \/, arriving from google\.com, engaged for 25 s$/),
+    ]);
     await page.locator('.profile').getByRole('link', { name: 'google.com', exact: true }).click();
     await page.getByRole('heading', { name: 'Leads', exact: true }).waitFor();
     expect(await page.getByLabel('Source').inputValue()).toBe('google.com');

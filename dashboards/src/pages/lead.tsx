@@ -307,7 +307,9 @@ function LeadAlert({ listed, siteId }: { listed: AlertView; siteId: string }) {
 function describeEvent(event: TimelineEvent): string {
   switch (event.type) {
     case 'pageview':
-      return `Viewed ${event.path}${event.title ? ` (${event.title})` : ''}${event.session_start && (event.utm_source || event.referrer_host) ? `, arriving from ${sourceName(event.utm_source, event.referrer_host)}` : ''}`;
+      // Its engaged time in all: the API adds up the pieces the snippet sent it in.
+      return `Viewed ${event.path}${event.title ? ` (${event.title})` : ''}${event.session_start && (event.utm_source || event.referrer_host) ? `, arriving from ${sourceName(event.utm_source, event.referrer_host)}` : ''}${event.engaged_ms >= 1000 ? `, engaged for ${formatSeconds(event.engaged_ms / 1000)}` : ''}`;
+    // Engaged time whose page view the lead's events do not hold.
     case 'engagement':
       return `Spent ${formatSeconds(event.engaged_ms / 1000)} on ${event.path}`;
     case 'download':
