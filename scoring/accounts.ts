@@ -14,7 +14,9 @@ import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
  * ceiling), brings at most 60 % of the hot mark, so one enthusiastic intern cannot make an account hot, nor can
  * colleagues who only left their job title add their roles to it; a CEO and a manager of the same company reading
  * the pricing page can. Students are no buyers: without a lead of another role looking, the account's score stops
- * at the hot mark (two keen interns made a hot account).
+ * at the hot mark (two keen interns made a hot account). Accounts come best first; those of equal scores (every
+ * account with three hot leads of four roles has the most there is) by their best leads' scores, weighed alike but
+ * not stopped at the hot mark.
  */
 export interface AccountScore {
   /** The email domain, or `company:<declared name>` for leads on free mail. */
@@ -78,9 +80,12 @@ export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresho
       const score = buyerLooking ? raw : Math.min(raw, thresholds.hot);
       const temperature: Temperature = score > thresholds.hot ? 'hot' : score >= thresholds.warm ? 'warm' : 'cold';
       const topLeads = ranked.slice(0, 3).map((lead) => ({ id: lead.lead_id, email: lead.email, score: lead.score, temperature: lead.temperature }));
-      return { id, name, score, temperature, leads: members.length, personas, topLeads };
+      // Past the hot mark the score stops telling accounts apart: among equals, the keener best leads come first.
+      const keenness = ranked.slice(0, ACCOUNT_WEIGHTS.length).reduce((sum, lead, i) => sum + lead.score * ACCOUNT_WEIGHTS[i]!, 0);
+      return { account: { id, name, score, temperature, leads: members.length, personas, topLeads }, keenness };
     })
-    .sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+    .sort((a, b) => b.account.score - a.account.score || b.keenness - a.keenness || a.account.id.localeCompare(b.account.id))
+    .map(({ account }) => account);
 }
 
 /**

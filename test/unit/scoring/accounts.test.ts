@@ -43,6 +43,18 @@ describe('accounts', () => {
     expect(peers).toMatchObject({ score: 66, temperature: 'hot' });
   });
 
+  it('ranks accounts of equal scores by their best leads, however far past the hot mark they are', () => {
+    const team = (domain: string, scores: number[]) =>
+      scores.map((score, i) => member(`${['ceo', 'vp', 'ops', 'dev'][i]}@${domain}`, score, (['c_level', 'vp_director', 'manager', 'individual'] as const)[i]!));
+    // Three hot leads of four roles looking: 60 % + 50 % + 20 % of the hot mark, plus 30, for each.
+    const accounts = scoreAccounts([...team('aaa.test', [70, 65, 62, 40]), ...team('zzz.test', [150, 140, 130, 40]), ...team('mmm.test', [90, 85, 80, 40])], THRESHOLDS);
+    expect(accounts.map((account) => [account.id, account.score])).toEqual([
+      ['zzz.test', 108],
+      ['mmm.test', 108],
+      ['aaa.test', 108],
+    ]);
+  });
+
   it('groups free-mail leads by the company they declared, whatever its case, accents, punctuation or legal form', () => {
     const leads = ['Acme SAS', 'ACME', 'Acmé', 'Acme, Inc.', 'Acme Co., Ltd.'].map((company, i) => member(`p${i}@gmail.com`, 10, 'individual', company));
     const accounts = scoreAccounts(leads, THRESHOLDS);
