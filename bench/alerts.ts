@@ -55,7 +55,8 @@ try {
           id: 'demo',
           origins: [ORIGIN],
           pageGroups: { pricing: ['/demo/pricing/*'], product: ['/demo/product/*'], contact: ['/demo/contact/*'] },
-          alerts: { destinations: [{ type: 'webhook', id: 'bench', url: receiverUrl, secret: 'a-bench-signing-key-of-32-bytes!' }] },
+          // Every lead's alert is sent however many --leads ask for: the hourly cap is not what this measures.
+          alerts: { destinations: [{ type: 'webhook', id: 'bench', url: receiverUrl, secret: 'a-bench-signing-key-of-32-bytes!' }], maxPerHour: Math.max(100, leads) },
         },
       ],
     },

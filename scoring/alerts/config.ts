@@ -117,6 +117,11 @@ export const alertsSchema = z
     routes: z.array(routeSchema).default([]),
     /** After an alert for a lead and signal, the same lead and signal stay quiet this long (recorded as suppressed). */
     cooldownHours: z.number().min(0).max(8760).default(24),
+    /**
+     * The most alerts the site sends in any hour; past it, alerts are kept as suppressed, with the reason, until the
+     * hour's count falls back: a burst (a form flooded with made-up emails from many addresses) cannot bury sales.
+     */
+    maxPerHour: z.number().int().min(1).max(100_000).default(100),
     /** The signals that alert here; every one by default. */
     signals: z.array(signalSchema).min(1, { message: 'list at least one signal (or leave signals out for all of them); to send no alerts, remove the alerts section' }).default([...SIGNALS]),
   })

@@ -1,7 +1,7 @@
 import { createTransport } from 'nodemailer';
 import type { Alert } from './alert.ts';
 import type { AlertsConfig, AlertsSetup, Destination, SmtpConfig } from './config.ts';
-import { alertDeliveries, cooldownKey, knownAlertIds, lastAlerted, pendingDeliveries, writeDeliveries, type Delivery, type OutboxClient } from './outbox.ts';
+import { alertDeliveries, alertedSince, cooldownKey, knownAlertIds, lastAlerted, pendingDeliveries, writeDeliveries, type Delivery, type OutboxClient } from './outbox.ts';
 import { emailRecipients, routeAlert } from './routing.ts';
 import { sendEmail, sendSlack, sendWebhook, type MailTransport, type Outcome } from './senders.ts';
 
@@ -64,7 +64,7 @@ export interface AlertDispatcherOptions {
 export interface EnqueueResult {
   /** Alerts recorded with at least one delivery to make. */
   queued: number;
-  /** Alerts recorded as suppressed (cooldown, disabled signal, no route, no destination). */
+  /** Alerts recorded as suppressed (cooldown, disabled signal, hourly cap, no route, no destination). */
   suppressed: number;
   /** Alerts the outbox already had (the same trigger evaluated again): ignored. */
   duplicates: number;
@@ -234,9 +234,17 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         cooldownMs > 0
           ? await lastAlerted(client, siteId, [...new Set(fresh.map((alert) => alert.lead.id))], createdAt(fresh[0]!) - cooldownMs)
           : new Map<string, number>();
+      // The alerts sent in the hour before the first of these, and those sent from here on: the hourly cap's count.
+      const sent = alertsConfig ? await alertedSince(client, siteId, createdAt(fresh[0]!) - HOUR_MS) : [];
+      const capped = (alert: Alert) => {
+        const inHour = sent.filter((time) => time > createdAt(alert) - HOUR_MS && time <= createdAt(alert)).length;
+        return alertsConfig && inHour >= alertsConfig.maxPerHour
+          ? `hourly cap: the site sent ${inHour} alerts in the hour before this one (alerts.maxPerHour: ${alertsConfig.maxPerHour}); kept here, not sent`
+          : undefined;
+      };
       const rows: Delivery[] = [];
       for (const alert of fresh) {
-        const because = suppression(alert, alertsConfig, lastSent, createdAt(alert));
+        const because = suppression(alert, alertsConfig, lastSent, createdAt(alert)) ?? capped(alert);
         const destinations = because || !alertsConfig ? [] : routeAlert(alert, alertsConfig);
         if (because || destinations.length === 0) {
           rows.push(deliveryOf(alert, undefined, at, because ?? `no route matches (signal ${alert.signal}, owner "${alert.lead.owner}", country "${alert.lead.country}")`));
@@ -251,6 +259,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         }
         if (sending) {
           lastSent.set(cooldownKey(alert.lead.id, alert.signal), createdAt(alert));
+          sent.push(createdAt(alert));
           result.queued++;
         } else result.suppressed++;
       }

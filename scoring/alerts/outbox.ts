@@ -130,6 +130,18 @@ export async function lastAlerted(client: OutboxClient, site: string, leadIds: s
   return new Map(found.map((row) => [cooldownKey(row.lead_id, row.signal), timeOf(row.last)]));
 }
 
+/** For the hourly cap: when each alert of the site that was not suppressed was made, since `since`, oldest first. */
+export async function alertedSince(client: OutboxClient, site: string, since: number): Promise<number[]> {
+  const found = await rows<{ created: string }>(
+    client,
+    `SELECT min(created_at) AS created FROM alert_outbox FINAL
+     WHERE site_id = {site:String} AND state != 'suppressed' AND created_at > {since:DateTime64(3, 'UTC')}
+     GROUP BY alert_id ORDER BY created`,
+    { site, since: toClickHouseTime(since) },
+  );
+  return found.map((row) => timeOf(row.created));
+}
+
 /**
  * The pending deliveries of every site, soonest first, at most `perDestination` of each destination: each
  * destination's queue is read on its own, so a long backlog for one (a receiver that is down) cannot crowd the

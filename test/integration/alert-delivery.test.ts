@@ -296,6 +296,28 @@ describe('cooldown', () => {
   });
 });
 
+describe('hourly cap', () => {
+  it('keeps the alerts past the site\'s maxPerHour in any hour as suppressed, and sends again once the hour\'s count falls', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const alerts = dispatcher(site, { destinations: [webhook(hooks.url)], maxPerHour: 2 });
+    const at = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+    // Four leads' demo requests within 20 minutes: a flood of made-up emails, say.
+    const flood = [0, 10, 15, 20].map((minutes, n) => sampleAlert({ site, lead: { id: `l_0000000000000000cap${n}` }, createdAt: at(minutes) }));
+    expect(await alerts.enqueue(flood.slice(0, 3))).toEqual({ queued: 2, suppressed: 1, duplicates: 0 });
+    expect(await alerts.enqueue(flood.slice(3))).toEqual({ queued: 0, suppressed: 1, duplicates: 0 });
+    const [capped] = await deliveries(site, flood[2]!.id);
+    expect(capped).toMatchObject({ state: 'suppressed', destinationId: '', attempts: 0 });
+    expect(capped!.lastError).toBe('hourly cap: the site sent 2 alerts in the hour before this one (alerts.maxPerHour: 2); kept here, not sent');
+    // At 65 minutes only the one of 10 minutes is in the hour before (those held back do not count): sent.
+    const later = sampleAlert({ site, lead: { id: 'l_0000000000000000cap9' }, createdAt: at(65) });
+    expect(await alerts.enqueue([later])).toEqual({ queued: 1, suppressed: 0, duplicates: 0 });
+    for (const sent of [flood[0]!, flood[1]!, later]) await settledAs(site, sent.id, 'delivered');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooks.requests.map((request) => request.headers['webhook-id']).sort()).toEqual([flood[0]!.id, flood[1]!.id, later.id].sort());
+  });
+});
+
 describe('routing', () => {
   it('sends by territory (country) and by owner to several destinations, with a fallback for everyone else', async () => {
     const site = newSite();

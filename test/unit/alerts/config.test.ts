@@ -24,12 +24,13 @@ afterEach(() => {
 });
 
 describe('alert settings in hearth.config.json', () => {
-  it('defaults to every signal, a 24 h cooldown and every destination getting every alert', () => {
+  it('defaults to every signal, a 24 h cooldown, at most 100 alerts an hour and every destination getting every alert', () => {
     const config = parseConfig({ sites: [site({ destinations: [{ type: 'webhook', id: 'crm', url: 'https://crm.acme.test/hooks/hearth', secret: SECRET }] })] }, 'test');
     expect(config.sites[0]!.alerts).toEqual({
       destinations: [{ type: 'webhook', id: 'crm', url: 'https://crm.acme.test/hooks/hearth', secret: SECRET }],
       routes: [],
       cooldownHours: 24,
+      maxPerHour: 100,
       signals: [...SIGNALS],
     });
   });
