@@ -14,9 +14,9 @@ import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
  * ceiling), brings at most 60 % of the hot mark, so one enthusiastic intern cannot make an account hot, nor can
  * colleagues who only left their job title add their roles to it; a CEO and a manager of the same company reading
  * the pricing page can. Students are no buyers: without a lead of another role looking, the account's score stops
- * at the hot mark (two keen interns made a hot account). Accounts come best first; those of equal scores (every
- * account with three hot leads of four roles has the most there is) by their best leads' scores, weighed alike but
- * not stopped at the hot mark.
+ * at the hot mark (two keen interns made a hot account). Accounts come best first; those of equal scores (at the
+ * default hot mark, any three hot leads with four roles looking score 108) by their best leads' scores, weighed alike
+ * but not stopped at the hot mark.
  */
 export interface AccountScore {
   /** The email domain, or `company:<declared name>` for leads on free mail. */
