@@ -74,14 +74,16 @@ export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresho
       const personas = rolesOf(ranked);
       // Breadth counts the roles of the leads that are looking: a cold colleague's title adds nothing.
       const looking = rolesOf(ranked.filter((lead) => lead.score >= thresholds.warm));
-      const weighted = ranked.slice(0, ACCOUNT_WEIGHTS.length).reduce((sum, lead, i) => sum + Math.min(Math.max(0, lead.score), thresholds.hot) * ACCOUNT_WEIGHTS[i]!, 0);
+      // The best leads' points, each as `points` counts its score, weighed by rank.
+      const weigh = (points: (score: number) => number) => ranked.slice(0, ACCOUNT_WEIGHTS.length).reduce((sum, lead, i) => sum + points(lead.score) * ACCOUNT_WEIGHTS[i]!, 0);
+      const weighted = weigh((score) => Math.min(Math.max(0, score), thresholds.hot));
       const raw = Math.round(weighted + POINTS_PER_EXTRA_ROLE * Math.max(0, looking.length - 1));
       const buyerLooking = ranked.some((lead) => lead.score >= thresholds.warm && lead.seniority !== 'student');
       const score = buyerLooking ? raw : Math.min(raw, thresholds.hot);
       const temperature: Temperature = score > thresholds.hot ? 'hot' : score >= thresholds.warm ? 'warm' : 'cold';
       const topLeads = ranked.slice(0, 3).map((lead) => ({ id: lead.lead_id, email: lead.email, score: lead.score, temperature: lead.temperature }));
       // Past the hot mark the score stops telling accounts apart: among equals, the keener best leads come first.
-      const keenness = ranked.slice(0, ACCOUNT_WEIGHTS.length).reduce((sum, lead, i) => sum + lead.score * ACCOUNT_WEIGHTS[i]!, 0);
+      const keenness = weigh((score) => score);
       return { account: { id, name, score, temperature, leads: members.length, personas, topLeads }, keenness };
     })
     .sort((a, b) => b.account.score - a.account.score || b.keenness - a.keenness || a.account.id.localeCompare(b.account.id))

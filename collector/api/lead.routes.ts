@@ -147,7 +147,17 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
   }
 
-  const notFound = (reply: FastifyReply, site: string, id: string) => reply.code(404).send({ error: `no identified lead "${id}" on site "${site}"`, code: 'lead_not_found' });
+  /** The 404 of a lead id; with `replacedBy`, that of a lead that is no more, naming the leads that hold its visits now. */
+  const notFound = (reply: FastifyReply, site: string, id: string, replacedBy?: { id: string; email: string }[]) =>
+    reply.code(404).send(
+      replacedBy
+        ? {
+            error: `lead "${id}" on site "${site}" is no more: its visits belong to ${replacedBy.map((lead) => `${lead.id}${lead.email ? ` (${lead.email})` : ''}`).join(', ')} now`,
+            code: 'lead_not_found',
+            replacedBy,
+          }
+        : { error: `no identified lead "${id}" on site "${site}"`, code: 'lead_not_found' },
+    );
 
   /**
    * Qualification changes run one at a time per lead: each reads the current state, merges, and appends a row with
@@ -175,15 +185,10 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const { id } = request.params as { id: string };
     // The lead is found within, beside the reads that need its id alone.
     const page = await leadPage(client, config.sites.find((candidate) => candidate.id === site)!, id);
-    if (!page) return notFound(reply, site, id);
-    if (!page.replacedBy) return page;
     // An alert's link, or a bookmark, to a lead whose visits went to another email given later in the same visit (a
-    // mistyped email put right): the page leads on to where they are now.
-    return reply.code(404).send({
-      error: `lead "${id}" on site "${site}" is no more: its visits belong to ${page.replacedBy.map((lead) => `${lead.id}${lead.email ? ` (${lead.email})` : ''}`).join(', ')} now`,
-      code: 'lead_not_found',
-      replacedBy: page.replacedBy,
-    });
+    // mistyped email put right): the 404 leads on to where they are now.
+    if (!page || page.replacedBy) return notFound(reply, site, id, page?.replacedBy);
+    return page;
   });
 
   app.get('/api/leads/:id/qualification', async (request, reply) => {
