@@ -525,7 +525,8 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
           first_ts: 'min(ts)',
           last_ts: 'max(ts)',
           ...Object.fromEntries(eventTallies.flatMap((t) => t.aggregate(`${t.counted} AND ${t.rule.condition}`))),
-          visit_stage: `maxIf(${pageStageSql(rules, pageGroups, p)}, counted)`,
+          // A request form (a demo, a quote) is the bottom of the funnel wherever the site keeps it.
+          visit_stage: `maxIf(if(is_request, ${STAGES.indexOf('BOFU') + 1}, ${pageStageSql(rules, pageGroups, p)}), counted)`,
           touched: 'countIf(is_touch) > 0',
           // What the visitor said in this session (forms, identify calls), whenever it was: answers never age out.
           visit_answers: `groupArrayIf(((ts, event_id), props), type IN ('form', 'identify'))`,

@@ -169,18 +169,25 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
       'chief of staff (?:to|for|of|office|du|de|des|au|aupres)', '(?:chef|cheffe|directeur|directrice) de cabinet (?:du|de|des|au|aupres)',
     ),
   ],
+  // A gérant runs a company, but a "gérant de portefeuille" manages funds and a "gérant de magasin" a shop: before C-level.
+  ['individual', anyOf('(?:gerant|gerante) (?:de |d |du |des )?(?:portefeuille|portefeuilles|fonds|patrimoine|patrimoines|actifs|fortune|fortunes)')],
+  ['manager', anyOf('(?:gerant|gerante) (?:de |d |du )?(?:magasin|boutique|restaurant|rayon|agence|station|supermarche|hypermarche|hotel|point de vente|succursale)')],
   [
     'c_level',
     anyOf(
       'ceo', 'c e o', 'pdg', 'p d g', 'dg', 'dga', 'dgd', 'cto', 'cfo', 'coo', 'cmo', 'cio', 'ciso', 'cpo', 'cro', 'cdo', 'chro', 'cso', 'cco',
       'chief [a-z ]*officer', 'chief executive', 'president', 'presidente', 'chairman', 'chairwoman', 'chairperson',
       'founder', 'cofounder', 'co founder', 'fondateur', 'fondatrice', 'cofondateur', 'cofondatrice', 'co fondateur', 'co fondatrice',
-      'owner', 'co owner', 'proprietaire', 'gerant', 'gerante', 'dirigeant', 'dirigeante', 'chef d entreprise', 'cheffe d entreprise',
+      'proprietaire', 'gerant', 'gerante', 'dirigeant', 'dirigeante', 'chef d entreprise', 'cheffe d entreprise',
       'entrepreneur', 'entrepreneuse',
       'managing director', 'general manager', 'managing partner', 'directeur general', 'directrice generale', 'directeur generale',
       'administrateur delegue', 'administratrice deleguee',
+      // The owner of a business, not of an account, a service, a product or a risk ("Account Owner", "Data Owner"):
+      // a title that starts with it ("Owner", "Owner/Operator") or says what is owned as a business.
+      '(?:business|company|shop|store|agency|firm|restaurant|franchise|practice|salon|studio|boutique|sole|partner|principal|co) owner',
     ),
   ],
+  ['c_level', '^ owner '],
   [
     'vp_director',
     anyOf(
@@ -203,24 +210,37 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
 const STUDENT_WORDS =
   '(?:stagiaire|stagiaires|stage|stages|etudiant|etudiante|etudiants|etudiantes|intern|interns|internship|internships|student|students|alternant|alternante|alternants|alternantes|alternance|apprenti|apprentie|apprentis|apprenties|apprentice|apprentices|apprenticeship|apprentissage|trainee|trainees)';
 
+/** The one who runs the company, as a title names whom it serves: "Advisor to the CEO", "Chargé de mission auprès du DG". */
+const EXECUTIVES =
+  '(?:ceo|c e o|pdg|p d g|dg|president|presidente|chairman|chairwoman|founder|founders|fondateur|fondatrice|fondateurs|managing director|directeur general|directrice generale|direction generale)';
+
 /**
- * Student words that name what a job deals with, not who holds it, taken out before the levels are tried: the
- * object of "of", "des"… ("Head of Student Success", "Directeur de stage", "Responsable des stages et alternance")
- * and a student word before a program or a role ("Intern Program Manager", "Internship Coordinator").
+ * Rewrites of a title's padded words, in order, before the levels are tried:
+ * - Student words that name what a job deals with, not who holds it, are taken out: the object of "of", "des"…
+ *   ("Head of Student Success", "Directeur de stage", "Responsable des stages et alternance") and a student word
+ *   before a program or a role ("Intern Program Manager", "Internship Coordinator", "International Student Advisor").
+ * - So is the executive a job serves or reports to, and their office: "Advisor to the CEO", "Conseiller du
+ *   président", "Project Manager, Office of the CEO", "Analyst, CEO Office", "Head of Sales reporting to the CEO" are
+ *   on the level of the rest of the title. An assistant to the CEO stays an assistant, a chief of staff to the CEO a
+ *   chief of staff.
+ * - "co" written against a title is split from it, as a hyphen would: "Cogérant", "Coprésidente", "Codirecteur".
  */
-const ABOUT_STUDENTS: ReadonlyArray<readonly [pattern: string, replacement: string]> = [
+const ROLE_REWRITES: ReadonlyArray<readonly [pattern: string, replacement: string]> = [
   [` (?:of|for|des|de|du|aux|au|d) (?:the |l )?${STUDENT_WORDS}(?: (?:et|and|ou|or) (?:des |de |d |l )?${STUDENT_WORDS})* `, ' '],
   [
-    ` ${STUDENT_WORDS} (program|programs|programme|programmes|relations|success|affairs|services|experience|recruitment|recruiting|recruiter|coordinator|coordinateur|coordinatrice|manager|management) `,
+    ` ${STUDENT_WORDS} (program|programs|programme|programmes|relations|success|affairs|services|experience|recruitment|recruiting|recruiter|coordinator|coordinateur|coordinatrice|manager|management|advisor|adviser|counselor|counsellor) `,
     ' $1 ',
   ],
+  [` (?:(?:reporting|reports) )?(?:to|for|of|du|de|au|a|aupres|aupres du|aupres de|rattache au|rattachee au|rattache a|rattachee a)(?: the| la| l)? ${EXECUTIVES}(?: s)?(?: (?:office|bureau|cabinet))? `, ' '],
+  [` ${EXECUTIVES}(?: s)? office `, ' '],
+  [' co(gerant|gerante|president|presidente|dirigeant|dirigeante|directeur|directrice|ceo|owner|proprietaire|chairman|chairwoman) ', ' co $1 '],
 ];
 
 /** The seniority a job title says, or null for an empty title. */
 export function seniorityOf(jobTitle: string): Seniority | null {
   const titleWords = words(jobTitle);
   if (titleWords === '') return null;
-  const padded = ABOUT_STUDENTS.reduce((title, [pattern, replacement]) => title.replace(new RegExp(pattern, 'g'), replacement), ` ${titleWords} `);
+  const padded = ROLE_REWRITES.reduce((title, [pattern, replacement]) => title.replace(new RegExp(pattern, 'g'), replacement), ` ${titleWords} `);
   return SENIORITY_PATTERNS.find(([, pattern]) => new RegExp(pattern).test(padded))?.[0] ?? 'individual';
 }
 
@@ -232,11 +252,11 @@ export function senioritySql(expr: string, p: SqlParams): string {
 /** " <words of the title> ", which seniorityOfPaddedSql tests: a query can compute it once as a column of its own. */
 export const paddedWordsSql = (expr: string, p: SqlParams) => `concat(' ', ${wordsSql(expr, p)}, ' ')`;
 
-/** The padded words of a title with what it says of students taken out (ABOUT_STUDENTS), as seniorityOfPaddedSql reads them. */
+/** The padded words of a title rewritten (ROLE_REWRITES), as seniorityOfPaddedSql reads them. */
 export function roleWordsSql(padded: string, p: SqlParams): string {
   // RE2 writes a group in a replacement as \1 where JavaScript writes $1.
-  return ABOUT_STUDENTS.reduce(
-    (title, [pattern, replacement], i) => `replaceRegexpAll(${title}, ${p.bind(`about_students_${i}`, pattern)}, ${p.bind(`about_students_by_${i}`, replacement.replace('$1', '\\1'))})`,
+  return ROLE_REWRITES.reduce(
+    (title, [pattern, replacement], i) => `replaceRegexpAll(${title}, ${p.bind(`role_rewrite_${i}`, pattern)}, ${p.bind(`role_rewrite_by_${i}`, replacement.replace('$1', '\\1'))})`,
     padded,
   );
 }
@@ -256,12 +276,17 @@ export interface SizeRange {
 }
 
 /**
- * Applied to folded text, in order: digit-group separators go ("1 000", "1,000", "1.000"), twice for millions, then
- * "2.5k" → 2500 and "10k" → 10000.
+ * Applied to folded text, in order: digit-group separators go ("1 000", "1,000", "1.000"), twice for millions;
+ * comparison signs become words ("≤ 500", "<= 500" → "up to 500"; "≥ 250", ">=", "=>" → "at least 250"); a range's
+ * "k" is given to a small lower bound too ("5-10k" → "5k-10k", where "500-1k" keeps its 500); then "2.5k" → 2500
+ * and "10k" → 10000.
  */
 const SIZE_REWRITES: ReadonlyArray<{ pattern: string; js: string; sql: string }> = [
   { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' },
   { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' },
+  { pattern: '(?:≤|<=|=<) ?', js: 'up to ', sql: 'up to ' },
+  { pattern: '(?:≥|>=|=>) ?', js: 'at least ', sql: 'at least ' },
+  { pattern: '(^|[^\\d.,])(\\d\\d?)( ?(?:-|to|a) ?)(\\d+(?:[.,]\\d)? ?k(?:[^a-z]|$))', js: '$1$2k$3$4', sql: '\\1\\2k\\3\\4' },
   // JavaScript reads "$1000" as group 1 then "000" because there is no group 10 (and "$200" as group 2 then "00").
   { pattern: '(\\d+)[.,](\\d) ?k([^a-z]|$)', js: '$1$200$3', sql: '\\1\\200\\3' },
   { pattern: '(\\d+) ?k([^a-z]|$)', js: '$1000$2', sql: '\\1000\\2' },
@@ -383,6 +408,20 @@ const COUNTRY_ALIASES: Record<string, string> = {
   'confederation suisse': 'CH',
   'confederation helvetique': 'CH',
   'ile maurice': 'MU',
+  // Short and common names the ISO lists lack.
+  swiss: 'CH',
+  'suisse romande': 'CH',
+  britain: 'GB',
+  'u a e': 'AE',
+  eau: 'AE',
+  rdc: 'CD',
+  drc: 'CD',
+  'rd congo': 'CD',
+  'congo kinshasa': 'CD',
+  'congo brazzaville': 'CG',
+  brasil: 'BR',
+  bosnia: 'BA',
+  macedonia: 'MK',
 };
 
 /** words(name) → ISO 3166-1 alpha-2, from both alpha codes and every English and French name. */

@@ -264,7 +264,7 @@ export const signalsSchema = z
   .object({
     /** Forms that ask to talk to sales: a demo, a quote, the pricing grid. */
     // Patterns ignore case, not accents: "Demande de démo" needs its own.
-    requestForms: globs.default(['*demo*', '*démo*', '*quote*', '*devis*', '*pricing*', '*tarif*', '*contact-sales*']),
+    requestForms: globs.default(['*demo*', '*démo*', '*quote*', '*devis*', '*pricing*', '*tarif*', '*contact*sales*', '*contact*commercial*']),
     /** Where the pricing pages are: this page group of the site; a site without the default group finds them by these paths. */
     pricingPageGroup: z.string().min(1).default(DEFAULT_PRICING_PAGE_GROUP),
     pricingPaths: pathGlobs.default(['/pricing*', '/tarif*', '*/pricing*', '*/tarif*']),
@@ -481,8 +481,9 @@ function gridInput(pageGroups: PageGroups): RulesInput & Required<Pick<RulesInpu
       // "250+", INSEE's and the EU's), and a "250-4999" answer is a company above 250 employees.
       { id: 'company-over-250', field: 'company_size', range: { min: 250 }, points: 25 },
       // Words in the answer, as people and LinkedIn write industries: "Computer Software", "IT services",
-      // "Information Technology and Services", "Logiciel / SaaS", "Informatique, télécoms", "Édition de logiciels".
-      { id: 'target-industry', field: 'industry', pattern: '\\b(software|saas|it|ict|information technology|technology|tech|logiciels?|informatique)\\b', points: 20 },
+      // "Information Technology and Services", "Logiciel / SaaS", "Informatique, télécoms", "Édition de logiciels",
+      // "Services informatiques", "Technologies de l'information", "ESN" (entreprise de services du numérique), "SSII".
+      { id: 'target-industry', field: 'industry', pattern: '\\b(software|saas|it|ict|information technolog(?:y|ies)|technolog(?:y|ie|ies)|tech|logiciels?|informatiques?|esn|ssii|services? (?:du )?num[eé]riques?)\\b', points: 20 },
       { id: 'covered-country', field: 'country', values: ['FR', 'BE', 'CH', 'LU'], points: 15 },
     ],
     engagement: [

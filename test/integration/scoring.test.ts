@@ -139,6 +139,21 @@ describe('the article’s golden cases with the default grid', () => {
     ]);
   });
 
+  it('a lead who asks for a demo is at the bottom of the funnel, though the site groups no demo or contact page', async () => {
+    const site = newSite();
+    await insert([
+      view(site, 'asks-1', '/'),
+      form(site, 'asks-1', 'Request a Demo', 'rita@initech.example', {}),
+      form(site, 'signs-up-1', 'webinar-signup', 'sam@initech.example', {}),
+      form(site, 'asked-long-ago', 'Request a Demo', 'old-demo@initech.example', {}, { days: 91 }),
+    ]);
+    const leads = await score(site);
+    expect(byEmail(leads, 'rita@initech.example')).toMatchObject({ stage: 'BOFU', score: 0 });
+    expect(byEmail(leads, 'sam@initech.example').stage).toBe('MOFU');
+    // Outside the window, as pages are.
+    expect(byEmail(leads, 'old-demo@initech.example').stage).toBe('');
+  });
+
   it('reads French and English answers alike', async () => {
     const site = newSite();
     await insert([
@@ -547,6 +562,7 @@ describe('normalisation in SQL', () => {
       'P.D.G.', 'V.P. Marketing', 'C.E.O.', 'Directe\u0301ur ge\u0301ne\u0301ral', 'Co\u0302te d’Ivoire',
       'Team of 5, 251-500', 'about 10 people, 1000+', 'team of 3: at least 50', '2 sites, more than 250', '3 offices; 11 to 50',
       '+ de 250', '+de 1 000 salariés', '- de 10', 'België', 'Lëtzebuerg', 'Svizzera', 'Österreich',
+      '≤ 500', '<=500', '≥ 250', '=> 250', '5-10k', '1 - 5k employees', '10 to 50k', '1-2.5k', '500-1k', '3k-5k', 'Swiss', 'RDC', 'U.A.E.',
     ];
     const p = new SqlParams();
     inputs.push('Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Société Générale S.A.', 'Inc.', 'Costco', 'SA');

@@ -35,6 +35,14 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Gérante', 'c_level'],
   ['Cheffe d’entreprise', 'c_level'],
   ['Business Owner', 'c_level'],
+  ['Owner', 'c_level'],
+  ['Owner/Operator', 'c_level'],
+  ['Co-owner', 'c_level'],
+  ['Partner & Owner', 'c_level'],
+  // "Co" written against the title, as the dictionary spells cogérant, is the title shared.
+  ['Cogérant', 'c_level'],
+  ['Coprésidente', 'c_level'],
+  ['Codirecteur', 'vp_director'],
   // Running one's own business is the job: the founder's level. An auto-entrepreneur (below) is a legal status.
   ['Entrepreneur', 'c_level'],
 
@@ -122,6 +130,24 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Assistant Office Manager', 'individual'],
   ['Responsable grands comptes', 'individual'],
   ['Product Owner', 'individual'],
+  // The owner of an account, a service, data or a risk owns no business.
+  ['Account Owner', 'individual'],
+  ['Service Owner', 'individual'],
+  ['Data Owner', 'individual'],
+  ['Risk Owner', 'individual'],
+  // Those who advise the CEO or work in their office are on the level of the rest of their title.
+  ['Advisor to the CEO', 'individual'],
+  ['Senior Advisor to the President', 'individual'],
+  ['Conseiller du président', 'individual'],
+  ['Chargée de mission auprès du DG', 'individual'],
+  ['Analyst, CEO Office', 'individual'],
+  ['Project Manager, Office of the CEO', 'manager'],
+  ['Head of Sales, reporting to the CEO', 'vp_director'],
+  ["Chef de projet rattaché au Directeur Général", 'manager'],
+  // A gérant de portefeuille manages funds, a gérant de magasin a shop; a gérant of a company runs it (above).
+  ['Gérant de portefeuille', 'individual'],
+  ['Gérante de patrimoine', 'individual'],
+  ['Gérant de magasin', 'manager'],
   ['Consultant', 'individual'],
   ['Consultante senior', 'individual'],
   ['Ingénieure commerciale', 'individual'],
@@ -148,6 +174,7 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Head of Student Success', 'vp_director'],
   ['Intern Program Manager', 'manager'],
   ['Internship Coordinator', 'manager'],
+  ['International Student Advisor', 'individual'],
   ['Directeur de stage', 'vp_director'],
   ['Responsable des stages et alternance', 'manager'],
   ['Chargée des relations étudiants', 'individual'],

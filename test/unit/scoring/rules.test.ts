@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, parseFile } from '../../../collector/config/load.ts';
+import { globsToRegex } from '../../../scoring/compile.ts';
 import { defaultRules, overCurrentRules, rulesSchema } from '../../../scoring/rules.ts';
 
 const problems = (input: unknown) => {
@@ -42,6 +43,21 @@ describe('default rules', () => {
     const without = defaultRules({});
     expect(without.engagement.find((r) => r.id === 'pricing-page')?.paths).toContain('/tarif*');
     expect(without.funnel).toEqual({});
+  });
+
+  it('give the target-industry points to software and IT however the answer words them, in French and English', () => {
+    const industry = defaultRules({}).fit.find((r) => r.id === 'target-industry');
+    const targets = (answer: string) => new RegExp(industry!.pattern!, 'i').test(answer);
+    const answers = ['Computer Software', 'IT services', 'Informatique', 'Services informatiques', 'Technologies de l’information', 'Information Technologies', 'Technologie', 'ESN', 'SSII', 'Services numériques', 'Entreprise de services du numérique', 'Logiciel / SaaS'];
+    expect(answers.filter((answer) => !targets(answer))).toEqual([]);
+    expect(['Retail', 'Banque', 'Presse', 'Édition', 'Digital marketing', 'Kitchen'].filter(targets)).toEqual([]);
+  });
+
+  it('read a request for sales however the form is named', () => {
+    const requestForm = new RegExp(globsToRegex(defaultRules({}).signals.requestForms).replace('(?i)', ''), 'i');
+    const named = ['demo-request', 'Request a Demo', 'Contact Sales', 'contact_sales', 'contactSales', 'contact-our-sales-team', 'Contacter un commercial', 'demande-de-devis', 'Get a Quote'];
+    expect(named.filter((name) => !requestForm.test(name))).toEqual([]);
+    expect(['newsletter', 'contact', 'webinar-signup', 'sales-newsletter'].filter((name) => requestForm.test(name))).toEqual([]);
   });
 
   it('make a JSON Schema for editors', () => {
