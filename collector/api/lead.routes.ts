@@ -35,6 +35,7 @@ import {
   qualificationHistory,
   type LeadIdentity,
   type Person,
+  storedLeadId,
   visitorOfId,
 } from './lead-store.ts';
 import { presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
@@ -101,7 +102,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   async function resolve(request: { query: unknown; params: unknown }, reply: FastifyReply, person?: 'person'): Promise<{ site: string; lead: LeadIdentity } | undefined> {
     const site = siteOf(request, reply);
     if (site === undefined) return;
-    const { id } = request.params as { id: string };
+    const id = storedLeadId((request.params as { id: string }).id);
     if (person && visitorOfId(id)) return visitorAsPerson(site, id, reply);
     const lead = await (person ? findPerson : findLead)(client, site, id, countsBots(site));
     if (!lead) {
@@ -182,7 +183,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   app.get('/api/leads/:id', async (request, reply) => {
     const site = siteOf(request, reply);
     if (site === undefined) return;
-    const { id } = request.params as { id: string };
+    const id = storedLeadId((request.params as { id: string }).id);
     // The lead is found within, beside the reads that need its id alone.
     const page = await leadPage(client, config.sites.find((candidate) => candidate.id === site)!, id);
     // An alert's link, or a bookmark, to a lead whose visits went to another email given later in the same visit (a

@@ -17,6 +17,8 @@ export async function hashPasswordCommand(): Promise<number> {
   } else {
     // Piped in: `printf %s "$PASSWORD" | hearth hash-password`; one trailing newline (echo's) is not part of it.
     password = (await readAll(process.stdin)).replace(/\r?\n$/, '');
+    // Two lines are no password the login form can send: the password typed twice, or a file of several.
+    if (/[\r\n]/.test(password)) return fail('the password read from stdin holds a line break: give it on one line (printf %s "$PASSWORD" | hearth hash-password); nothing printed');
   }
   if (password.length < MIN_PASSWORD_LENGTH) return fail(`a password needs at least ${MIN_PASSWORD_LENGTH} characters (got ${password.length})`);
   const hash = await hashPassword(password);

@@ -203,10 +203,19 @@ const MAX_SENT_ID = 1024;
  * format) made every batch of that browser a 400, which the snippet drops: the browser was never counted again.
  */
 function keptId(value: unknown, path: string, ignored: Problem[]): unknown {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SENT_ID || ID.test(value)) return value;
-  const id = `h-${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
-  ignored.push({ path, message: `${ID_RULE} (got ${quoted(value)}): stored as ${id}, the same id for the same value` });
+  if (typeof value !== 'string') return value;
+  const id = storedId(value);
+  if (id !== value) ignored.push({ path, message: `${ID_RULE} (got ${quoted(value)}): stored as ${id}, the same id for the same value` });
   return id;
+}
+
+/**
+ * The visitor or session id a batch's id is stored as: itself when it has the shape, else derived from it (keptId).
+ * The API finds a browser by the id its cookie holds through it, whatever the shape the cookie was rewritten to.
+ */
+export function storedId(value: string): string {
+  if (value.length === 0 || value.length > MAX_SENT_ID || ID.test(value)) return value;
+  return `h-${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
 }
 
 /**

@@ -26,8 +26,17 @@ export const snippetRoute: FastifyPluginAsync = async (app) => {
       .header('cross-origin-resource-policy', 'cross-origin');
     const encoding = preferredEncoding(request);
     reply.header('etag', etags[encoding]);
-    if (request.headers['if-none-match'] === etags[encoding]) return reply.code(304).send();
+    if (namesEtag(request.headers['if-none-match'], etags[encoding])) return reply.code(304).send();
     if (encoding !== 'identity') reply.header('content-encoding', encoding);
     return reply.send(encoding === 'identity' ? source : encoded[encoding]);
   });
 };
+
+/**
+ * Whether an If-None-Match header holds the response's ETag, as RFC 9110 (13.1.2) reads it: `*`, or a list of tags
+ * compared weakly, so a proxy that marked the tag weak (`W/"…"`) or a cache that sends several still gets its 304.
+ */
+function namesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.trim() === '*' || header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}

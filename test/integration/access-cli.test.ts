@@ -83,6 +83,11 @@ describe('hearth hash-password and new-token', () => {
     expect(short.code).toBe(2);
     expect(short.stderr).toContain('a password needs at least 12 characters (got 7)');
     expect(short.stdout).toBe('');
+    // Typed twice, as the terminal prompt asks, but piped: no password the login form could send.
+    const twice = await runHearth(['hash-password'], {}, 'a long enough passphrase\na long enough passphrase\n');
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('the password read from stdin holds a line break');
+    expect(twice.stdout).toBe('');
   });
 
   it('makes a token that works once its hash is configured, and stops working once it is removed', async () => {

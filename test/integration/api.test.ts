@@ -140,6 +140,11 @@ describe('health and the snippet', () => {
     const etag = first.headers.get('etag')!;
     const again = await fetch(`${server.url}/hearth.js`, { headers: { 'accept-encoding': 'gzip', 'if-none-match': etag } });
     expect(again.status).toBe(304);
+    // If-None-Match is a list, compared weakly, and `*` is any tag (RFC 9110): a proxy that weakened the tag still revalidates.
+    for (const header of [`W/${etag}`, `"another", ${etag}`, '*']) {
+      expect((await fetch(`${server.url}/hearth.js`, { headers: { 'accept-encoding': 'gzip', 'if-none-match': header } })).status, header).toBe(304);
+    }
+    expect((await fetch(`${server.url}/hearth.js`, { headers: { 'accept-encoding': 'gzip', 'if-none-match': '"another"' } })).status).toBe(200);
     // Each coding has its own ETag: a browser that now takes brotli gets the brotli bytes, not a 304 for the gzip ones.
     const brotli = await fetch(`${server.url}/hearth.js`, { headers: { 'accept-encoding': 'br', 'if-none-match': etag } });
     expect([brotli.status, brotli.headers.get('content-encoding')]).toEqual([200, 'br']);

@@ -715,6 +715,20 @@ describe('an anonymous visitor, by its browser id (`v_…`)', () => {
     expect(leads.body.events.map((event: { path: string }) => event.path)).toEqual(['/contact', '/pricing']);
   });
 
+  it('is found, exported and erased by its cookie’s value when a server framework rewrote the cookie', async () => {
+    // The snippet sends the hearth_vid it finds, here quoted and URL-encoded; /collect stores it under an id derived from it.
+    const cookie = `%22${newVisitor()}%22`;
+    const posted = await postBatch(server, { s: 'acme', v: cookie, e: [view(20, '/pricing')] });
+    const storedAs = /stored as (h-[\w-]{22}),/.exec(posted.body.ignored[0].message)![1]!;
+    await drained(server);
+    const id = `v_${encodeURIComponent(cookie)}`;
+    const listed = await getJson(server, `/api/leads?site=acme&visitor=${encodeURIComponent(cookie)}`);
+    expect(listed.body.leads).toEqual([expect.objectContaining({ id: `v_${storedAs}`, kind: 'visitor' })]);
+    expect(await getJson(server, `/api/leads/${id}/export?site=acme`)).toMatchObject({ status: 200, body: { kind: 'visitor', visitorIds: [storedAs] } });
+    expect(await erase(id)).toMatchObject({ status: 200, body: { erased: `v_${storedAs}`, visitorIds: [storedAs] } });
+    expect(await count(`events WHERE visitor_id = {storedAs:String}`, { storedAs })).toBe(0);
+  });
+
   it('answers 404 for a browser the site never saw, or an id of another shape', async () => {
     for (const id of [`v_${newVisitor()}`, 'v_x', 'v_../../etc']) {
       expect((await getJson(server, `/api/leads/${encodeURIComponent(id)}/export?site=acme`)).body).toMatchObject({ code: 'lead_not_found' });
