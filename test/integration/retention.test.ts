@@ -81,7 +81,8 @@ describe('storage.retentionDays', () => {
     for (const table of ['identities', 'lead_scores', 'alert_outbox']) await client.command({ query: `OPTIMIZE TABLE ${table} FINAL` });
     const left = async (query: string) => (await (await client.query({ query, query_params: { visitor }, format: 'JSONEachRow' })).json<Record<string, string>>()).map((row) => Object.values(row)[0]);
     expect(await left('SELECT email FROM identities WHERE visitor_id = {visitor:String}')).toEqual(['new@acme.test']);
-    expect(await left("SELECT email FROM lead_scores WHERE lead_id LIKE concat('%', {visitor:String})")).toEqual(['new@acme.test']);
+    // DISTINCT: the collector's own full rescoring may meanwhile add a 'gone' row (the same email) for these leads, which have no events.
+    expect(await left("SELECT DISTINCT email FROM lead_scores WHERE lead_id LIKE concat('%', {visitor:String})")).toEqual(['new@acme.test']);
     expect(await left("SELECT alert_id FROM alert_outbox WHERE alert_id LIKE concat('%', {visitor:String})")).toEqual([`al_new_${visitor}`]);
   });
 
