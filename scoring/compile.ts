@@ -596,10 +596,13 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const deepest = `maxIf(pages, ${recent})`;
   const oftenEnough = `${visits} >= ${weakVisits}`;
   const deepEnough = `${deepest} >= ${weakPages}`;
+  // A figure of one visit is the dated visit's: the latest that shows the signal.
+  const deepVisit = `${recent} AND pages >= ${weakPages}`;
+  const longVisit = `pricing_ms >= ${dwellMs}`;
   const visitsText = `concat(${howMany(visits, 'visit')}, ' in ', ${p.bind('sig_weak_days', String(s.weakDays))}, ' days')`;
   const signals = `arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
             ${signal('demo_request', 'max(request_at)', `concat('form ', argMax(request_form, request_at))`)},
-            ${signal('pricing_dwell', `maxIf(started, pricing_ms >= ${dwellMs})`, `concat(${durationSql('intDiv(max(pricing_ms) + 500, 1000)')}, ' engaged on pricing in one visit')`)},
+            ${signal('pricing_dwell', `maxIf(started, ${longVisit})`, `concat(${durationSql(`intDiv(argMaxIf(pricing_ms, started, ${longVisit}) + 500, 1000)`)}, ' engaged on pricing in one visit')`)},
             ${signal(
               'pricing_returns',
               `if(countIf(${recentPricing}) >= ${returns}, maxIf(started, ${recentPricing}), ${never})`,
@@ -608,10 +611,11 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
             ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(if(docs_name != '', docs_name, path(docs_link)), docs_at))`)},
             ${signal(
               'weak_accumulation',
-              `if(${oftenEnough} OR ${deepEnough}, maxIf(ended, ${recent}), ${never})`,
-              // What holds, of the two: "5 visits in 30 days", "9 pages in one visit", or both.
+              // Visiting often holds as of the latest visit; reading a lot, as of the latest visit that read enough.
+              `multiIf(${oftenEnough}, maxIf(ended, ${recent}), ${deepEnough}, maxIf(ended, ${deepVisit}), ${never})`,
+              // What holds, of the two: "5 visits in 30 days", "9 pages in one visit" (that visit), or both.
               `multiIf(${oftenEnough} AND ${deepEnough}, concat(${visitsText}, ', up to ', ${howMany(deepest, 'page')}, ' in one'),
-                ${oftenEnough}, ${visitsText}, concat(${howMany(deepest, 'page')}, ' in one visit'))`,
+                ${oftenEnough}, ${visitsText}, concat(${howMany(`argMaxIf(pages, ended, ${deepVisit})`, 'page')}, ' in one visit'))`,
             )}
         ])`;
 

@@ -688,7 +688,7 @@ describe('buying signals', () => {
     ]);
   });
 
-  it('says how long the longest pricing visit lasted as people read it: "45 s", "12 min 34 s", "1 h 5 min"', async () => {
+  it('says how long the pricing visit lasted as people read it: "45 s", "12 min 34 s", "1 h 5 min"', async () => {
     const site = newSite();
     const rules = rulesSchema.parse({ signals: { pricingDwellSeconds: 30 } });
     const dwell = (visitor: string, engagedMs: number) => [
@@ -744,6 +744,25 @@ describe('buying signals', () => {
     expect(signalsOf(byEmail(leads, 'deep@acme.example'))).toEqual({ weak_accumulation: '8 pages in one visit' });
     expect(signalsOf(byEmail(leads, 'both@acme.example'))).toEqual({ weak_accumulation: '5 visits in 30 days, up to 8 pages in one' });
     expect(byEmail(leads, 'casual@acme.example').signals).toEqual([]);
+  });
+
+  it('gives a signal of one visit the figure of the visit it is dated by: the latest that shows it', async () => {
+    const site = newSite();
+    const visit = (visitor: string, session: string, rows: EventRow[]) => rows.map((row) => ({ ...row, session_id: `${visitor}-${session}` }));
+    await insert([
+      // A long pricing read 20 days ago, then a shorter one, still past the 2 min mark, yesterday.
+      ...visit('dweller', 'old', [view(site, 'dweller', '/pricing/', { days: 20, minutes: 10 }), event(site, 'dweller', 'engagement', {}, { path: '/pricing/', engaged_ms: 474_000, ts: at({ days: 20, minutes: 1 }) })]),
+      ...visit('dweller', 'new', [view(site, 'dweller', '/pricing/', { days: 1, minutes: 5 }), event(site, 'dweller', 'engagement', {}, { path: '/pricing/', engaged_ms: 150_000, ts: at({ days: 1, minutes: 2 }) })]),
+      ...visit('dweller', 'new', [form(site, 'dweller', 'newsletter', 'dweller@acme.example', {}, { days: 1, minutes: 1 })]),
+      // Nine pages in one visit 10 days ago, then two short visits: reading a lot holds as of the deep visit.
+      ...visit('reader', 'deep', [...Array.from({ length: 9 }, (_, n) => view(site, 'reader', `/docs/page-${n}`, { days: 10, minutes: -n }))]),
+      ...visit('reader', 'a', [view(site, 'reader', '/blog/', { days: 3 })]),
+      ...visit('reader', 'b', [view(site, 'reader', '/blog/', { days: 1 }), form(site, 'reader', 'newsletter', 'reader@acme.example', {}, { days: 1 })]),
+    ]);
+    const leads = await score(site);
+    const signal = (email: string, name: string) => byEmail(leads, email).signals.find((s) => s.signal === name);
+    expect(signal('dweller@acme.example', 'pricing_dwell')).toMatchObject({ at: at({ days: 1, minutes: 5 }), detail: '2 min 30 s engaged on pricing in one visit' });
+    expect(signal('reader@acme.example', 'weak_accumulation')).toMatchObject({ at: at({ days: 10, minutes: -8 }), detail: '9 pages in one visit' });
   });
 });
 
