@@ -51,3 +51,26 @@ export function hrefWith(path: string, params: URLSearchParams, changes: Record<
   const search = next.toString();
   return search ? `${path}?${search}` : path;
 }
+
+const LEADS_LIST = 'hearth.leadsList';
+
+/** Keeps the leads list's URL as filtered, sorted and paged, for the way back to it from a lead (for the tab's life). */
+export function rememberLeadsList(href: string): void {
+  try {
+    sessionStorage.setItem(LEADS_LIST, href);
+  } catch {
+    // Storage refused (a privacy mode): the way back is the unfiltered list.
+  }
+}
+
+/** The leads list of this site as last seen in this tab, else the list itself. */
+export function leadsListHref(site: string): string {
+  let kept: string | null = null;
+  try {
+    kept = sessionStorage.getItem(LEADS_LIST);
+  } catch {
+    // As above.
+  }
+  const url = kept === null ? undefined : new URL(kept, location.origin);
+  return url && url.pathname === '/dashboard/leads' && url.searchParams.get('site') === site ? url.pathname + url.search : `/dashboard/leads?site=${encodeURIComponent(site)}`;
+}

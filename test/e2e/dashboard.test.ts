@@ -855,7 +855,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   });
 
   // Last: it adds two leads, which the figures of the tests above do not count.
-  it('opens exactly an account\'s leads from the accounts page, as many as the account counts', async () => {
+  it('opens exactly an account\'s leads from the accounts page, as many as the account counts, and back to them from a lead', async () => {
     // Two people on free mail who typed their company two ways: one account ("Acmé SAS" = "ACME, Inc.").
     const bruce = `bruce.${newVisitor()}@gmail.com`;
     const diana = `diana.${newVisitor()}@gmail.com`;
@@ -877,6 +877,14 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const listed = await page.locator('table.leads tbody tr').allInnerTexts();
     expect([bruce, diana].map((email) => listed.some((text) => text.includes(email)))).toEqual([true, true]);
     await page.getByRole('button', { name: 'Remove filter: Account: acme' }).waitFor();
+    // A lead opened from the list leads back to the list as it was, its filter kept, not to the inbox.
+    const listUrl = page.url();
+    await page.locator('table.leads tbody tr', { hasText: bruce }).getByRole('link').click();
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: /bruce/i }).waitFor();
+    await page.locator('.breadcrumb').getByRole('link', { name: 'Leads' }).click();
+    await page.getByRole('button', { name: 'Remove filter: Account: acme' }).waitFor();
+    expect(page.url()).toBe(listUrl);
+    await expect.poll(() => page.locator('table.leads tbody tr').count()).toBe(2);
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -13,6 +13,7 @@ import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, Scro
 import { checklistChange, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
 import { formatDecimal, formatNumber, formatSeconds, formatTime, linkPath } from '../format.ts';
 import { humanize, ruleName, sameOwner, sourceName } from '../../../scoring/labels.ts';
+import { leadsListHref } from '../router.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
 interface LeadDetail {
@@ -92,7 +93,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
           <ErrorMessage error={lead.error} what="this lead" />
         )}
         <p>
-          <a href={`/dashboard/leads${query({ site: site.id })}`}>Back to the leads</a>
+          <a href={leadsListHref(site.id)}>Back to the leads</a>
         </p>
       </div>
     );
@@ -106,7 +107,8 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
   return (
     <div class="page">
       <p class="breadcrumb">
-        <a href={`/dashboard/leads${query({ site: site.id })}`}>Leads</a> <span aria-hidden="true">›</span> {name}
+        {/* Back to the list as it was left: its filters, sort and page. */}
+        <a href={leadsListHref(site.id)}>Leads</a> <span aria-hidden="true">›</span> {name}
       </p>
       <div class="lead-header">
         <div>

@@ -7,7 +7,7 @@ import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { ErrorMessage, LifecycleBadge, Loading, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatNumber, formatTime } from '../format.ts';
 import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period.ts';
-import { hrefWith, navigate } from '../router.ts';
+import { hrefWith, navigate, rememberLeadsList } from '../router.ts';
 
 const PAGE_SIZE = 50;
 
@@ -75,6 +75,8 @@ export function LeadsPage({ site, location }: PageProps) {
   const temperature = inOrder(get('temperature')) || 'all';
   const lifecycle = inbox ? 'mql' : get('lifecycle') || 'any';
   const offset = Math.max(0, Number(get('offset')) || 0);
+  const here = hrefWith(location.path, params, {});
+  useEffect(() => rememberLeadsList(here), [here]);
   const filters = {
     site: site.id,
     from: get('from'),
