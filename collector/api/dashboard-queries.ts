@@ -419,7 +419,8 @@ GROUP BY lead_id`,
   const totals: Record<string, string> = byDay.find((row) => row.day === '') ?? {};
   const number = (name: string) => Number(totals[name] ?? 0);
   const compared = (name: string) => ({ current: number(`${name}_current`), previous: number(`${name}_previous`) });
-  const perView = (when: 'current' | 'previous') => (number(`views_${when}`) > 0 ? Math.round(number(`engaged_${when}`) / number(`views_${when}`) / 100) / 10 : 0);
+  // No views, no average: null, which the page shows as "–", not "0 s".
+  const perView = (when: 'current' | 'previous') => (number(`views_${when}`) > 0 ? Math.round(number(`engaged_${when}`) / number(`views_${when}`) / 100) / 10 : null);
   const share = (when: 'current' | 'previous') => (all[when] > 0 ? number(`visitors_${when}`) / all[when] : 0);
   const viewsByDay = new Map(byDay.filter((row) => row.day !== '').map((found) => [found.day, Number(found.views_current)]));
   const days = daysOf(period);

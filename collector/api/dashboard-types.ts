@@ -25,6 +25,12 @@ export interface Compared {
   previous: number;
 }
 
+/** An average for the period and the previous one: null for a period with nothing to average (no page views). */
+export interface ComparedAverage {
+  current: number | null;
+  previous: number | null;
+}
+
 export interface SiteInfo {
   id: string;
   name: string;
@@ -131,7 +137,7 @@ export interface PricingResponse {
   /** Identified leads who viewed pricing. */
   leads: Compared;
   /** Engaged seconds per pricing page view. */
-  averageEngagedSeconds: Compared;
+  averageEngagedSeconds: ComparedAverage;
   /** Share of the period's visitors who viewed pricing, 0 to 1. */
   visitorShare: Compared;
   days: string[];

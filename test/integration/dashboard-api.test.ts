@@ -389,6 +389,8 @@ describe('a site whose pricing pages are a group of its own (site umbra)', () =>
     const UMBRA = `site=umbra&from=${dayOf(6)}&to=${dayOf(0)}`;
     const { body } = await api(`/api/dashboard/pricing?${UMBRA}`);
     expect(body).toMatchObject({ patterns: ['/tarifs*'], views: { current: 1 }, leads: { current: 1 }, averageEngagedSeconds: { current: 40 } });
+    // The period before had no pricing views: no average (the page shows "–"), not 0 s.
+    expect(body.averageEngagedSeconds.previous).toBeNull();
     expect(body.topLeads).toEqual([expect.objectContaining({ email: dan, views: 1, engagedSeconds: 40 })]);
     expect((await api(`/api/dashboard/leads?${UMBRA}&pricing=1`)).body.leads.map((lead: { email: string }) => lead.email)).toEqual([dan]);
   });

@@ -1,0 +1,25 @@
+import { h, render } from 'preact';
+import { describe, expect, it } from 'vitest';
+import { Kpi } from '../../../dashboards/src/components/kpi.tsx';
+import { formatSeconds } from '../../../dashboards/src/format.ts';
+
+/** The key figure as a reader sees it: its value and the words of its change. */
+function shown(value: { current: number | null; previous: number | null }): string {
+  const root = document.createElement('dl');
+  render(h(Kpi, { label: 'Engaged time per view', value, format: formatSeconds }), root);
+  const text = (selector: string) => root.querySelector(selector)!.textContent!.replace(/\s+/g, ' ').trim();
+  return `${text('.kpi-value')} | ${text('.kpi-change')}`;
+}
+
+describe('a key figure', () => {
+  it('says no change when the two periods read alike, rather than "down" beside the same figure', () => {
+    expect(shown({ current: 124.8, previous: 125.1 })).toBe('2 min 5 s | no change (previous: 2 min 5 s)');
+    expect(shown({ current: 90, previous: 125 })).toBe('1 min 30 s | ▼ down 28% (previous: 2 min 5 s)');
+  });
+
+  it('shows an average of nothing (no page views) as "–", not "0 s"', () => {
+    expect(shown({ current: null, previous: null })).toBe('– | no change (previous: –)');
+    expect(shown({ current: 40, previous: null })).toBe('40 s | none before (previous: –)');
+    expect(shown({ current: null, previous: 40 })).toBe('– | none in this period (previous: 40 s)');
+  });
+});
