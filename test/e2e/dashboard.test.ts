@@ -165,8 +165,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     // A switch to MEDDICC saved, then back: BANT's boxes and notes are there as they were kept, before and after saving.
     const framework = page.getByRole('combobox', { name: 'Framework' });
     await framework.selectOption('meddicc');
+    // Said before saving, and on saving: the prospect is one under MEDDICC only once its boxes are ticked.
+    await page.getByText(/^This lead is a prospect under BANT\. Saved under MEDDICC, it is one only once Metrics, .* are ticked\.$/).waitFor();
     await page.getByRole('button', { name: 'Save qualification' }).click();
-    await page.getByText(/^Saved\. To become a prospect it still needs/).waitFor();
+    await page.getByText(/^Saved: no longer a prospect\. Under MEDDICC it needs Metrics, /).waitFor();
     await framework.selectOption('bant');
     expect(await page.getByRole('checkbox', { name: /^Budget/ }).isChecked()).toBe(true);
     expect(await page.getByRole('textbox', { name: 'Note on budget' }).inputValue()).toBe('40k approved for Q3');

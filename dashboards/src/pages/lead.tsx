@@ -379,6 +379,9 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const frameworkBoxes = session.frameworks[framework] ?? [];
   const required = framework === site.qualification.framework ? site.qualification.required : frameworkBoxes;
   const status = lead.lifecycle ? lifecycleLabel(lead.lifecycle) : verdict.prospect ? 'Prospect' : 'Lead';
+  // A prospect whose framework is switched is one under the new framework only once its required boxes are ticked.
+  const unticked = required.filter((box) => boxes[box] !== true).map(humanize);
+  const demotes = verdict.prospect && framework !== verdict.framework && unticked.length > 0;
 
   /** Shows the qualification as the server has it, every change included, and measures the next changes from it. */
   function fill(current: Verdict) {
@@ -412,12 +415,15 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
     }
   }
 
+  const needs = (next: Verdict) => [...next.missing.map(humanize), ...(next.owner ? [] : ['an owner'])].join(', ');
   const describe = (next: Verdict) =>
     next.disqualified
       ? 'Saved: disqualified.'
       : next.prospect
         ? 'Saved: this lead is now a prospect.'
-        : `Saved. To become a prospect it still needs ${[...next.missing.map(humanize), ...(next.owner ? [] : ['an owner'])].join(', ')}.`;
+        : verdict.prospect
+          ? `Saved: no longer a prospect. Under ${next.framework.toUpperCase()} it needs ${needs(next)}.`
+          : `Saved. To become a prospect it still needs ${needs(next)}.`;
 
   return (
     <>
@@ -456,6 +462,12 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
               ))}
             </select>
           </label>
+          {demotes && (
+            <p class="muted framework-warning">
+              This lead is a prospect under {verdict.framework.toUpperCase()}. Saved under {framework.toUpperCase()}, it is one only once {unticked.join(', ')}{' '}
+              {unticked.length === 1 ? 'is' : 'are'} ticked.
+            </p>
+          )}
           <ul class="boxes">
             {frameworkBoxes.map((box) => (
               <li key={box}>
