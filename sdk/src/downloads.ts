@@ -26,6 +26,7 @@ export function trackDownloads(): void {
     // An SVG link's href is no string: as text, so the batch is not refused for it.
     if (type) push(type, { h: link.href + '', x: link.textContent!.trim().slice(0, 200), k: asset }, true);
   };
-  document.addEventListener('click', onClick, true);
-  document.addEventListener('auxclick', onClick, true);
+  // On the window, whose capture phase comes first: a page's own capturing handler cannot stop the click unseen.
+  addEventListener('click', onClick, true);
+  addEventListener('auxclick', onClick, true);
 }

@@ -33,16 +33,16 @@ export function trackForms(): void {
     if (form.hasAttribute('data-hearth-ignore') || /dia/.test(form.method + submitter?.formMethod)) return;
     const fields: Record<string, string> = {};
     for (const field of form.elements as unknown as Iterable<HTMLInputElement>) {
-      // A fieldset in form.elements has no value.
-      const value = field.value?.trim();
+      // A fieldset in form.elements has no value, and a form-associated custom element's may be no text (a number).
+      const value = field.value?.trim?.();
       const explicit = field.getAttribute('data-hearth-field');
       const key = (explicit || field.name + ' ' + field.id + ' ' + field.autocomplete).toLowerCase().slice(0, 64);
       if (
         value &&
         (explicit || DECLARATIVE.test(key)) &&
         // Never read, even when DECLARATIVE matches ("cardholder_name", "passport_country", "company_iban",
-        // "social_security", "securite_sociale").
-        !/pass|card|cc-|iban|secu/.test(key) &&
+        // "social_security", "securite_sociale", "sécurité_sociale").
+        !/pass|card|cc-|iban|s.cu/.test(key) &&
         // Passwords, hidden and file inputs, and unchecked boxes: a checkbox's type and state read "checkboxfalse", a
         // radio's "radiofalse" (no other type ends in x or o; a select's or a textarea's state is undefined).
         !/pass|hid|file|[xo]false/.test(field.type + field.checked) &&
@@ -55,7 +55,8 @@ export function trackForms(): void {
     }
     push('f', { k: form.getAttribute('data-hearth-form') || form.getAttribute('id') || form.getAttribute('name'), p: fields }, true);
   };
-  document.addEventListener(
+  // On the window, as clicks are (downloads.ts).
+  addEventListener(
     'submit',
     (event: SubmitEvent) => {
       const form = event.target as Submitted;

@@ -71,6 +71,26 @@ describe('form capture', () => {
     expect(page.events('f')[0]!.p).toEqual({ 'phone  ': '0044 20 7946 0958', 'mobile  ': '+44 7700 900 123 45' });
   });
 
+  it('sends the form, never throwing, when a field holds no text (a form-associated custom element\'s number)', async () => {
+    const page = await openPage();
+    const element = form('<input name="email" value="ce@acme.test"><input name="company_size" value="x">');
+    // A design system's slider or multi-select holds a number or an array, where inputs hold text.
+    Object.defineProperty(element.elements[1], 'value', { get: () => 42 });
+    const errors: unknown[] = [];
+    const onError = (event: ErrorEvent) => errors.push(event.error);
+    window.addEventListener('error', onError);
+    submit(element);
+    window.removeEventListener('error', onError);
+    expect(errors).toEqual([]);
+    expect(page.events('f')[0]!.p).toEqual({ 'email  ': 'ce@acme.test' });
+  });
+
+  it('never sends a French social-security number, accented or not', async () => {
+    const page = await openPage();
+    submit(form('<input name="email" value="a@acme.test"><input name="numéro_sécurité_sociale" value="185057800608436"><input name="num_secu_sociale" value="185057800608436">'));
+    expect(page.events('f')[0]!.p).toEqual({ 'email  ': 'a@acme.test' });
+  });
+
   it('maps every field it sends to a declarative key on the collector', async () => {
     const page = await openPage();
     submit(form(DEMO_REQUEST));
