@@ -337,7 +337,9 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
         lead: {
           id: score.lead_id,
           email: score.email,
-          name: personName(score.profile) || score.email,
+          // The name as given, none when none was: a CRM would otherwise make a contact named after the address (the messages
+          // and pages show the email in its place, leadTitle).
+          name: personName(score.profile),
           company: score.profile.company ?? '',
           jobTitle: score.profile.job_title ?? '',
           country: score.country,

@@ -96,7 +96,7 @@ export function retryDelay(attempts: number, policy: BackoffPolicy): number {
 export function afterAttempt(delivery: Delivery, outcome: Outcome, now: number, policy: BackoffPolicy): Delivery {
   const attempts = delivery.attempts + 1;
   const next = { ...delivery, attempts, updatedAt: now, version: delivery.version + 1 };
-  if (outcome.kind === 'delivered') return { ...next, state: 'delivered', deliveredAt: now };
+  if (outcome.kind === 'delivered') return { ...next, state: 'delivered', deliveredAt: now, ...(outcome.refused ? { lastError: outcome.refused } : {}) };
   if (outcome.kind === 'dead') return { ...next, state: 'dead', lastError: outcome.error };
   const wait = Math.min(policy.capMs, Math.max(retryDelay(attempts, policy), outcome.retryAfterMs ?? 0));
   if (now + wait > delivery.giveUpAt) {
@@ -328,7 +328,8 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     }
     await record(next);
     const details = { alert: delivery.alertId, site: delivery.site, destination: delivery.destinationId, attempts: next.attempts };
-    if (next.state === 'delivered') log.info(details, 'alert delivered');
+    if (next.state === 'delivered' && outcome.kind === 'delivered' && outcome.refused) log.warn({ ...details, error: withoutEmails(outcome.refused) }, 'alert delivered, but not to every recipient');
+    else if (next.state === 'delivered') log.info(details, 'alert delivered');
     else if (next.state === 'dead') log.warn({ ...details, error: withoutEmails(next.lastError) }, 'alert delivery failed for good: a dead letter (GET /api/alerts?status=dead)');
     else log.info({ ...details, error: withoutEmails(next.lastError), retryAt: new Date(next.nextAttemptAt).toISOString() }, 'alert delivery failed; will retry');
   }

@@ -9,6 +9,9 @@ import { timeOf, toClickHouseTime } from '../sql.ts';
  */
 
 export const DELIVERY_STATES = ['pending', 'delivered', 'dead', 'suppressed'] as const;
+
+/** How a delivered alert's lastError starts when some recipients did not get it (an older delivered row may hold its last retry's error). */
+export const NOT_DELIVERED_TO = 'not delivered to ';
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 /** What the outbox needs from a store: @clickhouse/client's query and insert (the collector's client as it is). */

@@ -4,13 +4,15 @@ import type { EmailDestination, SlackDestination, SmtpConfig, WebhookDestination
 import { alertEmail, slackMessage, webhookBody } from './formats.ts';
 import { emailRecipients } from './routing.ts';
 import { webhookHeaders } from './signing.ts';
+import { NOT_DELIVERED_TO } from './outbox.ts';
 
 /**
  * One attempt to hand an alert to one destination, and what it means: delivered, try again later, or give up now
  * (a receiver that says the request itself is wrong will say so again on every retry).
  */
 export type Outcome =
-  | { kind: 'delivered' }
+  /** `refused`: the recipients a mail server refused while it took the message for the others (NOT_DELIVERED_TO). */
+  | { kind: 'delivered'; refused?: string }
   | { kind: 'retry'; error: string; /** The receiver's Retry-After, when it gave one. */ retryAfterMs?: number }
   | { kind: 'dead'; error: string };
 
@@ -22,7 +24,8 @@ export interface HttpOptions {
 
 /** What email delivery needs from a nodemailer transport (a Transporter satisfies it). */
 export interface MailTransport {
-  sendMail(message: SendMailOptions): Promise<unknown>;
+  /** Resolves with nodemailer's info: `rejected`, the recipients the server refused while it took the message. */
+  sendMail(message: SendMailOptions): Promise<{ rejected?: unknown[]; rejectedErrors?: Array<{ message?: string }> } | undefined | void>;
   close?(): void;
 }
 
@@ -58,7 +61,7 @@ export async function sendEmail(destination: EmailDestination, alert: Alert, smt
   if (to.length === 0) return { kind: 'dead', error: 'no recipient: the lead has no owner with an email address and the destination lists no address' };
   const { subject, text, html } = alertEmail(alert);
   try {
-    await transport.sendMail({
+    const info = await transport.sendMail({
       from: smtp.from,
       to,
       subject,
@@ -68,6 +71,13 @@ export async function sendEmail(destination: EmailDestination, alert: Alert, smt
       messageId: messageIdOf(alert.id, destinationId, smtp.from),
       headers: { 'X-Hearth-Alert-Id': alert.id },
     });
+    // A recipient refused (an unknown mailbox) while the others took it: delivered, and the refusal kept to be seen
+    // (a retry would mail the others again). Every recipient refused is an error nodemailer throws (below).
+    const refused = (info?.rejected ?? []).map(String);
+    if (refused.length > 0) {
+      const why = [...new Set((info?.rejectedErrors ?? []).map((e) => e.message).filter(Boolean))].join('; ');
+      return { kind: 'delivered', refused: `${NOT_DELIVERED_TO}${refused.join(', ')}: SMTP ${smtp.host}:${smtp.port} refused ${refused.length === 1 ? 'it' : 'them'}${why ? ` (${why})` : ''}` };
+    }
     return { kind: 'delivered' };
   } catch (err) {
     const { responseCode, code, message } = err as { responseCode?: number; code?: string; message?: string };

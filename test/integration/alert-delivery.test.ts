@@ -423,6 +423,19 @@ describe('email', () => {
     expect(smtp.mails).toHaveLength(2);
   });
 
+  it('says whom a mail did not reach when the server refused some recipients and took it for the others', async () => {
+    const site = newSite();
+    const smtp = await startSmtpReceiver({ refuse: ['nobody@acme.test'] });
+    cleanups.push(() => smtp.close());
+    const alerts = dispatcher(site, { destinations: [{ type: 'email', id: 'team', to: ['sales@acme.test', 'nobody@acme.test'] }] }, { smtp: { host: '127.0.0.1', port: smtp.port, from: 'alerts@acme.test' } });
+    const alert: Alert = sampleAlert({ site });
+    await alerts.enqueue([alert]);
+    const delivered = await settledAs(site, alert.id, 'delivered', 'team');
+    expect(smtp.mails.map((mail) => mail.to)).toEqual([['sales@acme.test']]);
+    // Delivered (a retry would mail sales again), with the refusal kept where the Alerts page shows it.
+    expect(delivered).toMatchObject({ attempts: 1, lastError: expect.stringMatching(new RegExp(`^not delivered to nobody@acme\\.test: SMTP 127\\.0\\.0\\.1:${smtp.port} refused it \\(.*no such user.*\\)$`)) });
+  });
+
   it('retries while the SMTP server is unreachable and delivers once it is back', async () => {
     const site = newSite();
     const smtp = await startSmtpReceiver();

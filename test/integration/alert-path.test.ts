@@ -47,7 +47,8 @@ describe('from a visit to an alert', () => {
         site: 'acme',
         signal: 'demo_request',
         summary: 'Asked to talk to sales: form demo-request',
-        lead: { email, company: 'Globex', jobTitle: 'Head of Sales', owner: null, score: 40, temperature: 'warm', url: expect.stringMatching(/\/dashboard\/leads\/l_[0-9a-f]{20}\?site=acme$/) },
+        // No name given: none, rather than the address as a name (a CRM would make a contact of it).
+        lead: { email, name: '', company: 'Globex', jobTitle: 'Head of Sales', owner: null, score: 40, temperature: 'warm', url: expect.stringMatching(/\/dashboard\/leads\/l_[0-9a-f]{20}\?site=acme$/) },
         account: { id: 'globex.example', name: 'Globex' },
       },
     });

@@ -141,7 +141,7 @@ export interface ReceivedMail {
 }
 
 /** A real SMTP server in this process (the smtp-server package), on 127.0.0.1, that keeps every message it accepts. */
-export async function startSmtpReceiver({ credentials, port: wantedPort = 0 }: { credentials?: { user: string; password: string }; port?: number } = {}): Promise<{
+export async function startSmtpReceiver({ credentials, port: wantedPort = 0, refuse = [] }: { credentials?: { user: string; password: string }; port?: number; /** Mailboxes it answers 550 to. */ refuse?: string[] } = {}): Promise<{
   port: number;
   mails: ReceivedMail[];
   close(): Promise<void>;
@@ -156,6 +156,10 @@ export async function startSmtpReceiver({ credentials, port: wantedPort = 0 }: {
     onAuth(auth, _session, callback) {
       if (credentials && auth.username === credentials.user && auth.password === credentials.password) return callback(null, { user: auth.username });
       callback(new Error('invalid credentials'));
+    },
+    onRcptTo(address, _session, callback) {
+      if (!refuse.includes(address.address)) return callback();
+      callback(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];

@@ -1,7 +1,7 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { SiteInfo } from '../../../collector/api/dashboard-types.ts';
-import { DELIVERY_STATES, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
+import { DELIVERY_STATES, NOT_DELIVERED_TO, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
 import { ApiError, query, request, useApi, type Loaded } from '../api.ts';
 import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
@@ -307,8 +307,9 @@ function Deliveries({ alert }: { alert: AlertView }) {
       {alert.deliveries.map((delivery) => (
         <li key={delivery.destination}>
           <strong>{delivery.destination}</strong> <span class="muted">({DESTINATION_TYPES[delivery.type] ?? delivery.type})</span>: <DeliveryState delivery={delivery} />
-          {/* A pending delivery's error is its last attempt's (before a retry, say), not a failure for good. */}
-          {delivery.lastError && delivery.state !== 'delivered' && (
+          {/* A pending delivery's error is its last attempt's (before a retry, say), not a failure for good; a delivered
+              one says only whom it missed (an older delivered row may still hold the error of a retry before it). */}
+          {delivery.lastError && (delivery.state !== 'delivered' || delivery.lastError.startsWith(NOT_DELIVERED_TO)) && (
             <span class="delivery-error">
               {delivery.state === 'pending' ? 'Last error: ' : ''}
               {delivery.lastError}
