@@ -93,7 +93,11 @@ function slackTime(alert: Alert): string {
 
 /** Slack's mrkdwn treats &, < and > as markup; everything else a lead typed is shown as typed. */
 const slackEscape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-const clip = (text: string, max: number) => (text.length > max ? text.slice(0, max - 1) + '…' : text);
+/**
+ * Cut to `max` UTF-16 units with "…", on a whole character: never half an emoji (a lone surrogate, which Slack
+ * refuses) nor half of an escape ("R&am…" of "R&amp;D").
+ */
+const clip = (text: string, max: number) => (text.length > max ? text.slice(0, max - 1).replace(/[\ud800-\udbff]$|&[a-z]*$/, '') + '…' : text);
 /** Links are the dashboard's, from the config; anything but http(s) is left out rather than made clickable. */
 const linkOf = (alert: Alert) => (/^https?:\/\//i.test(alert.lead.url) ? alert.lead.url : '');
 
@@ -104,7 +108,8 @@ export function slackMessage(typed: Alert): { text: string; blocks: unknown[] } 
   return {
     // Shown in notifications and by clients that cannot render blocks: mrkdwn too, so what the lead typed is escaped
     // ("<!channel>" would ping everyone, "<https://…|text>" disguise a link).
-    text: clip(`${slackEscape(`${alertHeadline(alert)}. ${alert.summary}.`)} ${linkOf(alert)}`.trim(), 3000),
+    // The link is kept whole: what the lead typed is cut to leave it room.
+    text: `${clip(slackEscape(`${alertHeadline(alert)}. ${alert.summary}.`), 3000 - linkOf(alert).length - 1)} ${linkOf(alert)}`.trim(),
     blocks: [
       // Header text is plain text, at most 150 characters.
       { type: 'header', text: { type: 'plain_text', text: clip(`${SIGNAL_LABELS[alert.signal]}: ${leadTitle(alert)}`, 150), emoji: true } },

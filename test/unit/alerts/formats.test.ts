@@ -46,6 +46,20 @@ describe('the Slack message', () => {
     expect(typed.blocks[0].text.text).toBe('Demo request: Ada Lovelace (A&B <Corp>)');
   });
 
+  it('cuts long text on whole characters, and keeps the notification\'s link whole', () => {
+    const url = 'https://hearth.acme.test/dashboard/leads/l_1?site=acme';
+    // A name that ends its header's 150 characters on an emoji, and answers whose escapes fill the notification's 3,000.
+    const message = slackMessage(sampleAlert({ lead: { name: `${'A'.repeat(134)}😀`, company: 'R&D <Lab> '.repeat(150), url } })) as { text: string; blocks: any[] };
+    const header: string = message.blocks[0].text.text;
+    expect(header.length).toBeLessThanOrEqual(150);
+    expect(header).toMatch(/A…$/);
+    expect(header.isWellFormed()).toBe(true);
+    expect(message.text.length).toBeLessThanOrEqual(3000);
+    expect(message.text.endsWith(`… ${url}`)).toBe(true);
+    // No escape is cut in half ("R&am…").
+    expect(message.text).not.toMatch(/&[a-z]*…/);
+  });
+
   it('has no button when the lead link is not http(s), and says "nobody yet" for an unowned lead', () => {
     const odd = slackMessage(sampleAlert({ lead: { url: 'javascript:alert(1)' } })) as { blocks: any[] };
     expect(odd.blocks.some((block) => block.type === 'actions')).toBe(false);
