@@ -504,7 +504,7 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
   }
   await refreshStoredScores(config, store, client);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`wrote ${events} events of ${visitors} visitors (${leads} leads) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
+  console.log(`wrote ${counted(events, 'event')} of ${counted(visitors, 'visitor')} (${counted(leads, 'lead')}) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
 };
 
 /** The error to show when a command reads a store that was never migrated, else undefined. */
@@ -577,10 +577,12 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
   console.log(['score', 'temp', 'stage', 'lead'.padEnd(width), 'top reasons'].join('  '));
   for (const row of rows) console.log(row.join('  '));
   const more = scores.length < page.total ? `, the ${formatCount(scores.length)} best shown (--limit N for more)` : '';
-  console.log(`${formatCount(page.total)} ${page.total === 1 ? 'lead' : 'leads'} on site "${site.id}"${more}`);
+  console.log(`${counted(page.total, 'lead')} on site "${site.id}"${more}`);
 };
 
 const formatCount = (n: number) => n.toLocaleString('en-US');
+/** "1 lead", "2,000 leads". */
+const counted = (n: number, one: string) => `${formatCount(n)} ${n === 1 ? one : `${one}s`}`;
 
 /** The candidate rules, read and checked before the store is opened. */
 function backtestRules(options: Options, site: SiteConfig, config: HearthConfig): { candidate: Rules; rulesFile: string; now: Date } {

@@ -328,7 +328,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     }
     await record(next);
     const details = { alert: delivery.alertId, site: delivery.site, destination: delivery.destinationId, attempts: next.attempts };
-    if (next.state === 'delivered' && outcome.kind === 'delivered' && outcome.refused) log.warn({ ...details, error: withoutEmails(outcome.refused) }, 'alert delivered, but not to every recipient');
+    if (outcome.kind === 'delivered' && outcome.refused) log.warn({ ...details, error: withoutEmails(outcome.refused) }, 'alert delivered, but not to every recipient');
     else if (next.state === 'delivered') log.info(details, 'alert delivered');
     else if (next.state === 'dead') log.warn({ ...details, error: withoutEmails(next.lastError) }, 'alert delivery failed for good: a dead letter (GET /api/alerts?status=dead)');
     else log.info({ ...details, error: withoutEmails(next.lastError), retryAt: new Date(next.nextAttemptAt).toISOString() }, 'alert delivery failed; will retry');

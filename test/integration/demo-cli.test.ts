@@ -9,8 +9,8 @@ describe('hearth demo', () => {
     const dataDir = freshDataDir();
     const demo = await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '300', '--seed', '3'], { HEARTH_DATA_DIR: dataDir });
     expect(demo.stderr).toBe('');
-    const [, events, leads] = /wrote (\d+) events of 300 visitors \((\d+) leads\) for site "demo"/.exec(demo.stdout) ?? [];
-    expect(Number(events)).toBeGreaterThan(3000);
+    const [, events, leads] = /wrote ([\d,]+) events of 300 visitors \((\d+) leads\) for site "demo"/.exec(demo.stdout) ?? [];
+    expect(Number(events!.replaceAll(',', ''))).toBeGreaterThan(3000);
 
     const hearth = await startHearthProcess(['--config', 'test/fixtures/hearth.demo.json'], { HEARTH_DATA_DIR: dataDir });
     try {
@@ -87,8 +87,14 @@ describe('hearth demo', () => {
     });
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/wrote \d+ events of 25000 visitors \(\d+ leads\) for site "demo"/);
+    expect(stdout).toMatch(/wrote [\d,]+ events of 25,000 visitors \([\d,]+ leads\) for site "demo"/);
   }, 90_000);
+
+  it('counts one visitor as one', async () => {
+    const { code, stdout } = await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '1', '--seed', '1'], { HEARTH_DATA_DIR: freshDataDir() });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^wrote [1-9]\d* events? of 1 visitor \((0 leads|1 lead)\) for site "demo"/m);
+  });
 
   it('names a bad flag value', async () => {
     const { code, stderr } = await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', 'many']);

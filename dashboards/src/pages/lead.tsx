@@ -415,7 +415,9 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
     }
   }
 
-  const needs = (next: Verdict) => [...next.missing.map(humanize), ...(next.owner ? [] : ['an owner'])].join(', ');
+  /** What a lead still lacks to be a prospect: its unticked boxes, and an owner (named `owner` as in "an owner"). */
+  const lacking = (next: Verdict, owner: string) => [...next.missing.map(humanize), ...(next.owner ? [] : [owner])].join(', ');
+  const needs = (next: Verdict) => lacking(next, 'an owner');
   const describe = (next: Verdict) =>
     next.disqualified
       ? 'Saved: disqualified.'
@@ -433,7 +435,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
         {!verdict.prospect && !verdict.disqualified && (
           <span class="muted">
             {' '}
-            (missing: {[...verdict.missing.map(humanize), ...(verdict.owner ? [] : ['owner'])].join(', ') || 'nothing'})
+            (missing: {lacking(verdict, 'owner') || 'nothing'})
           </span>
         )}
       </p>
