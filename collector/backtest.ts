@@ -44,17 +44,20 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
     const given = isRecord(raw) && isRecord(raw.thresholds) ? raw.thresholds : {};
     const [gave, kept] = Object.hasOwn(given, 'hot') ? (['hot', 'warm'] as const) : (['warm', 'hot'] as const);
     const keptThreshold = !Object.hasOwn(given, kept) && Object.hasOwn(given, gave);
+    // Where the kept value comes from: the site's rules in the config, or the grid's when the config gives none.
+    const keptValue = (key: string, value: number) =>
+      site.rules ? `${config.file}: ${config.path}.${key} is ${value}` : `${key} is ${value}, the grid's: ${config.file} gives site "${site.id}" no rules`;
     const explain = (problem: Problem) => {
       if (problem.path === 'signals.hotRearmBelow' && !givesMark) {
         return (
           `thresholds.hot: the candidate's hot threshold (${hot}) is below the re-arm mark it keeps from the site's current rules ` +
-          `(${config.file}: ${config.path}.signals.hotRearmBelow is ${current.signals.hotRearmBelow}); give the candidate a signals.hotRearmBelow of its own, at most ${hot}`
+          `(${keptValue('signals.hotRearmBelow', current.signals.hotRearmBelow)}); give the candidate a signals.hotRearmBelow of its own, at most ${hot}`
         );
       }
       if (problem.path === 'thresholds' && keptThreshold) {
         return (
           `thresholds.${gave}: the candidate's ${gave} threshold (${String(given[gave])}) is ${gave === 'hot' ? 'below' : 'above'} the ${kept} threshold it keeps from the site's current rules ` +
-          `(${config.file}: ${config.path}.thresholds.${kept} is ${current.thresholds[kept]}); give the candidate a thresholds.${kept} of its own`
+          `(${keptValue(`thresholds.${kept}`, current.thresholds[kept])}); give the candidate a thresholds.${kept} of its own`
         );
       }
       return `${problem.path}: ${problem.message}`;

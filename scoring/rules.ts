@@ -493,7 +493,7 @@ function gridInput(pageGroups: PageGroups): RulesInput & Required<Pick<RulesInpu
       { id: 'pricing-page', event: 'pageview', ...pages('pricing', ['/pricing*', '/tarif*', '*/pricing*', '*/tarif*']), points: 20, cap: 2, stage: 'BOFU' },
     ],
     negative: [
-      { id: 'careers-page', event: 'pageview', ...pages('careers', ['*/careers*', '*/jobs*', '*/carrieres*', '*/recrutement*', '*/emploi*']), points: -15, cap: 1 },
+      { id: 'careers-page', event: 'pageview', ...pages('careers', ['*/careers*', '*/jobs*', '*/carrieres*', '*/carrières*', '*/recrutement*', '*/emploi*']), points: -15, cap: 1 },
       { id: 'free-mail', field: 'email_domain', values: FREE_MAIL_DOMAINS, points: -10 },
       { id: 'student', field: 'seniority', values: ['student'], points: -15 },
       { id: 'unsubscribed', event: 'track', names: ['unsubscribe*', 'desabonnement*', 'désabonnement*', 'desinscription*', 'désinscription*'], points: -20, cap: 1, lasting: true },

@@ -305,6 +305,13 @@ describe('hearth backtest', () => {
       `hearth: invalid rules in ${hot5}:\n  ${hot5}: thresholds.hot: the candidate's hot threshold (5) is below the warm threshold it keeps from the site's current rules ` +
         `(${warmConfig}: sites[0].rules.thresholds.warm is 10); give the candidate a thresholds.warm of its own\n`,
     );
+    // A site with no rules in its config keeps the grid's: no path of the config holds the value.
+    const warm70 = file('warm70.json', { thresholds: { warm: 70 } });
+    const grid = await runHearth(['backtest', '--config', CONFIG, '--rules', warm70], { HEARTH_DATA_DIR: dataDir });
+    expect(grid.stderr).toBe(
+      `hearth: invalid rules in ${warm70}:\n  ${warm70}: thresholds.warm: the candidate's warm threshold (70) is above the hot threshold it keeps from the site's current rules ` +
+        `(thresholds.hot is 60, the grid's: ${CONFIG} gives site "acme" no rules); give the candidate a thresholds.hot of its own\n`,
+    );
     // Given in the file, the mark is the file's own mistake, at its own path.
     const both = file('hot40-rearm50.json', { thresholds: { hot: 40 }, signals: { hotRearmBelow: 50 } });
     const own = await runHearth(['backtest', '--config', config, '--rules', both], { HEARTH_DATA_DIR: dataDir });

@@ -335,6 +335,15 @@ describe('accents', () => {
     expect(lead!.signals.map((signal) => [signal.signal, signal.detail])).toEqual([['docs_download', 'downloaded /telechargements/Dossier sécurité.pdf']]);
   });
 
+  it("finds a French careers page written with its accent by the grid's own patterns, on a site with no careers group", async () => {
+    const site = newSite();
+    const parsed = parseBatch({ s: site, v: 'julie-1', e: [{ i: randomUUID(), t: NOW.getTime() - 60_000, u: 'https://www.acme.test/carri%C3%A8res/dev', n: 'v', ss: 1 }] });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    await insertEvents(client, batchToRows(parsed.batch, NOW.getTime()));
+    const [lead] = await scoreLeads(client, defaultRules({}), { site, pageGroups: {}, now: NOW });
+    expect(reason(lead!, 'careers-page')).toMatchObject({ count: 1, points: -15 });
+  });
+
   it('folds every letter\'s case of a utm_source, as a rule\'s own value is folded: Salon-Été is salon-été', async () => {
     const site = newSite();
     const rules = rulesSchema.parse({ source: [{ id: 'salon', utmSources: ['Salon-Été'], points: 10 }] });
