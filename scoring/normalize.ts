@@ -442,12 +442,23 @@ const COUNTRY_KEYS: ReadonlyMap<string, string> = (() => {
   return keys;
 })();
 
-/** A country as typed or picked ("France", "Allemagne", "États-Unis", "UK", "de", "FRA") → ISO alpha-2, or null. */
+/** What a longer answer says of its country: "France (FR)" → "France ", "Paris, France" → " France". */
+const COUNTRY_ASIDES = ['\\([^)]*\\)', '^.*,'] as const;
+const countryPart = (text: string) => text.replace(new RegExp(COUNTRY_ASIDES[0], 'g'), ' ').replace(new RegExp(COUNTRY_ASIDES[1]), '');
+
+/**
+ * A country as typed or picked ("France", "Allemagne", "États-Unis", "UK", "de", "FRA") → ISO alpha-2, or null. A
+ * name the lists lack is read without what it says in parentheses or before its last comma ("France (FR)", "Paris,
+ * France"): names with those ("Korea, Republic of") are found whole first.
+ */
 export function countryCodeOf(text: string): string | null {
-  return COUNTRY_KEYS.get(words(text)) ?? null;
+  return COUNTRY_KEYS.get(words(text)) ?? COUNTRY_KEYS.get(words(countryPart(text))) ?? null;
 }
 
 /** The same in SQL; '' when unknown. */
 export function countryCodeSql(expr: string, p: SqlParams): string {
-  return `transform(${wordsSql(expr, p)}, ${p.bind('country_keys', [...COUNTRY_KEYS.keys()], 'Array(String)')}, ${p.bind('country_codes', [...COUNTRY_KEYS.values()], 'Array(String)')}, '')`;
+  const lookup = (key: string, otherwise: string) =>
+    `transform(${key}, ${p.bind('country_keys', [...COUNTRY_KEYS.keys()], 'Array(String)')}, ${p.bind('country_codes', [...COUNTRY_KEYS.values()], 'Array(String)')}, ${otherwise})`;
+  const part = `replaceRegexpOne(replaceRegexpAll(${expr}, ${p.bind('country_parenthesis', COUNTRY_ASIDES[0])}, ' '), ${p.bind('country_before_comma', COUNTRY_ASIDES[1])}, '')`;
+  return lookup(wordsSql(expr, p), lookup(wordsSql(part, p), "''"));
 }

@@ -572,6 +572,7 @@ describe('normalisation in SQL', () => {
       'Team of 5, 251-500', 'about 10 people, 1000+', 'team of 3: at least 50', '2 sites, more than 250', '3 offices; 11 to 50',
       '+ de 250', '+de 1 000 salariés', '- de 10', 'België', 'Lëtzebuerg', 'Svizzera', 'Österreich',
       '≤ 500', '<=500', '≥ 250', '=> 250', '5-10k', '1 - 5k employees', '10 to 50k', '1-2.5k', '500-1k', '3k-5k', 'Swiss', 'RDC', 'U.A.E.',
+      'France (FR)', 'Paris, France', 'Lyon, France (69)', 'Korea, Republic of', 'Paris, Texas', 'Paris,', '(FR)',
     ];
     const p = new SqlParams();
     inputs.push('Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Société Générale S.A.', 'Inc.', 'Costco', 'SA');

@@ -230,7 +230,13 @@ describe('country → ISO 3166-1 alpha-2', () => {
     ['France métropolitaine', 'FR'],
     ['Grand-Duché de Luxembourg', 'LU'],
     ['Confédération suisse', 'CH'],
+    // A longer answer: the country without what is said in parentheses or before the last comma.
+    ['France (FR)', 'FR'],
+    ['Paris, France', 'FR'],
+    ['Lyon, France (69)', 'FR'],
+    ['Brussels, Belgium', 'BE'],
+    ['Korea, Republic of', 'KR'],
   ])('%j is %s', (name, code) => expect(countryCodeOf(name)).toBe(code));
 
-  it.each(['', 'Europe', 'Narnia', 'Île-de-France'])('%j is no country', (name) => expect(countryCodeOf(name)).toBeNull());
+  it.each(['', 'Europe', 'Narnia', 'Île-de-France', 'Paris, Texas', 'Paris,'])('%j is no country', (name) => expect(countryCodeOf(name)).toBeNull());
 });
