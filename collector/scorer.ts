@@ -13,7 +13,6 @@ import { personName } from '../scoring/person-name.ts';
 import { weightiestReasons } from '../scoring/labels.ts';
 import { toClickHouseTime } from '../scoring/sql.ts';
 import { inTurns } from '../scoring/turns.ts';
-import { MAX_FUTURE_MS } from './ingest/rows.ts';
 import { encodedInsertOf } from './store/client.ts';
 
 export interface ScorerOptions {
@@ -278,10 +277,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const at = now();
     const visitors = scope && 'visitors' in scope ? scope.visitors : undefined;
     const slice = scope && 'slice' in scope ? scope.slice : undefined;
-    // The collector keeps event times a little ahead of its clock (a client's clock running fast): the rescoring
-    // their batch triggers counts them, and so does every other, so a score never flips with the scope.
-    const until = new Date(at + MAX_FUTURE_MS);
-    const scores = await scoreSite(client, site, visitors, { now: new Date(at), until, settings: querySettings, slice });
+    const scores = await scoreSite(client, site, visitors, { now: new Date(at), settings: querySettings, slice });
     const previous = await currentSnapshots(client, site.id, visitors ? { leadIds: scores.map((score) => score.lead_id), visitors } : slice && { slice });
     const previousOf = new Map(previous.map((row) => [row.lead_id, row]));
     const scoredAt = toClickHouseTime(at);

@@ -8,6 +8,7 @@ import { isoTime } from '../../scoring/sql.ts';
 import { scoreIsMarketingQualified } from '../../scoring/lifecycle.ts';
 import { numberOf } from '../../scoring/normalize.ts';
 import { leadActivity } from './leads.ts';
+import { MAX_FUTURE_MS } from '../ingest/rows.ts';
 
 const defaultRulesOf = new WeakMap<SiteConfig, Rules>();
 
@@ -23,18 +24,22 @@ export interface ScoreOptions {
   /** Count automated browsers' events even when the rules do not. */
   countBots?: boolean;
   now?: Date;
-  /** Count events up to this moment (default: `now`); see ScoringOptions. */
-  until?: Date | undefined;
   /** ClickHouse settings for the query, over the scoring's own. */
   settings?: Record<string, number> | undefined;
   /** Score one slice of the site's leads (compileScoring's `slice`). */
   slice?: LeadSlice | undefined;
 }
 
-/** Scores a site's leads from raw events, or only the leads of `visitors`. */
+/**
+ * Scores a site's leads from raw events, or only the leads of `visitors`. The collector keeps event times a little
+ * ahead of its clock (a client's clock running fast): every scoring counts them, the collector's rescoring as the
+ * API's on the spot, so a score never flips with the scope or with who computes it.
+ */
 export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?: string[], options: ScoreOptions = {}): Promise<LeadScore[]> {
   const rules = rulesOf(site);
-  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now: options.now, until: options.until, slice: options.slice }, options.settings);
+  const now = options.now ?? new Date();
+  const until = new Date(now.getTime() + MAX_FUTURE_MS);
+  return scoreLeads(client, options.countBots ? { ...rules, countBots: true } : rules, { site: site.id, pageGroups: site.pageGroups, visitors, now, until, slice: options.slice }, options.settings);
 }
 
 /** Where a lead stands: visitor → lead → MQL (hot, or asked for a demo) → prospect (qualified by sales), or disqualified. */

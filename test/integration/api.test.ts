@@ -63,6 +63,21 @@ describe('GET /api/leads', () => {
     expect(body.leads[0]).toMatchObject({ score: expect.any(Number), temperature: expect.stringMatching(/^(cold|warm|hot)$/), reasons: expect.any(Array) });
   });
 
+  it("lists a browser whose clock runs fast as the stored scores do, whether computed on the spot or read", async () => {
+    // Two minutes fast: the collector keeps times up to 5 minutes ahead, and its rescoring counts them.
+    const visitor = newVisitor();
+    const fast = (ms: number) => Date.now() + 120_000 + ms;
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ t: fast(0), u: `${SITE_ORIGIN}/pricing` }), wireEvent({ n: 'i', em: 'fast.clock@globex.test', t: fast(1000) })] });
+    await drained(server);
+    const stored = await getJson(server, '/api/leads?site=acme&limit=1000');
+    const lead = stored.body.leads.find((listed: { email: string | null }) => listed.email === 'fast.clock@globex.test');
+    expect(lead).toMatchObject({ kind: 'lead', events: 2, pageviews: 1 });
+    for (const query of [`visitor=${visitor}`, `visitor=${visitor}&bots=include`]) {
+      const onTheSpot = await getJson(server, `/api/leads?site=acme&${query}`);
+      expect(onTheSpot.body.leads, query).toMatchObject([{ id: lead.id, kind: 'lead', email: 'fast.clock@globex.test', score: lead.score, events: 2, pageviews: 1 }]);
+    }
+  });
+
   it('makes an identified visitor a lead, counting the anonymous history before the email and every device', async () => {
     const laptop = newVisitor();
     const phone = newVisitor();
