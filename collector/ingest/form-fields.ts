@@ -77,6 +77,19 @@ export function declarativeKey(sentKey: string): string | undefined {
   }
   const known = FORM_FIELDS.find(([, pattern]) => pattern.test(key));
   if (known) return known[0];
-  // A key without spaces came from data-hearth-field: the site named it on purpose ("budget", "timeline").
-  if (!/\s/.test(sentKey) && /^[a-z0-9_-]{1,64}$/.test(key)) return key;
+  // A key without spaces came from data-hearth-field: the site named it on purpose ("budget", "timeline", "rôle").
+  if (/^[\p{L}\p{N}_-]{1,64}$/u.test(key)) return key;
+}
+
+/**
+ * The key an identify call's trait is filed under: a form field's it names ("jobTitle", "Job title" → job_title),
+ * else its name lower-cased, spaces as underscores ("Budget Range" → budget_range). A trait is named by the site's
+ * code, never a field's "name id autocomplete", so any name is kept but a secret's.
+ */
+export function traitKey(sentKey: string): string | undefined {
+  if (isSecretName(sentKey)) return undefined;
+  const key = sentKey.trim().toLowerCase();
+  const known = FORM_FIELDS.find(([, pattern]) => pattern.test(key));
+  if (known) return known[0];
+  return key.replace(/\s+/g, '_') || undefined;
 }

@@ -1,4 +1,4 @@
-import { declarativeKey, isSecretName } from './form-fields.ts';
+import { declarativeKey, isSecretName, traitKey } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
 import { EVENT_TYPES, formAddress, MAX_STORED_NAME, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
 import { MAX_ENGAGED_PIECE_MS, toClickHouseTime } from '../../scoring/sql.ts';
@@ -93,8 +93,9 @@ function hostOf(url: string | null | undefined): string {
  */
 function answersOf(event: WireEvent): Record<string, string> {
   const props: Record<string, string> = {};
+  const keyOf = event.n === 'i' ? traitKey : declarativeKey;
   for (const [sentKey, value] of Object.entries(event.p ?? {})) {
-    const key = declarativeKey(sentKey);
+    const key = keyOf(sentKey);
     if (key && key !== 'email' && props[key] === undefined) props[key] = String(value).trim();
   }
   return props;

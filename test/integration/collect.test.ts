@@ -51,11 +51,17 @@ describe('POST /collect', () => {
 
   it('files identify traits under the keys the profile and the rules know, as form fields are', async () => {
     const visitor = newVisitor();
-    const traits = { jobTitle: 'CEO', companySize: ' 500 ', Country: 'Belgique', plan: 'pro', password: 'hunter2', mdp: 'MonMotDePasse!', apiKey: 'sk_live_abc', email: 'other@acme.test' };
+    const traits = {
+      jobTitle: 'CEO', companySize: ' 500 ', Country: 'Belgique', plan: 'pro', 'Budget Range': '10k', Intérêt: 'CRM',
+      password: 'hunter2', mdp: 'MonMotDePasse!', apiKey: 'sk_live_abc', email: 'other@acme.test',
+    };
     const identify = wireEvent({ n: 'i', em: 'traits@acme.test', p: traits });
-    expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), identify] })).status).toBe(202);
+    // A form field the site named with data-hearth-field keeps its name, accents included.
+    const form = wireEvent({ n: 'f', k: 'interest', p: { intérêt: 'ERP' } });
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), identify, form] })).status).toBe(202);
     const [row] = (await storedEvents(server, visitor)).filter((r) => r.type === 'identify');
-    expect([row!.email, row!.props]).toEqual(['traits@acme.test', { job_title: 'CEO', company_size: '500', country: 'Belgique', plan: 'pro' }]);
+    expect([row!.email, row!.props]).toEqual(['traits@acme.test', { job_title: 'CEO', company_size: '500', country: 'Belgique', plan: 'pro', budget_range: '10k', intérêt: 'CRM' }]);
+    expect((await storedEvents(server, visitor)).find((r) => r.type === 'form')!.props).toEqual({ intérêt: 'ERP' });
     const leads = await fetch(`${server.url}/api/leads?site=acme&visitor=${visitor}`, { headers: { authorization: 'Bearer test-admin-token' } });
     const [lead] = ((await leads.json()) as any).leads;
     expect(lead.reasons.map((reason: { rule: string }) => reason.rule)).toEqual(expect.arrayContaining(['c-level', 'company-over-250', 'covered-country']));
