@@ -259,6 +259,9 @@ describe('recency, caps and negatives', () => {
     expect(byEmail(await score(site, rules), 'half@acme.example')).toMatchObject({ fit: 60.5, score: 61, temperature: 'hot' });
     const lower = { ...RULES, fit: RULES.fit.map((rule) => (rule.id === 'c-level' ? { ...rule, points: 29.5 } : rule)) };
     expect(byEmail(await score(site, lower), 'half@acme.example')).toMatchObject({ score: 30, temperature: 'warm' });
+    // The parts as they are shown, to two decimals, make the score: 29.496 shows as 29.5, and is 30 as the list says.
+    const shown = { ...RULES, fit: RULES.fit.map((rule) => (rule.id === 'c-level' ? { ...rule, points: 29.496 } : rule)) };
+    expect(byEmail(await score(site, shown), 'half@acme.example')).toMatchObject({ fit: 29.5, score: 30, temperature: 'warm' });
   });
 
   it('takes points away for a free-mail address, careers pages and an unsubscribe', async () => {
