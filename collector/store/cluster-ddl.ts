@@ -16,6 +16,12 @@ export interface TransformOptions {
   source: string;
   /** false: the table is replicated on every node of the cluster and not sharded (the migrations ledger). */
   shard?: boolean;
+  /**
+   * The sharding key of each Distributed table the statements read so far created, filled as they are read: an
+   * EXCHANGE TABLES makes both Distributed tables again in front of their swapped local tables, with the keys their
+   * rows were sharded by. Give one map to every statement of every file, in order.
+   */
+  shardingKeys?: Map<string, string>;
 }
 
 export class ClusterDdlError extends Error {
@@ -145,21 +151,21 @@ const COLUMN_COMMANDS = new Set(['ADD COLUMN', 'DROP COLUMN', 'MODIFY COLUMN', '
  * (which copies between tables, as a rebuild does); anything else throws a ClusterDdlError naming `source`, rather
  * than guessing.
  */
-export function clusterStatements(statement: string, target: ClusterTarget, { source, shard = true }: TransformOptions): string[] {
+export function clusterStatements(statement: string, target: ClusterTarget, { source, shard = true, shardingKeys = new Map() }: TransformOptions): string[] {
   const fail = (reason: string): never => {
     const excerpt = statement.replace(/\s+/g, ' ').trim();
     throw new ClusterDdlError(`${source}: cannot turn this statement into cluster DDL: ${reason}\n  ${excerpt.length > 120 ? excerpt.slice(0, 117) + '...' : excerpt}`);
   };
   const reader = new Reader(statement, fail);
-  if (reader.accept('CREATE', 'TABLE')) return createTable(reader, target, shard);
+  if (reader.accept('CREATE', 'TABLE')) return createTable(reader, target, shard, shardingKeys);
   if (reader.accept('ALTER', 'TABLE')) return alterTable(reader, target);
   if (reader.accept('DROP', 'TABLE')) return dropTable(reader, target);
-  if (reader.accept('EXCHANGE', 'TABLES')) return exchangeTables(reader, target);
+  if (reader.accept('EXCHANGE', 'TABLES')) return exchangeTables(reader, target, shardingKeys);
   if (reader.accept('INSERT', 'INTO')) return insertSelect(reader);
   return fail('only CREATE TABLE, ALTER TABLE, DROP TABLE, EXCHANGE TABLES and INSERT … SELECT are supported (a view or a materialized view needs hand-written cluster DDL)');
 }
 
-function createTable(reader: Reader, target: ClusterTarget, shard: boolean): string[] {
+function createTable(reader: Reader, target: ClusterTarget, shard: boolean, shardingKeys: Map<string, string>): string[] {
   const ifNotExists = reader.accept('IF', 'NOT', 'EXISTS') ? 'IF NOT EXISTS ' : '';
   const table = reader.tableName();
   if (reader.peek()?.text !== '(') reader.fail('expected the column list after the table name (CREATE TABLE … AS … is not supported)');
@@ -192,9 +198,14 @@ function createTable(reader: Reader, target: ClusterTarget, shard: boolean): str
   const name = shard ? localTable(table) : table;
   const create = `CREATE TABLE ${ifNotExists}${quoteName(name)} ${on}\n${columns}\nENGINE = ${replicatedEngine}\n${clauses}`.trimEnd();
   if (!shard) return [create];
-  const distributed = `Distributed(${[target.cluster, target.database, name].map(sqlString).join(', ')}, ${shardingKey(reader, timeColumns)})`;
-  return [create, `CREATE TABLE ${ifNotExists}${quoteName(table)} ${on} AS ${quoteName(name)}\nENGINE = ${distributed}`];
+  const key = shardingKey(reader, timeColumns);
+  shardingKeys.set(table, key);
+  return [create, distributedTable(`CREATE TABLE ${ifNotExists}`, table, key, target)];
 }
+
+/** The Distributed table `table` in front of its local table, with the local table's columns. */
+const distributedTable = (create: string, table: string, key: string, target: ClusterTarget) =>
+  `${create}${quoteName(table)} ON CLUSTER ${quoteName(target.cluster)} AS ${quoteName(localTable(table))}\nENGINE = Distributed(${[target.cluster, target.database, localTable(table)].map(sqlString).join(', ')}, ${key})`;
 
 /** Names of the Date and DateTime columns among the column definitions in tokens [from, to]. */
 function timeColumnsOf(reader: Reader, from: number, to: number): Set<string> {
@@ -256,13 +267,24 @@ function dropTable(reader: Reader, target: ClusterTarget): string[] {
   return [`DROP TABLE ${ifExists}${quoteName(table)} ${on} SYNC`, `DROP TABLE ${ifExists}${quoteName(localTable(table))} ${on} SYNC`];
 }
 
-/** Swaps the tables' data: on a cluster, the local tables', each Distributed table then reading the other's. */
-function exchangeTables(reader: Reader, target: ClusterTarget): string[] {
+/**
+ * Swaps the tables: on a cluster, the local tables, then each Distributed table is made again in front of its local
+ * table, as it is now: a Distributed table keeps the columns it was created with, and a rebuild that adds one (013's
+ * session_id) would leave it reading and writing the old ones. Each takes the sharding key its new rows were sharded by.
+ */
+function exchangeTables(reader: Reader, target: ClusterTarget, shardingKeys: Map<string, string>): string[] {
   const first = reader.tableName();
   reader.expect('AND');
   const second = reader.tableName();
   if (reader.peek()) reader.fail(`unexpected "${reader.peek()!.text}" after the table names`);
-  return [`EXCHANGE TABLES ${quoteName(localTable(first))} AND ${quoteName(localTable(second))} ON CLUSTER ${quoteName(target.cluster)}`];
+  const keyOf = (table: string) => shardingKeys.get(table) ?? reader.fail(`no statement before this one creates ${table}, so its sharding key is unknown`);
+  const [firstKey, secondKey] = [keyOf(first), keyOf(second)];
+  shardingKeys.set(first, secondKey).set(second, firstKey);
+  return [
+    `EXCHANGE TABLES ${quoteName(localTable(first))} AND ${quoteName(localTable(second))} ON CLUSTER ${quoteName(target.cluster)}`,
+    distributedTable('CREATE OR REPLACE TABLE ', first, secondKey, target),
+    distributedTable('CREATE OR REPLACE TABLE ', second, firstKey, target),
+  ];
 }
 
 /**

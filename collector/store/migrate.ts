@@ -28,6 +28,14 @@ export function readMigrations(dir: string = migrationsDir): Migration[] {
     .sort((a, b) => a.version - b.version);
 }
 
+/**
+ * A migration's statements for a cluster. `shardingKeys` carries the tables' sharding keys from statement to statement
+ * and file to file (an EXCHANGE TABLES needs those of tables earlier files created): give every file, in order.
+ */
+export function clusterMigration(migration: Migration, cluster: ClusterTarget, shardingKeys: Map<string, string>): string[] {
+  return migration.statements.flatMap((statement) => clusterStatements(statement, cluster, { source: `${migration.name}.sql`, shardingKeys }));
+}
+
 export function splitStatements(sql: string): string[] {
   const body = sql
     .split('\n')
@@ -72,11 +80,9 @@ export interface MigrateOptions {
 export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget, { stop, onPending, onMigration, onApplied }: MigrateOptions = {}): Promise<string[]> {
   // Every file is transformed before anything runs, so one that cannot be leaves the database untouched.
   const ledger = cluster ? clusterStatements(LEDGER, cluster, { source: 'the hearth_migrations ledger', shard: false }) : [LEDGER];
+  const shardingKeys = new Map<string, string>();
   const statementsOf = new Map(
-    migrations.map((migration) => [
-      migration,
-      cluster ? migration.statements.flatMap((statement) => clusterStatements(statement, cluster, { source: `${migration.name}.sql` })) : migration.statements,
-    ]),
+    migrations.map((migration) => [migration, cluster ? clusterMigration(migration, cluster, shardingKeys) : migration.statements]),
   );
   for (const statement of ledger) await client.command({ query: statement });
   const rows = await client.query({ query: 'SELECT version, name, checksum FROM hearth_migrations', format: 'JSONEachRow' });

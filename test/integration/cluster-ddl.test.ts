@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { clusterStatements, type ClusterTarget } from '../../collector/store/cluster-ddl.ts';
-import { readMigrations } from '../../collector/store/migrate.ts';
+import { clusterMigration, readMigrations, type Migration } from '../../collector/store/migrate.ts';
 import { retentionStatements } from '../../collector/store/retention.ts';
-import { processDataDir } from '../support/data-dir.ts';
+import { freshDataDir, processDataDir } from '../support/data-dir.ts';
 
 // chDB has no cluster (no remote_servers, no Keeper), so ON CLUSTER and Replicated DDL cannot run here; its parser
 // is ClickHouse's, though: formatQuery() parses a statement without running it and fails on what would not parse.
@@ -23,8 +24,9 @@ const target: ClusterTarget = { cluster: 'prod-eu', database: 'hearth' };
 
 describe('cluster DDL, as ClickHouse parses it', () => {
   it('parses every statement generated from every migration file and from the retention setting', async () => {
+    const shardingKeys = new Map<string, string>();
     const generated = [
-      ...readMigrations().flatMap((migration) => migration.statements.flatMap((statement) => clusterStatements(statement, target, { source: migration.name }))),
+      ...readMigrations().flatMap((migration) => clusterMigration(migration, target, shardingKeys)),
       ...retentionStatements(null, 30, target),
       ...retentionStatements('toDateTime(ts) + toIntervalDay(30)', undefined, target),
     ];
@@ -48,4 +50,36 @@ describe('cluster DDL, as ClickHouse parses it', () => {
   it('is a check with teeth: what ClickHouse cannot parse fails', async () => {
     await expect(formatted('CREATE TABLE t ON CLUSTER (a UInt8) ENGINE = MergeTree ORDER BY a')).rejects.toThrow(/Syntax error/);
   });
+});
+
+describe('cluster DDL, run on a cluster of one node', () => {
+  it('rebuilds a table behind its Distributed table (013 adds the visit to identities) and keeps every row', () => {
+    // The whole DDL as each node runs it, less replication: ON CLUSTER's queue and Replicated engines need a Keeper,
+    // which chDB lacks. Its Distributed tables and the copies through them run (test/support/chdb-cluster-replay.mjs).
+    const cluster: ClusterTarget = { cluster: 'hearth', database: 'default' };
+    const shardingKeys = new Map<string, string>();
+    const onOneNode = (migrations: Migration[]) =>
+      migrations
+        .flatMap((migration) => clusterMigration(migration, cluster, shardingKeys))
+        .map((statement) => statement.replaceAll(' ON CLUSTER hearth', '').replace(/Replicated(\w*MergeTree)\('[^']*', '\{replica\}'(?:, )?/, '$1('));
+    const migrations = readMigrations();
+    const statements = [
+      ...onOneNode(migrations.filter((migration) => migration.version < 13)),
+      // A lead's form, stored through the Distributed tables as a collector before 013 stored it.
+      "INSERT INTO events (site_id, visitor_id, session_id, event_id, ts, received_at, type, email) VALUES ('acme', 'v1', 's1', generateUUIDv4(), now64(3) - INTERVAL 2 DAY, now64(3) - INTERVAL 2 DAY, 'form', 'ada@acme.test')",
+      'INSERT INTO identities (site_id, visitor_id, email, ts, event_id, is_bot) SELECT site_id, visitor_id, email, ts, event_id, is_bot FROM events',
+      ...onOneNode(migrations.filter((migration) => migration.version >= 13)),
+      'SELECT visitor_id, email, session_id FROM identities',
+      "SELECT table, groupArray((name, type)) AS columns FROM (SELECT table, name, type FROM system.columns WHERE database = currentDatabase() ORDER BY table, position) GROUP BY table",
+    ];
+    const out = execFileSync(process.execPath, ['test/support/chdb-cluster-replay.mjs', freshDataDir(), cluster.cluster], { input: JSON.stringify(statements), maxBuffer: 64 << 20 });
+    const results = (JSON.parse(out.toString()) as { results: ({ error: string } | Record<string, unknown>[])[] }).results;
+    expect(results.flatMap((result, i) => ('error' in result ? [`${statements[i]!.slice(0, 80)}: ${result.error}`] : []))).toEqual([]);
+    expect(results.at(-2)).toEqual([{ visitor_id: 'v1', email: 'ada@acme.test', session_id: 's1' }]);
+    // Every Distributed table has its local table's columns, in its order.
+    const columns = new Map((results.at(-1) as { table: string; columns: unknown }[]).map((row) => [row.table, row.columns]));
+    const distributed = [...columns.keys()].filter((table) => columns.has(`${table}_local`));
+    expect(distributed.sort()).toEqual(['alert_outbox', 'erasures', 'events', 'identities', 'lead_qualifications', 'lead_scores']);
+    for (const table of distributed) expect(columns.get(table), table).toEqual(columns.get(`${table}_local`));
+  }, 60_000);
 });

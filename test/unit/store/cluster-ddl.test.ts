@@ -29,12 +29,13 @@ describe('cluster DDL from the single-server migration files', () => {
   });
 
   it('transforms every statement of every migration file, each DDL ON CLUSTER and each copy through the Distributed tables', () => {
+    const shardingKeys = new Map<string, string>();
     for (const migration of readMigrations()) {
       for (const statement of migration.statements) {
-        const statements = clusterStatements(statement, target, { source: `${migration.name}.sql` });
+        const statements = clusterStatements(statement, target, { source: `${migration.name}.sql`, shardingKeys });
         expect(statements.length, `${migration.name}: ${statement}`).toBeGreaterThan(0);
         for (const out of statements) {
-          expect(out).toMatch(/^((CREATE|ALTER|DROP) TABLE (IF (NOT )?EXISTS )?\w+ ON CLUSTER hearth\b|EXCHANGE TABLES \w+_local AND \w+_local ON CLUSTER hearth$|INSERT INTO \w+ SETTINGS parallel_distributed_insert_select = 2,)/);
+          expect(out).toMatch(/^((CREATE|ALTER|DROP) TABLE (IF (NOT )?EXISTS )?\w+ ON CLUSTER hearth\b|EXCHANGE TABLES \w+_local AND \w+_local ON CLUSTER hearth$|CREATE OR REPLACE TABLE \w+ ON CLUSTER hearth AS \w+_local\nENGINE = Distributed\(|INSERT INTO \w+ SETTINGS parallel_distributed_insert_select = 2,)/);
         }
         // Whatever a file creates or alters, the replicated local table changes before the Distributed one; a drop
         // takes the Distributed one first.
@@ -95,12 +96,25 @@ describe('cluster DDL from the single-server migration files', () => {
     ]);
   });
 
-  it('rebuilds a table: each shard copies its local rows, then the local tables swap, the Distributed ones reading the other', () => {
+  it('rebuilds a table: each shard copies its local rows, then the local tables swap, the Distributed ones made again in front of them', () => {
     expect(transform("INSERT INTO events_new SELECT * FROM events WHERE event_id NOT IN (SELECT event_id FROM events_new) AND ts > '2026-01-01'")).toEqual([
       "INSERT INTO events_new SETTINGS parallel_distributed_insert_select = 2, distributed_product_mode = 'local', insert_distributed_sync = 1\n" +
         "SELECT * FROM events WHERE event_id NOT IN (SELECT event_id FROM events_new) AND ts > '2026-01-01'",
     ]);
-    expect(transform('EXCHANGE TABLES events AND `events new`')).toEqual(['EXCHANGE TABLES events_local AND `events new_local` ON CLUSTER hearth']);
+    // A Distributed table keeps the columns it was made with: each is made again with its new local table's, and the
+    // key its rows were sharded by, which an exchange after this one knows too.
+    const shardingKeys = new Map<string, string>();
+    const create = (table: string, key: string) => clusterStatements(`CREATE TABLE ${table} (site_id String, lead_id String, day Date) ENGINE = MergeTree ORDER BY (${key}, day)`, target, { source: '016_x.sql', shardingKeys });
+    create('events', 'site_id');
+    create('`events new`', 'site_id, lead_id');
+    const exchange = () => clusterStatements('EXCHANGE TABLES events AND `events new`', target, { source: '016_x.sql', shardingKeys });
+    expect(exchange()).toEqual([
+      'EXCHANGE TABLES events_local AND `events new_local` ON CLUSTER hearth',
+      "CREATE OR REPLACE TABLE events ON CLUSTER hearth AS events_local\nENGINE = Distributed('hearth', 'analytics', 'events_local', cityHash64(site_id, lead_id))",
+      "CREATE OR REPLACE TABLE `events new` ON CLUSTER hearth AS `events new_local`\nENGINE = Distributed('hearth', 'analytics', 'events new_local', cityHash64(site_id))",
+    ]);
+    expect(exchange()[1]).toContain("'events_local', cityHash64(site_id))");
+    expect(() => transform('EXCHANGE TABLES events AND old')).toThrow('009_test.sql: cannot turn this statement into cluster DDL: no statement before this one creates events, so its sharding key is unknown');
   });
 
   it('quotes a cluster name that is not a plain identifier', () => {
