@@ -78,7 +78,7 @@ export function declarativeKey(sentKey: string): string | undefined {
   const known = FORM_FIELDS.find(([, pattern]) => pattern.test(key));
   if (known) return known[0];
   // A key without spaces came from data-hearth-field: the site named it on purpose ("budget", "timeline", "rôle").
-  if (/^[\p{L}\p{N}_-]{1,64}$/u.test(key)) return key;
+  if (!/\s/.test(sentKey) && /^[\p{L}\p{N}_-]{1,64}$/u.test(key)) return key;
 }
 
 /**
