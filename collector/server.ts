@@ -252,6 +252,10 @@ async function startOn(
   const startProblem = preparation.problem();
   if (startProblem) app.log.warn({ problem: startProblem }, 'the store is not prepared: events are kept in the write-ahead log until ClickHouse answers');
   const { recovered } = sink.status();
+  if (recovered.checkpointProblem) app.log.error({ problem: recovered.checkpointProblem }, 'the write-ahead log checkpoint is unreadable: every segment left is replayed (events already stored are not stored twice)');
+  for (const { setAside, stretches } of recovered.corrupt) {
+    app.log.error({ setAside, stretches }, 'the write-ahead log held corrupt bytes between intact records (a disk fault, not a crash): the intact records are replayed, the segment as it was is set aside');
+  }
   if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
   if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
   const address = await app.listen({ host: config.server.host, port: config.server.port });

@@ -127,6 +127,24 @@ export interface ParsedRegion {
   corrupt: boolean;
 }
 
+/** More rows than a record ever holds (a batch is at most 100 events): a bound for finding records again. */
+const MAX_RECORD_ROWS = 100_000;
+
+/**
+ * Where the first intact record after `from` starts in `region`, or -1: where reading resumes past bytes that are no
+ * record (a corrupt stretch between intact records). A position is tried only if its header is plausible and its
+ * payload opens as one does (`{`, or `[` in an old log), so few have their checksum computed.
+ */
+export function nextRecordAt(region: Buffer, from: number): number {
+  for (let at = from; at + RECORD_HEADER_BYTES < region.length; at++) {
+    const size = RECORD_HEADER_BYTES + region.readUInt32LE(at);
+    const opening = region[at + RECORD_HEADER_BYTES];
+    if (at + size > region.length || region.readUInt32LE(at + 4) > MAX_RECORD_ROWS || (opening !== 0x7b && opening !== 0x5b)) continue;
+    if (parseRecords(region.subarray(at, at + size)).records.length === 1) return at;
+  }
+  return -1;
+}
+
 /** The intact records at the start of `region`, which begins at a record boundary. */
 export function parseRecords(region: Buffer): ParsedRegion {
   const records: IntactRecord[] = [];

@@ -1,8 +1,8 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { constants, copyFile, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { privateDir } from '../paths.ts';
-import { parseRecords, type IntactRecord } from './wal-records.ts';
+import { nextRecordAt, parseRecords, type IntactRecord } from './wal-records.ts';
 
 /** The log's files hold what people typed in forms (emails, job titles): readable by the collector's user alone. */
 export const PRIVATE = 0o600;
@@ -30,6 +30,13 @@ export interface RecoveredBacklog {
   bytes: number;
   /** Bytes of half-written records found at segment tails, ignored. */
   tornBytes: number;
+  /**
+   * Segments with bytes that are no record between intact records (a disk's or someone's doing, not a crash's: a
+   * crash only cuts a segment's tail). The intact records are kept and replayed; the segment as it was is set aside.
+   */
+  corrupt: { setAside: string; stretches: { offset: number; bytes: number }[] }[];
+  /** Why the checkpoint file could not be read, when it could not: every segment is replayed (nothing is stored twice). */
+  checkpointProblem?: string;
 }
 
 export interface RecordBatch {
@@ -78,13 +85,13 @@ export class SegmentLog {
   static async open(dir: string, segmentBytes: number): Promise<{ log: SegmentLog; backlog: RecoveredBacklog }> {
     // The owner's alone, as its files are (PRIVATE).
     privateDir(dir);
-    const saved = await readCheckpoint(dir);
+    const { saved, problem } = await readCheckpoint(dir);
     const seqs = (await readdir(dir))
       .map(segmentSeq)
       .filter((seq) => seq !== null)
       .sort((a, b) => a - b);
     const segments: Segment[] = [];
-    const backlog: RecoveredBacklog = { rows: 0, bytes: 0, tornBytes: 0 };
+    const backlog: RecoveredBacklog = { rows: 0, bytes: 0, tornBytes: 0, corrupt: [], ...(problem && { checkpointProblem: problem }) };
     let firstPending: LogPosition | undefined;
     for (const seq of seqs) {
       const path = join(dir, segmentName(seq));
@@ -95,12 +102,22 @@ export class SegmentLog {
       }
       const bytes = await readFile(path);
       const from = seq === saved.segment ? Math.min(saved.offset, bytes.length) : 0;
-      const parsed = parseRecords(bytes.subarray(from));
-      backlog.tornBytes += bytes.length - from - parsed.intactBytes;
-      backlog.bytes += parsed.intactBytes;
-      for (const record of parsed.records) backlog.rows += record.rows;
-      if (parsed.intactBytes > 0) firstPending ??= { segment: seq, offset: from };
-      segments.push({ seq, path, end: from + parsed.intactBytes, sealed: true });
+      const read = readSegment(bytes, from);
+      let intactBytes = read.pieces.reduce((sum, piece) => sum + piece.length, 0);
+      if (read.stretches.length > 0) {
+        // The segment as it was is kept for whoever looks into it; the segment becomes its intact records.
+        const setAside = join(dir, `corrupt-${segmentName(seq)}`);
+        await copyFile(path, setAside, constants.COPYFILE_EXCL).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+        });
+        await writeDurably(dir, segmentName(seq), Buffer.concat([bytes.subarray(0, from), ...read.pieces]));
+        backlog.corrupt.push({ setAside, stretches: read.stretches });
+      } else intactBytes = bytes.length - from - read.tornBytes;
+      backlog.tornBytes += read.tornBytes;
+      backlog.bytes += intactBytes;
+      for (const record of read.records) backlog.rows += record.rows;
+      if (intactBytes > 0) firstPending ??= { segment: seq, offset: from };
+      segments.push({ seq, path, end: from + intactBytes, sealed: true });
     }
     const activeSeq = Math.max((seqs.at(-1) ?? 0) + 1, saved.segment, 1);
     const activeSegment: Segment = { seq: activeSeq, path: join(dir, segmentName(activeSeq)), end: 0, sealed: false };
@@ -233,16 +250,7 @@ export class SegmentLog {
 
   /** Records that everything before `position` is stored. */
   async checkpoint(position: LogPosition): Promise<void> {
-    const file = join(this.dir, CHECKPOINT_FILE);
-    const handle = await open(`${file}.tmp`, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(position));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(`${file}.tmp`, file);
-    await syncDir(this.dir);
+    await writeDurably(this.dir, CHECKPOINT_FILE, JSON.stringify(position));
     this.checkpointed = position;
   }
 
@@ -336,14 +344,66 @@ function closeQuietly(fd: number): void {
   }
 }
 
-async function readCheckpoint(dir: string): Promise<LogPosition> {
+/**
+ * The records of a segment from `from` on: the intact ones, their bytes (`pieces`), the stretches of bytes between
+ * intact records that are no record, and the bytes at its end that hold no whole record (a crash mid-write).
+ */
+function readSegment(bytes: Buffer, from: number) {
+  const records: IntactRecord[] = [];
+  const pieces: Buffer[] = [];
+  const stretches: { offset: number; bytes: number }[] = [];
+  let tornBytes = 0;
+  for (let at = from; at < bytes.length; ) {
+    const parsed = parseRecords(bytes.subarray(at));
+    records.push(...parsed.records);
+    pieces.push(bytes.subarray(at, at + parsed.intactBytes));
+    at += parsed.intactBytes;
+    if (at === bytes.length) break;
+    const next = nextRecordAt(bytes, at + 1);
+    if (next < 0) {
+      tornBytes = bytes.length - at;
+      break;
+    }
+    stretches.push({ offset: at, bytes: next - at });
+    at = next;
+  }
+  return { records, pieces, stretches, tornBytes };
+}
+
+/** Writes the file `name` of `dir` whole or not at all: a copy beside it, synced, renamed over it. */
+async function writeDurably(dir: string, name: string, data: string | Buffer): Promise<void> {
+  const file = join(dir, name);
+  const handle = await open(`${file}.tmp`, 'w', PRIVATE);
   try {
-    const { segment, offset } = JSON.parse(await readFile(join(dir, CHECKPOINT_FILE), 'utf8')) as LogPosition;
-    return { segment, offset };
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(`${file}.tmp`, file);
+  await syncDir(dir);
+}
+
+/** The checkpoint, or the log's start (every segment replayed, which stores nothing twice) with why it is unreadable. */
+async function readCheckpoint(dir: string): Promise<{ saved: LogPosition; problem?: string }> {
+  const path = join(dir, CHECKPOINT_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { segment: 0, offset: 0 };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { saved: { segment: 0, offset: 0 } };
     throw err;
   }
+  let saved: unknown;
+  try {
+    saved = JSON.parse(text);
+  } catch {}
+  const count = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+  if (typeof saved === 'object' && saved !== null && count((saved as LogPosition).segment) && count((saved as LogPosition).offset)) {
+    const { segment, offset } = saved as LogPosition;
+    return { saved: { segment, offset } };
+  }
+  return { saved: { segment: 0, offset: 0 }, problem: `${path} holds no position (${JSON.stringify(text.slice(0, 80))})` };
 }
 
 async function readRegion(path: string, offset: number, length: number): Promise<Buffer> {

@@ -1,5 +1,5 @@
 // @vitest-environment node
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -86,7 +86,7 @@ describe('the write-ahead log file', () => {
     const [file] = readdirSync(dir).filter((name) => name.endsWith('.wal'));
     expect(statSync(join(dir, file!)).size).toBe(record('a', 2).length + record('d', 3).length);
     const reopened = await SegmentLog.open(dir, 1 << 20);
-    expect(reopened.backlog).toEqual({ rows: 5, bytes: record('a', 2).length + record('d', 3).length, tornBytes: 0 });
+    expect(reopened.backlog).toEqual({ rows: 5, bytes: record('a', 2).length + record('d', 3).length, tornBytes: 0, corrupt: [] });
     await reopened.log.close();
   });
 
@@ -124,7 +124,7 @@ describe('the write-ahead log file', () => {
 
     const reopened = await SegmentLog.open(dir, 1 << 20);
     expect(await visitorsIn(reopened.log)).toEqual(['a', 'd']);
-    expect(reopened.backlog).toEqual({ rows: 2, bytes: size * 2, tornBytes: 0 });
+    expect(reopened.backlog).toEqual({ rows: 2, bytes: size * 2, tornBytes: 0, corrupt: [] });
     await reopened.log.close();
   });
 
@@ -169,5 +169,58 @@ describe('the write-ahead log file', () => {
     expect(second.records).toHaveLength(1);
     expect(second.end).toEqual(log.committedEnd);
     await log.close();
+  });
+
+  it('replays the intact records around corrupt bytes, and sets the segment as it was aside', async () => {
+    const size = record('a').length;
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    for (const visitor of ['a', 'b', 'c', 'd', 'e']) await log.append(record(visitor));
+    await log.close();
+    // A byte of the second record's payload flipped on disk: its checksum fails; the records after it are whole.
+    const path = join(dir, 'segment-000000000001.wal');
+    const bytes = readFileSync(path);
+    bytes[size + 30]! ^= 0xff;
+    writeFileSync(path, bytes);
+
+    const reopened = await SegmentLog.open(dir, 1 << 20);
+    expect(await visitorsIn(reopened.log)).toEqual(['a', 'c', 'd', 'e']);
+    expect(reopened.backlog).toEqual({
+      rows: 4, bytes: size * 4, tornBytes: 0, corrupt: [{ setAside: join(dir, 'corrupt-segment-000000000001.wal'), stretches: [{ offset: size, bytes: size }] }],
+    });
+    expect(readFileSync(join(dir, 'corrupt-segment-000000000001.wal'))).toEqual(bytes);
+    await reopened.log.close();
+    // Once repaired, the segment reads whole: the next start finds nothing corrupt and the same records.
+    const again = await SegmentLog.open(dir, 1 << 20);
+    expect([await visitorsIn(again.log), again.backlog.corrupt]).toEqual([['a', 'c', 'd', 'e'], []]);
+    await again.log.close();
+  });
+
+  it('ignores a half-written record at the end of a segment, as a crash mid-write leaves it', async () => {
+    const size = record('a').length;
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    for (const visitor of ['a', 'b']) await log.append(record(visitor));
+    await log.close();
+    const path = join(dir, 'segment-000000000001.wal');
+    writeFileSync(path, Buffer.concat([readFileSync(path), record('c').subarray(0, size - 5)]));
+    const reopened = await SegmentLog.open(dir, 1 << 20);
+    expect(await visitorsIn(reopened.log)).toEqual(['a', 'b']);
+    expect(reopened.backlog).toEqual({ rows: 2, bytes: size * 2, tornBytes: size - 5, corrupt: [] });
+    await reopened.log.close();
+  });
+
+  it('replays every segment from the start when the checkpoint is unreadable, and says so', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    for (const visitor of ['a', 'b']) await log.append(record(visitor));
+    await log.checkpoint(log.committedEnd);
+    await log.close();
+    for (const text of ['garbage', '{"segment":"x","offset":0}']) {
+      writeFileSync(join(dir, 'checkpoint.json'), text);
+      const reopened = await SegmentLog.open(dir, 1 << 20);
+      expect(reopened.backlog.rows).toBe(2);
+      expect(reopened.backlog.checkpointProblem).toBe(`${join(dir, 'checkpoint.json')} holds no position (${JSON.stringify(text)})`);
+      expect(await visitorsIn(reopened.log)).toEqual(['a', 'b']);
+      expect(readdirSync(dir).filter((name) => name.includes('NaN'))).toEqual([]);
+      await reopened.log.close();
+    }
   });
 });
