@@ -5,7 +5,7 @@ import { unlessIssuesAt } from '../../scoring/checks.ts';
 import { PAGE_GROUP_READS, rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
 import { alertsSchema, checkSmtpForEmail, smtpSchema } from '../../scoring/alerts/config.ts';
 import { apiTokensSchema, uniqueNames, userSchema } from '../auth/users.ts';
-import { hasAsciiHost } from '../ingest/origins.ts';
+import { hasAsciiHost, hasValidLabels, hasValidPort } from '../ingest/origins.ts';
 
 /** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. The host may be
  * an internationalised domain, in Unicode or Punycode (origins.ts compares it as browsers send it). */
@@ -20,7 +20,12 @@ const originSchema = z
   .refine(hasAsciiHost, {
     message: 'expected a host a browser can send: this internationalised domain has no valid ASCII (Punycode) form',
     when: (payload) => payload.issues.length === 0,
-  });
+  })
+  .refine(hasValidLabels, {
+    message: 'expected a host a browser can send: dot-separated names of letters and digits, a hyphen only inside one ("www.my-shop.com")',
+    when: (payload) => payload.issues.length === 0,
+  })
+  .refine(hasValidPort, { message: 'expected a port from 1 to 65535', when: (payload) => payload.issues.length === 0 });
 
 /** A URL path pattern; `*` matches any run of characters, e.g. "/pricing*". (A regex, not startsWith: that one's JSON
  * Schema has a format of zod's own, "starts_with", which validators in their strict mode refuse.) */

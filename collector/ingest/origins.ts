@@ -34,3 +34,15 @@ export const hasAsciiHost = (origin: string) => hostName(ORIGIN.exec(origin)?.[2
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** Whether a configured origin's port, when it gives one, is one a browser can send: from 1 to 65535. */
+export const hasValidPort = (origin: string) => {
+  const port = ORIGIN.exec(origin)?.[3];
+  return port === undefined || port === '*' || (Number(port) >= 1 && Number(port) <= 65_535);
+};
+
+/** Whether a configured origin's host is made of labels a browser can send: none empty, none with a hyphen at an end. */
+export const hasValidLabels = (origin: string) =>
+  hostName(ORIGIN.exec(origin)?.[2] ?? '')
+    .split('.')
+    .every((label) => /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i.test(label));

@@ -312,6 +312,21 @@ describe('the JSON Schema (`hearth schema`)', () => {
     expect(problemsOf({ rules: { fit: {} } })).toEqual(['hearth.config.json: sites[0].rules.fit: expected a list [ … ], not an object']);
   });
 
+  it('refuses a host or port no browser can send, which would refuse every post of the site', () => {
+    const labels = 'expected a host a browser can send: dot-separated names of letters and digits, a hyphen only inside one ("www.my-shop.com")';
+    for (const [origin, message] of [
+      ['https://acme.com:99999', 'expected a port from 1 to 65535'],
+      ['https://acme.com:0', 'expected a port from 1 to 65535'],
+      ['https://-', labels],
+      ['https://.', labels],
+      ['https://a..b', labels],
+      ['https://-acme.com', labels],
+    ]) {
+      expect(problemsOf({ origins: [origin] }), origin).toEqual([`hearth.config.json: sites[0].origins[0]: ${message} (got "${origin}")`]);
+    }
+    for (const origin of ['https://my-shop.co.uk:65535', 'http://127.0.0.1:8787', 'https://*.acme.com']) expect(problemsOf({ origins: [origin] }), origin).toEqual([]);
+  });
+
   it('refuses an internationalised domain with no ASCII form a browser could send', () => {
     expect(problemsOf({ origins: ['https://xn--zz.de'] })).toEqual([
       'hearth.config.json: sites[0].origins[0]: expected a host a browser can send: this internationalised domain has no valid ASCII (Punycode) form (got "https://xn--zz.de")',
