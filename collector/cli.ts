@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -280,18 +280,29 @@ function checkClickHouseUrl(text: string): void {
 
 /** The data directory, or the deepest folder the command makes in it, must be creatable: no file in the way, writable. */
 function checkDataDir(dataDir: string, deepest: string): void {
+  const problem = (path: string, what: string) => new ConfigError(`HEARTH_DATA_DIR: ${path === dataDir ? '' : `cannot use ${dataDir}: `}${what}`);
   for (let path = deepest; ; path = dirname(path)) {
     if (existsSync(path)) {
-      if (!statSync(path).isDirectory()) {
-        throw new ConfigError(`HEARTH_DATA_DIR: ${path === dataDir ? '' : `cannot use ${dataDir}: `}${path} is a file, not a directory`);
-      }
+      if (!statSync(path).isDirectory()) throw problem(path, `${path} is a file, not a directory`);
       try {
         accessSync(path, constants.W_OK);
       } catch {
-        throw new ConfigError(`HEARTH_DATA_DIR: ${path === dataDir ? '' : `cannot use ${dataDir}: `}cannot write to ${path}`);
+        throw problem(path, `cannot write to ${path}`);
+      }
+      // What the system says may be written to may still refuse a folder (/proc, to root): one made and removed says.
+      if (path !== deepest) {
+        const probe = join(path, `.hearth-probe-${process.pid}`);
+        try {
+          mkdirSync(probe);
+          rmdirSync(probe);
+        } catch (err) {
+          throw problem(path, `cannot make a folder in ${path} (${(err as NodeJS.ErrnoException).code})`);
+        }
       }
       return;
     }
+    // A link to nothing (a missing mount): the folder cannot be made through it.
+    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw problem(path, `${path} is a link to ${readlinkSync(path)}, which does not exist`);
     if (dirname(path) === path) return;
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +101,16 @@ describe('hearth checks its environment before opening anything', () => {
     const inside = await runHearth(['migrate', '--config', CONFIG], { ...EMBEDDED, HEARTH_DATA_DIR: join(notADirectory, 'data') });
     expect(inside.code).toBe(2);
     expect(inside.stderr).toBe(`hearth: HEARTH_DATA_DIR: cannot use ${join(notADirectory, 'data')}: ${notADirectory} is a file, not a directory\n`);
+  });
+
+  it('names HEARTH_DATA_DIR when it goes through a link to nothing, or where no folder can be made, rather than failing or hanging', async () => {
+    const link = join(freshDataDir(), 'mount');
+    symlinkSync(join(freshDataDir(), 'not-mounted'), link);
+    const dangling = await runHearth(['migrate', '--config', CONFIG], { ...EMBEDDED, HEARTH_DATA_DIR: join(link, 'data') });
+    expect([dangling.code, dangling.stderr]).toEqual([2, `hearth: HEARTH_DATA_DIR: cannot use ${join(link, 'data')}: ${link} is a link to ${readlinkSync(link)}, which does not exist\n`]);
+    // /proc takes no folder, even from root, whom the system's access check lets write anywhere.
+    const proc = await runHearth(['migrate', '--config', CONFIG], { ...EMBEDDED, HEARTH_DATA_DIR: '/proc/hearth' });
+    expect([proc.code, proc.stderr]).toEqual([2, expect.stringMatching(/^hearth: HEARTH_DATA_DIR: cannot use \/proc\/hearth: (cannot make a folder in \/proc \(E[A-Z]+\)|cannot write to \/proc)\n$/)]);
   });
 
   it('names CLICKHOUSE_URL and what is wrong with it, without repeating its password', async () => {
