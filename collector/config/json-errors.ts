@@ -14,6 +14,21 @@ export function jsonSyntaxError(message: string, text: string): { reason: string
   return { reason: message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, ''), ...lineAndColumn(text, errors[0]?.offset ?? text.length) };
 }
 
+/**
+ * What is wrong with a body a JSON parser refused, said once it has been (never on the way of a good body): empty, not
+ * JSON (why, and the line and column), or JSON with a key the parser refuses (secure-json-parse's).
+ */
+export function jsonBodyProblem(text: string): string {
+  if (text.trim() === '') return 'the body is empty: send a JSON object';
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    const { reason, line, column } = jsonSyntaxError((err as Error).message, text);
+    return `the body is not valid JSON: ${reason} (line ${line}, column ${column})`;
+  }
+  return 'the body holds a "__proto__" or "constructor.prototype" key, which is refused';
+}
+
 /** 1-based line and column (in characters) of an offset, as editors count them. */
 function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset);

@@ -2,6 +2,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync, type ZlibOptions } from 
 import type { ClickHouseClient } from '@clickhouse/client';
 import cors from '@fastify/cors';
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { jsonBodyProblem } from '../config/json-errors.ts';
 import { formatPath, type Problem } from '../config/issues.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { collectRateLimits } from '../hooks/rate-limit.hook.ts';
@@ -49,7 +50,7 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
       return;
     }
     parseJson(request, text, (err, parsed) => {
-      if (err) done(Object.assign(new Error('the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key'), { statusCode: 400, code: 'invalid_json' }));
+      if (err) done(Object.assign(new Error(jsonBodyProblem(text)), { statusCode: 400, code: 'invalid_json' }));
       else done(null, parsed);
     });
   });
