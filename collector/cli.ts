@@ -130,7 +130,9 @@ function unknownCommand(command: string, hint = ''): number {
   return 2;
 }
 
-function readOptions(command: Command, args: string[]) {
+function readOptions(command: Command, given: string[]) {
+  // "--limit -5": parseArgs takes a value starting with a dash for an option; joined, its own check names it.
+  const args = given.flatMap((arg, i) => (/^-\d/.test(arg) && /^--\w+$/.test(given[i - 1] ?? '') ? [] : /^--\w+$/.test(arg) && /^-\d/.test(given[i + 1] ?? '') ? [`${arg}=${given[i + 1]}`] : [arg]));
   const { values, tokens } = parseArgs({
     args,
     tokens: true,

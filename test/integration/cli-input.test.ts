@@ -41,7 +41,7 @@ describe('hearth refuses bad command-line input, naming the option and the value
     const port = await runHearth(['start', '--config', CONFIG, '--port', ''], SCRATCH);
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('hearth: --port expects a whole number from 0 to 65535, got ""');
-    for (const limit of ['0x10', '1e3', ' 5', '5.0']) {
+    for (const limit of ['0x10', '1e3', ' 5', '5.0', '-5']) {
       const { code, stderr } = await runHearth(['score', '--config', CONFIG, '--limit', limit], SCRATCH);
       expect(code, limit).toBe(2);
       expect(stderr).toContain(`hearth: --limit expects a whole number from 1 to 1000000, got "${limit}"`);
