@@ -280,6 +280,15 @@ function checkClickHouseUrl(text: string): void {
   }
 }
 
+/** Whether `path` is a symbolic link (false when a file is in its way: ENOTDIR). */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** The data directory, or the deepest folder the command makes in it, must be creatable: no file in the way, writable. */
 function checkDataDir(dataDir: string, deepest: string): void {
   const problem = (path: string, what: string) => new ConfigError(`HEARTH_DATA_DIR: ${path === dataDir ? '' : `cannot use ${dataDir}: `}${what}`);
@@ -304,7 +313,7 @@ function checkDataDir(dataDir: string, deepest: string): void {
       return;
     }
     // A link to nothing (a missing mount): the folder cannot be made through it.
-    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw problem(path, `${path} is a link to ${readlinkSync(path)}, which does not exist`);
+    if (isLink(path)) throw problem(path, `${path} is a link to ${readlinkSync(path)}, which does not exist`);
     if (dirname(path) === path) return;
   }
 }
