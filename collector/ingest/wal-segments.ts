@@ -103,7 +103,7 @@ export class SegmentLog {
       const bytes = await readFile(path);
       const from = seq === saved.segment ? Math.min(saved.offset, bytes.length) : 0;
       const read = readSegment(bytes, from);
-      let intactBytes = read.pieces.reduce((sum, piece) => sum + piece.length, 0);
+      const intactBytes = read.pieces.reduce((sum, piece) => sum + piece.length, 0);
       if (read.stretches.length > 0) {
         // The segment as it was is kept for whoever looks into it; the segment becomes its intact records.
         const setAside = join(dir, `corrupt-${segmentName(seq)}`);
@@ -112,7 +112,7 @@ export class SegmentLog {
         });
         await writeDurably(dir, segmentName(seq), Buffer.concat([bytes.subarray(0, from), ...read.pieces]));
         backlog.corrupt.push({ setAside, stretches: read.stretches });
-      } else intactBytes = bytes.length - from - read.tornBytes;
+      }
       backlog.tornBytes += read.tornBytes;
       backlog.bytes += intactBytes;
       for (const record of read.records) backlog.rows += record.rows;
