@@ -132,7 +132,8 @@ function unknownCommand(command: string, hint = ''): number {
 
 function readOptions(command: Command, given: string[]) {
   // "--limit -5": parseArgs takes a value starting with a dash for an option; joined, its own check names it.
-  const args = given.flatMap((arg, i) => (/^-\d/.test(arg) && /^--\w+$/.test(given[i - 1] ?? '') ? [] : /^--\w+$/.test(arg) && /^-\d/.test(given[i + 1] ?? '') ? [`${arg}=${given[i + 1]}`] : [arg]));
+  const args: string[] = [];
+  for (let i = 0; i < given.length; i++) args.push(/^--\w+$/.test(given[i]!) && /^-\d/.test(given[i + 1] ?? '') ? `${given[i]}=${given[++i]}` : given[i]!);
   const { values, tokens } = parseArgs({
     args,
     tokens: true,
