@@ -535,8 +535,9 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
           started: 'minIf(ts, in_window)',
           ended: 'maxIf(ts, in_window)',
           pages: `countIf(in_window AND type = 'pageview')`,
-          // No more than the visit lasted, give or take a piece: pieces are client-told (engagedWithin).
-          pricing_ms: engagedWithin(`sumIf(engaged_ms, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`, 'minIf(ts, in_window)', 'maxIf(ts, in_window)'),
+          // No more than the visit spent between its first pricing event and its last, give or take a piece: pieces are
+          // client-told (engagedWithin). The pricing panel bounds its time the same way, as a dwell rule bounds a page's.
+          pricing_ms: engagedWithin(`sumIf(engaged_ms, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`, `minIf(ts, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`, `maxIf(ts, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`),
           pricing_at: `maxIf(ts, in_window AND on_pricing AND type = 'pageview')`,
           request_at: 'maxIf(ts, in_window AND is_request)',
           request_form: 'argMaxIf(name, ts, in_window AND is_request)',

@@ -723,6 +723,21 @@ describe('buying signals', () => {
     ]);
   });
 
+  it("bounds the pricing time a browser claims by the time between the visit's first and last pricing events, as the pricing panel does", async () => {
+    const site = newSite();
+    const start = NOW.getTime() - 10 * 60_000;
+    const after = (seconds: number) => toClickHouseTime(start + seconds * 1000);
+    // Three minutes of pieces sent within three seconds of the pricing view, then another page and a form: the visit
+    // lasted 100 s, but its pricing page was left by 3 s (63 s at most, under the 120 s of the signal).
+    await insert([
+      { ...view(site, 'claims-1', '/pricing/', {}), ts: after(0) },
+      ...[1, 2, 3].map((s) => event(site, 'claims-1', 'engagement', {}, { path: '/pricing/', engaged_ms: 60_000, ts: after(s) })),
+      { ...view(site, 'claims-1', '/about/', {}), ts: after(60) },
+      { ...form(site, 'claims-1', 'newsletter', 'claims@acme.example', {}), ts: after(100) },
+    ]);
+    expect(signalsOf(byEmail(await score(site), 'claims@acme.example')).pricing_dwell).toBeUndefined();
+  });
+
   it('dates the pricing signals by their visit, so more pricing views in the same visit are not a new occurrence', async () => {
     const site = newSite();
     const visit = (rows: EventRow[]) => rows.map((row) => ({ ...row, session_id: 'keen-s1' }));
