@@ -295,7 +295,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     await inTurns(scores, (score) => {
       const before = previousOf.get(score.lead_id);
       // A gone row (signals none, armed) still names the crossing, so a lead that comes back gets alerts of its own.
-      const { hotArmed, signals } = evaluateSignals(site.id, rules, before ?? carriedOn(score), score, at);
+      const { hotArmed, signals } = evaluateSignals(site.id, rules, before ?? carriedOn(score), score, at, hash);
       for (const signal of signals) news.push({ score, signal });
       const row = toSnapshot(site.id, score, scoredAt, hotArmed, hash);
       if (snapshotChanged(before, row)) rows.push(row);

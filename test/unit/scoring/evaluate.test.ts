@@ -38,6 +38,20 @@ describe('"became hot" with hysteresis', () => {
     expect(steps[0]!.signals[0]!.summary).toBe('Above the hot threshold of 60 points');
   });
 
+  it('alerts nobody for what new rules find with no new event, and a lead the new rules make hot alerts at its next visit', () => {
+    const seen = clickHouseTime(NOW - 5 * 3_600_000);
+    const before = toSnapshot('acme', lead(30, { last_seen: seen }), clickHouseTime(NOW - 3_600_000), true, 'old rules');
+    const request: ActiveSignal = { signal: 'demo_request', at: seen, detail: 'form contact' };
+    const rescored = evaluateSignals('acme', rules, before, lead(70, { last_seen: seen, signals: [request] }), NOW, 'new rules');
+    expect(rescored).toEqual({ hotArmed: true, signals: [] });
+    const after = toSnapshot('acme', lead(70, { last_seen: seen, signals: [request] }), clickHouseTime(NOW), rescored.hotArmed, 'new rules');
+    const back = evaluateSignals('acme', rules, after, lead(72, { last_seen: clickHouseTime(NOW + 50_000), signals: [request] }), NOW + 60_000, 'new rules');
+    expect(back.signals.map((signal) => signal.signal)).toEqual(['hot']);
+    // New rules with a new event: what the event brings is news, as under the old rules.
+    const active = evaluateSignals('acme', rules, before, lead(70, { last_seen: clickHouseTime(NOW - 60_000) }), NOW, 'new rules');
+    expect(active.signals.map((signal) => signal.signal)).toEqual(['hot']);
+  });
+
   it('gives the same alert id when the same change is evaluated twice (a restart before the snapshot was written)', () => {
     const previous = toSnapshot('acme', lead(40), clickHouseTime(NOW - 60_000), true, 'h');
     const first = evaluateSignals('acme', rules, previous, lead(70), NOW);
