@@ -602,7 +602,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const longVisit = `pricing_ms >= ${dwellMs}`;
   const visitsText = `concat(${howMany(visits, 'visit')}, ' in ', ${p.bind('sig_weak_days', String(s.weakDays))}, ' days')`;
   const signals = `arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
-            ${signal('demo_request', 'max(request_at)', `concat('form ', argMax(request_form, request_at))`)},
+            ${signal('demo_request', `maxIf(started, toUnixTimestamp64Milli(request_at) > 0)`, `concat('form ', argMax(request_form, request_at))`)},
             ${signal('pricing_dwell', `maxIf(started, ${longVisit})`, `concat(${durationSql(`intDiv(argMaxIf(pricing_ms, started, ${longVisit}) + 500, 1000)`)}, ' engaged on pricing in one visit')`)},
             ${signal(
               'pricing_returns',

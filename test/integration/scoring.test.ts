@@ -738,6 +738,20 @@ describe('buying signals', () => {
     expect(signalsOf(byEmail(await score(site), 'claims@acme.example')).pricing_dwell).toBeUndefined();
   });
 
+  it('dates a demo request by its visit, so the form sent again in the same visit is no new request, and one in another visit is', async () => {
+    const site = newSite();
+    const inVisit = (session: string, rows: EventRow[]) => rows.map((row) => ({ ...row, session_id: session }));
+    const request = (minutes: number) => form(site, 'asks-1', 'demo-request', 'asks@acme.example', {}, { minutes });
+    await insert(inVisit('asks-s1', [view(site, 'asks-1', '/pricing/', { minutes: 50 }), request(48)]));
+    const first = byEmail(await score(site), 'asks@acme.example').signals.find((s) => s.signal === 'demo_request');
+    await insert(inVisit('asks-s1', [request(47)]));
+    const again = byEmail(await score(site), 'asks@acme.example').signals.find((s) => s.signal === 'demo_request');
+    expect(first).toMatchObject({ at: at({ minutes: 50 }), detail: 'form demo-request' });
+    expect(again).toEqual(first);
+    await insert(inVisit('asks-s2', [request(5)]));
+    expect(byEmail(await score(site), 'asks@acme.example').signals.find((s) => s.signal === 'demo_request')).toMatchObject({ at: at({ minutes: 5 }) });
+  });
+
   it('dates the pricing signals by their visit, so more pricing views in the same visit are not a new occurrence', async () => {
     const site = newSite();
     const visit = (rows: EventRow[]) => rows.map((row) => ({ ...row, session_id: 'keen-s1' }));
