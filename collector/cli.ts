@@ -12,6 +12,7 @@ import { packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
 import { prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
+import { MigrationRefused } from './store/migrate.ts';
 import { historySlices } from './demo/history.ts';
 import { listedLeads, scoreOfSnapshot } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
@@ -353,6 +354,7 @@ async function checkListen(host: string, port: number, given: (key: 'host' | 'po
  */
 function storeFailure(err: unknown, store: StoreOptions, doing: string): StoreError | undefined {
   if (!(err instanceof Error) || err instanceof StoreError || err.name === 'ChdbConnectionError') return undefined;
+  if (err instanceof MigrationRefused) return new StoreError(`cannot ${doing} ${describeStore(store)}: ${err.message}`);
   const code = String((err as NodeJS.ErrnoException).code ?? '');
   const network = store.url !== undefined && (isUnreachable(err) || /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code));
   if (!(err instanceof ClickHouseError) && !network) return undefined;

@@ -12,6 +12,17 @@ export interface Migration {
   checksum: string;
 }
 
+/** The store cannot be migrated by this release (a newer one migrated it, or a migration it applied was changed). */
+export class MigrationRefused extends Error {}
+
+/**
+ * Checksums a migration file had in earlier releases, with the same statements: a store they migrated is as this
+ * file leaves it. 007's comment was reworded after it shipped (2e35eba), which refused every store 6a4e347 to 2e35eba made.
+ */
+const EARLIER_CHECKSUMS: Record<string, string[]> = {
+  '007_low_cardinality_pages': ['2f9c467e29a5665679da2f353e81ba8618785b484d35d33f76a27af1473e6fae'],
+};
+
 /** Reads `NNN_name.sql` files in version order; each file may hold several statements, each ending with `;` at a line end. */
 export function readMigrations(dir: string = migrationsDir): Migration[] {
   return readdirSync(dir)
@@ -92,15 +103,15 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
   const latest = Math.max(0, ...migrations.map((migration) => migration.version));
   const newer = [...applied.values()].filter((row) => Number(row.version) > latest).map((row) => row.name);
   if (newer.length > 0) {
-    throw new Error(`the store was migrated by a newer Hearth (${newer.sort().join(', ')}, unknown to this one): run that release or a later one`);
+    throw new MigrationRefused(`the store was migrated by a newer Hearth (${newer.sort().join(', ')}, unknown to this one): run that release or a later one`);
   }
   onPending?.(migrations.filter((migration) => !applied.has(migration.version)).map((migration) => migration.name));
   const done: string[] = [];
   for (const migration of migrations) {
     const previous = applied.get(migration.version);
     if (previous) {
-      if (previous.checksum !== migration.checksum) {
-        throw new Error(`migration ${migration.name} was changed after it was applied; add a new migration instead`);
+      if (previous.checksum !== migration.checksum && !EARLIER_CHECKSUMS[migration.name]?.includes(previous.checksum)) {
+        throw new MigrationRefused(`migration ${migration.name} was changed after it was applied; add a new migration instead`);
       }
       continue;
     }

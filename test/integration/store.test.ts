@@ -45,6 +45,19 @@ describe('store', () => {
     }
   });
 
+  it('takes a store whose 007 was applied before its comment was reworded (the same statements)', async () => {
+    await migrate(client);
+    const record = (checksum: string) => client.command({ query: `ALTER TABLE hearth_migrations UPDATE checksum = '${checksum}' WHERE version = 7 SETTINGS mutations_sync = 2` });
+    const now = readMigrations().find((migration) => migration.version === 7)!.checksum;
+    // As 6a4e347 to 2e35eba recorded it.
+    await record('2f9c467e29a5665679da2f353e81ba8618785b484d35d33f76a27af1473e6fae');
+    try {
+      expect(await migrate(client)).toEqual([]);
+    } finally {
+      await record(now);
+    }
+  });
+
   it('refuses a store a newer release migrated, rather than run older rules and tables over it', async () => {
     await migrate(client);
     // As a later release records its migration 900.
