@@ -22,30 +22,39 @@ const get = async (hearth: HearthProcess, path: string) =>
   (await fetch(`${hearth.url}${path}`, { headers: { authorization: `Bearer ${hearth.token}` } })).json() as Promise<any>;
 
 describe('hearth score and buying-signal alerts', () => {
-  it('records the signals a rescoring finds new, which the next start sends', { timeout: 120_000 }, async () => {
+  it('alerts nobody for what a rules change alone finds, and alerts the lead it made hot at its next visit', { timeout: 120_000 }, async () => {
     const dataDir = freshDataDir();
     const email = `grace.${randomUUID().slice(0, 8)}@initech.test`;
+    const visitor = `v${randomUUID().replaceAll('-', '')}`.slice(0, 24);
+    const send = (hearth: { url: string }, event: Record<string, unknown>) =>
+      fetch(`${hearth.url}/collect`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: ORIGIN, 'user-agent': BROWSER_USER_AGENT },
+        body: JSON.stringify({ s: 'acme', v: visitor, e: [{ i: randomUUID(), t: Date.now(), ...event }] }),
+      });
     // A CEO's form: 30 points, warm under the grid's thresholds.
     const first = await startHearthProcess(['--config', config('warm.json')], { HEARTH_DATA_DIR: dataDir });
     try {
-      const batch = { s: 'acme', v: `v${randomUUID().replaceAll('-', '')}`.slice(0, 24), e: [{ i: randomUUID(), n: 'f', t: Date.now(), u: `${ORIGIN}/contact`, k: 'newsletter', p: { 'email email email': email, 'job_title  ': 'CEO' } }] };
-      const sent = await fetch(`${first.url}/collect`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN, 'user-agent': BROWSER_USER_AGENT }, body: JSON.stringify(batch) });
+      const sent = await send(first, { n: 'f', u: `${ORIGIN}/contact`, k: 'newsletter', p: { 'email email email': email, 'job_title  ': 'CEO' } });
       expect(sent.status).toBe(202);
       await expect.poll(async () => (await get(first, '/api/leads?site=acme')).leads.map((lead: { email: string; temperature: string }) => `${lead.email} ${lead.temperature}`), { timeout: 20_000 }).toEqual([`${email} warm`]);
     } finally {
       await first.stop();
     }
 
-    // Thresholds lowered: the CEO is hot now, a signal that is news, found by `hearth score`.
+    // Thresholds lowered: `hearth score` finds the CEO hot, which is the rules' news, not hers: no alert.
     const hotter = config('hot.json', { thresholds: { warm: 10, hot: 25 } });
     const scored = await runHearth(['score', '--config', hotter], { HEARTH_DATA_DIR: dataDir });
     expect(scored.code, scored.stderr).toBe(0);
     expect(scored.stdout).toMatch(new RegExp(`\\s30\\s+hot\\s.*${email.replaceAll('.', '\\.')}`));
 
     const second = await startHearthProcess(['--config', hotter], { HEARTH_DATA_DIR: dataDir });
+    const alerted = async () => (await get(second, '/api/alerts?site=acme')).alerts.map((alert: { signal: string; lead: { email: string } }) => `${alert.signal} ${alert.lead.email}`);
     try {
-      const { alerts } = await get(second, '/api/alerts?site=acme');
-      expect(alerts.map((alert: { signal: string; lead: { email: string } }) => `${alert.signal} ${alert.lead.email}`)).toContain(`hot ${email}`);
+      expect(await alerted()).toEqual([]);
+      // Her next visit, hot: news for sales.
+      expect((await send(second, { n: 'v', u: `${ORIGIN}/about` })).status).toBe(202);
+      await expect.poll(alerted, { timeout: 20_000 }).toEqual([`hot ${email}`]);
     } finally {
       await second.stop();
     }
