@@ -52,8 +52,9 @@ const firstTrigger = (next: LeadScore) => `first ${next.first_seen}`;
 /**
  * Compares a lead's new score with its last snapshot and says which buying signals are news (none when only the
  * rules changed, `rulesHash` being the rules' now):
- * - "became hot" when the score is above the hot threshold and the lead was armed (it never alerted, or fell below
- *   `signals.hotRearmBelow` since), with activity in the last day; any hot score disarms, a score below the mark re-arms;
+ * - "became hot" when the score is above the hot threshold, the lead was armed (it never alerted, or fell below
+ *   `signals.hotRearmBelow` since) and was seen since the snapshot, in the last day; a hot score with activity
+ *   disarms, a score below the mark re-arms;
  * - a behavioural signal when it happened again (a later time than the snapshot knew) in the last day; a state
  *   (weak accumulation) when it starts, that is when the snapshot did not show it.
  * Pure: the trigger, not the moment of evaluation, names the alert, so evaluating twice never makes two alerts.
@@ -63,12 +64,10 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
   const recent = (at: string) => now - timeOf(at) <= ALERT_MAX_AGE_MS;
   const wasArmed = previous ? previous.hot_armed === 1 : true;
   const hot = next.temperature === 'hot';
-  // New rules and no new event since the snapshot: what they find (a lower hot threshold, a wider request form) is the
-  // rules' news, not the lead's. Nothing alerts, and a hot score leaves the lead armed: its next visit, hot, alerts.
-  if (previous && previous.kind !== 'gone' && rulesHash !== undefined && previous.rules_hash !== rulesHash && timeOf(previous.last_seen) === timeOf(next.last_seen)) {
-    return { hotArmed: next.score < rules.signals.hotRearmBelow || wasArmed, signals: [] };
-  }
-  if (hot && wasArmed && next.kind === 'lead' && recent(next.last_seen)) {
+  // Seen since its snapshot. A lead that turns hot with no new event (new rules, a lower threshold; negative points
+  // fading) is not news: it stays armed, and its next visit, hot, alerts.
+  const active = !previous || previous.kind === 'gone' || timeOf(next.last_seen) > timeOf(previous.last_seen);
+  if (hot && wasArmed && active && next.kind === 'lead' && recent(next.last_seen)) {
     events.push({
       // The snapshot this one follows names the crossing: a restart re-evaluating it finds the same one.
       id: alertId(site, next.lead_id, 'hot', previous?.scored_at ?? firstTrigger(next)),
@@ -78,7 +77,10 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
       triggeredAt: isoTime(next.last_seen),
     });
   }
-  const hotArmed = next.score < rules.signals.hotRearmBelow ? true : hot ? false : wasArmed;
+  const hotArmed = next.score < rules.signals.hotRearmBelow ? true : hot && active ? false : wasArmed;
+  // What new rules find with no new event (a wider request form, fewer visits for weak signals) is the rules' news,
+  // not the lead's: the snapshot records it, and nothing alerts.
+  if (!active && previous && rulesHash !== undefined && previous.rules_hash !== rulesHash) return { hotArmed, signals: events };
 
   const known = new Map((previous ? signalsOf(previous) : []).map((signal) => [signal.signal, signal.at]));
   for (const signal of next.signals) {

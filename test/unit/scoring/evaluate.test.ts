@@ -45,6 +45,9 @@ describe('"became hot" with hysteresis', () => {
     const rescored = evaluateSignals('acme', rules, before, lead(70, { last_seen: seen, signals: [request] }), NOW, 'new rules');
     expect(rescored).toEqual({ hotArmed: true, signals: [] });
     const after = toSnapshot('acme', lead(70, { last_seen: seen, signals: [request] }), clickHouseTime(NOW), rescored.hotArmed, 'new rules');
+    // The next pass under the same new rules, still with no new event: still nothing.
+    const rescoredAgain = evaluateSignals('acme', rules, after, lead(70, { last_seen: seen, signals: [request] }), NOW + 3_600_000, 'new rules');
+    expect(rescoredAgain).toEqual({ hotArmed: true, signals: [] });
     const back = evaluateSignals('acme', rules, after, lead(72, { last_seen: clickHouseTime(NOW + 50_000), signals: [request] }), NOW + 60_000, 'new rules');
     expect(back.signals.map((signal) => signal.signal)).toEqual(['hot']);
     // New rules with a new event: what the event brings is news, as under the old rules.
@@ -53,7 +56,7 @@ describe('"became hot" with hysteresis', () => {
   });
 
   it('gives the same alert id when the same change is evaluated twice (a restart before the snapshot was written)', () => {
-    const previous = toSnapshot('acme', lead(40), clickHouseTime(NOW - 60_000), true, 'h');
+    const previous = toSnapshot('acme', lead(40, { last_seen: clickHouseTime(NOW - 120_000) }), clickHouseTime(NOW - 60_000), true, 'h');
     const first = evaluateSignals('acme', rules, previous, lead(70), NOW);
     const again = evaluateSignals('acme', rules, previous, lead(71), NOW + 5000);
     expect(first.signals[0]!.id).toBe(again.signals[0]!.id);
