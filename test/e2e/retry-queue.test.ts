@@ -5,6 +5,9 @@ import { createStoreClient } from '../../collector/store/client.ts';
 import { leadOf, recentEventsOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
 import { startFixtureSite, twoPlainPages, type FixtureSite } from '../support/fixture-site.ts';
 
+/** Until the stash's "no retry before" (its backoff, or the lease of a page resending it) has passed. */
+const retryDue = (tab: Page) => expect.poll(() => tab.evaluate(() => JSON.parse(localStorage.getItem('hearth_retry')!)[1] < Date.now()), { timeout: 15_000 }).toBe(true);
+
 describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
   const world = useHearthAndChromium();
   let site: FixtureSite;
@@ -22,8 +25,6 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     await page.evaluate(() => (window as any).hearth('track', 'during-outage'));
     const stashedIn = (tab: Page) =>
       tab.evaluate(() => JSON.parse(localStorage.getItem('hearth_retry') ?? '[0,0,[]]')[2].map((e: { i: string }) => e.i) as string[]);
-    // The stash's "no retry before" (its backoff, or the lease of a page resending it) has passed.
-    const retryDue = (tab: Page) => expect.poll(() => tab.evaluate(() => JSON.parse(localStorage.getItem('hearth_retry')!)[1] < Date.now()), { timeout: 15_000 }).toBe(true);
     await expect.poll(() => stashedIn(page)).toHaveLength(2);
     const kept = await stashedIn(page);
     const visitor = (await visitorOf(page))!;
@@ -72,9 +73,10 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     await expect.poll(stashed).toHaveLength(2);
     const kept = await stashed();
 
-    // Back up; the next page resends what was kept once its backoff (1–2 s after one failure) has passed.
+    // Back up; the next page resends what was kept once its backoff has passed (0.5–1.5 s after one failure, 1–3 s after
+    // two: the page's keepalive fetch and its fallback can both fail). A fixed 2.1 s wait failed CI now and then.
     await context.unroute('**/collect');
-    await page.waitForTimeout(2100);
+    await retryDue(page);
     await page.goto(`${site.url}/b`);
     const visitor = (await visitorOf(page))!;
     await expect.poll(() => leadOf(world.hearth, visitor).then((lead) => lead?.pageviews), { timeout: 10_000 }).toBe(2);
