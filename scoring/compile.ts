@@ -476,6 +476,8 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const wordsOf = (text: string) => `splitByChar(' ', ${wordsSql(`replaceRegexpAll(replaceRegexpAll(${text}, ${camel}, ${apart}), ${capitals}, ${apart})`, p)})`;
   const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;
   const never = `toDateTime64(0, 3, 'UTC')`;
+  // A visit's event on pricing that tells engaged time: its view or an engagement piece.
+  const onPricing = `in_window AND on_pricing AND type IN ('pageview', 'engagement')`;
 
   const slice = options.slice && sliceParams(options.slice, p);
   // A visitor is read in the slices of its leads: those of the emails it gave, or its own when it gave none. The
@@ -537,7 +539,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
           pages: `countIf(in_window AND type = 'pageview')`,
           // No more than the visit spent between its first pricing event and its last, give or take a piece: pieces are
           // client-told (engagedWithin). The pricing panel bounds its time the same way, as a dwell rule bounds a page's.
-          pricing_ms: engagedWithin(`sumIf(engaged_ms, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`, `minIf(ts, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`, `maxIf(ts, in_window AND on_pricing AND type IN ('pageview', 'engagement'))`),
+          pricing_ms: engagedWithin(`sumIf(engaged_ms, ${onPricing})`, `minIf(ts, ${onPricing})`, `maxIf(ts, ${onPricing})`),
           pricing_at: `maxIf(ts, in_window AND on_pricing AND type = 'pageview')`,
           request_at: 'maxIf(ts, in_window AND is_request)',
           request_form: 'argMaxIf(name, ts, in_window AND is_request)',

@@ -75,8 +75,8 @@ export function declarativeKey(sentKey: string): string | undefined {
     if (known) return known;
     if (OTHER_AUTOFILL.test(autofill)) return undefined;
   }
-  const known = FORM_FIELDS.find(([, pattern]) => pattern.test(key));
-  if (known) return known[0];
+  const known = formFieldOf(key);
+  if (known) return known;
   // A key without spaces came from data-hearth-field: the site named it on purpose ("budget", "timeline", "rôle").
   if (!/\s/.test(sentKey) && /^[\p{L}\p{N}_-]{1,64}$/u.test(key)) return key;
 }
@@ -89,7 +89,8 @@ export function declarativeKey(sentKey: string): string | undefined {
 export function traitKey(sentKey: string): string | undefined {
   if (isSecretName(sentKey)) return undefined;
   const key = sentKey.trim().toLowerCase();
-  const known = FORM_FIELDS.find(([, pattern]) => pattern.test(key));
-  if (known) return known[0];
-  return key.replace(/\s+/g, '_') || undefined;
+  return formFieldOf(key) ?? (key.replace(/\s+/g, '_') || undefined);
 }
+
+/** The declarative key a lower-cased field name or descriptor names ("job title" → job_title), if any. */
+const formFieldOf = (key: string) => FORM_FIELDS.find(([, pattern]) => pattern.test(key))?.[0];
