@@ -14,6 +14,7 @@ import { weightiestReasons } from '../scoring/labels.ts';
 import { toClickHouseTime } from '../scoring/sql.ts';
 import { inTurns } from '../scoring/turns.ts';
 import { encodedInsertOf } from './store/client.ts';
+import { keepIdentities } from './store/retention.ts';
 
 export interface ScorerOptions {
   config: HearthConfig;
@@ -111,6 +112,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   const hashes = new Map(config.sites.map((site) => [site.id, rulesHash(rulesOf(site), site.pageGroups)]));
   const countsBots = new Set(config.sites.filter((site) => rulesOf(site).countBots).map((site) => site.id));
   const insertEncoded = encodedInsertOf(client);
+  const retentionDays = config.storage?.retentionDays;
 
   const hasWork = () => pending.size > 0 || (passes.size > 0 && !closing);
 
@@ -223,7 +225,10 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
             stopped = true;
             break;
           }
-          await rescore(sites.get(siteId)!, { visitors: list.slice(start, start + CHUNK) });
+          const chunk = list.slice(start, start + CHUNK);
+          await rescore(sites.get(siteId)!, { visitors: chunk });
+          // These browsers were seen: with a retention, their people's identity rows are kept from now.
+          if (retentionDays !== undefined) await keepIdentities(client, siteId, chunk, now(), querySettings);
         }
       }
     } catch (err) {

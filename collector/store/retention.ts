@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { localTable, quoteName, type ClusterTarget } from './cluster-ddl.ts';
-import { timeOf } from '../../scoring/sql.ts';
+import { timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import type { EventRow } from '../ingest/rows.ts';
 
 /** A table's TTL clause as ClickHouse prints it back in `system.tables.engine_full`, or null. */
@@ -10,18 +10,41 @@ export function ttlOf(engineFull: string): string | null {
 
 /**
  * The tables `storage.retentionDays` covers, each with the time a row is as old as: whatever names or identifies a
- * person. Events; the identity map (who gave which email on which browser); a lead's stored scores, which carry its
- * profile, as old as its last activity; alerts, which carry the lead's name, email and company. Qualifications (sales'
+ * person. Events; the identity map (who gave which email on which browser), as old as the last time the person was
+ * seen (keepIdentities); a lead's stored scores, which carry its profile, as old as its last activity; alerts, which
+ * carry the lead's name, email and company. Qualifications (sales'
  * own notes on a deal) are kept, as a CRM keeps them; an erasure removes them with the rest.
  */
 const RETAINED: ReadonlyArray<{ table: string; time: string }> = [
   { table: 'events', time: 'ts' },
-  { table: 'identities', time: 'ts' },
+  { table: 'identities', time: 'last_seen' },
   { table: 'lead_scores', time: 'last_seen' },
   { table: 'alert_outbox', time: 'created_at' },
 ];
 
 const DAY_MS = 24 * 60 * 60_000;
+/** How often at most keepIdentities writes a row again: an hour, a small part of the shortest retention (a day). */
+export const KEEP_EVERY_MS = 60 * 60_000;
+
+/**
+ * Brings forward to `at` the `last_seen` of the identity rows of the emails these browsers gave, whichever browser gave
+ * them: the person was seen, so the retention keeps them a lead (their other devices too). A row is written again
+ * with its new time, at most once an hour; the table's merges keep the copy (the last inserted row of a key). Only for
+ * browsers that sent events since the last time (the scorer's touched visitors), and only with a retention.
+ */
+export async function keepIdentities(client: Pick<ClickHouseClient, 'command'>, site: string, visitors: string[], at: number, settings?: Record<string, number>): Promise<void> {
+  await client.command({
+    query: `INSERT INTO identities (site_id, visitor_id, email, ts, event_id, is_bot, session_id, last_seen)
+            SELECT site_id, visitor_id, email, ts, event_id, any(is_bot), any(session_id), {at:DateTime64(3, 'UTC')}
+            FROM identities
+            WHERE site_id = {site:String}
+              AND email IN (SELECT email FROM identities WHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)})
+            GROUP BY site_id, visitor_id, email, ts, event_id
+            HAVING max(last_seen) < {stale:DateTime64(3, 'UTC')}`,
+    query_params: { site, visitors, at: toClickHouseTime(at), stale: toClickHouseTime(at - KEEP_EVERY_MS) },
+    clickhouse_settings: settings,
+  });
+}
 
 /**
  * Whether `retentionDays` has expired an event kept outside ClickHouse (one the write-ahead log set aside as ClickHouse

@@ -8,7 +8,7 @@ import { REJECTED_FILE } from '../../collector/ingest/wal.ts';
 import { startServer, type RunningServer } from '../../collector/server.ts';
 import { applyRetention } from '../../collector/store/retention.ts';
 import { processDataDir } from '../support/data-dir.ts';
-import { newVisitor, wireEvent } from '../support/server.ts';
+import { BROWSER_USER_AGENT, newVisitor, wireEvent } from '../support/server.ts';
 
 /** A line of wal/rejected.ndjson as the write-ahead log writes it: an event of `daysAgo` days ago that ClickHouse refused. */
 function refusedLine(daysAgo: number) {
@@ -51,6 +51,8 @@ describe('storage.retentionDays', () => {
   it('sets the TTL when the collector starts', async () => {
     const result = await client.query({ query: "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'events'", format: 'JSONEachRow' });
     expect((await result.json<{ engine_full: string }>())[0]!.engine_full).toContain('TTL toDateTime(ts) + toIntervalDay(30)');
+    const identities = await client.query({ query: "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'identities'", format: 'JSONEachRow' });
+    expect((await identities.json<{ engine_full: string }>())[0]!.engine_full).toContain('TTL toDateTime(last_seen) + toIntervalDay(30)');
   });
 
   it('deletes events older than the retention once ClickHouse merges, and keeps the rest', async () => {
@@ -84,6 +86,47 @@ describe('storage.retentionDays', () => {
     // DISTINCT: the collector's own full rescoring may meanwhile add a 'gone' row (the same email) for these leads, which have no events.
     expect(await left("SELECT DISTINCT email FROM lead_scores WHERE lead_id LIKE concat('%', {visitor:String})")).toEqual(['new@acme.test']);
     expect(await left("SELECT alert_id FROM alert_outbox WHERE alert_id LIKE concat('%', {visitor:String})")).toEqual([`al_new_${visitor}`]);
+  });
+
+  it('keeps a lead who gave their email before the retention but came back, on each of their browsers, and forgets the one who did not', async () => {
+    const [back, otherDevice, gone] = [newVisitor(), newVisitor(), newVisitor()];
+    // Emails given 29 days ago (rows past the retention already would go at the next merge): Ada on two browsers, Bob
+    // on one.
+    await client.command({
+      query: `INSERT INTO identities (site_id, visitor_id, email, ts, event_id, is_bot)
+              VALUES ('acme', {back:String}, 'ada@acme.test', now64(3, 'UTC') - INTERVAL 29 DAY, generateUUIDv4(), 0),
+                     ('acme', {otherDevice:String}, 'ada@acme.test', now64(3, 'UTC') - INTERVAL 29 DAY - INTERVAL 1 HOUR, generateUUIDv4(), 0),
+                     ('acme', {gone:String}, 'bob@acme.test', now64(3, 'UTC') - INTERVAL 29 DAY, generateUUIDv4(), 0)`,
+      query_params: { back, otherDevice, gone },
+    });
+    // Ada comes back today on her first browser.
+    const response = await fetch(`${server.url}/collect`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://acme.test', 'user-agent': BROWSER_USER_AGENT },
+      body: JSON.stringify({ s: 'acme', v: back, e: [wireEvent({ u: 'https://acme.test/pricing' })] }),
+    });
+    expect(response.status).toBe(202);
+    await server.scorer.settled();
+    // A day later, as it were: a retention of 28 days.
+    await applyRetention(client, 28);
+    try {
+      await client.command({ query: 'OPTIMIZE TABLE identities FINAL' });
+      const result = await client.query({
+        query: 'SELECT visitor_id, email FROM identities WHERE visitor_id IN {visitors:Array(String)} ORDER BY ts',
+        query_params: { visitors: [back, otherDevice, gone] },
+        format: 'JSONEachRow',
+      });
+      // Once each: the copy with its new time replaced the row.
+      expect(await result.json()).toEqual([
+        { visitor_id: otherDevice, email: 'ada@acme.test' },
+        { visitor_id: back, email: 'ada@acme.test' },
+      ]);
+    } finally {
+      await applyRetention(client, 30);
+    }
+    // As the lead list shows her: a lead, not an anonymous visitor.
+    const leads = await fetch(`${server.url}/api/leads?site=acme&visitor=${back}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    expect(((await leads.json()) as { leads: { kind: string; email: string }[] }).leads.map(({ kind, email }) => ({ kind, email }))).toEqual([{ kind: 'lead', email: 'ada@acme.test' }]);
   });
 
   it('drops the events ClickHouse refused from wal/rejected.ndjson once they are older than the retention, as the collector starts', () => {
