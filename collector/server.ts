@@ -196,7 +196,9 @@ async function startOn(
   await abandonIfStopped();
   let url = '';
   // Alerts are recorded in the outbox before the snapshot that raised them; sending starts once the server listens.
-  const dispatcher = config.sites.some((site) => site.alerts) ? createAlertDispatcher({ client, config, log }) : undefined;
+  // Also when no site has alert destinations: a site's signals are then recorded as suppressed (GET /api/alerts says
+  // why), and what an earlier config left pending becomes a dead letter naming the destination gone, not pending forever.
+  const dispatcher = createAlertDispatcher({ client, config, log });
   opened.dispatcher = dispatcher;
   const scorer = createScorer({
     config,
@@ -204,7 +206,7 @@ async function startOn(
     log,
     drained: () => sink.drained(),
     dashboardUrl: () => config.dashboardUrl ?? url,
-    onAlerts: dispatcher && (async (alerts) => void (await dispatcher.enqueue(alerts))),
+    onAlerts: async (alerts) => void (await dispatcher.enqueue(alerts)),
     querySettings: store.url ? undefined : BACKGROUND,
     sliceLeads: env.sliceLeads,
     ready,
@@ -238,7 +240,7 @@ async function startOn(
     // An erasure or an export waits for the events accepted before it, not for an hourly pass of a large site.
     settled: () => scorer.rescored(),
     // And alerts: a send recorded just after an erasure deleted its alert would bring the person back.
-    holdingScores: (fn) => scorer.holding(() => (dispatcher ? dispatcher.holding(fn) : fn())),
+    holdingScores: (fn) => scorer.holding(() => dispatcher.holding(fn)),
     rescoreVisitors: (site, visitors) => scorer.noteStored(visitors.map((visitor_id) => ({ site_id: site, visitor_id, is_bot: 0 }))),
     cluster,
     users: firstAdmin ? [firstAdmin.user] : configuredUsers,
@@ -266,7 +268,7 @@ async function startOn(
     if (startProblem) app.log.info({}, 'ClickHouse answers: the store is prepared, and the write-ahead log drains into it');
     if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');
     if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events table keeps events (storage.retentionDays)');
-    if (env.sendAlerts && !closing) dispatcher?.start();
+    if (env.sendAlerts && !closing) dispatcher.start();
   });
   return {
     app,

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../collector/server.ts';
+import { alertDeliveries, writeDeliveries } from '../../scoring/alerts/outbox.ts';
+import { sampleAlert, waitFor } from '../support/alerts.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+
+// A collector whose config has no alert destinations at all, as after someone removed the last site's alerts.
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+
+describe('a config without alert destinations', () => {
+  it('turns what an earlier config left pending into a dead letter naming the destination gone', async () => {
+    const at = Date.now();
+    const alert = sampleAlert({ site: 'acme' });
+    await writeDeliveries(server.client, [
+      {
+        site: 'acme',
+        alertId: alert.id,
+        destinationId: 'crm',
+        destinationType: 'webhook',
+        leadId: alert.lead.id,
+        signal: alert.signal,
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: at,
+        giveUpAt: at + 24 * 3_600_000,
+        lastError: '',
+        deliveredAt: null,
+        createdAt: at,
+        updatedAt: at,
+        alert,
+        version: 1,
+      },
+    ]);
+    // The dispatcher reads the outbox every 5 s.
+    const dead = await waitFor(async () => (await alertDeliveries(server.client, 'acme', alert.id)).find((delivery) => delivery.state === 'dead'), 15_000, 'the dead letter');
+    expect(dead.lastError).toBe('destination "crm" of site "acme" is no longer configured');
+    const listed = await getJson(server, '/api/alerts?site=acme&status=dead');
+    expect(listed.body.alerts.map((shown: { id: string }) => shown.id)).toContain(alert.id);
+  });
+
+  it('records a lead\'s buying signal as suppressed, saying why, and sends nothing', async () => {
+    const visitor = newVisitor();
+    const form = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', p: { email: `ceo.${visitor}@globex.example` } });
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [form] })).status).toBe(202);
+    await drained(server);
+    const lead = (await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads[0];
+    const { body } = await getJson(server, `/api/alerts?site=acme&lead=${lead.id}`);
+    expect(body.alerts.map(({ signal, status, reason }: { signal: string; status: string; reason: string }) => ({ signal, status, reason }))).toEqual([
+      { signal: 'demo_request', status: 'suppressed', reason: 'site "acme" has no alert destinations (sites[].alerts)' },
+    ]);
+  });
+});
