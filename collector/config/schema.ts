@@ -5,14 +5,15 @@ import { unlessIssuesAt } from '../../scoring/checks.ts';
 import { PAGE_GROUP_READS, rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
 import { alertsSchema, checkSmtpForEmail, smtpSchema } from '../../scoring/alerts/config.ts';
 import { apiTokensSchema, uniqueNames, userSchema } from '../auth/users.ts';
-import { hasAsciiHost, hasValidLabels, hasValidPort } from '../ingest/origins.ts';
+import { hasAsciiHost, hasValidIpv6, hasValidLabels, hasValidPort } from '../ingest/origins.ts';
 
 /** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. The host may be
- * an internationalised domain, in Unicode or Punycode (origins.ts compares it as browsers send it). */
+ * an internationalised domain, in Unicode or Punycode, or an IPv6 address in brackets (origins.ts compares it as
+ * browsers send it). */
 const originSchema = z
   .string()
   // Any case, spelt out: a JSON Schema pattern has no flags, and with /i the editor refused "https://WWW.Acme.com".
-  .regex(/^[hH][tT][tT][pP][sS]?:\/\/(\*\.)?[a-zA-Z0-9.\u00a1-\uffff-]+(:(\d{1,5}|\*))?$/, {
+  .regex(/^[hH][tT][tT][pP][sS]?:\/\/((\*\.)?[a-zA-Z0-9.\u00a1-\uffff-]+|\[[0-9a-fA-F:.]+\])(:(\d{1,5}|\*))?$/, {
     message: 'expected an origin such as "https://www.example.com" or "http://localhost:*" (scheme and host, no path)',
   })
   // Only for an origin: one that is not has no host to check, and this message would be about a domain there is not.
@@ -21,6 +22,7 @@ const originSchema = z
     message: 'expected a host a browser can send: this internationalised domain has no valid ASCII (Punycode) form',
     when: (payload) => payload.issues.length === 0,
   })
+  .refine(hasValidIpv6, { message: 'expected an IPv6 address in brackets, such as "[2001:db8::1]"', when: (payload) => payload.issues.length === 0 })
   .refine(hasValidLabels, {
     message: 'expected a host a browser can send: dot-separated names of letters and digits, a hyphen only inside one ("www.my-shop.com")',
     when: (payload) => payload.issues.length === 0,

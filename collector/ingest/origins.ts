@@ -19,17 +19,31 @@ export function originMatcher(patterns: readonly string[]): (origin: string) => 
   return (origin) => regexes.some((re) => re.test(origin));
 }
 
-/** An origin as configured: scheme, host (`*.` for any subdomain), and `:port` or `:*` for any port. */
-const ORIGIN = /^(https?):\/\/([^:/]+)(?::(\d+|\*))?$/i;
+/** An origin as configured: scheme, host (`*.` for any subdomain, or an IPv6 address in brackets), and `:port` or `:*` for any port. */
+const ORIGIN = /^(https?):\/\/(\[[0-9a-f:.]+\]|[^:/[\]]+)(?::(\d+|\*))?$/i;
 
 /**
  * A configured host (`*.` aside) as a browser sends it in an Origin header, or '' when it has no such form (an invalid
- * Punycode label).
+ * Punycode label, an IPv6 address that is none). An IPv6 address is written as the URL standard serialises it
+ * (`[::1]`, not `[0:0:0:0:0:0:0:1]`), as browsers do.
  */
-const hostName = (host: string) => domainToASCII(host.startsWith('*.') ? host.slice(2) : host);
+const hostName = (host: string) => (host.startsWith('[') ? ipv6Host(host) : domainToASCII(host.startsWith('*.') ? host.slice(2) : host));
 
-/** Whether a configured origin's host has the ASCII form a browser would send (hostName). */
-export const hasAsciiHost = (origin: string) => hostName(ORIGIN.exec(origin)?.[2] ?? '') !== '';
+function ipv6Host(host: string): string {
+  try {
+    return new URL(`http://${host}`).hostname;
+  } catch {
+    return '';
+  }
+}
+
+const hostOf = (origin: string) => ORIGIN.exec(origin)?.[2] ?? '';
+
+/** Whether a configured origin's domain has the ASCII form a browser would send (hostName). */
+export const hasAsciiHost = (origin: string) => hostOf(origin).startsWith('[') || hostName(hostOf(origin)) !== '';
+
+/** Whether a configured origin's IPv6 address, when it gives one, is an address. */
+export const hasValidIpv6 = (origin: string) => !hostOf(origin).startsWith('[') || hostName(hostOf(origin)) !== '';
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -42,7 +56,7 @@ export const hasValidPort = (origin: string) => {
 };
 
 /** Whether a configured origin's host is made of labels a browser can send: none empty, none with a hyphen at an end. */
-export const hasValidLabels = (origin: string) =>
-  hostName(ORIGIN.exec(origin)?.[2] ?? '')
-    .split('.')
-    .every((label) => /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i.test(label));
+export const hasValidLabels = (origin: string) => {
+  const host = hostName(hostOf(origin));
+  return host.startsWith('[') || host.split('.').every((label) => /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i.test(label));
+};

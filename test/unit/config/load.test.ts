@@ -324,7 +324,14 @@ describe('the JSON Schema (`hearth schema`)', () => {
     ]) {
       expect(problemsOf({ origins: [origin] }), origin).toEqual([`hearth.config.json: sites[0].origins[0]: ${message} (got "${origin}")`]);
     }
-    for (const origin of ['https://my-shop.co.uk:65535', 'http://127.0.0.1:8787', 'https://*.acme.com']) expect(problemsOf({ origins: [origin] }), origin).toEqual([]);
+    for (const origin of ['https://my-shop.co.uk:65535', 'http://127.0.0.1:8787', 'https://*.acme.com', 'http://[::1]:8080', 'https://[2001:db8::1]']) {
+      expect(problemsOf({ origins: [origin] }), origin).toEqual([]);
+    }
+    const notIpv6 = 'expected an IPv6 address in brackets, such as "[2001:db8::1]"';
+    for (const origin of ['http://[1:2:3]', 'http://[::1::2]']) {
+      expect(problemsOf({ origins: [origin] }), origin).toEqual([`hearth.config.json: sites[0].origins[0]: ${notIpv6} (got "${origin}")`]);
+    }
+    expect(problemsOf({ origins: ['https://*.[::1]'] })[0]).toMatch(/expected an origin such as/);
   });
 
   it('refuses an internationalised domain with no ASCII form a browser could send', () => {

@@ -22,4 +22,10 @@ describe('a configured origin', () => {
       expect(allowed(header), configured).toBe(true);
     }
   });
+
+  it('with an IPv6 address matches the header, which writes the address shortest and in lower case', () => {
+    const allowed = originMatcher(['http://[::1]:8080', 'https://[2001:DB8:0:0::1]', 'http://[fd00::a]:*']);
+    expect(['http://[::1]:8080', 'https://[2001:db8::1]', 'http://[fd00::a]', 'http://[fd00::a]:3000'].filter(allowed)).toHaveLength(4);
+    expect(['http://[::1]', 'http://[::1]:9', 'http://[::2]:8080', 'https://[2001:db8::1]:8443', 'http://[fd00::a0]'].filter(allowed)).toEqual([]);
+  });
 });
