@@ -21,13 +21,18 @@ export const qualificationPolicySchema = z
   .object({
     framework: z.enum(frameworkNames, { message: `expected one of ${frameworkNames.join(', ')}` }).default('bant'),
     /** The boxes that must be ticked; all of the framework's by default. */
-    required: z.array(z.string()).optional(),
+    required: z
+      .array(z.string())
+      // None would make any lead with an owner a prospect.
+      .min(1, { message: "list at least one box, or leave required out to require all of the framework's" })
+      .optional(),
   })
   .strict()
   .superRefine((policy, ctx) => {
     const boxes: readonly string[] = FRAMEWORKS[policy.framework];
     policy.required?.forEach((box, i) => {
       if (!boxes.includes(box)) ctx.addIssue({ code: 'custom', path: ['required', i], message: `"${box}" is not a ${policy.framework.toUpperCase()} box; its boxes are ${boxes.join(', ')}` });
+      else if (policy.required!.indexOf(box) < i) ctx.addIssue({ code: 'custom', path: ['required', i], message: `"${box}" is listed twice` });
     });
   });
 

@@ -191,6 +191,11 @@ const cursorText = ({ sort, key, leadId }: SortedCursor) => `${sort}.${sort === 
 const cursorParam = z
   .string()
   .regex(/^(?:score\.-?\d{1,10}|recent\.\d{1,13})\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" of a page of this list, as it was given' })
+  // A score is a 32-bit integer where the page is read (storedLeadPage): one beyond would wrap around there.
+  .refine((text) => !text.startsWith('score.') || Math.abs(Number(text.split('.')[1])) <= 2 ** 31 - 1, {
+    message: 'expected the "next" of a page of this list, as it was given',
+    abort: true,
+  })
   .transform((text): SortedCursor => {
     // A lead id has no dot: the text is three parts.
     const [sort, key, leadId] = text.split('.') as ['score' | 'recent', string, string];

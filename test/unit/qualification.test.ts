@@ -20,6 +20,20 @@ describe('qualification policy and checklist', () => {
     );
   });
 
+  it('refuses a required list with no box, which would make any lead with an owner a prospect, or with a box twice', () => {
+    const problems = (required: string[]) => {
+      try {
+        parseConfig({ sites: [{ id: 'acme', origins: ['https://acme.test'], qualification: { framework: 'champ', required } }] }, 'hearth.config.json');
+        return [];
+      } catch (error) {
+        return (error as ConfigError).message.split('\n').map((line) => line.trim());
+      }
+    };
+    expect(problems([])).toContain("hearth.config.json: sites[0].qualification.required: list at least one box, or leave required out to require all of the framework's");
+    expect(problems(['money', 'money'])).toContain('hearth.config.json: sites[0].qualification.required[1]: "money" is listed twice');
+    expect(problems(['money', 'authority'])).toEqual([]);
+  });
+
   it('carries the boxes two frameworks share when switching, loses none on a switch back, and needs an owner to make a prospect', () => {
     const policy = qualificationPolicySchema.parse({});
     let state = applyQualificationChange(emptyQualification(policy), { boxes: { budget: true, authority: true, need: true, timing: true }, notes: { budget: '200k approved' } });
