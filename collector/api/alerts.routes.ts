@@ -5,7 +5,7 @@ import { alertDeliveries, alertStatus, DELIVERY_STATES, listAlerts, reviveDeadDe
 import { RETRY_FOR_MS } from '../../scoring/alerts/dispatcher.ts';
 import { alertAsSent } from '../../scoring/alerts/formats.ts';
 import { requireRole } from '../auth/roles.ts';
-import { bodyless } from '../hooks/no-body.hook.ts';
+import { bodyless, noBody } from '../hooks/no-body.hook.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
 import { siteParam, wholeNumber } from './site-query.ts';
@@ -100,7 +100,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
     } satisfies AlertListResponse;
   });
 
-  app.post('/api/alerts/:id/retry', { onRequest: [bodyless, seeAlerts.onRequest] }, async (request, reply) => {
+  app.post('/api/alerts/:id/retry', { onRequest: [bodyless, seeAlerts.onRequest], preHandler: noBody }, async (request, reply) => {
     const parsed = siteQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const { site } = parsed.data;

@@ -87,6 +87,24 @@ async function emailOfLead(client: ClickHouseClient, site: string, id: string): 
   return found?.email;
 }
 
+/**
+ * When the person of a lead id (`l_…`) or of an anonymous visitor's (`v_…`, stored form) was erased, as `erasures`
+ * recorded it (kept 90 days), or undefined: what tells a repeated erasure or export from a mistyped id.
+ */
+export async function erasedAt(client: ClickHouseClient, site: string, id: string): Promise<string | undefined> {
+  const visitor = visitorOfId(id) ?? '';
+  const lead = isLeadId(id) ? id : '';
+  if (!visitor && !lead) return undefined;
+  const [found] = await rows<{ at: string }>(
+    client,
+    `SELECT max(erased_at) AS at FROM erasures
+     WHERE site_id = {site:String} AND ((lead_id = {lead:String} AND lead_id != '') OR (visitor_id = {visitor:String} AND visitor_id != '' AND session_id = ''))
+     HAVING count() > 0`,
+    { site, lead, visitor },
+  );
+  return found && isoTime(found.at);
+}
+
 /** Whose visits a browser's are, for each of some emails: the lead's visitorIds, sharedVisits and handedOver. */
 interface Visits {
   visitorIds: string[];

@@ -17,11 +17,12 @@ import { saysNothing } from '../../scoring/normalize.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import { toProblems } from '../config/issues.ts';
 import { requireRole } from '../auth/roles.ts';
-import { bodyless } from '../hooks/no-body.hook.ts';
+import { bodyless, noBody } from '../hooks/no-body.hook.ts';
 import {
   appendQualification,
   eraseLead,
   findLead,
+  erasedAt,
   findPerson,
   findVisitor,
   isLeadId,
@@ -106,10 +107,21 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     if (person && visitorOfId(id)) return visitorAsPerson(site, id, reply);
     const lead = await (person ? findPerson : findLead)(client, site, id, countsBots(site));
     if (!lead) {
-      notFound(reply, site, id);
+      if (!person || !(await answeredErased(reply, site, id))) notFound(reply, site, id);
       return;
     }
     return { site, lead };
+  }
+
+  /**
+   * The 404 of a person erased (erasedAt): an erasure sent again (a client that timed out) or an export after one
+   * says so, rather than "no such lead" as for a mistyped id. False when there was no such erasure.
+   */
+  async function answeredErased(reply: FastifyReply, site: string, id: string): Promise<boolean> {
+    const at = await erasedAt(client, site, id);
+    if (at === undefined) return false;
+    reply.code(404).send({ error: `the person of "${id}" on site "${site}" was erased at ${at}: nothing of theirs is kept`, code: 'already_erased', erasedAt: at });
+    return true;
   }
 
   /**
@@ -120,6 +132,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   async function visitorAsPerson(site: string, id: string, reply: FastifyReply): Promise<{ site: string; lead: Person } | undefined> {
     const found = await findVisitor(client, site, id);
     if (!found) {
+      if (await answeredErased(reply, site, id)) return;
       reply.code(404).send({ error: `no anonymous visitor "${id}" on site "${site}"`, code: 'lead_not_found' });
       return;
     }
@@ -261,7 +274,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   });
 
   // Erasing a person cannot be undone: admins only.
-  app.delete('/api/leads/:id', { onRequest: [bodyless, requireRole('admin')] }, async (request, reply) => {
+  app.delete('/api/leads/:id', { onRequest: [bodyless, requireRole('admin')], preHandler: noBody }, async (request, reply) => {
     // Events still in the write-ahead log would come back after the erasure: let them land first, then see what is
     // the person's. Nothing is erased before they have (an erasure must not half-run).
     if (!(await siteOnceDrained(request, reply, 'nothing was erased'))) return;

@@ -1,4 +1,4 @@
-import type { onRequestHookHandler } from 'fastify';
+import type { onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 
 /**
  * For a route that takes no body: a request labelled JSON that carries none is read as one without a label. HTTP
@@ -9,4 +9,23 @@ export const bodyless: onRequestHookHandler = (request, _reply, done) => {
   const { headers } = request;
   if (headers['content-length'] === '0' || (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined)) delete headers['content-type'];
   done();
+};
+
+/**
+ * For a route that takes no body: one that says something is refused before anything is done. An option sent in the
+ * body (`{"dryRun": true}`, as some API clients send options) would otherwise be dropped without a word, and an
+ * erasure meant as a trial would erase for real. Nothing at all, `{}` or `null` is no body.
+ */
+export const noBody: preHandlerHookHandler = (request, reply, done) => {
+  const { body } = request;
+  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
+  if (body === undefined || body === null || body === '' || (isObject && Object.keys(body).length === 0)) {
+    done();
+    return;
+  }
+  void reply.code(400).send({
+    error: `${request.method} ${request.routeOptions.url} takes no body, and nothing was done: its options, if any, go in the query string`,
+    code: 'unexpected_body',
+    ...(isObject ? { keys: Object.keys(body) } : {}),
+  });
 };

@@ -285,7 +285,26 @@ describe('erasing a person', () => {
     const bobScores = await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId });
     expect(bobScores).toBeGreaterThan(0);
 
+    // Options sent in a body, as some API clients send them: refused, and nothing erased.
+    const trial = await fetch(`${server.url}/api/leads/${adaId}?site=acme`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ dryRun: true }),
+    });
+    expect({ status: trial.status, body: await trial.json() }).toEqual({
+      status: 400,
+      body: { error: 'DELETE /api/leads/:id takes no body, and nothing was done: its options, if any, go in the query string', code: 'unexpected_body', keys: ['dryRun'] },
+    });
+    expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(200);
+
     expect(await erase(adaId)).toMatchObject({ status: 200, body: { erased: adaId } });
+    // Sent again (a client that timed out), or exported after: said erased, not "no such lead".
+    const again = await erase(adaId);
+    expect(again).toEqual({
+      status: 404,
+      body: { error: `the person of "${adaId}" on site "acme" was erased at ${again.body.erasedAt}: nothing of theirs is kept`, code: 'already_erased', erasedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+    });
+    expect(await getJson(server, `/api/leads/${adaId}/export?site=acme`)).toMatchObject({ status: 404, body: { code: 'already_erased' } });
 
     // Nothing of Ada: her laptop, her visit of the shared computer, her identity rows and stored scores.
     expect(await count(`events WHERE email = {email:String} OR visitor_id = {laptop:String}`, { email: ada, laptop })).toBe(0);
@@ -692,8 +711,8 @@ describe('an anonymous visitor, by its browser id (`v_…`)', () => {
     expect(readFileSync(join(walDir(), REJECTED_FILE), 'utf8')).toContain(stranger);
     await drained(server);
     expect((await getJson(server, `/api/leads?site=acme&visitor=${browser}`)).body.leads).toEqual([]);
-    expect(await getJson(server, `/api/leads/${id}/export?site=acme`)).toMatchObject({ status: 404, body: { code: 'lead_not_found', error: `no anonymous visitor "${id}" on site "acme"` } });
-    expect(await erase(id)).toMatchObject({ status: 404, body: { code: 'lead_not_found' } });
+    expect(await getJson(server, `/api/leads/${id}/export?site=acme`)).toMatchObject({ status: 404, body: { code: 'already_erased' } });
+    expect(await erase(id)).toMatchObject({ status: 404, body: { code: 'already_erased', error: expect.stringMatching(new RegExp(`^the person of "${id}" on site "acme" was erased at `)) } });
   });
 
   it('is the identified lead’s once its browser gave an email: 409 naming the lead, and nothing erased', async () => {
