@@ -20,9 +20,9 @@ import { requireRole } from '../auth/roles.ts';
 import { bodyless, noBody } from '../hooks/no-body.hook.ts';
 import {
   appendQualification,
+  erasedAt,
   eraseLead,
   findLead,
-  erasedAt,
   findPerson,
   findVisitor,
   isLeadId,

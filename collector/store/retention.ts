@@ -12,8 +12,8 @@ export function ttlOf(engineFull: string): string | null {
  * The tables `storage.retentionDays` covers, each with the time a row is as old as: whatever names or identifies a
  * person. Events; the identity map (who gave which email on which browser), as old as the last time the person was
  * seen (keepIdentities); a lead's stored scores, which carry its profile, as old as its last activity; alerts, which
- * carry the lead's name, email and company. Qualifications (sales'
- * own notes on a deal) are kept, as a CRM keeps them; an erasure removes them with the rest.
+ * carry the lead's name, email and company. Qualifications (sales' own notes on a deal) are kept, as a CRM keeps
+ * them; an erasure removes them with the rest.
  */
 const RETAINED: ReadonlyArray<{ table: string; time: string }> = [
   { table: 'events', time: 'ts' },
@@ -24,7 +24,7 @@ const RETAINED: ReadonlyArray<{ table: string; time: string }> = [
 
 const DAY_MS = 24 * 60 * 60_000;
 /** How often at most keepIdentities writes a row again: an hour, a small part of the shortest retention (a day). */
-export const KEEP_EVERY_MS = 60 * 60_000;
+const KEEP_EVERY_MS = 60 * 60_000;
 
 /**
  * Brings forward to `at` the `last_seen` of the identity rows of the emails these browsers gave, whichever browser gave
