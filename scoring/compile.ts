@@ -540,7 +540,9 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
           // No more than the visit spent between its first pricing event and its last, give or take a piece: pieces are
           // client-told (engagedWithin). The pricing panel bounds its time the same way, as a dwell rule bounds a page's.
           pricing_ms: engagedWithin(`sumIf(engaged_ms, ${onPricing})`, `minIf(ts, ${onPricing})`, `maxIf(ts, ${onPricing})`),
-          pricing_at: `maxIf(ts, in_window AND on_pricing AND type = 'pageview')`,
+          // A visit is on pricing by a view or by engaged time there: a pricing tab left open and come back to after
+          // 30 minutes is a new visit that sends engaged time and no page view.
+          pricing_at: `maxIf(ts, ${onPricing})`,
           request_at: 'maxIf(ts, in_window AND is_request)',
           request_form: 'argMaxIf(name, ts, in_window AND is_request)',
           docs_at: 'maxIf(ts, in_window AND is_docs)',

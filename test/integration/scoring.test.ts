@@ -668,6 +668,20 @@ describe('buying signals', () => {
     expect(byEmail(leads, 'reader@globex.example').signals).toEqual([]);
   });
 
+  it('counts as a return to pricing a visit to a pricing tab left open, which sends engaged time and no page view', async () => {
+    const site = newSite();
+    // The tab, opened once, then come back to twice, each after more than 30 minutes away: new visits, of engaged time only.
+    await insert([
+      { ...view(site, 'tab-1', '/pricing/'), session_id: 'tab-s1', ts: at({ days: 2, minutes: 30 }) },
+      event(site, 'tab-1', 'engagement', { days: 1, minutes: 30 }, { session_id: 'tab-s2', path: '/pricing/', engaged_ms: 20_000 }),
+      event(site, 'tab-1', 'engagement', { days: 0, minutes: 40 }, { session_id: 'tab-s3', path: '/pricing/', engaged_ms: 20_000 }),
+      { ...form(site, 'tab-1', 'newsletter', 'tab@globex.example', {}), session_id: 'tab-s3', ts: at({ days: 0, minutes: 30 }) },
+    ]);
+    const lead = byEmail(await score(site), 'tab@globex.example');
+    expect(signalsOf(lead)).toEqual({ pricing_returns: '3 visits to pricing in 7 days' });
+    expect(lead.signals[0]!.at).toBe(at({ days: 0, minutes: 40 }));
+  });
+
   it('takes a download for technical documentation by a whole word of its name or path, not by letters inside another word', async () => {
     const site = newSite();
     const downloaded = (n: number, link: string) => [download(site, `files-${n}`, link), form(site, `files-${n}`, 'newsletter', `files${n}@globex.example`, {})];
