@@ -29,31 +29,34 @@ export function trackForms(): void {
    * of its own, and with its regexes where they are used rather than in named constants: fewer bytes of gzip.
    */
   const record = (form: HTMLFormElement, submitter?: HTMLButtonElement | null) => {
-    // method="dialog" (or a button's formmethod="dialog", a dialog's Cancel) closes a dialog: nothing is sent.
-    if (form.hasAttribute('data-hearth-ignore') || /dia/.test(form.method + submitter?.formMethod)) return;
-    const fields: Record<string, string> = {};
-    for (const field of form.elements as unknown as Iterable<HTMLInputElement>) {
-      // A fieldset in form.elements has no value, and a form-associated custom element's may be no text (a number).
-      const value = field.value?.trim?.();
-      const explicit = field.getAttribute('data-hearth-field');
-      const key = (explicit || field.name + ' ' + field.id + ' ' + field.autocomplete).toLowerCase().slice(0, 64);
-      if (
-        value &&
-        (explicit || DECLARATIVE.test(key)) &&
-        // Never read, even when DECLARATIVE matches ("cardholder_name", "passport_country", "company_iban",
-        // "social_security", "securite_sociale", "sécurité_sociale").
-        !/pass|card|cc-|iban|s.cu/.test(key) &&
-        // Passwords, hidden and file inputs, and unchecked boxes: a checkbox's type and state read "checkboxfalse", a
-        // radio's "radiofalse" (no other type ends in x or o; a select's or a textarea's state is undefined).
-        !/pass|hid|file|[xo]false/.test(field.type + field.checked) &&
-        !field.hasAttribute('data-hearth-ignore') &&
-        // 13 to 19 digits once spaces and dashes are gone, the first from 2 to 6 as a payment card's (Visa 4,
-        // Mastercard 2 and 5, Amex 3, UnionPay 6): never read. (A phone number written 0044 20 7946 0958 is read.)
-        !/^[2-6]\d{12,18}$/.test(value.replace(/[\s-]/g, ''))
-      )
-        fields[key] = value.slice(0, 500);
-    }
-    push('f', { k: form.getAttribute('data-hearth-form') || form.getAttribute('id') || form.getAttribute('name'), p: fields }, true);
+    // Never into the page: a control named like a form's own property ("elements", "getAttribute") hides it.
+    try {
+      // method="dialog" (or a button's formmethod="dialog", a dialog's Cancel) closes a dialog: nothing is sent.
+      if (form.hasAttribute('data-hearth-ignore') || /dia/.test(form.method + submitter?.formMethod)) return;
+      const fields: Record<string, string> = {};
+      for (const field of form.elements as unknown as Iterable<HTMLInputElement>) {
+        // A fieldset in form.elements has no value, and a form-associated custom element's may be no text (a number).
+        const value = field.value?.trim?.();
+        const explicit = field.getAttribute('data-hearth-field');
+        const key = (explicit || field.name + ' ' + field.id + ' ' + field.autocomplete).toLowerCase().slice(0, 64);
+        if (
+          value &&
+          (explicit || DECLARATIVE.test(key)) &&
+          // Never read, even when DECLARATIVE matches ("cardholder_name", "passport_country", "company_iban",
+          // "social_security", "securite_sociale", "sécurité_sociale").
+          !/pass|card|cc-|iban|s.cu/.test(key) &&
+          // Passwords, hidden and file inputs, and unchecked boxes: a checkbox's type and state read "checkboxfalse", a
+          // radio's "radiofalse" (no other type ends in x or o; a select's or a textarea's state is undefined).
+          !/pass|hid|file|[xo]false/.test(field.type + field.checked) &&
+          !field.hasAttribute('data-hearth-ignore') &&
+          // 13 to 19 digits once spaces and dashes are gone, the first from 2 to 6 as a payment card's (Visa 4,
+          // Mastercard 2 and 5, Amex 3, UnionPay 6): never read. (A phone number written 0044 20 7946 0958 is read.)
+          !/^[2-6]\d{12,18}$/.test(value.replace(/[\s-]/g, ''))
+        )
+          fields[key] = value.slice(0, 500);
+      }
+      push('f', { k: form.getAttribute('data-hearth-form') || form.getAttribute('id') || form.getAttribute('name'), p: fields }, true);
+    } catch {}
   };
   // On the window, as clicks are (downloads.ts).
   addEventListener(
@@ -67,10 +70,8 @@ export function trackForms(): void {
   );
   const submit = HTMLFormElement.prototype.submit;
   HTMLFormElement.prototype.submit = function (this: Submitted) {
-    try {
-      // Marked by its submit event: this ends it.
-      this._h ? (this._h = 0) : record(this);
-    } catch {}
+    // Marked by its submit event: this ends it.
+    this._h ? (this._h = 0) : record(this);
     submit.call(this);
   };
 }

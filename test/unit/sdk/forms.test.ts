@@ -85,6 +85,23 @@ describe('form capture', () => {
     expect(page.events('f')[0]!.p).toEqual({ 'email  ': 'ce@acme.test' });
   });
 
+  it('never throws into the page when a control is named like a property of the form it hides ("elements")', async () => {
+    const page = await openPage();
+    const element = form('<input name="email" value="e@acme.test"><input name="elements" value="x">');
+    // As browsers do (happy-dom does not): the control named "elements" hides the form's own.
+    Object.defineProperty(element, 'elements', { value: element.querySelector('[name=elements]') });
+    const errors: unknown[] = [];
+    const onError = (event: ErrorEvent) => errors.push(event.error);
+    window.addEventListener('error', onError);
+    submit(element);
+    window.removeEventListener('error', onError);
+    expect(errors).toEqual([]);
+    // Such a form is not read; the next one is.
+    expect(page.events('f')).toEqual([]);
+    submit(form('<input name="email" value="f@acme.test">', { id: 'next' }));
+    expect(page.events('f').map((event) => event.k)).toEqual(['next']);
+  });
+
   it('never sends a French social-security number, accented or not', async () => {
     const page = await openPage();
     submit(form('<input name="email" value="a@acme.test"><input name="numéro_sécurité_sociale" value="185057800608436"><input name="num_secu_sociale" value="185057800608436">'));
