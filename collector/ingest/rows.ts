@@ -243,7 +243,8 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       props: answers ?? textProps(event.p),
       engaged_ms: Math.min(event.ms ?? 0, MAX_ENGAGED_PIECE_MS),
       scroll_depth: event.sd ?? 0,
-      link_url: storedUrl(readable(storedAddressText(event.h ?? ''))),
+      // The snippet reads an SVG link's href as text: "[object SVGAnimatedString]", no address.
+      link_url: event.h === '[object SVGAnimatedString]' ? '' : storedUrl(readable(storedAddressText(event.h ?? ''))),
       link_text: event.x ?? '',
       session_start: event.ss ? 1 : 0,
       // Either side may know: the snippet sees automation (webdriver, headless), the User-Agent names crawlers.

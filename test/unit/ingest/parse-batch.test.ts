@@ -115,6 +115,12 @@ describe('parseBatch', () => {
     expect(rows.slice(paths.length).map((row) => row.link_url)).toEqual(['https://x.test/docs/Livre blanc – 2025.pdf?q=a%26b', ...links.slice(1)]);
   });
 
+  it('stores no address for a gated asset behind an SVG link, whose href the snippet can only send as "[object SVGAnimatedString]"', () => {
+    const parsed = parseBatch(batchOf(event({ n: 'd', h: '[object SVGAnimatedString]', k: 'diagram' })));
+    const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
+    expect(rows.map((row) => [row.name, row.link_url])).toEqual([['diagram', '']]);
+  });
+
   it('finds a French form\'s email in a field named "mail", "e_mail" or "adresse_mail", not in a "mailing" list choice', () => {
     const forms = [{ 'mail mail ': 'bruno@leroy.fr' }, { 'e_mail  ': 'bruno@leroy.fr' }, { 'adresse_mail  ': 'bruno@leroy.fr' }, { 'mailing_list  ': 'bruno@leroy.fr' }];
     const parsed = parseBatch(batchOf(...forms.map((p) => event({ n: 'f', k: 'demande-devis', p }))));
