@@ -507,6 +507,17 @@ function hostForPeople(host: string): string {
 
 const writeDemoHistory: SiteCommand = async ({ options, config, site, store, client }) => {
   await prepareStore(client, store, config.storage?.retentionDays);
+  // Made-up visitors and leads in a real site would sit in every figure, list and MQL count, and could only be taken
+  // out one lead at a time: only into the demo site (a config that serves it) or a site that holds nothing yet.
+  if (!config.serveDemoSite) {
+    const result = await client.query({ query: 'SELECT count() AS events FROM events WHERE site_id = {site:String}', query_params: { site: site.id }, format: 'JSONEachRow' });
+    const [{ events: held } = { events: 0 }] = await result.json<{ events: string | number }>();
+    if (Number(held) > 0) {
+      throw new UsageError(
+        `site "${site.id}" already holds ${counted(Number(held), 'event')}, and ${options.configFile} does not serve the demo site: a made-up history would mix with them in every figure and list. Write it into a store of its own (HEARTH_DATA_DIR=another directory), a site with no events, or use the demo config`,
+      );
+    }
+  }
   const started = Date.now();
   const visitors = options.visitors ?? 2000;
   const history = {

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freshDataDir } from '../support/data-dir.ts';
 import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
@@ -94,6 +96,18 @@ describe('hearth demo', () => {
     const { code, stdout } = await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '1', '--seed', '1'], { HEARTH_DATA_DIR: freshDataDir() });
     expect(code).toBe(0);
     expect(stdout).toMatch(/^wrote [1-9]\d* events? of 1 visitor \((0 leads|1 lead)\) for site "demo"/m);
+  });
+
+  it('writes into a site of your own only while it holds nothing, so made-up leads never mix with real ones', async () => {
+    const dataDir = freshDataDir();
+    const configFile = join(dataDir, 'acme.config.json');
+    writeFileSync(configFile, JSON.stringify({ sites: [{ id: 'acme', origins: ['https://www.acme.test'] }] }));
+    const first = await runHearth(['demo', '--config', configFile, '--visitors', '20', '--seed', '1'], { HEARTH_DATA_DIR: dataDir });
+    expect(first.code, first.stderr).toBe(0);
+    const again = await runHearth(['demo', '--config', configFile, '--visitors', '20', '--seed', '2'], { HEARTH_DATA_DIR: dataDir });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(new RegExp(`^hearth: site "acme" already holds [\\d,]+ events, and ${configFile.replaceAll('.', '\\.')} does not serve the demo site`));
+    expect(again.stdout).toBe('');
   });
 
   it('names a bad flag value', async () => {
