@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
-import { firstStartAdmin, mergeUsers, usersFromEnvironment, type FirstAdmin } from './auth/accounts.ts';
+import { firstStartAdmin, mergeUsers, replacedAdminWarning, usersFromEnvironment, type FirstAdmin } from './auth/accounts.ts';
 import type { UserEntry } from './auth/users.ts';
 import { ConfigError } from './config/load.ts';
 import type { HearthConfig } from './config/schema.ts';
@@ -230,6 +230,7 @@ async function startOn(
   await abandonIfStopped();
   const token = adminToken || randomBytes(18).toString('base64url');
   const firstAdmin = configuredUsers.length === 0 ? await firstStartAdmin(store.dataDir) : undefined;
+  const adminGone = await replacedAdminWarning(store.dataDir, configuredUsers);
   const app = await buildApp({
     config,
     client,
@@ -260,6 +261,7 @@ async function startOn(
   }
   if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
   if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
+  if (adminGone) app.log.warn(adminGone);
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   url = address.replace('[::1]', 'localhost');
   let closing: Promise<void> | undefined;

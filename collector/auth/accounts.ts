@@ -65,6 +65,22 @@ export async function firstStartAdmin(dataDir: string): Promise<FirstAdmin> {
   return { user, password, file };
 }
 
+/**
+ * What to warn of at a start with `users` configured when the first start made an admin: that admin no longer logs in
+ * (its file is ignored), and, when none of the configured users is an admin, no one can log in as one. Undefined
+ * when there is nothing to say.
+ */
+export async function replacedAdminWarning(dataDir: string, users: UserEntry[]): Promise<string | undefined> {
+  if (users.length === 0 || users.some((user) => user.role === 'admin')) return undefined;
+  const file = join(dataDir, FIRST_ADMIN_FILE);
+  const exists = await readFile(file).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) return undefined;
+  return `users are configured, so the admin made on the first start (${file}) no longer logs in, and none of them is an admin: add one to users (its passwordHash from \`hearth hash-password\`), or use an admin API token`;
+}
+
 const storedAdminSchema = userSchema.extend({ createdAt: z.string() });
 
 function parseStoredAdmin(text: string, file: string): UserEntry {
