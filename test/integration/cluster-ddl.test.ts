@@ -53,7 +53,7 @@ describe('cluster DDL, as ClickHouse parses it', () => {
 });
 
 describe('cluster DDL, run on a cluster of one node', () => {
-  it('rebuilds a table behind its Distributed table (013 adds the visit to identities) and keeps every row', () => {
+  it('rebuilds tables behind their Distributed tables (013 adds the visit to identities, 017 regranulates the stored scores) and keeps every row', () => {
     // The whole DDL as each node runs it, less replication: ON CLUSTER's queue and Replicated engines need a Keeper,
     // which chDB lacks. Its Distributed tables and the copies through them run (test/support/chdb-cluster-replay.mjs).
     const cluster: ClusterTarget = { cluster: 'hearth', database: 'default' };
@@ -68,13 +68,18 @@ describe('cluster DDL, run on a cluster of one node', () => {
       // A lead's form, stored through the Distributed tables as a collector before 013 stored it.
       "INSERT INTO events (site_id, visitor_id, session_id, event_id, ts, received_at, type, email) VALUES ('acme', 'v1', 's1', generateUUIDv4(), now64(3) - INTERVAL 2 DAY, now64(3) - INTERVAL 2 DAY, 'form', 'ada@acme.test')",
       'INSERT INTO identities (site_id, visitor_id, email, ts, event_id, is_bot) SELECT site_id, visitor_id, email, ts, event_id, is_bot FROM events',
-      ...onOneNode(migrations.filter((migration) => migration.version >= 13)),
+      ...onOneNode(migrations.filter((migration) => migration.version >= 13 && migration.version < 17)),
+      // Its stored score, which 017 rebuilds with finer granules.
+      "INSERT INTO lead_scores (site_id, lead_id, scored_at, kind, email, visitor_ids, score) VALUES ('acme', 'l_1', now64(3) - INTERVAL 1 DAY, 'lead', 'ada@acme.test', ['v1'], 42)",
+      ...onOneNode(migrations.filter((migration) => migration.version >= 17)),
+      'SELECT lead_id, email, score FROM lead_scores',
       'SELECT visitor_id, email, session_id FROM identities',
       "SELECT table, groupArray((name, type)) AS columns FROM (SELECT table, name, type FROM system.columns WHERE database = currentDatabase() ORDER BY table, position) GROUP BY table",
     ];
     const out = execFileSync(process.execPath, ['test/support/chdb-cluster-replay.mjs', freshDataDir(), cluster.cluster], { input: JSON.stringify(statements), maxBuffer: 64 << 20 });
     const results = (JSON.parse(out.toString()) as { results: ({ error: string } | Record<string, unknown>[])[] }).results;
     expect(results.flatMap((result, i) => ('error' in result ? [`${statements[i]!.slice(0, 80)}: ${result.error}`] : []))).toEqual([]);
+    expect(results.at(-3)).toEqual([{ lead_id: 'l_1', email: 'ada@acme.test', score: 42 }]);
     expect(results.at(-2)).toEqual([{ visitor_id: 'v1', email: 'ada@acme.test', session_id: 's1' }]);
     // Every Distributed table has its local table's columns, in its order.
     const columns = new Map((results.at(-1) as { table: string; columns: unknown }[]).map((row) => [row.table, row.columns]));
