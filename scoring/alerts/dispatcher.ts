@@ -98,9 +98,16 @@ export function afterAttempt(delivery: Delivery, outcome: Outcome, now: number, 
   const next = { ...delivery, attempts, updatedAt: now, version: delivery.version + 1 };
   if (outcome.kind === 'delivered') return { ...next, state: 'delivered', deliveredAt: now, ...(outcome.refused ? { lastError: outcome.refused } : {}) };
   if (outcome.kind === 'dead') return { ...next, state: 'dead', lastError: outcome.error };
-  const wait = Math.min(policy.capMs, Math.max(retryDelay(attempts, policy), outcome.retryAfterMs ?? 0));
+  // The backoff's cap bounds Hearth's own waits, not the receiver's: a Retry-After of two hours is honoured whole.
+  const asked = outcome.retryAfterMs ?? 0;
+  const wait = Math.max(retryDelay(attempts, policy), asked);
   if (now + wait > delivery.giveUpAt) {
-    return { ...next, state: 'dead', lastError: `gave up after ${attempts} attempts (the retry window ended ${new Date(delivery.giveUpAt).toISOString()}): ${outcome.error}` };
+    const window = new Date(delivery.giveUpAt).toISOString();
+    const reason =
+      asked === wait && now < delivery.giveUpAt
+        ? `the receiver asked for no retry before ${new Date(now + asked).toISOString()}, after the retry window ends ${window}`
+        : `the retry window ended ${window}`;
+    return { ...next, state: 'dead', lastError: `gave up after ${attempts} attempts (${reason}): ${outcome.error}` };
   }
   return { ...next, state: 'pending', nextAttemptAt: now + wait, lastError: outcome.error };
 }

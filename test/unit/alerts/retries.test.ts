@@ -54,6 +54,14 @@ describe('a delivery after an attempt', () => {
   it('is due again after the backoff, or after Retry-After when the receiver asks for longer', () => {
     expect(afterAttempt(pending, { kind: 'retry', error: 'HTTP 503' }, start, top)).toMatchObject({ state: 'pending', attempts: 3, nextAttemptAt: start + 7999, lastError: 'HTTP 503' });
     expect(afterAttempt(pending, { kind: 'retry', error: 'HTTP 429', retryAfterMs: 60_000 }, start, top)).toMatchObject({ nextAttemptAt: start + 60_000 });
+    // Past the backoff's 30-minute cap, which bounds Hearth's own waits: a receiver's two hours are two hours.
+    expect(afterAttempt(pending, { kind: 'retry', error: 'HTTP 429', retryAfterMs: 2 * HOUR }, start, top)).toMatchObject({ state: 'pending', nextAttemptAt: start + 2 * HOUR });
+  });
+
+  it('is dead when the receiver asks for a wait past the retry window, saying so', () => {
+    const asked = afterAttempt(pending, { kind: 'retry', error: 'HTTP 429', retryAfterMs: 2 * HOUR }, start + 23 * HOUR, top);
+    expect(asked).toMatchObject({ state: 'dead', attempts: 3 });
+    expect(asked.lastError).toBe('gave up after 3 attempts (the receiver asked for no retry before 2026-11-27T10:00:00.000Z, after the retry window ends 2026-11-27T09:00:00.000Z): HTTP 429');
   });
 
   it('is dead at once on a permanent error, and after the retry window otherwise', () => {
