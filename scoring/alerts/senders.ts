@@ -75,13 +75,14 @@ export async function sendEmail(destination: EmailDestination, alert: Alert, smt
     // (a retry would mail the others again). Every recipient refused is an error nodemailer throws (below).
     const refused = (info?.rejected ?? []).map(String);
     if (refused.length > 0) {
-      const why = [...new Set((info?.rejectedErrors ?? []).map((e) => e.message).filter(Boolean))].join('; ');
+      const why = answerText([...new Set((info?.rejectedErrors ?? []).map((e) => e.message).filter(Boolean))].join('; '));
       return { kind: 'delivered', refused: `${NOT_DELIVERED_TO}${refused.join(', ')}: SMTP ${smtp.host}:${smtp.port} refused ${refused.length === 1 ? 'it' : 'them'}${why ? ` (${why})` : ''}` };
     }
     return { kind: 'delivered' };
   } catch (err) {
     const { responseCode, code, message } = err as { responseCode?: number; code?: string; message?: string };
-    const error = `SMTP ${smtp.host}:${smtp.port}: ${message ?? String(err)}`;
+    // The server's reply, as a receiver's answer is kept: markup left out, cut short.
+    const error = `SMTP ${smtp.host}:${smtp.port}: ${answerText(message ?? String(err))}`;
     // 5xx replies are permanent (unknown mailbox, refused sender, bad credentials); 4xx and network trouble pass.
     if (responseCode !== undefined && responseCode >= 500) return { kind: 'dead', error };
     if (responseCode === undefined && (code === 'EENVELOPE' || code === 'EMESSAGE')) return { kind: 'dead', error };

@@ -436,6 +436,20 @@ describe('email', () => {
     expect(delivered).toMatchObject({ attempts: 1, lastError: expect.stringMatching(new RegExp(`^not delivered to nobody@acme\\.test: SMTP 127\\.0\\.0\\.1:${smtp.port} refused it \\(.*no such user.*\\)$`)) });
   });
 
+  it('makes a message the SMTP server refuses a dead letter with its reply as text: markup left out, cut short', async () => {
+    const site = newSite();
+    const smtp = await startSmtpReceiver({ refuseData: `5.7.1 <html><body><b>Rejected</b> as spam <script>alert(1)</script>${'x'.repeat(400)} END</body></html>` });
+    cleanups.push(() => smtp.close());
+    const alerts = dispatcher(site, { destinations: [{ type: 'email', id: 'sales', to: ['sales@acme.test'] }] }, { smtp: { host: '127.0.0.1', port: smtp.port, from: 'alerts@acme.test' } });
+    const alert: Alert = sampleAlert({ site });
+    await alerts.enqueue([alert]);
+    const dead = await settledAs(site, alert.id, 'dead', 'sales');
+    expect(dead.attempts).toBe(1);
+    const reply = dead.lastError.slice(`SMTP 127.0.0.1:${smtp.port}: `.length);
+    expect(reply).toMatch(/^Message failed: 554 5\.7\.1 Rejected as spam x{100,}$/);
+    expect(reply).toHaveLength(200);
+  });
+
   it('retries while the SMTP server is unreachable and delivers once it is back', async () => {
     const site = newSite();
     const smtp = await startSmtpReceiver();

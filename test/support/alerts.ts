@@ -141,7 +141,19 @@ export interface ReceivedMail {
 }
 
 /** A real SMTP server in this process (the smtp-server package), on 127.0.0.1, that keeps every message it accepts. */
-export async function startSmtpReceiver({ credentials, port: wantedPort = 0, refuse = [] }: { credentials?: { user: string; password: string }; port?: number; /** Mailboxes it answers 550 to. */ refuse?: string[] } = {}): Promise<{
+export async function startSmtpReceiver({
+  credentials,
+  port: wantedPort = 0,
+  refuse = [],
+  refuseData,
+}: {
+  credentials?: { user: string; password: string };
+  port?: number;
+  /** Mailboxes it answers 550 to. */
+  refuse?: string[];
+  /** What it answers (554) to every message once sent, instead of taking it. */
+  refuseData?: string;
+} = {}): Promise<{
   port: number;
   mails: ReceivedMail[];
   close(): Promise<void>;
@@ -165,6 +177,7 @@ export async function startSmtpReceiver({ credentials, port: wantedPort = 0, ref
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        if (refuseData !== undefined) return callback(Object.assign(new Error(refuseData), { responseCode: 554 }));
         mails.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
