@@ -277,9 +277,12 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
 
   // ---- sending ---------------------------------------------------------------------------------------------
 
+  /** The delivery's destination in the config; undefined once its site or destination left it. */
+  const destinationFor = (delivery: Delivery) => sites.get(delivery.site)?.alerts?.destinations.find((candidate) => candidate.id === delivery.destinationId);
+
   /** One attempt; never throws. A delivery whose site or destination left the config is dead, saying so. */
   async function attempt(delivery: Delivery): Promise<Outcome> {
-    const destination = sites.get(delivery.site)?.alerts?.destinations.find((candidate) => candidate.id === delivery.destinationId);
+    const destination = destinationFor(delivery);
     if (!destination) return { kind: 'dead', error: `destination "${delivery.destinationId}" of site "${delivery.site}" is no longer configured` };
     const http = { fetch: fetchImpl, timeoutMs, now };
     try {
@@ -367,12 +370,15 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         // leaves enough rows to fill every slot it has free.
         const candidates = (await pendingDeliveries(client, 2 * perDestination)).filter((delivery) => !inFlight.has(keyOf(delivery)) && fresh(delivery));
         const at = now();
+        // A delivery to a destination the config no longer has is due at once, whatever its next attempt said: it is
+        // a dead letter now, not a pending retry of something that no longer exists.
+        const dueAt = (delivery: Delivery) => (destinationFor(delivery) ? delivery.nextAttemptAt : at);
         for (const delivery of candidates) {
           if (closing || holds > 0 || inFlight.size >= concurrency) break;
-          if (delivery.nextAttemptAt > at || sendingTo(destinationOf(delivery)) >= perDestination) continue;
+          if (dueAt(delivery) > at || sendingTo(destinationOf(delivery)) >= perDestination) continue;
           launch(delivery);
         }
-        const later = candidates.find((candidate) => candidate.nextAttemptAt > at);
+        const later = candidates.find((candidate) => dueAt(candidate) > at);
         if (later) wakeIn = Math.min(pollMs, later.nextAttemptAt - at);
       }
     } catch (err) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
-import { alertDeliveries, writeDeliveries } from '../../scoring/alerts/outbox.ts';
+import { alertDeliveries, writeDeliveries, type Delivery } from '../../scoring/alerts/outbox.ts';
 import { sampleAlert, waitFor } from '../support/alerts.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
 
@@ -12,34 +12,37 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 describe('a config without alert destinations', () => {
-  it('turns what an earlier config left pending into a dead letter naming the destination gone', async () => {
+  it('turns what an earlier config left pending into a dead letter naming the destination gone, at once', async () => {
     const at = Date.now();
-    const alert = sampleAlert({ site: 'acme' });
-    await writeDeliveries(server.client, [
-      {
-        site: 'acme',
-        alertId: alert.id,
-        destinationId: 'crm',
-        destinationType: 'webhook',
-        leadId: alert.lead.id,
-        signal: alert.signal,
-        state: 'pending',
-        attempts: 0,
-        nextAttemptAt: at,
-        giveUpAt: at + 24 * 3_600_000,
-        lastError: '',
-        deliveredAt: null,
-        createdAt: at,
-        updatedAt: at,
-        alert,
-        version: 1,
-      },
-    ]);
+    const fresh = sampleAlert({ site: 'acme' });
+    // One the earlier config's receiver kept failing: its next attempt 25 minutes away, which no longer exists.
+    const retrying = sampleAlert({ site: 'acme', id: `${fresh.id}r` });
+    const pending = (alert: typeof fresh, attempts: number, nextAttemptAt: number): Delivery => ({
+      site: 'acme',
+      alertId: alert.id,
+      destinationId: 'crm',
+      destinationType: 'webhook',
+      leadId: alert.lead.id,
+      signal: alert.signal,
+      state: 'pending',
+      attempts,
+      nextAttemptAt,
+      giveUpAt: at + 24 * 3_600_000,
+      lastError: attempts ? 'the webhook at crm.acme.test answered 503' : '',
+      deliveredAt: null,
+      createdAt: at,
+      updatedAt: at,
+      alert,
+      version: 1 + attempts,
+    });
+    await writeDeliveries(server.client, [pending(fresh, 0, at), pending(retrying, 10, at + 25 * 60_000)]);
     // The dispatcher reads the outbox every 5 s.
-    const dead = await waitFor(async () => (await alertDeliveries(server.client, 'acme', alert.id)).find((delivery) => delivery.state === 'dead'), 15_000, 'the dead letter');
-    expect(dead.lastError).toBe('destination "crm" of site "acme" is no longer configured');
+    for (const alert of [fresh, retrying]) {
+      const dead = await waitFor(async () => (await alertDeliveries(server.client, 'acme', alert.id)).find((delivery) => delivery.state === 'dead'), 15_000, `${alert.id}'s dead letter`);
+      expect(dead.lastError).toBe('destination "crm" of site "acme" is no longer configured');
+    }
     const listed = await getJson(server, '/api/alerts?site=acme&status=dead');
-    expect(listed.body.alerts.map((shown: { id: string }) => shown.id)).toContain(alert.id);
+    expect(listed.body.alerts.map((shown: { id: string }) => shown.id)).toEqual(expect.arrayContaining([fresh.id, retrying.id]));
   });
 
   it('records a lead\'s buying signal as suppressed, saying why, and sends nothing', async () => {
