@@ -455,10 +455,26 @@ export function countryCodeOf(text: string): string | null {
   return COUNTRY_KEYS.get(words(text)) ?? COUNTRY_KEYS.get(words(countryPart(text))) ?? null;
 }
 
-/** The same in SQL; '' when unknown. */
+/**
+ * COUNTRY_KEYS as two texts of its keys and codes, `|` between them (no key holds one: words() keeps letters, digits
+ * and spaces), which the query splits into its two constant arrays.
+ */
+const COUNTRY_TABLE = (() => {
+  const [keys, codes] = [[...COUNTRY_KEYS.keys()], [...COUNTRY_KEYS.values()]];
+  if ([...keys, ...codes].some((text) => text.includes('|'))) throw new Error('a country key or code holds a |');
+  return { keys: keys.join('|'), codes: codes.join('|') };
+})();
+
+/**
+ * The same in SQL; '' when unknown. The table is written once in the query, as two texts split into arrays, and both
+ * lookups (the whole answer, then its country part) read it: written as two arrays of literals in each lookup, its
+ * ~1,000 names were 4 copies and two thirds of the scoring query's tokens, which ClickHouse parses and plans on every
+ * run: one lead's scoring 106 → 100 ms, 1,000 leads' 323 → 321 ms (medians of 25, paired), full rescoring as long.
+ */
 export function countryCodeSql(expr: string, p: SqlParams): string {
-  const lookup = (key: string, otherwise: string) =>
-    `transform(${key}, ${p.bind('country_keys', [...COUNTRY_KEYS.keys()], 'Array(String)')}, ${p.bind('country_codes', [...COUNTRY_KEYS.values()], 'Array(String)')}, ${otherwise})`;
+  const keys = `splitByChar('|', ${p.bind('country_keys', COUNTRY_TABLE.keys)})`;
+  const codes = `splitByChar('|', ${p.bind('country_codes', COUNTRY_TABLE.codes)})`;
   const part = `replaceRegexpOne(replaceRegexpAll(${expr}, ${p.bind('country_parenthesis', COUNTRY_ASIDES[0])}, ' '), ${p.bind('country_before_comma', COUNTRY_ASIDES[1])}, '')`;
-  return lookup(wordsSql(expr, p), lookup(wordsSql(part, p), "''"));
+  // The first lookup that finds a code (no code is ''), else ''.
+  return `arrayFirst(code -> code != '', arrayMap(key -> transform(key, ${keys}, ${codes}, ''), [${wordsSql(expr, p)}, ${wordsSql(part, p)}]))`;
 }
