@@ -10,7 +10,7 @@ import { leadPage } from '../collector/api/lead.routes.ts';
 import { siteSchema } from '../collector/config/schema.ts';
 import { generateHistory } from '../collector/demo/history.ts';
 import { insertEvents } from '../collector/ingest/sink.ts';
-import { createStoreClient, encodedInsertOf } from '../collector/store/client.ts';
+import { BACKGROUND, createStoreClient, encodedInsertOf } from '../collector/store/client.ts';
 import { SLICE_LEADS } from '../collector/scorer.ts';
 import { migrate } from '../collector/store/migrate.ts';
 import { compileScoring, defaultRules, scoreLeads } from '../scoring/index.ts';
@@ -109,11 +109,12 @@ try {
   }
   const page = middle(pageTimes);
   // The same page opened while the collector rescores the site in full (at start, hourly, after a rule change), 300 ms
-  // into one slice of its pass: the embedded engine runs them side by side, on sessions of their own.
+  // into one slice of its pass: the embedded engine runs them side by side, on sessions of their own, the pass's
+  // query threads at the collector's background priority.
   const slices = Math.ceil(visitors / SLICE_LEADS);
   const duringTimes: number[] = [];
   for (const [n, lead] of sample.entries()) {
-    const pass = scoreLeads(client, rules, { ...options, ...(slices > 1 ? { slice: { index: n % slices, count: slices } } : {}) });
+    const pass = scoreLeads(client, rules, { ...options, ...(slices > 1 ? { slice: { index: n % slices, count: slices } } : {}) }, BACKGROUND);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const started = performance.now();
     await leadPage(client, site, lead.lead_id);
