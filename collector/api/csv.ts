@@ -2,15 +2,21 @@
  * CSV as spreadsheets read it (RFC 4180): comma-separated, CRLF line ends, fields quoted when they hold a comma, a
  * quote or a line break. A text cell that starts like a formula (= + - @, tab, carriage return) gets a leading
  * apostrophe, so a lead who typed `=HYPERLINK(…)` as a company name cannot run anything in the reader's spreadsheet.
- * A cell holding a semicolon is quoted too: Excel in French, German and other locales splits a CSV on semicolons,
- * and `x;=cmd|…` unquoted became a cell of its own that starts with `=`.
+ *
+ * Excel in French, German and other locales, and LibreOffice when told to, split a CSV on semicolons instead, and
+ * there the quotes of a cell that is not first on its line are ordinary characters: every semicolon starts a new
+ * cell, inside a quoted one too (`a,"Acme;=1+1"` is the cells `a,"Acme` and `=1+1`). So what follows a semicolon
+ * gets the apostrophe as well when it starts like a formula, spaces before it included: `Acme;'=1+1`.
  */
 export type CsvCell = string | number | boolean | null | undefined;
+
+const FORMULA_START = /^[^\S\t\r]*[=+\-@\t\r]/;
+const FORMULA_AFTER_SEMICOLON = /;(?=[^\S\t\r]*[=+\-@\t\r])/g;
 
 function cell(value: CsvCell): string {
   if (value === null || value === undefined) return '';
   if (typeof value !== 'string') return String(value);
-  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  const text = (FORMULA_START.test(value) ? `'${value}` : value).replace(FORMULA_AFTER_SEMICOLON, ";'");
   return /[",;\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
