@@ -131,7 +131,10 @@ async function post(url: string, body: string, headers: Record<string, string>, 
     return { kind: 'retry', error: `${target} answered ${status}${detail}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   }
   if (status >= 300 && status < 400) {
-    return { kind: 'dead', error: `${target} answered ${status} (a redirect to ${response.headers.get('location') ?? 'nowhere'}); configure the final URL, redirects are not followed` };
+    const location = response.headers.get('location');
+    // A 304 (Not Modified) or a 300 without a Location is no redirect: the alert was not taken, for a reason of its own.
+    if (!location) return { kind: 'dead', error: `${target} answered ${status}${detail} (not a 2xx: the receiver did not take the alert; fix the receiver, then retry the dead letter)` };
+    return { kind: 'dead', error: `${target} answered ${status} (a redirect to ${location}); configure the final URL, redirects are not followed` };
   }
   return { kind: 'dead', error: `${target} answered ${status}${detail} (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)` };
 }

@@ -141,6 +141,25 @@ describe('webhook delivery', () => {
     expect(hooks.requests.filter((request) => request.path === '/gone')).toHaveLength(1);
   });
 
+  it('makes a redirect a dead letter naming where it led, never followed, and a 304 one that says the alert was not taken', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    hooks.respond = (request) => (request.path === '/moved' ? { status: 302, headers: { location: `${hooks.url}/new` } } : request.path === '/same' ? { status: 304 } : { status: 204 });
+    const moved = sampleAlert({ site, signal: 'hot' });
+    const same = sampleAlert({ site, signal: 'demo_request' });
+    await dispatcher(site, {
+      destinations: [webhook(`${hooks.url}/moved`, 'moved'), webhook(`${hooks.url}/same`, 'same')],
+      routes: [
+        { destinations: ['moved'], signals: ['hot'] },
+        { destinations: ['same'], signals: ['demo_request'] },
+      ],
+    }).enqueue([moved, same]);
+    const host = new URL(hooks.url).host;
+    expect((await settledAs(site, moved.id, 'dead', 'moved')).lastError).toBe(`the webhook at ${host} answered 302 (a redirect to ${hooks.url}/new); configure the final URL, redirects are not followed`);
+    expect((await settledAs(site, same.id, 'dead', 'same')).lastError).toBe(`the webhook at ${host} answered 304 (not a 2xx: the receiver did not take the alert; fix the receiver, then retry the dead letter)`);
+    expect(hooks.requests.map((request) => request.path).sort()).toEqual(['/moved', '/same']);
+  });
+
   it('logs a receiver\'s answer with its addresses masked, and keeps it whole in the dead letter, where an erasure reaches it', async () => {
     const site = newSite();
     const hooks = await receiver();
