@@ -85,11 +85,12 @@ describe('CSV export', () => {
     );
   });
 
-  it('quotes a cell holding a semicolon, which Excel splits on in French and German locales', () => {
+  it('quotes a cell holding a semicolon, which Excel splits on in French and German locales, and defuses a formula after one', () => {
     const csv = toCsv(['company'], [["x;=cmd|' /C calc'!A0;y"]]);
-    expect(csv).toBe(`\uFEFFcompany\r\n"x;=cmd|' /C calc'!A0;y"\r\n`);
-    // Read as a semicolon-separated file (quotes honoured), the value stays one cell that starts with "x".
+    expect(csv).toBe(`\uFEFFcompany\r\n"x;'=cmd|' /C calc'!A0;y"\r\n`);
+    // Read as a semicolon-separated file (quotes honoured), the value stays one cell that starts with "x"; a cell
+    // further along its line is split at its semicolons (test/unit/api/csv.test.ts), where the apostrophe defuses it.
     const cells = csv.split('\r\n')[1]!.match(/"(?:[^"]|"")*"|[^;]+/g);
-    expect(cells).toEqual([`"x;=cmd|' /C calc'!A0;y"`]);
+    expect(cells).toEqual([`"x;'=cmd|' /C calc'!A0;y"`]);
   });
 });
