@@ -96,8 +96,7 @@ export function retryDelay(attempts: number, policy: BackoffPolicy): number {
 export function afterAttempt(delivery: Delivery, outcome: Outcome, now: number, policy: BackoffPolicy): Delivery {
   const attempts = delivery.attempts + 1;
   const next = { ...delivery, attempts, updatedAt: now, version: delivery.version + 1 };
-  // A delivered row's error is only whom the mail missed: the failures of the attempts before it are over.
-  if (outcome.kind === 'delivered') return { ...next, state: 'delivered', deliveredAt: now, lastError: outcome.refused ?? '' };
+  if (outcome.kind === 'delivered') return { ...next, state: 'delivered', deliveredAt: now, ...(outcome.refused ? { lastError: outcome.refused } : {}) };
   if (outcome.kind === 'dead') return { ...next, state: 'dead', lastError: outcome.error };
   // The backoff's cap bounds Hearth's own waits, not the receiver's: a Retry-After of two hours is honoured whole.
   const asked = outcome.retryAfterMs ?? 0;
