@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { backtest, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction, type ScoreSide } from '../scoring/backtest.ts';
+import { backtest, ruleChanges, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction, type RuleChanges, type ScoreSide } from '../scoring/backtest.ts';
 import { compileScoring, type Temperature } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
 import { isRecord, overCurrentRules, rulesSchema, unknownPageGroups, type Rules } from '../scoring/rules.ts';
@@ -83,6 +83,8 @@ export interface BacktestRun {
   now: string;
   /** Each rule set's temperature thresholds, which the report's "hot" means. */
   thresholds: { current: Rules['thresholds']; candidate: Rules['thresholds'] };
+  /** What the candidate changes in the rules: rules dropped, added and changed, and settings changed. */
+  changes: RuleChanges;
   report: BacktestReport;
 }
 
@@ -118,6 +120,7 @@ export async function backtestSite(client: ClickHouseClient, site: SiteConfig, c
     since: options.since?.toISOString() ?? null,
     now: now.toISOString(),
     thresholds: { current: currentRules.thresholds, candidate: candidateRules.thresholds },
+    changes: ruleChanges(currentRules, candidateRules),
     report: backtest({ current, candidate, outcomes, since: options.since, top: options.top }),
   };
 }
@@ -151,6 +154,11 @@ export function formatBacktest(run: BacktestRun): string {
   const hot = (t: Rules['thresholds']) => `warm from ${t.warm}, hot above ${t.hot}`;
   const same = thresholds.current.warm === thresholds.candidate.warm && thresholds.current.hot === thresholds.candidate.hot;
   out.push(same ? `Temperatures: ${hot(thresholds.current)}` : `Temperatures: current ${hot(thresholds.current)}; candidate ${hot(thresholds.candidate)}`);
+  // A list the file gives replaces the whole list: the rules it leaves out of it are named, not only felt in the scores.
+  const { dropped, added, changed, settings } = run.changes;
+  const named = (what: string, ids: string[]) => (ids.length ? [`${what} ${ids.join(', ')}`] : []);
+  const changes = [...named('drops', dropped), ...named('adds', added), ...named('changes', changed), ...named('changes the settings', settings)];
+  out.push(`Rule changes: ${changes.length ? changes.join('; ') : 'none'}`);
 
   out.push('', 'Leads per temperature');
   table(

@@ -204,3 +204,47 @@ export function backtest(input: BacktestInput): BacktestReport {
     precisionRecall: [...(input.thresholds ?? defaultThresholds(judgedScores)).map(row), row('hot'), row('mql')],
   };
 }
+
+/** The rule lists a candidate changes rule by rule (their rules have ids). */
+const RULE_LISTS = ['fit', 'engagement', 'negative', 'source'] as const;
+/** The rest of a rule set, compared whole. */
+const RULE_SETTINGS = ['decay', 'windowDays', 'thresholds', 'funnel', 'signals', 'countBots'] as const;
+
+/**
+ * What the candidate changes in the rules, as `list/id` (`engagement/pricing-page`): the rules it drops, adds and
+ * changes, and the settings it changes, by path (`thresholds.hot`, and `signals.hotRearmBelow` that follows it when
+ * neither rule set sets it). A file that gives a list replaces the whole list, so a rule it leaves out of that list
+ * is dropped: said here rather than found in the scores.
+ */
+export interface RuleChanges {
+  dropped: string[];
+  added: string[];
+  changed: string[];
+  settings: string[];
+}
+
+export function ruleChanges(current: Rules, candidate: Rules): RuleChanges {
+  const changes: RuleChanges = { dropped: [], added: [], changed: [], settings: [] };
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  for (const list of RULE_LISTS) {
+    const before = new Map<string, unknown>(current[list].map((rule) => [rule.id, rule]));
+    const after = new Map<string, unknown>(candidate[list].map((rule) => [rule.id, rule]));
+    for (const [id, rule] of before) {
+      if (!after.has(id)) changes.dropped.push(`${list}/${id}`);
+      else if (!same(rule, after.get(id))) changes.changed.push(`${list}/${id}`);
+    }
+    for (const id of after.keys()) if (!before.has(id)) changes.added.push(`${list}/${id}`);
+  }
+  for (const key of RULE_SETTINGS) {
+    const [before, after]: unknown[] = [current[key], candidate[key]];
+    if (same(before, after)) continue;
+    // An object setting by its keys: which threshold, which signal setting, which page group's stage.
+    if (isObject(before) && isObject(after)) {
+      const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+      changes.settings.push(...keys.filter((inner) => !same(before[inner], after[inner])).map((inner) => `${key}.${inner}`));
+    } else changes.settings.push(key);
+  }
+  return changes;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -111,6 +111,7 @@ describe('hearth backtest', () => {
     expect(out[0]).toBe(`Backtest of ${CANDIDATE} against the current rules of site "acme"`);
     expect(out[1]).toMatch(new RegExp(`^4 identified leads seen since ${SINCE.replace(/[.]/g, '\\.')}, scored as of `));
     expect(out).toContain('Temperatures: warm from 30, hot above 60');
+    expect(out).toContain('Rule changes: changes engagement/pricing-page');
 
     const after = (heading: string, count: number) => out.slice(out.findIndex((line) => line.startsWith(heading)) + 1).slice(0, count);
     expect(after('Leads per temperature', 4)).toEqual(['current candidate change', 'cold 1 0 -1', 'warm 2 2 0', 'hot 1 2 +1']);
@@ -225,6 +226,8 @@ describe('hearth backtest', () => {
     expect(moved.rulesFile).toBe(thresholds);
     expect(moved.thresholds).toEqual({ current: { warm: 25, hot: 50 }, candidate: { warm: 15, hot: 32 } });
     expect(moved.report).toMatchObject({ leads: 4, moved: 2, rescored: 0 });
+    // The re-arm mark the site leaves to its default follows the hot threshold (10 below it).
+    expect(moved.changes).toEqual({ dropped: [], added: [], changed: [], settings: ['thresholds.warm', 'thresholds.hot', 'signals.hotRearmBelow'] });
     expect(moves(moved)).toEqual([
       ['bob@builder.test', 20, 'cold', 20, 'warm'],
       ['cy@cyber.test', 35, 'warm', 35, 'hot'],
@@ -235,7 +238,9 @@ describe('hearth backtest', () => {
 
     // An empty file, or the site's rules as its config writes them: the current rules, nothing moves.
     for (const same of [file('custom-empty.json', {}), file('custom-same.json', custom)]) {
-      expect((await run(same)).report).toMatchObject({ leads: 4, moved: 0, rescored: 0, topMovers: [] });
+      const unchanged = await run(same);
+      expect(unchanged.report).toMatchObject({ leads: 4, moved: 0, rescored: 0, topMovers: [] });
+      expect(unchanged.changes).toEqual({ dropped: [], added: [], changed: [], settings: [] });
     }
 
     // One list given replaces that list alone: the engineer's fit points and the site's thresholds stay, the
@@ -243,6 +248,8 @@ describe('hearth backtest', () => {
     const engagement = file('custom-engagement.json', { engagement: [{ id: 'any-pricing', event: 'pageview', pageGroup: 'pricing', points: 30 }] });
     const replaced = await run(engagement);
     expect(replaced.thresholds.candidate).toEqual({ warm: 25, hot: 50 });
+    // The webinar form's rule, left out of the list the file gives, is named as dropped.
+    expect(replaced.changes).toEqual({ dropped: ['engagement/webinar-form'], added: [], changed: ['engagement/any-pricing'], settings: [] });
     expect(moves(replaced)).toEqual([
       ['ada@lovelace.test', 10, 'cold', 30, 'warm'],
       ['bob@builder.test', 20, 'cold', 60, 'hot'],

@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { formatBacktest, type BacktestRun } from '../../../collector/backtest.ts';
-import { backtest, rulesSince, type BacktestInput, type Outcome } from '../../../scoring/backtest.ts';
+import { backtest, ruleChanges, rulesSince, type BacktestInput, type Outcome, type RuleChanges } from '../../../scoring/backtest.ts';
 import { defaultRules } from '../../../scoring/rules.ts';
 import { leadScore } from '../../support/lead-score.ts';
 
@@ -229,14 +229,41 @@ describe('the printed backtest', () => {
 });
 
 /** A run of the report over these scores, as `hearth backtest` prints it. */
-function runOf(input: BacktestInput): BacktestRun {
+function runOf(input: BacktestInput, changes: RuleChanges = { dropped: [], added: [], changed: [], settings: [] }): BacktestRun {
   const thresholds = { warm: 30, hot: 60 };
-  return { site: 'acme', rulesFile: '/tmp/candidate.json', since: null, now: '2026-03-03T00:00:00.000Z', thresholds: { current: thresholds, candidate: thresholds }, report: backtest(input) };
+  return { site: 'acme', rulesFile: '/tmp/candidate.json', since: null, now: '2026-03-03T00:00:00.000Z', thresholds: { current: thresholds, candidate: thresholds }, changes, report: backtest(input) };
 }
 /** The printed lines with runs of spaces collapsed, so a test reads a table row as words. */
 const lines = (text: string) => text.split('\n').map((line) => line.trim().replace(/ {2,}/g, ' '));
 const printed = (input: BacktestInput) => lines(formatBacktest(runOf(input)));
 const after = (out: string[], heading: string, count: number) => out.slice(out.findIndex((line) => line.startsWith(heading)) + 1).slice(0, count);
+
+describe('ruleChanges', () => {
+  const grid = defaultRules({ pricing: ['/pricing*'] });
+
+  it('names the rules a candidate drops, adds and changes by list and id, and the settings it changes', () => {
+    const [first, ...others] = grid.engagement;
+    const candidate = {
+      ...grid,
+      engagement: [{ ...first!, points: first!.points + 5 }, { id: 'docs', event: 'pageview' as const, paths: ['/docs*'], points: 3 }],
+      thresholds: { warm: 25, hot: 60 },
+    } as typeof grid;
+    expect(ruleChanges(grid, candidate)).toEqual({
+      dropped: others.map((rule) => `engagement/${rule.id}`),
+      added: ['engagement/docs'],
+      changed: [`engagement/${first!.id}`],
+      settings: ['thresholds.warm'],
+    });
+    expect(ruleChanges(grid, grid)).toEqual({ dropped: [], added: [], changed: [], settings: [] });
+  });
+
+  it('heads the printed report, so a list the file replaced whole shows what it left out', () => {
+    const text = printed({ current: [lead('ada', 20)], candidate: [lead('ada', 20)], outcomes: none });
+    expect(text).toContain('Rule changes: none');
+    const changed = lines(formatBacktest(runOf({ current: [lead('ada', 20)], candidate: [lead('ada', 30)], outcomes: none }, { dropped: ['fit/ceo', 'fit/manager'], added: [], changed: ['engagement/pricing'], settings: ['windowDays', 'funnel.pricing'] })));
+    expect(changed).toContain('Rule changes: drops fit/ceo, fit/manager; changes engagement/pricing; changes the settings windowDays, funnel.pricing');
+  });
+});
 
 describe('rulesSince', () => {
   const rules = defaultRules({});
