@@ -308,7 +308,7 @@ function Deliveries({ alert }: { alert: AlertView }) {
         <li key={delivery.destination}>
           <strong>{delivery.destination}</strong> <span class="muted">({DESTINATION_TYPES[delivery.type] ?? delivery.type})</span>: <DeliveryState delivery={delivery} />
           {/* A pending delivery's error is its last attempt's (before a retry, say), not a failure for good; a delivered
-              one says only whom it missed (an older delivered row may still hold the error of a retry before it). */}
+              one says only whom it missed (its error may be that of the attempt before the one that delivered it). */}
           {delivery.lastError && (delivery.state !== 'delivered' || delivery.lastError.startsWith(NOT_DELIVERED_TO)) && (
             <span class="delivery-error">
               {delivery.state === 'pending' ? 'Last error: ' : ''}
