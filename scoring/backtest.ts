@@ -1,6 +1,6 @@
 import type { LeadScore, Temperature } from './compile.ts';
 import { scoreIsMarketingQualified } from './lifecycle.ts';
-import type { Rules } from './rules.ts';
+import { isRecord, type Rules } from './rules.ts';
 import { timeOf } from './sql.ts';
 
 /**
@@ -207,7 +207,7 @@ export function backtest(input: BacktestInput): BacktestReport {
 
 /** The rule lists a candidate changes rule by rule (their rules have ids). */
 const RULE_LISTS = ['fit', 'engagement', 'negative', 'source'] as const;
-/** The rest of a rule set, compared whole. */
+/** The rest of a rule set: a value, or an object compared key by key. */
 const RULE_SETTINGS = ['decay', 'windowDays', 'thresholds', 'funnel', 'signals', 'countBots'] as const;
 
 /**
@@ -239,12 +239,10 @@ export function ruleChanges(current: Rules, candidate: Rules): RuleChanges {
     const [before, after]: unknown[] = [current[key], candidate[key]];
     if (same(before, after)) continue;
     // An object setting by its keys: which threshold, which signal setting, which page group's stage.
-    if (isObject(before) && isObject(after)) {
+    if (isRecord(before) && isRecord(after)) {
       const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
       changes.settings.push(...keys.filter((inner) => !same(before[inner], after[inner])).map((inner) => `${key}.${inner}`));
     } else changes.settings.push(key);
   }
   return changes;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
