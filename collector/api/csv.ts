@@ -10,13 +10,13 @@
  */
 export type CsvCell = string | number | boolean | null | undefined;
 
-const FORMULA_START = /^[^\S\t\r]*[=+\-@\t\r]/;
-const FORMULA_AFTER_SEMICOLON = /;(?=[^\S\t\r]*[=+\-@\t\r])/g;
+/** Where a spreadsheet's cell starts (the value's start, or after a semicolon) with what reads as a formula, spaces before it included. */
+const FORMULA = /(^|;)(?=[^\S\t\r]*[=+\-@\t\r])/g;
 
 function cell(value: CsvCell): string {
   if (value === null || value === undefined) return '';
   if (typeof value !== 'string') return String(value);
-  const text = (FORMULA_START.test(value) ? `'${value}` : value).replace(FORMULA_AFTER_SEMICOLON, ";'");
+  const text = value.replace(FORMULA, "$1'");
   return /[",;\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

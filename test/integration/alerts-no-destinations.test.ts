@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { alertDeliveries, writeDeliveries, type Delivery } from '../../scoring/alerts/outbox.ts';
-import { sampleAlert, waitFor } from '../support/alerts.ts';
+import { sampleAlert, settledDelivery, waitFor } from '../support/alerts.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
 
 // A collector whose config has no alert destinations at all, as after someone removed the last site's alerts.
@@ -18,21 +18,12 @@ describe('a config without alert destinations', () => {
     // One the earlier config's receiver kept failing: its next attempt 25 minutes away, which no longer exists.
     const retrying = sampleAlert({ site: 'acme', id: `${fresh.id}r` });
     const pending = (alert: typeof fresh, attempts: number, nextAttemptAt: number): Delivery => ({
-      site: 'acme',
-      alertId: alert.id,
-      destinationId: 'crm',
-      destinationType: 'webhook',
-      leadId: alert.lead.id,
-      signal: alert.signal,
+      ...settledDelivery(alert, 'delivered'),
       state: 'pending',
       attempts,
       nextAttemptAt,
-      giveUpAt: at + 24 * 3_600_000,
-      lastError: attempts ? 'the webhook at crm.acme.test answered 503' : '',
       deliveredAt: null,
-      createdAt: at,
-      updatedAt: at,
-      alert,
+      lastError: attempts ? 'the webhook at crm.acme.test answered 503' : '',
       version: 1 + attempts,
     });
     await writeDeliveries(server.client, [pending(fresh, 0, at), pending(retrying, 10, at + 25 * 60_000)]);
