@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStoreClient } from '../../collector/store/client.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
+import type { Page } from 'playwright-core';
 import { leadOf, recordBatches, useHearthAndChromium } from '../support/e2e.ts';
+import type { HearthProcess } from '../support/hearth-process.ts';
 import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
 
 describe.runIf(browserTestsEnabled())('engaged dwell in Chromium', () => {
@@ -82,7 +84,11 @@ describe.runIf(browserTestsEnabled())('engaged dwell in Chromium', () => {
       }
     }
     console.log(`100 visits in ${Date.now() - started} ms`);
-    await expect.poll(() => leadOf(world.hearth, visitor!).then((lead) => lead?.pageviews), { timeout: 20_000 }).toBe(100);
+    try {
+      await expect.poll(() => leadOf(world.hearth, visitor!).then((lead) => lead?.pageviews), { timeout: 20_000 }).toBe(100);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await missingVisits(world.hearth, page, visitor!)}`);
+    }
     await context.close();
 
     // Stop Hearth (it drains on SIGTERM) and read its ClickHouse directly: every visit left its engagement.
@@ -100,3 +106,18 @@ describe.runIf(browserTestsEnabled())('engaged dwell in Chromium', () => {
     expect(Number(counts!.pieces)).toBeGreaterThanOrEqual(100);
   }, 180_000);
 });
+
+/**
+ * What a failure of the 100 visits needs to be told apart: the visits whose page view the collector has not (from
+ * the person's export), and what the snippet still holds in its retry stash (the last page is one without it).
+ */
+async function missingVisits(hearth: HearthProcess, page: Page, visitor: string): Promise<string> {
+  const lead = (await leadOf(hearth, visitor)) as { id: string } | undefined;
+  const response = await fetch(`${hearth.url}/api/leads/${lead?.id}/export?site=demo`, { headers: { authorization: `Bearer ${hearth.token}` } });
+  const { events = [] } = (await response.json()) as { events?: { type: string; url: string }[] };
+  const stored = new Set(events.flatMap((event) => (event.type === 'pageview' ? [new URL(event.url).searchParams.get('visit')] : [])));
+  const missing = Array.from({ length: 100 }, (_, visit) => String(visit)).filter((visit) => !stored.has(visit));
+  const stash = await page.evaluate(() => localStorage.getItem('hearth_retry')).catch((error: Error) => `unreadable: ${error.message}`);
+  return `page views missing for visits ${missing.join(', ') || 'none'}; the snippet's retry stash: ${stash ?? 'empty'}`;
+}
+
