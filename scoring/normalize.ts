@@ -406,6 +406,10 @@ const COUNTRY_ALIASES: Record<string, string> = {
   'france metropolitaine': 'FR',
   'grand duche de luxembourg': 'LU',
   'confederation suisse': 'CH',
+  'swiss confederation': 'CH',
+  'republique francaise': 'FR',
+  'royaume de belgique': 'BE',
+  'kingdom of belgium': 'BE',
   'confederation helvetique': 'CH',
   'ile maurice': 'MU',
   // Short and common names the ISO lists lack.
@@ -442,17 +446,43 @@ const COUNTRY_KEYS: ReadonlyMap<string, string> = (() => {
   return keys;
 })();
 
-/** What a longer answer says of its country: "France (FR)" → "France ", "Paris, France" → " France". */
-const COUNTRY_ASIDES = ['\\([^)]*\\)', '^.*,'] as const;
-const countryPart = (text: string) => text.replace(new RegExp(COUNTRY_ASIDES[0], 'g'), ' ').replace(new RegExp(COUNTRY_ASIDES[1]), '');
+/**
+ * A longer answer's parts: between commas, slashes, semicolons, bars and dashes set apart by spaces ("Paris, France",
+ * "Lyon / France", "Paris - France"), where a name's own hyphen ("Guinée-Bissau") is no separator; and its asides, in
+ * parentheses ("Genève (Suisse)", "France (FR)"). Dashes are alternatives, not a class: ClickHouse may read a pattern
+ * byte by byte, and "–" is three bytes.
+ */
+const COUNTRY_SEPARATOR = '[,/;|]| (?:-|–|—)+ ';
+const COUNTRY_ASIDE = '\\(([^)]*)\\)';
+/** An article before a name: "La France", "l'Allemagne", "the Netherlands". */
+const COUNTRY_ARTICLE = '^(?:the|la|le|les|l) ';
+
+/**
+ * The keys (words) a country answer is looked up by, in order: the whole answer ("Korea, Republic of" is a name);
+ * then its parts outside parentheses, the last first ("France, Paris", "Paris, France"); then its asides. Each part
+ * as written, then without its article.
+ */
+function countryKeys(text: string): string[] {
+  const partsOf = (answer: string) =>
+    answer
+      .split(new RegExp(COUNTRY_SEPARATOR))
+      .reverse()
+      .flatMap((part) => [words(part), words(part).replace(new RegExp(COUNTRY_ARTICLE), '')]);
+  const asides = [...text.matchAll(new RegExp(COUNTRY_ASIDE, 'g'))].map((aside) => aside[1]).join(',');
+  return [words(text), ...partsOf(text.replace(new RegExp(COUNTRY_ASIDE, 'g'), ',')), ...partsOf(asides)];
+}
 
 /**
  * A country as typed or picked ("France", "Allemagne", "États-Unis", "UK", "de", "FRA") → ISO alpha-2, or null. A
- * name the lists lack is read without what it says in parentheses or before its last comma ("France (FR)", "Paris,
- * France"): names with those ("Korea, Republic of") are found whole first.
+ * longer answer names it in one of its parts ("Paris - France", "Genève (Suisse)"): the last part outside parentheses
+ * that names one, else the last aside; "Paris, Texas" names none.
  */
 export function countryCodeOf(text: string): string | null {
-  return COUNTRY_KEYS.get(words(text)) ?? COUNTRY_KEYS.get(words(countryPart(text))) ?? null;
+  for (const key of countryKeys(text)) {
+    const code = COUNTRY_KEYS.get(key);
+    if (code) return code;
+  }
+  return null;
 }
 
 /**
@@ -466,15 +496,18 @@ const COUNTRY_TABLE = (() => {
 })();
 
 /**
- * The same in SQL; '' when unknown. The table is written once in the query, as two texts split into arrays, and both
- * lookups (the whole answer, then its country part) read it: written as two arrays of literals in each lookup, its
- * ~1,000 names were 4 copies and two thirds of the scoring query's tokens, which ClickHouse parses and plans on every
+ * The same in SQL; '' when unknown. The table is written once in the query, as two texts split into arrays, and every
+ * key is looked up in it at once: written as two arrays of literals in each lookup, its ~1,000 names were 4 copies and two thirds of the scoring query's tokens, which ClickHouse parses and plans on every
  * run: one lead's scoring 106 → 100 ms, 1,000 leads' 323 → 321 ms (medians of 25, paired), full rescoring as long.
  */
 export function countryCodeSql(expr: string, p: SqlParams): string {
   const keys = `splitByChar('|', ${p.bind('country_keys', COUNTRY_TABLE.keys)})`;
   const codes = `splitByChar('|', ${p.bind('country_codes', COUNTRY_TABLE.codes)})`;
-  const part = `replaceRegexpOne(replaceRegexpAll(${expr}, ${p.bind('country_parenthesis', COUNTRY_ASIDES[0])}, ' '), ${p.bind('country_before_comma', COUNTRY_ASIDES[1])}, '')`;
-  // The first lookup that finds a code (no code is ''), else ''.
-  return `arrayFirst(code -> code != '', arrayMap(key -> transform(key, ${keys}, ${codes}, ''), [${wordsSql(expr, p)}, ${wordsSql(part, p)}]))`;
+  const [separator, aside, article] = [p.bind('country_separator', COUNTRY_SEPARATOR), p.bind('country_aside', COUNTRY_ASIDE), p.bind('country_article', COUNTRY_ARTICLE)];
+  // countryKeys, with the table looked up once over them all.
+  const partsOf = (answer: string) =>
+    `arrayFlatten(arrayMap(part -> [part, replaceRegexpOne(part, ${article}, '')], arrayMap(part -> ${wordsSql('part', p)}, arrayReverse(splitByRegexp(${separator}, ${answer})))))`;
+  const keysOf = `arrayConcat([${wordsSql(expr, p)}], ${partsOf(`replaceRegexpAll(${expr}, ${aside}, ',')`)}, ${partsOf(`arrayStringConcat(extractAll(${expr}, ${aside}), ',')`)})`;
+  // The first key that finds a code (no code is ''), else ''.
+  return `arrayFirst(code -> code != '', arrayMap(key -> transform(key, ${keys}, ${codes}, ''), ${keysOf}))`;
 }

@@ -230,13 +230,32 @@ describe('country → ISO 3166-1 alpha-2', () => {
     ['France métropolitaine', 'FR'],
     ['Grand-Duché de Luxembourg', 'LU'],
     ['Confédération suisse', 'CH'],
-    // A longer answer: the country without what is said in parentheses or before the last comma.
+    ['République française', 'FR'],
+    ['Swiss Confederation', 'CH'],
+    // A longer answer: the last of its parts that names a country, else the last aside in parentheses.
     ['France (FR)', 'FR'],
     ['Paris, France', 'FR'],
+    ['France, Paris', 'FR'],
     ['Lyon, France (69)', 'FR'],
     ['Brussels, Belgium', 'BE'],
+    ['Paris - France', 'FR'],
+    ['Paris – France', 'FR'],
+    ['FR - France', 'FR'],
+    ['Belgium - BE', 'BE'],
+    ['Lyon / France', 'FR'],
+    ['Genève (Suisse)', 'CH'],
+    ['Bruxelles (Belgique)', 'BE'],
+    ['Suisse (Genève)', 'CH'],
+    ['USA (Georgia)', 'US'],
+    ['Georgia, USA', 'US'],
+    // With its article, and names that hold a comma, a hyphen or parentheses of their own.
+    ['La France', 'FR'],
+    ["l'Allemagne", 'DE'],
+    ['Saint-Denis, La Réunion', 'RE'],
     ['Korea, Republic of', 'KR'],
+    ['Guinée-Bissau', 'GW'],
+    ['Saint Martin (French part)', 'MF'],
   ])('%j is %s', (name, code) => expect(countryCodeOf(name)).toBe(code));
 
-  it.each(['', 'Europe', 'Narnia', 'Île-de-France', 'Paris, Texas', 'Paris,'])('%j is no country', (name) => expect(countryCodeOf(name)).toBeNull());
+  it.each(['', 'Europe', 'Narnia', 'Île-de-France', 'Paris, Texas', 'Paris - Texas', 'Paris,', 'Le Mans', 'Paris France'])('%j is no country', (name) => expect(countryCodeOf(name)).toBeNull());
 });
