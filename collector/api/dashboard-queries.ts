@@ -479,7 +479,23 @@ export interface LeadFilters {
   sort: 'score' | 'recent';
   limit: number;
   offset: number;
+  /** The page after this lead, or before it (a page's `next`, `previous`), in place of an offset. */
+  after?: ListCursor | undefined;
+  before?: ListCursor | undefined;
 }
+
+/**
+ * A page's edge in a lead list: its first or last lead's score, when it was last seen (epoch ms) and id, the list's
+ * sort keys. Pages turned by it neither repeat nor skip a lead when leads arrive or move between two turns, as
+ * offsets did (a new lead on page 1 pushed its last lead to the top of page 2).
+ */
+export interface ListCursor {
+  score: number;
+  lastSeenMs: number;
+  leadId: string;
+}
+
+export const cursorText = ({ score, lastSeenMs, leadId }: ListCursor) => `${score}.${lastSeenMs}.${leadId}`;
 
 
 interface LeadListRow {
@@ -501,7 +517,11 @@ interface LeadListRow {
   total: string;
 }
 
-export async function leadList(client: ClickHouseClient, site: SiteConfig, filters: LeadFilters): Promise<{ total: number; leads: LeadListItem[] }> {
+export async function leadList(
+  client: ClickHouseClient,
+  site: SiteConfig,
+  filters: LeadFilters,
+): Promise<{ total: number; position: number; next: string | null; previous: string | null; leads: LeadListItem[] }> {
   const verdicts = await verdictsOf(client, site);
   const params: Record<string, unknown> = { site: site.id, prospects: [...verdicts.prospects], disqualified: [...verdicts.disqualified], limit: filters.limit, offset: filters.offset };
   const where: string[] = [];
@@ -569,21 +589,48 @@ export async function leadList(client: ClickHouseClient, site: SiteConfig, filte
     params.account_leads = await accountLeadIds(client, site, filters.account);
     where.push('has({account_leads:Array(String)}, lead_id)');
   }
-  const order = filters.sort === 'recent' ? 'last_seen DESC, score DESC, lead_id' : 'score DESC, last_seen DESC, lead_id';
-  const query = `
+  const recent = filters.sort === 'recent';
+  const order = recent ? 'last_seen DESC, score DESC, lead_id' : 'score DESC, last_seen DESC, lead_id';
+  const listed = (extra = '') => `
 SELECT lead_id, email, score, fit, engagement, temperature, stage, reasons, profile, company, country, source, lifecycle, first_seen, last_seen,
-    count() OVER () AS total
+    count() OVER () AS total${extra}
 FROM
 (
     SELECT *, ${SOURCE} AS source, ${LIFECYCLE} AS lifecycle
     FROM (${currentLeadsSql(['email', 'score', 'fit', 'engagement', 'temperature', 'stage', 'signals', 'reasons', 'profile', 'company', 'country', 'utm_source', 'referrer_host', 'first_seen', 'last_seen', 'visitor_ids', 'shared_visits'])})
 )
-${where.length ? `WHERE ${where.join('\n  AND ')}` : ''}
+${where.length ? `WHERE ${where.join('\n  AND ')}` : ''}`;
+  const query = `${listed()}
 ORDER BY ${order}
 LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
-  const found = await rows<LeadListRow>(client, query, params);
+  const edge = filters.after ?? filters.before;
+  let found: (LeadListRow & { outside?: string })[];
+  if (edge) {
+    Object.assign(params, { edge_score: edge.score, edge_seen: toClickHouseTime(edge.lastSeenMs), edge_id: edge.leadId });
+    // The rows on the page's side of its edge, in the list's order: after it (lower keys, then greater ids), or before it.
+    const [lower, id] = filters.after ? ['<', '>'] : ['>', '<'];
+    const score = { key: 'score', value: '{edge_score:Int64}' };
+    const seen = { key: 'last_seen', value: "{edge_seen:DateTime64(3, 'UTC')}" };
+    const [first, second] = recent ? [seen, score] : [score, seen];
+    const side = `(${first.key} ${lower} ${first.value} OR (${first.key} = ${first.value} AND (${second.key} ${lower} ${second.value} OR (${second.key} = ${second.value} AND lead_id ${id} {edge_id:String}))))`;
+    // A page before its edge is the last rows before it: read backwards, then turned round.
+    const backwards = recent ? 'last_seen ASC, score ASC, lead_id DESC' : 'score ASC, last_seen ASC, lead_id DESC';
+    found = await rows<LeadListRow & { outside: string }>(
+      client,
+      `SELECT * FROM (${listed(`,\n    countIf(NOT ${side}) OVER () AS outside`)})
+WHERE ${side}
+ORDER BY ${filters.after ? order : backwards}
+LIMIT {limit:UInt32}`,
+      params,
+    );
+    if (filters.before) found.reverse();
+  } else found = await rows<LeadListRow>(client, query, params);
   // The total rides on each row; a page past the end has none, so ask for the first row's.
-  const total = found[0]?.total ?? (filters.offset > 0 ? (await rows<LeadListRow>(client, query, { ...params, limit: 1, offset: 0 }))[0]?.total : undefined);
+  const total = Number(found[0]?.total ?? (filters.offset > 0 || edge ? (await rows<LeadListRow>(client, query, { ...params, limit: 1, offset: 0 }))[0]?.total : undefined) ?? 0);
+  // Where the page starts in the list, 1 for the first lead: after its edge, past the rows up to it; before it, as
+  // many rows back from it as the page holds.
+  const outside = Number(found[0]?.outside ?? 0);
+  const position = !edge ? filters.offset + 1 : filters.after ? outside + 1 : total - outside - found.length + 1;
   const listItem = (row: LeadListRow): LeadListItem => {
     const reasons = JSON.parse(row.reasons || '[]') as ScoreReason[];
     const pointsOf = (kind: ScoreReason['kind']) => Math.round(reasons.reduce((sum, reason) => sum + (reason.kind === kind ? reason.points : 0), 0) * 100) / 100;
@@ -610,7 +657,14 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
       lastSeen: isoTime(row.last_seen),
     };
   };
-  return { total: Number(total ?? 0), leads: found.map(listItem) };
+  const edgeOf = (row: LeadListRow | undefined) => row && cursorText({ score: Number(row.score), lastSeenMs: Date.parse(isoTime(row.last_seen)), leadId: row.lead_id });
+  return {
+    total,
+    position,
+    next: position + found.length - 1 < total ? (edgeOf(found.at(-1)) ?? null) : null,
+    previous: position > 1 ? (edgeOf(found[0]) ?? null) : null,
+    leads: found.map(listItem),
+  };
 }
 
 // ---- Accounts ---------------------------------------------------------------------------------------------------

@@ -189,6 +189,11 @@ export interface LeadListItem {
 export interface LeadListResponse {
   site: string;
   total: number;
+  /** Where the page starts in the list: 1 for its first lead. */
+  position: number;
+  /** The page after this one (`after=`), or before it (`before=`); null at the list's ends. */
+  next: string | null;
+  previous: string | null;
   leads: LeadListItem[];
 }
 

@@ -254,16 +254,34 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
       }
     }
   };
+  // A page's `next` or `previous`, as it was given: the score, when the lead was last seen (epoch ms), its id.
+  const cursor = z
+    .string()
+    .regex(/^-?\d{1,10}\.\d{1,13}\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" or "previous" of a page of this list, as it was given' })
+    .transform((text): queries.ListCursor => {
+      const [score, lastSeenMs, leadId] = text.split('.') as [string, string, string];
+      return { score: Number(score), lastSeenMs: Number(lastSeenMs), leadId };
+    });
   const listQuery = z
-    .object({ ...listFields, limit: wholeNumber({ min: 1, max: 1000 }).default(50), offset: wholeNumber({ min: 0 }).default(0) })
+    .object({
+      ...listFields,
+      limit: wholeNumber({ min: 1, max: 1000 }).default(50),
+      offset: wholeNumber({ min: 0 }).default(0),
+      after: cursor.optional(),
+      before: cursor.optional(),
+    })
     .strict()
-    .superRefine(checkList);
+    .superRefine(checkList)
+    .superRefine((query, ctx) => {
+      if (query.after && query.before) ctx.addIssue({ code: 'custom', path: ['before'], message: 'give after or before, not both' });
+      if ((query.after || query.before) && query.offset > 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give offset or a page edge (after, before), not both' });
+    });
   const csvQuery = z
     .object({ ...listFields, limit: wholeNumber({ min: 1, max: 100_000 }).default(100_000) })
     .strict()
     .superRefine(checkList);
 
-  const filtersOf = (query: z.infer<typeof csvQuery> & { offset?: number }): queries.LeadFilters => ({
+  const filtersOf = (query: z.infer<typeof csvQuery> & { offset?: number; after?: queries.ListCursor | undefined; before?: queries.ListCursor | undefined }): queries.LeadFilters => ({
     period: query.from !== undefined || query.to !== undefined ? resolvePeriod(query) : undefined,
     temperatures: query.temperature,
     lifecycle: query.lifecycle,
@@ -282,6 +300,8 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     sort: query.sort,
     limit: query.limit,
     offset: query.offset ?? 0,
+    after: query.after,
+    before: query.before,
   });
 
   app.get('/api/dashboard/leads', async (request, reply) => {

@@ -8,7 +8,7 @@ import { AlertsPage } from './pages/alerts.tsx';
 import { LeadPage } from './pages/lead.tsx';
 import { LeadsPage } from './pages/leads.tsx';
 import { MarketingPage } from './pages/marketing.tsx';
-import { hrefWith, interceptLinks, navigate, useLocation, type Location } from './router.ts';
+import { FIRST_PAGE, hrefWith, interceptLinks, navigate, useLocation, type Location } from './router.ts';
 import { canSeeAlerts, OWNERS_LIST, usePageTitle, type PageProps, type Session } from './session.ts';
 
 /** The navigation's pages; some only for the roles that may see them. */
@@ -113,7 +113,7 @@ export function App() {
   // A lead belongs to one site: switching site from a lead page goes to that site's inbox. An account, a content item
   // and a page of the list are the old site's too: kept, they listed nothing.
   const onSite = (id: string) =>
-    hrefWith(here.path.startsWith('/dashboard/leads/') ? '/dashboard/leads' : here.path, here.params, { site: id, account: undefined, content: undefined, offset: undefined });
+    hrefWith(here.path.startsWith('/dashboard/leads/') ? '/dashboard/leads' : here.path, here.params, { site: id, account: undefined, content: undefined, ...FIRST_PAGE });
 
   return (
     <>

@@ -41,6 +41,9 @@ export function useLocation(): Location {
   return { path: location.pathname.replace(/\/+$/, '') || '/', params: new URLSearchParams(location.search) };
 }
 
+/** A lead list's first page, as a change to its URL: no offset and no page edge (`after`, `before`). */
+export const FIRST_PAGE = { offset: undefined, after: undefined, before: undefined };
+
 /** The current URL with some parameters changed (undefined or '' removes one). */
 export function hrefWith(path: string, params: URLSearchParams, changes: Record<string, string | undefined>): string {
   const next = new URLSearchParams(params);

@@ -38,6 +38,7 @@ beforeAll(async () => {
       // Its pricing pages are its "tarifs" group, as its signals say; its "pricing" group is an old page.
       { id: 'umbra', origins: ['https://umbra.test'], pageGroups: { tarifs: ['/tarifs*'], pricing: ['/pricing-2019*'] }, rules: { signals: { pricingPageGroup: 'tarifs' } } },
       { id: 'wayne', origins: ['https://wayne.test'], pageGroups: { pricing: ['/pricing*'] } },
+      { id: 'paging', origins: ['https://paging.test'] },
     ],
     tokens: [
       { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
@@ -580,7 +581,7 @@ describe('lead lists and CSV export', () => {
   it('pages and filters scores with any whole number, never one wrapped to 32 bits', async () => {
     const totalOf = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.total;
     // 2^32 + 1, 2^32 - 1000, 3e9 and -3e9: 32-bit parameters read them as 1, -1000, -1.29e9 and 1.29e9.
-    expect((await api('/api/dashboard/leads?site=acme&offset=4294967297&limit=1')).body).toEqual({ site: 'acme', total: 5, leads: [] });
+    expect((await api('/api/dashboard/leads?site=acme&offset=4294967297&limit=1')).body).toEqual({ site: 'acme', total: 5, position: 4294967298, next: null, previous: null, leads: [] });
     expect(await totalOf('minScore=4294966296')).toBe(0);
     expect(await totalOf('minScore=3000000000')).toBe(0);
     expect(await totalOf('maxScore=-3000000000')).toBe(0);
@@ -643,6 +644,44 @@ describe('lead lists and CSV export', () => {
   });
 });
 
+describe('pages of a lead list turned while leads arrive (site paging)', () => {
+  const people = [1, 2, 3, 4, 5].map((n) => `person${n}.${newVisitor()}@paging.test`);
+  const arrive = (email: string, minutes: number) => store(newVisitor(), [form('/contact', 'newsletter', at(0, minutes - 24 * 60), { email })], 'paging');
+  const pageOf = async (query: string) => {
+    const { body } = await api(`/api/dashboard/leads?site=paging&sort=recent&limit=2&${query}`);
+    return { emails: body.leads.map((lead: { email: string }) => lead.email), position: body.position, total: body.total, next: body.next, previous: body.previous };
+  };
+  beforeAll(async () => {
+    // Seen one a minute, the fifth last: the most recent first, person 5 to person 1.
+    for (const [n, email] of people.entries()) await arrive(email, n);
+    await server.scorer.settled();
+  });
+
+  it('neither repeats nor skips a lead when one arrives between two turns, forwards and back', async () => {
+    const first = await pageOf('');
+    expect(first).toMatchObject({ emails: [people[4], people[3]], position: 1, total: 5, previous: null });
+    // A new lead tops the list before the next page is asked for: an offset of 2 would show person 4 again.
+    const newcomer = `newcomer.${newVisitor()}@paging.test`;
+    await arrive(newcomer, 10);
+    await server.scorer.settled();
+    const second = await pageOf(`after=${first.next}`);
+    expect(second).toMatchObject({ emails: [people[2], people[1]], position: 4, total: 6 });
+    const third = await pageOf(`after=${second.next}`);
+    expect(third).toMatchObject({ emails: [people[0]], position: 6, next: null });
+    // Back from the second page: the two leads before it, the newcomer's arrival counted in the position.
+    expect(await pageOf(`before=${second.previous}`)).toMatchObject({ emails: [people[4], people[3]], position: 2 });
+    expect(await pageOf(`before=${(await pageOf(`before=${second.previous}`)).previous}`)).toMatchObject({ emails: [newcomer], position: 1, previous: null });
+  });
+
+  it('refuses a page edge it did not give, or given with an offset or with the other edge', async () => {
+    const problemsOf = async (query: string) => (await api(`/api/dashboard/leads?site=paging&${query}`)).body.problems;
+    const { next } = await pageOf('');
+    expect(await problemsOf('after=12.abc.l_x')).toEqual([expect.objectContaining({ path: 'after', message: 'expected the "next" or "previous" of a page of this list, as it was given (got "12.abc.l_x")' })]);
+    expect(await problemsOf(`after=${next}&offset=2`)).toEqual([expect.objectContaining({ path: 'offset', message: 'give offset or a page edge (after, before), not both' })]);
+    expect(await problemsOf(`after=${next}&before=${next}`)).toEqual([expect.objectContaining({ path: 'before', message: 'give after or before, not both' })]);
+  });
+});
+
 describe('the sites', () => {
   it('says where each site\'s alerts go, by destination id and type, never by URL or secret, to every role', async () => {
     const { status, body } = await getJson(server, '/api/dashboard/sites', marketingToken.token);
@@ -654,6 +693,7 @@ describe('the sites', () => {
       { id: 'hooli', alertDestinations: [] },
       { id: 'umbra', alertDestinations: [] },
       { id: 'wayne', alertDestinations: [] },
+      { id: 'paging', alertDestinations: [] },
     ]);
     const text = JSON.stringify(body);
     expect([text.includes(receiver.url), text.includes('a-test-signing-key')]).toEqual([false, false]);
@@ -681,7 +721,7 @@ describe('who may ask, and bad questions', () => {
     expect(await problems('site=acme&from=yesterday')).toEqual(['from: expected a day as YYYY-MM-DD (got "yesterday")']);
     expect(await problems('site=acme&from=2026-03-10&to=2026-03-01')).toEqual(['from: the period starts after it ends (to is 2026-03-01) (got "2026-03-10")']);
     expect(await problems('site=acme&from=2024-01-01&to=2026-01-01')).toEqual(['from: a view covers at most 366 days (got "2024-01-01")']);
-    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli, umbra, wayne (got "nope")']);
+    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli, umbra, wayne, paging (got "nope")']);
     expect(await problems('site=acme&form=2026-01-01')).toEqual(['form: unknown key']);
     const listProblems = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems.map((problem: { path: string }) => problem.path);
     expect(await listProblems('temperature=hot,lukewarm')).toEqual(['temperature[1]']);

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatDay } from '../format.ts';
 import { daysBefore, MAX_DAYS, periodDays, PRESETS, today, type ViewPeriod } from '../period.ts';
-import { hrefWith, navigate, type Location } from '../router.ts';
+import { FIRST_PAGE, hrefWith, navigate, type Location } from '../router.ts';
 import { NavigatingSelect } from './navigating-select.tsx';
 
 /** The period a page shows: the last 7, 30 or 90 days, or two days picked by hand; kept in the URL. */
@@ -22,7 +22,7 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
     setTo(period.to);
     setTooLong(undefined);
   }, [period.from, period.to, period.preset]);
-  const go = (changes: { from: string; to: string }) => navigate(hrefWith(location.path, location.params, { ...changes, offset: undefined }));
+  const go = (changes: { from: string; to: string }) => navigate(hrefWith(location.path, location.params, { ...changes, ...FIRST_PAGE }));
   const pick = (set: (day: string) => void) => (event: Event) => {
     set((event.target as HTMLInputElement).value);
     setTooLong(undefined);

@@ -7,7 +7,7 @@ import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { ErrorMessage, LifecycleBadge, Loading, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatNumber, formatTime } from '../format.ts';
 import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period.ts';
-import { hrefWith, navigate, rememberLeadsList } from '../router.ts';
+import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList } from '../router.ts';
 
 const PAGE_SIZE = 50;
 
@@ -75,6 +75,8 @@ export function LeadsPage({ site, location }: PageProps) {
   const temperature = inOrder(get('temperature')) || 'all';
   const lifecycle = inbox ? 'mql' : get('lifecycle') || 'any';
   const offset = Math.max(0, Number(get('offset')) || 0);
+  // The page: after or before a page's edge (the pager's turns), else at an offset (a link kept from before).
+  const page = get('after') ? `&after=${encodeURIComponent(get('after'))}` : get('before') ? `&before=${encodeURIComponent(get('before'))}` : `&offset=${offset}`;
   const here = hrefWith(location.path, params, {});
   useEffect(() => rememberLeadsList(here), [here]);
   const filters = {
@@ -99,11 +101,11 @@ export function LeadsPage({ site, location }: PageProps) {
   // An empty owner asks for the unassigned, which a plain query string would drop.
   const unassigned = get('unassigned') === '1';
   const listQuery = query(filters) + (unassigned ? '&owner=' : '');
-  const list = useApi<LeadListResponse>(`/api/dashboard/leads${listQuery}&limit=${PAGE_SIZE}&offset=${offset}`);
+  const list = useApi<LeadListResponse>(`/api/dashboard/leads${listQuery}&limit=${PAGE_SIZE}${page}`);
   const title = lifecycle === 'mql' && temperature === 'all' ? 'MQLs' : temperature === 'hot' && lifecycle === 'any' ? 'Hot leads' : 'Leads';
   usePageTitle(`${title} · ${site.name}`);
 
-  const set = (changes: Record<string, string | undefined>) => navigate(hrefWith(location.path, params, { ...changes, offset: undefined }));
+  const set = (changes: Record<string, string | undefined>) => navigate(hrefWith(location.path, params, { ...changes, ...FIRST_PAGE }));
   const searchField = useRef<HTMLInputElement>(null);
   const period = seenPeriod(params);
   const seen = period?.preset ?? '';
@@ -150,7 +152,7 @@ export function LeadsPage({ site, location }: PageProps) {
         <Loading what="the leads" />
       ) : (
         <div {...staleAttributes(list)}>
-          <LeadTable data={list.data} site={site.id} offset={offset} onPage={(next) => navigate(hrefWith(location.path, params, { offset: next ? String(next) : undefined }))} />
+          <LeadTable data={list.data} site={site.id} page={page} onPage={(turn) => navigate(hrefWith(location.path, params, { ...FIRST_PAGE, ...turn }))} />
         </div>
       )}
     </div>
@@ -260,7 +262,10 @@ function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchPa
   );
 }
 
-function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; site: string; offset: number; onPage: (offset: number) => void }) {
+/** A turn of the page: after or before a page's edge, or to an offset (the last page, from past the end; '' for none). */
+type PageTurn = { after: string } | { before: string } | { offset: string };
+
+function LeadTable({ data, site, page, onPage }: { data: LeadListResponse; site: string; page: string; onPage: (turn: PageTurn) => void }) {
   // A page turned from the pager at the bottom: the reader is taken to the top of the new page, its count line.
   const count = useRef<HTMLParagraphElement>(null);
   const turned = useRef(false);
@@ -269,12 +274,14 @@ function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; sit
     turned.current = false;
     count.current?.focus();
     count.current?.scrollIntoView({ block: 'start' });
-  }, [offset]);
-  const turn = (next: number) => {
+  }, [page]);
+  const turn = (to: PageTurn) => {
     turned.current = true;
-    onPage(next);
+    onPage(to);
   };
-  const last = Math.min(offset + data.leads.length, data.total);
+  const last = Math.min(data.position + data.leads.length - 1, data.total);
+  // Past the end, the last page's offset ('' leaves it out of the URL: the first page).
+  const lastPage = Math.floor((data.total - 1) / PAGE_SIZE) * PAGE_SIZE;
   // One status line, whatever the list holds: a screen reader hears it change, an empty list included.
   return (
     <>
@@ -285,23 +292,23 @@ function LeadTable({ data, site, offset, onPage }: { data: LeadListResponse; sit
           // Past the end: a link kept from when the list was longer.
           <>
             This page is past the end of the list: {formatNumber(data.total)} leads match these filters.{' '}
-            <button type="button" class="link-button" onClick={() => turn(Math.floor((data.total - 1) / PAGE_SIZE) * PAGE_SIZE)}>
+            <button type="button" class="link-button" onClick={() => turn({ offset: lastPage ? String(lastPage) : '' })}>
               Go to the last page
             </button>
           </>
-        ) : data.total === 1 && offset === 0 ? (
+        ) : data.total === 1 && data.position === 1 ? (
           '1 lead'
         ) : (
-          `${formatNumber(offset + 1)}–${formatNumber(last)} of ${formatNumber(data.total)} leads`
+          `${formatNumber(data.position)}–${formatNumber(last)} of ${formatNumber(data.total)} leads`
         )}
       </p>
-      {data.leads.length > 0 && <LeadRows data={data} site={site} offset={offset} last={last} turn={turn} />}
+      {data.leads.length > 0 && <LeadRows data={data} site={site} turn={turn} />}
     </>
   );
 }
 
 /** The table of a page of leads, and the pager under it. */
-function LeadRows({ data, site, offset, last, turn }: { data: LeadListResponse; site: string; offset: number; last: number; turn: (offset: number) => void }) {
+function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; turn: (to: PageTurn) => void }) {
   return (
     <>
       <TableScroll label="Leads">
@@ -353,10 +360,10 @@ function LeadRows({ data, site, offset, last, turn }: { data: LeadListResponse; 
       </TableScroll>
       {data.total > PAGE_SIZE && (
         <nav class="pager" aria-label="Pages of leads">
-          <button type="button" disabled={offset === 0} onClick={() => turn(Math.max(0, offset - PAGE_SIZE))}>
+          <button type="button" disabled={!data.previous} onClick={() => data.previous && turn({ before: data.previous })}>
             Previous page
           </button>
-          <button type="button" disabled={last >= data.total} onClick={() => turn(offset + PAGE_SIZE)}>
+          <button type="button" disabled={!data.next} onClick={() => data.next && turn({ after: data.next })}>
             Next page
           </button>
         </nav>
