@@ -55,9 +55,12 @@ const periodFields = { from: isoDate.optional(), to: isoDate.optional() };
 
 type Days = { from?: string | undefined; to?: string | undefined };
 
-/** The days asked for, the missing ones filled in: up to today, 30 days long. */
+/**
+ * The days asked for, the missing ones filled in: up to today, 30 days long. A period runs up to today at most: the days
+ * to come hold nothing yet, and compared with as many past days every figure would read as a fall.
+ */
 function daysOf(query: Days): { from: string; to: string } {
-  const to = query.to ?? today();
+  const to = query.to === undefined || query.to > today() ? today() : query.to;
   return { from: query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS).toISOString().slice(0, 10), to };
 }
 
@@ -65,7 +68,8 @@ function checkPeriod(query: Days, ctx: z.RefinementCtx) {
   // A bad day has its own issue already.
   if ((query.from !== undefined && dayProblem(query.from)) || (query.to !== undefined && dayProblem(query.to))) return;
   const { from, to } = daysOf(query);
-  if (from > to) ctx.addIssue({ code: 'custom', path: ['from'], message: `the period starts after it ends (to is ${to})`, input: query.from });
+  if (from > today()) ctx.addIssue({ code: 'custom', path: ['from'], message: `the period starts after today (${today()}): nothing has happened in it yet`, input: query.from });
+  else if (from > to) ctx.addIssue({ code: 'custom', path: ['from'], message: `the period starts after it ends (to is ${to})`, input: query.from });
   else if ((Date.parse(to) - Date.parse(from)) / DAY_MS + 1 > MAX_DAYS) ctx.addIssue({ code: 'custom', path: ['from'], message: `a view covers at most ${MAX_DAYS} days`, input: query.from });
   else {
     const previousFrom = queries.periodInfo(queries.periodOf(from, to)).previousFrom;

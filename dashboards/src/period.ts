@@ -17,8 +17,9 @@ export const daysBefore = (day: string, days: number) => new Date(Date.parse(`${
 export const periodDays = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / DAY_MS) + 1;
 const isDay = (text: string | null): text is string => text !== null && /^\d{4}-\d{2}-\d{2}$/.test(text);
 
+/** As the API reads it: a period runs up to today at most (a `to` to come is today). */
 export function periodOf(params: URLSearchParams): ViewPeriod {
-  const to = isDay(params.get('to')) ? params.get('to')! : today();
+  const to = isDay(params.get('to')) && params.get('to')! <= today() ? params.get('to')! : today();
   const from = isDay(params.get('from')) ? params.get('from')! : daysBefore(to, 29);
   const preset = to === today() ? PRESETS.find((days) => from === daysBefore(to, days - 1)) : undefined;
   return { from, to, preset: preset ? String(preset) : 'custom' };

@@ -606,6 +606,25 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.context().close();
   });
 
+  it('keeps a period within the days that have passed: the picker offers none to come, and a link\'s are cut at today', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    const day = (daysAhead: number) => new Date(Date.now() + daysAhead * 86_400_000).toISOString().slice(0, 10);
+    // Four days so far of a month-long period: compared with the 27 days before, every figure read as a fall.
+    await page.goto(`${server.url}/dashboard?site=acme&from=${day(-3)}&to=${day(27)}`);
+    const to = page.getByLabel('To', { exact: true });
+    await expect.poll(() => to.inputValue()).toBe(day(0));
+    expect([await to.getAttribute('max'), await page.getByLabel('From', { exact: true }).getAttribute('max')]).toEqual([day(0), day(0)]);
+    await page.getByText('changes compare with the 4 days before.', { exact: false }).waitFor();
+    // A day to come typed in is refused by the field itself: nothing is asked of the server.
+    await to.fill(day(5));
+    await page.getByRole('button', { name: 'Show' }).click();
+    expect(await to.evaluate((input) => (input as HTMLInputElement).validity.rangeOverflow)).toBe(true);
+    expect(new URL(page.url()).searchParams.get('to')).toBe(day(27));
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('keeps the keyboard focus on the period picker while it changes the period', async () => {
     const { page, problems } = await openPage();
     await logIn(page, 'ada');

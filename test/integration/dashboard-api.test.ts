@@ -183,6 +183,16 @@ async function qualify(id: string, change: unknown) {
 }
 
 describe('marketing dashboard API', () => {
+  it('cuts a period at today: the days to come hold nothing, and the comparison is with as many past days', async () => {
+    const week = await api(`/api/dashboard/summary?${WEEK}`);
+    const pastToday = await api(`/api/dashboard/summary?site=acme&from=${dayOf(6)}&to=${dayOf(-24)}`);
+    expect(pastToday.body.period).toEqual({ from: dayOf(6), to: dayOf(0), previousFrom: dayOf(13), previousTo: dayOf(7) });
+    expect(pastToday.body.kpis).toEqual(week.body.kpis);
+    const future = await api(`/api/dashboard/summary?site=acme&from=${dayOf(-1)}&to=${dayOf(-5)}`);
+    expect(future.status).toBe(400);
+    expect(future.body.problems).toEqual([{ path: 'from', message: `the period starts after today (${dayOf(0)}): nothing has happened in it yet (got "${dayOf(-1)}")` }]);
+  });
+
   it('counts the week\'s visitors and leads against the week before', async () => {
     const { status, body } = await api(`/api/dashboard/summary?${WEEK}`);
     expect(status).toBe(200);
@@ -747,10 +757,12 @@ describe('who may ask, and bad questions', () => {
     ]);
     // Without from, the 30 days up to to.
     expect((await problems('/api/dashboard/summary?site=acme&to=1970-01-10'))[0].path).toBe('from');
-    // The edges themselves are fine.
-    for (const path of ['/api/dashboard/summary?site=acme&from=1970-01-08&to=1970-01-14', '/api/dashboard/pricing?site=acme&from=2200-12-01&to=2200-12-31', '/api/dashboard/leads?site=acme&to=2200-12-31']) {
+    // The edges themselves are fine (a period up to the last day ends today), but a period that starts after today
+    // has nothing in it yet.
+    for (const path of ['/api/dashboard/summary?site=acme&from=1970-01-08&to=1970-01-14', '/api/dashboard/leads?site=acme&to=2200-12-31']) {
       expect((await api(path)).status, path).toBe(200);
     }
+    expect((await problems('/api/dashboard/pricing?site=acme&from=2200-12-01&to=2200-12-31')).map((problem: { path: string }) => problem.path)).toEqual(['from']);
   });
 
   it('names a number left empty or not written in digits rather than reading it as 0 or in hexadecimal', async () => {

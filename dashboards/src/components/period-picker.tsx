@@ -67,10 +67,10 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
       {custom ? (
         <>
           <label>
-            From <input type="date" value={from} max={to} required aria-invalid={tooLong ? true : undefined} aria-describedby={tooLong ? 'period-too-long' : undefined} onInput={pick(setFrom)} />
+            From <input type="date" value={from} max={to < today() ? to : today()} required aria-invalid={tooLong ? true : undefined} aria-describedby={tooLong ? 'period-too-long' : undefined} onInput={pick(setFrom)} />
           </label>
           <label>
-            To <input type="date" value={to} min={from} required aria-invalid={tooLong ? true : undefined} aria-describedby={tooLong ? 'period-too-long' : undefined} onInput={pick(setTo)} />
+            To <input type="date" value={to} min={from} max={today()} required aria-invalid={tooLong ? true : undefined} aria-describedby={tooLong ? 'period-too-long' : undefined} onInput={pick(setTo)} />
           </label>
           <button type="submit">Show</button>
           {tooLong && (
