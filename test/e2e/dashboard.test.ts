@@ -331,6 +331,22 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.context().close();
   });
 
+  it('applies a search typed but not sent when another filter is picked, as the box shows it', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    const search = page.getByRole('searchbox', { name: 'Search' });
+    await search.fill('initech');
+    // Picked without Apply: the list was every hot lead while the box still said "initech".
+    await page.getByRole('combobox', { name: 'Temperature' }).selectOption('hot');
+    await expect.poll(() => new URL(page.url()).searchParams.get('temperature')).toBe('hot');
+    expect(new URL(page.url()).searchParams.get('q')).toBe('initech');
+    await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).toEqual([expect.stringContaining('Grace Hopper')]);
+    expect(await search.inputValue()).toBe('initech');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('reads the charts and figures as the key figures count: a returning visitor once, 60 points warm, engaged time in whole minutes', async () => {
     const { page, problems } = await openPage();
     await logIn(page, 'ada');

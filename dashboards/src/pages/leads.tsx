@@ -105,7 +105,10 @@ export function LeadsPage({ site, location }: PageProps) {
   const title = lifecycle === 'mql' && temperature === 'all' ? 'MQLs' : temperature === 'hot' && lifecycle === 'any' ? 'Hot leads' : 'Leads';
   usePageTitle(`${title} · ${site.name}`);
 
-  const set = (changes: Record<string, string | undefined>) => navigate(hrefWith(location.path, params, { ...changes, ...FIRST_PAGE }));
+  // What the free-text fields hold, applied or not: a filter picked after typing a search applies the search too,
+  // where the list ignored it while the box still showed it.
+  const typed = useRef<Record<string, string | undefined>>({});
+  const set = (changes: Record<string, string | undefined>) => navigate(hrefWith(location.path, params, { ...typed.current, ...changes, ...FIRST_PAGE }));
   const searchField = useRef<HTMLInputElement>(null);
   const period = seenPeriod(params);
   const seen = period?.preset ?? '';
@@ -119,7 +122,7 @@ export function LeadsPage({ site, location }: PageProps) {
         </a>
       </div>
 
-      <Filters params={params} onApply={set} searchField={searchField} />
+      <Filters params={params} onApply={set} searchField={searchField} typed={typed} />
       <div class="filter-bar" role="group" aria-label="Filters">
         <FilterSelect label="Temperature" value={temperature} options={TEMPERATURES} onChange={(value) => set({ temperature: value })} />
         <FilterSelect label="Status" value={lifecycle} options={LIFECYCLES} onChange={(value) => set({ lifecycle: value })} />
@@ -168,7 +171,18 @@ function seenPeriod(params: URLSearchParams): ViewPeriod | undefined {
 }
 
 /** The free-text filters, applied together with a button (or Enter). */
-function Filters({ params, onApply, searchField }: { params: URLSearchParams; onApply: (changes: Record<string, string | undefined>) => void; searchField: RefObject<HTMLInputElement | null> }) {
+function Filters({
+  params,
+  onApply,
+  searchField,
+  typed,
+}: {
+  params: URLSearchParams;
+  onApply: (changes: Record<string, string | undefined>) => void;
+  searchField: RefObject<HTMLInputElement | null>;
+  /** Set at each drawing to what the fields hold, as changes to the URL. */
+  typed: RefObject<Record<string, string | undefined>>;
+}) {
   const given = { search: params.get('q') ?? '', source: params.get('source') ?? '', owner: params.get('owner') ?? '', unassigned: params.get('unassigned') === '1' };
   const [search, setSearch] = useState(given.search);
   const [source, setSource] = useState(given.source);
@@ -182,6 +196,7 @@ function Filters({ params, onApply, searchField }: { params: URLSearchParams; on
     setOwner(given.owner);
     setUnassigned(given.unassigned);
   }, [given.search, given.source, given.owner, given.unassigned]);
+  typed.current = { q: search.trim(), source: source.trim(), owner: unassigned ? undefined : owner.trim(), unassigned: unassigned ? '1' : undefined };
   return (
     <form
       class="filter-bar"
@@ -189,7 +204,7 @@ function Filters({ params, onApply, searchField }: { params: URLSearchParams; on
       aria-label="Search leads"
       onSubmit={(event) => {
         event.preventDefault();
-        onApply({ q: search.trim(), source: source.trim(), owner: unassigned ? undefined : owner.trim(), unassigned: unassigned ? '1' : undefined });
+        onApply(typed.current);
       }}
     >
       <label>
