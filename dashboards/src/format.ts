@@ -16,6 +16,17 @@ export function describeChange(current: number, previous: number): { text: strin
 }
 
 /**
+ * The change of a share (0 to 1) in percentage points: 25.3% to 25.8% is "up 0.5 percentage points", where a relative
+ * change ("up 2.1%") reads as the share's own rise.
+ */
+export function describePointChange(current: number, previous: number): { text: string; direction: 'up' | 'down' | 'flat' } {
+  const points = Math.round((current - previous) * 1000) / 10;
+  if (points === 0) return { text: 'no change', direction: 'flat' };
+  const direction = points > 0 ? 'up' : 'down';
+  return { text: `${direction} ${oneDecimal.format(Math.abs(points))} percentage ${Math.abs(points) === 1 ? 'point' : 'points'}`, direction };
+}
+
+/**
  * Seconds as "12.5 s", "2 min 5 s" or "1 h 5 min" (as scoring writes a signal's duration): rounded before minutes are
  * split off, so 119.5 s reads "2 min", never "1 min 60 s"; past an hour, the seconds are left out.
  */

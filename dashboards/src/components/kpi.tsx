@@ -1,5 +1,5 @@
 import type { Compared, ComparedAverage } from '../../../collector/api/dashboard-types.ts';
-import { describeChange, formatNumber } from '../format.ts';
+import { describeChange, describePointChange, formatNumber, formatShare } from '../format.ts';
 
 /** A label as said inside a sentence: lower case, but for acronyms ("Hot leads" → "hot leads", "MQLs" stays). */
 const spoken = (label: string) => label.split(' ').map((word) => (/^[A-Z]{2,}s?$/.test(word) ? word : word.toLowerCase())).join(' ');
@@ -10,7 +10,8 @@ function changeOf(value: Compared | ComparedAverage, format: (n: number) => stri
   if (current === null || previous === null) return { text: current === previous ? 'no change' : current === null ? 'none in this period' : 'none before', direction: 'flat' };
   // "2 min 5 s, down 0.2% (previous: 2 min 5 s)" would contradict itself.
   if (format(current) === format(previous)) return { text: 'no change', direction: 'flat' };
-  return describeChange(current, previous);
+  // A share changes by percentage points.
+  return format === formatShare ? describePointChange(current, previous) : describeChange(current, previous);
 }
 
 /** A figure for the period, with its change from the previous period in words (colour only repeats them); "–" for an average of nothing. */

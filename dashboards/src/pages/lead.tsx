@@ -260,7 +260,7 @@ function Signals({ lead, siteId, showAlerts }: { lead: LeadDetail; siteId: strin
           ))}
         </ul>
       )}
-      <h3>Alerts sent</h3>
+      <h3>Alerts</h3>
       {!showAlerts ? (
         <p class="muted">{ALERTS_NOT_SHOWN}</p>
       ) : alerts.error ? (

@@ -1,12 +1,12 @@
 import { h, render } from 'preact';
 import { describe, expect, it } from 'vitest';
 import { Kpi } from '../../../dashboards/src/components/kpi.tsx';
-import { formatSeconds } from '../../../dashboards/src/format.ts';
+import { formatSeconds, formatShare } from '../../../dashboards/src/format.ts';
 
 /** The key figure as a reader sees it: its value and the words of its change. */
-function shown(value: { current: number | null; previous: number | null }): string {
+function shown(value: { current: number | null; previous: number | null }, format = formatSeconds): string {
   const root = document.createElement('dl');
-  render(h(Kpi, { label: 'Engaged time per view', value, format: formatSeconds }), root);
+  render(h(Kpi, { label: 'Engaged time per view', value, format }), root);
   const text = (selector: string) => root.querySelector(selector)!.textContent!.replace(/\s+/g, ' ').trim();
   return `${text('.kpi-value')} | ${text('.kpi-change')}`;
 }
@@ -21,5 +21,11 @@ describe('a key figure', () => {
     expect(shown({ current: null, previous: null })).toBe('– | no change (previous: –)');
     expect(shown({ current: 40, previous: null })).toBe('40 s | none before (previous: –)');
     expect(shown({ current: null, previous: 40 })).toBe('– | none in this period (previous: 40 s)');
+  });
+
+  it('says how many percentage points a share moved, not its relative change', () => {
+    expect(shown({ current: 0.258, previous: 0.253 }, formatShare)).toBe('25.8% | ▲ up 0.5 percentage points (previous: 25.3%)');
+    expect(shown({ current: 0.2, previous: 0.21 }, formatShare)).toBe('20% | ▼ down 1 percentage point (previous: 21%)');
+    expect(shown({ current: 0.25, previous: 0.2502 }, formatShare)).toBe('25% | no change (previous: 25%)');
   });
 });
