@@ -447,12 +447,11 @@ const COUNTRY_KEYS: ReadonlyMap<string, string> = (() => {
 })();
 
 /**
- * A longer answer's parts: between commas, slashes, semicolons, bars and dashes set apart by spaces ("Paris, France",
- * "Lyon / France", "Paris - France"), where a name's own hyphen ("Guinée-Bissau") is no separator; and its asides, in
- * parentheses ("Genève (Suisse)", "France (FR)"). Dashes are alternatives, not a class: ClickHouse may read a pattern
- * byte by byte, and "–" is three bytes.
+ * A longer answer's parts, in the folded answer (fold: typographic dashes and spaces are plain ones there): between
+ * commas, slashes, semicolons, bars and dashes set apart by spaces ("Paris, France", "Lyon / France", "Paris – France"),
+ * where a name's own hyphen ("Guinée-Bissau") is no separator; and its asides, in parentheses ("Genève (Suisse)").
  */
-const COUNTRY_SEPARATOR = '[,/;|]| (?:-|–|—)+ ';
+const COUNTRY_SEPARATOR = '[,/;|]| -+ ';
 const COUNTRY_ASIDE = '\\(([^)]*)\\)';
 /** An article before a name: "La France", "l'Allemagne", "the Netherlands". */
 const COUNTRY_ARTICLE = '^(?:the|la|le|les|l) ';
@@ -463,13 +462,15 @@ const COUNTRY_ARTICLE = '^(?:the|la|le|les|l) ';
  * as written, then without its article.
  */
 function countryKeys(text: string): string[] {
+  const folded = fold(text);
+  const keyOf = (part: string) => part.replace(new RegExp(NON_WORD, 'g'), ' ').trim();
   const partsOf = (answer: string) =>
     answer
       .split(new RegExp(COUNTRY_SEPARATOR))
       .reverse()
-      .flatMap((part) => [words(part), words(part).replace(new RegExp(COUNTRY_ARTICLE), '')]);
-  const asides = [...text.matchAll(new RegExp(COUNTRY_ASIDE, 'g'))].map((aside) => aside[1]).join(',');
-  return [words(text), ...partsOf(text.replace(new RegExp(COUNTRY_ASIDE, 'g'), ',')), ...partsOf(asides)];
+      .flatMap((part) => [keyOf(part), keyOf(part).replace(new RegExp(COUNTRY_ARTICLE), '')]);
+  const asides = [...folded.matchAll(new RegExp(COUNTRY_ASIDE, 'g'))].map((aside) => aside[1]).join(',');
+  return [keyOf(folded), ...partsOf(folded.replace(new RegExp(COUNTRY_ASIDE, 'g'), ',')), ...partsOf(asides)];
 }
 
 /**
@@ -503,11 +504,16 @@ const COUNTRY_TABLE = (() => {
 export function countryCodeSql(expr: string, p: SqlParams): string {
   const keys = `splitByChar('|', ${p.bind('country_keys', COUNTRY_TABLE.keys)})`;
   const codes = `splitByChar('|', ${p.bind('country_codes', COUNTRY_TABLE.codes)})`;
-  const [separator, aside, article] = [p.bind('country_separator', COUNTRY_SEPARATOR), p.bind('country_aside', COUNTRY_ASIDE), p.bind('country_article', COUNTRY_ARTICLE)];
-  // countryKeys, with the table looked up once over them all.
+  const [separator, aside, article, nonWord] = [
+    p.bind('country_separator', COUNTRY_SEPARATOR),
+    p.bind('country_aside', COUNTRY_ASIDE),
+    p.bind('country_article', COUNTRY_ARTICLE),
+    p.bind('non_word', NON_WORD),
+  ];
+  // countryKeys, the answer folded once, and the table looked up once over all the keys.
+  const keyOf = (part: string) => `trimBoth(replaceRegexpAll(${part}, ${nonWord}, ' '))`;
   const partsOf = (answer: string) =>
-    `arrayFlatten(arrayMap(part -> [part, replaceRegexpOne(part, ${article}, '')], arrayMap(part -> ${wordsSql('part', p)}, arrayReverse(splitByRegexp(${separator}, ${answer})))))`;
-  const keysOf = `arrayConcat([${wordsSql(expr, p)}], ${partsOf(`replaceRegexpAll(${expr}, ${aside}, ',')`)}, ${partsOf(`arrayStringConcat(extractAll(${expr}, ${aside}), ',')`)})`;
-  // The first key that finds a code (no code is ''), else ''.
+    `arrayFlatten(arrayMap(part -> [part, replaceRegexpOne(part, ${article}, '')], arrayMap(part -> ${keyOf('part')}, arrayReverse(splitByRegexp(${separator}, ${answer})))))`;
+  const keysOf = `arrayMap(folded -> arrayConcat([${keyOf('folded')}], ${partsOf(`replaceRegexpAll(folded, ${aside}, ',')`)}, ${partsOf(`arrayStringConcat(extractAll(folded, ${aside}), ',')`)}), [${foldSql(expr, p)}])[1]`;
   return `arrayFirst(code -> code != '', arrayMap(key -> transform(key, ${keys}, ${codes}, ''), ${keysOf}))`;
 }

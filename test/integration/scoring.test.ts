@@ -577,7 +577,7 @@ describe('normalisation in SQL', () => {
       '≤ 500', '<=500', '≥ 250', '=> 250', '5-10k', '1 - 5k employees', '10 to 50k', '1-2.5k', '500-1k', '3k-5k', 'Swiss', 'RDC', 'U.A.E.',
       'France (FR)', 'Paris, France', 'Lyon, France (69)', 'Korea, Republic of', 'Paris, Texas', 'Paris,', '(FR)',
       'France, Paris', 'Paris - France', 'Paris – France', 'Lyon / France', 'Genève (Suisse)', 'USA (Georgia)', 'La France', "l'Allemagne", 'Saint-Denis, La Réunion',
-      'Guinée-Bissau', 'Saint Martin (French part)', 'Paris - Texas', 'a (b) c (FR) ; d', 'X | Belgique - ',
+      'Guinée-Bissau', 'Saint Martin (French part)', 'Paris - Texas', 'a (b) c (FR) ; d', 'X | Belgique - ', 'Paris — France', 'GENÈVE (SUISSE)',
     ];
     const p = new SqlParams();
     inputs.push('Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Société Générale S.A.', 'Inc.', 'Costco', 'SA');

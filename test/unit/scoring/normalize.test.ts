@@ -240,6 +240,7 @@ describe('country → ISO 3166-1 alpha-2', () => {
     ['Brussels, Belgium', 'BE'],
     ['Paris - France', 'FR'],
     ['Paris – France', 'FR'],
+    ['Paris — France', 'FR'],
     ['FR - France', 'FR'],
     ['Belgium - BE', 'BE'],
     ['Lyon / France', 'FR'],
