@@ -495,8 +495,8 @@ export interface ListCursor {
   leadId: string;
 }
 
-export const cursorText = ({ score, lastSeenMs, leadId }: ListCursor) => `${score}.${lastSeenMs}.${leadId}`;
-
+/** A page edge as `next` and `previous` give it, and `after=` and `before=` take it back (dashboard.routes.ts). */
+const cursorText = ({ score, lastSeenMs, leadId }: ListCursor) => `${score}.${lastSeenMs}.${leadId}`;
 
 interface LeadListRow {
   lead_id: string;
