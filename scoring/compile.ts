@@ -1,6 +1,6 @@
 import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
 import { pricingPages, STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
-import { engagedWithin, SqlParams, toClickHouseTime } from './sql.ts';
+import { engagedWithin, letSql, SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
 
 export interface ScoringOptions {
@@ -325,12 +325,6 @@ function sliceParams({ index, count }: LeadSlice, p: SqlParams) {
 export function leadSliceSql(slice: LeadSlice, p: SqlParams): string {
   return sliceParams(slice, p).of(`if(startsWith(lead_id, 'l_'), email, substring(lead_id, 3))`);
 }
-
-/**
- * `body` with `name` bound to `value`, which is computed once: a one-element arrayMap. An alias would be inlined at
- * each of its uses, and planned as many times.
- */
-const letSql = (name: string, value: string, body: string) => `arrayMap(${name} -> ${body}, [${value}])[1]`;
 
 /**
  * Whole seconds (SQL over an expression) as people read them, as the dashboards write durations: "45 s", "12 min 34 s",

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import countries, { type LocaleData } from 'i18n-iso-countries/index.js';
-import type { SqlParams } from './sql.ts';
+import { letSql, type SqlParams } from './sql.ts';
 
 // require() rather than a JSON import: the bundled server keeps packages external, and Node 20 wants an import
 // attribute on JSON modules that the bundler does not keep for this target.
@@ -51,10 +51,15 @@ export function fold(text: string): string {
   return folded;
 }
 
+const NON_WORDS = new RegExp(NON_WORD, 'g');
+
 /** Folded words separated by single spaces: "Directeur Général (DG)" → "directeur general dg". */
 export function words(text: string): string {
-  return fold(text).replace(new RegExp(NON_WORD, 'g'), ' ').trim();
+  return wordsOfFolded(fold(text));
 }
+
+/** words() of a text already folded. */
+const wordsOfFolded = (folded: string) => folded.replace(NON_WORDS, ' ').trim();
 
 /** fold() as a ClickHouse expression. */
 export function foldSql(expr: string, p: SqlParams): string {
@@ -64,8 +69,10 @@ export function foldSql(expr: string, p: SqlParams): string {
 }
 
 export function wordsSql(expr: string, p: SqlParams): string {
-  return `trimBoth(replaceRegexpAll(${foldSql(expr, p)}, ${p.bind('non_word', NON_WORD)}, ' '))`;
+  return wordsOfFoldedSql(foldSql(expr, p), p);
 }
+
+const wordsOfFoldedSql = (folded: string, p: SqlParams) => `trimBoth(replaceRegexpAll(${folded}, ${p.bind('non_word', NON_WORD)}, ' '))`;
 
 // ---- Answers that say nothing ----------------------------------------------------------------------------------
 
@@ -455,6 +462,7 @@ const COUNTRY_SEPARATOR = '[,/;|]| -+ ';
 const COUNTRY_ASIDE = '\\(([^)]*)\\)';
 /** An article before a name: "La France", "l'Allemagne", "the Netherlands". */
 const COUNTRY_ARTICLE = '^(?:the|la|le|les|l) ';
+const [COUNTRY_SEPARATORS, COUNTRY_ASIDES, COUNTRY_ARTICLES] = [new RegExp(COUNTRY_SEPARATOR), new RegExp(COUNTRY_ASIDE, 'g'), new RegExp(COUNTRY_ARTICLE)];
 
 /**
  * The keys (words) a country answer is looked up by, in order: the whole answer ("Korea, Republic of" is a name);
@@ -463,14 +471,14 @@ const COUNTRY_ARTICLE = '^(?:the|la|le|les|l) ';
  */
 function countryKeys(text: string): string[] {
   const folded = fold(text);
-  const keyOf = (part: string) => part.replace(new RegExp(NON_WORD, 'g'), ' ').trim();
   const partsOf = (answer: string) =>
     answer
-      .split(new RegExp(COUNTRY_SEPARATOR))
+      .split(COUNTRY_SEPARATORS)
       .reverse()
-      .flatMap((part) => [keyOf(part), keyOf(part).replace(new RegExp(COUNTRY_ARTICLE), '')]);
-  const asides = [...folded.matchAll(new RegExp(COUNTRY_ASIDE, 'g'))].map((aside) => aside[1]).join(',');
-  return [keyOf(folded), ...partsOf(folded.replace(new RegExp(COUNTRY_ASIDE, 'g'), ',')), ...partsOf(asides)];
+      .map(wordsOfFolded)
+      .flatMap((key) => [key, key.replace(COUNTRY_ARTICLES, '')]);
+  const asides = [...folded.matchAll(COUNTRY_ASIDES)].map((aside) => aside[1]).join(',');
+  return [wordsOfFolded(folded), ...partsOf(folded.replace(COUNTRY_ASIDES, ',')), ...partsOf(asides)];
 }
 
 /**
@@ -498,22 +506,21 @@ const COUNTRY_TABLE = (() => {
 
 /**
  * The same in SQL; '' when unknown. The table is written once in the query, as two texts split into arrays, and every
- * key is looked up in it at once: written as two arrays of literals in each lookup, its ~1,000 names were 4 copies and two thirds of the scoring query's tokens, which ClickHouse parses and plans on every
- * run: one lead's scoring 106 → 100 ms, 1,000 leads' 323 → 321 ms (medians of 25, paired), full rescoring as long.
+ * key is looked up in it at once: written as two arrays of literals in each lookup, its ~1,000 names were 4 copies and
+ * two thirds of the scoring query's tokens, which ClickHouse parses and plans on every run: one lead's scoring 106 →
+ * 100 ms, 1,000 leads' 323 → 321 ms (medians of 25, paired), full rescoring as long.
  */
 export function countryCodeSql(expr: string, p: SqlParams): string {
   const keys = `splitByChar('|', ${p.bind('country_keys', COUNTRY_TABLE.keys)})`;
   const codes = `splitByChar('|', ${p.bind('country_codes', COUNTRY_TABLE.codes)})`;
-  const [separator, aside, article, nonWord] = [
-    p.bind('country_separator', COUNTRY_SEPARATOR),
-    p.bind('country_aside', COUNTRY_ASIDE),
-    p.bind('country_article', COUNTRY_ARTICLE),
-    p.bind('non_word', NON_WORD),
-  ];
+  const [separator, aside, article] = [p.bind('country_separator', COUNTRY_SEPARATOR), p.bind('country_aside', COUNTRY_ASIDE), p.bind('country_article', COUNTRY_ARTICLE)];
   // countryKeys, the answer folded once, and the table looked up once over all the keys.
-  const keyOf = (part: string) => `trimBoth(replaceRegexpAll(${part}, ${nonWord}, ' '))`;
   const partsOf = (answer: string) =>
-    `arrayFlatten(arrayMap(part -> [part, replaceRegexpOne(part, ${article}, '')], arrayMap(part -> ${keyOf('part')}, arrayReverse(splitByRegexp(${separator}, ${answer})))))`;
-  const keysOf = `arrayMap(folded -> arrayConcat([${keyOf('folded')}], ${partsOf(`replaceRegexpAll(folded, ${aside}, ',')`)}, ${partsOf(`arrayStringConcat(extractAll(folded, ${aside}), ',')`)}), [${foldSql(expr, p)}])[1]`;
+    `arrayFlatten(arrayMap(key -> [key, replaceRegexpOne(key, ${article}, '')], arrayMap(part -> ${wordsOfFoldedSql('part', p)}, arrayReverse(splitByRegexp(${separator}, ${answer})))))`;
+  const keysOf = letSql(
+    'folded',
+    foldSql(expr, p),
+    `arrayConcat([${wordsOfFoldedSql('folded', p)}], ${partsOf(`replaceRegexpAll(folded, ${aside}, ',')`)}, ${partsOf(`arrayStringConcat(extractAll(folded, ${aside}), ',')`)})`,
+  );
   return `arrayFirst(code -> code != '', arrayMap(key -> transform(key, ${keys}, ${codes}, ''), ${keysOf}))`;
 }

@@ -1,4 +1,10 @@
 /**
+ * `body` with `name` bound to `value`, which is computed once: a one-element arrayMap. An alias would be inlined at
+ * each of its uses, and planned as many times.
+ */
+export const letSql = (name: string, value: string, body: string) => `arrayMap(${name} -> ${body}, [${value}])[1]`;
+
+/**
  * Query parameters for generated SQL. Everything that comes from rules or people (values, patterns, ids) goes
  * through here as a `{name:Type}` placeholder, so no text from a config or a form is ever part of the SQL as
  * written. (The embedded engine's client writes the values in at the last step, escaped and typed:
