@@ -3,21 +3,18 @@ import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
- * `npm run test:http` (HEARTH_TEST_CLICKHOUSE=http) runs the integration files again over ClickHouse's HTTP
- * interface: only those whose store follows that switch (startTestServer, openTestStore). The others (the CLI's, and
- * those that start their own HTTP ClickHouse or embedded store) would do the same work twice.
+ * The integration files whose store follows HEARTH_TEST_CLICKHOUSE (startTestServer, openTestStore): `npm test` runs
+ * them a second time over ClickHouse's HTTP interface (the integration-http project; `npm run test:http` runs that
+ * project alone). The others (the CLI's, and those that start their own HTTP ClickHouse or embedded store) would do
+ * the same work twice.
  */
-function integrationFiles(): string[] {
-  if (process.env.HEARTH_TEST_CLICKHOUSE !== 'http') return ['test/integration/**/*.test.ts'];
+function switchedIntegrationFiles(): string[] {
   const all = readdirSync('test/integration').filter((name) => name.endsWith('.test.ts'));
-  const switched = all.filter((name) => /\b(startTestServer|openTestStore)\(/.test(readFileSync(`test/integration/${name}`, 'utf8')));
-  // The config is read again by vitest and its workers, which inherit the environment: say it once.
-  if (!process.env.HEARTH_TEST_HTTP_SAID) {
-    console.log(`over HTTP: the ${switched.length} of ${all.length} integration files whose store follows HEARTH_TEST_CLICKHOUSE`);
-    process.env.HEARTH_TEST_HTTP_SAID = '1';
-  }
-  return switched.map((name) => `test/integration/${name}`);
+  return all.filter((name) => /\b(startTestServer|openTestStore)\(/.test(readFileSync(`test/integration/${name}`, 'utf8'))).map((name) => `test/integration/${name}`);
 }
+
+/** What both integration projects share: a real Fastify on a port and a real ClickHouse take seconds to start. */
+const INTEGRATION = { environment: 'node', testTimeout: 30_000, hookTimeout: 60_000 } as const;
 
 export default defineConfig({
   test: {
@@ -43,7 +40,13 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: integrationFiles(), environment: 'node', testTimeout: 30_000, hookTimeout: 60_000 },
+        // Embedded whatever the shell says: the other project is the one over HTTP.
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], env: { HEARTH_TEST_CLICKHOUSE: 'embedded' }, ...INTEGRATION },
+      },
+      {
+        extends: true,
+        // In the same run as the rest, so the two workers share out every file at once rather than run this set after.
+        test: { name: 'integration-http', include: switchedIntegrationFiles(), env: { HEARTH_TEST_CLICKHOUSE: 'http' }, ...INTEGRATION },
       },
       {
         extends: true,
