@@ -257,6 +257,12 @@ const THEIR_EMAIL_BY_LEAD_ID = `${leadIdOfEmailSql('lower(trimBoth(email))')} IN
 const LEAD_ROWS = leadRows(THEIR_EMAIL);
 /** Rows the API returns as they are (a lead's events, an export) give their times in ISO 8601 UTC (`2026-03-02T09:15:00.000Z`), as the rest of the API does. */
 const ISO_TIMES = { date_time_output_format: 'iso' } as const;
+/**
+ * The lead's browsers, read first: with FINAL, ClickHouse moves no filter to PREWHERE by itself, and read every column
+ * of the granules around their rows before dropping the others' rows. Both columns are in the sorting key, so the
+ * copies of one event are kept or dropped together, as FINAL needs; LEAD_ROWS then picks the lead's rows among them.
+ */
+const LEAD_BROWSERS = 'PREWHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)}';
 const leadParams = (site: string, lead: LeadIdentity, emails = [lead.email]) => ({ site, emails, visitors: lead.visitorIds, visits: lead.sharedVisits });
 
 /** The rows that are a person's: every event that carries their email (or a former one), and those of their visits (LEAD_ROWS). */
@@ -284,6 +290,7 @@ export async function leadProfile(client: ClickHouseClient, site: string, lead: 
     `SELECT key, argMax(value, (ts, event_id)) AS latest
      FROM events FINAL
      ARRAY JOIN mapKeys(props) AS key, mapValues(props) AS value
+     ${LEAD_BROWSERS}
      WHERE site_id = {site:String} AND ${LEAD_ROWS} AND type IN ('form', 'identify') AND NOT ${saysNothingSql('value', p)}
      GROUP BY key ORDER BY key`,
     { ...leadParams(site, lead), ...p.values },
@@ -308,6 +315,7 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
          SELECT * EXCEPT (site_id),
            countIf(type = 'pageview') OVER (PARTITION BY visitor_id, session_id, path ORDER BY ts, type != 'pageview', event_id ROWS UNBOUNDED PRECEDING) AS view
          FROM events FINAL
+         ${LEAD_BROWSERS}
          WHERE site_id = {site:String} AND ${LEAD_ROWS}
        )
      )
