@@ -679,13 +679,14 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
     `${letSql('title_words', roleWordsSql(paddedWordsSql(`fields['job_title']`, p), p), seniorityOfPaddedSql('title_words', p))} AS seniority,
         ${countryCodeSql(`fields['country']`, p)} AS country_code,
         ${letSql('size_text', sizeTextSql(`fields['company_size']`, p), numberOfSizeTextSql('size_text', p))} AS company_size_min`,
-    // Per rule: how often it matched, its points (decayed, under its cap), whether the cap cut in, its stage.
+    // Per rule: how often it matched, its points (decayed, under its cap, to two decimals as the reasons show them:
+    // each part is the sum of its reasons as shown, so 14.747 twice is 29.5, not 29.49), whether the cap cut in, its stage.
     // Each rule array is referenced once: a parameter is a literal wherever it appears, and planning pays per copy.
     // The answer and first-touch rules' columns are used once, in this step's reasons, so they share its step.
     [
       matchedOnce('profile'),
       matchedOnce('source'),
-      `arrayFilter(r -> r.count > 0, CAST(arrayMap((rule, kind, count, weight, points, cap, stage) -> (rule, kind, count, weight * points, count > cap, stage),
+      `arrayFilter(r -> r.count > 0, CAST(arrayMap((rule, kind, count, weight, points, cap, stage) -> (rule, kind, count, round(weight * points, 2), count > cap, stage),
             ${ruleIds}, ${ruleKinds}, CAST([${compiled.map((_, n) => `n${n + 1}`).join(', ')}], 'Array(UInt64)'),
             CAST([${compiled.map((_, n) => `w${n + 1}`).join(', ')}], 'Array(Float64)'), ${rulePoints}, ${ruleCaps}, ${ruleStages}), '${REASON_ROWS}')) AS all_reasons`,
     ]
@@ -704,7 +705,7 @@ SELECT
     lead_id,
     if(email = '', 'visitor', 'lead') AS kind,
     email, visitor_ids, shared_visits,
-    -- The sum of the parts as they are shown (to two decimals: 15 + 20.5 is 36, where the exact 35.496 was 35), half
+    -- The sum of the parts as they are shown (their reasons' to two decimals: 15 + 20.5 is 36, where the exact 35.496 was 35), half
     -- up, as Math.round (the accounts) and the thresholds read it: ClickHouse's round() takes 60.5 to 60.
     toInt32(floor(round(fit + engagement + source + negative, 2) + 0.5)) AS score,
     round(${points('fit')}, 2) AS fit,
@@ -713,7 +714,7 @@ SELECT
     round(${points('negative')}, 2) AS negative,
     multiIf(score > ${p.bind('hot', rules.thresholds.hot, 'Float64')}, 'hot', score >= ${p.bind('warm', rules.thresholds.warm, 'Float64')}, 'warm', 'cold') AS temperature,
     ['', 'TOFU', 'MOFU', 'BOFU'][greatest(arrayMax(arrayPushBack(arrayMap(r -> r.stage, all_reasons), toUInt8(0))), page_stage) + 1] AS stage,
-    arraySort(r -> (-r.points, r.rule), arrayMap(r -> CAST((r.rule, r.kind, toUInt32(r.count), round(r.points, 2), r.capped), 'Tuple(rule String, kind String, count UInt32, points Float64, capped Bool)'), all_reasons)) AS reasons,
+    arraySort(r -> (-r.points, r.rule), arrayMap(r -> CAST((r.rule, r.kind, toUInt32(r.count), r.points, r.capped), 'Tuple(rule String, kind String, count UInt32, points Float64, capped Bool)'), all_reasons)) AS reasons,
     fields AS profile, seniority, country_code AS country, company_size_min,
     CAST((utm_source, utm_medium, referrer_host), 'Tuple(utm_source String, utm_medium String, referrer_host String)') AS first_touch,
     first_seen, last_seen, signals

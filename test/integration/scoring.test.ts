@@ -264,6 +264,26 @@ describe('recency, caps and negatives', () => {
     expect(byEmail(await score(site, shown), 'half@acme.example')).toMatchObject({ fit: 29.5, score: 30, temperature: 'warm' });
   });
 
+  it('makes each part, and the score, of its reasons as they are shown: two 14.75s are 29.5, warm', async () => {
+    const site = newSite();
+    // 20 points halved every 30 days, 13.1874 days on: 14.747 each, shown as 14.75; their exact sum, 29.494, was
+    // shown as 29.49 and made 29, cold, under two reasons a reader adds up to 29.5, which is 30, warm.
+    const when = { minutes: 13.1874 * 24 * 60 };
+    await insert([view(site, 'sum-1', '/aaa', when), view(site, 'sum-1', '/bbb', when), form(site, 'sum-1', 'contact', 'sum@acme.example', {})]);
+    const rules = rulesSchema.parse({
+      fit: [],
+      negative: [],
+      source: [],
+      engagement: [
+        { id: 'page-a', event: 'pageview', paths: ['/aaa'], points: 20 },
+        { id: 'page-b', event: 'pageview', paths: ['/bbb'], points: 20 },
+      ],
+    });
+    const lead = byEmail(await score(site, rules), 'sum@acme.example');
+    expect(lead.reasons.map((r) => r.points)).toEqual([14.75, 14.75]);
+    expect(lead).toMatchObject({ engagement: 29.5, score: 30, temperature: 'warm' });
+  });
+
   it('takes points away for a free-mail address, careers pages and an unsubscribe', async () => {
     const site = newSite();
     await insert([
