@@ -178,14 +178,21 @@ export function replayQualificationChange(current: QualificationState, change: Q
   return applyQualificationChange(current, { ...change, ...(boxes && { boxes }), ...(notes && { notes }), ...reason }, true);
 }
 
+/**
+ * Where a lead stands under its site's policy: the config says which framework and which of its boxes make a prospect,
+ * so a checklist kept under another framework (filled in before the site's changed) is read under the site's: the
+ * boxes the two share carry over, the others are kept aside, as a switch keeps them.
+ */
 export function judgeQualification(state: QualificationState, policy: QualificationPolicy): QualificationVerdict {
-  const required = state.framework === policy.framework && policy.required ? policy.required : FRAMEWORKS[state.framework];
+  const framework = policy.framework;
+  const required = policy.required ?? FRAMEWORKS[framework];
   const missing = required.filter((box) => !state.boxes[box]);
   // The framework's own boxes and notes: the state keeps those of a framework switched away from.
-  const known: readonly string[] = FRAMEWORKS[state.framework];
+  const known: readonly string[] = FRAMEWORKS[framework];
   const own = <T>(record: Record<string, T>, mine = true) => Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box) === mine));
   return {
     ...state,
+    framework,
     boxes: own(state.boxes),
     notes: own(state.notes),
     keptAside: { boxes: own(state.boxes, false), notes: own(state.notes, false) },

@@ -219,6 +219,12 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     // No body is a change of nothing; a body of `null` is a body that is no change, refused like `[]` or `42`.
     const change = qualificationChangeSchema.safeParse(request.body === undefined ? {} : request.body, { reportInput: true });
     if (!change.success) return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: toProblems(change.error) });
+    // The config says which framework makes a prospect: a checklist of another one would let a shorter list do.
+    const { framework } = policies.get(found.site)!;
+    if (change.data.framework !== undefined && change.data.framework !== framework) {
+      const message = `this site qualifies leads under ${framework.toUpperCase()} (its qualification.framework in the config)`;
+      return reply.code(400).send({ error: message, code: 'invalid_qualification', problems: [{ path: 'framework', message }] });
+    }
     return oneAtATime(`${found.site}/${found.lead.id}`, async () => {
       // An erasure may have run while this change waited its turn: its row would bring back what was erased (notes
       // are about the person), under the lead id the same email gives again.
@@ -231,14 +237,17 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       const current = history.at(-1);
       try {
         const before = current ?? emptyQualification(policy);
-        const next = applyQualificationChange(before, change.data);
+        // Under the site's framework, a checklist kept under another one included (the site's changed since); stored
+        // so, as a replay reads a change's boxes in the framework it names.
+        const applied = { ...change.data, framework };
+        const next = applyQualificationChange(before, applied);
         // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the
         // history lists what changed. It is still checked first, so a wrong box is refused either way.
         if (sameQualification(next, before)) return unchanged;
         // The history is ordered by time alone: a change in the same millisecond as the last (or after a clock step
         // back) is stamped just after it, so the latest row is always the one built on all the others.
         const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);
-        await appendQualification(client, found.site, found.lead.id, { state: next, change: change.data }, request.user!.name, at);
+        await appendQualification(client, found.site, found.lead.id, { state: next, change: applied }, request.user!.name, at);
         // The history read above with the line just written: what GET would read now, without reading it again.
         const written = { ...next, changedBy: request.user!.name, changedAt: new Date(at).toISOString() };
         return { ...judgeQualification(written, policy), history: [...history, written] };

@@ -21,7 +21,7 @@ export function checklistChange(loaded: ChecklistFields, now: ChecklistFields, s
   const notes = shown.filter((box) => (now.notes[box] ?? '') !== (loaded.notes[box] ?? ''));
   const owner = now.owner.trim();
   return {
-    // The boxes are named in the framework shown: a switch is sent with them, so the API reads them in it.
+    // The boxes are named in the framework shown, which the API takes only when it is the site's.
     ...(now.framework !== loaded.framework && { framework: now.framework }),
     ...(boxes.length > 0 && { boxes: Object.fromEntries(boxes.map((box) => [box, now.boxes[box] === true])) }),
     ...(notes.length > 0 && { notes: Object.fromEntries(notes.map((box) => [box, now.notes[box] ?? ''])) }),

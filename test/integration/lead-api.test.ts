@@ -199,12 +199,27 @@ describe('one lead through the API', () => {
     await appendQualification(server.client, 'acme', id, { state: { ...base, framework: 'bant', boxes: {}, notes: {} }, change: { framework: 'bant' } }, 'sam', at + 2);
     expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ framework: 'bant', boxes: {}, notes: {}, prospect: false });
 
-    // Today's release keeps them out of sight for a switch back.
+    // A switch since keeps them out of sight (a checklist kept under MEDDICC, as a release that let sales pick the
+    // framework wrote it): the site's BANT reads them again, MEDDICC's kept aside in turn.
     await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: all, notes: { need: 'N2' } });
-    await send('POST', `/api/leads/${id}/qualification?site=acme`, { framework: 'meddicc' });
-    const back = await send('POST', `/api/leads/${id}/qualification?site=acme`, { framework: 'bant' });
-    expect(back.body).toMatchObject({ boxes: all, notes: { need: 'N2' }, prospect: true });
-    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ boxes: all, notes: { need: 'N2' }, prospect: true });
+    await appendQualification(server.client, 'acme', id, { state: { ...base, framework: 'meddicc', boxes: { ...all, metrics: true }, notes: { need: 'N2' } }, change: { framework: 'meddicc', boxes: { metrics: true } } }, 'sam', Date.now() + 5);
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ framework: 'bant', boxes: all, notes: { need: 'N2' }, keptAside: { boxes: { metrics: true } }, prospect: true });
+    // The next change is made under the site's framework, and its line says so.
+    const next = await send('POST', `/api/leads/${id}/qualification?site=acme`, { notes: { budget: '40k' } });
+    expect(next.body).toMatchObject({ framework: 'bant', boxes: all, prospect: true });
+    expect(next.body.history.at(-1)).toMatchObject({ framework: 'bant', notes: { need: 'N2', budget: '40k' } });
+  });
+
+  it("refuses a checklist of another framework than the site's, which would let a shorter list make a prospect", async () => {
+    const { id } = await makeLead('globex', 'https://globex.test');
+    // globex makes prospects under CHAMP once challenges and money are ticked: BANT's four boxes are not that.
+    const bant = await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'bant', boxes: { budget: true, authority: true, need: true, timing: true }, owner: 'sam' });
+    expect(bant).toMatchObject({ status: 400, body: { code: 'invalid_qualification', problems: [{ path: 'framework', message: 'this site qualifies leads under CHAMP (its qualification.framework in the config)' }] } });
+    const after = (await getJson(server, `/api/leads/${id}/qualification?site=globex`)).body;
+    expect(after).toMatchObject({ framework: 'champ', prospect: false, missing: ['challenges', 'money'], history: [] });
+    // Its own framework named, or none: the site's.
+    expect((await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'champ', boxes: { challenges: true } })).status).toBe(200);
+    expect((await send('POST', `/api/leads/${id}/qualification?site=globex`, { boxes: { money: true }, owner: 'sam' })).body).toMatchObject({ framework: 'champ', prospect: true });
   });
 
   it('keeps both changes two collectors make at once, each built on the same state', async () => {
@@ -250,14 +265,13 @@ describe('one lead through the API', () => {
     expect(response.body).toMatchObject({ framework: 'champ', prospect: true, missing: [] });
   });
 
-  it('switches framework on request, and names boxes that do not belong to it', async () => {
+  it("names boxes that do not belong to the site's framework", async () => {
     const { id } = await makeLead();
     const wrong = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { champion: true } });
     expect(wrong.status).toBe(400);
     expect(wrong.body.error).toBe('not BANT boxes: champion; its boxes are budget, authority, need, timing');
-    const meddicc = await send('POST', `/api/leads/${id}/qualification?site=acme`, { framework: 'meddicc', boxes: { champion: true, metrics: true } });
-    expect(meddicc.status).toBe(200);
-    expect(meddicc.body).toMatchObject({ framework: 'meddicc', missing: ['economic_buyer', 'decision_criteria', 'decision_process', 'identify_pain', 'competition'] });
+    const named = await send('POST', `/api/leads/${id}/qualification?site=acme`, { framework: 'bant', boxes: { champion: true, budget: true } });
+    expect(named).toMatchObject({ status: 400, body: { problems: [{ path: 'boxes.champion', message: 'not a BANT box; its boxes are budget, authority, need, timing' }] } });
     const bad = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: 'yes' }, owner: 42 });
     expect(bad.status).toBe(400);
     expect(bad.body.problems.map((p: { path: string }) => p.path)).toEqual(['boxes.budget', 'owner']);
@@ -295,16 +309,17 @@ describe('one lead through the API', () => {
     });
     expect([plain.status, await plain.json()]).toEqual([415, { error: 'send the body as JSON (content-type: application/json)', code: 'unsupported_media_type' }]);
     // A change of nothing answers the qualification as it stands, and adds no line to its history.
+    expect((await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true, need: true } })).status).toBe(200);
     const before = (await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body.history.length;
     const nothing = await send('POST', `/api/leads/${id}/qualification?site=acme`, {});
     expect(nothing.status).toBe(200);
     expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body.history).toHaveLength(before);
     // Nor does a change that leaves it as it stands: Save pressed again, a box ticked that was, an unticked one
     // unticked, the framework it follows named.
-    for (const same of [{ framework: 'meddicc', boxes: { champion: true, metrics: true } }, { boxes: { champion: true } }, { boxes: { competition: false } }, { framework: 'meddicc' }]) {
+    for (const same of [{ framework: 'bant', boxes: { budget: true, need: true } }, { boxes: { budget: true } }, { boxes: { timing: false } }, { framework: 'bant' }]) {
       const again = await send('POST', `/api/leads/${id}/qualification?site=acme`, same);
       expect(again.status).toBe(200);
-      expect(again.body).toMatchObject({ framework: 'meddicc', boxes: { champion: true, metrics: true } });
+      expect(again.body).toMatchObject({ framework: 'bant', boxes: { budget: true, need: true } });
     }
     expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body.history).toHaveLength(before);
     // A body of null is no change: refused, as an array or a number is.

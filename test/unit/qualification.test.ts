@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../collector/config/load.ts';
 import {
   applyQualificationChange,
+  FRAMEWORKS,
   emptyQualification,
   judgeQualification,
   qualificationChangeSchema,
@@ -40,11 +41,25 @@ describe('qualification policy and checklist', () => {
     expect(judgeQualification(state, policy)).toMatchObject({ prospect: false, missing: [] });
     state = applyQualificationChange(state, { owner: 'sam' });
     expect(judgeQualification(state, policy).prospect).toBe(true);
+    // The site moves to CHAMP: the lead's checklist switches with its next change, authority carried over.
     state = applyQualificationChange(state, { framework: 'champ' });
-    expect(judgeQualification(state, policy)).toMatchObject({ boxes: { authority: true }, notes: {}, prospect: false, missing: ['challenges', 'money', 'prioritization'] });
-    // A mis-click in the framework picker, undone: the rep's boxes and notes are all there.
+    const champ = qualificationPolicySchema.parse({ framework: 'champ' });
+    expect(judgeQualification(state, champ)).toMatchObject({ boxes: { authority: true }, notes: {}, prospect: false, missing: ['challenges', 'money', 'prioritization'] });
+    // And back: the BANT boxes and notes are all there.
     state = applyQualificationChange(state, { framework: 'bant' });
     expect(judgeQualification(state, policy)).toMatchObject({ boxes: { budget: true, authority: true, need: true, timing: true }, notes: { budget: '200k approved' }, prospect: true });
+  });
+
+  it("judges a checklist under the site's framework, whichever it was kept under: the config says which boxes make a prospect", () => {
+    const bant = qualificationPolicySchema.parse({});
+    const state = applyQualificationChange(emptyQualification(bant), { boxes: { budget: true, authority: true, need: true, timing: true }, owner: 'sam' });
+    expect(judgeQualification(state, bant)).toMatchObject({ framework: 'bant', prospect: true, missing: [] });
+    // Four BANT boxes make no prospect of a MEDDICC site: they are kept aside, its seven boxes are missing.
+    const meddicc = qualificationPolicySchema.parse({ framework: 'meddicc' });
+    expect(judgeQualification(state, meddicc)).toMatchObject({ framework: 'meddicc', boxes: {}, keptAside: { boxes: { budget: true } }, prospect: false, missing: [...FRAMEWORKS.meddicc] });
+    // The boxes two frameworks share count in the site's: authority is CHAMP's too.
+    const champ = qualificationPolicySchema.parse({ framework: 'champ', required: ['authority'] });
+    expect(judgeQualification(state, champ)).toMatchObject({ framework: 'champ', boxes: { authority: true }, prospect: true, missing: [] });
   });
 
   it('clears the reason when a disqualified lead is requalified', () => {

@@ -360,12 +360,11 @@ function fields(verdict: Verdict): ChecklistFields {
   };
 }
 
-/** The checklist sales fill in (the site's framework, or another one), the owner, and disqualification. */
+/** The checklist sales fill in (the site's framework, as its config says), the owner, and disqualification. */
 function Qualification({ session, site, lead, onSaved }: { session: Session; site: PageProps['site']; lead: LeadDetail; onSaved: () => void }) {
   const verdict = lead.qualification;
   // The qualification the form was last filled from: what the user changed is measured against it.
   const [loaded, setLoaded] = useState<ChecklistFields>(() => fields(verdict));
-  const [framework, setFramework] = useState(verdict.framework);
   const [boxes, setBoxes] = useState<Record<string, boolean>>(loaded.boxes);
   const [notes, setNotes] = useState<Record<string, string>>(loaded.notes);
   const [owner, setOwner] = useState(verdict.owner);
@@ -376,18 +375,16 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const disqualifyButton = useRef<HTMLButtonElement>(null);
   // A role that only reads sees the text fields read-only, not disabled: they can still be reached, read and copied.
   const readOnly = !canQualify(session);
+  // The verdict is given under the site's framework, whichever a checklist was kept under before.
+  const framework = verdict.framework;
   const frameworkBoxes = session.frameworks[framework] ?? [];
-  const required = framework === site.qualification.framework ? site.qualification.required : frameworkBoxes;
+  const required = site.qualification.required;
   const status = lead.lifecycle ? lifecycleLabel(lead.lifecycle) : verdict.prospect ? 'Prospect' : 'Lead';
-  // A prospect whose framework is switched is one under the new framework only once its required boxes are ticked.
-  const unticked = required.filter((box) => boxes[box] !== true).map(humanize);
-  const demotes = verdict.prospect && framework !== verdict.framework && unticked.length > 0;
 
   /** Shows the qualification as the server has it, every change included, and measures the next changes from it. */
   function fill(current: Verdict) {
     const filled = fields(current);
     setLoaded(filled);
-    setFramework(filled.framework);
     setBoxes(filled.boxes);
     setNotes(filled.notes);
     setOwner(current.owner);
@@ -424,7 +421,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
       : next.prospect
         ? 'Saved: this lead is now a prospect.'
         : verdict.prospect
-          ? `Saved: no longer a prospect. Under ${next.framework.toUpperCase()} it needs ${needs(next)}.`
+          ? `Saved: no longer a prospect. It needs ${needs(next)}.`
           : `Saved. To become a prospect it still needs ${needs(next)}.`;
 
   return (
@@ -454,22 +451,9 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
             unavailable, and a second submit is refused. */}
         <fieldset>
           <legend>Checklist</legend>
-          <label class="framework">
-            Framework{' '}
-            <select value={framework} disabled={readOnly} onChange={(event) => setFramework((event.target as HTMLSelectElement).value)}>
-              {Object.keys(session.frameworks).map((name) => (
-                <option key={name} value={name}>
-                  {name.toUpperCase()}
-                </option>
-              ))}
-            </select>
-          </label>
-          {demotes && (
-            <p class="muted framework-warning">
-              This lead is a prospect under {verdict.framework.toUpperCase()}. Saved under {framework.toUpperCase()}, it is one only once {unticked.join(', ')}{' '}
-              {unticked.length === 1 ? 'is' : 'are'} ticked.
-            </p>
-          )}
+          <p class="framework">
+            Framework: <strong>{framework.toUpperCase()}</strong> <span class="muted">(the site's, as its config says)</span>
+          </p>
           <ul class="boxes">
             {frameworkBoxes.map((box) => (
               <li key={box}>
