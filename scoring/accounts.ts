@@ -31,6 +31,8 @@ export interface AccountScore {
 }
 
 const freeMail = new Set(FREE_MAIL_DOMAINS);
+/** A free-mail domain or one under it (mail.yahoo.fr), as the grid's free-mail rule reads a domain. */
+const isFreeMail = (domain: string) => domain.split('.').some((_, i, labels) => freeMail.has(labels.slice(i).join('.')));
 
 /**
  * Answers that are no company, as companyKey renders them, beyond those that say nothing at all ("N/A", "-", "néant":
@@ -48,7 +50,7 @@ export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: 
   // A stored score from before the merge left such answers out may still hold one.
   const given = lead.profile.company ?? '';
   const company = saysNothing(given) ? '' : given.trim();
-  if (domain && !freeMail.has(domain)) return { id: domain, name: company || domain };
+  if (domain && !isFreeMail(domain)) return { id: domain, name: company || domain };
   const key = company && companyKey(company);
   if (key && !NOT_A_COMPANY.has(key)) return { id: `company:${key}`, name: company };
 }

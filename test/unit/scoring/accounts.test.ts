@@ -61,6 +61,8 @@ describe('accounts', () => {
     expect(accounts).toHaveLength(1);
     expect(accounts[0]).toMatchObject({ id: 'company:acme', name: 'Acme SAS', leads: 5 });
     expect(accountKeyOf({ email: 'x@gmail.com', profile: { company: 'Costco' } })).toEqual({ id: 'company:costco', name: 'Costco' });
+    // Under a free-mail domain too, as the grid's free-mail rule takes it: no account of its own.
+    expect(accountKeyOf({ email: 'x@mail.yahoo.fr', profile: { company: 'Costco' } })).toEqual({ id: 'company:costco', name: 'Costco' });
   });
 
   it('makes no account of strangers who share a personal mail provider or a placeholder for a company', () => {
