@@ -705,8 +705,9 @@ SELECT
     lead_id,
     if(email = '', 'visitor', 'lead') AS kind,
     email, visitor_ids, shared_visits,
-    -- The sum of the parts as they are shown (their reasons' to two decimals: 15 + 20.5 is 36, where the exact 35.496 was 35), half
-    -- up, as Math.round (the accounts) and the thresholds read it: ClickHouse's round() takes 60.5 to 60.
+    -- The sum of the parts as they are shown (each the sum of its reasons as shown, to two decimals: 15 + 20.5 is 36,
+    -- where the exact 35.496 was 35), half up, as Math.round (the accounts) and the thresholds read it: ClickHouse's
+    -- round() takes 60.5 to 60.
     toInt32(floor(round(fit + engagement + source + negative, 2) + 0.5)) AS score,
     round(${points('fit')}, 2) AS fit,
     round(${points('engagement')}, 2) AS engagement,
