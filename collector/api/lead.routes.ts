@@ -216,15 +216,18 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   app.post('/api/leads/:id/qualification', { onRequest: requireRole('admin', 'sales') }, async (request, reply) => {
     const found = await resolve(request, reply);
     if (!found) return;
-    // No body is a change of nothing; a body of `null` is a body that is no change, refused like `[]` or `42`.
-    const change = qualificationChangeSchema.safeParse(request.body === undefined ? {} : request.body, { reportInput: true });
-    if (!change.success) return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: toProblems(change.error) });
-    // The config says which framework makes a prospect: a checklist of another one would let a shorter list do.
+    // The config says which framework makes a prospect: a checklist of another one would let a shorter list do. Said
+    // before the boxes are read, which are named in the framework the body names.
     const { framework } = policies.get(found.site)!;
-    if (change.data.framework !== undefined && change.data.framework !== framework) {
+    const body = request.body;
+    const named = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).framework : undefined;
+    if (named !== undefined && named !== framework) {
       const message = `this site qualifies leads under ${framework.toUpperCase()} (its qualification.framework in the config)`;
       return reply.code(400).send({ error: message, code: 'invalid_qualification', problems: [{ path: 'framework', message }] });
     }
+    // No body is a change of nothing; a body of `null` is a body that is no change, refused like `[]` or `42`.
+    const change = qualificationChangeSchema.safeParse(request.body === undefined ? {} : request.body, { reportInput: true });
+    if (!change.success) return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: toProblems(change.error) });
     return oneAtATime(`${found.site}/${found.lead.id}`, async () => {
       // An erasure may have run while this change waited its turn: its row would bring back what was erased (notes
       // are about the person), under the lead id the same email gives again.
@@ -236,9 +239,10 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       if (Object.keys(change.data).length === 0) return unchanged;
       const current = history.at(-1);
       try {
-        const before = current ?? emptyQualification(policy);
-        // Under the site's framework, a checklist kept under another one included (the site's changed since); stored
-        // so, as a replay reads a change's boxes in the framework it names.
+        // As the site's framework reads it (judgeQualification), a checklist kept under the one it had before included:
+        // a change that leaves it as it reads is no change, and the site's framework alone makes no line.
+        const before = { ...(current ?? emptyQualification(policy)), framework };
+        // Stored with the site's framework, as a replay reads a change's boxes in the framework it names.
         const applied = { ...change.data, framework };
         const next = applyQualificationChange(before, applied);
         // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the

@@ -30,16 +30,17 @@ export function checklistChange(loaded: ChecklistFields, now: ChecklistFields, s
 }
 
 /**
- * What a change did, in the words of the checklist, from the state before it (none for the first): "switched to
+ * What a change did, in the words of the checklist, from the state before it (none for the first): "now under
  * MEDDICC", "ticked Budget and Need", "unticked Authority", "noted on Budget: “20k set aside”", "cleared the note
  * on Need", "assigned to sam", "owner removed (was sam)", "disqualified: no budget", "requalified". A box kept aside by a
- * switch of framework is not said to be unticked: it is kept. `label` names a box.
+ * change of framework is not said to be unticked: it is kept. `label` names a box.
  */
 export function describeQualificationChange(before: QualificationState | undefined, after: QualificationState, label: (box: string) => string): string[] {
   const was: QualificationState = before ?? { framework: after.framework, boxes: {}, notes: {}, owner: '', disqualified: false, reason: '' };
   const said: string[] = [];
   const list = (boxes: string[]) => formatList(boxes.map(label));
-  if (after.framework !== was.framework) said.push(`switched to ${after.framework.toUpperCase()}`);
+  // The config changes a site's framework (sales no longer pick one): the line says where the checklist is now, not who moved it.
+  if (after.framework !== was.framework) said.push(`now under ${after.framework.toUpperCase()}`);
   const boxes = [...new Set([...Object.keys(was.boxes), ...Object.keys(after.boxes)])];
   const ticked = boxes.filter((box) => after.boxes[box] === true && was.boxes[box] !== true);
   const unticked = boxes.filter((box) => after.boxes[box] === false && was.boxes[box] === true);

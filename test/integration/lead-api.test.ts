@@ -204,6 +204,9 @@ describe('one lead through the API', () => {
     await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: all, notes: { need: 'N2' } });
     await appendQualification(server.client, 'acme', id, { state: { ...base, framework: 'meddicc', boxes: { ...all, metrics: true }, notes: { need: 'N2' } }, change: { framework: 'meddicc', boxes: { metrics: true } } }, 'sam', Date.now() + 5);
     expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ framework: 'bant', boxes: all, notes: { need: 'N2' }, keptAside: { boxes: { metrics: true } }, prospect: true });
+    // A change that leaves it as the site's framework reads it (the owner it has) is no change: no line.
+    const lines = (await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body.history.length;
+    expect((await send('POST', `/api/leads/${id}/qualification?site=acme`, { owner: 'sam' })).body.history).toHaveLength(lines);
     // The next change is made under the site's framework, and its line says so.
     const next = await send('POST', `/api/leads/${id}/qualification?site=acme`, { notes: { budget: '40k' } });
     expect(next.body).toMatchObject({ framework: 'bant', boxes: all, prospect: true });
@@ -215,6 +218,9 @@ describe('one lead through the API', () => {
     // globex makes prospects under CHAMP once challenges and money are ticked: BANT's four boxes are not that.
     const bant = await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'bant', boxes: { budget: true, authority: true, need: true, timing: true }, owner: 'sam' });
     expect(bant).toMatchObject({ status: 400, body: { code: 'invalid_qualification', problems: [{ path: 'framework', message: 'this site qualifies leads under CHAMP (its qualification.framework in the config)' }] } });
+    // Named before its boxes, which are read in the framework the change names.
+    const meddicc = await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'meddicc', boxes: { challenges: true } });
+    expect(meddicc).toMatchObject({ status: 400, body: { problems: [{ path: 'framework' }] } });
     const after = (await getJson(server, `/api/leads/${id}/qualification?site=globex`)).body;
     expect(after).toMatchObject({ framework: 'champ', prospect: false, missing: ['challenges', 'money'], history: [] });
     // Its own framework named, or none: the site's.

@@ -51,9 +51,9 @@ describe('what the lead page says each change in the qualification history did',
 
   it('says a switch of framework, and not that the boxes it keeps aside were unticked', () => {
     const bant = { ...empty, boxes: { budget: true, authority: true } };
-    expect(said(bant, { framework: 'meddicc', boxes: { ...bant.boxes, economic_buyer: true } })).toEqual(['switched to MEDDICC', 'ticked Economic buyer']);
+    expect(said(bant, { framework: 'meddicc', boxes: { ...bant.boxes, economic_buyer: true } })).toEqual(['now under MEDDICC', 'ticked Economic buyer']);
     // A history written before boxes were kept aside: the switch dropped them.
-    expect(said(bant, { framework: 'champ', boxes: { authority: true } })).toEqual(['switched to CHAMP']);
+    expect(said(bant, { framework: 'champ', boxes: { authority: true } })).toEqual(['now under CHAMP']);
   });
 
   it('says a disqualification with its reason, a new reason, and a requalification', () => {
