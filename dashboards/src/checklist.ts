@@ -56,3 +56,14 @@ export function describeQualificationChange(before: QualificationState | undefin
   if (!after.disqualified && was.disqualified) said.push('requalified');
   return said;
 }
+
+/**
+ * What a checklist kept from a framework the site had before holds (its boxes ticked, its notes), in the words of the
+ * checklist: "Budget (ticked): “50k approved”", "Need (ticked)", "Timing: “Q3”". Shown beside the site's checklist,
+ * which has no box of theirs: sales wrote them, and they still say something about the lead.
+ */
+export function describeKeptAside(kept: { boxes: Record<string, boolean>; notes: Record<string, string> } | undefined, label: (box: string) => string): string[] {
+  if (!kept) return [];
+  const boxes = [...new Set([...Object.keys(kept.boxes).filter((box) => kept.boxes[box] === true), ...Object.keys(kept.notes).filter((box) => kept.notes[box]?.trim())])];
+  return boxes.map((box) => `${label(box)}${kept.boxes[box] === true ? ' (ticked)' : ''}${kept.notes[box]?.trim() ? `: “${kept.notes[box]!.trim()}”` : ''}`);
+}

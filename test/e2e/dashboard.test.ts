@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendQualification, leadIdOf } from '../../collector/api/lead-store.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
@@ -567,6 +568,26 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     for (const time of times) expect(time).toMatch(/^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC$/);
     expect(await table.locator('tbody td').allTextContents()).toEqual(['0', '20']);
     await chart.screenshot({ path: `${SCREENSHOTS}/lead-score-over-time.png` });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it("shows what a checklist kept from the site's earlier framework holds, beside the site's", async () => {
+    const visitor = newVisitor();
+    const email = `kept.${newVisitor()}@initrode.test`;
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ n: 'f', k: 'newsletter', t: minutesAgo(5), p: { 'email  email': email, 'company  ': 'Initrode' } })] });
+    await drained(server);
+    visitors.add(visitor);
+    const id = leadIdOf(email);
+    // As the site stored it under MEDDICC, before its config moved to BANT.
+    const state = { framework: 'meddicc' as const, boxes: { metrics: true, champion: false }, notes: { metrics: 'cut churn 20%' }, owner: '', disqualified: false, reason: '' };
+    await appendQualification(server.client, 'acme', id, { state, change: { framework: 'meddicc', boxes: { metrics: true, champion: false }, notes: { metrics: 'cut churn 20%' } } }, 'lin', Date.now() - 60_000);
+
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    await page.goto(`${server.url}/dashboard/leads/${id}?site=acme`);
+    await page.locator('p.framework', { hasText: 'Framework: BANT' }).waitFor();
+    await page.getByText("Kept from the site's earlier framework: Metrics (ticked): “cut churn 20%”").waitFor();
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -10,7 +10,7 @@ import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '.
 import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, ScrollRegion, TableScroll, TemperatureBadge } from '../components/ui.tsx';
-import { checklistChange, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
+import { checklistChange, describeKeptAside, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
 import { formatDecimal, formatNumber, formatSeconds, formatTime, linkPath } from '../format.ts';
 import { humanize, ruleName, sameOwner, sourceName } from '../../../scoring/labels.ts';
 import { leadsListHref } from '../router.ts';
@@ -379,6 +379,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const framework = verdict.framework;
   const frameworkBoxes = session.frameworks[framework] ?? [];
   const required = site.qualification.required;
+  const keptAside = describeKeptAside(verdict.keptAside, humanize);
   const status = lead.lifecycle ? lifecycleLabel(lead.lifecycle) : verdict.prospect ? 'Prospect' : 'Lead';
 
   /** Shows the qualification as the server has it, every change included, and measures the next changes from it. */
@@ -475,6 +476,9 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
               </li>
             ))}
           </ul>
+          {keptAside.length > 0 && (
+            <p class="muted kept-aside">Kept from the site's earlier framework: {keptAside.join('; ')}</p>
+          )}
           <div class="owner">
             <label>
               Owner <input type="text" name="owner" list={readOnly ? undefined : OWNERS_LIST} ref={ownerField} value={owner} maxLength={200} readOnly={readOnly} onInput={(event) => setOwner((event.target as HTMLInputElement).value)} />

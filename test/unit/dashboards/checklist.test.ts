@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checklistChange, describeQualificationChange, type ChecklistFields } from '../../../dashboards/src/checklist.ts';
+import { checklistChange, describeKeptAside, describeQualificationChange, type ChecklistFields } from '../../../dashboards/src/checklist.ts';
 import type { QualificationState } from '../../../scoring/qualification.ts';
 import { humanize } from '../../../scoring/labels.ts';
 
@@ -67,5 +67,14 @@ describe('what the lead page says each change in the qualification history did',
 
   it('says nothing of a change that changed nothing', () => {
     expect(said(empty, {})).toEqual([]);
+  });
+});
+
+describe('what the lead page shows of a checklist kept from the site\'s earlier framework', () => {
+  it('names its ticked boxes and its notes, and leaves out a box unticked without a note', () => {
+    const kept = { boxes: { budget: true, need: true, metrics: false, timing: false }, notes: { budget: ' 50k approved ', timing: 'Q3', need: '  ' } };
+    expect(describeKeptAside(kept, humanize)).toEqual(['Budget (ticked): “50k approved”', 'Need (ticked)', 'Timing: “Q3”']);
+    expect(describeKeptAside({ boxes: {}, notes: {} }, humanize)).toEqual([]);
+    expect(describeKeptAside(undefined, humanize)).toEqual([]);
   });
 });
