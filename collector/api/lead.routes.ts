@@ -226,7 +226,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       return reply.code(400).send({ error: message, code: 'invalid_qualification', problems: [{ path: 'framework', message }] });
     }
     // No body is a change of nothing; a body of `null` is a body that is no change, refused like `[]` or `42`.
-    const change = qualificationChangeSchema.safeParse(request.body === undefined ? {} : request.body, { reportInput: true });
+    const change = qualificationChangeSchema.safeParse(body === undefined ? {} : body, { reportInput: true });
     if (!change.success) return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: toProblems(change.error) });
     return oneAtATime(`${found.site}/${found.lead.id}`, async () => {
       // An erasure may have run while this change waited its turn: its row would bring back what was erased (notes

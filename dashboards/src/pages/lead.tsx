@@ -42,7 +42,7 @@ interface Verdict {
   framework: string;
   boxes: Record<string, boolean>;
   notes: Record<string, string>;
-  /** Those of frameworks switched away from: shown again when the form switches back. */
+  /** Those of a framework the site had before: shown under the checklist (describeKeptAside). */
   keptAside?: { boxes: Record<string, boolean>; notes: Record<string, string> };
   owner: string;
   disqualified: boolean;
@@ -347,17 +347,9 @@ function Timeline({ events: all }: { events: TimelineEvent[] }) {
   );
 }
 
-/**
- * A verdict as the form holds it: the boxes and notes of every framework, those set aside by a switch included, so
- * that switching the form back shows them as they are kept (and sends no change for them).
- */
+/** A verdict as the form holds it: the site's framework, its boxes and notes, the owner. */
 function fields(verdict: Verdict): ChecklistFields {
-  return {
-    framework: verdict.framework,
-    boxes: { ...verdict.keptAside?.boxes, ...verdict.boxes },
-    notes: { ...verdict.keptAside?.notes, ...verdict.notes },
-    owner: verdict.owner,
-  };
+  return { framework: verdict.framework, boxes: verdict.boxes, notes: verdict.notes, owner: verdict.owner };
 }
 
 /** The checklist sales fill in (the site's framework, as its config says), the owner, and disqualification. */
