@@ -95,6 +95,9 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   // which a busy collector never has.
   let noted = 0;
   let rescoredThrough = 0;
+  // The last number a settled() or rescored() call waits for: its round starts without waiting out the gap (an
+  // erasure or an export waits for it; a steady stream of batches, which nothing waits for, keeps the gaps).
+  let awaited = 0;
   // The full passes under way, a site at a time, one slice per step: a round of touched leads runs between two slices.
   const passes = new Map<string, Pass>();
   let running: Promise<void> | undefined;
@@ -183,7 +186,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy. A full pass
       // (start, hourly) uses the gaps, a slice at a time, so that a large site's takes no alert minutes late.
       const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - performance.now();
-      const touchedDue = pending.size > 0 && (wait <= 0 || closing);
+      const touchedDue = pending.size > 0 && (wait <= 0 || closing || awaited > rescoredThrough);
       if (!touchedDue && (passes.size === 0 || closing)) {
         await sleep(wait);
         continue;
@@ -382,6 +385,10 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   async function settledNow(withPasses: boolean): Promise<void> {
     await drained();
     const through = noted;
+    if (through > rescoredThrough && through > awaited) {
+      awaited = through;
+      wake();
+    }
     const waited = withPasses ? [...passes] : [];
     await until(() => rescoredThrough >= through && passesEnded(waited)());
   }

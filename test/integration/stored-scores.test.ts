@@ -312,6 +312,28 @@ describe('a full rescoring in slices', () => {
 });
 
 
+describe('waiting for the scorer', () => {
+  it('rescores at once the leads an erasure or an export waits for, without waiting out the gap between rounds', async () => {
+    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'waiting', origins: [SITE_ORIGIN] }] }, 'test config');
+    const scorer = createScorer({ config, client: server.client, log: { warn() {} }, drained: async () => {}, dashboardUrl: () => '', roundGapMs: 60_000 });
+    try {
+      await scorer.settled();
+      const visitor = newVisitor();
+      const rows = batchToRows({ s: 'waiting', v: visitor, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(5) }) as WireBatch['e'][number]] }, Date.now());
+      await insertEvents(server.client, rows);
+      scorer.noteStored([{ site_id: 'waiting', visitor_id: visitor, is_bot: 0 }]);
+
+      const startedAt = Date.now();
+      await scorer.rescored();
+      expect(Date.now() - startedAt).toBeLessThan(5000);
+      const stored = await storedRows(`SELECT kind, score FROM lead_scores WHERE site_id = 'waiting' AND lead_id = {id:String}`, { id: `v_${visitor}` });
+      expect(stored).toEqual([{ kind: 'visitor', score: 20 }]);
+    } finally {
+      await scorer.close();
+    }
+  });
+});
+
 describe('closing the scorer', () => {
   it('rescores what the last batches touched at once, without waiting out the gap between rounds', async () => {
     const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'closing', origins: [SITE_ORIGIN] }] }, 'test config');
