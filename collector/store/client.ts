@@ -27,6 +27,11 @@ export interface StoreOptions {
   database?: string | undefined;
   /** CLICKHOUSE_CLUSTER, which overrides the config's `storage.cluster`. */
   cluster?: string | undefined;
+  /**
+   * Over HTTP, how long an everyday statement may run before the client gives up on it: the client's default, 30 s,
+   * when absent. The migrations wait longer whatever it is (MIGRATION_REQUEST_TIMEOUT_MS).
+   */
+  requestTimeoutMs?: number | undefined;
 }
 
 export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): StoreOptions {
@@ -173,7 +178,7 @@ export function createStoreClient(given: StoreOptions, { migrations = false }: {
       // a long request timeout, whose remedy (progress headers) would not keep every long statement alive
       // (MIGRATION_REQUEST_TIMEOUT_MS).
       log: { level: ClickHouseLogLevel.OFF },
-      ...(migrations ? { request_timeout: MIGRATION_REQUEST_TIMEOUT_MS } : {}),
+      ...(migrations ? { request_timeout: MIGRATION_REQUEST_TIMEOUT_MS } : options.requestTimeoutMs ? { request_timeout: options.requestTimeoutMs } : {}),
       // On a cluster, an insert into a Distributed table answers once every shard stored its rows, not once they
       // are queued on the node the collector talks to: only then may the write-ahead log let go of them. A query's
       // `IN (SELECT … FROM t)` or JOIN over a Distributed table inside a query over another runs as GLOBAL IN or GLOBAL
