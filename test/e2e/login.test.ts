@@ -87,7 +87,8 @@ describe.runIf(browserTestsEnabled())('the login page in Chromium', () => {
     await page.getByRole('button', { name: 'Log in' }).press('Enter');
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('wrong name or password');
     expect(await page.getByLabel('Name').inputValue()).toBe('ada');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+    // `autofocus` takes effect at the page's next rendering step, which a busy machine may not have reached yet.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('password');
     expect(await page.title()).toBe('Error: Log in · Hearth');
     // A wrong password is a 401 response, which Chromium reports on the console; nothing else may appear.
     expect(problems.filter((problem) => !problem.includes('401'))).toEqual([]);
