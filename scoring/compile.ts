@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
 import { pricingPages, STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { engagedWithin, letSql, SqlParams, toClickHouseTime } from './sql.ts';
@@ -194,13 +195,21 @@ function eventCondition(rule: EngagementRule | NegativeRule, i: number, p: SqlPa
   return `(${parts.join(' AND ')})`;
 }
 
+/** Hosts as the collector stores a referrer's (URL's hostname: lower case, an international name in its ASCII form), a leading dot dropped. */
+function referrerHosts(hosts: string[]): string[] {
+  return hosts.map((host) => {
+    const bare = host.trim().toLowerCase().replace(/^\.+/, '');
+    return domainToASCII(bare) || bare;
+  });
+}
+
 function sourceCondition(rule: SourceRule, i: number, p: SqlParams): string {
   const lower = (values: string[]) => values.map((value) => value.trim().toLowerCase());
   const any = [
     rule.utmSources ? `has(${p.bind(`r${i}_utm_sources`, lower(rule.utmSources), 'Array(String)')}, utm_source)` : '',
     rule.utmMediums ? `has(${p.bind(`r${i}_utm_mediums`, lower(rule.utmMediums), 'Array(String)')}, utm_medium)` : '',
     rule.referrerHosts
-      ? `(referrer_host != '' AND arrayExists(h -> referrer_host = h OR endsWith(referrer_host, concat('.', h)), ${p.bind(`r${i}_referrer_hosts`, lower(rule.referrerHosts), 'Array(String)')}))`
+      ? `(referrer_host != '' AND arrayExists(h -> referrer_host = h OR endsWith(referrer_host, concat('.', h)), ${p.bind(`r${i}_referrer_hosts`, referrerHosts(rule.referrerHosts), 'Array(String)')}))`
       : '',
   ].filter(Boolean);
   return `(has_touch AND (${any.join(' OR ')}))`;

@@ -126,6 +126,12 @@ function checkFieldMatch(rule: { field?: string | undefined; values?: string[] |
       ctx.addIssue({ code: 'custom', path: ['values', i], message: `${JSON.stringify(value)} says nothing: such answers count as not given${hint}`, input: value });
     }
   });
+  // A seniority is a level read from the job title: a pattern would be tested against the level's name ("c_level"),
+  // never the title, and a level has no number.
+  if (rule.field === 'seniority' && (rule.pattern !== undefined || rule.range !== undefined)) {
+    const key = rule.pattern !== undefined ? 'pattern' : 'range';
+    ctx.addIssue({ code: 'custom', path: [key], message: `seniority is a level: give values (${SENIORITY_LEVELS.join(', ')}), or test the title itself with field "job_title"` });
+  }
   if (rule.field === 'seniority' && rule.values) {
     rule.values.forEach((value, i) => {
       if (!(SENIORITY_LEVELS as readonly string[]).includes(value)) {
@@ -155,7 +161,10 @@ const exactlyOneOf = (...keys: string[]) => ({ oneOf: keys.map((key) => ({ requi
 const noneOf = (...keys: string[]) => ({ not: { anyOf: keys.map((key) => ({ required: [key] })) } });
 const FIELD_MATCH_JSON = [
   exactlyOneOf('values', 'pattern', 'range'),
-  { if: { properties: { field: { const: 'seniority' } }, required: ['field'] }, then: { properties: { values: { type: 'array', items: { type: 'string', enum: [...SENIORITY_LEVELS] } } } } },
+  {
+    if: { properties: { field: { const: 'seniority' } }, required: ['field'] },
+    then: { properties: { values: { type: 'array', items: { type: 'string', enum: [...SENIORITY_LEVELS] } } }, required: ['values'] },
+  },
 ];
 const ENGAGED_PAGEVIEW_JSON = { if: { required: ['minEngagedSeconds'] }, then: { properties: { event: { const: 'pageview' } }, required: ['event'] } };
 const EVENT_ONLY_KEYS = ['pageGroup', 'paths', 'assets', 'forms', 'names', 'minEngagedSeconds', 'cap', 'halfLifeDays', 'stage', 'lasting'] as const;
@@ -229,6 +238,20 @@ export const negativeRuleSchema = z
     ],
   });
 
+/**
+ * A referrer's host, as a browser gives it (`new URL(referrer).hostname`): a URL ("https://www.linkedin.com/") would
+ * match no referrer, however often LinkedIn sent visitors.
+ */
+const referrerHost = z.string().min(1).superRefine((value, ctx) => {
+  const host = value.trim();
+  if (/^[^\s/:?#@\\]+$/.test(host)) return;
+  let suggestion = '';
+  try {
+    suggestion = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `https://${host}`).hostname;
+  } catch {}
+  ctx.addIssue({ code: 'custom', message: `expected a host${suggestion ? ` ("${suggestion}")` : ', such as "linkedin.com"'}, not a URL: it matches the referrer's host and its subdomains` });
+}).meta({ pattern: '^\\s*[^\\s/:?#@\\\\]+\\s*$' });
+
 /** Points for the channel of the lead's first touch (the earliest session that came from somewhere); any list may match. */
 export const sourceRuleSchema = z
   .object({
@@ -236,7 +259,7 @@ export const sourceRuleSchema = z
     utmSources: z.array(z.string().min(1)).min(1).optional(),
     utmMediums: z.array(z.string().min(1)).min(1).optional(),
     /** Hosts, matching their subdomains too: "linkedin.com" matches "www.linkedin.com". */
-    referrerHosts: z.array(z.string().min(1)).min(1).optional(),
+    referrerHosts: z.array(referrerHost).min(1).optional(),
     points: z
       .number()
       .min(-LIMITS.points, { message: `expected from -${figure(LIMITS.points)} to ${figure(LIMITS.points)} points` })

@@ -322,6 +322,8 @@ describe('recency, caps and negatives', () => {
       source: [
         { id: 'linkedin', utmSources: ['LinkedIn'], referrerHosts: ['linkedin.com'], points: 10 },
         { id: 'display', utmMediums: ['display'], points: -5 },
+        // As a browser gives a referrer's host: an international name in its ASCII form, and written with a leading dot.
+        { id: 'bookshop', referrerHosts: ['Bücher.de', '.partner.example'], points: 7 },
       ],
     });
     await insert([
@@ -332,7 +334,12 @@ describe('recency, caps and negatives', () => {
       view(site, 'src-1', '/pricing/', { minutes: 10 }, { session_id: 'c', session_start: 1 }),
       event(site, 'src-1', 'engagement', { minutes: 9 }, { session_id: 'c', path: '/pricing/', engaged_ms: 5_000 }),
     ]);
-    const [lead] = await score(site, rules);
+    await insert([
+      view(site, 'src-2', '/', { days: 2 }, { session_id: 'd', session_start: 1, referrer_host: 'www.xn--bcher-kva.de' }),
+      view(site, 'src-3', '/', { days: 2 }, { session_id: 'e', session_start: 1, referrer_host: 'partner.example' }),
+    ]);
+    const [lead, ...others] = (await score(site, rules)).sort((a, b) => a.lead_id.localeCompare(b.lead_id));
+    expect(others.map((other) => [other.lead_id, other.source])).toEqual([['v_src-2', 7], ['v_src-3', 7]]);
     expect(lead).toMatchObject({ lead_id: 'v_src-1', kind: 'visitor', source: 10, first_touch: { utm_source: '', utm_medium: '', referrer_host: 'www.linkedin.com' } });
     expect(reason(lead!, 'pricing-dwell')).toMatchObject({ count: 1, capped: false });
     expect(reason(lead!, 'pricing-dwell')!.points).toBeCloseTo(15 * 0.5 ** (1 / 30), 2);

@@ -90,6 +90,12 @@ describe('rules validation', () => {
     [{ negative: [{ id: 'x', points: -5 }] }, 'negative.0: a negative rule tests either a field or an event'],
     [{ negative: [{ id: 'x', event: 'pageview', values: ['a'], points: -5 }] }, 'negative.0.values: values applies to a field rule'],
     [{ source: [{ id: 'x', points: 5 }] }, 'source.0: give utmSources, utmMediums or referrerHosts'],
+    // A URL matches no referrer's host: the rule would never give its points.
+    [{ source: [{ id: 'x', referrerHosts: ['linkedin.com', 'https://www.linkedin.com/feed'], points: 5 }] }, 'source.0.referrerHosts.1: expected a host ("www.linkedin.com"), not a URL'],
+    [{ source: [{ id: 'x', referrerHosts: ['news.ycombinator.com/item'], points: 5 }] }, 'source.0.referrerHosts.0: expected a host ("news.ycombinator.com"), not a URL'],
+    // A seniority is a level: a pattern would be tested against "c_level", never the title.
+    [{ fit: [{ id: 'x', field: 'seniority', pattern: 'ceo|pdg', points: 5 }] }, 'fit.0.pattern: seniority is a level: give values (c_level, vp_director, manager, individual, student), or test the title itself with field "job_title"'],
+    [{ negative: [{ id: 'x', field: 'seniority', range: { min: 1 }, points: -5 }] }, 'negative.0.range: seniority is a level'],
     [{ thresholds: { warm: 70, hot: 60 } }, 'thresholds: warm must not be above hot'],
     [{ fit: [{ id: 'Bad Id', field: 'industry', values: ['saas'], points: 5 }] }, 'fit.0.id: a rule id is'],
     [
