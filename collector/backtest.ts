@@ -22,6 +22,8 @@ import { MAX_FUTURE_MS } from './ingest/rows.ts';
 export interface RulesInConfig {
   file: string;
   path: string;
+  /** The site's rules as the file writes them (before defaults), to tell a value it gives from a default it leaves. */
+  written?: unknown;
 }
 
 /**
@@ -45,8 +47,12 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
     const [gave, kept] = Object.hasOwn(given, 'hot') ? (['hot', 'warm'] as const) : (['warm', 'hot'] as const);
     const keptThreshold = !Object.hasOwn(given, kept) && Object.hasOwn(given, gave);
     // Where the kept value comes from: the site's rules in the config, or the grid's when the config gives none.
-    const keptValue = (key: string, value: number) =>
-      site.rules ? `${config.file}: ${config.path}.${key} is ${value}` : `${key} is ${value}, the grid's: ${config.file} gives site "${site.id}" no rules`;
+    const keptValue = (key: string, value: number) => {
+      if (!site.rules) return `${key} is ${value}, the grid's: ${config.file} gives site "${site.id}" no rules`;
+      const [section, name] = key.split('.') as [string, string];
+      const written = isRecord(config.written) && isRecord(config.written[section]) && Object.hasOwn(config.written[section], name);
+      return written ? `${config.file}: ${config.path}.${key} is ${value}` : `${key} is ${value}, the default: ${config.file}: ${config.path} gives none`;
+    };
     const explain = (problem: Problem) => {
       if (problem.path === 'signals.hotRearmBelow' && !givesMark) {
         return (

@@ -626,7 +626,10 @@ function backtestRules(options: Options, site: SiteConfig, config: HearthConfig)
   const now = new Date();
   if (options.since && options.since >= now) throw new UsageError(`--since ${options.since.toISOString()} is not in the past`);
   // What the file leaves out is the site's current rules: a mistake in how the two meet is named in the config too.
-  const rulesInConfig = { file: resolve(options.configFile), path: `sites[${config.sites.indexOf(site)}].rules` };
+  const index = config.sites.indexOf(site);
+  const { raw } = readJsonFile(options.configFile, 'config');
+  const written = isRecord(raw) && Array.isArray(raw.sites) && isRecord(raw.sites[index]) ? raw.sites[index].rules : undefined;
+  const rulesInConfig = { file: resolve(options.configFile), path: `sites[${index}].rules`, written };
   return { candidate: loadRulesFile(options.rulesFile, site, rulesInConfig), rulesFile: options.rulesFile, now };
 }
 

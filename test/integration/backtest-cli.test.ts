@@ -319,6 +319,12 @@ describe('hearth backtest', () => {
       `hearth: invalid rules in ${warm70}:\n  ${warm70}: thresholds.warm: the candidate's warm threshold (70) is above the hot threshold it keeps from the site's current rules ` +
         `(thresholds.hot is 60, the grid's: ${CONFIG} gives site "acme" no rules); give the candidate a thresholds.hot of its own\n`,
     );
+    // A site whose rules give no hot threshold keeps the default one: no path of the config holds it either.
+    const defaultHot = await runHearth(['backtest', '--config', config, '--rules', warm70], { HEARTH_DATA_DIR: dataDir });
+    expect(defaultHot.stderr).toBe(
+      `hearth: invalid rules in ${warm70}:\n  ${warm70}: thresholds.warm: the candidate's warm threshold (70) is above the hot threshold it keeps from the site's current rules ` +
+        `(thresholds.hot is 60, the default: ${config}: sites[0].rules gives none); give the candidate a thresholds.hot of its own\n`,
+    );
     // Given in the file, the mark is the file's own mistake, at its own path.
     const both = file('hot40-rearm50.json', { thresholds: { hot: 40 }, signals: { hotRearmBelow: 50 } });
     const own = await runHearth(['backtest', '--config', config, '--rules', both], { HEARTH_DATA_DIR: dataDir });
