@@ -5,7 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClickHouseError, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { isRecord, type Rules } from '../scoring/rules.ts';
-import { ConfigError, loadConfig, parseConfig, readJsonFile } from './config/load.ts';
+import { ConfigError, loadConfig, parseConfig, readJsonFile, refuseUnrunnablePatterns } from './config/load.ts';
+import { rulePatterns } from '../scoring/patterns.ts';
 import { configJsonSchema, type HearthConfig, type SiteConfig } from './config/schema.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { packageRoot } from './paths.ts';
@@ -14,7 +15,7 @@ import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, w
 import { prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
 import { MigrationRefused } from './store/migrate.ts';
 import { historySlices } from './demo/history.ts';
-import { listedLeads, scoreOfSnapshot } from './api/scores.ts';
+import { listedLeads, rulesOf, scoreOfSnapshot } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
 import { storedLeadPage } from '../scoring/snapshots.ts';
@@ -436,7 +437,7 @@ async function start(options: Options, loading: LoadSignals | undefined): Promis
   const given = (key: 'host' | 'port') =>
     options[key] !== undefined ? `--${key}` : isRecord(raw) && isRecord(raw.server) && raw.server[key] !== undefined ? `server.${key} in ${path}` : `the default ${key}`;
   await checkListen(config.server.host, config.server.port, given);
-  server = await startServer({ config, store, adminToken, logger: { level }, stop: stopping.signal }).catch((err: unknown) => {
+  server = await startServer({ config, store, adminToken, logger: { level }, configFile: path, stop: stopping.signal }).catch((err: unknown) => {
     if (stopping.signal.aborted && err === stopping.signal.reason) return undefined;
     throw storeFailure(err, store, 'start on') ?? err;
   });
@@ -582,7 +583,12 @@ async function refreshStoredScores(config: HearthConfig, store: StoreOptions, cl
   }
 }
 
+/** Refuses a config whose rules hold a pattern ClickHouse cannot compile, naming the file and the pattern's path. */
+const checkConfigPatterns = (client: ClickHouseClient, options: Options, config: HearthConfig) =>
+  refuseUnrunnablePatterns(client, resolve(options.configFile), 'config', config.sites.flatMap((site, index) => rulePatterns(rulesOf(site), `sites[${index}].rules`)));
+
 const printScores: SiteCommand = async ({ options, config, site, store, client }) => {
+  await checkConfigPatterns(client, options, config);
   await refreshStoredScores(config, store, client, { alerts: true });
   // The stored scores just written, as lists and dashboards show them: only the leads printed leave ClickHouse (a
   // large site has a million), and the site is not scored a second time to print them. --json alone prints all.
@@ -633,7 +639,9 @@ function backtestRules(options: Options, site: SiteConfig, config: HearthConfig)
   return { candidate: loadRulesFile(options.rulesFile, site, rulesInConfig), rulesFile: options.rulesFile, now };
 }
 
-const printBacktest: SiteCommand<ReturnType<typeof backtestRules>> = async ({ options, site, store, client, checked: { candidate, rulesFile, now } }) => {
+const printBacktest: SiteCommand<ReturnType<typeof backtestRules>> = async ({ options, config, site, store, client, checked: { candidate, rulesFile, now } }) => {
+  await refuseUnrunnablePatterns(client, resolve(rulesFile), 'rules', rulePatterns(candidate));
+  await checkConfigPatterns(client, options, config);
   const top = options.limit ?? (options.json ? Infinity : 10);
   const run = await backtestSite(client, site, candidate, { rulesFile, since: options.since, now, top }).catch((err: unknown) => {
     throw missingTables(err, store) ?? err;

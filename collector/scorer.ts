@@ -15,6 +15,7 @@ import { toClickHouseTime } from '../scoring/sql.ts';
 import { inTurns } from '../scoring/turns.ts';
 import { encodedInsertOf } from './store/client.ts';
 import { keepIdentities } from './store/retention.ts';
+import { rulePatterns, unrunnablePatterns } from '../scoring/patterns.ts';
 
 export interface ScorerOptions {
   config: HearthConfig;
@@ -119,11 +120,32 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   const hasWork = () => pending.size > 0 || (passes.size > 0 && !closing);
 
+  // Sites whose rules hold a pattern ClickHouse cannot compile (the rules' check parses RE2 syntax, not the program's
+  // size): their every scoring would fail, and hold up the other sites' behind it. Left unscored, said in the log;
+  // `hearth start` refuses such a config when the store is ready as it starts.
+  const unscorable = new Set<string>();
+  async function checkPatterns(): Promise<void> {
+    for (const [index, site] of config.sites.entries()) {
+      const problems = await unrunnablePatterns(client, rulePatterns(rulesOf(site), `sites[${index}].rules`)).catch((err: unknown) => {
+        log.warn({ err, site: site.id }, "the rules' patterns could not be checked");
+        return [];
+      });
+      if (problems.length === 0) continue;
+      unscorable.add(site.id);
+      pending.delete(site.id);
+      passes.delete(site.id);
+      log.warn({ site: site.id, problems }, `site "${site.id}" is not scored: ${problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ')}`);
+    }
+  }
+
   let storeReady = ready === undefined;
-  void ready?.then(() => {
-    storeReady = true;
-    kick();
-  });
+  void ready
+    ?.then(checkPatterns)
+    .then(() => {
+      storeReady = true;
+      kick();
+      settleWaiters();
+    });
 
   function kick(): void {
     if (running || closed || holds > 0 || !storeReady) return;
@@ -153,6 +175,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   /** A full pass of a site (again from here, after the slice in flight, when one is under way). */
   function startPass(siteId: string): Pass {
+    // Never under way: ended as soon as it is asked for.
+    if (unscorable.has(siteId)) return { count: 0, next: 0, left: 0, again: false };
     const pass = passes.get(siteId);
     if (pass) {
       pass.again = true;
@@ -270,6 +294,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   }
 
   function addVisitor(siteId: string, visitor: string): void {
+    if (unscorable.has(siteId)) return;
     let visitors = pending.get(siteId);
     if (!visitors) pending.set(siteId, (visitors = new Set()));
     visitors.add(visitor);
@@ -398,7 +423,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       // Automated browsers' events change no score unless the site's rules count them.
       let added = false;
       for (const visitor of visitors) {
-        if (sites.has(visitor.site_id) && (!visitor.is_bot || countsBots.has(visitor.site_id))) {
+        if (sites.has(visitor.site_id) && !unscorable.has(visitor.site_id) && (!visitor.is_bot || countsBots.has(visitor.site_id))) {
           addVisitor(visitor.site_id, visitor.visitor_id);
           added = true;
         }

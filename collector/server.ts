@@ -5,7 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { firstStartAdmin, mergeUsers, replacedAdminWarning, usersFromEnvironment, type FirstAdmin } from './auth/accounts.ts';
 import type { UserEntry } from './auth/users.ts';
-import { ConfigError } from './config/load.ts';
+import { ConfigError, refuseUnrunnablePatterns } from './config/load.ts';
+import { rulesOf } from './api/scores.ts';
+import { rulePatterns } from '../scoring/patterns.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
@@ -24,6 +26,8 @@ export interface ServerOptions {
   logger?: boolean | { level: string };
   /** How long an erasure or an export waits for the log to drain before a 503 (20 s; shorter in tests). */
   drainWaitMs?: number | undefined;
+  /** The config's file, named when the start refuses a rule's pattern ClickHouse cannot compile. */
+  configFile?: string | undefined;
   /**
    * Aborted (SIGTERM during the start): the start is abandoned at its next safe point, what it opened is closed as a
    * shutdown closes it (a migration lock dropped), and startServer throws the signal's reason. Once the log is open, it
@@ -167,7 +171,7 @@ async function startOn(
   store: StoreOptions,
   configuredUsers: UserEntry[],
   env: ReturnType<typeof collectorEnv>,
-  { config, adminToken, logger = false, drainWaitMs, stop }: ServerOptions,
+  { config, adminToken, logger = false, drainWaitMs, configFile, stop }: ServerOptions,
 ): Promise<RunningServer> {
   const cluster = clusterTarget(store);
   // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists. Before, a
@@ -194,6 +198,16 @@ async function startOn(
     throw stop.reason;
   };
   await abandonIfStopped();
+  // A rule's pattern ClickHouse cannot compile is refused as the config is read, when the store is ready as the start
+  // runs (the embedded one always); found later, the scorer leaves that site unscored and says why in the log.
+  const preparedNow = await Promise.race([ready.then(() => true, () => false), new Promise<boolean>((resolve) => setImmediate(resolve, false))]);
+  if (preparedNow) {
+    const patterns = config.sites.flatMap((site, index) => rulePatterns(rulesOf(site), `sites[${index}].rules`));
+    await refuseUnrunnablePatterns(client, configFile ?? 'the config', 'config', patterns).catch(async (err: unknown) => {
+      await shutDown(opened);
+      throw err;
+    });
+  }
   let url = '';
   // Alerts are recorded in the outbox before the snapshot that raised them; sending starts once the server listens.
   // Also when no site has alert destinations: a site's signals are then recorded as suppressed (GET /api/alerts says

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { createScanner } from 'jsonc-parser';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { unrunnablePatterns, type WrittenPattern } from '../../scoring/patterns.ts';
 import { isRecord, withGridLists } from '../../scoring/rules.ts';
 import { configSchema, type HearthConfig } from './schema.ts';
 import { formatPath, toProblems } from './issues.ts';
@@ -17,6 +19,15 @@ export function parseFile<S extends z.ZodType>(schema: S, raw: unknown, file: st
   if (result.success) return result.data;
   const lines = toProblems(result.error).map((p) => `  ${file}: ${p.path}: ${p.message}`);
   throw new ConfigError(`invalid ${what} in ${file}:\n${lines.join('\n')}`);
+}
+
+/**
+ * Refuses rules whose patterns ClickHouse cannot compile (unrunnablePatterns), as a bad value is: naming the file and
+ * each pattern's path. Needs the store, so it runs once the store is open.
+ */
+export async function refuseUnrunnablePatterns(client: Pick<ClickHouseClient, 'query'>, file: string, what: string, patterns: WrittenPattern[]): Promise<void> {
+  const problems = await unrunnablePatterns(client, patterns);
+  if (problems.length > 0) throw new ConfigError(`invalid ${what} in ${file}:\n${problems.map((problem) => `  ${file}: ${problem.path}: ${problem.message}`).join('\n')}`);
 }
 
 /** Reads a JSON file (`what` names it in errors: "config", "rules"); answers its absolute path and parsed content. */

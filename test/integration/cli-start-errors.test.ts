@@ -95,3 +95,28 @@ describe('hearth start with a bad tuning variable', () => {
     expect(existsSync(join(dataDir, 'clickhouse'))).toBe(false);
   });
 });
+
+describe('rules whose patterns ClickHouse cannot run', () => {
+  // RE2 syntax, which the config's check parses, but a program too large for RE2 in ClickHouse: "pattern too large".
+  const TOO_LARGE = '^\\pL{1,500}$';
+  const badRules = { fit: [{ id: 'industry-word', field: 'industry', pattern: TOO_LARGE, points: 10 }] };
+
+  it('are refused by hearth start, score and backtest, naming the file and the path of the pattern', async () => {
+    const config = file('hearth.too-large.json', { sites: [{ id: 'good', origins: ['https://good.test'] }, { ...SITES[0], rules: badRules }] });
+    const refusal = (name: string, path: string) =>
+      new RegExp(`^hearth: invalid ${name} in ${path.replaceAll('.', '\\.')}:\\n  ${path.replaceAll('.', '\\.')}: ${path === config ? 'sites\\[1\\]\\.rules\\.' : ''}fit\\[0\\]\\.pattern: ClickHouse cannot run this regular expression \\(RE2: pattern too large`);
+    const dataDir = freshDataDir();
+    const start = await runHearth(['start', '--config', config, '--port', '0'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
+    expect(start.code).toBe(2);
+    expect(start.stderr).toMatch(refusal('config', config));
+    expectNoStack(start.stderr);
+    const score = await runHearth(['score', '--config', config], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
+    expect(score.code).toBe(2);
+    expect(score.stderr).toMatch(refusal('config', config));
+    const candidate = file('too-large.rules.json', badRules);
+    const backtest = await runHearth(['backtest', '--config', CONFIG, '--rules', candidate], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
+    expect(backtest.code).toBe(2);
+    expect(backtest.stderr).toMatch(refusal('rules', candidate));
+    expectNoStack(backtest.stderr);
+  });
+});

@@ -334,6 +334,38 @@ describe('waiting for the scorer', () => {
   });
 });
 
+describe('a site whose rules ClickHouse cannot run', () => {
+  it("is left unscored, said in the log, and does not hold up the other sites' rescoring", async () => {
+    const badRules = { fit: [{ id: 'industry-word', field: 'industry', pattern: '^\\pL{1,500}$', points: 10 }] };
+    const config = parseConfig(
+      { server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'unrunnable', origins: [SITE_ORIGIN], rules: badRules }, { id: 'runnable', origins: [SITE_ORIGIN] }] },
+      'test config',
+    );
+    const warnings: string[] = [];
+    // As a collector's, once the store is ready (a ClickHouse server that was down as it started, say).
+    const scorer = createScorer({ config, client: server.client, log: { warn: (_, message) => warnings.push(message) }, drained: async () => {}, dashboardUrl: () => '', ready: Promise.resolve() });
+    try {
+      const [bad, good] = [newVisitor(), newVisitor()];
+      // ClickHouse compiles a pattern when a lead has an answer to test: the unrunnable site's lead gives one.
+      const industry = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'contact', t: minutesAgo(4), p: { email: `ind.${bad}@acme.example`, industry: 'Software' } });
+      for (const [site, visitor] of [['unrunnable', bad], ['runnable', good]] as const) {
+        const events = [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(5) }), ...(site === 'unrunnable' ? [industry] : [])] as WireBatch['e'];
+        await insertEvents(server.client, batchToRows({ s: site, v: visitor, e: events }, Date.now()));
+        scorer.noteStored([{ site_id: site, visitor_id: visitor, is_bot: 0 }]);
+      }
+      await scorer.settled();
+      expect(await storedRows(`SELECT site_id, lead_id, score FROM lead_scores WHERE site_id IN ('unrunnable', 'runnable') ORDER BY site_id`, {})).toEqual([
+        { site_id: 'runnable', lead_id: `v_${good}`, score: 20 },
+      ]);
+      expect(warnings.filter((warning) => warning.includes('unrunnable'))).toEqual([
+        expect.stringMatching(/^site "unrunnable" is not scored: sites\[0\]\.rules\.fit\[0\]\.pattern: ClickHouse cannot run this regular expression \(RE2: pattern too large/),
+      ]);
+    } finally {
+      await scorer.close();
+    }
+  });
+});
+
 describe('closing the scorer', () => {
   it('rescores what the last batches touched at once, without waiting out the gap between rounds', async () => {
     const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: 'closing', origins: [SITE_ORIGIN] }] }, 'test config');
