@@ -172,7 +172,8 @@ export class SegmentLog {
     const at = this.written;
     try {
       const bytesWritten = writeSync(fd, group, 0, group.length, at);
-      if (bytesWritten !== group.length) throw new Error(`short write to ${segment.path}: ${bytesWritten} of ${group.length} bytes`);
+      // A disk that runs out of room mid-write writes less than asked: said as the full disk it is (ENOSPC).
+      if (bytesWritten !== group.length) throw Object.assign(new Error(`short write to ${segment.path}: ${bytesWritten} of ${group.length} bytes (the disk is full)`), { code: 'ENOSPC' });
     } catch (err) {
       cutBack(fd, at);
       throw err;

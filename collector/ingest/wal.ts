@@ -262,6 +262,26 @@ export async function createWalSink({
     log.info({}, 'the write-ahead log can be written again; events are accepted');
   }
 
+  /**
+   * A disk that filled up while the log was still in its first segment (or with no other drained segment to give
+   * back) stays full once ClickHouse has taken every event: only sealed segments are deleted. Once everything is
+   * drained, the segment being written is sealed and deleted as an erasure's purge does it, and its room is free again.
+   */
+  async function releaseDrainedSegment(): Promise<void> {
+    if (pendingRows > 0 || closing) return;
+    try {
+      const through = await segments.seal();
+      if (stopping) return;
+      await new Promise<void>((resolve, reject) => {
+        purgeWaiters.push({ through, resolve, reject });
+        settlePurgeWaiters();
+        wakeDrainer();
+      });
+    } catch (err) {
+      log.warn({ err }, 'cannot give back the room of a drained segment of the write-ahead log; trying again');
+    }
+  }
+
   /** While appends fail, tries the disk every DISK_CHECK_MS until it takes a write again (status().diskError). */
   function checkDiskLater(): void {
     if (diskCheck !== undefined || closing) return;
@@ -272,7 +292,10 @@ export async function createWalSink({
       if (diskError === null) return;
       // An append that failed while the check ran is the later word on the disk.
       if (writable && appendFailures === failuresBefore) diskWritableAgain();
-      else checkDiskLater();
+      else {
+        if (!writable) await releaseDrainedSegment();
+        checkDiskLater();
+      }
     }, DISK_CHECK_MS);
     // Nothing to wait for at exit.
     diskCheck.unref();
