@@ -125,7 +125,7 @@ export const wireEventSchema = z
     // the page made ("Export as CSV"), even one that does not parse. Stored cut as page URLs are.
     h: z.string().nullish(),
     x: shortText(500).nullish(),
-    ss: z.literal(1).nullish(),
+    ss: z.literal(1, { message: 'expected 1 (on the event that began a session) or nothing' }).nullish(),
     sid: idText.nullish(),
   })
   .superRefine((event, ctx) => {
@@ -143,7 +143,7 @@ export const wireBatchSchema = z.object({
   s: z.string().min(1, { message: 'expected the site id' }).max(64),
   v: idText,
   sid: idText.nullish(),
-  b: z.union([z.boolean(), z.literal(1), z.literal(0)]).nullish(),
+  b: z.union([z.boolean(), z.literal(1), z.literal(0)], { message: 'expected true, false, 1 or 0 (whether the snippet saw an automated browser)' }).nullish(),
   e: z.array(wireEventSchema).min(1, { message: 'a batch holds at least one event' }).max(100, { message: 'a batch holds at most 100 events' }),
 });
 

@@ -193,6 +193,14 @@ describe('parseBatch', () => {
     expect(outcome(body).status).toBe(400);
   });
 
+  it("names what the snippet's bot flag and session start take", () => {
+    expect(outcome({ s: 'acme', v: 'visitor-0001', b: '1', e: [event()] })).toEqual({
+      status: 400,
+      problems: [{ path: 'b', message: 'expected true, false, 1 or 0 (whether the snippet saw an automated browser) (got "1")' }],
+    });
+    expect(outcome(batchOf(event({ ss: true })))).toEqual({ status: 400, problems: [{ path: 'e[0].ss', message: 'expected 1 (on the event that began a session) or nothing (got true)' }] });
+  });
+
   it('stores a visitor or session id kept in another shape as one derived from it, the same for the same value', () => {
     // Another script or a server framework rewrote the hearth_vid cookie: URL-encoded, quoted, or an older format.
     const sent = { s: 'acme', v: '%22visitor-0001%22', sid: 'GA1.2.3', e: [event(), event({ sid: 'ses"1' })] };
