@@ -72,6 +72,11 @@ describe('GET /metrics', () => {
     expect(await post(server.url, { ...batch(), e: [wireEvent({ ti: 'x'.repeat(65 * 1024) })] })).toBe(413);
     expect(await post(server.url, 's=acme', { contentType: 'application/x-www-form-urlencoded' })).toBe(415);
     for (let i = 0; i < 3; i++) await post(server.url, batch(), { from: '198.51.100.9' });
+    // CORS preflights, refused (no origin of a site) or granted, carry no batch: neither counts.
+    for (const origin of ['https://evil.test', SITE_ORIGIN]) {
+      const preflight = await fetch(`${server.url}/collect`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+      expect(preflight.status).toBe(origin === SITE_ORIGIN ? 204 : 404);
+    }
     // Stored without the object a page's code passed as a property, and without the phone it did not know.
     expect(await post(server.url, { ...batch(), e: [wireEvent({ n: 't', k: 'cta', p: { plan: { name: 'pro' }, phone: null } })] })).toBe(202);
 
