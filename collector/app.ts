@@ -80,6 +80,14 @@ function refuseUnreadable(this: FastifyInstance, err: Error & { code?: string },
   socket.destroy(err);
 }
 
+/** An address as a proxy may write it with a port, without it: `203.0.113.9:51234`, `[2001:db8::1]:443` or `[2001:db8::1]`. */
+export function withoutPort(address: string): string {
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(address);
+  if (v4) return v4[1]!;
+  const v6 = /^\[([0-9a-f:.]+)\](?::\d+)?$/i.exec(address);
+  return v6 ? v6[1]! : address;
+}
+
 /** The API routes that never read the store. */
 const STORELESS_API = new Set(['/api/session', '/api/dashboard/sites']);
 
@@ -101,6 +109,16 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     },
     clientErrorHandler: refuseUnreadable,
   });
+
+  // Some proxies append the client's port to its address (Azure's Application Gateway: "203.0.113.9:51234"): the
+  // address alone is the client's, or each of its ports would count as an address of its own (the per-address limits).
+  if (config.server.trustProxy) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      const bare = withoutPort(request.ip);
+      if (bare !== request.ip) Object.defineProperty(request, 'ip', { value: bare });
+      done();
+    });
+  }
 
   // Fastify reads text/plain bodies as strings everywhere: only /collect takes them (collect.route.ts, as JSON). Any
   // other route answers 415, where a JSON body sent as text/plain met "expected object, received string".

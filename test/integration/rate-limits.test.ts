@@ -75,6 +75,25 @@ describe('rate limits on /collect', () => {
   });
 });
 
+describe('behind a proxy that writes the client\'s port', () => {
+  it('counts an address with a port (203.0.113.9:51234, [2001:db8::1]:443) as the address', async () => {
+    const proxied = await startTestServer({ server: { host: '127.0.0.1', port: 0, trustProxy: true }, limits: { requestsPerMinutePerIp: 2 } });
+    try {
+      const statuses = async (from: (n: number) => string) => {
+        const all = [];
+        for (let n = 1; n <= 3; n++) all.push((await post(proxied.url, { from: from(n) })).status);
+        return all;
+      };
+      expect(await statuses((n) => `203.0.113.9:${51_233 + n}`)).toEqual([202, 202, 429]);
+      expect(await statuses((n) => (n % 2 ? `[2001:db8::${n}]:${443 + n}` : `2001:db8::${n}`))).toEqual([202, 202, 429]);
+      // Another address is counted apart.
+      expect(await statuses(() => '203.0.113.10:443')).toEqual([202, 202, 429]);
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
 describe('without server.trustProxy', () => {
   let app: FastifyInstance;
   let url: string;
