@@ -136,6 +136,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       passes.delete(site.id);
       log.warn({ site: site.id, problems }, `site "${site.id}" is not scored: ${problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ')}`);
     }
+    // What was noted of those sites before the check is done with: settled() waits for nothing of theirs.
+    if (pending.size === 0) rescoredThrough = noted;
   }
 
   let storeReady = ready === undefined;

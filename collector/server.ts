@@ -204,6 +204,8 @@ async function startOn(
   if (preparedNow) {
     const patterns = config.sites.flatMap((site, index) => rulePatterns(rulesOf(site), `sites[${index}].rules`));
     await refuseUnrunnablePatterns(client, configFile ?? 'the config', 'config', patterns).catch(async (err: unknown) => {
+      // A ClickHouse that fails the check itself is the scorer's to check again once it answers.
+      if (!(err instanceof ConfigError)) return;
       await shutDown(opened);
       throw err;
     });
