@@ -5,7 +5,7 @@ import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
 import type { LeadScore, LeadSlice } from '../scoring/compile.ts';
 import { currentAccountMembers, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
-import { currentQualifications } from './api/lead-store.ts';
+import { carryQualificationsOver, currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
@@ -326,9 +326,13 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       previous.flatMap((row) => (row.kind === 'lead' && !current.has(row.lead_id) ? row.visitor_ids.map((visitor) => [visitor, row] as const) : [])),
     );
     const carriedOn = (score: LeadScore) => score.visitor_ids.map((visitor) => identifiedBy.get(visitor)).find(Boolean);
+    // Its qualification by sales carries over too (carryQualificationsOver), before its first snapshot is written.
+    const moves: { from: string; to: string }[] = [];
     // A turn at a time (as the rows were read and will be written): a slice of a full pass holds up to 100,000.
     await inTurns(scores, (score) => {
       const before = previousOf.get(score.lead_id);
+      const from = before ? undefined : score.kind === 'lead' ? carriedOn(score) : undefined;
+      if (from) moves.push({ from: from.lead_id, to: score.lead_id });
       // A gone row (signals none, armed) still names the crossing, so a lead that comes back gets alerts of its own.
       const { hotArmed, signals } = evaluateSignals(site.id, rules, before ?? carriedOn(score), score, at, hash);
       for (const signal of signals) news.push({ score, signal });
@@ -346,6 +350,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       if (others.length > 0) for (const visitor of others) leftBehind.add(visitor);
       else rows.push(goneSnapshot(row, scoredAt));
     });
+    await carryQualificationsOver(client, site.id, moves);
     if (news.length > 0 && onAlerts) await onAlerts(await toAlerts(site, news, at));
     await writeSnapshots(insertEncoded, rows);
     if (leftBehind.size > 0) await rescore(site, { visitors: [...leftBehind] }, true);

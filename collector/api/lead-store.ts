@@ -462,6 +462,35 @@ export async function appendQualification(
   });
 }
 
+/**
+ * Gives the leads that carry on from leads that are no more (an email put right in the visit that gave it: its visits
+ * are the corrected email's lead now) the qualification history of the lead they replace, when they have none of their
+ * own yet: the boxes sales ticked, the owner they assigned and who did what, when, follow the person, where the old
+ * lead's page is a 404 pointing to the new one. Each row is copied as it was written, under the new lead's id.
+ */
+export async function carryQualificationsOver(client: ClickHouseClient, site: string, moves: { from: string; to: string }[]): Promise<void> {
+  if (moves.length === 0) return;
+  const qualified = new Set(
+    (
+      await rows<{ lead_id: string }>(
+        client,
+        'SELECT DISTINCT lead_id FROM lead_qualifications WHERE site_id = {site:String} AND lead_id IN {leads:Array(String)}',
+        { site, leads: moves.flatMap(({ from, to }) => [from, to]) },
+      )
+    ).map((row) => row.lead_id),
+  );
+  for (const { from, to } of moves) {
+    if (!qualified.has(from) || qualified.has(to)) continue;
+    await client.command({
+      query: `INSERT INTO lead_qualifications (site_id, lead_id, ${QUALIFICATION_COLUMNS}, change_id)
+              SELECT site_id, {to:String}, ${QUALIFICATION_COLUMNS}, toString(generateUUIDv4())
+              FROM lead_qualifications WHERE site_id = {site:String} AND lead_id = {from:String}`,
+      query_params: { site, from, to },
+    });
+    qualified.add(to);
+  }
+}
+
 /** Where a mutation runs: the table itself, or on a cluster each node's replicated `_local` table, ON CLUSTER. */
 export function mutationTarget(table: string, cluster: ClusterTarget | undefined): string {
   return cluster ? `${quoteName(localTable(table))} ON CLUSTER ${quoteName(cluster.cluster)}` : table;

@@ -175,6 +175,32 @@ describe('one lead through the API', () => {
     expect(lead.qualification).toMatchObject({ disqualified: true, reason: 'budget frozen', history: body.history });
   });
 
+  it('carries a qualification over to the lead of an email put right in the visit that gave the mistyped one', async () => {
+    const browser = newVisitor();
+    const [typo, fixed] = [`bob.${browser}@corp-elevn.test`, `bob.${browser}@corp-eleven.test`];
+    const form = (email: string, minutes: number) => wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', sid: `visit-${browser}`, t: minutesAgo(minutes), p: { 'email  email': email, 'job_title  ': 'CEO' } });
+    await postBatch(server, { s: 'acme', v: browser, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, sid: `visit-${browser}`, ss: 1, t: minutesAgo(20) }), form(typo, 19)] });
+    await drained(server);
+    const mistyped = leadIdOf(typo);
+    // Sales take the demo request before the person sees the typo.
+    await send('POST', `/api/leads/${mistyped}/qualification?site=acme`, { boxes: { budget: true, authority: true, need: true, timing: true } });
+    const taken = await send('POST', `/api/leads/${mistyped}/qualification?site=acme`, { owner: 'zed' });
+    expect(taken.body).toMatchObject({ prospect: true, owner: 'zed' });
+
+    await postBatch(server, { s: 'acme', v: browser, e: [form(fixed, 18)] });
+    await drained(server);
+    const moved = await getJson(server, `/api/leads/${mistyped}?site=acme`);
+    expect(moved.body.replacedBy).toEqual([{ id: leadIdOf(fixed), email: fixed }]);
+    // The person's lead now: a prospect of zed's, with the history as sales wrote it.
+    const now = (await getJson(server, `/api/leads/${leadIdOf(fixed)}/qualification?site=acme`)).body;
+    expect(now).toMatchObject({ prospect: true, owner: 'zed', history: taken.body.history });
+    const listed = (await getJson(server, '/api/leads?site=acme&lifecycle=prospect&owner=zed&limit=100')).body.leads.map((lead: { email: string }) => lead.email);
+    expect(listed).toEqual([fixed]);
+    // Once: a later rescoring (a full pass) copies nothing again.
+    await server.scorer.rescoreAll('acme');
+    expect((await getJson(server, `/api/leads/${leadIdOf(fixed)}/qualification?site=acme`)).body.history).toHaveLength(2);
+  });
+
   it('keeps every one of concurrent changes, in a fixed order', async () => {
     const { id } = await makeLead();
     const boxes = ['budget', 'authority', 'need', 'timing'];
