@@ -13,7 +13,7 @@ import type { LeadScore } from '../../scoring/compile.ts';
 import { currentQualifications } from './lead-store.ts';
 import { scoreAccounts } from '../../scoring/accounts.ts';
 import { lifecycleOf, listedLeads, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
-import { siteParam, wholeNumber } from './site-query.ts';
+import { anyCase, siteParam, wholeNumber } from './site-query.ts';
 import { storedId } from '../ingest/wire.ts';
 import { timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { unlessIssuesAt } from '../../scoring/checks.ts';
@@ -57,9 +57,9 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     .strictObject({
       site: siteParam(config),
       temperature: z.enum(['cold', 'warm', 'hot']).optional(),
-      stage: z.enum(['TOFU', 'MOFU', 'BOFU']).optional(),
+      stage: anyCase(['TOFU', 'MOFU', 'BOFU']).optional(),
       kind: z.enum(['lead', 'visitor']).optional(),
-      lifecycle: z.enum(['visitor', 'lead', 'mql', 'prospect', 'disqualified']).optional(),
+      lifecycle: anyCase(['visitor', 'lead', 'mql', 'prospect', 'disqualified']).optional(),
       owner: z.string().max(200).optional(),
       sort: z.enum(['score', 'recent']).default('score'),
       limit: wholeNumber({ min: 1, max: 1000 }).default(100),

@@ -11,7 +11,7 @@ import { FUNNEL_STEPS } from './dashboard-figures.ts';
 import * as queries from './dashboard-queries.ts';
 import type { SitesResponse } from './dashboard-types.ts';
 import { rulesOf } from './scores.ts';
-import { siteParam, wholeNumber } from './site-query.ts';
+import { anyCase, siteParam, wholeNumber } from './site-query.ts';
 
 export interface DashboardApiOptions {
   config: HearthConfig;
@@ -230,9 +230,9 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     from: isoDate.optional(),
     to: isoDate.optional(),
     temperature: temperatures.optional(),
-    lifecycle: z.enum(['lead', 'mql', 'prospect', 'disqualified']).optional(),
-    stage: z.enum(['TOFU', 'MOFU', 'BOFU']).optional(),
-    funnel: z.enum(FUNNEL_STEPS).optional(),
+    lifecycle: anyCase(['lead', 'mql', 'prospect', 'disqualified']).optional(),
+    stage: anyCase(['TOFU', 'MOFU', 'BOFU']).optional(),
+    funnel: anyCase(FUNNEL_STEPS).optional(),
     // As long as a source can be (a utm_source is kept up to the address's 2,048 characters): the sources panel links each.
     source: z.string().min(1).max(2048).optional(),
     content: contentRef.optional(),

@@ -38,3 +38,10 @@ export const wholeNumber = ({ min, max }: { min?: number; max?: number } = {}) =
       if (problem) ctx.addIssue({ code: 'custom', message: `expected a whole number ${problem}`, input: text });
     })
     .transform(Number);
+
+/**
+ * One of `values`, written in any case: the README and the dashboards write "MQL", the lifecycle's value is "mql", the
+ * funnel's step "MQL", and a link written by hand should not get a 400 for it. Read as the value it names.
+ */
+export const anyCase = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.preprocess((given) => (typeof given === 'string' ? (values.find((value) => value.toLowerCase() === given.toLowerCase()) ?? given) : given), z.enum(values));

@@ -73,6 +73,8 @@ describe('a lead who asks for a demo is an MQL whatever the score', () => {
       expect(leads.find((lead) => lead.email === people.handRaiser), live).toMatchObject({ score: 0, temperature: 'cold', lifecycle: 'mql' });
       expect(leads.find((lead) => lead.email === people.reader), live).toMatchObject({ score: 0, temperature: 'cold', lifecycle: 'lead' });
       expect(emailsOf(await listed(`&lifecycle=mql${live}`)), live).toEqual(sorted(people.handRaiser, people.ceo));
+      // As the README and the dashboards write it, too.
+      expect(emailsOf(await listed(`&lifecycle=MQL${live}`)), live).toEqual(sorted(people.handRaiser, people.ceo));
       expect(emailsOf(await listed(`&lifecycle=mql&temperature=cold${live}`)), live).toEqual([people.handRaiser]);
       expect(emailsOf(await listed(`&lifecycle=lead${live}`)), live).toEqual(sorted(people.reader, people.former));
     }
@@ -92,6 +94,7 @@ describe('a lead who asks for a demo is an MQL whatever the score', () => {
     expect(steps.find((step: { step: string }) => step.step === 'MQL')).toMatchObject({ leads: 2 });
     expect(emailsOf((await dashboard('leads?site=acme&lifecycle=mql')).leads)).toEqual(sorted(people.handRaiser, people.ceo));
     expect(emailsOf((await dashboard('leads?site=acme&funnel=MQL')).leads)).toEqual(sorted(people.handRaiser, people.ceo));
+    expect(emailsOf((await dashboard('leads?site=acme&funnel=mql&lifecycle=MQL')).leads)).toEqual(sorted(people.handRaiser, people.ceo));
     expect(emailsOf((await dashboard('leads?site=acme&lifecycle=lead')).leads)).toEqual(sorted(people.reader, people.former));
     const csv = await fetch(`${server.url}/api/leads.csv?site=acme&q=${encodeURIComponent(people.handRaiser)}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     const [header, row] = (await csv.text()).trimEnd().split('\r\n');
