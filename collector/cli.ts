@@ -267,7 +267,8 @@ function checkGivenOnce(text: string): void {
 
 function checkClickHouseUrl(text: string): void {
   // The URL may carry a password: it is not repeated.
-  const shown = text.replace(/(\/\/[^/:@]*:)[^/@]*@/, '$1***@');
+  // Up to the last "@" before the host: a password may hold "/" (openssl rand -base64 makes some), or "@" left unescaped.
+  const shown = text.replace(/^([^:]*:\/\/[^/:@]*:).*@/, '$1***@');
   let url: URL;
   try {
     url = new URL(text);
@@ -357,8 +358,13 @@ function storeFailure(err: unknown, store: StoreOptions, doing: string): StoreEr
   if (!(err instanceof Error) || err instanceof StoreError || err.name === 'ChdbConnectionError') return undefined;
   if (err instanceof MigrationRefused) return new StoreError(`cannot ${doing} ${describeStore(store)}: ${err.message}`);
   const code = String((err as NodeJS.ErrnoException).code ?? '');
-  const network = store.url !== undefined && (isUnreachable(err) || /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code));
+  const tls = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code) || code === 'EPROTO';
+  const network = store.url !== undefined && (isUnreachable(err) || tls);
   if (!(err instanceof ClickHouseError) && !network) return undefined;
+  // OpenSSL's "wrong version number": an https:// URL to a server that answers plain HTTP there.
+  if (tls && /wrong version number|WRONG_VERSION_NUMBER/.test(`${code} ${err.message}`)) {
+    return new StoreError(`cannot ${doing} ${describeStore(store)}: the server does not answer TLS at this address (OpenSSL: wrong version number); use http:// if it speaks plain HTTP there, or the port of its HTTPS interface (8443 by default)`);
+  }
   return new StoreError(`cannot ${doing} ${describeStore(store)}: ${err.message}`);
 }
 

@@ -118,6 +118,9 @@ describe('hearth checks its environment before opening anything', () => {
     const malformed = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...env, CLICKHOUSE_URL: 'http://hearth:s3cret@clickhouse host:8123' });
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toBe('hearth: CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "http://hearth:***@clickhouse host:8123"\n');
+    // A password may hold "/" (base64 does): hidden all the same.
+    const slashed = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'http://ana.b:Sup3r/Secret@clickhouse host:8123' });
+    expect(slashed.stderr).toBe('hearth: CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "http://ana.b:***@clickhouse host:8123"\n');
     const noScheme = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'clickhouse.example.com:8123' });
     expect(noScheme.code).toBe(2);
     expect(noScheme.stderr).toBe('hearth: CLICKHOUSE_URL expects an http:// or https:// URL, got "clickhouse.example.com:8123"\n');

@@ -76,3 +76,16 @@ describe('CLICKHOUSE_URL with the user, password and database in it', () => {
     expect(await settingsOf(storeOptionsFromEnv({ CLICKHOUSE_URL: url }))).toMatchObject({ mode: 'deny' });
   });
 });
+
+describe('CLICKHOUSE_URL written wrong', () => {
+  it('says that a server answering plain HTTP is no https:// one, rather than a stack of OpenSSL', async () => {
+    const { runHearth } = await import('../support/hearth-process.ts');
+    const https = urlWith(`/${DATABASE}`).replace(/^http:/, 'https:');
+    for (const command of ['migrate', 'score']) {
+      const { code, stderr } = await runHearth([command, '--config', 'test/fixtures/hearth.demo.json'], { HEARTH_DATA_DIR: freshDataDir(), CLICKHOUSE_URL: https, LOG_LEVEL: 'warn' });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^hearth: cannot (migrate|use) ClickHouse at https:\/\/127\.0\.0\.1:\d+, database hearth_prod: the server does not answer TLS at this address \(OpenSSL: wrong version number\); use http:\/\//);
+      expect(stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+});
