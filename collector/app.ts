@@ -11,7 +11,7 @@ import { collectRoutes } from './ingest/collect.route.ts';
 import type { EventSink } from './ingest/sink.ts';
 import type { WalSink } from './ingest/wal.ts';
 import type { ClusterTarget } from './store/cluster-ddl.ts';
-import { isTransient } from './store/client.ts';
+import { isTransient, refusesTheCollector } from './store/client.ts';
 import { createMetrics, type HearthMetrics } from './metrics.ts';
 import { dashboardRoutes } from './routes/dashboard.route.ts';
 import { demoSiteRoutes } from './routes/demo.route.ts';
@@ -133,6 +133,10 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     if (isTransient(error)) {
       request.log.warn({ err: error }, 'ClickHouse is unreachable or failing');
       return storeUnavailable(reply, 'the database cannot be reached or is failing; nothing was read or changed, try again shortly');
+    }
+    if (refusesTheCollector(error)) {
+      request.log.error({ err: error }, 'ClickHouse refuses the collector (its user, password or database)');
+      return storeUnavailable(reply, 'the database refuses this collector (its user, password or database: /readyz tells an admin why); nothing was read or changed');
     }
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');

@@ -99,6 +99,17 @@ const TRANSIENT_ERRORS = new Set([
   'ALL_CONNECTION_TRIES_FAILED', 'ALL_REPLICAS_ARE_STALE', 'TABLE_IS_READ_ONLY', 'MEMORY_LIMIT_EXCEEDED', 'TOO_MANY_PARTS', 'UNFINISHED', 'ABORTED',
 ]);
 
+/**
+ * ClickHouse refusing the collector itself, not a request: its password rotated, its user or database dropped. Fatal
+ * to a start (the operator is there to read why), a reason to answer 503 to an API request once the collector runs
+ * (the store is unusable until an operator acts: nothing in the request is at fault).
+ */
+const REFUSING_THE_COLLECTOR = new Set(['AUTHENTICATION_FAILED', 'REQUIRED_PASSWORD', 'WRONG_PASSWORD', 'UNKNOWN_USER', 'UNKNOWN_DATABASE']);
+
+export function refusesTheCollector(err: unknown): boolean {
+  return err instanceof Error && REFUSING_THE_COLLECTOR.has(String((err as { type?: unknown }).type ?? ''));
+}
+
 /** Whether a failure may pass by itself: ClickHouse out of reach (isUnreachable), or failing for a while as it says (TRANSIENT_ERRORS). */
 export function isTransient(err: unknown): boolean {
   return isUnreachable(err) || (err instanceof Error && TRANSIENT_ERRORS.has(String((err as { type?: unknown }).type ?? '')));

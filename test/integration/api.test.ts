@@ -224,3 +224,22 @@ describe('health and the snippet', () => {
     expect(JSON.parse(outside.body)).toMatchObject({ code: 'forbidden' });
   });
 });
+
+describe('the API while ClickHouse refuses the collector (its password rotated, its database dropped)', () => {
+  it('answers 503 store_unavailable with Retry-After, not 500', async () => {
+    const query = server.client.query;
+    // As @clickhouse/client throws ClickHouse's refusal of a login: its type, from the exception ClickHouse sent.
+    server.client.query = (async () => {
+      throw Object.assign(new Error('hearth: Authentication failed: password is incorrect, or there is no user with such name.'), { code: '516', type: 'AUTHENTICATION_FAILED' });
+    }) as typeof query;
+    try {
+      for (const path of ['/api/leads?site=acme', '/api/dashboard/summary?site=acme']) {
+        const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+        expect([path, response.status, response.headers.get('retry-after')]).toEqual([path, 503, '5']);
+        expect(await response.json()).toMatchObject({ code: 'store_unavailable', error: expect.stringContaining('refuses this collector') });
+      }
+    } finally {
+      server.client.query = query;
+    }
+  });
+});
