@@ -15,7 +15,7 @@ import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, w
 import { prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
 import { MigrationRefused } from './store/migrate.ts';
 import { historySlices } from './demo/history.ts';
-import { listedLeads, rulesOf, scoreOfSnapshot } from './api/scores.ts';
+import { listedLeads, scoreOfSnapshot, sitePatterns } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
 import { storedLeadPage } from '../scoring/snapshots.ts';
@@ -489,11 +489,12 @@ type SiteCommand<T = undefined> = (context: {
  * reads and refuses the command's own input first: the embedded store admits one process, so a bad file is named
  * even while `hearth start` holds it.
  */
-async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig, config: HearthConfig) => T): Promise<void> {
-  const config = loadConfig(options.configFile);
+async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig, config: HearthConfig, raw: unknown) => T): Promise<void> {
+  const { path, raw } = readJsonFile(options.configFile, 'config');
+  const config = parseConfig(raw, path);
   const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
   if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
-  const checked = check?.(site, config) as T;
+  const checked = check?.(site, config, raw) as T;
   const store = storeFromEnv(config.storage, false, options.configFile);
   const client = createStoreClient(store);
   try {
@@ -591,7 +592,7 @@ async function refreshStoredScores(config: HearthConfig, store: StoreOptions, cl
 
 /** Refuses a config whose rules hold a pattern ClickHouse cannot compile, naming the file and the pattern's path. */
 const checkConfigPatterns = (client: ClickHouseClient, options: Options, config: HearthConfig) =>
-  refuseUnrunnablePatterns(client, resolve(options.configFile), 'config', config.sites.flatMap((site, index) => rulePatterns(rulesOf(site), `sites[${index}].rules`)));
+  refuseUnrunnablePatterns(client, resolve(options.configFile), 'config', config.sites.flatMap(sitePatterns));
 
 const printScores: SiteCommand = async ({ options, config, site, store, client }) => {
   await checkConfigPatterns(client, options, config);
@@ -633,13 +634,12 @@ const formatCount = (n: number) => n.toLocaleString('en-US');
 const counted = (n: number, one: string) => `${formatCount(n)} ${n === 1 ? one : `${one}s`}`;
 
 /** The candidate rules, read and checked before the store is opened. */
-function backtestRules(options: Options, site: SiteConfig, config: HearthConfig): { candidate: Rules; rulesFile: string; now: Date } {
+function backtestRules(options: Options, site: SiteConfig, config: HearthConfig, raw: unknown): { candidate: Rules; rulesFile: string; now: Date } {
   if (!options.rulesFile) throw new UsageError('backtest needs --rules FILE: a JSON file shaped like a site\'s "rules" in the config');
   const now = new Date();
   if (options.since && options.since >= now) throw new UsageError(`--since ${options.since.toISOString()} is not in the past`);
   // What the file leaves out is the site's current rules: a mistake in how the two meet is named in the config too.
   const index = config.sites.indexOf(site);
-  const { raw } = readJsonFile(options.configFile, 'config');
   const written = isRecord(raw) && Array.isArray(raw.sites) && isRecord(raw.sites[index]) ? raw.sites[index].rules : undefined;
   const rulesInConfig = { file: resolve(options.configFile), path: `sites[${index}].rules`, written };
   return { candidate: loadRulesFile(options.rulesFile, site, rulesInConfig), rulesFile: options.rulesFile, now };
@@ -769,7 +769,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         await withSite(options, printScores);
         return 0;
       case 'backtest':
-        await withSite(options, printBacktest, (site, config) => backtestRules(options, site, config));
+        await withSite(options, printBacktest, (site, config, raw) => backtestRules(options, site, config, raw));
         return 0;
       case 'demo':
         await withSite(options, writeDemoHistory);

@@ -6,7 +6,7 @@ import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts
 import type { LeadScore, LeadSlice } from '../scoring/compile.ts';
 import { currentAccountMembers, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
 import { carryQualificationsOver, currentQualifications } from './api/lead-store.ts';
-import { rulesOf, scoreSite } from './api/scores.ts';
+import { rulesOf, scoreSite, sitePatterns } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
 import { personName } from '../scoring/person-name.ts';
@@ -15,7 +15,7 @@ import { toClickHouseTime } from '../scoring/sql.ts';
 import { inTurns } from '../scoring/turns.ts';
 import { encodedInsertOf } from './store/client.ts';
 import { keepIdentities } from './store/retention.ts';
-import { rulePatterns, unrunnablePatterns } from '../scoring/patterns.ts';
+import { unrunnablePatterns } from '../scoring/patterns.ts';
 
 export interface ScorerOptions {
   config: HearthConfig;
@@ -39,6 +39,8 @@ export interface ScorerOptions {
   giveUpOnFailure?: boolean;
   /** Resolves once the store may be read (prepared: store/prepare.ts); no rescoring starts before. */
   ready?: Promise<unknown> | undefined;
+  /** The rules' patterns were found runnable as the collector started: not checked again once `ready`. */
+  patternsChecked?: boolean;
   now?: () => number;
 }
 
@@ -87,7 +89,7 @@ const RETRY_MS = 2000;
  * same trigger and the outbox drops the copy). Every lead is rescored at start and hourly, so that rule changes
  * apply and scores decay without new events.
  */
-export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, sliceLeads = SLICE_LEADS, giveUpOnFailure = false, ready, now = Date.now }: ScorerOptions): Scorer {
+export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, sliceLeads = SLICE_LEADS, giveUpOnFailure = false, ready, patternsChecked = false, now = Date.now }: ScorerOptions): Scorer {
   let lastRoundAt = 0;
   let lastRoundMs = 0;
   const pending = new Map<string, Set<string>>();
@@ -126,7 +128,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   const unscorable = new Set<string>();
   async function checkPatterns(): Promise<void> {
     for (const [index, site] of config.sites.entries()) {
-      const problems = await unrunnablePatterns(client, rulePatterns(rulesOf(site), `sites[${index}].rules`)).catch((err: unknown) => {
+      const problems = await unrunnablePatterns(client, sitePatterns(site, index)).catch((err: unknown) => {
         log.warn({ err, site: site.id }, "the rules' patterns could not be checked");
         return [];
       });
@@ -142,7 +144,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   let storeReady = ready === undefined;
   void ready
-    ?.then(checkPatterns)
+    ?.then(() => (patternsChecked ? undefined : checkPatterns()))
     .then(() => {
       storeReady = true;
       kick();

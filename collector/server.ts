@@ -6,8 +6,7 @@ import { buildApp } from './app.ts';
 import { firstStartAdmin, mergeUsers, replacedAdminWarning, usersFromEnvironment, type FirstAdmin } from './auth/accounts.ts';
 import type { UserEntry } from './auth/users.ts';
 import { ConfigError, refuseUnrunnablePatterns } from './config/load.ts';
-import { rulesOf } from './api/scores.ts';
-import { rulePatterns } from '../scoring/patterns.ts';
+import { sitePatterns } from './api/scores.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
@@ -201,14 +200,17 @@ async function startOn(
   // A rule's pattern ClickHouse cannot compile is refused as the config is read, when the store is ready as the start
   // runs (the embedded one always); found later, the scorer leaves that site unscored and says why in the log.
   const preparedNow = await Promise.race([ready.then(() => true, () => false), new Promise<boolean>((resolve) => setImmediate(resolve, false))]);
+  let patternsChecked = false;
   if (preparedNow) {
-    const patterns = config.sites.flatMap((site, index) => rulePatterns(rulesOf(site), `sites[${index}].rules`));
-    await refuseUnrunnablePatterns(client, configFile ?? 'the config', 'config', patterns).catch(async (err: unknown) => {
-      // A ClickHouse that fails the check itself is the scorer's to check again once it answers.
-      if (!(err instanceof ConfigError)) return;
-      await shutDown(opened);
-      throw err;
-    });
+    patternsChecked = await refuseUnrunnablePatterns(client, configFile ?? 'the config', 'config', config.sites.flatMap(sitePatterns)).then(
+      () => true,
+      async (err: unknown) => {
+        // A ClickHouse that fails the check itself is the scorer's to check again once it answers.
+        if (!(err instanceof ConfigError)) return false;
+        await shutDown(opened);
+        throw err;
+      },
+    );
   }
   let url = '';
   // Alerts are recorded in the outbox before the snapshot that raised them; sending starts once the server listens.
@@ -226,6 +228,7 @@ async function startOn(
     querySettings: store.url ? undefined : BACKGROUND,
     sliceLeads: env.sliceLeads,
     ready,
+    patternsChecked,
   });
   opened.scorer = scorer;
   const sink = await createWalSink({

@@ -242,15 +242,16 @@ export const negativeRuleSchema = z
  * A referrer's host, as a browser gives it (`new URL(referrer).hostname`): a URL ("https://www.linkedin.com/") would
  * match no referrer, however often LinkedIn sent visitors.
  */
+const HOST = /^\s*[^\s/:?#@\\]+\s*$/;
 const referrerHost = z.string().min(1).superRefine((value, ctx) => {
+  if (HOST.test(value)) return;
   const host = value.trim();
-  if (/^[^\s/:?#@\\]+$/.test(host)) return;
   let suggestion = '';
   try {
     suggestion = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `https://${host}`).hostname;
   } catch {}
   ctx.addIssue({ code: 'custom', message: `expected a host${suggestion ? ` ("${suggestion}")` : ', such as "linkedin.com"'}, not a URL: it matches the referrer's host and its subdomains` });
-}).meta({ pattern: '^\\s*[^\\s/:?#@\\\\]+\\s*$' });
+}).meta({ pattern: HOST.source });
 
 /** Points for the channel of the lead's first touch (the earliest session that came from somewhere); any list may match. */
 export const sourceRuleSchema = z

@@ -9,6 +9,7 @@ import { scoreIsMarketingQualified } from '../../scoring/lifecycle.ts';
 import { numberOf } from '../../scoring/normalize.ts';
 import { leadActivity } from './leads.ts';
 import { MAX_FUTURE_MS } from '../ingest/rows.ts';
+import { rulePatterns, type WrittenPattern } from '../../scoring/patterns.ts';
 
 const defaultRulesOf = new WeakMap<SiteConfig, Rules>();
 
@@ -19,6 +20,9 @@ export function rulesOf(site: SiteConfig): Rules {
   if (!rules) defaultRulesOf.set(site, (rules = defaultRules(site.pageGroups)));
   return rules;
 }
+
+/** A site's rules' patterns, each at its path in the config (`sites[1].rules.fit[0].pattern`): what unrunnablePatterns checks. */
+export const sitePatterns = (site: SiteConfig, index: number): WrittenPattern[] => rulePatterns(rulesOf(site), `sites[${index}].rules`);
 
 export interface ScoreOptions {
   /** Count automated browsers' events even when the rules do not. */
