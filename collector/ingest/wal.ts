@@ -269,17 +269,21 @@ export async function createWalSink({
    */
   async function releaseDrainedSegment(): Promise<void> {
     if (pendingRows > 0 || closing) return;
-    try {
-      const through = await segments.seal();
-      if (stopping) return;
-      await new Promise<void>((resolve, reject) => {
-        purgeWaiters.push({ through, resolve, reject });
-        settlePurgeWaiters();
-        wakeDrainer();
-      });
-    } catch (err) {
-      log.warn({ err }, 'cannot give back the room of a drained segment of the write-ahead log; trying again');
-    }
+    await sealAndDelete().catch((err: unknown) => {
+      if (!stopping) log.warn({ err }, 'cannot give back the room of a drained segment of the write-ahead log; trying again');
+    });
+  }
+
+  /** Seals the segment being written, and resolves once it and those before it are drained and deleted. */
+  async function sealAndDelete(): Promise<void> {
+    const through = await segments.seal();
+    // The drainer stopped while the segment was sealed: nothing would delete it.
+    if (stopping) throw new Error('the write-ahead log is closed');
+    await new Promise<void>((resolve, reject) => {
+      purgeWaiters.push({ through, resolve, reject });
+      settlePurgeWaiters();
+      wakeDrainer();
+    });
   }
 
   /** While appends fail, tries the disk every DISK_CHECK_MS until it takes a write again (status().diskError). */
@@ -515,14 +519,7 @@ export async function createWalSink({
 
     async purge(erased) {
       if (closing) throw new Error('the write-ahead log is closed');
-      const through = await segments.seal();
-      // The drainer stopped while the segment was sealed: nothing would delete it.
-      if (stopping) throw new Error('the write-ahead log is closed');
-      await new Promise<void>((resolve, reject) => {
-        purgeWaiters.push({ through, resolve, reject });
-        settlePurgeWaiters();
-        wakeDrainer();
-      });
+      await sealAndDelete();
       if (erased) await dropRejected(({ row }) => erased(row));
     },
 
