@@ -154,7 +154,7 @@ describe('hearth demo on a server configured for IPv6', () => {
       const config = file(`ipv6-${host.length}.json`, { server: { host, port: 8787 }, sites: [{ id: 'acme', origins: ['http://localhost:*'] }] });
       const demo = await runHearth(['demo', '--config', config, '--visitors', '50', '--seed', '4'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
       expect(demo.stderr, host).toBe('');
-      expect(demo.stdout).toMatch(/wrote \d+ events of 50 visitors \(\d+ leads\) for site "acme"/);
+      expect(demo.stdout).toMatch(/wrote [\d,]+ events of 50 visitors \(\d+ leads\) for site "acme"/);
       if (host !== '::1') continue;
       // Listening on IPv4 here: the test needs no IPv6 on the machine, only the stored history.
       const hearth = await startHearthProcess(['--config', config, '--host', '127.0.0.1'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
