@@ -244,9 +244,25 @@ function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean, co
   if (fromEnv.url) {
     checkClickHouseUrl(fromEnv.url);
     checkGivenOnce(process.env.CLICKHOUSE_URL!);
+  } else {
+    checkNoServerSettings();
   }
   if (usesDataDir || !fromEnv.url) checkDataDir(fromEnv.dataDir, fromEnv.url ? fromEnv.dataDir : join(fromEnv.dataDir, 'clickhouse'));
   return withStorageConfig(fromEnv, storage, configFile && resolve(configFile));
+}
+
+/**
+ * A user, password or database for a ClickHouse server with no CLICKHOUSE_URL (unset, or lost on the way: a `sudo`,
+ * a unit file that sets only some): the command would run on the embedded store, writing events and scores where
+ * the operator does not look, without a word.
+ */
+function checkNoServerSettings(): void {
+  const given = ['CLICKHOUSE_USER', 'CLICKHOUSE_PASSWORD', 'CLICKHOUSE_DATABASE'].filter((variable) => process.env[variable]);
+  if (given.length === 0) return;
+  const names = given.join(', ').replace(/, (?=[^,]+$)/, ' and ');
+  throw new ConfigError(
+    `${names} ${given.length === 1 ? 'is' : 'are'} set but CLICKHOUSE_URL is not: they are for a ClickHouse server, and without its URL Hearth uses its embedded ClickHouse (chDB). Set CLICKHOUSE_URL to the server (https://clickhouse.example.com:8443), or unset ${names} for the embedded store`,
+  );
 }
 
 /** A database or user given in CLICKHOUSE_URL and in its own variable, differently: the URL's would win without a word. */

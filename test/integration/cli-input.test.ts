@@ -135,6 +135,20 @@ describe('hearth checks its environment before opening anything', () => {
     const passwords = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'https://hearth:s3cret@clickhouse.example.com:8443/', CLICKHOUSE_PASSWORD: 'other-s3cret' });
     expect([passwords.code, passwords.stderr]).toEqual([2, 'hearth: CLICKHOUSE_URL holds a password and CLICKHOUSE_PASSWORD another one: give it once\n']);
   });
+
+  it('refuses a user, password or database for a server without CLICKHOUSE_URL, rather than writing to the embedded store', async () => {
+    const dataDir = freshDataDir();
+    const env = { ...EMBEDDED, HEARTH_DATA_DIR: dataDir };
+    const start = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...env, CLICKHOUSE_USER: 'hearth', CLICKHOUSE_PASSWORD: 's3cret' });
+    expect([start.code, start.stderr]).toEqual([
+      2,
+      'hearth: CLICKHOUSE_USER and CLICKHOUSE_PASSWORD are set but CLICKHOUSE_URL is not: they are for a ClickHouse server, and without its URL Hearth uses its embedded ClickHouse (chDB). Set CLICKHOUSE_URL to the server (https://clickhouse.example.com:8443), or unset CLICKHOUSE_USER and CLICKHOUSE_PASSWORD for the embedded store\n',
+    ]);
+    const score = await runHearth(['score', '--config', CONFIG], { ...env, CLICKHOUSE_DATABASE: 'hearth' });
+    expect([score.code, score.stderr]).toEqual([2, expect.stringMatching(/^hearth: CLICKHOUSE_DATABASE is set but CLICKHOUSE_URL is not: /)]);
+    // Nothing was opened: no embedded store was made where the operator did not look.
+    expect(existsSync(join(dataDir, 'clickhouse'))).toBe(false);
+  });
 });
 
 describe('hearth backtest on a store that was never migrated', () => {
