@@ -5,7 +5,7 @@ import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
 import type { LeadScore, LeadSlice } from '../scoring/compile.ts';
 import { currentAccountMembers, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
-import { carryQualificationsOver, currentQualifications } from './api/lead-store.ts';
+import { carryQualificationsOver, currentQualifications, type QualificationRecord } from './api/lead-store.ts';
 import { rulesOf, scoreSite, sitePatterns } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
@@ -363,7 +363,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const thresholds = rulesOf(site).thresholds;
     const alerts: Alert[] = [];
     for (const { score, signal } of news) {
-      const account = await accountOf(site, score, thresholds);
+      const account = await accountOf(site, score, thresholds, qualifications);
       const verdict = qualifications.get(score.lead_id);
       alerts.push({
         id: signal.id,
@@ -394,13 +394,14 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     return alerts;
   }
 
-  /** The lead's account scored from the stored scores of its colleagues (same work domain or declared company). */
-  async function accountOf(site: SiteConfig, lead: LeadScore, thresholds: { warm: number; hot: number }): Promise<Alert['account']> {
+  /** The lead's account scored from the stored scores of its colleagues (same work domain or declared company), those sales disqualified weighing nothing. */
+  async function accountOf(site: SiteConfig, lead: LeadScore, thresholds: { warm: number; hot: number }, qualifications: Map<string, QualificationRecord>): Promise<Alert['account']> {
     const domain = lead.email.split('@')[1] ?? '';
     const company = lead.profile.company ?? '';
     const colleagues = await currentAccountMembers(client, site.id, { domain, company, except: lead.lead_id });
     const key = accountKeyOf(lead)?.id;
-    const mine = scoreAccounts([lead, ...colleagues], thresholds).find((account) => account.id === key);
+    const disqualified = new Set([...qualifications].flatMap(([leadId, state]) => (state.disqualified ? [leadId] : [])));
+    const mine = scoreAccounts([lead, ...colleagues], thresholds, disqualified).find((account) => account.id === key);
     return mine ? { id: mine.id, name: mine.name, score: mine.score, temperature: mine.temperature } : null;
   }
 

@@ -16,7 +16,9 @@ import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
  * the pricing page can. Students are no buyers: without a lead of another role looking, the account's score stops
  * at the hot mark (two keen interns made a hot account). Accounts come best first; those of equal scores (at the
  * default hot mark, any three hot leads with four roles looking score 108) by their best leads' scores, weighed alike
- * but not stopped at the hot mark.
+ * but not stopped at the hot mark. A lead sales disqualified (a competitor's analyst, a job seeker, a student doing
+ * research) still belongs to its account, and is counted among its leads, but adds nothing to its score, roles or best
+ * leads: disqualifying the keen competitor who made an account hot cools it.
  */
 export interface AccountScore {
   /** The email domain, or `company:<declared name>` for leads on free mail. */
@@ -58,7 +60,8 @@ export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: 
 /** What an account's score needs of each lead: a freshly scored lead, or a stored one read with only these columns. */
 export type AccountMember = Pick<LeadScore, 'lead_id' | 'kind' | 'email' | 'score' | 'temperature' | 'seniority' | 'profile'>;
 
-export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresholds: Rules['thresholds']): AccountScore[] {
+/** `disqualified`: the ids of the leads sales disqualified, which weigh nothing in their accounts. */
+export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresholds: Rules['thresholds'], disqualified: ReadonlySet<string> = new Set()): AccountScore[] {
   const groups = new Map<string, { leads: Lead[]; names: Map<Lead, string> }>();
   for (const lead of leads) {
     const account = lead.kind === 'lead' ? accountKeyOf(lead) : undefined;
@@ -70,8 +73,9 @@ export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresho
   }
   return [...groups]
     .map(([id, { leads: members, names }]) => {
-      const ranked = [...members].sort((a, b) => b.score - a.score || (a.lead_id < b.lead_id ? -1 : 1));
-      const name = accountName(id, ranked.map((lead) => names.get(lead)!));
+      const everyone = [...members].sort((a, b) => b.score - a.score || (a.lead_id < b.lead_id ? -1 : 1));
+      const name = accountName(id, everyone.map((lead) => names.get(lead)!));
+      const ranked = everyone.filter((lead) => !disqualified.has(lead.lead_id));
       const rolesOf = (some: Lead[]) => [...new Set(some.map((lead) => lead.seniority).filter(Boolean))].sort();
       const personas = rolesOf(ranked);
       // Breadth counts the roles of the leads that are looking: a cold colleague's title adds nothing.

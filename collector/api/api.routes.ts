@@ -7,11 +7,11 @@ import { quoted, toProblems } from '../config/issues.ts';
 import { leadRoutes, type LeadRouteOptions } from './lead.routes.ts';
 import { alertRoutes } from './alerts.routes.ts';
 import { dashboardApiRoutes } from './dashboard.routes.ts';
-import { currentAccountMembers, storedLeadPage, type LeadCursor, type StoredLeadQuery } from '../../scoring/snapshots.ts';
+import { storedLeadPage, type LeadCursor, type StoredLeadQuery } from '../../scoring/snapshots.ts';
 import { judgeQualification, type QualificationVerdict } from '../../scoring/qualification.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { currentQualifications } from './lead-store.ts';
-import { scoreAccounts } from '../../scoring/accounts.ts';
+import { accounts as siteAccounts } from './dashboard-queries.ts';
 import { lifecycleOf, listedLeads, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
 import { anyCase, siteParam, wholeNumber } from './site-query.ts';
 import { storedId } from '../ingest/wire.ts';
@@ -88,7 +88,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const parsed = accountsQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const site = config.sites.find((candidate) => candidate.id === parsed.data.site)!;
-    const accounts = scoreAccounts(await currentAccountMembers(client, site.id), rulesOf(site).thresholds).filter(
+    const accounts = (await siteAccounts(client, site)).filter(
       (account) => !parsed.data.temperature || account.temperature === parsed.data.temperature,
     );
     return { site: site.id, total: accounts.length, accounts: accounts.slice(parsed.data.offset, parsed.data.offset + parsed.data.limit) };

@@ -5,7 +5,7 @@ import { judgeQualification } from '../../scoring/qualification.ts';
 import { pricingPages } from '../../scoring/rules.ts';
 import { ASKED_FOR_DEMO_SQL, MARKETING_QUALIFIED_SQL } from '../../scoring/lifecycle.ts';
 import { sameOwner, weightiestReasons } from '../../scoring/labels.ts';
-import { currentLeadsSql } from '../../scoring/snapshots.ts';
+import { currentAccountMembers, currentLeadsSql } from '../../scoring/snapshots.ts';
 import { engagedWithin, isoTime, SqlParams, toClickHouseTime } from '../../scoring/sql.ts';
 import { fold as foldText, foldSql } from '../../scoring/normalize.ts';
 import type { SiteConfig } from '../config/schema.ts';
@@ -681,13 +681,11 @@ async function accountLeadIds(client: ClickHouseClient, site: SiteConfig, accoun
   return found.filter((row) => accountKeyOf({ email: row.email, profile: { company: row.company } })?.id === account).map((row) => row.lead_id);
 }
 
-/** The companies behind the identified leads (scoring/accounts.ts), from the few columns of their stored scores it needs. */
+/**
+ * The companies behind the identified leads (scoring/accounts.ts), from the few columns of their stored scores it needs,
+ * sales' verdicts leaving the disqualified leads' weight out: `/api/accounts`, the accounts page and its CSV.
+ */
 export async function accounts(client: ClickHouseClient, site: SiteConfig): Promise<AccountScore[]> {
-  const found = await rows<{ lead_id: string; email: string; score: number; temperature: Temperature; company: string; seniority: string }>(
-    client,
-    `SELECT lead_id, email, score, temperature, company, seniority FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])})`,
-    { site: site.id },
-  );
-  const leads = found.map((row) => ({ ...row, score: Number(row.score), kind: 'lead', profile: { company: row.company } }) as unknown as LeadScore);
-  return scoreAccounts(leads, rulesOf(site).thresholds);
+  const [members, verdicts] = await Promise.all([currentAccountMembers(client, site.id), verdictsOf(client, site)]);
+  return scoreAccounts(members, rulesOf(site).thresholds, verdicts.disqualified);
 }

@@ -495,6 +495,23 @@ describe('accounts', () => {
     expect(all.total).toBeGreaterThan(2);
   });
 
+  it('cools an account when sales disqualify the keen lead that made it hot, on every list of accounts', async () => {
+    await person('ceo@vandelay-dq.test', 'CEO');
+    await person('analyst@vandelay-dq.test', 'Head of Research');
+    const hot = (await accounts()).find((account) => account.id === 'vandelay-dq.test')! as Awaited<ReturnType<typeof accounts>>[number] & { topLeads: { id: string; email: string }[] };
+    expect(hot).toMatchObject({ leads: 2, temperature: 'hot' });
+    const analyst = hot.topLeads.find((lead) => lead.email === 'analyst@vandelay-dq.test')!.id;
+    const dropped = await send('POST', `/api/leads/${analyst}/qualification?site=globex`, { disqualified: true, reason: 'works for a competitor' });
+    expect(dropped.status).toBe(200);
+    const cooled = (await accounts()).find((account) => account.id === 'vandelay-dq.test')! as typeof hot;
+    expect(cooled).toMatchObject({ leads: 2, personas: ['c_level'], topLeads: [expect.objectContaining({ email: 'ceo@vandelay-dq.test' })] });
+    expect(cooled.temperature).not.toBe('hot');
+    expect(cooled.score).toBeLessThan(hot.score);
+    // The accounts page reads the same.
+    const { body: page } = await getJson(server, '/api/dashboard/accounts?site=globex');
+    expect(page.accounts.find((account: { id: string }) => account.id === 'vandelay-dq.test')).toEqual(cooled);
+  });
+
   it('keeps a single lead, however keen, from making its account hot', async () => {
     await person('solo-ceo@solo-acc.test', 'PDG');
     const solo = (await accounts()).find((account) => account.id === 'solo-acc.test')!;

@@ -36,7 +36,7 @@ export function AccountsPage({ site, location }: PageProps) {
         Companies behind the leads (work email domain, else the declared company). An account scores {percent(ACCOUNT_WEIGHTS[0])} of its best lead's score,{' '}
         {percent(ACCOUNT_WEIGHTS[1])} of the second's and {percent(ACCOUNT_WEIGHTS[2])} of the third's, each counted up to the hot mark ({site.thresholds.hot}{' '}
         points), plus {POINTS_PER_EXTRA_ROLE} points for each further kind of role among its warm and hot leads: one keen lead alone cannot make it hot, and
-        neither can students alone.
+        neither can students alone. A lead sales disqualified counts among its leads but adds nothing.
       </p>
       {accounts.error ? (
         <ErrorMessage error={accounts.error} what="the accounts" />
