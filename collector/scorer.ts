@@ -83,6 +83,13 @@ export const SLICE_LEADS = 100_000;
 const RETRY_MS = 2000;
 
 /**
+ * What a round of rescoring cost the machine, in ms: its time, or less when the process did not work throughout (it
+ * waited on a slow ClickHouse server, a timeout, a retry). The process's CPU time counts embedded ClickHouse's threads
+ * and the requests served meanwhile, so a round on a busy collector costs its whole time.
+ */
+const roundCost = (wallMs: number, cpu: NodeJS.CpuUsage): number => Math.min(wallMs, (cpu.user + cpu.system) / 1000);
+
+/**
  * Keeps the stored scores (lead_scores) current: after each batch reaches ClickHouse, the leads of the visitors it
  * touched are rescored from raw events, a snapshot is written for each lead whose score visibly changed, and the
  * buying signals that are news become alerts (recorded before the snapshot, so a crash in between re-evaluates the
@@ -211,7 +218,9 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     while (!closed && holds === 0 && hasWork()) {
       // Under a steady stream of batches, a round of touched leads starts at least `roundGapMs` after the previous one
       // started, and works at most a third of the time: each round then takes in more visitors (one query per 500),
-      // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy. A full pass
+      // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy: a round counts
+      // the time the process worked in it (roundCost), not the time it waited on a slow or failing ClickHouse, which
+      // made the first round after such a spell wait three times that long (30 s for a new lead's score). A full pass
       // (start, hourly) uses the gaps, a slice at a time, so that a large site's takes no alert minutes late.
       const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - performance.now();
       const touchedDue = pending.size > 0 && (wait <= 0 || closing || awaited > rescoredThrough);
@@ -243,6 +252,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   async function rescoreTouched(): Promise<void> {
     // On the monotonic clock: a step of the wall clock (NTP) made the next round wait an hour, or three times a jump.
     lastRoundAt = performance.now();
+    const cpuAtStart = process.cpuUsage();
     const through = noted;
     const touched = [...pending];
     pending.clear();
@@ -266,7 +276,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       for (const [siteId, visitors] of touched) for (const visitor of visitors) addVisitor(siteId, visitor);
       throw err;
     } finally {
-      lastRoundMs = performance.now() - lastRoundAt;
+      lastRoundMs = roundCost(performance.now() - lastRoundAt, process.cpuUsage(cpuAtStart));
     }
     if (!stopped) rescoredThrough = through;
   }

@@ -102,6 +102,29 @@ describe('rescoring rounds', () => {
     expect(body.leads.map((lead: { email: string }) => lead.email)).toContain(email);
   });
 
+  it('scores a new lead within seconds of a slow spell of ClickHouse, not three times the slow round later', async () => {
+    let slow = false;
+    const slowing = withHook(server.client, async () => {
+      if (slow) await sleep(1000);
+    });
+    const scorer = createScorer({ config: configOf('slow-spell'), client: slowing, log: quiet, drained: async () => {}, dashboardUrl: () => '' });
+    await scorer.settled();
+    // A round while ClickHouse takes a second a query (a few of them): the collector waits, it does not work.
+    slow = true;
+    const first = await pricingVisitor('slow-spell');
+    scorer.noteStored([{ site_id: 'slow-spell', visitor_id: first, is_bot: 0 }]);
+    await vi.waitFor(async () => expect(await storedScore('slow-spell', first)).toEqual([{ kind: 'visitor', score: 20 }]), { timeout: 20_000, interval: 50 });
+    slow = false;
+    // ClickHouse is quick again: the next visitor's lead is scored in the next round, a second or so later.
+    const next = await pricingVisitor('slow-spell');
+    const noted = performance.now();
+    scorer.noteStored([{ site_id: 'slow-spell', visitor_id: next, is_bot: 0 }]);
+    await vi.waitFor(async () => expect(await storedScore('slow-spell', next)).toEqual([{ kind: 'visitor', score: 20 }]), { timeout: 20_000, interval: 50 });
+    // It waited three times the slow round before: twice its length after it ended, over 6 s.
+    expect(performance.now() - noted).toBeLessThan(4000);
+    await scorer.close();
+  });
+
   it('rescores the leads batches touch while the full pass keeps failing', async () => {
     // A large site's slice that never ends in time (the HTTP client gives up after 30 s) fails at every try.
     const failing = withHook(server.client, (params) => {
