@@ -109,11 +109,12 @@ async function within(work: Promise<unknown> | undefined, ms: number): Promise<v
 }
 
 /** A count from the environment, in plain digits as the CLI's options take them: "1.5" rows or "1e3" is refused, not taken as it parses. */
-function positiveNumberFromEnv(name: string, fallback: number, unit: string, env: NodeJS.ProcessEnv = process.env): number {
+function positiveNumberFromEnv(name: string, fallback: number, unit: string, max = Number.MAX_SAFE_INTEGER, env: NodeJS.ProcessEnv = process.env): number {
   const text = env[name];
   if (!text) return fallback;
   const value = Number(text);
   if (!(/^\s*\d+\s*$/.test(text) && Number.isSafeInteger(value) && value > 0)) throw new ConfigError(`${name} expects ${unit} (a whole number above 0), got "${text}"`);
+  if (value > max) throw new ConfigError(`${name} expects ${unit} up to ${max.toLocaleString('en-US')}, got "${text}"`);
   return value;
 }
 
@@ -133,7 +134,9 @@ function collectorEnv() {
     // When the log is moved into ClickHouse: at this many rows, or after this long. Larger means fewer, bigger
     // inserts, and fewer parts for ClickHouse to merge (1,000 → 10,000 rows: +5 % req/s in bench:ingest).
     walFlushRows: positiveNumberFromEnv('HEARTH_WAL_FLUSH_ROWS', 10_000, 'a number of rows'),
-    walFlushMs: positiveNumberFromEnv('HEARTH_WAL_FLUSH_MS', 1000, 'milliseconds'),
+    // Up to an hour: a timer takes at most 2^31 - 1 ms (Node fires a longer one at once, and the log's drain,
+    // never due, flooded the log with TimeoutOverflowWarning, a line a millisecond).
+    walFlushMs: positiveNumberFromEnv('HEARTH_WAL_FLUSH_MS', 1000, 'milliseconds', 3_600_000),
     sliceLeads: positiveNumberFromEnv('HEARTH_RESCORE_SLICE_LEADS', SLICE_LEADS, 'a number of leads'),
     // With several collectors, every one records alerts (idempotently) but only one should send them:
     // HEARTH_SEND_ALERTS=false on the others keeps a due retry from going out twice.

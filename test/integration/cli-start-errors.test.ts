@@ -84,6 +84,7 @@ describe('hearth start with a bad tuning variable', () => {
   it.each([
     ['HEARTH_WAL_MAX_MB', 'abc', 'HEARTH_WAL_MAX_MB expects a size in megabytes (a whole number above 0), got "abc"'],
     ['HEARTH_WAL_FLUSH_ROWS', '1.5', 'HEARTH_WAL_FLUSH_ROWS expects a number of rows (a whole number above 0), got "1.5"'],
+    ['HEARTH_WAL_FLUSH_MS', '3000000000', 'HEARTH_WAL_FLUSH_MS expects milliseconds up to 3,600,000, got "3000000000"'],
     ['HEARTH_RESCORE_SLICE_LEADS', '1e3', 'HEARTH_RESCORE_SLICE_LEADS expects a number of leads (a whole number above 0), got "1e3"'],
     ['HEARTH_SEND_ALERTS', 'maybe', 'HEARTH_SEND_ALERTS expects true or false, got "maybe"'],
   ])('refuses %s=%s by name before it opens the store', async (name, value, message) => {
