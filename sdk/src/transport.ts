@@ -26,7 +26,7 @@ const BATCH_WINDOW_MS = 300;
 const MAX_BODY = 60_000;
 /** The collector takes at most 100 events a batch. */
 const MAX_EVENTS = 100;
-// The retry stash is localStorage's `hearth_retry`, a key written out at each use: gzip packs that smaller.
+// The retry stash is localStorage's stashKey.
 const STASH_MAX_EVENTS = 100;
 const STASH_MAX_BYTES = 50_000;
 const STASH_LIFE_MS = 24 * 3600_000;
@@ -36,6 +36,13 @@ const RETRY_LEASE_MS = 10_000;
 const KEEPALIVE_QUOTA = 65_536;
 
 export let consent: Consent;
+/**
+ * The retry stash's localStorage key: the collector's URL, then the site id (`https://hearth.example.com/collectacme`;
+ * the shortest of the keys tried, in bytes of gzip). Each site and collector has a stash of its own: with one for all,
+ * a page of another site on the same origin (two sites, or localhost shared by projects) sent the stashed events
+ * under its own site id, to its own collector. A denial erases this site's.
+ */
+let stashKey: string;
 let queue: WireEvent[] = [];
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
 /** Body bytes of this page's keepalive fetches in flight. */
@@ -77,13 +84,14 @@ export function setConsent(decision: Consent): void {
     flush();
   } else {
     queue = [];
-    save('hearth_retry');
+    save(stashKey);
     persistIdentity(1);
   }
 }
 
 export function startTransport(initial: Consent): void {
   consent = initial;
+  stashKey = endpoint + site!;
   // Back online: the stash goes at once, whatever its backoff (offline, every batch failed and raised it). The event
   // is retry's truthy `online`.
   addEventListener('online', retry);
@@ -124,7 +132,7 @@ function post(body: string, events: WireEvent[], size: number) {
       while (keep[STASH_MAX_EVENTS] || new Blob([JSON.stringify(keep)]).size > STASH_MAX_BYTES) keep.shift();
       // Saved, or removed once empty. An answer resets the backoff (the collector is back): what is left goes with the
       // next batch, once a resend in flight has had its lease.
-      save('hearth_retry', keep[0] && JSON.stringify(failed ? [attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep] : [0, Math.min(notBefore, now + RETRY_LEASE_MS), keep]));
+      save(stashKey, keep[0] && JSON.stringify(failed ? [attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep] : [0, Math.min(notBefore, now + RETRY_LEASE_MS), keep]));
     }
   };
   // Stashed events are resent under the session they belong to, not the one current then.
@@ -142,7 +150,7 @@ function retry(online?: unknown) {
   const [attempts, notBefore, kept] = stashed();
   const now = Date.now();
   if (consent == GRANTED && kept[0] && (online || notBefore <= now)) {
-    save('hearth_retry', JSON.stringify([attempts, now + RETRY_LEASE_MS, kept]));
+    save(stashKey, JSON.stringify([attempts, now + RETRY_LEASE_MS, kept]));
     send(kept);
   }
 }
@@ -153,7 +161,7 @@ type Stash = [attempts: number, notBefore: number, events: WireEvent[]];
 function stashed(): Stash {
   try {
     // Nothing stored is undefined, which JSON.parse refuses too.
-    return JSON.parse(load('hearth_retry')!);
+    return JSON.parse(load(stashKey)!);
   } catch {
     return [0, 0, []];
   }

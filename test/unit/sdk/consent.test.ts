@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closePage, openPage, setHidden } from './harness.ts';
+import { closePage, openPage, setHidden, STASH_KEY } from './harness.ts';
 
 type Hearth = (...args: unknown[]) => void;
 const hearth = (...args: unknown[]) => (window as unknown as { hearth: Hearth }).hearth(...args);
@@ -40,7 +40,7 @@ describe('consent and opt-out', () => {
     vi.advanceTimersByTime(300);
     await vi.advanceTimersByTimeAsync(0);
     const [visitor, session] = localStorage.getItem('hearth_vid')!.split('.');
-    const stashed = JSON.parse(localStorage.getItem('hearth_retry')!)[2].map((e: { i: string }) => e.i);
+    const stashed = JSON.parse(localStorage.getItem(STASH_KEY)!)[2].map((e: { i: string }) => e.i);
     expect(stashed).toHaveLength(1);
     expect(document.cookie).toContain(`hearth_vid=${visitor}`);
 
@@ -65,7 +65,7 @@ describe('consent and opt-out', () => {
     expect(batch.sid).not.toBe(session);
     expect(localStorage.getItem('hearth_vid')!.split('.')[0]).toBe(batch.v);
     expect(document.cookie).toBe(`hearth_vid=${batch.v}`);
-    expect(localStorage.getItem('hearth_retry')).toBeNull();
+    expect(localStorage.getItem(STASH_KEY)).toBeNull();
   });
 
   it('stops when consent is denied in another tab: sends nothing more and does not store the erased ids again', async () => {
@@ -74,9 +74,9 @@ describe('consent and opt-out', () => {
     vi.advanceTimersByTime(300);
     const visitor = localStorage.getItem('hearth_vid')!.split('.')[0];
     // The stash emptied by another tab is no denial.
-    localStorage.setItem('hearth_retry', '[0,0,[]]');
-    localStorage.removeItem('hearth_retry');
-    dispatchEvent(new StorageEvent('storage', { key: 'hearth_retry', oldValue: '[0,0,[]]', newValue: null }));
+    localStorage.setItem(STASH_KEY, '[0,0,[]]');
+    localStorage.removeItem(STASH_KEY);
+    dispatchEvent(new StorageEvent('storage', { key: STASH_KEY, oldValue: '[0,0,[]]', newValue: null }));
     hearth('track', 'still-granted');
     vi.advanceTimersByTime(300);
     expect(page.events('t').map((e) => e.k)).toEqual(['still-granted']);
@@ -102,7 +102,7 @@ describe('consent and opt-out', () => {
     try {
       vi.useFakeTimers();
       localStorage.setItem('hearth_vid', `v-earlier.s-earlier.${Date.now()}`);
-      localStorage.setItem('hearth_retry', JSON.stringify([1, 0, [{ i: 'stashed', n: 't', k: 'x', t: Date.now(), u: 'http://localhost:3000/' }]]));
+      localStorage.setItem(STASH_KEY, JSON.stringify([1, 0, [{ i: 'stashed', n: 't', k: 'x', t: Date.now(), u: 'http://localhost:3000/' }]]));
       const page = await openPage({ attributes: { consent: 'required', 'cookie-domain': '.acme.test' } });
       hearth('consent', 'denied');
       vi.advanceTimersByTime(5000);

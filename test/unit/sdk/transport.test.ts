@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closePage, openPage, setHidden } from './harness.ts';
+import { closePage, openPage, setHidden, STASH_KEY } from './harness.ts';
 
 type Hearth = (...args: unknown[]) => void;
 const hearth = (...args: unknown[]) => (window as unknown as { hearth: Hearth }).hearth(...args);
-const stash = () => JSON.parse(localStorage.getItem('hearth_retry') ?? 'null');
+const stash = () => JSON.parse(localStorage.getItem(STASH_KEY) ?? 'null');
 const stashedIds = (): string[] => (stash()?.[2] ?? []).map((e: { i: string }) => e.i);
 /** UTF-8 bytes, as the collector counts a body. */
 const bytes = (text: string) => new Blob([text]).size;
@@ -65,10 +65,10 @@ describe('transport', () => {
     expect(kept.map((e: { n: string }) => e.n)).toEqual(['v', 't']);
 
     // The next page, after the backoff, with the collector back.
-    const saved = localStorage.getItem('hearth_retry')!;
+    const saved = localStorage.getItem(STASH_KEY)!;
     const visitor = localStorage.getItem('hearth_vid')!;
     closePage();
-    localStorage.setItem('hearth_retry', saved);
+    localStorage.setItem(STASH_KEY, saved);
     localStorage.setItem('hearth_vid', visitor);
     vi.useFakeTimers({ now: 1_700_000_000_000 + 5_000 });
     const next = await openPage();
@@ -78,6 +78,37 @@ describe('transport', () => {
     expect(delivered).toEqual(expect.arrayContaining(kept.map((e: { i: string }) => e.i)));
     expect(next.requests.map((r) => r.batch.sid)).toEqual(next.requests.map(() => expect.stringMatching(/^[0-9a-f-]{36}$/)));
     expect(new Set(delivered).size).toBe(delivered.length);
+    expect(stash()).toBeNull();
+  });
+
+  it('resends stashed events under their own site and collector, never those of a page of another site on the origin', async () => {
+    let now = 1_700_000_000_000;
+    vi.useFakeTimers({ now });
+    await openPage({ fetchStatus: 'network-error' });
+    hearth('track', 'recorded-on-acme');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    const kept = stash()[2].map((e: { i: string }) => e.i);
+    expect(kept).toHaveLength(2);
+    /** The next page of the origin: the stored ids and stashes carried over, as a browser keeps them. */
+    const nextPage = async (attributes: Record<string, string>) => {
+      const stored = { ...localStorage };
+      closePage();
+      for (const [key, value] of Object.entries(stored)) localStorage.setItem(key, value);
+      vi.useFakeTimers({ now: (now += 5_000) });
+      const page = await openPage({ attributes });
+      vi.advanceTimersByTime(300);
+      await vi.advanceTimersByTimeAsync(0);
+      return page.requests.filter((request) => request.batch.e.some((e) => kept.includes(e.i)));
+    };
+    // Another site on the same origin (two Hearth sites, or localhost shared by projects), and the same site sending
+    // to another collector: acme's events are not theirs to send.
+    expect(await nextPage({ site: 'docs' })).toEqual([]);
+    expect(await nextPage({ api: 'https://staging.hearth.example' })).toEqual([]);
+    // Back on a page of acme: they go to acme's collector, as acme's.
+    const resent = await nextPage({});
+    expect(resent.map((request) => [request.url, request.batch.s])).toEqual([['https://hearth.example/collect', 'acme']]);
+    expect(resent[0]!.batch.e.map((e) => e.i)).toEqual(kept);
     expect(stash()).toBeNull();
   });
 
@@ -138,7 +169,7 @@ describe('transport', () => {
   it('keeps stashed events until the request that resends them is answered, so a tab closed meanwhile loses nothing', async () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
     const events = ['a', 'b'].map((k) => ({ i: `stashed-${k}`, n: 't', k, t: Date.now() - 60_000, u: 'http://localhost:3000/' }));
-    localStorage.setItem('hearth_retry', JSON.stringify([1, 0, events]));
+    localStorage.setItem(STASH_KEY, JSON.stringify([1, 0, events]));
     const page = await openPage({ fetchStatus: 'pending' });
     vi.advanceTimersByTime(300);
     expect(page.requests.map((r) => r.batch.e.map((e) => e.i))).toContainEqual(['stashed-a', 'stashed-b']);
@@ -147,9 +178,9 @@ describe('transport', () => {
     expect(stash()[1]).toBeGreaterThan(Date.now());
 
     // The tab dies with the request in flight; another page opens a second later, then after the lease.
-    const saved = localStorage.getItem('hearth_retry')!;
+    const saved = localStorage.getItem(STASH_KEY)!;
     closePage();
-    localStorage.setItem('hearth_retry', saved);
+    localStorage.setItem(STASH_KEY, saved);
     vi.useFakeTimers({ now: 1_700_000_000_000 + 1_000 });
     const soon = await openPage();
     vi.advanceTimersByTime(300);
@@ -167,7 +198,7 @@ describe('transport', () => {
   it('keeps one copy of each event when a resend fails', async () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
     const events = ['a', 'b'].map((k) => ({ i: `stashed-${k}`, n: 't', k, t: Date.now() - 60_000, u: 'http://localhost:3000/' }));
-    localStorage.setItem('hearth_retry', JSON.stringify([1, 0, events]));
+    localStorage.setItem(STASH_KEY, JSON.stringify([1, 0, events]));
     const page = await openPage({ fetchStatus: 503 });
     vi.advanceTimersByTime(300);
     await vi.advanceTimersByTimeAsync(0);
@@ -271,7 +302,7 @@ describe('transport', () => {
 
   it('keeps at most 100 events and 50 KB in the stash, none older than 24 h', async () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
-    localStorage.setItem('hearth_retry', JSON.stringify([1, 0, [{ i: 'old', n: 't', k: 'old', t: Date.now() - 25 * 3600_000, u: 'http://localhost:3000/' }]]));
+    localStorage.setItem(STASH_KEY, JSON.stringify([1, 0, [{ i: 'old', n: 't', k: 'old', t: Date.now() - 25 * 3600_000, u: 'http://localhost:3000/' }]]));
     const page = await openPage({ fetchStatus: 'network-error' });
     for (let i = 0; i < 150; i++) hearth('track', `e${i}`);
     vi.advanceTimersByTime(300);
@@ -285,7 +316,7 @@ describe('transport', () => {
     for (let i = 0; i < 60; i++) hearth('track', 'big', { note: 'z'.repeat(490), more: 'z'.repeat(490) });
     vi.advanceTimersByTime(300);
     await vi.advanceTimersByTimeAsync(0);
-    expect(localStorage.getItem('hearth_retry')!.length).toBeLessThanOrEqual(50_100);
+    expect(localStorage.getItem(STASH_KEY)!.length).toBeLessThanOrEqual(50_100);
   });
 
   it('keeps a form submit, a download and an outbound click whose request fails while the page stays open, and delivers them once the collector is back', async () => {
@@ -344,6 +375,6 @@ describe('transport', () => {
     vi.advanceTimersByTime(300);
     await vi.advanceTimersByTimeAsync(0);
     expect(stash()[2].length).toBeGreaterThan(0);
-    expect(bytes(localStorage.getItem('hearth_retry')!)).toBeLessThanOrEqual(50_100);
+    expect(bytes(localStorage.getItem(STASH_KEY)!)).toBeLessThanOrEqual(50_100);
   });
 });
