@@ -92,12 +92,21 @@ export function goneSnapshot(previous: StoredScore, scoredAt: string): StoredSco
   return { ...previous, scored_at: scoredAt, kind: 'gone', score: 0, fit: 0, engagement: 0, source: 0, negative: 0, temperature: 'cold', signals: '[]', hot_armed: 1 };
 }
 
-/** What a snapshot says that a reader would notice: a new row is written only when one of these changes. */
+/** Points as the dashboards show them, to one decimal. */
+const shown = (points: number) => Math.round(points * 10);
+
+/**
+ * What a snapshot says that a reader would notice: a new row is written only when one of these changes. The parts and
+ * each reason's points as the lead page shows them (one decimal), and each reason's count and cap: compared as whole
+ * numbers, without the reasons, a lead's stored reasons kept points days of decay old (5 where 4.7 was due, until the
+ * part fell past 4.5) and an occurrence that left the window, after a rescoring that had computed them right.
+ */
 function visible(row: StoredScore): string {
   return JSON.stringify([
-    row.kind, row.email, row.visitor_ids, row.shared_visits, row.score, Math.round(row.fit), Math.round(row.engagement), Math.round(row.source),
-    Math.round(row.negative), row.temperature, row.stage, row.signals, row.profile, row.utm_source, row.utm_medium, row.referrer_host,
+    row.kind, row.email, row.visitor_ids, row.shared_visits, row.score, shown(row.fit), shown(row.engagement), shown(row.source),
+    shown(row.negative), row.temperature, row.stage, row.signals, row.profile, row.utm_source, row.utm_medium, row.referrer_host,
     row.first_seen, row.last_seen, row.hot_armed, row.rules_hash,
+    reasonsOf(row).map((reason) => [reason.rule, reason.count, reason.capped, shown(reason.points)]),
   ]);
 }
 
