@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type SharedVisit, type Temperature } from './compile.ts';
 import { companyKey, companyKeySql } from './normalize.ts';
 import { MARKETING_QUALIFIED_SQL } from './lifecycle.ts';
-import { ONE_LEAD, SqlParams } from './sql.ts';
+import { ONE_LEAD, SqlParams, timeOf } from './sql.ts';
 import type { AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
 import { inTurns, queryRows } from './turns.ts';
@@ -92,25 +92,35 @@ export function goneSnapshot(previous: StoredScore, scoredAt: string): StoredSco
   return { ...previous, scored_at: scoredAt, kind: 'gone', score: 0, fit: 0, engagement: 0, source: 0, negative: 0, temperature: 'cold', signals: '[]', hot_armed: 1 };
 }
 
-/** Points as the dashboards show them, to one decimal. */
-const shown = (points: number) => Math.round(points * 10);
-
-/**
- * What a snapshot says that a reader would notice: a new row is written only when one of these changes. The parts and
- * each reason's points as the lead page shows them (one decimal), and each reason's count and cap: compared as whole
- * numbers, without the reasons, a lead's stored reasons kept points days of decay old (5 where 4.7 was due, until the
- * part fell past 4.5) and an occurrence that left the window, after a rescoring that had computed them right.
- */
+/** What a snapshot says that a reader would notice: a new row is written when one of these changes. */
 function visible(row: StoredScore): string {
   return JSON.stringify([
-    row.kind, row.email, row.visitor_ids, row.shared_visits, row.score, shown(row.fit), shown(row.engagement), shown(row.source),
-    shown(row.negative), row.temperature, row.stage, row.signals, row.profile, row.utm_source, row.utm_medium, row.referrer_host,
+    row.kind, row.email, row.visitor_ids, row.shared_visits, row.score, Math.round(row.fit), Math.round(row.engagement), Math.round(row.source),
+    Math.round(row.negative), row.temperature, row.stage, row.signals, row.profile, row.utm_source, row.utm_medium, row.referrer_host,
     row.first_seen, row.last_seen, row.hot_armed, row.rules_hash,
-    reasonsOf(row).map((reason) => [reason.rule, reason.count, reason.capped, shown(reason.points)]),
+    reasonsOf(row).map((reason) => [reason.rule, reason.count, reason.capped]),
   ]);
 }
 
-export const snapshotChanged = (previous: StoredScore | undefined, next: StoredScore) => !previous || visible(previous) !== visible(next);
+/** The parts' and each reason's points as the pages show them, to one decimal. */
+function shownPoints(row: StoredScore): string {
+  const shown = (points: number) => Math.round(points * 10);
+  return JSON.stringify([shown(row.fit), shown(row.engagement), shown(row.source), shown(row.negative), reasonsOf(row).map((reason) => shown(reason.points))]);
+}
+
+/** How long decay may leave a lead's stored points behind what they are (see snapshotChanged). */
+const DRIFT_MS = 24 * 3600_000;
+
+/**
+ * Whether a rescoring writes a new snapshot: when a reader would notice a change (visible), or when decay moved a part's
+ * or a reason's points as the pages show them and the last snapshot is a day old. Without the reasons, and with the
+ * parts compared as whole numbers alone, a lead's stored reasons kept a count past the window, and points days of decay
+ * old (5 where 4.67 was due, until the part fell past 4.5). Decay moves a tenth of a point of a fifth of the leads every
+ * hour: a row for each at every hourly pass would make a lead's history 14 times as long (53,000 visitors), and
+ * every list that reads the latest rows slower; a day of decay is 2.3 % of a reason's points (a 30-day half-life).
+ */
+export const snapshotChanged = (previous: StoredScore | undefined, next: StoredScore) =>
+  !previous || visible(previous) !== visible(next) || (shownPoints(previous) !== shownPoints(next) && timeOf(next.scored_at) - timeOf(previous.scored_at) >= DRIFT_MS);
 
 /** Reasons and signals of a stored score, parsed. */
 export const reasonsOf = (row: Pick<StoredScore, 'reasons'>): ScoreReason[] => JSON.parse(row.reasons || '[]');

@@ -5,20 +5,23 @@ import { snapshotChanged, toSnapshot } from '../../../scoring/snapshots.ts';
 import { leadScore } from '../../support/lead-score.ts';
 
 /** A manager (fit 20) who viewed a product page: `points` of it left after decay, counted `count` times. */
-const snapshot = (points: number, count = 1, capped = false) => {
+const snapshot = (points: number, count = 1, capped = false, scoredAt = '2026-12-01 09:00:00.000') => {
   const reasons: ScoreReason[] = [
     { rule: 'manager-director', kind: 'fit', count: 1, points: 20, capped: false },
     { rule: 'product-page', kind: 'engagement', count, points, capped },
   ];
-  return toSnapshot('acme', leadScore('mgr', Math.round(20 + points), { fit: 20, engagement: points, reasons }), '2026-12-01 09:00:00.000', true, 'h');
+  return toSnapshot('acme', leadScore('mgr', Math.round(20 + points), { fit: 20, engagement: points, reasons }), scoredAt, true, 'h');
 };
 
 describe('which rescorings write a new snapshot', () => {
-  it('writes one when a part or a reason shows other points, so stored reasons are not days of decay old', () => {
+  it('writes one once a day when decay moved a part or a reason as the pages show them, so stored reasons are not days old', () => {
     // Three days of decay took the product page's 5 points to 4.67: the score (25) and the parts as whole numbers did not move.
-    expect(snapshotChanged(snapshot(5), snapshot(4.67))).toBe(true);
-    // Less than the page shows (one decimal): no new row on every hourly pass.
-    expect(snapshotChanged(snapshot(5), snapshot(4.98))).toBe(false);
+    expect(snapshotChanged(snapshot(5), snapshot(4.67, 1, false, '2026-12-04 09:00:00.000'))).toBe(true);
+    expect(snapshotChanged(snapshot(5), snapshot(4.89, 1, false, '2026-12-02 09:00:00.000'))).toBe(true);
+    // Not at every hourly pass: a fifth of the leads move by a tenth of a point each hour.
+    expect(snapshotChanged(snapshot(5), snapshot(4.89, 1, false, '2026-12-02 08:59:59.999'))).toBe(false);
+    // Nor for less than the pages show (one decimal).
+    expect(snapshotChanged(snapshot(5), snapshot(4.98, 1, false, '2026-12-04 09:00:00.000'))).toBe(false);
   });
 
   it('writes one when a reason counts another number of occurrences or its cap no longer cuts in, its points unchanged', () => {
