@@ -26,7 +26,7 @@ const BATCH_WINDOW_MS = 300;
 const MAX_BODY = 60_000;
 /** The collector takes at most 100 events a batch. */
 const MAX_EVENTS = 100;
-// The retry stash is localStorage's stashKey.
+// The retry stash is localStorage's stashKey, one per site and collector.
 const STASH_MAX_EVENTS = 100;
 const STASH_MAX_BYTES = 50_000;
 const STASH_LIFE_MS = 24 * 3600_000;
@@ -37,10 +37,9 @@ const KEEPALIVE_QUOTA = 65_536;
 
 export let consent: Consent;
 /**
- * The retry stash's localStorage key: the collector's URL, then the site id (`https://hearth.example.com/collectacme`;
- * the shortest of the keys tried, in bytes of gzip). Each site and collector has a stash of its own: with one for all,
- * a page of another site on the same origin (two sites, or localhost shared by projects) sent the stashed events
- * under its own site id, to its own collector. A denial erases this site's.
+ * The retry stash's localStorage key: `hearth_retry`, the site id and the collector's URL. Each site and collector has
+ * a stash of its own: with one for all, a page of another site on the same origin (two sites, or localhost shared by
+ * projects) sent the stashed events under its own site id, to its own collector. A denial erases them all.
  */
 let stashKey: string;
 let queue: WireEvent[] = [];
@@ -84,14 +83,16 @@ export function setConsent(decision: Consent): void {
     flush();
   } else {
     queue = [];
-    save(stashKey);
     persistIdentity(1);
+    // Every site's retry queue on the origin (and the one a snippet before them kept, `hearth_retry`): another site's
+    // page would send its events, answers and email with them, under the new visitor id.
+    for (const key in localStorage) /^hearth_retry/.test(key) && save(key);
   }
 }
 
 export function startTransport(initial: Consent): void {
   consent = initial;
-  stashKey = endpoint + site!;
+  stashKey = 'hearth_retry' + site + endpoint;
   // Back online: the stash goes at once, whatever its backoff (offline, every batch failed and raised it). The event
   // is retry's truthy `online`.
   addEventListener('online', retry);

@@ -117,7 +117,7 @@ async function missingVisits(hearth: HearthProcess, page: Page, visitor: string)
   const { events = [] } = (await response.json()) as { events?: { type: string; url: string }[] };
   const stored = new Set(events.flatMap((event) => (event.type === 'pageview' ? [new URL(event.url).searchParams.get('visit')] : [])));
   const missing = Array.from({ length: 100 }, (_, visit) => String(visit)).filter((visit) => !stored.has(visit));
-  const stash = await page.evaluate(() => localStorage.getItem(Object.keys(localStorage).find((key) => key.includes('/collect')) ?? '')).catch((error: Error) => `unreadable: ${error.message}`);
+  const stash = await page.evaluate(() => localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '')).catch((error: Error) => `unreadable: ${error.message}`);
   return `page views missing for visits ${missing.join(', ') || 'none'}; the snippet's retry stash: ${stash ?? 'empty'}`;
 }
 

@@ -27,7 +27,7 @@ describe.runIf(browserTestsEnabled())('large batches in Chromium', () => {
     // so everything arrives while the page is open and nothing waits in the retry queue.
     const tracked = () => recentEventsOf(world.hearth, visitor).then((events) => events.filter((e) => e.type === 'track').map((e) => e.name).sort());
     await expect.poll(tracked, { timeout: 10_000 }).toEqual(['cjk-0', 'cjk-1', 'cjk-2', 'cjk-3']);
-    expect(await page.evaluate(() => localStorage.getItem(Object.keys(localStorage).find((key) => key.includes('/collect')) ?? ''))).toBeNull();
+    expect(await page.evaluate(() => localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? ''))).toBeNull();
     for (const body of sent.bodies) expect(new Blob([body]).size).toBeLessThan(60_000);
     await context.close();
   });

@@ -6,7 +6,7 @@ import { leadOf, recentEventsOf, recordBatches, useHearthAndChromium, visitorOf 
 import { startFixtureSite, twoPlainPages, type FixtureSite } from '../support/fixture-site.ts';
 
 /** Until the stash's "no retry before" (its backoff, or the lease of a page resending it) has passed. */
-const retryDue = (tab: Page) => expect.poll(() => tab.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.includes('/collect')) ?? '')!)[1] < Date.now()), { timeout: 15_000 }).toBe(true);
+const retryDue = (tab: Page) => expect.poll(() => tab.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '')!)[1] < Date.now()), { timeout: 15_000 }).toBe(true);
 
 describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
   const world = useHearthAndChromium();
@@ -24,7 +24,7 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     await page.goto(`${site.url}/a`);
     await page.evaluate(() => (window as any).hearth('track', 'during-outage'));
     const stashedIn = (tab: Page) =>
-      tab.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.includes('/collect')) ?? '') ?? '[0,0,[]]')[2].map((e: { i: string }) => e.i) as string[]);
+      tab.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '') ?? '[0,0,[]]')[2].map((e: { i: string }) => e.i) as string[]);
     await expect.poll(() => stashedIn(page)).toHaveLength(2);
     const kept = await stashedIn(page);
     const visitor = (await visitorOf(page))!;
@@ -69,7 +69,7 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     await context.route('**/collect', (route) => route.abort('connectionrefused'));
     await page.goto(`${site.url}/a`);
     await page.evaluate(() => (window as any).hearth('track', 'during-outage'));
-    const stashed = () => page.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.includes('/collect')) ?? '') ?? '[0,0,[]]')[2].map((e: { i: string }) => e.i) as string[]);
+    const stashed = () => page.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '') ?? '[0,0,[]]')[2].map((e: { i: string }) => e.i) as string[]);
     await expect.poll(stashed).toHaveLength(2);
     const kept = await stashed();
 
@@ -80,7 +80,7 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     await page.goto(`${site.url}/b`);
     const visitor = (await visitorOf(page))!;
     await expect.poll(() => leadOf(world.hearth, visitor).then((lead) => lead?.pageviews), { timeout: 10_000 }).toBe(2);
-    expect(await page.evaluate(() => localStorage.getItem(Object.keys(localStorage).find((key) => key.includes('/collect')) ?? ''))).toBeNull();
+    expect(await page.evaluate(() => localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? ''))).toBeNull();
     // Later pages and online events send nothing twice.
     await page.evaluate(() => dispatchEvent(new Event('online')));
     await page.goto(`${site.url}/a`);

@@ -60,10 +60,10 @@ describe.runIf(browserTestsEnabled())('the snippet as a front-end developer inst
     // Every failed request's events are in the stash (the page view, the form and the event), with the time the
     // backoff ends: each failure doubles it, with jitter (1 to 3 s after two), so a fixed wait of 2.1 s was at times
     // too short, and with no later event the kept form was never sent.
-    await expect.poll(() => page.evaluate(() => localStorage.getItem(Object.keys(localStorage).find((key) => key.includes('/collect')) ?? '') ?? '')).toContain('during-outage');
+    await expect.poll(() => page.evaluate(() => localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '') ?? '')).toContain('during-outage');
     // Back; once the backoff has passed, the next event brings what was kept.
     await context.unroute('**/collect');
-    await page.waitForFunction(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.includes('/collect')) ?? '')!)[1] <= Date.now(), undefined, { timeout: 15_000, polling: 100 });
+    await page.waitForFunction(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '')!)[1] <= Date.now(), undefined, { timeout: 15_000, polling: 100 });
     await page.evaluate(() => (window as any).hearth('track', 'after-outage'));
     await expect.poll(() => leadOf(world.hearth, visitor).then((lead) => lead?.email), { timeout: 10_000 }).toBe('ada@acme.test');
     expect(page.url()).toBe(`${site.url}/demo-request`);

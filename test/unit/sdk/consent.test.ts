@@ -68,6 +68,31 @@ describe('consent and opt-out', () => {
     expect(localStorage.getItem(STASH_KEY)).toBeNull();
   });
 
+  it('erases, when denied, the retry queues of every site of the origin and the one an earlier snippet kept', async () => {
+    let now = 1_700_000_000_000;
+    vi.useFakeTimers({ now });
+    // A page of another Hearth site on this origin could not send: its page view and identify wait in its queue.
+    await openPage({ attributes: { site: 'docs' }, fetchStatus: 'network-error' });
+    hearth('identify', 'ada@docs.test');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    const stored: Record<string, string> = { ...(localStorage as unknown as Record<string, string>), hearth_retry: JSON.stringify([1, 0, [{ i: 'older', n: 'i', em: 'ada@acme.test', t: now, u: 'https://acme.test/' }]]) };
+    expect(Object.keys(stored).filter((key) => key.startsWith('hearth_retry'))).toHaveLength(2);
+    closePage();
+    for (const [key, value] of Object.entries(stored)) localStorage.setItem(key, value);
+    vi.useFakeTimers({ now: (now += 5_000) });
+    await openPage();
+    hearth('consent', 'denied');
+    expect(Object.keys({ ...localStorage })).toEqual([]);
+    // The next page of docs starts afresh: nothing of before the denial goes with its new visitor id.
+    closePage();
+    vi.useFakeTimers({ now: (now += 5_000) });
+    const docs = await openPage({ attributes: { site: 'docs' } });
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(docs.events().map((e) => e.n)).toEqual(['v']);
+  });
+
   it('stops when consent is denied in another tab: sends nothing more and does not store the erased ids again', async () => {
     vi.useFakeTimers();
     const page = await openPage();

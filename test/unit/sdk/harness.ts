@@ -148,7 +148,7 @@ export function setHidden(hidden: boolean): void {
 }
 
 /** Lets pending promise callbacks (a fetch's answer) run. */
-/** The retry stash's localStorage key for the harness's page: its collector's URL, then its site id. */
-export const STASH_KEY = 'https://hearth.example/collectacme';
+/** The retry stash's localStorage key for the harness's page: `hearth_retry`, its site id, its collector's URL. */
+export const STASH_KEY = 'hearth_retryacmehttps://hearth.example/collect';
 
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
