@@ -83,11 +83,14 @@ export const SLICE_LEADS = 100_000;
 const RETRY_MS = 2000;
 
 /**
- * What a round of rescoring cost the machine, in ms: its time, or less when the process did not work throughout (it
- * waited on a slow ClickHouse server, a timeout, a retry). The process's CPU time counts embedded ClickHouse's threads
- * and the requests served meanwhile, so a round on a busy collector costs its whole time.
+ * What a round of rescoring costs, in ms, that the gap after it (three times the cost) makes up for: the time the
+ * process worked in it (its CPU time, which counts embedded ClickHouse's threads and the requests served meanwhile,
+ * so a round on a busy collector costs its whole time), and at least two thirds of its time. A round that waited on a
+ * slow ClickHouse server (or a timeout) was counted whole, and the first round after a slow spell waited three times
+ * it (30 s for a new lead's score after 10 s queries); counted at its CPU time alone, rounds ran back to back on a
+ * server slow because it is overloaded (in flight 85 % of the time). Now such rounds take at most half the time.
  */
-const roundCost = (wallMs: number, cpu: NodeJS.CpuUsage): number => Math.min(wallMs, (cpu.user + cpu.system) / 1000);
+const roundCost = (wallMs: number, cpu: NodeJS.CpuUsage): number => Math.min(wallMs, Math.max((cpu.user + cpu.system) / 1000, (wallMs * 2) / 3));
 
 /**
  * Keeps the stored scores (lead_scores) current: after each batch reaches ClickHouse, the leads of the visitors it
@@ -218,9 +221,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     while (!closed && holds === 0 && hasWork()) {
       // Under a steady stream of batches, a round of touched leads starts at least `roundGapMs` after the previous one
       // started, and works at most a third of the time: each round then takes in more visitors (one query per 500),
-      // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy: a round counts
-      // the time the process worked in it (roundCost), not the time it waited on a slow or failing ClickHouse, which
-      // made the first round after such a spell wait three times that long (30 s for a new lead's score). A full pass
+      // and ingest keeps most of the machine. Alerts wait longer only while the collector is that busy; rounds that
+      // wait on a slow ClickHouse server take at most half the time (roundCost). A full pass
       // (start, hourly) uses the gaps, a slice at a time, so that a large site's takes no alert minutes late.
       const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - performance.now();
       const touchedDue = pending.size > 0 && (wait <= 0 || closing || awaited > rescoredThrough);
