@@ -26,6 +26,12 @@ export interface RulesInConfig {
   written?: unknown;
 }
 
+/** Whether a site's rules as written (RulesInConfig.written) give a setting (`section.name`), rather than leave it to its default. */
+const writes = (written: unknown, key: string) => {
+  const [section, name] = key.split('.') as [string, string];
+  return isRecord(written) && isRecord(written[section]) && Object.hasOwn(written[section], name);
+};
+
 /**
  * Reads and validates a rules file; a bad value is reported with the file and its path (`candidate.json:
  * engagement[2].points: …`). What the file leaves out is the site's current rules (those the "current" side scores
@@ -35,7 +41,8 @@ export interface RulesInConfig {
 export function loadRulesFile(file: string, site: SiteConfig, config: RulesInConfig): Rules {
   const { path, raw } = readJsonFile(file, 'rules');
   const current = rulesOf(site);
-  const merged = overCurrentRules(raw, current);
+  // Unknown (no config file read): a mark at the value the hot threshold derives is taken for derived.
+  const merged = overCurrentRules(raw, current, 'written' in config ? writes(config.written, 'signals.hotRearmBelow') : undefined);
   const parsed = rulesSchema.safeParse(merged, { reportInput: true });
   if (!parsed.success) {
     // A re-arm mark the file leaves out is the site's, from the config: its path is not in the file, and what the
@@ -49,9 +56,7 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
     // Where the kept value comes from: the site's rules in the config, or the grid's when the config gives none.
     const keptValue = (key: string, value: number) => {
       if (!site.rules) return `${key} is ${value}, the grid's: ${config.file} gives site "${site.id}" no rules`;
-      const [section, name] = key.split('.') as [string, string];
-      const written = isRecord(config.written) && isRecord(config.written[section]) && Object.hasOwn(config.written[section], name);
-      return written ? `${config.file}: ${config.path}.${key} is ${value}` : `${key} is ${value}, the default: ${config.file}: ${config.path} gives none`;
+      return writes(config.written, key) ? `${config.file}: ${config.path}.${key} is ${value}` : `${key} is ${value}, the default: ${config.file}: ${config.path} gives none`;
     };
     const explain = (problem: Problem) => {
       if (problem.path === 'signals.hotRearmBelow' && !givesMark) {

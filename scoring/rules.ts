@@ -464,12 +464,17 @@ const SETTINGS = ['decay', 'thresholds', 'signals'] as const;
  * file leaves out is the site's, not the grid's, so a file with only thresholds changes temperatures alone and an
  * empty file changes nothing. A list (or the funnel) given replaces the site's; within decay, thresholds and
  * signals, each setting given replaces the site's. The re-arm mark the site's thresholds derived is derived again
- * from the candidate's. Anything but an object is returned as it is, for the schema to refuse.
+ * from the candidate's; one the site's rules write (`markWritten`, when known) is kept, whatever its value: one
+ * written at the value its hot threshold would derive (50 for 60) was taken for derived, so a candidate that moved
+ * the hot threshold passed with a mark the config does not have, and was reported as changing it. Without
+ * `markWritten`, a mark at the derived value is taken for derived. Anything but an object is returned as it is, for
+ * the schema to refuse.
  */
-export function overCurrentRules(raw: unknown, current: Rules): unknown {
+export function overCurrentRules(raw: unknown, current: Rules, markWritten?: boolean): unknown {
   if (!isRecord(raw)) return raw;
   const { hotRearmBelow, ...signals } = current.signals;
-  const base: Record<string, unknown> = { ...current, signals: hotRearmBelow === defaultHotRearm(current.thresholds.hot) ? signals : current.signals };
+  const derived = !(markWritten ?? hotRearmBelow !== defaultHotRearm(current.thresholds.hot));
+  const base: Record<string, unknown> = { ...current, signals: derived ? signals : current.signals };
   const merged = { ...base, ...withListsOf(raw, base) };
   for (const key of SETTINGS) {
     if (isRecord(raw[key]) && isRecord(base[key])) merged[key] = { ...base[key], ...raw[key] };

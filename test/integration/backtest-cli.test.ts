@@ -304,6 +304,15 @@ describe('hearth backtest', () => {
       `hearth: invalid rules in ${hot40}:\n  ${hot40}: thresholds.hot: the candidate's hot threshold (40) is below the re-arm mark it keeps from the site's current rules ` +
         `(${config}: sites[0].rules.signals.hotRearmBelow is 45); give the candidate a signals.hotRearmBelow of its own, at most 40\n`,
     );
+    // Also when the config writes the mark at the value its hot threshold would derive (50 for 60): it is written.
+    const written50 = file('hearth.rearm50.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: { signals: { hotRearmBelow: 50 } } }] });
+    const hot45 = file('hot45.json', { thresholds: { hot: 45 } });
+    const kept = await runHearth(['backtest', '--config', written50, '--rules', hot45], { HEARTH_DATA_DIR: dataDir });
+    expect([kept.code, kept.stderr]).toEqual([
+      2,
+      `hearth: invalid rules in ${hot45}:\n  ${hot45}: thresholds.hot: the candidate's hot threshold (45) is below the re-arm mark it keeps from the site's current rules ` +
+        `(${written50}: sites[0].rules.signals.hotRearmBelow is 50); give the candidate a signals.hotRearmBelow of its own, at most 45\n`,
+    ]);
     // So is the warm threshold of a file that gives only a hot one below it (the site's own warm, not the grid's).
     const warmConfig = file('hearth.warm10.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: { thresholds: { warm: 10, hot: 35 } } }] });
     const hot5 = file('hot5.json', { thresholds: { hot: 5 } });

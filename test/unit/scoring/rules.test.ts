@@ -212,4 +212,12 @@ describe('a backtest candidate over the current rules', () => {
     ]);
     expect(overCurrentRules([], current)).toEqual([]);
   });
+
+  it('keeps a re-arm mark the site writes at the value its hot threshold would derive, and derives one it leaves out', () => {
+    // 50 is what a hot threshold of 60 derives: written so in the config, it is the site's mark all the same.
+    const site = rulesSchema.parse({ signals: { hotRearmBelow: 50 } });
+    expect(refusal(overCurrentRules({ thresholds: { hot: 45 } }, site, true))).toEqual(['candidate.json: signals.hotRearmBelow: the re-arm mark must not be above the hot threshold (45)']);
+    expect(rulesSchema.parse(overCurrentRules({ thresholds: { hot: 45 } }, site, false)).signals.hotRearmBelow).toBe(35);
+    expect(rulesSchema.parse(overCurrentRules({ thresholds: { hot: 45 } }, site)).signals.hotRearmBelow).toBe(35);
+  });
 });
