@@ -169,6 +169,30 @@ export const configSchema = z
 export type HearthConfig = z.infer<typeof configSchema>;
 export type SiteConfig = z.infer<typeof siteSchema>;
 
+/** A port from 1 to 65535 (leading zeros taken, as Number reads them), or `*`, as a pattern (hasValidPort's check, which the loader does after its own pattern). */
+const PORT_PATTERN = '(0*([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])|\\*)';
+
+/**
+ * What the loader checks that the schema zod gives does not say, said in JSON Schema, so that an editor flags it as
+ * `hearth start` would; never more than the loader refuses. A URL's `"format": "uri"` (RFC 3986, which refuses an
+ * internationalised host, "é" or a space in a path, all of which Hearth takes as a browser does) becomes a pattern of
+ * an http(s) URL, which the loader requires; a range takes `min`, `max` or both, not neither; an origin's port runs
+ * from 1 to 65535.
+ */
+function editorChecks(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(editorChecks);
+  if (typeof node !== 'object' || node === null) return;
+  const schema = node as Record<string, any>;
+  if (schema.format === 'uri') {
+    delete schema.format;
+    schema.pattern = '^[hH][tT][tT][pP][sS]?://[^/?#]';
+  }
+  const keys = Object.keys(schema.properties ?? {});
+  if (schema.type === 'object' && keys.length === 2 && keys.includes('min') && keys.includes('max')) schema.minProperties = 1;
+  if (typeof schema.pattern === 'string' && schema.pattern.includes('(:(\\d{1,5}|\\*))?$')) schema.pattern = schema.pattern.replace('(:(\\d{1,5}|\\*))?$', `(:${PORT_PATTERN})?$`);
+  Object.values(schema).forEach(editorChecks);
+}
+
 /**
  * The config's JSON Schema for editors (`hearth schema`). A site's rules lists say where a list left out comes from:
  * the schema of rules alone gives them `[]`, but parseConfig fills them from the grid (and a backtest file takes them
@@ -176,6 +200,7 @@ export type SiteConfig = z.infer<typeof siteSchema>;
  */
 export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(configSchema, { io: 'input' }) as Record<string, any>;
+  editorChecks(schema);
   const lists = schema.properties?.sites?.items?.properties?.rules?.properties ?? {};
   for (const name of ['fit', 'engagement', 'negative', 'source', 'funnel']) {
     if (!lists[name]) continue;
