@@ -152,6 +152,8 @@ function retry(online?: unknown) {
   const now = Date.now();
   if (consent == GRANTED && kept[0] && (online || notBefore <= now)) {
     save(stashKey, JSON.stringify([attempts, now + RETRY_LEASE_MS, kept]));
+    // Taken over (stashed): the queue a snippet before the per-site ones kept for the whole origin.
+    save('hearth_retry');
     send(kept);
   }
 }
@@ -162,7 +164,8 @@ type Stash = [attempts: number, notBefore: number, events: WireEvent[]];
 function stashed(): Stash {
   try {
     // Nothing stored is undefined, which JSON.parse refuses too.
-    return JSON.parse(load(stashKey)!);
+    // The site's queue, else the origin's from a snippet before the per-site queues, which the next resend takes over.
+    return JSON.parse(load(stashKey) || load('hearth_retry')!);
   } catch {
     return [0, 0, []];
   }

@@ -112,6 +112,20 @@ describe('transport', () => {
     expect(stash()).toBeNull();
   });
 
+  it('resends the queue an earlier snippet kept for the whole origin (hearth_retry), once, and takes it over', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const older = [{ i: 'before-the-upgrade', n: 'i', em: 'ada@acme.test', t: Date.now() - 60_000, u: 'https://acme.test/signup' }];
+    const page = await openPage({ before: () => localStorage.setItem('hearth_retry', JSON.stringify([1, 0, older])) });
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.requests.filter((request) => request.batch.e.some((e) => e.i === 'before-the-upgrade')).map((request) => request.batch.s)).toEqual(['acme']);
+    expect([localStorage.getItem('hearth_retry'), stash()]).toEqual([null, null]);
+    hearth('track', 'later');
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.events().filter((e) => e.i === 'before-the-upgrade')).toHaveLength(1);
+  });
+
   it('sends in full what is over the browser\'s 64 KB of keepalive requests while the page is open, without the retry queue', async () => {
     vi.useFakeTimers();
     const page = await openPage({ keepaliveQuota: 64 * 1024 });
