@@ -176,7 +176,7 @@ const PORT_PATTERN = '(0*([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0
  * What the loader checks that the schema zod gives does not say, said in JSON Schema, so that an editor flags it as
  * `hearth start` would; never more than the loader refuses. A URL's `"format": "uri"` (RFC 3986, which refuses an
  * internationalised host, "é" or a space in a path, all of which Hearth takes as a browser does) becomes a pattern of
- * an http(s) URL, which the loader requires; a range takes `min`, `max` or both, not neither; an origin's port runs
+ * an http(s) scheme, which the loader requires; a range takes `min`, `max` or both, not neither; an origin's port runs
  * from 1 to 65535.
  */
 function editorChecks(node: unknown): void {
@@ -185,7 +185,9 @@ function editorChecks(node: unknown): void {
   const schema = node as Record<string, any>;
   if (schema.format === 'uri') {
     delete schema.format;
-    schema.pattern = '^[hH][tT][tT][pP][sS]?://[^/?#]';
+    // The scheme alone: the loader trims the text first (a space, a tab, a byte-order mark) and reads it as browsers
+    // do (`https:///host` is `https://host`), so a pattern of more would flag URLs Hearth takes.
+    schema.pattern = '^[\\s\\uFEFF]*[hH][tT][tT][pP][sS]?:';
   }
   const keys = Object.keys(schema.properties ?? {});
   if (schema.type === 'object' && keys.length === 2 && keys.includes('min') && keys.includes('max')) schema.minProperties = 1;
