@@ -176,8 +176,8 @@ const PORT_PATTERN = '(0*([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0
  * What the loader checks that the schema zod gives does not say, said in JSON Schema, so that an editor flags it as
  * `hearth start` would; never more than the loader refuses. A URL's `"format": "uri"` (RFC 3986, which refuses an
  * internationalised host, "é" or a space in a path, all of which Hearth takes as a browser does) becomes a pattern of
- * an http(s) scheme, which the loader requires; a range takes `min`, `max` or both, not neither; an origin's port runs
- * from 1 to 65535.
+ * an http(s) scheme, which the loader requires; an email keeps the loader's pattern without `"format": "email"`; a
+ * range takes `min`, `max` or both, not neither; an origin's port runs from 1 to 65535.
  */
 function editorChecks(node: unknown): void {
   if (Array.isArray(node)) return node.forEach(editorChecks);
@@ -189,6 +189,9 @@ function editorChecks(node: unknown): void {
     // do (`https:///host` is `https://host`), so a pattern of more would flag URLs Hearth takes.
     schema.pattern = '^[\\s\\uFEFF]*[hH][tT][tT][pP][sS]?:';
   }
+  // An email's pattern is the loader's own check; the format's (RFC 5321 as validators read it) refuses addresses the
+  // loader takes, such as a domain label ending in "-".
+  if (schema.format === 'email' && typeof schema.pattern === 'string') delete schema.format;
   const keys = Object.keys(schema.properties ?? {});
   if (schema.type === 'object' && keys.length === 2 && keys.includes('min') && keys.includes('max')) schema.minProperties = 1;
   if (typeof schema.pattern === 'string' && schema.pattern.includes('(:(\\d{1,5}|\\*))?$')) schema.pattern = schema.pattern.replace('(:(\\d{1,5}|\\*))?$', `(:${PORT_PATTERN})?$`);
