@@ -43,6 +43,8 @@ export interface AppOptions {
   alerts?: { wake(): void } | undefined;
   /** How long an erasure or an export waits for the log to drain before a 503 (20 s; shorter in tests). */
   drainWaitMs?: number | undefined;
+  /** The write-ahead log's flush interval (HEARTH_WAL_FLUSH_MS), which the other collectors of a deployment share: retimed.ts. */
+  othersFlushMs?: number | undefined;
   /** Why the store is not prepared yet (ClickHouse unreachable since the start): the API answers 503 meanwhile. */
   storeProblem?: (() => string | null) | undefined;
 }
@@ -92,7 +94,7 @@ export function withoutPort(address: string): string {
 const STORELESS_API = new Set(['/api/session', '/api/dashboard/sites']);
 
 /** The collector, API and demo site as one Fastify app. Nothing here listens; see server.ts. */
-export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), rescoreVisitors = () => {}, cluster, users, sessionsFile, alerts, drainWaitMs, storeProblem = () => null }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), rescoreVisitors = () => {}, cluster, users, sessionsFile, alerts, drainWaitMs, othersFlushMs, storeProblem = () => null }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     // true is the one proxy in front: the client's address is the last one it appended to X-Forwarded-For. Fastify's
@@ -196,7 +198,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   });
   await app.register(healthRoutes, { client, ingestStatus: () => sink.status(), storeProblem });
   await app.register(snippetRoute);
-  await app.register(collectRoutes, { config, client, sink, metrics });
+  await app.register(collectRoutes, { config, client, sink, metrics, othersFlushMs });
   metrics.watchBacklog(() => sink.status());
   await app.register(metricsRoute, { config, metrics });
   await app.register(apiRoutes, { config, client, drained: settled, holdingScores, rescoreVisitors, purgeEventLog: sink.purge?.bind(sink), setAsideEvents: sink.setAsideEvents?.bind(sink), cluster, alerts, drainWaitMs, users: users ?? config.users });

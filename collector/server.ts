@@ -270,6 +270,7 @@ async function startOn(
     sessionsFile: join(store.dataDir, 'sessions.json'),
     alerts: dispatcher,
     drainWaitMs,
+    othersFlushMs: env.walFlushMs,
     storeProblem: preparation.problem,
   });
   opened.app = app;

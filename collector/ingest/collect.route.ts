@@ -21,13 +21,15 @@ export interface CollectOptions {
   client: Pick<ClickHouseClient, 'query'>;
   sink: EventSink;
   metrics: HearthMetrics;
+  /** How long other collectors may keep a first copy in their logs (HEARTH_WAL_FLUSH_MS): see retimedEvents. */
+  othersFlushMs?: number | undefined;
 }
 
 /** `POST /collect`: within the rate limits, validate a batch, check its site and origin, store it with what its
  * User-Agent says, answer 202. */
-export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { config, client, sink, metrics }) => {
+export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { config, client, sink, metrics, othersFlushMs }) => {
   const originAllowedFor = new Map(config.sites.map((site) => [site.id, originMatcher(site.origins)]));
-  const retimed = retimedEvents(client, () => sink.status().clickHouseReachable);
+  const retimed = retimedEvents(client, () => sink.status().clickHouseReachable, othersFlushMs);
   // Server-side senders (no Origin header) are allowed; browsers always send Origin on a POST.
   const sentFromSite = (site: string, origin: string | undefined) => {
     const originAllowed = originAllowedFor.get(site);

@@ -20,10 +20,35 @@ const NONE: ReadonlyMap<string, string> = new Map();
 // Retries come within the snippet's 24 hours; a ClickHouse that is slow to answer is not waited on (the arrival
 // time is used, as before there was a lookup): such batches are few, but the lookup is on their 202's path.
 const LOOKUP_TIMEOUT_MS = 250;
+/** The longest a resent batch's 202 waits for another collector's log (a flush interval set to minutes is not waited out). */
+const MAX_SECOND_LOOK_MS = 5000;
 
-export function retimedEvents(client: Pick<ClickHouseClient, 'query'>, storeReachable: () => boolean): RetimedEvents {
+/**
+ * `othersFlushMs`: how long another collector may keep a first copy in its log before ClickHouse has it (its
+ * HEARTH_WAL_FLUSH_MS; the collectors of one deployment share their settings). A copy sent again from the snippet's
+ * retry queue (its events carry their session, `sid`) whose first copy is nowhere yet is looked up once more after that
+ * long, plus the lookup's own time, before it is given its arrival time: the first copy may be in the log of the
+ * collector that took it, and a retry reaching another one within a second was stored twice.
+ */
+export function retimedEvents(client: Pick<ClickHouseClient, 'query'>, storeReachable: () => boolean, othersFlushMs = 0): RetimedEvents {
   const known = new LRUCache<string, string>({ max: 100_000, ttl: 25 * 3600_000 });
   const key = (site: string, eventId: string) => `${site}\u0000${eventId}`;
+  /** Adds to `found` the times ClickHouse holds for these events' first copies. */
+  async function stored(batch: WireBatch, ids: string[], found: Map<string, string>): Promise<void> {
+    if (ids.length === 0 || !storeReachable()) return;
+    try {
+      const result = await client.query({
+        query: `SELECT toString(event_id) AS id, toString(min(ts)) AS ts FROM events
+                WHERE site_id = {site:String} AND visitor_id = {visitor:String} AND event_id IN {ids:Array(UUID)} GROUP BY event_id`,
+        query_params: { site: batch.s, visitor: batch.v, ids },
+        format: 'JSONEachRow',
+        abort_signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
+      });
+      for (const row of await result.json<{ id: string; ts: string }>()) found.set(row.id, row.ts);
+    } catch {
+      // Down or slow: this copy gets its arrival time, and may be stored twice.
+    }
+  }
   return {
     async lookUp(batch, receivedAt) {
       const ids = batch.e.filter((event) => !timeIsKept(event.t, receivedAt)).map((event) => event.i.toLowerCase());
@@ -34,19 +59,17 @@ export function retimedEvents(client: Pick<ClickHouseClient, 'query'>, storeReac
         if (at !== undefined) found.set(id, at);
         return at === undefined;
       });
-      if (missing.length > 0 && storeReachable()) {
-        try {
-          const result = await client.query({
-            query: `SELECT toString(event_id) AS id, toString(min(ts)) AS ts FROM events
-                    WHERE site_id = {site:String} AND visitor_id = {visitor:String} AND event_id IN {ids:Array(UUID)} GROUP BY event_id`,
-            query_params: { site: batch.s, visitor: batch.v, ids: missing },
-            format: 'JSONEachRow',
-            abort_signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
-          });
-          for (const row of await result.json<{ id: string; ts: string }>()) found.set(row.id, row.ts);
-        } catch {
-          // Down or slow: this copy gets its arrival time, and may be stored twice.
-        }
+      await stored(batch, missing, found);
+      const resent = batch.e.some((event) => event.sid);
+      if (resent && othersFlushMs > 0 && missing.some((id) => !found.has(id))) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(othersFlushMs, MAX_SECOND_LOOK_MS) + LOOKUP_TIMEOUT_MS));
+        // Copies that arrived here meanwhile are in memory by now.
+        const still = missing.filter((id) => {
+          const at = known.get(key(batch.s, id));
+          if (at !== undefined) found.set(id, at);
+          return at === undefined && !found.has(id);
+        });
+        await stored(batch, still, found);
       }
       return found;
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retimedEvents } from '../../collector/ingest/retimed.ts';
 import { batchToRows } from '../../collector/ingest/rows.ts';
+import { insertEvents } from '../../collector/ingest/sink.ts';
 import { UNKNOWN_USER_AGENT } from '../../collector/ingest/user-agent.ts';
 import type { WireBatch } from '../../collector/ingest/wire.ts';
 import type { RunningServer } from '../../collector/server.ts';
@@ -218,6 +219,26 @@ describe('POST /collect', () => {
     const found = await elsewhere.lookUp(batch, Date.now());
     expect([...found]).toEqual([[batch.e[0]!.i, first!.ts]]);
     expect(batchToRows(batch, Date.now(), { userAgent: UNKNOWN_USER_AGENT, retimed: found })[0]!.ts).toBe(first!.ts);
+  });
+
+  it('looks again, a flush interval later, for the first copy of a resent event that may still be in another collector\'s log', async () => {
+    const visitor = newVisitor();
+    const batch = { s: 'acme', v: visitor, e: [wireEvent({ t: Date.UTC(2001, 0, 1) })] } as unknown as WireBatch;
+    const eventId = batch.e[0]!.i.toLowerCase();
+    // Collector A took the first copy at its arrival; it moves it from its log into ClickHouse within its flush
+    // interval (a second here), after the resend reached this collector from the snippet's retry queue.
+    const first = batchToRows(batch, Date.now(), { userAgent: UNKNOWN_USER_AGENT });
+    const resent = { ...batch, e: batch.e.map((event) => ({ ...event, sid: randomUUID() })) } as WireBatch;
+    const here = retimedEvents(server.client, () => true, 1000);
+    const looking = here.lookUp(resent, Date.now() + 200);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await insertEvents(server.client, first);
+    expect([...(await looking)]).toEqual([[eventId, first[0]!.ts]]);
+    // A first send (no session on its events) finds nothing, and is not held back.
+    const started = performance.now();
+    const fresh = { s: 'acme', v: newVisitor(), e: [wireEvent({ t: Date.UTC(2001, 0, 1) })] } as unknown as WireBatch;
+    expect((await here.lookUp(fresh, Date.now())).size).toBe(0);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('grants CORS to configured origins only, and only on /collect', async () => {
