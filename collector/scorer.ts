@@ -5,7 +5,7 @@ import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
 import type { LeadScore, LeadSlice } from '../scoring/compile.ts';
 import { currentAccountMembers, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
-import { carryQualificationsOver, currentQualifications, type QualificationRecord } from './api/lead-store.ts';
+import { carryQualificationsOver, currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite, sitePatterns } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
@@ -372,10 +372,11 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
 
   async function toAlerts(site: SiteConfig, news: { score: LeadScore; signal: SignalEvent }[], at: number): Promise<Alert[]> {
     const qualifications = await currentQualifications(client, site.id);
+    const disqualified = new Set([...qualifications].flatMap(([leadId, state]) => (state.disqualified ? [leadId] : [])));
     const thresholds = rulesOf(site).thresholds;
     const alerts: Alert[] = [];
     for (const { score, signal } of news) {
-      const account = await accountOf(site, score, thresholds, qualifications);
+      const account = await accountOf(site, score, thresholds, disqualified);
       const verdict = qualifications.get(score.lead_id);
       alerts.push({
         id: signal.id,
@@ -407,12 +408,11 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   }
 
   /** The lead's account scored from the stored scores of its colleagues (same work domain or declared company), those sales disqualified weighing nothing. */
-  async function accountOf(site: SiteConfig, lead: LeadScore, thresholds: { warm: number; hot: number }, qualifications: Map<string, QualificationRecord>): Promise<Alert['account']> {
+  async function accountOf(site: SiteConfig, lead: LeadScore, thresholds: { warm: number; hot: number }, disqualified: ReadonlySet<string>): Promise<Alert['account']> {
     const domain = lead.email.split('@')[1] ?? '';
     const company = lead.profile.company ?? '';
     const colleagues = await currentAccountMembers(client, site.id, { domain, company, except: lead.lead_id });
     const key = accountKeyOf(lead)?.id;
-    const disqualified = new Set([...qualifications].flatMap(([leadId, state]) => (state.disqualified ? [leadId] : [])));
     const mine = scoreAccounts([lead, ...colleagues], thresholds, disqualified).find((account) => account.id === key);
     return mine ? { id: mine.id, name: mine.name, score: mine.score, temperature: mine.temperature } : null;
   }

@@ -93,19 +93,19 @@ export function goneSnapshot(previous: StoredScore, scoredAt: string): StoredSco
 }
 
 /** What a snapshot says that a reader would notice: a new row is written when one of these changes. */
-function visible(row: StoredScore): string {
+function visible(row: StoredScore, reasons: ScoreReason[]): string {
   return JSON.stringify([
     row.kind, row.email, row.visitor_ids, row.shared_visits, row.score, Math.round(row.fit), Math.round(row.engagement), Math.round(row.source),
     Math.round(row.negative), row.temperature, row.stage, row.signals, row.profile, row.utm_source, row.utm_medium, row.referrer_host,
     row.first_seen, row.last_seen, row.hot_armed, row.rules_hash,
-    reasonsOf(row).map((reason) => [reason.rule, reason.count, reason.capped]),
+    reasons.map((reason) => [reason.rule, reason.count, reason.capped]),
   ]);
 }
 
 /** The parts' and each reason's points as the pages show them, to one decimal. */
-function shownPoints(row: StoredScore): string {
+function shownPoints(row: StoredScore, reasons: ScoreReason[]): string {
   const shown = (points: number) => Math.round(points * 10);
-  return JSON.stringify([shown(row.fit), shown(row.engagement), shown(row.source), shown(row.negative), reasonsOf(row).map((reason) => shown(reason.points))]);
+  return JSON.stringify([shown(row.fit), shown(row.engagement), shown(row.source), shown(row.negative), reasons.map((reason) => shown(reason.points))]);
 }
 
 /** How long decay may leave a lead's stored points behind what they are (see snapshotChanged). */
@@ -119,8 +119,13 @@ const DRIFT_MS = 24 * 3600_000;
  * hour: a row for each at every hourly pass would make a lead's history 14 times as long (53,000 visitors), and
  * every list that reads the latest rows slower; a day of decay is 2.3 % of a reason's points (a 30-day half-life).
  */
-export const snapshotChanged = (previous: StoredScore | undefined, next: StoredScore) =>
-  !previous || visible(previous) !== visible(next) || (shownPoints(previous) !== shownPoints(next) && timeOf(next.scored_at) - timeOf(previous.scored_at) >= DRIFT_MS);
+export function snapshotChanged(previous: StoredScore | undefined, next: StoredScore): boolean {
+  if (!previous) return true;
+  // Each row's reasons parsed once: an hourly pass compares every lead of the site.
+  const [before, after] = [reasonsOf(previous), reasonsOf(next)];
+  if (visible(previous, before) !== visible(next, after)) return true;
+  return shownPoints(previous, before) !== shownPoints(next, after) && timeOf(next.scored_at) - timeOf(previous.scored_at) >= DRIFT_MS;
+}
 
 /** Reasons and signals of a stored score, parsed. */
 export const reasonsOf = (row: Pick<StoredScore, 'reasons'>): ScoreReason[] => JSON.parse(row.reasons || '[]');

@@ -54,22 +54,21 @@ export function retimedEvents(client: Pick<ClickHouseClient, 'query'>, storeReac
       const ids = batch.e.filter((event) => !timeIsKept(event.t, receivedAt)).map((event) => event.i.toLowerCase());
       if (ids.length === 0) return NONE;
       const found = new Map<string, string>();
-      const missing = ids.filter((id) => {
-        const at = known.get(key(batch.s, id));
-        if (at !== undefined) found.set(id, at);
-        return at === undefined;
-      });
+      /** Of these ids, those neither found yet nor in this process's memory (the times it remembers go to `found`). */
+      const unknown = (candidates: string[]) =>
+        candidates.filter((id) => {
+          if (found.has(id)) return false;
+          const at = known.get(key(batch.s, id));
+          if (at !== undefined) found.set(id, at);
+          return at === undefined;
+        });
+      const missing = unknown(ids);
       await stored(batch, missing, found);
       const resent = batch.e.some((event) => event.sid);
       if (resent && othersFlushMs > 0 && missing.some((id) => !found.has(id))) {
         await new Promise((resolve) => setTimeout(resolve, Math.min(othersFlushMs, MAX_SECOND_LOOK_MS) + LOOKUP_TIMEOUT_MS));
         // Copies that arrived here meanwhile are in memory by now.
-        const still = missing.filter((id) => {
-          const at = known.get(key(batch.s, id));
-          if (at !== undefined) found.set(id, at);
-          return at === undefined && !found.has(id);
-        });
-        await stored(batch, still, found);
+        await stored(batch, unknown(missing), found);
       }
       return found;
     },

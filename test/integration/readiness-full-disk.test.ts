@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
-import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
+import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
 
 // A small disk under the write-ahead log: the room its files take as they grow, given back as they shrink or go, and a
 // write that needs more than is left fails with ENOSPC, as a real full disk's does. Room is counted from `disk.room`
@@ -74,10 +74,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-const readiness = async () => {
-  const response = await fetch(`${server.url}/readyz`);
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-};
+/** What /readyz answers anyone (no token). */
+const readiness = () => getJson(server, '/readyz', null);
 
 describe('a write-ahead log whose disk fills up in its first segment', () => {
   it('gives the room of what ClickHouse has taken back, and says ready again with no event needed to find out', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
-import { newVisitor, postBatch, startTestServer, wireEvent } from '../support/server.ts';
+import { getJson, newVisitor, postBatch, startTestServer, wireEvent } from '../support/server.ts';
 
 // The write-ahead log's disk made full on demand: its writes and fsyncs fail with ENOSPC, as a real full disk's do.
 const disk = vi.hoisted(() => ({ full: false }));
@@ -27,10 +27,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-const readiness = async () => {
-  const response = await fetch(`${server.url}/readyz`);
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-};
+/** What /readyz answers anyone (no token). */
+const readiness = () => getJson(server, '/readyz', null);
 const batch = () => ({ s: 'acme', v: newVisitor(), e: [wireEvent()] });
 
 describe('GET /readyz while the write-ahead log cannot be written', () => {
