@@ -202,6 +202,11 @@ export async function findPerson(client: ClickHouseClient, site: string, id: str
   const visits = await visitsOf(client, site, [email, ...new Set(others.map((row) => row.email))], countBots);
   const { anonymousOf, ...theirs } = visits.get(email)!;
   const gone = [...visits].filter(([other, lead]) => other !== email && lead.visitorIds.length === 0).map(([other]) => other);
+  // A browser whose other emails have no visit on it (their own, mistyped and put right in the same visit) is theirs
+  // throughout, as a browser that gave one email is: its visits yet to arrive too (a retry queue's), which an erasure
+  // of the visits listed would let back in.
+  const othersOn = new Set([...visits].flatMap(([other, lead]) => (other === email ? [] : lead.visitorIds)));
+  theirs.sharedVisits = Object.fromEntries(Object.entries(theirs.sharedVisits).filter(([visitor]) => othersOn.has(visitor)));
   // The anonymous visitor a browser was is the person's whose visits its anonymous history is: on a shared browser,
   // the first identified visit's.
   return { id, email, ...theirs, leadIds: [id, ...anonymousOf.sort().map((visitor) => `v_${visitor}`), ...gone.map(leadIdOf)], formerEmails: gone.sort() };

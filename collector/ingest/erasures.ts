@@ -35,6 +35,12 @@ export interface ErasureFilter {
    * have stored some too). Resolves to how many were deleted. Throws when ClickHouse fails (the insert is retried).
    */
   stored(batches: LoggedBatch[]): Promise<number>;
+  /**
+   * An erasure was recorded by this process: the next insert reads the erasures first, rather than go by the read
+   * after the last one, made before it. Without it, what the person's browser sent next (a retry queue's visit) was
+   * stored, and scored, until the read after the insert took it back.
+   */
+  recorded(): void;
 }
 
 /**
@@ -85,6 +91,8 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   let foundSinceChecked = false;
   // Nothing was tried since the read that followed the last completed insert: the next insert's check can use it.
   let fresh = false;
+  // Erasures this process recorded (recorded()): a read that began before the latest is not fresh.
+  let recordedHere = 0;
 
   async function refresh(): Promise<void> {
     const result = await client.query({
@@ -177,6 +185,7 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
     },
 
     async stored(batches) {
+      const recordedBefore = recordedHere;
       await refresh();
       // Nothing found since the last completed insert (the common case): nothing of this one to take back.
       const taken = foundSinceChecked ? suspectRows(batches).flatMap((rows) => (rows ?? []).filter((row) => isErased(row, checkedThrough))) : [];
@@ -185,8 +194,13 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
       }
       checkedThrough = reads;
       foundSinceChecked = false;
-      fresh = true;
+      fresh = recordedHere === recordedBefore;
       return taken.length;
+    },
+
+    recorded() {
+      recordedHere++;
+      fresh = false;
     },
   };
 }

@@ -519,6 +519,8 @@ export async function createWalSink({
 
     async purge(erased) {
       if (closing) throw new Error('the write-ahead log is closed');
+      // An erasure asks for it, recorded already: the inserts from now on check against it.
+      if (erased) erasures?.recorded();
       await sealAndDelete();
       if (erased) await dropRejected(({ row }) => erased(row));
     },

@@ -115,14 +115,14 @@ function otherCollector(
   });
 }
 
-/** A browser gives a mistyped email (asking for a demo: an alert), then the right one. */
+/** A browser gives a mistyped email (asking for a demo: an alert), then the right one, in the same visit. */
 async function correctedEmail() {
-  const visitor = newVisitor();
+  const [visitor, visit] = [newVisitor(), newVisitor()];
   const [typo, fixed] = [`grace.${visitor}@hopper.tset`, `grace.${visitor}@hopper.test`];
-  await post(visitor, [view(40, '/pricing'), form(39, { email: typo, job_title: 'CTO', company: 'Hopper' }, 'demo-request')]);
+  await post(visitor, [view(40, '/pricing'), form(39, { email: typo, job_title: 'CTO', company: 'Hopper' }, 'demo-request')], visit);
   await drained(server);
   const typoId = (await leadOf(visitor)).id as string;
-  await post(visitor, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: fixed, t: minutesAgo(20) })]);
+  await post(visitor, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: fixed, t: minutesAgo(20) })], visit);
   await drained(server);
   const fixedLead = await leadOf(visitor);
   expect(fixedLead).toMatchObject({ email: fixed, visitorIds: [visitor] });
@@ -359,6 +359,14 @@ describe('erasing a person', () => {
     expect(await count(`events WHERE visitor_id = {visitor:String} OR email = {email:String}`, { visitor, email: typo })).toBe(0);
     expect(await count(`identities WHERE visitor_id = {visitor:String}`, { visitor })).toBe(0);
     expect((await getJson(server, `/api/leads/${typoId}?site=acme`)).status).toBe(404);
+
+    // The browser was theirs throughout, the typo being theirs too: its retry queue delivering later a visit recorded
+    // before the erasure (an anonymous one, of its own) brings nothing back. It did, as a shared computer's visit.
+    await post(visitor, [view(50, '/product/a'), view(49, '/pricing')], newVisitor());
+    await drained(server);
+    expect(await count('events WHERE visitor_id = {visitor:String}', { visitor })).toBe(0);
+    expect((await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads).toEqual([]);
+    expect(await getJson(server, `/api/leads/v_${visitor}/export?site=acme`)).toMatchObject({ status: 404, body: { code: 'already_erased' } });
   });
 
   it('leaves no record of theirs in the write-ahead log, nor among the events ClickHouse refused', async () => {
@@ -536,6 +544,21 @@ describe('erasing a person', () => {
     expect(paths).toEqual(['/product/1', '/contact', '/product/cara', '/contact']);
     await drained(server);
     expect((await getJson(server, `/api/leads/${leadIdOf(cara)}?site=acme`)).body).toMatchObject({ email: cara, visitorIds: [pc] });
+  });
+
+  it('keeps out, before they are stored, what the browser of a person this collector erased sends next', async () => {
+    const filter = erasureFilter(server.client);
+    const visitor = newVisitor();
+    const visit = () => batchOfRows(batchToRows({ s: 'acme', v: visitor, e: [view(5, '/pricing')] as WireBatch['e'] }, Date.now()));
+    // An insert, and the read after it.
+    expect((await filter.apply([visit()])).map((batch) => batch.rows)).toEqual([1]);
+    expect(await filter.stored([])).toBe(0);
+    const at = toClickHouseTime(Date.now());
+    await server.client.insert({ table: 'erasures', values: [{ site_id: 'acme', visitor_id: visitor, session_id: '', lead_id: '', until: at, erased_at: at }], format: 'JSONEachRow' });
+    filter.recorded();
+    // Read anew: the read after the last insert came before the erasure, and the insert would have stored the visit,
+    // for the read after it to take back (the scorer scoring it in between).
+    expect((await filter.apply([visit()])).map((batch) => batch.rows)).toEqual([0]);
   });
 
   it('keeps out the events of a person erased by a collector whose clock runs behind the one that erased before', async () => {
