@@ -1,6 +1,7 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { constants, copyFile, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { constants, copyFile, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { privateDir } from '../paths.ts';
 import { nextRecordAt, parseRecords, type IntactRecord } from './wal-records.ts';
 
@@ -49,6 +50,18 @@ export interface RecordBatch {
 }
 
 const CHECKPOINT_FILE = 'checkpoint.json';
+/**
+ * The checkpoint's length: its position and their checksum, padded, written over the last one in place. A new file
+ * renamed over it needed a block of the disk, which a full disk did not have once the log had filled it: the drain
+ * stored its events again and again and never got to delete the segments that held the room.
+ */
+const CHECKPOINT_BYTES = 96;
+
+/** The checksum of a position, which tells a checkpoint written whole from one a crash cut in the middle of its write. */
+const positionCrc = ({ segment, offset }: LogPosition) => crc32(`${segment},${offset}`);
+
+const checkpointBytes = (position: LogPosition) =>
+  Buffer.from(`${JSON.stringify({ segment: position.segment, offset: position.offset, crc: positionCrc(position) }).padEnd(CHECKPOINT_BYTES - 1)}\n`);
 const segmentName = (seq: number) => `segment-${String(seq).padStart(12, '0')}.wal`;
 const segmentSeq = (file: string) => {
   const match = /^segment-(\d{12})\.wal$/.exec(file);
@@ -71,6 +84,8 @@ export class SegmentLog {
   private recovering: Promise<void> | undefined;
   /** Appends since the last commit (or recovery) wrote to this segment and later ones only: what recover() cuts back. */
   private uncommittedFrom: number;
+  /** The checkpoint file, open once it exists: each checkpoint is written over the last (CHECKPOINT_BYTES). */
+  private checkpointFile: FileHandle | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -251,7 +266,12 @@ export class SegmentLog {
 
   /** Records that everything before `position` is stored. */
   async checkpoint(position: LogPosition): Promise<void> {
-    await writeDurably(this.dir, CHECKPOINT_FILE, JSON.stringify(position));
+    const bytes = checkpointBytes(position);
+    this.checkpointFile ??= await openToOverwrite(join(this.dir, CHECKPOINT_FILE));
+    if (this.checkpointFile) {
+      await this.checkpointFile.write(bytes, 0, bytes.length, 0);
+      await this.checkpointFile.datasync();
+    } else await writeDurably(this.dir, CHECKPOINT_FILE, bytes);
     this.checkpointed = position;
   }
 
@@ -294,6 +314,7 @@ export class SegmentLog {
     await this.lastCommitted;
     this.active.segment.sealed = true;
     closeSync(this.active.fd);
+    await this.checkpointFile?.close().catch(() => {});
   }
 
   private rotate(): void {
@@ -385,6 +406,27 @@ async function writeDurably(dir: string, name: string, data: string | Buffer): P
   await syncDir(dir);
 }
 
+/**
+ * The checkpoint file open for its bytes to be written over, cut to CHECKPOINT_BYTES (an earlier release's was
+ * shorter, which the first write covers); undefined when there is none yet.
+ */
+async function openToOverwrite(path: string): Promise<FileHandle | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    if ((await handle.stat()).size > CHECKPOINT_BYTES) await handle.truncate(CHECKPOINT_BYTES);
+    return handle;
+  } catch (err) {
+    await handle.close().catch(() => {});
+    throw err;
+  }
+}
+
 /** The checkpoint, or the log's start (every segment replayed, which stores nothing twice) with why it is unreadable. */
 async function readCheckpoint(dir: string): Promise<{ saved: LogPosition; problem?: string }> {
   const path = join(dir, CHECKPOINT_FILE);
@@ -401,8 +443,11 @@ async function readCheckpoint(dir: string): Promise<{ saved: LogPosition; proble
   } catch {}
   const count = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
   if (typeof saved === 'object' && saved !== null && count((saved as LogPosition).segment) && count((saved as LogPosition).offset)) {
-    const { segment, offset } = saved as LogPosition;
-    return { saved: { segment, offset } };
+    const { segment, offset, crc } = saved as LogPosition & { crc?: unknown };
+    // Written in place: one a crash cut short may read as a position, of its bytes and the last one's. An earlier
+    // release's, renamed into place, has no checksum.
+    if (crc === undefined || crc === positionCrc({ segment, offset })) return { saved: { segment, offset } };
+    return { saved: { segment: 0, offset: 0 }, problem: `${path} holds a position its checksum does not match, a write cut short (${JSON.stringify(text.trim().slice(0, 80))})` };
   }
   return { saved: { segment: 0, offset: 0 }, problem: `${path} holds no position (${JSON.stringify(text.slice(0, 80))})` };
 }

@@ -2,50 +2,68 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
 
-// A small disk under the write-ahead log: the room its files take as they grow, given back as they shrink or go, and a
-// write that needs more than is left fails with ENOSPC, as a real full disk's does. Room is counted from `disk.room`
-// being set; ClickHouse's own files are not on it.
-const disk = vi.hoisted(() => ({ room: Infinity, sizes: new Map<string, number>(), paths: new Map<number, string>() }));
+// A small disk under the write-ahead log: the room its files take as they grow, in blocks of 4 KB as a file system
+// gives it, given back as they shrink or go, and a write that needs more than is left fails with ENOSPC (having
+// written what fitted), as a real full disk's does. Room is counted from `disk.room` being set; ClickHouse's own files
+// are not on it.
+const disk = vi.hoisted(() => {
+  const BLOCK = 4096;
+  const blocks = (bytes: number) => Math.ceil(bytes / BLOCK) * BLOCK;
+  const disk = {
+    room: Infinity,
+    /** Bytes given to each file: whole blocks. */
+    sizes: new Map<string, number>(),
+    paths: new Map<number, string>(),
+    onDisk: (path: unknown): path is string => typeof path === 'string' && /[/\\]wal[/\\]/.test(path),
+    noSpace: () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' }),
+    /** Gives `path` room up to `end` bytes, as far as there is; the bytes of a write of `length` ending there that fit. */
+    grow(path: string, end: number, length: number): number {
+      const before = disk.sizes.get(path) ?? 0;
+      if (end <= before) return length;
+      const given = Math.min(blocks(end) - before, Math.floor(disk.room / BLOCK) * BLOCK);
+      disk.room -= given;
+      disk.sizes.set(path, before + given);
+      return Math.max(0, length - Math.max(0, end - (before + given)));
+    },
+    shrink(path: string, size: number) {
+      const before = disk.sizes.get(path) ?? 0;
+      const after = Math.min(before, blocks(size));
+      disk.room += before - after;
+      disk.sizes.set(path, after);
+    },
+    free(path: string) {
+      disk.room += disk.sizes.get(path) ?? 0;
+      disk.sizes.delete(path);
+    },
+  };
+  return disk;
+});
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
-  const onDisk = (path: unknown) => typeof path === 'string' && /[/\\]wal[/\\]/.test(path);
-  // The bytes of a write that fit: a disk with a little room left writes that much (a short write), with none it refuses.
-  const grow = (path: string, size: number, length: number) => {
-    const before = disk.sizes.get(path) ?? 0;
-    if (size <= before) return length;
-    if (disk.room <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
-    const fits = Math.min(size - before, disk.room);
-    disk.room -= fits;
-    disk.sizes.set(path, before + fits);
-    return length - (size - before - fits);
-  };
   const openSync = ((path: string, ...rest: unknown[]) => {
     const fd = (fs.openSync as (...a: unknown[]) => number)(path, ...rest);
-    if (onDisk(path)) {
+    if (disk.onDisk(path)) {
       disk.paths.set(fd, path);
-      if (rest[0] === 'w') shrink(path, 0);
+      if (rest[0] === 'w') disk.shrink(path, 0);
     }
     return fd;
   }) as typeof fs.openSync;
-  const shrink = (path: string, size: number) => {
-    const before = disk.sizes.get(path) ?? 0;
-    if (size < before) disk.room += before - size;
-    disk.sizes.set(path, Math.min(before, size));
-  };
+  // With no room at all a write is refused; with a little, it writes what fits (a short write).
   const writeSync = ((fd: number, buffer: Buffer, offset?: number, length?: number, position?: number) => {
     const path = disk.paths.get(fd);
     const asked = length ?? buffer.length - (offset ?? 0);
-    const fits = path ? grow(path, (position ?? disk.sizes.get(path) ?? 0) + asked, asked) : asked;
+    const fits = path ? disk.grow(path, (position ?? disk.sizes.get(path) ?? 0) + asked, asked) : asked;
+    if (fits === 0 && asked > 0) throw disk.noSpace();
     return (fs.writeSync as (...a: unknown[]) => number)(fd, buffer, offset ?? 0, fits, position);
   }) as typeof fs.writeSync;
   const ftruncateSync = ((fd: number, length = 0) => {
     const path = disk.paths.get(fd);
-    if (path) shrink(path, length);
+    if (path) disk.shrink(path, length);
     return fs.ftruncateSync(fd, length);
   }) as typeof fs.ftruncateSync;
   const unlinkSync = ((path: string) => {
     fs.unlinkSync(path);
-    if (onDisk(path)) shrink(path, 0);
+    if (disk.onDisk(path)) disk.free(path);
   }) as typeof fs.unlinkSync;
   const closeSync = ((fd: number) => {
     disk.paths.delete(fd);
@@ -58,11 +76,31 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>();
   const unlink = async (path: string) => {
     await fs.unlink(path);
-    const before = disk.sizes.get(path) ?? 0;
-    disk.room += before;
-    disk.sizes.delete(path);
+    if (disk.onDisk(path)) disk.free(path);
   };
-  return { ...fs, default: { ...fs, unlink }, unlink };
+  // The checkpoint is written through a file handle (a new file renamed over the last one, or over its bytes in place).
+  const open = (async (path: string, flags?: string, mode?: number) => {
+    const handle = await fs.open(path, flags, mode);
+    if (!disk.onDisk(path)) return handle;
+    if (flags === 'w') disk.shrink(path, 0);
+    const [writeFile, write] = [handle.writeFile.bind(handle), handle.write.bind(handle)];
+    const fitting = (end: number, length: number) => {
+      if (disk.grow(path, end, length) < length) throw disk.noSpace();
+    };
+    return Object.assign(handle, {
+      writeFile: async (data: string | Buffer) => (fitting(Buffer.byteLength(data), Buffer.byteLength(data)), writeFile(data)),
+      write: async (buffer: Buffer, offset = 0, length = buffer.length - offset, position = 0) => (fitting(position + length, length), write(buffer, offset, length, position)),
+    });
+  }) as typeof fs.open;
+  const rename = async (from: string, to: string) => {
+    await fs.rename(from, to);
+    if (!disk.onDisk(to)) return;
+    disk.free(to);
+    disk.sizes.set(to, disk.sizes.get(from) ?? 0);
+    disk.sizes.delete(from);
+  };
+  const mocked = { unlink, open, rename };
+  return { ...fs, default: { ...fs, ...mocked }, ...mocked };
 });
 
 let server: RunningServer;

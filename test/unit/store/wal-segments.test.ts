@@ -223,4 +223,40 @@ describe('the write-ahead log file', () => {
       await reopened.log.close();
     }
   });
+
+  it('writes the checkpoint over the last one, and replays every segment from a checkpoint a crash cut short', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    for (const visitor of ['a', 'b']) await log.append(record(visitor));
+    const path = join(dir, 'checkpoint.json');
+    const inode = statSync(path).ino;
+    const first = log.committedEnd;
+    await log.checkpoint(first);
+    await log.append(record('c'));
+    await log.checkpoint(log.committedEnd);
+    // In place: a full disk has no block for a new file, and the drain could not get past its first insert.
+    expect(statSync(path).ino).toBe(inode);
+    await log.close();
+    const written = readFileSync(path, 'utf8');
+    expect(JSON.parse(written)).toMatchObject({ segment: 1, offset: record('a').length * 3 });
+
+    // The second checkpoint's first bytes, then the first one's, as a write cut short leaves them: a position, not one written.
+    const torn = written.slice(0, 20) + JSON.stringify({ ...first, crc: 0 }).padEnd(95).slice(20, 95) + '\n';
+    writeFileSync(path, torn);
+    const reopened = await SegmentLog.open(dir, 1 << 20);
+    expect(reopened.backlog.rows).toBe(3);
+    expect(reopened.backlog.checkpointProblem).toMatch(/checkpoint\.json holds a position its checksum does not match, a write cut short/);
+    await reopened.log.close();
+  });
+
+  it('reads the checkpoint an earlier release wrote, without a checksum', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    for (const visitor of ['a', 'b']) await log.append(record(visitor));
+    await log.close();
+    writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ segment: 1, offset: record('a').length }));
+    const reopened = await SegmentLog.open(dir, 1 << 20);
+    expect(reopened.backlog).toMatchObject({ rows: 1 });
+    expect(reopened.backlog.checkpointProblem).toBeUndefined();
+    expect(reopened.log.checkpointed).toEqual({ segment: 1, offset: record('a').length });
+    await reopened.log.close();
+  });
 });
