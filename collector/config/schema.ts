@@ -122,6 +122,9 @@ export const metricsSchema = z
   .strict();
 
 /** Where events live beyond one ClickHouse server, and for how long. */
+/** The longest storage.retentionDays (see there). */
+export const MAX_RETENTION_DAYS = 10_000;
+
 export const storageSchema = z
   .object({
     /** Run migrations as ON CLUSTER DDL for this cluster: replicated `*_local` tables behind Distributed ones.
@@ -130,8 +133,19 @@ export const storageSchema = z
       .string()
       .regex(/^[\w.-]{1,128}$/, { message: 'a cluster name as in the servers\' remote_servers: letters, digits, "_", "-" or "."' })
       .optional(),
-    /** Delete events older than this many days (a TTL on the events table); leave out to keep them forever. */
-    retentionDays: z.number().int().min(1, { message: 'keep events for at least 1 day, or leave retentionDays out to keep them forever' }).max(36_500).optional(),
+    /**
+     * Delete events older than this many days (a TTL on the events table); leave out to keep them forever. At most
+     * 10,000 days (27 years): a TTL's time is a 32-bit count of seconds, which ends in 2106, and ClickHouse wraps a later
+     * one round to the past, deleting every row at once (36,500 days did).
+     */
+    retentionDays: z
+      .number()
+      .int()
+      .min(1, { message: 'keep events for at least 1 day, or leave retentionDays out to keep them forever' })
+      .max(MAX_RETENTION_DAYS, {
+        message: `keep events at most ${MAX_RETENTION_DAYS} days (27 years: ClickHouse's TTL ends in 2106), or leave retentionDays out to keep them forever`,
+      })
+      .optional(),
   })
   .strict();
 

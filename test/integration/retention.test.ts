@@ -148,4 +148,18 @@ describe('storage.retentionDays', () => {
     await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
     expect(await stored(old)).toBe(5);
   });
+
+  it('keeps the events under the longest retention the config takes, and refuses a longer one that would delete them all', async () => {
+    const sites = [{ id: 'acme', origins: ['https://acme.test'] }];
+    const longest = parseConfig({ sites, storage: { retentionDays: 10_000 } }, 'h.json').storage!.retentionDays!;
+    // 36,500 days from now is past 2106, where a TTL's time wraps round to the past: every row went at once.
+    expect(() => parseConfig({ sites, storage: { retentionDays: longest + 1 } }, 'h.json')).toThrow(
+      /h\.json: storage\.retentionDays: keep events at most 10000 days \(27 years: ClickHouse's TTL ends in 2106\), or leave retentionDays out/,
+    );
+    const [recent, old] = [await eventsFrom(0), await eventsFrom(400)];
+    await applyRetention(client, longest);
+    await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
+    expect({ recent: await stored(recent), old: await stored(old) }).toEqual({ recent: 5, old: 5 });
+    await applyRetention(client, undefined);
+  });
 });
