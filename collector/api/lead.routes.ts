@@ -219,10 +219,12 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     // The config says which framework makes a prospect: a checklist of another one would let a shorter list do. Said
     // before the boxes are read, which are named in the framework the body names.
     const { framework } = policies.get(found.site)!;
-    const body = request.body;
+    let body = request.body;
     const named = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).framework : undefined;
-    if (named !== undefined && named !== framework) {
-      const message = `this site qualifies leads under ${framework.toUpperCase()} (its qualification.framework in the config)`;
+    // As the pages write it ("MEDDICC") or as the config does.
+    if (typeof named === 'string' && named.toLowerCase() === framework) body = { ...(body as object), framework };
+    else if (named !== undefined) {
+      const message = `expected "${framework}": this site qualifies leads under ${framework.toUpperCase()} (its qualification.framework in the config), got ${JSON.stringify(named)}`;
       return reply.code(400).send({ error: message, code: 'invalid_qualification', problems: [{ path: 'framework', message }] });
     }
     // No body is a change of nothing; a body of `null` is a body that is no change, refused like `[]` or `42`.

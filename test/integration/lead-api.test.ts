@@ -243,14 +243,19 @@ describe('one lead through the API', () => {
     const { id } = await makeLead('globex', 'https://globex.test');
     // globex makes prospects under CHAMP once challenges and money are ticked: BANT's four boxes are not that.
     const bant = await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'bant', boxes: { budget: true, authority: true, need: true, timing: true }, owner: 'sam' });
-    expect(bant).toMatchObject({ status: 400, body: { code: 'invalid_qualification', problems: [{ path: 'framework', message: 'this site qualifies leads under CHAMP (its qualification.framework in the config)' }] } });
+    expect(bant).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_qualification', problems: [{ path: 'framework', message: 'expected "champ": this site qualifies leads under CHAMP (its qualification.framework in the config), got "bant"' }] },
+    });
+    // Its own, written as the pages write it, told as a number: what was sent is named.
+    expect((await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 5 })).body.problems[0].message).toMatch(/, got 5$/);
     // Named before its boxes, which are read in the framework the change names.
     const meddicc = await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'meddicc', boxes: { challenges: true } });
     expect(meddicc).toMatchObject({ status: 400, body: { problems: [{ path: 'framework' }] } });
     const after = (await getJson(server, `/api/leads/${id}/qualification?site=globex`)).body;
     expect(after).toMatchObject({ framework: 'champ', prospect: false, missing: ['challenges', 'money'], history: [] });
-    // Its own framework named, or none: the site's.
-    expect((await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'champ', boxes: { challenges: true } })).status).toBe(200);
+    // Its own framework named (as the config writes it, or the pages), or none: the site's.
+    expect((await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'CHAMP', boxes: { challenges: true } })).status).toBe(200);
     expect((await send('POST', `/api/leads/${id}/qualification?site=globex`, { boxes: { money: true }, owner: 'sam' })).body).toMatchObject({ framework: 'champ', prospect: true });
   });
 
