@@ -818,6 +818,11 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
       );
       return 1;
     }
+    // A full disk: the message says which and what to do (a write deep in a library says neither).
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+      console.error(`hearth: ${/\bHEARTH_DATA_DIR\b/.test((err as Error).message) ? (err as Error).message : `no room left on the disk: ${(err as Error).message}`}`);
+      return 1;
+    }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(`hearth: the port is already in use; pass --port N to choose another`);
       return 1;

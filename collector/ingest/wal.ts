@@ -238,9 +238,11 @@ export async function createWalSink({
           wakeDrainer();
         },
         (err: unknown) => {
-          log.error({ err }, 'cannot append to the write-ahead log');
           // The disk failed (full, read-only, I/O error) and nothing was acknowledged: a 503, which the snippet retries.
           const code = (err as NodeJS.ErrnoException).code ?? 'error';
+          // Said when it starts failing (or fails otherwise), and when it takes writes again (diskWritableAgain): at
+          // every refused batch, hundreds of lines a second filled the disk the logs share, if it was that one.
+          if (diskError !== code) log.error({ err }, 'cannot append to the write-ahead log; events are refused (503) until it can be written again');
           const refusal = unavailable(`the write-ahead log cannot be written (${code}); retry later`, 'log_unwritable');
           for (const write of group) write.reject(refusal);
           diskError = code;

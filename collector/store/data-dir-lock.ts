@@ -17,9 +17,17 @@ export function lockDataDir(dataDir: string): () => void {
   const mine = `${process.pid}\n`;
   try {
     const fd = openSync(path, 'wx');
-    writeSync(fd, mine);
+    try {
+      writeSync(fd, mine);
+    } catch (err) {
+      // Not left empty: the next start would read no pid in it, and fail the same way writing its own.
+      closeSync(fd);
+      unlinkSync(path);
+      throw err;
+    }
     closeSync(fd);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw noRoom(dataDir);
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
     if (holder !== process.pid && isHearth(holder)) {
@@ -27,7 +35,11 @@ export function lockDataDir(dataDir: string): () => void {
         `HEARTH_DATA_DIR ${dataDir} is in use by another Hearth process (pid ${holder}): each collector needs a data directory of its own, which holds its write-ahead log`,
       );
     }
-    writeFileSync(path, mine);
+    try {
+      writeFileSync(path, mine);
+    } catch (err) {
+      throw (err as NodeJS.ErrnoException).code === 'ENOSPC' ? noRoom(dataDir) : err;
+    }
   }
   return () => {
     try {
@@ -37,6 +49,15 @@ export function lockDataDir(dataDir: string): () => void {
     }
   };
 }
+
+/** The disk of the data directory has not a block left for the lock's pid. */
+const noRoom = (dataDir: string) =>
+  Object.assign(
+    new Error(
+      `the disk of HEARTH_DATA_DIR ${dataDir} is full: no room left to write ${LOCK_FILE} (ENOSPC). Free a little space and start again: the write-ahead log then gives back the room of what ClickHouse takes`,
+    ),
+    { code: 'ENOSPC' },
+  );
 
 /**
  * Whether a process runs with this pid, and is Hearth's: after a crash and a restart (a container's), the pid in the
