@@ -157,10 +157,11 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
     }
     for (const row of rows) {
       if (row.email === '' || !erased.has(browserKey(row.site_id, row.visitor_id))) continue;
-      const ts = timeOf(row.ts);
-      if (byEmail(row, ts)) continue;
+      // An erased person's email, whenever given: giving it again after the erasure is their new activity (kept), not
+      // someone else taking the browser over, whose visit would have kept what they recorded before the erasure.
+      if (emailErased(row.site_id, row.email) !== undefined) continue;
       const key = browserKey(row.site_id, row.visitor_id);
-      handedOver.set(key, Math.min(handedOver.get(key) ?? Infinity, visitStarts.get(visitOf(row)) ?? ts));
+      handedOver.set(key, Math.min(handedOver.get(key) ?? Infinity, visitStarts.get(visitOf(row)) ?? timeOf(row.ts)));
     }
   }
   // Whether a batch may hold such a row, from what its record's head says (without reading its rows).

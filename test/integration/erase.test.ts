@@ -546,6 +546,22 @@ describe('erasing a person', () => {
     expect((await getJson(server, `/api/leads/${leadIdOf(cara)}?site=acme`)).body).toMatchObject({ email: cara, visitorIds: [pc] });
   });
 
+  it('keeps out what their browser recorded before the erasure when they give their email again in the same visit', async () => {
+    const [visitor, visit] = [newVisitor(), newVisitor()];
+    const email = `kim.${visitor}@kappa.test`;
+    await post(visitor, [view(10, '/pricing'), form(9, { email, company: 'Kappa' }, 'demo-request')], visit);
+    await drained(server);
+    expect((await erase(leadIdOf(email))).status).toBe(200);
+
+    // Their retry queue sends a page view of that visit recorded before the erasure, with an identify made after it.
+    await post(visitor, [view(8, '/pricing/plans'), wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: email })], visit);
+    await drained(server);
+    // The identify is new activity, kept; the page view was theirs, erased. It came back, their new email taken for
+    // another person's taking the browser over.
+    const types = (await rows('SELECT type FROM events FINAL WHERE visitor_id = {visitor:String} ORDER BY ts', { visitor })).map((row) => row.type);
+    expect(types).toEqual(['identify']);
+  });
+
   it('keeps out, before they are stored, what the browser of a person this collector erased sends next', async () => {
     const filter = erasureFilter(server.client);
     const visitor = newVisitor();
