@@ -408,14 +408,15 @@ async function writeDurably(dir: string, name: string, data: string | Buffer): P
 
 /**
  * The checkpoint file open for its bytes to be written over, cut to CHECKPOINT_BYTES (an earlier release's was
- * shorter, which the first write covers); undefined when there is none yet.
+ * shorter, which the first write covers); undefined when there is none yet, or when it may not be written (a data
+ * directory restored with its files read-only): a new one is renamed over it, which needs the directory alone.
  */
 async function openToOverwrite(path: string): Promise<FileHandle | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r+');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (['ENOENT', 'EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;
   }
   try {

@@ -28,10 +28,22 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...fs, default: { ...fs, fdatasync }, fdatasync };
 });
 
+// Files made read-only, as a restore that keeps modes leaves them (the tests run as root, whom modes do not stop).
+const readOnly = vi.hoisted(() => new Set<string>());
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const open = (async (path: string, flags?: string, mode?: number) => {
+    if (readOnly.has(path) && flags !== 'r') throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), { code: 'EACCES' });
+    return fs.open(path, flags, mode);
+  }) as typeof fs.open;
+  return { ...fs, default: { ...fs, open }, open };
+});
+
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'hearth-wal-'));
   Object.assign(fsyncs, { hold: false, held: [], failNext: 0 });
+  readOnly.clear();
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -246,6 +258,20 @@ describe('the write-ahead log file', () => {
     expect(reopened.backlog.rows).toBe(3);
     expect(reopened.backlog.checkpointProblem).toMatch(/checkpoint\.json holds a position its checksum does not match, a write cut short/);
     await reopened.log.close();
+  });
+
+  it('replaces a checkpoint file it may not write, as it did before writing it in place', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    for (const visitor of ['a', 'b']) await log.append(record(visitor));
+    await log.close();
+    const path = join(dir, 'checkpoint.json');
+    readOnly.add(path);
+    const reopened = await SegmentLog.open(dir, 1 << 20);
+    expect(reopened.backlog.rows).toBe(2);
+    // The drain's checkpoint: it failed, and the drain stored its events again and again.
+    await reopened.log.checkpoint(reopened.log.committedEnd);
+    await reopened.log.close();
+    expect((await SegmentLog.open(dir, 1 << 20)).backlog.rows).toBe(0);
   });
 
   it('reads the checkpoint an earlier release wrote, without a checksum', async () => {
