@@ -183,6 +183,8 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
     'c_level',
     anyOf(
       'ceo', 'c e o', 'pdg', 'p d g', 'dg', 'dga', 'dgd', 'cto', 'cfo', 'coo', 'cmo', 'cio', 'ciso', 'cpo', 'cro', 'cdo', 'chro', 'cso', 'cco',
+      // A job level as forms offer it ("C-Level", "C-Suite"; LinkedIn's "CXO").
+      'c level', 'c suite', 'cxo',
       'chief [a-z ]*officer', 'chief executive', 'president', 'presidente', 'chairman', 'chairwoman', 'chairperson',
       'founder', 'cofounder', 'co founder', 'fondateur', 'fondatrice', 'cofondateur', 'cofondatrice', 'co fondateur', 'co fondatrice',
       'proprietaire', 'gerant', 'gerante', 'dirigeant', 'dirigeante', 'chef d entreprise', 'cheffe d entreprise',
@@ -195,6 +197,8 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
     ),
   ],
   ['c_level', '^ owner '],
+  // LinkedIn's highest job level, and a firm's owner: "Partner" alone (a "Partner Manager" manages partners).
+  ['c_level', '^ partner $'],
   [
     'vp_director',
     anyOf(

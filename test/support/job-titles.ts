@@ -28,6 +28,17 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Founder & CEO', 'c_level'],
   // PA or EA in the name of one's company makes no one an assistant.
   ['Managing Director, PA Consulting', 'c_level'],
+  // Job levels as forms offer them in a list (a "Job Level" field stands for the title when a form asks no title).
+  ['C-Level', 'c_level'],
+  ['C-Suite', 'c_level'],
+  ['C-level executive', 'c_level'],
+  ['CXO', 'c_level'],
+  ['Partner', 'c_level'],
+  ['Partner Manager', 'manager'],
+  ['Channel Partner', 'individual'],
+  ['VP or above', 'vp_director'],
+  ['Director or above', 'vp_director'],
+  ['Individual Contributor', 'individual'],
   ['CEO, EA Group', 'c_level'],
   // Two jobs in one title are on the higher one's level.
   ['COO & Chief of Staff', 'c_level'],
