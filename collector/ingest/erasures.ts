@@ -156,10 +156,13 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
       visitStarts.set(visitOf(row), Math.min(visitStarts.get(visitOf(row)) ?? Infinity, timeOf(row.ts)));
     }
     for (const row of rows) {
-      if (row.email === '' || !erased.has(browserKey(row.site_id, row.visitor_id))) continue;
-      // An erased person's email, whenever given: giving it again after the erasure is their new activity (kept), not
-      // someone else taking the browser over, whose visit would have kept what they recorded before the erasure.
-      if (emailErased(row.site_id, row.email) !== undefined) continue;
+      const browser = erased.get(browserKey(row.site_id, row.visitor_id));
+      if (row.email === '' || browser === undefined) continue;
+      // The email of the person the browser was erased with, whenever given: giving it again after the erasure is their
+      // new activity (kept), not someone else taking the browser over, whose visit would keep what they recorded before
+      // it. Someone erased before, elsewhere, who comes to this browser after their own erasure is such a someone else.
+      const email = emailErased(row.site_id, row.email);
+      if (email !== undefined && (email.erasedAt >= browser.erasedAt || covers(row, timeOf(row.ts), email))) continue;
       const key = browserKey(row.site_id, row.visitor_id);
       handedOver.set(key, Math.min(handedOver.get(key) ?? Infinity, visitStarts.get(visitOf(row)) ?? timeOf(row.ts)));
     }

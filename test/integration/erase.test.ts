@@ -562,6 +562,27 @@ describe('erasing a person', () => {
     expect(types).toEqual(['identify']);
   });
 
+  it('keeps the visit of someone erased before, back as new activity, on the shared computer of a person erased after', async () => {
+    const [laptop, pc] = [newVisitor(), newVisitor()];
+    const [bob, ada] = [`bob.${laptop}@beta.test`, `ada.${pc}@alpha.test`];
+    await post(laptop, [view(20, '/pricing'), form(19, { email: bob, company: 'Beta' })], newVisitor());
+    await drained(server);
+    expect((await erase(leadIdOf(bob))).status).toBe(200);
+    const backAt = Date.now();
+    await post(pc, [view(15, '/product/a'), form(14, { email: ada, company: 'Alpha' })], newVisitor());
+    await drained(server);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await erase(leadIdOf(ada))).status).toBe(200);
+
+    // Bob asked for a demo on Ada's computer after his own erasure and before hers; it arrives after hers (a retry queue).
+    const fields = { 'email  ': bob, 'company  ': 'Beta' };
+    await post(pc, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: backAt + 50 }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: backAt + 100, p: fields })], newVisitor());
+    await drained(server);
+    // New activity of his, kept: an erased email was taken for the erased person's own, whenever it was erased.
+    expect(await getJson(server, `/api/leads/${leadIdOf(bob)}?site=acme`)).toMatchObject({ status: 200, body: { email: bob, visitorIds: [pc] } });
+    expect(await count('events WHERE visitor_id = {pc:String}', { pc })).toBe(2);
+  });
+
   it('keeps out, before they are stored, what the browser of a person this collector erased sends next', async () => {
     const filter = erasureFilter(server.client);
     const visitor = newVisitor();
