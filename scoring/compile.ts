@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
+import { countryCodeOf, countryCodeSql, TITLE_STAND_INS, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
 import { pricingPages, STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { engagedWithin, letSql, SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
@@ -674,14 +674,26 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   // Per lead, after the merge: its answers, then its rules. Answer rules (fit, and negatives such as free mail) and
   // first-touch rules match once or not at all. A visitor who gave no answer goes through the same steps with
   // empty answers, which costs next to nothing.
+  const standIns = p.bind('title_stand_ins', [...TITLE_STAND_INS], 'Array(String)');
   const scored = stepped(`
     SELECT * FROM leads`, [
     // The latest answer per field across the lead's forms and identify calls, fields in name order. An answer that says
-    // nothing ("", "-", "N/A", "néant": saysNothing) is not one: a later "-" leaves the earlier "CEO" in place.
+    // nothing ("", "-", "N/A", "néant": saysNothing) is not one: a later "-" leaves the earlier "CEO" in place. A lead
+    // who never gave a job title has their job level (or role, or function) for one: a later form asking only the
+    // function ("Marketing") leaves the CEO a CEO.
     `${letSql(
       'given',
       `arrayFilter(a -> NOT ${saysNothingSql('a.2', p)}, arrayFlatten(arrayMap(f -> arrayMap((k, v) -> (k, trimBoth(v)), mapKeys(f.2), mapValues(f.2)), arrayReverseSort(f -> f.1, answers))))`,
-      letSql('latest', `arraySort(arrayFilter((a, i) -> indexOf(arrayMap(x -> x.1, given), a.1) = i, given, arrayEnumerate(given)))`, `mapFromArrays(arrayMap(x -> x.1, latest), arrayMap(x -> x.2, latest))`),
+      letSql(
+        'latest',
+        `arraySort(arrayFilter((a, i) -> indexOf(arrayMap(x -> x.1, given), a.1) = i, given, arrayEnumerate(given)))`,
+        letSql(
+          'titled',
+          `if(has(arrayMap(x -> x.1, latest), 'job_title'), latest, arraySort(arrayConcat(latest, arrayMap(x -> ('job_title', x.2),
+            arraySlice(arraySort(x -> indexOf(${standIns}, x.1), arrayFilter(x -> has(${standIns}, x.1), latest)), 1, 1)))))`,
+          `mapFromArrays(arrayMap(x -> x.1, titled), arrayMap(x -> x.2, titled))`,
+        ),
+      ),
     )} AS fields,
         substring(email, position(email, '@') + 1) AS email_domain,
         lowerUTF8(touch.2) AS utm_source, lowerUTF8(touch.3) AS utm_medium, lowerUTF8(touch.4) AS referrer_host`,

@@ -141,11 +141,20 @@ const anyOf = (...phrases: string[]) => ` (?:${phrases.join('|')}) `;
  * vice-president is not a president, a "chef d'entreprise" owns the company while a "chef de projet" manages.
  * The levels a sales team expects of real titles, and why for the debatable ones, are in test/support/job-titles.ts.
  */
+/**
+ * What stands for the job title of a lead who never gave one, best first (a grade says most of a seniority): the
+ * answers a form's job level, role or function field is filed under (collector/ingest/form-fields.ts).
+ */
+export const TITLE_STAND_INS = ['job_level', 'job_role', 'job_function'] as const;
+
 const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
+  // A job level as a form lists it, the whole answer: "C-Level", "C-Suite", LinkedIn's "CXO", "C-Level / VP" (the
+  // highest it names). In a title, it says whom the job serves: a "C-Suite Recruiter", "Sales to C-level".
+  ['c_level', '^ (?:executive |exec )?(?:c level|c suite|cxo)(?: (?:executive|executives|exec|execs|officer|officers|leadership|level|and|or|above|vp|vice|president|svp|evp))* $'],
   ['student', anyOf('stagiaire', 'stage', 'etudiant', 'etudiante', 'intern', 'internship', 'student', 'alternant', 'alternante', 'alternance', 'apprenti', 'apprentie', 'apprentice', 'trainee', 'doctorant', 'doctorante', 'phd candidate')],
   // An assistant account (community, office) manager is a junior one of these "manager" titles that manage no one
   // (below), not a deputy manager: before the assistant managers.
-  ['individual', anyOf('(?:assistant|asst) (?:account|community|office) (?:manager|mgr)')],
+  ['individual', anyOf('(?:assistant|asst) (?:account|community|office) (?:manager|mgr)', 'non manager', 'non managerial', 'not a manager', 'individual contributor')],
   // Before the assistants: in English an assistant manager (director) is the manager's deputy and manages too, as an
   // "Assistant Store Manager" does. One word may come between, but not "to the": the assistant to a manager assists.
   ['manager', anyOf('(?:assistant|asst) (?:[a-z]{3,} |hr |it |pr )?(?:manager|mgr|director|dir)')],
@@ -183,8 +192,6 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
     'c_level',
     anyOf(
       'ceo', 'c e o', 'pdg', 'p d g', 'dg', 'dga', 'dgd', 'cto', 'cfo', 'coo', 'cmo', 'cio', 'ciso', 'cpo', 'cro', 'cdo', 'chro', 'cso', 'cco',
-      // A job level as forms offer it ("C-Level", "C-Suite"; LinkedIn's "CXO").
-      'c level', 'c suite', 'cxo',
       'chief [a-z ]*officer', 'chief executive', 'president', 'presidente', 'chairman', 'chairwoman', 'chairperson',
       'founder', 'cofounder', 'co founder', 'fondateur', 'fondatrice', 'cofondateur', 'cofondatrice', 'co fondateur', 'co fondatrice',
       'proprietaire', 'gerant', 'gerante', 'dirigeant', 'dirigeante', 'chef d entreprise', 'cheffe d entreprise',

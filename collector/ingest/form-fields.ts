@@ -11,12 +11,13 @@ export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]>
   // Employees, employés, nb_employes, nombre de salariés (not an employer, which is a company).
   ['company_size', /size|employ[eé](?!r)|salari[eé]|headcount|effectif|staff|taille/],
   // About the job, not its title: a grade ("Job Level": "C-Level"; "seniority"), a department (HubSpot's "job_function":
-  // "Marketing"), a part in a purchase or a title ("role"). Each is kept under its own key, and stands for the title
-  // only in an answer that gives none (answerKeys): filed as the title, the first of them in a form replaced it.
+  // "Marketing"), a part in a purchase or a title ("role", "jobRole", "buyingRole"). Each is kept under its own key, and
+  // stands for the title of a lead who never gave one (scoring's TITLE_STAND_INS): filed as the title, the first of
+  // them in a form replaced it.
   // "Title", "poste" or a French "fonction" (a job title) named in the field make it the title all the same.
   ['job_level', /^(?!.*(?:title|poste|intitul)).*(?:(?:job|role|position).?(?:level|grade)|seniority|s[eé]niorit[eé]|niveau.?hi[eé]rarchique)/],
   ['job_function', /^(?!.*(?:title|poste|intitul)).*(?:(?:job|role).?(?:function|area|family|category|department)|department)/],
-  ['job_role', /^(?!.*(?:title|poste|intitul|fonction)).*(?:^|[^a-z])role(?:$|[^a-z])/],
+  ['job_role', /^(?!.*(?:title|poste|intitul|fonction)).*(?:(?:^|[^a-z])roles?(?:$|[^a-z])|(?:job|primary|buying|buyer|purchas(?:e|ing)|decision|business|your).?roles?)/],
   ['job_title', /job|title|position|role|fonction|poste/],
   // "Secteur d'activité", or "activité" alone: a French form's line of business.
   ['industry', /industr|sector|secteur|activit[eé]/],
@@ -98,9 +99,6 @@ export function traitKey(sentKey: string): string | undefined {
   const key = sentKey.trim().toLowerCase();
   return formFieldOf(key) ?? (key.replace(/\s+/g, '_') || undefined);
 }
-
-/** What stands for the job title in an answer that names none, best first: a grade says most of a seniority. */
-export const TITLE_STAND_INS = ['job_level', 'job_role', 'job_function'] as const;
 
 /** The declarative key a lower-cased field name or descriptor names ("job title" → job_title), if any. */
 const formFieldOf = (key: string) => FORM_FIELDS.find(([, pattern]) => pattern.test(key))?.[0];

@@ -1,4 +1,4 @@
-import { declarativeKey, isSecretName, TITLE_STAND_INS, traitKey } from './form-fields.ts';
+import { declarativeKey, isSecretName, traitKey } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
 import { EVENT_TYPES, formAddress, MAX_STORED_NAME, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
 import { MAX_ENGAGED_PIECE_MS, toClickHouseTime } from '../../scoring/sql.ts';
@@ -98,10 +98,6 @@ function answersOf(event: WireEvent): Record<string, string> {
     const key = keyOf(sentKey);
     if (key && key !== 'email' && props[key] === undefined) props[key] = String(value).trim();
   }
-  // A form with a job level, function or role and no title: the level (or else the role, the function) is the title
-  // its seniority is read from. One with a title keeps it, wherever its field stands.
-  const standIn = TITLE_STAND_INS.find((key) => props[key]);
-  if (!props.job_title && standIn) props.job_title = props[standIn]!;
   return props;
 }
 

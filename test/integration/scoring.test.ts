@@ -876,6 +876,28 @@ describe('answers that say nothing', () => {
   });
 });
 
+describe('a job level, role or function', () => {
+  it('stands for the title of a lead who never gave one, and never replaces the title one gave', async () => {
+    const site = newSite();
+    await insert([
+      // A CEO's demo request, then a newsletter form that asks only the department.
+      form(site, 'ceo-2', 'demo', 'ceo@globex.example', { job_title: 'CEO', company: 'Globex' }, { days: 3 }),
+      form(site, 'ceo-2', 'newsletter', 'ceo@globex.example', { job_function: 'Marketing' }, { days: 1 }),
+      // A form that asks the job level and a role, never the title.
+      form(site, 'lvl-1', 'webinar', 'lvl@globex.example', { job_role: 'Decision maker', job_level: 'C-Level', job_function: 'Finance' }),
+      form(site, 'fn-1', 'webinar', 'fn@globex.example', { job_function: 'Sales' }),
+    ]);
+    const leads = await score(site);
+    expect(byEmail(leads, 'ceo@globex.example')).toMatchObject({ profile: { job_title: 'CEO', job_function: 'Marketing' }, seniority: 'c_level', fit: 30 });
+    expect(byEmail(leads, 'lvl@globex.example')).toMatchObject({
+      profile: { job_title: 'C-Level', job_level: 'C-Level', job_role: 'Decision maker', job_function: 'Finance' },
+      seniority: 'c_level',
+      fit: 30,
+    });
+    expect(byEmail(leads, 'fn@globex.example')).toMatchObject({ profile: { job_title: 'Sales', job_function: 'Sales' }, seniority: 'individual' });
+  });
+});
+
 describe('the grid’s seniority points on titles that mention a PA, an EA, an assistant or the CEO', () => {
   it('gives a managing director or head of public affairs their points, and the assistants and chiefs of staff theirs', async () => {
     const site = newSite();

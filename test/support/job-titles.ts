@@ -39,6 +39,15 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['VP or above', 'vp_director'],
   ['Director or above', 'vp_director'],
   ['Individual Contributor', 'individual'],
+  ['Non-Manager', 'individual'],
+  ['Individual contributor (non-manager)', 'individual'],
+  ['C-Level / VP', 'c_level'],
+  // A job level named in a title says whom the job serves.
+  ['C-Suite Recruiter', 'individual'],
+  ['Sales to C-level', 'individual'],
+  ['Advisor to the CXO', 'individual'],
+  ['Head of C-Suite Events', 'vp_director'],
+  ['Executive Assistant to the C-Suite', 'individual'],
   ['CEO, EA Group', 'c_level'],
   // Two jobs in one title are on the higher one's level.
   ['COO & Chief of Staff', 'c_level'],

@@ -127,19 +127,21 @@ describe('parseBatch', () => {
     expect(parsed.ok && batchToRows(parsed.batch, 1_780_000_000_000).map((row) => row.email)).toEqual(['bruno@leroy.fr', 'bruno@leroy.fr', 'bruno@leroy.fr', '']);
   });
 
-  it("keeps a form's job title whatever else it asks about the job (a function, a level, a role), and takes the level for a title it does not ask", () => {
+  it("keeps a form's job title whatever else it asks about the job (a function, a level, a role), each under its own key", () => {
     const forms = [
       // HubSpot's department field before the title: the department was taken for the title ("Marketing"), first in the form.
       { 'email  ': 'ana@initech.test', 'job_function  ': 'Marketing', 'jobtitle  ': 'VP Marketing' },
       { 'email  ': 'ana@initech.test', 'Job Level  ': 'C-Level', 'Your role  ': 'Decision maker' },
       { 'email  ': 'ana@initech.test', 'fonction  ': 'Directrice commerciale', 'role  ': 'Acheteuse' },
+      { 'email  ': 'ana@initech.test', 'jobrole  ': 'Economic buyer', 'primaryRole  ': 'Decision maker', 'jobtitle  ': 'CEO' },
     ];
     const traits = { jobFunction: 'Sales', jobTitle: 'Chief Executive Officer', companySize: '500' };
     const parsed = parseBatch(batchOf(...forms.map((p) => event({ n: 'f', k: 'demo', p })), identify('ana@initech.test', traits)));
     expect(parsed.ok && batchToRows(parsed.batch, 1_780_000_000_000).map((row) => row.props)).toEqual([
       { job_function: 'Marketing', job_title: 'VP Marketing' },
-      { job_level: 'C-Level', job_role: 'Decision maker', job_title: 'C-Level' },
+      { job_level: 'C-Level', job_role: 'Decision maker' },
       { job_title: 'Directrice commerciale', job_role: 'Acheteuse' },
+      { job_role: 'Economic buyer', job_title: 'CEO' },
       { job_function: 'Sales', job_title: 'Chief Executive Officer', company_size: '500' },
     ]);
   });
