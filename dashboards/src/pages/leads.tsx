@@ -189,8 +189,14 @@ function Filters({
   const [owner, setOwner] = useState(given.owner);
   const [unassigned, setUnassigned] = useState(given.unassigned);
   // The fields follow the URL (a search applied, back and forward) without being drawn anew: a field drawn anew
-  // loses the keyboard focus to the page's body.
+  // loses the keyboard focus to the page's body. Only when the URL changes: an effect runs after the page is painted,
+  // and on a busy machine what was typed in between (the box is there, the list still loading) was wiped, then left
+  // out of the next filter picked.
+  const followed = useRef([given.search, given.source, given.owner, given.unassigned].join('\u0000'));
   useEffect(() => {
+    const now = [given.search, given.source, given.owner, given.unassigned].join('\u0000');
+    if (now === followed.current) return;
+    followed.current = now;
     setSearch(given.search);
     setSource(given.source);
     setOwner(given.owner);
