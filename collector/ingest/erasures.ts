@@ -139,9 +139,26 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
     return (
       covers(row, ts, browserErased(row.site_id, row.visitor_id), foundAfter) ||
       covers(row, ts, erased.get(visitKey(row.site_id, row.visitor_id, row.session_id)), foundAfter) ||
+      covers(row, ts, visitsGivingErased.get(visitKey(row.site_id, row.visitor_id, row.session_id)), foundAfter) ||
       byEmail(row, ts, foundAfter)
     );
   };
+  /**
+   * The visits, on browsers no erasure named (a device whose events had not reached ClickHouse: a phone's retry queue),
+   * in which an erased person gave their email before their erasure: the visit is theirs, page views included, as a
+   * visit is its form's email's (findPerson), so its rows dated before the erasure go with the email's. Kept once
+   * seen, for the rest of that visit arriving later.
+   */
+  const visitsGivingErased = new Map<string, Erased>();
+  const browsersGivingErased = new Set<string>();
+  function visitsGivingErasedEmails(rows: EventRow[]): void {
+    for (const row of rows) {
+      const by = row.email === '' ? undefined : emailErased(row.site_id, row.email);
+      if (by === undefined || !covers(row, timeOf(row.ts), by)) continue;
+      visitsGivingErased.set(visitKey(row.site_id, row.visitor_id, row.session_id), by);
+      browsersGivingErased.add(browserKey(row.site_id, row.visitor_id));
+    }
+  }
   /**
    * A browser of an erased person on which the rows give another email: a shared computer the next user took over
    * after their events reached this log, which the erasure could not know. From the start of the visit of that email
@@ -170,12 +187,14 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   // Whether a batch may hold such a row, from what its record's head says (without reading its rows).
   const mayHold = (batch: LoggedBatch) =>
     batch.visitors.some((visitor) => erased.has(browserKey(visitor.site_id, visitor.visitor_id)) || sharedBrowsers.has(browserKey(visitor.site_id, visitor.visitor_id))) ||
-    batch.identities.some((identity) => emailErased(identity.site_id, identity.email) !== undefined);
+    batch.identities.some((identity) => emailErased(identity.site_id, identity.email) !== undefined) ||
+    batch.visitors.some((visitor) => browsersGivingErased.has(browserKey(visitor.site_id, visitor.visitor_id)));
 
   /** The rows of the batches that may be an erased person's (mayHold), read, with the handovers they show noted. */
   function suspectRows(batches: LoggedBatch[]): (EventRow[] | undefined)[] {
     const read = batches.map((batch) => (mayHold(batch) ? rowsOf(batch) : undefined));
     handovers(read.flatMap((rows) => rows ?? []));
+    visitsGivingErasedEmails(read.flatMap((rows) => rows ?? []));
     return read;
   }
 

@@ -583,6 +583,25 @@ describe('erasing a person', () => {
     expect(await count('events WHERE visitor_id = {pc:String}', { pc })).toBe(2);
   });
 
+  it('keeps out the visit in which they gave their email on a device the erasure did not know, its page views included', async () => {
+    const [laptop, phone, visit] = [newVisitor(), newVisitor(), newVisitor()];
+    const email = `lea.${laptop}@lambda.test`;
+    await post(laptop, [view(30, '/pricing'), form(29, { email, company: 'Lambda' })], newVisitor());
+    await drained(server);
+    expect((await erase(leadIdOf(email))).status).toBe(200);
+
+    // Their phone's retry queue: a visit recorded before the erasure, a page view then their email; then the rest of it.
+    await post(phone, [view(20, '/pricing'), wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: email, t: minutesAgo(19) })], visit);
+    await post(phone, [view(18, '/product/a')], visit);
+    await drained(server);
+    expect(await count('events WHERE visitor_id = {phone:String}', { phone })).toBe(0);
+    // Back after the erasure, new activity: a lead with none of what came before.
+    await post(phone, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: email })], newVisitor());
+    await drained(server);
+    const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`);
+    expect(body.recentEvents.map((event: { type: string }) => event.type)).toEqual(['identify']);
+  });
+
   it('keeps out, before they are stored, what the browser of a person this collector erased sends next', async () => {
     const filter = erasureFilter(server.client);
     const visitor = newVisitor();
