@@ -121,10 +121,10 @@ export const metricsSchema = z
   })
   .strict();
 
-/** Where events live beyond one ClickHouse server, and for how long. */
 /** The longest storage.retentionDays (see there). */
 export const MAX_RETENTION_DAYS = 10_000;
 
+/** Where events live beyond one ClickHouse server, and for how long. */
 export const storageSchema = z
   .object({
     /** Run migrations as ON CLUSTER DDL for this cluster: replicated `*_local` tables behind Distributed ones.
