@@ -153,9 +153,8 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   const browsersGivingErased = new Set<string>();
   function visitsGivingErasedEmails(rows: EventRow[]): void {
     for (const row of rows) {
-      const by = row.email === '' ? undefined : emailErased(row.site_id, row.email);
-      if (by === undefined || !covers(row, timeOf(row.ts), by)) continue;
-      visitsGivingErased.set(visitKey(row.site_id, row.visitor_id, row.session_id), by);
+      if (!byEmail(row, timeOf(row.ts))) continue;
+      visitsGivingErased.set(visitKey(row.site_id, row.visitor_id, row.session_id), emailErased(row.site_id, row.email)!);
       browsersGivingErased.add(browserKey(row.site_id, row.visitor_id));
     }
   }
@@ -178,8 +177,7 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
       // The email of the person the browser was erased with, whenever given: giving it again after the erasure is their
       // new activity (kept), not someone else taking the browser over, whose visit would keep what they recorded before
       // it. Someone erased before, elsewhere, who comes to this browser after their own erasure is such a someone else.
-      const email = emailErased(row.site_id, row.email);
-      if (email !== undefined && (email.erasedAt >= browser.erasedAt || covers(row, timeOf(row.ts), email))) continue;
+      if ((emailErased(row.site_id, row.email)?.erasedAt ?? -Infinity) >= browser.erasedAt || byEmail(row, timeOf(row.ts))) continue;
       const key = browserKey(row.site_id, row.visitor_id);
       handedOver.set(key, Math.min(handedOver.get(key) ?? Infinity, visitStarts.get(visitOf(row)) ?? timeOf(row.ts)));
     }
@@ -193,8 +191,9 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   /** The rows of the batches that may be an erased person's (mayHold), read, with the handovers they show noted. */
   function suspectRows(batches: LoggedBatch[]): (EventRow[] | undefined)[] {
     const read = batches.map((batch) => (mayHold(batch) ? rowsOf(batch) : undefined));
-    handovers(read.flatMap((rows) => rows ?? []));
-    visitsGivingErasedEmails(read.flatMap((rows) => rows ?? []));
+    const rows = read.flatMap((batchRows) => batchRows ?? []);
+    handovers(rows);
+    visitsGivingErasedEmails(rows);
     return read;
   }
 

@@ -1,3 +1,8 @@
+/** A field about the job (`about`) whose name does not also say it is the title. */
+function notTheTitle(about: string, titleWords = ''): RegExp {
+  return new RegExp(`^(?!.*(?:title|poste|intitul${titleWords})).*(?:${about})`);
+}
+
 /**
  * Maps a form field to the declarative key Hearth knows it by. The snippet sends each field it read under
  * `data-hearth-field`'s value, or under "name id autocomplete" (so always with spaces); its own filter
@@ -15,9 +20,9 @@ export const FORM_FIELDS: ReadonlyArray<readonly [key: string, pattern: RegExp]>
   // stands for the title of a lead who never gave one (scoring's TITLE_STAND_INS): filed as the title, the first of
   // them in a form replaced it.
   // "Title", "poste" or a French "fonction" (a job title) named in the field make it the title all the same.
-  ['job_level', /^(?!.*(?:title|poste|intitul)).*(?:(?:job|role|position).?(?:level|grade)|seniority|s[eé]niorit[eé]|niveau.?hi[eé]rarchique)/],
-  ['job_function', /^(?!.*(?:title|poste|intitul)).*(?:(?:job|role).?(?:function|area|family|category|department)|department)/],
-  ['job_role', /^(?!.*(?:title|poste|intitul|fonction)).*(?:(?:^|[^a-z])roles?(?:$|[^a-z])|(?:job|primary|buying|buyer|purchas(?:e|ing)|decision|business|your).?roles?)/],
+  ['job_level', notTheTitle('(?:job|role|position).?(?:level|grade)|seniority|s[eé]niorit[eé]|niveau.?hi[eé]rarchique')],
+  ['job_function', notTheTitle('(?:job|role).?(?:function|area|family|category|department)|department')],
+  ['job_role', notTheTitle('(?:^|[^a-z])roles?(?:$|[^a-z])|(?:job|primary|buying|buyer|purchas(?:e|ing)|decision|business|your).?roles?', '|fonction')],
   ['job_title', /job|title|position|role|fonction|poste/],
   // "Secteur d'activité", or "activité" alone: a French form's line of business.
   ['industry', /industr|sector|secteur|activit[eé]/],

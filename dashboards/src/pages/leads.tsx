@@ -192,16 +192,16 @@ function Filters({
   // loses the keyboard focus to the page's body. Only when the URL changes: an effect runs after the page is painted,
   // and on a busy machine what was typed in between (the box is there, the list still loading) was wiped, then left
   // out of the next filter picked.
-  const followed = useRef([given.search, given.source, given.owner, given.unassigned].join('\u0000'));
+  const inUrl = [given.search, given.source, given.owner, given.unassigned].join('\u0000');
+  const followed = useRef(inUrl);
   useEffect(() => {
-    const now = [given.search, given.source, given.owner, given.unassigned].join('\u0000');
-    if (now === followed.current) return;
-    followed.current = now;
+    if (inUrl === followed.current) return;
+    followed.current = inUrl;
     setSearch(given.search);
     setSource(given.source);
     setOwner(given.owner);
     setUnassigned(given.unassigned);
-  }, [given.search, given.source, given.owner, given.unassigned]);
+  }, [inUrl]);
   typed.current = { q: search.trim(), source: source.trim(), owner: unassigned ? undefined : owner.trim(), unassigned: unassigned ? '1' : undefined };
   return (
     <form
