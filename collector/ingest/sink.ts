@@ -28,6 +28,11 @@ export interface SinkStatus {
    * until it can again; null while it can, absent for a sink that keeps no log.
    */
   diskError?: string | null;
+  /**
+   * Why the log cannot be drained for a reason of its own (a segment it cannot read, a checkpoint it cannot write: an
+   * I/O error), while ClickHouse may be fine: events are accepted and wait on disk (degraded). Null when it drains.
+   */
+  drainError?: string | null;
 }
 
 /** What the scorer needs to know of a stored event: whose it is, and whether a bot sent it. */

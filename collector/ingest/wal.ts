@@ -169,6 +169,7 @@ export async function createWalSink({
   let clickHouseReachable = true;
   let lastError: string | null = null;
   let failingInserts = 0;
+  let drainError: string | null = null;
   let rejectedRows = 0;
 
   let stopping = false;
@@ -474,6 +475,8 @@ export async function createWalSink({
         unreadSince = batch.capped ? readStartedAt - flushMs : readStartedAt;
         if (rows > 0 && !(await insertUntilStored(batches))) return;
         await segments.checkpoint(batch.end);
+        if (drainError !== null) log.info({ pendingRows }, 'the write-ahead log drains again');
+        drainError = null;
         pendingRows -= rows;
         pendingBytes -= batch.bytes;
         // Not an error for the drain: a segment left behind holds nothing to replay, and is tried again next time.
@@ -488,7 +491,7 @@ export async function createWalSink({
         settleDrainWaiters();
         settlePurgeWaiters(notDeleted);
       } catch (err) {
-        lastError = (err as Error).message;
+        lastError = drainError = (err as Error).message;
         log.error({ err }, 'cannot drain the write-ahead log');
         readFrom = segments.checkpointed;
         unreadRows = pendingRows;
@@ -539,9 +542,10 @@ export async function createWalSink({
         pendingBytes,
         clickHouseReachable: clickHouseReachable && storeReady,
         lastError: storeReady ? lastError : 'the store is not prepared yet',
-        degraded: failingInserts > 0 || !storeReady,
+        degraded: failingInserts > 0 || !storeReady || drainError !== null,
         full,
         diskError,
+        drainError,
         maxBytes,
         segments: segments.segmentCount,
         fsyncs: segments.fsyncs,

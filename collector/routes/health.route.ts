@@ -17,8 +17,8 @@ export interface HealthOptions {
 const PING_TIMEOUT_MS = 500;
 
 /**
- * `GET /healthz`: the process answers. `GET /readyz`: it accepts events; `degraded` while ClickHouse is failing
- * and events wait in the write-ahead log, 503 once that log is full or its disk cannot be written, and events are
+ * `GET /healthz`: the process answers. `GET /readyz`: it accepts events; `degraded` while ClickHouse is failing, or
+ * the log cannot be drained for a fault of its own disk, and events wait in the write-ahead log, 503 once that log is full or its disk cannot be written, and events are
  * refused.
  *
  * Both are open to anyone (load balancers call them without a login), so they say what state ingest is in and why
@@ -39,6 +39,8 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
       ? ['ClickHouse is unreachable', ping.error.message]
       : unprepared
         ? ['the store is not prepared yet', unprepared]
+        : ingest.drainError
+        ? ['the write-ahead log cannot be read or checkpointed on its disk', ingest.drainError]
         : ingest.degraded
         ? ['inserts into ClickHouse fail', ingest.lastError ?? '']
         : [null, null];

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
-import { getJson, newVisitor, postBatch, startTestServer, wireEvent } from '../support/server.ts';
+import { getJson, newVisitor, postBatch, startTestServer, storedEvents, wireEvent } from '../support/server.ts';
 
 // The write-ahead log's disk made full on demand: its writes and fsyncs fail with ENOSPC, as a real full disk's do.
-const disk = vi.hoisted(() => ({ full: false }));
+const disk = vi.hoisted(() => ({ full: false, checkpointFails: false }));
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const noSpace = (call: string) => Object.assign(new Error(`ENOSPC: no space left on device, ${call}`), { code: 'ENOSPC', syscall: call });
@@ -16,6 +16,19 @@ vi.mock('node:fs', async (importOriginal) => {
     else fs.fdatasync(fd, callback);
   };
   return { ...fs, default: { ...fs, writeSync, fdatasync }, writeSync, fdatasync };
+});
+// The checkpoint's writes made to fail with an I/O error (a failing sector), the segments' left alone.
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const open = (async (...args: Parameters<typeof fs.open>) => {
+    const handle = await fs.open(...args);
+    if (!String(args[0]).endsWith('checkpoint.json')) return handle;
+    const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<unknown>;
+    return Object.assign(handle, {
+      write: (...a: unknown[]) => (disk.checkpointFails ? Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })) : write(...a)),
+    });
+  }) as typeof fs.open;
+  return { ...fs, default: { ...fs, open }, open };
 });
 
 let server: RunningServer;
@@ -49,4 +62,23 @@ describe('GET /readyz while the write-ahead log cannot be written', () => {
     await expect.poll(async () => (await readiness()).body.status, { timeout: 5_000, interval: 200 }).toBe('ready');
     expect((await postBatch(server, batch())).status).toBe(202);
   });
+
+  it('says degraded, and to an admin why, while the log cannot write its checkpoint; ready again once it can, each event stored once', async () => {
+    disk.checkpointFails = true;
+    const sent = batch();
+    expect((await postBatch(server, sent)).status).toBe(202);
+    await expect
+      .poll(async () => (await readiness()).body, { timeout: 5_000, interval: 100 })
+      .toEqual({ status: 'degraded', error: 'the write-ahead log cannot be read or checkpointed on its disk; events are kept in the write-ahead log', pendingRows: expect.any(Number), pendingBytes: expect.any(Number) });
+    expect((await getJson(server, '/readyz')).body).toMatchObject({ status: 'degraded', detail: expect.stringContaining('EIO') });
+    // Events are still taken meanwhile.
+    const later = batch();
+    expect((await postBatch(server, later)).status).toBe(202);
+
+    disk.checkpointFails = false;
+    await expect.poll(async () => (await readiness()).body.status, { timeout: 10_000, interval: 200 }).toBe('ready');
+    expect(await storedEvents(server, sent.v)).toHaveLength(1);
+    expect(await storedEvents(server, later.v)).toHaveLength(1);
+  });
 });
+
