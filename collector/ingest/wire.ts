@@ -197,7 +197,8 @@ export function parseBatch(body: unknown): ParsedBatch {
  * It only ever says yes to what the schema takes and gives back unchanged, and leaves the rest to it, errors and all:
  * a key the schema would strip, an email (converted), an identify event, a URL with a space to trim, a text near a
  * maximum it counts in code points (a length in UTF-16 units at most the maximum is safe). wire-fast-path.test.ts
- * holds it to that over thousands of bodies built near every edge.
+ * holds it to that over thousands of bodies built near every edge. Its input is what JSON.parse made of a body: symbol
+ * keys or an array's own extra properties, which no JSON text gives, are not looked for.
  */
 export function takenAsSent(body: unknown): body is WireBatch {
   if (!isRecord(body) || typeof body.s !== 'string' || typeof body.v !== 'string' || !Array.isArray(body.e)) return false;
@@ -232,7 +233,8 @@ export function takenAsSent(body: unknown): body is WireBatch {
 const UUID = z.regexes.uuid();
 /** The event types takenAsSent checks itself: all but identify, whose email the schema converts. */
 const PLAIN_TYPES = new Set<unknown>(['v', 'e', 'd', 'o', 'f', 't']);
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** An object as JSON.parse makes them: a value of another prototype (inherited fields, none at all) goes to the schema. */
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 const isId = (value: unknown) => value == null || (typeof value === 'string' && ID.test(value));
 const isText = (value: unknown, max: number) => value == null || (typeof value === 'string' && value.length <= max);
 const isWhole = (value: unknown, min: number, max: number) => value == null || (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max);

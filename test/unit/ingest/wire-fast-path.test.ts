@@ -158,6 +158,12 @@ describe('takenAsSent (the fast path of parseBatch)', () => {
     expect(take({ n: 't', k: '' })).toBe(false);
     expect(take({ p: props(21) })).toBe(false);
     expect(take({ ti: '😀'.repeat(257) })).toBe(false);
+    // Objects JSON.parse never makes, which the schema reads otherwise (own fields only, into plain objects).
+    const plain = { s: 'acme', v: 'visitor-0001', e: [everyday(0)[5]] };
+    expect(takenAsSent(Object.assign(Object.create({ s: 'acme' }) as object, { v: plain.v, e: plain.e }))).toBe(false);
+    expect(takenAsSent(Object.assign(Object.create(null) as object, plain))).toBe(false);
+    expect(takenAsSent({ ...plain, e: [{ ...plain.e[0], p: Object.assign(Object.create(null) as object, { plan: 'annual' }) }] })).toBe(false);
+    expect(takenAsSent({ ...plain, e: [new (class Event { i = uuid(9); n = 'v'; t = NOW; u = 'https://www.acme.test/' })()] })).toBe(false);
   });
 
   it('says yes only to a body the schema takes and gives back as it is, over 6,000 bodies built near its edges', () => {
