@@ -362,7 +362,7 @@ export async function createWalSink({
         const rows = batches.reduce((sum, batch) => sum + batch.rows, 0);
         if (rows > 0) {
           const startedAt = performance.now();
-          await insertEncodedEvents(client, insertBody(batches), batches.flatMap((batch) => batch.identities));
+          await insertEncodedEvents(client, await insertBody(batches), batches.flatMap((batch) => batch.identities));
           onFlush(performance.now() - startedAt, rows);
         }
         // An erasure that ran while the insert was on its way has not taken its rows: they go before the scorer hears

@@ -30,11 +30,26 @@ describe('the rows of a write-ahead log record', () => {
     expect(rowsJson([])).toBe('[]');
   });
 
-  it('read back as the same rows, defaults included, from a record on disk', () => {
+  it('read back as the same rows, defaults included, from a record on disk', async () => {
     const [record] = parseRecords(encodeRecord(rows)).records;
     const batch = decodeRecord(record!);
     expect(rowsOf(batch)).toEqual(rows);
-    expect(JSON.parse(insertBody([batch, batchOfRows(rows.slice(0, 1))]).toString())).toHaveLength(4);
+    expect(JSON.parse((await insertBody([batch, batchOfRows(rows.slice(0, 1))])).toString())).toHaveLength(4);
     expect(batch.identities).toEqual([expect.objectContaining({ email: 'ada@acme.test', visitor_id: 'visitor-0001' })]);
+  });
+
+  it('builds an insert of several megabytes whole, letting requests in while it copies', async () => {
+    const batches = Array.from({ length: 40 }, (_, n) => batchOfRows([{ ...rows[0]!, title: `${n}`.repeat(100_000) }]));
+    let built = false;
+    let requestsLetIn = false;
+    const building = insertBody(batches).then((body) => {
+      built = true;
+      return body;
+    });
+    setImmediate(() => (requestsLetIn = !built));
+    const body = await building;
+    expect(requestsLetIn).toBe(true);
+    expect(body.toString()).toBe(`[${batches.map((batch) => batch.events.toString()).join(',')}]`);
+    expect((JSON.parse(body.toString()) as { title: string }[]).map((row) => row.title.length)).toEqual(batches.map((_, n) => `${n}`.length * 100_000));
   });
 });
