@@ -827,6 +827,11 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
       console.error(`hearth: the port is already in use; pass --port N to choose another`);
       return 1;
     }
+    // A file or directory that cannot be used (a system call's error, whose message names it): the reason, not a stack.
+    if (typeof (err as NodeJS.ErrnoException).syscall === 'string') {
+      console.error(`hearth: ${(err as Error).message}`);
+      return 1;
+    }
     console.error(`hearth: ${(err as Error).stack ?? String(err)}`);
     return 1;
   }

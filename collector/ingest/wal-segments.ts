@@ -1,5 +1,5 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { constants, copyFile, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, copyFile, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { privateDir } from '../paths.ts';
@@ -143,7 +143,12 @@ export class SegmentLog {
     // Skips segments holding nothing to replay, so they are deleted now rather than after the next insert.
     const start = firstPending ?? { segment: activeSeq, offset: 0 };
     if (comparePositions(start, saved) !== 0) {
-      await log.checkpoint(start);
+      try {
+        await log.checkpoint(start);
+      } catch (err) {
+        await log.close();
+        throw err;
+      }
       await log.deleteDrained();
     }
     return { log, backlog };
@@ -267,12 +272,23 @@ export class SegmentLog {
 
   /** Records that everything before `position` is stored. */
   async checkpoint(position: LogPosition): Promise<void> {
+    const path = join(this.dir, CHECKPOINT_FILE);
     const bytes = checkpointBytes(position);
-    this.checkpointFile ??= await openToOverwrite(join(this.dir, CHECKPOINT_FILE));
-    if (this.checkpointFile) {
-      await this.checkpointFile.write(bytes, 0, bytes.length, 0);
-      await this.checkpointFile.datasync();
-    } else await writeDurably(this.dir, CHECKPOINT_FILE, bytes);
+    try {
+      // The file open may be gone from its name since (deleted or replaced by hand, a restore): written through the
+      // handle, the position would go where no restart reads it.
+      if (this.checkpointFile && !(await isAt(this.checkpointFile, path))) {
+        await this.checkpointFile.close().catch(() => {});
+        this.checkpointFile = undefined;
+      }
+      this.checkpointFile ??= await openToOverwrite(path);
+      if (this.checkpointFile) {
+        await this.checkpointFile.write(bytes, 0, bytes.length, 0);
+        await this.checkpointFile.datasync();
+      } else await writeDurably(this.dir, CHECKPOINT_FILE, bytes);
+    } catch (err) {
+      throw Object.assign(new Error(`cannot write the write-ahead log's checkpoint ${path}: ${(err as Error).message}`), { code: (err as NodeJS.ErrnoException).code, syscall: (err as NodeJS.ErrnoException).syscall });
+    }
     this.checkpointed = position;
   }
 
@@ -417,7 +433,7 @@ async function openToOverwrite(path: string): Promise<FileHandle | undefined> {
   try {
     handle = await open(path, 'r+');
   } catch (err) {
-    if (['ENOENT', 'EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+    if (['ENOENT', 'EACCES', 'EPERM', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;
   }
   try {
@@ -429,6 +445,12 @@ async function openToOverwrite(path: string): Promise<FileHandle | undefined> {
   }
 }
 
+/** Whether `path` names the file `handle` has open. */
+async function isAt(handle: FileHandle, path: string): Promise<boolean> {
+  const [open, named] = await Promise.all([handle.stat(), stat(path).catch(() => undefined)]);
+  return named !== undefined && named.ino === open.ino && named.dev === open.dev;
+}
+
 /** The checkpoint, or the log's start (every segment replayed, which stores nothing twice) with why it is unreadable. */
 async function readCheckpoint(dir: string): Promise<{ saved: LogPosition; problem?: string }> {
   const path = join(dir, CHECKPOINT_FILE);
@@ -437,7 +459,7 @@ async function readCheckpoint(dir: string): Promise<{ saved: LogPosition; proble
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { saved: { segment: 0, offset: 0 } };
-    throw err;
+    return { saved: { segment: 0, offset: 0 }, problem: `${path} cannot be read (${(err as Error).message})` };
   }
   let saved: unknown;
   try {

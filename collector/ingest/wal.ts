@@ -95,6 +95,10 @@ const RETRY_BASE_MS = 100;
 // 4 → 13.8k, 8 → 12.7k (more only makes the groups smaller).
 const COMMITS_IN_FLIGHT = 3;
 
+/** The steps of one round of the drain, in their order. */
+const DRAIN_STEPS = ['read', 'insert', 'checkpoint'] as const;
+type DrainStep = (typeof DRAIN_STEPS)[number];
+
 // While appends fail, the disk is tried this often with a file of its own, so that /readyz says ready again once it
 // takes writes with no event needed to find out: a load balancer sends none to a collector that is not ready.
 const DISK_CHECK_MS = 1000;
@@ -169,7 +173,8 @@ export async function createWalSink({
   let clickHouseReachable = true;
   let lastError: string | null = null;
   let failingInserts = 0;
-  let drainError: string | null = null;
+  // The step of the drain that failed for a reason of the log's own (not ClickHouse's), until that step succeeds.
+  let drainFailure: { step: DrainStep; message: string } | null = null;
   let rejectedRows = 0;
 
   let stopping = false;
@@ -465,18 +470,28 @@ export async function createWalSink({
         await pause(unreadRows > 0 ? flushMs - (performance.now() - unreadSince) : undefined);
         continue;
       }
+      let step: DrainStep = 'read';
+      // A step that failed before is over once it, or a step after it, succeeds: a segment read again while ClickHouse
+      // fails is ClickHouse's failure, said as such, no longer the disk's.
+      const succeeded = (done: DrainStep) => {
+        if (drainFailure === null || DRAIN_STEPS.indexOf(drainFailure.step) > DRAIN_STEPS.indexOf(done)) return;
+        drainFailure = null;
+        log.info({ pendingRows }, 'the write-ahead log drains again');
+      };
       try {
         const readStartedAt = performance.now();
         const batch = await segments.read(readFrom, MAX_INSERT_BYTES);
         const batches = batch.records.map(decodeRecord);
+        succeeded(step);
         const rows = batches.reduce((sum, logged) => sum + logged.rows, 0);
         readFrom = batch.end;
         unreadRows -= rows;
         unreadSince = batch.capped ? readStartedAt - flushMs : readStartedAt;
+        step = 'insert';
         if (rows > 0 && !(await insertUntilStored(batches))) return;
+        step = 'checkpoint';
         await segments.checkpoint(batch.end);
-        if (drainError !== null) log.info({ pendingRows }, 'the write-ahead log drains again');
-        drainError = null;
+        succeeded(step);
         pendingRows -= rows;
         pendingBytes -= batch.bytes;
         // Not an error for the drain: a segment left behind holds nothing to replay, and is tried again next time.
@@ -491,7 +506,8 @@ export async function createWalSink({
         settleDrainWaiters();
         settlePurgeWaiters(notDeleted);
       } catch (err) {
-        lastError = drainError = (err as Error).message;
+        lastError = (err as Error).message;
+        drainFailure = { step, message: lastError };
         log.error({ err }, 'cannot drain the write-ahead log');
         readFrom = segments.checkpointed;
         unreadRows = pendingRows;
@@ -542,10 +558,10 @@ export async function createWalSink({
         pendingBytes,
         clickHouseReachable: clickHouseReachable && storeReady,
         lastError: storeReady ? lastError : 'the store is not prepared yet',
-        degraded: failingInserts > 0 || !storeReady || drainError !== null,
+        degraded: failingInserts > 0 || !storeReady || drainFailure !== null,
         full,
         diskError,
-        drainError,
+        drainError: drainFailure?.message ?? null,
         maxBytes,
         segments: segments.segmentCount,
         fsyncs: segments.fsyncs,

@@ -1,5 +1,5 @@
 // @vitest-environment node
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -285,4 +285,32 @@ describe('the write-ahead log file', () => {
     expect(reopened.log.checkpointed).toEqual({ segment: 1, offset: record('a').length });
     await reopened.log.close();
   });
+
+  it('writes its checkpoint where a restart reads it, the file deleted by hand meanwhile, and names the file it cannot write', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    const path = join(dir, 'checkpoint.json');
+    await log.append(record('a'));
+    await log.checkpoint(log.committedEnd);
+    await log.append(record('b'));
+    rmSync(path);
+    await log.checkpoint(log.committedEnd);
+    await log.close();
+    const reopened = await SegmentLog.open(dir, 1 << 20);
+    expect(reopened.backlog.rows).toBe(0);
+
+    // Replaced by a directory (a restore gone wrong): the drain's error, and /readyz's detail, name the file.
+    await reopened.log.append(record('c'));
+    rmSync(path);
+    mkdirSync(path);
+    await expect(reopened.log.checkpoint(reopened.log.committedEnd)).rejects.toThrow(`cannot write the write-ahead log's checkpoint ${path}: EISDIR`);
+    await reopened.log.close();
+    // So does a start, with every segment to replay.
+    await expect(SegmentLog.open(dir, 1 << 20)).rejects.toThrow(`cannot write the write-ahead log's checkpoint ${path}: EISDIR`);
+    // Once it is gone, the start replays what was not checkpointed: the record written after the last checkpoint.
+    rmSync(path, { recursive: true });
+    const restarted = await SegmentLog.open(dir, 1 << 20);
+    expect(await visitorsIn(restarted.log)).toEqual(['c']);
+    await restarted.log.close();
+  });
 });
+

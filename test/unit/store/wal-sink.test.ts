@@ -9,7 +9,7 @@ import { createWalSink, type WalSinkOptions } from '../../../collector/ingest/wa
 import { encodeRecord } from '../../../collector/ingest/wal-records.ts';
 
 // File system calls of the log made to fail on demand.
-const disk = vi.hoisted(() => ({ failFsyncs: 0, failUnlinks: 0 }));
+const disk = vi.hoisted(() => ({ failFsyncs: 0, failUnlinks: 0, failReads: false }));
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const fdatasync = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
@@ -29,13 +29,17 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     }
     return fs.unlink(path);
   };
-  return { ...fs, default: { ...fs, unlink }, unlink };
+  const open = (async (path: string, flags?: string, mode?: number) => {
+    if (disk.failReads && path.endsWith('.wal') && flags === 'r') throw Object.assign(new Error(`EIO: i/o error, open '${path}'`), { code: 'EIO' });
+    return fs.open(path, flags, mode);
+  }) as typeof fs.open;
+  return { ...fs, default: { ...fs, unlink, open }, unlink, open };
 });
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'hearth-wal-'));
-  Object.assign(disk, { failFsyncs: 0, failUnlinks: 0 });
+  Object.assign(disk, { failFsyncs: 0, failUnlinks: 0, failReads: false });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,6 +64,23 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const within = (promise: Promise<unknown>, ms: number) => Promise.race([promise.then(() => 'settled'), sleep(ms).then(() => 'still waiting')]);
 
 describe('the write-ahead log sink', () => {
+  it('says why it cannot drain while it lasts: a segment it cannot read, then inserts ClickHouse refuses', async () => {
+    const clickHouse = countingClient();
+    const wal = await createWalSink({ dir, client: clickHouse.client, maxBytes: 1 << 20, flushMs: 10, retryCapMs: 20, log: quiet });
+    disk.failReads = true;
+    await wal.write([row()]);
+    await vi.waitFor(() => expect(wal.status()).toMatchObject({ degraded: true, drainError: expect.stringContaining('EIO') }));
+    // The segment reads again, and ClickHouse fails: that is what is wrong now.
+    clickHouse.failing = true;
+    disk.failReads = false;
+    await vi.waitFor(() => expect(wal.status()).toMatchObject({ degraded: true, drainError: null, lastError: expect.stringContaining('ECONNREFUSED') }));
+    clickHouse.failing = false;
+    await wal.drained();
+    expect(wal.status()).toMatchObject({ degraded: false, drainError: null, pendingRows: 0 });
+    expect(clickHouse.rows).toBe(1);
+    await wal.close();
+  });
+
   it('counts drained rows out once the checkpoint has moved, even if a drained segment cannot be deleted', async () => {
     const clickHouse = countingClient();
     const warnings: string[] = [];
