@@ -1,5 +1,5 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { constants, copyFile, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, copyFile, lstat, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { privateDir } from '../paths.ts';
@@ -419,7 +419,11 @@ async function writeDurably(dir: string, name: string, data: string | Buffer): P
   } finally {
     await handle.close();
   }
-  await rename(`${file}.tmp`, file);
+  // A rename that fails (the name is a directory's) leaves no file behind.
+  await rename(`${file}.tmp`, file).catch(async (err: unknown) => {
+    await unlink(`${file}.tmp`).catch(() => {});
+    throw err;
+  });
   await syncDir(dir);
 }
 
@@ -431,9 +435,10 @@ async function writeDurably(dir: string, name: string, data: string | Buffer): P
 async function openToOverwrite(path: string): Promise<FileHandle | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r+');
+    // Not through a link put in its place: the file it points to is not the log's to write (a new one replaces the link).
+    handle = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
   } catch (err) {
-    if (['ENOENT', 'EACCES', 'EPERM', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+    if (['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;
   }
   try {
@@ -445,9 +450,9 @@ async function openToOverwrite(path: string): Promise<FileHandle | undefined> {
   }
 }
 
-/** Whether `path` names the file `handle` has open. */
+/** Whether `path` names the file `handle` has open (itself, not a link to it). */
 async function isAt(handle: FileHandle, path: string): Promise<boolean> {
-  const [open, named] = await Promise.all([handle.stat(), stat(path).catch(() => undefined)]);
+  const [open, named] = await Promise.all([handle.stat(), lstat(path).catch(() => undefined)]);
   return named !== undefined && named.ino === open.ino && named.dev === open.dev;
 }
 

@@ -561,7 +561,8 @@ export async function createWalSink({
         degraded: failingInserts > 0 || !storeReady || drainFailure !== null,
         full,
         diskError,
-        drainError: drainFailure?.message ?? null,
+        // While inserts fail, that is what is wrong now: a checkpoint that failed before is tried once one succeeds.
+        drainError: failingInserts > 0 ? null : (drainFailure?.message ?? null),
         maxBytes,
         segments: segments.segmentCount,
         fsyncs: segments.fsyncs,

@@ -1,7 +1,7 @@
 // @vitest-environment node
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EventRow } from '../../../collector/ingest/rows.ts';
 import { encodeRecord } from '../../../collector/ingest/wal-records.ts';
@@ -311,6 +311,27 @@ describe('the write-ahead log file', () => {
     const restarted = await SegmentLog.open(dir, 1 << 20);
     expect(await visitorsIn(restarted.log)).toEqual(['c']);
     await restarted.log.close();
+  });
+
+  it('replaces a link put in the place of the checkpoint, leaving the file it points to as it was', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    await log.append(record('a'));
+    await log.checkpoint(log.committedEnd);
+    const path = join(dir, 'checkpoint.json');
+    const elsewhere = join(dir, '..', `${basename(dir)}-elsewhere.txt`);
+    writeFileSync(elsewhere, 'x'.repeat(1000));
+    try {
+      rmSync(path);
+      symlinkSync(elsewhere, path);
+      await log.append(record('b'));
+      await log.checkpoint(log.committedEnd);
+      expect(readFileSync(elsewhere, 'utf8')).toBe('x'.repeat(1000));
+      expect(lstatSync(path).isFile()).toBe(true);
+      await log.close();
+      expect((await SegmentLog.open(dir, 1 << 20)).backlog.rows).toBe(0);
+    } finally {
+      rmSync(elsewhere, { force: true });
+    }
   });
 });
 

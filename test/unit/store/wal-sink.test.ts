@@ -1,5 +1,5 @@
 // @vitest-environment node
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -78,6 +78,20 @@ describe('the write-ahead log sink', () => {
     await wal.drained();
     expect(wal.status()).toMatchObject({ degraded: false, drainError: null, pendingRows: 0 });
     expect(clickHouse.rows).toBe(1);
+
+    // A checkpoint it cannot write (a directory in its place), then inserts ClickHouse refuses: the inserts' failure.
+    const checkpoint = join(dir, 'checkpoint.json');
+    rmSync(checkpoint);
+    mkdirSync(checkpoint);
+    await wal.write([row()]);
+    await vi.waitFor(() => expect(wal.status()).toMatchObject({ degraded: true, drainError: expect.stringContaining(`checkpoint ${checkpoint}: EISDIR`) }));
+    clickHouse.failing = true;
+    rmSync(checkpoint, { recursive: true });
+    await vi.waitFor(() => expect(wal.status()).toMatchObject({ degraded: true, drainError: null, lastError: expect.stringContaining('ECONNREFUSED') }));
+    clickHouse.failing = false;
+    await wal.drained();
+    expect(wal.status()).toMatchObject({ degraded: false, drainError: null, pendingRows: 0 });
+    expect(readdirSync(dir).filter((file) => file.endsWith('.tmp'))).toEqual([]);
     await wal.close();
   });
 
