@@ -18,8 +18,8 @@ const PING_TIMEOUT_MS = 500;
 
 /**
  * `GET /healthz`: the process answers. `GET /readyz`: it accepts events; `degraded` while ClickHouse is failing, or
- * the log cannot be drained for a fault of its own disk, and events wait in the write-ahead log, 503 once that log is full or its disk cannot be written, and events are
- * refused.
+ * the log cannot be drained for a fault of its own disk, and events wait in the write-ahead log, 503 once that log is
+ * full or its disk cannot be written, and events are refused.
  *
  * Both are open to anyone (load balancers call them without a login), so they say what state ingest is in and why
  * in general terms only: what ClickHouse itself said (its version, hosts, users, paths) goes to the log, and to an
