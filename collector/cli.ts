@@ -53,7 +53,7 @@ Options (a command refuses the ones it does not take):
   demo: --visitors N (default 2000), --days N (default 90), --seed N (default 1), --site ID (default: the first)
   backtest: --rules FILE (required; the shape of a site's "rules" in the config), --since DATE (only leads seen
             and behaviour since then, e.g. 2026-03-01 or 2026-03-01T09:00:00Z), --limit N (leads that move most
-            to list, default 10, all with --json), --site ID, --json
+            to list, default 10, all with --json), --site ID (default: the first), --json
 
 Environment:
   HEARTH_DATA_DIR       where embedded data lives (default: .hearth)
