@@ -114,7 +114,8 @@ type Command = keyof typeof COMMAND_OPTIONS;
 /** The commands that open the store: those that take a config (start, migrate, score, backtest, demo). */
 const opensStore = (command: Command) => (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
 
-const DATE = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?:(:\d{2})(?:\.\d{1,3})?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/;
+/** A day, or a moment as RFC 3339 writes it (`t` and `z` in either case, any fraction of a second), or without seconds. */
+const DATE = /^(\d{4}-\d{2}-\d{2})(?:[Tt](\d{2}:\d{2})(?:(:\d{2})(?:\.\d+)?)?(?:[Zz]|([+-])(\d{2}):(\d{2})))?$/;
 
 /** parseArgs keeps the last of a repeated option: `--site a --site b` would run on b alone, without a word. */
 function refuseRepeats(tokens: ReturnType<typeof parseArgs>['tokens'] = []): void {
@@ -179,8 +180,10 @@ function readOptions(command: Command, given: string[]) {
   const date = (flag: string, text: string | undefined) => {
     if (text === undefined) return undefined;
     const match = DATE.exec(text);
-    const value = match ? new Date(text) : undefined;
-    if (!match || !value || Number.isNaN(value.getTime())) throw new UsageError(`--${flag} expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "${text}"`);
+    if (!match) throw new UsageError(`--${flag} expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "${text}"`);
+    const value = new Date(text);
+    // A month, hour or second past its end that Date does not roll over (2026-13-01, a leap second's :60).
+    if (Number.isNaN(value.getTime())) throw new UsageError(`--${flag}: "${text}" is not a real date or time`);
     // Date rolls impossible fields over (February 30 is March 2, 24:00 the next day): written back in the text's own
     // zone, the moment must read as the text does.
     const [, day, minute, second, sign, offsetHours, offsetMinutes] = match;

@@ -35,6 +35,24 @@ describe('hearth refuses bad command-line input, naming the option and the value
       expect(code, since).toBe(2);
       expect(stderr).toContain(`hearth: --since: "${since}" is not a real date or time (it would be read as ${readAs})`);
     }
+    for (const since of ['2026-13-01', '2026-06-30T23:59:60Z']) {
+      const { code, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', RULES, '--since', since], SCRATCH);
+      expect(code, since).toBe(2);
+      expect(stderr).toContain(`hearth: --since: "${since}" is not a real date or time\n`);
+    }
+  });
+
+  it('reads --since as RFC 3339 writes it: t and z in either case, any fraction of a second', async () => {
+    // Read, then refused for being in the future: the message gives the moment it was read as.
+    for (const [since, readAs] of [
+      ['2999-01-01t09:30:00z', '2999-01-01T09:30:00.000Z'],
+      ['2999-01-01T09:30:00.123456Z', '2999-01-01T09:30:00.123Z'],
+      ['2999-01-01T09:30:00.5+02:00', '2999-01-01T07:30:00.500Z'],
+    ]) {
+      const { code, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', RULES, '--since', since!], SCRATCH);
+      expect(code, since).toBe(2);
+      expect(stderr).toContain(`hearth: --since ${readAs} is not in the past`);
+    }
   });
 
   it('reads plain decimal whole numbers only', async () => {
