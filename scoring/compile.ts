@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import { countryCodeOf, countryCodeSql, TITLE_STAND_INS, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, words, wordsSql, type Seniority } from './normalize.ts';
+import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, TITLE_STAND_INS, words, wordsSql, type Seniority } from './normalize.ts';
 import { pricingPages, STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { engagedWithin, letSql, SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';

@@ -136,17 +136,17 @@ export type Seniority = (typeof SENIORITY_LEVELS)[number];
 const anyOf = (...phrases: string[]) => ` (?:${phrases.join('|')}) `;
 
 /**
- * Tried in order on " <words of the title> "; the first that matches wins, and a title that matches none is an
- * individual contributor. Order carries meaning: an intern or an assistant to the CEO is not a CEO, a
- * vice-president is not a president, a "chef d'entreprise" owns the company while a "chef de projet" manages.
- * The levels a sales team expects of real titles, and why for the debatable ones, are in test/support/job-titles.ts.
- */
-/**
  * What stands for the job title of a lead who never gave one, best first (a grade says most of a seniority): the
  * answers a form's job level, role or function field is filed under (collector/ingest/form-fields.ts).
  */
 export const TITLE_STAND_INS = ['job_level', 'job_role', 'job_function'] as const;
 
+/**
+ * Tried in order on " <words of the title> "; the first that matches wins, and a title that matches none is an
+ * individual contributor. Order carries meaning: an intern or an assistant to the CEO is not a CEO, a
+ * vice-president is not a president, a "chef d'entreprise" owns the company while a "chef de projet" manages.
+ * The levels a sales team expects of real titles, and why for the debatable ones, are in test/support/job-titles.ts.
+ */
 const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
   // A job level as a form lists it, the whole answer: "C-Level", "C-Suite", LinkedIn's "CXO", "C-Level / VP" (the
   // highest it names). In a title, it says whom the job serves: a "C-Suite Recruiter", "Sales to C-level".

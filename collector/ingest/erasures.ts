@@ -136,10 +136,11 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   const byEmail = (row: EventRow, ts: number, foundAfter = 0) => row.email !== '' && covers(row, ts, emailErased(row.site_id, row.email), foundAfter);
   const isErased = (row: EventRow, foundAfter = 0) => {
     const ts = timeOf(row.ts);
+    const visit = visitKey(row.site_id, row.visitor_id, row.session_id);
     return (
       covers(row, ts, browserErased(row.site_id, row.visitor_id), foundAfter) ||
-      covers(row, ts, erased.get(visitKey(row.site_id, row.visitor_id, row.session_id)), foundAfter) ||
-      covers(row, ts, visitsGivingErased.get(visitKey(row.site_id, row.visitor_id, row.session_id)), foundAfter) ||
+      covers(row, ts, erased.get(visit), foundAfter) ||
+      covers(row, ts, visitsGivingErased.get(visit), foundAfter) ||
       byEmail(row, ts, foundAfter)
     );
   };
@@ -184,9 +185,10 @@ export function erasureFilter(client: Pick<ClickHouseClient, 'query' | 'command'
   }
   // Whether a batch may hold such a row, from what its record's head says (without reading its rows).
   const mayHold = (batch: LoggedBatch) =>
-    batch.visitors.some((visitor) => erased.has(browserKey(visitor.site_id, visitor.visitor_id)) || sharedBrowsers.has(browserKey(visitor.site_id, visitor.visitor_id))) ||
-    batch.identities.some((identity) => emailErased(identity.site_id, identity.email) !== undefined) ||
-    batch.visitors.some((visitor) => browsersGivingErased.has(browserKey(visitor.site_id, visitor.visitor_id)));
+    batch.visitors.some((visitor) => {
+      const browser = browserKey(visitor.site_id, visitor.visitor_id);
+      return erased.has(browser) || sharedBrowsers.has(browser) || browsersGivingErased.has(browser);
+    }) || batch.identities.some((identity) => emailErased(identity.site_id, identity.email) !== undefined);
 
   /** The rows of the batches that may be an erased person's (mayHold), read, with the handovers they show noted. */
   function suspectRows(batches: LoggedBatch[]): (EventRow[] | undefined)[] {

@@ -463,6 +463,16 @@ export async function createWalSink({
     }
   }
 
+  /**
+   * A step of the drain that failed before is over once it, or a step after it, succeeds: a segment read again while
+   * ClickHouse fails is ClickHouse's failure, said as such, no longer the disk's.
+   */
+  function succeeded(done: DrainStep): void {
+    if (drainFailure === null || DRAIN_STEPS.indexOf(drainFailure.step) > DRAIN_STEPS.indexOf(done)) return;
+    drainFailure = null;
+    log.info({ pendingRows }, 'the write-ahead log drains again');
+  }
+
   async function drainLoop(): Promise<void> {
     if (!storeReady) await Promise.race([ready, stopped]);
     while (!stopping) {
@@ -471,13 +481,6 @@ export async function createWalSink({
         continue;
       }
       let step: DrainStep = 'read';
-      // A step that failed before is over once it, or a step after it, succeeds: a segment read again while ClickHouse
-      // fails is ClickHouse's failure, said as such, no longer the disk's.
-      const succeeded = (done: DrainStep) => {
-        if (drainFailure === null || DRAIN_STEPS.indexOf(drainFailure.step) > DRAIN_STEPS.indexOf(done)) return;
-        drainFailure = null;
-        log.info({ pendingRows }, 'the write-ahead log drains again');
-      };
       try {
         const readStartedAt = performance.now();
         const batch = await segments.read(readFrom, MAX_INSERT_BYTES);

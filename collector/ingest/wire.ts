@@ -206,7 +206,7 @@ export function parseBatch(body: unknown): ParsedBatch {
  * keys or an array's own extra properties, which no JSON text gives, are not looked for.
  */
 export function takenAsSent(body: unknown): body is WireBatch {
-  if (!isRecord(body) || typeof body.s !== 'string' || typeof body.v !== 'string' || !Array.isArray(body.e)) return false;
+  if (!isJsonObject(body) || typeof body.s !== 'string' || typeof body.v !== 'string' || !Array.isArray(body.e)) return false;
   for (const key in body) {
     const value = body[key];
     switch (key) {
@@ -239,7 +239,7 @@ const UUID = z.regexes.uuid();
 /** The event types takenAsSent checks itself: all but identify, whose email the schema converts. */
 const PLAIN_TYPES = new Set<unknown>(['v', 'e', 'd', 'o', 'f', 't']);
 /** An object as JSON.parse makes them: a value of another prototype (inherited fields, none at all) goes to the schema. */
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 const isId = (value: unknown) => value == null || (typeof value === 'string' && ID.test(value));
 const isText = (value: unknown, max: number) => value == null || (typeof value === 'string' && value.length <= max);
 const isWhole = (value: unknown, min: number, max: number) => value == null || (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max);
@@ -247,7 +247,7 @@ const isWhole = (value: unknown, min: number, max: number) => value == null || (
 const isPlainPageUrl = (value: string) => (value.startsWith('https://') || value.startsWith('http://')) && !/\s/.test(value) && URL.canParse(value);
 
 function eventTakenAsSent(event: unknown): boolean {
-  if (!isRecord(event) || typeof event.i !== 'string' || !PLAIN_TYPES.has(event.n) || typeof event.u !== 'string') return false;
+  if (!isJsonObject(event) || typeof event.i !== 'string' || !PLAIN_TYPES.has(event.n) || typeof event.u !== 'string') return false;
   for (const key in event) {
     const value = event[key];
     switch (key) {
@@ -300,7 +300,7 @@ function eventTakenAsSent(event: unknown): boolean {
 }
 
 function propsTakenAsSent(props: unknown, most: number): boolean {
-  if (!isRecord(props)) return false;
+  if (!isJsonObject(props)) return false;
   let count = 0;
   for (const name in props) {
     const value = props[name];
