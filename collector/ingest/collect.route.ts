@@ -89,7 +89,7 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     }
     const receivedAt = Date.now();
     const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) });
-    const ignored = [...parsed.ignored, ...(await withoutSpammedEmails(request, rows))];
+    const ignored = [...parsed.ignored, ...(await withoutSpammedEmails(request, rows, parsed.positions))];
     await sink.write(rows);
     retimed.remember(batch, receivedAt, rows);
     metrics.accepted(batch.e.length);
@@ -102,14 +102,15 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
   /**
    * Emails past what a person gives: a third distinct one in a batch (a browser's batch holds one visit's 300 ms), or any
    * from an address that sent more than `limits.identifyingBatchesPerMinutePerIp` batches with one this minute. Their
-   * events are stored without them, so a script posting forms with made-up emails makes no leads, and no alerts.
+   * events are stored without them, so a script posting forms with made-up emails makes no leads, and no alerts. Each
+   * is named at its place in the batch as sent (`positions`, when parseBatch left events out before it).
    */
-  async function withoutSpammedEmails(request: FastifyRequest, rows: EventRow[]): Promise<Problem[]> {
+  async function withoutSpammedEmails(request: FastifyRequest, rows: EventRow[], positions: number[] | undefined): Promise<Problem[]> {
     const given = new Set<string>();
     const dropped: Problem[] = [];
     const drop = (i: number, message: string) => {
       rows[i]!.email = '';
-      dropped.push({ path: formatPath(['e', i]), message });
+      dropped.push({ path: formatPath(['e', positions?.[i] ?? i]), message });
     };
     rows.forEach((row, i) => {
       if (row.email === '') return;

@@ -92,13 +92,14 @@ function hostOf(url: string | null | undefined): string {
  * only white space is no answer and never replaces one.
  */
 function answersOf(event: WireEvent): Record<string, string> {
-  const props: Record<string, string> = {};
+  // A Map: a trait named as an object's own members (`constructor`, `toString`) is a field like any other.
+  const props = new Map<string, string>();
   const keyOf = event.n === 'i' ? traitKey : declarativeKey;
   for (const [sentKey, value] of Object.entries(event.p ?? {})) {
     const key = keyOf(sentKey);
-    if (key && key !== 'email' && props[key] === undefined) props[key] = String(value).trim();
+    if (key && key !== 'email' && !props.has(key)) props.set(key, String(value).trim());
   }
-  return props;
+  return Object.fromEntries(props);
 }
 
 /** Other properties (a custom event's), as ClickHouse's Map(String, String) column takes them, kept as sent. */

@@ -43,6 +43,21 @@ describe('emails a script posts', () => {
     expect(await leadEmails('one-batch.example')).toEqual(emails.slice(0, 2));
   });
 
+  it('are named at their place in the batch as sent, when events before them were left out', async () => {
+    const emails = [1, 2, 3].map((n) => `place${n}@sent-places.example`);
+    const identifyWithout = wireEvent({ n: 'i', em: 'not-an-email' });
+    const [first, ...others] = emails.map((email, i) => demoRequest(email, `visit-100${i}`));
+    const sent = await post([identifyWithout, first, first, ...others], '198.51.100.4');
+    expect([sent.status, sent.body.accepted]).toEqual([202, 3]);
+    // The third email is the fifth event as sent (e[4]), the third stored.
+    expect(sent.body.ignored).toEqual([
+      { path: 'e[0].em', message: 'expected an email address (got "not-an-email"): the identify event is left out' },
+      { path: 'e[2].i', message: 'the id of e[1]: a repeat, left out' },
+      { path: 'e[4]', message: 'a batch gives at most 2 emails: stored without this one' },
+    ]);
+    expect(await leadEmails('sent-places.example')).toEqual(emails.slice(0, 2));
+  });
+
   it('make no lead past the address\'s batches with an email a minute; another address is not held back', async () => {
     const sent = [];
     for (let n = 1; n <= 5; n++) sent.push(await post([wireEvent(), demoRequest(`spam${n}@per-minute.example`)], '198.51.100.2'));
