@@ -6,6 +6,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { apiRoutes } from './api/api.routes.ts';
 import { installAuth } from './auth/auth.plugin.ts';
 import type { UserEntry } from './auth/users.ts';
+import { formatPath } from './config/issues.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { collectRoutes } from './ingest/collect.route.ts';
 import type { EventSink } from './ingest/sink.ts';
@@ -59,6 +60,11 @@ const storeUnavailable = (reply: FastifyReply, error: string) => reply.code(503)
 const ANSWERED: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** The code of an error that has none (a static file's 403 for a path out of its folder): its status's, in words. */
+/**
+ * A 400 for the request as a whole (a body that is not JSON, is empty, or does not decompress), with `problems` as every
+ * 400 has them: one, at the root, saying the same.
+ */
+const refusedWhole = (reply: FastifyReply, error: string, code: string) => reply.code(400).send({ error, code, problems: [{ path: formatPath([]), message: error }] });
 const codeOfStatus = (status: number) => ({ 401: 'unauthorized', 403: 'forbidden', 404: 'not_found' })[status] ?? 'bad_request';
 
 /** What the HTTP parser's refusals are, by their error code: status, what went wrong, the JSON error's code. */
@@ -77,7 +83,7 @@ function refuseUnreadable(this: FastifyInstance, err: Error & { code?: string },
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, error, code] = UNREADABLE.get(err.code ?? '') ?? [400, 'the request is not valid HTTP', 'bad_request'];
   this.log.trace({ err }, 'unreadable request');
-  const body = JSON.stringify({ error, code });
+  const body = JSON.stringify(status === 400 ? { error, code, problems: [{ path: formatPath([]), message: error }] } : { error, code });
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
   socket.destroy(err);
 }
@@ -146,16 +152,15 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: 'the body is larger than 64 KB', code: 'body_too_large' });
     // Fastify's parser says "not valid JSON" for a key it refuses as well (secure-json-parse).
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-      return reply.code(400).send({ error: 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key', code: 'invalid_json' });
-    }
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return refusedWhole(reply, 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key', 'invalid_json');
     // A JSON content-type with no body at all: Fastify's own code and wording otherwise.
-    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.code(400).send({ error: 'the body is empty: send a JSON object (`{}` for none)', code: 'invalid_json' });
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return refusedWhole(reply, 'the body is empty: send a JSON object (`{}` for none)', 'invalid_json');
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       // The snippet sends text/plain (a beacon needs no CORS preflight); every other route takes application/json.
       const json = request.url.split('?')[0] === '/collect' ? 'JSON as text/plain or application/json' : 'the body as JSON (content-type: application/json)';
       return reply.code(415).send({ error: `send ${json}`, code: 'unsupported_media_type' });
     }
+    if (status === 400) return refusedWhole(reply, error.message, error.code ?? codeOfStatus(status));
     return reply.code(status).send({ error: error.message, code: error.code ?? codeOfStatus(status) });
   });
   // A path that is a route for other methods answers 405 with the methods it takes (Allow), as HTTP says, rather than a

@@ -215,7 +215,8 @@ describe('health and the snippet', () => {
   it('answers what the HTTP parser refuses, and a static path out of its folder, with the JSON errors of every other refusal', async () => {
     const method = await fetch(`${server.url}/api/leads?site=acme`, { method: 'FOO', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     expect(method.status).toBe(400);
-    expect(await method.json()).toEqual({ error: 'the request method is not an HTTP method this server knows', code: 'bad_method' });
+    const unknownMethod = 'the request method is not an HTTP method this server knows';
+    expect(await method.json()).toEqual({ error: unknownMethod, code: 'bad_method', problems: [{ path: '(root)', message: unknownMethod }] });
     const headers = await fetch(`${server.url}/api/leads?site=acme`, { headers: { authorization: `Bearer ${TEST_TOKEN}`, 'x-padding': 'x'.repeat(20_000) } });
     expect(headers.status).toBe(431);
     expect(await headers.json()).toEqual({ error: 'the request headers are larger than 16 KB', code: 'headers_too_large' });

@@ -93,7 +93,8 @@ describe('compressed bodies on POST /collect', () => {
   ])('answers 400 invalid_encoding to %s, and keeps serving', async (_name, encoding, body) => {
     const response = await send(body(), encoding);
     expect(response.status, response.text).toBe(400);
-    expect(response.body).toEqual({ error: `the body is not valid ${encoding} data (Content-Encoding: ${encoding})`, code: 'invalid_encoding' });
+    const error = `the body is not valid ${encoding} data (Content-Encoding: ${encoding})`;
+    expect(response.body).toEqual({ error, code: 'invalid_encoding', problems: [{ path: '(root)', message: error }] });
     await expectServing();
   });
 

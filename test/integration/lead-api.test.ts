@@ -325,10 +325,12 @@ describe('one lead through the API', () => {
       body: '{"notes":{"__proto__":"x"}}',
     });
     expect(poisoned.status).toBe(400);
-    expect(await poisoned.json()).toEqual({ error: 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key', code: 'invalid_json' });
+    const notJson = 'the body is not valid JSON, or holds a "__proto__" or "constructor.prototype" key';
+    expect(await poisoned.json()).toEqual({ error: notJson, code: 'invalid_json', problems: [{ path: '(root)', message: notJson }] });
     // No body at all with a JSON content-type: Hearth's code, not the framework's.
     const empty = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' } });
-    expect([empty.status, await empty.json()]).toEqual([400, { error: 'the body is empty: send a JSON object (`{}` for none)', code: 'invalid_json' }]);
+    const noBody = 'the body is empty: send a JSON object (`{}` for none)';
+    expect([empty.status, await empty.json()]).toEqual([400, { error: noBody, code: 'invalid_json', problems: [{ path: '(root)', message: noBody }] }]);
     // A reason for a lead that is not disqualified would be stored as if it were, and shown nowhere.
     const stray = await fetch(`${server.url}/api/leads/${id}/qualification?site=acme`, {
       method: 'POST',
