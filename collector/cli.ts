@@ -245,7 +245,8 @@ function adminTokenFromEnv(): string | undefined {
 function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean, configFile?: string): StoreOptions {
   const fromEnv = storeOptionsFromEnv();
   if (fromEnv.url) {
-    checkClickHouseUrl(fromEnv.url);
+    // As it was given: fromEnv's has its user, password and database taken out.
+    checkClickHouseUrl(process.env.CLICKHOUSE_URL!);
     checkGivenOnce(process.env.CLICKHOUSE_URL!);
   } else {
     checkNoServerSettings();
@@ -295,6 +296,11 @@ function checkClickHouseUrl(text: string): void {
     throw new ConfigError(`CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "${shown}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`CLICKHOUSE_URL expects an http:// or https:// URL, got "${shown}"`);
+  // An "@" after the host is a password's, unescaped before a "/" of it: the URL parses, a piece of the password taken
+  // for the host and the rest for the database, which the start-up line and every retry's log then printed.
+  if (url.pathname.includes('@')) {
+    throw new ConfigError(`CLICKHOUSE_URL "${shown}" holds an "@" after its host: write a "@" or "/" of the password as %40 or %2F, or give the password in CLICKHOUSE_PASSWORD`);
+  }
   // What else the client reads from the URL (its ?parameters): a client is made, and dropped unused, to ask it.
   try {
     void createClient({ url: text }).close();

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SinkStatus } from '../ingest/sink.ts';
-import { pingWithin } from '../store/client.ts';
+import { pingWithin, queriesWithin, refusesTheCollector } from '../store/client.ts';
 
 export interface HealthOptions {
   client: ClickHouseClient;
@@ -32,11 +32,16 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
     const ping = await pingWithin(client, PING_TIMEOUT_MS);
+    // A server answers a ping without a login: one that refuses the collector (its password rotated, its database
+    // dropped) answered it, while every API request got 503 and a quiet site's log took nothing to fail on.
+    const query = ping.success ? await queriesWithin(client, PING_TIMEOUT_MS) : ping;
     const ingest = ingestStatus();
     const backlog = { pendingRows: ingest.pendingRows, pendingBytes: ingest.pendingBytes };
     const unprepared = storeProblem();
     const [clickHouseProblem, detail] = !ping.success
       ? ['ClickHouse is unreachable', ping.error.message]
+      : !query.success
+      ? [refusesTheCollector(query.error) ? 'ClickHouse refuses the collector (its user, password or database)' : 'ClickHouse fails to answer a query', query.error.message]
       : unprepared
         ? ['the store is not prepared yet', unprepared]
         : ingest.drainError

@@ -128,6 +128,19 @@ export async function pingWithin(client: Pick<ClickHouseClient, 'ping'>, ms: num
   return { success: false, error: Object.assign(new Error(`no answer to a ping within ${within}`), { code: 'ETIMEDOUT' }) };
 }
 
+/**
+ * Runs `SELECT 1` as the collector, giving up after `ms`: where a ping (which a ClickHouse server answers without a
+ * login) says the server is up, this says it takes the collector: its user, its password, its database.
+ */
+export async function queriesWithin(client: Pick<ClickHouseClient, 'command'>, ms: number): Promise<{ success: true } | { success: false; error: Error }> {
+  try {
+    await client.command({ query: 'SELECT 1', abort_signal: AbortSignal.timeout(ms) });
+    return { success: true };
+  } catch (err) {
+    return { success: false, error: err instanceof Error ? err : new Error(String(err)) };
+  }
+}
+
 /** A human description of where the data lives, for start-up logs. */
 export function describeStore(options: StoreOptions): string {
   const { url, database, cluster } = withUrlParts(options);

@@ -139,6 +139,13 @@ describe('hearth checks its environment before opening anything', () => {
     // A password may hold "/" (base64 does): hidden all the same.
     const slashed = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'http://ana.b:Sup3r/Secret@clickhouse host:8123' });
     expect(slashed.stderr).toBe('hearth: CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "http://ana.b:***@clickhouse host:8123"\n');
+    // A "@" of it left unescaped before a "/" of it: the URL parses, a piece of the password taken for its host and the
+    // rest for the database, which the start printed (and retried for ever, accepting events it never stored).
+    const unescaped = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...env, CLICKHOUSE_URL: 'https://hearth:Tr0ub@dor/42x@ch.example.com:8443/hearth' });
+    expect([unescaped.code, unescaped.stderr]).toEqual([
+      2,
+      'hearth: CLICKHOUSE_URL "https://hearth:***@ch.example.com:8443/hearth" holds an "@" after its host: write a "@" or "/" of the password as %40 or %2F, or give the password in CLICKHOUSE_PASSWORD\n',
+    ]);
     const noScheme = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'clickhouse.example.com:8123' });
     expect(noScheme.code).toBe(2);
     expect(noScheme.stderr).toBe('hearth: CLICKHOUSE_URL expects an http:// or https:// URL, got "clickhouse.example.com:8123"\n');

@@ -20,13 +20,19 @@ const healthy: SinkStatus = { pendingRows: 0, pendingBytes: 0, clickHouseReachab
 let client: ClickHouseClient;
 let app: FastifyInstance;
 let url: string;
-const state = { ping: { success: true } as PingResult, sink: healthy };
+const state = { ping: { success: true } as PingResult, sink: healthy, refusal: null as Error | null };
 const logLines: string[] = [];
 
 beforeAll(async () => {
   client = createStoreClient({ dataDir: processDataDir() });
-  // The real client, but for its ping, which each test sets.
-  const pinged = Object.create(client, { ping: { value: async () => state.ping } }) as ClickHouseClient;
+  // The real client, but for its ping, which each test sets, and a refusal of its statements, when a test sets one.
+  const pinged = Object.create(client, {
+    ping: { value: async () => state.ping },
+    command: { value: async (params: Parameters<ClickHouseClient['command']>[0]) => {
+      if (state.refusal) throw state.refusal;
+      return client.command(params);
+    } },
+  }) as ClickHouseClient;
   const sink = { write: async () => {}, close: async () => {}, drained: async () => {}, status: () => state.sink };
   const config = parseConfig(
     { sites: [{ id: 'acme', origins: [SITE_ORIGIN] }], tokens: [{ name: 'dashboards', role: 'marketing', tokenHash: hashToken(MARKETING_TOKEN) }] },
@@ -94,6 +100,27 @@ describe('GET /readyz without a login', () => {
     state.ping = { success: true };
     state.sink = healthy;
     expect(await readiness()).toMatchObject({ status: 200, body: { status: 'ready' } });
+  });
+});
+
+describe('GET /readyz while ClickHouse answers its ping and refuses the collector', () => {
+  // A server answers /ping without a login: its password rotated, or its database dropped, the collector is refused
+  // every statement (the API answers 503 "/readyz tells an admin why") while a quiet site's log has nothing to fail on.
+  const REFUSAL = 'Code: 516. DB::Exception: hearth: Authentication failed: password is incorrect, or there is no user with such name. (AUTHENTICATION_FAILED)';
+  afterAll(() => {
+    state.refusal = null;
+  });
+
+  it('says degraded, and tells an admin what ClickHouse said', async () => {
+    state.ping = { success: true };
+    state.sink = healthy;
+    state.refusal = Object.assign(new Error(REFUSAL), { type: 'AUTHENTICATION_FAILED', code: '516' });
+    const stranger = await readiness();
+    expect(stranger.body).toEqual({ status: 'degraded', error: 'ClickHouse refuses the collector (its user, password or database); events are kept in the write-ahead log', pendingRows: 0, pendingBytes: 0 });
+    expect(stranger.text).not.toContain('DB::Exception');
+    expect((await readiness(TEST_TOKEN)).body).toMatchObject({ status: 'degraded', detail: REFUSAL });
+    state.refusal = null;
+    expect((await readiness()).body).toEqual({ status: 'ready' });
   });
 });
 
