@@ -59,12 +59,13 @@ const storeUnavailable = (reply: FastifyReply, error: string) => reply.code(503)
  */
 const ANSWERED: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
-/** The code of an error that has none (a static file's 403 for a path out of its folder): its status's, in words. */
 /**
  * A 400 for the request as a whole (a body that is not JSON, is empty, or does not decompress), with `problems` as every
  * 400 has them: one, at the root, saying the same.
  */
 const refusedWhole = (reply: FastifyReply, error: string, code: string) => reply.code(400).send({ error, code, problems: [{ path: formatPath([]), message: error }] });
+
+/** The code of an error that has none (a static file's 403 for a path out of its folder): its status's, in words. */
 const codeOfStatus = (status: number) => ({ 401: 'unauthorized', 403: 'forbidden', 404: 'not_found' })[status] ?? 'bad_request';
 
 /** What the HTTP parser's refusals are, by their error code: status, what went wrong, the JSON error's code. */

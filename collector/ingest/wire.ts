@@ -196,8 +196,10 @@ export function parseBatch(body: unknown): ParsedBatch {
   const kept = cleaned?.filter(({ leftOut }) => !leftOut);
   if (kept?.length !== 0) {
     const parsed = wireBatchSchema.safeParse(kept ? { ...copy, e: kept.map(({ event }) => event) } : copy, { reportInput: true });
-    const leftOut = new Set(cleaned?.flatMap(({ leftOut, index }) => (leftOut ? [index] : [])));
-    if (parsed.success) return finished(parsed.data, [...ignored, ...unknownFields(body, leftOut)], kept!.map(({ index }) => index));
+    if (parsed.success) {
+      const leftOut = new Set(cleaned?.flatMap(({ leftOut, index }) => (leftOut ? [index] : [])));
+      return finished(parsed.data, [...ignored, ...unknownFields(body, leftOut)], kept!.map(({ index }) => index));
+    }
   }
   // Refused: the problems are told at the places of the events as sent, so the identify events left out are put back.
   const all = wireBatchSchema.safeParse(cleaned ? { ...copy, e: cleaned.map(({ event }) => event) } : copy, { reportInput: true });

@@ -133,10 +133,12 @@ export async function pingWithin(client: Pick<ClickHouseClient, 'ping'>, ms: num
  * login) says the server is up, this says it takes the collector: its user, its password, its database.
  */
 export async function queriesWithin(client: Pick<ClickHouseClient, 'command'>, ms: number): Promise<{ success: true } | { success: false; error: Error }> {
+  const timeout = AbortSignal.timeout(ms);
   try {
-    await client.command({ query: 'SELECT 1', abort_signal: AbortSignal.timeout(ms) });
+    await client.command({ query: 'SELECT 1', abort_signal: timeout });
     return { success: true };
   } catch (err) {
+    if (timeout.aborted) return { success: false, error: Object.assign(new Error(`no answer to SELECT 1 within ${ms} ms`), { code: 'ETIMEDOUT' }) };
     return { success: false, error: err instanceof Error ? err : new Error(String(err)) };
   }
 }
