@@ -646,7 +646,9 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
     lead.temperature.padEnd(4),
     (lead.stage || '-').padEnd(5),
     lead.email.padEnd(width),
-    weightiestReasons(lead.reasons).map((reason) => `${reason.rule} ${reason.points > 0 ? '+' : ''}${Math.round(reason.points)}`).join(', '),
+    // Points as the API gives them, to two decimals: rounded to whole points, two reasons of 14.5 read "+15, +15" beside
+    // a score of 29.
+    weightiestReasons(lead.reasons).map((reason) => `${reason.rule} ${reason.points > 0 ? '+' : ''}${reason.points}`).join(', '),
   ]);
   console.log(['score', 'temp', 'stage', 'lead'.padEnd(width), 'top reasons'].join('  '));
   for (const row of rows) console.log(row.join('  '));

@@ -45,6 +45,11 @@ describe('hearth demo', () => {
     expect(listed).toMatchObject({ site: 'demo', total: Number(/^(\d+) leads on site/.exec(lines.at(-1)!)?.[1]) });
     expect(leads.map((lead) => [lead.kind, lead.score, lead.email])).toEqual(rows.slice(0, 3).map((row) => ['lead', Number(row![1]), row![4]]));
     expect(leads[0]!.reasons.length).toBeGreaterThan(0);
+    // The table's reasons with their points as the JSON gives them (decayed, to two decimals), not rounded to whole ones.
+    const shown = lines.slice(1, 4).map((line) => [...line.replace(/^.*?@\S+\s+/, '').matchAll(/(\S+) ([+-]?\d+(?:\.\d+)?)(?:, |$)/g)].map(([, rule, points]) => [rule, Number(points)]));
+    const given = leads.map((lead) => new Map((lead.reasons as { rule: string; points: number }[]).map((reason) => [reason.rule, reason.points])));
+    expect(shown.flat().length).toBeGreaterThan(0);
+    expect(shown.map((reasons, i) => reasons.map(([rule]) => [rule, given[i]!.get(rule as string)]))).toEqual(shown);
     // As GET /api/leads lists them: ids, and times with their zone.
     expect(leads[0]!.id).toMatch(/^l_[0-9a-f]{20}$/);
     expect(leads[0]!.lastSeen).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
