@@ -114,7 +114,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     // any other error, rather than Fastify's own shape.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a part of the path is longer than 100 characters' : error.message;
-      return reply.code(400).send({ error: message, code: 'bad_url' });
+      return refusedWhole(reply, message, 'bad_url');
     },
     clientErrorHandler: refuseUnreadable,
   });

@@ -296,10 +296,13 @@ function checkClickHouseUrl(text: string): void {
     throw new ConfigError(`CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "${shown}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`CLICKHOUSE_URL expects an http:// or https:// URL, got "${shown}"`);
-  // An "@" after the host is a password's, unescaped before a "/" of it: the URL parses, a piece of the password taken
-  // for the host and the rest for the database, which the start-up line and every retry's log then printed.
-  if (url.pathname.includes('@')) {
-    throw new ConfigError(`CLICKHOUSE_URL "${shown}" holds an "@" after its host: write a "@" or "/" of the password as %40 or %2F, or give the password in CLICKHOUSE_PASSWORD`);
+  // An "@" after the host is a password's, unescaped after a "/", "?" or "#" of it (a URL for ClickHouse has no use for
+  // a "#"): the URL parses, a piece of the password or the user taken for the host and the rest for the database, which
+  // the start-up line and every retry's log then printed.
+  if (`${url.pathname}${url.search}`.includes('@') || url.hash !== '') {
+    throw new ConfigError(
+      `CLICKHOUSE_URL "${shown}" holds an "@" or a "#" after its host: write a "@", "/", "?" or "#" of the password as %40, %2F, %3F or %23, or give the password in CLICKHOUSE_PASSWORD`,
+    );
   }
   // What else the client reads from the URL (its ?parameters): a client is made, and dropped unused, to ask it.
   try {

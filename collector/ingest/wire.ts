@@ -53,6 +53,8 @@ const MAX_PROP_TEXT = 500;
 const isPropValue = (value: unknown) =>
   typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length <= MAX_PROP_TEXT);
 const propValue = z.custom<string | number | boolean>(isPropValue, { message: `expected text of at most ${MAX_PROP_TEXT} characters, a number or true/false` });
+/** A property name the schema takes: 1 to MAX_PROP_NAME characters, counted as it counts them (code points: an emoji is one). */
+const isPropName = (name: string) => name.length > 0 && (name.length <= MAX_PROP_NAME || [...name].length <= MAX_PROP_NAME);
 const props = z.record(shortText(MAX_PROP_NAME).min(1), propValue);
 /** Properties of a custom event, stored as sent; a form or an identify call keeps only its declarative answers. */
 const MAX_PROPS = 20;
@@ -331,9 +333,7 @@ function holdsUnstorableProps(body: unknown): boolean {
     const props = (event as { p?: unknown }).p;
     if (props == null) return false;
     if (typeof props !== 'object' || Array.isArray(props)) return true;
-    for (const name in props) {
-      if (name.length === 0 || name.length > MAX_PROP_NAME || !isPropValue((props as Record<string, unknown>)[name])) return true;
-    }
+    for (const name in props) if (!isPropName(name) || !isPropValue((props as Record<string, unknown>)[name])) return true;
     return false;
   });
 }
@@ -508,7 +508,7 @@ function cleanProps(event: Record<string, unknown>, at: (...path: PropertyKey[])
 }
 
 function propertyProblem(name: string, value: unknown): string | undefined {
-  if (name.length === 0 || name.length > MAX_PROP_NAME) return `a property name has 1 to ${MAX_PROP_NAME} characters`;
+  if (!isPropName(name)) return `a property name has 1 to ${MAX_PROP_NAME} characters`;
   if (typeof value === 'object') return `${Array.isArray(value) ? 'a list' : 'an object'} is not stored: a property is text, a number or true/false`;
   if (typeof value === 'string' && value.length > MAX_PROP_TEXT) return `at most ${MAX_PROP_TEXT} characters (got ${value.length})`;
   if (typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) return 'expected text, a number or true/false';

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SinkStatus } from '../ingest/sink.ts';
-import { pingWithin, queriesWithin, refusesTheCollector } from '../store/client.ts';
+import { eventsTableWithin, isEmbedded, pingWithin, refusesTheCollector } from '../store/client.ts';
 
 export interface HealthOptions {
   client: ClickHouseClient;
@@ -31,19 +31,24 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
-    const ping = await pingWithin(client, PING_TIMEOUT_MS);
     // A server answers a ping without a login: one that refuses the collector (its password rotated, its database
-    // dropped) answered it, while every API request got 503 and a quiet site's log took nothing to fail on.
-    const query = ping.success ? await queriesWithin(client, PING_TIMEOUT_MS) : ping;
+    // dropped), or whose database lost Hearth's tables, answered it while every API request failed, and a quiet site's
+    // log had nothing to fail on. So it is also asked, as the collector, for the events table; only a refusal or a
+    // missing table count, as the ping and the inserts tell the rest. The embedded engine has no login, and a busy one
+    // kept that question waiting behind the dashboards' queries.
+    const [ping, tables] = await Promise.all([pingWithin(client, PING_TIMEOUT_MS), isEmbedded(client) ? undefined : eventsTableWithin(client, PING_TIMEOUT_MS)]);
+    const refusal = tables && !tables.answered && refusesTheCollector(tables.error) ? tables.error : undefined;
     const ingest = ingestStatus();
     const backlog = { pendingRows: ingest.pendingRows, pendingBytes: ingest.pendingBytes };
     const unprepared = storeProblem();
     const [clickHouseProblem, detail] = !ping.success
       ? ['ClickHouse is unreachable', ping.error.message]
-      : !query.success
-      ? [refusesTheCollector(query.error) ? 'ClickHouse refuses the collector (its user, password or database)' : 'ClickHouse fails to answer a query', query.error.message]
+      : refusal
+      ? ['ClickHouse refuses the collector (its user, password or database)', refusal.message]
       : unprepared
         ? ['the store is not prepared yet', unprepared]
+        : tables?.answered && !tables.exists
+        ? ["the collector's database has no events table (dropped and made again?): `hearth migrate` makes Hearth's tables", 'EXISTS TABLE events: 0']
         : ingest.drainError
         ? ['the write-ahead log cannot be read or checkpointed on its disk', ingest.drainError]
         : ingest.degraded

@@ -129,17 +129,17 @@ export async function pingWithin(client: Pick<ClickHouseClient, 'ping'>, ms: num
 }
 
 /**
- * Runs `SELECT 1` as the collector, giving up after `ms`: where a ping (which a ClickHouse server answers without a
- * login) says the server is up, this says it takes the collector: its user, its password, its database.
+ * Asks ClickHouse, as the collector (its user, password and database), whether Hearth's events table is there, giving
+ * up after `ms`: a ping, which a ClickHouse server answers without a login, says only that the server is up.
  */
-export async function queriesWithin(client: Pick<ClickHouseClient, 'command'>, ms: number): Promise<{ success: true } | { success: false; error: Error }> {
+export async function eventsTableWithin(client: Pick<ClickHouseClient, 'query'>, ms: number): Promise<{ answered: true; exists: boolean } | { answered: false; error: Error }> {
   const timeout = AbortSignal.timeout(ms);
   try {
-    await client.command({ query: 'SELECT 1', abort_signal: timeout });
-    return { success: true };
+    const rows = await (await client.query({ query: 'EXISTS TABLE events', format: 'JSONEachRow', abort_signal: timeout })).json<{ result: number | string }>();
+    return { answered: true, exists: Number(rows[0]?.result) === 1 };
   } catch (err) {
-    if (timeout.aborted) return { success: false, error: Object.assign(new Error(`no answer to SELECT 1 within ${ms} ms`), { code: 'ETIMEDOUT' }) };
-    return { success: false, error: err instanceof Error ? err : new Error(String(err)) };
+    if (timeout.aborted) return { answered: false, error: Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' }) };
+    return { answered: false, error: err instanceof Error ? err : new Error(String(err)) };
   }
 }
 
@@ -419,3 +419,6 @@ const rawInserts = new WeakMap<object, EncodedInsert>();
  * (a pause of tens of milliseconds for the write-ahead log's 8 MB inserts). Undefined for a ClickHouse server.
  */
 export const rawInsertOf = (client: object): EncodedInsert | undefined => rawInserts.get(client);
+
+/** Whether a client is the embedded engine's (createStoreClient without a URL): no server, no login. */
+export const isEmbedded = (client: object): boolean => rawInserts.has(client);

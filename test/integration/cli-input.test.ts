@@ -142,10 +142,14 @@ describe('hearth checks its environment before opening anything', () => {
     // A "@" of it left unescaped before a "/" of it: the URL parses, a piece of the password taken for its host and the
     // rest for the database, which the start printed (and retried for ever, accepting events it never stored).
     const unescaped = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...env, CLICKHOUSE_URL: 'https://hearth:Tr0ub@dor/42x@ch.example.com:8443/hearth' });
-    expect([unescaped.code, unescaped.stderr]).toEqual([
-      2,
-      'hearth: CLICKHOUSE_URL "https://hearth:***@ch.example.com:8443/hearth" holds an "@" after its host: write a "@" or "/" of the password as %40 or %2F, or give the password in CLICKHOUSE_PASSWORD\n',
-    ]);
+    const unescapedAt = (url: string) =>
+      `hearth: CLICKHOUSE_URL "${url}" holds an "@" or a "#" after its host: write a "@", "/", "?" or "#" of the password as %40, %2F, %3F or %23, or give the password in CLICKHOUSE_PASSWORD\n`;
+    expect([unescaped.code, unescaped.stderr]).toEqual([2, unescapedAt('https://hearth:***@ch.example.com:8443/hearth')]);
+    // The same after a "#" or a "?" of it: the user, or a piece of the password, would be the host.
+    for (const url of ['http://hearth:2024#Summer@127.0.0.1:8123/hearth', 'http://hearth:2024?Summer@127.0.0.1:8123/hearth']) {
+      const refused = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: url });
+      expect([refused.code, refused.stderr]).toEqual([2, unescapedAt('http://hearth:***@127.0.0.1:8123/hearth')]);
+    }
     const noScheme = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'clickhouse.example.com:8123' });
     expect(noScheme.code).toBe(2);
     expect(noScheme.stderr).toBe('hearth: CLICKHOUSE_URL expects an http:// or https:// URL, got "clickhouse.example.com:8123"\n');

@@ -293,7 +293,12 @@ describe('erasing a person', () => {
     });
     expect({ status: trial.status, body: await trial.json() }).toEqual({
       status: 400,
-      body: { error: 'DELETE /api/leads/:id takes no body, and nothing was done: its options, if any, go in the query string', code: 'unexpected_body', keys: ['dryRun'] },
+      body: {
+        error: 'DELETE /api/leads/:id takes no body, and nothing was done: its options, if any, go in the query string',
+        code: 'unexpected_body',
+        keys: ['dryRun'],
+        problems: [{ path: 'dryRun', message: 'unexpected: this request takes no body' }],
+      },
     });
     expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(200);
 

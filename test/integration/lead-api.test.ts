@@ -139,7 +139,8 @@ describe('one lead through the API', () => {
     // A path the router refuses before any route (too long a part, a broken escape) is told in the same JSON shape.
     for (const path of [`/api/leads/${'x'.repeat(150)}?site=acme`, '/api/leads/%E0%A4%A?site=acme']) {
       const refused = await getJson(server, path);
-      expect([path, refused.status, Object.keys(refused.body).sort(), refused.body.code]).toEqual([path, 400, ['code', 'error'], 'bad_url']);
+      expect([path, refused.status, Object.keys(refused.body).sort(), refused.body.code]).toEqual([path, 400, ['code', 'error', 'problems'], 'bad_url']);
+      expect(refused.body.problems).toEqual([{ path: '(root)', message: refused.body.error }]);
     }
   });
 

@@ -7,6 +7,7 @@ import { hashToken } from '../../collector/auth/tokens.ts';
 import { parseConfig } from '../../collector/config/load.ts';
 import type { SinkStatus } from '../../collector/ingest/sink.ts';
 import { createStoreClient } from '../../collector/store/client.ts';
+import { migrate } from '../../collector/store/migrate.ts';
 import { processDataDir } from '../support/data-dir.ts';
 import { SITE_ORIGIN, TEST_TOKEN } from '../support/server.ts';
 
@@ -20,17 +21,19 @@ const healthy: SinkStatus = { pendingRows: 0, pendingBytes: 0, clickHouseReachab
 let client: ClickHouseClient;
 let app: FastifyInstance;
 let url: string;
-const state = { ping: { success: true } as PingResult, sink: healthy, refusal: null as Error | null };
+const state = { ping: { success: true } as PingResult, sink: healthy, refusal: null as Error | null, noTables: false };
 const logLines: string[] = [];
 
 beforeAll(async () => {
   client = createStoreClient({ dataDir: processDataDir() });
-  // The real client, but for its ping, which each test sets, and a refusal of its statements, when a test sets one.
+  await migrate(client);
+  // The real client, but for its ping, which each test sets, and a refusal of its queries, or an events table gone,
+  // when a test sets them. Not the embedded engine's own client, it is asked as a server is.
   const pinged = Object.create(client, {
     ping: { value: async () => state.ping },
-    command: { value: async (params: Parameters<ClickHouseClient['command']>[0]) => {
+    query: { value: async (params: Parameters<ClickHouseClient['query']>[0]) => {
       if (state.refusal) throw state.refusal;
-      return client.command(params);
+      return client.query(state.noTables ? { ...params, query: params.query.replace('events', 'no_such_table') } : params);
     } },
   }) as ClickHouseClient;
   const sink = { write: async () => {}, close: async () => {}, drained: async () => {}, status: () => state.sink };
@@ -121,6 +124,39 @@ describe('GET /readyz while ClickHouse answers its ping and refuses the collecto
     expect((await readiness(TEST_TOKEN)).body).toMatchObject({ status: 'degraded', detail: REFUSAL });
     state.refusal = null;
     expect((await readiness()).body).toEqual({ status: 'ready' });
+  });
+
+  it("says degraded when the collector's database has lost Hearth's tables (dropped and made again)", async () => {
+    state.ping = { success: true };
+    state.sink = healthy;
+    state.noTables = true;
+    try {
+      expect((await readiness()).body).toMatchObject({ status: 'degraded', error: expect.stringContaining("the collector's database has no events table") });
+    } finally {
+      state.noTables = false;
+    }
+    expect((await readiness()).body).toEqual({ status: 'ready' });
+  });
+});
+
+describe('GET /readyz on the embedded engine', () => {
+  it('asks it nothing but its ping: it has no login, and a busy one kept the question waiting behind the dashboards', async () => {
+    // The embedded client itself, not the stand-in for a server above.
+    const bare = createStoreClient({ dataDir: processDataDir() });
+    const sink = { write: async () => {}, close: async () => {}, drained: async () => {}, status: () => healthy };
+    const config = parseConfig({ sites: [{ id: 'acme', origins: [SITE_ORIGIN] }] }, 'test config');
+    const embeddedApp = await buildApp({ config, client: bare, sink, adminToken: TEST_TOKEN });
+    try {
+      const asked: string[] = [];
+      const [query, command] = [bare.query.bind(bare), bare.command.bind(bare)];
+      bare.query = (params) => (asked.push(params.query), query(params));
+      bare.command = (params) => (asked.push(params.query), command(params));
+      const response = await embeddedApp.inject({ method: 'GET', url: '/readyz' });
+      expect([response.statusCode, response.json(), asked]).toEqual([200, { status: 'ready' }, []]);
+    } finally {
+      await embeddedApp.close();
+      await bare.close();
+    }
   });
 });
 

@@ -58,6 +58,19 @@ describe('parseBatch', () => {
     });
   });
 
+  it('counts a property name in characters, as the schema does: 40 emoji are 40, whatever else the batch holds', () => {
+    const [emoji40, emoji65] = ['😀'.repeat(40), '😀'.repeat(65)];
+    expect(outcome(batchOf(event({ n: 't', k: 'x', p: { [emoji40]: 1 } })))).toEqual({ status: 202, stored: [{ [emoji40]: 1 }], ignored: [] });
+    expect(outcome(batchOf(event({ n: 't', k: 'x', p: { [emoji40]: 1, [emoji65]: 2, list: [] } })))).toEqual({
+      status: 202,
+      stored: [{ [emoji40]: 1 }],
+      ignored: [
+        { path: `e[0].p.${'😀'.repeat(32)}…`, message: 'a property name has 1 to 64 characters' },
+        { path: 'e[0].p.list', message: 'a list is not stored: a property is text, a number or true/false' },
+      ],
+    });
+  });
+
   it('leaves out properties that are not an object of them', () => {
     expect(outcome(batchOf(event({ n: 't', k: 'x', p: ['a'] }), event({ n: 't', k: 'y', p: 'annual' })))).toEqual({
       status: 202,
