@@ -12,7 +12,7 @@ import { collectRoutes } from './ingest/collect.route.ts';
 import type { EventSink } from './ingest/sink.ts';
 import type { WalSink } from './ingest/wal.ts';
 import type { ClusterTarget } from './store/cluster-ddl.ts';
-import { isTransient, refusesTheCollector } from './store/client.ts';
+import { isTransient, lacksTables, refusesTheCollector } from './store/client.ts';
 import { createMetrics, type HearthMetrics } from './metrics.ts';
 import { dashboardRoutes } from './routes/dashboard.route.ts';
 import { demoSiteRoutes } from './routes/demo.route.ts';
@@ -146,6 +146,10 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     if (refusesTheCollector(error)) {
       request.log.error({ err: error }, 'ClickHouse refuses the collector (its user, password or database)');
       return storeUnavailable(reply, 'the database refuses this collector (its user, password or database: /readyz tells an admin why); nothing was read or changed');
+    }
+    if (lacksTables(error)) {
+      request.log.error({ err: error }, "ClickHouse lacks Hearth's tables (the database dropped and made again?): hearth migrate makes them");
+      return storeUnavailable(reply, "the database lacks Hearth's tables (/readyz tells why; `hearth migrate` makes them); nothing was read or changed");
     }
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');

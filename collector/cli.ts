@@ -285,30 +285,43 @@ function checkGivenOnce(text: string): void {
   if (inUrl.password && password && inUrl.password !== password) throw new ConfigError('CLICKHOUSE_URL holds a password and CLICKHOUSE_PASSWORD another one: give it once');
 }
 
+/**
+ * A CLICKHOUSE_URL as it may be shown: a password, whatever it holds, masked. Between the user's ":" and the last
+ * "@": a password may hold "/" (openssl rand -base64 makes some), "@", "?" or "#" left unescaped, a user an "@"
+ * (ops@corp.com). A URL with no "@" after a ":" is shown as it is.
+ */
+export function maskedUrl(text: string): string {
+  const parts = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@([^@]*)$/is.exec(text);
+  const colon = parts ? parts[2]!.indexOf(':') : -1;
+  return parts && colon >= 0 ? `${parts[1]}${parts[2]!.slice(0, colon + 1)}***@${parts[3]}` : text;
+}
+
+/** What to do with a password a URL cannot carry as it is. */
+const ESCAPE_PASSWORD = 'write a "@", "/", "?", "#" or "%" of the password as %40, %2F, %3F, %23 or %25, or give the password in CLICKHOUSE_PASSWORD';
+
 function checkClickHouseUrl(text: string): void {
   // The URL may carry a password: it is not repeated.
-  // Up to the last "@" before the host: a password may hold "/" (openssl rand -base64 makes some), or "@" left unescaped.
-  const shown = text.replace(/^([^:]*:\/\/[^/:@]*:).*@/, '$1***@');
+  const shown = maskedUrl(text);
+  const hasPassword = shown !== text;
+  const hint = hasPassword ? ` (${ESCAPE_PASSWORD})` : '';
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(`CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "${shown}"`);
+    throw new ConfigError(`CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "${shown}"${hint}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`CLICKHOUSE_URL expects an http:// or https:// URL, got "${shown}"`);
-  // An "@" after the host is a password's, unescaped after a "/", "?" or "#" of it (a URL for ClickHouse has no use for
-  // a "#"): the URL parses, a piece of the password or the user taken for the host and the rest for the database, which
-  // the start-up line and every retry's log then printed.
-  if (`${url.pathname}${url.search}`.includes('@') || url.hash !== '') {
-    throw new ConfigError(
-      `CLICKHOUSE_URL "${shown}" holds an "@" or a "#" after its host: write a "@", "/", "?" or "#" of the password as %40, %2F, %3F or %23, or give the password in CLICKHOUSE_PASSWORD`,
-    );
+  // An "@" after the host is a password's, unescaped after a "/", "?" or "#" of it (a URL for ClickHouse has no use for a
+  // "#"; a query parameter's value, name=a@b, may hold one): the URL parses, a piece of the password or the user taken for
+  // the host and the rest for the database, which the start-up line and every retry's log then printed.
+  if (url.pathname.includes('@') || /^\?[^=]*@/.test(url.search) || url.hash !== '') {
+    throw new ConfigError(`CLICKHOUSE_URL "${shown}" holds an "@" or a "#" after its host: ${ESCAPE_PASSWORD}`);
   }
   // What else the client reads from the URL (its ?parameters): a client is made, and dropped unused, to ask it.
   try {
     void createClient({ url: text }).close();
   } catch (err) {
-    throw new ConfigError(`CLICKHOUSE_URL "${shown}": ${(err as Error).message}`);
+    throw new ConfigError(`CLICKHOUSE_URL "${shown}": ${(err as Error).message}${hint}`);
   }
 }
 

@@ -55,6 +55,8 @@ const isPropValue = (value: unknown) =>
 const propValue = z.custom<string | number | boolean>(isPropValue, { message: `expected text of at most ${MAX_PROP_TEXT} characters, a number or true/false` });
 /** A property name the schema takes: 1 to MAX_PROP_NAME characters, counted as it counts them (code points: an emoji is one). */
 const isPropName = (name: string) => name.length > 0 && (name.length <= MAX_PROP_NAME || [...name].length <= MAX_PROP_NAME);
+/** A name as the 202 quotes it: cut after MAX_PROP_NAME characters, so an answer does not echo up to 64 KB of it. */
+const shownName = (name: string) => (name.length <= MAX_PROP_NAME || [...name].length <= MAX_PROP_NAME ? name : `${[...name].slice(0, MAX_PROP_NAME).join('')}…`);
 const props = z.record(shortText(MAX_PROP_NAME).min(1), propValue);
 /** Properties of a custom event, stored as sent; a form or an identify call keeps only its declarative answers. */
 const MAX_PROPS = 20;
@@ -352,8 +354,7 @@ function unknownFields(body: unknown, leftOut?: Set<number>): Problem[] {
     if (typeof object !== 'object' || object === null || Array.isArray(object)) return;
     for (const key of Object.keys(object)) {
       if (fields.includes(key)) continue;
-      const name = key.length > MAX_PROP_NAME ? `${key.slice(0, MAX_PROP_NAME).toWellFormed()}…` : key;
-      unknown.push({ path: formatPath(at(name)), message: `not a field of ${of} (${fields.join(', ')}): left out` });
+      unknown.push({ path: formatPath(at(shownName(key))), message: `not a field of ${of} (${fields.join(', ')}): left out` });
     }
   };
   look(body, BATCH_FIELDS, (key) => [key], 'a batch');
@@ -494,7 +495,7 @@ function cleanProps(event: Record<string, unknown>, at: (...path: PropertyKey[])
     if (value === null) continue;
     const problem = propertyProblem(name, value);
     // A long name is quoted cut (and whole: no half emoji), so the answer does not echo up to 64 KB of it.
-    if (problem) notes.push({ path: at('p', name.length > MAX_PROP_NAME ? `${name.slice(0, MAX_PROP_NAME).toWellFormed()}…` : name), message: problem });
+    if (problem) notes.push({ path: at('p', shownName(name)), message: problem });
     else if (stored.length < most) stored.push([name, value]);
     else over.push(name);
   }

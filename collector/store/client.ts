@@ -110,6 +110,14 @@ export function refusesTheCollector(err: unknown): boolean {
   return err instanceof Error && REFUSING_THE_COLLECTOR.has(String((err as { type?: unknown }).type ?? ''));
 }
 
+/**
+ * ClickHouse answering that a table of Hearth's is not there: the collector's database dropped and made again while it
+ * ran. Not the request's fault either: a 503 until an operator runs `hearth migrate` (/readyz says so).
+ */
+export function lacksTables(err: unknown): boolean {
+  return err instanceof Error && (err as { type?: unknown }).type === 'UNKNOWN_TABLE';
+}
+
 /** Whether a failure may pass by itself: ClickHouse out of reach (isUnreachable), or failing for a while as it says (TRANSIENT_ERRORS). */
 export function isTransient(err: unknown): boolean {
   return isUnreachable(err) || (err instanceof Error && TRANSIENT_ERRORS.has(String((err as { type?: unknown }).type ?? '')));

@@ -135,15 +135,18 @@ describe('hearth checks its environment before opening anything', () => {
     const env = { HEARTH_DATA_DIR: freshDataDir() };
     const malformed = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...env, CLICKHOUSE_URL: 'http://hearth:s3cret@clickhouse host:8123' });
     expect(malformed.code).toBe(2);
-    expect(malformed.stderr).toBe('hearth: CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "http://hearth:***@clickhouse host:8123"\n');
+    const escape = 'write a "@", "/", "?", "#" or "%" of the password as %40, %2F, %3F, %23 or %25, or give the password in CLICKHOUSE_PASSWORD';
+    expect(malformed.stderr).toBe(`hearth: CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "http://hearth:***@clickhouse host:8123" (${escape})\n`);
     // A password may hold "/" (base64 does): hidden all the same.
     const slashed = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'http://ana.b:Sup3r/Secret@clickhouse host:8123' });
-    expect(slashed.stderr).toBe('hearth: CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "http://ana.b:***@clickhouse host:8123"\n');
+    expect(slashed.stderr).toBe(`hearth: CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "http://ana.b:***@clickhouse host:8123" (${escape})\n`);
+    // A user with an "@" (an email): the password after it is hidden all the same.
+    const emailUser = await runHearth(['migrate', '--config', CONFIG], { ...env, CLICKHOUSE_URL: 'http://ops@corp.com:Sum#mer1@127.0.0.1:8123/hearth' });
+    expect([emailUser.code, emailUser.stderr]).toEqual([2, `hearth: CLICKHOUSE_URL expects a URL such as https://clickhouse.example.com:8443, got "http://ops@corp.com:***@127.0.0.1:8123/hearth" (${escape})\n`]);
     // A "@" of it left unescaped before a "/" of it: the URL parses, a piece of the password taken for its host and the
     // rest for the database, which the start printed (and retried for ever, accepting events it never stored).
     const unescaped = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...env, CLICKHOUSE_URL: 'https://hearth:Tr0ub@dor/42x@ch.example.com:8443/hearth' });
-    const unescapedAt = (url: string) =>
-      `hearth: CLICKHOUSE_URL "${url}" holds an "@" or a "#" after its host: write a "@", "/", "?" or "#" of the password as %40, %2F, %3F or %23, or give the password in CLICKHOUSE_PASSWORD\n`;
+    const unescapedAt = (url: string) => `hearth: CLICKHOUSE_URL "${url}" holds an "@" or a "#" after its host: ${escape}\n`;
     expect([unescaped.code, unescaped.stderr]).toEqual([2, unescapedAt('https://hearth:***@ch.example.com:8443/hearth')]);
     // The same after a "#" or a "?" of it: the user, or a piece of the password, would be the host.
     for (const url of ['http://hearth:2024#Summer@127.0.0.1:8123/hearth', 'http://hearth:2024?Summer@127.0.0.1:8123/hearth']) {

@@ -139,6 +139,22 @@ describe('GET /readyz while ClickHouse answers its ping and refuses the collecto
   });
 });
 
+describe('the API while the database lacks Hearth\'s tables (dropped and made again)', () => {
+  it('answers 503 naming hearth migrate, not 500', async () => {
+    state.refusal = Object.assign(new Error("Code: 60. DB::Exception: Unknown table expression identifier 'lead_scores' in scope (UNKNOWN_TABLE)"), { type: 'UNKNOWN_TABLE', code: '60' });
+    try {
+      const response = await fetch(`${url}/api/leads?site=acme`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+      expect([response.status, response.headers.get('retry-after'), await response.json()]).toEqual([
+        503,
+        '5',
+        { error: "the database lacks Hearth's tables (/readyz tells why; `hearth migrate` makes them); nothing was read or changed", code: 'store_unavailable' },
+      ]);
+    } finally {
+      state.refusal = null;
+    }
+  });
+});
+
 describe('GET /readyz on the embedded engine', () => {
   it('asks it nothing but its ping: it has no login, and a busy one kept the question waiting behind the dashboards', async () => {
     // The embedded client itself, not the stand-in for a server above.

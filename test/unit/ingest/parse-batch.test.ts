@@ -60,12 +60,17 @@ describe('parseBatch', () => {
 
   it('counts a property name in characters, as the schema does: 40 emoji are 40, whatever else the batch holds', () => {
     const [emoji40, emoji65] = ['😀'.repeat(40), '😀'.repeat(65)];
+    // Named whole when left out for its value, or as a field an event does not have.
+    expect(outcome(batchOf(event({ n: 't', k: 'x', p: { [emoji40]: [] }, [emoji40]: 1 }))).ignored).toEqual([
+      { path: `e[0].p.${emoji40}`, message: 'a list is not stored: a property is text, a number or true/false' },
+      { path: `e[0].${emoji40}`, message: expect.stringMatching(/^not a field of an event/) },
+    ]);
     expect(outcome(batchOf(event({ n: 't', k: 'x', p: { [emoji40]: 1 } })))).toEqual({ status: 202, stored: [{ [emoji40]: 1 }], ignored: [] });
     expect(outcome(batchOf(event({ n: 't', k: 'x', p: { [emoji40]: 1, [emoji65]: 2, list: [] } })))).toEqual({
       status: 202,
       stored: [{ [emoji40]: 1 }],
       ignored: [
-        { path: `e[0].p.${'😀'.repeat(32)}…`, message: 'a property name has 1 to 64 characters' },
+        { path: `e[0].p.${'😀'.repeat(64)}…`, message: 'a property name has 1 to 64 characters' },
         { path: 'e[0].p.list', message: 'a list is not stored: a property is text, a number or true/false' },
       ],
     });
