@@ -290,7 +290,7 @@ function checkGivenOnce(text: string): void {
  * "@": a password may hold "/" (openssl rand -base64 makes some), "@", "?" or "#" left unescaped, a user an "@"
  * (ops@corp.com). A URL with no "@" after a ":" is shown as it is.
  */
-export function maskedUrl(text: string): string {
+function maskedUrl(text: string): string {
   const parts = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@([^@]*)$/is.exec(text);
   const colon = parts ? parts[2]!.indexOf(':') : -1;
   return parts && colon >= 0 ? `${parts[1]}${parts[2]!.slice(0, colon + 1)}***@${parts[3]}` : text;

@@ -53,10 +53,12 @@ const MAX_PROP_TEXT = 500;
 const isPropValue = (value: unknown) =>
   typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length <= MAX_PROP_TEXT);
 const propValue = z.custom<string | number | boolean>(isPropValue, { message: `expected text of at most ${MAX_PROP_TEXT} characters, a number or true/false` });
-/** A property name the schema takes: 1 to MAX_PROP_NAME characters, counted as it counts them (code points: an emoji is one). */
-const isPropName = (name: string) => name.length > 0 && (name.length <= MAX_PROP_NAME || [...name].length <= MAX_PROP_NAME);
+/** Whether a name has at most MAX_PROP_NAME characters, counted as the schema counts them (code points: an emoji is one). */
+const fitsName = (name: string) => name.length <= MAX_PROP_NAME || [...name].length <= MAX_PROP_NAME;
+/** A property name the schema takes: 1 to MAX_PROP_NAME characters. */
+const isPropName = (name: string) => name.length > 0 && fitsName(name);
 /** A name as the 202 quotes it: cut after MAX_PROP_NAME characters, so an answer does not echo up to 64 KB of it. */
-const shownName = (name: string) => (name.length <= MAX_PROP_NAME || [...name].length <= MAX_PROP_NAME ? name : `${[...name].slice(0, MAX_PROP_NAME).join('')}…`);
+const shownName = (name: string) => (fitsName(name) ? name : `${[...name].slice(0, MAX_PROP_NAME).join('')}…`);
 const props = z.record(shortText(MAX_PROP_NAME).min(1), propValue);
 /** Properties of a custom event, stored as sent; a form or an identify call keeps only its declarative answers. */
 const MAX_PROPS = 20;
