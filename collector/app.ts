@@ -6,7 +6,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { apiRoutes } from './api/api.routes.ts';
 import { installAuth } from './auth/auth.plugin.ts';
 import type { UserEntry } from './auth/users.ts';
-import { formatPath } from './config/issues.ts';
+import { wholeProblem } from './config/issues.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { collectRoutes } from './ingest/collect.route.ts';
 import type { EventSink } from './ingest/sink.ts';
@@ -63,7 +63,7 @@ const ANSWERED: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
  * A 400 for the request as a whole (a body that is not JSON, is empty, or does not decompress), with `problems` as every
  * 400 has them: one, at the root, saying the same.
  */
-const refusedWhole = (reply: FastifyReply, error: string, code: string) => reply.code(400).send({ error, code, problems: [{ path: formatPath([]), message: error }] });
+const refusedWhole = (reply: FastifyReply, error: string, code: string) => reply.code(400).send({ error, code, problems: wholeProblem(error) });
 
 /** The code of an error that has none (a static file's 403 for a path out of its folder): its status's, in words. */
 const codeOfStatus = (status: number) => ({ 401: 'unauthorized', 403: 'forbidden', 404: 'not_found' })[status] ?? 'bad_request';
@@ -84,7 +84,7 @@ function refuseUnreadable(this: FastifyInstance, err: Error & { code?: string },
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, error, code] = UNREADABLE.get(err.code ?? '') ?? [400, 'the request is not valid HTTP', 'bad_request'];
   this.log.trace({ err }, 'unreadable request');
-  const body = JSON.stringify(status === 400 ? { error, code, problems: [{ path: formatPath([]), message: error }] } : { error, code });
+  const body = JSON.stringify(status === 400 ? { error, code, problems: wholeProblem(error) } : { error, code });
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
   socket.destroy(err);
 }

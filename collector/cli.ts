@@ -302,8 +302,8 @@ const ESCAPE_PASSWORD = 'write a "@", "/", "?", "#" or "%" of the password as %4
 function checkClickHouseUrl(text: string): void {
   // The URL may carry a password: it is not repeated.
   const shown = maskedUrl(text);
-  const hasPassword = shown !== text;
-  const hint = hasPassword ? ` (${ESCAPE_PASSWORD})` : '';
+  // A URL shown masked carries a password, which may be what breaks it.
+  const hint = shown !== text ? ` (${ESCAPE_PASSWORD})` : '';
   let url: URL;
   try {
     url = new URL(text);

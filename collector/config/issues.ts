@@ -7,6 +7,9 @@ export interface Problem {
 }
 
 /** Renders a zod path the way people write it in JSON: `sites[0].origins[1]`. */
+/** The problems of a request or body refused as a whole: one, at its root, saying why. */
+export const wholeProblem = (message: string): Problem[] => [{ path: formatPath([]), message }];
+
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   // An empty key (`?=x`, `{"": 1}`) is written as one, where it read as the root.

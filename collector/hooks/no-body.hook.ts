@@ -1,5 +1,5 @@
 import type { onRequestHookHandler, preHandlerHookHandler } from 'fastify';
-import { formatPath } from '../config/issues.ts';
+import { formatPath, wholeProblem } from '../config/issues.ts';
 
 /**
  * For a route that takes no body: a request labelled JSON that carries none is read as one without a label. HTTP
@@ -26,6 +26,6 @@ export const noBody: preHandlerHookHandler = (request, reply, done) => {
   }
   const error = `${request.method} ${request.routeOptions.url} takes no body, and nothing was done: its options, if any, go in the query string`;
   // Each key sent is a problem of its own, as a query parameter the route does not take is; any other body, one.
-  const problems = isObject ? Object.keys(body).map((key) => ({ path: formatPath([key]), message: 'unexpected: this request takes no body' })) : [{ path: formatPath([]), message: error }];
+  const problems = isObject ? Object.keys(body).map((key) => ({ path: formatPath([key]), message: 'unexpected: this request takes no body' })) : wholeProblem(error);
   void reply.code(400).send({ error, code: 'unexpected_body', ...(isObject ? { keys: Object.keys(body) } : {}), problems });
 };

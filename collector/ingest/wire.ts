@@ -344,6 +344,8 @@ function holdsUnstorableProps(body: unknown): boolean {
 
 const BATCH_FIELDS = Object.keys(wireBatchSchema.shape);
 const EVENT_FIELDS = Object.keys(wireEventSchema.shape);
+const NOT_A_BATCH_FIELD = `not a field of a batch (${BATCH_FIELDS.join(', ')}): left out`;
+const NOT_AN_EVENT_FIELD = `not a field of an event (${EVENT_FIELDS.join(', ')}): left out`;
 
 /**
  * The fields of a batch, and of its events (but those left out whole: `leftOut`, their indexes as sent), that the
@@ -352,16 +354,13 @@ const EVENT_FIELDS = Object.keys(wireEventSchema.shape);
  */
 function unknownFields(body: unknown, leftOut?: Set<number>): Problem[] {
   const unknown: Problem[] = [];
-  const look = (object: unknown, fields: string[], at: (key: string) => PropertyKey[], of: string) => {
+  const look = (object: unknown, fields: string[], at: (key: string) => PropertyKey[], message: string) => {
     if (typeof object !== 'object' || object === null || Array.isArray(object)) return;
-    for (const key of Object.keys(object)) {
-      if (fields.includes(key)) continue;
-      unknown.push({ path: formatPath(at(shownName(key))), message: `not a field of ${of} (${fields.join(', ')}): left out` });
-    }
+    for (const key of Object.keys(object)) if (!fields.includes(key)) unknown.push({ path: formatPath(at(shownName(key))), message });
   };
-  look(body, BATCH_FIELDS, (key) => [key], 'a batch');
+  look(body, BATCH_FIELDS, (key) => [key], NOT_A_BATCH_FIELD);
   const events = (body as { e?: unknown }).e;
-  if (Array.isArray(events)) events.forEach((event, n) => leftOut?.has(n) || look(event, EVENT_FIELDS, (key) => ['e', n, key], 'an event'));
+  if (Array.isArray(events)) events.forEach((event, n) => leftOut?.has(n) || look(event, EVENT_FIELDS, (key) => ['e', n, key], NOT_AN_EVENT_FIELD));
   return unknown;
 }
 

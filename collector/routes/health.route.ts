@@ -28,15 +28,16 @@ const PING_TIMEOUT_MS = 500;
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { client, ingestStatus, storeProblem = () => null }) => {
   // A load balancer polls every few seconds: log a detail when it changes, not at each poll.
   let lastLogged: string | null = null;
+  // The embedded engine has no login, and a busy one kept the question below waiting behind the dashboards' queries.
+  const asksForTables = !isEmbedded(client);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (request, reply) => {
     // A server answers a ping without a login: one that refuses the collector (its password rotated, its database
     // dropped), or whose database lost Hearth's tables, answered it while every API request failed, and a quiet site's
     // log had nothing to fail on. So it is also asked, as the collector, for the events table; only a refusal or a
-    // missing table count, as the ping and the inserts tell the rest. The embedded engine has no login, and a busy one
-    // kept that question waiting behind the dashboards' queries.
-    const [ping, tables] = await Promise.all([pingWithin(client, PING_TIMEOUT_MS), isEmbedded(client) ? undefined : eventsTableWithin(client, PING_TIMEOUT_MS)]);
+    // missing table count, as the ping and the inserts tell the rest.
+    const [ping, tables] = await Promise.all([pingWithin(client, PING_TIMEOUT_MS), asksForTables ? eventsTableWithin(client, PING_TIMEOUT_MS) : undefined]);
     const refusal = tables && !tables.answered && refusesTheCollector(tables.error) ? tables.error : undefined;
     const ingest = ingestStatus();
     const backlog = { pendingRows: ingest.pendingRows, pendingBytes: ingest.pendingBytes };

@@ -131,9 +131,13 @@ export function isTransient(err: unknown): boolean {
 export async function pingWithin(client: Pick<ClickHouseClient, 'ping'>, ms: number): Promise<{ success: true } | { success: false; error: Error }> {
   const timeout = AbortSignal.timeout(ms);
   const ping = await client.ping({ select: false, abort_signal: timeout }).catch((error: Error) => ({ success: false as const, error }));
-  if (ping.success || !timeout.aborted) return ping;
+  return ping.success || !timeout.aborted ? ping : { success: false, error: noAnswer('a ping', ms) };
+}
+
+/** A question to ClickHouse given up after `ms`, said as a network timeout is (`ETIMEDOUT`). */
+function noAnswer(to: string, ms: number): Error {
   const within = ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-  return { success: false, error: Object.assign(new Error(`no answer to a ping within ${within}`), { code: 'ETIMEDOUT' }) };
+  return Object.assign(new Error(`no answer to ${to} within ${within}`), { code: 'ETIMEDOUT' });
 }
 
 /**
@@ -146,7 +150,7 @@ export async function eventsTableWithin(client: Pick<ClickHouseClient, 'query'>,
     const rows = await (await client.query({ query: 'EXISTS TABLE events', format: 'JSONEachRow', abort_signal: timeout })).json<{ result: number | string }>();
     return { answered: true, exists: Number(rows[0]?.result) === 1 };
   } catch (err) {
-    if (timeout.aborted) return { answered: false, error: Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' }) };
+    if (timeout.aborted) return { answered: false, error: noAnswer('EXISTS TABLE events', ms) };
     return { answered: false, error: err instanceof Error ? err : new Error(String(err)) };
   }
 }
