@@ -76,6 +76,20 @@ describe('parseBatch', () => {
     });
   });
 
+  it('counts a property value in characters: 500 emoji are stored, 501 left out as 501', () => {
+    const [emoji500, emoji501] = ['😀'.repeat(500), '😀'.repeat(501)];
+    expect(outcome(batchOf(event({ n: 't', k: 'x', p: { note: emoji500 } })))).toEqual({ status: 202, stored: [{ note: emoji500 }], ignored: [] });
+    // The same with another property left out beside it, which sends the batch through the cleaning.
+    expect(outcome(batchOf(event({ n: 't', k: 'x', p: { note: emoji500, long: emoji501, list: [] } })))).toEqual({
+      status: 202,
+      stored: [{ note: emoji500 }],
+      ignored: [
+        { path: 'e[0].p.long', message: 'at most 500 characters (got 501)' },
+        { path: 'e[0].p.list', message: 'a list is not stored: a property is text, a number or true/false' },
+      ],
+    });
+  });
+
   it('leaves out properties that are not an object of them', () => {
     expect(outcome(batchOf(event({ n: 't', k: 'x', p: ['a'] }), event({ n: 't', k: 'y', p: 'annual' })))).toEqual({
       status: 202,
