@@ -39,7 +39,7 @@ import {
   storedLeadId,
   visitorOfId,
 } from './lead-store.ts';
-import { presentScore, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
+import { presentScore, rulesOf, scoreOfSnapshot, scoreSite, standingOf } from './scores.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
 import type { EventRow } from '../ingest/rows.ts';
@@ -357,7 +357,7 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   // A lead seen only through an automated browser has no score unless the rules count bots.
   // As the list shows the lead: when it was first and last seen (as its score counts its visits).
   const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: null, lastSeen: null };
-  return { ...lead, kind: 'lead', ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { score: null }), qualification: { ...qualification.verdict, history: qualification.history }, recentEvents: events,
+  return { ...lead, kind: 'lead', ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), score: null }), qualification: { ...qualification.verdict, history: qualification.history }, recentEvents: events,
     // The score over time, from its snapshots: one point per visible change.
     scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
 }

@@ -49,18 +49,27 @@ export function scoreSite(client: ClickHouseClient, site: SiteConfig, visitors?:
 /** Where a lead stands: visitor → lead → MQL (hot, or asked for a demo) → prospect (qualified by sales), or disqualified. */
 export type Lifecycle = 'visitor' | 'lead' | 'mql' | 'prospect' | 'disqualified';
 
-export function lifecycleOf(score: LeadScore, qualification: QualificationVerdict | undefined): Lifecycle {
+/**
+ * `score` undefined: an identified lead with no score (seen only through automated browsers, rules not counting
+ * them), which sales may still qualify or disqualify.
+ */
+export function lifecycleOf(score: LeadScore | undefined, qualification: QualificationVerdict | undefined): Lifecycle {
   if (qualification?.disqualified) return 'disqualified';
   if (qualification?.prospect) return 'prospect';
-  if (score.kind === 'visitor') return 'visitor';
-  return scoreIsMarketingQualified(score) ? 'mql' : 'lead';
+  if (score?.kind === 'visitor') return 'visitor';
+  return score && scoreIsMarketingQualified(score) ? 'mql' : 'lead';
 }
+
+/** Where a lead stands and who owns it, as the API shows them (a lead with no score too). */
+export const standingOf = (score: LeadScore | undefined, qualification: QualificationVerdict | undefined) => ({
+  lifecycle: lifecycleOf(score, qualification),
+  owner: qualification?.owner || null,
+});
 
 /** A score as the API shows it. */
 export function presentScore(score: LeadScore, qualification?: QualificationVerdict) {
   return {
-    lifecycle: lifecycleOf(score, qualification),
-    owner: qualification?.owner || null,
+    ...standingOf(score, qualification),
     score: score.score,
     fit: score.fit,
     engagement: score.engagement,

@@ -124,8 +124,12 @@ describe('one lead through the API', () => {
     await drained(server);
     const { status, body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=bots`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ id: leadIdOf(email), email, visitorIds: [visitor], score: null, profile: { company: 'Robots', job_title: 'CEO' } });
+    expect(body).toMatchObject({ id: leadIdOf(email), email, visitorIds: [visitor], lifecycle: 'lead', owner: null, score: null, profile: { company: 'Robots', job_title: 'CEO' } });
     expect(body.recentEvents.map((event: { type: string; is_bot: number }) => [event.type, event.is_bot])).toEqual([['form', 1]]);
+    // Where it stands, as the list with bots=include says it, once sales disqualify it.
+    expect((await send('POST', `/api/leads/${leadIdOf(email)}/qualification?site=bots`, { disqualified: true, reason: 'a test robot', owner: 'sam@vendor.test' })).status).toBe(200);
+    expect((await getJson(server, `/api/leads/${leadIdOf(email)}?site=bots`)).body).toMatchObject({ lifecycle: 'disqualified', owner: 'sam@vendor.test', score: null });
+    expect((await getJson(server, `/api/leads?site=bots&bots=include`)).body.leads.find((lead: { id: string }) => lead.id === leadIdOf(email))).toMatchObject({ lifecycle: 'disqualified', owner: 'sam@vendor.test' });
   });
 
   it('answers 404 for an unknown lead or an anonymous visitor', async () => {
