@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, parseConfig, readJsonFile, refuseUnrunnablePat
 import { rulePatterns } from '../scoring/patterns.ts';
 import { configJsonSchema, type HearthConfig, type SiteConfig } from './config/schema.ts';
 import { startServer, type RunningServer } from './server.ts';
-import { packageRoot } from './paths.ts';
+import { DEMO_SITE_ID, packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
 import { prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
@@ -97,6 +97,8 @@ function commandUsage(command: Command): string {
 }
 
 class UsageError extends Error {}
+/** A command refused for what the store holds: the reason alone (exit 2), which no option of the command's would mend. */
+class RefusedError extends Error {}
 /** The store cannot do what a command asks: the message says why, without a stack. */
 class StoreError extends Error {}
 
@@ -557,13 +559,14 @@ function hostForPeople(host: string): string {
 const writeDemoHistory: SiteCommand = async ({ options, config, site, store, client }) => {
   await prepareStore(client, store, config.storage?.retentionDays);
   // Made-up visitors and leads in a real site would sit in every figure, list and MQL count, and could only be taken
-  // out one lead at a time: only into the demo site (a config that serves it) or a site that holds nothing yet.
-  if (!config.serveDemoSite) {
+  // out one lead at a time: only into the demo site (of a config that serves it) or a site that holds nothing yet. A
+  // config that serves the demo site may hold real sites too.
+  if (!(config.serveDemoSite && site.id === DEMO_SITE_ID)) {
     const result = await client.query({ query: 'SELECT count() AS events FROM events WHERE site_id = {site:String}', query_params: { site: site.id }, format: 'JSONEachRow' });
     const [{ events: held } = { events: 0 }] = await result.json<{ events: string | number }>();
     if (Number(held) > 0) {
-      throw new UsageError(
-        `site "${site.id}" already holds ${counted(Number(held), 'event')}, and ${options.configFile} does not serve the demo site: a made-up history would mix with them in every figure and list. Write it into a store of its own (HEARTH_DATA_DIR=another directory), a site with no events, or use the demo config`,
+      throw new RefusedError(
+        `site "${site.id}" already holds ${counted(Number(held), 'event')}, and ${config.serveDemoSite ? `is not the demo site ("${DEMO_SITE_ID}", which ${options.configFile} serves)` : `${options.configFile} does not serve the demo site`}: a made-up history would mix with them in every figure and list. Write it into a store of its own (HEARTH_DATA_DIR=another directory), a site with no events, or ${config.serveDemoSite ? `the demo site (--site ${DEMO_SITE_ID})` : 'use the demo config'}`,
       );
     }
   }
@@ -824,7 +827,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         return await hashPasswordCommand();
     }
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof RefusedError) {
       console.error(`hearth: ${err.message}`);
       return 2;
     }

@@ -17,6 +17,8 @@ export const packageRoot = findPackageRoot();
 export const snippetPath = join(packageRoot, 'dist', 'hearth.js');
 export const migrationsDir = join(packageRoot, 'collector', 'store', 'migrations');
 export const demoSiteDir = join(packageRoot, 'test', 'fixtures', 'demo');
+/** The site the demo site's pages send to (their snippet's data-site). */
+export const DEMO_SITE_ID = 'demo';
 export const demoConfigPath = join(packageRoot, 'test', 'fixtures', 'hearth.demo.json');
 
 /**

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freshDataDir } from '../support/data-dir.ts';
@@ -113,6 +113,21 @@ describe('hearth demo', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(new RegExp(`^hearth: site "acme" already holds [\\d,]+ events, and ${configFile.replaceAll('.', '\\.')} does not serve the demo site`));
     expect(again.stdout).toBe('');
+  });
+
+  it('writes into any site of a config that serves the demo site only while it holds nothing, and into the demo site always', async () => {
+    const dataDir = freshDataDir();
+    const configFile = join(dataDir, 'both.config.json');
+    const demo = JSON.parse(readFileSync('test/fixtures/hearth.demo.json', 'utf8'));
+    writeFileSync(configFile, JSON.stringify({ ...demo, $schema: undefined, sites: [{ id: 'acme', origins: ['https://www.acme.test'] }, ...demo.sites] }));
+    const run = (site: string, seed: string) => runHearth(['demo', '--config', configFile, '--site', site, '--visitors', '20', '--seed', seed], { HEARTH_DATA_DIR: dataDir });
+    expect((await run('acme', '1')).code).toBe(0);
+    const again = await run('acme', '2');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(
+      new RegExp(`^hearth: site "acme" already holds [\\d,]+ events, and is not the demo site \\("demo", which ${configFile.replaceAll('.', '\\.')} serves\\): .* or the demo site \\(--site demo\\)\n$`),
+    );
+    for (const seed of ['1', '2']) expect((await run('demo', seed)).stdout).toMatch(/^wrote [\d,]+ events of 20 visitors .* for site "demo"/);
   });
 
   it('names a bad flag value', async () => {
