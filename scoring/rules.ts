@@ -95,11 +95,11 @@ const eventMatch = {
   pageGroup: z.string().min(1).optional(),
   /** Patterns the event's URL path matches (any of them). */
   paths: pathGlobs.optional(),
-  /** Patterns a download's asset name or link URL matches. */
+  /** Patterns a download's asset name or link URL matches, or an outbound link's URL (download and outbound rules). */
   assets: globs.optional(),
-  /** Patterns a form's name matches. */
+  /** Patterns a form's name matches (form rules). */
   forms: globs.optional(),
-  /** Patterns a custom (track) event's name matches. */
+  /** Patterns a custom (track) event's name matches (track rules). */
   names: globs.optional(),
   /** Count a page view only when the visitor was engaged this long on that page in that session. */
   minEngagedSeconds: seconds.optional(),
@@ -146,9 +146,21 @@ function checkFieldMatch(rule: { field?: string | undefined; values?: string[] |
   }
 }
 
-function checkEventMatch(rule: { event?: string | undefined; minEngagedSeconds?: number | undefined }, ctx: z.RefinementCtx) {
-  if (rule.minEngagedSeconds !== undefined && rule.event !== 'pageview') {
-    ctx.addIssue({ code: 'custom', path: ['minEngagedSeconds'], message: 'only a pageview rule can ask for engaged time' });
+/**
+ * An event rule's keys that only some events have something to match: engaged time is a page's, a name a form's or a
+ * custom event's, a link a download's or an outbound click's. Anywhere else the key would make a rule that never
+ * matches (`"event": "pageview", "forms": […]` for `"form"`), or one that matches more than it says.
+ */
+const KEYS_OF_EVENTS = {
+  minEngagedSeconds: { events: ['pageview'], message: () => 'only a pageview rule can ask for engaged time' },
+  forms: { events: ['form'], message: (event: string) => `forms match a form's name, which a ${event} has not: only a form rule takes them` },
+  names: { events: ['track'], message: (event: string) => `names match a custom event's name, which a ${event} has not: only a track rule takes them` },
+  assets: { events: ['download', 'outbound'], message: (event: string) => `assets match a link, which a ${event} has not: only a download or outbound rule takes them` },
+} satisfies Record<string, { events: (typeof EVENT_RULE_TYPES)[number][]; message: (event: string) => string }>;
+
+function checkEventMatch(rule: { event?: string | undefined } & Partial<Record<keyof typeof KEYS_OF_EVENTS, unknown>>, ctx: z.RefinementCtx) {
+  for (const [key, { events, message }] of Object.entries(KEYS_OF_EVENTS)) {
+    if (rule[key as keyof typeof KEYS_OF_EVENTS] !== undefined && !(events as string[]).includes(rule.event!)) ctx.addIssue({ code: 'custom', path: [key], message: message(rule.event!) });
   }
 }
 
@@ -166,7 +178,11 @@ const FIELD_MATCH_JSON = [
     then: { properties: { values: { type: 'array', items: { type: 'string', enum: [...SENIORITY_LEVELS] } } }, required: ['values'] },
   },
 ];
-const ENGAGED_PAGEVIEW_JSON = { if: { required: ['minEngagedSeconds'] }, then: { properties: { event: { const: 'pageview' } }, required: ['event'] } };
+/** KEYS_OF_EVENTS, as JSON Schema says it: each key only beside the events it applies to. */
+const KEYS_OF_EVENTS_JSON = Object.entries(KEYS_OF_EVENTS).map(([key, { events }]) => ({
+  if: { required: [key] },
+  then: { properties: { event: events.length === 1 ? { const: events[0] } : { enum: events } }, required: ['event'] },
+}));
 const EVENT_ONLY_KEYS = ['pageGroup', 'paths', 'assets', 'forms', 'names', 'minEngagedSeconds', 'cap', 'halfLifeDays', 'stage', 'lasting'] as const;
 
 export const fitRuleSchema = z
@@ -184,7 +200,7 @@ export const engagementRuleSchema = z
   })
   .strict()
   .superRefine(checkEventMatch)
-  .meta({ allOf: [ENGAGED_PAGEVIEW_JSON] });
+  .meta({ allOf: KEYS_OF_EVENTS_JSON });
 
 /** Either a field test (a free-mail or student email domain, a competitor) or an event test (careers pages, unsubscribes). */
 export const negativeRuleSchema = z
@@ -234,7 +250,7 @@ export const negativeRuleSchema = z
       exactlyOneOf('field', 'event'),
       { if: { required: ['field'] }, then: { allOf: [...FIELD_MATCH_JSON, noneOf(...EVENT_ONLY_KEYS)] }, else: noneOf('values', 'pattern', 'range') },
       { if: { properties: { lasting: { const: true } }, required: ['lasting'] }, then: noneOf('halfLifeDays', 'minEngagedSeconds') },
-      ENGAGED_PAGEVIEW_JSON,
+      ...KEYS_OF_EVENTS_JSON,
     ],
   });
 

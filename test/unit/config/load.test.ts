@@ -349,6 +349,9 @@ describe('the JSON Schema (`hearth schema`)', () => {
     const bad = {
       'a seniority that is no level': { fit: [{ id: 'x', field: 'seniority', values: ['ceo'], points: 5 }] },
       'engaged seconds on a download': { engagement: [{ id: 'x', event: 'download', minEngagedSeconds: 30, points: 5 }] },
+      'forms on a page view': { engagement: [{ id: 'x', event: 'pageview', forms: ['*demo*'], points: 5 }] },
+      'names on a form': { negative: [{ id: 'x', event: 'form', names: ['unsubscribe'], points: -5 }] },
+      'assets on a track event': { engagement: [{ id: 'x', event: 'track', assets: ['*.pdf'], points: 5 }] },
       'a source rule of 0 points': { source: [{ id: 'x', utmSources: ['linkedin'], points: 0 }] },
       'a source rule matching nothing': { source: [{ id: 'x', points: 5 }] },
       'lasting and a half-life': { negative: [{ id: 'x', event: 'track', names: ['unsubscribe'], lasting: true, halfLifeDays: 7, points: -5 }] },
@@ -368,7 +371,11 @@ describe('the JSON Schema (`hearth schema`)', () => {
       defaultRules(SITE.pageGroups),
       {
         fit: [{ id: 'boss', field: 'seniority', values: ['c_level'], points: 30 }, { id: 'big', field: 'company_size', range: { min: 250 }, points: 25 }],
-        engagement: [{ id: 'dwell', event: 'pageview', pageGroup: 'pricing', minEngagedSeconds: 60, cap: 1, points: 15 }],
+        engagement: [
+          { id: 'dwell', event: 'pageview', pageGroup: 'pricing', minEngagedSeconds: 60, cap: 1, points: 15 },
+          { id: 'demo', event: 'form', pageGroup: 'pricing', forms: ['*demo*'], points: 15 },
+          { id: 'book', event: 'outbound', assets: ['*calendly.com*'], points: 10 },
+        ],
         negative: [
           { id: 'unsub', event: 'track', names: ['unsubscribe'], lasting: true, points: -20 },
           { id: 'free', field: 'email_domain', pattern: 'gmail|yahoo', points: -10 },

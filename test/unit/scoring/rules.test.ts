@@ -85,6 +85,12 @@ describe('rules validation', () => {
     [{ fit: [{ id: 'x', field: 'industry', values: ['saas'], points: -5 }] }, 'fit.0.points: fit points are positive'],
     [{ engagement: [{ id: 'x', event: 'click', points: 5 }] }, 'engagement.0.event: expected one of pageview'],
     [{ engagement: [{ id: 'x', event: 'download', minEngagedSeconds: 30, points: 5 }] }, 'engagement.0.minEngagedSeconds: only a pageview rule'],
+    // A key no event of the rule's type has anything for would make a rule that never matches (`forms` for "form").
+    [{ engagement: [{ id: 'x', event: 'pageview', forms: ['*demo*'], points: 5 }] }, "engagement.0.forms: forms match a form's name, which a pageview has not: only a form rule takes them"],
+    [{ engagement: [{ id: 'x', event: 'download', forms: ['*demo*'], points: 5 }] }, "engagement.0.forms: forms match a form's name, which a download has not"],
+    [{ engagement: [{ id: 'x', event: 'pageview', names: ['signup'], points: 5 }] }, "engagement.0.names: names match a custom event's name, which a pageview has not: only a track rule takes them"],
+    [{ engagement: [{ id: 'x', event: 'form', assets: ['*.pdf'], points: 5 }] }, 'engagement.0.assets: assets match a link, which a form has not: only a download or outbound rule takes them'],
+    [{ negative: [{ id: 'x', event: 'pageview', names: ['unsubscribe'], points: -5 }] }, "negative.0.names: names match a custom event's name, which a pageview has not"],
     [{ engagement: [{ id: 'x', event: 'pageview', points: 5, cap: 0 }] }, 'engagement.0.cap'],
     [{ negative: [{ id: 'x', event: 'pageview', points: 5 }] }, 'negative.0.points: a negative rule takes points away'],
     [{ negative: [{ id: 'x', points: -5 }] }, 'negative.0: a negative rule tests either a field or an event'],
