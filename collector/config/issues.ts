@@ -6,14 +6,22 @@ export interface Problem {
   message: string;
 }
 
-/** Renders a zod path the way people write it in JSON: `sites[0].origins[1]`. */
 /** The problems of a request or body refused as a whole: one, at its root, saying why. */
 export const wholeProblem = (message: string): Problem[] => [{ path: formatPath([]), message }];
 
+/**
+ * A key that reads as one after a dot: an empty key (`?=x`, `{"": 1}`) would read as the root, and one holding a dot,
+ * a space, a bracket, a quote or a control character as another path (`decay.halfLifeDays` given as one key).
+ */
+const isBareKey = (key: string) => key !== '' && !/[.\s[\]"'\\\u0000-\u001f]/.test(key);
+
+/** Renders a zod path the way people write it in JSON: `sites[0].origins[1]`, a key that is not bare quoted (`rules["a.b"]`). */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
-  // An empty key (`?=x`, `{"": 1}`) is written as one, where it read as the root.
-  for (const key of path) out += typeof key === 'number' ? `[${key}]` : key === '' ? `[""]` : out ? `.${String(key)}` : String(key);
+  for (const key of path) {
+    const name = String(key);
+    out += typeof key === 'number' ? `[${key}]` : !isBareKey(name) ? `[${JSON.stringify(name)}]` : out ? `.${name}` : name;
+  }
   return out || '(root)';
 }
 

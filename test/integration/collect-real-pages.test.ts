@@ -190,7 +190,7 @@ describe('POST /collect with odd values from the page', () => {
     const response = await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), form] });
     expect([response.status, response.body]).toEqual([
       202,
-      { accepted: 2, ignored: [{ path: 'e[1].p.email email email', message: 'expected an email address (got "ada@acme"): the form is stored without it, and makes no lead' }] },
+      { accepted: 2, ignored: [{ path: 'e[1].p["email email email"]', message: 'expected an email address (got "ada@acme"): the form is stored without it, and makes no lead' }] },
     ]);
     const stored = (await storedEvents(server, visitor)).find((row) => row.type === 'form')!;
     expect([stored.email, stored.props]).toEqual(['', { company: 'Acme' }]);

@@ -114,13 +114,22 @@ describe('what a config gets wrong', () => {
     expect(() => parseConfig({ sites: [withoutOrigins] }, 'hearth.config.json')).toThrow('hearth.config.json: sites[0].origins: missing (expected a list [ … ])');
   });
 
+  it('quotes a key that holds a dot or a space, which would read as a path of keys that may well be right', () => {
+    expect(problemsOf({ 'rules.thresholds': { hot: 70 } })).toEqual(['hearth.config.json: sites[0]["rules.thresholds"]: unknown key']);
+    expect(problemsOf({ rules: { 'decay.halfLifeDays': 20, 'window days': 30 } })).toEqual([
+      'hearth.config.json: sites[0].rules["decay.halfLifeDays"]: unknown key',
+      'hearth.config.json: sites[0].rules["window days"]: unknown key',
+    ]);
+    expect(problemsOf({ pageGroups: { 'a.b': [] } })[0]).toMatch(/^hearth\.config\.json: sites\[0\]\.pageGroups\["a\.b"\]: /);
+  });
+
   it('says a value is of the wrong kind in the words of a JSON file, quoting it', () => {
     expect(problemsOf({ origins: 'https://www.acme.test' })).toEqual(['hearth.config.json: sites[0].origins: expected a list [ … ], not a text (got "https://www.acme.test")']);
     expect(problemsOf({ pageGroups: ['/pricing*'] })).toEqual(['hearth.config.json: sites[0].pageGroups: expected an object { … }, not a list']);
   });
 
   it('says what a page group’s name must be, and which threshold is the default one', () => {
-    expect(problemsOf({ pageGroups: { 'Bad Name': ['/x*'] } })).toEqual(['hearth.config.json: sites[0].pageGroups.Bad Name: a page group name is lowercase, e.g. "pricing" (got "Bad Name")']);
+    expect(problemsOf({ pageGroups: { 'Bad Name': ['/x*'] } })).toEqual(['hearth.config.json: sites[0].pageGroups["Bad Name"]: a page group name is lowercase, e.g. "pricing" (got "Bad Name")']);
     expect(problemsOf({ rules: { thresholds: { hot: 20 } } })).toEqual(['hearth.config.json: sites[0].rules.thresholds: warm must not be above hot (warm is 30, hot 20; by default warm is 30 and hot 60)']);
   });
 });
