@@ -11,16 +11,31 @@ import { webhookKey } from './signing.ts';
  */
 
 const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
+/** What a reference to a variable looks like, written otherwise ("ENV:NAME", "env: NAME", "env:MY-KEY"). */
+const ENV_LIKE = /^\s*env\s*:/i;
 
-/** A string, or "env:NAME" for the value of that environment variable. */
-const secretString = (what: string) =>
+/**
+ * A string, or "env:NAME" for the value of that environment variable without its surrounding whitespace (a secret
+ * file's last newline is no part of the secret, as for HEARTH_ADMIN_TOKEN). `problemOf` checks the value, wherever it
+ * came from; its message never quotes it, and names the variable it was read from.
+ */
+const secretString = (what: string, problemOf: (value: string) => string | undefined = () => undefined) =>
   z.string().min(1).transform((value, ctx) => {
+    const fail = (message: string) => {
+      ctx.addIssue({ code: 'custom', message, input: undefined });
+      return z.NEVER;
+    };
     const name = ENV_REFERENCE.exec(value)?.[1];
-    if (name === undefined) return value;
-    const fromEnv = process.env[name];
-    if (fromEnv) return fromEnv;
-    ctx.addIssue({ code: 'custom', message: `${what} refers to the environment variable ${name}, which is not set` });
-    return z.NEVER;
+    if (name === undefined) {
+      // Taken as it is, it would be the secret itself: the variable's name sent as a password or a signing key.
+      if (ENV_LIKE.test(value)) return fail(`${what} reads like a reference to an environment variable, written otherwise than "env:NAME" (lower-case "env:", then letters, digits and "_")`);
+      const problem = problemOf(value);
+      return problem ? fail(problem) : value;
+    }
+    const fromEnv = process.env[name]?.trim();
+    if (!fromEnv) return fail(`${what} refers to the environment variable ${name}, which is ${process.env[name] === undefined ? 'not set' : 'empty'}`);
+    const problem = problemOf(fromEnv);
+    return problem ? fail(`${problem} (${what}, from the environment variable ${name})`) : fromEnv;
   });
 
 const destinationId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
@@ -40,14 +55,11 @@ const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL'
   ctx.addIssue({ code: 'custom', message, input: url.href });
 });
 
-/**
- * A URL that is itself a secret (a Slack incoming webhook's path is its key): checked as httpUrl, but its problems
- * never quote it, since a config error is printed and logged.
- */
-const secretHttpUrl = z.string().superRefine((text, ctx) => {
+/** A URL's problems as httpUrl finds them, in one message. */
+const urlProblem = (text: string) => {
   const checked = httpUrl.safeParse(text);
-  if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, input: undefined });
-});
+  return checked.success ? undefined : checked.error.issues.map((issue) => issue.message).join('; ');
+};
 
 export const webhookDestinationSchema = z
   .object({
@@ -55,11 +67,7 @@ export const webhookDestinationSchema = z
     id: destinationId,
     url: httpUrl,
     /** The signing key: `whsec_<base64>` as Standard Webhooks libraries take it, or any string of 24+ bytes. */
-    secret: secretString('the webhook secret').superRefine((secret, ctx) => {
-      const problem = webhookKey(secret).problem;
-      // Without the input: the message would quote the secret.
-      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: undefined });
-    }),
+    secret: secretString('the webhook secret', (secret) => webhookKey(secret).problem),
   })
   .strict();
 
@@ -68,7 +76,8 @@ export const slackDestinationSchema = z
     type: z.literal('slack'),
     id: destinationId,
     /** A Slack incoming-webhook URL; it is a secret, so "env:NAME" works here too. */
-    url: secretString('the Slack webhook URL').pipe(secretHttpUrl),
+    /** Its problems never quote it (its path is its key): a config error is printed and logged. */
+    url: secretString('the Slack webhook URL', urlProblem),
   })
   .strict();
 

@@ -21,6 +21,7 @@ const problemsOf = (raw: unknown) => {
 afterEach(() => {
   delete process.env.TEST_HOOK_SECRET;
   delete process.env.TEST_SMTP_PASSWORD;
+  delete process.env.TEST_SLACK_URL;
 });
 
 describe('alert settings in hearth.config.json', () => {
@@ -50,6 +51,40 @@ describe('alert settings in hearth.config.json', () => {
     expect(problemsOf({ sites: [site({ destinations: [{ type: 'slack', id: 'team', url: 'env:TEST_UNSET_SLACK_URL' }] })] })).toContain(
       'hearth.config.json: sites[0].alerts.destinations[0].url: the Slack webhook URL refers to the environment variable TEST_UNSET_SLACK_URL, which is not set',
     );
+  });
+
+  it('reads a secret from the environment without its last newline, and names the variable a bad value came from', () => {
+    // A secret mounted as a file ends in a newline, as `echo` writes it.
+    process.env.TEST_HOOK_SECRET = `${SECRET}\n`;
+    process.env.TEST_SMTP_PASSWORD = ' hunter2\r\n';
+    const config = parseConfig(
+      {
+        sites: [site({ destinations: [{ type: 'webhook', id: 'crm', url: 'https://crm.acme.test/', secret: 'env:TEST_HOOK_SECRET' }] })],
+        smtp: { host: 'smtp.acme.test', user: 'hearth', password: 'env:TEST_SMTP_PASSWORD', from: 'alerts@acme.test' },
+      },
+      'test',
+    );
+    expect(config.sites[0]!.alerts!.destinations[0]).toMatchObject({ secret: SECRET });
+    expect(config.smtp?.password).toBe('hunter2');
+    process.env.TEST_SLACK_URL = 'notaurl';
+    process.env.TEST_HOOK_SECRET = 'short';
+    process.env.TEST_SMTP_PASSWORD = '\n';
+    const message = problemsOf({
+      sites: [site({ destinations: [{ type: 'slack', id: 'team', url: 'env:TEST_SLACK_URL' }, { type: 'webhook', id: 'crm', url: 'https://crm.acme.test/', secret: 'env:TEST_HOOK_SECRET' }] })],
+      smtp: { host: 'smtp.acme.test', user: 'hearth', password: 'env:TEST_SMTP_PASSWORD', from: 'alerts@acme.test' },
+    });
+    expect(message).toContain('sites[0].alerts.destinations[0].url: expected an http(s) URL (the Slack webhook URL, from the environment variable TEST_SLACK_URL)');
+    expect(message).toMatch(/sites\[0\]\.alerts\.destinations\[1\]\.secret: the secret is 5 bytes long.* \(the webhook secret, from the environment variable TEST_HOOK_SECRET\)/);
+    expect(message).toContain('smtp.password: the SMTP password refers to the environment variable TEST_SMTP_PASSWORD, which is empty');
+    expect(message).not.toContain('notaurl');
+  });
+
+  it('refuses a reference to a variable written otherwise, which would be taken for the secret itself', () => {
+    for (const password of ['ENV:HEARTH_SMTP_PASSWORD', 'Env:HEARTH_SMTP_PASSWORD', 'env: HEARTH_SMTP_PASSWORD', 'env:HEARTH-SMTP-PASSWORD']) {
+      expect(problemsOf({ sites: [site({ destinations: [] })], smtp: { host: 'smtp.acme.test', user: 'hearth', password, from: 'alerts@acme.test' } }), password).toContain(
+        'hearth.config.json: smtp.password: the SMTP password reads like a reference to an environment variable, written otherwise than "env:NAME" (lower-case "env:", then letters, digits and "_")',
+      );
+    }
   });
 
   it('names the path of every bad value', () => {
