@@ -65,6 +65,12 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
           `(${keptValue('signals.hotRearmBelow', current.signals.hotRearmBelow)}); give the candidate a signals.hotRearmBelow of its own, at most ${hot}`
         );
       }
+      if (problem.path === 'signals.hotRearmBelow' && !Object.hasOwn(given, 'hot')) {
+        return (
+          `signals.hotRearmBelow: the candidate's re-arm mark (${String((raw as { signals: Record<string, unknown> }).signals.hotRearmBelow)}) is above the hot threshold it keeps from the site's current rules ` +
+          `(${keptValue('thresholds.hot', current.thresholds.hot)}); give the candidate a mark of at most ${current.thresholds.hot}, or a thresholds.hot of its own`
+        );
+      }
       if (problem.path === 'thresholds' && keptThreshold) {
         return (
           `thresholds.${gave}: the candidate's ${gave} threshold (${String(given[gave])}) is ${gave === 'hot' ? 'below' : 'above'} the ${kept} threshold it keeps from the site's current rules ` +

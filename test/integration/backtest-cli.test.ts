@@ -338,6 +338,15 @@ describe('hearth backtest', () => {
     const both = file('hot40-rearm50.json', { thresholds: { hot: 40 }, signals: { hotRearmBelow: 50 } });
     const own = await runHearth(['backtest', '--config', config, '--rules', both], { HEARTH_DATA_DIR: dataDir });
     expect(own.stderr).toBe(`hearth: invalid rules in ${both}:\n  ${both}: signals.hotRearmBelow: the re-arm mark must not be above the hot threshold (40)\n`);
+    // Given alone, the mark is checked against the hot threshold the candidate keeps: the config's, named.
+    const hot50Config = file('hearth.hot50.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: { thresholds: { hot: 50 } } }] });
+    const rearm55 = file('rearm55.json', { signals: { hotRearmBelow: 55 } });
+    const mark = await runHearth(['backtest', '--config', hot50Config, '--rules', rearm55], { HEARTH_DATA_DIR: dataDir });
+    expect([mark.code, mark.stderr]).toEqual([
+      2,
+      `hearth: invalid rules in ${rearm55}:\n  ${rearm55}: signals.hotRearmBelow: the candidate's re-arm mark (55) is above the hot threshold it keeps from the site's current rules ` +
+        `(${hot50Config}: sites[0].rules.thresholds.hot is 50); give the candidate a mark of at most 50, or a thresholds.hot of its own\n`,
+    ]);
   });
 
   it('checks the rules file before it opens the store, so a bad file is named while `hearth start` holds it', async () => {
