@@ -10,6 +10,7 @@ import { batchToRows, MAX_FUTURE_MS } from '../../collector/ingest/rows.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
 import type { WireBatch } from '../../collector/ingest/wire.ts';
 import { createScorer } from '../../collector/scorer.ts';
+import { leadActivity } from '../../collector/api/leads.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
@@ -406,5 +407,19 @@ describe('closing the scorer', () => {
     await scorer.close();
     // It gives the last rescoring its few seconds (5 s), then leaves it to the next start.
     expect(Date.now() - startedAt).toBeLessThan(8000);
+  });
+});
+
+describe('the activity of many leads (hearth score --json lists every lead of a site)', () => {
+  it('counts 6,000 leads at once, more than one statement of ClickHouse can name', async () => {
+    const visitor = newVisitor();
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(3) }), wireEvent({ n: 't', k: 'toggle', u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(2) })]);
+    await drained(server);
+    // Their ids alone are ~400 KB of SQL: past the 256 KiB ClickHouse parses in one statement.
+    const others = Array.from({ length: 6000 }, (_, i) => ({ id: `v_${visitor}-${String(i).padStart(6, '0')}`, visitorIds: [`${visitor}-${String(i).padStart(6, '0')}`] }));
+    const activity = await leadActivity(server.client, 'acme', [...others.slice(0, 3000), { id: `v_${visitor}`, visitorIds: [visitor] }, ...others.slice(3000)], false);
+    expect(activity.size).toBe(6001);
+    expect(activity.get(`v_${visitor}`)).toEqual({ events: 2, pageviews: 1 });
+    expect(activity.get(others[5999]!.id)).toEqual({ events: 0, pageviews: 0 });
   });
 });
