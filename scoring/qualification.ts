@@ -34,6 +34,16 @@ export const qualificationPolicySchema = z
       if (!boxes.includes(box)) ctx.addIssue({ code: 'custom', path: ['required', i], message: `"${box}" is not a ${policy.framework.toUpperCase()} box; its boxes are ${boxes.join(', ')}` });
       else if (policy.required!.indexOf(box) < i) ctx.addIssue({ code: 'custom', path: ['required', i], message: `"${box}" is listed twice` });
     });
+  })
+  // The same for editors (`hearth schema`): each framework's own boxes, each once (no framework is BANT's).
+  .meta({
+    allOf: [
+      { properties: { required: { type: 'array', uniqueItems: true } } },
+      ...frameworkNames.map((framework) => ({
+        if: { properties: { framework: { const: framework } }, ...(framework === 'bant' ? {} : { required: ['framework'] }) },
+        then: { properties: { required: { type: 'array', items: { type: 'string', enum: [...FRAMEWORKS[framework]] } } } },
+      })),
+    ],
   });
 
 export type QualificationPolicy = z.infer<typeof qualificationPolicySchema>;

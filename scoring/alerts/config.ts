@@ -77,7 +77,7 @@ export const slackDestinationSchema = z
     id: destinationId,
     /** A Slack incoming-webhook URL; it is a secret, so "env:NAME" works here too. */
     /** Its problems never quote it (its path is its key): a config error is printed and logged. */
-    url: secretString('the Slack webhook URL', urlProblem),
+    url: secretString('the Slack webhook URL', urlProblem).meta({ anyOf: [{ type: 'string', pattern: ENV_REFERENCE.source }, { type: 'string', pattern: '^[\\s\\uFEFF]*[hH][tT][tT][pP][sS]?://' }] }),
   })
   .strict();
 

@@ -410,7 +410,16 @@ describe('the JSON Schema (`hearth schema`)', () => {
       ...['ada@acme-.com', 'ada@acme.com', 'ada'].map((to): [string, unknown] => [to, { sites: [{ ...SITE, alerts: { destinations: [{ id: 'sales', type: 'email', to: [to] }] } }], smtp: { host: 'smtp.acme.com', from: 'hearth@acme.com' } }]),
       ...[{}, { min: 250 }, { max: 10 }].map((range): [string, unknown] => [JSON.stringify(range), { sites: [{ ...SITE, rules: { fit: [{ id: 'size', field: 'company_size', range, points: 5 }] } }] }]),
       ...['https://acme.com:0', 'https://acme.com:99999', 'https://acme.com:65535', 'https://acme.com:080', 'http://localhost:*'].map((origin): [string, unknown] => [origin, { sites: [{ ...SITE, origins: [origin] }] }]),
+      ...['https://hooks.slack.com/services/T0/B0/x', 'env:SLACK_URL_FOR_TESTS', 'nope'].map((url): [string, unknown] => [`slack ${url}`, { sites: [{ ...SITE, alerts: { destinations: [{ id: 'team', type: 'slack', url }] } }] }]),
+      ...[
+        { required: ['need', 'budget'] },
+        { framework: 'champ', required: ['money'] },
+        { required: ['budget', 'budget'] },
+        { framework: 'champ', required: ['budget'] },
+        { framework: 'meddicc', required: ['budgett'] },
+      ].map((qualification): [string, unknown] => [JSON.stringify(qualification), { sites: [{ ...SITE, qualification }] }]),
     ];
+    process.env.SLACK_URL_FOR_TESTS = 'https://hooks.slack.com/services/T0/B0/x';
     const loads = (config: unknown) => {
       try {
         parseConfig(config, 'hearth.config.json');
@@ -422,8 +431,21 @@ describe('the JSON Schema (`hearth schema`)', () => {
     // Never flagged when Hearth takes it; flagged where the loader refuses what JSON Schema can say.
     for (const [name, config] of cases) if (loads(config)) expect(validate(config), `${name}: the loader takes it`).toBe(true);
     const flagged = cases.filter(([, config]) => !validate(config)).map(([name]) => name);
-    expect(flagged).toEqual(['ftp://hearth.acme.com', 'hearth.acme.com', 'ftp://hooks.acme.com/in', 'ada', '{}', 'https://acme.com:0', 'https://acme.com:99999']);
+    expect(flagged).toEqual([
+      'ftp://hearth.acme.com',
+      'hearth.acme.com',
+      'ftp://hooks.acme.com/in',
+      'ada',
+      '{}',
+      'https://acme.com:0',
+      'https://acme.com:99999',
+      'slack nope',
+      '{"required":["budget","budget"]}',
+      '{"framework":"champ","required":["budget"]}',
+      '{"framework":"meddicc","required":["budgett"]}',
+    ]);
     for (const name of flagged) expect(loads(cases.find(([given]) => given === name)![1]), name).toBe(false);
+    delete process.env.SLACK_URL_FOR_TESTS;
     // Left to Hearth, which names it at its path: a scheme with no host.
     expect(loads({ sites: [SITE], dashboardUrl: 'https://' })).toBe(false);
   });
