@@ -49,7 +49,14 @@ export function readJsonFile(file: string, what: string): { path: string; raw: u
     const { reason, line, column } = jsonSyntaxError((err as Error).message, text);
     throw new ConfigError(`${path}:${line}:${column}: the ${what} file is not valid JSON: ${reason}`);
   }
-  const repeated = repeatedKey(text);
+  let repeated: ReturnType<typeof repeatedKey>;
+  try {
+    repeated = repeatedKey(text);
+  } catch (err) {
+    // Its reader recurses per level: a file of lists in lists, tens of thousands deep, is no config or rules file.
+    if (err instanceof RangeError) throw new ConfigError(`${path}: the ${what} file nests lists or objects too deeply to be read`);
+    throw err;
+  }
   if (repeated) {
     const { key, path: where, line, column } = repeated;
     throw new ConfigError(`${path}:${line}:${column}: the ${what} file gives ${JSON.stringify(key)} twice${where.length ? ` in ${formatPath(where)}` : ''}; only the last would count`);

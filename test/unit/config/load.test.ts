@@ -105,6 +105,11 @@ describe('reading the config file', () => {
     expect(loadError(locked)).toBe(`config file ${locked} cannot be read: permission denied`);
     expect(loadError(join(dir, 'nope.json'))).toBe(`config file ${join(dir, 'nope.json')} does not exist`);
   });
+
+  it('names a file nested too deeply to read, where it ended in a stack overflow', () => {
+    const deep = configFile('deep.json', `{"sites": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    expect(loadError(deep)).toBe(`${deep}: the config file nests lists or objects too deeply to be read`);
+  });
 });
 
 describe('what a config gets wrong', () => {
