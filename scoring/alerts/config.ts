@@ -75,8 +75,10 @@ export const slackDestinationSchema = z
   .object({
     type: z.literal('slack'),
     id: destinationId,
-    /** A Slack incoming-webhook URL; it is a secret, so "env:NAME" works here too. */
-    /** Its problems never quote it (its path is its key): a config error is printed and logged. */
+    /**
+     * A Slack incoming-webhook URL; it is a secret (its path is its key), so "env:NAME" works here too, and its
+     * problems never quote it: a config error is printed and logged.
+     */
     url: secretString('the Slack webhook URL', urlProblem).meta({ anyOf: [{ type: 'string', pattern: ENV_REFERENCE.source }, { type: 'string', pattern: '^[\\s\\uFEFF]*[hH][tT][tT][pP][sS]?://' }] }),
   })
   .strict();
