@@ -29,11 +29,20 @@ export interface SinkStatus {
    */
   diskError?: string | null;
   /**
+   * How long the insert on its way to ClickHouse has waited, once past SLOW_INSERT_MS (a server that takes the
+   * connection and then hangs, or is overloaded); null while inserts come back in time, absent for a sink that keeps no
+   * log. Events are accepted and wait on disk (degraded) meanwhile, until the insert fails at the client's timeout.
+   */
+  slowInsertMs?: number | null;
+  /**
    * Why the log cannot be drained for a reason of its own (a segment it cannot read, a checkpoint it cannot write: an
    * I/O error), while ClickHouse may be fine: events are accepted and wait on disk (degraded). Null when it drains.
    */
   drainError?: string | null;
 }
+
+/** An insert waiting longer than this for ClickHouse makes /readyz say degraded (inserts take well under a second). */
+export const SLOW_INSERT_MS = 10_000;
 
 /** What the scorer needs to know of a stored event: whose it is, and whether a bot sent it. */
 export type StoredVisitor = Pick<EventRow, 'site_id' | 'visitor_id' | 'is_bot'>;

@@ -3,7 +3,7 @@ import { appendFile, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
-import { insertEncodedEvents, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
+import { insertEncodedEvents, SLOW_INSERT_MS, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
 import type { ErasureFilter } from './erasures.ts';
 import { eventExpired } from '../store/retention.ts';
 import { batchOfRows, decodeRecord, encodeRecord, insertBody, rowsOf, type LoggedBatch } from './wal-records.ts';
@@ -173,6 +173,8 @@ export async function createWalSink({
   let clickHouseReachable = true;
   let lastError: string | null = null;
   let failingInserts = 0;
+  // When the insert on its way to ClickHouse was sent (Date.now()), null between inserts.
+  let insertingSince: number | null = null;
   // The step of the drain that failed for a reason of the log's own (not ClickHouse's), until that step succeeds.
   let drainFailure: { step: DrainStep; message: string } | null = null;
   let rejectedRows = 0;
@@ -367,7 +369,12 @@ export async function createWalSink({
         const rows = batches.reduce((sum, batch) => sum + batch.rows, 0);
         if (rows > 0) {
           const startedAt = performance.now();
-          await insertEncodedEvents(client, await insertBody(batches), batches.flatMap((batch) => batch.identities));
+          insertingSince = Date.now();
+          try {
+            await insertEncodedEvents(client, await insertBody(batches), batches.flatMap((batch) => batch.identities));
+          } finally {
+            insertingSince = null;
+          }
           onFlush(performance.now() - startedAt, rows);
         }
         // An erasure that ran while the insert was on its way has not taken its rows: they go before the scorer hears
@@ -556,12 +563,14 @@ export async function createWalSink({
 
     status() {
       const full = refusedBytes > 0 && pendingBytes + queuedBytes + refusedBytes > maxBytes;
+      const waited = insertingSince === null ? 0 : Date.now() - insertingSince;
       return {
         pendingRows,
         pendingBytes,
         clickHouseReachable: clickHouseReachable && storeReady,
         lastError: storeReady ? lastError : 'the store is not prepared yet',
-        degraded: failingInserts > 0 || !storeReady || drainFailure !== null,
+        degraded: failingInserts > 0 || !storeReady || drainFailure !== null || waited > SLOW_INSERT_MS,
+        slowInsertMs: waited > SLOW_INSERT_MS ? waited : null,
         full,
         diskError,
         // While inserts fail, that is what is wrong now: a checkpoint that failed before is tried once one succeeds.

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync } from 'fastify';
-import type { SinkStatus } from '../ingest/sink.ts';
+import { SLOW_INSERT_MS, type SinkStatus } from '../ingest/sink.ts';
 import { eventsTableWithin, isEmbedded, pingWithin, refusesTheCollector } from '../store/client.ts';
 
 export interface HealthOptions {
@@ -52,6 +52,8 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
         ? ["the collector's database has no events table (dropped and made again?): `hearth migrate` makes Hearth's tables", 'EXISTS TABLE events: 0']
         : ingest.drainError
         ? ['the write-ahead log cannot be read or checkpointed on its disk', ingest.drainError]
+        : ingest.slowInsertMs
+        ? [`ClickHouse is slow to store events (an insert has waited ${Math.floor(ingest.slowInsertMs / 1000)} s)`, `an insert has waited more than ${SLOW_INSERT_MS / 1000} s for ClickHouse`]
         : ingest.degraded
         ? ['inserts into ClickHouse fail', ingest.lastError ?? '']
         : [null, null];

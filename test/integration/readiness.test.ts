@@ -80,6 +80,14 @@ describe('GET /readyz without a login', () => {
     expect(logLines.join('\n')).toContain('/var/lib/clickhouse/store/ab1/');
   });
 
+  it('says ClickHouse is slow while an insert has waited more than 10 s, still ready for events', async () => {
+    state.ping = { success: true };
+    state.sink = { ...healthy, pendingRows: 40, pendingBytes: 9000, degraded: true, slowInsertMs: 12_400 };
+    const answer = await readiness();
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ status: 'degraded', error: 'ClickHouse is slow to store events (an insert has waited 12 s); events are kept in the write-ahead log', pendingRows: 40, pendingBytes: 9000 });
+  });
+
   it('answers 503 unavailable once the log is full, still without the details', async () => {
     state.ping = { success: false, error: new Error(PING_ERROR) };
     state.sink = { ...healthy, pendingRows: 99, pendingBytes: 1 << 20, clickHouseReachable: false, lastError: INSERT_ERROR, degraded: true, full: true };

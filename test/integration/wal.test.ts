@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listLeads } from '../../collector/api/leads.ts';
 import { buildApp } from '../../collector/app.ts';
 import { parseConfig } from '../../collector/config/load.ts';
@@ -171,6 +171,35 @@ describe('write-ahead log sink', () => {
     await wal.drained();
     expect(wal.status()).toMatchObject({ pendingRows: 0, degraded: false, clickHouseReachable: true, segments: 1 });
     expect(await storedIdCounts(visitor, { final: false })).toEqual(onceEach(batches.flat()));
+    await wal.close();
+  });
+
+  it('reports degraded while an insert has waited more than 10 s for ClickHouse (a server that hangs), and ready once it is stored', async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const exec = (async (params) => {
+      const { params: sent } = await readInsert(params);
+      await held;
+      return client.exec(sent);
+    }) as ClickHouseClient['exec'];
+    const wal = await openWal({ dir: newWalDir(), client: { exec, insert: client.insert.bind(client) } as ClickHouseClient, flushMs: 20 });
+    const visitor = newVisitor();
+    const rows = rowsOf(visitor);
+    await wal.write(rows);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(wal.status()).toMatchObject({ pendingRows: 3, degraded: false, slowInsertMs: null });
+    const now = Date.now();
+    const later = vi.spyOn(Date, 'now').mockReturnValue(now + 11_000);
+    try {
+      expect(wal.status()).toMatchObject({ pendingRows: 3, degraded: true, slowInsertMs: expect.any(Number) });
+      expect(wal.status().slowInsertMs).toBeGreaterThan(10_000);
+    } finally {
+      later.mockRestore();
+    }
+    release();
+    await wal.drained();
+    expect(wal.status()).toMatchObject({ pendingRows: 0, degraded: false, slowInsertMs: null });
+    expect(await storedIdCounts(visitor, { final: false })).toEqual(onceEach(rows));
     await wal.close();
   });
 
