@@ -91,7 +91,14 @@ export interface StorePreparation {
 }
 
 const RETRY_FIRST_MS = 1000;
-const RETRY_CAP_MS = 30_000;
+/**
+ * At most this long between two tries: events pile up in the log meanwhile, and a full log refuses them (503). At
+ * 30 s, a collector started during an outage refused beacons for 14 s after ClickHouse was back (a QA pass).
+ */
+const RETRY_CAP_MS = 5000;
+
+/** The wait before the next try after `failed` of them: 1 s, then twice as long each time, up to RETRY_CAP_MS. */
+export const retryDelayMs = (failed: number) => Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** (failed - 1));
 /** How long a start waits for the store to be prepared before it listens all the same. */
 const START_WAIT_MS = 5000;
 /** How long a ClickHouse server gets to answer a ping before a preparation is tried. */
@@ -103,7 +110,7 @@ const PING_TIMEOUT_MS = 3000;
  *
  * With a ClickHouse server, the start waits at most 5 s: a server that refuses connections, does not answer, fails
  * for a while (Keeper lost, overloaded) or is being migrated by another collector (its lock) leaves the store to be
- * prepared in the background, tried again after 1 s, then up to every 30 s. Each try pings first, so a server that
+ * prepared in the background, tried again after 1 s, then up to every 5 s. Each try pings first, so a server that
  * accepts connections and never answers holds nothing but the ping. A refusal (a wrong password, an unknown
  * database, a migration that fails) met within those 5 s ends the start; met later, it is logged as an error and
  * tried again the same way, and the log keeps the events. The embedded store is prepared before the start goes on.
@@ -170,9 +177,8 @@ export async function prepareForCollector(
     problem = null;
     resolvePrepared(done);
   };
-  /** The next try after `failed` of them: 1 s, then twice as long each time, up to 30 s. */
   const retry = (failed: number) => {
-    timer = setTimeout(() => tryOnce().then(succeed, (err: unknown) => fail(err, failed + 1)), Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** (failed - 1)));
+    timer = setTimeout(() => tryOnce().then(succeed, (err: unknown) => fail(err, failed + 1)), retryDelayMs(failed));
     // A start that fails after this (its port taken) must not be kept alive by the retry.
     timer.unref();
   };
