@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type SharedVisit, type Temperature } from './compile.ts';
 import { companyKey, companyKeySql } from './normalize.ts';
 import { MARKETING_QUALIFIED_SQL } from './lifecycle.ts';
-import { ONE_LEAD, SqlParams, timeOf } from './sql.ts';
+import { ONE_LEAD, slicesOf, SqlParams, timeOf } from './sql.ts';
 import type { AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
 import { inTurns, queryRows } from './turns.ts';
@@ -274,11 +274,17 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
   const next = found.length > query.limit && last ? { key: last.key, leadId: last.lead_id } : null;
   // Past the last page there is no row to carry the count.
   if (page.length === 0) return { total: Number((await run<{ n: string }>(`SELECT count() AS n FROM ${latest}`))[0]!.n), rows: [], next };
-  const rows = await run<StoredScore>(
-    `SELECT ${SNAPSHOT_COLUMNS.join(', ')} FROM lead_scores WHERE site_id = {site:String} AND lead_id IN {ids:Array(String)}
-     ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id`,
-    { site, ids: page.map((row) => row.lead_id) },
-  );
+  // A page may be a whole site (hearth score --json): read a slice of ids at a time.
+  const rows: StoredScore[] = [];
+  for (const ids of slicesOf(page.map((row) => row.lead_id))) {
+    rows.push(
+      ...(await run<StoredScore>(
+        `SELECT ${SNAPSHOT_COLUMNS.join(', ')} FROM lead_scores WHERE site_id = {site:String} AND lead_id IN {ids:Array(String)}
+         ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id`,
+        { site, ids },
+      )),
+    );
+  }
   // A lead merged or erased between the two reads is left out of the page.
   const byId = new Map(rows.flatMap((row) => (row.kind === 'gone' ? [] : [[row.lead_id, row] as const])));
   return { total: Number(page[0]!.total), rows: page.flatMap((row) => byId.get(row.lead_id) ?? []), next };

@@ -24,6 +24,17 @@ export class SqlParams {
   }
 }
 
+/**
+ * How many ids (of leads, of visitors) one statement names at most, where a list can hold a whole site's (`hearth score
+ * --json`): ClickHouse reads a statement of up to 256 KiB (the embedded engine's values are written into it), and a
+ * server takes the values in the URL, up to 1 MiB.
+ */
+export const IDS_PER_STATEMENT = 1000;
+
+/** `items` in consecutive slices of at most `size`. */
+export const slicesOf = <T>(items: readonly T[], size = IDS_PER_STATEMENT): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, n) => items.slice(n * size, (n + 1) * size));
+
 // The collector formats two times per beacon, nearly always within the same minute as the last ones.
 let cachedMinute = NaN;
 let cachedMinuteText = '';

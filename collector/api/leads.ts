@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { isoTime } from '../../scoring/sql.ts';
+import { IDS_PER_STATEMENT, isoTime, slicesOf } from '../../scoring/sql.ts';
 import { identitiesSql, leadIdOfEmailSql, ownerSql } from '../../scoring/compile.ts';
 
 export interface LeadSummary {
@@ -89,13 +89,6 @@ export async function listLeads(client: ClickHouseClient, query: LeadQuery): Pro
 }
 
 /**
- * Leads whose activity one query reads: their ids and visitor ids are the statement's (the embedded engine writes them
- * into its text, which ClickHouse reads up to 256 KiB; a server takes them in the URL, up to 1 MiB). `hearth score
- * --json` lists every lead of a site.
- */
-const ACTIVITY_LEADS = 1000;
-
-/**
  * The activity of the given leads (from their stored scores' visitor ids): events and page views of their visits
  * (a browser shared with someone else counts the lead's visits only). Reads only those visitors' rows, which the
  * events table's order key keeps together.
@@ -106,11 +99,10 @@ export async function leadActivity(
   leads: { id: string; visitorIds: string[] }[],
   countBots: boolean,
 ): Promise<Map<string, { events: number; pageviews: number }>> {
-  if (leads.length > ACTIVITY_LEADS) {
+  // Their ids and visitor ids are the statement's: a list of a whole site (hearth score --json) is read in slices.
+  if (leads.length > IDS_PER_STATEMENT) {
     const activity = new Map<string, { events: number; pageviews: number }>();
-    for (let start = 0; start < leads.length; start += ACTIVITY_LEADS) {
-      for (const [id, counts] of await leadActivity(client, site, leads.slice(start, start + ACTIVITY_LEADS), countBots)) activity.set(id, counts);
-    }
+    for (const slice of slicesOf(leads)) for (const [id, counts] of await leadActivity(client, site, slice, countBots)) activity.set(id, counts);
     return activity;
   }
   const visitors = [...new Set(leads.flatMap((lead) => lead.visitorIds))];

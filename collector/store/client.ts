@@ -296,6 +296,11 @@ function inPieces(whole: Readable): Readable {
   return pieces;
 }
 
+/** ClickHouse's max_query_size by default: the bytes of a statement it parses. */
+const PARSED_BYTES = 262_144;
+/** Room for the statement's own SETTINGS clause, written after it, within a raised max_query_size. */
+const SETTINGS_ROOM = 4096;
+
 /**
  * Sessions of the embedded engine that run statements (queries and commands) side by side, as a ClickHouse server
  * does; inserts keep the client's own session.
@@ -332,9 +337,19 @@ function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): Cli
       running.then(resolve, reject).finally(() => signal.removeEventListener('abort', giveUp));
     });
   }
-  // The values written in, and the abort signal kept here (onLeastBusy).
-  const written = <P extends { query: string; query_params?: Record<string, unknown>; abort_signal?: AbortSignal }>({ query_params, abort_signal: _, ...params }: P) =>
-    query_params && Object.keys(query_params).length > 0 ? { ...params, query: inlineParams(params.query, query_params) } : params;
+  // The values written in, and the abort signal kept here (onLeastBusy). ClickHouse parses up to max_query_size bytes
+  // of a statement (256 KiB), which values written in can pass where a server's bound values would not count: a long
+  // list of ids (a dashboard's qualified leads, a whole site's) raises it for its statement.
+  const written = <P extends { query: string; query_params?: Record<string, unknown>; abort_signal?: AbortSignal; clickhouse_settings?: ClickHouseSettings }>({
+    query_params,
+    abort_signal: _,
+    ...params
+  }: P) => {
+    if (!query_params || Object.keys(query_params).length === 0) return params;
+    const query = inlineParams(params.query, query_params);
+    const bytes = Buffer.byteLength(query);
+    return bytes <= PARSED_BYTES ? { ...params, query } : { ...params, query, clickhouse_settings: { ...params.clickhouse_settings, max_query_size: bytes + SETTINGS_ROOM } };
+  };
   const close = client.close.bind(client);
   client.query = ((params: Parameters<ClickHouseClient['query']>[0]) => onLeastBusy((session) => session.query(written(params)), params.abort_signal)) as ClickHouseClient['query'];
   client.command = (params) => onLeastBusy((session) => session.command(written(params)), params.abort_signal);

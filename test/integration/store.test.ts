@@ -93,6 +93,13 @@ describe('store', () => {
     expect(await queryRows(client, { query: 'SELECT 2 AS two' })).toEqual([{ two: 2 }]);
   });
 
+  it('runs a statement whose values, written into it, make it longer than ClickHouse parses by default (256 KiB)', async () => {
+    // A dashboard's list of qualified leads, or a whole site's ids: 20,000 ids are ~500 KB of SQL.
+    const ids = Array.from({ length: 20_000 }, (_, i) => `l_${String(i).padStart(20, '0')}`);
+    expect(await count('SELECT length({ids:Array(String)}) AS n', { ids })).toBe(20_000);
+    expect(await count("SELECT count() AS n FROM numbers(30000) WHERE concat('l_', leftPad(toString(number), 20, '0')) IN {ids:Array(String)}", { ids })).toBe(20_000);
+  });
+
   it('reads rows in the compact format as JSONEachRow gives them: named tuples as objects, at any depth', async () => {
     const query = `SELECT number AS n,
         CAST([('pricing', toUInt32(number), 1.5, true)], 'Array(Tuple(rule String, count UInt32, points Float64, capped Bool))') AS reasons,
