@@ -1,6 +1,6 @@
 import { declarativeKey, isSecretName, traitKey } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
-import { EVENT_TYPES, formAddress, MAX_STORED_NAME, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
+import { EVENT_TYPES, fits, formAddress, MAX_STORED_NAME, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
 import { MAX_ENGAGED_PIECE_MS, toClickHouseTime } from '../../scoring/sql.ts';
 
 /** One row of the `events` table (collector/store/migrations/). */
@@ -111,8 +111,7 @@ function textProps(props: WireEvent['p']): Record<string, string> {
 
 /**
  * A URL as stored: cut to MAX_STORED_URL characters. A page's address is taken at any length (wire.ts) and read whole
- * (its path, utm tags and click id come from it), then stored cut, as a well-formed string: a cut inside a surrogate
- * pair would leave half of it, which ClickHouse refuses.
+ * (its path, utm tags and click id come from it), then stored cut.
  */
 const storedUrl = (text: string) => cut(text, MAX_STORED_URL);
 
@@ -138,8 +137,11 @@ function readable(text: string): string {
  */
 const tag = (value: string | null | undefined) => value?.replace(/\p{C}+/gu, '').trim() ?? '';
 
-/** A text cut to `max` characters, well-formed as storedUrl says. */
-const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max).toWellFormed() : text);
+/**
+ * A text cut to `max` characters, counted as every limit of the wire format counts them (code points: an emoji is one),
+ * so never inside a surrogate pair, whose half ClickHouse would refuse.
+ */
+const cut = (text: string, max: number) => (fits(text, max) ? text : [...text].slice(0, max).join(''));
 
 /**
  * An address as stored (a page's, a referrer, a link's target): without the query parameters named like secrets

@@ -47,9 +47,9 @@ const MAX_ENGAGED_MS = 86_400_000;
 const MAX_PROP_NAME = 64;
 const MAX_PROP_TEXT = 500;
 /** A text's length in characters, as the schema's string checks count them (code points: an emoji is one, not two). */
-const charactersIn = (text: string) => [...text].length;
+export const charactersIn = (text: string) => [...text].length;
 /** Whether a text has at most `max` characters (charactersIn), without counting those of a short one. */
-const fits = (text: string, max: number) => text.length <= max || charactersIn(text) <= max;
+export const fits = (text: string, max: number) => text.length <= max || charactersIn(text) <= max;
 /**
  * A property's value: text, a number or true/false. One check rather than a union, which tried each type in turn and
  * built an issue for every miss (a number missed text first): a third of the time of parsing a track event.

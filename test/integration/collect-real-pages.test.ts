@@ -81,6 +81,12 @@ describe('POST /collect with what real pages send', () => {
     expect(stored).toEqual({ form: formName.slice(0, 200), download: asset.slice(0, 200) });
     const lead = (await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads[0];
     expect(lead.email).toBe('named@acme.test');
+    // Counted in characters, as every limit is: 150 emoji are a name of 150, kept whole; 250 are cut to 200 emoji.
+    const [short, long] = ['📘'.repeat(150), `${'📗'.repeat(249)}!`];
+    const other = newVisitor();
+    const named = [wireEvent({ n: 't', u: `${SITE_ORIGIN}/pricing`, k: short }), wireEvent({ n: 'd', u: `${SITE_ORIGIN}/resources`, h: `${SITE_ORIGIN}/e.pdf`, k: long })];
+    expect((await postBatch(server, { s: 'acme', v: other, e: named })).body).toEqual({ accepted: 2 });
+    expect(Object.fromEntries((await storedEvents(server, other)).map((row) => [row.type, row.name]))).toEqual({ track: short, download: '📗'.repeat(200) });
   });
 
   it('stores a form with more than 20 fields the snippet reads, keeping its answers', async () => {
