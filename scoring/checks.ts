@@ -14,3 +14,19 @@ export function unlessIssuesAt(...reads: ReadPath[]): { when: (payload: core.Par
   const overlaps = (path: readonly PropertyKey[], read: ReadPath) => path.every((key, i) => i >= read.length || read[i] === '*' || read[i] === key);
   return { when: (payload) => !payload.issues.some((issue) => reads.some((read) => overlaps(issue.path ?? [], read))) };
 }
+
+/**
+ * A key that reads as one after a dot: an empty key (`?=x`, `{"": 1}`) would read as the root, and one holding a dot,
+ * a space, a bracket, a quote or a control character as another path (`decay.halfLifeDays` given as one key).
+ */
+const isBareKey = (key: string) => key !== '' && !/[.\s[\]"'\\\u0000-\u001f]/.test(key);
+
+/** Renders a zod path the way people write it in JSON: `sites[0].origins[1]`, a key that is not bare quoted (`rules["a.b"]`). */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    const name = String(key);
+    out += typeof key === 'number' ? `[${key}]` : !isBareKey(name) ? `[${JSON.stringify(name)}]` : out ? `.${name}` : name;
+  }
+  return out || '(root)';
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatPath } from './checks.ts';
 
 /**
  * Sales qualification: the checklists that turn a lead into a prospect. Sales tick the boxes of the framework
@@ -81,7 +82,7 @@ function notItsBoxes(framework: Framework, field: 'boxes' | 'notes', change: { b
   const message = `not a ${framework.toUpperCase()} box; its boxes are ${known.join(', ')}`;
   return Object.keys(change[field] ?? {})
     .filter((box) => !known.includes(box))
-    .map((box) => ({ box, path: `${field}.${box}`, message }));
+    .map((box) => ({ box, path: formatPath([field, box]), message }));
 }
 
 /** Problems as a 400 lists them, from notItsBoxes. */

@@ -1,4 +1,7 @@
 import type { z } from 'zod';
+import { formatPath } from '../../scoring/checks.ts';
+
+export { formatPath };
 
 export interface Problem {
   /** Where the bad value is, e.g. `sites[0].origins[1]` or `e[3].u`. */
@@ -9,21 +12,6 @@ export interface Problem {
 /** The problems of a request or body refused as a whole: one, at its root, saying why. */
 export const wholeProblem = (message: string): Problem[] => [{ path: formatPath([]), message }];
 
-/**
- * A key that reads as one after a dot: an empty key (`?=x`, `{"": 1}`) would read as the root, and one holding a dot,
- * a space, a bracket, a quote or a control character as another path (`decay.halfLifeDays` given as one key).
- */
-const isBareKey = (key: string) => key !== '' && !/[.\s[\]"'\\\u0000-\u001f]/.test(key);
-
-/** Renders a zod path the way people write it in JSON: `sites[0].origins[1]`, a key that is not bare quoted (`rules["a.b"]`). */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    const name = String(key);
-    out += typeof key === 'number' ? `[${key}]` : !isBareKey(name) ? `[${JSON.stringify(name)}]` : out ? `.${name}` : name;
-  }
-  return out || '(root)';
-}
 
 /** zod's issues as a flat list of path + message, the shape of every 400 body and config error.
  * Parse with `{ reportInput: true }` and a short bad value is quoted in the message. */

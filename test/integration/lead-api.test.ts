@@ -292,6 +292,11 @@ describe('one lead through the API', () => {
     // A box of no framework, with none named: the lead's own framework's boxes, the path of the value at fault.
     const money = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { money: true } });
     expect(money).toMatchObject({ status: 400, body: { code: 'invalid_qualification', problems: [{ path: 'boxes.money', message: 'not a BANT box; its boxes are budget, authority, need, timing' }] } });
+    // A name that would read as a path of its own is quoted, with the framework named or not.
+    for (const framework of [undefined, 'bant']) {
+      const dotted = await send('POST', `/api/leads/${id}/qualification?site=acme`, { framework, boxes: { 'budget.amount': true }, notes: { 'economic buyer': 'CFO' } });
+      expect(dotted.body.problems.map((problem: { path: string }) => problem.path), String(framework)).toEqual(framework ? ['boxes["budget.amount"]', 'notes["economic buyer"]'] : ['boxes["budget.amount"]']);
+    }
     const noted = await send('POST', `/api/leads/${id}/qualification?site=acme`, { notes: { budget: '40k for Q3' } });
     expect(noted.status).toBe(200);
     const blank = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true, authority: true, need: true, timing: true }, owner: '   ' });
