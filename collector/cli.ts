@@ -565,8 +565,10 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
     const result = await client.query({ query: 'SELECT count() AS events FROM events WHERE site_id = {site:String}', query_params: { site: site.id }, format: 'JSONEachRow' });
     const [{ events: held } = { events: 0 }] = await result.json<{ events: string | number }>();
     if (Number(held) > 0) {
+      const hasDemoSite = config.serveDemoSite && config.sites.some((candidate) => candidate.id === DEMO_SITE_ID);
+      const why = hasDemoSite ? `is not the demo site ("${DEMO_SITE_ID}", which ${options.configFile} serves)` : `${options.configFile} has no demo site (a site "${DEMO_SITE_ID}", served with serveDemoSite)`;
       throw new RefusedError(
-        `site "${site.id}" already holds ${counted(Number(held), 'event')}, and ${config.serveDemoSite ? `is not the demo site ("${DEMO_SITE_ID}", which ${options.configFile} serves)` : `${options.configFile} does not serve the demo site`}: a made-up history would mix with them in every figure and list. Write it into a store of its own (HEARTH_DATA_DIR=another directory), a site with no events, or ${config.serveDemoSite ? `the demo site (--site ${DEMO_SITE_ID})` : 'use the demo config'}`,
+        `site "${site.id}" already holds ${counted(Number(held), 'event')}, and ${why}: a made-up history would mix with them in every figure and list. Write it into a store of its own (HEARTH_DATA_DIR=another directory), a site with no events, or ${hasDemoSite ? `the demo site (--site ${DEMO_SITE_ID})` : 'use the demo config'}`,
       );
     }
   }
