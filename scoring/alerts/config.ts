@@ -13,30 +13,37 @@ import { webhookKey } from './signing.ts';
 const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
 /** What a reference to a variable looks like, written otherwise ("ENV:NAME", "env: NAME", "env:MY-KEY"). */
 const ENV_LIKE = /^\s*env\s*:/i;
+/** ENV_LIKE for JSON Schema, whose patterns take no flags. */
+const ENV_LIKE_JSON = '^\\s*[Ee][Nn][Vv]\\s*:';
 
 /**
  * A string, or "env:NAME" for the value of that environment variable without its surrounding whitespace (a secret
  * file's last newline is no part of the secret, as for HEARTH_ADMIN_TOKEN). `problemOf` checks the value, wherever it
  * came from; its message never quotes it, and names the variable it was read from.
  */
-const secretString = (what: string, problemOf: (value: string) => string | undefined = () => undefined) =>
-  z.string().min(1).transform((value, ctx) => {
-    const fail = (message: string) => {
-      ctx.addIssue({ code: 'custom', message, input: undefined });
-      return z.NEVER;
-    };
-    const name = ENV_REFERENCE.exec(value)?.[1];
-    if (name === undefined) {
-      // Taken as it is, it would be the secret itself: the variable's name sent as a password or a signing key.
-      if (ENV_LIKE.test(value)) return fail(`${what} reads like a reference to an environment variable, written otherwise than "env:NAME" (lower-case "env:", then letters, digits and "_")`);
-      const problem = problemOf(value);
-      return problem ? fail(problem) : value;
-    }
-    const fromEnv = process.env[name]?.trim();
-    if (!fromEnv) return fail(`${what} refers to the environment variable ${name}, which is ${process.env[name] === undefined ? 'not set' : 'empty'}`);
-    const problem = problemOf(fromEnv);
-    return problem ? fail(`${problem} (${what}, from the environment variable ${name})`) : fromEnv;
-  });
+const secretString = (what: string, problemOf: (value: string) => string | undefined = () => undefined, json: Record<string, unknown> = {}) =>
+  z
+    .string()
+    .min(1)
+    // The editor schema flags a reference written otherwise, as the loader refuses it.
+    .meta({ not: { allOf: [{ type: 'string', pattern: ENV_LIKE_JSON }, { not: { type: 'string', pattern: ENV_REFERENCE.source } }] }, ...json })
+    .transform((value, ctx) => {
+      const fail = (message: string) => {
+        ctx.addIssue({ code: 'custom', message, input: undefined });
+        return z.NEVER;
+      };
+      const name = ENV_REFERENCE.exec(value)?.[1];
+      if (name === undefined) {
+        // Taken as it is, it would be the secret itself: the variable's name sent as a password or a signing key.
+        if (ENV_LIKE.test(value)) return fail(`${what} reads like a reference to an environment variable, written otherwise than "env:NAME" (lower-case "env:", then letters, digits and "_")`);
+        const problem = problemOf(value);
+        return problem ? fail(problem) : value;
+      }
+      const fromEnv = process.env[name]?.trim();
+      if (!fromEnv) return fail(`${what} refers to the environment variable ${name}, which is ${process.env[name] === undefined ? 'not set' : 'empty'}`);
+      const problem = problemOf(fromEnv);
+      return problem ? fail(`${problem} (${what}, from the environment variable ${name})`) : fromEnv;
+    });
 
 const destinationId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
   message: 'a destination id is 1–64 lowercase letters, digits, "-" or "_", e.g. "crm-webhook"',
@@ -44,20 +51,23 @@ const destinationId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
 
 const signalSchema = z.enum(SIGNALS, { message: `expected a signal: ${SIGNALS.join(', ')}` });
 
-const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).superRefine((text, ctx) => {
-  // zod runs this check even when the URL check above failed: a value that is no URL at all is already reported.
-  if (!URL.canParse(text)) return;
-  const url = new URL(text);
-  if (!url.username && !url.password) return;
-  url.username = url.password = '***';
-  // Quoted without the credentials: a config error is printed and logged.
-  const message = 'a URL cannot carry a user or password (HTTP clients refuse it, and it would show in errors): sign with the secret instead';
-  ctx.addIssue({ code: 'custom', message, input: url.href });
-});
+/** An http(s) URL without a user or password; `instead` says what a destination of its kind uses instead of them. */
+const httpUrl = (instead: string) =>
+  z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).superRefine((text, ctx) => {
+    // zod runs this check even when the URL check above failed: a value that is no URL at all is already reported.
+    if (!URL.canParse(text)) return;
+    const url = new URL(text);
+    if (!url.username && !url.password) return;
+    url.username = url.password = '***';
+    // Quoted without the credentials: a config error is printed and logged.
+    const message = `a URL cannot carry a user or password (HTTP clients refuse it, and it would show in errors): ${instead}`;
+    ctx.addIssue({ code: 'custom', message, input: url.href });
+  });
 
-/** A URL's problems as httpUrl finds them, in one message. */
-const urlProblem = (text: string) => {
-  const checked = httpUrl.safeParse(text);
+/** A Slack incoming-webhook URL's problems as httpUrl finds them, in one message. */
+const slackUrl = httpUrl("a Slack incoming-webhook URL's key is in its path");
+const slackUrlProblem = (text: string) => {
+  const checked = slackUrl.safeParse(text);
   return checked.success ? undefined : checked.error.issues.map((issue) => issue.message).join('; ');
 };
 
@@ -65,7 +75,7 @@ export const webhookDestinationSchema = z
   .object({
     type: z.literal('webhook'),
     id: destinationId,
-    url: httpUrl,
+    url: httpUrl('sign with the secret instead'),
     /** The signing key: `whsec_<base64>` as Standard Webhooks libraries take it, or any string of 24+ bytes. */
     secret: secretString('the webhook secret', (secret) => webhookKey(secret).problem),
   })
@@ -79,7 +89,7 @@ export const slackDestinationSchema = z
      * A Slack incoming-webhook URL; it is a secret (its path is its key), so "env:NAME" works here too, and its
      * problems never quote it: a config error is printed and logged.
      */
-    url: secretString('the Slack webhook URL', urlProblem).meta({ anyOf: [{ type: 'string', pattern: ENV_REFERENCE.source }, { type: 'string', pattern: '^[\\s\\uFEFF]*[hH][tT][tT][pP][sS]?://' }] }),
+    url: secretString('the Slack webhook URL', slackUrlProblem, { anyOf: [{ type: 'string', pattern: ENV_REFERENCE.source }, { type: 'string', pattern: '^[\\s\\uFEFF]*[hH][tT][tT][pP][sS]?://' }] }),
   })
   .strict();
 

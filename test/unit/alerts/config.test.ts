@@ -79,6 +79,13 @@ describe('alert settings in hearth.config.json', () => {
     expect(message).not.toContain('notaurl');
   });
 
+  it("says of a Slack URL with a user or password that its key is in its path (a Slack destination has no secret)", () => {
+    const message = problemsOf({ sites: [site({ destinations: [{ type: 'slack', id: 'team', url: 'https://bot:hunter2@hooks.slack.com/services/T0/B0/x' }] })] });
+    expect(message).toContain("sites[0].alerts.destinations[0].url: a URL cannot carry a user or password (HTTP clients refuse it, and it would show in errors): a Slack incoming-webhook URL's key is in its path");
+    expect(message).not.toContain('hunter2');
+    expect(problemsOf({ sites: [site({ destinations: [{ type: 'webhook', id: 'crm', url: 'https://bot:hunter2@crm.acme.test/', secret: SECRET }] })] })).toContain('sign with the secret instead');
+  });
+
   it('refuses a reference to a variable written otherwise, which would be taken for the secret itself', () => {
     for (const password of ['ENV:HEARTH_SMTP_PASSWORD', 'Env:HEARTH_SMTP_PASSWORD', 'env: HEARTH_SMTP_PASSWORD', 'env:HEARTH-SMTP-PASSWORD']) {
       expect(problemsOf({ sites: [site({ destinations: [] })], smtp: { host: 'smtp.acme.test', user: 'hearth', password, from: 'alerts@acme.test' } }), password).toContain(

@@ -407,7 +407,7 @@ describe('the JSON Schema (`hearth schema`)', () => {
     const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true });
     addFormats.default(ajv);
     const validate = ajv.compile(schema);
-    const webhook = (url: string) => ({ sites: [{ ...SITE, alerts: { destinations: [{ id: 'crm', type: 'webhook', url, secret: 'a-secret-of-enough-length-0123456789' }] } }] });
+    const webhook = (url: string, secret = 'a-secret-of-enough-length-0123456789') => ({ sites: [{ ...SITE, alerts: { destinations: [{ id: 'crm', type: 'webhook', url, secret }] } }] });
     const cases: [string, unknown][] = [
       ...['https://hearth.bücher.de', 'https://hearth.acme.com/équipe', 'https://hearth.acme.com/a b', 'HTTPS://Hearth.Acme.com', ' https://hearth.acme.com', '\uFEFFhttps://hearth.acme.com', 'https:///hearth.acme.com'].map((url): [string, unknown] => [url, { sites: [SITE], dashboardUrl: url }]),
       ...['ftp://hearth.acme.com', 'hearth.acme.com', 'https://'].map((url): [string, unknown] => [url, { sites: [SITE], dashboardUrl: url }]),
@@ -416,6 +416,8 @@ describe('the JSON Schema (`hearth schema`)', () => {
       ...[{}, { min: 250 }, { max: 10 }].map((range): [string, unknown] => [JSON.stringify(range), { sites: [{ ...SITE, rules: { fit: [{ id: 'size', field: 'company_size', range, points: 5 }] } }] }]),
       ...['https://acme.com:0', 'https://acme.com:99999', 'https://acme.com:65535', 'https://acme.com:080', 'http://localhost:*'].map((origin): [string, unknown] => [origin, { sites: [{ ...SITE, origins: [origin] }] }]),
       ...['https://hooks.slack.com/services/T0/B0/x', 'env:SLACK_URL_FOR_TESTS', 'nope'].map((url): [string, unknown] => [`slack ${url}`, { sites: [{ ...SITE, alerts: { destinations: [{ id: 'team', type: 'slack', url }] } }] }]),
+      ...['env:SLACK_URL_FOR_TESTS', 'ENV:SLACK_URL_FOR_TESTS', 'env: SLACK_URL_FOR_TESTS'].map((secret): [string, unknown] => [`secret ${secret}`, webhook('https://hooks.acme.com/in', secret)]),
+      ...['env:SLACK_URL_FOR_TESTS', 'Env:SLACK_URL_FOR_TESTS'].map((password): [string, unknown] => [`password ${password}`, { sites: [SITE], smtp: { host: 'smtp.acme.com', user: 'hearth', password, from: 'hearth@acme.com' } }]),
       ...[
         { required: ['need', 'budget'] },
         { framework: 'champ', required: ['money'] },
@@ -424,7 +426,7 @@ describe('the JSON Schema (`hearth schema`)', () => {
         { framework: 'meddicc', required: ['budgett'] },
       ].map((qualification): [string, unknown] => [JSON.stringify(qualification), { sites: [{ ...SITE, qualification }] }]),
     ];
-    process.env.SLACK_URL_FOR_TESTS = 'https://hooks.slack.com/services/T0/B0/x';
+    process.env.SLACK_URL_FOR_TESTS = 'https://hooks.slack.com/services/T0/B0/x-and-a-key-long-enough';
     const loads = (config: unknown) => {
       try {
         parseConfig(config, 'hearth.config.json');
@@ -445,6 +447,9 @@ describe('the JSON Schema (`hearth schema`)', () => {
       'https://acme.com:0',
       'https://acme.com:99999',
       'slack nope',
+      'secret ENV:SLACK_URL_FOR_TESTS',
+      'secret env: SLACK_URL_FOR_TESTS',
+      'password Env:SLACK_URL_FOR_TESTS',
       '{"required":["budget","budget"]}',
       '{"framework":"champ","required":["budget"]}',
       '{"framework":"meddicc","required":["budgett"]}',
