@@ -496,7 +496,8 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const eventsWhere = `PREWHERE site_id = ${site}${visitors ? ` AND visitor_id IN ${visitors}` : ''}
         WHERE ts <= ${until}${notBot('is_bot')}${inSlice}${identifiedOnly}`;
   const ageDays = `(toUnixTimestamp64Milli(${nowParam}) - toUnixTimestamp64Milli(ts)) / ${DAY_MS}`;
-  const answersType = `Array(Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), Map(String, String)))`;
+  // An answer: when (and the event's id, for a tie), the answers, and the email the event carried ('' for none).
+  const answersType = `Array(Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), Map(String, String), String))`;
   const touchType = `Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), LowCardinality(String), LowCardinality(String), LowCardinality(String))`;
 
   // The columns of a row of a lead's history, each with its value in rows that do not carry it. Rows come from
@@ -533,8 +534,9 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
           // A request form (a demo, a quote) is the bottom of the funnel wherever the site keeps it.
           visit_stage: `maxIf(if(is_request, ${STAGES.indexOf('BOFU') + 1}, ${pageStageSql(rules, pageGroups, p)}), counted)`,
           touched: 'countIf(is_touch) > 0',
-          // What the visitor said in this session (forms, identify calls), whenever it was: answers never age out.
-          visit_answers: `groupArrayIf(((ts, event_id), props), type IN ('form', 'identify'))`,
+          // What the visitor said in this session (forms, identify calls), whenever it was: answers never age out. With
+          // the email the form or identify call carried: its answers are that person's (fields, below).
+          visit_answers: `groupArrayIf(((ts, event_id), props, given_email), type IN ('form', 'identify'))`,
           // The earliest touch with its source: tuples compare by time first (and event id on a tie).
           visit_touch: 'minIf(((ts, event_id), utm_source, utm_medium, referrer_host), is_touch)',
           started: 'minIf(ts, in_window)',
@@ -555,6 +557,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
     FROM
     (
         SELECT visitor_id, session_id, event_id, ts, type, name, path, link_url, engaged_ms, utm_source, utm_medium, referrer_host, props,
+            lower(trimBoth(email)) AS given_email,
             ${ageDays} AS age_days,
             ts >= ${windowStart} AS in_window,
             in_window AND type != 'engagement' AS counted,
@@ -680,10 +683,13 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
     // The latest answer per field across the lead's forms and identify calls, fields in name order. An answer that says
     // nothing ("", "-", "N/A", "néant": saysNothing) is not one: a later "-" leaves the earlier "CEO" in place. A lead
     // who never gave a job title has their job level (or role, or function) for one: a later form asking only the
-    // function ("Marketing") leaves the CEO a CEO.
+    // function ("Marketing") leaves the CEO a CEO. A form or identify call that carried another email is that person's,
+    // not the lead's: someone else who gave theirs earlier in the visit the lead's email was given in (a shared computer
+    // at a stand), or the lead's own email mistyped there, whose corrected form brings its answers again.
     `${letSql(
       'given',
-      `arrayFilter(a -> NOT ${saysNothingSql('a.2', p)}, arrayFlatten(arrayMap(f -> arrayMap((k, v) -> (k, trimBoth(v)), mapKeys(f.2), mapValues(f.2)), arrayReverseSort(f -> f.1, answers))))`,
+      `arrayFilter(a -> NOT ${saysNothingSql('a.2', p)}, arrayFlatten(arrayMap(f -> arrayMap((k, v) -> (k, trimBoth(v)), mapKeys(f.2), mapValues(f.2)),
+        arrayReverseSort(f -> f.1, arrayFilter(f -> f.3 = '' OR f.3 = email, answers)))))`,
       letSql(
         'latest',
         `arraySort(arrayFilter((a, i) -> indexOf(arrayMap(x -> x.1, given), a.1) = i, given, arrayEnumerate(given)))`,

@@ -486,6 +486,22 @@ describe('identity stitching', () => {
     expect(await score(site, RULES, ['pc-2'])).toEqual(leads.filter((lead) => lead.visitor_ids.includes('pc-2')));
   });
 
+  it("gives two people who send forms in one visit (a stand's computer) their own answers, never the other's", async () => {
+    const site = newSite();
+    // Lea, a CEO, fills the form; ten minutes later Kai gives his email alone, in the same visit: the visit is Kai's.
+    await insert([
+      view(site, 'stand-1', '/product/', { minutes: 25 }),
+      form(site, 'stand-1', 'contact', 'lea@booth.example', { job_title: 'CEO', company_size: '500', industry: 'Software', country: 'France' }, { minutes: 20 }),
+      form(site, 'stand-1', 'contact', 'kai@visitor.example', { first_name: 'Kai' }, { minutes: 10 }),
+    ]);
+    const kai = byEmail(await score(site), 'kai@visitor.example');
+    expect(kai).toMatchObject({ profile: { first_name: 'Kai' }, seniority: '', country: '', company_size_min: null, fit: 0 });
+    expect(kai.reasons.filter((r) => r.kind === 'fit')).toEqual([]);
+    // A form without an email in the visit is the visit's: an answer given after the email, on the next page.
+    await insert([form(site, 'stand-1', 'survey', '', { job_title: 'Head of Sales' }, { minutes: 5 })]);
+    expect(byEmail(await score(site), 'kai@visitor.example')).toMatchObject({ profile: { first_name: 'Kai', job_title: 'Head of Sales' }, seniority: 'vp_director' });
+  });
+
   it('finds the owner of a visit alike in SQL and in TypeScript', async () => {
     const random = mulberry32(7);
     const cases: { given: GivenEmail[]; session: string; at: number }[] = [];
