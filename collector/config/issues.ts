@@ -12,7 +12,6 @@ export interface Problem {
 /** The problems of a request or body refused as a whole: one, at its root, saying why. */
 export const wholeProblem = (message: string): Problem[] => [{ path: formatPath([]), message }];
 
-
 /** zod's issues as a flat list of path + message, the shape of every 400 body and config error.
  * Parse with `{ reportInput: true }` and a short bad value is quoted in the message. */
 export function toProblems(error: z.ZodError): Problem[] {

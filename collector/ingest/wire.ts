@@ -47,7 +47,7 @@ const MAX_ENGAGED_MS = 86_400_000;
 const MAX_PROP_NAME = 64;
 const MAX_PROP_TEXT = 500;
 /** A text's length in characters, as the schema's string checks count them (code points: an emoji is one, not two). */
-export const charactersIn = (text: string) => [...text].length;
+const charactersIn = (text: string) => [...text].length;
 /** Whether a text has at most `max` characters (charactersIn), without counting those of a short one. */
 export const fits = (text: string, max: number) => text.length <= max || charactersIn(text) <= max;
 /**

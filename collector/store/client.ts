@@ -348,7 +348,7 @@ function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): Cli
     if (!query_params || Object.keys(query_params).length === 0) return params;
     const query = inlineParams(params.query, query_params);
     const bytes = Buffer.byteLength(query);
-    return bytes <= PARSED_BYTES ? { ...params, query } : { ...params, query, clickhouse_settings: { ...params.clickhouse_settings, max_query_size: bytes + SETTINGS_ROOM } };
+    return bytes + SETTINGS_ROOM <= PARSED_BYTES ? { ...params, query } : { ...params, query, clickhouse_settings: { ...params.clickhouse_settings, max_query_size: bytes + SETTINGS_ROOM } };
   };
   const close = client.close.bind(client);
   client.query = ((params: Parameters<ClickHouseClient['query']>[0]) => onLeastBusy((session) => session.query(written(params)), params.abort_signal)) as ClickHouseClient['query'];
