@@ -285,7 +285,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const who = { kind: person.email ? 'lead' : 'visitor', ...person, email: person.email || null };
     // Their profile from their own events: leadProfile reads only the browsers that are theirs now, and misses the forms
     // they filled on a browser someone else has taken over since (all of them, for a person whose lead is gone).
-    return { exportedAt: new Date().toISOString(), site, ...who, profile: profileOf(events), events, rejectedEvents: rejectedEventsOf(rejected), qualificationHistory, storedScores, alerts };
+    return { exportedAt: new Date().toISOString(), site, ...who, profile: profileOf(events, person.email), events, rejectedEvents: rejectedEventsOf(rejected), qualificationHistory, storedScores, alerts };
   });
 
   // Erasing a person cannot be undone: admins only.
@@ -384,11 +384,17 @@ function rejectedEventsOf(setAside: SetAsideEvent[]) {
     .sort((a, b) => (a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0));
 }
 
-/** As leadProfile: the latest answer to each declarative field among these events' forms and identify calls (saysNothing left out). */
-function profileOf(newestFirst: Record<string, unknown>[]): Record<string, string> {
+/**
+ * As leadProfile and scoring: the latest answer to each declarative field among these events' forms and identify calls
+ * (saysNothing left out), but those that carried another email than `email` (a former one's: someone else's in the same
+ * visit, or their own mistyped, which the corrected form answers again).
+ */
+function profileOf(newestFirst: Record<string, unknown>[], email: string): Record<string, string> {
   const profile = new Map<string, { value: string; ts: unknown }>();
   for (const event of newestFirst) {
     if (event.type !== 'form' && event.type !== 'identify') continue;
+    const carried = String(event.email ?? '').trim().toLowerCase();
+    if (carried !== '' && carried !== email) continue;
     for (const [key, value] of Object.entries(event.props as Record<string, string>)) {
       // Events come by time, newest first, then by event id upwards (personEvents): of answers at the same time
       // the last one wins, the one with the greatest event id, as in scoring's merge and the lead page's profile.

@@ -115,6 +115,24 @@ describe('one lead through the API', () => {
     }
   });
 
+  it("gives two people who send forms in one visit (a stand's computer) their own answers, on the page and in the export", async () => {
+    const visitor = newVisitor();
+    const [lea, kai] = [`lea.${visitor}@booth.test`, `kai.${visitor}@visitor.test`];
+    const events = [
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'contact', t: minutesAgo(20), p: { email: lea, job_title: 'CEO', company: 'Booth' } }),
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'contact', t: minutesAgo(10), p: { email: kai, first_name: 'Kai' } }),
+    ];
+    expect((await postBatch(server, { s: 'acme', v: visitor, sid: `s-${visitor}`, e: events })).status).toBe(202);
+    await drained(server);
+    const page = (await getJson(server, `/api/leads/${leadIdOf(kai)}?site=acme`)).body;
+    const exported = (await getJson(server, `/api/leads/${leadIdOf(kai)}/export?site=acme`)).body;
+    for (const profile of [page.profile, exported.profile]) {
+      expect(profile).toMatchObject({ first_name: 'Kai' });
+      expect(profile).not.toHaveProperty('job_title');
+      expect(profile).not.toHaveProperty('company');
+    }
+  });
+
   it('shows a lead seen only through an automated browser, unscored, with the profile its forms give', async () => {
     // The rules leave bots out: no stored score holds its email, so the lead is found by its id's hash alone.
     const email = `bot.${newVisitor()}@lovelace.test`;
