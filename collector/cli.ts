@@ -566,7 +566,11 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
     const [{ events: held } = { events: 0 }] = await result.json<{ events: string | number }>();
     if (Number(held) > 0) {
       const hasDemoSite = config.serveDemoSite && config.sites.some((candidate) => candidate.id === DEMO_SITE_ID);
-      const why = hasDemoSite ? `is not the demo site ("${DEMO_SITE_ID}", which ${options.configFile} serves)` : `${options.configFile} has no demo site (a site "${DEMO_SITE_ID}", served with serveDemoSite)`;
+      const why = hasDemoSite
+        ? `is not the demo site ("${DEMO_SITE_ID}", which ${options.configFile} serves)`
+        : config.serveDemoSite
+          ? `${options.configFile} has no demo site (a site "${DEMO_SITE_ID}", which the demo site's pages send to)`
+          : `${options.configFile} does not serve the demo site`;
       throw new RefusedError(
         `site "${site.id}" already holds ${counted(Number(held), 'event')}, and ${why}: a made-up history would mix with them in every figure and list. Write it into a store of its own (HEARTH_DATA_DIR=another directory), a site with no events, or ${hasDemoSite ? `the demo site (--site ${DEMO_SITE_ID})` : 'use the demo config'}`,
       );

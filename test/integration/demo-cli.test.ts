@@ -111,11 +111,11 @@ describe('hearth demo', () => {
     expect(first.code, first.stderr).toBe(0);
     const again = await runHearth(['demo', '--config', configFile, '--visitors', '20', '--seed', '2'], { HEARTH_DATA_DIR: dataDir });
     expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(new RegExp(`^hearth: site "acme" already holds [\\d,]+ events, and ${configFile.replaceAll('.', '\\.')} has no demo site \\(a site "demo", served with serveDemoSite\\): .* or use the demo config\n$`));
+    expect(again.stderr).toMatch(new RegExp(`^hearth: site "acme" already holds [\\d,]+ events, and ${configFile.replaceAll('.', '\\.')} does not serve the demo site: .* or use the demo config\n$`));
     // Served, but with no site "demo" to write into: the same, never a --site demo that does not exist.
     writeFileSync(configFile, JSON.stringify({ serveDemoSite: true, sites: [{ id: 'acme', origins: ['https://www.acme.test'] }] }));
     const served = await runHearth(['demo', '--config', configFile, '--visitors', '20', '--seed', '3'], { HEARTH_DATA_DIR: dataDir });
-    expect([served.code, served.stderr]).toEqual([2, expect.stringMatching(/has no demo site \(a site "demo", served with serveDemoSite\): .* or use the demo config\n$/)]);
+    expect([served.code, served.stderr]).toEqual([2, expect.stringMatching(/has no demo site \(a site "demo", which the demo site's pages send to\): .* or use the demo config\n$/)]);
     expect(again.stdout).toBe('');
   });
 
