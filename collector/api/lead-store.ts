@@ -274,12 +274,15 @@ const leadParams = (site: string, lead: LeadIdentity, emails = [lead.email]) => 
 const personsRows = (theirEmail: string) => `(${theirEmail} OR ${leadRows(theirEmail)})`;
 const PERSONS_ROWS = personsRows(THEIR_EMAIL);
 
+/** The email an event row carried, as identities hold it ('' for none), as THEIR_EMAIL reads it in SQL. */
+export const carriedEmail = (row: { email?: unknown }) => String(row.email ?? '').trim().toLowerCase();
+
 /** Whether an event row (one the write-ahead log set aside, say) is the person's, by the test PERSONS_ROWS makes in SQL. */
 export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow, 'site_id' | 'visitor_id' | 'session_id' | 'email'>) => boolean {
   const browsers = new Set(person.visitorIds);
   const emails = new Set(emailsOf(person));
   return (row) => {
-    const email = String(row.email ?? '').trim().toLowerCase();
+    const email = carriedEmail(row);
     return row.site_id === site && (emails.has(email) || (email === '' && browsers.has(row.visitor_id) && (person.sharedVisits[row.visitor_id]?.includes(row.session_id) ?? true)));
   };
 }

@@ -26,6 +26,7 @@ import {
   findPerson,
   findVisitor,
   isLeadId,
+  carriedEmail,
   isPersonsRow,
   leadEvents,
   leadProfile,
@@ -393,7 +394,7 @@ function profileOf(newestFirst: Record<string, unknown>[], email: string): Recor
   const profile = new Map<string, { value: string; ts: unknown }>();
   for (const event of newestFirst) {
     if (event.type !== 'form' && event.type !== 'identify') continue;
-    const carried = String(event.email ?? '').trim().toLowerCase();
+    const carried = carriedEmail(event);
     if (carried !== '' && carried !== email) continue;
     for (const [key, value] of Object.entries(event.props as Record<string, string>)) {
       // Events come by time, newest first, then by event id upwards (personEvents): of answers at the same time

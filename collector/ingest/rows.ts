@@ -1,6 +1,6 @@
 import { declarativeKey, isSecretName, traitKey } from './form-fields.ts';
 import { UNKNOWN_USER_AGENT, type UserAgentFacts } from './user-agent.ts';
-import { EVENT_TYPES, fits, formAddress, MAX_STORED_NAME, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
+import { cutToCharacters, EVENT_TYPES, formAddress, MAX_STORED_NAME, MAX_STORED_URL, type WireBatch, type WireEvent } from './wire.ts';
 import { MAX_ENGAGED_PIECE_MS, toClickHouseTime } from '../../scoring/sql.ts';
 
 /** One row of the `events` table (collector/store/migrations/). */
@@ -110,10 +110,11 @@ function textProps(props: WireEvent['p']): Record<string, string> {
 }
 
 /**
- * A URL as stored: cut to MAX_STORED_URL characters. A page's address is taken at any length (wire.ts) and read whole
- * (its path, utm tags and click id come from it), then stored cut.
+ * A URL as stored: cut to MAX_STORED_URL characters (code points, as every limit of the wire format counts them). A
+ * page's address is taken at any length (wire.ts) and read whole (its path, utm tags and click id come from it), then
+ * stored cut.
  */
-const storedUrl = (text: string) => cut(text, MAX_STORED_URL);
+const storedUrl = (text: string) => cutToCharacters(text, MAX_STORED_URL);
 
 /**
  * A path or a web link as people read it and rules are written: `/carrières`, `/docs/Livre blanc.pdf`, where the
@@ -136,12 +137,6 @@ function readable(text: string): string {
  * line break, a direction mark), which made " linkedin ", "linkedin\u200b" and "linkedin" three sources.
  */
 const tag = (value: string | null | undefined) => value?.replace(/\p{C}+/gu, '').trim() ?? '';
-
-/**
- * A text cut to `max` characters, counted as every limit of the wire format counts them (code points: an emoji is one),
- * so never inside a surrogate pair, whose half ClickHouse would refuse.
- */
-const cut = (text: string, max: number) => (fits(text, max) ? text : [...text].slice(0, max).join(''));
 
 /**
  * An address as stored (a page's, a referrer, a link's target): without the query parameters named like secrets
@@ -237,7 +232,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       ts: timeIsKept(event.t, receivedAt) ? toClickHouseTime(event.t) : (retimed?.get(eventId) ?? received),
       received_at: received,
       type,
-      name: cut(event.k ?? '', MAX_STORED_NAME),
+      name: cutToCharacters(event.k ?? '', MAX_STORED_NAME),
       url: storedUrl(storedAddress(url)),
       path: storedUrl(readable(route ? url.pathname.replace(/\/$/, '') + route : url.pathname)),
       referrer: storedUrl(storedAddressText(event.r ?? '')),

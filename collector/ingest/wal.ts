@@ -5,6 +5,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
 import { insertEncodedEvents, SLOW_INSERT_MS, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
 import type { ErasureFilter } from './erasures.ts';
+import { clickHouseErrorType } from '../store/client.ts';
 import { eventExpired } from '../store/retention.ts';
 import { batchOfRows, decodeRecord, encodeRecord, insertBody, rowsOf, type LoggedBatch } from './wal-records.ts';
 import { PRIVATE, SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
@@ -86,7 +87,7 @@ export const REJECTED_FILE = 'rejected.ndjson';
 
 /** ClickHouse's errors about the data sent, as opposed to being down, slow or overloaded. */
 const DATA_ERROR = /^(CANNOT_PARSE|CANNOT_CONVERT|CANNOT_READ|INCORRECT_DATA|TYPE_MISMATCH|TOO_LARGE_STRING_SIZE|CANNOT_INSERT_NULL|ILLEGAL_TYPE|VALUE_IS_OUT_OF_RANGE|ARGUMENT_OUT_OF_BOUND)/;
-const refusesRows = (err: unknown) => DATA_ERROR.test(String((err as { type?: unknown }).type ?? ''));
+const refusesRows = (err: unknown) => DATA_ERROR.test(clickHouseErrorType(err));
 
 // One insert carries at most this much of the log, so catching up after an outage uses large but bounded inserts.
 const MAX_INSERT_BYTES = 8 * 1024 * 1024;

@@ -49,7 +49,9 @@ const MAX_PROP_TEXT = 500;
 /** A text's length in characters, as the schema's string checks count them (code points: an emoji is one, not two). */
 const charactersIn = (text: string) => [...text].length;
 /** Whether a text has at most `max` characters (charactersIn), without counting those of a short one. */
-export const fits = (text: string, max: number) => text.length <= max || charactersIn(text) <= max;
+const fits = (text: string, max: number) => text.length <= max || charactersIn(text) <= max;
+/** A text cut to `max` characters (charactersIn), so never inside a surrogate pair, whose half ClickHouse would refuse. */
+export const cutToCharacters = (text: string, max: number) => (fits(text, max) ? text : [...text].slice(0, max).join(''));
 /**
  * A property's value: text, a number or true/false. One check rather than a union, which tried each type in turn and
  * built an issue for every miss (a number missed text first): a third of the time of parsing a track event.
@@ -62,7 +64,7 @@ const fitsName = (name: string) => fits(name, MAX_PROP_NAME);
 /** A property name the schema takes: 1 to MAX_PROP_NAME characters. */
 const isPropName = (name: string) => name.length > 0 && fitsName(name);
 /** A name as the 202 quotes it: cut after MAX_PROP_NAME characters, so an answer does not echo up to 64 KB of it. */
-const shownName = (name: string) => (fitsName(name) ? name : `${[...name].slice(0, MAX_PROP_NAME).join('')}…`);
+const shownName = (name: string) => (fitsName(name) ? name : `${cutToCharacters(name, MAX_PROP_NAME)}…`);
 const props = z.record(shortText(MAX_PROP_NAME).min(1), propValue);
 /** Properties of a custom event, stored as sent; a form or an identify call keeps only its declarative answers. */
 const MAX_PROPS = 20;

@@ -106,8 +106,11 @@ const TRANSIENT_ERRORS = new Set([
  */
 const REFUSING_THE_COLLECTOR = new Set(['AUTHENTICATION_FAILED', 'REQUIRED_PASSWORD', 'WRONG_PASSWORD', 'UNKNOWN_USER', 'UNKNOWN_DATABASE']);
 
+/** ClickHouse's name for an error the client parsed (`UNKNOWN_TABLE`, `AUTHENTICATION_FAILED`…); '' for any other. */
+export const clickHouseErrorType = (err: unknown): string => (err instanceof Error ? String((err as { type?: unknown }).type ?? '') : '');
+
 export function refusesTheCollector(err: unknown): boolean {
-  return err instanceof Error && REFUSING_THE_COLLECTOR.has(String((err as { type?: unknown }).type ?? ''));
+  return REFUSING_THE_COLLECTOR.has(clickHouseErrorType(err));
 }
 
 /**
@@ -115,12 +118,12 @@ export function refusesTheCollector(err: unknown): boolean {
  * ran. Not the request's fault either: a 503 until an operator runs `hearth migrate` (/readyz says so).
  */
 export function lacksTables(err: unknown): boolean {
-  return err instanceof Error && (err as { type?: unknown }).type === 'UNKNOWN_TABLE';
+  return clickHouseErrorType(err) === 'UNKNOWN_TABLE';
 }
 
 /** Whether a failure may pass by itself: ClickHouse out of reach (isUnreachable), or failing for a while as it says (TRANSIENT_ERRORS). */
 export function isTransient(err: unknown): boolean {
-  return isUnreachable(err) || (err instanceof Error && TRANSIENT_ERRORS.has(String((err as { type?: unknown }).type ?? '')));
+  return isUnreachable(err) || TRANSIENT_ERRORS.has(clickHouseErrorType(err));
 }
 
 /**

@@ -11,10 +11,12 @@ import { webhookKey } from './signing.ts';
  */
 
 const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
-/** What a reference to a variable looks like, written otherwise ("ENV:NAME", "env: NAME", "env:MY-KEY"). */
-const ENV_LIKE = /^\s*env\s*:/i;
-/** ENV_LIKE for JSON Schema, whose patterns take no flags. */
-const ENV_LIKE_JSON = '^\\s*[Ee][Nn][Vv]\\s*:';
+/**
+ * What a reference to a variable looks like, written otherwise too ("ENV:NAME", "env: NAME", "env:MY-KEY"): a pattern
+ * without flags, as JSON Schema's are, for the editor schema and the loader alike.
+ */
+const ENV_LIKE_PATTERN = '^\\s*[Ee][Nn][Vv]\\s*:';
+const ENV_LIKE = new RegExp(ENV_LIKE_PATTERN);
 
 /**
  * A string, or "env:NAME" for the value of that environment variable without its surrounding whitespace (a secret
@@ -26,7 +28,7 @@ const secretString = (what: string, problemOf: (value: string) => string | undef
     .string()
     .min(1)
     // The editor schema flags a reference written otherwise, as the loader refuses it.
-    .meta({ not: { allOf: [{ type: 'string', pattern: ENV_LIKE_JSON }, { not: { type: 'string', pattern: ENV_REFERENCE.source } }] }, ...json })
+    .meta({ not: { allOf: [{ type: 'string', pattern: ENV_LIKE_PATTERN }, { not: { type: 'string', pattern: ENV_REFERENCE.source } }] }, ...json })
     .transform((value, ctx) => {
       const fail = (message: string) => {
         ctx.addIssue({ code: 'custom', message, input: undefined });
