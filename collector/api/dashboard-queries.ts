@@ -651,8 +651,9 @@ LIMIT {limit:UInt32}`,
       sourcePoints: pointsOf('source'),
       negative: pointsOf('negative'),
       source: row.source,
-      // The rules that weigh most either way: a cold lead's minus points say why it is cold.
-      topReasons: weightiestReasons(reasons).map((reason) => ({ rule: reason.rule, points: Math.round(reason.points) })),
+      // The rules that weigh most either way: a cold lead's minus points say why it is cold. Their points as stored, to
+      // two decimals, as the CSV gives them; the dashboards' chips show them in whole points.
+      topReasons: weightiestReasons(reasons).map((reason) => ({ rule: reason.rule, points: reason.points })),
       firstSeen: isoTime(row.first_seen),
       lastSeen: isoTime(row.last_seen),
     };

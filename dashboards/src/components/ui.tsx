@@ -72,16 +72,19 @@ export const TableScroll = ({ label, children }: { label: string; children: Comp
   </ScrollRegion>
 );
 
-/** The reasons of a score as short chips: "Pricing page +40". */
+/** The reasons of a score as short chips, in whole points: "Pricing page +40" for 39.54. */
 export function ReasonChips({ reasons }: { reasons: { rule: string; points: number }[] }) {
   if (reasons.length === 0) return <span class="muted">none</span>;
   return (
     <ul class="chips">
-      {reasons.map((reason) => (
-        <li key={reason.rule}>
-          {ruleName(reason.rule)} <span class={reason.points >= 0 ? 'plus' : 'minus'}>{reason.points >= 0 ? `+${reason.points}` : reason.points}</span>
-        </li>
-      ))}
+      {reasons.map((reason) => {
+        const points = Math.round(reason.points);
+        return (
+          <li key={reason.rule}>
+            {ruleName(reason.rule)} <span class={points >= 0 ? 'plus' : 'minus'}>{points >= 0 ? `+${points}` : points}</span>
+          </li>
+        );
+      })}
     </ul>
   );
 }
