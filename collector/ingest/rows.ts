@@ -145,22 +145,25 @@ const tag = (value: string | null | undefined) => value?.replace(/\p{C}+/gu, '')
  * which a single-page app reads and then replaces, and which the snippet sends as the next page's referrer): an
  * anchor is no page, and a browser leaves fragments out of a referrer too. A form sent by GET puts its fields in the
  * next page's address, its password too, and that address is stored with the page view and as the referrer of the
- * page after. The rest is kept as sent; `url` itself is left as it is.
+ * page after. Nor a user name and password before the host. The rest is kept as sent; `url` itself is left as it is.
  */
 function storedAddress(url: URL): string {
   const search = url.search && withoutSecretParams(url.search);
   const hash = url.hash && storedFragment(url.hash);
-  // (An empty fragment, "…/pricing#", is no hash either, and is dropped too.)
-  if (search === url.search && hash === url.hash && !url.href.endsWith('#')) return url.href;
+  // Credentials written before the host (`https://bob:pa55w0rd@partner.example/`), which a browser keeps in a link's
+  // href, are no part of the page either. (An empty fragment, "…/pricing#", is no hash either, and is dropped too.)
+  if (search === url.search && hash === url.hash && !url.href.endsWith('#') && !url.username && !url.password) return url.href;
   const kept = new URL(url);
   kept.search = search;
   kept.hash = hash;
+  kept.username = '';
+  kept.password = '';
   return kept.href;
 }
 
 /** A text address as stored (storedAddress), or as sent when it is no URL (`javascript:void(0)` behind an asset). */
 function storedAddressText(text: string): string {
-  if (!text.includes('?') && !text.includes('#')) return text;
+  if (!text.includes('?') && !text.includes('#') && !text.includes('@')) return text;
   try {
     return storedAddress(new URL(text));
   } catch {

@@ -434,6 +434,25 @@ describe('the addresses stored', () => {
       'https://www.acme.test/thanks.html',
     ]);
   });
+
+  it('leave out a user name and password written before the host, in page addresses, referrers and links', () => {
+    const parsed = parseBatch(
+      batchOf(
+        event({ u: 'https://user:s3cretpw@www.acme.test/creds?ok=1', r: 'https://admin:hunter2@intranet.acme.test/' }),
+        event({ n: 'o', u: 'https://www.acme.test/', h: 'https://bob:pa55w0rd@partner.example/portal', x: 'Portal' }),
+        event({ n: 'o', u: 'https://www.acme.test/', h: 'https://bob@partner.example/', x: 'Name only' }),
+        event({ n: 'o', u: 'https://www.acme.test/', h: 'mailto:sales@acme.test', x: 'Mail us' }),
+      ),
+    );
+    const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
+    expect(rows.map((row) => [row.url, row.referrer, row.link_url])).toEqual([
+      ['https://www.acme.test/creds?ok=1', 'https://intranet.acme.test/', ''],
+      ['https://www.acme.test/', '', 'https://partner.example/portal'],
+      ['https://www.acme.test/', '', 'https://partner.example/'],
+      // An email address is no credential.
+      ['https://www.acme.test/', '', 'mailto:sales@acme.test'],
+    ]);
+  });
 });
 
 describe('the source of a landing page', () => {
