@@ -7,7 +7,7 @@ import { unrunnablePatterns, type WrittenPattern } from '../../scoring/patterns.
 import { isRecord, withGridLists } from '../../scoring/rules.ts';
 import { configSchema, type HearthConfig } from './schema.ts';
 import { formatPath, toProblems } from './issues.ts';
-import { jsonSyntaxError, repeatedKey } from './json-errors.ts';
+import { jsonSyntaxError, repeatedKey, TOKEN } from './json-errors.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -69,17 +69,12 @@ export function readJsonFile(file: string, what: string): { path: string; raw: u
  * an error names is the file's own. (jsonc-parser's stripComments adds a line break after a line comment that another
  * follows, and errors below a header of comments were named a line or more too low.)
  */
-// jsonc-parser's SyntaxKind values; its const enum cannot be read under verbatimModuleSyntax.
-const LINE_COMMENT = 12;
-const BLOCK_COMMENT = 13;
-const EOF = 17;
-
 function blankComments(text: string): string {
   const scanner = createScanner(text, false);
   let out = '';
-  for (let kind: number = scanner.scan(); kind !== EOF; kind = scanner.scan()) {
+  for (let kind: number = scanner.scan(); kind !== TOKEN.end; kind = scanner.scan()) {
     const token = text.slice(scanner.getTokenOffset(), scanner.getTokenOffset() + scanner.getTokenLength());
-    out += kind === LINE_COMMENT || kind === BLOCK_COMMENT ? token.replace(/[^\r\n]/g, ' ') : token;
+    out += kind === TOKEN.lineComment || kind === TOKEN.blockComment ? token.replace(/[^\r\n]/g, ' ') : token;
   }
   return out;
 }

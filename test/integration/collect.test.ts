@@ -129,7 +129,8 @@ describe('POST /collect', () => {
 
   it('says what is wrong with a body that is no JSON it takes, and where', async () => {
     const post = (body: string) => fetch(`${server.url}/collect`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: SITE_ORIGIN }, body });
-    const answers = await Promise.all(['', '{"s": "acme",\n "v": ', '{"s": "acme", "v": "x", "e": [}', '{"s": "acme", "__proto__": {"admin": true}}'].map(async (body) => (await post(body)).json()));
+    const bodies = ['', '{"s": "acme",\n "v": ', '{"s": "acme", "v": "x", "e": [}', '{"s": "acme", "__proto__": {"admin": true}}', '['.repeat(8000), `${'['.repeat(8000)}}`];
+    const answers = await Promise.all(bodies.map(async (body) => (await post(body)).json()));
     // Every 400 lists what is wrong: for a body as a whole, one problem at its root.
     const refused = (error: string) => ({ error, code: 'invalid_json', problems: [{ path: '(root)', message: error }] });
     expect(answers).toEqual([
@@ -137,6 +138,9 @@ describe('POST /collect', () => {
       refused('the body is not valid JSON: Unexpected end of JSON input (line 2, column 7)'),
       refused(`the body is not valid JSON: Unexpected token '}' (line 1, column 31)`),
       refused('the body holds a "__proto__" or "constructor.prototype" key, which is refused'),
+      // Lists in lists, thousands deep: where it goes wrong is found without recursing (it was a 500, a stack overflow).
+      refused('the body is not valid JSON: Unexpected end of JSON input (line 1, column 8001)'),
+      refused(`the body is not valid JSON: Unexpected token '}' (line 1, column 8001)`),
     ]);
   });
 

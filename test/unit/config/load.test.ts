@@ -57,6 +57,9 @@ describe('reading the config file', () => {
     expect(loadError(trailingComma)).toBe(`${trailingComma}:2:19: the config file is not valid JSON: Unexpected token ']'`);
     const cutShort = configFile('cut-short.json', '{ "sites": [ ');
     expect(loadError(cutShort)).toBe(`${cutShort}:1:14: the config file is not valid JSON: Unexpected end of JSON input`);
+    // Thousands deep, the place is found all the same (it was a stack overflow's trace).
+    const deep = configFile('deep.json', `{ "sites": ${'['.repeat(20_000)}\n  1, }`);
+    expect(loadError(deep)).toBe(`${deep}:2:6: the config file is not valid JSON: Unexpected token '}'`);
   });
 
   it('refuses a key given twice in one object, which JSON.parse would silently drop but for its last', () => {
