@@ -55,19 +55,57 @@ function faultOffset(text: string): number {
   }
 }
 
-/**
- * What is wrong with a body a JSON parser refused, said once it has been (never on the way of a good body): empty, not
- * JSON (why, and the line and column), or JSON with a key the parser refuses (secure-json-parse's).
- */
-export function jsonBodyProblem(text: string): string {
+/** What is wrong with a body that is no JSON: empty, or where it stops being JSON (why, and the line and column). */
+export function jsonBodyProblem(text: string, err: Error): string {
   if (text.trim() === '') return 'the body is empty: send a JSON object';
+  const { reason, line, column } = jsonSyntaxError(err.message, text);
+  return `the body is not valid JSON: ${reason} (line ${line}, column ${column})`;
+}
+
+/**
+ * A JSON text's value without its `__proto__` keys and its `constructor` keys that hold a `prototype` (those
+ * secure-json-parse refuses: harmless in JSON.parse's own objects, a prototype polluted once copied into another), with
+ * the path of each key left out; JSON.parse's error when the text is no JSON. Walks the value with a stack, never
+ * recursing.
+ */
+export function withoutPrototypeKeys(text: string): { value: unknown; removed: (string | number)[][] } | { error: Error } {
+  let value: unknown;
   try {
-    JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
-    const { reason, line, column } = jsonSyntaxError((err as Error).message, text);
-    return `the body is not valid JSON: ${reason} (line ${line}, column ${column})`;
+    return { error: err as Error };
   }
-  return 'the body holds a "__proto__" or "constructor.prototype" key, which is refused';
+  interface Place {
+    node: unknown;
+    parent?: Place;
+    key?: string | number;
+  }
+  const pathOf = (place: Place, key: string | number) => {
+    const path = [key];
+    for (let at: Place | undefined = place; at?.parent; at = at.parent) path.unshift(at.key!);
+    return path;
+  };
+  const removed: (string | number)[][] = [];
+  const stack: Place[] = [{ node: value }];
+  for (let place = stack.pop(); place; place = stack.pop()) {
+    const { node } = place;
+    const children: Place[] = [];
+    if (Array.isArray(node)) node.forEach((item, key) => children.push({ node: item, parent: place, key }));
+    else if (node !== null && typeof node === 'object') {
+      const object = node as Record<string, unknown>;
+      for (const key of Object.keys(object)) {
+        const child = object[key];
+        const polluting = key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'));
+        if (polluting) {
+          delete object[key];
+          removed.push(pathOf(place, key));
+        } else children.push({ node: child, parent: place, key });
+      }
+    }
+    // Last pushed, first read: the keys are named in the order they were written.
+    stack.push(...children.reverse());
+  }
+  return { value, removed };
 }
 
 /** 1-based line and column (in characters) of an offset, as editors count them. */

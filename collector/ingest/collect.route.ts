@@ -2,7 +2,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync, type ZlibOptions } from 
 import type { ClickHouseClient } from '@clickhouse/client';
 import cors from '@fastify/cors';
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { jsonBodyProblem } from '../config/json-errors.ts';
+import { jsonBodyProblem, withoutPrototypeKeys } from '../config/json-errors.ts';
 import { formatPath, type Problem } from '../config/issues.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { collectRateLimits } from '../hooks/rate-limit.hook.ts';
@@ -39,9 +39,12 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
   app.addHook('onSend', countRejections(metrics));
 
   // sendBeacon posts text/plain (no CORS preflight); the body is JSON either way, and both go through Fastify's
-  // JSON parser, which refuses `__proto__` and `constructor.prototype` keys. Fastify has read at most bodyLimit bytes
-  // as they came over the wire (413 beyond); a compressed body is then inflated under the same cap (decodedBody).
+  // JSON parser, which refuses `__proto__` and `constructor.prototype` keys: a body it refuses for them is read again
+  // without them, and they are named in the 202 (a page's `hearth('track', name, JSON.parse(…))` cost the whole batch).
+  // Fastify has read at most bodyLimit bytes as they came over the wire (413 beyond); a compressed body is then
+  // inflated under the same cap (decodedBody).
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  const prototypeKeysOf = new WeakMap<FastifyRequest, Problem[]>();
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (request, body, done) => {
     let text: string;
@@ -52,8 +55,14 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
       return;
     }
     parseJson(request, text, (err, parsed) => {
-      if (err) done(Object.assign(new Error(jsonBodyProblem(text)), { statusCode: 400, code: 'invalid_json' }));
-      else done(null, parsed);
+      if (!err) return done(null, parsed);
+      const read = withoutPrototypeKeys(text);
+      if ('error' in read) return done(Object.assign(new Error(jsonBodyProblem(text, read.error)), { statusCode: 400, code: 'invalid_json' }));
+      prototypeKeysOf.set(
+        request,
+        read.removed.map((path) => ({ path: formatPath(path), message: `a ${JSON.stringify(path.at(-1))} key${path.at(-1) === 'constructor' ? ' holding a "prototype"' : ''} is refused: left out` })),
+      );
+      done(null, read.value);
     });
   });
 
@@ -89,7 +98,7 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     }
     const receivedAt = Date.now();
     const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) });
-    const ignored = [...parsed.ignored, ...(await withoutSpammedEmails(request, rows, parsed.positions))];
+    const ignored = [...(prototypeKeysOf.get(request) ?? []), ...parsed.ignored, ...(await withoutSpammedEmails(request, rows, parsed.positions))];
     await sink.write(rows);
     retimed.remember(batch, receivedAt, rows);
     metrics.accepted(batch.e.length);
