@@ -292,7 +292,8 @@ async function startOn(
   void ready.then(({ applied, retention }) => {
     if (startProblem) app.log.info({}, 'ClickHouse answers: the store is prepared, and the write-ahead log drains into it');
     if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');
-    if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events table keeps events (storage.retentionDays)');
+    if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events, identities, stored scores and alerts are kept (storage.retentionDays)');
+    if (!env.sendAlerts) app.log.info({}, 'this collector records alerts and does not send them (HEARTH_SEND_ALERTS=false): another collector sends them');
     if (env.sendAlerts && !closing) dispatcher.start();
   });
   return {

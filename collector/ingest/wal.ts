@@ -5,7 +5,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
 import { insertEncodedEvents, SLOW_INSERT_MS, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
 import type { ErasureFilter } from './erasures.ts';
-import { clickHouseErrorType } from '../store/client.ts';
+import { clickHouseErrorType, refusesTheCollector } from '../store/client.ts';
 import { eventExpired } from '../store/retention.ts';
 import { batchOfRows, decodeRecord, encodeRecord, insertBody, rowsOf, type LoggedBatch } from './wal-records.ts';
 import { PRIVATE, SegmentLog, type LogPosition, type RecoveredBacklog } from './wal-segments.ts';
@@ -393,7 +393,10 @@ export async function createWalSink({
         clickHouseReachable = false;
         onInsertError(err);
         lastError = (err as Error).message;
-        log.warn({ err, pendingRows, pendingBytes }, 'insert into ClickHouse failed; events stay in the write-ahead log and the insert is retried');
+        // ClickHouse refusing the collector itself (its password rotated, its user or database dropped) waits for an
+        // operator: an error, as at a start, where a server down or slow is a warning that passes by itself.
+        if (refusesTheCollector(err)) log.error({ err, pendingRows, pendingBytes }, 'ClickHouse refuses the collector (its user, password or database); events stay in the write-ahead log and the insert is retried');
+        else log.warn({ err, pendingRows, pendingBytes }, 'insert into ClickHouse failed; events stay in the write-ahead log and the insert is retried');
         // Full jitter keeps several collectors from retrying in step against a recovering server. New writes
         // do not cut the wait short; only close() does.
         await untilStoppedOr(Math.random() * Math.min(retryCapMs, RETRY_BASE_MS * 2 ** attempt));

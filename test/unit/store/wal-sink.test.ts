@@ -99,6 +99,29 @@ describe('the write-ahead log sink', () => {
     await wal.close();
   });
 
+  it('logs ClickHouse refusing the collector as an error, and a server it cannot reach as a warning', async () => {
+    const refusal = Object.assign(new Error('Code: 516. DB::Exception: hearth: Authentication failed (AUTHENTICATION_FAILED)'), { type: 'AUTHENTICATION_FAILED' });
+    let fault: Error | undefined = refusal;
+    const exec = async () => {
+      if (fault) throw fault;
+      return { stream: Readable.from([]) };
+    };
+    const said: string[] = [];
+    const log = { info() {}, warn: (_: object, message: string) => void said.push(`warn: ${message}`), error: (_: object, message: string) => void said.push(`error: ${message}`) };
+    const wal = await createWalSink({ dir, client: { exec, insert: async () => {} } as unknown as WalSinkOptions['client'], maxBytes: 1 << 20, flushMs: 10, retryCapMs: 20, log });
+    await wal.write([row()]);
+    await expect.poll(() => said.length).toBeGreaterThan(0);
+    // The password rotated under a running collector: an operator must act, as at a start.
+    expect(said[0]).toBe('error: ClickHouse refuses the collector (its user, password or database); events stay in the write-ahead log and the insert is retried');
+    fault = new Error('connect ECONNREFUSED 127.0.0.1:8123');
+    const before = said.length;
+    await expect.poll(() => said.length).toBeGreaterThan(before + 1);
+    expect(said.at(-1)).toBe('warn: insert into ClickHouse failed; events stay in the write-ahead log and the insert is retried');
+    fault = undefined;
+    await wal.drained();
+    await wal.close();
+  });
+
   it('counts drained rows out once the checkpoint has moved, even if a drained segment cannot be deleted', async () => {
     const clickHouse = countingClient();
     const warnings: string[] = [];
