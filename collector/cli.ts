@@ -12,8 +12,9 @@ import { startServer, type RunningServer } from './server.ts';
 import { DEMO_SITE_ID, packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
-import { prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
-import { MigrationRefused } from './store/migrate.ts';
+import { clusterTarget, prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
+import { MigrationRefused, migrationScript, readMigrations } from './store/migrate.ts';
+import { freshRetentionStatements } from './store/retention.ts';
 import { historySlices } from './demo/history.ts';
 import { listedLeads, scoreOfSnapshot, sitePatterns } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
@@ -32,7 +33,8 @@ const USAGE = `Usage: hearth <command> [options]
 
 Commands:
   start     run the collector, the API and the demo site (if configured) in one process
-  migrate   apply pending ClickHouse migrations and exit
+  migrate   apply pending ClickHouse migrations and exit (--print: print them all as SQL, ON CLUSTER DDL for a
+            cluster, and apply nothing)
   score     rescore every lead (the stored scores lists and dashboards read), then print a site's identified leads
             with their score, temperature, stage and top reasons (--json for all)
   backtest  score the site's history with a rules file next to its current rules: temperatures, movements,
@@ -105,7 +107,7 @@ class StoreError extends Error {}
 /** The options each command takes (besides --help): any other is refused, not ignored. */
 const COMMAND_OPTIONS = {
   start: ['config', 'port', 'host'],
-  migrate: ['config'],
+  migrate: ['config', 'print'],
   score: ['config', 'site', 'json', 'limit'],
   backtest: ['config', 'site', 'json', 'limit', 'rules', 'since'],
   demo: ['config', 'site', 'visitors', 'days', 'seed'],
@@ -155,6 +157,7 @@ function readOptions(command: Command, given: string[]) {
       limit: { type: 'string' },
       rules: { type: 'string' },
       since: { type: 'string' },
+      print: { type: 'boolean' },
     },
     strict: true,
   });
@@ -210,6 +213,7 @@ function readOptions(command: Command, given: string[]) {
     limit: integer('limit', values.limit, 1, 1_000_000),
     rulesFile: text('rules'),
     since: date('since', values.since),
+    print: values.print ?? false,
   };
 }
 type Options = ReturnType<typeof readOptions>;
@@ -712,9 +716,16 @@ const printBacktest: SiteCommand<ReturnType<typeof backtestRules>> = async ({ op
  * SIGINT or SIGTERM stops it between two migrations, never within one (migrate.ts `stop`), the migration lock dropped:
  * it says what it applied and what is left, and exits with the signal's code. A second signal ends it at once.
  */
-async function runMigrations(configFile: string, configGiven: boolean, loading: LoadSignals | undefined): Promise<number> {
+async function runMigrations(configFile: string, configGiven: boolean, loading: LoadSignals | undefined, print: boolean): Promise<number> {
   const config = configGiven || existsSync(configFile) ? loadConfig(configFile) : undefined;
   const store = storeFromEnv(config?.storage, false, configFile);
+  if (print) {
+    // Read, not run: nothing is opened.
+    const cluster = clusterTarget(store);
+    console.log(`-- What \`hearth migrate\` runs on ${describeStore(store)} when it holds none of Hearth's tables.\n`);
+    console.log(migrationScript(readMigrations(), cluster, freshRetentionStatements(config?.storage?.retentionDays, cluster)));
+    return 0;
+  }
   // Without a config nothing says how long events are kept: the TTL an earlier start set stays.
   const retentionDays = config ? config.storage?.retentionDays : 'unchanged';
   // Signals are taken from here, before the store is opened (bin/hearth.cjs keeps one met before).
@@ -816,7 +827,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         await start(options, loading);
         return 0;
       case 'migrate':
-        return await runMigrations(options.configFile, options.configGiven, loading);
+        return await runMigrations(options.configFile, options.configGiven, loading, options.print);
       case 'score':
         await withSite(options, printScores);
         return 0;

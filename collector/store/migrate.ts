@@ -88,13 +88,39 @@ export interface MigrateOptions {
  * cluster, the same files run as cluster DDL (cluster-ddl.ts) and the ledger is replicated to every node, so a
  * migration one collector applied counts for all.
  */
-export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget, { stop, onPending, onMigration, onApplied }: MigrateOptions = {}): Promise<string[]> {
-  // Every file is transformed before anything runs, so one that cannot be leaves the database untouched.
+/** The statements that make the ledger, and each migration's, as they run on the server or `cluster`. */
+function plannedStatements(migrations: Migration[], cluster: ClusterTarget | undefined) {
   const ledger = cluster ? clusterStatements(LEDGER, cluster, { source: 'the hearth_migrations ledger', shard: false }) : [LEDGER];
   const shardingKeys = new Map<string, string>();
   const statementsOf = new Map(
     migrations.map((migration) => [migration, cluster ? clusterMigration(migration, cluster, shardingKeys) : migration.statements]),
   );
+  return { ledger, statementsOf };
+}
+
+/**
+ * Every statement `hearth migrate` runs on a store that has none of the migrations, as it runs them (ON CLUSTER DDL
+ * for a cluster), with the ledger rows that record them: for an operator to read, or to run in clickhouse-client
+ * (`--multiquery`), after which Hearth finds the store up to date. `extra` (the retention's TTL) goes last.
+ */
+export function migrationScript(migrations: Migration[], cluster: ClusterTarget | undefined, extra: string[] = []): string {
+  const { ledger, statementsOf } = plannedStatements(migrations, cluster);
+  const sql = (label: string, statements: string[]) => [`-- ${label}`, ...statements.map((statement) => `${statement};`)].join('\n');
+  return [
+    sql('the migrations ledger', ledger),
+    ...migrations.map((migration) =>
+      sql(migration.name, [
+        ...statementsOf.get(migration)!,
+        `INSERT INTO hearth_migrations (version, name, checksum) VALUES (${migration.version}, '${migration.name}', '${migration.checksum}')`,
+      ]),
+    ),
+    ...(extra.length ? [sql('storage.retentionDays', extra)] : []),
+  ].join('\n\n');
+}
+
+export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget, { stop, onPending, onMigration, onApplied }: MigrateOptions = {}): Promise<string[]> {
+  // Every file is transformed before anything runs, so one that cannot be leaves the database untouched.
+  const { ledger, statementsOf } = plannedStatements(migrations, cluster);
   for (const statement of ledger) await client.command({ query: statement });
   const rows = await client.query({ query: 'SELECT version, name, checksum FROM hearth_migrations', format: 'JSONEachRow' });
   const applied = new Map((await rows.json<{ version: number; name: string; checksum: string }>()).map((r) => [Number(r.version), r]));

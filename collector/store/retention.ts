@@ -69,6 +69,10 @@ export function retentionStatements(currentTtl: string | null, retentionDays: nu
   return [`ALTER TABLE ${target} MODIFY TTL toDateTime(${time}) + INTERVAL ${retentionDays} DAY`];
 }
 
+/** What gives every table retention covers the TTL of `retentionDays` on a store that has none yet. */
+export const freshRetentionStatements = (retentionDays: number | undefined, cluster?: ClusterTarget): string[] =>
+  RETAINED.flatMap((retained) => retentionStatements(null, retentionDays, cluster, retained));
+
 /** Sets or removes the TTL of every table retention covers to match `storage.retentionDays`; returns the statements it ran. */
 export async function applyRetention(client: ClickHouseClient, retentionDays: number | undefined, cluster?: ClusterTarget): Promise<string[]> {
   const nameOf = (table: string) => (cluster ? localTable(table) : table);

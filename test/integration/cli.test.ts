@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createStoreClient } from '../../collector/store/client.ts';
 import { readMigrations } from '../../collector/store/migrate.ts';
 import { freshDataDir } from '../support/data-dir.ts';
 import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
@@ -90,6 +91,23 @@ describe('hearth CLI', () => {
     expect(first.stdout).toContain(`applied ${readMigrations().map((migration) => migration.name).join(', ')} to embedded ClickHouse (chDB)`);
     const second = await runHearth(['migrate'], env);
     expect(second.stdout).toContain('is up to date');
+  });
+
+  it('prints the migrations as SQL without opening the store, which run by hand leave the store up to date', async () => {
+    const env = { HEARTH_DATA_DIR: freshDataDir() };
+    const printed = await runHearth(['migrate', '--print'], env);
+    expect([printed.code, printed.stderr]).toEqual([0, '']);
+    expect(readdirSync(env.HEARTH_DATA_DIR)).toEqual([]);
+    // Run as an operator pastes it into clickhouse-client, statement by statement.
+    const statements = printed.stdout.split(/;\n/).map((text) => text.replace(/^--.*$/gm, '').trim()).filter(Boolean);
+    expect(statements.filter((statement) => statement.startsWith('INSERT INTO hearth_migrations'))).toHaveLength(readMigrations().length);
+    const client = createStoreClient({ dataDir: env.HEARTH_DATA_DIR });
+    try {
+      for (const statement of statements) await client.command({ query: statement });
+    } finally {
+      await client.close();
+    }
+    expect((await runHearth(['migrate'], env)).stdout).toContain('is up to date');
   });
 
   it('says that a running `hearth start` holds the embedded store, rather than a stack, when another command opens it', async () => {
