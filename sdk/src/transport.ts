@@ -126,10 +126,7 @@ function post(body: string, events: WireEvent[], size: number) {
     if (consent == GRANTED) {
       const [attempts, notBefore, kept] = stashed();
       const now = Date.now();
-      const keep = kept
-        .filter((event) => !events.some((sent) => sent.i == event.i))
-        .concat(failed ? events : [])
-        .filter((event) => now - event.t < STASH_LIFE_MS);
+      const keep = kept.filter((event) => now - event.t < STASH_LIFE_MS && !events.some((sent) => sent.i == event.i)).concat(failed ? events : []);
       while (keep[STASH_MAX_EVENTS] || new Blob([JSON.stringify(keep)]).size > STASH_MAX_BYTES) keep.shift();
       // Saved, or removed once empty. An answer resets the backoff (the collector is back): what is left goes with the
       // next batch, once a resend in flight has had its lease.
@@ -148,13 +145,15 @@ function post(body: string, events: WireEvent[], size: number) {
  * close first), under a lease that keeps other pages and tabs from resending them meanwhile.
  */
 function retry(online?: unknown) {
-  const [attempts, notBefore, kept] = stashed();
   const now = Date.now();
-  if (consent == GRANTED && kept[0] && (online || notBefore <= now)) {
+  const [attempts, notBefore, kept] = stashed();
+  // Never an event stashed more than 24 hours ago (a visitor back days after an outage): the next answer drops it.
+  const fresh = kept.filter((event) => now - event.t < STASH_LIFE_MS);
+  if (consent == GRANTED && fresh[0] && (online || notBefore <= now)) {
     save(stashKey, JSON.stringify([attempts, now + RETRY_LEASE_MS, kept]));
     // Taken over (stashed): the queue a snippet before the per-site ones kept for the whole origin.
     save('hearth_retry');
-    send(kept);
+    send(fresh);
   }
 }
 

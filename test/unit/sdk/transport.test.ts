@@ -333,6 +333,17 @@ describe('transport', () => {
     expect(localStorage.getItem(STASH_KEY)!.length).toBeLessThanOrEqual(50_100);
   });
 
+  it('never resends an event stashed more than 24 h ago: a visitor back days after an outage', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const stashedEvent = (i: string, hoursAgo: number) => ({ i, n: 't', k: i, t: Date.now() - hoursAgo * 3600_000, u: 'http://localhost:3000/pricing' });
+    localStorage.setItem(STASH_KEY, JSON.stringify([3, 0, [stashedEvent('three-days-old', 72), stashedEvent('an-hour-old', 1)]]));
+    const page = await openPage();
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.events('t').map((e) => e.i)).toEqual(['an-hour-old']);
+    expect(stash()).toBeNull();
+  });
+
   it('keeps a form submit, a download and an outbound click whose request fails while the page stays open, and delivers them once the collector is back', async () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
     // The collector cannot be reached for a moment.
