@@ -32,7 +32,8 @@ export function trackDwell(): () => void {
     if (consent == DENIED) engagedMs = 0;
     else if (attentive) engagedMs += Math.max(0, Math.min(t, lastActive + ACTIVE_MS) - accounted);
     accounted = t;
-    attentive = !document.hidden && document.hasFocus();
+    // Focus first (fewer bytes of gzip); both are plain reads.
+    attentive = document.hasFocus() && !document.hidden;
   };
 
   /**
@@ -57,7 +58,10 @@ export function trackDwell(): () => void {
     settle();
     lastActive = accounted;
   };
-  const active = () => (activity(), measure());
+  const active = () => {
+    activity();
+    measure();
+  };
 
   // Pointer events cover mouse, pen and touch, and keys; none of these can block scrolling, so they need no
   // `passive`. Focus: the window's, and a field's (captured: it does not bubble), which a visitor's click or key
@@ -68,7 +72,12 @@ export function trackDwell(): () => void {
   // Leaving is when the last piece of dwell is known, so this is also where the whole queue goes out, by beacon.
   // pagehide and the hidden state both mean leaving, in either order (pagehide first, in Chromium): the second adds
   // no piece of a few ms.
-  const leave = () => (send(), (attentive = false), flush(1));
+  // Statement bodies here rather than comma expressions: the listeners' values are ignored, and these gzip smaller.
+  const leave = () => {
+    send();
+    attentive = false;
+    flush(1);
+  };
   addEventListener('blur', send);
   addEventListener('pagehide', leave);
   // visibilitychange bubbles from the document to the window.

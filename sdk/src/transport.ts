@@ -97,7 +97,9 @@ export function startTransport(initial: Consent): void {
   // is retry's truthy `online`.
   addEventListener('online', retry);
   // Another tab's deny erased the ids: this one stops too, instead of storing them again with its next event.
-  addEventListener('storage', (event) => event.key == KEY && !event.newValue && setConsent(DENIED));
+  addEventListener('storage', (event) => {
+    if (event.key == KEY && !event.newValue) setConsent(DENIED);
+  });
 }
 
 /** Sends events in bodies under 60 KB (the most sendBeacon and a keepalive fetch carry) and 100 events, halving as needed. */
