@@ -6,7 +6,7 @@ function notTheTitle(about: string, titleWords = ''): RegExp {
 /**
  * Maps a form field to the declarative key Hearth knows it by. The snippet sends each field it read under
  * `data-hearth-field`'s value, or under "name id autocomplete" (so always with spaces); its own filter
- * (sdk/src/forms.ts, DECLARATIVE) is deliberately loose to stay small, and this is where precision lives.
+ * (sdk/src/forms.ts, the pattern of a declarative field) is deliberately loose to stay small, and this is where precision lives.
  * Order matters: "company_size" is a size before it is a company; "organization-title" a title; "company_industry",
  * "company_country" and "company_phone" an industry, a country and a phone; "nom-entreprise" a company, not a last name.
  */

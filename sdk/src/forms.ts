@@ -1,16 +1,6 @@
 import { push } from './transport.ts';
 
 /**
- * Matches the name, id or autocomplete of a declarative field: email, name, company size, job title, company,
- * industry, country, phone, in English and French. Deliberately loose, to stay small: the collector maps each
- * field to its key with precise patterns (collector/ingest/form-fields.ts) and drops what maps to none.
- * ("soci" is société, societe and raison sociale; "salari" nombre de salariés; "portab" a French mobile, "activit"
- * a secteur d'activité. Given and family names are found by "name": given-name, givenName, family_name.)
- */
-export const DECLARATIVE =
-  /mail|courr|name|nom|size|employ|salari|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci|entreprise|industr|sect|countr|pays|phone|tel|mobile|portab|activit/;
-
-/**
  * Form submits, in the capture phase (before the page's own handlers can stop them), plus `form.submit()`,
  * which fires no submit event (`requestSubmit()` does), unless it ends a submit already recorded: pages that
  * validate or check a captcha stop the submit event, then call `form.submit()`. Sent at once (the submit may navigate
@@ -41,8 +31,17 @@ export function trackForms(): void {
         const key = (explicit || field.name + ' ' + field.id + ' ' + field.autocomplete).toLowerCase().slice(0, 64);
         if (
           value &&
-          (explicit || DECLARATIVE.test(key)) &&
-          // Never read, even when DECLARATIVE matches ("cardholder_name", "passport_country", "company_iban",
+          // The name, id or autocomplete of a declarative field: email, name, company size, job title, company,
+          // industry, country, phone, in English and French. Deliberately loose, to stay small: the collector maps
+          // each field to its key with precise patterns (collector/ingest/form-fields.ts) and drops what maps to none.
+          // ("soci" is société, societe and raison sociale; "salari" nombre de salariés; "portab" a French mobile,
+          // "activit" a secteur d'activité. Given and family names are found by "name": given-name, givenName,
+          // family_name.) Written here, not as an exported constant hoisted to the top of the snippet: 10 bytes of gzip.
+          (explicit ||
+            /mail|courr|name|nom|size|employ|salari|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci|entreprise|industr|sect|countr|pays|phone|tel|mobile|portab|activit/.test(
+              key,
+            )) &&
+          // Never read, even when the pattern above matches ("cardholder_name", "passport_country", "company_iban",
           // "social_security", "securite_sociale", "sécurité_sociale").
           !/pass|card|cc-|iban|s.cu/.test(key) &&
           // Passwords, hidden and file inputs, and unchecked boxes: a checkbox's type and state read "checkboxfalse", a

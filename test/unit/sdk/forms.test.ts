@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { declarativeKey } from '../../../collector/ingest/form-fields.ts';
-import { DECLARATIVE } from '../../../sdk/src/forms.ts';
 import { closePage, openPage } from './harness.ts';
 
 function form(html: string, attributes: Record<string, string> = {}) {
@@ -242,14 +241,28 @@ describe('form capture', () => {
     expect(declarativeKey("secteur_d_activit\xe9  ")).toBe('industry');
   });
 
-  it('keeps the snippet filter and the collector mapping in step: what the snippet reads, the collector maps', () => {
+  it('keeps the snippet filter and the collector mapping in step: what the snippet reads, the collector maps', async () => {
     const descriptors = ['email email email', 'fname  ', 'lname  ', 'surname  ', 'position  ', 'role  ', 'organisation  ', 'sector  ', 'mobile  ', 'telephone  '];
     // Every word the collector's mapping knows a field by, as a field's name alone: the snippet reads it too (a French
     // form's "courriel" was mapped to the email, but never sent, and the form made no lead).
     const mappedWords = ['e-mail', 'e_mail', 'mail', 'adresse_mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'givenname', 'given-name', 'prenom', 'pr\xe9nom', 'lastname', 'familyname', 'family_name', 'surname', 'nom', 'nom_famille', 'nom-de-famille', 'nomfamille', 'nom_complet', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'activite', 'activit\xe9', 'secteur_activite', 'country', 'pays', 'phone', 'tel', 'mobile', 'portable', 'tel_portable', 'num_tel', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'raison_sociale', 'entreprise', 'employer', 'employes', 'salari\xe9s', 'name', 'fullname'];
     for (const word of mappedWords) descriptors.push(`${word}  `);
+    // A field for each descriptor ("name id autocomplete"), in a form the page submits: the snippet sends them all.
+    const page = await openPage();
+    const element = form('');
     for (const descriptor of descriptors) {
-      expect(DECLARATIVE.test(descriptor), descriptor).toBe(true);
+      const [name, id, autocomplete] = descriptor.split(' ');
+      const input = document.createElement('input');
+      input.name = name!;
+      if (id) input.id = id;
+      if (autocomplete) input.setAttribute('autocomplete', autocomplete);
+      input.value = 'x';
+      element.append(input);
+    }
+    submit(element);
+    const sent = Object.keys(page.events('f')[0]!.p as object);
+    for (const descriptor of descriptors) {
+      expect(sent, descriptor).toContain(descriptor);
       expect(declarativeKey(descriptor), descriptor).toBeDefined();
     }
   });
