@@ -138,7 +138,9 @@ function post(body: string, events: WireEvent[], size: number) {
   // Stashed events are resent under the session they belong to, not the one current then.
   for (const event of events) event.sid ||= sessionId;
   keepaliveBytes += held;
-  fetch(endpoint, { method: 'POST', body, keepalive: !!held }).then((response) => answered(response.status > 499 || response.status == 429), answered);
+  // A 5xx or a 429 (a status has three digits: one from 5 up is over 499; 429 is the only one holding "429"). A
+  // pattern rather than two comparisons: 2 bytes of gzip.
+  fetch(endpoint, { method: 'POST', body, keepalive: !!held }).then((response) => answered(/^[5-9]|429/.test(response.status as any)), answered);
 }
 
 /**

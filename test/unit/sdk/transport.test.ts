@@ -305,6 +305,18 @@ describe('transport', () => {
     expect(stash()).toBeNull();
   });
 
+  it('stashes a batch answered by a 5xx or a 429, and no other status', async () => {
+    for (const [status, stashed] of [[500, true], [503, true], [599, true], [429, true], [499, false], [400, false], [413, false], [202, false], [301, false]] as const) {
+      vi.useFakeTimers();
+      const page = await openPage({ fetchStatus: status });
+      vi.advanceTimersByTime(300);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(page.requests, String(status)).toHaveLength(1);
+      expect(stash() !== null, String(status)).toBe(stashed);
+      closePage();
+    }
+  });
+
   it('drops a batch the collector refuses as invalid (4xx): retrying cannot help', async () => {
     vi.useFakeTimers();
     const page = await openPage({ fetchStatus: 400 });
