@@ -356,6 +356,26 @@ describe('transport', () => {
     expect(stash()).toBeNull();
   });
 
+  it('sends no request for a stash whose events are all older than 24 h', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const stale = { i: 'stale', n: 't', k: 'stale', t: Date.now() - 25 * 3600_000, u: 'http://localhost:3000/pricing' };
+    localStorage.setItem(STASH_KEY, JSON.stringify([3, 0, [stale]]));
+    const page = await openPage({ fetchStatus: 'pending' });
+    // The page view's batch goes alone: the retry after it finds only the stale event, and sends no (empty) request.
+    vi.advanceTimersByTime(300);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.requests.map((r) => r.batch.e.map((e) => e.n))).toEqual([['v']]);
+    // Nor when the browser comes back online.
+    dispatchEvent(new Event('online'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(page.requests).toHaveLength(1);
+    // The page view's answer drops the stale event.
+    page.answer(202);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stash()).toBeNull();
+    expect(page.events().map((e) => e.i)).not.toContain('stale');
+  });
+
   it('keeps a form submit, a download and an outbound click whose request fails while the page stays open, and delivers them once the collector is back', async () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
     // The collector cannot be reached for a moment.
