@@ -233,8 +233,9 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
       if (fresh.length === 0) continue;
       const at = now();
       const createdAt = (alert: Alert) => createdAtOf(alert, at);
-      // Oldest first, so that within one batch the first alert of a lead and signal is the one sent.
-      fresh.sort((a, b) => createdAt(a) - createdAt(b) || a.id.localeCompare(b.id));
+      // Oldest first, so that within one batch the first alert of a lead and signal is the one sent, and the hourly cap
+      // lets the first to happen through: one scoring pass raises several at one createdAt, when their signals came.
+      fresh.sort((a, b) => createdAt(a) - createdAt(b) || a.triggeredAt.localeCompare(b.triggeredAt) || a.id.localeCompare(b.id));
       const alertsConfig = sites.get(siteId)?.alerts;
       const cooldownMs = (alertsConfig?.cooldownHours ?? 0) * HOUR_MS;
       const lastSent =

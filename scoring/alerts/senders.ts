@@ -1,4 +1,5 @@
 import type { SendMailOptions } from 'nodemailer';
+import { decodeHTML } from 'entities';
 import type { Alert } from './alert.ts';
 import type { EmailDestination, SlackDestination, SmtpConfig, WebhookDestination } from './config.ts';
 import { alertEmail, slackMessage, webhookBody } from './formats.ts';
@@ -34,12 +35,11 @@ const ERROR_BODY_CHARS = 200;
 
 /**
  * What a receiver's answer says, for the dead letter's reason that sales read: its text on one line, markup left out
- * (an error page's HTML, a script), cut short. A receiver is the admin's choice; its answer is no place for secrets.
+ * (an error page's HTML, a script) and its character references read (`&quot;` is ", by `entities`, the HTML parsers'
+ * own decoder), cut short. A receiver is the admin's choice; its answer is no place for secrets.
  */
 const answerText = (body: string) =>
-  body
-    .replace(/<(script|style)\b[^]*?<\/\1\s*>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
+  decodeHTML(body.replace(/<(script|style)\b[^]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' '))
     .replace(/\s+/g, ' ')
     .trim()
     .slice(0, ERROR_BODY_CHARS);

@@ -120,7 +120,7 @@ describe('webhook delivery', () => {
     const site = newSite();
     const hooks = await receiver();
     // An error page, as a proxy in front of the receiver would answer: its text is the reason, not its markup.
-    const page = '<html><head><style>p{color:red}</style><script>alert("x")</script></head><body><h1>404</h1>\n<p>no such   hook</p></body></html>';
+    const page = '<html><head><style>p{color:red}</style><script>alert("x")</script></head><body><h1>404</h1>\n<p>no such   hook: &quot;gone&quot; &amp; d&eacute;j&#224; &lt;removed&gt;</p></body></html>';
     hooks.respond = (request) => (request.path === '/gone' ? { status: 404, body: page } : request.path === '/slow-down' && hooks.requests.length < 3 ? { status: 408 } : { status: 202 });
     const dead = sampleAlert({ site, signal: 'hot' });
     const later = sampleAlert({ site, signal: 'demo_request' });
@@ -135,7 +135,7 @@ describe('webhook delivery', () => {
     const letter = await settledAs(site, dead.id, 'dead', 'gone');
     expect(letter.attempts).toBe(1);
     expect(letter.lastError).toBe(
-      `the webhook at ${new URL(hooks.url).host} answered 404: 404 no such hook (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)`,
+      `the webhook at ${new URL(hooks.url).host} answered 404: 404 no such hook: "gone" & déjà <removed> (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)`,
     );
     expect((await settledAs(site, later.id, 'delivered', 'busy')).attempts).toBeGreaterThan(1);
     expect(hooks.requests.filter((request) => request.path === '/gone')).toHaveLength(1);
@@ -334,6 +334,19 @@ describe('hourly cap', () => {
     for (const sent of [flood[0]!, flood[1]!, later]) await settledAs(site, sent.id, 'delivered');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(hooks.requests.map((request) => request.headers['webhook-id']).sort()).toEqual([flood[0]!.id, flood[1]!.id, later.id].sort());
+  });
+
+  it('lets through the first to happen of alerts one scoring pass raised together', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const alerts = dispatcher(site, { destinations: [webhook(hooks.url)], maxPerHour: 1 });
+    // One pass, one createdAt; their signals 30, 20 and 10 seconds before it, ids that sort the other way round.
+    const createdAt = new Date().toISOString();
+    const before = (seconds: number) => new Date(Date.parse(createdAt) - seconds * 1000).toISOString();
+    const pass = [10, 20, 30].map((seconds, n) => sampleAlert({ site, id: `al_00000000000000000000cap${n}`, lead: { id: `l_00000000000000pass${n}` }, createdAt, triggeredAt: before(seconds) }));
+    expect(await alerts.enqueue(pass)).toEqual({ queued: 1, suppressed: 2, duplicates: 0 });
+    await settledAs(site, pass[2]!.id, 'delivered');
+    expect((await deliveries(site, pass[0]!.id))[0]!.state).toBe('suppressed');
   });
 });
 
