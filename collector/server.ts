@@ -12,7 +12,7 @@ import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
 import { createScorer, SLICE_LEADS, type Scorer } from './scorer.ts';
 import { erasureFilter } from './ingest/erasures.ts';
-import { createAlertDispatcher, type AlertDispatcher } from '../scoring/alerts/index.ts';
+import { ALERT_SEND_TIMEOUT_MS, createAlertDispatcher, type AlertDispatcher } from '../scoring/alerts/index.ts';
 import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
 import { lockDataDir } from './store/data-dir-lock.ts';
 import { clusterTarget, prepareForCollector, withStorageConfig, type StorePreparation } from './store/prepare.ts';
@@ -80,6 +80,11 @@ interface Opened {
 /** Closes what a start opened, each step bounded, in a shutdown's order; the store's client is left to the caller. */
 async function shutDown({ preparation, dispatcher, scorer, sink, app }: Opened): Promise<void> {
   const preparationStopped = preparation.stop(PREPARATION_CLOSE_MS);
+  // No alert is sent from here on (those the last batches raise go at the next start), and those in flight have until
+  // the end to be answered: cut off at the end of a shutdown, a send a slow receiver took was sent again at the next
+  // start (twice in a Slack channel).
+  dispatcher?.stopSending();
+  const stoppedSendingAt = Date.now();
   // Stop taking requests first, then drain what they wrote (bounded), then let go of ClickHouse. The app's close
   // waits for the requests in flight, and an erasure or export waits for the log to drain, which it never does
   // while ClickHouse takes no inserts: past a few seconds the log closes anyway, which fails that wait (its
@@ -96,7 +101,8 @@ async function shutDown({ preparation, dispatcher, scorer, sink, app }: Opened):
   // Each bounded: with ClickHouse hung, a statement in flight would hold them for the client's 30 s timeout,
   // past an orchestrator's grace period. Closing the client after ends what is still in flight.
   await within(scorer?.close(), SCORER_CLOSE_MS);
-  await within(dispatcher?.close(), ALERTS_CLOSE_MS);
+  // A send in flight gets its whole timeout from the start of the shutdown, or 3 s more when that has passed.
+  await within(dispatcher?.close(), Math.max(ALERTS_CLOSE_MS, ALERT_SEND_TIMEOUT_MS - (Date.now() - stoppedSendingAt)));
   await preparationStopped;
 }
 

@@ -82,9 +82,17 @@ export interface AlertDispatcher {
    * alerts, and a send recorded just after (its check that the alert is still there made just before) brought one back.
    */
   holding<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Starts no send from now on (alerts enqueued later are recorded for the next start); those in flight go on. A
+   * shutdown calls it first, so that a slow receiver's answer has the whole shutdown to come, not the end of it.
+   */
+  stopSending(): void;
   /** Stops starting sends and waits for those in flight to finish and be recorded. */
   close(): Promise<void>;
 }
+
+/** How long a send waits for the receiver's answer, by default. */
+export const ALERT_SEND_TIMEOUT_MS = 10_000;
 
 /** Full jitter: a random wait between 0 and min(cap, base × 2^(attempts − 1)). */
 export function retryDelay(attempts: number, policy: BackoffPolicy): number {
@@ -134,7 +142,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const perDestination = Math.max(1, options.concurrencyPerDestination ?? 4);
   const concurrency = Math.max(1, options.concurrency ?? 32);
-  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const timeoutMs = options.requestTimeoutMs ?? ALERT_SEND_TIMEOUT_MS;
   const policy: BackoffPolicy = { ...DEFAULT_BACKOFF, ...options.backoff };
   const retryForMs = options.retryForMs ?? RETRY_FOR_MS;
   const pollMs = options.pollMs ?? 5_000;
@@ -173,6 +181,11 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   let enqueueChain: Promise<unknown> = Promise.resolve();
   let stopWaiting: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (stopWaiting = resolve));
+  function stopSending() {
+    closing = true;
+    stopWaiting();
+    clearTimeout(timer);
+  }
 
   // ---- enqueue ---------------------------------------------------------------------------------------------
 
@@ -432,10 +445,9 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
       requestScan();
     },
     wake: requestScan,
+    stopSending,
     async close() {
-      closing = true;
-      stopWaiting();
-      clearTimeout(timer);
+      stopSending();
       await scanning;
       await Promise.all([...inFlight.values()].map((send) => send.running));
       await enqueueChain;

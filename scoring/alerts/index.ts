@@ -15,6 +15,7 @@ export {
 } from './config.ts';
 export {
   afterAttempt,
+  ALERT_SEND_TIMEOUT_MS,
   createAlertDispatcher,
   DEFAULT_BACKOFF,
   RETRY_FOR_MS,
