@@ -477,6 +477,9 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const apart = p.bind('words_apart', '\\1 \\2');
   const [camel, capitals] = [p.bind('camel_case', '([a-z0-9])([A-Z])'), p.bind('capitals_case', '([A-Z])([A-Z][a-z])')];
   const wordsOf = (text: string) => `splitByChar(' ', ${wordsSql(`replaceRegexpAll(replaceRegexpAll(${text}, ${camel}, ${apart}), ${capitals}, ${apart})`, p)})`;
+  // A doc word among them, or written as two of them ("DataSheet", "Data Sheet": datasheet).
+  const holdsDocWord = (text: string) =>
+    `arrayExists(w -> hasAny(w, ${docWords}) OR hasAny(arrayMap((a, b) -> concat(a, b), arrayPopBack(w), arrayPopFront(w)), ${docWords}), [${wordsOf(text)}])`;
   const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;
   const never = `toDateTime64(0, 3, 'UTC')`;
   // A visit's event on pricing that tells engaged time: its view or an engagement piece.
@@ -564,7 +567,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
             type = 'pageview' AND (utm_source != '' OR referrer_host != '') AS is_touch,
             match(path, ${pricing}) AS on_pricing,
             type = 'form' AND match(name, ${requestForms}) AS is_request,
-            type = 'download' AND (match(name, ${docs}) OR match(link_url, ${docs}) OR hasAny(${wordsOf('name')}, ${docWords}) OR hasAny(${wordsOf('path(link_url)')}, ${docWords})) AS is_docs
+            type = 'download' AND (match(name, ${docs}) OR match(link_url, ${docs}) OR ${holdsDocWord('name')} OR ${holdsDocWord('path(link_url)')}) AS is_docs
         FROM events FINAL
         ${eventsWhere}
     )

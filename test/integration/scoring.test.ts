@@ -737,6 +737,9 @@ describe('buying signals', () => {
       'https://cdn.acme.test/fichiers/fiche_technique.pdf',
       'https://cdn.acme.test/files/Sécurité des données.pdf',
       'https://www.acme.test/docs/getting-started.pdf',
+      // A doc word written as two: "datasheet" (addresses are stored as people read them, spaces and all).
+      'https://cdn.acme.test/files/Product-DataSheet.pdf',
+      'https://cdn.acme.test/files/Data Sheet v2.pdf',
       // "api" inside "capital" and "rapid", "spec" inside "special" and "prospectus", "technical" inside nothing.
       'https://cdn.acme.test/files/capital-markets-guide.pdf',
       'https://cdn.acme.test/files/rapid-roi.pdf',
@@ -753,6 +756,8 @@ describe('buying signals', () => {
       'downloaded /fichiers/fiche_technique.pdf',
       'downloaded /files/Sécurité des données.pdf',
       'downloaded /docs/getting-started.pdf',
+      'downloaded /files/Product-DataSheet.pdf',
+      'downloaded /files/Data Sheet v2.pdf',
       null,
       null,
       null,
