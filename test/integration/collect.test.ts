@@ -165,9 +165,9 @@ describe('POST /collect', () => {
       },
     ]);
     const rows = await storedEvents(server, visitor);
-    expect(rows.map((row) => [row.name, row.props])).toEqual([
-      ['plan-toggle', { plan: 'annual' }],
+    expect(rows.map((row) => [row.name, row.props]).sort()).toEqual([
       ['crm-sync', { plan: 'pro' }],
+      ['plan-toggle', { plan: 'annual' }],
     ]);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
