@@ -2,6 +2,13 @@ import { createRequire } from 'node:module';
 import countries, { type LocaleData } from 'i18n-iso-countries/index.js';
 import { letSql, type SqlParams } from './sql.ts';
 
+/** A text's length in characters, as the wire schema's string checks count them (code points: an emoji is one, not two). */
+export const charactersIn = (text: string) => [...text].length;
+/** Whether a text has at most `max` characters (charactersIn), without counting those of a short one. */
+export const fitsCharacters = (text: string, max: number) => text.length <= max || charactersIn(text) <= max;
+/** A text cut to `max` characters (charactersIn), so never inside a surrogate pair, whose half ClickHouse would refuse. */
+export const cutToCharacters = (text: string, max: number) => (fitsCharacters(text, max) ? text : [...text].slice(0, max).join(''));
+
 // require() rather than a JSON import: the bundled server keeps packages external, and Node 20 wants an import
 // attribute on JSON modules that the bundler does not keep for this target.
 const require = createRequire(import.meta.url);

@@ -3,6 +3,7 @@ import { domainToASCII, domainToUnicode } from 'node:url';
 import { z } from 'zod';
 import { formatPath, quoted, toProblems, type Problem } from '../config/issues.ts';
 import { declarativeKey } from './form-fields.ts';
+import { charactersIn, cutToCharacters, fitsCharacters } from '../../scoring/normalize.ts';
 
 /**
  * The snippet's wire format. Keys and event types are short to keep the snippet small; this file is the one
@@ -46,21 +47,15 @@ const MAX_LINK_TEXT = 500;
 const MAX_ENGAGED_MS = 86_400_000;
 const MAX_PROP_NAME = 64;
 const MAX_PROP_TEXT = 500;
-/** A text's length in characters, as the schema's string checks count them (code points: an emoji is one, not two). */
-const charactersIn = (text: string) => [...text].length;
-/** Whether a text has at most `max` characters (charactersIn), without counting those of a short one. */
-const fits = (text: string, max: number) => text.length <= max || charactersIn(text) <= max;
-/** A text cut to `max` characters (charactersIn), so never inside a surrogate pair, whose half ClickHouse would refuse. */
-export const cutToCharacters = (text: string, max: number) => (fits(text, max) ? text : [...text].slice(0, max).join(''));
 /**
  * A property's value: text, a number or true/false. One check rather than a union, which tried each type in turn and
  * built an issue for every miss (a number missed text first): a third of the time of parsing a track event.
  */
 const isPropValue = (value: unknown) =>
-  typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && fits(value, MAX_PROP_TEXT));
+  typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && fitsCharacters(value, MAX_PROP_TEXT));
 const propValue = z.custom<string | number | boolean>(isPropValue, { message: `expected text of at most ${MAX_PROP_TEXT} characters, a number or true/false` });
 /** Whether a name has at most MAX_PROP_NAME characters. */
-const fitsName = (name: string) => fits(name, MAX_PROP_NAME);
+const fitsName = (name: string) => fitsCharacters(name, MAX_PROP_NAME);
 /** A property name the schema takes: 1 to MAX_PROP_NAME characters. */
 const isPropName = (name: string) => name.length > 0 && fitsName(name);
 /** A name as the 202 quotes it: cut after MAX_PROP_NAME characters, so an answer does not echo up to 64 KB of it. */
@@ -518,7 +513,7 @@ function cleanProps(event: Record<string, unknown>, at: (...path: PropertyKey[])
 function propertyProblem(name: string, value: unknown): string | undefined {
   if (!isPropName(name)) return `a property name has 1 to ${MAX_PROP_NAME} characters`;
   if (typeof value === 'object') return `${Array.isArray(value) ? 'a list' : 'an object'} is not stored: a property is text, a number or true/false`;
-  if (typeof value === 'string' && !fits(value, MAX_PROP_TEXT)) return `at most ${MAX_PROP_TEXT} characters (got ${charactersIn(value)})`;
+  if (typeof value === 'string' && !fitsCharacters(value, MAX_PROP_TEXT)) return `at most ${MAX_PROP_TEXT} characters (got ${charactersIn(value)})`;
   if (typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) return 'expected text, a number or true/false';
 }
 

@@ -1,5 +1,6 @@
 import type { SendMailOptions } from 'nodemailer';
 import { decodeHTML } from 'entities';
+import { cutToCharacters } from '../normalize.ts';
 import type { Alert } from './alert.ts';
 import type { EmailDestination, SlackDestination, SmtpConfig, WebhookDestination } from './config.ts';
 import { alertEmail, slackMessage, webhookBody } from './formats.ts';
@@ -39,10 +40,14 @@ const ERROR_BODY_CHARS = 200;
  * own decoder), cut short. A receiver is the admin's choice; its answer is no place for secrets.
  */
 const answerText = (body: string) =>
-  decodeHTML(body.replace(/<(script|style)\b[^]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' '))
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, ERROR_BODY_CHARS);
+  cutToCharacters(
+    decodeHTML(body.replace(/<(script|style)\b[^]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' '))
+      .replace(/\s+/g, ' ')
+      .trim(),
+    // In characters: cut inside an emoji, the reason was a lone surrogate that ClickHouse refused to store, and the
+    // dead letter stayed pending for good.
+    ERROR_BODY_CHARS,
+  );
 
 export async function sendWebhook(destination: WebhookDestination, alert: Alert, options: HttpOptions): Promise<Outcome> {
   const body = webhookBody(alert);

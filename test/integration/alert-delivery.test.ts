@@ -141,6 +141,18 @@ describe('webhook delivery', () => {
     expect(hooks.requests.filter((request) => request.path === '/gone')).toHaveLength(1);
   });
 
+  it('records a dead letter whose reason is cut where an emoji stands, the emoji whole or left out', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    // The 200th character of the answer's text is an emoji (two UTF-16 units): half of it was a reason ClickHouse
+    // refused to store, and the delivery stayed pending for good.
+    hooks.respond = () => ({ status: 400, body: `${'a'.repeat(199)}&#x1F600; tail` });
+    const alert = sampleAlert({ site });
+    await dispatcher(site, { destinations: [webhook(hooks.url)] }).enqueue([alert]);
+    const letter = await settledAs(site, alert.id, 'dead');
+    expect(letter.lastError).toContain(`answered 400: ${'a'.repeat(199)}\u{1F600} (a 4xx other`);
+  });
+
   it('makes a redirect a dead letter naming where it led, never followed, and a 304 one that says the alert was not taken', async () => {
     const site = newSite();
     const hooks = await receiver();
