@@ -56,12 +56,11 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
     }
     parseJson(request, text, (err, parsed) => {
       if (!err) return done(null, parsed);
-      const read = withoutPrototypeKeys(text);
+      const read = withoutPrototypeKeys(text, MAX_IGNORED_LISTED);
       if ('error' in read) return done(Object.assign(new Error(jsonBodyProblem(text, read.error)), { statusCode: 400, code: 'invalid_json' }));
-      prototypeKeysOf.set(
-        request,
-        read.removed.map((path) => ({ path: formatPath(path), message: `a ${JSON.stringify(path.at(-1))} key${path.at(-1) === 'constructor' ? ' holding a "prototype"' : ''} is refused: left out` })),
-      );
+      const named = read.paths.map((path) => ({ path: shortPath(path), message: `a ${JSON.stringify(path.at(-1))} key${path.at(-1) === 'constructor' ? ' holding a "prototype"' : ''} is refused: left out` }));
+      // Those past the listed ones are counted in the 202, not named (listed).
+      prototypeKeysOf.set(request, [...named, ...Array<Problem>(read.removed - named.length).fill(UNLISTED)]);
       done(null, read.value);
     });
   });
@@ -152,6 +151,16 @@ const MAX_EMAILS_PER_BATCH = 2;
 
 /** The most values left out a 202 names one by one. */
 const MAX_IGNORED_LISTED = 50;
+/** A value left out past those a 202 names: counted, not named. */
+const UNLISTED: Problem = { path: '', message: '' };
+/** The most keys of a path a 202 names before it says how deep it goes: 20,000 levels were 60 KB of `[0]`. */
+const MAX_PATH_SHOWN = 16;
+
+/** A path as a 202 names it, its first keys and its last when it is deeper than MAX_PATH_SHOWN. */
+function shortPath(path: (string | number)[]): string {
+  if (path.length <= MAX_PATH_SHOWN) return formatPath(path);
+  return `${formatPath(path.slice(0, MAX_PATH_SHOWN - 1))}…(${path.length - MAX_PATH_SHOWN} more levels)…${formatPath(['x', ...path.slice(-1)]).slice(1)}`;
+}
 
 /**
  * The first MAX_IGNORED_LISTED values left out, then how many more: a 64 KB batch of short odd properties (`"a":[]`)

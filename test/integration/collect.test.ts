@@ -172,6 +172,23 @@ describe('POST /collect', () => {
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 
+  it('reads a body of thousands of such keys thousands of levels deep in the time of any other, naming the first', async () => {
+    // 1,000 of them 15,000 levels deep (46 KB) took 28 s of the only thread, each key's path built level by level,
+    // and answered 2 MB of paths.
+    const visitor = newVisitor();
+    const depth = 15_000;
+    const body = JSON.stringify({ s: 'acme', v: visitor, e: [wireEvent()] }).replace(/}$/, `,"j":${'['.repeat(depth)}${Array(1000).fill('{"__proto__":1}').join(',')}${']'.repeat(depth)}}`);
+    const started = performance.now();
+    const response = await fetch(`${server.url}/collect`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: SITE_ORIGIN }, body });
+    const answer = await response.json();
+    // Well above its time on a busy machine (under half a second), well below the quadratic walk's.
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(response.status).toBe(202);
+    expect(answer.ignored).toHaveLength(51);
+    expect(answer.ignored[0]).toEqual({ path: `j${'[0]'.repeat(14)}…(${depth - 14} more levels)….__proto__`, message: 'a "__proto__" key is refused: left out' });
+    expect(answer.ignored.at(-1).message).toBe('951 more left out, not listed');
+  });
+
   it('answers 403 to an unknown site or a foreign origin, storing nothing', async () => {
     const visitor = newVisitor();
     const unknown = await postBatch(server, { s: 'initech', v: visitor, e: [wireEvent()] });
