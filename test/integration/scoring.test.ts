@@ -737,9 +737,12 @@ describe('buying signals', () => {
       'https://cdn.acme.test/fichiers/fiche_technique.pdf',
       'https://cdn.acme.test/files/Sécurité des données.pdf',
       'https://www.acme.test/docs/getting-started.pdf',
-      // A doc word written as two: "datasheet" (addresses are stored as people read them, spaces and all).
+      // A doc word written in camelCase: "DataSheet" is a datasheet.
       'https://cdn.acme.test/files/Product-DataSheet.pdf',
-      'https://cdn.acme.test/files/Data Sheet v2.pdf',
+      // Words that only join into one: a folder and a file (addresses are stored as people read them, spaces and all),
+      // a letter and a word.
+      'https://cdn.acme.test/data/sheet-music.pdf',
+      'https://cdn.acme.test/files/Menu A-Pi.pdf',
       // "api" inside "capital" and "rapid", "spec" inside "special" and "prospectus", "technical" inside nothing.
       'https://cdn.acme.test/files/capital-markets-guide.pdf',
       'https://cdn.acme.test/files/rapid-roi.pdf',
@@ -757,7 +760,8 @@ describe('buying signals', () => {
       'downloaded /files/Sécurité des données.pdf',
       'downloaded /docs/getting-started.pdf',
       'downloaded /files/Product-DataSheet.pdf',
-      'downloaded /files/Data Sheet v2.pdf',
+      null,
+      null,
       null,
       null,
       null,
