@@ -162,13 +162,17 @@ function storedAddress(url: URL): string {
   return kept.href;
 }
 
-/** A text address as stored (storedAddress), or as sent when it is no URL (`javascript:void(0)` behind an asset). */
+/**
+ * A text address as stored (storedAddress), or as sent when it is no URL (`javascript:void(0)` behind an asset), less
+ * what stands before an `@` after its `//` (a link whose port is mistyped, `https://bob:pw@files.example:99999/`, is
+ * its raw attribute in `link.href`; a server's relative `//u:p@host/`).
+ */
 function storedAddressText(text: string): string {
   if (!text.includes('?') && !text.includes('#') && !text.includes('@')) return text;
   try {
     return storedAddress(new URL(text));
   } catch {
-    return text;
+    return text.replace(/^((?:[a-z][a-z\d+.-]*:)?\/\/)[^/?#]*@/i, '$1');
   }
 }
 

@@ -442,6 +442,10 @@ describe('the addresses stored', () => {
         event({ n: 'o', u: 'https://www.acme.test/', h: 'https://bob:pa55w0rd@partner.example/portal', x: 'Portal' }),
         event({ n: 'o', u: 'https://www.acme.test/', h: 'https://bob@partner.example/', x: 'Name only' }),
         event({ n: 'o', u: 'https://www.acme.test/', h: 'mailto:sales@acme.test', x: 'Mail us' }),
+        // Addresses that do not parse (a port mistyped, a space, a server's relative address) lose them as text.
+        event({ n: 'd', u: 'https://www.acme.test/', h: 'https://bob:pw@files.example:99999/x.pdf', x: 'Port' }),
+        event({ n: 'd', u: 'https://www.acme.test/', h: 'https://bob:pw@exa mple.com/x.pdf', x: 'Space' }),
+        event({ n: 'o', u: 'https://www.acme.test/', h: '//u:p@host.example/g', x: 'Relative' }),
       ),
     );
     const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
@@ -451,6 +455,9 @@ describe('the addresses stored', () => {
       ['https://www.acme.test/', '', 'https://partner.example/'],
       // An email address is no credential.
       ['https://www.acme.test/', '', 'mailto:sales@acme.test'],
+      ['https://www.acme.test/', '', 'https://files.example:99999/x.pdf'],
+      ['https://www.acme.test/', '', 'https://exa mple.com/x.pdf'],
+      ['https://www.acme.test/', '', '//host.example/g'],
     ]);
   });
 });
