@@ -83,11 +83,6 @@ export interface MigrateOptions {
   onApplied?: ((name: string) => void) | undefined;
 }
 
-/**
- * Applies every migration not yet recorded in `hearth_migrations`, in order; returns the names applied. With a
- * cluster, the same files run as cluster DDL (cluster-ddl.ts) and the ledger is replicated to every node, so a
- * migration one collector applied counts for all.
- */
 /** The statements that make the ledger, and each migration's, as they run on the server or `cluster`. */
 function plannedStatements(migrations: Migration[], cluster: ClusterTarget | undefined) {
   const ledger = cluster ? clusterStatements(LEDGER, cluster, { source: 'the hearth_migrations ledger', shard: false }) : [LEDGER];
@@ -118,6 +113,11 @@ export function migrationScript(migrations: Migration[], cluster: ClusterTarget 
   ].join('\n\n');
 }
 
+/**
+ * Applies every migration not yet recorded in `hearth_migrations`, in order; returns the names applied. With a
+ * cluster, the same files run as cluster DDL (cluster-ddl.ts) and the ledger is replicated to every node, so a
+ * migration one collector applied counts for all.
+ */
 export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget, { stop, onPending, onMigration, onApplied }: MigrateOptions = {}): Promise<string[]> {
   // Every file is transformed before anything runs, so one that cannot be leaves the database untouched.
   const { ledger, statementsOf } = plannedStatements(migrations, cluster);
