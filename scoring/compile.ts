@@ -477,9 +477,11 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const apart = p.bind('words_apart', '\\1 \\2');
   const [camel, capitals] = [p.bind('camel_case', '([a-z0-9])([A-Z])'), p.bind('capitals_case', '([A-Z])([A-Z][a-z])')];
   const wordsOf = (text: string) => `splitByChar(' ', ${wordsSql(`replaceRegexpAll(replaceRegexpAll(${text}, ${camel}, ${apart}), ${capitals}, ${apart})`, p)})`;
-  // A doc word among them, or among its words with camelCase read as one ("DataSheet": datasheet). Not two words
-  // joined: "/data/sheet-music.pdf" and "Menu-A-Pi.pdf" are no documentation.
-  const holdsDocWord = (text: string) => `hasAny(${wordsOf(text)}, ${docWords}) OR hasAny(splitByChar(' ', ${wordsSql(text, p)}), ${docWords})`;
+  // A doc word among them, or among its words with camelCase read as one ("DataSheet": datasheet), those read only
+  // for a text that has camelCase (a few downloads: the full rescoring reads every one). Not two words joined:
+  // "/data/sheet-music.pdf" and "Menu-A-Pi.pdf" are no documentation.
+  const holdsDocWord = (text: string) =>
+    `hasAny(${wordsOf(text)}, ${docWords}) OR (match(${text}, ${camel}) AND hasAny(splitByChar(' ', ${wordsSql(text, p)}), ${docWords}))`;
   const daysAgo = (name: string, days: number) => `${nowParam} - toIntervalMillisecond(${p.bind(name, Math.round(days * DAY_MS), 'UInt64')})`;
   const never = `toDateTime64(0, 3, 'UTC')`;
   // A visit's event on pricing that tells engaged time: its view or an engagement piece.
