@@ -159,7 +159,10 @@ const MAX_PATH_SHOWN = 16;
 /** A path as a 202 names it, its first keys and its last when it is deeper than MAX_PATH_SHOWN. */
 function shortPath(path: (string | number)[]): string {
   if (path.length <= MAX_PATH_SHOWN) return formatPath(path);
-  return `${formatPath(path.slice(0, MAX_PATH_SHOWN - 1))}…(${path.length - MAX_PATH_SHOWN} more levels)…${formatPath(['x', ...path.slice(-1)]).slice(1)}`;
+  const first = formatPath(path.slice(0, MAX_PATH_SHOWN - 1));
+  // The last key as it reads after the others (`.__proto__`, `[3]`): the whole path's text past the first keys'.
+  const last = formatPath([...path.slice(0, MAX_PATH_SHOWN - 1), path.at(-1)!]).slice(first.length);
+  return `${first}…(${path.length - MAX_PATH_SHOWN} more levels)…${last}`;
 }
 
 /**

@@ -395,8 +395,9 @@ export async function createWalSink({
         lastError = (err as Error).message;
         // ClickHouse refusing the collector itself (its password rotated, its user or database dropped) waits for an
         // operator: an error, as at a start, where a server down or slow is a warning that passes by itself.
-        if (refusesTheCollector(err)) log.error({ err, pendingRows, pendingBytes }, 'ClickHouse refuses the collector (its user, password or database); events stay in the write-ahead log and the insert is retried');
-        else log.warn({ err, pendingRows, pendingBytes }, 'insert into ClickHouse failed; events stay in the write-ahead log and the insert is retried');
+        const refused = refusesTheCollector(err);
+        const what = refused ? 'ClickHouse refuses the collector (its user, password or database)' : 'insert into ClickHouse failed';
+        log[refused ? 'error' : 'warn']({ err, pendingRows, pendingBytes }, `${what}; events stay in the write-ahead log and the insert is retried`);
         // Full jitter keeps several collectors from retrying in step against a recovering server. New writes
         // do not cut the wait short; only close() does.
         await untilStoppedOr(Math.random() * Math.min(retryCapMs, RETRY_BASE_MS * 2 ** attempt));
