@@ -35,7 +35,15 @@ export interface HearthMetrics {
   clickHouseFailed(): void;
   /** Reads the backlog gauges from the sink at each scrape. */
   watchBacklog(status: () => BacklogStatus): void;
+  /** One attempt to send an alert to a destination, and the delivery's state after it. */
+  alertAttempt(channel: AlertChannel, state: 'delivered' | 'pending' | 'dead'): void;
 }
+
+/** The kinds of alert destination (sites[].alerts.destinations[].type). */
+export const ALERT_CHANNELS = ['webhook', 'slack', 'email'] as const;
+export type AlertChannel = (typeof ALERT_CHANNELS)[number];
+/** What an attempt to send an alert came to: delivered, failed and retried later, or failed for good (a dead letter). */
+const ALERT_OUTCOMES = { delivered: 'delivered', pending: 'retrying', dead: 'dead' } as const;
 
 /** One registry per app, so that several apps in one process (tests) keep their own counts. */
 export function createMetrics(): HearthMetrics {
@@ -109,6 +117,23 @@ export function createMetrics(): HearthMetrics {
     },
   });
 
+  new Gauge({
+    name: 'hearth_wal_oldest_pending_seconds',
+    help: 'How long the oldest accepted event not yet stored in ClickHouse has waited in the write-ahead log (0 when none waits).',
+    registers: [registry],
+    collect() {
+      const oldest = backlog?.().oldestPendingAt;
+      if (oldest !== undefined) this.set(oldest === null ? 0 : Math.max(0, Date.now() - oldest) / 1000);
+    },
+  });
+  const alertAttempts = new Counter({
+    name: 'hearth_alert_attempts_total',
+    help: 'Attempts to send an alert to a destination, by channel and outcome: delivered, retrying (failed, tried again later) or dead (failed for good: a dead letter).',
+    labelNames: ['channel', 'outcome'],
+    registers: [registry],
+  });
+  for (const channel of ALERT_CHANNELS) for (const outcome of Object.values(ALERT_OUTCOMES)) alertAttempts.inc({ channel, outcome }, 0);
+
   return {
     registry,
     accepted(count) {
@@ -128,5 +153,6 @@ export function createMetrics(): HearthMetrics {
     watchBacklog(status) {
       backlog = status;
     },
+    alertAttempt: (channel, state) => alertAttempts.inc({ channel, outcome: ALERT_OUTCOMES[state] }),
   };
 }

@@ -225,7 +225,12 @@ async function startOn(
   // Alerts are recorded in the outbox before the snapshot that raised them; sending starts once the server listens.
   // Also when no site has alert destinations: a site's signals are then recorded as suppressed (GET /api/alerts says
   // why), and what an earlier config left pending becomes a dead letter naming the destination gone, not pending forever.
-  const dispatcher = createAlertDispatcher({ client, config, log });
+  const dispatcher = createAlertDispatcher({
+    client,
+    config,
+    log,
+    onAttempt: ({ destinationType, state }) => destinationType && state !== 'suppressed' && metrics.alertAttempt(destinationType, state),
+  });
   opened.dispatcher = dispatcher;
   const scorer = createScorer({
     config,

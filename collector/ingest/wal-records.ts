@@ -29,17 +29,60 @@ export interface LoggedBatch {
 }
 
 interface RecordHead {
+  /** When the batch was accepted (epoch ms); first, so acceptedAtOf reads it without parsing the rest. Absent in older logs. */
+  at?: number;
   visitors: StoredVisitor[];
   identities: IdentityRow[];
 }
 
-function headOf(rows: EventRow[]): RecordHead {
+function headOf(rows: EventRow[], at?: number): RecordHead {
   const visitors = new Map<string, StoredVisitor>();
   for (const { site_id, visitor_id, is_bot } of rows) {
     const key = `${is_bot}\u0000${site_id}\u0000${visitor_id}`;
     if (!visitors.has(key)) visitors.set(key, { site_id, visitor_id, is_bot });
   }
-  return { visitors: [...visitors.values()], identities: identityRows(rows) };
+  return { ...(at !== undefined && { at }), visitors: [...visitors.values()], identities: identityRows(rows) };
+}
+
+/** When a record's batch was accepted (epoch ms), as encodeRecord wrote it; undefined for a record of an older log. */
+export function acceptedAtOf({ payload }: IntactRecord): number | undefined {
+  const at = /^\{"at":(\d{1,15})[,}]/.exec(payload.subarray(0, 32).toString('latin1'))?.[1];
+  return at === undefined ? undefined : Number(at);
+}
+
+/**
+ * When the rows still in the log were accepted, oldest first (what /metrics and /readyz say of the log's age): runs
+ * of rows accepted within a second of one another, each as old as its first, so a large backlog is a few entries.
+ */
+export class Arrivals {
+  private runs: { at: number; rows: number }[] = [];
+  private first = 0;
+
+  add(at: number, rows: number): void {
+    const last = this.runs.length > this.first ? this.runs.at(-1)! : undefined;
+    if (last && at - last.at < 1000) last.rows += rows;
+    else this.runs.push({ at, rows });
+  }
+
+  /** The oldest `rows` are stored. */
+  take(rows: number): void {
+    while (rows > 0 && this.first < this.runs.length) {
+      const run = this.runs[this.first]!;
+      const taken = Math.min(rows, run.rows);
+      run.rows -= taken;
+      rows -= taken;
+      if (run.rows === 0) this.first++;
+    }
+    if (this.first > 64 && this.first * 2 > this.runs.length) {
+      this.runs = this.runs.slice(this.first);
+      this.first = 0;
+    }
+  }
+
+  /** When the oldest row still in the log was accepted (epoch ms); null when none is. */
+  get oldest(): number | null {
+    return this.runs[this.first]?.at ?? null;
+  }
 }
 
 /**
@@ -65,8 +108,8 @@ function isEmpty(record: object): boolean {
   return true;
 }
 
-export function encodeRecord(rows: EventRow[]): Buffer {
-  const payload = Buffer.from(`${JSON.stringify(headOf(rows))}\n${rowsJson(rows)}`);
+export function encodeRecord(rows: EventRow[], at = Date.now()): Buffer {
+  const payload = Buffer.from(`${JSON.stringify(headOf(rows, at))}\n${rowsJson(rows)}`);
   const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
   header.writeUInt32LE(payload.length, 0);
   header.writeUInt32LE(rows.length, 4);

@@ -1,9 +1,9 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { constants, copyFile, lstat, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, copyFile, lstat, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { privateDir } from '../paths.ts';
-import { nextRecordAt, parseRecords, SLICE_BYTES, type IntactRecord } from './wal-records.ts';
+import { acceptedAtOf, Arrivals, nextRecordAt, parseRecords, SLICE_BYTES, type IntactRecord } from './wal-records.ts';
 
 /** The log's files hold what people typed in forms (emails, job titles): readable by the collector's user alone. */
 export const PRIVATE = 0o600;
@@ -97,7 +97,7 @@ export class SegmentLog {
     this.uncommittedFrom = active.segment.seq;
   }
 
-  static async open(dir: string, segmentBytes: number): Promise<{ log: SegmentLog; backlog: RecoveredBacklog }> {
+  static async open(dir: string, segmentBytes: number): Promise<{ log: SegmentLog; backlog: RecoveredBacklog; arrivals: Arrivals }> {
     // The owner's alone, as its files are (PRIVATE).
     privateDir(dir);
     const { saved, problem } = await readCheckpoint(dir);
@@ -108,6 +108,7 @@ export class SegmentLog {
     const segments: Segment[] = [];
     const backlog: RecoveredBacklog = { rows: 0, bytes: 0, tornBytes: 0, corrupt: [], ...(problem && { checkpointProblem: problem }) };
     let firstPending: LogPosition | undefined;
+    const arrivals = new Arrivals();
     for (const seq of seqs) {
       const path = join(dir, segmentName(seq));
       // Drained before the last run stopped, but not yet deleted.
@@ -116,6 +117,8 @@ export class SegmentLog {
         continue;
       }
       const bytes = await readFile(path);
+      // A record of an older log says not when it came: as old as its segment's last write, at least.
+      const written = Math.round((await stat(path)).mtimeMs);
       const from = seq === saved.segment ? Math.min(saved.offset, bytes.length) : 0;
       const read = readSegment(bytes, from);
       const intactBytes = read.pieces.reduce((sum, piece) => sum + piece.length, 0);
@@ -130,7 +133,10 @@ export class SegmentLog {
       }
       backlog.tornBytes += read.tornBytes;
       backlog.bytes += intactBytes;
-      for (const record of read.records) backlog.rows += record.rows;
+      for (const record of read.records) {
+        backlog.rows += record.rows;
+        arrivals.add(acceptedAtOf(record) ?? written, record.rows);
+      }
       if (intactBytes > 0) firstPending ??= { segment: seq, offset: from };
       segments.push({ seq, path, end: from + intactBytes, sealed: true });
     }
@@ -151,7 +157,7 @@ export class SegmentLog {
       }
       await log.deleteDrained();
     }
-    return { log, backlog };
+    return { log, backlog, arrivals };
   }
 
   get segmentCount(): number {

@@ -144,7 +144,7 @@ export async function createWalSink({
   retentionDays,
   expireEveryMs = EXPIRE_EVERY_MS,
 }: WalSinkOptions): Promise<WalSink> {
-  const { log: segments, backlog } = await SegmentLog.open(dir, segmentBytes);
+  const { log: segments, backlog, arrivals } = await SegmentLog.open(dir, segmentBytes);
 
   let pendingRows = backlog.rows;
   let pendingBytes = backlog.bytes;
@@ -239,6 +239,7 @@ export async function createWalSink({
           const rows = group.reduce((sum, write) => sum + write.rows, 0);
           pendingRows += rows;
           pendingBytes += bytes;
+          arrivals.add(Date.now(), rows);
           // On the monotonic clock: a step back of the wall clock (NTP) held the log's events out of ClickHouse that long.
           if (unreadRows === 0) unreadSince = performance.now();
           unreadRows += rows;
@@ -509,6 +510,7 @@ export async function createWalSink({
         succeeded(step);
         pendingRows -= rows;
         pendingBytes -= batch.bytes;
+        arrivals.take(rows);
         // Not an error for the drain: a segment left behind holds nothing to replay, and is tried again next time.
         // A purge waiting for it fails, though: the records it holds are still on disk.
         const notDeleted = await segments.deleteDrained().then(
@@ -572,6 +574,7 @@ export async function createWalSink({
       return {
         pendingRows,
         pendingBytes,
+        oldestPendingAt: arrivals.oldest,
         clickHouseReachable: clickHouseReachable && storeReady,
         lastError: storeReady ? lastError : 'the store is not prepared yet',
         degraded: failingInserts > 0 || !storeReady || drainFailure !== null || waited > SLOW_INSERT_MS,

@@ -40,7 +40,9 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
     const [ping, tables] = await Promise.all([pingWithin(client, PING_TIMEOUT_MS), asksForTables ? eventsTableWithin(client, PING_TIMEOUT_MS) : undefined]);
     const refusal = tables && !tables.answered && refusesTheCollector(tables.error) ? tables.error : undefined;
     const ingest = ingestStatus();
-    const backlog = { pendingRows: ingest.pendingRows, pendingBytes: ingest.pendingBytes };
+    // How long the oldest of those events has waited, in whole seconds (0 when none waits).
+    const waited = ingest.oldestPendingAt ? Math.max(0, Math.floor((Date.now() - ingest.oldestPendingAt) / 1000)) : 0;
+    const backlog = { pendingRows: ingest.pendingRows, pendingBytes: ingest.pendingBytes, oldestPendingSeconds: waited };
     const unprepared = storeProblem();
     const [clickHouseProblem, detail] = !ping.success
       ? ['ClickHouse is unreachable', ping.error.message]

@@ -59,6 +59,8 @@ export interface AlertDispatcherOptions {
   retryForMs?: number;
   /** The outbox is read at least this often, for rows another process wrote (a retry through another collector). Default 5 s. */
   pollMs?: number;
+  /** Told of each attempt to send, with the delivery as it is after it (delivered, pending for a retry, or dead): /metrics counts them. */
+  onAttempt?: (delivery: Delivery) => void;
 }
 
 export interface EnqueueResult {
@@ -346,6 +348,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   async function send(delivery: Delivery): Promise<void> {
     const outcome = await attempt(delivery);
     const next = afterAttempt(delivery, outcome, now(), policy);
+    options.onAttempt?.(next);
     if (!(await stillQueued(delivery))) {
       log.info({ alert: delivery.alertId, site: delivery.site, destination: delivery.destinationId }, 'alert erased while being sent: its outcome is not recorded');
       return;

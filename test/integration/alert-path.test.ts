@@ -131,4 +131,35 @@ describe('from a visit to an alert', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(receiver.requests.length).toBe(before);
   });
+
+  it('counts each attempt to send in /metrics, by channel and outcome: delivered, retrying, dead', async () => {
+    const attempts = async () => {
+      const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).text();
+      const count = (outcome: string) => Number(/ (\d+)$/.exec(text.split('\n').find((line) => line.startsWith(`hearth_alert_attempts_total{channel="webhook",outcome="${outcome}"} `))!)![1]);
+      return { delivered: count('delivered'), retrying: count('retrying'), dead: count('dead') };
+    };
+    const before = await attempts();
+    const [flaky, refused] = [newVisitor(), newVisitor()];
+    const [flakyEmail, refusedEmail] = [`ceo.${flaky}@flaky.example`, `ceo.${refused}@refused.example`];
+    const demo = (email: string) => wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(1), p: { email } });
+    // The first try for one lead meets a receiver that is down for a moment; the other lead's the receiver refuses.
+    let down = true;
+    receiver.respond = (request) => {
+      const email = JSON.parse(request.body).data.lead.email;
+      if (email === refusedEmail) return { status: 400, body: 'unknown field' };
+      if (email === flakyEmail && down) return ((down = false), { status: 503 });
+      return { status: 204 };
+    };
+    try {
+      await post(flaky, [demo(flakyEmail)]);
+      await post(refused, [demo(refusedEmail)]);
+      await drained(server);
+      await waitFor(() => alertsFor(flakyEmail).length >= 2 && alertsFor(refusedEmail).length >= 1, 15_000, 'the retry and the refusal');
+      await waitFor(async () => (await attempts()).delivered > before.delivered && (await attempts()).dead > before.dead, 5_000, 'the attempts counted');
+      const after = await attempts();
+      expect({ delivered: after.delivered - before.delivered, retrying: after.retrying - before.retrying, dead: after.dead - before.dead }).toEqual({ delivered: 1, retrying: 1, dead: 1 });
+    } finally {
+      receiver.respond = () => ({ status: 204 });
+    }
+  });
 });

@@ -166,6 +166,11 @@ describe('GET /metrics while ClickHouse fails', () => {
       expect(during.status).toBe(200);
       expect(sample(during.text, 'hearth_wal_pending_rows')).toBe(2);
       expect(sample(during.text, 'hearth_wal_pending_bytes')).toBeGreaterThan(0);
+      // The two events have waited since their 202, and /readyz says so too, in whole seconds.
+      await expect.poll(async () => sample((await scrape(url, null)).text, 'hearth_wal_oldest_pending_seconds'), { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
+      const readiness = (await (await fetch(`${url}/readyz`)).json()) as { status: string; oldestPendingSeconds: number };
+      expect(readiness).toMatchObject({ status: 'degraded', pendingRows: 2, oldestPendingSeconds: expect.any(Number) });
+      expect(readiness.oldestPendingSeconds).toBeGreaterThanOrEqual(1);
 
       let status = 202;
       for (let attempt = 0; attempt < 50 && status === 202; attempt++) status = await post(url, batch(5));
@@ -177,6 +182,7 @@ describe('GET /metrics while ClickHouse fails', () => {
       const after = (await scrape(url, null)).text;
       expect(sample(after, 'hearth_wal_pending_rows')).toBe(0);
       expect(sample(after, 'hearth_wal_pending_bytes')).toBe(0);
+      expect(sample(after, 'hearth_wal_oldest_pending_seconds')).toBe(0);
       expect(sample(after, 'hearth_clickhouse_insert_rows_sum')).toBe(sample(after, 'hearth_collect_events_accepted_total'));
     } finally {
       await app.close();

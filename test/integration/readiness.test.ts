@@ -82,10 +82,17 @@ describe('GET /readyz without a login', () => {
 
   it('says ClickHouse is slow while an insert has waited more than 10 s, still ready for events', async () => {
     state.ping = { success: true };
-    state.sink = { ...healthy, pendingRows: 40, pendingBytes: 9000, degraded: true, slowInsertMs: 12_400 };
+    // The oldest of the events waiting came 75.9 s ago: said in whole seconds.
+    state.sink = { ...healthy, pendingRows: 40, pendingBytes: 9000, oldestPendingAt: Date.now() - 75_900, degraded: true, slowInsertMs: 12_400 };
     const answer = await readiness();
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ status: 'degraded', error: 'ClickHouse is slow to store events (an insert has waited 12 s); events are kept in the write-ahead log', pendingRows: 40, pendingBytes: 9000 });
+    expect(answer.body).toEqual({
+      status: 'degraded',
+      error: 'ClickHouse is slow to store events (an insert has waited 12 s); events are kept in the write-ahead log',
+      pendingRows: 40,
+      pendingBytes: 9000,
+      oldestPendingSeconds: 75,
+    });
   });
 
   it('answers 503 unavailable once the log is full, still without the details', async () => {
@@ -127,7 +134,7 @@ describe('GET /readyz while ClickHouse answers its ping and refuses the collecto
     state.sink = healthy;
     state.refusal = Object.assign(new Error(REFUSAL), { type: 'AUTHENTICATION_FAILED', code: '516' });
     const stranger = await readiness();
-    expect(stranger.body).toEqual({ status: 'degraded', error: 'ClickHouse refuses the collector (its user, password or database); events are kept in the write-ahead log', pendingRows: 0, pendingBytes: 0 });
+    expect(stranger.body).toEqual({ status: 'degraded', error: 'ClickHouse refuses the collector (its user, password or database); events are kept in the write-ahead log', pendingRows: 0, pendingBytes: 0, oldestPendingSeconds: 0 });
     expect(stranger.text).not.toContain('DB::Exception');
     expect((await readiness(TEST_TOKEN)).body).toMatchObject({ status: 'degraded', detail: REFUSAL });
     state.refusal = null;

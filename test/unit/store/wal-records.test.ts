@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { batchToRows } from '../../../collector/ingest/rows.ts';
-import { batchOfRows, decodeRecord, encodeRecord, insertBody, parseRecords, rowsJson, rowsOf } from '../../../collector/ingest/wal-records.ts';
+import { acceptedAtOf, Arrivals, batchOfRows, decodeRecord, encodeRecord, insertBody, parseRecords, rowsJson, rowsOf } from '../../../collector/ingest/wal-records.ts';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const rows = batchToRows(
@@ -51,5 +51,36 @@ describe('the rows of a write-ahead log record', () => {
     expect(requestsLetIn).toBe(true);
     expect(body.toString()).toBe(`[${batches.map((batch) => batch.events.toString()).join(',')}]`);
     expect((JSON.parse(body.toString()) as { title: string }[]).map((row) => row.title.length)).toEqual(batches.map((_, n) => `${n}`.length * 100_000));
+  });
+
+  it('say when their batch was accepted, which a record of an older log does not', () => {
+    const [record] = parseRecords(encodeRecord(rows, NOW)).records;
+    expect(acceptedAtOf(record!)).toBe(NOW);
+    expect(rowsOf(decodeRecord(record!))).toEqual(rows);
+    const payload = Buffer.from(rowsJson(rows));
+    expect(acceptedAtOf({ rows: rows.length, payload })).toBeUndefined();
+  });
+});
+
+describe('the arrivals of the rows still in the log', () => {
+  it('say when the oldest came, as the oldest rows are stored', () => {
+    const arrivals = new Arrivals();
+    expect(arrivals.oldest).toBeNull();
+    arrivals.add(NOW, 2);
+    // Within a second of the first: counted with it, as old as it.
+    arrivals.add(NOW + 900, 1);
+    arrivals.add(NOW + 2_000, 3);
+    arrivals.take(2);
+    expect(arrivals.oldest).toBe(NOW);
+    arrivals.take(2);
+    expect(arrivals.oldest).toBe(NOW + 2_000);
+    arrivals.take(2);
+    expect(arrivals.oldest).toBeNull();
+    // Once everything went, a row that comes is the oldest, however close to the last.
+    arrivals.add(NOW + 2_500, 1);
+    expect(arrivals.oldest).toBe(NOW + 2_500);
+    for (let n = 0; n < 1_000; n++) arrivals.add(NOW + 10_000 + n * 1_000, 1);
+    arrivals.take(501);
+    expect(arrivals.oldest).toBe(NOW + 10_000 + 500 * 1_000);
   });
 });

@@ -1,5 +1,6 @@
 // @vitest-environment node
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -177,6 +178,54 @@ describe('the write-ahead log sink', () => {
     await wal.close();
     expect(Date.now() - closeStarted).toBeLessThan(1000);
   }, 20_000);
+
+  it('says when the oldest event it has not stored yet came, across a restart, until ClickHouse takes it', async () => {
+    const clickHouse = countingClient();
+    clickHouse.failing = true;
+    const options = { dir, client: clickHouse.client, maxBytes: 1 << 20, flushMs: 10, retryCapMs: 20, closeTimeoutMs: 100, log: quiet };
+    const first = await createWalSink(options);
+    expect(first.status().oldestPendingAt).toBeNull();
+    const before = Date.now();
+    await first.write([row()]);
+    const accepted = first.status().oldestPendingAt!;
+    expect(accepted).toBeGreaterThanOrEqual(before);
+    expect(accepted).toBeLessThanOrEqual(Date.now());
+    await sleep(1_100);
+    await first.write([row(), row()]);
+    expect(first.status().oldestPendingAt).toBe(accepted);
+    await first.close();
+
+    // Replayed after the restart, it is as old as when the first run took it, not as the restart.
+    await sleep(1_100);
+    const second = await createWalSink(options);
+    expect(second.status()).toMatchObject({ pendingRows: 3 });
+    expect(second.status().oldestPendingAt).toBeGreaterThanOrEqual(before);
+    expect(second.status().oldestPendingAt).toBeLessThanOrEqual(accepted);
+    clickHouse.failing = false;
+    await second.drained();
+    expect(second.status()).toMatchObject({ pendingRows: 0, oldestPendingAt: null });
+    await second.close();
+  });
+
+  it('takes an event replayed from an older log, which says not when it came, as old as its segment', async () => {
+    const payload = Buffer.from(JSON.stringify([row()]));
+    const header = Buffer.alloc(12);
+    header.writeUInt32LE(payload.length, 0);
+    header.writeUInt32LE(1, 4);
+    header.writeUInt32LE(crc32(payload, crc32(header.subarray(0, 8))), 8);
+    const segment = join(dir, 'segment-000000000001.wal');
+    writeFileSync(segment, Buffer.concat([header, payload]));
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(segment, anHourAgo, anHourAgo);
+    const clickHouse = countingClient();
+    clickHouse.failing = true;
+    const wal = await createWalSink({ dir, client: clickHouse.client, maxBytes: 1 << 20, flushMs: 10, retryCapMs: 20, closeTimeoutMs: 100, log: quiet });
+    expect(wal.status()).toMatchObject({ pendingRows: 1, oldestPendingAt: anHourAgo.getTime() });
+    clickHouse.failing = false;
+    await wal.drained();
+    expect(clickHouse.rows).toBe(1);
+    await wal.close();
+  });
 
   it('drains and closes at once after the first write to a new segment fails', async () => {
     const clickHouse = countingClient();
