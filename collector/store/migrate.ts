@@ -68,6 +68,9 @@ const LEDGER = `CREATE TABLE IF NOT EXISTS hearth_migrations
 ENGINE = MergeTree
 ORDER BY version`;
 
+/** Waits until this node's replica of the ledger holds every row written on the other nodes (a cluster's). */
+const SYNC_LEDGER = 'SYSTEM SYNC REPLICA hearth_migrations';
+
 export interface MigrateOptions {
   /**
    * Aborted (a shutdown): no migration starts after it, and migrate throws its reason. The one running goes on to its
@@ -122,6 +125,9 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
   // Every file is transformed before anything runs, so one that cannot be leaves the database untouched.
   const { ledger, statementsOf } = plannedStatements(migrations, cluster);
   for (const statement of ledger) await client.command({ query: statement });
+  // On a cluster, this node's replica of the ledger may not have fetched yet the rows another node's collector wrote
+  // before it let go of the lock: it would apply those migrations again (a rebuild, 008, 013 or 017, copied twice).
+  if (cluster) await client.command({ query: SYNC_LEDGER });
   const rows = await client.query({ query: 'SELECT version, name, checksum FROM hearth_migrations', format: 'JSONEachRow' });
   const applied = new Map((await rows.json<{ version: number; name: string; checksum: string }>()).map((r) => [Number(r.version), r]));
   // A store a newer release migrated: this one would run on tables it does not know and undo what that one does (its

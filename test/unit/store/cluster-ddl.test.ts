@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../../collector/config/load.ts';
 import { clusterStatements, type ClusterTarget } from '../../../collector/store/cluster-ddl.ts';
-import { readMigrations } from '../../../collector/store/migrate.ts';
+import { migrate, readMigrations } from '../../../collector/store/migrate.ts';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { withMigrationLock } from '../../../collector/store/migration-lock.ts';
 import { withStorageConfig } from '../../../collector/store/prepare.ts';
 import { retentionStatements, ttlOf } from '../../../collector/store/retention.ts';
@@ -208,3 +209,29 @@ describe('the migration lock on a cluster', () => {
     ]);
   });
 });
+
+describe('migrating a cluster', () => {
+  it("reads the ledger once this node's replica holds what another node's collector recorded", async () => {
+    const migrations = readMigrations();
+    // Another collector applied every migration through another node; this node's replica fetches those ledger rows
+    // only when asked to catch up, as a replica lagging behind does.
+    let caughtUp = false;
+    const ran: string[] = [];
+    const client = {
+      command: async ({ query }: { query: string }) => {
+        ran.push(query);
+        if (query === 'SYSTEM SYNC REPLICA hearth_migrations') caughtUp = true;
+      },
+      query: async () => ({ json: async () => (caughtUp ? migrations.map(({ version, name, checksum }) => ({ version, name, checksum })) : []) }),
+      insert: async () => ran.push('INSERT INTO hearth_migrations'),
+    } as unknown as ClickHouseClient;
+    expect(await migrate(client, migrations, target)).toEqual([]);
+    expect(ran.filter((query) => !query.includes('hearth_migrations'))).toEqual([]);
+    // A single server has no replica to wait for.
+    caughtUp = true;
+    ran.length = 0;
+    expect(await migrate(client, migrations)).toEqual([]);
+    expect(ran.filter((query) => query.startsWith('SYSTEM'))).toEqual([]);
+  });
+});
+
