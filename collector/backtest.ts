@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { backtest, ruleChanges, rulesSince, TEMPERATURES, type BacktestReport, type Outcome, type Prediction, type RuleChanges, type ScoreSide } from '../scoring/backtest.ts';
-import { compileScoring, type Temperature } from '../scoring/compile.ts';
+import { backtest, ruleChanges, rulesSince, STANDINGS, TEMPERATURES, type BacktestReport, type Outcome, type Prediction, type RuleChanges, type ScoreSide, type Standing } from '../scoring/backtest.ts';
+import { compileScoring } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
 import { isRecord, overCurrentRules, rulesSchema, unknownPageGroups, type Rules } from '../scoring/rules.ts';
 import { scoreLeads } from '../scoring/store.ts';
@@ -143,7 +143,6 @@ export async function backtestSite(client: ClickHouseClient, site: SiteConfig, c
 }
 
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
-const sum = (numbers: number[]) => numbers.reduce((a, b) => a + b, 0);
 /** A lead's state under a rule set that does not score it (countBots differs). */
 const NOT_SCORED = 'not scored';
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -188,16 +187,9 @@ export function formatBacktest(run: BacktestRun): string {
   );
 
   out.push('', `Movements (rows: current, columns: candidate): ${report.moved} of ${report.leads} change temperature, ${report.rescored} change score`);
-  // The leads one rule set alone scores are each side's leads of a temperature that the other side's do not account for.
-  type State = Temperature | typeof NOT_SCORED;
-  const states: State[] = unscored ? [...TEMPERATURES, NOT_SCORED] : [...TEMPERATURES];
-  const moving = (from: State, to: State): number => {
-    if (from !== NOT_SCORED && to !== NOT_SCORED) return report.movements[from][to];
-    if (from !== NOT_SCORED) return report.temperatures[from].current - sum(TEMPERATURES.map((t) => report.movements[from][t]));
-    if (to !== NOT_SCORED) return report.temperatures[to].candidate - sum(TEMPERATURES.map((t) => report.movements[t][to]));
-    return 0;
-  };
-  table([['', ...states], ...states.map((from) => [from, ...states.map((to) => String(moving(from, to)))])], [12, 5, 5, 5, NOT_SCORED.length]);
+  const states: Standing[] = unscored ? [...STANDINGS] : [...TEMPERATURES];
+  const label = (state: Standing) => (state === 'notScored' ? NOT_SCORED : state);
+  table([['', ...states.map(label)], ...states.map((from) => [label(from), ...states.map((to) => String(report.movements[from][to]))])], [12, 5, 5, 5, NOT_SCORED.length]);
 
   out.push('', 'MQL volume (hot, or asked for a demo)');
   out.push(`  ${report.mql.current} → ${report.mql.candidate} (${signed(report.mql.candidate - report.mql.current)}): ${report.mql.entering} newly MQL, ${report.mql.leaving} no longer MQL`);

@@ -91,8 +91,12 @@ export interface BacktestReport {
   onlyCandidate: number;
   /** Each rule set's leads per temperature (a column sums to `leads` less the leads that rule set does not score). */
   temperatures: Record<Temperature, { current: number; candidate: number }>;
-  /** movements[from][to]: leads both rule sets score that are `from` under the current rules and `to` under the candidate. */
-  movements: Record<Temperature, Record<Temperature, number>>;
+  /**
+   * movements[from][to]: leads that are `from` under the current rules and `to` under the candidate, `notScored` under
+   * the rule set that does not score them (countBots differs), so that a row sums to the current rules' leads of its
+   * temperature and a column to the candidate's.
+   */
+  movements: Record<Standing, Record<Standing, number>>;
   /** Leads whose temperature changes, those only one rule set scores included. */
   moved: number;
   /** Leads whose score changes, those only one rule set scores included. */
@@ -110,6 +114,11 @@ export interface BacktestReport {
 }
 
 const byTemperature = <T>(make: () => T) => Object.fromEntries(TEMPERATURES.map((t) => [t, make()])) as Record<Temperature, T>;
+
+/** A lead's temperature under one rule set, or `notScored` when that rule set does not score it. */
+export type Standing = Temperature | 'notScored';
+export const STANDINGS = [...TEMPERATURES, 'notScored'] as const satisfies readonly Standing[];
+const byStanding = <T>(make: () => T) => Object.fromEntries(STANDINGS.map((t) => [t, make()])) as Record<Standing, T>;
 
 /**
  * The rules with their window narrowed to start at `since`: behaviour before it gives no points, while, as with
@@ -152,7 +161,7 @@ export function backtest(input: BacktestInput): BacktestReport {
   for (const score of current.values()) temperatures[score.temperature].current++;
   for (const score of candidate.values()) temperatures[score.temperature].candidate++;
 
-  const movements = byTemperature(() => byTemperature(() => 0));
+  const movements = byStanding(() => byStanding(() => 0));
   const movers: Mover[] = [];
   let moved = 0;
   let rescored = 0;
@@ -165,7 +174,7 @@ export function backtest(input: BacktestInput): BacktestReport {
   for (const leadId of leadIds) {
     const before = current.get(leadId);
     const after = candidate.get(leadId);
-    if (before && after) movements[before.temperature][after.temperature]++;
+    movements[before?.temperature ?? 'notScored'][after?.temperature ?? 'notScored']++;
     const [wasMql, isNowMql] = [before !== undefined && isMql(before), after !== undefined && isMql(after)];
     if (!wasMql && isNowMql) mql.entering++;
     if (wasMql && !isNowMql) mql.leaving++;

@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { formatBacktest, type BacktestRun } from '../../../collector/backtest.ts';
-import { backtest, ruleChanges, rulesSince, type BacktestInput, type Outcome, type RuleChanges } from '../../../scoring/backtest.ts';
+import { backtest, ruleChanges, rulesSince, STANDINGS, TEMPERATURES, type BacktestInput, type Outcome, type RuleChanges } from '../../../scoring/backtest.ts';
 import { defaultRules } from '../../../scoring/rules.ts';
 import { leadScore } from '../../support/lead-score.ts';
 
@@ -18,9 +18,10 @@ describe('backtest', () => {
     expect(report.leads).toBe(5);
     expect(report.temperatures).toEqual({ cold: { current: 2, candidate: 1 }, warm: { current: 1, candidate: 2 }, hot: { current: 2, candidate: 2 } });
     expect(report.movements).toEqual({
-      cold: { cold: 1, warm: 1, hot: 0 },
-      warm: { cold: 0, warm: 0, hot: 1 },
-      hot: { cold: 0, warm: 1, hot: 1 },
+      cold: { cold: 1, warm: 1, hot: 0, notScored: 0 },
+      warm: { cold: 0, warm: 0, hot: 1, notScored: 0 },
+      hot: { cold: 0, warm: 1, hot: 1, notScored: 0 },
+      notScored: { cold: 0, warm: 0, hot: 0, notScored: 0 },
     });
     expect(report.moved).toBe(3);
     expect(report.rescored).toBe(4);
@@ -185,6 +186,18 @@ describe('a lead only one rule set scores', () => {
     expect(report.mql).toEqual({ current: 1, candidate: 2, entering: 2, leaving: 1 });
     expect(report.mql.entering - report.mql.leaving).toBe(report.mql.candidate - report.mql.current);
     expect([report.moved, report.rescored]).toEqual([3, 3]);
+    // What --json gives scripts: every lead in one cell, a row summing to the current rules' leads of its temperature
+    // and a column to the candidate's.
+    expect(report.movements).toEqual({
+      cold: { cold: 0, warm: 0, hot: 0, notScored: 1 },
+      warm: { cold: 0, warm: 1, hot: 0, notScored: 0 },
+      hot: { cold: 0, warm: 0, hot: 0, notScored: 0 },
+      notScored: { cold: 1, warm: 0, hot: 1, notScored: 0 },
+    });
+    for (const t of TEMPERATURES) {
+      expect(Object.values(report.movements[t]).reduce((a, b) => a + b)).toBe(report.temperatures[t].current);
+      expect(STANDINGS.map((from) => report.movements[from][t]).reduce((a, b) => a + b)).toBe(report.temperatures[t].candidate);
+    }
     expect(report.topMovers.map((m) => [m.email, m.current, m.candidate, m.change])).toEqual([
       ['bot1@acme.test', null, { score: 90, temperature: 'hot' }, 90],
       ['bot2@acme.test', null, { score: 10, temperature: 'cold' }, 10],
