@@ -777,6 +777,11 @@ async function runMigrations(configFile: string, configGiven: boolean, loading: 
   }
 }
 
+/** Refuses what follows a command that takes nothing more (`hearth --version extra`), as the other commands do. */
+function strayArgument(rest: string[], command: string): void {
+  if (rest[0] !== undefined) throw new UsageError(`"hearth ${command}" takes no "${rest[0]}"`);
+}
+
 export async function main(argv: string[], loading?: LoadSignals): Promise<number> {
   const [command, ...rest] = argv;
   // `hearth start` and `hearth migrate` take the signals over, and stop as they would a moment later; the other
@@ -793,12 +798,14 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       // `hearth help backtest` as `hearth backtest --help`; help on a command there is not says so, as `hearth nope` does.
       const about = command === 'help' ? rest[0] : undefined;
+      strayArgument(rest.slice(about === undefined ? 0 : 1), command ?? 'help');
       if (about !== undefined && Object.hasOwn(COMMAND_OPTIONS, about)) console.log(commandUsage(about as Command));
       else if (about === undefined || ['new-token', 'help', 'version'].includes(about)) console.log(USAGE);
       else return unknownCommand(about);
       return 0;
     }
     if (command === '--version' || command === '-v' || command === 'version') {
+      strayArgument(rest, command);
       console.log(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version);
       return 0;
     }

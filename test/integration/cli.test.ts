@@ -72,6 +72,15 @@ describe('hearth CLI', () => {
     expect(await runHearth(['help', 'new-token'])).toMatchObject({ code: 0, stdout: expect.stringContaining('new-token [--name NAME]') });
     const version = await runHearth(['--version']);
     expect([version.code, version.stdout.trim()]).toEqual([0, JSON.parse(readFileSync('package.json', 'utf8')).version]);
+    // What these commands do not take is refused, as every other command refuses it, rather than left unsaid.
+    for (const [args, said] of [
+      [['--version', 'extra'], 'hearth: "hearth --version" takes no "extra"'],
+      [['help', 'score', 'extra'], 'hearth: "hearth help" takes no "extra"'],
+      [['--help', '--json'], 'hearth: "hearth --help" takes no "--json"'],
+    ] as const) {
+      const stray = await runHearth([...args]);
+      expect([stray.code, stray.stdout, stray.stderr.split('\n')[0]]).toEqual([2, '', said]);
+    }
   });
 
   it('prints a JSON Schema of the config for editors', async () => {
