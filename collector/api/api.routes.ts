@@ -14,7 +14,7 @@ import { currentQualifications } from './lead-store.ts';
 import { accounts as siteAccounts } from './dashboard-queries.ts';
 import { lifecycleOf, listedLeads, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
 import { anyCase, siteParam, wholeNumber } from './site-query.ts';
-import { storedId } from '../ingest/wire.ts';
+import { browserVisitorId } from '../ingest/wire.ts';
 import { timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { unlessIssuesAt } from '../../scoring/checks.ts';
 import { sameOwner } from '../../scoring/labels.ts';
@@ -64,8 +64,9 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       sort: z.enum(['score', 'recent']).default('score'),
       limit: wholeNumber({ min: 1, max: 1000 }).default(100),
       offset: wholeNumber({ min: 0 }).default(0),
-      // The hearth_vid cookie's value as it is, quoted or URL-encoded by a framework too: /collect stored it so (storedId).
-      visitor: z.string().min(1, { message: "expected a visitor id (the browser's hearth_vid), not an empty value" }).max(1024).transform(storedId).optional(),
+      // The hearth_vid cookie's value as it is, quoted or URL-encoded by a framework too (/collect stored it so), or
+      // localStorage's: browserVisitorId.
+      visitor: z.string().min(1, { message: "expected a visitor id (the browser's hearth_vid), not an empty value" }).max(1024).transform(browserVisitorId).optional(),
       /** Automated browsers are left out of scores and lists unless asked for (`bots=include`) or the rules count them. */
       bots: z.enum(['exclude', 'include']).default('exclude'),
       /** The leads after the last one of a page (its `next`): pages that neither repeat nor skip a lead as others change. */

@@ -8,7 +8,7 @@ import { saysNothingSql } from '../../scoring/normalize.ts';
 import { isoTime, ONE_LEAD, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { END_OF_TIME, type ErasureRow } from '../ingest/erasures.ts';
 import type { EventRow } from '../ingest/rows.ts';
-import { storedId } from '../ingest/wire.ts';
+import { browserVisitorId } from '../ingest/wire.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
 import { queryRows as rows } from '../store/client.ts';
 import { FRAMEWORKS, replayQualificationChange, type QualificationChange, type QualificationState } from '../../scoring/qualification.ts';
@@ -26,9 +26,10 @@ export const visitorOfId = (id: string) => /^v_([\w-]{8,64})$/.exec(id)?.[1];
 
 /**
  * A lead id as the API is given it, with a `v_` id's browser named as /collect stored it: `v_` and the value of a
- * hearth_vid cookie that a framework quoted or URL-encoded is the visitor whose id is derived from that value.
+ * hearth_vid cookie that a framework quoted or URL-encoded is the visitor whose id is derived from that value, and `v_`
+ * and localStorage's hearth_vid (visitor, session and time) the visitor of its first part (browserVisitorId).
  */
-export const storedLeadId = (id: string) => (id.startsWith('v_') ? `v_${storedId(id.slice(2))}` : id);
+export const storedLeadId = (id: string) => (id.startsWith('v_') ? `v_${browserVisitorId(id.slice(2))}` : id);
 
 export interface LeadIdentity {
   id: string;

@@ -395,6 +395,16 @@ export function storedId(value: string): string {
   return `h-${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
 }
 
+/** The snippet's `hearth_vid` in localStorage: the visitor id, the session id and the last activity (epoch ms), joined by dots. */
+const STORED_IDENTITY = /^([A-Za-z0-9_-]{8,64})\.[A-Za-z0-9_-]{8,64}\.\d{1,16}$/;
+
+/**
+ * The stored visitor id of a browser an API request names (`visitor=`, `v_<id>`) by its `hearth_vid`: the cookie's
+ * value, whatever shape a framework rewrote it to (storedId), or localStorage's, whose first part the snippet sends.
+ * An admin answering a request for access or erasure copies either from the browser's developer tools.
+ */
+export const browserVisitorId = (value: string) => storedId(STORED_IDENTITY.exec(value)?.[1] ?? value);
+
 /**
  * The batch with each event id once, and the forms whose email answer is not an address named. An event's id is what
  * makes a retry count once (ClickHouse keeps one row of it), so a second event of a batch with the same id is the same

@@ -832,6 +832,19 @@ describe('an anonymous visitor, by its browser id (`v_…`)', () => {
     expect(await count(`events WHERE visitor_id = {storedAs:String}`, { storedAs })).toBe(0);
   });
 
+  it("is found, exported and erased by localStorage's hearth_vid too, whose first part the snippet sends", async () => {
+    // What an admin copies from the browser's developer tools: visitor id, session id and last activity, joined by dots.
+    const visitor = newVisitor();
+    const stored = `${visitor}.${crypto.randomUUID()}.${Date.now()}`;
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: [view(20, '/pricing')] })).status).toBe(202);
+    await drained(server);
+    const listed = await getJson(server, `/api/leads?site=acme&visitor=${stored}`);
+    expect(listed.body.leads).toEqual([expect.objectContaining({ id: `v_${visitor}`, kind: 'visitor' })]);
+    expect(await getJson(server, `/api/leads/v_${stored}/export?site=acme`)).toMatchObject({ status: 200, body: { kind: 'visitor', visitorIds: [visitor] } });
+    expect(await erase(`v_${stored}`)).toMatchObject({ status: 200, body: { erased: `v_${visitor}`, visitorIds: [visitor] } });
+    expect(await count('events WHERE visitor_id = {visitor:String}', { visitor })).toBe(0);
+  });
+
   it('answers 404 for a browser the site never saw, or an id of another shape', async () => {
     for (const id of [`v_${newVisitor()}`, 'v_x', 'v_../../etc']) {
       expect((await getJson(server, `/api/leads/${encodeURIComponent(id)}/export?site=acme`)).body).toMatchObject({ code: 'lead_not_found' });
