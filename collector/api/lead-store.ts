@@ -88,6 +88,17 @@ async function emailOfLead(client: ClickHouseClient, site: string, id: string): 
   return found?.email;
 }
 
+/** The browsers that gave the email of a lead id (`l_…`) on a site, whether or not any of their visits is its own. */
+export async function browsersOfLead(client: ClickHouseClient, site: string, id: string): Promise<string[]> {
+  if (!isLeadId(id)) return [];
+  const found = await rows<{ visitor_id: string }>(
+    client,
+    `SELECT DISTINCT visitor_id FROM identities WHERE site_id = {site:String} AND ${leadIdOfEmailSql('email')} = {id:String} ORDER BY visitor_id`,
+    { site, id },
+  );
+  return found.map((row) => row.visitor_id);
+}
+
 /**
  * When the person of a lead id (`l_…`) or of an anonymous visitor's (`v_…`, stored form) was erased, as `erasures`
  * recorded it (kept 90 days), or undefined: what tells a repeated erasure or export from a mistyped id.

@@ -20,6 +20,7 @@ import { requireRole } from '../auth/roles.ts';
 import { bodyless, noBody } from '../hooks/no-body.hook.ts';
 import {
   appendQualification,
+  browsersOfLead,
   erasedAt,
   eraseLead,
   findLead,
@@ -365,11 +366,13 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
 
 /**
  * The leads that hold a lead's visitors now, when its latest stored score says it is gone (its visits belong to
- * another lead); none when it was never scored, or erased (which leaves no stored score).
+ * another lead), or when it was never scored: the browsers that gave its email (a mistyped email put right in the same
+ * batch, which no rescoring saw alone). None for a lead erased (which leaves no stored score and no identity row).
  */
 async function successorsOf(client: ClickHouseClient, site: string, id: string, latest: StoredScore | undefined): Promise<{ id: string; email: string }[]> {
-  if (latest?.kind !== 'gone' || latest.visitor_ids.length === 0) return [];
-  const holders = await currentSnapshots(client, site, { leadIds: [], visitors: latest.visitor_ids });
+  const visitors = latest ? (latest.kind === 'gone' ? latest.visitor_ids : []) : await browsersOfLead(client, site, id);
+  if (visitors.length === 0) return [];
+  const holders = await currentSnapshots(client, site, { leadIds: [], visitors });
   return holders.filter((row) => row.kind !== 'gone' && row.lead_id !== id).map((row) => ({ id: row.lead_id, email: row.email }));
 }
 

@@ -198,6 +198,19 @@ describe('one lead through the API', () => {
     expect(lead.qualification).toMatchObject({ disqualified: true, reason: 'budget frozen', history: body.history });
   });
 
+  it('names the lead that holds its visits when a mistyped email was put right in the same batch, never scored alone', async () => {
+    const browser = newVisitor();
+    const [typo, fixed] = [`ada.${browser}@acme-typo.co`, `ada.${browser}@acme-typo.com`];
+    const form = (email: string, minutes: number) => wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', sid: `visit-${browser}`, t: minutesAgo(minutes), p: { 'email  email': email } });
+    await postBatch(server, { s: 'acme', v: browser, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, sid: `visit-${browser}`, ss: 1, t: minutesAgo(3) }), form(typo, 2), form(fixed, 1)] });
+    await drained(server);
+    const page = await getJson(server, `/api/leads/${leadIdOf(typo)}?site=acme`);
+    expect([page.status, page.body.code, page.body.replacedBy]).toEqual([404, 'lead_not_found', [{ id: leadIdOf(fixed), email: fixed }]]);
+    // A lead id no browser ever gave is a plain 404.
+    const unknown = await getJson(server, `/api/leads/${leadIdOf(`nobody.${browser}@acme-typo.com`)}?site=acme`);
+    expect([unknown.status, unknown.body.code, unknown.body.replacedBy]).toEqual([404, 'lead_not_found', undefined]);
+  });
+
   it('carries a qualification over to the lead of an email put right in the visit that gave the mistyped one', async () => {
     const browser = newVisitor();
     const [typo, fixed] = [`bob.${browser}@corp-elevn.test`, `bob.${browser}@corp-eleven.test`];
