@@ -72,16 +72,39 @@ export interface LeadRouteOptions {
  */
 const DRAIN_WAIT_MS = 20_000;
 
-/** Waits for `drained()`, at most `waitMs`; past it, a 503 `store_unavailable` that says `nothingDone`. */
-async function untilDrained(drained: () => Promise<void>, waitMs: number, nothingDone: string): Promise<void> {
+/**
+ * Once a shutdown begins, how much longer an erasure or an export waits for the log: less than the 5 s a shutdown gives
+ * the requests in flight (server.ts) before it closes the log under them, so it is answered a 503 to retry in time.
+ */
+export const SHUTDOWN_DRAIN_WAIT_MS = 4000;
+
+/**
+ * Waits for `drained()`, at most `waitMs`, and at most SHUTDOWN_DRAIN_WAIT_MS once `stopping` is aborted (a shutdown);
+ * past it, or when the log closes first, a 503 `store_unavailable` that says `nothingDone`.
+ */
+async function untilDrained(drained: () => Promise<void>, waitMs: number, nothingDone: string, stopping: AbortSignal): Promise<void> {
   const waiting = drained();
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)));
-  const outcome = await Promise.race([waiting, late]).finally(() => clearTimeout(timer));
-  if (outcome !== 'late') return;
-  // Left to go on: it rejects if the log closes first (a shutdown), which is no one's to hear any more.
-  waiting.catch(() => {});
-  const error = `the events accepted before this request are not stored in ClickHouse after ${waitMs / 1000} s: ClickHouse is not taking the write-ahead log's events (down, or refusing inserts); ${nothingDone}, retry later`;
+  let shorten = () => {};
+  const outcome = await new Promise<'stored' | 'late' | 'stopping'>((resolve) => {
+    waiting.then(() => resolve('stored'), () => resolve('stopping'));
+    const deadline = Date.now() + waitMs;
+    timer = setTimeout(resolve, waitMs, 'late');
+    shorten = () => {
+      if (deadline - Date.now() <= SHUTDOWN_DRAIN_WAIT_MS) return;
+      clearTimeout(timer);
+      timer = setTimeout(resolve, SHUTDOWN_DRAIN_WAIT_MS, 'stopping');
+    };
+    if (stopping.aborted) shorten();
+    else stopping.addEventListener('abort', shorten, { once: true });
+  });
+  clearTimeout(timer);
+  stopping.removeEventListener('abort', shorten);
+  if (outcome === 'stored') return;
+  const error =
+    outcome === 'late'
+      ? `the events accepted before this request are not stored in ClickHouse after ${waitMs / 1000} s: ClickHouse is not taking the write-ahead log's events (down, or refusing inserts); ${nothingDone}, retry later`
+      : `the collector is shutting down before the events accepted before this request reached ClickHouse; ${nothingDone}, retry shortly`;
   throw Object.assign(new Error(error), { statusCode: 503, code: 'store_unavailable' });
 }
 
@@ -91,6 +114,9 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   // `dryRun=1` it does not know of would erase for real).
   const query = z.strictObject({ site: siteParam(config) });
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
+  // Aborted when the app starts closing (a shutdown): an erasure or export waiting for the log stops waiting in time.
+  const stopping = new AbortController();
+  app.addHook('preClose', async () => stopping.abort());
   /** Whether a site's rules count automated browsers: their emails then share out visits too (lead-store's visitsOf). */
   const countsBots = (site: string) => rulesOf(config.sites.find((candidate) => candidate.id === site)!).countBots;
 
@@ -152,7 +178,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
    */
   async function siteOnceDrained(request: { query: unknown }, reply: FastifyReply, nothingDone: string): Promise<string | undefined> {
     const site = siteOf(request, reply);
-    if (site !== undefined) await untilDrained(drained, drainWaitMs, nothingDone);
+    if (site !== undefined) await untilDrained(drained, drainWaitMs, nothingDone, stopping.signal);
     return site;
   }
 

@@ -43,4 +43,36 @@ describe('erasing or exporting a person while ClickHouse takes no inserts', () =
       await clickhouse.kill();
     }
   });
+
+  it('answers 503 store_unavailable in time when the collector shuts down meanwhile, not a 500 once the log closes', { timeout: 150_000 }, async () => {
+    const { clickhouse, hearth } = await startOverClickHouseHttp();
+    let closing: Promise<void> | undefined;
+    try {
+      const person = newVisitor();
+      const lead = await leadFromForm(hearth, person, `ida.${person}@outage.test`);
+      await clickhouse.setFault('slow', 60_000, 'INSERT INTO events');
+      expect((await postBatch(hearth, { s: 'acme', v: person, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing` })] })).status).toBe(202);
+      const answer = (path: string, method: string) =>
+        fetch(`${hearth.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_TOKEN}` }, signal: AbortSignal.timeout(60_000) }).then(
+          async (response) => ({ status: response.status, body: await response.json(), retryAfter: response.headers.get('retry-after'), seconds: (Date.now() - stoppedAt) / 1000 }),
+          (error: Error) => ({ status: `no answer (${error.name})`, body: undefined, retryAfter: null, seconds: (Date.now() - stoppedAt) / 1000 }),
+        );
+      const waiting = Promise.all([answer(`/api/leads/${lead.id}?site=acme`, 'DELETE'), answer(`/api/leads/${lead.id}/export?site=acme`, 'GET')]);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // SIGTERM: the requests in flight get 5 s before the log closes under them.
+      const stoppedAt = Date.now();
+      closing = hearth.close();
+      const [erasure, exported] = await waiting;
+      for (const refused of [erasure, exported]) {
+        expect(refused).toMatchObject({ status: 503, retryAfter: expect.any(String), body: { code: 'store_unavailable', error: expect.stringContaining('the collector is shutting down') } });
+        expect(refused.seconds).toBeLessThan(5);
+      }
+      expect(erasure.body.error).toContain('nothing was erased');
+    } finally {
+      await clickhouse.setFault('ok');
+      await Promise.race([closing ?? hearth.close(), new Promise((resolve) => setTimeout(resolve, 30_000))]);
+      await clickhouse.kill();
+    }
+  });
 });
+
