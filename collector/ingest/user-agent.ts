@@ -19,7 +19,7 @@ export const UNKNOWN_USER_AGENT: UserAgentFacts = Object.freeze({ browser: '', o
  * A request with no User-Agent, or an empty one: every browser sends one, so this is a script (Node's own http sends
  * none), flagged as curl and Node are. Unflagged, a loop of such posts made leads and alerts as a visitor would.
  */
-const NO_USER_AGENT: UserAgentFacts = Object.freeze({ browser: '', os: '', device: '', bot: true });
+const NO_USER_AGENT: UserAgentFacts = Object.freeze({ browser: '', os: '', device: 'bot', bot: true });
 
 // Real User-Agents are a few hundred characters; parsing a forged 16 KB one would cost time for nothing.
 const MAX_USER_AGENT_LENGTH = 512;

@@ -62,7 +62,7 @@ describe('the User-Agent of a batch', () => {
   });
 
   it('flags a sender with no User-Agent, which no browser is, and survives a huge one', async () => {
-    expect((await postAs(undefined)).map(clientColumns)).toEqual(Array(2).fill({ browser: '', os: '', device: '', is_bot: 1 }));
+    expect((await postAs(undefined)).map(clientColumns)).toEqual(Array(2).fill({ browser: '', os: '', device: 'bot', is_bot: 1 }));
     const rows = await postAs(`${USER_AGENTS.chromeOnMac} ${'x'.repeat(12_000)}`);
     expect(clientColumns(rows[0]!)).toMatchObject({ browser: 'Chrome', os: 'macOS' });
   });
