@@ -76,7 +76,7 @@ const DRAIN_WAIT_MS = 20_000;
  * Once a shutdown begins, how much longer an erasure or an export waits for the log: less than the 5 s a shutdown gives
  * the requests in flight (server.ts) before it closes the log under them, so it is answered a 503 to retry in time.
  */
-export const SHUTDOWN_DRAIN_WAIT_MS = 4000;
+const SHUTDOWN_DRAIN_WAIT_MS = 4000;
 
 /**
  * Waits for `drained()`, at most `waitMs`, and at most SHUTDOWN_DRAIN_WAIT_MS once `stopping` is aborted (a shutdown);
