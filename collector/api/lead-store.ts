@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Alert } from '../../scoring/alerts/alert.ts';
 import { alertAsSent } from '../../scoring/alerts/formats.ts';
-import { identitiesSql, leadIdOfEmailSql, ownerOf, type GivenEmail } from '../../scoring/compile.ts';
+import { identitiesSql, leadIdOfEmailSql, ownerOf, type GivenEmail, type SharedVisit } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
 import { saysNothingSql } from '../../scoring/normalize.ts';
 import { isoTime, ONE_LEAD, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
@@ -88,15 +88,15 @@ async function emailOfLead(client: ClickHouseClient, site: string, id: string): 
   return found?.email;
 }
 
-/** The browsers that gave the email of a lead id (`l_…`) on a site, whether or not any of their visits is its own. */
-export async function browsersOfLead(client: ClickHouseClient, site: string, id: string): Promise<string[]> {
+/** The visits (browser and session) in which the email of a lead id (`l_…`) was given on a site, whoever holds them now. */
+export async function visitsGivingLead(client: ClickHouseClient, site: string, id: string): Promise<SharedVisit[]> {
   if (!isLeadId(id)) return [];
-  const found = await rows<{ visitor_id: string }>(
+  return rows<SharedVisit>(
     client,
-    `SELECT DISTINCT visitor_id FROM identities WHERE site_id = {site:String} AND ${leadIdOfEmailSql('email')} = {id:String} ORDER BY visitor_id`,
+    `SELECT DISTINCT visitor_id, session_id FROM identities WHERE site_id = {site:String} AND ${leadIdOfEmailSql('email')} = {id:String}
+     ORDER BY visitor_id, session_id`,
     { site, id },
   );
-  return found.map((row) => row.visitor_id);
 }
 
 /**

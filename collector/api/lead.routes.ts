@@ -20,7 +20,6 @@ import { requireRole } from '../auth/roles.ts';
 import { bodyless, noBody } from '../hooks/no-body.hook.ts';
 import {
   appendQualification,
-  browsersOfLead,
   erasedAt,
   eraseLead,
   findLead,
@@ -40,9 +39,10 @@ import {
   type Person,
   storedLeadId,
   visitorOfId,
+  visitsGivingLead,
 } from './lead-store.ts';
 import { presentScore, rulesOf, scoreOfSnapshot, scoreSite, standingOf } from './scores.ts';
-import type { LeadScore } from '../../scoring/compile.ts';
+import type { LeadScore, SharedVisit } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
 import type { EventRow } from '../ingest/rows.ts';
 import type { SetAsideEvent } from '../ingest/wal.ts';
@@ -76,7 +76,7 @@ const DRAIN_WAIT_MS = 20_000;
  * Once a shutdown begins, how much longer an erasure or an export waits for the log: less than the 5 s a shutdown gives
  * the requests in flight (server.ts) before it closes the log under them, so it is answered a 503 to retry in time.
  */
-const SHUTDOWN_DRAIN_WAIT_MS = 4000;
+const SHUTDOWN_DRAIN_WAIT_MS = 3500;
 
 /**
  * Waits for `drained()`, at most `waitMs`, and at most SHUTDOWN_DRAIN_WAIT_MS once `stopping` is aborted (a shutdown);
@@ -369,8 +369,8 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   // put their longer read before the lookup of its browsers.
   const lead = await findLead(client, site.id, id, rulesOf(site).countBots);
   if (!lead) {
-    // Its stored scores, read all the same, say whether it is gone and whose its visitors are now.
-    const replacedBy = await successorsOf(client, site.id, id, (await stored)[0]);
+    // The visits in which its email was given say whose they are now (a mistyped email put right).
+    const replacedBy = await successorsOf(client, site.id, id);
     return replacedBy.length ? { replacedBy } : undefined;
   }
   const [events, [qualification, snapshots]] = await Promise.all([leadEvents(client, site.id, lead, 100), reading]);
@@ -391,15 +391,22 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
 }
 
 /**
- * The leads that hold a lead's visitors now, when its latest stored score says it is gone (its visits belong to
- * another lead), or when it was never scored: the browsers that gave its email (a mistyped email put right in the same
- * batch, which no rescoring saw alone). None for a lead erased (which leaves no stored score and no identity row).
+ * The leads that hold a lead's visits now, when none is its own any more: the visits in which its email was given (a
+ * mistyped email put right in the same visit), each held by the lead whose stored score has that browser throughout or
+ * that visit among its shared ones, so another person on a shared computer is not named. None for a lead erased (no
+ * identity row is left) or never seen.
  */
-async function successorsOf(client: ClickHouseClient, site: string, id: string, latest: StoredScore | undefined): Promise<{ id: string; email: string }[]> {
-  const visitors = latest ? (latest.kind === 'gone' ? latest.visitor_ids : []) : await browsersOfLead(client, site, id);
-  if (visitors.length === 0) return [];
-  const holders = await currentSnapshots(client, site, { leadIds: [], visitors });
-  return holders.filter((row) => row.kind !== 'gone' && row.lead_id !== id).map((row) => ({ id: row.lead_id, email: row.email }));
+async function successorsOf(client: ClickHouseClient, site: string, id: string): Promise<{ id: string; email: string }[]> {
+  const visits = await visitsGivingLead(client, site, id);
+  if (visits.length === 0) return [];
+  const holders = await currentSnapshots(client, site, { leadIds: [], visitors: [...new Set(visits.map((visit) => visit.visitor_id))] });
+  const holds = ({ visitor_ids, shared_visits }: StoredScore, visit: SharedVisit) => {
+    const shared = shared_visits.filter((held) => held.visitor_id === visit.visitor_id);
+    return visitor_ids.includes(visit.visitor_id) && (shared.length === 0 || shared.some((held) => held.session_id === visit.session_id));
+  };
+  return holders
+    .filter((row) => row.kind !== 'gone' && row.lead_id !== id && visits.some((visit) => holds(row, visit)))
+    .map((row) => ({ id: row.lead_id, email: row.email }));
 }
 
 /**

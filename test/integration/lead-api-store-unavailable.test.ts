@@ -65,7 +65,8 @@ describe('erasing or exporting a person while ClickHouse takes no inserts', () =
       const [erasure, exported] = await waiting;
       for (const refused of [erasure, exported]) {
         expect(refused).toMatchObject({ status: 503, retryAfter: expect.any(String), body: { code: 'store_unavailable', error: expect.stringContaining('the collector is shutting down') } });
-        expect(refused.seconds).toBeLessThan(5);
+        // Within 4 s of the SIGTERM, as the README says: inside the 5 s the requests in flight get.
+        expect(refused.seconds).toBeLessThan(4);
       }
       expect(erasure.body.error).toContain('nothing was erased');
     } finally {

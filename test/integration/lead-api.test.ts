@@ -206,6 +206,12 @@ describe('one lead through the API', () => {
     await drained(server);
     const page = await getJson(server, `/api/leads/${leadIdOf(typo)}?site=acme`);
     expect([page.status, page.body.code, page.body.replacedBy]).toEqual([404, 'lead_not_found', [{ id: leadIdOf(fixed), email: fixed }]]);
+    // A colleague who gives her email in a visit of her own on the same computer holds that visit alone: not named.
+    const colleague = `kim.${browser}@acme-typo.com`;
+    await postBatch(server, { s: 'acme', v: browser, e: [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', sid: `other-${browser}`, ss: 1, t: minutesAgo(1), p: { email: colleague } })] });
+    await drained(server);
+    expect((await getJson(server, `/api/leads/${leadIdOf(colleague)}?site=acme`)).status).toBe(200);
+    expect((await getJson(server, `/api/leads/${leadIdOf(typo)}?site=acme`)).body.replacedBy).toEqual([{ id: leadIdOf(fixed), email: fixed }]);
     // A lead id no browser ever gave is a plain 404.
     const unknown = await getJson(server, `/api/leads/${leadIdOf(`nobody.${browser}@acme-typo.com`)}?site=acme`);
     expect([unknown.status, unknown.body.code, unknown.body.replacedBy]).toEqual([404, 'lead_not_found', undefined]);
