@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { LRUCache } from 'lru-cache';
+import { toClickHouseTime } from '../../scoring/sql.ts';
 import { timeIsKept, type EventRow } from './rows.ts';
 import type { WireBatch } from './wire.ts';
 
@@ -20,6 +21,8 @@ const NONE: ReadonlyMap<string, string> = new Map();
 // Retries come within the snippet's 24 hours; a ClickHouse that is slow to answer is not waited on (the arrival
 // time is used, as before there was a lookup): such batches are few, but the lookup is on their 202's path.
 const LOOKUP_TIMEOUT_MS = 250;
+/** How long after recording an event the snippet's retry queue may send it again (24 hours), and a little more. */
+const RETRIED_WITHIN_MS = 25 * 3_600_000;
 /** The longest a resent batch's 202 waits for another collector's log (a flush interval set to minutes is not waited out). */
 const MAX_SECOND_LOOK_MS = 5000;
 
@@ -49,6 +52,29 @@ export function retimedEvents(client: Pick<ClickHouseClient, 'query'>, storeReac
       // Down or slow: this copy gets its arrival time, and may be stored twice.
     }
   }
+  /**
+   * Gives the events whose first copy is nowhere the time just before the latest erasure of their browser in the day
+   * before `receivedAt`, if any: an erasure took their first copy (nothing remembers its time then), and one of them
+   * may be a retry queue's copy of an event recorded before the erasure; dated so, the erasure keeps it out, as it
+   * keeps out what a retry queue sends with a time before it. A browser whose clock is that wrong and is used again
+   * within the day loses what it sends meanwhile: privacy first.
+   */
+  async function erasedBefore(batch: WireBatch, receivedAt: number, ids: string[], found: Map<string, string>): Promise<void> {
+    if (ids.length === 0 || !storeReachable()) return;
+    try {
+      const result = await client.query({
+        query: `SELECT toString(max(erased_at) - toIntervalMillisecond(1)) AS before, count() AS erasures FROM erasures
+                WHERE site_id = {site:String} AND visitor_id = {visitor:String} AND erased_at >= {since:DateTime64(3, 'UTC')}`,
+        query_params: { site: batch.s, visitor: batch.v, since: toClickHouseTime(receivedAt - RETRIED_WITHIN_MS) },
+        format: 'JSONEachRow',
+        abort_signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
+      });
+      const [row] = await result.json<{ before: string; erasures: string }>();
+      if (row && Number(row.erasures) > 0) for (const id of ids) found.set(id, row.before);
+    } catch {
+      // Down or slow: these copies get their arrival time.
+    }
+  }
   return {
     async lookUp(batch, receivedAt) {
       const ids = batch.e.filter((event) => !timeIsKept(event.t, receivedAt)).map((event) => event.i.toLowerCase());
@@ -70,6 +96,7 @@ export function retimedEvents(client: Pick<ClickHouseClient, 'query'>, storeReac
         // Copies that arrived here meanwhile are in memory by now.
         await stored(batch, unknown(missing), found);
       }
+      await erasedBefore(batch, receivedAt, missing.filter((id) => !found.has(id)), found);
       return found;
     },
     remember(batch, receivedAt, rows) {

@@ -665,6 +665,36 @@ describe('erasing a person', () => {
     expect(await count(`identities WHERE email = {ada:String}`, { ada })).toBe(0);
   });
 
+  it('keeps out an event of theirs sent again by a browser whose clock is wrong, whose first copy the erasure took', async () => {
+    const laptop = newVisitor();
+    const ada = `ada.${laptop}@omega.test`;
+    // Her laptop's clock is three days slow, so its events are dated at their arrival. Their first copies reached
+    // ClickHouse through another collector: this one remembers none of their times.
+    const slowClock = Date.now() - 3 * 24 * 3_600_000;
+    const events = [{ ...form(0, { email: ada, job_title: 'CEO' }), t: slowClock }, { ...view(0, '/product'), t: slowClock + 1000 }] as WireBatch['e'];
+    const other = await otherCollector(() => true);
+    await other.write(batchToRows({ s: 'acme', v: laptop, e: events }, Date.now() - 60_000));
+    await other.drained();
+    await other.close();
+    await drained(server);
+    expect((await erase((await leadOf(laptop)).id as string)).status).toBe(200);
+    // Her retry queue sends the page view again (its acknowledgement was lost): when it was recorded cannot be told
+    // from its time, and the erasure took its first copy.
+    await post(laptop, [events[1]]);
+    await drained(server);
+    expect(await count('events WHERE visitor_id = {laptop:String}', { laptop })).toBe(0);
+    // A browser erased more than a day before: what it sends is new, even with its clock wrong (a retry queue keeps a day).
+    const desktop = newVisitor();
+    await server.client.insert({
+      table: 'erasures',
+      values: [{ site_id: 'acme', visitor_id: desktop, session_id: '', lead_id: '', until: toClickHouseTime(Date.UTC(2299, 11, 31, 23, 59, 59, 999)), erased_at: toClickHouseTime(Date.now() - 26 * 3_600_000) }],
+      format: 'JSONEachRow',
+    });
+    await post(desktop, [{ ...view(0, '/pricing'), t: slowClock }]);
+    await drained(server);
+    expect(await rows('SELECT path FROM events WHERE visitor_id = {desktop:String}', { desktop })).toEqual([{ path: '/pricing' }]);
+  });
+
   it('erases what they sent while the erasure ran, stored behind its first deletions', async () => {
     const visitor = newVisitor();
     const email = `mo.${visitor}@delta.test`;
