@@ -13,6 +13,7 @@ import { spawnClickHouseHttp } from '../test/support/clickhouse-http-process.ts'
 import { BENCH_ORIGIN, BENCH_SITE, eventId, newRunTag } from './beacons.ts';
 import { killChildren, runForMessage, startServerProcess } from './children.ts';
 import type { LoadPhase, LoadReport } from './load.ts';
+import { sampleCpu, type CpuReport } from './cpu.ts';
 import { sampleRss, type RssReport } from './rss.ts';
 
 // This file runs bundled as dist/bench/ingest.js, next to the bundled load.js and bare-server.js.
@@ -44,6 +45,8 @@ interface Run {
   tag: string;
   load: LoadReport;
   rss: RssReport;
+  /** Where the server's CPU went during the load (warmup included), and the machine's. */
+  cpu: CpuReport | undefined;
   exitedDuringRun: boolean;
   stop: { code: number | null; signal: string | null; ms: number; killed: boolean };
   /** Hearth only: acknowledged events (warmup and run) and how many of them ClickHouse holds. */
@@ -124,6 +127,7 @@ async function main(): Promise<void> {
             /Hearth is running at (http:\/\/\S+)/,
           );
     const rss = sampleRss(server.pid);
+    const cpu = sampleCpu(server.pid, availableParallelism());
     const tag = newRunTag();
     const load = await runForMessage<LoadReport>(
       [
@@ -133,6 +137,7 @@ async function main(): Promise<void> {
       ],
       (options.warmup + options.duration + 30) * 1000,
     );
+    const used = cpu.stop();
     const memory = rss.stop();
     const exitedDuringRun = server.exit() !== undefined;
     const stop = await server.stop(STOP_GRACE_MS);
@@ -145,6 +150,7 @@ async function main(): Promise<void> {
       tag,
       load,
       rss: memory,
+      cpu: used,
       exitedDuringRun,
       stop,
       ...(troubled ? { serverOutput: server.output() } : {}),
@@ -332,6 +338,14 @@ function render(report: ReturnType<typeof buildReport>, options: ReturnType<type
       out += `  ${row.run}: status ${Object.entries(codes).map(([code, count]) => `${code}×${count}`).join(', ')}; `;
       out += `${row.details.load.run.socketErrors} socket errors of which ${row.details.load.run.timeouts} timeouts\n`;
     }
+  }
+  out += '\nCPU during the load (cores; the server by thread, and the whole machine, load generator included):\n';
+  for (const row of report.rows) {
+    const cpu = row.details.cpu;
+    if (!cpu) continue;
+    const server = cpu.main + cpu.node + cpu.clickhouse;
+    const parts = `main thread ${cpu.main.toFixed(2)}, Node's other threads ${cpu.node.toFixed(2)}${row.target === 'hearth' ? `, embedded ClickHouse ${cpu.clickhouse.toFixed(2)}` : ''}`;
+    out += `  ${row.run}: server ${server.toFixed(2)} (${parts}), ${((cpu.main * 1e6) / row.requestsPerSecond).toFixed(0)} µs of main thread a request; machine ${cpu.machine.toFixed(2)} of ${cpu.cpus}\n`;
   }
   out += '\n';
   out += table(
