@@ -5,8 +5,9 @@ const TICKS = 100;
 
 /**
  * Where a server's CPU went during a run, in cores (CPU seconds per second of the run): its main thread (the event
- * loop), Node's other threads (libuv's pool: the write-ahead log's fsyncs; V8's compiler and garbage collector) and the
- * embedded ClickHouse's (inserts, merges); and the whole machine's, load generator included.
+ * loop), Node's other threads (libuv's pool: the write-ahead log's fsyncs and the embedded engine's calls, which its
+ * binding runs there; V8's compiler and garbage collector) and the threads the embedded ClickHouse starts (parallel
+ * query steps, merges); and the whole machine's, load generator included.
  */
 export interface CpuReport {
   seconds: number;

@@ -344,7 +344,7 @@ function render(report: ReturnType<typeof buildReport>, options: ReturnType<type
     const cpu = row.details.cpu;
     if (!cpu) continue;
     const server = cpu.main + cpu.node + cpu.clickhouse;
-    const parts = `main thread ${cpu.main.toFixed(2)}, Node's other threads ${cpu.node.toFixed(2)}${row.target === 'hearth' ? `, embedded ClickHouse ${cpu.clickhouse.toFixed(2)}` : ''}`;
+    const parts = `main thread ${cpu.main.toFixed(2)}, Node's other threads ${cpu.node.toFixed(2)}${row.target === 'hearth' ? `, ClickHouse's own threads ${cpu.clickhouse.toFixed(2)}` : ''}`;
     out += `  ${row.run}: server ${server.toFixed(2)} (${parts}), ${((cpu.main * 1e6) / row.requestsPerSecond).toFixed(0)} µs of main thread a request; machine ${cpu.machine.toFixed(2)} of ${cpu.cpus}\n`;
   }
   out += '\n';
