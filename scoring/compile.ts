@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import { countryCodeOf, countryCodeSql, numberOfSizeTextSql, numberSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, TITLE_STAND_INS, words, wordsSql, type Seniority } from './normalize.ts';
+import { amountSql, countryCodeOf, countryCodeSql, numberOfSizeTextSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, TITLE_STAND_INS, words, wordsSql, type Seniority } from './normalize.ts';
 import { pricingPages, STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
 import { engagedWithin, letSql, SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
@@ -172,7 +172,7 @@ function fieldCondition(rule: FitRule | NegativeRule, i: number, p: SqlParams): 
   }
   if (rule.pattern !== undefined) return `(${raw} != '' AND match(${raw}, ${p.bind(`r${i}_pattern`, `(?i)${rule.pattern}`)}))`;
   const range = rule.range!;
-  const number = field === 'company_size' ? 'company_size_min' : numberSql(raw, p);
+  const number = field === 'company_size' ? 'company_size_min' : amountSql(raw, p);
   const bounds = [
     range.min !== undefined ? `${number} >= ${p.bind(`r${i}_min`, range.min, 'Float64')}` : '',
     range.max !== undefined ? `${number} <= ${p.bind(`r${i}_max`, range.max, 'Float64')}` : '',
@@ -500,7 +500,9 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   // every copy of a row, so picking on them before FINAL collapses the copies changes nothing.
   const eventsWhere = `PREWHERE site_id = ${site}${visitors ? ` AND visitor_id IN ${visitors}` : ''}
         WHERE ts <= ${until}${notBot('is_bot')}${inSlice}${identifiedOnly}`;
-  const ageDays = `(toUnixTimestamp64Milli(${nowParam}) - toUnixTimestamp64Milli(ts)) / ${DAY_MS}`;
+  // An event dated a little ahead (kept up to 5 minutes after its arrival: a clock running fast) is as new as can be,
+  // never newer: a negative age would give a rule more than its points.
+  const ageDays = `greatest(0., (toUnixTimestamp64Milli(${nowParam}) - toUnixTimestamp64Milli(ts)) / ${DAY_MS})`;
   // An answer: when (and the event's id, for a tie), the answers, and the email the event carried ('' for none).
   const answersType = `Array(Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), Map(String, String), String))`;
   const touchType = `Tuple(Tuple(DateTime64(3, \\'UTC\\'), UUID), LowCardinality(String), LowCardinality(String), LowCardinality(String))`;
@@ -615,14 +617,16 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   // A figure of one visit is the dated visit's: the latest that shows the signal.
   const deepVisit = `${recent} AND pages >= ${weakPages}`;
   const longVisit = `pricing_ms >= ${dwellMs}`;
-  const visitsText = `concat(${howMany(visits, 'visit')}, ' in ', ${p.bind('sig_weak_days', String(s.weakDays))}, ' days')`;
+  /** "in 1 day", "in 7 days", of a period the config gives. */
+  const inDays = (name: string, days: number) => p.bind(name, ` in ${days} ${days === 1 ? 'day' : 'days'}`);
+  const visitsText = `concat(${howMany(visits, 'visit')}, ${inDays('sig_weak_days', s.weakDays)})`;
   const signals = `arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
             ${signal('demo_request', `maxIf(started, toUnixTimestamp64Milli(request_at) > 0)`, `concat('form ', argMax(request_form, request_at))`)},
             ${signal('pricing_dwell', `maxIf(started, ${longVisit})`, `concat(${durationSql(`intDiv(argMaxIf(pricing_ms, started, ${longVisit}) + 500, 1000)`)}, ' engaged on pricing in one visit')`)},
             ${signal(
               'pricing_returns',
               `if(countIf(${recentPricing}) >= ${returns}, maxIf(started, ${recentPricing}), ${never})`,
-              `concat(toString(countIf(${recentPricing})), ' visits to pricing in ', ${p.bind('sig_returns_days', String(s.pricingReturnsDays))}, ' days')`,
+              `concat(${howMany(`countIf(${recentPricing})`, 'visit')}, ' to pricing', ${inDays('sig_returns_days', s.pricingReturnsDays)})`,
             )},
             ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(if(docs_name != '', docs_name, path(docs_link)), docs_at))`)},
             ${signal(

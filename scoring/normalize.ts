@@ -378,6 +378,55 @@ export function numberOfSizeTextSql(rewritten: string, p: SqlParams): string {
   );
 }
 
+// ---- Amounts ---------------------------------------------------------------------------------------------------
+
+/**
+ * Applied to folded text, in order, before AMOUNT reads it: digit-group separators go, twice for millions ("1 500 000",
+ * "1,500,000", "1.500.000"), as for sizes; a decimal comma becomes a point ("2,9"); a hyphen after a letter joins
+ * words ("covid-19", "series-b") and is no minus sign.
+ */
+const AMOUNT_REWRITES: ReadonlyArray<{ pattern: string; js: string; sql: string }> = [
+  SIZE_REWRITES[0]!,
+  SIZE_REWRITES[1]!,
+  { pattern: '(\\d),(\\d)', js: '$1.$2', sql: '\\1.\\2' },
+  { pattern: '([a-z])-', js: '$1 ', sql: '\\1 ' },
+];
+
+/** The first number of the rewritten text: its sign, digits and a magnitude word ("k", "M", "million", "Md"…). */
+const AMOUNT = '(?:^|[^0-9.])(-?)(\\d+(?:\\.\\d+)?) ?(k|mn|mio|millions?|m|bn|mds?|milliards?|billions?|b)?(?:[^a-z]|$)';
+const MILLIONS = ['m', 'mn', 'mio', 'million', 'millions'];
+const BILLIONS = ['b', 'bn', 'md', 'mds', 'milliard', 'milliards', 'billion', 'billions'];
+
+/**
+ * The number a value states, for range rules on any field but company_size (whose rules read the size's lower bound,
+ * numberOf): the first number in it, with its sign, decimals and magnitude, so "-5" is −5, "2,9" 2.9, "12.75%" 12.75,
+ * "€25k" 25,000 and "$1M - $5M" 1,000,000 (a range's lower bound); null when it states none.
+ */
+export function amountOf(text: string): number | null {
+  const rewritten = AMOUNT_REWRITES.reduce((s, { pattern, js }) => s.replace(new RegExp(pattern, 'g'), js), fold(text));
+  const match = new RegExp(AMOUNT).exec(rewritten);
+  if (!match) return null;
+  const [, sign, digits, magnitude = ''] = match;
+  const scale = magnitude === 'k' ? 1e3 : MILLIONS.includes(magnitude) ? 1e6 : BILLIONS.includes(magnitude) ? 1e9 : 1;
+  return (sign ? -1 : 1) * Number(digits) * scale;
+}
+
+/** amountOf in SQL: Nullable(Float64). */
+export function amountSql(expr: string, p: SqlParams): string {
+  const rewritten = AMOUNT_REWRITES.reduce(
+    (sql, { pattern, sql: replacement }, i) => `replaceRegexpAll(${sql}, ${p.bind(`amount_rewrite${i}`, pattern)}, ${p.bind(`amount_rewrite${i}_by`, replacement)})`,
+    foldSql(expr, p),
+  );
+  const groups = `extractGroups(${rewritten}, ${p.bind('amount', AMOUNT)})`;
+  return letSql(
+    'amount_groups',
+    groups,
+    `if(empty(amount_groups), NULL, if(amount_groups[1] = '-', -1., 1.) * toFloat64(amount_groups[2])
+      * multiIf(amount_groups[3] = 'k', 1e3, has(${p.bind('amount_millions', MILLIONS, 'Array(String)')}, amount_groups[3]), 1e6,
+        has(${p.bind('amount_billions', BILLIONS, 'Array(String)')}, amount_groups[3]), 1e9, 1.))`,
+  );
+}
+
 // ---- Country ---------------------------------------------------------------------------------------------------
 
 countries.registerLocale(english);

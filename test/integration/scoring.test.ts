@@ -8,7 +8,7 @@ import { insertEvents } from '../../collector/ingest/sink.ts';
 import { createStoreClient, encodedInsertOf } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
 import { compileScoring, ownerOf, ownerSql, type GivenEmail, type LeadScore } from '../../scoring/compile.ts';
-import { companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberSql, saysNothing, saysNothingSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
+import { amountOf, amountSql, companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberSql, saysNothing, saysNothingSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
 import { defaultRules, rulesSchema, type RulesInput } from '../../scoring/rules.ts';
 import { SqlParams } from '../../scoring/sql.ts';
 import { scoreLeads } from '../../scoring/store.ts';
@@ -210,6 +210,17 @@ describe('recency, caps and negatives', () => {
 
     const fastFading = rulesSchema.parse({ engagement: [{ id: 'pricing', event: 'pageview', pageGroup: 'pricing', points: 20, halfLifeDays: 15 }] });
     expect(byEmail(await score(site, fastFading), 'month@acme.example').engagement).toBe(5);
+  });
+
+  it('gives an event dated a little ahead (a clock running fast) its rule’s points, no more', async () => {
+    const site = newSite();
+    const ahead = toClickHouseTime(NOW.getTime() + 4 * 60_000);
+    await insert([form(site, 'ahead-1', 'contact', 'ahead@acme.example', {}), { ...view(site, 'ahead-1', '/pricing/'), ts: ahead }]);
+    // The collector counts events up to 5 minutes past its clock; a rule that fades fast (a 15-minute half-life) would
+    // give 4 minutes of a negative age a fifth more.
+    const rules = rulesSchema.parse({ engagement: [{ id: 'pricing', event: 'pageview', pageGroup: 'pricing', points: 20, halfLifeDays: 15 / 1440 }] });
+    const leads = await scoreLeads(client, rules, { site, pageGroups: PAGE_GROUPS, now: NOW, until: new Date(NOW.getTime() + 5 * 60_000) });
+    expect(reason(byEmail(leads, 'ahead@acme.example'), 'pricing')).toMatchObject({ count: 1, points: 20 });
   });
 
   it('counts at most the cap, the most recent occurrences first, and says the cap was hit', async () => {
@@ -627,18 +638,41 @@ describe('normalisation in SQL', () => {
     inputs.push(...JOB_TITLES.map(([title]) => title));
     // Answers that say nothing, and short or foreign ones that say something: the merge tells them apart in SQL.
     inputs.push('-', ' . ', '?', 'N/A', 'n.c.', 'NÉANT', 'Ne\u0301ant', 'aucune', 'Non communiqué', 'XXX', '\u00a0–\u00a0', '👍', '\n-\n', 'No', 'Nana', '日本電気', 'Москва', 'x-ray');
-    const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberSql('x', p)} AS size_min, ${countryCodeSql('x', p)} AS country, ${companyKeySql('x', p)} AS company,
+    inputs.push('-5', '−5 %', 'growth: -5%', '2,9', '12.75%', '1,500,000', '1.500.000', '€25k', '1.5M', '$1M - $5M', '3 millions', '2 Md€', '5 - -1', 'covid-19', '12 months');
+    const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberSql('x', p)} AS size_min, ${amountSql('x', p)} AS amount, ${countryCodeSql('x', p)} AS country, ${companyKeySql('x', p)} AS company,
         CAST(${saysNothingSql('x', p)}, 'Bool') AS says_nothing
       FROM (SELECT arrayJoin(${p.bind('inputs', inputs, 'Array(String)')}) AS x)`;
     const result = await client.query({ query, query_params: p.values, format: 'JSONEachRow' });
-    const rows = await result.json<{ x: string; seniority: string; size_min: number | null; country: string; company: string; says_nothing: boolean }>();
+    const rows = await result.json<{ x: string; seniority: string; size_min: number | null; amount: number | null; country: string; company: string; says_nothing: boolean }>();
     expect(rows).toEqual(
       inputs.map((x) => ({
-        x, seniority: seniorityOf(x) ?? '', size_min: companySizeOf(x)?.min ?? null, country: countryCodeOf(x) ?? '', company: companyKey(x), says_nothing: saysNothing(x),
+        x, seniority: seniorityOf(x) ?? '', size_min: companySizeOf(x)?.min ?? null, amount: amountOf(x), country: countryCodeOf(x) ?? '', company: companyKey(x), says_nothing: saysNothing(x),
       })),
     );
     expect(rows.filter((row) => row.says_nothing).length).toBe(14);
     expect(['Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Costco'].map(companyKey)).toEqual(['acme', 'acme', 'acme', 'acme', 'costco']);
+  });
+});
+
+describe('range rules on a field of the site’s own', () => {
+  it('read the number answered with its sign, decimals and magnitude', async () => {
+    const site = newSite();
+    const rules = rulesSchema.parse({
+      fit: [
+        { id: 'growing', field: 'growth_pct', range: { min: 3 }, points: 2 },
+        { id: 'rating-band', field: 'rating', range: { min: 2.5, max: 3.5 }, points: 5 },
+        { id: 'revenue-1m', field: 'revenue_band', range: { min: 1_000_000 }, points: 4 },
+      ],
+      negative: [{ id: 'shrinking', field: 'growth_pct', range: { max: -1 }, points: -3 }],
+    });
+    await insert([
+      form(site, 'erin-1', 'newsletter', 'erin@echo.test', { rating: '2.9', revenue_band: '$1M - $5M', growth_pct: '-5' }),
+      form(site, 'finn-1', 'newsletter', 'finn@echo.test', { rating: '3,6', revenue_band: '€250k', growth_pct: '+12 %' }),
+    ]);
+    const leads = await score(site, rules);
+    const rulesOf = (email: string) => byEmail(leads, email).reasons.map((r) => r.rule).sort();
+    expect(rulesOf('erin@echo.test')).toEqual(['rating-band', 'revenue-1m', 'shrinking']);
+    expect(rulesOf('finn@echo.test')).toEqual(['growing']);
   });
 });
 
@@ -711,6 +745,19 @@ describe('buying signals', () => {
     expect(when('pricing_dwell')).toBe(at({ days: 3, minutes: 30 }));
     expect(when('pricing_returns')).toBe(at({ days: 1, minutes: 30 }));
     expect(byEmail(leads, 'reader@globex.example').signals).toEqual([]);
+  });
+
+  it('says a period of one day as one day', async () => {
+    const site = newSite();
+    await insert([
+      ...[5, 4, 3].map((hours, n) => ({ ...view(site, 'daily-1', '/pricing/'), session_id: `daily-s${n}`, ts: at({ minutes: hours * 60 }) })),
+      { ...form(site, 'daily-1', 'newsletter', 'daily@globex.example', {}), session_id: 'daily-s2', ts: at({ minutes: 170 }) },
+    ]);
+    const rules = rulesSchema.parse({ signals: { pricingReturnsDays: 1, weakDays: 1, weakVisits: 3 } });
+    expect(signalsOf(byEmail(await score(site, rules), 'daily@globex.example'))).toEqual({
+      pricing_returns: '3 visits to pricing in 1 day',
+      weak_accumulation: '3 visits in 1 day',
+    });
   });
 
   it('counts as a return to pricing a visit to a pricing tab left open, which sends engaged time and no page view', async () => {

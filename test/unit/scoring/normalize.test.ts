@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { companySizeOf, countryCodeOf, fold, numberOf, saysNothing, seniorityOf, words } from '../../../scoring/normalize.ts';
+import { amountOf, companySizeOf, countryCodeOf, fold, numberOf, saysNothing, seniorityOf, words } from '../../../scoring/normalize.ts';
 import { JOB_TITLES } from '../../support/job-titles.ts';
 
 describe('text folding', () => {
@@ -162,6 +162,33 @@ describe('company size → employee range', () => {
     expect(numberOf('plus de 250')).toBe(251);
     expect(numberOf('n/a')).toBeNull();
   });
+});
+
+describe('an answer → the number a range rule on another field than company_size reads', () => {
+  it.each([
+    ['-5', -5],
+    ['−5 %', -5],
+    ['growth: -5%', -5],
+    ['2.9', 2.9],
+    ['2,9', 2.9],
+    ['12.75%', 12.75],
+    ['0.5', 0.5],
+    ['1,500,000', 1_500_000],
+    ['1 500 000 €', 1_500_000],
+    ['1.500.000', 1_500_000],
+    ['€25k', 25_000],
+    ['1.5M', 1_500_000],
+    ['$1M - $5M', 1_000_000],
+    ['3 millions', 3_000_000],
+    ['2 Md€', 2_000_000_000],
+    ['251-500', 251],
+    ['5 - -1', 5],
+    ['covid-19', 19],
+    ['12 months', 12],
+    ['42', 42],
+  ])('%j is %j', (text, amount) => expect(amountOf(text)).toBe(amount));
+
+  it.each(['', 'n/a', 'beaucoup', '-'])('%j states none', (text) => expect(amountOf(text)).toBeNull());
 });
 
 describe('country → ISO 3166-1 alpha-2', () => {
