@@ -61,13 +61,13 @@ const OTHER_AUTOFILL =
 
 /**
  * Fields never kept, whatever else their name says: secrets (passwords, "mdp" for mot de passe, keys, tokens,
- * credentials, sessions), payment and bank details, identity and tax numbers, one-time codes ("employee_ssn" is not a
+ * credentials, sessions), payment and bank details ("nom_sur_la_carte", "cryptogramme" too), identity and tax numbers, one-time codes ("employee_ssn" is not a
  * company size, "company_bank_account" not a company). The snippet skips the obvious ones itself; this holds for any
  * sender, identify traits included. A key is one as a word of its own ("api_key", "apiKey", "license-key"), not
  * inside one ("keywords", "hockey").
  */
 const SECRET =
-  /pass|pwd|\bmdp\b|secret|token|(?:^|[^a-z])(?:api|access|private|secret|license|licence)?.?key(?:s)?(?:$|[^a-z])|private|authori[sz]ation|(?:^|[^a-z])auth(?:$|[^a-z])|bearer|jwt|credential|cookie|session.?id|csrf|xsrf|card|cc-|cvv|cvc|iban|\bbic\b|swift|bank|account.?n(?:o|um)|routing|ssn|social.?sec|s[eé]cu|tax|\bnif\b|passport|one.?time|otp|verif|\bpin\b/;
+  /pass|pwd|\bmdp\b|secret|token|(?:^|[^a-z])(?:api|access|private|secret|license|licence)?.?key(?:s)?(?:$|[^a-z])|private|authori[sz]ation|(?:^|[^a-z])auth(?:$|[^a-z])|bearer|jwt|credential|cookie|session.?id|csrf|xsrf|card|carte|cryptogramme|cc-|cvv|cvc|iban|\bbic\b|swift|bank|account.?n(?:o|um)|routing|ssn|social.?sec|s[eé]cu|tax|\bnif\b|passport|one.?time|otp|verif|\bpin\b/;
 
 /** Whether a form field's, a trait's or a URL query parameter's name is a secret's (a password, a token, a card…). */
 export const isSecretName = (name: string) => SECRET.test(name.trim().toLowerCase());

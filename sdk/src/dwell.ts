@@ -64,10 +64,11 @@ export function trackDwell(): () => void {
   };
 
   // Pointer events cover mouse, pen and touch, and keys; none of these can block scrolling, so they need no
-  // `passive`. Focus: the window's, and a field's (captured: it does not bubble), which a visitor's click or key
-  // gives anyway. Scrolling counts for the page itself only (scroll events do not bubble): an inner element that
-  // scrolls by itself (a carousel) is no visitor.
-  for (const type of ['pointerdown', 'pointermove', 'keydown', 'focus']) addEventListener(type, active, true);
+  // `passive`. The wheel (or a touchpad) is a visitor scrolling, the page or an element of it (an app whose content
+  // scrolls in a panel); browsers make a window's wheel listeners passive. Focus: the window's, and a field's
+  // (captured: it does not bubble), which a visitor's click or key gives anyway. A scroll event counts for the page
+  // itself only (scroll events do not bubble): an inner element that scrolls by itself (a carousel) is no visitor.
+  for (const type of ['pointerdown', 'pointermove', 'keydown', 'wheel', 'focus']) addEventListener(type, active, true);
   addEventListener('scroll', active);
   // Leaving is when the last piece of dwell is known, so this is also where the whole queue goes out, by beacon.
   // pagehide and the hidden state both mean leaving, in either order (pagehide first, in Chromium): the second adds

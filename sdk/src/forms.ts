@@ -41,9 +41,9 @@ export function trackForms(): void {
             /mail|courr|name|nom|size|employ|salari|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci|entreprise|industr|sect|countr|pays|phone|tel|mobile|portab|activit/.test(
               key,
             )) &&
-          // Never read, even when the pattern above matches ("cardholder_name", "passport_country", "company_iban",
-          // "social_security", "securite_sociale", "sécurité_sociale").
-          !/pass|card|cc-|iban|s.cu/.test(key) &&
+          // Never read, even when the pattern above matches ("cardholder_name", "nom_sur_la_carte", "passport_country",
+          // "company_iban", "social_security", "securite_sociale", "sécurité_sociale").
+          !/pass|card|carte|cc-|iban|s.cu/.test(key) &&
           // Passwords, hidden and file inputs, and unchecked boxes: a checkbox's type and state read "checkboxfalse", a
           // radio's "radiofalse" (no other type ends in x or o; a select's or a textarea's state is undefined).
           !/pass|hid|file|[xo]false/.test(field.type + field.checked) &&

@@ -48,6 +48,19 @@ describe('engaged dwell', () => {
     expect(total(page)).toBe(40_000);
   });
 
+  it('counts a visitor scrolling with the wheel or a touchpad, a panel of the page as well as the page', async () => {
+    const page = await openPage();
+    // An app whose content scrolls in a panel: the document never scrolls, the wheel turns over the panel.
+    const panel = document.createElement('div');
+    document.body.append(panel);
+    for (let t = 0; t < 60; t += 5) {
+      panel.dispatchEvent(new WheelEvent('wheel', { bubbles: true, deltaY: 150 }));
+      seconds(5);
+    }
+    setHidden(true);
+    expect(total(page)).toBe(60_000);
+  });
+
   it('does not count hidden or unfocused time', async () => {
     const page = await openPage();
     activeFor(5);

@@ -141,7 +141,7 @@ describe('form capture', () => {
     expect(sent.map(declarativeKey)).toEqual([key]);
   });
 
-  it.each(['message', 'comments', 'utm_campaign_internal', 'consent', 'search', 'password_hint', 'social_security_number', 'securite_sociale'])('does not read a field named "%s"', async (name) => {
+  it.each(['message', 'comments', 'utm_campaign_internal', 'consent', 'search', 'password_hint', 'social_security_number', 'securite_sociale', 'nom_sur_la_carte'])('does not read a field named "%s"', async (name) => {
     const page = await openPage();
     submit(form(`<input name="${name}" value="free text">`));
     expect(page.events('f')[0]!.p).toEqual({});
@@ -193,7 +193,7 @@ describe('form capture', () => {
   it('has the collector keep no secret, payment, bank, identity-number or one-time-code field, whatever its name also says', () => {
     for (const descriptor of [
       'employee_ssn  ', 'company_bank_account  ', 'company_tax_id  ', 'phone_verification_code  one-time-code', 'company_iban  ', 'passport_country  ',
-      'numero_secu  ', 'card_holder_name  ', 'api_token', 'pin  ', 'social_security_number  ', 'securite_sociale  ',
+      'numero_secu  ', 'card_holder_name  ', 'nom_sur_la_carte  ', 'cryptogramme  ', 'api_token', 'pin  ', 'social_security_number  ', 'securite_sociale  ',
       // Under the names sites and traits give secrets, French ones included: each was kept before.
       'mdp', 'pwd', 'api_key', 'apikey', 'license-key', 'private_key', 'authorization', 'auth', 'jwt', 'sessionid', 'session_id', 'cookie', 'credentials',
     ]) {
