@@ -300,15 +300,32 @@ export interface SizeRange {
   max: number | null;
 }
 
+/** A pattern and its replacement, in JavaScript's and in ClickHouse's (RE2) syntax, applied to folded text. */
+interface Rewrite {
+  pattern: string;
+  js: string;
+  sql: string;
+}
+
+/** Folded text with `rewrites` applied, in order. */
+const rewrite = (text: string, rewrites: readonly Rewrite[]) => rewrites.reduce((s, { pattern, js }) => s.replace(new RegExp(pattern, 'g'), js), fold(text));
+
+/** rewrite in SQL, each pattern bound as `<name><i>`. */
+const rewriteSql = (expr: string, rewrites: readonly Rewrite[], name: string, p: SqlParams) =>
+  rewrites.reduce((sql, { pattern, sql: by }, i) => `replaceRegexpAll(${sql}, ${p.bind(`${name}${i}`, pattern)}, ${p.bind(`${name}${i}_by`, by)})`, foldSql(expr, p));
+
+/** A digit-group separator goes ("1 000", "1,000", "1.000"); applied twice, for millions. */
+const DIGIT_GROUPS: Rewrite = { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' };
+
 /**
  * Applied to folded text, in order: digit-group separators go ("1 000", "1,000", "1.000"), twice for millions;
  * comparison signs become words ("≤ 500", "<= 500" → "up to 500"; "≥ 250", ">=", "=>" → "at least 250"); a range's
  * "k" is given to a small lower bound too ("5-10k" → "5k-10k", where "500-1k" keeps its 500); then "2.5k" → 2500
  * and "10k" → 10000.
  */
-const SIZE_REWRITES: ReadonlyArray<{ pattern: string; js: string; sql: string }> = [
-  { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' },
-  { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' },
+const SIZE_REWRITES: readonly Rewrite[] = [
+  DIGIT_GROUPS,
+  DIGIT_GROUPS,
   { pattern: '(?:≤|<=|=<) ?', js: 'up to ', sql: 'up to ' },
   { pattern: '(?:≥|>=|=>) ?', js: 'at least ', sql: 'at least ' },
   { pattern: '(^|[^\\d.,])(\\d\\d?)( ?(?:-|to|a) ?)(\\d+(?:[.,]\\d)? ?k(?:[^a-z]|$))', js: '$1$2k$3$4', sql: '\\1\\2k\\3\\4' },
@@ -331,13 +348,9 @@ const SIZE = {
   first: '(\\d+)',
 } as const;
 
-function rewriteSize(text: string): string {
-  return SIZE_REWRITES.reduce((s, { pattern, js }) => s.replace(new RegExp(pattern, 'g'), js), fold(text));
-}
-
 /** A company size as typed in a form → the range of employees it states, or null when it states none. */
 export function companySizeOf(text: string): SizeRange | null {
-  const s = rewriteSize(text);
+  const s = rewrite(text, SIZE_REWRITES);
   const numbers = (pattern: string) => s.match(new RegExp(pattern))?.slice(1).filter((group) => group !== undefined).map(Number);
   let n: number[] | undefined;
   if ((n = numbers(SIZE.below))) return { min: Math.min(1, n[0]!), max: Math.max(n[0]! - 1, 0) };
@@ -349,25 +362,20 @@ export function companySizeOf(text: string): SizeRange | null {
   return null;
 }
 
-/** The number a value states, for range rules: a size's lower bound, the same as companySizeOf(...).min. */
+/** A company size's lower bound, the same as companySizeOf(...).min: what a range rule on company_size reads. */
 export function numberOf(text: string): number | null {
   return companySizeOf(text)?.min ?? null;
 }
 
-/** numberOf in SQL: Nullable(Float64), the branches of companySizeOf in its order (a range need not come first: "Team of 5, 251-500"). */
-export function numberSql(expr: string, p: SqlParams): string {
-  return numberOfSizeTextSql(sizeTextSql(expr, p), p);
-}
-
 /** The folded, rewritten text numberOfSizeTextSql reads: a query can compute it once as a column of its own. */
 export function sizeTextSql(expr: string, p: SqlParams): string {
-  return SIZE_REWRITES.reduce(
-    (sql, { pattern, sql: replacement }, i) => `replaceRegexpAll(${sql}, ${p.bind(`size_rewrite${i}`, pattern)}, ${p.bind(`size_rewrite${i}_by`, replacement)})`,
-    foldSql(expr, p),
-  );
+  return rewriteSql(expr, SIZE_REWRITES, 'size_rewrite', p);
 }
 
-/** numberSql from sizeTextSql's text (an expression used several times, so best a plain column). */
+/**
+ * numberOf in SQL, from sizeTextSql's text (an expression used several times, so best a plain column): Nullable(Float64),
+ * the branches of companySizeOf in its order (a range need not come first: "Team of 5, 251-500").
+ */
 export function numberOfSizeTextSql(rewritten: string, p: SqlParams): string {
   // The first number the pattern's first match holds (at_least has it in one of two groups).
   const number = (name: keyof typeof SIZE) => `toFloat64OrNull(arrayFirst(x -> x != '', extractGroups(${rewritten}, ${p.bind(`size_${name}`, SIZE[name])})))`;
@@ -385,9 +393,9 @@ export function numberOfSizeTextSql(rewritten: string, p: SqlParams): string {
  * "1,500,000", "1.500.000"), as for sizes; a decimal comma becomes a point ("2,9"); a hyphen after a letter joins
  * words ("covid-19", "series-b") and is no minus sign.
  */
-const AMOUNT_REWRITES: ReadonlyArray<{ pattern: string; js: string; sql: string }> = [
-  SIZE_REWRITES[0]!,
-  SIZE_REWRITES[1]!,
+const AMOUNT_REWRITES: readonly Rewrite[] = [
+  DIGIT_GROUPS,
+  DIGIT_GROUPS,
   { pattern: '(\\d),(\\d)', js: '$1.$2', sql: '\\1.\\2' },
   { pattern: '([a-z])-', js: '$1 ', sql: '\\1 ' },
 ];
@@ -403,8 +411,7 @@ const BILLIONS = ['b', 'bn', 'md', 'mds', 'milliard', 'milliards', 'billion', 'b
  * "€25k" 25,000 and "$1M - $5M" 1,000,000 (a range's lower bound); null when it states none.
  */
 export function amountOf(text: string): number | null {
-  const rewritten = AMOUNT_REWRITES.reduce((s, { pattern, js }) => s.replace(new RegExp(pattern, 'g'), js), fold(text));
-  const match = new RegExp(AMOUNT).exec(rewritten);
+  const match = new RegExp(AMOUNT).exec(rewrite(text, AMOUNT_REWRITES));
   if (!match) return null;
   const [, sign, digits, magnitude = ''] = match;
   const scale = magnitude === 'k' ? 1e3 : MILLIONS.includes(magnitude) ? 1e6 : BILLIONS.includes(magnitude) ? 1e9 : 1;
@@ -413,11 +420,7 @@ export function amountOf(text: string): number | null {
 
 /** amountOf in SQL: Nullable(Float64). */
 export function amountSql(expr: string, p: SqlParams): string {
-  const rewritten = AMOUNT_REWRITES.reduce(
-    (sql, { pattern, sql: replacement }, i) => `replaceRegexpAll(${sql}, ${p.bind(`amount_rewrite${i}`, pattern)}, ${p.bind(`amount_rewrite${i}_by`, replacement)})`,
-    foldSql(expr, p),
-  );
-  const groups = `extractGroups(${rewritten}, ${p.bind('amount', AMOUNT)})`;
+  const groups = `extractGroups(${rewriteSql(expr, AMOUNT_REWRITES, 'amount_rewrite', p)}, ${p.bind('amount', AMOUNT)})`;
   return letSql(
     'amount_groups',
     groups,

@@ -8,7 +8,7 @@ import { insertEvents } from '../../collector/ingest/sink.ts';
 import { createStoreClient, encodedInsertOf } from '../../collector/store/client.ts';
 import { migrate } from '../../collector/store/migrate.ts';
 import { compileScoring, ownerOf, ownerSql, type GivenEmail, type LeadScore } from '../../scoring/compile.ts';
-import { amountOf, amountSql, companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberSql, saysNothing, saysNothingSql, seniorityOf, senioritySql } from '../../scoring/normalize.ts';
+import { amountOf, amountSql, companyKey, companyKeySql, companySizeOf, countryCodeOf, countryCodeSql, numberOfSizeTextSql, saysNothing, saysNothingSql, seniorityOf, senioritySql, sizeTextSql } from '../../scoring/normalize.ts';
 import { defaultRules, rulesSchema, type RulesInput } from '../../scoring/rules.ts';
 import { SqlParams } from '../../scoring/sql.ts';
 import { scoreLeads } from '../../scoring/store.ts';
@@ -639,7 +639,7 @@ describe('normalisation in SQL', () => {
     // Answers that say nothing, and short or foreign ones that say something: the merge tells them apart in SQL.
     inputs.push('-', ' . ', '?', 'N/A', 'n.c.', 'NÉANT', 'Ne\u0301ant', 'aucune', 'Non communiqué', 'XXX', '\u00a0–\u00a0', '👍', '\n-\n', 'No', 'Nana', '日本電気', 'Москва', 'x-ray');
     inputs.push('-5', '−5 %', 'growth: -5%', '2,9', '12.75%', '1,500,000', '1.500.000', '€25k', '1.5M', '$1M - $5M', '3 millions', '2 Md€', '5 - -1', 'covid-19', '12 months');
-    const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberSql('x', p)} AS size_min, ${amountSql('x', p)} AS amount, ${countryCodeSql('x', p)} AS country, ${companyKeySql('x', p)} AS company,
+    const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberOfSizeTextSql(sizeTextSql('x', p), p)} AS size_min, ${amountSql('x', p)} AS amount, ${countryCodeSql('x', p)} AS country, ${companyKeySql('x', p)} AS company,
         CAST(${saysNothingSql('x', p)}, 'Bool') AS says_nothing
       FROM (SELECT arrayJoin(${p.bind('inputs', inputs, 'Array(String)')}) AS x)`;
     const result = await client.query({ query, query_params: p.values, format: 'JSONEachRow' });
