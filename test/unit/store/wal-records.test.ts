@@ -38,6 +38,22 @@ describe('the rows of a write-ahead log record', () => {
     expect(batch.identities).toEqual([expect.objectContaining({ email: 'ada@acme.test', visitor_id: 'visitor-0001' })]);
   });
 
+  it('name each visitor the rows touch once, a browser flagged as automated apart, in the order they come', () => {
+    const other = { ...rows[0]!, visitor_id: 'visitor-0002' };
+    const flagged = { ...rows[0]!, is_bot: 1 };
+    const elsewhere = { ...rows[0]!, site_id: 'globex' };
+    const mixed = [rows[0]!, other, rows[1]!, flagged, other, elsewhere, rows[2]!, flagged];
+    const [record] = parseRecords(encodeRecord(mixed, NOW)).records;
+    expect(decodeRecord(record!).visitors).toEqual([
+      { site_id: 'acme', visitor_id: 'visitor-0001', is_bot: 0 },
+      { site_id: 'acme', visitor_id: 'visitor-0002', is_bot: 0 },
+      { site_id: 'acme', visitor_id: 'visitor-0001', is_bot: 1 },
+      { site_id: 'globex', visitor_id: 'visitor-0001', is_bot: 0 },
+    ]);
+    expect(acceptedAtOf(record!)).toBe(NOW);
+    expect(batchOfRows(mixed).visitors).toEqual(decodeRecord(record!).visitors);
+  });
+
   it('builds an insert of several megabytes whole, letting requests in while it copies', async () => {
     const batches = Array.from({ length: 40 }, (_, n) => batchOfRows([{ ...rows[0]!, title: `${n}`.repeat(100_000) }]));
     let built = false;
