@@ -135,10 +135,21 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     if (person && visitorOfId(id)) return visitorAsPerson(site, id, reply);
     const lead = await (person ? findPerson : findLead)(client, site, id, countsBots(site));
     if (!lead) {
-      if (!person || !(await answeredErased(reply, site, id))) notFound(reply, site, id);
+      if (!person) await lostLead(reply, site, id);
+      else if (!(await answeredErased(reply, site, id))) notFound(reply, site, id);
       return;
     }
     return { site, lead };
+  }
+
+  /**
+   * The 404 of a lead id findLead does not find, naming the leads that hold its visits now when it is one that is no
+   * more (successorsOf): what the lead page answers, its qualification's routes answer too, so a CRM's sync or a
+   * bookmark that posts a checklist to the old id learns where the lead, and the checklist it carried, went.
+   */
+  async function lostLead(reply: FastifyReply, site: string, id: string) {
+    const replacedBy = await successorsOf(client, site, id);
+    return notFound(reply, site, id, replacedBy.length > 0 ? replacedBy : undefined);
   }
 
   /**
@@ -261,7 +272,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return oneAtATime(`${found.site}/${found.lead.id}`, async () => {
       // An erasure may have run while this change waited its turn: its row would bring back what was erased (notes
       // are about the person), under the lead id the same email gives again.
-      if (!(await findLead(client, found.site, found.lead.id, countsBots(found.site)))) return notFound(reply, found.site, found.lead.id);
+      if (!(await findLead(client, found.site, found.lead.id, countsBots(found.site)))) return lostLead(reply, found.site, found.lead.id);
       const { policy, history, verdict } = await currentQualification(found.site, found.lead.id);
       // Whether it changed anything or not, the answer is what GET answers: the verdict, who last changed it, the history.
       const unchanged = { ...verdict, history };

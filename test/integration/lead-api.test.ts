@@ -206,6 +206,11 @@ describe('one lead through the API', () => {
     await drained(server);
     const page = await getJson(server, `/api/leads/${leadIdOf(typo)}?site=acme`);
     expect([page.status, page.body.code, page.body.replacedBy]).toEqual([404, 'lead_not_found', [{ id: leadIdOf(fixed), email: fixed }]]);
+    // Its qualification's routes say the same (a CRM's sync posting to the old id), and change nothing.
+    const checklist = await getJson(server, `/api/leads/${leadIdOf(typo)}/qualification?site=acme`);
+    const posted = await send('POST', `/api/leads/${leadIdOf(typo)}/qualification?site=acme`, { owner: 'zed' });
+    for (const answer of [checklist, posted]) expect([answer.status, answer.body.code, answer.body.replacedBy]).toEqual([404, 'lead_not_found', [{ id: leadIdOf(fixed), email: fixed }]]);
+    expect((await getJson(server, `/api/leads/${leadIdOf(fixed)}/qualification?site=acme`)).body).toMatchObject({ owner: '', history: [] });
     // A colleague who gives her email in a visit of her own on the same computer holds that visit alone: not named.
     const colleague = `kim.${browser}@acme-typo.com`;
     await postBatch(server, { s: 'acme', v: browser, e: [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', sid: `other-${browser}`, ss: 1, t: minutesAgo(1), p: { email: colleague } })] });
