@@ -286,6 +286,16 @@ export async function createWalSink({
     });
   }
 
+  /**
+   * Seals the segment being written, without waiting: the drainer, which calls this, deletes it once it has moved past
+   * it. What the erasure's own purge did for the records before it, for those of the person that came after it.
+   */
+  function forgetErased(): void {
+    sealAndDelete().catch((err: unknown) => {
+      if (!stopping) log.warn({ err }, "cannot delete the write-ahead log's segment that holds events of a person erased; it goes once full");
+    });
+  }
+
   /** Seals the segment being written, and resolves once it and those before it are drained and deleted. */
   async function sealAndDelete(): Promise<void> {
     const through = await segments.seal();
@@ -383,6 +393,9 @@ export async function createWalSink({
         // of them. All the log gave, as an attempt that failed may have stored some of what this one dropped.
         const taken = erasures ? await erasures.stored(logged) : 0;
         if (taken > 0) log.info({ rows: taken }, 'deleted events of a person erased while they were being inserted');
+        // Events of a person erased before they came (a phone's retry queue) are in the log's records all the same,
+        // in clear, until their segment is deleted: sealed now, it is once drained, as after an erasure's purge.
+        if (taken > 0 || rows < logged.reduce((sum, batch) => sum + batch.rows, 0)) forgetErased();
         onStored(batches.flatMap((batch) => batch.visitors));
         if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');
         failingInserts = 0;
@@ -606,6 +619,8 @@ export async function createWalSink({
         settleDrainWaiters();
       });
       await Promise.race([everythingStored.catch(() => {}), deadline]);
+      // Everything stored: the segment being written goes too, so a stopped collector's log holds nothing ClickHouse has.
+      if (pendingRows === 0) await Promise.race([sealAndDelete().catch(() => {}), deadline]);
       stopping = true;
       signalStop();
       wakeDrainer();

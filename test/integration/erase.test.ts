@@ -600,6 +600,8 @@ describe('erasing a person', () => {
     await post(phone, [view(18, '/product/a')], visit);
     await drained(server);
     expect(await count('events WHERE visitor_id = {phone:String}', { phone })).toBe(0);
+    // Nor kept in clear in the write-ahead log that took them: its segment goes once drained.
+    await expect.poll(walOnDisk, { timeout: 5000 }).not.toContain(email);
     // Back after the erasure, new activity: a lead with none of what came before.
     await post(phone, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: email })], newVisitor());
     await drained(server);

@@ -1,5 +1,5 @@
 // @vitest-environment node
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EventRow } from '../../../collector/ingest/rows.ts';
 import { createWalSink, type WalSinkOptions } from '../../../collector/ingest/wal.ts';
-import { encodeRecord } from '../../../collector/ingest/wal-records.ts';
+import { encodeRecord, type LoggedBatch } from '../../../collector/ingest/wal-records.ts';
+import type { ErasureFilter } from '../../../collector/ingest/erasures.ts';
 
 // File system calls of the log made to fail on demand.
 const disk = vi.hoisted(() => ({ failFsyncs: 0, failUnlinks: 0, failReads: false }));
@@ -60,6 +61,8 @@ function countingClient() {
 const quiet = { info() {}, warn() {}, error() {} };
 const row = (title = '') => ({ site_id: 'acme', visitor_id: 'v-00000001', event_id: crypto.randomUUID(), ts: '2026-01-01 00:00:00.000', is_bot: 0, email: '', title }) as EventRow;
 const segmentFiles = () => readdirSync(dir).filter((file) => file.endsWith('.wal'));
+/** The log's segments as text: what someone who reads the data directory finds of the events. */
+const segmentsText = () => segmentFiles().map((file) => readFileSync(join(dir, file), 'latin1')).join('\n');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** What settles first: the promise, or `ms`. */
 const within = (promise: Promise<unknown>, ms: number) => Promise.race([promise.then(() => 'settled'), sleep(ms).then(() => 'still waiting')]);
@@ -224,6 +227,54 @@ describe('the write-ahead log sink', () => {
     clickHouse.failing = false;
     await wal.drained();
     expect(clickHouse.rows).toBe(1);
+    await wal.close();
+  });
+
+  it('keeps nothing ClickHouse has stored once it stops, and what it has not for the next start', async () => {
+    const clickHouse = countingClient();
+    const options = { dir, client: clickHouse.client, maxBytes: 1 << 20, flushMs: 10, retryCapMs: 20, closeTimeoutMs: 200, log: quiet };
+    const first = await createWalSink(options);
+    await first.write([row('Stored before the stop')]);
+    await first.drained();
+    expect(segmentsText()).toContain('Stored before the stop');
+    await first.close();
+    expect(segmentsText()).not.toContain('Stored before the stop');
+
+    clickHouse.failing = true;
+    const second = await createWalSink(options);
+    await second.write([row('Not stored yet')]);
+    await second.close();
+    expect(segmentsText()).toContain('Not stored yet');
+    clickHouse.failing = false;
+    const third = await createWalSink(options);
+    await third.drained();
+    expect(clickHouse.rows).toBe(2);
+    await third.close();
+    expect(segmentFiles().map((file) => statSync(join(dir, file)).size)).toEqual(segmentFiles().map(() => 0));
+  });
+
+  it('deletes the records of a person erased before their events came, once drained, and keeps the others stored', async () => {
+    const clickHouse = countingClient();
+    // An erasure filter that knows one erased browser: its batches are dropped, as erasures.ts drops them.
+    const erased = (batch: LoggedBatch) => batch.visitors.some((visitor) => visitor.visitor_id === 'v-erased01');
+    const erasures: ErasureFilter = {
+      apply: async (batches) => batches.map((batch) => (erased(batch) ? { events: Buffer.alloc(0), rows: 0, visitors: [], identities: [] } : batch)),
+      stored: async () => 0,
+      recorded() {},
+    };
+    const wal = await createWalSink({ dir, client: clickHouse.client, maxBytes: 1 << 20, flushMs: 10, closeTimeoutMs: 200, log: quiet, erasures });
+    await wal.write([row('Before anyone was erased')]);
+    await wal.drained();
+    // Their phone's retry queue, after the erasure: accepted (the 202 says nothing of who was erased), never stored.
+    await wal.write([{ ...row('Their late visit'), visitor_id: 'v-erased01' }]);
+    await wal.write([row('Someone else')]);
+    await wal.drained();
+    expect(clickHouse.rows).toBe(2);
+    await expect.poll(segmentsText, { timeout: 2000 }).not.toContain('Their late visit');
+    // The log goes on.
+    await wal.write([row('After')]);
+    await wal.drained();
+    expect(clickHouse.rows).toBe(3);
     await wal.close();
   });
 
