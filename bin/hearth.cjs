@@ -11,6 +11,16 @@ if (!existsSync(cli)) {
   console.error('hearth: not built yet; run "npm run build" first');
   process.exit(1);
 }
+// A build older than the sources (a `git pull` and `npm ci` without `npm run build`) would run the old program, which
+// reads the new version's migrations from collector/ and applies them to the store: refused. `start` serves the
+// snippet and the dashboards too.
+const { ARTEFACTS, outdated } = require('./build-stamp.cjs');
+const stale = outdated(process.argv[2] === 'start' ? Object.keys(ARTEFACTS) : ['server']);
+if (stale.length > 0) {
+  const folders = stale.flatMap((name) => ARTEFACTS[name]).map((folder) => `${folder}/`);
+  console.error(`hearth: dist/ was built from other sources than ${folders.join(', ')} hold now (a git pull or an edit since the last build); run "npm run build" first`);
+  process.exit(1);
+}
 // Loading the CLI takes about half a second, during which a SIGINT or SIGTERM would kill the process by the signal's
 // default action: one is kept instead, for the CLI to stop as it would a moment later (its LoadSignals).
 let signalled;
