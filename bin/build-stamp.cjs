@@ -3,7 +3,7 @@
 // otherwise run on, and apply to the store the new version's migrations, which it reads from collector/ at run time.
 // `node bin/build-stamp.cjs write NAME…` after a build step (package.json's build scripts).
 const { createHash } = require('node:crypto');
-const { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 
 const ROOT = join(__dirname, '..');
@@ -37,9 +37,18 @@ function write(name) {
   writeFileSync(stampFile(name), `${digestOf(name)}\n`);
 }
 
+/** A part's stamp, or undefined when its build wrote none (an older build). */
+function stampOf(name) {
+  try {
+    return readFileSync(stampFile(name), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The parts among `names` built from other sources than those on disk now, or with no stamp (an older build). */
 function outdated(names) {
-  return names.filter((name) => !existsSync(stampFile(name)) || readFileSync(stampFile(name), 'utf8').trim() !== digestOf(name));
+  return names.filter((name) => stampOf(name) !== digestOf(name));
 }
 
 module.exports = { ARTEFACTS, outdated };

@@ -281,9 +281,7 @@ export async function createWalSink({
    */
   async function releaseDrainedSegment(): Promise<void> {
     if (pendingRows > 0 || closing) return;
-    await sealAndDelete().catch((err: unknown) => {
-      if (!stopping) log.warn({ err }, 'cannot give back the room of a drained segment of the write-ahead log; trying again');
-    });
+    await sealAndDeleteOrWarn('cannot give back the room of a drained segment of the write-ahead log; trying again');
   }
 
   /**
@@ -291,8 +289,13 @@ export async function createWalSink({
    * it. What the erasure's own purge did for the records before it, for those of the person that came after it.
    */
   function forgetErased(): void {
-    sealAndDelete().catch((err: unknown) => {
-      if (!stopping) log.warn({ err }, "cannot delete the write-ahead log's segment that holds events of a person erased; it goes once full");
+    void sealAndDeleteOrWarn("cannot delete the write-ahead log's segment that holds events of a person erased; it goes once full");
+  }
+
+  /** sealAndDelete, its failure logged as `warning` (unless the log is closing under it), never thrown. */
+  function sealAndDeleteOrWarn(warning: string): Promise<void> {
+    return sealAndDelete().catch((err: unknown) => {
+      if (!stopping) log.warn({ err }, warning);
     });
   }
 
