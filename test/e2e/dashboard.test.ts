@@ -174,11 +174,16 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByRole('button', { name: 'Save qualification' }).click();
     await page.getByText('Saved: this lead is now a prospect.').waitFor();
     expect(await page.getByRole('textbox', { name: 'Note on budget' }).inputValue()).toBe('40k approved for Q3');
+    // A note saved on a prospect leaves it one: the message does not announce it again.
+    await page.getByRole('textbox', { name: 'Note on timing' }).fill('signs in Q3');
+    await page.getByRole('button', { name: 'Save qualification' }).click();
+    await expect.poll(() => page.locator('p.saved[role=status]').innerText()).toBe('Saved.');
     // Who changed what, and when, newest first.
     const history = page.locator('.qualification-history li');
-    await expect.poll(() => history.allInnerTexts()).toHaveLength(3);
+    await expect.poll(() => history.allInnerTexts()).toHaveLength(4);
     const changes = (await history.allInnerTexts()).map((line) => line.replace(/^\d{1,2} \w{3} \d{4}, \d\d:\d\d UTC · /, ''));
     expect(changes).toEqual([
+      'sam: noted on Timing: “signs in Q3”',
       'sam: ticked Timing',
       'sam: unticked Timing',
       'sam: ticked Budget, Authority, Need, and Timing; noted on Budget: “40k approved for Q3”; assigned to sam',
@@ -459,7 +464,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const read = async (page: Page) => Object.fromEntries(await Promise.all(Object.entries(form(page)).map(async ([key, value]) => [key, await value])));
     await expect.poll(() => read(lin.page)).toEqual(both);
     await expect.poll(() => lin.page.locator('.qualification-status').innerText()).toBe('Status: Lead (missing: Authority, Timing)');
-    expect(await lin.page.getByText(/^Saved\./).innerText()).toBe('Saved. To become a prospect it still needs Authority, Timing.');
+    // She is told what Sam changed while her page was open: her save merged onto it.
+    expect(await lin.page.getByText(/^Saved\./).innerText()).toBe(
+      'Saved. To become a prospect it still needs Authority, Timing. While this page was open, sam changed it: ticked Budget; noted on Budget: “20k set aside”; assigned to sam.',
+    );
 
     // And so does the API, and Sam's page once reloaded.
     const { body } = await getJson(server, `/api/leads/${leadId}/qualification?site=acme`);
@@ -863,6 +871,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const leadId = new URL(page.url()).pathname.split('/').pop();
     const { body } = await getJson(server, `/api/leads/${leadId}/qualification?site=acme`);
     expect({ disqualified: body.disqualified, reason: body.reason, budget: body.notes.budget }).toEqual({ disqualified: true, reason: 'not a buyer', budget: 'no budget: a student project' });
+    // A note saved afterwards is not a second disqualification.
+    await page.getByRole('textbox', { name: 'Note on need' }).fill('coursework');
+    await page.getByRole('button', { name: 'Save qualification' }).click();
+    await expect.poll(() => page.locator('p.saved[role=status]').innerText()).toBe('Saved. The lead stays disqualified.');
     expect(problems).toEqual([]);
     await page.context().close();
   });

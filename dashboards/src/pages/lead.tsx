@@ -355,8 +355,10 @@ function fields(verdict: Verdict): ChecklistFields {
 /** The checklist sales fill in (the site's framework, as its config says), the owner, and disqualification. */
 function Qualification({ session, site, lead, onSaved }: { session: Session; site: PageProps['site']; lead: LeadDetail; onSaved: () => void }) {
   const verdict = lead.qualification;
-  // The qualification the form was last filled from: what the user changed is measured against it.
-  const [loaded, setLoaded] = useState<ChecklistFields>(() => fields(verdict));
+  // The qualification the form was last filled from, whole: what the user changed is measured against it, a save's
+  // message too, and the lines of its history are those the user has seen (changedMeanwhile).
+  const [filled, setFilled] = useState(verdict);
+  const loaded = fields(filled);
   const [boxes, setBoxes] = useState<Record<string, boolean>>(loaded.boxes);
   const [notes, setNotes] = useState<Record<string, string>>(loaded.notes);
   const [owner, setOwner] = useState(verdict.owner);
@@ -376,12 +378,28 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
 
   /** Shows the qualification as the server has it, every change included, and measures the next changes from it. */
   function fill(current: Verdict) {
-    const filled = fields(current);
-    setLoaded(filled);
-    setBoxes(filled.boxes);
-    setNotes(filled.notes);
+    setFilled(current);
+    setBoxes(current.boxes);
+    setNotes(current.notes);
     setOwner(current.owner);
     setReason('');
+  }
+
+  /**
+   * What other people changed since the form was last filled, as the history says it ("sam: ticked Budget; assigned to
+   * sam"): a save merges onto their changes, and may replace their owner, so the one who saves is told of them. The
+   * user's own lines are theirs (another tab's included); signed in with a token that names no one, the line this save
+   * wrote (the last of the answer's history) is.
+   */
+  function changedMeanwhile(current: Verdict, made: Verdict): string {
+    const history = current.history ?? [];
+    const mine = made.history?.at(-1);
+    const others = history
+      .map((record, i) => ({ record, said: describeQualificationChange(history[i - 1], record, humanize) }))
+      .slice(filled.history?.length ?? 0)
+      .filter(({ record, said }) => said.length > 0 && (session.user ? record.changedBy !== session.user.name : record.changedAt !== mine?.changedAt));
+    if (others.length === 0) return '';
+    return ` While this page was open, ${others.map(({ record, said }) => `${record.changedBy || 'someone'} changed it: ${said.join('; ')}`).join('; then ')}.`;
   }
 
   async function save(change: Record<string, unknown>, done: (verdict: Verdict) => string) {
@@ -393,8 +411,9 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
       // The answer is the state this change made; one another collector took at the same moment is missing from it,
       // but not from the lead's qualification, which replays every change.
       const current = await request<Verdict>(path).catch(() => made);
+      const meanwhile = changedMeanwhile(current, made);
       fill(current);
-      setMessage({ text: done(current) });
+      setMessage({ text: done(current) + meanwhile });
       onSaved();
     } catch (error) {
       // The server could not take it for now: the change is still in the form, to be saved again.
@@ -408,12 +427,17 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   /** What a lead still lacks to be a prospect: its unticked boxes, and an owner (named `owner` as in "an owner"). */
   const lacking = (next: Verdict, owner: string) => [...next.missing.map(humanize), ...(next.owner ? [] : [owner])].join(', ');
   const needs = (next: Verdict) => lacking(next, 'an owner');
+  // Measured from the qualification the form was filled from: a note saved on a prospect leaves it one, and says no more.
   const describe = (next: Verdict) =>
     next.disqualified
-      ? 'Saved: disqualified.'
+      ? filled.disqualified
+        ? 'Saved. The lead stays disqualified.'
+        : 'Saved: disqualified.'
       : next.prospect
-        ? 'Saved: this lead is now a prospect.'
-        : verdict.prospect
+        ? filled.prospect
+          ? 'Saved.'
+          : 'Saved: this lead is now a prospect.'
+        : filled.prospect
           ? `Saved: no longer a prospect. It needs ${needs(next)}.`
           : `Saved. To become a prospect it still needs ${needs(next)}.`;
 
