@@ -560,6 +560,10 @@ function hostForPeople(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/** `hearth demo` writes its history this many visitors at a time, and says how far it got at most this often. */
+const DEMO_SLICE = 2000;
+const DEMO_PROGRESS_MS = 5000;
+
 const writeDemoHistory: SiteCommand = async ({ options, config, site, store, client }) => {
   await prepareStore(client, store, config.storage?.retentionDays);
   // Made-up visitors and leads in a real site would sit in every figure, list and MQL count, and could only be taken
@@ -594,12 +598,22 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
   // 37,000 rows, still large inserts (the store writes one part per insert).
   let events = 0;
   let leads = 0;
-  for (const rows of historySlices(history, 2000)) {
+  let written = 0;
+  // A large history takes minutes (30,000 visitors: ~2.5): what it is doing is said every few seconds, never silent.
+  console.log(`writing ${history.days} days of ${counted(visitors, 'visitor')} for site "${site.id}"…`);
+  let said = Date.now();
+  for (const rows of historySlices(history, DEMO_SLICE)) {
     await insertEvents(client, rows);
     events += rows.length;
+    written = Math.min(visitors, written + DEMO_SLICE);
     // A lead's email carries its visitor's number: no two slices share one.
     leads += new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
+    if (Date.now() - said >= DEMO_PROGRESS_MS && written < visitors) {
+      console.log(`  ${formatCount(written)} of ${counted(visitors, 'visitor')} written (${counted(events, 'event')})`);
+      said = Date.now();
+    }
   }
+  console.log(`scoring ${counted(leads, 'lead')}…`);
   await refreshStoredScores(config, store, client);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`wrote ${counted(events, 'event')} of ${counted(visitors, 'visitor')} (${counted(leads, 'lead')}) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);

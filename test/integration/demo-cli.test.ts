@@ -13,6 +13,8 @@ describe('hearth demo', () => {
     expect(demo.stderr).toBe('');
     const [, events, leads] = /wrote ([\d,]+) events of 300 visitors \((\d+) leads\) for site "demo"/.exec(demo.stdout) ?? [];
     expect(Number(events!.replaceAll(',', ''))).toBeGreaterThan(3000);
+    // What it is doing, as it begins each step (a large history takes minutes), before what it did.
+    expect(demo.stdout.split('\n').slice(0, 2)).toEqual(['writing 90 days of 300 visitors for site "demo"…', `scoring ${leads} leads…`]);
 
     const hearth = await startHearthProcess(['--config', 'test/fixtures/hearth.demo.json'], { HEARTH_DATA_DIR: dataDir });
     try {
