@@ -370,6 +370,9 @@ async function storedOrLiveScore(client: ClickHouseClient, site: SiteConfig, lea
  * through automated browsers, unless the rules count bots) has it read from its events; the current score and the
  * score over time are one read. The reads that need the id alone start with findLead's, side by side.
  */
+/** The lead page's timeline: its latest events, this many. */
+const RECENT_EVENTS = 100;
+
 export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: string) {
   if (!isLeadId(id)) return undefined;
   const stored = leadSnapshots(client, site.id, id);
@@ -384,7 +387,9 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
     const replacedBy = await successorsOf(client, site.id, id);
     return replacedBy.length ? { replacedBy } : undefined;
   }
-  const [events, [qualification, snapshots]] = await Promise.all([leadEvents(client, site.id, lead, 100), reading]);
+  // One more than it shows, to say whether older events are left out (they are in the export).
+  const [read, [qualification, snapshots]] = await Promise.all([leadEvents(client, site.id, lead, RECENT_EVENTS + 1), reading]);
+  const events = read.slice(0, RECENT_EVENTS);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);
   // One point per visible change: a snapshot that records other rules alone (an upgrade, a rules change that moved
@@ -396,7 +401,7 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   // A lead seen only through an automated browser has no score unless the rules count bots.
   // As the list shows the lead: when it was first and last seen (as its score counts its visits).
   const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: null, lastSeen: null };
-  return { ...lead, kind: 'lead', ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), score: null }), qualification: { ...qualification.verdict, history: qualification.history }, recentEvents: events,
+  return { ...lead, kind: 'lead', ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), score: null }), qualification: { ...qualification.verdict, history: qualification.history }, recentEvents: events, olderEvents: read.length > RECENT_EVENTS,
     // The score over time, from its snapshots: one point per visible change.
     scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
 }

@@ -1071,6 +1071,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
       expect.stringMatching(/UTC\s+Submitted the form newsletter as mary\./),
       expect.stringMatching(/UTC\s+Viewed \/, arriving from google\.com, engaged for 25 s$/),
     ]);
+    expect(await page.locator('section[aria-labelledby=timeline-title] p.muted').innerText()).toBe('All 2 events, newest first.');
     await page.locator('.profile').getByRole('link', { name: 'google.com', exact: true }).click();
     await page.getByRole('heading', { name: 'Leads', exact: true }).waitFor();
     expect(await page.getByLabel('Source').inputValue()).toBe('google.com');

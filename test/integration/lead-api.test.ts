@@ -42,6 +42,19 @@ async function makeLead(site = 'acme', origin = SITE_ORIGIN, email = `ada.${newV
 }
 
 describe('one lead through the API', () => {
+  it('shows the latest 100 events of a lead who has more, and says older ones are left out', async () => {
+    const lead = await makeLead();
+    // 97 page views more: 101 events in all, the oldest (the first pricing view, 50 minutes ago) left out.
+    const views = Array.from({ length: 97 }, (_, i) => wireEvent({ u: `${SITE_ORIGIN}/docs/${i}`, t: minutesAgo(9) + i * 1000 }));
+    await postBatch(server, { s: 'acme', v: lead.laptop, e: views.slice(0, 50) });
+    await postBatch(server, { s: 'acme', v: lead.laptop, e: views.slice(50) });
+    await drained(server);
+    const { body } = await getJson(server, `/api/leads/${lead.id}?site=acme`);
+    expect(body.recentEvents).toHaveLength(100);
+    expect(body.olderEvents).toBe(true);
+    expect(body.recentEvents.at(-1)).toMatchObject({ type: 'pageview', path: '/product' });
+  });
+
   it('shows the profile merged from forms and identify calls, every device, and recent events', async () => {
     const lead = await makeLead();
     const { status, body } = await getJson(server, `/api/leads/${lead.id}?site=acme`);
@@ -53,6 +66,7 @@ describe('one lead through the API', () => {
     expect(body.lastSeen).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(body.profile).toEqual({ job_title: 'COO', company: 'Lovelace', country: 'FR' });
     expect(body.recentEvents.map((e: { type: string }) => e.type)).toEqual(['identify', 'form', 'pageview', 'pageview']);
+    expect(body.olderEvents).toBe(false);
     expect(body.qualification).toMatchObject({ framework: 'bant', prospect: false, missing: ['budget', 'authority', 'need', 'timing'] });
     // Its times in ISO 8601 UTC, as the score history's.
     expect(body.recentEvents.map((e: { ts: string; received_at: string }) => [e.ts, e.received_at]).flat()).toEqual(Array(8).fill(expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)));

@@ -35,6 +35,8 @@ interface LeadDetail {
   firstTouch?: { utm_source: string; utm_medium: string; referrer_host: string };
   qualification: Verdict;
   recentEvents: TimelineEvent[];
+  /** Whether the lead has events older than recentEvents (the API sends its latest 100). */
+  olderEvents?: boolean;
   scoreHistory?: { at: string; score: number; temperature: Temperature }[];
 }
 
@@ -172,7 +174,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
         </Panel>
 
         <Panel id="timeline" title="Timeline" wide>
-          <Timeline events={data.recentEvents} />
+          <Timeline events={data.recentEvents} older={data.olderEvents === true} />
         </Panel>
       </div>
     </div>
@@ -327,13 +329,17 @@ function describeEvent(event: TimelineEvent): string {
   }
 }
 
-function Timeline({ events: all }: { events: TimelineEvent[] }) {
+function Timeline({ events: all, older }: { events: TimelineEvent[]; older: boolean }) {
   // Engaged time under a second (a tab closed or left at once) says nothing of interest.
   const events = all.filter((event) => event.type !== 'engagement' || event.engaged_ms >= 1000);
-  if (events.length === 0) return <p class="muted">No events.</p>;
+  if (events.length === 0 && !older) return <p class="muted">No events.</p>;
   return (
     <>
-      <p class="muted">The latest {events.length} events, newest first.</p>
+      <p class="muted">
+        {older
+          ? `The latest ${formatNumber(events.length)} events, newest first; older ones are in the export above.`
+          : `All ${formatNumber(events.length)} events, newest first.`}
+      </p>
       <ScrollRegion label="Timeline events" class="timeline-scroll">
         <ol class="timeline">
           {events.map((event) => (
