@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SinkStatus } from './ingest/sink.ts';
+import type { ScoringStatus } from './scorer.ts';
 
 /** What the sink reports; the write-ahead log also counts the events ClickHouse refused since start. */
 type BacklogStatus = SinkStatus & { rejectedRows?: number };
@@ -37,6 +38,8 @@ export interface HearthMetrics {
   watchBacklog(status: () => BacklogStatus): void;
   /** One attempt to send an alert to a destination, and the delivery's state after it. */
   alertAttempt(channel: AlertChannel, state: 'delivered' | 'pending' | 'dead'): void;
+  /** Reads the scorer's gauges at each scrape. */
+  watchScoring(status: () => ScoringStatus): void;
 }
 
 /** The kinds of alert destination (sites[].alerts.destinations[].type). */
@@ -134,6 +137,36 @@ export function createMetrics(): HearthMetrics {
   });
   for (const channel of ALERT_CHANNELS) for (const outcome of Object.values(ALERT_OUTCOMES)) alertAttempts.inc({ channel, outcome }, 0);
 
+  // Whether scores are current: what waits for its round, a full pass (start, hourly, a rules change) under way and
+  // how far it got, and when the last one ended. Read from the scorer at each scrape.
+  let scoring: (() => ScoringStatus) | undefined;
+  new Gauge({
+    name: 'hearth_scoring_pending_visitors',
+    help: 'Browsers whose events are stored but whose leads wait for their next rescoring round.',
+    registers: [registry],
+    collect() {
+      const status = scoring?.();
+      if (status) this.set(status.pendingVisitors);
+    },
+  });
+  const perSite = (name: string, help: string, value: (site: ScoringStatus['sites'][number]) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['site'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const site of scoring?.().sites ?? []) {
+          const measured = value(site);
+          if (measured !== null) this.set({ site: site.site }, measured);
+        }
+      },
+    });
+  perSite('hearth_scoring_full_pass_slices_left', "Slices left of the site's full rescoring under way (0: none under way; a slice is up to 100,000 leads).", (site) => site.slicesLeft);
+  perSite('hearth_scoring_last_full_pass_end_time_seconds', "When the site's last full rescoring ended (Unix time); absent until one has since the start.", (site) => (site.lastPassEndedAt === null ? null : site.lastPassEndedAt / 1000));
+  perSite('hearth_scoring_last_full_pass_duration_seconds', "How long the site's last full rescoring took; absent until one has ended since the start.", (site) => (site.lastPassMs === null ? null : site.lastPassMs / 1000));
+
   return {
     registry,
     accepted(count) {
@@ -154,5 +187,8 @@ export function createMetrics(): HearthMetrics {
       backlog = status;
     },
     alertAttempt: (channel, state) => alertAttempts.inc({ channel, outcome: ALERT_OUTCOMES[state] }),
+    watchScoring(status) {
+      scoring = status;
+    },
   };
 }

@@ -20,7 +20,7 @@ import { unrunnablePatterns } from '../scoring/patterns.ts';
 export interface ScorerOptions {
   config: HearthConfig;
   client: ClickHouseClient;
-  log: { warn(details: object, message: string): void };
+  log: { warn(details: object, message: string): void; info?(details: object, message: string): void };
   /** Resolves once every accepted event is stored in ClickHouse (the write-ahead log's drained()). */
   drained: () => Promise<void>;
   /** Receives the buying-signal alerts of each rescoring; resolves once they are safely recorded (the outbox). */
@@ -65,7 +65,16 @@ export interface Scorer {
    * write the scores back after.
    */
   holding<T>(fn: () => Promise<T>): Promise<T>;
+  /** Where rescoring stands, for /metrics: what waits, the full passes under way, when each site's last one ended. */
+  status(): ScoringStatus;
   close(): Promise<void>;
+}
+
+export interface ScoringStatus {
+  /** Browsers whose leads wait for their next round (their events are stored, their scores not yet updated). */
+  pendingVisitors: number;
+  /** Per site: its full pass under way (slices left of its count), and the last one that ended (when, how long). */
+  sites: { site: string; slicesLeft: number; slices: number; lastPassEndedAt: number | null; lastPassMs: number | null }[];
 }
 
 /**
@@ -113,6 +122,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   let awaited = 0;
   // The full passes under way, a site at a time, one slice per step: a round of touched leads runs between two slices.
   const passes = new Map<string, Pass>();
+  // When each site's last full pass ended, and how long it took (ScoringStatus).
+  const lastPasses = new Map<string, { endedAt: number; ms: number }>();
   let running: Promise<void> | undefined;
   // Closing: rescore what is pending without the gaps between rounds, and no more slices (the next start rescores
   // all). Closed: stop at the next query.
@@ -190,13 +201,13 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   /** A full pass of a site (again from here, after the slice in flight, when one is under way). */
   function startPass(siteId: string): Pass {
     // Never under way: ended as soon as it is asked for.
-    if (unscorable.has(siteId)) return { count: 0, next: 0, left: 0, again: false };
+    if (unscorable.has(siteId)) return { count: 0, next: 0, left: 0, again: false, startedAt: 0, leads: 0 };
     const pass = passes.get(siteId);
     if (pass) {
       pass.again = true;
       return pass;
     }
-    const fresh = { count: 0, next: 0, left: 0, again: false };
+    const fresh = { count: 0, next: 0, left: 0, again: false, startedAt: performance.now(), leads: 0 };
     passes.set(siteId, fresh);
     return fresh;
   }
@@ -301,12 +312,19 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       return;
     }
     const index = pass.next;
-    await rescore(site, pass.count > 1 ? { slice: { index, count: pass.count } } : undefined);
+    if (pass.left === pass.count) log.info?.({ site: siteId, slices: pass.count }, `rescoring every lead and visitor of site "${siteId}"${pass.count > 1 ? ` in ${pass.count} slices` : ''}`);
+    pass.leads += await rescore(site, pass.count > 1 ? { slice: { index, count: pass.count } } : undefined);
     pass.next = (index + 1) % pass.count;
     // Asked again while this slice was read: every slice once more, this one included.
+    if (pass.again) Object.assign(pass, { leads: 0, startedAt: performance.now() });
     pass.left = pass.again ? pass.count : pass.left - 1;
     pass.again = false;
-    if (pass.left === 0) passes.delete(siteId);
+    if (pass.left === 0) {
+      passes.delete(siteId);
+      const ms = performance.now() - pass.startedAt;
+      lastPasses.set(siteId, { endedAt: now(), ms });
+      log.info?.({ site: siteId, scored: pass.leads, ms: Math.round(ms) }, `rescored every lead and visitor of site "${siteId}" (${pass.leads.toLocaleString('en-US')}) in ${(ms / 1000).toFixed(1)} s`);
+    }
   }
 
   function addVisitor(siteId: string, visitor: string): void {
@@ -320,7 +338,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
    * Rescores a scope of a site's leads and stores what changed. `followUp` marks the rescoring of the leads a
    * previous round saw a visitor leave, which does not chain further.
    */
-  async function rescore(site: SiteConfig, scope?: { visitors: string[] } | { slice: LeadSlice }, followUp = false): Promise<void> {
+  async function rescore(site: SiteConfig, scope?: { visitors: string[] } | { slice: LeadSlice }, followUp = false): Promise<number> {
     const rules = rulesOf(site);
     const hash = hashes.get(site.id)!;
     const at = now();
@@ -368,6 +386,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     if (news.length > 0 && onAlerts) await onAlerts(await toAlerts(site, news, at));
     await writeSnapshots(insertEncoded, rows);
     if (leftBehind.size > 0) await rescore(site, { visitors: [...leftBehind] }, true);
+    return scores.length;
   }
 
   async function toAlerts(site: SiteConfig, news: { score: LeadScore; signal: SignalEvent }[], at: number): Promise<Alert[]> {
@@ -461,6 +480,19 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       await settledNow(false);
       if (failure !== undefined) throw failure;
     },
+    status() {
+      let pendingVisitors = 0;
+      for (const visitors of pending.values()) pendingVisitors += visitors.size;
+      return {
+        pendingVisitors,
+        sites: config.sites.map((site) => {
+          const pass = passes.get(site.id);
+          const last = lastPasses.get(site.id);
+          // A pass not counted yet (its first step) has all of its slices left, however many they will be.
+          return { site: site.id, slicesLeft: pass ? Math.max(1, pass.left) : 0, slices: pass ? Math.max(1, pass.count) : 0, lastPassEndedAt: last?.endedAt ?? null, lastPassMs: last?.ms ?? null };
+        }),
+      };
+    },
     async rescoreAll(siteId) {
       const waited = config.sites.filter((site) => !siteId || site.id === siteId).map((site) => [site.id, startPass(site.id)] as [string, Pass]);
       kick();
@@ -500,4 +532,7 @@ interface Pass {
   left: number;
   /** Asked for again (rescoreAll) while a step was in flight. */
   again: boolean;
+  /** When it began (performance.now()), and the leads its slices scored so far. */
+  startedAt: number;
+  leads: number;
 }

@@ -245,6 +245,7 @@ async function startOn(
     patternsChecked,
   });
   opened.scorer = scorer;
+  metrics.watchScoring(() => scorer.status());
   const sink = await createWalSink({
     dir: join(store.dataDir, 'wal'),
     client,

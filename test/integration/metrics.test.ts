@@ -48,6 +48,35 @@ function sample(text: string, series: string): number {
 const batch = (events = 1) => ({ s: 'acme', v: newVisitor(), e: Array.from({ length: events }, () => wireEvent()) });
 
 describe('GET /metrics', () => {
+  it("says whether scores are current: what waits for rescoring, a full pass under way, when the last one ended and how long it took", async () => {
+    const before = Date.now() / 1000;
+    // Sent before the pass is asked for: its leads wait for a round or for the pass, and both are done once settled.
+    const status = await post(server.url, { ...batch(), e: [wireEvent({ n: 'f', k: 'demo', p: { email: `ada.${newVisitor()}@lovelace.test` } })] });
+    expect(status).toBe(202);
+    await server.scorer.rescoreAll('acme');
+    await server.scorer.settled();
+    const { text } = await scrape(server.url);
+    expect(sample(text, 'hearth_scoring_pending_visitors')).toBe(0);
+    expect(sample(text, 'hearth_scoring_full_pass_slices_left{site="acme"}')).toBe(0);
+    expect(sample(text, 'hearth_scoring_last_full_pass_end_time_seconds{site="acme"}')).toBeGreaterThanOrEqual(before);
+    expect(sample(text, 'hearth_scoring_last_full_pass_end_time_seconds{site="acme"}')).toBeLessThanOrEqual(Date.now() / 1000);
+    expect(sample(text, 'hearth_scoring_last_full_pass_duration_seconds{site="acme"}')).toBeGreaterThan(0);
+    // While a pass is under way, it says so: the scorer held (as an erasure holds it) once the pass is asked for.
+    let release = () => {};
+    const held = server.scorer.holding(() => new Promise<void>((resolve) => (release = resolve)));
+    const pass = server.scorer.rescoreAll('globex');
+    try {
+      const during = (await scrape(server.url)).text;
+      expect(sample(during, 'hearth_scoring_full_pass_slices_left{site="globex"}')).toBe(1);
+      expect(sample(during, 'hearth_scoring_full_pass_slices_left{site="acme"}')).toBe(0);
+    } finally {
+      release();
+      await held;
+      await pass;
+    }
+    expect(sample((await scrape(server.url)).text, 'hearth_scoring_full_pass_slices_left{site="globex"}')).toBe(0);
+  });
+
   it('needs the API token, and answers Prometheus text with the process metrics', async () => {
     expect((await scrape(server.url, null)).status).toBe(401);
     expect((await scrape(server.url, 'wrong-token')).status).toBe(401);
