@@ -75,7 +75,8 @@ function checkPeriod(query: Days, ctx: z.RefinementCtx) {
     const previousFrom = queries.periodInfo(queries.periodOf(from, to)).previousFrom;
     if (previousFrom < FIRST_DAY) {
       const message = `the period before this one, which it is compared with, would start on ${previousFrom}: periods run from ${FIRST_DAY} to ${LAST_DAY}`;
-      ctx.addIssue({ code: 'custom', path: ['from'], message, input: query.from });
+      // A from left out was taken from to: the parameter the caller gave is the one to change.
+      ctx.addIssue({ code: 'custom', path: [query.from === undefined ? 'to' : 'from'], message, input: query.from ?? query.to });
     }
   }
 }
@@ -254,7 +255,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     if (query.from !== undefined || query.to !== undefined) checkPeriod(query, ctx);
     else {
       for (const key of WITHIN_PERIOD) {
-        if (query[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs a period: give from and to` });
+        if (query[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} needs a period: give from, to or both (to is today when left out, from 29 days before to)` });
       }
     }
   };

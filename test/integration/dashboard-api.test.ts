@@ -265,7 +265,7 @@ describe('marketing dashboard API', () => {
     expect(viewers.body.leads.map((lead: { email: string }) => lead.email)).toEqual([emails.ceo]);
     const noPeriod = await api('/api/dashboard/leads?site=acme&pricing=1');
     expect(noPeriod.status).toBe(400);
-    expect(noPeriod.body.problems).toEqual([{ path: 'pricing', message: 'pricing needs a period: give from and to' }]);
+    expect(noPeriod.body.problems).toEqual([{ path: 'pricing', message: 'pricing needs a period: give from, to or both (to is today when left out, from 29 days before to)' }]);
   });
 
   it('tells a lead\'s long pricing visit in minutes, as the lead page shows its buying signals', async () => {
@@ -430,7 +430,7 @@ describe('leads as people typed them (site globex)', () => {
     expect((await api(`/api/dashboard/leads?${twoDays}&new=1`)).body.total).toBe(1);
     const noPeriod = await api('/api/dashboard/leads?site=globex&new=1');
     expect(noPeriod.status).toBe(400);
-    expect(noPeriod.body.problems).toEqual([{ path: 'new', message: 'new needs a period: give from and to' }]);
+    expect(noPeriod.body.problems).toEqual([{ path: 'new', message: 'new needs a period: give from, to or both (to is today when left out, from 29 days before to)' }]);
   });
 
   it('counts a visitor and a lead seen on two days once in the period\'s totals, which the days do not add up to', async () => {
@@ -755,8 +755,10 @@ describe('who may ask, and bad questions', () => {
     expect(await problems('/api/leads.csv?site=acme&from=1970-01-01&to=1970-01-07')).toEqual([
       { path: 'from', message: 'the period before this one, which it is compared with, would start on 1969-12-25: periods run from 1970-01-01 to 2200-12-31 (got "1970-01-01")' },
     ]);
-    // Without from, the 30 days up to to.
-    expect((await problems('/api/dashboard/summary?site=acme&to=1970-01-10'))[0].path).toBe('from');
+    // Without from, the 30 days up to to: the problem is named after the parameter given.
+    expect(await problems('/api/dashboard/summary?site=acme&to=1970-01-10')).toEqual([
+      { path: 'to', message: 'the period before this one, which it is compared with, would start on 1969-11-12: periods run from 1970-01-01 to 2200-12-31 (got "1970-01-10")' },
+    ]);
     // The edges themselves are fine (a period up to the last day ends today), but a period that starts after today
     // has nothing in it yet.
     for (const path of ['/api/dashboard/summary?site=acme&from=1970-01-08&to=1970-01-14', '/api/dashboard/leads?site=acme&to=2200-12-31']) {
