@@ -693,6 +693,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await period.focus();
     await period.selectOption('7');
     await expect.poll(() => new URL(page.url()).searchParams.get('from')).not.toBeNull();
+    // Its days, which are UTC's (a user far from Greenwich sees another "today" on their own calendar).
+    const days = (iso: string) => new Date(`${iso}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+    const [from, to] = [new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10), new Date().toISOString().slice(0, 10)];
+    await expect.poll(() => page.locator('.period-days').innerText()).toBe(`${days(from)} – ${days(to)}, UTC`);
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.closest('label')?.textContent?.trim().slice(0, 6))).toBe('Period');
     // Days picked by hand and shown with Enter: the focus stays on "Show", and the fields on the days shown.
     await period.selectOption('custom');

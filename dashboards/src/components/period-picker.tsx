@@ -81,7 +81,7 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
         </>
       ) : (
         <span class="muted period-days">
-          {formatDay(period.from)} – {formatDay(period.to)}
+          {formatDay(period.from)} – {formatDay(period.to)}, <abbr title="Days run from midnight to midnight UTC, whatever this computer's time zone">UTC</abbr>
         </span>
       )}
     </form>
