@@ -200,6 +200,8 @@ export interface LeadListResponse {
 export interface AccountsResponse {
   site: string;
   total: number;
+  /** Where these accounts start among them all (the page's offset). */
+  offset: number;
   /** Highest score first (scoring/accounts.ts). */
   accounts: AccountScore[];
 }

@@ -197,7 +197,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
 
   // Like GET /api/accounts, from only the identified leads' few columns scoring accounts needs: fast at any size.
   const accountsQuery = z
-    .object({ site: siteParam(config), temperature: z.enum(['cold', 'warm', 'hot']).optional(), limit: wholeNumber({ min: 1, max: 1000 }).default(100) })
+    .object({ site: siteParam(config), temperature: z.enum(['cold', 'warm', 'hot']).optional(), limit: wholeNumber({ min: 1, max: 1000 }).default(100), offset: wholeNumber({ min: 0 }).default(0) })
     .strict();
   const accountsOf = async (query: { siteConfig: SiteConfig; temperature?: Temperature | undefined }) =>
     (await queries.accounts(client, query.siteConfig)).filter((account) => !query.temperature || account.temperature === query.temperature);
@@ -205,11 +205,11 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     const query = parse(accountsQuery, request.query, reply);
     if (!query) return;
     const all = await accountsOf(query);
-    return { site: query.site, total: all.length, accounts: all.slice(0, query.limit) };
+    return { site: query.site, total: all.length, offset: query.offset, accounts: all.slice(query.offset, query.offset + query.limit) };
   });
 
   // Every account of the temperature (the page shows the top 100), as the page lists them.
-  const accountsCsvQuery = accountsQuery.omit({ limit: true });
+  const accountsCsvQuery = accountsQuery.omit({ limit: true, offset: true });
   app.get('/api/accounts.csv', async (request, reply) => {
     const query = parse(accountsCsvQuery, request.query, reply);
     if (!query) return;

@@ -944,6 +944,43 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   });
 
   // Last: it adds two leads, which the figures of the tests above do not count.
+  it('pages through a long accounts list 100 at a time, and back to its last page from past its end', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    // 250 accounts, answered as the API would (a site of 250 companies takes long to make here).
+    const total = 250;
+    const accounts = Array.from({ length: total }, (_, i) => ({ id: `co${i + 1}.test`, name: `co${i + 1}.test`, score: 1000 - i, temperature: 'hot', leads: 1, personas: [], topLeads: [] }));
+    const asked: string[] = [];
+    await page.route(/\/api\/dashboard\/accounts\?/, (route) => {
+      const url = new URL(route.request().url());
+      asked.push(url.searchParams.get('offset') ?? '');
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      const limit = Number(url.searchParams.get('limit'));
+      return route.fulfill({ json: { site: 'acme', total, offset, accounts: accounts.slice(offset, offset + limit) } });
+    });
+    await page.goto(`${server.url}/dashboard/accounts?site=acme`);
+    const status = page.locator('.page p.muted[role=status]');
+    const rows = page.locator('table.accounts tbody tr');
+    await expect.poll(() => status.innerText()).toBe('Accounts 1–100 of 250, best first');
+    expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => status.innerText()).toBe('Accounts 101–200 of 250, best first');
+    expect(await rows.first().locator('th').innerText()).toBe('co101.test');
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => status.innerText()).toBe('Accounts 201–250 of 250, best first');
+    expect([await rows.count(), await page.getByRole('button', { name: 'Next page' }).isDisabled()]).toEqual([50, true]);
+    expect(new URL(page.url()).searchParams.get('offset')).toBe('200');
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(() => status.innerText()).toBe('Accounts 101–200 of 250, best first');
+    // An offset past the end (a link kept while the list shrank) says so and offers its last page.
+    await page.goto(`${server.url}/dashboard/accounts?site=acme&offset=900`);
+    await page.getByRole('button', { name: 'Show its last page' }).click();
+    await expect.poll(() => status.innerText()).toBe('Accounts 201–250 of 250, best first');
+    expect(asked).toEqual(['', '100', '200', '100', '900', '200']);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('opens exactly an account\'s leads from the accounts page, as many as the account counts, and back to them from a lead', async () => {
     // Two people on free mail who typed their company two ways: one account ("Acmé SAS" = "ACME, Inc.").
     const bruce = `bruce.${newVisitor()}@gmail.com`;

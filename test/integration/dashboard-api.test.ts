@@ -505,6 +505,14 @@ describe('accounts', () => {
     const { body } = await api('/api/dashboard/accounts?site=globex');
     const account = body.accounts.find((candidate: { id: string }) => candidate.id === 'company:acme');
     expect(account).toMatchObject({ leads: 2 });
+    // A page at a time, as the page turns them: an account each here, in the list's order, and past the end none.
+    expect(body.total).toBeGreaterThanOrEqual(2);
+    const pages = await Promise.all(Array.from({ length: body.total + 1 }, (_, offset) => api(`/api/dashboard/accounts?site=globex&limit=1&offset=${offset}`)));
+    expect(pages.map((page) => [page.body.offset, page.body.total, ...page.body.accounts.map((one: { id: string }) => one.id)])).toEqual([
+      ...body.accounts.map((one: { id: string }, offset: number) => [offset, body.total, one.id]),
+      [body.total, body.total],
+    ]);
+    expect((await api('/api/dashboard/accounts?site=globex&offset=-1')).body.problems.map((problem: { path: string }) => problem.path)).toEqual(['offset']);
     const emailsOf = async (search: string) => {
       const { status, body: list } = await api(`/api/dashboard/leads?site=globex&${search}`);
       expect(status, search).toBe(200);

@@ -14,7 +14,10 @@ const percent = (share: number) => `${Math.round(share * 100)}%`;
 export function AccountsPage({ site, location }: PageProps) {
   usePageTitle(`Accounts · ${site.name}`);
   const temperature = location.params.get('temperature') ?? '';
-  const accounts = useApi<AccountsResponse>(`/api/dashboard/accounts${query({ site: site.id, temperature, limit: LIMIT })}`);
+  // A page of LIMIT accounts, best first: the offset of its first, kept in the URL.
+  const offset = Math.max(0, Math.floor(Number(location.params.get('offset')) || 0));
+  const accounts = useApi<AccountsResponse>(`/api/dashboard/accounts${query({ site: site.id, temperature, limit: LIMIT, offset: offset || undefined })}`);
+  const toOffset = (next: number) => navigate(hrefWith(location.path, location.params, { offset: next > 0 ? String(next) : undefined }));
   return (
     <div class="page">
       <div class="page-header">
@@ -24,7 +27,7 @@ export function AccountsPage({ site, location }: PageProps) {
         </a>
         <label>
           Temperature{' '}
-          <NavigatingSelect value={temperature} onPick={(picked) => navigate(hrefWith(location.path, location.params, { temperature: picked }))}>
+          <NavigatingSelect value={temperature} onPick={(picked) => navigate(hrefWith(location.path, location.params, { temperature: picked, offset: undefined }))}>
             <option value="">All</option>
             <option value="hot">Hot</option>
             <option value="warm">Warm</option>
@@ -42,6 +45,14 @@ export function AccountsPage({ site, location }: PageProps) {
         <ErrorMessage error={accounts.error} what="the accounts" />
       ) : !accounts.data ? (
         <Loading what="the accounts" />
+      ) : accounts.data.accounts.length === 0 && accounts.data.total > 0 ? (
+        // An offset kept from a longer list (a link, a list that shrank): its last page is a click away.
+        <p class="empty" role="status">
+          No account this far down: the list has {formatNumber(accounts.data.total)}.{' '}
+          <button type="button" class="link-button" onClick={() => toOffset(Math.floor((accounts.data!.total - 1) / LIMIT) * LIMIT)}>
+            Show its last page
+          </button>
+        </p>
       ) : accounts.data.accounts.length === 0 ? (
         <p class="empty" role="status">
           {temperature ? `No ${temperature} account.` : 'No account yet.'}
@@ -50,7 +61,7 @@ export function AccountsPage({ site, location }: PageProps) {
         <div {...staleAttributes(accounts)}>
           <p class="muted" role="status">
             {accounts.data.total > LIMIT
-              ? `The top ${LIMIT} of ${formatNumber(accounts.data.total)} accounts`
+              ? `Accounts ${formatNumber(accounts.data.offset + 1)}–${formatNumber(accounts.data.offset + accounts.data.accounts.length)} of ${formatNumber(accounts.data.total)}, best first`
               : `${formatNumber(accounts.data.total)} ${accounts.data.total === 1 ? 'account' : 'accounts'}`}
           </p>
           <TableScroll label="Accounts">
@@ -97,6 +108,16 @@ export function AccountsPage({ site, location }: PageProps) {
               </tbody>
             </table>
           </TableScroll>
+          {accounts.data.total > LIMIT && (
+            <nav class="pager" aria-label="Pages of accounts">
+              <button type="button" disabled={accounts.data.offset === 0} onClick={() => toOffset(Math.max(0, accounts.data!.offset - LIMIT))}>
+                Previous page
+              </button>
+              <button type="button" disabled={accounts.data.offset + LIMIT >= accounts.data.total} onClick={() => toOffset(accounts.data!.offset + LIMIT)}>
+                Next page
+              </button>
+            </nav>
+          )}
         </div>
       )}
     </div>
