@@ -208,7 +208,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     return { site: query.site, total: all.length, offset: query.offset, accounts: all.slice(query.offset, query.offset + query.limit) };
   });
 
-  // Every account of the temperature (the page shows the top 100), as the page lists them.
+  // Every account of the temperature (the page shows 100 at a time), as the page lists them.
   const accountsCsvQuery = accountsQuery.omit({ limit: true, offset: true });
   app.get('/api/accounts.csv', async (request, reply) => {
     const query = parse(accountsCsvQuery, request.query, reply);

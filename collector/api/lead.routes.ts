@@ -362,6 +362,9 @@ async function storedOrLiveScore(client: ClickHouseClient, site: SiteConfig, lea
   return (await scoreSite(client, site, lead.visitorIds)).find((candidate) => candidate.lead_id === lead.id);
 }
 
+/** The lead page's timeline: its latest events, this many. */
+const RECENT_EVENTS = 100;
+
 /**
  * What `GET /api/leads/:id` answers: the lead findLead finds, its profile, score, reasons and signals, qualification,
  * recent events and score over time; `{ replacedBy }` for a lead that is gone, naming the leads that hold its visitors
@@ -370,9 +373,6 @@ async function storedOrLiveScore(client: ClickHouseClient, site: SiteConfig, lea
  * through automated browsers, unless the rules count bots) has it read from its events; the current score and the
  * score over time are one read. The reads that need the id alone start with findLead's, side by side.
  */
-/** The lead page's timeline: its latest events, this many. */
-const RECENT_EVENTS = 100;
-
 export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: string) {
   if (!isLeadId(id)) return undefined;
   const stored = leadSnapshots(client, site.id, id);

@@ -60,7 +60,7 @@ export function AccountsPage({ site, location }: PageProps) {
       ) : (
         <div {...staleAttributes(accounts)}>
           <p class="muted" role="status">
-            {accounts.data.total > LIMIT
+            {accounts.data.total > LIMIT || accounts.data.offset > 0
               ? `Accounts ${formatNumber(accounts.data.offset + 1)}–${formatNumber(accounts.data.offset + accounts.data.accounts.length)} of ${formatNumber(accounts.data.total)}, best first`
               : `${formatNumber(accounts.data.total)} ${accounts.data.total === 1 ? 'account' : 'accounts'}`}
           </p>
@@ -108,7 +108,7 @@ export function AccountsPage({ site, location }: PageProps) {
               </tbody>
             </table>
           </TableScroll>
-          {accounts.data.total > LIMIT && (
+          {(accounts.data.total > LIMIT || accounts.data.offset > 0) && (
             <nav class="pager" aria-label="Pages of accounts">
               <button type="button" disabled={accounts.data.offset === 0} onClick={() => toOffset(Math.max(0, accounts.data!.offset - LIMIT))}>
                 Previous page
