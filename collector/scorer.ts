@@ -207,7 +207,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       pass.again = true;
       return pass;
     }
-    const fresh = { count: 0, next: 0, left: 0, again: false, startedAt: performance.now(), leads: 0 };
+    const fresh = { count: 0, next: 0, left: 0, again: false, startedAt: 0, leads: 0 };
     passes.set(siteId, fresh);
     return fresh;
   }
@@ -299,6 +299,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const [siteId, pass] = passes.entries().next().value!;
     const site = sites.get(siteId)!;
     if (pass.count === 0) {
+      // Timed from its first step: passes run a site at a time, and one asked for with others waited for them.
+      pass.startedAt = performance.now();
       // Counted once per pass, so that the slices of a pass resumed after an erasure or a failure stay the same.
       const result = await client.query({
         query: 'SELECT uniq(visitor_id) AS visitors FROM events WHERE site_id = {site:String}',
@@ -532,7 +534,7 @@ interface Pass {
   left: number;
   /** Asked for again (rescoreAll) while a step was in flight. */
   again: boolean;
-  /** When it began (performance.now()), and the leads its slices scored so far. */
+  /** When its first step began (performance.now()), and the leads and visitors its slices scored so far. */
   startedAt: number;
   leads: number;
 }

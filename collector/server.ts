@@ -194,6 +194,13 @@ async function startOn(
     warn: (details, message) => (appLog ? appLog.warn(details, message) : early(message)),
     error: (details, message) => (appLog ? appLog.error(details, message) : early(message)),
   };
+  // The scorer's first lines (a site's full rescoring beginning, a failure) come before the app's logger exists: held
+  // and written once it does, in order. The start's own early lines are startProblem's to say.
+  const held: ['info' | 'warn', object, string][] = [];
+  const scorerLog = {
+    info: (details: object, message: string) => (appLog ? appLog.info(details, message) : held.length < 100 && held.push(['info', details, message])),
+    warn: (details: object, message: string) => (appLog ? appLog.warn(details, message) : held.length < 100 && held.push(['warn', details, message])),
+  };
   // With ClickHouse unreachable, the collector starts all the same: the log takes events, and nothing else touches
   // the store (the drain, the scorer, alerts, the API) until it is prepared.
   const preparation = await prepareForCollector(client, store, config.storage?.retentionDays, log, stop);
@@ -235,7 +242,7 @@ async function startOn(
   const scorer = createScorer({
     config,
     client,
-    log,
+    log: scorerLog,
     drained: () => sink.drained(),
     dashboardUrl: () => config.dashboardUrl ?? url,
     onAlerts: async (alerts) => void (await dispatcher.enqueue(alerts)),
@@ -287,6 +294,7 @@ async function startOn(
   });
   opened.app = app;
   appLog = app.log;
+  for (const [level, details, message] of held.splice(0)) appLog[level](details, message);
   const startProblem = preparation.problem();
   if (startProblem) app.log.warn({ problem: startProblem }, 'the store is not prepared: events are kept in the write-ahead log until ClickHouse answers');
   const { recovered } = sink.status();

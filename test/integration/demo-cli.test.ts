@@ -16,11 +16,16 @@ describe('hearth demo', () => {
     // What it is doing, as it begins each step (a large history takes minutes), before what it did.
     expect(demo.stdout.split('\n').slice(0, 2)).toEqual(['writing 90 days of 300 visitors for site "demo"…', `scoring ${leads} leads…`]);
 
-    const hearth = await startHearthProcess(['--config', 'test/fixtures/hearth.demo.json'], { HEARTH_DATA_DIR: dataDir });
+    // At the info level, to read what the start's rescoring logs.
+    const hearth = await startHearthProcess(['--config', 'test/fixtures/hearth.demo.json'], { HEARTH_DATA_DIR: dataDir, LOG_LEVEL: 'info' });
     try {
       const response = await fetch(`${hearth.url}/api/leads?site=demo&limit=1000`, { headers: { authorization: `Bearer ${hearth.token}` } });
       const body = (await response.json()) as { leads: { kind: string }[] };
       expect(body.leads.filter((lead) => lead.kind === 'lead').length).toBe(Number(leads));
+      // The start's full rescoring, begun before the server's logger existed, is in the log from its first line.
+      await expect.poll(() => hearth.output()).toContain('rescored every lead and visitor of site \\"demo\\"');
+      const lines = hearth.output().split('\n').filter((line) => line.includes('every lead and visitor of site'));
+      expect(lines.map((line) => JSON.parse(line).msg.replace(/\(.*$/, ''))).toEqual(['rescoring every lead and visitor of site "demo"', 'rescored every lead and visitor of site "demo" ']);
     } finally {
       await hearth.stop();
     }
