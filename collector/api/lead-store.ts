@@ -323,7 +323,8 @@ export async function leadProfile(client: ClickHouseClient, site: string, lead: 
  * attention, and one when the page is left) added to the page view it follows: a page view's `engaged_ms` is its
  * engaged time in all, and its pieces are not listed, so a five-minute read of the pricing page is one event, not
  * twenty that fill the timeline. A piece belongs to the latest view of its page (path) in its visit, at its time or
- * before (a view comes before a piece of the same millisecond); one with no such view is listed as it is.
+ * before (a view comes before a piece of the same millisecond); one with no such view is listed as it is, unless it
+ * is under a second (a tab shown and left at once says nothing, and a hundred of them filled the timeline).
  */
 export async function leadEvents(client: ClickHouseClient, site: string, lead: LeadIdentity, limit: number) {
   return rows<Record<string, unknown>>(
@@ -339,7 +340,7 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
          WHERE site_id = {site:String} AND ${LEAD_ROWS}
        )
      )
-     WHERE type != 'engagement' OR view = 0
+     WHERE type != 'engagement' OR (view = 0 AND engaged_ms >= 1000)
      ORDER BY ts DESC, event_id LIMIT {limit:UInt32}`,
     { ...leadParams(site, lead), limit },
     { ...ONE_LEAD, ...ISO_TIMES },

@@ -81,8 +81,9 @@ describe('one lead through the API', () => {
     await postBatch(server, { s: 'acme', v: laptop, e: [piece('/pricing', 12_000, 29.2), wireEvent({ u: `${SITE_ORIGIN}/contact`, ...at(29.2) }), piece('/contact', 4_000, 29)] });
     // The same page again in the visit: its own view, with its own time.
     await postBatch(server, { s: 'acme', v: laptop, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, ...at(28) }), piece('/pricing', 9_000, 27.8)] });
-    // Another visit whose view was never received (a blocked request): its piece is listed as it is.
-    await postBatch(server, { s: 'acme', v: laptop, e: [piece('/docs', 7_000, 20, 'visit-2'), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', sid: 'visit-2', t: minutesAgo(19), p: { 'email  email': email } })] });
+    // Another visit whose view was never received (a blocked request): its piece is listed as it is, but a piece of
+    // under a second (a tab shown and left at once), which says nothing, is not listed.
+    await postBatch(server, { s: 'acme', v: laptop, e: [piece('/docs', 7_000, 20, 'visit-2'), piece('/blog', 400, 19.5, 'visit-2'), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', sid: 'visit-2', t: minutesAgo(19), p: { 'email  email': email } })] });
     await drained(server);
     const id = (await getJson(server, `/api/leads?site=acme&visitor=${laptop}`)).body.leads[0].id;
     const { body } = await getJson(server, `/api/leads/${id}?site=acme`);

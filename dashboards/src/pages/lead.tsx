@@ -329,10 +329,9 @@ function describeEvent(event: TimelineEvent): string {
   }
 }
 
-function Timeline({ events: all, older }: { events: TimelineEvent[]; older: boolean }) {
-  // Engaged time under a second (a tab closed or left at once) says nothing of interest.
-  const events = all.filter((event) => event.type !== 'engagement' || event.engaged_ms >= 1000);
-  if (events.length === 0 && !older) return <p class="muted">No events.</p>;
+function Timeline({ events, older }: { events: TimelineEvent[]; older: boolean }) {
+  // The API leaves out engaged time under a second, which says nothing of interest (leadEvents).
+  if (events.length === 0) return <p class="muted">No events.</p>;
   return (
     <>
       <p class="muted">
