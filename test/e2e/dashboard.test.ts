@@ -475,6 +475,18 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await sam.page.reload();
     await sam.page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
     await expect.poll(() => read(sam.page)).toEqual(both);
+
+    // Sam in a second tab of his: what he changed there is told too, as his own change is not this save's.
+    const second = await sam.page.context().newPage();
+    await second.goto(sam.page.url());
+    await second.getByRole('checkbox', { name: /^Authority/ }).check();
+    await second.getByRole('button', { name: 'Save qualification' }).click();
+    await second.getByText(/^Saved\./).waitFor();
+    await sam.page.getByRole('textbox', { name: 'Note on timing' }).fill('Q3');
+    await sam.page.getByRole('button', { name: 'Save qualification' }).click();
+    await expect.poll(() => sam.page.locator('p.saved[role=status]').innerText()).toBe(
+      'Saved. To become a prospect it still needs Timing. While this page was open, sam changed it: ticked Authority.',
+    );
     expect([...sam.problems, ...lin.problems]).toEqual([]);
     await sam.page.context().close();
     await lin.page.context().close();

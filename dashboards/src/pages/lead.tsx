@@ -391,18 +391,19 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   }
 
   /**
-   * What other people changed since the form was last filled, as the history says it ("sam: ticked Budget; assigned to
-   * sam"): a save merges onto their changes, and may replace their owner, so the one who saves is told of them. The
-   * user's own lines are theirs (another tab's included); signed in with a token that names no one, the line this save
-   * wrote (the last of the answer's history) is.
+   * What was changed since the form was last filled, as the history says it ("sam: ticked Budget; assigned to sam"):
+   * a save merges onto those changes, and may replace their owner, so the one who saves is told of them, their own in
+   * another tab included (the save's message counts from the form's state, before them). The line this save wrote is
+   * the last of the answer's history, when it is this user's (a save that changed nothing wrote none).
    */
   function changedMeanwhile(current: Verdict, made: Verdict): string {
     const history = current.history ?? [];
-    const mine = made.history?.at(-1);
+    const last = made.history?.at(-1);
+    const mine = last && (!session.user || last.changedBy === session.user.name) ? last : undefined;
     const others = history
       .map((record, i) => ({ record, said: describeQualificationChange(history[i - 1], record, humanize) }))
       .slice(filled.history?.length ?? 0)
-      .filter(({ record, said }) => said.length > 0 && (session.user ? record.changedBy !== session.user.name : record.changedAt !== mine?.changedAt));
+      .filter(({ record, said }) => said.length > 0 && !(record.changedAt === mine?.changedAt && record.changedBy === mine.changedBy));
     if (others.length === 0) return '';
     return ` While this page was open, ${others.map(({ record, said }) => `${record.changedBy || 'someone'} changed it: ${said.join('; ')}`).join('; then ')}.`;
   }
