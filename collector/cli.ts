@@ -600,7 +600,7 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
   let leads = 0;
   let written = 0;
   // A large history takes minutes (30,000 visitors: ~2.5): what it is doing is said every few seconds, never silent.
-  console.log(`writing ${history.days} days of ${counted(visitors, 'visitor')} for site "${site.id}"…`);
+  console.log(`writing ${counted(history.days, 'day')} of ${counted(visitors, 'visitor')} for site "${site.id}"…`);
   let said = Date.now();
   for (const rows of historySlices(history, DEMO_SLICE)) {
     await insertEvents(client, rows);

@@ -712,6 +712,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.closest('label')?.textContent?.trim().slice(0, 6))).toBe('Period');
     // Days picked by hand and shown with Enter: the focus stays on "Show", and the fields on the days shown.
     await period.selectOption('custom');
+    expect(await page.locator('form', { has: page.getByLabel('From', { exact: true }) }).innerText()).toContain('days in UTC');
     await page.getByLabel('From', { exact: true }).fill('2026-01-05');
     await page.getByLabel('To', { exact: true }).fill('2026-01-20');
     await page.getByRole('button', { name: 'Show' }).focus();
@@ -978,9 +979,11 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByRole('button', { name: 'Next page' }).click();
     await expect.poll(() => status.innerText()).toBe('Accounts 101–200 of 250, best first');
     expect(await rows.first().locator('th').innerText()).toBe('co101.test');
-    await page.getByRole('button', { name: 'Next page' }).click();
+    // By keyboard to the last page: the focus stays on Next page, which says it goes no further.
+    await page.getByRole('button', { name: 'Next page' }).press('Enter');
     await expect.poll(() => status.innerText()).toBe('Accounts 201–250 of 250, best first');
     expect([await rows.count(), await page.getByRole('button', { name: 'Next page' }).isDisabled()]).toEqual([50, true]);
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Next page');
     expect(new URL(page.url()).searchParams.get('offset')).toBe('200');
     await page.getByRole('button', { name: 'Previous page' }).click();
     await expect.poll(() => status.innerText()).toBe('Accounts 101–200 of 250, best first');

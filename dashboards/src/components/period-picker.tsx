@@ -4,6 +4,9 @@ import { daysBefore, MAX_DAYS, periodDays, PRESETS, today, type ViewPeriod } fro
 import { FIRST_PAGE, hrefWith, navigate, type Location } from '../router.ts';
 import { NavigatingSelect } from './navigating-select.tsx';
 
+/** Whose days a period counts (the dashboards' and the API's, whatever the computer's time zone), said where it is picked. */
+const UTC = <abbr title="Days run from midnight to midnight UTC, whatever this computer's time zone">UTC</abbr>;
+
 /** The period a page shows: the last 7, 30 or 90 days, or two days picked by hand; kept in the URL. */
 export function PeriodPicker({ period, location }: { period: ViewPeriod; location: Location }) {
   const [custom, setCustom] = useState(period.preset === 'custom');
@@ -72,7 +75,7 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
           <label>
             To <input type="date" value={to} min={from} max={today()} required aria-invalid={tooLong ? true : undefined} aria-describedby={tooLong ? 'period-too-long' : undefined} onInput={pick(setTo)} />
           </label>
-          <button type="submit">Show</button>
+          <button type="submit">Show</button> <span class="muted">days in {UTC}</span>
           {tooLong && (
             <span class="error" id="period-too-long" role="alert">
               {tooLong}
@@ -81,7 +84,7 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
         </>
       ) : (
         <span class="muted period-days">
-          {formatDay(period.from)} – {formatDay(period.to)}, <abbr title="Days run from midnight to midnight UTC, whatever this computer's time zone">UTC</abbr>
+          {formatDay(period.from)} – {formatDay(period.to)}, {UTC}
         </span>
       )}
     </form>

@@ -110,10 +110,11 @@ export function AccountsPage({ site, location }: PageProps) {
           </TableScroll>
           {(accounts.data.total > LIMIT || accounts.data.offset > 0) && (
             <nav class="pager" aria-label="Pages of accounts">
-              <button type="button" disabled={accounts.data.offset === 0} onClick={() => toOffset(Math.max(0, accounts.data!.offset - LIMIT))}>
+              {/* Marked unavailable rather than disabled at either end: a disabled button drops the keyboard's focus. */}
+              <button type="button" aria-disabled={accounts.data.offset === 0 ? 'true' : undefined} onClick={() => accounts.data!.offset > 0 && toOffset(Math.max(0, accounts.data!.offset - LIMIT))}>
                 Previous page
               </button>
-              <button type="button" disabled={accounts.data.offset + LIMIT >= accounts.data.total} onClick={() => toOffset(accounts.data!.offset + LIMIT)}>
+              <button type="button" aria-disabled={accounts.data.offset + LIMIT >= accounts.data.total ? 'true' : undefined} onClick={() => accounts.data!.offset + LIMIT < accounts.data!.total && toOffset(accounts.data!.offset + LIMIT)}>
                 Next page
               </button>
             </nav>

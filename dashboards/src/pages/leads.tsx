@@ -381,10 +381,11 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
       </TableScroll>
       {data.total > PAGE_SIZE && (
         <nav class="pager" aria-label="Pages of leads">
-          <button type="button" disabled={!data.previous} onClick={() => data.previous && turn({ before: data.previous })}>
+          {/* Marked unavailable rather than disabled at either end: a disabled button drops the keyboard's focus. */}
+          <button type="button" aria-disabled={data.previous ? undefined : 'true'} onClick={() => data.previous && turn({ before: data.previous })}>
             Previous page
           </button>
-          <button type="button" disabled={!data.next} onClick={() => data.next && turn({ after: data.next })}>
+          <button type="button" aria-disabled={data.next ? undefined : 'true'} onClick={() => data.next && turn({ after: data.next })}>
             Next page
           </button>
         </nav>
