@@ -138,7 +138,7 @@ describe('hearth demo', () => {
     expect(again.stderr).toMatch(
       new RegExp(`^hearth: site "acme" already holds [\\d,]+ events, and is not the demo site \\("demo", which ${configFile.replaceAll('.', '\\.')} serves\\): .* or the demo site \\(--site demo\\)\n$`),
     );
-    for (const seed of ['1', '2']) expect((await run('demo', seed)).stdout).toMatch(/^wrote [\d,]+ events of 20 visitors .* for site "demo"/);
+    for (const seed of ['1', '2']) expect((await run('demo', seed)).stdout).toMatch(/^wrote [\d,]+ events of 20 visitors .* for site "demo"/m);
   });
 
   it('names a bad flag value', async () => {
