@@ -201,13 +201,13 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   /** A full pass of a site (again from here, after the slice in flight, when one is under way). */
   function startPass(siteId: string): Pass {
     // Never under way: ended as soon as it is asked for.
-    if (unscorable.has(siteId)) return { count: 0, next: 0, left: 0, again: false, startedAt: 0, leads: 0 };
+    if (unscorable.has(siteId)) return { count: 0, next: 0, left: 0, again: false, startedAt: 0, scored: 0 };
     const pass = passes.get(siteId);
     if (pass) {
       pass.again = true;
       return pass;
     }
-    const fresh = { count: 0, next: 0, left: 0, again: false, startedAt: 0, leads: 0 };
+    const fresh = { count: 0, next: 0, left: 0, again: false, startedAt: 0, scored: 0 };
     passes.set(siteId, fresh);
     return fresh;
   }
@@ -315,17 +315,17 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     }
     const index = pass.next;
     if (pass.left === pass.count) log.info?.({ site: siteId, slices: pass.count }, `rescoring every lead and visitor of site "${siteId}"${pass.count > 1 ? ` in ${pass.count} slices` : ''}`);
-    pass.leads += await rescore(site, pass.count > 1 ? { slice: { index, count: pass.count } } : undefined);
+    pass.scored += await rescore(site, pass.count > 1 ? { slice: { index, count: pass.count } } : undefined);
     pass.next = (index + 1) % pass.count;
     // Asked again while this slice was read: every slice once more, this one included.
-    if (pass.again) Object.assign(pass, { leads: 0, startedAt: performance.now() });
+    if (pass.again) Object.assign(pass, { scored: 0, startedAt: performance.now() });
     pass.left = pass.again ? pass.count : pass.left - 1;
     pass.again = false;
     if (pass.left === 0) {
       passes.delete(siteId);
       const ms = performance.now() - pass.startedAt;
       lastPasses.set(siteId, { endedAt: now(), ms });
-      log.info?.({ site: siteId, scored: pass.leads, ms: Math.round(ms) }, `rescored every lead and visitor of site "${siteId}" (${pass.leads.toLocaleString('en-US')}) in ${(ms / 1000).toFixed(1)} s`);
+      log.info?.({ site: siteId, scored: pass.scored, ms: Math.round(ms) }, `rescored every lead and visitor of site "${siteId}" (${pass.scored.toLocaleString('en-US')}) in ${(ms / 1000).toFixed(1)} s`);
     }
   }
 
@@ -536,5 +536,5 @@ interface Pass {
   again: boolean;
   /** When its first step began (performance.now()), and the leads and visitors its slices scored so far. */
   startedAt: number;
-  leads: number;
+  scored: number;
 }

@@ -197,10 +197,11 @@ async function startOn(
   // The scorer's first lines (a site's full rescoring beginning, a failure) come before the app's logger exists: held
   // and written once it does, in order. The start's own early lines are startProblem's to say.
   const held: ['info' | 'warn', object, string][] = [];
-  const scorerLog = {
-    info: (details: object, message: string) => (appLog ? appLog.info(details, message) : held.length < 100 && held.push(['info', details, message])),
-    warn: (details: object, message: string) => (appLog ? appLog.warn(details, message) : held.length < 100 && held.push(['warn', details, message])),
+  const holding = (level: 'info' | 'warn') => (details: object, message: string) => {
+    if (appLog) appLog[level](details, message);
+    else if (held.length < 100) held.push([level, details, message]);
   };
+  const scorerLog = { info: holding('info'), warn: holding('warn') };
   // With ClickHouse unreachable, the collector starts all the same: the log takes events, and nothing else touches
   // the store (the drain, the scorer, alerts, the API) until it is prepared.
   const preparation = await prepareForCollector(client, store, config.storage?.retentionDays, log, stop);

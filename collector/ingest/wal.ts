@@ -374,6 +374,8 @@ export async function createWalSink({
     return true;
   }
 
+  const rowCount = (batches: LoggedBatch[]) => batches.reduce((sum, batch) => sum + batch.rows, 0);
+
   /** Inserts batches read from the log as one insert, retried until ClickHouse stores it (false: closed meanwhile). */
   async function insertUntilStored(logged: LoggedBatch[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
@@ -381,7 +383,7 @@ export async function createWalSink({
       try {
         // Asked again at each attempt: a person may be erased while ClickHouse is down.
         if (erasures) batches = await erasures.apply(logged);
-        const rows = batches.reduce((sum, batch) => sum + batch.rows, 0);
+        const rows = rowCount(batches);
         if (rows > 0) {
           const startedAt = performance.now();
           insertingSince = Date.now();
@@ -398,7 +400,7 @@ export async function createWalSink({
         if (taken > 0) log.info({ rows: taken }, 'deleted events of a person erased while they were being inserted');
         // Events of a person erased before they came (a phone's retry queue) are in the log's records all the same,
         // in clear, until their segment is deleted: sealed now, it is once drained, as after an erasure's purge.
-        if (taken > 0 || rows < logged.reduce((sum, batch) => sum + batch.rows, 0)) forgetErased();
+        if (taken > 0 || rows < rowCount(logged)) forgetErased();
         onStored(batches.flatMap((batch) => batch.visitors));
         if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');
         failingInserts = 0;

@@ -88,3 +88,20 @@ export function ReasonChips({ reasons }: { reasons: { rule: string; points: numb
     </ul>
   );
 }
+
+/**
+ * A list's Previous / Next page. A turn past either end is marked unavailable rather than disabled: a disabled button
+ * drops the keyboard's focus. `onPrevious` / `onNext` undefined: no page that way.
+ */
+export function Pager({ label, onPrevious, onNext }: { label: string; onPrevious: (() => void) | undefined; onNext: (() => void) | undefined }) {
+  return (
+    <nav class="pager" aria-label={label}>
+      <button type="button" aria-disabled={onPrevious ? undefined : 'true'} onClick={() => onPrevious?.()}>
+        Previous page
+      </button>
+      <button type="button" aria-disabled={onNext ? undefined : 'true'} onClick={() => onNext?.()}>
+        Next page
+      </button>
+    </nav>
+  );
+}

@@ -2,7 +2,7 @@ import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts
 import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from '../../../scoring/account-weights.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
-import { ErrorMessage, Loading, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { ErrorMessage, Loading, Pager, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatNumber } from '../format.ts';
 import { roleName } from '../../../scoring/labels.ts';
 import { hrefWith, navigate } from '../router.ts';
@@ -18,6 +18,8 @@ export function AccountsPage({ site, location }: PageProps) {
   const offset = Math.max(0, Math.floor(Number(location.params.get('offset')) || 0));
   const accounts = useApi<AccountsResponse>(`/api/dashboard/accounts${query({ site: site.id, temperature, limit: LIMIT, offset: offset || undefined })}`);
   const toOffset = (next: number) => navigate(hrefWith(location.path, location.params, { offset: next > 0 ? String(next) : undefined }));
+  // Paged: more than a page, or a page past the first (a link kept while the list shrank), which needs a way back.
+  const paged = accounts.data !== undefined && (accounts.data.total > LIMIT || accounts.data.offset > 0);
   return (
     <div class="page">
       <div class="page-header">
@@ -60,7 +62,7 @@ export function AccountsPage({ site, location }: PageProps) {
       ) : (
         <div {...staleAttributes(accounts)}>
           <p class="muted" role="status">
-            {accounts.data.total > LIMIT || accounts.data.offset > 0
+            {paged
               ? `Accounts ${formatNumber(accounts.data.offset + 1)}–${formatNumber(accounts.data.offset + accounts.data.accounts.length)} of ${formatNumber(accounts.data.total)}, best first`
               : `${formatNumber(accounts.data.total)} ${accounts.data.total === 1 ? 'account' : 'accounts'}`}
           </p>
@@ -108,16 +110,12 @@ export function AccountsPage({ site, location }: PageProps) {
               </tbody>
             </table>
           </TableScroll>
-          {(accounts.data.total > LIMIT || accounts.data.offset > 0) && (
-            <nav class="pager" aria-label="Pages of accounts">
-              {/* Marked unavailable rather than disabled at either end: a disabled button drops the keyboard's focus. */}
-              <button type="button" aria-disabled={accounts.data.offset === 0 ? 'true' : undefined} onClick={() => accounts.data!.offset > 0 && toOffset(Math.max(0, accounts.data!.offset - LIMIT))}>
-                Previous page
-              </button>
-              <button type="button" aria-disabled={accounts.data.offset + LIMIT >= accounts.data.total ? 'true' : undefined} onClick={() => accounts.data!.offset + LIMIT < accounts.data!.total && toOffset(accounts.data!.offset + LIMIT)}>
-                Next page
-              </button>
-            </nav>
+          {paged && (
+            <Pager
+              label="Pages of accounts"
+              onPrevious={accounts.data.offset > 0 ? () => toOffset(Math.max(0, accounts.data!.offset - LIMIT)) : undefined}
+              onNext={accounts.data.offset + LIMIT < accounts.data.total ? () => toOffset(accounts.data!.offset + LIMIT) : undefined}
+            />
           )}
         </div>
       )}

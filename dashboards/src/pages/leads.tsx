@@ -4,7 +4,7 @@ import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts
 import { query, staleAttributes, useApi } from '../api.ts';
 import { OWNERS_LIST, usePageTitle, type PageProps } from '../session.ts';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
-import { ErrorMessage, LifecycleBadge, Loading, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { ErrorMessage, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatNumber, formatTime } from '../format.ts';
 import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period.ts';
 import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList } from '../router.ts';
@@ -380,15 +380,11 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
         </table>
       </TableScroll>
       {data.total > PAGE_SIZE && (
-        <nav class="pager" aria-label="Pages of leads">
-          {/* Marked unavailable rather than disabled at either end: a disabled button drops the keyboard's focus. */}
-          <button type="button" aria-disabled={data.previous ? undefined : 'true'} onClick={() => data.previous && turn({ before: data.previous })}>
-            Previous page
-          </button>
-          <button type="button" aria-disabled={data.next ? undefined : 'true'} onClick={() => data.next && turn({ after: data.next })}>
-            Next page
-          </button>
-        </nav>
+        <Pager
+          label="Pages of leads"
+          onPrevious={data.previous ? () => turn({ before: data.previous! }) : undefined}
+          onNext={data.next ? () => turn({ after: data.next! }) : undefined}
+        />
       )}
     </>
   );
