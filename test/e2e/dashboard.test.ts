@@ -556,7 +556,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await logIn(page, 'ada');
     // The API lists the leads seen in the 30 days up to `to`; the page said "Seen <today> – 30 Nov 2026".
     await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&to=2026-11-30`);
-    await expect.poll(() => page.locator('.drill-downs button').getAttribute('aria-label')).toBe('Remove filter: Seen 1 Nov 2026 – 30 Nov 2026');
+    await expect.poll(() => page.locator('.drill-downs button').getAttribute('aria-label')).toBe('Remove filter: Seen 1 Nov 2026 – 30 Nov 2026, UTC');
     const seen = page.getByRole('combobox', { name: 'Seen' });
     expect(await seen.locator('option:checked').innerText()).toBe('1 Nov 2026 – 30 Nov 2026');
     // Up to today, the same 30 days are the "last 30 days" choice.
@@ -991,6 +991,8 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.goto(`${server.url}/dashboard/accounts?site=acme&offset=900`);
     await page.getByRole('button', { name: 'Show its last page' }).click();
     await expect.poll(() => status.innerText()).toBe('Accounts 201–250 of 250, best first');
+    // The button is gone with the page it was on: the keyboard's focus is on the new page's count line.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Accounts 201–250 of 250, best first');
     expect(asked).toEqual(['', '100', '200', '100', '900', '200']);
     expect(problems).toEqual([]);
     await page.context().close();

@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'preact/hooks';
 import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts';
 import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from '../../../scoring/account-weights.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
@@ -18,6 +19,14 @@ export function AccountsPage({ site, location }: PageProps) {
   const offset = Math.max(0, Math.floor(Number(location.params.get('offset')) || 0));
   const accounts = useApi<AccountsResponse>(`/api/dashboard/accounts${query({ site: site.id, temperature, limit: LIMIT, offset: offset || undefined })}`);
   const toOffset = (next: number) => navigate(hrefWith(location.path, location.params, { offset: next > 0 ? String(next) : undefined }));
+  // Taken from past the end to the last page, the reader is on its count line: the button they pressed is gone.
+  const status = useRef<HTMLParagraphElement>(null);
+  const backFromPastTheEnd = useRef(false);
+  useEffect(() => {
+    if (!backFromPastTheEnd.current || !status.current) return;
+    backFromPastTheEnd.current = false;
+    status.current.focus();
+  }, [accounts.data]);
   // Paged: more than a page, or a page past the first (a link kept while the list shrank), which needs a way back.
   const paged = accounts.data !== undefined && (accounts.data.total > LIMIT || accounts.data.offset > 0);
   return (
@@ -51,7 +60,14 @@ export function AccountsPage({ site, location }: PageProps) {
         // An offset kept from a longer list (a link, a list that shrank): its last page is a click away.
         <p class="empty" role="status">
           No account this far down: the list has {formatNumber(accounts.data.total)}.{' '}
-          <button type="button" class="link-button" onClick={() => toOffset(Math.floor((accounts.data!.total - 1) / LIMIT) * LIMIT)}>
+          <button
+            type="button"
+            class="link-button"
+            onClick={() => {
+              backFromPastTheEnd.current = true;
+              toOffset(Math.floor((accounts.data!.total - 1) / LIMIT) * LIMIT);
+            }}
+          >
             Show its last page
           </button>
         </p>
@@ -61,7 +77,7 @@ export function AccountsPage({ site, location }: PageProps) {
         </p>
       ) : (
         <div {...staleAttributes(accounts)}>
-          <p class="muted" role="status">
+          <p class="muted" role="status" ref={status} tabIndex={-1}>
             {paged
               ? `Accounts ${formatNumber(accounts.data.offset + 1)}–${formatNumber(accounts.data.offset + accounts.data.accounts.length)} of ${formatNumber(accounts.data.total)}, best first`
               : `${formatNumber(accounts.data.total)} ${accounts.data.total === 1 ? 'account' : 'accounts'}`}

@@ -249,7 +249,8 @@ function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchPa
     params.get('content') && { key: 'content', text: `Engaged with ${params.get('content')!.replace(':', ' ')}` },
     params.get('pricing') && { key: 'pricing', text: 'Viewed pricing' },
     params.get('new') && { key: 'new', text: 'New: first gave their email in the period' },
-    period && { key: 'from', text: `Seen ${formatDay(period.from)} – ${formatDay(period.to)}` },
+    // Days as the API counts them, midnight to midnight UTC (the marketing page's period says so too).
+    period && { key: 'from', text: `Seen ${formatDay(period.from)} – ${formatDay(period.to)}, UTC` },
   ].filter(Boolean) as { key: string; text: string }[];
   useEffect(() => {
     const at = removedAt.current;
