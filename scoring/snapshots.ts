@@ -222,14 +222,32 @@ export interface StoredLeadQuery {
   leadIds?: string[] | undefined;
   /** None of these leads. */
   exceptLeadIds?: string[] | undefined;
-  sort: 'score' | 'recent';
+  sort: LeadSort;
   offset: number;
   limit: number;
   /** Only the leads after this one in the list's order (a cursor: `next` of the page before). */
   after?: LeadCursor | undefined;
 }
 
-/** Where a page of leads ends: its last lead's sort key (score, or last seen as ClickHouse writes it) and id. */
+/**
+ * The orders of a lead list, each best first: by score, by when the lead was last seen, by the fit part of the score
+ * (who they are: the leads most like the customers sought) or by its engagement part (what they did).
+ */
+export const LEAD_SORTS = ['score', 'recent', 'fit', 'engagement'] as const;
+export type LeadSort = (typeof LEAD_SORTS)[number];
+
+/**
+ * A sort's key in a stored score, and its type: a part's points (two decimals) in whole hundredths, compared exactly
+ * where a Float64 would make a cursor miss its own lead.
+ */
+const SORT_KEYS: Record<LeadSort, [string, string]> = {
+  score: ['score', 'Int32'],
+  recent: ['last_seen', "DateTime64(3, 'UTC')"],
+  fit: ['toInt64(round(fit * 100))', 'Int64'],
+  engagement: ['toInt64(round(engagement * 100))', 'Int64'],
+};
+
+/** Where a page of leads ends: its last lead's sort key (score, last seen as ClickHouse writes it, or a part's points in hundredths) and id. */
 export interface LeadCursor {
   key: string;
   leadId: string;
@@ -255,9 +273,11 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
   // The page is picked from narrow columns (the latest row of every lead), then only its rows are read whole.
   // The signals only when a lifecycle needs them: they are the widest of these columns.
   const signals = query.marketingQualified === undefined ? '' : ', signals';
-  const latest = `(SELECT lead_id, kind, temperature, stage, score, last_seen${signals} FROM lead_scores WHERE site_id = {site:String} ${only}
+  const parts = query.sort === 'fit' || query.sort === 'engagement' ? `, ${query.sort}` : '';
+  const latest = `(SELECT lead_id, kind, temperature, stage, score, last_seen${parts}${signals} FROM lead_scores WHERE site_id = {site:String} ${only}
     ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id) WHERE ${where.join(' AND ')}`;
-  const [column, type] = query.sort === 'recent' ? ['last_seen', "DateTime64(3, 'UTC')"] : ['score', 'Int32'];
+  const [key, type] = SORT_KEYS[query.sort];
+  const column = 'sort_key';
   const order = `${column} DESC, lead_id`;
   // Keyset paging: the leads after the cursor's in the list's order, counted among all that match (total).
   const after = query.after
@@ -266,7 +286,7 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
   const run = async <T>(sql: string, params: Record<string, unknown> = p.values) => (await store.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json<T>();
   // One lead more than the page, to know whether another page follows.
   const found = await run<{ lead_id: string; key: string; total: string }>(
-    `SELECT lead_id, toString(${column}) AS key, total FROM (SELECT lead_id, ${column}, count() OVER () AS total FROM ${latest}) ${after}
+    `SELECT lead_id, toString(${column}) AS key, total FROM (SELECT lead_id, ${key} AS ${column}, count() OVER () AS total FROM ${latest}) ${after}
      ORDER BY ${order} LIMIT ${p.bind('limit', query.limit + 1, 'UInt64')} OFFSET ${p.bind('offset', query.offset, 'UInt64')}`,
   );
   const page = found.slice(0, query.limit);

@@ -7,7 +7,7 @@ import { quoted, toProblems } from '../config/issues.ts';
 import { leadRoutes, type LeadRouteOptions } from './lead.routes.ts';
 import { alertRoutes } from './alerts.routes.ts';
 import { dashboardApiRoutes } from './dashboard.routes.ts';
-import { storedLeadPage, type LeadCursor, type StoredLeadQuery } from '../../scoring/snapshots.ts';
+import { LEAD_SORTS, storedLeadPage, type LeadCursor, type LeadSort, type StoredLeadQuery } from '../../scoring/snapshots.ts';
 import { judgeQualification, type QualificationVerdict } from '../../scoring/qualification.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { currentQualifications } from './lead-store.ts';
@@ -61,7 +61,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       kind: z.enum(['lead', 'visitor']).optional(),
       lifecycle: anyCase(['visitor', 'lead', 'mql', 'prospect', 'disqualified']).optional(),
       owner: z.string().max(200).optional(),
-      sort: z.enum(['score', 'recent']).default('score'),
+      sort: z.enum(LEAD_SORTS).default('score'),
       limit: wholeNumber({ min: 1, max: 1000 }).default(100),
       offset: wholeNumber({ min: 0 }).default(0),
       // The hearth_vid cookie's value as it is, quoted or URL-encoded by a framework too (/collect stored it so), or
@@ -120,7 +120,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
           (!query.visitor || score.visitor_ids.includes(query.visitor)),
       );
       // The list's order, as ClickHouse sorts the stored scores: by the key (descending), then by id.
-      const keyOf = (score: LeadScore) => (query.sort === 'recent' ? score.last_seen : score.score);
+      const keyOf = (score: LeadScore) => (query.sort === 'recent' ? score.last_seen : query.sort === 'score' ? score.score : Math.round(score[query.sort] * 100));
       const before = (a: LeadScore, key: string | number, leadId: string) => keyOf(a) > key || (keyOf(a) === key && a.lead_id < leadId);
       scores.sort((a, b) => (before(a, keyOf(b), b.lead_id) ? -1 : 1));
       const after = query.after;
@@ -182,16 +182,17 @@ function repeatedParameters(query: unknown): { path: string; message: string }[]
   );
 }
 
-type SortedCursor = LeadCursor & { sort: 'score' | 'recent' };
+type SortedCursor = LeadCursor & { sort: LeadSort };
 
 /**
  * The cursor `next` gives and `after=` takes, readable as the alerts' is (alerts.routes.ts): the list's sort, its page's
- * last lead's key (the score, or when it was last seen, in epoch milliseconds) and id. Clients pass it back as it is.
+ * last lead's key (the score, when it was last seen in epoch milliseconds, or the fit or engagement part in hundredths of
+ * a point) and id. Clients pass it back as it is.
  */
 const cursorText = ({ sort, key, leadId }: SortedCursor) => `${sort}.${sort === 'recent' ? timeOf(key) : key}.${leadId}`;
 const cursorParam = z
   .string()
-  .regex(/^(?:score\.-?\d{1,10}|recent\.\d{1,13})\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" of a page of this list, as it was given' })
+  .regex(/^(?:score\.-?\d{1,10}|recent\.\d{1,13}|(?:fit|engagement)\.-?\d{1,15})\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" of a page of this list, as it was given' })
   // A score is a 32-bit integer where the page is read (storedLeadPage): one beyond would wrap around there.
   .refine((text) => !text.startsWith('score.') || Math.abs(Number(text.split('.')[1])) <= 2 ** 31 - 1, {
     message: 'expected the "next" of a page of this list, as it was given',
@@ -199,6 +200,6 @@ const cursorParam = z
   })
   .transform((text): SortedCursor => {
     // A lead id has no dot: the text is three parts.
-    const [sort, key, leadId] = text.split('.') as ['score' | 'recent', string, string];
+    const [sort, key, leadId] = text.split('.') as [LeadSort, string, string];
     return { sort, key: sort === 'recent' ? toClickHouseTime(Number(key)) : key, leadId };
   });

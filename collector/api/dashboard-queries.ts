@@ -5,7 +5,7 @@ import { judgeQualification } from '../../scoring/qualification.ts';
 import { pricingPages } from '../../scoring/rules.ts';
 import { ASKED_FOR_DEMO_SQL, MARKETING_QUALIFIED_SQL } from '../../scoring/lifecycle.ts';
 import { sameOwner, weightiestReasons } from '../../scoring/labels.ts';
-import { currentAccountMembers, currentLeadsSql } from '../../scoring/snapshots.ts';
+import { currentAccountMembers, currentLeadsSql, type LeadSort } from '../../scoring/snapshots.ts';
 import { engagedWithin, isoTime, SqlParams, toClickHouseTime } from '../../scoring/sql.ts';
 import { fold as foldText, foldSql } from '../../scoring/normalize.ts';
 import type { SiteConfig } from '../config/schema.ts';
@@ -476,7 +476,7 @@ export interface LeadFilters {
   search?: string | undefined;
   /** An account's id (`initech.example`, `company:initech`): its leads, those the accounts list counts. */
   account?: string | undefined;
-  sort: 'score' | 'recent';
+  sort: LeadSort;
   limit: number;
   offset: number;
   /** The page after this lead, or before it (a page's `next`, `previous`), in place of an offset. */
@@ -485,18 +485,34 @@ export interface LeadFilters {
 }
 
 /**
- * A page's edge in a lead list: its first or last lead's score, when it was last seen (epoch ms) and id, the list's
- * sort keys. Pages turned by it neither repeat nor skip a lead when leads arrive or move between two turns, as
- * offsets did (a new lead on page 1 pushed its last lead to the top of page 2).
+ * A page's edge in a lead list: its first or last lead's score, when it was last seen (epoch ms), in a list sorted by
+ * a part of the score that part's points in hundredths, and its id: the list's sort keys. Pages turned by it neither
+ * repeat nor skip a lead when leads arrive or move between two turns, as offsets did (a new lead on page 1 pushed its
+ * last lead to the top of page 2).
  */
 export interface ListCursor {
   score: number;
   lastSeenMs: number;
+  part?: number | undefined;
   leadId: string;
 }
 
 /** A page edge as `next` and `previous` give it, and `after=` and `before=` take it back (dashboard.routes.ts). */
-const cursorText = ({ score, lastSeenMs, leadId }: ListCursor) => `${score}.${lastSeenMs}.${leadId}`;
+const cursorText = ({ score, lastSeenMs, part, leadId }: ListCursor) => [score, lastSeenMs, ...(part === undefined ? [] : [part]), leadId].join('.');
+
+/** A sort by a part of the score: the part, then the score and when the lead was last seen. */
+const byPart = (sort: LeadSort): sort is 'fit' | 'engagement' => sort === 'fit' || sort === 'engagement';
+
+/**
+ * A lead list's keys in their order (each best first, then the lead id), as whole numbers compared exactly with an
+ * edge's (ListCursor): a part's points, stored to two decimals, in hundredths.
+ */
+function listKeys(sort: LeadSort): { sql: string; param: string }[] {
+  const score = { sql: 'score', param: '{edge_score:Int64}' };
+  const seen = { sql: 'toUnixTimestamp64Milli(last_seen)', param: '{edge_seen:Int64}' };
+  if (byPart(sort)) return [{ sql: `toInt64(round(${sort} * 100))`, param: '{edge_part:Int64}' }, score, seen];
+  return sort === 'recent' ? [seen, score] : [score, seen];
+}
 
 interface LeadListRow {
   lead_id: string;
@@ -515,6 +531,8 @@ interface LeadListRow {
   first_seen: string;
   last_seen: string;
   total: string;
+  /** In a list sorted by a part of the score, its points in hundredths (listKeys). */
+  part?: string;
 }
 
 export async function leadList(
@@ -589,11 +607,12 @@ export async function leadList(
     params.account_leads = await accountLeadIds(client, site, filters.account);
     where.push('has({account_leads:Array(String)}, lead_id)');
   }
-  const recent = filters.sort === 'recent';
-  const order = recent ? 'last_seen DESC, score DESC, lead_id' : 'score DESC, last_seen DESC, lead_id';
+  const keys = listKeys(filters.sort);
+  const order = `${keys.map((key) => `${key.sql} DESC`).join(', ')}, lead_id`;
+  const part = byPart(filters.sort) ? `,\n    ${keys[0]!.sql} AS part` : '';
   const listed = (extra = '') => `
 SELECT lead_id, email, score, fit, engagement, temperature, stage, reasons, profile, company, country, source, lifecycle, first_seen, last_seen,
-    count() OVER () AS total${extra}
+    count() OVER () AS total${part}${extra}
 FROM
 (
     SELECT *, ${SOURCE} AS source, ${LIFECYCLE} AS lifecycle
@@ -606,15 +625,14 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
   const edge = filters.after ?? filters.before;
   let found: (LeadListRow & { outside?: string })[];
   if (edge) {
-    Object.assign(params, { edge_score: edge.score, edge_seen: toClickHouseTime(edge.lastSeenMs), edge_id: edge.leadId });
-    // The rows on the page's side of its edge, in the list's order: after it (lower keys, then greater ids), or before it.
+    Object.assign(params, { edge_score: edge.score, edge_seen: edge.lastSeenMs, edge_part: edge.part ?? 0, edge_id: edge.leadId });
+    // The rows on the page's side of its edge, in the list's order: after it (lower keys, then greater ids), or before
+    // it. Tuples compare key by key.
     const [lower, id] = filters.after ? ['<', '>'] : ['>', '<'];
-    const score = { key: 'score', value: '{edge_score:Int64}' };
-    const seen = { key: 'last_seen', value: "{edge_seen:DateTime64(3, 'UTC')}" };
-    const [first, second] = recent ? [seen, score] : [score, seen];
-    const side = `(${first.key} ${lower} ${first.value} OR (${first.key} = ${first.value} AND (${second.key} ${lower} ${second.value} OR (${second.key} = ${second.value} AND lead_id ${id} {edge_id:String}))))`;
+    const [rowKeys, edgeKeys] = [`(${keys.map((key) => key.sql).join(', ')})`, `(${keys.map((key) => key.param).join(', ')})`];
+    const side = `(${rowKeys} ${lower} ${edgeKeys} OR (${rowKeys} = ${edgeKeys} AND lead_id ${id} {edge_id:String}))`;
     // A page before its edge is the last rows before it: read backwards, then turned round.
-    const backwards = recent ? 'last_seen ASC, score ASC, lead_id DESC' : 'score ASC, last_seen ASC, lead_id DESC';
+    const backwards = `${keys.map((key) => `${key.sql} ASC`).join(', ')}, lead_id DESC`;
     found = await rows<LeadListRow & { outside: string }>(
       client,
       `SELECT * FROM (${listed(`,\n    countIf(NOT ${side}) OVER () AS outside`)})
@@ -658,7 +676,8 @@ LIMIT {limit:UInt32}`,
       lastSeen: isoTime(row.last_seen),
     };
   };
-  const edgeOf = (row: LeadListRow | undefined) => row && cursorText({ score: Number(row.score), lastSeenMs: Date.parse(isoTime(row.last_seen)), leadId: row.lead_id });
+  const edgeOf = (row: LeadListRow | undefined) =>
+    row && cursorText({ score: Number(row.score), lastSeenMs: Date.parse(isoTime(row.last_seen)), part: row.part === undefined ? undefined : Number(row.part), leadId: row.lead_id });
   return {
     total,
     position,

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { FRAMEWORKS } from '../../scoring/qualification.ts';
+import { LEAD_SORTS } from '../../scoring/snapshots.ts';
 import type { Temperature } from '../../scoring/compile.ts';
 import { roleName, ruleName } from '../../scoring/labels.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
@@ -247,7 +248,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     maxScore: wholeNumber().optional(),
     q: z.string().min(1).max(200).optional(),
     account: accountId.optional(),
-    sort: z.enum(['score', 'recent']).default('score'),
+    sort: z.enum(LEAD_SORTS).default('score'),
   };
   /** The drill-downs that only mean something within a period. */
   const WITHIN_PERIOD = ['content', 'pricing', 'new'] as const;
@@ -259,13 +260,15 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
       }
     }
   };
-  // A page's `next` or `previous`, as it was given: the score, when the lead was last seen (epoch ms), its id.
+  // A page's `next` or `previous`, as it was given: the score, when the lead was last seen (epoch ms), in a list sorted
+  // by a part of the score that part in hundredths of a point, and the lead's id.
   const cursor = z
     .string()
-    .regex(/^-?\d{1,10}\.\d{1,13}\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" or "previous" of a page of this list, as it was given' })
+    .regex(/^-?\d{1,10}\.\d{1,13}(?:\.-?\d{1,15})?\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" or "previous" of a page of this list, as it was given' })
     .transform((text): queries.ListCursor => {
-      const [score, lastSeenMs, leadId] = text.split('.') as [string, string, string];
-      return { score: Number(score), lastSeenMs: Number(lastSeenMs), leadId };
+      const parts = text.split('.');
+      const [score, lastSeenMs] = parts.map(Number) as [number, number];
+      return { score, lastSeenMs, part: parts.length === 4 ? Number(parts[2]) : undefined, leadId: parts.at(-1)! };
     });
   const listQuery = z
     .object({
@@ -280,6 +283,14 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     .superRefine((query, ctx) => {
       if (query.after && query.before) ctx.addIssue({ code: 'custom', path: ['before'], message: 'give after or before, not both' });
       if ((query.after || query.before) && query.offset > 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give offset or a page edge (after, before), not both' });
+      // A list sorted by a part of the score turns on that part too; the others do not have it.
+      const byPart = query.sort === 'fit' || query.sort === 'engagement';
+      for (const edge of ['after', 'before'] as const) {
+        const given = query[edge];
+        if (given && (given.part !== undefined) !== byPart) {
+          ctx.addIssue({ code: 'custom', path: [edge], message: `the "next" or "previous" of a list sorted otherwise than by ${query.sort}: give it with the sort of its list` });
+        }
+      }
     });
   const csvQuery = z
     .object({ ...listFields, limit: wholeNumber({ min: 1, max: 100_000 }).default(100_000) })

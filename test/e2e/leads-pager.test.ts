@@ -65,4 +65,35 @@ describe.runIf(browserTestsEnabled())('the lead list pager in Chromium', () => {
     expect(problems).toEqual([]);
     await page.context().close();
   });
+
+  it('sorts by the fit or the engagement part of the score from "Sort by", each part in a column of its own', async () => {
+    // A CEO of a large company who only gave an email, and a reader of pricing who asked for a demo.
+    const [ceo, keen] = [`ceo.${newVisitor()}@bigcorp.test`, `keen.${newVisitor()}@pager.test`];
+    const identify = wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: ceo, t: minutesAgo(30), p: { job_title: 'CEO', company_size: '5000' } });
+    expect((await postBatch(server, { s: 'acme', v: newVisitor(), e: [identify] })).status).toBe(202);
+    const visit = [
+      wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(20) }),
+      wireEvent({ u: `${SITE_ORIGIN}/product`, t: minutesAgo(19) }),
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(18), p: { email: keen } }),
+    ];
+    expect((await postBatch(server, { s: 'acme', v: newVisitor(), e: visit })).status).toBe(202);
+    await drained(server);
+
+    const { page, problems } = await openPage(browser);
+    await logIn(page, server.url, sam);
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    await expect.poll(async () => (await page.locator('table.leads thead th').allTextContents()).map((text) => text.trim()).slice(0, 4)).toEqual(['Score', 'Fit', 'Engagement', 'Lead']);
+    const firstRow = page.locator('table.leads tbody tr').first();
+    const cells = async () => [await firstRow.locator('th a').innerText(), ...(await firstRow.locator('td.number').allInnerTexts())];
+    // Each sort puts the other first: at least one of them is not the list by score.
+    await page.getByRole('combobox', { name: 'Sort by' }).selectOption({ label: 'Most engaged' });
+    await expect.poll(() => firstRow.locator('th a').innerText()).toBe(keen);
+    expect(new URL(page.url()).searchParams.get('sort')).toBe('engagement');
+    await page.getByRole('combobox', { name: 'Sort by' }).selectOption({ label: 'Best fit' });
+    // The CEO: 30 points for the title, 25 for the company's size; no engagement.
+    await expect.poll(cells).toEqual([ceo, '55', '55', '0']);
+    expect(new URL(page.url()).searchParams.get('sort')).toBe('fit');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });

@@ -698,6 +698,53 @@ describe('pages of a lead list turned while leads arrive (site paging)', () => {
     expect(await problemsOf(`after=${next}&offset=2`)).toEqual([expect.objectContaining({ path: 'offset', message: 'give offset or a page edge (after, before), not both' })]);
     expect(await problemsOf(`after=${next}&before=${next}`)).toEqual([expect.objectContaining({ path: 'before', message: 'give after or before, not both' })]);
   });
+
+  it('sorts by the fit or the engagement part of the score, best first, and turns pages of either both ways', async () => {
+    type Listed = { id: string; email: string; score: number; fit: number; engagement: number; lastSeen: string };
+    const listOf = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body as { leads: Listed[]; next: string | null; previous: string | null; position: number };
+    const scored = (await listOf('sort=score')).leads;
+    expect(scored.map((lead) => lead.email).slice(-2)).toEqual([emails.analyst, emails.student]);
+    for (const sort of ['fit', 'engagement'] as const) {
+      const { leads } = await listOf(`sort=${sort}`);
+      // The part first, then the score, then the most recently seen, then the id.
+      const keys = (lead: Listed) => [Math.round(lead[sort] * 100), lead.score, Date.parse(lead.lastSeen)];
+      const before = (a: Listed, b: Listed) => {
+        const [x, y] = [keys(a), keys(b)];
+        const at = x.findIndex((key, n) => key !== y[n]);
+        return at >= 0 ? x[at]! > y[at]! : a.id < b.id;
+      };
+      expect(leads.map((lead) => lead.email), sort).toEqual([...leads].sort((a, b) => (before(a, b) ? -1 : 1)).map((lead) => lead.email));
+      expect(new Set(leads.map((lead) => lead.email))).toEqual(new Set(scored.map((lead) => lead.email)));
+      // By fit the CEO (90 points), the manager (20), then the three of no fit by score; by engagement the student's
+      // white paper (9 points) puts her before the analyst, who read nothing, where her minus points put her last by score.
+      const { ceo, manager, lastWeek, analyst, student } = emails;
+      expect(leads.map((lead) => lead.email), sort).toEqual(sort === 'fit' ? [ceo, manager, lastWeek, analyst, student] : [ceo, manager, lastWeek, student, analyst]);
+      // Pages of two, forwards to the end and back to the start, by their edges.
+      const forwards: string[] = [];
+      let page = await listOf(`sort=${sort}&limit=2`);
+      for (;;) {
+        forwards.push(...page.leads.map((lead) => lead.email));
+        if (!page.next) break;
+        page = await listOf(`sort=${sort}&limit=2&after=${page.next}`);
+      }
+      expect(forwards, sort).toEqual(leads.map((lead) => lead.email));
+      const backwards: string[] = [];
+      for (;;) {
+        backwards.unshift(...page.leads.map((lead) => lead.email));
+        if (!page.previous) break;
+        page = await listOf(`sort=${sort}&limit=2&before=${page.previous}`);
+      }
+      expect([backwards, page.position], sort).toEqual([leads.map((lead) => lead.email), 1]);
+    }
+    // An edge of a list sorted by score carries no part; one sorted by fit does: each is refused by the other.
+    const byScore = (await listOf('sort=score&limit=1')).next!;
+    const byFit = (await listOf('sort=fit&limit=1')).next!;
+    for (const [query, path, sort] of [[`sort=fit&after=${byScore}`, 'after', 'fit'], [`sort=recent&before=${byFit}`, 'before', 'recent']]) {
+      expect((await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems).toEqual([
+        expect.objectContaining({ path, message: `the "next" or "previous" of a list sorted otherwise than by ${sort}: give it with the sort of its list` }),
+      ]);
+    }
+  });
 });
 
 describe('the sites', () => {

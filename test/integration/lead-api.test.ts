@@ -729,6 +729,39 @@ describe('the leads and accounts lists', () => {
     }
   });
 
+  it('sort by the fit or the engagement part of the score, best first, and page through either with its cursor', async () => {
+    // An engaged lead (pricing, product, a demo request: makeLead), and a CEO of a large company who only gave an email.
+    const engaged = await makeLead();
+    const ceo = newVisitor();
+    await postBatch(server, { s: 'acme', v: ceo, e: [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/`, em: `ceo.${ceo}@bigcorp.test`, t: minutesAgo(5), p: { job_title: 'CEO', company_size: '5000' } })] }, { origin: SITE_ORIGIN });
+    await drained(server);
+    type Listed = { id: string; visitorIds: string[]; score: number; fit: number; engagement: number };
+    const list = async (query: string) => (await getJson(server, `/api/leads?site=acme&kind=lead&${query}`)).body as { leads: Listed[]; next: string | null };
+    const boss = (await list(`visitor=${ceo}`)).leads[0]!;
+    const keen = (await list(`visitor=${engaged.laptop}`)).leads[0]!;
+    // The CEO fits better and scores lower: each sort puts the other first.
+    expect([boss.fit > keen.fit, boss.engagement < keen.engagement, boss.score < keen.score]).toEqual([true, true, true]);
+    for (const [query, part] of [['sort=fit', 'fit'], ['sort=engagement', 'engagement'], ['sort=fit&bots=include', 'fit'], ['sort=engagement&bots=include', 'engagement']] as const) {
+      const all = (await list(`${query}&limit=1000`)).leads;
+      const ids = all.map((lead) => lead.id);
+      // Best first, the lead id breaking ties.
+      const ordered = [...all].sort((a, b) => Math.round(b[part] * 100) - Math.round(a[part] * 100) || (a.id < b.id ? -1 : 1));
+      expect(ids, query).toEqual(ordered.map((lead) => lead.id));
+      expect(ids.indexOf(boss.id) < ids.indexOf(keen.id), query).toBe(part === 'fit');
+      const paged: string[] = [];
+      for (let next: string | null = null, first = true; first || next; first = false) {
+        const body = await list(`${query}&limit=3${next ? `&after=${next}` : ''}`);
+        paged.push(...body.leads.map((lead) => lead.id));
+        next = body.next;
+      }
+      expect(paged, query).toEqual(ids);
+    }
+    const { next } = await list('sort=fit&limit=1');
+    expect(next).toMatch(/^fit\.-?\d+\.l_[0-9a-f]{20}$/);
+    const refused = await getJson(server, `/api/leads?site=acme&sort=engagement&after=${next}`);
+    expect({ status: refused.status, problems: refused.body.problems }).toEqual({ status: 400, problems: [{ path: 'after', message: 'a cursor of the list sorted by fit: give sort=fit with it' }] });
+  });
+
   it('take limit and offset written in digits only, as the dashboards do (an empty one was 0, 0x10 was 16)', async () => {
     for (const [path, name] of [
       ['/api/leads?site=acme&limit=0x10', 'limit'],

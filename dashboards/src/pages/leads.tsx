@@ -32,6 +32,8 @@ const STAGES = [
 const SORTS = [
   { value: 'score', label: 'Highest score' },
   { value: 'recent', label: 'Most recent' },
+  { value: 'fit', label: 'Best fit' },
+  { value: 'engagement', label: 'Most engaged' },
 ];
 
 /** A list of temperatures in the order the options write it: `hot,warm` is the option `warm,hot`. */
@@ -340,6 +342,13 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
               <th scope="col" class="number">
                 Score
               </th>
+              {/* The parts the other sorts go by: who they are, and what they did. */}
+              <th scope="col" class="number">
+                Fit
+              </th>
+              <th scope="col" class="number">
+                Engagement
+              </th>
               <th scope="col">Lead</th>
               <th scope="col">Temperature</th>
               <th scope="col">Status</th>
@@ -354,6 +363,8 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
             {data.leads.map((lead) => (
               <tr key={lead.id}>
                 <td class="number score">{formatNumber(lead.score)}</td>
+                <td class="number">{formatNumber(Math.round(lead.fit))}</td>
+                <td class="number">{formatNumber(Math.round(lead.engagement))}</td>
                 <th scope="row">
                   <a href={`/dashboard/leads/${lead.id}${query({ site })}`}>{lead.name || lead.email}</a>
                   <span class="sub">{[lead.name ? lead.email : '', lead.jobTitle, lead.company].filter(Boolean).join(' · ')}</span>
