@@ -191,11 +191,37 @@ async function visitsOf(client: ClickHouseClient, site: string, emails: string[]
  * Undefined when no email of the site hashes to it, or when none of the visits of the browsers that gave it is its:
  * that lead no longer exists (findPerson still finds the person).
  */
-export async function findLead(client: ClickHouseClient, site: string, id: string, countBots = false): Promise<LeadIdentity | undefined> {
-  const email = await emailOfLead(client, site, id);
+export async function findLead(client: ClickHouseClient, site: string, id: string, countBots = false, storedEmail?: string): Promise<LeadIdentity | undefined> {
+  // An email read already (storedLeadIdentity) is the lead's when it hashes to its id.
+  const email = storedEmail !== undefined && leadIdOf(storedEmail) === id ? storedEmail : await emailOfLead(client, site, id);
   if (!email) return undefined;
   const { visitorIds, sharedVisits } = (await visitsOf(client, site, [email], countBots)).get(email)!;
   return visitorIds.length > 0 ? { id, email, visitorIds, sharedVisits } : undefined;
+}
+
+/**
+ * A lead as its latest stored score has it: its email and the browsers whose visits were its when it was last scored,
+ * which are nearly always its browsers now (findLead says). Undefined for a lead with no stored score.
+ */
+export async function storedLeadIdentity(client: ClickHouseClient, site: string, id: string): Promise<LeadIdentity | undefined> {
+  if (!isLeadId(id)) return undefined;
+  const [row] = await rows<{ email: string; visitor_ids: string[]; shared_visits: SharedVisit[] }>(
+    client,
+    `SELECT email, visitor_ids, shared_visits FROM lead_scores WHERE site_id = {site:String} AND lead_id = {id:String} AND kind = 'lead'
+     ORDER BY scored_at DESC LIMIT 1`,
+    { site, id },
+    ONE_LEAD,
+  );
+  if (!row || leadIdOf(row.email) !== id) return undefined;
+  const sharedVisits: Record<string, string[]> = {};
+  for (const visit of row.shared_visits) (sharedVisits[visit.visitor_id] ??= []).push(visit.session_id);
+  return { id, email: row.email, visitorIds: row.visitor_ids, sharedVisits };
+}
+
+/** Whether two finds of a lead name the same browsers and, of the shared ones, the same visits, in any order. */
+export function sameLeadIdentity(a: LeadIdentity, b: LeadIdentity): boolean {
+  const visits = (lead: LeadIdentity) => JSON.stringify(Object.entries(lead.sharedVisits).map(([visitor, sessions]) => [visitor, [...sessions].sort()]).sort());
+  return a.email === b.email && JSON.stringify([...a.visitorIds].sort()) === JSON.stringify([...b.visitorIds].sort()) && visits(a) === visits(b);
 }
 
 /** Finds the person who gave the email of a lead id, whether or not their lead still exists: what an export or an erasure covers. */

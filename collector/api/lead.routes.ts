@@ -23,6 +23,8 @@ import {
   erasedAt,
   eraseLead,
   findLead,
+  sameLeadIdentity,
+  storedLeadIdentity,
   findPerson,
   findVisitor,
   isLeadId,
@@ -379,16 +381,20 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   const reading = Promise.all([qualificationOf(client, site.qualification, site.id, id), stored]);
   // Left unread when there is no such lead, and failing then with no one to hear it.
   reading.catch(() => {});
-  // findLead reads the lead's email from its stored scores by itself: waiting for the snapshots above instead would
-  // put their longer read before the lookup of its browsers.
-  const lead = await findLead(client, site.id, id, rulesOf(site).countBots);
+  // Its events are read from the browsers its latest score counted while findLead looks up whose browsers are the
+  // lead's now; read again in the rare case they are not the same (a browser someone else has taken over since).
+  // One more than the page shows, to say whether older events are left out (they are in the export).
+  const known = await storedLeadIdentity(client, site.id, id);
+  const early = known && leadEvents(client, site.id, known, RECENT_EVENTS + 1);
+  early?.catch(() => {});
+  const lead = await findLead(client, site.id, id, rulesOf(site).countBots, known?.email);
   if (!lead) {
     // The visits in which its email was given say whose they are now (a mistyped email put right).
     const replacedBy = await successorsOf(client, site.id, id);
     return replacedBy.length ? { replacedBy } : undefined;
   }
-  // One more than it shows, to say whether older events are left out (they are in the export).
-  const [read, [qualification, snapshots]] = await Promise.all([leadEvents(client, site.id, lead, RECENT_EVENTS + 1), reading]);
+  const theirs = early && sameLeadIdentity(known, lead) ? early : leadEvents(client, site.id, lead, RECENT_EVENTS + 1);
+  const [read, [qualification, snapshots]] = await Promise.all([theirs, reading]);
   const events = read.slice(0, RECENT_EVENTS);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);

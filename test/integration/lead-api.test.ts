@@ -55,6 +55,20 @@ describe('one lead through the API', () => {
     expect(body.recentEvents.at(-1)).toMatchObject({ type: 'pageview', path: '/product' });
   });
 
+  it('shows the events of the browsers that are the lead\'s now, when its latest stored score names others', async () => {
+    const lead = await makeLead();
+    const other = await makeLead();
+    // A stored score that counted another browser, as one written before a browser changed hands would.
+    await server.client.command({
+      query: `INSERT INTO lead_scores SELECT * REPLACE ([{browser:String}] AS visitor_ids, scored_at + INTERVAL 1 SECOND AS scored_at)
+        FROM lead_scores WHERE site_id = 'acme' AND lead_id = {id:String} ORDER BY scored_at DESC LIMIT 1`,
+      query_params: { id: lead.id, browser: other.laptop },
+    });
+    const { body } = await getJson(server, `/api/leads/${lead.id}?site=acme`);
+    expect(body.visitorIds).toEqual([lead.laptop, lead.phone].sort());
+    expect([...new Set(body.recentEvents.map((event: { visitor_id: string }) => event.visitor_id))].sort()).toEqual([lead.laptop, lead.phone].sort());
+  });
+
   it('shows the profile merged from forms and identify calls, every device, and recent events', async () => {
     const lead = await makeLead();
     const { status, body } = await getJson(server, `/api/leads/${lead.id}?site=acme`);
