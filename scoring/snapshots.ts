@@ -236,15 +236,21 @@ export interface StoredLeadQuery {
 export const LEAD_SORTS = ['score', 'recent', 'fit', 'engagement'] as const;
 export type LeadSort = (typeof LEAD_SORTS)[number];
 
+/** A sort by a part of the score: fit or engagement. */
+export const sortsByPart = (sort: LeadSort): sort is 'fit' | 'engagement' => sort === 'fit' || sort === 'engagement';
+
 /**
- * A sort's key in a stored score, and its type: a part's points (two decimals) in whole hundredths, compared exactly
- * where a Float64 would make a cursor miss its own lead.
+ * A part of the score (stored to two decimals) as a sort key: in whole hundredths of a point, compared exactly where a
+ * Float64 would make a cursor miss its own lead.
  */
+export const partKeySql = (part: 'fit' | 'engagement') => `toInt64(round(${part} * 100))`;
+
+/** A sort's key in a stored score, and its type. */
 const SORT_KEYS: Record<LeadSort, [string, string]> = {
   score: ['score', 'Int32'],
   recent: ['last_seen', "DateTime64(3, 'UTC')"],
-  fit: ['toInt64(round(fit * 100))', 'Int64'],
-  engagement: ['toInt64(round(engagement * 100))', 'Int64'],
+  fit: [partKeySql('fit'), 'Int64'],
+  engagement: [partKeySql('engagement'), 'Int64'],
 };
 
 /** Where a page of leads ends: its last lead's sort key (score, last seen as ClickHouse writes it, or a part's points in hundredths) and id. */
@@ -273,7 +279,7 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
   // The page is picked from narrow columns (the latest row of every lead), then only its rows are read whole.
   // The signals only when a lifecycle needs them: they are the widest of these columns.
   const signals = query.marketingQualified === undefined ? '' : ', signals';
-  const parts = query.sort === 'fit' || query.sort === 'engagement' ? `, ${query.sort}` : '';
+  const parts = sortsByPart(query.sort) ? `, ${query.sort}` : '';
   const latest = `(SELECT lead_id, kind, temperature, stage, score, last_seen${parts}${signals} FROM lead_scores WHERE site_id = {site:String} ${only}
     ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id) WHERE ${where.join(' AND ')}`;
   const [key, type] = SORT_KEYS[query.sort];

@@ -5,7 +5,7 @@ import { judgeQualification } from '../../scoring/qualification.ts';
 import { pricingPages } from '../../scoring/rules.ts';
 import { ASKED_FOR_DEMO_SQL, MARKETING_QUALIFIED_SQL } from '../../scoring/lifecycle.ts';
 import { sameOwner, weightiestReasons } from '../../scoring/labels.ts';
-import { currentAccountMembers, currentLeadsSql, type LeadSort } from '../../scoring/snapshots.ts';
+import { currentAccountMembers, currentLeadsSql, partKeySql, sortsByPart, type LeadSort } from '../../scoring/snapshots.ts';
 import { engagedWithin, isoTime, SqlParams, toClickHouseTime } from '../../scoring/sql.ts';
 import { fold as foldText, foldSql } from '../../scoring/normalize.ts';
 import type { SiteConfig } from '../config/schema.ts';
@@ -500,17 +500,14 @@ export interface ListCursor {
 /** A page edge as `next` and `previous` give it, and `after=` and `before=` take it back (dashboard.routes.ts). */
 const cursorText = ({ score, lastSeenMs, part, leadId }: ListCursor) => [score, lastSeenMs, ...(part === undefined ? [] : [part]), leadId].join('.');
 
-/** A sort by a part of the score: the part, then the score and when the lead was last seen. */
-const byPart = (sort: LeadSort): sort is 'fit' | 'engagement' => sort === 'fit' || sort === 'engagement';
-
 /**
  * A lead list's keys in their order (each best first, then the lead id), as whole numbers compared exactly with an
- * edge's (ListCursor): a part's points, stored to two decimals, in hundredths.
+ * edge's (ListCursor): by a part of the score, the part, then the score and when the lead was last seen.
  */
 function listKeys(sort: LeadSort): { sql: string; param: string }[] {
   const score = { sql: 'score', param: '{edge_score:Int64}' };
   const seen = { sql: 'toUnixTimestamp64Milli(last_seen)', param: '{edge_seen:Int64}' };
-  if (byPart(sort)) return [{ sql: `toInt64(round(${sort} * 100))`, param: '{edge_part:Int64}' }, score, seen];
+  if (sortsByPart(sort)) return [{ sql: partKeySql(sort), param: '{edge_part:Int64}' }, score, seen];
   return sort === 'recent' ? [seen, score] : [score, seen];
 }
 
@@ -609,7 +606,7 @@ export async function leadList(
   }
   const keys = listKeys(filters.sort);
   const order = `${keys.map((key) => `${key.sql} DESC`).join(', ')}, lead_id`;
-  const part = byPart(filters.sort) ? `,\n    ${keys[0]!.sql} AS part` : '';
+  const part = sortsByPart(filters.sort) ? `,\n    ${keys[0]!.sql} AS part` : '';
   const listed = (extra = '') => `
 SELECT lead_id, email, score, fit, engagement, temperature, stage, reasons, profile, company, country, source, lifecycle, first_seen, last_seen,
     count() OVER () AS total${part}${extra}

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { FRAMEWORKS } from '../../scoring/qualification.ts';
-import { LEAD_SORTS } from '../../scoring/snapshots.ts';
+import { LEAD_SORTS, sortsByPart } from '../../scoring/snapshots.ts';
 import type { Temperature } from '../../scoring/compile.ts';
 import { roleName, ruleName } from '../../scoring/labels.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
@@ -284,10 +284,9 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
       if (query.after && query.before) ctx.addIssue({ code: 'custom', path: ['before'], message: 'give after or before, not both' });
       if ((query.after || query.before) && query.offset > 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give offset or a page edge (after, before), not both' });
       // A list sorted by a part of the score turns on that part too; the others do not have it.
-      const byPart = query.sort === 'fit' || query.sort === 'engagement';
       for (const edge of ['after', 'before'] as const) {
         const given = query[edge];
-        if (given && (given.part !== undefined) !== byPart) {
+        if (given && (given.part !== undefined) !== sortsByPart(query.sort)) {
           ctx.addIssue({ code: 'custom', path: [edge], message: `the "next" or "previous" of a list sorted otherwise than by ${query.sort}: give it with the sort of its list` });
         }
       }
