@@ -1,10 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { accountKeyOf, scoreAccounts } from '../scoring/accounts.ts';
+import { accountKeyOf, scoreAccounts, type AccountMember } from '../scoring/accounts.ts';
 import type { Alert } from '../scoring/alerts/alert.ts';
 import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
 import type { LeadScore, LeadSlice } from '../scoring/compile.ts';
-import { currentAccountMembers, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
+import { accountColleagues, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
 import { carryQualificationsOver, currentQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite, sitePatterns } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
@@ -395,9 +395,10 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const qualifications = await currentQualifications(client, site.id);
     const disqualified = new Set([...qualifications].flatMap(([leadId, state]) => (state.disqualified ? [leadId] : [])));
     const thresholds = rulesOf(site).thresholds;
+    const colleagues = await accountColleagues(client, site.id, news.map(({ score }) => score));
     const alerts: Alert[] = [];
     for (const { score, signal } of news) {
-      const account = await accountOf(site, score, thresholds, disqualified);
+      const account = accountOf(score, colleagues.get(score.lead_id)!, thresholds, disqualified);
       const verdict = qualifications.get(score.lead_id);
       alerts.push({
         id: signal.id,
@@ -428,11 +429,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     return alerts;
   }
 
-  /** The lead's account scored from the stored scores of its colleagues (same work domain or declared company), those sales disqualified weighing nothing. */
-  async function accountOf(site: SiteConfig, lead: LeadScore, thresholds: { warm: number; hot: number }, disqualified: ReadonlySet<string>): Promise<Alert['account']> {
-    const domain = lead.email.split('@')[1] ?? '';
-    const company = lead.profile.company ?? '';
-    const colleagues = await currentAccountMembers(client, site.id, { domain, company, except: lead.lead_id });
+  /** The lead's account scored from the stored scores of its colleagues (accountColleagues), those sales disqualified weighing nothing. */
+  function accountOf(lead: LeadScore, colleagues: AccountMember[], thresholds: { warm: number; hot: number }, disqualified: ReadonlySet<string>): Alert['account'] {
     const key = accountKeyOf(lead)?.id;
     const mine = scoreAccounts([lead, ...colleagues], thresholds, disqualified).find((account) => account.id === key);
     return mine ? { id: mine.id, name: mine.name, score: mine.score, temperature: mine.temperature } : null;

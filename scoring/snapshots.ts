@@ -4,7 +4,7 @@ import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type
 import { companyKey, companyKeySql } from './normalize.ts';
 import { MARKETING_QUALIFIED_SQL } from './lifecycle.ts';
 import { ONE_LEAD, slicesOf, SqlParams, timeOf } from './sql.ts';
-import type { AccountMember } from './accounts.ts';
+import { accountKeyOf, type AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
 import { inTurns, queryRows } from './turns.ts';
 
@@ -157,20 +157,46 @@ export function currentLeadsSql(columns: readonly string[]): string {
     WHERE kind = 'lead'`;
 }
 
+/** The current stored scores of a site's identified leads, as account members. */
+export async function currentAccountMembers(store: SnapshotStore, site: string): Promise<AccountMember[]> {
+  return (await accountMembers(store, site)).map(({ company_key: _key, ...member }) => member);
+}
+
 /**
- * The current stored scores of a site's identified leads, as account members: all of them, or those of one work
- * email domain (`@acme.example`) or declared company (lower case, spaces collapsed: as accountKeyOf keys it), other than one lead.
+ * The colleagues of each of some leads, by their current stored scores: the other identified leads of its account
+ * (accountKeyOf: its work email's domain, else its declared company), none for a lead of no account. One read for all
+ * of them: an alert's account is scored from its lead's colleagues, and a burst of new leads (a webinar's sign-ups)
+ * makes hundreds of alerts in one round.
  */
-export async function currentAccountMembers(store: SnapshotStore, site: string, of?: { domain: string; company: string; except: string }): Promise<AccountMember[]> {
-  // The company compared as accountKeyOf keys it (companyKey: no case, accents, punctuation or legal form).
+export async function accountColleagues(store: SnapshotStore, site: string, leads: Pick<AccountMember, 'lead_id' | 'email' | 'profile'>[]): Promise<Map<string, AccountMember[]>> {
+  const keys = leads.map((lead) => accountKeyOf(lead)?.id);
+  const accounts = [...new Set(keys.filter((key) => key !== undefined))];
+  const companies = accounts.filter((key) => key.startsWith('company:'));
+  // A domain's leads end with it; a company's are picked by its key as companyKey writes it (no case, accents,
+  // punctuation or legal form), then kept if theirs is the account (a work email's domain goes first).
   const p = new SqlParams();
-  const colleagues = () => `WHERE lead_id != {except:String} AND (endsWith(email, {at:String}) OR (company != '' AND ${companyKeySql('company', p)} = {company:String}))`;
+  const ats = p.bind('ats', accounts.filter((key) => !companies.includes(key)).map((domain) => `@${domain}`), 'Array(String)');
+  const named = p.bind('companies', companies.map((key) => key.slice('company:'.length)), 'Array(String)');
+  const members = accounts.length ? await accountMembers(store, site, `arrayExists(at -> endsWith(email, at), ${ats}) OR (company != '' AND company_key IN ${named})`, p) : [];
+  const byAccount = new Map<string, AccountMember[]>();
+  for (const { company_key: _key, ...member } of members) {
+    const key = accountKeyOf(member)?.id;
+    if (key === undefined) continue;
+    const account = byAccount.get(key);
+    if (account) account.push(member);
+    else byAccount.set(key, [member]);
+  }
+  return new Map(leads.map((lead, n) => [lead.lead_id, (keys[n] === undefined ? [] : (byAccount.get(keys[n]!) ?? [])).filter((member) => member.lead_id !== lead.lead_id)]));
+}
+
+/** The current stored scores of a site's identified leads as account members, each with its company's key; those that meet `where`. */
+async function accountMembers(store: SnapshotStore, site: string, where = '', p = new SqlParams()): Promise<(AccountMember & { company_key: string })[]> {
   const result = await store.query({
-    query: `SELECT * FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])}) ${of ? colleagues() : ''}`,
-    query_params: { site, ...p.values, ...(of ? { except: of.except, at: `@${of.domain}`, company: companyKey(of.company) } : {}) },
+    query: `SELECT *, ${companyKeySql('company', p)} AS company_key FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])})${where && ` WHERE ${where}`}`,
+    query_params: { site, ...p.values },
     format: 'JSONEachRow',
   });
-  const rows = await result.json<Pick<StoredScore, 'lead_id' | 'email' | 'score' | 'temperature' | 'company' | 'seniority'>>();
+  const rows = await result.json<Pick<StoredScore, 'lead_id' | 'email' | 'score' | 'temperature' | 'company' | 'seniority'> & { company_key: string }>();
   return rows.map(({ company, seniority, ...row }) => ({ ...row, kind: 'lead', seniority: seniority as LeadScore['seniority'], profile: { company } }));
 }
 

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { defaultRules, scoreLeads } from '../../scoring/index.ts';
-import { currentAccountMembers, leadSnapshots, writeSnapshots } from '../../scoring/snapshots.ts';
+import { accountColleagues, leadSnapshots, writeSnapshots } from '../../scoring/snapshots.ts';
 import { encodedInsertOf } from '../../collector/store/client.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 import { parseConfig } from '../../collector/config/load.ts';
@@ -193,8 +193,12 @@ describe('stored scores', () => {
     await drained(server);
     const leads = await listed();
     const [mine, theirs] = [`${first}@gmail.com`, `${second}@yahoo.fr`].map((email) => leads.find((lead) => lead.email === email));
-    const colleagues = await currentAccountMembers(server.client, 'acme', { domain: 'gmail.com', company: 'électricité de france', except: mine.id });
-    expect(colleagues.map((lead) => lead.lead_id)).toEqual([theirs.id]);
+    const asMember = (lead: { id: string; email: string }) => ({ lead_id: lead.id, email: lead.email, profile: { company: 'électricité de france' } });
+    const colleagues = await accountColleagues(server.client, 'acme', [asMember(mine)]);
+    expect(colleagues.get(mine.id)!.map((lead) => lead.lead_id)).toEqual([theirs.id]);
+    // Asked for both at once (a round's alerts), each has the other, never itself.
+    const both = await accountColleagues(server.client, 'acme', [asMember(mine), asMember(theirs)]);
+    expect([both.get(mine.id)!.map((lead) => lead.lead_id), both.get(theirs.id)!.map((lead) => lead.lead_id)]).toEqual([[theirs.id], [mine.id]]);
   });
 
   it('writes a snapshot only when something visible changed, so the history is the score over time', async () => {
