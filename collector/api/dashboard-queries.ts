@@ -486,19 +486,22 @@ export interface LeadFilters {
 
 /**
  * A page's edge in a lead list: its first or last lead's score, when it was last seen (epoch ms), in a list sorted by
- * a part of the score that part's points in hundredths, and its id: the list's sort keys. Pages turned by it neither
- * repeat nor skip a lead when leads arrive or move between two turns, as offsets did (a new lead on page 1 pushed its
- * last lead to the top of page 2).
+ * a part of the score that part and its points in hundredths, and its id: the list's sort keys. Pages turned by it
+ * neither repeat nor skip a lead when leads arrive or move between two turns, as offsets did (a new lead on page 1
+ * pushed its last lead to the top of page 2).
  */
 export interface ListCursor {
   score: number;
   lastSeenMs: number;
-  part?: number | undefined;
+  part?: { of: 'fit' | 'engagement'; hundredths: number } | undefined;
   leadId: string;
 }
 
-/** A page edge as `next` and `previous` give it, and `after=` and `before=` take it back (dashboard.routes.ts). */
-const cursorText = ({ score, lastSeenMs, part, leadId }: ListCursor) => [score, lastSeenMs, ...(part === undefined ? [] : [part]), leadId].join('.');
+/**
+ * A page edge as `next` and `previous` give it, and `after=` and `before=` take it back (dashboard.routes.ts):
+ * `125.1794569815530.l_…`, or by a part `125.1794569815530.fit9000.l_…`.
+ */
+const cursorText = ({ score, lastSeenMs, part, leadId }: ListCursor) => [score, lastSeenMs, ...(part ? [`${part.of}${part.hundredths}`] : []), leadId].join('.');
 
 /**
  * A lead list's keys in their order (each best first, then the lead id), as whole numbers compared exactly with an
@@ -622,7 +625,7 @@ LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
   const edge = filters.after ?? filters.before;
   let found: (LeadListRow & { outside?: string })[];
   if (edge) {
-    Object.assign(params, { edge_score: edge.score, edge_seen: edge.lastSeenMs, edge_part: edge.part ?? 0, edge_id: edge.leadId });
+    Object.assign(params, { edge_score: edge.score, edge_seen: edge.lastSeenMs, edge_part: edge.part?.hundredths ?? 0, edge_id: edge.leadId });
     // The rows on the page's side of its edge, in the list's order: after it (lower keys, then greater ids), or before
     // it. Tuples compare key by key.
     const [lower, id] = filters.after ? ['<', '>'] : ['>', '<'];
@@ -673,8 +676,8 @@ LIMIT {limit:UInt32}`,
       lastSeen: isoTime(row.last_seen),
     };
   };
-  const edgeOf = (row: LeadListRow | undefined) =>
-    row && cursorText({ score: Number(row.score), lastSeenMs: Date.parse(isoTime(row.last_seen)), part: row.part === undefined ? undefined : Number(row.part), leadId: row.lead_id });
+  const partOf = (row: LeadListRow) => (sortsByPart(filters.sort) ? { of: filters.sort, hundredths: Number(row.part) } : undefined);
+  const edgeOf = (row: LeadListRow | undefined) => row && cursorText({ score: Number(row.score), lastSeenMs: Date.parse(isoTime(row.last_seen)), part: partOf(row), leadId: row.lead_id });
   return {
     total,
     position,

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { FRAMEWORKS } from '../../scoring/qualification.ts';
 import { LEAD_SORTS, sortsByPart } from '../../scoring/snapshots.ts';
+import { unlessIssuesAt } from '../../scoring/checks.ts';
 import type { Temperature } from '../../scoring/compile.ts';
 import { roleName, ruleName } from '../../scoring/labels.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
@@ -261,14 +262,15 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     }
   };
   // A page's `next` or `previous`, as it was given: the score, when the lead was last seen (epoch ms), in a list sorted
-  // by a part of the score that part in hundredths of a point, and the lead's id.
+  // by a part of the score that part and its points in hundredths (`fit9000`), and the lead's id.
   const cursor = z
     .string()
-    .regex(/^-?\d{1,10}\.\d{1,13}(?:\.-?\d{1,15})?\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" or "previous" of a page of this list, as it was given' })
+    .regex(/^-?\d{1,10}\.\d{1,13}(?:\.(?:fit|engagement)-?\d{1,15})?\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" or "previous" of a page of this list, as it was given' })
     .transform((text): queries.ListCursor => {
       const parts = text.split('.');
       const [score, lastSeenMs] = parts.map(Number) as [number, number];
-      return { score, lastSeenMs, part: parts.length === 4 ? Number(parts[2]) : undefined, leadId: parts.at(-1)! };
+      const part = parts.length === 4 ? /^(fit|engagement)(.+)$/.exec(parts[2]!)! : undefined;
+      return { score, lastSeenMs, part: part && { of: part[1] as 'fit' | 'engagement', hundredths: Number(part[2]) }, leadId: parts.at(-1)! };
     });
   const listQuery = z
     .object({
@@ -286,11 +288,11 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
       // A list sorted by a part of the score turns on that part too; the others do not have it.
       for (const edge of ['after', 'before'] as const) {
         const given = query[edge];
-        if (given && (given.part !== undefined) !== sortsByPart(query.sort)) {
+        if (given && (given.part?.of ?? 'score or recent') !== (sortsByPart(query.sort) ? query.sort : 'score or recent')) {
           ctx.addIssue({ code: 'custom', path: [edge], message: `the "next" or "previous" of a list sorted otherwise than by ${query.sort}: give it with the sort of its list` });
         }
       }
-    });
+    }, unlessIssuesAt(['after'], ['before'], ['sort'], ['offset']));
   const csvQuery = z
     .object({ ...listFields, limit: wholeNumber({ min: 1, max: 100_000 }).default(100_000) })
     .strict()

@@ -736,12 +736,19 @@ describe('pages of a lead list turned while leads arrive (site paging)', () => {
       }
       expect([backwards, page.position], sort).toEqual([leads.map((lead) => lead.email), 1]);
     }
-    // An edge of a list sorted by score carries no part; one sorted by fit does: each is refused by the other.
+    // An edge of a list sorted by score carries no part; one sorted by fit carries its fit: each is refused by the others.
     const byScore = (await listOf('sort=score&limit=1')).next!;
     const byFit = (await listOf('sort=fit&limit=1')).next!;
-    for (const [query, path, sort] of [[`sort=fit&after=${byScore}`, 'after', 'fit'], [`sort=recent&before=${byFit}`, 'before', 'recent']]) {
-      expect((await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems).toEqual([
+    expect(byFit).toMatch(/^-?\d+\.\d+\.fit\d+\.l_[0-9a-f]{20}$/);
+    for (const [query, path, sort] of [[`sort=fit&after=${byScore}`, 'after', 'fit'], [`sort=recent&before=${byFit}`, 'before', 'recent'], [`sort=engagement&after=${byFit}`, 'after', 'engagement']]) {
+      expect((await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems, query).toEqual([
         expect.objectContaining({ path, message: `the "next" or "previous" of a list sorted otherwise than by ${sort}: give it with the sort of its list` }),
+      ]);
+    }
+    // No edge of any list (that of /api/leads, a part's points not whole): one problem, what it is not.
+    for (const edge of ['fit.3000.l_x', '1.2.fit12.5.l_x', '1.2.3.l_x']) {
+      expect((await api(`/api/dashboard/leads?site=acme&sort=fit&after=${edge}`)).body.problems, edge).toEqual([
+        expect.objectContaining({ path: 'after', message: `expected the "next" or "previous" of a page of this list, as it was given (got "${edge}")` }),
       ]);
     }
   });

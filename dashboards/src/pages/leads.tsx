@@ -5,7 +5,7 @@ import { query, staleAttributes, useApi } from '../api.ts';
 import { OWNERS_LIST, usePageTitle, type PageProps } from '../session.ts';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { ErrorMessage, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
-import { formatAgo, formatDay, formatNumber, formatTime } from '../format.ts';
+import { formatAgo, formatDay, formatDecimal, formatNumber, formatTime } from '../format.ts';
 import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period.ts';
 import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList } from '../router.ts';
 
@@ -363,8 +363,9 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
             {data.leads.map((lead) => (
               <tr key={lead.id}>
                 <td class="number score">{formatNumber(lead.score)}</td>
-                <td class="number">{formatNumber(Math.round(lead.fit))}</td>
-                <td class="number">{formatNumber(Math.round(lead.engagement))}</td>
+                {/* To a tenth, as the lead's page shows them. */}
+                <td class="number">{formatDecimal(lead.fit)}</td>
+                <td class="number">{formatDecimal(lead.engagement)}</td>
                 <th scope="row">
                   <a href={`/dashboard/leads/${lead.id}${query({ site })}`}>{lead.name || lead.email}</a>
                   <span class="sub">{[lead.name ? lead.email : '', lead.jobTitle, lead.company].filter(Boolean).join(' · ')}</span>
