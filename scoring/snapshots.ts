@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type LeadSlice, type ScoreReason, type SharedVisit, type Temperature } from './compile.ts';
-import { companyKey, companyKeySql } from './normalize.ts';
+import { companyKeySql } from './normalize.ts';
 import { MARKETING_QUALIFIED_SQL } from './lifecycle.ts';
 import { ONE_LEAD, slicesOf, SqlParams, timeOf } from './sql.ts';
 import { accountKeyOf, type AccountMember } from './accounts.ts';
@@ -158,9 +158,7 @@ export function currentLeadsSql(columns: readonly string[]): string {
 }
 
 /** The current stored scores of a site's identified leads, as account members. */
-export async function currentAccountMembers(store: SnapshotStore, site: string): Promise<AccountMember[]> {
-  return (await accountMembers(store, site)).map(({ company_key: _key, ...member }) => member);
-}
+export const currentAccountMembers = (store: SnapshotStore, site: string): Promise<AccountMember[]> => accountMembers(store, site);
 
 /**
  * The colleagues of each of some leads, by their current stored scores: the other identified leads of its account
@@ -177,9 +175,9 @@ export async function accountColleagues(store: SnapshotStore, site: string, lead
   const p = new SqlParams();
   const ats = p.bind('ats', accounts.filter((key) => !companies.includes(key)).map((domain) => `@${domain}`), 'Array(String)');
   const named = p.bind('companies', companies.map((key) => key.slice('company:'.length)), 'Array(String)');
-  const members = accounts.length ? await accountMembers(store, site, `arrayExists(at -> endsWith(email, at), ${ats}) OR (company != '' AND company_key IN ${named})`, p) : [];
+  const members = accounts.length ? await accountMembers(store, site, `arrayExists(at -> endsWith(email, at), ${ats}) OR (company != '' AND ${companyKeySql('company', p)} IN ${named})`, p) : [];
   const byAccount = new Map<string, AccountMember[]>();
-  for (const { company_key: _key, ...member } of members) {
+  for (const member of members) {
     const key = accountKeyOf(member)?.id;
     if (key === undefined) continue;
     const account = byAccount.get(key);
@@ -189,14 +187,14 @@ export async function accountColleagues(store: SnapshotStore, site: string, lead
   return new Map(leads.map((lead, n) => [lead.lead_id, (keys[n] === undefined ? [] : (byAccount.get(keys[n]!) ?? [])).filter((member) => member.lead_id !== lead.lead_id)]));
 }
 
-/** The current stored scores of a site's identified leads as account members, each with its company's key; those that meet `where`. */
-async function accountMembers(store: SnapshotStore, site: string, where = '', p = new SqlParams()): Promise<(AccountMember & { company_key: string })[]> {
+/** The current stored scores of a site's identified leads as account members: all, or those that meet `where`. */
+async function accountMembers(store: SnapshotStore, site: string, where = '', p = new SqlParams()): Promise<AccountMember[]> {
   const result = await store.query({
-    query: `SELECT *, ${companyKeySql('company', p)} AS company_key FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])})${where && ` WHERE ${where}`}`,
+    query: `SELECT * FROM (${currentLeadsSql(['email', 'score', 'temperature', 'company', 'seniority'])})${where && ` WHERE ${where}`}`,
     query_params: { site, ...p.values },
     format: 'JSONEachRow',
   });
-  const rows = await result.json<Pick<StoredScore, 'lead_id' | 'email' | 'score' | 'temperature' | 'company' | 'seniority'> & { company_key: string }>();
+  const rows = await result.json<Pick<StoredScore, 'lead_id' | 'email' | 'score' | 'temperature' | 'company' | 'seniority'>>();
   return rows.map(({ company, seniority, ...row }) => ({ ...row, kind: 'lead', seniority: seniority as LeadScore['seniority'], profile: { company } }));
 }
 
