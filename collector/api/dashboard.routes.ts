@@ -285,10 +285,11 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     .superRefine((query, ctx) => {
       if (query.after && query.before) ctx.addIssue({ code: 'custom', path: ['before'], message: 'give after or before, not both' });
       if ((query.after || query.before) && query.offset > 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give offset or a page edge (after, before), not both' });
-      // A list sorted by a part of the score turns on that part too; the others do not have it.
+      // A list sorted by a part of the score turns on that part too; the others on none.
+      const part = sortsByPart(query.sort) ? query.sort : undefined;
       for (const edge of ['after', 'before'] as const) {
         const given = query[edge];
-        if (given && (given.part?.of ?? 'score or recent') !== (sortsByPart(query.sort) ? query.sort : 'score or recent')) {
+        if (given && given.part?.of !== part) {
           ctx.addIssue({ code: 'custom', path: [edge], message: `the "next" or "previous" of a list sorted otherwise than by ${query.sort}: give it with the sort of its list` });
         }
       }
