@@ -987,13 +987,20 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect(new URL(page.url()).searchParams.get('offset')).toBe('200');
     await page.getByRole('button', { name: 'Previous page' }).click();
     await expect.poll(() => status.innerText()).toBe('Accounts 101–200 of 250, best first');
+    // To either end at once.
+    await page.getByRole('button', { name: 'Last page' }).click();
+    await expect.poll(() => status.innerText()).toBe('Accounts 201–250 of 250, best first');
+    expect(await page.getByRole('button', { name: 'Last page' }).getAttribute('aria-disabled')).toBe('true');
+    await page.getByRole('button', { name: 'First page' }).click();
+    await expect.poll(() => status.innerText()).toBe('Accounts 1–100 of 250, best first');
+    expect(await page.getByRole('button', { name: 'First page' }).getAttribute('aria-disabled')).toBe('true');
     // An offset past the end (a link kept while the list shrank) says so and offers its last page.
     await page.goto(`${server.url}/dashboard/accounts?site=acme&offset=900`);
     await page.getByRole('button', { name: 'Show its last page' }).click();
     await expect.poll(() => status.innerText()).toBe('Accounts 201–250 of 250, best first');
     // The button is gone with the page it was on: the keyboard's focus is on the new page's count line.
     await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Accounts 201–250 of 250, best first');
-    expect(asked).toEqual(['', '100', '200', '100', '900', '200']);
+    expect(asked).toEqual(['', '100', '200', '100', '200', '', '900', '200']);
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -62,6 +62,14 @@ describe.runIf(browserTestsEnabled())('the lead list pager in Chromium', () => {
     await expect.poll(() => status.innerText()).toBe('1–1 of 56 leads');
     expect(await listed()).toEqual([newcomer]);
     expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
+    // To the end and back to the top at once: the last page holds the last six, the first the first fifty.
+    await page.getByRole('button', { name: 'Last page' }).click();
+    await expect.poll(() => status.innerText()).toBe('51–56 of 56 leads');
+    expect(await listed()).toEqual(people.slice(49));
+    await page.getByRole('button', { name: 'First page' }).click();
+    await expect.poll(() => status.innerText()).toBe('1–50 of 56 leads');
+    expect(await listed()).toEqual([newcomer, ...people.slice(0, 49)]);
+    expect(await page.getByRole('button', { name: 'First page' }).getAttribute('aria-disabled')).toBe('true');
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -90,18 +90,23 @@ export function ReasonChips({ reasons }: { reasons: { rule: string; points: numb
 }
 
 /**
- * A list's Previous / Next page. A turn past either end is marked unavailable rather than disabled: a disabled button
- * drops the keyboard's focus. `onPrevious` / `onNext` undefined: no page that way.
+ * A list's First / Previous / Next / Last page. A turn past either end is marked unavailable rather than disabled: a
+ * disabled button drops the keyboard's focus. A turn undefined: no page that way.
  */
-export function Pager({ label, onPrevious, onNext }: { label: string; onPrevious: (() => void) | undefined; onNext: (() => void) | undefined }) {
+export function Pager({ label, onFirst, onPrevious, onNext, onLast }: { label: string } & Record<'onFirst' | 'onPrevious' | 'onNext' | 'onLast', (() => void) | undefined>) {
+  const turns = [
+    ['First page', onFirst],
+    ['Previous page', onPrevious],
+    ['Next page', onNext],
+    ['Last page', onLast],
+  ] as const;
   return (
     <nav class="pager" aria-label={label}>
-      <button type="button" aria-disabled={onPrevious ? undefined : 'true'} onClick={() => onPrevious?.()}>
-        Previous page
-      </button>
-      <button type="button" aria-disabled={onNext ? undefined : 'true'} onClick={() => onNext?.()}>
-        Next page
-      </button>
+      {turns.map(([name, turn]) => (
+        <button key={name} type="button" aria-disabled={turn ? undefined : 'true'} onClick={() => turn?.()}>
+          {name}
+        </button>
+      ))}
     </nav>
   );
 }

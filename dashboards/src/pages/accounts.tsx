@@ -11,6 +11,8 @@ import { usePageTitle, type PageProps } from '../session.ts';
 
 const LIMIT = 100;
 const percent = (share: number) => `${Math.round(share * 100)}%`;
+/** Where the last page of a list of `total` accounts starts. */
+const lastOffset = (total: number) => Math.floor((total - 1) / LIMIT) * LIMIT;
 
 export function AccountsPage({ site, location }: PageProps) {
   usePageTitle(`Accounts · ${site.name}`);
@@ -65,7 +67,7 @@ export function AccountsPage({ site, location }: PageProps) {
             class="link-button"
             onClick={() => {
               backFromPastTheEnd.current = true;
-              toOffset(Math.floor((accounts.data!.total - 1) / LIMIT) * LIMIT);
+              toOffset(lastOffset(accounts.data!.total));
             }}
           >
             Show its last page
@@ -129,8 +131,10 @@ export function AccountsPage({ site, location }: PageProps) {
           {paged && (
             <Pager
               label="Pages of accounts"
+              onFirst={accounts.data.offset > 0 ? () => toOffset(0) : undefined}
               onPrevious={accounts.data.offset > 0 ? () => toOffset(Math.max(0, accounts.data!.offset - LIMIT)) : undefined}
               onNext={accounts.data.offset + LIMIT < accounts.data.total ? () => toOffset(accounts.data!.offset + LIMIT) : undefined}
+              onLast={accounts.data.offset + LIMIT < accounts.data.total ? () => toOffset(lastOffset(accounts.data!.total)) : undefined}
             />
           )}
         </div>

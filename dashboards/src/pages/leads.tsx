@@ -10,6 +10,8 @@ import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period
 import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList } from '../router.ts';
 
 const PAGE_SIZE = 50;
+/** Where the last page of a list of `total` leads starts. */
+const lastPageOf = (total: number) => Math.floor((total - 1) / PAGE_SIZE) * PAGE_SIZE;
 
 const TEMPERATURES = [
   { value: 'hot', label: 'Hot' },
@@ -305,7 +307,7 @@ function LeadTable({ data, site, page, onPage }: { data: LeadListResponse; site:
   };
   const last = Math.min(data.position + data.leads.length - 1, data.total);
   // Past the end, the last page's offset ('' leaves it out of the URL: the first page).
-  const lastPage = Math.floor((data.total - 1) / PAGE_SIZE) * PAGE_SIZE;
+  const lastPage = lastPageOf(data.total);
   // One status line, whatever the list holds: a screen reader hears it change, an empty list included.
   return (
     <>
@@ -395,8 +397,10 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
       {data.total > PAGE_SIZE && (
         <Pager
           label="Pages of leads"
+          onFirst={data.previous ? () => turn({ offset: '' }) : undefined}
           onPrevious={data.previous ? () => turn({ before: data.previous! }) : undefined}
           onNext={data.next ? () => turn({ after: data.next! }) : undefined}
+          onLast={data.next ? () => turn({ offset: String(lastPageOf(data.total) || '') }) : undefined}
         />
       )}
     </>
