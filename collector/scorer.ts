@@ -385,20 +385,37 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       else rows.push(goneSnapshot(row, scoredAt));
     });
     await carryQualificationsOver(client, site.id, moves);
-    if (news.length > 0 && onAlerts) await onAlerts(await toAlerts(site, news, at));
+    if (news.length > 0 && onAlerts) await onAlerts(await toAlerts(site, news, scores, at));
     await writeSnapshots(insertEncoded, rows);
     if (leftBehind.size > 0) await rescore(site, { visitors: [...leftBehind] }, true);
     return scores.length;
   }
 
-  async function toAlerts(site: SiteConfig, news: { score: LeadScore; signal: SignalEvent }[], at: number): Promise<Alert[]> {
+  /** The alerts of a round's news; `scored`: every lead the round scored, whose fresh scores its accounts count. */
+  async function toAlerts(site: SiteConfig, news: { score: LeadScore; signal: SignalEvent }[], scored: LeadScore[], at: number): Promise<Alert[]> {
     const qualifications = await currentQualifications(client, site.id);
     const disqualified = new Set([...qualifications].flatMap(([leadId, state]) => (state.disqualified ? [leadId] : [])));
     const thresholds = rulesOf(site).thresholds;
-    const colleagues = await accountColleagues(client, site.id, news.map(({ score }) => score));
+    const stored = await accountColleagues(client, site.id, news.map(({ score }) => score));
+    // The colleagues this round scored count as they are now, not as last stored (if at all: two colleagues asking for
+    // a demo at once are both new), as the account will read once the round's scores are stored.
+    const fresh = new Map(scored.filter((score) => score.kind === 'lead').map((score) => [score.lead_id, score]));
+    const freshOf = new Map<string, LeadScore[]>();
+    for (const score of fresh.values()) {
+      const key = accountKeyOf(score)?.id;
+      if (key === undefined) continue;
+      const account = freshOf.get(key);
+      if (account) account.push(score);
+      else freshOf.set(key, [score]);
+    }
     const alerts: Alert[] = [];
     for (const { score, signal } of news) {
-      const account = accountOf(score, colleagues.get(score.lead_id)!, thresholds, disqualified);
+      const key = accountKeyOf(score)?.id;
+      const colleagues = [
+        ...stored.get(score.lead_id)!.filter((member) => !fresh.has(member.lead_id)),
+        ...(key === undefined ? [] : (freshOf.get(key) ?? [])).filter((member) => member.lead_id !== score.lead_id),
+      ];
+      const account = accountOf(score, colleagues, thresholds, disqualified);
       const verdict = qualifications.get(score.lead_id);
       alerts.push({
         id: signal.id,
