@@ -123,7 +123,10 @@ export function saysNothingSql(expr: string, p: SqlParams): string {
 // ---- Company names ---------------------------------------------------------------------------------------------
 
 /** Legal forms that end a company's name, in the words() rendering: "Acme SAS", "ACME, Inc.", "Acme Co., Ltd.". */
-const LEGAL_FORMS = '(?: (?:sas|sasu|sarl|eurl|sa|sca|snc|gmbh|ag|kg|inc|incorporated|llc|llp|ltd|limited|plc|corp|corporation|co|company|bv|nv|spa|srl|sl|oy|ab|pty|kk))+$';
+// Written with dots too ("S.A.", "S.p.A.", "B.V."), which words() renders as single letters: "s a", "s p a", "b v".
+const LEGAL_FORMS =
+  '(?: (?:sas|sasu|sarl|eurl|sa|sca|snc|gmbh|ag|kg|inc|incorporated|llc|llp|ltd|limited|plc|corp|corporation|co|company|bv|nv|spa|srl|sl|oy|ab|pty|kk' +
+  '|s a s u|s a s|s a r l|e u r l|s a|s c a|s n c|g m b h|a g|k g|l l c|l l p|p l c|b v|n v|s p a|s r l|s l|k k))+$';
 
 /** A declared company as accounts compare it: its words without case, accents, punctuation or legal form ("Acmé SAS" = "ACME"). */
 export function companyKey(text: string): string {

@@ -634,7 +634,7 @@ describe('normalisation in SQL', () => {
       'Guinée-Bissau', 'Saint Martin (French part)', 'Paris - Texas', 'a (b) c (FR) ; d', 'X | Belgique - ', 'Paris — France', 'GENÈVE (SUISSE)',
     ];
     const p = new SqlParams();
-    inputs.push('Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Société Générale S.A.', 'Inc.', 'Costco', 'SA');
+    inputs.push('Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Société Générale S.A.', 'Inc.', 'Costco', 'SA', 'Electricite-de-France S.A.', 'Acme S.p.A.', 'Acme B.V.', 'ACME S.A.R.L.', 'Acme G.m.b.H.');
     inputs.push(...JOB_TITLES.map(([title]) => title));
     // Answers that say nothing, and short or foreign ones that say something: the merge tells them apart in SQL.
     inputs.push('-', ' . ', '?', 'N/A', 'n.c.', 'NÉANT', 'Ne\u0301ant', 'aucune', 'Non communiqué', 'XXX', '\u00a0–\u00a0', '👍', '\n-\n', 'No', 'Nana', '日本電気', 'Москва', 'x-ray');
@@ -651,6 +651,10 @@ describe('normalisation in SQL', () => {
     );
     expect(rows.filter((row) => row.says_nothing).length).toBe(14);
     expect(['Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Costco'].map(companyKey)).toEqual(['acme', 'acme', 'acme', 'acme', 'costco']);
+    // A legal form written with dots is one too.
+    expect(['Acme S.p.A.', 'Acme B.V.', 'ACME S.A.R.L.', 'Acme G.m.b.H.', 'Electricite-de-France S.A.', 'Électricité de France SAS'].map(companyKey)).toEqual([
+      'acme', 'acme', 'acme', 'acme', 'electricite de france', 'electricite de france',
+    ]);
   });
 });
 
