@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { accountKeyOf, scoreAccounts, type AccountMember } from '../scoring/accounts.ts';
+import { accountKeyOf, byAccount, scoreAccounts, type AccountMember } from '../scoring/accounts.ts';
 import type { Alert } from '../scoring/alerts/alert.ts';
 import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
@@ -400,14 +400,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     // The colleagues this round scored count as they are now, not as last stored (if at all: two colleagues asking for
     // a demo at once are both new), as the account will read once the round's scores are stored.
     const fresh = new Map(scored.filter((score) => score.kind === 'lead').map((score) => [score.lead_id, score]));
-    const freshOf = new Map<string, LeadScore[]>();
-    for (const score of fresh.values()) {
-      const key = accountKeyOf(score)?.id;
-      if (key === undefined) continue;
-      const account = freshOf.get(key);
-      if (account) account.push(score);
-      else freshOf.set(key, [score]);
-    }
+    const freshOf = byAccount(fresh.values());
     const alerts: Alert[] = [];
     for (const { score, signal } of news) {
       const key = accountKeyOf(score)?.id;

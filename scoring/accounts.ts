@@ -57,6 +57,19 @@ export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: 
   if (key && !NOT_A_COMPANY.has(key)) return { id: `company:${key}`, name: company };
 }
 
+/** Leads by the account they belong to (accountKeyOf), those of none left out. */
+export function byAccount<Lead extends Pick<LeadScore, 'email' | 'profile'>>(leads: Iterable<Lead>): Map<string, Lead[]> {
+  const accounts = new Map<string, Lead[]>();
+  for (const lead of leads) {
+    const key = accountKeyOf(lead)?.id;
+    if (key === undefined) continue;
+    const members = accounts.get(key);
+    if (members) members.push(lead);
+    else accounts.set(key, [lead]);
+  }
+  return accounts;
+}
+
 /** What an account's score needs of each lead: a freshly scored lead, or a stored one read with only these columns. */
 export type AccountMember = Pick<LeadScore, 'lead_id' | 'kind' | 'email' | 'score' | 'temperature' | 'seniority' | 'profile'>;
 

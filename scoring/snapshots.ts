@@ -4,7 +4,7 @@ import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type
 import { companyKeySql } from './normalize.ts';
 import { MARKETING_QUALIFIED_SQL } from './lifecycle.ts';
 import { ONE_LEAD, slicesOf, SqlParams, timeOf } from './sql.ts';
-import { accountKeyOf, type AccountMember } from './accounts.ts';
+import { accountKeyOf, byAccount, type AccountMember } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
 import { inTurns, queryRows } from './turns.ts';
 
@@ -176,15 +176,8 @@ export async function accountColleagues(store: SnapshotStore, site: string, lead
   const ats = p.bind('ats', accounts.filter((key) => !companies.includes(key)).map((domain) => `@${domain}`), 'Array(String)');
   const named = p.bind('companies', companies.map((key) => key.slice('company:'.length)), 'Array(String)');
   const members = accounts.length ? await accountMembers(store, site, `arrayExists(at -> endsWith(email, at), ${ats}) OR (company != '' AND ${companyKeySql('company', p)} IN ${named})`, p) : [];
-  const byAccount = new Map<string, AccountMember[]>();
-  for (const member of members) {
-    const key = accountKeyOf(member)?.id;
-    if (key === undefined) continue;
-    const account = byAccount.get(key);
-    if (account) account.push(member);
-    else byAccount.set(key, [member]);
-  }
-  return new Map(leads.map((lead, n) => [lead.lead_id, (keys[n] === undefined ? [] : (byAccount.get(keys[n]!) ?? [])).filter((member) => member.lead_id !== lead.lead_id)]));
+  const grouped = byAccount(members);
+  return new Map(leads.map((lead, n) => [lead.lead_id, (keys[n] === undefined ? [] : (grouped.get(keys[n]!) ?? [])).filter((member) => member.lead_id !== lead.lead_id)]));
 }
 
 /** The current stored scores of a site's identified leads as account members: all, or those that meet `where`. */
