@@ -89,6 +89,9 @@ export function ReasonChips({ reasons }: { reasons: { rule: string; points: numb
   );
 }
 
+/** Where the last page of a list of `total` items, `size` a page, starts (0 for a list of one page or none). */
+export const lastPageStart = (total: number, size: number) => Math.max(0, Math.floor((total - 1) / size) * size);
+
 /**
  * A list's First / Previous / Next / Last page. A turn past either end is marked unavailable rather than disabled: a
  * disabled button drops the keyboard's focus. A turn undefined: no page that way.

@@ -3,7 +3,7 @@ import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts
 import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from '../../../scoring/account-weights.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
-import { ErrorMessage, Loading, Pager, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { ErrorMessage, lastPageStart, Loading, Pager, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatNumber } from '../format.ts';
 import { roleName } from '../../../scoring/labels.ts';
 import { hrefWith, navigate } from '../router.ts';
@@ -11,8 +11,6 @@ import { usePageTitle, type PageProps } from '../session.ts';
 
 const LIMIT = 100;
 const percent = (share: number) => `${Math.round(share * 100)}%`;
-/** Where the last page of a list of `total` accounts starts. */
-const lastOffset = (total: number) => Math.floor((total - 1) / LIMIT) * LIMIT;
 
 export function AccountsPage({ site, location }: PageProps) {
   usePageTitle(`Accounts · ${site.name}`);
@@ -31,6 +29,9 @@ export function AccountsPage({ site, location }: PageProps) {
   }, [accounts.data]);
   // Paged: more than a page, or a page past the first (a link kept while the list shrank), which needs a way back.
   const paged = accounts.data !== undefined && (accounts.data.total > LIMIT || accounts.data.offset > 0);
+  const toLast = () => toOffset(lastPageStart(accounts.data!.total, LIMIT));
+  const pagesBefore = paged && accounts.data!.offset > 0;
+  const pagesAfter = paged && accounts.data!.offset + LIMIT < accounts.data!.total;
   return (
     <div class="page">
       <div class="page-header">
@@ -67,7 +68,7 @@ export function AccountsPage({ site, location }: PageProps) {
             class="link-button"
             onClick={() => {
               backFromPastTheEnd.current = true;
-              toOffset(lastOffset(accounts.data!.total));
+              toLast();
             }}
           >
             Show its last page
@@ -131,10 +132,10 @@ export function AccountsPage({ site, location }: PageProps) {
           {paged && (
             <Pager
               label="Pages of accounts"
-              onFirst={accounts.data.offset > 0 ? () => toOffset(0) : undefined}
-              onPrevious={accounts.data.offset > 0 ? () => toOffset(Math.max(0, accounts.data!.offset - LIMIT)) : undefined}
-              onNext={accounts.data.offset + LIMIT < accounts.data.total ? () => toOffset(accounts.data!.offset + LIMIT) : undefined}
-              onLast={accounts.data.offset + LIMIT < accounts.data.total ? () => toOffset(lastOffset(accounts.data!.total)) : undefined}
+              onFirst={pagesBefore ? () => toOffset(0) : undefined}
+              onPrevious={pagesBefore ? () => toOffset(Math.max(0, accounts.data!.offset - LIMIT)) : undefined}
+              onNext={pagesAfter ? () => toOffset(accounts.data!.offset + LIMIT) : undefined}
+              onLast={pagesAfter ? toLast : undefined}
             />
           )}
         </div>

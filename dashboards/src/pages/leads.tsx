@@ -4,14 +4,12 @@ import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts
 import { query, staleAttributes, useApi } from '../api.ts';
 import { OWNERS_LIST, usePageTitle, type PageProps } from '../session.ts';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
-import { ErrorMessage, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { ErrorMessage, lastPageStart, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatDecimal, formatNumber, formatTime } from '../format.ts';
 import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period.ts';
 import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList } from '../router.ts';
 
 const PAGE_SIZE = 50;
-/** Where the last page of a list of `total` leads starts. */
-const lastPageOf = (total: number) => Math.floor((total - 1) / PAGE_SIZE) * PAGE_SIZE;
 
 const TEMPERATURES = [
   { value: 'hot', label: 'Hot' },
@@ -290,6 +288,8 @@ function ActiveDrillDowns({ params, onRemove, afterLast }: { params: URLSearchPa
 
 /** A turn of the page: after or before a page's edge, or to an offset (the last page, from past the end; '' for none). */
 type PageTurn = { after: string } | { before: string } | { offset: string };
+/** To the last page of a list of `total` leads ('' leaves the offset out of the URL: the first page). */
+const toLastPage = (total: number): PageTurn => ({ offset: String(lastPageStart(total, PAGE_SIZE) || '') });
 
 function LeadTable({ data, site, page, onPage }: { data: LeadListResponse; site: string; page: string; onPage: (turn: PageTurn) => void }) {
   // A page turned from the pager at the bottom: the reader is taken to the top of the new page, its count line.
@@ -306,8 +306,6 @@ function LeadTable({ data, site, page, onPage }: { data: LeadListResponse; site:
     onPage(to);
   };
   const last = Math.min(data.position + data.leads.length - 1, data.total);
-  // Past the end, the last page's offset ('' leaves it out of the URL: the first page).
-  const lastPage = lastPageOf(data.total);
   // One status line, whatever the list holds: a screen reader hears it change, an empty list included.
   return (
     <>
@@ -318,7 +316,7 @@ function LeadTable({ data, site, page, onPage }: { data: LeadListResponse; site:
           // Past the end: a link kept from when the list was longer.
           <>
             This page is past the end of the list: {formatNumber(data.total)} leads match these filters.{' '}
-            <button type="button" class="link-button" onClick={() => turn({ offset: lastPage ? String(lastPage) : '' })}>
+            <button type="button" class="link-button" onClick={() => turn(toLastPage(data.total))}>
               Go to the last page
             </button>
           </>
@@ -400,7 +398,7 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
           onFirst={data.previous ? () => turn({ offset: '' }) : undefined}
           onPrevious={data.previous ? () => turn({ before: data.previous! }) : undefined}
           onNext={data.next ? () => turn({ after: data.next! }) : undefined}
-          onLast={data.next ? () => turn({ offset: String(lastPageOf(data.total) || '') }) : undefined}
+          onLast={data.next ? () => turn(toLastPage(data.total)) : undefined}
         />
       )}
     </>
