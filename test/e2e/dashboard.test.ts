@@ -642,6 +642,12 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.goto(`${server.url}/dashboard?site=acme&from=2026-02-30&to=2026-03-01`);
     await page.getByText('Could not load the figures: from: not a calendar day (got "2026-02-30")').waitFor();
     expect(await page.locator('p.intro').count()).toBe(0);
+    // Only the end given, and wrong: named as `to`, where the page sent a `from` worked out from it and had `from` named.
+    await page.goto(`${server.url}/dashboard?site=acme&to=1970-01-10`);
+    await page.getByText('Could not load the figures: to: the period before this one, which it is compared with, would start on 1969-11-12: periods run from 1970-01-01 to 2200-12-31 (got "1970-01-10")').waitFor();
+    // A start that is no day at all: named, where the page showed the last 30 days as if the URL had none.
+    await page.goto(`${server.url}/dashboard?site=acme&from=yesterday`);
+    await page.getByText('Could not load the figures: from: expected a day as YYYY-MM-DD (got "yesterday")').waitFor();
     // The browser reports each refused request; nothing else went wrong.
     expect(problems.filter((problem) => !problem.includes('the server responded with a status of 400'))).toEqual([]);
     await page.context().close();

@@ -90,7 +90,9 @@ export function MarketingPage({ site, location }: PageProps) {
   usePageTitle(`Marketing · ${site.name}`);
   const heading = useRef<HTMLHeadingElement>(null);
   const period = periodOf(location.params);
-  const scope = query({ site: site.id, from: period.from, to: period.to });
+  // The API is asked for the URL's own days, so a refusal names the one the URL got wrong (a `from` worked out here
+  // from a bad `to` had it name `from`, and a bad `from` was passed over for the default); `to` is today when none.
+  const scope = query({ site: site.id, from: location.params.get('from'), to: location.params.get('to') || period.to });
   const summary = useApi<SummaryResponse>(`/api/dashboard/summary${scope}`);
   const series = useApi<TimeseriesResponse>(`/api/dashboard/timeseries${scope}`);
   const funnel = useApi<FunnelResponse>(`/api/dashboard/funnel${scope}`);
