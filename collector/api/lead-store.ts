@@ -347,7 +347,8 @@ export async function leadProfile(client: ClickHouseClient, site: string, lead: 
 /**
  * The lead's latest events, newest first, with the engaged time the snippet sends in pieces (one every 15 s of
  * attention, and one when the page is left) added to the page view it follows: a page view's `engaged_ms` is its
- * engaged time in all, and its pieces are not listed, so a five-minute read of the pricing page is one event, not
+ * engaged time in all, its `scroll_depth` the deepest its pieces reached (the snippet sends the depth with them), and
+ * its pieces are not listed, so a five-minute read of the pricing page is one event, not
  * twenty that fill the timeline. A piece belongs to the latest view of its page (path) in its visit, at its time or
  * before (a view comes before a piece of the same millisecond); one with no such view is listed as it is, unless it
  * is under a second (a tab shown and left at once says nothing, and a hundred of them filled the timeline).
@@ -355,9 +356,12 @@ export async function leadProfile(client: ClickHouseClient, site: string, lead: 
 export async function leadEvents(client: ClickHouseClient, site: string, lead: LeadIdentity, limit: number) {
   return rows<Record<string, unknown>>(
     client,
-    `SELECT * EXCEPT (view, pieces) REPLACE (if(type = 'pageview', engaged_ms + pieces, engaged_ms) AS engaged_ms)
+    `SELECT * EXCEPT (view, pieces, deepest)
+       REPLACE (if(type = 'pageview', engaged_ms + pieces, engaged_ms) AS engaged_ms, if(type = 'pageview', greatest(scroll_depth, deepest), scroll_depth) AS scroll_depth)
      FROM (
-       SELECT *, sumIf(engaged_ms, type = 'engagement') OVER (PARTITION BY visitor_id, session_id, path, view) AS pieces
+       SELECT *,
+         sumIf(engaged_ms, type = 'engagement') OVER visit_of_view AS pieces,
+         maxIf(scroll_depth, type = 'engagement') OVER visit_of_view AS deepest
        FROM (
          SELECT * EXCEPT (site_id),
            countIf(type = 'pageview') OVER (PARTITION BY visitor_id, session_id, path ORDER BY ts, type != 'pageview', event_id ROWS UNBOUNDED PRECEDING) AS view
@@ -365,6 +369,7 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
          ${LEAD_BROWSERS}
          WHERE site_id = {site:String} AND ${LEAD_ROWS}
        )
+       WINDOW visit_of_view AS (PARTITION BY visitor_id, session_id, path, view)
      )
      WHERE type != 'engagement' OR (view = 0 AND engaged_ms >= 1000)
      ORDER BY ts DESC, event_id LIMIT {limit:UInt32}`,

@@ -1123,9 +1123,9 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const mary = `mary.${newVisitor()}@jackson.test`;
     await post([
       { u: `${SITE_ORIGIN}/`, r: 'https://www.Google.com/', ss: 1, t: minutesAgo(3) },
-      // Her engaged time on the page, in the pieces the snippet sends it in.
-      { n: 'e', u: `${SITE_ORIGIN}/`, ms: 15_000, t: minutesAgo(2.7) },
-      { n: 'e', u: `${SITE_ORIGIN}/`, ms: 10_000, t: minutesAgo(2.5) },
+      // Her engaged time on the page, in the pieces the snippet sends it in, each with the deepest scroll so far.
+      { n: 'e', u: `${SITE_ORIGIN}/`, ms: 15_000, sd: 45, t: minutesAgo(2.7) },
+      { n: 'e', u: `${SITE_ORIGIN}/`, ms: 10_000, sd: 70, t: minutesAgo(2.5) },
       { n: 'f', u: `${SITE_ORIGIN}/`, k: 'newsletter', t: minutesAgo(2), p: { 'email  email': mary, 'first_name  ': 'Mary', 'last_name  ': 'Jackson' } },
     ]);
     await drained(server);
@@ -1137,10 +1137,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByRole('heading', { name: 'Mary Jackson', level: 1 }).waitFor();
     // Not "www.Google.com": the list's Source filter finds nothing by that name.
     await page.locator('.timeline', { hasText: 'arriving from google.com' }).waitFor();
-    // One line for the view and its time, none for each piece of it.
+    // One line for the view, its time and how far down she read, none for each piece of it.
     expect(await page.locator('.timeline li').allInnerTexts()).toEqual([
       expect.stringMatching(/UTC\s+Submitted the form newsletter as mary\./),
-      expect.stringMatching(/UTC\s+Viewed \/, arriving from google\.com, engaged for 25 s$/),
+      expect.stringMatching(/UTC\s+Viewed \/, arriving from google\.com, engaged for 25 s, saw 70% of the page$/),
     ]);
     expect(await page.locator('section[aria-labelledby=timeline-title] p.muted').innerText()).toBe('All 2 events, newest first.');
     await page.locator('.profile').getByRole('link', { name: 'google.com', exact: true }).click();

@@ -86,27 +86,28 @@ describe('one lead through the API', () => {
     expect(body.recentEvents.map((e: { ts: string; received_at: string }) => [e.ts, e.received_at]).flat()).toEqual(Array(8).fill(expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)));
   });
 
-  it('lists a page view with its engaged time in all, not the pieces the snippet sent it in, and a piece with no view as it is', async () => {
+  it('lists a page view with its engaged time in all and the deepest scroll reached, not the pieces the snippet sent them in, and a piece with no view as it is', async () => {
     const laptop = newVisitor();
     const email = `grace.${newVisitor()}@hopper.test`;
     const at = (minutes: number) => ({ sid: 'visit-1', t: minutesAgo(minutes) });
-    const piece = (page: string, ms: number, minutes: number, sid = 'visit-1') => wireEvent({ n: 'e', u: `${SITE_ORIGIN}${page}`, ms, sid, t: minutesAgo(minutes) });
-    await postBatch(server, { s: 'acme', v: laptop, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, ...at(30) }), piece('/pricing', 15_000, 29.7), piece('/pricing', 15_000, 29.5)] });
-    await postBatch(server, { s: 'acme', v: laptop, e: [piece('/pricing', 12_000, 29.2), wireEvent({ u: `${SITE_ORIGIN}/contact`, ...at(29.2) }), piece('/contact', 4_000, 29)] });
-    // The same page again in the visit: its own view, with its own time.
-    await postBatch(server, { s: 'acme', v: laptop, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, ...at(28) }), piece('/pricing', 9_000, 27.8)] });
+    // Each piece with the deepest scroll reached on its page so far, as the snippet sends them.
+    const piece = (page: string, ms: number, minutes: number, sd: number, sid = 'visit-1') => wireEvent({ n: 'e', u: `${SITE_ORIGIN}${page}`, ms, sd, sid, t: minutesAgo(minutes) });
+    await postBatch(server, { s: 'acme', v: laptop, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, ...at(30) }), piece('/pricing', 15_000, 29.7, 40), piece('/pricing', 15_000, 29.5, 85)] });
+    await postBatch(server, { s: 'acme', v: laptop, e: [piece('/pricing', 12_000, 29.2, 85), wireEvent({ u: `${SITE_ORIGIN}/contact`, ...at(29.2) }), piece('/contact', 4_000, 29, 100)] });
+    // The same page again in the visit: its own view, with its own time and depth.
+    await postBatch(server, { s: 'acme', v: laptop, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, ...at(28) }), piece('/pricing', 9_000, 27.8, 20)] });
     // Another visit whose view was never received (a blocked request): its piece is listed as it is, but a piece of
     // under a second (a tab shown and left at once), which says nothing, is not listed.
-    await postBatch(server, { s: 'acme', v: laptop, e: [piece('/docs', 7_000, 20, 'visit-2'), piece('/blog', 400, 19.5, 'visit-2'), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', sid: 'visit-2', t: minutesAgo(19), p: { 'email  email': email } })] });
+    await postBatch(server, { s: 'acme', v: laptop, e: [piece('/docs', 7_000, 20, 60, 'visit-2'), piece('/blog', 400, 19.5, 10, 'visit-2'), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', sid: 'visit-2', t: minutesAgo(19), p: { 'email  email': email } })] });
     await drained(server);
     const id = (await getJson(server, `/api/leads?site=acme&visitor=${laptop}`)).body.leads[0].id;
     const { body } = await getJson(server, `/api/leads/${id}?site=acme`);
-    expect(body.recentEvents.map((event: { type: string; path: string; engaged_ms: number }) => [event.type, event.path, event.engaged_ms])).toEqual([
-      ['form', '/contact', 0],
-      ['engagement', '/docs', 7_000],
-      ['pageview', '/pricing', 9_000],
-      ['pageview', '/contact', 4_000],
-      ['pageview', '/pricing', 42_000],
+    expect(body.recentEvents.map((event: { type: string; path: string; engaged_ms: number; scroll_depth: number }) => [event.type, event.path, event.engaged_ms, event.scroll_depth])).toEqual([
+      ['form', '/contact', 0, 0],
+      ['engagement', '/docs', 7_000, 60],
+      ['pageview', '/pricing', 9_000, 20],
+      ['pageview', '/contact', 4_000, 100],
+      ['pageview', '/pricing', 42_000, 85],
     ]);
   });
 

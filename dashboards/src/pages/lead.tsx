@@ -64,6 +64,8 @@ interface TimelineEvent {
   title: string;
   link_url: string;
   engaged_ms: number;
+  /** How far down the page the visitor saw at most, in percent (0: not said). */
+  scroll_depth: number;
   email: string;
   utm_source: string;
   referrer_host: string;
@@ -308,14 +310,17 @@ function LeadAlert({ listed, siteId }: { listed: AlertView; siteId: string }) {
   );
 }
 
+/** How much of the page the visitor saw, when the snippet said (a page read to its end says 100 %). */
+const seen = (event: TimelineEvent) => (event.scroll_depth > 0 ? `, saw ${event.scroll_depth}% of the page` : '');
+
 function describeEvent(event: TimelineEvent): string {
   switch (event.type) {
     case 'pageview':
-      // Its engaged time in all: the API adds up the pieces the snippet sent it in.
-      return `Viewed ${event.path}${event.title ? ` (${event.title})` : ''}${event.session_start && (event.utm_source || event.referrer_host) ? `, arriving from ${sourceName(event.utm_source, event.referrer_host)}` : ''}${event.engaged_ms >= 1000 ? `, engaged for ${formatSeconds(event.engaged_ms / 1000)}` : ''}`;
+      // Its engaged time in all and the deepest scroll: the API takes them from the pieces the snippet sent them in.
+      return `Viewed ${event.path}${event.title ? ` (${event.title})` : ''}${event.session_start && (event.utm_source || event.referrer_host) ? `, arriving from ${sourceName(event.utm_source, event.referrer_host)}` : ''}${event.engaged_ms >= 1000 ? `, engaged for ${formatSeconds(event.engaged_ms / 1000)}` : ''}${seen(event)}`;
     // Engaged time whose page view the lead's events do not hold.
     case 'engagement':
-      return `Spent ${formatSeconds(event.engaged_ms / 1000)} on ${event.path}`;
+      return `Spent ${formatSeconds(event.engaged_ms / 1000)} on ${event.path}${seen(event)}`;
     case 'download':
       return `Downloaded ${event.name || linkPath(event.link_url)}`;
     case 'outbound':
