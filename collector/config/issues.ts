@@ -24,6 +24,11 @@ export function toProblems(error: z.ZodError): Problem[] {
     if (issue.code === 'invalid_type' && /^Invalid input: .*received undefined$/.test(issue.message)) {
       return [{ path: formatPath(issue.path), message: `missing (expected ${JSON_KINDS[issue.expected] ?? issue.expected})` }];
     }
+    // A number too large for a double (1e400 in a JSON file reads as Infinity): zod says it received "Infinity", which
+    // read "expected a number, not a number", and "-Infinity" in its own words.
+    if (issue.code === 'invalid_type' && typeof issue.input === 'number' && !Number.isFinite(issue.input)) {
+      return [{ path: formatPath(issue.path), message: `expected ${JSON_KINDS[issue.expected] ?? issue.expected}, not one too large to read (it reads as ${issue.input})` }];
+    }
     // zod's "expected int, received number": the number is there to say, rather than that it is one.
     if (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number' && /^Invalid input: /.test(issue.message)) {
       return [{ path: formatPath(issue.path), message: `expected a whole number, not ${issue.input}` }];

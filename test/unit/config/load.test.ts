@@ -166,6 +166,15 @@ describe('a number, a text or a list out of bounds', () => {
     expect(configProblems({ server: { port: -1 } })).toEqual(['hearth.config.json: server.port: expected a number at least 0 (got -1)']);
     expect(problemsOf({ name: '' })).toEqual(['hearth.config.json: sites[0].name: expected at least 1 character (got "")']);
   });
+
+  it('says a number is too large to read, where it said "expected a number, not a number"', () => {
+    // JSON.parse reads 1e400 as Infinity, and -1e400 as -Infinity, which zod named in its own words.
+    const huge = configFile('huge.json', JSON.stringify({ sites: [SITE] }).replace('"origins"', '"rules":{"thresholds":{"hot":1e400},"windowDays":-1e400},"origins"'));
+    expect(loadError(huge).split('\n').slice(1).map((line) => line.trim())).toEqual([
+      `${huge}: sites[0].rules.windowDays: expected a number, not one too large to read (it reads as -Infinity)`,
+      `${huge}: sites[0].rules.thresholds.hot: expected a number, not one too large to read (it reads as Infinity)`,
+    ]);
+  });
 });
 
 describe('a config with several mistakes', () => {
