@@ -49,6 +49,13 @@ export const qualificationPolicySchema = z
 
 export type QualificationPolicy = z.infer<typeof qualificationPolicySchema>;
 
+/**
+ * An owner as people mean it: without the blanks, control and invisible characters around it (a zero-width space or a
+ * direction mark pasted from a chat), which made a prospect of "\u200b", owned by no one to see; those alone are no
+ * one. Inside a name they are kept (a zero-width non-joiner is part of how some names are written).
+ */
+export const ownerName = (owner: string) => owner.replace(/^[\s\p{Cc}\p{Cf}]+|[\s\p{Cc}\p{Cf}]+$/gu, '');
+
 /** What sales send to change a lead's qualification; every field is optional and merges onto the current state. */
 export const qualificationChangeSchema = z
   .object({
@@ -58,8 +65,8 @@ export const qualificationChangeSchema = z
     /** A note per box: what sales learned ("budget approved for Q3"). */
     notes: z.record(z.string(), z.string().max(2000, { message: 'at most 2,000 characters' })).optional(),
     /** The salesperson who owns the lead; an empty string or null (as reads give an unassigned lead's) unassigns it.
-     * Blanks are no one: trimmed, " " unassigns. */
-    owner: z.preprocess((owner) => (owner === null ? '' : owner), z.string().trim().max(200)).optional(),
+     * Blanks are no one: trimmed (ownerName), " " unassigns. */
+    owner: z.preprocess((owner) => (owner === null ? '' : typeof owner === 'string' ? ownerName(owner) : owner), z.string().max(200)).optional(),
     /** A lead may fall back: no budget, wrong fit. */
     disqualified: z.boolean().optional(),
     /** Why it was disqualified. */
@@ -208,8 +215,10 @@ export function judgeQualification(state: QualificationState, policy: Qualificat
     notes: own(state.notes),
     keptAside: { boxes: own(state.boxes, false), notes: own(state.notes, false) },
     missing,
-    // An owner of blanks (stored before owners were trimmed) is no one.
-    prospect: missing.length === 0 && state.owner.trim() !== '' && !state.disqualified,
+    // An owner of blanks (stored before owners were trimmed, or of invisible characters before ownerName) is no one,
+    // in the lists' owner filters too.
+    owner: ownerName(state.owner),
+    prospect: missing.length === 0 && ownerName(state.owner) !== '' && !state.disqualified,
   };
 }
 

@@ -122,16 +122,22 @@ describe('qualification policy and checklist', () => {
     expect(replayQualificationChange(noted, { notes: { general: 'x' }, owner: 'kim' })).toMatchObject({ notes: { budget: '40k for Q3' }, owner: 'kim' });
   });
 
-  it('takes an owner made of blanks as no owner: every box ticked does not make a prospect without someone', () => {
+  it('takes an owner made of blanks or invisible characters as no owner: every box ticked does not make a prospect without someone', () => {
     const policy = qualificationPolicySchema.parse({});
     const ticked = { boxes: { budget: true, authority: true, need: true, timing: true } };
-    for (const owner of [' ', '\t\n', '\u00a0']) {
+    // Invisible characters too (a zero-width space, a direction mark, a byte-order mark pasted from a chat).
+    for (const owner of [' ', '\t\n', '\u00a0', '\u200b', ' \u200e\ufeff ']) {
       const change = qualificationChangeSchema.parse({ ...ticked, owner });
       expect(judgeQualification(applyQualificationChange(emptyQualification(policy), change), policy), JSON.stringify(owner)).toMatchObject({ owner: '', prospect: false });
     }
     expect(qualificationChangeSchema.parse({ owner: '  sam@vendor.test ' }).owner).toBe('sam@vendor.test');
-    // A row stored before owners were trimmed.
-    const stored = { ...applyQualificationChange(emptyQualification(policy), ticked), owner: ' ' };
-    expect(judgeQualification(stored, policy).prospect).toBe(false);
+    expect(qualificationChangeSchema.parse({ owner: '\u200bsam\u200b' }).owner).toBe('sam');
+    // Inside a name, a zero-width non-joiner is how some names are written: kept.
+    expect(qualificationChangeSchema.parse({ owner: 'می\u200cخواهم' }).owner).toBe('می\u200cخواهم');
+    // Rows stored before owners were trimmed, or before invisible characters were: no one's, in the lists too.
+    for (const owner of [' ', '\u200b']) {
+      const stored = { ...applyQualificationChange(emptyQualification(policy), ticked), owner };
+      expect(judgeQualification(stored, policy)).toMatchObject({ owner: '', prospect: false });
+    }
   });
 });
