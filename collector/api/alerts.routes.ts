@@ -8,6 +8,8 @@ import { requireRole } from '../auth/roles.ts';
 import { bodyless, noBody } from '../hooks/no-body.hook.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
+import { findPerson } from './lead-store.ts';
+import { rulesOf } from './scores.ts';
 import { siteParam, wholeNumber } from './site-query.ts';
 
 export interface AlertRouteOptions {
@@ -90,7 +92,11 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
   app.get('/api/alerts', seeAlerts, async (request, reply) => {
     const parsed = listQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
-    const found = await listAlerts(client, parsed.data);
+    const { lead, ...asked } = parsed.data;
+    // A lead's alerts are its person's: those raised about an email they mistyped and put right in the same visit,
+    // whose lead has no visit left (its alerts' links lead here), are listed with theirs, as their export lists them.
+    const person = lead?.startsWith('l_') ? await findPerson(client, asked.site, lead, rulesOf(config.sites.find((site) => site.id === asked.site)!).countBots) : undefined;
+    const found = await listAlerts(client, { ...asked, leads: lead === undefined ? undefined : (person?.leadIds ?? [lead]) });
     return {
       site: parsed.data.site,
       status: parsed.data.status ?? null,

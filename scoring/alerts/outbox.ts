@@ -187,7 +187,8 @@ export interface AlertCursor {
 
 export interface AlertQuery {
   site: string;
-  lead?: string | undefined;
+  /** The alerts about these leads only (a person's: GET /api/alerts?lead=); the site's when left out. */
+  leads?: string[] | undefined;
   status?: DeliveryState | undefined;
   /** The alerts after this one in the list's order, older: the next page. */
   before?: AlertCursor | undefined;
@@ -204,7 +205,7 @@ export interface AlertPage {
 
 // An alert's status as alertStatus() says it, over its deliveries' rows.
 const ALERT_STATUS_SQL = `multiIf(countIf(state = 'dead') > 0, 'dead', countIf(state = 'pending') > 0, 'pending', countIf(state = 'delivered') > 0, 'delivered', 'suppressed')`;
-const SITE_AND_LEAD_SQL = `site_id = {site:String} AND ({lead:String} = '' OR lead_id = {lead:String})`;
+const SITE_AND_LEAD_SQL = `site_id = {site:String} AND ({all_leads:Bool} OR has({leads:Array(String)}, lead_id))`;
 
 /**
  * A page of a site's alerts, newest first, each with its deliveries, and the site's count of each status.
@@ -216,7 +217,8 @@ const SITE_AND_LEAD_SQL = `site_id = {site:String} AND ({lead:String} = '' OR le
 export async function listAlerts(client: OutboxClient, query: AlertQuery): Promise<AlertPage> {
   const params = {
     site: query.site,
-    lead: query.lead ?? '',
+    all_leads: query.leads === undefined,
+    leads: query.leads ?? [],
     status: query.status ?? '',
     limit: query.limit + 1,
     ...(query.before ? { beforeTime: toClickHouseTime(query.before.createdAt), beforeId: query.before.alertId } : {}),

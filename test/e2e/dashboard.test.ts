@@ -1167,6 +1167,9 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect(await page.getByRole('alert').innerText()).toBe(`This lead is no more: another email was given after its own in the same visit (an email put right). Its visits belong to ${fixed} now.`);
     await page.getByRole('link', { name: fixed }).click();
     await page.getByRole('heading', { name: fixed, level: 1 }).waitFor();
+    // The alert about the demo request is listed there, saying which email it was sent about (it said "No alert about
+    // this lead", on the page its link leads to).
+    await expect.poll(() => page.locator('ul.alerts li').allInnerTexts()).toEqual([expect.stringMatching(new RegExp(`^Asked to talk to sales: form demo-request .*\\(sent about ${typo.replace(/\./g, '\\.')}\\)`))]);
     // The lead page's API answered the old link with a 404, which the browser logs.
     expect(problems.filter((problem) => !/status of 404/.test(problem))).toEqual([]);
     await page.context().close();

@@ -148,6 +148,13 @@ describe('from a visit to an alert', () => {
     const page = await getJson(server, `/api/leads/${lead.id}?site=acme`);
     expect([page.status, page.body.code, page.body.replacedBy]).toEqual([404, 'lead_not_found', [{ id: now.id, email: fixed }]]);
     expect(page.body.error).toContain(`is no more: its visits belong to ${now.id} (${fixed}) now`);
+    // The lead the link leads to lists that alert as its own (its page said "No alert about this lead"); a lead it
+    // is not about does not.
+    const listed = await getJson(server, `/api/alerts?site=acme&lead=${now.id}`);
+    expect(listed.body.alerts.map((alert: { id: string; lead: { id: string; email: string } }) => [alert.id, alert.lead.id, alert.lead.email])).toEqual([[alertsFor(typo)[0].data.id, lead.id, typo]]);
+    expect(listed.body.counts.delivered).toBe(1);
+    const stranger = `l_${createHash('sha256').update(`other.${visitor}@globex.example`).digest('hex').slice(0, 20)}`;
+    expect((await getJson(server, `/api/alerts?site=acme&lead=${stranger}`)).body).toMatchObject({ alerts: [], counts: { delivered: 0 } });
   });
 
   it('does not alert about an anonymous visitor, however keen', async () => {

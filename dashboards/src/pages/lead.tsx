@@ -286,7 +286,7 @@ function Signals({ lead, siteId, showAlerts }: { lead: LeadDetail; siteId: strin
           )}
           <ul class="alerts">
             {alerts.data.alerts.map((alert) => (
-              <LeadAlert key={alert.id} listed={alert} siteId={siteId} />
+              <LeadAlert key={alert.id} listed={alert} siteId={siteId} email={lead.email} />
             ))}
           </ul>
         </>
@@ -295,13 +295,17 @@ function Signals({ lead, siteId, showAlerts }: { lead: LeadDetail; siteId: strin
   );
 }
 
-/** An alert about the lead, and a Retry when it is a dead letter (the list is only shown to roles that may retry). */
-function LeadAlert({ listed, siteId }: { listed: AlertView; siteId: string }) {
+/**
+ * An alert about the lead, and a Retry when it is a dead letter (the list is only shown to roles that may retry). One
+ * sent about another email of theirs (mistyped, then put right in the same visit) says which.
+ */
+function LeadAlert({ listed, siteId, email }: { listed: AlertView; siteId: string; email: string }) {
   const retry = useAlertRetry(listed, siteId);
   const { alert } = retry;
   return (
     <li>
       <strong>{alert.summary || humanize(alert.signal)}</strong> <span class="muted">{formatTime(alert.createdAt)}</span>{' '}
+      {alert.lead.email !== email && <span class="muted">(sent about {alert.lead.email}) </span>}
       <AlertStatusBadge status={alert.status} />
       {alert.deliveries.length > 0 && <span class="muted"> to {alert.deliveries.map((delivery) => `${delivery.destination} (${delivery.state})`).join(', ')}</span>}
       {alert.reason && <span class="muted"> — {alert.reason}</span>}
