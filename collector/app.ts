@@ -12,7 +12,7 @@ import { collectRoutes } from './ingest/collect.route.ts';
 import type { EventSink } from './ingest/sink.ts';
 import type { WalSink } from './ingest/wal.ts';
 import type { ClusterTarget } from './store/cluster-ddl.ts';
-import { isTransient, lacksTables, refusesTheCollector } from './store/client.ts';
+import { answerWatch, isEmbedded, isTransient, lacksTables, refusesTheCollector } from './store/client.ts';
 import { createMetrics, type HearthMetrics } from './metrics.ts';
 import { dashboardRoutes } from './routes/dashboard.route.ts';
 import { demoSiteRoutes } from './routes/demo.route.ts';
@@ -49,6 +49,9 @@ export interface AppOptions {
   /** Why the store is not prepared yet (ClickHouse unreachable since the start): the API answers 503 meanwhile. */
   storeProblem?: (() => string | null) | undefined;
 }
+
+/** Why a call got a 503 when ClickHouse is out of reach, hung (answerWatch), or failing for a while (isTransient). */
+const UNREACHABLE = 'the database cannot be reached or is failing; nothing was read or changed, try again shortly';
 
 /** A 503 for a store that cannot be used for now, with when to come back. */
 const storeUnavailable = (reply: FastifyReply, error: string) => reply.code(503).header('retry-after', '5').send({ error, code: 'store_unavailable' });
@@ -141,7 +144,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     // ClickHouse down, cut off or failing for a while (Keeper lost, overloaded): a reason to come back, not a fault of the request.
     if (isTransient(error)) {
       request.log.warn({ err: error }, 'ClickHouse is unreachable or failing');
-      return storeUnavailable(reply, 'the database cannot be reached or is failing; nothing was read or changed, try again shortly');
+      return storeUnavailable(reply, UNREACHABLE);
     }
     if (refusesTheCollector(error)) {
       request.log.error({ err: error }, 'ClickHouse refuses the collector (its user, password or database)');
@@ -201,10 +204,21 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
 
   // Until the store is prepared, the API has nothing to read from (its tables may not exist yet, or be migrating):
   // after the login check, every call that reads the store says so. /collect goes on taking events into the log.
+  // A ClickHouse server that does not answer (answerWatch) is said within a second, where each call waited 30 s.
+  const answers = isEmbedded(client) ? undefined : answerWatch(client);
   app.addHook('preHandler', (request, reply, done) => {
     // A path that is no route stays a 404.
-    if (!request.url.startsWith('/api/') || storeProblem() === null || request.routeOptions.url === undefined || STORELESS_API.has(request.url.split('?')[0]!)) return done();
-    void storeUnavailable(reply, 'the data is not available yet: the database has not been usable since the collector started (/readyz says why); nothing was read or changed, try again shortly');
+    if (!request.url.startsWith('/api/') || request.routeOptions.url === undefined || STORELESS_API.has(request.url.split('?')[0]!)) return done();
+    if (storeProblem() !== null) {
+      void storeUnavailable(reply, 'the data is not available yet: the database has not been usable since the collector started (/readyz says why); nothing was read or changed, try again shortly');
+      return;
+    }
+    if (!answers) return done();
+    void answers.silence().then((silence) => {
+      if (!silence) return done();
+      request.log.warn({ err: silence }, 'ClickHouse does not answer');
+      void storeUnavailable(reply, UNREACHABLE);
+    });
   });
   await app.register(healthRoutes, { client, ingestStatus: () => sink.status(), storeProblem });
   await app.register(snippetRoute);

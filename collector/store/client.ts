@@ -137,6 +137,31 @@ export async function pingWithin(client: Pick<ClickHouseClient, 'ping'>, ms: num
   return ping.success || !timeout.aborted ? ping : { success: false, error: noAnswer('a ping', ms) };
 }
 
+/**
+ * Whether a ClickHouse server answers, as the API asks before a call reads or changes the store. A server that takes
+ * connections and never answers (hung, or a network that drops packets) held every API call for the client's 30 s
+ * request timeout before its 503, while /readyz said within half a second that it was unreachable: the dashboards
+ * showed "Loading…" for 30 s, and as long again at each of their tries. A server that answered a ping in the last
+ * `freshMs` is taken as answering; otherwise the call waits for a ping (one at a time, shared by the calls that
+ * arrive meanwhile), `pingMs` at most. Only a ping that goes unanswered or cannot connect counts (isUnreachable): any
+ * other failure of it (a proxy that wants a login for /ping) is left to the call's own query to say.
+ */
+export function answerWatch(client: Pick<ClickHouseClient, 'ping'>, { freshMs = 2000, pingMs = 1000 } = {}) {
+  let answeredAt = -Infinity;
+  let asking: Promise<Error | undefined> | undefined;
+  const ask = () =>
+    (asking ??= pingWithin(client, pingMs).then((ping) => {
+      asking = undefined;
+      if (!ping.success && isUnreachable(ping.error)) return ping.error;
+      answeredAt = performance.now();
+      return undefined;
+    }));
+  return {
+    /** Why the server does not answer, or undefined when it does. */
+    silence: (): Promise<Error | undefined> => (performance.now() - answeredAt < freshMs ? Promise.resolve(undefined) : ask()),
+  };
+}
+
 /** A question to ClickHouse given up after `ms`, said as a network timeout is (`ETIMEDOUT`). */
 function noAnswer(to: string, ms: number): Error {
   const within = ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;

@@ -77,3 +77,37 @@ describe('erasing or exporting a person while ClickHouse takes no inserts', () =
   });
 });
 
+
+describe('the API while ClickHouse takes connections and answers nothing (hung)', () => {
+  it("answers 503 store_unavailable within seconds, not after the client's 30 s, and reads again once it answers", { timeout: 150_000 }, async () => {
+    const { clickhouse, hearth } = await startOverClickHouseHttp();
+    try {
+      const person = newVisitor();
+      const lead = await leadFromForm(hearth, person, `jo.${person}@hung.test`);
+      // Every answer held for a minute, pings included; a ping answered in the last 2 s still vouches for the server.
+      await clickhouse.setFault('slow', 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const startedAt = Date.now();
+      const answer = (path: string) =>
+        fetch(`${hearth.url}${path}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` }, signal: AbortSignal.timeout(60_000) }).then(
+          async (response) => ({ status: response.status, body: await response.json(), retryAfter: response.headers.get('retry-after'), seconds: (Date.now() - startedAt) / 1000 }),
+          (error: Error) => ({ status: `no answer (${error.name})`, body: undefined, retryAfter: null, seconds: (Date.now() - startedAt) / 1000 }),
+        );
+      // What the lead list, a lead's page, the marketing page and the alerts page ask for at once.
+      const answers = await Promise.all(['/api/leads?site=acme', `/api/leads/${lead.id}?site=acme`, '/api/dashboard/summary?site=acme', '/api/alerts?site=acme'].map(answer));
+      for (const refused of answers) {
+        expect(refused).toMatchObject({ status: 503, retryAfter: '5', body: { code: 'store_unavailable', error: 'the database cannot be reached or is failing; nothing was read or changed, try again shortly' } });
+        expect(refused.seconds).toBeLessThan(5);
+      }
+      // The collector still takes events into its log meanwhile.
+      expect((await postBatch(hearth, { s: 'acme', v: person, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing` })] })).status).toBe(202);
+      // Answering again: the next call reads, with no wait for a timer.
+      await clickhouse.setFault('ok');
+      expect((await getJson(hearth, `/api/leads/${lead.id}?site=acme`)).status).toBe(200);
+    } finally {
+      await clickhouse.setFault('ok');
+      await Promise.race([hearth.close(), new Promise((resolve) => setTimeout(resolve, 30_000))]);
+      await clickhouse.kill();
+    }
+  });
+});
