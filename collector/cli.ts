@@ -248,7 +248,7 @@ function adminTokenFromEnv(): string | undefined {
  * The store the environment and the config's `storage` name. `usesDataDir`: the command writes under HEARTH_DATA_DIR
  * even with a ClickHouse server (the write-ahead log, sessions).
  */
-function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean, configFile?: string): StoreOptions {
+function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean, configFile?: string, printOnly = false): StoreOptions {
   const fromEnv = storeOptionsFromEnv();
   if (fromEnv.url) {
     // As it was given: fromEnv's has its user, password and database taken out.
@@ -258,7 +258,7 @@ function storeFromEnv(storage: HearthConfig['storage'], usesDataDir: boolean, co
     checkNoServerSettings();
   }
   if (usesDataDir || !fromEnv.url) checkDataDir(fromEnv.dataDir, fromEnv.url ? fromEnv.dataDir : join(fromEnv.dataDir, 'clickhouse'));
-  return withStorageConfig(fromEnv, storage, configFile && resolve(configFile));
+  return withStorageConfig(fromEnv, storage, configFile && resolve(configFile), { printOnly });
 }
 
 /**
@@ -732,7 +732,7 @@ const printBacktest: SiteCommand<ReturnType<typeof backtestRules>> = async ({ op
  */
 async function runMigrations(configFile: string, configGiven: boolean, loading: LoadSignals | undefined, print: boolean): Promise<number> {
   const config = configGiven || existsSync(configFile) ? loadConfig(configFile) : undefined;
-  const store = storeFromEnv(config?.storage, false, configFile);
+  const store = storeFromEnv(config?.storage, false, configFile, print);
   if (print) {
     // Read, not run: nothing is opened.
     const cluster = clusterTarget(store);

@@ -187,6 +187,8 @@ export async function eventsTableWithin(client: Pick<ClickHouseClient, 'query'>,
 export function describeStore(options: StoreOptions): string {
   const { url, database, cluster } = withUrlParts(options);
   if (url) return `ClickHouse at ${new URL(url).origin}, database ${database ?? 'default'}${cluster ? `, cluster ${cluster}` : ''}`;
+  // Only `hearth migrate --print` names a cluster without a server (withStorageConfig).
+  if (cluster) return `ClickHouse cluster ${cluster}, database ${database ?? 'default'}`;
   return `embedded ClickHouse (chDB) in ${join(options.dataDir, 'clickhouse')}`;
 }
 

@@ -13,13 +13,14 @@ const CLUSTER_NAME = /^[\w.-]{1,128}$/;
  * The store with the config's `storage` section folded in: CLICKHOUSE_CLUSTER, when set, wins over `storage.cluster`.
  * `configFile` names the config in an error about its own value, as every other config error does.
  */
-export function withStorageConfig(store: StoreOptions, storage: HearthConfig['storage'], configFile?: string): StoreOptions {
+export function withStorageConfig(store: StoreOptions, storage: HearthConfig['storage'], configFile?: string, { printOnly = false } = {}): StoreOptions {
   const fromEnv = store.cluster !== undefined;
   const cluster = store.cluster ?? storage?.cluster;
   if (cluster === undefined) return store;
   const setting = fromEnv ? 'CLICKHOUSE_CLUSTER' : `${configFile ? `${configFile}: ` : ''}storage.cluster`;
   if (!CLUSTER_NAME.test(cluster)) throw new ConfigError(`${setting} expects a cluster name (letters, digits, "_", "-" or "."), got "${cluster}"`);
-  if (!store.url) throw new ConfigError(`${setting} ("${cluster}") needs CLICKHOUSE_URL: the embedded engine is a single server, not a cluster`);
+  // `hearth migrate --print` opens nothing: a cluster's DDL is read before a deployment, with no server to name yet.
+  if (!store.url && !printOnly) throw new ConfigError(`${setting} ("${cluster}") needs CLICKHOUSE_URL: the embedded engine is a single server, not a cluster`);
   return { ...store, cluster };
 }
 

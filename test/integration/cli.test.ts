@@ -119,6 +119,18 @@ describe('hearth CLI', () => {
     expect((await runHearth(['migrate'], env)).stdout).toContain('is up to date');
   });
 
+  it("prints a cluster's ON CLUSTER migrations with no server to name yet, as before a deployment", async () => {
+    const env = { HEARTH_DATA_DIR: freshDataDir(), CLICKHOUSE_CLUSTER: 'prod' };
+    const printed = await runHearth(['migrate', '--print'], env);
+    expect([printed.code, printed.stderr]).toEqual([0, '']);
+    expect(printed.stdout).toContain("-- What `hearth migrate` runs on ClickHouse cluster prod, database default when it holds none of Hearth's tables.");
+    expect(printed.stdout).toContain("CREATE TABLE IF NOT EXISTS events ON CLUSTER prod AS events_local");
+    expect(readdirSync(env.HEARTH_DATA_DIR)).toEqual([]);
+    // Applying them still needs the cluster's server.
+    const applied = await runHearth(['migrate'], env);
+    expect([applied.code, applied.stderr]).toEqual([2, 'hearth: CLICKHOUSE_CLUSTER ("prod") needs CLICKHOUSE_URL: the embedded engine is a single server, not a cluster\n']);
+  });
+
   it('says that a running `hearth start` holds the embedded store, rather than a stack, when another command opens it', async () => {
     const dataDir = freshDataDir();
     const config = configFile('held.json', { sites: [{ id: 'acme', origins: ['https://acme.test'] }] });
