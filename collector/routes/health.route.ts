@@ -70,7 +70,8 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
       return reply.code(503).send({ status: 'unavailable', error, ...backlog, ...forAdmin });
     }
     if (ingest.full) {
-      const error = `the write-ahead log is full, so events are refused until ClickHouse catches up${clickHouseProblem ? ` (${clickHouseProblem})` : ''}`;
+      // Full for the last batch refused: a smaller one may still fit in what is left, and is taken.
+      const error = `the write-ahead log is full, so batches that do not fit in what is left of it are refused until ClickHouse catches up${clickHouseProblem ? ` (${clickHouseProblem})` : ''}`;
       return reply.code(503).send({ status: 'unavailable', error, ...backlog, ...forAdmin });
     }
     if (clickHouseProblem) return { status: 'degraded', error: `${clickHouseProblem}; events are kept in the write-ahead log`, ...backlog, ...forAdmin };
