@@ -205,6 +205,9 @@ export function judgeQualification(state: QualificationState, policy: Qualificat
   const framework = policy.framework;
   const required = policy.required ?? FRAMEWORKS[framework];
   const missing = required.filter((box) => !state.boxes[box]);
+  // An owner of blanks (stored before owners were trimmed, or of invisible characters before ownerName) is no one,
+  // in the lists' owner filters too.
+  const owner = ownerName(state.owner);
   // The framework's own boxes and notes: the state keeps those of a framework switched away from.
   const known: readonly string[] = FRAMEWORKS[framework];
   const own = <T>(record: Record<string, T>, mine = true) => Object.fromEntries(Object.entries(record).filter(([box]) => known.includes(box) === mine));
@@ -215,10 +218,8 @@ export function judgeQualification(state: QualificationState, policy: Qualificat
     notes: own(state.notes),
     keptAside: { boxes: own(state.boxes, false), notes: own(state.notes, false) },
     missing,
-    // An owner of blanks (stored before owners were trimmed, or of invisible characters before ownerName) is no one,
-    // in the lists' owner filters too.
-    owner: ownerName(state.owner),
-    prospect: missing.length === 0 && ownerName(state.owner) !== '' && !state.disqualified,
+    owner,
+    prospect: missing.length === 0 && owner !== '' && !state.disqualified,
   };
 }
 

@@ -9,7 +9,7 @@ import { bodyless, noBody } from '../hooks/no-body.hook.ts';
 import type { HearthConfig } from '../config/schema.ts';
 import { toProblems } from '../config/issues.ts';
 import { findPerson } from './lead-store.ts';
-import { rulesOf } from './scores.ts';
+import { siteCountsBots } from './scores.ts';
 import { siteParam, wholeNumber } from './site-query.ts';
 
 export interface AlertRouteOptions {
@@ -95,7 +95,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = async (app, { 
     const { lead, ...asked } = parsed.data;
     // A lead's alerts are its person's: those raised about an email they mistyped and put right in the same visit,
     // whose lead has no visit left (its alerts' links lead here), are listed with theirs, as their export lists them.
-    const person = lead?.startsWith('l_') ? await findPerson(client, asked.site, lead, rulesOf(config.sites.find((site) => site.id === asked.site)!).countBots) : undefined;
+    const person = lead?.startsWith('l_') ? await findPerson(client, asked.site, lead, siteCountsBots(config, asked.site)) : undefined;
     const found = await listAlerts(client, { ...asked, leads: lead === undefined ? undefined : (person?.leadIds ?? [lead]) });
     return {
       site: parsed.data.site,

@@ -43,7 +43,7 @@ import {
   visitorOfId,
   visitsGivingLead,
 } from './lead-store.ts';
-import { presentScore, rulesOf, scoreOfSnapshot, scoreSite, standingOf } from './scores.ts';
+import { presentScore, rulesOf, scoreOfSnapshot, scoreSite, siteCountsBots, standingOf } from './scores.ts';
 import type { LeadScore, SharedVisit } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
 import type { EventRow } from '../ingest/rows.ts';
@@ -119,8 +119,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   // Aborted when the app starts closing (a shutdown): an erasure or export waiting for the log stops waiting in time.
   const stopping = new AbortController();
   app.addHook('preClose', async () => stopping.abort());
-  /** Whether a site's rules count automated browsers: their emails then share out visits too (lead-store's visitsOf). */
-  const countsBots = (site: string) => rulesOf(config.sites.find((candidate) => candidate.id === site)!).countBots;
+  const countsBots = (site: string) => siteCountsBots(config, site);
 
   /**
    * Parses `?site=` and finds the lead (findLead), or the person (findPerson: also one whose browsers have all gone to

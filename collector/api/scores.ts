@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { defaultRules, scoreLeads, type LeadScore, type Rules } from '../../scoring/index.ts';
 import type { LeadSlice } from '../../scoring/compile.ts';
 import type { QualificationVerdict } from '../../scoring/qualification.ts';
-import type { SiteConfig } from '../config/schema.ts';
+import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import { reasonsOf, signalsOf, type StoredScore } from '../../scoring/snapshots.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import { scoreIsMarketingQualified } from '../../scoring/lifecycle.ts';
@@ -20,6 +20,9 @@ export function rulesOf(site: SiteConfig): Rules {
   if (!rules) defaultRulesOf.set(site, (rules = defaultRules(site.pageGroups)));
   return rules;
 }
+
+/** Whether a site's rules count automated browsers: their emails then share out visits too (lead-store's visitsOf). */
+export const siteCountsBots = (config: HearthConfig, site: string): boolean => rulesOf(config.sites.find((candidate) => candidate.id === site)!).countBots;
 
 /** A site's rules' patterns, each at its path in the config (`sites[1].rules.fit[0].pattern`): what unrunnablePatterns checks. */
 export const sitePatterns = (site: SiteConfig, index: number): WrittenPattern[] => rulePatterns(rulesOf(site), `sites[${index}].rules`);
