@@ -23,7 +23,8 @@ const pathGlobs = z.array(glob.regex(/^[/*]/, { message: 'a path pattern starts 
  * A regular expression as ClickHouse runs it: RE2 syntax (re2js is a port of RE2's parser), prefixed with `(?i)`.
  * JavaScript's RegExp would accept lookarounds and backreferences that ClickHouse then refuses at every scoring.
  */
-const regexSource = z.string().superRefine((source, ctx) => {
+// An empty expression matches every answer: a pattern left blank would give its points to everyone who answered.
+const regexSource = z.string().min(1, { message: 'an empty pattern matches every answer: write "." to mean any answer' }).superRefine((source, ctx) => {
   try {
     RE2JS.compile(source);
     RE2JS.compile(source, RE2JS.CASE_INSENSITIVE);

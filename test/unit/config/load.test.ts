@@ -385,6 +385,7 @@ describe('the JSON Schema (`hearth schema`)', () => {
       'neither a field nor an event': { negative: [{ id: 'x', points: -5 }] },
       'values and a pattern': { fit: [{ id: 'x', field: 'industry', values: ['saas'], pattern: 'saas', points: 5 }] },
       'no values, pattern or range': { fit: [{ id: 'x', field: 'industry', points: 5 }] },
+      'an empty pattern': { fit: [{ id: 'x', field: 'industry', pattern: '', points: 5 }] },
       'a cap on a field rule': { negative: [{ id: 'x', field: 'email_domain', values: ['gmail.com'], cap: 1, points: -5 }] },
       'values on an event rule': { negative: [{ id: 'x', event: 'pageview', values: ['a'], points: -5 }] },
     };

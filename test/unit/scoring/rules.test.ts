@@ -81,6 +81,7 @@ describe('rules validation', () => {
     [{ fit: [{ id: 'x', field: 'country', values: ['France', 'NA'], points: 5 }] }, `fit.0.values.1: "NA" says nothing: such answers count as not given, even as a country's code: write the country's name`],
     [{ negative: [{ id: 'x', field: 'country', values: ['nc'], points: -5 }] }, 'negative.0.values.0: "nc" says nothing'],
     [{ fit: [{ id: 'x', field: 'industry', pattern: '(', points: 5 }] }, 'fit.0.pattern: not a regular expression RE2 accepts (missing closing ): `(`)'],
+    [{ negative: [{ id: 'x', field: 'job_title', pattern: '', points: -5 }] }, 'negative.0.pattern: an empty pattern matches every answer: write "." to mean any answer'],
     [{ fit: [{ id: 'x', field: 'company_size', range: { min: 500, max: 10 }, points: 5 }] }, 'fit.0.range: min is above max'],
     [{ fit: [{ id: 'x', field: 'industry', values: ['saas'], points: -5 }] }, 'fit.0.points: fit points are positive'],
     [{ engagement: [{ id: 'x', event: 'click', points: 5 }] }, 'engagement.0.event: expected one of pageview'],
