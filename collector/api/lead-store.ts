@@ -62,6 +62,13 @@ export interface Person extends LeadIdentity {
   leadIds: string[];
   /** Those other emails (theirs: no visit is another person's under them), whose events and identity rows are theirs too. */
   formerEmails: string[];
+  /**
+   * Of their browsers that gave other emails too, the emails given in their visits there that have no visit of their
+   * own on it (a mistyped email put right in the same visit, whose person may have visits on other browsers): the rows
+   * carrying them in their visits are theirs, as their score counted them. Left behind by an erasure, such a row made
+   * the browser that email's, and everything it did after.
+   */
+  putRight: Record<string, string[]>;
 }
 
 
@@ -124,6 +131,8 @@ interface Visits {
   handedOver: { visitorId: string; until: string }[];
   /** The browsers whose anonymous visits (before their first email) are the lead's, as the first identified visit's owner. */
   anonymousOf: string[];
+  /** Person.putRight. */
+  putRight: Record<string, string[]>;
 }
 
 /**
@@ -146,7 +155,7 @@ async function visitsOf(client: ClickHouseClient, site: string, emails: string[]
     { site, emails },
     ONE_LEAD,
   );
-  const found = new Map(emails.map((email): [string, Visits] => [email, { visitorIds: [], sharedVisits: {}, handedOver: [], anonymousOf: [] }]));
+  const found = new Map(emails.map((email): [string, Visits] => [email, { visitorIds: [], sharedVisits: {}, handedOver: [], anonymousOf: [], putRight: {} }]));
   const givenOf = new Map<string, GivenEmail[]>();
   for (const browser of browsers) {
     const given = browser.given.map(([ts, eventId, email, sessionId]) => ({ at: timeOf(ts), eventId, email, sessionId }));
@@ -178,6 +187,9 @@ async function visitsOf(client: ClickHouseClient, site: string, emails: string[]
       if (!lead || theirs.length === 0) continue;
       lead.visitorIds.push(visitor);
       lead.sharedVisits[visitor] = theirs.map((visit) => visit.session_id);
+      const sessions = new Set(lead.sharedVisits[visitor]);
+      const putRight = new Set(given.filter((row) => sessions.has(row.sessionId) && ofBrowser.every((visit) => visit.owner !== row.email)).map((row) => row.email));
+      if (putRight.size > 0) lead.putRight[visitor] = [...putRight].sort();
       const next = ofBrowser.find((visit) => visit.at > theirs.at(-1)!.at && visit.owner !== email);
       if (next) lead.handedOver.push({ visitorId: visitor, until: isoTime(next.started) });
     }
@@ -276,7 +288,7 @@ export async function findVisitor(client: ClickHouseClient, site: string, id: st
     ONE_LEAD,
   );
   if (seen.length === 0) return undefined;
-  return { person: { id, email: '', visitorIds: [visitor], sharedVisits: {}, handedOver: [], leadIds: [id], formerEmails: [] } };
+  return { person: { id, email: '', visitorIds: [visitor], sharedVisits: {}, handedOver: [], leadIds: [id], formerEmails: [], putRight: {} } };
 }
 
 /** The emails that make rows a person's: theirs and their former ones; none for an anonymous visitor (an '' would pick every anonymous row). */
@@ -284,12 +296,11 @@ const emailsOf = (person: Person) => [person.email, ...person.formerEmails].filt
 
 /**
  * The rows (events, or identity rows, which have the same columns) of the lead's visits: every row of a browser that
- * is the lead's throughout, and of a shared one the rows of its visits; never a row that carries another email (its
- * person's: an automated browser's, or a form someone else sent in the same visit). isPersonsRow makes the same test
- * outside ClickHouse.
+ * is the lead's throughout, and of a shared one the rows of its visits; of those that carry an email, the ones `theirs`
+ * says are theirs: not an automated browser's (its person's). isPersonsRow makes the same test outside ClickHouse.
  */
-const leadRows = (theirEmail: string) => `(has({visitors:Array(String)}, visitor_id) AND (NOT mapContains({visits:Map(String, Array(String))}, visitor_id) OR has({visits:Map(String, Array(String))}[visitor_id], session_id))
-    AND (email = '' OR ${theirEmail}))`;
+const leadRows = (theirs: string) => `(has({visitors:Array(String)}, visitor_id) AND (NOT mapContains({visits:Map(String, Array(String))}, visitor_id) OR has({visits:Map(String, Array(String))}[visitor_id], session_id))
+    AND (email = '' OR ${theirs}))`;
 /** A row's email is one of the person's. */
 const THEIR_EMAIL = 'lower(trimBoth(email)) IN {emails:Array(String)}';
 /**
@@ -308,8 +319,13 @@ const ISO_TIMES = { date_time_output_format: 'iso' } as const;
 const LEAD_BROWSERS = 'PREWHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)}';
 const leadParams = (site: string, lead: LeadIdentity, emails = [lead.email]) => ({ site, emails, visitors: lead.visitorIds, visits: lead.sharedVisits });
 
-/** The rows that are a person's: every event that carries their email (or a former one), and those of their visits (LEAD_ROWS). */
-const personsRows = (theirEmail: string) => `(${theirEmail} OR ${leadRows(theirEmail)})`;
+/** A row in the person's visits carries an email they put right there (Person.putRight, by lead id: no email in clear). */
+const PUT_RIGHT = `has({put_right:Map(String, Array(String))}[visitor_id], ${leadIdOfEmailSql('lower(trimBoth(email))')})`;
+/**
+ * The rows that are a person's: every event that carries their email (or a former one), and those of their visits
+ * (LEAD_ROWS), the ones that carry an email they put right there included.
+ */
+const personsRows = (theirEmail: string) => `(${theirEmail} OR ${leadRows(`${theirEmail} OR ${PUT_RIGHT}`)})`;
 const PERSONS_ROWS = personsRows(THEIR_EMAIL);
 
 /** The email an event row carried, as identities hold it ('' for none), as THEIR_EMAIL reads it in SQL. */
@@ -321,7 +337,8 @@ export function isPersonsRow(site: string, person: Person): (row: Pick<EventRow,
   const emails = new Set(emailsOf(person));
   return (row) => {
     const email = carriedEmail(row);
-    return row.site_id === site && (emails.has(email) || (email === '' && browsers.has(row.visitor_id) && (person.sharedVisits[row.visitor_id]?.includes(row.session_id) ?? true)));
+    const inTheirVisits = browsers.has(row.visitor_id) && (person.sharedVisits[row.visitor_id]?.includes(row.session_id) ?? true);
+    return row.site_id === site && (emails.has(email) || (inTheirVisits && (email === '' || (person.putRight[row.visitor_id]?.includes(email) ?? false))));
   };
 }
 
@@ -378,7 +395,11 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
   );
 }
 
-const personParams = (site: string, person: Person) => ({ ...leadParams(site, person, emailsOf(person)), leads: person.leadIds });
+const personParams = (site: string, person: Person) => ({
+  ...leadParams(site, person, emailsOf(person)),
+  leads: person.leadIds,
+  put_right: Object.fromEntries(Object.entries(person.putRight).map(([visitor, emails]) => [visitor, emails.map(leadIdOf)])),
+});
 
 /** Every event of the person (PERSONS_ROWS), newest first. */
 export async function personEvents(client: ClickHouseClient, site: string, person: Person) {

@@ -283,7 +283,7 @@ describe('erasure', () => {
     await waitFor(() => hooks.requests.length === 1, 10_000, 'the first send');
 
     // DELETE /api/leads/:id while the receiver is still answering; then it answers 503, which is retried.
-    await eraseLead(store.client, site, { id: alert.lead.id, email: alert.lead.email, visitorIds: [], sharedVisits: {}, handedOver: [], formerEmails: [], leadIds: [alert.lead.id] });
+    await eraseLead(store.client, site, { id: alert.lead.id, email: alert.lead.email, visitorIds: [], sharedVisits: {}, handedOver: [], formerEmails: [], putRight: {}, leadIds: [alert.lead.id] });
     answer(503);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await deliveries(site, alert.id)).toEqual([]);

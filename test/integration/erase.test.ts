@@ -374,6 +374,34 @@ describe('erasing a person', () => {
     expect(await getJson(server, `/api/leads/v_${visitor}/export?site=acme`)).toMatchObject({ status: 404, body: { code: 'already_erased' } });
   });
 
+  it('erases the form they sent under a colleague’s email and put right in the same visit, which left their laptop to the colleague', async () => {
+    // Ann gave her email on her own computer. On her laptop, Anna types Ann's email by mistake, then puts it right.
+    const [annPc, laptop, visit] = [newVisitor(), newVisitor(), newVisitor()];
+    const [ann, anna] = [`ann.${annPc}@acme-co.test`, `anna.${annPc}@acme-co.test`];
+    await post(annPc, [view(60, '/product/a'), form(59, { email: ann, first_name: 'Ann', job_title: 'Developer' })], newVisitor());
+    const answers = { first_name: 'Anna', last_name: 'Secret', job_title: 'CEO', phone: '+33 6 22 22 22 22' };
+    await post(laptop, [view(10, '/pricing'), form(9, { email: ann, ...answers }), form(8, { email: anna, ...answers })], visit);
+    await drained(server);
+    const annId = leadIdOf(ann);
+    expect((await getJson(server, `/api/leads/${annId}?site=acme`)).body).toMatchObject({ visitorIds: [annPc], profile: { first_name: 'Ann' } });
+    // Her export holds the form she sent under Ann's email: her answers.
+    const exported = (await getJson(server, `/api/leads/${leadIdOf(anna)}/export?site=acme`)).body;
+    expect(exported.events.filter((event: { type: string }) => event.type === 'form').map((event: { email: string }) => event.email).sort()).toEqual([ann, anna].sort());
+
+    expect((await erase(leadIdOf(anna))).status).toBe(200);
+    await drained(server);
+    expect(await count('events WHERE visitor_id = {laptop:String}', { laptop })).toBe(0);
+    expect(await count('identities WHERE visitor_id = {laptop:String}', { laptop })).toBe(0);
+    expect(await count("events WHERE position(toString(props), 'Secret') > 0", {})).toBe(0);
+    // Anna browses on: her laptop is no one's lead, and Ann keeps her own computer alone, her own answers.
+    await post(laptop, [view(0, '/pricing'), view(0, '/pricing/enterprise')], newVisitor());
+    await drained(server);
+    expect((await getJson(server, `/api/leads?site=acme&visitor=${laptop}`)).body.leads.map((lead: { email: string }) => lead.email)).not.toContain(ann);
+    const annAfter = (await getJson(server, `/api/leads/${annId}?site=acme`)).body;
+    expect(annAfter).toMatchObject({ visitorIds: [annPc], profile: { first_name: 'Ann', job_title: 'Developer' } });
+    expect(annAfter.profile).not.toHaveProperty('phone');
+  });
+
   it('leaves no record of theirs in the write-ahead log, nor among the events ClickHouse refused', async () => {
     const { laptop, ada, adaId } = await sharedComputer();
     // An event of Ada's that ClickHouse refuses, and one of someone else's.

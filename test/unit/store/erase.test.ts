@@ -22,6 +22,7 @@ const lead = {
   visitorIds: ['v1', 'v2', 'v3'],
   sharedVisits: { v3: ['s1'] },
   formerEmails: [],
+  putRight: {},
   handedOver: [{ visitorId: 'v3', until: '2026-01-01T10:00:00.000Z' }],
   leadIds: ['l_0123456789abcdef0123', 'v_v1', 'v_v2', 'v_v3'],
 };
@@ -76,7 +77,7 @@ describe('erasing a person', () => {
   });
 
   it('erases an anonymous visitor by its browser alone: no email of its own picks the other browsers’ anonymous rows', async () => {
-    const visitor = { id: 'v_browser1', email: '', visitorIds: ['browser1'], sharedVisits: {}, formerEmails: [], handedOver: [], leadIds: ['v_browser1'] };
+    const visitor = { id: 'v_browser1', email: '', visitorIds: ['browser1'], sharedVisits: {}, formerEmails: [], putRight: {}, handedOver: [], leadIds: ['v_browser1'] };
     const { inserted, client } = recorder();
     await eraseLead(client, 'acme', visitor);
     expect(inserted.slice(0, 1)).toEqual([expect.objectContaining({ visitor_id: 'browser1', session_id: '', lead_id: '' })]);
