@@ -56,9 +56,9 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
   const leadsQuery = z
     .strictObject({
       site: siteParam(config),
-      temperature: z.enum(['cold', 'warm', 'hot']).optional(),
+      temperature: anyCase(['cold', 'warm', 'hot']).optional(),
       stage: anyCase(['TOFU', 'MOFU', 'BOFU']).optional(),
-      kind: z.enum(['lead', 'visitor']).optional(),
+      kind: anyCase(['lead', 'visitor']).optional(),
       lifecycle: anyCase(['visitor', 'lead', 'mql', 'prospect', 'disqualified']).optional(),
       owner: z.string().max(200).optional(),
       sort: z.enum(LEAD_SORTS).default('score'),
@@ -80,7 +80,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
 
   const accountsQuery = z.strictObject({
     site: siteParam(config),
-    temperature: z.enum(['cold', 'warm', 'hot']).optional(),
+    temperature: anyCase(['cold', 'warm', 'hot']).optional(),
     limit: wholeNumber({ min: 1, max: 1000 }).default(100),
     offset: wholeNumber({ min: 0 }).default(0),
   });

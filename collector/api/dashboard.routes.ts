@@ -5,8 +5,10 @@ import { FRAMEWORKS } from '../../scoring/qualification.ts';
 import { LEAD_SORTS, sortsByPart } from '../../scoring/snapshots.ts';
 import { unlessIssuesAt } from '../../scoring/checks.ts';
 import type { Temperature } from '../../scoring/compile.ts';
+import { fitsCharacters } from '../../scoring/normalize.ts';
 import { roleName, ruleName } from '../../scoring/labels.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
+import { MAX_STORED_URL } from '../ingest/wire.ts';
 import { toProblems } from '../config/issues.ts';
 import { toCsv } from './csv.ts';
 import { FUNNEL_STEPS } from './dashboard-figures.ts';
@@ -90,8 +92,8 @@ const resolvePeriod = (query: Days) => {
 
 const temperatures = z
   .string()
-  .transform((text) => text.split(',').filter(Boolean))
-  .pipe(z.array(z.enum(['cold', 'warm', 'hot'], { message: 'expected cold, warm or hot (several separated by commas)' })));
+  .transform((text) => text.toLowerCase().split(',').filter(Boolean))
+  .pipe(z.array(z.enum(['cold', 'warm', 'hot'], { message: 'expected cold, warm or hot (several separated by commas)' })).min(1, { message: 'expected cold, warm or hot (several separated by commas), not an empty value' }));
 
 /**
  * An account as GET /api/dashboard/accounts names it (scoring/accounts.ts): a work email's domain, or `company:` and the
@@ -236,8 +238,12 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     lifecycle: anyCase(['lead', 'mql', 'prospect', 'disqualified']).optional(),
     stage: anyCase(['TOFU', 'MOFU', 'BOFU']).optional(),
     funnel: anyCase(FUNNEL_STEPS).optional(),
-    // As long as a source can be (a utm_source is kept up to the address's 2,048 characters): the sources panel links each.
-    source: z.string().min(1).max(2048).optional(),
+    // As long as a source can be (a utm_source is kept up to a stored address's characters): the sources panel links each.
+    source: z
+      .string()
+      .min(1)
+      .refine((text) => fitsCharacters(text, MAX_STORED_URL), { message: `expected at most ${MAX_STORED_URL} characters` })
+      .optional(),
     content: contentRef.optional(),
     // Leads who viewed a pricing page in the period (the pricing panel's leads).
     pricing: z.literal('1', { message: 'pricing takes 1: the leads who viewed a pricing page in the period' }).optional(),

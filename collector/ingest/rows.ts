@@ -135,9 +135,10 @@ function readable(text: string): string {
 
 /**
  * A utm tag as people mean it: without surrounding blanks or control and invisible characters (a zero-width space, a
- * line break, a direction mark), which made " linkedin ", "linkedin\u200b" and "linkedin" three sources.
+ * line break, a direction mark), which made " linkedin ", "linkedin\u200b" and "linkedin" three sources; at most as long
+ * as a stored address (read from the whole one, a tag could be longer, and no drill-down could then name its source).
  */
-const tag = (value: string | null | undefined) => value?.replace(/\p{C}+/gu, '').trim() ?? '';
+const tag = (value: string | null | undefined) => cutToCharacters(value?.replace(/\p{C}+/gu, '').trim() ?? '', MAX_STORED_URL);
 
 /**
  * An address as stored (a page's, a referrer, a link's target): without the query parameters named like secrets

@@ -4,7 +4,7 @@ import type { RunningServer } from '../../collector/server.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
 import { configUsers, logIn, openPage, seedHotLead, type DashboardUser } from '../support/dashboard-browser.ts';
-import { SITE_ORIGIN, startTestServer } from '../support/server.ts';
+import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent } from '../support/server.ts';
 
 /**
  * What the dashboards look like to someone who reads them with the keyboard or on a phone: every focused control
@@ -196,6 +196,22 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
       const picker = (await page.getByLabel('Site').boundingBox())!;
       expect(picker.x + picker.width, path).toBeLessThanOrEqual(375);
     }
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('wraps a long campaign tag in the sources panel rather than push the figures out of sight', async () => {
+    // A paid-social tag as ad platforms write them: 92 characters, no space to break at (found by a QA pass).
+    const tag = 'fb_ads_q4_2026_retargeting_lookalike_audience_1pct_france_belgium_switzerland_carousel_v3_ab';
+    await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent({ u: `${SITE_ORIGIN}/?utm_source=${tag}`, ss: 1, t: Date.now() - 60_000 })] });
+    await drained(server);
+    const { page, problems } = await openPage(browser, { width: 1280, height: 800 });
+    await logIn(page, server.url, USERS.ada);
+    await page.goto(`${server.url}/dashboard?site=acme`);
+    const row = page.locator('.sources tbody tr', { hasText: tag.slice(0, 20) });
+    await row.waitFor();
+    const fits = await page.locator('.sources').evaluate((table) => ({ table: table.scrollWidth, shown: table.closest('.table-scroll')!.clientWidth }));
+    expect(fits.table).toBeLessThanOrEqual(fits.shown);
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -498,6 +498,8 @@ describe('scores through the API', () => {
     expect(detail.body.engagement).toBeCloseTo(20, 1);
     expect(detail.body.engagement).toBeLessThan(20);
     expect((await getJson(server, `/api/leads?site=acme&temperature=cold&visitor=${visitor}`)).body.leads).toEqual([]);
+    // In any case, as stage and lifecycle are taken.
+    expect((await getJson(server, `/api/leads?site=acme&temperature=HOT&kind=Lead&visitor=${visitor}`)).body.leads.map((listed: { id: string }) => listed.id)).toEqual([lead.id]);
   });
 });
 
