@@ -6,12 +6,16 @@
  * Excel in French, German and other locales, and LibreOffice when told to, split a CSV on semicolons instead, and
  * there the quotes of a cell that is not first on its line are ordinary characters: every semicolon starts a new
  * cell, inside a quoted one too (`a,"Acme;=1+1"` is the cells `a,"Acme` and `=1+1`). So what follows a semicolon
- * gets the apostrophe as well when it starts like a formula, spaces before it included: `Acme;'=1+1`.
+ * gets the apostrophe as well when it starts like a formula, spaces before it included: `Acme;'=1+1`. There a line
+ * break ends the row, inside quotes too, so what follows one (a textarea's answer) gets it as well.
  */
 export type CsvCell = string | number | boolean | null | undefined;
 
-/** Where a spreadsheet's cell starts (the value's start, or after a semicolon) with what reads as a formula, spaces before it included. */
-const FORMULA = /(^|;)(?=[^\S\t\r]*[=+\-@\t\r])/g;
+/**
+ * Where a spreadsheet's cell starts (the value's start, after a semicolon, or after a line break, which ends a row
+ * where quotes do not keep a cell whole) with what reads as a formula, spaces before it included.
+ */
+const FORMULA = /(^|[;\r\n])(?=[^\S\t\r\n]*[=+\-@\t\r])/g;
 
 function cell(value: CsvCell): string {
   if (value === null || value === undefined) return '';

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { toCsv } from '../../../collector/api/csv.ts';
 
-/** The cells a spreadsheet reads when it splits lines on `sep`, with RFC 4180 quotes only where a cell starts with one (as Excel and LibreOffice do). */
+/**
+ * The cells a spreadsheet reads when it splits lines on `sep`, with RFC 4180 quotes only where a cell starts with one
+ * (as Excel and LibreOffice do); split on semicolons, every line break ends a row, inside quotes too.
+ */
 function readAs(csv: string, sep: ',' | ';'): string[][] {
   return csv
     .replace(/^\uFEFF/, '')
-    .split('\r\n')
+    .split(sep === ';' ? /\r\n|\r|\n/ : '\r\n')
     .filter(Boolean)
     .map((line) => {
       const cells: string[] = [];
@@ -55,5 +58,17 @@ describe('CSV exports', () => {
     // The semicolons did split the lines: the values' parts are cells of their own.
     expect(cells).toContain("'=1+1");
     expect(cells.filter(startsLikeFormula)).toEqual([]);
+  });
+
+  it('defuses what follows a line break inside a value, which starts a row where a spreadsheet splits on semicolons (QA)', () => {
+    // A textarea's answer, or a trait posted to /collect: the line break is kept, and what starts the next line is a cell.
+    const broken = ['Globex\n=1+2;', 'CTO\r\n@SUM(4+5);', 'Acme\r=cmd|\' /C calc\'!A0;', 'two\n\n -3', 'line\nbreak'];
+    const text = toCsv(['id', 'value'], broken.map((value, n) => [`l_${n}`, value]));
+    const cells = readAs(text, ';').flat();
+    expect(cells).toContain("'=1+2");
+    expect(cells.filter(startsLikeFormula)).toEqual([]);
+    // Kept whole, line breaks included, for a reader that honours quotes.
+    expect(text).toContain('"Globex\n\'=1+2;"');
+    expect(text).toContain('"line\nbreak"');
   });
 });
