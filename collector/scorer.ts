@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { accountKeyOf, byAccount, scoreAccounts, type AccountMember } from '../scoring/accounts.ts';
+import { accountKeyOf, byAccount, freeMailOf, scoreAccounts, type AccountMember, type FreeMail } from '../scoring/accounts.ts';
 import type { Alert } from '../scoring/alerts/alert.ts';
 import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
@@ -395,20 +395,22 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   async function toAlerts(site: SiteConfig, news: { score: LeadScore; signal: SignalEvent }[], scored: LeadScore[], at: number): Promise<Alert[]> {
     const qualifications = await currentQualifications(client, site.id);
     const disqualified = new Set([...qualifications].flatMap(([leadId, state]) => (state.disqualified ? [leadId] : [])));
-    const thresholds = rulesOf(site).thresholds;
-    const stored = await accountColleagues(client, site.id, news.map(({ score }) => score));
+    const rules = rulesOf(site);
+    const { thresholds } = rules;
+    const freeMail = freeMailOf(rules);
+    const stored = await accountColleagues(client, site.id, news.map(({ score }) => score), freeMail);
     // The colleagues this round scored count as they are now, not as last stored (if at all: two colleagues asking for
     // a demo at once are both new), as the account will read once the round's scores are stored.
     const fresh = new Map(scored.filter((score) => score.kind === 'lead').map((score) => [score.lead_id, score]));
-    const freshOf = byAccount(fresh.values());
+    const freshOf = byAccount(fresh.values(), freeMail);
     const alerts: Alert[] = [];
     for (const { score, signal } of news) {
-      const key = accountKeyOf(score)?.id;
+      const key = accountKeyOf(score, freeMail)?.id;
       const colleagues = [
         ...stored.get(score.lead_id)!.filter((member) => !fresh.has(member.lead_id)),
         ...(key === undefined ? [] : (freshOf.get(key) ?? [])).filter((member) => member.lead_id !== score.lead_id),
       ];
-      const account = accountOf(score, colleagues, thresholds, disqualified);
+      const account = accountOf(score, colleagues, thresholds, disqualified, freeMail);
       const verdict = qualifications.get(score.lead_id);
       alerts.push({
         id: signal.id,
@@ -440,9 +442,9 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   }
 
   /** The lead's account scored from the stored scores of its colleagues (accountColleagues), those sales disqualified weighing nothing. */
-  function accountOf(lead: LeadScore, colleagues: AccountMember[], thresholds: { warm: number; hot: number }, disqualified: ReadonlySet<string>): Alert['account'] {
-    const key = accountKeyOf(lead)?.id;
-    const mine = scoreAccounts([lead, ...colleagues], thresholds, disqualified).find((account) => account.id === key);
+  function accountOf(lead: LeadScore, colleagues: AccountMember[], thresholds: { warm: number; hot: number }, disqualified: ReadonlySet<string>, freeMail: FreeMail): Alert['account'] {
+    const key = accountKeyOf(lead, freeMail)?.id;
+    const mine = scoreAccounts([lead, ...colleagues], thresholds, disqualified, freeMail).find((account) => account.id === key);
     return mine ? { id: mine.id, name: mine.name, score: mine.score, temperature: mine.temperature } : null;
   }
 

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from './account-weights.ts';
 import type { LeadScore, Temperature } from './compile.ts';
 import { companyKey, saysNothing } from './normalize.ts';
@@ -32,9 +33,31 @@ export interface AccountScore {
   topLeads: { id: string; email: string; score: number; temperature: Temperature }[];
 }
 
-const freeMail = new Set(FREE_MAIL_DOMAINS);
-/** A free-mail domain or one under it (mail.yahoo.fr), as the grid's free-mail rule reads a domain. */
-const isFreeMail = (domain: string) => domain.split('.').some((_, i, labels) => freeMail.has(labels.slice(i).join('.')));
+// require() rather than a JSON import, as in normalize.ts.
+const require = createRequire(import.meta.url);
+/**
+ * Free-mail providers, for grouping: the grid's list and email-providers' (some 8,700 domains, kept up to date by its
+ * maintainer: comcast.net, yandex.ru, qq.com, seznam.cz…, which made strangers one hot account).
+ */
+const FREE_MAIL = new Set([...FREE_MAIL_DOMAINS, ...(require('email-providers/all.json') as string[])]);
+
+/** Whether an email's domain is a free-mail provider's, for a site's accounts. */
+export type FreeMail = (domain: string) => boolean;
+
+/** A domain that is one of `domains` or under one (mail.yahoo.fr), as the grid's free-mail rule reads a domain. */
+const under = (domains: ReadonlySet<string>) => (domain: string) => domain.split('.').some((_, i, labels) => domains.has(labels.slice(i).join('.')));
+const isFreeMail: FreeMail = under(FREE_MAIL);
+
+/**
+ * A site's free mail: the providers above, and the domains its rules' `free-mail` negative rule names (the grid's id),
+ * which a site extends with its country's providers: its leads on them lose the rule's points, and are grouped by the
+ * company they declared, as on any free mail.
+ */
+export function freeMailOf(rules: Pick<Rules, 'negative'>): FreeMail {
+  const own = new Set(rules.negative.flatMap((rule) => (rule.id === 'free-mail' && rule.field === 'email_domain' ? (rule.values ?? []) : [])).map((domain) => domain.toLowerCase()));
+  const isOwn = under(own);
+  return own.size === 0 ? isFreeMail : (domain) => isFreeMail(domain) || isOwn(domain);
+}
 
 /**
  * Answers that are no company, as companyKey renders them, beyond those that say nothing at all ("N/A", "-", "néant":
@@ -47,21 +70,21 @@ const NOT_A_COMPANY = new Set([
 ]);
 
 /** The account a lead belongs to, if any: its work email's domain, else the company it declared. */
-export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>): { id: string; name: string } | undefined {
+export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>, freeMail: FreeMail = isFreeMail): { id: string; name: string } | undefined {
   const domain = lead.email.split('@')[1]?.toLowerCase();
   // A stored score from before the merge left such answers out may still hold one.
   const given = lead.profile.company ?? '';
   const company = saysNothing(given) ? '' : given.trim();
-  if (domain && !isFreeMail(domain)) return { id: domain, name: company || domain };
+  if (domain && !freeMail(domain)) return { id: domain, name: company || domain };
   const key = company && companyKey(company);
   if (key && !NOT_A_COMPANY.has(key)) return { id: `company:${key}`, name: company };
 }
 
 /** Leads by the account they belong to (accountKeyOf), those of none left out. */
-export function byAccount<Lead extends Pick<LeadScore, 'email' | 'profile'>>(leads: Iterable<Lead>): Map<string, Lead[]> {
+export function byAccount<Lead extends Pick<LeadScore, 'email' | 'profile'>>(leads: Iterable<Lead>, freeMail: FreeMail = isFreeMail): Map<string, Lead[]> {
   const accounts = new Map<string, Lead[]>();
   for (const lead of leads) {
-    const key = accountKeyOf(lead)?.id;
+    const key = accountKeyOf(lead, freeMail)?.id;
     if (key === undefined) continue;
     const members = accounts.get(key);
     if (members) members.push(lead);
@@ -74,10 +97,15 @@ export function byAccount<Lead extends Pick<LeadScore, 'email' | 'profile'>>(lea
 export type AccountMember = Pick<LeadScore, 'lead_id' | 'kind' | 'email' | 'score' | 'temperature' | 'seniority' | 'profile'>;
 
 /** `disqualified`: the ids of the leads sales disqualified, which weigh nothing in their accounts. */
-export function scoreAccounts<Lead extends AccountMember>(leads: Lead[], thresholds: Rules['thresholds'], disqualified: ReadonlySet<string> = new Set()): AccountScore[] {
+export function scoreAccounts<Lead extends AccountMember>(
+  leads: Lead[],
+  thresholds: Rules['thresholds'],
+  disqualified: ReadonlySet<string> = new Set(),
+  freeMail: FreeMail = isFreeMail,
+): AccountScore[] {
   const groups = new Map<string, { leads: Lead[]; names: Map<Lead, string> }>();
   for (const lead of leads) {
-    const account = lead.kind === 'lead' ? accountKeyOf(lead) : undefined;
+    const account = lead.kind === 'lead' ? accountKeyOf(lead, freeMail) : undefined;
     if (!account) continue;
     const group = groups.get(account.id) ?? { leads: [], names: new Map<Lead, string>() };
     group.leads.push(lead);

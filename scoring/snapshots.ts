@@ -4,7 +4,7 @@ import { leadIdOfEmailSql, leadSliceSql, type ActiveSignal, type LeadScore, type
 import { companyKeySql } from './normalize.ts';
 import { MARKETING_QUALIFIED_SQL } from './lifecycle.ts';
 import { ONE_LEAD, slicesOf, SqlParams, timeOf } from './sql.ts';
-import { accountKeyOf, byAccount, type AccountMember } from './accounts.ts';
+import { accountKeyOf, byAccount, type AccountMember, type FreeMail } from './accounts.ts';
 import type { Rules, Stage } from './rules.ts';
 import { inTurns, queryRows } from './turns.ts';
 
@@ -166,8 +166,13 @@ export const currentAccountMembers = (store: SnapshotStore, site: string): Promi
  * of them: an alert's account is scored from its lead's colleagues, and a burst of new leads (a webinar's sign-ups)
  * makes hundreds of alerts in one round.
  */
-export async function accountColleagues(store: SnapshotStore, site: string, leads: Pick<AccountMember, 'lead_id' | 'email' | 'profile'>[]): Promise<Map<string, AccountMember[]>> {
-  const keys = leads.map((lead) => accountKeyOf(lead)?.id);
+export async function accountColleagues(
+  store: SnapshotStore,
+  site: string,
+  leads: Pick<AccountMember, 'lead_id' | 'email' | 'profile'>[],
+  freeMail?: FreeMail,
+): Promise<Map<string, AccountMember[]>> {
+  const keys = leads.map((lead) => accountKeyOf(lead, freeMail)?.id);
   const accounts = [...new Set(keys.filter((key) => key !== undefined))];
   const companies = accounts.filter((key) => key.startsWith('company:'));
   // A domain's leads end with it; a company's are picked by its key as companyKey writes it (no case, accents,
@@ -176,7 +181,7 @@ export async function accountColleagues(store: SnapshotStore, site: string, lead
   const ats = p.bind('ats', accounts.filter((key) => !companies.includes(key)).map((domain) => `@${domain}`), 'Array(String)');
   const named = p.bind('companies', companies.map((key) => key.slice('company:'.length)), 'Array(String)');
   const members = accounts.length ? await accountMembers(store, site, `arrayExists(at -> endsWith(email, at), ${ats}) OR (company != '' AND ${companyKeySql('company', p)} IN ${named})`, p) : [];
-  const grouped = byAccount(members);
+  const grouped = byAccount(members, freeMail);
   return new Map(leads.map((lead, n) => [lead.lead_id, (keys[n] === undefined ? [] : (grouped.get(keys[n]!) ?? [])).filter((member) => member.lead_id !== lead.lead_id)]));
 }
 

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { accountKeyOf, scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
+import { accountKeyOf, freeMailOf, scoreAccounts, type AccountScore } from '../../scoring/accounts.ts';
 import { globsToRegex, type LeadScore, type ScoreReason } from '../../scoring/compile.ts';
 import { judgeQualification } from '../../scoring/qualification.ts';
 import { pricingPages } from '../../scoring/rules.ts';
@@ -698,7 +698,8 @@ async function accountLeadIds(client: ClickHouseClient, site: SiteConfig, accoun
   const found = await rows<{ lead_id: string; email: string; company: string }>(client, `SELECT lead_id, email, company FROM (${currentLeadsSql(['email', 'company'])})`, {
     site: site.id,
   });
-  return found.filter((row) => accountKeyOf({ email: row.email, profile: { company: row.company } })?.id === account).map((row) => row.lead_id);
+  const freeMail = freeMailOf(rulesOf(site));
+  return found.filter((row) => accountKeyOf({ email: row.email, profile: { company: row.company } }, freeMail)?.id === account).map((row) => row.lead_id);
 }
 
 /**
@@ -707,5 +708,6 @@ async function accountLeadIds(client: ClickHouseClient, site: SiteConfig, accoun
  */
 export async function accounts(client: ClickHouseClient, site: SiteConfig): Promise<AccountScore[]> {
   const [members, verdicts] = await Promise.all([currentAccountMembers(client, site.id), verdictsOf(client, site)]);
-  return scoreAccounts(members, rulesOf(site).thresholds, verdicts.disqualified);
+  const rules = rulesOf(site);
+  return scoreAccounts(members, rules.thresholds, verdicts.disqualified, freeMailOf(rules));
 }

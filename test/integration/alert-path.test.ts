@@ -18,6 +18,13 @@ beforeAll(async () => {
         pageGroups: { pricing: ['/pricing*'], product: ['/product*'] },
         alerts: { destinations: [{ type: 'webhook', id: 'crm', url: `${receiver.url}/hooks/hearth`, secret: SECRET }] },
       },
+      {
+        // A Czech site: its free-mail rule names its country's provider too.
+        id: 'brno',
+        origins: ['https://brno.test'],
+        rules: { negative: [{ id: 'free-mail', field: 'email_domain', values: ['gmail.com', 'posta.example'], points: -10 }] },
+        alerts: { destinations: [{ type: 'webhook', id: 'crm', url: `${receiver.url}/hooks/hearth`, secret: SECRET }] },
+      },
     ],
   });
 });
@@ -97,6 +104,26 @@ describe('from a visit to an alert', () => {
     for (const alert of alerts) {
       expect(alert.data.account, alert.data.lead.email).toEqual({ id: domain, name: domain, score: account.score, temperature: account.temperature });
     }
+  });
+
+  it('groups the leads on a provider the site names in its free-mail rule by their companies, in alerts and accounts (QA)', async () => {
+    // Three strangers of three companies on the site's free-mail provider, each asking for a demo.
+    const tag = newVisitor().slice(0, 8);
+    const companies = [`Pekarna ${tag}`, `Instalater ${tag}`, `Kadernictvi ${tag}`];
+    const emails = companies.map((_, n) => `${'abc'[n]}.${tag}@posta.example`);
+    for (const [n, email] of emails.entries()) {
+      const response = await postBatch(server, { s: 'brno', v: newVisitor(), e: [wireEvent({ n: 'f', u: 'https://brno.test/contact', k: 'demo-request', t: minutesAgo(2), p: { email, company: companies[n]!, job_title: 'CEO' } })] }, { origin: 'https://brno.test' });
+      expect(response.status).toBe(202);
+    }
+    await drained(server);
+    const alerts = await waitFor(() => {
+      const sent = emails.flatMap((email) => alertsFor(email));
+      return sent.length >= 3 && sent;
+    }, 10_000, 'the demo requests');
+    expect(alerts.map((alert) => alert.data.account?.id).sort()).toEqual(companies.map((company) => `company:${company.toLowerCase()}`).sort());
+    const accounts = (await getJson(server, '/api/accounts?site=brno&limit=1000')).body.accounts.map((account: { id: string }) => account.id);
+    expect(accounts).not.toContain('posta.example');
+    expect(accounts).toEqual(expect.arrayContaining(companies.map((company) => `company:${company.toLowerCase()}`)));
   });
 
   it('gives the reasons that weigh most either way: a student\'s minus points say why the demo request is cold', async () => {

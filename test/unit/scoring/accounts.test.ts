@@ -1,6 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { accountKeyOf, scoreAccounts, type AccountMember } from '../../../scoring/accounts.ts';
+import { accountKeyOf, freeMailOf, scoreAccounts, type AccountMember } from '../../../scoring/accounts.ts';
+import { defaultRules } from '../../../scoring/rules.ts';
 
 const THRESHOLDS = { warm: 30, hot: 60 };
 const member = (email: string, score: number, seniority: AccountMember['seniority'], company = ''): AccountMember => ({
@@ -90,6 +91,24 @@ describe('accounts', () => {
       expect(scoreAccounts(strangers, THRESHOLDS), company).toEqual([]);
     }
     expect(accountKeyOf({ email: 'x@skynet.be', profile: { company: 'Bouw NV' } })).toEqual({ id: 'company:bouw', name: 'Bouw NV' });
+  });
+
+  it('knows the free-mail providers of the world, and those a site adds to its free-mail rule (QA: strangers made hot accounts)', () => {
+    for (const domain of ['comcast.net', 'yandex.ru', 'mail.ru', 'qq.com', 'yahoo.ca', 'seznam.cz', 'naver.com']) {
+      const strangers = ['Alice Bakery', 'Bob Plumbing', 'Carol Consulting'].map((company, n) => member(`${'abc'[n]}@${domain}`, 70, 'individual', company));
+      expect(scoreAccounts(strangers, THRESHOLDS).map((account) => account.id), domain).toEqual(['company:alice bakery', 'company:bob plumbing', 'company:carol consulting']);
+    }
+    // A site's own provider, named in its free-mail rule: its leads lose the rule's points and are grouped by company.
+    const grid = defaultRules();
+    const rules = { ...grid, negative: grid.negative.map((rule) => (rule.id === 'free-mail' ? { ...rule, values: [...rule.values!, 'Provider.example'] } : rule)) };
+    const strangers = ['a', 'b'].map((name) => member(`${name}@mx.provider.example`, 70, 'individual'));
+    expect(scoreAccounts(strangers, THRESHOLDS).map((account) => account.id)).toEqual(['mx.provider.example']);
+    expect(scoreAccounts(strangers, THRESHOLDS, new Set(), freeMailOf(rules))).toEqual([]);
+    // Another negative rule on domains (a competitor's) leaves its people one account.
+    const competitor = { ...grid, negative: [...grid.negative, { id: 'competitor', field: 'email_domain' as const, values: ['rival.example'], points: -50 }] };
+    expect(accountKeyOf({ email: 'x@rival.example', profile: {} }, freeMailOf(competitor))).toEqual({ id: 'rival.example', name: 'rival.example' });
+    // Work domains are not free mail.
+    for (const domain of ['google.com', 'microsoft.com', 'salesforce.com', 'orange-business.com']) expect(accountKeyOf({ email: `x@${domain}`, profile: {} })?.id).toBe(domain);
   });
 
   it('names a work-email account by its domain when the company given says nothing, as scoring reads such answers', () => {
