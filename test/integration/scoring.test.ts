@@ -638,6 +638,8 @@ describe('normalisation in SQL', () => {
     inputs.push(...JOB_TITLES.map(([title]) => title));
     // Answers that say nothing, and short or foreign ones that say something: the merge tells them apart in SQL.
     inputs.push('-', ' . ', '?', 'N/A', 'n.c.', 'NÉANT', 'Ne\u0301ant', 'aucune', 'Non communiqué', 'XXX', '\u00a0–\u00a0', '👍', '\n-\n', 'No', 'Nana', '日本電気', 'Москва', 'x-ray');
+    // Company names of other scripts and of Latin letters beyond Latin-1 (QA: Cyrillic ones were "cloud", Czech ones split).
+    inputs.push('Česká spořitelna', 'Doğuş Holding', 'Țiriac Holdings', 'Łódź Sp.', 'Яндекс Cloud', 'Газпром Cloud', '株式会社トヨタ', 'トヨタ（株）', 'Ørsted A/S', 'Þór ehf');
     inputs.push('-5', '−5 %', 'growth: -5%', '2,9', '12.75%', '1,500,000', '1.500.000', '€25k', '1.5M', '$1M - $5M', '3 millions', '2 Md€', '5 - -1', 'covid-19', '12 months');
     const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberOfSizeTextSql(sizeTextSql('x', p), p)} AS size_min, ${amountSql('x', p)} AS amount, ${countryCodeSql('x', p)} AS country, ${companyKeySql('x', p)} AS company,
         CAST(${saysNothingSql('x', p)}, 'Bool') AS says_nothing
@@ -651,6 +653,9 @@ describe('normalisation in SQL', () => {
     );
     expect(rows.filter((row) => row.says_nothing).length).toBe(14);
     expect(['Acmé SAS', 'ACME, Inc.', 'Acme Co., Ltd.', 'acme  gmbh', 'Costco'].map(companyKey)).toEqual(['acme', 'acme', 'acme', 'acme', 'costco']);
+    expect(['Česká spořitelna', 'Ceska Sporitelna', 'Doğuş Holding', 'Țiriac Holdings', 'Яндекс Cloud', 'Газпром Cloud', '株式会社トヨタ', 'トヨタ（株）'].map(companyKey)).toEqual([
+      'ceska sporitelna', 'ceska sporitelna', 'dogus holding', 'tiriac holdings', 'яндекс cloud', 'газпром cloud', '株式会社トヨタ', 'トヨタ 株',
+    ]);
     // A legal form written with dots is one too.
     expect(['Acme S.p.A.', 'Acme B.V.', 'ACME S.A.R.L.', 'Acme G.m.b.H.', 'Electricite-de-France S.A.', 'Électricité de France SAS'].map(companyKey)).toEqual([
       'acme', 'acme', 'acme', 'acme', 'electricite de france', 'electricite de france',
