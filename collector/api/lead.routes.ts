@@ -150,12 +150,14 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
    */
   async function lostLead(reply: FastifyReply, site: string, id: string) {
     const replacedBy = await successorsOf(client, site, id);
+    if (replacedBy.length === 0 && (await answeredErased(reply, site, id))) return;
     return notFound(reply, site, id, replacedBy.length > 0 ? replacedBy : undefined);
   }
 
   /**
-   * The 404 of a person erased (erasedAt): an erasure sent again (a client that timed out) or an export after one
-   * says so, rather than "no such lead" as for a mistyped id. False when there was no such erasure.
+   * The 404 of a person erased (erasedAt): an erasure sent again (a client that timed out), an export, or a CRM's sync
+   * reading the lead after one says so, rather than "no such lead" as for a mistyped id. False when there was no such
+   * erasure.
    */
   async function answeredErased(reply: FastifyReply, site: string, id: string): Promise<boolean> {
     const at = await erasedAt(client, site, id);
@@ -241,8 +243,9 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const page = await leadPage(client, config.sites.find((candidate) => candidate.id === site)!, id);
     // An alert's link, or a bookmark, to a lead whose visits went to another email given later in the same visit (a
     // mistyped email put right): the 404 leads on to where they are now.
-    if (!page || page.replacedBy) return notFound(reply, site, id, page?.replacedBy);
-    return page;
+    if (page && !page.replacedBy) return page;
+    if (!page && (await answeredErased(reply, site, id))) return;
+    return notFound(reply, site, id, page?.replacedBy);
   });
 
   app.get('/api/leads/:id/qualification', async (request, reply) => {

@@ -321,7 +321,11 @@ describe('erasing a person', () => {
       { type: 'form', email: bob, path: '/contact' },
       { type: 'pageview', email: '', path: '/careers/apply' },
     ]);
-    expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
+    // A CRM's sync reading her again learns she was erased, to erase her copy too (QA: "no such lead" told it nothing).
+    for (const path of [`/api/leads/${adaId}`, `/api/leads/${adaId}/qualification`]) {
+      expect(await getJson(server, `${path}?site=acme`), path).toMatchObject({ status: 404, body: { code: 'already_erased', erasedAt: again.body.erasedAt } });
+    }
+    expect((await getJson(server, `/api/leads/l_00000000000000000000?site=acme`)).body.code).toBe('lead_not_found');
 
     // Bob: his events, identity, stored scores and lead as they were. His score never counted Ada's product page, and
     // the rescoring of the shared computer after the erasure moves nothing but whose the computer is: his throughout
