@@ -91,7 +91,7 @@ function slackTime(alert: Alert): string {
   return Number.isNaN(at) ? slackEscape(alert.triggeredAt) : `<!date^${Math.floor(at / 1000)}^{date_short_pretty} at {time}|${alertTime(alert)}>`;
 }
 
-/** Slack's mrkdwn treats &, < and > as markup; everything else a lead typed is shown as typed. */
+/** Slack's mrkdwn treats &, < and > as markup (mentions, links); the notification's text escapes them. */
 const slackEscape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 /**
  * Cut to `max` UTF-16 units with "…", on a whole character: never half an emoji (a lone surrogate, which Slack
@@ -113,10 +113,12 @@ export function slackMessage(typed: Alert): { text: string; blocks: unknown[] } 
     blocks: [
       // Header text is plain text, at most 150 characters.
       { type: 'header', text: { type: 'plain_text', text: clip(`${SIGNAL_LABELS[alert.signal]}: ${leadTitle(alert)}`, 150), emoji: true } },
+      // What the lead typed is plain text, shown as typed: as mrkdwn, "*URGENT*" was bold, "_Acme_" italic, and a typed
+      // address a live link beside the real button (escaping &, < and > stops mentions and disguised links only).
       {
         type: 'section',
-        text: { type: 'mrkdwn', text: clip(slackEscape(alert.summary), 3000) },
-        fields: facts(alert).map(([label, value]) => ({ type: 'mrkdwn', text: clip(`*${label}*\n${slackEscape(value)}`, 2000) })),
+        text: { type: 'plain_text', text: clip(alert.summary, 3000), emoji: false },
+        fields: facts(alert).map(([label, value]) => ({ type: 'plain_text', text: clip(`${label}\n${value}`, 2000), emoji: false })),
       },
       ...(reasons.length > 0 ? [{ type: 'section', text: { type: 'mrkdwn', text: clip(`*Why this score*\n${reasons.join('\n')}`, 3000) } }] : []),
       ...(linkOf(alert)

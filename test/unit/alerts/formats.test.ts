@@ -20,12 +20,12 @@ describe('the Slack message', () => {
     expect(message.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Demo request: Ada Lovelace (Lovelace Ltd)', emoji: true } });
     const facts = message.blocks[1].fields.map((field: { text: string }) => field.text);
     expect(facts).toEqual([
-      '*Score*\n72 (hot)',
-      '*Owner*\nsam@vendor.test',
-      '*Country*\nFR',
-      '*Job title*\nHead of Operations',
-      '*Email*\nada@lovelace.test',
-      '*Account*\nLovelace Ltd, score 80 (hot)',
+      'Score\n72 (hot)',
+      'Owner\nsam@vendor.test',
+      'Country\nFR',
+      'Job title\nHead of Operations',
+      'Email\nada@lovelace.test',
+      'Account\nLovelace Ltd, score 80 (hot)',
     ]);
     expect(message.blocks[1].text.text).toBe('Asked to talk to sales (form demo-request)');
   });
@@ -39,11 +39,22 @@ describe('the Slack message', () => {
   it('escapes what a lead typed so it cannot mention @channel or make links', () => {
     const url = 'https://hearth.acme.test/dashboard/leads/l_1?site=acme';
     const typed = slackMessage(sampleAlert({ summary: 'Asked <!channel> & <https://evil.test|click>', lead: { company: 'A&B <Corp>', url } })) as { text: string; blocks: any[] };
-    expect(typed.blocks[1].text.text).toBe('Asked &lt;!channel&gt; &amp; &lt;https://evil.test|click&gt;');
+    // What the lead typed is plain text in the blocks: shown as typed, no mention, link or formatting made of it.
+    expect(typed.blocks[1].text).toEqual({ type: 'plain_text', text: 'Asked <!channel> & <https://evil.test|click>', emoji: false });
     // The notification's text is mrkdwn as well.
     expect(typed.text).toBe(`Demo request: Ada Lovelace (A&amp;B &lt;Corp&gt;), score 72 (hot). Asked &lt;!channel&gt; &amp; &lt;https://evil.test|click&gt;. ${url}`);
     // Header text is plain text: Slack shows it as typed.
     expect(typed.blocks[0].text.text).toBe('Demo request: Ada Lovelace (A&B <Corp>)');
+  });
+
+  it('shows what a lead typed as typed: no bold, italics or live link made of it (QA)', () => {
+    const company = '_Acme_ https://evil.example/verify-your-account';
+    const account = { id: 'company:acme https evil example verify your account', name: company, score: 80, temperature: 'hot' as const };
+    const typed = slackMessage(sampleAlert({ summary: 'Asked for *URGENT* ~ignore~ `this`', account, lead: { company, jobTitle: '*CEO*' } })) as { text: string; blocks: any[] };
+    const texts = [typed.blocks[1].text, ...typed.blocks[1].fields];
+    expect(texts.every((text: { type: string }) => text.type === 'plain_text')).toBe(true);
+    expect(texts.map((text: { text: string }) => text.text)).toEqual(expect.arrayContaining(['Account\n_Acme_ https://evil.example/verify-your-account, score 80 (hot)', 'Job title\n*CEO*']));
+    expect(typed.blocks[1].text.text).toBe('Asked for *URGENT* ~ignore~ `this`');
   });
 
   it('cuts long text on whole characters, and keeps the notification\'s link whole', () => {
@@ -63,7 +74,7 @@ describe('the Slack message', () => {
   it('has no button when the lead link is not http(s), and says "nobody yet" for an unowned lead', () => {
     const odd = slackMessage(sampleAlert({ lead: { url: 'javascript:alert(1)' } })) as { blocks: any[] };
     expect(odd.blocks.some((block) => block.type === 'actions')).toBe(false);
-    expect(odd.blocks[1].fields[1].text).toBe('*Owner*\nnobody yet');
+    expect(odd.blocks[1].fields[1].text).toBe('Owner\nnobody yet');
   });
 });
 
