@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { formatDay, formatNumber, formatTime } from '../format.ts';
+import { stackedValues } from './stack.ts';
 import { TableScroll } from './ui.tsx';
 
 export interface ChartSeries {
@@ -75,7 +76,8 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
     // Points at their times (a score's changes) hold until the next: a step, not a slope between two changes.
     const bars = kind === 'bars' ? uPlot.paths.bars!({ size: [0.8, 48], align: 1 }) : times ? uPlot.paths.stepped!({ align: 1 }) : undefined;
     // A stack is drawn as each series' running sum, the tallest first, so every bar shows its own band.
-    const drawn = stacked && kind === 'bars' ? stackedSeries(series) : series.map((one) => ({ ...one, plotted: one.values }));
+    const stack = stacked && kind === 'bars';
+    const drawn = stack ? stackedSeries(series) : series.map((one) => ({ ...one, plotted: one.values }));
     /** The legend's toggle of each series, by its index in uPlot's series (0 is x, which has none). */
     const toggles: HTMLElement[] = [];
     const options: uPlot.Options = {
@@ -126,7 +128,15 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
         // Each series' marker drawn as its line is: solid, dashed or dotted.
         markers: { dash: (u, i) => (!u.series[i]?.dash ? 'solid' : u.series[i]!.dash![0]! <= 2 ? 'dotted' : 'dashed') },
       },
-      hooks: { setSeries: [(u) => toggles.forEach((toggle, i) => toggle.setAttribute('aria-pressed', String(u.series[i]!.show)))] },
+      hooks: {
+        setSeries: [
+          (u) => {
+            toggles.forEach((toggle, i) => toggle.setAttribute('aria-pressed', String(u.series[i]!.show)));
+            // A stack is drawn again without the hidden bands: drawn from the top, so the bottom series is uPlot's last.
+            if (stack) u.setData([xs, ...stackedValues(series.map((one) => one.values), series.map((_, n) => u.series[series.length - n]!.show !== false))] as uPlot.AlignedData);
+          },
+        ],
+      },
     };
     const plot = new uPlot(options, [xs, ...drawn.map((one) => one.plotted)] as uPlot.AlignedData, element);
     if (legend.current) keyboardLegend(plot, legend.current, toggles);
@@ -203,18 +213,8 @@ function keyboardLegend(plot: uPlot, holder: HTMLElement, toggles: HTMLElement[]
   });
 }
 
-/**
- * Stacked bars as uPlot draws them: each series' running sum from the bottom (none where its own value is 0, so an
- * empty band draws nothing), the top of the stack first so that each band stays visible above the ones below.
- */
+/** Stacked bars' series, top first, each with the running sums drawn (stackedValues). */
 function stackedSeries(series: ChartSeries[]): (ChartSeries & { plotted: (number | null)[] })[] {
-  const sums: number[] = [];
-  const stacked = series.map((one) => ({
-    ...one,
-    plotted: one.values.map((value, i) => {
-      sums[i] = (sums[i] ?? 0) + (value ?? 0);
-      return value ? sums[i]! : null;
-    }),
-  }));
-  return stacked.reverse();
+  const plotted = stackedValues(series.map((one) => one.values));
+  return [...series].reverse().map((one, k) => ({ ...one, plotted: plotted[k]! }));
 }
