@@ -17,8 +17,16 @@ export const daysBefore = (day: string, days: number) => new Date(Date.parse(`${
 export const periodDays = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / DAY_MS) + 1;
 const isDay = (text: string | null): text is string => text !== null && /^\d{4}-\d{2}-\d{2}$/.test(text);
 
-/** As the API reads it: a period runs up to today at most (a `to` to come is today). */
+/**
+ * A preset as the URL keeps it, `period=7d` or `period=90d` (the last 30 days are the URL without a period): the last N
+ * days up to the day the link is opened, as a bookmark or a shared link of Plausible's or PostHog's reads.
+ */
+const rollingDays = (params: URLSearchParams) => PRESETS.find((days) => params.get('period') === `${days}d`);
+
+/** As the API reads it: a period runs up to today at most (a `to` to come is today). Days given win over a preset. */
 export function periodOf(params: URLSearchParams): ViewPeriod {
+  const rolling = params.get('from') || params.get('to') ? undefined : rollingDays(params);
+  if (rolling) return { from: daysBefore(today(), rolling - 1), to: today(), preset: String(rolling) };
   const to = isDay(params.get('to')) && params.get('to')! <= today() ? params.get('to')! : today();
   const from = isDay(params.get('from')) ? params.get('from')! : daysBefore(to, 29);
   const preset = to === today() ? PRESETS.find((days) => from === daysBefore(to, days - 1)) : undefined;

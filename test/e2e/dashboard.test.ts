@@ -710,7 +710,9 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     // A preset picked: the page shows the new period and the focus stays on the list, not on the page's body.
     await period.focus();
     await period.selectOption('7');
-    await expect.poll(() => new URL(page.url()).searchParams.get('from')).not.toBeNull();
+    // Kept rolling in the URL, as Plausible's and PostHog's are: bookmarked, it is the last 7 days of the day it is opened (QA).
+    await expect.poll(() => new URL(page.url()).searchParams.get('period')).toBe('7d');
+    expect(new URL(page.url()).searchParams.get('from')).toBeNull();
     // Its days, which are UTC's (a user far from Greenwich sees another "today" on their own calendar).
     const days = (iso: string) => new Date(`${iso}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
     const [from, to] = [new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10), new Date().toISOString().slice(0, 10)];
@@ -731,6 +733,26 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     // Back to the preset: the fields close, as the URL says.
     await page.goBack();
     await expect.poll(() => page.getByLabel('From', { exact: true }).count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('opens a bookmarked preset as the last days of the day it is opened, and the bare page as the last 30', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    const asked: string[] = [];
+    page.on('request', (request) => request.url().includes('/api/dashboard/summary') && asked.push(request.url()));
+    const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+    await page.goto(`${server.url}/dashboard?site=acme&period=90d`);
+    await expect.poll(() => page.getByRole('combobox', { name: 'Period' }).inputValue()).toBe('90');
+    await expect.poll(() => asked.map((url) => new URL(url).searchParams.get('from')).at(-1)).toBe(day(89));
+    await expect.poll(() => kpi(page, 'Visitors')).not.toBe('');
+    // Back to the 30 days: the bare URL, rolling too.
+    await page.getByRole('combobox', { name: 'Period' }).selectOption('30');
+    await expect.poll(() => new URL(page.url()).search).toBe('?site=acme');
+    // Days given win over a preset left in the URL.
+    await page.goto(`${server.url}/dashboard?site=acme&period=7d&from=2026-01-05&to=2026-01-20`);
+    await expect.poll(() => page.getByRole('combobox', { name: 'Period' }).inputValue()).toBe('custom');
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -25,7 +25,7 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
     setTo(period.to);
     setTooLong(undefined);
   }, [period.from, period.to, period.preset]);
-  const go = (changes: { from: string; to: string }) => navigate(hrefWith(location.path, location.params, { ...changes, ...FIRST_PAGE }));
+  const go = (changes: { from?: string; to?: string; period?: string }) => navigate(hrefWith(location.path, location.params, { from: undefined, to: undefined, period: undefined, ...changes, ...FIRST_PAGE }));
   const pick = (set: (day: string) => void) => (event: Event) => {
     set((event.target as HTMLInputElement).value);
     setTooLong(undefined);
@@ -56,7 +56,8 @@ export function PeriodPicker({ period, location }: { period: ViewPeriod; locatio
             const start = daysBefore(end, Number(value) - 1);
             setFrom(start);
             setTo(end);
-            go({ from: start, to: end });
+            // Kept rolling: a bookmark of "Last 7 days" shows the last 7 days whenever it is opened (the 30 days are the bare URL).
+            go(value === '30' ? {} : { period: `${value}d` });
           }}
         >
           {PRESETS.map((days) => (

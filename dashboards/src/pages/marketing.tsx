@@ -92,7 +92,8 @@ export function MarketingPage({ site, location }: PageProps) {
   const period = periodOf(location.params);
   // The API is asked for the URL's own days, so a refusal names the one the URL got wrong (a `from` worked out here
   // from a bad `to` had it name `from`, and a bad `from` was passed over for the default); `to` is today when none.
-  const scope = query({ site: site.id, from: location.params.get('from'), to: location.params.get('to') || period.to });
+  // A rolling preset (`period=7d`) has no days in the URL: its own are asked for.
+  const scope = query({ site: site.id, from: location.params.get('from') || (location.params.get('to') ? null : period.from), to: location.params.get('to') || period.to });
   const summary = useApi<SummaryResponse>(`/api/dashboard/summary${scope}`);
   const series = useApi<TimeseriesResponse>(`/api/dashboard/timeseries${scope}`);
   const funnel = useApi<FunnelResponse>(`/api/dashboard/funnel${scope}`);
