@@ -238,6 +238,19 @@ function FunnelPanel({ data, leads }: { data: FunnelResponse; leads: LeadsLink }
   );
 }
 
+/** The sources past those listed: the Leads page's Source filter finds the leads of those that have some. */
+function MoreSources({ rest }: { rest: SourcesResponse['sources'] }) {
+  const withLeads = rest.filter((row) => row.leads > 0).length;
+  const more = `And ${formatNumber(rest.length)} more ${rest.length === 1 ? 'source' : 'sources'}, with fewer leads and visitors each`;
+  return (
+    <p class="muted">
+      {withLeads === 0
+        ? `${more}, none with a lead in this period.`
+        : `${more}: the Leads page's Source filter finds the leads of the ${withLeads === 1 ? 'one' : formatNumber(withLeads)} with leads.`}
+    </p>
+  );
+}
+
 function SourcesPanel({ data, leads }: { data: SourcesResponse; leads: LeadsLink }) {
   if (data.sources.length === 0) return <p class="muted">No visits in this period.</p>;
   const bestScore = Math.max(1, ...data.sources.map((row) => row.averageScore));
@@ -290,11 +303,7 @@ function SourcesPanel({ data, leads }: { data: SourcesResponse; leads: LeadsLink
           ))}
         </tbody>
       </table>
-      {data.sources.length > SOURCES_SHOWN && (
-        <p class="muted">
-          And {formatNumber(data.sources.length - SOURCES_SHOWN)} more sources, with fewer leads and visitors each: the Leads page's Source filter finds any of them.
-        </p>
-      )}
+      {data.sources.length > SOURCES_SHOWN && <MoreSources rest={data.sources.slice(SOURCES_SHOWN)} />}
     </TableScroll>
   );
 }
