@@ -76,6 +76,9 @@ export function presentScore(score: LeadScore, qualification?: QualificationVerd
     score: score.score,
     fit: score.fit,
     engagement: score.engagement,
+    // The source rules' points, as the dashboards' list and the CSV name them (sourcePoints, source_points); `source`
+    // says the same, kept for the integrations written before (the dashboards' list calls the channel `source`).
+    sourcePoints: score.source,
     source: score.source,
     negative: score.negative,
     temperature: score.temperature,

@@ -670,6 +670,10 @@ describe('lead lists and CSV export', () => {
     const student = body.leads.find((lead: { email: string }) => lead.email === emails.student);
     expect(student.negative).toBe(-25);
     expect(student.topReasons.map((reason: { rule: string; points: number }) => `${reason.rule} ${reason.points}`)).toEqual(['student -15', 'free-mail -10', expect.stringMatching(/^white-paper \d+\.\d\d?$/)]);
+    // The API's list and lead name the parts alike (QA: its `source` was the points, the dashboards' the channel).
+    const listed = (await api('/api/leads?site=acme&kind=lead&limit=1000')).body.leads.find((lead: { email: string }) => lead.email === emails.student);
+    const one = (await api(`/api/leads/${listed.id}?site=acme`)).body;
+    for (const shown of [listed, one]) expect(shown).toMatchObject({ fit: student.fit, engagement: student.engagement, sourcePoints: student.sourcePoints, negative: student.negative });
   });
 });
 
