@@ -652,10 +652,10 @@ describe('erasing a lead that sales are qualifying', () => {
       client.command = command;
       client.insert = insert;
     }
-    // Nothing of the change is stored, and it is answered as made on a lead that no longer exists.
+    // Nothing of the change is stored, and it is answered as made on a person erased meanwhile.
     const answer = await change;
     expect(await count('lead_qualifications', id)).toBe(0);
-    expect(answer).toMatchObject({ status: 404, body: { code: 'lead_not_found' } });
+    expect(answer).toMatchObject({ status: 404, body: { code: 'already_erased' } });
     expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).status).toBe(404);
   });
 });
