@@ -3,7 +3,7 @@ import type { ActiveSignal, LeadScore } from '../compile.ts';
 import type { Rules } from '../rules.ts';
 import { isoTime, timeOf } from '../sql.ts';
 import type { StoredScore } from '../snapshots.ts';
-import { signalsOf } from '../snapshots.ts';
+import { reasonsOf, signalsOf } from '../snapshots.ts';
 import type { Signal } from './alert.ts';
 
 /** A signal worth telling sales about, before the lead's details (owner, account, link) are added. */
@@ -20,8 +20,12 @@ export interface Evaluation {
   signals: SignalEvent[];
 }
 
-/** Behaviour older than this does not alert: a rules change or a replayed history is not news for sales. */
-export const ALERT_MAX_AGE_MS = 24 * 3_600_000;
+/**
+ * Behaviour older than this does not alert: a rules change or a replayed history is not news for sales. A day, and
+ * the two hours more that /collect keeps a browser's time from (25 hours back: a device whose date is a day behind),
+ * and a round to score it: a demo request such a device sent just now alerts.
+ */
+export const ALERT_MAX_AGE_MS = 26 * 3_600_000;
 
 const SUMMARIES: Record<ActiveSignal['signal'], string> = {
   demo_request: 'Asked to talk to sales',
@@ -50,10 +54,22 @@ export const alertId = (site: string, leadId: string, signal: Signal, trigger: s
 const firstTrigger = (next: LeadScore) => `first ${next.first_seen}`;
 
 /**
+ * Whether, under the rules of its snapshot, the lead did something the snapshot did not know although its last event
+ * is no later: a browser joined it (a phone whose clock runs slow identifying), or a rule counted more of its
+ * occurrences (a retry queue delivering a visit late). Both are news; decay and a window's end only ever take away.
+ */
+function gainedSince(previous: StoredScore, next: LeadScore, rulesHash: string | undefined): boolean {
+  if (rulesHash === undefined || previous.rules_hash !== rulesHash) return false;
+  if (next.visitor_ids.some((visitor) => !previous.visitor_ids.includes(visitor))) return true;
+  const counted = new Map(reasonsOf(previous).map((reason) => [reason.rule, reason.count]));
+  return next.reasons.some((reason) => reason.count > (counted.get(reason.rule) ?? 0));
+}
+
+/**
  * Compares a lead's new score with its last snapshot and says which buying signals are news (none when only the
  * rules changed, `rulesHash` being the rules' now):
  * - "became hot" when the score is above the hot threshold, the lead was armed (it never alerted, or fell below
- *   `signals.hotRearmBelow` since) and was seen since the snapshot, in the last day; a hot score with activity
+ *   `signals.hotRearmBelow` since) and was seen since the snapshot (gainedSince too), in the last day; a hot score with activity
  *   disarms, a score below the mark re-arms;
  * - a behavioural signal when it happened again (a later time than the snapshot knew) in the last day; a state
  *   (weak accumulation) when it starts, that is when the snapshot did not show it.
@@ -66,7 +82,7 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
   const hot = next.temperature === 'hot';
   // Seen since its snapshot. A lead that turns hot with no new event (new rules, a lower threshold; negative points
   // fading) is not news: it stays armed, and its next visit, hot, alerts.
-  const active = !previous || previous.kind === 'gone' || timeOf(next.last_seen) > timeOf(previous.last_seen);
+  const active = !previous || previous.kind === 'gone' || timeOf(next.last_seen) > timeOf(previous.last_seen) || gainedSince(previous, next, rulesHash);
   if (hot && wasArmed && active && next.kind === 'lead' && recent(next.last_seen)) {
     events.push({
       // The snapshot this one follows names the crossing: a restart re-evaluating it finds the same one.

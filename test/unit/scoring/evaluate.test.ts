@@ -81,6 +81,22 @@ describe('"became hot" with hysteresis', () => {
     expect(again.signals[0]!.id).toBe(back.signals[0]!.id);
   });
 
+  it('alerts for a lead made hot by events dated before its last visit: a phone whose clock runs slow, a late retry queue (QA)', () => {
+    const seen = clickHouseTime(NOW - 10 * 60_000);
+    const pricing = (count: number) => [{ rule: 'pricing-page', kind: 'engagement' as const, count, points: 20 * count, capped: false }];
+    const before = toSnapshot('acme', lead(45, { last_seen: seen, reasons: pricing(1) }), clickHouseTime(NOW - 5 * 60_000), true, 'h');
+    // The phone's events, dated two hours back, join the lead: its last visit is still the laptop's.
+    const phone = evaluateSignals('acme', rules, before, lead(65, { last_seen: seen, reasons: pricing(1), visitor_ids: ['v-ada', 'v-phone'] }), NOW, 'h');
+    expect(phone.signals.map((signal) => signal.signal)).toEqual(['hot']);
+    // A visit of a known browser delivered late: a rule counts one more occurrence.
+    const late = evaluateSignals('acme', rules, before, lead(65, { last_seen: seen, reasons: pricing(2) }), NOW, 'h');
+    expect(late.signals.map((signal) => signal.signal)).toEqual(['hot']);
+    // Nothing gained (negative points fading, a lower threshold): still no news.
+    expect(evaluateSignals('acme', rules, before, lead(65, { last_seen: seen, reasons: pricing(1) }), NOW, 'h').signals).toEqual([]);
+    // New rules counting more of what was there: the rules' news, not the lead's.
+    expect(evaluateSignals('acme', rules, before, lead(65, { last_seen: seen, reasons: pricing(2) }), NOW, 'new rules').signals).toEqual([]);
+  });
+
   it('does not alert for a lead that is hot without recent activity (rules changed), nor for an anonymous visitor', () => {
     const stale = lead(80, { last_seen: clickHouseTime(NOW - ALERT_MAX_AGE_MS - 60_000) });
     expect(evaluateSignals('acme', rules, undefined, stale, NOW)).toEqual({ hotArmed: false, signals: [] });
@@ -121,6 +137,12 @@ describe('behavioural signals', () => {
     const ended = toSnapshot('acme', lead(20), clickHouseTime(NOW + 3_600_000), true, 'h');
     const restarted = evaluateSignals('acme', rules, ended, lead(25, { signals: [weak(NOW + 3_700_000)] }), NOW + 3_700_000);
     expect(restarted.signals[0]!.id).not.toBe(first.signals[0]!.id);
+  });
+
+  it('alerts for a demo request dated a day and a half-hour back, as a device whose date is a day behind sends it now (QA)', () => {
+    // /collect keeps a time up to 25 hours back; such a request was stored, made an MQL, and alerted no one.
+    const behind = evaluateSignals('acme', rules, undefined, lead(40, { last_seen: clickHouseTime(NOW - 24.5 * 3_600_000), signals: [demo(NOW - 24.5 * 3_600_000)] }), NOW);
+    expect(behind.signals.map((signal) => signal.signal)).toEqual(['demo_request']);
   });
 
   it('stays quiet about behaviour older than a day: a replayed history is not news', () => {
