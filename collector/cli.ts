@@ -532,14 +532,18 @@ type SiteCommand<T = undefined> = (context: {
 }) => Promise<void>;
 
 /**
- * Runs a command on one site (`--site`, else the config's first) with the store open, closing it after. `check`
+ * Runs a command on one site (`--site`, else the config's only one, or `fallback`'s) with the store open, closing it after. `check`
  * reads and refuses the command's own input first: the embedded store admits one process, so a bad file is named
  * even while `hearth start` holds it.
  */
-async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig, config: HearthConfig, raw: unknown) => T): Promise<void> {
+async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig, config: HearthConfig, raw: unknown) => T, fallback?: (config: HearthConfig) => string | undefined): Promise<void> {
   const { path, raw } = readJsonFile(options.configFile, 'config');
   const config = parseConfig(raw, path);
-  const site = config.sites.find((candidate) => candidate.id === (options.site ?? config.sites[0]!.id));
+  // Of several sites, the one named: the first, taken silently, rescored one client's site of an agency's three and
+  // left the others' signals unrecorded (as the API asks for `site=`, so does the command).
+  const chosen = options.site ?? (config.sites.length === 1 ? config.sites[0]!.id : fallback?.(config));
+  if (chosen === undefined) throw new UsageError(`--site: ${options.configFile} has ${config.sites.length} sites; choose one: ${config.sites.map((candidate) => `--site ${candidate.id}`).join(', ')}`);
+  const site = config.sites.find((candidate) => candidate.id === chosen);
   if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
   const checked = check?.(site, config, raw) as T;
   const store = storeFromEnv(config.storage, false, options.configFile);
@@ -856,7 +860,8 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         await withSite(options, printBacktest, (site, config, raw) => backtestRules(options, site, config, raw));
         return 0;
       case 'demo':
-        await withSite(options, writeDemoHistory);
+        // The demo site, of a config that serves it among others.
+        await withSite(options, writeDemoHistory, undefined, (config) => (config.serveDemoSite && config.sites.some((candidate) => candidate.id === DEMO_SITE_ID) ? DEMO_SITE_ID : undefined));
         return 0;
       case 'schema':
         console.log(JSON.stringify(configJsonSchema(), null, 2));

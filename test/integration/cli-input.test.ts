@@ -88,6 +88,21 @@ describe('hearth refuses bad command-line input, naming the option and the value
   });
 });
 
+describe('hearth and a config of several sites', () => {
+  it('asks which site to score or backtest rather than take the first one silently (QA: an agency\'s other sites went unscored)', async () => {
+    const agency = file('agency.json', { sites: ['acme', 'globex', 'initech'].map((id) => ({ id, origins: [`https://${id}.test`] })) });
+    for (const command of [['score'], ['backtest', '--rules', RULES], ['demo']]) {
+      const { code, stderr } = await runHearth([...command, '--config', agency], SCRATCH);
+      expect(code, command[0]).toBe(2);
+      expect(stderr, command[0]).toContain(`hearth: --site: ${agency} has 3 sites; choose one: --site acme, --site globex, --site initech`);
+    }
+    const store = { ...EMBEDDED, HEARTH_DATA_DIR: freshDataDir() };
+    expect((await runHearth(['migrate', '--config', agency], store)).code).toBe(0);
+    const named = await runHearth(['score', '--config', agency, '--site', 'globex', '--json'], store);
+    expect([named.code, JSON.parse(named.stdout).site]).toEqual([0, 'globex']);
+  });
+});
+
 describe('hearth checks its environment before opening anything', () => {
   it('names LOG_LEVEL and the levels allowed, without migrating the store first, whichever command opens it', async () => {
     for (const command of [['start', '--port', '0'], ['migrate'], ['score']]) {
