@@ -51,11 +51,12 @@ Options (a command refuses the ones it does not take):
   --config FILE   the config file (default: hearth.config.json); start, migrate, score, backtest, demo
   start: --port N (default: the config's server.port, else 8787; 0 picks a free port), --host HOST (default: the
             config's server.host, else 127.0.0.1)
-  score: --site ID (default: the first), --json, --limit N (leads to print, default 50, all with --json)
-  demo: --visitors N (default 2000), --days N (default 90), --seed N (default 1), --site ID (default: the first)
+  score: --site ID (needed when the config has several sites), --json, --limit N (leads to print, default 50, all with --json)
+  demo: --visitors N (default 2000), --days N (default 90), --seed N (default 1), --site ID (needed when the config
+        has several sites, but for the demo site it serves)
   backtest: --rules FILE (required; the shape of a site's "rules" in the config), --since DATE (only leads seen
             and behaviour since then, e.g. 2026-03-01 or 2026-03-01T09:00:00Z), --limit N (leads that move most
-            to list, default 10, all with --json), --site ID (default: the first), --json
+            to list, default 10, all with --json), --site ID (needed when the config has several sites), --json
 
 Environment:
   HEARTH_DATA_DIR       where embedded data lives (default: .hearth)

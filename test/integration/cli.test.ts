@@ -57,7 +57,7 @@ describe('hearth CLI', () => {
     // A command's --help is that command's: what it does, its options, the environment it reads.
     const scoreHelp = await runHearth(['score', '--help']);
     expect([scoreHelp.code, scoreHelp.stdout.split('\n')[0]]).toEqual([0, 'Usage: hearth score [options]']);
-    expect(scoreHelp.stdout).toContain('score: --site ID (default: the first), --json, --limit N');
+    expect(scoreHelp.stdout).toContain('score: --site ID (needed when the config has several sites), --json, --limit N');
     expect(scoreHelp.stdout).toContain('CLICKHOUSE_URL');
     expect(scoreHelp.stdout).not.toContain('--rules');
     const backtestHelp = await runHearth(['backtest', '-h']);
