@@ -53,7 +53,7 @@ Options (a command refuses the ones it does not take):
             config's server.host, else 127.0.0.1)
   score: --site ID (needed when the config has several sites), --json, --limit N (leads to print, default 50, all with --json)
   demo: --visitors N (default 2000), --days N (default 90), --seed N (default 1), --site ID (needed when the config
-        has several sites, but for the demo site it serves)
+            has several sites, but for the demo site it serves)
   backtest: --rules FILE (required; the shape of a site's "rules" in the config), --since DATE (only leads seen
             and behaviour since then, e.g. 2026-03-01 or 2026-03-01T09:00:00Z), --limit N (leads that move most
             to list, default 10, all with --json), --site ID (needed when the config has several sites), --json
