@@ -82,7 +82,8 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
   const hot = next.temperature === 'hot';
   // Seen since its snapshot. A lead that turns hot with no new event (new rules, a lower threshold; negative points
   // fading) is not news: it stays armed, and its next visit, hot, alerts.
-  const active = !previous || previous.kind === 'gone' || timeOf(next.last_seen) > timeOf(previous.last_seen) || gainedSince(previous, next, rulesHash);
+  // What it gained is read only for a hot lead, where it can alert (a full pass evaluates every lead of the site).
+  const active = !previous || previous.kind === 'gone' || timeOf(next.last_seen) > timeOf(previous.last_seen) || (hot && gainedSince(previous, next, rulesHash));
   if (hot && wasArmed && active && next.kind === 'lead' && recent(next.last_seen)) {
     events.push({
       // The snapshot this one follows names the crossing: a restart re-evaluating it finds the same one.
