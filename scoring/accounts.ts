@@ -54,9 +54,12 @@ const isFreeMail: FreeMail = under(FREE_MAIL);
  * company they declared, as on any free mail.
  */
 export function freeMailOf(rules: Pick<Rules, 'negative'>): FreeMail {
-  const own = new Set(rules.negative.flatMap((rule) => (rule.id === 'free-mail' && rule.field === 'email_domain' ? (rule.values ?? []) : [])).map((domain) => domain.toLowerCase()));
+  // Only the domains the providers above lack: a site on the grid's rule is read by isFreeMail alone.
+  const named = rules.negative.flatMap((rule) => (rule.id === 'free-mail' && rule.field === 'email_domain' ? (rule.values ?? []) : []));
+  const own = new Set(named.map((domain) => domain.toLowerCase()).filter((domain) => !FREE_MAIL.has(domain)));
+  if (own.size === 0) return isFreeMail;
   const isOwn = under(own);
-  return own.size === 0 ? isFreeMail : (domain) => isFreeMail(domain) || isOwn(domain);
+  return (domain) => isFreeMail(domain) || isOwn(domain);
 }
 
 /**

@@ -170,7 +170,8 @@ export async function accountColleagues(
   store: SnapshotStore,
   site: string,
   leads: Pick<AccountMember, 'lead_id' | 'email' | 'profile'>[],
-  freeMail?: FreeMail,
+  /** The site's (freeMailOf): a default would quietly leave out the providers the site's rules add. */
+  freeMail: FreeMail,
 ): Promise<Map<string, AccountMember[]>> {
   const keys = leads.map((lead) => accountKeyOf(lead, freeMail)?.id);
   const accounts = [...new Set(keys.filter((key) => key !== undefined))];

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { defaultRules, scoreLeads } from '../../scoring/index.ts';
 import { accountColleagues, leadSnapshots, writeSnapshots } from '../../scoring/snapshots.ts';
+import { freeMailOf } from '../../scoring/accounts.ts';
 import { encodedInsertOf } from '../../collector/store/client.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
 import { parseConfig } from '../../collector/config/load.ts';
@@ -194,10 +195,10 @@ describe('stored scores', () => {
     const leads = await listed();
     const [mine, theirs] = [`${first}@gmail.com`, `${second}@yahoo.fr`].map((email) => leads.find((lead) => lead.email === email));
     const asMember = (lead: { id: string; email: string }) => ({ lead_id: lead.id, email: lead.email, profile: { company: 'électricité de france' } });
-    const colleagues = await accountColleagues(server.client, 'acme', [asMember(mine)]);
+    const colleagues = await accountColleagues(server.client, 'acme', [asMember(mine)], freeMailOf(defaultRules()));
     expect(colleagues.get(mine.id)!.map((lead) => lead.lead_id)).toEqual([theirs.id]);
     // Asked for both at once (a round's alerts), each has the other, never itself.
-    const both = await accountColleagues(server.client, 'acme', [asMember(mine), asMember(theirs)]);
+    const both = await accountColleagues(server.client, 'acme', [asMember(mine), asMember(theirs)], freeMailOf(defaultRules()));
     expect([both.get(mine.id)!.map((lead) => lead.lead_id), both.get(theirs.id)!.map((lead) => lead.lead_id)]).toEqual([[theirs.id], [mine.id]]);
   });
 
