@@ -113,10 +113,10 @@ export function afterAttempt(delivery: Delivery, outcome: Outcome, now: number, 
   const wait = Math.max(retryDelay(attempts, policy), asked);
   if (now + wait > delivery.giveUpAt) {
     const window = new Date(delivery.giveUpAt).toISOString();
-    const reason =
-      asked === wait && now < delivery.giveUpAt
-        ? `the receiver asked for no retry before ${new Date(now + asked).toISOString()}, after the retry window ends ${window}`
-        : `the retry window ended ${window}`;
+    // A Retry-After of 10^13 seconds (an epoch in microseconds) is past the last date JavaScript can write.
+    const until = new Date(now + asked);
+    const askedFor = Number.isNaN(until.getTime()) ? `a wait of ${asked / 1000} s` : `no retry before ${until.toISOString()}`;
+    const reason = asked === wait && now < delivery.giveUpAt ? `the receiver asked for ${askedFor}, after the retry window ends ${window}` : `the retry window ended ${window}`;
     return { ...next, state: 'dead', lastError: `gave up after ${attempts} attempts (${reason}): ${outcome.error}` };
   }
   return { ...next, state: 'pending', nextAttemptAt: now + wait, lastError: outcome.error };
@@ -364,7 +364,10 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   /** Starts one send, counted against its destination until it is recorded. */
   function launch(delivery: Delivery): void {
     const key = keyOf(delivery);
-    const running = send(delivery).finally(() => {
+    // A fault of Hearth's own while sending is logged; left unhandled, it would end the collector, and again at each
+    // start while the delivery is pending. The delivery is tried again once the version recorded here has aged out.
+    const failed = (err: unknown) => log.error({ err, alert: delivery.alertId, site: delivery.site, destination: delivery.destinationId }, 'alert delivery failed unexpectedly; tried again later');
+    const running = send(delivery).catch(failed).finally(() => {
       recorded.set(key, { version: delivery.version + 1, at: Date.now() });
       inFlight.delete(key);
       requestScan();

@@ -141,6 +141,44 @@ describe('webhook delivery', () => {
     expect(hooks.requests.filter((request) => request.path === '/gone')).toHaveLength(1);
   });
 
+  it('makes a Retry-After past any date a dead letter that says so, and goes on delivering', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    // Seconds since 1970 in microseconds, as a misconfigured proxy sends them: 317,000 years.
+    hooks.respond = (request) => (request.path === '/busy' ? { status: 503, headers: { 'retry-after': '9999999999999' } } : { status: 204 });
+    const refused = sampleAlert({ site, signal: 'hot' });
+    const next = sampleAlert({ site, signal: 'demo_request' });
+    const sender = dispatcher(site, {
+      destinations: [webhook(`${hooks.url}/busy`, 'busy'), webhook(`${hooks.url}/fine`, 'fine')],
+      routes: [
+        { destinations: ['busy'], signals: ['hot'] },
+        { destinations: ['fine'], signals: ['demo_request'] },
+      ],
+    });
+    await sender.enqueue([refused]);
+    const letter = await settledAs(site, refused.id, 'dead', 'busy');
+    expect(letter.lastError).toBe(`gave up after 1 attempts (the receiver asked for a wait of 9999999999999 s, after the retry window ends ${new Date(letter.giveUpAt).toISOString()}): the webhook at ${new URL(hooks.url).host} answered 503`);
+    await sender.enqueue([next]);
+    await settledAs(site, next.id, 'delivered', 'fine');
+  });
+
+  it('logs a fault of its own while sending, rather than ending the collector, and goes on delivering', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    let faults = 1;
+    const sender = dispatcher(site, { destinations: [webhook(hooks.url)] }, {
+      onAttempt: () => {
+        if (faults-- > 0) throw new Error('a metrics bug');
+      },
+    });
+    const first = sampleAlert({ site, signal: 'hot' });
+    await sender.enqueue([first]);
+    await waitFor(() => logLines.find((line) => line.message === 'alert delivery failed unexpectedly; tried again later' && (line.details as { alert?: string }).alert === first.id), 10_000, 'the fault logged');
+    const second = sampleAlert({ site, signal: 'demo_request' });
+    await sender.enqueue([second]);
+    await settledAs(site, second.id, 'delivered');
+  });
+
   it('records a dead letter whose reason is cut where an emoji stands, the emoji whole or left out', async () => {
     const site = newSite();
     const hooks = await receiver();

@@ -64,6 +64,12 @@ describe('a delivery after an attempt', () => {
     expect(asked.lastError).toBe('gave up after 3 attempts (the receiver asked for no retry before 2026-11-27T10:00:00.000Z, after the retry window ends 2026-11-27T09:00:00.000Z): HTTP 429');
   });
 
+  it('is dead, not a crash, when the wait asked for ends past the last date JavaScript can write', () => {
+    const asked = afterAttempt(pending, { kind: 'retry', error: 'HTTP 503', retryAfterMs: 9_999_999_999_999_000 }, start, top);
+    expect(asked.state).toBe('dead');
+    expect(asked.lastError).toBe('gave up after 3 attempts (the receiver asked for a wait of 9999999999999 s, after the retry window ends 2026-11-27T09:00:00.000Z): HTTP 503');
+  });
+
   it('is dead at once on a permanent error, and after the retry window otherwise', () => {
     expect(afterAttempt(pending, { kind: 'dead', error: 'HTTP 404' }, start, top)).toMatchObject({ state: 'dead', lastError: 'HTTP 404' });
     const late = afterAttempt(pending, { kind: 'retry', error: 'HTTP 503' }, start + 24 * HOUR - 1000, top);
