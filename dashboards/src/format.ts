@@ -64,6 +64,8 @@ export function formatAgo(iso: string, now = Date.now()): string {
   // Beyond a day, in calendar days where the reader is: 34 h before 00:05 is the day before yesterday.
   const midnight = (time: number) => new Date(time).setHours(0, 0, 0, 0);
   const days = Math.round((midnight(now) - midnight(Date.parse(iso))) / 86_400_000);
+  // Still the same day: the 25 hours of a day the clocks go back.
+  if (days < 1) return `${Math.floor(seconds / 3600)} h ago`;
   return days === 1 ? 'yesterday' : `${days} days ago`;
 }
 

@@ -13,6 +13,21 @@ describe('times as the dashboards show them', () => {
     expect(formatAgo(new Date(2026, 10, 25, 23, 59).toISOString(), now)).toBe('7 days ago');
   });
 
+  it('says hours, not "0 days", past 24 hours on the day the clocks go back', () => {
+    const zone = process.env.TZ;
+    try {
+      process.env.TZ = 'Europe/Paris';
+      // 25 October 2026 in Paris lasts 25 hours: 00:10 to 23:50 the same day is 24 h 40 min.
+      expect(formatAgo('2026-10-24T22:10:00Z', Date.parse('2026-10-25T22:50:00Z'))).toBe('24 h ago');
+      expect(formatAgo('2026-10-24T21:50:00Z', Date.parse('2026-10-25T22:50:00Z'))).toBe('yesterday');
+      process.env.TZ = 'America/New_York';
+      expect(formatAgo('2026-11-01T04:10:00Z', Date.parse('2026-11-02T04:50:00Z'))).toBe('24 h ago');
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('rounds the engaged time before splitting off the minutes, so it never reads "60 s"', () => {
     expect(formatSeconds(119.5)).toBe('2 min');
     expect(formatSeconds(179.6)).toBe('3 min');
