@@ -223,14 +223,14 @@ export const PERSONAS: readonly Persona[] = [
 function visitTime(random: Random, options: HistoryOptions): number {
   const dayMs = 86_400_000;
   for (;;) {
-    // Later days are a little busier: the site grows.
+    // A day from the window's first whole one (days - 1 back: its visits still score) to today, later days a little
+    // busier: the site grows.
     const day = Math.floor(Math.sqrt(random.next()) * options.days);
-    const start = options.now - (options.days - day) * dayMs;
+    const start = options.now - (options.days - 1 - day) * dayMs;
     const weekday = new Date(start).getUTCDay();
     if ((weekday === 0 || weekday === 6) && !random.chance(0.2)) continue;
     const hour = random.chance(0.85) ? random.int(8, 18) : random.int(0, 23);
-    const time = start - (start % dayMs) + hour * 3_600_000 + random.int(0, 3_599_999);
-    if (time < options.now - 60_000) return time;
+    return start - (start % dayMs) + hour * 3_600_000 + random.int(0, 3_599_999);
   }
 }
 
@@ -293,8 +293,9 @@ export function* historySlices(options: HistoryOptions, visitorsPerSlice: number
         const fields = { 'email  email': email, 'first_name  given-name': first, 'last_name  family-name': last, ...Object.fromEntries(Object.entries(traits).map(([key, value]) => [`${key}  `, value])) };
         add({ n: 'f', u: url(page), k: form, p: fields });
       }
-      const batch: WireBatch = { s: options.site, v: visitor, sid: random.uuid(), e: events };
-      rows.push(...batchToRows(batch, t));
+      // Today's visits are planned for the whole day, the same plan all day: what has not happened yet is left out.
+      const batch: WireBatch = { s: options.site, v: visitor, sid: random.uuid(), e: events.filter((event) => event.t < options.now - 60_000) };
+      if (batch.e.length) rows.push(...batchToRows(batch, batch.e.at(-1)!.t));
     }
     if ((n + 1) % visitorsPerSlice === 0 || n + 1 === options.visitors) {
       yield rows;
