@@ -24,7 +24,8 @@ export function trackDownloads(): void {
         ? 'd'
         : link.host && link.host != location.host && 'o';
     // An SVG link's href is no string: as text, so the batch is not refused for it.
-    if (type) push(type, { h: link.href + '', x: link.textContent!.trim().slice(0, 200), k: asset }, true);
+    // A data: or blob: link carries the file itself (an export of contacts, 100 KB of it): its download name instead.
+    if (type) push(type, { h: /^[bd]/.test(link.protocol) ? link.download : link.href + '', x: link.textContent!.trim().slice(0, 200), k: asset }, true);
   };
   // On the window, whose capture phase comes first: a page's own capturing handler cannot stop the click unseen.
   addEventListener('click', onClick, true);

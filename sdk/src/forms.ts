@@ -14,8 +14,8 @@ type Submitted = HTMLFormElement & { _h?: 0 | 1 };
 export function trackForms(): void {
   /**
    * Sends the declarative fields of a form, keyed by `data-hearth-field` or by "name id autocomplete". Never read:
-   * a form or field marked `data-hearth-ignore`, passwords, hidden and file inputs, unchecked boxes, anything card-
-   * or secret-like. (Buttons need no rule: their names are not declarative.) Written here rather than as a function
+   * a form or field marked `data-hearth-ignore` or inside an element so marked, passwords, hidden and file inputs,
+   * unchecked boxes, buttons, anything card- or secret-like. Written here rather than as a function
    * of its own, and with its regexes where they are used rather than in named constants: fewer bytes of gzip.
    */
   const record = (form: HTMLFormElement, submitter?: HTMLButtonElement | null) => {
@@ -34,11 +34,12 @@ export function trackForms(): void {
           // The name, id or autocomplete of a declarative field: email, name, company size, job title, company,
           // industry, country, phone, in English and French. Deliberately loose, to stay small: the collector maps
           // each field to its key with precise patterns (collector/ingest/form-fields.ts) and drops what maps to none.
-          // ("soci" is société, societe and raison sociale; "salari" nombre de salariés; "portab" a French mobile,
-          // "activit" a secteur d'activité. Given and family names are found by "name": given-name, givenName,
+          // ("soci" is société, societe and raison sociale; "salari" nombre de salariés; "effec" effectif; "portab" a
+          // French mobile, "activit" a secteur d'activité; "entrep", "fonct", "indus" and "organ" are entreprise,
+          // fonction, industry and organisation cut as far as they stay unmistakable. Given and family names are found by "name": given-name, givenName,
           // family_name.) Written here, not as an exported constant hoisted to the top of the snippet: 10 bytes of gzip.
           (explicit ||
-            /mail|courr|name|nom|size|employ|salari|effectif|headc|staff|taille|job|title|position|role|fonction|poste|compan|organi|soci|entreprise|industr|sect|countr|pays|phone|tel|mobile|portab|activit/.test(
+            /mail|courr|name|nom|size|employ|salari|effec|headc|staff|taille|job|title|position|role|fonct|poste|compan|organ|soci|entrep|indus|sect|countr|pays|phone|tel|mobile|portab|activit/.test(
               key,
             )) &&
           // Never read, even when the pattern above matches ("cardholder_name", "nom_sur_la_carte", "passport_country",
@@ -46,8 +47,12 @@ export function trackForms(): void {
           !/pass|card|carte|cc-|iban|s.cu/.test(key) &&
           // Passwords, hidden and file inputs, and unchecked boxes: a checkbox's type and state read "checkboxfalse", a
           // radio's "radiofalse" (no other type ends in x or o; a select's or a textarea's state is undefined).
-          !/pass|hid|file|[xo]false/.test(field.type + field.checked) &&
-          !field.hasAttribute('data-hearth-ignore') &&
+          // Buttons too: a row of buttons named company_size gave the last one's value, whichever was clicked. (Types
+          // "submit", "button", "reset" and "image" are the only ones with "mi", "tt", "res" or "ag". The value of the
+          // one clicked, which the browser sends, would cost bytes of gzip the snippet does not have.)
+          !/pass|hid|file|[xo]false|mi|tt|res|ag/.test(field.type + field.checked) &&
+          // A field marked data-hearth-ignore, or inside an element so marked (a fieldset, a wrapper).
+          !field.closest('[data-hearth-ignore]') &&
           // 13 to 19 digits once spaces and dashes are gone, the first from 2 to 6 as a payment card's (Visa 4,
           // Mastercard 2 and 5, Amex 3, UnionPay 6): never read. (A phone number written 0044 20 7946 0958 is read.)
           !/^[2-6]\d{12,18}$/.test(value.replace(/[\s-]/g, ''))

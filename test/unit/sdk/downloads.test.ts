@@ -35,6 +35,17 @@ describe('downloads and outbound links', () => {
     },
   );
 
+  it('sends a data: or blob: download by its name, never the file its address carries', async () => {
+    const page = await openPage();
+    click(link('data:text/csv,email%2Cphone%0Aada%40client.test%2C%2B33612345678', { download: 'contacts.csv' }, 'Export contacts'));
+    click(link('blob:http://localhost:3000/d7b7b7b8-8167-4c2a-9f1e-3a1d2c4b5e6f', { download: 'report.pdf' }, 'Report'));
+    expect(page.events('d').map((event) => [event.h, event.x])).toEqual([
+      ['contacts.csv', 'Export contacts'],
+      ['report.pdf', 'Report'],
+    ]);
+    expect(page.requests.map((request) => request.body).join()).not.toContain('client.test');
+  });
+
   it('counts a link with the download attribute, and a gated asset by its name', async () => {
     const page = await openPage();
     click(link('/export', { download: '' }));

@@ -160,6 +160,26 @@ describe('form capture', () => {
     expect(page.events('f')).toEqual([]);
   });
 
+  it('skips the fields inside an element marked data-hearth-ignore: a fieldset, a wrapper', async () => {
+    const page = await openPage();
+    submit(
+      form(`<input name="email" value="ada@acme.test">
+        <fieldset data-hearth-ignore><input name="billing_company" value="Billing Co"><input name="billing_phone" value="+33 9"></fieldset>
+        <div data-hearth-ignore><p><input name="personal_mobile" value="+33 6"></p></div>`),
+    );
+    expect(page.events('f')[0]!.p).toEqual({ 'email  ': 'ada@acme.test' });
+  });
+
+  it('reads no button: a row of buttons named as a field gave the last one\'s value, whichever was clicked', async () => {
+    const page = await openPage();
+    const element = form(`<input name="email" value="ada@acme.test">
+      <button name="company_size" value="1-10">1–10</button><button name="company_size" value="5000+">5000+</button>
+      <input type="submit" name="job_title" value="Send"><input type="reset" name="company" value="Clear">
+      <input type="button" name="industry" value="Pick"><input type="image" name="country" alt="Go">`);
+    element.querySelector('button')!.click();
+    expect(page.events('f')[0]!.p).toEqual({ 'email  ': 'ada@acme.test' });
+  });
+
   it('sends nothing for a submit that closes a dialog: a form with method="dialog", or a Cancel button with formmethod="dialog"', async () => {
     const page = await openPage();
     const dialog = document.createElement('dialog');
