@@ -96,7 +96,7 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
       return reply.code(403).send({ error: `origin ${request.headers.origin} is not allowed for site "${batch.s}"`, code: 'origin_not_allowed' });
     }
     const receivedAt = Date.now();
-    const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt) });
+    const rows = batchToRows(batch, receivedAt, { userAgent: describeUserAgent(request.headers['user-agent']), retimed: await retimed.lookUp(batch, receivedAt), ownOrigin: originAllowed });
     const ignored = [...(prototypeKeysOf.get(request) ?? []), ...parsed.ignored, ...(await withoutSpammedEmails(request, rows, parsed.positions))];
     await sink.write(rows);
     retimed.remember(batch, receivedAt, rows);

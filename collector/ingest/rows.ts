@@ -43,6 +43,8 @@ export interface RequestContext {
   userAgent: UserAgentFacts;
   /** The times stored with earlier copies of events whose own time is not kept (see retimed.ts), by event id. */
   retimed?: ReadonlyMap<string, string>;
+  /** Whether an origin is one of the site's own (its configured origins): a referrer from there is no source. */
+  ownOrigin?: (origin: string) => boolean;
 }
 
 // Client clocks drift; a time further off than this is replaced by the arrival time. The past bound covers
@@ -77,11 +79,11 @@ function routeOf(hash: string): string | undefined {
   return /^#!?(\/[^?]*)/.exec(hash)?.[1];
 }
 
-function hostOf(url: string | null | undefined): string {
+function urlOf(url: string | null | undefined): URL | undefined {
   try {
-    return url ? new URL(url).hostname : '';
+    return url ? new URL(url) : undefined;
   } catch {
-    return '';
+    return undefined;
   }
 }
 
@@ -218,7 +220,7 @@ function isCardNumber(value: string): boolean {
   return sum % 10 === 0;
 }
 
-export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, retimed }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
+export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, retimed, ownOrigin }: RequestContext = { userAgent: UNKNOWN_USER_AGENT }): EventRow[] {
   const received = toClickHouseTime(receivedAt);
   return batch.e.map((event) => {
     const eventId = event.i.toLowerCase();
@@ -229,7 +231,10 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
     const isView = type === 'pageview';
     // Sources and click ids are read from the landing page's query string only.
     const query = isView && url.search !== '' ? url.searchParams : undefined;
-    const referrerHost = isView ? hostOf(event.r) : '';
+    const referrer = isView ? urlOf(event.r) : undefined;
+    // Same-site referrers are navigation, not a source: the page's own host, or another origin of the site (its
+    // docs. subdomain, its shop on a port of its own).
+    const referrerHost = !referrer || referrer.hostname === url.hostname || ownOrigin?.(referrer.origin) ? '' : referrer.hostname;
     const clickId = query && CLICK_IDS.find((name) => query.get(name));
     // Utm tags win; without them, the ad click id names the source (and the medium, when it is one).
     const clickSource = clickId && !query.get('utm_source') ? CLICK_SOURCES[clickId] : undefined;
@@ -256,8 +261,7 @@ export function batchToRows(batch: WireBatch, receivedAt: number, { userAgent, r
       session_start: event.ss ? 1 : 0,
       // Either side may know: the snippet sees automation (webdriver, headless), the User-Agent names crawlers.
       is_bot: batch.b || userAgent.bot ? 1 : 0,
-      // Same-site referrers are navigation, not a source.
-      referrer_host: referrerHost === url.hostname ? '' : referrerHost,
+      referrer_host: referrerHost,
       utm_source: tag(query?.get('utm_source')) || clickSource?.[0] || '',
       utm_medium: tag(query?.get('utm_medium')) || clickSource?.[1] || '',
       utm_campaign: tag(query?.get('utm_campaign')),

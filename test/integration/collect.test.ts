@@ -36,6 +36,20 @@ describe('POST /collect', () => {
     expect(rows.find((r) => r.type === 'track')).toMatchObject({ name: 'pricing-toggle', props: { plan: 'annual', seats: '25', trial: 'true' } });
   });
 
+  it('takes a referrer from another of the site\'s origins (its docs subdomain) for navigation, not a source', async () => {
+    const visitor = newVisitor();
+    const views = [
+      wireEvent({ u: 'https://docs.acme.test/setup', r: `${SITE_ORIGIN}/pricing`, ss: 1 }),
+      wireEvent({ u: `${SITE_ORIGIN}/pricing`, r: 'https://docs.acme.test/setup' }),
+      wireEvent({ u: `${SITE_ORIGIN}/pricing`, r: 'https://news.ycombinator.com/item?id=1' }),
+      // Another site's pages are a source, even on the same collector.
+      wireEvent({ u: `${SITE_ORIGIN}/`, r: 'https://globex.test/' }),
+    ];
+    expect((await postBatch(server, { s: 'acme', v: visitor, e: views })).status).toBe(202);
+    const hosts = Object.fromEntries((await storedEvents(server, visitor)).map((row) => [row.event_id, row.referrer_host]));
+    expect(views.map((view) => hosts[String(view.i)])).toEqual(['', '', 'news.ycombinator.com', 'globex.test']);
+  });
+
   it('stores an event under its own session id when it carries one (a retried event from an earlier visit)', async () => {
     const visitor = newVisitor();
     const earlier = wireEvent({ sid: 'session-earlier' });
