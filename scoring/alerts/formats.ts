@@ -102,17 +102,18 @@ const clip = (text: string, max: number) => (text.length > max ? text.slice(0, m
 const linkOf = (alert: Alert) => (/^https?:\/\//i.test(alert.lead.url) ? alert.lead.url : '');
 
 /** A Block Kit message: a header naming the lead and the signal, the facts, the top reasons, a button to the lead. */
-export function slackMessage(typed: Alert): { text: string; blocks: unknown[] } {
+export function slackMessage(typed: Alert): { text: string; mrkdwn: false; blocks: unknown[] } {
   const alert = typedOnOneLine(typed);
   const reasons = alert.lead.topReasons.slice(0, 3).map((reason) => `• ${slackEscape(describeReason(reason))}`);
   return {
-    // Shown in notifications and by clients that cannot render blocks: mrkdwn too, so what the lead typed is escaped
-    // ("<!channel>" would ping everyone, "<https://…|text>" disguise a link).
-    // The link is kept whole: what the lead typed is cut to leave it room.
+    // Shown in notifications and by clients that cannot render blocks, as plain text (mrkdwn false: "*URGENT*" is not
+    // bold, "_Acme_" not italic), and escaped all the same, which Slack asks of any text ("<!channel>" would ping
+    // everyone, "<https://…|text>" disguise a link). The link is kept whole: what the lead typed is cut to leave it room.
     text: `${clip(slackEscape(`${alertHeadline(alert)}. ${alert.summary}.`), 3000 - linkOf(alert).length - 1)} ${linkOf(alert)}`.trim(),
+    mrkdwn: false,
     blocks: [
-      // Header text is plain text, at most 150 characters.
-      { type: 'header', text: { type: 'plain_text', text: clip(`${SIGNAL_LABELS[alert.signal]}: ${leadTitle(alert)}`, 150), emoji: true } },
+      // Header text is plain text, at most 150 characters; a typed ":rotating_light:" stays as typed.
+      { type: 'header', text: { type: 'plain_text', text: clip(`${SIGNAL_LABELS[alert.signal]}: ${leadTitle(alert)}`, 150), emoji: false } },
       // What the lead typed is plain text, shown as typed: as mrkdwn, "*URGENT*" was bold, "_Acme_" italic, and a typed
       // address a live link beside the real button (escaping &, < and > stops mentions and disguised links only).
       {

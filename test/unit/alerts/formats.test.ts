@@ -17,7 +17,7 @@ describe('the Slack message', () => {
   const message = slackMessage(alert) as { text: string; blocks: any[] };
 
   it('has a header naming the lead, the company and the signal, and the facts sales need', () => {
-    expect(message.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Demo request: Ada Lovelace (Lovelace Ltd)', emoji: true } });
+    expect(message.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Demo request: Ada Lovelace (Lovelace Ltd)', emoji: false } });
     const facts = message.blocks[1].fields.map((field: { text: string }) => field.text);
     expect(facts).toEqual([
       'Score\n72 (hot)',
@@ -41,7 +41,7 @@ describe('the Slack message', () => {
     const typed = slackMessage(sampleAlert({ summary: 'Asked <!channel> & <https://evil.test|click>', lead: { company: 'A&B <Corp>', url } })) as { text: string; blocks: any[] };
     // What the lead typed is plain text in the blocks: shown as typed, no mention, link or formatting made of it.
     expect(typed.blocks[1].text).toEqual({ type: 'plain_text', text: 'Asked <!channel> & <https://evil.test|click>', emoji: false });
-    // The notification's text is mrkdwn as well.
+    // The notification's text is escaped as Slack asks of any text, mrkdwn or not.
     expect(typed.text).toBe(`Demo request: Ada Lovelace (A&amp;B &lt;Corp&gt;), score 72 (hot). Asked &lt;!channel&gt; &amp; &lt;https://evil.test|click&gt;. ${url}`);
     // Header text is plain text: Slack shows it as typed.
     expect(typed.blocks[0].text.text).toBe('Demo request: Ada Lovelace (A&B <Corp>)');
@@ -50,11 +50,15 @@ describe('the Slack message', () => {
   it('shows what a lead typed as typed: no bold, italics or live link made of it (QA)', () => {
     const company = '_Acme_ https://evil.example/verify-your-account';
     const account = { id: 'company:acme https evil example verify your account', name: company, score: 80, temperature: 'hot' as const };
-    const typed = slackMessage(sampleAlert({ summary: 'Asked for *URGENT* ~ignore~ `this`', account, lead: { company, jobTitle: '*CEO*' } })) as { text: string; blocks: any[] };
+    const typed = slackMessage(sampleAlert({ summary: 'Asked for *URGENT* ~ignore~ `this`', account, lead: { company, jobTitle: '*CEO*' } })) as { text: string; mrkdwn?: boolean; blocks: any[] };
     const texts = [typed.blocks[1].text, ...typed.blocks[1].fields];
     expect(texts.every((text: { type: string }) => text.type === 'plain_text')).toBe(true);
     expect(texts.map((text: { text: string }) => text.text)).toEqual(expect.arrayContaining(['Account\n_Acme_ https://evil.example/verify-your-account, score 80 (hot)', 'Job title\n*CEO*']));
     expect(typed.blocks[1].text.text).toBe('Asked for *URGENT* ~ignore~ `this`');
+    // The notification's text is plain too, and a typed emoji code in the header stays as typed.
+    expect(typed.mrkdwn).toBe(false);
+    const named = slackMessage(sampleAlert({ lead: { name: ':rotating_light: Ada' } })) as { blocks: any[] };
+    expect(named.blocks[0].text).toMatchObject({ type: 'plain_text', emoji: false });
   });
 
   it('cuts long text on whole characters, and keeps the notification\'s link whole', () => {
