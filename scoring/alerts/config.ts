@@ -179,6 +179,12 @@ export const smtpSchema = z
     port: z.number().int().min(1).max(65535).default(587),
     /** TLS from the start (port 465); otherwise STARTTLS is used when the server offers it. Default: port is 465. */
     secure: z.boolean().optional(),
+    /**
+     * STARTTLS required before anything is sent, the password above all: a server that does not offer it (or a
+     * network in between that strips the offer) gets nothing. Default: true when a user is given. false lets a relay
+     * without TLS, on a network you trust, take the password in clear.
+     */
+    requireTls: z.boolean().optional(),
     user: z.string().min(1).optional(),
     password: secretString('the SMTP password').optional(),
     /** The sender, e.g. "Hearth <alerts@acme.com>". */

@@ -52,8 +52,10 @@ export interface AlertDispatcherOptions {
    * eight destinations stalled at once to reach it with the default per destination.
    */
   concurrency?: number;
-  /** Each HTTP request or SMTP conversation step gives up after this long. Default 10 s. */
+  /** Each HTTP request, and an SMTP connection or greeting, gives up after this long. Default 10 s. */
   requestTimeoutMs?: number;
+  /** How long an SMTP server may take to answer, the end of a message above all. Default 10 minutes. */
+  smtpReplyTimeoutMs?: number;
   backoff?: Partial<BackoffPolicy>;
   /** Default 24 hours. */
   retryForMs?: number;
@@ -95,6 +97,13 @@ export interface AlertDispatcher {
 
 /** How long a send waits for the receiver's answer, by default. */
 export const ALERT_SEND_TIMEOUT_MS = 10_000;
+/**
+ * How long an SMTP server may take to reply, by default: RFC 5321 (4.5.3.2.6) gives the end of a message 10 minutes,
+ * while it scans the message, because a client that gives up sooner sends it again, and mailboxes cannot tell a
+ * repeat (sales got an alert six times in 100 s from a server taking 12 s). A stop does not wait that long: an
+ * unrecorded send is sent again after the restart, as any send in flight then is.
+ */
+export const SMTP_REPLY_TIMEOUT_MS = 10 * 60_000;
 
 /** Full jitter: a random wait between 0 and min(cap, base × 2^(attempts − 1)). */
 export function retryDelay(attempts: number, policy: BackoffPolicy): number {
@@ -156,10 +165,13 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         host: smtp.host,
         port: smtp.port,
         secure: smtp.secure ?? smtp.port === 465,
+        // Without it, STARTTLS was used only when offered: a server without it, or a network that strips the offer,
+        // got the password in clear.
+        requireTLS: smtp.requireTls ?? smtp.user !== undefined,
         ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
         connectionTimeout: timeoutMs,
         greetingTimeout: timeoutMs,
-        socketTimeout: timeoutMs,
+        socketTimeout: Math.max(timeoutMs, options.smtpReplyTimeoutMs ?? SMTP_REPLY_TIMEOUT_MS),
       }));
   let transport: MailTransport | undefined;
 

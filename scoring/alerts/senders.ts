@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import type { SendMailOptions } from 'nodemailer';
 import { decodeHTML } from 'entities';
 import { cutToCharacters } from '../normalize.ts';
@@ -88,15 +89,21 @@ export async function sendEmail(destination: EmailDestination, alert: Alert, smt
     const { responseCode, code, message } = err as { responseCode?: number; code?: string; message?: string };
     // The server's reply, as a receiver's answer is kept: markup left out, cut short.
     const error = `SMTP ${smtp.host}:${smtp.port}: ${answerText(message ?? String(err))}`;
+    // TLS that cannot be agreed (TLS spoken to a plain server, a certificate refused, STARTTLS required and refused,
+    // which the server answers with a code of its own) fails the same way until the settings change: a day of retries
+    // would only hide it.
+    if (code === 'ETLS' || (responseCode === undefined && TLS_FAILURE.test(message ?? ''))) {
+      const hint =
+        (smtp.secure ?? smtp.port === 465)
+          ? 'smtp.secure is on: is this port TLS from the start (465)?'
+          : /starttls/i.test(message ?? '')
+            ? 'the server offers no STARTTLS, which smtp.requireTls asks for before the password goes: use its TLS port (465), or set requireTls to false on a network you trust'
+            : 'is the server\'s certificate valid for this host? (a private authority: NODE_EXTRA_CA_CERTS names its certificate file)';
+      return { kind: 'dead', error: `${error.trimEnd()} (TLS failed: ${hint})` };
+    }
     // 5xx replies are permanent (unknown mailbox, refused sender, bad credentials); 4xx and network trouble pass.
     if (responseCode !== undefined && responseCode >= 500) return { kind: 'dead', error };
     if (responseCode === undefined && (code === 'EENVELOPE' || code === 'EMESSAGE')) return { kind: 'dead', error };
-    // TLS that cannot be agreed (TLS spoken to a plain server, a certificate refused) fails the same way until the
-    // settings change: a day of retries would only hide it.
-    if (responseCode === undefined && (code === 'ETLS' || TLS_FAILURE.test(message ?? ''))) {
-      const hint = (smtp.secure ?? smtp.port === 465) ? 'smtp.secure is on: is this port TLS from the start (465)?' : 'is the server\'s certificate valid for this host?';
-      return { kind: 'dead', error: `${error.trimEnd()} (TLS failed: ${hint})` };
-    }
     return { kind: 'retry', error };
   }
 }
@@ -106,7 +113,9 @@ const TLS_FAILURE = /SSL routines|wrong version number|certificate|self[- ]signe
 
 /** `<alert-id.destination@sender-domain>`: a Message-ID unique per alert and destination, stable across retries. */
 export function messageIdOf(alertId: string, destinationId: string, from: string): string {
-  const domain = /@([^\s@<>]+)>?\s*$/.exec(from)?.[1] ?? 'hearth.invalid';
+  // An international domain as the From header has it (nodemailer writes it in Punycode): raw UTF-8 is no valid
+  // Message-ID without SMTPUTF8.
+  const domain = domainToASCII(/@([^\s@<>]+)>?\s*$/.exec(from)?.[1] ?? '') || 'hearth.invalid';
   const local = `${alertId}.${destinationId}`.replace(/[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]/g, '-');
   return `<${local}@${domain}>`;
 }

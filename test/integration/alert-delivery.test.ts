@@ -478,7 +478,8 @@ describe('email', () => {
     const alerts = dispatcher(
       site,
       { destinations: [{ type: 'email', id: 'sales', to: ['owner', 'sales@acme.test', 'ops@acme.test'] }] },
-      { smtp: { host: '127.0.0.1', port: smtp.port, user: 'hearth', password: 'env:TEST_ALERTS_SMTP_PASSWORD', from: 'Hearth <alerts@acme.test>' } },
+      // The test server has no TLS: a relay on a network trusted to carry the password in clear.
+      { smtp: { host: '127.0.0.1', port: smtp.port, user: 'hearth', password: 'env:TEST_ALERTS_SMTP_PASSWORD', requireTls: false, from: 'Hearth <alerts@acme.test>' } },
     );
     const owned = sampleAlert({ site, lead: { owner: 'sam@vendor.test', name: 'Zoë <b>Ndiaye</b>', company: 'Ndiaye & Fils' } });
     const unowned = sampleAlert({ site, signal: 'hot', lead: { owner: '' } });
@@ -503,6 +504,39 @@ describe('email', () => {
     expect(toList.to).toEqual(['sales@acme.test', 'ops@acme.test']);
     expect(parseMail(toList.raw).headers.get('subject')).toBe('[Hearth] Became hot: Ada Lovelace (Lovelace Ltd), score 72 (hot)');
     expect(smtp.mails).toHaveLength(2);
+  });
+
+  it('never sends the password to a server that offers no STARTTLS, and says so in a dead letter at once', async () => {
+    const site = newSite();
+    const smtp = await startSmtpReceiver({ credentials: { user: 'hearth', password: 'smtp secret' } });
+    cleanups.push(() => smtp.close());
+    process.env.TEST_ALERTS_SMTP_PASSWORD = 'smtp secret';
+    const alerts = dispatcher(
+      site,
+      { destinations: [{ type: 'email', id: 'sales', to: ['sales@acme.test'] }] },
+      { smtp: { host: '127.0.0.1', port: smtp.port, user: 'hearth', password: 'env:TEST_ALERTS_SMTP_PASSWORD', from: 'Hearth <alerts@acme.test>' } },
+    );
+    const alert = sampleAlert({ site });
+    await alerts.enqueue([alert]);
+    const letter = await settledAs(site, alert.id, 'dead', 'sales');
+    expect(letter.attempts).toBe(1);
+    expect(letter.lastError).toMatch(/STARTTLS.*\(TLS failed: the server offers no STARTTLS, which smtp\.requireTls asks for before the password goes/);
+    expect(smtp.logins).toEqual([]);
+    expect(smtp.mails).toEqual([]);
+  });
+
+  it('waits for a server that takes its time to accept a message, rather than sending it again and again', async () => {
+    const site = newSite();
+    const smtp = await startSmtpReceiver({ replyDelayMs: 1500 });
+    cleanups.push(() => smtp.close());
+    // A connection still gives up after 300 ms; the answer to a message sent may take longer (10 minutes by default).
+    const alerts = dispatcher(site, { destinations: [{ type: 'email', id: 'sales', to: ['sales@acme.test'] }] }, { requestTimeoutMs: 300, smtp: { host: '127.0.0.1', port: smtp.port, from: 'alerts@acme.test' } });
+    const alert = sampleAlert({ site });
+    await alerts.enqueue([alert]);
+    const delivered = await settledAs(site, alert.id, 'delivered', 'sales');
+    expect(delivered.attempts).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(smtp.mails).toHaveLength(1);
   });
 
   it('says whom a mail did not reach when the server refused some recipients and took it for the others', async () => {

@@ -146,6 +146,7 @@ export async function startSmtpReceiver({
   port: wantedPort = 0,
   refuse = [],
   refuseData,
+  replyDelayMs = 0,
 }: {
   credentials?: { user: string; password: string };
   port?: number;
@@ -153,12 +154,17 @@ export async function startSmtpReceiver({
   refuse?: string[];
   /** What it answers (554) to every message once sent, instead of taking it. */
   refuseData?: string;
+  /** How long it takes to answer the end of a message (a server scanning it). */
+  replyDelayMs?: number;
 } = {}): Promise<{
   port: number;
   mails: ReceivedMail[];
+  /** The user names it was asked to log in with. */
+  logins: string[];
   close(): Promise<void>;
 }> {
   const mails: ReceivedMail[] = [];
+  const logins: string[] = [];
   const server = new SMTPServer({
     disabledCommands: credentials ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
     authOptional: !credentials,
@@ -166,6 +172,7 @@ export async function startSmtpReceiver({
     allowInsecureAuth: true,
     logger: false,
     onAuth(auth, _session, callback) {
+      logins.push(auth.username ?? '');
       if (credentials && auth.username === credentials.user && auth.password === credentials.password) return callback(null, { user: auth.username });
       callback(new Error('invalid credentials'));
     },
@@ -183,13 +190,13 @@ export async function startSmtpReceiver({
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
           raw: Buffer.concat(chunks).toString('utf8'),
         });
-        callback();
+        setTimeout(callback, replyDelayMs);
       });
     },
   });
   await new Promise<void>((resolve) => server.listen(wantedPort, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
-  return { port, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { port, mails, logins, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /** Polls `check` until it returns a value (not undefined/false), or fails after `timeoutMs`. */

@@ -132,5 +132,7 @@ describe('the email', () => {
   it('has a Message-ID derived from the alert id and destination, at the sender\'s domain', () => {
     expect(messageIdOf('al_0123', 'sales-list', 'Hearth <alerts@acme.test>')).toBe('<al_0123.sales-list@acme.test>');
     expect(messageIdOf('al_0123', 'owners', 'alerts@acme.test')).toBe('<al_0123.owners@acme.test>');
+    // An international domain in Punycode, as nodemailer writes it in From: raw UTF-8 is no valid Message-ID.
+    expect(messageIdOf('al_0123', 'owners', 'Hearth Alertes <alertes@bücher.de>')).toBe('<al_0123.owners@xn--bcher-kva.de>');
   });
 });
