@@ -73,27 +73,37 @@ export const qualificationChangeSchema = z
     reason: z.string().max(2000).optional(),
   })
   .strict()
-  .superRefine((change, ctx) => {
-    if (!change.framework) return;
-    for (const field of ['boxes', 'notes'] as const) {
-      for (const { box, message } of notItsBoxes(change.framework, field, change)) ctx.addIssue({ code: 'custom', path: [field, box], message });
-    }
-  });
+  .superRefine(
+    (change, ctx) => {
+      if (!isRecord(change) || !isFramework(change.framework)) return;
+      for (const field of ['boxes', 'notes'] as const) {
+        for (const { box, message } of notItsBoxes(change.framework, field, change)) ctx.addIssue({ code: 'custom', path: [field, box], message });
+      }
+    },
+    // Beside the other fields' problems (an owner sent as a number), not a round later: it reads the framework, and
+    // the keys of the boxes and notes only where they are objects.
+    { when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'framework') },
+  );
+
+/** A change as sent, before or without the schema: any field may hold anything. */
+type SentChange = Partial<Record<keyof QualificationChange, unknown>>;
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isFramework = (value: unknown): value is Framework => typeof value === 'string' && Object.hasOwn(FRAMEWORKS, value);
 
 /**
  * The boxes or notes a change gives that name no box of `framework`, each with its path and what is wrong: for the
- * schema, when the change names its framework, and for applying it, against the lead's own otherwise.
+ * schema, when the change names its framework, and for checking it against the lead's state (qualificationProblems).
+ * Read from the change as sent: a field that is not an object names no box (the schema says what it should be).
  */
-function notItsBoxes(framework: Framework, field: 'boxes' | 'notes', change: { boxes?: Record<string, unknown> | undefined; notes?: Record<string, unknown> | undefined }) {
+function notItsBoxes(framework: Framework, field: 'boxes' | 'notes', change: SentChange) {
   const known: readonly string[] = FRAMEWORKS[framework];
   const message = `not a ${framework.toUpperCase()} box; its boxes are ${known.join(', ')}`;
-  return Object.keys(change[field] ?? {})
+  const given = change[field];
+  return Object.keys(isRecord(given) ? given : {})
     .filter((box) => !known.includes(box))
     .map((box) => ({ box, path: formatPath([field, box]), message }));
 }
-
-/** Problems as a 400 lists them, from notItsBoxes. */
-const problemsOf = (found: { path: string; message: string }[]) => found.map(({ path, message }) => ({ path, message }));
 
 export type QualificationChange = z.infer<typeof qualificationChangeSchema>;
 
@@ -120,29 +130,54 @@ export function emptyQualification(policy: QualificationPolicy): QualificationSt
 }
 
 /** A change's reason for a lead it leaves (or makes) not disqualified: it would be stored as if it were, shown nowhere. */
-const strayReason = (current: QualificationState, change: QualificationChange) => Boolean(change.reason?.trim()) && !(change.disqualified ?? current.disqualified);
+const strayReason = (current: QualificationState, change: SentChange) =>
+  typeof change.reason === 'string' && change.reason.trim() !== '' && !(typeof change.disqualified === 'boolean' ? change.disqualified : current.disqualified);
 
 /**
- * Applies a change to the current state. Boxes of another framework are checked here, against the state's framework.
- * A lead is disqualified with a reason (sales and marketing read why; a won-back lead is judged by it): a change that
- * leaves one without a reason is refused, unless it already was (disqualified before reasons were required), and
- * `replaying` a stored change lets it through.
+ * Every problem of a change against the lead's current state, in one error, or undefined for none: its boxes and notes
+ * of no box of the framework (the one it names, else the state's), a reason for a lead it leaves qualified, and a
+ * disqualification it leaves without a reason (unless the lead already was, disqualified before reasons were required,
+ * or `replaying` a stored change). It reads the change as sent, so that a 400 names these beside the schema's problems
+ * in one answer, whatever else the body gets wrong; a value of the wrong kind is the schema's to name.
  */
-export function applyQualificationChange(current: QualificationState, change: QualificationChange, replaying = false): QualificationState {
-  const framework = change.framework ?? current.framework;
-  const theirs = `its boxes are ${FRAMEWORKS[framework].join(', ')}`;
+export function qualificationProblems(current: QualificationState, change: SentChange, replaying = false): QualificationError | undefined {
+  const framework = isFramework(change.framework) ? change.framework : current.framework;
+  const said: string[] = [];
+  const problems: { path: string; message: string }[] = [];
   const unknown = notItsBoxes(framework, 'boxes', change);
-  if (unknown.length) throw new QualificationError(`not ${framework.toUpperCase()} boxes: ${unknown.map(({ box }) => box).join(', ')}; ${theirs}`, problemsOf(unknown));
+  if (unknown.length) said.push(`not ${framework.toUpperCase()} boxes: ${unknown.map(({ box }) => box).join(', ')}`);
   // Notes are kept per box, and only the framework's boxes' notes carry over to the next change: a stray one would
   // be accepted here and gone at the next change, so it is refused.
   const stray = notItsBoxes(framework, 'notes', change);
-  if (stray.length) throw new QualificationError(`notes on what is not a ${framework.toUpperCase()} box: ${stray.map(({ box }) => box).join(', ')}; ${theirs}`, problemsOf(stray));
+  if (stray.length) said.push(`notes on what is not a ${framework.toUpperCase()} box: ${stray.map(({ box }) => box).join(', ')}`);
+  if (said.length) said.push(`its boxes are ${FRAMEWORKS[framework].join(', ')}`);
+  for (const { path, message } of [...unknown, ...stray]) problems.push({ path, message });
+  const reason = (message: string) => {
+    said.push(message);
+    problems.push({ path: 'reason', message });
+  };
   // A reason says why a lead is disqualified: on a lead that is not (or is requalified by the same change) it would be
   // stored as if it were, and shown nowhere.
-  if (strayReason(current, change)) {
-    const message = 'a reason says why a lead is disqualified: send "disqualified": true with it';
-    throw new QualificationError(message, [{ path: 'reason', message }]);
-  }
+  if (strayReason(current, change)) reason('a reason says why a lead is disqualified: send "disqualified": true with it');
+  // The state the change makes, as applyQualificationChange merges it, as far as disqualification goes.
+  const disqualified = typeof change.disqualified === 'boolean' ? change.disqualified : current.disqualified;
+  const reasonGiven = change.disqualified === false ? '' : typeof change.reason === 'string' ? change.reason : current.reason;
+  const reasonless = disqualified && !reasonGiven.trim() && !(current.disqualified && !current.reason.trim());
+  if (!replaying && reasonless) reason('a disqualified lead needs a reason: send "reason" with "disqualified": true, e.g. "no budget this year"');
+  return problems.length ? new QualificationError(said.join('; '), problems) : undefined;
+}
+
+/**
+ * Applies a change to the current state. Boxes of another framework are checked here, against the state's framework,
+ * with the other problems qualificationProblems finds, all refused in one QualificationError. A lead is disqualified
+ * with a reason (sales and marketing read why; a won-back lead is judged by it): a change that leaves one without a
+ * reason is refused, unless it already was (disqualified before reasons were required), and `replaying` a stored change
+ * lets it through.
+ */
+export function applyQualificationChange(current: QualificationState, change: QualificationChange, replaying = false): QualificationState {
+  const refused = qualificationProblems(current, change, replaying);
+  if (refused) throw refused;
+  const framework = change.framework ?? current.framework;
   // Switching frameworks loses nothing: the boxes and notes the new framework lacks are kept, out of sight
   // (judgeQualification), for a switch back; those the two share (authority is in BANT and CHAMP) carry over.
   const next: QualificationState = {
@@ -153,11 +188,6 @@ export function applyQualificationChange(current: QualificationState, change: Qu
     disqualified: change.disqualified ?? current.disqualified,
     reason: change.disqualified === false ? '' : (change.reason ?? current.reason),
   };
-  const reasonless = (state: QualificationState) => state.disqualified && !state.reason.trim();
-  if (!replaying && reasonless(next) && !reasonless(current)) {
-    const message = 'a disqualified lead needs a reason: send "reason" with "disqualified": true, e.g. "no budget this year"';
-    throw new QualificationError(message, [{ path: 'reason', message }]);
-  }
   return next;
 }
 

@@ -5,8 +5,8 @@ import {
   applyQualificationChange,
   emptyQualification,
   judgeQualification,
-  QualificationError,
   qualificationChangeSchema,
+  qualificationProblems,
   sameQualification,
   type QualificationPolicy,
 } from '../../scoring/qualification.ts';
@@ -15,7 +15,7 @@ import type { ClusterTarget } from '../store/cluster-ddl.ts';
 import { currentSnapshots, leadSnapshots, type StoredScore } from '../../scoring/snapshots.ts';
 import { saysNothing } from '../../scoring/normalize.ts';
 import { isoTime } from '../../scoring/sql.ts';
-import { toProblems } from '../config/issues.ts';
+import { toProblems, type Problem } from '../config/issues.ts';
 import { requireRole } from '../auth/roles.ts';
 import { bodyless, noBody } from '../hooks/no-body.hook.ts';
 import {
@@ -259,51 +259,57 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   app.post('/api/leads/:id/qualification', { onRequest: requireRole('admin', 'sales') }, async (request, reply) => {
     const found = await resolve(request, reply);
     if (!found) return;
-    // The config says which framework makes a prospect: a checklist of another one would let a shorter list do. Said
-    // before the boxes are read, which are named in the framework the body names.
+    // The config says which framework makes a prospect: a checklist of another one would let a shorter list do. Named
+    // beside the body's other problems, the boxes being read in the site's framework, the only one a change may have.
     const { framework } = policies.get(found.site)!;
-    let body = request.body;
-    const named = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).framework : undefined;
+    const sent = typeof request.body === 'object' && request.body !== null && !Array.isArray(request.body) ? (request.body as Record<string, unknown>) : undefined;
+    const problems: Problem[] = [];
     // As the pages write it ("MEDDICC") or as the config does.
-    if (typeof named === 'string' && named.toLowerCase() === framework) body = { ...(body as object), framework };
-    else if (named !== undefined) {
-      const message = `expected "${framework}": this site qualifies leads under ${framework.toUpperCase()} (its qualification.framework in the config), got ${JSON.stringify(named)}`;
-      return reply.code(400).send({ error: message, code: 'invalid_qualification', problems: [{ path: 'framework', message }] });
+    const named = sent?.framework;
+    if (named !== undefined && (typeof named !== 'string' || named.toLowerCase() !== framework)) {
+      problems.push({ path: 'framework', message: `expected "${framework}": this site qualifies leads under ${framework.toUpperCase()} (its qualification.framework in the config), got ${JSON.stringify(named)}` });
     }
+    // Read without its framework, said above: the schema would check the boxes against it a second time.
+    const { framework: _named, ...rest } = sent ?? {};
     // No body is a change of nothing; a body of `null` is a body that is no change, refused like `[]` or `42`.
-    const change = qualificationChangeSchema.safeParse(body === undefined ? {} : body, { reportInput: true });
-    if (!change.success) return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: toProblems(change.error) });
+    const change = qualificationChangeSchema.safeParse(sent ? rest : request.body === undefined ? {} : request.body, { reportInput: true });
+    if (!change.success) problems.push(...toProblems(change.error));
     return oneAtATime(`${found.site}/${found.lead.id}`, async () => {
       // An erasure may have run while this change waited its turn: its row would bring back what was erased (notes
       // are about the person), under the lead id the same email gives again.
       if (!(await findLead(client, found.site, found.lead.id, countsBots(found.site)))) return lostLead(reply, found.site, found.lead.id);
       const { policy, history, verdict } = await currentQualification(found.site, found.lead.id);
+      const current = history.at(-1);
+      // As the site's framework reads it (judgeQualification), a checklist kept under the one it had before included:
+      // a change that leaves it as it reads is no change, and the site's framework alone makes no line.
+      const before = { ...(current ?? emptyQualification(policy)), framework };
+      // What is wrong against the lead's state (boxes of no BANT box, a reason for a lead not disqualified) is named
+      // with the rest, the body read as sent where the schema refused it: one answer says all there is to put right,
+      // and nothing is saved.
+      const refused = qualificationProblems(before, change.success ? change.data : rest);
+      if (problems.length || !change.success) {
+        const all = [...problems, ...(refused?.problems ?? [])];
+        const error = change.success && all.length === 1 ? all[0]!.message : 'invalid qualification';
+        return reply.code(400).send({ error, code: 'invalid_qualification', problems: all });
+      }
+      if (refused) return reply.code(400).send({ error: refused.message, code: 'invalid_qualification', problems: refused.problems });
       // Whether it changed anything or not, the answer is what GET answers: the verdict, who last changed it, the history.
       const unchanged = { ...verdict, history };
       // A change of nothing ({}) leaves no line in the history.
       if (Object.keys(change.data).length === 0) return unchanged;
-      const current = history.at(-1);
-      try {
-        // As the site's framework reads it (judgeQualification), a checklist kept under the one it had before included:
-        // a change that leaves it as it reads is no change, and the site's framework alone makes no line.
-        const before = { ...(current ?? emptyQualification(policy)), framework };
-        // Stored with the site's framework, as a replay reads a change's boxes in the framework it names.
-        const applied = { ...change.data, framework };
-        const next = applyQualificationChange(before, applied);
-        // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the
-        // history lists what changed. It is still checked first, so a wrong box is refused either way.
-        if (sameQualification(next, before)) return unchanged;
-        // The history is ordered by time alone: a change in the same millisecond as the last (or after a clock step
-        // back) is stamped just after it, so the latest row is always the one built on all the others.
-        const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);
-        await appendQualification(client, found.site, found.lead.id, { state: next, change: applied }, request.user!.name, at);
-        // The history read above with the line just written: what GET would read now, without reading it again.
-        const written = { ...next, changedBy: request.user!.name, changedAt: new Date(at).toISOString() };
-        return { ...judgeQualification(written, policy), history: [...history, written] };
-      } catch (err) {
-        if (err instanceof QualificationError) return reply.code(400).send({ error: err.message, code: 'invalid_qualification', problems: err.problems });
-        throw err;
-      }
+      // Stored with the site's framework, as a replay reads a change's boxes in the framework it names.
+      const applied = { ...change.data, framework };
+      const next = applyQualificationChange(before, applied);
+      // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the
+      // history lists what changed. It was checked above all the same, so a wrong box is refused either way.
+      if (sameQualification(next, before)) return unchanged;
+      // The history is ordered by time alone: a change in the same millisecond as the last (or after a clock step
+      // back) is stamped just after it, so the latest row is always the one built on all the others.
+      const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);
+      await appendQualification(client, found.site, found.lead.id, { state: next, change: applied }, request.user!.name, at);
+      // The history read above with the line just written: what GET would read now, without reading it again.
+      const written = { ...next, changedBy: request.user!.name, changedAt: new Date(at).toISOString() };
+      return { ...judgeQualification(written, policy), history: [...history, written] };
     });
   });
 

@@ -320,13 +320,23 @@ describe('one lead through the API', () => {
     const { id } = await makeLead('globex', 'https://globex.test');
     // globex makes prospects under CHAMP once challenges and money are ticked: BANT's four boxes are not that.
     const bant = await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'bant', boxes: { budget: true, authority: true, need: true, timing: true }, owner: 'sam' });
+    // With the boxes that are not the site's framework's: the change may name no other.
+    const notChamp = 'not a CHAMP box; its boxes are challenges, authority, money, prioritization';
     expect(bant).toMatchObject({
       status: 400,
-      body: { code: 'invalid_qualification', problems: [{ path: 'framework', message: 'expected "champ": this site qualifies leads under CHAMP (its qualification.framework in the config), got "bant"' }] },
+      body: {
+        code: 'invalid_qualification',
+        problems: [
+          { path: 'framework', message: 'expected "champ": this site qualifies leads under CHAMP (its qualification.framework in the config), got "bant"' },
+          { path: 'boxes.budget', message: notChamp },
+          { path: 'boxes.need', message: notChamp },
+          { path: 'boxes.timing', message: notChamp },
+        ],
+      },
     });
     // Its own, written as the pages write it, told as a number: what was sent is named.
     expect((await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 5 })).body.problems[0].message).toMatch(/, got 5$/);
-    // Named before its boxes, which are read in the framework the change names.
+    // Boxes of the site's framework under another framework's name: the framework alone is wrong.
     const meddicc = await send('POST', `/api/leads/${id}/qualification?site=globex`, { framework: 'meddicc', boxes: { challenges: true } });
     expect(meddicc).toMatchObject({ status: 400, body: { problems: [{ path: 'framework' }] } });
     const after = (await getJson(server, `/api/leads/${id}/qualification?site=globex`)).body;
@@ -367,7 +377,7 @@ describe('one lead through the API', () => {
     // A name that would read as a path of its own is quoted, with the framework named or not.
     for (const framework of [undefined, 'bant']) {
       const dotted = await send('POST', `/api/leads/${id}/qualification?site=acme`, { framework, boxes: { 'budget.amount': true }, notes: { 'economic buyer': 'CFO' } });
-      expect(dotted.body.problems.map((problem: { path: string }) => problem.path), String(framework)).toEqual(framework ? ['boxes["budget.amount"]', 'notes["economic buyer"]'] : ['boxes["budget.amount"]']);
+      expect(dotted.body.problems.map((problem: { path: string }) => problem.path), String(framework)).toEqual(['boxes["budget.amount"]', 'notes["economic buyer"]']);
     }
     const noted = await send('POST', `/api/leads/${id}/qualification?site=acme`, { notes: { budget: '40k for Q3' } });
     expect(noted.status).toBe(200);
@@ -451,6 +461,45 @@ describe('one lead through the API', () => {
     });
     expect(nullBody.status).toBe(400);
     expect(await nullBody.json()).toMatchObject({ code: 'invalid_qualification', problems: [{ path: '(root)' }] });
+  });
+
+  it('names every problem of a change in one answer, whatever the framework it names, and saves nothing', async () => {
+    const { id } = await makeLead();
+    const notBant = 'not a BANT box; its boxes are budget, authority, need, timing';
+    const paths = (body: { problems: { path: string }[] }) => body.problems.map((problem) => problem.path);
+    const refusals: [unknown, string[]][] = [
+      // A box and a note of no BANT box, with the framework named or not.
+      [{ boxes: { money: true }, notes: { champion: 'x' } }, ['boxes.money', 'notes.champion']],
+      [{ framework: 'bant', boxes: { money: true }, notes: { champion: 'x' } }, ['boxes.money', 'notes.champion']],
+      [{ framework: 'BANT', boxes: { money: true }, notes: { champion: 'x' } }, ['boxes.money', 'notes.champion']],
+      // A note too long beside a box of no BANT box.
+      [{ boxes: { money: true }, notes: { budget: 'x'.repeat(2001) } }, ['notes.budget', 'boxes.money']],
+      [{ framework: 'bant', boxes: { money: true }, notes: { budget: 'x'.repeat(2001) } }, ['notes.budget', 'boxes.money']],
+      // A value of the wrong kind, a key of none, another framework: the boxes are still read.
+      [{ boxes: { money: true }, owner: 42 }, ['owner', 'boxes.money']],
+      [{ boxes: { money: true }, disqualify: true }, ['disqualify', 'boxes.money']],
+      [{ framework: 'champ', boxes: { money: true, budget: true } }, ['framework', 'boxes.money']],
+      // A reason for a lead that is not disqualified, beside the rest.
+      [{ boxes: { money: true, budget: true }, notes: { champion: 'x' }, reason: 'no budget' }, ['boxes.money', 'notes.champion', 'reason']],
+      [{ notes: { budget: 'x'.repeat(2001) }, reason: 'no budget' }, ['notes.budget', 'reason']],
+      // Disqualified without a reason, beside a box of no BANT box.
+      [{ disqualified: true, boxes: { money: true } }, ['boxes.money', 'reason']],
+    ];
+    for (const [body, expected] of refusals) {
+      const refused = await send('POST', `/api/leads/${id}/qualification?site=acme`, body);
+      expect({ body, status: refused.status, code: refused.body.code, paths: paths(refused.body) }).toEqual({ body, status: 400, code: 'invalid_qualification', paths: expected });
+    }
+    const both = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { money: true }, notes: { champion: 'x' } });
+    expect(both.body).toEqual({
+      error: 'not BANT boxes: money; notes on what is not a BANT box: champion; its boxes are budget, authority, need, timing',
+      code: 'invalid_qualification',
+      problems: [
+        { path: 'boxes.money', message: notBant },
+        { path: 'notes.champion', message: notBant },
+      ],
+    });
+    // Nothing was saved, not even the boxes and owner each of them got right.
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ boxes: {}, notes: {}, owner: '', disqualified: false, history: [] });
   });
 
   it('exports everything about a person, then erases it all, anonymous history included', async () => {

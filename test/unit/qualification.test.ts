@@ -122,6 +122,28 @@ describe('qualification policy and checklist', () => {
     expect(replayQualificationChange(noted, { notes: { general: 'x' }, owner: 'kim' })).toMatchObject({ notes: { budget: '40k for Q3' }, owner: 'kim' });
   });
 
+  it('names every problem of a change at once: boxes, notes and reason, and the schema\'s beside a value of the wrong kind', () => {
+    const policy = qualificationPolicySchema.parse({});
+    const open = emptyQualification(policy);
+    const refused = (change: Parameters<typeof applyQualificationChange>[1]) => {
+      try {
+        applyQualificationChange(open, change);
+      } catch (error) {
+        return error as QualificationError;
+      }
+      throw new Error('not refused');
+    };
+    const all = refused({ boxes: { money: true, budget: true }, notes: { champion: 'x' }, reason: 'no budget' });
+    expect(all.problems.map((problem) => problem.path)).toEqual(['boxes.money', 'notes.champion', 'reason']);
+    expect(all.message).toBe(
+      'not BANT boxes: money; notes on what is not a BANT box: champion; its boxes are budget, authority, need, timing; a reason says why a lead is disqualified: send "disqualified": true with it',
+    );
+    expect(refused({ disqualified: true, notes: { general: 'x' } }).problems.map((problem) => problem.path)).toEqual(['notes.general', 'reason']);
+    // The schema reads the boxes of the framework named beside another field's wrong kind, not a round later.
+    const parsed = qualificationChangeSchema.safeParse({ framework: 'bant', boxes: { money: true }, owner: 42, notes: 'x' });
+    expect(parsed.error!.issues.map((issue) => issue.path.join('.'))).toEqual(['notes', 'owner', 'boxes.money']);
+  });
+
   it('takes an owner made of blanks or invisible characters as no owner: every box ticked does not make a prospect without someone', () => {
     const policy = qualificationPolicySchema.parse({});
     const ticked = { boxes: { budget: true, authority: true, need: true, timing: true } };
