@@ -360,10 +360,15 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   });
 };
 
-/** A lead's qualification by sales: its history, and where it stands under the site's policy. */
+/**
+ * A lead's qualification by sales: its history, and where it stands under the site's policy, with who changed it last
+ * and when: `null` for a lead never qualified, where the fields were left out and a reader had to guess they were not.
+ */
 async function qualificationOf(client: ClickHouseClient, policy: QualificationPolicy, site: string, leadId: string) {
   const history = await qualificationHistory(client, site, leadId);
-  return { policy, history, verdict: judgeQualification(history.at(-1) ?? emptyQualification(policy), policy) };
+  const last = history.at(-1);
+  const verdict = { ...judgeQualification(last ?? emptyQualification(policy), policy), changedBy: last?.changedBy ?? null, changedAt: last?.changedAt ?? null };
+  return { policy, history, verdict };
 }
 
 /** The lead's stored score (kept current by the scorer), or computed from raw events when there is none yet. */

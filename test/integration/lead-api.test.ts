@@ -463,6 +463,21 @@ describe('one lead through the API', () => {
     expect(await nullBody.json()).toMatchObject({ code: 'invalid_qualification', problems: [{ path: '(root)' }] });
   });
 
+  it('says who changed a qualification last and when, null for a lead never qualified, on both routes that give it', async () => {
+    const { id } = await makeLead();
+    const never = { changedBy: null, changedAt: null, history: [] };
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject(never);
+    expect((await getJson(server, `/api/leads/${id}?site=acme`)).body.qualification).toMatchObject(never);
+    // A change of nothing is no change: still never qualified.
+    expect((await send('POST', `/api/leads/${id}/qualification?site=acme`, {})).body).toMatchObject(never);
+    const changed = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true } });
+    const last = changed.body.history.at(-1);
+    expect(changed.body).toMatchObject({ changedBy: 'admin-token', changedAt: last.changedAt });
+    expect(Date.parse(last.changedAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ changedBy: 'admin-token', changedAt: last.changedAt });
+    expect((await getJson(server, `/api/leads/${id}?site=acme`)).body.qualification).toMatchObject({ changedBy: 'admin-token', changedAt: last.changedAt });
+  });
+
   it('names every problem of a change in one answer, whatever the framework it names, and saves nothing', async () => {
     const { id } = await makeLead();
     const notBant = 'not a BANT box; its boxes are budget, authority, need, timing';

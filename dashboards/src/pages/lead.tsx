@@ -51,6 +51,9 @@ interface Verdict {
   reason: string;
   missing: string[];
   prospect: boolean;
+  /** Who changed it last, and when; `null` for a lead never qualified. */
+  changedBy: string | null;
+  changedAt: string | null;
   /** Every change, oldest first: the state it made, who made it and when. */
   history?: QualificationRecord[];
 }
