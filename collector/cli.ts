@@ -55,8 +55,9 @@ Options (a command refuses the ones it does not take):
   demo: --visitors N (default 2000), --days N (default 90), --seed N (default 1), --site ID (needed when the config
             has several sites, but for the demo site it serves)
   backtest: --rules FILE (required; the shape of a site's "rules" in the config), --since DATE (only leads seen
-            and behaviour since then, e.g. 2026-03-01 or 2026-03-01T09:00:00Z), --limit N (leads that move most
-            to list, default 10, all with --json), --site ID (needed when the config has several sites), --json
+            and behaviour since then, e.g. 2026-03-01 or 2026-03-01T09:00:00Z: a time with its zone), --limit N
+            (leads that move most to list, default 10, all with --json), --site ID (needed when the config has
+            several sites), --json
 
 Environment:
   HEARTH_DATA_DIR       where embedded data lives (default: .hearth)
@@ -119,8 +120,13 @@ type Command = keyof typeof COMMAND_OPTIONS;
 /** The commands that open the store: those that take a config (start, migrate, score, backtest, demo). */
 const opensStore = (command: Command) => (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
 
-/** A day, or a moment as RFC 3339 writes it (`t` and `z` in either case, any fraction of a second), or without seconds. */
-const DATE = /^(\d{4}-\d{2}-\d{2})(?:[Tt](\d{2}:\d{2})(?:(:\d{2})(?:\.\d+)?)?(?:[Zz]|([+-])(\d{2}):(\d{2})))?$/;
+/**
+ * A day, or a moment as RFC 3339 writes it (`t` and `z` in either case, any fraction of a second, a space for the `T`,
+ * which RFC 3339 allows for readability and `date --rfc-3339` prints), or without seconds.
+ */
+const DATE = /^(\d{4}-\d{2}-\d{2})(?:([Tt ])(\d{2}:\d{2})(?:(:\d{2})(?:\.\d+)?)?(?:[Zz]|([+-])(\d{2}):(\d{2})))?$/;
+/** A moment without its zone ("2026-09-07T13:15"), which is refused saying what it lacks. */
+const ZONELESS = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
 
 /** parseArgs keeps the last of a repeated option: `--site a --site b` would run on b alone, without a word. */
 function refuseRepeats(tokens: ReturnType<typeof parseArgs>['tokens'] = []): void {
@@ -185,14 +191,18 @@ function readOptions(command: Command, given: string[]) {
   // A date is UTC midnight; a time needs its zone, so the same command means the same moment everywhere.
   const date = (flag: string, text: string | undefined) => {
     if (text === undefined) return undefined;
+    // Said as such: a time without its zone is the mistake to expect (it reads as the author's local time), and the
+    // general message would send them to the date such a text already is.
+    if (ZONELESS.test(text)) throw new UsageError(`--${flag} "${text}" has a time but no zone: add Z for UTC or an offset such as +02:00 (${text}Z)`);
     const match = DATE.exec(text);
     if (!match) throw new UsageError(`--${flag} expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "${text}"`);
-    const value = new Date(text);
+    const [, day, separator, minute, second, sign, offsetHours, offsetMinutes] = match;
+    // With a T, the form ECMAScript's Date reads by its standard rather than by each engine's guess.
+    const value = new Date(separator ? `${day}T${text.slice(day!.length + 1)}` : text);
     // A month, hour or second past its end that Date does not roll over (2026-13-01, a leap second's :60).
     if (Number.isNaN(value.getTime())) throw new UsageError(`--${flag}: "${text}" is not a real date or time`);
     // Date rolls impossible fields over (February 30 is March 2, 24:00 the next day): written back in the text's own
     // zone, the moment must read as the text does.
-    const [, day, minute, second, sign, offsetHours, offsetMinutes] = match;
     const offset = sign ? (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) : 0;
     const back = new Date(value.getTime() + offset * 60_000).toISOString();
     if (back.slice(0, 10) !== day || (minute && back.slice(11, 16) !== minute) || (second && back.slice(16, 19) !== second)) {

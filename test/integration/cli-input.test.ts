@@ -42,17 +42,34 @@ describe('hearth refuses bad command-line input, naming the option and the value
     }
   });
 
-  it('reads --since as RFC 3339 writes it: t and z in either case, any fraction of a second', async () => {
+  it('reads --since as RFC 3339 writes it: t and z in either case, any fraction of a second, a space for the T', async () => {
     // Read, then refused for being in the future: the message gives the moment it was read as.
     for (const [since, readAs] of [
       ['2999-01-01t09:30:00z', '2999-01-01T09:30:00.000Z'],
       ['2999-01-01T09:30:00.123456Z', '2999-01-01T09:30:00.123Z'],
       ['2999-01-01T09:30:00.5+02:00', '2999-01-01T07:30:00.500Z'],
+      ['2999-01-01 09:30Z', '2999-01-01T09:30:00.000Z'],
+      ['2999-01-01 09:30:00.5-01:30', '2999-01-01T11:00:00.500Z'],
     ]) {
       const { code, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', RULES, '--since', since!], SCRATCH);
       expect(code, since).toBe(2);
       expect(stderr).toContain(`hearth: --since ${readAs} is not in the past`);
     }
+    // Checked as a T's is: February 30 with a space is no more a day.
+    const rolled = await runHearth(['backtest', '--config', CONFIG, '--rules', RULES, '--since', '2026-02-30 09:00Z'], SCRATCH);
+    expect(rolled.stderr).toContain('hearth: --since: "2026-02-30 09:00Z" is not a real date or time (it would be read as 2026-03-02T09:00:00.000Z)');
+  });
+
+  it('says that a --since time has no zone, rather than asking for a date it already is', async () => {
+    for (const since of ['2026-09-07T13:15', '2026-09-07 13:15', '2026-09-07t13:15:30.25']) {
+      const { code, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', RULES, '--since', since], SCRATCH);
+      expect(code, since).toBe(2);
+      expect(stderr).toContain(`hearth: --since "${since}" has a time but no zone: add Z for UTC or an offset such as +02:00 (${since}Z)\n`);
+      expectNoStack(stderr);
+    }
+    // Anything else is still told what a date looks like.
+    const { stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', RULES, '--since', '2026-09-07T13'], SCRATCH);
+    expect(stderr).toContain('hearth: --since expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "2026-09-07T13"');
   });
 
   it('reads plain decimal whole numbers only', async () => {
