@@ -46,6 +46,14 @@ const dateOnly = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'shor
 
 /** An ISO time as "3 Nov 2026, 14:05 UTC". */
 export const formatTime = (iso: string) => `${dateTime.format(new Date(iso))} UTC`;
+
+/**
+ * Why Hearth held an alert back, its times as the pages write them: a cooldown's reason stored before it was written so
+ * read "alert at 2026-11-20T10:00:01.362Z" beside "20 Nov 2026, 10:00 UTC" everywhere else. Only Hearth's own reasons
+ * go through here, never a receiver's answer, which is shown as it came.
+ */
+export const formatReason = (reason: string) =>
+  reason.replace(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g, (iso) => (Number.isNaN(Date.parse(iso)) ? iso : formatTime(iso)));
 /**
  * A YYYY-MM-DD day as "3 Nov 2026". Anything else (a day edited in the URL: 2026-13-01, 2026-02-30) is shown as it
  * is, for the API's answer to name it: formatting an invalid date throws, which drew an empty page.

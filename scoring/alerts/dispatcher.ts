@@ -1,6 +1,7 @@
 import { createTransport } from 'nodemailer';
 import type { Alert } from './alert.ts';
 import type { AlertsConfig, AlertsSetup, Destination, SmtpConfig } from './config.ts';
+import { utcMoment } from './formats.ts';
 import { alertDeliveries, alertedSince, cooldownKey, knownAlertIds, lastAlerted, pendingDeliveries, writeDeliveries, type Delivery, type OutboxClient } from './outbox.ts';
 import { emailRecipients, routeAlert } from './routing.ts';
 import { sendEmail, sendSlack, sendWebhook, type MailTransport, type Outcome } from './senders.ts';
@@ -239,7 +240,8 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     if (!alerts.signals.includes(alert.signal)) return `the signal "${alert.signal}" is not enabled for this site (alerts.signals)`;
     const last = lastSent.get(cooldownKey(alert.lead.id, alert.signal));
     if (last !== undefined && createdAt - last < alerts.cooldownHours * HOUR_MS) {
-      return `cooldown: this lead had a "${alert.signal}" alert at ${new Date(last).toISOString()}, less than ${alerts.cooldownHours} h before`;
+      // Read by sales on the Alerts and lead pages, beside times written as the emails and pages write them.
+      return `cooldown: this lead had a "${alert.signal}" alert at ${utcMoment(last)}, less than ${alerts.cooldownHours} h before`;
     }
     return undefined;
   }

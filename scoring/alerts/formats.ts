@@ -78,11 +78,14 @@ function facts(alert: Alert): [string, string][] {
 }
 
 const utcTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+/** A moment as the dashboards write it: "2 Dec 2026, 22:55 UTC". */
+export const utcMoment = (ms: number) => `${utcTime.format(ms)} UTC`;
+
 /** When it happened, as the dashboards write it: "2 Dec 2026, 22:55 UTC". */
 export function alertTime(alert: Alert): string {
   const at = Date.parse(alert.triggeredAt);
   // An alert that reached the outbox with a time no one can read is still sent, with the time as it came.
-  return Number.isNaN(at) ? alert.triggeredAt : `${utcTime.format(at)} UTC`;
+  return Number.isNaN(at) ? alert.triggeredAt : utcMoment(at);
 }
 
 /** Slack's date token: the time in the reader's zone, with alertTime where Slack cannot render it. */

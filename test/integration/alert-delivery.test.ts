@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eraseLead } from '../../collector/api/lead-store.ts';
+import { formatTime } from '../../dashboards/src/format.ts';
 import { parseConfig } from '../../collector/config/load.ts';
 import type { Alert } from '../../scoring/alerts/alert.ts';
 import { createAlertDispatcher, type AlertDispatcher, type AlertDispatcherOptions } from '../../scoring/alerts/dispatcher.ts';
@@ -348,7 +349,8 @@ describe('cooldown', () => {
     for (const sent of [first, other, nextDay]) await settledAs(site, sent.id, 'delivered');
     const [suppressed] = await deliveries(site, again.id);
     expect(suppressed).toMatchObject({ state: 'suppressed', destinationId: '', attempts: 0 });
-    expect(suppressed!.lastError).toBe(`cooldown: this lead had a "demo_request" alert at ${first.createdAt}, less than 24 h before`);
+    // Its time written as the pages write every other time beside it ("20 Nov 2026, 10:00 UTC"), not in ISO 8601.
+    expect(suppressed!.lastError).toBe(`cooldown: this lead had a "demo_request" alert at ${formatTime(first.createdAt)}, less than 24 h before`);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(hooks.requests.map((request) => request.headers['webhook-id']).sort()).toEqual([first.id, other.id, nextDay.id].sort());
   });

@@ -6,7 +6,7 @@ import { ApiError, query, request, useApi, type Loaded } from '../api.ts';
 import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { ErrorMessage, Loading, TableScroll } from '../components/ui.tsx';
-import { formatAgo, formatList, formatNumber, formatTime } from '../format.ts';
+import { formatAgo, formatList, formatNumber, formatReason, formatTime } from '../format.ts';
 import { humanize } from '../../../scoring/labels.ts';
 import { hrefWith, navigate } from '../router.ts';
 import { ALERTS_NOT_SHOWN, canSeeAlerts, usePageTitle, type PageProps } from '../session.ts';
@@ -290,7 +290,7 @@ function AlertRow({ listed, siteId, moved }: { listed: AlertView; siteId: string
       </td>
       <td class="alert-status">
         <AlertStatusBadge status={alert.status} />
-        {alert.reason && <span class="sub">{alert.reason}</span>}
+        {alert.reason && <span class="sub">{formatReason(alert.reason)}</span>}
         <RetryControls retry={retry} />
       </td>
       <td>

@@ -11,7 +11,7 @@ import { Chart } from '../components/chart.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, ScrollRegion, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { checklistChange, describeKeptAside, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
-import { formatDecimal, formatNumber, formatSeconds, formatTime, linkPath } from '../format.ts';
+import { formatDecimal, formatNumber, formatReason, formatSeconds, formatTime, linkPath } from '../format.ts';
 import { humanize, ruleName, sameOwner, sourceName } from '../../../scoring/labels.ts';
 import { leadsListHref } from '../router.ts';
 
@@ -311,7 +311,7 @@ function LeadAlert({ listed, siteId, email }: { listed: AlertView; siteId: strin
       {alert.lead.email !== email && <span class="muted">(sent about {alert.lead.email}) </span>}
       <AlertStatusBadge status={alert.status} />
       {alert.deliveries.length > 0 && <span class="muted"> to {alert.deliveries.map((delivery) => `${delivery.destination} (${delivery.state})`).join(', ')}</span>}
-      {alert.reason && <span class="muted"> — {alert.reason}</span>}
+      {alert.reason && <span class="muted"> — {formatReason(alert.reason)}</span>}
       <RetryControls retry={retry} />
     </li>
   );

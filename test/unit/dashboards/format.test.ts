@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatDay, formatSeconds, linkPath } from '../../../dashboards/src/format.ts';
+import { formatAgo, formatDay, formatReason, formatSeconds, formatTime, linkPath } from '../../../dashboards/src/format.ts';
+import { utcMoment } from '../../../scoring/alerts/formats.ts';
 import { ruleName } from '../../../scoring/labels.ts';
 
 describe('times as the dashboards show them', () => {
@@ -46,6 +47,21 @@ describe('times as the dashboards show them', () => {
     expect(formatSeconds(59.94)).toBe('59.9 s');
     expect(formatSeconds(12.5)).toBe('12.5 s');
     expect(formatSeconds(0)).toBe('0 s');
+  });
+});
+
+describe('why an alert was held back', () => {
+  it('writes the time in a reason as every other time on the page, a reason stored in ISO 8601 before included', () => {
+    expect(formatReason('cooldown: this lead had a "hot" alert at 2026-11-20T10:00:01.362Z, less than 24 h before')).toBe(
+      'cooldown: this lead had a "hot" alert at 20 Nov 2026, 10:00 UTC, less than 24 h before',
+    );
+    // As the collector writes it now, which the page leaves as it is; the emails write times the same way.
+    const now = 'cooldown: this lead had a "hot" alert at 20 Nov 2026, 10:00 UTC, less than 24 h before';
+    expect(formatReason(now)).toBe(now);
+    expect(utcMoment(Date.parse('2026-11-20T10:00:01.362Z'))).toBe(formatTime('2026-11-20T10:00:01.362Z'));
+    // No time, or none that exists: as it came.
+    expect(formatReason('hourly cap: the site sent 100 alerts in the hour before this one')).toBe('hourly cap: the site sent 100 alerts in the hour before this one');
+    expect(formatReason('at 2026-13-45T99:00:00Z')).toBe('at 2026-13-45T99:00:00Z');
   });
 });
 
