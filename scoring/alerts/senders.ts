@@ -38,17 +38,28 @@ const ERROR_BODY_CHARS = 200;
 /**
  * What a receiver's answer says, for the dead letter's reason that sales read: its text on one line, markup left out
  * (an error page's HTML, a script) and its character references read (`&quot;` is ", by `entities`, the HTML parsers'
- * own decoder), cut short. A receiver is the admin's choice; its answer is no place for secrets.
+ * own decoder), cut short. A receiver is the admin's choice; its answer is no place for secrets. `kept` says which
+ * bracketed parts are no markup (an SMTP reply's addresses).
  */
-const answerText = (body: string) =>
+const answerText = (body: string, kept?: RegExp) =>
   cutToCharacters(
-    decodeHTML(body.replace(/<(script|style)\b[^]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' '))
+    decodeHTML(body.replace(/<(script|style)\b[^]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, (tag) => (kept?.test(tag) ? tag : ' ')))
       .replace(/\s+/g, ' ')
       .trim(),
     // In characters: cut inside an emoji, the reason was a lone surrogate that ClickHouse refused to store, and the
     // dead letter stayed pending for good.
     ERROR_BODY_CHARS,
   );
+
+/**
+ * A path as an SMTP reply writes it, in angle brackets: an address (`<nobody@example.test>`, the mailbox refused), the
+ * null sender `<>` or `<postmaster>`. Read as tags, they left "550 5.1.1 : Recipient address rejected", which says
+ * whom no more; a tag of an HTML page has no @ but in its attributes, after a space.
+ */
+const SMTP_PATH = /^<(?:[^\s<>@]*@[^\s<>]+|postmaster)?>$/i;
+
+/** An SMTP server's reply as answerText reads a receiver's answer, its addresses kept. */
+const smtpAnswerText = (reply: string) => answerText(reply, SMTP_PATH);
 
 export async function sendWebhook(destination: WebhookDestination, alert: Alert, options: HttpOptions): Promise<Outcome> {
   const body = webhookBody(alert);
@@ -81,14 +92,14 @@ export async function sendEmail(destination: EmailDestination, alert: Alert, smt
     // (a retry would mail the others again). Every recipient refused is an error nodemailer throws (below).
     const refused = (info?.rejected ?? []).map(String);
     if (refused.length > 0) {
-      const why = answerText([...new Set((info?.rejectedErrors ?? []).map((e) => e.message).filter(Boolean))].join('; '));
+      const why = smtpAnswerText([...new Set((info?.rejectedErrors ?? []).map((e) => e.message).filter(Boolean))].join('; '));
       return { kind: 'delivered', refused: `${NOT_DELIVERED_TO}${refused.join(', ')}: SMTP ${smtp.host}:${smtp.port} refused ${refused.length === 1 ? 'it' : 'them'}${why ? ` (${why})` : ''}` };
     }
     return { kind: 'delivered' };
   } catch (err) {
     const { responseCode, code, message } = err as { responseCode?: number; code?: string; message?: string };
-    // The server's reply, as a receiver's answer is kept: markup left out, cut short.
-    const error = `SMTP ${smtp.host}:${smtp.port}: ${answerText(message ?? String(err))}`;
+    // The server's reply, as a receiver's answer is kept: markup left out, its addresses kept, cut short.
+    const error = `SMTP ${smtp.host}:${smtp.port}: ${smtpAnswerText(message ?? String(err))}`;
     // TLS that cannot be agreed (TLS spoken to a plain server, a certificate refused, STARTTLS required and refused,
     // which the server answers with a code of its own) fails the same way until the settings change: a day of retries
     // would only hide it.

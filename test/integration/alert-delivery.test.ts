@@ -550,8 +550,29 @@ describe('email', () => {
     await alerts.enqueue([alert]);
     const delivered = await settledAs(site, alert.id, 'delivered', 'team');
     expect(smtp.mails.map((mail) => mail.to)).toEqual([['sales@acme.test']]);
-    // Delivered (a retry would mail sales again), with the refusal kept where the Alerts page shows it.
-    expect(delivered).toMatchObject({ attempts: 1, lastError: expect.stringMatching(new RegExp(`^not delivered to nobody@acme\\.test: SMTP 127\\.0\\.0\\.1:${smtp.port} refused it \\(.*no such user.*\\)$`)) });
+    // Delivered (a retry would mail sales again), with the refusal kept where the Alerts page shows it: the server's
+    // reply whole, the address it names in angle brackets included (not read as a tag).
+    expect(delivered).toMatchObject({ attempts: 1 });
+    expect(delivered.lastError).toMatch(new RegExp(`^not delivered to nobody@acme\\.test: SMTP 127\\.0\\.0\\.1:${smtp.port} refused it \\(.*550 5\\.1\\.1 <nobody@acme\\.test>: Recipient address rejected: User unknown in local recipient table\\)$`));
+    // The log masks it, as any address in a receiver's answer.
+    const logged = logLines.find((line) => line.message === 'alert delivered, but not to every recipient' && (line.details as { alert?: string }).alert === alert.id);
+    expect((logged?.details as { error?: string }).error).toContain('550 5.1.1 <[email]>: Recipient address rejected');
+    expect(JSON.stringify(logLines)).not.toContain('nobody@acme.test');
+  });
+
+  it('keeps the address an SMTP server names when it refuses every recipient: a dead letter saying whom, the log masking it', async () => {
+    const site = newSite();
+    const smtp = await startSmtpReceiver({ refuse: ['nobody@example.test'] });
+    cleanups.push(() => smtp.close());
+    const alerts = dispatcher(site, { destinations: [{ type: 'email', id: 'team', to: ['nobody@example.test'] }] }, { smtp: { host: '127.0.0.1', port: smtp.port, from: 'alerts@acme.test' } });
+    const alert: Alert = sampleAlert({ site });
+    await alerts.enqueue([alert]);
+    const dead = await settledAs(site, alert.id, 'dead', 'team');
+    expect(dead.lastError).toMatch(new RegExp(`^SMTP 127\\.0\\.0\\.1:${smtp.port}: .*550 5\\.1\\.1 <nobody@example\\.test>: Recipient address rejected`));
+    expect(dead.lastError).not.toContain(' : Recipient');
+    const logged = logLines.find((line) => line.message.startsWith('alert delivery failed for good') && (line.details as { alert?: string }).alert === alert.id);
+    expect((logged?.details as { error?: string }).error).toContain('550 5.1.1 <[email]>: Recipient address rejected');
+    expect(JSON.stringify(logLines)).not.toContain('nobody@example.test');
   });
 
   it('makes a message the SMTP server refuses a dead letter with its reply as text: markup left out, cut short', async () => {

@@ -150,7 +150,7 @@ export async function startSmtpReceiver({
 }: {
   credentials?: { user: string; password: string };
   port?: number;
-  /** Mailboxes it answers 550 to. */
+  /** Mailboxes it answers 550 to, naming them as Postfix does: `5.1.1 <nobody@acme.test>: Recipient address rejected: …`. */
   refuse?: string[];
   /** What it answers (554) to every message once sent, instead of taking it. */
   refuseData?: string;
@@ -178,7 +178,7 @@ export async function startSmtpReceiver({
     },
     onRcptTo(address, _session, callback) {
       if (!refuse.includes(address.address)) return callback();
-      callback(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
+      callback(Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown in local recipient table`), { responseCode: 550 }));
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
