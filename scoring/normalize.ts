@@ -224,6 +224,8 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
       'proprietaire', 'gerant', 'gerante', 'dirigeant', 'dirigeante', 'chef d entreprise', 'cheffe d entreprise',
       'entrepreneur', 'entrepreneuse',
       'managing director', 'general manager', 'managing partner', 'directeur general', 'directrice generale', 'directeur generale',
+      // A job level as French forms list it ("Niveau hiérarchique : Direction générale"), or a seat in it.
+      'direction generale', 'comite executif', 'comex',
       'administrateur delegue', 'administratrice deleguee',
       // The owner of a business, not of an account, a service, a product or a risk ("Account Owner", "Data Owner"):
       // a title that starts with it ("Owner", "Owner/Operator") or says what is owned as a business.
@@ -276,6 +278,9 @@ const ROLE_REWRITES: ReadonlyArray<readonly [pattern: string, replacement: strin
     ` ${STUDENT_WORDS} (program|programs|programme|programmes|relations|success|affairs|services|experience|recruitment|recruiting|recruiter|coordinator|coordinateur|coordinatrice|manager|management|advisor|adviser|counselor|counsellor) `,
     ' $1 ',
   ],
+  // A member of the direction générale sits in it (the executive committee), where one "de la direction générale"
+  // otherwise works for it (below).
+  [' (?:membre|membres) (?:de la |de l |du |d )?(direction generale|comite executif|comex) ', ' $1 '],
   [` (?:(?:reporting|reports) )?(?:to|for|of|du|de|au|a|aupres|aupres du|aupres de|rattache au|rattachee au|rattache a|rattachee a)(?: the| la| l)? ${EXECUTIVES}(?: s)?(?: (?:office|bureau|cabinet))? `, ' '],
   [` ${EXECUTIVES}(?: s)? office `, ' '],
   [' co(gerant|gerante|president|presidente|dirigeant|dirigeante|directeur|directrice|ceo|owner|proprietaire|chairman|chairwoman) ', ' co $1 '],
@@ -334,6 +339,11 @@ const rewrite = (text: string, rewrites: readonly Rewrite[]) => rewrites.reduce(
 const rewriteSql = (expr: string, rewrites: readonly Rewrite[], name: string, p: SqlParams) =>
   rewrites.reduce((sql, { pattern, sql: by }, i) => `replaceRegexpAll(${sql}, ${p.bind(`${name}${i}`, pattern)}, ${p.bind(`${name}${i}_by`, by)})`, foldSql(expr, p));
 
+/** An answer without a digit that names one of these categories (words, ORed) reads as the range `size`. */
+function sizeCategory(names: string, size: string): Rewrite[] {
+  return [{ pattern: `^[^0-9]*\\b(?:${names})\\b[^0-9]*$`, js: size, sql: size }];
+}
+
 /** A digit-group separator goes ("1 000", "1,000", "1.000"); applied twice, for millions. */
 const DIGIT_GROUPS: Rewrite = { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', sql: '\\1\\2' };
 
@@ -344,6 +354,12 @@ const DIGIT_GROUPS: Rewrite = { pattern: "(\\d)[ .,'](\\d\\d\\d)", js: '$1$2', s
  * and "10k" → 10000.
  */
 const SIZE_REWRITES: readonly Rewrite[] = [
+  // A category with no number in it, as French forms offer INSEE's (and English ones their like): a TPE has up to 9
+  // employees, a PME up to 249, an ETI 250 to 4,999, a grande entreprise more.
+  ...sizeCategory('tpe|tres petites? entreprises?|micro ?entreprises?', '1 to 9'),
+  ...sizeCategory('pme|petites? et moyennes? entreprises?|sme|smb', '10 to 249'),
+  ...sizeCategory('eti|entreprises? de taille intermediaire', '250 to 4999'),
+  ...sizeCategory('grandes? entreprises?|grands? groupes?|large (?:enterprises?|compan(?:y|ies)|corporations?)', '5000+'),
   DIGIT_GROUPS,
   DIGIT_GROUPS,
   { pattern: '(?:≤|<=|=<) ?', js: 'up to ', sql: 'up to ' },

@@ -628,6 +628,7 @@ describe('normalisation in SQL', () => {
       'P.D.G.', 'V.P. Marketing', 'C.E.O.', 'Directe\u0301ur ge\u0301ne\u0301ral', 'Co\u0302te d’Ivoire',
       'Team of 5, 251-500', 'about 10 people, 1000+', 'team of 3: at least 50', '2 sites, more than 250', '3 offices; 11 to 50',
       '+ de 250', '+de 1 000 salariés', '- de 10', 'België', 'Lëtzebuerg', 'Svizzera', 'Österreich',
+      'ETI', 'Entreprise de taille intermédiaire (ETI)', 'Grande entreprise', 'Grand groupe', 'Large enterprise', 'PME', 'TPE', 'PME (50-249)', 'Enterprise',
       '≤ 500', '<=500', '≥ 250', '=> 250', '5-10k', '1 - 5k employees', '10 to 50k', '1-2.5k', '500-1k', '3k-5k', 'Swiss', 'RDC', 'U.A.E.',
       'France (FR)', 'Paris, France', 'Lyon, France (69)', 'Korea, Republic of', 'Paris, Texas', 'Paris,', '(FR)',
       'France, Paris', 'Paris - France', 'Paris – France', 'Lyon / France', 'Genève (Suisse)', 'USA (Georgia)', 'La France', "l'Allemagne", 'Saint-Denis, La Réunion',

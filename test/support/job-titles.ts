@@ -16,6 +16,10 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['DG', 'c_level'],
   // A directeur général délégué is a corporate officer of a French SA, by law the CEO's deputy.
   ['Directrice générale déléguée', 'c_level'],
+  // The CEO's level as French forms list it, and a seat in it (QA: 20 points, and a member's 0).
+  ['Direction générale', 'c_level'],
+  ['Membre de la direction générale', 'c_level'],
+  ['Membre du Comex', 'c_level'],
   ['DGD', 'c_level'],
   // The directoire of a two-tier French SA is its executive board: its president is the CEO.
   ['Président du directoire', 'c_level'],

@@ -155,7 +155,20 @@ describe('company size → employee range', () => {
     ['up to 10', { min: 1, max: 10 }],
   ])('%j is %j', (text, range) => expect(companySizeOf(text)).toEqual(range));
 
-  it.each(['', 'self-employed', 'grande entreprise', 'N/A'])('%j states no size', (text) => expect(companySizeOf(text)).toBeNull());
+  it.each([
+    // INSEE's categories, which French forms offer as answers, and their English likes (QA: an ETI scored nothing).
+    ['ETI', { min: 250, max: 4999 }],
+    ['Entreprise de taille intermédiaire (ETI)', { min: 250, max: 4999 }],
+    ['Grande entreprise', { min: 5000, max: null }],
+    ['Grand groupe', { min: 5000, max: null }],
+    ['Large enterprise', { min: 5000, max: null }],
+    ['PME', { min: 10, max: 249 }],
+    ['TPE', { min: 1, max: 9 }],
+    // A number said wins over the category.
+    ['PME (50-249)', { min: 50, max: 249 }],
+  ])('%j is the category %j', (text, range) => expect(companySizeOf(text)).toEqual(range));
+
+  it.each(['', 'self-employed', 'entreprise', 'Enterprise', 'N/A'])('%j states no size', (text) => expect(companySizeOf(text)).toBeNull());
 
   it('gives range rules the lower bound', () => {
     expect(numberOf('251-500')).toBe(251);
