@@ -1,4 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { launchChromium } from '../support/browser.ts';
@@ -46,6 +46,31 @@ const focusRing = (page: Page) =>
     const box = element.getBoundingClientRect();
     return { focusable: element.matches('a[href], button, select, input, textarea, summary'), text: element.textContent?.trim() ?? '', outline: style.outlineColor, width: parseFloat(style.outlineWidth), style: style.outlineStyle, background, box: { width: box.width, height: box.height } };
   });
+
+/**
+ * What an element's text (or outline) colour shows as: that colour over the nearest opaque background behind it, seen
+ * through the opacity of the element and of every ancestor up to that background (a dimmed list, a faded legend).
+ */
+async function shownColour(locator: Locator, property: 'color' | 'outlineColor' = 'color'): Promise<{ shown: string; background: string; opacity: number }> {
+  const { colour, background, opacity } = await locator.evaluate((element, property) => {
+    let opacity = 1;
+    let background = 'rgb(255, 255, 255)';
+    for (let at: Element | null = element; at; at = at.parentElement) {
+      const style = getComputedStyle(at);
+      const color = style.backgroundColor;
+      if (at !== element && color !== 'rgba(0, 0, 0, 0)' && color !== 'transparent') {
+        background = color;
+        break;
+      }
+      opacity *= Number(style.opacity);
+    }
+    return { colour: getComputedStyle(element)[property], background, opacity };
+  }, property);
+  const channels = (color: string) => color.match(/\d+(\.\d+)?/g)!.slice(0, 3).map(Number);
+  const [front, back] = [channels(colour), channels(background)];
+  const shown = front.map((channel, i) => Math.round(channel * opacity + back[i]! * (1 - opacity)));
+  return { shown: `rgb(${shown.join(', ')})`, background, opacity };
+}
 
 describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and phone users', () => {
   let server: RunningServer;
@@ -212,6 +237,23 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     await row.waitFor();
     const fits = await page.locator('.sources').evaluate((table) => ({ table: table.scrollWidth, shown: table.closest('.table-scroll')!.clientWidth }));
     expect(fits.table).toBeLessThanOrEqual(fits.shown);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it("reads a chart series switched off in the legend at 4.5:1 at least, struck through rather than faded", async () => {
+    const { page, problems } = await openPage(browser);
+    await logIn(page, server.url, USERS.ada);
+    const chart = page.locator('figure.chart', { has: page.getByRole('img', { name: /^Leads seen per day, by temperature/ }) });
+    const hot = chart.getByRole('button', { name: 'Hot' });
+    await hot.click();
+    await expect.poll(() => hot.getAttribute('aria-pressed')).toBe('false');
+    const label = hot.locator('.u-label');
+    const { shown, background } = await shownColour(label);
+    expect(contrast(shown, background), `${shown} on ${background}`).toBeGreaterThanOrEqual(4.5);
+    // Still told apart from a series shown: struck through, where the others are not.
+    expect(await label.evaluate((element) => getComputedStyle(element).textDecorationLine)).toBe('line-through');
+    expect(await chart.getByRole('button', { name: 'Warm' }).locator('.u-label').evaluate((element) => getComputedStyle(element).textDecorationLine)).toBe('none');
     expect(problems).toEqual([]);
     await page.context().close();
   });
