@@ -257,4 +257,41 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     expect(problems).toEqual([]);
     await page.context().close();
   });
+
+  it('keeps the focus ring of a control inside a list dimmed while it loads at 3:1 at least', async () => {
+    const { page, problems } = await openPage(browser);
+    await logIn(page, server.url, USERS.ada);
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    const lead = page.locator('table.leads tbody th a').first();
+    await lead.waitFor();
+    await page.getByRole('combobox', { name: 'Temperature' }).selectOption('cold');
+    await expect.poll(() => page.locator('table.leads').count()).toBe(0);
+    // Back to every temperature, and forward to the cold leads, whose answer is held: the list of every temperature
+    // stays, dimmed, with the keyboard on a lead's link in it.
+    await page.goBack();
+    await lead.waitFor();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const list = /\/api\/dashboard\/leads\?/;
+    await page.route(list, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.getByRole('combobox', { name: 'Sort by' }).focus();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    while (!(await lead.evaluate((element) => element === document.activeElement))) await page.keyboard.press('Tab');
+    await page.evaluate(() => history.forward());
+    await page.locator('[aria-busy="true"] table.leads').waitFor();
+    expect(await lead.evaluate((element) => element.matches(':focus-visible'))).toBe(true);
+    const ring = await shownColour(lead, 'outlineColor');
+    expect(contrast(ring.shown, ring.background), `${ring.shown} on ${ring.background}`).toBeGreaterThanOrEqual(3);
+    // The rest of the list is dimmed still.
+    expect((await shownColour(page.locator('table.leads thead th').first())).opacity).toBeLessThan(0.6);
+    release();
+    await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+    await page.unroute(list);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });
