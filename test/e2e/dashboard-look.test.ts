@@ -294,4 +294,24 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     expect(problems).toEqual([]);
     await page.context().close();
   });
+
+  it('wraps a long email or domain in the leads and accounts tables rather than widen them past their box', async () => {
+    // An address of 117 characters with nowhere to break, its domain an account of its own.
+    const email = `${'procurement.department.'.repeat(2)}emea.x@${'very-long-subsidiary-name-'.repeat(2)}holding.test`;
+    await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/pricing`, k: 'demo-request', p: { 'email  email': email } })] });
+    await drained(server);
+    const { page, problems } = await openPage(browser, { width: 1280, height: 800 });
+    await logIn(page, server.url, USERS.ada);
+    for (const [path, table] of [
+      ['/dashboard/leads?site=acme&temperature=all', 'table.leads'],
+      ['/dashboard/accounts?site=acme', 'table.accounts'],
+    ] as const) {
+      await page.goto(`${server.url}${path}`);
+      await page.locator(table, { hasText: email.slice(0, 30) }).waitFor();
+      const fits = await page.locator(table).evaluate((element) => ({ table: element.scrollWidth, shown: element.closest('.table-scroll')!.clientWidth }));
+      expect(fits.table, path).toBeLessThanOrEqual(fits.shown);
+    }
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });
