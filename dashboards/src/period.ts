@@ -18,15 +18,30 @@ export const periodDays = (from: string, to: string) => Math.round((Date.parse(t
 const isDay = (text: string | null): text is string => text !== null && /^\d{4}-\d{2}-\d{2}$/.test(text);
 
 /**
- * A preset as the URL keeps it, `period=7d` or `period=90d` (the last 30 days are the URL without a period): the last N
- * days up to the day the link is opened, as a bookmark or a shared link of Plausible's or PostHog's reads.
+ * A preset as the URL keeps it, `period=7d`, `period=30d` or `period=90d` (the marketing page's last 30 days are its URL
+ * without a period): the last N days up to the day the link is opened, as a bookmark or a shared link of Plausible's or
+ * PostHog's reads.
  */
 const rollingDays = (params: URLSearchParams) => PRESETS.find((days) => params.get('period') === `${days}d`);
 
+/** The last N days up to today when the URL keeps a rolling preset and gives no days (days given win over a preset). */
+export function rollingPeriod(params: URLSearchParams): ViewPeriod | undefined {
+  const rolling = params.get('from') || params.get('to') ? undefined : rollingDays(params);
+  return rolling ? { from: daysBefore(today(), rolling - 1), to: today(), preset: String(rolling) } : undefined;
+}
+
+/**
+ * The days a lead list is filtered to ("Seen"), if any: a rolling preset (`period=7d`, `30d` or `90d`: the bare list is
+ * every day, so the 30 days are named too), else `from` and `to` with a missing end filled in as the API fills it.
+ */
+export function seenPeriod(params: URLSearchParams): ViewPeriod | undefined {
+  return rollingPeriod(params) ?? (params.get('from') || params.get('to') ? periodOf(params) : undefined);
+}
+
 /** As the API reads it: a period runs up to today at most (a `to` to come is today). Days given win over a preset. */
 export function periodOf(params: URLSearchParams): ViewPeriod {
-  const rolling = params.get('from') || params.get('to') ? undefined : rollingDays(params);
-  if (rolling) return { from: daysBefore(today(), rolling - 1), to: today(), preset: String(rolling) };
+  const rolling = rollingPeriod(params);
+  if (rolling) return rolling;
   const to = isDay(params.get('to')) && params.get('to')! <= today() ? params.get('to')! : today();
   const from = isDay(params.get('from')) ? params.get('from')! : daysBefore(to, 29);
   const preset = to === today() ? PRESETS.find((days) => from === daysBefore(to, days - 1)) : undefined;

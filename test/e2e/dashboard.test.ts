@@ -757,6 +757,32 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.context().close();
   });
 
+  it('keeps the leads list\'s "Seen" presets rolling in the URL, as the marketing page\'s period, and opens a bookmarked one as the last days', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    const asked: string[] = [];
+    page.on('request', (request) => request.url().includes('/api/dashboard/leads?') && asked.push(request.url()));
+    const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+    const lastAsked = () => {
+      const params = new URL(asked.at(-1) ?? 'http://none/').searchParams;
+      return [params.get('from'), params.get('to')];
+    };
+    const seen = page.getByRole('combobox', { name: 'Seen' });
+    // A bookmark of "In the last 7 days": the page showed "Any time" and listed every day.
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&period=7d`);
+    await expect.poll(() => seen.locator('option:checked').innerText()).toBe('In the last 7 days');
+    await expect.poll(lastAsked).toEqual([day(6), day(0)]);
+    // Picked: the preset in the URL, not that day's dates.
+    await seen.selectOption({ label: 'In the last 90 days' });
+    await expect.poll(() => new URL(page.url()).search).toBe('?site=acme&temperature=all&period=90d');
+    await expect.poll(lastAsked).toEqual([day(89), day(0)]);
+    await seen.selectOption({ label: 'Any time' });
+    await expect.poll(() => new URL(page.url()).search).toBe('?site=acme&temperature=all');
+    await expect.poll(lastAsked).toEqual([null, null]);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('labels each day of a short period once on the daily charts, and a single day in the middle of its chart', async () => {
     const { page, problems } = await openPage();
     // uPlot writes its axes' labels on the chart's canvas, not in the page: what each canvas last drew, and where

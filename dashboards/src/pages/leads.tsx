@@ -6,7 +6,7 @@ import { OWNERS_LIST, usePageTitle, type PageProps } from '../session.ts';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { ErrorMessage, lastPageStart, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatDecimal, formatNumber, formatTime } from '../format.ts';
-import { daysBefore, periodOf, PRESETS, today, type ViewPeriod } from '../period.ts';
+import { PRESETS, rollingPeriod, seenPeriod } from '../period.ts';
 import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList } from '../router.ts';
 
 const PAGE_SIZE = 50;
@@ -60,13 +60,15 @@ function FilterSelect({ label, value, options, onChange }: { label: string; valu
   );
 }
 
+/** No days, whether given or a rolling preset. */
+const WITHOUT_DAYS = { from: undefined, to: undefined, period: undefined };
+/** No period, and none of the filters that only mean something within one (content, pricing, new). */
+const WITHOUT_PERIOD = { ...WITHOUT_DAYS, content: undefined, pricing: undefined, new: undefined };
+
 /**
  * Sales' inbox, and every lead list the marketing panels drill down to: filters live in the URL, so a list can be
  * shared, and its CSV export carries the same filters.
  */
-/** No period, and none of the filters that only mean something within one (content, pricing, new). */
-const WITHOUT_PERIOD = { from: undefined, to: undefined, content: undefined, pricing: undefined, new: undefined };
-
 export function LeadsPage({ site, location }: PageProps) {
   const params = location.params;
   const get = (name: string) => params.get(name) ?? '';
@@ -81,10 +83,13 @@ export function LeadsPage({ site, location }: PageProps) {
   const page = get('after') ? `&after=${encodeURIComponent(get('after'))}` : get('before') ? `&before=${encodeURIComponent(get('before'))}` : `&offset=${offset}`;
   const here = hrefWith(location.path, params, {});
   useEffect(() => rememberLeadsList(here), [here]);
+  // A rolling preset (`period=7d`) has no days in the URL: its own are asked for. Days given are asked for as written,
+  // so a refusal names the one the URL got wrong.
+  const rolling = rollingPeriod(params);
   const filters = {
     site: site.id,
-    from: get('from'),
-    to: get('to'),
+    from: rolling?.from ?? get('from'),
+    to: rolling?.to ?? get('to'),
     temperature: temperature === 'all' ? '' : temperature,
     lifecycle: lifecycle === 'any' ? '' : lifecycle,
     stage: get('stage'),
@@ -135,7 +140,9 @@ export function LeadsPage({ site, location }: PageProps) {
             value={seen}
             onPick={(value) => {
               if (value === 'custom') return;
-              set(value ? { from: daysBefore(today(), Number(value) - 1), to: today() } : WITHOUT_PERIOD);
+              // Kept rolling, as the marketing page's period: a bookmark of "In the last 7 days" lists the last 7 days
+              // whenever it is opened, where it listed the same days ever after.
+              set(value ? { ...WITHOUT_DAYS, period: `${value}d` } : WITHOUT_PERIOD);
             }}
           >
             <option value="">Any time</option>
@@ -162,14 +169,6 @@ export function LeadsPage({ site, location }: PageProps) {
       )}
     </div>
   );
-}
-
-/**
- * The days the list is filtered to, if any: `from` and `to` with a missing end filled in as the API fills it (the
- * shared periodOf), so `to` alone is the 30 days up to it, not today to `to`.
- */
-function seenPeriod(params: URLSearchParams): ViewPeriod | undefined {
-  return params.get('from') || params.get('to') ? periodOf(params) : undefined;
 }
 
 /** The free-text filters, applied together with a button (or Enter). */
