@@ -1,4 +1,5 @@
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, RefObject } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
 import type { ApiError } from '../api.ts';
 import { ruleName } from '../../../scoring/labels.ts';
 import type { Lifecycle, Temperature } from '../../../collector/api/dashboard-types.ts';
@@ -112,4 +113,30 @@ export function Pager({ label, onFirst, onPrevious, onNext, onLast }: { label: s
       ))}
     </nav>
   );
+}
+
+/**
+ * A list's pager is under it: a page turned from there (`turn` wraps the turn) takes the reader to the top of the new
+ * page, its count line (`count`), focused and scrolled to once the new page is drawn (`page`, the list's answer). Not
+ * when the user has moved on meanwhile: the focus stays where they took it.
+ */
+export function usePageTurn<T extends HTMLElement>(page: unknown): { count: RefObject<T | null>; turn: (go: () => void) => void } {
+  const count = useRef<T>(null);
+  /** What had the focus as the page was turned (the pager's button); undefined when no turn is on its way. */
+  const pressed = useRef<Element | null | undefined>(undefined);
+  useEffect(() => {
+    if (pressed.current === undefined) return;
+    const from = pressed.current;
+    pressed.current = undefined;
+    // The button may be gone with the page it was on (Last page, from past the end): the focus is on the page's body then.
+    const active = document.activeElement;
+    if (active !== from && active !== document.body && active !== null) return;
+    count.current?.focus();
+    count.current?.scrollIntoView({ block: 'start' });
+  }, [page]);
+  const turn = (go: () => void) => {
+    pressed.current = document.activeElement;
+    go();
+  };
+  return { count, turn };
 }

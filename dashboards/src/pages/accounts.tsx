@@ -1,9 +1,8 @@
-import { useEffect, useRef } from 'preact/hooks';
 import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts';
 import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from '../../../scoring/account-weights.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
-import { ErrorMessage, lastPageStart, Loading, Pager, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { ErrorMessage, lastPageStart, Loading, Pager, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
 import { formatNumber } from '../format.ts';
 import { roleName } from '../../../scoring/labels.ts';
 import { hrefWith, navigate } from '../router.ts';
@@ -18,15 +17,10 @@ export function AccountsPage({ site, location }: PageProps) {
   // A page of LIMIT accounts, best first: the offset of its first, kept in the URL.
   const offset = Math.max(0, Math.floor(Number(location.params.get('offset')) || 0));
   const accounts = useApi<AccountsResponse>(`/api/dashboard/accounts${query({ site: site.id, temperature, limit: LIMIT, offset: offset || undefined })}`);
-  const toOffset = (next: number) => navigate(hrefWith(location.path, location.params, { offset: next > 0 ? String(next) : undefined }));
-  // Taken from past the end to the last page, the reader is on its count line: the button they pressed is gone.
-  const status = useRef<HTMLParagraphElement>(null);
-  const backFromPastTheEnd = useRef(false);
-  useEffect(() => {
-    if (!backFromPastTheEnd.current || !status.current) return;
-    backFromPastTheEnd.current = false;
-    status.current.focus();
-  }, [accounts.data]);
+  // A page turned from the pager at the bottom, or from past the end to the last page (the button pressed is gone with
+  // the page it was on): the reader is taken to the top of the new page, its count line, as on the leads list.
+  const pages = usePageTurn<HTMLParagraphElement>(accounts.data);
+  const toOffset = (next: number) => pages.turn(() => navigate(hrefWith(location.path, location.params, { offset: next > 0 ? String(next) : undefined })));
   // Paged: more than a page, or a page past the first (a link kept while the list shrank), which needs a way back.
   const paged = accounts.data !== undefined && (accounts.data.total > LIMIT || accounts.data.offset > 0);
   const toLast = () => toOffset(lastPageStart(accounts.data!.total, LIMIT));
@@ -63,14 +57,7 @@ export function AccountsPage({ site, location }: PageProps) {
         // An offset kept from a longer list (a link, a list that shrank): its last page is a click away.
         <p class="empty" role="status">
           No account this far down: the list has {formatNumber(accounts.data.total)}.{' '}
-          <button
-            type="button"
-            class="link-button"
-            onClick={() => {
-              backFromPastTheEnd.current = true;
-              toLast();
-            }}
-          >
+          <button type="button" class="link-button" onClick={toLast}>
             Show its last page
           </button>
         </p>
@@ -80,7 +67,7 @@ export function AccountsPage({ site, location }: PageProps) {
         </p>
       ) : (
         <div {...staleAttributes(accounts)}>
-          <p class="muted" role="status" ref={status} tabIndex={-1}>
+          <p class="muted" role="status" ref={pages.count} tabIndex={-1}>
             {paged
               ? `Accounts ${formatNumber(accounts.data.offset + 1)}–${formatNumber(accounts.data.offset + accounts.data.accounts.length)} of ${formatNumber(accounts.data.total)}, best first`
               : `${formatNumber(accounts.data.total)} ${accounts.data.total === 1 ? 'account' : 'accounts'}`}

@@ -4,7 +4,7 @@ import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts
 import { query, staleAttributes, useApi } from '../api.ts';
 import { OWNERS_LIST, usePageTitle, type PageProps } from '../session.ts';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
-import { ErrorMessage, lastPageStart, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { ErrorMessage, lastPageStart, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatDecimal, formatNumber, formatTime } from '../format.ts';
 import { PRESETS, rollingPeriod, seenPeriod } from '../period.ts';
 import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList } from '../router.ts';
@@ -164,7 +164,7 @@ export function LeadsPage({ site, location }: PageProps) {
         <Loading what="the leads" />
       ) : (
         <div {...staleAttributes(list)}>
-          <LeadTable data={list.data} site={site.id} page={page} onPage={(turn) => navigate(hrefWith(location.path, params, { ...FIRST_PAGE, ...turn }))} />
+          <LeadTable data={list.data} site={site.id} onPage={(turn) => navigate(hrefWith(location.path, params, { ...FIRST_PAGE, ...turn }))} />
         </div>
       )}
     </div>
@@ -290,20 +290,11 @@ type PageTurn = { after: string } | { before: string } | { offset: string };
 /** To the last page of a list of `total` leads ('' leaves the offset out of the URL: the first page). */
 const toLastPage = (total: number): PageTurn => ({ offset: String(lastPageStart(total, PAGE_SIZE) || '') });
 
-function LeadTable({ data, site, page, onPage }: { data: LeadListResponse; site: string; page: string; onPage: (turn: PageTurn) => void }) {
+function LeadTable({ data, site, onPage }: { data: LeadListResponse; site: string; onPage: (turn: PageTurn) => void }) {
   // A page turned from the pager at the bottom: the reader is taken to the top of the new page, its count line.
-  const count = useRef<HTMLParagraphElement>(null);
-  const turned = useRef(false);
-  useEffect(() => {
-    if (!turned.current) return;
-    turned.current = false;
-    count.current?.focus();
-    count.current?.scrollIntoView({ block: 'start' });
-  }, [page]);
-  const turn = (to: PageTurn) => {
-    turned.current = true;
-    onPage(to);
-  };
+  const pages = usePageTurn<HTMLParagraphElement>(data);
+  const count = pages.count;
+  const turn = (to: PageTurn) => pages.turn(() => onPage(to));
   const last = Math.min(data.position + data.leads.length - 1, data.total);
   // One status line, whatever the list holds: a screen reader hears it change, an empty list included.
   return (
