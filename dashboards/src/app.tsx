@@ -3,6 +3,7 @@ import type { SitesResponse } from '../../collector/api/dashboard-types.ts';
 import { ApiError, request, setCsrfToken, signOut } from './api.ts';
 import { NavigatingSelect } from './components/navigating-select.tsx';
 import { ErrorMessage, Loading } from './components/ui.tsx';
+import { focusPageHeading } from './focus.ts';
 import { AccountsPage } from './pages/accounts.tsx';
 import { AlertsPage } from './pages/alerts.tsx';
 import { LeadPage } from './pages/lead.tsx';
@@ -86,20 +87,7 @@ export function App() {
   useEffect(() => {
     if (here.path === firstPath.current) return;
     firstPath.current = here.path;
-    const region = main.current;
-    if (!region) return;
-    const heading = () => region.querySelector<HTMLElement>('h1');
-    if (heading()) return heading()!.focus();
-    // A page still loading has no heading yet: the main region takes focus, and hands it to the heading once drawn,
-    // unless the user has moved on meanwhile.
-    region.focus();
-    const drawn = new MutationObserver(() => {
-      if (!heading()) return;
-      drawn.disconnect();
-      if (document.activeElement === region) heading()!.focus();
-    });
-    drawn.observe(region, { childList: true, subtree: true });
-    return () => drawn.disconnect();
+    return focusPageHeading(main.current);
   }, [here.path]);
 
   if (failure) return <ErrorMessage error={failure} what="the dashboards" />;

@@ -1,4 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
 import { launchChromium } from '../support/browser.ts';
@@ -180,6 +180,32 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
     await page.locator('.funnel').waitFor();
     await expect.poll(() => tryAgain.count()).toBe(0);
     await expect.poll(() => focused(page)).toEqual({ tag: 'H1', role: null, text: 'Marketing' });
+    await page.context().close();
+  });
+
+  it('offers "Try again" on the leads, accounts, alerts and lead pages too, and takes the keyboard to the heading once back', async () => {
+    const { page, problems } = await openPage();
+    await logIn(page);
+    const broken = (route: Route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: 'the store broke' }) });
+    for (const [path, api, what, heading, shown] of [
+      ['/dashboard/leads?site=acme&temperature=all', /\/api\/dashboard\/leads\?/, 'the leads', 'Leads', 'table.leads'],
+      ['/dashboard/accounts?site=acme', /\/api\/dashboard\/accounts\?/, 'the accounts', 'Accounts', 'table.accounts'],
+      ['/dashboard/alerts?site=acme', /\/api\/alerts\?/, 'the alerts', 'Alerts', '.page p[role=status]'],
+      // The lead's own answer: the page shows only its loading line while it comes again.
+      [`/dashboard/leads/${encodeURIComponent(lead)}?site=acme`, /\/api\/leads\/[^/?]+\?/, 'this lead', /^grace\./, '#qualification-title'],
+    ] as const) {
+      await page.route(api, broken);
+      await page.goto(`${server.url}${path}`);
+      await expect.poll(() => page.getByRole('alert').allInnerTexts(), { message: path }).toEqual([`Could not load ${what}: the store broke`]);
+      const tryAgain = page.getByRole('button', { name: 'Try again' });
+      await tryAgain.focus();
+      await page.unroute(api);
+      await page.keyboard.press('Enter');
+      await page.locator(shown).first().waitFor();
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await expect.poll(() => focused(page), { message: path }).toMatchObject({ tag: 'H1', text: typeof heading === 'string' ? heading : expect.stringMatching(heading) });
+    }
+    expect(problems.filter((problem) => !problem.includes('status of 500'))).toEqual([]);
     await page.context().close();
   });
 

@@ -1,8 +1,9 @@
 import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts';
 import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from '../../../scoring/account-weights.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
+import { Failures } from '../components/failures.tsx';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
-import { ErrorMessage, lastPageStart, Loading, Pager, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
+import { lastPageStart, Loading, Pager, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
 import { formatNumber } from '../format.ts';
 import { roleName } from '../../../scoring/labels.ts';
 import { hrefWith, navigate } from '../router.ts';
@@ -49,9 +50,8 @@ export function AccountsPage({ site, location }: PageProps) {
         points), plus {POINTS_PER_EXTRA_ROLE} points for each further kind of role among its warm and hot leads: one keen lead alone cannot make it hot, and
         neither can students alone. A lead sales disqualified counts among its leads but adds nothing.
       </p>
-      {accounts.error ? (
-        <ErrorMessage error={accounts.error} what="the accounts" />
-      ) : !accounts.data ? (
+      <Failures panels={[[accounts, 'the accounts']]} />
+      {accounts.error ? null : !accounts.data ? (
         <Loading what="the accounts" />
       ) : accounts.data.accounts.length === 0 && accounts.data.total > 0 ? (
         // An offset kept from a longer list (a link, a list that shrank): its last page is a click away.

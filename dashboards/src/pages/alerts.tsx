@@ -4,8 +4,9 @@ import type { SiteInfo } from '../../../collector/api/dashboard-types.ts';
 import { DELIVERY_STATES, NOT_DELIVERED_TO, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
 import { ApiError, query, request, useApi, type Loaded } from '../api.ts';
 import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
+import { Failures } from '../components/failures.tsx';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
-import { ErrorMessage, Loading, TableScroll } from '../components/ui.tsx';
+import { Loading, TableScroll } from '../components/ui.tsx';
 import { formatAgo, formatList, formatNumber, formatReason, formatTime } from '../format.ts';
 import { humanize } from '../../../scoring/labels.ts';
 import { hrefWith, navigate } from '../router.ts';
@@ -68,9 +69,8 @@ export function AlertsPage({ session, site, location }: PageProps) {
           <p class="muted intro">
             <Destinations site={site} />
           </p>
-          {first.error ? (
-            <ErrorMessage error={first.error} what="the alerts" />
-          ) : !pages.last ? (
+          <Failures panels={[[first, 'the alerts']]} />
+          {first.error ? null : !pages.last ? (
             <Loading what="the alerts" />
           ) : (
             <AlertTable pages={pages} site={site} />

@@ -8,6 +8,7 @@ import { ApiError, query, request, useApi } from '../api.ts';
 import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, OWNERS_LIST, usePageTitle, type PageProps, type Session } from '../session.ts';
 import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { Chart } from '../components/chart.tsx';
+import { Failures } from '../components/failures.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, ScrollRegion, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { checklistChange, describeKeptAside, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
@@ -97,7 +98,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
             now.
           </p>
         ) : (
-          <ErrorMessage error={lead.error} what="this lead" />
+          <Failures panels={[[lead, 'this lead']]} />
         )}
         <p>
           <a href={leadsListHref(site.id)}>Back to the leads</a>

@@ -3,8 +3,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
 import { OWNERS_LIST, usePageTitle, type PageProps } from '../session.ts';
+import { Failures } from '../components/failures.tsx';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
-import { ErrorMessage, lastPageStart, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
+import { lastPageStart, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatDecimal, formatNumber, formatTime } from '../format.ts';
 import { PRESETS, rollingPeriod, seenPeriod } from '../period.ts';
 import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList } from '../router.ts';
@@ -158,9 +159,8 @@ export function LeadsPage({ site, location }: PageProps) {
       </div>
       <ActiveDrillDowns params={params} onRemove={set} afterLast={() => searchField.current} />
 
-      {list.error ? (
-        <ErrorMessage error={list.error} what="the leads" />
-      ) : !list.data ? (
+      <Failures panels={[[list, 'the leads']]} />
+      {list.error ? null : !list.data ? (
         <Loading what="the leads" />
       ) : (
         <div {...staleAttributes(list)}>

@@ -8,15 +8,15 @@ import type {
   SummaryResponse,
   TimeseriesResponse,
 } from '../../../collector/api/dashboard-types.ts';
-import type { ComponentChildren, RefObject } from 'preact';
-import { useLayoutEffect, useRef } from 'preact/hooks';
-import { query, staleAttributes, useApi, type ApiError, type Loaded } from '../api.ts';
+import type { ComponentChildren } from 'preact';
+import { query, staleAttributes, useApi, type Loaded } from '../api.ts';
 import { usePageTitle, type PageProps } from '../session.ts';
 import { Chart } from '../components/chart.tsx';
 import { COLORS, DASHES } from '../components/colors.ts';
 import { Kpi } from '../components/kpi.tsx';
 import { PeriodPicker } from '../components/period-picker.tsx';
-import { Bar, ErrorMessage, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
+import { Failures } from '../components/failures.tsx';
+import { Bar, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatDecimal, formatNumber, formatSeconds, formatShare } from '../format.ts';
 import { periodDays, periodOf } from '../period.ts';
 
@@ -41,54 +41,8 @@ function Section<T>({ loaded, what, children }: { loaded: Loaded<T>; what: strin
   return <div {...staleAttributes(loaded)}>{children(loaded.data)}</div>;
 }
 
-/** Asking again may help: Hearth could not be reached, or failed on its side. Not for a request it refused (400, 403). */
-const worthRetrying = (error: ApiError) => error.status === 0 || error.status >= 500;
-
-/** "the funnel", "the funnel and the content", "the sources, the funnel and the content". */
-const listOf = (whats: string[]) => (whats.length > 1 ? `${whats.slice(0, -1).join(', ')} and ${whats.at(-1)}` : whats[0]!);
-
-/**
- * Why panels could not load, each cause said once (a stopped server made seven identical alerts, one per panel), and
- * "Try again" where asking again may help. Every panel failing for one cause is "the figures".
- */
-function Failures({ panels, heading }: { panels: [Loaded<unknown>, string][]; heading: RefObject<HTMLHeadingElement | null> }) {
-  const button = useRef<HTMLButtonElement>(null);
-  const shown = useRef(false);
-  // The button goes once the panels load again: the focus it had goes to the page's heading, above them, not to the
-  // page's body; as it goes, before the browser paints.
-  useLayoutEffect(() => {
-    const gone = shown.current && !button.current;
-    shown.current = button.current !== null;
-    if (gone && (document.activeElement === document.body || document.activeElement === null)) heading.current?.focus();
-  });
-  const failed = panels.filter(([loaded]) => loaded.error);
-  const causes = new Map<string, { error: ApiError; whats: string[] }>();
-  for (const [{ error }, what] of failed) {
-    const key = `${error!.status} ${error!.message}`;
-    if (!causes.has(key)) causes.set(key, { error: error!, whats: [] });
-    causes.get(key)!.whats.push(what);
-  }
-  const retried = failed.filter(([loaded]) => worthRetrying(loaded.error!)).map(([loaded]) => loaded);
-  const trying = retried.some((loaded) => loaded.loading);
-  if (failed.length === 0) return null;
-  return (
-    <div class="failures">
-      {[...causes].map(([key, { error, whats }]) => (
-        <ErrorMessage key={key} error={error} what={whats.length === panels.length ? 'the figures' : listOf(whats)} />
-      ))}
-      {retried.length > 0 && (
-        // Not disabled while trying: a disabled button loses the keyboard focus.
-        <button type="button" ref={button} aria-disabled={trying ? 'true' : undefined} onClick={() => !trying && retried.forEach((loaded) => loaded.reload())}>
-          {trying ? 'Trying again…' : 'Try again'}
-        </button>
-      )}
-    </div>
-  );
-}
-
 export function MarketingPage({ site, location }: PageProps) {
   usePageTitle(`Marketing · ${site.name}`);
-  const heading = useRef<HTMLHeadingElement>(null);
   const period = periodOf(location.params);
   // The API is asked for the URL's own days, so a refusal names the one the URL got wrong (a `from` worked out here
   // from a bad `to` had it name `from`, and a bad `from` was passed over for the default); `to` is today when none.
@@ -118,9 +72,7 @@ export function MarketingPage({ site, location }: PageProps) {
   return (
     <div class="page">
       <div class="page-header">
-        <h1 tabIndex={-1} ref={heading}>
-          Marketing
-        </h1>
+        <h1 tabIndex={-1}>Marketing</h1>
         <PeriodPicker period={period} location={location} />
         <a class="button" href={`/api/leads.csv${query({ site: site.id, from: period.from, to: period.to })}`} download="">
           Export the period's leads (CSV)
@@ -129,7 +81,7 @@ export function MarketingPage({ site, location }: PageProps) {
       {!refused && (
         <p class="muted intro">Leads figures count the identified leads seen in the period, as they stand now; changes compare with {earlier(periodDays(period.from, period.to))}.</p>
       )}
-      <Failures panels={panels} heading={heading} />
+      <Failures panels={panels} />
 
       <Section loaded={summary} what={WHAT.summary}>
         {({ kpis }) => (
