@@ -1,6 +1,7 @@
 import type { AccountsResponse } from '../../../collector/api/dashboard-types.ts';
 import { ACCOUNT_WEIGHTS, POINTS_PER_EXTRA_ROLE } from '../../../scoring/account-weights.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
+import { DownloadLink } from '../components/download-link.tsx';
 import { Failures } from '../components/failures.tsx';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { lastPageStart, Loading, Pager, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
@@ -31,9 +32,9 @@ export function AccountsPage({ site, location }: PageProps) {
     <div class="page">
       <div class="page-header">
         <h1 tabIndex={-1}>Accounts</h1>
-        <a class="button" href={`/api/accounts.csv${query({ site: site.id, temperature })}`} download="">
+        <DownloadLink class="button" href={`/api/accounts.csv${query({ site: site.id, temperature })}`}>
           Export this list (CSV)
-        </a>
+        </DownloadLink>
         <label>
           Temperature{' '}
           <NavigatingSelect value={temperature} onPick={(picked) => navigate(hrefWith(location.path, location.params, { temperature: picked, offset: undefined }))}>

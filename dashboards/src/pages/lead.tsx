@@ -8,6 +8,7 @@ import { ApiError, query, request, useApi } from '../api.ts';
 import { ALERTS_NOT_SHOWN, canQualify, canSeeAlerts, OWNERS_LIST, usePageTitle, type PageProps, type Session } from '../session.ts';
 import { alertsCounted, AlertStatusBadge, RetryControls, useAlertRetry } from '../components/alert-retry.tsx';
 import { Chart } from '../components/chart.tsx';
+import { DownloadLink } from '../components/download-link.tsx';
 import { Failures } from '../components/failures.tsx';
 import { COLORS } from '../components/colors.ts';
 import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, ScrollRegion, TableScroll, TemperatureBadge } from '../components/ui.tsx';
@@ -173,9 +174,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
             </div>
           </dl>
           <p>
-            <a href={`/api/leads/${data.id}/export${query({ site: site.id })}`} download="">
-              Export everything about this person (JSON)
-            </a>
+            <DownloadLink href={`/api/leads/${data.id}/export${query({ site: site.id })}`}>Export everything about this person (JSON)</DownloadLink>
           </p>
         </Panel>
 

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LeadListResponse } from '../../../collector/api/dashboard-types.ts';
 import { query, staleAttributes, useApi } from '../api.ts';
 import { OWNERS_LIST, usePageTitle, type PageProps } from '../session.ts';
+import { DownloadLink } from '../components/download-link.tsx';
 import { Failures } from '../components/failures.tsx';
 import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { lastPageStart, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
@@ -125,9 +126,9 @@ export function LeadsPage({ site, location }: PageProps) {
     <div class="page">
       <div class="page-header">
         <h1 tabIndex={-1}>{title}</h1>
-        <a class="button" href={`/api/leads.csv${listQuery}`} download="">
+        <DownloadLink class="button" href={`/api/leads.csv${listQuery}`}>
           Export this list (CSV)
-        </a>
+        </DownloadLink>
       </div>
 
       <Filters params={params} onApply={set} searchField={searchField} typed={typed} />

@@ -15,6 +15,7 @@ import { Chart } from '../components/chart.tsx';
 import { COLORS, DASHES } from '../components/colors.ts';
 import { Kpi } from '../components/kpi.tsx';
 import { PeriodPicker } from '../components/period-picker.tsx';
+import { DownloadLink } from '../components/download-link.tsx';
 import { Failures } from '../components/failures.tsx';
 import { Bar, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatDecimal, formatNumber, formatSeconds, formatShare } from '../format.ts';
@@ -74,9 +75,9 @@ export function MarketingPage({ site, location }: PageProps) {
       <div class="page-header">
         <h1 tabIndex={-1}>Marketing</h1>
         <PeriodPicker period={period} location={location} />
-        <a class="button" href={`/api/leads.csv${query({ site: site.id, from: period.from, to: period.to })}`} download="">
+        <DownloadLink class="button" href={`/api/leads.csv${query({ site: site.id, from: period.from, to: period.to })}`}>
           Export the period's leads (CSV)
-        </a>
+        </DownloadLink>
       </div>
       {!refused && (
         <p class="muted intro">Leads figures count the identified leads seen in the period, as they stand now; changes compare with {earlier(periodDays(period.from, period.to))}.</p>
