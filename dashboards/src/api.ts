@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { leavePage, mayLeave } from './router.ts';
 
 /** What the API said went wrong: its message (for a 400, each bad parameter and what is wrong) and machine-readable code. */
 export class ApiError extends Error {
@@ -39,11 +40,15 @@ export const loginUrl = () => `/login?next=${encodeURIComponent(location.pathnam
 let signingOut = false;
 
 /**
- * Ends the session and goes to the login page. A panel's request in flight that got its 401 first sent the browser to
- * the login page with this page as `next`, and the two navigations aborted each other: the user could be left where
- * they were, or signed in again straight back to the page they left.
+ * Ends the session and goes to the login page (once the user says so, when the page holds changes not saved yet). A
+ * panel's request in flight that got its 401 first sent the browser to the login page with this page as `next`, and
+ * the two navigations aborted each other: the user could be left where they were, or signed in again straight back
+ * to the page they left.
  */
 export async function signOut(): Promise<void> {
+  // Asked before the session ends: a user who stays keeps a page that can still save.
+  if (!mayLeave()) return;
+  leavePage();
   signingOut = true;
   await request('/logout', { method: 'POST' }).catch(() => undefined);
   location.assign('/login');

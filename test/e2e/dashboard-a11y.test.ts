@@ -99,8 +99,15 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
     await page.waitForTimeout(300);
     expect(here(page)).toBe(before);
     expect(await note.inputValue()).toBe('40k approved for Q3');
+    // Taken on Enter, once the user has said to leave the note unsaved.
+    const asked: string[] = [];
+    page.on('dialog', (dialog) => {
+      asked.push(dialog.type());
+      void dialog.accept();
+    });
     await page.keyboard.press('Enter');
     await expect.poll(() => here(page)).toBe('/dashboard/leads?site=globex');
+    expect(asked).toEqual(['confirm']);
 
     // Picked from the list (or with the mouse): taken at once.
     await page.goto(leadPage());

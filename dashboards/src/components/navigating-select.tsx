@@ -14,14 +14,19 @@ const movesTheChoice = (event: KeyboardEvent) =>
 export function NavigatingSelect({ value, onPick, children }: { value: string; onPick(value: string): void; children: ComponentChildren }) {
   const [held, setHeld] = useState<string>();
   const byKey = useRef(false);
+  const select = useRef<HTMLSelectElement>(null);
   // A new value from the page (the choice taken, back and forward) drops the one held.
   useEffect(() => setHeld(undefined), [value]);
   const take = (choice: string) => {
     setHeld(undefined);
     if (choice !== value) onPick(choice);
+    // A choice the page did not take (the user stayed on a page with changes not saved) is not drawn again: the select
+    // shows the value in force. One taken draws the page, and the select with its new value.
+    if (select.current) select.current.value = value;
   };
   return (
     <select
+      ref={select}
       value={held ?? value}
       onMouseDown={() => (byKey.current = false)}
       onKeyDown={(event) => {

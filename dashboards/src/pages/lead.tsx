@@ -15,7 +15,7 @@ import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, Scro
 import { checklistChange, describeKeptAside, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
 import { formatDecimal, formatNumber, formatReason, formatSeconds, formatTime, linkPath } from '../format.ts';
 import { humanize, ruleName, sameOwner, sourceName } from '../../../scoring/labels.ts';
-import { leadsListHref } from '../router.ts';
+import { leadsListHref, useUnsavedChanges } from '../router.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
 interface LeadDetail {
@@ -364,6 +364,9 @@ function Timeline({ events, older }: { events: TimelineEvent[]; older: boolean }
   );
 }
 
+/** A note's field is one line high, as tall as its lines up to six: a long note scrolls, or is made taller by hand. */
+const noteRows = (note: string) => Math.min(6, note.split('\n').length);
+
 /** A verdict as the form holds it: the site's framework, its boxes and notes, the owner. */
 function fields(verdict: Verdict): ChecklistFields {
   return { framework: verdict.framework, boxes: verdict.boxes, notes: verdict.notes, owner: verdict.owner };
@@ -392,6 +395,9 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const required = site.qualification.required;
   const keptAside = describeKeptAside(verdict.keptAside, humanize);
   const status = lead.lifecycle ? lifecycleLabel(lead.lifecycle) : verdict.prospect ? 'Prospect' : 'Lead';
+  // A box ticked, a note or an owner typed, a reason for disqualifying: leaving the page asks first.
+  const unsaved = checklistChange(loaded, { framework, boxes, notes, owner }, frameworkBoxes);
+  useUnsavedChanges(!readOnly && (Object.keys(unsaved).length > 0 || reason.trim() !== ''));
 
   /** Shows the qualification as the server has it, every change included, and measures the next changes from it. */
   function fill(current: Verdict) {
@@ -477,9 +483,8 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
         onSubmit={(event) => {
           event.preventDefault();
           if (readOnly || saving) return;
-          const change = checklistChange(loaded, { framework, boxes, notes, owner }, frameworkBoxes);
-          if (Object.keys(change).length === 0) setMessage({ text: 'Nothing to save: the checklist is as it was loaded.' });
-          else void save(change, describe);
+          if (Object.keys(unsaved).length === 0) setMessage({ text: 'Nothing to save: the checklist is as it was loaded.' });
+          else void save(unsaved, describe);
         }}
       >
         {/* Nothing disabled while it saves: a disabled control drops the keyboard's focus. The buttons say they are
@@ -497,15 +502,17 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
                   {humanize(box)}
                   {required.includes(box) && <span class="muted"> (required)</span>}
                 </label>
-                <input
-                  type="text"
+                {/* A text area: a note of several lines (written through the API, or here) keeps its line breaks,
+                    which a one-line field dropped, and saved so. */}
+                <textarea
                   class="note"
+                  rows={noteRows(notes[box] ?? '')}
                   aria-label={`Note on ${humanize(box).toLowerCase()}`}
                   placeholder={readOnly ? undefined : 'Note'}
                   readOnly={readOnly}
                   maxLength={2000}
                   value={notes[box] ?? ''}
-                  onInput={(event) => setNotes({ ...notes, [box]: (event.target as HTMLInputElement).value })}
+                  onInput={(event) => setNotes({ ...notes, [box]: (event.target as HTMLTextAreaElement).value })}
                 />
               </li>
             ))}
@@ -544,7 +551,6 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
           // The reason goes once disqualified (Enter in it submits too): the keyboard goes on from the button.
           disqualifyButton.current?.focus();
           // With the checklist's changes not saved yet: the notes typed before deciding are kept, not thrown away.
-          const unsaved = checklistChange(loaded, { framework, boxes, notes, owner }, frameworkBoxes);
           if (verdict.disqualified) void save({ ...unsaved, disqualified: false }, describe);
           else void save({ ...unsaved, disqualified: true, reason: reason.trim() }, describe);
         }}
