@@ -9,7 +9,7 @@ import { AlertsPage } from './pages/alerts.tsx';
 import { LeadPage } from './pages/lead.tsx';
 import { LeadsPage } from './pages/leads.tsx';
 import { MarketingPage } from './pages/marketing.tsx';
-import { FIRST_PAGE, hrefWith, interceptLinks, navigate, useLocation, type Location } from './router.ts';
+import { cameBack, FIRST_PAGE, hrefWith, interceptLinks, navigate, useLocation, type Location } from './router.ts';
 import { canSeeAlerts, OWNERS_LIST, usePageTitle, type PageProps, type Session } from './session.ts';
 
 /** The navigation's pages; some only for the roles that may see them. */
@@ -83,11 +83,12 @@ export function App() {
     return () => document.removeEventListener('click', interceptLinks);
   }, []);
 
-  // After moving to another page, focus its heading so keyboard and screen-reader users start there.
+  // After moving to another page, focus its heading so keyboard and screen-reader users start there. Without scrolling
+  // to it on a page come back to by Back or Forward: the page goes back to where it was left (useScrollRestore).
   useEffect(() => {
     if (here.path === firstPath.current) return;
     firstPath.current = here.path;
-    return focusPageHeading(main.current);
+    return focusPageHeading(main.current, { preventScroll: cameBack() });
   }, [here.path]);
 
   if (failure) return <ErrorMessage error={failure} what="the dashboards" />;

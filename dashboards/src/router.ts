@@ -9,45 +9,110 @@ const listeners = new Set<() => void>();
 const notify = () => listeners.forEach((listener) => listener());
 const here = () => location.pathname + location.search;
 
-/**
- * The history entry shown: its address, and its place in the tab's history, numbered in each entry's state as this
- * page makes them, so that a Back or Forward the user takes back can be undone by as many steps the other way.
- */
-let shown = { href: here(), index: entryIndex() ?? 0 };
-if (entryIndex() === undefined) history.replaceState({ ...history.state, index: shown.index }, '');
-function entryIndex(): number | undefined {
-  const index: unknown = history.state?.index;
-  return typeof index === 'number' ? index : undefined;
+/** What this page keeps in each history entry's state: its place in the tab's history, and a key of its own. */
+interface Entry {
+  index: number;
+  key: string;
 }
+const newEntry = (index: number): Entry => ({ index, key: `${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}` });
+function entryOf(state: unknown): Entry | undefined {
+  const { index, key } = (state ?? {}) as Partial<Entry>;
+  return typeof index === 'number' && typeof key === 'string' ? { index, key } : undefined;
+}
+
+/**
+ * The history entry shown: its address, its place in the tab's history (numbered as this page makes entries, so that
+ * a Back or Forward the user takes back can be undone by as many steps the other way) and its key (which its scroll
+ * position is kept under).
+ */
+let shown = { href: here(), ...(entryOf(history.state) ?? newEntry(0)) };
+if (!entryOf(history.state)) history.replaceState({ ...history.state, index: shown.index, key: shown.key }, '');
+
+/**
+ * Each entry's scroll position, by its key, for the tab's life (a reload, a login page in between). The page puts it
+ * back itself once its data is drawn (useScrollRestore): the browser's own restoring came before a list was there, on
+ * a page too short to scroll, and left the reader at the top.
+ */
+history.scrollRestoration = 'manual';
+const SCROLLS = 'hearth.scroll';
+const scrolls = new Map<string, number>(readScrolls());
+addEventListener('scroll', () => scrolls.set(shown.key, scrollY), { passive: true });
+addEventListener('pagehide', () => {
+  try {
+    sessionStorage.setItem(SCROLLS, JSON.stringify([...scrolls].slice(-100)));
+  } catch {
+    // Storage refused (a privacy mode): a reload starts at the top.
+  }
+});
+function readScrolls(): [string, number][] {
+  try {
+    const kept: unknown = JSON.parse(sessionStorage.getItem(SCROLLS) ?? '[]');
+    const isPosition = (pair: unknown): pair is [string, number] => Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'number';
+    return Array.isArray(kept) ? kept.filter(isPosition) : [];
+  } catch {
+    // Storage refused, or what it holds unreadable: no position kept.
+    return [];
+  }
+}
+
+/** Where the page shown was left, while it is to be put back there: come back to by Back or Forward, or reloaded. */
+const arrival = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+let restoreTo = arrival?.type === 'reload' || arrival?.type === 'back_forward' ? scrolls.get(shown.key) : undefined;
+/** Whether the page shown was come back to by Back or Forward, rather than newly opened. */
+let traversed = false;
 
 /** Set while the history steps back to the entry the user chose to stay on: that step shows nothing new. */
 let stayingPut = false;
-addEventListener('popstate', () => {
+addEventListener('popstate', (event) => {
   if (stayingPut) {
     stayingPut = false;
     return;
   }
-  const index = entryIndex();
-  // An anchor in the page (the skip link) is the same page: nothing to lose.
-  if (here() !== shown.href && !mayLeave()) {
+  const entry = entryOf(event.state);
+  // An anchor in the page (the skip link) is the same page: nothing to lose, nothing to draw.
+  if (here() === shown.href) return;
+  if (!mayLeave()) {
     // The browser has already moved: back to the entry the user stays on. One it cannot find (an anchor's entry, which
     // this page did not number) is added again.
-    if (index !== undefined && index !== shown.index) {
+    if (entry && entry.index !== shown.index) {
       stayingPut = true;
-      history.go(shown.index - index);
-    } else history.pushState({ index: shown.index + 1 }, '', shown.href);
+      history.go(shown.index - entry.index);
+    } else {
+      shown = { ...shown, index: shown.index + 1 };
+      history.pushState({ index: shown.index, key: shown.key }, '', shown.href);
+    }
     return;
   }
-  shown = { href: here(), index: index ?? shown.index };
+  shown = { href: here(), ...(entry ?? newEntry(shown.index)) };
+  restoreTo = scrolls.get(shown.key);
+  traversed = true;
   notify();
 });
 
 export function navigate(href: string, { replace = false } = {}): void {
   if (href === here() || !mayLeave()) return;
-  const index = replace ? shown.index : shown.index + 1;
-  history[replace ? 'replaceState' : 'pushState']({ index }, '', href);
-  shown = { href: here(), index };
+  scrolls.set(shown.key, scrollY);
+  const entry = replace ? { index: shown.index, key: shown.key } : newEntry(shown.index + 1);
+  history[replace ? 'replaceState' : 'pushState'](entry, '', href);
+  shown = { href: here(), ...entry };
+  restoreTo = undefined;
+  traversed = false;
   notify();
+}
+
+/** Whether the page shown was come back to by Back or Forward: it goes back to where it was left, not to its top. */
+export const cameBack = () => traversed;
+
+/**
+ * Scrolls back to where the reader left this page, once `drawn` (its data in and drawn), when they come back to it by
+ * Back or Forward or reload it: going back to a list landed at its top.
+ */
+export function useScrollRestore(drawn: boolean): void {
+  useEffect(() => {
+    if (!drawn || restoreTo === undefined) return;
+    scrollTo(0, restoreTo);
+    restoreTo = undefined;
+  }, [drawn]);
 }
 
 /** The forms of the page shown, each saying whether it holds changes not saved yet. */

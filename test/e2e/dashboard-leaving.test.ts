@@ -5,12 +5,13 @@ import type { RunningServer } from '../../collector/server.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
 import { configUsers, logIn, openPage, seedHotLead } from '../support/dashboard-browser.ts';
-import { startTestServer, TEST_TOKEN } from '../support/server.ts';
+import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 /**
- * Leaving a dashboard page and coming back to it: a lead's qualification changed but not saved is not lost without a
- * word (a link, Back, another site, a reload), and a note's line breaks survive a save; an export followed after the
- * session ended goes through the login page and back, rather than save an error as the file.
+ * Leaving a dashboard page and coming back to it: Back to a list or the marketing page goes back to where the reader
+ * was; a lead's qualification changed but not saved is not lost without a word (a link, Back, another site, a
+ * reload), and a note's line breaks survive a save; an export followed after the session ended goes through the login
+ * page and back, rather than save an error as the file.
  */
 describe.runIf(browserTestsEnabled())('leaving a dashboard page and coming back, in Chromium', () => {
   const sam = { name: 'sam', role: 'sales', password: 'sam-calls-the-hot-leads' } as const;
@@ -22,7 +23,7 @@ describe.runIf(browserTestsEnabled())('leaving a dashboard page and coming back,
     [server, browser] = await Promise.all([
       startTestServer({
         sites: [
-          { id: 'acme', name: 'Acme website', origins: ['https://www.acme.test'] },
+          { id: 'acme', name: 'Acme website', origins: [SITE_ORIGIN], pageGroups: { pricing: ['/pricing*'] } },
           { id: 'globex', name: 'Globex', origins: ['https://globex.test'] },
         ],
         users: await configUsers([sam]),
@@ -30,6 +31,12 @@ describe.runIf(browserTestsEnabled())('leaving a dashboard page and coming back,
       launchChromium(),
     ]);
     lead = await seedHotLead(server);
+    // A list longer than the window: 40 newsletter readers, who read the pricing page first.
+    for (let n = 0; n < 40; n++) {
+      const form = { n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', t: Date.now() - (n + 2) * 60_000, p: { 'email  email': `reader${n}.${newVisitor()}@acme-readers.test` } };
+      await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: Date.now() - (n + 3) * 60_000 }), wireEvent(form)] });
+    }
+    await drained(server);
   });
   afterAll(async () => {
     await browser?.close();
@@ -144,6 +151,54 @@ describe.runIf(browserTestsEnabled())('leaving a dashboard page and coming back,
     await page.locator('.breadcrumb a').click();
     await expect.poll(() => new URL(page.url()).pathname).toBe('/dashboard/leads');
     expect(asked.seen).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('goes back to where the reader was on the leads list and the marketing page once drawn, the heading focused without scrolling', async () => {
+    const { page, problems } = await openPage(browser);
+    await logIn(page, server.url, sam);
+    const scrolled = () => page.evaluate(() => scrollY);
+    const focusedTag = () => page.evaluate(() => document.activeElement?.tagName);
+    // Each list's answer a moment late, as a long list's is: the position waits for it.
+    await page.route(/\/api\/dashboard\/leads\?/, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.continue();
+    });
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&sort=recent`);
+    const far = page.locator('table.leads tbody tr').nth(30).locator('th a');
+    await far.scrollIntoViewIfNeeded();
+    const left = await scrolled();
+    expect(left).toBeGreaterThan(500);
+    await far.click();
+    await page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
+    // A new page starts at its heading, at the top.
+    await expect.poll(scrolled).toBe(0);
+    await page.goBack();
+    await expect.poll(scrolled).toBe(left);
+    expect(await focusedTag()).toBe('H1');
+    // Forward: the lead, as it was left, at its top; Back again, the list where it was.
+    await page.goForward();
+    await page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
+    await expect.poll(scrolled).toBe(0);
+    await page.goBack();
+    await expect.poll(scrolled).toBe(left);
+    // So does a reload.
+    await page.reload();
+    await page.locator('table.leads').waitFor();
+    await expect.poll(scrolled).toBe(left);
+
+    // The marketing page, left from its content panel far down.
+    await page.goto(`${server.url}/dashboard?site=acme`);
+    const content = page.locator('.content-lists a', { hasText: '/pricing' });
+    await content.scrollIntoViewIfNeeded();
+    const down = await scrolled();
+    expect(down).toBeGreaterThan(500);
+    await content.click();
+    await page.locator('table.leads').waitFor();
+    await page.goBack();
+    await expect.poll(scrolled).toBe(down);
+    expect(await focusedTag()).toBe('H1');
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -7,7 +7,7 @@ import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { lastPageStart, Loading, Pager, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
 import { formatNumber } from '../format.ts';
 import { roleName } from '../../../scoring/labels.ts';
-import { hrefWith, navigate } from '../router.ts';
+import { hrefWith, navigate, useScrollRestore } from '../router.ts';
 import { usePageTitle, type PageProps } from '../session.ts';
 
 const LIMIT = 100;
@@ -19,6 +19,7 @@ export function AccountsPage({ site, location }: PageProps) {
   // A page of LIMIT accounts, best first: the offset of its first, kept in the URL.
   const offset = Math.max(0, Math.floor(Number(location.params.get('offset')) || 0));
   const accounts = useApi<AccountsResponse>(`/api/dashboard/accounts${query({ site: site.id, temperature, limit: LIMIT, offset: offset || undefined })}`);
+  useScrollRestore(!accounts.loading);
   // A page turned from the pager at the bottom, or from past the end to the last page (the button pressed is gone with
   // the page it was on): the reader is taken to the top of the new page, its count line, as on the leads list.
   const pages = usePageTurn<HTMLParagraphElement>(accounts.data);

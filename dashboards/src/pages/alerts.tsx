@@ -9,7 +9,7 @@ import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { Loading, TableScroll } from '../components/ui.tsx';
 import { formatAgo, formatList, formatNumber, formatReason, formatTime } from '../format.ts';
 import { humanize } from '../../../scoring/labels.ts';
-import { hrefWith, navigate } from '../router.ts';
+import { hrefWith, navigate, useScrollRestore } from '../router.ts';
 import { ALERTS_NOT_SHOWN, canSeeAlerts, usePageTitle, type PageProps } from '../session.ts';
 
 /** The alerts the page lists at first; "Show older" adds as many again. */
@@ -41,6 +41,7 @@ export function AlertsPage({ session, site, location }: PageProps) {
   const status = location.params.get('status') ?? '';
   const pages = useAlertPages(allowed ? `/api/alerts${query({ site: site.id, status, limit: PAGE_SIZE })}` : null);
   const { first } = pages;
+  useScrollRestore(!first.loading);
   const refused = !allowed || first.error?.status === 403;
   const { counts } = pages;
   return (

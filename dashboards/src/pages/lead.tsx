@@ -15,7 +15,7 @@ import { Bar, ErrorMessage, LifecycleBadge, lifecycleLabel, Loading, Panel, Scro
 import { checklistChange, describeKeptAside, describeQualificationChange, type ChecklistFields } from '../checklist.ts';
 import { formatDecimal, formatNumber, formatReason, formatSeconds, formatTime, linkPath } from '../format.ts';
 import { humanize, ruleName, sameOwner, sourceName } from '../../../scoring/labels.ts';
-import { leadsListHref, useUnsavedChanges } from '../router.ts';
+import { leadsListHref, useScrollRestore, useUnsavedChanges } from '../router.ts';
 
 /** GET /api/leads/:id, as far as this page reads it. */
 interface LeadDetail {
@@ -81,6 +81,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
   const lead = useApi<LeadDetail>(`/api/leads/${encodeURIComponent(id)}${query({ site: site.id })}`);
   const name = lead.data ? personName(lead.data.profile) || lead.data.email : 'Lead';
   usePageTitle(name);
+  useScrollRestore(!lead.loading);
   if (lead.error) {
     const successors = lead.error.replacedBy ?? [];
     return (

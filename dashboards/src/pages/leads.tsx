@@ -9,7 +9,7 @@ import { NavigatingSelect } from '../components/navigating-select.tsx';
 import { lastPageStart, LifecycleBadge, Loading, Pager, ReasonChips, TableScroll, TemperatureBadge, usePageTurn } from '../components/ui.tsx';
 import { formatAgo, formatDay, formatDecimal, formatNumber, formatTime } from '../format.ts';
 import { PRESETS, rollingPeriod, seenPeriod } from '../period.ts';
-import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList } from '../router.ts';
+import { FIRST_PAGE, hrefWith, navigate, rememberLeadsList, useScrollRestore } from '../router.ts';
 
 const PAGE_SIZE = 50;
 
@@ -111,6 +111,8 @@ export function LeadsPage({ site, location }: PageProps) {
   const unassigned = get('unassigned') === '1';
   const listQuery = query(filters) + (unassigned ? '&owner=' : '');
   const list = useApi<LeadListResponse>(`/api/dashboard/leads${listQuery}&limit=${PAGE_SIZE}${page}`);
+  // Come back to by Back or Forward: where the reader was, once the list is drawn.
+  useScrollRestore(!list.loading);
   const title = lifecycle === 'mql' && temperature === 'all' ? 'MQLs' : temperature === 'hot' && lifecycle === 'any' ? 'Hot leads' : 'Leads';
   usePageTitle(`${title} · ${site.name}`);
 

@@ -20,6 +20,7 @@ import { Failures } from '../components/failures.tsx';
 import { Bar, Loading, Panel, TableScroll, TemperatureBadge } from '../components/ui.tsx';
 import { formatDecimal, formatNumber, formatSeconds, formatShare } from '../format.ts';
 import { periodDays, periodOf } from '../period.ts';
+import { useScrollRestore } from '../router.ts';
 
 /** What each panel's figures are called in a message. */
 const WHAT = {
@@ -66,6 +67,8 @@ export function MarketingPage({ site, location }: PageProps) {
     [pricing, WHAT.pricing],
   ];
   // The server refused the period (a day that does not exist, more than a view covers): it is none to describe.
+  // Come back to by Back or Forward: where the reader was, once every panel is drawn (the page's height is theirs).
+  useScrollRestore(panels.every(([loaded]) => !loaded.loading));
   const refused = panels.some(([loaded]) => loaded.error?.status === 400);
   /** A drill-down: the leads seen in the period that match `filters`, in the leads list (every temperature unless said). */
   const leads = (filters: Record<string, string>) => `/dashboard/leads${query({ site: site.id, from: period.from, to: period.to, temperature: 'all', ...filters })}`;
