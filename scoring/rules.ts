@@ -303,9 +303,17 @@ export const pricingPages = (signals: Pick<SignalRules, 'pricingPageGroup' | 'pr
  */
 export const signalsSchema = z
   .object({
-    /** Forms that ask to talk to sales: a demo, a quote, the pricing grid. */
+    /**
+     * Forms that ask to talk to sales, the article's strongest signals: a demo, a quote, the pricing grid, a meeting
+     * or a call (« sollicitation d'un rendez-vous commercial », « demande de rappel »), documentation, an offer
+     * configured online. A plain contact form is not one: support, press and job seekers write there too (a site whose
+     * contact form is its sales inquiry adds "*contact*").
+     */
     // Patterns ignore case, not accents: "Demande de démo" needs its own.
-    requestForms: globs.default(['*demo*', '*démo*', '*quote*', '*devis*', '*pricing*', '*tarif*', '*contact*sales*', '*contact*commercial*']),
+    requestForms: globs.default([
+      '*demo*', '*démo*', '*quote*', '*devis*', '*pricing*', '*tarif*', '*contact*sales*', '*commercial*', '*talk*', '*rendez*vous*',
+      '*rdv*', '*meeting*', '*appointment*', '*call*', '*rappel*', '*documentation*', '*brochure*', '*configura*',
+    ]),
     /** Where the pricing pages are: this page group of the site; a site without the default group finds them by these paths. */
     pricingPageGroup: z.string().min(1).default(DEFAULT_PRICING_PAGE_GROUP),
     pricingPaths: pathGlobs.default(['/pricing*', '/tarif*', '*/pricing*', '*/tarif*']),

@@ -56,8 +56,10 @@ describe('default rules', () => {
   it('read a request for sales however the form is named', () => {
     const requestForm = new RegExp(globsToRegex(defaultRules({}).signals.requestForms).replace('(?i)', ''), 'i');
     const named = ['demo-request', 'Request a Demo', 'Contact Sales', 'contact_sales', 'contactSales', 'contact-our-sales-team', 'Contacter un commercial', 'demande-de-devis', 'Get a Quote'];
+    // The article's other strong signals (QA: a meeting or a callback made no MQL).
+    named.push('prise-de-rendez-vous', 'rdv-commercial', 'demande-de-rappel', 'talk-to-sales', 'schedule-a-call', 'book-a-meeting', 'demande-documentation', 'configurateur');
     expect(named.filter((name) => !requestForm.test(name))).toEqual([]);
-    expect(['newsletter', 'contact', 'webinar-signup', 'sales-newsletter'].filter((name) => requestForm.test(name))).toEqual([]);
+    expect(['newsletter', 'contact', 'nous-contacter', 'webinar-signup', 'sales-newsletter', 'livre-blanc', 'inscription-evenement'].filter((name) => requestForm.test(name))).toEqual([]);
   });
 
   it('make a JSON Schema for editors', () => {
