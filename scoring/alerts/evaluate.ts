@@ -97,11 +97,16 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
   const hotArmed = next.score < rules.signals.hotRearmBelow ? true : hot && active ? false : wasArmed;
   // What new rules find with no new event (a wider request form, fewer visits for weak signals) is the rules' news,
   // not the lead's: the snapshot records it, and nothing alerts.
-  if (!active && previous && rulesHash !== undefined && previous.rules_hash !== rulesHash) return { hotArmed, signals: events };
+  const rulesChanged = previous !== undefined && rulesHash !== undefined && previous.rules_hash !== rulesHash;
+  if (!active && rulesChanged) return { hotArmed, signals: events };
+  // Active under new rules (a visit came before the full pass after a restart reached the lead): the snapshot's
+  // signals are the old rules', so only what happened after it is news. A pricing visit of before, which the new rules
+  // now find long enough, alerted for the lead that came back first and for no one who came back after the pass.
+  const newsSince = rulesChanged ? timeOf(previous.last_seen) : -Infinity;
 
   const known = new Map((previous ? signalsOf(previous) : []).map((signal) => [signal.signal, signal.at]));
   for (const signal of next.signals) {
-    if (next.kind !== 'lead' || !recent(signal.at)) continue;
+    if (next.kind !== 'lead' || !recent(signal.at) || timeOf(signal.at) <= newsSince) continue;
     const before = known.get(signal.signal);
     if (before !== undefined && (STATES.has(signal.signal) || timeOf(before) >= timeOf(signal.at))) continue;
     events.push({

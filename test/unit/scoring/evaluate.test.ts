@@ -55,6 +55,19 @@ describe('"became hot" with hysteresis', () => {
     expect(active.signals.map((signal) => signal.signal)).toEqual(['hot']);
   });
 
+  it('takes a visit before the full pass under new rules for news of that visit alone: not a signal the rules found in an older one (QA)', () => {
+    const visit = clickHouseTime(NOW - 20 * 60_000);
+    const before = toSnapshot('acme', lead(30, { last_seen: clickHouseTime(NOW - 18 * 60_000) }), clickHouseTime(NOW - 15 * 60_000), true, 'old rules');
+    // 80 s on pricing 20 minutes ago, a pricing_dwell once the rules ask 60 s; then an unrelated page view now.
+    const dwell: ActiveSignal = { signal: 'pricing_dwell', at: visit, detail: '1 min 20 s engaged on pricing in one visit' };
+    const back = evaluateSignals('acme', rules, before, lead(30, { last_seen: clickHouseTime(NOW - 30_000), signals: [dwell] }), NOW, 'new rules');
+    expect(back.signals).toEqual([]);
+    // What the new visit does is news all the same.
+    const request: ActiveSignal = { signal: 'demo_request', at: clickHouseTime(NOW - 60_000), detail: 'form demo' };
+    const asked = evaluateSignals('acme', rules, before, lead(30, { last_seen: clickHouseTime(NOW - 30_000), signals: [dwell, request] }), NOW, 'new rules');
+    expect(asked.signals.map((signal) => signal.signal)).toEqual(['demo_request']);
+  });
+
   it('gives the same alert id when the same change is evaluated twice (a restart before the snapshot was written)', () => {
     const previous = toSnapshot('acme', lead(40, { last_seen: clickHouseTime(NOW - 120_000) }), clickHouseTime(NOW - 60_000), true, 'h');
     const first = evaluateSignals('acme', rules, previous, lead(70), NOW);
