@@ -122,11 +122,10 @@ const opensStore = (command: Command) => (COMMAND_OPTIONS[command] as readonly s
 
 /**
  * A day, or a moment as RFC 3339 writes it (`t` and `z` in either case, any fraction of a second, a space for the `T`,
- * which RFC 3339 allows for readability and `date --rfc-3339` prints), or without seconds.
+ * which RFC 3339 allows for readability and `date --rfc-3339` prints), or without seconds. The zone is optional here
+ * only so that a time without one is refused saying what it lacks.
  */
-const DATE = /^(\d{4}-\d{2}-\d{2})(?:([Tt ])(\d{2}:\d{2})(?:(:\d{2})(?:\.\d+)?)?(?:[Zz]|([+-])(\d{2}):(\d{2})))?$/;
-/** A moment without its zone ("2026-09-07T13:15"), which is refused saying what it lacks. */
-const ZONELESS = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/;
+const DATE = /^(\d{4}-\d{2}-\d{2})(?:([Tt ])(\d{2}:\d{2})(?:(:\d{2})(?:\.\d+)?)?([Zz]|([+-])(\d{2}):(\d{2}))?)?$/;
 
 /** parseArgs keeps the last of a repeated option: `--site a --site b` would run on b alone, without a word. */
 function refuseRepeats(tokens: ReturnType<typeof parseArgs>['tokens'] = []): void {
@@ -191,12 +190,12 @@ function readOptions(command: Command, given: string[]) {
   // A date is UTC midnight; a time needs its zone, so the same command means the same moment everywhere.
   const date = (flag: string, text: string | undefined) => {
     if (text === undefined) return undefined;
-    // Said as such: a time without its zone is the mistake to expect (it reads as the author's local time), and the
-    // general message would send them to the date such a text already is.
-    if (ZONELESS.test(text)) throw new UsageError(`--${flag} "${text}" has a time but no zone: add Z for UTC or an offset such as +02:00 (${text}Z)`);
     const match = DATE.exec(text);
     if (!match) throw new UsageError(`--${flag} expects a date such as 2026-03-01 or 2026-03-01T09:00:00Z, got "${text}"`);
-    const [, day, separator, minute, second, sign, offsetHours, offsetMinutes] = match;
+    const [, day, separator, minute, second, zone, sign, offsetHours, offsetMinutes] = match;
+    // Said as such: a time without its zone is the mistake to expect (it reads as the author's local time), and the
+    // general message would send them to the date such a text already is.
+    if (separator && !zone) throw new UsageError(`--${flag} "${text}" has a time but no zone: add Z for UTC or an offset such as +02:00 (${text}Z)`);
     // With a T, the form ECMAScript's Date reads by its standard rather than by each engine's guess.
     const value = new Date(separator ? `${day}T${text.slice(day!.length + 1)}` : text);
     // A month, hour or second past its end that Date does not roll over (2026-13-01, a leap second's :60).

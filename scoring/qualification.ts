@@ -177,10 +177,15 @@ export function qualificationProblems(current: QualificationState, change: SentC
 export function applyQualificationChange(current: QualificationState, change: QualificationChange, replaying = false): QualificationState {
   const refused = qualificationProblems(current, change, replaying);
   if (refused) throw refused;
+  return mergeQualificationChange(current, change);
+}
+
+/** The state a change makes of the current one, for a change qualificationProblems found nothing wrong with. */
+export function mergeQualificationChange(current: QualificationState, change: QualificationChange): QualificationState {
   const framework = change.framework ?? current.framework;
   // Switching frameworks loses nothing: the boxes and notes the new framework lacks are kept, out of sight
   // (judgeQualification), for a switch back; those the two share (authority is in BANT and CHAMP) carry over.
-  const next: QualificationState = {
+  return {
     framework,
     boxes: { ...current.boxes, ...change.boxes } as Record<string, boolean>,
     notes: { ...current.notes, ...change.notes } as Record<string, string>,
@@ -188,7 +193,6 @@ export function applyQualificationChange(current: QualificationState, change: Qu
     disqualified: change.disqualified ?? current.disqualified,
     reason: change.disqualified === false ? '' : (change.reason ?? current.reason),
   };
-  return next;
 }
 
 /**

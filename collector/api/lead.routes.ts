@@ -2,9 +2,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
-  applyQualificationChange,
   emptyQualification,
   judgeQualification,
+  mergeQualificationChange,
   qualificationChangeSchema,
   qualificationProblems,
   sameQualification,
@@ -299,7 +299,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       if (Object.keys(change.data).length === 0) return unchanged;
       // Stored with the site's framework, as a replay reads a change's boxes in the framework it names.
       const applied = { ...change.data, framework };
-      const next = applyQualificationChange(before, applied);
+      // Checked above (qualificationProblems): merged without checking it again.
+      const next = mergeQualificationChange(before, applied);
       // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the
       // history lists what changed. It was checked above all the same, so a wrong box is refused either way.
       if (sameQualification(next, before)) return unchanged;
