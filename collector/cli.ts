@@ -69,7 +69,8 @@ Environment:
   HEARTH_WAL_MAX_MB     undelivered events kept on disk while ClickHouse is down, before 503 (default: 1024)
   HEARTH_WAL_FLUSH_ROWS, HEARTH_WAL_FLUSH_MS
                         move the log into ClickHouse at this many rows or after this long (default: 10000, 1000)
-  HEARTH_SEND_ALERTS    false on all collectors but one: only that one sends alerts (default: true)
+  HEARTH_SEND_ALERTS    false: this collector records alerts and never sends them (default: true; with a
+                        ClickHouse server, one collector at a time sends, the others taking over if it stops)
   HEARTH_RESCORE_SLICE_LEADS
                         a full rescoring works in slices of about this many leads (default: 100000)
   LOG_LEVEL             ${LOG_LEVELS.join(', ')} (default: info)`;

@@ -40,6 +40,8 @@ export interface HearthMetrics {
   alertAttempt(channel: AlertChannel, state: 'delivered' | 'pending' | 'dead'): void;
   /** Reads the scorer's gauges at each scrape. */
   watchScoring(status: () => ScoringStatus): void;
+  /** Reads at each scrape whether this collector sends the alerts. */
+  watchAlertSending(sending: () => boolean): void;
 }
 
 /** The kinds of alert destination (sites[].alerts.destinations[].type). */
@@ -136,6 +138,15 @@ export function createMetrics(): HearthMetrics {
     registers: [registry],
   });
   for (const channel of ALERT_CHANNELS) for (const outcome of Object.values(ALERT_OUTCOMES)) alertAttempts.inc({ channel, outcome }, 0);
+  let alertSending: (() => boolean) | undefined;
+  new Gauge({
+    name: 'hearth_alerts_sending',
+    help: 'Whether this collector sends the alerts (1) or only records them (0: HEARTH_SEND_ALERTS=false, or another collector of the ClickHouse server holds the alert sender lease).',
+    registers: [registry],
+    collect() {
+      if (alertSending) this.set(alertSending() ? 1 : 0);
+    },
+  });
 
   // Whether scores are current: what waits for its round, a full pass (start, hourly, a rules change) under way and
   // how far it got, and when the last one ended. Read from the scorer at each scrape.
@@ -189,6 +200,9 @@ export function createMetrics(): HearthMetrics {
     alertAttempt: (channel, state) => alertAttempts.inc({ channel, outcome: ALERT_OUTCOMES[state] }),
     watchScoring(status) {
       scoring = status;
+    },
+    watchAlertSending(sending) {
+      alertSending = sending;
     },
   };
 }

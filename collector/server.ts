@@ -15,6 +15,7 @@ import { erasureFilter } from './ingest/erasures.ts';
 import { ALERT_SEND_TIMEOUT_MS, createAlertDispatcher, type AlertDispatcher } from '../scoring/alerts/index.ts';
 import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
 import { lockDataDir } from './store/data-dir-lock.ts';
+import { holdAlertSending, type SenderLease } from './store/sender-lease.ts';
 import { clusterTarget, prepareForCollector, withStorageConfig, type StorePreparation } from './store/prepare.ts';
 
 export interface ServerOptions {
@@ -72,13 +73,15 @@ const LATE_ANSWERS_MS = 2000;
 interface Opened {
   preparation: StorePreparation;
   dispatcher?: AlertDispatcher | undefined;
+  /** With a ClickHouse server: whether this collector is the one that sends the alerts. */
+  senderLease?: SenderLease;
   scorer?: Scorer;
   sink?: WalSink;
   app?: FastifyInstance;
 }
 
 /** Closes what a start opened, each step bounded, in a shutdown's order; the store's client is left to the caller. */
-async function shutDown({ preparation, dispatcher, scorer, sink, app }: Opened): Promise<void> {
+async function shutDown({ preparation, dispatcher, senderLease, scorer, sink, app }: Opened): Promise<void> {
   const preparationStopped = preparation.stop(PREPARATION_CLOSE_MS);
   // No alert is sent from here on (those the last batches raise go at the next start), and those in flight have until
   // the end to be answered: cut off at the end of a shutdown, a send a slow receiver took was sent again at the next
@@ -103,6 +106,8 @@ async function shutDown({ preparation, dispatcher, scorer, sink, app }: Opened):
   await within(scorer?.close(), SCORER_CLOSE_MS);
   // A send in flight gets its whole timeout from the start of the shutdown, or 3 s more when that has passed.
   await within(dispatcher?.close(), Math.max(ALERTS_CLOSE_MS, ALERT_SEND_TIMEOUT_MS - (Date.now() - stoppedSendingAt)));
+  // Given up once its sends are recorded, so that another collector takes the sending over at once, not in a minute.
+  await within(senderLease?.stop(), ALERTS_CLOSE_MS);
   await preparationStopped;
 }
 
@@ -240,6 +245,7 @@ async function startOn(
     onAttempt: ({ destinationType, state }) => destinationType && state !== 'suppressed' && metrics.alertAttempt(destinationType, state),
   });
   opened.dispatcher = dispatcher;
+  metrics.watchAlertSending(() => env.sendAlerts && (store.url ? opened.senderLease?.held() === true : true));
   const scorer = createScorer({
     config,
     client,
@@ -315,7 +321,23 @@ async function startOn(
     if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');
     if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events, identities, stored scores and alerts are kept (storage.retentionDays)');
     if (!env.sendAlerts) app.log.info({}, 'this collector records alerts and does not send them (HEARTH_SEND_ALERTS=false): another collector sends them');
-    if (env.sendAlerts && !closing) dispatcher.start();
+    else if (closing) return;
+    else if (!store.url) dispatcher.start();
+    else {
+      // Of the collectors of one ClickHouse server, one sends what they all record: the first to take the lease.
+      opened.senderLease = holdAlertSending(client, cluster, {
+        onHeld() {
+          app.log.info({}, 'this collector sends the alerts (it holds the hearth_alert_sender lease)');
+          dispatcher.start();
+        },
+        onWait: (holder) => app.log.info({ holder }, 'another collector sends the alerts: this one records them, and sends them if it stops'),
+        onLost(holder) {
+          dispatcher.pause();
+          app.log.warn({ holder }, 'another collector took the alert sending over while this one was cut off from ClickHouse: this one no longer sends');
+        },
+        onError: (err) => app.log.warn({ err }, 'cannot take the alert sender lease; trying again shortly'),
+      });
+    }
   });
   return {
     app,

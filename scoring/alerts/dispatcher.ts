@@ -80,6 +80,8 @@ export interface AlertDispatcher {
   enqueue(alerts: Alert[]): Promise<EnqueueResult>;
   /** Starts sending what is due, now and as it becomes due. */
   start(): void;
+  /** Starts no send until start() is called again (another collector sends now); those in flight go on. */
+  pause(): void;
   /** Looks at the outbox now (after a retry was requested, say) instead of at the next poll. */
   wake(): void;
   /**
@@ -408,7 +410,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         // a dead letter now, not a pending retry of something that no longer exists.
         const dueAt = (delivery: Delivery) => (destinationFor(delivery) ? delivery.nextAttemptAt : at);
         for (const delivery of candidates) {
-          if (closing || holds > 0 || inFlight.size >= concurrency) break;
+          if (!started || closing || holds > 0 || inFlight.size >= concurrency) break;
           if (dueAt(delivery) > at || sendingTo(destinationOf(delivery)) >= perDestination) continue;
           launch(delivery);
         }
@@ -418,7 +420,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     } catch (err) {
       log.warn({ err }, 'cannot read the alert outbox; trying again shortly');
     }
-    if (!closing) timer = setTimeout(requestScan, Math.max(0, wakeIn));
+    if (started && !closing) timer = setTimeout(requestScan, Math.max(0, wakeIn));
   }
 
   /** One scan at a time; a request during a scan runs another right after it. */
@@ -463,6 +465,10 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
       if (started || closing) return;
       started = true;
       requestScan();
+    },
+    pause() {
+      started = false;
+      clearTimeout(timer);
     },
     wake: requestScan,
     stopSending,

@@ -294,6 +294,22 @@ describe('the outbox across restarts and repeats', () => {
     expect(hooks.requests).toHaveLength(1);
   });
 
+  it('sends nothing while paused (another collector sends), records what it is given, and sends it once started again', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const alerts = dispatcher(site, { destinations: [webhook(hooks.url)] });
+    alerts.pause();
+    const alert = sampleAlert({ site });
+    expect(await alerts.enqueue([alert])).toMatchObject({ queued: 1 });
+    // Several looks at the outbox (every 200 ms here) would have found it due.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(hooks.requests).toHaveLength(0);
+    expect((await deliveries(site, alert.id))[0]).toMatchObject({ state: 'pending', attempts: 0 });
+    alerts.start();
+    await settledAs(site, alert.id, 'delivered');
+    expect(hooks.requests).toHaveLength(1);
+  });
+
   it('stores and delivers an alert enqueued twice only once', async () => {
     const site = newSite();
     const hooks = await receiver();
