@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { compile as compileTrust } from '@fastify/proxy-addr';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { apiRoutes } from './api/api.routes.ts';
@@ -92,6 +93,13 @@ function refuseUnreadable(this: FastifyInstance, err: Error & { code?: string },
   socket.destroy(err);
 }
 
+/** Fastify's trust of a list of proxies (proxy-addr's), for addresses written with a port too. */
+function trustedIn(list: string[] | false): ((address: string, hop: number) => boolean) | false {
+  if (!list) return false;
+  const trusted = compileTrust(list);
+  return (address, hop) => trusted(withoutPort(address), hop);
+}
+
 /** An address as a proxy may write it with a port, without it: `203.0.113.9:51234`, `[2001:db8::1]:443` or `[2001:db8::1]`. */
 export function withoutPort(address: string): string {
   const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(address);
@@ -109,7 +117,9 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
     logger,
     // true is the one proxy in front: the client's address is the last one it appended to X-Forwarded-For. Fastify's
     // own true would take the first, which the client writes itself (a way around the per-address login limit).
-    trustProxy: config.server.trustProxy === true ? (_address: string, hop: number) => hop === 0 : config.server.trustProxy,
+    // A list is matched with each address's port left out, as it is read then (withoutPort): a listed proxy that a
+    // proxy after it wrote with its port ("10.0.0.5:4001") was not trusted, and became every visitor behind it.
+    trustProxy: config.server.trustProxy === true ? (_address: string, hop: number) => hop === 0 : trustedIn(config.server.trustProxy),
     // One log line per request would drown the errors at beacon rates.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,

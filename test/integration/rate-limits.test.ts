@@ -92,6 +92,27 @@ describe('behind a proxy that writes the client\'s port', () => {
       await proxied.close();
     }
   });
+
+
+  it('trusts a listed proxy written with a port (Azure Application Gateway behind Front Door): the client is the address before it', async () => {
+    // The socket is 127.0.0.1; the proxy before it, 10.0.0.5, wrote itself with a port.
+    const proxied = await startTestServer({ server: { host: '127.0.0.1', port: 0, trustProxy: ['127.0.0.1', '10.0.0.0/8'] }, limits: { requestsPerMinutePerIp: 2 } });
+    try {
+      const statuses = async (from: string) => {
+        const all = [];
+        for (let n = 1; n <= 3; n++) all.push((await post(proxied.url, { from })).status);
+        return all;
+      };
+      expect(await statuses('198.51.100.30, 10.0.0.5:4001')).toEqual([202, 202, 429]);
+      // Another client behind the same proxy has a limit of its own.
+      expect(await statuses('198.51.100.31, 10.0.0.5:4001')).toEqual([202, 202, 429]);
+      // A proxy not listed is the client, by its address whatever its port.
+      expect(await statuses('198.51.100.32, 192.0.2.9:4001')).toEqual([202, 202, 429]);
+      expect((await post(proxied.url, { from: '198.51.100.33, 192.0.2.9:4002' })).status).toBe(429);
+    } finally {
+      await proxied.close();
+    }
+  });
 });
 
 describe('without server.trustProxy', () => {
