@@ -443,7 +443,10 @@ const USUAL_STAGES: Record<string, Stage> = {
 
 /**
  * Free-mail providers: a personal address says nothing about a company. The grid's covered countries' own providers
- * (Belgium, Switzerland, Luxembourg) are here too: without them, strangers on skynet.be made one account.
+ * (Belgium, Switzerland, Luxembourg) are here too: without them, strangers on skynet.be made one account; so are the
+ * world's largest (Russia, China, Korea, India…) and the throwaway mailboxes form spam comes from, which the accounts'
+ * wider list (accounts.ts) had and the score had not: a CEO's demo request from yopmail.com lost no points. The rule
+ * is matched against each lead in the scoring query, so it lists the providers that matter rather than all 8,700.
  */
 export const FREE_MAIL_DOMAINS = [
   'gmail.com', 'googlemail.com', 'yahoo.com', 'yahoo.fr', 'hotmail.com', 'hotmail.fr', 'outlook.com', 'outlook.fr', 'live.com',
@@ -453,6 +456,13 @@ export const FREE_MAIL_DOMAINS = [
   'yahoo.co.uk', 'hotmail.co.uk', 'live.co.uk', 'yahoo.de', 'hotmail.de', 't-online.de', 'yahoo.es', 'hotmail.es', 'yahoo.it',
   'hotmail.it', 'libero.it', 'skynet.be', 'telenet.be', 'proximus.be', 'scarlet.be', 'voo.be', 'hotmail.be', 'outlook.be',
   'live.be', 'bluewin.ch', 'hispeed.ch', 'sunrise.ch', 'gmx.ch', 'hotmail.ch', 'pt.lu',
+  'mail.ru', 'yandex.ru', 'ya.ru', 'rambler.ru', 'bk.ru', 'inbox.ru', 'list.ru', 'ukr.net', 'qq.com', 'foxmail.com', '163.com', '126.com',
+  'yeah.net', 'sina.com', 'naver.com', 'daum.net', 'hanmail.net', 'rediffmail.com', 'yahoo.co.jp', 'yahoo.co.in', 'yahoo.com.br',
+  'uol.com.br', 'bol.com.br', 'hotmail.com.br', 'seznam.cz', 'wp.pl', 'o2.pl', 'onet.pl', 'interia.pl', 'tutanota.com', 'tuta.io',
+  'zohomail.com', 'fastmail.com', 'hushmail.com', 'mailbox.org', 'posteo.de', 'comcast.net', 'verizon.net', 'att.net',
+  'yopmail.com', 'yopmail.fr', 'mailinator.com', 'guerrillamail.com', 'sharklasers.com', 'grr.la', '10minutemail.com',
+  'temp-mail.org', 'tempmail.com', 'trashmail.com', 'throwawaymail.com', 'getnada.com', 'maildrop.cc', 'dispostable.com',
+  'mailnesia.com', 'spamgourmet.com', 'jetable.org', 'mytrashmail.com', 'mohmal.com', 'emailondeck.com',
 ];
 
 /**

@@ -311,6 +311,14 @@ describe('recency, caps and negatives', () => {
     expect(reason(lead, 'unsubscribed')).toMatchObject({ points: -20 });
   });
 
+  it('takes points away for the mailboxes form spam comes from and the world\'s large providers, as the accounts do (QA: a CEO at yopmail.com lost none)', async () => {
+    const site = newSite();
+    const domains = ['yopmail.com', 'mailinator.com', 'mail.ru', 'qq.com', 'guerrillamail.com', 'naver.com'];
+    await insert(domains.map((domain, n) => form(site, `spam-${n}`, 'demo-request', `ceo@${domain}`, { job_title: 'CEO' })));
+    const leads = await score(site);
+    for (const domain of domains) expect(reason(byEmail(leads, `ceo@${domain}`), 'free-mail'), domain).toMatchObject({ kind: 'negative', points: -10 });
+  });
+
   it('keeps an unsubscribe at full points however old, past the window too: a lasting state, not a fading signal', async () => {
     const site = newSite();
     await insert([
