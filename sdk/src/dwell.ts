@@ -49,7 +49,7 @@ export function trackDwell(): () => void {
     measure();
     // Never without the page's URL (the collector refuses the whole batch): the time waits for the first view.
     if (engagedMs && pageUrl) {
-      push('e', { u: pageUrl, ms: engagedMs, sd: maxScroll });
+      push('e', { u: pageUrl, ms: engagedMs, sd: maxScroll, t: Math.min(accounted, lastActive + ACTIVE_MS) });
       engagedMs = 0;
     }
   };

@@ -22,7 +22,7 @@ export function trackForms(): void {
     // Never into the page: a control named like a form's own property ("elements", "getAttribute") hides it.
     try {
       // method="dialog" (or a button's formmethod="dialog", a dialog's Cancel) closes a dialog: nothing is sent.
-      if (form.hasAttribute('data-hearth-ignore') || /dia/.test(form.method + submitter?.formMethod)) return;
+      if (form.closest('[data-hearth-ignore]') || /dia/.test(form.method + submitter?.formMethod)) return;
       const fields: Record<string, string> = {};
       for (const field of form.elements as unknown as Iterable<HTMLInputElement>) {
         // A fieldset in form.elements has no value, and a form-associated custom element's may be no text (a number).
@@ -38,8 +38,9 @@ export function trackForms(): void {
           // French mobile, "activit" a secteur d'activité; "entrep", "fonct", "indus" and "organ" are entreprise,
           // fonction, industry and organisation cut as far as they stay unmistakable. Given and family names are found by "name": given-name, givenName,
           // family_name.) Written here, not as an exported constant hoisted to the top of the snippet: 10 bytes of gzip.
+          // The words' order is the one the built snippet gzips smallest in (6 bytes fewer than the order of the list above).
           (explicit ||
-            /mail|courr|name|nom|size|employ|salari|effec|headc|staff|taille|job|title|position|role|fonct|poste|compan|organ|soci|entrep|indus|sect|countr|pays|phone|tel|mobile|portab|activit/.test(
+            /headc|name|compan|soci|activit|role|phone|countr|nom|organ|salari|sect|taille|poste|courr|title|portab|fonct|tel|mail|employ|effec|indus|size|job|pays|entrep|mobile|position|staff/.test(
               key,
             )) &&
           // Never read, even when the pattern above matches ("cardholder_name", "nom_sur_la_carte", "passport_country",

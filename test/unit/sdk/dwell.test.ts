@@ -33,6 +33,37 @@ describe('engaged dwell', () => {
     expect(total(page)).toBe(30_000);
   });
 
+  it('dates a piece left from before the visitor went idle when its time stopped counting, in the visit it belongs to', async () => {
+    const page = await openPage();
+    const start = Date.now();
+    activeFor(10);
+    // The last move at 5 s; an hour later, the tab still visible and focused, the visitor closes it.
+    seconds(3600);
+    dispatchEvent(new Event('pagehide'));
+    // Checkpoints at 15 and 30 s, then the rest: not a visit of its own an hour later (QA: a third "visit to pricing"
+    // and a false alert), but the visit's, dated 30 s after the last move.
+    expect(engagement(page).map((piece) => [piece.ms, piece.t - start, piece.ss])).toEqual([
+      [15_000, 15_000, undefined],
+      [15_000, 30_000, undefined],
+      [5_000, 35_000, undefined],
+    ]);
+    expect(new Set(page.requests.map((request) => request.batch.sid)).size).toBe(1);
+  });
+
+  it('keeps a piece in its visit when the laptop slept with the page open (timers stopped meanwhile)', async () => {
+    const page = await openPage();
+    const start = Date.now();
+    activeFor(5);
+    // The lid closed: no timer runs for 8 hours; the page wakes up focused and visible, and the first tick comes.
+    vi.setSystemTime(Date.now() + 8 * 3600_000);
+    seconds(1);
+    setFocused(false);
+    seconds(1);
+    expect(engagement(page)).toEqual([expect.objectContaining({ ms: 30_000, t: start + 30_000 })]);
+    expect(engagement(page)[0]!.ss).toBeUndefined();
+    expect(new Set(page.requests.map((request) => request.batch.sid)).size).toBe(1);
+  });
+
   it('counts the page’s own scrolling as activity, not an inner element scrolling by itself (a carousel)', async () => {
     const page = await openPage();
     const carousel = document.createElement('div');

@@ -160,6 +160,16 @@ describe('form capture', () => {
     expect(page.events('f')).toEqual([]);
   });
 
+  it('skips a form inside an element marked data-hearth-ignore (an account area, a checkout), as it skips fields there', async () => {
+    const page = await openPage();
+    const area = document.createElement('section');
+    area.setAttribute('data-hearth-ignore', '');
+    document.body.append(area);
+    area.append(form('<input name="email" value="a@b.test">'));
+    submit(area.querySelector('form')!);
+    expect(page.events('f')).toEqual([]);
+  });
+
   it('skips the fields inside an element marked data-hearth-ignore: a fieldset, a wrapper', async () => {
     const page = await openPage();
     submit(
