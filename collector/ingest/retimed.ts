@@ -97,6 +97,17 @@ export function retimedEvents(client: Pick<ClickHouseClient, 'query'>, storeReac
         await stored(batch, unknown(missing), found);
       }
       await erasedBefore(batch, receivedAt, missing.filter((id) => !found.has(id)), found);
+      // Copies that arrived at once (every open tab resends the retry queue as the browser comes back online) each
+      // found no first copy: the first to get here gives them its arrival time, and the others take it (nothing runs
+      // between this look and this claim), so they are stored once. A claim whose batch is then refused (a full log)
+      // is the time its next copy takes.
+      const arrival = toClickHouseTime(receivedAt);
+      for (const id of missing) {
+        if (found.has(id)) continue;
+        const claimed = known.get(key(batch.s, id));
+        if (claimed === undefined) known.set(key(batch.s, id), arrival);
+        else found.set(id, claimed);
+      }
       return found;
     },
     remember(batch, receivedAt, rows) {

@@ -273,6 +273,18 @@ describe('POST /collect', () => {
     expect(body.leads[0]).toMatchObject({ events: 2, pageviews: 1, score: 20 });
   });
 
+  it('stores once the copies of an event of a clock set wrong that arrive at once (each open tab resends the retry queue as the browser comes back online)', async () => {
+    const visitor = newVisitor();
+    const fast = Date.now() + 10 * 60_000;
+    const batch = { s: 'acme', v: visitor, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: fast, sid: randomUUID() }), wireEvent({ n: 't', k: 'clicked', t: fast + 1, sid: randomUUID() })] };
+    const statuses = await Promise.all([1, 2, 3].map(() => postBatch(server, batch).then((response) => response.status)));
+    expect(statuses).toEqual([202, 202, 202]);
+    const rows = await storedEvents(server, visitor);
+    expect(rows.map((row) => row.event_id).sort()).toEqual(batch.e.map((event) => event.i).sort());
+    const { body } = await getJson(server, `/api/leads?site=acme&visitor=${visitor}`);
+    expect(body.leads[0]).toMatchObject({ events: 2, pageviews: 1 });
+  });
+
   it('finds the time of the first copy in ClickHouse when the copy sent again reaches another collector', async () => {
     const visitor = newVisitor();
     const slow = Date.UTC(2001, 0, 1);
