@@ -72,6 +72,9 @@ describe.runIf(browserTestsEnabled())('engaged dwell in Chromium', () => {
     const started = Date.now();
     for (let visit = 0; visit < 100; visit++) {
       await page.goto(`${site.url}/pricing?visit=${visit}`);
+      // Engaged time counts only in a focused page, which a new tab of a busy machine may not be yet: a visit with
+      // none sends no piece, and this test is about losing none sent.
+      await page.waitForFunction(() => document.hasFocus());
       await page.mouse.move(50, 50 + visit);
       await page.waitForTimeout(20);
       await page.mouse.move(60, 60 + visit);
