@@ -157,11 +157,11 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   /**
    * The 404 of a person erased (erasedAt): an erasure sent again (a client that timed out), an export, or a CRM's sync
    * reading the lead after one says so, rather than "no such lead" as for a mistyped id. False when there was no such
-   * erasure.
+   * erasure, or when an erased browser came back since: what it sent after is an anonymous visitor's, kept.
    */
   async function answeredErased(reply: FastifyReply, site: string, id: string): Promise<boolean> {
     const at = await erasedAt(client, site, id);
-    if (at === undefined) return false;
+    if (at === undefined || (visitorOfId(id) && (await findVisitor(client, site, id)))) return false;
     reply.code(404).send({ error: `the person of "${id}" on site "${site}" was erased at ${at}: nothing of theirs is kept`, code: 'already_erased', erasedAt: at });
     return true;
   }

@@ -395,8 +395,9 @@ export async function createWalSink({
           onFlush(performance.now() - startedAt, rows);
         }
         // An erasure that ran while the insert was on its way has not taken its rows: they go before the scorer hears
-        // of them. All the log gave, as an attempt that failed may have stored some of what this one dropped.
-        const taken = erasures ? await erasures.stored(logged) : 0;
+        // of them. What this insert carried; after a failed attempt, all the log gave, as that attempt may have stored
+        // some of what this one dropped.
+        const taken = erasures ? await erasures.stored(attempt === 0 ? batches : logged) : 0;
         if (taken > 0) log.info({ rows: taken }, 'deleted events of a person erased while they were being inserted');
         // Events of a person erased before they came (a phone's retry queue) are in the log's records all the same,
         // in clear, until their segment is deleted: sealed now, it is once drained, as after an erasure's purge.

@@ -191,6 +191,9 @@ describe.runIf(browserTestsEnabled())('leaving a dashboard page and coming back,
     // The marketing page, left from its content panel far down.
     await page.goto(`${server.url}/dashboard?site=acme`);
     const content = page.locator('.content-lists a', { hasText: '/pricing' });
+    // Every panel drawn: one still loading above the content panel is shorter, and left it in view without scrolling.
+    await content.waitFor();
+    await expect.poll(() => page.locator('.loading').count()).toBe(0);
     await content.scrollIntoViewIfNeeded();
     const down = await scrolled();
     expect(down).toBeGreaterThan(500);

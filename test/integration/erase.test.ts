@@ -509,6 +509,25 @@ describe('erasing a person', () => {
     expect(seen).toEqual({ reads: 6, deletions: 0, inserts: 5 });
   });
 
+  it('keeps out what an erased browser sends later, known before the insert, with no deletion to take it back', async () => {
+    const laptop = newVisitor();
+    await post(laptop, [form(30, { email: `ada.${laptop}@alpha.test`, job_title: 'CEO' })]);
+    await drained(server);
+    expect((await erase((await leadOf(laptop)).id as string)).status).toBe(200);
+    // A collector that learns of the erasure before its first insert: the page view the laptop's retry queue sends
+    // (recorded before the erasure) is dropped from it, and never stored. QA: the log said "deleted events of a person
+    // erased while they were being inserted", and ClickHouse ran two deletions, for a row no insert had carried.
+    const seen = { deletions: 0 };
+    const other = await otherCollector(() => true, {
+      erasures: { query: (params) => server.client.query(params), command: (params) => (seen.deletions++, server.client.command(params)) } as Pick<ClickHouseClient, 'query' | 'command'>,
+    });
+    await other.write(batchToRows({ s: 'acme', v: laptop, e: [view(10, '/pricing')] as WireBatch['e'] }, Date.now()));
+    await other.drained();
+    await other.close();
+    expect(await count(`events WHERE visitor_id = {visitor:String}`, { visitor: laptop })).toBe(0);
+    expect(seen.deletions).toBe(0);
+  });
+
   it('keeps the next user of a shared computer whole when their form was still in another collector’s log', async () => {
     // Ada gave her email on her laptop and on a shared PC; then Bob took the PC over, but what he did there waits in
     // a second collector's log (ClickHouse cut off): when Ada is erased, the PC is still hers as far as the store knows.
@@ -861,6 +880,13 @@ describe('an anonymous visitor, by its browser id (`v_…`)', () => {
     expect((await getJson(server, `/api/leads?site=acme&visitor=${browser}`)).body.leads).toEqual([]);
     expect(await getJson(server, `/api/leads/${id}/export?site=acme`)).toMatchObject({ status: 404, body: { code: 'already_erased' } });
     expect(await erase(id)).toMatchObject({ status: 404, body: { code: 'already_erased', error: expect.stringMatching(new RegExp(`^the person of "${id}" on site "acme" was erased at `)) } });
+
+    // The browser comes back: a new anonymous visitor, kept, whom no answer calls erased with "nothing of theirs kept".
+    await post(browser, [view(0, '/product/b')], newVisitor());
+    await drained(server);
+    expect((await getJson(server, `/api/leads?site=acme&visitor=${browser}`)).body.leads).toMatchObject([{ id, kind: 'visitor', events: 1 }]);
+    expect(await getJson(server, `/api/leads/${id}?site=acme`)).toMatchObject({ status: 404, body: { code: 'lead_not_found' } });
+    expect(await getJson(server, `/api/leads/${id}/export?site=acme`)).toMatchObject({ status: 200, body: { events: [expect.objectContaining({ path: '/product/b' })] } });
   });
 
   it('is the identified lead’s once its browser gave an email: 409 naming the lead, and nothing erased', async () => {
