@@ -14,7 +14,7 @@ import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cl
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
 import { clusterTarget, prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
 import { MigrationRefused, migrationScript, readMigrations } from './store/migrate.ts';
-import { freshRetentionStatements } from './store/retention.ts';
+import { eventExpired, freshRetentionStatements } from './store/retention.ts';
 import { historySlices } from './demo/history.ts';
 import { listedLeads, scoreOfSnapshot, sitePatterns } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
@@ -614,12 +614,18 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
   let events = 0;
   let leads = 0;
   let written = 0;
+  // Made older than storage.retentionDays: the events table's TTL drops them as they are inserted.
+  const retentionDays = config.storage?.retentionDays;
+  let expired = 0;
   // A large history takes minutes (30,000 visitors: ~2.5): what it is doing is said every few seconds, never silent.
   console.log(`writing ${counted(history.days, 'day')} of ${counted(visitors, 'visitor')} for site "${site.id}"…`);
   let said = Date.now();
   for (const rows of historySlices(history, DEMO_SLICE)) {
-    await insertEvents(client, rows);
+    // Each slice holds its visitors' whole history: their identities are as old as their latest visit, as a collector
+    // would have kept them (else a retention would expire at once the leads who gave their email long ago).
+    await insertEvents(client, rows, { wholeHistory: true });
     events += rows.length;
+    if (retentionDays !== undefined) expired += rows.filter((row) => eventExpired(retentionDays, row, history.now)).length;
     written = Math.min(visitors, written + DEMO_SLICE);
     // A lead's email carries its visitor's number: no two slices share one.
     leads += new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
@@ -631,7 +637,8 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
   console.log(`scoring ${counted(leads, 'lead')}…`);
   await refreshStoredScores(config, store, client);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`wrote ${counted(events, 'event')} of ${counted(visitors, 'visitor')} (${counted(leads, 'lead')}) for site "${site.id}" in ${seconds} s to ${describeStore(store)}`);
+  const kept = expired > 0 ? `; ${counted(expired, 'event')} older than storage.retentionDays (${retentionDays}) not kept` : '';
+  console.log(`wrote ${counted(events, 'event')} of ${counted(visitors, 'visitor')} (${counted(leads, 'lead')}) for site "${site.id}" in ${seconds} s to ${describeStore(store)}${kept}`);
 };
 
 /** The error to show when a command reads a store that was never migrated, else undefined. */
@@ -662,6 +669,7 @@ async function refreshStoredScores(config: HearthConfig, store: StoreOptions, cl
     // Where the collector would listen, as its alerts link when no dashboardUrl is configured.
     dashboardUrl: () => config.dashboardUrl ?? `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`,
     giveUpOnFailure: true,
+    cluster: clusterTarget(store),
   });
   try {
     await scorer.settled();

@@ -5,7 +5,7 @@ import { leadPageUrl } from '../scoring/alerts/config.ts';
 import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts';
 import type { LeadScore, LeadSlice } from '../scoring/compile.ts';
 import { accountColleagues, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
-import { carryQualificationsOver, currentQualifications } from './api/lead-store.ts';
+import { carryQualificationsOver, currentQualifications, forgetQualifications } from './api/lead-store.ts';
 import { rulesOf, scoreSite, sitePatterns } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
@@ -15,6 +15,7 @@ import { toClickHouseTime } from '../scoring/sql.ts';
 import { inTurns } from '../scoring/turns.ts';
 import { encodedInsertOf } from './store/client.ts';
 import { keepIdentities } from './store/retention.ts';
+import type { ClusterTarget } from './store/cluster-ddl.ts';
 import { unrunnablePatterns } from '../scoring/patterns.ts';
 
 export interface ScorerOptions {
@@ -41,6 +42,8 @@ export interface ScorerOptions {
   ready?: Promise<unknown> | undefined;
   /** The rules' patterns were found runnable as the collector started: not checked again once `ready`. */
   patternsChecked?: boolean;
+  /** The cluster the store runs on, if any: the qualifications a retention forgets are deleted on every node. */
+  cluster?: ClusterTarget | undefined;
   now?: () => number;
 }
 
@@ -108,7 +111,7 @@ const roundCost = (wallMs: number, cpu: NodeJS.CpuUsage): number => Math.min(wal
  * same trigger and the outbox drops the copy). Every lead is rescored at start and hourly, so that rule changes
  * apply and scores decay without new events.
  */
-export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, sliceLeads = SLICE_LEADS, giveUpOnFailure = false, ready, patternsChecked = false, now = Date.now }: ScorerOptions): Scorer {
+export function createScorer({ config, client, log, drained, onAlerts, dashboardUrl, fullEveryMs = 3_600_000, roundGapMs = 1000, querySettings, sliceLeads = SLICE_LEADS, giveUpOnFailure = false, ready, patternsChecked = false, cluster, now = Date.now }: ScorerOptions): Scorer {
   let lastRoundAt = 0;
   let lastRoundMs = 0;
   const pending = new Map<string, Set<string>>();
@@ -326,6 +329,11 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       const ms = performance.now() - pass.startedAt;
       lastPasses.set(siteId, { endedAt: now(), ms });
       log.info?.({ site: siteId, scored: pass.scored, ms: Math.round(ms) }, `rescored every lead and visitor of site "${siteId}" (${pass.scored.toLocaleString('en-US')}) in ${(ms / 1000).toFixed(1)} s`);
+      // At start and hourly, as the passes: the checklists of the leads the retention has expired since go too.
+      if (retentionDays !== undefined) {
+        const forgotten = await forgetQualifications(client, siteId, retentionDays, cluster);
+        if (forgotten.length > 0) log.info?.({ site: siteId, leads: forgotten.length, retentionDays }, 'deleted the qualification history of leads storage.retentionDays has expired');
+      }
     }
   }
 

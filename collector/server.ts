@@ -6,7 +6,7 @@ import { buildApp } from './app.ts';
 import { firstStartAdmin, mergeUsers, replacedAdminWarning, usersFromEnvironment, type FirstAdmin } from './auth/accounts.ts';
 import type { UserEntry } from './auth/users.ts';
 import { ConfigError, refuseUnrunnablePatterns } from './config/load.ts';
-import { sitePatterns } from './api/scores.ts';
+import { rulesOf, sitePatterns } from './api/scores.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
@@ -257,6 +257,7 @@ async function startOn(
     sliceLeads: env.sliceLeads,
     ready,
     patternsChecked,
+    cluster,
   });
   opened.scorer = scorer;
   metrics.watchScoring(() => scorer.status());
@@ -312,6 +313,16 @@ async function startOn(
   if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
   if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
   if (adminGone) app.log.warn(adminGone);
+  const retentionDays = config.storage?.retentionDays;
+  for (const site of config.sites) {
+    const { windowDays } = rulesOf(site);
+    if (retentionDays !== undefined && retentionDays < windowDays) {
+      app.log.warn(
+        { site: site.id, retentionDays, windowDays },
+        `storage.retentionDays (${retentionDays}) is shorter than site "${site.id}"'s scoring window (${windowDays} days): its scores count the last ${retentionDays} days only, form answers included, and its dashboards show no more than that of a longer period`,
+      );
+    }
+  }
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   url = address.replace('[::1]', 'localhost');
   let closing: Promise<void> | undefined;

@@ -579,6 +579,26 @@ function deleteWhere(client: Pick<ClickHouseClient, 'command'>, table: string, c
 }
 
 /**
+ * Deletes the qualification history of a site's leads a retention has forgotten: no stored score of theirs is left
+ * (those go `retentionDays` after the lead was last seen, as its identity rows do) and sales changed nothing of it
+ * within those days. Sales' notes (a phone number, why the budget froze) would otherwise outlive every other trace of
+ * the person, out of reach of an export or an erasure, which find a lead by those. Returns the leads' ids.
+ */
+export async function forgetQualifications(client: ClickHouseClient, site: string, retentionDays: number, cluster?: ClusterTarget): Promise<string[]> {
+  const forgotten = await rows<{ lead_id: string }>(
+    client,
+    `SELECT lead_id FROM lead_qualifications WHERE site_id = {site:String}
+     GROUP BY lead_id
+     HAVING max(changed_at) < now64(3, 'UTC') - toIntervalDay({days:UInt32})
+        AND lead_id NOT IN (SELECT lead_id FROM lead_scores WHERE site_id = {site:String})`,
+    { site, days: retentionDays },
+  );
+  const leads = forgotten.map((row) => row.lead_id);
+  if (leads.length > 0) await deleteWhere(client, 'lead_qualifications', 'lead_id IN {leads:Array(String)}', { site, leads }, cluster);
+  return leads;
+}
+
+/**
  * Deletes events of a site by id, and their identity rows, as eraseLead deletes a person's: those of an erased person
  * that a collector's insert stored behind the erasure's deletions (ingest/erasures.ts).
  */

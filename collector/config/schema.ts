@@ -134,7 +134,9 @@ export const storageSchema = z
       .regex(/^[\w.-]{1,128}$/, { message: 'a cluster name as in the servers\' remote_servers: letters, digits, "_", "-" or "."' })
       .optional(),
     /**
-     * Delete events older than this many days (a TTL on the events table); leave out to keep them forever. At most
+     * Delete what names or identifies a person once older than this many days: events, identity rows and stored scores
+     * of people not seen since, alerts (a TTL on each table), and the qualifications of the leads so forgotten; leave
+     * out to keep them forever. Shorter than a site's scoring window (90 days), it shortens the window. At most
      * 10,000 days (27 years): a TTL's time is a 32-bit count of seconds, which ends in 2106, and ClickHouse wraps a later
      * one round to the past, deleting every row at once (36,500 days did).
      */

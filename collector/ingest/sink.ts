@@ -69,13 +69,26 @@ export function identityRows(rows: EventRow[]): IdentityRow[] {
 }
 
 /**
+ * Each identity row as old as the latest of `rows` of the browsers that gave its email: a history written at once (the
+ * demo's), whose people's later visits no collector saw come in to keep their identity (store/retention.ts
+ * keepIdentities). A retention's TTL reads it as the rows are inserted.
+ */
+function seenAsLate(identities: IdentityRow[], rows: EventRow[]): (IdentityRow & { last_seen: string })[] {
+  const latestOf = new Map<string, string>();
+  for (const row of rows) if (row.ts > (latestOf.get(row.visitor_id) ?? '')) latestOf.set(row.visitor_id, row.ts);
+  const seen = new Map<string, string>();
+  for (const { email, visitor_id } of identities) if (latestOf.get(visitor_id)! > (seen.get(email) ?? '')) seen.set(email, latestOf.get(visitor_id)!);
+  return identities.map((identity) => ({ ...identity, last_seen: seen.get(identity.email)! }));
+}
+
+/**
  * Rows in memory (seeding, imports) into the events table and the identity map; insertEncodedEvents below does the
  * same for the write-ahead log. Events go first: a crash between the two inserts replays both from the write-ahead
- * log, and both tables collapse the copies.
+ * log, and both tables collapse the copies. `wholeHistory`: the rows are all their browsers did (seenAsLate).
  */
-export async function insertEvents(client: Pick<ClickHouseClient, 'insert'>, rows: EventRow[]): Promise<void> {
+export async function insertEvents(client: Pick<ClickHouseClient, 'insert'>, rows: EventRow[], { wholeHistory = false } = {}): Promise<void> {
   await client.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
-  const identities = identityRows(rows);
+  const identities = wholeHistory ? seenAsLate(identityRows(rows), rows) : identityRows(rows);
   if (identities.length > 0) await client.insert({ table: 'identities', values: identities, format: 'JSONEachRow' });
 }
 

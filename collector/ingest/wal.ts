@@ -47,6 +47,7 @@ export interface WalSinkOptions {
    * the stored ones (by their time), at start and every `expireEveryMs` (an hour); kept forever when absent.
    */
   retentionDays?: number | undefined;
+  /** How often that runs, and the segment being written is deleted once drained (an hour). */
   expireEveryMs?: number | undefined;
 }
 
@@ -108,8 +109,10 @@ const DISK_CHECK_MS = 1000;
 const DISK_CHECK_BYTES = 64 * 1024;
 const DISK_CHECK_FILE = 'write-check';
 
-// How often rejected.ndjson is rid of the events older than storage.retentionDays: the TTL's own granularity is a day,
-// and the file is small (a line per refused event), so reading it hourly costs nothing.
+// How often rejected.ndjson is rid of the events older than storage.retentionDays (the TTL's own granularity is a day,
+// and the file is small: a line per refused event, so reading it hourly costs nothing), and the segment being written,
+// once ClickHouse holds all it has, is deleted (on a quiet site it would keep people's form answers on disk for weeks
+// before it fills).
 const EXPIRE_EVERY_MS = 60 * 60_000;
 
 const unavailable = (message: string, code: string) => Object.assign(new Error(message), { statusCode: 503, code });
@@ -279,9 +282,9 @@ export async function createWalSink({
    * back) stays full once ClickHouse has taken every event: only sealed segments are deleted. Once everything is
    * drained, the segment being written is sealed and deleted as an erasure's purge does it, and its room is free again.
    */
-  async function releaseDrainedSegment(): Promise<void> {
+  async function releaseDrainedSegment(warning = 'cannot give back the room of a drained segment of the write-ahead log; trying again'): Promise<void> {
     if (pendingRows > 0 || closing) return;
-    await sealAndDeleteOrWarn('cannot give back the room of a drained segment of the write-ahead log; trying again');
+    await sealAndDeleteOrWarn(warning);
   }
 
   /**
@@ -555,11 +558,15 @@ export async function createWalSink({
   // A last line a crash cut short would swallow the next refused event, which no erasure or retention could pick then.
   await withRejectedFile(() => endCutLine(join(dir, REJECTED_FILE))).catch((err: unknown) => log.warn({ err }, `cannot end the line a crash cut short in ${REJECTED_FILE}`));
   const draining = drainLoop();
-  // At start, then hourly: a collector runs for weeks, and its refused events age meanwhile.
+  // At start, then hourly: a collector runs for weeks, and its refused events age meanwhile. Hourly too, what it
+  // stored is no longer kept on its disk.
   await expireRejected();
-  const expiring = retentionDays === undefined ? undefined : setInterval(() => void expireRejected(), expireEveryMs);
+  const expiring = setInterval(() => {
+    void expireRejected();
+    void releaseDrainedSegment('cannot delete the drained segment of the write-ahead log being written; trying again in an hour');
+  }, expireEveryMs);
   // Nothing to wait for at exit.
-  expiring?.unref();
+  expiring.unref();
 
   return {
     write,

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { localTable, quoteName, type ClusterTarget } from './cluster-ddl.ts';
+import { clusterMigration, readMigrations } from './migrate.ts';
 import { timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import type { EventRow } from '../ingest/rows.ts';
 
@@ -12,8 +13,9 @@ export function ttlOf(engineFull: string): string | null {
  * The tables `storage.retentionDays` covers, each with the time a row is as old as: whatever names or identifies a
  * person. Events; the identity map (who gave which email on which browser), as old as the last time the person was
  * seen (keepIdentities); a lead's stored scores, which carry its profile, as old as its last activity; alerts, which
- * carry the lead's name, email and company. Qualifications (sales' own notes on a deal) are kept, as a CRM keeps
- * them; an erasure removes them with the rest.
+ * carry the lead's name, email and company. Qualifications (sales' own notes on a deal) have no TTL: they are kept as
+ * long as their lead is, as a CRM keeps them (api/lead-store.ts forgetQualifications); an erasure removes them with the
+ * rest.
  */
 const RETAINED: ReadonlyArray<{ table: string; time: string }> = [
   { table: 'events', time: 'ts' },
@@ -73,7 +75,21 @@ export function retentionStatements(currentTtl: string | null, retentionDays: nu
 export const freshRetentionStatements = (retentionDays: number | undefined, cluster?: ClusterTarget): string[] =>
   RETAINED.flatMap((retained) => retentionStatements(null, retentionDays, cluster, retained));
 
-/** Sets or removes the TTL of every table retention covers to match `storage.retentionDays`; returns the statements it ran. */
+/**
+ * Brings each identity row's `last_seen` forward to the latest event of the browsers that gave its email: migration
+ * 018's statement, run again. keepIdentities keeps it current only while a retention is on, and a demo history writes
+ * none: a retention switched on or shortened later expired at its first merge the identities of people who gave their
+ * email long ago and came back yesterday, their leads turned anonymous (QA). Rows already as recent are left.
+ */
+export async function redateIdentities(client: Pick<ClickHouseClient, 'command'>, cluster?: ClusterTarget): Promise<void> {
+  const backfill = readMigrations().find((migration) => migration.name === '018_identities_last_seen_backfill')!;
+  for (const statement of cluster ? clusterMigration(backfill, cluster, new Map()) : backfill.statements) await client.command({ query: statement });
+}
+
+/**
+ * Sets or removes the TTL of every table retention covers to match `storage.retentionDays`; returns the statements it
+ * ran. The identities are dated again first when their TTL is set or changed (redateIdentities).
+ */
 export async function applyRetention(client: ClickHouseClient, retentionDays: number | undefined, cluster?: ClusterTarget): Promise<string[]> {
   const nameOf = (table: string) => (cluster ? localTable(table) : table);
   // The tables' definitions in one read, at every start.
@@ -88,6 +104,7 @@ export async function applyRetention(client: ClickHouseClient, retentionDays: nu
     const engine = engines.get(nameOf(retained.table));
     if (engine === undefined) throw new Error(`the ${retained.table} table is missing; run the migrations first`);
     const statements = retentionStatements(ttlOf(engine), retentionDays, cluster, retained);
+    if (retained.table === 'identities' && retentionDays !== undefined && statements.length > 0) await redateIdentities(client, cluster);
     for (const statement of statements) await client.command({ query: statement });
     ran.push(...statements);
   }

@@ -104,6 +104,45 @@ describe('hearth demo', () => {
     expect(stdout).toMatch(/wrote [\d,]+ events of 18,000 visitors \([\d,]+ leads\) for site "demo"/);
   }, 90_000);
 
+  it('keeps, under a retention, every lead seen within it, and says how many events were too old to keep', async () => {
+    const day = 24 * 60 * 60_000;
+    const leadsOf = async (dataDir: string) => {
+      const listed = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json', '--json', '--limit', '1000'], { HEARTH_DATA_DIR: dataDir });
+      expect(listed.code, listed.stderr).toBe(0);
+      return (JSON.parse(listed.stdout) as { leads: { kind: string; email: string; lastSeen: string }[] }).leads.filter((lead) => lead.kind === 'lead');
+    };
+    // The same history twice, kept whole, and kept 10 days.
+    const whole = freshDataDir();
+    expect((await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '200', '--seed', '4'], { HEARTH_DATA_DIR: whole })).code).toBe(0);
+    const kept = freshDataDir();
+    const configFile = join(kept, 'retention.config.json');
+    const demo = JSON.parse(readFileSync('test/fixtures/hearth.demo.json', 'utf8'));
+    writeFileSync(configFile, JSON.stringify({ ...demo, $schema: undefined, storage: { retentionDays: 10 } }));
+    const run = await runHearth(['demo', '--config', configFile, '--visitors', '200', '--seed', '4'], { HEARTH_DATA_DIR: kept });
+    expect(run.code, run.stderr).toBe(0);
+    const [, written, old] = /^wrote ([\d,]+) events .*; ([\d,]+) events older than storage\.retentionDays \(10\) not kept$/m.exec(run.stdout) ?? [];
+    expect(Number(old?.replaceAll(',', ''))).toBeGreaterThan(0);
+    expect(Number(old?.replaceAll(',', ''))).toBeLessThan(Number(written?.replaceAll(',', '')));
+
+    // Those last seen within the 10 days (an hour either side of the edge left out: the two runs are seconds apart),
+    // many of whom gave their email before them, are leads still.
+    const edge = Date.now() - 10 * day;
+    const clear = (lead: { lastSeen: string }) => Math.abs(Date.parse(lead.lastSeen) - edge) > 60 * 60_000;
+    const recent = (await leadsOf(whole)).filter((lead) => clear(lead) && Date.parse(lead.lastSeen) > edge);
+    expect(recent.length).toBeGreaterThan(5);
+    const emails = (leads: { email: string }[]) => leads.map((lead) => lead.email).sort();
+    const hearth = await startHearthProcess(['--config', configFile], { HEARTH_DATA_DIR: kept });
+    try {
+      const response = await fetch(`${hearth.url}/api/leads?site=demo&limit=1000`, { headers: { authorization: `Bearer ${hearth.token}` } });
+      const { leads } = (await response.json()) as { leads: { kind: string; email: string; lastSeen: string }[] };
+      expect(emails(leads.filter((lead) => lead.kind === 'lead' && clear(lead)))).toEqual(emails(recent));
+      // The start says what a retention shorter than the scoring window does to the scores.
+      expect(hearth.output()).toContain(`storage.retentionDays (10) is shorter than site \\"demo\\"'s scoring window (90 days): its scores count the last 10 days only`);
+    } finally {
+      await hearth.stop();
+    }
+  });
+
   it('counts one visitor as one', async () => {
     const { code, stdout } = await runHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '1', '--seed', '1'], { HEARTH_DATA_DIR: freshDataDir() });
     expect(code).toBe(0);

@@ -129,6 +129,52 @@ describe('storage.retentionDays', () => {
     expect(((await leads.json()) as { leads: { kind: string; email: string }[] }).leads.map(({ kind, email }) => ({ kind, email }))).toEqual([{ kind: 'lead', email: 'ada@acme.test' }]);
   });
 
+  it('keeps, when the retention is shortened, a lead whose identity was not kept current: a demo history, or a store kept without a retention', async () => {
+    // Eve gave her email 25 days ago and came back yesterday; nothing brought her identity row's time forward (the
+    // store had no retention then, or a demo wrote it). Fay gave hers 25 days ago and never came back.
+    const [eve, fay] = [newVisitor(), newVisitor()];
+    await client.command({
+      query: `INSERT INTO identities (site_id, visitor_id, email, ts, event_id, is_bot)
+              VALUES ('acme', {eve:String}, 'eve@acme.test', now64(3, 'UTC') - INTERVAL 25 DAY, generateUUIDv4(), 0),
+                     ('acme', {fay:String}, 'fay@acme.test', now64(3, 'UTC') - INTERVAL 25 DAY, generateUUIDv4(), 0)`,
+      query_params: { eve, fay },
+    });
+    await client.command({
+      query: `INSERT INTO events (site_id, visitor_id, event_id, ts, received_at, type)
+              VALUES ('acme', {eve:String}, generateUUIDv4(), now64(3, 'UTC') - INTERVAL 25 DAY, now64(3, 'UTC'), 'form'),
+                     ('acme', {eve:String}, generateUUIDv4(), now64(3, 'UTC') - INTERVAL 1 DAY, now64(3, 'UTC'), 'pageview'),
+                     ('acme', {fay:String}, generateUUIDv4(), now64(3, 'UTC') - INTERVAL 25 DAY, now64(3, 'UTC'), 'form')`,
+      query_params: { eve, fay },
+    });
+    // 20 days from the next start on.
+    await applyRetention(client, 20);
+    try {
+      await client.command({ query: 'OPTIMIZE TABLE identities FINAL' });
+      const result = await client.query({ query: 'SELECT DISTINCT email FROM identities WHERE visitor_id IN {visitors:Array(String)}', query_params: { visitors: [eve, fay] }, format: 'JSONEachRow' });
+      expect(await result.json()).toEqual([{ email: 'eve@acme.test' }]);
+    } finally {
+      await applyRetention(client, 30);
+    }
+  });
+
+  it("forgets sales' notes on a lead the retention has forgotten, and keeps those of a lead still known or changed within it", async () => {
+    const suffix = newVisitor();
+    const [forgotten, known, recent] = [`l_forgotten_${suffix}`, `l_known_${suffix}`, `l_recent_${suffix}`];
+    const noted = (lead: string, daysAgo: number) =>
+      `('acme', '${lead}', 'bant', {'budget': 1}, {'budget': 'private mobile +33 6 99 88 77 66'}, 'sam', 0, '', 'sam', now64(3, 'UTC') - INTERVAL ${daysAgo} DAY)`;
+    await client.command({
+      query: `INSERT INTO lead_qualifications (site_id, lead_id, framework, boxes, notes, owner, disqualified, reason, changed_by, changed_at)
+              VALUES ${noted(forgotten, 40)}, ${noted(known, 40)}, ${noted(recent, 2)}`,
+    });
+    // Only the second lead is known still: last seen 5 days ago. The third's scores are not stored yet (a lead sales
+    // qualified as its first events came in).
+    await client.command({ query: `INSERT INTO lead_scores (site_id, lead_id, scored_at, kind, email, last_seen) VALUES ('acme', '${known}', now64(3, 'UTC'), 'lead', 'known@acme.test', now64(3, 'UTC') - INTERVAL 5 DAY)` });
+    // At the end of the next full rescoring (at start, then hourly).
+    await server.scorer.rescoreAll('acme');
+    const result = await client.query({ query: 'SELECT DISTINCT lead_id FROM lead_qualifications WHERE lead_id LIKE {like:String} ORDER BY lead_id', query_params: { like: `%${suffix}` }, format: 'JSONEachRow' });
+    expect(await result.json()).toEqual([{ lead_id: known }, { lead_id: recent }]);
+  });
+
   it('drops the events ClickHouse refused from wal/rejected.ndjson once they are older than the retention, as the collector starts', () => {
     const left = readFileSync(join(processDataDir(), 'wal', REJECTED_FILE), 'utf8');
     expect(left).not.toContain(refused.old.visitor);

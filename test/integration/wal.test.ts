@@ -337,6 +337,25 @@ describe('purging the write-ahead log (an erasure)', () => {
   });
 });
 
+describe('what the write-ahead log keeps on disk', () => {
+  it('deletes the segment being written once ClickHouse holds all it has, within the hour, on a site too quiet to fill it', async () => {
+    const dir = newWalDir();
+    const wal = await openWal({ dir, expireEveryMs: 200 });
+    const visitor = newVisitor();
+    const rows = rowsOf(visitor);
+    await wal.write(rows);
+    await wal.drained();
+    const onDisk = () => segmentFiles(dir).map((file) => readFileSync(join(dir, file), 'latin1')).join('');
+    // In ClickHouse, and no longer on the collector's disk: the form answers a segment holds, in clear, go with it.
+    expect(await storedIdCounts(visitor)).toEqual(onceEach(rows));
+    await expect.poll(onDisk, { timeout: 5000 }).not.toContain(visitor);
+    // Logging goes on in a new segment, replayed as ever.
+    await wal.write(rowsOf(visitor));
+    expect(onDisk()).toContain(visitor);
+    await wal.close();
+  });
+});
+
 describe('/collect and /readyz over the write-ahead log', () => {
   it('answer 202 and degraded while ClickHouse fails, 503 log_full once the log is full, and recover', async () => {
     const clickHouse = flakyClient();
