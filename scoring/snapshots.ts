@@ -245,11 +245,15 @@ export interface StoredLeadQuery {
   leadIds?: string[] | undefined;
   /** None of these leads. */
   exceptLeadIds?: string[] | undefined;
-  sort: LeadSort;
+  sort: ListSort;
   offset: number;
   limit: number;
   /** Only the leads after this one in the list's order (a cursor: `next` of the page before). */
   after?: LeadCursor | undefined;
+  /** Only the leads whose stored score changed at or after this time (ClickHouse's text), or… */
+  changedSince?: string | undefined;
+  /** …that are among these (their qualification changed since). */
+  alsoChanged?: string[] | undefined;
 }
 
 /**
@@ -259,8 +263,14 @@ export interface StoredLeadQuery {
 export const LEAD_SORTS = ['score', 'recent', 'fit', 'engagement'] as const;
 export type LeadSort = (typeof LEAD_SORTS)[number];
 
+/**
+ * The API's orders: the lists' and by lead id, a key that never changes, so a sync paging through a site while leads
+ * move still gets each lead once (one that arrives behind its cursor is for the next sync: changedSince).
+ */
+export type ListSort = LeadSort | 'id';
+
 /** A sort by a part of the score: fit or engagement. */
-export const sortsByPart = (sort: LeadSort): sort is 'fit' | 'engagement' => sort === 'fit' || sort === 'engagement';
+export const sortsByPart = (sort: ListSort): sort is 'fit' | 'engagement' => sort === 'fit' || sort === 'engagement';
 
 /**
  * A part of the score (stored to two decimals) as a sort key: in whole hundredths of a point, compared exactly where a
@@ -269,7 +279,9 @@ export const sortsByPart = (sort: LeadSort): sort is 'fit' | 'engagement' => sor
 export const partKeySql = (part: 'fit' | 'engagement') => `toInt64(round(${part} * 100))`;
 
 /** A sort's key in a stored score, and its type. */
-const SORT_KEYS: Record<LeadSort, [string, string]> = {
+const SORT_KEYS: Record<ListSort, [string, string]> = {
+  // The same key for every lead: the id alone orders them.
+  id: ["''", 'String'],
   score: ['score', 'Int32'],
   recent: ['last_seen', "DateTime64(3, 'UTC')"],
   fit: [partKeySql('fit'), 'Int64'],
@@ -297,13 +309,17 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
     query.stage ? `stage = ${p.bind('stage', query.stage)}` : '',
     query.kind ? `kind = ${p.bind('kind', query.kind)}` : '',
     query.exceptLeadIds?.length ? `lead_id NOT IN ${p.bind('except_ids', query.exceptLeadIds, 'Array(String)')}` : '',
+    query.changedSince === undefined
+      ? ''
+      : `(scored_at >= ${p.bind('changed_since', query.changedSince, "DateTime64(3, 'UTC')")} OR lead_id IN ${p.bind('also_changed', query.alsoChanged ?? [], 'Array(String)')})`,
   ].filter(Boolean);
   const only = query.leadIds ? `AND lead_id IN ${p.bind('ids', query.leadIds, 'Array(String)')}` : '';
   // The page is picked from narrow columns (the latest row of every lead), then only its rows are read whole.
   // The signals only when a lifecycle needs them: they are the widest of these columns.
   const signals = query.marketingQualified === undefined ? '' : ', signals';
   const parts = sortsByPart(query.sort) ? `, ${query.sort}` : '';
-  const latest = `(SELECT lead_id, kind, temperature, stage, score, last_seen${parts}${signals} FROM lead_scores WHERE site_id = {site:String} ${only}
+  const changed = query.changedSince === undefined ? '' : ', scored_at';
+  const latest = `(SELECT lead_id, kind, temperature, stage, score, last_seen${parts}${signals}${changed} FROM lead_scores WHERE site_id = {site:String} ${only}
     ORDER BY lead_id, scored_at DESC LIMIT 1 BY lead_id) WHERE ${where.join(' AND ')}`;
   const [key, type] = SORT_KEYS[query.sort];
   const column = 'sort_key';

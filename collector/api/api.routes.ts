@@ -7,7 +7,7 @@ import { quoted, toProblems } from '../config/issues.ts';
 import { leadRoutes, type LeadRouteOptions } from './lead.routes.ts';
 import { alertRoutes } from './alerts.routes.ts';
 import { dashboardApiRoutes } from './dashboard.routes.ts';
-import { LEAD_SORTS, storedLeadPage, type LeadCursor, type LeadSort, type StoredLeadQuery } from '../../scoring/snapshots.ts';
+import { LEAD_SORTS, storedLeadPage, type LeadCursor, type ListSort, type StoredLeadQuery } from '../../scoring/snapshots.ts';
 import { judgeQualification, type QualificationVerdict } from '../../scoring/qualification.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
 import { currentQualifications } from './lead-store.ts';
@@ -61,22 +61,36 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       kind: anyCase(['lead', 'visitor']).optional(),
       lifecycle: anyCase(['visitor', 'lead', 'mql', 'prospect', 'disqualified']).optional(),
       owner: z.string().max(200).optional(),
-      sort: z.enum(LEAD_SORTS).default('score'),
+      sort: z.enum([...LEAD_SORTS, 'id']).default('score'),
       limit: wholeNumber({ min: 1, max: 1000 }).default(100),
       offset: wholeNumber({ min: 0 }).default(0),
+      /** Only the leads whose score or qualification changed since (a sync's last `asOf`). */
+      changedSince: z.iso
+        .datetime({ offset: true, message: 'expected a time with its zone, as `asOf` gives it (2026-12-06T17:45:00.000Z)' })
+        .transform((text) => Date.parse(text))
+        .optional(),
       // The hearth_vid cookie's value as it is, quoted or URL-encoded by a framework too (/collect stored it so), or
       // localStorage's: browserVisitorId.
       visitor: z.string().min(1, { message: "expected a visitor id (the browser's hearth_vid), not an empty value" }).max(1024).transform(browserVisitorId).optional(),
       /** Automated browsers are left out of scores and lists unless asked for (`bots=include`) or the rules count them. */
       bots: z.enum(['exclude', 'include']).default('exclude'),
-      /** The leads after the last one of a page (its `next`): pages that neither repeat nor skip a lead as others change. */
+      /**
+       * The leads after the last one of a page (its `next`): a lead that moves does not shift the others, which are
+       * listed once; by id (a key that never changes) every lead is.
+       */
       after: cursorParam.optional(),
     })
     .superRefine((query, ctx) => {
       if (!query.after) return;
       if (query.after.sort !== query.sort) ctx.addIssue({ code: 'custom', path: ['after'], message: `a cursor of the list sorted by ${query.after.sort}: give sort=${query.after.sort} with it` });
       if (query.offset > 0) ctx.addIssue({ code: 'custom', path: ['offset'], message: 'give offset or after, not both' });
-    }, unlessIssuesAt(['after'], ['sort'], ['offset']));
+    }, unlessIssuesAt(['after'], ['sort'], ['offset']))
+    .superRefine((query, ctx) => {
+      // Scores computed on the spot have no time they changed.
+      if (query.changedSince !== undefined && (query.bots === 'include' || query.visitor !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['changedSince'], message: `reads the stored scores: not with ${query.visitor !== undefined ? 'visitor' : 'bots=include'}` });
+      }
+    }, unlessIssuesAt(['changedSince'], ['bots'], ['visitor']));
 
   const accountsQuery = z.strictObject({
     site: siteParam(config),
@@ -101,6 +115,8 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const parsed = leadsQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
     const query = parsed.data;
+    // What the next sync gives as changedSince: a rescoring may be writing scores it began computing a little before.
+    const asOf = new Date(Date.now() - AS_OF_MARGIN_MS).toISOString();
     const site = config.sites.find((candidate) => candidate.id === query.site)!;
     const live = query.bots === 'include' || query.visitor !== undefined;
     const qualifications = await currentQualifications(client, site.id);
@@ -120,23 +136,30 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
           (!query.visitor || score.visitor_ids.includes(query.visitor)),
       );
       // The list's order, as ClickHouse sorts the stored scores: by the key (descending), then by id.
-      const keyOf = (score: LeadScore) => (query.sort === 'recent' ? score.last_seen : query.sort === 'score' ? score.score : Math.round(score[query.sort] * 100));
+      const keyOf = (score: LeadScore) =>
+        query.sort === 'id' ? '' : query.sort === 'recent' ? score.last_seen : query.sort === 'score' ? score.score : Math.round(score[query.sort] * 100);
       const before = (a: LeadScore, key: string | number, leadId: string) => keyOf(a) > key || (keyOf(a) === key && a.lead_id < leadId);
       scores.sort((a, b) => (before(a, keyOf(b), b.lead_id) ? -1 : 1));
       const after = query.after;
-      const rest = after ? scores.filter((score) => !before(score, query.sort === 'recent' ? after.key : Number(after.key), after.leadId) && score.lead_id !== after.leadId) : scores;
+      const afterKey = (key: string) => (query.sort === 'recent' || query.sort === 'id' ? key : Number(key));
+      const rest = after ? scores.filter((score) => !before(score, afterKey(after.key), after.leadId) && score.lead_id !== after.leadId) : scores;
       page = rest.slice(query.offset, query.offset + query.limit);
       total = scores.length;
       const last = page.at(-1);
       next = rest.length > query.offset + query.limit && last ? { key: String(keyOf(last)), leadId: last.lead_id } : null;
     } else {
-      const stored = await storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), sort: query.sort, offset: query.offset, limit: query.limit, after: query.after });
+      const since = query.changedSince;
+      const changed =
+        since === undefined
+          ? {}
+          : { changedSince: toClickHouseTime(since), alsoChanged: [...qualifications].flatMap(([leadId, state]) => (Date.parse(state.changedAt) >= since ? [leadId] : [])) };
+      const stored = await storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), ...changed, sort: query.sort, offset: query.offset, limit: query.limit, after: query.after });
       page = stored.rows.map(scoreOfSnapshot);
       total = stored.total;
       next = stored.next;
     }
     const leads = await listedLeads(client, site, page, verdictOf, query.bots === 'include' || rulesOf(site).countBots);
-    return { site: site.id, total, leads, next: next && cursorText({ sort: query.sort, ...next }) };
+    return { site: site.id, total, leads, next: next && cursorText({ sort: query.sort, ...next }), asOf };
   });
 };
 
@@ -182,7 +205,14 @@ function repeatedParameters(query: unknown): { path: string; message: string }[]
   );
 }
 
-type SortedCursor = LeadCursor & { sort: LeadSort };
+/**
+ * How far before an answer its `asOf` is: a rescoring dates the scores it writes by when it began computing them, a few
+ * seconds before (a slice of a large site's full pass, under a minute), so a sync that asks from `asOf` may get a lead
+ * again, never miss one.
+ */
+const AS_OF_MARGIN_MS = 5 * 60_000;
+
+type SortedCursor = LeadCursor & { sort: ListSort };
 
 /**
  * The cursor `next` gives and `after=` takes, readable as the alerts' is (alerts.routes.ts): the list's sort, its page's
@@ -192,7 +222,7 @@ type SortedCursor = LeadCursor & { sort: LeadSort };
 const cursorText = ({ sort, key, leadId }: SortedCursor) => `${sort}.${sort === 'recent' ? timeOf(key) : key}.${leadId}`;
 const cursorParam = z
   .string()
-  .regex(/^(?:score\.-?\d{1,10}|recent\.\d{1,13}|(?:fit|engagement)\.-?\d{1,15})\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" of a page of this list, as it was given' })
+  .regex(/^(?:score\.-?\d{1,10}|recent\.\d{1,13}|(?:fit|engagement)\.-?\d{1,15}|id\.)\.[lv]_[\w-]{1,100}$/, { message: 'expected the "next" of a page of this list, as it was given' })
   // A score is a 32-bit integer where the page is read (storedLeadPage): one beyond would wrap around there.
   .refine((text) => !text.startsWith('score.') || Math.abs(Number(text.split('.')[1])) <= 2 ** 31 - 1, {
     message: 'expected the "next" of a page of this list, as it was given',
@@ -200,6 +230,6 @@ const cursorParam = z
   })
   .transform((text): SortedCursor => {
     // A lead id has no dot: the text is three parts.
-    const [sort, key, leadId] = text.split('.') as [LeadSort, string, string];
+    const [sort, key, leadId] = text.split('.') as [ListSort, string, string];
     return { sort, key: sort === 'recent' ? toClickHouseTime(Number(key)) : key, leadId };
   });

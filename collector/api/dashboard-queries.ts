@@ -487,8 +487,8 @@ export interface LeadFilters {
 /**
  * A page's edge in a lead list: its first or last lead's score, when it was last seen (epoch ms), in a list sorted by
  * a part of the score that part and its points in hundredths, and its id: the list's sort keys. Pages turned by it
- * neither repeat nor skip a lead when leads arrive or move between two turns, as offsets did (a new lead on page 1
- * pushed its last lead to the top of page 2).
+ * neither repeat nor skip the leads that stay put when others arrive or move between two turns, as offsets did (a new
+ * lead on page 1 pushed its last lead to the top of page 2); the lead that moved may be.
  */
 export interface ListCursor {
   score: number;

@@ -810,6 +810,53 @@ describe('the leads and accounts lists', () => {
     }
   });
 
+  it('syncs a CRM: every lead once by id while leads move, then only what changed since, qualifications included', async () => {
+    const made = [];
+    for (let i = 0; i < 5; i++) made.push(await makeLead());
+    type Page = { leads: { id: string; visitorIds: string[] }[]; next: string | null; asOf: string };
+    const list = async (query: string) => (await getJson(server, `/api/leads?site=acme&kind=lead&${query}`)).body as Page;
+    const ids = (leads: { id: string }[]) => leads.map((lead) => lead.id);
+    const all = (await list('sort=id&limit=1000')).leads;
+    const everyLead = ids(all);
+    expect(everyLead).toEqual([...everyLead].sort());
+
+    // A full sync, 2 leads a page: while it pages, a lead it has not reached yet and one it has listed both come back
+    // (a sort by score or recency would move them across its cursor: one skipped, one listed twice).
+    const first = await list('sort=id&limit=2');
+    const [listedAlready, notYet] = [first.leads[0]!, all.at(-1)!];
+    for (const lead of [listedAlready, notYet]) await postBatch(server, { s: 'acme', v: lead.visitorIds[0]!, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing` })] }, { origin: SITE_ORIGIN });
+    await drained(server);
+    const synced = ids(first.leads);
+    for (let next = first.next; next; ) {
+      const page = await list(`sort=id&limit=2&after=${next}`);
+      synced.push(...ids(page.leads));
+      next = page.next;
+    }
+    expect(synced).toEqual(everyLead);
+    expect(first.next).toMatch(/^id\.\.l_[0-9a-f]{20}$/);
+
+    // The next sync asks for what changed since the last one's asOf (a few minutes before it, so as to miss nothing):
+    // the two that came back, a lead sales qualified, none of the others.
+    expect(Date.parse(first.asOf)).toBeLessThan(Date.now());
+    const since = new Date(Date.now() + 60_000).toISOString();
+    expect((await list(`sort=id&changedSince=${since}`)).leads).toEqual([]);
+    const mark = new Date().toISOString();
+    const [qualified, active] = made.filter((lead) => lead.id !== listedAlready.id && lead.id !== notYet.id);
+    expect((await send('POST', `/api/leads/${qualified!.id}/qualification?site=acme`, { owner: 'sam' })).status).toBe(200);
+    await postBatch(server, { s: 'acme', v: active!.laptop, e: [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'webinar', p: { 'email  email': active!.email } })] }, { origin: SITE_ORIGIN });
+    await drained(server);
+    expect(ids((await list(`sort=id&changedSince=${mark}`)).leads)).toEqual([qualified!.id, active!.id].sort());
+
+    for (const [query, message] of [
+      ['changedSince=yesterday', 'expected a time with its zone, as `asOf` gives it (2026-12-06T17:45:00.000Z) (got "yesterday")'],
+      ['changedSince=2026-12-06T17:45:00&sort=id', 'expected a time with its zone, as `asOf` gives it (2026-12-06T17:45:00.000Z) (got "2026-12-06T17:45:00")'],
+      [`changedSince=${mark}&bots=include`, 'reads the stored scores: not with bots=include'],
+    ]) {
+      const refused = await getJson(server, `/api/leads?site=acme&${query}`);
+      expect({ query, status: refused.status, problems: refused.body.problems }).toEqual({ query, status: 400, problems: [{ path: 'changedSince', message }] });
+    }
+  });
+
   it('sort by the fit or the engagement part of the score, best first, and page through either with its cursor', async () => {
     // An engaged lead (pricing, product, a demo request: makeLead), and a CEO of a large company who only gave an email.
     const engaged = await makeLead();
