@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import compress from '@fastify/compress';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { HearthConfig } from '../config/schema.ts';
@@ -46,6 +47,11 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const problems = repeatedParameters(request.query);
     if (problems.length) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems });
   });
+
+  // Lists are large (a CRM's sync reads 1,000 leads a page: half a megabyte of JSON, a tenth of it compressed), so the
+  // answers under /api are compressed when the client accepts it, off the event loop (zlib's thread pool); small ones
+  // (an error, a qualification) are not worth it.
+  await app.register(compress, { encodings: ['br', 'gzip'], threshold: 8 * 1024 });
 
   await app.register(leadRoutes, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, setAsideEvents, cluster, drainWaitMs });
   await app.register(alertRoutes, { config, client, alerts });

@@ -857,6 +857,26 @@ describe('the leads and accounts lists', () => {
     }
   });
 
+  it('compresses a large page for a client that accepts it, and sends it as it is to one that does not', async () => {
+    for (let i = 0; i < 12; i++) await makeLead();
+    const read = async (acceptEncoding: string) => {
+      const response = await fetch(`${server.url}/api/leads?site=acme&limit=1000`, { headers: { authorization: `Bearer ${TEST_TOKEN}`, 'accept-encoding': acceptEncoding } });
+      return { status: response.status, encoding: response.headers.get('content-encoding'), vary: response.headers.get('vary'), body: (await response.json()) as { leads: unknown[] } };
+    };
+    const [plain, brotli, gzip] = [await read('identity'), await read('gzip, deflate, br'), await read('gzip')];
+    expect(plain).toMatchObject({ status: 200, encoding: null });
+    expect(JSON.stringify(plain.body).length).toBeGreaterThan(8 * 1024);
+    expect(brotli).toMatchObject({ status: 200, encoding: 'br', vary: expect.stringMatching(/accept-encoding/i) });
+    expect(gzip).toMatchObject({ status: 200, encoding: 'gzip' });
+    // The same list, once fetch has decoded it (asOf aside: each answer's own time).
+    const same = ({ body }: { body: Record<string, unknown> }) => ({ ...body, asOf: undefined });
+    expect(same(brotli)).toEqual(same(plain));
+    expect(same(gzip)).toEqual(same(plain));
+    // A small answer is not worth compressing.
+    const small = await fetch(`${server.url}/api/leads?site=acme&limit=1`, { headers: { authorization: `Bearer ${TEST_TOKEN}`, 'accept-encoding': 'br' } });
+    expect(small.headers.get('content-encoding')).toBeNull();
+  });
+
   it('sort by the fit or the engagement part of the score, best first, and page through either with its cursor', async () => {
     // An engaged lead (pricing, product, a demo request: makeLead), and a CEO of a large company who only gave an email.
     const engaged = await makeLead();
