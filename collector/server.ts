@@ -313,10 +313,10 @@ async function startOn(
   if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
   if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
   if (adminGone) app.log.warn(adminGone);
-  const retentionDays = config.storage?.retentionDays;
+  const retentionDays = config.storage?.retentionDays ?? Infinity;
   for (const site of config.sites) {
     const { windowDays } = rulesOf(site);
-    if (retentionDays !== undefined && retentionDays < windowDays) {
+    if (retentionDays < windowDays) {
       app.log.warn(
         { site: site.id, retentionDays, windowDays },
         `storage.retentionDays (${retentionDays}) is shorter than site "${site.id}"'s scoring window (${windowDays} days): its scores count the last ${retentionDays} days only, form answers included, and its dashboards show no more than that of a longer period`,

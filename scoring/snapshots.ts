@@ -250,10 +250,8 @@ export interface StoredLeadQuery {
   limit: number;
   /** Only the leads after this one in the list's order (a cursor: `next` of the page before). */
   after?: LeadCursor | undefined;
-  /** Only the leads whose stored score changed at or after this time (ClickHouse's text), or… */
-  changedSince?: string | undefined;
-  /** …that are among these (their qualification changed since). */
-  alsoChanged?: string[] | undefined;
+  /** Only the leads whose stored score changed at or after `at` (ClickHouse's text), or whose qualification did (`qualified`). */
+  changedSince?: { at: string; qualified: string[] } | undefined;
 }
 
 /**
@@ -311,7 +309,7 @@ export async function storedLeadPage(store: SnapshotStore, site: string, query: 
     query.exceptLeadIds?.length ? `lead_id NOT IN ${p.bind('except_ids', query.exceptLeadIds, 'Array(String)')}` : '',
     query.changedSince === undefined
       ? ''
-      : `(scored_at >= ${p.bind('changed_since', query.changedSince, "DateTime64(3, 'UTC')")} OR lead_id IN ${p.bind('also_changed', query.alsoChanged ?? [], 'Array(String)')})`,
+      : `(scored_at >= ${p.bind('changed_since', query.changedSince.at, "DateTime64(3, 'UTC')")} OR lead_id IN ${p.bind('qualified_since', query.changedSince.qualified, 'Array(String)')})`,
   ].filter(Boolean);
   const only = query.leadIds ? `AND lead_id IN ${p.bind('ids', query.leadIds, 'Array(String)')}` : '';
   // The page is picked from narrow columns (the latest row of every lead), then only its rows are read whole.

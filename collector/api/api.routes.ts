@@ -155,11 +155,8 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       next = rest.length > query.offset + query.limit && last ? { key: String(keyOf(last)), leadId: last.lead_id } : null;
     } else {
       const since = query.changedSince;
-      const changed =
-        since === undefined
-          ? {}
-          : { changedSince: toClickHouseTime(since), alsoChanged: [...qualifications].flatMap(([leadId, state]) => (Date.parse(state.changedAt) >= since ? [leadId] : [])) };
-      const stored = await storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), ...changed, sort: query.sort, offset: query.offset, limit: query.limit, after: query.after });
+      const changedSince = since === undefined ? undefined : { at: toClickHouseTime(since), qualified: [...qualifications].flatMap(([leadId, state]) => (Date.parse(state.changedAt) >= since ? [leadId] : [])) };
+      const stored = await storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), changedSince, sort: query.sort, offset: query.offset, limit: query.limit, after: query.after });
       page = stored.rows.map(scoreOfSnapshot);
       total = stored.total;
       next = stored.next;

@@ -590,7 +590,10 @@ export async function forgetQualifications(client: ClickHouseClient, site: strin
     `SELECT lead_id FROM lead_qualifications WHERE site_id = {site:String}
      GROUP BY lead_id
      HAVING max(changed_at) < now64(3, 'UTC') - toIntervalDay({days:UInt32})
-        AND lead_id NOT IN (SELECT lead_id FROM lead_scores WHERE site_id = {site:String})`,
+        AND lead_id NOT IN (
+          -- Read by their order key: the stored scores of the qualified leads only, not the site's every snapshot.
+          SELECT lead_id FROM lead_scores
+          WHERE site_id = {site:String} AND lead_id IN (SELECT lead_id FROM lead_qualifications WHERE site_id = {site:String}))`,
     { site, days: retentionDays },
   );
   const leads = forgotten.map((row) => row.lead_id);

@@ -157,11 +157,12 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   /**
    * The 404 of a person erased (erasedAt): an erasure sent again (a client that timed out), an export, or a CRM's sync
    * reading the lead after one says so, rather than "no such lead" as for a mistyped id. False when there was no such
-   * erasure, or when an erased browser came back since: what it sent after is an anonymous visitor's, kept.
+   * erasure, or when an erased browser came back since: what it sent after is an anonymous visitor's, kept
+   * (`cameBack`: whether it did, when the caller looked already).
    */
-  async function answeredErased(reply: FastifyReply, site: string, id: string): Promise<boolean> {
+  async function answeredErased(reply: FastifyReply, site: string, id: string, cameBack?: boolean): Promise<boolean> {
     const at = await erasedAt(client, site, id);
-    if (at === undefined || (visitorOfId(id) && (await findVisitor(client, site, id)))) return false;
+    if (at === undefined || (visitorOfId(id) && (cameBack ?? (await findVisitor(client, site, id)) !== undefined))) return false;
     reply.code(404).send({ error: `the person of "${id}" on site "${site}" was erased at ${at}: nothing of theirs is kept`, code: 'already_erased', erasedAt: at });
     return true;
   }
@@ -174,7 +175,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   async function visitorAsPerson(site: string, id: string, reply: FastifyReply): Promise<{ site: string; lead: Person } | undefined> {
     const found = await findVisitor(client, site, id);
     if (!found) {
-      if (await answeredErased(reply, site, id)) return;
+      if (await answeredErased(reply, site, id, false)) return;
       reply.code(404).send({ error: `no anonymous visitor "${id}" on site "${site}"`, code: 'lead_not_found' });
       return;
     }
