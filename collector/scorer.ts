@@ -6,10 +6,11 @@ import { evaluateSignals, type SignalEvent } from '../scoring/alerts/evaluate.ts
 import type { LeadScore, LeadSlice } from '../scoring/compile.ts';
 import { accountColleagues, currentSnapshots, goneSnapshot, reasonsOf, rulesHash, snapshotChanged, toSnapshot, writeSnapshots, type StoredScore } from '../scoring/snapshots.ts';
 import { carryQualificationsOver, currentQualifications, forgetQualifications } from './api/lead-store.ts';
-import { rulesOf, scoreSite, sitePatterns } from './api/scores.ts';
+import { lifecycleOf, rulesOf, scoreSite, sitePatterns } from './api/scores.ts';
 import type { HearthConfig, SiteConfig } from './config/schema.ts';
 import type { StoredVisitor } from './ingest/sink.ts';
 import { personName } from '../scoring/person-name.ts';
+import { judgeQualification } from '../scoring/qualification.ts';
 import { weightiestReasons } from '../scoring/labels.ts';
 import { toClickHouseTime } from '../scoring/sql.ts';
 import { inTurns } from '../scoring/turns.ts';
@@ -420,6 +421,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       ];
       const account = accountOf(score, colleagues, thresholds, disqualified, freeMail);
       const verdict = qualifications.get(score.lead_id);
+      const lifecycle = lifecycleOf(score, verdict && judgeQualification(verdict, site.qualification));
       alerts.push({
         id: signal.id,
         site: site.id,
@@ -440,6 +442,10 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
           ...(verdict?.disqualified ? { disqualifiedFor: verdict.reason } : {}),
           score: score.score,
           temperature: score.temperature,
+          // Alerts are about leads (an email given): never an anonymous visitor's lifecycle.
+          lifecycle: lifecycle === 'visitor' ? 'lead' : lifecycle,
+          stage: score.stage || null,
+          firstTouch: score.first_touch,
           topReasons: weightiestReasons(score.reasons),
           url: leadPageUrl(dashboardUrl(), site.id, score.lead_id),
         },

@@ -138,7 +138,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
           (!query.stage || score.stage === query.stage) &&
           (!query.kind || score.kind === query.kind) &&
           (!query.lifecycle || lifecycleOf(score, verdictOf(score.lead_id)) === query.lifecycle) &&
-          (query.owner === undefined || sameOwner(verdictOf(score.lead_id)?.owner ?? '', query.owner)) &&
+          (query.owner === undefined || (score.kind === 'lead' && sameOwner(verdictOf(score.lead_id)?.owner ?? '', query.owner))) &&
           (!query.visitor || score.visitor_ids.includes(query.visitor)),
       );
       // The list's order, as ClickHouse sorts the stored scores: by the key (descending), then by id.
@@ -190,8 +190,12 @@ function storedFilters(
     filters.kind = kind;
     if (query.lifecycle !== 'visitor') filters.marketingQualified = query.lifecycle === 'mql';
   }
-  if (query.owner === '') except.push(...ids((verdict) => verdict.owner !== ''));
-  else if (query.owner !== undefined) {
+  if (query.owner === '') {
+    // The leads sales have not taken: an anonymous visitor is no one's to take.
+    if (query.kind === 'visitor' || query.lifecycle === 'visitor') return nothing;
+    filters.kind = 'lead';
+    except.push(...ids((verdict) => verdict.owner !== ''));
+  } else if (query.owner !== undefined) {
     const wanted = query.owner;
     const owned = new Set(ids((verdict) => sameOwner(verdict.owner, wanted)));
     filters.leadIds = (filters.leadIds ?? [...owned]).filter((id) => owned.has(id));

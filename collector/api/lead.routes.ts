@@ -44,6 +44,7 @@ import {
   visitsGivingLead,
 } from './lead-store.ts';
 import { presentScore, rulesOf, scoreOfSnapshot, scoreSite, siteCountsBots, standingOf } from './scores.ts';
+import { leadActivity } from './leads.ts';
 import type { LeadScore, SharedVisit } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
 import type { EventRow } from '../ingest/rows.ts';
@@ -253,7 +254,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const found = await resolve(request, reply);
     if (!found) return;
     const { verdict, history } = await currentQualification(found.site, found.lead.id);
-    return { ...verdict, history };
+    return qualificationAsSent(verdict, history);
   });
 
   // Sales qualify leads; marketing only reads them.
@@ -295,7 +296,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       }
       if (refused) return reply.code(400).send({ error: refused.message, code: 'invalid_qualification', problems: refused.problems });
       // Whether it changed anything or not, the answer is what GET answers: the verdict, who last changed it, the history.
-      const unchanged = { ...verdict, history };
+      const unchanged = qualificationAsSent(verdict, history);
       // A change of nothing ({}) leaves no line in the history.
       if (Object.keys(change.data).length === 0) return unchanged;
       // Stored with the site's framework, as a replay reads a change's boxes in the framework it names.
@@ -311,7 +312,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       await appendQualification(client, found.site, found.lead.id, { state: next, change: applied }, request.user!.name, at);
       // The history read above with the line just written: what GET would read now, without reading it again.
       const written = { ...next, changedBy: request.user!.name, changedAt: new Date(at).toISOString() };
-      return { ...judgeQualification(written, policy), history: [...history, written] };
+      return qualificationAsSent(judgeQualification(written, policy), [...history, written]);
     });
   });
 
@@ -330,7 +331,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       personStoredScores(client, site, person),
       personAlerts(client, site, person),
     ]);
-    const qualificationHistory = [...qualifications].flatMap(([leadId, records]) => records.map((record) => ({ leadId, ...record })));
+    const qualificationHistory = [...qualifications].flatMap(([leadId, records]) => records.map((record) => ({ leadId, ...ownerOrNull(record) })));
     reply.header('content-disposition', `attachment; filename="hearth-${person.id}.json"`);
     // An anonymous visitor has no email: `null`, as a field of no value reads, rather than an empty text.
     const who = { kind: person.email ? 'lead' : 'visitor', ...person, email: person.email || null };
@@ -361,6 +362,15 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return reply.code(200).send({ erased: person.id, visitorIds: person.visitorIds, handedOver: person.handedOver, leadIds: person.leadIds });
   });
 };
+
+/** A qualification's state as the API answers it: an unassigned lead's `owner` is `null`, as the lists, the lead page and webhooks say it. */
+const ownerOrNull = <State extends { owner: string }>(state: State) => ({ ...state, owner: state.owner || null });
+
+/** A qualification and its history as its routes, the lead page and the export answer them (ownerOrNull). */
+const qualificationAsSent = <Verdict extends { owner: string }, State extends { owner: string }>(verdict: Verdict, history: readonly State[]) => ({
+  ...ownerOrNull(verdict),
+  history: history.map(ownerOrNull),
+});
 
 /**
  * A lead's qualification by sales: its history, and where it stands under the site's policy, with who changed it last
@@ -409,7 +419,9 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
     return replacedBy.length ? { replacedBy } : undefined;
   }
   const theirs = early && sameLeadIdentity(known, lead) ? early : leadEvents(client, site.id, lead, RECENT_EVENTS + 1);
-  const [read, [qualification, snapshots]] = await Promise.all([theirs, reading]);
+  // Its counts of events and page views, as the lists give them.
+  const counting = leadActivity(client, site.id, [lead], rulesOf(site).countBots);
+  const [read, [qualification, snapshots], activity] = await Promise.all([theirs, reading, counting]);
   const events = read.slice(0, RECENT_EVENTS);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);
@@ -422,7 +434,7 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   // A lead seen only through an automated browser has no score unless the rules count bots.
   // As the list shows the lead: when it was first and last seen (as its score counts its visits).
   const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: null, lastSeen: null };
-  return { ...lead, kind: 'lead', ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), score: null }), qualification: { ...qualification.verdict, history: qualification.history }, recentEvents: events, olderEvents: read.length > RECENT_EVENTS,
+  return { ...lead, kind: 'lead', ...activity.get(lead.id)!, ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), score: null }), qualification: qualificationAsSent(qualification.verdict, qualification.history), recentEvents: events, olderEvents: read.length > RECENT_EVENTS,
     // The score over time, from its snapshots: one point per visible change.
     scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
 }

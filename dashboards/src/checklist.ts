@@ -3,6 +3,9 @@
 import type { QualificationState } from '../../scoring/qualification.ts';
 import { formatList } from './format.ts';
 
+/** A qualification's state as the API sends it: `owner` is `null` for none. */
+export type SentQualificationState = Omit<QualificationState, 'owner'> & { owner: string | null };
+
 /** The checklist's fields as the form holds them. */
 export interface ChecklistFields {
   framework: string;
@@ -35,8 +38,8 @@ export function checklistChange(loaded: ChecklistFields, now: ChecklistFields, s
  * on Need", "assigned to sam", "owner removed (was sam)", "disqualified: no budget", "requalified". A box kept aside by a
  * change of framework is not said to be unticked: it is kept. `label` names a box.
  */
-export function describeQualificationChange(before: QualificationState | undefined, after: QualificationState, label: (box: string) => string): string[] {
-  const was: QualificationState = before ?? { framework: after.framework, boxes: {}, notes: {}, owner: '', disqualified: false, reason: '' };
+export function describeQualificationChange(before: SentQualificationState | undefined, after: SentQualificationState, label: (box: string) => string): string[] {
+  const was: SentQualificationState = before ?? { framework: after.framework, boxes: {}, notes: {}, owner: null, disqualified: false, reason: '' };
   const said: string[] = [];
   const list = (boxes: string[]) => formatList(boxes.map(label));
   // The config changes a site's framework (sales no longer pick one): the line says where the checklist is now, not who moved it.
@@ -51,7 +54,7 @@ export function describeQualificationChange(before: QualificationState | undefin
     if (now === old) continue;
     said.push(now === '' ? `cleared the note on ${label(box)}` : `noted on ${label(box)}: “${now}”`);
   }
-  if (after.owner !== was.owner) said.push(after.owner === '' ? `owner removed (was ${was.owner})` : `assigned to ${after.owner}`);
+  if ((after.owner ?? '') !== (was.owner ?? '')) said.push(after.owner ? `assigned to ${after.owner}` : `owner removed (was ${was.owner})`);
   if (after.disqualified && (!was.disqualified || after.reason !== was.reason)) said.push(after.reason ? `disqualified: ${after.reason}` : 'disqualified');
   if (!after.disqualified && was.disqualified) said.push('requalified');
   return said;

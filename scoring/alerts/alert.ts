@@ -1,4 +1,5 @@
-import type { ScoreReason, Temperature } from '../compile.ts';
+import type { LeadScore, ScoreReason, Temperature } from '../compile.ts';
+import type { Stage } from '../rules.ts';
 
 /**
  * The buying signals a lead can show (issue 6). `hot`: the score went above the hot threshold (with hysteresis);
@@ -35,6 +36,13 @@ export interface Alert {
     disqualifiedFor?: string;
     score: number;
     temperature: Temperature;
+    // Absent from the alerts an earlier version recorded, sent after an upgrade.
+    /** Where the lead stands, as `GET /api/leads` says it (a disqualified lead's alerts are suppressed, never sent). */
+    lifecycle?: 'lead' | 'mql' | 'prospect' | 'disqualified';
+    /** The deepest funnel stage of its visits, `null` before any. */
+    stage?: Stage | null;
+    /** Where it came from first: the first visit with a utm source or a referrer ('' for each when none). */
+    firstTouch?: LeadScore['first_touch'];
     /** The three reasons that weigh most either way (labels.ts weightiestReasons). */
     topReasons: ScoreReason[];
     /** Absolute link to the lead's page in the dashboard. */

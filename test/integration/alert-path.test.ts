@@ -42,7 +42,7 @@ describe('from a visit to an alert', () => {
   it('sends one signed webhook when a lead asks for a demo, then one when it becomes hot, and never the same alert twice', async () => {
     const visitor = newVisitor();
     const email = `ceo.${visitor}@globex.example`;
-    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(3) })]);
+    await post(visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing?utm_source=LinkedIn&utm_medium=social`, t: minutesAgo(3) })]);
     await post(visitor, [
       wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(2), p: { 'email  email': email, 'job_title  ': 'Head of Sales', 'company  ': 'Globex' } }),
     ]);
@@ -55,7 +55,9 @@ describe('from a visit to an alert', () => {
         signal: 'demo_request',
         summary: 'Asked to talk to sales: form demo-request',
         // No name given: none, rather than the address as a name (a CRM would make a contact of it).
-        lead: { email, name: '', company: 'Globex', jobTitle: 'Head of Sales', owner: null, score: 40, temperature: 'warm', url: expect.stringMatching(/\/dashboard\/leads\/l_[0-9a-f]{20}\?site=acme$/) },
+        // Where it stands, as GET /api/leads says it: a demo request makes a marketing-qualified lead, at the bottom of the funnel.
+        lead: { email, name: '', company: 'Globex', jobTitle: 'Head of Sales', owner: null, score: 40, temperature: 'warm', lifecycle: 'mql', stage: 'BOFU',
+          firstTouch: { utm_source: 'linkedin', utm_medium: 'social', referrer_host: '' }, url: expect.stringMatching(/\/dashboard\/leads\/l_[0-9a-f]{20}\?site=acme$/) },
         account: { id: 'globex.example', name: 'Globex' },
       },
     });

@@ -100,8 +100,12 @@ describe('one lead through the API', () => {
     // under a second (a tab shown and left at once), which says nothing, is not listed.
     await postBatch(server, { s: 'acme', v: laptop, e: [piece('/docs', 7_000, 20, 60, 'visit-2'), piece('/blog', 400, 19.5, 10, 'visit-2'), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', sid: 'visit-2', t: minutesAgo(19), p: { 'email  email': email } })] });
     await drained(server);
-    const id = (await getJson(server, `/api/leads?site=acme&visitor=${laptop}`)).body.leads[0].id;
+    const listed = (await getJson(server, `/api/leads?site=acme&visitor=${laptop}`)).body.leads[0];
+    const id = listed.id;
     const { body } = await getJson(server, `/api/leads/${id}?site=acme`);
+    // Its counts, as the list gives them: every event stored (the pieces included), and the page views.
+    expect([body.events, body.pageviews]).toEqual([11, 3]);
+    expect([listed.events, listed.pageviews]).toEqual([body.events, body.pageviews]);
     expect(body.recentEvents.map((event: { type: string; path: string; engaged_ms: number; scroll_depth: number }) => [event.type, event.path, event.engaged_ms, event.scroll_depth])).toEqual([
       ['form', '/contact', 0, 0],
       ['engagement', '/docs', 7_000, 60],
@@ -209,9 +213,14 @@ describe('one lead through the API', () => {
     expect(owned.body).toEqual({ ...again.body });
     expect(owned.body).toEqual((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body);
     expect(owned.body).toMatchObject({ changedBy: 'admin-token', history: [{}, {}, { owner: 'sam@vendor.test' }] });
-    // An unassigned lead reads "owner": null in the lists; written back, null unassigns it.
+    // An unassigned lead reads "owner": null in the lists, and in the checklist's answer and its history as well;
+    // written back, null unassigns it.
     const unassigned = await send('POST', `/api/leads/${id}/qualification?site=acme`, { owner: null });
-    expect(unassigned.body).toMatchObject({ owner: '', prospect: false });
+    expect(unassigned.body).toMatchObject({ owner: null, prospect: false });
+    expect(unassigned.body.history.map((line: { owner: unknown }) => line.owner)).toEqual([null, null, 'sam@vendor.test', null]);
+    expect((await getJson(server, `/api/leads/${id}?site=acme`)).body).toMatchObject({ owner: null, qualification: { owner: null } });
+    const exported = (await getJson(server, `/api/leads/${id}/export?site=acme`)).body;
+    expect(exported.qualificationHistory.map((line: { owner: unknown }) => line.owner)).toEqual([null, null, 'sam@vendor.test', null]);
     await send('POST', `/api/leads/${id}/qualification?site=acme`, { owner: 'sam@vendor.test' });
 
     // Disqualified without saying why: refused, and nothing changes.
@@ -240,7 +249,7 @@ describe('one lead through the API', () => {
     const checklist = await getJson(server, `/api/leads/${leadIdOf(typo)}/qualification?site=acme`);
     const posted = await send('POST', `/api/leads/${leadIdOf(typo)}/qualification?site=acme`, { owner: 'zed' });
     for (const answer of [checklist, posted]) expect([answer.status, answer.body.code, answer.body.replacedBy]).toEqual([404, 'lead_not_found', [{ id: leadIdOf(fixed), email: fixed }]]);
-    expect((await getJson(server, `/api/leads/${leadIdOf(fixed)}/qualification?site=acme`)).body).toMatchObject({ owner: '', history: [] });
+    expect((await getJson(server, `/api/leads/${leadIdOf(fixed)}/qualification?site=acme`)).body).toMatchObject({ owner: null, history: [] });
     // A colleague who gives her email in a visit of her own on the same computer holds that visit alone: not named.
     const colleague = `kim.${browser}@acme-typo.com`;
     await postBatch(server, { s: 'acme', v: browser, e: [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'newsletter', sid: `other-${browser}`, ss: 1, t: minutesAgo(1), p: { email: colleague } })] });
@@ -354,12 +363,12 @@ describe('one lead through the API', () => {
     const mine = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { authority: true } });
     const theirs = { owner: 'kim@vendor.test' };
     expect(mine.status).toBe(200);
-    await appendQualification(server.client, 'acme', id, { state: applyQualificationChange(seen, theirs), change: theirs }, 'kim', Date.now() + 5);
+    await appendQualification(server.client, 'acme', id, { state: applyQualificationChange({ ...seen, owner: seen.owner ?? '' }, theirs), change: theirs }, 'kim', Date.now() + 5);
     const { body } = await getJson(server, `/api/leads/${id}/qualification?site=acme`);
     expect(body).toMatchObject({ boxes: { budget: true, authority: true }, owner: 'kim@vendor.test', missing: ['need', 'timing'] });
-    expect(body.history.map((h: { owner: string; boxes: Record<string, boolean> }) => [h.owner, Object.keys(h.boxes).sort()])).toEqual([
-      ['', ['budget']],
-      ['', ['authority', 'budget']],
+    expect(body.history.map((h: { owner: string | null; boxes: Record<string, boolean> }) => [h.owner, Object.keys(h.boxes).sort()])).toEqual([
+      [null, ['budget']],
+      [null, ['authority', 'budget']],
       ['kim@vendor.test', ['authority', 'budget']],
     ]);
     // The scorer and the lists read the same folded state.
@@ -382,9 +391,9 @@ describe('one lead through the API', () => {
     const noted = await send('POST', `/api/leads/${id}/qualification?site=acme`, { notes: { budget: '40k for Q3' } });
     expect(noted.status).toBe(200);
     const blank = await send('POST', `/api/leads/${id}/qualification?site=acme`, { boxes: { budget: true, authority: true, need: true, timing: true }, owner: '   ' });
-    expect(blank.body).toMatchObject({ missing: [], owner: '', prospect: false, notes: { budget: '40k for Q3' } });
+    expect(blank.body).toMatchObject({ missing: [], owner: null, prospect: false, notes: { budget: '40k for Q3' } });
     const { body } = await getJson(server, `/api/leads/${id}/qualification?site=acme`);
-    expect(body).toMatchObject({ prospect: false, owner: '', notes: { budget: '40k for Q3' } });
+    expect(body).toMatchObject({ prospect: false, owner: null, notes: { budget: '40k for Q3' } });
     expect(body.history).toHaveLength(2);
   });
 
@@ -514,7 +523,7 @@ describe('one lead through the API', () => {
       ],
     });
     // Nothing was saved, not even the boxes and owner each of them got right.
-    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ boxes: {}, notes: {}, owner: '', disqualified: false, history: [] });
+    expect((await getJson(server, `/api/leads/${id}/qualification?site=acme`)).body).toMatchObject({ boxes: {}, notes: {}, owner: null, disqualified: false, history: [] });
   });
 
   it('exports everything about a person, then erases it all, anonymous history included', async () => {
@@ -607,6 +616,12 @@ describe('lifecycle in the leads list', () => {
     expect(mine.ids.every((entry: string) => entry.endsWith(' sam'))).toBe(true);
     expect((await listed('&lifecycle=disqualified&owner=kim')).ids).toEqual([`${dropped.id} disqualified kim`]);
     expect((await listed('&lifecycle=visitor')).ids).toContain(`v_${cold} visitor null`);
+    // Unassigned: the leads sales have not taken, not the anonymous visitors, whom no one can take.
+    const unassigned = await listed('&owner=');
+    expect(unassigned.ids.length).toBeGreaterThan(0);
+    expect(unassigned.ids.every((entry: string) => entry.startsWith('l_') && entry.endsWith(' null'))).toBe(true);
+    expect(unassigned.ids).not.toContain(`v_${cold} visitor null`);
+    for (const query of ['&owner=&kind=visitor', '&owner=&lifecycle=visitor']) expect(await listed(query), query).toEqual({ total: 0, ids: [] });
   });
 });
 

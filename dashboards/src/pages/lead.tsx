@@ -48,7 +48,8 @@ interface Verdict {
   notes: Record<string, string>;
   /** Those of a framework the site had before: shown under the checklist (describeKeptAside). */
   keptAside?: { boxes: Record<string, boolean>; notes: Record<string, string> };
-  owner: string;
+  /** `null` for none. */
+  owner: string | null;
   disqualified: boolean;
   reason: string;
   missing: string[];
@@ -57,7 +58,7 @@ interface Verdict {
   changedBy: string | null;
   changedAt: string | null;
   /** Every change, oldest first: the state it made, who made it and when. */
-  history?: QualificationRecord[];
+  history?: (Omit<QualificationRecord, 'owner'> & { owner: string | null })[];
 }
 
 interface TimelineEvent {
@@ -370,7 +371,7 @@ const noteRows = (note: string) => Math.min(6, note.split('\n').length);
 
 /** A verdict as the form holds it: the site's framework, its boxes and notes, the owner. */
 function fields(verdict: Verdict): ChecklistFields {
-  return { framework: verdict.framework, boxes: verdict.boxes, notes: verdict.notes, owner: verdict.owner };
+  return { framework: verdict.framework, boxes: verdict.boxes, notes: verdict.notes, owner: verdict.owner ?? '' };
 }
 
 /** The checklist sales fill in (the site's framework, as its config says), the owner, and disqualification. */
@@ -382,7 +383,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const loaded = fields(filled);
   const [boxes, setBoxes] = useState<Record<string, boolean>>(loaded.boxes);
   const [notes, setNotes] = useState<Record<string, string>>(loaded.notes);
-  const [owner, setOwner] = useState(verdict.owner);
+  const [owner, setOwner] = useState(loaded.owner);
   const [reason, setReason] = useState('');
   const [message, setMessage] = useState<{ text: string; error?: boolean }>();
   const [saving, setSaving] = useState(false);
@@ -405,7 +406,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
     setFilled(current);
     setBoxes(current.boxes);
     setNotes(current.notes);
-    setOwner(current.owner);
+    setOwner(fields(current).owner);
     setReason('');
   }
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checklistChange, describeKeptAside, describeQualificationChange, type ChecklistFields } from '../../../dashboards/src/checklist.ts';
-import type { QualificationState } from '../../../scoring/qualification.ts';
+import { checklistChange, describeKeptAside, describeQualificationChange, type ChecklistFields, type SentQualificationState } from '../../../dashboards/src/checklist.ts';
 import { humanize } from '../../../scoring/labels.ts';
 
 const BANT = ['budget', 'authority', 'need', 'timing'];
@@ -30,8 +29,9 @@ describe('what the lead page sends when a checklist is saved', () => {
 });
 
 describe('what the lead page says each change in the qualification history did', () => {
-  const empty: QualificationState = { framework: 'bant', boxes: {}, notes: {}, owner: '', disqualified: false, reason: '' };
-  const said = (before: QualificationState | undefined, after: Partial<QualificationState>) => describeQualificationChange(before, { ...(before ?? empty), ...after }, humanize);
+  // As the API sends them: no owner is `null`.
+  const empty: SentQualificationState = { framework: 'bant', boxes: {}, notes: {}, owner: null, disqualified: false, reason: '' };
+  const said = (before: SentQualificationState | undefined, after: Partial<SentQualificationState>) => describeQualificationChange(before, { ...(before ?? empty), ...after }, humanize);
 
   it('names the boxes ticked and unticked, the notes written and cleared, and the owner', () => {
     expect(said(undefined, { boxes: { budget: true, need: true }, notes: { budget: '20k set aside' }, owner: 'sam' })).toEqual([
@@ -46,7 +46,7 @@ describe('what the lead page says each change in the qualification history did',
       'cleared the note on Budget',
       'assigned to lee',
     ]);
-    expect(said(before, { owner: '' })).toEqual(['owner removed (was sam)']);
+    expect(said(before, { owner: null })).toEqual(['owner removed (was sam)']);
   });
 
   it('says a switch of framework, and not that the boxes it keeps aside were unticked', () => {
