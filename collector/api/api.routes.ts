@@ -11,7 +11,7 @@ import { dashboardApiRoutes } from './dashboard.routes.ts';
 import { LEAD_SORTS, storedLeadPage, type LeadCursor, type ListSort, type StoredLeadQuery } from '../../scoring/snapshots.ts';
 import { judgeQualification, type QualificationVerdict } from '../../scoring/qualification.ts';
 import type { LeadScore } from '../../scoring/compile.ts';
-import { currentQualifications } from './lead-store.ts';
+import { currentQualifications, erasedSince } from './lead-store.ts';
 import { accounts as siteAccounts } from './dashboard-queries.ts';
 import { lifecycleOf, listedLeads, rulesOf, scoreOfSnapshot, scoreSite } from './scores.ts';
 import { anyCase, siteParam, wholeNumber } from './site-query.ts';
@@ -131,6 +131,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     let page: LeadScore[];
     let total: number;
     let next: LeadCursor | null;
+    let erased: { id: string; erasedAt: string }[] | undefined;
     if (live) {
       const scores = (await scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' })).filter(
         (score) =>
@@ -156,13 +157,18 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     } else {
       const since = query.changedSince;
       const changedSince = since === undefined ? undefined : { at: toClickHouseTime(since), qualified: [...qualifications].flatMap(([leadId, state]) => (Date.parse(state.changedAt) >= since ? [leadId] : [])) };
-      const stored = await storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), changedSince, sort: query.sort, offset: query.offset, limit: query.limit, after: query.after });
+      // The people erased since come with every page: a sync erases its copy of them too (they are in no list).
+      const [stored, erasures] = await Promise.all([
+        storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), changedSince, sort: query.sort, offset: query.offset, limit: query.limit, after: query.after }),
+        changedSince && erasedSince(client, site.id, changedSince.at),
+      ]);
+      erased = erasures || undefined;
       page = stored.rows.map(scoreOfSnapshot);
       total = stored.total;
       next = stored.next;
     }
     const leads = await listedLeads(client, site, page, verdictOf, query.bots === 'include' || rulesOf(site).countBots);
-    return { site: site.id, total, leads, next: next && cursorText({ sort: query.sort, ...next }), asOf };
+    return { site: site.id, total, leads, next: next && cursorText({ sort: query.sort, ...next }), asOf, ...(erased && { erased }) };
   });
 };
 

@@ -124,6 +124,22 @@ export async function erasedAt(client: ClickHouseClient, site: string, id: strin
   return found && isoTime(found.at);
 }
 
+/**
+ * What was erased on a site since a time, for a CRM's sync to erase its copy too: the people (their lead ids) and the
+ * anonymous browsers (`v_…`: those of an erased person, and the visitors erased as such), each with when it was last
+ * erased, oldest first. The erasures are kept 90 days.
+ */
+export async function erasedSince(client: ClickHouseClient, site: string, since: string): Promise<{ id: string; erasedAt: string }[]> {
+  const found = await rows<{ id: string; at: string }>(
+    client,
+    `SELECT if(lead_id != '', lead_id, concat('v_', visitor_id)) AS id, max(erased_at) AS at FROM erasures
+     WHERE site_id = {site:String} AND (lead_id != '' OR session_id = '')
+     GROUP BY id HAVING at >= {since:DateTime64(3, 'UTC')} ORDER BY at, id`,
+    { site, since },
+  );
+  return found.map((row) => ({ id: row.id, erasedAt: isoTime(row.at) }));
+}
+
 /** Whose visits a browser's are, for each of some emails: the lead's visitorIds, sharedVisits and handedOver. */
 interface Visits {
   visitorIds: string[];

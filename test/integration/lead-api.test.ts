@@ -861,6 +861,19 @@ describe('the leads and accounts lists', () => {
     await postBatch(server, { s: 'acme', v: active!.laptop, e: [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'webinar', p: { 'email  email': active!.email } })] }, { origin: SITE_ORIGIN });
     await drained(server);
     expect(ids((await list(`sort=id&changedSince=${mark}`)).leads)).toEqual([qualified!.id, active!.id].sort());
+    expect(await list(`sort=id&changedSince=${mark}`)).toMatchObject({ erased: [] });
+
+    // A person erased since is in no list: the sync learns of it from `erased`, on every page, to erase its copy too.
+    const gone = made.find((lead) => ![qualified!.id, active!.id, listedAlready.id, notYet.id].includes(lead.id))!;
+    expect((await send('DELETE', `/api/leads/${gone.id}?site=acme`)).status).toBe(200);
+    for (const query of [`sort=id&changedSince=${mark}`, `sort=id&changedSince=${mark}&limit=1`]) {
+      const page = (await list(query)) as Page & { erased: { id: string; erasedAt: string }[] };
+      expect(ids(page.leads)).not.toContain(gone.id);
+      expect(ids(page.erased).sort(), query).toEqual([gone.id, `v_${gone.laptop}`, `v_${gone.phone}`].sort());
+      expect(page.erased.every((erasure) => Date.parse(erasure.erasedAt) >= Date.parse(mark))).toBe(true);
+    }
+    expect((await list(`sort=id&changedSince=${new Date().toISOString()}`)).erased).toEqual([]);
+    expect((await list('sort=id')).erased).toBeUndefined();
 
     for (const [query, message] of [
       ['changedSince=yesterday', 'expected a time with its zone, as `asOf` gives it (2026-12-06T17:45:00.000Z) (got "yesterday")'],
