@@ -169,6 +169,16 @@ const anyOf = (...phrases: string[]) => ` (?:${phrases.join('|')}) `;
 export const TITLE_STAND_INS = ['job_level', 'job_role', 'job_function'] as const;
 
 /**
+ * A profile (latest answer per field, in name order) as scoring merges it: a lead who never gave a job title has the
+ * first of their TITLE_STAND_INS for one. For the profiles read outside scoring (an export, an unscored lead's page).
+ */
+export function withTitleStandIn(profile: Record<string, string>): Record<string, string> {
+  const standIn = TITLE_STAND_INS.find((field) => profile[field] !== undefined);
+  if (profile.job_title !== undefined || standIn === undefined) return profile;
+  return Object.fromEntries(Object.entries({ ...profile, job_title: profile[standIn]! }).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
  * Tried in order on " <words of the title> "; the first that matches wins, and a title that matches none is an
  * individual contributor. Order carries meaning: an intern or an assistant to the CEO is not a CEO, a
  * vice-president is not a president, a "chef d'entreprise" owns the company while a "chef de projet" manages.

@@ -4,7 +4,7 @@ import type { Alert } from '../../scoring/alerts/alert.ts';
 import { alertAsSent } from '../../scoring/alerts/formats.ts';
 import { identitiesSql, leadIdOfEmailSql, ownerOf, type GivenEmail, type SharedVisit } from '../../scoring/compile.ts';
 import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
-import { saysNothingSql } from '../../scoring/normalize.ts';
+import { saysNothingSql, withTitleStandIn } from '../../scoring/normalize.ts';
 import { isoTime, ONE_LEAD, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { END_OF_TIME, type ErasureRow } from '../ingest/erasures.ts';
 import type { EventRow } from '../ingest/rows.ts';
@@ -374,7 +374,7 @@ export async function leadProfile(client: ClickHouseClient, site: string, lead: 
      GROUP BY key ORDER BY key`,
     { ...leadParams(site, lead), ...p.values },
   );
-  return Object.fromEntries(fields.map((field) => [field.key, field.latest]));
+  return withTitleStandIn(Object.fromEntries(fields.map((field) => [field.key, field.latest])));
 }
 
 /**
@@ -409,6 +409,24 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
     { ...leadParams(site, lead), limit },
     { ...ONE_LEAD, ...ISO_TIMES },
   );
+}
+
+/**
+ * A lead's counts of events and page views and the times of its first and last event (`null` with none), over the
+ * events its page lists (leadEvents): as the lists count them (leadActivity), a lead seen only through automated
+ * browsers included.
+ */
+export async function leadTotals(client: ClickHouseClient, site: string, lead: LeadIdentity) {
+  const [totals] = await rows<{ events: string; pageviews: string; first: string | null; last: string | null }>(
+    client,
+    `SELECT count() AS events, countIf(type = 'pageview') AS pageviews, if(events = 0, NULL, min(ts)) AS first, if(events = 0, NULL, max(ts)) AS last
+     FROM events FINAL
+     ${LEAD_BROWSERS}
+     WHERE site_id = {site:String} AND ${LEAD_ROWS}`,
+    leadParams(site, lead),
+    { ...ONE_LEAD, ...ISO_TIMES },
+  );
+  return { events: Number(totals!.events), pageviews: Number(totals!.pageviews), first: totals!.first, last: totals!.last };
 }
 
 const personParams = (site: string, person: Person) => ({

@@ -13,7 +13,7 @@ import {
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import type { ClusterTarget } from '../store/cluster-ddl.ts';
 import { currentSnapshots, leadSnapshots, type StoredScore } from '../../scoring/snapshots.ts';
-import { saysNothing } from '../../scoring/normalize.ts';
+import { saysNothing, withTitleStandIn } from '../../scoring/normalize.ts';
 import { isoTime } from '../../scoring/sql.ts';
 import { toProblems, type Problem } from '../config/issues.ts';
 import { requireRole } from '../auth/roles.ts';
@@ -29,6 +29,7 @@ import {
   carriedEmail,
   isPersonsRow,
   leadEvents,
+  leadTotals,
   leadProfile,
   personAlerts,
   personEvents,
@@ -43,8 +44,7 @@ import {
   visitorOfId,
   visitsGivingLead,
 } from './lead-store.ts';
-import { presentScore, rulesOf, scoreOfSnapshot, scoreSite, siteCountsBots, standingOf } from './scores.ts';
-import { leadActivity } from './leads.ts';
+import { presentScore, rulesOf, scoreOfSnapshot, scoreSite, siteCountsBots, standingOf, UNSCORED } from './scores.ts';
 import type { LeadScore, SharedVisit } from '../../scoring/compile.ts';
 import { siteParam } from './site-query.ts';
 import type { EventRow } from '../ingest/rows.ts';
@@ -419,9 +419,8 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
     return replacedBy.length ? { replacedBy } : undefined;
   }
   const theirs = early && sameLeadIdentity(known, lead) ? early : leadEvents(client, site.id, lead, RECENT_EVENTS + 1);
-  // Its counts of events and page views, as the lists give them.
-  const counting = leadActivity(client, site.id, [lead], rulesOf(site).countBots);
-  const [read, [qualification, snapshots], activity] = await Promise.all([theirs, reading, counting]);
+  // Its counts of events and page views, as the lists give them, over the events the page lists.
+  const [read, [qualification, snapshots], totals] = await Promise.all([theirs, reading, leadTotals(client, site.id, lead)]);
   const events = read.slice(0, RECENT_EVENTS);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);
@@ -432,9 +431,10 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
     .reverse()
     .filter((point, i, all) => i === 0 || point.score !== all[i - 1]!.score || point.temperature !== all[i - 1]!.temperature || point.stage !== all[i - 1]!.stage);
   // A lead seen only through an automated browser has no score unless the rules count bots.
-  // As the list shows the lead: when it was first and last seen (as its score counts its visits).
-  const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: null, lastSeen: null };
-  return { ...lead, kind: 'lead', ...activity.get(lead.id)!, ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), score: null }), qualification: qualificationAsSent(qualification.verdict, qualification.history), recentEvents: events, olderEvents: read.length > RECENT_EVENTS,
+  // As the list shows the lead: when it was first and last seen (as its score counts its visits; with no score, its
+  // first and last events, as bots=include lists it).
+  const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: totals.first, lastSeen: totals.last };
+  return { ...lead, kind: 'lead', events: totals.events, pageviews: totals.pageviews, ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), ...UNSCORED }), qualification: qualificationAsSent(qualification.verdict, qualification.history), recentEvents: events, olderEvents: read.length > RECENT_EVENTS,
     // The score over time, from its snapshots: one point per visible change.
     scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
 }
@@ -487,5 +487,5 @@ function profileOf(newestFirst: Record<string, unknown>[], email: string): Recor
       if (!saysNothing(value) && (!profile.has(key) || profile.get(key)!.ts === event.ts)) profile.set(key, { value, ts: event.ts });
     }
   }
-  return Object.fromEntries([...profile].map(([key, { value }]) => [key, value] as const).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return withTitleStandIn(Object.fromEntries([...profile].map(([key, { value }]) => [key, value] as const).sort(([a], [b]) => (a < b ? -1 : 1))));
 }

@@ -69,6 +69,12 @@ export const standingOf = (score: LeadScore | undefined, qualification: Qualific
   owner: qualification?.owner || null,
 });
 
+/**
+ * The score's fields of a lead with no score (seen only through automated browsers, the rules not counting them), as
+ * presentScore names them: the same keys, none left out, `null` or empty.
+ */
+export const UNSCORED = { score: null, fit: null, engagement: null, sourcePoints: null, source: null, negative: null, temperature: null, stage: null, reasons: [], signals: [], firstTouch: null } as const;
+
 /** A score as the API shows it. */
 export function presentScore(score: LeadScore, qualification?: QualificationVerdict) {
   return {

@@ -127,6 +127,20 @@ describe('one lead through the API', () => {
     expect(exported.body.profile).toEqual({ job_title: 'COO', company: 'Lovelace', country: 'FR' });
   });
 
+  it('shows and exports the job level as the title of a lead who gave none, as the score counts it, scored or not', async () => {
+    for (const [site, bot] of [['acme', false], ['bots', true]] as const) {
+      const email = `level.${newVisitor()}@lovelace.test`;
+      const visitor = newVisitor();
+      const form = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo', t: minutesAgo(5), p: { email, job_level: 'C-Level', job_function: 'Marketing' } });
+      expect((await postBatch(server, { s: site, v: visitor, ...(bot && { b: true }), e: [form] })).status).toBe(202);
+      await drained(server);
+      const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=${site}`);
+      const profile = { job_function: 'Marketing', job_level: 'C-Level', job_title: 'C-Level' };
+      expect([body.score === null, body.profile], site).toEqual([bot, profile]);
+      expect((await getJson(server, `/api/leads/${leadIdOf(email)}/export?site=${site}`)).body.profile, site).toEqual(profile);
+    }
+  });
+
   it('shows and exports the answer the score counts when two answers to a question share their time', async () => {
     // A form and an identify call in the same millisecond (a site that identifies on submit), or one batch of a
     // browser whose clock is off, which the collector stores at its arrival time: the same time for every event.
@@ -178,6 +192,13 @@ describe('one lead through the API', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({ id: leadIdOf(email), email, visitorIds: [visitor], lifecycle: 'lead', owner: null, score: null, profile: { company: 'Robots', job_title: 'CEO' } });
     expect(body.recentEvents.map((event: { type: string; is_bot: number }) => [event.type, event.is_bot])).toEqual([['form', 1]]);
+    // Every key a scored lead has, none left out: the score's null or empty; its counts and first and last seen from
+    // its events, as the list with bots=include gives them.
+    const listed = (await getJson(server, `/api/leads?site=bots&bots=include`)).body.leads.find((lead: { id: string }) => lead.id === leadIdOf(email));
+    expect(Object.keys(body)).toEqual(expect.arrayContaining(Object.keys(listed)));
+    expect(body).toMatchObject({ fit: null, engagement: null, sourcePoints: null, negative: null, temperature: null, stage: null, reasons: [], signals: [], firstTouch: null });
+    expect(body).toMatchObject({ events: listed.events, pageviews: listed.pageviews, firstSeen: listed.firstSeen, lastSeen: listed.lastSeen });
+    expect([body.events, body.pageviews]).toEqual([1, 0]);
     // Where it stands, as the list with bots=include says it, once sales disqualify it.
     expect((await send('POST', `/api/leads/${leadIdOf(email)}/qualification?site=bots`, { disqualified: true, reason: 'a test robot', owner: 'sam@vendor.test' })).status).toBe(200);
     expect((await getJson(server, `/api/leads/${leadIdOf(email)}?site=bots`)).body).toMatchObject({ lifecycle: 'disqualified', owner: 'sam@vendor.test', score: null });
@@ -828,7 +849,7 @@ describe('the leads and accounts lists', () => {
   it('syncs a CRM: every lead once by id while leads move, then only what changed since, qualifications included', async () => {
     const made = [];
     for (let i = 0; i < 5; i++) made.push(await makeLead());
-    type Page = { leads: { id: string; visitorIds: string[] }[]; next: string | null; asOf: string };
+    type Page = { leads: { id: string; visitorIds: string[] }[]; next: string | null; asOf: string; erased?: { id: string; erasedAt: string }[] };
     const list = async (query: string) => (await getJson(server, `/api/leads?site=acme&kind=lead&${query}`)).body as Page;
     const ids = (leads: { id: string }[]) => leads.map((lead) => lead.id);
     const all = (await list('sort=id&limit=1000')).leads;
@@ -867,10 +888,10 @@ describe('the leads and accounts lists', () => {
     const gone = made.find((lead) => ![qualified!.id, active!.id, listedAlready.id, notYet.id].includes(lead.id))!;
     expect((await send('DELETE', `/api/leads/${gone.id}?site=acme`)).status).toBe(200);
     for (const query of [`sort=id&changedSince=${mark}`, `sort=id&changedSince=${mark}&limit=1`]) {
-      const page = (await list(query)) as Page & { erased: { id: string; erasedAt: string }[] };
+      const page = await list(query);
       expect(ids(page.leads)).not.toContain(gone.id);
-      expect(ids(page.erased).sort(), query).toEqual([gone.id, `v_${gone.laptop}`, `v_${gone.phone}`].sort());
-      expect(page.erased.every((erasure) => Date.parse(erasure.erasedAt) >= Date.parse(mark))).toBe(true);
+      expect(ids(page.erased!).sort(), query).toEqual([gone.id, `v_${gone.laptop}`, `v_${gone.phone}`].sort());
+      expect(page.erased!.every((erasure) => Date.parse(erasure.erasedAt) >= Date.parse(mark))).toBe(true);
     }
     expect((await list(`sort=id&changedSince=${new Date().toISOString()}`)).erased).toEqual([]);
     expect((await list('sort=id')).erased).toBeUndefined();

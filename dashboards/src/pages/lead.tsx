@@ -34,7 +34,8 @@ interface LeadDetail {
   stage?: string | null;
   reasons?: { rule: string; kind: string; count: number; points: number; capped: boolean }[];
   signals?: { signal: string; at: string; detail: string }[];
-  firstTouch?: { utm_source: string; utm_medium: string; referrer_host: string };
+  /** `null` for a lead with no score. */
+  firstTouch?: { utm_source: string; utm_medium: string; referrer_host: string } | null;
   qualification: Verdict;
   recentEvents: TimelineEvent[];
   /** Whether the lead has events older than recentEvents (the API sends its latest 100). */
@@ -163,13 +164,16 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
                 <dd>{value}</dd>
               </div>
             ))}
-            <div>
-              <dt>First touch</dt>
-              <dd>
-                {/* Named as the lists and their Source filter name it: the leads who came the same way, one click away. */}
-                <a href={`/dashboard/leads${query({ site: site.id, temperature: 'all', source: firstSource })}`}>{firstSource}</a>
-              </dd>
-            </div>
+            {/* A lead with no score has no first touch worked out (its visits are an automated browser's). */}
+            {data.firstTouch && (
+              <div>
+                <dt>First touch</dt>
+                <dd>
+                  {/* Named as the lists and their Source filter name it: the leads who came the same way, one click away. */}
+                  <a href={`/dashboard/leads${query({ site: site.id, temperature: 'all', source: firstSource })}`}>{firstSource}</a>
+                </dd>
+              </div>
+            )}
             <div>
               <dt>Browsers</dt>
               <dd>{data.visitorIds.length}</dd>
