@@ -201,7 +201,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
 
   // Like GET /api/accounts, from only the identified leads' few columns scoring accounts needs: fast at any size.
   const accountsQuery = z
-    .object({ site: siteParam(config), temperature: z.enum(['cold', 'warm', 'hot']).optional(), limit: wholeNumber({ min: 1, max: 1000 }).default(100), offset: wholeNumber({ min: 0 }).default(0) })
+    .object({ site: siteParam(config), temperature: anyCase(['cold', 'warm', 'hot']).optional(), limit: wholeNumber({ min: 1, max: 1000 }).default(100), offset: wholeNumber({ min: 0 }).default(0) })
     .strict();
   const accountsOf = async (query: { siteConfig: SiteConfig; temperature?: Temperature | undefined }) =>
     (await queries.accounts(client, query.siteConfig)).filter((account) => !query.temperature || account.temperature === query.temperature);
@@ -334,7 +334,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     return { site: query.site, ...(await queries.leadList(client, query.siteConfig, filtersOf(query))) };
   });
 
-  // Every role may export (README, "Access"): whoever may read a list may take it to a spreadsheet.
+  // Every role may export (docs/access.md): whoever may read a list may take it to a spreadsheet.
   app.get('/api/leads.csv', async (request, reply) => {
     const query = parse(csvQuery, request.query, reply);
     if (!query) return;

@@ -44,7 +44,7 @@ export interface LeadIdentity {
 }
 
 /**
- * A person, as their export and erasure select what is theirs (the README's erase text): their lead, whose browsers
+ * A person, as their export and erasure select what is theirs (docs/api.md, "Erase a person"): their lead, whose browsers
  * may all have gone to other emails since, and the rest of what is stored about them; or an anonymous visitor
  * (findVisitor): its browser, with `email` ''.
  */

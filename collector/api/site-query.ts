@@ -40,7 +40,7 @@ export const wholeNumber = ({ min, max }: { min?: number; max?: number } = {}) =
     .transform(Number);
 
 /**
- * One of `values`, written in any case: the README and the dashboards write "MQL", the lifecycle's value is "mql", the
+ * One of `values`, written in any case: the docs and the dashboards write "MQL", the lifecycle's value is "mql", the
  * funnel's step "MQL", and a link written by hand should not get a 400 for it. Read as the value it names.
  */
 export const anyCase = <const T extends readonly [string, ...string[]]>(values: T) =>

@@ -54,7 +54,7 @@ export function loginLines(url: string, firstAdmin: FirstAdmin | undefined): str
   return [
     `${login}  as "${firstAdmin.user.name}", password: ${firstAdmin.password}`,
     `              (no user is configured, so this first start made one; its password is shown only this once, and only`,
-    `              its hash is kept, in ${firstAdmin.file}. Configure users to replace it: README, "Access")`,
+    `              its hash is kept, in ${firstAdmin.file}. Configure users to replace it: docs/access.md)`,
   ];
 }
 

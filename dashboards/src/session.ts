@@ -21,7 +21,7 @@ export interface PageProps {
   location: Location;
 }
 
-// The same rules as the API's (README, "Access"): everyone reads and exports; sales and admins qualify and see alerts.
+// The same rules as the API's (docs/access.md): everyone reads and exports; sales and admins qualify and see alerts.
 export const canQualify = (session: Session) => session.user?.role !== 'marketing';
 export const canSeeAlerts = canQualify;
 /** What a role that may not see alerts is told where they would be. */

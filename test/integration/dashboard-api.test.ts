@@ -550,6 +550,9 @@ describe('accounts', () => {
     // Its roles as the page names them.
     expect(lines[1]).toBe(`initech.test,Initech,${body.accounts[0].score},warm,1,C-level,${emails.ceo} ${body.accounts[0].topLeads[0].score}`);
     expect(await csv('site=acme&temperature=hot')).toEqual([lines[0]]);
+    // The temperature in any case, as every list of leads and accounts takes it.
+    expect(await csv('site=acme&temperature=WARM')).toEqual(await csv('site=acme&temperature=warm'));
+    expect((await api('/api/dashboard/accounts?site=acme&temperature=Warm')).body).toEqual((await api('/api/dashboard/accounts?site=acme&temperature=warm')).body);
     expect((await fetch(`${server.url}/api/accounts.csv?site=acme&limit=5`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).status).toBe(400);
   });
 });
