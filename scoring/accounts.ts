@@ -28,8 +28,10 @@ export interface AccountScore {
   score: number;
   temperature: Temperature;
   leads: number;
-  /** The kinds of role among the leads (c_level, vp_director, manager, individual, student). */
+  /** The kinds of role among the leads (c_level, vp_director, manager, individual, student), those disqualified left out. */
   personas: string[];
+  /** Of those, the roles of its warm and hot leads: the ones its score counts (a cold colleague's title adds nothing). */
+  countedPersonas: string[];
   topLeads: { id: string; email: string; score: number; temperature: Temperature }[];
 }
 
@@ -134,7 +136,7 @@ export function scoreAccounts<Lead extends AccountMember>(
       const topLeads = ranked.slice(0, 3).map((lead) => ({ id: lead.lead_id, email: lead.email, score: lead.score, temperature: lead.temperature }));
       // Past the hot mark the score stops telling accounts apart: among equals, the keener best leads come first.
       const keenness = weigh((score) => score);
-      return { account: { id, name, score, temperature, leads: members.length, personas, topLeads }, keenness };
+      return { account: { id, name, score, temperature, leads: members.length, personas, countedPersonas: looking, topLeads }, keenness };
     })
     .sort((a, b) => b.account.score - a.account.score || b.keenness - a.keenness || a.account.id.localeCompare(b.account.id))
     .map(({ account }) => account);

@@ -217,9 +217,9 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
   app.get('/api/accounts.csv', async (request, reply) => {
     const query = parse(accountsCsvQuery, request.query, reply);
     if (!query) return;
-    const header = ['id', 'name', 'score', 'temperature', 'leads', 'roles', 'best_leads'];
+    const header = ['id', 'name', 'score', 'temperature', 'leads', 'roles', 'roles_counted', 'best_leads'];
     const records = (await accountsOf(query)).map((account) => [
-      account.id, account.name, account.score, account.temperature, account.leads, account.personas.map(roleName).join('; '),
+      account.id, account.name, account.score, account.temperature, account.leads, account.personas.map(roleName).join('; '), account.countedPersonas.map(roleName).join('; '),
       account.topLeads.map((lead) => `${lead.email} ${lead.score}`).join('; '),
     ]);
     return reply

@@ -1017,7 +1017,9 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await logIn(page, 'sam');
     // 250 accounts, answered as the API would (a site of 250 companies takes long to make here).
     const total = 250;
-    const accounts = Array.from({ length: total }, (_, i) => ({ id: `co${i + 1}.test`, name: `co${i + 1}.test`, score: 1000 - i, temperature: 'hot', leads: 1, personas: [], topLeads: [] }));
+    const accounts = Array.from({ length: total }, (_, i) => ({ id: `co${i + 1}.test`, name: `co${i + 1}.test`, score: 1000 - i, temperature: 'hot', leads: 1, personas: [], countedPersonas: [], topLeads: [] }));
+    // The first has a cold manager and a cold intern besides its keen CEO: their roles are listed apart, not counted.
+    Object.assign(accounts[0]!, { leads: 3, personas: ['c_level', 'manager', 'student'], countedPersonas: ['c_level'] });
     const asked: string[] = [];
     await page.route(/\/api\/dashboard\/accounts\?/, (route) => {
       const url = new URL(route.request().url());
@@ -1030,6 +1032,8 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const status = page.locator('.page p.muted[role=status]');
     const rows = page.locator('table.accounts tbody tr');
     await expect.poll(() => status.innerText()).toBe('Accounts 1–100 of 250, best first');
+    expect(await rows.first().locator('td').nth(3).innerText()).toBe('C-level; Manager, Student (cold leads only: not counted)');
+    expect(await rows.nth(1).locator('td').nth(3).innerText()).toBe('–');
     expect(await page.getByRole('button', { name: 'Previous page' }).isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Next page' }).click();
     await expect.poll(() => status.innerText()).toBe('Accounts 101–200 of 250, best first');

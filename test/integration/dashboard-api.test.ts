@@ -545,10 +545,10 @@ describe('accounts', () => {
     };
     const { body } = await api('/api/dashboard/accounts?site=acme');
     const lines = await csv('site=acme');
-    expect(lines[0]).toBe('id,name,score,temperature,leads,roles,best_leads');
+    expect(lines[0]).toBe('id,name,score,temperature,leads,roles,roles_counted,best_leads');
     expect(lines).toHaveLength(body.total + 1);
-    // Its roles as the page names them.
-    expect(lines[1]).toBe(`initech.test,Initech,${body.accounts[0].score},warm,1,C-level,${emails.ceo} ${body.accounts[0].topLeads[0].score}`);
+    // Its roles as the page names them, and those its score counts (its warm and hot leads').
+    expect(lines[1]).toBe(`initech.test,Initech,${body.accounts[0].score},warm,1,C-level,C-level,${emails.ceo} ${body.accounts[0].topLeads[0].score}`);
     expect(await csv('site=acme&temperature=hot')).toEqual([lines[0]]);
     // The temperature in any case, as every list of leads and accounts takes it.
     expect(await csv('site=acme&temperature=WARM')).toEqual(await csv('site=acme&temperature=warm'));

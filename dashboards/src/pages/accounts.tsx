@@ -11,6 +11,21 @@ import { hrefWith, navigate, useScrollRestore } from '../router.ts';
 import { usePageTitle, type PageProps } from '../session.ts';
 
 const LIMIT = 100;
+
+/**
+ * An account's kinds of role: those its score counts (its warm and hot leads'), then, set apart, those of its cold leads
+ * alone, which add nothing (three roles listed and ten points for one more would not add up).
+ */
+function Roles({ account }: { account: AccountsResponse['accounts'][number] }) {
+  const cold = account.personas.filter((role) => !account.countedPersonas.includes(role));
+  if (account.personas.length === 0) return <>–</>;
+  return (
+    <>
+      {account.countedPersonas.map(roleName).join(', ')}
+      {cold.length > 0 && <span class="muted">{`${account.countedPersonas.length > 0 ? '; ' : ''}${cold.map(roleName).join(', ')} (cold leads only: not counted)`}</span>}
+    </>
+  );
+}
 const percent = (share: number) => `${Math.round(share * 100)}%`;
 
 export function AccountsPage({ site, location }: PageProps) {
@@ -103,7 +118,9 @@ export function AccountsPage({ site, location }: PageProps) {
                       <TemperatureBadge temperature={account.temperature} />
                     </td>
                     <td class="number">{formatNumber(account.leads)}</td>
-                    <td>{account.personas.map(roleName).join(', ') || '–'}</td>
+                    <td>
+                      <Roles account={account} />
+                    </td>
                     <td>
                       <ul class="plain">
                         {account.topLeads.map((lead) => (

@@ -39,10 +39,11 @@ describe('accounts', () => {
   it('counts a lead sales disqualified among its account\'s leads, but not in its score, roles or best leads', () => {
     const leads = [member('ceo@hooli.test', 70, 'c_level'), member('analyst@hooli.test', 90, 'individual'), member('ops@hooli.test', 10, 'manager')];
     const [before] = scoreAccounts(leads, THRESHOLDS);
-    expect(before).toMatchObject({ leads: 3, score: 78, temperature: 'hot', personas: ['c_level', 'individual', 'manager'] });
+    // The cold manager's role is listed, and not counted.
+    expect(before).toMatchObject({ leads: 3, score: 78, temperature: 'hot', personas: ['c_level', 'individual', 'manager'], countedPersonas: ['c_level', 'individual'] });
     // The keen analyst works for a competitor: the account is a CEO alone again.
     const [after] = scoreAccounts(leads, THRESHOLDS, new Set(['l_analyst@hooli.test']));
-    expect(after).toMatchObject({ leads: 3, score: 41, temperature: 'warm', personas: ['c_level', 'manager'] });
+    expect(after).toMatchObject({ leads: 3, score: 41, temperature: 'warm', personas: ['c_level', 'manager'], countedPersonas: ['c_level'] });
     expect(after!.topLeads.map((lead) => lead.email)).toEqual(['ceo@hooli.test', 'ops@hooli.test']);
     // An account of disqualified leads alone is still listed, with nothing to its name.
     const [gone] = scoreAccounts([member('analyst@hooli.test', 90, 'individual')], THRESHOLDS, new Set(['l_analyst@hooli.test']));
@@ -52,7 +53,7 @@ describe('accounts', () => {
   it('makes an account hot when two people of it are engaged, more so from different roles', () => {
     // 60 % of 60 (the CEO counts up to the hot mark) + 50 % of 45 + 10 for a second role = 68.5.
     const [roles] = scoreAccounts([member('ceo@hooli.test', 70, 'c_level'), member('ops@hooli.test', 45, 'manager')], THRESHOLDS);
-    expect(roles).toMatchObject({ score: 69, temperature: 'hot', personas: ['c_level', 'manager'] });
+    expect(roles).toMatchObject({ score: 69, temperature: 'hot', personas: ['c_level', 'manager'], countedPersonas: ['c_level', 'manager'] });
     const [peers] = scoreAccounts([member('a@hooli.test', 80, 'individual'), member('b@hooli.test', 65, 'individual')], THRESHOLDS);
     expect(peers).toMatchObject({ score: 66, temperature: 'hot' });
   });
