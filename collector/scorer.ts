@@ -12,7 +12,7 @@ import type { StoredVisitor } from './ingest/sink.ts';
 import { personName } from '../scoring/person-name.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
 import { weightiestReasons } from '../scoring/labels.ts';
-import { toClickHouseTime } from '../scoring/sql.ts';
+import { isoTime, timeOf, toClickHouseTime } from '../scoring/sql.ts';
 import { inTurns } from '../scoring/turns.ts';
 import { encodedInsertOf } from './store/client.ts';
 import { keepIdentities } from './store/retention.ts';
@@ -141,6 +141,24 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   const sites = new Map(config.sites.map((site) => [site.id, site]));
   // The config is read once per start: so are the rules each site scores with.
   const hashes = new Map(config.sites.map((site) => [site.id, rulesHash(rulesOf(site), site.pageGroups)]));
+  const startedAt = now();
+  // When each site's warning that another collector scores it with other rules was last logged: once an hour at most.
+  const otherRulesWarned = new Map<string, number>();
+
+  /**
+   * Warns when stored scores written since this collector started carry other rules than its own: another collector
+   * of the same ClickHouse runs another config (a change rolled out one collector at a time). Each rescores what its
+   * beacons touch, and its full passes everything, so a lead's score flips with whichever rescored it last.
+   */
+  function warnOfOtherRules(siteId: string, hash: string, previous: StoredScore[]): void {
+    const other = previous.find((row) => row.rules_hash !== hash && row.rules_hash !== '' && timeOf(row.scored_at) >= startedAt);
+    if (!other || now() - (otherRulesWarned.get(siteId) ?? -Infinity) < 3_600_000) return;
+    otherRulesWarned.set(siteId, now());
+    log.warn(
+      { site: siteId, rulesHash: hash, otherRulesHash: other.rules_hash, scoredAt: isoTime(other.scored_at) },
+      `another collector scores site "${siteId}" with other rules (stored scores of rules ${other.rules_hash}, this collector's are ${hash}): leads' scores flip with whichever collector rescored them last until every collector runs the same config`,
+    );
+  }
   const countsBots = new Set(config.sites.filter((site) => rulesOf(site).countBots).map((site) => site.id));
   const insertEncoded = encodedInsertOf(client);
   const retentionDays = config.storage?.retentionDays;
@@ -357,6 +375,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const slice = scope && 'slice' in scope ? scope.slice : undefined;
     const scores = await scoreSite(client, site, visitors, { now: new Date(at), settings: querySettings, slice });
     const previous = await currentSnapshots(client, site.id, visitors ? { leadIds: scores.map((score) => score.lead_id), visitors } : slice && { slice });
+    warnOfOtherRules(site.id, hash, previous);
     const previousOf = new Map(previous.map((row) => [row.lead_id, row]));
     const scoredAt = toClickHouseTime(at);
     const rows: StoredScore[] = [];

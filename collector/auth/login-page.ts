@@ -24,6 +24,7 @@ button { margin-top: 1.5rem; width: 100%; font: inherit; font-weight: 600; paddi
 input:focus-visible, button:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 .error { margin: 0 0 1rem; padding: .75rem; border-left: 4px solid var(--error); background: var(--error-bg); color: var(--text); }
 .hint { margin: 1.5rem 0 0; font-size: .875rem; color: var(--muted); }
+.notice { margin: 0 0 1rem; padding: .75rem; border-left: 4px solid var(--border); }
 `;
 
 export const LOGIN_PAGE_CSP = [
@@ -43,9 +44,11 @@ export interface LoginPageState {
   /** The name typed before, kept when the page comes back with an error. */
   name?: string | undefined;
   error?: string | undefined;
+  /** Why the browser was sent here (its session ended), said above the form. */
+  notice?: string | undefined;
 }
 
-export function renderLoginPage({ next, name = '', error }: LoginPageState): string {
+export function renderLoginPage({ next, name = '', error, notice }: LoginPageState): string {
   // After an error the name is kept: focus goes where the person will type next.
   const focusPassword = Boolean(error && name);
   const describedBy = error ? ' aria-describedby="login-error"' : '';
@@ -61,7 +64,7 @@ export function renderLoginPage({ next, name = '', error }: LoginPageState): str
 <body>
 <main>
 <h1>Log in to Hearth</h1>
-${error ? `<p class="error" id="login-error" role="alert">${escapeHtml(error)}</p>\n` : ''}<form method="post" action="/login">
+${notice && !error ? `<p class="notice" role="status">${escapeHtml(notice)}</p>\n` : ''}${error ? `<p class="error" id="login-error" role="alert">${escapeHtml(error)}</p>\n` : ''}<form method="post" action="/login">
 ${next ? `<input type="hidden" name="next" value="${escapeHtml(next)}">\n` : ''}<label for="name">Name</label>
 <input id="name" name="name" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="100" value="${escapeHtml(name)}"${focusPassword ? '' : ' autofocus'}${describedBy}>
 <label for="password">Password</label>

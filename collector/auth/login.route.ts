@@ -6,6 +6,7 @@ import { toProblems } from '../config/issues.ts';
 import { sameSecret, sessionCookie, sessionCookieName, sessionOf } from '../hooks/auth.hook.ts';
 import type { Access } from './access.ts';
 import { LOGIN_PAGE_CSP, renderLoginPage } from './login-page.ts';
+import { UNKNOWN_SESSION } from './page-login.ts';
 import { SESSION_MAX_MS } from './sessions.ts';
 
 export interface LoginRouteOptions {
@@ -15,6 +16,11 @@ export interface LoginRouteOptions {
 
 const LOGIN_WINDOW_MS = 15 * 60_000;
 const DEFAULT_NEXT = '/dashboard';
+/** What the login page says to a browser whose session another collector of the same Hearth did not know. */
+const ELSEWHERE =
+  'You are logged in on this server, but another server of this Hearth did not know your session: it runs as several collectors ' +
+  'behind a load balancer that sends each request to any of them, and each keeps its own sessions. Ask your Hearth admin to keep ' +
+  'each browser on one collector (sticky sessions). Logging in again lasts until a request reaches another collector.';
 
 const loginSchema = z.object({
   name: z.string().min(1, { message: 'enter your name' }).max(100),
@@ -75,9 +81,14 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
       .send(renderLoginPage(state));
 
   app.get('/login', async (request, reply) => {
-    const next = localPath((request.query as { next?: unknown }).next);
+    const { next: asked, session } = request.query as { next?: unknown; session?: unknown };
+    const next = localPath(asked);
+    const unknown = session === UNKNOWN_SESSION;
+    // Sent here by a collector that did not know a session this one knows: several collectors behind a load balancer
+    // that sends a browser to any of them. Sent straight back, the browser would go round until it gave up.
+    if (request.user?.via === 'session' && unknown) return page(reply, 200, { next, notice: ELSEWHERE });
     if (request.user?.via === 'session') return reply.redirect(next ?? DEFAULT_NEXT, 303);
-    return page(reply, 200, { next });
+    return page(reply, 200, { next, ...(unknown && { notice: 'Your session has ended: log in again.' }) });
   });
 
   app.post('/login', async (request, reply) => {

@@ -312,10 +312,27 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   /** The delivery's destination in the config; undefined once its site or destination left it. */
   const destinationFor = (delivery: Delivery) => sites.get(delivery.site)?.alerts?.destinations.find((candidate) => candidate.id === delivery.destinationId);
 
-  /** One attempt; never throws. A delivery whose site or destination left the config is dead, saying so. */
+  /**
+   * A delivery this config does not know the destination of, recorded since it was loaded: another collector recorded
+   * it under a config that has it (a config change rolled out one collector at a time), and one that has it will send
+   * it. One recorded before is of a destination the config no longer has.
+   */
+  const configuredAt = now();
+  const ofAnotherConfig = (delivery: Delivery) => delivery.createdAt >= configuredAt;
+  /** What a delivery that waits for a sender with its destination says, until one sends it: at once, not after the backoff. */
+  const NOT_IN_CONFIG = "is not in this collector's config";
+
+  /**
+   * One attempt; never throws. A delivery whose site or destination left the config is dead, saying so; one recorded
+   * by a collector with a newer config waits, retried as a failed send is, for a sender that has its destination.
+   */
   async function attempt(delivery: Delivery): Promise<Outcome> {
     const destination = destinationFor(delivery);
-    if (!destination) return { kind: 'dead', error: `destination "${delivery.destinationId}" of site "${delivery.site}" is no longer configured` };
+    const named = `destination "${delivery.destinationId}" of site "${delivery.site}"`;
+    if (!destination && ofAnotherConfig(delivery)) {
+      return { kind: 'retry', error: `${named} ${NOT_IN_CONFIG}: another collector recorded the alert under a config that has it (a config change being rolled out); it waits for a sender with that config` };
+    }
+    if (!destination) return { kind: 'dead', error: `${named} is no longer configured` };
     const http = { fetch: fetchImpl, timeoutMs, now };
     try {
       if (destination.type === 'webhook') return await sendWebhook(destination, delivery.alert, http);
@@ -408,7 +425,9 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         const at = now();
         // A delivery to a destination the config no longer has is due at once, whatever its next attempt said: it is
         // a dead letter now, not a pending retry of something that no longer exists.
-        const dueAt = (delivery: Delivery) => (destinationFor(delivery) ? delivery.nextAttemptAt : at);
+        // One that waited for a sender with its destination (a config change rolled out) is due at once for one that has it.
+        const dueAt = (delivery: Delivery) =>
+          destinationFor(delivery) ? (delivery.lastError.includes(NOT_IN_CONFIG) ? at : delivery.nextAttemptAt) : ofAnotherConfig(delivery) ? delivery.nextAttemptAt : at;
         for (const delivery of candidates) {
           if (!started || closing || holds > 0 || inFlight.size >= concurrency) break;
           if (dueAt(delivery) > at || sendingTo(destinationOf(delivery)) >= perDestination) continue;

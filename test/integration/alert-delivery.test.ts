@@ -5,8 +5,8 @@ import { formatTime } from '../../dashboards/src/format.ts';
 import { parseConfig } from '../../collector/config/load.ts';
 import type { Alert } from '../../scoring/alerts/alert.ts';
 import { createAlertDispatcher, type AlertDispatcher, type AlertDispatcherOptions } from '../../scoring/alerts/dispatcher.ts';
-import { alertDeliveries, type Delivery } from '../../scoring/alerts/outbox.ts';
-import { openTestStore, parseMail, sampleAlert, startHttpReceiver, startSmtpReceiver, verifyStandardWebhook, waitFor, type HttpReceiver } from '../support/alerts.ts';
+import { alertDeliveries, writeDeliveries, type Delivery } from '../../scoring/alerts/outbox.ts';
+import { openTestStore, parseMail, sampleAlert, settledDelivery, startHttpReceiver, startSmtpReceiver, verifyStandardWebhook, waitFor, type HttpReceiver } from '../support/alerts.ts';
 
 // Alert delivery against real receivers on 127.0.0.1 (an HTTP server that checks signatures, an in-process SMTP
 // server) and the real outbox in ClickHouse. Each test has its own site, receivers and dispatchers; backoff is
@@ -308,6 +308,29 @@ describe('the outbox across restarts and repeats', () => {
     alerts.start();
     await settledAs(site, alert.id, 'delivered');
     expect(hooks.requests).toHaveLength(1);
+  });
+
+  it('keeps an alert another collector recorded for a destination this config has not got yet for the first sender that has it, and dead-letters one the config dropped', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    // The sender still on the config before a destination "crm2" was added, its retries far apart (the real backoff
+    // reaches 30 min): a collector already on the new config recorded an alert for crm2.
+    const before = dispatcher(site, { destinations: [webhook(hooks.url)] }, { backoff: { baseMs: 600_000, capMs: 600_000, random: () => 1 } });
+    const toCrm2 = (alert: Alert): Delivery => ({ ...settledDelivery(alert, 'delivered', { id: 'crm2', type: 'webhook' }), state: 'pending', attempts: 0, deliveredAt: null, version: 1 });
+    const added = sampleAlert({ site });
+    // And one recorded an hour ago, before this sender's config dropped crm2.
+    const dropped = sampleAlert({ site, createdAt: new Date(Date.now() - HOUR).toISOString() });
+    await writeDeliveries(store.client, [toCrm2(added), toCrm2(dropped)]);
+    expect((await settledAs(site, dropped.id, 'dead', 'crm2')).lastError).toBe(`destination "crm2" of site "${site}" is no longer configured`);
+    const waiting = await waitFor(async () => (await deliveries(site, added.id)).find((delivery) => delivery.attempts > 0), 10_000, 'an attempt');
+    expect(waiting).toMatchObject({ state: 'pending', destinationId: 'crm2' });
+    expect(waiting.lastError).toBe(`destination "crm2" of site "${site}" is not in this collector's config: another collector recorded the alert under a config that has it (a config change being rolled out); it waits for a sender with that config`);
+    expect(waiting.nextAttemptAt).toBeGreaterThan(Date.now() + 5 * 60_000);
+    await before.close();
+    // The sender with the new config sends it at once, not at the attempt the old one planned.
+    dispatcher(site, { destinations: [webhook(hooks.url), webhook(`${hooks.url}/crm2`, 'crm2')] });
+    await settledAs(site, added.id, 'delivered', 'crm2');
+    expect(hooks.requests.map((request) => [request.path, request.headers['webhook-id']])).toEqual([['/crm2', added.id]]);
   });
 
   it('stores and delivers an alert enqueued twice only once', async () => {

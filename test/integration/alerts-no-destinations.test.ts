@@ -14,9 +14,12 @@ afterAll(() => server?.close());
 describe('a config without alert destinations', () => {
   it('turns what an earlier config left pending into a dead letter naming the destination gone, at once', async () => {
     const at = Date.now();
-    const fresh = sampleAlert({ site: 'acme' });
+    // Recorded before this collector started with its config (one recorded since would be another collector's, under a
+    // config that has the destination: it waits for a sender with it).
+    const createdAt = new Date(at - 3_600_000).toISOString();
+    const fresh = sampleAlert({ site: 'acme', createdAt });
     // One the earlier config's receiver kept failing: its next attempt 25 minutes away, which no longer exists.
-    const retrying = sampleAlert({ site: 'acme', id: `${fresh.id}r` });
+    const retrying = sampleAlert({ site: 'acme', id: `${fresh.id}r`, createdAt });
     const pending = (alert: typeof fresh, attempts: number, nextAttemptAt: number): Delivery => ({
       ...settledDelivery(alert, 'delivered'),
       state: 'pending',

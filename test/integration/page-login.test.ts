@@ -7,10 +7,18 @@ import { parseConfig } from '../../collector/config/load.ts';
 
 /** A bare Fastify with only the auth installed and a few pages, as the dashboards plugin will add them. */
 let app: FastifyInstance;
+/** Another collector of the same Hearth: the same users, sessions of its own. */
+let other: FastifyInstance;
 beforeAll(async () => {
+  app = await collector();
+  other = await collector();
+});
+afterAll(() => Promise.all([app.close(), other.close()]));
+
+async function collector(): Promise<FastifyInstance> {
   const config = parseConfig({ sites: [{ id: 'acme', origins: ['https://acme.test'] }] }, 'test config');
   const users = [{ name: 'ada', role: 'marketing' as const, passwordHash: await hashPassword('ada-reads-dashboards', { N: 2 ** 10, r: 8, p: 1 }) }];
-  app = Fastify();
+  const app = Fastify();
   await installAuth(app, { config, adminToken: 'page-test-admin-token', users });
   await app.register(async (pages) => {
     pages.get('/dashboard', async (request) => `overview for ${request.user!.name}`);
@@ -21,8 +29,8 @@ beforeAll(async () => {
     pages.post('/api/notes', async (request) => ({ by: request.user!.name }));
   });
   await app.ready();
-});
-afterAll(() => app.close());
+  return app;
+}
 
 async function sessionCookie(headers: Record<string, string> = {}) {
   const response = await app.inject({ method: 'POST', url: '/login', headers, payload: { name: 'ada', password: 'ada-reads-dashboards' } });
@@ -53,6 +61,25 @@ describe('pages behind the login', () => {
     const response = await app.inject({ method: 'GET', url: '/login?next=%2Fdashboard%2Fleads%2Fl_123', headers: { cookie } });
     expect(response.statusCode).toBe(303);
     expect(response.headers.location).toBe('/dashboard/leads/l_123');
+  });
+
+  it('tells a browser whose session a collector did not know why, rather than sending it round between two collectors', async () => {
+    const cookie = await sessionCookie();
+    // Behind a load balancer that does not keep the browser on one collector: the other does not know the session.
+    const elsewhere = await other.inject({ method: 'GET', url: '/dashboard/leads/l_123', headers: { cookie } });
+    expect([elsewhere.statusCode, elsewhere.headers.location]).toEqual([303, '/login?next=%2Fdashboard%2Fleads%2Fl_123&session=unknown']);
+    // The login page, on the collector that knows it, says what happened where it sent the browser straight back.
+    const known = await app.inject({ method: 'GET', url: elsewhere.headers.location as string, headers: { cookie } });
+    expect(known.statusCode).toBe(200);
+    expect(known.body).toContain('another server of this Hearth did not know your session');
+    expect(known.body).toContain('sticky sessions');
+    // On the one that does not know it (or after the session ended): the login form, saying the session ended.
+    const unknown = await other.inject({ method: 'GET', url: elsewhere.headers.location as string, headers: { cookie } });
+    expect(unknown.statusCode).toBe(200);
+    expect(unknown.body).toContain('<p class="notice" role="status">Your session has ended: log in again.</p>');
+    // A browser that sent no session is sent to log in as before, with nothing to say.
+    expect((await other.inject({ method: 'GET', url: '/dashboard' })).headers.location).toBe('/login?next=%2Fdashboard');
+    expect((await other.inject({ method: 'GET', url: '/login?next=%2Fdashboard' })).body).not.toContain('class="notice"');
   });
 
   it('keeps the session of a browser that also sends a proxy its Basic credentials, CSRF checks included', async () => {

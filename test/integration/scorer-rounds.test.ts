@@ -176,6 +176,34 @@ describe('rescoring rounds', () => {
   });
 });
 
+describe('two collectors of one store', () => {
+  it('warns, once an hour, when another collector has scored the site with other rules since this one started', async () => {
+    const site = 'rollout';
+    const visitor = await pricingVisitor(site);
+    const configWith = (hot: number) =>
+      parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: site, origins: [SITE_ORIGIN], pageGroups: { pricing: ['/pricing*'] }, rules: { thresholds: { warm: 10, hot } } }] }, 'test config');
+    const first: string[] = [];
+    const second: string[] = [];
+    const logInto = (lines: string[]) => ({ warn: (_details: object, message: string) => void lines.push(message) });
+    const a = createScorer({ config: configWith(60), client: server.client, log: logInto(first), drained: async () => {}, dashboardUrl: () => '' });
+    await a.settled();
+    // Another collector starts with other rules (a config change rolled out one collector at a time): its start's pass
+    // rescores every lead. The scores it finds were written before it started, by the config before: no warning.
+    const b = createScorer({ config: configWith(95), client: server.client, log: logInto(second), drained: async () => {}, dashboardUrl: () => '' });
+    await b.settled();
+    expect(second).toEqual([]);
+    expect(first).toEqual([]);
+    // The first rescores a lead the other scored since it started.
+    for (let round = 0; round < 2; round++) {
+      await pricingVisitor(site, visitor);
+      a.noteStored([{ site_id: site, visitor_id: visitor, is_bot: 0 }]);
+      await a.settled();
+    }
+    expect(first).toEqual([expect.stringMatching(new RegExp(`^another collector scores site "${site}" with other rules \\(stored scores of rules [0-9a-f]{16}, this collector's are [0-9a-f]{16}\\): leads' scores flip`))]);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
 describe('the API while a full pass runs', () => {
   it('erases a person without waiting for the pass of a large site to end', { timeout: 120_000 }, async () => {
     // Over HTTP, so that the test server can hold the pass's slice queries (they name {slice_count:UInt64}).
