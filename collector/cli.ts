@@ -26,6 +26,11 @@ import { createScorer } from './scorer.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
 import { backtestSite, formatBacktest, loadRulesFile } from './backtest.ts';
 
+/** Said after `config file …/hearth.config.json does not exist` when no --config was given. */
+const NO_CONFIG_HINT =
+  '\n(with no --config, hearth reads hearth.config.json in the current directory: write one as docs/configuration.md shows, ' +
+  'or give --config FILE; `npm start` runs the demo site\'s, test/fixtures/hearth.demo.json)';
+
 /** pino's levels, which `hearth start` logs at. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -79,7 +84,7 @@ Environment:
  * `hearth <command> --help`: the command's own lines of the usage (what it does, its options) and the environment for
  * the commands that open the store; `hearth help` has them all.
  */
-function commandUsage(command: Command): string {
+function commandUsage(command: Command | 'new-token'): string {
   const lines = USAGE.split('\n');
   // A line of the usage with the lines under it that carry it on (indented past the names).
   const entry = (starts: string) => {
@@ -88,8 +93,9 @@ function commandUsage(command: Command): string {
     const end = lines.findIndex((line, i) => i > at && !/^ {12}\S/.test(line));
     return lines.slice(at, end < 0 ? undefined : end);
   };
-  const options = [...(opensStore(command) ? entry('  --config FILE') : []), ...entry(`  ${command}: `)];
-  const environment = opensStore(command) ? lines.slice(lines.indexOf('Environment:')) : [];
+  const store = command !== 'new-token' && opensStore(command);
+  const options = [...(store ? entry('  --config FILE') : []), ...entry(`  ${command}: `)];
+  const environment = store ? lines.slice(lines.indexOf('Environment:')) : [];
   return [
     `Usage: hearth ${command}${options.length ? ' [options]' : ''}`,
     '',
@@ -836,8 +842,8 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
       // `hearth help backtest` as `hearth backtest --help`; help on a command there is not says so, as `hearth nope` does.
       const about = command === 'help' ? rest[0] : undefined;
       strayArgument(rest.slice(about === undefined ? 0 : 1), command ?? 'help');
-      if (about !== undefined && Object.hasOwn(COMMAND_OPTIONS, about)) console.log(commandUsage(about as Command));
-      else if (about === undefined || ['new-token', 'help', 'version'].includes(about)) console.log(USAGE);
+      if (about !== undefined && (Object.hasOwn(COMMAND_OPTIONS, about) || about === 'new-token')) console.log(commandUsage(about as Command | 'new-token'));
+      else if (about === undefined || ['help', 'version'].includes(about)) console.log(USAGE);
       else return unknownCommand(about);
       return 0;
     }
@@ -848,7 +854,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
     }
     if (command === 'new-token') {
       if (rest.includes('--help') || rest.includes('-h')) {
-        console.log(USAGE);
+        console.log(commandUsage('new-token'));
         return 0;
       }
       // Read by newTokenCommand, whose parseArgs would make the token for the last --name alone: refused as elsewhere.
@@ -890,7 +896,9 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
     }
   } catch (err) {
     if (err instanceof ConfigError || err instanceof RefusedError) {
-      console.error(`hearth: ${err.message}`);
+      // No --config, and no hearth.config.json where it was run: where to start from.
+      const none = !rest.includes('--config') && !rest.some((arg) => arg.startsWith('--config=')) && /[/\\]hearth\.config\.json does not exist$/.test(err.message);
+      console.error(`hearth: ${err.message}${none ? NO_CONFIG_HINT : ''}`);
       return 2;
     }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

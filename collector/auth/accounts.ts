@@ -66,9 +66,9 @@ export async function firstStartAdmin(dataDir: string): Promise<FirstAdmin> {
 }
 
 /**
- * What to warn of at a start with `users` configured when the first start made an admin: that admin no longer logs in
- * (its file is ignored), and, when none of the configured users is an admin, no one can log in as one. Undefined
- * when there is nothing to say.
+ * What to warn of at a start with `users` configured none of which is an admin: no one can log in as one (users,
+ * tokens and dead letters are an admin's), and the admin the first start made, if it did, no longer logs in (its file
+ * is ignored). Undefined when there is nothing to say.
  */
 export async function replacedAdminWarning(dataDir: string, users: UserEntry[]): Promise<string | undefined> {
   if (users.length === 0 || users.some((user) => user.role === 'admin')) return undefined;
@@ -77,8 +77,9 @@ export async function replacedAdminWarning(dataDir: string, users: UserEntry[]):
     () => true,
     () => false,
   );
-  if (!exists) return undefined;
-  return `users are configured, so the admin made on the first start (${file}) no longer logs in, and none of them is an admin: add one to users (its passwordHash from \`hearth hash-password\`), or use an admin API token`;
+  const fix = 'add one to users (its passwordHash from `hearth hash-password`), or use an admin API token';
+  if (!exists) return `users are configured and none of them is an admin, so no one can log in as one: ${fix}`;
+  return `users are configured, so the admin made on the first start (${file}) no longer logs in, and none of them is an admin: ${fix}`;
 }
 
 const storedAdminSchema = userSchema.extend({ createdAt: z.string() });

@@ -102,6 +102,10 @@ describe('hearth hash-password and new-token', () => {
     expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('new-token [--name NAME] [--role admin|marketing|sales]')]);
     // What a token gets when no role is given is said: the role decides what it may do.
     expect(help.stdout).toContain('(by default my-machine, marketing)');
+    // Its own part of the usage, as every command's help, not the whole of it; `hearth help new-token` alike.
+    expect(help.stdout).toMatch(/^Usage: hearth new-token\n/);
+    expect(help.stdout).not.toContain('hash-password');
+    expect((await runHearth(['help', 'new-token'])).stdout).toBe(help.stdout);
 
     const dataDir = freshDataDir();
     const session = (url: string) => fetch(`${url}/api/session`, { headers: { authorization: `Bearer ${token}` } });

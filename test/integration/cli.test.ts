@@ -39,6 +39,12 @@ describe('hearth CLI', () => {
     const missing = await runHearth(['start', '--config', join(configDir, 'nope.json')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe(`hearth: config file ${join(configDir, 'nope.json')} does not exist\n`);
+    // With no --config (the repository's root holds no hearth.config.json), where to start from.
+    const none = await runHearth(['score']);
+    expect([none.code, none.stderr.split('\n')]).toEqual([
+      2,
+      [`hearth: config file ${join(process.cwd(), 'hearth.config.json')} does not exist`, expect.stringMatching(/^\(with no --config, hearth reads hearth\.config\.json in the current directory: write one as docs\/configuration\.md shows/), ''],
+    ]);
     const folder = await runHearth(['start', '--config', configDir]);
     expect(folder.code).toBe(2);
     expect(folder.stderr).toBe(`hearth: config file ${configDir} is a directory\n`);

@@ -10,7 +10,10 @@ describe('the admin made on the first start, once users are configured', () => {
   const sales = { name: 'sam', role: 'sales' as const, passwordHash: 'scrypt$x' };
 
   it('is said to log in no more when no configured user is an admin, naming its file and what to do', async () => {
-    expect(await replacedAdminWarning(dataDir, [sales])).toBeUndefined();
+    // With no first admin ever made, the start warns all the same: no one can log in as an admin.
+    expect(await replacedAdminWarning(dataDir, [sales])).toBe(
+      'users are configured and none of them is an admin, so no one can log in as one: add one to users (its passwordHash from `hearth hash-password`), or use an admin API token',
+    );
     writeFileSync(join(dataDir, 'admin-user.json'), '{}');
     expect(await replacedAdminWarning(dataDir, [sales])).toBe(
       `users are configured, so the admin made on the first start (${join(dataDir, 'admin-user.json')}) no longer logs in, and none of them is an admin: add one to users (its passwordHash from \`hearth hash-password\`), or use an admin API token`,
