@@ -16,7 +16,7 @@ import { clusterTarget, prepareStore, sayWaiting, withStorageConfig } from './st
 import { MigrationRefused, migrationScript, readMigrations } from './store/migrate.ts';
 import { eventExpired, freshRetentionStatements } from './store/retention.ts';
 import { historySlices } from './demo/history.ts';
-import { listedLeads, scoreOfSnapshot, sitePatterns } from './api/scores.ts';
+import { listedLeads, rulesOf, scoreOfSnapshot, sitePatterns } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
 import { storedLeadPage } from '../scoring/snapshots.ts';
@@ -45,6 +45,8 @@ Commands:
   backtest  score the site's history with a rules file next to its current rules: temperatures, movements,
             MQL volume, precision and recall against sales' verdicts (--json for machines)
   schema    print the JSON Schema of hearth.config.json (for editors)
+  rules     print a site's scoring rules as JSON (its own, else the default grid over its page groups), in the shape
+            of a site's "rules" and of backtest's --rules FILE: where to start editing them
   hash-password  read a password (typed, or from stdin) and print its hash for the config's "users"
   new-token [--name NAME] [--role admin|marketing|sales]
             print a new API token and the hash to put in the config's "tokens" (by default my-machine, marketing)
@@ -53,7 +55,7 @@ Commands:
   help [COMMAND], --version  this text (one command's part); Hearth's version
 
 Options (a command refuses the ones it does not take):
-  --config FILE   the config file (default: hearth.config.json); start, migrate, score, backtest, demo
+  --config FILE   the config file (default: hearth.config.json); start, migrate, score, backtest, demo, rules
   start: --port N (default: the config's server.port, else 8787; 0 picks a free port), --host HOST (default: the
             config's server.host, else 127.0.0.1)
   score: --site ID (needed when the config has several sites), --json, --limit N (leads to print, default 50, all with --json)
@@ -63,6 +65,7 @@ Options (a command refuses the ones it does not take):
             and behaviour since then, e.g. 2026-03-01 or 2026-03-01T09:00:00Z: a time with its zone), --limit N
             (leads that move most to list, default 10, all with --json), --site ID (needed when the config has
             several sites), --json
+  rules: --site ID (needed when the config has several sites)
 
 Environment:
   HEARTH_DATA_DIR       where embedded data lives (default: .hearth)
@@ -94,7 +97,8 @@ function commandUsage(command: Command | 'new-token'): string {
     return lines.slice(at, end < 0 ? undefined : end);
   };
   const store = command !== 'new-token' && opensStore(command);
-  const options = [...(store ? entry('  --config FILE') : []), ...entry(`  ${command}: `)];
+  const configured = command !== 'new-token' && (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
+  const options = [...(configured ? entry('  --config FILE') : []), ...entry(`  ${command}: `)];
   const environment = store ? lines.slice(lines.indexOf('Environment:')) : [];
   return [
     `Usage: hearth ${command}${options.length ? ' [options]' : ''}`,
@@ -121,11 +125,12 @@ const COMMAND_OPTIONS = {
   backtest: ['config', 'site', 'json', 'limit', 'rules', 'since'],
   demo: ['config', 'site', 'visitors', 'days', 'seed'],
   schema: [],
+  rules: ['config', 'site'],
   'hash-password': [],
 } as const;
 type Command = keyof typeof COMMAND_OPTIONS;
-/** The commands that open the store: those that take a config (start, migrate, score, backtest, demo). */
-const opensStore = (command: Command) => (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
+/** The commands that open the store: those that take a config (start, migrate, score, backtest, demo), but rules. */
+const opensStore = (command: Command) => command !== 'rules' && (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
 
 /**
  * A day, or a moment as RFC 3339 writes it (`t` and `z` in either case, any fraction of a second, a space for the `T`,
@@ -548,12 +553,8 @@ type SiteCommand<T = undefined> = (context: {
   checked: T;
 }) => Promise<void>;
 
-/**
- * Runs a command on one site (`--site`, else the config's only one, or `fallback`'s) with the store open, closing it after. `check`
- * reads and refuses the command's own input first: the embedded store admits one process, so a bad file is named
- * even while `hearth start` holds it.
- */
-async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig, config: HearthConfig, raw: unknown) => T, fallback?: (config: HearthConfig) => string | undefined): Promise<void> {
+/** The config, and the site a command is for: `--site`, else the config's only one, or `fallback`'s. */
+function chooseSite(options: Options, fallback?: (config: HearthConfig) => string | undefined): { config: HearthConfig; site: SiteConfig; raw: unknown } {
   const { path, raw } = readJsonFile(options.configFile, 'config');
   const config = parseConfig(raw, path);
   // Of several sites, the one named: the first, taken silently, rescored one client's site of an agency's three and
@@ -562,6 +563,16 @@ async function withSite<T = undefined>(options: Options, command: SiteCommand<T>
   if (chosen === undefined) throw new UsageError(`--site: ${options.configFile} has ${config.sites.length} sites; choose one: ${config.sites.map((candidate) => `--site ${candidate.id}`).join(', ')}`);
   const site = config.sites.find((candidate) => candidate.id === chosen);
   if (!site) throw new UsageError(`--site: no site "${options.site}" in ${options.configFile}`);
+  return { config, site, raw };
+}
+
+/**
+ * Runs a command on one site (`--site`, else the config's only one, or `fallback`'s) with the store open, closing it after. `check`
+ * reads and refuses the command's own input first: the embedded store admits one process, so a bad file is named
+ * even while `hearth start` holds it.
+ */
+async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig, config: HearthConfig, raw: unknown) => T, fallback?: (config: HearthConfig) => string | undefined): Promise<void> {
+  const { config, site, raw } = chooseSite(options, fallback);
   const checked = check?.(site, config, raw) as T;
   const store = storeFromEnv(config.storage, false, options.configFile);
   const client = createStoreClient(store);
@@ -890,6 +901,10 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         return 0;
       case 'schema':
         console.log(JSON.stringify(configJsonSchema(), null, 2));
+        return 0;
+      case 'rules':
+        // As the site scores with them, every default filled in: the config takes them back as they are.
+        console.log(JSON.stringify(rulesOf(chooseSite(options).site), null, 2));
         return 0;
       case 'hash-password':
         return await hashPasswordCommand();

@@ -169,6 +169,21 @@ describe('hearth backtest', () => {
     expect(run.report.topMovers.find((mover) => mover.email === 'eve@eden.test')).toMatchObject({ current: { score: 50, temperature: 'warm' }, candidate: { score: 70, temperature: 'hot' } });
   });
 
+  it('starts a candidate from `hearth rules`: the site\'s rules as it scores with them, which the backtest finds unchanged', async () => {
+    const printed = await runHearth(['rules', '--config', CONFIG]);
+    expect([printed.code, printed.stderr]).toEqual([0, '']);
+    expect(JSON.parse(printed.stdout)).toEqual(JSON.parse(JSON.stringify(rules)));
+    const same = file('same.json', JSON.parse(printed.stdout));
+    const { code, stdout } = await runHearth(['backtest', '--config', CONFIG, '--rules', same, '--json'], { HEARTH_DATA_DIR: dataDir });
+    expect(code).toBe(0);
+    const run = JSON.parse(stdout) as BacktestRun;
+    expect(run.changes).toEqual({ dropped: [], added: [], changed: [], settings: [] });
+    expect(run.report).toMatchObject({ leads: 5, moved: 0, rescored: 0, topMovers: [] });
+    // Written back as the site's rules, they print the same: nothing is lost on the way.
+    const edited = file('edited.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: JSON.parse(printed.stdout) }] });
+    expect((await runHearth(['rules', '--config', edited])).stdout).toBe(printed.stdout);
+  });
+
   it('names the leads that change temperature when the candidate only moves the thresholds', async () => {
     // Same points, warm from 20 and hot above 40: Ada 45 warm → hot, Cy 20 cold → warm; Bob 70 hot and Dee 35 warm stay.
     const lower = file('lower-thresholds.json', { thresholds: { warm: 20, hot: 40 } });
