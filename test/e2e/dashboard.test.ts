@@ -297,7 +297,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.getByRole('link', { name: 'Accounts' }).click();
     const exportLink = page.getByRole('link', { name: 'Export this list (CSV)' });
     const csv = await page.request.get(new URL((await exportLink.getAttribute('href'))!, server.url).href);
-    expect((await csv.text()).split('\r\n')[0]).toBe('\uFEFFid,name,score,temperature,leads,roles,best_leads');
+    expect((await csv.text()).split('\r\n')[0]).toBe('\uFEFFid,name,score,temperature,leads,roles,roles_counted,best_leads');
     await page.getByRole('link', { name: 'Initech', exact: true }).click();
     await expect.poll(() => page.locator('table.leads tbody tr').allInnerTexts()).toEqual([expect.stringContaining('Grace Hopper')]);
     expect(problems).toEqual([]);
