@@ -567,6 +567,20 @@ function chooseSite(options: Options, fallback?: (config: HearthConfig) => strin
 }
 
 /**
+ * A site's rules as it scores with them, every default filled in, for the config to take back as they are: but the
+ * re-arm mark of "became hot" where the config leaves it to the hot threshold (written out, it would no longer follow
+ * a change of `thresholds.hot`).
+ */
+function rulesAsWritten({ site, raw }: { site: SiteConfig; raw: unknown }) {
+  const rules = rulesOf(site);
+  const sites = isRecord(raw) && Array.isArray(raw.sites) ? raw.sites : [];
+  const written = sites.find((candidate) => isRecord(candidate) && candidate.id === site.id)?.rules;
+  if (isRecord(written) && isRecord(written.signals) && Object.hasOwn(written.signals, 'hotRearmBelow')) return rules;
+  const { hotRearmBelow: _derived, ...signals } = rules.signals;
+  return { ...rules, signals };
+}
+
+/**
  * Runs a command on one site (`--site`, else the config's only one, or `fallback`'s) with the store open, closing it after. `check`
  * reads and refuses the command's own input first: the embedded store admits one process, so a bad file is named
  * even while `hearth start` holds it.
@@ -903,8 +917,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         console.log(JSON.stringify(configJsonSchema(), null, 2));
         return 0;
       case 'rules':
-        // As the site scores with them, every default filled in: the config takes them back as they are.
-        console.log(JSON.stringify(rulesOf(chooseSite(options).site), null, 2));
+        console.log(JSON.stringify(rulesAsWritten(chooseSite(options)), null, 2));
         return 0;
       case 'hash-password':
         return await hashPasswordCommand();

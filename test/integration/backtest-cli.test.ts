@@ -172,7 +172,9 @@ describe('hearth backtest', () => {
   it('starts a candidate from `hearth rules`: the site\'s rules as it scores with them, which the backtest finds unchanged', async () => {
     const printed = await runHearth(['rules', '--config', CONFIG]);
     expect([printed.code, printed.stderr]).toEqual([0, '']);
-    expect(JSON.parse(printed.stdout)).toEqual(JSON.parse(JSON.stringify(rules)));
+    // Every default filled in, but the re-arm mark of "became hot", which follows the hot threshold unless written.
+    const { hotRearmBelow: _derived, ...signals } = rules.signals;
+    expect(JSON.parse(printed.stdout)).toEqual(JSON.parse(JSON.stringify({ ...rules, signals })));
     const same = file('same.json', JSON.parse(printed.stdout));
     const { code, stdout } = await runHearth(['backtest', '--config', CONFIG, '--rules', same, '--json'], { HEARTH_DATA_DIR: dataDir });
     expect(code).toBe(0);
@@ -182,6 +184,12 @@ describe('hearth backtest', () => {
     // Written back as the site's rules, they print the same: nothing is lost on the way.
     const edited = file('edited.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: JSON.parse(printed.stdout) }] });
     expect((await runHearth(['rules', '--config', edited])).stdout).toBe(printed.stdout);
+    // A mark the config writes is printed; one it leaves follows the hot threshold it is given.
+    const withRules = (extra: object) => file('marked.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: { ...JSON.parse(printed.stdout), ...extra } }] });
+    const marked = JSON.parse((await runHearth(['rules', '--config', withRules({ signals: { ...signals, hotRearmBelow: 45 } })])).stdout);
+    expect(marked.signals.hotRearmBelow).toBe(45);
+    const lower = JSON.parse((await runHearth(['rules', '--config', withRules({ thresholds: { warm: 20, hot: 40 } })])).stdout);
+    expect([lower.thresholds, Object.hasOwn(lower.signals, 'hotRearmBelow')]).toEqual([{ warm: 20, hot: 40 }, false]);
   });
 
   it('names the leads that change temperature when the candidate only moves the thresholds', async () => {
