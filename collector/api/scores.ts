@@ -13,7 +13,7 @@ import { rulePatterns, type WrittenPattern } from '../../scoring/patterns.ts';
 
 const defaultRulesOf = new WeakMap<SiteConfig, Rules>();
 
-/** The rules a site scores with: its own, else the article's grid over its page groups (built once per site). */
+/** The rules a site scores with: its own, else the default grid over its page groups (built once per site). */
 export function rulesOf(site: SiteConfig): Rules {
   if (site.rules) return site.rules;
   let rules = defaultRulesOf.get(site);

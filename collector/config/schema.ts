@@ -50,7 +50,7 @@ export const siteSchema = z
     /** How sales qualify leads into prospects here: BANT (all four boxes) unless said otherwise. */
     qualification: qualificationPolicySchema.prefault({}),
     /**
-     * The scoring rules; the article's grid (scoring/rules.ts defaultRules) with this site's page groups when absent,
+     * The scoring rules; the default grid (scoring/rules.ts defaultRules) with this site's page groups when absent,
      * and the grid's lists for those they leave out (withGridLists, applied by parseConfig before this schema).
      */
     rules: rulesSchema.optional(),
@@ -227,7 +227,7 @@ export function configJsonSchema(): Record<string, unknown> {
     if (!lists[name]) continue;
     delete lists[name].default;
     const none = name === 'funnel' ? '{}' : '[]';
-    lists[name].description = `Left out: the article's grid's ${name} (hearth's defaultRules, with the site's page groups). Given: it replaces the grid's; ${none} for none.`;
+    lists[name].description = `Left out: the default grid's ${name}, with the site's page groups (\`hearth rules\` prints it; docs/scoring.md). Given: it replaces the grid's; ${none} for none.`;
   }
   return schema;
 }

@@ -97,7 +97,7 @@ describe('hearth CLI', () => {
     // A rules list left out is the grid's, not empty: the editor must not say `[]`.
     const fit = schema.properties.sites.items.properties.rules.properties.fit;
     expect(fit.default).toBeUndefined();
-    expect(fit.description).toContain("the article's grid's fit");
+    expect(fit.description).toContain("the default grid's fit, with the site's page groups (`hearth rules` prints it");
   });
 
   it('migrates an empty data directory, then finds it up to date', async () => {
