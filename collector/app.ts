@@ -49,6 +49,8 @@ export interface AppOptions {
   othersFlushMs?: number | undefined;
   /** Why the store is not prepared yet (ClickHouse unreachable since the start): the API answers 503 meanwhile. */
   storeProblem?: (() => string | null) | undefined;
+  /** How long a client may take to send a whole request, headers and body (REQUEST_TIMEOUT_MS; shorter in tests). */
+  requestTimeoutMs?: number | undefined;
 }
 
 /** Why a call got a 503 when ClickHouse is out of reach, hung (answerWatch), or failing for a while (isTransient). */
@@ -108,13 +110,23 @@ export function withoutPort(address: string): string {
   return v6 ? v6[1]! : address;
 }
 
+/** How long a client may take to send a whole request: a 64 KB beacon on a poor mobile link takes a few seconds. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** The API routes that never read the store. */
 const STORELESS_API = new Set(['/api/session', '/api/dashboard/sites']);
 
 /** The collector, API and demo site as one Fastify app. Nothing here listens; see server.ts. */
-export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), rescoreVisitors = () => {}, cluster, users, sessionsFile, alerts, drainWaitMs, othersFlushMs, storeProblem = () => null }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, client, sink, adminToken, logger = false, metrics = createMetrics(), settled = () => sink.drained(), holdingScores = (fn) => fn(), rescoreVisitors = () => {}, cluster, users, sessionsFile, alerts, drainWaitMs, othersFlushMs, storeProblem = () => null, requestTimeoutMs = REQUEST_TIMEOUT_MS }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
+    // A request whose body never ends (a client that sends a part of it, then nothing) is answered 408 and its
+    // connection closed: Fastify's default, 0, turns Node's five minutes off, and one client could hold thousands of
+    // sockets open until the process ran out of file descriptors. Given to Node's server as it is made too, which
+    // then bounds the headers' time by it (set after, it left them 60 s, and Node enforced neither), and checks the
+    // connections this often.
+    requestTimeout: requestTimeoutMs,
+    http: { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(5_000, requestTimeoutMs / 2) },
     // true is the one proxy in front: the client's address is the last one it appended to X-Forwarded-For. Fastify's
     // own true would take the first, which the client writes itself (a way around the per-address login limit).
     // A list is matched with each address's port left out, as it is read then (withoutPort): a listed proxy that a

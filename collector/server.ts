@@ -28,6 +28,8 @@ export interface ServerOptions {
   drainWaitMs?: number | undefined;
   /** The config's file, named when the start refuses a rule's pattern ClickHouse cannot compile. */
   configFile?: string | undefined;
+  /** How long a client may take to send a whole request (app.ts REQUEST_TIMEOUT_MS; shorter in tests). */
+  requestTimeoutMs?: number | undefined;
   /**
    * Aborted (SIGTERM during the start): the start is abandoned at its next safe point, what it opened is closed as a
    * shutdown closes it (a migration lock dropped), and startServer throws the signal's reason. Once the log is open, it
@@ -97,7 +99,7 @@ async function shutDown({ preparation, dispatcher, senderLease, scorer, sink, ap
   await sink?.close();
   // The requests the log's close ended (an erasure waiting for it) are answered; what is still open after that is a
   // client that has not finished sending its request (a beacon whose network dropped half-way), which Node would wait
-  // for up to its request timeout, five minutes. Its batch was never accepted.
+  // for up to its request timeout (app.ts REQUEST_TIMEOUT_MS). Its batch was never accepted.
   await within(appClosed, LATE_ANSWERS_MS);
   app?.server.closeAllConnections();
   await appClosed;
@@ -184,7 +186,7 @@ async function startOn(
   store: StoreOptions,
   configuredUsers: UserEntry[],
   env: ReturnType<typeof collectorEnv>,
-  { config, adminToken, logger = false, drainWaitMs, configFile, stop }: ServerOptions,
+  { config, adminToken, logger = false, drainWaitMs, configFile, stop, requestTimeoutMs }: ServerOptions,
 ): Promise<RunningServer> {
   const cluster = clusterTarget(store);
   // The app, which owns the logger, is built around the sink: the sink's lines go to it once it exists. Before, a
@@ -297,6 +299,7 @@ async function startOn(
     sessionsFile: join(store.dataDir, 'sessions.json'),
     alerts: dispatcher,
     drainWaitMs,
+    requestTimeoutMs,
     othersFlushMs: env.walFlushMs,
     storeProblem: preparation.problem,
   });

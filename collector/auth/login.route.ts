@@ -7,6 +7,7 @@ import { sameSecret, sessionCookie, sessionCookieName, sessionOf } from '../hook
 import type { Access } from './access.ts';
 import { LOGIN_PAGE_CSP, renderLoginPage } from './login-page.ts';
 import { UNKNOWN_SESSION } from './page-login.ts';
+import { fewAtOnce } from './few-at-once.ts';
 import { SESSION_MAX_MS } from './sessions.ts';
 
 export interface LoginRouteOptions {
@@ -45,11 +46,24 @@ function fromThisSite(request: FastifyRequest): boolean {
   const origin = request.headers.origin;
   if (origin === undefined) return true;
   try {
-    return new URL(origin).host === request.host;
+    const { host, protocol } = new URL(origin);
+    // Over https (behind a proxy, as X-Forwarded-Proto says with server.trustProxy), a page of the same host over plain
+    // http is another site: one injected into unencrypted traffic could log the victim in as someone else. Over http,
+    // an https origin is this site behind a TLS proxy that trustProxy does not cover.
+    return host === request.host && !(request.protocol === 'https' && protocol !== 'https:');
   } catch {
     return false;
   }
 }
+
+/**
+ * Password checks under way at once, at most: each is a quarter of a second of scrypt on libuv's thread pool, which the
+ * write-ahead log's fsyncs and the embedded engine's statements share. Dozens of wrong logins from as many addresses
+ * (each within its own limit) held a beacon's 202 back six seconds.
+ */
+const PASSWORD_CHECKS = 2;
+/** Logins waiting for a check, at most; one more is told to try again in a second (503). */
+const WAITING_LOGINS = 8;
 
 const isFormPost = (request: FastifyRequest) => (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 
@@ -69,6 +83,8 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
     timeWindow: LOGIN_WINDOW_MS,
     keyGenerator: (request) => String((request.body as { name?: unknown }).name).toLowerCase(),
   });
+
+  const passwordChecks = fewAtOnce(PASSWORD_CHECKS, WAITING_LOGINS);
 
   const page = (reply: FastifyReply, status: number, state: Parameters<typeof renderLoginPage>[0]) =>
     reply
@@ -119,8 +135,18 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
       }
     }
 
-    const user = await access.checkPassword(parsed.data.name, parsed.data.password);
-    if (!user) return refuse(401, 'invalid_credentials', 'wrong name or password');
+    if (passwordChecks.full) {
+      reply.header('retry-after', '1');
+      return refuse(503, 'busy', 'too many logins at once; try again in a moment');
+    }
+    const user = await passwordChecks.run(() => access.checkPassword(parsed.data.name, parsed.data.password));
+    if (!user) {
+      // The name only when it is a user's: one that is none may be a password typed in the wrong field.
+      const known = access.isUser(parsed.data.name);
+      request.log.warn({ audit: 'login', outcome: 'refused', user: known ? parsed.data.name : null }, `login refused: wrong ${known ? `password for ${parsed.data.name}` : 'name'}`);
+      return refuse(401, 'invalid_credentials', 'wrong name or password');
+    }
+    request.log.info({ audit: 'login', outcome: 'ok', user: user.name }, `${user.name} logged in`);
 
     // A new id at each login: a session id planted before it (session fixation) is worth nothing after.
     const previous = sessionCookie(request);

@@ -9,13 +9,13 @@ import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, TEST_TOKE
 
 // A cheap scrypt cost keeps the file fast; the format carries the cost, so production hashes verify the same way.
 const TEST_COST = { N: 2 ** 10, r: 8, p: 1 };
-const PASSWORDS = { ada: 'ada-reads-the-dashboards', sam: 'sam-calls-the-hot-leads', eve: 'eve-is-rate-limited', kim: 'kim-works-on-a-shared-pc' };
+const PASSWORDS = { ada: 'ada-reads-the-dashboards', sam: 'sam-calls-the-hot-leads', eve: 'eve-is-rate-limited', kim: 'kim-works-on-a-shared-pc', lin: 'lin-logs-in-over-https' };
 const crmToken = newApiToken();
 
 let server: RunningServer;
 beforeAll(async () => {
   const users = await Promise.all(
-    ([['ada', 'marketing'], ['sam', 'sales'], ['eve', 'marketing'], ['kim', 'sales']] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name], TEST_COST) })),
+    ([['ada', 'marketing'], ['sam', 'sales'], ['eve', 'marketing'], ['kim', 'sales'], ['lin', 'sales']] as const).map(async ([name, role]) => ({ name, role, passwordHash: await hashPassword(PASSWORDS[name], TEST_COST) })),
   );
   server = await startTestServer({
     // Each request below says where it comes from (X-Forwarded-For), so only the rate-limit test shares an address.
@@ -185,6 +185,15 @@ describe('logging in', () => {
     expect(response.status).toBe(403);
     expect(response.body.code).toBe('csrf');
     expect(response.headers.get('set-cookie')).toBeNull();
+    // Over https, the same host over plain http is another site (a page injected into unencrypted traffic); over
+    // http, an https page of the host is this site behind a TLS proxy that trustProxy does not cover.
+    const host = new URL(server.url).host;
+    const login = (origin: string, proto: string) => call('/login', { method: 'POST', body: { name: 'lin', password: PASSWORDS.lin }, headers: { origin, 'x-forwarded-proto': proto } });
+    const plain = await login(`http://${host}`, 'https');
+    expect([plain.status, plain.body.code, plain.headers.get('set-cookie')]).toEqual([403, 'csrf', null]);
+    expect((await login(`https://${host}`, 'https')).status).toBe(200);
+    expect((await login(`http://${host}`, 'http')).status).toBe(200);
+    expect((await login(`https://${host}`, 'http')).status).toBe(200);
   });
 
   it('rate-limits attempts per name and per address with 429 and Retry-After, even with the right password', async () => {
