@@ -222,6 +222,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
       account.id, account.name, account.score, account.temperature, account.leads, account.personas.map(roleName).join('; '), account.countedPersonas.map(roleName).join('; '),
       account.topLeads.map((lead) => `${lead.email} ${lead.score}`).join('; '),
     ]);
+    request.log.info({ audit: 'export', user: request.user!.name, site: query.site, csv: 'accounts', rows: records.length }, `${request.user!.name} exported ${records.length} accounts as CSV`);
     return reply
       .header('content-type', 'text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="hearth-accounts-${query.site}-${today()}.csv"`)
@@ -345,6 +346,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
       lead.id, lead.email, lead.name, lead.company, lead.jobTitle, lead.country, lead.score, lead.fit, lead.engagement, lead.sourcePoints, lead.negative, lead.temperature, lead.stage,
       lead.lifecycle, lead.owner, lead.source, lead.topReasons.map((reason) => `${ruleName(reason.rule)} ${reason.points < 0 ? '' : '+'}${reason.points}`).join('; '), lead.firstSeen, lead.lastSeen,
     ]);
+    request.log.info({ audit: 'export', user: request.user!.name, site: query.site, csv: 'leads', rows: records.length }, `${request.user!.name} exported ${records.length} leads as CSV`);
     return reply
       .header('content-type', 'text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="hearth-leads-${query.site}-${today()}.csv"`)

@@ -337,6 +337,7 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const who = { kind: person.email ? 'lead' : 'visitor', ...person, email: person.email || null };
     // Their profile from their own events: leadProfile reads only the browsers that are theirs now, and misses the forms
     // they filled on a browser someone else has taken over since (all of them, for a person whose lead is gone).
+    request.log.info({ audit: 'export', user: request.user!.name, site, exported: person.id }, `${request.user!.name} exported ${person.id}`);
     return { exportedAt: new Date().toISOString(), site, ...who, profile: profileOf(events, person.email), events, rejectedEvents: rejectedEventsOf(rejected), qualificationHistory, storedScores, alerts };
   });
 
@@ -359,6 +360,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       return found.lead;
     }));
     if (!person) return;
+    // Who erased whom, for the record: by ids (a lead id is a hash of the email), the person's data being gone.
+    request.log.info({ audit: 'erasure', user: request.user!.name, site: first.site, erased: person.id, leadIds: person.leadIds, visitorIds: person.visitorIds }, `${request.user!.name} erased ${person.id}`);
     return reply.code(200).send({ erased: person.id, visitorIds: person.visitorIds, handedOver: person.handedOver, leadIds: person.leadIds });
   });
 };

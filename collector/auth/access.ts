@@ -21,6 +21,8 @@ export interface Access {
   bySession(id: string): { user: HearthUser; session: Session } | undefined;
   /** The user with this name and password, else undefined: the same scrypt work whether or not the name exists. */
   checkPassword(name: string, password: string): Promise<UserEntry | undefined>;
+  /** Whether a user has this name (for the log of a refused login, which names only users). */
+  isUser(name: string): boolean;
   startSession(user: UserEntry): Promise<{ id: string; session: Session }>;
   endSession(id: string): Promise<void>;
 }
@@ -55,6 +57,7 @@ export function createAccess({ adminToken, users, tokens, sessions }: AccessOpti
       const matches = await verifyPassword(password, user?.passwordHash ?? (await decoy));
       return user && matches ? user : undefined;
     },
+    isUser: (name) => usersByName.has(name),
     startSession: (user) => sessions.create({ name: user.name, credential: credentialOf(user) }),
     endSession: (id) => sessions.remove(id),
   };

@@ -1,0 +1,67 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hashPassword } from '../../collector/auth/passwords.ts';
+import { freshDataDir } from '../support/data-dir.ts';
+import { startHearthProcess } from '../support/hearth-process.ts';
+import { BROWSER_USER_AGENT, newVisitor, wireEvent } from '../support/server.ts';
+
+const ORIGIN = 'https://acme.test';
+const TOKEN = 'audit-test-admin-token-0123456789';
+
+describe("the log's record of who did what", () => {
+  it('names who logged in, who was refused, and who exported or erased whom, by ids only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-'));
+    const config = join(dir, 'hearth.config.json');
+    const passwordHash = await hashPassword('ada-erases-on-request', { N: 2 ** 10, r: 8, p: 1 });
+    writeFileSync(config, JSON.stringify({ sites: [{ id: 'acme', origins: [ORIGIN] }], users: [{ name: 'ada', role: 'admin', passwordHash }] }));
+    // At the level hearth start logs at by default (the tests' processes log warnings only).
+    const hearth = await startHearthProcess(['--config', config], { HEARTH_DATA_DIR: freshDataDir(), HEARTH_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' });
+    try {
+      const login = (name: string, password: string) =>
+        fetch(`${hearth.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) }).then((response) => response.status);
+      expect(await login('ada', 'not-her-password')).toBe(401);
+      // A password typed in the name field is not written down.
+      expect(await login('hunter2-secret-typed-as-name', 'x')).toBe(401);
+      expect(await login('ada', 'ada-erases-on-request')).toBe(200);
+
+      const visitor = newVisitor();
+      const email = `grace.${visitor}@hopper.test`;
+      const form = wireEvent({ n: 'f', u: `${ORIGIN}/contact`, k: 'demo-request', p: { email } });
+      const sent = await fetch(`${hearth.url}/collect`, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'text/plain', 'user-agent': BROWSER_USER_AGENT }, body: JSON.stringify({ s: 'acme', v: visitor, e: [form] }) });
+      expect(sent.status).toBe(202);
+      const api = (path: string, method = 'GET') => fetch(`${hearth.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
+      let id: string | undefined;
+      for (let tries = 0; !id && tries < 100; tries++) {
+        id = ((await (await api(`/api/leads?site=acme&visitor=${visitor}`)).json()) as { leads: { id: string }[] }).leads[0]?.id;
+        if (!id) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(id).toMatch(/^l_/);
+      expect((await api(`/api/leads/${id}/export?site=acme`)).status).toBe(200);
+      expect((await api('/api/leads.csv?site=acme')).status).toBe(200);
+      expect((await api(`/api/leads/${id}?site=acme`, 'DELETE')).status).toBe(200);
+      // The process's output comes through a pipe: its last line a moment after the answer.
+      for (let tries = 0; !hearth.output().includes(`erased ${id}`) && tries < 50; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+
+      const audit = hearth
+        .output()
+        .split('\n')
+        .flatMap((line) => (line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : []))
+        .filter((line) => line.audit)
+        .map(({ audit: kind, outcome, user, exported, erased, csv, rows, msg }) => ({ kind, outcome, user, exported, erased, csv, rows, msg }));
+      expect(audit).toEqual([
+        { kind: 'login', outcome: 'refused', user: 'ada', msg: 'login refused: wrong password for ada' },
+        { kind: 'login', outcome: 'refused', user: null, msg: 'login refused: wrong name' },
+        { kind: 'login', outcome: 'ok', user: 'ada', msg: 'ada logged in' },
+        { kind: 'export', user: 'admin-token', exported: id, msg: `admin-token exported ${id}` },
+        { kind: 'export', user: 'admin-token', csv: 'leads', rows: 1, msg: 'admin-token exported 1 leads as CSV' },
+        { kind: 'erasure', user: 'admin-token', erased: id, msg: `admin-token erased ${id}` },
+      ].map((line) => ({ outcome: undefined, exported: undefined, erased: undefined, csv: undefined, rows: undefined, ...line })));
+      expect(hearth.output()).not.toContain('hunter2');
+      expect(hearth.output()).not.toContain(email);
+    } finally {
+      await hearth.stop();
+    }
+  });
+});
