@@ -60,7 +60,8 @@ describe.runIf(browserTestsEnabled())('consent and opt-outs in Chromium', () => 
 
     await page.evaluate(() => (window as any).hearth('consent', 'denied'));
     expect(await stored()).toEqual([null, null]);
-    expect(await context.cookies()).toEqual([]);
+    // The page's cookie write reaches the browser's cookie store, which the test reads, a moment later (CI saw it not yet).
+    await expect.poll(() => context.cookies()).toEqual([]);
     const failedBodies = sent.bodies.length;
 
     // The backoff has passed and the browser is back online: the stashed page view stays unsent.
@@ -74,7 +75,7 @@ describe.runIf(browserTestsEnabled())('consent and opt-outs in Chromium', () => 
     const newVisitor = later[0].v;
     expect(newVisitor).not.toBe(visitor);
     expect(await visitorOf(page)).toBe(newVisitor);
-    expect((await context.cookies()).map((cookie) => [cookie.name, cookie.value])).toEqual([['hearth_vid', newVisitor]]);
+    await expect.poll(async () => (await context.cookies()).map((cookie) => [cookie.name, cookie.value])).toEqual([['hearth_vid', newVisitor]]);
     await expect.poll(() => leadOf(world.hearth, newVisitor).then((lead) => lead?.events), { timeout: 10_000 }).toBe(1);
     expect(await leadOf(world.hearth, visitor)).toBeUndefined();
     await context.close();
