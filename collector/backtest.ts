@@ -27,7 +27,7 @@ export interface RulesInConfig {
 }
 
 /** Whether a site's rules as written (RulesInConfig.written) give a setting (`section.name`), rather than leave it to its default. */
-const writes = (written: unknown, key: string) => {
+export const writes = (written: unknown, key: string) => {
   const [section, name] = key.split('.') as [string, string];
   return isRecord(written) && isRecord(written[section]) && Object.hasOwn(written[section], name);
 };

@@ -24,7 +24,7 @@ import { weightiestReasons } from '../scoring/labels.ts';
 import { insertEvents } from './ingest/sink.ts';
 import { createScorer } from './scorer.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
-import { backtestSite, formatBacktest, loadRulesFile } from './backtest.ts';
+import { backtestSite, formatBacktest, loadRulesFile, writes } from './backtest.ts';
 
 /** Said after `config file …/hearth.config.json does not exist` when no --config was given. */
 const NO_CONFIG_HINT =
@@ -97,8 +97,7 @@ function commandUsage(command: Command | 'new-token'): string {
     return lines.slice(at, end < 0 ? undefined : end);
   };
   const store = command !== 'new-token' && opensStore(command);
-  const configured = command !== 'new-token' && (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
-  const options = [...(configured ? entry('  --config FILE') : []), ...entry(`  ${command}: `)];
+  const options = [...(command !== 'new-token' && takesConfig(command) ? entry('  --config FILE') : []), ...entry(`  ${command}: `)];
   const environment = store ? lines.slice(lines.indexOf('Environment:')) : [];
   return [
     `Usage: hearth ${command}${options.length ? ' [options]' : ''}`,
@@ -129,8 +128,9 @@ const COMMAND_OPTIONS = {
   'hash-password': [],
 } as const;
 type Command = keyof typeof COMMAND_OPTIONS;
+const takesConfig = (command: Command) => (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
 /** The commands that open the store: those that take a config (start, migrate, score, backtest, demo), but rules. */
-const opensStore = (command: Command) => command !== 'rules' && (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
+const opensStore = (command: Command) => command !== 'rules' && takesConfig(command);
 
 /**
  * A day, or a moment as RFC 3339 writes it (`t` and `z` in either case, any fraction of a second, a space for the `T`,
@@ -571,14 +571,15 @@ function chooseSite(options: Options, fallback?: (config: HearthConfig) => strin
  * re-arm mark of "became hot" where the config leaves it to the hot threshold (written out, it would no longer follow
  * a change of `thresholds.hot`).
  */
-function rulesAsWritten({ site, raw }: { site: SiteConfig; raw: unknown }) {
+function rulesAsWritten({ config, site, raw }: { config: HearthConfig; site: SiteConfig; raw: unknown }) {
   const rules = rulesOf(site);
-  const sites = isRecord(raw) && Array.isArray(raw.sites) ? raw.sites : [];
-  const written = sites.find((candidate) => isRecord(candidate) && candidate.id === site.id)?.rules;
-  if (isRecord(written) && isRecord(written.signals) && Object.hasOwn(written.signals, 'hotRearmBelow')) return rules;
+  if (writes(writtenRules(raw, config.sites.indexOf(site)), 'signals.hotRearmBelow')) return rules;
   const { hotRearmBelow: _derived, ...signals } = rules.signals;
   return { ...rules, signals };
 }
+
+/** The rules of the config's `index`th site as the file writes them (before defaults), when it writes any. */
+const writtenRules = (raw: unknown, index: number): unknown => (isRecord(raw) && Array.isArray(raw.sites) && isRecord(raw.sites[index]) ? raw.sites[index].rules : undefined);
 
 /**
  * Runs a command on one site (`--site`, else the config's only one, or `fallback`'s) with the store open, closing it after. `check`
@@ -764,8 +765,7 @@ function backtestRules(options: Options, site: SiteConfig, config: HearthConfig,
   if (options.since && options.since >= now) throw new UsageError(`--since ${options.since.toISOString()} is not in the past`);
   // What the file leaves out is the site's current rules: a mistake in how the two meet is named in the config too.
   const index = config.sites.indexOf(site);
-  const written = isRecord(raw) && Array.isArray(raw.sites) && isRecord(raw.sites[index]) ? raw.sites[index].rules : undefined;
-  const rulesInConfig = { file: resolve(options.configFile), path: `sites[${index}].rules`, written };
+  const rulesInConfig = { file: resolve(options.configFile), path: `sites[${index}].rules`, written: writtenRules(raw, index) };
   return { candidate: loadRulesFile(options.rulesFile, site, rulesInConfig), rulesFile: options.rulesFile, now };
 }
 

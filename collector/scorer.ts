@@ -12,7 +12,7 @@ import type { StoredVisitor } from './ingest/sink.ts';
 import { personName } from '../scoring/person-name.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
 import { weightiestReasons } from '../scoring/labels.ts';
-import { isoTime, timeOf, toClickHouseTime } from '../scoring/sql.ts';
+import { isoTime, toClickHouseTime } from '../scoring/sql.ts';
 import { inTurns } from '../scoring/turns.ts';
 import { encodedInsertOf } from './store/client.ts';
 import { keepIdentities } from './store/retention.ts';
@@ -141,7 +141,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   const sites = new Map(config.sites.map((site) => [site.id, site]));
   // The config is read once per start: so are the rules each site scores with.
   const hashes = new Map(config.sites.map((site) => [site.id, rulesHash(rulesOf(site), site.pageGroups)]));
-  const startedAt = now();
+  // As stored scores write their time: compared as text, as a round reads up to 100,000 of them.
+  const startedAt = toClickHouseTime(now());
   // When each site's warning that another collector scores it with other rules was last logged: once an hour at most.
   const otherRulesWarned = new Map<string, number>();
 
@@ -151,8 +152,9 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
    * beacons touch, and its full passes everything, so a lead's score flips with whichever rescored it last.
    */
   function warnOfOtherRules(siteId: string, hash: string, previous: StoredScore[]): void {
-    const other = previous.find((row) => row.rules_hash !== hash && row.rules_hash !== '' && timeOf(row.scored_at) >= startedAt);
-    if (!other || now() - (otherRulesWarned.get(siteId) ?? -Infinity) < 3_600_000) return;
+    if (now() - (otherRulesWarned.get(siteId) ?? -Infinity) < 3_600_000) return;
+    const other = previous.find((row) => row.rules_hash !== hash && row.rules_hash !== '' && row.scored_at >= startedAt);
+    if (!other) return;
     otherRulesWarned.set(siteId, now());
     log.warn(
       { site: siteId, rulesHash: hash, otherRulesHash: other.rules_hash, scoredAt: isoTime(other.scored_at) },

@@ -160,9 +160,9 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
       // The people erased since come with every page: a sync erases its copy of them too (they are in no list).
       const [stored, erasures] = await Promise.all([
         storedLeadPage(client, site.id, { ...storedFilters(query, verdicts), changedSince, sort: query.sort, offset: query.offset, limit: query.limit, after: query.after }),
-        changedSince && erasedSince(client, site.id, changedSince.at),
+        changedSince ? erasedSince(client, site.id, changedSince.at) : undefined,
       ]);
-      erased = erasures || undefined;
+      erased = erasures;
       page = stored.rows.map(scoreOfSnapshot);
       total = stored.total;
       next = stored.next;
