@@ -92,7 +92,6 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
       .type('text/html; charset=utf-8')
       .header('content-security-policy', LOGIN_PAGE_CSP)
       .header('cache-control', 'no-store')
-      .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'same-origin')
       .send(renderLoginPage(state));
 

@@ -51,7 +51,7 @@ const assetOf = (raw: Buffer, type: string): Asset => ({ type, raw, encoded: {} 
 /** Sends the best encoding the browser accepts. */
 async function send(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
   const encoding = preferredEncoding(request);
-  reply.header('content-type', asset.type).header('vary', 'accept-encoding').header('x-content-type-options', 'nosniff');
+  reply.header('content-type', asset.type).header('vary', 'accept-encoding');
   if (encoding === 'identity') return reply.send(asset.raw);
   const body = await (asset.encoded[encoding] ??= encoders[encoding](asset.raw));
   return reply.header('content-encoding', encoding).send(body);

@@ -351,3 +351,20 @@ describe('dashboard pages', () => {
     }
   });
 });
+
+describe('every answer', () => {
+  it('says nosniff, so a browser never reads a JSON or CSV answer as a page: API, errors, login, dashboards, beacons', async () => {
+    const visitor = newVisitor();
+    const answers = [
+      await call('/api/leads?site=acme', { token: crmToken.token }),
+      await call('/api/leads?site=acme'),
+      await call('/api/no-such-route', { token: crmToken.token }),
+      await call('/login'),
+      await call('/dashboard'),
+      await call('/healthz'),
+      await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 401, 404, 200, 303, 200, 202]);
+    for (const answer of answers) expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+});
