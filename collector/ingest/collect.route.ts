@@ -58,12 +58,30 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
       if (!err) return done(null, parsed);
       const read = withoutPrototypeKeys(text, MAX_IGNORED_LISTED);
       if ('error' in read) return done(Object.assign(new Error(jsonBodyProblem(text, read.error)), { statusCode: 400, code: 'invalid_json' }));
-      const named = read.paths.map((path) => ({ path: shortPath(path), message: `a ${JSON.stringify(path.at(-1))} key${path.at(-1) === 'constructor' ? ' holding a "prototype"' : ''} is refused: left out` }));
-      // Those past the listed ones are counted in the 202, not named (listed).
-      prototypeKeysOf.set(request, [...named, ...Array<Problem>(read.removed - named.length).fill(UNLISTED)]);
+      prototypeKeysOf.set(request, refusedKeys(read));
       done(null, read.value);
     });
   });
+
+  /** The `__proto__` and `constructor.prototype` keys left out of a body, as the 202 names them; those past the listed ones counted, not named (listed). */
+  const refusedKeys = (read: { removed: number; paths: (string | number)[][] }, under: (string | number)[] = []): Problem[] => {
+    const named = read.paths.map((path) => ({ path: shortPath([...under, ...path]), message: `a ${JSON.stringify(path.at(-1))} key${path.at(-1) === 'constructor' ? ' holding a "prototype"' : ''} is refused: left out` }));
+    return [...named, ...Array<Problem>(read.removed - named.length).fill(UNLISTED)];
+  };
+
+  /**
+   * The batch with its events read out of a JSON text, where the list came as one: on a page whose arrays have a
+   * toJSON of their own (Prototype.js's Array#toJSON, on old sites still), the snippet's JSON.stringify writes it so,
+   * and every batch of the site was refused. Their `__proto__` keys are left out as a body's are.
+   */
+  function withEventsRead(request: FastifyRequest): unknown {
+    const body = request.body as { e?: unknown } | null;
+    if (typeof body?.e !== 'string') return body;
+    const read = withoutPrototypeKeys(body.e, MAX_IGNORED_LISTED);
+    if ('error' in read || !Array.isArray(read.value)) return body;
+    prototypeKeysOf.set(request, [...(prototypeKeysOf.get(request) ?? []), ...refusedKeys(read, ['e'])]);
+    return { ...body, e: read.value };
+  }
 
   // CORS is granted to /collect only, and only for origins some site is configured with: the plugin's hook lives in
   // this prefix's scope, with options fixed once. (A per-request options callback on the whole app cost ~15 µs a
@@ -87,7 +105,7 @@ export const collectRoutes: FastifyPluginAsync<CollectOptions> = async (app, { c
   );
 
   async function collect(request: FastifyRequest, reply: FastifyReply) {
-    const parsed = parseBatch(request.body);
+    const parsed = parseBatch(withEventsRead(request));
     if (!parsed.ok) return reply.code(400).send({ error: 'the batch is invalid', code: 'invalid_batch', problems: parsed.problems });
     const batch = replaceLoneSurrogates(parsed.batch);
     const originAllowed = originAllowedFor.get(batch.s);

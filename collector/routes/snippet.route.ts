@@ -23,7 +23,9 @@ export const snippetRoute: FastifyPluginAsync = async (app) => {
       .header('content-type', 'text/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=3600, stale-while-revalidate=86400')
       .header('vary', 'accept-encoding')
-      .header('cross-origin-resource-policy', 'cross-origin');
+      .header('cross-origin-resource-policy', 'cross-origin')
+      // Public, the same for everyone: a page may load it with crossorigin="anonymous", as Subresource Integrity needs.
+      .header('access-control-allow-origin', '*');
     const encoding = preferredEncoding(request);
     reply.header('etag', etags[encoding]);
     if (namesEtag(request.headers['if-none-match'], etags[encoding])) return reply.code(304).send();

@@ -45,7 +45,7 @@ export function trackForms(): void {
             )) &&
           // Never read, even when the pattern above matches ("cardholder_name", "nom_sur_la_carte", "passport_country",
           // "company_iban", "social_security", "securite_sociale", "sécurité_sociale").
-          !/pass|card|carte|cc-|iban|s.cu/.test(key) &&
+          !/pass|card|carte|cc[-_n]|iban|s.cu/.test(key) &&
           // Passwords, hidden and file inputs, and unchecked boxes: a checkbox's type and state read "checkboxfalse", a
           // radio's "radiofalse" (no other type ends in x or o; a select's or a textarea's state is undefined).
           // Buttons too: a row of buttons named company_size gave the last one's value, whichever was clicked. (Types

@@ -53,10 +53,15 @@ export function touchSession(event: { t: number; ss?: 1 }): void {
  */
 export function persistIdentity(erase?: unknown): void {
   save(KEY, !erase && visitorId + '.' + sessionId + '.' + sessionSeen);
-  document.cookie =
-    // Concatenation, not a template literal: backticks found nowhere else in the snippet cost bytes of gzip.
-    'hearth_vid=' + visitorId + ';path=/;samesite=lax;max-age=' + (erase ? 0 : 31536000) +
-    (cookieDomain ? ';domain=' + cookieDomain : '') +
-    (location.protocol == 'https:' ? ';secure' : '');
+  // A page may refuse cookies (a setter that throws): the ids stay in localStorage, and a denial still forgets them.
+  try {
+    document.cookie =
+      // Concatenation, not a template literal: backticks found nowhere else in the snippet cost bytes of gzip.
+      'hearth_vid=' + visitorId + ';path=/;samesite=lax;max-age=' + (erase ? 0 : 31536000) +
+      (cookieDomain ? ';domain=' + cookieDomain : '') +
+      // Always Secure: the snippet runs in secure contexts only (crypto.randomUUID), https or localhost, where
+      // browsers take a Secure cookie (Safari on http://localhost may not: the id stays in localStorage there).
+      ';secure';
+  } catch {}
   if (erase) (visitorId = crypto.randomUUID()), (sessionId = '');
 }

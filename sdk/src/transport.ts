@@ -55,24 +55,29 @@ let keepaliveBytes = 0;
  * events are kept for a retry when the page stays; at once by beacon when the page is already hidden.
  */
 export function push(type: string, fields?: Partial<WireEvent>, now?: boolean): void {
-  // Denied: not even the session moves, so a later grant starts one with its first event.
-  if (consent == DENIED) return;
-  const event: WireEvent = { i: crypto.randomUUID(), n: type, t: Date.now(), u: location.href, ...fields };
-  touchSession(event);
-  if (consent == GRANTED) persistIdentity();
-  queue.push(event);
-  if (now) flush();
-  else if (document.hidden) flush(1);
-  else timer ||= setTimeout(flush, BATCH_WINDOW_MS);
+  // Never into the page: push runs inside the page's own calls (history.pushState) and handlers.
+  try {
+    // Denied: not even the session moves, so a later grant starts one with its first event.
+    if (consent == DENIED) return;
+    const event: WireEvent = { i: crypto.randomUUID(), n: type, t: Date.now(), u: location.href, ...fields };
+    touchSession(event);
+    if (consent == GRANTED) persistIdentity();
+    queue.push(event);
+    if (now) flush();
+    else if (document.hidden) flush(1);
+    else timer ||= setTimeout(flush, BATCH_WINDOW_MS);
+  } catch {}
 }
 
 /** Sends the queue: by sendBeacon when the page is going away (`leaving`), by fetch otherwise, then the stash. */
 export function flush(leaving?: unknown): void {
-  // The timer is not cleared: firing after a flush, it sends what came since, or nothing (fewer bytes).
-  timer = 0;
-  if (consent == GRANTED && queue[0]) send(queue.splice(0), leaving);
-  // Not while leaving: the page would be gone before the answer that empties the stash.
-  if (!leaving) retry();
+  try {
+    // The timer is not cleared: firing after a flush, it sends what came since, or nothing (fewer bytes).
+    timer = 0;
+    if (consent == GRANTED && queue[0]) send(queue.splice(0), leaving);
+    // Not while leaving: the page would be gone before the answer that empties the stash.
+    if (!leaving) retry();
+  } catch {}
 }
 
 /** Granted: stores the ids and sends. Denied: drops the queue and erases the retry queue and the ids. */
@@ -109,7 +114,7 @@ function send(events: WireEvent[], leaving?: unknown) {
   const size = new Blob([body]).size;
   if ((size > MAX_BODY || events[MAX_EVENTS]) && events[1]) send(events.splice(0, events.length / 2), leaving), send(events, leaving);
   // A beacon outlives the page but cannot report failure, so it is kept for pages that are going away.
-  else if (!(leaving && navigator.sendBeacon(endpoint, body))) post(body, events, size);
+  else if (!(leaving && navigator.sendBeacon?.(endpoint, body))) post(body, events, size);
 }
 
 /**
@@ -125,22 +130,31 @@ function post(body: string, events: WireEvent[], size: number) {
   const held = keepaliveBytes + size > KEEPALIVE_QUOTA ? 0 : size;
   const answered = (failed: unknown) => {
     keepaliveBytes -= held;
-    if (consent == GRANTED) {
-      const [attempts, notBefore, kept] = stashed();
-      const now = Date.now();
-      const keep = kept.filter((event) => now - event.t < 24 * 3600_000 && !events.some((sent) => sent.i == event.i)).concat(failed ? events : []);
-      while (keep[STASH_MAX_EVENTS] || new Blob([JSON.stringify(keep)]).size > STASH_MAX_BYTES) keep.shift();
-      // Saved, or removed once empty. An answer resets the backoff (the collector is back): what is left goes with the
-      // next batch, once a resend in flight has had its lease.
-      save(stashKey, keep[0] && JSON.stringify(failed ? [attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep] : [0, Math.min(notBefore, now + RETRY_LEASE_MS), keep]));
-    }
+    // In a promise's callback, where an error would be the page's unhandled rejection: a stash it cannot read (a page
+    // whose arrays have a toJSON of their own writes them as JSON texts) is left as it is.
+    try {
+      if (consent == GRANTED) {
+        const [attempts, notBefore, kept] = stashed();
+        const now = Date.now();
+        const keep = kept.filter((event) => now - event.t < 24 * 3600_000 && !events.some((sent) => sent.i == event.i)).concat(failed ? events : []);
+        while (keep[STASH_MAX_EVENTS] || new Blob([JSON.stringify(keep)]).size > STASH_MAX_BYTES) keep.shift();
+        // Saved, or removed once empty. An answer resets the backoff (the collector is back): what is left goes with the
+        // next batch, once a resend in flight has had its lease.
+        save(stashKey, keep[0] && JSON.stringify(failed ? [attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep] : [0, Math.min(notBefore, now + RETRY_LEASE_MS), keep]));
+      }
+    } catch {}
   };
   // Stashed events are resent under the session they belong to, not the one current then.
   for (const event of events) event.sid ||= sessionId;
   keepaliveBytes += held;
   // A 5xx or a 429 (a status has three digits: one from 5 up is over 499; 429 is the only one holding "429"). A
   // pattern rather than two comparisons: 2 bytes of gzip.
-  fetch(endpoint, { method: 'POST', body, keepalive: !!held }).then((response) => answered(/^[5-9]|429/.test(response.status as any)), answered);
+  // A page's own fetch may be missing or throw (a polyfill, a wrapper): its events are kept for a retry as well.
+  try {
+    fetch(endpoint, { method: 'POST', body, keepalive: !!held }).then((response) => answered(/^[5-9]|429/.test(response.status as any)), answered);
+  } catch {
+    answered(1);
+  }
 }
 
 /**
@@ -149,16 +163,19 @@ function post(body: string, events: WireEvent[], size: number) {
  * close first), under a lease that keeps other pages and tabs from resending them meanwhile.
  */
 function retry(online?: unknown) {
-  const now = Date.now();
-  const [attempts, notBefore, kept] = stashed();
-  // Never an event stashed more than 24 hours ago (a visitor back days after an outage): the next answer drops it.
-  const fresh = kept.filter((event) => now - event.t < 24 * 3600_000);
-  if (consent == GRANTED && fresh[0] && (online || notBefore <= now)) {
-    save(stashKey, JSON.stringify([attempts, now + RETRY_LEASE_MS, kept]));
-    // Taken over (stashed): the queue a snippet before the per-site ones kept for the whole origin.
-    save('hearth_retry');
-    send(fresh);
-  }
+  // Also the `online` listener's: nothing escapes to the page.
+  try {
+    const now = Date.now();
+    const [attempts, notBefore, kept] = stashed();
+    // Never an event stashed more than 24 hours ago (a visitor back days after an outage): the next answer drops it.
+    const fresh = kept.filter((event) => now - event.t < 24 * 3600_000);
+    if (consent == GRANTED && fresh[0] && (online || notBefore <= now)) {
+      save(stashKey, JSON.stringify([attempts, now + RETRY_LEASE_MS, kept]));
+      // Taken over (stashed): the queue a snippet before the per-site ones kept for the whole origin.
+      save('hearth_retry');
+      send(fresh);
+    }
+  } catch {}
 }
 
 /** Events whose request failed, in localStorage: [failed attempts, no retry before (epoch ms), events]. */

@@ -186,6 +186,27 @@ describe('POST /collect', () => {
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 
+  it('reads events sent as a JSON text, as a page whose arrays have a toJSON of their own (Prototype.js) makes the snippet send them', async () => {
+    // JSON.stringify on such a page writes the list as a text: every batch of the site was refused with a 400.
+    const visitor = newVisitor();
+    const view = wireEvent({ u: `${SITE_ORIGIN}/pricing` });
+    const track = wireEvent({ n: 't', k: 'plan-toggle', p: { plan: 'annual' } });
+    const events = JSON.stringify([view, track]).replace('"p":{"plan":"annual"}', '"p":{"plan":"annual","__proto__":{"admin":true}}');
+    const response = await postBatch(server, { s: 'acme', v: visitor, e: events });
+    expect([response.status, response.body]).toEqual([202, { accepted: 2, ignored: [{ path: 'e[1].p.__proto__', message: 'a "__proto__" key is refused: left out' }] }]);
+    const rows = await storedEvents(server, visitor);
+    expect(rows.map((row) => [row.type, row.path, row.props]).sort()).toEqual([
+      ['pageview', '/pricing', {}],
+      ['track', '/', { plan: 'annual' }],
+    ]);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    // A text that holds no list is no list of events.
+    for (const e of ['plain text', '{"i":"x"}']) {
+      const refused = await postBatch(server, { s: 'acme', v: visitor, e });
+      expect([refused.status, refused.body.problems]).toEqual([400, [{ path: 'e', message: expect.stringContaining('expected a list') }]]);
+    }
+  });
+
   it('reads a body of thousands of such keys thousands of levels deep in the time of any other, naming the first', async () => {
     // 1,000 of them 15,000 levels deep (46 KB) took 28 s of the only thread, each key's path built level by level,
     // and answered 2 MB of paths.

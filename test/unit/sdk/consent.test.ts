@@ -133,7 +133,7 @@ describe('consent and opt-out', () => {
       vi.advanceTimersByTime(5000);
       expect(page.requests).toEqual([]);
       expect(localStorage.length).toBe(0);
-      expect(written).toEqual([expect.stringMatching(/^hearth_vid=[^;]*;path=\/;samesite=lax;max-age=0;domain=\.acme\.test$/)]);
+      expect(written).toEqual([expect.stringMatching(/^hearth_vid=[^;]*;path=\/;samesite=lax;max-age=0;domain=\.acme\.test;secure$/)]);
     } finally {
       delete (document as any).cookie;
     }

@@ -166,6 +166,23 @@ describe('engaged dwell', () => {
     expect(engagement(page)[0]!.sd).toBe(75);
   });
 
+  it('reads the page\'s height (a layout the browser may have to make at once) on scrolls and when it sends, never on a pointer, key or wheel, nor as the page opens', async () => {
+    let reads = 0;
+    Object.defineProperty(document.documentElement, 'scrollHeight', { configurable: true, get: () => (reads++, 4000) });
+    vi.stubGlobal('innerHeight', 1000);
+    vi.stubGlobal('scrollY', 0);
+    const page = await openPage();
+    for (const type of ['pointermove', 'pointerdown', 'keydown', 'wheel', 'focus']) for (let i = 0; i < 50; i++) dispatchEvent(new Event(type));
+    expect(reads).toBe(0);
+    vi.stubGlobal('scrollY', 1000);
+    dispatchEvent(new Event('scroll'));
+    seconds(2);
+    setHidden(true);
+    delete (document.documentElement as any).scrollHeight;
+    expect(reads).toBe(2);
+    expect(engagement(page).map((e) => e.sd)).toEqual([50]);
+  });
+
   it('measures the depth of the page as it is read, not as it was when shown (a slow page, an SPA route)', async () => {
     // Shown while its body is still loading: the whole of it fits in the window.
     Object.defineProperty(document.documentElement, 'scrollHeight', { configurable: true, value: 800 });

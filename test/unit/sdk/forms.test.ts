@@ -26,6 +26,8 @@ const DEMO_REQUEST = `
   <input type="hidden" name="company_id" value="internal-42">
   <input type="password" name="password" value="hunter2">
   <input name="card_name" value="ADA LOVELACE">
+  <input name="ccname" value="ADA B LOVELACE">
+  <input name="cc_name" value="A. LOVELACE">
   <input name="cc-number" autocomplete="cc-number" value="4111 1111 1111 1111">
   <input name="phone_alt" value="4111-1111-1111-1111">
   <input name="job_secret" data-hearth-ignore value="do not read">
@@ -61,7 +63,7 @@ describe('form capture', () => {
     });
     const body = page.requests[0]!.body;
     // The card numbers whole: the body's random UUIDs may hold "4111" (CI failed so at 06:48).
-    for (const secret of ['hunter2', 'internal-42', '4111 1111 1111 1111', '4111-1111-1111-1111', 'ADA LOVELACE', 'do not read', 'budget is 40k']) expect(body).not.toContain(secret);
+    for (const secret of ['hunter2', 'internal-42', '4111 1111 1111 1111', '4111-1111-1111-1111', 'ADA LOVELACE', 'ADA B LOVELACE', 'A. LOVELACE', 'do not read', 'budget is 40k']) expect(body).not.toContain(secret);
   });
 
   it('reads an international phone number, which is no card number however long', async () => {

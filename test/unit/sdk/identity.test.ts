@@ -53,7 +53,7 @@ describe('identity', () => {
     } finally {
       delete (document as any).cookie;
     }
-    expect(written).toEqual([expect.stringMatching(/^hearth_vid=[0-9a-f-]{36};path=\/;samesite=lax;max-age=31536000;domain=\.acme\.test$/)]);
+    expect(written).toEqual([expect.stringMatching(/^hearth_vid=[0-9a-f-]{36};path=\/;samesite=lax;max-age=31536000;domain=\.acme\.test;secure$/)]);
   });
 
   it('keeps the session within 30 minutes and marks the first event of each session', async () => {
