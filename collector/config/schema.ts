@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { qualificationPolicySchema } from '../../scoring/qualification.ts';
 import { unlessIssuesAt } from '../../scoring/checks.ts';
 import { PAGE_GROUP_READS, rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
-import { alertsSchema, checkSmtpForEmail, smtpSchema } from '../../scoring/alerts/config.ts';
+import { alertsSchema, checkSmtpForEmail, httpUrl, smtpSchema } from '../../scoring/alerts/config.ts';
 import { apiTokensSchema, uniqueNames, userSchema } from '../auth/users.ts';
 import { hasAsciiHost, hasValidIpv6, hasValidLabels, hasValidPort } from '../ingest/origins.ts';
 
@@ -173,7 +173,8 @@ export const configSchema = z
     /** The SMTP server email alerts are sent through. */
     smtp: smtpSchema.optional(),
     /** The public URL people open the dashboard at, for links in alerts; the server's own URL when absent. */
-    dashboardUrl: z.url({ protocol: /^https?$/, message: 'expected the dashboard\'s public http(s) URL, e.g. "https://hearth.acme.com"' }).optional(),
+    // Without a user or password: the link goes out in every alert, to every webhook, Slack channel and mailbox.
+    dashboardUrl: httpUrl('the link goes out in every alert; people log in at /login', 'expected the dashboard\'s public http(s) URL, e.g. "https://hearth.acme.com"').optional(),
     /** People who log in at /login (HEARTH_USERS adds or replaces some); with none, the first start makes an admin. */
     users: uniqueNames(userSchema, 'user').default([]),
     /** Machines' API tokens, by hash (`hearth new-token`). */

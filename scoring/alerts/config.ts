@@ -54,8 +54,8 @@ const destinationId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
 const signalSchema = z.enum(SIGNALS, { message: `expected a signal: ${SIGNALS.join(', ')}` });
 
 /** An http(s) URL without a user or password; `instead` says what a destination of its kind uses instead of them. */
-const httpUrl = (instead: string) =>
-  z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).superRefine((text, ctx) => {
+export const httpUrl = (instead: string, message = 'expected an http(s) URL') =>
+  z.url({ protocol: /^https?$/, message }).superRefine((text, ctx) => {
     // zod runs this check even when the URL check above failed: a value that is no URL at all is already reported.
     if (!URL.canParse(text)) return;
     const url = new URL(text);

@@ -86,6 +86,12 @@ describe('alert settings in hearth.config.json', () => {
     expect(problemsOf({ sites: [site({ destinations: [{ type: 'webhook', id: 'crm', url: 'https://bot:hunter2@crm.acme.test/', secret: SECRET }] })] })).toContain('sign with the secret instead');
   });
 
+  it('refuses a dashboard URL with a user or password: the link goes out in every alert', () => {
+    const message = problemsOf({ sites: [site({ destinations: [] })], dashboardUrl: 'https://alice:S3cretPw@hearth.acme.test' });
+    expect(message).toContain('dashboardUrl: a URL cannot carry a user or password (HTTP clients refuse it, and it would show in errors): the link goes out in every alert; people log in at /login');
+    expect(message).not.toContain('S3cretPw');
+  });
+
   it('refuses a reference to a variable written otherwise, which would be taken for the secret itself', () => {
     for (const password of ['ENV:HEARTH_SMTP_PASSWORD', 'Env:HEARTH_SMTP_PASSWORD', 'env: HEARTH_SMTP_PASSWORD', 'env:HEARTH-SMTP-PASSWORD']) {
       expect(problemsOf({ sites: [site({ destinations: [] })], smtp: { host: 'smtp.acme.test', user: 'hearth', password, from: 'alerts@acme.test' } }), password).toContain(
