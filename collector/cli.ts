@@ -419,6 +419,21 @@ async function checkListen(host: string, port: number, given: (key: 'host' | 'po
 }
 
 /**
+ * Whether a TZ is one the embedded ClickHouse cannot load, which it names only on its own line of stderr: a POSIX rule
+ * ("GMT-3", "UTC+2", "EST5EDT,M3.2.0,M11.1.0") or an unknown name, which Node's time zones refuse too, or a known name
+ * in other letters' case ("europe/paris"), which Node takes and ClickHouse does not. A path (":/etc/localtime") loads.
+ */
+function unloadableTimeZone(tz: string | undefined): boolean {
+  if (!tz || tz.startsWith(':')) return false;
+  try {
+    const known = new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
+    return known !== tz && known.toLowerCase() === tz.toLowerCase();
+  } catch {
+    return true;
+  }
+}
+
+/**
  * ClickHouse unreachable (refused, unknown host, timed out, TLS) or refusing the command (authentication, unknown
  * database, …): a StoreError that names the store and the reason, else undefined. The embedded store held by another
  * process has its own message (main).
@@ -941,6 +956,13 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
     // The embedded engine locks its directory: one process at a time (chDB prints its own reason just before).
     if ((err as Error | undefined)?.name === 'ChdbConnectionError') {
       const path = /for path '(.*)'/.exec((err as Error).message)?.[1] ?? 'HEARTH_DATA_DIR';
+      // The engine also refuses to start on a TZ it cannot load (chDB's own line above says so): no process holds anything.
+      if (unloadableTimeZone(process.env.TZ)) {
+        console.error(
+          `hearth: cannot open the embedded store in ${path}: the embedded ClickHouse cannot load the time zone TZ=${process.env.TZ}; set TZ to a name of the tz database as it is written there (Europe/Paris, Etc/GMT-3, UTC), or unset it`,
+        );
+        return 1;
+      }
       console.error(
         `hearth: cannot open the embedded store in ${path}: another process holds it, most likely a running \`hearth start\` (one process per data directory); stop it first, or set HEARTH_DATA_DIR to another directory`,
       );

@@ -151,6 +151,20 @@ describe('hearth CLI', () => {
     }
   });
 
+  it('says a TZ the embedded engine cannot load is the reason it does not open, not another process', async () => {
+    const config = configFile('tz.json', { sites: [{ id: 'acme', origins: ['https://acme.test'] }] });
+    for (const tz of ['GMT-3', 'europe/paris']) {
+      const dataDir = freshDataDir();
+      const { code, stderr } = await runHearth(['score', '--config', config], { HEARTH_DATA_DIR: dataDir, TZ: tz });
+      expect(code).toBe(1);
+      expect(stderr).toContain(`hearth: cannot open the embedded store in ${dataDir}/clickhouse: the embedded ClickHouse cannot load the time zone TZ=${tz}; set TZ to a name of the tz database`);
+      expect(stderr).not.toContain('another process');
+    }
+    // A name the engine loads, whatever Node calls it.
+    const loaded = await runHearth(['score', '--config', config], { HEARTH_DATA_DIR: freshDataDir(), TZ: 'CET' });
+    expect(loaded.stderr).not.toContain('cannot open the embedded store');
+  });
+
   it('leaves the retention a config set when `hearth migrate` runs without one', async () => {
     const env = { HEARTH_DATA_DIR: freshDataDir() };
     const withRetention = configFile('retention.json', { sites: [{ id: 'acme', origins: ['https://acme.test'] }], storage: { retentionDays: 30 } });
