@@ -453,6 +453,33 @@ function storeFailure(err: unknown, store: StoreOptions, doing: string): StoreEr
 }
 
 /**
+ * A failure of a command on the store, explained when it can be: storeFailure's, and over HTTP, when the server that
+ * answered is no ClickHouse (another service on the port, a proxy's error page, a Hearth collector), which the client
+ * reports as an error of no kind (an empty message, a page of HTML, a JSON body), or a TypeError from reading the
+ * answer as ClickHouse's: its GET /ping, which answers "Ok." from ClickHouse, says so.
+ */
+async function explainedStoreFailure(err: unknown, store: StoreOptions, doing: string): Promise<unknown> {
+  const known = storeFailure(err, store, doing);
+  if (known || !store.url || !(err instanceof Error) || err instanceof StoreError || err instanceof ConfigError || err instanceof UsageError) return known ?? err;
+  const notClickHouse = await notClickHouseAt(store.url);
+  return notClickHouse ? new StoreError(`cannot ${doing} ${describeStore(store)}: ${notClickHouse}`) : err;
+}
+
+/** Why the server at a URL is no ClickHouse (its answer to GET /ping is not "Ok."), or undefined when it is, or cannot be asked. */
+async function notClickHouseAt(url: string): Promise<string | undefined> {
+  let answer: { status: number; text: string };
+  try {
+    const response = await fetch(new URL('/ping', url), { signal: AbortSignal.timeout(5_000) });
+    answer = { status: response.status, text: (await response.text()).trim() };
+  } catch {
+    return undefined;
+  }
+  if (answer.status === 200 && answer.text === 'Ok.') return undefined;
+  const body = answer.text ? `, ${JSON.stringify(answer.text.length > 80 ? `${answer.text.slice(0, 80)}…` : answer.text)}` : ', no body';
+  return `the server there does not answer as ClickHouse does (GET /ping: HTTP ${answer.status}${body}, where ClickHouse says "Ok."); CLICKHOUSE_URL must be the address of ClickHouse's HTTP interface (port 8123, or 8443 over https)`;
+}
+
+/**
  * SIGINT and SIGTERM as bin/hearth.cjs takes them while the CLI loads, when their default action would kill the
  * process: the first met, and the release of its listener once a command has its own. Released before, the last
  * listener would take with it a signal met and not yet handled.
@@ -527,9 +554,9 @@ async function start(options: Options, loading: LoadSignals | undefined): Promis
   const given = (key: 'host' | 'port') =>
     options[key] !== undefined ? `--${key}` : isRecord(raw) && isRecord(raw.server) && raw.server[key] !== undefined ? `server.${key} in ${path}` : `the default ${key}`;
   await checkListen(config.server.host, config.server.port, given);
-  server = await startServer({ config, store, adminToken, logger: { level }, configFile: path, stop: stopping.signal }).catch((err: unknown) => {
+  server = await startServer({ config, store, adminToken, logger: { level }, configFile: path, stop: stopping.signal }).catch(async (err: unknown) => {
     if (stopping.signal.aborted && err === stopping.signal.reason) return undefined;
-    throw storeFailure(err, store, 'start on') ?? err;
+    throw await explainedStoreFailure(err, store, 'start on');
   });
   if (!server) {
     process.stderr.write(`hearth: stopped by ${stoppedBy} before it listened; what the start had opened is closed\n`);
@@ -609,7 +636,7 @@ async function withSite<T = undefined>(options: Options, command: SiteCommand<T>
   try {
     await command({ options, config, site, store, client, checked });
   } catch (err) {
-    throw storeFailure(err, store, 'use') ?? err;
+    throw await explainedStoreFailure(err, store, 'use');
   } finally {
     await client.close();
   }
@@ -721,7 +748,10 @@ async function refreshStoredScores(config: HearthConfig, store: StoreOptions, cl
   try {
     await scorer.settled();
   } catch (err) {
-    throw missingTables(err, store) ?? new StoreError(`cannot rescore the leads in ${describeStore(store)}: ${(err as Error).message}`);
+    const missing = missingTables(err, store);
+    if (missing) throw missing;
+    const explained = await explainedStoreFailure(err, store, 'rescore the leads in');
+    throw explained !== err ? explained : new StoreError(`cannot rescore the leads in ${describeStore(store)}: ${(err as Error).message}`);
   } finally {
     await scorer.close();
     await outbox?.close();
@@ -839,9 +869,9 @@ async function runMigrations(configFile: string, configGiven: boolean, loading: 
       onStep: (next) => (step = next),
       onPending: (names) => (pending = names),
       onApplied: (name) => void applied.push(name),
-    }).catch((err: unknown) => {
+    }).catch(async (err: unknown) => {
       if (stopping.signal.aborted && err === stopping.signal.reason) return undefined;
-      throw storeFailure(err, store, 'migrate') ?? err;
+      throw await explainedStoreFailure(err, store, 'migrate');
     });
     if (!prepared) {
       const left = [

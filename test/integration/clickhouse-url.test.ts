@@ -88,4 +88,30 @@ describe('CLICKHOUSE_URL written wrong', () => {
       expect(stderr).not.toMatch(/^\s+at /m);
     }
   });
+
+  it('says that the server there is no ClickHouse (another service on the port, a proxy\'s error page), rather than a stack', async () => {
+    const { runHearth } = await import('../support/hearth-process.ts');
+    const { createServer } = await import('node:http');
+    const answers = {
+      // Nothing at all, as many services answer a path they do not know.
+      '404 empty': (response: import('node:http').ServerResponse) => response.writeHead(404, { 'content-length': 0 }).end(),
+      '200 html': (response: import('node:http').ServerResponse) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome</body></html>'),
+      '502 html': (response: import('node:http').ServerResponse) => response.writeHead(502, { 'content-type': 'text/html' }).end('<html><h1>502 Bad Gateway</h1></html>'),
+    };
+    for (const [name, answer] of Object.entries(answers)) {
+      const server = createServer((request, response) => request.resume().on('end', () => answer(response)));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+      try {
+        for (const args of [['migrate'], ['score', '--config', 'test/fixtures/hearth.demo.json']]) {
+          const { code, stderr } = await runHearth(args, { HEARTH_DATA_DIR: freshDataDir(), CLICKHOUSE_URL: url, LOG_LEVEL: 'warn' });
+          expect([name, args[0], code]).toEqual([name, args[0], 1]);
+          expect(stderr, `${name}, ${args[0]}`).toMatch(/^hearth: cannot (migrate|use|rescore the leads in) ClickHouse at http:\/\/127\.0\.0\.1:\d+(, database default)?: the server there does not answer as ClickHouse does \(GET \/ping: HTTP (404|200|502), .*where ClickHouse says "Ok\."\); CLICKHOUSE_URL must be the address of ClickHouse's HTTP interface/);
+          expect(stderr).not.toMatch(/^\s+at /m);
+        }
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
+  });
 });
