@@ -214,161 +214,167 @@ async function startOn(
   const preparation = await prepareForCollector(client, store, config.storage?.retentionDays, log, stop);
   const ready = preparation.prepared;
   const opened: Opened = { preparation };
-  // A safe point: between two steps of the start, none of them cut.
-  const abandonIfStopped = async () => {
-    if (!stop?.aborted) return;
-    await shutDown(opened);
-    throw stop.reason;
+  // Once: a start that fails after the scorer, the log or the app began their work closes them before the client is
+  // closed under them (the embedded engine crashed the process, exit 139, on a damaged admin-user.json).
+  let shut: Promise<void> | undefined;
+  const shutOnce = () => (shut ??= shutDown(opened));
+  // A safe point: between two steps of the start, none of them cut (what it opened is closed below).
+  const abandonIfStopped = () => {
+    if (stop?.aborted) throw stop.reason;
   };
-  await abandonIfStopped();
-  // A rule's pattern ClickHouse cannot compile is refused as the config is read, when the store is ready as the start
-  // runs (the embedded one always); found later, the scorer leaves that site unscored and says why in the log.
-  const preparedNow = await Promise.race([ready.then(() => true, () => false), new Promise<boolean>((resolve) => setImmediate(resolve, false))]);
-  let patternsChecked = false;
-  if (preparedNow) {
-    patternsChecked = await refuseUnrunnablePatterns(client, configFile ?? 'the config', 'config', config.sites.flatMap(sitePatterns)).then(
-      () => true,
-      async (err: unknown) => {
-        // A ClickHouse that fails the check itself is the scorer's to check again once it answers.
-        if (!(err instanceof ConfigError)) return false;
-        await shutDown(opened);
-        throw err;
-      },
-    );
-  }
-  let url = '';
-  // Alerts are recorded in the outbox before the snapshot that raised them; sending starts once the server listens.
-  // Also when no site has alert destinations: a site's signals are then recorded as suppressed (GET /api/alerts says
-  // why), and what an earlier config left pending becomes a dead letter naming the destination gone, not pending forever.
-  const dispatcher = createAlertDispatcher({
-    client,
-    config,
-    log,
-    onAttempt: ({ destinationType, state }) => destinationType && state !== 'suppressed' && metrics.alertAttempt(destinationType, state),
-  });
-  opened.dispatcher = dispatcher;
-  metrics.watchAlertSending(() => env.sendAlerts && (store.url ? opened.senderLease?.held() === true : true));
-  const scorer = createScorer({
-    config,
-    client,
-    log: scorerLog,
-    drained: () => sink.drained(),
-    dashboardUrl: () => config.dashboardUrl ?? url,
-    onAlerts: async (alerts) => void (await dispatcher.enqueue(alerts)),
-    querySettings: store.url ? undefined : BACKGROUND,
-    sliceLeads: env.sliceLeads,
-    ready,
-    patternsChecked,
-    cluster,
-  });
-  opened.scorer = scorer;
-  metrics.watchScoring(() => scorer.status());
-  const sink = await createWalSink({
-    dir: join(store.dataDir, 'wal'),
-    client,
-    maxBytes: env.walMaxBytes,
-    flushRows: env.walFlushRows,
-    flushMs: env.walFlushMs,
-    log,
-    onFlush: metrics.flushed,
-    onStored: (visitors) => scorer.noteStored(visitors),
-    onInsertError: metrics.clickHouseFailed,
-    erasures: erasureFilter(client, cluster),
-    ready,
-    retentionDays: config.storage?.retentionDays,
-  });
-  opened.sink = sink;
-  await abandonIfStopped();
-  const token = adminToken || randomBytes(18).toString('base64url');
-  const firstAdmin = configuredUsers.length === 0 ? await firstStartAdmin(store.dataDir) : undefined;
-  const adminGone = await replacedAdminWarning(store.dataDir, configuredUsers);
-  const app = await buildApp({
-    config,
-    client,
-    sink,
-    adminToken: token,
-    logger,
-    metrics,
-    // An erasure or an export waits for the events accepted before it, not for an hourly pass of a large site.
-    settled: () => scorer.rescored(),
-    // And alerts: a send recorded just after an erasure deleted its alert would bring the person back.
-    holdingScores: (fn) => scorer.holding(() => dispatcher.holding(fn)),
-    rescoreVisitors: (site, visitors) => scorer.noteStored(visitors.map((visitor_id) => ({ site_id: site, visitor_id, is_bot: 0 }))),
-    cluster,
-    users: firstAdmin ? [firstAdmin.user] : configuredUsers,
-    sessionsFile: join(store.dataDir, 'sessions.json'),
-    alerts: dispatcher,
-    drainWaitMs,
-    requestTimeoutMs,
-    othersFlushMs: env.walFlushMs,
-    storeProblem: preparation.problem,
-  });
-  opened.app = app;
-  appLog = app.log;
-  for (const [level, details, message] of held.splice(0)) appLog[level](details, message);
-  const startProblem = preparation.problem();
-  if (startProblem) app.log.warn({ problem: startProblem }, 'the store is not prepared: events are kept in the write-ahead log until ClickHouse answers');
-  const { recovered } = sink.status();
-  if (recovered.checkpointProblem) app.log.error({ problem: recovered.checkpointProblem }, 'the write-ahead log checkpoint is unreadable: every segment left is replayed (events already stored are not stored twice)');
-  for (const { setAside, stretches } of recovered.corrupt) {
-    app.log.error({ setAside, stretches }, 'the write-ahead log held corrupt bytes between intact records (a disk fault, not a crash): the intact records are replayed, the segment as it was is set aside');
-  }
-  if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
-  if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
-  if (adminGone) app.log.warn(adminGone);
-  const retentionDays = config.storage?.retentionDays ?? Infinity;
-  for (const site of config.sites) {
-    const { windowDays } = rulesOf(site);
-    if (retentionDays < windowDays) {
-      app.log.warn(
-        { site: site.id, retentionDays, windowDays },
-        `storage.retentionDays (${retentionDays}) is shorter than site "${site.id}"'s scoring window (${windowDays} days): its scores count the last ${retentionDays} days only, form answers included, and its dashboards show no more than that of a longer period`,
+  try {
+    abandonIfStopped();
+    // A rule's pattern ClickHouse cannot compile is refused as the config is read, when the store is ready as the start
+    // runs (the embedded one always); found later, the scorer leaves that site unscored and says why in the log.
+    const preparedNow = await Promise.race([ready.then(() => true, () => false), new Promise<boolean>((resolve) => setImmediate(resolve, false))]);
+    let patternsChecked = false;
+    if (preparedNow) {
+      patternsChecked = await refuseUnrunnablePatterns(client, configFile ?? 'the config', 'config', config.sites.flatMap(sitePatterns)).then(
+        () => true,
+        async (err: unknown) => {
+          // A ClickHouse that fails the check itself is the scorer's to check again once it answers.
+          if (!(err instanceof ConfigError)) return false;
+          throw err;
+        },
       );
     }
-  }
-  const address = await app.listen({ host: config.server.host, port: config.server.port });
-  url = address.replace('[::1]', 'localhost');
-  let closing: Promise<void> | undefined;
-  // Alerts go out once the server listens and the store is prepared.
-  void ready.then(({ applied, retention }) => {
-    if (startProblem) app.log.info({}, 'ClickHouse answers: the store is prepared, and the write-ahead log drains into it');
-    if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');
-    if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events, identities, stored scores and alerts are kept (storage.retentionDays)');
-    if (!env.sendAlerts) app.log.info({}, 'this collector records alerts and does not send them (HEARTH_SEND_ALERTS=false): another collector sends them');
-    else if (closing) return;
-    else if (!store.url) dispatcher.start();
-    else {
-      // Of the collectors of one ClickHouse server, one sends what they all record: the first to take the lease.
-      opened.senderLease = holdAlertSending(client, cluster, {
-        onHeld() {
-          app.log.info({}, 'this collector sends the alerts (it holds the hearth_alert_sender lease)');
-          dispatcher.start();
-        },
-        onWait: (holder) => app.log.info({ holder }, 'another collector sends the alerts: this one records them, and sends them if it stops'),
-        onLost(holder) {
-          dispatcher.pause();
-          app.log.warn({ holder }, 'another collector took the alert sending over while this one was cut off from ClickHouse: this one no longer sends');
-        },
-        onError: (err) => app.log.warn({ err }, 'cannot take the alert sender lease; trying again shortly'),
-      });
+    let url = '';
+    // Alerts are recorded in the outbox before the snapshot that raised them; sending starts once the server listens.
+    // Also when no site has alert destinations: a site's signals are then recorded as suppressed (GET /api/alerts says
+    // why), and what an earlier config left pending becomes a dead letter naming the destination gone, not pending forever.
+    const dispatcher = createAlertDispatcher({
+      client,
+      config,
+      log,
+      onAttempt: ({ destinationType, state }) => destinationType && state !== 'suppressed' && metrics.alertAttempt(destinationType, state),
+    });
+    opened.dispatcher = dispatcher;
+    metrics.watchAlertSending(() => env.sendAlerts && (store.url ? opened.senderLease?.held() === true : true));
+    const scorer = createScorer({
+      config,
+      client,
+      log: scorerLog,
+      drained: () => sink.drained(),
+      dashboardUrl: () => config.dashboardUrl ?? url,
+      onAlerts: async (alerts) => void (await dispatcher.enqueue(alerts)),
+      querySettings: store.url ? undefined : BACKGROUND,
+      sliceLeads: env.sliceLeads,
+      ready,
+      patternsChecked,
+      cluster,
+    });
+    opened.scorer = scorer;
+    metrics.watchScoring(() => scorer.status());
+    const sink = await createWalSink({
+      dir: join(store.dataDir, 'wal'),
+      client,
+      maxBytes: env.walMaxBytes,
+      flushRows: env.walFlushRows,
+      flushMs: env.walFlushMs,
+      log,
+      onFlush: metrics.flushed,
+      onStored: (visitors) => scorer.noteStored(visitors),
+      onInsertError: metrics.clickHouseFailed,
+      erasures: erasureFilter(client, cluster),
+      ready,
+      retentionDays: config.storage?.retentionDays,
+    });
+    opened.sink = sink;
+    abandonIfStopped();
+    const token = adminToken || randomBytes(18).toString('base64url');
+    const firstAdmin = configuredUsers.length === 0 ? await firstStartAdmin(store.dataDir) : undefined;
+    const adminGone = await replacedAdminWarning(store.dataDir, configuredUsers);
+    const app = await buildApp({
+      config,
+      client,
+      sink,
+      adminToken: token,
+      logger,
+      metrics,
+      // An erasure or an export waits for the events accepted before it, not for an hourly pass of a large site.
+      settled: () => scorer.rescored(),
+      // And alerts: a send recorded just after an erasure deleted its alert would bring the person back.
+      holdingScores: (fn) => scorer.holding(() => dispatcher.holding(fn)),
+      rescoreVisitors: (site, visitors) => scorer.noteStored(visitors.map((visitor_id) => ({ site_id: site, visitor_id, is_bot: 0 }))),
+      cluster,
+      users: firstAdmin ? [firstAdmin.user] : configuredUsers,
+      sessionsFile: join(store.dataDir, 'sessions.json'),
+      alerts: dispatcher,
+      drainWaitMs,
+      requestTimeoutMs,
+      othersFlushMs: env.walFlushMs,
+      storeProblem: preparation.problem,
+    });
+    opened.app = app;
+    appLog = app.log;
+    for (const [level, details, message] of held.splice(0)) appLog[level](details, message);
+    const startProblem = preparation.problem();
+    if (startProblem) app.log.warn({ problem: startProblem }, 'the store is not prepared: events are kept in the write-ahead log until ClickHouse answers');
+    const { recovered } = sink.status();
+    if (recovered.checkpointProblem) app.log.error({ problem: recovered.checkpointProblem }, 'the write-ahead log checkpoint is unreadable: every segment left is replayed (events already stored are not stored twice)');
+    for (const { setAside, stretches } of recovered.corrupt) {
+      app.log.error({ setAside, stretches }, 'the write-ahead log held corrupt bytes between intact records (a disk fault, not a crash): the intact records are replayed, the segment as it was is set aside');
     }
-  });
-  return {
-    app,
-    client,
-    sink,
-    scorer,
-    url,
-    adminToken: token,
-    adminTokenGenerated: !adminToken,
-    firstAdmin,
-    storeProblem: preparation.problem,
-    close() {
-      closing ??= (async () => {
-        await shutDown(opened);
-        await client.close();
-      })();
-      return closing;
-    },
-  };
+    if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
+    if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
+    if (adminGone) app.log.warn(adminGone);
+    const retentionDays = config.storage?.retentionDays ?? Infinity;
+    for (const site of config.sites) {
+      const { windowDays } = rulesOf(site);
+      if (retentionDays < windowDays) {
+        app.log.warn(
+          { site: site.id, retentionDays, windowDays },
+          `storage.retentionDays (${retentionDays}) is shorter than site "${site.id}"'s scoring window (${windowDays} days): its scores count the last ${retentionDays} days only, form answers included, and its dashboards show no more than that of a longer period`,
+        );
+      }
+    }
+    const address = await app.listen({ host: config.server.host, port: config.server.port });
+    url = address.replace('[::1]', 'localhost');
+    let closing: Promise<void> | undefined;
+    // Alerts go out once the server listens and the store is prepared.
+    void ready.then(({ applied, retention }) => {
+      if (startProblem) app.log.info({}, 'ClickHouse answers: the store is prepared, and the write-ahead log drains into it');
+      if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');
+      if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events, identities, stored scores and alerts are kept (storage.retentionDays)');
+      if (!env.sendAlerts) app.log.info({}, 'this collector records alerts and does not send them (HEARTH_SEND_ALERTS=false): another collector sends them');
+      else if (closing) return;
+      else if (!store.url) dispatcher.start();
+      else {
+        // Of the collectors of one ClickHouse server, one sends what they all record: the first to take the lease.
+        opened.senderLease = holdAlertSending(client, cluster, {
+          onHeld() {
+            app.log.info({}, 'this collector sends the alerts (it holds the hearth_alert_sender lease)');
+            dispatcher.start();
+          },
+          onWait: (holder) => app.log.info({ holder }, 'another collector sends the alerts: this one records them, and sends them if it stops'),
+          onLost(holder) {
+            dispatcher.pause();
+            app.log.warn({ holder }, 'another collector took the alert sending over while this one was cut off from ClickHouse: this one no longer sends');
+          },
+          onError: (err) => app.log.warn({ err }, 'cannot take the alert sender lease; trying again shortly'),
+        });
+      }
+    });
+    return {
+      app,
+      client,
+      sink,
+      scorer,
+      url,
+      adminToken: token,
+      adminTokenGenerated: !adminToken,
+      firstAdmin,
+      storeProblem: preparation.problem,
+      close() {
+        closing ??= (async () => {
+          await shutOnce();
+          await client.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await shutOnce();
+    throw err;
+  }
 }

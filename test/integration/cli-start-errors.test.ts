@@ -21,6 +21,20 @@ function expectNoStack(stderr: string) {
   expect(stderr).not.toMatch(/^\s+at /m);
 }
 
+describe('hearth start refusing to start once the store is open', () => {
+  it('ends with the reason and exit 2, the embedded engine closed after the work that used it (it crashed the process, exit 139)', async () => {
+    // A history to rescore: the start's scorer is at work when the admin file is found damaged.
+    const dataDir = freshDataDir();
+    const demo = await runHearth(['demo', '--config', CONFIG, '--visitors', '200', '--days', '30'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
+    expect(demo.code).toBe(0);
+    writeFileSync(join(dataDir, 'admin-user.json'), '{bad');
+    for (let run = 0; run < 2; run++) {
+      const { code, stderr } = await runHearth(['start', '--config', CONFIG, '--port', '0'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
+      expect([code, stderr]).toEqual([2, `hearth: ${join(dataDir, 'admin-user.json')} is damaged; delete it and start again to get a new admin password\n`]);
+    }
+  });
+});
+
 describe('hearth start where it cannot listen', () => {
   let busy: Server;
   let busyPort: number;
