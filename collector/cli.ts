@@ -149,9 +149,10 @@ function refuseRepeats(tokens: ReturnType<typeof parseArgs>['tokens'] = []): voi
   }
 }
 
-/** The whole usage after the reason: the commands are what a user who names none of them needs to read. */
+/** The reason and the commands there are, last on the screen (the whole usage after it scrolled it away), as for a bad option. */
 function unknownCommand(command: string, hint = ''): number {
-  console.error(`hearth: unknown command "${command}"${hint}\n\n${USAGE}`);
+  const commands = [...Object.keys(COMMAND_OPTIONS), 'new-token', 'help', 'version'].join(', ');
+  console.error(`hearth: unknown command "${command}"${hint}; the commands are ${commands}\n(hearth help lists every command's options)`);
   return 2;
 }
 

@@ -53,13 +53,15 @@ describe('hearth CLI', () => {
   it('rejects unknown commands and bad flags with the usage', async () => {
     const unknown = await runHearth(['serve']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown command "serve"');
-    expect(unknown.stderr).toContain('Usage: hearth <command>');
+    // The reason and the commands, last on the screen: not scrolled away by the whole usage.
+    expect(unknown.stderr).toBe(
+      'hearth: unknown command "serve"; the commands are start, migrate, score, backtest, demo, schema, rules, hash-password, new-token, help, version\n(hearth help lists every command\'s options)\n',
+    );
     const badPort = await runHearth(['start', '--port', 'abc']);
     // A bad option: the reason, last, not scrolled away by the usage.
     expect(badPort.stderr).toBe(`hearth: --port expects a whole number from 0 to 65535, got "abc"\n(hearth help lists every command's options)\n`);
     const optionFirst = await runHearth(['--config', 'x.json', 'start']);
-    expect([optionFirst.code, optionFirst.stderr.split('\n')[0]]).toEqual([2, 'hearth: unknown command "--config" (options go after the command: hearth start --config …)']);
+    expect([optionFirst.code, optionFirst.stderr.split(';')[0]]).toEqual([2, 'hearth: unknown command "--config" (options go after the command: hearth start --config …)']);
     // A command's --help is that command's: what it does, its options, the environment it reads.
     const scoreHelp = await runHearth(['score', '--help']);
     expect([scoreHelp.code, scoreHelp.stdout.split('\n')[0]]).toEqual([0, 'Usage: hearth score [options]']);
@@ -73,8 +75,7 @@ describe('hearth CLI', () => {
     expect(await runHearth(['help', 'backtest'])).toMatchObject({ code: 0, stdout: backtestHelp.stdout });
     // Help on a command there is not says so, as `hearth nope` does, rather than print the usage as if all were well.
     const helpUnknown = await runHearth(['help', 'nope']);
-    expect([helpUnknown.code, helpUnknown.stdout, helpUnknown.stderr.split('\n')[0]]).toEqual([2, '', 'hearth: unknown command "nope"']);
-    expect(helpUnknown.stderr).toContain('Usage: hearth <command>');
+    expect([helpUnknown.code, helpUnknown.stdout, helpUnknown.stderr.split(';')[0]]).toEqual([2, '', 'hearth: unknown command "nope"']);
     expect(await runHearth(['help', 'new-token'])).toMatchObject({ code: 0, stdout: expect.stringContaining('new-token [--name NAME]') });
     const version = await runHearth(['--version']);
     expect([version.code, version.stdout.trim()]).toEqual([0, JSON.parse(readFileSync('package.json', 'utf8')).version]);
