@@ -338,27 +338,61 @@ const SETTINGS_ROOM = 4096;
 const MAX_SESSIONS = 4;
 
 /**
- * The embedded client with its queries and commands run on the least busy of up to MAX_SESSIONS sessions of their
- * own, each statement with its values written in (inlineParams). On chDB, one session runs one statement at a time,
+ * The embedded client with its queries and commands run on a free one of up to MAX_SESSIONS sessions of their
+ * own, one statement a session at a time, each statement with its values written in (inlineParams). On chDB, one session runs one statement at a time,
  * and chdb-node runs parameterised statements one at a time in the whole process (its engine's parameter state is
  * not per session): with one session and bound values, a lead page opened during a rescoring waited for the scoring
  * query (1.0–1.3 s at 53,000 visitors during a full pass, against 56–110 ms alone), and the lead page's own queries
  * ran one after the other. Sessions are opened as statements overlap, and closed with the client.
  */
-function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): ClickHouseClient {
+export function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): ClickHouseClient {
   const sessions: { session: ClickHouseClient; running: number }[] = [];
   /**
-   * Runs a statement on the least busy session. The engine cannot stop a statement: a caller that gives up (its
-   * abort_signal) is answered at once, and the session counts as busy until the engine is done with it, so that the
-   * next statements go elsewhere rather than wait behind it.
+   * Statements waiting for a session, first come first served. A statement handed to a busy session waits there on a
+   * thread of libuv's pool for the whole run of the one before: 35 panels of five people's dashboards took the 16
+   * threads, and the write-ahead log's fdatasync behind them held beacons' 202s 4–6 s. Waiting here takes no thread.
    */
-  function onLeastBusy<T>(run: (session: ClickHouseClient) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    let chosen = sessions.find((candidate) => candidate.running === 0);
-    if (!chosen && sessions.length < MAX_SESSIONS) sessions.push((chosen = { session: open(), running: 0 }));
-    const session = (chosen ??= sessions.reduce((best, candidate) => (candidate.running < best.running ? candidate : best)));
+  const waiting: (() => void)[] = [];
+  const freeSession = () => {
+    let free = sessions.find((candidate) => candidate.running === 0);
+    if (!free && sessions.length < MAX_SESSIONS) sessions.push((free = { session: open(), running: 0 }));
+    return free;
+  };
+  const runOn = <T>(session: (typeof sessions)[number], run: (session: ClickHouseClient) => Promise<T>): Promise<T> => {
     session.running++;
-    const running = run(session.session).finally(() => session.running--);
+    let running: Promise<T>;
+    try {
+      running = run(session.session);
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    return running.finally(() => {
+      session.running--;
+      waiting.shift()?.();
+    });
+  };
+  /**
+   * Runs a statement on a free session, or once one is free. The engine cannot stop a statement: a caller that gives
+   * up (its abort_signal) is answered at once, and the session counts as busy until the engine is done with it; one
+   * that gives up while it waits leaves the queue.
+   */
+  function onFreeSession<T>(run: (session: ClickHouseClient) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const free = freeSession();
+    const running = free
+      ? runOn(free, run)
+      : new Promise<T>((resolve, reject) => {
+          const turn = () => {
+            signal?.removeEventListener('abort', leave);
+            runOn(freeSession()!, run).then(resolve, reject);
+          };
+          const leave = () => {
+            waiting.splice(waiting.indexOf(turn), 1);
+            reject(signal!.reason);
+          };
+          waiting.push(turn);
+          signal?.addEventListener('abort', leave, { once: true });
+        });
     if (!signal) return running;
     running.catch(() => {});
     return new Promise<T>((resolve, reject) => {
@@ -367,7 +401,7 @@ function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): Cli
       running.then(resolve, reject).finally(() => signal.removeEventListener('abort', giveUp));
     });
   }
-  // The values written in, and the abort signal kept here (onLeastBusy). ClickHouse parses up to max_query_size bytes
+  // The values written in, and the abort signal kept here (onFreeSession). ClickHouse parses up to max_query_size bytes
   // of a statement (256 KiB), which values written in can pass where a server's bound values would not count: a long
   // list of ids (a dashboard's qualified leads, a whole site's) raises it for its statement.
   const written = <P extends { query: string; query_params?: Record<string, unknown>; abort_signal?: AbortSignal; clickhouse_settings?: ClickHouseSettings }>({
@@ -381,8 +415,8 @@ function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): Cli
     return bytes + SETTINGS_ROOM <= PARSED_BYTES ? { ...params, query } : { ...params, query, clickhouse_settings: { ...params.clickhouse_settings, max_query_size: bytes + SETTINGS_ROOM } };
   };
   const close = client.close.bind(client);
-  client.query = ((params: Parameters<ClickHouseClient['query']>[0]) => onLeastBusy((session) => session.query(written(params)), params.abort_signal)) as ClickHouseClient['query'];
-  client.command = (params) => onLeastBusy((session) => session.command(written(params)), params.abort_signal);
+  client.query = ((params: Parameters<ClickHouseClient['query']>[0]) => onFreeSession((session) => session.query(written(params)), params.abort_signal)) as ClickHouseClient['query'];
+  client.command = (params) => onFreeSession((session) => session.command(written(params)), params.abort_signal);
   client.close = async () => {
     await Promise.all(sessions.map(({ session }) => session.close()));
     await close();
