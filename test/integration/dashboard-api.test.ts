@@ -193,6 +193,29 @@ describe('marketing dashboard API', () => {
     expect(future.body.problems).toEqual([{ path: 'from', message: `the period starts after today (${dayOf(0)}): nothing has happened in it yet (got "${dayOf(-1)}")` }]);
   });
 
+  it('computes a view once for the people who open it at the same moment, each given the whole answer', async () => {
+    // Statements the panels run, counted as the store is asked.
+    let statements = 0;
+    const query = server.client.query.bind(server.client);
+    server.client.query = ((params: Parameters<typeof query>[0]) => (statements++, query(params))) as typeof query;
+    try {
+      const panels = ['summary', 'timeseries', 'funnel', 'sources', 'content', 'pricing', 'score-distribution'].map((panel) => `/api/dashboard/${panel}?${WEEK}`);
+      const alone = await Promise.all(panels.map((path) => api(path)));
+      const once = statements;
+      statements = 0;
+      const fivePeople = await Promise.all(Array.from({ length: 5 }, () => Promise.all(panels.map((path) => api(path)))));
+      // As many as for one person (the collector's own background work may add one or two): five times as many before.
+      expect(statements).toBeLessThan(2 * once);
+      for (const person of fivePeople) expect(person.map(({ status, body }) => [status, body])).toEqual(alone.map(({ status, body }) => [status, body]));
+      // Computed again when asked again: nothing is kept once answered.
+      statements = 0;
+      await api(panels[0]!);
+      expect(statements).toBeGreaterThan(0);
+    } finally {
+      server.client.query = query;
+    }
+  });
+
   it('counts the week\'s visitors and leads against the week before', async () => {
     const { status, body } = await api(`/api/dashboard/summary?${WEEK}`);
     expect(status).toBe(200);
