@@ -53,6 +53,13 @@ const destinationId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
 
 const signalSchema = z.enum(SIGNALS, { message: `expected a signal: ${SIGNALS.join(', ')}` });
 
+const SENDER = 'expected a sender such as "alerts@acme.com" or "Hearth <alerts@acme.com>"';
+/** The address of a sender written "alerts@acme.com" or "Name <alerts@acme.com>", or undefined. */
+const senderAddress = (text: string) => {
+  const parts = /^\s*(?:[^<>\r\n]*<([^<>\s]+)>|([^<>\s]+))\s*$/.exec(text);
+  return parts ? (parts[1] ?? parts[2]) : undefined;
+};
+
 /** An http(s) URL without a user or password; `instead` says what a destination of its kind uses instead of them. */
 export const httpUrl = (instead: string, message = 'expected an http(s) URL') =>
   z.url({ protocol: /^https?$/, message }).superRefine((text, ctx) => {
@@ -188,7 +195,11 @@ export const smtpSchema = z
     user: z.string().min(1).optional(),
     password: secretString('the SMTP password').optional(),
     /** The sender, e.g. "Hearth <alerts@acme.com>". */
-    from: z.string().regex(/^[^\r\n]*[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/, { message: 'expected a sender such as "alerts@acme.com" or "Hearth <alerts@acme.com>"' }),
+    from: z
+      .string()
+      .regex(/^[^\r\n]*[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/, { message: SENDER })
+      // The address itself, as the "to" addresses are checked: "Hearth <alerts@acme.com" or two addresses were taken.
+      .refine((text) => z.email().safeParse(senderAddress(text)).success, { message: SENDER }),
   })
   .strict()
   .superRefine((smtp, ctx) => {

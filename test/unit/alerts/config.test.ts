@@ -86,6 +86,14 @@ describe('alert settings in hearth.config.json', () => {
     expect(problemsOf({ sites: [site({ destinations: [{ type: 'webhook', id: 'crm', url: 'https://bot:hunter2@crm.acme.test/', secret: SECRET }] })] })).toContain('sign with the secret instead');
   });
 
+  it('takes a sender as an address or a name and an address, and refuses one whose address is no address', () => {
+    const smtp = (from: string) => ({ sites: [site({ destinations: [] })], smtp: { host: 'smtp.acme.test', from } });
+    for (const from of ['alerts@acme.test', 'Hearth <alerts@acme.test>', 'Hearth Alerts <alerts@acme.test>']) expect(problemsOf(smtp(from)), from).not.toContain('smtp.from');
+    for (const from of ['Hearth <alerts@acme.test', 'alerts@acme.test>', 'alerts@acme..test', 'a@acme.test, b@acme.test', 'Hearth alerts@acme.test', 'Hearth <>']) {
+      expect(problemsOf(smtp(from)), from).toContain('smtp.from: expected a sender such as "alerts@acme.com" or "Hearth <alerts@acme.com>"');
+    }
+  });
+
   it('refuses a dashboard URL with a user or password: the link goes out in every alert', () => {
     const message = problemsOf({ sites: [site({ destinations: [] })], dashboardUrl: 'https://alice:S3cretPw@hearth.acme.test' });
     expect(message).toContain('dashboardUrl: a URL cannot carry a user or password (HTTP clients refuse it, and it would show in errors): the link goes out in every alert; people log in at /login');
