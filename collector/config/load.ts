@@ -7,7 +7,7 @@ import { unrunnablePatterns, type WrittenPattern } from '../../scoring/patterns.
 import { isRecord, withGridLists } from '../../scoring/rules.ts';
 import { configSchema, type HearthConfig } from './schema.ts';
 import { formatPath, toProblems } from './issues.ts';
-import { jsonSyntaxError, repeatedKey, TOKEN } from './json-errors.ts';
+import { jsonSyntaxError, repeatedKey, TOKEN, withoutPrototypeKeys } from './json-errors.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -60,6 +60,12 @@ export function readJsonFile(file: string, what: string): { path: string; raw: u
   if (repeated) {
     const { key, path: where, line, column } = repeated;
     throw new ConfigError(`${path}:${line}:${column}: the ${what} file gives ${JSON.stringify(key)} twice${where.length ? ` in ${formatPath(where)}` : ''}; only the last would count`);
+  }
+  // A "__proto__" key (a page group, a funnel entry) vanished as the config was read, without a word: it names nothing.
+  const prototypeKeys = withoutPrototypeKeys(text, 1);
+  if ('paths' in prototypeKeys && prototypeKeys.paths[0]) {
+    const [where] = prototypeKeys.paths;
+    throw new ConfigError(`${path}: ${formatPath(where)}: a ${JSON.stringify(where.at(-1))} key names no setting, page group or stage; rename it`);
   }
   return { path, raw };
 }

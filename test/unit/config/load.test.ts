@@ -76,6 +76,13 @@ describe('reading the config file', () => {
     expect(loadConfig(siblings).sites.map((site) => site.id)).toEqual(['acme', 'other']);
   });
 
+  it('refuses a "__proto__" key, which vanished as the file was read (a page group, a funnel entry) without a word', () => {
+    const group = configFile('proto-group.json', '{ "sites": [{ "id": "acme", "origins": ["https://www.acme.test"], "pageGroups": { "__proto__": ["/x*"], "pricing": ["/p*"] } }] }');
+    expect(loadError(group)).toBe(`${group}: sites[0].pageGroups.__proto__: a "__proto__" key names no setting, page group or stage; rename it`);
+    const funnel = configFile('proto-funnel.json', '{ "sites": [{ "id": "acme", "origins": ["https://www.acme.test"], "rules": { "funnel": { "__proto__": "BOFU" } } }] }');
+    expect(loadError(funnel)).toBe(`${funnel}: sites[0].rules.funnel.__proto__: a "__proto__" key names no setting, page group or stage; rename it`);
+  });
+
   it('reads comments, and names the lines and columns of the file as written around them', () => {
     const commented = configFile(
       'commented.json',
