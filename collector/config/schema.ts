@@ -5,7 +5,7 @@ import { unlessIssuesAt } from '../../scoring/checks.ts';
 import { PAGE_GROUP_READS, rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
 import { alertsSchema, checkSmtpForEmail, httpUrl, smtpSchema } from '../../scoring/alerts/config.ts';
 import { apiTokensSchema, uniqueNames, userSchema } from '../auth/users.ts';
-import { hasAsciiHost, hasValidIpv6, hasValidLabels, hasValidPort } from '../ingest/origins.ts';
+import { hasAsciiHost, hasValidIpv4, hasValidIpv6, hasValidLabels, hasValidPort } from '../ingest/origins.ts';
 
 /** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. The host may be
  * an internationalised domain, in Unicode or Punycode, or an IPv6 address in brackets (origins.ts compares it as
@@ -18,6 +18,7 @@ const originSchema = z
   })
   // Only for an origin: one that is not has no host to check, and this message would be about a domain there is not.
   // (An `abort` on the pattern would also stop the site's checks of its other parts: unlessIssuesAt.)
+  .refine(hasValidIpv4, { message: 'expected an IPv4 address of four numbers from 0 to 255, such as "http://127.0.0.1:8787"', when: (payload) => payload.issues.length === 0 })
   .refine(hasAsciiHost, {
     message: 'expected a host a browser can send: this internationalised domain has no valid ASCII (Punycode) form',
     when: (payload) => payload.issues.length === 0,

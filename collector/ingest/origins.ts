@@ -1,4 +1,5 @@
 import { domainToASCII } from 'node:url';
+import { isIP } from 'node:net';
 
 /**
  * Compiles configured origins ("https://www.acme.com", "http://localhost:*", "https://*.acme.com") into one matcher.
@@ -39,8 +40,14 @@ function ipv6Host(host: string): string {
 
 const hostOf = (origin: string) => ORIGIN.exec(origin)?.[2] ?? '';
 
+/** A host of digits and dots: an IPv4 address to a browser, never a domain name. */
+const looksIpv4 = (host: string) => /^\d[\d.]*$/.test(host);
+
+/** Whether a configured origin's IPv4 address, when it gives one, is an address (four numbers from 0 to 255). */
+export const hasValidIpv4 = (origin: string) => !looksIpv4(hostOf(origin)) || isIP(hostOf(origin)) === 4;
+
 /** Whether a configured origin's domain has the ASCII form a browser would send (hostName). */
-export const hasAsciiHost = (origin: string) => hostOf(origin).startsWith('[') || hostName(hostOf(origin)) !== '';
+export const hasAsciiHost = (origin: string) => hostOf(origin).startsWith('[') || looksIpv4(hostOf(origin)) || hostName(hostOf(origin)) !== '';
 
 /** Whether a configured origin's IPv6 address, when it gives one, is an address. */
 export const hasValidIpv6 = (origin: string) => !hostOf(origin).startsWith('[') || hostName(hostOf(origin)) !== '';

@@ -365,6 +365,10 @@ describe('the JSON Schema (`hearth schema`)', () => {
       expect(problemsOf({ origins: [origin] }), origin).toEqual([`hearth.config.json: sites[0].origins[0]: ${notIpv6} (got "${origin}")`]);
     }
     expect(problemsOf({ origins: ['https://*.[::1]'] })[0]).toMatch(/expected an origin such as/);
+    const notIpv4 = 'expected an IPv4 address of four numbers from 0 to 255, such as "http://127.0.0.1:8787"';
+    for (const origin of ['http://999.1.1.1', 'http://10.0.0', 'http://1.2.3.4.5:8080']) {
+      expect(problemsOf({ origins: [origin] }), origin).toEqual([`hearth.config.json: sites[0].origins[0]: ${notIpv4} (got "${origin}")`]);
+    }
   });
 
   it('refuses an internationalised domain with no ASCII form a browser could send', () => {
