@@ -633,6 +633,14 @@ async function withSite<T = undefined>(options: Options, command: SiteCommand<T>
   const { config, site, raw } = chooseSite(options, fallback);
   const checked = check?.(site, config, raw) as T;
   const store = storeFromEnv(config.storage, false, options.configFile);
+  // A command that reads what is stored (score, backtest) never makes an empty store where there was none: a mistyped
+  // HEARTH_DATA_DIR ('~/data' quoted, which is no home directory) was left behind as a new directory.
+  if (command !== writeDemoHistory && !store.url && !existsSync(join(store.dataDir, 'clickhouse'))) {
+    const tilde = /^~/.test(process.env.HEARTH_DATA_DIR ?? '') ? ' (a quoted ~ is not the home directory)' : '';
+    throw new StoreError(
+      `nothing is stored in ${store.dataDir}${tilde}: the embedded store ${join(store.dataDir, 'clickhouse')} does not exist. Set HEARTH_DATA_DIR to the directory \`hearth start\` uses, or run \`hearth start\` or \`hearth demo\` there first`,
+    );
+  }
   const client = createStoreClient(store);
   try {
     await command({ options, config, site, store, client, checked });

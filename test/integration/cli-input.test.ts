@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -218,10 +218,27 @@ describe('hearth checks its environment before opening anything', () => {
 describe('hearth backtest on a store that was never migrated', () => {
   it('names the store and `hearth migrate`, like `hearth score`, and reads a real leap day with its zone', async () => {
     const dataDir = freshDataDir();
+    // An embedded store that holds nothing yet (its directory made, as a start stopped before migrating leaves it).
+    mkdirSync(join(dataDir, 'clickhouse'), { recursive: true });
     const { code, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', RULES, '--since', '2024-02-29T23:30-02:00'], { ...EMBEDDED, HEARTH_DATA_DIR: dataDir });
     expect(code).toBe(1);
     expect(stderr).toBe(`hearth: embedded ClickHouse (chDB) in ${dataDir}/clickhouse holds no Hearth tables yet: run \`hearth migrate\` or \`hearth start\` first\n`);
     expectNoStack(stderr);
+  });
+});
+
+describe('hearth score and backtest where nothing was ever stored', () => {
+  it('say so and make no store there: a mistyped HEARTH_DATA_DIR (a quoted ~) was left behind as a new directory', async () => {
+    const home = freshDataDir();
+    mkdirSync(home, { recursive: true });
+    for (const args of [['score', '--config', CONFIG], ['backtest', '--config', CONFIG, '--rules', RULES]]) {
+      const { code, stderr } = await runHearth(args, { ...EMBEDDED, HEARTH_DATA_DIR: '~/hearth-data' }, undefined, home);
+      expect([args[0], code]).toEqual([args[0], 1]);
+      expect(stderr).toBe(
+        `hearth: nothing is stored in ${home}/~/hearth-data (a quoted ~ is not the home directory): the embedded store ${home}/~/hearth-data/clickhouse does not exist. Set HEARTH_DATA_DIR to the directory \`hearth start\` uses, or run \`hearth start\` or \`hearth demo\` there first\n`,
+      );
+      expect(existsSync(join(home, '~'))).toBe(false);
+    }
   });
 });
 

@@ -156,13 +156,13 @@ describe('hearth CLI', () => {
     const config = configFile('tz.json', { sites: [{ id: 'acme', origins: ['https://acme.test'] }] });
     for (const tz of ['GMT-3', 'europe/paris']) {
       const dataDir = freshDataDir();
-      const { code, stderr } = await runHearth(['score', '--config', config], { HEARTH_DATA_DIR: dataDir, TZ: tz });
+      const { code, stderr } = await runHearth(['migrate', '--config', config], { HEARTH_DATA_DIR: dataDir, TZ: tz });
       expect(code).toBe(1);
       expect(stderr).toContain(`hearth: cannot open the embedded store in ${dataDir}/clickhouse: the embedded ClickHouse cannot load the time zone TZ=${tz}; set TZ to a name of the tz database`);
       expect(stderr).not.toContain('another process');
     }
     // A name the engine loads, whatever Node calls it.
-    const loaded = await runHearth(['score', '--config', config], { HEARTH_DATA_DIR: freshDataDir(), TZ: 'CET' });
+    const loaded = await runHearth(['migrate', '--config', config], { HEARTH_DATA_DIR: freshDataDir(), TZ: 'CET' });
     expect(loaded.stderr).not.toContain('cannot open the embedded store');
   });
 

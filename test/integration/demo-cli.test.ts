@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freshDataDir } from '../support/data-dir.ts';
@@ -87,6 +87,8 @@ describe('hearth demo', () => {
 
   it('ends `hearth score` with the reason when the store cannot be scored, rather than retrying', async () => {
     const dataDir = freshDataDir();
+    // An embedded store with no tables in it.
+    mkdirSync(join(dataDir, 'clickhouse'), { recursive: true });
     const { code, stderr } = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json'], { HEARTH_DATA_DIR: dataDir });
     expect(code).toBe(1);
     expect(stderr).toContain(`hearth: embedded ClickHouse (chDB) in ${dataDir}/clickhouse holds no Hearth tables yet: run \`hearth migrate\` or \`hearth start\` first`);

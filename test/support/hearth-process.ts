@@ -56,9 +56,9 @@ export async function startHearthProcess(args: string[], env: Record<string, str
 }
 
 /** Runs the CLI to completion and returns its exit code and output; `input` is piped to its stdin. */
-export function runHearth(args: string[], env: Record<string, string> = {}, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runHearth(args: string[], env: Record<string, string> = {}, input?: string, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [HEARTH_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HEARTH_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], cwd });
     child.stdin.end(input);
     let stdout = '';
     let stderr = '';
