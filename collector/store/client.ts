@@ -338,8 +338,8 @@ const SETTINGS_ROOM = 4096;
 const MAX_SESSIONS = 4;
 
 /**
- * The embedded client with its queries and commands run on a free one of up to MAX_SESSIONS sessions of their
- * own, one statement a session at a time, each statement with its values written in (inlineParams). On chDB, one session runs one statement at a time,
+ * The embedded client with its queries and commands run on a free one of up to MAX_SESSIONS sessions of their own,
+ * each statement with its values written in (inlineParams). On chDB, one session runs one statement at a time,
  * and chdb-node runs parameterised statements one at a time in the whole process (its engine's parameter state is
  * not per session): with one session and bound values, a lead page opened during a rescoring waited for the scoring
  * query (1.0–1.3 s at 53,000 visitors during a full pass, against 56–110 ms alone), and the lead page's own queries
