@@ -155,7 +155,11 @@ export const wireBatchSchema = z.object({
   v: idText,
   sid: idText.nullish(),
   b: z.union([z.boolean(), z.literal(1), z.literal(0)], { message: 'expected true, false, 1 or 0 (whether the snippet saw an automated browser)' }).nullish(),
-  e: z.array(wireEventSchema).min(1, { message: 'a batch holds at least one event' }).max(MAX_EVENTS, { message: `a batch holds at most ${MAX_EVENTS} events` }),
+  // Counted on a list only: a text has a length too, which read as events said "at most 100 events" of a text.
+  e: z.array(wireEventSchema).superRefine((events, ctx) => {
+    if (events.length === 0) ctx.addIssue({ code: 'too_small', origin: 'array', minimum: 1, input: events, message: 'a batch holds at least one event' });
+    if (events.length > MAX_EVENTS) ctx.addIssue({ code: 'too_big', origin: 'array', maximum: MAX_EVENTS, input: events, message: `a batch holds at most ${MAX_EVENTS} events` });
+  }),
 });
 
 export type WireBatch = z.infer<typeof wireBatchSchema>;

@@ -130,19 +130,15 @@ function post(body: string, events: WireEvent[], size: number) {
   const held = keepaliveBytes + size > KEEPALIVE_QUOTA ? 0 : size;
   const answered = (failed: unknown) => {
     keepaliveBytes -= held;
-    // In a promise's callback, where an error would be the page's unhandled rejection: a stash it cannot read (a page
-    // whose arrays have a toJSON of their own writes them as JSON texts) is left as it is.
-    try {
-      if (consent == GRANTED) {
-        const [attempts, notBefore, kept] = stashed();
-        const now = Date.now();
-        const keep = kept.filter((event) => now - event.t < 24 * 3600_000 && !events.some((sent) => sent.i == event.i)).concat(failed ? events : []);
-        while (keep[STASH_MAX_EVENTS] || new Blob([JSON.stringify(keep)]).size > STASH_MAX_BYTES) keep.shift();
-        // Saved, or removed once empty. An answer resets the backoff (the collector is back): what is left goes with the
-        // next batch, once a resend in flight has had its lease.
-        save(stashKey, keep[0] && JSON.stringify(failed ? [attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), keep] : [0, Math.min(notBefore, now + RETRY_LEASE_MS), keep]));
-      }
-    } catch {}
+    if (consent == GRANTED) {
+      const [attempts, notBefore, ...kept] = stashed();
+      const now = Date.now();
+      const keep = kept.filter((event) => now - event.t < 24 * 3600_000 && !events.some((sent) => sent.i == event.i)).concat(failed ? events : []);
+      while (keep[STASH_MAX_EVENTS] || new Blob([JSON.stringify(keep)]).size > STASH_MAX_BYTES) keep.shift();
+      // Saved, or removed once empty. An answer resets the backoff (the collector is back): what is left goes with the
+      // next batch, once a resend in flight has had its lease.
+      save(stashKey, keep[0] && JSON.stringify(failed ? [attempts + 1, now + Math.min(2 ** attempts * 1000, 3600_000) * (0.5 + Math.random()), ...keep] : [0, Math.min(notBefore, now + RETRY_LEASE_MS), ...keep]));
+    }
   };
   // Stashed events are resent under the session they belong to, not the one current then.
   for (const event of events) event.sid ||= sessionId;
@@ -151,7 +147,11 @@ function post(body: string, events: WireEvent[], size: number) {
   // pattern rather than two comparisons: 2 bytes of gzip.
   // A page's own fetch may be missing or throw (a polyfill, a wrapper): its events are kept for a retry as well.
   try {
-    fetch(endpoint, { method: 'POST', body, keepalive: !!held }).then((response) => answered(/^[5-9]|429/.test(response.status as any)), answered);
+    // The answer read in a callback of its own: a page's fetch wrapper may resolve to nothing (one that catches a
+    // network error and returns what its handler did), whose reading fails into answered too.
+    fetch(endpoint, { method: 'POST', body, keepalive: !!held })
+      .then((response) => /^[5-9]|429/.test(response.status as any))
+      .then(answered, answered);
   } catch {
     answered(1);
   }
@@ -163,30 +163,33 @@ function post(body: string, events: WireEvent[], size: number) {
  * close first), under a lease that keeps other pages and tabs from resending them meanwhile.
  */
 function retry(online?: unknown) {
-  // Also the `online` listener's: nothing escapes to the page.
-  try {
-    const now = Date.now();
-    const [attempts, notBefore, kept] = stashed();
-    // Never an event stashed more than 24 hours ago (a visitor back days after an outage): the next answer drops it.
-    const fresh = kept.filter((event) => now - event.t < 24 * 3600_000);
-    if (consent == GRANTED && fresh[0] && (online || notBefore <= now)) {
-      save(stashKey, JSON.stringify([attempts, now + RETRY_LEASE_MS, kept]));
-      // Taken over (stashed): the queue a snippet before the per-site ones kept for the whole origin.
-      save('hearth_retry');
-      send(fresh);
-    }
-  } catch {}
+  const now = Date.now();
+  const [attempts, notBefore, ...kept] = stashed();
+  // Never an event stashed more than 24 hours ago (a visitor back days after an outage): the next answer drops it.
+  const fresh = kept.filter((event) => now - event.t < 24 * 3600_000);
+  if (consent == GRANTED && fresh[0] && (online || notBefore <= now)) {
+    save(stashKey, JSON.stringify([attempts, now + RETRY_LEASE_MS, ...kept]));
+    // Taken over (stashed): the queue a snippet before the per-site ones kept for the whole origin.
+    save('hearth_retry');
+    send(fresh);
+  }
 }
 
-/** Events whose request failed, in localStorage: [failed attempts, no retry before (epoch ms), events]. */
-type Stash = [attempts: number, notBefore: number, events: WireEvent[]];
+/**
+ * Events whose request failed, in localStorage: [failed attempts, no retry before (epoch ms), ...events]. One level of
+ * array, so that a page whose arrays write themselves as JSON texts (Prototype.js) makes one text of it, read again.
+ */
+type Stash = [attempts: number, notBefore: number, ...events: WireEvent[]];
 
 function stashed(): Stash {
   try {
     // Nothing stored is undefined, which JSON.parse refuses too.
     // The site's queue, else the origin's from a snippet before the per-site queues, which the next resend takes over.
-    return JSON.parse(load(stashKey) || load('hearth_retry')!);
+    const stash = JSON.parse(load(stashKey) || load('hearth_retry')!);
+    // Written as a JSON text on a page whose arrays have a toJSON of their own: read again. Flattened, as a snippet
+    // before this one wrote it: [attempts, notBefore, events].
+    return (typeof stash == 'string' ? JSON.parse(stash) : stash).flat();
   } catch {
-    return [0, 0, []];
+    return [0, 0];
   }
 }

@@ -42,6 +42,8 @@ describe.runIf(browserTestsEnabled())('the snippet on a page whose own code gets
       '/no-beacon': pageWith(hearth, 'delete Navigator.prototype.sendBeacon;'),
       // Prototype.js 1.6's Array#toJSON: JSON.stringify then writes every list as a JSON text.
       '/prototype-js': pageWith(hearth, "Array.prototype.toJSON = function () { return '[' + Array.prototype.map.call(this, function (x) { return JSON.stringify(x); }).join(', ') + ']'; };"),
+      // A common wrapper: it logs a network error and resolves to nothing.
+      '/fetch-wrapper': pageWith(hearth, 'var original = window.fetch; window.fetch = function () { return original.apply(this, arguments).catch(function (error) { console.warn(error); }); };'),
       // A policy of hashes only: the snippet pinned with Subresource Integrity.
       '/sri': {
         html: `<!doctype html><title>SRI</title><script async src="${hearth}/hearth.js" integrity="${integrity}" crossorigin="anonymous" data-site="demo"></script><main>Pinned</main>`,
@@ -91,13 +93,47 @@ describe.runIf(browserTestsEnabled())('the snippet on a page whose own code gets
       await page.evaluate(() => (window as any).hearth('track', 'kept-for-later'));
       const stash = () => page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('hearth_retry'))?.[1] ?? '');
       await expect.poll(stash).toContain('kept-for-later');
-      const [, , kept] = JSON.parse(await stash()) as [number, number, { n: string }[]];
+      // Flat: [attempts, notBefore, ...events].
+      const kept = (JSON.parse(await stash()) as { n: string }[]).slice(2);
       expect(kept.map((event) => event.n).sort()).toEqual(['t', 'v']);
       await page.waitForTimeout(1_500);
       expect(problems).toEqual([]);
       await context.close();
     });
   }
+
+  it('keeps its events for a retry, and throws nothing, when the page\'s fetch wrapper answers a network error with nothing', async () => {
+    const context = await world.browser.newContext();
+    await context.route('**/collect', (route) => route.abort('connectionrefused'));
+    const page = await context.newPage();
+    const problems = problemsOf(page);
+    await page.goto(`${site.url}/fetch-wrapper`);
+    await page.evaluate(() => (window as any).hearth('track', 'kept-for-later'));
+    const stash = () => page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('hearth_retry'))?.[1] ?? '');
+    await expect.poll(stash).toContain('kept-for-later');
+    await page.waitForTimeout(1_000);
+    // The wrapper's own warnings are the page's; nothing of the snippet's.
+    expect(problems.filter((problem) => !problem.includes('Failed to load resource'))).toEqual([]);
+    await context.close();
+  });
+
+  it('keeps and then delivers what a collector outage held back, on a page whose arrays have a toJSON of their own', async () => {
+    const context = await world.browser.newContext();
+    await context.route('**/collect', (route) => route.abort('connectionrefused'));
+    const page = await context.newPage();
+    const problems = problemsOf(page);
+    await page.goto(`${site.url}/prototype-js`);
+    await page.evaluate(() => (window as any).hearth('track', 'during-outage'));
+    const stash = () => page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('hearth_retry'))?.[1] ?? '');
+    await expect.poll(stash).toContain('during-outage');
+    await context.unroute('**/collect');
+    await page.evaluate(() => dispatchEvent(new Event('online')));
+    const visitor = (await visitorOf(page))!;
+    await expect.poll(() => leadOf(world.hearth, visitor).then((lead) => [lead?.events, lead?.pageviews]), { timeout: 10_000 }).toEqual([2, 1]);
+    await expect.poll(stash).toBe('');
+    expect(problems.filter((problem) => !problem.includes('Failed to load resource'))).toEqual([]);
+    await context.close();
+  });
 
   it('sends the last batch by a keepalive fetch when the page leaves, on a browser with no sendBeacon', async () => {
     const context = await world.browser.newContext();

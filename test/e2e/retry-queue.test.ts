@@ -24,7 +24,7 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     await page.goto(`${site.url}/a`);
     await page.evaluate(() => (window as any).hearth('track', 'during-outage'));
     const stashedIn = (tab: Page) =>
-      tab.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '') ?? '[0,0,[]]')[2].map((e: { i: string }) => e.i) as string[]);
+      tab.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '') ?? '[0,0]').slice(2).map((e: { i: string }) => e.i) as string[]);
     await expect.poll(() => stashedIn(page)).toHaveLength(2);
     const kept = await stashedIn(page);
     const visitor = (await visitorOf(page))!;
@@ -69,7 +69,7 @@ describe.runIf(browserTestsEnabled())('retry queue in Chromium', () => {
     await context.route('**/collect', (route) => route.abort('connectionrefused'));
     await page.goto(`${site.url}/a`);
     await page.evaluate(() => (window as any).hearth('track', 'during-outage'));
-    const stashed = () => page.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '') ?? '[0,0,[]]')[2].map((e: { i: string }) => e.i) as string[]);
+    const stashed = () => page.evaluate(() => JSON.parse(localStorage.getItem(Object.keys(localStorage).find((key) => key.startsWith('hearth_retry')) ?? '') ?? '[0,0]').slice(2).map((e: { i: string }) => e.i) as string[]);
     await expect.poll(stashed).toHaveLength(2);
     const kept = await stashed();
 

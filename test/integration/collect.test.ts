@@ -201,7 +201,7 @@ describe('POST /collect', () => {
     ]);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
     // A text that holds no list is no list of events.
-    for (const e of ['plain text', '{"i":"x"}']) {
+    for (const e of ['plain text', '{"i":"x"}', '', `{"e":[${'{"i":"x"},'.repeat(20)}{}]}`]) {
       const refused = await postBatch(server, { s: 'acme', v: visitor, e });
       expect([refused.status, refused.body.problems]).toEqual([400, [{ path: 'e', message: expect.stringContaining('expected a list') }]]);
     }

@@ -40,7 +40,7 @@ describe('consent and opt-out', () => {
     vi.advanceTimersByTime(300);
     await vi.advanceTimersByTimeAsync(0);
     const [visitor, session] = localStorage.getItem('hearth_vid')!.split('.');
-    const stashed = JSON.parse(localStorage.getItem(STASH_KEY)!)[2].map((e: { i: string }) => e.i);
+    const stashed = JSON.parse(localStorage.getItem(STASH_KEY)!).slice(2).map((e: { i: string }) => e.i);
     expect(stashed).toHaveLength(1);
     expect(document.cookie).toContain(`hearth_vid=${visitor}`);
 

@@ -3,7 +3,11 @@ import { closePage, openPage, setHidden, STASH_KEY } from './harness.ts';
 
 type Hearth = (...args: unknown[]) => void;
 const hearth = (...args: unknown[]) => (window as unknown as { hearth: Hearth }).hearth(...args);
-const stash = () => JSON.parse(localStorage.getItem(STASH_KEY) ?? 'null');
+/** The stash as [attempts, notBefore, events]: stored flat, [attempts, notBefore, ...events]. */
+const stash = () => {
+  const stored = JSON.parse(localStorage.getItem(STASH_KEY) ?? 'null');
+  return stored && [stored[0], stored[1], stored.slice(2)];
+};
 const stashedIds = (): string[] => (stash()?.[2] ?? []).map((e: { i: string }) => e.i);
 /** UTF-8 bytes, as the collector counts a body. */
 const bytes = (text: string) => new Blob([text]).size;
