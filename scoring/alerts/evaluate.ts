@@ -70,7 +70,7 @@ function gainedSince(previous: StoredScore, next: LeadScore, rulesHash: string |
  * rules changed, `rulesHash` being the rules' now):
  * - "became hot" when the score is above the hot threshold, the lead was armed (it never alerted, or fell below
  *   `signals.hotRearmBelow` since) and was seen since the snapshot (gainedSince too), in the last day; a hot score with activity
- *   disarms, a score below the mark re-arms;
+ *   disarms, a fall of its own below the mark re-arms (not one the rules alone made);
  * - a behavioural signal when it happened again (a later time than the snapshot knew) in the last day; a state
  *   (weak accumulation) when it starts, that is when the snapshot did not show it.
  * Pure: the trigger, not the moment of evaluation, names the alert, so evaluating twice never makes two alerts.
@@ -94,10 +94,15 @@ export function evaluateSignals(site: string, rules: Rules, previous: StoredScor
       triggeredAt: isoTime(next.last_seen),
     });
   }
-  const hotArmed = next.score < rules.signals.hotRearmBelow ? true : hot && active ? false : wasArmed;
+  const rulesChanged = previous !== undefined && rulesHash !== undefined && previous.rules_hash !== rulesHash;
+  // Re-armed when the lead's own score fell below the mark, under the rules that scored it before. A score the rules
+  // alone put there (new rules, or a change reverted) is no cooling down: it re-armed a lead that had alerted, whose
+  // next visit, once the rules were changed back, alerted "became hot" a second time with nothing new done.
+  const mark = rules.signals.hotRearmBelow;
+  const fell = next.score < mark && (previous === undefined || previous.kind === 'gone' || (!rulesChanged && previous.score >= mark));
+  const hotArmed = next.score < mark ? fell || wasArmed : hot && active ? false : wasArmed;
   // What new rules find with no new event (a wider request form, fewer visits for weak signals) is the rules' news,
   // not the lead's: the snapshot records it, and nothing alerts.
-  const rulesChanged = previous !== undefined && rulesHash !== undefined && previous.rules_hash !== rulesHash;
   if (!active && rulesChanged) return { hotArmed, signals: events };
   // Active under new rules (a visit came before the full pass after a restart reached the lead): the snapshot's
   // signals are the old rules', so only what happened after it is news. A pricing visit of before, which the new rules

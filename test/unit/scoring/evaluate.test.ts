@@ -55,6 +55,26 @@ describe('"became hot" with hysteresis', () => {
     expect(active.signals.map((signal) => signal.signal)).toEqual(['hot']);
   });
 
+  it('keeps a lead that alerted disarmed while only the rules move its score below the mark and back (rules-change QA)', () => {
+    // Hot under rules B at a visit: alerted.
+    const visit = clickHouseTime(NOW - 60_000);
+    const underB = evaluateSignals('acme', rules, toSnapshot('acme', lead(40, { last_seen: clickHouseTime(NOW - 7_200_000) }), clickHouseTime(NOW - 3_600_000), true, 'B'), lead(70, { last_seen: visit }), NOW, 'B');
+    expect([underB.hotArmed, underB.signals.map((signal) => signal.signal)]).toEqual([false, ['hot']]);
+    let snapshot = toSnapshot('acme', lead(70, { last_seen: visit }), clickHouseTime(NOW), underB.hotArmed, 'B');
+    // Rules A put it at 45, below the mark, with nothing done; its next pass under A, an hour on, still 45; then B again.
+    for (const [score, hash, at] of [[45, 'A', NOW + 60_000], [45, 'A', NOW + 3_660_000], [70, 'B', NOW + 3_720_000]] as const) {
+      const rescored = evaluateSignals('acme', rules, snapshot, lead(score, { last_seen: visit }), at, hash);
+      expect([score, hash, rescored]).toEqual([score, hash, { hotArmed: false, signals: [] }]);
+      snapshot = toSnapshot('acme', lead(score, { last_seen: visit }), clickHouseTime(at), rescored.hotArmed, hash);
+    }
+    // Its next visit, hot under B as it was: no second "became hot".
+    const back = evaluateSignals('acme', rules, snapshot, lead(71, { last_seen: clickHouseTime(NOW + 3_780_000) }), NOW + 3_800_000, 'B');
+    expect(back.signals).toEqual([]);
+    // Its own fall below the mark under the same rules re-arms it, as before.
+    const fell = evaluateSignals('acme', rules, toSnapshot('acme', lead(71), clickHouseTime(NOW + 3_800_000), false, 'B'), lead(45, { last_seen: clickHouseTime(NOW + 3_850_000) }), NOW + 3_900_000, 'B');
+    expect(fell.hotArmed).toBe(true);
+  });
+
   it('takes a visit before the full pass under new rules for news of that visit alone: not a signal the rules found in an older one (QA)', () => {
     const visit = clickHouseTime(NOW - 20 * 60_000);
     const before = toSnapshot('acme', lead(30, { last_seen: clickHouseTime(NOW - 18 * 60_000) }), clickHouseTime(NOW - 15 * 60_000), true, 'old rules');
