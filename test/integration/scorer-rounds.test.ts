@@ -148,6 +148,23 @@ describe('rescoring rounds', () => {
     await scorer.close();
   });
 
+  it('cuts a full pass by the events it reads as well as by its leads: a slice is short, and touched leads wait one at most', async () => {
+    // Three visitors of four events each: twelve events, slices of five at most (however few the leads).
+    for (let i = 0; i < 3; i++) {
+      const visitor = await pricingVisitor('many-events');
+      for (let more = 0; more < 3; more++) await pricingVisitor('many-events', visitor);
+    }
+    let sliceQueries = 0;
+    const counting = withHook(server.client, (params) => {
+      if (isSlice(params)) sliceQueries++;
+    });
+    const scorer = createScorer({ config: configOf('many-events'), client: counting, log: quiet, drained: async () => {}, dashboardUrl: () => '', sliceEvents: 5 });
+    await scorer.settled();
+    // Two queries a slice (scores, then stored scores), ceil(12 / 5) = 3 slices.
+    expect(sliceQueries).toBe(2 * 3);
+    await scorer.close();
+  });
+
   it('rescores the leads batches touch between two slices of a long full pass, not after it', async () => {
     const slices = 8;
     for (let i = 0; i < slices; i++) await pricingVisitor('long-pass');
