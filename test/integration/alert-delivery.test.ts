@@ -427,6 +427,24 @@ describe('hourly cap', () => {
     expect(hooks.requests.map((request) => request.headers['webhook-id']).sort()).toEqual([flood[0]!.id, flood[1]!.id, later.id].sort());
   });
 
+  it('keeps the last fifth of the hour for demo requests: a wave of leads becoming hot cannot hold back a hand-raiser', async () => {
+    const site = newSite();
+    const hooks = await receiver();
+    const alerts = dispatcher(site, { destinations: [webhook(hooks.url)], maxPerHour: 5 });
+    const at = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+    // Five leads made hot at their next visits (new rules, a lower threshold): four are sent, the fifth slot is kept.
+    const wave = [0, 1, 2, 3, 4].map((minutes, n) => sampleAlert({ site, signal: 'hot', lead: { id: `l_000000000000000wave${n}` }, createdAt: at(minutes) }));
+    expect(await alerts.enqueue(wave)).toEqual({ queued: 4, suppressed: 1, duplicates: 0 });
+    expect((await deliveries(site, wave[4]!.id))[0]!.lastError).toBe(
+      'hourly cap: the site sent 4 alerts in the hour before this one (alerts.maxPerHour: 5, the last 1 of them kept for demo requests); kept here, not sent',
+    );
+    // A demo request takes it; the next one meets the cap.
+    const requests = [10, 11].map((minutes, n) => sampleAlert({ site, signal: 'demo_request', lead: { id: `l_0000000000000asked${n}` }, createdAt: at(minutes) }));
+    expect(await alerts.enqueue(requests)).toEqual({ queued: 1, suppressed: 1, duplicates: 0 });
+    expect((await deliveries(site, requests[1]!.id))[0]!.lastError).toBe('hourly cap: the site sent 5 alerts in the hour before this one (alerts.maxPerHour: 5); kept here, not sent');
+    await settledAs(site, requests[0]!.id, 'delivered');
+  });
+
   it('lets through the first to happen of alerts one scoring pass raised together', async () => {
     const site = newSite();
     const hooks = await receiver();
