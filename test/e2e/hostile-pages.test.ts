@@ -18,6 +18,9 @@ function problemsOf(page: Page): string[] {
   return problems;
 }
 
+/** The page's retry stash, as localStorage holds it ('' for none). */
+const stashOf = (page: Page) => page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('hearth_retry'))?.[1] ?? '');
+
 /** The page's own SPA navigation: what its router code after history.pushState sees. */
 const navigate = (page: Page, path: string) =>
   page.evaluate((to) => {
@@ -57,13 +60,14 @@ describe.runIf(browserTestsEnabled())('the snippet on a page whose own code gets
     const context = await world.browser.newContext();
     const sent = recordBatches(context);
     const page = await context.newPage();
+    const views = () => sent.events('v').map((event) => new URL(event.u).pathname);
     await page.goto(`${site.url}/plain`);
-    await expect.poll(() => sent.events('v').length).toBe(1);
+    await expect.poll(views).toEqual(['/plain']);
     const problems = problemsOf(page);
     await page.goto(`${site.url}/no-cookies`);
-    await expect.poll(() => sent.events('v').length).toBe(2);
+    await expect.poll(views).toEqual(['/plain', '/no-cookies']);
     expect(await navigate(page, '/no-cookies/next')).toBe('/no-cookies/next');
-    await expect.poll(() => sent.events('v').map((event) => new URL(event.u).pathname)).toEqual(['/plain', '/no-cookies', '/no-cookies/next']);
+    await expect.poll(views).toEqual(['/plain', '/no-cookies', '/no-cookies/next']);
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -73,7 +77,7 @@ describe.runIf(browserTestsEnabled())('the snippet on a page whose own code gets
     const sent = recordBatches(context);
     const page = await context.newPage();
     await page.goto(`${site.url}/plain`);
-    await expect.poll(() => sent.events('v').length).toBe(1);
+    await expect.poll(() => sent.events('v').map((event) => new URL(event.u).pathname)).toEqual(['/plain']);
     const problems = problemsOf(page);
     await page.goto(`${site.url}/no-uuid`);
     expect(await navigate(page, '/no-uuid/next')).toBe('/no-uuid/next');
@@ -91,10 +95,9 @@ describe.runIf(browserTestsEnabled())('the snippet on a page whose own code gets
       const problems = problemsOf(page);
       await page.goto(`${site.url}/${variant}`);
       await page.evaluate(() => (window as any).hearth('track', 'kept-for-later'));
-      const stash = () => page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('hearth_retry'))?.[1] ?? '');
-      await expect.poll(stash).toContain('kept-for-later');
+      await expect.poll(() => stashOf(page)).toContain('kept-for-later');
       // Flat: [attempts, notBefore, ...events].
-      const kept = (JSON.parse(await stash()) as { n: string }[]).slice(2);
+      const kept = (JSON.parse(await stashOf(page)) as { n: string }[]).slice(2);
       expect(kept.map((event) => event.n).sort()).toEqual(['t', 'v']);
       await page.waitForTimeout(1_500);
       expect(problems).toEqual([]);
@@ -109,8 +112,7 @@ describe.runIf(browserTestsEnabled())('the snippet on a page whose own code gets
     const problems = problemsOf(page);
     await page.goto(`${site.url}/fetch-wrapper`);
     await page.evaluate(() => (window as any).hearth('track', 'kept-for-later'));
-    const stash = () => page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('hearth_retry'))?.[1] ?? '');
-    await expect.poll(stash).toContain('kept-for-later');
+    await expect.poll(() => stashOf(page)).toContain('kept-for-later');
     await page.waitForTimeout(1_000);
     // The wrapper's own warnings are the page's; nothing of the snippet's.
     expect(problems.filter((problem) => !problem.includes('Failed to load resource'))).toEqual([]);
@@ -124,13 +126,12 @@ describe.runIf(browserTestsEnabled())('the snippet on a page whose own code gets
     const problems = problemsOf(page);
     await page.goto(`${site.url}/prototype-js`);
     await page.evaluate(() => (window as any).hearth('track', 'during-outage'));
-    const stash = () => page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('hearth_retry'))?.[1] ?? '');
-    await expect.poll(stash).toContain('during-outage');
+    await expect.poll(() => stashOf(page)).toContain('during-outage');
     await context.unroute('**/collect');
     await page.evaluate(() => dispatchEvent(new Event('online')));
     const visitor = (await visitorOf(page))!;
     await expect.poll(() => leadOf(world.hearth, visitor).then((lead) => [lead?.events, lead?.pageviews]), { timeout: 10_000 }).toEqual([2, 1]);
-    await expect.poll(stash).toBe('');
+    await expect.poll(() => stashOf(page)).toBe('');
     expect(problems.filter((problem) => !problem.includes('Failed to load resource'))).toEqual([]);
     await context.close();
   });
