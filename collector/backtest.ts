@@ -190,6 +190,13 @@ export function formatBacktest(run: BacktestRun): string {
   const states: Standing[] = unscored ? [...STANDINGS] : [...TEMPERATURES];
   const label = (state: Standing) => (state === 'notScored' ? NOT_SCORED : state);
   table([['', ...states.map(label)], ...states.map((from) => [label(from), ...states.map((to) => String(report.movements[from][to]))])], [12, 5, 5, 5, NOT_SCORED.length]);
+  // What applying the rules sends sales: nothing at once, then a "became hot" alert at each newly hot lead's next visit.
+  const newlyHot = states.filter((from) => from !== 'hot').reduce((sum, from) => sum + report.movements[from].hot, 0);
+  if (newlyHot > 0) {
+    out.push(
+      `  Applied, these rules alert nobody at once; ${newlyHot === 1 ? 'the lead they make hot alerts' : `each of the ${newlyHot} leads they make hot alerts`} sales ("hot") at its next visit, within the site's alerts.maxPerHour (a fifth of it kept for demo requests) and cooldown`,
+    );
+  }
 
   out.push('', 'MQL volume (hot, or asked for a demo)');
   out.push(`  ${report.mql.current} → ${report.mql.candidate} (${signed(report.mql.candidate - report.mql.current)}): ${report.mql.entering} newly MQL, ${report.mql.leaving} no longer MQL`);

@@ -117,6 +117,10 @@ describe('hearth backtest', () => {
     expect(after('Leads per temperature', 4)).toEqual(['current candidate change', 'cold 1 0 -1', 'warm 2 2 0', 'hot 1 2 +1']);
     expect(after('Movements', 4)).toEqual(['cold warm hot', 'cold 0 1 0', 'warm 0 1 1', 'hot 0 0 1']);
     expect(out).toContain('Movements (rows: current, columns: candidate): 2 of 4 change temperature, 3 change score');
+    // Ada, warm to hot: what applying the rules will send sales.
+    expect(out).toContain(
+      'Applied, these rules alert nobody at once; the lead they make hot alerts sales ("hot") at its next visit, within the site\'s alerts.maxPerHour (a fifth of it kept for demo requests) and cooldown',
+    );
     // Ada (warm, then hot) and Bob (hot) asked for a demo: MQLs under both rule sets; Cy becomes warm only.
     expect(after('MQL volume (hot, or asked for a demo)', 1)).toEqual(['2 → 2 (0): 0 newly MQL, 0 no longer MQL']);
 
