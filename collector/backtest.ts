@@ -3,13 +3,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { backtest, ruleChanges, rulesSince, STANDINGS, TEMPERATURES, type BacktestReport, type Outcome, type Prediction, type RuleChanges, type ScoreSide, type Standing } from '../scoring/backtest.ts';
 import { compileScoring } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
-import { isRecord, overCurrentRules, rulesSchema, unknownPageGroups, type Rules } from '../scoring/rules.ts';
+import { isRecord, overCurrentRules, rulesSchema, unknownPageGroups, type PageGroups, type Rules } from '../scoring/rules.ts';
 import { scoreLeads } from '../scoring/store.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf } from './api/scores.ts';
 import { formatPath, toProblems, type Problem } from './config/issues.ts';
 import { ConfigError, readJsonFile } from './config/load.ts';
-import type { SiteConfig } from './config/schema.ts';
+import { pageGroupsSchema, type SiteConfig } from './config/schema.ts';
 import { MAX_FUTURE_MS } from './ingest/rows.ts';
 
 /**
@@ -38,8 +38,17 @@ export const writes = (written: unknown, key: string) => {
  * with, the grid's lists where the config leaves them out), not the grid: a file with only thresholds moves
  * temperatures alone.
  */
-export function loadRulesFile(file: string, site: SiteConfig, config: RulesInConfig): Rules {
-  const { path, raw } = readJsonFile(file, 'rules');
+export function loadRulesFile(file: string, site: SiteConfig, config: RulesInConfig): Candidate {
+  const { path, raw: written } = readJsonFile(file, 'rules');
+  // The file may give page groups of its own (narrower product pages, say): the candidate's rules read them, where
+  // the site's stay the current rules'. They are no rules setting: taken out before the rules are read.
+  const { pageGroups: givenGroups, ...raw } = isRecord(written) ? written : { pageGroups: undefined };
+  let pageGroups = site.pageGroups;
+  if (givenGroups !== undefined) {
+    const groups = pageGroupsSchema.safeParse(givenGroups, { reportInput: true });
+    if (!groups.success) throw new ConfigError(`invalid rules in ${path}:\n${toProblems(groups.error).map((problem) => `  ${path}: pageGroups${problem.path && !problem.path.startsWith('[') ? '.' : ''}${problem.path}: ${problem.message}`).join('\n')}`);
+    pageGroups = groups.data;
+  }
   const current = rulesOf(site);
   // Unknown (no config file read): a mark at the value the hot threshold derives is taken for derived.
   const merged = overCurrentRules(raw, current, 'written' in config ? writes(config.written, 'signals.hotRearmBelow') : undefined);
@@ -82,15 +91,21 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
     throw new ConfigError(`invalid rules in ${path}:\n${toProblems(parsed.error).map((problem) => `  ${path}: ${explain(problem)}`).join('\n')}`);
   }
   const rules = parsed.data;
-  // Page groups belong to the site, not the file: a rule naming one the site lacks is caught here, before any query.
-  const unknown = unknownPageGroups(rules, site.pageGroups);
+  // A rule naming a page group the site (or the file's own page groups) lacks is caught here, before any query.
+  const unknown = unknownPageGroups(rules, pageGroups);
   if (unknown.length > 0) throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n${unknown.map((problem) => `  ${path}: ${formatPath(problem.path)}: ${problem.message}`).join('\n')}`);
   try {
-    compileScoring(rules, { site: site.id, pageGroups: site.pageGroups });
+    compileScoring(rules, { site: site.id, pageGroups });
   } catch (err) {
     throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n  ${path}: ${(err as Error).message}`);
   }
-  return rules;
+  return { rules, pageGroups };
+}
+
+/** What a backtest scores against the site's current rules: the file's rules, over the file's page groups or the site's. */
+export interface Candidate {
+  rules: Rules;
+  pageGroups: PageGroups;
 }
 
 export interface BacktestRun {
@@ -113,7 +128,7 @@ export interface BacktestOptions {
 }
 
 /** Scores the site's history with its current rules and with the candidate, as of one moment, and compares them. */
-export async function backtestSite(client: ClickHouseClient, site: SiteConfig, candidateRules: Rules, options: BacktestOptions): Promise<BacktestRun> {
+export async function backtestSite(client: ClickHouseClient, site: SiteConfig, { rules: candidateRules, pageGroups }: Candidate, options: BacktestOptions): Promise<BacktestRun> {
   const now = options.now ?? new Date();
   const currentRules = rulesOf(site);
   // scoring has no lower time bound of its own: the window, narrowed to start at --since, is one.
@@ -124,7 +139,7 @@ export async function backtestSite(client: ClickHouseClient, site: SiteConfig, c
   const until = new Date(now.getTime() + MAX_FUTURE_MS);
   const scoring = { site: site.id, pageGroups: site.pageGroups, now, until, identifiedOnly: true };
   const current = await scoreLeads(client, windowed(currentRules), scoring);
-  const candidate = await scoreLeads(client, windowed(candidateRules), scoring);
+  const candidate = await scoreLeads(client, windowed(candidateRules), { ...scoring, pageGroups });
   const outcomes = new Map<string, Outcome>();
   for (const [leadId, state] of await currentQualifications(client, site.id)) {
     const verdict = judgeQualification(state, site.qualification);
@@ -137,9 +152,16 @@ export async function backtestSite(client: ClickHouseClient, site: SiteConfig, c
     since: options.since?.toISOString() ?? null,
     now: now.toISOString(),
     thresholds: { current: currentRules.thresholds, candidate: candidateRules.thresholds },
-    changes: ruleChanges(currentRules, candidateRules),
+    changes: withPageGroupChanges(ruleChanges(currentRules, candidateRules), site.pageGroups, pageGroups),
     report: backtest({ current, candidate, outcomes, since: options.since, top: options.top }),
   };
+}
+
+/** The page groups the file changes, adds or drops, named as settings (`pageGroups.product`). */
+function withPageGroupChanges(changes: RuleChanges, current: PageGroups, candidate: PageGroups): RuleChanges {
+  const names = [...new Set([...Object.keys(current), ...Object.keys(candidate)])].sort();
+  const moved = names.filter((name) => JSON.stringify(current[name]) !== JSON.stringify(candidate[name])).map((name) => `pageGroups.${name}`);
+  return { ...changes, settings: [...changes.settings, ...moved] };
 }
 
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));

@@ -24,7 +24,7 @@ import { weightiestReasons } from '../scoring/labels.ts';
 import { insertEvents } from './ingest/sink.ts';
 import { createScorer } from './scorer.ts';
 import { createAlertDispatcher } from '../scoring/alerts/index.ts';
-import { backtestSite, formatBacktest, loadRulesFile, writes } from './backtest.ts';
+import { backtestSite, formatBacktest, loadRulesFile, writes, type Candidate } from './backtest.ts';
 
 /** Said after `config file …/hearth.config.json does not exist` when no --config was given. */
 const NO_CONFIG_HINT =
@@ -813,7 +813,7 @@ const formatCount = (n: number) => n.toLocaleString('en-US');
 const counted = (n: number, one: string) => `${formatCount(n)} ${n === 1 ? one : `${one}s`}`;
 
 /** The candidate rules, read and checked before the store is opened. */
-function backtestRules(options: Options, site: SiteConfig, config: HearthConfig, raw: unknown): { candidate: Rules; rulesFile: string; now: Date } {
+function backtestRules(options: Options, site: SiteConfig, config: HearthConfig, raw: unknown): { candidate: Candidate; rulesFile: string; now: Date } {
   if (!options.rulesFile) throw new UsageError('backtest needs --rules FILE: a JSON file shaped like a site\'s "rules" in the config');
   const now = new Date();
   if (options.since && options.since >= now) throw new UsageError(`--since ${options.since.toISOString()} is not in the past`);
@@ -824,7 +824,7 @@ function backtestRules(options: Options, site: SiteConfig, config: HearthConfig,
 }
 
 const printBacktest: SiteCommand<ReturnType<typeof backtestRules>> = async ({ options, config, site, store, client, checked: { candidate, rulesFile, now } }) => {
-  await refuseUnrunnablePatterns(client, resolve(rulesFile), 'rules', rulePatterns(candidate));
+  await refuseUnrunnablePatterns(client, resolve(rulesFile), 'rules', rulePatterns(candidate.rules));
   await checkConfigPatterns(client, options, config);
   const top = options.limit ?? (options.json ? Infinity : 10);
   const run = await backtestSite(client, site, candidate, { rulesFile, since: options.since, now, top }).catch((err: unknown) => {

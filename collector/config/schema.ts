@@ -34,6 +34,13 @@ const originSchema = z
  * Schema has a format of zod's own, "starts_with", which validators in their strict mode refuse.) */
 const pathPatternSchema = z.string().regex(/^\//, { message: 'a path pattern starts with "/", e.g. "/pricing*"' });
 
+/** A site's page groups: a name, and the path patterns of its pages. (A backtest's rules file may give its own.) */
+export const pageGroupsSchema = z.record(
+  z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'a page group name is lowercase, e.g. "pricing"' }),
+  // An empty group would match no page, silently: a rule on it would never give points.
+  z.array(pathPatternSchema).min(1, { message: 'list at least one path pattern, e.g. "/pricing*"' }),
+);
+
 export const siteSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
@@ -41,13 +48,7 @@ export const siteSchema = z
     }),
     name: z.string().min(1).optional(),
     origins: z.array(originSchema).min(1, { message: 'list at least one origin the site is served from' }),
-    pageGroups: z
-      .record(
-        z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'a page group name is lowercase, e.g. "pricing"' }),
-        // An empty group would match no page, silently: a rule on it would never give points.
-        z.array(pathPatternSchema).min(1, { message: 'list at least one path pattern, e.g. "/pricing*"' }),
-      )
-      .default({}),
+    pageGroups: pageGroupsSchema.default({}),
     /** How sales qualify leads into prospects here: BANT (all four boxes) unless said otherwise. */
     qualification: qualificationPolicySchema.prefault({}),
     /**

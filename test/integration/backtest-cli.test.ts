@@ -227,6 +227,32 @@ describe('hearth backtest', () => {
     ]);
   });
 
+  it('scores the candidate over page groups of its own, where the file gives them, and names the groups it changes', async () => {
+    // Pricing pages narrowed to none of the visited ones: Ada 45 → 25, Bob 70 → 30, Cy 20 → 0; Dee unchanged.
+    const narrower = file('narrower-pricing.json', { pageGroups: { ...PAGE_GROUPS, pricing: ['/pricing/enterprise*'] } });
+    const { code, stdout, stderr } = await runHearth(['backtest', '--config', CONFIG, '--rules', narrower, '--since', SINCE, '--json'], { HEARTH_DATA_DIR: dataDir });
+    expect([code, stderr]).toEqual([0, '']);
+    const run = JSON.parse(stdout) as BacktestRun;
+    expect(run.changes).toEqual({ dropped: [], added: [], changed: [], settings: ['pageGroups.pricing'] });
+    expect(run.report.topMovers.map((mover) => [mover.email, mover.current?.score, mover.candidate?.score]).sort()).toEqual([
+      ['ada@lovelace.test', 45, 25],
+      ['bob@builder.test', 70, 30],
+      ['cy@cyber.test', 20, 0],
+    ]);
+    const text = await runHearth(['backtest', '--config', CONFIG, '--rules', narrower, '--since', SINCE], { HEARTH_DATA_DIR: dataDir });
+    expect(lines(text.stdout)).toContain('Rule changes: changes the settings pageGroups.pricing');
+    // A page group the file writes wrong is named at its path; a rule on a group the file's groups lack too.
+    const bad = file('bad-groups.json', { pageGroups: { product: [], pricing: ['pricing*'] } });
+    const refused = await runHearth(['backtest', '--config', CONFIG, '--rules', bad], { HEARTH_DATA_DIR: dataDir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${bad}: pageGroups.product: list at least one path pattern, e.g. "/pricing*"`);
+    expect(refused.stderr).toContain(`${bad}: pageGroups.pricing[0]: a path pattern starts with "/", e.g. "/pricing*"`);
+    const lacking = file('lacking-group.json', { pageGroups: { product: ['/product*'] } });
+    const unknown = await runHearth(['backtest', '--config', CONFIG, '--rules', lacking], { HEARTH_DATA_DIR: dataDir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/lacking-group\.json: engagement\[\d\]\.pageGroup: /);
+  });
+
   it("fills what the candidate leaves out from the site's current rules, not from the grid", async () => {
     // The same history, read by a config whose site has rules of its own: a fit rule and engagement rules the grid
     // lacks, thresholds of its own (negative, source and funnel left out: the grid's, as the config loader fills them).

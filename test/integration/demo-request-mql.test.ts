@@ -105,7 +105,7 @@ describe('a lead who asks for a demo is an MQL whatever the score', () => {
   it('counts her as an MQL under both rule sets in a backtest, hot or not', async () => {
     // A candidate no one is hot under: the CEO stops being an MQL, the hand-raiser stays one.
     const [site] = parseConfig({ sites: SITES }, 'test config').sites;
-    const run = await backtestSite(server.client, site!, { ...rulesOf(site!), thresholds: { warm: 30, hot: 1000 } }, { rulesFile: 'no-one-hot.json' });
+    const run = await backtestSite(server.client, site!, { rules: { ...rulesOf(site!), thresholds: { warm: 30, hot: 1000 } }, pageGroups: site!.pageGroups }, { rulesFile: 'no-one-hot.json' });
     expect(run.report.temperatures.hot).toEqual({ current: 1, candidate: 0 });
     expect(run.report.mql).toEqual({ current: 2, candidate: 1, entering: 0, leaving: 1 });
   });
