@@ -41,6 +41,9 @@ export function readJsonFile(file: string, what: string): { path: string; raw: u
   }
   // Some editors (Notepad, PowerShell's Out-File) start UTF-8 files with a byte-order mark, which JSON.parse refuses.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
+  // UTF-16 (PowerShell 5's `>` and Out-File write it) read as UTF-8 is a NUL byte every other character: JSON.parse's
+  // "Unexpected token" at 1:1 said nothing of why.
+  if (text.includes('\u0000')) throw new ConfigError(`${path}: the ${what} file is not UTF-8 text (it holds NUL bytes, as UTF-16 has); save it as UTF-8`);
   text = blankComments(text);
   let raw: unknown;
   try {

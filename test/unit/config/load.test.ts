@@ -76,6 +76,12 @@ describe('reading the config file', () => {
     expect(loadConfig(siblings).sites.map((site) => site.id)).toEqual(['acme', 'other']);
   });
 
+  it('says a file written in UTF-16 (PowerShell 5\'s Out-File) is no UTF-8 text, rather than "Unexpected token" at 1:1', () => {
+    const path = join(dir, 'utf16.json');
+    writeFileSync(path, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify({ sites: [SITE] }), 'utf16le')]));
+    expect(loadError(path)).toBe(`${path}: the config file is not UTF-8 text (it holds NUL bytes, as UTF-16 has); save it as UTF-8`);
+  });
+
   it('refuses a "__proto__" key, which vanished as the file was read (a page group, a funnel entry) without a word', () => {
     const group = configFile('proto-group.json', '{ "sites": [{ "id": "acme", "origins": ["https://www.acme.test"], "pageGroups": { "__proto__": ["/x*"], "pricing": ["/p*"] } }] }');
     expect(loadError(group)).toBe(`${group}: sites[0].pageGroups.__proto__: a "__proto__" key names no setting, page group or stage; rename it`);
