@@ -41,8 +41,10 @@ export const writes = (written: unknown, key: string) => {
 export function loadRulesFile(file: string, site: SiteConfig, config: RulesInConfig): Candidate {
   const { path, raw: written } = readJsonFile(file, 'rules');
   // The file may give page groups of its own (narrower product pages, say): the candidate's rules read them, where
-  // the site's stay the current rules'. They are no rules setting: taken out before the rules are read.
-  const { pageGroups: givenGroups, ...raw } = isRecord(written) ? written : { pageGroups: undefined };
+  // the site's stay the current rules'. They are no rules setting: taken out before the rules are read (a file that
+  // is no object is left as it is, for the schema to refuse).
+  const { pageGroups: givenGroups, ...rulesWritten } = isRecord(written) ? written : {};
+  const raw = isRecord(written) ? rulesWritten : written;
   let pageGroups = site.pageGroups;
   if (givenGroups !== undefined) {
     const groups = pageGroupsSchema.safeParse(givenGroups, { reportInput: true });

@@ -247,6 +247,10 @@ describe('hearth backtest', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`${bad}: pageGroups.product: list at least one path pattern, e.g. "/pricing*"`);
     expect(refused.stderr).toContain(`${bad}: pageGroups.pricing[0]: a path pattern starts with "/", e.g. "/pricing*"`);
+    // A file that is no object is refused as one, not read as an empty candidate.
+    const list = file('a-list.json', []);
+    const notObject = await runHearth(['backtest', '--config', CONFIG, '--rules', list], { HEARTH_DATA_DIR: dataDir });
+    expect([notObject.code, notObject.stderr]).toEqual([2, `hearth: invalid rules in ${list}:\n  ${list}: (root): expected an object { … }, not a list\n`]);
     const lacking = file('lacking-group.json', { pageGroups: { product: ['/product*'] } });
     const unknown = await runHearth(['backtest', '--config', CONFIG, '--rules', lacking], { HEARTH_DATA_DIR: dataDir });
     expect(unknown.code).toBe(2);
