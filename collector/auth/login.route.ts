@@ -7,7 +7,7 @@ import { sameSecret, sessionCookie, sessionCookieName, sessionOf } from '../hook
 import type { Access } from './access.ts';
 import { LOGIN_PAGE_CSP, renderLoginPage } from './login-page.ts';
 import { UNKNOWN_SESSION } from './page-login.ts';
-import { fewAtOnce } from './few-at-once.ts';
+import { fewAtOnce } from '../few-at-once.ts';
 import { SESSION_MAX_MS } from './sessions.ts';
 
 export interface LoginRouteOptions {

@@ -6,6 +6,7 @@ import { ClickHouseLogLevel, createClient, drainStream, parseError, type ClickHo
 import type * as ChdbConnection from 'chdb/connection';
 import type { EncodedInsert } from '../../scoring/snapshots.ts';
 import { inlineParams } from './inline-params.ts';
+import { fewAtOnce } from '../few-at-once.ts';
 import { privateDir } from '../paths.ts';
 
 /**
@@ -346,53 +347,36 @@ const MAX_SESSIONS = 4;
  * ran one after the other. Sessions are opened as statements overlap, and closed with the client.
  */
 export function sideBySide(client: ClickHouseClient, open: () => ClickHouseClient): ClickHouseClient {
-  const sessions: { session: ClickHouseClient; running: number }[] = [];
+  const sessions: { session: ClickHouseClient; running: boolean }[] = [];
   /**
-   * Statements waiting for a session, first come first served. A statement handed to a busy session waits there on a
-   * thread of libuv's pool for the whole run of the one before: 35 panels of five people's dashboards took the 16
-   * threads, and the write-ahead log's fdatasync behind them held beacons' 202s 4–6 s. Waiting here takes no thread.
+   * One statement a session, the others waiting their turn here, first come first served. A statement handed to a busy
+   * session waited there on a thread of libuv's pool for the whole run of the one before: 35 panels of five people's
+   * dashboards took the 16 threads, and the write-ahead log's fdatasync behind them held beacons' 202s 4–6 s. Waiting
+   * here takes no thread.
    */
-  const waiting: (() => void)[] = [];
+  const turns = fewAtOnce(MAX_SESSIONS, Infinity);
+  /** A session with no statement running: one there is, with at most MAX_SESSIONS statements running; opened as needed. */
   const freeSession = () => {
-    let free = sessions.find((candidate) => candidate.running === 0);
-    if (!free && sessions.length < MAX_SESSIONS) sessions.push((free = { session: open(), running: 0 }));
+    let free = sessions.find((candidate) => !candidate.running);
+    if (!free) sessions.push((free = { session: open(), running: false }));
     return free;
-  };
-  const runOn = <T>(session: (typeof sessions)[number], run: (session: ClickHouseClient) => Promise<T>): Promise<T> => {
-    session.running++;
-    let running: Promise<T>;
-    try {
-      running = run(session.session);
-    } catch (err) {
-      running = Promise.reject(err);
-    }
-    return running.finally(() => {
-      session.running--;
-      waiting.shift()?.();
-    });
   };
   /**
    * Runs a statement on a free session, or once one is free. The engine cannot stop a statement: a caller that gives
    * up (its abort_signal) is answered at once, and the session counts as busy until the engine is done with it; one
-   * that gives up while it waits leaves the queue.
+   * that gives up while it waits leaves its turn.
    */
   function onFreeSession<T>(run: (session: ClickHouseClient) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const free = freeSession();
-    const running = free
-      ? runOn(free, run)
-      : new Promise<T>((resolve, reject) => {
-          const turn = () => {
-            signal?.removeEventListener('abort', leave);
-            runOn(freeSession()!, run).then(resolve, reject);
-          };
-          const leave = () => {
-            waiting.splice(waiting.indexOf(turn), 1);
-            reject(signal!.reason);
-          };
-          waiting.push(turn);
-          signal?.addEventListener('abort', leave, { once: true });
-        });
+    const running = turns.run(async () => {
+      const free = freeSession();
+      free.running = true;
+      try {
+        return await run(free.session);
+      } finally {
+        free.running = false;
+      }
+    }, signal);
     if (!signal) return running;
     running.catch(() => {});
     return new Promise<T>((resolve, reject) => {

@@ -105,34 +105,35 @@ describe.runIf(browserTestsEnabled())('the snippet on a page whose own code gets
     });
   }
 
-  it('keeps its events for a retry, and throws nothing, when the page\'s fetch wrapper answers a network error with nothing', async () => {
+  /** A page opened while /collect cannot be reached, an event tracked on it and kept in its retry stash. */
+  async function trackedOffline(path: string, event: string) {
     const context = await world.browser.newContext();
     await context.route('**/collect', (route) => route.abort('connectionrefused'));
     const page = await context.newPage();
     const problems = problemsOf(page);
-    await page.goto(`${site.url}/fetch-wrapper`);
-    await page.evaluate(() => (window as any).hearth('track', 'kept-for-later'));
-    await expect.poll(() => stashOf(page)).toContain('kept-for-later');
+    await page.goto(`${site.url}${path}`);
+    await page.evaluate((name) => (window as any).hearth('track', name), event);
+    await expect.poll(() => stashOf(page)).toContain(event);
+    // The browser's own line for each request that failed is no error of the snippet's, nor the page's.
+    return { context, page, snippetProblems: () => problems.filter((problem) => !problem.includes('Failed to load resource')) };
+  }
+
+  it('keeps its events for a retry, and throws nothing, when the page\'s fetch wrapper answers a network error with nothing', async () => {
+    const { context, page, snippetProblems } = await trackedOffline('/fetch-wrapper', 'kept-for-later');
     await page.waitForTimeout(1_000);
     // The wrapper's own warnings are the page's; nothing of the snippet's.
-    expect(problems.filter((problem) => !problem.includes('Failed to load resource'))).toEqual([]);
+    expect(snippetProblems()).toEqual([]);
     await context.close();
   });
 
   it('keeps and then delivers what a collector outage held back, on a page whose arrays have a toJSON of their own', async () => {
-    const context = await world.browser.newContext();
-    await context.route('**/collect', (route) => route.abort('connectionrefused'));
-    const page = await context.newPage();
-    const problems = problemsOf(page);
-    await page.goto(`${site.url}/prototype-js`);
-    await page.evaluate(() => (window as any).hearth('track', 'during-outage'));
-    await expect.poll(() => stashOf(page)).toContain('during-outage');
+    const { context, page, snippetProblems } = await trackedOffline('/prototype-js', 'during-outage');
     await context.unroute('**/collect');
     await page.evaluate(() => dispatchEvent(new Event('online')));
     const visitor = (await visitorOf(page))!;
     await expect.poll(() => leadOf(world.hearth, visitor).then((lead) => [lead?.events, lead?.pageviews]), { timeout: 10_000 }).toEqual([2, 1]);
     await expect.poll(() => stashOf(page)).toBe('');
-    expect(problems.filter((problem) => !problem.includes('Failed to load resource'))).toEqual([]);
+    expect(snippetProblems()).toEqual([]);
     await context.close();
   });
 

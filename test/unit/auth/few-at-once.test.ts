@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { fewAtOnce } from '../../../collector/auth/few-at-once.ts';
+import { fewAtOnce } from '../../../collector/few-at-once.ts';
 
 /** A task that runs until it is let go. */
 function held() {
