@@ -428,10 +428,13 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);
   // One point per visible change: a snapshot that records other rules alone (an upgrade, a rules change that moved
-  // nothing for this lead) repeats the point before it.
+  // nothing for this lead) repeats the point before it. A point whose rules are not those of the snapshot before it
+  // says so: the score moved because the rules changed (and maybe also because of what the lead did since), which a
+  // salesperson reading the chart would otherwise take for the lead's doing.
   const history = snapshots
     .filter((snapshot) => snapshot.kind !== 'gone')
     .reverse()
+    .map((point, i, all) => ({ ...point, rulesChanged: i > 0 && otherRules(all[i - 1]!.rules_hash, point.rules_hash) }))
     .filter((point, i, all) => i === 0 || point.score !== all[i - 1]!.score || point.temperature !== all[i - 1]!.temperature || point.stage !== all[i - 1]!.stage);
   // A lead seen only through an automated browser has no score unless the rules count bots.
   // As the list shows the lead: when it was first and last seen (as its score counts its visits; with no score, its
@@ -439,8 +442,11 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: totals.first, lastSeen: totals.last };
   return { ...lead, kind: 'lead', events: totals.events, pageviews: totals.pageviews, ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), ...UNSCORED }), qualification: qualificationAsSent(qualification.verdict, qualification.history), recentEvents: events, olderEvents: read.length > RECENT_EVENTS,
     // The score over time, from its snapshots: one point per visible change.
-    scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null })) };
+    scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null, rulesChanged: point.rulesChanged })) };
 }
+
+/** Whether two snapshots were scored under different rules; a snapshot of a release that recorded none ('') says nothing. */
+const otherRules = (before: string, after: string) => before !== '' && after !== '' && before !== after;
 
 /**
  * The leads that hold a lead's visits now, when none is its own any more: the visits in which its email was given (a

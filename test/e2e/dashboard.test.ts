@@ -3,6 +3,9 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendQualification, leadIdOf } from '../../collector/api/lead-store.ts';
 import type { RunningServer } from '../../collector/server.ts';
+import { encodedInsertOf } from '../../collector/store/client.ts';
+import { leadSnapshots, writeSnapshots } from '../../scoring/snapshots.ts';
+import { toClickHouseTime } from '../../scoring/sql.ts';
 import { launchChromium } from '../support/browser.ts';
 import { browserTestsEnabled } from '../support/chromium.ts';
 import { configUsers, logIn as logInAs, openPage as openTab, type DashboardUser } from '../support/dashboard-browser.ts';
@@ -604,6 +607,39 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     for (const time of times) expect(time).toMatch(/^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC$/);
     expect(await table.locator('tbody td').allTextContents()).toEqual(['0', '20']);
     await chart.screenshot({ path: `${SCREENSHOTS}/lead-score-over-time.png` });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('marks where the scoring rules changed on the score over time, and says what the score went from and to then', async () => {
+    const visitor = newVisitor();
+    const email = `rules.${newVisitor()}@vandelay.test`;
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ n: 'f', k: 'newsletter', t: minutesAgo(8), p: { 'email  email': email, 'company  ': 'Vandelay' } })] });
+    await drained(server);
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(3) })] });
+    await drained(server);
+    visitors.add(visitor);
+    const id = leadIdOf(email);
+    // The site's rules changed (a pricing page worth 35 rather than 20): the collector rescored the lead under them.
+    const [latest] = await leadSnapshots(server.client, 'acme', id);
+    await writeSnapshots(encodedInsertOf(server.client), [{ ...latest!, score: 35, rules_hash: 'the new rules', scored_at: toClickHouseTime(Date.now() + 1000) }]);
+
+    const { page, problems } = await openPage();
+    await logIn(page, 'ada');
+    await page.goto(`${server.url}/dashboard/leads/${id}?site=acme`);
+    const note = page.getByText(/^The scoring rules changed on \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC: the score went from 20 to 35 then\.$/);
+    await note.waitFor();
+    const chart = page.locator('figure.chart', { has: page.locator('summary', { hasText: 'Score over time: data table' }) });
+    expect(await chart.locator('[role="img"]').getAttribute('aria-label')).toMatch(/rules changed at \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC\./);
+    await chart.locator('summary').click();
+    const table = chart.locator('details table');
+    expect(await table.locator('thead th').allTextContents()).toEqual(['Time', 'Score', 'Note']);
+    expect(await table.locator('tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent)))).toEqual([
+      ['0', ''],
+      ['20', ''],
+      ['35', 'rules changed'],
+    ]);
+    await chart.screenshot({ path: `${SCREENSHOTS}/lead-score-rules-changed.png` });
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -222,6 +222,15 @@ describe('stored scores', () => {
     const [latest] = await leadSnapshots(server.client, 'acme', id);
     await writeSnapshots(encodedInsertOf(server.client), [{ ...latest!, rules_hash: 'other rules', scored_at: toClickHouseTime(Date.now() + 1000) }]);
     expect((await getJson(server, `/api/leads/${id}?site=acme`)).body.scoreHistory.map((point: { score: number }) => point.score)).toEqual([0, 5, 25]);
+    // Rules that move the score are a point of their own, which says the rules changed there (and the lead did nothing).
+    await writeSnapshots(encodedInsertOf(server.client), [{ ...latest!, score: 40, rules_hash: 'newer rules', scored_at: toClickHouseTime(Date.now() + 2000) }]);
+    const changed = (await getJson(server, `/api/leads/${id}?site=acme`)).body.scoreHistory;
+    expect(changed.map((point: { score: number; rulesChanged: boolean }) => [point.score, point.rulesChanged])).toEqual([
+      [0, false],
+      [5, false],
+      [25, false],
+      [40, true],
+    ]);
   });
 
   it('filters and sorts the stored list like the live one', async () => {

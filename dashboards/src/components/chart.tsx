@@ -33,6 +33,15 @@ export interface ChartProps {
   xLabel?: (x: string | number) => string;
   /** Where an x value's row of the data table leads: the list of its leads (a score bucket's). */
   xHref?: (x: string | number) => string;
+  /** Time series only: moments marked with a dashed vertical line and a short label (e.g. the scoring rules changed), each at one of `x`. */
+  marks?: ChartMark[];
+}
+
+export interface ChartMark {
+  /** One of the chart's x values. */
+  x: string;
+  /** A word or two, drawn at the line's top and listed in the data table, e.g. "rules changed". */
+  label: string;
 }
 
 const isDays = (x: ChartProps['x']): x is string[] => typeof x[0] === 'string';
@@ -62,7 +71,7 @@ const toSeconds = (value: string) => Date.parse(value.length > 10 ? value : `${v
  * A uPlot chart that follows its container's width, with the same figures as a table under a disclosure for
  * keyboard and screen-reader users (a canvas says nothing to them).
  */
-export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, xHref, stacked = false, xStep }: ChartProps) {
+export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, xHref, stacked = false, xStep, marks = [] }: ChartProps) {
   const target = useRef<HTMLDivElement>(null);
   const legend = useRef<HTMLDivElement>(null);
   const days = isDays(x);
@@ -129,6 +138,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
         markers: { dash: (u, i) => (!u.series[i]?.dash ? 'solid' : u.series[i]!.dash![0]! <= 2 ? 'dotted' : 'dashed') },
       },
       hooks: {
+        draw: [(u) => drawMarks(u, marks)],
         setSeries: [
           (u) => {
             toggles.forEach((toggle, i) => toggle.setAttribute('aria-pressed', String(u.series[i]!.show)));
@@ -146,13 +156,15 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
       observer.disconnect();
       plot.destroy();
     };
-  }, [JSON.stringify(x), JSON.stringify(series), kind, height, stacked, xStep]);
+  }, [JSON.stringify(x), JSON.stringify(series), kind, height, stacked, xStep, JSON.stringify(marks)]);
 
   const describeX = (value: string | number) => (xLabel ? xLabel(value) : typeof value === 'string' ? (times ? formatTime(value) : formatDay(value)) : String(value));
   const totals = series.flatMap((one) => (one.total === undefined ? [] : [`${one.label}: ${formatNumber(one.total)} in all. `]));
+  const marked = marks.map((mark) => `${mark.label} at ${describeX(mark.x)}. `);
+  const marksAt = (value: string | number) => marks.filter((mark) => mark.x === value).map((mark) => mark.label).join(', ');
   return (
     <figure class="chart">
-      <div ref={target} class="chart-canvas" role="img" aria-label={`${label}. ${totals.join('')}The data table below lists every value.`} />
+      <div ref={target} class="chart-canvas" role="img" aria-label={`${label}. ${totals.join('')}${marked.join('')}The data table below lists every value.`} />
       <div ref={legend} class="chart-legend" role="group" aria-label={`${label}: series shown`} />
       <details class="chart-data">
         <summary>{label}: data table</summary>
@@ -166,6 +178,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
                     {one.label}
                   </th>
                 ))}
+                {marks.length > 0 && <th scope="col">Note</th>}
               </tr>
             </thead>
             <tbody>
@@ -177,6 +190,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
                       {one.values[i] == null ? '–' : formatNumber(one.values[i]!)}
                     </td>
                   ))}
+                  {marks.length > 0 && <td>{marksAt(value)}</td>}
                 </tr>
               ))}
             </tbody>
@@ -211,6 +225,33 @@ function keyboardLegend(plot: uPlot, holder: HTMLElement, toggles: HTMLElement[]
     });
     toggles[i] = name;
   });
+}
+
+/** The marks as dashed vertical lines across the plot, each labelled at its top (uPlot's draw hook: canvas pixels). */
+function drawMarks(u: uPlot, marks: ChartMark[]) {
+  if (marks.length === 0) return;
+  const { ctx, bbox } = u;
+  const px = devicePixelRatio;
+  ctx.save();
+  ctx.strokeStyle = '#7b8794';
+  ctx.fillStyle = '#3e4c59';
+  ctx.lineWidth = px;
+  ctx.setLineDash([4 * px, 4 * px]);
+  ctx.font = `${11 * px}px system-ui, sans-serif`;
+  ctx.textBaseline = 'top';
+  for (const mark of marks) {
+    const left = Math.round(u.valToPos(toSeconds(mark.x), 'x', true));
+    if (left < bbox.left || left > bbox.left + bbox.width) continue;
+    ctx.beginPath();
+    ctx.moveTo(left, bbox.top);
+    ctx.lineTo(left, bbox.top + bbox.height);
+    ctx.stroke();
+    // The label on the side of the line with room for it.
+    const right = left + 4 * px + ctx.measureText(mark.label).width <= bbox.left + bbox.width;
+    ctx.textAlign = right ? 'left' : 'right';
+    ctx.fillText(mark.label, left + (right ? 4 : -4) * px, bbox.top + 2 * px);
+  }
+  ctx.restore();
 }
 
 /** Stacked bars' series, top first, each with the running sums drawn (stackedValues). */

@@ -40,7 +40,8 @@ interface LeadDetail {
   recentEvents: TimelineEvent[];
   /** Whether the lead has events older than recentEvents (the API sends its latest 100). */
   olderEvents?: boolean;
-  scoreHistory?: { at: string; score: number; temperature: Temperature }[];
+  /** `rulesChanged`: scored under other rules than the point before (the score moved with the rules). */
+  scoreHistory?: { at: string; score: number; temperature: Temperature; rulesChanged?: boolean }[];
 }
 
 interface Verdict {
@@ -215,11 +216,39 @@ function ScoreParts({ lead }: { lead: LeadDetail }) {
         ))}
       </dl>
       {history.length > 1 ? (
-        <Chart label="Score over time" x={history.map((point) => point.at)} series={[{ label: 'Score', values: history.map((point) => point.score), color: COLORS.hot }]} height={160} />
+        <>
+          <Chart
+            label="Score over time"
+            x={history.map((point) => point.at)}
+            series={[{ label: 'Score', values: history.map((point) => point.score), color: COLORS.hot }]}
+            marks={history.flatMap((point) => (point.rulesChanged ? [{ x: point.at, label: 'rules changed' }] : []))}
+            height={160}
+          />
+          <RulesChanges history={history} />
+        </>
       ) : (
         history[0] && <p class="muted">Score unchanged since {formatTime(history[0].at)}.</p>
       )}
     </>
+  );
+}
+
+/**
+ * When the scoring rules changed under the lead's score: the score moved then with the rules, not with anything the lead
+ * did, which the chart alone would let a salesperson think.
+ */
+function RulesChanges({ history }: { history: NonNullable<LeadDetail['scoreHistory']> }) {
+  const changes = history.flatMap((point, i) => (point.rulesChanged && i > 0 ? [{ at: point.at, from: history[i - 1]!.score, to: point.score }] : []));
+  if (changes.length === 0) return null;
+  return (
+    <p class="muted">
+      {changes.map((change, i) => (
+        <span key={change.at}>
+          {i > 0 && ' '}
+          The scoring rules changed on {formatTime(change.at)}: the score went from {formatNumber(change.from)} to {formatNumber(change.to)} then.
+        </span>
+      ))}
+    </p>
   );
 }
 
