@@ -577,9 +577,12 @@ async function start(options: Options, loading: LoadSignals | undefined): Promis
     // A token the operator chose is theirs to know: printed, it would sit in every log that keeps stdout.
     `  leads API   curl -H "Authorization: Bearer ${server.adminTokenGenerated ? server.adminToken : '$HEARTH_ADMIN_TOKEN'}" "${url}/api/leads?site=${site}"`,
     server.adminTokenGenerated ? '              (a token made for this run; set HEARTH_ADMIN_TOKEN to choose your own)' : undefined,
-    `  data        ${describeStore(store)}`,
+    // The data directory, which a backup takes whole: over a server, the write-ahead log is still this machine's (a
+    // volume of its own in a container).
+    store.url ? `  data        ${describeStore(store)}; write-ahead log in ${join(store.dataDir, 'wal')}` : `  data        ${store.dataDir} (embedded ClickHouse in clickhouse/, write-ahead log in wal/)`,
     // Started all the same (store/prepare.ts): said here, where the operator looks, as well as in the log.
     server.storeProblem() ? `  not ready   ${server.storeProblem()}: events are kept in the write-ahead log until the store is prepared` : undefined,
+    server.sink.status().full ? `  not ready   the write-ahead log is full from the last run (HEARTH_WAL_MAX_MB): events are refused (503) until ClickHouse takes them` : undefined,
   ];
   process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
   // Stopped once the log was open: the start went on to listen (the first admin's password is in the lines above).

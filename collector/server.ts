@@ -201,14 +201,17 @@ async function startOn(
     warn: (details, message) => (appLog ? appLog.warn(details, message) : early(message)),
     error: (details, message) => (appLog ? appLog.error(details, message) : early(message)),
   };
-  // The scorer's first lines (a site's full rescoring beginning, a failure) come before the app's logger exists: held
-  // and written once it does, in order. The start's own early lines are startProblem's to say.
-  const held: ['info' | 'warn', object, string][] = [];
-  const holding = (level: 'info' | 'warn') => (details: object, message: string) => {
+  // The scorer's and the write-ahead log's first lines (a site's full rescoring beginning, a log full from the last
+  // run, a failure) come before the app's logger exists: held and written once it does, in order. The start's own
+  // early lines are startProblem's to say.
+  const held: ['info' | 'warn' | 'error', object, string][] = [];
+  const holding = (level: 'info' | 'warn' | 'error') => (details: object, message: string) => {
     if (appLog) appLog[level](details, message);
+    else if (stop?.aborted) early(message);
     else if (held.length < 100) held.push([level, details, message]);
   };
   const scorerLog = { info: holding('info'), warn: holding('warn') };
+  const walLog: WalLogger = { info: holding('info'), warn: holding('warn'), error: holding('error') };
   // With ClickHouse unreachable, the collector starts all the same: the log takes events, and nothing else touches
   // the store (the drain, the scorer, alerts, the API) until it is prepared.
   const preparation = await prepareForCollector(client, store, config.storage?.retentionDays, log, stop);
@@ -271,7 +274,7 @@ async function startOn(
       maxBytes: env.walMaxBytes,
       flushRows: env.walFlushRows,
       flushMs: env.walFlushMs,
-      log,
+      log: walLog,
       onFlush: metrics.flushed,
       onStored: (visitors) => scorer.noteStored(visitors),
       onInsertError: metrics.clickHouseFailed,

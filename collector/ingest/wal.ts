@@ -204,10 +204,15 @@ export async function createWalSink({
     if (rows.length === 0) return Promise.resolve();
     if (closing) return Promise.reject(unavailable('the collector is shutting down; retry shortly', 'shutting_down'));
     const record = encodeRecord(rows);
-    if (pendingBytes + queuedBytes + record.length > maxBytes) {
+    const room = maxBytes - pendingBytes - queuedBytes;
+    // Once full, the log stays full, small batches refused too, until it has room for a large batch (or the largest it
+    // refused) again: taking whatever still fit made /readyz answer 503 and 200 by turns with the size of the last
+    // batch, a load balancer taking the collector out and back each time, and the log said "full" and "room again"
+    // at every pair.
+    if (record.length > room || (refusedBytes > 0 && room < refusedBytes)) {
       // Said once when refusing starts, and once when it ends (below), not at every refused batch.
       if (refusedBytes === 0) log.warn({ pendingBytes, maxBytes }, 'the write-ahead log is full (HEARTH_WAL_MAX_MB): events are refused (503) until ClickHouse takes them');
-      refusedBytes = record.length;
+      refusedBytes = Math.max(refusedBytes, record.length, largeBatch);
       return Promise.reject(unavailable('the write-ahead log is full (HEARTH_WAL_MAX_MB) while ClickHouse catches up; retry later', 'log_full'));
     }
     if (refusedBytes > 0) log.info({ pendingBytes, maxBytes }, 'the write-ahead log has room again; events are accepted');
@@ -595,7 +600,7 @@ export async function createWalSink({
     },
 
     status() {
-      const full = refusedBytes > 0 && pendingBytes + queuedBytes + refusedBytes > maxBytes;
+      const full = refusedBytes > 0 && maxBytes - pendingBytes - queuedBytes < refusedBytes;
       const waited = insertingSince === null ? 0 : Date.now() - insertingSince;
       return {
         pendingRows,

@@ -63,18 +63,21 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { cli
       if (detail) request.log.warn({ detail, ...backlog }, `readiness: ${clickHouseProblem}`);
       lastLogged = detail;
     }
-    const forAdmin = detail && request.user?.role === 'admin' ? { detail } : {};
+    // The backlog's counts are a site's traffic, which polling them while ClickHouse is down would give anyone (as
+    // /metrics, behind a login, does): for an admin's request, with what ClickHouse said.
+    const admin = request.user?.role === 'admin';
+    const forAdmin = { ...(admin ? backlog : {}), ...(detail && admin ? { detail } : {}) };
     // Every event is refused (503 log_unwritable) whatever ClickHouse does; the log says which file failed and how.
     if (ingest.diskError) {
       const error = `the write-ahead log cannot be written (${ingest.diskError}), so events are refused until its disk can be written again`;
-      return reply.code(503).send({ status: 'unavailable', error, ...backlog, ...forAdmin });
+      return reply.code(503).send({ status: 'unavailable', error, ...forAdmin });
     }
     if (ingest.full) {
-      // Full for the last batch refused: a smaller one may still fit in what is left, and is taken.
-      const error = `the write-ahead log is full, so batches that do not fit in what is left of it are refused until ClickHouse catches up${clickHouseProblem ? ` (${clickHouseProblem})` : ''}`;
-      return reply.code(503).send({ status: 'unavailable', error, ...backlog, ...forAdmin });
+      // Every batch is refused until the log has room for a large one again (wal.ts).
+      const error = `the write-ahead log is full, so events are refused until ClickHouse catches up${clickHouseProblem ? ` (${clickHouseProblem})` : ''}`;
+      return reply.code(503).send({ status: 'unavailable', error, ...forAdmin });
     }
-    if (clickHouseProblem) return { status: 'degraded', error: `${clickHouseProblem}; events are kept in the write-ahead log`, ...backlog, ...forAdmin };
+    if (clickHouseProblem) return { status: 'degraded', error: `${clickHouseProblem}; events are kept in the write-ahead log`, ...forAdmin };
     return { status: 'ready' };
   });
 };

@@ -185,7 +185,7 @@ describe('hearth CLI', () => {
     // The operator chose the token (HEARTH_ADMIN_TOKEN): it is named, never printed into the logs.
     expect(hearth.output()).toContain('Authorization: Bearer $HEARTH_ADMIN_TOKEN');
     expect(hearth.output()).not.toContain(hearth.token);
-    expect(hearth.output()).toContain(`embedded ClickHouse (chDB) in ${hearth.dataDir}/clickhouse`);
+    expect(hearth.output()).toContain(`  data        ${hearth.dataDir} (embedded ClickHouse in clickhouse/, write-ahead log in wal/)\n`);
     expect((await fetch(`${hearth.url}/readyz`)).status).toBe(200);
     expect(await hearth.stop()).toBe(0);
   });

@@ -71,7 +71,7 @@ function startLoad(url: string) {
 }
 
 const readiness = async (url: string) => {
-  const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${url}/readyz`, { headers: { authorization: 'Bearer e2e-admin-token' }, signal: AbortSignal.timeout(10_000) });
   return { code: response.status, ...((await response.json()) as { status: string; pendingRows?: number }) };
 };
 

@@ -197,7 +197,7 @@ describe('GET /metrics while ClickHouse fails', () => {
       expect(sample(during.text, 'hearth_wal_pending_bytes')).toBeGreaterThan(0);
       // The two events have waited since their 202, and /readyz says so too, in whole seconds.
       await expect.poll(async () => sample((await scrape(url, null)).text, 'hearth_wal_oldest_pending_seconds'), { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
-      const readiness = (await (await fetch(`${url}/readyz`)).json()) as { status: string; oldestPendingSeconds: number };
+      const readiness = (await (await fetch(`${url}/readyz`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).json()) as { status: string; oldestPendingSeconds: number };
       expect(readiness).toMatchObject({ status: 'degraded', pendingRows: 2, oldestPendingSeconds: expect.any(Number) });
       expect(readiness.oldestPendingSeconds).toBeGreaterThanOrEqual(1);
 

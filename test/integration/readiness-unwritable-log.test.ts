@@ -69,8 +69,8 @@ describe('GET /readyz while the write-ahead log cannot be written', () => {
     expect((await postBatch(server, sent)).status).toBe(202);
     await expect
       .poll(async () => (await readiness()).body, { timeout: 5_000, interval: 100 })
-      .toEqual({ status: 'degraded', error: 'the write-ahead log cannot be read or checkpointed on its disk; events are kept in the write-ahead log', pendingRows: expect.any(Number), pendingBytes: expect.any(Number), oldestPendingSeconds: expect.any(Number) });
-    expect((await getJson(server, '/readyz')).body).toMatchObject({ status: 'degraded', detail: expect.stringContaining('EIO') });
+      .toEqual({ status: 'degraded', error: 'the write-ahead log cannot be read or checkpointed on its disk; events are kept in the write-ahead log' });
+    expect((await getJson(server, '/readyz')).body).toMatchObject({ status: 'degraded', detail: expect.stringContaining('EIO'), pendingRows: expect.any(Number), pendingBytes: expect.any(Number), oldestPendingSeconds: expect.any(Number) });
     // Events are still taken meanwhile.
     const later = batch();
     expect((await postBatch(server, later)).status).toBe(202);

@@ -224,6 +224,32 @@ describe('write-ahead log sink', () => {
     await second.close();
   });
 
+  it('stays full for small batches too once it refuses, until there is room for a large one: no 503 and 200 by turns', async () => {
+    const clickHouse = flakyClient();
+    clickHouse.failing = true;
+    const said: string[] = [];
+    const log = { info: (_: object, message: string) => said.push(message), warn: (_: object, message: string) => said.push(message), error: () => {} };
+    const wal = await openWal({ dir: newWalDir(), client: clickHouse.client, maxBytes: 64 * 1024, flushMs: 20, log });
+    const visitor = newVisitor();
+    const large = () => rowsOf(visitor, 100);
+    let refused = false;
+    while (!refused) await wal.write(large()).catch(() => (refused = true));
+    // A batch of one event would still fit in what is left: refused all the same, and the log still says full.
+    const states: unknown[] = [];
+    for (let i = 0; i < 3; i++) {
+      states.push(await wal.write(rowsOf(visitor, 1)).then(() => 'accepted', (err: { code?: string }) => err.code), wal.status().full);
+      states.push(await wal.write(large()).then(() => 'accepted', (err: { code?: string }) => err.code), wal.status().full);
+    }
+    expect(states).toEqual(Array(6).fill(['log_full', true]).flat());
+    expect(said.filter((message) => /full|room again/.test(message))).toEqual(['the write-ahead log is full (HEARTH_WAL_MAX_MB): events are refused (503) until ClickHouse takes them']);
+    clickHouse.failing = false;
+    await wal.drained();
+    expect(wal.status().full).toBe(false);
+    await wal.write(rowsOf(visitor));
+    expect(said.filter((message) => /full|room again/.test(message))).toHaveLength(2);
+    await wal.close();
+  });
+
   it('refuses writes with 503 log_full at the quota, and accepts again once ClickHouse drains the log', async () => {
     const clickHouse = flakyClient();
     clickHouse.failing = true;
@@ -384,7 +410,7 @@ describe('/collect and /readyz over the write-ahead log', () => {
       expect(await readiness()).toMatchObject({
         status: 200,
         // What ClickHouse said is for the log and an admin (readiness.test.ts), not for anyone who asks.
-        body: { error: 'inserts into ClickHouse fail; events are kept in the write-ahead log', pendingRows: expect.any(Number) },
+        body: { error: 'inserts into ClickHouse fail; events are kept in the write-ahead log' },
       });
 
       let refused: Awaited<ReturnType<typeof post>> | undefined;
