@@ -89,7 +89,8 @@ const UNREADABLE = new Map<string, [status: number, error: string, code: string]
 function refuseUnreadable(this: FastifyInstance, err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, error, code] = UNREADABLE.get(err.code ?? '') ?? [400, 'the request is not valid HTTP', 'bad_request'];
-  this.log.trace({ err }, 'unreadable request');
+  // Its code and message only: the error's rawPacket is the request as it came, its cookies and Authorization among them.
+  this.log.trace({ code: err.code, message: err.message }, 'unreadable request');
   const body = JSON.stringify(status === 400 ? { error, code, problems: wholeProblem(error) } : { error, code });
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
   socket.destroy(err);

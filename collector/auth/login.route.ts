@@ -64,6 +64,8 @@ function fromThisSite(request: FastifyRequest): boolean {
 const PASSWORD_CHECKS = 2;
 /** Logins waiting for a check, at most; one more is told to try again in a second (503). */
 const WAITING_LOGINS = 8;
+/** Lockouts remembered as logged at once: past this, with none of them over, a new one is not logged (a flood of addresses). */
+const LOCKOUTS_KEPT = 1000;
 
 const isFormPost = (request: FastifyRequest) => (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 
@@ -85,6 +87,16 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
   });
 
   const passwordChecks = fewAtOnce(PASSWORD_CHECKS, WAITING_LOGINS);
+  // The lockouts already logged, until their window ends (ms); a flood of addresses stops adding past LOCKOUTS_KEPT.
+  const lockoutsSaid = new Map<string, number>();
+  const firstRefusal = (key: string, ttlMs: number): boolean => {
+    const now = Date.now();
+    if ((lockoutsSaid.get(key) ?? 0) > now) return false;
+    if (lockoutsSaid.size >= LOCKOUTS_KEPT) for (const [said, until] of lockoutsSaid) if (until <= now) lockoutsSaid.delete(said);
+    if (lockoutsSaid.size >= LOCKOUTS_KEPT) return false;
+    lockoutsSaid.set(key, now + ttlMs);
+    return true;
+  };
 
   const page = (reply: FastifyReply, status: number, state: Parameters<typeof renderLoginPage>[0]) =>
     reply
@@ -129,6 +141,12 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
     ] as const) {
       const count = await counter(request);
       if (!count.isAllowed && count.isExceeded) {
+        if (firstRefusal(`${limit} ${count.key}`, count.ttl)) {
+          // Said once a window: past the attempts logged as refused, a lockout of a user's name (someone guessing its
+          // password) went unseen. The name only when it is a user's; an address is not logged.
+          const user = limit === 'per_user' && access.isUser(parsed.data.name) ? parsed.data.name : null;
+          request.log.warn({ audit: 'login', outcome: 'locked', limit, user }, `login attempts ${limit === 'per_user' ? `for ${user ?? 'a name that is no user'}` : 'from an address'} refused for ${Math.ceil(count.ttlInSeconds / 60)} min: more than ${count.max} in ${LOGIN_WINDOW_MS / 60_000} min`);
+        }
         reply.header('retry-after', String(count.ttlInSeconds));
         return refuse(429, 'rate_limited', `too many login attempts ${whose}; try again in ${Math.ceil(count.ttlInSeconds / 60)} min`, { limit });
       }

@@ -396,7 +396,8 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     if (outcome.kind === 'delivered' && outcome.refused) log.warn({ ...details, error: withoutEmails(outcome.refused) }, 'alert delivered, but not to every recipient');
     else if (next.state === 'delivered') log.info(details, 'alert delivered');
     else if (next.state === 'dead') log.warn({ ...details, error: withoutEmails(next.lastError) }, 'alert delivery failed for good: a dead letter (GET /api/alerts?status=dead)');
-    else log.info({ ...details, error: withoutEmails(next.lastError), retryAt: new Date(next.nextAttemptAt).toISOString() }, 'alert delivery failed; will retry');
+    // The first failure a warning, which a log kept at warn shows a day before the dead letter would; the retries after it are its news.
+    else log[next.attempts === 1 ? 'warn' : 'info']({ ...details, error: withoutEmails(next.lastError), retryAt: new Date(next.nextAttemptAt).toISOString() }, 'alert delivery failed; will retry');
   }
 
   /** Starts one send, counted against its destination until it is recorded. */

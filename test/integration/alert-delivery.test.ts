@@ -115,6 +115,13 @@ describe('webhook delivery', () => {
     expect(hooks.requests.map((request) => request.headers['webhook-id'])).toEqual([alert.id, alert.id, alert.id, alert.id]);
     // Each attempt is signed afresh and verifies.
     for (const request of hooks.requests) expect(verifyStandardWebhook(SECRET, request.headers, request.body)).toBeNull();
+    // The first failure is a warning (a log kept at warn shows a failing destination), the retries after it news.
+    const failures = logLines.filter((line) => line.message === 'alert delivery failed; will retry' && (line.details as { alert?: string }).alert === alert.id);
+    expect(failures.map((line) => [line.level, (line.details as { attempts: number }).attempts])).toEqual([
+      ['warn', 1],
+      ['info', 2],
+      ['info', 3],
+    ]);
   });
 
   it('makes a permanent 4xx a dead letter at once, saying why, and retries 408 and 429', async () => {

@@ -64,4 +64,36 @@ describe("the log's record of who did what", () => {
       await hearth.stop();
     }
   });
+
+  it("says once when a name's login attempts are locked out, not at each refused attempt, nor never", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-'));
+    const config = join(dir, 'hearth.config.json');
+    const passwordHash = await hashPassword('ada-erases-on-request', { N: 2 ** 10, r: 8, p: 1 });
+    writeFileSync(config, JSON.stringify({ sites: [{ id: 'acme', origins: [ORIGIN] }], users: [{ name: 'ada', role: 'admin', passwordHash }], limits: { loginAttemptsPerUser: 2, loginAttemptsPerIp: 100 } }));
+    const hearth = await startHearthProcess(['--config', config], { HEARTH_DATA_DIR: freshDataDir(), HEARTH_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' });
+    try {
+      const login = (name: string, password: string) =>
+        fetch(`${hearth.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) }).then((response) => response.status);
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push(await login('ada', `guess-${i}`));
+      // Someone guessing a name that is no user's is named no more than in a refused login.
+      for (let i = 0; i < 4; i++) statuses.push(await login('hunter2-typed-as-name', `guess-${i}`));
+      expect(statuses).toEqual([401, 401, 429, 429, 429, 429, 401, 401, 429, 429]);
+      const locked = () =>
+        hearth
+          .output()
+          .split('\n')
+          .flatMap((line) => (line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : []))
+          .filter((line) => line.outcome === 'locked')
+          .map(({ audit, limit, user, msg }) => ({ audit, limit, user, msg }));
+      for (let tries = 0; locked().length < 2 && tries < 50; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(locked()).toEqual([
+        { audit: 'login', limit: 'per_user', user: 'ada', msg: 'login attempts for ada refused for 15 min: more than 2 in 15 min' },
+        { audit: 'login', limit: 'per_user', user: null, msg: 'login attempts for a name that is no user refused for 15 min: more than 2 in 15 min' },
+      ]);
+      expect(hearth.output()).not.toContain('hunter2');
+    } finally {
+      await hearth.stop();
+    }
+  });
 });
