@@ -250,7 +250,7 @@ export async function buildApp({ config, client, sink, adminToken, logger = fals
   await app.register(collectRoutes, { config, client, sink, metrics, othersFlushMs });
   metrics.watchBacklog(() => sink.status());
   await app.register(metricsRoute, { config, metrics });
-  await app.register(apiRoutes, { config, client, drained: settled, holdingScores, rescoreVisitors, purgeEventLog: sink.purge?.bind(sink), setAsideEvents: sink.setAsideEvents?.bind(sink), cluster, alerts, drainWaitMs, users: users ?? config.users });
+  await app.register(apiRoutes, { config, client, metrics, drained: settled, holdingScores, rescoreVisitors, purgeEventLog: sink.purge?.bind(sink), setAsideEvents: sink.setAsideEvents?.bind(sink), cluster, alerts, drainWaitMs, users: users ?? config.users });
   await app.register(dashboardRoutes);
   if (config.serveDemoSite) {
     await app.register(demoSiteRoutes);

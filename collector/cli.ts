@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, parseConfig, readJsonFile, refuseUnrunnablePat
 import { rulePatterns } from '../scoring/patterns.ts';
 import { configJsonSchema, type HearthConfig, type SiteConfig } from './config/schema.ts';
 import { startServer, type RunningServer } from './server.ts';
-import { DEMO_SITE_ID, packageRoot } from './paths.ts';
+import { DEMO_SITE_ID, hearthVersion, packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
 import { clusterTarget, prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
@@ -931,7 +931,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
     }
     if (command === '--version' || command === '-v' || command === 'version') {
       strayArgument(rest, command);
-      console.log(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version);
+      console.log(hearthVersion());
       return 0;
     }
     if (command === 'new-token') {

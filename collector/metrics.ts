@@ -26,6 +26,8 @@ export type RejectionReason = (typeof REJECTION_REASONS)[number];
 export interface HearthMetrics {
   /** Prometheus text for GET /metrics. */
   registry: Registry;
+  /** One answer of a route under /api (its pattern, as `/api/leads/:id`), in `seconds`. */
+  apiAnswered(method: string, route: string, status: number, seconds: number): void;
   accepted(events: number): void;
   /** Values an accepted batch was stored without (the entries of its 202's `ignored`). */
   ignored(values: number): void;
@@ -50,10 +52,21 @@ export type AlertChannel = (typeof ALERT_CHANNELS)[number];
 /** What an attempt to send an alert came to: delivered, failed and retried later, or failed for good (a dead letter). */
 const ALERT_OUTCOMES = { delivered: 'delivered', pending: 'retrying', dead: 'dead' } as const;
 
-/** One registry per app, so that several apps in one process (tests) keep their own counts. */
-export function createMetrics(): HearthMetrics {
+/** One registry per app, so that several apps in one process (tests) keep their own counts. `version`: Hearth's, for hearth_build_info. */
+export function createMetrics(version?: string): HearthMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (version) new Gauge({ name: 'hearth_build_info', help: 'Always 1; its label says which release of Hearth runs (for a dashboard across an upgrade).', labelNames: ['version'], registers: [registry] }).set({ version }, 1);
+
+  // The API's answers (the dashboards' panels, a CRM's reads), by route pattern: how long the figures take to come.
+  // /collect has counters of its own above, and no histogram: each observation there costs every beacon.
+  const apiSeconds = new Histogram({
+    name: 'hearth_api_request_duration_seconds',
+    help: 'Time to answer a request under /api, by method, route (its pattern, e.g. /api/leads/:id) and status class (2xx, 4xx, 5xx).',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
 
   const batches = new Counter({ name: 'hearth_collect_batches_accepted_total', help: 'Batches /collect accepted (202).', registers: [registry] });
   const events = new Counter({ name: 'hearth_collect_events_accepted_total', help: 'Events in the batches /collect accepted.', registers: [registry] });
@@ -111,6 +124,15 @@ export function createMetrics(): HearthMetrics {
     registers: [registry],
     collect() {
       if (backlog) this.set(backlog().pendingBytes);
+    },
+  });
+  new Gauge({
+    name: 'hearth_wal_max_bytes',
+    help: 'The most the write-ahead log keeps before it refuses events (HEARTH_WAL_MAX_MB): hearth_wal_pending_bytes over it is how full it is.',
+    registers: [registry],
+    collect() {
+      const max = backlog?.().maxBytes;
+      if (max !== undefined) this.set(max);
     },
   });
   new Gauge({
@@ -180,6 +202,7 @@ export function createMetrics(): HearthMetrics {
 
   return {
     registry,
+    apiAnswered: (method, route, status, seconds) => apiSeconds.observe({ method, route, status: `${Math.floor(status / 100)}xx` }, seconds),
     accepted(count) {
       batches.inc();
       events.inc(count);

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +14,8 @@ function findPackageRoot(): string {
 }
 
 export const packageRoot = findPackageRoot();
+/** Hearth's release, as its package.json says. */
+export const hearthVersion = (): string => JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version;
 export const snippetPath = join(packageRoot, 'dist', 'hearth.js');
 export const migrationsDir = join(packageRoot, 'collector', 'store', 'migrations');
 export const demoSiteDir = join(packageRoot, 'test', 'fixtures', 'demo');

@@ -15,6 +15,7 @@ import { erasureFilter } from './ingest/erasures.ts';
 import { ALERT_SEND_TIMEOUT_MS, createAlertDispatcher, type AlertDispatcher } from '../scoring/alerts/index.ts';
 import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
 import { lockDataDir } from './store/data-dir-lock.ts';
+import { hearthVersion } from './paths.ts';
 import { holdAlertSending, type SenderLease } from './store/sender-lease.ts';
 import { clusterTarget, prepareForCollector, withStorageConfig, type StorePreparation } from './store/prepare.ts';
 
@@ -195,7 +196,7 @@ async function startOn(
   const early = (message: string) => {
     if (stop?.aborted) process.stderr.write(`hearth: ${message}\n`);
   };
-  const metrics = createMetrics();
+  const metrics = createMetrics(hearthVersion());
   const log: WalLogger = {
     info: (details, message) => (appLog ? appLog.info(details, message) : early(message)),
     warn: (details, message) => (appLog ? appLog.warn(details, message) : early(message)),

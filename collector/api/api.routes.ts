@@ -19,6 +19,7 @@ import { browserVisitorId } from '../ingest/wire.ts';
 import { timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { unlessIssuesAt } from '../../scoring/checks.ts';
 import { sameOwner } from '../../scoring/labels.ts';
+import type { HearthMetrics } from '../metrics.ts';
 
 export interface ApiOptions {
   config: HearthConfig;
@@ -31,6 +32,8 @@ export interface ApiOptions {
   purgeEventLog?: LeadRouteOptions['purgeEventLog'];
   setAsideEvents?: LeadRouteOptions['setAsideEvents'];
   cluster?: ClusterTarget | undefined;
+  /** Where each answer's time is counted (hearth_api_request_duration_seconds). */
+  metrics?: Pick<HearthMetrics, 'apiAnswered'> | undefined;
   /** The alert dispatcher, woken when a dead letter is retried through the API. */
   alerts?: { wake(): void } | undefined;
   drainWaitMs?: LeadRouteOptions['drainWaitMs'];
@@ -40,7 +43,9 @@ export interface ApiOptions {
 
 /** `/api/*`: leads and accounts for people who logged in and machines with a token (hooks/auth.hook.ts checks both
  * for every route under /api; a role is required where a route says so). */
-export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, setAsideEvents, cluster, alerts, drainWaitMs, users }) => {
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, setAsideEvents, cluster, alerts, drainWaitMs, users, metrics }) => {
+  // Once answered (its body sent): what a dashboard's panel or a CRM's page cost, by the route's pattern.
+  if (metrics) app.addHook('onResponse', async (request, reply) => metrics.apiAnswered(request.method, request.routeOptions.url ?? '', reply.statusCode, reply.elapsedTime / 1000));
   // `?limit=1&limit=2` arrives as a list, which a schema would call "NaN" or "not a string". No route here takes a
   // repeated parameter (lists are comma-separated), so every route under /api says so first, before its own checks.
   app.addHook('preValidation', async (request, reply) => {

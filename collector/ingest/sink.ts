@@ -16,6 +16,8 @@ export interface SinkStatus {
   /** Accepted rows (and their bytes on disk) not yet stored in ClickHouse. */
   pendingRows: number;
   pendingBytes: number;
+  /** The most it keeps before refusing events (HEARTH_WAL_MAX_MB), absent for a sink that keeps no log. */
+  maxBytes?: number;
   /** When the oldest of those rows was accepted (epoch ms); null when there are none, absent for a sink that keeps no log. */
   oldestPendingAt?: number | null;
   /** The last insert into ClickHouse succeeded (true until one is tried). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,25 @@ describe('GET /metrics', () => {
     expect(await rejected('other')).toBe(0);
   });
 
+  it("times the API's answers by route pattern and status class, and says which release runs", async () => {
+    const count = (text: string, route: string, status: string) => {
+      const series = `hearth_api_request_duration_seconds_count{method="GET",route="${route}",status="${status}"}`;
+      return text.includes(`${series} `) ? sample(text, series) : 0;
+    };
+    const before = (await scrape(server.url)).text;
+    const api = (path: string) => fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } }).then((response) => response.status);
+    expect([await api('/api/leads?site=acme'), await api('/api/leads?site=acme&limit=1'), await api('/api/leads/l_0000000000000000dead?site=acme')]).toEqual([200, 200, 404]);
+    const after = (await scrape(server.url)).text;
+    expect(count(after, '/api/leads', '2xx') - count(before, '/api/leads', '2xx')).toBe(2);
+    // One series per route, however many leads are asked for: the pattern, not the path.
+    expect(count(after, '/api/leads/:id', '4xx') - count(before, '/api/leads/:id', '4xx')).toBe(1);
+    expect(after).not.toContain('l_0000000000000000dead');
+    expect(sample(after, 'hearth_api_request_duration_seconds_sum{method="GET",route="/api/leads",status="2xx"}')).toBeGreaterThan(0);
+    expect(sample(after, `hearth_build_info{version="${JSON.parse(readFileSync('package.json', 'utf8')).version}"}`)).toBe(1);
+    // What /metrics itself and /collect answer is not timed there.
+    expect(after).not.toMatch(/route="\/(metrics|collect)"/);
+  });
+
   it('times each insert into ClickHouse and counts its rows', async () => {
     await drained(server);
     const before = (await scrape(server.url)).text;
@@ -195,6 +214,7 @@ describe('GET /metrics while ClickHouse fails', () => {
       expect(during.status).toBe(200);
       expect(sample(during.text, 'hearth_wal_pending_rows')).toBe(2);
       expect(sample(during.text, 'hearth_wal_pending_bytes')).toBeGreaterThan(0);
+      expect(sample(during.text, 'hearth_wal_max_bytes')).toBe(4096);
       // The two events have waited since their 202, and /readyz says so too, in whole seconds.
       await expect.poll(async () => sample((await scrape(url, null)).text, 'hearth_wal_oldest_pending_seconds'), { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
       const readiness = (await (await fetch(`${url}/readyz`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).json()) as { status: string; oldestPendingSeconds: number };
