@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -111,6 +112,13 @@ async function untilDrained(drained: () => Promise<void>, waitMs: number, nothin
   throw Object.assign(new Error(error), { statusCode: 503, code: 'store_unavailable' });
 }
 
+/**
+ * How long an erasure may run, at most, that another collector began before an export read the person: an erasure
+ * recorded since that long before the export began is taken to have run while it read (a few seconds each; a minute
+ * with sixty at once). A person who came back within it has their export refused that long.
+ */
+const ERASURE_RUNS_MS = 5 * 60_000;
+
 /** One lead: its profile and activity, its qualification by sales, its export and its erasure. */
 export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { config, client, drained, holdingScores, rescoreVisitors, purgeEventLog, setAsideEvents, cluster, drainWaitMs = DRAIN_WAIT_MS }) => {
   // `?site=` and nothing else: a parameter these routes do not take is named in a 400, not ignored (an erasure with a
@@ -119,6 +127,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   const policies = new Map(config.sites.map((site) => [site.id, site.qualification]));
   // Aborted when the app starts closing (a shutdown): an erasure or export waiting for the log stops waiting in time.
   const stopping = new AbortController();
+  // Every export and erasure waiting for the log listens to it: more than ten at once are not a leak.
+  setMaxListeners(Infinity, stopping.signal);
   app.addHook('preClose', async () => stopping.abort());
   const countsBots = (site: string) => siteCountsBots(config, site);
 
@@ -161,6 +171,13 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
    * erasure, or when an erased browser came back since: what it sent after is an anonymous visitor's, kept
    * (`cameBack`: whether it did, when the caller looked already).
    */
+  async function erasedDuring(reply: FastifyReply, site: string, id: string, since: number): Promise<boolean> {
+    const at = await erasedAt(client, site, id);
+    if (at === undefined || Date.parse(at) < since - ERASURE_RUNS_MS) return false;
+    reply.code(404).send({ error: `the person of "${id}" on site "${site}" was erased at ${at}: nothing of theirs is kept`, code: 'already_erased', erasedAt: at });
+    return true;
+  }
+
   async function answeredErased(reply: FastifyReply, site: string, id: string, cameBack?: boolean): Promise<boolean> {
     const at = await erasedAt(client, site, id);
     if (at === undefined || (visitorOfId(id) && (cameBack ?? (await findVisitor(client, site, id)) !== undefined))) return false;
@@ -237,10 +254,22 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
 
   const currentQualification = (site: string, leadId: string) => qualificationOf(client, policies.get(site)!, site, leadId);
 
+  /**
+   * The erasures under way on this collector, by `site/id` of each id of the person (its lead ids, its browsers' `v_`
+   * ids): a read of the person waits for the erasure to end, then finds them gone (404 already_erased), where it read a
+   * half-erased person (an export with the scores, notes and alerts but no events, a lead page with a score and no
+   * events). An erasure another collector runs is caught after the reads (erasedDuring).
+   */
+  const erasing = new Map<string, Promise<unknown>>();
+  const erasureOver = async (site: string, id: string) => {
+    await erasing.get(`${site}/${id}`);
+  };
+
   app.get('/api/leads/:id', async (request, reply) => {
     const site = siteOf(request, reply);
     if (site === undefined) return;
     const id = storedLeadId((request.params as { id: string }).id);
+    await erasureOver(site, id);
     // The lead is found within, beside the reads that need its id alone.
     const page = await leadPage(client, config.sites.find((candidate) => candidate.id === site)!, id);
     // An alert's link, or a bookmark, to a lead whose visits went to another email given later in the same visit (a
@@ -320,9 +349,13 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   app.get('/api/leads/:id/export', async (request, reply) => {
     // An export without them would miss what the person did last, or the person themselves, just arrived.
     if (!(await siteOnceDrained(request, reply, 'nothing was exported'))) return;
+    const site = siteOf(request, reply);
+    if (site === undefined) return;
+    await erasureOver(site, storedLeadId((request.params as { id: string }).id));
+    const readFrom = Date.now();
     const found = await resolve(request, reply, 'person');
     if (!found) return;
-    const { site, lead: person } = found;
+    const { lead: person } = found;
     const [events, rejected, qualifications, storedScores, alerts] = await Promise.all([
       personEvents(client, site, person),
       // Picked as the erasure drops them from rejected.ndjson (isPersonsRow).
@@ -331,6 +364,8 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       personStoredScores(client, site, person),
       personAlerts(client, site, person),
     ]);
+    // Erased by another collector while these were read: part of them may be gone already, and the rest soon.
+    if (await erasedDuring(reply, site, person.id, readFrom)) return;
     const qualificationHistory = [...qualifications].flatMap(([leadId, records]) => records.map((record) => ({ leadId, ...ownerOrNull(record) })));
     reply.header('content-disposition', `attachment; filename="hearth-${person.id}.json"`);
     // An anonymous visitor has no email: `null`, as a field of no value reads, rather than an empty text.
@@ -352,7 +387,14 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     const person = await oneAtATime(`${first.site}/${first.lead.id}`, () => holdingScores(async () => {
       const found = await resolve(request, reply, 'person');
       if (!found) return;
-      await eraseLead(client, found.site, found.lead, cluster);
+      const erasure = eraseLead(client, found.site, found.lead, cluster);
+      const ids = [found.lead.id, ...found.lead.leadIds, ...found.lead.visitorIds.map((visitor) => `v_${visitor}`)].map((id) => `${found.site}/${id}`);
+      const over = erasure.catch(() => {});
+      for (const id of ids) erasing.set(id, over);
+      void over.then(() => {
+        for (const id of ids) if (erasing.get(id) === over) erasing.delete(id);
+      });
+      await erasure;
       // The log still holds the records it stored, the person's among them, and the refused events it set aside.
       await purgeEventLog?.(isPersonsRow(found.site, found.lead));
       // The others who shared a computer with them: the visits left on it are theirs again to share out.

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leadIdOf } from '../../collector/api/lead-store.ts';
 import { newApiToken } from '../../collector/auth/tokens.ts';
 import { batchToRows } from '../../collector/ingest/rows.ts';
-import { erasureFilter } from '../../collector/ingest/erasures.ts';
+import { END_OF_TIME, erasureFilter } from '../../collector/ingest/erasures.ts';
 import { createWalSink, REJECTED_FILE } from '../../collector/ingest/wal.ts';
 import { batchOfRows } from '../../collector/ingest/wal-records.ts';
 import type { WireBatch } from '../../collector/ingest/wire.ts';
@@ -355,6 +355,39 @@ describe('erasing a person', () => {
     await drained(server);
     expect(await count('events WHERE visitor_id = {visitor:String}', { visitor })).toBe(0);
     expect((await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`)).status).toBe(404);
+  });
+
+  it('answers an export or the lead page read while the erasure runs with the whole person, or 404 already_erased: never half of them', async () => {
+    const visitor = newVisitor();
+    const email = `half.${visitor}@umbrella.test`;
+    await post(visitor, [...Array.from({ length: 50 }, (_, i) => view(60 - i, '/pricing')), form(5, { email, job_title: 'CFO', company: 'Umbrella' }, 'demo-request')]);
+    await drained(server);
+    const id = leadIdOf(email);
+    const deletion = erase(id);
+    let erased = false;
+    void deletion.then(() => (erased = true));
+    const seen: string[] = [];
+    while (!erased) {
+      const [exported, page] = await Promise.all([getJson(server, `/api/leads/${id}/export?site=acme`), getJson(server, `/api/leads/${id}?site=acme`)]);
+      seen.push(exported.status === 200 ? `export: ${exported.body.events.length} events` : `export: ${exported.body.code}`);
+      seen.push(page.status === 200 ? `page: ${page.body.events} events` : `page: ${page.body.code}`);
+    }
+    expect((await deletion).status).toBe(200);
+    // An export of their scores, notes and alerts without their events, or a page with a score and no events, was read
+    // between two of the erasure's deletions.
+    expect(seen.filter((answer) => !/^(export|page): (51 events|already_erased)$/.test(answer))).toEqual([]);
+  });
+
+  it('answers 404 already_erased to an export that read the person while another collector erased them', async () => {
+    const visitor = newVisitor();
+    const email = `elsewhere.${visitor}@umbrella.test`;
+    await post(visitor, [view(10, '/pricing'), form(5, { email }, 'demo-request')]);
+    await drained(server);
+    const id = leadIdOf(email);
+    // Another collector's erasure, recorded first as every erasure is, its deletions still to run.
+    const recorded = { site_id: 'acme', visitor_id: '', session_id: '', lead_id: id, until: toClickHouseTime(END_OF_TIME), erased_at: toClickHouseTime(Date.now()) };
+    await server.client.insert({ table: 'erasures', values: [recorded], format: 'JSONEachRow' });
+    expect(await getJson(server, `/api/leads/${id}/export?site=acme`)).toMatchObject({ status: 404, body: { code: 'already_erased' } });
   });
 
   it('erases the alerts, stored scores and history of the email they corrected', async () => {
