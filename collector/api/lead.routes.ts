@@ -15,7 +15,7 @@ import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import type { ClusterTarget } from '../store/cluster-ddl.ts';
 import { currentSnapshots, leadSnapshots, type StoredScore } from '../../scoring/snapshots.ts';
 import { saysNothing, withTitleStandIn } from '../../scoring/normalize.ts';
-import { isoTime } from '../../scoring/sql.ts';
+import { isoTime, timeOf } from '../../scoring/sql.ts';
 import { toProblems, type Problem } from '../config/issues.ts';
 import { requireRole } from '../auth/roles.ts';
 import { bodyless, noBody } from '../hooks/no-body.hook.ts';
@@ -171,9 +171,13 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
    * erasure, or when an erased browser came back since: what it sent after is an anonymous visitor's, kept
    * (`cameBack`: whether it did, when the caller looked already).
    */
-  async function erasedDuring(reply: FastifyReply, site: string, id: string, since: number): Promise<boolean> {
+  /**
+   * The 404 of a person an erasure recorded since ERASURE_RUNS_MS before `since` (when the reads began) took while they
+   * were read, unless the latest of their events was received after it (they came back).
+   */
+  async function erasedDuring(reply: FastifyReply, site: string, id: string, since: number, latestReceived: number): Promise<boolean> {
     const at = await erasedAt(client, site, id);
-    if (at === undefined || Date.parse(at) < since - ERASURE_RUNS_MS) return false;
+    if (at === undefined || Date.parse(at) < since - ERASURE_RUNS_MS || latestReceived >= Date.parse(at)) return false;
     reply.code(404).send({ error: `the person of "${id}" on site "${site}" was erased at ${at}: nothing of theirs is kept`, code: 'already_erased', erasedAt: at });
     return true;
   }
@@ -364,8 +368,10 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       personStoredScores(client, site, person),
       personAlerts(client, site, person),
     ]);
-    // Erased by another collector while these were read: part of them may be gone already, and the rest soon.
-    if (await erasedDuring(reply, site, person.id, readFrom)) return;
+    // Erased by another collector while these were read: part of them may be gone already, and the rest soon. Not a
+    // person who came back since (an event received after the erasure): what is read then is theirs after it.
+    const latestReceived = Math.max(-Infinity, ...events.map((event) => (typeof event.received_at === 'string' ? timeOf(event.received_at) : -Infinity)));
+    if (await erasedDuring(reply, site, person.id, readFrom, latestReceived)) return;
     const qualificationHistory = [...qualifications].flatMap(([leadId, records]) => records.map((record) => ({ leadId, ...ownerOrNull(record) })));
     reply.header('content-disposition', `attachment; filename="hearth-${person.id}.json"`);
     // An anonymous visitor has no email: `null`, as a field of no value reads, rather than an empty text.
