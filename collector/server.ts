@@ -315,7 +315,7 @@ async function startOn(
     const startProblem = preparation.problem();
     if (startProblem) app.log.warn({ problem: startProblem }, 'the store is not prepared: events are kept in the write-ahead log until ClickHouse answers');
     const { recovered } = sink.status();
-    if (recovered.checkpointProblem) app.log.error({ problem: recovered.checkpointProblem }, 'the write-ahead log checkpoint is unreadable: every segment left is replayed (events already stored are not stored twice)');
+    if (recovered.checkpointProblem) app.log.error({ problem: recovered.checkpointProblem }, 'the write-ahead log checkpoint cannot be used: every segment left is replayed (events already stored are not stored twice)');
     for (const { setAside, stretches } of recovered.corrupt) {
       app.log.error({ setAside, stretches }, 'the write-ahead log held corrupt bytes between intact records (a disk fault, not a crash): the intact records are replayed, the segment as it was is set aside');
     }

@@ -100,11 +100,14 @@ export class SegmentLog {
   static async open(dir: string, segmentBytes: number): Promise<{ log: SegmentLog; backlog: RecoveredBacklog; arrivals: Arrivals }> {
     // The owner's alone, as its files are (PRIVATE).
     privateDir(dir);
-    const { saved, problem } = await readCheckpoint(dir);
+    const checkpointRead = await readCheckpoint(dir);
     const seqs = (await readdir(dir))
       .map(segmentSeq)
       .filter((seq) => seq !== null)
       .sort((a, b) => a - b);
+    // A checkpoint no run writes: past the last segment, or past the end of its own (a wal/ restored in part, a file
+    // written by hand). Taken as it was, it deleted the segments before it, or skipped their records, and said nothing.
+    const { saved, problem } = await withinTheLog(dir, checkpointRead, seqs);
     const segments: Segment[] = [];
     const backlog: RecoveredBacklog = { rows: 0, bytes: 0, tornBytes: 0, corrupt: [], ...(problem && { checkpointProblem: problem }) };
     let firstPending: LogPosition | undefined;
@@ -116,7 +119,9 @@ export class SegmentLog {
         await unlink(path);
         continue;
       }
-      const bytes = await readFile(path);
+      const bytes = await readFile(path).catch((err: NodeJS.ErrnoException) => {
+        throw Object.assign(new Error(`cannot read the write-ahead log's segment ${path} (${err.code ?? err.message}): it holds accepted events not yet stored; give the collector's user access to it, or move it out of ${dir} to start without them`), { code: err.code });
+      });
       // A record of an older log says not when it came: as old as its segment's last write, at least.
       const written = Math.round((await stat(path)).mtimeMs);
       const from = seq === saved.segment ? Math.min(saved.offset, bytes.length) : 0;
@@ -252,6 +257,10 @@ export class SegmentLog {
       if (position.offset >= segment.end) {
         const next = this.segments[index + 1];
         if (!segment.sealed || !next) break;
+        // A read ends with its segment: once stored, the segment is deleted (deleteDrained), its room given back. Going
+        // on into the next, an insert too large for a disk left with little room was tried again and again, while
+        // inserting the segment's last records alone would have freed the whole of it.
+        if (records.length > 0) return { records, bytes, end: position, capped: true };
         position = { segment: next.seq, offset: 0 };
         continue;
       }
@@ -267,7 +276,9 @@ export class SegmentLog {
         parsed = parseRecords(region);
       }
       if (parsed.records.length === 0) {
-        throw new Error(`write-ahead log ${segment.path} is corrupt at byte ${position.offset}, inside records that were committed`);
+        // The intact records before it are stored first.
+        if (records.length > 0) return { records, bytes, end: position, capped: true };
+        throw new Error(`write-ahead log ${segment.path} is corrupt at byte ${position.offset}, inside records that were committed: restart the collector to set the damaged stretch aside and store the intact records after it`);
       }
       records.push(...parsed.records);
       bytes += parsed.intactBytes;
@@ -316,10 +327,17 @@ export class SegmentLog {
     return this.segments.every((segment) => segment.seq > seq);
   }
 
-  /** Deletes the segments wholly before the checkpoint. One that cannot be deleted is kept, to be tried again next time. */
+  /**
+   * Deletes the segments wholly before the checkpoint, the one it ends included once sealed. One that cannot be deleted
+   * is kept, to be tried again next time.
+   */
   async deleteDrained(): Promise<void> {
     let failure: unknown;
-    for (const segment of this.segments.filter((segment) => segment.seq < this.checkpointed.segment)) {
+    const { segment: at, offset } = this.checkpointed;
+    // A sealed segment the checkpoint ends was kept until an insert of the next one's records succeeded: on a full disk,
+    // one that needed room the kept segment held, so never.
+    const drained = (segment: Segment) => segment.seq < at || (segment.seq === at && segment.sealed && offset >= segment.end && segment !== this.active.segment);
+    for (const segment of this.segments.filter(drained)) {
       try {
         await unlink(segment.path);
       } catch (err) {
@@ -463,6 +481,23 @@ async function isAt(handle: FileHandle, path: string): Promise<boolean> {
 }
 
 /** The checkpoint, or the log's start (every segment replayed, which stores nothing twice) with why it is unreadable. */
+/** The checkpoint, or the start of the log with a problem when it points past the last segment or past its own end. */
+async function withinTheLog(dir: string, read: { saved: LogPosition; problem?: string }, seqs: number[]): Promise<{ saved: LogPosition; problem?: string }> {
+  const { saved } = read;
+  const last = seqs.at(-1);
+  if (read.problem || last === undefined || (saved.segment === 0 && saved.offset === 0)) return read;
+  const path = join(dir, CHECKPOINT_FILE);
+  const replayed = 'every segment left is replayed (events already stored are not stored twice)';
+  if (saved.segment > last) {
+    return { saved: { segment: 0, offset: 0 }, problem: `${path} points past the log's last segment (${segmentName(saved.segment)}, the last is ${segmentName(last)}): ${replayed}` };
+  }
+  if (seqs.includes(saved.segment)) {
+    const size = (await stat(join(dir, segmentName(saved.segment)))).size;
+    if (saved.offset > size) return { saved: { segment: 0, offset: 0 }, problem: `${path} points past the end of ${segmentName(saved.segment)} (byte ${saved.offset} of ${size}): ${replayed}` };
+  }
+  return read;
+}
+
 async function readCheckpoint(dir: string): Promise<{ saved: LogPosition; problem?: string }> {
   const path = join(dir, CHECKPOINT_FILE);
   let text: string;

@@ -213,6 +213,7 @@ export async function createWalSink({
       // Said once when refusing starts, and once when it ends (below), not at every refused batch.
       if (refusedBytes === 0) log.warn({ pendingBytes, maxBytes }, 'the write-ahead log is full (HEARTH_WAL_MAX_MB): events are refused (503) until ClickHouse takes them');
       refusedBytes = Math.max(refusedBytes, record.length, largeBatch);
+      wakeDrainer();
       return Promise.reject(unavailable('the write-ahead log is full (HEARTH_WAL_MAX_MB) while ClickHouse catches up; retry later', 'log_full'));
     }
     if (refusedBytes > 0) log.info({ pendingBytes, maxBytes }, 'the write-ahead log has room again; events are accepted');
@@ -342,7 +343,8 @@ export async function createWalSink({
     // A purge needs the checkpoint moved past the segment it sealed, even with nothing left to read.
     if (purgeWaiters.length > 0) return true;
     if (unreadRows === 0) return false;
-    return unreadRows >= flushRows || drainWaiters.length > 0 || closing || performance.now() - unreadSince >= flushMs;
+    // Half full is due too: a small quota with a long flush interval refused events while ClickHouse sat idle.
+    return unreadRows >= flushRows || drainWaiters.length > 0 || closing || performance.now() - unreadSince >= flushMs || pendingBytes >= maxBytes / 2;
   }
 
   /** Sleeps until woken (new rows, a drain request, close) or `ms` passes. */

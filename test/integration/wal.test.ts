@@ -224,6 +224,14 @@ describe('write-ahead log sink', () => {
     await second.close();
   });
 
+  it('drains at once when half full, whatever the flush interval: a small quota never fills while ClickHouse waits', async () => {
+    const wal = await openWal({ dir: newWalDir(), maxBytes: 64 * 1024, flushMs: 60_000, flushRows: 1_000_000 });
+    const visitor = newVisitor();
+    while (wal.status().pendingBytes < 32 * 1024) await wal.write(rowsOf(visitor, 20));
+    await expect.poll(() => wal.status().pendingRows, { timeout: 5_000 }).toBe(0);
+    await wal.close();
+  });
+
   it('stays full for small batches too once it refuses, until there is room for a large one: no 503 and 200 by turns', async () => {
     const clickHouse = flakyClient();
     clickHouse.failing = true;

@@ -51,9 +51,15 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const record = (visitor: string, rows = 1) =>
   encodeRecord(Array.from({ length: rows }, () => ({ site_id: 'acme', visitor_id: visitor, is_bot: 0, email: '' }) as EventRow));
 
+/** The visitors of every record committed, read as the drainer reads them: a segment at a time. */
 const visitorsIn = async (log: SegmentLog) => {
-  const batch = await log.read({ segment: 0, offset: 0 }, 1 << 20);
-  return batch.records.map((intact) => /"visitor_id":"([^"]+)"/.exec(intact.payload.toString())![1]);
+  const visitors: string[] = [];
+  for (let from = { segment: 0, offset: 0 }; ; ) {
+    const batch = await log.read(from, 1 << 20);
+    if (batch.records.length === 0) return visitors;
+    visitors.push(...batch.records.map((intact) => /"visitor_id":"([^"]+)"/.exec(intact.payload.toString())![1]!));
+    from = batch.end;
+  }
 };
 
 /** Waits until `count` fsyncs are held. */
@@ -168,19 +174,75 @@ describe('the write-ahead log file', () => {
     await log.close();
   });
 
-  it('ends a read whose byte budget runs out at the end of a sealed segment at the start of the next one', async () => {
+  it('ends a read with its segment, which a checkpoint there lets go before anything of the next is stored', async () => {
     const size = record('a').length;
-    const { log } = await SegmentLog.open(dir, size);
-    await log.append(record('a'));
-    await log.append(record('b'));
-    const first = await log.read({ segment: 0, offset: 0 }, size);
-    expect(first.records).toHaveLength(1);
-    // A checkpoint there lets the first segment go, and needs no new write to move on.
-    expect(first.end).toEqual({ segment: log.committedEnd.segment, offset: 0 });
-    const second = await log.read(first.end, size);
+    const { log } = await SegmentLog.open(dir, size * 2);
+    for (const visitor of ['a', 'b', 'c']) await log.append(record(visitor));
+    // The budget would take all three: the read stops at the first segment's end, for its room to be given back once
+    // its records are stored (on a full disk, an insert of the next segment's records too may find no room).
+    const first = await log.read({ segment: 0, offset: 0 }, 1 << 20);
+    expect([first.records.length, first.end, first.capped]).toEqual([2, { segment: 1, offset: size * 2 }, true]);
+    await log.checkpoint(first.end);
+    await log.deleteDrained();
+    expect(readdirSync(dir).filter((name) => name.endsWith('.wal'))).toEqual(['segment-000000000002.wal']);
+    const second = await log.read(first.end, 1 << 20);
     expect(second.records).toHaveLength(1);
     expect(second.end).toEqual(log.committedEnd);
     await log.close();
+    // A restart from that checkpoint, its segment gone, reads on from the next.
+    const reopened = await SegmentLog.open(dir, 1 << 20);
+    expect([await visitorsIn(reopened.log), reopened.backlog.checkpointProblem]).toEqual([['c'], undefined]);
+    await reopened.log.close();
+  });
+
+  it('stores the intact records read before corrupt bytes it finds while running, then names the file and what to do', async () => {
+    const size = record('a').length;
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    for (const visitor of ['a', 'b', 'c']) await log.append(record(visitor));
+    const path = join(dir, 'segment-000000000001.wal');
+    const bytes = readFileSync(path);
+    bytes[size + 30]! ^= 0xff;
+    writeFileSync(path, bytes);
+    const before = await log.read({ segment: 0, offset: 0 }, 1 << 20);
+    expect([before.records.length, before.end]).toEqual([1, { segment: 1, offset: size }]);
+    await expect(log.read(before.end, 1 << 20)).rejects.toThrow(`write-ahead log ${path} is corrupt at byte ${size}, inside records that were committed: restart the collector to set the damaged stretch aside and store the intact records after it`);
+    await log.close();
+  });
+
+  it('replays every segment, and says why, from a checkpoint past the last segment or past its own end (a wal/ restored in part)', async () => {
+    const size = record('a').length;
+    const { log } = await SegmentLog.open(dir, size * 2);
+    for (const visitor of ['a', 'b', 'c']) await log.append(record(visitor));
+    await log.close();
+    const checkpoint = join(dir, 'checkpoint.json');
+    // The last segment is the one the writer below opened to write in, empty.
+    const last = () => readdirSync(dir).filter((name) => name.startsWith('segment-')).sort().at(-1);
+    const cases: [{ segment: number; offset: number }, () => string][] = [
+      [{ segment: 99, offset: 0 }, () => `${checkpoint} points past the log's last segment (segment-000000000099.wal, the last is ${last()}): every segment left is replayed (events already stored are not stored twice)`],
+      [{ segment: 1, offset: 999_999 }, () => `${checkpoint} points past the end of segment-000000000001.wal (byte 999999 of ${size * 2}): every segment left is replayed (events already stored are not stored twice)`],
+    ];
+    for (const [position, said] of cases) {
+      const writer = await SegmentLog.open(dir, size * 2);
+      await writer.log.checkpoint(position);
+      await writer.log.close();
+      const problem = said();
+      // The segments it pointed past were deleted, or their records skipped, and nothing was said.
+      const reopened = await SegmentLog.open(dir, 1 << 20);
+      expect([reopened.backlog.rows, reopened.backlog.checkpointProblem]).toEqual([3, problem]);
+      expect(await visitorsIn(reopened.log)).toEqual(['a', 'b', 'c']);
+      await reopened.log.close();
+    }
+  });
+
+  it('names a segment it cannot read at start, and what to do about it', async () => {
+    const { log } = await SegmentLog.open(dir, 1 << 20);
+    await log.append(record('a'));
+    await log.close();
+    // A directory where a segment should be: unreadable as a file, whoever runs the tests (root reads any file).
+    mkdirSync(join(dir, 'segment-000000000007.wal'));
+    await expect(SegmentLog.open(dir, 1 << 20)).rejects.toThrow(
+      `cannot read the write-ahead log's segment ${join(dir, 'segment-000000000007.wal')} (EISDIR): it holds accepted events not yet stored; give the collector's user access to it, or move it out of ${dir} to start without them`,
+    );
   });
 
   it('replays the intact records around corrupt bytes, and sets the segment as it was aside', async () => {
