@@ -87,14 +87,18 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
   });
 
   const passwordChecks = fewAtOnce(PASSWORD_CHECKS, WAITING_LOGINS);
-  // The lockouts already logged, until their window ends (ms); a flood of addresses stops adding past LOCKOUTS_KEPT.
-  const lockoutsSaid = new Map<string, number>();
-  const firstRefusal = (key: string, ttlMs: number): boolean => {
+  // The lockouts already logged, until their window ends (ms): a user's, always (there are as many as users), and the
+  // others (addresses, names that are no user's) up to LOCKOUTS_KEPT, past which a flood of them is not logged one by
+  // one. Kept apart, so that a flood of addresses cannot silence the lockout of a user's name.
+  const usersSaid = new Map<string, number>();
+  const othersSaid = new Map<string, number>();
+  const firstRefusal = (key: string, ttlMs: number, ofUser: boolean): boolean => {
+    const said = ofUser ? usersSaid : othersSaid;
     const now = Date.now();
-    if ((lockoutsSaid.get(key) ?? 0) > now) return false;
-    if (lockoutsSaid.size >= LOCKOUTS_KEPT) for (const [said, until] of lockoutsSaid) if (until <= now) lockoutsSaid.delete(said);
-    if (lockoutsSaid.size >= LOCKOUTS_KEPT) return false;
-    lockoutsSaid.set(key, now + ttlMs);
+    if ((said.get(key) ?? 0) > now) return false;
+    if (said.size >= LOCKOUTS_KEPT) for (const [logged, until] of said) if (until <= now) said.delete(logged);
+    if (!ofUser && said.size >= LOCKOUTS_KEPT) return false;
+    said.set(key, now + ttlMs);
     return true;
   };
 
@@ -141,10 +145,11 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
     ] as const) {
       const count = await counter(request);
       if (!count.isAllowed && count.isExceeded) {
-        if (firstRefusal(`${limit} ${count.key}`, count.ttl)) {
+        // The name only when it is a user's; an address is not logged.
+        const user = limit === 'per_user' && access.isUser(parsed.data.name) ? parsed.data.name : null;
+        if (firstRefusal(`${limit} ${count.key}`, count.ttl, user !== null)) {
           // Said once a window: past the attempts logged as refused, a lockout of a user's name (someone guessing its
-          // password) went unseen. The name only when it is a user's; an address is not logged.
-          const user = limit === 'per_user' && access.isUser(parsed.data.name) ? parsed.data.name : null;
+          // password) went unseen.
           request.log.warn({ audit: 'login', outcome: 'locked', limit, user }, `login attempts ${limit === 'per_user' ? `for ${user ?? 'a name that is no user'}` : 'from an address'} refused for ${Math.ceil(count.ttlInSeconds / 60)} min: more than ${count.max} in ${LOGIN_WINDOW_MS / 60_000} min`);
         }
         reply.header('retry-after', String(count.ttlInSeconds));

@@ -96,4 +96,32 @@ describe("the log's record of who did what", () => {
       await hearth.stop();
     }
   });
+
+  it("logs a user's lockout even after a flood of addresses' lockouts filled what is logged one by one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-'));
+    const config = join(dir, 'hearth.config.json');
+    const passwordHash = await hashPassword('ada-erases-on-request', { N: 2 ** 10, r: 8, p: 1 });
+    writeFileSync(config, JSON.stringify({ server: { trustProxy: true }, sites: [{ id: 'acme', origins: [ORIGIN] }], users: [{ name: 'ada', role: 'admin', passwordHash }], limits: { loginAttemptsPerUser: 3, loginAttemptsPerIp: 1 } }));
+    const hearth = await startHearthProcess(['--config', config], { HEARTH_DATA_DIR: freshDataDir(), HEARTH_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' });
+    try {
+      const login = (name: string, from: string) =>
+        fetch(`${hearth.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': from }, body: JSON.stringify({ name, password: 'a guess' }) }).then((response) => response.status);
+      // 1,100 addresses (IPv6 gives anyone as many), each locked out at its second attempt.
+      for (let start = 0; start < 1100; start += 50) {
+        await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+          const from = `10.9.${(start + i) >> 8}.${(start + i) & 255}`;
+          await login(`nobody-${start + i}`, from);
+          expect(await login(`nobody-${start + i}`, from)).toBe(429);
+        }));
+      }
+      const statuses: number[] = [];
+      for (let i = 1; i <= 5; i++) statuses.push(await login('ada', `10.7.2.${i}`));
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      const lockedAda = () => hearth.output().split('\n').filter((line) => line.includes('"outcome":"locked"') && line.includes('"user":"ada"'));
+      for (let tries = 0; lockedAda().length < 1 && tries < 50; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(lockedAda()).toHaveLength(1);
+    } finally {
+      await hearth.stop();
+    }
+  });
 });
