@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../collector/server.ts';
@@ -85,6 +86,8 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
           { id: 'acme-docs', name: 'Acme developer documentation portal (EMEA, staging)', origins: ['https://docs.acme.test'] },
         ],
         users: await configUsers(Object.values(USERS)),
+        // Each test logs in afresh, more often than a person's ten attempts in 15 minutes.
+        limits: { loginAttemptsPerUser: 100, loginAttemptsPerIp: 100 },
       }),
       launchChromium(),
     ]);
@@ -291,6 +294,60 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     release();
     await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
     await page.unroute(list);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it("shows on a phone each lead's score, name, temperature, status, owner and last visit with no sideways scroll, and writes or calls a lead with a tap", async () => {
+    const email = `phone.${newVisitor()}@umbrella.test`;
+    await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/pricing`, k: 'demo-request', p: { 'email  email': email, 'phone  tel': '+33 6 12 34 56 78' } })] });
+    await drained(server);
+    const { page, problems } = await openPage(browser, { width: 390, height: 844 });
+    await logIn(page, server.url, USERS.ada);
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    const row = page.locator('table.leads tbody tr', { hasText: email });
+    await row.waitFor();
+    // The columns a phone has room for; the lead's temperature and status shown under its name instead of in theirs.
+    expect(await page.locator('table.leads thead th:visible').allTextContents()).toEqual(['Score', 'Lead', 'Owner', 'Last seen']);
+    expect(await row.locator('th .badge:visible').allTextContents()).toEqual([expect.stringMatching(/^(Hot|Warm|Cold)$/), expect.stringMatching(/^(MQL|Lead)$/)]);
+    const fits = await page.locator('table.leads').evaluate((element) => ({ table: element.scrollWidth, shown: element.closest('.table-scroll')!.clientWidth }));
+    expect(fits.table).toBeLessThanOrEqual(fits.shown);
+    mkdirSync('test-results/screenshots', { recursive: true });
+    await page.screenshot({ path: 'test-results/screenshots/phone-leads.png' });
+
+    await row.getByRole('link', { name: email }).click();
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    expect(await page.getByRole('link', { name: email }).getAttribute('href')).toBe(`mailto:${email}`);
+    expect(await page.getByRole('link', { name: '+33 6 12 34 56 78' }).getAttribute('href')).toBe('tel:+33612345678');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('prints a lead with every event of its timeline and without the controls, its bars in their colours', async () => {
+    // Forty visits' pages: more than the timeline's box shows on a screen, where it scrolls.
+    const email = `printed.${newVisitor()}@umbrella.test`;
+    const visitor = newVisitor();
+    const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
+    await postBatch(server, { s: 'acme', v: visitor, e: [...Array.from({ length: 40 }, (_, i) => wireEvent({ u: `${SITE_ORIGIN}/pricing?page=${i}`, t: minutesAgo(60 - i) })), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(5), p: { 'email  email': email } })] });
+    await drained(server);
+    const { page, problems } = await openPage(browser, { width: 1280, height: 800 });
+    await logIn(page, server.url, USERS.ada);
+    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=${encodeURIComponent(email)}`);
+    await page.getByRole('link', { name: email }).click();
+    await page.locator('.timeline li').nth(30).waitFor();
+    expect(await page.locator('.timeline-scroll').evaluate((timeline) => timeline.scrollHeight > timeline.clientHeight)).toBe(true);
+    await page.emulateMedia({ media: 'print' });
+    const printed = await page.evaluate(() => {
+      const timeline = document.querySelector('.timeline-scroll')!;
+      const bar = document.querySelector('.bar-fill')!;
+      return {
+        topbar: getComputedStyle(document.querySelector('.topbar')!).display,
+        buttons: [...document.querySelectorAll('button')].filter((button) => getComputedStyle(button).display !== 'none').length,
+        timelineCut: timeline.scrollHeight > timeline.clientHeight,
+        barColours: getComputedStyle(bar).printColorAdjust,
+      };
+    });
+    expect(printed).toEqual({ topbar: 'none', buttons: 0, timelineCut: false, barColours: 'exact' });
     expect(problems).toEqual([]);
     await page.context().close();
   });

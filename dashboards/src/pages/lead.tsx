@@ -126,7 +126,16 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
       <div class="lead-header">
         <div>
           <h1 tabIndex={-1}>{name}</h1>
-          <p class="muted">{[name !== data.email ? data.email : '', subtitle].filter(Boolean).join(' · ')}</p>
+          <p class="muted">
+            {/* A tap writes to them, on a phone between meetings as at a desk. */}
+            {data.email && (
+              <>
+                <a href={`mailto:${data.email}`}>{data.email}</a>
+                {subtitle && ' · '}
+              </>
+            )}
+            {subtitle}
+          </p>
         </div>
         <div class="lead-status" role="group" aria-label="Status">
           {data.score !== null && (
@@ -162,7 +171,7 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
             {Object.entries(profile).map(([field, value]) => (
               <div key={field}>
                 <dt>{humanize(field)}</dt>
-                <dd>{value}</dd>
+                <dd>{PHONE_FIELD.test(field) && callable(value) ? <a href={`tel:${callable(value)}`}>{value}</a> : value}</dd>
               </div>
             ))}
             {/* A lead with no score has no first touch worked out (its visits are an automated browser's). */}
@@ -237,6 +246,14 @@ function ScoreParts({ lead }: { lead: LeadDetail }) {
  * When the scoring rules changed under the lead's score: the score moved then with the rules, not with anything the lead
  * did, which the chart alone would let a salesperson think.
  */
+/** A form field that holds a phone number, by its name ("phone", "Téléphone", "mobile", "tel"). */
+const PHONE_FIELD = /phone|t[ée]l[ée]?phone|^tel\b|mobile|portable|cell/i;
+/** A phone number as a tel: link dials it (digits and a leading +), or '' when it holds too few digits to be one. */
+const callable = (value: string) => {
+  const number = value.replace(/(?!^\+)[^\d]/g, '');
+  return number.replace(/\D/g, '').length >= 6 ? number : '';
+};
+
 function RulesChanges({ history }: { history: NonNullable<LeadDetail['scoreHistory']> }) {
   const changes = history.flatMap((point, i) => (point.rulesChanged && i > 0 ? [{ at: point.at, from: history[i - 1]!.score, to: point.score }] : []));
   if (changes.length === 0) return null;
