@@ -166,11 +166,13 @@ function withPageGroupChanges(changes: RuleChanges, current: PageGroups, candida
   return { ...changes, settings: [...changes.settings, ...moved] };
 }
 
-const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
+/** A count as the other commands print them, grouped by thousands ("7,647"). */
+const count = (n: number) => n.toLocaleString('en-US');
+const signed = (n: number) => (n > 0 ? `+${count(n)}` : count(n));
 /** A lead's state under a rule set that does not score it (countBots differs). */
 const NOT_SCORED = 'not scored';
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const percent = (part: number, whole: number, ratio: number | null) => (ratio === null ? '—' : `${Math.round(ratio * 100)}% (${part}/${whole})`);
+const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
+const percent = (part: number, whole: number, ratio: number | null) => (ratio === null ? '—' : `${Math.round(ratio * 100)}% (${count(part)}/${count(whole)})`);
 
 /** The report as a person reads it in a terminal. */
 export function formatBacktest(run: BacktestRun): string {
@@ -187,7 +189,7 @@ export function formatBacktest(run: BacktestRun): string {
   const unscored = report.onlyCurrent > 0 || report.onlyCandidate > 0;
   if (unscored) {
     out.push(
-      `(${report.onlyCurrent} of them scored by the current rules only, ${report.onlyCandidate} by the candidate only: countBots differs;`,
+      `(${count(report.onlyCurrent)} of them scored by the current rules only, ${count(report.onlyCandidate)} by the candidate only: countBots differs;`,
       ' below, such a lead is "not scored" under the other rules, and newly or no longer MQL if it is one under those that score it)',
     );
   }
@@ -204,26 +206,26 @@ export function formatBacktest(run: BacktestRun): string {
   table(
     [
       ['', 'current', 'candidate', 'change'],
-      ...TEMPERATURES.map((t) => [t, String(report.temperatures[t].current), String(report.temperatures[t].candidate), signed(report.temperatures[t].candidate - report.temperatures[t].current)]),
-      ...(unscored ? [[NOT_SCORED, String(report.onlyCandidate), String(report.onlyCurrent), signed(report.onlyCurrent - report.onlyCandidate)]] : []),
+      ...TEMPERATURES.map((t) => [t, count(report.temperatures[t].current), count(report.temperatures[t].candidate), signed(report.temperatures[t].candidate - report.temperatures[t].current)]),
+      ...(unscored ? [[NOT_SCORED, count(report.onlyCandidate), count(report.onlyCurrent), signed(report.onlyCurrent - report.onlyCandidate)]] : []),
     ],
     [12, 8, 9, 6],
   );
 
-  out.push('', `Movements (rows: current, columns: candidate): ${report.moved} of ${report.leads} change temperature, ${report.rescored} change score`);
+  out.push('', `Movements (rows: current, columns: candidate): ${count(report.moved)} of ${count(report.leads)} change temperature, ${count(report.rescored)} change score`);
   const states: Standing[] = unscored ? [...STANDINGS] : [...TEMPERATURES];
   const label = (state: Standing) => (state === 'notScored' ? NOT_SCORED : state);
-  table([['', ...states.map(label)], ...states.map((from) => [label(from), ...states.map((to) => String(report.movements[from][to]))])], [12, 5, 5, 5, NOT_SCORED.length]);
+  table([['', ...states.map(label)], ...states.map((from) => [label(from), ...states.map((to) => count(report.movements[from][to]))])], [12, 5, 5, 5, NOT_SCORED.length]);
   // What applying the rules sends sales: nothing at once, then a "became hot" alert at each newly hot lead's next visit.
   const newlyHot = states.filter((from) => from !== 'hot').reduce((sum, from) => sum + report.movements[from].hot, 0);
   if (newlyHot > 0) {
     out.push(
-      `  Applied, these rules alert nobody at once; ${newlyHot === 1 ? 'the lead they make hot alerts' : `each of the ${newlyHot} leads they make hot alerts`} sales ("hot") at its next visit, within the site's alerts.maxPerHour (a fifth of it kept for demo requests) and cooldown`,
+      `  Applied, these rules alert nobody at once; ${newlyHot === 1 ? 'the lead they make hot alerts' : `each of the ${count(newlyHot)} leads they make hot alerts`} sales ("hot") at its next visit, within the site's alerts.maxPerHour (a fifth of it kept for demo requests) and cooldown`,
     );
   }
 
   out.push('', 'MQL volume (hot, or asked for a demo)');
-  out.push(`  ${report.mql.current} → ${report.mql.candidate} (${signed(report.mql.candidate - report.mql.current)}): ${report.mql.entering} newly MQL, ${report.mql.leaving} no longer MQL`);
+  out.push(`  ${count(report.mql.current)} → ${count(report.mql.candidate)} (${signed(report.mql.candidate - report.mql.current)}): ${count(report.mql.entering)} newly MQL, ${count(report.mql.leaving)} no longer MQL`);
 
   out.push('', 'Leads whose score or temperature changes most');
   if (!report.topMovers.length) out.push('  none: every lead keeps its score and temperature');
@@ -236,7 +238,7 @@ export function formatBacktest(run: BacktestRun): string {
   }
 
   const { prospects, disqualified } = report.outcomes;
-  out.push('', `Known outcomes: ${plural(prospects, 'prospect')}, ${disqualified} disqualified (sales' verdicts)`);
+  out.push('', `Known outcomes: ${plural(prospects, 'prospect')}, ${count(disqualified)} disqualified (sales' verdicts)`);
   if (!prospects && !disqualified) out.push('  none yet: qualify leads (POST /api/leads/:id/qualification) to measure precision and recall');
   else {
     const cells = (p: Prediction) => [percent(p.truePositives, p.selected, p.precision), percent(p.truePositives, prospects, p.recall)];

@@ -13,7 +13,7 @@ import { DEMO_SITE_ID, hearthVersion, packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
 import { clusterTarget, prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
-import { MigrationRefused, migrationScript, readMigrations } from './store/migrate.ts';
+import { MigrationRefused, migrationScript, readMigrations, unappliedMigrations } from './store/migrate.ts';
 import { eventExpired, freshRetentionStatements } from './store/retention.ts';
 import { historySlices } from './demo/history.ts';
 import { listedLeads, rulesOf, scoreOfSnapshot, sitePatterns } from './api/scores.ts';
@@ -597,6 +597,8 @@ type SiteCommand<T = undefined> = (context: {
   client: ClickHouseClient;
   /** What the command's `check` made of its input. */
   checked: T;
+  /** Aborted by a SIGINT or SIGTERM, for a command that stops at a point of its own (demo). */
+  stop: AbortSignal;
 }) => Promise<void>;
 
 /** The config, and the site a command is for: `--site`, else the config's only one, or `fallback`'s. */
@@ -632,7 +634,7 @@ const writtenRules = (raw: unknown, index: number): unknown => (isRecord(raw) &&
  * reads and refuses the command's own input first: the embedded store admits one process, so a bad file is named
  * even while `hearth start` holds it.
  */
-async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig, config: HearthConfig, raw: unknown) => T, fallback?: (config: HearthConfig) => string | undefined): Promise<void> {
+async function withSite<T = undefined>(options: Options, command: SiteCommand<T>, check?: (site: SiteConfig, config: HearthConfig, raw: unknown) => T, fallback?: (config: HearthConfig) => string | undefined, stop: AbortSignal = new AbortController().signal): Promise<void> {
   const { config, site, raw } = chooseSite(options, fallback);
   const checked = check?.(site, config, raw) as T;
   const store = storeFromEnv(config.storage, false, options.configFile);
@@ -646,7 +648,13 @@ async function withSite<T = undefined>(options: Options, command: SiteCommand<T>
   }
   const client = createStoreClient(store);
   try {
-    await command({ options, config, site, store, client, checked });
+    // A store an earlier release wrote (an upgrade before `hearth migrate` or `start`): its tables lack what this one
+    // reads, and the scoring query's 4 KB was quoted back with ClickHouse's "Unknown expression identifier".
+    if (command !== writeDemoHistory) {
+      const pending = await unappliedMigrations(client);
+      if (pending.length > 0) throw new StoreError(`${describeStore(store)} has migrations not applied yet (${pending.join(', ')}): run \`hearth migrate\` or \`hearth start\`, which applies them, first`);
+    }
+    await command({ options, config, site, store, client, checked, stop });
   } catch (err) {
     throw await explainedStoreFailure(err, store, 'use');
   } finally {
@@ -665,7 +673,7 @@ function hostForPeople(host: string): string {
 const DEMO_SLICE = 2000;
 const DEMO_PROGRESS_MS = 5000;
 
-const writeDemoHistory: SiteCommand = async ({ options, config, site, store, client }) => {
+const writeDemoHistory: SiteCommand = async ({ options, config, site, store, client, stop }) => {
   await prepareStore(client, store, config.storage?.retentionDays);
   // Made-up visitors and leads in a real site would sit in every figure, list and MQL count, and could only be taken
   // out one lead at a time: only into the demo site (of a config that serves it) or a site that holds nothing yet. A
@@ -707,6 +715,8 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
   console.log(`writing ${counted(history.days, 'day')} of ${counted(visitors, 'visitor')} for site "${site.id}"…`);
   let said = Date.now();
   for (const rows of historySlices(history, DEMO_SLICE)) {
+    // Stopped (Ctrl-C): at the end of a slice, each visitor written whole; those written are scored below all the same.
+    if (stop.aborted) break;
     // Each slice holds its visitors' whole history: their identities are as old as their latest visit, as a collector
     // would have kept them (else a retention would expire at once the leads who gave their email long ago).
     await insertEvents(client, rows, { wholeHistory: true });
@@ -724,6 +734,12 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
   await refreshStoredScores(config, store, client);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const kept = expired > 0 ? `; ${counted(expired, 'event')} older than storage.retentionDays (${retentionDays}) not kept` : '';
+  if (stop.aborted) {
+    // Their leads are scored: lists and figures hold them whole. A site other than the demo site takes no second run.
+    const again = config.serveDemoSite && site.id === DEMO_SITE_ID ? 'run it again to write them all (those written are not written twice)' : `site "${site.id}" holds them now, so \`hearth demo\` writes no more into it: a whole history needs a store of its own (HEARTH_DATA_DIR=another directory)`;
+    console.error(`hearth: stopped by ${stop.reason} after writing ${formatCount(written)} of ${counted(visitors, 'visitor')} (${counted(events, 'event')}, ${counted(leads, 'lead')}, scored) for site "${site.id}" to ${describeStore(store)}${kept}; ${again}`);
+    return;
+  }
   console.log(`wrote ${counted(events, 'event')} of ${counted(visitors, 'visitor')} (${counted(leads, 'lead')}) for site "${site.id}" in ${seconds} s to ${describeStore(store)}${kept}`);
 };
 
@@ -805,8 +821,12 @@ const printScores: SiteCommand = async ({ options, config, site, store, client }
     // a score of 29.
     weightiestReasons(lead.reasons).map((reason) => `${reason.rule} ${reason.points > 0 ? '+' : ''}${reason.points}`).join(', '),
   ]);
-  console.log(['score', 'temp', 'stage', 'lead'.padEnd(width), 'top reasons'].join('  '));
-  for (const row of rows) console.log(row.join('  '));
+  // In a terminal narrower than a row, the reasons are cut to fit, never the email: a wrapped row put its reasons under
+  // the next one's score. Piped (a file, less -S), rows are whole.
+  const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
+  const fitted = (line: string) => (columns && line.length > columns ? `${line.slice(0, Math.max(columns - 1, width + 22))}…` : line);
+  console.log(fitted(['score', 'temp', 'stage', 'lead'.padEnd(width), 'top reasons'].join('  ')));
+  for (const row of rows) console.log(fitted(row.join('  ')));
   const more = scores.length < page.total ? `, the ${formatCount(scores.length)} best shown (--limit N for more)` : '';
   console.log(`${counted(page.total, 'lead')} on site "${site.id}"${more}`);
 };
@@ -909,9 +929,10 @@ function strayArgument(rest: string[], command: string): void {
 
 export async function main(argv: string[], loading?: LoadSignals): Promise<number> {
   const [command, ...rest] = argv;
-  // `hearth start` and `hearth migrate` take the signals over, and stop as they would a moment later; the other
-  // commands have begun nothing, and leave the signals their default action.
-  if (command !== 'start' && command !== 'migrate') {
+  // `hearth start`, `migrate`, `demo` and `score` take the signals over: the first two and `demo` stop as they would a
+  // moment later, `score` says what it leaves; the other commands write nothing, and leave the signals their default
+  // action.
+  if (command !== 'start' && command !== 'migrate' && command !== 'demo' && command !== 'score') {
     const first = loading?.first();
     if (first) {
       console.error(`hearth: stopped by ${first} before it began`);
@@ -961,15 +982,35 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
       case 'migrate':
         return await runMigrations(options.configFile, options.configGiven, loading, options.print);
       case 'score':
+        // Rescoring cannot stop part-way: a stop ends it, saying what it leaves.
+        onStopSignals(
+          loading,
+          (signal) => {
+            process.stderr.write(`hearth: stopped by ${signal} while storing scores: the leads it stored have their new scores, the others those of before, until the next \`hearth score\` or \`hearth start\` rescores them all\n`);
+            process.removeAllListeners(signal);
+            process.kill(process.pid, signal);
+          },
+          () => 'exiting at once',
+        );
         await withSite(options, printScores);
         return 0;
       case 'backtest':
         await withSite(options, printBacktest, (site, config, raw) => backtestRules(options, site, config, raw));
         return 0;
-      case 'demo':
+      case 'demo': {
+        const stopping = new AbortController();
+        onStopSignals(
+          loading,
+          (signal) => {
+            process.stderr.write(`hearth: ${signal}: stopping once the visitors being written are, then scoring those written; ${signal} again exits at once\n`);
+            stopping.abort(signal);
+          },
+          () => 'exiting at once: the visitors written so far stay, their leads scored at the next `hearth score` or `hearth start`',
+        );
         // The demo site, of a config that serves it among others.
-        await withSite(options, writeDemoHistory, undefined, (config) => (config.serveDemoSite && config.sites.some((candidate) => candidate.id === DEMO_SITE_ID) ? DEMO_SITE_ID : undefined));
-        return 0;
+        await withSite(options, writeDemoHistory, undefined, (config) => (config.serveDemoSite && config.sites.some((candidate) => candidate.id === DEMO_SITE_ID) ? DEMO_SITE_ID : undefined), stopping.signal);
+        return stopping.signal.aborted ? 128 + osConstants.signals[stopping.signal.reason as NodeJS.Signals] : 0;
+      }
       case 'schema':
         console.log(JSON.stringify(configJsonSchema(), null, 2));
         return 0;

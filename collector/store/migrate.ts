@@ -121,6 +121,16 @@ export function migrationScript(migrations: Migration[], cluster: ClusterTarget 
  * cluster, the same files run as cluster DDL (cluster-ddl.ts) and the ledger is replicated to every node, so a
  * migration one collector applied counts for all.
  */
+/** The migrations a store that has Hearth's ledger has not had yet, by name; none for a store without it (never migrated). */
+export async function unappliedMigrations(client: Pick<ClickHouseClient, 'query'>, migrations: Migration[] = readMigrations()): Promise<string[]> {
+  const ledger = await client.query({ query: 'EXISTS TABLE hearth_migrations', format: 'JSONEachRow' });
+  const [{ result } = { result: 0 }] = await ledger.json<{ result: number | string }>();
+  if (Number(result) !== 1) return [];
+  const rows = await client.query({ query: 'SELECT version FROM hearth_migrations', format: 'JSONEachRow' });
+  const applied = new Set((await rows.json<{ version: number | string }>()).map((row) => Number(row.version)));
+  return migrations.filter((migration) => !applied.has(migration.version)).map((migration) => migration.name);
+}
+
 export async function migrate(client: ClickHouseClient, migrations: Migration[] = readMigrations(), cluster?: ClusterTarget, { stop, onPending, onMigration, onApplied }: MigrateOptions = {}): Promise<string[]> {
   // Every file is transformed before anything runs, so one that cannot be leaves the database untouched.
   const { ledger, statementsOf } = plannedStatements(migrations, cluster);

@@ -2,6 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readlinkSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createStoreClient } from '../../collector/store/client.ts';
+import { migrate, readMigrations } from '../../collector/store/migrate.ts';
+import { spawnClickHouseHttp } from '../support/clickhouse-http-process.ts';
 import { freshDataDir } from '../support/data-dir.ts';
 import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
 
@@ -224,6 +227,26 @@ describe('hearth backtest on a store that was never migrated', () => {
     expect(code).toBe(1);
     expect(stderr).toBe(`hearth: embedded ClickHouse (chDB) in ${dataDir}/clickhouse holds no Hearth tables yet: run \`hearth migrate\` or \`hearth start\` first\n`);
     expectNoStack(stderr);
+  });
+});
+
+describe('hearth score and backtest on a store an earlier release migrated', () => {
+  it('name the migrations not applied yet and `hearth migrate`, not the scoring query ClickHouse could not run', async () => {
+    const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
+    try {
+      // As a Hearth of before its last two migrations left it: an upgrade, and no `hearth migrate` or `start` since.
+      const client = createStoreClient({ dataDir: freshDataDir(), url: clickhouse.url });
+      const migrations = readMigrations();
+      await migrate(client, migrations.slice(0, -2));
+      await client.close();
+      const pending = migrations.slice(-2).map((migration) => migration.name).join(', ');
+      for (const args of [['score', '--config', CONFIG], ['backtest', '--config', CONFIG, '--rules', RULES]]) {
+        const { code, stderr } = await runHearth(args, { CLICKHOUSE_URL: clickhouse.url, HEARTH_DATA_DIR: freshDataDir() });
+        expect([code, stderr], args[0]).toEqual([1, `hearth: ClickHouse at ${new URL(clickhouse.url).origin}, database default has migrations not applied yet (${pending}): run \`hearth migrate\` or \`hearth start\`, which applies them, first\n`]);
+      }
+    } finally {
+      await clickhouse.stop();
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freshDataDir } from '../support/data-dir.ts';
-import { runHearth, startHearthProcess } from '../support/hearth-process.ts';
+import { runHearth, spawnHearth, startHearthProcess } from '../support/hearth-process.ts';
 import { companySizeOf } from '../../scoring/normalize.ts';
 import { defaultRules } from '../../scoring/rules.ts';
 
@@ -29,6 +29,23 @@ describe('hearth demo', () => {
     } finally {
       await hearth.stop();
     }
+  });
+
+  it('stops at Ctrl-C once the visitors being written are, scores those written, and says how far it got', async () => {
+    const dataDir = freshDataDir();
+    const demo = spawnHearth(['demo', '--config', 'test/fixtures/hearth.demo.json', '--visitors', '200000', '--seed', '7'], { HEARTH_DATA_DIR: dataDir });
+    for (let tries = 0; !demo.output().includes('writing 90 days of 200,000 visitors') && tries < 600; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+    demo.signal('SIGINT');
+    // It stopped silently with 130, its visitors' leads never scored.
+    expect(await demo.exited).toEqual({ code: 130, signal: null });
+    const said = /hearth: stopped by SIGINT after writing ([\d,]+) of 200,000 visitors \(([\d,]+) events, ([\d,]+) leads, scored\) for site "demo" to .*; run it again to write them all \(those written are not written twice\)/.exec(demo.output());
+    expect(said, demo.output()).not.toBeNull();
+    const written = Number(said![1]!.replaceAll(',', ''));
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(200_000);
+    // Their leads are listed, scored, as the demo's own would be.
+    const score = await runHearth(['score', '--config', 'test/fixtures/hearth.demo.json', '--json', '--limit', '1'], { HEARTH_DATA_DIR: dataDir });
+    expect(JSON.parse(score.stdout).total).toBe(Number(said![3]!.replaceAll(',', '')));
   });
 
   it('prints the best leads with `hearth score`, as a table or as JSON, and only as many as asked', async () => {

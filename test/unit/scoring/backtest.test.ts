@@ -232,6 +232,14 @@ describe('a lead only one rule set scores', () => {
 });
 
 describe('the printed backtest', () => {
+  it('groups its counts by thousands, as hearth score and demo print theirs', () => {
+    const many = (score: number) => Array.from({ length: 1200 }, (_, i) => lead(`l${i}`, score));
+    const text = printed({ current: many(20), candidate: many(40), outcomes: none });
+    expect(text[1]).toMatch(/^1,200 identified leads, scored as of /);
+    expect(after(text, 'Leads per temperature', 3)).toEqual(['current candidate change', 'cold 1,200 0 -1,200', 'warm 0 1,200 +1,200']);
+    expect(text).toContain('Movements (rows: current, columns: candidate): 1,200 of 1,200 change temperature, 1,200 change score');
+  });
+
   it('never cuts an email address in the movers table: a cut address looks like another, real one', () => {
     const email = 'hugo.lovelace.1147@massivedynamic.example.com';
     const run = runOf({ current: [lead('hugo', 20, { email })], candidate: [lead('hugo', 40, { email })], outcomes: none });
