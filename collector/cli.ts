@@ -15,6 +15,9 @@ import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, w
 import { clusterTarget, prepareStore, sayWaiting, withStorageConfig } from './store/prepare.ts';
 import { MigrationRefused, migrationScript, readMigrations, unappliedMigrations } from './store/migrate.ts';
 import { eventExpired, freshRetentionStatements } from './store/retention.ts';
+import { copyStore, countedRows, IMPORTED_TABLES } from './store/import.ts';
+import { createWalSink } from './ingest/wal.ts';
+import { erasureFilter } from './ingest/erasures.ts';
 import { historySlices } from './demo/history.ts';
 import { listedLeads, rulesOf, scoreOfSnapshot, sitePatterns } from './api/scores.ts';
 import { currentQualifications } from './api/lead-store.ts';
@@ -52,10 +55,12 @@ Commands:
             print a new API token and the hash to put in the config's "tokens" (by default my-machine, marketing)
   demo      write a realistic synthetic history of the demo site into the store (hearth must not be running
             on the same HEARTH_DATA_DIR: the embedded engine allows one process per data directory)
+  import    copy an embedded store (--from DIR, the HEARTH_DATA_DIR it ran with, Hearth stopped) into the ClickHouse
+            server CLICKHOUSE_URL names, which holds no events yet: to move from the embedded default to a server
   help [COMMAND], --version  this text (one command's part); Hearth's version
 
 Options (a command refuses the ones it does not take):
-  --config FILE   the config file (default: hearth.config.json); start, migrate, score, backtest, demo, rules
+  --config FILE   the config file (default: hearth.config.json); start, migrate, score, backtest, demo, rules, import
   start: --port N (default: the config's server.port, else 8787; 0 picks a free port), --host HOST (default: the
             config's server.host, else 127.0.0.1)
   score: --site ID (needed when the config has several sites), --json, --limit N (leads to print, default 50, all with --json)
@@ -66,6 +71,7 @@ Options (a command refuses the ones it does not take):
             (leads that move most to list, default 10, all with --json), --site ID (needed when the config has
             several sites), --json
   rules: --site ID (needed when the config has several sites)
+  import: --from DIR (required: the data directory of the embedded store to copy)
 
 Environment:
   HEARTH_DATA_DIR       where embedded data lives (default: .hearth)
@@ -126,6 +132,7 @@ const COMMAND_OPTIONS = {
   schema: [],
   rules: ['config', 'site'],
   'hash-password': [],
+  import: ['config', 'from'],
 } as const;
 type Command = keyof typeof COMMAND_OPTIONS;
 const takesConfig = (command: Command) => (COMMAND_OPTIONS[command] as readonly string[]).includes('config');
@@ -177,6 +184,7 @@ function readOptions(command: Command, given: string[]) {
       rules: { type: 'string' },
       since: { type: 'string' },
       print: { type: 'boolean' },
+      from: { type: 'string' },
     },
     strict: true,
   });
@@ -189,7 +197,7 @@ function readOptions(command: Command, given: string[]) {
       throw new UsageError(`--${flag} is not an option of "hearth ${command}" (${takes})`);
     }
   }
-  const text = (flag: 'config' | 'host' | 'site' | 'rules') => {
+  const text = (flag: 'config' | 'host' | 'site' | 'rules' | 'from') => {
     if (values[flag] === '') throw new UsageError(`--${flag} needs a value, got ""`);
     return values[flag];
   };
@@ -237,6 +245,7 @@ function readOptions(command: Command, given: string[]) {
     rulesFile: text('rules'),
     since: date('since', values.since),
     print: values.print ?? false,
+    from: text('from'),
   };
 }
 type Options = ReturnType<typeof readOptions>;
@@ -922,6 +931,72 @@ async function runMigrations(configFile: string, configGiven: boolean, loading: 
   }
 }
 
+/**
+ * `hearth import --from DIR`: the embedded store of DIR (Hearth stopped there), what its write-ahead log still held
+ * stored first, copied into the ClickHouse server of CLICKHOUSE_URL, migrated first, which must hold no events: a
+ * store moves from the embedded default to a server whole, its people erased kept out, its scores' history, sales'
+ * qualifications and alerts with it.
+ */
+async function importEmbeddedStore(options: Options, loading: LoadSignals | undefined): Promise<number> {
+  const config = options.configGiven || existsSync(options.configFile) ? loadConfig(options.configFile) : undefined;
+  if (!options.from) throw new UsageError('--from DIR is required: the data directory of the embedded store to copy (the HEARTH_DATA_DIR Hearth ran with there)');
+  const from = resolve(options.from);
+  const target = storeFromEnv(config?.storage, false, options.configFile);
+  if (!target.url) throw new ConfigError('hearth import copies into the ClickHouse server CLICKHOUSE_URL names: set it (and CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE) as the collectors will run with it');
+  if (!existsSync(join(from, 'clickhouse'))) throw new StoreError(`nothing is stored in ${from}: the embedded store ${join(from, 'clickhouse')} does not exist (--from names the HEARTH_DATA_DIR Hearth ran with)`);
+  const stopping = new AbortController();
+  onStopSignals(
+    loading,
+    (signal) => {
+      process.stderr.write(`hearth: ${signal}: stopping after the rows being copied; ${signal} again exits at once\n`);
+      stopping.abort(signal);
+    },
+    () => 'exiting at once: the server holds part of the copy',
+  );
+  const sourceStore = { dataDir: from };
+  const source = createStoreClient(sourceStore);
+  const server = createStoreClient(target);
+  const where = describeStore(target);
+  let copying = false;
+  try {
+    // The source at this release's schema, so both sides have the same columns; what its log kept (a kill -9) stored.
+    await prepareStore(source, sourceStore, 'unchanged').catch(async (err: unknown) => {
+      throw await explainedStoreFailure(err, sourceStore, 'use');
+    });
+    const wal = await createWalSink({ dir: join(from, 'wal'), client: source, maxBytes: Number.MAX_SAFE_INTEGER, log: { info() {}, warn() {}, error() {} }, erasures: erasureFilter(source) });
+    const kept = wal.status().pendingRows;
+    if (kept > 0) console.log(`storing the ${counted(kept, 'event')} the write-ahead log of ${from} kept…`);
+    await wal.drained();
+    await wal.close();
+    await prepareStore(server, target, config ? config.storage?.retentionDays : 'unchanged').catch(async (err: unknown) => {
+      throw await explainedStoreFailure(err, target, 'migrate');
+    });
+    const held = await countedRows(server, 'events');
+    if (held > 0) throw new RefusedError(`${where} already holds ${counted(held, 'event')}: hearth import copies into a database that holds none, where two histories cannot mix (a new CLICKHOUSE_DATABASE, or the one a stopped import began: drop it and import again)`);
+    console.log(`copying ${from} into ${where}…`);
+    copying = true;
+    let said = Date.now();
+    const copied = await copyStore(source, server, {
+      stop: stopping.signal,
+      onProgress: ({ table, rows, of }) => {
+        if (Date.now() - said < DEMO_PROGRESS_MS) return;
+        console.log(`  ${table}: ${formatCount(rows)} of ${counted(of, 'row')}`);
+        said = Date.now();
+      },
+    });
+    console.log(`copied ${IMPORTED_TABLES.map((table) => `${table} ${formatCount(copied[table])}`).join(', ')} rows into ${where}: start the collectors with CLICKHOUSE_URL set as here (docs/operations.md)`);
+    return 0;
+  } catch (err) {
+    if (stopping.signal.aborted && err === stopping.signal.reason) {
+      console.error(`hearth: stopped by ${stopping.signal.reason}${copying ? `: ${where} holds part of the copy; drop its tables (or the database) and import again` : ' before copying anything'}`);
+      return 128 + osConstants.signals[stopping.signal.reason as NodeJS.Signals];
+    }
+    throw await explainedStoreFailure(err, target, 'import into');
+  } finally {
+    await Promise.all([source.close(), server.close()]);
+  }
+}
+
 /** Refuses what follows a command that takes nothing more (`hearth --version extra`), as the other commands do. */
 function strayArgument(rest: string[], command: string): void {
   if (rest[0] !== undefined) throw new UsageError(`"hearth ${command}" takes no "${rest[0]}"`);
@@ -932,7 +1007,7 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
   // `hearth start`, `migrate`, `demo` and `score` take the signals over: the first two and `demo` stop as they would a
   // moment later, `score` says what it leaves; the other commands write nothing, and leave the signals their default
   // action.
-  if (command !== 'start' && command !== 'migrate' && command !== 'demo' && command !== 'score') {
+  if (command !== 'start' && command !== 'migrate' && command !== 'demo' && command !== 'score' && command !== 'import') {
     const first = loading?.first();
     if (first) {
       console.error(`hearth: stopped by ${first} before it began`);
@@ -1019,6 +1094,8 @@ export async function main(argv: string[], loading?: LoadSignals): Promise<numbe
         return 0;
       case 'hash-password':
         return await hashPasswordCommand();
+      case 'import':
+        return await importEmbeddedStore(options, loading);
     }
   } catch (err) {
     if (err instanceof ConfigError || err instanceof RefusedError) {

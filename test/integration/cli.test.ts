@@ -55,7 +55,7 @@ describe('hearth CLI', () => {
     expect(unknown.code).toBe(2);
     // The reason and the commands, last on the screen: not scrolled away by the whole usage.
     expect(unknown.stderr).toBe(
-      'hearth: unknown command "serve"; the commands are start, migrate, score, backtest, demo, schema, rules, hash-password, new-token, help, version\n(hearth help lists every command\'s options)\n',
+      'hearth: unknown command "serve"; the commands are start, migrate, score, backtest, demo, schema, rules, hash-password, import, new-token, help, version\n(hearth help lists every command\'s options)\n',
     );
     const badPort = await runHearth(['start', '--port', 'abc']);
     // A bad option: the reason, last, not scrolled away by the usage.
