@@ -6,6 +6,8 @@ import { buildApp } from './app.ts';
 import { firstStartAdmin, mergeUsers, replacedAdminWarning, usersFromEnvironment, type FirstAdmin } from './auth/accounts.ts';
 import type { UserEntry } from './auth/users.ts';
 import { ConfigError, refuseUnrunnablePatterns } from './config/load.ts';
+import { formatPath } from './config/issues.ts';
+import { unknownSitesOf } from './auth/users.ts';
 import { rulesOf, sitePatterns } from './api/scores.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
@@ -164,7 +166,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   options.stop?.throwIfAborted();
   const store = withStorageConfig(options.store, config.storage);
   // A bad HEARTH_USERS or tuning variable is refused before anything is opened.
-  const configuredUsers = mergeUsers(config.users, usersFromEnvironment());
+  const fromEnvironment = usersFromEnvironment();
+  const unknownSites = unknownSitesOf(fromEnvironment, config.sites.map((site) => site.id));
+  if (unknownSites.length > 0) throw new ConfigError(`invalid HEARTH_USERS:\n${unknownSites.map((problem) => `  HEARTH_USERS${formatPath(problem.path)}: ${problem.message}`).join('\n')}`);
+  const configuredUsers = mergeUsers(config.users, fromEnvironment);
   const env = collectorEnv();
   // Over HTTP, nothing else keeps a second collector off this data directory and its write-ahead log (the embedded
   // engine refuses a second process by itself).

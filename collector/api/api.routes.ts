@@ -53,6 +53,20 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     if (problems.length) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems });
   });
 
+  // A login or a token limited to some sites (users[].sites, tokens[].sites) reads and changes those alone, and learns
+  // no other site's name: an agency's client sees its own site. A site left out is its only one, when it has one.
+  app.addHook('preValidation', async (request, reply) => {
+    const allowed = request.user?.sites;
+    if (!allowed || request.routeOptions.url === '/api/dashboard/sites') return;
+    const query = request.query as Record<string, unknown>;
+    if (query.site === undefined) {
+      if (allowed.length === 1) return void (query.site = allowed[0]);
+      return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: [{ path: 'site', message: `choose a site: ${allowed.join(', ')}` }] });
+    }
+    if (typeof query.site === 'string' && allowed.includes(query.site)) return;
+    return reply.code(403).send({ error: `${request.user!.name} has no site "${String(query.site)}": its sites are ${allowed.join(', ')}`, code: 'site_forbidden' });
+  });
+
   // Lists are large (a CRM's sync reads 1,000 leads a page: 786 KB of JSON on the demo site, 92 KB compressed), so the
   // answers under /api are compressed when the client accepts it, off the event loop (zlib's thread pool); small ones
   // (an error, a qualification) are not worth it.

@@ -21,7 +21,7 @@ export interface DashboardApiOptions {
   config: HearthConfig;
   client: ClickHouseClient;
   /** Who logs in (the config's users, HEARTH_USERS, the first-start admin): the sales and admins may own leads. */
-  users: { name: string; role: string }[];
+  users: { name: string; role: string; sites?: string[] | undefined }[];
 }
 
 /** The longest period one view covers: a daily series of a year stays a few hundred points. */
@@ -122,7 +122,13 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
   const sitesById = new Map(config.sites.map((site) => [site.id, site]));
   // The owner field stays free text (a CRM's owners need no login here), but suggests these: a typo in an owner
   // would send its email alerts to an address nobody reads.
-  const owners = users.filter((user) => user.role === 'sales' || user.role === 'admin').map((user) => user.name).sort();
+  const owners = users.filter((user) => user.role === 'sales' || user.role === 'admin');
+  // To a login limited to some sites, its sites alone, and the owners who work on one of them (or on every site).
+  const ownersFor = (sites: string[] | undefined) =>
+    owners
+      .filter((user) => !sites || !user.sites || user.sites.some((site) => sites.includes(site)))
+      .map((user) => user.name)
+      .sort();
   const periodQuery = z.object({ site: siteParam(config), ...periodFields }).strict().superRefine(checkPeriod);
 
   /**
@@ -152,7 +158,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
   }
 
   app.get('/api/dashboard/sites', async (request): Promise<SitesResponse> => ({
-    sites: config.sites.map((site) => ({
+    sites: config.sites.filter((site) => !request.user?.sites || request.user.sites.includes(site.id)).map((site) => ({
       id: site.id,
       name: site.name ?? site.id,
       qualification: { framework: site.qualification.framework, required: site.qualification.required ?? [...FRAMEWORKS[site.qualification.framework]] },
@@ -161,7 +167,7 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     })),
     frameworks: FRAMEWORKS,
     user: request.user,
-    owners,
+    owners: ownersFor(request.user?.sites),
   }));
 
   app.get('/api/dashboard/summary', async (request, reply) => {

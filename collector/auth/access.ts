@@ -38,7 +38,7 @@ export function createAccess({ adminToken, users, tokens, sessions }: AccessOpti
     // Without the white space around it: a header cannot carry that (HTTP strips it), and a secret made from a file
     // (kubectl create secret --from-file) ends with the file's newline, which made the token match nothing.
     { hash: hashToken(adminToken.trim()), value: { name: ADMIN_TOKEN_NAME, role: 'admin', via: 'token' } },
-    ...tokens.map((token) => ({ hash: token.tokenHash, value: { name: token.name, role: token.role, via: 'token' as const } })),
+    ...tokens.map((token) => ({ hash: token.tokenHash, value: { name: token.name, role: token.role, via: 'token' as const, ...(token.sites && { sites: token.sites }) } })),
   ]);
   // Made now, not on the first unknown name, so that first attempt takes no longer than the others.
   const decoy = decoyPasswordHash(users.map((user) => user.passwordHash));
@@ -50,7 +50,7 @@ export function createAccess({ adminToken, users, tokens, sessions }: AccessOpti
       const user = session && usersByName.get(session.name);
       // The role is read from the current users at each request: a role changed in the config applies at once.
       if (!session || !user || credentialOf(user) !== session.credential) return undefined;
-      return { user: { name: user.name, role: user.role, via: 'session' }, session };
+      return { user: { name: user.name, role: user.role, via: 'session', ...(user.sites && { sites: user.sites }) }, session };
     },
     async checkPassword(name, password) {
       const user = usersByName.get(name);

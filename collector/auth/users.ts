@@ -11,9 +11,17 @@ export interface HearthUser {
   name: string;
   role: Role;
   via: 'session' | 'token';
+  /** The sites it may read and change (users[].sites, tokens[].sites); every site when absent. */
+  sites?: string[];
 }
 
 const roleSchema = z.enum(ROLES, { message: `expected one of ${ROLES.join(', ')}` });
+/**
+ * The sites a login or a token may read and change, the others' leads and names hidden from it (an agency's client
+ * sees its own site); every site when left out. Each must be a configured site (checked with the sites: config/schema.ts).
+ */
+const sitesSchema = z.array(z.string()).min(1, { message: 'name one site at least, or leave sites out for every site' }).optional();
+
 const nameSchema = z.string().regex(/^[\w.@+-]{1,100}$/, { message: 'a name is 1–100 letters, digits, ".", "_", "-", "@" or "+", e.g. "ada" or "ada@acme.com"' });
 
 /**
@@ -42,6 +50,7 @@ export const userSchema = z
     role: roleSchema,
     // The shape first; then the cost of a well-formed hash.
     passwordHash: hashField(PASSWORD_HASH_PATTERN, (hash) => (PASSWORD_HASH_PATTERN.test(hash) ? passwordHashProblem(hash) : PASSWORD_HASH_SHAPE)),
+    sites: sitesSchema,
   })
   .strict();
 
@@ -54,8 +63,16 @@ export const apiTokenSchema = z
       if (TOKEN_HASH_PATTERN.test(hash)) return undefined;
       return hash.startsWith(API_TOKEN_PREFIX) ? 'this is a token, not its hash: put the tokenHash `hearth new-token` printed ("sha256$…")' : TOKEN_HASH_SHAPE;
     }),
+    sites: sitesSchema,
   })
   .strict();
+
+/** The sites of `entries` (users or tokens) that are no configured site, as problems at their paths. */
+export function unknownSitesOf(entries: { sites?: string[] | undefined }[], siteIds: string[]): { path: (string | number)[]; message: string }[] {
+  return entries.flatMap((entry, i) =>
+    (entry.sites ?? []).flatMap((site, j) => (siteIds.includes(site) ? [] : [{ path: [i, 'sites', j], message: `no site "${site}" is configured; the sites are ${siteIds.join(', ')}` }])),
+  );
+}
 
 export type UserEntry = z.infer<typeof userSchema>;
 export type ApiTokenEntry = z.infer<typeof apiTokenSchema>;

@@ -4,7 +4,7 @@ import { qualificationPolicySchema } from '../../scoring/qualification.ts';
 import { unlessIssuesAt } from '../../scoring/checks.ts';
 import { PAGE_GROUP_READS, rulesSchema, unknownPageGroups } from '../../scoring/rules.ts';
 import { alertsSchema, checkSmtpForEmail, httpUrl, smtpSchema } from '../../scoring/alerts/config.ts';
-import { apiTokensSchema, uniqueNames, userSchema } from '../auth/users.ts';
+import { apiTokensSchema, uniqueNames, unknownSitesOf, userSchema } from '../auth/users.ts';
 import { hasAsciiHost, hasValidIpv4, hasValidIpv6, hasValidLabels, hasValidPort } from '../ingest/origins.ts';
 
 /** An origin a site's pages are served from: scheme and host, optionally `:port` or `:*` for any port. The host may be
@@ -183,7 +183,13 @@ export const configSchema = z
     tokens: apiTokensSchema.default([]),
   })
   .strict()
-  .superRefine(checkSmtpForEmail, unlessIssuesAt(['smtp'], ['sites', '*', 'alerts', 'destinations', '*', 'type']));
+  .superRefine(checkSmtpForEmail, unlessIssuesAt(['smtp'], ['sites', '*', 'alerts', 'destinations', '*', 'type']))
+  .superRefine((config, ctx) => {
+    const siteIds = config.sites.map((site) => site.id);
+    for (const list of ['users', 'tokens'] as const) {
+      for (const problem of unknownSitesOf(config[list], siteIds)) ctx.addIssue({ code: 'custom', path: [list, ...problem.path], message: problem.message });
+    }
+  }, unlessIssuesAt(['sites'], ['users'], ['tokens']));
 
 export type HearthConfig = z.infer<typeof configSchema>;
 export type SiteConfig = z.infer<typeof siteSchema>;

@@ -15,7 +15,9 @@ export interface MetricsOptions {
  */
 export const metricsRoute: FastifyPluginAsync<MetricsOptions> = async (app, { config, metrics }) => {
   if (!config.metrics.public) app.addHook('onRequest', requireUser);
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
+    // They count every site's traffic, by site id: not for a login limited to some sites.
+    if (!config.metrics.public && request.user?.sites) return reply.code(403).send({ error: `the metrics cover every site, and ${request.user.name} has some only`, code: 'site_forbidden' });
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });
