@@ -52,7 +52,11 @@ export interface ScorerOptions {
 
 export interface Scorer {
   /** Told of the visitors of every batch stored in ClickHouse: their leads are rescored soon after. */
-  noteStored(visitors: StoredVisitor[]): void;
+  /**
+   * `identified`: those of them whose events just stored gave an email (a form, an identify): their leads may have
+   * asked for sales, and are rescored first, in a round that starts at once (see work()).
+   */
+  noteStored(visitors: StoredVisitor[], identified?: { site_id: string; visitor_id: string }[]): void;
   /**
    * Resolves once every event accepted so far is stored and every lead it touched rescored, and the full passes under
    * way (start, hourly, rescoreAll) are done; what arrives meanwhile is not waited for (see giveUpOnFailure).
@@ -124,6 +128,9 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   let lastRoundAt = 0;
   let lastRoundMs = 0;
   const pending = new Map<string, Set<string>>();
+  // Of them, the browsers whose events gave an email: a round starts for them without waiting out the gap, and takes
+  // them first, so one site's flood of anonymous page views does not hold back another's demo request's alert.
+  const identifiedPending = new Map<string, Set<string>>();
   // Each noteStored() that adds work takes a number; `rescoredThrough` is the last whose leads a round has rescored
   // (all of them: a round takes every pending visitor). settled() waits for the number it saw, not for a quiet moment,
   // which a busy collector never has.
@@ -268,7 +275,7 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       // wait on a slow ClickHouse server take at most half the time (roundCost). A full pass
       // (start, hourly) uses the gaps, a slice at a time, so that a large site's takes no alert minutes late.
       const wait = lastRoundAt + Math.max(roundGapMs, 3 * lastRoundMs) - performance.now();
-      const touchedDue = pending.size > 0 && (wait <= 0 || closing || awaited > rescoredThrough);
+      const touchedDue = pending.size > 0 && (wait <= 0 || closing || awaited > rescoredThrough || identifiedPending.size > 0);
       if (!touchedDue && (passes.size === 0 || closing)) {
         await sleep(wait);
         continue;
@@ -299,8 +306,17 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     lastRoundAt = performance.now();
     const cpuAtStart = process.cpuUsage();
     const through = noted;
-    const touched = [...pending];
+    // The sites with a browser that gave an email first, then the quieter sites before the busier; in each, the
+    // browsers that gave an email first. Alerts go out as each chunk is rescored.
+    const first = identifiedPending;
+    const touched = [...pending]
+      .map(([siteId, visitors]): [string, Set<string>] => {
+        const urgent = first.get(siteId);
+        return [siteId, urgent ? new Set([...urgent, ...visitors]) : visitors];
+      })
+      .sort(([a, one], [b, other]) => Number(first.has(b)) - Number(first.has(a)) || one.size - other.size);
     pending.clear();
+    identifiedPending.clear();
     let stopped = false;
     try {
       for (const [siteId, visitors] of touched) {
@@ -515,15 +531,25 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
   }
 
   return {
-    noteStored(visitors) {
+    noteStored(visitors, identified = []) {
       // Automated browsers' events change no score unless the site's rules count them.
       let added = false;
+      const scorable = (site: string, isBot: number) => sites.has(site) && !unscorable.has(site) && (!isBot || countsBots.has(site));
       for (const visitor of visitors) {
-        if (sites.has(visitor.site_id) && !unscorable.has(visitor.site_id) && (!visitor.is_bot || countsBots.has(visitor.site_id))) {
+        if (scorable(visitor.site_id, visitor.is_bot)) {
           addVisitor(visitor.site_id, visitor.visitor_id);
           added = true;
         }
       }
+      const pendingOf = (site: string, visitor: string) => pending.get(site)?.has(visitor);
+      for (const { site_id, visitor_id } of identified) {
+        if (!pendingOf(site_id, visitor_id)) continue;
+        let urgent = identifiedPending.get(site_id);
+        if (!urgent) identifiedPending.set(site_id, (urgent = new Set()));
+        urgent.add(visitor_id);
+      }
+      // A round waiting out its gap starts now.
+      if (identifiedPending.size > 0) wake();
       if (added) noted++;
       kick();
     },

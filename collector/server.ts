@@ -282,7 +282,7 @@ async function startOn(
       flushMs: env.walFlushMs,
       log: walLog,
       onFlush: metrics.flushed,
-      onStored: (visitors) => scorer.noteStored(visitors),
+      onStored: (visitors, identified) => scorer.noteStored(visitors, identified),
       onInsertError: metrics.clickHouseFailed,
       erasures: erasureFilter(client, cluster),
       ready,

@@ -3,7 +3,7 @@ import { appendFile, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventRow } from './rows.ts';
-import { insertEncodedEvents, SLOW_INSERT_MS, type EventSink, type SinkStatus, type StoredVisitor } from './sink.ts';
+import { insertEncodedEvents, SLOW_INSERT_MS, type EventSink, type SinkStatus, type IdentityRow, type StoredVisitor } from './sink.ts';
 import type { ErasureFilter } from './erasures.ts';
 import { clickHouseErrorType, refusesTheCollector } from '../store/client.ts';
 import { eventExpired } from '../store/retention.ts';
@@ -36,8 +36,8 @@ export interface WalSinkOptions {
   onFlush?(durationMs: number, rows: number): void;
   /** …and of each one that failed and will be retried. */
   onInsertError?(err: unknown): void;
-  /** Given the visitors of each insert that stored them (the scorer rescores their leads). */
-  onStored?(visitors: StoredVisitor[]): void;
+  /** Given the visitors of each insert that stored them (the scorer rescores their leads), and the identity rows it stored (those browsers gave an email). */
+  onStored?(visitors: StoredVisitor[], identified: IdentityRow[]): void;
   /** Drops, before each insert, the rows of people erased meanwhile, and takes back after it those an erasure that ran while it was on its way covers (ingest/erasures.ts). */
   erasures?: ErasureFilter | undefined;
   /** Resolves once the store may take inserts (prepared: store/prepare.ts); the log is not drained before. */
@@ -412,7 +412,10 @@ export async function createWalSink({
         // Events of a person erased before they came (a phone's retry queue) are in the log's records all the same,
         // in clear, until their segment is deleted: sealed now, it is once drained, as after an erasure's purge.
         if (taken > 0 || rows < rowCount(logged)) forgetErased();
-        onStored(batches.flatMap((batch) => batch.visitors));
+        onStored(
+          batches.flatMap((batch) => batch.visitors),
+          batches.flatMap((batch) => batch.identities),
+        );
         if (failingInserts > 0) log.info({ attempts: attempt + 1, pendingRows }, 'ClickHouse accepts inserts again; draining the write-ahead log');
         failingInserts = 0;
         clickHouseReachable = true;

@@ -133,6 +133,39 @@ describe('rescoring rounds', () => {
     await scorer.close();
   });
 
+  it("rescores a browser that gave an email at once, before a busier site's visitors, without waiting out the round gap", async () => {
+    const sitesQueried: string[] = [];
+    const watching = withHook(server.client, (params) => {
+      const site = (params.query_params as { site?: unknown } | undefined)?.site;
+      if (typeof site === 'string') sitesQueried.push(site);
+    });
+    const config = parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: ['noisy', 'quiet'].map((id) => ({ id, origins: [SITE_ORIGIN], pageGroups: { pricing: ['/pricing*'] } })) }, 'test config');
+    // A gap between rounds far longer than the test: only a round that skips it can score anything after the first.
+    const scorer = createScorer({ config, client: watching, log: quiet, drained: async () => {}, dashboardUrl: () => '', roundGapMs: 120_000 });
+    await scorer.settled();
+    const first = await pricingVisitor('noisy');
+    scorer.noteStored([{ site_id: 'noisy', visitor_id: first, is_bot: 0 }]);
+    // A round now (as an erasure asks for one), the gap counted from it.
+    await scorer.rescored();
+    expect(await storedScore('noisy', first)).toHaveLength(1);
+    // Anonymous page views wait for the gap…
+    const anonymous = await Promise.all([pricingVisitor('noisy'), pricingVisitor('noisy')]);
+    scorer.noteStored(anonymous.map((visitor_id) => ({ site_id: 'noisy', visitor_id, is_bot: 0 })));
+    await sleep(1500);
+    expect(await storedScore('noisy', anonymous[0]!)).toEqual([]);
+    // …a demo request does not, and its site goes first.
+    const visitor = newVisitor();
+    const email = `demo.${visitor}@quiet.test`;
+    const form = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: Date.now() - 60_000, p: { 'email  email': email } }) as WireBatch['e'][number];
+    const rows = batchToRows({ s: 'quiet', v: visitor, e: [form] }, Date.now());
+    await insertEvents(server.client, rows);
+    const queriedBefore = sitesQueried.length;
+    scorer.noteStored([{ site_id: 'quiet', visitor_id: visitor, is_bot: 0 }], [{ site_id: 'quiet', visitor_id: visitor }]);
+    await vi.waitFor(async () => expect(await storedScore('noisy', anonymous[0]!)).toHaveLength(1), { timeout: 10_000, interval: 50 });
+    expect(sitesQueried[queriedBefore]).toBe('quiet');
+    await scorer.close();
+  });
+
   it('rescores the leads batches touch while the full pass keeps failing', async () => {
     // A large site's slice that never ends in time (the HTTP client gives up after 30 s) fails at every try.
     const failing = withHook(server.client, (params) => {
