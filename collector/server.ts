@@ -8,6 +8,7 @@ import type { UserEntry } from './auth/users.ts';
 import { ConfigError, refuseUnrunnablePatterns } from './config/load.ts';
 import { formatPath } from './config/issues.ts';
 import { unknownSitesOf } from './auth/users.ts';
+import { sharedOrigins } from './ingest/origins.ts';
 import { rulesOf, sitePatterns } from './api/scores.ts';
 import type { HearthConfig } from './config/schema.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
@@ -327,6 +328,9 @@ async function startOn(
     if (recovered.tornBytes > 0) app.log.warn({ tornBytes: recovered.tornBytes }, 'ignored a half-written record at the end of the write-ahead log (a crash mid-write; it was never acknowledged)');
     if (recovered.rows > 0) app.log.info({ rows: recovered.rows, bytes: recovered.bytes }, 'replaying events the write-ahead log kept from the last run');
     if (adminGone) app.log.warn(adminGone);
+    for (const { origin, sites } of sharedOrigins(config.sites)) {
+      app.log.warn({ origin, sites }, `origin ${origin} is allowed for sites ${sites.join(', ')}: a page there may send events to any of them (the snippet's data-site decides)`);
+    }
     const retentionDays = config.storage?.retentionDays ?? Infinity;
     for (const site of config.sites) {
       const { windowDays } = rulesOf(site);

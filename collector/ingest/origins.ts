@@ -67,3 +67,24 @@ export const hasValidLabels = (origin: string) => {
   const host = hostName(hostOf(origin));
   return host.startsWith('[') || host.split('.').every((label) => /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i.test(label));
 };
+
+/**
+ * The origins two sites both allow: one a site lists as it is (no `*`) that another's patterns take too. A page there
+ * may send to either site (the beacon's site id decides), which a config copied from one site to the next does without
+ * anyone meaning it. Wildcards that only overlap each other (`https://*.a.test` twice) are said by their own pattern.
+ */
+export function sharedOrigins(sites: readonly { id: string; origins: readonly string[] }[]): { origin: string; sites: string[] }[] {
+  const matchers = sites.map((site) => ({ id: site.id, takes: originMatcher(site.origins) }));
+  const shared = new Map<string, Set<string>>();
+  for (const site of sites) {
+    for (const origin of site.origins) {
+      const takers = matchers.filter((other) => other.id !== site.id && (other.takes(origin) || sites.find((s) => s.id === other.id)!.origins.includes(origin)));
+      if (takers.length === 0) continue;
+      const key = origin.toLowerCase();
+      const named = shared.get(key) ?? new Set([site.id]);
+      for (const taker of takers) named.add(taker.id);
+      shared.set(key, named);
+    }
+  }
+  return [...shared].map(([origin, named]) => ({ origin, sites: [...named].sort() }));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { originMatcher } from '../../../collector/ingest/origins.ts';
+import { originMatcher, sharedOrigins } from '../../../collector/ingest/origins.ts';
 
 // What /collect compares a browser's Origin header with: a configured origin matches the header as browsers send it.
 describe('a configured origin', () => {
@@ -27,5 +27,25 @@ describe('a configured origin', () => {
     const allowed = originMatcher(['http://[::1]:8080', 'https://[2001:DB8:0:0::1]', 'http://[fd00::a]:*']);
     expect(['http://[::1]:8080', 'https://[2001:db8::1]', 'http://[fd00::a]', 'http://[fd00::a]:3000'].filter(allowed)).toHaveLength(4);
     expect(['http://[::1]', 'http://[::1]:9', 'http://[::2]:8080', 'https://[2001:db8::1]:8443', 'http://[fd00::a0]'].filter(allowed)).toEqual([]);
+  });
+});
+
+describe('origins two sites both allow', () => {
+  it('names each with its sites: one listed twice, one another site takes by a wildcard, the same wildcard twice', () => {
+    const sites = [
+      { id: 'client00', origins: ['https://www.client00.example'] },
+      // A copy-paste of client00's origin.
+      { id: 'client01', origins: ['https://www.client01.example', 'https://www.client00.example'] },
+      { id: 'client20', origins: ['https://*.agency.example'] },
+      { id: 'client21', origins: ['https://*.agency.example'] },
+      { id: 'client22', origins: ['https://shop.agency.example'] },
+      { id: 'client23', origins: ['http://localhost:*'] },
+    ];
+    expect(sharedOrigins(sites)).toEqual([
+      { origin: 'https://www.client00.example', sites: ['client00', 'client01'] },
+      { origin: 'https://*.agency.example', sites: ['client20', 'client21'] },
+      { origin: 'https://shop.agency.example', sites: ['client20', 'client21', 'client22'] },
+    ]);
+    expect(sharedOrigins(sites.slice(0, 1))).toEqual([]);
   });
 });
