@@ -678,9 +678,9 @@ function hostForPeople(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-/** `hearth demo` writes its history this many visitors at a time, and says how far it got at most this often. */
+/** `hearth demo` writes its history this many visitors at a time; it and `hearth import` say how far they got at most this often. */
 const DEMO_SLICE = 2000;
-const DEMO_PROGRESS_MS = 5000;
+const PROGRESS_MS = 5000;
 
 const writeDemoHistory: SiteCommand = async ({ options, config, site, store, client, stop }) => {
   await prepareStore(client, store, config.storage?.retentionDays);
@@ -734,7 +734,7 @@ const writeDemoHistory: SiteCommand = async ({ options, config, site, store, cli
     written = Math.min(visitors, written + DEMO_SLICE);
     // A lead's email carries its visitor's number: no two slices share one.
     leads += new Set(rows.filter((row) => row.email).map((row) => row.email)).size;
-    if (Date.now() - said >= DEMO_PROGRESS_MS && written < visitors) {
+    if (Date.now() - said >= PROGRESS_MS && written < visitors) {
       console.log(`  ${formatCount(written)} of ${counted(visitors, 'visitor')} written (${counted(events, 'event')})`);
       said = Date.now();
     }
@@ -979,7 +979,7 @@ async function importEmbeddedStore(options: Options, loading: LoadSignals | unde
     const copied = await copyStore(source, server, {
       stop: stopping.signal,
       onProgress: ({ table, rows, of }) => {
-        if (Date.now() - said < DEMO_PROGRESS_MS) return;
+        if (Date.now() - said < PROGRESS_MS) return;
         console.log(`  ${table}: ${formatCount(rows)} of ${counted(of, 'row')}`);
         said = Date.now();
       },
@@ -1004,7 +1004,7 @@ function strayArgument(rest: string[], command: string): void {
 
 export async function main(argv: string[], loading?: LoadSignals): Promise<number> {
   const [command, ...rest] = argv;
-  // `hearth start`, `migrate`, `demo` and `score` take the signals over: the first two and `demo` stop as they would a
+  // `hearth start`, `migrate`, `demo`, `import` and `score` take the signals over: all but `score` stop as they would a
   // moment later, `score` says what it leaves; the other commands write nothing, and leave the signals their default
   // action.
   if (command !== 'start' && command !== 'migrate' && command !== 'demo' && command !== 'score' && command !== 'import') {

@@ -115,7 +115,7 @@ async function untilDrained(drained: () => Promise<void>, waitMs: number, nothin
 /**
  * How long an erasure may run, at most, that another collector began before an export read the person: an erasure
  * recorded since that long before the export began is taken to have run while it read (a few seconds each; a minute
- * with sixty at once). A person who came back within it has their export refused that long.
+ * with sixty at once), unless an event of the person's came after it (they came back).
  */
 const ERASURE_RUNS_MS = 5 * 60_000;
 
@@ -165,12 +165,9 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     return notFound(reply, site, id, replacedBy.length > 0 ? replacedBy : undefined);
   }
 
-  /**
-   * The 404 of a person erased (erasedAt): an erasure sent again (a client that timed out), an export, or a CRM's sync
-   * reading the lead after one says so, rather than "no such lead" as for a mistyped id. False when there was no such
-   * erasure, or when an erased browser came back since: what it sent after is an anonymous visitor's, kept
-   * (`cameBack`: whether it did, when the caller looked already).
-   */
+  const sayErased = (reply: FastifyReply, site: string, id: string, at: string) =>
+    reply.code(404).send({ error: `the person of "${id}" on site "${site}" was erased at ${at}: nothing of theirs is kept`, code: 'already_erased', erasedAt: at });
+
   /**
    * The 404 of a person an erasure recorded since ERASURE_RUNS_MS before `since` (when the reads began) took while they
    * were read, unless the latest of their events was received after it (they came back).
@@ -178,14 +175,20 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
   async function erasedDuring(reply: FastifyReply, site: string, id: string, since: number, latestReceived: number): Promise<boolean> {
     const at = await erasedAt(client, site, id);
     if (at === undefined || Date.parse(at) < since - ERASURE_RUNS_MS || latestReceived >= Date.parse(at)) return false;
-    reply.code(404).send({ error: `the person of "${id}" on site "${site}" was erased at ${at}: nothing of theirs is kept`, code: 'already_erased', erasedAt: at });
+    sayErased(reply, site, id, at);
     return true;
   }
 
+  /**
+   * The 404 of a person erased (erasedAt): an erasure sent again (a client that timed out), an export, or a CRM's sync
+   * reading the lead after one says so, rather than "no such lead" as for a mistyped id. False when there was no such
+   * erasure, or when an erased browser came back since: what it sent after is an anonymous visitor's, kept
+   * (`cameBack`: whether it did, when the caller looked already).
+   */
   async function answeredErased(reply: FastifyReply, site: string, id: string, cameBack?: boolean): Promise<boolean> {
     const at = await erasedAt(client, site, id);
     if (at === undefined || (visitorOfId(id) && (cameBack ?? (await findVisitor(client, site, id)) !== undefined))) return false;
-    reply.code(404).send({ error: `the person of "${id}" on site "${site}" was erased at ${at}: nothing of theirs is kept`, code: 'already_erased', erasedAt: at });
+    sayErased(reply, site, id, at);
     return true;
   }
 
