@@ -31,3 +31,20 @@ function cell(value: CsvCell): string {
 export function toCsv(header: string[], records: CsvCell[][]): string {
   return '\uFEFF' + [header, ...records].map((record) => record.map(cell).join(',')).join('\r\n') + '\r\n';
 }
+
+/** Records written to the reply at once (csvStream): about 20 ms of the event loop each, beacons answered between two. */
+const CHUNK_RECORDS = 1000;
+
+/**
+ * The same file as toCsv, made a chunk of records at a time as the reply is read (a Readable of it is sent): a
+ * 100,000-lead export held the event loop 1.8 s in one piece, and its whole text in memory, while beacons waited.
+ */
+export function* csvChunks<T>(header: string[], items: readonly T[], recordOf: (item: T) => CsvCell[]): Generator<string> {
+  yield '\uFEFF' + header.map(cell).join(',') + '\r\n';
+  for (let start = 0; start < items.length; start += CHUNK_RECORDS) {
+    yield items
+      .slice(start, start + CHUNK_RECORDS)
+      .map((item) => recordOf(item).map(cell).join(',') + '\r\n')
+      .join('');
+  }
+}
