@@ -16,6 +16,8 @@ const SECRET = 'whsec_' + randomBytes(32).toString('base64');
 let hooks: HttpReceiver;
 let server: RunningServer;
 let alerts: AlertDispatcher;
+/** This test's dispatcher, made anew: its config is loaded now (what it takes for another config's deliveries). */
+let newDispatcher: () => AlertDispatcher;
 let accepting = false;
 const marketingToken = newApiToken();
 const salesToken = newApiToken();
@@ -49,7 +51,8 @@ beforeAll(async () => {
   } finally {
     delete process.env.HEARTH_SEND_ALERTS;
   }
-  alerts = createAlertDispatcher({ client: server.client, config: parseConfig({ sites }, 'test config'), log: { info() {}, warn() {}, error() {} }, pollMs: 100 });
+  newDispatcher = () => createAlertDispatcher({ client: server.client, config: parseConfig({ sites }, 'test config'), log: { info() {}, warn() {}, error() {} }, pollMs: 100 });
+  alerts = newDispatcher();
   alerts.start();
 });
 afterAll(async () => {
@@ -187,11 +190,13 @@ describe('alerts through the API', () => {
   it('refuses to retry a dead letter whose destination is no longer configured, naming it (409)', async () => {
     // Sent by a collector whose config still had an "old-crm" destination, since removed.
     const legacySites = [{ id: 'acme', origins: [SITE_ORIGIN], alerts: { destinations: [{ type: 'webhook', id: 'old-crm', url: `${hooks.url}/old`, secret: SECRET }] } }];
+    // The only sender meanwhile, as in production one collector sends: this test's dispatcher, whose config was loaded
+    // before the alert was recorded, took it at times for one of a newer config being rolled out, and kept it pending.
+    await alerts.close();
     const legacy = createAlertDispatcher({ client: server.client, config: parseConfig({ sites: legacySites }, 'test config'), log: { info() {}, warn() {}, error() {} }, pollMs: 100 });
     legacy.start();
     const german = sampleAlert({ signal: 'hot', lead: { id: 'l_0000000000000000d001', country: 'DE' } });
-    // Its old endpoint is gone for good: whichever dispatcher takes the delivery, the legacy one (a 404) or this
-    // test's (no such destination), it dies. (The receiver accepts the other paths by now.)
+    // Its old endpoint is gone for good (a 404). (The receiver accepts the other paths by now.)
     const respond = hooks.respond;
     hooks.respond = (request, index) => (request.path === '/old' ? { status: 404, body: 'gone' } : respond(request, index));
     try {
@@ -203,6 +208,8 @@ describe('alerts through the API', () => {
     } finally {
       await legacy.close();
       hooks.respond = respond;
+      alerts = newDispatcher();
+      alerts.start();
     }
     const refused = await post(`/api/alerts/${german.id}/retry?site=acme`);
     expect(refused).toEqual({
