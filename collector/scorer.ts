@@ -308,13 +308,13 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     const through = noted;
     // The sites with a browser that gave an email first, then the quieter sites before the busier; in each, the
     // browsers that gave an email first. Alerts go out as each chunk is rescored.
-    const first = identifiedPending;
+    const urgentFirst = (siteId: string) => Number(identifiedPending.has(siteId));
     const touched = [...pending]
       .map(([siteId, visitors]): [string, Set<string>] => {
-        const urgent = first.get(siteId);
+        const urgent = identifiedPending.get(siteId);
         return [siteId, urgent ? new Set([...urgent, ...visitors]) : visitors];
       })
-      .sort(([a, one], [b, other]) => Number(first.has(b)) - Number(first.has(a)) || one.size - other.size);
+      .sort(([a, one], [b, other]) => urgentFirst(b) - urgentFirst(a) || one.size - other.size);
     pending.clear();
     identifiedPending.clear();
     let stopped = false;
@@ -541,9 +541,9 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
           added = true;
         }
       }
-      const pendingOf = (site: string, visitor: string) => pending.get(site)?.has(visitor);
       for (const { site_id, visitor_id } of identified) {
-        if (!pendingOf(site_id, visitor_id)) continue;
+        // Only a browser just noted as scorable (an automated one is not, unless the site counts bots).
+        if (!pending.get(site_id)?.has(visitor_id)) continue;
         let urgent = identifiedPending.get(site_id);
         if (!urgent) identifiedPending.set(site_id, (urgent = new Set()));
         urgent.add(visitor_id);

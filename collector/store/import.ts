@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { encodedInsertOf } from './client.ts';
+import { encodedInsertOf, queryRows } from './client.ts';
 
 /**
  * The tables `hearth import` copies from an embedded store into a ClickHouse server, erasures first: a collector
@@ -21,14 +21,9 @@ export interface CopyProgress {
   of: number;
 }
 
-async function rowsOf<T>(client: Pick<ClickHouseClient, 'query'>, query: string, query_params: Record<string, unknown> = {}): Promise<T[]> {
-  const result = await client.query({ query, query_params, format: 'JSONEachRow' });
-  return result.json<T>();
-}
-
 /** A table's rows, as the product reads them (FINAL for those whose copies collapse). */
 export async function countedRows(client: Pick<ClickHouseClient, 'query'>, table: ImportedTable): Promise<number> {
-  const [row] = await rowsOf<{ n: string | number }>(client, `SELECT count() AS n FROM ${table}${REPLACING.includes(table) ? ' FINAL' : ''}`);
+  const [row] = await queryRows<{ n: string | number }>(client, `SELECT count() AS n FROM ${table}${REPLACING.includes(table) ? ' FINAL' : ''}`, {});
   return Number(row?.n ?? 0);
 }
 
@@ -45,7 +40,7 @@ export async function copyStore(
   const insert = encodedInsertOf(target);
   const copied = {} as Record<ImportedTable, number>;
   for (const table of IMPORTED_TABLES) {
-    const parts = await rowsOf<{ part: string; rows: string | number }>(
+    const parts = await queryRows<{ part: string; rows: string | number }>(
       source,
       'SELECT name AS part, rows FROM system.parts WHERE database = currentDatabase() AND table = {table:String} AND active ORDER BY name',
       { table },

@@ -10,14 +10,20 @@ import { BROWSER_USER_AGENT, newVisitor, wireEvent } from '../support/server.ts'
 const ORIGIN = 'https://acme.test';
 const TOKEN = 'audit-test-admin-token-0123456789';
 
+/**
+ * `hearth start` with site acme and the admin ada (password "ada-erases-on-request"), and `extra` in its config, at the
+ * level it logs at by default (the tests' processes log warnings only).
+ */
+async function startWithAda(extra: Record<string, unknown> = {}) {
+  const config = join(mkdtempSync(join(tmpdir(), 'hearth-audit-')), 'hearth.config.json');
+  const passwordHash = await hashPassword('ada-erases-on-request', { N: 2 ** 10, r: 8, p: 1 });
+  writeFileSync(config, JSON.stringify({ sites: [{ id: 'acme', origins: [ORIGIN] }], users: [{ name: 'ada', role: 'admin', passwordHash }], ...extra }));
+  return startHearthProcess(['--config', config], { HEARTH_DATA_DIR: freshDataDir(), HEARTH_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' });
+}
+
 describe("the log's record of who did what", () => {
   it('names who logged in, who was refused, and who exported or erased whom, by ids only', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-'));
-    const config = join(dir, 'hearth.config.json');
-    const passwordHash = await hashPassword('ada-erases-on-request', { N: 2 ** 10, r: 8, p: 1 });
-    writeFileSync(config, JSON.stringify({ sites: [{ id: 'acme', origins: [ORIGIN] }], users: [{ name: 'ada', role: 'admin', passwordHash }] }));
-    // At the level hearth start logs at by default (the tests' processes log warnings only).
-    const hearth = await startHearthProcess(['--config', config], { HEARTH_DATA_DIR: freshDataDir(), HEARTH_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' });
+    const hearth = await startWithAda();
     try {
       const login = (name: string, password: string) =>
         fetch(`${hearth.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) }).then((response) => response.status);
@@ -66,11 +72,7 @@ describe("the log's record of who did what", () => {
   });
 
   it("says once when a name's login attempts are locked out, not at each refused attempt, nor never", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-'));
-    const config = join(dir, 'hearth.config.json');
-    const passwordHash = await hashPassword('ada-erases-on-request', { N: 2 ** 10, r: 8, p: 1 });
-    writeFileSync(config, JSON.stringify({ sites: [{ id: 'acme', origins: [ORIGIN] }], users: [{ name: 'ada', role: 'admin', passwordHash }], limits: { loginAttemptsPerUser: 2, loginAttemptsPerIp: 100 } }));
-    const hearth = await startHearthProcess(['--config', config], { HEARTH_DATA_DIR: freshDataDir(), HEARTH_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' });
+    const hearth = await startWithAda({ limits: { loginAttemptsPerUser: 2, loginAttemptsPerIp: 100 } });
     try {
       const login = (name: string, password: string) =>
         fetch(`${hearth.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) }).then((response) => response.status);
@@ -98,11 +100,7 @@ describe("the log's record of who did what", () => {
   });
 
   it("logs a user's lockout even after a flood of addresses' lockouts filled what is logged one by one", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-'));
-    const config = join(dir, 'hearth.config.json');
-    const passwordHash = await hashPassword('ada-erases-on-request', { N: 2 ** 10, r: 8, p: 1 });
-    writeFileSync(config, JSON.stringify({ server: { trustProxy: true }, sites: [{ id: 'acme', origins: [ORIGIN] }], users: [{ name: 'ada', role: 'admin', passwordHash }], limits: { loginAttemptsPerUser: 3, loginAttemptsPerIp: 1 } }));
-    const hearth = await startHearthProcess(['--config', config], { HEARTH_DATA_DIR: freshDataDir(), HEARTH_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' });
+    const hearth = await startWithAda({ server: { trustProxy: true }, limits: { loginAttemptsPerUser: 3, loginAttemptsPerIp: 1 } });
     try {
       const login = (name: string, from: string) =>
         fetch(`${hearth.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': from }, body: JSON.stringify({ name, password: 'a guess' }) }).then((response) => response.status);
