@@ -26,7 +26,9 @@ export interface LeadQuery {
  * The visits of a site's visitors (those `where` keeps, over events and identity rows) with the lead each belongs to (ownerSql, as
  * scoring has it): one row (visitor_id, lead_id, email, events, pageviews, first_seen, last_seen) per visit. A visitor
  * that gave no email is a lead of its own (`v_…`), and a visit before the form is its email's lead's. The emails
- * automated browsers gave share out visits only with `countBots`, as in scoring.
+ * automated browsers gave share out visits only with `countBots`, as in scoring. A batch stored twice (a replay) is
+ * counted once by its events' keys, as FINAL would collapse it, at a third of FINAL's cost (a page of 50 leads' counts
+ * at 400,000 visitors: 53 → 19 ms).
  */
 const visitsByLeadSql = (where: string, countBots = true) => `
     SELECT
@@ -36,8 +38,9 @@ const visitsByLeadSql = (where: string, countBots = true) => `
         s.events AS events, s.pageviews AS pageviews, s.first_seen AS first_seen, s.last_seen AS last_seen
     FROM
     (
-        SELECT visitor_id, session_id, count() AS events, countIf(type = 'pageview') AS pageviews, min(ts) AS first_seen, max(ts) AS last_seen
-        FROM events FINAL
+        SELECT visitor_id, session_id, uniqExact(ts, event_id) AS events, uniqExactIf(ts, event_id, type = 'pageview') AS pageviews,
+            min(ts) AS first_seen, max(ts) AS last_seen
+        FROM events
         WHERE ${where}
         GROUP BY visitor_id, session_id
     ) AS s

@@ -78,6 +78,19 @@ describe('GET /api/leads', () => {
     }
   });
 
+
+  it('counts the events of a batch stored twice (replayed after a crash, before ClickHouse merges the copies) once', async () => {
+    const visitor = newVisitor();
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ t: minutesAgo(2), u: `${SITE_ORIGIN}/pricing` }), wireEvent({ n: 'i', em: `${visitor}@globex.test`, t: minutesAgo(1) })] });
+    await drained(server);
+    const stored = async () => (await server.client.query({ query: 'SELECT * FROM events WHERE visitor_id = {visitor:String}', query_params: { visitor }, format: 'JSONEachRow' })).json<Record<string, unknown>>();
+    await server.client.insert({ table: 'events', values: await stored(), format: 'JSONEachRow' });
+    expect(await stored()).toHaveLength(4);
+    for (const query of [`visitor=${visitor}`, 'limit=1000']) {
+      const { body } = await getJson(server, `/api/leads?site=acme&${query}`);
+      expect(body.leads.find((lead: { email: string | null }) => lead.email === `${visitor}@globex.test`), query).toMatchObject({ events: 2, pageviews: 1 });
+    }
+  });
   it('makes an identified visitor a lead, counting the anonymous history before the email and every device', async () => {
     const laptop = newVisitor();
     const phone = newVisitor();
