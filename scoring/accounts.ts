@@ -19,7 +19,8 @@ import { FREE_MAIL_DOMAINS, type Rules } from './rules.ts';
  * default hot mark, any three hot leads with four roles looking score 108) by their best leads' scores, weighed alike
  * but not stopped at the hot mark. A lead sales disqualified (a competitor's analyst, a job seeker, a student doing
  * research) still belongs to its account, and is counted among its leads, but adds nothing to its score, roles or best
- * leads: disqualifying the keen competitor who made an account hot cools it.
+ * leads: disqualifying the keen competitor who made an account hot cools it. A person weighs once, by their best
+ * lead: addresses with a "+tag" (jane+webinar@acme.com) are their mailbox's.
  */
 export interface AccountScore {
   /** The email domain, or `company:<declared name>` for leads on free mail. */
@@ -66,13 +67,22 @@ export function freeMailOf(rules: Pick<Rules, 'negative'>): FreeMail {
 
 /**
  * Answers that are no company, as companyKey renders them, beyond those that say nothing at all ("N/A", "-", "néant":
- * saysNothing, which scoring's merge already leaves out): strangers who typed "Freelance" or "Particulier" are not one
- * company (three keen ones made a hot account), though as a job title or an answer to another question they say something.
+ * saysNothing, which scoring's merge already leaves out): strangers who typed "Freelance", "Particulier", "Independent
+ * consultant" or "My company" are not one company (three keen ones made a hot account), though as a job title or an
+ * answer to another question they say something. So is an answer without a letter ("0", "123").
  */
 const NOT_A_COMPANY = new Set([
-  'no', 'personal', 'personnel', 'private', 'prive', 'particulier', 'freelance', 'freelancer', 'independent', 'independant', 'independante',
-  'self employed', 'auto entrepreneur', 'student', 'etudiant', 'etudiante', 'unemployed', 'retired', 'retraite', 'test',
+  'no', 'none', 'null', 'undefined', 'nil', 'not applicable', 'not employed', 'test', 'confidential', 'confidentiel', 'stealth', 'stealth startup', 'stealth mode',
+  'personal', 'personnel', 'perso', 'private', 'prive', 'privat', 'privado', 'particulier', 'particular', 'individual', 'home', 'household',
+  'me', 'myself', 'moi', 'moi meme', 'self', 'my', 'my own', 'own', 'mine',
+  'freelance', 'freelancer', 'freelance consultant', 'consultant', 'independent consultant', 'independent', 'independant', 'independante',
+  'self employed', 'selfemployed', 'auto entrepreneur', 'autoentrepreneur', 'micro entrepreneur', 'microentrepreneur', 'entrepreneur',
+  'selbststandig', 'selbstandig', 'freiberufler', 'freiberuflich', 'autonomo', 'autonoma', 'libero professionista',
+  'student', 'etudiant', 'etudiante', 'unemployed', 'sans emploi', 'demandeur d emploi', 'job seeker', 'jobseeker', 'retired', 'retraite',
 ]);
+
+/** Whether a declared company's key (companyKey) names a company. */
+const namesACompany = (key: string) => /\p{L}/u.test(key) && !NOT_A_COMPANY.has(key);
 
 /** The account a lead belongs to, if any: its work email's domain, else the company it declared. */
 export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>, freeMail: FreeMail = isFreeMail): { id: string; name: string } | undefined {
@@ -82,7 +92,7 @@ export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>, freeMai
   const company = saysNothing(given) ? '' : given.trim();
   if (domain && !freeMail(domain)) return { id: domain, name: company || domain };
   const key = company && companyKey(company);
-  if (key && !NOT_A_COMPANY.has(key)) return { id: `company:${key}`, name: company };
+  if (key && namesACompany(key)) return { id: `company:${key}`, name: company };
 }
 
 /** Leads by the account they belong to (accountKeyOf), those of none left out. */
@@ -121,7 +131,15 @@ export function scoreAccounts<Lead extends AccountMember>(
     .map(([id, { leads: members, names }]) => {
       const everyone = [...members].sort((a, b) => b.score - a.score || (a.lead_id < b.lead_id ? -1 : 1));
       const name = accountName(id, everyone.map((lead) => names.get(lead)!));
-      const ranked = everyone.filter((lead) => !disqualified.has(lead.lead_id));
+      // One person weighs once, by their best lead: a mailbox's "+tag" addresses are its own (three forms sent as
+      // intern@, intern+1@ and intern+2@ made one intern's account hot).
+      const people = new Set<string>();
+      const ranked = everyone.filter((lead) => {
+        const mailbox = mailboxOf(lead.email);
+        if (disqualified.has(lead.lead_id) || people.has(mailbox)) return false;
+        people.add(mailbox);
+        return true;
+      });
       const rolesOf = (some: Lead[]) => [...new Set(some.map((lead) => lead.seniority).filter(Boolean))].sort();
       const personas = rolesOf(ranked);
       // Breadth counts the roles of the leads that are looking: a cold colleague's title adds nothing.
@@ -141,6 +159,9 @@ export function scoreAccounts<Lead extends AccountMember>(
     .sort((a, b) => b.account.score - a.account.score || b.keenness - a.keenness || a.account.id.localeCompare(b.account.id))
     .map(({ account }) => account);
 }
+
+/** The mailbox an address delivers to, "+tag" left out: jane+webinar@acme.com is jane@acme.com. */
+const mailboxOf = (email: string) => email.toLowerCase().replace(/^([^+@]+)\+[^@]*@/, '$1@');
 
 /**
  * An account's name: the company its leads declared most often, spelt as most of them did, that of the best lead among

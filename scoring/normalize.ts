@@ -25,36 +25,36 @@ const french = require('i18n-iso-countries/langs/fr.json') as LocaleData;
 
 /**
  * Spaces, punctuation and symbols, as a regex class's contents: ASCII's, Latin-1's (¡ to ¿, × ÷, the no-break space),
- * the General Punctuation block's (dashes, quotes, "…", thin spaces), arrows, dingbats and emoji ("✓", "👍"). Named,
+ * the General Punctuation block's (dashes, quotes, "…", thin spaces), letterlike symbols ("™", "№"), arrows, dingbats and emoji ("✓", "👍"). Named,
  * not "neither a letter nor a digit" (\p{L}, \p{N}): ClickHouse's RE2 runs a pattern with whole-Unicode classes several
  * times slower, which was +50 % on a full rescoring. Letters and digits of any script fall outside it.
  */
-const PUNCTUATION = '\\t\\n\\v\\f\\r !-/:-@\\[-`{-~\u00a0-\u00bf\u00d7\u00f7\u2000-\u206f\u2190-\u2bff\ufe0f\u{1f000}-\u{1faff}';
+const PUNCTUATION = '\\t\\n\\v\\f\\r !-/:-@\\[-`{-~\u00a0-\u00bf\u00d7\u00f7\u2000-\u206f\u2100-\u214f\u2190-\u2bff\ufe0f\u{1f000}-\u{1faff}';
 
 /** Characters folded to one ASCII character each; ClickHouse's translateUTF8 needs equal-length tables. */
 // Latin-1 and Latin Extended-A's lowercase letters (Czech, Polish, Turkish, Romanian, Hungarian, Baltic, Nordic…):
-// one left out was a word break, so "Česká spořitelna" was "ceska spo itelna", another account than "Ceska Sporitelna".
+// one left out was a word break, so "Česká spořitelna" was "ceska spo itelna", another account than "Ceska Sporitelna";
+// and Vietnamese's (ơ, ư and the toned vowels of Latin Extended Additional), so "Việt Soft" is "Viet Soft".
 const FOLDS: ReadonlyArray<readonly [from: string, to: string]> = [
-  ['àáâãäåāăą', 'a'],
+  ['àáâãäåāăąạảấầẩẫậắằẳẵặ', 'a'],
   ['çćčĉċ', 'c'],
   ['ďđð', 'd'],
-  ['èéêëēėęěĕ', 'e'],
+  ['èéêëēėęěĕẹẻẽếềểễệ', 'e'],
   ['ğĝġģ', 'g'],
   ['ĥħ', 'h'],
-  ['ìíîïīıĩĭį', 'i'],
+  ['ìíîïīıĩĭįỉị', 'i'],
   ['ĵ', 'j'],
   ['ķ', 'k'],
   ['łľĺļŀ', 'l'],
   ['ñńňņ', 'n'],
-  ['òóôõöøōőŏ', 'o'],
+  ['òóôõöøōőŏơọỏốồổỗộớờởỡợ', 'o'],
   ['řŕŗ', 'r'],
-  ['ùúûüūůűųũŭ', 'u'],
+  ['ùúûüūůűųũŭưụủứừửữự', 'u'],
   ['ŵ', 'w'],
-  ['ýÿŷ', 'y'],
+  ['ýÿŷỳỵỷỹ', 'y'],
   ['šśşșŝ', 's'],
   ['ťțţŧ', 't'],
   ['žźż', 'z'],
-  ['ß', 's'],
   // Spaces, dashes and apostrophes that keyboards and word processors substitute for the plain ones.
   ['\u00a0\u2007\u2009\u202f', ' '],
   ['\u2010\u2011\u2012\u2013\u2014\u2212', '-'],
@@ -66,6 +66,8 @@ const FOLD_MAP = new Map([...FOLD_FROM].map((char, i) => [char, FOLD_TO[i]!]));
 const LIGATURES: ReadonlyArray<readonly [string, string]> = [
   ['œ', 'oe'],
   ['æ', 'ae'],
+  // "Straße" is written "Strasse" where the letter is missing (Switzerland, most keyboards).
+  ['ß', 'ss'],
 ];
 /**
  * What separates words: spaces, punctuation and symbols (SEPARATORS, below), so that letters of every script make
@@ -142,8 +144,9 @@ export function saysNothingSql(expr: string, p: SqlParams): string {
 /** Legal forms that end a company's name, in the words() rendering: "Acme SAS", "ACME, Inc.", "Acme Co., Ltd.". */
 // Written with dots too ("S.A.", "S.p.A.", "B.V."), which words() renders as single letters: "s a", "s p a", "b v".
 const LEGAL_FORMS =
-  '(?: (?:sas|sasu|sarl|eurl|sa|sca|snc|gmbh|ag|kg|inc|incorporated|llc|llp|ltd|limited|plc|corp|corporation|co|company|bv|nv|spa|srl|sl|oy|ab|pty|kk' +
-  '|s a s u|s a s|s a r l|e u r l|s a|s c a|s n c|g m b h|a g|k g|l l c|l l p|p l c|b v|n v|s p a|s r l|s l|k k))+$';
+  '(?: (?:sas|sasu|sarl|eurl|sa|sca|snc|gmbh|ag|kg|kgaa|inc|incorporated|llc|llp|pllc|lp|ltd|ltda|limited|plc|corp|corporation|co|company' +
+  '|bv|nv|spa|srl|sl|slu|oy|ab|as|asa|aps|se|pty|pte|pvt|kk|kft|sro|ev' +
+  '|s a s u|s a s|s a r l|e u r l|s a|s c a|s n c|g m b h|a g|k g|l l c|l l p|l p|p l c|b v|n v|s p a|s r l|s l u|s l|k k|a s|s r o|e v|sp z o o|de c v))+$';
 
 /** A declared company as accounts compare it: its words without case, accents, punctuation or legal form ("Acmé SAS" = "ACME"). */
 export function companyKey(text: string): string {
@@ -188,7 +191,10 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
   // A job level as a form lists it, the whole answer: "C-Level", "C-Suite", LinkedIn's "CXO", "C-Level / VP" (the
   // highest it names). In a title, it says whom the job serves: a "C-Suite Recruiter", "Sales to C-level".
   ['c_level', '^ (?:executive |exec )?(?:c level|c suite|cxo)(?: (?:executive|executives|exec|execs|officer|officers|leadership|level|and|or|above|vp|vice|president|svp|evp))* $'],
-  ['student', anyOf('stagiaire', 'stage', 'etudiant', 'etudiante', 'intern', 'internship', 'student', 'alternant', 'alternante', 'alternance', 'apprenti', 'apprentie', 'apprentice', 'trainee', 'doctorant', 'doctorante', 'phd candidate')],
+  ['student', anyOf('stagiaire', 'stage', 'etudiant', 'etudiante', 'intern', 'internship', 'student', 'alternant', 'alternante', 'alternance', 'apprenti', 'apprentie', 'apprentice', 'trainee', 'doctorant', 'doctorante', 'phd candidate',
+    // The same in the languages of the covered countries' neighbours: German, Spanish, Portuguese, Italian.
+    'praktikant', 'praktikantin', 'werkstudent', 'werkstudentin', 'auszubildender', 'auszubildende', 'azubi', 'becario', 'becaria', 'estudiante',
+    'estagiario', 'estagiaria', 'tirocinante', 'stagista', 'studente', 'studentessa')],
   // An assistant account (community, office) manager is a junior one of these "manager" titles that manage no one
   // (below), not a deputy manager: before the assistant managers.
   ['individual', anyOf('(?:assistant|asst) (?:account|community|office) (?:manager|mgr)', 'non manager', 'non managerial', 'not a manager', 'individual contributor')],

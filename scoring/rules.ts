@@ -444,7 +444,7 @@ const USUAL_STAGES: Record<string, Stage> = {
 /**
  * Free-mail providers: a personal address says nothing about a company. The grid's covered countries' own providers
  * (Belgium, Switzerland, Luxembourg) are here too: without them, strangers on skynet.be made one account; so are the
- * world's largest (Russia, China, Korea, India…) and the throwaway mailboxes form spam comes from, which the accounts'
+ * world's largest (Russia, China, Korea, India…), the privacy relays and the throwaway mailboxes form spam comes from, which the accounts'
  * wider list (accounts.ts) had and the score had not: a CEO's demo request from yopmail.com lost no points. The rule
  * is matched against each lead in the scoring query, so it lists the providers that matter rather than all 8,700.
  */
@@ -463,6 +463,9 @@ export const FREE_MAIL_DOMAINS = [
   'yopmail.com', 'yopmail.fr', 'mailinator.com', 'guerrillamail.com', 'sharklasers.com', 'grr.la', '10minutemail.com',
   'temp-mail.org', 'tempmail.com', 'trashmail.com', 'throwawaymail.com', 'getnada.com', 'maildrop.cc', 'dispostable.com',
   'mailnesia.com', 'spamgourmet.com', 'jetable.org', 'mytrashmail.com', 'mohmal.com', 'emailondeck.com',
+  // Privacy relays, which forward to a personal mailbox: strangers on duck.com made one hot account.
+  'duck.com', 'mozmail.com', 'privaterelay.appleid.com', 'passmail.net', 'passinbox.com', 'simplelogin.com', 'simplelogin.co',
+  'slmail.me', 'aleeas.com', 'anonaddy.me', 'anonaddy.com', 'addy.io', '33mail.com',
 ];
 
 /**

@@ -131,7 +131,7 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     const accounts = (await siteAccounts(client, site)).filter(
       (account) => !parsed.data.temperature || account.temperature === parsed.data.temperature,
     );
-    return { site: site.id, total: accounts.length, accounts: accounts.slice(parsed.data.offset, parsed.data.offset + parsed.data.limit) };
+    return { site: site.id, total: accounts.length, offset: parsed.data.offset, accounts: accounts.slice(parsed.data.offset, parsed.data.offset + parsed.data.limit) };
   });
 
   // Lists read the stored scores (lead_scores), which the scorer keeps current as batches land and rescores in full

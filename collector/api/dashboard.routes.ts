@@ -99,13 +99,13 @@ const temperatures = z
 
 /**
  * An account as GET /api/dashboard/accounts names it (scoring/accounts.ts): a work email's domain, or `company:` and the
- * declared company's words (lower case, single spaces).
+ * declared company's words (lower case, single spaces, in any script: company:яндекс).
  */
 const accountId = z
   .string()
   .max(300)
   .toLowerCase()
-  .regex(/^(?:company:[a-z0-9]+(?: [a-z0-9]+)*|(?!company:)[^\s@]+)$/, { message: 'expected an account as the accounts list names it: an email domain (acme.example) or company:NAME (company:acme)' });
+  .regex(/^(?:company:\S+(?: \S+)*|(?!company:)[^\s@]+)$/u, { message: 'expected an account as the accounts list names it: an email domain (acme.example) or company:NAME (company:acme)' });
 
 const contentRef = z
   .string()

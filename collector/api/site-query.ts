@@ -34,7 +34,7 @@ export const wholeNumber = ({ min, max }: { min?: number; max?: number } = {}) =
             ? `at most ${max}`
             : Number.isSafeInteger(Number(value))
               ? undefined
-              : `from ${Number.MIN_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`;
+              : `from ${min ?? Number.MIN_SAFE_INTEGER} to ${max ?? Number.MAX_SAFE_INTEGER}`;
       if (problem) ctx.addIssue({ code: 'custom', message: `expected a whole number ${problem}`, input: text });
     })
     .transform(Number);
@@ -44,4 +44,4 @@ export const wholeNumber = ({ min, max }: { min?: number; max?: number } = {}) =
  * funnel's step "MQL", and a link written by hand should not get a 400 for it. Read as the value it names.
  */
 export const anyCase = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.preprocess((given) => (typeof given === 'string' ? (values.find((value) => value.toLowerCase() === given.toLowerCase()) ?? given) : given), z.enum(values));
+  z.preprocess((given) => (typeof given === 'string' ? (values.find((value) => value.toLowerCase() === given.toLowerCase()) ?? given) : given), z.enum(values, { message: `expected one of ${values.join(', ')}` }));

@@ -529,6 +529,10 @@ describe('accounts', () => {
     await signUp(acme.bruce, 'Acmé SAS');
     await signUp(acme.diana, 'ACME, Inc.');
     await signUp(insurer, 'Acme Insurance');
+    // A company named in another script: the accounts list names it so, and its leads are listed by that name.
+    const yandex = [`ivan.${newVisitor()}@mail.ru`, `olga.${newVisitor()}@gmail.com`];
+    await signUp(yandex[0]!, 'Яндекс');
+    await signUp(yandex[1]!, 'ЯНДЕКС');
     await server.scorer.settled();
 
     const { body } = await api('/api/dashboard/accounts?site=globex');
@@ -549,6 +553,8 @@ describe('accounts', () => {
     };
     expect(await emailsOf('account=company:acme')).toEqual([acme.bruce, acme.diana].sort());
     expect(await emailsOf('account=acme-insurance.test')).toEqual([insurer]);
+    expect(body.accounts.find((candidate: { id: string }) => candidate.id === 'company:яндекс')).toMatchObject({ leads: 2 });
+    expect(await emailsOf(`account=${encodeURIComponent('company:яндекс')}`)).toEqual([...yandex].sort());
     // The search the accounts page linked to finds another number of leads than the account counts.
     expect((await emailsOf(`q=${encodeURIComponent(account.name)}`)).length).not.toBe(account.leads);
     const csv = await fetch(`${server.url}/api/leads.csv?site=globex&account=company:acme`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });

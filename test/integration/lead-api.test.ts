@@ -681,9 +681,18 @@ describe('accounts', () => {
     await accounts();
     const all = (await getJson(server, '/api/accounts?site=globex&limit=1000')).body;
     const pages = [];
-    for (let offset = 0; offset < all.total; offset += 2) pages.push(...(await getJson(server, `/api/accounts?site=globex&limit=2&offset=${offset}`)).body.accounts);
+    for (let offset = 0; offset < all.total; offset += 2) {
+      const { body } = await getJson(server, `/api/accounts?site=globex&limit=2&offset=${offset}`);
+      expect(body).toMatchObject({ total: all.total, offset });
+      pages.push(...body.accounts);
+    }
     expect(pages.map((account: { id: string }) => account.id)).toEqual(all.accounts.map((account: { id: string }) => account.id));
     expect(all.total).toBeGreaterThan(2);
+    // A bad value is named with what is expected, in words.
+    expect((await getJson(server, '/api/accounts?site=globex&temperature=tepid&offset=99999999999999999999')).body.problems).toEqual([
+      { path: 'temperature', message: 'expected one of cold, warm, hot (got "tepid")' },
+      { path: 'offset', message: 'expected a whole number from 0 to 9007199254740991 (got "99999999999999999999")' },
+    ]);
   });
 
   it('cools an account when sales disqualify the keen lead that made it hot, on every list of accounts', async () => {

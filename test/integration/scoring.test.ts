@@ -649,6 +649,8 @@ describe('normalisation in SQL', () => {
     inputs.push('-', ' . ', '?', 'N/A', 'n.c.', 'NÉANT', 'Ne\u0301ant', 'aucune', 'Non communiqué', 'XXX', '\u00a0–\u00a0', '👍', '\n-\n', 'No', 'Nana', '日本電気', 'Москва', 'x-ray');
     // Company names of other scripts and of Latin letters beyond Latin-1 (QA: Cyrillic ones were "cloud", Czech ones split).
     inputs.push('Česká spořitelna', 'Doğuş Holding', 'Țiriac Holdings', 'Łódź Sp.', 'Яндекс Cloud', 'Газпром Cloud', '株式会社トヨタ', 'トヨタ（株）', 'Ørsted A/S', 'Þór ehf');
+    // Vietnamese, ß and letterlike symbols, and the legal forms of more countries (QA: each made another account).
+    inputs.push('Việt Soft', 'Straße GmbH', 'Acme™', 'Kappa Pte. Ltd.', 'Acme Pvt Ltd', 'Merck KGaA', 'Polska Sp. z o.o.', 'Česko s.r.o.', 'Grupo S.A. de C.V.', 'Equinor ASA');
     inputs.push('-5', '−5 %', 'growth: -5%', '2,9', '12.75%', '1,500,000', '1.500.000', '€25k', '1.5M', '$1M - $5M', '3 millions', '2 Md€', '5 - -1', 'covid-19', '12 months');
     const query = `SELECT x, ${senioritySql('x', p)} AS seniority, ${numberOfSizeTextSql(sizeTextSql('x', p), p)} AS size_min, ${amountSql('x', p)} AS amount, ${countryCodeSql('x', p)} AS country, ${companyKeySql('x', p)} AS company,
         CAST(${saysNothingSql('x', p)}, 'Bool') AS says_nothing
@@ -668,6 +670,9 @@ describe('normalisation in SQL', () => {
     // A legal form written with dots is one too.
     expect(['Acme S.p.A.', 'Acme B.V.', 'ACME S.A.R.L.', 'Acme G.m.b.H.', 'Electricite-de-France S.A.', 'Électricité de France SAS'].map(companyKey)).toEqual([
       'acme', 'acme', 'acme', 'acme', 'electricite de france', 'electricite de france',
+    ]);
+    expect(['Việt Soft', 'Straße GmbH', 'Strasse AG', 'Acme™', 'Kappa Pte. Ltd.', 'Acme Pvt Ltd', 'Merck KGaA', 'Polska Sp. z o.o.', 'Česko s.r.o.', 'Grupo S.A. de C.V.', 'Equinor ASA'].map(companyKey)).toEqual([
+      'viet soft', 'strasse', 'strasse', 'acme', 'kappa', 'acme', 'merck', 'polska', 'cesko', 'grupo', 'equinor',
     ]);
   });
 });

@@ -193,6 +193,11 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Alternant chef de projet digital', 'student'],
   ['Intern', 'student'],
   ['Marketing Intern', 'student'],
+  ['Praktikant Marketing', 'student'],
+  ['Werkstudentin Vertrieb', 'student'],
+  ['Becario de marketing', 'student'],
+  ['Estagiário de vendas', 'student'],
+  ['Tirocinante', 'student'],
 
   // Students as what the job deals with, not who holds it.
   ['Head of Student Success', 'vp_director'],

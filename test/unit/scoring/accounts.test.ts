@@ -1,6 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { accountKeyOf, freeMailOf, scoreAccounts, type AccountMember } from '../../../scoring/accounts.ts';
+import { seniorityOf } from '../../../scoring/normalize.ts';
 import { defaultRules } from '../../../scoring/rules.ts';
 
 const THRESHOLDS = { warm: 30, hot: 60 };
@@ -34,6 +35,16 @@ describe('accounts', () => {
     // With a buyer looking as well, the account is hot.
     const [withBuyer] = scoreAccounts([member('intern@initech.test', 65, 'student'), member('cto@initech.test', 65, 'c_level')], THRESHOLDS);
     expect(withBuyer).toMatchObject({ score: 76, temperature: 'hot' });
+    // Nor one intern under three addresses of one mailbox, the others with no title (QA: they made the account hot).
+    const [tagged] = scoreAccounts(
+      [member('intern@initech.test', 65, 'student'), member('intern+1@initech.test', 70, ''), member('Intern+webinar@initech.test', 66, '')],
+      THRESHOLDS,
+    );
+    expect(tagged).toMatchObject({ leads: 3, score: 36, temperature: 'warm' });
+    expect(tagged!.topLeads.map((lead) => lead.email)).toEqual(['intern+1@initech.test']);
+    // German, Spanish, Portuguese and Italian interns are students too.
+    const [praktikanten] = scoreAccounts([member('p1@contoso.test', 65, seniorityOf('Praktikant')!), member('p2@contoso.test', 65, seniorityOf('Werkstudent')!)], THRESHOLDS);
+    expect(praktikanten).toMatchObject({ score: 60, temperature: 'warm', personas: ['student'] });
   });
 
   it('counts a lead sales disqualified among its account\'s leads, but not in its score, roles or best leads', () => {
@@ -82,12 +93,17 @@ describe('accounts', () => {
 
   it('makes no account of strangers who share a personal mail provider or a placeholder for a company', () => {
     // Three keen people who do not know each other: Belgian, Swiss and Luxembourgish providers, and British Yahoo.
-    for (const domain of ['skynet.be', 'telenet.be', 'bluewin.ch', 'pt.lu', 'yahoo.co.uk', 'hotmail.be', 'gmx.net']) {
+    // Privacy relays too: duck.com, Firefox Relay, Hide My Email, Proton Pass, SimpleLogin, addy.io.
+    for (const domain of ['skynet.be', 'telenet.be', 'bluewin.ch', 'pt.lu', 'yahoo.co.uk', 'hotmail.be', 'gmx.net', 'duck.com', 'mozmail.com', 'privaterelay.appleid.com', 'passmail.net', 'simplelogin.com', 'anonaddy.me']) {
       const strangers = ['a', 'b', 'c'].map((name) => member(`${name}@${domain}`, 70, 'individual'));
       expect(scoreAccounts(strangers, THRESHOLDS), domain).toEqual([]);
     }
     // Free-mail leads who typed no company name, only "N/A", "Freelance" or "Particulier", are not one company.
-    for (const company of ['N/A', 'n.a.', 'None', 'Aucune', 'Freelance', 'Indépendant', 'Particulier', 'Self-employed', 'Étudiant', 'Student']) {
+    for (const company of [
+      'N/A', 'n.a.', 'None', 'Aucune', 'Freelance', 'Indépendant', 'Particulier', 'Self-employed', 'Étudiant', 'Student',
+      // From a QA pass: three keen consultants on Gmail were one hot account.
+      'Independent consultant', 'Consultant', 'My company', 'null', 'Not applicable', 'Self', 'Stealth', 'Selbstständig', 'Autónomo', '0', '123',
+    ]) {
       const strangers = ['a', 'b', 'c'].map((name) => member(`${name}@gmail.com`, 70, 'individual', company));
       expect(scoreAccounts(strangers, THRESHOLDS), company).toEqual([]);
     }
