@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { backtest, ruleChanges, rulesSince, STANDINGS, TEMPERATURES, type BacktestReport, type Outcome, type Prediction, type RuleChanges, type ScoreSide, type Standing } from '../scoring/backtest.ts';
+import { backtest, ruleChanges, rulesSince, STANDINGS, TEMPERATURES, type BacktestReport, type MqlChange, type Outcome, type Prediction, type RuleChanges, type ScoreSide, type Standing } from '../scoring/backtest.ts';
 import { compileScoring } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
-import { isRecord, overCurrentRules, rulesSchema, unknownPageGroups, type PageGroups, type Rules } from '../scoring/rules.ts';
+import { isRecord, overCurrentRules, rulesSchema, unknownPageGroups, type PageGroupProblem, type PageGroups, type Rules } from '../scoring/rules.ts';
 import { scoreLeads } from '../scoring/store.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf } from './api/scores.ts';
@@ -94,8 +94,15 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
   }
   const rules = parsed.data;
   // A rule naming a page group the site (or the file's own page groups) lacks is caught here, before any query.
+  // With page groups of its own, the file's are those the rules lack; a list the file leaves out is the site's, kept.
+  const explain = ({ path: at, message }: PageGroupProblem) => {
+    const said = givenGroups === undefined ? message : message.replace(/^the site has no page group (".*") \(it has: (.*)\)$/, "the file's pageGroups have no group $1 (they have: $2)");
+    const list = String(at[0]);
+    const kept = isRecord(raw) && !Object.hasOwn(raw, list) ? `; ${list} is the site's current one, kept: give the file a ${list} of its own, or that group in its pageGroups` : '';
+    return `${formatPath(at)}: ${said}${kept}`;
+  };
   const unknown = unknownPageGroups(rules, pageGroups);
-  if (unknown.length > 0) throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n${unknown.map((problem) => `  ${path}: ${formatPath(problem.path)}: ${problem.message}`).join('\n')}`);
+  if (unknown.length > 0) throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n${unknown.map((problem) => `  ${path}: ${explain(problem)}`).join('\n')}`);
   try {
     compileScoring(rules, { site: site.id, pageGroups });
   } catch (err) {
@@ -171,6 +178,8 @@ const count = (n: number) => n.toLocaleString('en-US');
 const signed = (n: number) => (n > 0 ? `+${count(n)}` : count(n));
 /** A lead's state under a rule set that does not score it (countBots differs). */
 const NOT_SCORED = 'not scored';
+/** Rule ids named per kind of change in the report's "Rule changes" line. */
+const NAMED_CHANGES = 10;
 const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 const percent = (part: number, whole: number, ratio: number | null) => (ratio === null ? '—' : `${Math.round(ratio * 100)}% (${count(part)}/${count(whole)})`);
 
@@ -198,7 +207,8 @@ export function formatBacktest(run: BacktestRun): string {
   out.push(same ? `Temperatures: ${hot(thresholds.current)}` : `Temperatures: current ${hot(thresholds.current)}; candidate ${hot(thresholds.candidate)}`);
   // A list the file gives replaces the whole list: the rules it leaves out of it are named, not only felt in the scores.
   const { dropped, added, changed, settings } = run.changes;
-  const named = (what: string, ids: string[]) => (ids.length ? [`${what} ${ids.join(', ')}`] : []);
+  // A list of a thousand rules is named by its first ones and counted.
+  const named = (what: string, ids: string[]) => (ids.length ? [`${what} ${ids.slice(0, NAMED_CHANGES).join(', ')}${ids.length > NAMED_CHANGES ? ` and ${count(ids.length - NAMED_CHANGES)} more` : ''}`] : []);
   const changes = [...named('drops', dropped), ...named('adds', added), ...named('changes', changed), ...named('changes the settings', settings)];
   out.push(`Rule changes: ${changes.length ? changes.join('; ') : 'none'}`);
 
@@ -226,6 +236,9 @@ export function formatBacktest(run: BacktestRun): string {
 
   out.push('', 'MQL volume (hot, or asked for a demo)');
   out.push(`  ${count(report.mql.current)} → ${count(report.mql.candidate)} (${signed(report.mql.candidate - report.mql.current)}): ${count(report.mql.entering)} newly MQL, ${count(report.mql.leaving)} no longer MQL`);
+  const who = (what: string, leads: MqlChange[], all: number) =>
+    leads.length ? [`  ${what}: ${leads.map((lead) => lead.email).join(', ')}${all > leads.length ? ` and ${count(all - leads.length)} more (--limit N)` : ''}`] : [];
+  out.push(...who('newly MQL', report.mql.newlyMql, report.mql.entering), ...who('no longer MQL', report.mql.noLongerMql, report.mql.leaving));
 
   out.push('', 'Leads whose score or temperature changes most');
   if (!report.topMovers.length) out.push('  none: every lead keeps its score and temperature');
@@ -235,6 +248,7 @@ export function formatBacktest(run: BacktestRun): string {
     // As wide as the longest email, as `hearth score` prints them: a cut address looks like another, real one.
     const width = (i: number, least: number) => Math.max(least, ...rows.map((row) => row[i]!.length));
     table([['lead', 'id', 'current', 'candidate', 'change'], ...rows], [width(0, 4), 22, width(2, 7), width(3, 9), 6], 2);
+    if (report.movers > report.topMovers.length) out.push(`  the ${count(report.topMovers.length)} of ${count(report.movers)} that change most shown (--limit N for more)`);
   }
 
   const { prospects, disqualified } = report.outcomes;

@@ -56,6 +56,12 @@ export interface Mover {
   change: number;
 }
 
+/** A lead that becomes an MQL under the candidate rules, or is one no longer: the first `top` of each, by email. */
+export interface MqlChange {
+  leadId: string;
+  email: string;
+}
+
 /** "Score ≥ threshold" (or "hot", or "MQL") as a predictor of prospect, over the leads with a verdict. */
 export interface Prediction {
   /** Leads with a verdict that the predictor picks. */
@@ -103,12 +109,14 @@ export interface BacktestReport {
   rescored: number;
   /** The leads whose score or temperature changes, most change first (those changing temperature first on a tie). */
   topMovers: Mover[];
+  /** How many leads change score or temperature: topMovers is the first `top` of them. */
+  movers: number;
   /**
    * MQLs, the leads handed to sales (lifecycle.ts: hot, or asked for a demo; sales' verdicts are what the report
    * measures rules against, so they take no lead out): how many under each rule set, how many become one, how many
    * no longer are (a lead a rule set does not score is no MQL under it): candidate - current = entering - leaving.
    */
-  mql: { current: number; candidate: number; entering: number; leaving: number };
+  mql: { current: number; candidate: number; entering: number; leaving: number; newlyMql: MqlChange[]; noLongerMql: MqlChange[] };
   outcomes: { prospects: number; disqualified: number };
   precisionRecall: ThresholdRow[];
 }
@@ -168,7 +176,8 @@ export function backtest(input: BacktestInput): BacktestReport {
   // Each rule set's own signals: a demo request is one under both, unless the candidate names other request forms.
   const isMql = scoreIsMarketingQualified;
   const countMqls = (scores: Map<string, LeadScore>) => [...scores.values()].filter(isMql).length;
-  const mql = { current: countMqls(current), candidate: countMqls(candidate), entering: 0, leaving: 0 };
+  const entered: MqlChange[] = [];
+  const left: MqlChange[] = [];
   const side = (s: LeadScore | undefined): ScoreSide | null => (s ? { score: s.score, temperature: s.temperature } : null);
   const leadIds = new Set([...current.keys(), ...candidate.keys()]);
   for (const leadId of leadIds) {
@@ -176,8 +185,7 @@ export function backtest(input: BacktestInput): BacktestReport {
     const after = candidate.get(leadId);
     movements[before?.temperature ?? 'notScored'][after?.temperature ?? 'notScored']++;
     const [wasMql, isNowMql] = [before !== undefined && isMql(before), after !== undefined && isMql(after)];
-    if (!wasMql && isNowMql) mql.entering++;
-    if (wasMql && !isNowMql) mql.leaving++;
+    if (wasMql !== isNowMql) (isNowMql ? entered : left).push({ leadId, email: (before ?? after)!.email });
     const change = (after?.score ?? 0) - (before?.score ?? 0);
     const changesScore = change !== 0 || !before || !after;
     const changesTemperature = before?.temperature !== after?.temperature;
@@ -198,6 +206,10 @@ export function backtest(input: BacktestInput): BacktestReport {
     return { threshold, current: predict(current, outcomes, picks, prospects), candidate: predict(candidate, outcomes, picks, prospects) };
   };
 
+  // A lead can enter or leave the MQLs at the same score and temperature (a demo request form the candidate no longer
+  // counts): named, since the movers list does not hold it.
+  const firstOf = (changes: MqlChange[]) => changes.sort((a, b) => a.email.localeCompare(b.email) || a.leadId.localeCompare(b.leadId)).slice(0, input.top ?? 10);
+  const mql = { current: countMqls(current), candidate: countMqls(candidate), entering: entered.length, leaving: left.length, newlyMql: firstOf(entered), noLongerMql: firstOf(left) };
   const both = [...current.keys()].filter((leadId) => candidate.has(leadId)).length;
   return {
     leads: leadIds.size,
@@ -208,6 +220,7 @@ export function backtest(input: BacktestInput): BacktestReport {
     moved,
     rescored,
     topMovers: movers.slice(0, input.top ?? 10),
+    movers: movers.length,
     mql,
     outcomes: { prospects, disqualified: outcomes.size - prospects },
     precisionRecall: [...(input.thresholds ?? defaultThresholds(judgedScores)).map(row), row('hot'), row('mql')],

@@ -426,6 +426,13 @@ const PLANNING = { query_plan_merge_expressions: 0, optimize_and_compare_chain: 
 const AGGREGATION = { group_by_two_level_threshold_bytes: 0 };
 
 /**
+ * ClickHouse refuses a query of more than 50,000 syntax-tree nodes by default: about 800 rules of one pattern each
+ * ("AST is too big", a backtest of a generated rules file of 1,000 pages). Such rule sets are scored, slowly (16 s to
+ * plan 1,000 engagement rules), rather than refused.
+ */
+const LARGE_RULE_SETS = { max_ast_elements: 1_000_000, max_expanded_ast_elements: 10_000_000 };
+
+/**
  * Rules → one parameterised ClickHouse query that scores, from raw events, every lead of a site (or the leads a
  * set of visitors belong to) as of `now`. Pure: the same rules and options give the same SQL and parameters.
  *
@@ -759,7 +766,7 @@ FROM
 (${scored}
 )
 ORDER BY score DESC, lead_id`;
-  return { query, query_params: p.values, clickhouse_settings: { ...PLANNING, ...AGGREGATION } };
+  return { query, query_params: p.values, clickhouse_settings: { ...PLANNING, ...AGGREGATION, ...LARGE_RULE_SETS } };
 }
 
 /**

@@ -255,6 +255,25 @@ describe('hearth backtest', () => {
     const unknown = await runHearth(['backtest', '--config', CONFIG, '--rules', lacking], { HEARTH_DATA_DIR: dataDir });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/lacking-group\.json: engagement\[\d\]\.pageGroup: /);
+    // The groups the file's pageGroups lack, of a list the file keeps from the site's rules: both said.
+    expect(unknown.stderr).toContain(
+      `${lacking}: funnel.pricing: the file's pageGroups have no group "pricing" (they have: product); funnel is the site's current one, kept: give the file a funnel of its own, or that group in its pageGroups`,
+    );
+  });
+
+  it('names the leads that enter or leave the MQLs at the same score, and says when a list is cut', async () => {
+    // Quotes, not demos, are the requests that make an MQL: Ada and Eve, warm, asked for a demo; Bob is hot.
+    const quotes = file('quotes.json', { signals: { requestForms: ['*quote*'] } });
+    const { code, stdout } = await runHearth(['backtest', '--config', CONFIG, '--rules', quotes, '--limit', '1'], { HEARTH_DATA_DIR: dataDir });
+    expect(code).toBe(0);
+    const out = lines(stdout);
+    expect(out).toContain('3 → 1 (-2): 0 newly MQL, 2 no longer MQL');
+    expect(out).toContain('no longer MQL: ada@lovelace.test and 1 more (--limit N)');
+    const json = JSON.parse((await runHearth(['backtest', '--config', CONFIG, '--rules', quotes, '--json'], { HEARTH_DATA_DIR: dataDir })).stdout) as BacktestRun;
+    expect(json.report.mql).toMatchObject({ entering: 0, leaving: 2, newlyMql: [], noLongerMql: [{ email: 'ada@lovelace.test' }, { email: 'eve@eden.test' }] });
+    // Thresholds that move every lead: one shown, and the count of the others.
+    const moving = await runHearth(['backtest', '--config', CONFIG, '--rules', file('low-marks.json', { thresholds: { warm: 1, hot: 2 } }), '--limit', '1'], { HEARTH_DATA_DIR: dataDir });
+    expect(lines(moving.stdout)).toContain('the 1 of 4 that change most shown (--limit N for more)');
   });
 
   it("fills what the candidate leaves out from the site's current rules, not from the grid", async () => {

@@ -25,7 +25,7 @@ describe('backtest', () => {
     });
     expect(report.moved).toBe(3);
     expect(report.rescored).toBe(4);
-    expect(report.mql).toEqual({ current: 2, candidate: 2, entering: 1, leaving: 1 });
+    expect(report.mql).toEqual({ current: 2, candidate: 2, entering: 1, leaving: 1, newlyMql: [{ leadId: 'l_bob', email: 'bob@acme.test' }], noLongerMql: [{ leadId: 'l_eve', email: 'eve@acme.test' }] });
   });
 
   it('counts a lead who asked for a demo as an MQL under both rule sets, however cold', () => {
@@ -35,7 +35,7 @@ describe('backtest', () => {
     const candidate = [lead('ada', 10, demo), lead('bob', 50), lead('cy', 65)];
     const report = backtest({ current, candidate, outcomes: none });
     expect(report.temperatures.hot).toEqual({ current: 1, candidate: 1 });
-    expect(report.mql).toEqual({ current: 2, candidate: 2, entering: 1, leaving: 1 });
+    expect(report.mql).toEqual({ current: 2, candidate: 2, entering: 1, leaving: 1, newlyMql: [{ leadId: 'l_cy', email: 'cy@acme.test' }], noLongerMql: [{ leadId: 'l_bob', email: 'bob@acme.test' }] });
   });
 
   it('lists the leads whose score changes most first, up or down, and only those that change', () => {
@@ -55,7 +55,7 @@ describe('backtest', () => {
     const candidate = [lead('ada', 45, { temperature: 'hot' }), lead('bob', 70), lead('cy', 25, { temperature: 'warm' }), lead('dee', 10)];
     const report = backtest({ current, candidate, outcomes: none });
     expect([report.moved, report.rescored]).toEqual([2, 0]);
-    expect(report.mql).toEqual({ current: 1, candidate: 2, entering: 1, leaving: 0 });
+    expect(report.mql).toEqual({ current: 1, candidate: 2, entering: 1, leaving: 0, newlyMql: [{ leadId: 'l_ada', email: 'ada@acme.test' }], noLongerMql: [] });
     expect(report.topMovers).toEqual([
       { leadId: 'l_ada', email: 'ada@acme.test', current: { score: 45, temperature: 'warm' }, candidate: { score: 45, temperature: 'hot' }, change: 0 },
       { leadId: 'l_cy', email: 'cy@acme.test', current: { score: 25, temperature: 'cold' }, candidate: { score: 25, temperature: 'warm' }, change: 0 },
@@ -183,7 +183,7 @@ describe('a lead only one rule set scores', () => {
   it('counts as a lead, entering or leaving the MQLs, moving and changing score: the figures add up', () => {
     const report = backtest({ current, candidate, outcomes: none });
     expect([report.leads, report.onlyCurrent, report.onlyCandidate]).toEqual([4, 1, 2]);
-    expect(report.mql).toEqual({ current: 1, candidate: 2, entering: 2, leaving: 1 });
+    expect(report.mql).toMatchObject({ current: 1, candidate: 2, entering: 2, leaving: 1, newlyMql: [{ leadId: 'l_bot1', email: 'bot1@acme.test' }, { leadId: 'l_bot2', email: 'bot2@acme.test' }], noLongerMql: [{ leadId: 'l_old', email: 'old@acme.test' }] });
     expect(report.mql.entering - report.mql.leaving).toBe(report.mql.candidate - report.mql.current);
     expect([report.moved, report.rescored]).toEqual([3, 3]);
     // What --json gives scripts: every lead in one cell, a row summing to the current rules' leads of its temperature
