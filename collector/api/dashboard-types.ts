@@ -136,7 +136,7 @@ export interface PricingResponse {
   visitors: Compared;
   /** Identified leads who viewed pricing. */
   leads: Compared;
-  /** Engaged seconds per pricing page view. */
+  /** Engaged seconds per pricing page view, to the millisecond. */
   averageEngagedSeconds: ComparedAverage;
   /** Share of the period's visitors who viewed pricing, 0 to 1. */
   visitorShare: Compared;
