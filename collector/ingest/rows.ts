@@ -192,12 +192,21 @@ function storedFragment(hash: string): string {
  */
 const SECRET_PARAM = /^(?:sig|[\w-]*signature|session)$/;
 
-/** A query string ("?plan=pro&password=…") without the parameters named like secrets or holding a card number. */
+/**
+ * A value holding an email address: a newsletter's link (`?email=carol@corp.example`), a webmail's referrer
+ * (`?user=…`). Kept, it was personal data in the events of a browser that never gave it, where a request for that
+ * person's data or its erasure, which finds people by the email they gave, never looks.
+ */
+const HOLDS_EMAIL = /[^\s@/?&=]@[^\s@/?&=]+\.[^\s@/?&=]/;
+
+/** A query string ("?plan=pro&password=…") without the parameters named like secrets or holding a card number or an email. */
 function withoutSecretParams(search: string): string {
   const params = new URLSearchParams(search);
   // An OAuth sign-in comes back with code and state: the code buys its tokens (a promo `code` alone stays).
   const oauth = params.has('code') && params.has('state');
-  const secrets = [...params].filter(([name, value]) => isSecretName(name) || SECRET_PARAM.test(name.toLowerCase()) || (oauth && name === 'code') || isCardNumber(value));
+  const secrets = [...params].filter(
+    ([name, value]) => isSecretName(name) || SECRET_PARAM.test(name.toLowerCase()) || (oauth && name === 'code') || isCardNumber(value) || HOLDS_EMAIL.test(value),
+  );
   if (secrets.length === 0) return search;
   for (const [name] of secrets) params.delete(name);
   const kept = params.toString();

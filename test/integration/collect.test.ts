@@ -69,6 +69,8 @@ describe('POST /collect', () => {
     const traits = {
       jobTitle: 'CEO', companySize: ' 500 ', Country: 'Belgique', plan: 'pro', 'Budget Range': '10k', Intérêt: 'CRM',
       password: 'hunter2', mdp: 'MonMotDePasse!', apiKey: 'sk_live_abc', email: 'other@acme.test',
+      // Secret words in snake_case (QA: filed as company and phone).
+      company_pin: '4321', company_bic: 'BNPAFRPP', mdp_portable: 's3cret', nif_societe: 'B12345678',
     };
     const identify = wireEvent({ n: 'i', em: 'traits@acme.test', p: traits });
     // A form field the site named with data-hearth-field keeps its name, accents included.

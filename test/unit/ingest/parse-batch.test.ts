@@ -368,12 +368,25 @@ describe('the addresses stored', () => {
     const thanks = 'https://www.acme.test/contact/thanks.html?first_name=Claire&email=claire%40acheteur.fr&password=hunter2&utm_source=newsletter&api_key=k-123';
     const parsed = parseBatch(batchOf(event({ u: thanks }), event({ u: 'https://www.acme.test/pricing?plan=pro', r: thanks })));
     const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
-    const kept = 'https://www.acme.test/contact/thanks.html?first_name=Claire&email=claire%40acheteur.fr&utm_source=newsletter';
+    const kept = 'https://www.acme.test/contact/thanks.html?first_name=Claire&utm_source=newsletter';
     expect(rows.map((row) => [row.url, row.referrer])).toEqual([
       [kept, ''],
       ['https://www.acme.test/pricing?plan=pro', kept],
     ]);
     // The page's source is read as before.
+    expect(rows[0]!.utm_source).toBe('newsletter');
+  });
+
+  it('leave out a value holding an email address, in page addresses and referrers (the person it names is found by no request for their data)', () => {
+    const newsletter = 'https://www.acme.test/offer?email=carol.anon%40corp-example.com&utm_source=newsletter';
+    const webmail = 'https://mail.example.com/inbox?user=alice.anon@corp-example.com&folder=inbox&to=Bob%20%3Cbob%40corp.example%3E';
+    const parsed = parseBatch(batchOf(event({ u: newsletter, r: webmail }), event({ u: 'https://www.acme.test/find?q=%40acme&handle=@acme_hq' })));
+    const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
+    expect(rows.map((row) => [row.url, row.referrer])).toEqual([
+      ['https://www.acme.test/offer?utm_source=newsletter', 'https://mail.example.com/inbox?folder=inbox'],
+      // A handle or a search for one is no address.
+      ['https://www.acme.test/find?q=%40acme&handle=@acme_hq', ''],
+    ]);
     expect(rows[0]!.utm_source).toBe('newsletter');
   });
 
