@@ -129,7 +129,7 @@ export function afterAttempt(delivery: Delivery, outcome: Outcome, now: number, 
     const until = new Date(now + asked);
     const askedFor = Number.isNaN(until.getTime()) ? `a wait of ${asked / 1000} s` : `no retry before ${until.toISOString()}`;
     const reason = asked === wait && now < delivery.giveUpAt ? `the receiver asked for ${askedFor}, after the retry window ends ${window}` : `the retry window ended ${window}`;
-    return { ...next, state: 'dead', lastError: `gave up after ${attempts} attempts (${reason}): ${outcome.error}` };
+    return { ...next, state: 'dead', lastError: `gave up after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'} (${reason}): ${outcome.error}` };
   }
   return { ...next, state: 'pending', nextAttemptAt: now + wait, lastError: outcome.error };
 }

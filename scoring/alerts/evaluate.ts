@@ -31,7 +31,8 @@ const SUMMARIES: Record<ActiveSignal['signal'], string> = {
   demo_request: 'Asked to talk to sales',
   pricing_dwell: 'Spent a long time on pricing',
   pricing_returns: 'Keeps coming back to pricing',
-  docs_download: 'Downloaded technical documentation',
+  // Its detail says what: "Technical documentation: downloaded security-whitepaper.pdf".
+  docs_download: 'Technical documentation',
   weak_accumulation: 'Visits often or reads a lot',
 };
 

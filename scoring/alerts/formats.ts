@@ -59,8 +59,8 @@ export function describeReason(reason: ScoreReason): string {
 }
 
 /** One line for people: "Demo request: Ada Lovelace (Lovelace Ltd), score 72 (hot)". */
-export function alertHeadline(alert: Alert): string {
-  return `${SIGNAL_LABELS[alert.signal]}: ${leadTitle(alert)}, score ${alert.lead.score} (${alert.lead.temperature})`;
+export function alertHeadline(alert: Alert, titleMax = Infinity): string {
+  return `${SIGNAL_LABELS[alert.signal]}: ${clip(leadTitle(alert), titleMax)}, score ${alert.lead.score} (${alert.lead.temperature})`;
 }
 
 /** The facts every format shows, as label/value pairs; empty values left out. */
@@ -175,6 +175,7 @@ export function alertEmail(typed: Alert): AlertEmail {
     `<p style="color:#656d76;font-size:12px">Hearth · ${htmlEscape(alert.site)} · ${htmlEscape(alertTime(alert))}</p>`,
     '</body></html>',
   ].join('');
-  // Headers are one line: the headline's parts already are.
-  return { subject: `[Hearth] ${alertHeadline(alert)}`, text, html };
+  // Headers are one line: the headline's parts already are. The lead's name and company cut as Slack's header is,
+  // the score kept: a name and company of a few hundred characters each made a subject of 2,000 over a hundred lines.
+  return { subject: `[Hearth] ${alertHeadline(alert, 150)}`, text, html };
 }

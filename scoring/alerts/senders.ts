@@ -86,7 +86,8 @@ export async function sendEmail(destination: EmailDestination, alert: Alert, smt
       html,
       // Derived from the alert id, the same on every retry, so mail systems and people can tell a repeat.
       messageId: messageIdOf(alert.id, destinationId, smtp.from),
-      headers: { 'X-Hearth-Alert-Id': alert.id },
+      // RFC 3834: a message no person wrote, which out-of-office replies and mailing lists leave unanswered.
+      headers: { 'X-Hearth-Alert-Id': alert.id, 'Auto-Submitted': 'auto-generated' },
     });
     // A recipient refused (an unknown mailbox) while the others took it: delivered, and the refusal kept to be seen
     // (a retry would mail the others again). Every recipient refused is an error nodemailer throws (below).

@@ -165,7 +165,7 @@ describe('webhook delivery', () => {
     });
     await sender.enqueue([refused]);
     const letter = await settledAs(site, refused.id, 'dead', 'busy');
-    expect(letter.lastError).toBe(`gave up after 1 attempts (the receiver asked for a wait of 9999999999999 s, after the retry window ends ${new Date(letter.giveUpAt).toISOString()}): the webhook at ${new URL(hooks.url).host} answered 503`);
+    expect(letter.lastError).toBe(`gave up after 1 attempt (the receiver asked for a wait of 9999999999999 s, after the retry window ends ${new Date(letter.giveUpAt).toISOString()}): the webhook at ${new URL(hooks.url).host} answered 503`);
     await sender.enqueue([next]);
     await settledAs(site, next.id, 'delivered', 'fine');
   });
@@ -560,6 +560,8 @@ describe('email', () => {
     expect(mail.headers.get('subject')).toBe('[Hearth] Demo request: Zoë <b>Ndiaye</b> (Ndiaye & Fils), score 72 (hot)');
     expect(mail.headers.get('to')).toBe('sam@vendor.test');
     expect(mail.headers.get('message-id')).toBe(`<${owned.id}.sales@acme.test>`);
+    // Out-of-office replies leave it unanswered (RFC 3834).
+    expect(mail.headers.get('auto-submitted')).toBe('auto-generated');
     expect(mail.text).toContain('Asked to talk to sales (form demo-request)');
     expect(mail.text).toContain('- Pricing page +40 (3×, capped)');
     expect(mail.text).toContain(`Open the lead: ${owned.lead.url}`);

@@ -1,4 +1,5 @@
 // @vitest-environment node
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { alertEmail, slackMessage, webhookBody } from '../../../scoring/alerts/formats.ts';
 import { messageIdOf } from '../../../scoring/alerts/senders.ts';
@@ -10,6 +11,17 @@ describe('the webhook body', () => {
   it('is the Standard Webhooks payload shape with the whole alert as data', () => {
     const body = JSON.parse(webhookBody(alert));
     expect(body).toEqual({ type: 'lead.signal', timestamp: alert.triggeredAt, data: alert });
+  });
+
+  it('has the keys and types of the example docs/alerts.md gives', () => {
+    const docs = readFileSync(new URL('../../../docs/alerts.md', import.meta.url), 'utf8');
+    const example = JSON.parse(/```json\n(\{\n {2}"type": "lead\.signal"[\s\S]*?)```/.exec(docs)![1]!);
+    // Keys and types, a list by its first item.
+    const shape = (value: unknown): unknown =>
+      Array.isArray(value) ? [shape(value[0])] : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, shape(inner)]).sort()) : value === null ? 'null' : typeof value;
+    // As a collector makes it now (an alert an earlier version recorded lacks lifecycle, stage and first touch).
+    const current = sampleAlert({ lead: { owner: '', lifecycle: 'mql', stage: 'BOFU', firstTouch: { utm_source: 'linkedin', utm_medium: 'social', referrer_host: '' } } });
+    expect(shape(example)).toEqual(shape(JSON.parse(webhookBody(current))));
   });
 });
 
@@ -127,6 +139,12 @@ describe('the email', () => {
     expect(hostile.html).toContain('Eve &quot;&lt;img src=x onerror=alert(1)&gt;&quot; (O&#39;Brien &amp; Co');
     expect(hostile.subject).not.toMatch(/[\r\n]/);
     expect(hostile.html).toMatch(/<a href="https:\/\/hearth\.acme\.test\/dashboard\/leads\/l_[0-9a-f]{20}\?site=acme">Open the lead<\/a>/);
+  });
+
+  it('cuts a long name and company in the subject, the score kept (a subject of 2,000 characters before)', () => {
+    const long = alertEmail(sampleAlert({ lead: { name: `A${'😀'.repeat(499)}`, company: 'C'.repeat(490) } }));
+    expect(long.subject).toMatch(/^\[Hearth\] Demo request: A😀+…, score 72 \(hot\)$/u);
+    expect(long.subject.length).toBeLessThan(200);
   });
 
   it('has a Message-ID derived from the alert id and destination, at the sender\'s domain', () => {

@@ -144,6 +144,9 @@ describe('behavioural signals', () => {
     const steps = replay([{ score: 20 }, { score: 40, signals: [demo(NOW + 50_000)] }, { score: 40, signals: [demo(NOW + 50_000)] }]);
     expect(steps.map((step) => step.signals.map((signal) => signal.signal))).toEqual([[], ['demo_request'], []]);
     expect(steps[1]!.signals[0]).toMatchObject({ summary: 'Asked to talk to sales: form demo-request', triggeredAt: new Date(NOW + 50_000).toISOString() });
+    // A download's summary says so once (it read "Downloaded technical documentation: downloaded …").
+    const docs: ActiveSignal = { signal: 'docs_download', at: clickHouseTime(NOW + 60_000), detail: 'downloaded /files/security-whitepaper.pdf' };
+    expect(replay([{ score: 20 }, { score: 20, signals: [docs] }])[1]!.signals[0]).toMatchObject({ summary: 'Technical documentation: downloaded /files/security-whitepaper.pdf' });
   });
 
   it('alerts for a new occurrence of a known signal, under a new id', () => {
