@@ -196,6 +196,36 @@ export function mergeQualificationChange(current: QualificationState, change: Qu
 }
 
 /**
+ * The fields of a checklist, as a conflict names them: `owner`, `disqualified` (the verdict and its reason),
+ * `boxes.<box>` and `notes.<box>`.
+ */
+export type QualificationField = string;
+
+/** The fields a change from `before` to `after` changed (a box unticked or never ticked alike, a note empty or none alike). */
+export function changedFields(before: QualificationState, after: QualificationState): QualificationField[] {
+  const keyed = <T>(kind: 'boxes' | 'notes', value: (v: T | undefined) => unknown) => {
+    const [was, now] = [before[kind] as Record<string, T>, after[kind] as Record<string, T>];
+    return [...new Set([...Object.keys(was), ...Object.keys(now)])].filter((key) => value(was[key]) !== value(now[key])).map((key) => `${kind}.${key}`);
+  };
+  return [
+    ...(before.owner !== after.owner ? ['owner'] : []),
+    ...(before.disqualified !== after.disqualified || before.reason !== after.reason ? ['disqualified'] : []),
+    ...keyed<boolean>('boxes', Boolean),
+    ...keyed<string>('notes', (note) => note ?? ''),
+  ];
+}
+
+/** The fields a change sets, as changedFields names them. */
+export function fieldsOfChange(change: QualificationChange): QualificationField[] {
+  return [
+    ...(change.owner !== undefined ? ['owner'] : []),
+    ...(change.disqualified !== undefined || change.reason !== undefined ? ['disqualified'] : []),
+    ...Object.keys(change.boxes ?? {}).map((box) => `boxes.${box}`),
+    ...Object.keys(change.notes ?? {}).map((box) => `notes.${box}`),
+  ];
+}
+
+/**
  * Whether two states say the same: same framework, owner and verdict, and the same boxes ticked and notes written (a box
  * ticked false or never ticked is unticked; a note empty or never written is none).
  */

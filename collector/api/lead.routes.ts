@@ -3,7 +3,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
+  changedFields,
   emptyQualification,
+  fieldsOfChange,
   judgeQualification,
   mergeQualificationChange,
   qualificationChangeSchema,
@@ -307,8 +309,12 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     if (named !== undefined && (typeof named !== 'string' || named.toLowerCase() !== framework)) {
       problems.push({ path: 'framework', message: `expected "${framework}": this site qualifies leads under ${framework.toUpperCase()} (its qualification.framework in the config), got ${JSON.stringify(named)}` });
     }
-    // Read without its framework, said above: the schema would check the boxes against it a second time.
-    const { framework: _named, ...rest } = sent ?? {};
+    // Read without its framework, said above: the schema would check the boxes against it a second time; nor with
+    // the qualification it was made from (basedOn), which is no change.
+    const { framework: _named, basedOn, ...rest } = sent ?? {};
+    if (basedOn !== undefined && basedOn !== null && (typeof basedOn !== 'string' || Number.isNaN(Date.parse(basedOn)))) {
+      problems.push({ path: 'basedOn', message: `expected the changedAt of the qualification the change was made from, or null for a lead that had none (got ${JSON.stringify(basedOn)})` });
+    }
     // No body is a change of nothing; a body of `null` is a body that is no change, refused like `[]` or `42`.
     const change = qualificationChangeSchema.safeParse(sent ? rest : request.body === undefined ? {} : request.body, { reportInput: true });
     if (!change.success) problems.push(...toProblems(change.error));
@@ -333,6 +339,31 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       if (refused) return reply.code(400).send({ error: refused.message, code: 'invalid_qualification', problems: refused.problems });
       // Whether it changed anything or not, the answer is what GET answers: the verdict, who last changed it, the history.
       const unchanged = qualificationAsSent(verdict, history);
+      // Made from a qualification someone else has changed since, in a field this change sets (two reps on one lead, a
+      // page loaded before the other's save): refused, naming what they changed, where it replaced their note or took
+      // the lead from them without a word. Fields neither touched merge as ever; sent again with the current
+      // changedAt as its basedOn, the change replaces theirs.
+      if (typeof basedOn === 'string' || basedOn === null) {
+        const since = basedOn === null ? -Infinity : Date.parse(basedOn);
+        const mine = new Set(fieldsOfChange(change.data));
+        const conflicts = history.flatMap((record, i) =>
+          Date.parse(record.changedAt) > since && record.changedBy !== request.user!.name
+            ? changedFields(i > 0 ? history[i - 1]! : emptyQualification(policy), record)
+                .filter((field) => mine.has(field))
+                .map((field) => ({ field, changedBy: record.changedBy, changedAt: record.changedAt }))
+            : [],
+        );
+        if (conflicts.length > 0) {
+          const who = [...new Set(conflicts.map((conflict) => conflict.changedBy || 'someone'))].join(' and ');
+          const fields = [...new Set(conflicts.map((conflict) => conflict.field))].join(', ');
+          return reply.code(409).send({
+            error: `not saved: ${who} changed ${fields} since the qualification this change was made from; send it again with basedOn ${JSON.stringify(verdict.changedAt)} to replace it`,
+            code: 'qualification_conflict',
+            conflicts,
+            current: unchanged,
+          });
+        }
+      }
       // A change of nothing ({}) leaves no line in the history.
       if (Object.keys(change.data).length === 0) return unchanged;
       // Stored with the site's framework, as a replay reads a change's boxes in the framework it names.

@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly retryAfter?: number,
     /** A 404's leads that hold a lead's visits now (GET /api/leads/:id of a lead that is no more). */
     readonly replacedBy?: { id: string; email: string }[],
+    /** The error's whole answer, for what a page reads of it (a 409's current state). */
+    readonly details?: unknown,
   ) {
     super(message);
   }
@@ -88,7 +90,7 @@ export async function request<T>(path: string, { method = 'GET', body }: { metho
   }
   const data = (await response.json().catch(() => null)) as { error?: string; code?: string; problems?: { path: string; message: string }[]; replacedBy?: { id: string; email: string }[] } | null;
   const retryAfter = Number(response.headers.get('retry-after')) || undefined;
-  if (!response.ok) throw new ApiError(response.status, problemsOf(data) ?? data?.error ?? `${response.status} ${response.statusText}`, data?.code, retryAfter, data?.replacedBy);
+  if (!response.ok) throw new ApiError(response.status, problemsOf(data) ?? data?.error ?? `${response.status} ${response.statusText}`, data?.code, retryAfter, data?.replacedBy, data);
   return data as T;
 }
 

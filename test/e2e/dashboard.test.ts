@@ -490,7 +490,25 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await expect.poll(() => sam.page.locator('p.saved[role=status]').innerText()).toBe(
       'Saved. To become a prospect it still needs Timing. While this page was open, sam changed it: ticked Authority.',
     );
-    expect([...sam.problems, ...lin.problems]).toEqual([]);
+
+    // Sam rewrites the budget note; Lin, her page as it was after her save, writes another one: not saved over his
+    // (QA: a rep's call notes were replaced without a word), she is told what he changed, and her note stays typed.
+    await sam.page.getByRole('textbox', { name: 'Note on budget' }).fill('25k set aside');
+    await sam.page.getByRole('button', { name: 'Save qualification' }).click();
+    await expect.poll(() => sam.page.locator('p.saved[role=status]').innerText()).toMatch(/^Saved\./);
+    await lin.page.getByRole('textbox', { name: 'Note on budget' }).fill('budget unknown');
+    await lin.page.getByRole('button', { name: 'Save qualification' }).click();
+    await expect.poll(() => lin.page.getByText(/^Not saved\./).innerText()).toMatch(
+      /^Not saved\. While this page was open, sam changed it: .*noted on Budget: “25k set aside”\. Your changes are still in the form: save again to replace theirs, or reload the page to start from theirs\.$/,
+    );
+    expect(await lin.page.getByRole('textbox', { name: 'Note on budget' }).inputValue()).toBe('budget unknown');
+    expect((await getJson(server, `/api/leads/${leadId}/qualification?site=acme`)).body.notes.budget).toBe('25k set aside');
+    // Saved again, knowingly: hers replaces his.
+    await lin.page.getByRole('button', { name: 'Save qualification' }).click();
+    await lin.page.getByText(/^Saved\./).waitFor();
+    expect((await getJson(server, `/api/leads/${leadId}/qualification?site=acme`)).body.notes.budget).toBe('budget unknown');
+    // The refusal is the browser's one logged failure, the one expected.
+    expect([...sam.problems, ...lin.problems]).toEqual(['Failed to load resource: the server responded with a status of 409 (Conflict)']);
     await sam.page.context().close();
     await lin.page.context().close();
   });

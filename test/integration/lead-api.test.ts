@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendQualification, currentQualifications, leadIdOf } from '../../collector/api/lead-store.ts';
+import { newApiToken } from '../../collector/auth/tokens.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { applyQualificationChange } from '../../scoring/qualification.ts';
 import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, storedEvents, TEST_TOKEN, wireEvent } from '../support/server.ts';
 
 let server: RunningServer;
+/** A second salesperson, beside the admin token. */
+const kim = newApiToken();
 beforeAll(async () => {
   server = await startTestServer({
     sites: [
@@ -13,16 +16,17 @@ beforeAll(async () => {
       // Automated browsers only, kept out of the other sites' lists.
       { id: 'bots', origins: [SITE_ORIGIN] },
     ],
+    tokens: [{ name: 'kim', role: 'sales', tokenHash: kim.tokenHash }],
   });
 });
 afterAll(() => server.close());
 
 const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000;
 
-async function send(method: string, path: string, body?: unknown) {
+async function send(method: string, path: string, body?: unknown, token = TEST_TOKEN) {
   const response = await fetch(`${server.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as any, headers: response.headers };
@@ -219,6 +223,36 @@ describe('one lead through the API', () => {
       expect([path, refused.status, Object.keys(refused.body).sort(), refused.body.code]).toEqual([path, 400, ['code', 'error', 'problems'], 'bad_url']);
       expect(refused.body.problems).toEqual([{ path: '(root)', message: refused.body.error }]);
     }
+  });
+
+  it("refuses a change made from a qualification another salesperson changed since, in a field it sets, naming what they changed", async () => {
+    const { id } = await makeLead();
+    const path = `/api/leads/${id}/qualification?site=acme`;
+    const loaded = (await getJson(server, path)).body;
+    expect(loaded.changedAt).toBeNull();
+    // The admin saves a note and takes the lead; kim, on a page loaded before, writes the same note and takes it too.
+    const first = await send('POST', path, { basedOn: loaded.changedAt, owner: 'admin-token', notes: { budget: 'CFO approved 40k for Q1' } });
+    expect(first.status).toBe(200);
+    const refused = await send('POST', path, { basedOn: loaded.changedAt, owner: 'kim', notes: { budget: 'Budget unknown' } }, kim.token);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({
+      code: 'qualification_conflict',
+      error: `not saved: admin-token changed owner, notes.budget since the qualification this change was made from; send it again with basedOn "${first.body.changedAt}" to replace it`,
+      conflicts: [
+        { field: 'owner', changedBy: 'admin-token', changedAt: first.body.changedAt },
+        { field: 'notes.budget', changedBy: 'admin-token', changedAt: first.body.changedAt },
+      ],
+      current: { owner: 'admin-token', notes: { budget: 'CFO approved 40k for Q1' } },
+    });
+    expect((await getJson(server, path)).body).toMatchObject({ owner: 'admin-token', notes: { budget: 'CFO approved 40k for Q1' }, history: [{}] });
+    // A field the other did not touch merges as ever.
+    expect((await send('POST', path, { basedOn: loaded.changedAt, boxes: { need: true } }, kim.token)).status).toBe(200);
+    // Sent again from what it was refused against, the change replaces theirs (kim's own box since is no conflict).
+    const replaced = await send('POST', path, { basedOn: refused.body.current.changedAt, owner: 'kim', notes: { budget: 'Budget unknown' } }, kim.token);
+    expect(replaced).toMatchObject({ status: 200, body: { owner: 'kim', notes: { budget: 'Budget unknown' }, boxes: { need: true } } });
+    // Without basedOn (an integration), last change wins, as before; a basedOn that is no time is a 400 naming it.
+    expect((await send('POST', path, { owner: 'sam@vendor.test' })).status).toBe(200);
+    expect((await send('POST', path, { basedOn: 'yesterday', owner: 'kim' }, kim.token)).body).toMatchObject({ code: 'invalid_qualification', problems: [{ path: 'basedOn' }] });
   });
 
   it('qualifies a lead into a prospect with BANT once every box is ticked and an owner assigned, keeping the history', async () => {

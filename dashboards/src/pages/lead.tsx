@@ -437,6 +437,9 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const [reason, setReason] = useState('');
   const [message, setMessage] = useState<{ text: string; error?: boolean }>();
   const [saving, setSaving] = useState(false);
+  // The qualification a save is made from (its changedAt): the form's, or, once a save was refused for what someone
+  // else changed meanwhile, theirs, so that saving again replaces it knowingly.
+  const [basedOn, setBasedOn] = useState(filled.changedAt);
   const ownerField = useRef<HTMLInputElement>(null);
   const disqualifyButton = useRef<HTMLButtonElement>(null);
   // A role that only reads sees the text fields read-only, not disabled: they can still be reached, read and copied.
@@ -454,6 +457,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   /** Shows the qualification as the server has it, every change included, and measures the next changes from it. */
   function fill(current: Verdict) {
     setFilled(current);
+    setBasedOn(current.changedAt);
     setBoxes(current.boxes);
     setNotes(current.notes);
     setOwner(fields(current).owner);
@@ -483,7 +487,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
     setMessage(undefined);
     try {
       const path = `/api/leads/${lead.id}/qualification${query({ site: site.id })}`;
-      const made = await request<Verdict>(path, { method: 'POST', body: change });
+      const made = await request<Verdict>(path, { method: 'POST', body: { ...change, basedOn } });
       // The answer is the state this change made; one another collector took at the same moment is missing from it,
       // but not from the lead's qualification, which replays every change.
       const current = await request<Verdict>(path).catch(() => made);
@@ -492,6 +496,15 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
       setMessage({ text: done(current) + meanwhile });
       onSaved();
     } catch (error) {
+      // Someone else changed a field this save sets since the form was filled: said, and the form kept as typed; a
+      // second save replaces what they wrote.
+      const conflict = error instanceof ApiError && error.code === 'qualification_conflict' ? (error.details as { current?: Verdict } | undefined)?.current : undefined;
+      if (conflict) {
+        setBasedOn(conflict.changedAt);
+        const theirs = changedMeanwhile(conflict, { ...conflict, history: [] }).trim() || `${conflict.changedBy || 'Someone'} changed it while this page was open.`;
+        setMessage({ text: `Not saved. ${theirs} Your changes are still in the form: save again to replace theirs, or reload the page to start from theirs.`, error: true });
+        return;
+      }
       // The server could not take it for now: the change is still in the form, to be saved again.
       const text = error instanceof ApiError ? (error.unavailable ? 'Not saved: the data is temporarily unavailable. Your changes are still in the form; save again in a moment.' : error.message) : String(error);
       setMessage({ text, error: true });
