@@ -380,6 +380,33 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     await page.context().close();
   });
 
+  it('tells sales of the alerts made while the page is open, in the tab\'s title too, and shows them on a click', async () => {
+    await writeDeliveries(server.client, [settledDelivery(sampleAlert({ site: 'initech', createdAt: new Date(Date.now() - 60_000).toISOString(), lead: { name: 'Earlier Lead', email: 'earlier@initech.test' } }), 'delivered')]);
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam');
+    // The page's clock, run forward to its next look for new alerts rather than waited for.
+    await page.clock.install();
+    await page.goto(`${server.url}/dashboard/alerts?site=initech`);
+    await rows(page).first().waitFor();
+    const before = await rowNames(page);
+    await page.clock.runFor(31_000);
+    expect(await page.locator('.new-alerts button').count()).toBe(0);
+    // A lead turns hot while sales watch.
+    await writeDeliveries(server.client, [settledDelivery(sampleAlert({ site: 'initech', createdAt: new Date().toISOString(), lead: { name: 'Watched Lead', email: 'watched@initech.test' } }), 'delivered')]);
+    await page.clock.runFor(31_000);
+    const fresh = page.getByRole('button', { name: '1 new alert: show' });
+    await fresh.waitFor();
+    expect(await page.title()).toBe('(1) Alerts · Initech · Hearth');
+    // The rows stay as they were until asked.
+    expect(await rowNames(page)).toEqual(before);
+    await fresh.click();
+    await expect.poll(async () => (await rowNames(page))[0]).toBe('Watched Lead');
+    await expect.poll(() => page.title()).toBe('Alerts · Initech · Hearth');
+    expect(await page.locator('.new-alerts button').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('retries a dead letter from the lead\'s page, as on the Alerts page; marketing sees no alert there', async () => {
     // Ada asks for a demo while the Slack channel is deleted: a dead letter.
     const dead = await deadLetterOf('Ada Lovelace');

@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AlertListResponse, AlertView } from '../../../collector/api/alerts.routes.ts';
 import type { SiteInfo } from '../../../collector/api/dashboard-types.ts';
 import { DELIVERY_STATES, NOT_DELIVERED_TO, type DeliveryState } from '../../../scoring/alerts/outbox.ts';
@@ -36,11 +36,13 @@ const times = (count: number, what: string) => `${formatNumber(count)} ${what}${
  * in the URL (as the lead lists are), older ones shown on demand, and a retry for a dead letter.
  */
 export function AlertsPage({ session, site, location }: PageProps) {
-  usePageTitle(`Alerts · ${site.name}`);
   const allowed = canSeeAlerts(session);
   const status = location.params.get('status') ?? '';
   const pages = useAlertPages(allowed ? `/api/alerts${query({ site: site.id, status, limit: PAGE_SIZE })}` : null);
   const { first } = pages;
+  const fresh = useNewAlerts(allowed ? `/api/alerts${query({ site: site.id, status, limit: NEW_ALERTS_LOOK })}` : null, first.data);
+  // Counted in the tab's title too, as a mail inbox does: sales keep the page open in a tab.
+  usePageTitle(`${fresh ? `(${fresh >= NEW_ALERTS_LOOK ? `${NEW_ALERTS_LOOK}+` : fresh}) ` : ''}Alerts · ${site.name}`);
   useScrollRestore(!first.loading);
   const refused = !allowed || first.error?.status === 403;
   const { counts } = pages;
@@ -71,6 +73,14 @@ export function AlertsPage({ session, site, location }: PageProps) {
             <Destinations site={site} />
           </p>
           <Failures panels={[[first, 'the alerts']]} />
+          {/* Always there, so that a screen reader hears the button as it comes. */}
+          <p class="new-alerts" aria-live="polite">
+            {fresh > 0 && (
+              <button type="button" onClick={first.reload}>
+                {fresh >= NEW_ALERTS_LOOK ? `${NEW_ALERTS_LOOK} or more new alerts` : fresh === 1 ? '1 new alert' : `${fresh} new alerts`}: show
+              </button>
+            )}
+          </p>
           {first.error ? null : !pages.last ? (
             <Loading what="the alerts" />
           ) : (
@@ -80,6 +90,36 @@ export function AlertsPage({ session, site, location }: PageProps) {
       )}
     </div>
   );
+}
+
+/** How often the page looks for alerts made since it was loaded (a lead turning hot while sales watch), and how many it counts. */
+const NEW_ALERTS_POLL_MS = 30_000;
+const NEW_ALERTS_LOOK = 20;
+
+/**
+ * How many alerts of the filter were made since `shown` was loaded, looked for every 30 s while the tab is seen: the
+ * page says so and shows them on a click, rather than moving its rows under the reader (QA: a lead turning hot while
+ * the page was open never showed).
+ */
+function useNewAlerts(path: string | null, shown: AlertListResponse | undefined): number {
+  const [fresh, setFresh] = useState(0);
+  useEffect(() => {
+    setFresh(0);
+    if (path === null || shown === undefined) return;
+    const known = new Set(shown.alerts.map((alert) => alert.id));
+    const newest = shown.alerts[0]?.createdAt ?? '';
+    const look = () => {
+      if (document.hidden) return;
+      request<AlertListResponse>(path).then(
+        (answer) => setFresh(answer.alerts.filter((alert) => !known.has(alert.id) && alert.createdAt >= newest).length),
+        // A look that fails says nothing: the next one may not, and the list shown is still right as of its load.
+        () => undefined,
+      );
+    };
+    const timer = setInterval(look, NEW_ALERTS_POLL_MS);
+    return () => clearInterval(timer);
+  }, [path, shown]);
+  return fresh;
 }
 
 interface AlertPages {
