@@ -507,6 +507,18 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await lin.page.getByRole('button', { name: 'Save qualification' }).click();
     await lin.page.getByText(/^Saved\./).waitFor();
     expect((await getJson(server, `/api/leads/${leadId}/qualification?site=acme`)).body.notes.budget).toBe('budget unknown');
+    // Sam disqualifies the lead; Lin, her page as it was, adds a note of two lines on Need: saved, her message says
+    // Sam disqualified it, not she, and the history keeps her note's lines.
+    await sam.page.reload();
+    await sam.page.getByRole('textbox', { name: 'Reason' }).fill('duplicate of another lead');
+    await sam.page.getByRole('button', { name: 'Disqualify' }).click();
+    await expect.poll(() => sam.page.locator('p.saved[role=status]').innerText()).toMatch(/^Saved: disqualified\./);
+    await lin.page.getByRole('textbox', { name: 'Note on need' }).fill('Call notes:\n- 40 seats');
+    await lin.page.getByRole('button', { name: 'Save qualification' }).click();
+    await expect.poll(() => lin.page.locator('p.saved[role=status]').innerText()).toMatch(
+      /^Saved\. The lead is disqualified\. While this page was open, sam changed it: disqualified: duplicate of another lead\.$/,
+    );
+    await expect.poll(() => lin.page.locator('.qualification-history li').first().innerText()).toMatch(/noted on Need: “Call notes:\n- 40 seats”/);
     // The refusal is the browser's one logged failure, the one expected.
     expect([...sam.problems, ...lin.problems]).toEqual(['Failed to load resource: the server responded with a status of 409 (Conflict)']);
     await sam.page.context().close();

@@ -482,7 +482,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
     return ` While this page was open, ${others.map(({ record, said }) => `${record.changedBy || 'someone'} changed it: ${said.join('; ')}`).join('; then ')}.`;
   }
 
-  async function save(change: Record<string, unknown>, done: (verdict: Verdict) => string) {
+  async function save(change: Record<string, unknown>, done: (verdict: Verdict, change: Record<string, unknown>) => string) {
     setSaving(true);
     setMessage(undefined);
     try {
@@ -493,7 +493,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
       const current = await request<Verdict>(path).catch(() => made);
       const meanwhile = changedMeanwhile(current, made);
       fill(current);
-      setMessage({ text: done(current) + meanwhile });
+      setMessage({ text: done(current, change) + meanwhile });
       onSaved();
     } catch (error) {
       // Someone else changed a field this save sets since the form was filled: said, and the form kept as typed; a
@@ -517,11 +517,14 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
   const lacking = (next: Verdict, owner: string) => [...next.missing.map(humanize), ...(next.owner ? [] : [owner])].join(', ');
   const needs = (next: Verdict) => lacking(next, 'an owner');
   // Measured from the qualification the form was filled from: a note saved on a prospect leaves it one, and says no more.
-  const describe = (next: Verdict) =>
+  // A disqualification someone else saved meanwhile is theirs: the message's "while this page was open" says it.
+  const describe = (next: Verdict, change: Record<string, unknown>) =>
     next.disqualified
       ? filled.disqualified
         ? 'Saved. The lead stays disqualified.'
-        : 'Saved: disqualified.'
+        : change.disqualified === true
+          ? 'Saved: disqualified.'
+          : 'Saved. The lead is disqualified.'
       : next.prospect
         ? filled.prospect
           ? 'Saved.'
