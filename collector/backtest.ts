@@ -98,7 +98,7 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
   const explain = ({ path: at, message }: PageGroupProblem) => {
     const said = givenGroups === undefined ? message : message.replace(/^the site has no page group (".*") \(it has: (.*)\)$/, "the file's pageGroups have no group $1 (they have: $2)");
     const list = String(at[0]);
-    const kept = isRecord(raw) && !Object.hasOwn(raw, list) ? `; ${list} is the site's current one, kept: give the file a ${list} of its own, or that group in its pageGroups` : '';
+    const kept = isRecord(raw) && !Object.hasOwn(raw, list) ? `; ${list} is the site's current one, kept: give the file its own ${list}, or that group in its pageGroups` : '';
     return `${formatPath(at)}: ${said}${kept}`;
   };
   const unknown = unknownPageGroups(rules, pageGroups);

@@ -69,7 +69,7 @@ export function freeMailOf(rules: Pick<Rules, 'negative'>): FreeMail {
  * Answers that are no company, as companyKey renders them, beyond those that say nothing at all ("N/A", "-", "néant":
  * saysNothing, which scoring's merge already leaves out): strangers who typed "Freelance", "Particulier", "Independent
  * consultant" or "My company" are not one company (three keen ones made a hot account), though as a job title or an
- * answer to another question they say something. So is an answer without a letter ("0", "123").
+ * answer to another question they say something. So is an answer of digits alone ("0", "123"; "1&1" is a company).
  */
 const NOT_A_COMPANY = new Set([
   'no', 'none', 'null', 'undefined', 'nil', 'not applicable', 'not employed', 'test', 'confidential', 'confidentiel', 'stealth', 'stealth startup', 'stealth mode',
@@ -82,7 +82,7 @@ const NOT_A_COMPANY = new Set([
 ]);
 
 /** Whether a declared company's key (companyKey) names a company. */
-const namesACompany = (key: string) => /\p{L}/u.test(key) && !NOT_A_COMPANY.has(key);
+const namesACompany = (key: string) => !/^\d+$/.test(key) && !NOT_A_COMPANY.has(key);
 
 /** The account a lead belongs to, if any: its work email's domain, else the company it declared. */
 export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>, freeMail: FreeMail = isFreeMail): { id: string; name: string } | undefined {

@@ -145,7 +145,7 @@ export function saysNothingSql(expr: string, p: SqlParams): string {
 // Written with dots too ("S.A.", "S.p.A.", "B.V."), which words() renders as single letters: "s a", "s p a", "b v".
 const LEGAL_FORMS =
   '(?: (?:sas|sasu|sarl|eurl|sa|sca|snc|gmbh|ag|kg|kgaa|inc|incorporated|llc|llp|pllc|lp|ltd|ltda|limited|plc|corp|corporation|co|company' +
-  '|bv|nv|spa|srl|sl|slu|oy|ab|as|asa|aps|se|pty|pte|pvt|kk|kft|sro|ev' +
+  '|bv|nv|spa|srl|sl|slu|oy|ab|as|asa|aps|se|pty|pte|pvt|kk|kft|sro' +
   '|s a s u|s a s|s a r l|e u r l|s a|s c a|s n c|g m b h|a g|k g|l l c|l l p|l p|p l c|b v|n v|s p a|s r l|s l u|s l|k k|a s|s r o|e v|sp z o o|de c v))+$';
 
 /** A declared company as accounts compare it: its words without case, accents, punctuation or legal form ("Acmé SAS" = "ACME"). */
@@ -271,7 +271,9 @@ const SENIORITY_PATTERNS: ReadonlyArray<readonly [Seniority, string]> = [
 
 /** Words that make a title a student's: "Stagiaire", "PhD Student", "Alternante chargée de marketing". */
 const STUDENT_WORDS =
-  '(?:stagiaire|stagiaires|stage|stages|etudiant|etudiante|etudiants|etudiantes|intern|interns|internship|internships|student|students|alternant|alternante|alternants|alternantes|alternance|apprenti|apprentie|apprentis|apprenties|apprentice|apprentices|apprenticeship|apprentissage|trainee|trainees)';
+  '(?:stagiaire|stagiaires|stage|stages|etudiant|etudiante|etudiants|etudiantes|intern|interns|internship|internships|student|students|alternant|alternante|alternants|alternantes|alternance|apprenti|apprentie|apprentis|apprenties|apprentice|apprentices|apprenticeship|apprentissage|trainee|trainees' +
+  '|praktikant|praktikanten|praktikantin|praktikantinnen|werkstudent|werkstudenten|werkstudentin|werkstudentinnen|auszubildende|auszubildender|auszubildenden|azubi|azubis' +
+  '|becario|becarios|becaria|becarias|estudiante|estudiantes|estagiario|estagiarios|estagiaria|estagiarias|tirocinante|tirocinanti|stagista|stagisti|stagiste|studente|studenti|studentessa|studentesse)';
 
 /** The one who runs the company, as a title names whom it serves: "Advisor to the CEO", "Chargé de mission auprès du DG". */
 const EXECUTIVES =
@@ -291,7 +293,7 @@ const EXECUTIVES =
 const ROLE_REWRITES: ReadonlyArray<readonly [pattern: string, replacement: string]> = [
   [` (?:of|for|des|de|du|aux|au|d) (?:the |l )?${STUDENT_WORDS}(?: (?:et|and|ou|or) (?:des |de |d |l )?${STUDENT_WORDS})* `, ' '],
   [
-    ` ${STUDENT_WORDS} (program|programs|programme|programmes|relations|success|affairs|services|experience|recruitment|recruiting|recruiter|coordinator|coordinateur|coordinatrice|manager|management|advisor|adviser|counselor|counsellor) `,
+    ` ${STUDENT_WORDS} (program|programs|programme|programmes|relations|success|affairs|services|experience|recruitment|recruiting|recruiter|coordinator|coordinateur|coordinatrice|manager|management|advisor|adviser|counselor|counsellor|ausbilder|ausbilderin|ausbildung|betreuer|betreuerin) `,
     ' $1 ',
   ],
   // A member of the direction générale sits in it (the executive committee), where one "de la direction générale"

@@ -140,7 +140,8 @@ function readable(text: string): string {
  * line break, a direction mark), which made " linkedin ", "linkedin\u200b" and "linkedin" three sources; at most as long
  * as a stored address (read from the whole one, a tag could be longer, and no drill-down could then name its source).
  */
-const tag = (value: string | null | undefined) => cutToCharacters(value?.replace(/\p{C}+/gu, '').trim() ?? '', MAX_STORED_URL);
+/** A utm tag as stored: trimmed, without invisible characters, and none that holds an email (as the address drops it). */
+const tag = (value: string | null | undefined) => (value && HOLDS_EMAIL.test(value) ? '' : cutToCharacters(value?.replace(/\p{C}+/gu, '').trim() ?? '', MAX_STORED_URL));
 
 /**
  * An address as stored (a page's, a referrer, a link's target): without the query parameters named like secrets
@@ -197,7 +198,7 @@ const SECRET_PARAM = /^(?:sig|[\w-]*signature|session)$/;
  * (`?user=…`). Kept, it was personal data in the events of a browser that never gave it, where a request for that
  * person's data or its erasure, which finds people by the email they gave, never looks.
  */
-const HOLDS_EMAIL = /[^\s@/?&=]@[^\s@/?&=]+\.[^\s@/?&=]/;
+const HOLDS_EMAIL = /[^\s@/?&=]@[^\s@/?&=]+\.[a-z]{2,}(?![a-z\d-])/i;
 
 /** A query string ("?plan=pro&password=…") without the parameters named like secrets or holding a card number or an email. */
 function withoutSecretParams(search: string): string {

@@ -12,7 +12,9 @@ export function describeChange(current: number, previous: number): { text: strin
   if (previous === 0) return { text: `up from 0`, direction: 'up' };
   const change = (current - previous) / previous;
   const direction = change > 0 ? 'up' : 'down';
-  return { text: `${direction} ${oneDecimal.format(Math.abs(change) * 100)}%`, direction };
+  // A change too small for a decimal ("10.1 s, up 0% (previous: 10 s)" read as a contradiction).
+  const percent = oneDecimal.format(Math.abs(change) * 100);
+  return { text: percent === '0' ? `${direction} less than 0.1%` : `${direction} ${percent}%`, direction };
 }
 
 /**

@@ -19,9 +19,7 @@ export const KEY = 'hearth_vid';
 const SESSION_IDLE_MS = 30 * 60_000;
 
 /**
- * The first-party visitor id: localStorage, else the `hearth_vid` cookie (shared across subdomains), else new. With
- * `data-cookie-domain`, the shared cookie alone: a denial on one subdomain expires it, and another subdomain's own
- * localStorage brought the refused id back at the next grant there.
+ * The first-party visitor id: localStorage, else the `hearth_vid` cookie (shared across subdomains), else new.
  * Event, visitor and session ids are crypto.randomUUID(), written out at each use (a helper costs bytes of gzip).
  * It exists on https pages and localhost, which is where Hearth runs; on a plain-http page it is missing, the
  * snippet's guard catches the error, and nothing is recorded.
@@ -33,7 +31,7 @@ export let sessionId: string | undefined;
 let sessionSeen = 0;
 
 export function readIdentity(): void {
-  visitorId = ((!cookieDomain && load(KEY)) || '').split('.')[0] || /hearth_vid=([^;]+)/.exec(document.cookie)?.[1] || crypto.randomUUID();
+  visitorId = (load(KEY) || '').split('.')[0] || /hearth_vid=([^;]+)/.exec(document.cookie)?.[1] || crypto.randomUUID();
 }
 
 /**

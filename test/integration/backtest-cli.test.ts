@@ -257,7 +257,7 @@ describe('hearth backtest', () => {
     expect(unknown.stderr).toMatch(/lacking-group\.json: engagement\[\d\]\.pageGroup: /);
     // The groups the file's pageGroups lack, of a list the file keeps from the site's rules: both said.
     expect(unknown.stderr).toContain(
-      `${lacking}: funnel.pricing: the file's pageGroups have no group "pricing" (they have: product); funnel is the site's current one, kept: give the file a funnel of its own, or that group in its pageGroups`,
+      `${lacking}: funnel.pricing: the file's pageGroups have no group "pricing" (they have: product); funnel is the site's current one, kept: give the file its own funnel, or that group in its pageGroups`,
     );
   });
 

@@ -71,13 +71,15 @@ describe('POST /collect', () => {
       password: 'hunter2', mdp: 'MonMotDePasse!', apiKey: 'sk_live_abc', email: 'other@acme.test',
       // Secret words in snake_case (QA: filed as company and phone).
       company_pin: '4321', company_bic: 'BNPAFRPP', mdp_portable: 's3cret', nif_societe: 'B12345678',
+      // India's postal code is none.
+      pin_code: '560001',
     };
     const identify = wireEvent({ n: 'i', em: 'traits@acme.test', p: traits });
     // A form field the site named with data-hearth-field keeps its name, accents included.
     const form = wireEvent({ n: 'f', k: 'interest', p: { intérêt: 'ERP' } });
     expect((await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent(), identify, form] })).status).toBe(202);
     const [row] = (await storedEvents(server, visitor)).filter((r) => r.type === 'identify');
-    expect([row!.email, row!.props]).toEqual(['traits@acme.test', { job_title: 'CEO', company_size: '500', country: 'Belgique', plan: 'pro', budget_range: '10k', intérêt: 'CRM' }]);
+    expect([row!.email, row!.props]).toEqual(['traits@acme.test', { job_title: 'CEO', company_size: '500', country: 'Belgique', plan: 'pro', budget_range: '10k', intérêt: 'CRM', pin_code: '560001' }]);
     expect((await storedEvents(server, visitor)).find((r) => r.type === 'form')!.props).toEqual({ intérêt: 'ERP' });
     const leads = await fetch(`${server.url}/api/leads?site=acme&visitor=${visitor}`, { headers: { authorization: 'Bearer test-admin-token' } });
     const [lead] = ((await leads.json()) as any).leads;

@@ -207,4 +207,6 @@ export const JOB_TITLES: ReadonlyArray<readonly [title: string, level: Seniority
   ['Directeur de stage', 'vp_director'],
   ['Responsable des stages et alternance', 'manager'],
   ['Chargée des relations étudiants', 'individual'],
+  ['Azubi-Ausbilder', 'individual'],
+  ['Becario Program Manager', 'manager'],
 ];

@@ -15,6 +15,10 @@ describe('a key figure', () => {
   it('says no change when the two periods read alike, rather than "down" beside the same figure', () => {
     expect(shown({ current: 124.8, previous: 125.1 })).toBe('2 min 5 s | no change (previous: 2 min 5 s)');
     expect(shown({ current: 90, previous: 125 })).toBe('1 min 30 s | ▼ down 28% (previous: 2 min 5 s)');
+    // Averages either side of a rounding step, a change too small for a decimal: not "up 0%".
+    expect(shown({ current: 10.05, previous: 10.049 })).toBe('10.1 s | ▲ up less than 0.1% (previous: 10 s)');
+    // Worked out from the averages, not from their rounding (55 s over 3 views against 27 s).
+    expect(shown({ current: 18.333, previous: 27 })).toBe('18.3 s | ▼ down 32.1% (previous: 27 s)');
   });
 
   it('shows an average of nothing (no page views) as "–", not "0 s"', () => {

@@ -380,14 +380,20 @@ describe('the addresses stored', () => {
   it('leave out a value holding an email address, in page addresses and referrers (the person it names is found by no request for their data)', () => {
     const newsletter = 'https://www.acme.test/offer?email=carol.anon%40corp-example.com&utm_source=newsletter';
     const webmail = 'https://mail.example.com/inbox?user=alice.anon@corp-example.com&folder=inbox&to=Bob%20%3Cbob%40corp.example%3E';
-    const parsed = parseBatch(batchOf(event({ u: newsletter, r: webmail }), event({ u: 'https://www.acme.test/find?q=%40acme&handle=@acme_hq' })));
+    // In a utm tag too (QA: the address lost it, its utm_content column kept it).
+    const tagged = 'https://www.acme.test/?utm_source=newsletter&utm_content=carol@corp.example&utm_term=dave%40corp.example';
+    const parsed = parseBatch(
+      batchOf(event({ u: newsletter, r: webmail }), event({ u: 'https://www.acme.test/find?q=%40acme&handle=@acme_hq&pkg=react@18.2.0&at=48.85@2.35' }), event({ u: tagged })),
+    );
     const rows = parsed.ok ? batchToRows(parsed.batch, 1_780_000_000_000) : [];
     expect(rows.map((row) => [row.url, row.referrer])).toEqual([
       ['https://www.acme.test/offer?utm_source=newsletter', 'https://mail.example.com/inbox?folder=inbox'],
-      // A handle or a search for one is no address.
-      ['https://www.acme.test/find?q=%40acme&handle=@acme_hq', ''],
+      // A handle, a search for one, a package's version or coordinates are no address.
+      ['https://www.acme.test/find?q=%40acme&handle=@acme_hq&pkg=react@18.2.0&at=48.85@2.35', ''],
+      ['https://www.acme.test/?utm_source=newsletter', ''],
     ]);
     expect(rows[0]!.utm_source).toBe('newsletter');
+    expect([rows[2]!.utm_source, rows[2]!.utm_content, rows[2]!.utm_term]).toEqual(['newsletter', '', '']);
   });
 
   it("leave out a signed link's signature, a session and an OAuth sign-in's code, and keep a promo code", () => {

@@ -108,6 +108,10 @@ describe('accounts', () => {
       expect(scoreAccounts(strangers, THRESHOLDS), company).toEqual([]);
     }
     expect(accountKeyOf({ email: 'x@skynet.be', profile: { company: 'Bouw NV' } })).toEqual({ id: 'company:bouw', name: 'Bouw NV' });
+    // Digits with a sign between them, or words after a company's name, are a company.
+    for (const [company, key] of <[string, string][]>[['1&1', '1 1'], ['3M', '3m'], ['Home Depot', 'home depot'], ['My Little Company', 'my little'], ['Smart EV', 'smart ev']]) {
+      expect(accountKeyOf({ email: 'x@gmail.com', profile: { company } })?.id, company).toBe(`company:${key}`);
+    }
   });
 
   it('knows the free-mail providers of the world, and those a site adds to its free-mail rule (QA: strangers made hot accounts)', () => {

@@ -56,23 +56,6 @@ describe('identity', () => {
     expect(written).toEqual([expect.stringMatching(/^hearth_vid=[0-9a-f-]{36};path=\/;samesite=lax;max-age=31536000;domain=\.acme\.test;secure$/)]);
   });
 
-  it("with data-cookie-domain, is the shared cookie's visitor, never an id its own localStorage kept (a denial on another subdomain expired the cookie)", async () => {
-    // This subdomain's localStorage, from before the person denied consent on www: that id is refused.
-    vi.useFakeTimers({ now: START });
-    localStorage.setItem('hearth_vid', `refused-visitor.s.${START}`);
-    const afterDenial = await openPage({ attributes: { 'cookie-domain': '.acme.test' } });
-    vi.advanceTimersByTime(300);
-    expect(afterDenial.requests[0]!.batch.v).toMatch(UUID);
-    closePage();
-    // The visitor www set in the shared cookie since is this subdomain's too.
-    vi.useFakeTimers({ now: START });
-    localStorage.setItem('hearth_vid', `refused-visitor.s.${START}`);
-    document.cookie = 'hearth_vid=shared-visitor; path=/';
-    const shared = await openPage({ attributes: { 'cookie-domain': '.acme.test' } });
-    vi.advanceTimersByTime(300);
-    expect(shared.requests[0]!.batch.v).toBe('shared-visitor');
-  });
-
   it('keeps the session within 30 minutes and marks the first event of each session', async () => {
     vi.useFakeTimers({ now: START });
     const first = await openPage();
