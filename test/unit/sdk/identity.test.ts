@@ -56,6 +56,24 @@ describe('identity', () => {
     expect(written).toEqual([expect.stringMatching(/^hearth_vid=[0-9a-f-]{36};path=\/;samesite=lax;max-age=31536000;domain=\.acme\.test;secure$/)]);
   });
 
+  it('keeps the visitor in localStorage with data-cookie-domain when the cookie cannot be written (a domain not the page\'s, a blocked setter)', async () => {
+    Object.defineProperty(document, 'cookie', { configurable: true, get: () => '', set: () => { throw new Error('blocked'); } });
+    try {
+      vi.useFakeTimers({ now: START });
+      const first = await openPage({ attributes: { 'cookie-domain': '.acme.test' } });
+      vi.advanceTimersByTime(300);
+      const saved = { ...localStorage };
+      closePage();
+      Object.assign(localStorage, saved);
+      vi.useFakeTimers({ now: START + 60_000 });
+      const second = await openPage({ attributes: { 'cookie-domain': '.acme.test' } });
+      vi.advanceTimersByTime(300);
+      expect([second.requests[0]!.batch.v, second.requests[0]!.batch.sid]).toEqual([first.requests[0]!.batch.v, first.requests[0]!.batch.sid]);
+    } finally {
+      delete (document as any).cookie;
+    }
+  });
+
   it('keeps the session within 30 minutes and marks the first event of each session', async () => {
     vi.useFakeTimers({ now: START });
     const first = await openPage();
