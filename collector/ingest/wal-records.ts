@@ -118,12 +118,15 @@ function isEmpty(record: object): boolean {
 }
 
 export function encodeRecord(rows: EventRow[], at = Date.now()): Buffer {
-  const payload = Buffer.from(`${JSON.stringify(headOf(rows, at))}\n${rowsJson(rows)}`);
-  const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-  header.writeUInt32LE(payload.length, 0);
-  header.writeUInt32LE(rows.length, 4);
-  header.writeUInt32LE(crc32(payload, crc32(header.subarray(0, 8))), 8);
-  return Buffer.concat([header, payload], RECORD_HEADER_BYTES + payload.length);
+  const text = `${JSON.stringify(headOf(rows, at))}\n${rowsJson(rows)}`;
+  // One buffer, the text encoded straight into it after the header: Buffer.from and then Buffer.concat copied it twice.
+  const length = Buffer.byteLength(text);
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + length);
+  record.write(text, RECORD_HEADER_BYTES);
+  record.writeUInt32LE(length, 0);
+  record.writeUInt32LE(rows.length, 4);
+  record.writeUInt32LE(crc32(record.subarray(RECORD_HEADER_BYTES), crc32(record.subarray(0, 8))), 8);
+  return record;
 }
 
 /** Rows held in memory as a batch of the log (for rows taken apart, and for logs of the older layout). */
