@@ -36,6 +36,10 @@ describe('the rows of a write-ahead log record', () => {
     expect(rowsOf(batch)).toEqual(rows);
     expect(JSON.parse((await insertBody([batch, batchOfRows(rows.slice(0, 1))])).toString())).toHaveLength(4);
     expect(batch.identities).toEqual([expect.objectContaining({ email: 'ada@acme.test', visitor_id: 'visitor-0001' })]);
+    // Text of several bytes a character (accents, CJK, emoji) is measured in bytes: the next record starts where it ends.
+    const wide = batchToRows({ s: 'acme', v: 'visitor-0002', e: [{ i: '0b8f3f9e-3c41-4b7e-9a52-7d1f0c6e2a14', n: 'f', t: NOW, u: 'https://acme.test/contact', k: 'démo', p: { company: 'Société Générale 株式会社 😀' } }] }, NOW);
+    const parsed = parseRecords(Buffer.concat([encodeRecord(wide), encodeRecord(rows)])).records;
+    expect(parsed.map((one) => rowsOf(decodeRecord(one!)))).toEqual([wide, rows]);
   });
 
   it('name each visitor the rows touch once, a browser flagged as automated apart, in the order they come', () => {
