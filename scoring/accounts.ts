@@ -69,7 +69,8 @@ export function freeMailOf(rules: Pick<Rules, 'negative'>): FreeMail {
  * Answers that are no company, as companyKey renders them, beyond those that say nothing at all ("N/A", "-", "néant":
  * saysNothing, which scoring's merge already leaves out): strangers who typed "Freelance", "Particulier", "Independent
  * consultant" or "My company" are not one company (three keen ones made a hot account), though as a job title or an
- * answer to another question they say something. So is an answer of digits alone ("0", "123"; "1&1" is a company).
+ * answer to another question they say something. So is an answer of digits alone, or a phone number ("0", "123",
+ * "06 12 34 56 78", "+33 (0)6…"; "1&1" is a company).
  */
 const NOT_A_COMPANY = new Set([
   'no', 'none', 'null', 'undefined', 'nil', 'not applicable', 'not employed', 'test', 'confidential', 'confidentiel', 'stealth', 'stealth startup', 'stealth mode',
@@ -82,7 +83,7 @@ const NOT_A_COMPANY = new Set([
 ]);
 
 /** Whether a declared company's key (companyKey) names a company. */
-const namesACompany = (key: string) => !/^\d+$/.test(key) && !NOT_A_COMPANY.has(key);
+const namesACompany = (given: string, key: string) => !/^[\p{N}\s+\-.()/]+$/u.test(given) && !NOT_A_COMPANY.has(key);
 
 /** The account a lead belongs to, if any: its work email's domain, else the company it declared. */
 export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>, freeMail: FreeMail = isFreeMail): { id: string; name: string } | undefined {
@@ -92,7 +93,7 @@ export function accountKeyOf(lead: Pick<LeadScore, 'email' | 'profile'>, freeMai
   const company = saysNothing(given) ? '' : given.trim();
   if (domain && !freeMail(domain)) return { id: domain, name: company || domain };
   const key = company && companyKey(company);
-  if (key && namesACompany(key)) return { id: `company:${key}`, name: company };
+  if (key && namesACompany(company, key)) return { id: `company:${key}`, name: company };
 }
 
 /** Leads by the account they belong to (accountKeyOf), those of none left out. */

@@ -339,11 +339,26 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       if (refused) return reply.code(400).send({ error: refused.message, code: 'invalid_qualification', problems: refused.problems });
       // Whether it changed anything or not, the answer is what GET answers: the verdict, who last changed it, the history.
       const unchanged = qualificationAsSent(verdict, history);
+      // A change of nothing ({}) leaves no line in the history.
+      if (Object.keys(change.data).length === 0) return unchanged;
+      // Stored with the site's framework, as a replay reads a change's boxes in the framework it names.
+      const applied = { ...change.data, framework };
+      // Checked above (qualificationProblems): merged without checking it again.
+      const next = mergeQualificationChange(before, applied);
+      // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the
+      // history lists what changed. It was checked above all the same, so a wrong box is refused either way.
+      if (sameQualification(next, before)) return unchanged;
       // Made from a qualification someone else has changed since, in a field this change sets (two reps on one lead, a
-      // page loaded before the other's save): refused, naming what they changed, where it replaced their note or took
+      // page loaded before the other's save), and changing it (the same note, or a requalification, made twice is none): refused, naming what they changed, where it replaced their note or took
       // the lead from them without a word. Fields neither touched merge as ever; sent again with the current
       // changedAt as its basedOn, the change replaces theirs.
       if (typeof basedOn === 'string' || basedOn === null) {
+        // The time of a version this lead's checklist had (a CRM whose clock runs ahead, or another lead's, would
+        // turn the check off).
+        if (basedOn !== null && !history.some((record) => Date.parse(record.changedAt) === Date.parse(basedOn))) {
+          const latest = verdict.changedAt === null ? 'it has none yet: send null' : `its latest is ${JSON.stringify(verdict.changedAt)}`;
+          return reply.code(400).send({ error: 'invalid qualification', code: 'invalid_qualification', problems: [{ path: 'basedOn', message: `not the changedAt of a version of this lead's checklist (${latest}; got ${JSON.stringify(basedOn)})` }] });
+        }
         const since = basedOn === null ? -Infinity : Date.parse(basedOn);
         const mine = new Set(fieldsOfChange(change.data));
         const conflicts = history.flatMap((record, i) =>
@@ -364,15 +379,6 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
           });
         }
       }
-      // A change of nothing ({}) leaves no line in the history.
-      if (Object.keys(change.data).length === 0) return unchanged;
-      // Stored with the site's framework, as a replay reads a change's boxes in the framework it names.
-      const applied = { ...change.data, framework };
-      // Checked above (qualificationProblems): merged without checking it again.
-      const next = mergeQualificationChange(before, applied);
-      // Nor does one that leaves the qualification as it stands (Save pressed again, a box ticked that was): the
-      // history lists what changed. It was checked above all the same, so a wrong box is refused either way.
-      if (sameQualification(next, before)) return unchanged;
       // The history is ordered by time alone: a change in the same millisecond as the last (or after a clock step
       // back) is stamped just after it, so the latest row is always the one built on all the others.
       const at = Math.max(Date.now(), current ? Date.parse(current.changedAt) + 1 : 0);

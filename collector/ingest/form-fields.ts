@@ -64,14 +64,17 @@ const OTHER_AUTOFILL =
  * credentials, sessions), payment and bank details ("nom_sur_la_carte", "cryptogramme" too), identity and tax numbers, one-time codes ("employee_ssn" is not a
  * company size, "company_bank_account" not a company). The snippet skips the obvious ones itself; this holds for any
  * sender, identify traits included. A key is one as a word of its own ("api_key", "apiKey", "license-key"), not
- * inside one ("keywords", "hockey"); so are "mdp", "bic", "nif" and "pin", snake_case too ("company_pin"), but for
- * India's postal "pin_code".
+ * inside one ("keywords", "hockey"); so are "mdp", "bic", "nif" and "pin", snake_case too ("company_pin").
  */
 const SECRET =
-  /pass|pwd|(?:^|[^a-z])mdp(?:$|[^a-z])|secret|token|(?:^|[^a-z])(?:api|access|private|secret|license|licence)?.?key(?:s)?(?:$|[^a-z])|private|authori[sz]ation|(?:^|[^a-z])auth(?:$|[^a-z])|bearer|jwt|credential|cookie|session.?id|csrf|xsrf|card|carte|cryptogramme|cc-|cvv|cvc|iban|(?:^|[^a-z])bic(?:$|[^a-z])|swift|bank|account.?n(?:o|um)|routing|ssn|social.?sec|s[eé]cu|tax|(?:^|[^a-z])nif(?:$|[^a-z])|passport|one.?time|otp|verif|(?:^|[^a-z])pin(?![^a-z]?code)(?:$|[^a-z])/;
+  /pass|pwd|(?:^|[^a-z])mdp(?:$|[^a-z])|secret|token|(?:^|[^a-z])(?:api|access|private|secret|license|licence)?.?key(?:s)?(?:$|[^a-z])|private|authori[sz]ation|(?:^|[^a-z])auth(?:$|[^a-z])|bearer|jwt|credential|cookie|session.?id|csrf|xsrf|card|carte|cryptogramme|cc-|cvv|cvc|iban|(?:^|[^a-z])bic(?:$|[^a-z])|swift|bank|account.?n(?:o|um)|routing|ssn|social.?sec|s[eé]cu|tax|(?:^|[^a-z])nif(?:$|[^a-z])|passport|one.?time|otp|verif|(?:^|[^a-z])pin(?:$|[^a-z])/;
 
 /** Whether a form field's, a trait's or a URL query parameter's name is a secret's (a password, a token, a card…). */
-export const isSecretName = (name: string) => SECRET.test(name.trim().toLowerCase());
+export const isSecretName = (name: string) => {
+  const key = name.trim().toLowerCase();
+  // India's postal code is named so (an ATM's "atm_pin_code" is a secret).
+  return SECRET.test(key) && !/^pin.?code$/.test(key);
+};
 
 /** The length at which the snippet cuts a field's descriptor (sdk/src/forms.ts). */
 const DESCRIPTOR_MAX = 64;

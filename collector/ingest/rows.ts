@@ -196,9 +196,10 @@ const SECRET_PARAM = /^(?:sig|[\w-]*signature|session)$/;
 /**
  * A value holding an email address: a newsletter's link (`?email=carol@corp.example`), a webmail's referrer
  * (`?user=…`). Kept, it was personal data in the events of a browser that never gave it, where a request for that
- * person's data or its erasure, which finds people by the email they gave, never looks.
+ * person's data or its erasure, which finds people by the email they gave, never looks. Its domain ends in letters of
+ * any script (.com, .рф, .中国) or in Punycode (.xn--p1ai): react@18.2.0 and 48.85@2.35 are no address.
  */
-const HOLDS_EMAIL = /[^\s@/?&=]@[^\s@/?&=]+\.[a-z]{2,}(?![a-z\d-])/i;
+const HOLDS_EMAIL = /[^\s@/?&=]@[^\s@/?&=]+\.(?:\p{L}{2,}|xn--[a-z\d-]+)(?![\p{L}\p{N}-])/iu;
 
 /** A query string ("?plan=pro&password=…") without the parameters named like secrets or holding a card number or an email. */
 function withoutSecretParams(search: string): string {

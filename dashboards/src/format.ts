@@ -23,8 +23,10 @@ export function describeChange(current: number, previous: number): { text: strin
  */
 export function describePointChange(current: number, previous: number): { text: string; direction: 'up' | 'down' | 'flat' } {
   const points = Math.round((current - previous) * 1000) / 10;
-  if (points === 0) return { text: 'no change', direction: 'flat' };
-  const direction = points > 0 ? 'up' : 'down';
+  if (current === previous) return { text: 'no change', direction: 'flat' };
+  const direction = current > previous ? 'up' : 'down';
+  // Shares either side of a rounding step (25.4% against 25.3%), a change too small for a decimal: not "no change".
+  if (points === 0) return { text: `${direction} less than 0.1 percentage points`, direction };
   return { text: `${direction} ${oneDecimal.format(Math.abs(points))} percentage ${Math.abs(points) === 1 ? 'point' : 'points'}`, direction };
 }
 

@@ -71,8 +71,8 @@ describe('POST /collect', () => {
       password: 'hunter2', mdp: 'MonMotDePasse!', apiKey: 'sk_live_abc', email: 'other@acme.test',
       // Secret words in snake_case (QA: filed as company and phone).
       company_pin: '4321', company_bic: 'BNPAFRPP', mdp_portable: 's3cret', nif_societe: 'B12345678',
-      // India's postal code is none.
-      pin_code: '560001',
+      // India's postal code is none; an ATM's PIN is one.
+      pin_code: '560001', atm_pin_code: '4321',
     };
     const identify = wireEvent({ n: 'i', em: 'traits@acme.test', p: traits });
     // A form field the site named with data-hearth-field keeps its name, accents included.

@@ -107,7 +107,8 @@ describe('a lead who asks for a demo is an MQL whatever the score', () => {
     const [site] = parseConfig({ sites: SITES }, 'test config').sites;
     const run = await backtestSite(server.client, site!, { rules: { ...rulesOf(site!), thresholds: { warm: 30, hot: 1000 } }, pageGroups: site!.pageGroups }, { rulesFile: 'no-one-hot.json' });
     expect(run.report.temperatures.hot).toEqual({ current: 1, candidate: 0 });
-    expect(run.report.mql).toEqual({ current: 2, candidate: 1, entering: 0, leaving: 1 });
+    expect(run.report.mql).toMatchObject({ current: 2, candidate: 1, entering: 0, leaving: 1, newlyMql: [] });
+    expect(run.report.mql.noLongerMql.map((lead) => lead.email)).toEqual([people.ceo]);
   });
 
   it('leaves her to sales once they decide: disqualified, she is no MQL', async () => {

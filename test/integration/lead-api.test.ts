@@ -250,6 +250,12 @@ describe('one lead through the API', () => {
     // Sent again from what it was refused against, the change replaces theirs (kim's own box since is no conflict).
     const replaced = await send('POST', path, { basedOn: refused.body.current.changedAt, owner: 'kim', notes: { budget: 'Budget unknown' } }, kim.token);
     expect(replaced).toMatchObject({ status: 200, body: { owner: 'kim', notes: { budget: 'Budget unknown' }, boxes: { need: true } } });
+    // A stale change that makes what is there already (the same note, typed twice) is no conflict: nothing to save.
+    const same = await send('POST', path, { basedOn: loaded.changedAt, notes: { budget: 'Budget unknown' } }, kim.token);
+    expect(same.status).toBe(200);
+    // A basedOn that is no version of this lead's checklist (a clock ahead, another lead's) is a 400 naming it.
+    const future = await send('POST', path, { basedOn: '2099-01-01T00:00:00.000Z', notes: { budget: 'x' } }, kim.token);
+    expect(future).toMatchObject({ status: 400, body: { code: 'invalid_qualification', problems: [{ path: 'basedOn', message: expect.stringContaining("not the changedAt of a version of this lead's checklist (its latest is") }] } });
     // Without basedOn (an integration), last change wins, as before; a basedOn that is no time is a 400 naming it.
     expect((await send('POST', path, { owner: 'sam@vendor.test' })).status).toBe(200);
     expect((await send('POST', path, { basedOn: 'yesterday', owner: 'kim' }, kim.token)).body).toMatchObject({ code: 'invalid_qualification', problems: [{ path: 'basedOn' }] });

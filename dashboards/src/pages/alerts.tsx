@@ -81,7 +81,8 @@ export function AlertsPage({ session, site, location }: PageProps) {
               </button>
             )}
           </p>
-          {first.error ? null : !pages.last ? (
+          {/* A list already shown stays when showing the new alerts fails (the error says so above it). */}
+          {first.error && !first.data ? null : !pages.last ? (
             <Loading what="the alerts" />
           ) : (
             <AlertTable pages={pages} site={site} />
@@ -97,8 +98,8 @@ const NEW_ALERTS_POLL_MS = 30_000;
 const NEW_ALERTS_LOOK = 20;
 
 /**
- * How many alerts of the filter were made since `shown` was loaded, looked for every 30 s while the tab is seen: the
- * page says so and shows them on a click, rather than moving its rows under the reader (QA: a lead turning hot while
+ * How many alerts of the filter were made since `shown` was loaded, looked for every 30 s: the page says so (and its
+ * tab's title) and shows them on a click, rather than moving its rows under the reader (QA: a lead turning hot while
  * the page was open never showed).
  */
 function useNewAlerts(path: string | null, shown: AlertListResponse | undefined): number {
@@ -109,13 +110,13 @@ function useNewAlerts(path: string | null, shown: AlertListResponse | undefined)
     const known = new Set(shown.alerts.map((alert) => alert.id));
     const newest = shown.alerts[0]?.createdAt ?? '';
     const look = () => {
-      if (document.hidden) return;
       request<AlertListResponse>(path).then(
         (answer) => setFresh(answer.alerts.filter((alert) => !known.has(alert.id) && alert.createdAt >= newest).length),
         // A look that fails says nothing: the next one may not, and the list shown is still right as of its load.
         () => undefined,
       );
     };
+    // In a tab in the background too, whose title counts them (browsers slow its timers to once a minute at most).
     const timer = setInterval(look, NEW_ALERTS_POLL_MS);
     return () => clearInterval(timer);
   }, [path, shown]);

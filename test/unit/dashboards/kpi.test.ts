@@ -30,6 +30,8 @@ describe('a key figure', () => {
   it('says how many percentage points a share moved, not its relative change', () => {
     expect(shown({ current: 0.258, previous: 0.253 }, formatShare)).toBe('25.8% | ▲ up 0.5 percentage points (previous: 25.3%)');
     expect(shown({ current: 0.2, previous: 0.21 }, formatShare)).toBe('20% | ▼ down 1 percentage point (previous: 21%)');
+    // Either side of a rounding step: not "no change" beside two figures.
+    expect(shown({ current: 0.25355, previous: 0.25345 }, formatShare)).toBe('25.4% | ▲ up less than 0.1 percentage points (previous: 25.3%)');
     expect(shown({ current: 0.25, previous: 0.2502 }, formatShare)).toBe('25% | no change (previous: 25%)');
   });
 });

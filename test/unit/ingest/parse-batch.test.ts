@@ -381,7 +381,7 @@ describe('the addresses stored', () => {
     const newsletter = 'https://www.acme.test/offer?email=carol.anon%40corp-example.com&utm_source=newsletter';
     const webmail = 'https://mail.example.com/inbox?user=alice.anon@corp-example.com&folder=inbox&to=Bob%20%3Cbob%40corp.example%3E';
     // In a utm tag too (QA: the address lost it, its utm_content column kept it).
-    const tagged = 'https://www.acme.test/?utm_source=newsletter&utm_content=carol@corp.example&utm_term=dave%40corp.example';
+    const tagged = 'https://www.acme.test/?utm_source=newsletter&utm_content=carol@corp.example&utm_term=dave%40corp.example&utm_campaign=ivan@пример.рф&x=jane@example.xn--p1ai';
     const parsed = parseBatch(
       batchOf(event({ u: newsletter, r: webmail }), event({ u: 'https://www.acme.test/find?q=%40acme&handle=@acme_hq&pkg=react@18.2.0&at=48.85@2.35' }), event({ u: tagged })),
     );
@@ -393,7 +393,8 @@ describe('the addresses stored', () => {
       ['https://www.acme.test/?utm_source=newsletter', ''],
     ]);
     expect(rows[0]!.utm_source).toBe('newsletter');
-    expect([rows[2]!.utm_source, rows[2]!.utm_content, rows[2]!.utm_term]).toEqual(['newsletter', '', '']);
+    // Whatever the script of its domain (QA: ivan@пример.рф was kept).
+    expect([rows[2]!.utm_source, rows[2]!.utm_content, rows[2]!.utm_term, rows[2]!.utm_campaign]).toEqual(['newsletter', '', '', '']);
   });
 
   it("leave out a signed link's signature, a session and an OAuth sign-in's code, and keep a promo code", () => {

@@ -103,6 +103,7 @@ describe('accounts', () => {
       'N/A', 'n.a.', 'None', 'Aucune', 'Freelance', 'Indépendant', 'Particulier', 'Self-employed', 'Étudiant', 'Student',
       // From a QA pass: three keen consultants on Gmail were one hot account.
       'Independent consultant', 'Consultant', 'My company', 'null', 'Not applicable', 'Self', 'Stealth', 'Selbstständig', 'Autónomo', '0', '123',
+      '06 12 34 56 78', '+33 (0)6 12 34 56 78', '00-00', '١٢٣',
     ]) {
       const strangers = ['a', 'b', 'c'].map((name) => member(`${name}@gmail.com`, 70, 'individual', company));
       expect(scoreAccounts(strangers, THRESHOLDS), company).toEqual([]);
