@@ -220,6 +220,11 @@ function editorChecks(node: unknown): void {
   const keys = Object.keys(schema.properties ?? {});
   if (schema.type === 'object' && keys.length === 2 && keys.includes('min') && keys.includes('max')) schema.minProperties = 1;
   if (typeof schema.pattern === 'string' && schema.pattern.includes('(:(\\d{1,5}|\\*))?$')) schema.pattern = schema.pattern.replace('(:(\\d{1,5}|\\*))?$', `(:${PORT_PATTERN})?$`);
+  // Letters and digits of any script (an address at société.fr), written for a validator that reads a pattern without
+  // the u flag, as JSON Schema has none: every character past Latin-1's punctuation, as origins are written.
+  if (typeof schema.pattern === 'string' && schema.pattern.includes('\\p{')) {
+    schema.pattern = schema.pattern.replaceAll('\\p{L}\\p{N}', 'A-Za-z0-9\\u00c0-\\uffff').replaceAll('\\p{L}{2,}', '[A-Za-z\\u00c0-\\uffff]{2,}');
+  }
   Object.values(schema).forEach(editorChecks);
 }
 
@@ -236,7 +241,49 @@ export function configJsonSchema(): Record<string, unknown> {
     if (!lists[name]) continue;
     delete lists[name].default;
     const none = name === 'funnel' ? '{}' : '[]';
-    lists[name].description = `Left out: the default grid's ${name}, with the site's page groups (\`hearth rules\` prints it; docs/scoring.md). Given: it replaces the grid's; ${none} for none.`;
+    // The grid's own: no source rule; the others, those of the article (engagement, negatives and funnel over the site's page groups).
+    const grid = name === 'source' ? "the default grid's, none" : `the default grid's ${name}${name === 'fit' ? '' : ", over the site's page groups"}`;
+    lists[name].description = `Left out: ${grid} (\`hearth rules\` prints it; docs/scoring.md). Given: it replaces the grid's; ${none} for none.`;
+  }
+  // What an editor shows on hovering a key, as docs/configuration.md's tables say it.
+  for (const [path, description] of KEY_DESCRIPTIONS) {
+    const node = path.reduce<Record<string, any> | undefined>((at, key) => (key === '[]' ? at?.items : at?.properties?.[key]), schema);
+    if (node) node.description = description;
   }
   return schema;
 }
+
+/** The config's keys as docs/configuration.md describes them, by path in the config (`[]`: each item of a list). */
+const KEY_DESCRIPTIONS: ReadonlyArray<readonly [string[], string]> = [
+  [['sites'], 'The sites Hearth collects for, at least one (docs/configuration.md#sites).'],
+  [['sites', '[]', 'id'], 'The site id the snippet sends (data-site) and the API\'s site=: 1-64 lowercase letters, digits, - or _.'],
+  [['sites', '[]', 'name'], 'A name for people, shown in the dashboards.'],
+  [['sites', '[]', 'origins'], 'The pages allowed to send events: scheme and host, no path ("https://www.example.com", "https://*.example.com"); others get 403 (docs/configuration.md#origins).'],
+  [['sites', '[]', 'pageGroups'], 'Named URL path patterns, the parts of the site rules and dashboards name: {"pricing": ["/pricing*"]} (docs/configuration.md#page-groups).'],
+  [['sites', '[]', 'qualification'], 'How sales qualify leads into prospects: a framework (bant, champ, meddicc) and the boxes required (default: BANT, all four) (docs/configuration.md#qualification).'],
+  [['sites', '[]', 'rules'], 'The scoring rules; left out, the default grid over the site\'s page groups (docs/scoring.md#writing-rules).'],
+  [['sites', '[]', 'alerts'], 'Where buying-signal alerts go (webhook, slack, email), for which leads, how often (docs/alerts.md).'],
+  [['sites', '[]', 'alerts', 'destinations'], 'Webhooks (signed JSON), Slack incoming webhooks and email lists, each with an id the routes name (docs/alerts.md).'],
+  [['sites', '[]', 'alerts', 'routes'], 'Which destinations get which alerts (by signals, owners, countries; a fallback route for the rest); none: every destination gets every alert (docs/alerts.md).'],
+  [['sites', '[]', 'alerts', 'cooldownHours'], 'Hours before the same signal of the same lead alerts again (default 24).'],
+  [['sites', '[]', 'alerts', 'maxPerHour'], 'Alerts a site sends an hour at most, every destination together, the last fifth kept for demo requests (default 100).'],
+  [['sites', '[]', 'alerts', 'signals'], 'The signals that alert (hot, demo_request, pricing_dwell, pricing_returns, docs_download, weak_accumulation).'],
+  [['server'], 'Where Hearth listens.'],
+  [['server', 'host'], 'The address to listen on (default 127.0.0.1; --host overrides it).'],
+  [['server', 'port'], 'The port (default 8787; --port overrides it).'],
+  [['server', 'trustProxy'], 'Take the client\'s address from X-Forwarded-For: true for the one proxy in front, or a list of proxies\' addresses or CIDR ranges (default false).'],
+  [['limits'], 'Rate limits: beyond them, 429 with Retry-After (docs/operations.md#limits-bots-and-metrics).'],
+  [['limits', 'requestsPerMinutePerIp'], '/collect requests a minute from one address (default 600).'],
+  [['limits', 'requestsPerMinutePerSite'], '/collect requests a minute for one site (default 600,000).'],
+  [['limits', 'identifyingBatchesPerMinutePerIp'], 'Batches with an email a minute from one address (default 20).'],
+  [['limits', 'loginAttemptsPerIp'], 'Login attempts in 15 minutes from one address (default 10).'],
+  [['limits', 'loginAttemptsPerUser'], 'Login attempts in 15 minutes for one name (default 10).'],
+  [['metrics', 'public'], 'Serve /metrics without a token or a login (default false).'],
+  [['storage', 'cluster'], 'Run the migrations as ON CLUSTER DDL for this ClickHouse cluster (default none).'],
+  [['storage', 'retentionDays'], 'Delete what names or identifies a person after this many days, 1 to 10,000 (default: kept).'],
+  [['serveDemoSite'], 'Serve the bundled demo site at /demo/ (default false).'],
+  [['smtp'], 'The SMTP server email alerts go through (docs/alerts.md).'],
+  [['dashboardUrl'], 'The dashboards\' public URL, for the links in alerts (default: the server\'s own URL).'],
+  [['users'], 'The people who log in: name, role (admin, marketing, sales) and passwordHash from `hearth hash-password`; none: the first start makes an admin (docs/access.md).'],
+  [['tokens'], 'The machines\' API tokens: name, role and tokenHash from `hearth new-token` (docs/access.md).'],
+];

@@ -102,7 +102,12 @@ export const slackDestinationSchema = z
   })
   .strict();
 
-const emailAddress = z.email({ message: 'expected an email address, or "owner" for the lead\'s owner' });
+/**
+ * An address as an alert is sent to or from: zod's (an ASCII mailbox) at a domain in any script, as origins and URLs
+ * take one (ventes@société.fr, sent in Punycode or over SMTPUTF8); a last label of letters.
+ */
+const MAIL_ADDRESS = /^(?:[A-Za-z0-9_'+\-]+\.)*[A-Za-z0-9_'+\-]*[A-Za-z0-9_+-]@(?:[\p{L}\p{N}][\p{L}\p{N}\-]*\.)+(?:\p{L}{2,}|xn--[a-z0-9\-]+)$/u;
+const emailAddress = z.email({ pattern: MAIL_ADDRESS, message: 'expected an email address, or "owner" for the lead\'s owner' });
 
 export const emailDestinationSchema = z
   .object({
@@ -197,9 +202,10 @@ export const smtpSchema = z
     /** The sender, e.g. "Hearth <alerts@acme.com>". */
     from: z
       .string()
-      .regex(/^[^\r\n]*[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/, { message: SENDER })
+      // Once: a sender of the wrong shape is not also checked as an address (the problem was said twice).
+      .regex(/^[^\r\n]*[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/, { message: SENDER, abort: true })
       // The address itself, as the "to" addresses are checked: "Hearth <alerts@acme.com" or two addresses were taken.
-      .refine((text) => z.email().safeParse(senderAddress(text)).success, { message: SENDER }),
+      .refine((text) => MAIL_ADDRESS.test(senderAddress(text) ?? ''), { message: SENDER }),
   })
   .strict()
   .superRefine((smtp, ctx) => {

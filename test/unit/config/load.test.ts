@@ -349,6 +349,24 @@ describe('the JSON Schema (`hearth schema`)', () => {
     expect(rules.funnel.description).toMatch(/Given: it replaces the grid's; \{\} for none\.$/);
     expect(problemsOf({ rules: { fit: [], funnel: {} } })).toEqual([]);
     expect(problemsOf({ rules: { fit: {} } })).toEqual(['hearth.config.json: sites[0].rules.fit: expected a list [ … ], not an object']);
+    // The grid has no source rule, and its fit rules read no page group (QA: the schema said otherwise).
+    expect(rules.source.description).toMatch(/^Left out: the default grid's, none /);
+    expect(rules.fit.description).toMatch(/^Left out: the default grid's fit \(/);
+  });
+
+  it('describes every key an editor shows, as docs/configuration.md does (QA: 5 of ~150 had a word)', () => {
+    const described = (node: any) => typeof node?.description === 'string' && node.description.length > 10;
+    for (const key of ['sites', 'server', 'limits', 'smtp', 'dashboardUrl', 'users', 'tokens', 'serveDemoSite']) expect(described(schema.properties[key]), key).toBe(true);
+    for (const key of ['id', 'name', 'origins', 'pageGroups', 'qualification', 'rules', 'alerts']) expect(described(site[key]), key).toBe(true);
+    for (const key of ['destinations', 'routes', 'cooldownHours', 'maxPerHour', 'signals']) expect(described(site.alerts.properties[key]), key).toBe(true);
+    expect(site.origins.description).toContain('scheme and host, no path');
+  });
+
+  it("takes an alert address at a domain in any script, with patterns a validator reads without the u flag, as the loader does", () => {
+    expect(JSON.stringify(schema)).not.toContain('\\\\p{');
+    const email = (site.alerts.properties.destinations.items.anyOf ?? site.alerts.properties.destinations.items.oneOf).find((one: any) => one.properties?.type?.const === 'email').properties.to.items.anyOf[1];
+    const address = new RegExp(email.pattern);
+    for (const [text, taken] of [['ventes@société.fr', true], ['ivan@пример.рф', true], ['x@acme.com', true], ['a@b', false], ['x@acme.1', false]] as const) expect(address.test(text), text).toBe(taken);
   });
 
   it('refuses a host or port no browser can send, which would refuse every post of the site', () => {
