@@ -349,9 +349,10 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
       // history lists what changed. It was checked above all the same, so a wrong box is refused either way.
       if (sameQualification(next, before)) return unchanged;
       // Made from a qualification someone else has changed since, in a field this change sets (two reps on one lead, a
-      // page loaded before the other's save), and changing it (the same note, or a requalification, made twice is none): refused, naming what they changed, where it replaced their note or took
-      // the lead from them without a word. Fields neither touched merge as ever; sent again with the current
-      // changedAt as its basedOn, the change replaces theirs.
+      // page loaded before the other's save), and changing it (the same note or a requalification made twice changes
+      // nothing, above): refused, naming what they changed, where it replaced their note or took the lead from them
+      // without a word. Fields neither touched merge as ever; sent again with the current changedAt as its basedOn,
+      // the change replaces theirs.
       if (typeof basedOn === 'string' || basedOn === null) {
         // The time of a version this lead's checklist had (a CRM whose clock runs ahead, or another lead's, would
         // turn the check off).
