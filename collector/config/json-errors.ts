@@ -8,8 +8,26 @@ import * as jsonc from 'jsonc-parser';
  */
 export function jsonSyntaxError(message: string, text: string): { reason: string; line: number; column: number } {
   const at = /(?: in JSON)? at position (\d+)(?: \(line \d+ column \d+\))?$/.exec(message);
-  if (at) return { reason: message.slice(0, at.index), ...lineAndColumn(text, Number(at[1])) };
-  return { reason: message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, ''), ...lineAndColumn(text, faultOffset(text)) };
+  const offset = at ? Number(at[1]) : faultOffset(text);
+  const reason = at ? message.slice(0, at.index) : message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
+  // A comma after the last item, which editors in JSONC mode allow: said, and pointed at (V8 names the bracket after
+  // it), when the text without it reads on past that bracket.
+  const comma = /,\s*$/.exec(text.slice(0, offset));
+  if (comma && /^[}\]]/.test(text.slice(offset)) && readsPast(`${text.slice(0, comma.index)} ${text.slice(comma.index + 1)}`, offset)) {
+    return { reason: 'a comma after the last item (JSON takes none)', ...lineAndColumn(text, comma.index) };
+  }
+  return { reason, ...lineAndColumn(text, offset) };
+}
+
+/** Whether a JSON text parses, or fails only after `offset`. */
+function readsPast(text: string, offset: number): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch (err) {
+    const at = /at position (\d+)/.exec((err as Error).message);
+    return (at ? Number(at[1]) : faultOffset(text)) > offset;
+  }
 }
 
 // jsonc-parser's SyntaxKind values; its const enum cannot be read under verbatimModuleSyntax.
