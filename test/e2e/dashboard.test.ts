@@ -519,6 +519,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
       /^Saved\. The lead is disqualified\. While this page was open, sam changed it: disqualified: duplicate of another lead\.$/,
     );
     await expect.poll(() => lin.page.locator('.qualification-history li').first().innerText()).toMatch(/noted on Need: “Call notes:\n- 40 seats”/);
+    // Sam, his page as it was after his disqualifying, saves with nothing changed: told what Lin changed, and shown it.
+    await sam.page.getByRole('button', { name: 'Save qualification' }).click();
+    await expect.poll(() => sam.page.locator('p.saved[role=status]').innerText()).toMatch(/^Nothing to save\. While this page was open, lin changed it: noted on Need: .*\. The checklist shows it now\.$/s);
+    expect(await sam.page.getByRole('textbox', { name: 'Note on need' }).inputValue()).toBe('Call notes:\n- 40 seats');
     // The refusal is the browser's one logged failure, the one expected.
     expect([...sam.problems, ...lin.problems]).toEqual(['Failed to load resource: the server responded with a status of 409 (Conflict)']);
     await sam.page.context().close();

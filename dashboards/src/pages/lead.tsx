@@ -513,6 +513,17 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
     }
   }
 
+  /**
+   * Save pressed with nothing changed: nothing is sent, and the checklist is shown as it stands now, with what others
+   * changed while the page was open (a page out of date kept showing the old owner).
+   */
+  async function showCurrent() {
+    const current = await request<Verdict>(`/api/leads/${lead.id}/qualification${query({ site: site.id })}`).catch(() => undefined);
+    const meanwhile = current ? changedMeanwhile(current, { ...current, history: [] }) : '';
+    if (current && meanwhile) fill(current);
+    setMessage({ text: meanwhile ? `Nothing to save.${meanwhile} The checklist shows it now.` : 'Nothing to save: the checklist is as it was loaded.' });
+  }
+
   /** What a lead still lacks to be a prospect: its unticked boxes, and an owner (named `owner` as in "an owner"). */
   const lacking = (next: Verdict, owner: string) => [...next.missing.map(humanize), ...(next.owner ? [] : [owner])].join(', ');
   const needs = (next: Verdict) => lacking(next, 'an owner');
@@ -551,7 +562,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
         onSubmit={(event) => {
           event.preventDefault();
           if (readOnly || saving) return;
-          if (Object.keys(unsaved).length === 0) setMessage({ text: 'Nothing to save: the checklist is as it was loaded.' });
+          if (Object.keys(unsaved).length === 0) void showCurrent();
           else void save(unsaved, describe);
         }}
       >
