@@ -98,7 +98,8 @@ describe('hearth CLI', () => {
     // A rules list left out is the grid's, not empty: the editor must not say `[]`.
     const fit = schema.properties.sites.items.properties.rules.properties.fit;
     expect(fit.default).toBeUndefined();
-    expect(fit.description).toContain("the default grid's fit, with the site's page groups (`hearth rules` prints it");
+    expect(fit.description).toContain("the default grid's fit (`hearth rules` prints it");
+    expect(schema.properties.sites.items.properties.rules.properties.engagement.description).toContain("the default grid's engagement, over the site's page groups (");
   });
 
   it('migrates an empty data directory, then finds it up to date', async () => {
