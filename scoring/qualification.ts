@@ -230,16 +230,7 @@ export function fieldsOfChange(change: QualificationChange): QualificationField[
  * ticked false or never ticked is unticked; a note empty or never written is none).
  */
 export function sameQualification(a: QualificationState, b: QualificationState): boolean {
-  const same = <T>(x: Record<string, T>, y: Record<string, T>, value: (v: T | undefined) => unknown) =>
-    [...new Set([...Object.keys(x), ...Object.keys(y)])].every((key) => value(x[key]) === value(y[key]));
-  return (
-    a.framework === b.framework &&
-    a.owner === b.owner &&
-    a.disqualified === b.disqualified &&
-    a.reason === b.reason &&
-    same(a.boxes, b.boxes, Boolean) &&
-    same(a.notes, b.notes, (note) => note ?? '')
-  );
+  return a.framework === b.framework && changedFields(a, b).length === 0;
 }
 
 /**

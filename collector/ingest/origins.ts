@@ -74,11 +74,11 @@ export const hasValidLabels = (origin: string) => {
  * anyone meaning it. Wildcards that only overlap each other (`https://*.a.test` twice) are said by their own pattern.
  */
 export function sharedOrigins(sites: readonly { id: string; origins: readonly string[] }[]): { origin: string; sites: string[] }[] {
-  const matchers = sites.map((site) => ({ id: site.id, takes: originMatcher(site.origins) }));
+  const matchers = sites.map((site) => ({ id: site.id, origins: site.origins, takes: originMatcher(site.origins) }));
   const shared = new Map<string, Set<string>>();
   for (const site of sites) {
     for (const origin of site.origins) {
-      const takers = matchers.filter((other) => other.id !== site.id && (other.takes(origin) || sites.find((s) => s.id === other.id)!.origins.includes(origin)));
+      const takers = matchers.filter((other) => other.id !== site.id && (other.takes(origin) || other.origins.includes(origin)));
       if (takers.length === 0) continue;
       const key = origin.toLowerCase();
       const named = shared.get(key) ?? new Set([site.id]);

@@ -468,11 +468,12 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
    * What was changed since the form was last filled, as the history says it ("sam: ticked Budget; assigned to sam"):
    * a save merges onto those changes, and may replace their owner, so the one who saves is told of them, their own in
    * another tab included (the save's message counts from the form's state, before them). The line this save wrote is
-   * the last of the answer's history, when it is this user's (a save that changed nothing wrote none).
+   * the last of the answer's history, when it is this user's (a save that changed nothing wrote none); without `made`
+   * (nothing saved: refused, or nothing to save), every line since is told.
    */
-  function changedMeanwhile(current: Verdict, made: Verdict): string {
+  function changedMeanwhile(current: Verdict, made?: Verdict): string {
     const history = current.history ?? [];
-    const last = made.history?.at(-1);
+    const last = made?.history?.at(-1);
     const mine = last && (!session.user || last.changedBy === session.user.name) ? last : undefined;
     const others = history
       .map((record, i) => ({ record, said: describeQualificationChange(history[i - 1], record, humanize) }))
@@ -501,7 +502,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
       const conflict = error instanceof ApiError && error.code === 'qualification_conflict' ? (error.details as { current?: Verdict } | undefined)?.current : undefined;
       if (conflict) {
         setBasedOn(conflict.changedAt);
-        const theirs = changedMeanwhile(conflict, { ...conflict, history: [] }).trim() || `${conflict.changedBy || 'Someone'} changed it while this page was open.`;
+        const theirs = changedMeanwhile(conflict).trim() || `${conflict.changedBy || 'Someone'} changed it while this page was open.`;
         setMessage({ text: `Not saved. ${theirs} Your changes are still in the form: save again to replace theirs, or reload the page to start from theirs.`, error: true });
         return;
       }
@@ -519,7 +520,7 @@ function Qualification({ session, site, lead, onSaved }: { session: Session; sit
    */
   async function showCurrent() {
     const current = await request<Verdict>(`/api/leads/${lead.id}/qualification${query({ site: site.id })}`).catch(() => undefined);
-    const meanwhile = current ? changedMeanwhile(current, { ...current, history: [] }) : '';
+    const meanwhile = current ? changedMeanwhile(current) : '';
     if (current && meanwhile) fill(current);
     setMessage({ text: meanwhile ? `Nothing to save.${meanwhile} The checklist shows it now.` : 'Nothing to save: the checklist is as it was loaded.' });
   }
