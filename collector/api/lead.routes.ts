@@ -31,8 +31,7 @@ import {
   isLeadId,
   carriedEmail,
   isPersonsRow,
-  leadEvents,
-  leadTotals,
+  leadTimeline,
   leadProfile,
   personAlerts,
   personEvents,
@@ -502,7 +501,7 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   // lead's now; read again in the rare case they are not the same (a browser someone else has taken over since).
   // One more than the page shows, to say whether older events are left out (they are in the export).
   const known = await storedLeadIdentity(client, site.id, id);
-  const early = known && leadEvents(client, site.id, known, RECENT_EVENTS + 1);
+  const early = known && leadTimeline(client, site.id, known, RECENT_EVENTS + 1);
   early?.catch(() => {});
   const lead = await findLead(client, site.id, id, rulesOf(site).countBots, known?.email);
   if (!lead) {
@@ -510,9 +509,9 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
     const replacedBy = await successorsOf(client, site.id, id);
     return replacedBy.length ? { replacedBy } : undefined;
   }
-  const theirs = early && sameLeadIdentity(known, lead) ? early : leadEvents(client, site.id, lead, RECENT_EVENTS + 1);
-  // Its counts of events and page views, as the lists give them, over the events the page lists.
-  const [read, [qualification, snapshots], totals] = await Promise.all([theirs, reading, leadTotals(client, site.id, lead)]);
+  // With its counts of events and page views, as the lists give them, over the events the page lists.
+  const theirs = early && sameLeadIdentity(known, lead) ? early : leadTimeline(client, site.id, lead, RECENT_EVENTS + 1);
+  const [{ events: read, totals }, [qualification, snapshots]] = await Promise.all([theirs, reading]);
   const events = read.slice(0, RECENT_EVENTS);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendQualification, currentQualifications, leadIdOf } from '../../collector/api/lead-store.ts';
+import { appendQualification, currentQualifications, findLead, leadEvents, leadIdOf, leadTimeline, leadTotals, TIMELINE_ROWS } from '../../collector/api/lead-store.ts';
 import { newApiToken } from '../../collector/auth/tokens.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { applyQualificationChange } from '../../scoring/qualification.ts';
@@ -116,6 +116,73 @@ describe('one lead through the API', () => {
       ['pageview', '/pricing', 9_000, 20],
       ['pageview', '/contact', 4_000, 100],
       ['pageview', '/pricing', 42_000, 85],
+    ]);
+  });
+
+  it("lists and counts a lead's events from one read of its rows as ClickHouse's own queries do, pieces of one millisecond included", async () => {
+    const [laptop, phone] = [newVisitor(), newVisitor()];
+    const email = `ties.${laptop}@hopper.test`;
+    const t0 = minutesAgo(30);
+    const [low, high, mixedA, mixedB] = ['00000000-0000-4000-8000-000000000001', 'ffffffff-ffff-4fff-bfff-ffffffffffff', '00000000-0000-4000-bfff-ffffffffffff', 'ffffffff-ffff-4fff-8000-000000000001'];
+    const at = (ms: number, fields: Record<string, unknown>) => wireEvent({ sid: 'visit-1', t: t0 + ms, ...fields });
+    const view = (page: string, ms: number, id?: string) => at(ms, { u: `${SITE_ORIGIN}${page}`, ...(id && { i: id }) });
+    const piece = (page: string, ms: number, engaged: number, depth: number, id?: string) => at(ms, { n: 'e', u: `${SITE_ORIGIN}${page}`, ms: engaged, sd: depth, ...(id && { i: id }) });
+    await postBatch(server, { s: 'acme', v: laptop, e: [
+      // Two views of a page in one millisecond, and a piece of that millisecond: one of them has it, by event id.
+      view('/pricing', 0, high), view('/pricing', 0, low), piece('/pricing', 0, 5_000, 30), piece('/pricing', 1_000, 3_000, 70),
+      view('/plans', 500, mixedA), view('/plans', 500, mixedB), piece('/plans', 500, 2_500, 40, '00000000-0000-4000-8000-000000000002'), piece('/plans', 500, 1_200, 55, 'ffffffff-ffff-4fff-bfff-fffffffffffe'),
+      // A piece before any view of its page, then the view: the piece is listed, the view has none.
+      piece('/faq', 1_500, 2_000, 10), view('/faq', 1_600),
+      // A view and its piece in one millisecond, and pieces of no view, of a second and more, and one under a second.
+      view('/contact', 2_000), piece('/contact', 2_000, 2_000, 100), piece('/docs', 3_000, 1_500, 20), piece('/blog', 3_000, 999, 5), piece('/legal', 3_100, 1_000, 5),
+      at(4_000, { n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', p: { email } }),
+    ] });
+    await postBatch(server, { s: 'acme', v: phone, e: [
+      wireEvent({ n: 'i', sid: 'visit-9', u: `${SITE_ORIGIN}/`, em: email, t: t0 + 5_000 }),
+      wireEvent({ sid: 'visit-9', u: `${SITE_ORIGIN}/pricing`, t: t0 + 5_000 }),
+      wireEvent({ n: 'e', sid: 'visit-9', u: `${SITE_ORIGIN}/pricing`, ms: 8_000, sd: 90, t: t0 + 6_000 }),
+    ] });
+    await drained(server);
+    const lead = await findLead(server.client, 'acme', leadIdOf(email));
+    expect(lead?.visitorIds).toEqual([laptop, phone].sort());
+    for (const limit of [101, 4]) {
+      const [events, totals] = await Promise.all([leadEvents(server.client, 'acme', lead!, limit), leadTotals(server.client, 'acme', lead!)]);
+      expect(await leadTimeline(server.client, 'acme', lead!, limit), `limit ${limit}`).toEqual({ events, totals });
+    }
+    const { body } = await getJson(server, `/api/leads/${lead!.id}?site=acme`);
+    expect([body.events, body.pageviews]).toEqual([19, 7]);
+    expect(body.recentEvents.map((event: { type: string; path: string; engaged_ms: number }) => [event.type, event.path, event.engaged_ms]).filter(([type]: string[]) => type !== 'pageview')).toEqual([
+      ['identify', '/', 0],
+      ['form', '/contact', 0],
+      ['engagement', '/legal', 1_000],
+      ['engagement', '/docs', 1_500],
+      ['engagement', '/faq', 2_000],
+    ]);
+    // Each millisecond's pieces went to one view of it: the page's engaged time in all is its pieces'.
+    const engagedOn = (path: string) => body.recentEvents.filter((event: { type: string; path: string }) => event.type === 'pageview' && event.path === path).map((event: { engaged_ms: number }) => event.engaged_ms).sort((a: number, b: number) => a - b);
+    expect([engagedOn('/pricing'), engagedOn('/plans')]).toEqual([[0, 8_000, 8_000], [0, 3_700]]);
+  });
+
+  it('lists the latest 100 events of a lead with more rows than one read takes, its pieces added to their views, and counts them all', async () => {
+    const visitor = newVisitor();
+    const email = `many.${visitor}@hopper.test`;
+    const t0 = minutesAgo(60);
+    // A view and a piece a second, more rows than leadTimeline reads at once: the page then asks ClickHouse.
+    const pairs = Math.ceil(TIMELINE_ROWS / 2) + 10;
+    const events = Array.from({ length: pairs }, (_, i) => [
+      wireEvent({ sid: 'long-visit', u: `${SITE_ORIGIN}/docs/${i}`, t: t0 + i * 2_000 }),
+      wireEvent({ n: 'e', sid: 'long-visit', u: `${SITE_ORIGIN}/docs/${i}`, ms: 1_000 + i, sd: 50, t: t0 + i * 2_000 + 1_000 }),
+    ]).flat();
+    events.push(wireEvent({ n: 'f', sid: 'long-visit', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: t0 + pairs * 2_000, p: { email } }));
+    for (let start = 0; start < events.length; start += 100) expect((await postBatch(server, { s: 'acme', v: visitor, e: events.slice(start, start + 100) })).status).toBe(202);
+    await drained(server);
+    const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`);
+    expect([body.events, body.pageviews, body.olderEvents]).toEqual([pairs * 2 + 1, pairs, true]);
+    expect(body.recentEvents).toHaveLength(100);
+    expect(body.recentEvents.slice(0, 3).map((event: { type: string; path: string; engaged_ms: number }) => [event.type, event.path, event.engaged_ms])).toEqual([
+      ['form', '/contact', 0],
+      ['pageview', `/docs/${pairs - 1}`, 1_000 + pairs - 1],
+      ['pageview', `/docs/${pairs - 2}`, 1_000 + pairs - 2],
     ]);
   });
 
