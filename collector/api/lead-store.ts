@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Alert } from '../../scoring/alerts/alert.ts';
 import { alertAsSent } from '../../scoring/alerts/formats.ts';
 import { identitiesSql, leadIdOfEmailSql, ownerOf, type GivenEmail, type SharedVisit } from '../../scoring/compile.ts';
-import { reasonsOf, signalsOf } from '../../scoring/snapshots.ts';
+import { reasonsOf, signalsOf, type StoredScore } from '../../scoring/snapshots.ts';
 import { saysNothingSql, withTitleStandIn } from '../../scoring/normalize.ts';
 import { isoTime, ONE_LEAD, SqlParams, timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { END_OF_TIME, type ErasureRow } from '../ingest/erasures.ts';
@@ -228,18 +228,12 @@ export async function findLead(client: ClickHouseClient, site: string, id: strin
 }
 
 /**
- * A lead as its latest stored score has it: its email and the browsers whose visits were its when it was last scored,
- * which are nearly always its browsers now (findLead says). Undefined for a lead with no stored score.
+ * A lead as its latest stored score has it (the latest of its snapshots, newest first, that is a lead's): its email and
+ * the browsers whose visits were its when it was last scored, which are nearly always its browsers now (findLead
+ * says). Undefined for a lead with no stored score.
  */
-export async function storedLeadIdentity(client: ClickHouseClient, site: string, id: string): Promise<LeadIdentity | undefined> {
-  if (!isLeadId(id)) return undefined;
-  const [row] = await rows<{ email: string; visitor_ids: string[]; shared_visits: SharedVisit[] }>(
-    client,
-    `SELECT email, visitor_ids, shared_visits FROM lead_scores WHERE site_id = {site:String} AND lead_id = {id:String} AND kind = 'lead'
-     ORDER BY scored_at DESC LIMIT 1`,
-    { site, id },
-    ONE_LEAD,
-  );
+export function storedLeadIdentity(id: string, snapshots: Pick<StoredScore, 'kind' | 'email' | 'visitor_ids' | 'shared_visits'>[]): LeadIdentity | undefined {
+  const row = snapshots.find((snapshot) => snapshot.kind === 'lead');
   if (!row || leadIdOf(row.email) !== id) return undefined;
   const sharedVisits: Record<string, string[]> = {};
   for (const visit of row.shared_visits) (sharedVisits[visit.visitor_id] ??= []).push(visit.session_id);

@@ -489,18 +489,18 @@ const RECENT_EVENTS = 100;
  * now; undefined when there is no such lead. The profile is the one its score was
  * computed from (the latest answer to each field, as scoring merges them); only a lead with no score (seen only
  * through automated browsers, unless the rules count bots) has it read from its events; the current score and the
- * score over time are one read. The reads that need the id alone start with findLead's, side by side.
+ * score over time are one read, which also names the browsers whose events are read beside findLead's look.
  */
 export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: string) {
   if (!isLeadId(id)) return undefined;
-  const stored = leadSnapshots(client, site.id, id);
-  const reading = Promise.all([qualificationOf(client, site.qualification, site.id, id), stored]);
+  const qualificationRead = qualificationOf(client, site.qualification, site.id, id);
   // Left unread when there is no such lead, and failing then with no one to hear it.
-  reading.catch(() => {});
+  qualificationRead.catch(() => {});
   // Its events are read from the browsers its latest score counted while findLead looks up whose browsers are the
   // lead's now; read again in the rare case they are not the same (a browser someone else has taken over since).
   // One more than the page shows, to say whether older events are left out (they are in the export).
-  const known = await storedLeadIdentity(client, site.id, id);
+  const snapshots = await leadSnapshots(client, site.id, id);
+  const known = storedLeadIdentity(id, snapshots);
   const early = known && leadTimeline(client, site.id, known, RECENT_EVENTS + 1);
   early?.catch(() => {});
   const lead = await findLead(client, site.id, id, rulesOf(site).countBots, known?.email);
@@ -511,7 +511,7 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   }
   // With its counts of events and page views, as the lists give them, over the events the page lists.
   const theirs = early && sameLeadIdentity(known, lead) ? early : leadTimeline(client, site.id, lead, RECENT_EVENTS + 1);
-  const [{ events: read, totals }, [qualification, snapshots]] = await Promise.all([theirs, reading]);
+  const [{ events: read, totals }, qualification] = await Promise.all([theirs, qualificationRead]);
   const events = read.slice(0, RECENT_EVENTS);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);
