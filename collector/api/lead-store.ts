@@ -41,6 +41,13 @@ export interface LeadIdentity {
    * that are the lead's. A browser not named here is the lead's throughout.
    */
   sharedVisits: Record<string, string[]>;
+  /**
+   * Of those shared browsers, the emails given in the lead's visits there that have no visit of their own on it (a
+   * mistyped email put right in the same visit, whose person may have visits on other browsers): the rows carrying
+   * them in its visits are its, as its score counts them. Left behind by an erasure, such a row made the browser that
+   * email's, and everything it did after.
+   */
+  putRight: Record<string, string[]>;
 }
 
 /**
@@ -62,13 +69,6 @@ export interface Person extends LeadIdentity {
   leadIds: string[];
   /** Those other emails (theirs: no visit is another person's under them), whose events and identity rows are theirs too. */
   formerEmails: string[];
-  /**
-   * Of their browsers that gave other emails too, the emails given in their visits there that have no visit of their
-   * own on it (a mistyped email put right in the same visit, whose person may have visits on other browsers): the rows
-   * carrying them in their visits are theirs, as their score counted them. Left behind by an erasure, such a row made
-   * the browser that email's, and everything it did after.
-   */
-  putRight: Record<string, string[]>;
 }
 
 
@@ -223,8 +223,8 @@ export async function findLead(client: ClickHouseClient, site: string, id: strin
   // An email read already (storedLeadIdentity) is the lead's when it hashes to its id.
   const email = storedEmail !== undefined && leadIdOf(storedEmail) === id ? storedEmail : await emailOfLead(client, site, id);
   if (!email) return undefined;
-  const { visitorIds, sharedVisits } = (await visitsOf(client, site, [email], countBots)).get(email)!;
-  return visitorIds.length > 0 ? { id, email, visitorIds, sharedVisits } : undefined;
+  const { visitorIds, sharedVisits, putRight } = (await visitsOf(client, site, [email], countBots)).get(email)!;
+  return visitorIds.length > 0 ? { id, email, visitorIds, sharedVisits, putRight } : undefined;
 }
 
 /**
@@ -237,13 +237,14 @@ export function storedLeadIdentity(id: string, snapshots: Pick<StoredScore, 'kin
   if (!row || leadIdOf(row.email) !== id) return undefined;
   const sharedVisits: Record<string, string[]> = {};
   for (const visit of row.shared_visits) (sharedVisits[visit.visitor_id] ??= []).push(visit.session_id);
-  return { id, email: row.email, visitorIds: row.visitor_ids, sharedVisits };
+  // Emails put right are not stored with a score: a lead with some is read again once findLead has found them.
+  return { id, email: row.email, visitorIds: row.visitor_ids, sharedVisits, putRight: {} };
 }
 
-/** Whether two finds of a lead name the same browsers and, of the shared ones, the same visits, in any order. */
+/** Whether two finds of a lead name the same browsers and, of the shared ones, the same visits and emails put right, in any order. */
 export function sameLeadIdentity(a: LeadIdentity, b: LeadIdentity): boolean {
-  const visits = (lead: LeadIdentity) => JSON.stringify(Object.entries(lead.sharedVisits).map(([visitor, sessions]) => [visitor, [...sessions].sort()]).sort());
-  return a.email === b.email && JSON.stringify([...a.visitorIds].sort()) === JSON.stringify([...b.visitorIds].sort()) && visits(a) === visits(b);
+  const sorted = (byBrowser: Record<string, string[]>) => JSON.stringify(Object.entries(byBrowser).map(([visitor, values]) => [visitor, [...values].sort()]).sort());
+  return a.email === b.email && JSON.stringify([...a.visitorIds].sort()) === JSON.stringify([...b.visitorIds].sort()) && sorted(a.sharedVisits) === sorted(b.sharedVisits) && sorted(a.putRight) === sorted(b.putRight);
 }
 
 /** Finds the person who gave the email of a lead id, whether or not their lead still exists: what an export or an erasure covers. */
@@ -318,7 +319,13 @@ const THEIR_EMAIL = 'lower(trimBoth(email)) IN {emails:Array(String)}';
  * ran (system.mutations, and a file beside the table's data), which would keep the erased email in clear.
  */
 const THEIR_EMAIL_BY_LEAD_ID = `${leadIdOfEmailSql('lower(trimBoth(email))')} IN {email_leads:Array(String)}`;
-const LEAD_ROWS = leadRows(THEIR_EMAIL);
+/** A row in the lead's visits carries an email put right there (LeadIdentity.putRight, by lead id: no email in clear). */
+const PUT_RIGHT = `has({put_right:Map(String, Array(String))}[visitor_id], ${leadIdOfEmailSql('lower(trimBoth(email))')})`;
+/** The rows of the lead's visits that are its, as its score counts them: its timeline and counts, with the rows of emails it put right there. */
+const visitRows = (theirEmail: string) => leadRows(`${theirEmail} OR ${PUT_RIGHT}`);
+const LEAD_ROWS = visitRows(THEIR_EMAIL);
+/** Of those, the ones of its own emails: the answers it gave, as its score reads them (not a mistyped email's). */
+const OWN_ROWS = leadRows(THEIR_EMAIL);
 /** Rows the API returns as they are (a lead's events, an export) give their times in ISO 8601 UTC (`2026-03-02T09:15:00.000Z`), as the rest of the API does. */
 const ISO_TIMES = { date_time_output_format: 'iso' } as const;
 /**
@@ -327,15 +334,16 @@ const ISO_TIMES = { date_time_output_format: 'iso' } as const;
  * copies of one event are kept or dropped together, as FINAL needs; LEAD_ROWS then picks the lead's rows among them.
  */
 const LEAD_BROWSERS = 'PREWHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)}';
-const leadParams = (site: string, lead: LeadIdentity, emails = [lead.email]) => ({ site, emails, visitors: lead.visitorIds, visits: lead.sharedVisits });
+const leadParams = (site: string, lead: LeadIdentity, emails = [lead.email]) => ({
+  site,
+  emails,
+  visitors: lead.visitorIds,
+  visits: lead.sharedVisits,
+  put_right: Object.fromEntries(Object.entries(lead.putRight).map(([visitor, put]) => [visitor, put.map(leadIdOf)])),
+});
 
-/** A row in the person's visits carries an email they put right there (Person.putRight, by lead id: no email in clear). */
-const PUT_RIGHT = `has({put_right:Map(String, Array(String))}[visitor_id], ${leadIdOfEmailSql('lower(trimBoth(email))')})`;
-/**
- * The rows that are a person's: every event that carries their email (or a former one), and those of their visits
- * (LEAD_ROWS), the ones that carry an email they put right there included.
- */
-const personsRows = (theirEmail: string) => `(${theirEmail} OR ${leadRows(`${theirEmail} OR ${PUT_RIGHT}`)})`;
+/** The rows that are a person's: every event that carries their email (or a former one), and those of their visits. */
+const personsRows = (theirEmail: string) => `(${theirEmail} OR ${visitRows(theirEmail)})`;
 const PERSONS_ROWS = personsRows(THEIR_EMAIL);
 
 /** The email an event row carried, as identities hold it ('' for none), as THEIR_EMAIL reads it in SQL. */
@@ -364,7 +372,7 @@ export async function leadProfile(client: ClickHouseClient, site: string, lead: 
      FROM events FINAL
      ARRAY JOIN mapKeys(props) AS key, mapValues(props) AS value
      ${LEAD_BROWSERS}
-     WHERE site_id = {site:String} AND ${LEAD_ROWS} AND type IN ('form', 'identify') AND NOT ${saysNothingSql('value', p)}
+     WHERE site_id = {site:String} AND ${OWN_ROWS} AND type IN ('form', 'identify') AND NOT ${saysNothingSql('value', p)}
      GROUP BY key ORDER BY key`,
     { ...leadParams(site, lead), ...p.values },
   );
@@ -491,11 +499,7 @@ export async function leadTotals(client: ClickHouseClient, site: string, lead: L
   return { events: Number(totals!.events), pageviews: Number(totals!.pageviews), first: totals!.first, last: totals!.last };
 }
 
-const personParams = (site: string, person: Person) => ({
-  ...leadParams(site, person, emailsOf(person)),
-  leads: person.leadIds,
-  put_right: Object.fromEntries(Object.entries(person.putRight).map(([visitor, emails]) => [visitor, emails.map(leadIdOf)])),
-});
+const personParams = (site: string, person: Person) => ({ ...leadParams(site, person, emailsOf(person)), leads: person.leadIds });
 
 /** Every event of the person (PERSONS_ROWS), newest first. */
 export async function personEvents(client: ClickHouseClient, site: string, person: Person) {

@@ -528,7 +528,9 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   // As the list shows the lead: when it was first and last seen (as its score counts its visits; with no score, its
   // first and last events, as bots=include lists it).
   const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: totals.first, lastSeen: totals.last };
-  return { ...lead, kind: 'lead', events: totals.events, pageviews: totals.pageviews, ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), ...UNSCORED }), qualification: qualificationAsSent(qualification.verdict, qualification.history), recentEvents: events, olderEvents: read.length > RECENT_EVENTS,
+  // The emails it put right are its events' business, not the page's (an export names them).
+  const { putRight: _putRight, ...identity } = lead;
+  return { ...identity, kind: 'lead', events: totals.events, pageviews: totals.pageviews, ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), ...UNSCORED }), qualification: qualificationAsSent(qualification.verdict, qualification.history), recentEvents: events, olderEvents: read.length > RECENT_EVENTS,
     // The score over time, from its snapshots: one point per visible change.
     scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null, rulesChanged: point.rulesChanged })) };
 }

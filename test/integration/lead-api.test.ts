@@ -389,6 +389,24 @@ describe('one lead through the API', () => {
     expect([unknown.status, unknown.body.code, unknown.body.replacedBy]).toEqual([404, 'lead_not_found', undefined]);
   });
 
+  it('lists, and counts as the list does, the form a lead sent under a mistyped email it put right in the same visit', async () => {
+    const browser = newVisitor();
+    const [typo, fixed] = [`aan.${browser}@example-corp.test`, `ana.${browser}@example-corp.test`];
+    const visit = { sid: `visit-${browser}` };
+    await postBatch(server, { s: 'acme', v: browser, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, ...visit, ss: 1, t: minutesAgo(3) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', ...visit, t: minutesAgo(2), p: { email: typo, job_title: 'CEO' } })] });
+    await postBatch(server, { s: 'acme', v: browser, e: [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/contact`, em: fixed, ...visit, t: minutesAgo(1) })] });
+    await drained(server);
+    const { body } = await getJson(server, `/api/leads/${leadIdOf(fixed)}?site=acme`);
+    const listed = (await getJson(server, `/api/leads?site=acme&visitor=${browser}`)).body.leads[0];
+    expect(body.signals.map((signal: { signal: string }) => signal.signal)).toContain('demo_request');
+    expect(body.recentEvents.map((event: { type: string }) => event.type)).toEqual(['identify', 'form', 'pageview']);
+    expect([body.events, body.pageviews]).toEqual([listed.events, listed.pageviews]);
+    expect([body.events, body.pageviews]).toEqual([3, 1]);
+    // Its answers stay the mistyped email's, as its score reads them; the page says nothing of the emails put right.
+    expect(body.profile).not.toHaveProperty('job_title');
+    expect(body).not.toHaveProperty('putRight');
+  });
+
   it('carries a qualification over to the lead of an email put right in the visit that gave the mistyped one', async () => {
     const browser = newVisitor();
     const [typo, fixed] = [`bob.${browser}@corp-elevn.test`, `bob.${browser}@corp-eleven.test`];
