@@ -121,8 +121,10 @@ const DRIFT_MS = 24 * 3600_000;
  */
 export function snapshotChanged(previous: StoredScore | undefined, next: StoredScore): boolean {
   if (!previous) return true;
-  // Each row's reasons parsed once: an hourly pass compares every lead of the site.
-  const [before, after] = [reasonsOf(previous), reasonsOf(next)];
+  // Each row's reasons parsed once: an hourly pass compares every lead of the site. In the order of their rules, not of
+  // their points: decay taking a reason from 20 to 19.99 puts it after a fit reason of 20, which no page shows apart.
+  const byRule = (row: StoredScore) => reasonsOf(row).sort((a, b) => (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
+  const [before, after] = [byRule(previous), byRule(next)];
   if (visible(previous, before) !== visible(next, after)) return true;
   return shownPoints(previous, before) !== shownPoints(next, after) && timeOf(next.scored_at) - timeOf(previous.scored_at) >= DRIFT_MS;
 }

@@ -24,6 +24,21 @@ describe('which rescorings write a new snapshot', () => {
     expect(snapshotChanged(snapshot(5), snapshot(4.98, 1, false, '2026-12-04 09:00:00.000'))).toBe(false);
   });
 
+  it('writes none when decay alone sorts a reason after another of the same points as the pages show them', () => {
+    // Reasons come sorted by points, then rule: the pricing page's 20 decayed to 19.99 within the hour now follows the
+    // target industry's 20, and nothing a page shows moved (a soak QA pass: 221 rows of an hourly pass, 2.4 % of leads).
+    const lead = (pricing: number, scoredAt: string) => {
+      const reasons = ([
+        { rule: 'pricing-page', kind: 'engagement', count: 1, points: pricing, capped: false },
+        { rule: 'target-industry', kind: 'fit', count: 1, points: 20, capped: false },
+      ] satisfies ScoreReason[] as ScoreReason[]).sort((a, b) => b.points - a.points || (a.rule < b.rule ? -1 : 1));
+      return toSnapshot('acme', leadScore('cto', Math.round(20 + pricing), { fit: 20, engagement: pricing, reasons }), scoredAt, true, 'h');
+    };
+    expect(snapshotChanged(lead(20, '2026-12-01 09:00:00.000'), lead(19.99, '2026-12-01 10:00:00.000'))).toBe(false);
+    // A day of it, as any reason's decay, writes one.
+    expect(snapshotChanged(lead(20, '2026-12-01 09:00:00.000'), lead(19.54, '2026-12-02 09:00:00.000'))).toBe(true);
+  });
+
   it('writes one when a reason counts another number of occurrences or its cap no longer cuts in, its points unchanged', () => {
     expect(snapshotChanged(snapshot(10, 6, true), snapshot(10, 5, false))).toBe(true);
     expect(snapshotChanged(snapshot(10, 6, true), snapshot(10, 5, true))).toBe(true);
