@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SUPPRESSION_REASONS, type EnqueueResult } from '../scoring/alerts/dispatcher.ts';
 import type { SinkStatus } from './ingest/sink.ts';
 import type { ScoringStatus } from './scorer.ts';
 
@@ -40,6 +41,8 @@ export interface HearthMetrics {
   watchBacklog(status: () => BacklogStatus): void;
   /** One attempt to send an alert to a destination, and the delivery's state after it. */
   alertAttempt(channel: AlertChannel, state: 'delivered' | 'pending' | 'dead'): void;
+  /** Alerts recorded: to be sent, or suppressed and why. */
+  alertsRecorded(result: Pick<EnqueueResult, 'queued' | 'suppressedBy'>): void;
   /** Reads the scorer's gauges at each scrape. */
   watchScoring(status: () => ScoringStatus): void;
   /** Reads at each scrape whether this collector sends the alerts. */
@@ -160,6 +163,14 @@ export function createMetrics(version?: string): HearthMetrics {
     registers: [registry],
   });
   for (const channel of ALERT_CHANNELS) for (const outcome of Object.values(ALERT_OUTCOMES)) alertAttempts.inc({ channel, outcome }, 0);
+  const alertsQueued = new Counter({ name: 'hearth_alerts_queued_total', help: 'Alerts recorded with at least one destination to send them to.', registers: [registry] });
+  const alertsSuppressed = new Counter({
+    name: 'hearth_alerts_suppressed_total',
+    help: 'Alerts recorded and sent nowhere, by reason: hourly_cap, cooldown, disqualified, signal_disabled, no_route, no_recipient, no_destinations (the Alerts page says it of each).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of SUPPRESSION_REASONS) alertsSuppressed.inc({ reason }, 0);
   let alertSending: (() => boolean) | undefined;
   new Gauge({
     name: 'hearth_alerts_sending',
@@ -221,6 +232,10 @@ export function createMetrics(version?: string): HearthMetrics {
       backlog = status;
     },
     alertAttempt: (channel, state) => alertAttempts.inc({ channel, outcome: ALERT_OUTCOMES[state] }),
+    alertsRecorded({ queued, suppressedBy }) {
+      alertsQueued.inc(queued);
+      for (const [reason, count] of Object.entries(suppressedBy)) alertsSuppressed.inc({ reason }, count);
+    },
     watchScoring(status) {
       scoring = status;
     },

@@ -266,7 +266,7 @@ async function startOn(
       log: scorerLog,
       drained: () => sink.drained(),
       dashboardUrl: () => config.dashboardUrl ?? url,
-      onAlerts: async (alerts) => void (await dispatcher.enqueue(alerts)),
+      onAlerts: async (alerts) => metrics.alertsRecorded(await dispatcher.enqueue(alerts)),
       querySettings: store.url ? undefined : BACKGROUND,
       sliceLeads: env.sliceLeads,
       ready,

@@ -66,11 +66,17 @@ export interface AlertDispatcherOptions {
   onAttempt?: (delivery: Delivery) => void;
 }
 
+/** Why an alert goes nowhere: /metrics counts them by it. */
+export const SUPPRESSION_REASONS = ['no_destinations', 'disqualified', 'signal_disabled', 'cooldown', 'hourly_cap', 'no_route', 'no_recipient'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
 export interface EnqueueResult {
   /** Alerts recorded with at least one delivery to make. */
   queued: number;
   /** Alerts recorded as suppressed (cooldown, disabled signal, hourly cap, no route, no destination). */
   suppressed: number;
+  /** The suppressed ones, by why. */
+  suppressedBy: Partial<Record<SuppressionReason, number>>;
   /** Alerts the outbox already had (the same trigger evaluated again): ignored. */
   duplicates: number;
 }
@@ -234,22 +240,26 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     };
   }
 
-  /** Why the alert as a whole goes nowhere, if it does. */
-  function suppression(alert: Alert, alerts: AlertsConfig | undefined, lastSent: Map<string, number>, createdAt: number): string | undefined {
-    if (!alerts) return `site "${alert.site}" has no alert destinations (sites[].alerts)`;
+  /** Why the alert as a whole goes nowhere, if it does: the reason, and the words the Alerts page says it in. */
+  function suppression(alert: Alert, alerts: AlertsConfig | undefined, lastSent: Map<string, number>, createdAt: number): [SuppressionReason, string] | undefined {
+    if (!alerts) return ['no_destinations', `site "${alert.site}" has no alert destinations (sites[].alerts)`];
     // As HubSpot's "unqualified": sales said not to pursue the lead, and a rep is not called back to it.
-    if (alert.lead.disqualifiedFor !== undefined) return `the lead is disqualified (${alert.lead.disqualifiedFor || 'no reason given'}): its alerts are not sent`;
-    if (!alerts.signals.includes(alert.signal)) return `the signal "${alert.signal}" is not enabled for this site (alerts.signals)`;
+    if (alert.lead.disqualifiedFor !== undefined) return ['disqualified', `the lead is disqualified (${alert.lead.disqualifiedFor || 'no reason given'}): its alerts are not sent`];
+    if (!alerts.signals.includes(alert.signal)) return ['signal_disabled', `the signal "${alert.signal}" is not enabled for this site (alerts.signals)`];
     const last = lastSent.get(cooldownKey(alert.lead.id, alert.signal));
     if (last !== undefined && createdAt - last < alerts.cooldownHours * HOUR_MS) {
       // Read by sales on the Alerts and lead pages, beside times written as the emails and pages write them.
-      return `cooldown: this lead had a "${alert.signal}" alert at ${utcMoment(last)}, less than ${alerts.cooldownHours} h before`;
+      return ['cooldown', `cooldown: this lead had a "${alert.signal}" alert at ${utcMoment(last)}, less than ${alerts.cooldownHours} h before`];
     }
     return undefined;
   }
 
   async function persist(alerts: Alert[]): Promise<EnqueueResult> {
-    const result: EnqueueResult = { queued: 0, suppressed: 0, duplicates: 0 };
+    const result: EnqueueResult = { queued: 0, suppressed: 0, suppressedBy: {}, duplicates: 0 };
+    const suppressed = (reason: SuppressionReason) => {
+      result.suppressed++;
+      result.suppressedBy[reason] = (result.suppressedBy[reason] ?? 0) + 1;
+    };
     const bySite = new Map<string, Map<string, Alert>>();
     for (const alert of alerts) {
       let ofSite = bySite.get(alert.site);
@@ -277,22 +287,23 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
       const sent = alertsConfig ? await alertedSince(client, siteId, createdAt(fresh[0]!) - HOUR_MS) : [];
       // A fifth of the cap is kept for demo requests, the hand-raisers: a wave of other signals (a lower hot threshold
       // makes hundreds of leads hot at their next visit) filled the hour, and a demo request was held back for it.
-      const capped = (alert: Alert) => {
+      const capped = (alert: Alert): [SuppressionReason, string] | undefined => {
         if (!alertsConfig) return undefined;
         const inHour = sent.filter((time) => time > createdAt(alert) - HOUR_MS && time <= createdAt(alert)).length;
         const { maxPerHour } = alertsConfig;
         const kept = alert.signal === 'demo_request' ? 0 : Math.floor(maxPerHour / 5);
         if (inHour < maxPerHour - kept) return undefined;
         const forRequests = kept > 0 ? `, the last ${kept} of them kept for demo requests` : '';
-        return `hourly cap: the site sent ${inHour} alerts in the hour before this one (alerts.maxPerHour: ${maxPerHour}${forRequests}); kept here, not sent`;
+        return ['hourly_cap', `hourly cap: the site sent ${inHour} alerts in the hour before this one (alerts.maxPerHour: ${maxPerHour}${forRequests}); kept here, not sent`];
       };
       const rows: Delivery[] = [];
       for (const alert of fresh) {
         const because = suppression(alert, alertsConfig, lastSent, createdAt(alert)) ?? capped(alert);
         const destinations = because || !alertsConfig ? [] : routeAlert(alert, alertsConfig);
         if (because || destinations.length === 0) {
-          rows.push(deliveryOf(alert, undefined, at, because ?? `no route matches (signal ${alert.signal}, owner "${alert.lead.owner}", country "${alert.lead.country}")`));
-          result.suppressed++;
+          const [reason, words] = because ?? ['no_route', `no route matches (signal ${alert.signal}, owner "${alert.lead.owner}", country "${alert.lead.country}")`];
+          rows.push(deliveryOf(alert, undefined, at, words));
+          suppressed(reason);
           continue;
         }
         let sending = false;
@@ -305,7 +316,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
           lastSent.set(cooldownKey(alert.lead.id, alert.signal), createdAt(alert));
           sent.push(createdAt(alert));
           result.queued++;
-        } else result.suppressed++;
+        } else suppressed('no_recipient');
       }
       await writeDeliveries(client, rows);
     }

@@ -195,6 +195,28 @@ describe('from a visit to an alert', () => {
     expect(receiver.requests.length).toBe(before);
   });
 
+  it('counts in /metrics the alerts recorded to be sent, and those suppressed by why (a cooldown here)', async () => {
+    const recorded = async () => {
+      const lines = (await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).text()).split('\n');
+      const value = (name: string) => Number(/ (\d+)$/.exec(lines.find((line) => line.startsWith(`${name} `))!)![1]);
+      return { queued: value('hearth_alerts_queued_total'), cooldown: value('hearth_alerts_suppressed_total{reason="cooldown"}'), cap: value('hearth_alerts_suppressed_total{reason="hourly_cap"}') };
+    };
+    const before = await recorded();
+    const visitor = newVisitor();
+    const email = `ops.${visitor}@metrics.example`;
+    const demo = (visit: string, minutes: number) => wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', sid: visit, t: minutesAgo(minutes), p: { email } });
+    // A demo request, then another in a later visit of the same day: the second is within the cooldown.
+    await post(visitor, [demo('first-visit', 50)]);
+    await drained(server);
+    await waitFor(() => alertsFor(email).length >= 1, 10_000, 'the demo-request alert');
+    await post(visitor, [demo('second-visit', 1)]);
+    await drained(server);
+    await waitFor(async () => (await recorded()).cooldown > before.cooldown, 10_000, 'the suppressed alert counted');
+    const after = await recorded();
+    expect({ queued: after.queued - before.queued, cooldown: after.cooldown - before.cooldown, cap: after.cap - before.cap }).toEqual({ queued: 1, cooldown: 1, cap: 0 });
+    expect(alertsFor(email)).toHaveLength(1);
+  });
+
   it('counts each attempt to send in /metrics, by channel and outcome: delivered, retrying, dead', async () => {
     const attempts = async () => {
       const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).text();
