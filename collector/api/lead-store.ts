@@ -431,8 +431,9 @@ export interface LeadTotals {
 export const TIMELINE_ROWS = 500;
 
 /**
- * The lead's latest `limit` events as leadEvents lists them, and its totals as leadTotals counts them: from one read of
- * its rows when they are fewer than TIMELINE_ROWS, from those two queries otherwise.
+ * The lead's latest `limit` events as leadEvents lists them, and its totals as leadTotals counts them, from one read of
+ * its latest rows: when they are all of its rows, both; otherwise the events when those rows tell them (nearly always),
+ * and the totals from leadTotals.
  */
 export async function leadTimeline(client: ClickHouseClient, site: string, lead: LeadIdentity, limit: number): Promise<{ events: Record<string, unknown>[]; totals: LeadTotals }> {
   const read = await rows<ListedEvent>(
@@ -444,24 +445,28 @@ export async function leadTimeline(client: ClickHouseClient, site: string, lead:
     { ...leadParams(site, lead), take: TIMELINE_ROWS },
     { ...ONE_LEAD, ...ISO_TIMES },
   );
-  if (read.length === TIMELINE_ROWS) {
-    const [events, totals] = await Promise.all([leadEvents(client, site, lead, limit), leadTotals(client, site, lead)]);
-    return { events, totals };
-  }
-  return {
-    events: listedEvents(read).slice(0, limit),
-    totals: { events: read.length, pageviews: read.filter((row) => row.type === 'pageview').length, first: read.at(-1)?.ts ?? null, last: read[0]?.ts ?? null },
-  };
+  const whole = read.length < TIMELINE_ROWS;
+  const listed = listedEvents(read, limit, whole);
+  const [events, totals] = await Promise.all([
+    listed ?? leadEvents(client, site, lead, limit),
+    whole ? { events: read.length, pageviews: read.filter((row) => row.type === 'pageview').length, first: read.at(-1)?.ts ?? null, last: read[0]?.ts ?? null } : leadTotals(client, site, lead),
+  ]);
+  return { events, totals };
 }
 
 /**
- * Events as leadEvents lists them, from all of a lead's rows newest first (ts, then event_id as ClickHouse orders it):
- * each engagement piece added to the latest view of its page in its visit at its time or before (a view before a piece
- * of the same millisecond, two views of one millisecond in event_id order), the pieces of none listed from a second.
+ * The first `limit` events as leadEvents lists them, from a lead's rows newest first (ts, then event_id as ClickHouse
+ * orders it): each engagement piece added to the latest view of its page in its visit at its time or before (a view
+ * before a piece of the same millisecond, two views of one millisecond in event_id order), the pieces of none listed
+ * from a second. From the latest rows alone (`whole` false): those after the oldest millisecond read, which may have
+ * rows left out, are all there, each view with its pieces; undefined when a piece among them may have its view in the
+ * rows not read, or when they hold fewer than `limit` events.
  */
-export function listedEvents(newestFirst: ListedEvent[]): ListedEvent[] {
+export function listedEvents(newestFirst: ListedEvent[], limit: number, whole = true): ListedEvent[] | undefined {
+  const cut = whole ? undefined : newestFirst.at(-1)?.ts;
+  const known = cut === undefined ? newestFirst : newestFirst.filter((row) => row.ts > cut);
   // Oldest first within a visit's page: the read's order reversed, but a view before the pieces of its millisecond.
-  const order = newestFirst.map((row, i) => ({ row, i }));
+  const order = known.map((row, i) => ({ row, i }));
   order.sort((a, b) => (a.row.ts < b.row.ts ? -1 : a.row.ts > b.row.ts ? 1 : Number(a.row.type !== 'pageview') - Number(b.row.type !== 'pageview') || a.i - b.i));
   const views = new Map<string, ListedEvent>();
   const folded = new Map<ListedEvent, ListedEvent>();
@@ -478,7 +483,14 @@ export function listedEvents(newestFirst: ListedEvent[]): ListedEvent[] {
     const into = folded.get(view) ?? { ...view };
     folded.set(view, { ...into, engaged_ms: into.engaged_ms + row.engaged_ms, scroll_depth: Math.max(into.scroll_depth, row.scroll_depth) });
   }
-  return newestFirst.filter((row) => row.type !== 'engagement' || orphans.has(row)).map((row) => folded.get(row) ?? row);
+  const listed: ListedEvent[] = [];
+  for (const row of known) {
+    if (listed.length === limit) return listed;
+    if (row.type === 'engagement' && !orphans.has(row)) continue;
+    if (row.type === 'engagement' && !whole) return undefined;
+    listed.push(folded.get(row) ?? row);
+  }
+  return whole || listed.length === limit ? listed : undefined;
 }
 
 /**

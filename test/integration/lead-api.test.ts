@@ -164,25 +164,65 @@ describe('one lead through the API', () => {
   });
 
   it('lists the latest 100 events of a lead with more rows than one read takes, its pieces added to their views, and counts them all', async () => {
+    for (const lateOldPiece of [false, true]) {
+      const visitor = newVisitor();
+      const email = `many.${visitor}@hopper.test`;
+      const t0 = minutesAgo(60);
+      // A view and a piece a second, more rows than leadTimeline reads at once.
+      const pairs = Math.ceil(TIMELINE_ROWS / 2) + 10;
+      const events = Array.from({ length: pairs }, (_, i) => [
+        wireEvent({ sid: 'long-visit', u: `${SITE_ORIGIN}/docs/${i}`, t: t0 + i * 2_000 }),
+        wireEvent({ n: 'e', sid: 'long-visit', u: `${SITE_ORIGIN}/docs/${i}`, ms: 1_000 + i, sd: 50, t: t0 + i * 2_000 + 1_000 }),
+      ]).flat();
+      // A tab of the first page, left open, sends a piece at the end: its view is among the rows not read at first.
+      if (lateOldPiece) events.push(wireEvent({ n: 'e', sid: 'long-visit', u: `${SITE_ORIGIN}/docs/0`, ms: 5_000, sd: 90, t: t0 + pairs * 2_000 - 500 }));
+      events.push(wireEvent({ n: 'f', sid: 'long-visit', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: t0 + pairs * 2_000, p: { email } }));
+      for (let start = 0; start < events.length; start += 100) expect((await postBatch(server, { s: 'acme', v: visitor, e: events.slice(start, start + 100) })).status).toBe(202);
+      await drained(server);
+      const lead = await findLead(server.client, 'acme', leadIdOf(email));
+      for (const limit of [101, 5]) {
+        const [listed, totals] = await Promise.all([leadEvents(server.client, 'acme', lead!, limit), leadTotals(server.client, 'acme', lead!)]);
+        expect(await leadTimeline(server.client, 'acme', lead!, limit), `limit ${limit}`).toEqual({ events: listed, totals });
+      }
+      const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`);
+      expect([body.events, body.pageviews, body.olderEvents]).toEqual([events.length, pairs, true]);
+      expect(body.recentEvents).toHaveLength(100);
+      // The late piece is the first page's engaged time, not an event of its own.
+      expect(body.recentEvents.slice(0, 3).map((event: { type: string; path: string; engaged_ms: number }) => [event.type, event.path, event.engaged_ms])).toEqual([
+        ['form', '/contact', 0],
+        ['pageview', `/docs/${pairs - 1}`, 1_000 + pairs - 1],
+        ['pageview', `/docs/${pairs - 2}`, 1_000 + pairs - 2],
+      ]);
+    }
+  });
+
+  it('lists a lead whose latest rows, more than one read takes, are the pieces of one long read as ClickHouse does', async () => {
     const visitor = newVisitor();
-    const email = `many.${visitor}@hopper.test`;
-    const t0 = minutesAgo(60);
-    // A view and a piece a second, more rows than leadTimeline reads at once: the page then asks ClickHouse.
-    const pairs = Math.ceil(TIMELINE_ROWS / 2) + 10;
-    const events = Array.from({ length: pairs }, (_, i) => [
-      wireEvent({ sid: 'long-visit', u: `${SITE_ORIGIN}/docs/${i}`, t: t0 + i * 2_000 }),
-      wireEvent({ n: 'e', sid: 'long-visit', u: `${SITE_ORIGIN}/docs/${i}`, ms: 1_000 + i, sd: 50, t: t0 + i * 2_000 + 1_000 }),
-    ]).flat();
-    events.push(wireEvent({ n: 'f', sid: 'long-visit', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: t0 + pairs * 2_000, p: { email } }));
+    const email = `long.${visitor}@hopper.test`;
+    const t0 = minutesAgo(200);
+    const visit = { sid: 'one-visit' };
+    const [low, high] = ['00000000-0000-4000-8000-000000000001', 'ffffffff-ffff-4fff-bfff-ffffffffffff'];
+    const events = [
+      wireEvent({ n: 'f', ...visit, u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: t0 - 1_000, p: { email } }),
+      // A view and a piece of one millisecond, where one read ends: the piece, after the view by event id, is left out.
+      wireEvent({ i: low, ...visit, u: `${SITE_ORIGIN}/pricing`, t: t0 }),
+      wireEvent({ i: high, n: 'e', ...visit, u: `${SITE_ORIGIN}/pricing`, ms: 5_000, sd: 30, t: t0 }),
+      // Then a page read for two hours: its view and pieces of under a second each, the latest rows, all but one of a read.
+      wireEvent({ ...visit, u: `${SITE_ORIGIN}/guide`, t: t0 + 1_000 }),
+      ...Array.from({ length: TIMELINE_ROWS - 2 }, (_, i) => wireEvent({ n: 'e', ...visit, u: `${SITE_ORIGIN}/guide`, ms: 500, sd: 60, t: t0 + 2_000 + i * 1_000 })),
+    ];
     for (let start = 0; start < events.length; start += 100) expect((await postBatch(server, { s: 'acme', v: visitor, e: events.slice(start, start + 100) })).status).toBe(202);
     await drained(server);
+    const lead = await findLead(server.client, 'acme', leadIdOf(email));
+    for (const limit of [101, 2]) {
+      const [listed, totals] = await Promise.all([leadEvents(server.client, 'acme', lead!, limit), leadTotals(server.client, 'acme', lead!)]);
+      expect(await leadTimeline(server.client, 'acme', lead!, limit), `limit ${limit}`).toEqual({ events: listed, totals });
+    }
     const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`);
-    expect([body.events, body.pageviews, body.olderEvents]).toEqual([pairs * 2 + 1, pairs, true]);
-    expect(body.recentEvents).toHaveLength(100);
-    expect(body.recentEvents.slice(0, 3).map((event: { type: string; path: string; engaged_ms: number }) => [event.type, event.path, event.engaged_ms])).toEqual([
+    expect(body.recentEvents.map((event: { type: string; path: string; engaged_ms: number }) => [event.type, event.path, event.engaged_ms])).toEqual([
+      ['pageview', '/guide', (TIMELINE_ROWS - 2) * 500],
+      ['pageview', '/pricing', 5_000],
       ['form', '/contact', 0],
-      ['pageview', `/docs/${pairs - 1}`, 1_000 + pairs - 1],
-      ['pageview', `/docs/${pairs - 2}`, 1_000 + pairs - 2],
     ]);
   });
 
