@@ -426,32 +426,31 @@ export interface LeadTotals {
 
 /**
  * How many of a lead's rows its page reads at once, newest first: every row of nearly every lead, whose events it then
- * lists as leadEvents does, and counts as leadTotals does, without their two queries (a third of the page's time).
+ * lists as leadEvents does, without its window query (a third of the page's time).
  */
 export const TIMELINE_ROWS = 500;
 
 /**
- * The lead's latest `limit` events as leadEvents lists them, and its totals as leadTotals counts them, from one read of
- * its latest rows: when they are all of its rows, both; otherwise the events when those rows tell them (nearly always),
- * and the totals from leadTotals.
+ * The lead's latest `limit` events as leadEvents lists them, and its counts of events and page views and the times of
+ * its first and last event (`null` with none), from one read of its latest rows that counts them all: as the lists
+ * count them (leadActivity), a lead seen only through automated browsers included. The events from leadEvents when
+ * the rows read do not tell them (rarely: see listedEvents).
  */
 export async function leadTimeline(client: ClickHouseClient, site: string, lead: LeadIdentity, limit: number): Promise<{ events: Record<string, unknown>[]; totals: LeadTotals }> {
-  const read = await rows<ListedEvent>(
+  const read = await rows<ListedEvent & { all_rows: string | number; all_views: string | number; all_first: string }>(
     client,
-    `SELECT * EXCEPT (site_id) FROM events FINAL
+    `SELECT * EXCEPT (site_id), count() OVER () AS all_rows, countIf(type = 'pageview') OVER () AS all_views, min(ts) OVER () AS all_first
+     FROM events FINAL
      ${LEAD_BROWSERS}
      WHERE site_id = {site:String} AND ${LEAD_ROWS}
      ORDER BY ts DESC, event_id LIMIT {take:UInt32}`,
     { ...leadParams(site, lead), take: TIMELINE_ROWS },
     { ...ONE_LEAD, ...ISO_TIMES },
   );
-  const whole = read.length < TIMELINE_ROWS;
-  const listed = listedEvents(read, limit, whole);
-  const [events, totals] = await Promise.all([
-    listed ?? leadEvents(client, site, lead, limit),
-    whole ? { events: read.length, pageviews: read.filter((row) => row.type === 'pageview').length, first: read.at(-1)?.ts ?? null, last: read[0]?.ts ?? null } : leadTotals(client, site, lead),
-  ]);
-  return { events, totals };
+  const [latest] = read;
+  const totals = latest ? { events: Number(latest.all_rows), pageviews: Number(latest.all_views), first: latest.all_first, last: latest.ts } : { events: 0, pageviews: 0, first: null, last: null };
+  const theirs = read.map(({ all_rows: _rows, all_views: _views, all_first: _first, ...row }) => row);
+  return { events: listedEvents(theirs, limit, read.length < TIMELINE_ROWS) ?? (await leadEvents(client, site, lead, limit)), totals };
 }
 
 /**
@@ -491,24 +490,6 @@ export function listedEvents(newestFirst: ListedEvent[], limit: number, whole = 
     listed.push(folded.get(row) ?? row);
   }
   return whole || listed.length === limit ? listed : undefined;
-}
-
-/**
- * A lead's counts of events and page views and the times of its first and last event (`null` with none), over the
- * events its page lists (leadEvents): as the lists count them (leadActivity), a lead seen only through automated
- * browsers included.
- */
-export async function leadTotals(client: ClickHouseClient, site: string, lead: LeadIdentity) {
-  const [totals] = await rows<{ events: string; pageviews: string; first: string | null; last: string | null }>(
-    client,
-    `SELECT count() AS events, countIf(type = 'pageview') AS pageviews, if(events = 0, NULL, min(ts)) AS first, if(events = 0, NULL, max(ts)) AS last
-     FROM events FINAL
-     ${LEAD_BROWSERS}
-     WHERE site_id = {site:String} AND ${LEAD_ROWS}`,
-    leadParams(site, lead),
-    { ...ONE_LEAD, ...ISO_TIMES },
-  );
-  return { events: Number(totals!.events), pageviews: Number(totals!.pageviews), first: totals!.first, last: totals!.last };
 }
 
 const personParams = (site: string, person: Person) => ({ ...leadParams(site, person, emailsOf(person)), leads: person.leadIds });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendQualification, currentQualifications, findLead, leadEvents, leadIdOf, leadTimeline, leadTotals, TIMELINE_ROWS } from '../../collector/api/lead-store.ts';
+import { appendQualification, currentQualifications, findLead, leadEvents, leadIdOf, leadTimeline, TIMELINE_ROWS } from '../../collector/api/lead-store.ts';
 import { newApiToken } from '../../collector/auth/tokens.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { applyQualificationChange } from '../../scoring/qualification.ts';
@@ -146,11 +146,12 @@ describe('one lead through the API', () => {
     const lead = await findLead(server.client, 'acme', leadIdOf(email));
     expect(lead?.visitorIds).toEqual([laptop, phone].sort());
     for (const limit of [101, 4]) {
-      const [events, totals] = await Promise.all([leadEvents(server.client, 'acme', lead!, limit), leadTotals(server.client, 'acme', lead!)]);
-      expect(await leadTimeline(server.client, 'acme', lead!, limit), `limit ${limit}`).toEqual({ events, totals });
+      expect((await leadTimeline(server.client, 'acme', lead!, limit)).events, `limit ${limit}`).toEqual(await leadEvents(server.client, 'acme', lead!, limit));
     }
     const { body } = await getJson(server, `/api/leads/${lead!.id}?site=acme`);
     expect([body.events, body.pageviews]).toEqual([19, 7]);
+    const listed = (await getJson(server, `/api/leads?site=acme&visitor=${laptop}`)).body.leads[0];
+    expect([listed.events, listed.pageviews]).toEqual([body.events, body.pageviews]);
     expect(body.recentEvents.map((event: { type: string; path: string; engaged_ms: number }) => [event.type, event.path, event.engaged_ms]).filter(([type]: string[]) => type !== 'pageview')).toEqual([
       ['identify', '/', 0],
       ['form', '/contact', 0],
@@ -181,8 +182,7 @@ describe('one lead through the API', () => {
       await drained(server);
       const lead = await findLead(server.client, 'acme', leadIdOf(email));
       for (const limit of [101, 5]) {
-        const [listed, totals] = await Promise.all([leadEvents(server.client, 'acme', lead!, limit), leadTotals(server.client, 'acme', lead!)]);
-        expect(await leadTimeline(server.client, 'acme', lead!, limit), `limit ${limit}`).toEqual({ events: listed, totals });
+        expect((await leadTimeline(server.client, 'acme', lead!, limit)).events, `limit ${limit}`).toEqual(await leadEvents(server.client, 'acme', lead!, limit));
       }
       const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`);
       expect([body.events, body.pageviews, body.olderEvents]).toEqual([events.length, pairs, true]);
@@ -215,10 +215,10 @@ describe('one lead through the API', () => {
     await drained(server);
     const lead = await findLead(server.client, 'acme', leadIdOf(email));
     for (const limit of [101, 2]) {
-      const [listed, totals] = await Promise.all([leadEvents(server.client, 'acme', lead!, limit), leadTotals(server.client, 'acme', lead!)]);
-      expect(await leadTimeline(server.client, 'acme', lead!, limit), `limit ${limit}`).toEqual({ events: listed, totals });
+      expect((await leadTimeline(server.client, 'acme', lead!, limit)).events, `limit ${limit}`).toEqual(await leadEvents(server.client, 'acme', lead!, limit));
     }
     const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`);
+    expect([body.events, body.pageviews, body.olderEvents]).toEqual([events.length, 2, false]);
     expect(body.recentEvents.map((event: { type: string; path: string; engaged_ms: number }) => [event.type, event.path, event.engaged_ms])).toEqual([
       ['pageview', '/guide', (TIMELINE_ROWS - 2) * 500],
       ['pageview', '/pricing', 5_000],
@@ -297,19 +297,20 @@ describe('one lead through the API', () => {
     const email = `bot.${newVisitor()}@lovelace.test`;
     const visitor = newVisitor();
     const form = wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo', t: minutesAgo(5), p: { email, job_title: 'CEO', company: 'Robots' } });
-    expect((await postBatch(server, { s: 'bots', v: visitor, b: true, e: [form] })).status).toBe(202);
+    const view = wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(10) });
+    expect((await postBatch(server, { s: 'bots', v: visitor, b: true, e: [view, form] })).status).toBe(202);
     await drained(server);
     const { status, body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=bots`);
     expect(status).toBe(200);
     expect(body).toMatchObject({ id: leadIdOf(email), email, visitorIds: [visitor], lifecycle: 'lead', owner: null, score: null, profile: { company: 'Robots', job_title: 'CEO' } });
-    expect(body.recentEvents.map((event: { type: string; is_bot: number }) => [event.type, event.is_bot])).toEqual([['form', 1]]);
+    expect(body.recentEvents.map((event: { type: string; is_bot: number }) => [event.type, event.is_bot])).toEqual([['form', 1], ['pageview', 1]]);
     // Every key a scored lead has, none left out: the score's null or empty; its counts and first and last seen from
     // its events, as the list with bots=include gives them.
     const listed = (await getJson(server, `/api/leads?site=bots&bots=include`)).body.leads.find((lead: { id: string }) => lead.id === leadIdOf(email));
     expect(Object.keys(body)).toEqual(expect.arrayContaining(Object.keys(listed)));
     expect(body).toMatchObject({ fit: null, engagement: null, sourcePoints: null, negative: null, temperature: null, stage: null, reasons: [], signals: [], firstTouch: null });
     expect(body).toMatchObject({ events: listed.events, pageviews: listed.pageviews, firstSeen: listed.firstSeen, lastSeen: listed.lastSeen });
-    expect([body.events, body.pageviews]).toEqual([1, 0]);
+    expect([body.events, body.pageviews, body.firstSeen, body.lastSeen]).toEqual([2, 1, new Date(view.t as number).toISOString(), new Date(form.t as number).toISOString()]);
     // Where it stands, as the list with bots=include says it, once sales disqualify it.
     expect((await send('POST', `/api/leads/${leadIdOf(email)}/qualification?site=bots`, { disqualified: true, reason: 'a test robot', owner: 'sam@vendor.test' })).status).toBe(200);
     expect((await getJson(server, `/api/leads/${leadIdOf(email)}?site=bots`)).body).toMatchObject({ lifecycle: 'disqualified', owner: 'sam@vendor.test', score: null });
