@@ -471,7 +471,7 @@ export function listedEvents(newestFirst: ListedEvent[], limit: number, whole = 
   const folded = new Map<ListedEvent, ListedEvent>();
   const orphans = new Set<ListedEvent>();
   for (const { row } of order) {
-    const page = JSON.stringify([row.visitor_id, row.session_id, row.path]);
+    const page = `${row.visitor_id}\u0000${row.session_id}\u0000${row.path}`;
     if (row.type === 'pageview') views.set(page, row);
     if (row.type !== 'engagement') continue;
     const view = views.get(page);
@@ -479,8 +479,10 @@ export function listedEvents(newestFirst: ListedEvent[], limit: number, whole = 
       if (row.engaged_ms >= 1000) orphans.add(row);
       continue;
     }
-    const into = folded.get(view) ?? { ...view };
-    folded.set(view, { ...into, engaged_ms: into.engaged_ms + row.engaged_ms, scroll_depth: Math.max(into.scroll_depth, row.scroll_depth) });
+    // A copy of the view as listed, its pieces added: the rows read stay as ClickHouse gave them.
+    const into = folded.get(view) ?? folded.set(view, { ...view }).get(view)!;
+    into.engaged_ms += row.engaged_ms;
+    into.scroll_depth = Math.max(into.scroll_depth, row.scroll_depth);
   }
   const listed: ListedEvent[] = [];
   for (const row of known) {
