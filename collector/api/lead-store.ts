@@ -149,6 +149,8 @@ interface Visits {
   anonymousOf: string[];
   /** Person.putRight. */
   putRight: Record<string, string[]>;
+  /** Of its browsers, those seen in automated visits alone (unless the rules count bots). */
+  automated: string[];
 }
 
 /**
@@ -160,22 +162,23 @@ interface Visits {
 async function visitsOf(client: ClickHouseClient, site: string, emails: string[], countBots: boolean): Promise<Map<string, Visits>> {
   const theirs = 'site_id = {site:String} AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = {site:String} AND email IN {emails:Array(String)})';
   // Unless the rules count bots, a browser's rows from automated visits count only when it has no other.
-  const browsers = await rows<{ visitor_id: string; given: [string, string, string, string][] }>(
+  const browsers = await rows<{ visitor_id: string; given: [string, string, string, string][]; automated?: number }>(
     client,
     countBots
       ? `${identitiesSql(theirs)}
      ORDER BY visitor_id`
-      : `SELECT visitor_id, arraySort(if(countIf(is_bot = 0) > 0, groupArrayIf(given_row, is_bot = 0), groupArray(given_row))) AS given
+      : `SELECT visitor_id, arraySort(if(countIf(is_bot = 0) > 0, groupArrayIf(given_row, is_bot = 0), groupArray(given_row))) AS given, countIf(is_bot = 0) = 0 AS automated
      FROM (SELECT visitor_id, is_bot, (ts, event_id, email, session_id) AS given_row FROM identities WHERE ${theirs})
      GROUP BY visitor_id ORDER BY visitor_id`,
     { site, emails },
     ONE_LEAD,
   );
-  const found = new Map(emails.map((email): [string, Visits] => [email, { visitorIds: [], sharedVisits: {}, handedOver: [], anonymousOf: [], putRight: {} }]));
+  const found = new Map(emails.map((email): [string, Visits] => [email, { visitorIds: [], sharedVisits: {}, handedOver: [], anonymousOf: [], putRight: {}, automated: [] }]));
   const givenOf = new Map<string, GivenEmail[]>();
   for (const browser of browsers) {
     const given = browser.given.map(([ts, eventId, email, sessionId]) => ({ at: timeOf(ts), eventId, email, sessionId }));
     const gave = new Set(given.map((row) => row.email));
+    if (browser.automated) for (const email of gave) found.get(email)?.automated.push(browser.visitor_id);
     if (gave.size > 1) givenOf.set(browser.visitor_id, given);
     else {
       const lead = found.get(given[0]!.email);
@@ -223,8 +226,13 @@ export async function findLead(client: ClickHouseClient, site: string, id: strin
   // An email read already (storedLeadIdentity) is the lead's when it hashes to its id.
   const email = storedEmail !== undefined && leadIdOf(storedEmail) === id ? storedEmail : await emailOfLead(client, site, id);
   if (!email) return undefined;
-  const { visitorIds, sharedVisits, putRight } = (await visitsOf(client, site, [email], countBots)).get(email)!;
-  return visitorIds.length > 0 ? { id, email, visitorIds, sharedVisits, putRight } : undefined;
+  const { visitorIds, sharedVisits, putRight, automated } = (await visitsOf(client, site, [email], countBots)).get(email)!;
+  // A browser seen in automated visits alone is the lead's when it has no other (a lead seen only through a bot has its
+  // page); beside a person's own browser, it is none of the lead's, as its score counts none of its events.
+  const human = visitorIds.filter((visitor) => !automated.includes(visitor));
+  const kept = human.length > 0 ? human : visitorIds;
+  const ofKept = (byBrowser: Record<string, string[]>) => Object.fromEntries(Object.entries(byBrowser).filter(([visitor]) => kept.includes(visitor)));
+  return kept.length > 0 ? { id, email, visitorIds: kept, sharedVisits: ofKept(sharedVisits), putRight: ofKept(putRight) } : undefined;
 }
 
 /**

@@ -15,6 +15,8 @@ beforeAll(async () => {
       { id: 'globex', origins: ['https://globex.test'], qualification: { framework: 'champ', required: ['challenges', 'money'] } },
       // Automated browsers only, kept out of the other sites' lists.
       { id: 'bots', origins: [SITE_ORIGIN] },
+      // A person and a robot that gave their email, kept out of the others' lists too.
+      { id: 'mixed', origins: [SITE_ORIGIN] },
     ],
     tokens: [{ name: 'kim', role: 'sales', tokenHash: kim.tokenHash }],
   });
@@ -315,6 +317,22 @@ describe('one lead through the API', () => {
     expect((await send('POST', `/api/leads/${leadIdOf(email)}/qualification?site=bots`, { disqualified: true, reason: 'a test robot', owner: 'sam@vendor.test' })).status).toBe(200);
     expect((await getJson(server, `/api/leads/${leadIdOf(email)}?site=bots`)).body).toMatchObject({ lifecycle: 'disqualified', owner: 'sam@vendor.test', score: null });
     expect((await getJson(server, `/api/leads?site=bots&bots=include`)).body.leads.find((lead: { id: string }) => lead.id === leadIdOf(email))).toMatchObject({ lifecycle: 'disqualified', owner: 'sam@vendor.test' });
+  });
+
+  it("leaves an automated browser that gave a scored lead's email out of its page, as its score and the list do", async () => {
+    const [robot, laptop] = [newVisitor(), newVisitor()];
+    const email = `mixed.${laptop}@lovelace.test`;
+    // A test robot (a monitoring script, a QA tool) fills the demo form with a real person's email; the person then
+    // browses and identifies on their own laptop.
+    await postBatch(server, { s: 'mixed', v: robot, b: true, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(20) }), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(19), p: { email } })] });
+    await postBatch(server, { s: 'mixed', v: laptop, e: [wireEvent({ u: `${SITE_ORIGIN}/product`, t: minutesAgo(10) }), wireEvent({ n: 'i', u: `${SITE_ORIGIN}/product`, em: email, t: minutesAgo(9) })] });
+    await drained(server);
+    const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=mixed`);
+    const listed = (await getJson(server, `/api/leads?site=mixed&visitor=${laptop}`)).body.leads[0];
+    expect(listed.id).toBe(leadIdOf(email));
+    expect([body.visitorIds, body.events, body.pageviews]).toEqual([[laptop], listed.events, listed.pageviews]);
+    expect([body.events, body.pageviews]).toEqual([2, 1]);
+    expect(body.recentEvents.map((event: { type: string; is_bot: number }) => [event.type, event.is_bot])).toEqual([['identify', 0], ['pageview', 0]]);
   });
 
   it('answers 404 for an unknown lead or an anonymous visitor', async () => {
