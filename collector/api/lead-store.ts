@@ -425,7 +425,7 @@ export async function leadEvents(client: ClickHouseClient, site: string, lead: L
 type ListedEvent = Omit<EventRow, 'site_id' | 'props'> & { props: Record<string, string> };
 
 /** A lead's counts of events and page views, and the times of its first and last event (`null` with none). */
-export interface LeadTotals {
+interface LeadTotals {
   events: number;
   pageviews: number;
   first: string | null;
@@ -457,8 +457,9 @@ export async function leadTimeline(client: ClickHouseClient, site: string, lead:
   );
   const [latest] = read;
   const totals = latest ? { events: Number(latest.all_rows), pageviews: Number(latest.all_views), first: latest.all_first, last: latest.ts } : { events: 0, pageviews: 0, first: null, last: null };
-  const theirs = read.map(({ all_rows: _rows, all_views: _views, all_first: _first, ...row }) => row);
-  return { events: listedEvents(theirs, limit, read.length < TIMELINE_ROWS) ?? (await leadEvents(client, site, lead, limit)), totals };
+  // The counts left out of the events listed: at most `limit` of them, not every row read.
+  const listed = listedEvents(read, limit, read.length < TIMELINE_ROWS)?.map(({ all_rows: _rows, all_views: _views, all_first: _first, ...row }) => row);
+  return { events: listed ?? (await leadEvents(client, site, lead, limit)), totals };
 }
 
 /**
@@ -469,15 +470,15 @@ export async function leadTimeline(client: ClickHouseClient, site: string, lead:
  * rows left out, are all there, each view with its pieces; undefined when a piece among them may have its view in the
  * rows not read, or when they hold fewer than `limit` events.
  */
-export function listedEvents(newestFirst: ListedEvent[], limit: number, whole = true): ListedEvent[] | undefined {
+function listedEvents<Row extends ListedEvent>(newestFirst: Row[], limit: number, whole = true): Row[] | undefined {
   const cut = whole ? undefined : newestFirst.at(-1)?.ts;
   const known = cut === undefined ? newestFirst : newestFirst.filter((row) => row.ts > cut);
   // Oldest first within a visit's page: the read's order reversed, but a view before the pieces of its millisecond.
   const order = known.map((row, i) => ({ row, i }));
   order.sort((a, b) => (a.row.ts < b.row.ts ? -1 : a.row.ts > b.row.ts ? 1 : Number(a.row.type !== 'pageview') - Number(b.row.type !== 'pageview') || a.i - b.i));
-  const views = new Map<string, ListedEvent>();
-  const folded = new Map<ListedEvent, ListedEvent>();
-  const orphans = new Set<ListedEvent>();
+  const views = new Map<string, Row>();
+  const folded = new Map<Row, Row>();
+  const orphans = new Set<Row>();
   for (const { row } of order) {
     const page = `${row.visitor_id}\u0000${row.session_id}\u0000${row.path}`;
     if (row.type === 'pageview') views.set(page, row);
@@ -492,7 +493,7 @@ export function listedEvents(newestFirst: ListedEvent[], limit: number, whole = 
     into.engaged_ms += row.engaged_ms;
     into.scroll_depth = Math.max(into.scroll_depth, row.scroll_depth);
   }
-  const listed: ListedEvent[] = [];
+  const listed: Row[] = [];
   for (const row of known) {
     if (listed.length === limit) return listed;
     if (row.type === 'engagement' && !orphans.has(row)) continue;

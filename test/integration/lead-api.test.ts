@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendQualification, currentQualifications, findLead, leadEvents, leadIdOf, leadTimeline, TIMELINE_ROWS } from '../../collector/api/lead-store.ts';
+import { appendQualification, currentQualifications, findLead, leadEvents, leadIdOf, leadTimeline, TIMELINE_ROWS, type LeadIdentity } from '../../collector/api/lead-store.ts';
 import { newApiToken } from '../../collector/auth/tokens.ts';
 import type { RunningServer } from '../../collector/server.ts';
 import { applyQualificationChange } from '../../scoring/qualification.ts';
@@ -32,6 +32,19 @@ async function send(method: string, path: string, body?: unknown, token = TEST_T
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as any, headers: response.headers };
+}
+
+/** Sends a browser's events as the snippet would, a hundred a batch, each batch accepted, and waits for them to be scored. */
+async function sendAll(site: string, visitor: string, events: Record<string, unknown>[]) {
+  for (let start = 0; start < events.length; start += 100) expect((await postBatch(server, { s: site, v: visitor, e: events.slice(start, start + 100) })).status).toBe(202);
+  await drained(server);
+}
+
+/** The lead page's events from one read of the lead's rows are those ClickHouse's window query lists, for each limit. */
+async function expectListedAsClickHouse(lead: LeadIdentity, limits: number[]) {
+  for (const limit of limits) {
+    expect((await leadTimeline(server.client, 'acme', lead, limit)).events, `limit ${limit}`).toEqual(await leadEvents(server.client, 'acme', lead, limit));
+  }
 }
 
 /** A visitor who browses anonymously on two devices, then fills the demo form and later updates a field. */
@@ -147,9 +160,7 @@ describe('one lead through the API', () => {
     await drained(server);
     const lead = await findLead(server.client, 'acme', leadIdOf(email));
     expect(lead?.visitorIds).toEqual([laptop, phone].sort());
-    for (const limit of [101, 4]) {
-      expect((await leadTimeline(server.client, 'acme', lead!, limit)).events, `limit ${limit}`).toEqual(await leadEvents(server.client, 'acme', lead!, limit));
-    }
+    await expectListedAsClickHouse(lead!, [101, 4]);
     const { body } = await getJson(server, `/api/leads/${lead!.id}?site=acme`);
     expect([body.events, body.pageviews]).toEqual([19, 7]);
     const listed = (await getJson(server, `/api/leads?site=acme&visitor=${laptop}`)).body.leads[0];
@@ -180,12 +191,8 @@ describe('one lead through the API', () => {
       // A tab of the first page, left open, sends a piece at the end: its view is among the rows not read at first.
       if (lateOldPiece) events.push(wireEvent({ n: 'e', sid: 'long-visit', u: `${SITE_ORIGIN}/docs/0`, ms: 5_000, sd: 90, t: t0 + pairs * 2_000 - 500 }));
       events.push(wireEvent({ n: 'f', sid: 'long-visit', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: t0 + pairs * 2_000, p: { email } }));
-      for (let start = 0; start < events.length; start += 100) expect((await postBatch(server, { s: 'acme', v: visitor, e: events.slice(start, start + 100) })).status).toBe(202);
-      await drained(server);
-      const lead = await findLead(server.client, 'acme', leadIdOf(email));
-      for (const limit of [101, 5]) {
-        expect((await leadTimeline(server.client, 'acme', lead!, limit)).events, `limit ${limit}`).toEqual(await leadEvents(server.client, 'acme', lead!, limit));
-      }
+      await sendAll('acme', visitor, events);
+      await expectListedAsClickHouse((await findLead(server.client, 'acme', leadIdOf(email)))!, [101, 5]);
       const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`);
       expect([body.events, body.pageviews, body.olderEvents]).toEqual([events.length, pairs, true]);
       expect(body.recentEvents).toHaveLength(100);
@@ -213,12 +220,8 @@ describe('one lead through the API', () => {
       wireEvent({ ...visit, u: `${SITE_ORIGIN}/guide`, t: t0 + 1_000 }),
       ...Array.from({ length: TIMELINE_ROWS - 2 }, (_, i) => wireEvent({ n: 'e', ...visit, u: `${SITE_ORIGIN}/guide`, ms: 500, sd: 60, t: t0 + 2_000 + i * 1_000 })),
     ];
-    for (let start = 0; start < events.length; start += 100) expect((await postBatch(server, { s: 'acme', v: visitor, e: events.slice(start, start + 100) })).status).toBe(202);
-    await drained(server);
-    const lead = await findLead(server.client, 'acme', leadIdOf(email));
-    for (const limit of [101, 2]) {
-      expect((await leadTimeline(server.client, 'acme', lead!, limit)).events, `limit ${limit}`).toEqual(await leadEvents(server.client, 'acme', lead!, limit));
-    }
+    await sendAll('acme', visitor, events);
+    await expectListedAsClickHouse((await findLead(server.client, 'acme', leadIdOf(email)))!, [101, 2]);
     const { body } = await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`);
     expect([body.events, body.pageviews, body.olderEvents]).toEqual([events.length, 2, false]);
     expect(body.recentEvents.map((event: { type: string; path: string; engaged_ms: number }) => [event.type, event.path, event.engaged_ms])).toEqual([
