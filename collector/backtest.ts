@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { backtest, ruleChanges, rulesSince, STANDINGS, TEMPERATURES, type BacktestReport, type MqlChange, type Outcome, type Prediction, type RuleChanges, type ScoreSide, type Standing } from '../scoring/backtest.ts';
 import { compileScoring } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
-import { isRecord, overCurrentRules, rulesSchema, unknownPageGroups, type PageGroupProblem, type PageGroups, type Rules } from '../scoring/rules.ts';
+import { isRecord, overCurrentRules, rulesSchema, unknownPageGroups, withGridListsOver, type PageGroupProblem, type PageGroups, type Rules } from '../scoring/rules.ts';
 import { scoreLeads } from '../scoring/store.ts';
 import { currentQualifications } from './api/lead-store.ts';
 import { rulesOf } from './api/scores.ts';
@@ -52,8 +52,11 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
     pageGroups = groups.data;
   }
   const current = rulesOf(site);
+  // The grid's lists the site keeps (all of them when its config gives no rules) read the file's page groups.
+  const ownList = (list: string) => site.rules !== undefined && (!('written' in config) || (isRecord(config.written) && Object.hasOwn(config.written, list)));
+  const base = givenGroups === undefined ? current : withGridListsOver(current, ownList, pageGroups);
   // Unknown (no config file read): a mark at the value the hot threshold derives is taken for derived.
-  const merged = overCurrentRules(raw, current, 'written' in config ? writes(config.written, 'signals.hotRearmBelow') : undefined);
+  const merged = overCurrentRules(raw, base, 'written' in config ? writes(config.written, 'signals.hotRearmBelow') : undefined);
   const parsed = rulesSchema.safeParse(merged, { reportInput: true });
   if (!parsed.success) {
     // A re-arm mark the file leaves out is the site's, from the config: its path is not in the file, and what the

@@ -152,11 +152,14 @@ function checkFieldMatch(rule: { field?: string | undefined; values?: string[] |
  * custom event's, a link a download's or an outbound click's. Anywhere else the key would make a rule that never
  * matches (`"event": "pageview", "forms": […]` for `"form"`), or one that matches more than it says.
  */
+/** "a form", "an identify": an event type with its article. */
+const article = (event: string) => `${/^[aeiou]/.test(event) ? 'an' : 'a'} ${event}`;
+
 const KEYS_OF_EVENTS = {
   minEngagedSeconds: { events: ['pageview'], message: () => 'only a pageview rule can ask for engaged time' },
-  forms: { events: ['form'], message: (event: string) => `forms match a form's name, which a ${event} has not: only a form rule takes them` },
-  names: { events: ['track'], message: (event: string) => `names match a custom event's name, which a ${event} has not: only a track rule takes them` },
-  assets: { events: ['download', 'outbound'], message: (event: string) => `assets match a link, which a ${event} has not: only a download or outbound rule takes them` },
+  forms: { events: ['form'], message: (event: string) => `forms match a form's name, which ${article(event)} has not: only a form rule takes them` },
+  names: { events: ['track'], message: (event: string) => `names match a custom event's name, which ${article(event)} has not: only a track rule takes them` },
+  assets: { events: ['download', 'outbound'], message: (event: string) => `assets match a link, which ${article(event)} has not: only a download or outbound rule takes them` },
 } satisfies Record<string, { events: (typeof EVENT_RULE_TYPES)[number][]; message: (event: string) => string }>;
 
 function checkEventMatch(rule: { event?: string | undefined } & Partial<Record<keyof typeof KEYS_OF_EVENTS, unknown>>, ctx: z.RefinementCtx) {
@@ -492,6 +495,16 @@ const GRID_LISTS = ['fit', 'engagement', 'negative', 'source', 'funnel'] as cons
 export function withGridLists(raw: unknown, pageGroups: unknown): unknown {
   if (!isRecord(raw)) return raw;
   return withListsOf(raw, gridInput(isRecord(pageGroups) ? (pageGroups as PageGroups) : {}));
+}
+
+/**
+ * `current` (a site's rules) with the grid's lists over `pageGroups` in place of those `ownList` says the site's
+ * rules leave to the grid: a backtest file's page groups are read by the grid's rules the site keeps (its pricing
+ * page found by a "pricing" group or by the grid's paths), as they would be with those groups in the config.
+ */
+export function withGridListsOver(current: Rules, ownList: (list: string) => boolean, pageGroups: PageGroups): Rules {
+  const grid = defaultRules(pageGroups);
+  return { ...current, ...Object.fromEntries(GRID_LISTS.filter((list) => !ownList(list)).map((list) => [list, grid[list]])) };
 }
 
 /** The settings a backtest file may give in part: what it leaves out of them stays the site's. */

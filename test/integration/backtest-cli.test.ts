@@ -251,14 +251,37 @@ describe('hearth backtest', () => {
     const list = file('a-list.json', []);
     const notObject = await runHearth(['backtest', '--config', CONFIG, '--rules', list], { HEARTH_DATA_DIR: dataDir });
     expect([notObject.code, notObject.stderr]).toEqual([2, `hearth: invalid rules in ${list}:\n  ${list}: (root): expected an object { … }, not a list\n`]);
+    // The grid's lists the site keeps read the file's groups, as they would in the config: without a pricing group,
+    // the pricing page is found by the grid's paths (the same pages here), and the funnel has no pricing stage.
     const lacking = file('lacking-group.json', { pageGroups: { product: ['/product*'] } });
-    const unknown = await runHearth(['backtest', '--config', CONFIG, '--rules', lacking], { HEARTH_DATA_DIR: dataDir });
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/lacking-group\.json: engagement\[\d\]\.pageGroup: /);
-    // The groups the file's pageGroups lack, of a list the file keeps from the site's rules: both said.
-    expect(unknown.stderr).toContain(
-      `${lacking}: funnel.pricing: the file's pageGroups have no group "pricing" (they have: product); funnel is the site's current one, kept: give the file its own funnel, or that group in its pageGroups`,
-    );
+    const byPaths = await runHearth(['backtest', '--config', CONFIG, '--rules', lacking, '--since', SINCE, '--json'], { HEARTH_DATA_DIR: dataDir });
+    expect([byPaths.code, byPaths.stderr]).toEqual([0, '']);
+    const paths = JSON.parse(byPaths.stdout) as BacktestRun;
+    expect(paths.changes).toEqual({ dropped: [], added: [], changed: ['engagement/pricing-page'], settings: ['funnel.pricing', 'pageGroups.pricing'] });
+    expect(paths.report.topMovers).toEqual([]);
+    // A list the site's config writes is kept as written: its rule on the group the file's groups lack is named.
+    const ownLists = file('hearth.own-lists.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: PAGE_GROUPS, rules: { engagement: [{ id: 'any-pricing', event: 'pageview', pageGroup: 'pricing', points: 10 }] } }] });
+    const unknown = await runHearth(['backtest', '--config', ownLists, '--rules', lacking], { HEARTH_DATA_DIR: dataDir });
+    expect([unknown.code, unknown.stderr]).toEqual([
+      2,
+      `hearth: invalid rules in ${lacking} for site "acme":\n  ${lacking}: engagement[0].pageGroup: the file's pageGroups have no group "pricing" (they have: product); engagement is the site's current one, kept: give the file its own engagement, or that group in its pageGroups\n`,
+    ]);
+  });
+
+  it("reads the file's page groups with the grid's rules the site keeps, where its config names no such group", async () => {
+    // The site finds its pricing pages by the grid's paths; the candidate names a narrower pricing group, which the
+    // grid's pricing rule then reads, as it would in the config: Ada 45 → 25, Bob 70 → 30, Cy 20 → 0.
+    const config = file('hearth.no-pricing-group.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: { product: ['/product*'] } }] });
+    const narrower = file('pricing-group.json', { pageGroups: { product: ['/product*'], pricing: ['/pricing/enterprise*'] } });
+    const { code, stdout, stderr } = await runHearth(['backtest', '--config', config, '--rules', narrower, '--since', SINCE, '--json'], { HEARTH_DATA_DIR: dataDir });
+    expect([code, stderr]).toEqual([0, '']);
+    const run = JSON.parse(stdout) as BacktestRun;
+    expect(run.changes).toEqual({ dropped: [], added: [], changed: ['engagement/pricing-page'], settings: ['funnel.pricing', 'pageGroups.pricing'] });
+    expect(run.report.topMovers.map((mover) => [mover.email, mover.current?.score, mover.candidate?.score]).sort()).toEqual([
+      ['ada@lovelace.test', 45, 25],
+      ['bob@builder.test', 70, 30],
+      ['cy@cyber.test', 20, 0],
+    ]);
   });
 
   it('names the leads that enter or leave the MQLs at the same score, and says when a list is cut', async () => {

@@ -94,6 +94,8 @@ describe('rules validation', () => {
     [{ engagement: [{ id: 'x', event: 'pageview', names: ['signup'], points: 5 }] }, "engagement.0.names: names match a custom event's name, which a pageview has not: only a track rule takes them"],
     [{ engagement: [{ id: 'x', event: 'form', assets: ['*.pdf'], points: 5 }] }, 'engagement.0.assets: assets match a link, which a form has not: only a download or outbound rule takes them'],
     [{ negative: [{ id: 'x', event: 'pageview', names: ['unsubscribe'], points: -5 }] }, "negative.0.names: names match a custom event's name, which a pageview has not"],
+    [{ engagement: [{ id: 'x', event: 'identify', names: ['signup'], points: 5 }] }, "engagement.0.names: names match a custom event's name, which an identify has not"],
+    [{ engagement: [{ id: 'x', event: 'outbound', forms: ['*demo*'], points: 5 }] }, "engagement.0.forms: forms match a form's name, which an outbound has not"],
     [{ engagement: [{ id: 'x', event: 'pageview', points: 5, cap: 0 }] }, 'engagement.0.cap'],
     [{ negative: [{ id: 'x', event: 'pageview', points: 5 }] }, 'negative.0.points: a negative rule takes points away'],
     [{ negative: [{ id: 'x', points: -5 }] }, 'negative.0: a negative rule tests either a field or an event'],
