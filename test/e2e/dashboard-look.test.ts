@@ -323,6 +323,39 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     await page.context().close();
   });
 
+  it("fits a lead's reasons, the leads list and the sources' figures in their boxes on a 360-pixel phone, and the leads list on a tablet held upright", async () => {
+    // Found by a QA pass on phones: four columns cut the reasons' points at 375 pixels ("+3" for +30), the sources' bars
+    // pushed their figures out of sight, and an upright iPad (810) had the desktop leads table, 1,175 pixels wide.
+    const fits = (page: Page, table: string) => page.locator(table).evaluate((element) => ({ table: element.scrollWidth, shown: element.closest('.table-scroll')!.clientWidth }));
+    for (const [width, checks] of [
+      [360, [[`/dashboard/leads/${encodeURIComponent(lead)}?site=acme`, 'table:has(th:text("Points"))'], ['/dashboard/leads?site=acme&temperature=all', 'table.leads'], ['/dashboard?site=acme', 'table.sources']]],
+      [810, [['/dashboard/leads?site=acme&temperature=all', 'table.leads']]],
+    ] as const) {
+      const { page, problems } = await openPage(browser, { width, height: 900 });
+      await logIn(page, server.url, USERS.ada);
+      for (const [path, table] of checks) {
+        await page.goto(`${server.url}${path}`);
+        await page.locator(`${table} tbody tr`).first().waitFor();
+        const { table: needed, shown } = await fits(page, table);
+        expect(needed, `${width} px, ${path}: ${table}`).toBeLessThanOrEqual(shown);
+      }
+      if (width === 360) {
+        // The rule's kind under its name, each point whole: "+30", not "+3".
+        await page.goto(`${server.url}/dashboard/leads/${encodeURIComponent(lead)}?site=acme`);
+        const reasons = page.locator('table:has(th:text("Points"))');
+        await reasons.locator('tbody tr').first().waitFor();
+        expect(await reasons.locator('thead th:visible').allTextContents()).toEqual(['Rule', 'Times', 'Points']);
+        expect(await reasons.locator('tbody th .sub:visible').first().textContent()).toMatch(/^(fit|engagement|source|negative)$/);
+        // A filter's ✕ is a tap target of 24 by 24 pixels at least (it was 13 wide).
+        await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&funnel=MOFU`);
+        const remove = (await page.getByRole('button', { name: /^Remove filter/ }).first().boundingBox())!;
+        expect([remove.width, remove.height].map((side) => side >= 24)).toEqual([true, true]);
+      }
+      expect(problems).toEqual([]);
+      await page.context().close();
+    }
+  });
+
   it('prints a lead with every event of its timeline and without the controls, its bars in their colours', async () => {
     // Forty visits' pages: more than the timeline's box shows on a screen, where it scrolls.
     const email = `printed.${newVisitor()}@umbrella.test`;

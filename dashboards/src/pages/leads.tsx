@@ -336,19 +336,23 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
                 Score
               </th>
               {/* The parts the other sorts go by: who they are, and what they did. */}
-              <th scope="col" class="number wide-only">
+              <th scope="col" class="number wide-only roomy-only">
                 Fit
               </th>
-              <th scope="col" class="number wide-only">
+              <th scope="col" class="number wide-only roomy-only">
                 Engagement
               </th>
               <th scope="col">Lead</th>
               <th scope="col" class="wide-only">Temperature</th>
               <th scope="col" class="wide-only">Status</th>
-              <th scope="col" class="wide-only">Stage</th>
+              <th scope="col" class="wide-only roomy-only">
+                Stage
+              </th>
               <th scope="col">Owner</th>
               <th scope="col" class="wide-only">Top reasons</th>
-              <th scope="col" class="wide-only">Source</th>
+              <th scope="col" class="wide-only roomy-only">
+                Source
+              </th>
               <th scope="col">Last seen</th>
             </tr>
           </thead>
@@ -357,8 +361,8 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
               <tr key={lead.id}>
                 <td class="number score">{formatNumber(lead.score)}</td>
                 {/* To a tenth, as the lead's page shows them. */}
-                <td class="number wide-only">{formatDecimal(lead.fit)}</td>
-                <td class="number wide-only">{formatDecimal(lead.engagement)}</td>
+                <td class="number wide-only roomy-only">{formatDecimal(lead.fit)}</td>
+                <td class="number wide-only roomy-only">{formatDecimal(lead.engagement)}</td>
                 <th scope="row">
                   <a href={`/dashboard/leads/${lead.id}${query({ site })}`}>{lead.name || lead.email}</a>
                   <span class="sub">{[lead.name ? lead.email : '', lead.jobTitle, lead.company].filter(Boolean).join(' · ')}</span>
@@ -374,12 +378,12 @@ function LeadRows({ data, site, turn }: { data: LeadListResponse; site: string; 
                 <td class="wide-only">
                   <LifecycleBadge lifecycle={lead.lifecycle} />
                 </td>
-                <td class="wide-only">{lead.stage ?? '–'}</td>
+                <td class="wide-only roomy-only">{lead.stage ?? '–'}</td>
                 <td>{lead.owner ?? <span class="muted">unassigned</span>}</td>
                 <td class="wide-only">
                   <ReasonChips reasons={lead.topReasons} />
                 </td>
-                <td class="wide-only">{lead.source}</td>
+                <td class="wide-only roomy-only">{lead.source}</td>
                 <td>
                   <time dateTime={lead.lastSeen} title={formatTime(lead.lastSeen)}>
                     {formatAgo(lead.lastSeen)}

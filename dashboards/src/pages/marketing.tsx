@@ -212,55 +212,64 @@ function SourcesPanel({ data, leads }: { data: SourcesResponse; leads: LeadsLink
   const bestScore = Math.max(1, ...data.sources.map((row) => row.averageScore));
   const bestRate = Math.max(0.01, ...data.sources.map((row) => (row.visitors > 0 ? row.leads / row.visitors : 0)));
   return (
-    <TableScroll label="Sources table">
-      <table class="sources">
-        <caption class="muted">
-          Visitors by the source of their sessions in the period; leads by their first-touch source. Longer bars, better leads.
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Source</th>
-            <th scope="col" class="number">
-              Visitors
-            </th>
-            <th scope="col" class="number">
-              Leads
-            </th>
-            <th scope="col">Leads per 100 visitors</th>
-            <th scope="col">Average score</th>
-            <th scope="col">Hot leads</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.sources.slice(0, SOURCES_SHOWN).map((row) => (
-            <tr key={row.source}>
-              <th scope="row">{row.leads > 0 ? <a href={leads({ source: row.source })}>{row.source}</a> : row.source}</th>
-              <td class="number">{formatNumber(row.visitors)}</td>
-              <td class="number">{formatNumber(row.leads)}</td>
-              <td>
-                <span class="bar-pair">
-                  <span class="bar-value">{row.visitors > 0 ? formatDecimal((100 * row.leads) / row.visitors) : '–'}</span>
-                  <Bar value={row.visitors > 0 ? row.leads / row.visitors : 0} max={bestRate} tone="warm" />
-                </span>
-              </td>
-              <td>
-                <span class="bar-pair">
-                  <span class="bar-value">{row.leads > 0 ? formatDecimal(row.averageScore) : '–'}</span>
-                  <Bar value={row.averageScore} max={bestScore} />
-                </span>
-              </td>
-              <td>
-                <span class="bar-pair">
-                  <span class="bar-value">{row.leads > 0 ? formatShare(row.hotShare) : '–'}</span>
-                  <Bar value={row.hotShare} max={1} tone="hot" />
-                </span>
-              </td>
+    <>
+      {/* Above the scroll region, not its caption: a caption is as wide as its table, and was cut on a phone. */}
+      <p class="muted" id="sources-caption">
+        Visitors by the source of their sessions in the period; leads by their first-touch source. Longer bars, better leads.
+      </p>
+      <TableScroll label="Sources table">
+        <table class="sources" aria-describedby="sources-caption">
+          <thead>
+            <tr>
+              <th scope="col">Source</th>
+              <th scope="col" class="number wide-only">
+                Visitors
+              </th>
+              <th scope="col" class="number wide-only">
+                Leads
+              </th>
+              <th scope="col">Leads per 100 visitors</th>
+              <th scope="col">Average score</th>
+              <th scope="col">Hot leads</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-      {data.sources.length > SOURCES_SHOWN && <MoreSources rest={data.sources.slice(SOURCES_SHOWN)} />}
-    </TableScroll>
+          </thead>
+          <tbody>
+            {data.sources.slice(0, SOURCES_SHOWN).map((row) => (
+              <tr key={row.source}>
+                <th scope="row">
+                  {row.leads > 0 ? <a href={leads({ source: row.source })}>{row.source}</a> : row.source}
+                  {/* On a phone, where their columns are not shown. */}
+                  <span class="sub phone-only">
+                    {formatNumber(row.visitors)} {row.visitors === 1 ? 'visitor' : 'visitors'} · {formatNumber(row.leads)} {row.leads === 1 ? 'lead' : 'leads'}
+                  </span>
+                </th>
+                <td class="number wide-only">{formatNumber(row.visitors)}</td>
+                <td class="number wide-only">{formatNumber(row.leads)}</td>
+                <td>
+                  <span class="bar-pair">
+                    <span class="bar-value">{row.visitors > 0 ? formatDecimal((100 * row.leads) / row.visitors) : '–'}</span>
+                    <Bar value={row.visitors > 0 ? row.leads / row.visitors : 0} max={bestRate} tone="warm" />
+                  </span>
+                </td>
+                <td>
+                  <span class="bar-pair">
+                    <span class="bar-value">{row.leads > 0 ? formatDecimal(row.averageScore) : '–'}</span>
+                    <Bar value={row.averageScore} max={bestScore} />
+                  </span>
+                </td>
+                <td>
+                  <span class="bar-pair">
+                    <span class="bar-value">{row.leads > 0 ? formatShare(row.hotShare) : '–'}</span>
+                    <Bar value={row.hotShare} max={1} tone="hot" />
+                  </span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {data.sources.length > SOURCES_SHOWN && <MoreSources rest={data.sources.slice(SOURCES_SHOWN)} />}
+      </TableScroll>
+    </>
   );
 }
 
