@@ -1,5 +1,5 @@
 import { isMarketingQualified } from '../../scoring/lifecycle.ts';
-import type { FunnelResponse, FunnelStep, Lifecycle, ScoreBucket, SourceRow, Stage, SummaryResponse, Temperature } from './dashboard-types.ts';
+import type { FunnelResponse, FunnelStep, LeadQuality, Lifecycle, ScoreBucket, Stage, SummaryResponse, Temperature } from './dashboard-types.ts';
 
 /**
  * The marketing panels' arithmetic over the identified leads seen in a period: pure functions of one list (read
@@ -85,23 +85,29 @@ export function funnelOf(leads: ActiveLead[], verdicts: Verdicts): Pick<FunnelRe
   };
 }
 
-/** Leads, average score and hot leads per first-touch source (visitors are counted from events elsewhere). */
-export function sourceQuality(leads: ActiveLead[]): Map<string, Omit<SourceRow, 'source' | 'visitors'>> {
-  const bySource = new Map<string, { leads: number; scores: number; hotLeads: number }>();
-  for (const lead of leads) {
-    const entry = bySource.get(lead.source) ?? { leads: 0, scores: 0, hotLeads: 0 };
+/**
+ * Leads, average score and hot leads per group, of pairs (group, lead): a first-touch source, a kind of device. A lead
+ * in two groups counts in each (visitors are counted from events elsewhere).
+ */
+export function leadQuality(grouped: Iterable<readonly [string, ActiveLead]>): Map<string, LeadQuality> {
+  const byGroup = new Map<string, { leads: number; scores: number; hotLeads: number }>();
+  for (const [group, lead] of grouped) {
+    const entry = byGroup.get(group) ?? { leads: 0, scores: 0, hotLeads: 0 };
     entry.leads++;
     entry.scores += lead.score;
     if (lead.temperature === 'hot') entry.hotLeads++;
-    bySource.set(lead.source, entry);
+    byGroup.set(group, entry);
   }
   return new Map(
-    [...bySource].map(([source, { leads: count, scores, hotLeads }]) => [
-      source,
+    [...byGroup].map(([group, { leads: count, scores, hotLeads }]) => [
+      group,
       { leads: count, averageScore: Math.round((scores / count) * 10) / 10, hotLeads, hotShare: hotLeads / count },
     ]),
   );
 }
+
+/** A group with no lead. */
+export const NO_LEADS: LeadQuality = Object.freeze({ leads: 0, averageScore: 0, hotLeads: 0, hotShare: 0 });
 
 /**
  * Leads per score bucket of `size` points (a bucket starts at a multiple of it), empty buckets included, split by each

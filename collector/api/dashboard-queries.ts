@@ -9,11 +9,12 @@ import { currentAccountMembers, currentLeadsSql, partKeySql, sortsByPart, type L
 import { engagedWithin, isoTime, SqlParams, toClickHouseTime } from '../../scoring/sql.ts';
 import { fold as foldText, foldSql } from '../../scoring/normalize.ts';
 import type { SiteConfig } from '../config/schema.ts';
-import { FUNNEL_STEPS, funnelOf, leadKpis, scoreBuckets, sourceQuality, type ActiveLead, type Verdicts } from './dashboard-figures.ts';
+import { FUNNEL_STEPS, funnelOf, leadKpis, leadQuality, NO_LEADS, scoreBuckets, type ActiveLead, type Verdicts } from './dashboard-figures.ts';
 import type {
   Compared,
   ContentResponse,
   ContentRow,
+  DevicesResponse,
   FunnelResponse,
   FunnelStep,
   LeadListItem,
@@ -311,11 +312,63 @@ GROUP BY source`,
       periodParams(site.id, period),
     ),
   ]);
-  const quality = sourceQuality(inCurrent(leads));
+  const quality = leadQuality(inCurrent(leads).map((lead) => [lead.source, lead] as const));
   const visitors = new Map(sessions.map((row) => [row.source, Number(row.visitors)]));
   return [...new Set([...visitors.keys(), ...quality.keys()])]
-    .map((source) => ({ source, visitors: visitors.get(source) ?? 0, ...(quality.get(source) ?? { leads: 0, averageScore: 0, hotLeads: 0, hotShare: 0 }) }))
+    .map((source) => ({ source, visitors: visitors.get(source) ?? 0, ...(quality.get(source) ?? NO_LEADS) }))
     .sort((a, b) => b.leads - a.leads || b.visitors - a.visitors || a.source.localeCompare(b.source));
+}
+
+/** How many browsers and operating systems the devices panel names, the most used first. */
+export const DEVICE_NAMES_SHOWN = 8;
+
+/**
+ * Visitors and the quality of their leads by kind of device (desktop, mobile, tablet: the User-Agent's, as stored), and
+ * the visitors' browsers and operating systems. A lead counts under the devices of its own visits in the period (a
+ * shared computer's visits are each their person's), the leads those of the key figures and the sources panel.
+ */
+export async function devices(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<Omit<DevicesResponse, 'site' | 'period'>> {
+  const [leads, seen, leadDevices] = await Promise.all([
+    activeLeads(client, site, period),
+    rows<{ kind: 'device' | 'browser' | 'os'; name: string; visitors: string }>(
+      client,
+      `
+SELECT named.1 AS kind, named.2 AS name, uniqExact(visitor_id) AS visitors
+FROM events
+ARRAY JOIN [('device', toString(device)), ('browser', toString(browser)), ('os', toString(os))] AS named
+WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)}
+GROUP BY kind, name
+ORDER BY visitors DESC, name`,
+      periodParams(site.id, period),
+    ),
+    rows<{ device: string; lead_id: string }>(
+      client,
+      `
+WITH lead_of_visitor AS
+(${leadOfVisitorSql([])}
+)
+SELECT DISTINCT device, lead_id
+FROM
+(
+    SELECT DISTINCT toString(device) AS device, visitor_id, session_id FROM events
+    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)}
+) AS seen
+INNER JOIN lead_of_visitor USING visitor_id
+WHERE ${OWNS_VISIT}`,
+      periodParams(site.id, period),
+    ),
+  ]);
+  const active = new Map(inCurrent(leads).map((lead) => [lead.id, lead]));
+  const quality = leadQuality(leadDevices.flatMap((row) => (active.has(row.lead_id) ? [[row.device, active.get(row.lead_id)!] as const] : [])));
+  const named = (kind: string) => seen.filter((row) => row.kind === kind).map((row) => ({ name: row.name, visitors: Number(row.visitors) }));
+  const visitors = new Map(named('device').map((row) => [row.name, row.visitors]));
+  return {
+    devices: [...new Set([...visitors.keys(), ...quality.keys()])]
+      .map((device) => ({ device, visitors: visitors.get(device) ?? 0, ...(quality.get(device) ?? NO_LEADS) }))
+      .sort((a, b) => b.visitors - a.visitors || b.leads - a.leads || a.device.localeCompare(b.device)),
+    browsers: named('browser').slice(0, DEVICE_NAMES_SHOWN),
+    systems: named('os').slice(0, DEVICE_NAMES_SHOWN),
+  };
 }
 
 export async function content(client: ClickHouseClient, site: SiteConfig, period: Period, limit: number): Promise<Omit<ContentResponse, 'site' | 'period'>> {

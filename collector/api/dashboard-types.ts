@@ -110,6 +110,34 @@ export interface SourcesResponse {
   sources: SourceRow[];
 }
 
+/** How good the leads of a group (a source, a kind of device) are: SourceRow's and DeviceRow's figures. */
+export type LeadQuality = Pick<SourceRow, 'leads' | 'averageScore' | 'hotLeads' | 'hotShare'>;
+
+export interface DeviceRow extends LeadQuality {
+  /** desktop, mobile or tablet, as the browser's User-Agent says; '' where it says none; bot where bots count. */
+  device: string;
+  /** Browsers of this kind with an event in the period. */
+  visitors: number;
+  // leads: identified leads seen in the period on this kind of device (their own visits); a lead seen on a phone and
+  // a computer counts in both.
+}
+
+/** A browser or an operating system, with the browsers (visitors) of it seen in the period. */
+export interface NamedVisitors {
+  /** As the User-Agent names it ("Chrome", "iOS"); '' where it names none. */
+  name: string;
+  visitors: number;
+}
+
+export interface DevicesResponse {
+  site: string;
+  period: PeriodInfo;
+  devices: DeviceRow[];
+  /** The most used first, at most DEVICE_NAMES_SHOWN each. */
+  browsers: NamedVisitors[];
+  systems: NamedVisitors[];
+}
+
 export interface ContentRow {
   /** A page path, a downloaded asset (its name or path), or a webinar form's name. */
   item: string;

@@ -194,6 +194,13 @@ export const dashboardApiRoutes: FastifyPluginAsync<DashboardApiOptions> = async
     return { site: query.site, period: queries.periodInfo(period), sources: await shared(request, query, () => queries.sources(client, query.siteConfig, period)) };
   });
 
+  app.get('/api/dashboard/devices', async (request, reply) => {
+    const query = parse(periodQuery, request.query, reply);
+    if (!query) return;
+    const period = resolvePeriod(query);
+    return { site: query.site, period: queries.periodInfo(period), ...(await shared(request, query, () => queries.devices(client, query.siteConfig, period))) };
+  });
+
   const contentQuery = z
     .object({ site: siteParam(config), ...periodFields, limit: wholeNumber({ min: 1, max: 100 }).default(10) })
     .strict()

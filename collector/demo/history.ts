@@ -1,5 +1,6 @@
 import type { EventRow } from '../ingest/rows.ts';
 import { batchToRows } from '../ingest/rows.ts';
+import { describeUserAgent } from '../ingest/user-agent.ts';
 import type { WireBatch, WireEvent } from '../ingest/wire.ts';
 import { MAX_ENGAGED_PIECE_MS } from '../../scoring/sql.ts';
 
@@ -241,6 +242,27 @@ export function generateHistory(options: HistoryOptions): EventRow[] {
   return rows;
 }
 
+/** The browsers of the demo's visitors, each with its share in a hundred: a B2B site's mix, mostly computers. */
+const USER_AGENTS: ReadonlyArray<readonly [number, string]> = [
+  [45, 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'],
+  [15, 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15'],
+  [10, 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0'],
+  [5, 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0'],
+  [13, 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1'],
+  [9, 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36'],
+  [3, 'Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1'],
+];
+
+/**
+ * A browser's User-Agent, picked by its id's first hex digits (random themselves): the history's other draws, and so
+ * the same seed's visitors, events and leads, stay as they were before browsers had one.
+ */
+function userAgentOf(visitor: string) {
+  let at = parseInt(visitor.slice(0, 8), 16) % 100;
+  const [, userAgent] = USER_AGENTS.find(([share]) => (at -= share) < 0)!;
+  return describeUserAgent(userAgent);
+}
+
 /**
  * The same history, `visitorsPerSlice` visitors at a time: a large one is inserted slice by slice and never sits
  * whole in memory (100,000 visitors are 1.9 million rows, 1.5 GB of objects). Slicing does not change the rows.
@@ -295,7 +317,7 @@ export function* historySlices(options: HistoryOptions, visitorsPerSlice: number
       }
       // Today's visits are planned for the whole day, the same plan all day: what has not happened yet is left out.
       const batch: WireBatch = { s: options.site, v: visitor, sid: random.uuid(), e: events.filter((event) => event.t < options.now - 60_000) };
-      if (batch.e.length) rows.push(...batchToRows(batch, batch.e.at(-1)!.t));
+      if (batch.e.length) rows.push(...batchToRows(batch, batch.e.at(-1)!.t, { userAgent: userAgentOf(visitor) }));
     }
     if ((n + 1) % visitorsPerSlice === 0 || n + 1 === options.visitors) {
       yield rows;

@@ -328,7 +328,7 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     // pushed their figures out of sight, and an upright iPad (810) had the desktop leads table, 1,175 pixels wide.
     const fits = (page: Page, table: string) => page.locator(table).evaluate((element) => ({ table: element.scrollWidth, shown: element.closest('.table-scroll')!.clientWidth }));
     for (const [width, checks] of [
-      [360, [[`/dashboard/leads/${encodeURIComponent(lead)}?site=acme`, 'table:has(th:text("Points"))'], ['/dashboard/leads?site=acme&temperature=all', 'table.leads'], ['/dashboard?site=acme', 'table.sources']]],
+      [360, [[`/dashboard/leads/${encodeURIComponent(lead)}?site=acme`, 'table:has(th:text("Points"))'], ['/dashboard/leads?site=acme&temperature=all', 'table.leads'], ['/dashboard?site=acme', 'table.sources'], ['/dashboard?site=acme', 'table.devices']]],
       [810, [['/dashboard/leads?site=acme&temperature=all', 'table.leads']]],
     ] as const) {
       const { page, problems } = await openPage(browser, { width, height: 900 });
@@ -346,6 +346,9 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
         await reasons.locator('tbody tr').first().waitFor();
         expect(await reasons.locator('thead th:visible').allTextContents()).toEqual(['Rule', 'Times', 'Points']);
         expect(await reasons.locator('tbody th .sub:visible').first().textContent()).toMatch(/^(fit|engagement|source|negative)$/);
+        // The devices panel names the kind of device the seeded browsers are (a computer's User-Agent).
+        await page.goto(`${server.url}/dashboard?site=acme`);
+        expect(await page.locator('table.devices tbody th').first().textContent()).toMatch(/^Desktop/);
         // A filter's ✕ is a tap target of 24 by 24 pixels at least (it was 13 wide).
         await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&funnel=MOFU`);
         const remove = (await page.getByRole('button', { name: /^Remove filter/ }).first().boundingBox())!;

@@ -923,7 +923,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const figures = page.locator('[aria-busy="true"]', { has: page.getByLabel('Key figures', { exact: true }) });
     await figures.waitFor({ timeout: 5_000 });
     expect(await opacity(figures)).toBeLessThan(0.6);
-    expect(await page.locator('.panel [aria-busy="true"]').count()).toBe(6);
+    expect(await page.locator('.panel [aria-busy="true"]').count()).toBe(7);
     await release();
     expect(await opacity(page.getByLabel('Key figures', { exact: true }).locator('..'))).toBe(1);
 

@@ -39,6 +39,7 @@ beforeAll(async () => {
       { id: 'umbra', origins: ['https://umbra.test'], pageGroups: { tarifs: ['/tarifs*'], pricing: ['/pricing-2019*'] }, rules: { signals: { pricingPageGroup: 'tarifs' } } },
       { id: 'wayne', origins: ['https://wayne.test'], pageGroups: { pricing: ['/pricing*'] } },
       { id: 'paging', origins: ['https://paging.test'] },
+      { id: 'stark', origins: ['https://stark.test'] },
     ],
     tokens: [
       { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
@@ -70,9 +71,9 @@ const form = (path: string, name: string, t: number, fields: Record<string, stri
  * Stores a browser's events with their own timestamps (the collector would replace times older than a day by the
  * arrival time), and tells the scorer, as the write-ahead log does after each batch it stores.
  */
-async function store(visitor: string, events: Record<string, unknown>[], site = 'acme', sid = newVisitor()) {
+async function store(visitor: string, events: Record<string, unknown>[], site = 'acme', sid = newVisitor(), userAgent = BROWSER_USER_AGENT) {
   const batch = { s: site, v: visitor, sid, e: events.map((event) => ({ i: randomUUID(), ...event })) } as WireBatch;
-  const rows = batchToRows(batch, Math.max(...events.map((event) => event.t as number)) + 1000, { userAgent: describeUserAgent(BROWSER_USER_AGENT) });
+  const rows = batchToRows(batch, Math.max(...events.map((event) => event.t as number)) + 1000, { userAgent: describeUserAgent(userAgent) });
   await insertEvents(server.client, rows);
   server.scorer.noteStored(rows);
 }
@@ -205,7 +206,7 @@ describe('marketing dashboard API', () => {
       return query(params);
     }) as typeof query;
     try {
-      const panels = ['summary', 'timeseries', 'funnel', 'sources', 'content', 'pricing', 'score-distribution'].map((panel) => `/api/dashboard/${panel}?${WEEK}`);
+      const panels = ['summary', 'timeseries', 'funnel', 'sources', 'content', 'pricing', 'score-distribution', 'devices'].map((panel) => `/api/dashboard/${panel}?${WEEK}`);
       const alone = await Promise.all(panels.map((path) => api(path)));
       const once = statements;
       statements = 0;
@@ -397,6 +398,46 @@ describe('a computer two people shared, visit by visit (site hooli)', () => {
     expect(body.visitors).toEqual([0, 0, 0, 1, 0, 1, 0]);
     expect(body.leads).toEqual({ cold: [0, 0, 0, 0, 0, 1, 0], warm: [0, 0, 0, 0, 0, 0, 0], hot: [0, 0, 0, 1, 0, 0, 0] });
     expect(body.totals).toEqual({ visitors: 1, leads: { cold: 1, warm: 0, hot: 1 } });
+  });
+});
+
+describe('devices (site stark)', () => {
+  const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';
+  const IPAD = 'Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';
+  const STARK = `site=stark&from=${dayOf(6)}&to=${dayOf(0)}`;
+
+  it('counts visitors and leads by kind of device, a lead seen on a phone and a computer under both, and names their browsers and systems', async () => {
+    const [ceo, student] = [`pepper.${newVisitor()}@stark.test`, `intern.${newVisitor()}@gmail.com`];
+    // The CEO asks for a demo on her phone (hot), then reads pricing on her computer; a student on a computer (cold);
+    // an anonymous tablet; a phone seen only before the period.
+    const answers = { 'email  email': ceo, 'job_title  ': 'CEO', 'company_size  ': '500', 'industry  ': 'Software', 'country  ': 'France' };
+    await store(newVisitor(), [landing('/pricing', at(2)), form('/contact', 'demo-request', at(2, 1), answers)], 'stark', newVisitor(), IPHONE);
+    await store(newVisitor(), [landing('/pricing', at(1)), form('/pricing', 'newsletter', at(1, 1), { 'email  email': ceo })], 'stark');
+    await store(newVisitor(), [landing('/', at(1, 30)), form('/', 'newsletter', at(1, 31), { 'email  email': student, 'job_title  ': 'Student' })], 'stark');
+    await store(newVisitor(), [landing('/', at(3))], 'stark', newVisitor(), IPAD);
+    await store(newVisitor(), [landing('/', at(20))], 'stark', newVisitor(), IPHONE);
+    await server.scorer.settled();
+    const scoreOf = async (email: string) => (await api(`/api/dashboard/leads?site=stark&temperature=cold,warm,hot&q=${encodeURIComponent(email)}`)).body.leads[0] as { score: number; temperature: string };
+    const [hot, cold] = [await scoreOf(ceo), await scoreOf(student)];
+    expect([hot.temperature, cold.temperature]).toEqual(['hot', 'cold']);
+    const { status, body } = await api(`/api/dashboard/devices?${STARK}`);
+    expect(status).toBe(200);
+    expect(body.devices).toEqual([
+      { device: 'desktop', visitors: 2, leads: 2, averageScore: Math.round(((hot.score + cold.score) / 2) * 10) / 10, hotLeads: 1, hotShare: 0.5 },
+      { device: 'mobile', visitors: 1, leads: 1, averageScore: hot.score, hotLeads: 1, hotShare: 1 },
+      { device: 'tablet', visitors: 1, leads: 0, averageScore: 0, hotLeads: 0, hotShare: 0 },
+    ]);
+    expect(body.browsers).toEqual([
+      { name: 'Chrome', visitors: 2 },
+      { name: 'Safari', visitors: 2 },
+    ]);
+    expect(body.systems).toEqual([
+      { name: 'iOS', visitors: 2 },
+      { name: 'macOS', visitors: 2 },
+    ]);
+    // A period with no visit: no device.
+    expect((await api(`/api/dashboard/devices?site=stark&from=${dayOf(60)}&to=${dayOf(50)}`)).body.devices).toEqual([]);
+    expect((await api('/api/dashboard/devices?site=stark&from=2026-02-30')).status).toBe(400);
   });
 });
 
@@ -843,6 +884,7 @@ describe('the sites', () => {
       { id: 'umbra', alertDestinations: [] },
       { id: 'wayne', alertDestinations: [] },
       { id: 'paging', alertDestinations: [] },
+      { id: 'stark', alertDestinations: [] },
     ]);
     const text = JSON.stringify(body);
     expect([text.includes(receiver.url), text.includes('a-test-signing-key')]).toEqual([false, false]);
@@ -870,7 +912,7 @@ describe('who may ask, and bad questions', () => {
     expect(await problems('site=acme&from=yesterday')).toEqual(['from: expected a day as YYYY-MM-DD (got "yesterday")']);
     expect(await problems('site=acme&from=2026-03-10&to=2026-03-01')).toEqual(['from: the period starts after it ends (to is 2026-03-01) (got "2026-03-10")']);
     expect(await problems('site=acme&from=2024-01-01&to=2026-01-01')).toEqual(['from: a view covers at most 366 days (got "2024-01-01")']);
-    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli, umbra, wayne, paging (got "nope")']);
+    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli, umbra, wayne, paging, stark (got "nope")']);
     expect(await problems('site=acme&form=2026-01-01')).toEqual(['form: unknown key']);
     const listProblems = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems.map((problem: { path: string }) => problem.path);
     expect(await listProblems('temperature=hot,lukewarm')).toEqual(['temperature[1]']);

@@ -75,6 +75,19 @@ describe('hearth demo history', () => {
     // 8,000 visitors' history takes ~3 s to make on a quiet 2-core machine: the unit tests' 5 s is too close.
   }, 30_000);
 
+  it('has its visitors on computers, phones and tablets, each browser on one kind of device throughout', () => {
+    const rows = generateHistory({ site: 'demo', origin: 'http://127.0.0.1:8787', visitors: 2000, days: 90, seed: 3, now: NOW });
+    const deviceOf = new Map<string, string>();
+    for (const row of rows) {
+      expect(deviceOf.get(row.visitor_id) ?? row.device, row.visitor_id).toBe(row.device);
+      deviceOf.set(row.visitor_id, row.device);
+      expect(row.is_bot).toBe(0);
+    }
+    const share = (device: string) => [...deviceOf.values()].filter((kind) => kind === device).length / deviceOf.size;
+    // 75 % computers, 22 % phones, 3 % tablets, give or take the draw's 3 points.
+    for (const [device, expected] of [['desktop', 0.75], ['mobile', 0.22], ['tablet', 0.03]] as const) expect(Math.abs(share(device) - expected), device).toBeLessThan(0.03);
+  });
+
   it('makes about 19 events a visitor', () => {
     const rows = history(7, 1000);
     expect(rows.length / 1000).toBeGreaterThan(12);

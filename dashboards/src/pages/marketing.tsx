@@ -1,7 +1,10 @@
 import type {
   ContentResponse,
   ContentRow,
+  DevicesResponse,
   FunnelResponse,
+  LeadQuality,
+  NamedVisitors,
   PricingResponse,
   ScoreDistributionResponse,
   SourcesResponse,
@@ -31,6 +34,7 @@ const WHAT = {
   distribution: 'the score distribution',
   content: 'the content',
   pricing: 'pricing-page engagement',
+  devices: 'the devices',
 };
 
 /**
@@ -57,6 +61,7 @@ export function MarketingPage({ site, location }: PageProps) {
   const content = useApi<ContentResponse>(`/api/dashboard/content${scope}`);
   const pricing = useApi<PricingResponse>(`/api/dashboard/pricing${scope}`);
   const distribution = useApi<ScoreDistributionResponse>(`/api/dashboard/score-distribution${scope}`);
+  const devices = useApi<DevicesResponse>(`/api/dashboard/devices${scope}`);
   const panels: [Loaded<unknown>, string][] = [
     [summary, WHAT.summary],
     [series, WHAT.series],
@@ -65,6 +70,7 @@ export function MarketingPage({ site, location }: PageProps) {
     [distribution, WHAT.distribution],
     [content, WHAT.content],
     [pricing, WHAT.pricing],
+    [devices, WHAT.devices],
   ];
   // The server refused the period (a day that does not exist, more than a view covers): it is none to describe.
   // Come back to by Back or Forward: where the reader was, once every panel is drawn (the page's height is theirs).
@@ -157,6 +163,12 @@ export function MarketingPage({ site, location }: PageProps) {
           </Section>
         </Panel>
 
+        <Panel id="devices" title="Lead quality by device" wide>
+          <Section loaded={devices} what={WHAT.devices}>
+            {(data) => <DevicesPanel data={data} />}
+          </Section>
+        </Panel>
+
       </div>
     </div>
   );
@@ -209,67 +221,175 @@ function MoreSources({ rest }: { rest: SourcesResponse['sources'] }) {
 
 function SourcesPanel({ data, leads }: { data: SourcesResponse; leads: LeadsLink }) {
   if (data.sources.length === 0) return <p class="muted">No visits in this period.</p>;
-  const bestScore = Math.max(1, ...data.sources.map((row) => row.averageScore));
-  const bestRate = Math.max(0.01, ...data.sources.map((row) => (row.visitors > 0 ? row.leads / row.visitors : 0)));
+  return (
+    <QualityTable
+      group="Source"
+      caption="Visitors by the source of their sessions in the period; leads by their first-touch source. Longer bars, better leads."
+      rows={data.sources.slice(0, SOURCES_SHOWN)}
+      best={bestOf(data.sources)}
+      keyOf={(row) => row.source}
+      nameOf={(row) => (row.leads > 0 ? <a href={leads({ source: row.source })}>{row.source}</a> : row.source)}
+    >
+      {data.sources.length > SOURCES_SHOWN && <MoreSources rest={data.sources.slice(SOURCES_SHOWN)} />}
+    </QualityTable>
+  );
+}
+
+type QualityRow = LeadQuality & { visitors: number };
+
+/** The best of each figure of some rows (at least a small one): the full length of their bars. */
+const bestOf = (rows: QualityRow[]) => ({
+  score: Math.max(1, ...rows.map((row) => row.averageScore)),
+  rate: Math.max(0.01, ...rows.map((row) => (row.visitors > 0 ? row.leads / row.visitors : 0))),
+});
+
+/** The headers of a group's visitors, leads and their quality: the sources', the devices'. */
+const QualityHeads = () => (
+  <>
+    <th scope="col" class="number wide-only">
+      Visitors
+    </th>
+    <th scope="col" class="number wide-only">
+      Leads
+    </th>
+    <th scope="col">Leads per 100 visitors</th>
+    <th scope="col">Average score</th>
+    <th scope="col">Hot leads</th>
+  </>
+);
+
+/** On a phone, under the group's name, in place of the visitors and leads columns it has no room for. */
+const PhoneCounts = ({ row }: { row: QualityRow }) => (
+  <span class="sub phone-only">
+    {formatNumber(row.visitors)} {row.visitors === 1 ? 'visitor' : 'visitors'} · {formatNumber(row.leads)} {row.leads === 1 ? 'lead' : 'leads'}
+  </span>
+);
+
+/** A group's visitors, leads, leads per 100 visitors, average score and share of hot leads, the last three with bars. */
+const QualityCells = ({ row, best }: { row: QualityRow; best: ReturnType<typeof bestOf> }) => (
+  <>
+    <td class="number wide-only">{formatNumber(row.visitors)}</td>
+    <td class="number wide-only">{formatNumber(row.leads)}</td>
+    <td>
+      <span class="bar-pair">
+        <span class="bar-value">{row.visitors > 0 ? formatDecimal((100 * row.leads) / row.visitors) : '–'}</span>
+        <Bar value={row.visitors > 0 ? row.leads / row.visitors : 0} max={best.rate} tone="warm" />
+      </span>
+    </td>
+    <td>
+      <span class="bar-pair">
+        <span class="bar-value">{row.leads > 0 ? formatDecimal(row.averageScore) : '–'}</span>
+        <Bar value={row.averageScore} max={best.score} />
+      </span>
+    </td>
+    <td>
+      <span class="bar-pair">
+        <span class="bar-value">{row.leads > 0 ? formatShare(row.hotShare) : '–'}</span>
+        <Bar value={row.hotShare} max={1} tone="hot" />
+      </span>
+    </td>
+  </>
+);
+
+/**
+ * Groups (sources, kinds of device) with their visitors and the quality of their leads, a row each. The caption sits
+ * above the scroll region, not in the table: a caption is as wide as its table, and was cut on a phone.
+ */
+function QualityTable<T extends QualityRow>(props: {
+  group: string;
+  caption: string;
+  rows: T[];
+  best: ReturnType<typeof bestOf>;
+  keyOf: (row: T) => string;
+  nameOf: (row: T) => ComponentChildren;
+  children?: ComponentChildren;
+}) {
+  const { group, caption, rows, best, keyOf, nameOf, children } = props;
+  const id = `${group.toLowerCase()}-caption`;
   return (
     <>
-      {/* Above the scroll region, not its caption: a caption is as wide as its table, and was cut on a phone. */}
-      <p class="muted" id="sources-caption">
-        Visitors by the source of their sessions in the period; leads by their first-touch source. Longer bars, better leads.
+      <p class="muted" id={id}>
+        {caption}
       </p>
-      <TableScroll label="Sources table">
-        <table class="sources" aria-describedby="sources-caption">
+      <TableScroll label={`${group}s table`}>
+        <table class={`quality ${group.toLowerCase()}s`} aria-describedby={id}>
           <thead>
             <tr>
-              <th scope="col">Source</th>
-              <th scope="col" class="number wide-only">
-                Visitors
-              </th>
-              <th scope="col" class="number wide-only">
-                Leads
-              </th>
-              <th scope="col">Leads per 100 visitors</th>
-              <th scope="col">Average score</th>
-              <th scope="col">Hot leads</th>
+              <th scope="col">{group}</th>
+              <QualityHeads />
             </tr>
           </thead>
           <tbody>
-            {data.sources.slice(0, SOURCES_SHOWN).map((row) => (
-              <tr key={row.source}>
+            {rows.map((row) => (
+              <tr key={keyOf(row)}>
                 <th scope="row">
-                  {row.leads > 0 ? <a href={leads({ source: row.source })}>{row.source}</a> : row.source}
-                  {/* On a phone, where their columns are not shown. */}
-                  <span class="sub phone-only">
-                    {formatNumber(row.visitors)} {row.visitors === 1 ? 'visitor' : 'visitors'} · {formatNumber(row.leads)} {row.leads === 1 ? 'lead' : 'leads'}
-                  </span>
+                  {nameOf(row)}
+                  <PhoneCounts row={row} />
                 </th>
-                <td class="number wide-only">{formatNumber(row.visitors)}</td>
-                <td class="number wide-only">{formatNumber(row.leads)}</td>
+                <QualityCells row={row} best={best} />
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {children}
+      </TableScroll>
+    </>
+  );
+}
+
+/** A kind of device as the panel names it. */
+const DEVICE_NAMES: Record<string, string> = { desktop: 'Desktop', mobile: 'Mobile', tablet: 'Tablet', bot: 'Bot', '': 'Unknown' };
+
+function DevicesPanel({ data }: { data: DevicesResponse }) {
+  if (data.devices.length === 0) return <p class="muted">No visits in this period.</p>;
+  return (
+    <>
+      <QualityTable
+        group="Device"
+        caption="Visitors by the kind of device their browser is; a lead under each kind it visited on in the period."
+        rows={data.devices}
+        best={bestOf(data.devices)}
+        keyOf={(row) => row.device}
+        nameOf={(row) => DEVICE_NAMES[row.device] ?? row.device}
+      />
+      <div class="content-lists">
+        <NamedTable title="Browsers" rows={data.browsers} />
+        <NamedTable title="Operating systems" rows={data.systems} />
+      </div>
+    </>
+  );
+}
+
+/** The browsers or operating systems of the period's visitors, the most used first. */
+function NamedTable({ title, rows }: { title: string; rows: NamedVisitors[] }) {
+  const top = Math.max(1, ...rows.map((row) => row.visitors));
+  return (
+    <div>
+      <h3>{title}</h3>
+      <TableScroll label={title}>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{title === 'Browsers' ? 'Browser' : 'System'}</th>
+              <th scope="col">Visitors</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.name}>
+                <th scope="row">{row.name || 'Unknown'}</th>
                 <td>
                   <span class="bar-pair">
-                    <span class="bar-value">{row.visitors > 0 ? formatDecimal((100 * row.leads) / row.visitors) : '–'}</span>
-                    <Bar value={row.visitors > 0 ? row.leads / row.visitors : 0} max={bestRate} tone="warm" />
-                  </span>
-                </td>
-                <td>
-                  <span class="bar-pair">
-                    <span class="bar-value">{row.leads > 0 ? formatDecimal(row.averageScore) : '–'}</span>
-                    <Bar value={row.averageScore} max={bestScore} />
-                  </span>
-                </td>
-                <td>
-                  <span class="bar-pair">
-                    <span class="bar-value">{row.leads > 0 ? formatShare(row.hotShare) : '–'}</span>
-                    <Bar value={row.hotShare} max={1} tone="hot" />
+                    <span class="bar-value">{formatNumber(row.visitors)}</span>
+                    <Bar value={row.visitors} max={top} />
                   </span>
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
-        {data.sources.length > SOURCES_SHOWN && <MoreSources rest={data.sources.slice(SOURCES_SHOWN)} />}
       </TableScroll>
-    </>
+    </div>
   );
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toCsv } from '../../../collector/api/csv.ts';
-import { funnelOf, leadKpis, lifecycleOf, scoreBuckets, sourceQuality, type ActiveLead, type Verdicts } from '../../../collector/api/dashboard-figures.ts';
+import { funnelOf, leadKpis, leadQuality, lifecycleOf, scoreBuckets, type ActiveLead, type Verdicts } from '../../../collector/api/dashboard-figures.ts';
 
 const lead = (id: string, fields: Partial<ActiveLead> = {}): ActiveLead => ({ id, temperature: 'cold', stage: '', score: 0, askedForDemo: false, source: '(direct)', inCurrent: true, inPrevious: false, ...fields });
 const noVerdicts = (): Verdicts => ({ prospects: new Set(), disqualified: new Set(), owners: new Map() });
@@ -52,10 +52,11 @@ describe('the marketing panels\' arithmetic', () => {
     expect(steps.map((step) => step.conversion)).toEqual([null, 0, null, null, null]);
   });
 
-  it('averages scores and shares hot leads per source', () => {
-    const quality = sourceQuality([lead('a', { source: 'linkedin', score: 80, temperature: 'hot' }), lead('b', { source: 'linkedin', score: 41 }), lead('c', { source: 'display', score: -15 })]);
-    expect(quality.get('linkedin')).toEqual({ leads: 2, averageScore: 60.5, hotLeads: 1, hotShare: 0.5 });
-    expect(quality.get('display')).toEqual({ leads: 1, averageScore: -15, hotLeads: 0, hotShare: 0 });
+  it('averages scores and shares hot leads per group, a lead in two groups in each', () => {
+    const [a, b, c] = [lead('a', { score: 80, temperature: 'hot' }), lead('b', { score: 41 }), lead('c', { score: -15 })];
+    const quality = leadQuality([['mobile', a], ['mobile', b], ['desktop', c], ['desktop', a]]);
+    expect(quality.get('mobile')).toEqual({ leads: 2, averageScore: 60.5, hotLeads: 1, hotShare: 0.5 });
+    expect(quality.get('desktop')).toEqual({ leads: 2, averageScore: 32.5, hotLeads: 1, hotShare: 0.5 });
   });
 
   it('buckets negative scores downwards and keeps the empty buckets between', () => {
