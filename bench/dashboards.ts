@@ -109,6 +109,7 @@ try {
       ['marketing: content', '/api/dashboard/content?site=demo'],
       ['marketing: pricing', '/api/dashboard/pricing?site=demo'],
       ['marketing: score distribution', '/api/dashboard/score-distribution?site=demo'],
+      ['marketing: devices', '/api/dashboard/devices?site=demo'],
       ['marketing: 90-day summary', `/api/dashboard/summary?site=demo&from=${new Date(Date.now() - 89 * 86_400_000).toISOString().slice(0, 10)}`],
       ['sales: inbox (the MQLs)', '/api/dashboard/leads?site=demo&lifecycle=mql&limit=50'],
       ['sales: drill-down (source, 30 days)', `/api/dashboard/leads?site=demo&temperature=warm,hot&source=linkedin&from=${new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10)}`],

@@ -328,46 +328,42 @@ export const DEVICE_NAMES_SHOWN = 8;
  * shared computer's visits are each their person's), the leads those of the key figures and the sources panel.
  */
 export async function devices(client: ClickHouseClient, site: SiteConfig, period: Period): Promise<Omit<DevicesResponse, 'site' | 'period'>> {
-  const [leads, seen, leadDevices] = await Promise.all([
+  // One read of the period's visits, each with its browser's kind, name and system and the lead it is of: the visitors
+  // per kind and per name, and each kind's leads.
+  const [leads, seen] = await Promise.all([
     activeLeads(client, site, period),
-    rows<{ kind: 'device' | 'browser' | 'os'; name: string; visitors: string }>(
-      client,
-      `
-SELECT named.1 AS kind, named.2 AS name, uniqExact(visitor_id) AS visitors
-FROM events
-ARRAY JOIN [('device', toString(device)), ('browser', toString(browser)), ('os', toString(os))] AS named
-WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)}
-GROUP BY kind, name
-ORDER BY visitors DESC, name`,
-      periodParams(site.id, period),
-    ),
-    rows<{ device: string; lead_id: string }>(
+    rows<{ kind: 'device' | 'browser' | 'os'; name: string; visitors: string; leads: string[] }>(
       client,
       `
 WITH lead_of_visitor AS
 (${leadOfVisitorSql([])}
 )
-SELECT DISTINCT device, lead_id
+SELECT named.1 AS kind, named.2 AS name, uniqExact(visitor_id) AS visitors, groupUniqArrayIf(lead_id, kind = 'device' AND lead_id != '' AND owned) AS leads
 FROM
 (
-    SELECT DISTINCT toString(device) AS device, visitor_id, session_id FROM events
-    WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)}
-) AS seen
-INNER JOIN lead_of_visitor USING visitor_id
-WHERE ${OWNS_VISIT}`,
+    SELECT visitor_id, device, browser, os, lead_id, ${OWNS_VISIT} AS owned
+    FROM
+    (
+        SELECT visitor_id, session_id, device, browser, os FROM events
+        WHERE site_id = {site:String} AND ts >= ${START} AND ts < ${END}${notBot(site)}
+        GROUP BY visitor_id, session_id, device, browser, os
+    ) AS visits
+    LEFT JOIN lead_of_visitor USING visitor_id
+)
+ARRAY JOIN [('device', toString(device)), ('browser', toString(browser)), ('os', toString(os))] AS named
+GROUP BY kind, name
+ORDER BY visitors DESC, name`,
       periodParams(site.id, period),
     ),
   ]);
   const active = new Map(inCurrent(leads).map((lead) => [lead.id, lead]));
-  const quality = leadQuality(leadDevices.flatMap((row) => (active.has(row.lead_id) ? [[row.device, active.get(row.lead_id)!] as const] : [])));
-  const named = (kind: string) => seen.filter((row) => row.kind === kind).map((row) => ({ name: row.name, visitors: Number(row.visitors) }));
-  const visitors = new Map(named('device').map((row) => [row.name, row.visitors]));
+  const of = (kind: string) => seen.filter((row) => row.kind === kind);
+  const named = (kind: string) => of(kind).slice(0, DEVICE_NAMES_SHOWN).map((row) => ({ name: row.name, visitors: Number(row.visitors) }));
+  const quality = leadQuality(of('device').flatMap((row) => row.leads.flatMap((id) => (active.has(id) ? [[row.name, active.get(id)!] as const] : []))));
   return {
-    devices: [...new Set([...visitors.keys(), ...quality.keys()])]
-      .map((device) => ({ device, visitors: visitors.get(device) ?? 0, ...(quality.get(device) ?? NO_LEADS) }))
-      .sort((a, b) => b.visitors - a.visitors || b.leads - a.leads || a.device.localeCompare(b.device)),
-    browsers: named('browser').slice(0, DEVICE_NAMES_SHOWN),
-    systems: named('os').slice(0, DEVICE_NAMES_SHOWN),
+    devices: of('device').map((row) => ({ device: row.name, visitors: Number(row.visitors), ...(quality.get(row.name) ?? NO_LEADS) })),
+    browsers: named('browser'),
+    systems: named('os'),
   };
 }
 
