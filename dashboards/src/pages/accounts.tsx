@@ -97,12 +97,18 @@ export function AccountsPage({ site, location }: PageProps) {
                   <th scope="col" class="number">
                     Score
                   </th>
-                  <th scope="col">Temperature</th>
+                  <th scope="col" class="wide-only">
+                    Temperature
+                  </th>
                   <th scope="col" class="number">
                     Leads
                   </th>
-                  <th scope="col">Roles</th>
-                  <th scope="col">Best leads</th>
+                  <th scope="col" class="wide-only">
+                    Roles
+                  </th>
+                  <th scope="col" class="wide-only">
+                    Best leads
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -112,16 +118,20 @@ export function AccountsPage({ site, location }: PageProps) {
                       {/* Its leads, exactly those it counts: a search for its name found others too. */}
                       <a href={`/dashboard/leads${query({ site: site.id, temperature: 'all', account: account.id })}`}>{account.name}</a>
                       {account.name !== account.id && !account.id.startsWith('company:') && <span class="sub">{account.id}</span>}
+                      {/* On a phone, where its column is not shown (nor the roles' and best leads': the account's link lists them). */}
+                      <span class="phone-only badges">
+                        <TemperatureBadge temperature={account.temperature} />
+                      </span>
                     </th>
                     <td class="number score">{formatNumber(account.score)}</td>
-                    <td>
+                    <td class="wide-only">
                       <TemperatureBadge temperature={account.temperature} />
                     </td>
                     <td class="number">{formatNumber(account.leads)}</td>
-                    <td>
+                    <td class="wide-only">
                       <Roles account={account} />
                     </td>
-                    <td>
+                    <td class="wide-only">
                       <ul class="plain">
                         {account.topLeads.map((lead) => (
                           <li key={lead.id}>

@@ -268,9 +268,13 @@ function AlertTable({ pages, site }: { pages: AlertPages; site: SiteInfo }) {
             <tr>
               <th scope="col">When</th>
               <th scope="col">Lead</th>
-              <th scope="col">Signal</th>
+              <th scope="col" class="wide-only">
+                Signal
+              </th>
               <th scope="col">Status</th>
-              <th scope="col">Destinations</th>
+              <th scope="col" class="wide-only">
+                Destinations
+              </th>
             </tr>
           </thead>
           <tbody ref={body}>
@@ -325,8 +329,10 @@ function AlertRow({ listed, siteId, moved }: { listed: AlertView; siteId: string
       <th scope="row">
         <a href={`/dashboard/leads/${encodeURIComponent(lead.id)}${query({ site: siteId })}`}>{name}</a>
         <span class="sub">{[lead.name ? lead.email : '', lead.company].filter(Boolean).join(' · ')}</span>
+        {/* On a phone, where the signal's column is not shown (nor the destinations': the status says how they went). */}
+        <strong class="phone-only">{humanize(alert.signal)}</strong>
       </th>
-      <td>
+      <td class="wide-only">
         <strong>{humanize(alert.signal)}</strong>
         {alert.summary && <span class="sub">{alert.summary}</span>}
       </td>
@@ -335,7 +341,7 @@ function AlertRow({ listed, siteId, moved }: { listed: AlertView; siteId: string
         {alert.reason && <span class="sub">{formatReason(alert.reason)}</span>}
         <RetryControls retry={retry} />
       </td>
-      <td>
+      <td class="wide-only">
         <Deliveries alert={alert} />
       </td>
     </tr>
