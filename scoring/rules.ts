@@ -147,14 +147,14 @@ function checkFieldMatch(rule: { field?: string | undefined; values?: string[] |
   }
 }
 
+/** "a form", "an identify": an event type with its article. */
+const article = (event: string) => `${/^[aeiou]/.test(event) ? 'an' : 'a'} ${event}`;
+
 /**
  * An event rule's keys that only some events have something to match: engaged time is a page's, a name a form's or a
  * custom event's, a link a download's or an outbound click's. Anywhere else the key would make a rule that never
  * matches (`"event": "pageview", "forms": […]` for `"form"`), or one that matches more than it says.
  */
-/** "a form", "an identify": an event type with its article. */
-const article = (event: string) => `${/^[aeiou]/.test(event) ? 'an' : 'a'} ${event}`;
-
 const KEYS_OF_EVENTS = {
   minEngagedSeconds: { events: ['pageview'], message: () => 'only a pageview rule can ask for engaged time' },
   forms: { events: ['form'], message: (event: string) => `forms match a form's name, which ${article(event)} has not: only a form rule takes them` },

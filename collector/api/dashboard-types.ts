@@ -113,13 +113,15 @@ export interface SourcesResponse {
 /** How good the leads of a group (a source, a kind of device) are: SourceRow's and DeviceRow's figures. */
 export type LeadQuality = Pick<SourceRow, 'leads' | 'averageScore' | 'hotLeads' | 'hotShare'>;
 
+/**
+ * A kind of device: its visitors, and the identified leads seen in the period on it (their own visits), a lead seen
+ * on a phone and a computer in both.
+ */
 export interface DeviceRow extends LeadQuality {
   /** desktop, mobile or tablet, as the browser's User-Agent says; '' where it says none; bot where bots count. */
   device: string;
   /** Browsers of this kind with an event in the period. */
   visitors: number;
-  // leads: identified leads seen in the period on this kind of device (their own visits); a lead seen on a phone and
-  // a computer counts in both.
 }
 
 /** A browser or an operating system, with the browsers (visitors) of it seen in the period. */
