@@ -172,6 +172,12 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     expect(await alan.locator('td').nth(3).innerText()).toBe(
       'sales-world (Slack): dead after 1 attempt\nSlack answered 404: no_service (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)',
     );
+    // On a phone, where the destinations' column is not shown, the same under the status: a Retry is no blind one.
+    await page.setViewportSize({ width: 360, height: 800 });
+    expect(await alan.locator('.alert-status .deliveries:visible').innerText()).toBe(
+      'sales-world (Slack): dead after 1 attempt\nSlack answered 404: no_service (a 4xx other than 408 and 429 is not retried: fix the receiver or the destination, then retry the dead letter)',
+    );
+    await page.setViewportSize({ width: 1280, height: 900 });
     await page.screenshot({ path: `${SCREENSHOTS}/alerts.png`, fullPage: true });
 
     // The dead letters only: in the URL, counted, and the keyboard still on the filter. Until their answer comes, the
@@ -309,6 +315,15 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     expect(table.needed).toBeLessThanOrEqual(table.shown);
     expect(await page.locator('table.alerts-table thead th:visible').allTextContents()).toEqual(['When', 'Lead', 'Status']);
     expect(await rows(page).first().locator('th strong:visible').textContent()).not.toBe('');
+    // Each alert says under its status how each destination went (a dead letter's why: see the first test).
+    expect(await rows(page).locator('.alert-status .deliveries:visible').count()).toBe(await rows(page).count());
+    // On a tablet held upright, the whole table, destinations included (808 pixels of table at 810).
+    for (const width of [768, 810]) {
+      await page.setViewportSize({ width, height: 1000 });
+      const upright = await page.locator('table.alerts-table').evaluate((element) => ({ needed: element.scrollWidth, shown: element.closest('.table-scroll')!.clientWidth }));
+      expect(upright.needed, `${width} px`).toBeLessThanOrEqual(upright.shown);
+    }
+    await page.setViewportSize({ width: 360, height: 800 });
     await page.screenshot({ path: `${SCREENSHOTS}/alerts-phone.png`, fullPage: true });
 
     await page.getByRole('combobox', { name: 'Site' }).selectOption('globex');

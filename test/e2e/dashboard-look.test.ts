@@ -323,13 +323,15 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     await page.context().close();
   });
 
-  it("fits a lead's reasons, the leads list, the sources' and devices' figures and the accounts in their boxes on a 360-pixel phone, and the leads list on a tablet held upright", async () => {
+  it("fits a lead's reasons, the leads list, the sources' and devices' figures and the accounts in their boxes on a 360-pixel phone, and the lists and panels at 320 pixels and on a tablet held upright", async () => {
     // Found by a QA pass on phones: four columns cut the reasons' points at 375 pixels ("+3" for +30), the sources' bars
     // pushed their figures out of sight, and an upright iPad (810) had the desktop leads table, 1,175 pixels wide.
     const fits = (page: Page, table: string) => page.locator(table).evaluate((element) => ({ table: element.scrollWidth, shown: element.closest('.table-scroll')!.clientWidth }));
     for (const [width, checks] of [
       [360, [[`/dashboard/leads/${encodeURIComponent(lead)}?site=acme`, 'table:has(th:text("Points"))'], ['/dashboard/leads?site=acme&temperature=all', 'table.leads'], ['/dashboard?site=acme', 'table.sources'], ['/dashboard?site=acme', 'table.devices'], ['/dashboard/accounts?site=acme', 'table.accounts']]],
-      [810, [['/dashboard/leads?site=acme&temperature=all', 'table.leads']]],
+      [320, [['/dashboard/leads?site=acme&temperature=all', 'table.leads'], ['/dashboard?site=acme', 'table.sources'], ['/dashboard?site=acme', 'table.devices']]],
+      [768, [['/dashboard/leads?site=acme&temperature=all', 'table.leads'], ['/dashboard?site=acme', 'table.sources'], ['/dashboard?site=acme', 'table.devices']]],
+      [810, [['/dashboard/leads?site=acme&temperature=all', 'table.leads'], ['/dashboard?site=acme', 'table.sources'], ['/dashboard?site=acme', 'table.devices']]],
     ] as const) {
       const { page, problems } = await openPage(browser, { width, height: 900 });
       await logIn(page, server.url, USERS.ada);

@@ -329,8 +329,11 @@ function AlertRow({ listed, siteId, moved }: { listed: AlertView; siteId: string
       <th scope="row">
         <a href={`/dashboard/leads/${encodeURIComponent(lead.id)}${query({ site: siteId })}`}>{name}</a>
         <span class="sub">{[lead.name ? lead.email : '', lead.company].filter(Boolean).join(' · ')}</span>
-        {/* On a phone, where the signal's column is not shown (nor the destinations': the status says how they went). */}
-        <strong class="phone-only">{humanize(alert.signal)}</strong>
+        {/* On a phone, where the signal's column is not shown: the signal and what it tells, under the lead. */}
+        <span class="phone-only stacked">
+          <strong>{humanize(alert.signal)}</strong>
+          {alert.summary && <span class="sub">{alert.summary}</span>}
+        </span>
       </th>
       <td class="wide-only">
         <strong>{humanize(alert.signal)}</strong>
@@ -340,6 +343,11 @@ function AlertRow({ listed, siteId, moved }: { listed: AlertView; siteId: string
         <AlertStatusBadge status={alert.status} />
         {alert.reason && <span class="sub">{formatReason(alert.reason)}</span>}
         <RetryControls retry={retry} />
+        {/* On a phone, where the destinations' column is not shown: how each went, and why one failed, under the
+            status (a dead letter's Retry is blind without it). */}
+        <div class="phone-only">
+          <Deliveries alert={alert} />
+        </div>
       </td>
       <td class="wide-only">
         <Deliveries alert={alert} />
