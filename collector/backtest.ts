@@ -48,7 +48,9 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
   let pageGroups = site.pageGroups;
   if (givenGroups !== undefined) {
     const groups = pageGroupsSchema.safeParse(givenGroups, { reportInput: true });
-    if (!groups.success) throw new ConfigError(`invalid rules in ${path}:\n${toProblems(groups.error).map((problem) => `  ${path}: pageGroups${problem.path && !problem.path.startsWith('[') ? '.' : ''}${problem.path}: ${problem.message}`).join('\n')}`);
+    // Each problem at its path within the file: pageGroups, pageGroups.pricing, pageGroups.pricing[0].
+    const within = (at: string) => (at === formatPath([]) ? 'pageGroups' : `pageGroups${at.startsWith('[') ? '' : '.'}${at}`);
+    if (!groups.success) throw new ConfigError(`invalid rules in ${path}:\n${toProblems(groups.error).map((problem) => `  ${path}: ${within(problem.path)}: ${problem.message}`).join('\n')}`);
     pageGroups = groups.data;
   }
   const current = rulesOf(site);

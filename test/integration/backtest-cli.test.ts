@@ -247,6 +247,10 @@ describe('hearth backtest', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`${bad}: pageGroups.product: list at least one path pattern, e.g. "/pricing*"`);
     expect(refused.stderr).toContain(`${bad}: pageGroups.pricing[0]: a path pattern starts with "/", e.g. "/pricing*"`);
+    // Page groups that are no object are named at pageGroups itself.
+    const nullGroups = file('null-groups.json', { pageGroups: null });
+    const refusedNull = await runHearth(['backtest', '--config', CONFIG, '--rules', nullGroups], { HEARTH_DATA_DIR: dataDir });
+    expect([refusedNull.code, refusedNull.stderr]).toEqual([2, `hearth: invalid rules in ${nullGroups}:\n  ${nullGroups}: pageGroups: expected an object { … }, not null\n`]);
     // A file that is no object is refused as one, not read as an empty candidate.
     const list = file('a-list.json', []);
     const notObject = await runHearth(['backtest', '--config', CONFIG, '--rules', list], { HEARTH_DATA_DIR: dataDir });
