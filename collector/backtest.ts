@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { z } from 'zod';
 import { backtest, ruleChanges, rulesSince, STANDINGS, TEMPERATURES, type BacktestReport, type MqlChange, type Outcome, type Prediction, type RuleChanges, type ScoreSide, type Standing } from '../scoring/backtest.ts';
 import { compileScoring } from '../scoring/compile.ts';
 import { judgeQualification } from '../scoring/qualification.ts';
@@ -47,11 +48,10 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
   const raw = isRecord(written) ? rulesWritten : written;
   let pageGroups = site.pageGroups;
   if (givenGroups !== undefined) {
-    const groups = pageGroupsSchema.safeParse(givenGroups, { reportInput: true });
-    // Each problem at its path within the file: pageGroups, pageGroups.pricing, pageGroups.pricing[0].
-    const within = (at: string) => (at === formatPath([]) ? 'pageGroups' : `pageGroups${at.startsWith('[') ? '' : '.'}${at}`);
-    if (!groups.success) throw new ConfigError(`invalid rules in ${path}:\n${toProblems(groups.error).map((problem) => `  ${path}: ${within(problem.path)}: ${problem.message}`).join('\n')}`);
-    pageGroups = groups.data;
+    // Read under its key, so each problem has its path within the file: pageGroups, pageGroups.pricing[0].
+    const groups = z.object({ pageGroups: pageGroupsSchema }).safeParse({ pageGroups: givenGroups }, { reportInput: true });
+    if (!groups.success) throw new ConfigError(`invalid rules in ${path}:\n${toProblems(groups.error).map((problem) => `  ${path}: ${problem.path}: ${problem.message}`).join('\n')}`);
+    pageGroups = groups.data.pageGroups;
   }
   const current = rulesOf(site);
   // The grid's lists the site keeps (all of them when its config gives no rules) read the file's page groups.
