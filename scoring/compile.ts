@@ -1,6 +1,7 @@
 import { domainToASCII } from 'node:url';
 import { amountSql, countryCodeOf, countryCodeSql, numberOfSizeTextSql, paddedWordsSql, roleWordsSql, saysNothingSql, seniorityOfPaddedSql, sizeTextSql, TITLE_STAND_INS, words, wordsSql, type Seniority } from './normalize.ts';
 import { pricingPages, STAGES, unknownPageGroups, type EngagementRule, type FitRule, type NegativeRule, type PageGroups, type Rules, type SourceRule, type Stage } from './rules.ts';
+import { formatSeconds } from './labels.ts';
 import { engagedWithin, letSql, SqlParams, toClickHouseTime } from './sql.ts';
 import type { Signal } from './alerts/alert.ts';
 
@@ -95,6 +96,69 @@ export interface LeadScore {
   last_seen: string;
   /** The buying signals the lead showed within the window, each with the last time it happened. */
   signals: ActiveSignal[];
+}
+
+/**
+ * A lead's buying-signal facts, as the scoring query gives them: when each signal last happened (ClickHouse's time of
+ * 0 when it never did), and the figures its detail tells. 64-bit counts come as JSON strings. signalsOf composes the
+ * signals from them here rather than in the query: the texts are plain string work, and each function in the query
+ * costs planning time, most of the time of scoring a few leads (composing them in SQL cost one lead ~18 ms).
+ */
+export interface SignalFacts {
+  request_signal_at: string;
+  request_signal_form: string;
+  dwell_signal_at: string;
+  dwell_signal_ms: number | string;
+  returns_visits: number | string;
+  returns_signal_at: string;
+  docs_signal_at: string;
+  docs_signal_what: string;
+  weak_visits: number | string;
+  weak_visits_at: string;
+  weak_deepest: number | string;
+  weak_deep_at: string;
+  weak_deep_pages: number | string;
+}
+
+/** One row of the scoring query: a LeadScore with its signals' facts in place of its signals. */
+export type ScoredRow = Omit<LeadScore, 'signals'> & SignalFacts;
+
+const SIGNAL_FACTS: readonly (keyof SignalFacts)[] = [
+  'request_signal_at', 'request_signal_form', 'dwell_signal_at', 'dwell_signal_ms', 'returns_visits', 'returns_signal_at',
+  'docs_signal_at', 'docs_signal_what', 'weak_visits', 'weak_visits_at', 'weak_deepest', 'weak_deep_at', 'weak_deep_pages',
+];
+
+/** ClickHouse's time of 0 (a DateTime64(3, 'UTC') as it writes one): a signal that never happened. */
+const NEVER = '1970-01-01 00:00:00.000';
+
+/** A scoring row as a LeadScore: its buying signals composed from their facts, in the order the alerts rank them. */
+export function leadScoreOf(row: ScoredRow, signals: Rules['signals']): LeadScore {
+  const { request_signal_at, request_signal_form, dwell_signal_at, dwell_signal_ms, returns_visits, returns_signal_at,
+    docs_signal_at, docs_signal_what, weak_visits, weak_visits_at, weak_deepest, weak_deep_at, weak_deep_pages, ...lead } = row;
+  /** "1 visit", "5 visits". */
+  const howMany = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+  /** " in 1 day", " in 7 days". */
+  const inDays = (days: number) => ` in ${days} ${days === 1 ? 'day' : 'days'}`;
+  const returns = Number(returns_visits);
+  const visits = Number(weak_visits);
+  const deepest = Number(weak_deepest);
+  // Weak signals: visiting often holds as of the latest visit; reading a lot, as of the latest visit that read enough.
+  const often = visits >= signals.weakVisits;
+  const deep = deepest >= signals.weakPagesPerSession;
+  const visitsText = `${howMany(visits, 'visit')}${inDays(signals.weakDays)}`;
+  const all: ActiveSignal[] = [
+    { signal: 'demo_request', at: request_signal_at, detail: `form ${request_signal_form}` },
+    { signal: 'pricing_dwell', at: dwell_signal_at, detail: `${formatSeconds(Math.floor((Number(dwell_signal_ms) + 500) / 1000))} engaged on pricing in one visit` },
+    { signal: 'pricing_returns', at: returns >= signals.pricingReturns ? returns_signal_at : NEVER, detail: `${howMany(returns, 'visit')} to pricing${inDays(signals.pricingReturnsDays)}` },
+    { signal: 'docs_download', at: docs_signal_at, detail: `downloaded ${docs_signal_what}` },
+    {
+      signal: 'weak_accumulation',
+      at: often ? weak_visits_at : deep ? weak_deep_at : NEVER,
+      // What holds, of the two: "5 visits in 30 days", "9 pages in one visit" (that visit), or both.
+      detail: often && deep ? `${visitsText}, up to ${howMany(deepest, 'page')} in one` : often ? visitsText : `${howMany(Number(weak_deep_pages), 'page')} in one visit`,
+    },
+  ];
+  return { ...lead, signals: all.filter((signal) => signal.at > NEVER) };
 }
 
 /** One visit (session) of a browser. */
@@ -334,19 +398,6 @@ function sliceParams({ index, count }: LeadSlice, p: SqlParams) {
 export function leadSliceSql(slice: LeadSlice, p: SqlParams): string {
   return sliceParams(slice, p).of(`if(startsWith(lead_id, 'l_'), email, substring(lead_id, 3))`);
 }
-
-/**
- * Whole seconds (SQL over an expression) as people read them, as the dashboards write durations: "45 s", "12 min 34 s",
- * "1 h 5 min" (beyond an hour, the seconds say nothing more).
- */
-const durationSql = (seconds: string) =>
-  letSql(
-    'duration_s',
-    seconds,
-    `multiIf(duration_s < 60, concat(toString(duration_s), ' s'),
-        duration_s < 3600, concat(toString(intDiv(duration_s, 60)), ' min', if(duration_s % 60 = 0, '', concat(' ', toString(duration_s % 60), ' s'))),
-        concat(toString(intDiv(duration_s, 3600)), ' h', if(intDiv(duration_s % 3600, 60) = 0, '', concat(' ', toString(intDiv(duration_s % 3600, 60)), ' min'))))`,
-  );
 
 /** The id of the lead of an email (SQL over an expression): `l_` and 20 hex digits of its SHA-256. */
 export const leadIdOfEmailSql = (email: string) => `concat('l_', substring(lower(hex(SHA256(${email}))), 1, 20))`;
@@ -604,47 +655,33 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
     )`
     : '';
 
-  const signal = (name: string, when: string, detail: string) => `CAST(('${name}', ${when}, ${detail}), 'Tuple(signal String, at DateTime64(3, \\'UTC\\'), detail String)')`;
   const dwellMs = p.bind('sig_dwell_ms', Math.round(s.pricingDwellSeconds * 1000), 'UInt64');
-  const returns = p.bind('sig_returns', s.pricingReturns, 'UInt32');
-  const weakVisits = p.bind('sig_weak_visits', s.weakVisits, 'UInt32');
-  const weakPages = p.bind('sig_weak_pages', s.weakPagesPerSession, 'UInt32');
   const recentPricing = `pricing_at > ${never} AND started >= ${daysAgo('sig_returns_ms', s.pricingReturnsDays)}`;
   const recent = `started >= ${daysAgo('sig_weak_ms', s.weakDays)}`;
-  // Buying signals, each with the last time it happened so a new occurrence is told from an old one. The pricing
-  // signals are visits (their time is the start of the latest visit that shows them), so further page views in
-  // the same visit are not a new occurrence.
-  /** "1 visit", "5 visits". */
-  const howMany = (count: string, noun: string) => `concat(toString(${count}), if(${count} = 1, ' ${noun}', ' ${noun}s'))`;
-  // Weak signals: the visits in the last weakDays days, and the most pages one of them read.
-  const visits = `countIf(${recent})`;
-  const deepest = `maxIf(pages, ${recent})`;
-  const oftenEnough = `${visits} >= ${weakVisits}`;
-  const deepEnough = `${deepest} >= ${weakPages}`;
-  // A figure of one visit is the dated visit's: the latest that shows the signal.
-  const deepVisit = `${recent} AND pages >= ${weakPages}`;
+  // The facts of the buying signals (SignalFacts), each aggregated once per lead; signalsOf composes the signals from
+  // them. Each signal has the last time it happened, so a new occurrence is told from an old one. The pricing signals
+  // are visits (their time is the start of the latest visit that shows them), so further page views in the same visit
+  // are not a new occurrence. Weak signals: the visits in the last weakDays days, and the most pages one of them read,
+  // a figure of one visit being the latest visit's that shows it.
+  const deepVisit = `${recent} AND pages >= ${p.bind('sig_weak_pages', s.weakPagesPerSession, 'UInt32')}`;
   const longVisit = `pricing_ms >= ${dwellMs}`;
-  /** "in 1 day", "in 7 days", of a period the config gives. */
-  const inDays = (name: string, days: number) => p.bind(name, ` in ${days} ${days === 1 ? 'day' : 'days'}`);
-  const visitsText = `concat(${howMany(visits, 'visit')}, ${inDays('sig_weak_days', s.weakDays)})`;
-  const signals = `arrayFilter(s -> toUnixTimestamp64Milli(s.at) > 0, [
-            ${signal('demo_request', `maxIf(started, toUnixTimestamp64Milli(request_at) > 0)`, `concat('form ', argMax(request_form, request_at))`)},
-            ${signal('pricing_dwell', `maxIf(started, ${longVisit})`, `concat(${durationSql(`intDiv(argMaxIf(pricing_ms, started, ${longVisit}) + 500, 1000)`)}, ' engaged on pricing in one visit')`)},
-            ${signal(
-              'pricing_returns',
-              `if(countIf(${recentPricing}) >= ${returns}, maxIf(started, ${recentPricing}), ${never})`,
-              `concat(${howMany(`countIf(${recentPricing})`, 'visit')}, ' to pricing', ${inDays('sig_returns_days', s.pricingReturnsDays)})`,
-            )},
-            ${signal('docs_download', 'max(docs_at)', `concat('downloaded ', argMax(if(docs_name != '', docs_name, path(docs_link)), docs_at))`)},
-            ${signal(
-              'weak_accumulation',
-              // Visiting often holds as of the latest visit; reading a lot, as of the latest visit that read enough.
-              `multiIf(${oftenEnough}, maxIf(ended, ${recent}), ${deepEnough}, maxIf(ended, ${deepVisit}), ${never})`,
-              // What holds, of the two: "5 visits in 30 days", "9 pages in one visit" (that visit), or both.
-              `multiIf(${oftenEnough} AND ${deepEnough}, concat(${visitsText}, ', up to ', ${howMany(deepest, 'page')}, ' in one'),
-                ${oftenEnough}, ${visitsText}, concat(${howMany(`argMaxIf(pages, ended, ${deepVisit})`, 'page')}, ' in one visit'))`,
-            )}
-        ])`;
+  const signalFacts = Object.entries({
+    request_signal_at: 'maxIf(started, toUnixTimestamp64Milli(request_at) > 0)',
+    request_signal_form: 'argMax(request_form, request_at)',
+    dwell_signal_at: `maxIf(started, ${longVisit})`,
+    dwell_signal_ms: `argMaxIf(pricing_ms, started, ${longVisit})`,
+    returns_visits: `countIf(${recentPricing})`,
+    returns_signal_at: `maxIf(started, ${recentPricing})`,
+    docs_signal_at: 'max(docs_at)',
+    docs_signal_what: `argMax(if(docs_name != '', docs_name, path(docs_link)), docs_at)`,
+    weak_visits: `countIf(${recent})`,
+    weak_visits_at: `maxIf(ended, ${recent})`,
+    weak_deepest: `maxIf(pages, ${recent})`,
+    weak_deep_at: `maxIf(ended, ${deepVisit})`,
+    weak_deep_pages: `argMaxIf(pages, ended, ${deepVisit})`,
+  } satisfies Record<keyof SignalFacts, string>)
+    .map(([column, value]) => `${value} AS ${column}`)
+    .join(',\n        ');
 
   // Per lead, step by step: each step's columns are plain columns to the next, so no expression is repeated
   // inside another (ClickHouse inlines an alias wherever it is used, and planning grows with the copies).
@@ -667,7 +704,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
         max(touched) AS has_touch,
         minIf(visit_touch, touched) AS touch,
         arrayFlatten(groupArray(visit_answers)) AS answers,
-        ${signals} AS signals
+        ${signalFacts}
     FROM
     (${sessions}${pageVisits}
     ) AS sessions
@@ -761,7 +798,8 @@ SELECT
     arraySort(r -> (-r.points, r.rule), arrayMap(r -> CAST((r.rule, r.kind, toUInt32(r.count), r.points, r.capped), 'Tuple(rule String, kind String, count UInt32, points Float64, capped Bool)'), all_reasons)) AS reasons,
     fields AS profile, seniority, country_code AS country, company_size_min,
     CAST((utm_source, utm_medium, referrer_host), 'Tuple(utm_source String, utm_medium String, referrer_host String)') AS first_touch,
-    first_seen, last_seen, signals
+    first_seen, last_seen,
+    ${SIGNAL_FACTS.join(', ')}
 FROM
 (${scored}
 )

@@ -56,3 +56,21 @@ export function sourceName(utmSource: string, referrerHost: string): string {
   if (referrerHost !== '') return referrerHost.toLowerCase().replace(/^www\./, '');
   return '(direct)';
 }
+
+const oneDecimal = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
+
+/**
+ * Seconds as "12.5 s", "2 min 5 s" or "1 h 5 min" (the dashboards' durations, a buying signal's time on pricing):
+ * rounded before minutes are split off, so 119.5 s reads "2 min", never "1 min 60 s"; past an hour, the seconds are
+ * left out.
+ */
+export function formatSeconds(seconds: number): string {
+  if (Math.round(seconds * 10) < 600) return `${oneDecimal.format(seconds)} s`;
+  const whole = Math.round(seconds);
+  if (whole >= 3600) {
+    const minutes = Math.floor((whole % 3600) / 60);
+    return minutes ? `${Math.floor(whole / 3600)} h ${minutes} min` : `${Math.floor(whole / 3600)} h`;
+  }
+  const rest = whole % 60;
+  return rest ? `${Math.floor(whole / 60)} min ${rest} s` : `${whole / 60} min`;
+}

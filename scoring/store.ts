@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { compileLeadVisitors, compileScoring, type CompiledScoring, type LeadScore, type ScoringOptions } from './compile.ts';
+import { compileLeadVisitors, compileScoring, leadScoreOf, type CompiledScoring, type LeadScore, type ScoredRow, type ScoringOptions } from './compile.ts';
 import type { Rules } from './rules.ts';
 import { queryRows } from './turns.ts';
 
@@ -11,8 +11,8 @@ export type ScoringStore = Pick<ClickHouseClient, 'query'>;
  * events, highest score first.
  */
 export async function scoreLeads(store: ScoringStore, rules: Rules, options: ScoringOptions, settings: Record<string, number> = {}): Promise<LeadScore[]> {
-  const run = async <T>({ query, query_params, clickhouse_settings }: CompiledScoring) =>
-    queryRows<T>(store, { query, query_params, clickhouse_settings: { ...clickhouse_settings, ...settings } });
+  const run = async <T, R = T>({ query, query_params, clickhouse_settings }: CompiledScoring, shape?: (row: T) => R) =>
+    queryRows<T, R>(store, { query, query_params, clickhouse_settings: { ...clickhouse_settings, ...settings } }, shape);
   // One moment for both queries: the lead's visitors are found as of the time its score is computed for.
   options = { ...options, now: options.now ?? new Date() };
   if (options.visitors) {
@@ -21,5 +21,5 @@ export async function scoreLeads(store: ScoringStore, rules: Rules, options: Sco
     const visitors = found.flatMap((row) => (row.visitor_id ? [row.visitor_id] : []));
     options = { ...options, visitors, leadEmails: found.flatMap((row) => (row.lead_email ? [row.lead_email] : [])) };
   }
-  return run<LeadScore>(compileScoring(rules, options));
+  return run<ScoredRow, LeadScore>(compileScoring(rules, options), (row) => leadScoreOf(row, rules.signals));
 }

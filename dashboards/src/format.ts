@@ -30,20 +30,7 @@ export function describePointChange(current: number, previous: number): { text: 
   return { text: `${direction} ${oneDecimal.format(Math.abs(points))} percentage ${Math.abs(points) === 1 ? 'point' : 'points'}`, direction };
 }
 
-/**
- * Seconds as "12.5 s", "2 min 5 s" or "1 h 5 min" (as scoring writes a signal's duration): rounded before minutes are
- * split off, so 119.5 s reads "2 min", never "1 min 60 s"; past an hour, the seconds are left out.
- */
-export function formatSeconds(seconds: number): string {
-  if (Math.round(seconds * 10) < 600) return `${oneDecimal.format(seconds)} s`;
-  const whole = Math.round(seconds);
-  if (whole >= 3600) {
-    const minutes = Math.floor((whole % 3600) / 60);
-    return minutes ? `${Math.floor(whole / 3600)} h ${minutes} min` : `${Math.floor(whole / 3600)} h`;
-  }
-  const rest = whole % 60;
-  return rest ? `${Math.floor(whole / 60)} min ${rest} s` : `${whole / 60} min`;
-}
+export { formatSeconds } from '../../scoring/labels.ts';
 
 const dateTime = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
 const dateOnly = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
