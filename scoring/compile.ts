@@ -99,66 +99,69 @@ export interface LeadScore {
 }
 
 /**
- * A lead's buying-signal facts, as the scoring query gives them: when each signal last happened (ClickHouse's time of
- * 0 when it never did), and the figures its detail tells. 64-bit counts come as JSON strings. signalsOf composes the
- * signals from them here rather than in the query: the texts are plain string work, and each function in the query
- * costs planning time, most of the time of scoring a few leads (composing them in SQL cost one lead ~18 ms).
+ * A lead's buying-signal facts, as the scoring query gives them (one tuple, an array in JSON): when each signal last
+ * happened (ClickHouse's time of 0 when it never did), and the figures its text tells, 64-bit counts as JSON strings.
+ * leadScoreOf composes the signals from them here rather than in the query: the texts are plain string work, and each
+ * function in the query costs planning time, most of the time of scoring a few leads (composing them in SQL cost one
+ * lead's query ~18 ms).
  */
-export interface SignalFacts {
-  request_signal_at: string;
-  request_signal_form: string;
-  dwell_signal_at: string;
-  dwell_signal_ms: number | string;
-  returns_visits: number | string;
-  returns_signal_at: string;
-  docs_signal_at: string;
-  docs_signal_what: string;
-  weak_visits: number | string;
-  weak_visits_at: string;
-  weak_deepest: number | string;
-  weak_deep_at: string;
-  weak_deep_pages: number | string;
-}
-
-/** One row of the scoring query: a LeadScore with its signals' facts in place of its signals. */
-export type ScoredRow = Omit<LeadScore, 'signals'> & SignalFacts;
-
-const SIGNAL_FACTS: readonly (keyof SignalFacts)[] = [
-  'request_signal_at', 'request_signal_form', 'dwell_signal_at', 'dwell_signal_ms', 'returns_visits', 'returns_signal_at',
-  'docs_signal_at', 'docs_signal_what', 'weak_visits', 'weak_visits_at', 'weak_deepest', 'weak_deep_at', 'weak_deep_pages',
+export type SignalFacts = [
+  request_at: string,
+  request_form: string,
+  dwell_at: string,
+  dwell_ms: number | string,
+  returns: number | string,
+  returns_at: string,
+  docs_at: string,
+  docs_what: string,
+  weak_visits: number | string,
+  weak_visits_at: string,
+  weak_deepest: number | string,
+  weak_deep_at: string,
+  weak_deep_pages: number | string,
 ];
 
-/** ClickHouse's time of 0 (a DateTime64(3, 'UTC') as it writes one): a signal that never happened. */
-const NEVER = '1970-01-01 00:00:00.000';
+/** SQL for each value of a tuple. */
+type SqlOf<T extends unknown[]> = { [N in keyof T]: string };
 
-/** A scoring row as a LeadScore: its buying signals composed from their facts, in the order the alerts rank them. */
-export function leadScoreOf(row: ScoredRow, signals: Rules['signals']): LeadScore {
-  const { request_signal_at, request_signal_form, dwell_signal_at, dwell_signal_ms, returns_visits, returns_signal_at,
-    docs_signal_at, docs_signal_what, weak_visits, weak_visits_at, weak_deepest, weak_deep_at, weak_deep_pages, ...lead } = row;
-  /** "1 visit", "5 visits". */
-  const howMany = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
-  /** " in 1 day", " in 7 days". */
-  const inDays = (days: number) => ` in ${days} ${days === 1 ? 'day' : 'days'}`;
-  const returns = Number(returns_visits);
-  const visits = Number(weak_visits);
-  const deepest = Number(weak_deepest);
+/** One row of the scoring query: a LeadScore with its signals' facts, last, in place of its signals. */
+export type ScoredRow = Omit<LeadScore, 'signals'> & { signal_facts: SignalFacts };
+
+/** Whether a time the query gives is one: not ClickHouse's time of 0, whichever way the server writes times ("simple" or ISO). */
+const happened = (at: string) => !at.startsWith('1970-01-01');
+/** "1 visit", "5 visits". */
+const howMany = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+/** " in 1 day", " in 7 days". */
+const inDays = (days: number) => ` in ${days} ${days === 1 ? 'day' : 'days'}`;
+
+/**
+ * A scoring row as a LeadScore, in place: its buying signals composed from their facts, in the order the alerts rank
+ * them. (A full rescoring shapes every lead: the facts are dropped as the last property, which keeps the row a fast
+ * object, and a text is written only for a signal that happened.)
+ */
+export function leadScoreOf(row: ScoredRow, rules: Rules['signals']): LeadScore {
+  const [requestAt, requestForm, dwellAt, dwellMs, returns, returnsAt, docsAt, docsWhat, weakVisits, weakVisitsAt, weakDeepest, weakDeepAt, weakDeepPages] = row.signal_facts;
+  const signals: ActiveSignal[] = [];
+  if (happened(requestAt)) signals.push({ signal: 'demo_request', at: requestAt, detail: `form ${requestForm}` });
+  if (happened(dwellAt)) signals.push({ signal: 'pricing_dwell', at: dwellAt, detail: `${formatSeconds(Math.floor((Number(dwellMs) + 500) / 1000))} engaged on pricing in one visit` });
+  if (Number(returns) >= rules.pricingReturns && happened(returnsAt)) {
+    signals.push({ signal: 'pricing_returns', at: returnsAt, detail: `${howMany(Number(returns), 'visit')} to pricing${inDays(rules.pricingReturnsDays)}` });
+  }
+  if (happened(docsAt)) signals.push({ signal: 'docs_download', at: docsAt, detail: `downloaded ${docsWhat}` });
   // Weak signals: visiting often holds as of the latest visit; reading a lot, as of the latest visit that read enough.
-  const often = visits >= signals.weakVisits;
-  const deep = deepest >= signals.weakPagesPerSession;
-  const visitsText = `${howMany(visits, 'visit')}${inDays(signals.weakDays)}`;
-  const all: ActiveSignal[] = [
-    { signal: 'demo_request', at: request_signal_at, detail: `form ${request_signal_form}` },
-    { signal: 'pricing_dwell', at: dwell_signal_at, detail: `${formatSeconds(Math.floor((Number(dwell_signal_ms) + 500) / 1000))} engaged on pricing in one visit` },
-    { signal: 'pricing_returns', at: returns >= signals.pricingReturns ? returns_signal_at : NEVER, detail: `${howMany(returns, 'visit')} to pricing${inDays(signals.pricingReturnsDays)}` },
-    { signal: 'docs_download', at: docs_signal_at, detail: `downloaded ${docs_signal_what}` },
-    {
-      signal: 'weak_accumulation',
-      at: often ? weak_visits_at : deep ? weak_deep_at : NEVER,
-      // What holds, of the two: "5 visits in 30 days", "9 pages in one visit" (that visit), or both.
-      detail: often && deep ? `${visitsText}, up to ${howMany(deepest, 'page')} in one` : often ? visitsText : `${howMany(Number(weak_deep_pages), 'page')} in one visit`,
-    },
-  ];
-  return { ...lead, signals: all.filter((signal) => signal.at > NEVER) };
+  // What holds, of the two: "5 visits in 30 days", "9 pages in one visit" (that visit), or both.
+  const [visits, deepest] = [Number(weakVisits), Number(weakDeepest)];
+  const [often, deep] = [visits >= rules.weakVisits, deepest >= rules.weakPagesPerSession];
+  const weakAt = often ? weakVisitsAt : deep ? weakDeepAt : '';
+  if (weakAt && happened(weakAt)) {
+    const visitsText = `${howMany(visits, 'visit')}${inDays(rules.weakDays)}`;
+    const detail = often && deep ? `${visitsText}, up to ${howMany(deepest, 'page')} in one` : often ? visitsText : `${howMany(Number(weakDeepPages), 'page')} in one visit`;
+    signals.push({ signal: 'weak_accumulation', at: weakAt, detail });
+  }
+  const lead = row as Omit<ScoredRow, 'signal_facts'> & { signal_facts?: SignalFacts; signals?: ActiveSignal[] };
+  delete lead.signal_facts;
+  lead.signals = signals;
+  return lead as LeadScore;
 }
 
 /** One visit (session) of a browser. */
@@ -665,23 +668,21 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   // a figure of one visit being the latest visit's that shows it.
   const deepVisit = `${recent} AND pages >= ${p.bind('sig_weak_pages', s.weakPagesPerSession, 'UInt32')}`;
   const longVisit = `pricing_ms >= ${dwellMs}`;
-  const signalFacts = Object.entries({
-    request_signal_at: 'maxIf(started, toUnixTimestamp64Milli(request_at) > 0)',
-    request_signal_form: 'argMax(request_form, request_at)',
-    dwell_signal_at: `maxIf(started, ${longVisit})`,
-    dwell_signal_ms: `argMaxIf(pricing_ms, started, ${longVisit})`,
-    returns_visits: `countIf(${recentPricing})`,
-    returns_signal_at: `maxIf(started, ${recentPricing})`,
-    docs_signal_at: 'max(docs_at)',
-    docs_signal_what: `argMax(if(docs_name != '', docs_name, path(docs_link)), docs_at)`,
-    weak_visits: `countIf(${recent})`,
-    weak_visits_at: `maxIf(ended, ${recent})`,
-    weak_deepest: `maxIf(pages, ${recent})`,
-    weak_deep_at: `maxIf(ended, ${deepVisit})`,
-    weak_deep_pages: `argMaxIf(pages, ended, ${deepVisit})`,
-  } satisfies Record<keyof SignalFacts, string>)
-    .map(([column, value]) => `${value} AS ${column}`)
-    .join(',\n        ');
+  const signalFacts: SqlOf<SignalFacts> = [
+    'maxIf(started, toUnixTimestamp64Milli(request_at) > 0)',
+    'argMax(request_form, request_at)',
+    `maxIf(started, ${longVisit})`,
+    `argMaxIf(pricing_ms, started, ${longVisit})`,
+    `countIf(${recentPricing})`,
+    `maxIf(started, ${recentPricing})`,
+    'max(docs_at)',
+    `argMax(if(docs_name != '', docs_name, path(docs_link)), docs_at)`,
+    `countIf(${recent})`,
+    `maxIf(ended, ${recent})`,
+    `maxIf(pages, ${recent})`,
+    `maxIf(ended, ${deepVisit})`,
+    `argMaxIf(pages, ended, ${deepVisit})`,
+  ];
 
   // Per lead, step by step: each step's columns are plain columns to the next, so no expression is repeated
   // inside another (ClickHouse inlines an alias wherever it is used, and planning grows with the copies).
@@ -704,7 +705,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
         max(touched) AS has_touch,
         minIf(visit_touch, touched) AS touch,
         arrayFlatten(groupArray(visit_answers)) AS answers,
-        ${signalFacts}
+        (${signalFacts.join(',\n            ')}) AS signal_facts
     FROM
     (${sessions}${pageVisits}
     ) AS sessions
@@ -798,8 +799,7 @@ SELECT
     arraySort(r -> (-r.points, r.rule), arrayMap(r -> CAST((r.rule, r.kind, toUInt32(r.count), r.points, r.capped), 'Tuple(rule String, kind String, count UInt32, points Float64, capped Bool)'), all_reasons)) AS reasons,
     fields AS profile, seniority, country_code AS country, company_size_min,
     CAST((utm_source, utm_medium, referrer_host), 'Tuple(utm_source String, utm_medium String, referrer_host String)') AS first_touch,
-    first_seen, last_seen,
-    ${SIGNAL_FACTS.join(', ')}
+    first_seen, last_seen, signal_facts
 FROM
 (${scored}
 )

@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
-import { compileLeadVisitors, compileScoring, globsToRegex } from '../../../scoring/compile.ts';
+import { compileLeadVisitors, compileScoring, globsToRegex, leadScoreOf, type ScoredRow, type SignalFacts } from '../../../scoring/compile.ts';
 import { defaultRules, rulesSchema } from '../../../scoring/rules.ts';
 
 const PAGE_GROUPS = { pricing: ['/pricing*'], careers: ['/careers/*'], resources: ['/resources/*'] };
@@ -111,6 +111,50 @@ describe('compileScoring', () => {
       'signals.pricingPageGroup: the site has no page group "tarifs" (it has: pricing, careers, resources)',
     );
     expect(compileScoring(rulesSchema.parse({}), { site: 'acme', pageGroups: {}, now: NOW }).query_params.sig_pricing).toBe(globsToRegex(rules.signals.pricingPaths));
+  });
+});
+
+describe('leadScoreOf', () => {
+  const never = '1970-01-01 00:00:00.000';
+  /** A row with these facts; the others say the signal never happened. */
+  const row = (facts: Partial<Record<'requestAt' | 'requestForm' | 'dwellAt' | 'dwellMs' | 'returns' | 'returnsAt' | 'docsAt' | 'docsWhat' | 'weakVisits' | 'weakVisitsAt' | 'weakDeepest' | 'weakDeepAt' | 'weakDeepPages', string>>) => {
+    const f = { requestAt: never, requestForm: '', dwellAt: never, dwellMs: '0', returns: '0', returnsAt: never, docsAt: never, docsWhat: '', weakVisits: '0', weakVisitsAt: never, weakDeepest: '0', weakDeepAt: never, weakDeepPages: '0', ...facts };
+    const signal_facts: SignalFacts = [f.requestAt, f.requestForm, f.dwellAt, f.dwellMs, f.returns, f.returnsAt, f.docsAt, f.docsWhat, f.weakVisits, f.weakVisitsAt, f.weakDeepest, f.weakDeepAt, f.weakDeepPages];
+    return { lead_id: 'l_1', score: 70, signal_facts } as unknown as ScoredRow;
+  };
+  const signals = defaultRules(PAGE_GROUPS).signals;
+
+  it('tells each signal that happened, with its figures, and leaves the facts out of the lead', () => {
+    const lead = leadScoreOf(row({
+      requestAt: '2026-03-01 10:00:00.000', requestForm: 'demo-request',
+      dwellAt: '2026-03-01 09:00:00.000', dwellMs: '3725400',
+      returns: '3', returnsAt: '2026-03-02 08:00:00.000',
+      docsAt: '2026-02-27 08:00:00.000', docsWhat: 'API-reference.pdf',
+      weakVisits: '1', weakVisitsAt: '2026-03-02 08:30:00.000', weakDeepest: '9', weakDeepAt: '2026-02-20 08:00:00.000', weakDeepPages: '9',
+    }), signals);
+    expect(lead).toEqual({
+      lead_id: 'l_1',
+      score: 70,
+      signals: [
+        { signal: 'demo_request', at: '2026-03-01 10:00:00.000', detail: 'form demo-request' },
+        { signal: 'pricing_dwell', at: '2026-03-01 09:00:00.000', detail: '1 h 2 min engaged on pricing in one visit' },
+        { signal: 'pricing_returns', at: '2026-03-02 08:00:00.000', detail: '3 visits to pricing in 7 days' },
+        { signal: 'docs_download', at: '2026-02-27 08:00:00.000', detail: 'downloaded API-reference.pdf' },
+        { signal: 'weak_accumulation', at: '2026-02-20 08:00:00.000', detail: '9 pages in one visit' },
+      ],
+    });
+    expect(Object.keys(lead)).toEqual(['lead_id', 'score', 'signals']);
+  });
+
+  it('tells no signal whose time is ClickHouse’s time of 0, whichever way the server writes times', () => {
+    expect(leadScoreOf(row({}), signals).signals).toEqual([]);
+    const iso = '1970-01-01T00:00:00.000Z';
+    expect(leadScoreOf(row({ requestAt: iso, dwellAt: iso, docsAt: iso, weakDeepest: '20', weakDeepAt: iso }), signals).signals).toEqual([]);
+  });
+
+  it('counts returns to pricing and visits only from their thresholds, and says both when a lead visits often and reads a lot', () => {
+    const lead = leadScoreOf(row({ returns: '2', returnsAt: '2026-03-02 08:00:00.000', weakVisits: '5', weakVisitsAt: '2026-03-02 09:00:00.000', weakDeepest: '8', weakDeepAt: '2026-03-01 09:00:00.000' }), signals);
+    expect(lead.signals).toEqual([{ signal: 'weak_accumulation', at: '2026-03-02 09:00:00.000', detail: '5 visits in 30 days, up to 8 pages in one' }]);
   });
 });
 
