@@ -102,8 +102,8 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
   // With page groups of its own, the file's are those the rules lack; a list the file leaves out is the site's, kept.
   const explain = ({ path: at, message }: PageGroupProblem) => {
     const said = givenGroups === undefined ? message : message.replace(/^the site has no page group (".*") \(it has: (.*)\)$/, "the file's pageGroups have no group $1 (they have: $2)");
-    const list = String(at[0]);
-    const kept = isRecord(raw) && !Object.hasOwn(raw, list) ? `; ${list} is the site's current one, kept: give the file its own ${list}, or that group in its pageGroups` : '';
+    const site = keptFromSite(raw, at);
+    const kept = site ? `; ${site} is the site's current one, kept: give the file its own ${site}, or that group in its pageGroups` : '';
     return `${formatPath(at)}: ${said}${kept}`;
   };
   const unknown = unknownPageGroups(rules, pageGroups);
@@ -114,6 +114,20 @@ export function loadRulesFile(file: string, site: SiteConfig, config: RulesInCon
     throw new ConfigError(`invalid rules in ${path} for site "${site.id}":\n  ${path}: ${(err as Error).message}`);
   }
   return { rules, pageGroups };
+}
+
+/**
+ * Where a value of the candidate's rules is the site's, kept: the path of the first key the file leaves out on the way
+ * to it (`signals` for a file without signals, `signals.pricingPageGroup` for one that gives other signals); none when
+ * the file gives it, or gives the list it is in (a list is the file's as a whole).
+ */
+function keptFromSite(file: unknown, at: readonly PropertyKey[]): string | undefined {
+  let value = file;
+  for (let depth = 0; depth < at.length && !Array.isArray(value); depth++) {
+    if (!isRecord(value) || !Object.hasOwn(value, at[depth]!)) return formatPath(at.slice(0, depth + 1));
+    value = value[at[depth] as string];
+  }
+  return undefined;
 }
 
 /** What a backtest scores against the site's current rules: the file's rules, over the file's page groups or the site's. */

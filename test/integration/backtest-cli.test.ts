@@ -270,6 +270,14 @@ describe('hearth backtest', () => {
       2,
       `hearth: invalid rules in ${lacking} for site "acme":\n  ${lacking}: engagement[0].pageGroup: the file's pageGroups have no group "pricing" (they have: product); engagement is the site's current one, kept: give the file its own engagement, or that group in its pageGroups\n`,
     ]);
+    // A value kept from the site's rules inside a section the file gives in part is named as far as the file leaves it out.
+    const ownPlans = file('hearth.own-plans.json', { sites: [{ id: 'acme', origins: [ORIGIN], pageGroups: { ...PAGE_GROUPS, plans: ['/plans*'] }, rules: { signals: { pricingPageGroup: 'plans' } } }] });
+    const someSignals = file('some-signals.json', { pageGroups: PAGE_GROUPS, signals: { weakVisits: 3 } });
+    const unknownPlans = await runHearth(['backtest', '--config', ownPlans, '--rules', someSignals], { HEARTH_DATA_DIR: dataDir });
+    expect([unknownPlans.code, unknownPlans.stderr]).toEqual([
+      2,
+      `hearth: invalid rules in ${someSignals} for site "acme":\n  ${someSignals}: signals.pricingPageGroup: the file's pageGroups have no group "plans" (they have: product, pricing); signals.pricingPageGroup is the site's current one, kept: give the file its own signals.pricingPageGroup, or that group in its pageGroups\n`,
+    ]);
   });
 
   it("reads the file's page groups with the grid's rules the site keeps, where its config names no such group", async () => {
