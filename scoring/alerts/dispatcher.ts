@@ -73,9 +73,7 @@ export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 export interface EnqueueResult {
   /** Alerts recorded with at least one delivery to make. */
   queued: number;
-  /** Alerts recorded as suppressed (cooldown, disabled signal, hourly cap, no route, no destination). */
-  suppressed: number;
-  /** The suppressed ones, by why. */
+  /** Alerts recorded as suppressed, by why (cooldown, disabled signal, hourly cap, no route, no destination…). */
   suppressedBy: Partial<Record<SuppressionReason, number>>;
   /** Alerts the outbox already had (the same trigger evaluated again): ignored. */
   duplicates: number;
@@ -255,11 +253,8 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   }
 
   async function persist(alerts: Alert[]): Promise<EnqueueResult> {
-    const result: EnqueueResult = { queued: 0, suppressed: 0, suppressedBy: {}, duplicates: 0 };
-    const suppressed = (reason: SuppressionReason) => {
-      result.suppressed++;
-      result.suppressedBy[reason] = (result.suppressedBy[reason] ?? 0) + 1;
-    };
+    const result: EnqueueResult = { queued: 0, suppressedBy: {}, duplicates: 0 };
+    const suppressed = (reason: SuppressionReason) => (result.suppressedBy[reason] = (result.suppressedBy[reason] ?? 0) + 1);
     const bySite = new Map<string, Map<string, Alert>>();
     for (const alert of alerts) {
       let ofSite = bySite.get(alert.site);

@@ -277,7 +277,7 @@ describe('the outbox across restarts and repeats', () => {
 
     // A new process: a new dispatcher over the same store. The evaluator may well produce the same alert again.
     const second = dispatcher(site, { destinations: [webhook(hooks.url)] });
-    expect(await second.enqueue([alert])).toEqual({ queued: 0, suppressed: 0, suppressedBy: {}, duplicates: 1 });
+    expect(await second.enqueue([alert])).toEqual({ queued: 0, suppressedBy: {}, duplicates: 1 });
     const delivered = await settledAs(site, alert.id, 'delivered');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(delivered.attempts).toBe(meanwhile.attempts + 1);
@@ -347,8 +347,8 @@ describe('the outbox across restarts and repeats', () => {
     const alerts = dispatcher(site, { destinations: [webhook(hooks.url)] });
     const results = await Promise.all([alerts.enqueue([alert, alert]), alerts.enqueue([alert])]);
     expect(results).toEqual([
-      { queued: 1, suppressed: 0, suppressedBy: {}, duplicates: 1 },
-      { queued: 0, suppressed: 0, suppressedBy: {}, duplicates: 1 },
+      { queued: 1, suppressedBy: {}, duplicates: 1 },
+      { queued: 0, suppressedBy: {}, duplicates: 1 },
     ]);
     await settledAs(site, alert.id, 'delivered');
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -388,9 +388,9 @@ describe('cooldown', () => {
     const other = sampleAlert({ site, lead, signal: 'pricing_dwell', createdAt: at(3) });
     const nextDay = sampleAlert({ site, lead, signal: 'demo_request', createdAt: at(25) });
 
-    expect(await alerts.enqueue([first])).toEqual({ queued: 1, suppressed: 0, suppressedBy: {}, duplicates: 0 });
-    expect(await alerts.enqueue([again, other])).toEqual({ queued: 1, suppressed: 1, suppressedBy: { cooldown: 1 }, duplicates: 0 });
-    expect(await alerts.enqueue([nextDay])).toEqual({ queued: 1, suppressed: 0, suppressedBy: {}, duplicates: 0 });
+    expect(await alerts.enqueue([first])).toEqual({ queued: 1, suppressedBy: {}, duplicates: 0 });
+    expect(await alerts.enqueue([again, other])).toEqual({ queued: 1, suppressedBy: { cooldown: 1 }, duplicates: 0 });
+    expect(await alerts.enqueue([nextDay])).toEqual({ queued: 1, suppressedBy: {}, duplicates: 0 });
 
     for (const sent of [first, other, nextDay]) await settledAs(site, sent.id, 'delivered');
     const [suppressed] = await deliveries(site, again.id);
@@ -408,7 +408,7 @@ describe('cooldown', () => {
     const lead = { id: 'l_00000000000000cool02' };
     const at = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
     const batch = [sampleAlert({ site, lead, createdAt: at(30) }), sampleAlert({ site, lead, createdAt: at(0) }), sampleAlert({ site, lead, createdAt: at(61) })];
-    expect(await alerts.enqueue(batch)).toEqual({ queued: 2, suppressed: 1, suppressedBy: { cooldown: 1 }, duplicates: 0 });
+    expect(await alerts.enqueue(batch)).toEqual({ queued: 2, suppressedBy: { cooldown: 1 }, duplicates: 0 });
     expect((await deliveries(site, batch[0]!.id))[0]!.state).toBe('suppressed');
   });
 });
@@ -421,14 +421,14 @@ describe('hourly cap', () => {
     const at = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
     // Four leads' demo requests within 20 minutes: a flood of made-up emails, say.
     const flood = [0, 10, 15, 20].map((minutes, n) => sampleAlert({ site, lead: { id: `l_0000000000000000cap${n}` }, createdAt: at(minutes) }));
-    expect(await alerts.enqueue(flood.slice(0, 3))).toEqual({ queued: 2, suppressed: 1, suppressedBy: { hourly_cap: 1 }, duplicates: 0 });
-    expect(await alerts.enqueue(flood.slice(3))).toEqual({ queued: 0, suppressed: 1, suppressedBy: { hourly_cap: 1 }, duplicates: 0 });
+    expect(await alerts.enqueue(flood.slice(0, 3))).toEqual({ queued: 2, suppressedBy: { hourly_cap: 1 }, duplicates: 0 });
+    expect(await alerts.enqueue(flood.slice(3))).toEqual({ queued: 0, suppressedBy: { hourly_cap: 1 }, duplicates: 0 });
     const [capped] = await deliveries(site, flood[2]!.id);
     expect(capped).toMatchObject({ state: 'suppressed', destinationId: '', attempts: 0 });
     expect(capped!.lastError).toBe('hourly cap: the site sent 2 alerts in the hour before this one (alerts.maxPerHour: 2); kept here, not sent');
     // At 65 minutes only the one of 10 minutes is in the hour before (those held back do not count): sent.
     const later = sampleAlert({ site, lead: { id: 'l_0000000000000000cap9' }, createdAt: at(65) });
-    expect(await alerts.enqueue([later])).toEqual({ queued: 1, suppressed: 0, suppressedBy: {}, duplicates: 0 });
+    expect(await alerts.enqueue([later])).toEqual({ queued: 1, suppressedBy: {}, duplicates: 0 });
     for (const sent of [flood[0]!, flood[1]!, later]) await settledAs(site, sent.id, 'delivered');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(hooks.requests.map((request) => request.headers['webhook-id']).sort()).toEqual([flood[0]!.id, flood[1]!.id, later.id].sort());
@@ -441,13 +441,13 @@ describe('hourly cap', () => {
     const at = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
     // Five leads made hot at their next visits (new rules, a lower threshold): four are sent, the fifth slot is kept.
     const wave = [0, 1, 2, 3, 4].map((minutes, n) => sampleAlert({ site, signal: 'hot', lead: { id: `l_000000000000000wave${n}` }, createdAt: at(minutes) }));
-    expect(await alerts.enqueue(wave)).toEqual({ queued: 4, suppressed: 1, suppressedBy: { hourly_cap: 1 }, duplicates: 0 });
+    expect(await alerts.enqueue(wave)).toEqual({ queued: 4, suppressedBy: { hourly_cap: 1 }, duplicates: 0 });
     expect((await deliveries(site, wave[4]!.id))[0]!.lastError).toBe(
       'hourly cap: the site sent 4 alerts in the hour before this one (alerts.maxPerHour: 5, the last 1 of them kept for demo requests); kept here, not sent',
     );
     // A demo request takes it; the next one meets the cap.
     const requests = [10, 11].map((minutes, n) => sampleAlert({ site, signal: 'demo_request', lead: { id: `l_0000000000000asked${n}` }, createdAt: at(minutes) }));
-    expect(await alerts.enqueue(requests)).toEqual({ queued: 1, suppressed: 1, suppressedBy: { hourly_cap: 1 }, duplicates: 0 });
+    expect(await alerts.enqueue(requests)).toEqual({ queued: 1, suppressedBy: { hourly_cap: 1 }, duplicates: 0 });
     expect((await deliveries(site, requests[1]!.id))[0]!.lastError).toBe('hourly cap: the site sent 5 alerts in the hour before this one (alerts.maxPerHour: 5); kept here, not sent');
     await settledAs(site, requests[0]!.id, 'delivered');
   });
@@ -460,7 +460,7 @@ describe('hourly cap', () => {
     const createdAt = new Date().toISOString();
     const before = (seconds: number) => new Date(Date.parse(createdAt) - seconds * 1000).toISOString();
     const pass = [10, 20, 30].map((seconds, n) => sampleAlert({ site, id: `al_00000000000000000000cap${n}`, lead: { id: `l_00000000000000pass${n}` }, createdAt, triggeredAt: before(seconds) }));
-    expect(await alerts.enqueue(pass)).toEqual({ queued: 1, suppressed: 2, suppressedBy: { hourly_cap: 2 }, duplicates: 0 });
+    expect(await alerts.enqueue(pass)).toEqual({ queued: 1, suppressedBy: { hourly_cap: 2 }, duplicates: 0 });
     await settledAs(site, pass[2]!.id, 'delivered');
     expect((await deliveries(site, pass[0]!.id))[0]!.state).toBe('suppressed');
   });
@@ -501,7 +501,7 @@ describe('routing', () => {
     const alerts = dispatcher(site, { destinations: [webhook(hooks.url)], routes: [{ destinations: ['crm'], countries: ['FR'] }], signals: ['demo_request', 'hot'] });
     const elsewhere = sampleAlert({ site, lead: { country: 'JP' } });
     const disabled = sampleAlert({ site, signal: 'weak_accumulation' });
-    expect(await alerts.enqueue([elsewhere, disabled])).toEqual({ queued: 0, suppressed: 2, suppressedBy: { no_route: 1, signal_disabled: 1 }, duplicates: 0 });
+    expect(await alerts.enqueue([elsewhere, disabled])).toEqual({ queued: 0, suppressedBy: { no_route: 1, signal_disabled: 1 }, duplicates: 0 });
     expect((await deliveries(site, elsewhere.id))[0]).toMatchObject({ state: 'suppressed', lastError: 'no route matches (signal demo_request, owner "", country "JP")' });
     expect((await deliveries(site, disabled.id))[0]).toMatchObject({ state: 'suppressed', lastError: 'the signal "weak_accumulation" is not enabled for this site (alerts.signals)' });
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -702,7 +702,7 @@ describe('a slow or hanging destination', () => {
     const backlog = Array.from({ length: 20 }, () => sampleAlert({ site }));
     const first = dispatcher(site, destinations, { requestTimeoutMs: timeoutMs });
     const startedAt = Date.now();
-    expect(await first.enqueue(backlog)).toEqual({ queued: 20, suppressed: 0, suppressedBy: {}, duplicates: 0 });
+    expect(await first.enqueue(backlog)).toEqual({ queued: 20, suppressedBy: {}, duplicates: 0 });
     await waitFor(() => slack.requests.length >= backlog.length, timeoutMs, 'Slack to receive the 20 alerts while the CRM hangs');
     expect(Date.now() - startedAt).toBeLessThan(timeoutMs);
     // No CRM send has timed out yet: the hanging receiver holds 4 connections of ours (its own share), not more.
