@@ -661,7 +661,7 @@ export function compileScoring(rules: Rules, options: ScoringOptions): CompiledS
   const dwellMs = p.bind('sig_dwell_ms', Math.round(s.pricingDwellSeconds * 1000), 'UInt64');
   const recentPricing = `pricing_at > ${never} AND started >= ${daysAgo('sig_returns_ms', s.pricingReturnsDays)}`;
   const recent = `started >= ${daysAgo('sig_weak_ms', s.weakDays)}`;
-  // The facts of the buying signals (SignalFacts), each aggregated once per lead; signalsOf composes the signals from
+  // The facts of the buying signals (SignalFacts), each aggregated once per lead; leadScoreOf composes the signals from
   // them. Each signal has the last time it happened, so a new occurrence is told from an old one. The pricing signals
   // are visits (their time is the start of the latest visit that shows them), so further page views in the same visit
   // are not a new occurrence. Weak signals: the visits in the last weakDays days, and the most pages one of them read,
