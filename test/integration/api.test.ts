@@ -199,6 +199,14 @@ describe('health and the snippet', () => {
     expect(await response.text()).toContain('sendBeacon');
   });
 
+  it('redirects the demo site and its folders written without their last slash', async () => {
+    for (const [path, to] of [['/demo', '/demo/'], ['/demo/pricing', '/demo/pricing/']]) {
+      const response = await fetch(`${server.url}${path}`, { redirect: 'manual' });
+      expect([path, response.status, response.headers.get('location')]).toEqual([path, 301, to]);
+    }
+    expect((await fetch(`${server.url}/demo`)).url).toBe(`${server.url}/demo/`);
+  });
+
   it('answers unknown routes with a JSON 404', async () => {
     const response = await getJson(server, '/nope', null);
     expect(response).toMatchObject({ status: 404, body: { code: 'not_found' } });
