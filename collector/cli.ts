@@ -759,7 +759,7 @@ function missingTables(err: unknown, store: StoreOptions): StoreError | undefine
 }
 
 /**
- * Rescores every lead of every site into lead_scores, as a running collector does at start. Unlike a collector, it
+ * Rescores every lead of the config's sites into lead_scores, as a running collector does at start. Unlike a collector, it
  * gives up at the first failure: a command should end with the reason, not retry forever.
  *
  * `alerts`: the buying signals that are news are recorded in the alert outbox, as a collector records them, and the
@@ -801,7 +801,9 @@ const checkConfigPatterns = (client: ClickHouseClient, options: Options, config:
 
 const printScores: SiteCommand = async ({ options, config, site, store, client }) => {
   await checkConfigPatterns(client, options, config);
-  await refreshStoredScores(config, store, client, { alerts: true });
+  // The site printed alone: another site's scores and alerts are left to its own collector (or `hearth score --site`),
+  // under the config it runs with; a config edited for one client site is not another's.
+  await refreshStoredScores({ ...config, sites: [site] }, store, client, { alerts: true });
   // The stored scores just written, as lists and dashboards show them: only the leads printed leave ClickHouse (a
   // large site has a million), and the site is not scored a second time to print them. --json alone prints all.
   const limit = options.limit ?? (options.json ? 2 ** 32 - 1 : 50);

@@ -59,4 +59,44 @@ describe('hearth score and buying-signal alerts', () => {
       await second.stop();
     }
   });
+
+  it('rescores only the site --site names, leaving the config\'s other sites to their own rules and collector', { timeout: 120_000 }, async () => {
+    const dataDir = freshDataDir();
+    const BETA = 'https://www.beta.test';
+    const twoSites = (name: string, rules: Record<string, unknown> = {}) => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify({ sites: [{ id: 'acme', origins: [ORIGIN], rules }, { id: 'beta', origins: [BETA], rules }] }));
+      return file;
+    };
+    const lead = { acme: `ada.${randomUUID().slice(0, 8)}@initech.test`, beta: `bo.${randomUUID().slice(0, 8)}@globex.test` };
+    const first = await startHearthProcess(['--config', twoSites('two.json')], { HEARTH_DATA_DIR: dataDir });
+    try {
+      for (const [site, origin] of [['acme', ORIGIN], ['beta', BETA]] as const) {
+        const body = { s: site, v: `v${randomUUID().replaceAll('-', '')}`.slice(0, 24), e: [{ i: randomUUID(), t: Date.now(), n: 'f', u: `${origin}/contact`, k: 'contact', p: { email: lead[site], job_title: 'CEO' } }] };
+        const sent = await fetch(`${first.url}/collect`, { method: 'POST', headers: { 'content-type': 'text/plain', origin, 'user-agent': BROWSER_USER_AGENT }, body: JSON.stringify(body) });
+        expect(sent.status).toBe(202);
+        await expect.poll(async () => (await get(first, `/api/leads?site=${site}`)).leads.map((found: { temperature: string }) => found.temperature), { timeout: 20_000 }).toEqual(['warm']);
+      }
+    } finally {
+      await first.stop();
+    }
+    // Both sites' thresholds lowered in the file, acme's scored: its CEO is hot from this run; beta's from its next start.
+    const hotter = twoSites('two-hot.json', { thresholds: { warm: 10, hot: 25 } });
+    const scoredFrom = Date.now();
+    const scored = await runHearth(['score', '--config', hotter, '--site', 'acme'], { HEARTH_DATA_DIR: dataDir });
+    expect(scored.code, scored.stderr).toBe(0);
+    const scoredUntil = Date.now();
+    const second = await startHearthProcess(['--config', hotter], { HEARTH_DATA_DIR: dataDir });
+    try {
+      const rulesChangedAt = async (site: string): Promise<[number, string][]> => {
+        const [found] = (await get(second, `/api/leads?site=${site}`)).leads as { id: string }[];
+        const detail = await get(second, `/api/leads/${found!.id}?site=${site}`);
+        return detail.scoreHistory.filter((point: { rulesChanged: boolean }) => point.rulesChanged).map((point: { at: string; temperature: string }) => [Date.parse(point.at), point.temperature]);
+      };
+      expect((await rulesChangedAt('acme')).map(([at, temperature]) => [at >= scoredFrom && at <= scoredUntil, temperature])).toEqual([[true, 'hot']]);
+      await expect.poll(async () => (await rulesChangedAt('beta')).map(([at, temperature]) => [at > scoredUntil, temperature]), { timeout: 20_000 }).toEqual([[true, 'hot']]);
+    } finally {
+      await second.stop();
+    }
+  });
 });
