@@ -186,7 +186,7 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
     });
     reply.header('cache-control', 'no-store');
     if (form) return reply.redirect(next ?? DEFAULT_NEXT, 303);
-    return { user: { name: user.name, role: user.role }, csrfToken: session.csrfToken };
+    return { user: sessionUser(user), csrfToken: session.csrfToken };
   });
 
   app.post('/logout', async (request, reply) => {
@@ -210,6 +210,9 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
   app.get('/api/session', async (request, reply) => {
     const user = request.user!;
     reply.header('cache-control', 'no-store');
-    return { user: { name: user.name, role: user.role }, csrfToken: sessionOf(request)?.csrfToken ?? null };
+    return { user: sessionUser(user), csrfToken: sessionOf(request)?.csrfToken ?? null };
   });
 };
+
+/** Who is logged in, as the dashboards read it: whether they see every site (a user limited to some does not). */
+const sessionUser = (user: { name: string; role: string; sites?: string[] }) => ({ name: user.name, role: user.role, allSites: user.sites === undefined });

@@ -43,14 +43,20 @@ function PageNotFound({ path }: { path: string }) {
   );
 }
 
-/** An address naming a site Hearth does not have: said, with a link to each site it has. */
-function NoSuchSite({ asked, sites, onSite }: { asked: string; sites: Session['sites']; onSite: (id: string) => string }) {
+/**
+ * An address naming a site Hearth does not have, or not one of the user's: said, with a link to each site they have.
+ * (Whether Hearth has it is not told to a user limited to some sites, as the API does not tell them.)
+ */
+function NoSuchSite({ asked, sites, allSites, onSite }: { asked: string; sites: Session['sites']; allSites: boolean; onSite: (id: string) => string }) {
   usePageTitle(`No site “${asked}”`);
   return (
     <section>
       <h1 tabIndex={-1}>No site “{asked}”</h1>
       <p class="error" role="alert">
-        Hearth has no site “{asked}”: it may have been removed from the configuration, or the address mistyped. Nothing of another site is shown in its place.
+        {allSites
+          ? `Hearth has no site “${asked}”: it may have been removed from the configuration, or the address mistyped.`
+          : `“${asked}” is not one of the sites your account opens: an admin can give you access to it if Hearth has it, or the address was mistyped.`}{' '}
+        Nothing of another site is shown in its place.
       </p>
       <p>Open this page for:</p>
       <ul class="site-choices">
@@ -162,7 +168,7 @@ export function App() {
         ))}
       </datalist>
       <main id="main" ref={main} tabIndex={-1}>
-        {site ? route(here, { session, site, location: here }) : <NoSuchSite asked={asked!} sites={session.sites} onSite={onSite} />}
+        {site ? route(here, { session, site, location: here }) : <NoSuchSite asked={asked!} sites={session.sites} allSites={session.user?.allSites ?? true} onSite={onSite} />}
       </main>
     </>
   );

@@ -4,7 +4,8 @@ import type { Location } from './router.ts';
 
 export interface Session {
   /** Who is logged in; null when the API is used with a token that names no person. */
-  user: { name: string; role: 'admin' | 'marketing' | 'sales' } | null;
+  /** `allSites`: false for a user limited to some sites (those the session lists). */
+  user: { name: string; role: 'admin' | 'marketing' | 'sales'; allSites: boolean } | null;
   sites: SiteInfo[];
   frameworks: Record<string, readonly string[]>;
   /** Who may own a lead (the sales and admins who log in): the owner fields suggest them (OWNERS_LIST). */

@@ -14,6 +14,7 @@ import { drained, newVisitor, postBatch, SITE_ORIGIN, startTestServer, wireEvent
  */
 const USERS = {
   root: { name: 'root', role: 'admin', password: 'root-sees-everything' },
+  ana: { name: 'ana', role: 'marketing', password: 'ana-sees-acme-alone', sites: ['acme'] },
 } satisfies Record<string, DashboardUser>;
 
 /** What Chromium's accessibility tree holds under the first element `selector` finds (ignored nodes left out). */
@@ -325,6 +326,20 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
     await page.goto(`${server.url}/dashboard?site=nope`);
     await page.getByRole('heading', { level: 1, name: 'No site “nope”' }).waitFor();
     await expect.poll(() => page.title()).toBe('No site “nope” · Hearth');
+    expect(await page.getByRole('alert').innerText()).toMatch(/^Hearth has no site “nope”: it may have been removed from the configuration/);
+    await page.context().close();
+  });
+
+  it("tells a user limited to some sites that another site's address is not one of theirs, not that Hearth has no such site", async () => {
+    const { page, problems } = await openPage();
+    await logInAs(page, server.url, USERS.ana);
+    await page.goto(`${server.url}/dashboard?site=globex`);
+    await page.getByRole('heading', { level: 1, name: 'No site “globex”' }).waitFor();
+    expect(await page.getByRole('alert').innerText()).toBe(
+      '“globex” is not one of the sites your account opens: an admin can give you access to it if Hearth has it, or the address was mistyped. Nothing of another site is shown in its place.',
+    );
+    expect(await page.locator('.site-choices a').allInnerTexts()).toEqual(['Acme website']);
+    expect(problems).toEqual([]);
     await page.context().close();
   });
 

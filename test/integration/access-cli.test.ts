@@ -112,7 +112,7 @@ describe('hearth hash-password and new-token', () => {
     const withToken = await startHearthProcess(['--config', configFile('token.json', { sites: [site], tokens: [{ name: 'crm-sync', role: 'sales', tokenHash }] })], { HEARTH_DATA_DIR: dataDir });
     const response = await session(withToken.url);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ user: { name: 'crm-sync', role: 'sales' }, csrfToken: null });
+    expect(await response.json()).toEqual({ user: { name: 'crm-sync', role: 'sales', allSites: true }, csrfToken: null });
     await withToken.stop();
 
     const revoked = await startHearthProcess(['--config', configFile('revoked.json', { sites: [site] })], { HEARTH_DATA_DIR: dataDir });

@@ -90,7 +90,7 @@ describe('authentication', () => {
 
   it('accepts a configured token under its name and role, without a CSRF token', async () => {
     const session = await call('/api/session', { token: crmToken.token });
-    expect(session.body).toEqual({ user: { name: 'crm-sync', role: 'sales' }, csrfToken: null });
+    expect(session.body).toEqual({ user: { name: 'crm-sync', role: 'sales', allSites: true }, csrfToken: null });
     const id = await makeLead();
     const qualified = await call(`/api/leads/${id}/qualification?site=acme`, { method: 'POST', token: crmToken.token, body: { boxes: { need: true } } });
     expect(qualified.status).toBe(200);
@@ -110,7 +110,7 @@ describe('authentication', () => {
 
   it('keeps the admin token working for everything', async () => {
     const response = await call('/api/session', { token: TEST_TOKEN });
-    expect(response.body.user).toEqual({ name: 'admin-token', role: 'admin' });
+    expect(response.body.user).toEqual({ name: 'admin-token', role: 'admin', allSites: true });
   });
 });
 
@@ -149,7 +149,7 @@ describe('logging in', () => {
     const planted = 'x'.repeat(43);
     const response = await call('/api/session', { cookie: `hearth_session=${planted}; ${ada}`, headers: https });
     expect(response.status).toBe(200);
-    expect(response.body.user).toEqual({ name: 'ada', role: 'marketing' });
+    expect(response.body.user).toEqual({ name: 'ada', role: 'marketing', allSites: true });
     // And such a cookie alone is no session over https.
     expect((await call('/api/session', { cookie: `hearth_session=${planted}`, headers: https })).status).toBe(401);
     const out = await call('/logout', { method: 'POST', cookie: ada, csrf: (await call('/api/session', { cookie: ada, headers: https })).body.csrfToken, headers: https });
@@ -160,7 +160,7 @@ describe('logging in', () => {
     const { cookie, csrf } = await login('sam');
     const response = await call('/api/session', { cookie });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ user: { name: 'sam', role: 'sales' }, csrfToken: csrf });
+    expect(response.body).toEqual({ user: { name: 'sam', role: 'sales', allSites: true }, csrfToken: csrf });
     expect(response.headers.get('cache-control')).toBe('no-store');
   });
 

@@ -59,7 +59,12 @@ describe('a login or a token limited to some sites', () => {
   it('holds for a login too, in the dashboards it opens', async () => {
     const login = await fetch(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'mkt-acme', password: PASSWORD }) });
     expect(login.status).toBe(200);
+    // The dashboards learn that the login sees some sites only (to say so of another site's address), not which others.
+    expect((await login.json()).user).toEqual({ name: 'mkt-acme', role: 'marketing', allSites: false });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await call('/api/session', { cookie })).body.user).toEqual({ name: 'mkt-acme', role: 'marketing', allSites: false });
+    expect((await call('/api/session', { token: acmeToken.token })).body.user).toEqual({ name: 'acme-crm', role: 'sales', allSites: false });
+    expect((await call('/api/session', { token: TEST_TOKEN })).body.user).toEqual({ name: 'admin-token', role: 'admin', allSites: true });
     expect((await call('/api/dashboard/sites', { cookie })).body).toMatchObject({ sites: [{ id: 'acme' }], owners: ['sam'] });
     expect((await call('/api/dashboard/leads?site=globex', { cookie })).status).toBe(403);
     expect((await call('/api/dashboard/leads?site=acme', { cookie })).status).toBe(200);

@@ -9,6 +9,8 @@ export interface DashboardUser {
   name: string;
   role: 'admin' | 'marketing' | 'sales';
   password: string;
+  /** The sites they may open; every site when left out. */
+  sites?: string[];
 }
 
 // A cheap scrypt cost keeps the tests fast; the hash carries its cost, so logins verify the same way.
@@ -16,7 +18,7 @@ const TEST_COST = { N: 2 ** 10, r: 8, p: 1 };
 
 /** The `users` section of a test config for these people. */
 export function configUsers(people: DashboardUser[]) {
-  return Promise.all(people.map(async ({ name, role, password }) => ({ name, role, passwordHash: await hashPassword(password, TEST_COST) })));
+  return Promise.all(people.map(async ({ name, role, password, sites }) => ({ name, role, passwordHash: await hashPassword(password, TEST_COST), ...(sites && { sites }) })));
 }
 
 /** A browser tab of its own (a new context: no cookie) that records every console error and uncaught exception. */
