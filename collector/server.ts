@@ -15,6 +15,7 @@ import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
 import { createScorer, SLICE_LEADS, type Scorer } from './scorer.ts';
 import { erasureFilter } from './ingest/erasures.ts';
+import { queryRows } from '../scoring/turns.ts';
 import { ALERT_SEND_TIMEOUT_MS, createAlertDispatcher, type AlertDispatcher } from '../scoring/alerts/index.ts';
 import { BACKGROUND, createStoreClient, type StoreOptions } from './store/client.ts';
 import { lockDataDir } from './store/data-dir-lock.ts';
@@ -66,6 +67,19 @@ const REQUESTS_CLOSE_MS = 5000;
 const SCORER_CLOSE_MS = 6000;
 /** …and for the alerts in flight to be recorded. */
 const ALERTS_CLOSE_MS = 3000;
+/**
+ * The sites whose events, stored scores or alerts the store holds and the configuration does not name (a site removed
+ * from it). Each table is sorted by site first, so ClickHouse reads only the granules of other sites: none, most days.
+ */
+async function storedSitesNotConfigured(client: ClickHouseClient, sites: string[]): Promise<string[]> {
+  const others = (table: string) => `SELECT DISTINCT site_id FROM ${table} WHERE site_id NOT IN {sites:Array(String)}`;
+  const rows = await queryRows<{ site_id: string }>(client, {
+    query: `SELECT DISTINCT site_id FROM (${['events', 'lead_scores', 'alert_outbox'].map(others).join(' UNION ALL ')}) ORDER BY site_id`,
+    query_params: { sites },
+  });
+  return rows.map((row) => row.site_id);
+}
+
 /**
  * Beside those, how long the store's preparation in flight gets to end its migration (a statement, then its ledger
  * row) and drop the migration lock: the next collector takes it at once, where a lock left behind holds it a minute.
@@ -349,6 +363,17 @@ async function startOn(
       if (startProblem) app.log.info({}, 'ClickHouse answers: the store is prepared, and the write-ahead log drains into it');
       if (applied.length > 0) app.log.info({ migrations: applied }, 'migrated the store');
       if (retention.length > 0) app.log.info({ statements: retention }, 'changed how long the events, identities, stored scores and alerts are kept (storage.retentionDays)');
+      void storedSitesNotConfigured(client, config.sites.map((site) => site.id)).then(
+        (removed) => {
+          for (const site of removed) {
+            app.log.warn(
+              { site },
+              `the store holds data of site "${site}", which the configuration no longer has: it is kept, out of every page, list and export; put the site back under the same id to see, export or erase its people (docs/configuration.md, Removing a site)`,
+            );
+          }
+        },
+        (err: unknown) => app.log.debug({ err }, 'cannot tell whether the store holds sites the configuration no longer has'),
+      );
       if (!env.sendAlerts) app.log.info({}, 'this collector records alerts and does not send them (HEARTH_SEND_ALERTS=false): another collector sends them');
       else if (closing) return;
       else if (!store.url) dispatcher.start();

@@ -190,4 +190,28 @@ describe('hearth CLI', () => {
     expect((await fetch(`${hearth.url}/readyz`)).status).toBe(200);
     expect(await hearth.stop()).toBe(0);
   });
+
+  it('says at start which sites the store holds data of that the configuration no longer has', { timeout: 90_000 }, async () => {
+    const dataDir = freshDataDir();
+    const [acme, beta] = [{ id: 'acme', origins: ['https://acme.test'] }, { id: 'beta', origins: ['https://beta.test'] }];
+    const both = await startHearthProcess(['--config', configFile('both.json', { sites: [acme, beta] })], { HEARTH_DATA_DIR: dataDir });
+    try {
+      const body = { s: 'beta', v: 'v0123456789abcdef01234567', e: [{ i: '6d3c4b5a-1e2f-4a3b-8c7d-0e1f2a3b4c5d', t: Date.now(), n: 'f', u: 'https://beta.test/contact', k: 'contact', p: { email: 'bo@beta.test' } }] };
+      const sent = await fetch(`${both.url}/collect`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://beta.test', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0.0.0 Safari/537.36' }, body: JSON.stringify(body) });
+      expect(sent.status).toBe(202);
+      const leads = async () => (await (await fetch(`${both.url}/api/leads?site=beta`, { headers: { authorization: `Bearer ${both.token}` } })).json()) as { leads: unknown[] };
+      await expect.poll(async () => (await leads()).leads.length, { timeout: 20_000 }).toBe(1);
+      expect(both.output()).not.toContain('which the configuration no longer has');
+    } finally {
+      await both.stop();
+    }
+    const alone = await startHearthProcess(['--config', configFile('acme-alone.json', { sites: [acme] })], { HEARTH_DATA_DIR: dataDir });
+    try {
+      const said = 'the store holds data of site \\"beta\\", which the configuration no longer has: it is kept, out of every page, list and export; put the site back under the same id to see, export or erase its people (docs/configuration.md, Removing a site)';
+      await expect.poll(() => alone.output(), { timeout: 20_000 }).toContain(said);
+      expect(alone.output()).not.toContain('site \\"acme\\", which');
+    } finally {
+      await alone.stop();
+    }
+  });
 });
