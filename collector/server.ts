@@ -68,19 +68,6 @@ const SCORER_CLOSE_MS = 6000;
 /** …and for the alerts in flight to be recorded. */
 const ALERTS_CLOSE_MS = 3000;
 /**
- * The sites whose events, stored scores or alerts the store holds and the configuration does not name (a site removed
- * from it). Each table is sorted by site first, so ClickHouse reads only the granules of other sites: none, most days.
- */
-async function storedSitesNotConfigured(client: ClickHouseClient, sites: string[]): Promise<string[]> {
-  const others = (table: string) => `SELECT DISTINCT site_id FROM ${table} WHERE site_id NOT IN {sites:Array(String)}`;
-  const rows = await queryRows<{ site_id: string }>(client, {
-    query: `SELECT DISTINCT site_id FROM (${['events', 'lead_scores', 'alert_outbox'].map(others).join(' UNION ALL ')}) ORDER BY site_id`,
-    query_params: { sites },
-  });
-  return rows.map((row) => row.site_id);
-}
-
-/**
  * Beside those, how long the store's preparation in flight gets to end its migration (a statement, then its ledger
  * row) and drop the migration lock: the next collector takes it at once, where a lock left behind holds it a minute.
  */
@@ -415,4 +402,17 @@ async function startOn(
     await shutOnce();
     throw err;
   }
+}
+
+/**
+ * The sites whose events, stored scores or alerts the store holds and the configuration does not name (a site removed
+ * from it). Each table is sorted by site first, so ClickHouse reads only the granules of other sites: none, most days.
+ */
+async function storedSitesNotConfigured(client: ClickHouseClient, sites: string[]): Promise<string[]> {
+  const others = (table: string) => `SELECT DISTINCT site_id FROM ${table} WHERE site_id NOT IN {sites:Array(String)}`;
+  const rows = await queryRows<{ site_id: string }>(client, {
+    query: `SELECT DISTINCT site_id FROM (${['events', 'lead_scores', 'alert_outbox'].map(others).join(' UNION ALL ')}) ORDER BY site_id`,
+    query_params: { sites },
+  });
+  return rows.map((row) => row.site_id);
 }
