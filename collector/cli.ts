@@ -574,9 +574,12 @@ async function start(options: Options, loading: LoadSignals | undefined): Promis
   }
   const site = config.sites[0]!.id;
   // Listening on every IPv6 address, the server's URL is http://[::]:PORT: a browser on this machine wants localhost.
-  const url = server.url.replace('//[::]:', '//localhost:');
+  const listening = server.url.replace('//[::]:', '//localhost:');
+  // Behind a proxy, the address people and pages reach it at (dashboardUrl): a snippet of the listen address loads
+  // nothing on a visitor's browser, and an https page refuses an http script.
+  const url = config.dashboardUrl?.replace(/\/+$/, '') ?? listening;
   const lines = [
-    `Hearth is running at ${url}`,
+    `Hearth is running at ${listening}${url !== listening ? ` (reached at ${url}, its dashboardUrl)` : ''}`,
     config.serveDemoSite ? `  demo site   ${url}/demo/` : undefined,
     `  dashboard   ${url}/dashboard`,
     ...loginLines(url, server.firstAdmin),

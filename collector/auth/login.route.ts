@@ -40,6 +40,10 @@ function localPath(next: unknown): string | undefined {
   return url.pathname + url.search + url.hash;
 }
 
+/** What an operator reads when a login from Hearth's own page is refused for its address: the proxy's fix. */
+const PROXY_HOST_HINT =
+  "a login from Hearth's own login page was refused: the page's address (origin) is not the host this server sees, so the reverse proxy in front does not pass the Host it was reached at; have it pass the browser's Host (nginx: proxy_set_header Host $http_host), or X-Forwarded-Host with server.trustProxy (docs/operations.md)";
+
 /** Browsers send Origin with every POST: one from another site is a forged login or logout. Clients without a
  * browser (curl, scripts) send none. */
 function fromThisSite(request: FastifyRequest): boolean {
@@ -71,6 +75,17 @@ const isFormPost = (request: FastifyRequest) => (request.headers['content-type']
 
 /** `GET /login` (the page), `POST /login`, `POST /logout` and `GET /api/session`. */
 export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { config, access }) => {
+  // A login from an https page over plain http: Hearth is behind a TLS proxy that does not say so, and the session
+  // cookie goes without Secure. Accepted (fromThisSite), and said once to the operator.
+  let saidPlainBehindTls = false;
+  const warnPlainBehindTls = (request: FastifyRequest) => {
+    if (saidPlainBehindTls || request.protocol !== 'http' || !request.headers.origin?.startsWith('https://')) return;
+    saidPlainBehindTls = true;
+    request.log.warn(
+      { origin: request.headers.origin },
+      'a login came from an https page over plain http: the proxy in front of Hearth terminates TLS and does not say so, so session cookies are set without Secure; have it send X-Forwarded-Proto and set server.trustProxy (docs/operations.md)',
+    );
+  };
   // The page's form posts form-encoded.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -131,7 +146,16 @@ export const loginRoutes: FastifyPluginAsync<LoginRouteOptions> = async (app, { 
         ? page(reply, status, { next, name: typeof body.name === 'string' ? body.name : '', error })
         : reply.code(status).send({ error, code, ...extra });
 
-    if (!fromThisSite(request)) return refuse(403, 'csrf', 'a login form on another site cannot log in here');
+    if (!fromThisSite(request)) {
+      // The browser says the form is this site's own page (Sec-Fetch-Site), and the server sees another host: the
+      // reverse proxy in front does not pass the address it was reached at. Said to the operator, in the log too.
+      if (request.headers['sec-fetch-site'] === 'same-origin') {
+        request.log.warn({ origin: request.headers.origin, host: request.host }, PROXY_HOST_HINT);
+        return refuse(403, 'csrf', 'this login page and the server disagree on its address: the proxy in front of Hearth does not pass the Host it was reached at (see the log)');
+      }
+      return refuse(403, 'csrf', 'a login form on another site cannot log in here');
+    }
+    warnPlainBehindTls(request);
     // Without the input in the problems: they would quote the password back.
     const parsed = loginSchema.safeParse(body);
     if (!parsed.success) {

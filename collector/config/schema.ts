@@ -176,7 +176,13 @@ export const configSchema = z
     smtp: smtpSchema.optional(),
     /** The public URL people open the dashboard at, for links in alerts; the server's own URL when absent. */
     // Without a user or password: the link goes out in every alert, to every webhook, Slack channel and mailbox.
-    dashboardUrl: httpUrl('the link goes out in every alert; people log in at /login', 'expected the dashboard\'s public http(s) URL, e.g. "https://hearth.acme.com"').optional(),
+    dashboardUrl: httpUrl('the link goes out in every alert; people log in at /login', 'expected the dashboard\'s public http(s) URL, e.g. "https://hearth.acme.com"')
+      // Hearth's pages, redirects and snippet are at the root of its host (/login, /dashboard, /hearth.js): under a path
+      // a proxy adds, its links in alerts would reach it, and the login and the snippet would not.
+      .refine((text) => !URL.canParse(text) || ['', '/'].includes(new URL(text).pathname + new URL(text).search + new URL(text).hash), {
+        message: 'Hearth is served at the root of its host: give the URL without a path, e.g. "https://hearth.acme.com" (a reverse proxy cannot put it under a path such as /hearth)',
+      })
+      .optional(),
     /** People who log in at /login (HEARTH_USERS adds or replaces some); with none, the first start makes an admin. */
     users: uniqueNames(userSchema, 'user').default([]),
     /** Machines' API tokens, by hash (`hearth new-token`). */
@@ -283,7 +289,7 @@ const KEY_DESCRIPTIONS: ReadonlyArray<readonly [string[], string]> = [
   [['storage', 'retentionDays'], 'Delete what names or identifies a person after this many days, 1 to 10,000 (default: kept).'],
   [['serveDemoSite'], 'Serve the bundled demo site at /demo/ (default false).'],
   [['smtp'], 'The SMTP server email alerts go through (docs/alerts.md).'],
-  [['dashboardUrl'], 'The dashboards\' public URL, for the links in alerts (default: the server\'s own URL).'],
+  [['dashboardUrl'], 'The dashboards\' public URL, without a path, for the links in alerts and the lines hearth start prints (default: the server\'s own URL).'],
   [['users'], 'The people who log in: name, role (admin, marketing, sales) and passwordHash from `hearth hash-password`; none: the first start makes an admin (docs/access.md).'],
   [['tokens'], 'The machines\' API tokens: name, role and tokenHash from `hearth new-token` (docs/access.md).'],
 ];

@@ -191,6 +191,20 @@ describe('hearth CLI', () => {
     expect(await hearth.stop()).toBe(0);
   });
 
+  it('prints the public address (dashboardUrl) in the lines people copy, behind a proxy', async () => {
+    const hearth = await startHearthProcess(['--config', configFile('proxied.json', { dashboardUrl: 'https://hearth.acme.test/', sites: [{ id: 'acme', origins: ['https://acme.test'] }] })]);
+    try {
+      const output = hearth.output();
+      expect(output).toContain(`Hearth is running at ${hearth.url} (reached at https://hearth.acme.test, its dashboardUrl)\n`);
+      expect(output).toContain('  dashboard   https://hearth.acme.test/dashboard\n');
+      expect(output).toContain('<script async src="https://hearth.acme.test/hearth.js" data-site="acme"></script>');
+      expect(output).toContain('"https://hearth.acme.test/api/leads?site=acme"');
+      expect(output.split('\n').filter((line) => line.includes(hearth.url))).toEqual([`Hearth is running at ${hearth.url} (reached at https://hearth.acme.test, its dashboardUrl)`]);
+    } finally {
+      await hearth.stop();
+    }
+  });
+
   it('says at start which sites the store holds data of that the configuration no longer has', { timeout: 90_000 }, async () => {
     const dataDir = freshDataDir();
     const [acme, beta] = [{ id: 'acme', origins: ['https://acme.test'] }, { id: 'beta', origins: ['https://beta.test'] }];

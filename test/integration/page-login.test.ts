@@ -15,10 +15,10 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([app.close(), other.close()]));
 
-async function collector(): Promise<FastifyInstance> {
+async function collector(logs?: string[]): Promise<FastifyInstance> {
   const config = parseConfig({ sites: [{ id: 'acme', origins: ['https://acme.test'] }] }, 'test config');
   const users = [{ name: 'ada', role: 'marketing' as const, passwordHash: await hashPassword('ada-reads-dashboards', { N: 2 ** 10, r: 8, p: 1 }) }];
-  const app = Fastify();
+  const app = Fastify(logs ? { logger: { level: 'warn', stream: { write: (line: string) => void logs.push(line) } } } : {});
   await installAuth(app, { config, adminToken: 'page-test-admin-token', users });
   await app.register(async (pages) => {
     pages.get('/dashboard', async (request) => `overview for ${request.user!.name}`);
@@ -109,5 +109,45 @@ describe('pages behind the login', () => {
     // RFC 6750: "Bearer" 1*SP token.
     const spaced = await app.inject({ method: 'GET', url: '/dashboard', headers: { authorization: 'Bearer   page-test-admin-token' } });
     expect(spaced.body).toBe('overview for admin-token');
+  });
+});
+
+describe('a login through a reverse proxy that does not say where it was reached', () => {
+  const login = (proxied: FastifyInstance, headers: Record<string, string>) =>
+    proxied.inject({ method: 'POST', url: '/login', headers: { host: 'hearth.test', ...headers }, payload: { name: 'ada', password: 'ada-reads-dashboards' } });
+  const warnings = (logs: string[]) => logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level === 40).map((line) => line.msg);
+
+  it("names the proxy's Host as the cause when the browser says the form is the site's own page, to the person and in the log", async () => {
+    const logs: string[] = [];
+    const proxied = await collector(logs);
+    try {
+      // nginx's default passes its upstream's name as Host: the page, https://hearth.test, is not the host Hearth sees.
+      const own = await login(proxied, { host: 'hearth', origin: 'https://hearth.test', 'sec-fetch-site': 'same-origin' });
+      expect([own.statusCode, own.json()]).toEqual([403, { error: 'this login page and the server disagree on its address: the proxy in front of Hearth does not pass the Host it was reached at (see the log)', code: 'csrf' }]);
+      expect(warnings(logs)).toEqual([expect.stringMatching(/^a login from Hearth's own login page was refused: .*\(nginx: proxy_set_header Host \$http_host\)/)]);
+      // Another site's form is refused as one, and not logged.
+      const forged = await login(proxied, { host: 'hearth', origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' });
+      expect([forged.statusCode, forged.json()]).toEqual([403, { error: 'a login form on another site cannot log in here', code: 'csrf' }]);
+      expect(warnings(logs)).toHaveLength(1);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('says once that TLS ends at a proxy that does not send X-Forwarded-Proto, so session cookies go without Secure', async () => {
+    const logs: string[] = [];
+    const proxied = await collector(logs);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const response = await login(proxied, { origin: 'https://hearth.test' });
+        expect(response.statusCode).toBe(200);
+        expect(String(response.headers['set-cookie'])).not.toMatch(/; Secure/i);
+      }
+      expect(warnings(logs)).toEqual([expect.stringMatching(/^a login came from an https page over plain http: .*X-Forwarded-Proto/)]);
+      expect((await login(proxied, { origin: 'http://hearth.test' })).statusCode).toBe(200);
+      expect(warnings(logs)).toHaveLength(1);
+    } finally {
+      await proxied.close();
+    }
   });
 });

@@ -132,6 +132,12 @@ describe('reading the config file', () => {
 });
 
 describe('what a config gets wrong', () => {
+  it('refuses a dashboardUrl with a path, which the login, the redirects and the snippet would not follow', () => {
+    const refused = 'hearth.config.json: dashboardUrl: Hearth is served at the root of its host: give the URL without a path, e.g. "https://hearth.acme.com" (a reverse proxy cannot put it under a path such as /hearth)';
+    for (const url of ['https://acme.test/hearth', 'https://acme.test/hearth/', 'https://acme.test/?x=1']) expect(() => parseConfig({ sites: [SITE], dashboardUrl: url }, 'hearth.config.json'), url).toThrow(refused);
+    for (const url of ['https://hearth.acme.test', 'https://hearth.acme.test/', 'https://hearth.acme.test:8443']) expect(parseConfig({ sites: [SITE], dashboardUrl: url }, 'hearth.config.json').dashboardUrl, url).toBe(url);
+  });
+
   it('names a misspelt key by its own path, and a missing one as missing', () => {
     const { origins, ...withoutOrigins } = SITE;
     expect(problemsOf({ origns: origins })).toEqual(['hearth.config.json: sites[0].origns: unknown key']);
