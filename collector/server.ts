@@ -405,13 +405,14 @@ async function startOn(
 }
 
 /**
- * The sites whose events, stored scores or alerts the store holds and the configuration does not name (a site removed
- * from it). Each table is sorted by site first, so ClickHouse reads only the granules of other sites: none, most days.
+ * The sites whose events, identities, stored scores, qualifications or alerts the store holds and the configuration does
+ * not name (a site removed from it; retention expires all but its qualifications). Each table is sorted by site first,
+ * so ClickHouse reads only the granules of other sites: none, most days.
  */
 async function storedSitesNotConfigured(client: ClickHouseClient, sites: string[]): Promise<string[]> {
   const others = (table: string) => `SELECT DISTINCT site_id FROM ${table} WHERE site_id NOT IN {sites:Array(String)}`;
   const rows = await queryRows<{ site_id: string }>(client, {
-    query: `SELECT DISTINCT site_id FROM (${['events', 'lead_scores', 'alert_outbox'].map(others).join(' UNION ALL ')}) ORDER BY site_id`,
+    query: `SELECT DISTINCT site_id FROM (${['events', 'identities', 'lead_scores', 'lead_qualifications', 'alert_outbox'].map(others).join(' UNION ALL ')}) ORDER BY site_id`,
     query_params: { sites },
   });
   return rows.map((row) => row.site_id);

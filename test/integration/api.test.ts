@@ -200,7 +200,7 @@ describe('health and the snippet', () => {
   });
 
   it('redirects the demo site and its folders written without their last slash', async () => {
-    for (const [path, to] of [['/demo', '/demo/'], ['/demo/pricing', '/demo/pricing/']]) {
+    for (const [path, to] of [['/demo', '/demo/'], ['/demo/pricing', '/demo/pricing/'], ['/demo?utm_source=news&utm_campaign=dec', '/demo/?utm_source=news&utm_campaign=dec']]) {
       const response = await fetch(`${server.url}${path}`, { redirect: 'manual' });
       expect([path, response.status, response.headers.get('location')]).toEqual([path, 301, to]);
     }

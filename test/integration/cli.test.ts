@@ -219,10 +219,18 @@ describe('hearth CLI', () => {
     } finally {
       await both.stop();
     }
+    // A site of which only sales' qualifications are left: retention expires every other table's rows, not those.
+    const store = createStoreClient({ dataDir });
+    try {
+      await store.insert({ table: 'lead_qualifications', values: [{ site_id: 'gamma', lead_id: 'l_0123456789abcdef0123', framework: 'bant', owner: 'sam', changed_at: '2026-01-05 10:00:00.000' }], format: 'JSONEachRow' });
+    } finally {
+      await store.close();
+    }
     const alone = await startHearthProcess(['--config', configFile('acme-alone.json', { sites: [acme] })], { HEARTH_DATA_DIR: dataDir });
     try {
       const said = 'the store holds data of site \\"beta\\", which the configuration no longer has: it is kept, out of every page, list and export; put the site back under the same id to see, export or erase its people (docs/configuration.md, Removing a site)';
       await expect.poll(() => alone.output(), { timeout: 20_000 }).toContain(said);
+      await expect.poll(() => alone.output(), { timeout: 20_000 }).toContain('the store holds data of site \\"gamma\\", which the configuration no longer has');
       expect(alone.output()).not.toContain('site \\"acme\\", which');
     } finally {
       await alone.stop();
