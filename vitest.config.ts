@@ -8,9 +8,11 @@ import { defineConfig } from 'vitest/config';
  * project alone). The others (the CLI's, and those that start their own HTTP ClickHouse or embedded store) would do
  * the same work twice, and so would these, whose subject is decided before the store or beside it: the write-ahead
  * log's own disk, request bodies' encodings, what a real page's addresses make of a batch, User-Agents, rate limits
- * and logins (their events stored over HTTP by the other files alike). Run once, they keep CI within its 20 minutes.
+ * and logins (their events stored over HTTP by the other files alike); the scorer's rounds, whose file runs its case
+ * over HTTP itself (startOverClickHouseHttp), and a shutdown's order and bounds (40 and 32 s a run on a busy machine).
+ * Run once, they keep CI within its 20 minutes.
  */
-const SAME_OVER_HTTP = ['readiness-unwritable-log', 'readiness-full-disk', 'collect-encoding', 'collect-real-pages', 'user-agent', 'rate-limits', 'auth'];
+const SAME_OVER_HTTP = ['readiness-unwritable-log', 'readiness-full-disk', 'collect-encoding', 'collect-real-pages', 'user-agent', 'rate-limits', 'auth', 'scorer-rounds', 'shutdown'];
 function switchedIntegrationFiles(): string[] {
   const all = readdirSync('test/integration').filter((name) => name.endsWith('.test.ts') && !SAME_OVER_HTTP.includes(name.replace(/\.test\.ts$/, '')));
   return all.filter((name) => /\b(startTestServer|openTestStore)\(/.test(readFileSync(`test/integration/${name}`, 'utf8'))).map((name) => `test/integration/${name}`);
