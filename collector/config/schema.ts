@@ -179,7 +179,7 @@ export const configSchema = z
     dashboardUrl: httpUrl('the link goes out in every alert; people log in at /login', 'expected the dashboard\'s public http(s) URL, e.g. "https://hearth.acme.com"')
       // Hearth's pages, redirects and snippet are at the root of its host (/login, /dashboard, /hearth.js): under a path
       // a proxy adds, its links in alerts would reach it, and the login and the snippet would not.
-      .refine((text) => !URL.canParse(text) || ['', '/'].includes(new URL(text).pathname + new URL(text).search + new URL(text).hash), {
+      .refine((text) => !URL.canParse(text) || `${new URL(text).pathname}${new URL(text).search}${new URL(text).hash}` === '/', {
         message: 'Hearth is served at the root of its host: give the URL without a path, e.g. "https://hearth.acme.com" (a reverse proxy cannot put it under a path such as /hearth)',
       })
       .optional(),
