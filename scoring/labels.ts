@@ -58,6 +58,8 @@ export function sourceName(utmSource: string, referrerHost: string): string {
 }
 
 const oneDecimal = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
+/** A number to one decimal at most, as people read it in English: "12.5", "1,234". */
+export const formatDecimal = (value: number) => oneDecimal.format(value);
 
 /**
  * Seconds as "12.5 s", "2 min 5 s" or "1 h 5 min" (the dashboards' durations, a buying signal's time on pricing):

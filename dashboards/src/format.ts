@@ -1,10 +1,11 @@
 /** Numbers, shares, changes and times as people read them, in English. */
+import { formatDecimal } from '../../scoring/labels.ts';
+
 const integer = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
-const oneDecimal = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
 
 export const formatNumber = (value: number) => integer.format(value);
-export const formatDecimal = (value: number) => oneDecimal.format(value);
-export const formatShare = (share: number) => `${oneDecimal.format(share * 100)}%`;
+export { formatDecimal, formatSeconds } from '../../scoring/labels.ts';
+export const formatShare = (share: number) => `${formatDecimal(share * 100)}%`;
 
 /** The change from `previous` to `current` in words and an arrow; the arrow is not the only cue (the words say it). */
 export function describeChange(current: number, previous: number): { text: string; direction: 'up' | 'down' | 'flat' } {
@@ -13,7 +14,7 @@ export function describeChange(current: number, previous: number): { text: strin
   const change = (current - previous) / previous;
   const direction = change > 0 ? 'up' : 'down';
   // A change too small for a decimal ("10.1 s, up 0% (previous: 10 s)" read as a contradiction).
-  const percent = oneDecimal.format(Math.abs(change) * 100);
+  const percent = formatDecimal(Math.abs(change) * 100);
   return { text: percent === '0' ? `${direction} less than 0.1%` : `${direction} ${percent}%`, direction };
 }
 
@@ -27,10 +28,9 @@ export function describePointChange(current: number, previous: number): { text: 
   const direction = current > previous ? 'up' : 'down';
   // Shares either side of a rounding step (25.4% against 25.3%), a change too small for a decimal: not "no change".
   if (points === 0) return { text: `${direction} less than 0.1 percentage points`, direction };
-  return { text: `${direction} ${oneDecimal.format(Math.abs(points))} percentage ${Math.abs(points) === 1 ? 'point' : 'points'}`, direction };
+  return { text: `${direction} ${formatDecimal(Math.abs(points))} percentage ${Math.abs(points) === 1 ? 'point' : 'points'}`, direction };
 }
 
-export { formatSeconds } from '../../scoring/labels.ts';
 
 const dateTime = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
 const dateOnly = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
