@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, parseConfig, readJsonFile, refuseUnrunnablePat
 import { rulePatterns } from '../scoring/patterns.ts';
 import { configJsonSchema, type HearthConfig, type SiteConfig } from './config/schema.ts';
 import { startServer, type RunningServer } from './server.ts';
+import { publicUrl } from './config/public-url.ts';
 import { DEMO_SITE_ID, hearthVersion, packageRoot } from './paths.ts';
 import { hashPasswordCommand, loginLines, newTokenCommand } from './auth/auth.cli.ts';
 import { createStoreClient, describeStore, isUnreachable, storeOptionsFromEnv, withUrlParts, type StoreOptions } from './store/client.ts';
@@ -573,11 +574,10 @@ async function start(options: Options, loading: LoadSignals | undefined): Promis
     process.exit(0);
   }
   const site = config.sites[0]!.id;
-  // Listening on every IPv6 address, the server's URL is http://[::]:PORT: a browser on this machine wants localhost.
-  const listening = server.url.replace('//[::]:', '//localhost:');
+  const listening = server.url;
   // Behind a proxy, the address people and pages reach it at (dashboardUrl): a snippet of the listen address loads
   // nothing on a visitor's browser, and an https page refuses an http script.
-  const url = config.dashboardUrl?.replace(/\/+$/, '') ?? listening;
+  const url = publicUrl(config, listening);
   const lines = [
     `Hearth is running at ${listening}${url !== listening ? ` (reached at ${url}, its dashboardUrl)` : ''}`,
     config.serveDemoSite ? `  demo site   ${url}/demo/` : undefined,
@@ -781,7 +781,7 @@ async function refreshStoredScores(config: HearthConfig, store: StoreOptions, cl
     drained: async () => {},
     onAlerts: outbox && (async (news) => void (await outbox.enqueue(news))),
     // Where the collector would listen, as its alerts link when no dashboardUrl is configured.
-    dashboardUrl: () => config.dashboardUrl ?? `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`,
+    dashboardUrl: () => publicUrl(config, `http://${host.includes(':') ? `[${host}]` : host}:${port}`),
     giveUpOnFailure: true,
     cluster: clusterTarget(store),
   });

@@ -11,6 +11,7 @@ import { unknownSitesOf } from './auth/users.ts';
 import { sharedOrigins } from './ingest/origins.ts';
 import { rulesOf, sitePatterns } from './api/scores.ts';
 import type { HearthConfig } from './config/schema.ts';
+import { browsableUrl, publicUrl } from './config/public-url.ts';
 import { createWalSink, type WalLogger, type WalSink } from './ingest/wal.ts';
 import { createMetrics } from './metrics.ts';
 import { createScorer, SLICE_LEADS, type Scorer } from './scorer.ts';
@@ -266,7 +267,7 @@ async function startOn(
       client,
       log: scorerLog,
       drained: () => sink.drained(),
-      dashboardUrl: () => config.dashboardUrl ?? url,
+      dashboardUrl: () => publicUrl(config, url),
       onAlerts: async (alerts) => metrics.alertsRecorded(await dispatcher.enqueue(alerts)),
       querySettings: store.url ? undefined : BACKGROUND,
       sliceLeads: env.sliceLeads,
@@ -343,7 +344,7 @@ async function startOn(
       }
     }
     const address = await app.listen({ host: config.server.host, port: config.server.port });
-    url = address.replace('[::1]', 'localhost');
+    url = browsableUrl(address);
     let closing: Promise<void> | undefined;
     // Alerts go out once the server listens and the store is prepared.
     void ready.then(({ applied, retention }) => {
