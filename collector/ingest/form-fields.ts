@@ -5,7 +5,7 @@ function notTheTitle(about: string, titleWords = ''): RegExp {
 
 /**
  * Maps a form field to the declarative key Hearth knows it by. The snippet sends each field it read under
- * `data-hearth-field`'s value, or under "name id autocomplete" (so always with spaces); its own filter
+ * `data-hearth-field`'s value, or under "type name id autocomplete" (so always with spaces); its own filter
  * (sdk/src/forms.ts, the pattern of a declarative field) is deliberately loose to stay small, and this is where precision lives.
  * Order matters: "company_size" is a size before it is a company; "organization-title" a title; "company_industry",
  * "company_country" and "company_phone" an industry, a country and a phone; "nom-entreprise" a company, not a last name.
@@ -79,13 +79,21 @@ export const isSecretName = (name: string) => {
 /** The length at which the snippet cuts a field's descriptor (sdk/src/forms.ts). */
 const DESCRIPTOR_MAX = 64;
 
+/**
+ * The types a form control's descriptor starts with (an input's, a select's, a textarea's). Another first word is a
+ * name: a snippet before the type was sent (one a browser still has cached) sent "name id autocomplete".
+ */
+const CONTROL_TYPE = /^(?:text|email|tel|number|url|search|date|datetime-local|month|week|time|color|range|checkbox|radio|select-one|select-multiple|textarea)$/;
+
 /** The declarative key of a field the snippet sent, or undefined when it is none (the value is then dropped). */
 export function declarativeKey(sentKey: string): string | undefined {
   if (isSecretName(sentKey)) return undefined;
-  const key = sentKey.trim().toLowerCase();
-  // Only a "name id autocomplete" descriptor has an autocomplete part: its last word (empty when the field has none).
-  // The snippet cuts descriptors at 64 characters, and a cut one may end in part of a token ("organization|-title").
+  // A descriptor is "type name id autocomplete"; the type counts last (below).
   const words = sentKey.toLowerCase().split(' ');
+  const type = words.length >= 4 && CONTROL_TYPE.test(words[0]!) ? words.shift() : undefined;
+  const key = words.join(' ').trim();
+  // Only a descriptor has an autocomplete part: its last word (empty when the field has none). The snippet cuts
+  // descriptors at 64 characters, and a cut one may end in part of a token ("organization|-title").
   if (words.length >= 3 && sentKey.length < DESCRIPTOR_MAX) {
     const autofill = words.at(-1)!;
     const known = AUTOFILL.get(autofill);
@@ -96,12 +104,17 @@ export function declarativeKey(sentKey: string): string | undefined {
   if (known) return known;
   // A key without spaces came from data-hearth-field: the site named it on purpose ("budget", "timeline", "rôle").
   if (!/\s/.test(sentKey) && /^[\p{L}\p{N}_-]{1,64}$/u.test(key)) return key;
+  // A field its name, id and autocomplete say nothing of (a form builder's "field_7", an app's input with none): an
+  // email input holds an email, as HubSpot's collected forms read it; a phone input named nothing, a phone number (one
+  // named otherwise may be a postal code typed on a phone's keypad).
+  if (type === 'email') return 'email';
+  if (type === 'tel' && !key) return 'phone';
 }
 
 /**
  * The key an identify call's trait is filed under: a form field's it names ("jobTitle", "Job title" → job_title),
  * else its name lower-cased, spaces as underscores ("Budget Range" → budget_range). A trait is named by the site's
- * code, never a field's "name id autocomplete", so any name is kept but a secret's.
+ * code, never a field's "type name id autocomplete", so any name is kept but a secret's.
  */
 export function traitKey(sentKey: string): string | undefined {
   if (isSecretName(sentKey)) return undefined;

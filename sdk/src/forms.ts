@@ -13,7 +13,8 @@ type Submitted = HTMLFormElement & { _h?: 0 | 1 };
 
 export function trackForms(): void {
   /**
-   * Sends the declarative fields of a form, keyed by `data-hearth-field` or by "name id autocomplete". Never read:
+   * Sends the declarative fields of a form, keyed by `data-hearth-field` or by "type name id autocomplete" (the type
+   * tells an email input its name, id and autocomplete say nothing of: collector/ingest/form-fields.ts). Never read:
    * a form or field marked `data-hearth-ignore` or inside an element so marked, passwords, hidden and file inputs,
    * unchecked boxes, buttons, anything card- or secret-like. Written here rather than as a function
    * of its own, and with its regexes where they are used rather than in named constants: fewer bytes of gzip.
@@ -28,10 +29,10 @@ export function trackForms(): void {
         // A fieldset in form.elements has no value, and a form-associated custom element's may be no text (a number).
         const value = field.value?.trim?.();
         const explicit = field.getAttribute('data-hearth-field');
-        const key = (explicit || field.name + ' ' + field.id + ' ' + field.autocomplete).toLowerCase().slice(0, 64);
+        const key = (explicit || field.type + ' ' + field.name + ' ' + field.id + ' ' + field.autocomplete).toLowerCase().slice(0, 64);
         if (
           value &&
-          // The name, id or autocomplete of a declarative field: email, name, company size, job title, company,
+          // The type, name, id or autocomplete of a declarative field: email, name, company size, job title, company,
           // industry, country, phone, in English and French. Deliberately loose, to stay small: the collector maps
           // each field to its key with precise patterns (collector/ingest/form-fields.ts) and drops what maps to none.
           // ("soci" is société, societe and raison sociale; "salari" nombre de salariés; "effec" effectif; "portab" a

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsEnabled } from '../support/chromium.ts';
-import { recordBatches, useHearthAndChromium } from '../support/e2e.ts';
+import { leadOf, recordBatches, useHearthAndChromium, visitorOf } from '../support/e2e.ts';
 import { embed, startFixtureSite, type FixtureSite } from '../support/fixture-site.ts';
 
 const CHECKOUT = `
@@ -18,11 +18,24 @@ const CHECKOUT = `
   <form id="scripted" data-hearth-form="newsletter" action="/blank"><input name="work_email" value="grace@acme.test"></form>
   <form id="requested" action="/blank"><input name="email" value="linus@acme.test"></form>`;
 
+// A single-page app's form: inputs with no name, id or autocomplete (an app keeps their values in its own state), sent
+// by the app's own fetch once it cancelled the submit.
+const APP_FORM = `
+  <form id="app-signup">
+    <input type="email" aria-label="Work email" value="margaret@acme.test">
+    <input type="tel" aria-label="Phone" value="+33 1 23 45 67 89">
+    <button>Get the demo</button>
+  </form>
+  <script>document.getElementById('app-signup').addEventListener('submit', (event) => { event.preventDefault(); document.body.dataset.sent = '1'; });</script>`;
+
 describe.runIf(browserTestsEnabled())('form capture in Chromium', () => {
   const world = useHearthAndChromium();
   let site: FixtureSite;
   beforeAll(async () => {
-    site = await startFixtureSite({ '/checkout': `<!doctype html><title>Checkout</title>${embed(world.hearth.url)}${CHECKOUT}` });
+    site = await startFixtureSite({
+      '/checkout': `<!doctype html><title>Checkout</title>${embed(world.hearth.url)}${CHECKOUT}`,
+      '/app': `<!doctype html><title>App</title>${embed(world.hearth.url)}${APP_FORM}`,
+    });
   });
   afterAll(() => site?.close());
 
@@ -43,6 +56,17 @@ describe.runIf(browserTestsEnabled())('form capture in Chromium', () => {
       .map(({ i: _id, n: _type, ...event }) => JSON.stringify({ ...event, t: undefined, ms: undefined, sd: undefined, sid: undefined }).replaceAll(site.url, ''))
       .join('\n');
     for (const secret of ['hunter2', 'CARDHOLDER', '4111', '4012', 'ignored-value', 'hidden-value']) expect(body).not.toContain(secret);
+    await context.close();
+  });
+
+  it("makes a lead of an app's form whose email input has no name, id or autocomplete", async () => {
+    const context = await world.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${site.url}/app`);
+    await page.click('#app-signup button');
+    await page.waitForSelector('body[data-sent]');
+    const visitor = await visitorOf(page);
+    await expect.poll(() => leadOf(world.hearth, visitor!).then((lead) => lead?.email), { timeout: 10_000 }).toBe('margaret@acme.test');
     await context.close();
   });
 

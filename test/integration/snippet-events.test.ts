@@ -65,7 +65,8 @@ describe('what the complete snippet sends, as stored', () => {
 
   it("files a field by its autocomplete before its name, and a company's industry, country or phone as such", async () => {
     const visitor = newVisitor();
-    // The wire keys are "name id autocomplete"; each misleading field comes first, as the first value of a key wins.
+    // The wire keys as a snippet before the type was sent wrote them, "name id autocomplete" (the current one writes
+    // "type name id autocomplete"); each misleading field comes first, as the first value of a key wins.
     const form = wireEvent({
       n: 'f',
       k: 'contact',

@@ -69,7 +69,7 @@ describe('form capture', () => {
   it('reads an international phone number, which is no card number however long', async () => {
     const page = await openPage();
     submit(form('<input name="phone" value="0044 20 7946 0958"><input name="mobile" value="+44 7700 900 123 45"><input name="tel" value="5555 5555 5555 4444">'));
-    expect(page.events('f')[0]!.p).toEqual({ 'phone  ': '0044 20 7946 0958', 'mobile  ': '+44 7700 900 123 45' });
+    expect(page.events('f')[0]!.p).toEqual({ 'text phone  ': '0044 20 7946 0958', 'text mobile  ': '+44 7700 900 123 45' });
   });
 
   it('sends the form, never throwing, when a field holds no text (a form-associated custom element\'s number)', async () => {
@@ -83,7 +83,7 @@ describe('form capture', () => {
     submit(element);
     window.removeEventListener('error', onError);
     expect(errors).toEqual([]);
-    expect(page.events('f')[0]!.p).toEqual({ 'email  ': 'ce@acme.test' });
+    expect(page.events('f')[0]!.p).toEqual({ 'text email  ': 'ce@acme.test' });
   });
 
   it('never throws into the page when a control is named like a property of the form it hides ("elements")', async () => {
@@ -106,7 +106,7 @@ describe('form capture', () => {
   it('never sends a French social-security number, accented or not', async () => {
     const page = await openPage();
     submit(form('<input name="email" value="a@acme.test"><input name="numéro_sécurité_sociale" value="185057800608436"><input name="num_secu_sociale" value="185057800608436">'));
-    expect(page.events('f')[0]!.p).toEqual({ 'email  ': 'a@acme.test' });
+    expect(page.events('f')[0]!.p).toEqual({ 'text email  ': 'a@acme.test' });
   });
 
   it('maps every field it sends to a declarative key on the collector', async () => {
@@ -179,7 +179,7 @@ describe('form capture', () => {
         <fieldset data-hearth-ignore><input name="billing_company" value="Billing Co"><input name="billing_phone" value="+33 9"></fieldset>
         <div data-hearth-ignore><p><input name="personal_mobile" value="+33 6"></p></div>`),
     );
-    expect(page.events('f')[0]!.p).toEqual({ 'email  ': 'ada@acme.test' });
+    expect(page.events('f')[0]!.p).toEqual({ 'text email  ': 'ada@acme.test' });
   });
 
   it('reads no button: a row of buttons named as a field gave the last one\'s value, whichever was clicked', async () => {
@@ -189,7 +189,7 @@ describe('form capture', () => {
       <input type="submit" name="job_title" value="Send"><input type="reset" name="company" value="Clear">
       <input type="button" name="industry" value="Pick"><input type="image" name="country" alt="Go">`);
     element.querySelector('button')!.click();
-    expect(page.events('f')[0]!.p).toEqual({ 'email  ': 'ada@acme.test' });
+    expect(page.events('f')[0]!.p).toEqual({ 'text email  ': 'ada@acme.test' });
   });
 
   it('sends nothing for a submit that closes a dialog: a form with method="dialog", or a Cancel button with formmethod="dialog"', async () => {
@@ -268,7 +268,7 @@ describe('form capture', () => {
       <input name="hotel" value="Ritz">`));
     const [sent] = page.events('f');
     // The snippet's loose filter reads the hotel too ("tel"); the collector files the others and drops it.
-    expect(Object.keys(sent!.p as object)).toEqual(['email  ', 'portable  ', 'tel_fixe  ', 'activite  ', 'hotel  ']);
+    expect(Object.keys(sent!.p as object)).toEqual(['text email  ', 'text portable  ', 'text tel_fixe  ', 'text activite  ', 'text hotel  ']);
     expect(Object.keys(sent!.p as object).map(declarativeKey)).toEqual(['email', 'phone', 'phone', 'industry', undefined]);
     expect(declarativeKey("secteur_d_activit\xe9  ")).toBe('industry');
   });
@@ -279,7 +279,8 @@ describe('form capture', () => {
     // form's "courriel" was mapped to the email, but never sent, and the form made no lead).
     const mappedWords = ['e-mail', 'e_mail', 'mail', 'adresse_mail', 'courriel', 'size', 'employee', 'headcount', 'effectif', 'staff', 'taille', 'firstname', 'givenname', 'given-name', 'prenom', 'pr\xe9nom', 'lastname', 'familyname', 'family_name', 'surname', 'nom', 'nom_famille', 'nom-de-famille', 'nomfamille', 'nom_complet', 'job', 'title', 'position', 'role', 'fonction', 'poste', 'industry', 'sector', 'secteur', 'activite', 'activit\xe9', 'secteur_activite', 'country', 'pays', 'phone', 'tel', 'mobile', 'portable', 'tel_portable', 'num_tel', 'company', 'organization', 'societe', 'soci\xe9t\xe9', 'raison_sociale', 'entreprise', 'employer', 'employes', 'salari\xe9s', 'name', 'fullname'];
     for (const word of mappedWords) descriptors.push(`${word}  `);
-    // A field for each descriptor ("name id autocomplete"), in a form the page submits: the snippet sends them all.
+    // A text field for each descriptor ("name id autocomplete"), in a form the page submits: the snippet sends them
+    // all, as "text name id autocomplete".
     const page = await openPage();
     const element = form('');
     for (const descriptor of descriptors) {
@@ -294,8 +295,34 @@ describe('form capture', () => {
     submit(element);
     const sent = Object.keys(page.events('f')[0]!.p as object);
     for (const descriptor of descriptors) {
-      expect(sent, descriptor).toContain(descriptor);
-      expect(declarativeKey(descriptor), descriptor).toBeDefined();
+      expect(sent, descriptor).toContain(`text ${descriptor}`);
+      expect(declarativeKey(`text ${descriptor}`), descriptor).toBeDefined();
+      // As a snippet before the type was sent sends it (one a browser still has cached).
+      expect(declarativeKey(descriptor), descriptor).toBe(declarativeKey(`text ${descriptor}`));
     }
+  });
+
+  it("reads an email field by its type when its name, id and autocomplete say nothing (a form builder's, an app's)", async () => {
+    const page = await openPage();
+    submit(
+      form(`<input type="email" aria-label="Work email" value="ada@acme.test">
+        <input type="tel" value="+33 1 23 45 67 89">
+        <input type="tel" name="zip" value="75001">
+        <input type="email" name="field_7" id="input-23" value="ada.l@acme.test">
+        <input aria-label="Job title" value="CEO">`),
+    );
+    const sent = page.events('f')[0]!.p as Record<string, string>;
+    expect(sent).toEqual({ 'email   ': 'ada@acme.test', 'tel   ': '+33 1 23 45 67 89', 'tel zip  ': '75001', 'email field_7 input-23 ': 'ada.l@acme.test' });
+    // A phone input named otherwise may hold another number typed on a phone's keypad (a postal code): not a phone.
+    expect(Object.keys(sent).map(declarativeKey)).toEqual(['email', 'phone', undefined, 'email']);
+  });
+
+  it('files a field by its name, id or autocomplete before its type', () => {
+    expect(declarativeKey('email work_email  ')).toBe('email');
+    expect(declarativeKey('tel mobile  ')).toBe('phone');
+    expect(declarativeKey('tel employees  ')).toBe('company_size');
+    expect(declarativeKey('email login login username')).toBeUndefined();
+    expect(declarativeKey('text company organization-title')).toBe('job_title');
+    expect(declarativeKey('text message  ')).toBeUndefined();
   });
 });

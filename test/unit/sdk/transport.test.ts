@@ -411,7 +411,7 @@ describe('transport', () => {
     hearth('track', 'later');
     vi.advanceTimersByTime(300);
     await vi.advanceTimersByTimeAsync(0);
-    expect(page.events('f').map((e) => e.p)).toEqual([{ 'email  ': 'ada@acme.test' }]);
+    expect(page.events('f').map((e) => e.p)).toEqual([{ 'text email  ': 'ada@acme.test' }]);
     expect(page.events('d').map((e) => new URL(e.h!).pathname)).toEqual(['/files/pricing.pdf']);
     expect(page.events('o').map((e) => e.h)).toEqual(['https://www.linkedin.com/company/acme']);
     expect(page.events('t').map((e) => e.k)).toEqual(['later']);
