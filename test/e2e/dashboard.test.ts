@@ -896,6 +896,39 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await page.context().close();
   });
 
+  it("draws a large site's daily counts whole on the counts axis", async () => {
+    const { page, problems } = await openPage();
+    // What each canvas drew last: each text, where its right edge is (the counts axis aligns them right) and its width.
+    await page.addInitScript(() => {
+      type Drawing = HTMLCanvasElement & { drawn?: { text: string; left: number }[] };
+      const { clearRect, fillText } = CanvasRenderingContext2D.prototype;
+      CanvasRenderingContext2D.prototype.clearRect = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof clearRect>) {
+        (this.canvas as Drawing).drawn = [];
+        return clearRect.apply(this, args);
+      };
+      CanvasRenderingContext2D.prototype.fillText = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof fillText>) {
+        const width = this.measureText(args[0]).width;
+        const left = this.textAlign === 'right' ? args[1] - width : this.textAlign === 'center' ? args[1] - width / 2 : args[1];
+        ((this.canvas as Drawing).drawn ??= []).push({ text: args[0], left });
+        return fillText.apply(this, args);
+      };
+    });
+    // A site of ~18,000 visitors a day: the period's answer as the API gives it, its counts scaled up.
+    await page.route(/\/api\/dashboard\/timeseries\?/, async (route) => {
+      const answer = await (await route.fetch()).json();
+      answer.visitors = answer.visitors.map((_: number, n: number) => 18_000 + ((n * 97) % 1_000));
+      await route.fulfill({ json: answer });
+    });
+    await logIn(page, 'ada');
+    const drawn = () =>
+      page.locator('.chart-canvas[aria-label^="Visitors per day. "] canvas').evaluate((canvas: HTMLCanvasElement & { drawn?: { text: string; left: number }[] }) => canvas.drawn ?? []);
+    // The counts, up to 20,000 (uPlot's fixed axis width drew "0,000 / 5,000 / 0,000 / 5,000 / 0").
+    await expect.poll(async () => (await drawn()).map(({ text }) => text).filter((text) => /^[\d,]+$/.test(text))).toEqual(['0', '5,000', '10,000', '15,000', '20,000']);
+    for (const { text, left } of await drawn()) expect(left, text).toBeGreaterThanOrEqual(0);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('dims and marks busy the figures of the period or filters before, until the new ones are in', async () => {
     const { page, problems } = await openPage();
     await logIn(page, 'ada');

@@ -68,6 +68,19 @@ const COUNT_STEPS = [1, 2, 5].flatMap((step) => [1, 10, 100, 1000, 10_000, 100_0
 const toSeconds = (value: string) => Date.parse(value.length > 10 ? value : `${value}T00:00:00Z`) / 1000;
 
 /**
+ * The counts axis' width: its widest label as the canvas draws it, with the tick and the gap beside it. At uPlot's
+ * fixed 50 px, "20,000" lost its first digits at the chart's left edge and the axis read "0,000 / 5,000 / 0,000": a
+ * site's 18,000 visitors a day looked like 0 to 5,000. (Before its first labels, uPlot asks with none.)
+ */
+function countAxisSize(u: uPlot, values: string[] | null, axisIndex: number): number {
+  const axis = u.axes[axisIndex]!;
+  // uPlot keeps an axis' font as [CSS font at the device's pixel ratio, its size] once the chart is made.
+  u.ctx.font = (axis.font as unknown as [string, number])[0];
+  const widest = Math.max(0, ...(values ?? []).map((value) => u.ctx.measureText(value).width)) / devicePixelRatio;
+  return Math.max(50, Math.ceil((axis.ticks?.size ?? 10) + (axis.gap ?? 5) + widest + 4));
+}
+
+/**
  * A uPlot chart that follows its container's width, with the same figures as a table under a disclosure for
  * keyboard and screen-reader users (a canvas says nothing to them).
  */
@@ -112,7 +125,7 @@ export function Chart({ label, x, series, kind = 'line', height = 220, xLabel, x
           ...(times ? { incrs: TIME_STEPS, space: 110 } : days ? { incrs: DAY_STEPS } : {}),
         },
         // Counts: whole-number steps only, so a small series does not read "0, 0, 1, 1".
-        { stroke: '#3e4c59', grid: { stroke: '#e4e7eb' }, ticks: { stroke: '#cbd2d9' }, incrs: COUNT_STEPS, values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)) },
+        { stroke: '#3e4c59', grid: { stroke: '#e4e7eb' }, ticks: { stroke: '#cbd2d9' }, incrs: COUNT_STEPS, values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)), size: countAxisSize },
       ],
       series: [
         { label: times ? 'Time' : days ? 'Day' : 'From', value: (_u, value) => (value == null ? '' : days ? describeSeconds(value) : String(value)) },
