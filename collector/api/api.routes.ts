@@ -20,6 +20,7 @@ import { timeOf, toClickHouseTime } from '../../scoring/sql.ts';
 import { unlessIssuesAt } from '../../scoring/checks.ts';
 import { sameOwner } from '../../scoring/labels.ts';
 import type { HearthMetrics } from '../metrics.ts';
+import { fewAtOnce } from '../few-at-once.ts';
 
 export interface ApiOptions {
   config: HearthConfig;
@@ -136,6 +137,9 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
 
   // Lists read the stored scores (lead_scores), which the scorer keeps current as batches land and rescores in full
   // at start and hourly. Counting automated browsers, or one visitor's lead, is computed from raw events on the spot.
+  // A whole site's so is a full rescoring held in memory (at 300,000 visitors: 16 s and 2 GB more, each): one at a
+  // time, two waiting, the others a 503 busy to retry (two at once took 37 s each and the collector to 5 GB).
+  const siteScoringsAtOnce = fewAtOnce(1, 2);
   app.get('/api/leads', async (request, reply) => {
     const parsed = leadsQuery.safeParse(request.query, { reportInput: true });
     if (!parsed.success) return reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
@@ -151,8 +155,12 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     let total: number;
     let next: LeadCursor | null;
     let erased: { id: string; erasedAt: string }[] | undefined;
+    if (live && !query.visitor && siteScoringsAtOnce.full) {
+      return reply.code(503).header('retry-after', '10').send({ error: 'lists counting automated browsers (bots=include) are being computed; try again in a few seconds', code: 'busy' });
+    }
     if (live) {
-      const scores = (await scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' })).filter(
+      const scoring = () => scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' });
+      const scores = (await (query.visitor ? scoring() : siteScoringsAtOnce.run(scoring))).filter(
         (score) =>
           (!query.temperature || score.temperature === query.temperature) &&
           (!query.stage || score.stage === query.stage) &&

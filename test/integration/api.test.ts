@@ -79,6 +79,25 @@ describe('GET /api/leads', () => {
   });
 
 
+  it('computes one list counting automated browsers at a time, two waiting, and tells the others to come back', async () => {
+    const visitor = newVisitor();
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ t: minutesAgo(2), u: `${SITE_ORIGIN}/pricing` })] });
+    await drained(server);
+    // Each is a whole site's rescoring held in memory (at 300,000 visitors, 16 s and 2 GB): eight asked at once.
+    const answers = await Promise.all(Array.from({ length: 8 }, () => getJson(server, '/api/leads?site=acme&bots=include&limit=1')));
+    const busy = answers.filter((answer) => answer.status === 503);
+    expect(busy.length).toBeGreaterThanOrEqual(1);
+    for (const answer of busy) {
+      expect(answer.body).toEqual({ error: 'lists counting automated browsers (bots=include) are being computed; try again in a few seconds', code: 'busy' });
+      expect(answer.headers.get('retry-after')).toBe('10');
+    }
+    expect(answers.filter((answer) => answer.status === 200).length).toBe(8 - busy.length);
+    // One visitor's lead is no site's rescoring: always answered.
+    const one = await Promise.all([getJson(server, '/api/leads?site=acme&bots=include'), getJson(server, `/api/leads?site=acme&bots=include&visitor=${visitor}`)]);
+    expect(one[1].status).toBe(200);
+    expect(one[1].body.leads).toHaveLength(1);
+  });
+
   it('counts the events of a batch stored twice (replayed after a crash, before ClickHouse merges the copies) once', async () => {
     const visitor = newVisitor();
     await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ t: minutesAgo(2), u: `${SITE_ORIGIN}/pricing` }), wireEvent({ n: 'i', em: `${visitor}@globex.test`, t: minutesAgo(1) })] });
