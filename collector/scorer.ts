@@ -359,10 +359,25 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       const [{ visitors, events } = { visitors: 0, events: 0 }] = await result.json<{ visitors: number; events: number }>();
       pass.count = pass.left = Math.max(1, Math.ceil(Number(visitors) / sliceLeads), Math.ceil(Number(events) / sliceEvents));
       pass.again = false;
+      // The rules of the latest stored score: other rules than this collector's (a config changed since) are said as the
+      // pass starts, since until it ends the lists and figures may mix scores of both. (A pass writes the scores that
+      // change: after a change of rules that changed no score, the next start says it again.)
+      const latest = await client.query({
+        query: 'SELECT argMax(rules_hash, scored_at) AS hash FROM lead_scores WHERE site_id = {site:String}',
+        query_params: { site: site.id },
+        clickhouse_settings: querySettings,
+        format: 'JSONEachRow',
+      });
+      const [{ hash } = { hash: '' }] = await latest.json<{ hash: string }>();
+      pass.rulesBefore = hash && hash !== hashes.get(siteId) ? hash : undefined;
       return;
     }
     const index = pass.next;
-    if (pass.left === pass.count) log.info?.({ site: siteId, slices: pass.count }, `rescoring every lead and visitor of site "${siteId}"${pass.count > 1 ? ` in ${pass.count} slices` : ''}`);
+    if (pass.left === pass.count) {
+      const slices = pass.count > 1 ? ` in ${pass.count} slices` : '';
+      const changed = pass.rulesBefore && `: its latest stored scores are of other rules than this config's (rules ${pass.rulesBefore} → ${hashes.get(siteId)}), and lists and figures may mix scores of both until the pass ends`;
+      log.info?.({ site: siteId, slices: pass.count, ...(changed && { rulesBefore: pass.rulesBefore, rules: hashes.get(siteId) }) }, `rescoring every lead and visitor of site "${siteId}"${slices}${changed || ''}`);
+    }
     pass.scored += await rescore(site, pass.count > 1 ? { slice: { index, count: pass.count } } : undefined);
     pass.next = (index + 1) % pass.count;
     // Asked again while this slice was read: every slice once more, this one included.
@@ -616,4 +631,6 @@ interface Pass {
   /** When its first step began (performance.now()), and the leads and visitors its slices scored so far. */
   startedAt: number;
   scored: number;
+  /** The rules of the site's latest stored score when they are not this collector's (its config changed), once counted. */
+  rulesBefore?: string | undefined;
 }

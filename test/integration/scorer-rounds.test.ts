@@ -254,6 +254,30 @@ describe('two collectors of one store', () => {
   });
 });
 
+describe('a config whose rules changed', () => {
+  it('says, as its full pass starts, that the stored scores are of other rules until the pass ends', async () => {
+    const site = 'rules-changed';
+    await pricingVisitor(site);
+    const configWith = (points: number) =>
+      parseConfig({ server: { host: '127.0.0.1', port: 0 }, sites: [{ id: site, origins: [SITE_ORIGIN], pageGroups: { pricing: ['/pricing*'] }, rules: { engagement: [{ id: 'pricing', event: 'pageview', pageGroup: 'pricing', points }] } }] }, 'test config');
+    const passLines = async (points: number) => {
+      const lines: string[] = [];
+      const scorer = createScorer({ config: configWith(points), client: server.client, log: { ...quiet, info: (_details: object, message: string) => void lines.push(message) }, drained: async () => {}, dashboardUrl: () => '' });
+      await scorer.settled();
+      await scorer.close();
+      return lines.filter((line) => line.startsWith('rescoring every lead'));
+    };
+    // The first start: no stored scores before. A restart with the same rules: nothing to say.
+    expect(await passLines(20)).toEqual([`rescoring every lead and visitor of site "${site}"`]);
+    expect(await passLines(20)).toEqual([`rescoring every lead and visitor of site "${site}"`]);
+    // A restart with pricing worth 40 points; the next with the same, whose pass finds the scores the last one wrote.
+    expect(await passLines(40)).toEqual([
+      expect.stringMatching(new RegExp(`^rescoring every lead and visitor of site "${site}": its latest stored scores are of other rules than this config's \\(rules [0-9a-f]{16} → [0-9a-f]{16}\\), and lists and figures may mix scores of both until the pass ends$`)),
+    ]);
+    expect(await passLines(40)).toEqual([`rescoring every lead and visitor of site "${site}"`]);
+  });
+});
+
 describe('the API while a full pass runs', () => {
   it('erases a person without waiting for the pass of a large site to end', { timeout: 120_000 }, async () => {
     // Over HTTP, so that the test server can hold the pass's slice queries (they name {slice_count:UInt64}).
