@@ -40,6 +40,7 @@ beforeAll(async () => {
       { id: 'wayne', origins: ['https://wayne.test'], pageGroups: { pricing: ['/pricing*'] } },
       { id: 'paging', origins: ['https://paging.test'] },
       { id: 'stark', origins: ['https://stark.test'] },
+      { id: 'umbrella', origins: ['https://umbrella.test'] },
     ],
     tokens: [
       { name: 'marketing-bi', role: 'marketing', tokenHash: marketingToken.tokenHash },
@@ -393,6 +394,14 @@ describe('a computer two people shared, visit by visit (site hooli)', () => {
     expect(funnel.steps.find((step: { step: string }) => step.step === 'MQL').leads).toBe(0);
   });
 
+  it('counts the computer once, under its device, for each person whose own visit of the period was on it', async () => {
+    const devicesOf = async (query: string) => (await api(`/api/dashboard/devices?${query}`)).body.devices.map(({ device, visitors, leads, hotLeads }: Record<string, unknown>) => ({ device, visitors, leads, hotLeads }));
+    expect(await devicesOf(HOOLI(6, 0))).toEqual([{ device: 'desktop', visitors: 1, leads: 2, hotLeads: 1 }]);
+    // Ben's day alone, then Anna's.
+    expect(await devicesOf(HOOLI(1, 1))).toEqual([{ device: 'desktop', visitors: 1, leads: 1, hotLeads: 0 }]);
+    expect(await devicesOf(HOOLI(3, 3))).toEqual([{ device: 'desktop', visitors: 1, leads: 1, hotLeads: 1 }]);
+  });
+
   it('draws each person on the day of their own visit, the computer as one visitor each day', async () => {
     const { body } = await api(`/api/dashboard/timeseries?${HOOLI(6, 0)}`);
     expect(body.visitors).toEqual([0, 0, 0, 1, 0, 1, 0]);
@@ -438,6 +447,24 @@ describe('devices (site stark)', () => {
     // A period with no visit: no device.
     expect((await api(`/api/dashboard/devices?site=stark&from=${dayOf(60)}&to=${dayOf(50)}`)).body.devices).toEqual([]);
     expect((await api('/api/dashboard/devices?site=stark&from=2026-02-30')).status).toBe(400);
+  });
+});
+
+describe('a shared computer and a phone of one of its people (site umbrella)', () => {
+  it("counts the computer's device for the person whose visit it was that day, and the other person under the phone only", async () => {
+    const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';
+    const pc = newVisitor();
+    const [alice, bob] = [`alice.${pc}@umbrella.test`, `bob.${pc}@umbrella.test`];
+    // Three days ago Alice on the shared computer; yesterday Bob on it, and Alice on her phone.
+    await store(pc, [landing('/pricing', at(3)), form('/contact', 'newsletter', at(3, 1), { 'email  email': alice })], 'umbrella');
+    await store(pc, [landing('/careers', at(1)), form('/contact', 'newsletter', at(1, 1), { 'email  email': bob })], 'umbrella');
+    await store(newVisitor(), [landing('/product', at(1, 30)), form('/contact', 'newsletter', at(1, 31), { 'email  email': alice })], 'umbrella', newVisitor(), IPHONE);
+    await server.scorer.settled();
+    const { body } = await api(`/api/dashboard/devices?site=umbrella&from=${dayOf(1)}&to=${dayOf(1)}`);
+    expect(body.devices.map(({ device, visitors, leads }: Record<string, unknown>) => ({ device, visitors, leads }))).toEqual([
+      { device: 'desktop', visitors: 1, leads: 1 },
+      { device: 'mobile', visitors: 1, leads: 1 },
+    ]);
   });
 });
 
