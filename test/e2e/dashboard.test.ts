@@ -17,6 +17,34 @@ import { drained, getJson, newVisitor, postBatch, SITE_ORIGIN, startTestServer, 
  * kept in test-results/screenshots/, and no page may log an error (a CSP violation is one).
  */
 const SCREENSHOTS = 'test-results/screenshots';
+
+/** A text a chart's canvas drew: where it is (a share of the canvas' width, as aligned) and where it starts (its left edge, in pixels). */
+interface DrawnText {
+  text: string;
+  at: number;
+  left: number;
+}
+
+/** uPlot writes its axes' labels on the chart's canvas, not in the page: each canvas keeps what it last drew. */
+const keepDrawnTexts = (page: Page) =>
+  page.addInitScript(() => {
+    type Drawing = HTMLCanvasElement & { drawn?: DrawnText[] };
+    const { clearRect, fillText } = CanvasRenderingContext2D.prototype;
+    CanvasRenderingContext2D.prototype.clearRect = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof clearRect>) {
+      (this.canvas as Drawing).drawn = [];
+      return clearRect.apply(this, args);
+    };
+    CanvasRenderingContext2D.prototype.fillText = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof fillText>) {
+      const width = this.measureText(args[0]).width;
+      const left = this.textAlign === 'right' ? args[1] - width : this.textAlign === 'center' ? args[1] - width / 2 : args[1];
+      ((this.canvas as Drawing).drawn ??= []).push({ text: args[0], at: args[1] / this.canvas.width, left });
+      return fillText.apply(this, args);
+    };
+  });
+
+/** What the canvas of the chart named `chart` last drew (keepDrawnTexts). */
+const drawnTexts = (page: Page, chart: string) =>
+  page.locator(`.chart-canvas[aria-label^="${chart}. "] canvas`).evaluate((canvas: HTMLCanvasElement & { drawn?: DrawnText[] }) => canvas.drawn ?? []);
 const USERS = {
   sam: { name: 'sam', role: 'sales', password: 'sam-calls-the-hot-leads' },
   lin: { name: 'lin', role: 'sales', password: 'lin-closes-the-deals' },
@@ -855,26 +883,10 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
 
   it('labels each day of a short period once on the daily charts, and a single day in the middle of its chart', async () => {
     const { page, problems } = await openPage();
-    // uPlot writes its axes' labels on the chart's canvas, not in the page: what each canvas last drew, and where
-    // (a share of its width), is kept on it.
-    await page.addInitScript(() => {
-      type Drawing = HTMLCanvasElement & { drawn?: { text: string; at: number }[] };
-      const { clearRect, fillText } = CanvasRenderingContext2D.prototype;
-      CanvasRenderingContext2D.prototype.clearRect = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof clearRect>) {
-        (this.canvas as Drawing).drawn = [];
-        return clearRect.apply(this, args);
-      };
-      CanvasRenderingContext2D.prototype.fillText = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof fillText>) {
-        ((this.canvas as Drawing).drawn ??= []).push({ text: args[0], at: args[1] / this.canvas.width });
-        return fillText.apply(this, args);
-      };
-    });
+    await keepDrawnTexts(page);
     await logIn(page, 'ada');
     /** A chart's day labels ("1 Dec") as drawn, left to right; the other texts are the counts' axis. */
-    const dayLabels = (chart: string) =>
-      page
-        .locator(`.chart-canvas[aria-label^="${chart}. "] canvas`)
-        .evaluate((canvas: HTMLCanvasElement & { drawn?: { text: string; at: number }[] }) => (canvas.drawn ?? []).filter(({ text }) => /^\d{1,2} [A-Z][a-z]{2}$/.test(text)));
+    const dayLabels = async (chart: string) => (await drawnTexts(page, chart)).filter(({ text }) => /^\d{1,2} [A-Z][a-z]{2}$/.test(text));
     const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
     const shortDay = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
     // 1 day read "1 Dec, 1 Apr, 1 Aug…" over years, 2 days "1 Dec" eight times, 5 days each day twice (noon ticks).
@@ -898,21 +910,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
 
   it("draws a large site's daily counts whole on the counts axis", async () => {
     const { page, problems } = await openPage();
-    // What each canvas drew last: each text, where its right edge is (the counts axis aligns them right) and its width.
-    await page.addInitScript(() => {
-      type Drawing = HTMLCanvasElement & { drawn?: { text: string; left: number }[] };
-      const { clearRect, fillText } = CanvasRenderingContext2D.prototype;
-      CanvasRenderingContext2D.prototype.clearRect = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof clearRect>) {
-        (this.canvas as Drawing).drawn = [];
-        return clearRect.apply(this, args);
-      };
-      CanvasRenderingContext2D.prototype.fillText = function (this: CanvasRenderingContext2D, ...args: Parameters<typeof fillText>) {
-        const width = this.measureText(args[0]).width;
-        const left = this.textAlign === 'right' ? args[1] - width : this.textAlign === 'center' ? args[1] - width / 2 : args[1];
-        ((this.canvas as Drawing).drawn ??= []).push({ text: args[0], left });
-        return fillText.apply(this, args);
-      };
-    });
+    await keepDrawnTexts(page);
     // A site of ~18,000 visitors a day: the period's answer as the API gives it, its counts scaled up.
     await page.route(/\/api\/dashboard\/timeseries\?/, async (route) => {
       const answer = await (await route.fetch()).json();
@@ -920,8 +918,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
       await route.fulfill({ json: answer });
     });
     await logIn(page, 'ada');
-    const drawn = () =>
-      page.locator('.chart-canvas[aria-label^="Visitors per day. "] canvas').evaluate((canvas: HTMLCanvasElement & { drawn?: { text: string; left: number }[] }) => canvas.drawn ?? []);
+    const drawn = () => drawnTexts(page, 'Visitors per day');
     // The counts, up to 20,000 (uPlot's fixed axis width drew "0,000 / 5,000 / 0,000 / 5,000 / 0").
     await expect.poll(async () => (await drawn()).map(({ text }) => text).filter((text) => /^[\d,]+$/.test(text))).toEqual(['0', '5,000', '10,000', '15,000', '20,000']);
     for (const { text, left } of await drawn()) expect(left, text).toBeGreaterThanOrEqual(0);
