@@ -56,8 +56,26 @@ const AUTOFILL: ReadonlyMap<string, string> = new Map([
   ['tel', 'phone'],
   ['tel-national', 'phone'],
 ]);
-const OTHER_AUTOFILL =
-  /^(?:honorific-(?:prefix|suffix)|additional-name|nickname|username|street-address|address-line\d|address-level\d|postal-code|bday(?:-day|-month|-year)?|sex|url|photo|language|impp|tel-(?:country-code|area-code|local(?:-prefix|-suffix)?|extension))$/;
+const OTHER_AUTOFILL: ReadonlySet<string> = new Set([
+  'honorific-prefix', 'honorific-suffix', 'additional-name', 'nickname', 'username', 'street-address', 'address-line1', 'address-line2', 'address-line3',
+  'address-level1', 'address-level2', 'address-level3', 'address-level4', 'postal-code', 'bday', 'bday-day', 'bday-month', 'bday-year', 'sex', 'url', 'photo',
+  'language', 'impp', 'tel-country-code', 'tel-area-code', 'tel-local', 'tel-local-prefix', 'tel-local-suffix', 'tel-extension',
+]);
+
+/**
+ * What the autocomplete token a descriptor ends with says: Hearth's key, `null` for a token of something else, or
+ * undefined (no token, or one that says nothing here). A descriptor the snippet cut may end in part of a token: it
+ * says what every token it may be the start of says alike ("honorific-pre": something else), and nothing when they
+ * differ ("organization" may be "organization-title").
+ */
+function autofillOf(token: string, cut: boolean): string | null | undefined {
+  if (!cut) return AUTOFILL.get(token) ?? (OTHER_AUTOFILL.has(token) ? null : undefined);
+  if (token.length < 3) return undefined;
+  const known = [...AUTOFILL.keys()].filter((name) => name.startsWith(token)).map((name) => AUTOFILL.get(name)!);
+  const other = [...OTHER_AUTOFILL].some((name) => name.startsWith(token));
+  if (known.length === 0) return other ? null : undefined;
+  return !other && known.every((key) => key === known[0]) ? known[0] : undefined;
+}
 
 /**
  * Fields never kept, whatever else their name says: secrets (passwords, "mdp" for mot de passe, keys, tokens,
@@ -81,33 +99,42 @@ const DESCRIPTOR_MAX = 64;
 
 /**
  * The types a form control's descriptor starts with (an input's, a select's, a textarea's). Another first word is a
- * name: a snippet before the type was sent (one a browser still has cached) sent "name id autocomplete".
+ * name: a snippet before the type was sent (one a browser still has cached) sent "name id autocomplete", and a name
+ * that is a type there ("email", "tel") says what the type would.
  */
 const CONTROL_TYPE = /^(?:text|email|tel|number|url|search|date|datetime-local|month|week|time|color|range|checkbox|radio|select-one|select-multiple|textarea)$/;
 
 /** The declarative key of a field the snippet sent, or undefined when it is none (the value is then dropped). */
-export function declarativeKey(sentKey: string): string | undefined {
+export const declarativeKey = (sentKey: string): string | undefined => fieldKeyOf(sentKey, true);
+
+/**
+ * The declarative key a field's name, id or autocomplete say, its type aside: formAddress takes a field named as the
+ * person's email before an email input named otherwise (a colleague's, a manager's).
+ */
+export const namedDeclarativeKey = (sentKey: string): string | undefined => fieldKeyOf(sentKey, false);
+
+function fieldKeyOf(sentKey: string, byType: boolean): string | undefined {
   if (isSecretName(sentKey)) return undefined;
-  // A descriptor is "type name id autocomplete"; the type counts last (below).
+  // A descriptor is "type name id autocomplete"; the type counts last (below). (The snippet cuts it at 64 characters:
+  // a long name's may hold the type and part of the name alone.)
   const words = sentKey.toLowerCase().split(' ');
-  const type = words.length >= 4 && CONTROL_TYPE.test(words[0]!) ? words.shift() : undefined;
+  const type = words.length >= 2 && CONTROL_TYPE.test(words[0]!) ? words.shift() : undefined;
   const key = words.join(' ').trim();
-  // Only a descriptor has an autocomplete part: its last word (empty when the field has none). The snippet cuts
-  // descriptors at 64 characters, and a cut one may end in part of a token ("organization|-title").
-  if (words.length >= 3 && sentKey.length < DESCRIPTOR_MAX) {
-    const autofill = words.at(-1)!;
-    const known = AUTOFILL.get(autofill);
-    if (known) return known;
-    if (OTHER_AUTOFILL.test(autofill)) return undefined;
+  // Only a descriptor has an autocomplete part: its last word (empty when the field has none).
+  if (words.length >= 3) {
+    const autofill = autofillOf(words.at(-1)!, sentKey.length >= DESCRIPTOR_MAX);
+    if (autofill !== undefined) return autofill ?? undefined;
   }
   const known = formFieldOf(key);
   if (known) return known;
   // A key without spaces came from data-hearth-field: the site named it on purpose ("budget", "timeline", "rôle").
   if (!/\s/.test(sentKey) && /^[\p{L}\p{N}_-]{1,64}$/u.test(key)) return key;
+  if (!byType) return undefined;
   // A field its name, id and autocomplete say nothing of (a form builder's "field_7", an app's input with none): an
-  // email input holds an email, as HubSpot's collected forms read it; a phone input named nothing, a phone number (one
-  // named otherwise may be a postal code typed on a phone's keypad).
-  if (type === 'email') return 'email';
+  // email input holds an email, as HubSpot's collected forms read it, but a login's (named login, user, username:
+  // signing in is no lead); a phone input named nothing, a phone number (one named otherwise may be a postal code
+  // typed on a phone's keypad).
+  if (type === 'email' && !/log.?in|user|sign.?in|identifiant|connexion/.test(key)) return 'email';
   if (type === 'tel' && !key) return 'phone';
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { z } from 'zod';
 import { formatPath, quoted, toProblems, type Problem } from '../config/issues.ts';
-import { declarativeKey } from './form-fields.ts';
+import { declarativeKey, namedDeclarativeKey } from './form-fields.ts';
 import { charactersIn, cutToCharacters, fitsCharacters } from '../../scoring/normalize.ts';
 
 /**
@@ -444,19 +444,23 @@ function finished(batch: WireBatch, ignored: Problem[], positions?: number[]): P
 }
 
 /**
- * A form's email: the address the first of its email fields holds, read as identify's email is (so a form makes the
+ * A form's email: the address the first of its email fields holds (those named as one before the email inputs named
+ * otherwise, a colleague's), read as identify's email is (so a form makes the
  * same lead: josé@exemple.fr included), or '' and why the first answered one is not an address ("ada@acme", a typo
  * the browser's email field lets through). rows.ts stores the address; parseBatch names the other case, since a form
  * without an address makes no lead, which a site's developer would otherwise look for in vain.
  */
 export function formAddress(props: WireEvent['p']): { address: string; unread: { key: string; problem: string } | undefined } {
   let unread: { key: string; problem: string } | undefined;
-  for (const [key, value] of Object.entries(props ?? {})) {
-    // Every field declarativeKey reads as an email says "mail" or "courriel": the others skip its patterns.
-    if (!/mail|courriel/i.test(key) || declarativeKey(key) !== 'email' || String(value).trim() === '') continue;
-    const address = emailAddress.safeParse(String(value), { reportInput: true });
-    if (address.success) return { address: address.data, unread: undefined };
-    unread ??= { key, problem: toProblems(address.error)[0]!.message };
+  // The fields named as an email first, then the email inputs named otherwise.
+  for (const keyOf of [namedDeclarativeKey, declarativeKey]) {
+    for (const [key, value] of Object.entries(props ?? {})) {
+      // Every field declarativeKey reads as an email says "mail" or "courriel": the others skip its patterns.
+      if (!/mail|courriel/i.test(key) || keyOf(key) !== 'email' || String(value).trim() === '') continue;
+      const address = emailAddress.safeParse(String(value), { reportInput: true });
+      if (address.success) return { address: address.data, unread: undefined };
+      unread ??= { key, problem: toProblems(address.error)[0]!.message };
+    }
   }
   return { address: '', unread };
 }

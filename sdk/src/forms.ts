@@ -59,7 +59,9 @@ export function trackForms(): void {
           // Mastercard 2 and 5, Amex 3, UnionPay 6): never read. (A phone number written 0044 20 7946 0958 is read.)
           !/^[2-6]\d{12,18}$/.test(value.replace(/[\s-]/g, ''))
         )
-          fields[key] = value.slice(0, 500);
+          // The first of fields alike: two email inputs no name tells apart ("Your email", "Your manager's email") are
+          // one key, the person's own first.
+          fields[key] ||= value.slice(0, 500);
       }
       push('f', { k: form.getAttribute('data-hearth-form') || form.getAttribute('id') || form.getAttribute('name'), p: fields }, true);
     } catch {}

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { declarativeKey } from '../../../collector/ingest/form-fields.ts';
+import { formAddress } from '../../../collector/ingest/wire.ts';
 import { closePage, openPage } from './harness.ts';
 
 function form(html: string, attributes: Record<string, string> = {}) {
@@ -309,12 +310,44 @@ describe('form capture', () => {
         <input type="tel" value="+33 1 23 45 67 89">
         <input type="tel" name="zip" value="75001">
         <input type="email" name="field_7" id="input-23" value="ada.l@acme.test">
+        <input type="email" aria-label="Your manager's email" value="grace@acme.test">
         <input aria-label="Job title" value="CEO">`),
     );
     const sent = page.events('f')[0]!.p as Record<string, string>;
+    // Two email inputs nothing else tells apart are one key: the first, the person's own.
     expect(sent).toEqual({ 'email   ': 'ada@acme.test', 'tel   ': '+33 1 23 45 67 89', 'tel zip  ': '75001', 'email field_7 input-23 ': 'ada.l@acme.test' });
     // A phone input named otherwise may hold another number typed on a phone's keypad (a postal code): not a phone.
     expect(Object.keys(sent).map(declarativeKey)).toEqual(['email', 'phone', undefined, 'email']);
+  });
+
+  it("makes a lead of the field named as the person's email before an email input named otherwise (a colleague's)", () => {
+    expect(formAddress({ 'email colleague  ': 'colleague@other.test', 'text work_email  ': 'ada@acme.test' }).address).toBe('ada@acme.test');
+    expect(formAddress({ 'email colleague  ': 'colleague@other.test', 'text company  ': 'Acme' }).address).toBe('colleague@other.test');
+    // A named one that holds no address: the email input's.
+    expect(formAddress({ 'text email  ': 'ada@acme', 'email   ': 'ada@acme.test' }).address).toBe('ada@acme.test');
+  });
+
+  it("reads no login's email input as a lead's, however it is named", () => {
+    for (const descriptor of ['email login  ', 'email username  ', 'email user[login] user_login ', 'email identifiant  ', 'email signin-email-field  ']) {
+      expect(declarativeKey(descriptor), descriptor).toBe(descriptor === 'email signin-email-field  ' ? 'email' : undefined);
+    }
+    // A sign-up form's email named as such is an email, as before.
+    expect(declarativeKey('email user_email  ')).toBe('email');
+  });
+
+  it('reads the autocomplete token a descriptor cut at 64 characters ends with when every token it may be says the same', () => {
+    const cut = (descriptor: string) => descriptor.slice(0, 64);
+    /** A text field named `name` whose token the snippet cut after its first `kept` characters. */
+    const cutToken = (name: string, token: string, kept: number) => `text ${name.padEnd(64 - kept - 'text '.length - ' id '.length, '_')} id ${token}`.slice(0, 64);
+    expect(declarativeKey(cut('text form_contact_title_x1 form_contact_title_x2 honorific-prefix'))).toBeUndefined();
+    expect(declarativeKey(cut('select-one contact_company_addr contact_company_add1 address-line1'))).toBeUndefined();
+    expect(declarativeKey(cutToken('company_title', 'organization-title', 15))).toBe('job_title');
+    // "organiza" may be "organization" or "organization-title": the name says.
+    expect(declarativeKey(cutToken('company_title', 'organization-title', 8))).toBe('job_title');
+    expect(declarativeKey(cutToken('the_company', 'organization-title', 8))).toBe('company');
+    expect(declarativeKey(cutToken('the_company', 'organization-title', 15))).toBe('job_title');
+    // A phone input of a long name, cut before its id: the name says, not the type.
+    expect(declarativeKey(cut(`tel ${'postal_code_of_the_delivery_address_for_the_order_'.repeat(2)}`))).toBeUndefined();
   });
 
   it('files a field by its name, id or autocomplete before its type', () => {
