@@ -155,12 +155,20 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     let total: number;
     let next: LeadCursor | null;
     let erased: { id: string; erasedAt: string }[] | undefined;
-    if (live && !query.visitor && siteScoringsAtOnce.full) {
-      return reply.code(503).header('retry-after', '10').send({ error: 'lists counting automated browsers (bots=include) are being computed; try again in a few seconds', code: 'busy' });
-    }
+    const busy = () => reply.code(503).header('retry-after', '10').send({ error: 'lists counting automated browsers (bots=include) are being computed; try again in a few seconds', code: 'busy' });
+    if (live && !query.visitor && siteScoringsAtOnce.full) return busy();
     if (live) {
       const scoring = () => scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' });
-      const scores = (await (query.visitor ? scoring() : siteScoringsAtOnce.run(scoring))).filter(
+      // A client that gives up while its list waits leaves its turn: no one would read it.
+      const gone = new AbortController();
+      reply.raw.once('close', () => reply.raw.writableFinished || gone.abort(new Error('the client left')));
+      const computed = await (query.visitor ? scoring() : siteScoringsAtOnce.run(scoring, gone.signal)).catch((err: unknown) => {
+        if (gone.signal.aborted) return undefined;
+        throw err;
+      });
+      // Answered all the same (no one reads it), as a handler must.
+      if (!computed) return busy();
+      const scores = computed.filter(
         (score) =>
           (!query.temperature || score.temperature === query.temperature) &&
           (!query.stage || score.stage === query.stage) &&

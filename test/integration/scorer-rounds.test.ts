@@ -305,4 +305,33 @@ describe('the API while a full pass runs', () => {
       await clickhouse.stop();
     }
   });
+
+  it('lets a list counting automated browsers whose client left give up its turn', { timeout: 60_000 }, async () => {
+    const { clickhouse, hearth } = await startOverClickHouseHttp();
+    try {
+      expect((await postBatch(hearth, { s: 'acme', v: newVisitor(), e: [wireEvent({ u: `${SITE_ORIGIN}/pricing` })] })).status).toBe(202);
+      await drained(hearth);
+      await hearth.scorer.settled();
+      // A whole site's scoring takes 2 s, as a large site's does.
+      await clickhouse.setFault('slow', 2000, 'signal_facts');
+      const ask = (signal?: AbortSignal) => fetch(`${hearth.url}/api/leads?site=acme&bots=include&limit=1`, { headers: { authorization: `Bearer ${TEST_TOKEN}` }, signal });
+      const first = ask();
+      await sleep(300);
+      // Two more wait their turn, and their clients give up.
+      const leaving = new AbortController();
+      const left = [ask(leaving.signal), ask(leaving.signal)].map((asked) => asked.catch(() => undefined));
+      await sleep(300);
+      leaving.abort();
+      await Promise.all(left);
+      await sleep(200);
+      // The first still runs: the next one waits its turn, rather than being told to come back.
+      const next = ask();
+      expect((await first).status).toBe(200);
+      expect((await next).status).toBe(200);
+    } finally {
+      await clickhouse.setFault('ok');
+      await hearth.close();
+      await clickhouse.stop();
+    }
+  });
 });
