@@ -912,15 +912,22 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     const { page, problems } = await openPage();
     await keepDrawnTexts(page);
     // A site of ~18,000 visitors a day: the period's answer as the API gives it, its counts scaled up.
+    let visitorsADay = 18_000;
     await page.route(/\/api\/dashboard\/timeseries\?/, async (route) => {
       const answer = await (await route.fetch()).json();
-      answer.visitors = answer.visitors.map((_: number, n: number) => 18_000 + ((n * 97) % 1_000));
+      answer.visitors = answer.visitors.map((_: number, n: number) => visitorsADay + ((n * 97) % 1_000));
       await route.fulfill({ json: answer });
     });
     await logIn(page, 'ada');
     const drawn = () => drawnTexts(page, 'Visitors per day');
+    const counts = async () => (await drawn()).map(({ text }) => text).filter((text) => /^[\d,]+$/.test(text));
     // The counts, up to 20,000 (uPlot's fixed axis width drew "0,000 / 5,000 / 0,000 / 5,000 / 0").
-    await expect.poll(async () => (await drawn()).map(({ text }) => text).filter((text) => /^[\d,]+$/.test(text))).toEqual(['0', '5,000', '10,000', '15,000', '20,000']);
+    await expect.poll(counts).toEqual(['0', '5,000', '10,000', '15,000', '20,000']);
+    for (const { text, left } of await drawn()) expect(left, text).toBeGreaterThanOrEqual(0);
+    // Past 5,000,000 a step, uPlot had no step to label the axis with: it drew none.
+    visitorsADay = 52_000_000;
+    await page.reload();
+    await expect.poll(counts).toEqual(['0', '20,000,000', '40,000,000']);
     for (const { text, left } of await drawn()) expect(left, text).toBeGreaterThanOrEqual(0);
     expect(problems).toEqual([]);
     await page.context().close();

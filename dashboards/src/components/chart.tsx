@@ -64,7 +64,8 @@ const DAY_STEPS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 30, 60, 90, 120, 180, 365]
 const timeRange = (xs: number[]) => (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => (xs.length === 1 ? [xs[0]! - 43_200, xs[0]! + 43_200] : [min, max]);
 /** A time axis' ticks as precise as their spacing: days, minutes, or seconds (each tick would read the same minute). */
 const tickFormat = (times: boolean, step: number) => (!times || step >= 86_400 ? shortDay : step >= 60 ? shortTime : clockTime);
-const COUNT_STEPS = [1, 2, 5].flatMap((step) => [1, 10, 100, 1000, 10_000, 100_000, 1_000_000].map((scale) => step * scale)).sort((a, b) => a - b);
+/** Whole-number steps up to billions: past its largest step, uPlot draws an axis without a label. */
+const COUNT_STEPS = [1, 2, 5].flatMap((step) => Array.from({ length: 10 }, (_, power) => step * 10 ** power)).sort((a, b) => a - b);
 const toSeconds = (value: string) => Date.parse(value.length > 10 ? value : `${value}T00:00:00Z`) / 1000;
 
 /**
