@@ -360,8 +360,8 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
       pass.count = pass.left = Math.max(1, Math.ceil(Number(visitors) / sliceLeads), Math.ceil(Number(events) / sliceEvents));
       pass.again = false;
       // The rules of the latest stored score: other rules than this collector's (a config changed since) are said as the
-      // pass starts, since until it ends the lists and figures may mix scores of both. (A pass writes the scores that
-      // change: after a change of rules that changed no score, the next start says it again.)
+      // pass starts, since until it ends the lists and figures may mix scores of both. (A pass writes only the scores
+      // that change: after a change of rules that changes none, the next start may say it again.)
       const latest = await client.query({
         query: 'SELECT argMax(rules_hash, scored_at) AS hash FROM lead_scores WHERE site_id = {site:String}',
         query_params: { site: site.id },
