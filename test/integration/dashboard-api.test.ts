@@ -912,6 +912,7 @@ describe('the sites', () => {
       { id: 'wayne', alertDestinations: [] },
       { id: 'paging', alertDestinations: [] },
       { id: 'stark', alertDestinations: [] },
+      { id: 'umbrella', alertDestinations: [] },
     ]);
     const text = JSON.stringify(body);
     expect([text.includes(receiver.url), text.includes('a-test-signing-key')]).toEqual([false, false]);
@@ -939,7 +940,7 @@ describe('who may ask, and bad questions', () => {
     expect(await problems('site=acme&from=yesterday')).toEqual(['from: expected a day as YYYY-MM-DD (got "yesterday")']);
     expect(await problems('site=acme&from=2026-03-10&to=2026-03-01')).toEqual(['from: the period starts after it ends (to is 2026-03-01) (got "2026-03-10")']);
     expect(await problems('site=acme&from=2024-01-01&to=2026-01-01')).toEqual(['from: a view covers at most 366 days (got "2024-01-01")']);
-    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli, umbra, wayne, paging, stark (got "nope")']);
+    expect(await problems('site=nope')).toEqual(['site: unknown site; configured sites: acme, initech, globex, hooli, umbra, wayne, paging, stark, umbrella (got "nope")']);
     expect(await problems('site=acme&form=2026-01-01')).toEqual(['form: unknown key']);
     const listProblems = async (query: string) => (await api(`/api/dashboard/leads?site=acme&${query}`)).body.problems.map((problem: { path: string }) => problem.path);
     expect(await listProblems('temperature=hot,lukewarm')).toEqual(['temperature[1]']);
