@@ -11,6 +11,7 @@ import type { EventRow } from '../ingest/rows.ts';
 import { browserVisitorId } from '../ingest/wire.ts';
 import { localTable, quoteName, type ClusterTarget } from '../store/cluster-ddl.ts';
 import { queryRows as rows } from '../store/client.ts';
+import { rebuildVisitDays } from '../store/visit-days.ts';
 import { FRAMEWORKS, replayQualificationChange, type QualificationChange, type QualificationState } from '../../scoring/qualification.ts';
 
 /** A lead's id: `l_` and the start of the SHA-256 of its email, stable, and not the email itself. */
@@ -714,6 +715,7 @@ export async function deleteEvents(client: Pick<ClickHouseClient, 'command'>, si
   for (const table of ['events', 'identities']) {
     await deleteWhere(client, table, 'visitor_id IN {visitors:Array(String)} AND event_id IN {ids:Array(UUID)}', query_params, cluster);
   }
+  await rebuildVisitDays(client, site, query_params.visitors, (table, condition, params) => deleteWhere(client, table, condition, params, cluster));
 }
 
 /**
@@ -721,7 +723,7 @@ export async function deleteEvents(client: Pick<ClickHouseClient, 'command'>, si
  * history and alerts of their leads. Another person who shared a browser with them keeps what that browser did as
  * theirs. Synchronous mutations (on every replica of a cluster): when this resolves, the rows are gone.
  */
-export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'insert'>, site: string, person: Person, cluster?: ClusterTarget): Promise<void> {
+export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'insert' | 'query'>, site: string, person: Person, cluster?: ClusterTarget): Promise<void> {
   // No email in the deletions' text (THEIR_EMAIL_BY_LEAD_ID): browser ids and lead ids, as `erasures` keeps.
   const { emails, ...params } = personParams(site, person);
   const query_params = { ...params, email_leads: emails.map((email) => leadIdOf(email.trim().toLowerCase())) };
@@ -756,6 +758,11 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
   const deleteAll = async () => {
     for (const [table, condition] of deletions) await deleteWhere(client, table, condition, query_params, cluster);
   };
+  // The browsers whose visits lose events, for the dashboards' rollup: theirs, and those they gave their email on.
+  const gaveEmailOn = emails.length
+    ? await rows<{ visitor_id: string }>(client, `SELECT DISTINCT visitor_id FROM events WHERE site_id = {site:String} AND email != '' AND ${THEIR_EMAIL_BY_LEAD_ID}`, query_params)
+    : [];
+  const browsers = [...new Set([...person.visitorIds, ...gaveEmailOn.map((row) => row.visitor_id)])];
   await record(Date.now());
   await deleteAll();
   // An event of theirs received while the deletions ran (they were still browsing) was new to the first record, and a
@@ -763,6 +770,7 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
   // (An insert still on its way after this second pass is taken back by the collector that sent it: erasures.ts.)
   await record(Date.now());
   await deleteAll();
+  await rebuildVisitDays(client, site, browsers, (table, condition, params) => deleteWhere(client, table, condition, params, cluster));
 }
 
 /** Qualification rows of several leads, ordered by lead then time, as each lead's folded history. */

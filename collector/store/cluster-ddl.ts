@@ -147,8 +147,8 @@ const COLUMN_COMMANDS = new Set(['ADD COLUMN', 'DROP COLUMN', 'MODIFY COLUMN', '
 
 /**
  * One single-server statement → the statements that do the same on `target.cluster`, in the order to run them.
- * Knows CREATE TABLE with a MergeTree-family engine, ALTER TABLE, DROP TABLE, EXCHANGE TABLES and INSERT … SELECT
- * (which copies between tables, as a rebuild does); anything else throws a ClusterDdlError naming `source`, rather
+ * Knows CREATE TABLE with a MergeTree-family engine, ALTER TABLE, DROP TABLE, EXCHANGE TABLES, INSERT … SELECT
+ * (which copies between tables, as a rebuild does) and a materialized view that writes TO a table (a rollup); anything else throws a ClusterDdlError naming `source`, rather
  * than guessing.
  */
 export function clusterStatements(statement: string, target: ClusterTarget, { source, shard = true, shardingKeys = new Map() }: TransformOptions): string[] {
@@ -162,7 +162,8 @@ export function clusterStatements(statement: string, target: ClusterTarget, { so
   if (reader.accept('DROP', 'TABLE')) return dropTable(reader, target);
   if (reader.accept('EXCHANGE', 'TABLES')) return exchangeTables(reader, target, shardingKeys);
   if (reader.accept('INSERT', 'INTO')) return insertSelect(reader);
-  return fail('only CREATE TABLE, ALTER TABLE, DROP TABLE, EXCHANGE TABLES and INSERT … SELECT are supported (a view or a materialized view needs hand-written cluster DDL)');
+  if (reader.accept('CREATE', 'MATERIALIZED', 'VIEW')) return materializedView(reader, target, shardingKeys);
+  return fail('only CREATE TABLE, ALTER TABLE, DROP TABLE, EXCHANGE TABLES, INSERT … SELECT and CREATE MATERIALIZED VIEW … TO are supported (another view needs hand-written cluster DDL)');
 }
 
 function createTable(reader: Reader, target: ClusterTarget, shard: boolean, shardingKeys: Map<string, string>): string[] {
@@ -299,4 +300,34 @@ function insertSelect(reader: Reader): string[] {
   if (!isWord(select, 'SELECT')) reader.fail('expected INSERT INTO table SELECT … (a column list or SETTINGS are not supported)');
   const settings = "parallel_distributed_insert_select = 2, distributed_product_mode = 'local', insert_distributed_sync = 1";
   return [`INSERT INTO ${quoteName(table)} SETTINGS ${settings}\n${reader.sql.slice(select!.start).trim()}`];
+}
+
+/**
+ * A materialized view that keeps a rollup as rows land (`CREATE MATERIALIZED VIEW v TO rollup AS SELECT … FROM t …`):
+ * on a cluster, one on each node, from the local table the rows land in to the rollup's local table, so each shard
+ * rolls up its own rows. Both tables must be sharded tables that statements before it created; the SELECT reads one
+ * table, no subquery or join.
+ */
+function materializedView(reader: Reader, target: ClusterTarget, shardingKeys: Map<string, string>): string[] {
+  const ifNotExists = reader.accept('IF', 'NOT', 'EXISTS') ? 'IF NOT EXISTS ' : '';
+  const view = reader.tableName();
+  const sharded = (table: string) => (shardingKeys.has(table) ? localTable(table) : reader.fail(`no statement before this one creates ${table} as a sharded table`));
+  reader.expect('TO');
+  const into = sharded(reader.tableName());
+  reader.expect('AS');
+  const select = reader.peek();
+  if (!isWord(select, 'SELECT')) reader.fail('expected TO table AS SELECT …');
+  const { tokens } = reader;
+  const depth = select!.depth;
+  const reads = tokens.flatMap((token, i) => (i > reader.at && token.depth === depth && (isWord(token, 'FROM') || isWord(token, 'JOIN')) ? [i] : []));
+  if (reads.length !== 1 || !isWord(tokens[reads[0]!], 'FROM')) reader.fail('the SELECT of a materialized view must read one table (one FROM, no JOIN)');
+  reader.at = reads[0]! + 1;
+  const source = sharded(reader.tableName());
+  if (reader.peek()?.text === '(' || tokens.some((token, i) => i > reader.at && isWord(token, 'SELECT'))) reader.fail('a subquery in a materialized view is not supported');
+  const on = `ON CLUSTER ${quoteName(target.cluster)}`;
+  const sql = reader.sql;
+  const fromName = tokens[reads[0]! + 1]!;
+  return [
+    `CREATE MATERIALIZED VIEW ${ifNotExists}${quoteName(view)} ${on} TO ${quoteName(into)} AS\n${sql.slice(select!.start, fromName.start)}${quoteName(source)}${sql.slice(fromName.end)}`.trimEnd(),
+  ];
 }

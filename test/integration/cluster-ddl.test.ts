@@ -84,7 +84,7 @@ describe('cluster DDL, run on a cluster of one node', () => {
     // Every Distributed table has its local table's columns, in its order.
     const columns = new Map((results.at(-1) as { table: string; columns: unknown }[]).map((row) => [row.table, row.columns]));
     const distributed = [...columns.keys()].filter((table) => columns.has(`${table}_local`));
-    expect(distributed.sort()).toEqual(['alert_outbox', 'erasures', 'events', 'identities', 'lead_qualifications', 'lead_scores']);
+    expect(distributed.sort()).toEqual(['alert_outbox', 'erasures', 'events', 'identities', 'lead_qualifications', 'lead_scores', 'visit_days']);
     for (const table of distributed) expect(columns.get(table), table).toEqual(columns.get(`${table}_local`));
   }, 60_000);
 });

@@ -281,6 +281,11 @@ describe('exporting a person', () => {
 describe('erasing a person', () => {
   it('erases from a shared computer their visits, and leaves the next user’s whole', async () => {
     const { laptop, shared, ada, bob, adaId, bobId } = await sharedComputer();
+    // The visits the dashboards count (the rollup visit_days, a row per visit and day): each browser's, by event.
+    const visitsOf = (table: string) =>
+      rows(`SELECT DISTINCT visitor_id, session_id FROM ${table} WHERE visitor_id IN ({laptop:String}, {shared:String}) ORDER BY visitor_id, session_id`, { laptop, shared });
+    expect(await visitsOf('visit_days')).toEqual(await visitsOf('events'));
+    expect(await visitsOf('visit_days')).toHaveLength(3);
     const bobBefore = await getJson(server, `/api/leads/${bobId}?site=acme`);
     const bobScores = await count(`lead_scores WHERE lead_id = {id:String}`, { id: bobId });
     expect(bobScores).toBeGreaterThan(0);
@@ -321,6 +326,9 @@ describe('erasing a person', () => {
       { type: 'form', email: bob, path: '/contact' },
       { type: 'pageview', email: '', path: '/careers/apply' },
     ]);
+    // The dashboards no longer count her laptop or her visit of the shared computer: Bob's visit alone is left.
+    expect(await visitsOf('visit_days')).toEqual(await visitsOf('events'));
+    expect(await visitsOf('visit_days')).toEqual([{ visitor_id: shared, session_id: expect.any(String) }]);
     // A CRM's sync reading her again learns she was erased, to erase her copy too (QA: "no such lead" told it nothing).
     for (const path of [`/api/leads/${adaId}`, `/api/leads/${adaId}/qualification`]) {
       expect(await getJson(server, `${path}?site=acme`), path).toMatchObject({ status: 404, body: { code: 'already_erased', erasedAt: again.body.erasedAt } });
@@ -517,8 +525,11 @@ describe('erasing a person', () => {
 
     expect(await count(`events WHERE visitor_id IN {visitors:Array(String)}`, { visitors: [laptop, tablet] })).toBe(0);
     expect(await count(`identities WHERE email = {ada:String}`, { ada })).toBe(0);
+    // Nor do the dashboards count her visits, which that insert's rollup rows named.
+    expect(await count(`visit_days WHERE visitor_id IN {visitors:Array(String)}`, { visitors: [laptop, tablet] })).toBe(0);
     // The rest of that insert stays.
     expect(await count(`events WHERE visitor_id = {visitor:String}`, { visitor: stranger })).toBe(2);
+    expect(await count(`visit_days WHERE visitor_id = {visitor:String}`, { visitor: stranger })).toBeGreaterThan(0);
     await drained(server);
     expect((await getJson(server, `/api/leads/${adaId}?site=acme`)).status).toBe(404);
     expect((await getJson(server, `/api/leads?site=acme&visitor=${tablet}`)).body.leads).toEqual([]);

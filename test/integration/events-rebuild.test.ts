@@ -54,11 +54,13 @@ describe('the events table rebuilt with finer granules (migration 008)', () => {
     expect(await eventsTable()).toContain('index_granularity = 256');
     expect(await eventsTables()).toEqual([{ name: 'events' }]);
     // The rebuilt table has no TTL until the start's retention step puts it back; nor have the identity map, which
-    // migration 013 rebuilds (and whose rows 016 dates by when their person was last seen), and the stored scores (017).
+    // migration 013 rebuilds (and whose rows 016 dates by when their person was last seen), the stored scores (017) and
+    // the dashboards' rollup, which 019 makes.
     expect(await applyRetention(client, 400)).toEqual([
       'ALTER TABLE events MODIFY TTL toDateTime(ts) + INTERVAL 400 DAY',
       'ALTER TABLE identities MODIFY TTL toDateTime(last_seen) + INTERVAL 400 DAY',
       'ALTER TABLE lead_scores MODIFY TTL toDateTime(last_seen) + INTERVAL 400 DAY',
+      'ALTER TABLE visit_days MODIFY TTL toDateTime(day) + INTERVAL 400 DAY',
     ]);
 
     // A crash between the exchange and the drop: the old table is still there, and the ledger never heard of 008.

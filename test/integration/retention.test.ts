@@ -60,6 +60,10 @@ describe('storage.retentionDays', () => {
     const recent = await eventsFrom(29);
     await client.command({ query: 'OPTIMIZE TABLE events FINAL' });
     expect({ old: await stored(old), recent: await stored(recent) }).toEqual({ old: 0, recent: 5 });
+    // The dashboards' rollup of their visits goes with them: the visit of 40 days ago, not that of 29.
+    await client.command({ query: 'OPTIMIZE TABLE visit_days FINAL' });
+    const visits = await client.query({ query: 'SELECT visitor_id FROM visit_days WHERE visitor_id IN {visitors:Array(String)}', query_params: { visitors: [old, recent] }, format: 'JSONEachRow' });
+    expect(await visits.json()).toEqual([{ visitor_id: recent }]);
   });
 
   it('forgets the person with the events: identity rows, stored scores of leads last seen and alerts made before the retention', async () => {
@@ -188,6 +192,7 @@ describe('storage.retentionDays', () => {
       'ALTER TABLE identities REMOVE TTL',
       'ALTER TABLE lead_scores REMOVE TTL',
       'ALTER TABLE alert_outbox REMOVE TTL',
+      'ALTER TABLE visit_days REMOVE TTL',
     ]);
     expect(await applyRetention(client, undefined)).toEqual([]);
     const old = await eventsFrom(400);

@@ -36,7 +36,7 @@ describe('cluster DDL from the single-server migration files', () => {
         const statements = clusterStatements(statement, target, { source: `${migration.name}.sql`, shardingKeys });
         expect(statements.length, `${migration.name}: ${statement}`).toBeGreaterThan(0);
         for (const out of statements) {
-          expect(out).toMatch(/^((CREATE|ALTER|DROP) TABLE (IF (NOT )?EXISTS )?\w+ ON CLUSTER hearth\b|EXCHANGE TABLES \w+_local AND \w+_local ON CLUSTER hearth$|CREATE OR REPLACE TABLE \w+ ON CLUSTER hearth AS \w+_local\nENGINE = Distributed\(|INSERT INTO \w+ SETTINGS parallel_distributed_insert_select = 2,)/);
+          expect(out).toMatch(/^((CREATE|ALTER|DROP) TABLE (IF (NOT )?EXISTS )?\w+ ON CLUSTER hearth\b|CREATE MATERIALIZED VIEW IF NOT EXISTS \w+ ON CLUSTER hearth TO \w+_local AS\n|EXCHANGE TABLES \w+_local AND \w+_local ON CLUSTER hearth$|CREATE OR REPLACE TABLE \w+ ON CLUSTER hearth AS \w+_local\nENGINE = Distributed\(|INSERT INTO \w+ SETTINGS parallel_distributed_insert_select = 2,)/);
         }
         // Whatever a file creates or alters, the replicated local table changes before the Distributed one; a drop
         // takes the Distributed one first.
@@ -84,6 +84,26 @@ describe('cluster DDL from the single-server migration files', () => {
     expect(transform("ALTER TABLE events DELETE WHERE email = 'a@b.c'")).toEqual(["ALTER TABLE events_local ON CLUSTER hearth DELETE WHERE email = 'a@b.c'"]);
   });
 
+  it('keeps the dashboards\' rollup (migration 019) on each node, from the events its shard stores to its own rows', () => {
+    const shardingKeys = new Map<string, string>();
+    const statements = readMigrations().flatMap((migration) => migration.statements.map((statement) => [migration.name, statement] as const));
+    const out = statements.map(([name, statement]) => clusterStatements(statement, target, { source: `${name}.sql`, shardingKeys }));
+    const view = out.flat().find((statement) => statement.startsWith('CREATE MATERIALIZED VIEW'))!;
+    expect(view).toMatch(/^CREATE MATERIALIZED VIEW IF NOT EXISTS visit_days_of_events ON CLUSTER hearth TO visit_days_local AS\nSELECT site_id, toDate\(ts\) AS day, [^]*\nFROM events_local\nGROUP BY site_id, day, visitor_id, session_id, is_bot, device, browser, os$/);
+    // Only the table names change: the rows' expressions are as the file writes them.
+    expect(view.replace('visit_days_local', 'visit_days').replace('events_local', 'events').replace(' ON CLUSTER hearth', '')).toBe(statements.find(([, statement]) => statement.startsWith('CREATE MATERIALIZED VIEW'))![1]);
+  });
+
+  it('refuses a materialized view it cannot place on each node: a table no statement made, a join, a subquery', () => {
+    const shardingKeys = new Map([['events', 'cityHash64(site_id, visitor_id)'], ['rollup', 'cityHash64(site_id)']]);
+    const view = (select: string, into = 'rollup') => () => clusterStatements(`CREATE MATERIALIZED VIEW v TO ${into} AS ${select}`, target, { source: '020_test.sql', shardingKeys });
+    expect(view('SELECT site_id FROM events', 'elsewhere')).toThrow('020_test.sql: cannot turn this statement into cluster DDL: no statement before this one creates elsewhere as a sharded table');
+    expect(view('SELECT site_id FROM elsewhere')).toThrow('no statement before this one creates elsewhere as a sharded table');
+    expect(view('SELECT e.site_id FROM events AS e JOIN rollup AS r ON e.site_id = r.site_id')).toThrow('must read one table (one FROM, no JOIN)');
+    expect(view('SELECT site_id FROM events WHERE visitor_id IN (SELECT visitor_id FROM rollup)')).toThrow('a subquery in a materialized view is not supported');
+    expect(view('SELECT site_id FROM events')()).toEqual(['CREATE MATERIALIZED VIEW v ON CLUSTER hearth TO rollup_local AS\nSELECT site_id FROM events_local']);
+  });
+
   it('drops the Distributed table before the local one', () => {
     expect(transform('DROP TABLE IF EXISTS old_rollup')).toEqual([
       'DROP TABLE IF EXISTS old_rollup ON CLUSTER hearth SYNC',
@@ -125,7 +145,9 @@ describe('cluster DDL from the single-server migration files', () => {
   });
 
   it.each([
-    ['CREATE MATERIALIZED VIEW mv TO pages AS SELECT site_id FROM events', 'only CREATE TABLE, ALTER TABLE, DROP TABLE, EXCHANGE TABLES and INSERT … SELECT'],
+    ['CREATE VIEW pages AS SELECT site_id FROM events', 'only CREATE TABLE, ALTER TABLE, DROP TABLE, EXCHANGE TABLES, INSERT … SELECT and CREATE MATERIALIZED VIEW … TO'],
+    ['CREATE MATERIALIZED VIEW mv TO pages AS SELECT site_id FROM events', 'no statement before this one creates pages as a sharded table'],
+    ['CREATE MATERIALIZED VIEW mv ENGINE = MergeTree ORDER BY site_id AS SELECT site_id FROM events', 'expected TO'],
     ['INSERT INTO events (site_id) VALUES (1)', 'expected INSERT INTO table SELECT …'],
     ['INSERT INTO events SETTINGS async_insert = 1 SELECT * FROM old', 'expected INSERT INTO table SELECT …'],
     ['EXCHANGE TABLES events AND other.events', 'qualified with a database'],

@@ -8,6 +8,11 @@ function recorder() {
   const inserted: Record<string, unknown>[] = [];
   const client = {
     command: async ({ query }: { query: string }) => void statements.push(query.replace(/\s+/g, ' ')),
+    // The browsers the person gave their email on, besides their own: none here.
+    query: async ({ query }: { query: string }) => {
+      statements.push(query.replace(/\s+/g, ' ').split(' WHERE ')[0]!);
+      return { json: async () => [] };
+    },
     insert: async ({ table, values }: { table: string; values: Record<string, unknown>[] }) => {
       statements.push(`INSERT INTO ${table}`);
       inserted.push(...values);
@@ -33,8 +38,15 @@ describe('erasing a person', () => {
     const before = Date.now();
     await eraseLead(client, 'acme', lead);
     const pass = ['INSERT INTO erasures', 'ALTER TABLE events', 'ALTER TABLE identities', 'ALTER TABLE lead_scores', 'ALTER TABLE lead_qualifications', 'ALTER TABLE alert_outbox'];
-    // Twice: what they did while the first deletions ran is recorded as theirs and deleted too.
-    expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([...pass, ...pass]);
+    // Twice: what they did while the first deletions ran is recorded as theirs and deleted too. The browsers they gave
+    // their email on are found first; then their browsers' visits the dashboards count are made again from what is left.
+    expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([
+      'SELECT DISTINCT visitor_id FROM events',
+      ...pass,
+      ...pass,
+      'ALTER TABLE visit_days',
+      expect.stringMatching(/^INSERT INTO visit_days SELECT \* FROM \(SELECT site_id, toDate\(ts\) AS day, .* FROM events GROUP BY .*\) WHERE site_id = \{site:String\} AND visitor_id IN \{browsers:Array\(String\)\}$/),
+    ]);
     expect(statements.filter((statement) => statement.startsWith('ALTER')).every((statement) => statement.includes('site_id = {site:String}'))).toBe(true);
     // What keeps events still on their way out (ingest/erasures.ts), of those received before the erasure: any of
     // their email's and their browsers', and on the shared browser their visits'.
@@ -62,7 +74,13 @@ describe('erasing a person', () => {
       'ALTER TABLE lead_qualifications_local ON CLUSTER `hearth-prod`',
       'ALTER TABLE alert_outbox_local ON CLUSTER `hearth-prod`',
     ];
-    expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([...pass, ...pass]);
+    expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([
+      'SELECT DISTINCT visitor_id FROM events',
+      ...pass,
+      ...pass,
+      'ALTER TABLE visit_days_local ON CLUSTER `hearth-prod`',
+      expect.stringMatching(/^INSERT INTO visit_days SELECT /),
+    ]);
   });
 
   it('takes back what an insert stored behind the erasure with the same mutations, by event, ON CLUSTER on a cluster', async () => {
@@ -73,7 +91,13 @@ describe('erasing a person', () => {
     ];
     await deleteEvents(client, 'acme', stored, { cluster: 'hearth-prod', database: 'hearth' });
     const where = 'DELETE WHERE site_id = {site:String} AND visitor_id IN {visitors:Array(String)} AND event_id IN {ids:Array(UUID)}';
-    expect(statements).toEqual([`ALTER TABLE events_local ON CLUSTER \`hearth-prod\` ${where}`, `ALTER TABLE identities_local ON CLUSTER \`hearth-prod\` ${where}`]);
+    expect(statements).toEqual([
+      `ALTER TABLE events_local ON CLUSTER \`hearth-prod\` ${where}`,
+      `ALTER TABLE identities_local ON CLUSTER \`hearth-prod\` ${where}`,
+      // The visits the dashboards count, of the browser, made again from its events that are left.
+      'ALTER TABLE visit_days_local ON CLUSTER `hearth-prod` DELETE WHERE site_id = {site:String} AND visitor_id IN {browsers:Array(String)}',
+      expect.stringMatching(/^INSERT INTO visit_days SELECT \* FROM \(SELECT .* FROM events GROUP BY .*\) WHERE site_id = \{site:String\} AND visitor_id IN \{browsers:Array\(String\)\}$/),
+    ]);
   });
 
   it('erases an anonymous visitor by its browser alone: no email of its own picks the other browsers’ anonymous rows', async () => {
