@@ -349,26 +349,21 @@ export function createScorer({ config, client, log, drained, onAlerts, dashboard
     if (pass.count === 0) {
       // Timed from its first step: passes run a site at a time, and one asked for with others waited for them.
       pass.startedAt = performance.now();
-      // Counted once per pass, so that the slices of a pass resumed after an erasure or a failure stay the same.
+      // Counted once per pass, so that the slices of a pass resumed after an erasure or a failure stay the same. With
+      // them, the rules of the latest stored score: other rules than this collector's (a config changed since) are
+      // said as the pass starts, since until it ends the lists and figures may mix scores of both. (A pass writes only
+      // the scores that change: after a change of rules that changes none, the next start may say it again.)
       const result = await client.query({
-        query: 'SELECT uniq(visitor_id) AS visitors, count() AS events FROM events WHERE site_id = {site:String}',
+        query: `SELECT uniq(visitor_id) AS visitors, count() AS events,
+                  (SELECT argMax(rules_hash, scored_at) FROM lead_scores WHERE site_id = {site:String}) AS hash
+                FROM events WHERE site_id = {site:String}`,
         query_params: { site: site.id },
         clickhouse_settings: querySettings,
         format: 'JSONEachRow',
       });
-      const [{ visitors, events } = { visitors: 0, events: 0 }] = await result.json<{ visitors: number; events: number }>();
+      const [{ visitors, events, hash } = { visitors: 0, events: 0, hash: '' }] = await result.json<{ visitors: number; events: number; hash: string }>();
       pass.count = pass.left = Math.max(1, Math.ceil(Number(visitors) / sliceLeads), Math.ceil(Number(events) / sliceEvents));
       pass.again = false;
-      // The rules of the latest stored score: other rules than this collector's (a config changed since) are said as the
-      // pass starts, since until it ends the lists and figures may mix scores of both. (A pass writes only the scores
-      // that change: after a change of rules that changes none, the next start may say it again.)
-      const latest = await client.query({
-        query: 'SELECT argMax(rules_hash, scored_at) AS hash FROM lead_scores WHERE site_id = {site:String}',
-        query_params: { site: site.id },
-        clickhouse_settings: querySettings,
-        format: 'JSONEachRow',
-      });
-      const [{ hash } = { hash: '' }] = await latest.json<{ hash: string }>();
       pass.rulesBefore = hash && hash !== hashes.get(siteId) ? hash : undefined;
       return;
     }

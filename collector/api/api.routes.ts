@@ -159,13 +159,16 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { config, c
     if (live && !query.visitor && siteScoringsAtOnce.full) return busy();
     if (live) {
       const scoring = () => scoreSite(client, site, query.visitor ? [query.visitor] : undefined, { countBots: query.bots === 'include' });
-      // A client that gives up while its list waits leaves its turn: no one would read it.
-      const gone = new AbortController();
-      reply.raw.once('close', () => reply.raw.writableFinished || gone.abort(new Error('the client left')));
-      const computed = await (query.visitor ? scoring() : siteScoringsAtOnce.run(scoring, gone.signal)).catch((err: unknown) => {
-        if (gone.signal.aborted) return undefined;
-        throw err;
-      });
+      // A whole site's waits its turn; a client that gives up meanwhile leaves it: no one would read it.
+      const inTurn = () => {
+        const gone = new AbortController();
+        reply.raw.once('close', () => reply.raw.writableFinished || gone.abort(new Error('the client left')));
+        return siteScoringsAtOnce.run(scoring, gone.signal).catch((err: unknown) => {
+          if (gone.signal.aborted) return undefined;
+          throw err;
+        });
+      };
+      const computed = await (query.visitor ? scoring() : inTurn());
       // Answered all the same (no one reads it), as a handler must.
       if (!computed) return busy();
       const scores = computed.filter(

@@ -62,6 +62,9 @@ const OTHER_AUTOFILL: ReadonlySet<string> = new Set([
   'language', 'impp', 'tel-country-code', 'tel-area-code', 'tel-local', 'tel-local-prefix', 'tel-local-suffix', 'tel-extension',
 ]);
 
+/** The tokens, for a cut descriptor's prefix. */
+const [AUTOFILL_TOKENS, OTHER_AUTOFILL_TOKENS] = [[...AUTOFILL.keys()], [...OTHER_AUTOFILL]];
+
 /**
  * What the autocomplete token a descriptor ends with says: Hearth's key, `null` for a token of something else, or
  * undefined (no token, or one that says nothing here). A descriptor the snippet cut may end in part of a token: it
@@ -71,8 +74,8 @@ const OTHER_AUTOFILL: ReadonlySet<string> = new Set([
 function autofillOf(token: string, cut: boolean): string | null | undefined {
   if (!cut) return AUTOFILL.get(token) ?? (OTHER_AUTOFILL.has(token) ? null : undefined);
   if (token.length < 3) return undefined;
-  const known = [...AUTOFILL.keys()].filter((name) => name.startsWith(token)).map((name) => AUTOFILL.get(name)!);
-  const other = [...OTHER_AUTOFILL].some((name) => name.startsWith(token));
+  const known = AUTOFILL_TOKENS.filter((name) => name.startsWith(token)).map((name) => AUTOFILL.get(name)!);
+  const other = OTHER_AUTOFILL_TOKENS.some((name) => name.startsWith(token));
   if (known.length === 0) return other ? null : undefined;
   return !other && known.every((key) => key === known[0]) ? known[0] : undefined;
 }
