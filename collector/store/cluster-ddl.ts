@@ -148,8 +148,8 @@ const COLUMN_COMMANDS = new Set(['ADD COLUMN', 'DROP COLUMN', 'MODIFY COLUMN', '
 /**
  * One single-server statement → the statements that do the same on `target.cluster`, in the order to run them.
  * Knows CREATE TABLE with a MergeTree-family engine, ALTER TABLE, DROP TABLE, EXCHANGE TABLES, INSERT … SELECT
- * (which copies between tables, as a rebuild does) and a materialized view that writes TO a table (a rollup); anything else throws a ClusterDdlError naming `source`, rather
- * than guessing.
+ * (which copies between tables, as a rebuild does) and a materialized view that writes TO a table (a rollup); anything
+ * else throws a ClusterDdlError naming `source`, rather than guessing.
  */
 export function clusterStatements(statement: string, target: ClusterTarget, { source, shard = true, shardingKeys = new Map() }: TransformOptions): string[] {
   const fail = (reason: string): never => {

@@ -4,14 +4,16 @@ import { readMigrations } from './migrate.ts';
 const MIGRATION = '019_visit_days';
 const VIEW = /^CREATE MATERIALIZED VIEW IF NOT EXISTS visit_days_of_events TO visit_days AS\s+(SELECT [\s\S]+)$/;
 
+let select: string | undefined;
+
 /** The SELECT by which migration 019's materialized view makes visit_days rows of events, as the file writes it. */
 export function visitDaysSelect(): string {
-  const statements = readMigrations().find((migration) => migration.name === MIGRATION)?.statements ?? [];
-  for (const statement of statements) {
-    const select = VIEW.exec(statement)?.[1];
-    if (select) return select;
-  }
-  throw new Error(`${MIGRATION}.sql holds no materialized view of visit_days`);
+  select ??= readMigrations()
+    .find((migration) => migration.name === MIGRATION)
+    ?.statements.map((statement) => VIEW.exec(statement)?.[1])
+    .find((found) => found !== undefined);
+  if (select === undefined) throw new Error(`${MIGRATION}.sql holds no materialized view of visit_days`);
+  return select;
 }
 
 /**
