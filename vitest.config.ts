@@ -12,9 +12,10 @@ import { defineConfig } from 'vitest/config';
  * over HTTP itself (startOverClickHouseHttp), and a shutdown's order and bounds (40 and 32 s a run on a busy machine);
  * the lead page's reads (111 s over HTTP on a busy machine), whose statements and formats the stored scores', lists'
  * and dashboards' files read over HTTP alike, and erasures (78 s), of which the scorer's rounds' file runs one over HTTP
- * during a full pass. Run once, they keep CI within its 20 minutes.
+ * during a full pass; alert delivery's senders and retries (27 s), whose outbox statements the alert path's file runs
+ * over HTTP from a beacon to a webhook. Run once, they keep CI within its 20 minutes.
  */
-const SAME_OVER_HTTP = ['readiness-unwritable-log', 'readiness-full-disk', 'collect-encoding', 'collect-real-pages', 'user-agent', 'rate-limits', 'auth', 'scorer-rounds', 'shutdown', 'lead-api', 'erase'];
+const SAME_OVER_HTTP = ['readiness-unwritable-log', 'readiness-full-disk', 'collect-encoding', 'collect-real-pages', 'user-agent', 'rate-limits', 'auth', 'scorer-rounds', 'shutdown', 'lead-api', 'erase', 'alert-delivery'];
 function switchedIntegrationFiles(): string[] {
   const all = readdirSync('test/integration').filter((name) => name.endsWith('.test.ts') && !SAME_OVER_HTTP.includes(name.replace(/\.test\.ts$/, '')));
   return all.filter((name) => /\b(startTestServer|openTestStore)\(/.test(readFileSync(`test/integration/${name}`, 'utf8'))).map((name) => `test/integration/${name}`);
