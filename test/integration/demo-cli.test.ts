@@ -22,8 +22,9 @@ describe('hearth demo', () => {
       const response = await fetch(`${hearth.url}/api/leads?site=demo&limit=1000`, { headers: { authorization: `Bearer ${hearth.token}` } });
       const body = (await response.json()) as { leads: { kind: string }[] };
       expect(body.leads.filter((lead) => lead.kind === 'lead').length).toBe(Number(leads));
-      // The start's full rescoring, begun before the server's logger existed, is in the log from its first line.
-      await expect.poll(() => hearth.output()).toContain('rescored every lead and visitor of site \\"demo\\"');
+      // The start's full rescoring, begun before the server's logger existed, is in the log from its first line (it may
+      // take seconds on a busy machine).
+      await expect.poll(() => hearth.output(), { timeout: 20_000 }).toContain('rescored every lead and visitor of site \\"demo\\"');
       const lines = hearth.output().split('\n').filter((line) => line.includes('every lead and visitor of site'));
       expect(lines.map((line) => JSON.parse(line).msg.replace(/\(.*$/, ''))).toEqual(['rescoring every lead and visitor of site "demo"', 'rescored every lead and visitor of site "demo" ']);
     } finally {
