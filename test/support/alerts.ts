@@ -8,7 +8,7 @@ import { migrate } from '../../collector/store/migrate.ts';
 import type { Alert } from '../../scoring/alerts/alert.ts';
 import type { Delivery } from '../../scoring/alerts/outbox.ts';
 import { spawnClickHouseHttp } from './clickhouse-http-process.ts';
-import { freshDataDir, processDataDir } from './data-dir.ts';
+import { migratedEngineDir, processDataDir } from './data-dir.ts';
 
 /** A buying-signal alert as the evaluator makes it; override any field, and any of the lead's. */
 export function sampleAlert(overrides: Partial<Omit<Alert, 'lead'>> & { lead?: Partial<Alert['lead']> } = {}): Alert {
@@ -277,11 +277,11 @@ function decodeQuotedPrintable(text: string): string {
  */
 export async function openTestStore(): Promise<{ client: ClickHouseClient; close(): Promise<void> }> {
   if ((process.env.HEARTH_TEST_CLICKHOUSE || 'embedded') === 'embedded') {
-    const client = createStoreClient({ dataDir: processDataDir() });
+    const client = createStoreClient({ dataDir: processDataDir({ migrated: true }) });
     await migrate(client);
     return { client, close: () => client.close() };
   }
-  const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
+  const clickhouse = await spawnClickHouseHttp({ dataDir: migratedEngineDir() });
   const client = createStoreClient({ dataDir: processDataDir(), url: clickhouse.url });
   await migrate(client);
   return {

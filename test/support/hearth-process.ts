@@ -16,7 +16,7 @@ export interface HearthProcess {
 
 /** Runs `hearth start` as a user would (the built CLI, a config file) on a free port; resolves once it prints its URL. */
 export async function startHearthProcess(args: string[], env: Record<string, string> = {}): Promise<HearthProcess> {
-  const dataDir = env.HEARTH_DATA_DIR ?? freshDataDir();
+  const dataDir = env.HEARTH_DATA_DIR ?? freshDataDir({ migrated: true });
   const token = env.HEARTH_ADMIN_TOKEN ?? 'e2e-admin-token';
   const child = spawnHearth(['start', '--port', '0', ...args], { LOG_LEVEL: 'warn', ...env, HEARTH_DATA_DIR: dataDir, HEARTH_ADMIN_TOKEN: token });
   let ended = false;

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { parseConfig } from '../../collector/config/load.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../collector/server.ts';
 import { spawnClickHouseHttp } from './clickhouse-http-process.ts';
-import { freshDataDir, processDataDir } from './data-dir.ts';
+import { freshDataDir, migratedEngineDir, processDataDir } from './data-dir.ts';
 
 export const TEST_TOKEN = 'test-admin-token';
 export const SITE_ORIGIN = 'https://www.acme.test';
@@ -29,9 +29,9 @@ export async function startTestServer(configOverrides: Record<string, unknown> =
     'test config',
   );
   const transport = process.env.HEARTH_TEST_CLICKHOUSE || 'embedded';
-  if (transport === 'embedded') return startServer({ config, store: { dataDir: processDataDir() }, adminToken: TEST_TOKEN });
+  if (transport === 'embedded') return startServer({ config, store: { dataDir: processDataDir({ migrated: true }) }, adminToken: TEST_TOKEN });
   if (transport !== 'http') throw new Error(`HEARTH_TEST_CLICKHOUSE must be "embedded" or "http" (got ${JSON.stringify(transport)})`);
-  const clickhouse = await spawnClickHouseHttp({ dataDir: freshDataDir() });
+  const clickhouse = await spawnClickHouseHttp({ dataDir: migratedEngineDir() });
   try {
     const server = await startServer({ config, store: { dataDir: processDataDir(), url: clickhouse.url }, adminToken: TEST_TOKEN });
     return {
