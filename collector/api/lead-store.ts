@@ -758,9 +758,10 @@ export async function eraseLead(client: Pick<ClickHouseClient, 'command' | 'inse
   const deleteAll = async () => {
     for (const [table, condition] of deletions) await deleteWhere(client, table, condition, query_params, cluster);
   };
-  // The browsers whose visits lose events, for the dashboards' rollup: theirs, and those they gave their email on.
+  // The browsers whose visits lose events, for the dashboards' rollup: theirs, and those they gave their email on,
+  // which the identity map holds (a row per event that gave an email, by browser: a sliver of the events).
   const gaveEmailOn = emails.length
-    ? await rows<{ visitor_id: string }>(client, `SELECT DISTINCT visitor_id FROM events WHERE site_id = {site:String} AND email != '' AND ${THEIR_EMAIL_BY_LEAD_ID}`, query_params)
+    ? await rows<{ visitor_id: string }>(client, `SELECT DISTINCT visitor_id FROM identities WHERE site_id = {site:String} AND ${THEIR_EMAIL_BY_LEAD_ID}`, query_params)
     : [];
   const browsers = [...new Set([...person.visitorIds, ...gaveEmailOn.map((row) => row.visitor_id)])];
   await record(Date.now());
