@@ -107,7 +107,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
   });
 
   const openPage = (viewport?: { width: number; height: number }) => openTab(browser, viewport);
-  const logIn = (page: Page, name: keyof typeof USERS) => logInAs(page, server.url, USERS[name]);
+  const logIn = (page: Page, name: keyof typeof USERS, to?: string) => logInAs(page, server.url, USERS[name], to);
   const rows = (page: Page) => page.locator('table.alerts-table tbody tr');
   const rowOf = (page: Page, name: string) => rows(page).filter({ has: page.getByRole('rowheader', { name: new RegExp(`^${name}`) }) });
   const hasFocus = (locator: Locator) => locator.evaluate((element) => element === document.activeElement);
@@ -226,8 +226,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
 
   it('says in words why a dead letter was not sent again: retried meanwhile, or its lead erased', async () => {
     const { page, problems } = await openPage();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/alerts?site=acme&status=dead`);
+    await logIn(page, 'sam', '/dashboard/alerts?site=acme&status=dead');
     const mary = rowOf(page, lead.mary);
     const charles = rowOf(page, lead.charles);
     await charles.waitFor();
@@ -265,8 +264,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     const before = await countsNow();
     const deadLetters = (count: number) => `${count} dead letter${count === 1 ? '' : 's'}`;
     const { page, problems } = await openPage();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/alerts?site=acme&status=dead`);
+    await logIn(page, 'sam', '/dashboard/alerts?site=acme&status=dead');
     const options = () => page.getByRole('combobox', { name: 'Status' }).locator('option').allInnerTexts();
     const emmysRow = rowOf(page, emmy.lead.name!);
     await emmysRow.waitFor();
@@ -305,8 +303,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
 
   it('fits a phone, and says what is empty on a site that sends no alerts', async () => {
     const { page, problems } = await openPage({ width: 360, height: 800 });
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/alerts?site=acme`);
+    await logIn(page, 'sam', '/dashboard/alerts?site=acme');
     await rows(page).first().waitFor();
     // Neither the page nor the table scrolls sideways: when, lead and its signal, and the status with its Retry (671
     // pixels of table in 353 showed when and lead alone, found by a QA pass on phones).
@@ -338,8 +335,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
 
   it('leaves the old site\'s account, page and list page behind when the site changes, and keeps the rest', async () => {
     const { page, problems } = await openPage();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=warm&account=initech.test&content=page:/pricing&from=2026-11-01&to=2026-11-30&offset=50`);
+    await logIn(page, 'sam', '/dashboard/leads?site=acme&temperature=warm&account=initech.test&content=page:/pricing&from=2026-11-01&to=2026-11-30&offset=50');
     await page.getByRole('combobox', { name: 'Site' }).selectOption('globex');
     await expect.poll(() => Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ site: 'globex', temperature: 'warm', from: '2026-11-01', to: '2026-11-30' });
     // An empty temperature of the accounts is said as such, not as no account at all.
@@ -362,8 +358,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     await writeDeliveries(server.client, history);
     const newestFirst = history.map((delivery) => delivery.alert.lead.name).reverse();
     const { page, problems } = await openPage();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/alerts?site=initech`);
+    await logIn(page, 'sam', '/dashboard/alerts?site=initech');
 
     await expect.poll(() => rowNames(page)).toEqual(newestFirst.slice(0, 100));
     await expect.poll(() => countLine(page)).toBe('100 of 150 alerts');
@@ -406,8 +401,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     // The page's timers on a clock the test moves (its time flowing as the real one's meanwhile): a look every 30 s is
     // seen at once, where the real clock made the test wait a minute.
     await page.clock.install();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/alerts?site=initech`);
+    await logIn(page, 'sam', '/dashboard/alerts?site=initech');
     await rows(page).first().waitFor();
     const before = await rowNames(page);
     expect(await page.locator('.new-alerts button').count()).toBe(0);
@@ -490,8 +484,7 @@ describe.runIf(browserTestsEnabled())('the alerts page in Chromium', () => {
     // The Slack channel still deleted: sent again, the alert is a dead letter again.
     const dead = await deadLetterOf('Sophie Germain');
     const { page, problems } = await openPage();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/alerts?site=acme&status=dead`);
+    await logIn(page, 'sam', '/dashboard/alerts?site=acme&status=dead');
     const row = rowOf(page, dead.lead.name!);
     await row.getByRole('button', { name: /^Retry/ }).focus();
     await page.keyboard.press('Enter');

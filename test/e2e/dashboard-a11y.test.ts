@@ -77,7 +77,7 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
   });
 
   const openPage = (viewport?: { width: number; height: number }) => openTab(browser, viewport);
-  const logIn = (page: Page) => logInAs(page, server.url, USERS.root);
+  const logIn = (page: Page, to?: string) => logInAs(page, server.url, USERS.root, to);
   const leadPage = () => `${server.url}/dashboard/leads/${encodeURIComponent(lead)}?site=acme`;
   const here = (page: Page) => {
     const url = new URL(page.url());
@@ -156,8 +156,7 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
 
   it('says in a status line that a list is empty, and in an alert that figures could not load', async () => {
     const { page } = await openPage();
-    await logIn(page);
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    await logIn(page, '/dashboard/leads?site=acme&temperature=all');
     await page.getByRole('status').filter({ hasText: /leads$/ }).waitFor();
     await page.getByRole('searchbox', { name: 'Search' }).fill('nobody-has-this-name');
     await page.keyboard.press('Enter');
@@ -219,8 +218,7 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
 
   it('moves the focus to the count line after "Go to the last page", not to the page\'s body', async () => {
     const { page, problems } = await openPage();
-    await logIn(page);
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&offset=5000`);
+    await logIn(page, '/dashboard/leads?site=acme&temperature=all&offset=5000');
     await page.getByRole('button', { name: 'Go to the last page' }).focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => here(page)).toBe('/dashboard/leads?site=acme&temperature=all');
@@ -319,8 +317,7 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
 
   it('titles a page that does not exist, and an address naming no site, as the other pages are titled', async () => {
     const { page } = await openPage();
-    await logIn(page);
-    await page.goto(`${server.url}/dashboard/nothing`);
+    await logIn(page, '/dashboard/nothing');
     await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
     await expect.poll(() => page.title()).toBe('Page not found · Hearth');
     await page.goto(`${server.url}/dashboard?site=nope`);
@@ -332,8 +329,7 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
 
   it("tells a user limited to some sites that another site's address is not one of theirs, not that Hearth has no such site", async () => {
     const { page, problems } = await openPage();
-    await logInAs(page, server.url, USERS.ana);
-    await page.goto(`${server.url}/dashboard?site=globex`);
+    await logInAs(page, server.url, USERS.ana, '/dashboard?site=globex');
     await page.getByRole('heading', { level: 1, name: 'No site “globex”' }).waitFor();
     expect(await page.getByRole('alert').innerText()).toBe(
       '“globex” is not one of the sites your account opens: an admin can give you access to it if Hearth has it, or the address was mistyped. Nothing of another site is shown in its place.',
@@ -378,8 +374,7 @@ describe.runIf(browserTestsEnabled())('the dashboards for keyboard, screen-reade
     }
     await drained(server);
     const { page, problems } = await openPage();
-    await logIn(page);
-    await page.goto(`${server.url}/dashboard?site=globex`);
+    await logIn(page, '/dashboard?site=globex');
     const rows = page.locator('table.sources tbody tr');
     await expect.poll(() => rows.count()).toBe(25);
     // The real source first, once, with its two visitors and leads.

@@ -85,8 +85,7 @@ describe.runIf(browserTestsEnabled())('leaving a dashboard page and coming back,
 
   it("asks before leaving a lead's qualification changed but not saved: by a link, Back, another site or a reload", async () => {
     const { page, problems } = await openPage(browser);
-    await logIn(page, server.url, sam);
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    await logIn(page, server.url, sam, '/dashboard/leads?site=acme&temperature=all');
     await page.locator('table.leads tbody th a').first().click();
     const budget = page.getByRole('checkbox', { name: /^Budget/ });
     await budget.waitFor();
@@ -135,8 +134,7 @@ describe.runIf(browserTestsEnabled())('leaving a dashboard page and coming back,
     // Written through the API, as a CRM sync does.
     expect((await qualify({ notes: { budget: '50k approved\nfrom the Q3 budget' } })).status).toBe(200);
     const { page, problems } = await openPage(browser);
-    await logIn(page, server.url, sam);
-    await page.goto(`${server.url}/dashboard/leads/${encodeURIComponent(lead)}?site=acme`);
+    await logIn(page, server.url, sam, `/dashboard/leads/${encodeURIComponent(lead)}?site=acme`);
     const note = page.getByRole('textbox', { name: 'Note on budget' });
     await expect.poll(() => note.inputValue()).toBe('50k approved\nfrom the Q3 budget');
     await note.focus();

@@ -150,8 +150,7 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
 
   it('shows a button that cannot be used as greyed out, its text readable, the red Disqualify one too', async () => {
     const { page } = await openPage(browser);
-    await logIn(page, server.url, USERS.ada);
-    await page.goto(`${server.url}/dashboard/leads/${encodeURIComponent(lead)}?site=acme`);
+    await logIn(page, server.url, USERS.ada, `/dashboard/leads/${encodeURIComponent(lead)}?site=acme`);
     const disqualify = page.getByRole('button', { name: 'Disqualify' });
     const save = page.getByRole('button', { name: /save/i }).first();
     // Marketing reads qualifications but does not change them.
@@ -165,8 +164,7 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
 
   it("says how an account's score is made, with the site's hot mark, so a reader can work one out", async () => {
     const { page } = await openPage(browser);
-    await logIn(page, server.url, USERS.ada);
-    await page.goto(`${server.url}/dashboard/accounts?site=acme`);
+    await logIn(page, server.url, USERS.ada, '/dashboard/accounts?site=acme');
     const intro = page.locator('.intro');
     await expect.poll(() => intro.textContent()).toMatch(/60% of its best lead's score, 50% of the second's and 20% of the third's, each counted up to the hot mark \(60 points\), plus 10 points for each further kind of role/);
     // Grace alone (75 points, hot) makes initech.test 60% of 60: 36, cold.
@@ -234,8 +232,7 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent({ u: `${SITE_ORIGIN}/?utm_source=${tag}`, ss: 1, t: Date.now() - 60_000 })] });
     await drained(server);
     const { page, problems } = await openPage(browser, { width: 1280, height: 800 });
-    await logIn(page, server.url, USERS.ada);
-    await page.goto(`${server.url}/dashboard?site=acme`);
+    await logIn(page, server.url, USERS.ada, '/dashboard?site=acme');
     const row = page.locator('.sources tbody tr', { hasText: tag.slice(0, 20) });
     await row.waitFor();
     const fits = await page.locator('.sources').evaluate((table) => ({ table: table.scrollWidth, shown: table.closest('.table-scroll')!.clientWidth }));
@@ -263,8 +260,7 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
 
   it('keeps the focus ring of a control inside a list dimmed while it loads at 3:1 at least', async () => {
     const { page, problems } = await openPage(browser);
-    await logIn(page, server.url, USERS.ada);
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    await logIn(page, server.url, USERS.ada, '/dashboard/leads?site=acme&temperature=all');
     const lead = page.locator('table.leads tbody th a').first();
     await lead.waitFor();
     await page.getByRole('combobox', { name: 'Temperature' }).selectOption('cold');
@@ -303,8 +299,7 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     await postBatch(server, { s: 'acme', v: newVisitor(), e: [wireEvent({ n: 'f', u: `${SITE_ORIGIN}/pricing`, k: 'demo-request', p: { 'email  email': email, 'phone  tel': '+33 6 12 34 56 78' } })] });
     await drained(server);
     const { page, problems } = await openPage(browser, { width: 390, height: 844 });
-    await logIn(page, server.url, USERS.ada);
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    await logIn(page, server.url, USERS.ada, '/dashboard/leads?site=acme&temperature=all');
     const row = page.locator('table.leads tbody tr', { hasText: email });
     await row.waitFor();
     // The columns a phone has room for; the lead's temperature and status shown under its name instead of in theirs.
@@ -369,8 +364,7 @@ describe.runIf(browserTestsEnabled())('how the dashboards look to keyboard and p
     await postBatch(server, { s: 'acme', v: visitor, e: [...Array.from({ length: 40 }, (_, i) => wireEvent({ u: `${SITE_ORIGIN}/pricing?page=${i}`, t: minutesAgo(60 - i) })), wireEvent({ n: 'f', u: `${SITE_ORIGIN}/contact`, k: 'demo-request', t: minutesAgo(5), p: { 'email  email': email } })] });
     await drained(server);
     const { page, problems } = await openPage(browser, { width: 1280, height: 800 });
-    await logIn(page, server.url, USERS.ada);
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=${encodeURIComponent(email)}`);
+    await logIn(page, server.url, USERS.ada, `/dashboard/leads?site=acme&temperature=all&q=${encodeURIComponent(email)}`);
     await page.getByRole('link', { name: email }).click();
     await page.locator('.timeline li').nth(30).waitFor();
     expect(await page.locator('.timeline-scroll').evaluate((timeline) => timeline.scrollHeight > timeline.clientHeight)).toBe(true);

@@ -137,13 +137,12 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
   };
 
   const openPage = () => openTab(browser);
-  const logIn = (page: Page, name: keyof typeof USERS) => logInAs(page, server.url, USERS[name]);
+  const logIn = (page: Page, name: keyof typeof USERS, to?: string) => logInAs(page, server.url, USERS[name], to);
 
   /** A tab where Sam, signed in, has Initech's lead open, ready to qualify it. */
   const onInitechLead = async () => {
     const tab = await openPage();
-    await logIn(tab.page, 'sam');
-    await tab.page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=initech`);
+    await logIn(tab.page, 'sam', '/dashboard/leads?site=acme&temperature=all&q=initech');
     await tab.page.locator('table.leads tbody tr a').first().click();
     await tab.page.getByRole('checkbox', { name: /^Budget/ }).waitFor();
     return tab;
@@ -279,8 +278,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
 
   it('shows marketing the qualification\'s text fields as read-only, not as boxes to type in', async () => {
     const { page, problems } = await openPage();
-    await logIn(page, 'ada');
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=initech`);
+    await logIn(page, 'ada', '/dashboard/leads?site=acme&temperature=all&q=initech');
     await page.getByRole('link', { name: 'Grace Hopper' }).click();
     await page.getByText('Your role (marketing) can read qualifications').waitFor();
     const white = 'rgb(255, 255, 255)';
@@ -633,8 +631,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
 
   it('names a lead by the "Name" field it filled in, and finds it by that name', async () => {
     const { page, problems } = await openPage();
-    await logIn(page, 'ada');
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=Lovelace`);
+    await logIn(page, 'ada', '/dashboard/leads?site=acme&temperature=all&q=Lovelace');
     const rows = page.locator('table.leads tbody tr');
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().innerText()).toContain('Ada Lovelace');
@@ -656,8 +653,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     visitors.add(reader);
 
     const { page, problems } = await openPage();
-    await logIn(page, 'ada');
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=${encodeURIComponent(email)}`);
+    await logIn(page, 'ada', `/dashboard/leads?site=acme&temperature=all&q=${encodeURIComponent(email)}`);
     await page.getByRole('link', { name: email }).click();
     const chart = page.locator('figure.chart', { has: page.locator('summary', { hasText: 'Score over time: data table' }) });
     await chart.locator('summary').click();
@@ -687,8 +683,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await writeSnapshots(encodedInsertOf(server.client), [{ ...latest!, score: 35, rules_hash: 'the new rules', scored_at: toClickHouseTime(Date.now() + 1000) }]);
 
     const { page, problems } = await openPage();
-    await logIn(page, 'ada');
-    await page.goto(`${server.url}/dashboard/leads/${id}?site=acme`);
+    await logIn(page, 'ada', `/dashboard/leads/${id}?site=acme`);
     const note = page.getByText(/^The scoring rules changed on \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC: the score went from 20 to 35 then\.$/);
     await note.waitFor();
     const chart = page.locator('figure.chart', { has: page.locator('summary', { hasText: 'Score over time: data table' }) });
@@ -718,8 +713,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await appendQualification(server.client, 'acme', id, { state, change: { framework: 'meddicc', boxes: { metrics: true, champion: false }, notes: { metrics: 'cut churn 20%' } } }, 'lin', Date.now() - 60_000);
 
     const { page, problems } = await openPage();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/leads/${id}?site=acme`);
+    await logIn(page, 'sam', `/dashboard/leads/${id}?site=acme`);
     await page.locator('p.framework', { hasText: 'Framework: BANT' }).waitFor();
     await page.getByText("Kept from the site's earlier framework: Metrics (ticked): “cut churn 20%”").waitFor();
     expect(problems).toEqual([]);
@@ -1039,8 +1033,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
 
   it('keeps the notes typed but not saved when sales disqualify a lead', async () => {
     const { page, problems } = await openPage();
-    await logIn(page, 'lin');
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=student`);
+    await logIn(page, 'lin', '/dashboard/leads?site=acme&temperature=all&q=student');
     await page.locator('table.leads tbody tr a').first().click();
     await page.getByRole('textbox', { name: 'Note on budget' }).fill('no budget: a student project');
     await page.getByRole('textbox', { name: 'Reason' }).fill('not a buyer');
@@ -1213,8 +1206,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await post([{ u: `${SITE_ORIGIN}/`, ss: 1, t: minutesAgo(3) }, { n: 'f', u: `${SITE_ORIGIN}/`, k: 'newsletter', t: minutesAgo(2), p: { 'email  email': katherine, 'first_name  ': 'Katherine', 'last_name  ': 'Johnson' } }]);
     await drained(server);
     const { page, problems } = await openPage();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=katherine`);
+    await logIn(page, 'sam', '/dashboard/leads?site=acme&temperature=all&q=katherine');
     await page.getByRole('link', { name: 'Katherine Johnson' }).click();
     await page.getByRole('heading', { name: 'Katherine Johnson', level: 1 }).waitFor();
     const hasFocus = (locator: Locator) => locator.evaluate((element) => element === document.activeElement);
@@ -1292,8 +1284,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     ]);
     await drained(server);
     const { page, problems } = await openPage();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&q=mary`);
+    await logIn(page, 'sam', '/dashboard/leads?site=acme&temperature=all&q=mary');
     expect(await page.locator('table.leads tbody tr', { hasText: 'Mary Jackson' }).innerText()).toContain('google.com');
     await page.getByRole('link', { name: 'Mary Jackson' }).click();
     await page.getByRole('heading', { name: 'Mary Jackson', level: 1 }).waitFor();
@@ -1324,8 +1315,7 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     await sent(fixed, 2);
     await drained(server);
     const { page, problems } = await openPage();
-    await logIn(page, 'sam');
-    await page.goto(`${server.url}/dashboard/leads/${typoLead}?site=acme`);
+    await logIn(page, 'sam', `/dashboard/leads/${typoLead}?site=acme`);
     expect(await page.getByRole('alert').innerText()).toBe(`This lead is no more: another email was given after its own in the same visit (an email put right). Its visits belong to ${fixed} now.`);
     await page.getByRole('link', { name: fixed }).click();
     await page.getByRole('heading', { name: fixed, level: 1 }).waitFor();

@@ -38,8 +38,7 @@ describe.runIf(browserTestsEnabled())('the lead list pager in Chromium', () => {
 
   it('lists each lead once when one arrives between two turns of the page, forwards and back', async () => {
     const { page, problems } = await openPage(browser);
-    await logIn(page, server.url, sam);
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all&sort=recent`);
+    await logIn(page, server.url, sam, '/dashboard/leads?site=acme&temperature=all&sort=recent');
     const status = page.getByRole('status');
     const listed = () => page.locator('table.leads tbody tr th a').allInnerTexts();
     await expect.poll(() => status.innerText()).toBe('1–50 of 55 leads');
@@ -88,8 +87,7 @@ describe.runIf(browserTestsEnabled())('the lead list pager in Chromium', () => {
     await drained(server);
 
     const { page, problems } = await openPage(browser);
-    await logIn(page, server.url, sam);
-    await page.goto(`${server.url}/dashboard/leads?site=acme&temperature=all`);
+    await logIn(page, server.url, sam, '/dashboard/leads?site=acme&temperature=all');
     await expect.poll(async () => (await page.locator('table.leads thead th').allTextContents()).map((text) => text.trim()).slice(0, 4)).toEqual(['Score', 'Fit', 'Engagement', 'Lead']);
     const firstRow = page.locator('table.leads tbody tr').first();
     const cells = async () => [await firstRow.locator('th a').innerText(), ...(await firstRow.locator('td.number').allInnerTexts())];

@@ -31,13 +31,16 @@ export async function openPage(browser: Browser, viewport = { width: 1280, heigh
   return { page, problems };
 }
 
-/** Logs in through the login page the dashboards send a new browser to, and waits for the marketing page. */
-export async function logIn(page: Page, serverUrl: string, user: Pick<DashboardUser, 'name' | 'password'>): Promise<void> {
-  await page.goto(`${serverUrl}/dashboard`);
+/**
+ * Opens `to` (a path; the marketing page unless given), logs in through the login page the dashboards send a new
+ * browser to from there, and waits to be back at `to`: a test of another page loads no marketing figures first.
+ */
+export async function logIn(page: Page, serverUrl: string, user: Pick<DashboardUser, 'name' | 'password'>, to = '/dashboard'): Promise<void> {
+  await page.goto(`${serverUrl}${to}`);
   await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
   await page.fill('#name', user.name);
   await page.fill('#password', user.password);
-  await Promise.all([page.waitForURL(`${serverUrl}/dashboard`), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForURL(`${serverUrl}${to}`), page.click('button[type=submit]')]);
 }
 
 /**
