@@ -41,7 +41,7 @@ describe('erasing a person', () => {
     // Twice: what they did while the first deletions ran is recorded as theirs and deleted too. The browsers they gave
     // their email on are found first; then their browsers' visits the dashboards count are made again from what is left.
     expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([
-      'SELECT DISTINCT visitor_id FROM events',
+      'SELECT DISTINCT visitor_id FROM identities',
       ...pass,
       ...pass,
       'ALTER TABLE visit_days',
@@ -75,7 +75,7 @@ describe('erasing a person', () => {
       'ALTER TABLE alert_outbox_local ON CLUSTER `hearth-prod`',
     ];
     expect(statements.map((statement) => statement.split(' DELETE ')[0])).toEqual([
-      'SELECT DISTINCT visitor_id FROM events',
+      'SELECT DISTINCT visitor_id FROM identities',
       ...pass,
       ...pass,
       'ALTER TABLE visit_days_local ON CLUSTER `hearth-prod`',
