@@ -1,24 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateHistory } from '../../collector/demo/history.ts';
 import { insertEvents } from '../../collector/ingest/sink.ts';
-import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate, readMigrations } from '../../collector/store/migrate.ts';
 import { applyRetention } from '../../collector/store/retention.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
-import { processDataDir } from '../support/data-dir.ts';
+import { emptyStore } from '../support/empty-store.ts';
 
 // Migration 008 rebuilds the events table of an existing install (finer granules): nothing stored may be lost,
 // and a run interrupted at any step must finish on the next start.
-let client: ClickHouseClient;
-beforeAll(() => {
-  client = createStoreClient({ dataDir: processDataDir() });
-});
-afterAll(() => client.close());
+const { client, rows } = emptyStore();
 
 const REBUILD = '008_events_fine_granules';
-const rows = async (query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
 const allEvents = () => rows('SELECT * FROM events FINAL ORDER BY site_id, visitor_id, ts, event_id');
 // Without FINAL: a copy made twice (the copy of the rows received in the last hour) would show here.
 const storedRows = async () => Number((await rows('SELECT count() AS n FROM events'))[0]!.n);

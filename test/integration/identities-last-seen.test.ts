@@ -1,21 +1,14 @@
-import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStoreClient } from '../../collector/store/client.ts';
+import { describe, expect, it } from 'vitest';
 import { migrate, readMigrations } from '../../collector/store/migrate.ts';
 import { applyRetention } from '../../collector/store/retention.ts';
-import { processDataDir } from '../support/data-dir.ts';
+import { emptyStore } from '../support/empty-store.ts';
 
 // Migration 018: the identity rows of an install from before 016 take the latest visit of their person's browsers as
 // the time they were last seen, before a retention's TTL reads it (QA: an upgrade with retentionDays set made a third
 // of the leads anonymous, everyone who gave their email before the retention's days however recently they came back).
-let client: ClickHouseClient;
-beforeAll(() => {
-  client = createStoreClient({ dataDir: processDataDir() });
-});
-afterAll(() => client.close());
+const { client, rows } = emptyStore();
 
 const BACKFILL = '018_identities_last_seen_backfill';
-const rows = async (query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
 const DAY = 86_400;
 
 describe('the identities of an install from before 016, upgraded with a retention (migration 018)', () => {

@@ -1,23 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStoreClient } from '../../collector/store/client.ts';
+import { describe, expect, it } from 'vitest';
 import { migrate, readMigrations } from '../../collector/store/migrate.ts';
 import { toClickHouseTime } from '../../scoring/sql.ts';
-import { processDataDir } from '../support/data-dir.ts';
+import { emptyStore } from '../support/empty-store.ts';
 import { newVisitor } from '../support/server.ts';
 
 // Migration 013 rebuilds the identity map of an existing install with the visit each email was given in, from the
 // events: every row must come back with its visit, none twice, and a run interrupted at any step must finish on the
 // next start.
-let client: ClickHouseClient;
-beforeAll(() => {
-  client = createStoreClient({ dataDir: processDataDir() });
-});
-afterAll(() => client.close());
+const { client, rows } = emptyStore();
 
 const VISITS = '013_identities_sessions';
-const rows = async (query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
 // FINAL: the copies later migrations write of a row (018 dates it by its browser's latest visit) collapse, as the table's merges make them.
 const identities = () => rows('SELECT visitor_id, email, session_id, is_bot FROM identities FINAL ORDER BY visitor_id, ts');
 const identityTables = () => rows("SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'identities%' ORDER BY name");

@@ -1,19 +1,12 @@
-import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStoreClient } from '../../collector/store/client.ts';
+import { describe, expect, it } from 'vitest';
 import { migrate, readMigrations } from '../../collector/store/migrate.ts';
-import { processDataDir } from '../support/data-dir.ts';
+import { emptyStore } from '../support/empty-store.ts';
 
 // Migration 017 rebuilds the stored scores of an existing install (finer granules): no snapshot may be lost or doubled,
 // one another collector writes during the copy is kept, and a run interrupted at any step finishes on the next start.
-let client: ClickHouseClient;
-beforeAll(() => {
-  client = createStoreClient({ dataDir: processDataDir() });
-});
-afterAll(() => client.close());
+const { client, rows } = emptyStore();
 
 const REBUILD = '017_lead_scores_fine_granules';
-const rows = async (query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
 const allSnapshots = () => rows('SELECT * FROM lead_scores ORDER BY site_id, lead_id, scored_at');
 const scoreTables = () => rows("SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'lead_scores%' ORDER BY name");
 const scoresTable = async () => (await rows("SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'lead_scores'"))[0]!.engine_full as string;

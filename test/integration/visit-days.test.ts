@@ -1,21 +1,14 @@
-import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SOURCE } from '../../collector/api/dashboard-queries.ts';
-import { createStoreClient } from '../../collector/store/client.ts';
 import { migrate, readMigrations } from '../../collector/store/migrate.ts';
 import { visitDaysSelect } from '../../collector/store/visit-days.ts';
-import { processDataDir } from '../support/data-dir.ts';
+import { emptyStore } from '../support/empty-store.ts';
 
 // Migration 019: the dashboards' rollup, a row per visit and day, made of the events already stored when a store is
 // upgraded, then kept by a materialized view as events land.
-let client: ClickHouseClient;
-beforeAll(() => {
-  client = createStoreClient({ dataDir: processDataDir() });
-});
-afterAll(() => client.close());
+const { client, rows } = emptyStore();
 
 const ROLLUP = '019_visit_days';
-const rows = async (query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, unknown>>();
 
 /** Events as the collector stores them: a visitor, a visit, a time, what it was and where it came from. */
 const insertEvents = (events: { visitor: string; session: string; at: string; type?: string; start?: number; utm?: string; referrer?: string; bot?: number; device?: string }[]) =>
