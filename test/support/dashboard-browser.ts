@@ -1,4 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Cookie, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { hashPassword } from '../../collector/auth/passwords.ts';
 import type { RunningServer } from '../../collector/server.ts';
@@ -31,16 +31,27 @@ export async function openPage(browser: Browser, viewport = { width: 1280, heigh
   return { page, problems };
 }
 
+/** Each user's session cookies by server, once logged in through the form: a test's new tab reuses them (logIn). */
+const sessions = new Map<string, Cookie[]>();
+
 /**
- * Opens `to` (a path; the marketing page unless given), logs in through the login page the dashboards send a new
- * browser to from there, and waits to be back at `to`: a test of another page loads no marketing figures first.
+ * Opens `to` (a path; the marketing page unless given) logged in as `user`: through the login page the dashboards
+ * send a new browser to from there, back to `to`, the user's first time on this server; after that in a tab of its
+ * own that has the session cookies the first login got, as a returning user's browser has (the form again when that
+ * session has ended: a test signed out). The login form's own behaviour is the login tests' subject.
  */
 export async function logIn(page: Page, serverUrl: string, user: Pick<DashboardUser, 'name' | 'password'>, to = '/dashboard'): Promise<void> {
+  const key = `${serverUrl} ${user.name}`;
+  const kept = sessions.get(key);
+  if (kept) await page.context().addCookies(kept);
   await page.goto(`${serverUrl}${to}`);
+  // A page's request without a live session is sent to the login page by the server, so the address says it at once.
+  if (kept && new URL(page.url()).pathname !== '/login') return;
   await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
   await page.fill('#name', user.name);
   await page.fill('#password', user.password);
   await Promise.all([page.waitForURL(`${serverUrl}${to}`), page.click('button[type=submit]')]);
+  sessions.set(key, await page.context().cookies(serverUrl));
 }
 
 /**
