@@ -22,7 +22,14 @@ describe.runIf(browserTestsEnabled())('sessions in Chromium', () => {
     await at(0);
     const tabA = await context.newPage();
     await tabA.goto(`${site.url}/a`);
+    // Tab B opens once tab A's session is in the browser's storage: Chromium hands a page's localStorage writes to
+    // another tab's process a moment later, and on a busy machine tab B began its own (CI), where a person opens a
+    // second tab seconds after the first.
+    const stored = () => localStorage.getItem('hearth_vid');
+    await expect.poll(() => tabA.evaluate(stored)).toBeTruthy();
     const tabB = await context.newPage();
+    await tabB.goto(`${site.url}/blank`);
+    await expect.poll(() => tabB.evaluate(stored)).toBe(await tabA.evaluate(stored));
     await tabB.goto(`${site.url}/b`);
     for (const minutes of [10, 20, 30, 40]) {
       await at(minutes);
