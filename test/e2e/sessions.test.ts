@@ -22,9 +22,9 @@ describe.runIf(browserTestsEnabled())('sessions in Chromium', () => {
     await at(0);
     const tabA = await context.newPage();
     await tabA.goto(`${site.url}/a`);
-    // Tab B opens once tab A's session is in the browser's storage: Chromium hands a page's localStorage writes to
-    // another tab's process a moment later, and on a busy machine tab B began its own (CI), where a person opens a
-    // second tab seconds after the first.
+    // Tab B opens once tab A's session is in the browser's storage, as a person's second tab seconds after the first:
+    // Chromium passes a page's localStorage writes to other tabs' processes asynchronously, and a busy CI run saw two
+    // sessions here, most likely tab B starting before tab A's write reached it.
     const stored = () => localStorage.getItem('hearth_vid');
     await expect.poll(() => tabA.evaluate(stored)).toBeTruthy();
     const tabB = await context.newPage();
