@@ -29,10 +29,10 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     // chDB binds one data directory per process: each test file runs in its own child process.
     pool: 'forks',
-    // Vitest runs one file fewer than the machine has cores: one at a time on two cores, where most files spend
-    // their time waiting on timers, servers and child processes (a minute-long ClickHouse outage, a scorer's
-    // rounds). Two at a time there: three ran CI's tests in 1,122-1,204 s where two took 1,169-1,227 s, within the
-    // machine's own spread, and a start's rescoring outlasted a test's wait.
+    // Vitest runs one file fewer than the machine has cores, and two at least: most files spend their time waiting
+    // on timers, servers and child processes (a minute-long ClickHouse outage, a scorer's rounds). On two cores,
+    // three ran CI's tests in 1,122-1,204 s where two took 1,169-1,227 s, within the machine's own spread, and a
+    // start's rescoring outlasted a test's wait.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     globalSetup: ['./test/support/temp-root.ts'],
     isolate: true,

@@ -13,9 +13,9 @@ export function ttlOf(engineFull: string): string | null {
  * The tables `storage.retentionDays` covers, each with the time a row is as old as: whatever names or identifies a
  * person. Events, and the visits the dashboards count them by (visit_days); the identity map (who gave which email on
  * which browser), as old as the last time the person was seen (keepIdentities); a lead's stored scores, which carry its
- * profile, as old as its last activity; alerts, which carry the lead's name, email and company. Qualifications (sales' own notes on a deal) have no TTL: they are kept as
- * long as their lead is, as a CRM keeps them (api/lead-store.ts forgetQualifications); an erasure removes them with the
- * rest.
+ * profile, as old as its last activity; alerts, which carry the lead's name, email and company. Qualifications (sales'
+ * own notes on a deal) have no TTL: they are kept as long as their lead is, as a CRM keeps them (api/lead-store.ts
+ * forgetQualifications); an erasure removes them with the rest.
  */
 const RETAINED: ReadonlyArray<{ table: string; time: string }> = [
   { table: 'events', time: 'ts' },

@@ -14,14 +14,14 @@ let dir: string | undefined;
 export function processDataDir({ migrated = false } = {}): string {
   if (dir) return dir;
   dir = mkdtempSync(join(tmpdir(), 'hearth-test-'));
-  if (migrated) copyMigratedStore(dir);
+  if (migrated) copyMigratedEngine(join(dir, 'clickhouse'));
   return dir;
 }
 
 /** A fresh directory for a child process (a spawned `hearth start`); `migrated` as processDataDir's. */
 export function freshDataDir({ migrated = false } = {}): string {
   const fresh = mkdtempSync(join(tmpdir(), 'hearth-child-'));
-  if (migrated) copyMigratedStore(fresh);
+  if (migrated) copyMigratedEngine(join(fresh, 'clickhouse'));
   return fresh;
 }
 
@@ -32,9 +32,7 @@ export function migratedEngineDir(): string {
   return fresh;
 }
 
-/** The migrated store's engine files into `dataDir/clickhouse`, where `hearth` keeps them. */
-const copyMigratedStore = (dataDir: string) => copyMigratedEngine(join(dataDir, 'clickhouse'));
-
+/** The migrated store's engine files into `to`: `<data dir>/clickhouse`, where `hearth` keeps them, or an engine's path. */
 function copyMigratedEngine(to: string): void {
   const template = process.env.HEARTH_TESTS_MIGRATED_STORE;
   // The engine's links (data/ to store/) are relative: kept as they are, a copy's point into the copy.
