@@ -283,12 +283,13 @@ export async function findPerson(client: ClickHouseClient, site: string, id: str
 }
 
 /**
- * Finds an anonymous visitor (`v_<visitor id>`) as a person an export or an erasure covers: the browser's whole history,
- * its stored scores and alerts. A browser that gave an email is no anonymous visitor any more: its visits, the
- * anonymous ones included, are the identified leads' (findPerson), whose ids are answered instead (`identifiedAs`),
- * for the caller to name rather than half-erase a person. Undefined when the site has no such visitor.
+ * Finds an anonymous visitor (`v_<visitor id>`) as a person its page, an export or an erasure covers: the browser's whole
+ * history, its stored scores and alerts. A browser that gave an email is no anonymous visitor any more: its visits, the
+ * anonymous ones included, are the identified leads' (findPerson), whose ids and emails are answered instead
+ * (`identifiedAs`), for the caller to name rather than show or erase half a person. Undefined when the site has no
+ * such visitor.
  */
-export async function findVisitor(client: ClickHouseClient, site: string, id: string): Promise<{ person: Person } | { identifiedAs: string[] } | undefined> {
+export async function findVisitor(client: ClickHouseClient, site: string, id: string): Promise<{ person: Person } | { identifiedAs: { id: string; email: string }[] } | undefined> {
   const visitor = visitorOfId(id);
   if (!visitor) return undefined;
   const given = await rows<{ email: string }>(
@@ -297,7 +298,7 @@ export async function findVisitor(client: ClickHouseClient, site: string, id: st
     { site, visitor },
     ONE_LEAD,
   );
-  if (given.length > 0) return { identifiedAs: given.map((row) => leadIdOf(row.email)).sort() };
+  if (given.length > 0) return { identifiedAs: given.map((row) => ({ id: leadIdOf(row.email), email: row.email })).sort((a, b) => (a.id < b.id ? -1 : 1)) };
   // Its events, or the stored scores they left (events ClickHouse has expired since, before the scores' own time).
   const seen = await rows<{ seen: number }>(
     client,

@@ -12,6 +12,7 @@ import {
   qualificationProblems,
   sameQualification,
   type QualificationPolicy,
+  type QualificationVerdict,
 } from '../../scoring/qualification.ts';
 import type { HearthConfig, SiteConfig } from '../config/schema.ts';
 import type { ClusterTarget } from '../store/cluster-ddl.ts';
@@ -146,6 +147,11 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     if (site === undefined) return;
     const id = storedLeadId((request.params as { id: string }).id);
     if (person && visitorOfId(id)) return visitorAsPerson(site, id, reply);
+    // The qualification's routes: an anonymous visitor is no one's to qualify.
+    if (visitorOfId(id)) {
+      if (!(await answeredErased(reply, site, id))) reply.code(404).send({ error: `"${id}" is an anonymous visitor's id: only an identified lead (an l_ id) has a qualification`, code: 'lead_not_found' });
+      return;
+    }
     const lead = await (person ? findPerson : findLead)(client, site, id, countsBots(site));
     if (!lead) {
       if (!person) await lostLead(reply, site, id);
@@ -207,9 +213,9 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     }
     if ('person' in found) return { site, lead: found.person };
     reply.code(409).send({
-      error: `the browser of visitor "${id}" gave an email since: it is the identified lead ${found.identifiedAs.join(', ')}, to export or erase instead`,
+      error: `the browser of visitor "${id}" gave an email since: it is the identified lead ${found.identifiedAs.map((lead) => lead.id).join(', ')}, to export or erase instead`,
       code: 'visitor_identified',
-      leadIds: found.identifiedAs,
+      leadIds: found.identifiedAs.map((lead) => lead.id),
     });
   }
 
@@ -230,17 +236,25 @@ export const leadRoutes: FastifyPluginAsync<LeadRouteOptions> = async (app, { co
     reply.code(400).send({ error: 'invalid query', code: 'invalid_query', problems: toProblems(parsed.error) });
   }
 
-  /** The 404 of a lead id; with `replacedBy`, that of a lead that is no more, naming the leads that hold its visits now. */
-  const notFound = (reply: FastifyReply, site: string, id: string, replacedBy?: { id: string; email: string }[]) =>
-    reply.code(404).send(
+  /**
+   * The 404 of a lead id; with `replacedBy`, that of a lead that is no more, or of an anonymous visitor whose browser
+   * gave an email since, naming the leads that hold its visits now.
+   */
+  const notFound = (reply: FastifyReply, site: string, id: string, replacedBy?: { id: string; email: string }[]) => {
+    const visitor = visitorOfId(id) !== undefined;
+    const holders = replacedBy?.map((lead) => `${lead.id}${lead.email ? ` (${lead.email})` : ''}`).join(', ');
+    return reply.code(404).send(
       replacedBy
         ? {
-            error: `lead "${id}" on site "${site}" is no more: its visits belong to ${replacedBy.map((lead) => `${lead.id}${lead.email ? ` (${lead.email})` : ''}`).join(', ')} now`,
+            error: visitor
+              ? `the browser of visitor "${id}" on site "${site}" gave an email since: its visits belong to ${holders} now`
+              : `lead "${id}" on site "${site}" is no more: its visits belong to ${holders} now`,
             code: 'lead_not_found',
             replacedBy,
           }
-        : { error: `no identified lead "${id}" on site "${site}"`, code: 'lead_not_found' },
+        : { error: visitor ? `no anonymous visitor "${id}" on site "${site}"` : `no identified lead "${id}" on site "${site}"`, code: 'lead_not_found' },
     );
+  };
 
   /**
    * Qualification changes run one at a time per lead: each reads the current state, merges, and appends a row with
@@ -489,9 +503,11 @@ const RECENT_EVENTS = 100;
  * now; undefined when there is no such lead. The profile is the one its score was
  * computed from (the latest answer to each field, as scoring merges them); only a lead with no score (seen only
  * through automated browsers, unless the rules count bots) has it read from its events; the current score and the
- * score over time are one read, which also names the browsers whose events are read beside findLead's look.
+ * score over time are one read, which also names the browsers whose events are read beside findLead's look. An
+ * anonymous visitor's `v_` id, as the lists give it, is answered by visitorPage.
  */
 export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: string) {
+  if (visitorOfId(id)) return visitorPage(client, site, id);
   if (!isLeadId(id)) return undefined;
   const qualificationRead = qualificationOf(client, site.qualification, site.id, id);
   // Left unread when there is no such lead, and failing then with no one to hear it.
@@ -511,28 +527,64 @@ export async function leadPage(client: ClickHouseClient, site: SiteConfig, id: s
   }
   // With its counts of events and page views, as the lists give them, over the events the page lists.
   const theirs = early && sameLeadIdentity(known, lead) ? early : leadTimeline(client, site.id, lead, RECENT_EVENTS + 1);
-  const [{ events: read, totals }, qualification] = await Promise.all([theirs, qualificationRead]);
-  const events = read.slice(0, RECENT_EVENTS);
+  const [timeline, qualification] = await Promise.all([theirs, qualificationRead]);
   const score = await storedOrLiveScore(client, site, lead, snapshots[0]);
   const profile = score ? score.profile : await leadProfile(client, site.id, lead);
-  // One point per visible change: a snapshot that records other rules alone (an upgrade, a rules change that moved
-  // nothing for this lead) repeats the point before it. A point whose rules are not those of the snapshot before it
-  // says so: the score moved because the rules changed (and maybe also because of what the lead did since), which a
-  // salesperson reading the chart would otherwise take for the lead's doing.
+  // The emails it put right are its events' business, not the page's (an export names them).
+  const { putRight: _putRight, ...identity } = lead;
+  return { ...identity, kind: 'lead', ...activityOf(timeline, score, profile, qualification.verdict), qualification: qualificationAsSent(qualification.verdict, qualification.history), ...timelineOf(timeline, snapshots) };
+}
+
+/**
+ * The page of an anonymous visitor (`v_<visitor id>`, findVisitor): as a lead's, from its browser's events and stored
+ * scores, with no email and no qualification (an anonymous visitor is no one's to qualify: `qualification` is `null`);
+ * the profile is what its forms without an email gave. A browser that gave an email since is that lead's now, its
+ * anonymous visits included: `{ replacedBy }` names the leads (every email given on it), as for a lead that is no more.
+ */
+async function visitorPage(client: ClickHouseClient, site: SiteConfig, id: string) {
+  const found = await findVisitor(client, site.id, id);
+  if (!found) return undefined;
+  if ('identifiedAs' in found) return { replacedBy: found.identifiedAs };
+  const { person } = found;
+  const [snapshots, timeline] = await Promise.all([leadSnapshots(client, site.id, id), leadTimeline(client, site.id, person, RECENT_EVENTS + 1)]);
+  const score = await storedOrLiveScore(client, site, person, snapshots[0]);
+  const profile = score ? score.profile : await leadProfile(client, site.id, person);
+  const { id: visitorId, email, visitorIds, sharedVisits } = person;
+  return { id: visitorId, email, visitorIds, sharedVisits, kind: 'visitor', ...activityOf(timeline, score, profile, undefined), qualification: null, ...timelineOf(timeline, snapshots) };
+}
+
+type Timeline = Awaited<ReturnType<typeof leadTimeline>>;
+
+/**
+ * A lead's counts of events and page views, as the lists give them, over the events its page lists, first and last
+ * seen, profile and score (reasons and signals, or UNSCORED: a lead seen only through an automated browser has no score
+ * unless the rules count bots).
+ */
+function activityOf({ totals }: Timeline, score: LeadScore | undefined, profile: Record<string, string>, verdict: QualificationVerdict | undefined) {
+  // As the list shows the lead: when it was first and last seen (as its score counts its visits; with no score, its
+  // first and last events, as bots=include lists it).
+  const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: totals.first, lastSeen: totals.last };
+  return { events: totals.events, pageviews: totals.pageviews, ...seen, profile, ...(score ? presentScore(score, verdict) : { ...standingOf(undefined, verdict), ...UNSCORED }) };
+}
+
+/**
+ * A lead's latest events (one more read than shown says whether older ones are left out: they are in the export), and
+ * its score over time from its snapshots: one point per visible change. A snapshot that records other rules alone (an
+ * upgrade, a rules change that moved nothing for this lead) repeats the point before it. A point whose rules are not
+ * those of the snapshot before it says so: the score moved because the rules changed (and maybe also because of what the
+ * lead did since), which a salesperson reading the chart would otherwise take for the lead's doing.
+ */
+function timelineOf({ events: read }: Timeline, snapshots: StoredScore[]) {
   const history = snapshots
     .filter((snapshot) => snapshot.kind !== 'gone')
     .reverse()
     .map((point, i, all) => ({ ...point, rulesChanged: i > 0 && otherRules(all[i - 1]!.rules_hash, point.rules_hash) }))
     .filter((point, i, all) => i === 0 || point.score !== all[i - 1]!.score || point.temperature !== all[i - 1]!.temperature || point.stage !== all[i - 1]!.stage);
-  // A lead seen only through an automated browser has no score unless the rules count bots.
-  // As the list shows the lead: when it was first and last seen (as its score counts its visits; with no score, its
-  // first and last events, as bots=include lists it).
-  const seen = score ? { firstSeen: isoTime(score.first_seen), lastSeen: isoTime(score.last_seen) } : { firstSeen: totals.first, lastSeen: totals.last };
-  // The emails it put right are its events' business, not the page's (an export names them).
-  const { putRight: _putRight, ...identity } = lead;
-  return { ...identity, kind: 'lead', events: totals.events, pageviews: totals.pageviews, ...seen, profile, ...(score ? presentScore(score, qualification.verdict) : { ...standingOf(undefined, qualification.verdict), ...UNSCORED }), qualification: qualificationAsSent(qualification.verdict, qualification.history), recentEvents: events, olderEvents: read.length > RECENT_EVENTS,
-    // The score over time, from its snapshots: one point per visible change.
-    scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null, rulesChanged: point.rulesChanged })) };
+  return {
+    recentEvents: read.slice(0, RECENT_EVENTS),
+    olderEvents: read.length > RECENT_EVENTS,
+    scoreHistory: history.map((point) => ({ at: isoTime(point.scored_at), score: point.score, temperature: point.temperature, stage: point.stage || null, rulesChanged: point.rulesChanged })),
+  };
 }
 
 /** Whether two snapshots were scored under different rules; a snapshot of a release that recorded none ('') says nothing. */

@@ -1326,4 +1326,26 @@ describe.runIf(browserTestsEnabled())('the dashboards in Chromium', () => {
     expect(problems.filter((problem) => !/status of 404/.test(problem))).toEqual([]);
     await page.context().close();
   });
+
+  it("shows an anonymous visitor's page with no checklist, and takes its link on to the lead it became", async () => {
+    const visitor = newVisitor();
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(4) })] });
+    await drained(server);
+    const { page, problems } = await openPage();
+    await logIn(page, 'sam', `/dashboard/leads/v_${visitor}?site=acme`);
+    await page.getByRole('heading', { name: 'Anonymous visitor', level: 1 }).waitFor();
+    expect(await page.getByRole('region', { name: 'Timeline', exact: true }).innerText()).toContain('/pricing');
+    // No one's to qualify: no checklist, where sales would take a lead.
+    expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).not.toContain('Qualification');
+    expect(await page.getByRole('checkbox').count()).toBe(0);
+    const email = `visitor.${visitor}@initech.test`;
+    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/pricing`, em: email, t: minutesAgo(3) })] });
+    await drained(server);
+    await page.reload();
+    expect(await page.getByRole('alert').innerText()).toBe(`This anonymous visitor gave an email since: its visits belong to ${email} now.`);
+    await page.getByRole('link', { name: email }).click();
+    await page.getByRole('heading', { name: email, level: 1 }).waitFor();
+    expect(problems.filter((problem) => !/status of 404/.test(problem))).toEqual([]);
+    await page.context().close();
+  });
 });

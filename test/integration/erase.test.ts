@@ -975,8 +975,10 @@ describe('an anonymous visitor, by its browser id (`v_…`)', () => {
     const listed = await getJson(server, `/api/leads?site=acme&visitor=${stored}`);
     expect(listed.body.leads).toEqual([expect.objectContaining({ id: `v_${visitor}`, kind: 'visitor' })]);
     expect(await getJson(server, `/api/leads/v_${stored}/export?site=acme`)).toMatchObject({ status: 200, body: { kind: 'visitor', visitorIds: [visitor] } });
+    expect(await getJson(server, `/api/leads/v_${stored}?site=acme`)).toMatchObject({ status: 200, body: { id: `v_${visitor}`, kind: 'visitor', visitorIds: [visitor], pageviews: 1 } });
     expect(await erase(`v_${stored}`)).toMatchObject({ status: 200, body: { erased: `v_${visitor}`, visitorIds: [visitor] } });
     expect(await count('events WHERE visitor_id = {visitor:String}', { visitor })).toBe(0);
+    expect(await getJson(server, `/api/leads/v_${stored}?site=acme`)).toMatchObject({ status: 404, body: { code: 'already_erased' } });
   });
 
   it('answers 404 for a browser the site never saw, or an id of another shape', async () => {

@@ -338,14 +338,49 @@ describe('one lead through the API', () => {
     expect(body.recentEvents.map((event: { type: string; is_bot: number }) => [event.type, event.is_bot])).toEqual([['identify', 0], ['pageview', 0]]);
   });
 
-  it('answers 404 for an unknown lead or an anonymous visitor', async () => {
-    expect((await getJson(server, '/api/leads/l_00000000000000000000?site=acme')).status).toBe(404);
+  it('shows an anonymous visitor by the id the list gives it: its score as listed, the answers of its forms, its events, no qualification', async () => {
     const visitor = newVisitor();
-    await postBatch(server, { s: 'acme', v: visitor, e: [wireEvent()] });
-    await drained(server);
-    const response = await getJson(server, `/api/leads/v_${visitor}?site=acme`);
-    expect(response.status).toBe(404);
-    expect(response.body.code).toBe('lead_not_found');
+    await sendAll('acme', visitor, [
+      wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(30) }),
+      wireEvent({ n: 'e', u: `${SITE_ORIGIN}/pricing`, ms: 20_000, t: minutesAgo(29) }),
+      // A form that asks no email: the visitor stays anonymous, its answers are its profile.
+      wireEvent({ n: 'f', u: `${SITE_ORIGIN}/survey`, k: 'survey', t: minutesAgo(28), p: { 'job_title  ': 'CTO', 'company_size  ': '500' } }),
+    ]);
+    const listed = (await getJson(server, `/api/leads?site=acme&visitor=${visitor}`)).body.leads[0];
+    expect(listed).toMatchObject({ id: `v_${visitor}`, kind: 'visitor' });
+    const { status, body } = await getJson(server, `/api/leads/${listed.id}?site=acme`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ id: `v_${visitor}`, email: '', kind: 'visitor', visitorIds: [visitor], lifecycle: 'visitor', owner: null, qualification: null, events: 3, pageviews: 1 });
+    expect(body.profile).toEqual({ job_title: 'CTO', company_size: '500' });
+    const scored = ['score', 'fit', 'engagement', 'sourcePoints', 'negative', 'temperature', 'stage', 'reasons', 'signals', 'firstTouch', 'firstSeen', 'lastSeen', 'events', 'pageviews'];
+    expect(Object.fromEntries(scored.map((key) => [key, body[key]]))).toEqual(Object.fromEntries(scored.map((key) => [key, listed[key]])));
+    expect(body.reasons.map((reason: { rule: string }) => reason.rule)).toContain('c-level');
+    // The engagement piece is added to its page view, as on a lead's page.
+    expect(body.recentEvents.map((event: { type: string; engaged_ms: number }) => [event.type, event.engaged_ms])).toEqual([['form', 0], ['pageview', 20_000]]);
+    expect(body.scoreHistory).toEqual([expect.objectContaining({ score: listed.score, temperature: listed.temperature })]);
+    // An anonymous visitor is no one's to qualify.
+    for (const method of ['GET', 'POST']) {
+      const refused = await send(method, `/api/leads/${listed.id}/qualification?site=acme`, method === 'POST' ? { owner: 'sam' } : undefined);
+      expect([method, refused.status, refused.body.code, refused.body.error]).toEqual([method, 404, 'lead_not_found', `"v_${visitor}" is an anonymous visitor's id: only an identified lead (an l_ id) has a qualification`]);
+    }
+  });
+
+  it("names the lead an anonymous visitor became once its browser gave an email, as a lead that is no more does", async () => {
+    const visitor = newVisitor();
+    const email = `became.${visitor}@lovelace.test`;
+    await sendAll('acme', visitor, [wireEvent({ u: `${SITE_ORIGIN}/pricing`, t: minutesAgo(30) })]);
+    expect((await getJson(server, `/api/leads/v_${visitor}?site=acme`)).status).toBe(200);
+    await sendAll('acme', visitor, [wireEvent({ n: 'i', u: `${SITE_ORIGIN}/pricing`, em: email, t: minutesAgo(20) })]);
+    const { status, body } = await getJson(server, `/api/leads/v_${visitor}?site=acme`);
+    expect([status, body.code, body.replacedBy]).toEqual([404, 'lead_not_found', [{ id: leadIdOf(email), email }]]);
+    expect(body.error).toBe(`the browser of visitor "v_${visitor}" on site "acme" gave an email since: its visits belong to ${leadIdOf(email)} (${email}) now`);
+    expect((await getJson(server, `/api/leads/${leadIdOf(email)}?site=acme`)).body).toMatchObject({ kind: 'lead', visitorIds: [visitor], pageviews: 1 });
+  });
+
+  it('answers 404 for an unknown lead or anonymous visitor', async () => {
+    expect((await getJson(server, '/api/leads/l_00000000000000000000?site=acme')).status).toBe(404);
+    const unseen = `v_${newVisitor()}`;
+    expect((await getJson(server, `/api/leads/${unseen}?site=acme`)).body).toEqual({ error: `no anonymous visitor "${unseen}" on site "acme"`, code: 'lead_not_found' });
     // A path the router refuses before any route (too long a part, a broken escape) is told in the same JSON shape.
     for (const path of [`/api/leads/${'x'.repeat(150)}?site=acme`, '/api/leads/%E0%A4%A?site=acme']) {
       const refused = await getJson(server, path);

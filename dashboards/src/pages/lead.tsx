@@ -36,7 +36,9 @@ interface LeadDetail {
   signals?: { signal: string; at: string; detail: string }[];
   /** `null` for a lead with no score. */
   firstTouch?: { utm_source: string; utm_medium: string; referrer_host: string } | null;
-  qualification: Verdict;
+  /** `visitor` for an anonymous visitor's page (a `v_` id), which has no qualification (`null`). */
+  kind?: 'lead' | 'visitor';
+  qualification: Verdict | null;
   recentEvents: TimelineEvent[];
   /** Whether the lead has events older than recentEvents (the API sends its latest 100). */
   olderEvents?: boolean;
@@ -82,18 +84,22 @@ interface TimelineEvent {
 
 export function LeadPage({ session, site, id }: PageProps & { id: string }) {
   const lead = useApi<LeadDetail>(`/api/leads/${encodeURIComponent(id)}${query({ site: site.id })}`);
-  const name = lead.data ? personName(lead.data.profile) || lead.data.email : 'Lead';
+  const visitor = id.startsWith('v_');
+  const name = lead.data ? personName(lead.data.profile) || lead.data.email || 'Anonymous visitor' : visitor ? 'Anonymous visitor' : 'Lead';
   usePageTitle(name);
   useScrollRestore(!lead.loading);
   if (lead.error) {
     const successors = lead.error.replacedBy ?? [];
     return (
       <div class="page">
-        <h1 tabIndex={-1}>Lead</h1>
+        <h1 tabIndex={-1}>{visitor ? 'Anonymous visitor' : 'Lead'}</h1>
         {successors.length ? (
-          // A link to a lead whose visits went to another (an alert's, sent before the email was put right).
+          // A link to a lead whose visits went to another (an alert's, sent before the email was put right), or to the
+          // leads an anonymous visitor became.
           <p role="alert">
-            This lead is no more: another email was given after its own in the same visit (an email put right). Its visits belong to{' '}
+            {visitor
+              ? 'This anonymous visitor gave an email since: its visits belong to '
+              : 'This lead is no more: another email was given after its own in the same visit (an email put right). Its visits belong to '}
             {successors.map((successor, n) => (
               <Fragment key={successor.id}>
                 {n > 0 ? ', ' : ''}
@@ -150,9 +156,12 @@ export function LeadPage({ session, site, id }: PageProps & { id: string }) {
       </div>
 
       <div class="panels">
-        <Panel id="qualification" title="Qualification">
-          <Qualification key={data.id} session={session} site={site} lead={data} onSaved={lead.reload} />
-        </Panel>
+        {/* An anonymous visitor is no one's to qualify. */}
+        {data.qualification && (
+          <Panel id="qualification" title="Qualification">
+            <Qualification key={data.id} session={session} site={site} lead={{ ...data, qualification: data.qualification }} onSaved={lead.reload} />
+          </Panel>
+        )}
 
         <Panel id="score" title="Fit and engagement">
           {data.score === null ? <p class="muted">Seen only through an automated browser: not scored.</p> : <ScoreParts lead={data} />}
@@ -431,7 +440,7 @@ function fields(verdict: Verdict): ChecklistFields {
 }
 
 /** The checklist sales fill in (the site's framework, as its config says), the owner, and disqualification. */
-function Qualification({ session, site, lead, onSaved }: { session: Session; site: PageProps['site']; lead: LeadDetail; onSaved: () => void }) {
+function Qualification({ session, site, lead, onSaved }: { session: Session; site: PageProps['site']; lead: LeadDetail & { qualification: Verdict }; onSaved: () => void }) {
   const verdict = lead.qualification;
   // The qualification the form was last filled from, whole: what the user changed is measured against it, a save's
   // message too, and the lines of its history are those the user has seen (changedMeanwhile).
