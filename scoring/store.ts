@@ -17,9 +17,8 @@ export async function scoreLeads(store: ScoringStore, rules: Rules, options: Sco
   options = { ...options, now: options.now ?? new Date() };
   if (options.visitors) {
     if (options.visitors.length === 0) return [];
-    const found = await run<{ visitor_id: string; lead_email: string }>(compileLeadVisitors(rules, { ...options, visitors: options.visitors }));
-    const visitors = found.flatMap((row) => (row.visitor_id ? [row.visitor_id] : []));
-    options = { ...options, visitors, leadEmails: found.flatMap((row) => (row.lead_email ? [row.lead_email] : [])) };
+    const [leads] = await run<{ visitors: string[]; emails: string[] }>(compileLeadVisitors(rules, { ...options, visitors: options.visitors }));
+    options = { ...options, visitors: [...new Set([...options.visitors, ...(leads?.visitors ?? [])])], leadEmails: leads?.emails ?? [] };
   }
   return run<ScoredRow, LeadScore>(compileScoring(rules, options), (row) => leadScoreOf(row, rules.signals));
 }
