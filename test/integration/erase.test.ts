@@ -929,7 +929,7 @@ describe('an anonymous visitor, by its browser id (`v_…`)', () => {
     await post(browser, [view(0, '/product/b')], newVisitor());
     await drained(server);
     expect((await getJson(server, `/api/leads?site=acme&visitor=${browser}`)).body.leads).toMatchObject([{ id, kind: 'visitor', events: 1 }]);
-    expect(await getJson(server, `/api/leads/${id}?site=acme`)).toMatchObject({ status: 404, body: { code: 'lead_not_found' } });
+    expect(await getJson(server, `/api/leads/${id}?site=acme`)).toMatchObject({ status: 200, body: { id, kind: 'visitor', events: 1, recentEvents: [expect.objectContaining({ path: '/product/b' })] } });
     expect(await getJson(server, `/api/leads/${id}/export?site=acme`)).toMatchObject({ status: 200, body: { events: [expect.objectContaining({ path: '/product/b' })] } });
   });
 
